@@ -1,0 +1,91 @@
+/*
+ * det.h - the detector interface. A detector is one file (det_*.c), one line in det_table.c,
+ * and per-flow state of a fixed size that the flow table keeps for it (zeroed per flow).
+ */
+#ifndef FM_DET_H
+#define FM_DET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../capture/pkt.h"
+#include "engine.h"
+#include "finding.h"
+
+struct flow;
+
+/* Phase of the connection in which a reset arrived. */
+enum rst_phase {
+    RST_NONE = 0,
+    RST_ANSWER_TO_SYN,   /* RST in answer to a SYN: refused */
+    RST_HANDSHAKE,       /* after SYN-ACK, before the handshake completed */
+    RST_MID,             /* mid-transfer abort */
+    RST_AFTER_FIN,       /* after a FIN was sent */
+};
+
+/* What TCP analysis made of one segment; detectors read this instead of re-deriving it. */
+struct tcp_seg {
+    int dir;                 /* DIR_C2S or DIR_S2C */
+    uint32_t ev;             /* bit (1u << TEV_*) for every TCP event this segment raised */
+    uint64_t rel_seq;        /* sequence of the first payload byte, relative to the ISN+1,
+                                unwrapped to 64 bits; valid when has_rel */
+    bool has_rel;            /* the direction's ISN (or first seq seen) is known */
+    uint32_t len;            /* payload length (tcp_len) */
+    bool flow_new;           /* this segment created the flow */
+    bool syn;                /* a client SYN (first or retry) */
+    bool syn_retry;          /* a client SYN with the same ISN as an earlier one */
+    bool synack;             /* a server SYN-ACK */
+    bool synack_retry;       /* a repeated SYN-ACK */
+    bool hs_ack;             /* the client ACK that completed the handshake */
+    enum rst_phase rst;      /* RST_NONE unless this is a reset */
+    bool rst_ttl_mismatch;   /* reset TTL/hop limit differs from the sender's other packets */
+};
+
+/* One detector instance (global state per run). */
+struct det {
+    const struct det_ops *ops;  /* what it does */
+    void *priv;                 /* its own global state */
+    size_t off;                 /* offset of its per-flow state within a flow's ext area */
+    struct engine *eng;         /* for det_emit */
+};
+
+struct det_ops {
+    const char *name;           /* short name, e.g. "tls" */
+    size_t flow_state_size;     /* bytes of per-flow state (zeroed when a flow starts) */
+    /* Set up global state (d->priv). 0 or a negative enum err. May be NULL. */
+    int (*init)(struct det *d, const struct eng_config *cfg);
+    /* A segment of flow f, after TCP analysis. fs is this detector's per-flow state. */
+    void (*on_packet)(struct det *d, struct flow *f, void *fs, const struct pkt *p,
+                      const struct tcp_seg *s);
+    /* Flow f ends (closed, evicted, expired or end of input); last chance to emit. */
+    void (*on_flow_end)(struct det *d, struct flow *f, void *fs);
+    /* Capture time advanced to now_ns (called at least once per second of capture time). */
+    void (*on_tick)(struct det *d, uint64_t now_ns);
+    /* End of input, after every flow ended. */
+    void (*on_finish)(struct det *d);
+    /* Release global state. May be NULL. */
+    void (*free)(struct det *d);
+};
+
+/* Send a finding to every sink (counts it too). */
+void det_emit(struct det *d, const struct finding *f);
+
+/* Fill the flow-related fields of a finding (flow id, client, server) from f. */
+void det_finding_init(struct finding *out, const struct flow *f, enum fkind k,
+                      enum severity sev, uint64_t ts_ns);
+
+/* The flow's public record (endpoints, times, counters). */
+const struct flow_record *flow_rec(const struct flow *f);
+
+/* The health sink entry: detectors that produce health rows hand them here. */
+void det_emit_health(struct det *d, const struct health_row *h);
+
+/* TLS handshake and certificate records go to the sinks through these. */
+void det_emit_tls(struct det *d, const struct tls_record *t);
+void det_emit_cert(struct det *d, const struct cert_record *c);
+
+/* The detector table (det_table.c), NULL-terminated. */
+extern const struct det_ops *const det_table[];
+
+#endif

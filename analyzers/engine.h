@@ -1,0 +1,86 @@
+/*
+ * engine.h - the analyzers' one public entry: packets in, findings/flows/health out to sinks.
+ * Everything runs on the caller's thread; the engine never reads the wall clock.
+ */
+#ifndef FM_ENGINE_H
+#define FM_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../capture/err.h"
+#include "../capture/pkt.h"
+#include "finding.h"
+
+#define ENG_MAX_SERVERS 64
+
+/* Analysis options (cli fills these from the command line and config file). */
+struct eng_config {
+    struct endpoint servers[ENG_MAX_SERVERS]; /* --server endpoints; port 0 = any port */
+    size_t nservers;                /* entries used in servers[] */
+    size_t max_flows;               /* flow table cap (--max-flows), default 262144 */
+    uint64_t idle_timeout_ns;       /* evict flows idle this long (default 300 s) */
+    uint64_t closed_linger_ns;      /* keep closed flows this long for late packets (5 s) */
+    uint64_t dup_window_ns;         /* SPAN duplicate window (default 1 ms) */
+    uint32_t notable_events;        /* per-flow TCP events before a finding is written (default 1) */
+    size_t stream_cap;              /* bytes kept per direction for stream parsers (16 KiB) */
+    size_t stream_buffers;          /* stream buffers in the pool (default 4096) */
+    uint64_t health_interval_ns;    /* server health interval (default 10 s) */
+    double slow_response_s;         /* slow response threshold (default 5 s) */
+    double alert_error_rate;        /* error-rate alert threshold (default 0.05) */
+    double alert_retrans_rate;      /* retransmission-rate alert threshold (default 0.05) */
+    double alert_resp_p99_s;        /* response p99 alert threshold (default 5 s) */
+    uint32_t cert_expiring_days;    /* cert_expiring window (default 30) */
+    uint64_t tls_stall_ns;          /* TLS handshake stalled after this (default 10 s) */
+    uint64_t slow_handshake_ns;     /* slow_handshake threshold (default 1 s) */
+    const char *tls_keylog;         /* SSLKEYLOGFILE path or NULL */
+};
+
+/* Live counters of the engine (for the TUI header, metrics and the summary). */
+struct eng_stats {
+    uint64_t packets;               /* TCP segments given to eng_packet */
+    uint64_t flows_created;         /* flows created */
+    uint64_t flows_active;          /* flows in the table now */
+    uint64_t evicted;               /* flows evicted because the table was full */
+    uint64_t idle_expired;          /* flows expired by the idle timeout */
+    uint64_t mirror_duplicates;     /* SPAN duplicates dropped before analysis */
+    uint64_t findings[FK__COUNT];   /* findings emitted per kind */
+    uint64_t stream_buf_exhausted;  /* flows that found no free stream buffer */
+    uint64_t last_ts_ns;            /* time of the newest packet */
+};
+
+struct engine;
+
+/* Fill cfg with the defaults above. */
+void eng_config_default(struct eng_config *cfg);
+
+/* Create an engine; sinks[] is copied. NULL on failure (out of memory, bad config). */
+struct engine *eng_new(const struct eng_config *cfg, const struct sink *sinks, size_t nsinks);
+
+/* Analyse one decoded TCP segment. Packets must come in capture order. */
+void eng_packet(struct engine *e, const struct pkt *p);
+
+/*
+ * Record a frame that could not be decoded (malformed or truncated) as a counted finding.
+ * what is a short reason ("IPv4 header length 3 < 5").
+ */
+void eng_malformed(struct engine *e, uint64_t ts_ns, uint64_t frame, const char *what);
+
+/* Let time advance without a packet (live idle periods): expires flows, closes intervals. */
+void eng_tick(struct engine *e, uint64_t now_ns);
+
+/*
+ * End of input: report every open flow, close the last health interval, complete sum with
+ * the engine's counters and hand it to every sink's on_summary.
+ */
+void eng_finish(struct engine *e, struct run_summary *sum);
+
+void eng_get_stats(const struct engine *e, struct eng_stats *st);
+
+/* Copy up to max records of currently open flows, worst first (for the live view). */
+size_t eng_snapshot_flows(const struct engine *e, struct flow_record *out, size_t max);
+
+void eng_free(struct engine *e);
+
+#endif

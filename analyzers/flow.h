@@ -1,0 +1,71 @@
+/*
+ * flow.h - the bidirectional flow table: one lookup per packet on the canonical 5-tuple,
+ * flows from a pool sized at start-up, LRU order for idle expiry and eviction at the cap.
+ */
+#ifndef FM_FLOW_H
+#define FM_FLOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../capture/pkt.h"
+#include "finding.h"
+#include "tcp.h"
+
+/*
+ * A flow. Detectors read rec (the public facts) and their own slice of ext; the table and
+ * TCP analysis own the rest.
+ */
+struct flow {
+    struct flow_record rec;        /* public facts: endpoints, times, counters, state */
+    struct tcp_half half[2];       /* per-direction sequence state (DIR_C2S, DIR_S2C) */
+    struct tcp_flow tcp;           /* flow-wide TCP analysis state */
+    uint8_t *ext;                  /* detectors' per-flow state (det->off into it) */
+    struct flow *hnext;            /* next in the hash bucket */
+    struct flow *lru_prev;         /* older flow (LRU list, by last packet) */
+    struct flow *lru_next;         /* newer flow */
+    uint32_t hash;                 /* hash of the canonical 5-tuple */
+    bool in_use;                   /* allocated from the pool */
+    bool closed;                   /* closed; kept only for closed_linger */
+    uint64_t closed_ts_ns;         /* when it closed */
+};
+
+struct flow_table;
+
+/*
+ * A table of at most max_flows flows, each with ext_size bytes of detector state.
+ * All memory is allocated here, once. NULL on failure.
+ */
+struct flow_table *flow_table_new(size_t max_flows, size_t ext_size);
+void flow_table_free(struct flow_table *t);
+
+/*
+ * Find the flow of p (either direction). *dir is set to the packet's direction relative to
+ * the flow's client/server. NULL if none.
+ */
+struct flow *flow_lookup(struct flow_table *t, const struct pkt *p, int *dir);
+
+/*
+ * Take a flow from the pool for p (the caller fills rec). When the pool is empty, the least
+ * recently used flow is passed to evict_cb first (so detectors can finish it) and reused.
+ */
+struct flow *flow_create(struct flow_table *t, const struct pkt *p,
+                         void (*evict_cb)(void *ctx, struct flow *f), void *ctx);
+
+/* Remove f from the table and return it to the pool. */
+void flow_release(struct flow_table *t, struct flow *f);
+
+/* Mark f as the most recently used (call on every packet). */
+void flow_touch(struct flow_table *t, struct flow *f);
+
+/* Least recently used flow, or NULL when empty (for idle expiry, oldest first). */
+struct flow *flow_oldest(const struct flow_table *t);
+
+/* Number of flows in use. */
+size_t flow_count(const struct flow_table *t);
+
+/* Call fn for every flow in use (oldest first). fn may not release flows. */
+void flow_foreach(const struct flow_table *t, void (*fn)(void *ctx, struct flow *f), void *ctx);
+
+#endif

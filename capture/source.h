@@ -1,0 +1,77 @@
+/* source.h - where frames come from: capture files in order, or a live interface. */
+#ifndef FM_SOURCE_H
+#define FM_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/* One frame, borrowed from the source until the next call to cap_next. */
+struct cap_frame {
+    uint64_t ts_ns;         /* capture time, ns since the epoch */
+    uint32_t caplen;        /* bytes in data */
+    uint32_t wirelen;       /* original frame length */
+    int linktype;           /* DLT_* of the file or interface this frame came from */
+    const uint8_t *data;    /* frame bytes */
+};
+
+/* How to open a live capture (-i). */
+struct cap_live_opts {
+    const char *iface;      /* interface name */
+    int snaplen;            /* bytes per frame to keep (-s); 0 = 262144 */
+    bool promisc;           /* promiscuous mode (on unless -p) */
+    int buffer_mib;         /* kernel buffer in MiB (-B); 0 = libpcap default */
+    bool immediate;         /* deliver each packet at once (--immediate) */
+    int timeout_ms;         /* read timeout; 0 = 100 ms */
+};
+
+/* Drop and progress counters of a source. */
+struct cap_stats {
+    uint64_t frames;        /* frames delivered so far */
+    uint64_t kernel_recv;   /* pcap_stats ps_recv (live only) */
+    uint64_t kernel_drop;   /* pcap_stats ps_drop: dropped for lack of buffer space */
+    uint64_t if_drop;       /* pcap_stats ps_ifdrop: dropped by the interface/driver */
+    bool live;              /* the counters above are from a live capture */
+};
+
+struct cap_source;
+
+/*
+ * Open capture files to be read one after the other ("-" is stdin). filter is a BPF
+ * expression or NULL. On failure returns NULL and writes a one-line reason into errbuf.
+ */
+struct cap_source *cap_open_files(const char *const *paths, size_t npaths, const char *filter,
+                                  char *errbuf, size_t errlen);
+
+/* Open a live capture. Same failure contract as cap_open_files. */
+struct cap_source *cap_open_live(const struct cap_live_opts *o, const char *filter, char *errbuf,
+                                 size_t errlen);
+
+/*
+ * Next frame. Returns 0 and fills f; ERR_AGAIN when a live read timed out (call again);
+ * ERR_EOF at the end of the last file; ERR_FORMAT when a file's remainder is corrupt or
+ * truncated (message in cap_error; the frames before it were delivered) -- the caller may
+ * call again to continue with the next file.
+ */
+int cap_next(struct cap_source *s, struct cap_frame *f) FM_WUR;
+
+/* Ask a blocking live read to return soon (safe from a signal handler). */
+void cap_break(struct cap_source *s);
+
+/* Last error text ("" if none). */
+const char *cap_error(const struct cap_source *s);
+
+/* Name of the current input: file path, "stdin" or the interface. */
+const char *cap_name(const struct cap_source *s);
+
+/* Fill st (kernel counters are read from pcap_stats for live sources). */
+void cap_stats(struct cap_source *s, struct cap_stats *st);
+
+/* Name of a link type, e.g. "EN10MB". */
+const char *cap_linktype_name(int linktype);
+
+void cap_close(struct cap_source *s);
+
+#endif

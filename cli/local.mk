@@ -1,0 +1,2 @@
+# cli/: main, options, JSON lines, report.
+flowmedic_SOURCES += cli/main.c

@@ -1,0 +1,1 @@
+# tests/: unit tests, golden tests, corpus test, fuzz drivers.
