@@ -62,6 +62,11 @@ struct det_ops {
     void (*on_flow_end)(struct det *d, struct flow *f, void *fs);
     /* Capture time advanced to now_ns (called at least once per second of capture time). */
     void (*on_tick)(struct det *d, uint64_t now_ns);
+    /*
+     * Every finding any detector emitted (for aggregates such as server health). Must not
+     * emit findings of its own from here, except the engine drops recursion. May be NULL.
+     */
+    void (*on_finding)(struct det *d, const struct finding *f);
     /* End of input, after every flow ended. */
     void (*on_finish)(struct det *d);
     /* Release global state. May be NULL. */
