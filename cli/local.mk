@@ -1,2 +1,3 @@
-# cli/: main, options, JSON lines, report.
+# cli/: main, options, JSON lines, the end-of-run summary, report.
 flowmedic_SOURCES += cli/main.c
+libflowmedic_a_SOURCES += cli/json.h cli/json.c cli/summary.h cli/summary.c

@@ -1,0 +1,298 @@
+/* json.c - JSON lines on stdout: the stable output contract of DESIGN.md, one object a line. */
+#include "cli/json.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "capture/decode.h"
+
+/* The JSON sink's state: only the stream. */
+struct json_sink {
+    FILE *out; /* where lines go */
+};
+
+void json_put_str(FILE *out, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    putc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"':
+            fputs("\\\"", out);
+            break;
+        case '\\':
+            fputs("\\\\", out);
+            break;
+        case '\n':
+            fputs("\\n", out);
+            break;
+        case '\r':
+            fputs("\\r", out);
+            break;
+        case '\t':
+            fputs("\\t", out);
+            break;
+        default:
+            if (*p < 0x20 || *p == 0x7f) {
+                fputs("\\u00", out);
+                putc(hex[*p >> 4], out);
+                putc(hex[*p & 15], out);
+            } else {
+                putc(*p, out);
+            }
+        }
+    }
+    putc('"', out);
+}
+
+/* Seconds since the epoch with nanoseconds, as a JSON number. */
+static void put_ts(FILE *out, uint64_t ns)
+{
+    fprintf(out, "%" PRIu64 ".%09" PRIu64, ns / 1000000000u, ns % 1000000000u);
+}
+
+static void put_ep(FILE *out, const struct endpoint *e)
+{
+    char buf[64];
+    json_put_str(out, pkt_endpoint_str(e, buf, sizeof(buf)));
+}
+
+/* A duration in ns as seconds, or null when negative (unknown). */
+static void put_dur(FILE *out, int64_t ns)
+{
+    if (ns < 0)
+        fputs("null", out);
+    else
+        fprintf(out, "%.9f", (double)ns / 1e9);
+}
+
+/* A double, or null when it is NaN (no sample). */
+static void put_num(FILE *out, double v)
+{
+    if (isnan(v) || isinf(v))
+        fputs("null", out);
+    else
+        fprintf(out, "%.6g", v);
+}
+
+static void pair(FILE *out, const char *name, uint64_t c2s, uint64_t s2c)
+{
+    fprintf(out, ",\"%s\":{\"c2s\":%" PRIu64 ",\"s2c\":%" PRIu64 "}", name, c2s, s2c);
+}
+
+static void on_flow(void *ctx, const struct flow_record *r)
+{
+    FILE *out = ((struct json_sink *)ctx)->out;
+    fprintf(out, "{\"type\":\"flow\",\"flow_id\":%" PRIu64 ",\"client\":", r->flow_id);
+    put_ep(out, &r->client);
+    fputs(",\"server\":", out);
+    put_ep(out, &r->server);
+    fputs(",\"first_ts\":", out);
+    put_ts(out, r->first_ts_ns);
+    fputs(",\"last_ts\":", out);
+    put_ts(out, r->last_ts_ns);
+    fprintf(out, ",\"first_frame\":%" PRIu64 ",\"state\":\"%s\",\"close\":\"%s\"", r->first_frame,
+            flow_state_name(r->state), close_name(r->close));
+    fprintf(out, ",\"handshake_seen\":%s,\"one_direction\":%s", r->saw_syn ? "true" : "false",
+            r->one_direction ? "true" : "false");
+    pair(out, "packets", r->packets[DIR_C2S], r->packets[DIR_S2C]);
+    pair(out, "bytes", r->bytes[DIR_C2S], r->bytes[DIR_S2C]);
+    for (int e = 0; e < TEV__COUNT; e++)
+        pair(out, tcp_ev_name((enum tcp_ev)e), r->ev[DIR_C2S][e], r->ev[DIR_S2C][e]);
+    fputs(",\"hs_rtt_server\":", out);
+    put_dur(out, r->hs_rtt_server_ns);
+    fputs(",\"hs_rtt_client\":", out);
+    put_dur(out, r->hs_rtt_client_ns);
+    fprintf(out, ",\"syn_count\":%u,\"synack_count\":%u}\n", r->syn_count, r->synack_count);
+}
+
+static void on_finding(void *ctx, const struct finding *f)
+{
+    FILE *out = ((struct json_sink *)ctx)->out;
+    fputs("{\"type\":\"finding\",\"ts\":", out);
+    put_ts(out, f->ts_ns);
+    fprintf(out, ",\"kind\":\"%s\",\"severity\":\"%s\",\"flow_id\":%" PRIu64 ",\"client\":",
+            fk_name(f->kind), sev_name(f->sev), f->flow_id);
+    if (f->has_client)
+        put_ep(out, &f->client);
+    else
+        fputs("null", out);
+    fputs(",\"server\":", out);
+    put_ep(out, &f->server);
+    fputs(",\"detail\":", out);
+    json_put_str(out, f->detail);
+    fputs(",\"frames\":[", out);
+    for (unsigned i = 0; i < f->nframes && i < FINDING_FRAMES_MAX; i++)
+        fprintf(out, "%s%" PRIu64, i ? "," : "", f->frames[i]);
+    fprintf(out, "],\"confidence\":%.2f", (double)f->confidence);
+    if (f->extra[0])
+        fprintf(out, ",%s", f->extra);
+    fputs("}\n", out);
+}
+
+static void on_health(void *ctx, const struct health_row *h)
+{
+    FILE *out = ((struct json_sink *)ctx)->out;
+    fputs("{\"type\":\"health\",\"server\":", out);
+    put_ep(out, &h->server);
+    fputs(",\"start\":", out);
+    put_ts(out, h->start_ns);
+    fprintf(out, ",\"interval\":%.3f", (double)h->len_ns / 1e9);
+    fprintf(out,
+            ",\"attempts\":%" PRIu64 ",\"established\":%" PRIu64 ",\"failed\":{\"refused\":%" PRIu64
+            ",\"timeout\":%" PRIu64 ",\"backlog\":%" PRIu64 ",\"reset\":%" PRIu64
+            ",\"tls\":%" PRIu64 "}",
+            h->attempts, h->established, h->failed_refused, h->failed_timeout, h->failed_backlog,
+            h->failed_reset, h->failed_tls);
+    fprintf(out,
+            ",\"syn_retries\":%" PRIu64 ",\"synack_retries\":%" PRIu64 ",\"resets\":%" PRIu64
+            ",\"zero_windows\":%" PRIu64,
+            h->syn_retries, h->synack_retries, h->resets, h->zero_windows);
+    pair(out, "data_segments", h->data_segs[DIR_C2S], h->data_segs[DIR_S2C]);
+    pair(out, "retransmitted_segments", h->retrans_segs[DIR_C2S], h->retrans_segs[DIR_S2C]);
+    pair(out, "bytes", h->bytes[DIR_C2S], h->bytes[DIR_S2C]);
+    fprintf(out,
+            ",\"http_requests\":%" PRIu64 ",\"http_5xx\":%" PRIu64 ",\"slow_responses\":%" PRIu64,
+            h->http_requests, h->http_5xx, h->slow_responses);
+    fprintf(out, ",\"handshake_rtt\":{\"n\":%u,\"p50\":", h->hs_rtt_n);
+    put_num(out, h->hs_rtt_p50);
+    fputs(",\"p95\":", out);
+    put_num(out, h->hs_rtt_p95);
+    fputs(",\"p99\":", out);
+    put_num(out, h->hs_rtt_p99);
+    fprintf(out, "},\"response_time\":{\"n\":%u,\"p50\":", h->resp_n);
+    put_num(out, h->resp_p50);
+    fputs(",\"p95\":", out);
+    put_num(out, h->resp_p95);
+    fputs(",\"p99\":", out);
+    put_num(out, h->resp_p99);
+    fputs("},\"error_rate\":", out);
+    put_num(out, h->error_rate);
+    fputs(",\"retrans_rate\":", out);
+    put_num(out, h->retrans_rate);
+    fprintf(out, ",\"open_alerts\":%u}\n", h->open_alerts);
+}
+
+static void on_tls(void *ctx, const struct tls_record *t)
+{
+    FILE *out = ((struct json_sink *)ctx)->out;
+    fprintf(out, "{\"type\":\"tls\",\"flow_id\":%" PRIu64 ",\"client\":", t->flow_id);
+    put_ep(out, &t->client);
+    fputs(",\"server\":", out);
+    put_ep(out, &t->server);
+    fputs(",\"ts\":", out);
+    put_ts(out, t->ts_ns);
+    fprintf(out, ",\"client_version\":%u,\"version\":%u,\"cipher\":%u,\"hello_retry\":%s",
+            t->client_version, t->version, t->cipher, t->hello_retry ? "true" : "false");
+    fputs(",\"sni\":", out);
+    json_put_str(out, t->sni);
+    fputs(",\"alpn\":", out);
+    json_put_str(out, t->alpn);
+    fputs(",\"ja3\":", out);
+    json_put_str(out, t->ja3);
+    fputs(",\"ja3s\":", out);
+    json_put_str(out, t->ja3s);
+    fputs(",\"ja4\":", out);
+    json_put_str(out, t->ja4);
+    fprintf(out, ",\"outcome\":\"%s\",\"inferred\":%s,\"alert_level\":%d,\"alert_desc\":%d",
+            tls_outcome_name(t->outcome), t->inferred ? "true" : "false", t->alert_level,
+            t->alert_desc);
+    fprintf(out, ",\"alert_from\":%s,\"duration\":",
+            t->alert_from == DIR_C2S   ? "\"client\""
+            : t->alert_from == DIR_S2C ? "\"server\""
+                                       : "null");
+    put_dur(out, t->duration_ns);
+    fputs(",\"leaf_sha256\":", out);
+    json_put_str(out, t->leaf_sha256);
+    fputs("}\n", out);
+}
+
+static void on_cert(void *ctx, const struct cert_record *c)
+{
+    FILE *out = ((struct json_sink *)ctx)->out;
+    fputs("{\"type\":\"cert\",\"sha256\":", out);
+    json_put_str(out, c->sha256);
+    fputs(",\"subject\":", out);
+    json_put_str(out, c->subject);
+    fputs(",\"issuer\":", out);
+    json_put_str(out, c->issuer);
+    fputs(",\"sans\":", out);
+    json_put_str(out, c->sans);
+    fputs(",\"serial\":", out);
+    json_put_str(out, c->serial);
+    fprintf(out, ",\"not_before\":%" PRId64 ",\"not_after\":%" PRId64, c->not_before,
+            c->not_after);
+    fputs(",\"key_type\":", out);
+    json_put_str(out, c->key_type);
+    fprintf(out, ",\"key_bits\":%d,\"sig_alg\":", c->key_bits);
+    json_put_str(out, c->sig_alg);
+    fprintf(out, ",\"self_signed\":%s,\"chain_pos\":%d,\"flow_id\":%" PRIu64 ",\"server\":",
+            c->self_signed ? "true" : "false", c->chain_pos, c->flow_id);
+    put_ep(out, &c->server);
+    fputs(",\"ts\":", out);
+    put_ts(out, c->ts_ns);
+    fputs("}\n", out);
+}
+
+static void on_summary(void *ctx, const struct run_summary *s)
+{
+    FILE *out = ((struct json_sink *)ctx)->out;
+    fprintf(out,
+            "{\"type\":\"summary\",\"packets\":%" PRIu64 ",\"tcp_packets\":%" PRIu64
+            ",\"bytes\":%" PRIu64 ",\"flows\":%" PRIu64 ",\"drops\":%" PRIu64
+            ",\"kernel_drops\":%" PRIu64 ",\"if_drops\":%" PRIu64 ",\"malformed\":%" PRIu64
+            ",\"evicted\":%" PRIu64 ",\"mirror_duplicates\":%" PRIu64 ",\"fragments\":%" PRIu64
+            ",\"non_tcp\":%" PRIu64 ",\"input_error\":%s",
+            s->frames, s->tcp_packets, s->bytes, s->flows, s->kernel_drops + s->if_drops,
+            s->kernel_drops, s->if_drops, s->malformed, s->evicted, s->mirror_duplicates,
+            s->fragments, s->non_tcp, s->input_error ? "true" : "false");
+    fputs(",\"first_ts\":", out);
+    if (s->frames)
+        put_ts(out, s->first_ts_ns);
+    else
+        fputs("null", out);
+    fputs(",\"last_ts\":", out);
+    if (s->frames)
+        put_ts(out, s->last_ts_ns);
+    else
+        fputs("null", out);
+    fputs(",\"counts\":{", out);
+    for (int k = 0; k < FK__COUNT; k++)
+        fprintf(out, "%s\"%s\":%" PRIu64, k ? "," : "", fk_name((enum fkind)k), s->findings[k]);
+    fputs("}}\n", out);
+    fflush(out);
+}
+
+struct json_sink *json_new(FILE *out)
+{
+    struct json_sink *j = calloc(1, sizeof(*j));
+    if (!j)
+        return NULL;
+    j->out = out;
+    return j;
+}
+
+struct sink json_sink_of(struct json_sink *j)
+{
+    struct sink s = {
+        .ctx = j,
+        .on_finding = on_finding,
+        .on_flow = on_flow,
+        .on_health = on_health,
+        .on_tls = on_tls,
+        .on_cert = on_cert,
+        .on_summary = on_summary,
+    };
+    return s;
+}
+
+int json_error(const struct json_sink *j)
+{
+    return ferror(j->out);
+}
+
+void json_free(struct json_sink *j)
+{
+    free(j);
+}

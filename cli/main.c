@@ -1,0 +1,845 @@
+/* main.c - flowmedic's command line: options, wiring source -> decode -> engine -> sinks. */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "analyzers/engine.h"
+#include "capture/decode.h"
+#include "capture/log.h"
+#include "capture/source.h"
+#include "cli/config.h"
+#include "cli/json.h"
+#include "cli/metrics.h"
+#include "cli/report.h"
+#include "cli/summary.h"
+#include "store/store.h"
+#include "tui/tui.h"
+
+/* Exit codes (documented in --help, README and flowmedic.1). */
+enum {
+    EXIT_OK = 0,        /* analysis complete */
+    EXIT_RUNTIME = 1,   /* could not open the input, the database or an output failed */
+    EXIT_USAGE = 2,     /* bad command line or configuration */
+    EXIT_PARTIAL = 3,   /* a capture was damaged: what came before the damage was analysed */
+};
+
+#define MAX_INPUTS 256
+#define DEFAULT_DB "flowmedic.db"
+#define SNAP_FLOWS 256 /* open flows handed to the live view per frame */
+
+/* Everything the command line says. */
+struct opts {
+    const char *inputs[MAX_INPUTS]; /* -r files in order */
+    size_t ninputs;                 /* entries in inputs */
+    const char *iface;              /* -i */
+    char *filter;                   /* -f or trailing words (owned) */
+    const char *db;                 /* -w */
+    bool no_db;                     /* --no-db */
+    bool json;                      /* --json */
+    bool tui;                       /* --tui */
+    bool no_color;                  /* --no-color */
+    double speed;                   /* --speed: replay pace for --tui; 0 = max */
+    const char *user;               /* -Z */
+    struct cap_live_opts live;      /* -s, -p, -B, --immediate */
+    const char *metrics_listen;     /* --metrics-listen */
+    const char *metrics_file;       /* --metrics-file */
+    const char *config;             /* --config */
+    struct eng_config eng;          /* analysis options */
+    char servers_text[1024];        /* --server values as given, for the runs table */
+    char cmdline[2048];             /* the command line, for the runs table */
+};
+
+static volatile sig_atomic_t g_stop;     /* set by SIGINT/SIGTERM */
+static struct cap_source *g_src;         /* for cap_break from the signal handler */
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+    if (g_src)
+        cap_break(g_src);
+}
+
+static uint64_t wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t real_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void usage(FILE *o)
+{
+    fputs("Usage: flowmedic [options] -r FILE [-r FILE ...] [filter expression]\n"
+          "       flowmedic [options] -i IFACE [filter expression]\n"
+          "       flowmedic report DB [--run N] [--server ADDR[:PORT]] [--since T] [--until T]\n"
+          "                           [--utc] [--json]\n"
+          "\n"
+          "Passive TCP health analysis of a server: retransmissions, resets, refused and\n"
+          "dropped connections, TLS handshake failures, latency.\n"
+          "\n"
+          "Input:\n"
+          "  -r FILE              read a .pcap/.pcapng file (repeatable, in order; - = stdin)\n"
+          "  -i IFACE             capture live from IFACE (e.g. a mirror port)\n"
+          "  -f EXPR              BPF filter, tcpdump syntax (or give it after the options)\n"
+          "  -s SNAPLEN           bytes kept per frame, live (default 262144)\n"
+          "  -p                   do not put the interface into promiscuous mode\n"
+          "  -B MIB               kernel capture buffer in MiB, live\n"
+          "  --immediate          deliver packets at once (live; off by default)\n"
+          "  -Z USER              drop privileges to USER after opening the capture\n"
+          "Analysis:\n"
+          "  --server ADDR[:PORT] this endpoint is a server (repeatable; IPv6 as [ADDR]:PORT)\n"
+          "  --max-flows N        flow table cap (default 262144); the oldest are evicted\n"
+          "  --idle-timeout SEC   end flows idle this long (default 300)\n"
+          "  --interval SEC       server health interval (default 10)\n"
+          "  --slow-response SEC  slow response threshold (default 5)\n"
+          "  --error-rate PCT     error-rate alert threshold in percent (default 5)\n"
+          "  --retrans-rate PCT   retransmission-rate alert threshold in percent (default 5)\n"
+          "  --cert-days N        warn about certificates expiring within N days (default 30)\n"
+          "  --notable N          TCP events in a flow before a finding is written (default 1)\n"
+          "  --stream-cap BYTES   bytes kept per direction for TLS/HTTP parsing (default 16384)\n"
+          "  --tls-keylog FILE    SSLKEYLOGFILE for reading TLS 1.3 handshakes\n"
+          "  --config FILE        read options from FILE (default /etc/flowmedic.conf if present)\n"
+          "Output:\n"
+          "  -w DB                write findings to the SQLite database DB (appended to)\n"
+          "                       (offline runs default to ./" DEFAULT_DB ")\n"
+          "  --no-db              do not write a database\n"
+          "  --json               JSON lines on stdout (flow, finding, health, tls, summary)\n"
+          "  --tui                live ncurses view (files replay at their recorded pace)\n"
+          "  --speed N|max        replay speed for --tui on files (default 1)\n"
+          "  --no-color           monochrome view (also when NO_COLOR is set)\n"
+          "  --metrics-listen ADDR:PORT  serve Prometheus metrics on /metrics\n"
+          "  --metrics-file PATH  write Prometheus metrics to PATH (textfile collector)\n"
+          "  -q / -v              fewer / more messages\n"
+          "  -h, --help           this help;  -V, --version  the version\n"
+          "\n"
+          "Exit status: 0 analysis complete; 1 input, database or output failure;\n"
+          "2 bad command line or configuration; 3 a capture was damaged (what came before\n"
+          "the damage was analysed and reported).\n",
+          o);
+}
+
+enum {
+    OPT_SERVER = 256,
+    OPT_JSON,
+    OPT_TUI,
+    OPT_SPEED,
+    OPT_NO_COLOR,
+    OPT_NO_DB,
+    OPT_MAX_FLOWS,
+    OPT_IDLE,
+    OPT_INTERVAL,
+    OPT_SLOW,
+    OPT_ERR_RATE,
+    OPT_RETR_RATE,
+    OPT_CERT_DAYS,
+    OPT_NOTABLE,
+    OPT_STREAM_CAP,
+    OPT_KEYLOG,
+    OPT_CONFIG,
+    OPT_METRICS_LISTEN,
+    OPT_METRICS_FILE,
+    OPT_IMMEDIATE,
+};
+
+static const struct option long_opts[] = {
+    {"server", required_argument, NULL, OPT_SERVER},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"tui", no_argument, NULL, OPT_TUI},
+    {"speed", required_argument, NULL, OPT_SPEED},
+    {"no-color", no_argument, NULL, OPT_NO_COLOR},
+    {"no-db", no_argument, NULL, OPT_NO_DB},
+    {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
+    {"idle-timeout", required_argument, NULL, OPT_IDLE},
+    {"interval", required_argument, NULL, OPT_INTERVAL},
+    {"slow-response", required_argument, NULL, OPT_SLOW},
+    {"error-rate", required_argument, NULL, OPT_ERR_RATE},
+    {"retrans-rate", required_argument, NULL, OPT_RETR_RATE},
+    {"cert-days", required_argument, NULL, OPT_CERT_DAYS},
+    {"notable", required_argument, NULL, OPT_NOTABLE},
+    {"stream-cap", required_argument, NULL, OPT_STREAM_CAP},
+    {"tls-keylog", required_argument, NULL, OPT_KEYLOG},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
+    {"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
+    {"immediate", no_argument, NULL, OPT_IMMEDIATE},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+/* A number in [lo, hi]; prints the problem and returns false otherwise. */
+static bool num_arg(const char *opt, const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end != '\0' || v != v || v < lo || v > hi) {
+        log_error("%s: '%s' is not a number between %g and %g", opt, s, lo, hi);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static bool add_server(struct opts *o, const char *s)
+{
+    if (o->eng.nservers == ENG_MAX_SERVERS) {
+        log_error("--server: at most %d servers", ENG_MAX_SERVERS);
+        return false;
+    }
+    if (pkt_endpoint_parse(s, &o->eng.servers[o->eng.nservers]) != 0) {
+        log_error("--server: '%s' is not ADDR, ADDR:PORT or [IPv6]:PORT", s);
+        return false;
+    }
+    o->eng.nservers++;
+    size_t used = strlen(o->servers_text);
+    snprintf(o->servers_text + used, sizeof(o->servers_text) - used, "%s%s", used ? "," : "", s);
+    return true;
+}
+
+/* Find --config FILE before the other options, so that the command line overrides it. */
+static const char *find_config(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            return argv[i + 1];
+        if (strncmp(argv[i], "--config=", 9) == 0)
+            return argv[i] + 9;
+        if (strcmp(argv[i], "--") == 0)
+            break;
+    }
+    return NULL;
+}
+
+static int load_config(struct opts *o, int argc, char **argv)
+{
+    char err[512];
+    const char *path = find_config(argc, argv);
+    if (!path) {
+        if (access("/etc/flowmedic.conf", R_OK) != 0)
+            return 0;
+        path = "/etc/flowmedic.conf";
+    }
+    o->config = path;
+    if (cli_config_load(path, &o->eng, err, sizeof(err)) != 0) {
+        log_error("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+static bool parse_one(struct opts *o, int c, const char *arg)
+{
+    double v;
+    switch (c) {
+    case 'r':
+        if (o->ninputs == MAX_INPUTS) {
+            log_error("-r: at most %d files", MAX_INPUTS);
+            return false;
+        }
+        o->inputs[o->ninputs++] = arg;
+        return true;
+    case 'i':
+        o->iface = arg;
+        return true;
+    case 'f':
+        free(o->filter);
+        o->filter = strdup(arg);
+        return o->filter != NULL;
+    case 'w':
+        o->db = arg;
+        return true;
+    case 'Z':
+        o->user = arg;
+        return true;
+    case 's':
+        if (!num_arg("-s", arg, 64, 262144, &v))
+            return false;
+        o->live.snaplen = (int)v;
+        return true;
+    case 'p':
+        o->live.promisc = false;
+        return true;
+    case 'B':
+        if (!num_arg("-B", arg, 1, 4096, &v))
+            return false;
+        o->live.buffer_mib = (int)v;
+        return true;
+    case 'q':
+        log_quiet = 1;
+        return true;
+    case 'v':
+        log_verbose = 1;
+        return true;
+    case OPT_IMMEDIATE:
+        o->live.immediate = true;
+        return true;
+    case OPT_SERVER:
+        return add_server(o, arg);
+    case OPT_JSON:
+        o->json = true;
+        return true;
+    case OPT_TUI:
+        o->tui = true;
+        return true;
+    case OPT_NO_COLOR:
+        o->no_color = true;
+        return true;
+    case OPT_NO_DB:
+        o->no_db = true;
+        return true;
+    case OPT_SPEED:
+        if (strcmp(arg, "max") == 0) {
+            o->speed = 0;
+            return true;
+        }
+        return num_arg("--speed", arg, 0.01, 1e6, &o->speed);
+    case OPT_MAX_FLOWS:
+        if (!num_arg("--max-flows", arg, 16, 100e6, &v))
+            return false;
+        o->eng.max_flows = (size_t)v;
+        return true;
+    case OPT_IDLE:
+        if (!num_arg("--idle-timeout", arg, 1, 86400, &v))
+            return false;
+        o->eng.idle_timeout_ns = (uint64_t)(v * 1e9);
+        return true;
+    case OPT_INTERVAL:
+        if (!num_arg("--interval", arg, 1, 86400, &v))
+            return false;
+        o->eng.health_interval_ns = (uint64_t)(v * 1e9);
+        return true;
+    case OPT_SLOW:
+        return num_arg("--slow-response", arg, 0.001, 86400, &o->eng.slow_response_s);
+    case OPT_ERR_RATE:
+        if (!num_arg("--error-rate", arg, 0, 100, &v))
+            return false;
+        o->eng.alert_error_rate = v / 100.0;
+        return true;
+    case OPT_RETR_RATE:
+        if (!num_arg("--retrans-rate", arg, 0, 100, &v))
+            return false;
+        o->eng.alert_retrans_rate = v / 100.0;
+        return true;
+    case OPT_CERT_DAYS:
+        if (!num_arg("--cert-days", arg, 0, 3650, &v))
+            return false;
+        o->eng.cert_expiring_days = (uint32_t)v;
+        return true;
+    case OPT_NOTABLE:
+        if (!num_arg("--notable", arg, 1, 1e9, &v))
+            return false;
+        o->eng.notable_events = (uint32_t)v;
+        return true;
+    case OPT_STREAM_CAP:
+        if (!num_arg("--stream-cap", arg, 1024, 1 << 24, &v))
+            return false;
+        o->eng.stream_cap = (size_t)v;
+        return true;
+    case OPT_KEYLOG:
+        o->eng.tls_keylog = arg;
+        return true;
+    case OPT_CONFIG:
+        return true; /* read before the other options */
+    case OPT_METRICS_LISTEN:
+        o->metrics_listen = arg;
+        return true;
+    case OPT_METRICS_FILE:
+        o->metrics_file = arg;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The trailing words form the BPF filter, as with tcpdump. */
+static bool take_filter_words(struct opts *o, int argc, char **argv, int first)
+{
+    if (first >= argc)
+        return true;
+    if (o->filter) {
+        log_error("give the filter either with -f or after the options, not both");
+        return false;
+    }
+    size_t len = 1;
+    for (int i = first; i < argc; i++)
+        len += strlen(argv[i]) + 1;
+    o->filter = malloc(len);
+    if (!o->filter)
+        return false;
+    o->filter[0] = '\0';
+    size_t used = 0;
+    for (int i = first; i < argc; i++)
+        used += (size_t)snprintf(o->filter + used, len - used, "%s%s", i > first ? " " : "",
+                                 argv[i]);
+    return true;
+}
+
+static void record_cmdline(struct opts *o, int argc, char **argv)
+{
+    size_t used = 0;
+    for (int i = 0; i < argc && used < sizeof(o->cmdline); i++)
+        used += (size_t)snprintf(o->cmdline + used, sizeof(o->cmdline) - used, "%s%s",
+                                 i ? " " : "", argv[i]);
+}
+
+/* Parse argv into o. Returns -1 on a usage error, 1 when done (help/version), 0 to run. */
+static int parse_args(struct opts *o, int argc, char **argv)
+{
+    eng_config_default(&o->eng);
+    o->live.promisc = true;
+    o->speed = 1.0;
+    record_cmdline(o, argc, argv);
+    if (load_config(o, argc, argv) != 0)
+        return -1;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":r:i:f:w:Z:s:pB:qvhV", long_opts, NULL)) != -1) {
+        if (c == 'h') {
+            usage(stdout);
+            return 1;
+        }
+        if (c == 'V') {
+            printf("flowmedic %s\n", FM_VERSION);
+            return 1;
+        }
+        if (c == '?') {
+            if (optopt)
+                log_error("unknown option '-%c' (see flowmedic --help)", optopt);
+            else
+                log_error("unknown option '%s' (see flowmedic --help)", argv[optind - 1]);
+            return -1;
+        }
+        if (c == ':') {
+            log_error("option '%s' needs a value (see flowmedic --help)", argv[optind - 1]);
+            return -1;
+        }
+        if (!parse_one(o, c, optarg))
+            return -1;
+    }
+    if (!take_filter_words(o, argc, argv, optind))
+        return -1;
+    if (!o->ninputs && !o->iface) {
+        log_error("nothing to analyse: give -r FILE or -i IFACE (see flowmedic --help)");
+        return -1;
+    }
+    if (o->ninputs && o->iface) {
+        log_error("give either -r FILE or -i IFACE, not both");
+        return -1;
+    }
+    return 0;
+}
+
+static int drop_privileges(const char *user)
+{
+    struct passwd *pw = getpwnam(user);
+    if (!pw) {
+        log_error("-Z %s: no such user", user);
+        return -1;
+    }
+    if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+        setuid(pw->pw_uid) != 0) {
+        log_error("-Z %s: cannot drop privileges: %s", user, strerror(errno));
+        return -1;
+    }
+    if (setuid(0) == 0 && pw->pw_uid != 0) {
+        log_error("-Z %s: privileges could be regained; refusing to continue", user);
+        return -1;
+    }
+    return 0;
+}
+
+/* What the run has open, so that every exit path closes it. */
+struct run {
+    struct opts *o;                  /* options */
+    struct cap_source *src;          /* frames */
+    struct engine *eng;              /* analysis */
+    struct json_sink *json;          /* --json */
+    struct summary *sum;             /* human summary */
+    struct store *store;             /* -w */
+    struct metrics *metrics;         /* --metrics-* */
+    struct tui *tui;                 /* --tui */
+    struct decode_stats dst;         /* decode counters */
+    uint64_t frames;                 /* frames read */
+    uint64_t bytes;                  /* frame bytes on the wire */
+    uint64_t first_ts, last_ts;      /* capture times */
+    bool input_error;                /* a capture ended early */
+    const char *db_path;             /* database in use, or NULL */
+    char store_state[320];           /* for the TUI header */
+    struct flow_record snap[SNAP_FLOWS]; /* open flows for the TUI */
+};
+
+static int open_sinks(struct run *r, struct sink *sinks, size_t *n)
+{
+    struct opts *o = r->o;
+    char err[512];
+    FILE *human = o->json ? stderr : stdout;
+    *n = 0;
+    if (o->json) {
+        r->json = json_new(stdout);
+        if (!r->json)
+            return -1;
+        sinks[(*n)++] = json_sink_of(r->json);
+    }
+    if (!o->tui) {
+        r->sum = summary_new(human);
+        if (!r->sum)
+            return -1;
+        sinks[(*n)++] = summary_sink_of(r->sum);
+    }
+    r->db_path = o->db ? o->db : (!o->no_db && o->ninputs ? DEFAULT_DB : NULL);
+    if (o->no_db)
+        r->db_path = NULL;
+    if (r->db_path) {
+        char sources[2048] = "";
+        size_t used = 0;
+        if (o->iface)
+            snprintf(sources, sizeof(sources), "iface:%s", o->iface);
+        for (size_t i = 0; i < o->ninputs && used < sizeof(sources); i++)
+            used += (size_t)snprintf(sources + used, sizeof(sources) - used, "%s%s",
+                                     i ? "," : "", o->inputs[i]);
+        struct store_run_info ri = {
+            .sources = sources,
+            .filter = o->filter,
+            .servers = o->servers_text[0] ? o->servers_text : NULL,
+            .options = o->cmdline,
+            .start_wall_ns = real_ns(),
+        };
+        r->store = store_open(r->db_path, &ri, err, sizeof(err));
+        if (!r->store) {
+            log_error("%s", err);
+            return -1;
+        }
+        sinks[(*n)++] = store_sink(r->store);
+    }
+    if (o->metrics_listen || o->metrics_file) {
+        r->metrics = metrics_new(o->metrics_listen, o->metrics_file, err, sizeof(err));
+        if (!r->metrics) {
+            log_error("%s", err);
+            return -1;
+        }
+        sinks[(*n)++] = metrics_sink(r->metrics);
+    }
+    if (o->tui) {
+        struct tui_opts to = {.color = !o->no_color && !getenv("NO_COLOR")};
+        r->tui = tui_new(&to, err, sizeof(err));
+        if (!r->tui) {
+            log_error("%s", err);
+            return -1;
+        }
+        sinks[(*n)++] = tui_sink(r->tui);
+    }
+    return 0;
+}
+
+static void fill_store_state(struct run *r)
+{
+    if (!r->store) {
+        snprintf(r->store_state, sizeof(r->store_state), "no database");
+        return;
+    }
+    struct store_status st;
+    store_get_status(r->store, &st);
+    snprintf(r->store_state, sizeof(r->store_state),
+             "db %s: %" PRIu64 " written, %" PRIu64 " queued, %" PRIu64 " dropped%s", r->db_path,
+             st.written, st.queued, st.dropped, st.failed ? " FAILED" : "");
+}
+
+/* Periodic work on wall time: TUI frame, metrics. Returns 1 when the user quit the TUI. */
+static int periodic(struct run *r, bool done)
+{
+    struct eng_stats es;
+    struct cap_stats cs;
+    eng_get_stats(r->eng, &es);
+    cap_stats(r->src, &cs);
+    if (r->metrics) {
+        struct metrics_self ms = {
+            .packets = r->frames,
+            .bytes = r->bytes,
+            .kernel_drops = cs.kernel_drop,
+            .if_drops = cs.if_drop,
+            .flows_active = es.flows_active,
+            .flows_evicted = es.evicted,
+            .malformed = r->dst.malformed + r->dst.truncated,
+            .mirror_duplicates = es.mirror_duplicates,
+        };
+        if (r->store) {
+            struct store_status st;
+            store_get_status(r->store, &st);
+            ms.store_queued = st.queued;
+            ms.store_dropped = st.dropped;
+        }
+        metrics_update_self(r->metrics, &ms);
+    }
+    if (!r->tui)
+        return 0;
+    fill_store_state(r);
+    struct tui_status ts = {
+        .source = r->o->iface ? r->o->iface : cap_name(r->src),
+        .filter = r->o->filter,
+        .live = r->o->iface != NULL,
+        .replay_done = done,
+        .now_ns = r->last_ts,
+        .elapsed_ns = r->last_ts > r->first_ts ? r->last_ts - r->first_ts : 0,
+        .packets = r->frames,
+        .bytes = r->bytes,
+        .kernel_drops = cs.kernel_drop,
+        .if_drops = cs.if_drop,
+        .flows_active = es.flows_active,
+        .flows_evicted = es.evicted,
+        .malformed = r->dst.malformed + r->dst.truncated,
+        .mirror_duplicates = es.mirror_duplicates,
+        .store_state = r->store_state,
+    };
+    size_t n = done ? 0 : eng_snapshot_flows(r->eng, r->snap, SNAP_FLOWS);
+    return tui_frame(r->tui, &ts, r->snap, n, wall_ns());
+}
+
+static void on_frame(struct run *r, const struct cap_frame *f)
+{
+    struct pkt p;
+    r->frames++;
+    r->bytes += f->wirelen;
+    if (r->frames == 1)
+        r->first_ts = f->ts_ns;
+    r->last_ts = f->ts_ns;
+    enum pkt_kind k =
+        pkt_decode(f->linktype, f->data, f->caplen, f->wirelen, f->ts_ns, r->frames, &p, &r->dst);
+    if (k == PKT_TCP) {
+        eng_packet(r->eng, &p);
+    } else if (k == PKT_MALFORMED || k == PKT_TRUNCATED) {
+        eng_malformed(r->eng, f->ts_ns, r->frames,
+                      k == PKT_TRUNCATED ? "frame cut before the end of the TCP header"
+                                         : "inconsistent IP/TCP header lengths");
+    }
+}
+
+/* Sleep until capture time ts is due at the replay speed (TUI on files). Returns 1 on quit. */
+static int pace(struct run *r, uint64_t ts, uint64_t wall0, uint64_t ts0)
+{
+    if (!r->tui || r->o->iface || r->o->speed <= 0 || ts < ts0)
+        return 0;
+    uint64_t due = wall0 + (uint64_t)((double)(ts - ts0) / r->o->speed);
+    for (;;) {
+        uint64_t now = wall_ns();
+        if (now >= due || g_stop)
+            return 0;
+        if (periodic(r, false))
+            return 1;
+        uint64_t left = due - now;
+        struct timespec sl = {0, (long)(left < 20000000u ? left : 20000000u)};
+        nanosleep(&sl, NULL);
+    }
+}
+
+/* Read every frame; returns EXIT_OK, EXIT_PARTIAL or EXIT_RUNTIME. */
+static int read_loop(struct run *r)
+{
+    struct cap_frame f;
+    uint64_t last_periodic = wall_ns(), wall0 = 0, ts0 = 0;
+    int status = EXIT_OK;
+    while (!g_stop) {
+        int rc = cap_next(r->src, &f);
+        if (rc == ERR_EOF)
+            break;
+        if (rc == ERR_FORMAT) {
+            log_error("%s", cap_error(r->src));
+            r->input_error = true;
+            status = EXIT_PARTIAL;
+            continue;
+        }
+        if (rc == 0) {
+            if (r->frames == 0) {
+                wall0 = wall_ns();
+                ts0 = f.ts_ns;
+            }
+            if (pace(r, f.ts_ns, wall0, ts0))
+                break;
+            on_frame(r, &f);
+        } else if (rc == ERR_AGAIN) {
+            eng_tick(r->eng, real_ns());
+        } else {
+            log_error("%s", cap_error(r->src));
+            return EXIT_RUNTIME;
+        }
+        if (rc == ERR_AGAIN || (r->frames & 255) == 0) {
+            uint64_t now = wall_ns();
+            uint64_t every = r->tui ? 50000000u : 1000000000u;
+            if (now - last_periodic >= every) {
+                last_periodic = now;
+                if (periodic(r, false))
+                    break;
+            }
+        }
+    }
+    if (g_stop && !r->o->iface)
+        log_warn("interrupted after frame %" PRIu64 "; the findings so far are kept", r->frames);
+    return status;
+}
+
+static void wait_tui_quit(struct run *r)
+{
+    while (!g_stop) {
+        if (periodic(r, true))
+            return;
+        struct timespec sl = {0, 50000000};
+        nanosleep(&sl, NULL);
+    }
+}
+
+static int finish(struct run *r, int status)
+{
+    struct run_summary sum;
+    struct cap_stats cs;
+    char err[512];
+    memset(&sum, 0, sizeof(sum));
+    cap_stats(r->src, &cs);
+    sum.frames = r->frames;
+    sum.bytes = r->bytes;
+    sum.malformed = r->dst.malformed + r->dst.truncated;
+    sum.non_tcp = r->dst.other + r->dst.unsupported;
+    sum.fragments = r->dst.fragments;
+    sum.kernel_drops = cs.kernel_drop;
+    sum.if_drops = cs.if_drop;
+    sum.first_ts_ns = r->first_ts;
+    sum.last_ts_ns = r->last_ts;
+    sum.input_error = r->input_error;
+    eng_finish(r->eng, &sum);
+    if (r->tui) {
+        wait_tui_quit(r);
+        tui_free(r->tui);
+        r->tui = NULL;
+    }
+    if (cs.live)
+        fprintf(stderr,
+                "flowmedic: %" PRIu64 " packets received by the kernel, %" PRIu64
+                " dropped by the kernel, %" PRIu64 " dropped by the interface\n",
+                cs.kernel_recv, cs.kernel_drop, cs.if_drop);
+    if (r->store) {
+        if (store_close(r->store, err, sizeof(err)) != 0) {
+            log_error("%s", err);
+            status = EXIT_RUNTIME;
+        } else if (!r->o->json && !log_quiet) {
+            printf("\nFindings stored in %s (query with: flowmedic report %s)\n", r->db_path,
+                   r->db_path);
+        }
+        r->store = NULL;
+    }
+    if (r->json && (fflush(stdout) != 0 || json_error(r->json))) {
+        log_error("writing JSON to stdout failed: %s", strerror(errno));
+        status = EXIT_RUNTIME;
+    }
+    return status;
+}
+
+static void close_run(struct run *r)
+{
+    if (r->tui)
+        tui_free(r->tui);
+    if (r->store) {
+        char err[512];
+        if (store_close(r->store, err, sizeof(err)) != 0)
+            log_error("%s", err);
+    }
+    if (r->metrics)
+        metrics_free(r->metrics);
+    if (r->eng)
+        eng_free(r->eng);
+    if (r->src)
+        cap_close(r->src);
+    g_src = NULL;
+    json_free(r->json);
+    summary_free(r->sum);
+}
+
+static int open_source(struct run *r)
+{
+    char err[512];
+    struct opts *o = r->o;
+    if (o->iface) {
+        o->live.iface = o->iface;
+        r->src = cap_open_live(&o->live, o->filter, err, sizeof(err));
+    } else {
+        r->src = cap_open_files(o->inputs, o->ninputs, o->filter, err, sizeof(err));
+    }
+    if (!r->src) {
+        log_error("%s", err);
+        return -1;
+    }
+    g_src = r->src;
+    return 0;
+}
+
+static int run(struct opts *o)
+{
+    struct run *r = calloc(1, sizeof(*r));
+    struct sink sinks[8];
+    size_t nsinks;
+    int status = EXIT_RUNTIME;
+    if (!r) {
+        log_error("out of memory");
+        return EXIT_RUNTIME;
+    }
+    r->o = o;
+    if (open_source(r) != 0)
+        goto out;
+    if (o->user && drop_privileges(o->user) != 0)
+        goto out;
+    if (open_sinks(r, sinks, &nsinks) != 0)
+        goto out;
+    r->eng = eng_new(&o->eng, sinks, nsinks);
+    if (!r->eng) {
+        log_error("cannot set up the analysis (out of memory for %zu flows?)", o->eng.max_flows);
+        goto out;
+    }
+    status = read_loop(r);
+    if (status == EXIT_RUNTIME)
+        goto out;
+    status = finish(r, status);
+out:
+    close_run(r);
+    free(r);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    static struct opts o;
+    struct sigaction sa;
+
+    if (argc >= 2 && strcmp(argv[1], "report") == 0)
+        return cli_report_main(argc - 1, argv + 1);
+
+    int rc = parse_args(&o, argc, argv);
+    if (rc != 0) {
+        free(o.filter);
+        return rc > 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    rc = run(&o);
+    free(o.filter);
+    return rc;
+}

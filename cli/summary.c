@@ -1,0 +1,157 @@
+/* summary.c - collects per-server totals from finished flows and prints the end-of-run summary. */
+#include "cli/summary.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture/decode.h"
+
+#define SUMMARY_MAX_SERVERS 4096 /* servers tracked; further ones are counted together */
+#define SUMMARY_TOP 10           /* servers printed */
+
+/* Totals for one server endpoint. */
+struct srv_total {
+    struct endpoint ep;       /* the server */
+    uint64_t flows;           /* flows ended */
+    uint64_t packets;         /* packets both ways */
+    uint64_t bytes;           /* payload bytes both ways */
+    uint64_t retrans;         /* retransmissions of every subtype, both ways */
+    uint64_t resets;          /* resets, both ways */
+    uint64_t failed;          /* refused or unanswered connection attempts */
+    uint64_t findings[3];     /* findings per severity */
+};
+
+/* The summary sink's state. */
+struct summary {
+    FILE *out;                                    /* where to print */
+    struct srv_total srv[SUMMARY_MAX_SERVERS];    /* per server */
+    size_t nsrv;                                  /* entries used */
+    uint64_t srv_overflow;                        /* flows of servers beyond the cap */
+    uint64_t sev[3];                              /* findings per severity */
+};
+
+static struct srv_total *srv_find(struct summary *s, const struct endpoint *ep)
+{
+    for (size_t i = 0; i < s->nsrv; i++) {
+        if (s->srv[i].ep.port == ep->port && s->srv[i].ep.ip.family == ep->ip.family &&
+            memcmp(s->srv[i].ep.ip.a, ep->ip.a, 16) == 0)
+            return &s->srv[i];
+    }
+    if (s->nsrv == SUMMARY_MAX_SERVERS)
+        return NULL;
+    struct srv_total *t = &s->srv[s->nsrv++];
+    memset(t, 0, sizeof(*t));
+    t->ep = *ep;
+    return t;
+}
+
+static void on_flow(void *ctx, const struct flow_record *r)
+{
+    struct summary *s = ctx;
+    struct srv_total *t = srv_find(s, &r->server);
+    if (!t) {
+        s->srv_overflow++;
+        return;
+    }
+    t->flows++;
+    for (int d = 0; d < 2; d++) {
+        t->packets += r->packets[d];
+        t->bytes += r->bytes[d];
+        t->retrans += r->ev[d][TEV_RETRANSMISSION] + r->ev[d][TEV_FAST_RETRANSMISSION] +
+                      r->ev[d][TEV_SPURIOUS_RETRANSMISSION];
+        t->resets += r->ev[d][TEV_RESET];
+    }
+    if (r->close == CLOSE_REFUSED || r->close == CLOSE_UNANSWERED)
+        t->failed++;
+}
+
+static void on_finding(void *ctx, const struct finding *f)
+{
+    struct summary *s = ctx;
+    unsigned sev = f->sev <= SEV_ERROR ? (unsigned)f->sev : SEV_ERROR;
+    s->sev[sev]++;
+    struct srv_total *t = srv_find(s, &f->server);
+    if (t)
+        t->findings[sev]++;
+}
+
+static int by_flows_desc(const void *a, const void *b)
+{
+    const struct srv_total *x = a, *y = b;
+    uint64_t kx = x->findings[SEV_ERROR] * 1000000 + x->flows;
+    uint64_t ky = y->findings[SEV_ERROR] * 1000000 + y->flows;
+    return kx < ky ? 1 : kx > ky ? -1 : 0;
+}
+
+static void print_servers(struct summary *s)
+{
+    FILE *o = s->out;
+    qsort(s->srv, s->nsrv, sizeof(s->srv[0]), by_flows_desc);
+    fprintf(o, "\nTop servers (%zu seen):\n", s->nsrv);
+    fprintf(o, "  %-40s %7s %9s %7s %6s %6s %6s %6s\n", "server", "flows", "packets", "retrans",
+            "resets", "failed", "errors", "warns");
+    for (size_t i = 0; i < s->nsrv && i < SUMMARY_TOP; i++) {
+        const struct srv_total *t = &s->srv[i];
+        char buf[64];
+        fprintf(o,
+                "  %-40s %7" PRIu64 " %9" PRIu64 " %7" PRIu64 " %6" PRIu64 " %6" PRIu64
+                " %6" PRIu64 " %6" PRIu64 "\n",
+                pkt_endpoint_str(&t->ep, buf, sizeof(buf)), t->flows, t->packets, t->retrans,
+                t->resets, t->failed, t->findings[SEV_ERROR], t->findings[SEV_WARN]);
+    }
+    if (s->nsrv > SUMMARY_TOP)
+        fprintf(o, "  ... and %zu more\n", s->nsrv - SUMMARY_TOP);
+    if (s->srv_overflow)
+        fprintf(o, "  (%" PRIu64 " flows of further servers not broken down)\n", s->srv_overflow);
+}
+
+static void on_summary(void *ctx, const struct run_summary *r)
+{
+    struct summary *s = ctx;
+    FILE *o = s->out;
+    double span = r->last_ts_ns > r->first_ts_ns ? (double)(r->last_ts_ns - r->first_ts_ns) / 1e9
+                                                 : 0.0;
+    fprintf(o, "flowmedic summary: %" PRIu64 " frames (%" PRIu64 " TCP) over %.3f s, %" PRIu64
+               " flows\n",
+            r->frames, r->tcp_packets, span, r->flows);
+    fprintf(o,
+            "  skipped: %" PRIu64 " non-TCP, %" PRIu64 " IP fragments; malformed: %" PRIu64
+            "; mirror duplicates dropped: %" PRIu64 "; flows evicted (cap): %" PRIu64 "\n",
+            r->non_tcp, r->fragments, r->malformed, r->mirror_duplicates, r->evicted);
+    fprintf(o, "  kernel drops: %" PRIu64 ", interface drops: %" PRIu64 "%s\n", r->kernel_drops,
+            r->if_drops, r->input_error ? "; input ended early (see message above)" : "");
+    fprintf(o, "\nFindings: %" PRIu64 " error, %" PRIu64 " warn, %" PRIu64 " info\n",
+            s->sev[SEV_ERROR], s->sev[SEV_WARN], s->sev[SEV_INFO]);
+    for (int k = 0; k < FK__COUNT; k++)
+        if (r->findings[k])
+            fprintf(o, "  %-26s %" PRIu64 "\n", fk_name((enum fkind)k), r->findings[k]);
+    if (s->nsrv)
+        print_servers(s);
+    fflush(o);
+}
+
+struct summary *summary_new(FILE *out)
+{
+    struct summary *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->out = out;
+    return s;
+}
+
+struct sink summary_sink_of(struct summary *s)
+{
+    struct sink k = {
+        .ctx = s,
+        .on_finding = on_finding,
+        .on_flow = on_flow,
+        .on_summary = on_summary,
+    };
+    return k;
+}
+
+void summary_free(struct summary *s)
+{
+    free(s);
+}
