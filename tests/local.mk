@@ -1,1 +1,6 @@
-# tests/: unit tests, golden tests, corpus test, fuzz drivers.
+# tests/: golden tests, tshark cross-check, corpus run, bad-input tests (unit tests live in
+# each module's local.mk).
+TESTS += tests/golden.sh tests/tshark-xcheck.sh tests/corpus.sh tests/badinput.sh
+EXTRA_DIST += tests/golden.sh tests/update-golden.sh tests/TESTLIST tests/golden \
+	tests/tshark-xcheck.sh tests/tshark_xcheck.py tests/corpus.sh tests/corpus_check.py \
+	tests/badinput.sh tests/check-all.sh tests/gen samples
