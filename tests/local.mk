@@ -3,4 +3,4 @@
 TESTS += tests/golden.sh tests/tshark-xcheck.sh tests/corpus.sh tests/badinput.sh
 EXTRA_DIST += tests/golden.sh tests/update-golden.sh tests/TESTLIST tests/golden \
 	tests/tshark-xcheck.sh tests/tshark_xcheck.py tests/corpus.sh tests/corpus_check.py \
-	tests/badinput.sh tests/check-all.sh tests/gen samples
+	tests/badinput.sh tests/check-all.sh tests/gen samples bench
