@@ -1,0 +1,617 @@
+#!/usr/bin/python3
+"""tests/gen/fmgen.py: stdlib-only TCP/HTTP servers and clients for the sample generator.
+
+Each subcommand runs inside a network namespace (the shell scenario chooses which) and writes
+what it did as JSON (one file, or one JSON object per line for server logs) so that the scenario
+can record ground truth next to the capture. Times are time.time() seconds (epoch) and
+durations are seconds measured with time.monotonic().
+"""
+
+import argparse
+import errno
+import http.client
+import http.server
+import json
+import os
+import socket
+import socketserver
+import struct
+import sys
+import threading
+import time
+
+
+def now():
+    return round(time.time(), 6)
+
+
+def family_of(host):
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def any_addr(host):
+    return "::" if ":" in host else "0.0.0.0"
+
+
+def dump(path, obj):
+    data = json.dumps(obj, indent=1, sort_keys=True)
+    if path == "-":
+        print(data)
+    else:
+        with open(path, "w") as f:
+            f.write(data + "\n")
+
+
+class JsonLog:
+    """Append-only JSON-lines log, safe across threads."""
+
+    def __init__(self, path):
+        self.path = path
+        self.lock = threading.Lock()
+        if path:
+            open(path, "w").close()
+
+    def write(self, **kw):
+        if not self.path:
+            return
+        kw.setdefault("ts", now())
+        with self.lock:
+            with open(self.path, "a") as f:
+                f.write(json.dumps(kw, sort_keys=True) + "\n")
+
+
+def classify(exc):
+    """Map a socket exception to ok/refused/timeout/reset/error."""
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return "timeout"
+    if isinstance(exc, ConnectionRefusedError):
+        return "refused"
+    if isinstance(exc, (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
+        return "reset"
+    if isinstance(exc, OSError):
+        if exc.errno == errno.ETIMEDOUT:
+            return "timeout"
+        if exc.errno == errno.ECONNREFUSED:
+            return "refused"
+        if exc.errno in (errno.ECONNRESET, errno.EPIPE):
+            return "reset"
+    return "error"
+
+
+def abort_close(sock):
+    """Close with SO_LINGER {on, 0}: the kernel sends RST and discards unsent data."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def bound_socket(host):
+    """A TCP socket bound to an ephemeral port, so the port is known even if connect fails."""
+    s = socket.socket(family_of(host), socket.SOCK_STREAM)
+    s.bind((any_addr(host), 0))
+    return s, s.getsockname()[1]
+
+
+# ---------------------------------------------------------------------------- HTTP server
+
+
+def cmd_http_server(a):
+    log = JsonLog(a.log)
+    counter = {"n": 0}
+    lock = threading.Lock()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "fmgen/1.0"
+        sys_version = ""
+
+        def log_message(self, fmt, *args):
+            pass
+
+        def do_GET(self):
+            with lock:
+                counter["n"] += 1
+                n = counter["n"]
+            status, delay = 200, 0.0
+            if a.slow_every and n % a.slow_every == 0:
+                delay = a.slow_delay
+            if a.error_every and n % a.error_every == 0:
+                status = a.error_status
+            if delay:
+                time.sleep(delay)
+            if status == 200:
+                size = a.body_bytes
+                if self.path.startswith("/size/"):
+                    try:
+                        size = max(0, min(int(self.path[6:]), 1 << 20))
+                    except ValueError:
+                        pass
+                body = (b"flowmedic sample body\n" * (size // 22 + 1))[:size]
+                ctype = "text/plain"
+            else:
+                body = b"service unavailable\n"
+                ctype = "text/plain"
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            if status == 503:
+                self.send_header("Retry-After", "1")
+            self.end_headers()
+            self.wfile.write(body)
+            self.wfile.flush()
+            log.write(event="request", n=n, client=self.client_address[0], client_port=self.client_address[1],
+                      method="GET", path=self.path, status=status, delay_s=delay, body_bytes=len(body),
+                      keep_alive=not self.close_connection)
+
+    class Server(http.server.ThreadingHTTPServer):
+        address_family = family_of(a.host)
+        daemon_threads = True
+        allow_reuse_address = True
+
+    srv = Server((a.host, a.port), Handler)
+    log.write(event="listening", host=a.host, port=a.port)
+    srv.timeout = 0.5
+    deadline = time.monotonic() + a.lifetime
+    while time.monotonic() < deadline:
+        srv.handle_request()
+    srv.server_close()
+
+
+# ---------------------------------------------------------------------------- HTTP client
+
+
+def cmd_http_client(a):
+    """--plan: comma list of ka:N (one keep-alive connection, N requests) or close:N (N
+    connections of one request each, Connection: close)."""
+    results = []
+    hosts = a.host.split(",")
+    k = 0
+    for item in a.plan.split(","):
+        kind, _, n = item.partition(":")
+        n = int(n or "1")
+        conns = [n] if kind == "ka" else [1] * n
+        for nreq in conns:
+            host = hosts[k % len(hosts)]
+            k += 1
+            results.append(http_conn(host, a.port, nreq, kind == "ka", a))
+            time.sleep(a.gap)
+    ok = sum(1 for c in results for r in c["requests"] if r.get("status"))
+    dump(a.out, {"connections": results, "requests_answered": ok})
+
+
+def http_conn(host, port, nreq, keep_alive, a):
+    rec = {"server": "%s:%d" % (host, port), "keep_alive": keep_alive, "requests": [], "t_start": now()}
+    t0 = time.monotonic()
+    conn = http.client.HTTPConnection(host, port, timeout=a.timeout)
+    try:
+        s, lport = bound_socket(host)
+        s.settimeout(a.timeout)
+        s.connect((host, port))
+        conn.sock = s
+        rec["client_port"] = lport
+        rec["connect"] = "ok"
+        rec["connect_s"] = round(time.monotonic() - t0, 6)
+    except OSError as e:
+        rec["client_port"] = locals().get("lport")
+        rec["connect"] = classify(e)
+        rec["error"] = str(e)
+        return rec
+    for i in range(nreq):
+        path = "/%s/%d" % (a.path_prefix, i) if a.path_prefix else "/item/%d" % i
+        hdrs = {} if keep_alive and i < nreq - 1 else {"Connection": "close"}
+        r = {"path": path, "t_sent": now()}
+        t1 = time.monotonic()
+        try:
+            conn.request("GET", path, headers=hdrs)
+            resp = conn.getresponse()
+            body = resp.read()
+            r["status"] = resp.status
+            r["body_bytes"] = len(body)
+            r["response_s"] = round(time.monotonic() - t1, 6)
+        except Exception as e:  # noqa: BLE001 - recorded, not hidden
+            r["error"] = "%s: %s" % (type(e).__name__, e)
+            r["result"] = classify(e)
+            rec["requests"].append(r)
+            break
+        rec["requests"].append(r)
+        if i < nreq - 1:
+            time.sleep(a.gap)
+    conn.close()
+    rec["t_end"] = now()
+    return rec
+
+
+# ---------------------------------------------------------------------------- bulk transfer
+
+
+def payload(n):
+    block = bytes(range(256)) * 64
+    out = bytearray()
+    while len(out) < n:
+        out += block
+    return bytes(out[:n])
+
+
+def cmd_bulk_server(a):
+    log = JsonLog(a.log)
+    ls = socket.socket(family_of(a.host), socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((a.host, a.port))
+    ls.listen(8)
+    ls.settimeout(a.lifetime)
+    log.write(event="listening", port=a.port)
+    for _ in range(a.conns):
+        try:
+            c, peer = ls.accept()
+        except socket.timeout:
+            log.write(event="accept_timeout")
+            break
+        c.settimeout(30)
+        t0 = time.monotonic()
+        rec = {"event": "conn", "client_port": peer[1], "mode": a.mode}
+        try:
+            if a.mode == "sink":
+                got = 0
+                while True:
+                    d = c.recv(65536)
+                    if not d:
+                        break
+                    got += len(d)
+                rec["received_bytes"] = got
+                c.sendall(b"OK %d\n" % got)
+                c.shutdown(socket.SHUT_WR)
+                c.recv(16)
+                c.close()
+            elif a.mode == "source":
+                req = c.recv(100)
+                n = int(req.split()[1])
+                sent = send_paced(c, payload(n), a.chunk, a.pace)
+                rec["sent_bytes"] = sent
+                c.shutdown(socket.SHUT_WR)
+                c.recv(16)
+                c.close()
+            elif a.mode == "abort":
+                # announce N bytes, send only --abort-after, wait, then abort with RST
+                req = c.recv(100)
+                n = int(req.split()[1])
+                data = payload(min(n, a.abort_after))
+                sent = send_paced(c, data, a.chunk, a.pace)
+                rec["sent_bytes"] = sent
+                rec["announced_bytes"] = n
+                time.sleep(a.abort_wait)
+                rec["abort_ts"] = now()
+                abort_close(c)
+                rec["closed"] = "abort (SO_LINGER 0): server sent RST"
+            elif a.mode == "source-until-error":
+                req = c.recv(100)
+                n = int(req.split()[1])
+                sent = 0
+                try:
+                    sent = send_paced(c, payload(n), a.chunk, a.pace, rec)
+                    rec["closed"] = "normal"
+                    c.close()
+                except OSError as e:
+                    rec["send_error"] = "%s: %s" % (type(e).__name__, e)
+                    rec["send_result"] = classify(e)
+                    c.close()
+                rec["sent_bytes"] = rec.get("sent_bytes", sent)
+        except OSError as e:
+            rec["error"] = "%s: %s" % (type(e).__name__, e)
+            rec["result"] = classify(e)
+        rec["duration_s"] = round(time.monotonic() - t0, 6)
+        log.write(**rec)
+    ls.close()
+
+
+def send_paced(c, data, chunk, pace, rec=None):
+    sent = 0
+    while sent < len(data):
+        n = c.send(data[sent:sent + chunk])
+        sent += n
+        if rec is not None:
+            rec["sent_bytes"] = sent
+        if pace:
+            time.sleep(pace)
+    return sent
+
+
+def cmd_bulk_client(a):
+    rec = {"server": "%s:%d" % (a.host, a.port), "mode": a.mode, "t_start": now()}
+    s, lport = bound_socket(a.host)
+    rec["client_port"] = lport
+    s.settimeout(a.timeout)
+    t0 = time.monotonic()
+    try:
+        s.connect((a.host, a.port))
+        rec["connect_s"] = round(time.monotonic() - t0, 6)
+        if a.mode == "upload":
+            s.sendall(payload(a.bytes))
+            rec["sent_bytes"] = a.bytes
+            s.shutdown(socket.SHUT_WR)
+            reply = b""
+            while True:
+                d = s.recv(100)
+                if not d:
+                    break
+                reply += d
+            rec["reply"] = reply.decode(errors="replace").strip()
+            rec["result"] = "ok"
+            s.close()
+        elif a.mode in ("download", "download-abort"):
+            s.sendall(b"GET %d\n" % a.bytes)
+            got = 0
+            try:
+                while True:
+                    d = s.recv(65536)
+                    if not d:
+                        break
+                    got += len(d)
+                    if a.mode == "download-abort" and got >= a.abort_after:
+                        time.sleep(a.abort_wait)
+                        rec["abort_ts"] = now()
+                        rec["received_bytes"] = got
+                        abort_close(s)
+                        rec["result"] = "client aborted (SO_LINGER 0): client sent RST"
+                        s = None
+                        break
+                if s is not None:
+                    rec["result"] = "ok" if got == a.bytes else "short"
+                    s.close()
+            except OSError as e:
+                rec["result"] = classify(e)
+                rec["error"] = "%s: %s" % (type(e).__name__, e)
+            rec.setdefault("received_bytes", got)
+            rec["expected_bytes"] = a.bytes
+    except OSError as e:
+        rec["result"] = classify(e)
+        rec["error"] = "%s: %s" % (type(e).__name__, e)
+    rec["duration_s"] = round(time.monotonic() - t0, 6)
+    rec["t_end"] = now()
+    dump(a.out, rec)
+
+
+# ---------------------------------------------------------------------------- connect probes
+
+
+def probe_one(host, port, i, a, out, start_evt=None):
+    r = {"i": i, "server": "%s:%d" % (host, port)}
+    s, lport = bound_socket(host)
+    r["client_port"] = lport
+    s.settimeout(a.timeout)
+    if start_evt is not None:
+        start_evt.wait()
+    r["t_start"] = now()
+    t0 = time.monotonic()
+    try:
+        s.connect((host, port))
+        r["connect"] = "ok"
+        r["connect_s"] = round(time.monotonic() - t0, 6)
+        if a.send:
+            t1 = time.monotonic()
+            try:
+                s.sendall(a.send.encode() + b"\n")
+                reply = b""
+                while True:
+                    d = s.recv(1000)
+                    if not d:
+                        break
+                    reply += d
+                r["reply"] = reply.decode(errors="replace").strip()
+                r["exchange"] = "ok" if reply else "closed without reply"
+            except OSError as e:
+                r["exchange"] = classify(e)
+                r["exchange_error"] = "%s: %s" % (type(e).__name__, e)
+            r["exchange_s"] = round(time.monotonic() - t1, 6)
+    except OSError as e:
+        r["connect"] = classify(e)
+        r["connect_s"] = round(time.monotonic() - t0, 6)
+        r["error"] = "%s: %s" % (type(e).__name__, e)
+    r["t_end"] = now()
+    s.close()
+    out.append(r)
+
+
+def cmd_probe(a):
+    out = []
+    if a.concurrent:
+        evt = threading.Event()
+        ths = [threading.Thread(target=probe_one, args=(a.host, a.port, i, a, out, evt)) for i in range(a.count)]
+        for t in ths:
+            t.start()
+        time.sleep(0.2)
+        evt.set()
+        for t in ths:
+            t.join(a.timeout + 30)
+    else:
+        for i in range(a.count):
+            probe_one(a.host, a.port, i, a, out)
+            time.sleep(a.interval)
+    out.sort(key=lambda r: r["i"])
+    summary = {}
+    for r in out:
+        summary[r["connect"]] = summary.get(r["connect"], 0) + 1
+    dump(a.out, {"attempts": out, "connect_results": summary})
+
+
+# ---------------------------------------------------------------------------- odd servers
+
+
+def cmd_backlog_server(a):
+    """listen(backlog), then accept slowly (or never), answer OK and close."""
+    log = JsonLog(a.log)
+    ls = socket.socket(family_of(a.host), socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((a.host, a.port))
+    ls.listen(a.backlog)
+    log.write(event="listening", port=a.port, backlog=a.backlog)
+    end = time.monotonic() + a.lifetime
+    time.sleep(a.accept_start)
+    held = []
+    ls.settimeout(0.5)
+    while time.monotonic() < end and a.accept_delay >= 0:
+        try:
+            c, peer = ls.accept()
+        except socket.timeout:
+            continue
+        c.settimeout(2)
+        try:
+            req = c.recv(100)
+            c.sendall(b"OK " + req.strip()[:20] + b"\n")
+            log.write(event="accepted", client_port=peer[1], request=req.decode(errors="replace").strip())
+        except OSError as e:
+            log.write(event="accepted", client_port=peer[1], error="%s: %s" % (type(e).__name__, e),
+                      result=classify(e))
+        c.close()
+        time.sleep(a.accept_delay)
+    while time.monotonic() < end:
+        time.sleep(0.2)
+    ls.close()
+    del held
+
+
+def cmd_silent_server(a):
+    """Accept, never answer; close after --hold seconds (or abort after reading, --rst)."""
+    log = JsonLog(a.log)
+    ls = socket.socket(family_of(a.host), socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((a.host, a.port))
+    ls.listen(8)
+    ls.settimeout(a.lifetime)
+    log.write(event="listening", port=a.port)
+    try:
+        c, peer = ls.accept()
+    except socket.timeout:
+        log.write(event="accept_timeout")
+        return
+    c.settimeout(a.hold)
+    got = b""
+    try:
+        got = c.recv(65536)
+    except socket.timeout:
+        pass
+    rec = {"event": "conn", "client_port": peer[1], "received_bytes": len(got),
+           "first_bytes_hex": got[:6].hex()}
+    if a.rst:
+        time.sleep(0.05)
+        rec["abort_ts"] = now()
+        abort_close(c)
+        rec["closed"] = "abort (SO_LINGER 0) after reading the first flight"
+    else:
+        end = time.monotonic() + a.hold
+        while time.monotonic() < end:
+            try:
+                d = c.recv(65536)
+                if not d:
+                    rec["peer_closed_ts"] = now()
+                    break
+            except socket.timeout:
+                break
+            except OSError as e:
+                rec["peer_error"] = classify(e)
+                break
+        c.close()
+        rec["closed"] = "normal close"
+    log.write(**rec)
+    ls.close()
+
+
+def cmd_nstat_json(_a):
+    out = {}
+    for line in sys.stdin:
+        f = line.split()
+        if len(f) >= 2 and not f[0].startswith("#"):
+            try:
+                out[f[0]] = int(f[1])
+            except ValueError:
+                pass
+    print(json.dumps(out, sort_keys=True))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    s = sub.add_parser("http-server")
+    s.add_argument("--host", default="0.0.0.0")
+    s.add_argument("--port", type=int, default=8080)
+    s.add_argument("--log", default="")
+    s.add_argument("--lifetime", type=float, default=120)
+    s.add_argument("--body-bytes", type=int, default=600)
+    s.add_argument("--slow-every", type=int, default=0)
+    s.add_argument("--slow-delay", type=float, default=6.0)
+    s.add_argument("--error-every", type=int, default=0)
+    s.add_argument("--error-status", type=int, default=503)
+    s.set_defaults(fn=cmd_http_server)
+
+    s = sub.add_parser("http-client")
+    s.add_argument("--host", required=True, help="comma list, used round-robin per connection")
+    s.add_argument("--port", type=int, default=8080)
+    s.add_argument("--plan", default="ka:3,close:2")
+    s.add_argument("--gap", type=float, default=0.05)
+    s.add_argument("--timeout", type=float, default=15)
+    s.add_argument("--path-prefix", default="")
+    s.add_argument("--out", default="-")
+    s.set_defaults(fn=cmd_http_client)
+
+    s = sub.add_parser("bulk-server")
+    s.add_argument("--host", default="0.0.0.0")
+    s.add_argument("--port", type=int, default=5001)
+    s.add_argument("--mode", choices=["sink", "source", "abort", "source-until-error"], required=True)
+    s.add_argument("--conns", type=int, default=1)
+    s.add_argument("--chunk", type=int, default=65536)
+    s.add_argument("--pace", type=float, default=0)
+    s.add_argument("--abort-after", type=int, default=65536)
+    s.add_argument("--abort-wait", type=float, default=0.2)
+    s.add_argument("--lifetime", type=float, default=60)
+    s.add_argument("--log", default="")
+    s.set_defaults(fn=cmd_bulk_server)
+
+    s = sub.add_parser("bulk-client")
+    s.add_argument("--host", required=True)
+    s.add_argument("--port", type=int, default=5001)
+    s.add_argument("--mode", choices=["upload", "download", "download-abort"], required=True)
+    s.add_argument("--bytes", type=int, default=300000)
+    s.add_argument("--abort-after", type=int, default=40000)
+    s.add_argument("--abort-wait", type=float, default=0.05)
+    s.add_argument("--timeout", type=float, default=60)
+    s.add_argument("--out", default="-")
+    s.set_defaults(fn=cmd_bulk_client)
+
+    s = sub.add_parser("probe")
+    s.add_argument("--host", required=True)
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--count", type=int, default=3)
+    s.add_argument("--interval", type=float, default=0.3)
+    s.add_argument("--concurrent", action="store_true")
+    s.add_argument("--timeout", type=float, default=20)
+    s.add_argument("--send", default="")
+    s.add_argument("--out", default="-")
+    s.set_defaults(fn=cmd_probe)
+
+    s = sub.add_parser("backlog-server")
+    s.add_argument("--host", default="0.0.0.0")
+    s.add_argument("--port", type=int, default=9000)
+    s.add_argument("--backlog", type=int, default=1)
+    s.add_argument("--accept-start", type=float, default=2.0)
+    s.add_argument("--accept-delay", type=float, default=0.5, help="-1: never accept")
+    s.add_argument("--lifetime", type=float, default=30)
+    s.add_argument("--log", default="")
+    s.set_defaults(fn=cmd_backlog_server)
+
+    s = sub.add_parser("silent-server")
+    s.add_argument("--host", default="0.0.0.0")
+    s.add_argument("--port", type=int, default=443)
+    s.add_argument("--hold", type=float, default=6)
+    s.add_argument("--rst", action="store_true")
+    s.add_argument("--lifetime", type=float, default=30)
+    s.add_argument("--log", default="")
+    s.set_defaults(fn=cmd_silent_server)
+
+    s = sub.add_parser("nstat-json")
+    s.set_defaults(fn=cmd_nstat_json)
+
+    a = p.parse_args()
+    a.fn(a)
+
+
+if __name__ == "__main__":
+    main()
