@@ -1,1 +1,8 @@
-# store/: the SQLite sink.
+# store/: the SQLite sink (schema and migrations, batched writer thread).
+libflowmedic_a_SOURCES += store/store.h store/store.c store/schema.h store/schema.c
+
+# Unit tests for the store: schema, migration, batching, overflow, bad paths, SIGKILL.
+check_PROGRAMS += tests/unit/test_store
+tests_unit_test_store_SOURCES = tests/unit/test_store.c tests/unit/testhelp.h
+tests_unit_test_store_LDADD = $(FM_LIBS)
+TESTS += tests/unit/test_store

@@ -1,0 +1,1249 @@
+/*
+ * store.c - the SQLite sink. The analysis thread copies records into a bounded ring of
+ * fixed-size slots; one writer thread drains it into batched transactions (every
+ * batch_records records or batch_ms milliseconds) over statements prepared once, in WAL
+ * mode with synchronous=NORMAL, so that a killed process loses at most the open batch.
+ */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, strnlen, nanosleep under -std=c11 */
+#endif
+#include "store.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../capture/decode.h"
+#include "../capture/log.h"
+#include "schema.h"
+
+#ifndef FM_VERSION
+#define FM_VERSION "unknown"
+#endif
+
+#define STORE_DEFAULT_SLOTS 4096
+#define STORE_MAX_SLOTS (1u << 20)
+#define STORE_DEFAULT_BATCH 1000
+#define STORE_DEFAULT_BATCH_MS 500
+#define STORE_CHUNK 256             /* records taken from the queue per lock */
+#define STORE_BUSY_MS 5000          /* wait this long for another writer's lock */
+#define STORE_FLUSH_WAIT_MS 5000    /* store_flush_now gives up after this */
+
+/* The flow table columns per TCP event; schema.c has one pair per event. */
+_Static_assert(TEV__COUNT == 12, "a new TCP event needs flows columns and a schema migration");
+
+/* What a queue slot holds. */
+enum rec_type {
+    REC_FINDING = 0,
+    REC_FLOW,
+    REC_HEALTH,
+    REC_TLS,
+    REC_CERT,
+    REC__COUNT
+};
+
+/* One queue slot: a tagged copy of a record. */
+struct rec {
+    enum rec_type type;                 /* which member of u is valid */
+    union {
+        struct finding finding;         /* REC_FINDING */
+        struct flow_record flow;        /* REC_FLOW */
+        struct health_row health;       /* REC_HEALTH */
+        struct tls_record tls;          /* REC_TLS */
+        struct cert_record cert;        /* REC_CERT */
+    } u;                                /* the copy */
+};
+
+/* Prepared statements, prepared once at open. */
+enum stmt_id {
+    ST_BEGIN = 0,
+    ST_COMMIT,
+    ST_FINDING,
+    ST_FLOW,
+    ST_HEALTH,
+    ST_TLS,
+    ST_CERT_INS,
+    ST_CERT_UPD,
+    ST_ALERT_OPEN,
+    ST_ALERT_CLOSE,
+    ST__COUNT
+};
+
+struct store {
+    sqlite3 *db;                        /* the connection (writer thread after open) */
+    sqlite3_stmt *st[ST__COUNT];        /* prepared statements */
+    int64_t run_id;                     /* this run's runs.id */
+    char path[1024];                    /* database path, for messages */
+    struct store_tuning tune;           /* queue and batch settings */
+    bool block_when_full;               /* producer waits instead of dropping */
+
+    /* The queue: shared, guarded by mu. */
+    pthread_mutex_t mu;                 /* guards everything in this block */
+    pthread_cond_t cv_work;             /* writer: records, stop or flush request */
+    pthread_cond_t cv_space;            /* producer: a slot was freed */
+    pthread_cond_t cv_flushed;          /* flush requester: flush_done advanced */
+    struct rec *slots;                  /* queue_slots slots, allocated at open */
+    size_t head;                        /* index of the oldest queued record */
+    size_t count;                       /* records queued */
+    uint64_t queue_dropped;             /* records dropped because the queue was full */
+    uint64_t lost;                      /* records lost to a write error */
+    uint64_t written;                   /* records committed */
+    uint64_t written_by_type[REC__COUNT]; /* committed per record type */
+    uint64_t flush_req;                 /* flush requests made (sequence) */
+    uint64_t flush_done;                /* flush requests served (sequence) */
+    bool stop;                          /* store_close: drain, commit, exit */
+    bool writer_done;                   /* the writer thread has exited */
+    bool failed;                        /* a write failed; nothing more is written */
+    char error[256];                    /* why it failed */
+    bool have_summary;                  /* summary holds the run's totals */
+    struct run_summary summary;         /* from on_summary */
+
+    /* Writer-thread state (no lock: only the writer touches it). */
+    pthread_t writer;                   /* the writer thread */
+    bool writer_started;                /* writer was created (join it) */
+    bool txn_open;                      /* a batch transaction is open */
+    uint32_t in_txn;                    /* records in the open batch */
+    uint64_t in_txn_by_type[REC__COUNT]; /* the same per record type */
+    uint64_t txn_deadline_ns;           /* monotonic time at which to commit the batch */
+};
+
+/* ---- small helpers ---- */
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static double ns_to_s(uint64_t ns)
+{
+    return (double)ns / 1e9;
+}
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    if (!err || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+const char *store_tls_version_name(uint16_t v, char *buf, size_t len)
+{
+    switch (v) {
+    case 0x0300: return "SSL 3.0";
+    case 0x0301: return "TLS 1.0";
+    case 0x0302: return "TLS 1.1";
+    case 0x0303: return "TLS 1.2";
+    case 0x0304: return "TLS 1.3";
+    default:
+        snprintf(buf, len, "0x%04x", (unsigned)v);
+        return buf;
+    }
+}
+
+/* TLS alert descriptions (RFC 8446 section 6, RFC 5246 section 7.2). */
+static const struct {
+    int code;                           /* AlertDescription value */
+    const char *name;                   /* its RFC name */
+} tls_alerts[] = {
+    {0, "close_notify"}, {10, "unexpected_message"}, {20, "bad_record_mac"},
+    {21, "decryption_failed"}, {22, "record_overflow"}, {30, "decompression_failure"},
+    {40, "handshake_failure"}, {41, "no_certificate"}, {42, "bad_certificate"},
+    {43, "unsupported_certificate"}, {44, "certificate_revoked"},
+    {45, "certificate_expired"}, {46, "certificate_unknown"}, {47, "illegal_parameter"},
+    {48, "unknown_ca"}, {49, "access_denied"}, {50, "decode_error"}, {51, "decrypt_error"},
+    {60, "export_restriction"}, {70, "protocol_version"}, {71, "insufficient_security"},
+    {80, "internal_error"}, {86, "inappropriate_fallback"}, {90, "user_canceled"},
+    {100, "no_renegotiation"}, {109, "missing_extension"}, {110, "unsupported_extension"},
+    {111, "certificate_unobtainable"}, {112, "unrecognized_name"},
+    {113, "bad_certificate_status_response"}, {114, "bad_certificate_hash_value"},
+    {115, "unknown_psk_identity"}, {116, "certificate_required"},
+    {120, "no_application_protocol"},
+};
+
+const char *store_tls_alert_name(int desc)
+{
+    for (size_t i = 0; i < sizeof(tls_alerts) / sizeof(tls_alerts[0]); i++)
+        if (tls_alerts[i].code == desc)
+            return tls_alerts[i].name;
+    return NULL;
+}
+
+/* ---- opening: path checks, format checks, migrations ---- */
+
+/* Directory part of path into dir ("." when there is none). */
+static void path_dir(const char *path, char *dir, size_t len)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) {
+        snprintf(dir, len, ".");
+    } else if (slash == path) {
+        snprintf(dir, len, "/");
+    } else {
+        size_t n = (size_t)(slash - path);
+        if (n >= len)
+            n = len - 1;
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+}
+
+/*
+ * Check before SQLite sees the path, so that each bad path gets its own clear message:
+ * the directory must exist and be writable (WAL adds -wal and -shm files beside the
+ * database), an existing file must be a writable regular file.
+ */
+static int check_path(const char *path, char *err, size_t errlen)
+{
+    char dir[1024];
+    struct stat sb;
+
+    if (path[0] == '\0') {
+        set_err(err, errlen, "the database path is empty");
+        return ERR_ARG;
+    }
+    path_dir(path, dir, sizeof(dir));
+    if (stat(dir, &sb) != 0) {
+        set_err(err, errlen, "cannot create database %s: directory %s does not exist", path,
+                dir);
+        return ERR_IO;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        set_err(err, errlen, "cannot create database %s: %s is not a directory", path, dir);
+        return ERR_IO;
+    }
+    if (stat(path, &sb) == 0) {
+        if (S_ISDIR(sb.st_mode)) {
+            set_err(err, errlen, "database %s is a directory, not a file", path);
+            return ERR_IO;
+        }
+        if (!S_ISREG(sb.st_mode)) {
+            set_err(err, errlen, "database %s is not a regular file", path);
+            return ERR_IO;
+        }
+        if (access(path, R_OK | W_OK) != 0) {
+            set_err(err, errlen, "database %s is read-only (%s)", path, strerror(errno));
+            return ERR_PERM;
+        }
+        if (access(dir, W_OK) != 0) {
+            set_err(err, errlen,
+                    "cannot write database %s: its directory %s is read-only (%s); "
+                    "WAL mode needs to create %s-wal there",
+                    path, dir, strerror(errno), path);
+            return ERR_PERM;
+        }
+    } else if (access(dir, W_OK) != 0) {
+        set_err(err, errlen, "cannot create database %s: directory %s is read-only (%s)", path,
+                dir, strerror(errno));
+        return ERR_PERM;
+    }
+    return 0;
+}
+
+/* Explain a SQLite error code from opening or reading path. */
+static int db_err(const char *path, sqlite3 *db, int rc, const char *what, char *err,
+                  size_t errlen)
+{
+    int prim = rc & 0xff;
+    switch (prim) {
+    case SQLITE_NOTADB:
+        set_err(err, errlen, "%s is not a flowmedic database (it is not a SQLite database)",
+                path);
+        return ERR_FORMAT;
+    case SQLITE_CORRUPT:
+        set_err(err, errlen, "database %s is damaged (%s)", path,
+                db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        return ERR_FORMAT;
+    case SQLITE_READONLY:
+        set_err(err, errlen, "database %s is read-only (%s)", path,
+                db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        return ERR_PERM;
+    case SQLITE_FULL:
+        set_err(err, errlen, "%s %s failed: the disk is full (%s)", what, path,
+                db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        return ERR_IO;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        set_err(err, errlen, "database %s is locked by another program (%s)", path,
+                db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        return ERR_DB;
+    default:
+        set_err(err, errlen, "%s %s failed: %s", what, path,
+                db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        return ERR_DB;
+    }
+}
+
+/* Read one integer from a single-row query (a PRAGMA). */
+static int query_int(sqlite3 *db, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        rc = SQLITE_OK;
+    } else if (rc == SQLITE_DONE) {
+        *out = 0;
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/*
+ * Decide what the file is and bring it to STORE_SCHEMA_VERSION: a new (empty) database is
+ * created by running every migration step; an older flowmedic database is migrated; a newer
+ * one, or any other SQLite database, is refused.
+ */
+static int check_and_migrate(struct store *s, char *err, size_t errlen)
+{
+    int64_t app = 0, ver = 0, nobj = 0;
+    char sql[128];
+    int rc;
+
+    rc = query_int(s->db, "PRAGMA application_id", &app);
+    if (rc == SQLITE_OK)
+        rc = query_int(s->db, "PRAGMA user_version", &ver);
+    if (rc == SQLITE_OK)
+        rc = query_int(s->db, "SELECT count(*) FROM sqlite_master", &nobj);
+    if (rc != SQLITE_OK)
+        return db_err(s->path, s->db, rc, "reading database", err, errlen);
+    if (nobj > 0 && app != STORE_APPLICATION_ID) {
+        set_err(err, errlen,
+                "%s is a SQLite database but not a flowmedic database; "
+                "choose another file for -w",
+                s->path);
+        return ERR_FORMAT;
+    }
+    if (ver > STORE_SCHEMA_VERSION) {
+        set_err(err, errlen,
+                "%s was written by a newer flowmedic (schema version %" PRId64
+                ", this flowmedic %s knows up to %d); use a newer flowmedic or another file",
+                s->path, ver, FM_VERSION, STORE_SCHEMA_VERSION);
+        return ERR_FORMAT;
+    }
+    if (nobj > 0 && ver < 1) {
+        set_err(err, errlen, "%s is a damaged flowmedic database (schema version %" PRId64 ")",
+                s->path, ver);
+        return ERR_FORMAT;
+    }
+
+    rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return db_err(s->path, s->db, rc, "opening database", err, errlen);
+    if (ver == STORE_SCHEMA_VERSION)
+        return 0;
+
+    rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return db_err(s->path, s->db, rc, "writing database", err, errlen);
+    /* Another flowmedic may have migrated it while we waited for the lock. */
+    rc = query_int(s->db, "PRAGMA user_version", &ver);
+    for (int64_t v = ver; rc == SQLITE_OK && v < STORE_SCHEMA_VERSION; v++) {
+        rc = sqlite3_exec(s->db, store_schema_steps[v], NULL, NULL, NULL);
+        if (rc == SQLITE_OK && ver > 0)
+            log_info("database %s: migrated schema version %" PRId64 " to %" PRId64, s->path,
+                     v, v + 1);
+    }
+    if (rc == SQLITE_OK) {
+        snprintf(sql, sizeof(sql), "PRAGMA user_version=%d; PRAGMA application_id=%d",
+                 STORE_SCHEMA_VERSION, STORE_APPLICATION_ID);
+        rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    }
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        int ret = db_err(s->path, s->db, rc, "creating the schema in", err, errlen);
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return ret;
+    }
+    return 0;
+}
+
+/* INSERT for flows, with one column pair per TCP event named by tcp_ev_name. */
+static int flow_insert_sql(char *buf, size_t len)
+{
+    size_t used = 0;
+    int n = snprintf(buf, len,
+                     "INSERT INTO flows (run_id, flow_id, client, server, client_ip, "
+                     "client_port, server_ip, server_port, first_ts, last_ts, first_frame, "
+                     "state, close, saw_syn, one_direction, packets_c2s, packets_s2c, "
+                     "bytes_c2s, bytes_s2c, retrans_total, hs_rtt_server, hs_rtt_client, "
+                     "syn_count, synack_count");
+    if (n < 0 || (size_t)n >= len)
+        return ERR_FULL;
+    used = (size_t)n;
+    for (int e = 0; e < TEV__COUNT; e++) {
+        const char *name = tcp_ev_name((enum tcp_ev)e);
+        n = snprintf(buf + used, len - used, ", %s_c2s, %s_s2c", name, name);
+        if (n < 0 || (size_t)n >= len - used)
+            return ERR_FULL;
+        used += (size_t)n;
+    }
+    n = snprintf(buf + used, len - used, ") VALUES (?");
+    if (n < 0 || (size_t)n >= len - used)
+        return ERR_FULL;
+    used += (size_t)n;
+    for (int i = 1; i < 24 + 2 * TEV__COUNT; i++) {
+        n = snprintf(buf + used, len - used, ",?");
+        if (n < 0 || (size_t)n >= len - used)
+            return ERR_FULL;
+        used += (size_t)n;
+    }
+    n = snprintf(buf + used, len - used, ")");
+    if (n < 0 || (size_t)n >= len - used)
+        return ERR_FULL;
+    return 0;
+}
+
+static const char *const stmt_sql[ST__COUNT] = {
+    [ST_BEGIN] = "BEGIN",
+    [ST_COMMIT] = "COMMIT",
+    [ST_FINDING] = "INSERT INTO findings (run_id, ts, kind, severity, flow_id, client, server, "
+                   "client_ip, client_port, server_ip, server_port, detail, frames, "
+                   "confidence, extra) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [ST_FLOW] = NULL, /* built by flow_insert_sql */
+    [ST_HEALTH] = "INSERT INTO server_health (run_id, start, len, server, server_ip, "
+                  "server_port, attempts, established, failed_refused, failed_timeout, "
+                  "failed_backlog, failed_reset, failed_tls, syn_retries, synack_retries, "
+                  "resets, zero_windows, data_segs_c2s, data_segs_s2c, retrans_segs_c2s, "
+                  "retrans_segs_s2c, bytes_c2s, bytes_s2c, http_requests, http_5xx, "
+                  "slow_responses, hs_rtt_n, hs_rtt_p50, hs_rtt_p95, hs_rtt_p99, resp_n, "
+                  "resp_p50, resp_p95, resp_p99, error_rate, retrans_rate, open_alerts) "
+                  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+                  "?,?,?,?,?)",
+    [ST_TLS] = "INSERT INTO tls_handshakes (run_id, flow_id, ts, client, server, server_ip, "
+               "server_port, client_version, version, cipher, hello_retry, sni, alpn, ja3, "
+               "ja3s, ja4, outcome, inferred, alert_level, alert, alert_from, duration, "
+               "leaf_sha256) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [ST_CERT_INS] = "INSERT OR IGNORE INTO certificates (sha256, subject, issuer, sans, "
+                    "serial, not_before, not_after, key_type, key_bits, sig_alg, "
+                    "self_signed, chain_pos, first_seen, last_seen, first_run_id, "
+                    "last_run_id, first_server, last_server) "
+                    "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?13,?14,?14,?15,?15)",
+    [ST_CERT_UPD] = "UPDATE certificates SET last_seen = max(last_seen, ?2), "
+                    "first_seen = min(first_seen, ?2), last_run_id = ?3, last_server = ?4 "
+                    "WHERE sha256 = ?1",
+    [ST_ALERT_OPEN] = "INSERT INTO alerts (run_id, server, server_ip, server_port, rule, "
+                      "opened, open_detail) "
+                      "SELECT ?1, ?2, ?3, ?4, coalesce(json_extract(?5, '$.rule'), '?'), ?6, ?7 "
+                      "WHERE json_valid(?5) AND "
+                      "CASE WHEN json_valid(?5) THEN json_extract(?5, '$.state') END = 'open'",
+    [ST_ALERT_CLOSE] = "UPDATE alerts SET closed = ?6, close_detail = ?7 "
+                       "WHERE run_id = ?1 AND server_ip = ?3 AND server_port = ?4 "
+                       "AND closed IS NULL AND json_valid(?5) AND rule = "
+                       "CASE WHEN json_valid(?5) THEN coalesce(json_extract(?5, '$.rule'), "
+                       "'?') END AND "
+                       "CASE WHEN json_valid(?5) THEN json_extract(?5, '$.state') END = 'closed'",
+};
+
+static int prepare_all(struct store *s, char *err, size_t errlen)
+{
+    char flow_sql[2048];
+    if (flow_insert_sql(flow_sql, sizeof(flow_sql)) != 0) {
+        set_err(err, errlen, "internal error: flows INSERT does not fit");
+        return ERR_DB;
+    }
+    for (int i = 0; i < ST__COUNT; i++) {
+        const char *sql = i == ST_FLOW ? flow_sql : stmt_sql[i];
+        int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
+        if (rc != SQLITE_OK) {
+            set_err(err, errlen, "database %s: preparing a statement failed: %s", s->path,
+                    sqlite3_errmsg(s->db));
+            return ERR_DB;
+        }
+    }
+    return 0;
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s && s[0])
+        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* Insert this run's row; committed at once so that even a killed run is listed. */
+static int insert_run(struct store *s, const struct store_run_info *ri, char *err,
+                      size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db,
+                                "INSERT INTO runs (started, sources, filter, servers, options, "
+                                "version, status) VALUES (?,?,?,?,?,?,'running')",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        uint64_t start = ri && ri->start_wall_ns ? ri->start_wall_ns : wall_ns();
+        sqlite3_bind_double(st, 1, ns_to_s(start));
+        sqlite3_bind_text(st, 2, ri && ri->sources ? ri->sources : "", -1, SQLITE_TRANSIENT);
+        bind_text_or_null(st, 3, ri ? ri->filter : NULL);
+        bind_text_or_null(st, 4, ri ? ri->servers : NULL);
+        bind_text_or_null(st, 5, ri ? ri->options : NULL);
+        sqlite3_bind_text(st, 6, FM_VERSION, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+            rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_OK)
+        return db_err(s->path, s->db, rc, "writing database", err, errlen);
+    s->run_id = sqlite3_last_insert_rowid(s->db);
+    return 0;
+}
+
+static void *writer_main(void *arg);
+
+/* Queue size: tuning, else FLOWMEDIC_STORE_QUEUE, else the default. */
+static size_t queue_slots(const struct store_tuning *t)
+{
+    if (t && t->queue_slots)
+        return t->queue_slots < STORE_MAX_SLOTS ? t->queue_slots : STORE_MAX_SLOTS;
+    const char *env = getenv("FLOWMEDIC_STORE_QUEUE");
+    if (env && *env) {
+        char *end = NULL;
+        unsigned long v = strtoul(env, &end, 10);
+        if (end && *end == '\0' && v > 0)
+            return v < STORE_MAX_SLOTS ? (size_t)v : STORE_MAX_SLOTS;
+        log_warn("FLOWMEDIC_STORE_QUEUE=%s is not a positive number; using %d", env,
+                 STORE_DEFAULT_SLOTS);
+    }
+    return STORE_DEFAULT_SLOTS;
+}
+
+static int init_sync(struct store *s)
+{
+    pthread_condattr_t ca;
+    if (pthread_mutex_init(&s->mu, NULL) != 0)
+        return ERR_NOMEM;
+    if (pthread_condattr_init(&ca) != 0)
+        return ERR_NOMEM;
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int bad = pthread_cond_init(&s->cv_work, &ca) || pthread_cond_init(&s->cv_space, &ca) ||
+              pthread_cond_init(&s->cv_flushed, &ca);
+    pthread_condattr_destroy(&ca);
+    return bad ? ERR_NOMEM : 0;
+}
+
+static void store_free(struct store *s)
+{
+    for (int i = 0; i < ST__COUNT; i++)
+        sqlite3_finalize(s->st[i]);
+    if (s->db)
+        sqlite3_close(s->db);
+    pthread_cond_destroy(&s->cv_work);
+    pthread_cond_destroy(&s->cv_space);
+    pthread_cond_destroy(&s->cv_flushed);
+    pthread_mutex_destroy(&s->mu);
+    free(s->slots);
+    free(s);
+}
+
+struct store *store_open_tuned(const char *path, const struct store_run_info *ri,
+                               const struct store_tuning *t, char *err, size_t errlen)
+{
+    struct store *s;
+    int rc;
+
+    set_err(err, errlen, "%s", "");
+    if (!path) {
+        set_err(err, errlen, "no database path given");
+        return NULL;
+    }
+    if (check_path(path, err, errlen) != 0)
+        return NULL;
+    s = calloc(1, sizeof(*s));
+    if (!s) {
+        set_err(err, errlen, "out of memory opening database %s", path);
+        return NULL;
+    }
+    if (init_sync(s) != 0) {
+        set_err(err, errlen, "cannot set up the database writer for %s", path);
+        free(s);
+        return NULL;
+    }
+    snprintf(s->path, sizeof(s->path), "%s", path);
+    s->tune.queue_slots = queue_slots(t);
+    s->tune.batch_records = t && t->batch_records ? t->batch_records : STORE_DEFAULT_BATCH;
+    s->tune.batch_ms = t && t->batch_ms ? t->batch_ms : STORE_DEFAULT_BATCH_MS;
+    s->tune.writer_delay_us = t ? t->writer_delay_us : 0;
+    s->tune.max_pages = t ? t->max_pages : 0;
+    s->block_when_full = ri && ri->block_when_full;
+    s->slots = calloc(s->tune.queue_slots, sizeof(*s->slots));
+    if (!s->slots) {
+        set_err(err, errlen, "out of memory for the database queue (%zu records)",
+                s->tune.queue_slots);
+        goto fail;
+    }
+
+    rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc != SQLITE_OK) {
+        db_err(path, s->db, rc, "opening database", err, errlen);
+        goto fail;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+    if (check_and_migrate(s, err, errlen) != 0)
+        goto fail;
+    rc = sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+    if (rc == SQLITE_OK && s->tune.max_pages) {
+        char sql[64];
+        snprintf(sql, sizeof(sql), "PRAGMA max_page_count=%" PRIu32, s->tune.max_pages);
+        rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    }
+    if (rc != SQLITE_OK) {
+        db_err(path, s->db, rc, "opening database", err, errlen);
+        goto fail;
+    }
+    if (prepare_all(s, err, errlen) != 0)
+        goto fail;
+    if (insert_run(s, ri, err, errlen) != 0)
+        goto fail;
+    if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
+        set_err(err, errlen, "cannot start the database writer thread for %s", path);
+        goto fail;
+    }
+    s->writer_started = true;
+    return s;
+
+fail:
+    store_free(s);
+    return NULL;
+}
+
+struct store *store_open(const char *path, const struct store_run_info *ri, char *err,
+                         size_t errlen)
+{
+    return store_open_tuned(path, ri, NULL, err, errlen);
+}
+
+/* ---- the writer thread ---- */
+
+/* Mark the store failed (first error wins); the open batch is rolled back and lost. */
+static void writer_fail(struct store *s, const char *what)
+{
+    int rc = sqlite3_extended_errcode(s->db);
+    char msg[256];
+    if ((rc & 0xff) == SQLITE_FULL)
+        snprintf(msg, sizeof(msg), "writing database %.160s failed: the disk is full (%s)",
+                 s->path, sqlite3_errmsg(s->db));
+    else
+        snprintf(msg, sizeof(msg), "writing database %.160s failed (%s): %s", s->path, what,
+                 sqlite3_errmsg(s->db));
+    if (!sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    pthread_mutex_lock(&s->mu);
+    if (!s->failed) {
+        s->failed = true;
+        snprintf(s->error, sizeof(s->error), "%s", msg);
+    }
+    s->lost += s->in_txn;
+    pthread_mutex_unlock(&s->mu);
+    s->txn_open = false;
+    s->in_txn = 0;
+    memset(s->in_txn_by_type, 0, sizeof(s->in_txn_by_type));
+}
+
+/* Step a statement that returns no rows, then reset it; SQLite's result code. */
+static int step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static void txn_commit(struct store *s)
+{
+    if (!s->txn_open)
+        return;
+    if (step_done(s->st[ST_COMMIT]) != SQLITE_OK) {
+        writer_fail(s, "commit");
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    s->written += s->in_txn;
+    for (int i = 0; i < REC__COUNT; i++)
+        s->written_by_type[i] += s->in_txn_by_type[i];
+    uint64_t w[REC__COUNT];
+    memcpy(w, s->written_by_type, sizeof(w));
+    pthread_mutex_unlock(&s->mu);
+    /* tests/store/crash.sh reads this line to know what must survive a kill. */
+    log_info("store: committed %" PRIu32 " records: findings %" PRIu64 " flows %" PRIu64
+             " health %" PRIu64 " tls %" PRIu64 " certs %" PRIu64,
+             s->in_txn, w[REC_FINDING], w[REC_FLOW], w[REC_HEALTH], w[REC_TLS], w[REC_CERT]);
+    s->txn_open = false;
+    s->in_txn = 0;
+    memset(s->in_txn_by_type, 0, sizeof(s->in_txn_by_type));
+}
+
+/* Bind an endpoint as "ip:port" text (i), ip text (i_ip) and port (i_port). */
+static void bind_ep(sqlite3_stmt *st, const struct endpoint *e, int i, int i_ip, int i_port)
+{
+    char buf[64];
+    if (i > 0)
+        sqlite3_bind_text(st, i, pkt_endpoint_str(e, buf, sizeof(buf)), -1, SQLITE_TRANSIENT);
+    if (i_ip > 0)
+        sqlite3_bind_text(st, i_ip, pkt_addr_str(&e->ip, buf, sizeof(buf)), -1,
+                          SQLITE_TRANSIENT);
+    if (i_port > 0)
+        sqlite3_bind_int(st, i_port, e->port);
+}
+
+static void bind_u64(sqlite3_stmt *st, int i, uint64_t v)
+{
+    sqlite3_bind_int64(st, i, v > INT64_MAX ? INT64_MAX : (int64_t)v);
+}
+
+/* NAN (no sample) becomes NULL. */
+static void bind_real_or_null(sqlite3_stmt *st, int i, double v)
+{
+    if (isnan(v) || isinf(v))
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_double(st, i, v);
+}
+
+static int write_finding(struct store *s, const struct finding *f)
+{
+    sqlite3_stmt *st = s->st[ST_FINDING];
+    char frames[FINDING_FRAMES_MAX * 21 + 1] = "";
+    char extra[FINDING_EXTRA_MAX + 3];
+    size_t used = 0;
+    double ts = ns_to_s(f->ts_ns);
+    char detail[FINDING_DETAIL_MAX];
+
+    for (unsigned i = 0; i < f->nframes && i < FINDING_FRAMES_MAX; i++) {
+        int n = snprintf(frames + used, sizeof(frames) - used, "%s%" PRIu64, i ? "," : "",
+                         f->frames[i]);
+        if (n < 0 || (size_t)n >= sizeof(frames) - used)
+            break;
+        used += (size_t)n;
+    }
+    /* The strings are fixed-size copies; never trust them to be terminated. */
+    snprintf(detail, sizeof(detail), "%.*s", (int)sizeof(f->detail), f->detail);
+    snprintf(extra, sizeof(extra), "{%.*s}", (int)strnlen(f->extra, sizeof(f->extra)), f->extra);
+
+    sqlite3_bind_int64(st, 1, s->run_id);
+    sqlite3_bind_double(st, 2, ts);
+    sqlite3_bind_text(st, 3, fk_name(f->kind), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, sev_name(f->sev), -1, SQLITE_STATIC);
+    if (f->flow_id)
+        bind_u64(st, 5, f->flow_id);
+    if (f->has_client)
+        bind_ep(st, &f->client, 6, 8, 9);
+    bind_ep(st, &f->server, 7, 10, 11);
+    sqlite3_bind_text(st, 12, detail, -1, SQLITE_STATIC);
+    bind_text_or_null(st, 13, frames);
+    sqlite3_bind_double(st, 14, f->confidence);
+    if (f->extra[0])
+        sqlite3_bind_text(st, 15, extra, -1, SQLITE_STATIC);
+    int rc = step_done(st);
+    if (rc != SQLITE_OK || f->kind != FK_HEALTH_ALERT || !f->extra[0])
+        return rc;
+
+    /* health_alert: open or close a row of the alerts history. */
+    for (int k = ST_ALERT_OPEN; k <= ST_ALERT_CLOSE && rc == SQLITE_OK; k++) {
+        sqlite3_stmt *a = s->st[k];
+        sqlite3_bind_int64(a, 1, s->run_id);
+        bind_ep(a, &f->server, 2, 3, 4);
+        sqlite3_bind_text(a, 5, extra, -1, SQLITE_STATIC);
+        sqlite3_bind_double(a, 6, ts);
+        sqlite3_bind_text(a, 7, detail, -1, SQLITE_STATIC);
+        rc = step_done(a);
+    }
+    return rc;
+}
+
+static int write_flow(struct store *s, const struct flow_record *r)
+{
+    sqlite3_stmt *st = s->st[ST_FLOW];
+    uint64_t retrans = 0;
+    for (int d = 0; d < 2; d++)
+        retrans += (uint64_t)r->ev[d][TEV_RETRANSMISSION] +
+                   r->ev[d][TEV_FAST_RETRANSMISSION] + r->ev[d][TEV_SPURIOUS_RETRANSMISSION];
+
+    sqlite3_bind_int64(st, 1, s->run_id);
+    bind_u64(st, 2, r->flow_id);
+    bind_ep(st, &r->client, 3, 5, 6);
+    bind_ep(st, &r->server, 4, 7, 8);
+    sqlite3_bind_double(st, 9, ns_to_s(r->first_ts_ns));
+    sqlite3_bind_double(st, 10, ns_to_s(r->last_ts_ns));
+    bind_u64(st, 11, r->first_frame);
+    sqlite3_bind_text(st, 12, flow_state_name(r->state), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 13, close_name(r->close), -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 14, r->saw_syn);
+    sqlite3_bind_int(st, 15, r->one_direction);
+    bind_u64(st, 16, r->packets[DIR_C2S]);
+    bind_u64(st, 17, r->packets[DIR_S2C]);
+    bind_u64(st, 18, r->bytes[DIR_C2S]);
+    bind_u64(st, 19, r->bytes[DIR_S2C]);
+    bind_u64(st, 20, retrans);
+    if (r->hs_rtt_server_ns >= 0)
+        sqlite3_bind_double(st, 21, (double)r->hs_rtt_server_ns / 1e9);
+    if (r->hs_rtt_client_ns >= 0)
+        sqlite3_bind_double(st, 22, (double)r->hs_rtt_client_ns / 1e9);
+    sqlite3_bind_int64(st, 23, r->syn_count);
+    sqlite3_bind_int64(st, 24, r->synack_count);
+    for (int e = 0; e < TEV__COUNT; e++) {
+        sqlite3_bind_int64(st, 25 + 2 * e, r->ev[DIR_C2S][e]);
+        sqlite3_bind_int64(st, 26 + 2 * e, r->ev[DIR_S2C][e]);
+    }
+    return step_done(st);
+}
+
+static int write_health(struct store *s, const struct health_row *h)
+{
+    sqlite3_stmt *st = s->st[ST_HEALTH];
+    const uint64_t counts[] = {
+        h->attempts, h->established, h->failed_refused, h->failed_timeout, h->failed_backlog,
+        h->failed_reset, h->failed_tls, h->syn_retries, h->synack_retries, h->resets,
+        h->zero_windows, h->data_segs[0], h->data_segs[1], h->retrans_segs[0],
+        h->retrans_segs[1], h->bytes[0], h->bytes[1], h->http_requests, h->http_5xx,
+        h->slow_responses,
+    };
+    int i = 1;
+    sqlite3_bind_int64(st, i++, s->run_id);
+    sqlite3_bind_double(st, i++, ns_to_s(h->start_ns));
+    sqlite3_bind_double(st, i++, ns_to_s(h->len_ns));
+    bind_ep(st, &h->server, i, i + 1, i + 2);
+    i += 3;
+    for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++)
+        bind_u64(st, i++, counts[k]);
+    sqlite3_bind_int64(st, i++, h->hs_rtt_n);
+    bind_real_or_null(st, i++, h->hs_rtt_p50);
+    bind_real_or_null(st, i++, h->hs_rtt_p95);
+    bind_real_or_null(st, i++, h->hs_rtt_p99);
+    sqlite3_bind_int64(st, i++, h->resp_n);
+    bind_real_or_null(st, i++, h->resp_p50);
+    bind_real_or_null(st, i++, h->resp_p95);
+    bind_real_or_null(st, i++, h->resp_p99);
+    bind_real_or_null(st, i++, h->error_rate);
+    bind_real_or_null(st, i++, h->retrans_rate);
+    sqlite3_bind_int64(st, i, h->open_alerts);
+    return step_done(st);
+}
+
+/* Bind a fixed-size char array that may lack its NUL as text (NULL when empty). */
+static void bind_fixed(sqlite3_stmt *st, int i, const char *s, size_t cap)
+{
+    size_t n = strnlen(s, cap);
+    if (n == 0)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_text(st, i, s, (int)n, SQLITE_TRANSIENT);
+}
+
+static int write_tls(struct store *s, const struct tls_record *t)
+{
+    sqlite3_stmt *st = s->st[ST_TLS];
+    char vbuf[2][16];
+    char abuf[24];
+
+    sqlite3_bind_int64(st, 1, s->run_id);
+    bind_u64(st, 2, t->flow_id);
+    sqlite3_bind_double(st, 3, ns_to_s(t->ts_ns));
+    bind_ep(st, &t->client, 4, 0, 0);
+    bind_ep(st, &t->server, 5, 6, 7);
+    if (t->client_version)
+        sqlite3_bind_text(st, 8, store_tls_version_name(t->client_version, vbuf[0], 16), -1,
+                          SQLITE_TRANSIENT);
+    if (t->version)
+        sqlite3_bind_text(st, 9, store_tls_version_name(t->version, vbuf[1], 16), -1,
+                          SQLITE_TRANSIENT);
+    if (t->cipher)
+        sqlite3_bind_int(st, 10, t->cipher);
+    sqlite3_bind_int(st, 11, t->hello_retry);
+    bind_fixed(st, 12, t->sni, sizeof(t->sni));
+    bind_fixed(st, 13, t->alpn, sizeof(t->alpn));
+    bind_fixed(st, 14, t->ja3, sizeof(t->ja3));
+    bind_fixed(st, 15, t->ja3s, sizeof(t->ja3s));
+    bind_fixed(st, 16, t->ja4, sizeof(t->ja4));
+    sqlite3_bind_text(st, 17, tls_outcome_name(t->outcome), -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 18, t->inferred);
+    if (t->alert_level >= 0)
+        sqlite3_bind_int(st, 19, t->alert_level);
+    if (t->alert_desc >= 0) {
+        const char *name = store_tls_alert_name(t->alert_desc);
+        if (!name) {
+            snprintf(abuf, sizeof(abuf), "alert_%d", t->alert_desc);
+            name = abuf;
+        }
+        sqlite3_bind_text(st, 20, name, -1, SQLITE_TRANSIENT);
+    }
+    if (t->alert_from == DIR_C2S || t->alert_from == DIR_S2C)
+        sqlite3_bind_text(st, 21, t->alert_from == DIR_C2S ? "client" : "server", -1,
+                          SQLITE_STATIC);
+    if (t->duration_ns >= 0)
+        sqlite3_bind_double(st, 22, (double)t->duration_ns / 1e9);
+    bind_fixed(st, 23, t->leaf_sha256, sizeof(t->leaf_sha256));
+    return step_done(st);
+}
+
+static int write_cert(struct store *s, const struct cert_record *c)
+{
+    sqlite3_stmt *st = s->st[ST_CERT_INS];
+    char server[64];
+    double ts = ns_to_s(c->ts_ns);
+    pkt_endpoint_str(&c->server, server, sizeof(server));
+
+    if (strnlen(c->sha256, sizeof(c->sha256)) == 0)
+        return SQLITE_OK; /* nothing to key it by: not a certificate we can keep */
+    bind_fixed(st, 1, c->sha256, sizeof(c->sha256));
+    bind_fixed(st, 2, c->subject, sizeof(c->subject));
+    bind_fixed(st, 3, c->issuer, sizeof(c->issuer));
+    bind_fixed(st, 4, c->sans, sizeof(c->sans));
+    bind_fixed(st, 5, c->serial, sizeof(c->serial));
+    sqlite3_bind_double(st, 6, (double)c->not_before);
+    sqlite3_bind_double(st, 7, (double)c->not_after);
+    bind_fixed(st, 8, c->key_type, sizeof(c->key_type));
+    sqlite3_bind_int(st, 9, c->key_bits);
+    bind_fixed(st, 10, c->sig_alg, sizeof(c->sig_alg));
+    sqlite3_bind_int(st, 11, c->self_signed);
+    sqlite3_bind_int(st, 12, c->chain_pos);
+    sqlite3_bind_double(st, 13, ts);
+    sqlite3_bind_int64(st, 14, s->run_id);
+    sqlite3_bind_text(st, 15, server, -1, SQLITE_TRANSIENT);
+    int rc = step_done(st);
+    if (rc != SQLITE_OK)
+        return rc;
+    st = s->st[ST_CERT_UPD];
+    bind_fixed(st, 1, c->sha256, sizeof(c->sha256));
+    sqlite3_bind_double(st, 2, ts);
+    sqlite3_bind_int64(st, 3, s->run_id);
+    sqlite3_bind_text(st, 4, server, -1, SQLITE_TRANSIENT);
+    return step_done(st);
+}
+
+static int write_rec(struct store *s, const struct rec *r)
+{
+    switch (r->type) {
+    case REC_FINDING: return write_finding(s, &r->u.finding);
+    case REC_FLOW: return write_flow(s, &r->u.flow);
+    case REC_HEALTH: return write_health(s, &r->u.health);
+    case REC_TLS: return write_tls(s, &r->u.tls);
+    case REC_CERT: return write_cert(s, &r->u.cert);
+    case REC__COUNT: break;
+    }
+    return SQLITE_MISUSE;
+}
+
+/* Write one record into the open batch (opening one if needed); commit a full batch. */
+static void writer_put(struct store *s, const struct rec *r)
+{
+    if (s->failed) { /* only the writer sets failed, so reading it here is safe */
+        pthread_mutex_lock(&s->mu);
+        s->lost++;
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    if (!s->txn_open) {
+        if (step_done(s->st[ST_BEGIN]) != SQLITE_OK) {
+            writer_fail(s, "begin");
+            pthread_mutex_lock(&s->mu);
+            s->lost++;
+            pthread_mutex_unlock(&s->mu);
+            return;
+        }
+        s->txn_open = true;
+        s->txn_deadline_ns = mono_ns() + (uint64_t)s->tune.batch_ms * 1000000u;
+    }
+    s->in_txn++;
+    s->in_txn_by_type[r->type]++;
+    if (write_rec(s, r) != SQLITE_OK) {
+        writer_fail(s, "insert");
+        return;
+    }
+    if (s->tune.writer_delay_us) {
+        struct timespec d = {.tv_sec = s->tune.writer_delay_us / 1000000u,
+                             .tv_nsec = (long)(s->tune.writer_delay_us % 1000000u) * 1000};
+        nanosleep(&d, NULL);
+    }
+    if (s->in_txn >= s->tune.batch_records)
+        txn_commit(s);
+}
+
+static struct timespec ns_to_ts(uint64_t ns)
+{
+    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u),
+                          .tv_nsec = (long)(ns % 1000000000u)};
+    return ts;
+}
+
+static void *writer_main(void *arg)
+{
+    struct store *s = arg;
+
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (s->count == 0 && !s->stop && s->flush_done == s->flush_req) {
+            if (s->txn_open) {
+                struct timespec dl = ns_to_ts(s->txn_deadline_ns);
+                if (pthread_cond_timedwait(&s->cv_work, &s->mu, &dl) == ETIMEDOUT)
+                    break;
+            } else {
+                pthread_cond_wait(&s->cv_work, &s->mu);
+            }
+        }
+        size_t n = s->count < STORE_CHUNK ? s->count : STORE_CHUNK;
+        size_t head = s->head;
+        uint64_t flush_seq = s->flush_req;
+        bool stopping = s->stop;
+        pthread_mutex_unlock(&s->mu);
+
+        for (size_t i = 0; i < n; i++)
+            writer_put(s, &s->slots[(head + i) % s->tune.queue_slots]);
+
+        pthread_mutex_lock(&s->mu);
+        s->head = (head + n) % s->tune.queue_slots;
+        s->count -= n;
+        pthread_cond_broadcast(&s->cv_space);
+        bool drained = s->count == 0;
+        bool flush = flush_seq != s->flush_done;
+        pthread_mutex_unlock(&s->mu);
+
+        if (s->txn_open &&
+            ((drained && (flush || stopping)) || mono_ns() >= s->txn_deadline_ns))
+            txn_commit(s);
+
+        pthread_mutex_lock(&s->mu);
+        if (drained && flush) {
+            s->flush_done = flush_seq;
+            pthread_cond_broadcast(&s->cv_flushed);
+        }
+        if (drained && stopping)
+            break;
+    }
+    s->writer_done = true;
+    pthread_cond_broadcast(&s->cv_space);
+    pthread_cond_broadcast(&s->cv_flushed);
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* ---- the sink (analysis thread) ---- */
+
+static void q_push(struct store *s, enum rec_type type, const void *p, size_t len)
+{
+    pthread_mutex_lock(&s->mu);
+    while (s->count == s->tune.queue_slots) {
+        if (!s->block_when_full || s->writer_done || s->stop) {
+            s->queue_dropped++;
+            pthread_mutex_unlock(&s->mu);
+            return;
+        }
+        pthread_cond_wait(&s->cv_space, &s->mu);
+    }
+    struct rec *r = &s->slots[(s->head + s->count) % s->tune.queue_slots];
+    r->type = type;
+    memcpy(&r->u, p, len);
+    s->count++;
+    pthread_cond_signal(&s->cv_work);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void on_finding(void *ctx, const struct finding *f)
+{
+    q_push(ctx, REC_FINDING, f, sizeof(*f));
+}
+
+static void on_flow(void *ctx, const struct flow_record *r)
+{
+    q_push(ctx, REC_FLOW, r, sizeof(*r));
+}
+
+static void on_health(void *ctx, const struct health_row *h)
+{
+    q_push(ctx, REC_HEALTH, h, sizeof(*h));
+}
+
+static void on_tls(void *ctx, const struct tls_record *t)
+{
+    q_push(ctx, REC_TLS, t, sizeof(*t));
+}
+
+static void on_cert(void *ctx, const struct cert_record *c)
+{
+    q_push(ctx, REC_CERT, c, sizeof(*c));
+}
+
+/* The summary is kept, not queued: it must not be lost to a full queue. */
+static void on_summary(void *ctx, const struct run_summary *sum)
+{
+    struct store *s = ctx;
+    pthread_mutex_lock(&s->mu);
+    s->summary = *sum;
+    s->have_summary = true;
+    pthread_mutex_unlock(&s->mu);
+}
+
+struct sink store_sink(struct store *s)
+{
+    struct sink k = {
+        .ctx = s,
+        .on_finding = on_finding,
+        .on_flow = on_flow,
+        .on_health = on_health,
+        .on_tls = on_tls,
+        .on_cert = on_cert,
+        .on_summary = on_summary,
+    };
+    return k;
+}
+
+void store_get_status(struct store *s, struct store_status *st)
+{
+    memset(st, 0, sizeof(*st));
+    pthread_mutex_lock(&s->mu);
+    st->queued = s->count;
+    st->written = s->written;
+    st->dropped = s->queue_dropped + s->lost;
+    st->failed = s->failed;
+    snprintf(st->error, sizeof(st->error), "%s", s->error);
+    pthread_mutex_unlock(&s->mu);
+}
+
+int store_flush_now(struct store *s)
+{
+    int ret = 0;
+    struct timespec dl = ns_to_ts(mono_ns() + (uint64_t)STORE_FLUSH_WAIT_MS * 1000000u);
+
+    pthread_mutex_lock(&s->mu);
+    uint64_t seq = ++s->flush_req;
+    pthread_cond_signal(&s->cv_work);
+    while (s->flush_done < seq && !s->writer_done) {
+        if (pthread_cond_timedwait(&s->cv_flushed, &s->mu, &dl) == ETIMEDOUT) {
+            ret = ERR_AGAIN;
+            break;
+        }
+    }
+    if (s->failed)
+        ret = ERR_DB;
+    pthread_mutex_unlock(&s->mu);
+    return ret;
+}
+
+/* Final update of the run row: end time, the summary's totals, what was not written. */
+static int finish_run(struct store *s, uint64_t not_written, const char *status,
+                      const char *error)
+{
+    sqlite3_stmt *st = NULL;
+    const struct run_summary *m = &s->summary;
+    int rc = sqlite3_prepare_v2(
+        s->db,
+        "UPDATE runs SET ended = ?2, store_dropped = ?3, status = ?4, error = ?5, "
+        "first_ts = coalesce(?6, first_ts), last_ts = coalesce(?7, last_ts), "
+        "packets = coalesce(?8, packets), tcp_packets = coalesce(?9, tcp_packets), "
+        "bytes = coalesce(?10, bytes), flows = coalesce(?11, flows), "
+        "dropped_kernel = coalesce(?12, dropped_kernel), dropped_if = coalesce(?13, dropped_if), "
+        "malformed = coalesce(?14, malformed), evicted = coalesce(?15, evicted), "
+        "mirror_duplicates = coalesce(?16, mirror_duplicates) WHERE id = ?1",
+        -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    sqlite3_bind_int64(st, 1, s->run_id);
+    sqlite3_bind_double(st, 2, ns_to_s(wall_ns()));
+    bind_u64(st, 3, not_written);
+    sqlite3_bind_text(st, 4, status, -1, SQLITE_STATIC);
+    bind_text_or_null(st, 5, error);
+    if (s->have_summary) {
+        if (m->first_ts_ns)
+            sqlite3_bind_double(st, 6, ns_to_s(m->first_ts_ns));
+        if (m->last_ts_ns)
+            sqlite3_bind_double(st, 7, ns_to_s(m->last_ts_ns));
+        bind_u64(st, 8, m->frames);
+        bind_u64(st, 9, m->tcp_packets);
+        bind_u64(st, 10, m->bytes);
+        bind_u64(st, 11, m->flows);
+        bind_u64(st, 12, m->kernel_drops);
+        bind_u64(st, 13, m->if_drops);
+        bind_u64(st, 14, m->malformed);
+        bind_u64(st, 15, m->evicted);
+        bind_u64(st, 16, m->mirror_duplicates);
+    }
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+int store_close(struct store *s, char *err, size_t errlen)
+{
+    int ret = 0;
+    char msg[512] = "";
+    const char *status = "complete";
+
+    set_err(err, errlen, "%s", "");
+    if (!s)
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    s->stop = true;
+    pthread_cond_signal(&s->cv_work);
+    pthread_mutex_unlock(&s->mu);
+    if (s->writer_started)
+        pthread_join(s->writer, NULL);
+
+    /* The writer has exited: everything below runs alone. */
+    uint64_t not_written = s->queue_dropped + s->lost;
+    if (s->failed) {
+        snprintf(msg, sizeof(msg), "%s; %" PRIu64 " records were not written", s->error,
+                 not_written);
+        status = "failed";
+        ret = ERR_IO;
+    } else if (not_written) {
+        snprintf(msg, sizeof(msg),
+                 "%" PRIu64 " records were not written to %.300s (queue full: the database "
+                 "could not keep up)",
+                 not_written, s->path);
+        status = "incomplete";
+        ret = ERR_FULL;
+    } else if (!s->have_summary) {
+        status = "interrupted";
+    }
+    int rc = finish_run(s, not_written, status, msg);
+    if (rc != SQLITE_OK && ret == 0) {
+        char tmp[512];
+        db_err(s->path, s->db, rc, "finishing the run in database", tmp, sizeof(tmp));
+        snprintf(msg, sizeof(msg), "%s", tmp);
+        ret = ERR_IO;
+    }
+    for (int i = 0; i < ST__COUNT; i++) {
+        sqlite3_finalize(s->st[i]);
+        s->st[i] = NULL;
+    }
+    rc = sqlite3_close(s->db);
+    s->db = NULL;
+    if (rc != SQLITE_OK && ret == 0) {
+        snprintf(msg, sizeof(msg), "closing database %.300s failed: %s", s->path,
+                 sqlite3_errstr(rc));
+        ret = ERR_IO;
+    }
+    set_err(err, errlen, "%s", msg);
+    store_free(s);
+    return ret;
+}
