@@ -2,3 +2,9 @@
 libflowmedic_a_SOURCES += analyzers/finding.h analyzers/finding.c analyzers/engine.h \
 	analyzers/det.h analyzers/det_table.c analyzers/flow.h analyzers/flow.c \
 	analyzers/tcp.h analyzers/tcp.c analyzers/engine.c
+# server health (issue 6): quantile sketch, HTTP/1.x framer, alert rules, the health detector
+libflowmedic_a_SOURCES += analyzers/sketch.h analyzers/sketch.c analyzers/http.h \
+	analyzers/http.c analyzers/alert.h analyzers/alert.c
+check_PROGRAMS += tests/unit/test_health
+tests_unit_test_health_LDADD = $(FM_LIBS)
+TESTS += tests/unit/test_health

@@ -1,0 +1,401 @@
+/*
+ * http.c - resumable HTTP/1.x framer (RFC 9112 sections 2-7): start line, header section,
+ * Content-Length and chunked bodies, bodies delimited by close, pipelining, 1xx, HEAD, 101.
+ */
+#include "analyzers/http.h"
+
+#include <string.h>
+
+#include "capture/rd.h"
+
+/* Parser states. */
+enum hp_state {
+    HP_IDLE = 0,     /* between messages (empty lines skipped) */
+    HP_START,        /* in the request or status line */
+    HP_HEADER,       /* in the header section */
+    HP_BODY,         /* in a Content-Length body (remain bytes left) */
+    HP_CHUNK_SIZE,   /* in a chunk-size line */
+    HP_CHUNK_DATA,   /* in chunk data (remain bytes left) */
+    HP_CHUNK_CRLF,   /* in the CRLF after chunk data */
+    HP_TRAILER,      /* in the trailer section after the last chunk */
+    HP_BODY_EOF,     /* in a body that ends when the connection closes */
+    HP_END_NOW,      /* the message ended with its header section: report END next */
+    HP_OPAQUE,       /* switched protocols: bytes are no longer HTTP */
+    HP_FAILED,       /* not HTTP */
+};
+
+#define HP_CHUNK_LINE_MAX 1024 /* a chunk-size line longer than this is malformed */
+
+void http_init(struct http_parser *hp, enum http_role role)
+{
+    memset(hp, 0, sizeof(*hp));
+    hp->role = (uint8_t)role;
+    hp->state = HP_IDLE;
+}
+
+bool http_done(const struct http_parser *hp)
+{
+    return hp->state == HP_FAILED || hp->state == HP_OPAQUE;
+}
+
+bool http_idle(const struct http_parser *hp)
+{
+    return hp->state == HP_IDLE;
+}
+
+static bool hp_is_tchar(uint8_t c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '-' || c == '_';
+}
+
+static uint8_t hp_lower(uint8_t c)
+{
+    return (c >= 'A' && c <= 'Z') ? (uint8_t)(c - 'A' + 'a') : c;
+}
+
+bool http_looks_like_request(const uint8_t *p, size_t len)
+{
+    struct rd r = rd_init(p, len);
+    size_t n = 0;
+    while (rd_has(&r, 1)) {
+        uint8_t c = rd_u8(&r);
+        if (c == ' ')
+            return n > 0;
+        if (!hp_is_tchar(c) || ++n > 24)
+            return false;
+    }
+    return n > 0; /* so far a method token: plausible */
+}
+
+/*
+ * Add bytes to the current line until LF. Returns true with the line complete (CR and LF
+ * stripped from line[]; *eff set to the line's full length without them).
+ */
+static bool hp_line(struct http_parser *hp, struct rd *r, uint32_t *eff)
+{
+    while (rd_has(r, 1)) {
+        uint8_t c = rd_u8(r);
+        hp->line_total++;
+        hp->header_total++;
+        if (c == '\n') {
+            uint32_t total = hp->line_total - 1;
+            if (hp->line_len > 0 && hp->line_len == total && hp->line[hp->line_len - 1] == '\r') {
+                hp->line_len--;
+                total--;
+            }
+            *eff = total;
+            return true;
+        }
+        if (hp->line_len < HTTP_LINE_MAX)
+            hp->line[hp->line_len++] = (char)c;
+    }
+    return false;
+}
+
+static void hp_line_reset(struct http_parser *hp)
+{
+    hp->line_len = 0;
+    hp->line_total = 0;
+}
+
+/* Case-insensitive: does line[0..len) start with the lower-case name followed by ':'? */
+static bool hp_header_is(const struct http_parser *hp, const char *name, size_t *val)
+{
+    size_t n = strlen(name);
+    if (hp->line_len <= n || hp->line[n] != ':')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (hp_lower((uint8_t)hp->line[i]) != (uint8_t)name[i])
+            return false;
+    size_t v = n + 1;
+    while (v < hp->line_len && (hp->line[v] == ' ' || hp->line[v] == '\t'))
+        v++;
+    *val = v;
+    return true;
+}
+
+/* Content-Length value at line[v..); false when not a decimal number. */
+static bool hp_content_length(struct http_parser *hp, size_t v, bool truncated)
+{
+    uint64_t n = 0;
+    size_t digits = 0, end = hp->line_len;
+    while (end > v && (hp->line[end - 1] == ' ' || hp->line[end - 1] == '\t'))
+        end--;
+    if (truncated)
+        return false;
+    for (size_t i = v; i < end; i++) {
+        char c = hp->line[i];
+        if (c < '0' || c > '9' || ++digits > 18)
+            return false;
+        n = n * 10 + (uint64_t)(c - '0');
+    }
+    if (digits == 0)
+        return false;
+    if (hp->has_len && hp->remain != n)
+        return false; /* conflicting lengths (RFC 9112 6.3) */
+    hp->has_len = true;
+    hp->remain = n;
+    return true;
+}
+
+/* Transfer-Encoding value: chunked when its last coding is "chunked". */
+static void hp_transfer_encoding(struct http_parser *hp, size_t v)
+{
+    static const char ck[] = "chunked";
+    size_t end = hp->line_len;
+    while (end > v && (hp->line[end - 1] == ' ' || hp->line[end - 1] == '\t'))
+        end--;
+    if (end - v < 7)
+        return;
+    for (size_t i = 0; i < 7; i++)
+        if (hp_lower((uint8_t)hp->line[end - 7 + i]) != (uint8_t)ck[i])
+            return;
+    if (end - v == 7 || hp->line[end - 8] == ',' || hp->line[end - 8] == ' ')
+        hp->chunked = true;
+}
+
+/* Request line "METHOD SP target SP HTTP/1.x". */
+static bool hp_request_line(struct http_parser *hp, uint32_t eff)
+{
+    bool truncated = eff > hp->line_len;
+    size_t m = 0;
+    while (m < hp->line_len && hp_is_tchar((uint8_t)hp->line[m]))
+        m++;
+    if (m == 0 || m > 24 || m >= hp->line_len || hp->line[m] != ' ')
+        return false;
+    hp->head = m == 4 && memcmp(hp->line, "HEAD", 4) == 0;
+    hp->connect = m == 7 && memcmp(hp->line, "CONNECT", 7) == 0;
+    if (truncated)
+        return m + 1 < hp->line_len; /* the version is beyond what we keep */
+    if (hp->line_len < m + 2 + 9)
+        return false;
+    const char *ver = hp->line + hp->line_len - 9;
+    return ver[0] == ' ' && memcmp(ver + 1, "HTTP/1.", 7) == 0 && ver[8] >= '0' && ver[8] <= '9' &&
+           hp->line[m + 1] != ' ';
+}
+
+/* Status line "HTTP/1.x SP DDD [SP reason]". */
+static bool hp_status_line(struct http_parser *hp)
+{
+    const char *l = hp->line;
+    if (hp->line_len < 12 || memcmp(l, "HTTP/1.", 7) != 0 || l[7] < '0' || l[7] > '9' ||
+        l[8] != ' ')
+        return false;
+    uint16_t st = 0;
+    for (int i = 9; i < 12; i++) {
+        if (l[i] < '0' || l[i] > '9')
+            return false;
+        st = (uint16_t)(st * 10 + (l[i] - '0'));
+    }
+    if (st < 100 || (hp->line_len > 12 && l[12] != ' '))
+        return false;
+    hp->status = st;
+    return true;
+}
+
+/* The header section ended: decide how the body is delimited. */
+static void hp_body_start(struct http_parser *hp, struct http_msg *msg)
+{
+    msg->ev = HTTP_EV_HEADERS;
+    msg->status = hp->status;
+    msg->head = hp->head;
+    msg->connect = hp->connect;
+    msg->interim = false;
+    msg->upgrade = false;
+    if (hp->role == HTTP_ROLE_RESPONSE) {
+        if (hp->status == 101 || (hp->connect_req && hp->status / 100 == 2)) {
+            msg->upgrade = true;
+            hp->state = HP_END_NOW;
+            return;
+        }
+        if (hp->status / 100 == 1) {
+            msg->interim = true;
+            hp->state = HP_END_NOW;
+            return;
+        }
+        if (hp->no_body || hp->status == 204 || hp->status == 304) {
+            hp->state = HP_END_NOW;
+            return;
+        }
+    }
+    if (hp->chunked) {
+        hp->state = HP_CHUNK_SIZE;
+        hp_line_reset(hp);
+    } else if (hp->has_len) {
+        hp->state = hp->remain ? HP_BODY : HP_END_NOW;
+    } else {
+        hp->state = hp->role == HTTP_ROLE_RESPONSE ? HP_BODY_EOF : HP_END_NOW;
+    }
+}
+
+/* The message ended: fill END and go back to idle (or opaque after an upgrade). */
+static void hp_end(struct http_parser *hp, struct http_msg *msg)
+{
+    msg->ev = HTTP_EV_END;
+    msg->status = hp->status;
+    msg->head = hp->head;
+    msg->connect = hp->connect;
+    msg->interim = hp->role == HTTP_ROLE_RESPONSE && hp->status / 100 == 1 && hp->status != 101;
+    msg->upgrade = hp->role == HTTP_ROLE_RESPONSE &&
+                   (hp->status == 101 || (hp->connect_req && hp->status / 100 == 2));
+    hp->state = msg->upgrade ? HP_OPAQUE : HP_IDLE;
+    hp->no_body = false;
+    hp->connect_req = false;
+}
+
+/* Chunk-size line: hex digits, then optional extensions. */
+static bool hp_chunk_size(struct http_parser *hp, uint32_t eff)
+{
+    uint64_t n = 0;
+    size_t digits = 0;
+    if (eff > hp->line_len && hp->line_len < 17)
+        return false;
+    for (size_t i = 0; i < hp->line_len; i++) {
+        uint8_t c = hp_lower((uint8_t)hp->line[i]);
+        int d;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if (c >= 'a' && c <= 'f')
+            d = c - 'a' + 10;
+        else if (c == ';' || c == ' ' || c == '\t')
+            break;
+        else
+            return false;
+        if (++digits > 15)
+            return false;
+        n = n * 16 + (uint64_t)d;
+    }
+    if (digits == 0)
+        return false;
+    hp->remain = n;
+    return true;
+}
+
+/* One step of the line-based states; returns false when the input is malformed. */
+static bool hp_line_state(struct http_parser *hp, struct rd *r, struct http_msg *msg)
+{
+    uint32_t eff;
+    if (!hp_line(hp, r, &eff)) {
+        uint32_t cap = hp->state == HP_CHUNK_SIZE || hp->state == HP_CHUNK_CRLF
+                           ? HP_CHUNK_LINE_MAX
+                           : HTTP_HEADER_CAP;
+        return hp->line_total <= cap && hp->header_total <= HTTP_HEADER_CAP;
+    }
+    if (hp->header_total > HTTP_HEADER_CAP && hp->state != HP_CHUNK_SIZE &&
+        hp->state != HP_CHUNK_CRLF)
+        return false;
+    bool truncated = eff > hp->line_len;
+    switch (hp->state) {
+    case HP_START:
+        if (hp->role == HTTP_ROLE_REQUEST ? !hp_request_line(hp, eff) : !hp_status_line(hp))
+            return false;
+        hp->state = HP_HEADER;
+        break;
+    case HP_HEADER: {
+        size_t v;
+        if (eff == 0) {
+            hp_body_start(hp, msg);
+            break;
+        }
+        if (hp_header_is(hp, "content-length", &v)) {
+            if (!hp_content_length(hp, v, truncated))
+                return false;
+        } else if (hp_header_is(hp, "transfer-encoding", &v)) {
+            hp_transfer_encoding(hp, v);
+        }
+        break;
+    }
+    case HP_CHUNK_SIZE:
+        if (!hp_chunk_size(hp, eff))
+            return false;
+        hp->state = hp->remain ? HP_CHUNK_DATA : HP_TRAILER;
+        hp->header_total = 0;
+        break;
+    case HP_CHUNK_CRLF:
+        if (eff != 0)
+            return false;
+        hp->state = HP_CHUNK_SIZE;
+        hp->header_total = 0;
+        break;
+    case HP_TRAILER:
+        if (eff == 0)
+            hp_end(hp, msg);
+        break;
+    default:
+        return false;
+    }
+    hp_line_reset(hp);
+    return true;
+}
+
+int http_parse(struct http_parser *hp, const uint8_t *p, size_t len, struct http_msg *msg)
+{
+    if (len > (size_t)INT32_MAX)
+        len = (size_t)INT32_MAX; /* the caller sees fewer bytes consumed and calls again */
+    struct rd r = rd_init(p, len);
+    msg->ev = HTTP_EV_NONE;
+    while (msg->ev == HTTP_EV_NONE && hp->state != HP_FAILED) {
+        if (hp->state == HP_END_NOW) {
+            hp_end(hp, msg);
+            break;
+        }
+        if (!rd_has(&r, 1))
+            break;
+        switch (hp->state) {
+        case HP_IDLE: {
+            uint8_t c = r.p[0];
+            if (c == '\r' || c == '\n') {
+                rd_skip(&r, 1);
+                break;
+            }
+            bool keep_no_body = hp->no_body, keep_connect = hp->connect_req;
+            uint8_t role = hp->role;
+            http_init(hp, (enum http_role)role);
+            hp->no_body = keep_no_body;
+            hp->connect_req = keep_connect;
+            hp->state = HP_START;
+            msg->ev = HTTP_EV_BEGIN;
+            msg->status = 0;
+            msg->head = msg->connect = msg->interim = msg->upgrade = false;
+            break;
+        }
+        case HP_BODY:
+        case HP_CHUNK_DATA: {
+            size_t n = rd_left(&r) < hp->remain ? rd_left(&r) : (size_t)hp->remain;
+            rd_skip(&r, n);
+            hp->remain -= n;
+            if (hp->remain == 0) {
+                if (hp->state == HP_BODY) {
+                    hp_end(hp, msg);
+                } else {
+                    hp->state = HP_CHUNK_CRLF;
+                    hp_line_reset(hp);
+                }
+            }
+            break;
+        }
+        case HP_BODY_EOF:
+        case HP_OPAQUE:
+            rd_skip(&r, rd_left(&r));
+            break;
+        default:
+            if (!hp_line_state(hp, &r, msg))
+                hp->state = HP_FAILED;
+            break;
+        }
+    }
+    if (hp->state == HP_FAILED) {
+        msg->ev = HTTP_EV_NONE;
+        return MALFORMED;
+    }
+    return (int)(len - rd_left(&r));
+}
+
+bool http_eof(struct http_parser *hp, struct http_msg *msg)
+{
+    msg->ev = HTTP_EV_NONE;
+    if (hp->state != HP_BODY_EOF)
+        return false;
+    hp_end(hp, msg);
+    return true;
+}

@@ -1,0 +1,299 @@
+/*
+ * test_health.c - unit tests of server health: the quantile sketch's error bound against exact
+ * quantiles, the HTTP/1.x framer (pipelining, keep-alive, chunked, Content-Length, HEAD, 1xx,
+ * close-delimited bodies, split at every byte) and alert hysteresis.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzers/alert.h"
+#include "analyzers/http.h"
+#include "analyzers/sketch.h"
+#include "tests/unit/testhelp.h"
+
+/* A small deterministic PRNG (xorshift64*), so failures reproduce. */
+static uint64_t rng_state = 88172645463325252ull;
+
+static double rng_unit(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return (double)((rng_state * 2685821657736338717ull) >> 11) / 9007199254740992.0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+#define NSAMPLES 20000
+
+/* Check the sketch against the exact sample at rank floor(q (n-1)) for several q. */
+static void check_bound(double *v, size_t n)
+{
+    static struct sketch s;
+    static const double qs[] = {0, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1};
+    sketch_reset(&s);
+    for (size_t i = 0; i < n; i++)
+        sketch_add(&s, v[i]);
+    CHECK_EQ_U64(s.n, n);
+    qsort(v, n, sizeof(v[0]), cmp_double);
+    for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+        double exact = v[(size_t)floor(qs[i] * (double)(n - 1))];
+        double est = sketch_quantile(&s, qs[i]);
+        double rel = fabs(est - exact) / exact;
+        if (rel > SKETCH_ALPHA * (1 + 1e-9))
+            fprintf(stderr, "q=%g exact=%g est=%g rel=%g\n", qs[i], exact, est, rel);
+        CHECK(rel <= SKETCH_ALPHA * (1 + 1e-9));
+    }
+}
+
+static void test_sketch_bound(void)
+{
+    static double v[NSAMPLES];
+    /* log-uniform over 10 us .. 100 s: every decade of response times */
+    for (size_t i = 0; i < NSAMPLES; i++)
+        v[i] = 1e-5 * pow(10, 7 * rng_unit());
+    check_bound(v, NSAMPLES);
+    /* exponential around 50 ms with a 1 % tail at 6 s (a slow server) */
+    for (size_t i = 0; i < NSAMPLES; i++)
+        v[i] = rng_unit() < 0.01 ? 6 + rng_unit() : -0.05 * log(1 - rng_unit()) + 1e-4;
+    check_bound(v, NSAMPLES);
+    /* few samples: small n is where rank rounding matters */
+    for (size_t n = 1; n <= 7; n++) {
+        for (size_t i = 0; i < n; i++)
+            v[i] = 0.001 + rng_unit();
+        check_bound(v, n);
+    }
+}
+
+static void test_sketch_edges(void)
+{
+    static struct sketch a, b;
+    sketch_reset(&a);
+    CHECK(isnan(sketch_quantile(&a, 0.5)));
+    sketch_add(&a, NAN);
+    CHECK_EQ_U64(a.n, 0);
+    sketch_add(&a, 0);      /* below the range: reported as the minimum seen */
+    sketch_add(&a, 2e5);    /* above the range: reported as the maximum seen */
+    CHECK(sketch_quantile(&a, 0) == 0);
+    CHECK(sketch_quantile(&a, 1) == 2e5);
+    /* a single value comes back within alpha (and exactly, thanks to the min/max clamp) */
+    sketch_reset(&a);
+    sketch_add(&a, 6.0);
+    CHECK(sketch_quantile(&a, 0.99) == 6.0);
+    /* merge equals adding everything to one sketch */
+    sketch_reset(&a);
+    sketch_reset(&b);
+    static struct sketch all;
+    sketch_reset(&all);
+    for (int i = 0; i < 1000; i++) {
+        double x = 0.001 * (1 + i);
+        sketch_add(i % 2 ? &a : &b, x);
+        sketch_add(&all, x);
+    }
+    sketch_merge(&a, &b);
+    CHECK_EQ_U64(a.n, 1000);
+    CHECK(sketch_quantile(&a, 0.5) == sketch_quantile(&all, 0.5));
+    CHECK(sketch_quantile(&a, 0.99) == sketch_quantile(&all, 0.99));
+    CHECK(sizeof(struct sketch) < 6000); /* fixed size, no allocation */
+}
+
+/*
+ * Feed buf to a fresh parser in pieces cut at the given points and write the events as text:
+ * "B" begin, "H<status>" headers (h for a HEAD request), "E" end, "I" interim end, "U" upgrade
+ * end, "X" malformed, "F" end at close. heads[] says which responses answer a HEAD request.
+ */
+static void run_parser(enum http_role role, const char *buf, const size_t *cuts, size_t ncuts,
+                       const bool *heads, bool eof, char *out, size_t outlen)
+{
+    struct http_parser hp;
+    struct http_msg m;
+    size_t len = strlen(buf), pos = 0, used = 0, nresp = 0;
+    http_init(&hp, role);
+    out[0] = 0;
+    for (size_t c = 0; c <= ncuts; c++) {
+        size_t end = c < ncuts ? cuts[c] : len;
+        while (pos <= end) {
+            int n = http_parse(&hp, (const uint8_t *)buf + pos, end - pos, &m);
+            if (n < 0) {
+                used += (size_t)snprintf(out + used, outlen - used, "X");
+                return;
+            }
+            pos += (size_t)n;
+            if (m.ev == HTTP_EV_NONE)
+                break;
+            if (m.ev == HTTP_EV_BEGIN) {
+                if (role == HTTP_ROLE_RESPONSE && heads)
+                    hp.no_body = heads[nresp];
+                used += (size_t)snprintf(out + used, outlen - used, "B");
+            } else if (m.ev == HTTP_EV_HEADERS) {
+                used += (size_t)snprintf(out + used, outlen - used, "%c%u ",
+                                         m.head ? 'h' : 'H', m.status);
+            } else {
+                if (!m.interim)
+                    nresp++;
+                used += (size_t)snprintf(out + used, outlen - used, "%s",
+                                         m.upgrade ? "U" : m.interim ? "I" : "E");
+            }
+        }
+    }
+    CHECK_EQ_U64(pos, len);
+    if (eof && http_eof(&hp, &m))
+        used += (size_t)snprintf(out + used, outlen - used, "F");
+}
+
+/* The same events whole, cut at every single byte, and cut in two at every position. */
+static void check_splits(enum http_role role, const char *buf, const bool *heads, bool eof,
+                         const char *want)
+{
+    static size_t cuts[4096];
+    char got[512];
+    size_t len = strlen(buf);
+    run_parser(role, buf, NULL, 0, heads, eof, got, sizeof(got));
+    if (strcmp(got, want) != 0)
+        fprintf(stderr, "whole: got '%s' want '%s'\n", got, want);
+    CHECK(strcmp(got, want) == 0);
+    for (size_t i = 0; i < len && i < 4096; i++)
+        cuts[i] = i + 1;
+    run_parser(role, buf, cuts, len, heads, eof, got, sizeof(got));
+    if (strcmp(got, want) != 0)
+        fprintf(stderr, "bytewise: got '%s' want '%s'\n", got, want);
+    CHECK(strcmp(got, want) == 0);
+    int bad = 0;
+    for (size_t i = 0; i <= len; i++) {
+        cuts[0] = i;
+        run_parser(role, buf, cuts, 1, heads, eof, got, sizeof(got));
+        bad += strcmp(got, want) != 0;
+    }
+    CHECK(bad == 0);
+}
+
+static void test_http_requests(void)
+{
+    /* keep-alive GET, then a POST with a Content-Length body, then a chunked PUT, pipelined */
+    const char *req = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+                      "POST /invoice HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world"
+                      "PUT /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      "5\r\nabcde\r\n3;ext=1\r\nfgh\r\n0\r\nX-Trailer: 1\r\n\r\n"
+                      "\r\nHEAD /d HTTP/1.0\r\n\r\n";
+    check_splits(HTTP_ROLE_REQUEST, req, NULL, false, "BH0 EBH0 EBH0 EBh0 E");
+    /* a long request line: the version is beyond the kept bytes but the framing holds */
+    char longreq[400];
+    snprintf(longreq, sizeof(longreq), "GET /%0300d HTTP/1.1\r\nHost: y\r\n\r\n", 7);
+    check_splits(HTTP_ROLE_REQUEST, longreq, NULL, false, "BH0 E");
+}
+
+static void test_http_responses(void)
+{
+    static const bool heads[] = {false, false, true, false, false, false};
+    /* 200 with Content-Length, 503 chunked, a HEAD answer (no body despite its length),
+       100 Continue then 204, then a body delimited by the close of the connection */
+    const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nabcde"
+                       "HTTP/1.1 503 Service Unavailable\r\ntransfer-encoding: gzip, chunked\r\n\r\n"
+                       "a\r\n0123456789\r\n0\r\n\r\n"
+                       "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"
+                       "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n"
+                       "HTTP/1.0 200 OK\r\nServer: z\r\n\r\nuntil the end";
+    check_splits(HTTP_ROLE_RESPONSE, resp, heads, true, "BH200 EBH503 EBH200 EBH100 IBH204 EBH200 F");
+    /* 304 has no body; Content-Length: 0 ends at the header */
+    check_splits(HTTP_ROLE_RESPONSE,
+                 "HTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\n\r\n"
+                 "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+                 NULL, false, "BH304 EBH404 E");
+    /* 101 switches protocols: what follows is not HTTP and raises no more events */
+    check_splits(HTTP_ROLE_RESPONSE,
+                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x05hello",
+                 NULL, false, "BH101 U");
+}
+
+static void test_http_malformed(void)
+{
+    char got[64];
+    /* not HTTP: an SSH banner as a response, TLS bytes as a request, a bad length */
+    run_parser(HTTP_ROLE_RESPONSE, "SSH-2.0-OpenSSH_9.2\r\n", NULL, 0, NULL, false, got,
+               sizeof(got));
+    CHECK(strcmp(got, "BX") == 0);
+    run_parser(HTTP_ROLE_REQUEST, "\x16\x03\x01\x02\x01\x01\x01\x01\xfc\x03\x03\r\n", NULL, 0,
+               NULL, false, got, sizeof(got));
+    CHECK(strcmp(got, "BX") == 0);
+    run_parser(HTTP_ROLE_RESPONSE, "HTTP/1.1 200 OK\r\nContent-Length: 12x\r\n\r\n", NULL, 0, NULL,
+               false, got, sizeof(got));
+    CHECK(strcmp(got, "BX") == 0);
+    run_parser(HTTP_ROLE_RESPONSE,
+               "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", NULL, 0, NULL,
+               false, got, sizeof(got));
+    CHECK(strcmp(got, "BX") == 0);
+    run_parser(HTTP_ROLE_RESPONSE, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+               NULL, 0, NULL, false, got, sizeof(got));
+    CHECK(strcmp(got, "BH200 X") == 0);
+    /* a header section that never ends is cut off at the cap, not buffered */
+    static char big[HTTP_HEADER_CAP + 200];
+    memcpy(big, "HTTP/1.1 200 OK\r\n", 17);
+    for (size_t i = 17; i < sizeof(big) - 1; i++)
+        big[i] = (i % 50 == 0) ? '\n' : 'a';
+    big[sizeof(big) - 1] = 0;
+    run_parser(HTTP_ROLE_RESPONSE, big, NULL, 0, NULL, false, got, sizeof(got));
+    CHECK(strcmp(got, "BX") == 0);
+    CHECK(http_looks_like_request((const uint8_t *)"GET / HTTP/1.1", 14));
+    CHECK(http_looks_like_request((const uint8_t *)"OPTI", 4));
+    CHECK(!http_looks_like_request((const uint8_t *)"\x16\x03\x01", 3));
+    CHECK(!http_looks_like_request((const uint8_t *)" GET", 4));
+}
+
+static void test_alert_hysteresis(void)
+{
+    struct alert_cfg c = {.threshold = 5.0, .clear_ratio = 0.8, .open_after = 1, .clear_after = 3};
+    struct alert_state a = {0};
+    CHECK(alert_step(&a, &c, 1.0, false, 10) == ALERT_SAME);
+    CHECK(alert_step(&a, &c, 5.0, false, 20) == ALERT_SAME); /* not above: equal */
+    CHECK(alert_step(&a, &c, 6.0, false, 30) == ALERT_OPENED);
+    CHECK(a.open && a.opened_ns == 30);
+    /* inside the hysteresis band (4 < v <= 5) never counts as clear */
+    CHECK(alert_step(&a, &c, 4.5, false, 40) == ALERT_SAME);
+    CHECK(alert_step(&a, &c, 4.9, false, 50) == ALERT_SAME);
+    CHECK(alert_step(&a, &c, 4.2, false, 60) == ALERT_SAME);
+    CHECK(alert_step(&a, &c, 4.1, false, 70) == ALERT_SAME);
+    CHECK(a.open);
+    /* two clear intervals, then a bad one: the hold time starts again */
+    CHECK(alert_step(&a, &c, 1.0, false, 80) == ALERT_SAME);
+    CHECK(alert_step(&a, &c, 1.0, false, 90) == ALERT_SAME);
+    CHECK(alert_step(&a, &c, 7.0, false, 100) == ALERT_SAME);
+    CHECK(alert_step(&a, &c, 1.0, false, 110) == ALERT_SAME);
+    CHECK(alert_step(&a, &c, 1.0, false, 120) == ALERT_SAME);
+    /* no data while requests are pending does not clear; an idle server does */
+    CHECK(alert_step(&a, &c, NAN, false, 130) == ALERT_SAME);
+    CHECK(a.open);
+    CHECK(alert_step(&a, &c, NAN, true, 140) == ALERT_CLOSED);
+    CHECK(!a.open);
+    /* open_after = 2 needs two bad intervals in a row */
+    c.open_after = 2;
+    CHECK(alert_step(&a, &c, 9.0, false, 150) == ALERT_SAME);
+    CHECK(alert_step(&a, &c, 1.0, false, 160) == ALERT_SAME);
+    CHECK(alert_step(&a, &c, 9.0, false, 170) == ALERT_SAME);
+    CHECK(alert_step(&a, &c, 9.0, false, 180) == ALERT_OPENED);
+    /* flapping values around the threshold cause exactly one open and no close */
+    struct alert_state b = {0};
+    int opens = 0, closes = 0;
+    c.open_after = 1;
+    for (int i = 0; i < 100; i++) {
+        enum alert_change ch = alert_step(&b, &c, i % 2 ? 5.5 : 4.5, false, (uint64_t)i);
+        opens += ch == ALERT_OPENED;
+        closes += ch == ALERT_CLOSED;
+    }
+    CHECK(opens == 1 && closes == 0);
+}
+
+int main(void)
+{
+    TEST_RUN(test_sketch_bound);
+    TEST_RUN(test_sketch_edges);
+    TEST_RUN(test_http_requests);
+    TEST_RUN(test_http_responses);
+    TEST_RUN(test_http_malformed);
+    TEST_RUN(test_alert_hysteresis);
+    return TEST_REPORT();
+}
