@@ -302,11 +302,19 @@ def cmd_bulk_server(a):
     ls.close()
 
 
+PAUSE = {"after": 0, "secs": 0.0}
+
+
 def send_paced(c, data, chunk, pace, rec=None):
     sent = 0
+    nchunk = 0
     while sent < len(data):
-        n = c.send(data[sent:sent + chunk])
-        sent += n
+        nchunk += 1
+        if PAUSE["after"] and nchunk == PAUSE["after"] + 1:
+            time.sleep(PAUSE["secs"])
+        part = data[sent:sent + chunk]
+        c.sendall(part)
+        sent += len(part)
         if rec is not None:
             rec["sent_bytes"] = sent
         if pace:
@@ -324,7 +332,7 @@ def cmd_bulk_client(a):
         s.connect((a.host, a.port))
         rec["connect_s"] = round(time.monotonic() - t0, 6)
         if a.mode == "upload":
-            s.sendall(payload(a.bytes))
+            send_paced(s, payload(a.bytes), a.chunk, a.pace)
             rec["sent_bytes"] = a.bytes
             s.shutdown(socket.SHUT_WR)
             reply = b""
@@ -572,6 +580,8 @@ def main():
     s.add_argument("--bytes", type=int, default=300000)
     s.add_argument("--abort-after", type=int, default=40000)
     s.add_argument("--abort-wait", type=float, default=0.05)
+    s.add_argument("--chunk", type=int, default=65536, help="upload: bytes per send()")
+    s.add_argument("--pace", type=float, default=0, help="upload: sleep after each send()")
     s.add_argument("--timeout", type=float, default=60)
     s.add_argument("--out", default="-")
     s.set_defaults(fn=cmd_bulk_client)
@@ -609,7 +619,11 @@ def main():
     s = sub.add_parser("nstat-json")
     s.set_defaults(fn=cmd_nstat_json)
 
+    p.add_argument("--pause-after-chunk", type=int, default=0,
+                   help="bulk senders: pause after this many chunks (0: never)")
+    p.add_argument("--pause", type=float, default=0.5)
     a = p.parse_args()
+    PAUSE["after"], PAUSE["secs"] = a.pause_after_chunk, a.pause
     a.fn(a)
 
 
