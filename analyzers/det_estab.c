@@ -1,0 +1,888 @@
+/* det_estab.c - connection establishment: refused, unanswered SYN, SYN backlog drop, accept-queue
+ * overflow, server unreachable, slow handshake. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../capture/err.h"
+#include "det.h"
+#include "estab.h"
+
+/*
+ * Rules (docs/establishment.md explains them for readers):
+ * - Per flow we keep the first SYN times/frames, the SYN-ACKs, the client's handshake ACK and
+ *   its first data segment.
+ * - Per server endpoint (a capped table, allocated once) we keep a ring of one-second buckets:
+ *   new attempts, attempts whose first SYN needed a retry ("dropped"), first SYN-ACKs sent to
+ *   any flow ("answered") and RSTs in answer to a SYN ("refused"). A flow asks its server's ring
+ *   whether the server answered other connections while ignoring this one.
+ * - Never-answered attempts while the server answered nobody are grouped into one outage
+ *   episode per server; an episode of two or more attempts becomes one server_unreachable
+ *   finding and the per-flow syn_unanswered findings of that episode are suppressed.
+ */
+
+#define NS_PER_S 1000000000ull
+#define NS_PER_MS 1000000ull
+#define ES_SYNS 6                        /* SYN times and frames kept per attempt */
+#define ES_MAX_SERVERS 256               /* server endpoints tracked at once (LRU replaced) */
+#define ES_RING 512                      /* one-second buckets of history per server */
+#define ES_EP_CLIENTS 8                  /* distinct client addresses remembered per episode */
+#define ES_MIN_OBSERVE_NS (3 * NS_PER_S) /* a lone SYN must be watched this long to count */
+#define ES_WINDOW_NS NS_PER_S /* slack around an attempt when asking "did it answer others" */
+#define ES_RST_NEAR_NS                                                                             \
+    NS_PER_S /* RST this soon after the client's ACK/data = abort on overflow                      \
+              */
+#define ES_EP_QUIET_EXTRA_NS (150 * NS_PER_S) /* episode closes this long after idle expiry */
+
+/* What the server did in one second of capture time. */
+struct es_bucket {
+    uint64_t sec;      /* the capture second this bucket holds (valid when == the asked one) */
+    uint16_t attempts; /* new connection attempts (first SYNs) */
+    uint16_t dropped;  /* attempts started this second whose first SYN needed a retry */
+    uint16_t answered; /* first SYN-ACK of a connection, sent this second */
+    uint16_t refused;  /* RSTs in answer to a SYN, sent this second */
+};
+
+/* Sums over a range of buckets. */
+struct es_counts {
+    uint32_t attempts; /* new attempts */
+    uint32_t dropped;  /* attempts whose first SYN needed a retry */
+    uint32_t answered; /* connections answered with SYN-ACK */
+    uint32_t refused;  /* SYNs answered with RST */
+};
+
+/* An outage episode: a run of never-answered attempts while the server answered nobody. */
+struct es_episode {
+    bool active;                           /* an episode is open */
+    uint64_t start_ns;                     /* first SYN of the earliest attempt */
+    uint64_t end_ns;                       /* last SYN of the latest attempt */
+    uint32_t attempts;                     /* attempts in the episode */
+    uint32_t syns;                         /* SYNs in the episode (first and retries) */
+    uint32_t lone;                         /* attempts with one SYN watched too briefly */
+    uint32_t nclients;                     /* distinct client addresses (up to ES_EP_CLIENTS) */
+    bool more_clients;                     /* more clients than clients[] holds */
+    struct ip_addr clients[ES_EP_CLIENTS]; /* distinct client addresses seen */
+    uint8_t nframes;                       /* frames[] used */
+    uint64_t frames[FINDING_FRAMES_MAX];   /* first SYN frames of the first attempts */
+    bool has_pending;                      /* pending holds the first attempt's own finding */
+    struct finding pending;                /* emitted only if the episode stays at one attempt */
+};
+
+/* One server endpoint's recent history. */
+struct es_server {
+    bool used;                      /* slot holds a server */
+    uint32_t gen;                   /* bumped when the slot is reused (flows hold it) */
+    struct endpoint ep;             /* the server endpoint */
+    uint64_t last_ns;               /* last time this slot was used (for LRU replacement) */
+    uint64_t newest_sec;            /* newest bucket second written */
+    struct es_bucket ring[ES_RING]; /* history, indexed by second % ES_RING */
+    struct es_episode epi;          /* the open outage episode, if any */
+};
+
+/* Global state of the detector. */
+struct es_priv {
+    uint64_t slow_ns;      /* slow_handshake threshold */
+    uint64_t ep_quiet_ns;  /* close an episode after this long without new attempts */
+    uint64_t now_ns;       /* newest capture time seen */
+    uint32_t gen;          /* generation counter for server slots */
+    struct es_server *srv; /* ES_MAX_SERVERS slots */
+};
+
+/* Per-flow state (zeroed by the flow table when a flow starts). */
+struct es_flow {
+    uint32_t nsyn;               /* client SYNs seen (first + retries) */
+    uint32_t isn;                /* client ISN (raw) from the first SYN */
+    uint64_t syn_ns[ES_SYNS];    /* times of the first ES_SYNS SYNs */
+    uint64_t syn_frame[ES_SYNS]; /* their frame numbers */
+    uint64_t last_syn_ns;        /* the latest SYN */
+    uint64_t last_syn_frame;     /* its frame */
+    uint32_t nsynack;            /* SYN-ACKs seen */
+    uint32_t syn_at_synack;      /* nsyn when the first SYN-ACK came */
+    uint64_t synack_ns;          /* first SYN-ACK */
+    uint64_t synack_frame;       /* its frame */
+    uint64_t synack_syn_ns;      /* the latest SYN before the first SYN-ACK */
+    uint64_t last_synack_ns;     /* the latest SYN-ACK */
+    bool acked;                  /* the client ACKed the SYN-ACK */
+    uint64_t ack_ns;             /* its time */
+    uint64_t ack_frame;          /* its frame */
+    uint64_t ack_synack_ns;      /* the latest SYN-ACK before that ACK */
+    uint32_t sa_after_ack;       /* SYN-ACKs retransmitted after the client's ACK */
+    uint64_t sa_after_ack_frame; /* the first of them */
+    uint32_t syn_after_ack;      /* client SYN retries after its ACK (would explain them) */
+    bool has_data;               /* the client sent payload after the handshake */
+    uint64_t data_ns;            /* first client payload */
+    uint64_t data_frame;         /* its frame */
+    uint32_t data_end;           /* relative end sequence of that payload */
+    uint32_t data_retx;          /* retransmissions of client data before the server ACKed */
+    uint64_t data_retx_frame;    /* the first of them */
+    bool progress;               /* the server sent data, FIN or ACKed client data */
+    uint64_t progress_ns;        /* when */
+    uint64_t last_c2s_ns;        /* the client's latest segment */
+    int16_t srv;                 /* server slot (valid when srv_gen != 0) */
+    uint32_t srv_gen;            /* the slot's generation when taken; 0 = no slot */
+    bool weak_retry;             /* answered on a retry without backlog evidence */
+    uint32_t weak_others;        /* weak_retry: other connections the server answered then */
+    bool judge_pending;          /* answered on a retry; judge again at flow end */
+    bool done_hs;                /* the handshake outcome was reported (or is clean) */
+    bool done_aq;                /* accept-queue finding written */
+    bool refused;                /* answered by RST */
+};
+
+/* "1.0 s" or "250 ms". */
+static void es_dur(char *buf, size_t n, uint64_t ns)
+{
+    if (ns >= NS_PER_S)
+        snprintf(buf, n, "%.1f s", (double)ns / 1e9);
+    else
+        snprintf(buf, n, "%.1f ms", (double)ns / 1e6);
+}
+
+static bool es_ip_eq(const struct ip_addr *a, const struct ip_addr *b)
+{
+    return a->family == b->family && memcmp(a->a, b->a, sizeof(a->a)) == 0;
+}
+
+static bool es_ep_eq(const struct endpoint *a, const struct endpoint *b)
+{
+    return a->port == b->port && es_ip_eq(&a->ip, &b->ip);
+}
+
+/* The bucket for a capture time, reset if it held an older second. */
+static struct es_bucket *es_bucket_at(struct es_server *s, uint64_t ts_ns)
+{
+    uint64_t sec = ts_ns / NS_PER_S;
+    struct es_bucket *b = &s->ring[sec % ES_RING];
+    if (b->sec != sec) {
+        if (b->sec > sec)
+            return NULL; /* older than the ring holds */
+        memset(b, 0, sizeof(*b));
+        b->sec = sec;
+    }
+    if (sec > s->newest_sec)
+        s->newest_sec = sec;
+    return b;
+}
+
+/* After snprintf returned w into buf[n]: mark a cut text with "..." at its end. */
+static void es_fit(char *buf, size_t n, int w)
+{
+    if (w >= 0 && (size_t)w < n)
+        return;
+    if (n > 4)
+        memcpy(buf + n - 4, "...", 4);
+}
+
+/* The same for JSON members: a cut member list would be invalid JSON, so drop it whole. */
+static void es_fit_json(char *buf, size_t n, int w)
+{
+    if (w < 0 || (size_t)w >= n)
+        buf[0] = '\0';
+}
+
+/* a - b, or 0 if b > a (capture times near zero in synthetic input). */
+static uint64_t es_sub(uint64_t a, uint64_t b)
+{
+    return a > b ? a - b : 0;
+}
+
+static uint16_t es_inc16(uint16_t v)
+{
+    return v == UINT16_MAX ? v : (uint16_t)(v + 1);
+}
+
+/*
+ * Sum the buckets of [a_ns, b_ns]. False when part of the range is older than the ring holds
+ * (the answer is unknown).
+ */
+static bool es_count(const struct es_server *s, uint64_t a_ns, uint64_t b_ns, struct es_counts *c)
+{
+    uint64_t a = a_ns / NS_PER_S, b = b_ns / NS_PER_S;
+    memset(c, 0, sizeof(*c));
+    if (b > s->newest_sec)
+        b = s->newest_sec;
+    if (s->newest_sec >= ES_RING && a <= s->newest_sec - ES_RING)
+        return false;
+    for (uint64_t sec = a; sec <= b; sec++) {
+        const struct es_bucket *k = &s->ring[sec % ES_RING];
+        if (k->sec != sec)
+            continue;
+        c->attempts += k->attempts;
+        c->dropped += k->dropped;
+        c->answered += k->answered;
+        c->refused += k->refused;
+    }
+    return true;
+}
+
+static void es_episode_close(struct det *d, struct es_server *s);
+
+/* The slot for server ep, taking (and if need be recycling) one. NULL never: LRU reuse. */
+static int es_server_slot(struct det *d, const struct endpoint *ep, uint64_t now)
+{
+    struct es_priv *p = d->priv;
+    int free_i = -1, old_i = 0;
+    for (int i = 0; i < ES_MAX_SERVERS; i++) {
+        struct es_server *s = &p->srv[i];
+        if (!s->used) {
+            if (free_i < 0)
+                free_i = i;
+            continue;
+        }
+        if (es_ep_eq(&s->ep, ep)) {
+            s->last_ns = now;
+            return i;
+        }
+        if (s->last_ns < p->srv[old_i].last_ns || !p->srv[old_i].used)
+            old_i = i;
+    }
+    int i = free_i >= 0 ? free_i : old_i;
+    struct es_server *s = &p->srv[i];
+    if (s->used && s->epi.active)
+        es_episode_close(d, s);
+    memset(s, 0, sizeof(*s));
+    s->used = true;
+    s->gen = ++p->gen;
+    s->ep = *ep;
+    s->last_ns = now;
+    return i;
+}
+
+/* The flow's server slot if it is still the same server, else NULL. */
+static struct es_server *es_flow_server(struct det *d, const struct es_flow *st)
+{
+    struct es_priv *p = d->priv;
+    if (st->srv_gen == 0 || st->srv < 0 || st->srv >= ES_MAX_SERVERS)
+        return NULL; /* generation 0: the flow never took a slot */
+    struct es_server *s = &p->srv[st->srv];
+    return s->used && s->gen == st->srv_gen ? s : NULL;
+}
+
+static void es_add_frame(struct finding *fd, uint64_t frame)
+{
+    if (frame && fd->nframes < FINDING_FRAMES_MAX)
+        fd->frames[fd->nframes++] = frame;
+}
+
+/* Evidence: the kept SYN frames (the last one too if more were sent), then extra. */
+static void es_syn_frames(struct finding *fd, const struct es_flow *st, uint64_t extra)
+{
+    uint32_t n = st->nsyn < ES_SYNS ? st->nsyn : ES_SYNS;
+    for (uint32_t i = 0; i < n && fd->nframes < FINDING_FRAMES_MAX - 2; i++)
+        es_add_frame(fd, st->syn_frame[i]);
+    if (st->nsyn > ES_SYNS)
+        es_add_frame(fd, st->last_syn_frame);
+    es_add_frame(fd, extra);
+}
+
+/*
+ * "3 SYNs at +0 s, +1.0 s, +3.0 s (gaps 1.0 s, 2.0 s: exponential back-off)" into buf, and
+ * the gaps as a JSON array into gaps.
+ */
+static void es_syn_story(const struct es_flow *st, char *buf, size_t n, char *gaps, size_t gn)
+{
+    uint32_t k = st->nsyn < ES_SYNS ? st->nsyn : ES_SYNS;
+    size_t at = 0, gat = 0;
+    int w = snprintf(buf, n, "%u SYN%s at ", st->nsyn, st->nsyn == 1 ? "" : "s");
+    at = w > 0 ? (size_t)w : 0;
+    for (uint32_t i = 0; i < k && at < n; i++) {
+        w = snprintf(buf + at, n - at, "%s+%.1f s", i ? ", " : "",
+                     (double)(st->syn_ns[i] - st->syn_ns[0]) / 1e9);
+        at += w > 0 ? (size_t)w : 0;
+    }
+    if (st->nsyn > ES_SYNS && at < n) {
+        w = snprintf(buf + at, n - at, ", ..., +%.1f s",
+                     (double)(st->last_syn_ns - st->syn_ns[0]) / 1e9);
+        at += w > 0 ? (size_t)w : 0;
+    }
+    w = snprintf(gaps, gn, "[");
+    gat = w > 0 ? (size_t)w : 0;
+    bool doubling = k >= 3, constant = k >= 3;
+    for (uint32_t i = 1; i < k; i++) {
+        uint64_t g = st->syn_ns[i] - st->syn_ns[i - 1];
+        if (gat < gn) {
+            w = snprintf(gaps + gat, gn - gat, "%s%.3f", i > 1 ? "," : "", (double)g / 1e9);
+            gat += w > 0 ? (size_t)w : 0;
+        }
+        if (i >= 2) {
+            double r = (double)g / (double)(st->syn_ns[i - 1] - st->syn_ns[i - 2] + 1);
+            doubling = doubling && r > 1.6 && r < 2.5;
+            constant = constant && r > 0.8 && r < 1.25;
+        }
+    }
+    if (gat < gn)
+        snprintf(gaps + gat, gn - gat, "]");
+    if (k < 2 || at >= n)
+        return;
+    w = snprintf(buf + at, n - at, " (gaps ");
+    at += w > 0 ? (size_t)w : 0;
+    for (uint32_t i = 1; i < k && at < n; i++) {
+        char g[24];
+        es_dur(g, sizeof(g), st->syn_ns[i] - st->syn_ns[i - 1]);
+        w = snprintf(buf + at, n - at, "%s%s", i > 1 ? ", " : "", g);
+        at += w > 0 ? (size_t)w : 0;
+    }
+    if (at < n)
+        snprintf(buf + at, n - at, "%s)",
+                 doubling   ? ": exponential back-off, as Linux RTO"
+                 : constant ? ": fixed retry interval"
+                            : "");
+}
+
+static void es_client_add(struct es_episode *e, const struct ip_addr *ip)
+{
+    for (uint32_t i = 0; i < e->nclients; i++)
+        if (es_ip_eq(&e->clients[i], ip))
+            return;
+    if (e->nclients < ES_EP_CLIENTS)
+        e->clients[e->nclients++] = *ip;
+    else
+        e->more_clients = true;
+}
+
+/* End the server's episode: one server_unreachable, or the lone attempt's own finding. */
+static void es_episode_close(struct det *d, struct es_server *s)
+{
+    struct es_priv *p = d->priv;
+    struct es_episode *e = &s->epi;
+    if (!e->active)
+        return;
+    if (e->attempts >= 2) {
+        struct finding fd;
+        memset(&fd, 0, sizeof(fd));
+        fd.ts_ns = e->start_ns;
+        fd.kind = FK_SERVER_UNREACHABLE;
+        fd.server = s->ep;
+        bool brief = e->lone == e->attempts;
+        fd.sev = brief ? SEV_WARN : SEV_ERROR;
+        fd.confidence = brief ? 0.4f : (e->nclients >= 2 ? 0.9f : 0.75f);
+        fd.nframes = e->nframes;
+        memcpy(fd.frames, e->frames, sizeof(fd.frames));
+        char span[24];
+        es_dur(span, sizeof(span), e->end_ns - e->start_ns);
+        es_fit(
+            fd.detail, sizeof(fd.detail),
+            snprintf(
+                fd.detail, sizeof(fd.detail),
+                "%u connection attempts (%u SYNs) from %u%s client address%s over %s got no "
+                "answer at all from port %u: the server is down, or the path or a firewall drops "
+                "its SYNs.%s Check: is the host up, `ss -lnt` on it, firewall rules, routes.",
+                e->attempts, e->syns, e->nclients, e->more_clients ? "+" : "",
+                e->nclients == 1 && !e->more_clients ? "" : "es", span, s->ep.port,
+                brief ? " Weak: the capture ended within 3 s of the SYNs." : ""));
+        es_fit_json(
+            fd.extra, sizeof(fd.extra),
+            snprintf(fd.extra, sizeof(fd.extra),
+                     "\"reason\":\"unreachable\",\"attempts\":%u,\"syns\":%u,\"clients\":%u,"
+                     "\"duration\":%.3f",
+                     e->attempts, e->syns, e->nclients, (double)(e->end_ns - e->start_ns) / 1e9));
+        det_emit(d, &fd);
+    } else if (e->has_pending) {
+        det_emit(d, &e->pending);
+    }
+    (void)p;
+    memset(e, 0, sizeof(*e));
+}
+
+/*
+ * A never-answered attempt while its server answered nobody: join it to the server's episode
+ * (or start one). own is its per-flow finding, or NULL if too brief to judge alone.
+ */
+static void es_episode_add(struct det *d, struct es_server *s, const struct flow_record *r,
+                           const struct es_flow *st, const struct finding *own)
+{
+    struct es_episode *e = &s->epi;
+    uint64_t t0 = st->syn_ns[0], t1 = st->last_syn_ns;
+    if (e->active) {
+        uint64_t a = t0 < e->start_ns ? t0 : e->start_ns;
+        uint64_t b = t1 > e->end_ns ? t1 : e->end_ns;
+        struct es_counts c;
+        bool known = es_count(s, a, b, &c);
+        if (!known || c.answered || c.refused)
+            es_episode_close(d, s);
+        else {
+            e->start_ns = a;
+            e->end_ns = b;
+        }
+    }
+    if (!e->active) {
+        memset(e, 0, sizeof(*e));
+        e->active = true;
+        e->start_ns = t0;
+        e->end_ns = t1;
+        if (own) {
+            e->has_pending = true;
+            e->pending = *own;
+        }
+    }
+    e->attempts++;
+    e->syns += st->nsyn;
+    if (!own)
+        e->lone++;
+    es_client_add(e, &r->client.ip);
+    if (e->nframes < FINDING_FRAMES_MAX)
+        e->frames[e->nframes++] = st->syn_frame[0];
+}
+
+static int es_init(struct det *d, const struct eng_config *cfg)
+{
+    struct es_priv *p = calloc(1, sizeof(*p));
+    if (!p)
+        return ERR_NOMEM;
+    p->srv = calloc(ES_MAX_SERVERS, sizeof(*p->srv));
+    if (!p->srv) {
+        free(p);
+        return ERR_NOMEM;
+    }
+    p->slow_ns = cfg->slow_handshake_ns ? cfg->slow_handshake_ns : NS_PER_S;
+    p->ep_quiet_ns = cfg->idle_timeout_ns + ES_EP_QUIET_EXTRA_NS;
+    d->priv = p;
+    return 0;
+}
+
+static void es_free(struct det *d)
+{
+    struct es_priv *p = d->priv;
+    if (!p)
+        return;
+    free(p->srv);
+    free(p);
+    d->priv = NULL;
+}
+
+/* A client SYN (first or retry). */
+static void es_on_syn(struct det *d, struct flow *f, struct es_flow *st, const struct pkt *pk)
+{
+    const struct flow_record *r = flow_rec(f);
+    if (st->nsyn == 0) {
+        st->isn = pk->seq;
+        st->srv = (int16_t)es_server_slot(d, &r->server, pk->ts_ns);
+        st->srv_gen = ((struct es_priv *)d->priv)->srv[st->srv].gen;
+        struct es_server *s = es_flow_server(d, st);
+        struct es_bucket *b = s ? es_bucket_at(s, pk->ts_ns) : NULL;
+        if (b)
+            b->attempts = es_inc16(b->attempts);
+    } else if (st->nsyn == 1 && st->nsynack == 0) {
+        struct es_server *s = es_flow_server(d, st);
+        struct es_bucket *b = s ? es_bucket_at(s, st->syn_ns[0]) : NULL;
+        if (b)
+            b->dropped = es_inc16(b->dropped);
+    }
+    if (st->nsyn < ES_SYNS) {
+        st->syn_ns[st->nsyn] = pk->ts_ns;
+        st->syn_frame[st->nsyn] = pk->frame;
+    }
+    st->nsyn++;
+    st->last_syn_ns = pk->ts_ns;
+    st->last_syn_frame = pk->frame;
+    if (st->acked)
+        st->syn_after_ack++;
+}
+
+/*
+ * An attempt answered only on a retry: backlog drop or not. Judged at its SYN-ACK from the
+ * history so far; when that is not enough, judged again when the flow ends (final), with the
+ * history up to a second after the SYN-ACK (other clients' retries may come a little later).
+ */
+static void es_judge_retry(struct det *d, struct flow *f, struct es_flow *st, bool final)
+{
+    struct es_server *s = es_flow_server(d, st);
+    struct es_counts c;
+    uint64_t b_ns = final ? st->synack_ns + ES_WINDOW_NS : st->synack_ns;
+    bool known = s && es_count(s, es_sub(st->syn_ns[0], ES_WINDOW_NS), b_ns, &c);
+    if (known && final && c.answered > 0)
+        c.answered--; /* this connection's own SYN-ACK is in the buckets by now */
+    uint32_t ignored = st->syn_at_synack - 1;
+    st->judge_pending = false;
+    if (!known || c.answered == 0 || c.dropped < 2 || (ignored < 2 && c.dropped * 4 < c.attempts)) {
+        if (final) {
+            st->weak_retry = true; /* reported as slow_handshake (info) with the reason */
+            st->weak_others = known ? c.answered : 0;
+        } else
+            st->judge_pending = true;
+        return;
+    }
+    struct finding fd;
+    det_finding_init(&fd, f, FK_SYN_BACKLOG_DROP, SEV_WARN, st->synack_ns);
+    float conf = 0.6f;
+    if (ignored >= 2)
+        conf += 0.15f;
+    if (c.dropped * 2 >= c.attempts)
+        conf += 0.15f;
+    fd.confidence = conf;
+    es_syn_frames(&fd, st, st->synack_frame);
+    char story[160], gaps[96], wait[24];
+    es_syn_story(st, story, sizeof(story), gaps, sizeof(gaps));
+    es_dur(wait, sizeof(wait), st->synack_ns - st->syn_ns[0]);
+    es_fit(
+        fd.detail, sizeof(fd.detail),
+        snprintf(fd.detail, sizeof(fd.detail),
+                 "%s; answered only after %s, while the server answered %u other connections and "
+                 "%u of %u attempts needed a retry: SYN queue/listen backlog full. Check nstat "
+                 "TcpExtListenOverflows/ListenDrops, `ss -lnt` Send-Q, somaxconn.",
+                 story, wait, c.answered, c.dropped, c.attempts));
+    es_fit_json(
+        fd.extra, sizeof(fd.extra),
+        snprintf(fd.extra, sizeof(fd.extra),
+                 "\"reason\":\"backlog\",\"outcome\":\"delayed\",\"syns\":%u,\"gaps\":%s,"
+                 "\"answered_others\":%u,\"dropped_in_window\":%u,\"attempts_in_window\":%u",
+                 st->nsyn, gaps, c.answered, c.dropped, c.attempts));
+    st->done_hs = true;
+    det_emit(d, &fd);
+}
+
+/* A server SYN-ACK. */
+static void es_on_synack(struct det *d, struct flow *f, struct es_flow *st, const struct pkt *pk)
+{
+    if (st->nsynack == 0) {
+        const struct flow_record *r = flow_rec(f);
+        if (st->nsyn == 0) {
+            st->srv = (int16_t)es_server_slot(d, &r->server, pk->ts_ns);
+            st->srv_gen = ((struct es_priv *)d->priv)->srv[st->srv].gen;
+        }
+        st->synack_ns = pk->ts_ns;
+        st->synack_frame = pk->frame;
+        st->synack_syn_ns = st->last_syn_ns;
+        st->syn_at_synack = st->nsyn;
+        if (st->nsyn >= 2)
+            es_judge_retry(d, f, st, false);
+        struct es_server *s = es_flow_server(d, st);
+        struct es_bucket *b = s ? es_bucket_at(s, pk->ts_ns) : NULL;
+        if (b)
+            b->answered = es_inc16(b->answered);
+    } else if (st->acked) {
+        if (st->sa_after_ack++ == 0)
+            st->sa_after_ack_frame = pk->frame;
+    }
+    st->nsynack++;
+    st->last_synack_ns = pk->ts_ns;
+}
+
+/* A RST in answer to the SYN: refused. */
+static void es_refused(struct det *d, struct flow *f, struct es_flow *st, const struct pkt *pk,
+                       const struct tcp_seg *sg)
+{
+    st->refused = true;
+    st->done_hs = true;
+    struct es_server *s = es_flow_server(d, st);
+    struct es_bucket *b = s ? es_bucket_at(s, pk->ts_ns) : NULL;
+    if (b)
+        b->refused = es_inc16(b->refused);
+    const struct flow_record *r = flow_rec(f);
+    struct finding fd;
+    det_finding_init(&fd, f, FK_CONN_REFUSED, SEV_ERROR, pk->ts_ns);
+    fd.confidence = 1.0f;
+    es_syn_frames(&fd, st, pk->frame);
+    char after[24];
+    es_dur(after, sizeof(after), pk->ts_ns - st->last_syn_ns);
+    es_fit(fd.detail, sizeof(fd.detail),
+           snprintf(
+               fd.detail, sizeof(fd.detail),
+               "SYN answered by RST after %s%s: nothing listens on port %u (or a firewall rejects "
+               "with a reset)%s. Check on the server: `ss -lnt 'sport = :%u'`, the service status, "
+               "firewall REJECT rules.",
+               after, st->nsyn > 1 ? " (earlier SYNs were ignored)" : "", r->server.port,
+               sg->rst_ttl_mismatch ? "; its TTL differs from the server's: maybe a middlebox" : "",
+               r->server.port));
+    es_fit_json(fd.extra, sizeof(fd.extra),
+                snprintf(fd.extra, sizeof(fd.extra),
+                         "\"reason\":\"refused\",\"syns\":%u,\"ttl_mismatch\":%s", st->nsyn,
+                         sg->rst_ttl_mismatch ? "true" : "false"));
+    det_emit(d, &fd);
+}
+
+/* accept_queue_overflow, abort_on_overflow=1: the server resets the completed handshake. */
+static void es_aq_reset(struct det *d, struct flow *f, struct es_flow *st, const struct pkt *pk)
+{
+    st->done_aq = true;
+    struct finding fd;
+    det_finding_init(&fd, f, FK_ACCEPT_QUEUE_OVERFLOW, SEV_ERROR, pk->ts_ns);
+    fd.confidence = 0.8f;
+    es_add_frame(&fd, st->syn_frame[0]);
+    es_add_frame(&fd, st->synack_frame);
+    es_add_frame(&fd, st->ack_frame);
+    if (st->has_data)
+        es_add_frame(&fd, st->data_frame);
+    es_add_frame(&fd, pk->frame);
+    char after[24];
+    es_dur(after, sizeof(after), pk->ts_ns - st->last_c2s_ns);
+    es_fit(
+        fd.detail, sizeof(fd.detail),
+        snprintf(
+            fd.detail, sizeof(fd.detail),
+            "The server reset the connection %s after the client completed the handshake%s, "
+            "before sending anything: accept queue full with net.ipv4.tcp_abort_on_overflow=1. "
+            "Check `ss -lnt` Recv-Q vs Send-Q, nstat TcpExtListenOverflows, the app's accept rate.",
+            after, st->has_data ? " and sent data" : ""));
+    es_fit_json(
+        fd.extra, sizeof(fd.extra),
+        snprintf(fd.extra, sizeof(fd.extra),
+                 "\"reason\":\"accept_queue\",\"abort_on_overflow\":true,\"synack_retries\":%u,"
+                 "\"data_retransmissions\":%u",
+                 st->sa_after_ack, st->data_retx));
+    det_emit(d, &fd);
+}
+
+/* accept_queue_overflow, abort_on_overflow=0: the server ignored the ACK and re-sent SYN-ACK. */
+static void es_aq_ignored(struct det *d, struct flow *f, struct es_flow *st, uint64_t ts)
+{
+    if (st->done_aq || !st->acked || st->sa_after_ack == 0 || st->refused)
+        return;
+    if (st->syn_after_ack >= st->sa_after_ack)
+        return; /* each SYN-ACK answered a client SYN retry: not the overflow pattern */
+    st->done_aq = true;
+    struct finding fd;
+    det_finding_init(&fd, f, FK_ACCEPT_QUEUE_OVERFLOW, st->progress ? SEV_WARN : SEV_ERROR, ts);
+    fd.confidence = st->data_retx ? 0.9f : 0.6f;
+    es_add_frame(&fd, st->syn_frame[0]);
+    es_add_frame(&fd, st->synack_frame);
+    es_add_frame(&fd, st->ack_frame);
+    es_add_frame(&fd, st->sa_after_ack_frame);
+    if (st->has_data)
+        es_add_frame(&fd, st->data_frame);
+    es_add_frame(&fd, st->data_retx_frame);
+    char stall[24];
+    uint64_t end = st->progress ? st->progress_ns : ts;
+    es_dur(stall, sizeof(stall), end > st->ack_ns ? end - st->ack_ns : 0);
+    es_fit(fd.detail, sizeof(fd.detail),
+           snprintf(
+               fd.detail, sizeof(fd.detail),
+               "Client ACKed the SYN-ACK, yet the server re-sent its SYN-ACK %u time%s%s; %s after "
+               "%s. Accept queue full (tcp_abort_on_overflow=0)%s. Check `ss -lnt` Recv-Q vs "
+               "Send-Q, nstat TcpExtListenOverflows, the listen() backlog.",
+               st->sa_after_ack, st->sa_after_ack == 1 ? "" : "s",
+               st->data_retx ? " and left the client's data unACKed" : "",
+               st->progress ? "it finally responded" : "no progress", stall,
+               st->data_retx ? "" : " or the ACK was lost (weaker)"));
+    es_fit_json(
+        fd.extra, sizeof(fd.extra),
+        snprintf(fd.extra, sizeof(fd.extra),
+                 "\"reason\":\"accept_queue\",\"abort_on_overflow\":false,\"synack_retries\":%u,"
+                 "\"data_retransmissions\":%u,\"outcome\":\"%s\",\"stall\":%.3f",
+                 st->sa_after_ack, st->data_retx, st->progress ? "delayed" : "failed",
+                 (double)(end > st->ack_ns ? end - st->ack_ns : 0) / 1e9));
+    det_emit(d, &fd);
+}
+
+/* slow_handshake: the split of the handshake time, or a retry without backlog evidence. */
+static void es_slow(struct det *d, struct flow *f, struct es_flow *st, uint64_t ts)
+{
+    if (st->done_hs || st->nsynack == 0 || st->judge_pending)
+        return;
+    uint64_t srv_ns = st->synack_ns - st->synack_syn_ns;
+    uint64_t cli_ns = st->acked ? st->ack_ns - st->ack_synack_ns : 0;
+    bool slow = st->acked && srv_ns + cli_ns > ((struct es_priv *)d->priv)->slow_ns;
+    if (!slow && !st->weak_retry)
+        return;
+    st->done_hs = true;
+    struct finding fd;
+    det_finding_init(&fd, f, FK_SLOW_HANDSHAKE, slow ? SEV_WARN : SEV_INFO, ts);
+    fd.confidence = slow ? 1.0f : 0.3f;
+    es_syn_frames(&fd, st, st->synack_frame);
+    es_add_frame(&fd, st->ack_frame);
+    char sv[24], cl[24], tot[24];
+    es_dur(sv, sizeof(sv), srv_ns);
+    es_dur(cl, sizeof(cl), cli_ns);
+    es_dur(tot, sizeof(tot), (st->acked ? st->ack_ns : st->synack_ns) - st->syn_ns[0]);
+    if (st->weak_retry)
+        es_fit(
+            fd.detail, sizeof(fd.detail),
+            snprintf(
+                fd.detail, sizeof(fd.detail),
+                "Connection took %s to open: the first SYN went unanswered and a retry (%u SYNs) "
+                "was answered; server side %s, client side %s. Weak evidence of a SYN backlog "
+                "drop: %s, so random loss of the SYN is likelier.",
+                tot, st->nsyn, sv, st->acked ? cl : "unknown",
+                st->weak_others ? "no other connection to this server needed a retry then"
+                                : "the server had no other connections then"));
+    else
+        es_fit(
+            fd.detail, sizeof(fd.detail),
+            snprintf(
+                fd.detail, sizeof(fd.detail),
+                "Handshake took %s: server side (SYN -> SYN-ACK) %s, client side (SYN-ACK -> ACK) "
+                "%s. %s",
+                tot, sv, cl,
+                srv_ns >= cli_ns ? "The server side dominates: check server load, SYN queue "
+                                   "(nstat TcpExtListenDrops) and the path to it."
+                                 : "The client side dominates: the client or its path is slow."));
+    es_fit_json(fd.extra, sizeof(fd.extra),
+                snprintf(fd.extra, sizeof(fd.extra),
+                         "\"reason\":\"%s\",\"server_side\":%.6f,\"client_side\":%.6f,\"syns\":%u",
+                         st->weak_retry ? "syn_retry" : "slow", (double)srv_ns / 1e9,
+                         (double)cli_ns / 1e9, st->nsyn));
+    det_emit(d, &fd);
+}
+
+/* Server made progress: the client's data is ACKed, or the server sent data or FIN. */
+static void es_progress(struct det *d, struct flow *f, struct es_flow *st, const struct pkt *pk)
+{
+    st->progress = true;
+    st->progress_ns = pk->ts_ns;
+    es_aq_ignored(d, f, st, pk->ts_ns);
+}
+
+static void es_on_packet(struct det *d, struct flow *f, void *fs, const struct pkt *pk,
+                         const struct tcp_seg *sg)
+{
+    struct es_priv *p = d->priv;
+    struct es_flow *st = fs;
+    if (pk->ts_ns > p->now_ns)
+        p->now_ns = pk->ts_ns;
+    bool syn = (pk->flags & TCP_SYN) != 0, ack = (pk->flags & TCP_ACK) != 0;
+    bool rst = (pk->flags & TCP_RST) != 0;
+    if (sg->dir == DIR_C2S) {
+        st->last_c2s_ns = pk->ts_ns;
+        if (syn && !ack && !rst) {
+            es_on_syn(d, f, st, pk);
+            return;
+        }
+        if (st->nsynack && !st->acked && ack && !syn && !rst) {
+            st->acked = true;
+            st->ack_ns = pk->ts_ns;
+            st->ack_frame = pk->frame;
+            st->ack_synack_ns = st->last_synack_ns;
+            es_slow(d, f, st, pk->ts_ns);
+        }
+        if (st->acked && !st->progress && sg->len > 0 && !rst) {
+            if (!st->has_data) {
+                st->has_data = true;
+                st->data_ns = pk->ts_ns;
+                st->data_frame = pk->frame;
+                st->data_end = pk->seq + sg->len - st->isn - 1;
+            } else if ((int32_t)(pk->seq - st->isn - 1u - st->data_end) < 0) {
+                /* starts below the end of the first data: the client re-sent it */
+                if (st->data_retx++ == 0)
+                    st->data_retx_frame = pk->frame;
+            }
+        }
+        return;
+    }
+    /* server to client */
+    if (rst) {
+        if (st->nsyn && st->nsynack == 0 && !st->refused)
+            es_refused(d, f, st, pk, sg);
+        else if (st->acked && !st->progress && !st->done_aq &&
+                 pk->ts_ns - st->last_c2s_ns <= ES_RST_NEAR_NS)
+            es_aq_reset(d, f, st, pk);
+        return;
+    }
+    if (syn && ack) {
+        es_on_synack(d, f, st, pk);
+        return;
+    }
+    if (!st->acked || st->progress)
+        return;
+    bool fin = (pk->flags & TCP_FIN) != 0;
+    bool acks_data = st->has_data && ack && (int32_t)(pk->ack - (st->isn + 1u + st->data_end)) >= 0;
+    if (sg->len > 0 || fin || acks_data)
+        es_progress(d, f, st, pk);
+}
+
+/* A never-answered attempt, decided when its flow ends. */
+static void es_unanswered(struct det *d, struct flow *f, struct es_flow *st)
+{
+    struct es_priv *p = d->priv;
+    const struct flow_record *r = flow_rec(f);
+    uint64_t now = p->now_ns > r->last_ts_ns ? p->now_ns : r->last_ts_ns;
+    bool watched = st->nsyn >= 2 || now - st->last_syn_ns >= ES_MIN_OBSERVE_NS;
+    struct es_server *s = es_flow_server(d, st);
+    struct es_counts c;
+    bool known =
+        s && es_count(s, es_sub(st->syn_ns[0], ES_WINDOW_NS), st->last_syn_ns + ES_WINDOW_NS, &c);
+    char story[160], gaps[96];
+    es_syn_story(st, story, sizeof(story), gaps, sizeof(gaps));
+    struct finding fd;
+    if (known && c.answered > 0 && watched && st->nsyn >= 2) {
+        det_finding_init(&fd, f, FK_SYN_BACKLOG_DROP, SEV_ERROR, st->syn_ns[0]);
+        fd.confidence = c.dropped >= 2 ? 0.8f : 0.6f;
+        es_syn_frames(&fd, st, 0);
+        es_fit(
+            fd.detail, sizeof(fd.detail),
+            snprintf(fd.detail, sizeof(fd.detail),
+                     "%s, never answered, while the server answered %u other connections (%u of %u "
+                     "attempts needed a retry): SYN queue/listen backlog full%s. Check nstat "
+                     "TcpExtListenOverflows/ListenDrops, `ss -lnt`, somaxconn.",
+                     story, c.answered, c.dropped, c.attempts,
+                     c.dropped >= 2 ? "" : ", or a firewall rule for this client"));
+        es_fit_json(
+            fd.extra, sizeof(fd.extra),
+            snprintf(fd.extra, sizeof(fd.extra),
+                     "\"reason\":\"backlog\",\"outcome\":\"timeout\",\"syns\":%u,\"gaps\":%s,"
+                     "\"answered_others\":%u,\"dropped_in_window\":%u,\"attempts_in_window\":%u",
+                     st->nsyn, gaps, c.answered, c.dropped, c.attempts));
+        det_emit(d, &fd);
+        return;
+    }
+    det_finding_init(&fd, f, FK_SYN_UNANSWERED, st->nsyn >= 2 ? SEV_ERROR : SEV_WARN,
+                     st->syn_ns[0]);
+    fd.confidence = st->nsyn >= 2 ? 0.9f : 0.5f;
+    es_syn_frames(&fd, st, 0);
+    es_fit(fd.detail, sizeof(fd.detail),
+           snprintf(fd.detail, sizeof(fd.detail),
+                    "%s, never answered: connect timeout. %s Check the server is up and listening "
+                    "(`ss -lnt`), firewalls and routes; nstat TcpExtListenDrops.",
+                    story,
+                    known && c.answered ? "The server answered other connections then."
+                    : st->nsyn == 1     ? "The client never retried (scanner or short timeout)."
+                                        : "No other connection to this server was answered then."));
+    es_fit_json(fd.extra, sizeof(fd.extra),
+                snprintf(fd.extra, sizeof(fd.extra),
+                         "\"reason\":\"timeout\",\"syns\":%u,\"gaps\":%s,\"answered_others\":%u",
+                         st->nsyn, gaps, known ? c.answered : 0));
+    if (s && known && c.answered == 0 && c.refused == 0) {
+        es_episode_add(d, s, r, st, watched ? &fd : NULL);
+        return;
+    }
+    if (watched)
+        det_emit(d, &fd);
+}
+
+static void es_on_flow_end(struct det *d, struct flow *f, void *fs)
+{
+    struct es_flow *st = fs;
+    if (st->nsyn == 0 && st->nsynack == 0)
+        return;
+    if (st->nsyn && st->nsynack == 0 && !st->refused) {
+        es_unanswered(d, f, st);
+        return;
+    }
+    uint64_t end = flow_rec(f)->last_ts_ns;
+    if (st->judge_pending)
+        es_judge_retry(d, f, st, true);
+    es_aq_ignored(d, f, st, end);
+    es_slow(d, f, st, end);
+}
+
+static void es_on_tick(struct det *d, uint64_t now_ns)
+{
+    struct es_priv *p = d->priv;
+    if (now_ns > p->now_ns)
+        p->now_ns = now_ns;
+    for (int i = 0; i < ES_MAX_SERVERS; i++) {
+        struct es_server *s = &p->srv[i];
+        if (s->used && s->epi.active && p->now_ns > s->epi.end_ns + p->ep_quiet_ns)
+            es_episode_close(d, s);
+    }
+}
+
+static void es_on_finish(struct det *d)
+{
+    struct es_priv *p = d->priv;
+    for (int i = 0; i < ES_MAX_SERVERS; i++)
+        if (p->srv[i].used && p->srv[i].epi.active)
+            es_episode_close(d, &p->srv[i]);
+}
+
+const struct det_ops det_estab_ops = {
+    .name = "estab",
+    .flow_state_size = sizeof(struct es_flow),
+    .init = es_init,
+    .on_packet = es_on_packet,
+    .on_flow_end = es_on_flow_end,
+    .on_tick = es_on_tick,
+    .on_finding = NULL,
+    .on_finish = es_on_finish,
+    .free = es_free,
+};

@@ -1,0 +1,456 @@
+/* test_estab.c - the connection-establishment detector, driven with synthetic packets through the
+ * engine. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzers/engine.h"
+#include "analyzers/finding.h"
+#include "testhelp.h"
+
+#define S (1000000000ull)      /* one second in ns */
+#define MS (1000000ull)        /* one millisecond in ns */
+#define T0 (1700000000ull * S) /* a capture start time */
+
+#define MAX_PKTS 4096
+#define MAX_FINDINGS 1024
+
+/* Findings captured by the test sink. */
+static struct finding got[MAX_FINDINGS];
+static size_t ngot;
+
+static void cap_finding(void *ctx, const struct finding *f)
+{
+    (void)ctx;
+    if (ngot < MAX_FINDINGS)
+        got[ngot++] = *f;
+}
+
+/* Packets of one scenario, sorted by time before they go to the engine. */
+static struct pkt pkts[MAX_PKTS];
+static size_t npkts;
+
+static struct endpoint ep4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
+{
+    struct endpoint e;
+    memset(&e, 0, sizeof(e));
+    e.ip.family = 4;
+    e.ip.a[0] = a;
+    e.ip.a[1] = b;
+    e.ip.a[2] = c;
+    e.ip.a[3] = d;
+    e.port = port;
+    return e;
+}
+
+static const uint8_t payload[1500]; /* zero bytes for data segments */
+
+/* Queue one segment from src to dst at T0 + t. */
+static void add(uint64_t t, struct endpoint src, struct endpoint dst, uint8_t flags, uint32_t seq,
+                uint32_t ack, uint32_t len)
+{
+    if (npkts >= MAX_PKTS)
+        return;
+    struct pkt *p = &pkts[npkts++];
+    memset(p, 0, sizeof(*p));
+    p->ts_ns = T0 + t;
+    p->src = src;
+    p->dst = dst;
+    p->ttl = 64;
+    p->ip_id = (uint16_t)npkts;
+    p->seq = seq;
+    p->ack = ack;
+    p->win = 64240;
+    p->flags = flags;
+    p->tcp_hlen = 20;
+    p->tcp_len = len;
+    p->payload = len ? payload : NULL;
+    p->payload_caplen = len;
+    p->caplen = p->wirelen = 54 + len;
+    p->tcp_csum = (uint16_t)(npkts * 7919u); /* distinct, so no SPAN-duplicate match */
+    if (flags & TCP_SYN) {
+        p->has_mss = true;
+        p->mss = 1460;
+    }
+}
+
+static int cmp_ts(const void *a, const void *b)
+{
+    const struct pkt *x = a, *y = b;
+    if (x->ts_ns != y->ts_ns)
+        return x->ts_ns < y->ts_ns ? -1 : 1;
+    return x->ip_id < y->ip_id ? -1 : x->ip_id > y->ip_id; /* keep insertion order */
+}
+
+/* Feed the queued packets (in time order, frames numbered 1..n) and finish the run. */
+static void run(void)
+{
+    qsort(pkts, npkts, sizeof(pkts[0]), cmp_ts);
+    struct eng_config cfg;
+    eng_config_default(&cfg);
+    struct sink sk;
+    memset(&sk, 0, sizeof(sk));
+    sk.on_finding = cap_finding;
+    ngot = 0;
+    struct engine *e = eng_new(&cfg, &sk, 1);
+    CHECK(e != NULL);
+    if (!e)
+        return;
+    for (size_t i = 0; i < npkts; i++) {
+        pkts[i].frame = i + 1;
+        eng_packet(e, &pkts[i]);
+    }
+    struct run_summary sum;
+    memset(&sum, 0, sizeof(sum));
+    eng_finish(e, &sum);
+    eng_free(e);
+    npkts = 0;
+}
+
+static size_t count_kind(enum fkind k)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ngot; i++)
+        n += got[i].kind == k;
+    return n;
+}
+
+static const struct finding *find_kind(enum fkind k, uint16_t client_port)
+{
+    for (size_t i = 0; i < ngot; i++)
+        if (got[i].kind == k && (client_port == 0 || got[i].client.port == client_port))
+            return &got[i];
+    return NULL;
+}
+
+static bool has_frame(const struct finding *f, uint64_t frame)
+{
+    for (unsigned i = 0; i < f->nframes; i++)
+        if (f->frames[i] == frame)
+            return true;
+    return false;
+}
+
+static void dump(void)
+{
+    for (size_t i = 0; i < ngot; i++)
+        fprintf(stderr, "  got %s/%s port %u conf %.2f: %s {%s}\n", fk_name(got[i].kind),
+                sev_name(got[i].sev), got[i].client.port, (double)got[i].confidence, got[i].detail,
+                got[i].extra);
+}
+
+static const struct endpoint *srv80(void)
+{
+    static struct endpoint s;
+    s = ep4(10, 0, 0, 5, 80);
+    return &s;
+}
+
+/* A complete clean handshake plus one request/response from client port cport at t. */
+static void clean_conn(uint64_t t, struct endpoint cli, uint64_t rtt)
+{
+    struct endpoint sv = *srv80();
+    uint32_t ci = 1000u * cli.port, si = 7000u * cli.port;
+    add(t, cli, sv, TCP_SYN, ci, 0, 0);
+    add(t + rtt, sv, cli, TCP_SYN | TCP_ACK, si, ci + 1, 0);
+    add(t + rtt + 10000, cli, sv, TCP_ACK, ci + 1, si + 1, 0);
+    add(t + rtt + 20000, cli, sv, TCP_ACK | TCP_PSH, ci + 1, si + 1, 100);
+    add(t + 2 * rtt, sv, cli, TCP_ACK | TCP_PSH, si + 1, ci + 101, 200);
+    add(t + 2 * rtt + 10000, cli, sv, TCP_ACK | TCP_FIN, ci + 101, si + 201, 0);
+    add(t + 3 * rtt, sv, cli, TCP_ACK | TCP_FIN, si + 201, ci + 102, 0);
+    add(t + 3 * rtt + 10000, cli, sv, TCP_ACK, ci + 102, si + 202, 0);
+}
+
+/* Client SYNs at the given offsets (ns from t), never answered. */
+static void syns(uint64_t t, struct endpoint cli, struct endpoint sv, const uint64_t *at, int n)
+{
+    for (int i = 0; i < n; i++)
+        add(t + at[i], cli, sv, TCP_SYN, 1000u * cli.port, 0, 0);
+}
+
+static void test_refused(void)
+{
+    struct endpoint cli = ep4(10, 0, 0, 1, 40000), sv = *srv80();
+    add(0, cli, sv, TCP_SYN, 5000, 0, 0);
+    add(1 * MS, sv, cli, TCP_RST | TCP_ACK, 0, 5001, 0);
+    run();
+    CHECK_EQ_U64(count_kind(FK_CONN_REFUSED), 1);
+    const struct finding *f = find_kind(FK_CONN_REFUSED, 40000);
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    CHECK(f->sev == SEV_ERROR);
+    CHECK(f->has_client && f->server.port == 80);
+    CHECK(has_frame(f, 1) && has_frame(f, 2));
+    CHECK(strstr(f->extra, "\"reason\":\"refused\"") != NULL);
+    CHECK(strstr(f->detail, "ss -lnt") != NULL);
+    CHECK_EQ_U64(count_kind(FK_SYN_UNANSWERED), 0);
+}
+
+/* One client, Linux back-off, never answered, server otherwise idle: syn_unanswered. */
+static void test_unanswered(void)
+{
+    struct endpoint cli = ep4(10, 0, 0, 1, 40001), sv = *srv80();
+    const uint64_t at[] = {0, 1 * S, 3 * S, 7 * S};
+    syns(0, cli, sv, at, 4);
+    run();
+    CHECK_EQ_U64(count_kind(FK_SYN_UNANSWERED), 1);
+    CHECK_EQ_U64(count_kind(FK_SERVER_UNREACHABLE), 0);
+    CHECK_EQ_U64(count_kind(FK_SYN_BACKLOG_DROP), 0);
+    const struct finding *f = find_kind(FK_SYN_UNANSWERED, 40001);
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    CHECK(f->sev == SEV_ERROR);
+    CHECK(strstr(f->detail, "4 SYNs at +0.0 s, +1.0 s, +3.0 s, +7.0 s") != NULL);
+    CHECK(strstr(f->detail, "gaps 1.0 s, 2.0 s, 4.0 s") != NULL);
+    CHECK(strstr(f->detail, "back-off") != NULL);
+    CHECK(strstr(f->extra, "\"syns\":4") != NULL);
+    CHECK(strstr(f->extra, "\"reason\":\"timeout\"") != NULL);
+    CHECK(has_frame(f, 1) && has_frame(f, 4));
+}
+
+/* Twenty clients, nobody answered: one server_unreachable, no per-flow findings. */
+static void test_unreachable(void)
+{
+    struct endpoint sv = *srv80();
+    const uint64_t at[] = {0, 1 * S, 3 * S};
+    for (int i = 0; i < 20; i++)
+        syns((uint64_t)i * 200 * MS, ep4(10, 0, 1, (uint8_t)(1 + i % 4), (uint16_t)(41000 + i)), sv,
+             at, 3);
+    run();
+    CHECK_EQ_U64(count_kind(FK_SERVER_UNREACHABLE), 1);
+    CHECK_EQ_U64(count_kind(FK_SYN_UNANSWERED), 0);
+    CHECK_EQ_U64(count_kind(FK_SYN_BACKLOG_DROP), 0);
+    const struct finding *f = find_kind(FK_SERVER_UNREACHABLE, 0);
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    CHECK(!f->has_client && f->flow_id == 0);
+    CHECK(f->server.port == 80 && f->server.ip.a[3] == 5);
+    CHECK(f->sev == SEV_ERROR && f->confidence >= 0.5f);
+    CHECK(strstr(f->extra, "\"attempts\":20") != NULL);
+    CHECK(strstr(f->extra, "\"syns\":60") != NULL);
+    CHECK(strstr(f->extra, "\"clients\":4") != NULL);
+    CHECK(f->nframes >= 2);
+}
+
+/* Two outages separated by a period where the server answers: two episodes. */
+static void test_two_outages(void)
+{
+    struct endpoint sv = *srv80();
+    const uint64_t at[] = {0, 1 * S, 3 * S};
+    for (int i = 0; i < 3; i++)
+        syns((uint64_t)i * 100 * MS, ep4(10, 0, 1, 1, (uint16_t)(42000 + i)), sv, at, 3);
+    clean_conn(20 * S, ep4(10, 0, 1, 1, 42100), 5 * MS);
+    for (int i = 0; i < 3; i++)
+        syns(40 * S + (uint64_t)i * 100 * MS, ep4(10, 0, 1, 1, (uint16_t)(42200 + i)), sv, at, 3);
+    run();
+    CHECK_EQ_U64(count_kind(FK_SERVER_UNREACHABLE), 2);
+    CHECK_EQ_U64(count_kind(FK_SYN_UNANSWERED), 0);
+}
+
+/*
+ * A busy server: 10 connections answered at once, 5 only on their retry, 1 never (3 SYNs).
+ * Backlog drops for the 6, nothing server-level.
+ */
+static void test_backlog(void)
+{
+    struct endpoint sv = *srv80();
+    uint64_t t = 10 * S;
+    for (int i = 0; i < 10; i++)
+        clean_conn(t + (uint64_t)i * 20 * MS, ep4(10, 0, 2, 1, (uint16_t)(43000 + i)), 2 * MS);
+    for (int i = 0; i < 5; i++) {
+        struct endpoint cli = ep4(10, 0, 2, 2, (uint16_t)(43100 + i));
+        uint32_t ci = 1000u * cli.port, si = 3000u * cli.port;
+        uint64_t s0 = t + 5 * MS + (uint64_t)i * 30 * MS;
+        add(s0, cli, sv, TCP_SYN, ci, 0, 0);
+        add(s0 + 1 * S, cli, sv, TCP_SYN, ci, 0, 0);
+        add(s0 + 1 * S + 2 * MS, sv, cli, TCP_SYN | TCP_ACK, si, ci + 1, 0);
+        add(s0 + 1 * S + 3 * MS, cli, sv, TCP_ACK, ci + 1, si + 1, 0);
+    }
+    const uint64_t at[] = {0, 1 * S, 3 * S};
+    syns(t + 50 * MS, ep4(10, 0, 2, 3, 43200), sv, at, 3);
+    clean_conn(t + 2500 * MS, ep4(10, 0, 2, 1, 43300), 2 * MS); /* answered during the retries */
+    run();
+    CHECK_EQ_U64(count_kind(FK_SYN_BACKLOG_DROP), 6);
+    CHECK_EQ_U64(count_kind(FK_SERVER_UNREACHABLE), 0);
+    CHECK_EQ_U64(count_kind(FK_SYN_UNANSWERED), 0);
+    const struct finding *f = find_kind(FK_SYN_BACKLOG_DROP, 43100);
+    CHECK(f != NULL);
+    if (f) {
+        CHECK(f->sev == SEV_WARN && f->confidence >= 0.5f);
+        CHECK(strstr(f->extra, "\"outcome\":\"delayed\"") != NULL);
+        CHECK(strstr(f->extra, "\"reason\":\"backlog\"") != NULL);
+        CHECK(strstr(f->detail, "ListenOverflows") != NULL);
+        CHECK(f->nframes == 3); /* two SYNs and the SYN-ACK */
+    }
+    f = find_kind(FK_SYN_BACKLOG_DROP, 43200);
+    CHECK(f != NULL);
+    if (f) {
+        CHECK(f->sev == SEV_ERROR);
+        CHECK(strstr(f->extra, "\"outcome\":\"timeout\"") != NULL);
+        CHECK(strstr(f->detail, "never answered") != NULL);
+    }
+    CHECK(find_kind(FK_SYN_BACKLOG_DROP, 43000) == NULL);
+}
+
+/* Must not fire: one lost SYN, retry answered, server otherwise idle. */
+static void test_single_retry_idle(void)
+{
+    struct endpoint cli = ep4(10, 0, 3, 1, 44000), sv = *srv80();
+    add(0, cli, sv, TCP_SYN, 100, 0, 0);
+    add(1 * S, cli, sv, TCP_SYN, 100, 0, 0);
+    add(1 * S + 1 * MS, sv, cli, TCP_SYN | TCP_ACK, 900, 101, 0);
+    add(1 * S + 2 * MS, cli, sv, TCP_ACK, 101, 901, 0);
+    run();
+    CHECK_EQ_U64(count_kind(FK_SYN_BACKLOG_DROP), 0);
+    CHECK_EQ_U64(count_kind(FK_SERVER_UNREACHABLE), 0);
+    CHECK_EQ_U64(count_kind(FK_SYN_UNANSWERED), 0);
+    const struct finding *f = find_kind(FK_SLOW_HANDSHAKE, 44000);
+    CHECK(f != NULL);
+    if (f) {
+        CHECK(f->sev == SEV_INFO);
+        CHECK(f->confidence < 0.5f);
+        CHECK(strstr(f->detail, "Weak evidence") != NULL);
+        CHECK(strstr(f->extra, "\"reason\":\"syn_retry\"") != NULL);
+    }
+}
+
+/* Must not fire: a busy server answering everyone, one random SYN loss. */
+static void test_single_retry_busy(void)
+{
+    struct endpoint sv = *srv80();
+    for (int i = 0; i < 30; i++)
+        clean_conn((uint64_t)i * 50 * MS, ep4(10, 0, 4, 1, (uint16_t)(45000 + i)), 1 * MS);
+    struct endpoint cli = ep4(10, 0, 4, 2, 45100);
+    add(300 * MS, cli, sv, TCP_SYN, 100, 0, 0);
+    add(1300 * MS, cli, sv, TCP_SYN, 100, 0, 0);
+    add(1301 * MS, sv, cli, TCP_SYN | TCP_ACK, 900, 101, 0);
+    add(1302 * MS, cli, sv, TCP_ACK, 101, 901, 0);
+    run();
+    CHECK_EQ_U64(count_kind(FK_SYN_BACKLOG_DROP), 0);
+    CHECK_EQ_U64(count_kind(FK_SERVER_UNREACHABLE), 0);
+    CHECK_EQ_U64(count_kind(FK_SLOW_HANDSHAKE), 1);
+}
+
+/* tcp_abort_on_overflow=1: the server resets right after the client's ACK and data. */
+static void test_accept_abort(void)
+{
+    struct endpoint cli = ep4(10, 0, 5, 1, 46000), sv = *srv80();
+    add(0, cli, sv, TCP_SYN, 100, 0, 0);
+    add(1 * MS, sv, cli, TCP_SYN | TCP_ACK, 900, 101, 0);
+    add(2 * MS, cli, sv, TCP_ACK, 101, 901, 0);
+    add(2 * MS + 50000, cli, sv, TCP_ACK | TCP_PSH, 101, 901, 50);
+    add(3 * MS, sv, cli, TCP_RST, 901, 0, 0);
+    run();
+    CHECK_EQ_U64(count_kind(FK_ACCEPT_QUEUE_OVERFLOW), 1);
+    const struct finding *f = find_kind(FK_ACCEPT_QUEUE_OVERFLOW, 46000);
+    CHECK(f != NULL);
+    if (f) {
+        CHECK(f->sev == SEV_ERROR);
+        CHECK(strstr(f->extra, "\"abort_on_overflow\":true") != NULL);
+        CHECK(has_frame(f, 3) && has_frame(f, 5));
+    }
+    CHECK_EQ_U64(count_kind(FK_CONN_REFUSED), 0);
+}
+
+/* tcp_abort_on_overflow=0: ACK ignored, SYN-ACK re-sent, data re-sent, finally served. */
+static void test_accept_ignored(void)
+{
+    struct endpoint cli = ep4(10, 0, 5, 2, 46100), sv = *srv80();
+    add(0, cli, sv, TCP_SYN, 100, 0, 0);
+    add(1 * MS, sv, cli, TCP_SYN | TCP_ACK, 900, 101, 0);
+    add(2 * MS, cli, sv, TCP_ACK, 101, 901, 0);
+    add(3 * MS, cli, sv, TCP_ACK | TCP_PSH, 101, 901, 50);
+    add(210 * MS, cli, sv, TCP_ACK | TCP_PSH, 101, 901, 50);
+    add(1001 * MS, sv, cli, TCP_SYN | TCP_ACK, 900, 101, 0);
+    add(1002 * MS, cli, sv, TCP_ACK, 151, 901, 0);
+    add(1400 * MS, cli, sv, TCP_ACK | TCP_PSH, 101, 901, 50);
+    add(1401 * MS, sv, cli, TCP_ACK, 901, 151, 0);
+    add(1450 * MS, sv, cli, TCP_ACK | TCP_PSH, 901, 151, 300);
+    add(1451 * MS, cli, sv, TCP_ACK, 151, 1201, 0);
+    run();
+    CHECK_EQ_U64(count_kind(FK_ACCEPT_QUEUE_OVERFLOW), 1);
+    const struct finding *f = find_kind(FK_ACCEPT_QUEUE_OVERFLOW, 46100);
+    CHECK(f != NULL);
+    if (f) {
+        CHECK(f->sev == SEV_WARN); /* it recovered */
+        CHECK(f->confidence >= 0.85f);
+        CHECK(strstr(f->extra, "\"abort_on_overflow\":false") != NULL);
+        CHECK(strstr(f->extra, "\"outcome\":\"delayed\"") != NULL);
+        CHECK(has_frame(f, 6)); /* the re-sent SYN-ACK */
+    }
+    CHECK_EQ_U64(count_kind(FK_SYN_BACKLOG_DROP), 0);
+}
+
+/* Slow handshake: 1.5 s server side, 100 ms client side. */
+static void test_slow(void)
+{
+    struct endpoint cli = ep4(10, 0, 6, 1, 47000), sv = *srv80();
+    add(0, cli, sv, TCP_SYN, 100, 0, 0);
+    add(1500 * MS, sv, cli, TCP_SYN | TCP_ACK, 900, 101, 0);
+    add(1600 * MS, cli, sv, TCP_ACK, 101, 901, 0);
+    run();
+    CHECK_EQ_U64(count_kind(FK_SLOW_HANDSHAKE), 1);
+    const struct finding *f = find_kind(FK_SLOW_HANDSHAKE, 47000);
+    CHECK(f != NULL);
+    if (f) {
+        CHECK(f->sev == SEV_WARN && f->confidence > 0.9f);
+        CHECK(strstr(f->detail, "server side (SYN -> SYN-ACK) 1.5 s") != NULL);
+        CHECK(strstr(f->detail, "client side (SYN-ACK -> ACK) 100.0 ms") != NULL);
+        CHECK(strstr(f->extra, "\"server_side\":1.500000") != NULL);
+    }
+}
+
+/* Clean traffic: nothing from this detector. */
+static void test_clean(void)
+{
+    for (int i = 0; i < 20; i++)
+        clean_conn((uint64_t)i * 100 * MS, ep4(10, 0, 7, 1, (uint16_t)(48000 + i)), 3 * MS);
+    run();
+    CHECK_EQ_U64(count_kind(FK_CONN_REFUSED) + count_kind(FK_SYN_UNANSWERED) +
+                     count_kind(FK_SYN_BACKLOG_DROP) + count_kind(FK_ACCEPT_QUEUE_OVERFLOW) +
+                     count_kind(FK_SERVER_UNREACHABLE) + count_kind(FK_SLOW_HANDSHAKE),
+                 0);
+}
+
+/* A lone SYN at the very end of the capture proves nothing: no finding. */
+static void test_lone_syn_at_end(void)
+{
+    clean_conn(0, ep4(10, 0, 8, 1, 49000), 3 * MS);
+    add(500 * MS, ep4(10, 0, 8, 1, 49001), *srv80(), TCP_SYN, 77, 0, 0);
+    run();
+    CHECK_EQ_U64(count_kind(FK_SYN_UNANSWERED), 0);
+    CHECK_EQ_U64(count_kind(FK_SERVER_UNREACHABLE), 0);
+}
+
+/* Run one test; on failure show what the detector said. */
+static void run_test(void (*fn)(void), const char *name)
+{
+    int before = th_failed;
+    fn();
+    fprintf(stderr, "%s %s\n", th_failed == before ? "ok  " : "FAIL", name);
+    if (th_failed != before || getenv("TEST_VERBOSE"))
+        dump();
+}
+#define RUN(fn) run_test(fn, #fn)
+
+int main(void)
+{
+    RUN(test_refused);
+    RUN(test_unanswered);
+    RUN(test_unreachable);
+    RUN(test_two_outages);
+    RUN(test_backlog);
+    RUN(test_single_retry_idle);
+    RUN(test_single_retry_busy);
+    RUN(test_accept_abort);
+    RUN(test_accept_ignored);
+    RUN(test_slow);
+    RUN(test_clean);
+    RUN(test_lone_syn_at_end);
+    return TEST_REPORT();
+}
