@@ -694,7 +694,7 @@ static void es_slow(struct det *d, struct flow *f, struct es_flow *st, uint64_t 
                 "was answered; server side %s, client side %s. Weak evidence of a SYN backlog "
                 "drop: %s, so random loss of the SYN is likelier.",
                 tot, st->nsyn, sv, st->acked ? cl : "unknown",
-                st->weak_others ? "no other connection to this server needed a retry then"
+                st->weak_others ? "the server answered other connections normally then"
                                 : "the server had no other connections then"));
     else
         es_fit(

@@ -8,3 +8,8 @@ libflowmedic_a_SOURCES += analyzers/sketch.h analyzers/sketch.c analyzers/http.h
 check_PROGRAMS += tests/unit/test_health
 tests_unit_test_health_LDADD = $(FM_LIBS)
 TESTS += tests/unit/test_health
+# connection establishment (issue 4): refused, unanswered SYN, backlog, accept queue, unreachable
+libflowmedic_a_SOURCES += analyzers/estab.h analyzers/det_estab.c
+check_PROGRAMS += tests/unit/test_estab
+tests_unit_test_estab_LDADD = $(FM_LIBS)
+TESTS += tests/unit/test_estab
