@@ -1,1 +1,8 @@
-# tui/: the ncurses live view.
+# tui/: the ncurses live view (tui.c) and the model it draws from (model.c, no ncurses).
+libflowmedic_a_SOURCES += tui/tui.h tui/model.h tui/model.c
+
+# Unit tests for the model.
+check_PROGRAMS += tests/unit/test_tui_model
+tests_unit_test_tui_model_SOURCES = tests/unit/test_tui_model.c tests/unit/testhelp.h
+tests_unit_test_tui_model_LDADD = $(FM_LIBS)
+TESTS += tests/unit/test_tui_model

@@ -1,0 +1,821 @@
+/* model.c - the live view's model: rings, server aggregation, rates and the view queries. */
+#include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../capture/decode.h"
+#include "model.h"
+
+#define TM_DEFAULT_ERROR_RATE 0.05
+#define TM_DEFAULT_RETRANS_RATE 0.05
+#define TM_DEFAULT_RESP_P99_S 5.0
+
+static const char *const sort_names[TM_SORT__COUNT] = {"worst", "bytes", "age", "retrans"};
+
+const char *tm_sort_name(enum tm_sort s)
+{
+    return (unsigned)s < TM_SORT__COUNT ? sort_names[s] : "?";
+}
+
+struct tm_model *tm_new(const struct tm_thresholds *th)
+{
+    struct tm_model *m = calloc(1, sizeof(*m));
+    if (!m)
+        return NULL;
+    m->th.error_rate = th && th->error_rate > 0 ? th->error_rate : TM_DEFAULT_ERROR_RATE;
+    m->th.retrans_rate = th && th->retrans_rate > 0 ? th->retrans_rate : TM_DEFAULT_RETRANS_RATE;
+    m->th.resp_p99_s = th && th->resp_p99_s > 0 ? th->resp_p99_s : TM_DEFAULT_RESP_P99_S;
+    return m;
+}
+
+void tm_free(struct tm_model *m)
+{
+    free(m);
+}
+
+void tm_copy(struct tm_model *dst, const struct tm_model *src)
+{
+    memcpy(dst, src, sizeof(*dst));
+}
+
+static unsigned sev_index(enum severity s)
+{
+    return (unsigned)s <= SEV_ERROR ? (unsigned)s : SEV_ERROR;
+}
+
+static bool ep_equal(const struct endpoint *a, const struct endpoint *b)
+{
+    return a->ip.family == b->ip.family && a->port == b->port &&
+           memcmp(a->ip.a, b->ip.a, sizeof(a->ip.a)) == 0;
+}
+
+static bool ep_valid(const struct endpoint *e)
+{
+    return e->ip.family == 4 || e->ip.family == 6;
+}
+
+/* The server row for ep: found, appended, or replacing the least recently active one. */
+static struct tm_server *server_get(struct tm_model *m, const struct endpoint *ep, uint64_t ts)
+{
+    if (!ep_valid(ep))
+        return NULL;
+    for (size_t i = 0; i < m->nservers; i++)
+        if (ep_equal(&m->servers[i].ep, ep))
+            return &m->servers[i];
+    struct tm_server *s;
+    if (m->nservers < TM_SERVERS) {
+        s = &m->servers[m->nservers++];
+    } else {
+        s = &m->servers[0];
+        for (size_t i = 1; i < m->nservers; i++)
+            if (m->servers[i].last_active_ns < s->last_active_ns)
+                s = &m->servers[i];
+        m->servers_replaced++;
+    }
+    memset(s, 0, sizeof(*s));
+    s->ep = *ep;
+    s->last_active_ns = ts;
+    return s;
+}
+
+static struct tm_problem *problem_slot(const struct tm_model *m, uint64_t flow_id)
+{
+    return (struct tm_problem *)&m->problems[flow_id & (TM_PROBLEMS - 1)];
+}
+
+void tm_add_finding(struct tm_model *m, const struct finding *f)
+{
+    unsigned sev = sev_index(f->sev);
+    m->findings[m->nfindings % TM_FINDINGS] = *f;
+    m->nfindings++;
+    m->findings_by_sev[sev]++;
+    if (f->flow_id) {
+        struct tm_problem *p = problem_slot(m, f->flow_id);
+        if (p->flow_id != f->flow_id) {
+            p->flow_id = f->flow_id;
+            p->worst = (enum severity)sev;
+            p->count = 0;
+        }
+        p->kind = (int)f->kind;
+        if (sev > (unsigned)p->worst)
+            p->worst = (enum severity)sev;
+        p->count++;
+    }
+    struct tm_server *s = server_get(m, &f->server, f->ts_ns);
+    if (s) {
+        s->nfind[sev]++;
+        if (f->ts_ns > s->last_active_ns)
+            s->last_active_ns = f->ts_ns;
+    }
+}
+
+/* A close that means the connection failed or was cut. */
+static bool bad_close(enum flow_close c)
+{
+    return c == CLOSE_REFUSED || c == CLOSE_UNANSWERED || c == CLOSE_RST_CLIENT ||
+           c == CLOSE_RST_SERVER;
+}
+
+static const struct tm_problem *problem_of(const struct tm_model *m, uint64_t flow_id)
+{
+    const struct tm_problem *p = problem_slot(m, flow_id);
+    return flow_id && p->flow_id == flow_id ? p : NULL;
+}
+
+void tm_add_flow(struct tm_model *m, const struct flow_record *r)
+{
+    m->flows[m->nflows % TM_FLOWS] = *r;
+    m->nflows++;
+    if (bad_close(r->close) || problem_of(m, r->flow_id)) {
+        m->bad[m->nbad % TM_BAD] = *r;
+        m->nbad++;
+    }
+}
+
+static float rate_or_zero(double v)
+{
+    return isnan(v) || v < 0 ? 0.0f : (float)v;
+}
+
+void tm_add_health(struct tm_model *m, const struct health_row *h)
+{
+    struct tm_server *s = server_get(m, &h->server, h->start_ns + h->len_ns);
+    if (!s)
+        return;
+    s->has_health = true;
+    s->last = *h;
+    s->intervals++;
+    s->attempts += h->attempts;
+    s->established += h->established;
+    s->resets += h->resets;
+    s->tls_failed += h->failed_tls;
+    s->hist_err[s->hist_pos] = rate_or_zero(h->error_rate);
+    s->hist_retr[s->hist_pos] = rate_or_zero(h->retrans_rate);
+    s->hist_pos = (s->hist_pos + 1) % TM_HIST;
+    if (s->hist_n < TM_HIST)
+        s->hist_n++;
+    if (h->start_ns + h->len_ns > s->last_active_ns)
+        s->last_active_ns = h->start_ns + h->len_ns;
+}
+
+void tm_add_tls(struct tm_model *m, const struct tls_record *t)
+{
+    m->tls[m->ntls % TM_TLS] = *t;
+    m->ntls++;
+}
+
+void tm_add_cert(struct tm_model *m, const struct cert_record *c)
+{
+    m->certs[m->ncerts % TM_CERTS] = *c;
+    m->ncerts++;
+}
+
+void tm_set_open(struct tm_model *m, const struct flow_record *flows, size_t n)
+{
+    if (n > TM_OPEN)
+        n = TM_OPEN;
+    if (n)
+        memcpy(m->open, flows, n * sizeof(*flows));
+    m->nopen = n;
+}
+
+void tm_rate_update(struct tm_rate *r, uint64_t t_ns, uint64_t packets, uint64_t bytes)
+{
+    if (!r->started || t_ns < r->t0_ns || packets < r->packets0 || bytes < r->bytes0) {
+        r->started = true;
+        r->t0_ns = t_ns;
+        r->packets0 = packets;
+        r->bytes0 = bytes;
+        return;
+    }
+    uint64_t dt = t_ns - r->t0_ns;
+    if (dt < TM_RATE_WINDOW_NS)
+        return;
+    r->pps = (double)(packets - r->packets0) * 1e9 / (double)dt;
+    r->mbps = (double)(bytes - r->bytes0) * 8.0 * 1e3 / (double)dt;
+    r->valid = true;
+    r->t0_ns = t_ns;
+    r->packets0 = packets;
+    r->bytes0 = bytes;
+}
+
+static void copy_text(char *dst, size_t len, const char *src)
+{
+    snprintf(dst, len, "%s", src ? src : "");
+}
+
+void tm_set_status(struct tm_model *m, const struct tui_status *st, uint64_t wall_ns)
+{
+    m->st = *st;
+    copy_text(m->source, sizeof(m->source), st->source);
+    copy_text(m->filter, sizeof(m->filter), st->filter);
+    copy_text(m->store_state, sizeof(m->store_state), st->store_state);
+    m->st.source = NULL;
+    m->st.filter = NULL;
+    m->st.store_state = NULL;
+    m->has_status = true;
+    tm_rate_update(&m->rate, st->live ? wall_ns : st->now_ns, st->packets, st->bytes);
+}
+
+void tm_header_rate(const struct tm_model *m, double *pps, double *mbps)
+{
+    *pps = 0;
+    *mbps = 0;
+    if (!m->has_status)
+        return;
+    bool average = !m->rate.valid || (!m->st.live && m->st.replay_done);
+    if (!average) {
+        *pps = m->rate.pps;
+        *mbps = m->rate.mbps;
+    } else if (m->st.elapsed_ns > 0) {
+        *pps = (double)m->st.packets * 1e9 / (double)m->st.elapsed_ns;
+        *mbps = (double)m->st.bytes * 8.0 * 1e3 / (double)m->st.elapsed_ns;
+    }
+}
+
+size_t tm_findings_kept(const struct tm_model *m)
+{
+    return m->nfindings < TM_FINDINGS ? (size_t)m->nfindings : TM_FINDINGS;
+}
+
+const struct finding *tm_finding_at(const struct tm_model *m, size_t i)
+{
+    if (i >= tm_findings_kept(m))
+        return NULL;
+    return &m->findings[(m->nfindings - 1 - i) % TM_FINDINGS];
+}
+
+/* Case-insensitive: does hay contain needle? */
+static bool ci_contains(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    if (n == 0)
+        return true;
+    for (; *hay; hay++) {
+        size_t i = 0;
+        while (i < n && hay[i] &&
+               tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
+            i++;
+        if (i == n)
+            return true;
+    }
+    return false;
+}
+
+static bool ep_matches(const struct endpoint *e, const char *filter)
+{
+    char buf[64];
+    if (!ep_valid(e))
+        return false;
+    return ci_contains(pkt_endpoint_str(e, buf, sizeof(buf)), filter);
+}
+
+bool tm_flow_matches(const struct tm_flow_row *row, const char *filter)
+{
+    if (!filter || !*filter)
+        return true;
+    const struct flow_record *r = row->rec;
+    if (ep_matches(&r->client, filter) || ep_matches(&r->server, filter))
+        return true;
+    if (ci_contains(row->open ? flow_state_name(r->state) : close_name(r->close), filter))
+        return true;
+    return row->last_kind >= 0 && ci_contains(fk_name((enum fkind)row->last_kind), filter);
+}
+
+bool tm_finding_matches(const struct finding *f, const char *filter)
+{
+    if (!filter || !*filter)
+        return true;
+    if ((f->has_client && ep_matches(&f->client, filter)) || ep_matches(&f->server, filter))
+        return true;
+    return ci_contains(fk_name(f->kind), filter) || ci_contains(sev_name(f->sev), filter);
+}
+
+bool tm_server_matches(const struct tm_server *s, const char *filter)
+{
+    return !filter || !*filter || ep_matches(&s->ep, filter);
+}
+
+static uint64_t row_retrans(const struct flow_record *r)
+{
+    uint64_t n = 0;
+    for (int d = 0; d < 2; d++)
+        n += (uint64_t)r->ev[d][TEV_RETRANSMISSION] + r->ev[d][TEV_FAST_RETRANSMISSION] +
+             r->ev[d][TEV_SPURIOUS_RETRANSMISSION];
+    return n;
+}
+
+/* Badness: worst finding severity, then a failed/cut close, then the number of TCP troubles. */
+static uint64_t row_score(const struct tm_flow_row *row)
+{
+    const struct flow_record *r = row->rec;
+    uint64_t s = 0;
+    if (row->last_kind >= 0)
+        s |= (uint64_t)(sev_index(row->worst) + 1) << 56;
+    if (bad_close(r->close) && !row->open)
+        s |= 1ull << 55;
+    uint64_t ev = row->retrans;
+    for (int d = 0; d < 2; d++)
+        ev += (uint64_t)r->ev[d][TEV_LOST_SEGMENT] + r->ev[d][TEV_ZERO_WINDOW] +
+              r->ev[d][TEV_RESET] + r->ev[d][TEV_OUT_OF_ORDER] + r->ev[d][TEV_DUP_ACK];
+    if (ev > (1ull << 54) - 1)
+        ev = (1ull << 54) - 1;
+    return s | ev;
+}
+
+static void fill_row(const struct tm_model *m, const struct flow_record *r, bool open,
+                     struct tm_flow_row *row)
+{
+    const struct tm_problem *p = problem_of(m, r->flow_id);
+    uint64_t now = m->has_status ? m->st.now_ns : r->last_ts_ns;
+    uint64_t end = open ? (now > r->last_ts_ns ? now : r->last_ts_ns) : r->last_ts_ns;
+    row->rec = r;
+    row->open = open;
+    row->last_kind = p ? p->kind : -1;
+    row->worst = p ? p->worst : SEV_INFO;
+    row->age_ns = end > r->first_ts_ns ? end - r->first_ts_ns : 0;
+    row->retrans = row_retrans(r);
+    row->score = row_score(row);
+}
+
+static int cmp_id_desc(const struct tm_flow_row *a, const struct tm_flow_row *b)
+{
+    return a->rec->flow_id < b->rec->flow_id ? 1 : a->rec->flow_id > b->rec->flow_id ? -1 : 0;
+}
+
+static int cmp_u64_desc(uint64_t a, uint64_t b)
+{
+    return a < b ? 1 : a > b ? -1 : 0;
+}
+
+static int cmp_worst(const void *pa, const void *pb)
+{
+    const struct tm_flow_row *a = pa, *b = pb;
+    int c = cmp_u64_desc(a->score, b->score);
+    return c ? c : cmp_id_desc(a, b);
+}
+
+static int cmp_bytes(const void *pa, const void *pb)
+{
+    const struct tm_flow_row *a = pa, *b = pb;
+    int c = cmp_u64_desc(a->rec->bytes[0] + a->rec->bytes[1], b->rec->bytes[0] + b->rec->bytes[1]);
+    return c ? c : cmp_id_desc(a, b);
+}
+
+static int cmp_age(const void *pa, const void *pb)
+{
+    const struct tm_flow_row *a = pa, *b = pb;
+    int c = cmp_u64_desc(a->age_ns, b->age_ns);
+    return c ? c : cmp_id_desc(a, b);
+}
+
+static int cmp_retrans(const void *pa, const void *pb)
+{
+    const struct tm_flow_row *a = pa, *b = pb;
+    int c = cmp_u64_desc(a->retrans, b->retrans);
+    return c ? c : cmp_worst(pa, pb);
+}
+
+/* For de-duplication: by flow_id, ended before open (the ended record is final). */
+static int cmp_dedup(const void *pa, const void *pb)
+{
+    const struct tm_flow_row *a = pa, *b = pb;
+    if (a->rec->flow_id != b->rec->flow_id)
+        return a->rec->flow_id < b->rec->flow_id ? -1 : 1;
+    return (int)a->open - (int)b->open;
+}
+
+size_t tm_flow_rows(const struct tm_model *m, enum tm_sort sort, const char *filter,
+                    struct tm_flow_row *out, size_t max)
+{
+    static int (*const cmps[TM_SORT__COUNT])(const void *, const void *) = {
+        cmp_worst, cmp_bytes, cmp_age, cmp_retrans};
+    size_t n = 0;
+    size_t kept = m->nflows < TM_FLOWS ? (size_t)m->nflows : TM_FLOWS;
+    for (size_t i = 0; i < kept && n < max; i++)
+        fill_row(m, &m->flows[(m->nflows - 1 - i) % TM_FLOWS], false, &out[n++]);
+    kept = m->nbad < TM_BAD ? (size_t)m->nbad : TM_BAD;
+    for (size_t i = 0; i < kept && n < max; i++)
+        fill_row(m, &m->bad[(m->nbad - 1 - i) % TM_BAD], false, &out[n++]);
+    for (size_t i = 0; i < m->nopen && n < max; i++)
+        fill_row(m, &m->open[i], true, &out[n++]);
+    if (n > 1)
+        qsort(out, n, sizeof(*out), cmp_dedup);
+    size_t w = 0;
+    for (size_t i = 0; i < n;) {
+        size_t next = i + 1; /* skip the other copies (bad ring, open snapshot) of this flow */
+        while (next < n && out[next].rec->flow_id == out[i].rec->flow_id)
+            next++;
+        if (tm_flow_matches(&out[i], filter))
+            out[w++] = out[i];
+        i = next;
+    }
+    if (w > 1)
+        qsort(out, w, sizeof(*out), cmps[(unsigned)sort < TM_SORT__COUNT ? sort : 0]);
+    return w;
+}
+
+size_t tm_finding_rows(const struct tm_model *m, const char *filter, const struct finding **out,
+                       size_t max)
+{
+    size_t n = 0, kept = tm_findings_kept(m);
+    for (size_t i = 0; i < kept && n < max; i++) {
+        const struct finding *f = tm_finding_at(m, i);
+        if (tm_finding_matches(f, filter))
+            out[n++] = f;
+    }
+    return n;
+}
+
+static int level_rank(enum tm_level l)
+{
+    return (int)l;
+}
+
+/* Level of value v against threshold thr: over it is bad, over half of it is a warning. */
+static enum tm_level level_of(double v, double thr)
+{
+    if (isnan(v) || thr <= 0)
+        return TM_LEVEL_OK;
+    if (v > thr)
+        return TM_LEVEL_BAD;
+    if (v > thr / 2)
+        return TM_LEVEL_WARN;
+    return TM_LEVEL_OK;
+}
+
+static enum tm_level level_max(enum tm_level a, enum tm_level b)
+{
+    return level_rank(a) >= level_rank(b) ? a : b;
+}
+
+enum tm_level tm_server_level(const struct tm_model *m, const struct tm_server *s)
+{
+    if (!s->has_health) {
+        if (s->nfind[SEV_ERROR])
+            return TM_LEVEL_BAD;
+        if (s->nfind[SEV_WARN])
+            return TM_LEVEL_WARN;
+        return s->nfind[SEV_INFO] ? TM_LEVEL_OK : TM_LEVEL_NONE;
+    }
+    const struct health_row *h = &s->last;
+    if (h->open_alerts)
+        return TM_LEVEL_BAD;
+    enum tm_level l = level_of(h->error_rate, m->th.error_rate);
+    l = level_max(l, level_of(h->retrans_rate, m->th.retrans_rate));
+    if (h->resp_n)
+        l = level_max(l, level_of(h->resp_p99, m->th.resp_p99_s));
+    return l;
+}
+
+size_t tm_server_rows(const struct tm_model *m, const char *filter, const struct tm_server **out,
+                      size_t max)
+{
+    size_t n = 0;
+    /* worst level first; within a level, in order of appearance (stable) */
+    for (int lvl = TM_LEVEL_BAD; lvl >= TM_LEVEL_NONE; lvl--)
+        for (size_t i = 0; i < m->nservers && n < max; i++) {
+            const struct tm_server *s = &m->servers[i];
+            if ((int)tm_server_level(m, s) == lvl && tm_server_matches(s, filter))
+                out[n++] = s;
+        }
+    return n;
+}
+
+double tm_server_attempts_per_s(const struct tm_server *s)
+{
+    if (!s->has_health || s->last.len_ns == 0)
+        return 0;
+    return (double)s->last.attempts * 1e9 / (double)s->last.len_ns;
+}
+
+size_t tm_server_history(const struct tm_server *s, int which, float *out, size_t n)
+{
+    if (n > s->hist_n)
+        n = s->hist_n;
+    const float *h = which ? s->hist_retr : s->hist_err;
+    for (size_t i = 0; i < n; i++)
+        out[i] = h[(s->hist_pos + TM_HIST - n + i) % TM_HIST];
+    return n;
+}
+
+const struct flow_record *tm_find_flow(const struct tm_model *m, uint64_t flow_id, bool *open)
+{
+    size_t kept = m->nflows < TM_FLOWS ? (size_t)m->nflows : TM_FLOWS;
+    if (open)
+        *open = false;
+    for (size_t i = 0; i < kept; i++)
+        if (m->flows[i].flow_id == flow_id)
+            return &m->flows[i];
+    kept = m->nbad < TM_BAD ? (size_t)m->nbad : TM_BAD;
+    for (size_t i = 0; i < kept; i++)
+        if (m->bad[i].flow_id == flow_id)
+            return &m->bad[i];
+    for (size_t i = 0; i < m->nopen; i++)
+        if (m->open[i].flow_id == flow_id) {
+            if (open)
+                *open = true;
+            return &m->open[i];
+        }
+    return NULL;
+}
+
+const char *tm_fmt_bytes(uint64_t b, char *buf, size_t len)
+{
+    if (b < 10000)
+        snprintf(buf, len, "%" PRIu64, b);
+    else if (b < 10000ull * 1024)
+        snprintf(buf, len, "%.1fK", (double)b / 1024);
+    else if (b < 10000ull * 1024 * 1024)
+        snprintf(buf, len, "%.1fM", (double)b / (1024.0 * 1024));
+    else
+        snprintf(buf, len, "%.1fG", (double)b / (1024.0 * 1024 * 1024));
+    return buf;
+}
+
+const char *tm_fmt_dur(uint64_t ns, char *buf, size_t len)
+{
+    uint64_t s = ns / 1000000000u;
+    if (s < 60)
+        snprintf(buf, len, "%.1fs", (double)ns / 1e9);
+    else if (s < 3600)
+        snprintf(buf, len, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
+    else if (s < 100 * 3600)
+        snprintf(buf, len, "%" PRIu64 "h%02" PRIu64 "m", s / 3600, s / 60 % 60);
+    else
+        snprintf(buf, len, "%" PRIu64 "d", s / 86400);
+    return buf;
+}
+
+const char *tm_fmt_ms(double s, char *buf, size_t len)
+{
+    if (isnan(s) || s < 0)
+        snprintf(buf, len, "-");
+    else if (s < 0.0001)
+        snprintf(buf, len, "%.0fus", s * 1e6);
+    else if (s < 0.1)
+        snprintf(buf, len, "%.1fms", s * 1e3);
+    else if (s < 1)
+        snprintf(buf, len, "%.0fms", s * 1e3);
+    else
+        snprintf(buf, len, "%.2fs", s);
+    return buf;
+}
+
+const char *tm_fmt_clock(uint64_t ts_ns, char *buf, size_t len)
+{
+    time_t t = (time_t)(ts_ns / 1000000000u);
+    struct tm tmv;
+    if (!localtime_r(&t, &tmv)) {
+        snprintf(buf, len, "?");
+        return buf;
+    }
+    snprintf(buf, len, "%02d:%02d:%02d.%03u", tmv.tm_hour, tmv.tm_min, tmv.tm_sec,
+             (unsigned)(ts_ns / 1000000u % 1000u));
+    return buf;
+}
+
+static const char *fmt_date(int64_t secs, char *buf, size_t len)
+{
+    time_t t = (time_t)secs;
+    struct tm tmv;
+    if (!gmtime_r(&t, &tmv)) {
+        snprintf(buf, len, "?");
+        return buf;
+    }
+    snprintf(buf, len, "%04d-%02d-%02d", tmv.tm_year + 1900, tmv.tm_mon + 1, tmv.tm_mday);
+    return buf;
+}
+
+const char *tm_tls_version_name(uint16_t v)
+{
+    switch (v) {
+    case 0x0300:
+        return "SSL3.0";
+    case 0x0301:
+        return "TLS1.0";
+    case 0x0302:
+        return "TLS1.1";
+    case 0x0303:
+        return "TLS1.2";
+    case 0x0304:
+        return "TLS1.3";
+    default:
+        return "?";
+    }
+}
+
+/* Alert descriptions (RFC 8446 section 6 and RFC 5246 section 7.2). */
+static const struct {
+    int code;          /* description code */
+    const char *name;  /* its name in the RFC */
+} alert_names[] = {
+    {0, "close_notify"},
+    {10, "unexpected_message"},
+    {20, "bad_record_mac"},
+    {21, "decryption_failed"},
+    {22, "record_overflow"},
+    {30, "decompression_failure"},
+    {40, "handshake_failure"},
+    {41, "no_certificate"},
+    {42, "bad_certificate"},
+    {43, "unsupported_certificate"},
+    {44, "certificate_revoked"},
+    {45, "certificate_expired"},
+    {46, "certificate_unknown"},
+    {47, "illegal_parameter"},
+    {48, "unknown_ca"},
+    {49, "access_denied"},
+    {50, "decode_error"},
+    {51, "decrypt_error"},
+    {70, "protocol_version"},
+    {71, "insufficient_security"},
+    {80, "internal_error"},
+    {86, "inappropriate_fallback"},
+    {90, "user_canceled"},
+    {100, "no_renegotiation"},
+    {109, "missing_extension"},
+    {110, "unsupported_extension"},
+    {112, "unrecognized_name"},
+    {113, "bad_certificate_status_response"},
+    {115, "unknown_psk_identity"},
+    {116, "certificate_required"},
+    {120, "no_application_protocol"},
+};
+
+const char *tm_tls_alert_name(int desc)
+{
+    for (size_t i = 0; i < sizeof(alert_names) / sizeof(alert_names[0]); i++)
+        if (alert_names[i].code == desc)
+            return alert_names[i].name;
+    return "unknown_alert";
+}
+
+/* Timeline builder: a bounded array being filled. */
+struct tl {
+    struct tm_event *ev;  /* output */
+    size_t n;             /* used */
+    size_t max;           /* capacity */
+};
+
+static void tl_add(struct tl *t, uint64_t ts, int sev, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void tl_add(struct tl *t, uint64_t ts, int sev, const char *fmt, ...)
+{
+    if (t->n >= t->max)
+        return;
+    struct tm_event *e = &t->ev[t->n++];
+    va_list ap;
+    e->ts_ns = ts;
+    e->sev = sev;
+    va_start(ap, fmt);
+    vsnprintf(e->text, sizeof(e->text), fmt, ap);
+    va_end(ap);
+}
+
+static const char *side_name(int dir)
+{
+    return dir == DIR_C2S ? "client" : dir == DIR_S2C ? "server" : "unknown side";
+}
+
+static void tl_handshake(struct tl *t, const struct flow_record *r)
+{
+    char c[64], s[64], a[24], b[24];
+    pkt_endpoint_str(&r->client, c, sizeof(c));
+    pkt_endpoint_str(&r->server, s, sizeof(s));
+    if (!r->saw_syn) {
+        tl_add(t, r->first_ts_ns, -1, "first packet (frame %" PRIu64 "): picked up mid-stream, "
+               "no handshake seen", r->first_frame);
+    } else if (r->syn_count > 1) {
+        tl_add(t, r->first_ts_ns, -1, "SYN %s -> %s (frame %" PRIu64 "); %u SYNs sent (%u retries)",
+               c, s, r->first_frame, r->syn_count, r->syn_count - 1);
+    } else {
+        tl_add(t, r->first_ts_ns, -1, "SYN %s -> %s (frame %" PRIu64 ")", c, s, r->first_frame);
+    }
+    if (r->saw_syn && r->hs_rtt_server_ns >= 0) {
+        uint64_t ts = r->first_ts_ns + (uint64_t)r->hs_rtt_server_ns;
+        tl_add(t, ts, -1, "SYN-ACK from server after %s%s",
+               tm_fmt_ms((double)r->hs_rtt_server_ns / 1e9, a, sizeof(a)),
+               r->synack_count > 1 ? " (SYN-ACK retransmitted)" : "");
+        if (r->hs_rtt_client_ns >= 0)
+            tl_add(t, ts + (uint64_t)r->hs_rtt_client_ns, -1,
+                   "ACK from client: handshake complete (client side %s, total %s)",
+                   tm_fmt_ms((double)r->hs_rtt_client_ns / 1e9, a, sizeof(a)),
+                   tm_fmt_ms((double)(r->hs_rtt_server_ns + r->hs_rtt_client_ns) / 1e9, b,
+                             sizeof(b)));
+    }
+    if (r->one_direction)
+        tl_add(t, r->first_ts_ns, -1, "only one direction of this flow was captured");
+}
+
+static void tl_end(struct tl *t, const struct tm_model *m, const struct flow_record *r, bool open)
+{
+    char b0[24], b1[24];
+    uint64_t rc = (uint64_t)r->ev[DIR_C2S][TEV_RETRANSMISSION] +
+                  r->ev[DIR_C2S][TEV_FAST_RETRANSMISSION];
+    uint64_t rs = (uint64_t)r->ev[DIR_S2C][TEV_RETRANSMISSION] +
+                  r->ev[DIR_S2C][TEV_FAST_RETRANSMISSION];
+    if (open) {
+        uint64_t now = m->has_status && m->st.now_ns > r->last_ts_ns ? m->st.now_ns : r->last_ts_ns;
+        tl_add(t, now, -1,
+               "still open (%s): client sent %" PRIu64 " pkts/%s, server %" PRIu64
+               " pkts/%s; retransmissions c->s %" PRIu64 ", s->c %" PRIu64,
+               flow_state_name(r->state), r->packets[0], tm_fmt_bytes(r->bytes[0], b0, 24),
+               r->packets[1], tm_fmt_bytes(r->bytes[1], b1, 24), rc, rs);
+        return;
+    }
+    tl_add(t, r->last_ts_ns, bad_close(r->close) ? SEV_ERROR : -1,
+           "ended: %s; client sent %" PRIu64 " pkts/%s, server %" PRIu64
+           " pkts/%s; retransmissions c->s %" PRIu64 ", s->c %" PRIu64,
+           close_name(r->close), r->packets[0], tm_fmt_bytes(r->bytes[0], b0, 24), r->packets[1],
+           tm_fmt_bytes(r->bytes[1], b1, 24), rc, rs);
+}
+
+static void tl_tls(struct tl *t, const struct tls_record *x)
+{
+    char d[24];
+    uint64_t end = x->ts_ns + (x->duration_ns > 0 ? (uint64_t)x->duration_ns : 0);
+    tl_add(t, x->ts_ns, -1, "TLS ClientHello: SNI %s, up to %s%s%s, JA4 %s",
+           x->sni[0] ? x->sni : "(none)", tm_tls_version_name(x->client_version),
+           x->alpn[0] ? ", ALPN " : "", x->alpn, x->ja4[0] ? x->ja4 : "-");
+    if (x->version)
+        tl_add(t, x->ts_ns, -1, "TLS ServerHello: %s, cipher 0x%04x%s",
+               tm_tls_version_name(x->version), x->cipher,
+               x->hello_retry ? " (after a HelloRetryRequest)" : "");
+    switch (x->outcome) {
+    case TLS_COMPLETED:
+        tl_add(t, end, -1, "TLS handshake completed in %s",
+               tm_fmt_ms(x->duration_ns >= 0 ? (double)x->duration_ns / 1e9 : NAN, d, sizeof(d)));
+        break;
+    case TLS_FAILED_ALERT:
+        tl_add(t, end, SEV_ERROR, "TLS handshake failed: %s alert %s (%d) from the %s",
+               x->alert_level == 2 ? "fatal" : "warning", tm_tls_alert_name(x->alert_desc),
+               x->alert_desc, side_name(x->alert_from));
+        break;
+    case TLS_RESET:
+        tl_add(t, end, SEV_ERROR, "TLS handshake reset by the %s", side_name(x->alert_from));
+        break;
+    case TLS_IN_PROGRESS:
+        tl_add(t, end, -1, "TLS handshake still in progress");
+        break;
+    case TLS_REJECTED_INFERRED:
+        tl_add(t, end, SEV_ERROR,
+               "TLS 1.3 handshake rejected by the client (inferred from record sizes)");
+        break;
+    default:
+        tl_add(t, end, SEV_ERROR, "TLS handshake did not complete: %s%s",
+               tls_outcome_name(x->outcome), x->inferred ? " (inferred)" : "");
+        break;
+    }
+}
+
+static void tl_cert(struct tl *t, const struct cert_record *c)
+{
+    char nb[16], na[16];
+    tl_add(t, c->ts_ns, -1, "certificate %d: %s; issuer %s; valid %s..%s; SANs %s; %s %d%s",
+           c->chain_pos, c->subject, c->issuer, fmt_date(c->not_before, nb, sizeof(nb)),
+           fmt_date(c->not_after, na, sizeof(na)), c->sans[0] ? c->sans : "-", c->key_type,
+           c->key_bits, c->self_signed ? ", self-signed" : "");
+}
+
+size_t tm_timeline(const struct tm_model *m, uint64_t flow_id, struct tm_event *out, size_t max)
+{
+    struct tl t = {out, 0, max};
+    bool open;
+    const struct flow_record *r = tm_find_flow(m, flow_id, &open);
+    if (r)
+        tl_handshake(&t, r);
+    size_t kept = tm_findings_kept(m);
+    for (size_t i = kept; i-- > 0;) { /* oldest first */
+        const struct finding *f = tm_finding_at(m, i);
+        if (f->flow_id == flow_id)
+            tl_add(&t, f->ts_ns, (int)sev_index(f->sev), "%s: %s", fk_name(f->kind), f->detail);
+    }
+    kept = m->ntls < TM_TLS ? (size_t)m->ntls : TM_TLS;
+    for (size_t i = 0; i < kept; i++)
+        if (m->tls[i].flow_id == flow_id)
+            tl_tls(&t, &m->tls[i]);
+    kept = m->ncerts < TM_CERTS ? (size_t)m->ncerts : TM_CERTS;
+    for (size_t i = 0; i < kept; i++)
+        if (m->certs[i].flow_id == flow_id)
+            tl_cert(&t, &m->certs[i]);
+    if (r)
+        tl_end(&t, m, r, open);
+    /* stable insertion sort by time: events at the same instant keep their logical order */
+    for (size_t i = 1; i < t.n; i++) {
+        struct tm_event e = out[i];
+        size_t j = i;
+        while (j > 0 && out[j - 1].ts_ns > e.ts_ns) {
+            out[j] = out[j - 1];
+            j--;
+        }
+        out[j] = e;
+    }
+    return t.n;
+}
