@@ -1,0 +1,943 @@
+/*
+ * report.c - `flowmedic report DB`: reads a flowmedic database (read-only) and prints the
+ * runs, per-server totals and rates, findings by kind and severity, TLS failures, alerts,
+ * the worst flows and recent errors, as text (local time, or UTC with --utc) or one JSON
+ * object (--json). Filters: --run, --server, --since, --until.
+ */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* localtime_r, gmtime_r under -std=c11 */
+#endif
+#include "cli/report.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "analyzers/finding.h"
+#include "capture/decode.h"
+#include "capture/log.h"
+#include "cli/json.h"
+#include "store/schema.h"
+
+enum { REPORT_OK = 0, REPORT_RUNTIME = 1, REPORT_USAGE = 2 };
+
+#define REPORT_CELL_MAX 96     /* text cells are cut at this many bytes */
+#define REPORT_MAX_COLS 24     /* columns a section may have */
+
+/* What the command line asked for. */
+struct ropts {
+    const char *db;            /* the database file */
+    bool has_run;              /* --run given */
+    int64_t run;               /* --run N */
+    bool has_server;           /* --server given */
+    char server_ip[64];        /* --server address, formatted as the store writes it */
+    uint16_t server_port;      /* --server port, 0 = any */
+    char server_arg[128];      /* --server as given */
+    bool has_since;            /* --since given */
+    double since;              /* seconds since the epoch */
+    bool has_until;            /* --until given */
+    double until;              /* seconds since the epoch */
+    bool utc;                  /* --utc: times in UTC */
+    bool json;                 /* --json: one JSON object */
+};
+
+/* A report in progress. */
+struct report {
+    sqlite3 *db;               /* read-only connection */
+    const struct ropts *o;     /* options */
+    FILE *out;                 /* stdout */
+    bool first_key;            /* JSON: no member written yet in the top object */
+    bool v2;                   /* the TLS/health/alerts tables exist */
+};
+
+static void usage(FILE *to)
+{
+    fputs("usage: flowmedic report DB [--run N] [--server ADDR[:PORT]] [--since T] "
+          "[--until T] [--utc] [--json]\n"
+          "  DB              a database written by flowmedic -w\n"
+          "  --run N         only run N (see the run list; default: every run)\n"
+          "  --server A[:P]  only this server endpoint (IPv6 as [addr]:port)\n"
+          "  --since T       only what happened at or after T\n"
+          "  --until T       only what happened before T\n"
+          "                  T is epoch seconds or ISO 8601: 2024-05-01T10:00:00,\n"
+          "                  \"2024-05-01 10:00\", 2024-05-01, with Z or +02:00 for a zone;\n"
+          "                  without a zone, local time (UTC with --utc)\n"
+          "  --utc           print times in UTC instead of local time\n"
+          "  --json          print one JSON object instead of text\n",
+          to);
+}
+
+/* ---- time parsing and printing ---- */
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* Read exactly n digits at *p into *v; false if they are not there. */
+static bool digits(const char **p, int n, int *v)
+{
+    int x = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)(*p)[i]))
+            return false;
+        x = x * 10 + ((*p)[i] - '0');
+    }
+    *p += n;
+    *v = x;
+    return true;
+}
+
+/*
+ * Parse T: epoch seconds ("1714557600", "1714557600.25") or ISO 8601
+ * ("2024-05-01", "2024-05-01T10:00", "2024-05-01 10:00:00.5", with "Z" or "+02:00").
+ * Without a zone it is local time, or UTC when utc is set. 0 or ERR_ARG.
+ */
+static int parse_time(const char *s, bool utc, double *out)
+{
+    const char *p = s;
+    int y, mo, d, h = 0, mi = 0, sec = 0;
+    double frac = 0;
+
+    if (*s == '\0')
+        return ERR_ARG;
+    if (strspn(s, "0123456789.") == strlen(s)) {
+        char *end = NULL;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (errno || !end || *end)
+            return ERR_ARG;
+        *out = v;
+        return 0;
+    }
+    if (!digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) || *p++ != '-' ||
+        !digits(&p, 2, &d))
+        return ERR_ARG;
+    if (*p == 'T' || *p == 't' || *p == ' ') {
+        p++;
+        if (!digits(&p, 2, &h) || *p++ != ':' || !digits(&p, 2, &mi))
+            return ERR_ARG;
+        if (*p == ':') {
+            p++;
+            if (!digits(&p, 2, &sec))
+                return ERR_ARG;
+            if (*p == '.' || *p == ',') {
+                double scale = 0.1;
+                p++;
+                if (!isdigit((unsigned char)*p))
+                    return ERR_ARG;
+                while (isdigit((unsigned char)*p)) {
+                    frac += (*p++ - '0') * scale;
+                    scale /= 10;
+                }
+            }
+        }
+    }
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+        return ERR_ARG;
+
+    bool zoned = false;
+    int offset = 0; /* seconds east of UTC */
+    if (*p == 'Z' || *p == 'z') {
+        zoned = true;
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int sign = *p++ == '-' ? -1 : 1, oh, om = 0;
+        if (!digits(&p, 2, &oh))
+            return ERR_ARG;
+        if (*p == ':')
+            p++;
+        if (isdigit((unsigned char)*p) && !digits(&p, 2, &om))
+            return ERR_ARG;
+        if (oh > 23 || om > 59)
+            return ERR_ARG;
+        zoned = true;
+        offset = sign * (oh * 3600 + om * 60);
+    }
+    if (*p != '\0')
+        return ERR_ARG;
+
+    if (zoned || utc) {
+        int64_t t = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 +
+                    sec - offset;
+        *out = (double)t + frac;
+        return 0;
+    }
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    tm.tm_isdst = -1;
+    time_t t = mktime(&tm);
+    if (t == (time_t)-1 && !(y == 1969 && mo == 12 && d == 31))
+        return ERR_ARG;
+    *out = (double)t + frac;
+    return 0;
+}
+
+/* "2024-05-01 10:00:00" (with ".123" when ms is set) in local time or UTC. */
+static const char *fmt_time(double t, bool utc, bool ms, char *buf, size_t len)
+{
+    time_t sec = (time_t)t;
+    if ((double)sec > t)
+        sec--;
+    struct tm tm;
+    if (!(utc ? gmtime_r(&sec, &tm) : localtime_r(&sec, &tm))) {
+        snprintf(buf, len, "%.3f", t);
+        return buf;
+    }
+    size_t n = strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+    if (ms && n > 0 && n < len) {
+        int msec = (int)((t - (double)sec) * 1000.0);
+        if (msec > 999)
+            msec = 999;
+        snprintf(buf + n, len - n, ".%03d", msec);
+    }
+    return buf;
+}
+
+/* ---- options ---- */
+
+/* The value of --opt V or --opt=V at argv[*i]; NULL if this is not opt. */
+static const char *opt_value(int argc, char **argv, int *i, const char *opt, bool *missing)
+{
+    size_t n = strlen(opt);
+    const char *a = argv[*i];
+    *missing = false;
+    if (strncmp(a, opt, n) != 0)
+        return NULL;
+    if (a[n] == '=')
+        return a + n + 1;
+    if (a[n] != '\0')
+        return NULL;
+    if (*i + 1 >= argc) {
+        *missing = true;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+static int parse_opts(int argc, char **argv, struct ropts *o)
+{
+    memset(o, 0, sizeof(*o));
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        bool missing = false;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 1;
+        } else if (strcmp(a, "--utc") == 0) {
+            o->utc = true;
+        } else if (strcmp(a, "--json") == 0) {
+            o->json = true;
+        } else if ((v = opt_value(argc, argv, &i, "--run", &missing)) || missing) {
+            char *end = NULL;
+            if (missing) {
+                log_error("report: --run needs a run number");
+                return ERR_ARG;
+            }
+            errno = 0;
+            long long n = strtoll(v, &end, 10);
+            if (errno || !end || *end || end == v || n < 1) {
+                log_error("report: --run %s: not a run number (1, 2, ...)", v);
+                return ERR_ARG;
+            }
+            o->has_run = true;
+            o->run = n;
+        } else if ((v = opt_value(argc, argv, &i, "--server", &missing)) || missing) {
+            struct endpoint e;
+            if (missing || pkt_endpoint_parse(v, &e) != 0) {
+                log_error("report: --server %s: expected ADDR, ADDR:PORT or [ADDR6]:PORT",
+                          missing ? "" : v);
+                return ERR_ARG;
+            }
+            o->has_server = true;
+            pkt_addr_str(&e.ip, o->server_ip, sizeof(o->server_ip));
+            o->server_port = e.port;
+            snprintf(o->server_arg, sizeof(o->server_arg), "%s", v);
+        } else if ((v = opt_value(argc, argv, &i, "--since", &missing)) || missing) {
+            if (missing || parse_time(v, false, &o->since) != 0) {
+                log_error("report: --since %s: expected epoch seconds or an ISO 8601 time "
+                          "such as 2024-05-01T10:00:00",
+                          missing ? "" : v);
+                return ERR_ARG;
+            }
+            o->has_since = true;
+        } else if ((v = opt_value(argc, argv, &i, "--until", &missing)) || missing) {
+            if (missing || parse_time(v, false, &o->until) != 0) {
+                log_error("report: --until %s: expected epoch seconds or an ISO 8601 time "
+                          "such as 2024-05-01T10:00:00",
+                          missing ? "" : v);
+                return ERR_ARG;
+            }
+            o->has_until = true;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            log_error("report: unknown option %s", a);
+            return ERR_ARG;
+        } else if (!o->db) {
+            o->db = a;
+        } else {
+            log_error("report: one database at a time (got %s and %s)", o->db, a);
+            return ERR_ARG;
+        }
+    }
+    if (!o->db) {
+        log_error("report: which database? (flowmedic report FILE.db)");
+        return ERR_ARG;
+    }
+    return 0;
+}
+
+/*
+ * Times without a zone are local time unless --utc is given; --utc may come after
+ * --since, so those are parsed again once every option is known.
+ */
+static int reparse_times(int argc, char **argv, struct ropts *o)
+{
+    if (!o->utc)
+        return 0;
+    for (int i = 1; i < argc; i++) {
+        bool missing;
+        int j = i;
+        const char *v = opt_value(argc, argv, &j, "--since", &missing);
+        if (v && parse_time(v, true, &o->since) != 0)
+            return ERR_ARG;
+        j = i;
+        v = opt_value(argc, argv, &j, "--until", &missing);
+        if (v && parse_time(v, true, &o->until) != 0)
+            return ERR_ARG;
+    }
+    return 0;
+}
+
+/* ---- database ---- */
+
+static int open_db(struct report *r, char *err, size_t errlen)
+{
+    struct stat sb;
+    const char *path = r->o->db;
+    if (stat(path, &sb) != 0) {
+        snprintf(err, errlen, "cannot open database %s: %s", path, strerror(errno));
+        return ERR_IO;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        snprintf(err, errlen, "%s is not a database file", path);
+        return ERR_IO;
+    }
+    int rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL);
+    sqlite3_stmt *st = NULL;
+    int64_t app = 0, ver = 0;
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(r->db, 5000);
+        rc = sqlite3_prepare_v2(r->db,
+                                "SELECT (SELECT application_id FROM pragma_application_id), "
+                                "(SELECT user_version FROM pragma_user_version)",
+                                -1, &st, NULL);
+    }
+    if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+        app = sqlite3_column_int64(st, 0);
+        ver = sqlite3_column_int64(st, 1);
+    } else if (rc == SQLITE_OK) {
+        rc = sqlite3_errcode(r->db);
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_NOTADB) {
+        snprintf(err, errlen, "%s is not a flowmedic database (it is not a SQLite database)",
+                 path);
+        return ERR_FORMAT;
+    }
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "cannot read database %s: %s", path,
+                 r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(rc));
+        return ERR_DB;
+    }
+    if (app != STORE_APPLICATION_ID || ver < 1) {
+        snprintf(err, errlen, "%s is not a flowmedic database", path);
+        return ERR_FORMAT;
+    }
+    if (ver > STORE_SCHEMA_VERSION) {
+        snprintf(err, errlen,
+                 "%s was written by a newer flowmedic (schema version %" PRId64
+                 ", this one reads up to %d); use a newer flowmedic",
+                 path, ver, STORE_SCHEMA_VERSION);
+        return ERR_FORMAT;
+    }
+    r->v2 = ver >= 2;
+    return 0;
+}
+
+/* Bind every filter parameter the statement uses (:run, :sip, :sport, :since, :until). */
+static void bind_filters(const struct report *r, sqlite3_stmt *st)
+{
+    const struct ropts *o = r->o;
+    int i;
+    if ((i = sqlite3_bind_parameter_index(st, ":run")) && o->has_run)
+        sqlite3_bind_int64(st, i, o->run);
+    if ((i = sqlite3_bind_parameter_index(st, ":sip")) && o->has_server)
+        sqlite3_bind_text(st, i, o->server_ip, -1, SQLITE_STATIC);
+    if ((i = sqlite3_bind_parameter_index(st, ":sport")) && o->has_server && o->server_port)
+        sqlite3_bind_int(st, i, o->server_port);
+    if ((i = sqlite3_bind_parameter_index(st, ":since")) && o->has_since)
+        sqlite3_bind_double(st, i, o->since);
+    if ((i = sqlite3_bind_parameter_index(st, ":until")) && o->has_until)
+        sqlite3_bind_double(st, i, o->until);
+    /* Names of flow closes and TLS outcomes, as the store wrote them. */
+    if ((i = sqlite3_bind_parameter_index(st, ":c_refused")))
+        sqlite3_bind_text(st, i, close_name(CLOSE_REFUSED), -1, SQLITE_STATIC);
+    if ((i = sqlite3_bind_parameter_index(st, ":c_unanswered")))
+        sqlite3_bind_text(st, i, close_name(CLOSE_UNANSWERED), -1, SQLITE_STATIC);
+    if ((i = sqlite3_bind_parameter_index(st, ":t_completed")))
+        sqlite3_bind_text(st, i, tls_outcome_name(TLS_COMPLETED), -1, SQLITE_STATIC);
+    if ((i = sqlite3_bind_parameter_index(st, ":t_progress")))
+        sqlite3_bind_text(st, i, tls_outcome_name(TLS_IN_PROGRESS), -1, SQLITE_STATIC);
+}
+
+static int exec_bound(struct report *r, const char *sql, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(r->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        bind_filters(r, st);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+            rc = SQLITE_OK;
+    }
+    if (rc != SQLITE_OK)
+        snprintf(err, errlen, "reading database %s failed: %s", r->o->db,
+                 sqlite3_errmsg(r->db));
+    sqlite3_finalize(st);
+    return rc == SQLITE_OK ? 0 : ERR_DB;
+}
+
+#define SERVER_FILTER "(:sip IS NULL OR (server_ip = :sip AND (:sport IS NULL OR server_port = :sport)))"
+#define RUN_FILTER "(:run IS NULL OR run_id = :run)"
+
+/* The selection, as temporary tables: every section reads these. */
+static int select_rows(struct report *r, char *err, size_t errlen)
+{
+    static const char *const base[] = {
+        "CREATE TEMP TABLE sel_flows AS SELECT * FROM main.flows WHERE " RUN_FILTER
+        " AND " SERVER_FILTER " AND (:since IS NULL OR last_ts >= :since)"
+        " AND (:until IS NULL OR first_ts < :until)",
+        /* Median handshake RTTs per server (lower median). */
+        "CREATE TEMP TABLE sel_median AS SELECT server,"
+        " max(CASE WHEN which = 0 AND rn = (n + 1) / 2 THEN v END) AS srv,"
+        " max(CASE WHEN which = 1 AND rn = (n + 1) / 2 THEN v END) AS cli FROM ("
+        " SELECT server, 0 AS which, hs_rtt_server AS v,"
+        " row_number() OVER (PARTITION BY server ORDER BY hs_rtt_server) AS rn,"
+        " count(*) OVER (PARTITION BY server) AS n FROM sel_flows"
+        " WHERE hs_rtt_server IS NOT NULL"
+        " UNION ALL SELECT server, 1, hs_rtt_client,"
+        " row_number() OVER (PARTITION BY server ORDER BY hs_rtt_client),"
+        " count(*) OVER (PARTITION BY server) FROM sel_flows"
+        " WHERE hs_rtt_client IS NOT NULL) GROUP BY server",
+        "CREATE TEMP TABLE sel_findings AS SELECT * FROM main.findings WHERE " RUN_FILTER
+        " AND " SERVER_FILTER " AND (:since IS NULL OR ts >= :since)"
+        " AND (:until IS NULL OR ts < :until)",
+    };
+    static const char *const v2[] = {
+        "CREATE TEMP TABLE sel_tls AS SELECT * FROM main.tls_handshakes WHERE " RUN_FILTER
+        " AND " SERVER_FILTER " AND (:since IS NULL OR ts >= :since)"
+        " AND (:until IS NULL OR ts < :until)",
+        "CREATE TEMP TABLE sel_health AS SELECT * FROM main.server_health WHERE " RUN_FILTER
+        " AND " SERVER_FILTER " AND (:since IS NULL OR start + len > :since)"
+        " AND (:until IS NULL OR start < :until)",
+        "CREATE TEMP TABLE sel_alerts AS SELECT * FROM main.alerts WHERE " RUN_FILTER
+        " AND " SERVER_FILTER " AND (:since IS NULL OR coalesce(closed, 1e18) >= :since)"
+        " AND (:until IS NULL OR opened < :until)",
+    };
+    for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++)
+        if (exec_bound(r, base[i], err, errlen) != 0)
+            return ERR_DB;
+    for (size_t i = 0; r->v2 && i < sizeof(v2) / sizeof(v2[0]); i++)
+        if (exec_bound(r, v2[i], err, errlen) != 0)
+            return ERR_DB;
+    return 0;
+}
+
+/* ---- output ---- */
+
+/* Columns that hold times (REAL seconds since the epoch). */
+static bool is_time_col(const char *name)
+{
+    static const char *const names[] = {"ts", "started", "ended", "first_ts", "last_ts",
+                                        "opened", "closed", "start", "not_after",
+                                        "first_seen", "last_seen"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(name, names[i]) == 0)
+            return true;
+    return false;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Text of one cell; *num says whether to right-align it. */
+static const char *cell_text(const struct report *r, sqlite3_stmt *st, int c, char *buf,
+                             size_t len, bool *num)
+{
+    const char *name = sqlite3_column_name(st, c);
+    int type = sqlite3_column_type(st, c);
+    *num = type == SQLITE_INTEGER || type == SQLITE_FLOAT;
+    if (type == SQLITE_NULL) {
+        *num = true;
+        return "-";
+    }
+    if (is_time_col(name) && *num) {
+        *num = false;
+        return fmt_time(sqlite3_column_double(st, c), r->o->utc, strcmp(name, "ts") == 0, buf,
+                        len);
+    }
+    if (type == SQLITE_INTEGER) {
+        snprintf(buf, len, "%lld", (long long)sqlite3_column_int64(st, c));
+    } else if (type == SQLITE_FLOAT) {
+        double v = sqlite3_column_double(st, c);
+        if (ends_with(name, "_pct") || ends_with(name, "_ms"))
+            snprintf(buf, len, "%.2f", v);
+        else if (strstr(name, "days"))
+            snprintf(buf, len, "%.1f", v);
+        else
+            snprintf(buf, len, "%.3f", v);
+    } else {
+        const char *t = (const char *)sqlite3_column_text(st, c);
+        snprintf(buf, len, "%.*s", REPORT_CELL_MAX, t ? t : "");
+        if (t && strlen(t) > REPORT_CELL_MAX && len > 4) {
+            size_t n = strlen(buf);
+            memcpy(buf + (n > len - 4 ? len - 4 : n - 3), "...", 4);
+        }
+    }
+    return buf;
+}
+
+/* One JSON value of a cell: numbers as numbers, times as epoch seconds, *_json raw. */
+static void cell_json(FILE *out, sqlite3_stmt *st, int c)
+{
+    const char *name = sqlite3_column_name(st, c);
+    switch (sqlite3_column_type(st, c)) {
+    case SQLITE_NULL:
+        fputs("null", out);
+        break;
+    case SQLITE_INTEGER:
+        fprintf(out, "%lld", (long long)sqlite3_column_int64(st, c));
+        break;
+    case SQLITE_FLOAT:
+        if (is_time_col(name))
+            fprintf(out, "%.6f", sqlite3_column_double(st, c));
+        else
+            fprintf(out, "%.9g", sqlite3_column_double(st, c));
+        break;
+    default: {
+        const char *t = (const char *)sqlite3_column_text(st, c);
+        if (ends_with(name, "_json") && t && t[0] == '{')
+            fputs(t, out);
+        else
+            json_put_str(out, t ? t : "");
+    }
+    }
+}
+
+/* A JSON key (without "_json") for a column. */
+static void key_json(FILE *out, const char *name)
+{
+    char k[64];
+    snprintf(k, sizeof(k), "%s", name);
+    size_t n = strlen(k);
+    if (n > 5 && strcmp(k + n - 5, "_json") == 0)
+        k[n - 5] = '\0';
+    json_put_str(out, k);
+}
+
+static void json_member(struct report *r, const char *key)
+{
+    fputs(r->first_key ? "" : ",", r->out);
+    r->first_key = false;
+    json_put_str(r->out, key);
+    putc(':', r->out);
+}
+
+/*
+ * Run sql and print it: as a table under title (text), or as key: [ {...}, ... ] (JSON).
+ * empty is printed in text mode when there are no rows. 0 or ERR_DB.
+ */
+static int section(struct report *r, const char *key, const char *title, const char *empty,
+                   const char *sql, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(r->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "reading database %s failed: %s", r->o->db,
+                 sqlite3_errmsg(r->db));
+        return ERR_DB;
+    }
+    bind_filters(r, st);
+    int ncol = sqlite3_column_count(st);
+    if (ncol > REPORT_MAX_COLS)
+        ncol = REPORT_MAX_COLS;
+    char buf[256];
+    bool num;
+
+    if (r->o->json) {
+        json_member(r, key);
+        putc('[', r->out);
+        size_t n = 0;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            fputs(n++ ? ",{" : "{", r->out);
+            for (int c = 0; c < ncol; c++) {
+                if (c)
+                    putc(',', r->out);
+                key_json(r->out, sqlite3_column_name(st, c));
+                putc(':', r->out);
+                cell_json(r->out, st, c);
+            }
+            putc('}', r->out);
+        }
+        putc(']', r->out);
+    } else {
+        /* Two passes: widths, then the rows. */
+        size_t w[REPORT_MAX_COLS];
+        bool right[REPORT_MAX_COLS] = {false};
+        size_t rows = 0;
+        for (int c = 0; c < ncol; c++)
+            w[c] = strlen(sqlite3_column_name(st, c));
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            rows++;
+            for (int c = 0; c < ncol; c++) {
+                size_t l = strlen(cell_text(r, st, c, buf, sizeof(buf), &num));
+                if (l > w[c])
+                    w[c] = l;
+                if (num && sqlite3_column_type(st, c) != SQLITE_NULL)
+                    right[c] = true;
+            }
+        }
+        fprintf(r->out, "\n%s\n", title);
+        if (rc == SQLITE_DONE && rows == 0) {
+            fprintf(r->out, "  %s\n", empty);
+        } else if (rc == SQLITE_DONE) {
+            sqlite3_reset(st);
+            fputs(" ", r->out);
+            for (int c = 0; c < ncol; c++) {
+                char h[64];
+                snprintf(h, sizeof(h), "%s", sqlite3_column_name(st, c));
+                for (char *p = h; *p; p++)
+                    if (*p == '_')
+                        *p = ' ';
+                fprintf(r->out, " %*s%-*s", right[c] ? (int)(w[c] - strlen(h)) : 0, "",
+                        right[c] || c == ncol - 1 ? 0 : (int)w[c], h);
+            }
+            fputs("\n", r->out);
+            while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                fputs(" ", r->out);
+                for (int c = 0; c < ncol; c++) {
+                    const char *t = cell_text(r, st, c, buf, sizeof(buf), &num);
+                    if (c == ncol - 1 && !right[c])
+                        fprintf(r->out, " %s", t);
+                    else if (right[c])
+                        fprintf(r->out, " %*s", (int)w[c], t);
+                    else
+                        fprintf(r->out, " %-*s", (int)w[c], t);
+                }
+                fputs("\n", r->out);
+            }
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        snprintf(err, errlen, "reading database %s failed: %s", r->o->db,
+                 sqlite3_errmsg(r->db));
+        sqlite3_finalize(st);
+        return ERR_DB;
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+static const char runs_sql[] =
+    "SELECT id, status, started, ended, sources, filter, servers, version, first_ts, last_ts,"
+    " packets, tcp_packets, bytes, flows, dropped_kernel, dropped_if, malformed, evicted,"
+    " mirror_duplicates, store_dropped, error, options"
+    " FROM runs WHERE (:run IS NULL OR id = :run)"
+    " AND (:since IS NULL OR coalesce(last_ts, ended, 1e18) >= :since)"
+    " AND (:until IS NULL OR coalesce(first_ts, started) < :until)"
+    " ORDER BY id";
+
+/* The runs, one block each (text). */
+static int runs_text(struct report *r, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    char a[64], b[64];
+    size_t n = 0;
+    int rc = sqlite3_prepare_v2(r->db, runs_sql, -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "reading database %s failed: %s", r->o->db,
+                 sqlite3_errmsg(r->db));
+        return ERR_DB;
+    }
+    bind_filters(r, st);
+    fputs("\nRuns\n", r->out);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *status = (const char *)sqlite3_column_text(st, 1);
+        const char *text;
+        n++;
+        if (status && strcmp(status, "running") == 0)
+            status = "running, or killed before it finished";
+        fprintf(r->out, "  run %lld: %s, %s", (long long)sqlite3_column_int64(st, 0),
+                (text = (const char *)sqlite3_column_text(st, 4)) && *text ? text : "?",
+                status ? status : "?");
+        fprintf(r->out, ", flowmedic %s\n", (const char *)sqlite3_column_text(st, 7));
+        fprintf(r->out, "    ran %s", fmt_time(sqlite3_column_double(st, 2), r->o->utc, false,
+                                               a, sizeof(a)));
+        if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+            fprintf(r->out, " .. %s", fmt_time(sqlite3_column_double(st, 3), r->o->utc, false,
+                                               b, sizeof(b)));
+        if ((text = (const char *)sqlite3_column_text(st, 5)))
+            fprintf(r->out, "; filter \"%s\"", text);
+        if ((text = (const char *)sqlite3_column_text(st, 6)))
+            fprintf(r->out, "; servers %s", text);
+        fputs("\n", r->out);
+        if (sqlite3_column_type(st, 8) != SQLITE_NULL)
+            fprintf(r->out, "    capture %s .. %s\n",
+                    fmt_time(sqlite3_column_double(st, 8), r->o->utc, false, a, sizeof(a)),
+                    fmt_time(sqlite3_column_double(st, 9), r->o->utc, false, b, sizeof(b)));
+        if (sqlite3_column_type(st, 10) != SQLITE_NULL)
+            fprintf(r->out,
+                    "    %lld packets (%lld TCP), %lld flows; dropped: %lld by the kernel, "
+                    "%lld by the interface; %lld malformed, %lld flows evicted, "
+                    "%lld mirror duplicates\n",
+                    (long long)sqlite3_column_int64(st, 10),
+                    (long long)sqlite3_column_int64(st, 11),
+                    (long long)sqlite3_column_int64(st, 13),
+                    (long long)sqlite3_column_int64(st, 14),
+                    (long long)sqlite3_column_int64(st, 15),
+                    (long long)sqlite3_column_int64(st, 16),
+                    (long long)sqlite3_column_int64(st, 17),
+                    (long long)sqlite3_column_int64(st, 18));
+        if (sqlite3_column_int64(st, 19) > 0 || sqlite3_column_type(st, 20) != SQLITE_NULL)
+            fprintf(r->out, "    NOT STORED: %lld records%s%s\n",
+                    (long long)sqlite3_column_int64(st, 19),
+                    sqlite3_column_type(st, 20) != SQLITE_NULL ? " - " : "",
+                    sqlite3_column_type(st, 20) != SQLITE_NULL
+                        ? (const char *)sqlite3_column_text(st, 20)
+                        : "");
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        snprintf(err, errlen, "reading database %s failed: %s", r->o->db,
+                 sqlite3_errmsg(r->db));
+        return ERR_DB;
+    }
+    if (n == 0)
+        fputs("  no run matches\n", r->out);
+    return 0;
+}
+
+static const char servers_sql[] =
+    "SELECT f.server AS server, count(*) AS flows, sum(saw_syn) AS attempts,"
+    " sum(saw_syn AND hs_rtt_client IS NOT NULL) AS established,"
+    " sum(close = :c_refused) AS refused, sum(close = :c_unanswered) AS unanswered,"
+    " sum(reset_c2s + reset_s2c > 0) AS reset,"
+    " sum(packets_c2s + packets_s2c) AS packets, sum(retrans_total) AS retrans,"
+    " round(100.0 * sum(retrans_total) / max(1, sum(packets_c2s + packets_s2c)), 2)"
+    " AS retrans_pct,"
+    " round(1000 * m.srv, 3) AS hs_rtt_srv_ms, round(1000 * m.cli, 3) AS hs_rtt_cli_ms,"
+    " (SELECT count(*) FROM sel_findings e WHERE e.server = f.server"
+    "  AND e.severity = 'error') AS errors"
+    " FROM sel_flows f LEFT JOIN sel_median m ON m.server = f.server"
+    " GROUP BY f.server ORDER BY flows DESC, f.server LIMIT 50";
+
+static const char kinds_sql[] =
+    "SELECT kind, sum(severity = 'error') AS error, sum(severity = 'warn') AS warn,"
+    " sum(severity = 'info') AS info, count(*) AS total FROM sel_findings"
+    " GROUP BY kind ORDER BY error DESC, warn DESC, total DESC, kind";
+
+static const char health_sql[] =
+    "SELECT server, count(*) AS intervals, sum(attempts) AS attempts,"
+    " sum(established) AS established,"
+    " sum(failed_refused + failed_timeout + failed_backlog + failed_reset + failed_tls)"
+    " AS failed,"
+    " round(100 * max(error_rate), 2) AS worst_error_pct,"
+    " round(100 * max(retrans_rate), 2) AS worst_retrans_pct,"
+    " round(1000 * max(hs_rtt_p95), 3) AS worst_hs_rtt_p95_ms,"
+    " round(1000 * max(resp_p99), 3) AS worst_resp_p99_ms"
+    " FROM sel_health GROUP BY server ORDER BY failed DESC, server LIMIT 50";
+
+static const char tls_sql[] =
+    "SELECT server, coalesce(sni, '') AS sni, outcome, coalesce(alert, '') AS alert,"
+    " coalesce(alert_from, '') AS alert_from, max(inferred) AS inferred,"
+    " count(*) AS handshakes, max(ts) AS last_ts FROM sel_tls"
+    " WHERE outcome NOT IN (:t_completed, :t_progress)"
+    " GROUP BY server, sni, outcome, alert, alert_from ORDER BY handshakes DESC LIMIT 20";
+
+static const char alerts_sql[] =
+    "SELECT server, rule, opened, closed, open_detail AS detail FROM sel_alerts"
+    " ORDER BY opened DESC LIMIT 20";
+
+static const char certs_sql[] =
+    "SELECT c.last_server AS server, c.subject, c.not_after,"
+    " round((c.not_after - (SELECT max(coalesce(last_ts, started)) FROM runs)) / 86400.0, 1)"
+    " AS days_left_at_last_run FROM main.certificates c"
+    " WHERE (:run IS NULL OR c.last_run_id = :run)"
+    " AND c.not_after <= (SELECT max(coalesce(last_ts, started)) FROM runs) + 30 * 86400"
+    " ORDER BY c.not_after LIMIT 20";
+
+static const char worst_sql[] =
+    "SELECT client, server, first_ts, round(last_ts - first_ts, 3) AS duration_s,"
+    " packets_c2s + packets_s2c AS packets, retrans_total AS retrans,"
+    " lost_segment_c2s + lost_segment_s2c AS lost,"
+    " zero_window_c2s + zero_window_s2c AS zero_windows,"
+    " reset_c2s + reset_s2c AS resets, close FROM sel_flows"
+    " WHERE retrans_total + lost_segment_c2s + lost_segment_s2c + reset_c2s + reset_s2c"
+    " + zero_window_c2s + zero_window_s2c > 0"
+    " ORDER BY retrans DESC, lost DESC, resets DESC, zero_windows DESC LIMIT 10";
+
+static const char errors_sql[] =
+    "SELECT ts, kind, server, client, detail FROM sel_findings WHERE severity = 'error'"
+    " ORDER BY ts DESC, id DESC LIMIT 20";
+
+static const char errors_json_sql[] =
+    "SELECT run_id, ts, kind, severity, flow_id, client, server, detail, frames, confidence,"
+    " CASE WHEN json_valid(extra) THEN extra END AS extra_json FROM sel_findings"
+    " WHERE severity = 'error' ORDER BY ts DESC, id DESC LIMIT 20";
+
+static int report_all(struct report *r, char *err, size_t errlen)
+{
+    const struct ropts *o = r->o;
+    char tz[64] = "";
+    time_t now = time(NULL);
+    struct tm tm;
+
+    if (localtime_r(&now, &tm))
+        strftime(tz, sizeof(tz), "%Z", &tm);
+    if (o->json) {
+        fputs("{", r->out);
+        r->first_key = true;
+        json_member(r, "database");
+        json_put_str(r->out, o->db);
+        json_member(r, "filters");
+        fputs("{\"run\":", r->out);
+        if (o->has_run)
+            fprintf(r->out, "%" PRId64, o->run);
+        else
+            fputs("null", r->out);
+        fputs(",\"server\":", r->out);
+        if (o->has_server)
+            json_put_str(r->out, o->server_arg);
+        else
+            fputs("null", r->out);
+        fputs(",\"since\":", r->out);
+        if (o->has_since)
+            fprintf(r->out, "%.6f", o->since);
+        else
+            fputs("null", r->out);
+        fputs(",\"until\":", r->out);
+        if (o->has_until)
+            fprintf(r->out, "%.6f", o->until);
+        else
+            fputs("null", r->out);
+        fputs("}", r->out);
+        if (section(r, "runs", "", "", runs_sql, err, errlen) != 0)
+            return ERR_DB;
+    } else {
+        char a[64], b[64];
+        fprintf(r->out, "flowmedic report of %s (times in %s)\n", o->db,
+                o->utc ? "UTC" : (tz[0] ? tz : "local time"));
+        if (o->has_run || o->has_server || o->has_since || o->has_until) {
+            fputs("Only:", r->out);
+            if (o->has_run)
+                fprintf(r->out, " run %" PRId64 ";", o->run);
+            if (o->has_server)
+                fprintf(r->out, " server %s;", o->server_arg);
+            if (o->has_since)
+                fprintf(r->out, " since %s;", fmt_time(o->since, o->utc, false, a, sizeof(a)));
+            if (o->has_until)
+                fprintf(r->out, " until %s;", fmt_time(o->until, o->utc, false, b, sizeof(b)));
+            fputs("\n", r->out);
+        }
+        if (runs_text(r, err, errlen) != 0)
+            return ERR_DB;
+    }
+    if (section(r, "servers",
+                "Servers (from flows: attempts = SYNs seen, reset = flows with a RST, retrans pct ="
+                " retransmitted / all segments,\n hs rtt = median SYN->SYN-ACK (srv) and"
+                " SYN-ACK->ACK (cli) in ms, errors = error findings)",
+                "no flows", servers_sql, err, errlen) != 0 ||
+        section(r, "findings_by_kind", "Findings by kind and severity", "no findings",
+                kinds_sql, err, errlen) != 0)
+        return ERR_DB;
+    if (r->v2 &&
+        (section(r, "server_health", "Server health (worst interval per server)",
+                 "no health intervals recorded", health_sql, err, errlen) != 0 ||
+         section(r, "tls_failures", "TLS handshake failures", "no failed TLS handshakes",
+                 tls_sql, err, errlen) != 0 ||
+         section(r, "alerts", "Server alerts (newest first)", "no alerts", alerts_sql, err,
+                 errlen) != 0 ||
+         section(r, "certs_expiring",
+                 "Certificates expired or expiring within 30 days of the last run",
+                 "none", certs_sql, err, errlen) != 0))
+        return ERR_DB;
+    if (section(r, "worst_flows",
+                "Worst flows (most retransmissions, losses, resets, zero windows)",
+                "no flow had retransmissions, losses, resets or zero windows", worst_sql, err,
+                errlen) != 0 ||
+        section(r, "recent_errors", "Recent error findings (newest first, up to 20)",
+                "no error findings", o->json ? errors_json_sql : errors_sql, err,
+                errlen) != 0)
+        return ERR_DB;
+    if (o->json)
+        fputs("}\n", r->out);
+    return 0;
+}
+
+int cli_report_main(int argc, char **argv)
+{
+    struct ropts o;
+    struct report r;
+    char err[512] = "";
+
+    int rc = parse_opts(argc, argv, &o);
+    if (rc == 1)
+        return REPORT_OK; /* --help */
+    if (rc == 0 && reparse_times(argc, argv, &o) != 0)
+        rc = ERR_ARG;
+    if (rc != 0) {
+        fputs("Try 'flowmedic report --help'.\n", stderr);
+        return REPORT_USAGE;
+    }
+    memset(&r, 0, sizeof(r));
+    r.o = &o;
+    r.out = stdout;
+    rc = open_db(&r, err, sizeof(err));
+    if (rc == 0)
+        rc = select_rows(&r, err, sizeof(err));
+    if (rc == 0)
+        rc = report_all(&r, err, sizeof(err));
+    sqlite3_close(r.db);
+    if (rc != 0) {
+        fflush(stdout);
+        log_error("%s", err);
+        return REPORT_RUNTIME;
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        log_error("report: writing to stdout failed: %s", strerror(errno));
+        return REPORT_RUNTIME;
+    }
+    return REPORT_OK;
+}
