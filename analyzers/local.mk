@@ -13,3 +13,5 @@ libflowmedic_a_SOURCES += analyzers/estab.h analyzers/det_estab.c
 check_PROGRAMS += tests/unit/test_estab
 tests_unit_test_estab_LDADD = $(FM_LIBS)
 TESTS += tests/unit/test_estab
+TESTS += tests/estab/samples.sh
+EXTRA_DIST += tests/estab/samples.sh tests/estab/check.py docs/establishment.md
