@@ -127,6 +127,8 @@ struct es_flow {
     bool judge_pending;          /* answered on a retry; judge again at flow end */
     bool done_hs;                /* the handshake outcome was reported (or is clean) */
     bool done_aq;                /* accept-queue finding written */
+    bool srv_reset;              /* the server reset the connection before any progress */
+    uint64_t reset_frame;        /* that reset */
     bool refused;                /* answered by RST */
 };
 
@@ -642,6 +644,7 @@ static void es_aq_ignored(struct det *d, struct flow *f, struct es_flow *st, uin
     if (st->has_data)
         es_add_frame(&fd, st->data_frame);
     es_add_frame(&fd, st->data_retx_frame);
+    es_add_frame(&fd, st->reset_frame);
     char stall[24];
     uint64_t end = st->progress ? st->progress_ns : ts;
     es_dur(stall, sizeof(stall), end > st->ack_ns ? end - st->ack_ns : 0);
@@ -653,14 +656,19 @@ static void es_aq_ignored(struct det *d, struct flow *f, struct es_flow *st, uin
                "Send-Q, nstat TcpExtListenOverflows, the listen() backlog.",
                st->sa_after_ack, st->sa_after_ack == 1 ? "" : "s",
                st->data_retx ? " and left the client's data unACKed" : "",
-               st->progress ? "it finally responded" : "no progress", stall,
-               st->data_retx ? "" : " or the ACK was lost (weaker)"));
+               st->progress    ? "it finally responded"
+               : st->srv_reset ? "it reset the connection"
+                               : "no progress",
+               stall, st->data_retx ? "" : " or the ACK was lost (weaker)"));
     es_fit_json(
         fd.extra, sizeof(fd.extra),
         snprintf(fd.extra, sizeof(fd.extra),
                  "\"reason\":\"accept_queue\",\"abort_on_overflow\":false,\"synack_retries\":%u,"
                  "\"data_retransmissions\":%u,\"outcome\":\"%s\",\"stall\":%.3f",
-                 st->sa_after_ack, st->data_retx, st->progress ? "delayed" : "failed",
+                 st->sa_after_ack, st->data_retx,
+                 st->progress    ? "delayed"
+                 : st->srv_reset ? "reset"
+                                 : "failed",
                  (double)(end > st->ack_ns ? end - st->ack_ns : 0) / 1e9));
     det_emit(d, &fd);
 }
@@ -763,8 +771,13 @@ static void es_on_packet(struct det *d, struct flow *f, void *fs, const struct p
     if (rst) {
         if (st->nsyn && st->nsynack == 0 && !st->refused)
             es_refused(d, f, st, pk, sg);
-        else if (st->acked && !st->progress && !st->done_aq &&
-                 pk->ts_ns - st->last_c2s_ns <= ES_RST_NEAR_NS)
+        else if (st->acked && !st->progress && !st->done_aq && st->sa_after_ack > 0) {
+            /* ACK ignored, SYN-ACK re-sent, then reset (the request expired): abort=0 form */
+            st->srv_reset = true;
+            st->reset_frame = pk->frame;
+            es_aq_ignored(d, f, st, pk->ts_ns);
+        } else if (st->acked && !st->progress && !st->done_aq &&
+                   pk->ts_ns - st->last_c2s_ns <= ES_RST_NEAR_NS)
             es_aq_reset(d, f, st, pk);
         return;
     }

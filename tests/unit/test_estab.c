@@ -386,6 +386,33 @@ static void test_accept_ignored(void)
     CHECK_EQ_U64(count_kind(FK_SYN_BACKLOG_DROP), 0);
 }
 
+/* abort_on_overflow=0 that never recovers: SYN-ACKs re-sent, then the expired request resets. */
+static void test_accept_ignored_reset(void)
+{
+    struct endpoint cli = ep4(10, 0, 5, 3, 46200), sv = *srv80();
+    add(0, cli, sv, TCP_SYN, 100, 0, 0);
+    add(1 * MS, sv, cli, TCP_SYN | TCP_ACK, 900, 101, 0);
+    add(2 * MS, cli, sv, TCP_ACK, 101, 901, 0);
+    add(3 * MS, cli, sv, TCP_ACK | TCP_PSH, 101, 901, 50);
+    add(1001 * MS, sv, cli, TCP_SYN | TCP_ACK, 900, 101, 0);
+    add(1002 * MS, cli, sv, TCP_ACK, 151, 901, 0);
+    add(3001 * MS, sv, cli, TCP_SYN | TCP_ACK, 900, 101, 0);
+    add(3002 * MS, cli, sv, TCP_ACK, 151, 901, 0);
+    add(6000 * MS, cli, sv, TCP_ACK | TCP_PSH, 101, 901, 50);
+    add(6001 * MS, sv, cli, TCP_RST, 901, 0, 0);
+    run();
+    CHECK_EQ_U64(count_kind(FK_ACCEPT_QUEUE_OVERFLOW), 1);
+    const struct finding *f = find_kind(FK_ACCEPT_QUEUE_OVERFLOW, 46200);
+    CHECK(f != NULL);
+    if (f) {
+        CHECK(f->sev == SEV_ERROR);
+        CHECK(strstr(f->extra, "\"abort_on_overflow\":false") != NULL);
+        CHECK(strstr(f->extra, "\"outcome\":\"reset\"") != NULL);
+        CHECK(strstr(f->extra, "\"synack_retries\":2") != NULL);
+        CHECK(has_frame(f, 10));
+    }
+}
+
 /* Slow handshake: 1.5 s server side, 100 ms client side. */
 static void test_slow(void)
 {
@@ -449,6 +476,7 @@ int main(void)
     RUN(test_single_retry_busy);
     RUN(test_accept_abort);
     RUN(test_accept_ignored);
+    RUN(test_accept_ignored_reset);
     RUN(test_slow);
     RUN(test_clean);
     RUN(test_lone_syn_at_end);
