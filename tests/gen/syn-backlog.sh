@@ -5,7 +5,7 @@
 # clients (tcp_syn_retries=2, so connect() gives up after ~7 s) that each send one line and wait
 # for the answer. SYNs are dropped while the SYN queue / accept queue is full (the client
 # retries the SYN after 1 s and 3 s); handshakes whose final ACK finds the accept queue full
-# see the server retransmit its SYN-ACK.
+# leave the client's first data unacknowledged (retransmitted) until the queue has room.
 # With "abort": samples/accept-overflow-abort.pcap, the same with tcp_abort_on_overflow=1 (the
 # server answers such an ACK with RST).
 MODE=${1:-drop}
@@ -45,4 +45,4 @@ gen_finish --part clients="$GEN_TMP/client.json" --part server="$GEN_TMP/server.
 	--set "kernel=$(uname -r)" \
 	--set "listener=port $PORT, listen(2) (accept queue holds 3), first accept() at +2 s, then one accept every 0.3 s; each accepted connection gets 'OK hello' and is closed" \
 	--set "loss_rule=none (no iptables rule: every drop is the server kernel's listen-queue logic)" \
-	--set "expected=$NCLIENTS concurrent connects to $S4:$PORT. Per client see clients.attempts: connect ok/timeout (ETIMEDOUT after SYN retries at ~1 s and ~3 s), exchange ok or failed. Server-side SYN drops: TcpExtTCPReqQFullDrop (SYN queue full, no cookies) and TcpExtListenOverflows/ListenDrops (accept queue full); $([ $ABORT = 1 ] && echo 'tcp_abort_on_overflow=1: an ACK completing a handshake while the accept queue is full is answered with RST by the server' || echo 'an ACK completing a handshake while the accept queue is full is dropped: the server retransmits its SYN-ACK')"
+	--set "expected=$NCLIENTS concurrent connects to $S4:$PORT. Per client see clients.attempts: connect ok/timeout (ETIMEDOUT after SYN retries at ~1 s and ~3 s), exchange ok or failed. Server-side SYN drops: TcpExtTCPReqQFullDrop (SYN queue full, no cookies) and TcpExtListenOverflows/ListenDrops (accept queue full); $([ $ABORT = 1 ] && echo 'tcp_abort_on_overflow=1: an ACK completing a handshake while the accept queue is full is answered with RST by the server' || echo 'an ACK completing a handshake while the accept queue is full is dropped (the request is marked acked): the client connect() succeeds, its first data stays unacknowledged and is retransmitted until the accept queue has room (this kernel does not retransmit the SYN-ACK for an acked request)')"
