@@ -132,13 +132,15 @@ struct es_flow {
     bool refused;                /* answered by RST */
 };
 
-/* "1.0 s" or "250 ms". */
+/* "1.0 s", "250.0 ms" or "0.186 ms". */
 static void es_dur(char *buf, size_t n, uint64_t ns)
 {
     if (ns >= NS_PER_S)
         snprintf(buf, n, "%.1f s", (double)ns / 1e9);
-    else
+    else if (ns >= NS_PER_MS)
         snprintf(buf, n, "%.1f ms", (double)ns / 1e6);
+    else
+        snprintf(buf, n, "%.3f ms", (double)ns / 1e6);
 }
 
 static bool es_ip_eq(const struct ip_addr *a, const struct ip_addr *b)
