@@ -6,3 +6,7 @@ check_PROGRAMS += tests/unit/test_store
 tests_unit_test_store_SOURCES = tests/unit/test_store.c tests/unit/testhelp.h
 tests_unit_test_store_LDADD = $(FM_LIBS)
 TESTS += tests/unit/test_store
+
+# End-to-end, crash and bad-path tests of the database (need the flowmedic binary).
+TESTS += tests/store/e2e.sh tests/store/crash.sh tests/store/badpath.sh
+EXTRA_DIST += tests/store/e2e.sh tests/store/crash.sh tests/store/badpath.sh

@@ -1,0 +1,132 @@
+#!/bin/sh
+# e2e.sh - every sample analysed with -w DB --json into one database (one run each): the rows
+# of each run equal the JSON lines of the same run (per type and per finding kind, per-flow
+# counters too), the run row is complete, and `flowmedic report` reads it as text and JSON.
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
+if [ ! -x "$FLOWMEDIC" ]; then
+    echo "SKIP: $FLOWMEDIC is not built"
+    exit 77
+fi
+if ! command -v python3 >/dev/null 2>&1; then
+    echo "SKIP: python3 is needed to compare JSON with SQL"
+    exit 77
+fi
+set -- "$top_srcdir"/samples/*.pcap
+if [ ! -f "$1" ]; then
+    echo "SKIP: no samples in $top_srcdir/samples"
+    exit 77
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+db="$tmp/all.db"
+fail=0
+run=0
+for pcap in "$@"; do
+    name=$(basename "$pcap" .pcap)
+    run=$((run + 1))
+    "$FLOWMEDIC" -r "$pcap" -w "$db" --json >"$tmp/$name.jsonl" 2>"$tmp/$name.err"
+    rc=$?
+    if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then
+        echo "FAIL $name: flowmedic exited $rc: $(cat "$tmp/$name.err")"
+        fail=$((fail + 1))
+        run=$((run - 1))
+        continue
+    fi
+    if grep -q "Sanitizer\|runtime error" "$tmp/$name.err"; then
+        echo "FAIL $name: sanitizer report"
+        fail=$((fail + 1))
+    fi
+    if python3 - "$db" "$run" "$tmp/$name.jsonl" <<'PY'
+import json, sqlite3, sys
+from collections import Counter
+db, run, jl = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+objs = [json.loads(l) for l in open(jl) if l.strip()]
+types = Counter(o.get("type") for o in objs)
+c = sqlite3.connect(db)
+q = lambda sql, *a: c.execute(sql, a).fetchall()
+bad = []
+def eq(what, got, want):
+    if got != want:
+        bad.append(f"{what}: database {got}, JSON {want}")
+eq("integrity_check", q("PRAGMA integrity_check")[0][0], "ok")
+rid = q("SELECT max(id) FROM runs")[0][0]
+eq("run id", rid, run)
+status, dropped = q("SELECT status, store_dropped FROM runs WHERE id=?", rid)[0]
+eq("run status", status, "complete")
+eq("store_dropped", dropped, 0)
+for t, table in (("finding", "findings"), ("flow", "flows"), ("health", "server_health"),
+                 ("tls", "tls_handshakes")):
+    eq(f"{table} rows", q(f"SELECT count(*) FROM {table} WHERE run_id=?", rid)[0][0], types[t])
+kinds = Counter((o["kind"], o["severity"]) for o in objs if o.get("type") == "finding")
+rows = Counter({(k, s): n for k, s, n in
+                q("SELECT kind, severity, count(*) FROM findings WHERE run_id=? GROUP BY 1, 2", rid)})
+eq("findings per kind and severity", dict(rows), dict(kinds))
+# Every JSON flow is a row with the same endpoints, packets and TCP event counts.
+cols = [r[1] for r in q("PRAGMA table_info(flows)")]
+for o in (o for o in objs if o.get("type") == "flow"):
+    r = q("SELECT * FROM flows WHERE run_id=? AND flow_id=? AND client=? AND server=?"
+          " AND abs(first_ts-?)<1e-5", rid, o["flow_id"], o["client"], o["server"],
+          float(o["first_ts"]))
+    if len(r) != 1:
+        bad.append(f"flow {o['client']} -> {o['server']}: {len(r)} rows")
+        continue
+    row = dict(zip(cols, r[0]))
+    for d in ("c2s", "s2c"):
+        eq(f"flow {o['client']} packets {d}", row["packets_" + d], o["packets"][d])
+        eq(f"flow {o['client']} bytes {d}", row["bytes_" + d], o["bytes"][d])
+        for k, v in o.items():
+            if isinstance(v, dict) and set(v) == {"c2s", "s2c"} and k + "_c2s" in row:
+                eq(f"flow {o['client']} {k} {d}", row[k + "_" + d], v[d])
+    eq(f"flow {o['client']} close", row["close"], o["close"])
+certs = {o["sha256"] for o in objs if o.get("type") == "cert" and o["sha256"]}
+for h in certs:
+    eq(f"certificate {h[:12]}", q("SELECT count(*) FROM certificates WHERE sha256=?", h)[0][0], 1)
+summ = [o for o in objs if o.get("type") == "summary"]
+if summ:
+    eq("run packets", q("SELECT packets FROM runs WHERE id=?", rid)[0][0], summ[0]["packets"])
+for b in bad[:10]:
+    print("  " + b)
+sys.exit(1 if bad else 0)
+PY
+    then
+        echo "ok   $name: rows equal the JSON lines (run $run)"
+    else
+        echo "FAIL $name: rows differ from the JSON lines"
+        fail=$((fail + 1))
+    fi
+done
+
+# The report reads every run, as text and as one JSON object.
+if "$FLOWMEDIC" report "$db" >"$tmp/report.txt" 2>"$tmp/report.err" &&
+    grep -q "^Runs" "$tmp/report.txt" && grep -q "^Servers" "$tmp/report.txt" &&
+    grep -q "^Worst flows" "$tmp/report.txt"; then
+    echo "ok   report: $(wc -l <"$tmp/report.txt") lines"
+else
+    echo "FAIL report: $(cat "$tmp/report.err")"
+    fail=$((fail + 1))
+fi
+if "$FLOWMEDIC" report "$db" --json >"$tmp/report.json" 2>"$tmp/report.err" &&
+    python3 - "$tmp/report.json" "$run" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert len(r["runs"]) == int(sys.argv[2]), len(r["runs"])
+for k in ("servers", "findings_by_kind", "worst_flows", "recent_errors"):
+    assert isinstance(r[k], list), k
+PY
+then
+    echo "ok   report --json: one object, $run runs"
+else
+    echo "FAIL report --json: $(cat "$tmp/report.err")"
+    fail=$((fail + 1))
+fi
+# Each run alone, in UTC.
+for i in $(seq 1 "$run"); do
+    if ! "$FLOWMEDIC" report "$db" --run "$i" --utc >"$tmp/r$i.txt" 2>"$tmp/r$i.err" ||
+        ! grep -q "run $i:" "$tmp/r$i.txt"; then
+        echo "FAIL report --run $i: $(cat "$tmp/r$i.err")"
+        fail=$((fail + 1))
+    fi
+done
+[ "$fail" -eq 0 ] && echo "ok   report --run 1..$run"
+exit $((fail != 0))
