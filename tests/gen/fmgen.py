@@ -122,7 +122,7 @@ def cmd_http_server(a):
                 size = a.body_bytes
                 if self.path.startswith("/size/"):
                     try:
-                        size = max(0, min(int(self.path[6:]), 1 << 20))
+                        size = max(0, min(int(self.path[6:].split("/")[0].split("?")[0]), 1 << 20))
                     except ValueError:
                         pass
                 body = (b"flowmedic sample body\n" * (size // 22 + 1))[:size]
