@@ -594,7 +594,13 @@ struct store *store_open_tuned(const char *path, const struct store_run_info *ri
     s->tune.batch_ms = t && t->batch_ms ? t->batch_ms : STORE_DEFAULT_BATCH_MS;
     s->tune.writer_delay_us = t ? t->writer_delay_us : 0;
     s->tune.max_pages = t ? t->max_pages : 0;
-    s->block_when_full = ri && ri->block_when_full;
+    if (ri && ri->when_full == STORE_FULL_WAIT)
+        s->block_when_full = true;
+    else if (ri && ri->when_full == STORE_FULL_DROP)
+        s->block_when_full = false;
+    else /* auto: a live capture must never stall; files may wait for the disk */
+        s->block_when_full =
+            !(ri && ri->sources && strncmp(ri->sources, "iface:", 6) == 0);
     s->slots = calloc(s->tune.queue_slots, sizeof(*s->slots));
     if (!s->slots) {
         set_err(err, errlen, "out of memory for the database queue (%zu records)",

@@ -13,6 +13,13 @@
 #include "../analyzers/finding.h"
 #include "../capture/err.h"
 
+/* What the sink does when the queue is full. */
+enum store_when_full {
+    STORE_FULL_AUTO = 0,         /* drop for live capture ("iface:" sources), else wait */
+    STORE_FULL_WAIT,             /* wait for the writer (offline: nothing is lost) */
+    STORE_FULL_DROP,             /* count the record as dropped (live: never stall capture) */
+};
+
 /* What a run was: goes into the runs table. Strings are copied by store_open. */
 struct store_run_info {
     const char *sources;         /* files (comma separated) or "iface:eth1" */
@@ -20,7 +27,7 @@ struct store_run_info {
     const char *servers;         /* --server list or NULL */
     const char *options;         /* the command line, for the record */
     uint64_t start_wall_ns;      /* wall clock when the run started */
-    bool block_when_full;        /* offline input: wait for the writer instead of dropping */
+    enum store_when_full when_full; /* queue-full policy; 0 = auto from sources */
 };
 
 /* How the store is doing (for the TUI, metrics and the exit message). */

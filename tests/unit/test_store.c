@@ -533,7 +533,9 @@ static void test_queue_overflow(void)
     const char *path = db_path("overflow.db");
     char err[512], buf[64];
     struct store_tuning tune = {.queue_slots = 4, .writer_delay_us = 20000};
-    struct store *s = store_open_tuned(path, &run_info, &tune, err, sizeof(err));
+    struct store_run_info live = run_info;
+    live.sources = "iface:eth1"; /* auto policy: a live capture drops instead of waiting */
+    struct store *s = store_open_tuned(path, &live, &tune, err, sizeof(err));
     CHECK(s != NULL);
     if (!s)
         return;
@@ -555,10 +557,9 @@ static void test_queue_overflow(void)
     CHECK_EQ_U64(q_int(path, "SELECT store_dropped FROM runs"), dropped);
     CHECK(strcmp(q_text(path, "SELECT status FROM runs", buf, sizeof(buf)), "incomplete") == 0);
 
-    /* The same with block_when_full (offline input): nothing is lost. */
+    /* The same from files (auto policy: wait for the writer): nothing is lost. */
     path = db_path("block.db");
     struct store_run_info ri = run_info;
-    ri.block_when_full = true;
     tune.writer_delay_us = 1000;
     s = store_open_tuned(path, &ri, &tune, err, sizeof(err));
     CHECK(s != NULL);
@@ -571,6 +572,22 @@ static void test_queue_overflow(void)
     }
     CHECK_EQ_U64(store_close(s, err, sizeof(err)), 0);
     CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM findings"), 50);
+
+    /* STORE_FULL_DROP forces dropping for any source. */
+    path = db_path("drop.db");
+    ri.when_full = STORE_FULL_DROP;
+    tune.writer_delay_us = 20000;
+    s = store_open_tuned(path, &ri, &tune, err, sizeof(err));
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    k = store_sink(s);
+    for (int i = 0; i < 50; i++) {
+        struct finding f = mk_finding(FK_RETRANSMISSION, 1000000000ull, "r");
+        k.on_finding(k.ctx, &f);
+    }
+    CHECK(store_close(s, err, sizeof(err)) == ERR_FULL);
+    CHECK(q_int(path, "SELECT count(*) FROM findings") < 50);
 }
 
 static void test_disk_full(void)
