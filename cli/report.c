@@ -28,33 +28,33 @@
 
 enum { REPORT_OK = 0, REPORT_RUNTIME = 1, REPORT_USAGE = 2 };
 
-#define REPORT_CELL_MAX 96     /* text cells are cut at this many bytes */
-#define REPORT_MAX_COLS 24     /* columns a section may have */
+#define REPORT_CELL_MAX 96 /* text cells are cut at this many bytes */
+#define REPORT_MAX_COLS 24 /* columns a section may have */
 
 /* What the command line asked for. */
 struct ropts {
-    const char *db;            /* the database file */
-    bool has_run;              /* --run given */
-    int64_t run;               /* --run N */
-    bool has_server;           /* --server given */
-    char server_ip[64];        /* --server address, formatted as the store writes it */
-    uint16_t server_port;      /* --server port, 0 = any */
-    char server_arg[128];      /* --server as given */
-    bool has_since;            /* --since given */
-    double since;              /* seconds since the epoch */
-    bool has_until;            /* --until given */
-    double until;              /* seconds since the epoch */
-    bool utc;                  /* --utc: times in UTC */
-    bool json;                 /* --json: one JSON object */
+    const char *db;       /* the database file */
+    bool has_run;         /* --run given */
+    int64_t run;          /* --run N */
+    bool has_server;      /* --server given */
+    char server_ip[64];   /* --server address, formatted as the store writes it */
+    uint16_t server_port; /* --server port, 0 = any */
+    char server_arg[128]; /* --server as given */
+    bool has_since;       /* --since given */
+    double since;         /* seconds since the epoch */
+    bool has_until;       /* --until given */
+    double until;         /* seconds since the epoch */
+    bool utc;             /* --utc: times in UTC */
+    bool json;            /* --json: one JSON object */
 };
 
 /* A report in progress. */
 struct report {
-    sqlite3 *db;               /* read-only connection */
-    const struct ropts *o;     /* options */
-    FILE *out;                 /* stdout */
-    bool first_key;            /* JSON: no member written yet in the top object */
-    bool v2;                   /* the TLS/health/alerts tables exist */
+    sqlite3 *db;           /* read-only connection */
+    const struct ropts *o; /* options */
+    FILE *out;             /* stdout */
+    bool first_key;        /* JSON: no member written yet in the top object */
+    bool v2;               /* the TLS/health/alerts tables exist */
 };
 
 static void usage(FILE *to)
@@ -359,8 +359,7 @@ static int open_db(struct report *r, char *err, size_t errlen)
     }
     sqlite3_finalize(st);
     if (rc == SQLITE_NOTADB) {
-        snprintf(err, errlen, "%s is not a flowmedic database (it is not a SQLite database)",
-                 path);
+        snprintf(err, errlen, "%s is not a flowmedic database (it is not a SQLite database)", path);
         return ERR_FORMAT;
     }
     if (rc != SQLITE_OK) {
@@ -420,13 +419,13 @@ static int exec_bound(struct report *r, const char *sql, char *err, size_t errle
             rc = SQLITE_OK;
     }
     if (rc != SQLITE_OK)
-        snprintf(err, errlen, "reading database %s failed: %s", r->o->db,
-                 sqlite3_errmsg(r->db));
+        snprintf(err, errlen, "reading database %s failed: %s", r->o->db, sqlite3_errmsg(r->db));
     sqlite3_finalize(st);
     return rc == SQLITE_OK ? 0 : ERR_DB;
 }
 
-#define SERVER_FILTER "(:sip IS NULL OR (server_ip = :sip AND (:sport IS NULL OR server_port = :sport)))"
+#define SERVER_FILTER                                                                              \
+    "(:sip IS NULL OR (server_ip = :sip AND (:sport IS NULL OR server_port = :sport)))"
 #define RUN_FILTER "(:run IS NULL OR run_id = :run)"
 
 /* The selection, as temporary tables: every section reads these. */
@@ -477,9 +476,9 @@ static int select_rows(struct report *r, char *err, size_t errlen)
 /* Columns that hold times (REAL seconds since the epoch). */
 static bool is_time_col(const char *name)
 {
-    static const char *const names[] = {"ts", "started", "ended", "first_ts", "last_ts",
-                                        "opened", "closed", "start", "not_after",
-                                        "first_seen", "last_seen"};
+    static const char *const names[] = {"ts",        "started",    "ended",    "first_ts",
+                                        "last_ts",   "opened",     "closed",   "start",
+                                        "not_after", "first_seen", "last_seen"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strcmp(name, names[i]) == 0)
             return true;
@@ -493,8 +492,8 @@ static bool ends_with(const char *s, const char *suffix)
 }
 
 /* Text of one cell; *num says whether to right-align it. */
-static const char *cell_text(const struct report *r, sqlite3_stmt *st, int c, char *buf,
-                             size_t len, bool *num)
+static const char *cell_text(const struct report *r, sqlite3_stmt *st, int c, char *buf, size_t len,
+                             bool *num)
 {
     const char *name = sqlite3_column_name(st, c);
     int type = sqlite3_column_type(st, c);
@@ -505,8 +504,7 @@ static const char *cell_text(const struct report *r, sqlite3_stmt *st, int c, ch
     }
     if (is_time_col(name) && *num) {
         *num = false;
-        return fmt_time(sqlite3_column_double(st, c), r->o->utc, strcmp(name, "ts") == 0, buf,
-                        len);
+        return fmt_time(sqlite3_column_double(st, c), r->o->utc, strcmp(name, "ts") == 0, buf, len);
     }
     if (type == SQLITE_INTEGER) {
         snprintf(buf, len, "%lld", (long long)sqlite3_column_int64(st, c));
@@ -585,8 +583,7 @@ static int section(struct report *r, const char *key, const char *title, const c
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(r->db, sql, -1, &st, NULL);
     if (rc != SQLITE_OK) {
-        snprintf(err, errlen, "reading database %s failed: %s", r->o->db,
-                 sqlite3_errmsg(r->db));
+        snprintf(err, errlen, "reading database %s failed: %s", r->o->db, sqlite3_errmsg(r->db));
         return ERR_DB;
     }
     bind_filters(r, st);
@@ -661,8 +658,7 @@ static int section(struct report *r, const char *key, const char *title, const c
         }
     }
     if (rc != SQLITE_DONE) {
-        snprintf(err, errlen, "reading database %s failed: %s", r->o->db,
-                 sqlite3_errmsg(r->db));
+        snprintf(err, errlen, "reading database %s failed: %s", r->o->db, sqlite3_errmsg(r->db));
         sqlite3_finalize(st);
         return ERR_DB;
     }
@@ -687,8 +683,7 @@ static int runs_text(struct report *r, char *err, size_t errlen)
     size_t n = 0;
     int rc = sqlite3_prepare_v2(r->db, runs_sql, -1, &st, NULL);
     if (rc != SQLITE_OK) {
-        snprintf(err, errlen, "reading database %s failed: %s", r->o->db,
-                 sqlite3_errmsg(r->db));
+        snprintf(err, errlen, "reading database %s failed: %s", r->o->db, sqlite3_errmsg(r->db));
         return ERR_DB;
     }
     bind_filters(r, st);
@@ -703,11 +698,11 @@ static int runs_text(struct report *r, char *err, size_t errlen)
                 (text = (const char *)sqlite3_column_text(st, 4)) && *text ? text : "?",
                 status ? status : "?");
         fprintf(r->out, ", flowmedic %s\n", (const char *)sqlite3_column_text(st, 7));
-        fprintf(r->out, "    ran %s", fmt_time(sqlite3_column_double(st, 2), r->o->utc, false,
-                                               a, sizeof(a)));
+        fprintf(r->out, "    ran %s",
+                fmt_time(sqlite3_column_double(st, 2), r->o->utc, false, a, sizeof(a)));
         if (sqlite3_column_type(st, 3) != SQLITE_NULL)
-            fprintf(r->out, " .. %s", fmt_time(sqlite3_column_double(st, 3), r->o->utc, false,
-                                               b, sizeof(b)));
+            fprintf(r->out, " .. %s",
+                    fmt_time(sqlite3_column_double(st, 3), r->o->utc, false, b, sizeof(b)));
         if ((text = (const char *)sqlite3_column_text(st, 5)))
             fprintf(r->out, "; filter \"%s\"", text);
         if ((text = (const char *)sqlite3_column_text(st, 6)))
@@ -718,18 +713,15 @@ static int runs_text(struct report *r, char *err, size_t errlen)
                     fmt_time(sqlite3_column_double(st, 8), r->o->utc, false, a, sizeof(a)),
                     fmt_time(sqlite3_column_double(st, 9), r->o->utc, false, b, sizeof(b)));
         if (sqlite3_column_type(st, 10) != SQLITE_NULL)
-            fprintf(r->out,
-                    "    %lld packets (%lld TCP), %lld flows; dropped: %lld by the kernel, "
-                    "%lld by the interface; %lld malformed, %lld flows evicted, "
-                    "%lld mirror duplicates\n",
-                    (long long)sqlite3_column_int64(st, 10),
-                    (long long)sqlite3_column_int64(st, 11),
-                    (long long)sqlite3_column_int64(st, 13),
-                    (long long)sqlite3_column_int64(st, 14),
-                    (long long)sqlite3_column_int64(st, 15),
-                    (long long)sqlite3_column_int64(st, 16),
-                    (long long)sqlite3_column_int64(st, 17),
-                    (long long)sqlite3_column_int64(st, 18));
+            fprintf(
+                r->out,
+                "    %lld packets (%lld TCP), %lld flows; dropped: %lld by the kernel, "
+                "%lld by the interface; %lld malformed, %lld flows evicted, "
+                "%lld mirror duplicates\n",
+                (long long)sqlite3_column_int64(st, 10), (long long)sqlite3_column_int64(st, 11),
+                (long long)sqlite3_column_int64(st, 13), (long long)sqlite3_column_int64(st, 14),
+                (long long)sqlite3_column_int64(st, 15), (long long)sqlite3_column_int64(st, 16),
+                (long long)sqlite3_column_int64(st, 17), (long long)sqlite3_column_int64(st, 18));
         if (sqlite3_column_int64(st, 19) > 0 || sqlite3_column_type(st, 20) != SQLITE_NULL)
             fprintf(r->out, "    NOT STORED: %lld records%s%s\n",
                     (long long)sqlite3_column_int64(st, 19),
@@ -740,8 +732,7 @@ static int runs_text(struct report *r, char *err, size_t errlen)
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
-        snprintf(err, errlen, "reading database %s failed: %s", r->o->db,
-                 sqlite3_errmsg(r->db));
+        snprintf(err, errlen, "reading database %s failed: %s", r->o->db, sqlite3_errmsg(r->db));
         return ERR_DB;
     }
     if (n == 0)
@@ -879,27 +870,25 @@ static int report_all(struct report *r, char *err, size_t errlen)
                 " retransmitted / all segments,\n hs rtt = median SYN->SYN-ACK (srv) and"
                 " SYN-ACK->ACK (cli) in ms, errors = error findings)",
                 "no flows", servers_sql, err, errlen) != 0 ||
-        section(r, "findings_by_kind", "Findings by kind and severity", "no findings",
-                kinds_sql, err, errlen) != 0)
+        section(r, "findings_by_kind", "Findings by kind and severity", "no findings", kinds_sql,
+                err, errlen) != 0)
         return ERR_DB;
-    if (r->v2 &&
-        (section(r, "server_health", "Server health (worst interval per server)",
-                 "no health intervals recorded", health_sql, err, errlen) != 0 ||
-         section(r, "tls_failures", "TLS handshake failures", "no failed TLS handshakes",
-                 tls_sql, err, errlen) != 0 ||
-         section(r, "alerts", "Server alerts (newest first)", "no alerts", alerts_sql, err,
-                 errlen) != 0 ||
-         section(r, "certs_expiring",
-                 "Certificates expired or expiring within 30 days of the last run",
-                 "none", certs_sql, err, errlen) != 0))
+    if (r->v2 && (section(r, "server_health", "Server health (worst interval per server)",
+                          "no health intervals recorded", health_sql, err, errlen) != 0 ||
+                  section(r, "tls_failures", "TLS handshake failures", "no failed TLS handshakes",
+                          tls_sql, err, errlen) != 0 ||
+                  section(r, "alerts", "Server alerts (newest first)", "no alerts", alerts_sql, err,
+                          errlen) != 0 ||
+                  section(r, "certs_expiring",
+                          "Certificates expired or expiring within 30 days of the last run", "none",
+                          certs_sql, err, errlen) != 0))
         return ERR_DB;
     if (section(r, "worst_flows",
                 "Worst flows (most retransmissions, losses, resets, zero windows)",
                 "no flow had retransmissions, losses, resets or zero windows", worst_sql, err,
                 errlen) != 0 ||
         section(r, "recent_errors", "Recent error findings (newest first, up to 20)",
-                "no error findings", o->json ? errors_json_sql : errors_sql, err,
-                errlen) != 0)
+                "no error findings", o->json ? errors_json_sql : errors_sql, err, errlen) != 0)
         return ERR_DB;
     if (o->json)
         fputs("}\n", r->out);

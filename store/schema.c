@@ -9,27 +9,27 @@
 static const char schema_v1[] =
     "CREATE TABLE runs (\n"
     "  id INTEGER PRIMARY KEY,\n"
-    "  started REAL NOT NULL,\n"          /* wall clock when the run started */
-    "  ended REAL,\n"                     /* wall clock at the end; NULL: running or killed */
-    "  sources TEXT NOT NULL,\n"          /* capture files (comma separated) or iface:NAME */
-    "  filter TEXT,\n"                    /* BPF filter */
-    "  servers TEXT,\n"                   /* --server list */
-    "  options TEXT,\n"                   /* the command line */
-    "  version TEXT NOT NULL,\n"          /* flowmedic version */
-    "  first_ts REAL,\n"                  /* capture time of the first frame */
-    "  last_ts REAL,\n"                   /* capture time of the last frame */
-    "  packets INTEGER,\n"                /* frames read */
-    "  tcp_packets INTEGER,\n"            /* TCP segments analysed */
-    "  bytes INTEGER,\n"                  /* frame bytes on the wire */
-    "  flows INTEGER,\n"                  /* flows created */
-    "  dropped_kernel INTEGER,\n"         /* pcap_stats ps_drop */
-    "  dropped_if INTEGER,\n"             /* pcap_stats ps_ifdrop */
-    "  malformed INTEGER,\n"              /* malformed or truncated frames */
-    "  evicted INTEGER,\n"                /* flows evicted at the flow cap */
-    "  mirror_duplicates INTEGER,\n"      /* SPAN duplicates dropped */
+    "  started REAL NOT NULL,\n"     /* wall clock when the run started */
+    "  ended REAL,\n"                /* wall clock at the end; NULL: running or killed */
+    "  sources TEXT NOT NULL,\n"     /* capture files (comma separated) or iface:NAME */
+    "  filter TEXT,\n"               /* BPF filter */
+    "  servers TEXT,\n"              /* --server list */
+    "  options TEXT,\n"              /* the command line */
+    "  version TEXT NOT NULL,\n"     /* flowmedic version */
+    "  first_ts REAL,\n"             /* capture time of the first frame */
+    "  last_ts REAL,\n"              /* capture time of the last frame */
+    "  packets INTEGER,\n"           /* frames read */
+    "  tcp_packets INTEGER,\n"       /* TCP segments analysed */
+    "  bytes INTEGER,\n"             /* frame bytes on the wire */
+    "  flows INTEGER,\n"             /* flows created */
+    "  dropped_kernel INTEGER,\n"    /* pcap_stats ps_drop */
+    "  dropped_if INTEGER,\n"        /* pcap_stats ps_ifdrop */
+    "  malformed INTEGER,\n"         /* malformed or truncated frames */
+    "  evicted INTEGER,\n"           /* flows evicted at the flow cap */
+    "  mirror_duplicates INTEGER,\n" /* SPAN duplicates dropped */
     "  store_dropped INTEGER NOT NULL DEFAULT 0,\n" /* records not written (queue full, error) */
     "  status TEXT NOT NULL DEFAULT 'running',\n"   /* running, complete, incomplete, failed */
-    "  error TEXT\n"                      /* why the run is incomplete or failed */
+    "  error TEXT\n"                                /* why the run is incomplete or failed */
     ");\n"
     "CREATE TABLE flows (\n"
     "  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
@@ -67,16 +67,16 @@ static const char schema_v1[] =
     "  id INTEGER PRIMARY KEY,\n"
     "  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
     "  ts REAL NOT NULL,\n"
-    "  kind TEXT NOT NULL,\n"             /* finding kind (DESIGN.md names) */
-    "  severity TEXT NOT NULL,\n"         /* info, warn, error */
-    "  flow_id INTEGER,\n"                /* NULL for server-level findings */
+    "  kind TEXT NOT NULL,\n"     /* finding kind (DESIGN.md names) */
+    "  severity TEXT NOT NULL,\n" /* info, warn, error */
+    "  flow_id INTEGER,\n"        /* NULL for server-level findings */
     "  client TEXT, server TEXT NOT NULL,\n"
     "  client_ip TEXT, client_port INTEGER,\n"
     "  server_ip TEXT NOT NULL, server_port INTEGER NOT NULL,\n"
     "  detail TEXT NOT NULL,\n"
-    "  frames TEXT,\n"                    /* evidence frame numbers, comma separated */
+    "  frames TEXT,\n" /* evidence frame numbers, comma separated */
     "  confidence REAL,\n"
-    "  extra TEXT\n"                      /* kind-specific fields, a JSON object */
+    "  extra TEXT\n" /* kind-specific fields, a JSON object */
     ");\n"
     "CREATE INDEX findings_kind_server_ts ON findings(kind, server_ip, server_port, ts);\n"
     "CREATE INDEX findings_run ON findings(run_id, ts);\n";
@@ -86,19 +86,19 @@ static const char schema_v2[] =
     "CREATE TABLE tls_handshakes (\n"
     "  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
     "  flow_id INTEGER NOT NULL,\n"
-    "  ts REAL NOT NULL,\n"               /* ClientHello time */
+    "  ts REAL NOT NULL,\n" /* ClientHello time */
     "  client TEXT NOT NULL, server TEXT NOT NULL,\n"
     "  server_ip TEXT NOT NULL, server_port INTEGER NOT NULL,\n"
     "  client_version TEXT, version TEXT,\n" /* "TLS 1.2", ...; version NULL: no ServerHello */
-    "  cipher INTEGER,\n"                 /* chosen cipher suite code, NULL if none */
+    "  cipher INTEGER,\n"                    /* chosen cipher suite code, NULL if none */
     "  hello_retry INTEGER NOT NULL,\n"
     "  sni TEXT, alpn TEXT, ja3 TEXT, ja3s TEXT, ja4 TEXT,\n"
-    "  outcome TEXT NOT NULL,\n"          /* completed, failed_alert, reset, ... */
-    "  inferred INTEGER NOT NULL,\n"      /* 1: outcome inferred (TLS 1.3 record sizes) */
+    "  outcome TEXT NOT NULL,\n"           /* completed, failed_alert, reset, ... */
+    "  inferred INTEGER NOT NULL,\n"       /* 1: outcome inferred (TLS 1.3 record sizes) */
     "  alert_level INTEGER, alert TEXT,\n" /* alert description by name, NULL if none */
-    "  alert_from TEXT,\n"                /* client or server (alert or reset sender) */
-    "  duration REAL,\n"                  /* handshake seconds, NULL if unknown */
-    "  leaf_sha256 TEXT\n"                /* leaf certificate (certificates.sha256) */
+    "  alert_from TEXT,\n"                 /* client or server (alert or reset sender) */
+    "  duration REAL,\n"                   /* handshake seconds, NULL if unknown */
+    "  leaf_sha256 TEXT\n"                 /* leaf certificate (certificates.sha256) */
     ");\n"
     "CREATE INDEX tls_server_ts ON tls_handshakes(server_ip, server_port, ts);\n"
     "CREATE INDEX tls_run ON tls_handshakes(run_id, flow_id);\n"
@@ -127,8 +127,8 @@ static const char schema_v2[] =
     "  http_requests INTEGER, http_5xx INTEGER, slow_responses INTEGER,\n"
     "  hs_rtt_n INTEGER, hs_rtt_p50 REAL, hs_rtt_p95 REAL, hs_rtt_p99 REAL,\n" /* seconds */
     "  resp_n INTEGER, resp_p50 REAL, resp_p95 REAL, resp_p99 REAL,\n"         /* seconds */
-    "  error_rate REAL, retrans_rate REAL,\n" /* 0..1 */
-    "  open_alerts INTEGER\n"             /* bit per alert rule open at the end */
+    "  error_rate REAL, retrans_rate REAL,\n"                                  /* 0..1 */
+    "  open_alerts INTEGER\n" /* bit per alert rule open at the end */
     ");\n"
     "CREATE INDEX health_server_start ON server_health(server_ip, server_port, start);\n"
     "CREATE INDEX health_run ON server_health(run_id, start);\n"
@@ -136,7 +136,7 @@ static const char schema_v2[] =
     "  id INTEGER PRIMARY KEY,\n"
     "  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
     "  server TEXT NOT NULL, server_ip TEXT NOT NULL, server_port INTEGER NOT NULL,\n"
-    "  rule TEXT NOT NULL,\n"             /* which threshold (extra.rule of health_alert) */
+    "  rule TEXT NOT NULL,\n"                /* which threshold (extra.rule of health_alert) */
     "  opened REAL NOT NULL, closed REAL,\n" /* capture times; closed NULL: still open */
     "  open_detail TEXT, close_detail TEXT\n"
     ");\n"

@@ -10,11 +10,11 @@
 #include "store.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,33 +34,26 @@
 #define STORE_MAX_SLOTS (1u << 20)
 #define STORE_DEFAULT_BATCH 1000
 #define STORE_DEFAULT_BATCH_MS 500
-#define STORE_CHUNK 256             /* records taken from the queue per lock */
-#define STORE_BUSY_MS 5000          /* wait this long for another writer's lock */
-#define STORE_FLUSH_WAIT_MS 5000    /* store_flush_now gives up after this */
+#define STORE_CHUNK 256          /* records taken from the queue per lock */
+#define STORE_BUSY_MS 5000       /* wait this long for another writer's lock */
+#define STORE_FLUSH_WAIT_MS 5000 /* store_flush_now gives up after this */
 
 /* The flow table columns per TCP event; schema.c has one pair per event. */
 _Static_assert(TEV__COUNT == 12, "a new TCP event needs flows columns and a schema migration");
 
 /* What a queue slot holds. */
-enum rec_type {
-    REC_FINDING = 0,
-    REC_FLOW,
-    REC_HEALTH,
-    REC_TLS,
-    REC_CERT,
-    REC__COUNT
-};
+enum rec_type { REC_FINDING = 0, REC_FLOW, REC_HEALTH, REC_TLS, REC_CERT, REC__COUNT };
 
 /* One queue slot: a tagged copy of a record. */
 struct rec {
-    enum rec_type type;                 /* which member of u is valid */
+    enum rec_type type; /* which member of u is valid */
     union {
-        struct finding finding;         /* REC_FINDING */
-        struct flow_record flow;        /* REC_FLOW */
-        struct health_row health;       /* REC_HEALTH */
-        struct tls_record tls;          /* REC_TLS */
-        struct cert_record cert;        /* REC_CERT */
-    } u;                                /* the copy */
+        struct finding finding;   /* REC_FINDING */
+        struct flow_record flow;  /* REC_FLOW */
+        struct health_row health; /* REC_HEALTH */
+        struct tls_record tls;    /* REC_TLS */
+        struct cert_record cert;  /* REC_CERT */
+    } u;                          /* the copy */
 };
 
 /* Prepared statements, prepared once at open. */
@@ -79,41 +72,41 @@ enum stmt_id {
 };
 
 struct store {
-    sqlite3 *db;                        /* the connection (writer thread after open) */
-    sqlite3_stmt *st[ST__COUNT];        /* prepared statements */
-    int64_t run_id;                     /* this run's runs.id */
-    char path[1024];                    /* database path, for messages */
-    struct store_tuning tune;           /* queue and batch settings */
-    bool block_when_full;               /* producer waits instead of dropping */
+    sqlite3 *db;                 /* the connection (writer thread after open) */
+    sqlite3_stmt *st[ST__COUNT]; /* prepared statements */
+    int64_t run_id;              /* this run's runs.id */
+    char path[1024];             /* database path, for messages */
+    struct store_tuning tune;    /* queue and batch settings */
+    bool block_when_full;        /* producer waits instead of dropping */
 
     /* The queue: shared, guarded by mu. */
-    pthread_mutex_t mu;                 /* guards everything in this block */
-    pthread_cond_t cv_work;             /* writer: records, stop or flush request */
-    pthread_cond_t cv_space;            /* producer: a slot was freed */
-    pthread_cond_t cv_flushed;          /* flush requester: flush_done advanced */
-    struct rec *slots;                  /* queue_slots slots, allocated at open */
-    size_t head;                        /* index of the oldest queued record */
-    size_t count;                       /* records queued */
-    uint64_t queue_dropped;             /* records dropped because the queue was full */
-    uint64_t lost;                      /* records lost to a write error */
-    uint64_t written;                   /* records committed */
+    pthread_mutex_t mu;                   /* guards everything in this block */
+    pthread_cond_t cv_work;               /* writer: records, stop or flush request */
+    pthread_cond_t cv_space;              /* producer: a slot was freed */
+    pthread_cond_t cv_flushed;            /* flush requester: flush_done advanced */
+    struct rec *slots;                    /* queue_slots slots, allocated at open */
+    size_t head;                          /* index of the oldest queued record */
+    size_t count;                         /* records queued */
+    uint64_t queue_dropped;               /* records dropped because the queue was full */
+    uint64_t lost;                        /* records lost to a write error */
+    uint64_t written;                     /* records committed */
     uint64_t written_by_type[REC__COUNT]; /* committed per record type */
-    uint64_t flush_req;                 /* flush requests made (sequence) */
-    uint64_t flush_done;                /* flush requests served (sequence) */
-    bool stop;                          /* store_close: drain, commit, exit */
-    bool writer_done;                   /* the writer thread has exited */
-    bool failed;                        /* a write failed; nothing more is written */
-    char error[256];                    /* why it failed */
-    bool have_summary;                  /* summary holds the run's totals */
-    struct run_summary summary;         /* from on_summary */
+    uint64_t flush_req;                   /* flush requests made (sequence) */
+    uint64_t flush_done;                  /* flush requests served (sequence) */
+    bool stop;                            /* store_close: drain, commit, exit */
+    bool writer_done;                     /* the writer thread has exited */
+    bool failed;                          /* a write failed; nothing more is written */
+    char error[256];                      /* why it failed */
+    bool have_summary;                    /* summary holds the run's totals */
+    struct run_summary summary;           /* from on_summary */
 
     /* Writer-thread state (no lock: only the writer touches it). */
-    pthread_t writer;                   /* the writer thread */
-    bool writer_started;                /* writer was created (join it) */
-    bool txn_open;                      /* a batch transaction is open */
-    uint32_t in_txn;                    /* records in the open batch */
+    pthread_t writer;                    /* the writer thread */
+    bool writer_started;                 /* writer was created (join it) */
+    bool txn_open;                       /* a batch transaction is open */
+    uint32_t in_txn;                     /* records in the open batch */
     uint64_t in_txn_by_type[REC__COUNT]; /* the same per record type */
-    uint64_t txn_deadline_ns;           /* monotonic time at which to commit the batch */
+    uint64_t txn_deadline_ns;            /* monotonic time at which to commit the batch */
 };
 
 /* ---- small helpers ---- */
@@ -153,11 +146,16 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 const char *store_tls_version_name(uint16_t v, char *buf, size_t len)
 {
     switch (v) {
-    case 0x0300: return "SSL 3.0";
-    case 0x0301: return "TLS 1.0";
-    case 0x0302: return "TLS 1.1";
-    case 0x0303: return "TLS 1.2";
-    case 0x0304: return "TLS 1.3";
+    case 0x0300:
+        return "SSL 3.0";
+    case 0x0301:
+        return "TLS 1.0";
+    case 0x0302:
+        return "TLS 1.1";
+    case 0x0303:
+        return "TLS 1.2";
+    case 0x0304:
+        return "TLS 1.3";
     default:
         snprintf(buf, len, "0x%04x", (unsigned)v);
         return buf;
@@ -166,21 +164,42 @@ const char *store_tls_version_name(uint16_t v, char *buf, size_t len)
 
 /* TLS alert descriptions (RFC 8446 section 6, RFC 5246 section 7.2). */
 static const struct {
-    int code;                           /* AlertDescription value */
-    const char *name;                   /* its RFC name */
+    int code;         /* AlertDescription value */
+    const char *name; /* its RFC name */
 } tls_alerts[] = {
-    {0, "close_notify"}, {10, "unexpected_message"}, {20, "bad_record_mac"},
-    {21, "decryption_failed"}, {22, "record_overflow"}, {30, "decompression_failure"},
-    {40, "handshake_failure"}, {41, "no_certificate"}, {42, "bad_certificate"},
-    {43, "unsupported_certificate"}, {44, "certificate_revoked"},
-    {45, "certificate_expired"}, {46, "certificate_unknown"}, {47, "illegal_parameter"},
-    {48, "unknown_ca"}, {49, "access_denied"}, {50, "decode_error"}, {51, "decrypt_error"},
-    {60, "export_restriction"}, {70, "protocol_version"}, {71, "insufficient_security"},
-    {80, "internal_error"}, {86, "inappropriate_fallback"}, {90, "user_canceled"},
-    {100, "no_renegotiation"}, {109, "missing_extension"}, {110, "unsupported_extension"},
-    {111, "certificate_unobtainable"}, {112, "unrecognized_name"},
-    {113, "bad_certificate_status_response"}, {114, "bad_certificate_hash_value"},
-    {115, "unknown_psk_identity"}, {116, "certificate_required"},
+    {0, "close_notify"},
+    {10, "unexpected_message"},
+    {20, "bad_record_mac"},
+    {21, "decryption_failed"},
+    {22, "record_overflow"},
+    {30, "decompression_failure"},
+    {40, "handshake_failure"},
+    {41, "no_certificate"},
+    {42, "bad_certificate"},
+    {43, "unsupported_certificate"},
+    {44, "certificate_revoked"},
+    {45, "certificate_expired"},
+    {46, "certificate_unknown"},
+    {47, "illegal_parameter"},
+    {48, "unknown_ca"},
+    {49, "access_denied"},
+    {50, "decode_error"},
+    {51, "decrypt_error"},
+    {60, "export_restriction"},
+    {70, "protocol_version"},
+    {71, "insufficient_security"},
+    {80, "internal_error"},
+    {86, "inappropriate_fallback"},
+    {90, "user_canceled"},
+    {100, "no_renegotiation"},
+    {109, "missing_extension"},
+    {110, "unsupported_extension"},
+    {111, "certificate_unobtainable"},
+    {112, "unrecognized_name"},
+    {113, "bad_certificate_status_response"},
+    {114, "bad_certificate_hash_value"},
+    {115, "unknown_psk_identity"},
+    {116, "certificate_required"},
     {120, "no_application_protocol"},
 };
 
@@ -227,8 +246,7 @@ static int check_path(const char *path, char *err, size_t errlen)
     }
     path_dir(path, dir, sizeof(dir));
     if (stat(dir, &sb) != 0) {
-        set_err(err, errlen, "cannot create database %s: directory %s does not exist", path,
-                dir);
+        set_err(err, errlen, "cannot create database %s: directory %s does not exist", path, dir);
         return ERR_IO;
     }
     if (!S_ISDIR(sb.st_mode)) {
@@ -256,22 +274,20 @@ static int check_path(const char *path, char *err, size_t errlen)
             return ERR_PERM;
         }
     } else if (access(dir, W_OK) != 0) {
-        set_err(err, errlen, "cannot create database %s: directory %s is read-only (%s)", path,
-                dir, strerror(errno));
+        set_err(err, errlen, "cannot create database %s: directory %s is read-only (%s)", path, dir,
+                strerror(errno));
         return ERR_PERM;
     }
     return 0;
 }
 
 /* Explain a SQLite error code from opening or reading path. */
-static int db_err(const char *path, sqlite3 *db, int rc, const char *what, char *err,
-                  size_t errlen)
+static int db_err(const char *path, sqlite3 *db, int rc, const char *what, char *err, size_t errlen)
 {
     int prim = rc & 0xff;
     switch (prim) {
     case SQLITE_NOTADB:
-        set_err(err, errlen, "%s is not a flowmedic database (it is not a SQLite database)",
-                path);
+        set_err(err, errlen, "%s is not a flowmedic database (it is not a SQLite database)", path);
         return ERR_FORMAT;
     case SQLITE_CORRUPT:
         set_err(err, errlen, "database %s is damaged (%s)", path,
@@ -368,8 +384,8 @@ static int check_and_migrate(struct store *s, char *err, size_t errlen)
     for (int64_t v = ver; rc == SQLITE_OK && v < STORE_SCHEMA_VERSION; v++) {
         rc = sqlite3_exec(s->db, store_schema_steps[v], NULL, NULL, NULL);
         if (rc == SQLITE_OK && ver > 0)
-            log_info("database %s: migrated schema version %" PRId64 " to %" PRId64, s->path,
-                     v, v + 1);
+            log_info("database %s: migrated schema version %" PRId64 " to %" PRId64, s->path, v,
+                     v + 1);
     }
     if (rc == SQLITE_OK) {
         snprintf(sql, sizeof(sql), "PRAGMA user_version=%d; PRAGMA application_id=%d",
@@ -491,8 +507,7 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
 }
 
 /* Insert this run's row; committed at once so that even a killed run is listed. */
-static int insert_run(struct store *s, const struct store_run_info *ri, char *err,
-                      size_t errlen)
+static int insert_run(struct store *s, const struct store_run_info *ri, char *err, size_t errlen)
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(s->db,
@@ -599,8 +614,7 @@ struct store *store_open_tuned(const char *path, const struct store_run_info *ri
     else if (ri && ri->when_full == STORE_FULL_DROP)
         s->block_when_full = false;
     else /* auto: a live capture must never stall; files may wait for the disk */
-        s->block_when_full =
-            !(ri && ri->sources && strncmp(ri->sources, "iface:", 6) == 0);
+        s->block_when_full = !(ri && ri->sources && strncmp(ri->sources, "iface:", 6) == 0);
     s->slots = calloc(s->tune.queue_slots, sizeof(*s->slots));
     if (!s->slots) {
         set_err(err, errlen, "out of memory for the database queue (%zu records)",
@@ -657,8 +671,8 @@ static void writer_fail(struct store *s, const char *what)
     int rc = sqlite3_extended_errcode(s->db);
     char msg[256];
     if ((rc & 0xff) == SQLITE_FULL)
-        snprintf(msg, sizeof(msg), "writing database %.160s failed: the disk is full (%s)",
-                 s->path, sqlite3_errmsg(s->db));
+        snprintf(msg, sizeof(msg), "writing database %.160s failed: the disk is full (%s)", s->path,
+                 sqlite3_errmsg(s->db));
     else
         snprintf(msg, sizeof(msg), "writing database %.160s failed (%s): %s", s->path, what,
                  sqlite3_errmsg(s->db));
@@ -716,8 +730,7 @@ static void bind_ep(sqlite3_stmt *st, const struct endpoint *e, int i, int i_ip,
     if (i > 0)
         sqlite3_bind_text(st, i, pkt_endpoint_str(e, buf, sizeof(buf)), -1, SQLITE_TRANSIENT);
     if (i_ip > 0)
-        sqlite3_bind_text(st, i_ip, pkt_addr_str(&e->ip, buf, sizeof(buf)), -1,
-                          SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, i_ip, pkt_addr_str(&e->ip, buf, sizeof(buf)), -1, SQLITE_TRANSIENT);
     if (i_port > 0)
         sqlite3_bind_int(st, i_port, e->port);
 }
@@ -792,8 +805,8 @@ static int write_flow(struct store *s, const struct flow_record *r)
     sqlite3_stmt *st = s->st[ST_FLOW];
     uint64_t retrans = 0;
     for (int d = 0; d < 2; d++)
-        retrans += (uint64_t)r->ev[d][TEV_RETRANSMISSION] +
-                   r->ev[d][TEV_FAST_RETRANSMISSION] + r->ev[d][TEV_SPURIOUS_RETRANSMISSION];
+        retrans += (uint64_t)r->ev[d][TEV_RETRANSMISSION] + r->ev[d][TEV_FAST_RETRANSMISSION] +
+                   r->ev[d][TEV_SPURIOUS_RETRANSMISSION];
 
     sqlite3_bind_int64(st, 1, s->run_id);
     bind_u64(st, 2, r->flow_id);
@@ -828,11 +841,10 @@ static int write_health(struct store *s, const struct health_row *h)
 {
     sqlite3_stmt *st = s->st[ST_HEALTH];
     const uint64_t counts[] = {
-        h->attempts, h->established, h->failed_refused, h->failed_timeout, h->failed_backlog,
-        h->failed_reset, h->failed_tls, h->syn_retries, h->synack_retries, h->resets,
-        h->zero_windows, h->data_segs[0], h->data_segs[1], h->retrans_segs[0],
-        h->retrans_segs[1], h->bytes[0], h->bytes[1], h->http_requests, h->http_5xx,
-        h->slow_responses,
+        h->attempts,     h->established,  h->failed_refused, h->failed_timeout,  h->failed_backlog,
+        h->failed_reset, h->failed_tls,   h->syn_retries,    h->synack_retries,  h->resets,
+        h->zero_windows, h->data_segs[0], h->data_segs[1],   h->retrans_segs[0], h->retrans_segs[1],
+        h->bytes[0],     h->bytes[1],     h->http_requests,  h->http_5xx,        h->slow_responses,
     };
     int i = 1;
     sqlite3_bind_int64(st, i++, s->run_id);
@@ -950,12 +962,18 @@ static int write_cert(struct store *s, const struct cert_record *c)
 static int write_rec(struct store *s, const struct rec *r)
 {
     switch (r->type) {
-    case REC_FINDING: return write_finding(s, &r->u.finding);
-    case REC_FLOW: return write_flow(s, &r->u.flow);
-    case REC_HEALTH: return write_health(s, &r->u.health);
-    case REC_TLS: return write_tls(s, &r->u.tls);
-    case REC_CERT: return write_cert(s, &r->u.cert);
-    case REC__COUNT: break;
+    case REC_FINDING:
+        return write_finding(s, &r->u.finding);
+    case REC_FLOW:
+        return write_flow(s, &r->u.flow);
+    case REC_HEALTH:
+        return write_health(s, &r->u.health);
+    case REC_TLS:
+        return write_tls(s, &r->u.tls);
+    case REC_CERT:
+        return write_cert(s, &r->u.cert);
+    case REC__COUNT:
+        break;
     }
     return SQLITE_MISUSE;
 }
@@ -1034,8 +1052,7 @@ static void *writer_main(void *arg)
         bool flush = flush_seq != s->flush_done;
         pthread_mutex_unlock(&s->mu);
 
-        if (s->txn_open &&
-            ((drained && (flush || stopping)) || mono_ns() >= s->txn_deadline_ns))
+        if (s->txn_open && ((drained && (flush || stopping)) || mono_ns() >= s->txn_deadline_ns))
             txn_commit(s);
 
         pthread_mutex_lock(&s->mu);
@@ -1156,8 +1173,7 @@ int store_flush_now(struct store *s)
 }
 
 /* Final update of the run row: end time, the summary's totals, what was not written. */
-static int finish_run(struct store *s, uint64_t not_written, const char *status,
-                      const char *error)
+static int finish_run(struct store *s, uint64_t not_written, const char *status, const char *error)
 {
     sqlite3_stmt *st = NULL;
     const struct run_summary *m = &s->summary;

@@ -15,37 +15,37 @@
 
 /* What the sink does when the queue is full. */
 enum store_when_full {
-    STORE_FULL_AUTO = 0,         /* drop for live capture ("iface:" sources), else wait */
-    STORE_FULL_WAIT,             /* wait for the writer (offline: nothing is lost) */
-    STORE_FULL_DROP,             /* count the record as dropped (live: never stall capture) */
+    STORE_FULL_AUTO = 0, /* drop for live capture ("iface:" sources), else wait */
+    STORE_FULL_WAIT,     /* wait for the writer (offline: nothing is lost) */
+    STORE_FULL_DROP,     /* count the record as dropped (live: never stall capture) */
 };
 
 /* What a run was: goes into the runs table. Strings are copied by store_open. */
 struct store_run_info {
-    const char *sources;         /* files (comma separated) or "iface:eth1" */
-    const char *filter;          /* BPF filter or NULL */
-    const char *servers;         /* --server list or NULL */
-    const char *options;         /* the command line, for the record */
-    uint64_t start_wall_ns;      /* wall clock when the run started */
+    const char *sources;            /* files (comma separated) or "iface:eth1" */
+    const char *filter;             /* BPF filter or NULL */
+    const char *servers;            /* --server list or NULL */
+    const char *options;            /* the command line, for the record */
+    uint64_t start_wall_ns;         /* wall clock when the run started */
     enum store_when_full when_full; /* queue-full policy; 0 = auto from sources */
 };
 
 /* How the store is doing (for the TUI, metrics and the exit message). */
 struct store_status {
-    uint64_t queued;             /* records waiting in the queue now */
-    uint64_t written;            /* records committed to the database */
-    uint64_t dropped;            /* records not written: queue full, or lost to a write error */
-    bool failed;                 /* a write failed; nothing more is written */
-    char error[256];             /* why it failed, "" if it did not */
+    uint64_t queued;  /* records waiting in the queue now */
+    uint64_t written; /* records committed to the database */
+    uint64_t dropped; /* records not written: queue full, or lost to a write error */
+    bool failed;      /* a write failed; nothing more is written */
+    char error[256];  /* why it failed, "" if it did not */
 };
 
 /* Batching and queue settings; store_open uses the defaults. For tests and tuning. */
 struct store_tuning {
-    size_t queue_slots;          /* records the queue holds (default 4096) */
-    uint32_t batch_records;      /* commit after this many records (default 1000) */
-    uint32_t batch_ms;           /* commit when the open batch is this old (default 500) */
-    uint32_t writer_delay_us;    /* sleep per record in the writer (tests only; 0) */
-    uint32_t max_pages;          /* PRAGMA max_page_count when non-zero (tests of a full disk) */
+    size_t queue_slots;       /* records the queue holds (default 4096) */
+    uint32_t batch_records;   /* commit after this many records (default 1000) */
+    uint32_t batch_ms;        /* commit when the open batch is this old (default 500) */
+    uint32_t writer_delay_us; /* sleep per record in the writer (tests only; 0) */
+    uint32_t max_pages;       /* PRAGMA max_page_count when non-zero (tests of a full disk) */
 };
 
 struct store;

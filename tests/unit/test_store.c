@@ -23,7 +23,7 @@
 #include "store/store.h"
 #include "tests/unit/testhelp.h"
 
-static char tmpdir[256];   /* per-run scratch directory */
+static char tmpdir[256]; /* per-run scratch directory */
 
 /* A fresh database path in tmpdir (removes old files of that name). */
 static const char *db_path(const char *name)
@@ -68,8 +68,8 @@ static const char *q_text(const char *path, const char *sql, char *buf, size_t l
     sqlite3_stmt *st = NULL;
     buf[0] = '\0';
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+        sqlite3_column_text(st, 0))
         snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
     sqlite3_finalize(st);
     sqlite3_close(db);
@@ -147,8 +147,7 @@ static void test_schema_new(void)
                  3);
     /* No summary came: the run is marked interrupted, with its description. */
     CHECK(strcmp(q_text(path, "SELECT status FROM runs", buf, sizeof(buf)), "interrupted") == 0);
-    CHECK(strcmp(q_text(path, "SELECT sources FROM runs", buf, sizeof(buf)), "a.pcap,b.pcap") ==
-          0);
+    CHECK(strcmp(q_text(path, "SELECT sources FROM runs", buf, sizeof(buf)), "a.pcap,b.pcap") == 0);
     CHECK(strcmp(q_text(path, "SELECT filter FROM runs", buf, sizeof(buf)), "tcp port 443") == 0);
     CHECK_EQ_U64(q_int(path, "SELECT started FROM runs"), 1714557600);
     CHECK_EQ_U64(q_int(path, "SELECT ended IS NOT NULL FROM runs"), 1);
@@ -286,16 +285,18 @@ static void test_all_records(void)
 
     /* findings */
     CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM findings"), 4);
-    CHECK(strcmp(q_text(path, "SELECT client || ' ' || server || ' ' || kind || ' ' || severity "
-                              "|| ' ' || frames FROM findings WHERE kind='reset'",
+    CHECK(strcmp(q_text(path,
+                        "SELECT client || ' ' || server || ' ' || kind || ' ' || severity "
+                        "|| ' ' || frames FROM findings WHERE kind='reset'",
                         buf, sizeof(buf)),
                  "192.168.1.10:40000 10.0.0.5:443 reset warn 3,9") == 0);
     CHECK_EQ_U64(q_int(path, "SELECT server_port FROM findings WHERE kind='reset'"), 443);
     CHECK_EQ_U64(q_int(path, "SELECT abs(ts - 1714557600.5) < 1e-6 FROM findings "
                              "WHERE kind='reset'"),
                  1);
-    CHECK(strcmp(q_text(path, "SELECT json_extract(extra, '$.by') FROM findings "
-                              "WHERE kind='reset'",
+    CHECK(strcmp(q_text(path,
+                        "SELECT json_extract(extra, '$.by') FROM findings "
+                        "WHERE kind='reset'",
                         buf, sizeof(buf)),
                  "server") == 0);
     CHECK_EQ_U64(q_int(path, "SELECT flow_id IS NULL AND client IS NULL FROM findings "
@@ -318,8 +319,9 @@ static void test_all_records(void)
                              "FROM server_health"),
                  1);
     /* tls */
-    CHECK(strcmp(q_text(path, "SELECT version || ' ' || client_version || ' ' || outcome || ' ' "
-                              "|| alert || ' ' || alert_from || ' ' || sni FROM tls_handshakes",
+    CHECK(strcmp(q_text(path,
+                        "SELECT version || ' ' || client_version || ' ' || outcome || ' ' "
+                        "|| alert || ' ' || alert_from || ' ' || sni FROM tls_handshakes",
                         buf, sizeof(buf)),
                  "TLS 1.2 TLS 1.3 failed_alert unknown_ca client invoice.example") == 0);
     CHECK_EQ_U64(q_int(path, "SELECT duration IS NULL FROM tls_handshakes"), 1);
