@@ -13,7 +13,7 @@
 
 #include "../capture/err.h"
 
-#define HTTP_LINE_MAX 56        /* bytes of a start or header line kept (the rest is skipped) */
+#define HTTP_LINE_MAX 40        /* bytes of a start or header line kept (the rest is skipped) */
 #define HTTP_HEADER_CAP 65536   /* a header section longer than this is not HTTP */
 
 /* Which side of the conversation a parser reads. */

@@ -15,3 +15,4 @@ tests_unit_test_estab_LDADD = $(FM_LIBS)
 TESTS += tests/unit/test_estab
 TESTS += tests/estab/samples.sh
 EXTRA_DIST += tests/estab/samples.sh tests/estab/check.py docs/establishment.md
+libflowmedic_a_SOURCES += analyzers/health.h analyzers/det_health.c

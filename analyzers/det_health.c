@@ -1,0 +1,891 @@
+/*
+ * det_health.c - server health: per request response time (HTTP/1.x framing where in the
+ * clear, request/response turn-taking for TLS and other protocols), slow_response findings,
+ * per-server per-interval health rows and alert rules with hysteresis (health_alert findings
+ * on open and on close). Intervals close by capture time, never by the wall clock.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzers/alert.h"
+#include "analyzers/det.h"
+#include "analyzers/health.h"
+#include "analyzers/http.h"
+#include "analyzers/sketch.h"
+#include "capture/decode.h"
+#include "capture/log.h"
+#include "capture/rd.h"
+
+#define NS_PER_S 1000000000ull
+#define HL_MAX_SERVERS 1024     /* server endpoints tracked per run (more are counted, not kept) */
+#define HL_HASH_SLOTS 2048      /* open-addressing slots for the server table (power of two) */
+#define HL_PIPELINE 4           /* requests awaiting a response per connection */
+#define HL_CLEAR_RATIO 0.8      /* default: clear at or below 80 % of the threshold */
+#define HL_CLEAR_INTERVALS 3    /* default hold time, in intervals */
+#define TEV_BIT(e) (1u << (e))
+
+/* Alert rules, in the bit order of health_row.open_alerts. */
+enum hl_rule {
+    HR_RESP_P99 = 0,  /* response time p99 over alert_resp_p99_s */
+    HR_ERROR_RATE,    /* error rate over alert_error_rate */
+    HR_RETRANS_RATE,  /* retransmission rate over alert_retrans_rate */
+    HR_CERT_EXPIRING, /* a certificate expiring within cert_expiring_days (or expired) */
+    HR__COUNT
+};
+
+static const char *const hl_rule_names[HR__COUNT] = {"resp_p99", "error_rate", "retrans_rate",
+                                                     "cert_expiring"};
+
+/* How a flow's response times are measured. */
+enum hl_mode {
+    HM_UNKNOWN = 0, /* no payload yet */
+    HM_HTTP,        /* HTTP/1.x framing */
+    HM_TLS,         /* TLS records, turn-taking on application data */
+    HM_TURNS,       /* turn-taking on any payload */
+    HM_OFF,         /* nothing measured (switched protocols) */
+};
+
+/* One server endpoint: the interval being counted and the alert states. */
+struct hl_srv {
+    struct endpoint ep;                  /* the server endpoint */
+    bool active;                         /* something was counted this interval */
+    struct health_row row;               /* counters of the current interval */
+    uint64_t responses;                  /* final HTTP responses this interval */
+    int64_t outstanding;                 /* HTTP requests awaiting a response right now */
+    bool cert_bad;                       /* an expiring or expired certificate was reported */
+    double cert_days;                    /* its days left (NAN if not stated) */
+    struct sketch resp;                  /* response times (s) of this interval */
+    struct sketch hs;                    /* handshake RTTs (s) of this interval */
+    struct alert_state al[HR__COUNT];    /* alert rule states */
+};
+
+/* Global state of the detector. */
+struct hl {
+    const struct eng_config *cfg;        /* thresholds (owned by the engine) */
+    struct alert_cfg rule[HR__COUNT];    /* alert rule settings */
+    uint64_t iv_ns;                      /* interval length */
+    bool started;                        /* iv_start is set */
+    uint64_t iv_start;                   /* start of the interval being counted */
+    uint64_t last_ns;                    /* newest capture time seen */
+    size_t nsrv;                         /* servers in use */
+    uint64_t srv_overflow;               /* flows whose server did not fit the table */
+    struct hl_srv *srv;                  /* HL_MAX_SERVERS entries */
+    uint16_t slot[HL_HASH_SLOTS];        /* server index + 1, 0 = empty */
+};
+
+/* A request awaiting its response. */
+struct hl_req {
+    uint64_t end_ns;     /* time of its last byte */
+    uint64_t frame;      /* frame of its last byte */
+    bool head;           /* HEAD: the response has no body */
+    bool connect;        /* CONNECT: a 2xx answer opens a tunnel */
+    bool answered;       /* its first response byte was seen (after an interim 1xx) */
+};
+
+/* TLS record walker for one direction. */
+struct hl_tls {
+    uint8_t hdr[5];      /* record header bytes collected */
+    uint8_t hlen;        /* bytes in hdr[] */
+    uint8_t type;        /* content type of the record being walked */
+    uint16_t remain;     /* body bytes of that record still to come */
+    uint16_t app;        /* application_data records started */
+};
+
+/* Per-flow state (zeroed when the flow starts). */
+struct hl_flow {
+    uint16_t srv;                        /* server index + 1; 0 = not tracked */
+    bool srv_done;                       /* srv was looked up */
+    uint8_t mode;                        /* enum hl_mode */
+    bool counted_attempt;                /* the first SYN was counted */
+    bool counted_est;                    /* the handshake completion was counted */
+    bool counted_reset;                  /* a reset during the handshake was counted */
+    bool seq_known[2];                   /* next_seq[] is valid */
+    bool waiting;                        /* turn-taking: client data awaits an answer */
+    bool slow_pending;                   /* HTTP: a slow first byte awaits its status line */
+    bool tls13;                          /* TLS: the server encrypted its flight (TLS 1.3) */
+    uint8_t nreq;                        /* requests in req[] */
+    uint8_t rq_head;                     /* index of the oldest request */
+    uint64_t next_seq[2];                /* next relative sequence per direction */
+    uint64_t syn_ns;                     /* time of the latest client SYN */
+    uint64_t c_last_ns;                  /* turn-taking: last client data byte time */
+    uint64_t c_last_frame;               /* and its frame */
+    double slow_s;                       /* the slow first byte's response time */
+    uint64_t slow_frames[2];             /* request end and response start frames */
+    struct hl_req req[HL_PIPELINE];      /* requests awaiting a response, oldest first */
+    union {
+        struct http_parser hp[2];        /* HTTP: per direction */
+        struct hl_tls tls[2];            /* TLS: per direction */
+    } u;                                 /* the parser of the flow's mode */
+};
+
+static struct hl *hl_of(struct det *d)
+{
+    return d->priv;
+}
+
+/* ---- server table ---- */
+
+static uint32_t hl_hash(const struct endpoint *e)
+{
+    uint32_t h = 2166136261u;
+    for (int i = 0; i < 16; i++)
+        h = (h ^ e->ip.a[i]) * 16777619u;
+    h = (h ^ e->ip.family) * 16777619u;
+    h = (h ^ (e->port & 0xff)) * 16777619u;
+    h = (h ^ (e->port >> 8)) * 16777619u;
+    return h;
+}
+
+static bool hl_ep_eq(const struct endpoint *a, const struct endpoint *b)
+{
+    return a->port == b->port && a->ip.family == b->ip.family &&
+           memcmp(a->ip.a, b->ip.a, sizeof(a->ip.a)) == 0;
+}
+
+/* Index + 1 of the server e (added if new); 0 when the table is full. */
+static uint16_t hl_server(struct hl *h, const struct endpoint *e)
+{
+    uint32_t i = hl_hash(e) & (HL_HASH_SLOTS - 1);
+    for (uint32_t n = 0; n < HL_HASH_SLOTS; n++, i = (i + 1) & (HL_HASH_SLOTS - 1)) {
+        uint16_t s = h->slot[i];
+        if (s == 0)
+            break;
+        if (hl_ep_eq(&h->srv[s - 1].ep, e))
+            return s;
+    }
+    if (h->nsrv == HL_MAX_SERVERS) {
+        if (h->srv_overflow++ == 0)
+            log_warn("server health: more than %d server endpoints; the rest are not tracked",
+                     HL_MAX_SERVERS);
+        return 0;
+    }
+    struct hl_srv *s = &h->srv[h->nsrv];
+    memset(&s->row, 0, sizeof(s->row));
+    s->ep = *e;
+    s->cert_days = NAN;
+    sketch_reset(&s->resp);
+    sketch_reset(&s->hs);
+    h->slot[i] = (uint16_t)++h->nsrv;
+    return h->slot[i];
+}
+
+static struct hl_srv *hl_srv_of(struct hl *h, const struct hl_flow *st)
+{
+    return st->srv ? &h->srv[st->srv - 1] : NULL;
+}
+
+/* ---- findings ---- */
+
+static void hl_num(char *buf, size_t len, double v)
+{
+    if (isnan(v) || isinf(v))
+        snprintf(buf, len, "null");
+    else
+        snprintf(buf, len, "%.6g", v);
+}
+
+/* A slow_response finding for flow f. response_s < 0: no response before the flow ended. */
+static void hl_emit_slow(struct det *d, struct flow *f, uint64_t ts, double response_s,
+                         double waited_s, int status, const char *proto, const uint64_t *frames,
+                         int nframes)
+{
+    struct hl *h = hl_of(d);
+    struct finding fd;
+    char thr[32], rs[32];
+    det_finding_init(&fd, f, FK_SLOW_RESPONSE, SEV_WARN, ts);
+    fd.confidence = 1.0f;
+    for (int i = 0; i < nframes && i < FINDING_FRAMES_MAX; i++)
+        if (frames[i])
+            fd.frames[fd.nframes++] = frames[i];
+    hl_num(thr, sizeof(thr), h->cfg->slow_response_s);
+    if (response_s >= 0) {
+        hl_num(rs, sizeof(rs), response_s);
+        if (status > 0)
+            snprintf(fd.detail, sizeof(fd.detail),
+                     "slow response: the server's %s response (status %d) began %.3f s after the "
+                     "end of the request (threshold %s s); check the application's own latency "
+                     "and what it waits on",
+                     proto, status, response_s, thr);
+        else
+            snprintf(fd.detail, sizeof(fd.detail),
+                     "slow response: the server's %s answer began %.3f s after the end of the "
+                     "request (threshold %s s); check the application's own latency and what it "
+                     "waits on",
+                     proto, response_s, thr);
+        snprintf(fd.extra, sizeof(fd.extra),
+                 "\"protocol\":\"%s\",\"response_time\":%s,\"threshold\":%s,\"status\":%d", proto,
+                 rs, thr, status);
+    } else {
+        hl_num(rs, sizeof(rs), waited_s);
+        snprintf(fd.detail, sizeof(fd.detail),
+                 "no response: the %s request was not answered in the %.3f s before the "
+                 "connection ended (threshold %s s); the server may be hung or overloaded",
+                 proto, waited_s, thr);
+        snprintf(fd.extra, sizeof(fd.extra),
+                 "\"protocol\":\"%s\",\"response_time\":null,\"waited\":%s,\"threshold\":%s",
+                 proto, rs, thr);
+    }
+    det_emit(d, &fd);
+}
+
+/* A server-level health_alert finding: rule r of server s opened or closed at ts. */
+static void hl_emit_alert(struct det *d, const struct hl_srv *s, enum hl_rule r, bool open,
+                          uint64_t ts)
+{
+    struct hl *h = hl_of(d);
+    const struct alert_state *a = &s->al[r];
+    struct finding fd;
+    char ep[64], val[32], thr[32], clr[32];
+    memset(&fd, 0, sizeof(fd));
+    fd.ts_ns = ts;
+    fd.kind = FK_HEALTH_ALERT;
+    fd.sev = open ? SEV_ERROR : SEV_INFO;
+    fd.server = s->ep;
+    fd.confidence = 1.0f;
+    pkt_endpoint_str(&s->ep, ep, sizeof(ep));
+    hl_num(val, sizeof(val), a->last_value);
+    hl_num(thr, sizeof(thr), h->rule[r].threshold);
+    hl_num(clr, sizeof(clr), h->rule[r].threshold * h->rule[r].clear_ratio);
+    static const char *const what[HR__COUNT] = {
+        "response time p99 (s)", "error rate (failed connections or HTTP 5xx)",
+        "retransmission rate", "days until a certificate expires"};
+    if (open && r == HR_CERT_EXPIRING)
+        snprintf(fd.detail, sizeof(fd.detail),
+                 "alert opened: %s presents a certificate that expires within %s days "
+                 "(days left: %s); renew and deploy it",
+                 ep, thr, val);
+    else if (open)
+        snprintf(fd.detail, sizeof(fd.detail),
+                 "alert opened: %s %s is %s, over the threshold %s (interval of %.0f s)", ep,
+                 what[r], val, thr, (double)h->iv_ns / 1e9);
+    else
+        snprintf(fd.detail, sizeof(fd.detail),
+                 "alert cleared: %s %s has stayed at or under %s for %u intervals (last value "
+                 "%s); it was open for %.0f s",
+                 ep, what[r], clr, h->rule[r].clear_after, val,
+                 (double)(ts - a->opened_ns) / 1e9);
+    snprintf(fd.extra, sizeof(fd.extra),
+             "\"rule\":\"%s\",\"state\":\"%s\",\"value\":%s,\"threshold\":%s", hl_rule_names[r],
+             open ? "open" : "closed", val, thr);
+    det_emit(d, &fd);
+}
+
+/* ---- intervals ---- */
+
+/* Close the interval of server s at end_ns: rates, quantiles, alerts, then the row. */
+static void hl_close_server(struct det *d, struct hl_srv *s, uint64_t start, uint64_t end_ns)
+{
+    struct hl *h = hl_of(d);
+    struct health_row *r = &s->row;
+    r->start_ns = start;
+    r->len_ns = h->iv_ns;
+    r->server = s->ep;
+    r->hs_rtt_n = (uint32_t)s->hs.n;
+    r->hs_rtt_p50 = sketch_quantile(&s->hs, 0.50);
+    r->hs_rtt_p95 = sketch_quantile(&s->hs, 0.95);
+    r->hs_rtt_p99 = sketch_quantile(&s->hs, 0.99);
+    r->resp_n = (uint32_t)s->resp.n;
+    r->resp_p50 = sketch_quantile(&s->resp, 0.50);
+    r->resp_p95 = sketch_quantile(&s->resp, 0.95);
+    r->resp_p99 = sketch_quantile(&s->resp, 0.99);
+
+    uint64_t failed = r->failed_refused + r->failed_timeout + r->failed_backlog +
+                      r->failed_reset + r->failed_tls;
+    double conn_rate = NAN, http_rate = NAN, err = NAN, rtx = NAN;
+    if (r->attempts)
+        conn_rate = fmin(1.0, (double)failed / (double)r->attempts);
+    else if (failed)
+        conn_rate = 1.0; /* failures of attempts begun in an earlier interval */
+    if (s->responses)
+        http_rate = (double)r->http_5xx / (double)s->responses;
+    if (!isnan(conn_rate) || !isnan(http_rate))
+        err = fmax(isnan(conn_rate) ? 0 : conn_rate, isnan(http_rate) ? 0 : http_rate);
+    uint64_t data = r->data_segs[0] + r->data_segs[1];
+    if (data)
+        rtx = (double)(r->retrans_segs[0] + r->retrans_segs[1]) / (double)data;
+    r->error_rate = isnan(err) ? 0 : err;
+    r->retrans_rate = isnan(rtx) ? 0 : rtx;
+
+    double val[HR__COUNT] = {r->resp_p99, err, rtx, NAN};
+    bool quiet[HR__COUNT] = {s->outstanding <= 0, true, true, false};
+    for (int i = 0; i < HR__COUNT; i++) {
+        enum alert_change ch;
+        if (i == HR_CERT_EXPIRING) {
+            /* a certificate cannot be seen to be replaced passively: stays open for the run */
+            if (!s->cert_bad || s->al[i].open)
+                continue;
+            s->al[i].open = true;
+            s->al[i].opened_ns = end_ns;
+            s->al[i].last_value = s->cert_days;
+            ch = ALERT_OPENED;
+        } else {
+            ch = alert_step(&s->al[i], &h->rule[i], val[i], quiet[i], end_ns);
+        }
+        if (ch != ALERT_SAME)
+            hl_emit_alert(d, s, (enum hl_rule)i, ch == ALERT_OPENED, end_ns);
+    }
+    r->open_alerts = 0;
+    for (int i = 0; i < HR__COUNT; i++)
+        if (s->al[i].open)
+            r->open_alerts |= 1u << i;
+    det_emit_health(d, r);
+
+    memset(r, 0, sizeof(*r));
+    s->responses = 0;
+    s->active = false;
+    if (s->resp.n)
+        sketch_reset(&s->resp);
+    if (s->hs.n)
+        sketch_reset(&s->hs);
+}
+
+/* Close the current interval for every server with something to say; false if none had. */
+static bool hl_close_interval(struct det *d)
+{
+    struct hl *h = hl_of(d);
+    uint64_t end = h->iv_start + h->iv_ns;
+    bool any_open = false;
+    for (size_t i = 0; i < h->nsrv; i++) {
+        struct hl_srv *s = &h->srv[i];
+        bool open = false;
+        for (int k = 0; k < HR__COUNT; k++)
+            open |= s->al[k].open && k != HR_CERT_EXPIRING;
+        if (!s->active && !open)
+            continue;
+        hl_close_server(d, s, h->iv_start, end);
+        for (int k = 0; k < HR__COUNT; k++)
+            any_open |= s->al[k].open && k != HR_CERT_EXPIRING;
+    }
+    return any_open;
+}
+
+/* Capture time reached now: close every interval that ended before it. */
+static void hl_advance(struct det *d, uint64_t now)
+{
+    struct hl *h = hl_of(d);
+    if (now > h->last_ns)
+        h->last_ns = now;
+    if (!h->started) {
+        h->started = true;
+        h->iv_start = now - now % h->iv_ns;
+        return;
+    }
+    /* idle intervals while alerts are open count towards clearing them, up to the hold time */
+    uint32_t idle_max = 1;
+    for (int k = 0; k < HR__COUNT; k++)
+        if (h->rule[k].clear_after + 1 > idle_max)
+            idle_max = h->rule[k].clear_after + 1;
+    for (uint32_t n = 0; now >= h->iv_start + h->iv_ns; n++) {
+        bool open = hl_close_interval(d);
+        h->iv_start += h->iv_ns;
+        if (!open || n >= idle_max) {
+            if (now >= h->iv_start + h->iv_ns)
+                h->iv_start = now - now % h->iv_ns;
+            break;
+        }
+    }
+}
+
+/* ---- response timing ---- */
+
+static void hl_sample(struct hl_srv *s, double resp_s)
+{
+    if (!s)
+        return;
+    sketch_add(&s->resp, resp_s);
+    s->active = true;
+}
+
+/* Drop the requests awaiting a response (the flow left HTTP mode or ended). */
+static void hl_drop_requests(struct hl_srv *s, struct hl_flow *st)
+{
+    if (s)
+        s->outstanding -= st->nreq;
+    st->nreq = 0;
+    st->rq_head = 0;
+}
+
+/* Leave HTTP/TLS framing: measure by turn-taking from the next client data on. */
+static void hl_to_turns(struct hl *h, struct hl_flow *st)
+{
+    hl_drop_requests(hl_srv_of(h, st), st);
+    st->slow_pending = false;
+    st->waiting = false;
+    st->mode = HM_TURNS;
+}
+
+static void hl_http_request(struct hl *h, struct hl_flow *st, const struct http_msg *m,
+                            const struct pkt *p)
+{
+    struct hl_srv *s = hl_srv_of(h, st);
+    if (m->ev != HTTP_EV_END)
+        return;
+    if (st->nreq == HL_PIPELINE) {
+        hl_to_turns(h, st); /* pipelined deeper than we follow: fall back */
+        return;
+    }
+    struct hl_req *q = &st->req[(st->rq_head + st->nreq) % HL_PIPELINE];
+    q->end_ns = p->ts_ns;
+    q->frame = p->frame;
+    q->head = m->head;
+    q->connect = m->connect;
+    q->answered = false;
+    st->nreq++;
+    if (s) {
+        s->row.http_requests++;
+        s->outstanding++;
+        s->active = true;
+    }
+}
+
+static void hl_http_response(struct det *d, struct flow *f, struct hl_flow *st,
+                             const struct http_msg *m, const struct pkt *p)
+{
+    struct hl *h = hl_of(d);
+    struct hl_srv *s = hl_srv_of(h, st);
+    struct hl_req *q = st->nreq ? &st->req[st->rq_head] : NULL;
+    switch (m->ev) {
+    case HTTP_EV_BEGIN:
+        if (!q)
+            break; /* an answer to no request we saw (e.g. 408 on an idle connection) */
+        st->u.hp[DIR_S2C].no_body = q->head;
+        st->u.hp[DIR_S2C].connect_req = q->connect;
+        if (q->answered)
+            break; /* the final response after an interim 1xx */
+        q->answered = true;
+        double rs = (double)(p->ts_ns - q->end_ns) / 1e9;
+        hl_sample(s, rs);
+        if (rs > h->cfg->slow_response_s) {
+            st->slow_pending = true;
+            st->slow_s = rs;
+            st->slow_frames[0] = q->frame;
+            st->slow_frames[1] = p->frame;
+        }
+        break;
+    case HTTP_EV_HEADERS:
+        if (m->interim)
+            break;
+        if (s) {
+            s->responses++;
+            if (m->status >= 500 && m->status <= 599)
+                s->row.http_5xx++;
+            s->active = true;
+        }
+        if (st->slow_pending) {
+            st->slow_pending = false;
+            if (s)
+                s->row.slow_responses++;
+            hl_emit_slow(d, f, p->ts_ns, st->slow_s, 0, m->status, "HTTP", st->slow_frames, 2);
+        }
+        break;
+    case HTTP_EV_END:
+        if (m->interim)
+            break;
+        if (q) {
+            st->rq_head = (uint8_t)((st->rq_head + 1) % HL_PIPELINE);
+            st->nreq--;
+            if (s)
+                s->outstanding--;
+        }
+        if (m->upgrade) {
+            hl_drop_requests(s, st);
+            st->mode = HM_OFF;
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+/* Feed new in-order bytes of one direction to the HTTP framer. */
+static void hl_http_bytes(struct det *d, struct flow *f, struct hl_flow *st, int dir,
+                          const struct pkt *p, const uint8_t *b, size_t n)
+{
+    struct hl *h = hl_of(d);
+    size_t off = 0;
+    while (st->mode == HM_HTTP) {
+        struct http_msg m;
+        int r = http_parse(&st->u.hp[dir], b + off, n - off, &m);
+        if (r < 0) {
+            hl_to_turns(h, st);
+            return;
+        }
+        off += (size_t)r;
+        if (m.ev == HTTP_EV_NONE)
+            return;
+        if (dir == DIR_C2S)
+            hl_http_request(h, st, &m, p);
+        else
+            hl_http_response(d, f, st, &m, p);
+    }
+}
+
+/*
+ * Walk TLS records (RFC 8446 5.1) over new bytes. Returns true when the bytes carry
+ * application data that counts as a turn; -1 in *bad when they are not TLS records.
+ */
+static bool hl_tls_bytes(struct hl_tls *t, const uint8_t *b, size_t n, bool skip_first_app,
+                         bool *bad)
+{
+    struct rd r = rd_init(b, n);
+    bool app = false;
+    while (rd_has(&r, 1)) {
+        if (t->remain == 0 && t->hlen < 5) {
+            t->hdr[t->hlen++] = rd_u8(&r);
+            if (t->hlen < 5)
+                continue;
+            struct rd hr = rd_init(t->hdr, 5);
+            t->type = rd_u8(&hr);
+            uint8_t major = rd_u8(&hr);
+            rd_skip(&hr, 1);
+            uint16_t len = rd_u16(&hr);
+            if (t->type < 20 || t->type > 24 || major != 3 || len > 18432) {
+                *bad = true;
+                return false;
+            }
+            t->remain = len;
+            if (t->type == 23 && t->app < UINT16_MAX)
+                t->app++;
+            if (t->type == 23 && !(skip_first_app && t->app == 1))
+                app = true;
+            if (t->remain == 0)
+                t->hlen = 0;
+            continue;
+        }
+        size_t k = rd_left(&r) < t->remain ? rd_left(&r) : t->remain;
+        rd_skip(&r, k);
+        t->remain = (uint16_t)(t->remain - k);
+        if (t->type == 23 && !(skip_first_app && t->app == 1))
+            app = true;
+        if (t->remain == 0)
+            t->hlen = 0;
+    }
+    return app;
+}
+
+/* Turn-taking: client data opens a turn, the server's first data after it answers it. */
+static void hl_turn(struct det *d, struct flow *f, struct hl_flow *st, int dir,
+                    const struct pkt *p, const char *proto)
+{
+    struct hl *h = hl_of(d);
+    if (dir == DIR_C2S) {
+        st->waiting = true;
+        st->c_last_ns = p->ts_ns;
+        st->c_last_frame = p->frame;
+        return;
+    }
+    if (!st->waiting)
+        return;
+    st->waiting = false;
+    struct hl_srv *s = hl_srv_of(h, st);
+    double rs = (double)(p->ts_ns - st->c_last_ns) / 1e9;
+    hl_sample(s, rs);
+    if (rs > h->cfg->slow_response_s) {
+        uint64_t fr[2] = {st->c_last_frame, p->frame};
+        if (s)
+            s->row.slow_responses++;
+        hl_emit_slow(d, f, p->ts_ns, rs, 0, 0, proto, fr, 2);
+    }
+}
+
+/* New in-order payload bytes of one direction. */
+static void hl_payload(struct det *d, struct flow *f, struct hl_flow *st, int dir,
+                       const struct pkt *p, const uint8_t *b, size_t n)
+{
+    if (st->mode == HM_UNKNOWN) {
+        if (dir == DIR_S2C) {
+            st->mode = HM_TURNS; /* the server spoke first: not HTTP, not TLS */
+        } else if (b[0] == 0x16) {
+            st->mode = HM_TLS;
+            memset(&st->u.tls, 0, sizeof(st->u.tls));
+        } else if (http_looks_like_request(b, n)) {
+            st->mode = HM_HTTP;
+            http_init(&st->u.hp[DIR_C2S], HTTP_ROLE_REQUEST);
+            http_init(&st->u.hp[DIR_S2C], HTTP_ROLE_RESPONSE);
+        } else {
+            st->mode = HM_TURNS;
+        }
+    }
+    switch (st->mode) {
+    case HM_HTTP:
+        hl_http_bytes(d, f, st, dir, p, b, n);
+        break;
+    case HM_TLS: {
+        bool bad = false;
+        /* TLS 1.3: the server encrypts (type 23) before the client sent any application data,
+           and the client's first type-23 record is its Finished, not a request */
+        if (dir == DIR_S2C && st->u.tls[DIR_C2S].app == 0 && !st->tls13) {
+            struct hl_tls probe = st->u.tls[DIR_S2C];
+            bool pb = false;
+            if (hl_tls_bytes(&probe, b, n, false, &pb) && !pb)
+                st->tls13 = true;
+        }
+        bool app = hl_tls_bytes(&st->u.tls[dir], b, n, dir == DIR_C2S && st->tls13, &bad);
+        if (bad) {
+            hl_to_turns(hl_of(d), st);
+            hl_turn(d, f, st, dir, p, "TCP");
+        } else if (app) {
+            hl_turn(d, f, st, dir, p, "TLS");
+        }
+        break;
+    }
+    case HM_TURNS:
+        hl_turn(d, f, st, dir, p, "TCP");
+        break;
+    default:
+        break;
+    }
+}
+
+/* Take the new bytes of a segment (sequence tracking: retransmitted bytes are not new). */
+static void hl_stream(struct det *d, struct flow *f, struct hl_flow *st, const struct pkt *p,
+                      const struct tcp_seg *sg)
+{
+    int dir = sg->dir;
+    if (sg->len == 0 || !sg->has_rel || st->mode == HM_OFF)
+        return;
+    uint64_t seq = sg->rel_seq, end = sg->rel_seq + sg->len;
+    if (!st->seq_known[dir]) {
+        st->seq_known[dir] = true;
+        st->next_seq[dir] = seq;
+    }
+    if (end <= st->next_seq[dir])
+        return; /* nothing new */
+    bool gap = seq > st->next_seq[dir] || p->payload_caplen < sg->len || !p->payload;
+    uint64_t skip = seq < st->next_seq[dir] ? st->next_seq[dir] - seq : 0;
+    st->next_seq[dir] = end;
+    if (gap) {
+        /* bytes missing from the capture: framing is lost, timing by turns goes on */
+        if (st->mode == HM_HTTP || st->mode == HM_TLS || st->mode == HM_UNKNOWN)
+            hl_to_turns(hl_of(d), st);
+        hl_turn(d, f, st, dir, p, "TCP");
+        return;
+    }
+    struct rd r = rd_init(p->payload, p->payload_caplen);
+    rd_skip(&r, (size_t)skip);
+    size_t n = rd_left(&r);
+    const uint8_t *b = rd_ptr(&r, n);
+    if (!b || n == 0)
+        return;
+    hl_payload(d, f, st, dir, p, b, n);
+}
+
+/* ---- detector entry points ---- */
+
+static int hl_init(struct det *d, const struct eng_config *cfg)
+{
+    struct hl *h = calloc(1, sizeof(*h));
+    if (!h)
+        return ERR_NOMEM;
+    h->srv = calloc(HL_MAX_SERVERS, sizeof(*h->srv));
+    if (!h->srv) {
+        free(h);
+        return ERR_NOMEM;
+    }
+    h->cfg = cfg;
+    h->iv_ns = cfg->health_interval_ns ? cfg->health_interval_ns : 10 * NS_PER_S;
+    double thr[HR__COUNT] = {cfg->alert_resp_p99_s, cfg->alert_error_rate,
+                             cfg->alert_retrans_rate, (double)cfg->cert_expiring_days};
+    for (int i = 0; i < HR__COUNT; i++) {
+        h->rule[i].threshold = thr[i];
+        h->rule[i].clear_ratio = cfg->alert_clear_ratio > 0 ? cfg->alert_clear_ratio
+                                                            : HL_CLEAR_RATIO;
+        h->rule[i].open_after = cfg->alert_open_intervals ? cfg->alert_open_intervals : 1;
+        h->rule[i].clear_after =
+            cfg->alert_clear_intervals ? cfg->alert_clear_intervals : HL_CLEAR_INTERVALS;
+    }
+    d->priv = h;
+    return 0;
+}
+
+static void hl_on_packet(struct det *d, struct flow *f, void *fs, const struct pkt *p,
+                         const struct tcp_seg *sg)
+{
+    struct hl *h = hl_of(d);
+    struct hl_flow *st = fs;
+    hl_advance(d, p->ts_ns);
+    if (!st->srv_done) {
+        st->srv_done = true;
+        st->srv = hl_server(h, &flow_rec(f)->server);
+    }
+    struct hl_srv *s = hl_srv_of(h, st);
+    if (s) {
+        struct health_row *r = &s->row;
+        s->active = true;
+        if (sg->syn && !sg->syn_retry && !st->counted_attempt) {
+            st->counted_attempt = true;
+            r->attempts++;
+        }
+        if (sg->syn) {
+            st->syn_ns = p->ts_ns;
+            if (sg->syn_retry)
+                r->syn_retries++;
+        }
+        if (sg->synack_retry)
+            r->synack_retries++;
+        if (sg->hs_ack && !st->counted_est) {
+            st->counted_est = true;
+            r->established++;
+            if (st->syn_ns && p->ts_ns >= st->syn_ns)
+                sketch_add(&s->hs, (double)(p->ts_ns - st->syn_ns) / 1e9);
+        }
+        if (sg->rst != RST_NONE) {
+            r->resets++;
+            if (sg->rst == RST_HANDSHAKE && !st->counted_reset) {
+                st->counted_reset = true;
+                r->failed_reset++;
+            }
+        }
+        if (sg->ev & TEV_BIT(TEV_ZERO_WINDOW))
+            r->zero_windows++;
+        if (sg->len > 0 && !(sg->ev & TEV_BIT(TEV_KEEP_ALIVE))) {
+            r->data_segs[sg->dir]++;
+            r->bytes[sg->dir] += sg->len;
+            if (sg->ev & (TEV_BIT(TEV_RETRANSMISSION) | TEV_BIT(TEV_FAST_RETRANSMISSION) |
+                          TEV_BIT(TEV_SPURIOUS_RETRANSMISSION)))
+                r->retrans_segs[sg->dir]++;
+        }
+    }
+    if (!(sg->ev & TEV_BIT(TEV_KEEP_ALIVE)))
+        hl_stream(d, f, st, p, sg);
+    /* a response delimited by the close of the connection ends with the server's FIN */
+    if (st->mode == HM_HTTP && sg->dir == DIR_S2C && (p->flags & TCP_FIN)) {
+        struct http_msg m;
+        if (http_eof(&st->u.hp[DIR_S2C], &m))
+            hl_http_response(d, f, st, &m, p);
+    }
+}
+
+static void hl_on_flow_end(struct det *d, struct flow *f, void *fs)
+{
+    struct hl *h = hl_of(d);
+    struct hl_flow *st = fs;
+    struct hl_srv *s = hl_srv_of(h, st);
+    const struct flow_record *rec = flow_rec(f);
+    if (st->mode == HM_HTTP) {
+        if (st->slow_pending) {
+            st->slow_pending = false;
+            if (s)
+                s->row.slow_responses++;
+            hl_emit_slow(d, f, rec->last_ts_ns, st->slow_s, 0, 0, "HTTP", st->slow_frames, 2);
+        }
+        /* requests never answered: slow if the connection outlived the threshold */
+        for (uint8_t i = 0; i < st->nreq; i++) {
+            const struct hl_req *q = &st->req[(st->rq_head + i) % HL_PIPELINE];
+            if (q->answered || rec->last_ts_ns < q->end_ns)
+                continue;
+            double waited = (double)(rec->last_ts_ns - q->end_ns) / 1e9;
+            if (waited <= h->cfg->slow_response_s)
+                continue;
+            if (s) {
+                s->row.slow_responses++;
+                s->active = true;
+            }
+            uint64_t fr[1] = {q->frame};
+            hl_emit_slow(d, f, rec->last_ts_ns, -1, waited, 0, "HTTP", fr, 1);
+        }
+    }
+    hl_drop_requests(s, st);
+    st->mode = HM_OFF;
+}
+
+static void hl_on_tick(struct det *d, uint64_t now_ns)
+{
+    hl_advance(d, now_ns);
+}
+
+/* A number following "key": in a finding's extra members; NAN if absent. */
+static double hl_extra_num(const char *extra, const char *key)
+{
+    char pat[40];
+    snprintf(pat, sizeof(pat), "\"%s\":", key);
+    const char *v = strstr(extra, pat);
+    if (!v)
+        return NAN;
+    char *end;
+    double x = strtod(v + strlen(pat), &end);
+    return end == v + strlen(pat) ? NAN : x;
+}
+
+static void hl_on_finding(struct det *d, const struct finding *f)
+{
+    struct hl *h = hl_of(d);
+    if (f->kind == FK_SLOW_RESPONSE || f->kind == FK_HEALTH_ALERT)
+        return; /* our own */
+    bool relevant = f->kind == FK_CONN_REFUSED || f->kind == FK_SYN_UNANSWERED ||
+                    f->kind == FK_SERVER_UNREACHABLE || f->kind == FK_SYN_BACKLOG_DROP ||
+                    f->kind == FK_ACCEPT_QUEUE_OVERFLOW || f->kind == FK_TLS_HANDSHAKE_FAILED ||
+                    f->kind == FK_CERT_EXPIRING || f->kind == FK_CERT_EXPIRED;
+    if (!relevant)
+        return;
+    uint16_t idx = hl_server(h, &f->server);
+    if (!idx)
+        return;
+    struct hl_srv *s = &h->srv[idx - 1];
+    struct health_row *r = &s->row;
+    s->active = true;
+    switch (f->kind) {
+    case FK_CONN_REFUSED:
+        r->failed_refused++;
+        break;
+    case FK_SYN_UNANSWERED:
+        r->failed_timeout++;
+        break;
+    case FK_SERVER_UNREACHABLE: {
+        /* one finding for an outage episode: count its attempts */
+        double n = hl_extra_num(f->extra, "attempts");
+        r->failed_timeout += (!isnan(n) && n >= 1 && n < 1e9) ? (uint64_t)n : 1;
+        break;
+    }
+    case FK_SYN_BACKLOG_DROP:
+    case FK_ACCEPT_QUEUE_OVERFLOW:
+        r->failed_backlog++;
+        break;
+    case FK_TLS_HANDSHAKE_FAILED:
+        r->failed_tls++;
+        break;
+    default: {
+        double days = hl_extra_num(f->extra, "days_left");
+        if (isnan(days))
+            days = hl_extra_num(f->extra, "days");
+        if (isnan(days) && f->kind == FK_CERT_EXPIRED)
+            days = 0;
+        if (!s->cert_bad || (!isnan(days) && (isnan(s->cert_days) || days < s->cert_days)))
+            s->cert_days = days;
+        s->cert_bad = true;
+        break;
+    }
+    }
+}
+
+static void hl_on_finish(struct det *d)
+{
+    struct hl *h = hl_of(d);
+    if (h->started)
+        hl_close_interval(d);
+}
+
+static void hl_free(struct det *d)
+{
+    struct hl *h = hl_of(d);
+    if (!h)
+        return;
+    free(h->srv);
+    free(h);
+    d->priv = NULL;
+}
+
+const struct det_ops det_health_ops = {
+    .name = "health",
+    .flow_state_size = sizeof(struct hl_flow),
+    .init = hl_init,
+    .on_packet = hl_on_packet,
+    .on_flow_end = hl_on_flow_end,
+    .on_tick = hl_on_tick,
+    .on_finding = hl_on_finding,
+    .on_finish = hl_on_finish,
+    .free = hl_free,
+};

@@ -1,0 +1,19 @@
+/*
+ * config.h - the configuration file (--config FILE, else /etc/flowmedic.conf if present):
+ * "key = value" lines, '#' comments, keys named like the long options. The command line
+ * overrides it.
+ */
+#ifndef FM_CONFIG_H
+#define FM_CONFIG_H
+
+#include <stddef.h>
+
+#include "analyzers/engine.h"
+
+/*
+ * Read path into cfg (which holds the defaults already). 0 on success; ERR_IO when the file
+ * cannot be read, ERR_ARG for a bad line, with "PATH:LINE: what is wrong" in err.
+ */
+int cli_config_load(const char *path, struct eng_config *cfg, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,208 @@
+/*
+ * test_metrics.c - unit tests of the Prometheus exposition (cumulative counters from health
+ * rows, last-interval gauges, label escaping, the atomically written file) and of the
+ * configuration file reader (every key type, units, errors with line numbers).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "analyzers/engine.h"
+#include "capture/decode.h"
+#include "cli/config.h"
+#include "cli/metrics.h"
+#include "tests/unit/testhelp.h"
+
+static char text[1 << 20];
+
+/* True when text has a line exactly equal to line. */
+static bool has_line(const char *t, const char *line)
+{
+    size_t n = strlen(line);
+    for (const char *p = t; (p = strstr(p, line)) != NULL; p++)
+        if ((p == t || p[-1] == '\n') && (p[n] == '\n' || p[n] == 0))
+            return true;
+    return false;
+}
+
+static void row_for(struct health_row *h, const char *server)
+{
+    memset(h, 0, sizeof(*h));
+    CHECK(pkt_endpoint_parse(server, &h->server) == 0);
+    h->len_ns = 10000000000ull;
+    h->resp_p50 = h->resp_p95 = h->resp_p99 = NAN;
+    h->hs_rtt_p50 = h->hs_rtt_p95 = h->hs_rtt_p99 = NAN;
+}
+
+static void test_exposition(void)
+{
+    char err[256], path[64];
+    snprintf(path, sizeof(path), "/tmp/fm-test-metrics-%d.prom", (int)getpid());
+    struct metrics *m = metrics_new(NULL, path, err, sizeof(err));
+    CHECK(m != NULL);
+    if (!m)
+        return;
+    struct sink s = metrics_sink(m);
+    struct health_row h;
+    row_for(&h, "10.0.0.5:443");
+    h.attempts = 10;
+    h.established = 9;
+    h.failed_refused = 1;
+    h.retrans_segs[1] = 3;
+    h.data_segs[0] = 20;
+    h.data_segs[1] = 40;
+    h.http_requests = 7;
+    h.http_5xx = 2;
+    h.resp_n = 7;
+    h.resp_p50 = 0.25;
+    h.resp_p95 = 6;
+    h.resp_p99 = 6.5;
+    h.error_rate = 2.0 / 7;
+    h.open_alerts = 1u << 0 | 1u << 1;
+    s.on_health(s.ctx, &h);
+    h.attempts = 5; /* a second interval: counters add up, gauges take the last value */
+    h.resp_p99 = 0.5;
+    h.open_alerts = 1u << 1;
+    s.on_health(s.ctx, &h);
+    row_for(&h, "[2001:db8::1]:8080");
+    h.attempts = 1;
+    s.on_health(s.ctx, &h);
+    struct finding f;
+    memset(&f, 0, sizeof(f));
+    f.kind = FK_SLOW_RESPONSE;
+    s.on_finding(s.ctx, &f);
+    s.on_finding(s.ctx, &f);
+    struct metrics_self self = {.packets = 1234, .kernel_drops = 5, .flows_active = 17,
+                                .store_dropped = 2};
+    metrics_update_self(m, &self);
+    size_t n = metrics_render(m, text, sizeof(text));
+    CHECK(n > 0 && n < sizeof(text));
+    CHECK(has_line(text, "flowmedic_packets_total 1234"));
+    CHECK(has_line(text, "flowmedic_kernel_drops_total 5"));
+    CHECK(has_line(text, "flowmedic_flows_active 17"));
+    CHECK(has_line(text, "# TYPE flowmedic_flows_active gauge"));
+    CHECK(has_line(text, "flowmedic_store_queue_dropped_total 2"));
+    CHECK(has_line(text, "flowmedic_findings_total{kind=\"slow_response\"} 2"));
+    CHECK(has_line(text, "flowmedic_findings_total{kind=\"reset\"} 0"));
+    CHECK(has_line(text, "flowmedic_server_connection_attempts_total{server=\"10.0.0.5:443\"} 15"));
+    CHECK(has_line(text, "flowmedic_server_established_total{server=\"10.0.0.5:443\"} 18"));
+    CHECK(has_line(text,
+                   "flowmedic_server_failed_total{server=\"10.0.0.5:443\",reason=\"refused\"} 2"));
+    CHECK(has_line(text, "flowmedic_server_retransmitted_segments_total{server=\"10.0.0.5:443\","
+                         "direction=\"s2c\"} 6"));
+    CHECK(has_line(text, "flowmedic_server_response_time_seconds{server=\"10.0.0.5:443\","
+                         "quantile=\"0.99\"} 0.5"));
+    CHECK(has_line(text, "flowmedic_server_response_time_seconds{server=\"10.0.0.5:443\","
+                         "quantile=\"0.95\"} 6"));
+    CHECK(has_line(text, "flowmedic_server_handshake_rtt_seconds{server=\"10.0.0.5:443\","
+                         "quantile=\"0.5\"} NaN"));
+    CHECK(has_line(text, "flowmedic_server_alert_open{server=\"10.0.0.5:443\",rule=\"resp_p99\"} 0"));
+    CHECK(has_line(text,
+                   "flowmedic_server_alert_open{server=\"10.0.0.5:443\",rule=\"error_rate\"} 1"));
+    CHECK(has_line(text,
+                   "flowmedic_server_connection_attempts_total{server=\"[2001:db8::1]:8080\"} 1"));
+    CHECK(has_line(text, "flowmedic_server_http_5xx_responses_total{server=\"10.0.0.5:443\"} 4"));
+    /* each family is declared once, before its samples */
+    const char *p = strstr(text, "# TYPE flowmedic_server_failed_total counter");
+    CHECK(p && !strstr(p + 1, "# TYPE flowmedic_server_failed_total"));
+    /* the file holds the same text, written whole */
+    FILE *fp = fopen(path, "r");
+    CHECK(fp != NULL);
+    if (fp) {
+        static char filebuf[1 << 20];
+        size_t got = fread(filebuf, 1, sizeof(filebuf) - 1, fp);
+        filebuf[got] = 0;
+        fclose(fp);
+        CHECK(got == n && strcmp(filebuf, text) == 0);
+    }
+    char tmp[80];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    CHECK(access(tmp, F_OK) != 0); /* renamed into place, nothing left behind */
+    metrics_free(m);
+    unlink(path);
+    /* bad arguments are reported, not crashed on */
+    CHECK(metrics_new("nonsense", NULL, err, sizeof(err)) == NULL);
+    CHECK(strstr(err, "ADDR:PORT") != NULL);
+    CHECK(metrics_new("10.0.0.1.2:99", NULL, err, sizeof(err)) == NULL);
+    CHECK(metrics_new(NULL, "/nonexistent-dir/x.prom", err, sizeof(err)) == NULL);
+}
+
+/* Write text to a temporary config file and load it into a default config. */
+static int load(const char *body, struct eng_config *cfg, char *err, size_t errlen)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/tmp/fm-test-config-%d.conf", (int)getpid());
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -99;
+    fputs(body, f);
+    fclose(f);
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->slow_response_s = 5;
+    int rc = cli_config_load(path, cfg, err, errlen);
+    unlink(path);
+    return rc;
+}
+
+static void test_config(void)
+{
+    struct eng_config c;
+    char err[512];
+    int rc = load("# flowmedic.conf\n"
+                  "\n"
+                  "interval = 30            # seconds\n"
+                  "slow-response = 2.5\n"
+                  "error_rate = 2%\n"
+                  "retrans-rate = 10\n"
+                  "resp-p99 = 1500ms\n"
+                  "cert-days = 14\n"
+                  "idle-timeout = 2m\n"
+                  "max-flows = 5000\n"
+                  "server = 10.0.0.5:443\n"
+                  "server = [2001:db8::1]:8080\n"
+                  "alert-clear-intervals = 6\n"
+                  "alert-clear-ratio = 0.5\n"
+                  "tls-keylog = /tmp/keys.log\n",
+                  &c, err, sizeof(err));
+    CHECK(rc == 0);
+    if (rc)
+        fprintf(stderr, "%s\n", err);
+    CHECK_EQ_U64(c.health_interval_ns, 30000000000ull);
+    CHECK(c.slow_response_s == 2.5);
+    CHECK(fabs(c.alert_error_rate - 0.02) < 1e-12);
+    CHECK(fabs(c.alert_retrans_rate - 0.10) < 1e-12);
+    CHECK(fabs(c.alert_resp_p99_s - 1.5) < 1e-12);
+    CHECK_EQ_U64(c.cert_expiring_days, 14);
+    CHECK_EQ_U64(c.idle_timeout_ns, 120000000000ull);
+    CHECK_EQ_U64(c.max_flows, 5000);
+    CHECK_EQ_U64(c.nservers, 2);
+    CHECK_EQ_U64(c.servers[0].port, 443);
+    CHECK_EQ_U64(c.servers[1].ip.family, 6);
+    CHECK_EQ_U64(c.alert_clear_intervals, 6);
+    CHECK(c.alert_clear_ratio == 0.5);
+    CHECK(c.tls_keylog && strcmp(c.tls_keylog, "/tmp/keys.log") == 0);
+
+    /* errors name the file and the line */
+    CHECK(load("interval = 10\nslow-response\n", &c, err, sizeof(err)) == ERR_ARG);
+    CHECK(strstr(err, ":2: expected 'key = value'") != NULL);
+    CHECK(load("# ok\ninterval = 10\n\nfrobnicate = 1\n", &c, err, sizeof(err)) == ERR_ARG);
+    CHECK(strstr(err, ":4: unknown key 'frobnicate'") != NULL);
+    CHECK(load("slow-response = fast\n", &c, err, sizeof(err)) == ERR_ARG);
+    CHECK(strstr(err, ":1: slow-response: 'fast' is not a number") != NULL);
+    CHECK(load("error-rate = 150\n", &c, err, sizeof(err)) == ERR_ARG);
+    CHECK(load("interval = 0.5\n", &c, err, sizeof(err)) == ERR_ARG);
+    CHECK(load("server = 10.0.0.300\n", &c, err, sizeof(err)) == ERR_ARG);
+    CHECK(load("interval =\n", &c, err, sizeof(err)) == ERR_ARG);
+    CHECK(load("slow-response = 5 parsecs\n", &c, err, sizeof(err)) == ERR_ARG);
+    CHECK(cli_config_load("/nonexistent/flowmedic.conf", &c, err, sizeof(err)) == ERR_IO);
+    CHECK(strstr(err, "/nonexistent/flowmedic.conf") != NULL);
+}
+
+int main(void)
+{
+    TEST_RUN(test_exposition);
+    TEST_RUN(test_config);
+    return TEST_REPORT();
+}
