@@ -439,7 +439,7 @@ static int flow_insert_sql(char *buf, size_t len)
 }
 
 static const char *const stmt_sql[ST__COUNT] = {
-    [ST_BEGIN] = "BEGIN",
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_FINDING] = "INSERT INTO findings (run_id, ts, kind, severity, flow_id, client, server, "
                    "client_ip, client_port, server_ip, server_port, detail, frames, "
@@ -622,7 +622,8 @@ struct store *store_open_tuned(const char *path, const struct store_run_info *ri
         goto fail;
     }
 
-    rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    rc = sqlite3_open_v2(path, &s->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         db_err(path, s->db, rc, "opening database", err, errlen);
         goto fail;
@@ -631,7 +632,8 @@ struct store *store_open_tuned(const char *path, const struct store_run_info *ri
     sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
     if (check_and_migrate(s, err, errlen) != 0)
         goto fail;
-    rc = sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+    rc = sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384", NULL, NULL,
+                      NULL);
     if (rc == SQLITE_OK && s->tune.max_pages) {
         char sql[64];
         snprintf(sql, sizeof(sql), "PRAGMA max_page_count=%" PRIu32, s->tune.max_pages);
