@@ -120,6 +120,38 @@ else
     echo "FAIL report --json: $(cat "$tmp/report.err")"
     fail=$((fail + 1))
 fi
+# Filters: one server, and time windows that hold nothing.
+srv=$(python3 -c 'import sqlite3,sys; r=sqlite3.connect(sys.argv[1]).execute("SELECT server FROM flows ORDER BY flow_id LIMIT 1").fetchone(); print(r[0] if r else "")' "$db")
+if [ -n "$srv" ]; then
+    if "$FLOWMEDIC" report "$db" --json --server "$srv" >"$tmp/f.json" 2>"$tmp/f.err" &&
+        python3 - "$tmp/f.json" "$srv" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["servers"], "no server rows"
+assert all(s["server"] == sys.argv[2] for s in r["servers"]), r["servers"]
+assert all(f["server"] == sys.argv[2] for f in r["worst_flows"]), r["worst_flows"]
+PY
+    then
+        echo "ok   report --server $srv"
+    else
+        echo "FAIL report --server $srv: $(cat "$tmp/f.err")"
+        fail=$((fail + 1))
+    fi
+fi
+for win in "--since 2100-01-01T00:00:00Z" "--until 1971-01-01 --utc"; do
+    # shellcheck disable=SC2086
+    if "$FLOWMEDIC" report "$db" --json $win >"$tmp/w.json" 2>"$tmp/w.err" &&
+        python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["servers"] == [] and r["findings_by_kind"] == [] and r["worst_flows"] == [], r
+' "$tmp/w.json"; then
+        echo "ok   report $win: nothing selected"
+    else
+        echo "FAIL report $win: $(cat "$tmp/w.err")"
+        fail=$((fail + 1))
+    fi
+done
 # Each run alone, in UTC.
 for i in $(seq 1 "$run"); do
     if ! "$FLOWMEDIC" report "$db" --run "$i" --utc >"$tmp/r$i.txt" 2>"$tmp/r$i.err" ||
