@@ -34,7 +34,12 @@
 #define ES_RST_NEAR_NS                                                                             \
     NS_PER_S /* RST this soon after the client's ACK/data = abort on overflow                      \
               */
-#define ES_EP_QUIET_EXTRA_NS (150 * NS_PER_S) /* episode closes this long after idle expiry */
+#define ES_EP_QUIET_NS                                                                             \
+    (60 * NS_PER_S)     /* an episode closes after this long without new attempts                  \
+                         */
+#define ES_PENDING 4096 /* attempts awaiting their decision at once (more: at flow end) */
+#define ES_DECIDE_MIN_NS (10 * NS_PER_S) /* decide an unanswered attempt after this much quiet */
+#define ES_DECIDE_GAPS 3                 /* ... or this many times its last SYN gap, if longer */
 
 /* What the server did in one second of capture time. */
 struct es_bucket {
@@ -58,6 +63,7 @@ struct es_episode {
     bool active;                           /* an episode is open */
     uint64_t start_ns;                     /* first SYN of the earliest attempt */
     uint64_t end_ns;                       /* last SYN of the latest attempt */
+    uint64_t added_ns;                     /* capture time the latest attempt joined */
     uint32_t attempts;                     /* attempts in the episode */
     uint32_t syns;                         /* SYNs in the episode (first and retries) */
     uint32_t lone;                         /* attempts with one SYN watched too briefly */
@@ -83,21 +89,44 @@ struct es_server {
 
 /* Global state of the detector. */
 struct es_priv {
-    uint64_t slow_ns;      /* slow_handshake threshold */
-    uint64_t ep_quiet_ns;  /* close an episode after this long without new attempts */
-    uint64_t now_ns;       /* newest capture time seen */
-    uint32_t gen;          /* generation counter for server slots */
-    struct es_server *srv; /* ES_MAX_SERVERS slots */
+    uint64_t slow_ns;        /* slow_handshake threshold */
+    uint64_t now_ns;         /* newest capture time seen */
+    uint32_t gen;            /* generation counter for server slots */
+    struct es_server *srv;   /* ES_MAX_SERVERS slots */
+    struct es_attempt *pend; /* ES_PENDING never-answered attempts awaiting a decision */
+    uint32_t *free_slots;    /* free pend[] indices (a stack) */
+    uint32_t nfree;          /* entries in free_slots */
 };
 
-/* Per-flow state (zeroed by the flow table when a flow starts). */
-struct es_flow {
+/* The SYNs of one connection attempt. */
+struct es_syns {
     uint32_t nsyn;               /* client SYNs seen (first + retries) */
-    uint32_t isn;                /* client ISN (raw) from the first SYN */
     uint64_t syn_ns[ES_SYNS];    /* times of the first ES_SYNS SYNs */
     uint64_t syn_frame[ES_SYNS]; /* their frame numbers */
     uint64_t last_syn_ns;        /* the latest SYN */
     uint64_t last_syn_frame;     /* its frame */
+};
+
+/*
+ * A never-answered attempt waiting for its decision: a copy of what the decision needs, so that
+ * on_tick can decide it once the client has been quiet long enough, without its flow.
+ */
+struct es_attempt {
+    bool used;              /* slot in use */
+    bool decided;           /* already decided (by on_tick); the flow end only frees it */
+    uint64_t flow_id;       /* the flow */
+    struct endpoint client; /* its client */
+    struct endpoint server; /* its server */
+    int16_t srv;            /* server slot */
+    uint32_t srv_gen;       /* the slot's generation; 0 = none */
+    struct es_syns sy;      /* its SYNs */
+};
+
+/* Per-flow state (zeroed by the flow table when a flow starts). */
+struct es_flow {
+    struct es_syns sy;           /* the SYNs */
+    uint32_t pend;               /* pending attempt slot + 1; 0 = none */
+    uint32_t isn;                /* client ISN (raw) from the first SYN */
     uint32_t nsynack;            /* SYN-ACKs seen */
     uint32_t syn_at_synack;      /* nsyn when the first SYN-ACK came */
     uint64_t synack_ns;          /* first SYN-ACK */
@@ -253,14 +282,20 @@ static int es_server_slot(struct det *d, const struct endpoint *ep, uint64_t now
     return i;
 }
 
+/* Server slot srv if it still holds the same server (generation gen), else NULL. */
+static struct es_server *es_server_of(struct det *d, int16_t srv, uint32_t gen)
+{
+    struct es_priv *p = d->priv;
+    if (gen == 0 || srv < 0 || srv >= ES_MAX_SERVERS)
+        return NULL; /* generation 0: the flow never took a slot */
+    struct es_server *s = &p->srv[srv];
+    return s->used && s->gen == gen ? s : NULL;
+}
+
 /* The flow's server slot if it is still the same server, else NULL. */
 static struct es_server *es_flow_server(struct det *d, const struct es_flow *st)
 {
-    struct es_priv *p = d->priv;
-    if (st->srv_gen == 0 || st->srv < 0 || st->srv >= ES_MAX_SERVERS)
-        return NULL; /* generation 0: the flow never took a slot */
-    struct es_server *s = &p->srv[st->srv];
-    return s->used && s->gen == st->srv_gen ? s : NULL;
+    return es_server_of(d, st->srv, st->srv_gen);
 }
 
 static void es_add_frame(struct finding *fd, uint64_t frame)
@@ -270,13 +305,13 @@ static void es_add_frame(struct finding *fd, uint64_t frame)
 }
 
 /* Evidence: the kept SYN frames (the last one too if more were sent), then extra. */
-static void es_syn_frames(struct finding *fd, const struct es_flow *st, uint64_t extra)
+static void es_syn_frames(struct finding *fd, const struct es_syns *sy, uint64_t extra)
 {
-    uint32_t n = st->nsyn < ES_SYNS ? st->nsyn : ES_SYNS;
+    uint32_t n = sy->nsyn < ES_SYNS ? sy->nsyn : ES_SYNS;
     for (uint32_t i = 0; i < n && fd->nframes < FINDING_FRAMES_MAX - 2; i++)
-        es_add_frame(fd, st->syn_frame[i]);
-    if (st->nsyn > ES_SYNS)
-        es_add_frame(fd, st->last_syn_frame);
+        es_add_frame(fd, sy->syn_frame[i]);
+    if (sy->nsyn > ES_SYNS)
+        es_add_frame(fd, sy->last_syn_frame);
     es_add_frame(fd, extra);
 }
 
@@ -284,33 +319,33 @@ static void es_syn_frames(struct finding *fd, const struct es_flow *st, uint64_t
  * "3 SYNs at +0 s, +1.0 s, +3.0 s (gaps 1.0 s, 2.0 s: exponential back-off)" into buf, and
  * the gaps as a JSON array into gaps.
  */
-static void es_syn_story(const struct es_flow *st, char *buf, size_t n, char *gaps, size_t gn)
+static void es_syn_story(const struct es_syns *sy, char *buf, size_t n, char *gaps, size_t gn)
 {
-    uint32_t k = st->nsyn < ES_SYNS ? st->nsyn : ES_SYNS;
+    uint32_t k = sy->nsyn < ES_SYNS ? sy->nsyn : ES_SYNS;
     size_t at = 0, gat = 0;
-    int w = snprintf(buf, n, "%u SYN%s at ", st->nsyn, st->nsyn == 1 ? "" : "s");
+    int w = snprintf(buf, n, "%u SYN%s at ", sy->nsyn, sy->nsyn == 1 ? "" : "s");
     at = w > 0 ? (size_t)w : 0;
     for (uint32_t i = 0; i < k && at < n; i++) {
         w = snprintf(buf + at, n - at, "%s+%.1f s", i ? ", " : "",
-                     (double)(st->syn_ns[i] - st->syn_ns[0]) / 1e9);
+                     (double)(sy->syn_ns[i] - sy->syn_ns[0]) / 1e9);
         at += w > 0 ? (size_t)w : 0;
     }
-    if (st->nsyn > ES_SYNS && at < n) {
+    if (sy->nsyn > ES_SYNS && at < n) {
         w = snprintf(buf + at, n - at, ", ..., +%.1f s",
-                     (double)(st->last_syn_ns - st->syn_ns[0]) / 1e9);
+                     (double)(sy->last_syn_ns - sy->syn_ns[0]) / 1e9);
         at += w > 0 ? (size_t)w : 0;
     }
     w = snprintf(gaps, gn, "[");
     gat = w > 0 ? (size_t)w : 0;
     bool doubling = k >= 3, constant = k >= 3;
     for (uint32_t i = 1; i < k; i++) {
-        uint64_t g = st->syn_ns[i] - st->syn_ns[i - 1];
+        uint64_t g = sy->syn_ns[i] - sy->syn_ns[i - 1];
         if (gat < gn) {
             w = snprintf(gaps + gat, gn - gat, "%s%.3f", i > 1 ? "," : "", (double)g / 1e9);
             gat += w > 0 ? (size_t)w : 0;
         }
         if (i >= 2) {
-            double r = (double)g / (double)(st->syn_ns[i - 1] - st->syn_ns[i - 2] + 1);
+            double r = (double)g / (double)(sy->syn_ns[i - 1] - sy->syn_ns[i - 2] + 1);
             doubling = doubling && r > 1.6 && r < 2.5;
             constant = constant && r > 0.8 && r < 1.25;
         }
@@ -323,7 +358,7 @@ static void es_syn_story(const struct es_flow *st, char *buf, size_t n, char *ga
     at += w > 0 ? (size_t)w : 0;
     for (uint32_t i = 1; i < k && at < n; i++) {
         char g[24];
-        es_dur(g, sizeof(g), st->syn_ns[i] - st->syn_ns[i - 1]);
+        es_dur(g, sizeof(g), sy->syn_ns[i] - sy->syn_ns[i - 1]);
         w = snprintf(buf + at, n - at, "%s%s", i > 1 ? ", " : "", g);
         at += w > 0 ? (size_t)w : 0;
     }
@@ -393,11 +428,11 @@ static void es_episode_close(struct det *d, struct es_server *s)
  * A never-answered attempt while its server answered nobody: join it to the server's episode
  * (or start one). own is its per-flow finding, or NULL if too brief to judge alone.
  */
-static void es_episode_add(struct det *d, struct es_server *s, const struct flow_record *r,
-                           const struct es_flow *st, const struct finding *own)
+static void es_episode_add(struct det *d, struct es_server *s, const struct es_attempt *at,
+                           const struct finding *own)
 {
     struct es_episode *e = &s->epi;
-    uint64_t t0 = st->syn_ns[0], t1 = st->last_syn_ns;
+    uint64_t t0 = at->sy.syn_ns[0], t1 = at->sy.last_syn_ns;
     if (e->active) {
         uint64_t a = t0 < e->start_ns ? t0 : e->start_ns;
         uint64_t b = t1 > e->end_ns ? t1 : e->end_ns;
@@ -421,12 +456,13 @@ static void es_episode_add(struct det *d, struct es_server *s, const struct flow
         }
     }
     e->attempts++;
-    e->syns += st->nsyn;
+    e->added_ns = ((struct es_priv *)d->priv)->now_ns;
+    e->syns += at->sy.nsyn;
     if (!own)
         e->lone++;
-    es_client_add(e, &r->client.ip);
+    es_client_add(e, &at->client.ip);
     if (e->nframes < FINDING_FRAMES_MAX)
-        e->frames[e->nframes++] = st->syn_frame[0];
+        e->frames[e->nframes++] = at->sy.syn_frame[0];
 }
 
 static int es_init(struct det *d, const struct eng_config *cfg)
@@ -435,12 +471,18 @@ static int es_init(struct det *d, const struct eng_config *cfg)
     if (!p)
         return ERR_NOMEM;
     p->srv = calloc(ES_MAX_SERVERS, sizeof(*p->srv));
-    if (!p->srv) {
+    p->pend = calloc(ES_PENDING, sizeof(*p->pend));
+    p->free_slots = calloc(ES_PENDING, sizeof(*p->free_slots));
+    if (!p->srv || !p->pend || !p->free_slots) {
+        free(p->srv);
+        free(p->pend);
+        free(p->free_slots);
         free(p);
         return ERR_NOMEM;
     }
+    for (uint32_t i = 0; i < ES_PENDING; i++)
+        p->free_slots[p->nfree++] = ES_PENDING - 1 - i;
     p->slow_ns = cfg->slow_handshake_ns ? cfg->slow_handshake_ns : NS_PER_S;
-    p->ep_quiet_ns = cfg->idle_timeout_ns + ES_EP_QUIET_EXTRA_NS;
     d->priv = p;
     return 0;
 }
@@ -451,15 +493,36 @@ static void es_free(struct det *d)
     if (!p)
         return;
     free(p->srv);
+    free(p->pend);
+    free(p->free_slots);
     free(p);
     d->priv = NULL;
+}
+
+static void es_attempt_of(struct es_attempt *at, const struct flow *f, const struct es_flow *st);
+static struct es_attempt *es_pending_of(struct det *d, const struct flow *f,
+                                        const struct es_flow *st);
+static void es_pending_release(struct det *d, struct es_flow *st, struct es_attempt *at);
+
+/* Keep the pending copy of an unanswered attempt up to date (taking a slot on its first SYN). */
+static void es_pending_update(struct det *d, struct flow *f, struct es_flow *st)
+{
+    struct es_priv *p = d->priv;
+    struct es_attempt *pa = es_pending_of(d, f, st);
+    if (!pa && st->pend == 0 && st->sy.nsyn == 1 && p->nfree > 0) {
+        uint32_t i = p->free_slots[--p->nfree];
+        pa = &p->pend[i];
+        st->pend = i + 1;
+    }
+    if (pa && !pa->decided)
+        es_attempt_of(pa, f, st);
 }
 
 /* A client SYN (first or retry). */
 static void es_on_syn(struct det *d, struct flow *f, struct es_flow *st, const struct pkt *pk)
 {
     const struct flow_record *r = flow_rec(f);
-    if (st->nsyn == 0) {
+    if (st->sy.nsyn == 0) {
         st->isn = pk->seq;
         st->srv = (int16_t)es_server_slot(d, &r->server, pk->ts_ns);
         st->srv_gen = ((struct es_priv *)d->priv)->srv[st->srv].gen;
@@ -467,21 +530,23 @@ static void es_on_syn(struct det *d, struct flow *f, struct es_flow *st, const s
         struct es_bucket *b = s ? es_bucket_at(s, pk->ts_ns) : NULL;
         if (b)
             b->attempts = es_inc16(b->attempts);
-    } else if (st->nsyn == 1 && st->nsynack == 0) {
+    } else if (st->sy.nsyn == 1 && st->nsynack == 0) {
         struct es_server *s = es_flow_server(d, st);
-        struct es_bucket *b = s ? es_bucket_at(s, st->syn_ns[0]) : NULL;
+        struct es_bucket *b = s ? es_bucket_at(s, st->sy.syn_ns[0]) : NULL;
         if (b)
             b->dropped = es_inc16(b->dropped);
     }
-    if (st->nsyn < ES_SYNS) {
-        st->syn_ns[st->nsyn] = pk->ts_ns;
-        st->syn_frame[st->nsyn] = pk->frame;
+    if (st->sy.nsyn < ES_SYNS) {
+        st->sy.syn_ns[st->sy.nsyn] = pk->ts_ns;
+        st->sy.syn_frame[st->sy.nsyn] = pk->frame;
     }
-    st->nsyn++;
-    st->last_syn_ns = pk->ts_ns;
-    st->last_syn_frame = pk->frame;
+    st->sy.nsyn++;
+    st->sy.last_syn_ns = pk->ts_ns;
+    st->sy.last_syn_frame = pk->frame;
     if (st->acked)
         st->syn_after_ack++;
+    if (st->nsynack == 0 && !st->refused)
+        es_pending_update(d, f, st);
 }
 
 /*
@@ -494,7 +559,7 @@ static void es_judge_retry(struct det *d, struct flow *f, struct es_flow *st, bo
     struct es_server *s = es_flow_server(d, st);
     struct es_counts c;
     uint64_t b_ns = final ? st->synack_ns + ES_WINDOW_NS : st->synack_ns;
-    bool known = s && es_count(s, es_sub(st->syn_ns[0], ES_WINDOW_NS), b_ns, &c);
+    bool known = s && es_count(s, es_sub(st->sy.syn_ns[0], ES_WINDOW_NS), b_ns, &c);
     if (known && final && c.answered > 0)
         c.answered--; /* this connection's own SYN-ACK is in the buckets by now */
     uint32_t ignored = st->syn_at_synack - 1;
@@ -515,10 +580,10 @@ static void es_judge_retry(struct det *d, struct flow *f, struct es_flow *st, bo
     if (c.dropped * 2 >= c.attempts)
         conf += 0.15f;
     fd.confidence = conf;
-    es_syn_frames(&fd, st, st->synack_frame);
+    es_syn_frames(&fd, &st->sy, st->synack_frame);
     char story[160], gaps[96], wait[24];
-    es_syn_story(st, story, sizeof(story), gaps, sizeof(gaps));
-    es_dur(wait, sizeof(wait), st->synack_ns - st->syn_ns[0]);
+    es_syn_story(&st->sy, story, sizeof(story), gaps, sizeof(gaps));
+    es_dur(wait, sizeof(wait), st->synack_ns - st->sy.syn_ns[0]);
     es_fit(
         fd.detail, sizeof(fd.detail),
         snprintf(fd.detail, sizeof(fd.detail),
@@ -531,7 +596,7 @@ static void es_judge_retry(struct det *d, struct flow *f, struct es_flow *st, bo
         snprintf(fd.extra, sizeof(fd.extra),
                  "\"reason\":\"backlog\",\"outcome\":\"delayed\",\"syns\":%u,\"gaps\":%s,"
                  "\"answered_others\":%u,\"dropped_in_window\":%u,\"attempts_in_window\":%u",
-                 st->nsyn, gaps, c.answered, c.dropped, c.attempts));
+                 st->sy.nsyn, gaps, c.answered, c.dropped, c.attempts));
     st->done_hs = true;
     det_emit(d, &fd);
 }
@@ -541,15 +606,16 @@ static void es_on_synack(struct det *d, struct flow *f, struct es_flow *st, cons
 {
     if (st->nsynack == 0) {
         const struct flow_record *r = flow_rec(f);
-        if (st->nsyn == 0) {
+        if (st->sy.nsyn == 0) {
             st->srv = (int16_t)es_server_slot(d, &r->server, pk->ts_ns);
             st->srv_gen = ((struct es_priv *)d->priv)->srv[st->srv].gen;
         }
         st->synack_ns = pk->ts_ns;
         st->synack_frame = pk->frame;
-        st->synack_syn_ns = st->last_syn_ns;
-        st->syn_at_synack = st->nsyn;
-        if (st->nsyn >= 2)
+        st->synack_syn_ns = st->sy.last_syn_ns;
+        st->syn_at_synack = st->sy.nsyn;
+        es_pending_release(d, st, es_pending_of(d, f, st));
+        if (st->sy.nsyn >= 2)
             es_judge_retry(d, f, st, false);
         struct es_server *s = es_flow_server(d, st);
         struct es_bucket *b = s ? es_bucket_at(s, pk->ts_ns) : NULL;
@@ -569,6 +635,7 @@ static void es_refused(struct det *d, struct flow *f, struct es_flow *st, const 
 {
     st->refused = true;
     st->done_hs = true;
+    es_pending_release(d, st, es_pending_of(d, f, st));
     struct es_server *s = es_flow_server(d, st);
     struct es_bucket *b = s ? es_bucket_at(s, pk->ts_ns) : NULL;
     if (b)
@@ -577,21 +644,21 @@ static void es_refused(struct det *d, struct flow *f, struct es_flow *st, const 
     struct finding fd;
     det_finding_init(&fd, f, FK_CONN_REFUSED, SEV_ERROR, pk->ts_ns);
     fd.confidence = 1.0f;
-    es_syn_frames(&fd, st, pk->frame);
+    es_syn_frames(&fd, &st->sy, pk->frame);
     char after[24];
-    es_dur(after, sizeof(after), pk->ts_ns - st->last_syn_ns);
+    es_dur(after, sizeof(after), pk->ts_ns - st->sy.last_syn_ns);
     es_fit(fd.detail, sizeof(fd.detail),
            snprintf(
                fd.detail, sizeof(fd.detail),
                "SYN answered by RST after %s%s: nothing listens on port %u (or a firewall rejects "
                "with a reset)%s. Check on the server: `ss -lnt 'sport = :%u'`, the service status, "
                "firewall REJECT rules.",
-               after, st->nsyn > 1 ? " (earlier SYNs were ignored)" : "", r->server.port,
+               after, st->sy.nsyn > 1 ? " (earlier SYNs were ignored)" : "", r->server.port,
                sg->rst_ttl_mismatch ? "; its TTL differs from the server's: maybe a middlebox" : "",
                r->server.port));
     es_fit_json(fd.extra, sizeof(fd.extra),
                 snprintf(fd.extra, sizeof(fd.extra),
-                         "\"reason\":\"refused\",\"syns\":%u,\"ttl_mismatch\":%s", st->nsyn,
+                         "\"reason\":\"refused\",\"syns\":%u,\"ttl_mismatch\":%s", st->sy.nsyn,
                          sg->rst_ttl_mismatch ? "true" : "false"));
     det_emit(d, &fd);
 }
@@ -603,7 +670,7 @@ static void es_aq_reset(struct det *d, struct flow *f, struct es_flow *st, const
     struct finding fd;
     det_finding_init(&fd, f, FK_ACCEPT_QUEUE_OVERFLOW, SEV_ERROR, pk->ts_ns);
     fd.confidence = 0.8f;
-    es_add_frame(&fd, st->syn_frame[0]);
+    es_add_frame(&fd, st->sy.syn_frame[0]);
     es_add_frame(&fd, st->synack_frame);
     es_add_frame(&fd, st->ack_frame);
     if (st->has_data)
@@ -639,7 +706,7 @@ static void es_aq_ignored(struct det *d, struct flow *f, struct es_flow *st, uin
     struct finding fd;
     det_finding_init(&fd, f, FK_ACCEPT_QUEUE_OVERFLOW, st->progress ? SEV_WARN : SEV_ERROR, ts);
     fd.confidence = st->data_retx ? 0.9f : 0.6f;
-    es_add_frame(&fd, st->syn_frame[0]);
+    es_add_frame(&fd, st->sy.syn_frame[0]);
     es_add_frame(&fd, st->synack_frame);
     es_add_frame(&fd, st->ack_frame);
     es_add_frame(&fd, st->sa_after_ack_frame);
@@ -689,12 +756,12 @@ static void es_slow(struct det *d, struct flow *f, struct es_flow *st, uint64_t 
     struct finding fd;
     det_finding_init(&fd, f, FK_SLOW_HANDSHAKE, slow ? SEV_WARN : SEV_INFO, ts);
     fd.confidence = slow ? 1.0f : 0.3f;
-    es_syn_frames(&fd, st, st->synack_frame);
+    es_syn_frames(&fd, &st->sy, st->synack_frame);
     es_add_frame(&fd, st->ack_frame);
     char sv[24], cl[24], tot[24];
     es_dur(sv, sizeof(sv), srv_ns);
     es_dur(cl, sizeof(cl), cli_ns);
-    es_dur(tot, sizeof(tot), (st->acked ? st->ack_ns : st->synack_ns) - st->syn_ns[0]);
+    es_dur(tot, sizeof(tot), (st->acked ? st->ack_ns : st->synack_ns) - st->sy.syn_ns[0]);
     if (st->weak_retry)
         es_fit(
             fd.detail, sizeof(fd.detail),
@@ -703,7 +770,7 @@ static void es_slow(struct det *d, struct flow *f, struct es_flow *st, uint64_t 
                 "Connection took %s to open: the first SYN went unanswered and a retry (%u SYNs) "
                 "was answered; server side %s, client side %s. Weak evidence of a SYN backlog "
                 "drop: %s, so random loss of the SYN is likelier.",
-                tot, st->nsyn, sv, st->acked ? cl : "unknown",
+                tot, st->sy.nsyn, sv, st->acked ? cl : "unknown",
                 st->weak_others ? "the server answered other connections normally then"
                                 : "the server had no other connections then"));
     else
@@ -721,7 +788,7 @@ static void es_slow(struct det *d, struct flow *f, struct es_flow *st, uint64_t 
                 snprintf(fd.extra, sizeof(fd.extra),
                          "\"reason\":\"%s\",\"server_side\":%.6f,\"client_side\":%.6f,\"syns\":%u",
                          st->weak_retry ? "syn_retry" : "slow", (double)srv_ns / 1e9,
-                         (double)cli_ns / 1e9, st->nsyn));
+                         (double)cli_ns / 1e9, st->sy.nsyn));
     det_emit(d, &fd);
 }
 
@@ -771,7 +838,7 @@ static void es_on_packet(struct det *d, struct flow *f, void *fs, const struct p
     }
     /* server to client */
     if (rst) {
-        if (st->nsyn && st->nsynack == 0 && !st->refused)
+        if (st->sy.nsyn && st->nsynack == 0 && !st->refused)
             es_refused(d, f, st, pk, sg);
         else if (st->acked && !st->progress && !st->done_aq && st->sa_after_ack > 0) {
             /* ACK ignored, SYN-ACK re-sent, then reset (the request expired): abort=0 form */
@@ -795,24 +862,38 @@ static void es_on_packet(struct det *d, struct flow *f, void *fs, const struct p
         es_progress(d, f, st, pk);
 }
 
-/* A never-answered attempt, decided when its flow ends. */
-static void es_unanswered(struct det *d, struct flow *f, struct es_flow *st)
+/* The flow fields of a finding about attempt at (what det_finding_init does for a flow). */
+static void es_attempt_finding(struct finding *fd, const struct es_attempt *at, enum fkind k,
+                               enum severity sev, uint64_t ts)
+{
+    memset(fd, 0, sizeof(*fd));
+    fd->ts_ns = ts;
+    fd->kind = k;
+    fd->sev = sev;
+    fd->flow_id = at->flow_id;
+    fd->has_client = true;
+    fd->client = at->client;
+    fd->server = at->server;
+    fd->confidence = 1.0f;
+}
+
+/* Decide a never-answered attempt: backlog drop, unanswered, or part of an outage episode. */
+static void es_unanswered(struct det *d, const struct es_attempt *at)
 {
     struct es_priv *p = d->priv;
-    const struct flow_record *r = flow_rec(f);
-    uint64_t now = p->now_ns > r->last_ts_ns ? p->now_ns : r->last_ts_ns;
-    bool watched = st->nsyn >= 2 || now - st->last_syn_ns >= ES_MIN_OBSERVE_NS;
-    struct es_server *s = es_flow_server(d, st);
+    const struct es_syns *sy = &at->sy;
+    bool watched = sy->nsyn >= 2 || es_sub(p->now_ns, sy->last_syn_ns) >= ES_MIN_OBSERVE_NS;
+    struct es_server *s = es_server_of(d, at->srv, at->srv_gen);
     struct es_counts c;
     bool known =
-        s && es_count(s, es_sub(st->syn_ns[0], ES_WINDOW_NS), st->last_syn_ns + ES_WINDOW_NS, &c);
+        s && es_count(s, es_sub(sy->syn_ns[0], ES_WINDOW_NS), sy->last_syn_ns + ES_WINDOW_NS, &c);
     char story[160], gaps[96];
-    es_syn_story(st, story, sizeof(story), gaps, sizeof(gaps));
+    es_syn_story(sy, story, sizeof(story), gaps, sizeof(gaps));
     struct finding fd;
-    if (known && c.answered > 0 && watched && st->nsyn >= 2) {
-        det_finding_init(&fd, f, FK_SYN_BACKLOG_DROP, SEV_ERROR, st->syn_ns[0]);
+    if (known && c.answered > 0 && watched && sy->nsyn >= 2) {
+        es_attempt_finding(&fd, at, FK_SYN_BACKLOG_DROP, SEV_ERROR, sy->syn_ns[0]);
         fd.confidence = c.dropped >= 2 ? 0.8f : 0.6f;
-        es_syn_frames(&fd, st, 0);
+        es_syn_frames(&fd, sy, 0);
         es_fit(
             fd.detail, sizeof(fd.detail),
             snprintf(fd.detail, sizeof(fd.detail),
@@ -826,41 +907,85 @@ static void es_unanswered(struct det *d, struct flow *f, struct es_flow *st)
             snprintf(fd.extra, sizeof(fd.extra),
                      "\"reason\":\"backlog\",\"outcome\":\"timeout\",\"syns\":%u,\"gaps\":%s,"
                      "\"answered_others\":%u,\"dropped_in_window\":%u,\"attempts_in_window\":%u",
-                     st->nsyn, gaps, c.answered, c.dropped, c.attempts));
+                     sy->nsyn, gaps, c.answered, c.dropped, c.attempts));
         det_emit(d, &fd);
         return;
     }
-    det_finding_init(&fd, f, FK_SYN_UNANSWERED, st->nsyn >= 2 ? SEV_ERROR : SEV_WARN,
-                     st->syn_ns[0]);
-    fd.confidence = st->nsyn >= 2 ? 0.9f : 0.5f;
-    es_syn_frames(&fd, st, 0);
+    es_attempt_finding(&fd, at, FK_SYN_UNANSWERED, sy->nsyn >= 2 ? SEV_ERROR : SEV_WARN,
+                       sy->syn_ns[0]);
+    fd.confidence = sy->nsyn >= 2 ? 0.9f : 0.5f;
+    es_syn_frames(&fd, sy, 0);
     es_fit(fd.detail, sizeof(fd.detail),
            snprintf(fd.detail, sizeof(fd.detail),
                     "%s, never answered: connect timeout. %s Check the server is up and listening "
                     "(`ss -lnt`), firewalls and routes; nstat TcpExtListenDrops.",
                     story,
                     known && c.answered ? "The server answered other connections then."
-                    : st->nsyn == 1     ? "The client never retried (scanner or short timeout)."
+                    : sy->nsyn == 1     ? "The client never retried (scanner or short timeout)."
                                         : "No other connection to this server was answered then."));
     es_fit_json(fd.extra, sizeof(fd.extra),
                 snprintf(fd.extra, sizeof(fd.extra),
                          "\"reason\":\"timeout\",\"syns\":%u,\"gaps\":%s,\"answered_others\":%u",
-                         st->nsyn, gaps, known ? c.answered : 0));
+                         sy->nsyn, gaps, known ? c.answered : 0));
     if (s && known && c.answered == 0 && c.refused == 0) {
-        es_episode_add(d, s, r, st, watched ? &fd : NULL);
+        es_episode_add(d, s, at, watched ? &fd : NULL);
         return;
     }
     if (watched)
         det_emit(d, &fd);
 }
 
+/* The attempt record of flow f (its pending slot's copy is the same data). */
+static void es_attempt_of(struct es_attempt *at, const struct flow *f, const struct es_flow *st)
+{
+    const struct flow_record *r = flow_rec(f);
+    memset(at, 0, sizeof(*at));
+    at->used = true;
+    at->flow_id = r->flow_id;
+    at->client = r->client;
+    at->server = r->server;
+    at->srv = st->srv;
+    at->srv_gen = st->srv_gen;
+    at->sy = st->sy;
+}
+
+/* The flow's pending slot, if it still belongs to this flow. */
+static struct es_attempt *es_pending_of(struct det *d, const struct flow *f,
+                                        const struct es_flow *st)
+{
+    struct es_priv *p = d->priv;
+    if (st->pend == 0 || st->pend > ES_PENDING)
+        return NULL;
+    struct es_attempt *at = &p->pend[st->pend - 1];
+    return at->used && at->flow_id == flow_rec(f)->flow_id ? at : NULL;
+}
+
+/* Give a pending slot back. */
+static void es_pending_release(struct det *d, struct es_flow *st, struct es_attempt *at)
+{
+    struct es_priv *p = d->priv;
+    if (at) {
+        at->used = false;
+        if (p->nfree < ES_PENDING)
+            p->free_slots[p->nfree++] = (uint32_t)(at - p->pend);
+    }
+    st->pend = 0;
+}
+
 static void es_on_flow_end(struct det *d, struct flow *f, void *fs)
 {
     struct es_flow *st = fs;
-    if (st->nsyn == 0 && st->nsynack == 0)
+    if (st->sy.nsyn == 0 && st->nsynack == 0)
         return;
-    if (st->nsyn && st->nsynack == 0 && !st->refused) {
-        es_unanswered(d, f, st);
+    struct es_attempt *pa = es_pending_of(d, f, st);
+    bool decided = pa && pa->decided;
+    es_pending_release(d, st, pa);
+    if (st->sy.nsyn && st->nsynack == 0 && !st->refused) {
+        if (!decided) {
+            struct es_attempt at;
+            es_attempt_of(&at, f, st);
+            es_unanswered(d, &at);
+        }
         return;
     }
     uint64_t end = flow_rec(f)->last_ts_ns;
@@ -875,9 +1000,28 @@ static void es_on_tick(struct det *d, uint64_t now_ns)
     struct es_priv *p = d->priv;
     if (now_ns > p->now_ns)
         p->now_ns = now_ns;
+    for (uint32_t i = 0; i < ES_PENDING; i++) {
+        struct es_attempt *at = &p->pend[i];
+        if (!at->used || at->decided)
+            continue;
+        const struct es_syns *sy = &at->sy;
+        uint64_t quiet = ES_DECIDE_MIN_NS;
+        uint32_t k = sy->nsyn < ES_SYNS ? sy->nsyn : ES_SYNS;
+        if (k >= 2 && sy->nsyn <= ES_SYNS) {
+            uint64_t gap = sy->syn_ns[k - 1] - sy->syn_ns[k - 2];
+            if (gap * ES_DECIDE_GAPS > quiet)
+                quiet = gap * ES_DECIDE_GAPS;
+        } else if (sy->nsyn > ES_SYNS) {
+            quiet = 600 * NS_PER_S; /* a very persistent client: leave it to the flow end */
+        }
+        if (es_sub(p->now_ns, sy->last_syn_ns) >= quiet) {
+            es_unanswered(d, at);
+            at->decided = true;
+        }
+    }
     for (int i = 0; i < ES_MAX_SERVERS; i++) {
         struct es_server *s = &p->srv[i];
-        if (s->used && s->epi.active && p->now_ns > s->epi.end_ns + p->ep_quiet_ns)
+        if (s->used && s->epi.active && es_sub(p->now_ns, s->epi.added_ns) > ES_EP_QUIET_NS)
             es_episode_close(d, s);
     }
 }

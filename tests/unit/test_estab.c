@@ -84,8 +84,13 @@ static int cmp_ts(const void *a, const void *b)
     return x->ip_id < y->ip_id ? -1 : x->ip_id > y->ip_id; /* keep insertion order */
 }
 
-/* Feed the queued packets (in time order, frames numbered 1..n) and finish the run. */
-static void run(void)
+static size_t ngot_at_tick; /* findings emitted before eng_finish (when run_tick ticks) */
+
+/*
+ * Feed the queued packets (in time order, frames numbered 1..n), then, if tick_at is not 0, let
+ * capture time advance to T0 + tick_at without packets (as a live capture does), then finish.
+ */
+static void run_tick(uint64_t tick_at)
 {
     qsort(pkts, npkts, sizeof(pkts[0]), cmp_ts);
     struct eng_config cfg;
@@ -102,11 +107,21 @@ static void run(void)
         pkts[i].frame = i + 1;
         eng_packet(e, &pkts[i]);
     }
+    if (tick_at) {
+        for (uint64_t t = pkts[npkts - 1].ts_ns; t <= T0 + tick_at; t += S)
+            eng_tick(e, t);
+    }
+    ngot_at_tick = ngot;
     struct run_summary sum;
     memset(&sum, 0, sizeof(sum));
     eng_finish(e, &sum);
     eng_free(e);
     npkts = 0;
+}
+
+static void run(void)
+{
+    run_tick(0);
 }
 
 static size_t count_kind(enum fkind k)
@@ -444,6 +459,29 @@ static void test_clean(void)
                  0);
 }
 
+/* Live: without packets, ticks alone decide unanswered attempts and close the episode. */
+static void test_live_decision(void)
+{
+    struct endpoint sv = *srv80();
+    const uint64_t at[] = {0, 1 * S, 3 * S};
+    for (int i = 0; i < 3; i++)
+        syns((uint64_t)i * 100 * MS, ep4(10, 0, 9, 1, (uint16_t)(49500 + i)), sv, at, 3);
+    run_tick(100 * S);
+    CHECK_EQ_U64(ngot_at_tick, 1);
+    CHECK_EQ_U64(count_kind(FK_SERVER_UNREACHABLE), 1);
+    CHECK_EQ_U64(count_kind(FK_SYN_UNANSWERED), 0);
+    const struct finding *f = find_kind(FK_SERVER_UNREACHABLE, 0);
+    CHECK(f != NULL && strstr(f->extra, "\"attempts\":3") != NULL);
+
+    /* one client alone: its own syn_unanswered, once, before the end */
+    const uint64_t at2[] = {0, 1 * S, 3 * S, 7 * S};
+    syns(0, ep4(10, 0, 9, 2, 49600), sv, at2, 4);
+    run_tick(120 * S);
+    CHECK_EQ_U64(ngot_at_tick, 1);
+    CHECK_EQ_U64(count_kind(FK_SYN_UNANSWERED), 1);
+    CHECK_EQ_U64(count_kind(FK_SERVER_UNREACHABLE), 0);
+}
+
 /* A lone SYN at the very end of the capture proves nothing: no finding. */
 static void test_lone_syn_at_end(void)
 {
@@ -480,5 +518,6 @@ int main(void)
     RUN(test_slow);
     RUN(test_clean);
     RUN(test_lone_syn_at_end);
+    RUN(test_live_decision);
     return TEST_REPORT();
 }
