@@ -215,9 +215,11 @@ static void hl_emit_slow(struct det *d, struct flow *f, uint64_t ts, double resp
                      "request (threshold %s s); check the application's own latency and what it "
                      "waits on",
                      proto, response_s, thr);
-        snprintf(fd.extra, sizeof(fd.extra),
-                 "\"protocol\":\"%s\",\"response_time\":%s,\"threshold\":%s,\"status\":%d", proto,
-                 rs, thr, status);
+        int n = snprintf(fd.extra, sizeof(fd.extra),
+                         "\"protocol\":\"%s\",\"response_time\":%s,\"threshold\":%s", proto, rs,
+                         thr);
+        if (status > 0 && n > 0 && (size_t)n < sizeof(fd.extra))
+            snprintf(fd.extra + n, sizeof(fd.extra) - (size_t)n, ",\"status\":%d", status);
     } else {
         hl_num(rs, sizeof(rs), waited_s);
         snprintf(fd.detail, sizeof(fd.detail),

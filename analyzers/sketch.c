@@ -90,7 +90,11 @@ double sketch_quantile(const struct sketch *s, double q)
         q = 0;
     if (q > 1)
         q = 1;
-    uint64_t rank = (uint64_t)floor(q * (double)(s->n - 1));
+    /* nearest rank, 0-based; the epsilon keeps 0.95 * 20 = 19.000000000000004 at 19 */
+    double r1 = ceil(q * (double)s->n - 1e-9);
+    uint64_t rank = r1 <= 1 ? 0 : (uint64_t)r1 - 1;
+    if (rank >= s->n)
+        rank = s->n - 1;
     double est;
     if (rank < s->n_low) {
         est = s->min;

@@ -4,7 +4,8 @@
  *
  * Guarantee: for a value range of [SKETCH_MIN, SKETCH_MAX] (1 us .. 100000 s when the samples
  * are seconds), sketch_quantile(s, q) is within a relative error of SKETCH_ALPHA (1 %) of the
- * exact sample at 0-based rank floor(q * (n - 1)) of the sorted samples. Samples below
+ * exact nearest-rank quantile: the sample at 1-based rank max(1, ceil(q * n)) of the sorted
+ * samples (so the p99 of 4 samples is the largest, as an operator expects). Samples below
  * SKETCH_MIN are kept in one bucket and reported as the smallest sample seen (absolute error
  * < SKETCH_MIN); samples above SKETCH_MAX are reported as the largest sample seen.
  */
