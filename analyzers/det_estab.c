@@ -1,5 +1,4 @@
-/* det_estab.c - connection establishment: refused, unanswered SYN, SYN backlog drop, accept-queue
- * overflow, server unreachable, slow handshake. */
+/* det_estab.c - connection establishment: refused, unanswered, backlogged, unreachable, slow. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,21 +24,28 @@
 
 #define NS_PER_S 1000000000ull
 #define NS_PER_MS 1000000ull
-#define ES_SYNS 6                        /* SYN times and frames kept per attempt */
-#define ES_MAX_SERVERS 256               /* server endpoints tracked at once (LRU replaced) */
-#define ES_RING 512                      /* one-second buckets of history per server */
-#define ES_EP_CLIENTS 8                  /* distinct client addresses remembered per episode */
-#define ES_MIN_OBSERVE_NS (3 * NS_PER_S) /* a lone SYN must be watched this long to count */
-#define ES_WINDOW_NS NS_PER_S /* slack around an attempt when asking "did it answer others" */
-#define ES_RST_NEAR_NS                                                                             \
-    NS_PER_S /* RST this soon after the client's ACK/data = abort on overflow                      \
-              */
-#define ES_EP_QUIET_NS                                                                             \
-    (60 * NS_PER_S)     /* an episode closes after this long without new attempts                  \
-                         */
-#define ES_PENDING 4096 /* attempts awaiting their decision at once (more: at flow end) */
-#define ES_DECIDE_MIN_NS (10 * NS_PER_S) /* decide an unanswered attempt after this much quiet */
-#define ES_DECIDE_GAPS 3                 /* ... or this many times its last SYN gap, if longer */
+/* SYN times and frames kept per attempt */
+#define ES_SYNS 6
+/* server endpoints tracked at once (LRU replaced) */
+#define ES_MAX_SERVERS 256
+/* one-second buckets of history per server */
+#define ES_RING 512
+/* distinct client addresses remembered per episode */
+#define ES_EP_CLIENTS 8
+/* a lone SYN must be watched this long to count */
+#define ES_MIN_OBSERVE_NS (3 * NS_PER_S)
+/* slack around an attempt when asking "did the server answer others" */
+#define ES_WINDOW_NS NS_PER_S
+/* a server RST this soon after the client's ACK/data is the abort-on-overflow form */
+#define ES_RST_NEAR_NS NS_PER_S
+/* an outage episode closes after this long without new attempts */
+#define ES_EP_QUIET_NS (60 * NS_PER_S)
+/* attempts awaiting their decision at once (more are decided at flow end) */
+#define ES_PENDING 4096
+/* decide an unanswered attempt after this much quiet ... */
+#define ES_DECIDE_MIN_NS (10 * NS_PER_S)
+/* ... or this many times its last SYN gap, if longer */
+#define ES_DECIDE_GAPS 3
 
 /* What the server did in one second of capture time. */
 struct es_bucket {
@@ -141,7 +147,6 @@ struct es_flow {
     uint64_t sa_after_ack_frame; /* the first of them */
     uint32_t syn_after_ack;      /* client SYN retries after its ACK (would explain them) */
     bool has_data;               /* the client sent payload after the handshake */
-    uint64_t data_ns;            /* first client payload */
     uint64_t data_frame;         /* its frame */
     uint32_t data_end;           /* relative end sequence of that payload */
     uint32_t data_retx;          /* retransmissions of client data before the server ACKed */
@@ -825,7 +830,6 @@ static void es_on_packet(struct det *d, struct flow *f, void *fs, const struct p
         if (st->acked && !st->progress && sg->len > 0 && !rst) {
             if (!st->has_data) {
                 st->has_data = true;
-                st->data_ns = pk->ts_ns;
                 st->data_frame = pk->frame;
                 st->data_end = pk->seq + sg->len - st->isn - 1;
             } else if ((int32_t)(pk->seq - st->isn - 1u - st->data_end) < 0) {
