@@ -527,14 +527,23 @@ const struct flow_record *tm_find_flow(const struct tm_model *m, uint64_t flow_i
 
 const char *tm_fmt_bytes(uint64_t b, char *buf, size_t len)
 {
-    if (b < 10000)
+    static const char units[] = "KMGTPE";
+    double v = (double)b;
+    if (b < 10000) {
         snprintf(buf, len, "%" PRIu64, b);
-    else if (b < 10000ull * 1024)
-        snprintf(buf, len, "%.1fK", (double)b / 1024);
-    else if (b < 10000ull * 1024 * 1024)
-        snprintf(buf, len, "%.1fM", (double)b / (1024.0 * 1024));
-    else
-        snprintf(buf, len, "%.1fG", (double)b / (1024.0 * 1024 * 1024));
+        return buf;
+    }
+    for (size_t u = 0; u < sizeof(units) - 1; u++) {
+        v /= 1024;
+        if (v < 100) {
+            snprintf(buf, len, "%.1f%c", v, units[u]);
+            return buf;
+        }
+        if (v < 10000 || u == sizeof(units) - 2) {
+            snprintf(buf, len, "%.0f%c", v, units[u]);
+            return buf;
+        }
+    }
     return buf;
 }
 

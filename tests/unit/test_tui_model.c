@@ -557,7 +557,9 @@ static void test_formats(void)
     char b[32];
     CHECK(strcmp(tm_fmt_bytes(999, b, sizeof(b)), "999") == 0);
     CHECK(strcmp(tm_fmt_bytes(20480, b, sizeof(b)), "20.0K") == 0);
-    CHECK(strcmp(tm_fmt_bytes(3u * 1024 * 1024 * 1024, b, sizeof(b)), "3072.0M") == 0);
+    CHECK(strcmp(tm_fmt_bytes(315000, b, sizeof(b)), "308K") == 0);
+    CHECK(strcmp(tm_fmt_bytes(3ull * 1024 * 1024 * 1024, b, sizeof(b)), "3072M") == 0);
+    CHECK(strcmp(tm_fmt_bytes(UINT64_MAX, b, sizeof(b)), "16.0E") == 0);
     CHECK(strcmp(tm_fmt_dur(12300000000ull, b, sizeof(b)), "12.3s") == 0);
     CHECK(strcmp(tm_fmt_dur(245 * SEC, b, sizeof(b)), "4m05s") == 0);
     CHECK(strcmp(tm_fmt_dur(7380 * SEC, b, sizeof(b)), "2h03m") == 0);
