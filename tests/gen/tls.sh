@@ -1,0 +1,113 @@
+#!/bin/bash
+# tests/gen/tls.sh CASE: one TLS sample, samples/CASE.pcap (+ CASE.keylog: the client's
+# SSLKEYLOGFILE, for TLS 1.3 decryption). Certificates are made fresh by tlscerts.sh; the
+# client is always
+#   openssl s_client -connect 10.99.1.2:PORT -servername invoice.test -verify_return_error
+#                    -verify_hostname invoice.test -CAfile ca.crt -keylogfile ... -ign_eof
+# and sends one HTTP/1.1 GET when the handshake completes; the server is openssl s_server -www
+# (one connection) or, for the last two cases, fmgen.py silent-server.
+# CASE: tls12-ok tls13-ok tls12-expired tls13-expired tls-unknown-ca tls-self-signed
+#       tls-name-mismatch tls-version-mismatch tls-no-shared-cipher tls-no-server-hello
+#       tls-reset-mid-handshake
+CASE=${1:?usage: $0 CASE}
+PORT=8443
+CERT=good
+SOPTS=""
+COPTS=""
+CTIMEOUT=15
+SERVER=s_server
+case "$CASE" in
+tls12-ok) SOPTS="-tls1_2"; COPTS="-tls1_2"
+	EXP="TLS 1.2 handshake completes, certificate invoice.test valid and trusted, one HTTP GET answered, clean close" ;;
+tls13-ok) PORT=443; SOPTS="-tls1_3"; COPTS="-tls1_3"
+	EXP="TLS 1.3 handshake completes (certificate encrypted), one HTTP GET answered, clean close" ;;
+tls12-expired) CERT=expired; SOPTS="-tls1_2"; COPTS="-tls1_2"
+	EXP="TLS 1.2: server certificate invoice.test expired 2024-12-31; the client aborts with a fatal certificate_expired alert (in the clear) after the server's flight" ;;
+tls13-expired) CERT=expired; SOPTS="-tls1_3"; COPTS="-tls1_3"
+	EXP="TLS 1.3: server certificate expired (encrypted); the client aborts with a certificate_expired alert, sent encrypted under the handshake keys (a 19-byte encrypted record payload); no application data; decryptable with the .keylog file" ;;
+tls-unknown-ca) CERT=unknownca; SOPTS="-tls1_2"; COPTS="-tls1_2"
+	EXP="TLS 1.2: certificate invoice.test issued by 'untrusted test CA', not in the client's CAfile: the client aborts with a fatal unknown_ca alert" ;;
+tls-self-signed) CERT=selfsigned; SOPTS="-tls1_2"; COPTS="-tls1_2"
+	EXP="TLS 1.2: self-signed certificate invoice.test: the client aborts with a fatal unknown_ca alert (verify error: self-signed certificate)" ;;
+tls-name-mismatch) CERT=wrongname; SOPTS="-tls1_2"; COPTS="-tls1_2"
+	EXP="TLS 1.2: SNI invoice.test but the certificate is for other.test (trusted CA, valid dates): the client aborts (hostname mismatch) with a fatal handshake alert" ;;
+tls-version-mismatch) SOPTS="-tls1_3"; COPTS="-tls1_2"
+	EXP="client offers only TLS 1.2, server accepts only TLS 1.3: the server answers the ClientHello with a fatal protocol_version alert, no ServerHello" ;;
+tls-no-shared-cipher) SOPTS="-tls1_2 -cipher ECDHE-ECDSA-AES256-GCM-SHA384"; COPTS="-tls1_2 -cipher ECDHE-ECDSA-CHACHA20-POLY1305"
+	EXP="TLS 1.2, server allows only ECDHE-ECDSA-AES256-GCM-SHA384, client offers only ECDHE-ECDSA-CHACHA20-POLY1305 (+ SCSV): the server answers with a fatal handshake_failure alert, no ServerHello" ;;
+tls-no-server-hello) SERVER=silent; CTIMEOUT=3
+	EXP="a plain TCP server accepts and never answers: the ClientHello is ACKed but no ServerHello comes; the client gives up after 3 s (killed by timeout, its socket closes with FIN); the server closes ~5 s after accepting" ;;
+tls-reset-mid-handshake) SERVER=rst
+	EXP="a plain TCP server reads the ClientHello and closes with SO_LINGER 0: RST from the server during the handshake, the client reports a connection reset / unexpected EOF" ;;
+*) echo "unknown case $CASE" >&2; exit 2 ;;
+esac
+. "$(dirname "$0")/lib.sh"
+. "$GEN_DIR/tlscerts.sh"
+gen_init "$CASE"
+command -v openssl >/dev/null || gen_die "missing openssl"
+tls_certs "$GEN_TMP/certs"
+C="$GEN_TMP/certs"
+gen_pair
+case "$SERVER" in
+s_server)
+	bg_s timeout 40 openssl s_server -accept "$PORT" -cert "$C/$CERT.crt" -key "$C/$CERT.key" -www -naccept 1 \
+		$SOPTS >"$GEN_TMP/server.out" 2>&1 ;;
+silent)
+	bg_s "$GEN_PY" "$GEN_TOOL" silent-server --port "$PORT" --hold 5 --lifetime 30 --log "$GEN_TMP/server.jsonl" ;;
+rst)
+	bg_s "$GEN_PY" "$GEN_TOOL" silent-server --port "$PORT" --rst --lifetime 30 --log "$GEN_TMP/server.jsonl" ;;
+esac
+wait_port "$NS_S" "$PORT"
+cap_start
+set +e
+printf 'GET / HTTP/1.1\r\nHost: invoice.test\r\nConnection: close\r\n\r\n' |
+	in_c timeout "$CTIMEOUT" openssl s_client -connect "$S4:$PORT" -servername invoice.test -verify_return_error \
+		-verify_hostname invoice.test -CAfile "$C/ca.crt" -keylogfile "$GEN_TMP/keys.log" -ign_eof $COPTS \
+		>"$GEN_TMP/client.out" 2>&1
+CRC=$?
+set -e
+[ "$SERVER" = s_server ] || sleep 5.5
+cap_stop
+[ -f "$GEN_TMP/server.out" ] || : >"$GEN_TMP/server.out"
+[ -f "$GEN_TMP/server.jsonl" ] || : >"$GEN_TMP/server.jsonl"
+"$GEN_PY" - "$GEN_TMP/client.out" "$GEN_TMP/server.out" "$CRC" "$C" >"$GEN_TMP/tls.json" <<'PY'
+import json, re, subprocess, sys
+def lines(p):
+    out, pem = [], False
+    for l in open(p, errors="replace").read().splitlines():
+        if "-----BEGIN" in l: pem = True; continue
+        if "-----END" in l: pem = False; continue
+        if not pem and l.strip(): out.append(l.rstrip())
+    return out
+cl, sl = lines(sys.argv[1]), lines(sys.argv[2])
+def grab(ls, pat): return [l.strip() for l in ls if re.search(pat, l, re.I)]
+certs = {}
+for n in ("ca", "good", "expired", "wrongname", "unknownca", "selfsigned"):
+    r = subprocess.run(["openssl", "x509", "-in", "%s/%s.crt" % (sys.argv[4], n), "-noout", "-subject", "-issuer",
+                        "-startdate", "-enddate", "-serial", "-fingerprint", "-sha256"], capture_output=True, text=True)
+    certs[n] = r.stdout.strip().splitlines()
+print(json.dumps({
+    "client_exit_code": int(sys.argv[3]),
+    "client_verify": grab(cl, r"verify (return|error)|Verification|verify_return"),
+    "client_errors_and_alerts": grab(cl, r"alert|error|errno|unexpected eof|reset"),
+    "client_protocol_cipher": grab(cl, r"^\s*(Protocol|Cipher)\s*:|^New, |Server certificate|^subject=|^issuer="),
+    "client_http_status": grab(cl, r"^HTTP/1\.[01] "),
+    "client_output": cl[:80],
+    "server_errors_and_alerts": grab(sl, r"alert|error|ERROR|shared cipher|version"),
+    "server_output": sl[:40],
+    "certificates": certs,
+}, indent=1))
+PY
+KEYS=""
+if [ -s "$GEN_TMP/keys.log" ]; then
+	cp "$GEN_TMP/keys.log" "$GEN_SAMPLES/$CASE.keylog"
+	KEYS="samples/$CASE.keylog (client SSLKEYLOGFILE)"
+else
+	rm -f "$GEN_SAMPLES/$CASE.keylog"
+	KEYS="none (no secrets were derived)"
+fi
+gen_finish --part tls="$GEN_TMP/tls.json" --part server_log="$GEN_TMP/server.jsonl" \
+	--set "server=$([ "$SERVER" = s_server ] && echo "openssl s_server -accept $PORT -cert $CERT.crt -key $CERT.key -www -naccept 1 $SOPTS" || echo "fmgen.py silent-server ($SERVER) on $PORT")" \
+	--set "client=openssl s_client -connect $S4:$PORT -servername invoice.test -verify_return_error -verify_hostname invoice.test -CAfile ca.crt -ign_eof $COPTS (timeout ${CTIMEOUT}s)" \
+	--set "server_certificate=$CERT" --set "keylog=$KEYS" --set "openssl_version=$(openssl version)" \
+	--set loss_rule=none --set "expected=$EXP"

@@ -1,0 +1,73 @@
+# tests/gen/tlscerts.sh: make test certificates with the openssl CLI (sourced by tls.sh).
+# tls_certs DIR creates, all EC P-256:
+#   ca.crt/ca.key        "flowmedic test CA" (the CA the clients trust)
+#   good.crt/.key        invoice.test, signed by the CA, valid now for 365 days
+#   expired.crt/.key     invoice.test, signed by the CA, valid 2024-01-01 .. 2024-12-31
+#   wrongname.crt/.key   other.test, signed by the CA, valid now
+#   otherca.crt/.key     a second CA nobody trusts; unknownca.crt/.key: invoice.test signed by it
+#   selfsigned.crt/.key  invoice.test, self-signed
+tls_certs() {
+	local d=$1 n
+	mkdir -p "$d"
+	(
+		cd "$d"
+		openssl ecparam -name prime256v1 -genkey -noout -out ca.key 2>/dev/null
+		openssl req -x509 -new -key ca.key -sha256 -days 3650 -subj "/O=flowmedic tests/CN=flowmedic test CA" \
+			-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+			-out ca.crt 2>/dev/null
+		openssl ecparam -name prime256v1 -genkey -noout -out otherca.key 2>/dev/null
+		openssl req -x509 -new -key otherca.key -sha256 -days 3650 -subj "/O=Elsewhere/CN=untrusted test CA" \
+			-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+			-out otherca.crt 2>/dev/null
+		for n in good expired wrongname unknownca selfsigned; do
+			openssl ecparam -name prime256v1 -genkey -noout -out "$n.key" 2>/dev/null
+		done
+		leaf_ext() {
+			printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:%s\n' "$1"
+		}
+		leaf_ext invoice.test >inv.ext
+		leaf_ext other.test >other.ext
+		openssl req -new -key good.key -subj "/CN=invoice.test" -out good.csr
+		openssl x509 -req -in good.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 365 -sha256 \
+			-extfile inv.ext -out good.crt 2>/dev/null
+		openssl req -new -key wrongname.key -subj "/CN=other.test" -out wrongname.csr
+		openssl x509 -req -in wrongname.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 365 -sha256 \
+			-extfile other.ext -out wrongname.crt 2>/dev/null
+		openssl req -new -key unknownca.key -subj "/CN=invoice.test" -out unknownca.csr
+		openssl x509 -req -in unknownca.csr -CA otherca.crt -CAkey otherca.key -CAcreateserial -days 365 \
+			-sha256 -extfile inv.ext -out unknownca.crt 2>/dev/null
+		openssl req -x509 -new -key selfsigned.key -sha256 -days 365 -subj "/CN=invoice.test" \
+			-addext "subjectAltName=DNS:invoice.test" -addext "basicConstraints=CA:FALSE" -out selfsigned.crt 2>/dev/null
+		# expired: openssl 3.0's x509 -req has no -not_before/-not_after, so use "openssl ca"
+		mkdir -p ca.db
+		: >ca.db/index.txt
+		echo 1000 >ca.db/serial
+		cat >ca.cnf <<CNF
+[ ca ]
+default_ca = tca
+[ tca ]
+dir = ./ca.db
+database = ./ca.db/index.txt
+new_certs_dir = ./ca.db
+serial = ./ca.db/serial
+default_md = sha256
+policy = pol
+unique_subject = no
+copy_extensions = none
+x509_extensions = leaf
+[ pol ]
+commonName = supplied
+[ leaf ]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:invoice.test
+CNF
+		openssl req -new -key expired.key -subj "/CN=invoice.test" -out expired.csr
+		openssl ca -batch -config ca.cnf -cert ca.crt -keyfile ca.key -in expired.csr -out expired.crt \
+			-startdate 20240101000000Z -enddate 20241231235959Z -notext 2>/dev/null
+	)
+	for n in ca good expired wrongname unknownca selfsigned; do
+		[ -s "$d/$n.crt" ] || gen_die "certificate $n not made"
+	done
+}
