@@ -58,6 +58,7 @@ struct mx_srv {
     double error_ratio;         /* last interval's error rate */
     double retrans_ratio;       /* last interval's retransmission rate */
     uint32_t open_alerts;       /* alert rules open (bit per mx_rules entry) */
+    uint64_t last_start;        /* start of the interval of its last row */
 };
 
 /* A growing text buffer (rendering happens about once a second, off the packet path). */
@@ -78,6 +79,7 @@ struct metrics {
     uint64_t srv_dropped;       /* health rows of servers beyond the cap */
     uint64_t findings[FK__COUNT]; /* findings per kind */
     uint64_t health_rows;       /* health rows received */
+    uint64_t latest_start;      /* newest interval start of any row */
     struct metrics_self self;   /* flowmedic's own counters */
     char *file;                 /* --metrics-file path, or NULL */
     char *tmp;                  /* file + ".tmp" */
@@ -208,6 +210,15 @@ static void mx_render_self(struct metrics *m, struct mx_buf *b)
               (unsigned long long)m->srv_dropped);
 }
 
+/*
+ * True when the server had no row in the newest interval: it was idle, so its last-interval
+ * gauges say "no data" (NaN percentiles, zero ratios) instead of repeating old values.
+ */
+static bool mx_stale(const struct metrics *m, const struct mx_srv *s)
+{
+    return s->last_start < m->latest_start;
+}
+
 /* A per-server counter family: one sample per server. */
 static void mx_srv_counter(struct metrics *m, struct mx_buf *b, const char *name,
                            const char *help, size_t off)
@@ -244,6 +255,8 @@ static void mx_srv_quant(struct metrics *m, struct mx_buf *b, const char *name, 
     for (size_t i = 0; i < m->nsrv; i++) {
         double v[3];
         memcpy(v, (const char *)&m->srv[i] + off, sizeof(v));
+        if (mx_stale(m, &m->srv[i]))
+            v[0] = v[1] = v[2] = NAN;
         for (int q = 0; q < 3; q++) {
             mx_printf(b, "%s{server=\"%s\",quantile=\"%s\"} ", name, m->srv[i].label, qn[q]);
             mx_double(b, v[q]);
@@ -312,20 +325,23 @@ static void mx_render_servers(struct metrics *m, struct mx_buf *b)
               "connections and HTTP 5xx/responses (0..1).");
     for (size_t i = 0; i < m->nsrv; i++) {
         mx_printf(b, "flowmedic_server_error_ratio{server=\"%s\"} ", m->srv[i].label);
-        mx_double(b, m->srv[i].error_ratio);
+        mx_double(b, mx_stale(m, &m->srv[i]) ? 0 : m->srv[i].error_ratio);
     }
     mx_family(b, "flowmedic_server_retransmission_ratio", "gauge",
               "Retransmitted / data segments over the last health interval, both directions.");
     for (size_t i = 0; i < m->nsrv; i++) {
         mx_printf(b, "flowmedic_server_retransmission_ratio{server=\"%s\"} ", m->srv[i].label);
-        mx_double(b, m->srv[i].retrans_ratio);
+        mx_double(b, mx_stale(m, &m->srv[i]) ? 0 : m->srv[i].retrans_ratio);
     }
     mx_family(b, "flowmedic_server_alert_open", "gauge",
               "1 while the server's health alert rule is open, else 0.");
-    for (size_t i = 0; i < m->nsrv; i++)
+    for (size_t i = 0; i < m->nsrv; i++) {
+        /* a server without a row in the last interval has no open alert but cert_expiring */
+        uint32_t open = m->srv[i].open_alerts & (mx_stale(m, &m->srv[i]) ? 1u << 3 : ~0u);
         for (int r = 0; r < 4; r++)
             mx_printf(b, "flowmedic_server_alert_open{server=\"%s\",rule=\"%s\"} %u\n",
-                      m->srv[i].label, mx_rules[r], (m->srv[i].open_alerts >> r) & 1u);
+                      m->srv[i].label, mx_rules[r], (open >> r) & 1u);
+    }
 }
 
 /* Render everything into m->buf; false when out of memory. */
@@ -426,6 +442,8 @@ static void mx_on_health(void *ctx, const struct health_row *h)
 {
     struct metrics *m = ctx;
     m->health_rows++;
+    if (h->start_ns > m->latest_start)
+        m->latest_start = h->start_ns;
     struct mx_srv *s = mx_server(m, &h->server);
     if (!s) {
         m->srv_dropped++;
@@ -460,6 +478,7 @@ static void mx_on_health(void *ctx, const struct health_row *h)
     s->error_ratio = h->error_rate;
     s->retrans_ratio = h->retrans_rate;
     s->open_alerts = h->open_alerts;
+    s->last_start = h->start_ns;
 }
 
 static void mx_on_finding(void *ctx, const struct finding *f)

@@ -104,6 +104,22 @@ static void test_exposition(void)
     CHECK(has_line(text,
                    "flowmedic_server_connection_attempts_total{server=\"[2001:db8::1]:8080\"} 1"));
     CHECK(has_line(text, "flowmedic_server_http_5xx_responses_total{server=\"10.0.0.5:443\"} 4"));
+    /* a later interval without 10.0.0.5: its gauges say "no data", its counters stay */
+    row_for(&h, "[2001:db8::1]:8080");
+    h.start_ns = 20000000000ull;
+    h.attempts = 1;
+    s.on_health(s.ctx, &h);
+    metrics_render(m, text, sizeof(text));
+    CHECK(has_line(text, "flowmedic_server_response_time_seconds{server=\"10.0.0.5:443\","
+                         "quantile=\"0.99\"} NaN"));
+    CHECK(has_line(text, "flowmedic_server_error_ratio{server=\"10.0.0.5:443\"} 0"));
+    CHECK(has_line(text,
+                   "flowmedic_server_alert_open{server=\"10.0.0.5:443\",rule=\"error_rate\"} 0"));
+    CHECK(has_line(text, "flowmedic_server_connection_attempts_total{server=\"10.0.0.5:443\"} 15"));
+    CHECK(has_line(text,
+                   "flowmedic_server_connection_attempts_total{server=\"[2001:db8::1]:8080\"} 2"));
+    metrics_update_self(m, &self); /* rewrites the file */
+    n = metrics_render(m, text, sizeof(text));
     /* each family is declared once, before its samples */
     const char *p = strstr(text, "# TYPE flowmedic_server_failed_total counter");
     CHECK(p && !strstr(p + 1, "# TYPE flowmedic_server_failed_total"));
