@@ -1,0 +1,287 @@
+#!/bin/sh
+# tmux.sh - drive the real `flowmedic --tui` in a tmux pane: every panel, the keys (sort, filter,
+# detail, Tab, help, pause, quit), resize to 80x24, colours vs NO_COLOR, the final state after a
+# replay, and the refusal without a terminal. Skips (exit 77) only when tmux is not installed.
+set -u
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
+
+if ! command -v tmux >/dev/null 2>&1; then
+    echo "SKIP: tmux is not installed (Debian: apt-get install tmux); the live view is untested"
+    exit 77
+fi
+if [ ! -x "$FLOWMEDIC" ]; then
+    echo "FAIL: flowmedic binary not found at $FLOWMEDIC"
+    exit 1
+fi
+
+S=fmtui-$$                       # session name and private tmux server socket
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/fmtui.XXXXXX")
+failed=0
+checks=0
+
+tm() { tmux -L "$S" -f /dev/null "$@"; }
+cleanup() {
+    tm kill-server 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+screen() { tm capture-pane -p -t "$S"; }
+
+fail() {
+    failed=$((failed + 1))
+    echo "FAIL: $*"
+    echo "---- screen ----"
+    screen
+    echo "----------------"
+}
+
+# wait_for TEXT [SECONDS]: poll the screen until TEXT (fixed string) shows up.
+wait_for() {
+    checks=$((checks + 1))
+    n=0
+    limit=$((${2:-10} * 10))
+    while [ "$n" -lt "$limit" ]; do
+        if screen | grep -qF -e "$1"; then
+            return 0
+        fi
+        sleep 0.1
+        n=$((n + 1))
+    done
+    fail "'$1' did not appear within ${2:-10} s"
+    return 1
+}
+
+# wait_gone TEXT [SECONDS]: poll until TEXT is no longer on the screen.
+wait_gone() {
+    checks=$((checks + 1))
+    n=0
+    limit=$((${2:-10} * 10))
+    while [ "$n" -lt "$limit" ]; do
+        if ! screen | grep -qF -e "$1"; then
+            return 0
+        fi
+        sleep 0.1
+        n=$((n + 1))
+    done
+    fail "'$1' was still on the screen after ${2:-10} s"
+    return 1
+}
+
+# has TEXT / hasnt TEXT: assert on the current screen.
+has() {
+    checks=$((checks + 1))
+    screen | grep -qF -e "$1" || fail "expected '$1' on the screen"
+}
+hasnt() {
+    checks=$((checks + 1))
+    if screen | grep -qF -e "$1"; then fail "did not expect '$1' on the screen"; fi
+}
+
+keys() { tm send-keys -t "$S" "$@"; }
+
+# start W H ENV ARGS...: run flowmedic in a fresh session; the pane stays after it exits.
+start() {
+    w=$1
+    h=$2
+    envs=$3
+    shift 3
+    tm kill-server 2>/dev/null
+    cmd="cd '$tmp' && env -u NO_COLOR TERM=xterm-256color $envs '$FLOWMEDIC' $* 2>'$tmp/stderr';"
+    cmd="$cmd echo \"EXITED rc=\$?\"; sleep 600"
+    tm new-session -d -s "$S" -x "$w" -y "$h" "$cmd"
+}
+
+sample() { echo "$top_srcdir/samples/$1"; }
+
+# ---- 1. without a terminal --tui refuses with a clear message ----
+checks=$((checks + 1))
+if "$FLOWMEDIC" -r "$(sample refused.pcap)" --tui --no-db >"$tmp/out" 2>"$tmp/err" </dev/null; then
+    failed=$((failed + 1))
+    echo "FAIL: --tui with stdout redirected to a file did not refuse"
+elif ! grep -q "needs a terminal" "$tmp/err"; then
+    failed=$((failed + 1))
+    echo "FAIL: --tui without a terminal: unclear message: $(cat "$tmp/err")"
+fi
+
+start 120 40 "TERM=dumb" -r "$(sample refused.pcap)" --tui --no-db
+wait_for "EXITED rc="
+hasnt "EXITED rc=0"
+checks=$((checks + 1))
+grep -q "TERM is \"dumb\"" "$tmp/stderr" || fail "TERM=dumb: unclear message: $(cat "$tmp/stderr")"
+
+# ---- 2. replay of refused.pcap: panels and final state ----
+start 120 40 "" -r "$(sample refused.pcap)" --tui --speed max --no-db
+wait_for "replay finished - q to quit" 20
+has "flowmedic  replay refused.pcap"
+has "packets 20 "
+has "no database"
+has "elapsed 1.2s"
+# server panel: the closed port is red, from its refused connections
+has "Servers ("
+has "10.99.1.2:8081"
+screen | grep -F "10.99.1.2:8081" | head -1 | grep -q "BAD" ||
+    fail "server 10.99.1.2:8081 is not marked BAD"
+checks=$((checks + 1))
+# flow table: 5 flows, the refused ones first (sort: worst)
+has "Flows (5)  sort: worst"
+has "conn_refused"
+first_flow=$(screen | grep -A1 -F " client " | sed -n 2p)
+echo "$first_flow" | grep -q "refused.*conn_refused" || fail "worst flow is not a refused one: $first_flow"
+checks=$((checks + 1))
+# findings feed, severity shown
+has "Findings ("
+screen | grep -q "ERROR conn_refused 10.99.1.1:[0-9]* -> 10.99.1.2:8081" ||
+    fail "no ERROR conn_refused line in the findings feed"
+checks=$((checks + 1))
+has "q quit  p pause  Tab panel  s sort  / filter  Enter detail  Esc back  ? help"
+
+# sort cycles worst -> bytes -> age -> retrans -> worst
+keys s
+wait_for "sort: bytes"
+first_flow=$(screen | grep -A1 -F " client " | sed -n 2p)
+echo "$first_flow" | grep -q "10.99.1.2:8080" || fail "sort by bytes: the HTTP flow is not first"
+checks=$((checks + 1))
+keys s
+wait_for "sort: age"
+keys s
+wait_for "sort: retrans"
+keys s
+wait_for "sort: worst"
+
+# filter: by port, then Esc clears it
+keys /
+wait_for "filter: _"
+tm send-keys -t "$S" -l ":8080"
+wait_for "filter: :8080_"
+keys Enter
+wait_for "Flows (1)  sort: worst  filter: :8080"
+hasnt "conn_refused 10.99"
+keys Escape
+wait_for "Flows (5)  sort: worst"
+# filter by finding kind
+keys / && tm send-keys -t "$S" -l "refused" && keys Enter
+wait_for "Flows (4)  sort: worst  filter: refused"
+keys Escape
+wait_for "Flows (5)"
+
+# detail of the worst flow: its timeline
+keys Enter
+wait_for "Timeline ("
+has "Detail  (Esc back)"
+has "ended: refused"
+screen | grep -q "SYN 10.99.1.1:[0-9]* -> 10.99.1.2:8081" || fail "no SYN in the timeline"
+checks=$((checks + 1))
+has "conn_refused:"
+keys Escape
+wait_for "Flows (5)"
+
+# Tab to the findings feed, Enter on the newest finding
+keys Tab
+keys Enter
+wait_for "Finding: conn_refused (error)"
+has "Timeline ("
+keys Escape
+wait_for "Findings ("
+# Tab to the server panel; Enter filters by the selected server
+keys Tab
+keys Enter
+wait_for "filter: 10.99.1.2:8081"
+has "Flows (4)"
+keys Escape
+wait_for "Flows (5)"
+
+# help
+keys "?"
+wait_for "flowmedic live view - keys"
+has "Help  (Esc or ? back)"
+keys Escape
+wait_for "Flows (5)"
+
+# pause: the display freezes and says so
+keys p
+wait_for "PAUSED - p to resume"
+keys p
+wait_gone "PAUSED"
+wait_for "replay finished - q to quit"
+
+# resize to 80x24: every panel still there, nothing wider than 80
+tm resize-window -t "$S" -x 80 -y 24
+sleep 0.5
+wait_for "Servers ("
+has "Flows (5)"
+has "Findings ("
+has "q quit  p pause"
+has "conn_refused"
+wide=$(screen | awk 'length > 80' | wc -l)
+lines=$(screen | wc -l)
+checks=$((checks + 1))
+[ "$wide" -eq 0 ] || fail "$wide lines wider than 80 columns after resize"
+checks=$((checks + 1))
+[ "$lines" -le 24 ] || fail "$lines lines after resize to 24"
+tm resize-window -t "$S" -x 120 -y 40
+sleep 0.3
+wait_for "Flows (5)"
+
+# colours are used (server BAD row, ERROR findings)
+checks=$((checks + 1))
+tm capture-pane -e -p -t "$S" | grep -q "$(printf '\033')\[31m" || fail "no red on a colour terminal"
+
+# q quits, the process exits cleanly
+keys q
+wait_for "EXITED rc=0"
+
+# ---- 3. NO_COLOR and --no-color: monochrome ----
+for how in "NO_COLOR=1" "--no-color"; do
+    case $how in
+    --*) start 100 30 "" -r "$(sample refused.pcap)" --tui --speed max --no-db "$how" ;;
+    *) start 100 30 "$how" -r "$(sample refused.pcap)" --tui --speed max --no-db ;;
+    esac
+    wait_for "replay finished - q to quit" 20
+    has "BAD"
+    checks=$((checks + 1))
+    if tm capture-pane -e -p -t "$S" | grep -q "$(printf '\033')\[3[1-7]m"; then
+        fail "$how: colours used"
+    fi
+    keys q
+    wait_for "EXITED rc=0"
+done
+
+# ---- 4. paced replay: pause freezes the display while the capture continues ----
+start 120 40 "" -r "$(sample refused.pcap)" --tui --speed 0.25 --no-db
+wait_for "Flows (" 10
+keys p
+wait_for "PAUSED - p to resume"
+frozen=$(screen | sed -n 2p)
+sleep 1.5
+checks=$((checks + 1))
+[ "$(screen | sed -n 2p)" = "$frozen" ] || fail "the header changed while paused"
+hasnt "replay finished"
+hasnt "EXITED"
+# the replay (1.25 s of capture at 0.25x = 5 s) ends while paused; after p the final state shows
+sleep 4
+keys p
+wait_for "replay finished - q to quit" 10
+has "packets 20 "
+has "Flows (5)"
+keys q
+wait_for "EXITED rc=0"
+
+# ---- 5. TLS: drill into a failed handshake ----
+tls=$(sample tls-unknown-ca.pcap)
+if [ -f "$tls" ]; then
+    start 120 40 "" -r "$tls" --tui --speed max --no-db
+    wait_for "replay finished - q to quit" 20
+    keys Enter
+    wait_for "Timeline ("
+    has "TLS ClientHello"
+    has "unknown_ca"
+    keys q
+    wait_for "EXITED rc=0"
+fi
+
+echo "$checks checks, $failed failed"
+[ "$failed" -eq 0 ]
