@@ -109,6 +109,8 @@ void tm_add_finding(struct tm_model *m, const struct finding *f)
     struct tm_server *s = server_get(m, &f->server, f->ts_ns);
     if (s) {
         s->nfind[sev]++;
+        if (!s->has_health && sev >= SEV_WARN && !s->bad_since_ns)
+            s->bad_since_ns = f->ts_ns;
         if (f->ts_ns > s->last_active_ns)
             s->last_active_ns = f->ts_ns;
     }
@@ -154,6 +156,12 @@ void tm_add_health(struct tm_model *m, const struct health_row *h)
     s->established += h->established;
     s->resets += h->resets;
     s->tls_failed += h->failed_tls;
+    if (tm_server_level(m, s) >= TM_LEVEL_WARN) {
+        if (!s->bad_since_ns)
+            s->bad_since_ns = h->start_ns;
+    } else {
+        s->bad_since_ns = 0;
+    }
     s->hist_err[s->hist_pos] = rate_or_zero(h->error_rate);
     s->hist_retr[s->hist_pos] = rate_or_zero(h->retrans_rate);
     s->hist_pos = (s->hist_pos + 1) % TM_HIST;

@@ -77,6 +77,7 @@ struct tm_server {
     uint64_t tls_failed;            /* TLS failures over all intervals */
     uint64_t nfind[3];              /* findings by severity (SEV_INFO..SEV_ERROR) */
     uint64_t last_active_ns;        /* newest health row or finding time (for replacement) */
+    uint64_t bad_since_ns;          /* start of the current run of warn/bad intervals, 0 if ok */
     uint32_t hist_n;                /* intervals in the history (<= TM_HIST) */
     uint32_t hist_pos;              /* next history slot */
     float hist_err[TM_HIST];        /* error rate per interval, ring */

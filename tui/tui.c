@@ -406,14 +406,14 @@ static void draw_servers(struct tui *t, int y, int h)
     /* wide: p50/p99 of handshake RTT and response time; narrow (80 columns): p99 only */
     bool wide = COLS >= 110;
     int lw = wide ? 15 : 7;
-    int used = 1 + 4 + 1 + sw + 6 + 6 + 6 + 6 + 4 + 5 + 2 * (lw + 1) + 3 + 1;
+    int used = 1 + 4 + 1 + sw + 6 + 6 + 6 + 6 + 4 + 5 + 2 * (lw + 1) + 3 + (wide ? 9 : 0) + 1;
     int spw = (COLS - used - 1) / 2; /* sparkline width, each */
     if (spw > TM_HIST)
         spw = TM_HIST;
-    snprintf(line, sizeof(line), " %-4s %-*s %5s %5s %5s %5s %3s %4s %*s %*s %2s %s", "", sw,
-             "server", "att/s", "estab", "err%", "retr%", "rst", "tlsF", lw,
+    snprintf(line, sizeof(line), " %-4s %-*s %5s %5s %5s %5s %3s %4s %*s %*s %2s %.*s%s",
+             "", sw, "server", "att/s", "estab", "err%", "retr%", "rst", "tlsF", lw,
              wide ? "hs rtt p50/p99" : "rtt p99", lw, wide ? "resp p50/p99" : "rsp p99", "al",
-             spw >= 3 ? "err|retr" : "");
+             wide ? 9 : 0, "since    ", spw >= 3 ? "err|retr" : "");
     put(y + 1, 0, COLS, A_UNDERLINE, line);
     int rows = h - 2;
     fit_selection(t, P_SERVERS, t->nsrv, rows);
@@ -440,24 +440,29 @@ static void draw_servers(struct tui *t, int y, int h)
             n = tm_server_history(s, 1, hist, (size_t)spw);
             spark(sp2, (size_t)spw, hist, n, m->th.retrans_rate);
         }
+        char since[24] = "-";
+        if (s->bad_since_ns)
+            tm_fmt_clock(s->bad_since_ns, since, sizeof(since));
+        since[8] = '\0'; /* HH:MM:SS */
         unsigned alerts = 0;
         for (uint32_t bits = hr->open_alerts; bits; bits &= bits - 1)
             alerts++;
         if (s->has_health)
             snprintf(line, sizeof(line),
                      " %-4s %-*s %5.*f %5" PRIu64 " %5s %5s %3" PRIu64 " %4" PRIu64
-                     " %*s %*s %2u %s%s%s",
+                     " %*s %*s %2u %-*.*s%s%s%s%s",
                      level_text(lv), sw, eps, tm_server_attempts_per_s(s) < 100 ? 1 : 0,
                      tm_server_attempts_per_s(s), hr->established,
                      pct(hr->error_rate, e, sizeof(e)), pct(hr->retrans_rate, f, sizeof(f)),
-                     hr->resets, hr->failed_tls, lw, rtt, lw, resp, alerts, sp1,
-                     sp1[0] ? "|" : "", sp2);
+                     hr->resets, hr->failed_tls, lw, rtt, lw, resp, alerts, wide ? 8 : 0,
+                     wide ? 8 : 0, since, wide ? " " : "", sp1, sp1[0] ? "|" : "", sp2);
         else
             snprintf(line, sizeof(line),
                      " %-4s %-*s  (no health interval closed yet: %" PRIu64 " errors, %" PRIu64
-                     " warnings, %" PRIu64 " info)",
-                     level_text(lv), sw, eps, s->nfind[SEV_ERROR],
-                     s->nfind[SEV_WARN], s->nfind[SEV_INFO]);
+                     " warnings, %" PRIu64 " info%s%s)",
+                     level_text(lv), sw, eps, s->nfind[SEV_ERROR], s->nfind[SEV_WARN],
+                     s->nfind[SEV_INFO], s->bad_since_ns ? "; since " : "",
+                     s->bad_since_ns ? since : "");
         int at = attr_level(t, lv);
         if (t->focus == P_SERVERS && i == t->sel[P_SERVERS] && t->mode == M_MAIN)
             at |= A_REVERSE;

@@ -255,12 +255,15 @@ static void test_server_aggregation(void)
     CHECK(fabs(hist[0] - 0.01f) < 1e-6 && fabs(hist[1] - 0.03f) < 1e-6); /* oldest first */
     CHECK_EQ_U64(tm_server_history(a, 1, hist, 1), 1);
     CHECK(fabs(hist[0] - 0.01f) < 1e-6); /* newest retrans rate */
-    /* 3 % error rate: over half of the 5 % threshold -> yellow */
+    /* 3 % error rate: over half of the 5 % threshold -> yellow, since that interval */
     CHECK(tm_server_level(m, a) == TM_LEVEL_WARN);
+    CHECK_EQ_U64(a->bad_since_ns, 10 * SEC);
+    CHECK_EQ_U64(m->servers[1].bad_since_ns, 0);
     CHECK(tm_server_level(m, &m->servers[1]) == TM_LEVEL_OK);
     h = health("10.0.0.5:443", 20, 100, 0.06, 0.0);
     tm_add_health(m, &h);
     CHECK(tm_server_level(m, a) == TM_LEVEL_BAD);
+    CHECK_EQ_U64(a->bad_since_ns, 10 * SEC); /* still the same trouble */
     h = health("10.0.0.5:443", 30, 100, 0.0, 0.0);
     h.resp_n = 3;
     h.resp_p99 = 6.0; /* over the 5 s p99 threshold */
@@ -279,6 +282,7 @@ static void test_server_aggregation(void)
         tm_add_health(m, &h);
     }
     CHECK_EQ_U64(a->hist_n, TM_HIST);
+    CHECK_EQ_U64(a->bad_since_ns, (60 + 10 * 26) * SEC); /* 0 % ok .. 2.5 % ok, 2.6 % warn .. */
     CHECK_EQ_U64(tm_server_history(a, 0, hist, TM_HIST), TM_HIST);
     CHECK(fabs(hist[TM_HIST - 1] - 0.001f * (TM_HIST * 2 - 1)) < 1e-6);
     CHECK(fabs(hist[0] - 0.001f * TM_HIST) < 1e-6);
@@ -291,6 +295,7 @@ static void test_server_aggregation(void)
     tm_add_finding(m, &f);
     CHECK_EQ_U64(m->nservers, 3);
     CHECK(tm_server_level(m, &m->servers[2]) == TM_LEVEL_BAD);
+    CHECK_EQ_U64(m->servers[2].bad_since_ns, 70 * SEC);
     /* rows: worst first, filtered by address */
     const struct tm_server *rows[TM_SERVERS];
     size_t n = tm_server_rows(m, "", rows, TM_SERVERS);
