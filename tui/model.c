@@ -401,8 +401,8 @@ static int cmp_dedup(const void *pa, const void *pb)
 size_t tm_flow_rows(const struct tm_model *m, enum tm_sort sort, const char *filter,
                     struct tm_flow_row *out, size_t max)
 {
-    static int (*const cmps[TM_SORT__COUNT])(const void *, const void *) = {
-        cmp_worst, cmp_bytes, cmp_age, cmp_retrans};
+    static int (*const cmps[TM_SORT__COUNT])(const void *, const void *) = {cmp_worst, cmp_bytes,
+                                                                            cmp_age, cmp_retrans};
     size_t n = 0;
     size_t kept = m->nflows < TM_FLOWS ? (size_t)m->nflows : TM_FLOWS;
     for (size_t i = 0; i < kept && n < max; i++)
@@ -629,8 +629,8 @@ const char *tm_tls_version_name(uint16_t v)
 
 /* Alert descriptions (RFC 8446 section 6 and RFC 5246 section 7.2). */
 static const struct {
-    int code;          /* description code */
-    const char *name;  /* its name in the RFC */
+    int code;         /* description code */
+    const char *name; /* its name in the RFC */
 } alert_names[] = {
     {0, "close_notify"},
     {10, "unexpected_message"},
@@ -675,9 +675,9 @@ const char *tm_tls_alert_name(int desc)
 
 /* Timeline builder: a bounded array being filled. */
 struct tl {
-    struct tm_event *ev;  /* output */
-    size_t n;             /* used */
-    size_t max;           /* capacity */
+    struct tm_event *ev; /* output */
+    size_t n;            /* used */
+    size_t max;          /* capacity */
 };
 
 static void tl_add(struct tl *t, uint64_t ts, int sev, const char *fmt, ...)
@@ -707,8 +707,10 @@ static void tl_handshake(struct tl *t, const struct flow_record *r)
     pkt_endpoint_str(&r->client, c, sizeof(c));
     pkt_endpoint_str(&r->server, s, sizeof(s));
     if (!r->saw_syn) {
-        tl_add(t, r->first_ts_ns, -1, "first packet (frame %" PRIu64 "): picked up mid-stream, "
-               "no handshake seen", r->first_frame);
+        tl_add(t, r->first_ts_ns, -1,
+               "first packet (frame %" PRIu64 "): picked up mid-stream, "
+               "no handshake seen",
+               r->first_frame);
     } else if (r->syn_count > 1) {
         tl_add(t, r->first_ts_ns, -1, "SYN %s -> %s (frame %" PRIu64 "); %u SYNs sent (%u retries)",
                c, s, r->first_frame, r->syn_count, r->syn_count - 1);
@@ -721,11 +723,11 @@ static void tl_handshake(struct tl *t, const struct flow_record *r)
                tm_fmt_ms((double)r->hs_rtt_server_ns / 1e9, a, sizeof(a)),
                r->synack_count > 1 ? " (SYN-ACK retransmitted)" : "");
         if (r->hs_rtt_client_ns >= 0)
-            tl_add(t, ts + (uint64_t)r->hs_rtt_client_ns, -1,
-                   "ACK from client: handshake complete (client side %s, total %s)",
-                   tm_fmt_ms((double)r->hs_rtt_client_ns / 1e9, a, sizeof(a)),
-                   tm_fmt_ms((double)(r->hs_rtt_server_ns + r->hs_rtt_client_ns) / 1e9, b,
-                             sizeof(b)));
+            tl_add(
+                t, ts + (uint64_t)r->hs_rtt_client_ns, -1,
+                "ACK from client: handshake complete (client side %s, total %s)",
+                tm_fmt_ms((double)r->hs_rtt_client_ns / 1e9, a, sizeof(a)),
+                tm_fmt_ms((double)(r->hs_rtt_server_ns + r->hs_rtt_client_ns) / 1e9, b, sizeof(b)));
     }
     if (r->one_direction)
         tl_add(t, r->first_ts_ns, -1, "only one direction of this flow was captured");
@@ -734,10 +736,10 @@ static void tl_handshake(struct tl *t, const struct flow_record *r)
 static void tl_end(struct tl *t, const struct tm_model *m, const struct flow_record *r, bool open)
 {
     char b0[24], b1[24];
-    uint64_t rc = (uint64_t)r->ev[DIR_C2S][TEV_RETRANSMISSION] +
-                  r->ev[DIR_C2S][TEV_FAST_RETRANSMISSION];
-    uint64_t rs = (uint64_t)r->ev[DIR_S2C][TEV_RETRANSMISSION] +
-                  r->ev[DIR_S2C][TEV_FAST_RETRANSMISSION];
+    uint64_t rc =
+        (uint64_t)r->ev[DIR_C2S][TEV_RETRANSMISSION] + r->ev[DIR_C2S][TEV_FAST_RETRANSMISSION];
+    uint64_t rs =
+        (uint64_t)r->ev[DIR_S2C][TEV_RETRANSMISSION] + r->ev[DIR_S2C][TEV_FAST_RETRANSMISSION];
     if (open) {
         uint64_t now = m->has_status && m->st.now_ns > r->last_ts_ns ? m->st.now_ns : r->last_ts_ns;
         tl_add(t, now, -1,

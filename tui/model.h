@@ -14,128 +14,128 @@
 #include "../analyzers/finding.h"
 #include "tui.h"
 
-#define TM_FINDINGS 512     /* findings kept (newest) */
-#define TM_FLOWS 1024       /* ended flows kept (newest) */
-#define TM_OPEN 256         /* open flows kept from the latest snapshot */
-#define TM_TLS 256          /* TLS handshake records kept */
-#define TM_CERTS 128        /* certificate records kept */
-#define TM_SERVERS 64       /* server endpoints tracked; the least recently active is replaced */
-#define TM_HIST 32          /* health intervals kept per server for the sparkline */
-#define TM_PROBLEMS 8192    /* flow_id -> last problem table (direct-mapped, power of two) */
-#define TM_BAD 256          /* ended flows with a problem kept apart, so the worst survive */
+#define TM_FINDINGS 512  /* findings kept (newest) */
+#define TM_FLOWS 1024    /* ended flows kept (newest) */
+#define TM_OPEN 256      /* open flows kept from the latest snapshot */
+#define TM_TLS 256       /* TLS handshake records kept */
+#define TM_CERTS 128     /* certificate records kept */
+#define TM_SERVERS 64    /* server endpoints tracked; the least recently active is replaced */
+#define TM_HIST 32       /* health intervals kept per server for the sparkline */
+#define TM_PROBLEMS 8192 /* flow_id -> last problem table (direct-mapped, power of two) */
+#define TM_BAD 256       /* ended flows with a problem kept apart, so the worst survive */
 #define TM_ROWS (TM_FLOWS + TM_BAD + TM_OPEN) /* flow rows a query can collect */
-#define TM_EVENTS 128       /* timeline events per flow */
-#define TM_EVENT_TEXT 200   /* bytes of one timeline line */
-#define TM_TEXT 320         /* bytes of a copied header string */
-#define TM_RATE_WINDOW_NS 1000000000ull /* rates are computed over at least this long */
+#define TM_EVENTS 128                         /* timeline events per flow */
+#define TM_EVENT_TEXT 200                     /* bytes of one timeline line */
+#define TM_TEXT 320                           /* bytes of a copied header string */
+#define TM_RATE_WINDOW_NS 1000000000ull       /* rates are computed over at least this long */
 
 /* Flow table sort keys, cycled with 's'. Names: tm_sort_name. */
 enum tm_sort {
-    TM_SORT_WORST = 0,      /* worst severity, bad close, most TCP events first */
-    TM_SORT_BYTES,          /* most bytes (both ways) first */
-    TM_SORT_AGE,            /* oldest (longest) first */
-    TM_SORT_RETRANS,        /* most retransmissions first */
+    TM_SORT_WORST = 0, /* worst severity, bad close, most TCP events first */
+    TM_SORT_BYTES,     /* most bytes (both ways) first */
+    TM_SORT_AGE,       /* oldest (longest) first */
+    TM_SORT_RETRANS,   /* most retransmissions first */
     TM_SORT__COUNT
 };
 const char *tm_sort_name(enum tm_sort s);
 
 /* Health colour of a server. */
 enum tm_level {
-    TM_LEVEL_NONE = 0,      /* nothing known yet */
-    TM_LEVEL_OK,            /* green */
-    TM_LEVEL_WARN,          /* yellow: over half a threshold, or warnings */
-    TM_LEVEL_BAD,           /* red: over a threshold, an open alert, or errors */
+    TM_LEVEL_NONE = 0, /* nothing known yet */
+    TM_LEVEL_OK,       /* green */
+    TM_LEVEL_WARN,     /* yellow: over half a threshold, or warnings */
+    TM_LEVEL_BAD,      /* red: over a threshold, an open alert, or errors */
 };
 
 /* Alert thresholds (the same defaults as the engine's alerts). */
 struct tm_thresholds {
-    double error_rate;      /* failed / attempts, 0..1 */
-    double retrans_rate;    /* retransmitted / data segments, 0..1 */
-    double resp_p99_s;      /* response time p99, seconds */
+    double error_rate;   /* failed / attempts, 0..1 */
+    double retrans_rate; /* retransmitted / data segments, 0..1 */
+    double resp_p99_s;   /* response time p99, seconds */
 };
 
 /* A packet and bit rate from successive (time, packets, bytes) samples. */
 struct tm_rate {
-    bool started;           /* a base sample is set */
-    bool valid;             /* pps and mbps hold a measurement */
-    uint64_t t0_ns;         /* base sample time */
-    uint64_t packets0;      /* base sample packets */
-    uint64_t bytes0;        /* base sample bytes */
-    double pps;             /* packets per second over the last window */
-    double mbps;            /* megabits per second over the last window */
+    bool started;      /* a base sample is set */
+    bool valid;        /* pps and mbps hold a measurement */
+    uint64_t t0_ns;    /* base sample time */
+    uint64_t packets0; /* base sample packets */
+    uint64_t bytes0;   /* base sample bytes */
+    double pps;        /* packets per second over the last window */
+    double mbps;       /* megabits per second over the last window */
 };
 
 /* One server endpoint: its newest health interval, totals and rate history. */
 struct tm_server {
-    struct endpoint ep;             /* the server endpoint */
-    bool has_health;                /* last holds a health row */
-    struct health_row last;         /* newest closed interval */
-    uint64_t intervals;             /* health rows seen */
-    uint64_t attempts;              /* attempts over all intervals */
-    uint64_t established;           /* established over all intervals */
-    uint64_t resets;                /* resets over all intervals */
-    uint64_t tls_failed;            /* TLS failures over all intervals */
-    uint64_t nfind[3];              /* findings by severity (SEV_INFO..SEV_ERROR) */
-    uint64_t last_active_ns;        /* newest health row or finding time (for replacement) */
-    uint64_t bad_since_ns;          /* start of the current run of warn/bad intervals, 0 if ok */
-    uint32_t hist_n;                /* intervals in the history (<= TM_HIST) */
-    uint32_t hist_pos;              /* next history slot */
-    float hist_err[TM_HIST];        /* error rate per interval, ring */
-    float hist_retr[TM_HIST];       /* retransmission rate per interval, ring */
+    struct endpoint ep;       /* the server endpoint */
+    bool has_health;          /* last holds a health row */
+    struct health_row last;   /* newest closed interval */
+    uint64_t intervals;       /* health rows seen */
+    uint64_t attempts;        /* attempts over all intervals */
+    uint64_t established;     /* established over all intervals */
+    uint64_t resets;          /* resets over all intervals */
+    uint64_t tls_failed;      /* TLS failures over all intervals */
+    uint64_t nfind[3];        /* findings by severity (SEV_INFO..SEV_ERROR) */
+    uint64_t last_active_ns;  /* newest health row or finding time (for replacement) */
+    uint64_t bad_since_ns;    /* start of the current run of warn/bad intervals, 0 if ok */
+    uint32_t hist_n;          /* intervals in the history (<= TM_HIST) */
+    uint32_t hist_pos;        /* next history slot */
+    float hist_err[TM_HIST];  /* error rate per interval, ring */
+    float hist_retr[TM_HIST]; /* retransmission rate per interval, ring */
 };
 
 /* Last problem of a flow, by flow_id (direct-mapped; a newer flow may replace an older one). */
 struct tm_problem {
-    uint64_t flow_id;               /* owner; 0 = empty slot */
-    int kind;                       /* enum fkind of the newest finding */
-    enum severity worst;            /* worst severity among its findings */
-    uint32_t count;                 /* findings for the flow */
+    uint64_t flow_id;    /* owner; 0 = empty slot */
+    int kind;            /* enum fkind of the newest finding */
+    enum severity worst; /* worst severity among its findings */
+    uint32_t count;      /* findings for the flow */
 };
 
 /* The model. Flat and pointer-free: tm_copy is a memcpy. */
 struct tm_model {
-    struct tm_thresholds th;                /* alert thresholds */
-    struct finding findings[TM_FINDINGS];   /* ring of findings */
-    uint64_t nfindings;                     /* findings ever added */
-    uint64_t findings_by_sev[3];            /* findings ever added per severity */
-    struct flow_record flows[TM_FLOWS];     /* ring of ended flows */
-    uint64_t nflows;                        /* ended flows ever added */
-    struct flow_record bad[TM_BAD];         /* ring of ended flows with findings or a bad close */
-    uint64_t nbad;                          /* bad flows ever added */
-    struct flow_record open[TM_OPEN];       /* open flows from the latest snapshot */
-    size_t nopen;                           /* entries in open[] */
-    struct tls_record tls[TM_TLS];          /* ring of TLS records */
-    uint64_t ntls;                          /* TLS records ever added */
-    struct cert_record certs[TM_CERTS];     /* ring of certificate records */
-    uint64_t ncerts;                        /* certificate records ever added */
-    struct tm_server servers[TM_SERVERS];   /* server endpoints, in order of appearance */
-    size_t nservers;                        /* entries in servers[] */
-    uint64_t servers_replaced;              /* servers replaced because the table was full */
+    struct tm_thresholds th;                 /* alert thresholds */
+    struct finding findings[TM_FINDINGS];    /* ring of findings */
+    uint64_t nfindings;                      /* findings ever added */
+    uint64_t findings_by_sev[3];             /* findings ever added per severity */
+    struct flow_record flows[TM_FLOWS];      /* ring of ended flows */
+    uint64_t nflows;                         /* ended flows ever added */
+    struct flow_record bad[TM_BAD];          /* ring of ended flows with findings or a bad close */
+    uint64_t nbad;                           /* bad flows ever added */
+    struct flow_record open[TM_OPEN];        /* open flows from the latest snapshot */
+    size_t nopen;                            /* entries in open[] */
+    struct tls_record tls[TM_TLS];           /* ring of TLS records */
+    uint64_t ntls;                           /* TLS records ever added */
+    struct cert_record certs[TM_CERTS];      /* ring of certificate records */
+    uint64_t ncerts;                         /* certificate records ever added */
+    struct tm_server servers[TM_SERVERS];    /* server endpoints, in order of appearance */
+    size_t nservers;                         /* entries in servers[] */
+    uint64_t servers_replaced;               /* servers replaced because the table was full */
     struct tm_problem problems[TM_PROBLEMS]; /* last problem per flow */
-    struct tui_status st;                   /* newest status; string members point to NULL */
-    char source[TM_TEXT];                   /* copy of st.source */
-    char filter[TM_TEXT];                   /* copy of st.filter ("" if none) */
-    char store_state[TM_TEXT];              /* copy of st.store_state */
-    bool has_status;                        /* st is set */
-    struct tm_rate rate;                    /* capture rate */
+    struct tui_status st;                    /* newest status; string members point to NULL */
+    char source[TM_TEXT];                    /* copy of st.source */
+    char filter[TM_TEXT];                    /* copy of st.filter ("" if none) */
+    char store_state[TM_TEXT];               /* copy of st.store_state */
+    bool has_status;                         /* st is set */
+    struct tm_rate rate;                     /* capture rate */
 };
 
 /* One flow table row. rec points into the model the query ran on. */
 struct tm_flow_row {
-    const struct flow_record *rec;  /* the flow */
-    bool open;                      /* still open (from the open snapshot) */
-    int last_kind;                  /* enum fkind of its newest finding, -1 if none */
-    enum severity worst;            /* worst severity of its findings (valid if last_kind >= 0) */
-    uint64_t age_ns;                /* open: now - first packet; ended: last - first packet */
-    uint64_t retrans;               /* retransmissions (all kinds) both ways */
-    uint64_t score;                 /* badness for TM_SORT_WORST (higher is worse) */
+    const struct flow_record *rec; /* the flow */
+    bool open;                     /* still open (from the open snapshot) */
+    int last_kind;                 /* enum fkind of its newest finding, -1 if none */
+    enum severity worst;           /* worst severity of its findings (valid if last_kind >= 0) */
+    uint64_t age_ns;               /* open: now - first packet; ended: last - first packet */
+    uint64_t retrans;              /* retransmissions (all kinds) both ways */
+    uint64_t score;                /* badness for TM_SORT_WORST (higher is worse) */
 };
 
 /* One timeline line of the detail view. */
 struct tm_event {
-    uint64_t ts_ns;                 /* when */
-    int sev;                        /* enum severity, or -1 for a plain fact */
-    char text[TM_EVENT_TEXT];       /* what, readable */
+    uint64_t ts_ns;           /* when */
+    int sev;                  /* enum severity, or -1 for a plain fact */
+    char text[TM_EVENT_TEXT]; /* what, readable */
 };
 
 /* Allocate an empty model with thresholds (NULL or zero fields: defaults). NULL if no memory. */
@@ -204,11 +204,12 @@ const struct flow_record *tm_find_flow(const struct tm_model *m, uint64_t flow_i
 size_t tm_timeline(const struct tm_model *m, uint64_t flow_id, struct tm_event *out, size_t max);
 
 /* Short text helpers for the view (write into buf, return buf). */
-const char *tm_fmt_bytes(uint64_t b, char *buf, size_t len);        /* at most 5 chars: "1234", "12.1K", "308K", "3072M" */
-const char *tm_fmt_dur(uint64_t ns, char *buf, size_t len);         /* "12.3s", "4m05s", "2h03m" */
-const char *tm_fmt_ms(double s, char *buf, size_t len);             /* seconds as "12.3ms"/"1.20s"/"-" */
-const char *tm_fmt_clock(uint64_t ts_ns, char *buf, size_t len);    /* "HH:MM:SS.mmm" local time */
-const char *tm_tls_version_name(uint16_t v);                        /* "TLS1.2", ... or "?" */
-const char *tm_tls_alert_name(int desc);                            /* "handshake_failure", ... */
+const char *tm_fmt_bytes(uint64_t b, char *buf,
+                         size_t len); /* at most 5 chars: "1234", "12.1K", "308K", "3072M" */
+const char *tm_fmt_dur(uint64_t ns, char *buf, size_t len); /* "12.3s", "4m05s", "2h03m" */
+const char *tm_fmt_ms(double s, char *buf, size_t len);     /* seconds as "12.3ms"/"1.20s"/"-" */
+const char *tm_fmt_clock(uint64_t ts_ns, char *buf, size_t len); /* "HH:MM:SS.mmm" local time */
+const char *tm_tls_version_name(uint16_t v);                     /* "TLS1.2", ... or "?" */
+const char *tm_tls_alert_name(int desc);                         /* "handshake_failure", ... */
 
 #endif

@@ -37,44 +37,44 @@ enum { CP_GREEN = 1, CP_YELLOW, CP_RED, CP_CYAN, CP_BAR };
 
 /* One composed line of the detail or help page. */
 struct tui_dline {
-    int attr;                   /* curses attributes */
-    char text[TUI_DTEXT];       /* the text */
+    int attr;             /* curses attributes */
+    char text[TUI_DTEXT]; /* the text */
 };
 
 struct tui {
-    struct tui_opts o;                          /* options as given */
-    bool color;                                 /* colours asked for and available */
-    SCREEN *scr;                                /* the curses screen */
-    FILE *in;                                   /* /dev/tty when stdin is not a terminal */
-    struct tm_model *live;                      /* fed by the sink and by tui_frame */
-    struct tm_model *snap;                      /* the snapshot that is drawn */
-    bool quit;                                  /* q was pressed (sticky) */
-    bool paused;                                /* display frozen */
-    bool drawn;                                 /* at least one snapshot was drawn */
-    uint64_t last_draw_ns;                      /* wall time of the last snapshot */
-    enum tui_mode mode;                         /* main, detail or help */
-    enum tui_mode help_from;                    /* mode to return to from help */
-    enum tui_panel focus;                       /* panel with the selection */
-    enum tm_sort sort;                          /* flow table order */
-    bool editing;                               /* the / prompt is open */
-    char edit[TUI_FILTER_MAX];                  /* text being typed after / */
-    char filter[TUI_FILTER_MAX];                /* filter in force ("" = none) */
-    size_t sel[P__COUNT];                       /* selected row per panel */
-    size_t top[P__COUNT];                       /* first visible row per panel */
-    uint64_t sel_flow;                          /* flow_id of the selected flow row */
-    struct tm_flow_row rows[TM_ROWS];           /* flow table rows (into snap) */
-    size_t nrows;                               /* entries in rows */
-    const struct finding *feed[TM_FINDINGS];    /* findings feed (into snap) */
-    size_t nfeed;                               /* entries in feed */
-    const struct tm_server *srv[TM_SERVERS];    /* server rows (into snap) */
-    size_t nsrv;                                /* entries in srv */
-    bool detail_has_finding;                    /* the detail was opened on a finding */
-    struct finding detail_finding;              /* that finding (a copy) */
-    uint64_t detail_flow;                       /* flow shown in the detail (0 = none) */
-    size_t detail_top;                          /* first visible detail line */
-    struct tui_dline dl[TUI_DLINES];            /* the detail or help page */
-    size_t ndl;                                 /* lines in dl */
-    struct tm_event ev[TM_EVENTS];              /* timeline being shown */
+    struct tui_opts o;                       /* options as given */
+    bool color;                              /* colours asked for and available */
+    SCREEN *scr;                             /* the curses screen */
+    FILE *in;                                /* /dev/tty when stdin is not a terminal */
+    struct tm_model *live;                   /* fed by the sink and by tui_frame */
+    struct tm_model *snap;                   /* the snapshot that is drawn */
+    bool quit;                               /* q was pressed (sticky) */
+    bool paused;                             /* display frozen */
+    bool drawn;                              /* at least one snapshot was drawn */
+    uint64_t last_draw_ns;                   /* wall time of the last snapshot */
+    enum tui_mode mode;                      /* main, detail or help */
+    enum tui_mode help_from;                 /* mode to return to from help */
+    enum tui_panel focus;                    /* panel with the selection */
+    enum tm_sort sort;                       /* flow table order */
+    bool editing;                            /* the / prompt is open */
+    char edit[TUI_FILTER_MAX];               /* text being typed after / */
+    char filter[TUI_FILTER_MAX];             /* filter in force ("" = none) */
+    size_t sel[P__COUNT];                    /* selected row per panel */
+    size_t top[P__COUNT];                    /* first visible row per panel */
+    uint64_t sel_flow;                       /* flow_id of the selected flow row */
+    struct tm_flow_row rows[TM_ROWS];        /* flow table rows (into snap) */
+    size_t nrows;                            /* entries in rows */
+    const struct finding *feed[TM_FINDINGS]; /* findings feed (into snap) */
+    size_t nfeed;                            /* entries in feed */
+    const struct tm_server *srv[TM_SERVERS]; /* server rows (into snap) */
+    size_t nsrv;                             /* entries in srv */
+    bool detail_has_finding;                 /* the detail was opened on a finding */
+    struct finding detail_finding;           /* that finding (a copy) */
+    uint64_t detail_flow;                    /* flow shown in the detail (0 = none) */
+    size_t detail_top;                       /* first visible detail line */
+    struct tui_dline dl[TUI_DLINES];         /* the detail or help page */
+    size_t ndl;                              /* lines in dl */
+    struct tm_event ev[TM_EVENTS];           /* timeline being shown */
 };
 
 /* ---- sink ---- */
@@ -123,13 +123,15 @@ struct tui *tui_new(const struct tui_opts *o, char *err, size_t errlen)
 {
     const char *term = getenv("TERM");
     if (!isatty(STDOUT_FILENO)) {
-        snprintf(err, errlen, "--tui needs a terminal, but stdout is not one; "
-                              "leave out --tui (summary) or use --json");
+        snprintf(err, errlen,
+                 "--tui needs a terminal, but stdout is not one; "
+                 "leave out --tui (summary) or use --json");
         return NULL;
     }
     if (!term || !*term || strcmp(term, "dumb") == 0) {
-        snprintf(err, errlen, "--tui needs a terminal that can move the cursor, but TERM is %s; "
-                              "set TERM (e.g. xterm-256color) or leave out --tui",
+        snprintf(err, errlen,
+                 "--tui needs a terminal that can move the cursor, but TERM is %s; "
+                 "set TERM (e.g. xterm-256color) or leave out --tui",
                  term && *term ? "\"dumb\"" : "not set");
         return NULL;
     }
@@ -149,8 +151,9 @@ struct tui *tui_new(const struct tui_opts *o, char *err, size_t errlen)
     if (!isatty(STDIN_FILENO)) {
         t->in = fopen("/dev/tty", "r");
         if (!t->in) {
-            snprintf(err, errlen, "--tui: stdin is not a terminal and /dev/tty cannot be opened "
-                                  "for the keys");
+            snprintf(err, errlen,
+                     "--tui: stdin is not a terminal and /dev/tty cannot be opened "
+                     "for the keys");
             goto fail;
         }
     }
@@ -252,7 +255,8 @@ static void put(int y, int x, int w, int a, const char *s)
 }
 
 /* A full-width line; bar lines fill the whole row with the attribute. */
-static void linef(int y, int a, bool bar, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void linef(int y, int a, bool bar, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static void linef(int y, int a, bool bar, const char *fmt, ...)
 {
@@ -331,8 +335,7 @@ static void draw_footer(struct tui *t)
 {
     int y = LINES - 1;
     if (t->editing) {
-        linef(y, A_REVERSE, true, " filter: %s_   (Enter apply, Esc cancel, empty = all)",
-              t->edit);
+        linef(y, A_REVERSE, true, " filter: %s_   (Enter apply, Esc cancel, empty = all)", t->edit);
         curs_set(0);
         return;
     }
@@ -410,8 +413,8 @@ static void draw_servers(struct tui *t, int y, int h)
     int spw = (COLS - used - 1) / 2; /* sparkline width, each */
     if (spw > TM_HIST)
         spw = TM_HIST;
-    snprintf(line, sizeof(line), " %-4s %-*s %5s %5s %5s %5s %3s %4s %*s %*s %2s %.*s%s",
-             "", sw, "server", "att/s", "estab", "err%", "retr%", "rst", "tlsF", lw,
+    snprintf(line, sizeof(line), " %-4s %-*s %5s %5s %5s %5s %3s %4s %*s %*s %2s %.*s%s", "", sw,
+             "server", "att/s", "estab", "err%", "retr%", "rst", "tlsF", lw,
              wide ? "hs rtt p50/p99" : "rtt p99", lw, wide ? "resp p50/p99" : "rsp p99", "al",
              wide ? 9 : 0, "since    ", spw >= 3 ? "err|retr" : "");
     put(y + 1, 0, COLS, A_UNDERLINE, line);
@@ -495,12 +498,12 @@ static void draw_flows(struct tui *t, int y, int h)
     }
     bool wide = COLS >= 100; /* at 80 columns the rtt column gives way to the last problem */
     snprintf(line, sizeof(line), " %-*s %-*s %-*s %6s %5s %5s %4s %*s%s%s", cw, "client", sw,
-             "server", stw, "state", "age", "c->s", "s->c", "retr", wide ? 7 : 0,
-             wide ? "rtt" : "", wide ? " " : "", "last problem");
+             "server", stw, "state", "age", "c->s", "s->c", "retr", wide ? 7 : 0, wide ? "rtt" : "",
+             wide ? " " : "", "last problem");
     put(y + 1, 0, COLS, A_UNDERLINE, line);
     if (t->nrows == 0)
-        put(y + 2, 1, COLS - 1, A_DIM, t->filter[0] ? "(no flow matches the filter)"
-                                                    : "(no flow yet)");
+        put(y + 2, 1, COLS - 1, A_DIM,
+            t->filter[0] ? "(no flow matches the filter)" : "(no flow yet)");
     for (int r = 0; r < rows && t->top[P_FLOWS] + (size_t)r < t->nrows; r++) {
         size_t i = t->top[P_FLOWS] + (size_t)r;
         const struct tm_flow_row *fr = &t->rows[i];
@@ -530,15 +533,15 @@ static void draw_findings(struct tui *t, int y, int h)
 {
     const struct tm_model *m = t->snap;
     char title[128], line[TUI_LINE], clk[24], cs[64], ss[64];
-    snprintf(title, sizeof(title), " Findings (%zu shown, %" PRIu64 " in all: %" PRIu64
-             " errors, %" PRIu64 " warnings) ",
+    snprintf(title, sizeof(title),
+             " Findings (%zu shown, %" PRIu64 " in all: %" PRIu64 " errors, %" PRIu64 " warnings) ",
              t->nfeed, m->nfindings, m->findings_by_sev[SEV_ERROR], m->findings_by_sev[SEV_WARN]);
     panel_title(t, y, P_FINDINGS, title);
     int rows = h - 1;
     fit_selection(t, P_FINDINGS, t->nfeed, rows);
     if (t->nfeed == 0)
-        put(y + 1, 1, COLS - 1, A_DIM, t->filter[0] ? "(no finding matches the filter)"
-                                                    : "(no finding yet)");
+        put(y + 1, 1, COLS - 1, A_DIM,
+            t->filter[0] ? "(no finding matches the filter)" : "(no finding yet)");
     for (int r = 0; r < rows && t->top[P_FINDINGS] + (size_t)r < t->nfeed; r++) {
         size_t i = t->top[P_FINDINGS] + (size_t)r;
         const struct finding *f = t->feed[i];
@@ -611,9 +614,9 @@ static void detail_counts(struct tui *t, const struct flow_record *r)
         size_t used = 0;
         for (int e = 0; e < TEV__COUNT && used < sizeof(buf); e++)
             if (r->ev[d][e])
-                used += (size_t)snprintf(buf + used, sizeof(buf) - used, "%s%s %u",
-                                         used ? ", " : "", tcp_ev_name((enum tcp_ev)e),
-                                         r->ev[d][e]);
+                used +=
+                    (size_t)snprintf(buf + used, sizeof(buf) - used, "%s%s %u", used ? ", " : "",
+                                     tcp_ev_name((enum tcp_ev)e), r->ev[d][e]);
         if (!used)
             snprintf(buf, sizeof(buf), "no TCP events");
         dl_add(t, A_NORMAL, 4, "  %s: %s", dir_names[d], buf);
@@ -636,8 +639,8 @@ static void build_detail(struct tui *t)
             char fr[160];
             size_t used = 0;
             for (unsigned i = 0; i < f->nframes && i < FINDING_FRAMES_MAX; i++)
-                used += (size_t)snprintf(fr + used, sizeof(fr) - used, "%s%" PRIu64,
-                                         i ? ", " : "", f->frames[i]);
+                used += (size_t)snprintf(fr + used, sizeof(fr) - used, "%s%" PRIu64, i ? ", " : "",
+                                         f->frames[i]);
             dl_add(t, A_NORMAL, 4, "  evidence frames: %s", fr);
         }
         if (f->confidence < 1)
@@ -653,10 +656,10 @@ static void build_detail(struct tui *t)
     bool open;
     const struct flow_record *r = tm_find_flow(m, t->detail_flow, &open);
     if (r) {
-        dl_add(t, A_BOLD, 2, "Flow %" PRIu64 ": %s -> %s  %s%s  first frame %" PRIu64,
-               r->flow_id, ep_str(&r->client, cs, sizeof(cs)), ep_str(&r->server, ss, sizeof(ss)),
-               open ? "open, " : "ended: ",
-               open ? flow_state_name(r->state) : close_name(r->close), r->first_frame);
+        dl_add(t, A_BOLD, 2, "Flow %" PRIu64 ": %s -> %s  %s%s  first frame %" PRIu64, r->flow_id,
+               ep_str(&r->client, cs, sizeof(cs)), ep_str(&r->server, ss, sizeof(ss)),
+               open ? "open, " : "ended: ", open ? flow_state_name(r->state) : close_name(r->close),
+               r->first_frame);
         dl_add(t, A_NORMAL, 4,
                "  client sent %" PRIu64 " packets, %s bytes; server sent %" PRIu64
                " packets, %s bytes; handshake RTT server side %s, client side %s",
@@ -668,8 +671,10 @@ static void build_detail(struct tui *t)
                          sizeof(b)));
         detail_counts(t, r);
     } else {
-        dl_add(t, A_BOLD, 2, "Flow %" PRIu64 ": its record is no longer kept (the view keeps "
-               "the newest %d ended flows); what is still known:", t->detail_flow, TM_FLOWS);
+        dl_add(t, A_BOLD, 2,
+               "Flow %" PRIu64 ": its record is no longer kept (the view keeps "
+               "the newest %d ended flows); what is still known:",
+               t->detail_flow, TM_FLOWS);
     }
     size_t n = tm_timeline(m, t->detail_flow, t->ev, TM_EVENTS);
     dl_add(t, A_BOLD | A_UNDERLINE, 0, "Timeline (%zu events)", n);
@@ -693,28 +698,35 @@ static void build_help(struct tui *t)
     dl_add(t, A_NORMAL, 4, "  Tab      move the focus: servers, flows, findings (Shift-Tab back)");
     dl_add(t, A_NORMAL, 4, "  Up/Down  select a row (also j/k, PgUp/PgDn, Home/End)");
     dl_add(t, A_NORMAL, 4, "  s        sort the flows: worst, bytes, age, retrans");
-    dl_add(t, A_NORMAL, 4, "  /        filter flows, findings and servers by text: an address, "
+    dl_add(t, A_NORMAL, 4,
+           "  /        filter flows, findings and servers by text: an address, "
            "a port (:443), a finding kind (reset), a state (refused)");
-    dl_add(t, A_NORMAL, 4, "  Enter    detail: the timeline of the selected flow or finding; on "
+    dl_add(t, A_NORMAL, 4,
+           "  Enter    detail: the timeline of the selected flow or finding; on "
            "a server, filter by it");
     dl_add(t, A_NORMAL, 4, "  Esc      back from the detail, or clear the filter");
     dl_add(t, A_NORMAL, 0, " ");
     dl_add(t, A_BOLD, 0, "Server panel (newest health interval)");
-    dl_add(t, A_NORMAL, 4, "  att/s attempts per second, estab handshakes completed, err%% "
+    dl_add(t, A_NORMAL, 4,
+           "  att/s attempts per second, estab handshakes completed, err%% "
            "failed/attempts, retr%% retransmitted/data segments, rst resets, tlsF TLS failures, "
            "hs rtt and resp p50/p99, al open alerts, history of err%% | retr%% per interval "
            "(_ none .. # twice the threshold)");
-    dl_add(t, A_NORMAL, 4, "  BAD (red): over a threshold or an alert open; warn (yellow): over "
+    dl_add(t, A_NORMAL, 4,
+           "  BAD (red): over a threshold or an alert open; warn (yellow): over "
            "half a threshold; thresholds: error rate %.1f%%, retransmissions %.1f%%, "
            "response p99 %.1fs",
            m->th.error_rate * 100, m->th.retrans_rate * 100, m->th.resp_p99_s);
     dl_add(t, A_NORMAL, 0, " ");
     dl_add(t, A_BOLD, 0, "Flow table");
-    dl_add(t, A_NORMAL, 4, "  state: TCP state of open flows, how it ended for the others; "
+    dl_add(t, A_NORMAL, 4,
+           "  state: TCP state of open flows, how it ended for the others; "
            "age: open time (or duration); c->s / s->c: payload bytes; retr: retransmissions; "
            "rtt: handshake RTT; last problem: the newest finding of the flow");
-    dl_add(t, A_NORMAL, 4, "  The view keeps the newest %d ended flows, %d flows with problems, "
-           "%d findings and %d TLS records.", TM_FLOWS, TM_BAD, TM_FINDINGS, TM_TLS);
+    dl_add(t, A_NORMAL, 4,
+           "  The view keeps the newest %d ended flows, %d flows with problems, "
+           "%d findings and %d TLS records.",
+           TM_FLOWS, TM_BAD, TM_FINDINGS, TM_TLS);
 }
 
 static void draw_page(struct tui *t, int y, int h, const char *title)

@@ -13,29 +13,29 @@
 
 /* How the view is set up. Zero fields take the defaults. */
 struct tui_opts {
-    bool color;                /* false if NO_COLOR is set or --no-color */
-    double error_rate;         /* server error-rate alert threshold (0..1); 0 = 0.05 */
-    double retrans_rate;       /* server retransmission-rate threshold (0..1); 0 = 0.05 */
-    double resp_p99_s;         /* response-time p99 threshold in seconds; 0 = 5 */
+    bool color;          /* false if NO_COLOR is set or --no-color */
+    double error_rate;   /* server error-rate alert threshold (0..1); 0 = 0.05 */
+    double retrans_rate; /* server retransmission-rate threshold (0..1); 0 = 0.05 */
+    double resp_p99_s;   /* response-time p99 threshold in seconds; 0 = 5 */
 };
 
 /* What main knows about the run; one per frame. Strings are copied. */
 struct tui_status {
-    const char *source;        /* "eth1" or "day1.pcap" */
-    const char *filter;        /* BPF filter or NULL */
-    bool live;                 /* live capture (vs file replay) */
-    bool replay_done;          /* file fully read: "replay finished - q to quit" is shown */
-    uint64_t now_ns;           /* capture time now */
-    uint64_t elapsed_ns;       /* capture time since the first packet */
-    uint64_t packets;          /* frames so far */
-    uint64_t bytes;            /* frame bytes so far */
-    uint64_t kernel_drops;     /* pcap_stats drops (live) */
-    uint64_t if_drops;         /* interface drops (live) */
-    uint64_t flows_active;     /* flows in the flow table */
-    uint64_t flows_evicted;    /* flows evicted because the table was full */
-    uint64_t malformed;        /* malformed or truncated frames */
+    const char *source;         /* "eth1" or "day1.pcap" */
+    const char *filter;         /* BPF filter or NULL */
+    bool live;                  /* live capture (vs file replay) */
+    bool replay_done;           /* file fully read: "replay finished - q to quit" is shown */
+    uint64_t now_ns;            /* capture time now */
+    uint64_t elapsed_ns;        /* capture time since the first packet */
+    uint64_t packets;           /* frames so far */
+    uint64_t bytes;             /* frame bytes so far */
+    uint64_t kernel_drops;      /* pcap_stats drops (live) */
+    uint64_t if_drops;          /* interface drops (live) */
+    uint64_t flows_active;      /* flows in the flow table */
+    uint64_t flows_evicted;     /* flows evicted because the table was full */
+    uint64_t malformed;         /* malformed or truncated frames */
     uint64_t mirror_duplicates; /* SPAN duplicates dropped */
-    const char *store_state;   /* "db: health.db, 12 queued, 0 dropped" or "no database" */
+    const char *store_state;    /* "db: health.db, 12 queued, 0 dropped" or "no database" */
 };
 
 struct tui;

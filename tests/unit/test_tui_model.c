@@ -59,8 +59,8 @@ static struct finding finding(uint64_t id, enum fkind k, enum severity sev, cons
     return f;
 }
 
-static struct health_row health(const char *server, uint64_t start_s, uint64_t attempts,
-                                double err, double retr)
+static struct health_row health(const char *server, uint64_t start_s, uint64_t attempts, double err,
+                                double retr)
 {
     struct health_row h;
     memset(&h, 0, sizeof(h));
@@ -83,14 +83,14 @@ static void test_finding_ring_bounds(void)
     struct tm_model *m = tm_new(NULL);
     CHECK(m != NULL);
     for (uint64_t i = 1; i <= TM_FINDINGS + 10; i++) {
-        struct finding f = finding(i, FK_RETRANSMISSION, SEV_WARN, "10.0.0.1:40000",
-                                   "10.0.0.5:443", i, "retransmitted");
+        struct finding f = finding(i, FK_RETRANSMISSION, SEV_WARN, "10.0.0.1:40000", "10.0.0.5:443",
+                                   i, "retransmitted");
         tm_add_finding(m, &f);
     }
     CHECK_EQ_U64(tm_findings_kept(m), TM_FINDINGS);
     CHECK_EQ_U64(m->nfindings, TM_FINDINGS + 10);
-    CHECK_EQ_U64(tm_finding_at(m, 0)->flow_id, TM_FINDINGS + 10);        /* newest first */
-    CHECK_EQ_U64(tm_finding_at(m, TM_FINDINGS - 1)->flow_id, 11);        /* oldest kept */
+    CHECK_EQ_U64(tm_finding_at(m, 0)->flow_id, TM_FINDINGS + 10); /* newest first */
+    CHECK_EQ_U64(tm_finding_at(m, TM_FINDINGS - 1)->flow_id, 11); /* oldest kept */
     CHECK(tm_finding_at(m, TM_FINDINGS) == NULL);
     static const struct finding *rows[TM_FINDINGS + 20];
     size_t n = tm_finding_rows(m, "", rows, TM_FINDINGS + 20);
@@ -174,7 +174,7 @@ static void test_rate(void)
     tm_rate_update(&r, 12 * SEC, 2100, 501000); /* 2000 packets, 500000 bytes in 2 s */
     CHECK(r.valid);
     CHECK(fabs(r.pps - 1000.0) < 1e-6);
-    CHECK(fabs(r.mbps - 2.0) < 1e-6); /* 4,000,000 bits / 2 s */
+    CHECK(fabs(r.mbps - 2.0) < 1e-6);           /* 4,000,000 bits / 2 s */
     tm_rate_update(&r, 13 * SEC, 2100, 501000); /* idle second */
     CHECK(fabs(r.pps) < 1e-9);
     /* counters going back (a new run or file) rebase without a bogus value */
@@ -193,8 +193,12 @@ static void test_status_and_header_rate(void)
     struct tm_model *m = tm_new(NULL);
     double pps, mbps;
     char src[32] = "eth1";
-    struct tui_status st = {.source = src, .filter = "tcp port 443", .live = true,
-                            .packets = 0, .bytes = 0, .store_state = "no database"};
+    struct tui_status st = {.source = src,
+                            .filter = "tcp port 443",
+                            .live = true,
+                            .packets = 0,
+                            .bytes = 0,
+                            .store_state = "no database"};
     tm_set_status(m, &st, 100 * SEC);
     src[0] = 'X'; /* the model keeps its own copy */
     CHECK(strcmp(m->source, "eth1") == 0);
@@ -290,8 +294,8 @@ static void test_server_aggregation(void)
     tm_add_health(m, &h);
     CHECK(tm_server_level(m, a) == TM_LEVEL_WARN);
     /* a server known only from findings takes its colour from their severity */
-    struct finding f = finding(9, FK_CONN_REFUSED, SEV_ERROR, "10.0.0.1:1", "10.0.0.9:25", 70,
-                               "refused");
+    struct finding f =
+        finding(9, FK_CONN_REFUSED, SEV_ERROR, "10.0.0.1:1", "10.0.0.9:25", 70, "refused");
     tm_add_finding(m, &f);
     CHECK_EQ_U64(m->nservers, 3);
     CHECK(tm_server_level(m, &m->servers[2]) == TM_LEVEL_BAD);
@@ -300,9 +304,9 @@ static void test_server_aggregation(void)
     const struct tm_server *rows[TM_SERVERS];
     size_t n = tm_server_rows(m, "", rows, TM_SERVERS);
     CHECK_EQ_U64(n, 3);
-    CHECK(rows[0] == &m->servers[2]);               /* red */
-    CHECK(rows[1] == &m->servers[0]);               /* yellow */
-    CHECK(rows[2] == &m->servers[1]);               /* green */
+    CHECK(rows[0] == &m->servers[2]); /* red */
+    CHECK(rows[1] == &m->servers[0]); /* yellow */
+    CHECK(rows[2] == &m->servers[1]); /* green */
     n = tm_server_rows(m, "2001:DB8", rows, TM_SERVERS);
     CHECK_EQ_U64(n, 1);
     CHECK(rows[0] == &m->servers[1]);
@@ -339,7 +343,7 @@ static void test_server_table_full(void)
 static struct tm_model *sort_fixture(void)
 {
     struct tm_model *m = tm_new(NULL);
-    struct flow_record a = flow(1, "10.0.0.1:1001", "10.0.0.5:443", 100, 101);  /* 1 s */
+    struct flow_record a = flow(1, "10.0.0.1:1001", "10.0.0.5:443", 100, 101); /* 1 s */
     a.bytes[0] = 100;
     a.bytes[1] = 50000;
     struct flow_record b = flow(2, "10.0.0.2:1002", "10.0.0.5:443", 100, 190); /* 90 s */
@@ -353,8 +357,8 @@ static struct tm_model *sort_fixture(void)
     d.close = CLOSE_RST_SERVER;
     struct finding fd = finding(4, FK_TLS_ALERT, SEV_ERROR, "10.0.0.4:1004", "10.0.0.5:443", 105,
                                 "fatal alert handshake_failure (40) from the server");
-    struct finding fc = finding(3, FK_ZERO_WINDOW, SEV_WARN, "10.0.0.3:1003", "10.0.0.6:8080",
-                                120, "server advertised a zero window");
+    struct finding fc = finding(3, FK_ZERO_WINDOW, SEV_WARN, "10.0.0.3:1003", "10.0.0.6:8080", 120,
+                                "server advertised a zero window");
     tm_add_finding(m, &fd);
     tm_add_finding(m, &fc);
     tm_add_flow(m, &a);
@@ -490,8 +494,8 @@ static void test_timeline(void)
     r.syn_count = 3;
     struct finding f = finding(5, FK_TLS_ALERT, SEV_ERROR, "10.0.0.1:50000", "10.0.0.5:443", 101,
                                "client sent fatal alert unknown_ca (48)");
-    struct finding other = finding(6, FK_RESET, SEV_WARN, "10.0.0.2:1", "10.0.0.5:443", 101,
-                                   "not this flow");
+    struct finding other =
+        finding(6, FK_RESET, SEV_WARN, "10.0.0.2:1", "10.0.0.5:443", 101, "not this flow");
     struct tls_record t;
     memset(&t, 0, sizeof(t));
     t.flow_id = 5;
