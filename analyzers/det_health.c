@@ -64,7 +64,7 @@ struct hl_srv {
 
 /* Global state of the detector. */
 struct hl {
-    const struct eng_config *cfg;        /* thresholds (owned by the engine) */
+    double slow_s;                       /* slow_response threshold (s) */
     struct alert_cfg rule[HR__COUNT];    /* alert rule settings */
     uint64_t iv_ns;                      /* interval length */
     bool started;                        /* iv_start is set */
@@ -200,7 +200,7 @@ static void hl_emit_slow(struct det *d, struct flow *f, uint64_t ts, double resp
     for (int i = 0; i < nframes && i < FINDING_FRAMES_MAX; i++)
         if (frames[i])
             fd.frames[fd.nframes++] = frames[i];
-    hl_num(thr, sizeof(thr), h->cfg->slow_response_s);
+    hl_num(thr, sizeof(thr), h->slow_s);
     if (response_s >= 0) {
         hl_num(rs, sizeof(rs), response_s);
         if (status > 0)
@@ -460,7 +460,7 @@ static void hl_http_response(struct det *d, struct flow *f, struct hl_flow *st,
         q->answered = true;
         double rs = (double)(p->ts_ns - q->end_ns) / 1e9;
         hl_sample(s, rs);
-        if (rs > h->cfg->slow_response_s) {
+        if (rs > h->slow_s) {
             st->slow_pending = true;
             st->slow_s = rs;
             st->slow_frames[0] = q->frame;
@@ -585,7 +585,7 @@ static void hl_turn(struct det *d, struct flow *f, struct hl_flow *st, int dir,
     struct hl_srv *s = hl_srv_of(h, st);
     double rs = (double)(p->ts_ns - st->c_last_ns) / 1e9;
     hl_sample(s, rs);
-    if (rs > h->cfg->slow_response_s) {
+    if (rs > h->slow_s) {
         uint64_t fr[2] = {st->c_last_frame, p->frame};
         if (s)
             s->row.slow_responses++;
@@ -687,7 +687,7 @@ static int hl_init(struct det *d, const struct eng_config *cfg)
         free(h);
         return ERR_NOMEM;
     }
-    h->cfg = cfg;
+    h->slow_s = cfg->slow_response_s > 0 ? cfg->slow_response_s : 5.0;
     h->iv_ns = cfg->health_interval_ns ? cfg->health_interval_ns : 10 * NS_PER_S;
     double thr[HR__COUNT] = {cfg->alert_resp_p99_s, cfg->alert_error_rate,
                              cfg->alert_retrans_rate, (double)cfg->cert_expiring_days};
@@ -780,7 +780,7 @@ static void hl_on_flow_end(struct det *d, struct flow *f, void *fs)
             if (q->answered || rec->last_ts_ns < q->end_ns)
                 continue;
             double waited = (double)(rec->last_ts_ns - q->end_ns) / 1e9;
-            if (waited <= h->cfg->slow_response_s)
+            if (waited <= h->slow_s)
                 continue;
             if (s) {
                 s->row.slow_responses++;

@@ -1,0 +1,52 @@
+#!/bin/sh
+# tests/health/samples.sh - replay the generator's HTTP samples and compare server health
+# (slow_response findings, per-interval error rate and percentiles, alert open/close) with
+# the generator's own timings (samples/*.truth.json), through tests/health/check.py.
+set -u
+: "${top_srcdir:=.}" "${FLOWMEDIC:=./flowmedic}"
+if ! command -v python3 >/dev/null 2>&1; then
+	echo "SKIP: python3 not found"
+	exit 77
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+ran=0 failed=0
+for name in http-clean http-slow http-503; do
+	pcap="$top_srcdir/samples/$name.pcap"
+	truth="$top_srcdir/samples/$name.truth.json"
+	if [ ! -f "$pcap" ] || [ ! -f "$truth" ]; then
+		echo "missing $name sample: skipped"
+		continue
+	fi
+	ran=$((ran + 1))
+	echo "== $name"
+	if ! "$FLOWMEDIC" -q --no-db --json -r "$pcap" >"$tmp/$name.jsonl" 2>"$tmp/$name.err"; then
+		echo "FAIL: flowmedic exited with status $? on $name"
+		cat "$tmp/$name.err"
+		failed=$((failed + 1))
+		continue
+	fi
+	python3 "$top_srcdir/tests/health/check.py" "$tmp/$name.jsonl" "$truth" || failed=$((failed + 1))
+done
+# the clean sample must raise no alert and no slow response
+if [ -f "$tmp/http-clean.jsonl" ]; then
+	if grep -q '"kind":"\(slow_response\|health_alert\)"' "$tmp/http-clean.jsonl"; then
+		echo "FAIL: http-clean raised slow_response or health_alert"
+		failed=$((failed + 1))
+	fi
+fi
+# the slow sample must open a resp_p99 alert, the 503 sample an error_rate alert
+check_rule() {
+	if [ -f "$tmp/$1.jsonl" ] &&
+		! grep '"kind":"health_alert"' "$tmp/$1.jsonl" | grep -q "\"rule\":\"$2\",\"state\":\"open\""; then
+		echo "FAIL: $1: no $2 alert opened"
+		failed=$((failed + 1))
+	fi
+}
+check_rule http-slow resp_p99
+check_rule http-503 error_rate
+if [ "$ran" -eq 0 ]; then
+	echo "SKIP: no HTTP samples"
+	exit 77
+fi
+[ "$failed" -eq 0 ]
