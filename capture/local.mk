@@ -7,3 +7,23 @@ check_PROGRAMS += tests/unit/test_decode
 tests_unit_test_decode_SOURCES = tests/unit/test_decode.c tests/unit/testhelp.h
 tests_unit_test_decode_LDADD = $(FM_LIBS)
 TESTS += tests/unit/test_decode
+
+# Fuzzing: fuzz_decode's entry point, replayed by a plain main over samples/ and the corpus in
+# make check; with --enable-fuzz (CC=clang) also a real libFuzzer binary tests/fuzz/fuzz_decode.
+check_PROGRAMS += tests/fuzz/fuzz_replay
+tests_fuzz_fuzz_replay_SOURCES = tests/fuzz/fuzz_decode.c tests/fuzz/fuzz_replay.c
+tests_fuzz_fuzz_replay_LDADD = $(FM_LIBS)
+TESTS += tests/fuzz_replay.sh
+EXTRA_DIST += tests/fuzz_replay.sh
+CLEANFILES += tests/fuzz_replay.err
+
+if FUZZ
+# Coverage for libFuzzer in every object; ASan's runtime supplies the coverage callbacks to
+# the programs that are not fuzzers.
+AM_CFLAGS += -fsanitize=fuzzer-no-link,address
+AM_LDFLAGS += -fsanitize=address
+check_PROGRAMS += tests/fuzz/fuzz_decode
+tests_fuzz_fuzz_decode_SOURCES = tests/fuzz/fuzz_decode.c
+tests_fuzz_fuzz_decode_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_decode_LDADD = $(FM_LIBS)
+endif
