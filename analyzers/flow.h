@@ -29,6 +29,9 @@ struct flow {
     bool in_use;                   /* allocated from the pool */
     bool closed;                   /* closed; kept only for closed_linger */
     uint64_t closed_ts_ns;         /* when it closed */
+    struct flow *cl_prev;          /* older closed flow (closed list, by closed_ts_ns) */
+    struct flow *cl_next;          /* newer closed flow */
+    bool one_dir_reported;         /* the one-direction finding was written */
 };
 
 struct flow_table;
@@ -61,6 +64,12 @@ void flow_touch(struct flow_table *t, struct flow *f);
 
 /* Least recently used flow, or NULL when empty (for idle expiry, oldest first). */
 struct flow *flow_oldest(const struct flow_table *t);
+
+/* Mark f closed at ts_ns and append it to the closed list (no effect if already closed). */
+void flow_set_closed(struct flow_table *t, struct flow *f, uint64_t ts_ns);
+
+/* The flow that closed first among those still in the table, or NULL. */
+struct flow *flow_oldest_closed(const struct flow_table *t);
 
 /* Number of flows in use. */
 size_t flow_count(const struct flow_table *t);

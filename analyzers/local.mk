@@ -16,3 +16,5 @@ TESTS += tests/unit/test_estab
 TESTS += tests/estab/samples.sh
 EXTRA_DIST += tests/estab/samples.sh tests/estab/check.py docs/establishment.md
 libflowmedic_a_SOURCES += analyzers/health.h analyzers/det_health.c
+# TCP events detector (issue 3)
+libflowmedic_a_SOURCES += analyzers/det_tcp.c

@@ -1,0 +1,12 @@
+/* det_table.c - the detector table: one line per detector, run in this order (nginx's module list). */
+#include "analyzers/det.h"
+#include "analyzers/estab.h"
+#include "analyzers/health.h"
+#include "analyzers/tcp.h"
+
+const struct det_ops *const det_table[] = {
+    &det_tcp_ops,
+    &det_estab_ops,
+    &det_health_ops,
+    NULL,
+};

@@ -1,0 +1,364 @@
+/*
+ * det_tcp.c - findings from the TCP events that tcp.c counts per flow: one finding per event
+ * kind per flow when the flow ends (retransmissions, lost segments, zero windows, ...), one
+ * per reset as it happens, capture loss, and flows of which only one direction was captured.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "analyzers/det.h"
+#include "analyzers/flow.h"
+#include "analyzers/tcp.h"
+
+#define DT_NKINDS 10              /* TEV_RETRANSMISSION..TEV_KEEP_ALIVE, then capture loss */
+#define DT_CAPLOSS (DT_NKINDS - 1) /* index of capture loss in the per-kind arrays */
+#define DT_ONE_DIR_MIN_PKTS 3     /* one-direction finding only for flows with this many packets */
+#define DT_NS_PER_S 1e9
+
+/* Per-flow state (zeroed when the flow starts). */
+struct dt_flow {
+    uint32_t frames[DT_NKINDS][FINDING_FRAMES_MAX]; /* evidence, frame - first_frame */
+    uint8_t nframes[DT_NKINDS];                     /* frames[k] entries used */
+    uint64_t first_ts[DT_NKINDS];                   /* time of the first event of each kind */
+    bool zw_open[2];                                /* direction is advertising a zero window */
+    uint64_t zw_start[2];                           /* since when */
+    uint64_t zw_total_ns[2];                        /* total time at zero window */
+    uint64_t zw_max_ns[2];                          /* longest zero-window period */
+};
+
+static int dt_init(struct det *d, const struct eng_config *cfg)
+{
+    /* The state is one number; keep it in the det itself to avoid an allocation. */
+    d->priv = (void *)(uintptr_t)(cfg->notable_events ? cfg->notable_events : 1);
+    return 0;
+}
+
+/* Events of a kind in a flow before a finding is written (cfg notable_events). */
+static uint32_t dt_notable(const struct det *d)
+{
+    uintptr_t v = (uintptr_t)d->priv;
+    return v ? (uint32_t)v : 1;
+}
+
+/* Per-kind index of TEV bit e, or -1 when det_tcp does not report it per flow. */
+static int dt_index(int e)
+{
+    if (e >= TEV_RETRANSMISSION && e <= TEV_KEEP_ALIVE)
+        return e;
+    if (e == TEV_CAPTURE_LOSS)
+        return DT_CAPLOSS;
+    return -1;
+}
+
+static int dt_tev(int k)
+{
+    return k == DT_CAPLOSS ? TEV_CAPTURE_LOSS : k;
+}
+
+static enum fkind dt_fkind(int k)
+{
+    static const enum fkind map[DT_NKINDS] = {
+        FK_RETRANSMISSION, FK_FAST_RETRANSMISSION, FK_SPURIOUS_RETRANSMISSION,
+        FK_OUT_OF_ORDER,   FK_LOST_SEGMENT,        FK_DUP_ACK,
+        FK_ZERO_WINDOW,    FK_WINDOW_FULL,         FK_KEEP_ALIVE,
+        FK_CAPTURE_LOSS,
+    };
+    return map[k];
+}
+
+static const char *dt_side(int dir)
+{
+    return dir == DIR_C2S ? "client" : "server";
+}
+
+static const char *dt_arrow(int dir)
+{
+    return dir == DIR_C2S ? "client->server" : "server->client";
+}
+
+/* snprintf into buf at *pos, clamping at the end (never overflows, always terminated). */
+static void dt_cat(char *buf, size_t n, size_t *pos, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void dt_cat(char *buf, size_t n, size_t *pos, const char *fmt, ...)
+{
+    if (*pos >= n)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(buf + *pos, n - *pos, fmt, ap);
+    va_end(ap);
+    if (w < 0)
+        return;
+    *pos += (size_t)w;
+    if (*pos >= n)
+        *pos = n - 1;
+}
+
+static void dt_zw_close(struct dt_flow *st, int dir, uint64_t ts)
+{
+    if (!st->zw_open[dir])
+        return;
+    uint64_t dur = ts > st->zw_start[dir] ? ts - st->zw_start[dir] : 0;
+    st->zw_total_ns[dir] += dur;
+    if (dur > st->zw_max_ns[dir])
+        st->zw_max_ns[dir] = dur;
+    st->zw_open[dir] = false;
+}
+
+static const char *dt_phase_text(enum rst_phase ph)
+{
+    switch (ph) {
+    case RST_ANSWER_TO_SYN:
+        return "in answer to the SYN (connection refused)";
+    case RST_HANDSHAKE:
+        return "during the handshake";
+    case RST_MID:
+        return "mid-transfer (connection aborted)";
+    case RST_AFTER_FIN:
+        return "after a FIN (closing)";
+    default:
+        return "";
+    }
+}
+
+static const char *dt_phase_name(enum rst_phase ph)
+{
+    switch (ph) {
+    case RST_ANSWER_TO_SYN:
+        return "answer_to_syn";
+    case RST_HANDSHAKE:
+        return "handshake";
+    case RST_MID:
+        return "mid";
+    case RST_AFTER_FIN:
+        return "after_fin";
+    default:
+        return "none";
+    }
+}
+
+/* One FK_RESET finding per RST segment. */
+static void dt_reset(struct det *d, struct flow *f, const struct pkt *p, const struct tcp_seg *s)
+{
+    const struct flow_record *r = flow_rec(f);
+    const struct tcp_half *h = &f->half[s->dir];
+    enum severity sev = SEV_WARN;
+    if (s->rst == RST_AFTER_FIN || s->rst == RST_ANSWER_TO_SYN)
+        sev = SEV_INFO;
+    struct finding fd;
+    det_finding_init(&fd, f, FK_RESET, sev, p->ts_ns);
+    fd.frames[0] = p->frame;
+    fd.nframes = 1;
+    size_t pos = 0;
+    double age = (double)(p->ts_ns - r->first_ts_ns) / DT_NS_PER_S;
+    dt_cat(fd.detail, sizeof(fd.detail), &pos,
+           "RST from the %s %s, %.3f s into the connection, after %" PRIu64 " bytes client->server and %" PRIu64
+           " bytes server->client",
+           dt_side(s->dir), dt_phase_text(s->rst), age, r->bytes[DIR_C2S], r->bytes[DIR_S2C]);
+    int expected = h->ttl_known ? (p->ttl < h->ttl_min ? h->ttl_min : h->ttl_max) : -1;
+    if (s->rst_ttl_mismatch) {
+        char ttls[16];
+        if (h->ttl_min == h->ttl_max)
+            snprintf(ttls, sizeof(ttls), "%u", h->ttl_min);
+        else
+            snprintf(ttls, sizeof(ttls), "%u-%u", h->ttl_min, h->ttl_max);
+        dt_cat(fd.detail, sizeof(fd.detail), &pos,
+               "; TTL %u differs from the %s's other packets (%s): possibly forged by a "
+               "middlebox (firewall, IPS, load balancer)",
+               p->ttl, dt_side(s->dir), ttls);
+        fd.confidence = 0.7f;
+    }
+    snprintf(fd.extra, sizeof(fd.extra),
+             "\"from\":\"%s\",\"phase\":\"%s\",\"ttl\":%u,\"ttl_expected\":%d,\"ttl_mismatch\":%s",
+             dt_side(s->dir), dt_phase_name(s->rst), p->ttl, expected,
+             s->rst_ttl_mismatch ? "true" : "false");
+    det_emit(d, &fd);
+}
+
+static void dt_on_packet(struct det *d, struct flow *f, void *fs, const struct pkt *p,
+                         const struct tcp_seg *s)
+{
+    struct dt_flow *st = fs;
+    uint32_t ev = s->ev;
+    if (ev) {
+        uint64_t rel = p->frame - flow_rec(f)->first_frame;
+        for (int e = 0; e < TEV__COUNT; e++) {
+            int k = dt_index(e);
+            if (k < 0 || !(ev & (1u << e)))
+                continue;
+            if (st->nframes[k] == 0)
+                st->first_ts[k] = p->ts_ns;
+            if (st->nframes[k] < FINDING_FRAMES_MAX)
+                st->frames[k][st->nframes[k]++] = rel > UINT32_MAX ? UINT32_MAX : (uint32_t)rel;
+        }
+    }
+    if (ev & (1u << TEV_ZERO_WINDOW)) {
+        if (!st->zw_open[s->dir]) {
+            st->zw_open[s->dir] = true;
+            st->zw_start[s->dir] = p->ts_ns;
+        }
+    } else if (p->win != 0 && !(p->flags & (TCP_RST | TCP_SYN))) {
+        dt_zw_close(st, s->dir, p->ts_ns);
+    }
+    if (s->rst != RST_NONE)
+        dt_reset(d, f, p, s);
+}
+
+/* "12 retransmissions server->client (3.1% of 387 data segments)" for each direction. */
+static void dt_counts(char *buf, size_t n, size_t *pos, const struct flow *f, int tev,
+                      const char *noun)
+{
+    const struct flow_record *r = flow_rec(f);
+    bool first = true;
+    for (int dir = 0; dir < 2; dir++) {
+        uint32_t c = r->ev[dir][tev];
+        if (!c)
+            continue;
+        uint64_t segs = f->half[dir].data_segs;
+        dt_cat(buf, n, pos, "%s%u %s%s %s", first ? "" : " and ", c, noun,
+               c == 1 ? "" : "s", dt_arrow(dir));
+        if (segs && (tev <= TEV_LOST_SEGMENT))
+            dt_cat(buf, n, pos, " (%.1f%% of %" PRIu64 " data segments)", 100.0 * c / (double)segs,
+                   segs);
+        first = false;
+    }
+}
+
+static void dt_frames(struct finding *fd, const struct dt_flow *st, int k, uint64_t first_frame)
+{
+    fd->nframes = st->nframes[k];
+    for (int i = 0; i < st->nframes[k]; i++)
+        fd->frames[i] = first_frame + st->frames[k][i];
+}
+
+/* Where retransmitted bytes were lost, relative to the tap, from both directions. */
+static void dt_location(char *buf, size_t n, size_t *pos, const struct flow *f)
+{
+    uint64_t up = f->half[0].lost_up + f->half[1].lost_up;
+    uint64_t down = f->half[0].lost_down + f->half[1].lost_down;
+    if (up && !down)
+        dt_cat(buf, n, pos, "; lost upstream of the tap (the originals were never captured)");
+    else if (down && !up)
+        dt_cat(buf, n, pos, "; lost downstream of the tap (the originals passed the tap)");
+    else if (up && down)
+        dt_cat(buf, n, pos, "; %" PRIu64 " lost upstream and %" PRIu64 " downstream of the tap",
+               up, down);
+}
+
+static void dt_kind_finding(struct det *d, struct flow *f, struct dt_flow *st, int k)
+{
+    static const char *const nouns[DT_NKINDS] = {
+        "retransmission", "fast retransmission", "spurious retransmission",
+        "out-of-order segment", "lost segment (previous segment not captured)",
+        "duplicate ACK", "zero window advertisement", "window-full segment", "keep-alive",
+        "ACK of bytes never captured",
+    };
+    static const enum severity sevs[DT_NKINDS] = {
+        SEV_WARN, SEV_WARN, SEV_INFO, SEV_INFO, SEV_WARN,
+        SEV_INFO, SEV_WARN, SEV_INFO, SEV_INFO, SEV_INFO,
+    };
+    const struct flow_record *r = flow_rec(f);
+    int tev = dt_tev(k);
+    uint32_t c2s = r->ev[DIR_C2S][tev], s2c = r->ev[DIR_S2C][tev];
+    if ((uint64_t)c2s + s2c < dt_notable(d) || c2s + s2c == 0)
+        return;
+    struct finding fd;
+    det_finding_init(&fd, f, dt_fkind(k), sevs[k], st->first_ts[k] ? st->first_ts[k] : r->last_ts_ns);
+    dt_frames(&fd, st, k, r->first_frame);
+    size_t pos = 0;
+    char *b = fd.detail;
+    size_t n = sizeof(fd.detail);
+    dt_counts(b, n, &pos, f, tev, nouns[k]);
+    if (fd.nframes)
+        dt_cat(b, n, &pos, ", first at frame %" PRIu64, fd.frames[0]);
+    switch (tev) {
+    case TEV_RETRANSMISSION:
+    case TEV_FAST_RETRANSMISSION:
+        dt_location(b, n, &pos, f);
+        dt_cat(b, n, &pos, ". Check interface errors and drops (ip -s link), congestion and "
+                           "path MTU on the path");
+        break;
+    case TEV_SPURIOUS_RETRANSMISSION:
+        dt_cat(b, n, &pos, ": data already acknowledged was sent again (the ACK came late or "
+                           "the retransmission timer is too short)");
+        break;
+    case TEV_LOST_SEGMENT:
+        dt_cat(b, n, &pos, ": sequence gaps at the tap");
+        break;
+    case TEV_ZERO_WINDOW:
+        for (int dir = 0; dir < 2; dir++) {
+            dt_zw_close(st, dir, r->last_ts_ns);
+            if (r->ev[dir][tev])
+                dt_cat(b, n, &pos, "; the %s's window stayed zero %.3f s in total (longest %.3f s)",
+                       dt_side(dir), (double)st->zw_total_ns[dir] / DT_NS_PER_S,
+                       (double)st->zw_max_ns[dir] / DT_NS_PER_S);
+        }
+        dt_cat(b, n, &pos, ": the receiving application stopped reading; check its read loop "
+                           "and receive buffers");
+        break;
+    case TEV_CAPTURE_LOSS:
+        dt_cat(b, n, &pos, ": the capture missed %" PRIu64 " bytes that the receiver "
+                           "acknowledged (loss at the tap or mirror port, not on the network)",
+               f->half[0].capture_loss_bytes + f->half[1].capture_loss_bytes);
+        fd.confidence = 0.9f;
+        break;
+    default:
+        break;
+    }
+    pos = 0;
+    dt_cat(fd.extra, sizeof(fd.extra), &pos, "\"c2s\":%u,\"s2c\":%u,\"data_segs\":{\"c2s\":%" PRIu64
+           ",\"s2c\":%" PRIu64 "}",
+           c2s, s2c, f->half[DIR_C2S].data_segs, f->half[DIR_S2C].data_segs);
+    if (tev == TEV_RETRANSMISSION || tev == TEV_FAST_RETRANSMISSION)
+        dt_cat(fd.extra, sizeof(fd.extra), &pos,
+               ",\"lost_upstream\":%" PRIu64 ",\"lost_downstream\":%" PRIu64,
+               f->half[0].lost_up + f->half[1].lost_up, f->half[0].lost_down + f->half[1].lost_down);
+    if (tev == TEV_ZERO_WINDOW)
+        dt_cat(fd.extra, sizeof(fd.extra), &pos, ",\"zero_window_s\":{\"c2s\":%.6f,\"s2c\":%.6f}",
+               (double)st->zw_total_ns[0] / DT_NS_PER_S, (double)st->zw_total_ns[1] / DT_NS_PER_S);
+    if (tev == TEV_CAPTURE_LOSS)
+        dt_cat(fd.extra, sizeof(fd.extra), &pos, ",\"bytes\":%" PRIu64,
+               f->half[0].capture_loss_bytes + f->half[1].capture_loss_bytes);
+    det_emit(d, &fd);
+}
+
+static void dt_one_direction(struct det *d, struct flow *f)
+{
+    const struct flow_record *r = flow_rec(f);
+    if (!r->one_direction || f->one_dir_reported || r->state == FS_SYN_SENT ||
+        r->packets[0] + r->packets[1] < DT_ONE_DIR_MIN_PKTS)
+        return;
+    f->one_dir_reported = true;
+    int seen = f->half[DIR_C2S].seen ? DIR_C2S : DIR_S2C;
+    struct finding fd;
+    det_finding_init(&fd, f, FK_ONE_DIRECTION, SEV_INFO, r->first_ts_ns);
+    fd.frames[0] = r->first_frame;
+    fd.nframes = 1;
+    snprintf(fd.detail, sizeof(fd.detail),
+             "only %s packets were captured (%" PRIu64 " packets, %" PRIu64 " bytes); the other "
+             "direction never reached the capture (asymmetric routing or a one-way mirror "
+             "session), so loss and response-time figures for this flow are incomplete",
+             dt_arrow(seen), r->packets[seen], r->bytes[seen]);
+    snprintf(fd.extra, sizeof(fd.extra), "\"seen\":\"%s\",\"packets\":%" PRIu64,
+             seen == DIR_C2S ? "c2s" : "s2c", r->packets[seen]);
+    det_emit(d, &fd);
+}
+
+static void dt_on_flow_end(struct det *d, struct flow *f, void *fs)
+{
+    struct dt_flow *st = fs;
+    for (int k = 0; k < DT_NKINDS; k++)
+        dt_kind_finding(d, f, st, k);
+    dt_one_direction(d, f);
+}
+
+const struct det_ops det_tcp_ops = {
+    .name = "tcp",
+    .flow_state_size = sizeof(struct dt_flow),
+    .init = dt_init,
+    .on_packet = dt_on_packet,
+    .on_flow_end = dt_on_flow_end,
+};

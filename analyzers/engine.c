@@ -1,0 +1,449 @@
+/*
+ * engine.c - packets in, findings out: the flow table, TCP analysis, the detector table and
+ * the sinks, driven only by packet timestamps (never the wall clock).
+ */
+#include "analyzers/engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzers/det.h"
+#include "analyzers/flow.h"
+#include "analyzers/tcp.h"
+
+#define ENG_MAX_SINKS 16          /* sinks one engine fans out to */
+#define ENG_MAX_DETS 32           /* detectors in det_table */
+#define ENG_MALFORMED_FINDINGS 100 /* malformed frames written as findings; the rest counted */
+#define ENG_NS_PER_S 1000000000ull
+
+/* The engine: everything one analysis run owns. */
+struct engine {
+    struct eng_config cfg;                 /* options (a copy) */
+    struct sink sinks[ENG_MAX_SINKS];      /* where output goes */
+    size_t nsinks;                         /* sinks[] used */
+    struct det dets[ENG_MAX_DETS];         /* detector instances, det_table order */
+    size_t ndets;                          /* dets[] used */
+    size_t ext_size;                       /* per-flow detector state, all detectors */
+    struct flow_table *ft;                 /* the flows */
+    struct eng_stats st;                   /* live counters */
+    uint64_t next_flow_id;                 /* last flow id given out */
+    uint64_t now_ns;                       /* newest capture time seen */
+    uint64_t first_ts_ns;                  /* first capture time seen */
+    uint64_t tick_sec;                     /* second of the last on_tick */
+    bool ticked;                           /* on_tick ran at least once */
+    bool in_on_finding;                    /* inside detectors' on_finding: no recursion */
+    uint64_t malformed;                    /* eng_malformed calls */
+};
+
+void eng_config_default(struct eng_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->max_flows = 262144;
+    cfg->idle_timeout_ns = 300 * ENG_NS_PER_S;
+    cfg->closed_linger_ns = 5 * ENG_NS_PER_S;
+    cfg->dup_window_ns = 1000000; /* 1 ms */
+    cfg->notable_events = 1;
+    cfg->stream_cap = 16 * 1024;
+    cfg->stream_buffers = 4096;
+    cfg->health_interval_ns = 10 * ENG_NS_PER_S;
+    cfg->slow_response_s = 5.0;
+    cfg->alert_error_rate = 0.05;
+    cfg->alert_retrans_rate = 0.05;
+    cfg->alert_resp_p99_s = 5.0;
+    cfg->cert_expiring_days = 30;
+    cfg->tls_stall_ns = 10 * ENG_NS_PER_S;
+    cfg->slow_handshake_ns = ENG_NS_PER_S;
+    cfg->tls_keylog = NULL;
+    cfg->alert_open_intervals = 1;
+    cfg->alert_clear_intervals = 3;
+    cfg->alert_clear_ratio = 0.8;
+}
+
+/* Hand a finding to the sinks and (once, no recursion) to the detectors. */
+static void eng_emit(struct engine *e, const struct finding *f)
+{
+    if ((unsigned)f->kind < FK__COUNT)
+        e->st.findings[f->kind]++;
+    for (size_t i = 0; i < e->nsinks; i++)
+        if (e->sinks[i].on_finding)
+            e->sinks[i].on_finding(e->sinks[i].ctx, f);
+    if (e->in_on_finding)
+        return;
+    e->in_on_finding = true;
+    for (size_t i = 0; i < e->ndets; i++)
+        if (e->dets[i].ops->on_finding)
+            e->dets[i].ops->on_finding(&e->dets[i], f);
+    e->in_on_finding = false;
+}
+
+void det_emit(struct det *d, const struct finding *f)
+{
+    if (d && d->eng && f)
+        eng_emit(d->eng, f);
+}
+
+void det_emit_health(struct det *d, const struct health_row *h)
+{
+    struct engine *e = d->eng;
+    for (size_t i = 0; i < e->nsinks; i++)
+        if (e->sinks[i].on_health)
+            e->sinks[i].on_health(e->sinks[i].ctx, h);
+}
+
+void det_emit_tls(struct det *d, const struct tls_record *t)
+{
+    struct engine *e = d->eng;
+    for (size_t i = 0; i < e->nsinks; i++)
+        if (e->sinks[i].on_tls)
+            e->sinks[i].on_tls(e->sinks[i].ctx, t);
+}
+
+void det_emit_cert(struct det *d, const struct cert_record *c)
+{
+    struct engine *e = d->eng;
+    for (size_t i = 0; i < e->nsinks; i++)
+        if (e->sinks[i].on_cert)
+            e->sinks[i].on_cert(e->sinks[i].ctx, c);
+}
+
+void det_finding_init(struct finding *out, const struct flow *f, enum fkind k,
+                      enum severity sev, uint64_t ts_ns)
+{
+    memset(out, 0, sizeof(*out));
+    out->ts_ns = ts_ns;
+    out->kind = k;
+    out->sev = sev;
+    out->confidence = 1.0f;
+    if (f) {
+        out->flow_id = f->rec.flow_id;
+        out->has_client = true;
+        out->client = f->rec.client;
+        out->server = f->rec.server;
+    }
+}
+
+const struct flow_record *flow_rec(const struct flow *f)
+{
+    return &f->rec;
+}
+
+/*
+ * Report flow f as ended: its close reason, detectors' last word, then the sinks.
+ * The caller releases it (or flow_create reuses it).
+ */
+static void eng_close_flow(struct engine *e, struct flow *f, enum flow_close why)
+{
+    struct flow_record *r = &f->rec;
+    if (!f->closed || r->close == CLOSE_OPEN) {
+        if (r->state == FS_SYN_SENT && why != CLOSE_EVICTED)
+            r->close = CLOSE_UNANSWERED;
+        else if (r->state == FS_FIN_WAIT && (why == CLOSE_IDLE || why == CLOSE_OPEN))
+            r->close = CLOSE_HALF_FIN;
+        else
+            r->close = why;
+    }
+    r->one_direction = !(f->half[DIR_C2S].seen && f->half[DIR_S2C].seen);
+    for (size_t i = 0; i < e->ndets; i++)
+        if (e->dets[i].ops->on_flow_end)
+            e->dets[i].ops->on_flow_end(&e->dets[i], f, f->ext + e->dets[i].off);
+    for (size_t i = 0; i < e->nsinks; i++)
+        if (e->sinks[i].on_flow)
+            e->sinks[i].on_flow(e->sinks[i].ctx, r);
+}
+
+static void eng_end_flow(struct engine *e, struct flow *f, enum flow_close why)
+{
+    eng_close_flow(e, f, why);
+    flow_release(e->ft, f);
+}
+
+/* flow_create's eviction callback: the table is full and f is the least recently used. */
+static void eng_evict(void *ctx, struct flow *f)
+{
+    struct engine *e = ctx;
+    e->st.evicted++;
+    eng_close_flow(e, f, CLOSE_EVICTED);
+}
+
+struct engine *eng_new(const struct eng_config *cfg, const struct sink *sinks, size_t nsinks)
+{
+    if (!cfg || cfg->max_flows == 0 || nsinks > ENG_MAX_SINKS || (nsinks && !sinks) ||
+        cfg->nservers > ENG_MAX_SERVERS)
+        return NULL;
+    struct engine *e = calloc(1, sizeof(*e));
+    if (!e)
+        return NULL;
+    e->cfg = *cfg;
+    if (nsinks)
+        memcpy(e->sinks, sinks, nsinks * sizeof(*sinks));
+    e->nsinks = nsinks;
+    for (size_t i = 0; det_table[i]; i++) {
+        if (e->ndets == ENG_MAX_DETS)
+            goto free_engine;
+        struct det *d = &e->dets[e->ndets++];
+        d->ops = det_table[i];
+        d->eng = e;
+        d->off = e->ext_size;
+        e->ext_size += (d->ops->flow_state_size + 15) & ~(size_t)15;
+    }
+    e->ft = flow_table_new(e->cfg.max_flows, e->ext_size);
+    if (!e->ft)
+        goto free_engine;
+    for (size_t i = 0; i < e->ndets; i++) {
+        struct det *d = &e->dets[i];
+        if (d->ops->init && d->ops->init(d, &e->cfg) != 0) {
+            e->ndets = i; /* free only the ones that initialised */
+            goto free_dets;
+        }
+    }
+    return e;
+
+free_dets:
+    for (size_t i = 0; i < e->ndets; i++)
+        if (e->dets[i].ops->free)
+            e->dets[i].ops->free(&e->dets[i]);
+    flow_table_free(e->ft);
+free_engine:
+    free(e);
+    return NULL;
+}
+
+/* Capture time moved to now: expire lingering closed and idle flows, tick detectors. */
+static void eng_advance(struct engine *e, uint64_t now)
+{
+    if (now < e->now_ns)
+        now = e->now_ns; /* timestamps going backwards do not move the clock back */
+    e->now_ns = now;
+    if (!e->first_ts_ns)
+        e->first_ts_ns = now;
+    struct flow *f;
+    while ((f = flow_oldest_closed(e->ft)) && now > f->closed_ts_ns &&
+           now - f->closed_ts_ns >= e->cfg.closed_linger_ns)
+        eng_end_flow(e, f, f->rec.close);
+    while ((f = flow_oldest(e->ft)) && now > f->rec.last_ts_ns &&
+           now - f->rec.last_ts_ns >= e->cfg.idle_timeout_ns) {
+        e->st.idle_expired++;
+        eng_end_flow(e, f, CLOSE_IDLE);
+    }
+    uint64_t sec = now / ENG_NS_PER_S;
+    if (!e->ticked || sec != e->tick_sec) {
+        e->ticked = true;
+        e->tick_sec = sec;
+        for (size_t i = 0; i < e->ndets; i++)
+            if (e->dets[i].ops->on_tick)
+                e->dets[i].ops->on_tick(&e->dets[i], now);
+    }
+}
+
+/* A new flow for p; *dir is p's direction in it. NULL only if the table cannot give one. */
+static struct flow *eng_new_flow(struct engine *e, const struct pkt *p, int *dir)
+{
+    struct flow *f = flow_create(e->ft, p, eng_evict, e);
+    if (!f)
+        return NULL;
+    *dir = DIR_C2S;
+    if (tcp_pick_server(p, e->cfg.servers, e->cfg.nservers) == 1) {
+        f->rec.client = p->dst;
+        f->rec.server = p->src;
+        *dir = DIR_S2C;
+    }
+    f->rec.flow_id = ++e->next_flow_id;
+    f->rec.first_ts_ns = p->ts_ns;
+    f->rec.last_ts_ns = p->ts_ns;
+    f->rec.first_frame = p->frame;
+    tcp_flow_start(f, p);
+    e->st.flows_created++;
+    return f;
+}
+
+void eng_packet(struct engine *e, const struct pkt *p)
+{
+    int dir = DIR_C2S;
+    e->st.packets++;
+    eng_advance(e, p->ts_ns);
+    struct flow *f = flow_lookup(e->ft, p, &dir);
+    if (f) {
+        if (tcp_is_duplicate(f, p, dir, e->cfg.dup_window_ns)) {
+            e->st.mirror_duplicates++;
+            f->rec.ev[dir][TEV_MIRROR_DUPLICATE]++;
+            return;
+        }
+        if (tcp_is_reuse(f, p, dir)) {
+            eng_end_flow(e, f, CLOSE_REUSED);
+            f = NULL;
+        }
+    }
+    bool created = false;
+    if (!f) {
+        f = eng_new_flow(e, p, &dir);
+        if (!f)
+            return;
+        created = true;
+        (void)tcp_is_duplicate(f, p, dir, e->cfg.dup_window_ns); /* remember its signature */
+    }
+    flow_touch(e->ft, f);
+    struct flow_record *r = &f->rec;
+    r->packets[dir]++;
+    r->bytes[dir] += p->tcp_len;
+    if (p->ts_ns > r->last_ts_ns)
+        r->last_ts_ns = p->ts_ns;
+    struct tcp_seg s;
+    memset(&s, 0, sizeof(s));
+    s.flow_new = created;
+    bool closed = tcp_analyze(f, p, dir, &s);
+    for (size_t i = 0; i < e->ndets; i++)
+        if (e->dets[i].ops->on_packet)
+            e->dets[i].ops->on_packet(&e->dets[i], f, f->ext + e->dets[i].off, p, &s);
+    if (closed)
+        flow_set_closed(e->ft, f, p->ts_ns);
+}
+
+void eng_malformed(struct engine *e, uint64_t ts_ns, uint64_t frame, const char *what)
+{
+    e->malformed++;
+    if (e->malformed > ENG_MALFORMED_FINDINGS)
+        return;
+    struct finding fd;
+    det_finding_init(&fd, NULL, FK_MALFORMED, SEV_INFO, ts_ns);
+    fd.frames[0] = frame;
+    fd.nframes = 1;
+    snprintf(fd.detail, sizeof(fd.detail), "frame %llu could not be decoded: %s%s",
+             (unsigned long long)frame, what ? what : "malformed",
+             e->malformed == ENG_MALFORMED_FINDINGS
+                 ? " (further malformed frames are counted in the summary, not reported)"
+                 : "");
+    eng_emit(e, &fd);
+}
+
+void eng_tick(struct engine *e, uint64_t now_ns)
+{
+    eng_advance(e, now_ns);
+}
+
+void eng_finish(struct engine *e, struct run_summary *sum)
+{
+    struct flow *f;
+    while ((f = flow_oldest(e->ft)))
+        eng_end_flow(e, f, CLOSE_OPEN);
+    for (size_t i = 0; i < e->ndets; i++)
+        if (e->dets[i].ops->on_finish)
+            e->dets[i].ops->on_finish(&e->dets[i]);
+    if (!sum)
+        return;
+    sum->tcp_packets = e->st.packets;
+    sum->flows = e->st.flows_created;
+    sum->evicted = e->st.evicted;
+    sum->mirror_duplicates = e->st.mirror_duplicates;
+    if (sum->malformed < e->malformed)
+        sum->malformed = e->malformed;
+    memcpy(sum->findings, e->st.findings, sizeof(sum->findings));
+    if (!sum->first_ts_ns)
+        sum->first_ts_ns = e->first_ts_ns;
+    if (!sum->last_ts_ns)
+        sum->last_ts_ns = e->now_ns;
+    for (size_t i = 0; i < e->nsinks; i++)
+        if (e->sinks[i].on_summary)
+            e->sinks[i].on_summary(e->sinks[i].ctx, sum);
+}
+
+void eng_get_stats(const struct engine *e, struct eng_stats *st)
+{
+    *st = e->st;
+    st->flows_active = flow_count(e->ft);
+    st->last_ts_ns = e->now_ns;
+}
+
+/* How bad a flow looks for the live view: retransmissions of any kind plus resets. */
+static uint64_t eng_score(const struct flow_record *r)
+{
+    uint64_t s = 0;
+    for (int d = 0; d < 2; d++)
+        s += (uint64_t)r->ev[d][TEV_RETRANSMISSION] + r->ev[d][TEV_FAST_RETRANSMISSION] +
+             r->ev[d][TEV_SPURIOUS_RETRANSMISSION] + r->ev[d][TEV_RESET];
+    return s;
+}
+
+/* True when a should be listed before b (worse, then newer). */
+static bool eng_worse(const struct flow_record *a, const struct flow_record *b)
+{
+    uint64_t sa = eng_score(a), sb = eng_score(b);
+    if (sa != sb)
+        return sa > sb;
+    if (a->last_ts_ns != b->last_ts_ns)
+        return a->last_ts_ns > b->last_ts_ns;
+    return a->flow_id > b->flow_id;
+}
+
+/* A min-heap (by eng_worse) of the best max records seen so far. */
+struct eng_snap {
+    struct flow_record *out; /* heap storage */
+    size_t max;              /* capacity */
+    size_t n;                /* entries used */
+};
+
+static void eng_snap_swap(struct flow_record *a, struct flow_record *b)
+{
+    struct flow_record t = *a;
+    *a = *b;
+    *b = t;
+}
+
+static void eng_snap_add(void *ctx, struct flow *f)
+{
+    struct eng_snap *h = ctx;
+    if (f->closed || h->max == 0)
+        return;
+    size_t i;
+    if (h->n < h->max) {
+        i = h->n++;
+        h->out[i] = f->rec;
+        while (i > 0 && eng_worse(&h->out[(i - 1) / 2], &h->out[i])) {
+            eng_snap_swap(&h->out[(i - 1) / 2], &h->out[i]);
+            i = (i - 1) / 2;
+        }
+        return;
+    }
+    if (!eng_worse(&f->rec, &h->out[0]))
+        return;
+    h->out[0] = f->rec;
+    i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < h->n && eng_worse(&h->out[m], &h->out[l]))
+            m = l;
+        if (r < h->n && eng_worse(&h->out[m], &h->out[r]))
+            m = r;
+        if (m == i)
+            break;
+        eng_snap_swap(&h->out[i], &h->out[m]);
+        i = m;
+    }
+}
+
+static int eng_snap_cmp(const void *a, const void *b)
+{
+    const struct flow_record *x = a, *y = b;
+    if (eng_worse(x, y))
+        return -1;
+    return eng_worse(y, x) ? 1 : 0;
+}
+
+size_t eng_snapshot_flows(const struct engine *e, struct flow_record *out, size_t max)
+{
+    struct eng_snap h = {out, max, 0};
+    flow_foreach(e->ft, eng_snap_add, &h);
+    qsort(out, h.n, sizeof(*out), eng_snap_cmp);
+    return h.n;
+}
+
+void eng_free(struct engine *e)
+{
+    if (!e)
+        return;
+    for (size_t i = 0; i < e->ndets; i++)
+        if (e->dets[i].ops->free)
+            e->dets[i].ops->free(&e->dets[i]);
+    flow_table_free(e->ft);
+    free(e);
+}

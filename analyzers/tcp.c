@@ -1,0 +1,474 @@
+/*
+ * tcp.c - per-direction TCP sequence analysis (RFC 793/7323/2018). The event rules and their
+ * order follow Wireshark's tcp_analyze_sequence_number so counts compare with tshark's
+ * tcp.analysis.* fields; docs/tcp.md lists where flowmedic deliberately differs.
+ */
+#include "analyzers/tcp.h"
+
+#include <string.h>
+
+#include "analyzers/det.h"
+#include "analyzers/flow.h"
+
+#define TCP_FAST_RTX_NS 20000000ull /* fast retransmission: within 20 ms of the last dup ACK */
+#define TCP_OOO_NS 3000000ull       /* out-of-order window when no RTT is known (3 ms) */
+#define TCP_MAX_WSCALE 14           /* RFC 7323: larger shifts are treated as 14 */
+#define TCP_MAX_GAP (1u << 30)      /* ACK distances beyond this are not believed */
+
+static bool tcp_ip_eq(const struct ip_addr *a, const struct ip_addr *b)
+{
+    return a->family == b->family && memcmp(a->a, b->a, sizeof(a->a)) == 0;
+}
+
+bool tcp_ep_is_server(const struct endpoint *ep, const struct endpoint *servers, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (tcp_ip_eq(&ep->ip, &servers[i].ip) && (servers[i].port == 0 || servers[i].port == ep->port))
+            return true;
+    return false;
+}
+
+int tcp_pick_server(const struct pkt *p, const struct endpoint *servers, size_t n)
+{
+    if (n) {
+        if (tcp_ep_is_server(&p->dst, servers, n))
+            return 0;
+        if (tcp_ep_is_server(&p->src, servers, n))
+            return 1;
+    }
+    if ((p->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+        return 0;
+    if ((p->flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
+        return 1;
+    bool dwk = p->dst.port < 1024, swk = p->src.port < 1024;
+    if (dwk != swk)
+        return dwk ? 0 : 1;
+    return p->src.port < p->dst.port ? 1 : 0;
+}
+
+bool tcp_is_duplicate(struct flow *f, const struct pkt *p, int dir, uint64_t window_ns)
+{
+    struct tcp_half *h = &f->half[dir];
+    for (size_t i = 0; i < TCP_DUP_RING; i++) {
+        const struct tcp_sig *g = &h->dup[i];
+        if (g->used && g->seq == p->seq && g->ack == p->ack && g->len == p->tcp_len &&
+            g->ip_id == p->ip_id && g->csum == p->tcp_csum && g->flags == p->flags &&
+            g->win == p->win && p->ts_ns >= g->ts_ns && p->ts_ns - g->ts_ns <= window_ns)
+            return true;
+    }
+    struct tcp_sig *g = &h->dup[h->dup_next];
+    h->dup_next = (uint8_t)((h->dup_next + 1) % TCP_DUP_RING);
+    g->ts_ns = p->ts_ns;
+    g->seq = p->seq;
+    g->ack = p->ack;
+    g->len = p->tcp_len;
+    g->ip_id = p->ip_id;
+    g->csum = p->tcp_csum;
+    g->win = p->win;
+    g->flags = p->flags;
+    g->used = true;
+    return false;
+}
+
+bool tcp_is_reuse(const struct flow *f, const struct pkt *p, int dir)
+{
+    if ((p->flags & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN)
+        return false;
+    const struct tcp_half *h = &f->half[dir], *o = &f->half[!dir];
+    if (h->syn_seen && h->isn == p->seq)
+        return false; /* a SYN retry */
+    if (o->seen && o->lastack == p->seq + 1)
+        return false; /* the peer already acknowledged this SYN: same connection */
+    return h->seen || o->seen;
+}
+
+void tcp_flow_start(struct flow *f, const struct pkt *p)
+{
+    for (int d = 0; d < 2; d++) {
+        f->half[d].window = UINT32_MAX;
+        f->half[d].win_scale = -1;
+    }
+    f->rec.hs_rtt_server_ns = -1;
+    f->rec.hs_rtt_client_ns = -1;
+    if ((p->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+        f->rec.state = FS_SYN_SENT;
+    else if ((p->flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
+        f->rec.state = FS_SYN_RECEIVED;
+    else
+        f->rec.state = FS_MIDSTREAM;
+}
+
+/* Remember that [start, end) of h's sequence space was never captured. */
+static void tcp_hole_add(struct tcp_half *h, uint32_t start, uint32_t end)
+{
+    if (h->unseen_set && SEQ_LT(start, h->unseen_acked))
+        start = h->unseen_acked; /* already counted as capture loss when it was ACKed */
+    if (!SEQ_LT(start, end))
+        return;
+    struct tcp_hole *slot = &h->holes[0];
+    for (size_t i = 0; i < TCP_HOLES; i++) {
+        if (!h->holes[i].used) {
+            slot = &h->holes[i];
+            break;
+        }
+        if (SEQ_LT(h->holes[i].start, slot->start))
+            slot = &h->holes[i]; /* all used: replace the oldest (lowest) gap */
+    }
+    slot->start = start;
+    slot->end = end;
+    slot->used = true;
+}
+
+/*
+ * Remove [start, end) from h's holes; returns the number of bytes that were in a hole.
+ */
+static uint32_t tcp_hole_fill(struct tcp_half *h, uint32_t start, uint32_t end)
+{
+    uint32_t covered = 0;
+    for (size_t i = 0; i < TCP_HOLES; i++) {
+        struct tcp_hole *g = &h->holes[i];
+        if (!g->used || !SEQ_LT(start, g->end) || !SEQ_GT(end, g->start))
+            continue;
+        uint32_t lo = SEQ_GT(start, g->start) ? start : g->start;
+        uint32_t hi = SEQ_LT(end, g->end) ? end : g->end;
+        covered += hi - lo;
+        if (SEQ_LEQ(start, g->start)) {
+            g->start = hi; /* the front (or all) of the hole is filled */
+        } else if (SEQ_GEQ(end, g->end)) {
+            g->end = lo; /* the back of the hole is filled */
+        } else {
+            uint32_t right_start = hi, right_end = g->end;
+            g->end = lo; /* split: keep the left part here, the right one in a free slot */
+            for (size_t j = 0; j < TCP_HOLES; j++) {
+                if (!h->holes[j].used) {
+                    h->holes[j].start = right_start;
+                    h->holes[j].end = right_end;
+                    h->holes[j].used = true;
+                    break;
+                }
+            }
+        }
+        if (!SEQ_LT(g->start, g->end))
+            g->used = false;
+    }
+    return covered;
+}
+
+/*
+ * Capture loss (Zeek's method): the peer acknowledged (or selectively acknowledged) bytes of
+ * h that the capture never saw. Returns the newly counted bytes.
+ */
+static uint64_t tcp_capture_loss(struct tcp_half *h, const struct pkt *p)
+{
+    if (!h->seen || !h->nextseq || !(p->flags & TCP_ACK))
+        return 0;
+    uint64_t bytes = 0;
+    uint32_t ack = p->ack;
+    if (SEQ_GT(ack, h->nextseq) && ack - h->nextseq < TCP_MAX_GAP) {
+        uint32_t from = h->nextseq;
+        if (h->unseen_set && SEQ_GT(h->unseen_acked, from))
+            from = h->unseen_acked;
+        if (SEQ_GT(ack, from)) {
+            bytes += ack - from;
+            h->unseen_acked = ack;
+            h->unseen_set = true;
+        }
+    }
+    /* Bytes in a gap that the peer ACKs or SACKs reached it: the tap missed them. */
+    for (size_t i = 0; i < TCP_HOLES; i++) {
+        const struct tcp_hole *g = &h->holes[i];
+        if (g->used && SEQ_GT(ack, g->start) && SEQ_LT(g->start, g->end))
+            bytes += tcp_hole_fill(h, g->start, SEQ_LT(ack, g->end) ? ack : g->end);
+    }
+    for (size_t i = 0; i < p->nsack && i < PKT_MAX_SACK; i++)
+        if (SEQ_LT(p->sack[i][0], p->sack[i][1]) && p->sack[i][1] - p->sack[i][0] < TCP_MAX_GAP)
+            bytes += tcp_hole_fill(h, p->sack[i][0], p->sack[i][1]);
+    h->capture_loss_bytes += bytes;
+    return bytes;
+}
+
+/* Sequence of the first payload byte relative to base_seq + 1, unwrapped to 64 bits. */
+static void tcp_rel_seq(struct tcp_half *h, const struct pkt *p, struct tcp_seg *s)
+{
+    if (!h->base_set || (p->flags & TCP_SYN))
+        return;
+    uint32_t rel32 = p->seq - (h->base_seq + 1);
+    if (!h->rel_init) {
+        h->rel_top = rel32;
+        h->rel_init = true;
+    }
+    int64_t rel = (int64_t)h->rel_top + (int32_t)(rel32 - (uint32_t)h->rel_top);
+    if (rel < 0)
+        return;
+    s->rel_seq = (uint64_t)rel;
+    s->has_rel = true;
+    if (s->rel_seq > h->rel_top)
+        h->rel_top = s->rel_seq;
+}
+
+/* Window scaling from the SYN options, as Wireshark's verify_tcp_window_scaling. */
+static void tcp_wscale(struct tcp_half *fw, struct tcp_half *rv, const struct pkt *p)
+{
+    if (!(p->flags & TCP_SYN))
+        return;
+    if (p->has_wscale)
+        fw->win_scale = (int8_t)(p->wscale > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : p->wscale);
+    if (fw->win_scale == -1) {
+        fw->win_scale = -2;
+        rv->win_scale = -2;
+    } else if ((p->flags & TCP_ACK) && rv->win_scale == -2) {
+        fw->win_scale = -2;
+    }
+}
+
+/*
+ * The tcp.analysis rules, in tshark's order. Returns the TEV_* bits raised; *zwp is set for
+ * a zero window probe (which does not advance nextseq).
+ */
+static uint32_t tcp_seq_rules(struct flow *f, struct tcp_half *fw, struct tcp_half *rv,
+                              const struct pkt *p, bool *zwp, uint8_t *lastflags)
+{
+    const uint8_t fl = p->flags;
+    const uint32_t seq = p->seq, ack = p->ack, len = p->tcp_len, win = p->win;
+    const bool sfr = (fl & (TCP_SYN | TCP_FIN | TCP_RST)) != 0;
+    uint32_t ev = 0;
+
+    if (len == 1 && seq == fw->nextseq && rv->window == 0) {
+        *zwp = true;
+        *lastflags |= TCP_LF_ZWP;
+        goto finished_fwd;
+    }
+    if (win == 0 && !sfr)
+        ev |= 1u << TEV_ZERO_WINDOW;
+    if (fw->nextseq && SEQ_GT(seq, fw->nextseq) && !(fl & TCP_RST)) {
+        ev |= 1u << TEV_LOST_SEGMENT;
+        tcp_hole_add(fw, fw->nextseq, seq);
+    }
+    if (len <= 1 && seq == fw->nextseq - 1 && !sfr) {
+        ev |= 1u << TEV_KEEP_ALIVE;
+        *lastflags |= TCP_LF_KEEP_ALIVE;
+    }
+    if (len > 0 && rv->win_scale != -1 && !sfr) {
+        int sh = rv->win_from_syn || rv->win_scale < 0 ? 0 : rv->win_scale;
+        if (seq + len == rv->lastack + (rv->window << sh))
+            ev |= 1u << TEV_WINDOW_FULL;
+    }
+    if (len == 0 && !sfr && win == fw->window && seq == fw->nextseq && ack == fw->lastack) {
+        if (win && (rv->lastflags & TCP_LF_KEEP_ALIVE))
+            goto finished_fwd; /* keep-alive ACK */
+        if (!win && (rv->lastflags & TCP_LF_ZWP))
+            goto finished_fwd; /* zero window probe ACK */
+        if (win) {
+            fw->dupacknum = fw->dupacknum == -1 ? 1 : fw->dupacknum + 1;
+            ev |= 1u << TEV_DUP_ACK;
+        }
+    }
+finished_fwd:
+    if (ack != fw->lastack)
+        fw->dupacknum = 0;
+    (void)f;
+    return ev;
+}
+
+/* Retransmission, fast retransmission, spurious retransmission or out-of-order: at most one. */
+static int tcp_rtx_kind(const struct flow *f, const struct tcp_half *fw, const struct tcp_half *rv,
+                        const struct pkt *p, uint32_t ev)
+{
+    const uint8_t fl = p->flags;
+    const uint32_t seq = p->seq, len = p->tcp_len;
+    if (!(len > 0 || (fl & (TCP_SYN | TCP_FIN))))
+        return -1;
+    if (ev & (1u << TEV_KEEP_ALIVE))
+        return -1;
+    bool not_adv = fw->nextseq && SEQ_LT(seq, fw->nextseq);
+    if (len > 1 && fw->nextseq - 1 == seq)
+        not_adv = false; /* adds new data after a possible zero window probe */
+    if (len > 0 && rv->lastack && SEQ_LEQ(seq + len, rv->lastack))
+        return TEV_SPURIOUS_RETRANSMISSION;
+    if (!not_adv)
+        return -1;
+    uint64_t now = p->ts_ns;
+    if (rv->dupacknum >= 2 && rv->lastack == seq && now >= rv->lastack_ts_ns &&
+        now - rv->lastack_ts_ns < TCP_FAST_RTX_NS)
+        return TEV_FAST_RETRANSMISSION;
+    uint64_t thres = f->tcp.first_rtt_ns ? f->tcp.first_rtt_ns : TCP_OOO_NS;
+    uint32_t end = seq + len + ((fl & (TCP_SYN | TCP_FIN)) ? 1u : 0u);
+    if (now >= fw->nextseq_ts_ns && now - fw->nextseq_ts_ns < thres && fw->nextseq != end)
+        return TEV_OUT_OF_ORDER;
+    return TEV_RETRANSMISSION;
+}
+
+/* Reset phase and TTL check; updates close reason. */
+static void tcp_reset(struct flow *f, const struct pkt *p, int dir, struct tcp_seg *s)
+{
+    struct flow_record *r = &f->rec;
+    const struct tcp_half *fw = &f->half[dir];
+    if (r->state == FS_SYN_SENT)
+        s->rst = dir == DIR_S2C ? RST_ANSWER_TO_SYN : RST_HANDSHAKE;
+    else if (r->state == FS_SYN_RECEIVED)
+        s->rst = RST_HANDSHAKE;
+    else if (f->tcp.fins)
+        s->rst = RST_AFTER_FIN;
+    else
+        s->rst = RST_MID;
+    s->rst_ttl_mismatch = fw->ttl_known && (p->ttl < fw->ttl_min || p->ttl > fw->ttl_max);
+    if (r->state != FS_CLOSED || r->close == CLOSE_OPEN || r->close == CLOSE_FIN) {
+        if (s->rst == RST_ANSWER_TO_SYN)
+            r->close = CLOSE_REFUSED;
+        else if (r->close != CLOSE_FIN && r->close != CLOSE_REFUSED)
+            r->close = dir == DIR_C2S ? CLOSE_RST_CLIENT : CLOSE_RST_SERVER;
+    }
+    r->state = FS_CLOSED;
+}
+
+/* Handshake bookkeeping: SYN / SYN-ACK / completing ACK, retries and RTTs. */
+static void tcp_handshake(struct flow *f, const struct pkt *p, int dir, struct tcp_seg *s)
+{
+    struct flow_record *r = &f->rec;
+    struct tcp_half *fw = &f->half[dir], *rv = &f->half[!dir];
+    const uint8_t fl = p->flags;
+    const uint64_t now = p->ts_ns;
+
+    if ((fl & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN) {
+        if (fw->syn_seen && fw->isn == p->seq)
+            s->syn_retry = dir == DIR_C2S;
+        fw->syn_seen = true;
+        fw->isn = p->seq;
+        fw->syn_ts_ns = now;
+        f->tcp.mru_syn_ts_ns = now;
+        if (dir == DIR_C2S) {
+            s->syn = true;
+            r->syn_count++;
+            r->saw_syn = true;
+        }
+    } else if ((fl & (TCP_SYN | TCP_ACK | TCP_RST)) == (TCP_SYN | TCP_ACK)) {
+        if (dir == DIR_S2C) {
+            s->synack = true;
+            s->synack_retry = f->tcp.synack_seen && f->tcp.synack_isn == p->seq;
+            r->synack_count++;
+            if (r->hs_rtt_server_ns < 0 && rv->syn_seen && now >= rv->syn_ts_ns)
+                r->hs_rtt_server_ns = (int64_t)(now - rv->syn_ts_ns);
+            f->tcp.synack_seen = true;
+            f->tcp.synack_isn = p->seq;
+            f->tcp.synack_ts_ns = now;
+            if (r->state == FS_SYN_SENT)
+                r->state = FS_SYN_RECEIVED;
+        }
+        fw->syn_seen = true;
+        fw->isn = p->seq;
+        fw->syn_ts_ns = now;
+    } else if (!(fl & (TCP_SYN | TCP_RST)) && (fl & TCP_ACK)) {
+        if (dir == DIR_C2S && f->tcp.synack_seen && !f->tcp.established &&
+            p->ack == f->tcp.synack_isn + 1) {
+            s->hs_ack = true;
+            f->tcp.established = true;
+            if (now >= f->tcp.synack_ts_ns)
+                r->hs_rtt_client_ns = (int64_t)(now - f->tcp.synack_ts_ns);
+        }
+        if (r->state == FS_SYN_RECEIVED && (s->hs_ack || dir == DIR_S2C))
+            r->state = FS_ESTABLISHED;
+        else if (r->state == FS_SYN_SENT && dir == DIR_S2C)
+            r->state = FS_ESTABLISHED; /* the SYN-ACK was not captured */
+    }
+}
+
+bool tcp_analyze(struct flow *f, const struct pkt *p, int dir, struct tcp_seg *s)
+{
+    struct flow_record *r = &f->rec;
+    struct tcp_half *fw = &f->half[dir], *rv = &f->half[!dir];
+    const uint8_t fl = p->flags;
+    const uint64_t now = p->ts_ns;
+    const enum flow_state before = r->state;
+
+    s->dir = dir;
+    s->len = p->tcp_len;
+    tcp_wscale(fw, rv, p);
+    if (!fw->base_set) {
+        fw->base_seq = (fl & TCP_SYN) ? p->seq : p->seq - 1;
+        fw->base_set = true;
+    }
+    if (!rv->base_set && (fl & TCP_ACK)) {
+        rv->base_seq = p->ack - 1;
+        rv->base_set = true;
+    }
+    tcp_rel_seq(fw, p, s);
+
+    /* Wireshark's first RTT: the latest SYN to the first ACK without SYN. */
+    if ((fl & (TCP_SYN | TCP_ACK)) == TCP_ACK && f->tcp.mru_syn_ts_ns && !f->tcp.first_rtt_ns &&
+        now > f->tcp.mru_syn_ts_ns)
+        f->tcp.first_rtt_ns = now - f->tcp.mru_syn_ts_ns;
+
+    bool zwp = false;
+    uint8_t lastflags = 0;
+    uint32_t ev = tcp_seq_rules(f, fw, rv, p, &zwp, &lastflags);
+    if (tcp_capture_loss(rv, p))
+        ev |= 1u << TEV_CAPTURE_LOSS;
+
+    int kind = tcp_rtx_kind(f, fw, rv, p, ev);
+    if (kind >= 0) {
+        ev |= 1u << kind;
+        if (kind == TEV_RETRANSMISSION || kind == TEV_FAST_RETRANSMISSION) {
+            if (tcp_hole_fill(fw, p->seq, p->seq + p->tcp_len))
+                fw->lost_up++; /* bytes the tap never saw: lost before reaching it */
+            else
+                fw->lost_down++; /* the original passed the tap: lost after it */
+        }
+    }
+    if (p->tcp_len && fw->holes[0].used | fw->holes[1].used | fw->holes[2].used |
+                          fw->holes[3].used)
+        tcp_hole_fill(fw, p->seq, p->seq + p->tcp_len);
+
+    /* Advance nextseq and the highest contiguous sequence (not for zero window probes). */
+    uint32_t nxt = p->seq + p->tcp_len + ((fl & (TCP_SYN | TCP_FIN)) ? 1u : 0u);
+    if (!zwp && (SEQ_GT(nxt, fw->nextseq) || !fw->nextseq)) {
+        fw->nextseq = nxt;
+        fw->nextseq_ts_ns = now;
+    }
+    if (!zwp && (p->seq == fw->maxseqtobeacked || !fw->maxseqtobeacked))
+        fw->maxseqtobeacked = fw->nextseq;
+    fw->window = p->win;
+    fw->win_from_syn = (fl & TCP_SYN) != 0;
+    fw->lastack = p->ack;
+    fw->lastack_ts_ns = now;
+    fw->lastflags = lastflags;
+    if (p->nsack) {
+        fw->nsack = p->nsack > PKT_MAX_SACK ? PKT_MAX_SACK : p->nsack;
+        memcpy(fw->sack, p->sack, sizeof(fw->sack[0]) * fw->nsack);
+    }
+    if (p->tcp_len)
+        fw->data_segs++;
+
+    tcp_handshake(f, p, dir, s);
+    bool closed = false;
+    if (fl & TCP_RST) {
+        ev |= 1u << TEV_RESET;
+        fw->rst_seen = true;
+        tcp_reset(f, p, dir, s);
+        closed = before != FS_CLOSED;
+    } else {
+        if (!fw->ttl_known || p->ttl < fw->ttl_min)
+            fw->ttl_min = p->ttl;
+        if (!fw->ttl_known || p->ttl > fw->ttl_max)
+            fw->ttl_max = p->ttl;
+        fw->ttl_known = true;
+    }
+    if ((fl & TCP_FIN) && !(fl & TCP_RST)) {
+        fw->fin_seen = true;
+        f->tcp.fins |= (uint8_t)(1u << dir);
+        if (r->state != FS_CLOSED) {
+            if (f->tcp.fins == 3) {
+                r->state = FS_CLOSED;
+                r->close = CLOSE_FIN;
+                closed = true;
+            } else {
+                r->state = FS_FIN_WAIT;
+            }
+        }
+    }
+    fw->seen = true;
+    s->ev = ev;
+    for (int e = 0; e < TEV__COUNT; e++)
+        if (ev & (1u << e))
+            r->ev[dir][e]++;
+    return closed;
+}

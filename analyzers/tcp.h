@@ -1,0 +1,133 @@
+/*
+ * tcp.h - per-direction TCP sequence analysis with Wireshark's tcp.analysis.* definitions,
+ * mirror-port duplicate removal, port reuse, handshake timing and reset classification.
+ */
+#ifndef FM_TCP_H
+#define FM_TCP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../capture/pkt.h"
+
+struct flow;
+struct tcp_seg;
+struct det_ops;
+
+/* The TCP events detector (det_tcp.c), for det_table.c. */
+extern const struct det_ops det_tcp_ops;
+
+/* Wrap-safe 32-bit sequence comparisons (RFC 1982 serial arithmetic). */
+#define SEQ_LT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) < 0)
+#define SEQ_LEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) <= 0)
+#define SEQ_GT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) > 0)
+#define SEQ_GEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) >= 0)
+
+#define TCP_DUP_RING 8 /* recent packet signatures kept per direction for SPAN duplicates */
+#define TCP_HOLES 4    /* sequence gaps (segments never captured) remembered per direction */
+
+/* What identifies a frame as a SPAN copy of an earlier one. */
+struct tcp_sig {
+    uint64_t ts_ns;  /* capture time of the first copy */
+    uint32_t seq;    /* raw sequence number */
+    uint32_t ack;    /* raw acknowledgment number */
+    uint32_t len;    /* TCP payload length */
+    uint16_t ip_id;  /* IPv4 identification (0 for IPv6) */
+    uint16_t csum;   /* TCP checksum field */
+    uint16_t win;    /* raw window */
+    uint8_t flags;   /* TCP flags */
+    bool used;       /* slot holds a signature */
+};
+
+/* A range of sequence space that was never captured: [start, end). */
+struct tcp_hole {
+    uint32_t start; /* first missing byte */
+    uint32_t end;   /* one past the last missing byte */
+    bool used;      /* slot in use */
+};
+
+/* Flags remembered from the previous segment of a direction (Wireshark's lastsegmentflags). */
+enum {
+    TCP_LF_KEEP_ALIVE = 1u << 0, /* the last segment was a keep-alive */
+    TCP_LF_ZWP = 1u << 1,        /* the last segment was a zero window probe */
+};
+
+/* Sequence state of one direction of a flow (the sender's side). */
+struct tcp_half {
+    bool seen;               /* any segment sent in this direction */
+    bool base_set;           /* base_seq is known */
+    uint32_t base_seq;       /* ISN (from the SYN) or first seq - 1 */
+    bool syn_seen;           /* a SYN was sent in this direction */
+    uint32_t isn;            /* its sequence number */
+    uint64_t syn_ts_ns;      /* time of the last SYN (or SYN-ACK) sent */
+    uint32_t nextseq;        /* highest seq + len seen (raw); 0 = none yet, as in Wireshark */
+    uint64_t nextseq_ts_ns;  /* when nextseq last advanced */
+    uint32_t maxseqtobeacked;/* highest contiguous sequence seen; 0 = none yet */
+    uint32_t lastack;        /* ack of the last segment sent; 0 = none yet */
+    uint64_t lastack_ts_ns;  /* when it was sent */
+    int32_t dupacknum;       /* duplicate ACKs in a row (-1: after an ACKed unseen segment) */
+    uint32_t window;         /* raw window of the last segment (UINT32_MAX before any) */
+    int8_t win_scale;        /* shift; -1 unknown (no SYN seen), -2 no scaling */
+    bool win_from_syn;       /* window came from a SYN: never scaled (Wireshark's is_first_ack) */
+    uint8_t lastflags;       /* TCP_LF_* of the last segment */
+    bool fin_seen;           /* a FIN was sent */
+    bool rst_seen;           /* a RST was sent */
+    uint8_t ttl_min;         /* lowest TTL of non-RST segments */
+    uint8_t ttl_max;         /* highest TTL of non-RST segments */
+    bool ttl_known;          /* ttl_min/max are set */
+    uint64_t data_segs;      /* segments with payload */
+    uint64_t rel_top;        /* highest unwrapped relative sequence seen (for rel_seq) */
+    bool rel_init;           /* rel_top is set */
+    uint32_t unseen_acked;   /* end of the bytes the peer ACKed beyond nextseq (capture loss) */
+    bool unseen_set;         /* unseen_acked is set */
+    uint64_t lost_up;        /* retransmissions of bytes never seen at the tap */
+    uint64_t lost_down;      /* retransmissions of bytes seen at the tap */
+    uint64_t capture_loss_bytes; /* bytes ACKed by the peer that were never captured */
+    uint32_t sack[PKT_MAX_SACK][2]; /* SACK blocks of the last segment that carried any */
+    uint8_t nsack;           /* blocks in sack[] */
+    uint8_t dup_next;        /* next slot of dup[] to overwrite */
+    struct tcp_sig dup[TCP_DUP_RING]; /* recent signatures (SPAN duplicates) */
+    struct tcp_hole holes[TCP_HOLES]; /* gaps never captured */
+};
+
+/* Flow-wide TCP analysis state. */
+struct tcp_flow {
+    uint64_t mru_syn_ts_ns;  /* time of the latest client SYN (0 = none) */
+    uint64_t first_rtt_ns;   /* SYN -> first ACK without SYN (Wireshark's first RTT); 0 = unknown */
+    uint64_t synack_ts_ns;   /* time of the last SYN-ACK */
+    bool synack_seen;        /* a SYN-ACK was seen */
+    uint32_t synack_isn;     /* its sequence number */
+    bool established;        /* the handshake completed */
+    uint8_t fins;            /* bit per direction that sent a FIN */
+};
+
+/*
+ * Is p (direction dir) a SPAN copy of a frame seen within window_ns? If not, remember its
+ * signature. Only frames that are not duplicates go on to tcp_analyze.
+ */
+bool tcp_is_duplicate(struct flow *f, const struct pkt *p, int dir, uint64_t window_ns);
+
+/* Does p start a new connection on f's 4-tuple (a SYN with another ISN)? */
+bool tcp_is_reuse(const struct flow *f, const struct pkt *p, int dir);
+
+/*
+ * Start the TCP state of a new flow (rec endpoints are set by the caller); p is its first
+ * segment. Sets rec.state, saw_syn and the handshake times to their initial values.
+ */
+void tcp_flow_start(struct flow *f, const struct pkt *p);
+
+/*
+ * Analyse one segment of f in direction dir: sequence events, handshake, state, resets.
+ * Fills *s (which the caller zeroed except dir/flow_new) and the flow's rec counters ev[][],
+ * state, close, handshake RTTs, syn/synack counts. Returns true when the flow just closed.
+ */
+bool tcp_analyze(struct flow *f, const struct pkt *p, int dir, struct tcp_seg *s);
+
+/* Which end of p is the server: 0 = p->dst, 1 = p->src. servers may be NULL (n = 0). */
+int tcp_pick_server(const struct pkt *p, const struct endpoint *servers, size_t n);
+
+/* True when ep matches a --server entry (port 0 = any port). */
+bool tcp_ep_is_server(const struct endpoint *ep, const struct endpoint *servers, size_t n);
+
+#endif
