@@ -27,3 +27,10 @@ tests_fuzz_fuzz_decode_SOURCES = tests/fuzz/fuzz_decode.c
 tests_fuzz_fuzz_decode_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_decode_LDADD = $(FM_LIBS)
 endif
+
+# Decode every frame of the shared corpus and compare TCP counts with tshark's (skips if absent).
+check_PROGRAMS += tests/unit/decode_count
+tests_unit_decode_count_SOURCES = tests/unit/decode_count.c
+tests_unit_decode_count_LDADD = $(FM_LIBS)
+TESTS += tests/decode_corpus.sh
+EXTRA_DIST += tests/decode_corpus.sh
