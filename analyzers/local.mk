@@ -18,3 +18,6 @@ EXTRA_DIST += tests/estab/samples.sh tests/estab/check.py docs/establishment.md
 libflowmedic_a_SOURCES += analyzers/health.h analyzers/det_health.c
 # TCP events detector (issue 3)
 libflowmedic_a_SOURCES += analyzers/det_tcp.c
+TESTS += tests/health/samples.sh tests/health/metrics.sh
+EXTRA_DIST += tests/health/samples.sh tests/health/metrics.sh tests/health/check.py \
+	tests/health/promcheck.py tests/health/replay.py docs/health.md

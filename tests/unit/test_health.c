@@ -8,8 +8,10 @@
 #include <string.h>
 
 #include "analyzers/alert.h"
+#include "analyzers/engine.h"
 #include "analyzers/http.h"
 #include "analyzers/sketch.h"
+#include "capture/decode.h"
 #include "tests/unit/testhelp.h"
 
 /* A small deterministic PRNG (xorshift64*), so failures reproduce. */
@@ -297,6 +299,180 @@ static void test_alert_hysteresis(void)
     CHECK(opens == 1 && closes == 0);
 }
 
+/* ---- the health detector through the engine: synthetic HTTP connections ---- */
+
+#define NS 1000000000ull
+#define MAX_ROWS 64
+#define MAX_FINDINGS 64
+
+/* What the sinks received. */
+static struct health_row rows[MAX_ROWS];
+static int nrows;
+static struct finding found[MAX_FINDINGS];
+static int nfound;
+static uint64_t frame_no;
+
+static void cap_health(void *ctx, const struct health_row *h)
+{
+    (void)ctx;
+    if (nrows < MAX_ROWS)
+        rows[nrows++] = *h;
+}
+
+static void cap_finding(void *ctx, const struct finding *f)
+{
+    (void)ctx;
+    if (nfound < MAX_FINDINGS && (f->kind == FK_SLOW_RESPONSE || f->kind == FK_HEALTH_ALERT))
+        found[nfound++] = *f;
+}
+
+/* One segment between client port cport and the server 10.9.9.2:80. */
+static void tx(struct engine *e, uint64_t ts, bool c2s, uint16_t cport, uint8_t flags,
+               uint32_t seq, uint32_t ack, const char *data)
+{
+    struct pkt p;
+    memset(&p, 0, sizeof(p));
+    struct endpoint cl, sv;
+    CHECK(pkt_endpoint_parse("10.9.9.1", &cl) == 0);
+    CHECK(pkt_endpoint_parse("10.9.9.2:80", &sv) == 0);
+    cl.port = cport;
+    p.ts_ns = ts;
+    p.frame = ++frame_no;
+    p.src = c2s ? cl : sv;
+    p.dst = c2s ? sv : cl;
+    p.ttl = 64;
+    p.ip_id = (uint16_t)frame_no;
+    p.seq = seq;
+    p.ack = ack;
+    p.win = 65535;
+    p.flags = flags;
+    p.tcp_hlen = 20;
+    p.tcp_len = data ? (uint32_t)strlen(data) : 0;
+    p.payload = (const uint8_t *)data;
+    p.payload_caplen = p.tcp_len;
+    p.tcp_csum = (uint16_t)(frame_no * 7);
+    p.caplen = p.wirelen = 54 + p.tcp_len;
+    eng_packet(e, &p);
+}
+
+/* A connection with one GET answered after delay_ns with the given status line. */
+static void http_conn(struct engine *e, uint64_t t, uint16_t cport, uint64_t delay_ns,
+                      const char *status)
+{
+    static const char req[] = "GET /invoice HTTP/1.1\r\nHost: x\r\n\r\n";
+    char resp[128];
+    snprintf(resp, sizeof(resp), "HTTP/1.1 %s\r\nContent-Length: 2\r\n\r\nok", status);
+    uint32_t c = 1000, s = 5000, lq = (uint32_t)strlen(req), lr = (uint32_t)strlen(resp);
+    tx(e, t, true, cport, TCP_SYN, c, 0, NULL);
+    tx(e, t + 100000, false, cport, TCP_SYN | TCP_ACK, s, c + 1, NULL);
+    tx(e, t + 200000, true, cport, TCP_ACK, c + 1, s + 1, NULL);
+    tx(e, t + 300000, true, cport, TCP_PSH | TCP_ACK, c + 1, s + 1, req);
+    tx(e, t + 400000, false, cport, TCP_ACK, s + 1, c + 1 + lq, NULL);
+    uint64_t r = t + 300000 + delay_ns;
+    tx(e, r, false, cport, TCP_PSH | TCP_ACK, s + 1, c + 1 + lq, resp);
+    tx(e, r + 100000, true, cport, TCP_ACK | TCP_FIN, c + 1 + lq, s + 1 + lr, NULL);
+    tx(e, r + 200000, false, cport, TCP_ACK | TCP_FIN, s + 1 + lr, c + 2 + lq, NULL);
+    tx(e, r + 300000, true, cport, TCP_ACK, c + 2 + lq, s + 2 + lr, NULL);
+}
+
+static const struct finding *alert_finding(const char *rule, const char *state, int *count)
+{
+    char pat[96];
+    const struct finding *first = NULL;
+    snprintf(pat, sizeof(pat), "\"rule\":\"%s\",\"state\":\"%s\"", rule, state);
+    *count = 0;
+    for (int i = 0; i < nfound; i++)
+        if (found[i].kind == FK_HEALTH_ALERT && strstr(found[i].extra, pat)) {
+            if (!first)
+                first = &found[i];
+            ++*count;
+        }
+    return first;
+}
+
+static void test_detector_http(void)
+{
+    struct eng_config cfg;
+    eng_config_default(&cfg);
+    cfg.max_flows = 1024;
+    struct sink s = {.on_health = cap_health, .on_finding = cap_finding};
+    struct engine *e = eng_new(&cfg, &s, 1);
+    CHECK(e != NULL);
+    if (!e)
+        return;
+    nrows = nfound = 0;
+    /* 1000 s (interval 100): 4 fast answers; 1010: one answer after 6 s among 3 fast ones,
+       and a 503; 1020..1050: fast answers only (the alerts clear after 3 intervals) */
+    uint64_t t0 = 1000 * NS;
+    uint16_t port = 40000;
+    for (int i = 0; i < 4; i++)
+        http_conn(e, t0 + (uint64_t)i * 2 * NS, port++, 2000000, "200 OK");
+    http_conn(e, t0 + 10 * NS, port++, 6 * NS, "200 OK");
+    for (int i = 0; i < 3; i++)
+        http_conn(e, t0 + 10 * NS + (uint64_t)(i + 1) * NS, port++, 1000000, "200 OK");
+    http_conn(e, t0 + 14 * NS, port++, 1000000, "503 Service Unavailable");
+    for (int k = 2; k < 6; k++)
+        for (int i = 0; i < 3; i++)
+            http_conn(e, t0 + (uint64_t)k * 10 * NS + (uint64_t)i * 3 * NS, port++, 3000000,
+                      "200 OK");
+    struct run_summary sum;
+    memset(&sum, 0, sizeof(sum));
+    eng_finish(e, &sum);
+    eng_free(e);
+
+    CHECK(nrows == 6);
+    uint64_t req = 0, att = 0, est = 0, x5 = 0;
+    for (int i = 0; i < nrows; i++) {
+        req += rows[i].http_requests;
+        att += rows[i].attempts;
+        est += rows[i].established;
+        x5 += rows[i].http_5xx;
+        CHECK(rows[i].len_ns == 10 * NS);
+        CHECK(rows[i].start_ns == t0 + (uint64_t)i * 10 * NS);
+        CHECK(rows[i].server.port == 80);
+    }
+    CHECK_EQ_U64(req, 21);
+    CHECK_EQ_U64(att, 21);
+    CHECK_EQ_U64(est, 21);
+    CHECK_EQ_U64(x5, 1);
+    if (nrows < 6)
+        return;
+    /* interval 0: 4 answers of 2 ms; the handshake RTT is 200 us */
+    CHECK_EQ_U64(rows[0].resp_n, 4);
+    CHECK(fabs(rows[0].resp_p99 - 0.002) <= 0.002 * SKETCH_ALPHA);
+    CHECK(fabs(rows[0].hs_rtt_p50 - 0.0002) <= 0.0002 * SKETCH_ALPHA);
+    CHECK(rows[0].error_rate == 0 && rows[0].open_alerts == 0);
+    /* interval 1: the slow answer arrives at 1016 s, so it is in this interval with 4 others;
+       p99 (nearest rank) is the slow one; error rate 1/5 */
+    CHECK_EQ_U64(rows[1].resp_n, 5);
+    CHECK(fabs(rows[1].resp_p99 - 6.0) <= 6.0 * SKETCH_ALPHA);
+    CHECK(fabs(rows[1].resp_p50 - 0.001) <= 0.001 * SKETCH_ALPHA);
+    CHECK_EQ_U64(rows[1].slow_responses, 1);
+    CHECK(fabs(rows[1].error_rate - 0.2) < 1e-9);
+    CHECK(rows[1].open_alerts == 3); /* resp_p99 and error_rate */
+    CHECK(rows[2].open_alerts == 3 && rows[3].open_alerts == 3);
+    CHECK(rows[4].open_alerts == 0); /* cleared after 3 clear intervals (2, 3, 4) */
+    /* one slow_response finding, with its timing */
+    int nslow = 0;
+    for (int i = 0; i < nfound; i++)
+        if (found[i].kind == FK_SLOW_RESPONSE) {
+            nslow++;
+            CHECK(strstr(found[i].extra, "\"response_time\":6,") != NULL);
+            CHECK(strstr(found[i].extra, "\"status\":200") != NULL);
+            CHECK(found[i].nframes == 2);
+        }
+    CHECK(nslow == 1);
+    int n;
+    const struct finding *f = alert_finding("resp_p99", "open", &n);
+    CHECK(n == 1 && f && f->ts_ns == t0 + 20 * NS && f->sev == SEV_ERROR && f->flow_id == 0);
+    f = alert_finding("resp_p99", "closed", &n);
+    CHECK(n == 1 && f && f->ts_ns == t0 + 50 * NS && f->sev == SEV_INFO);
+    f = alert_finding("error_rate", "open", &n);
+    CHECK(n == 1 && f && strstr(f->extra, "\"value\":0.2,\"threshold\":0.05"));
+    alert_finding("error_rate", "closed", &n);
+    CHECK(n == 1);
+}
+
 int main(void)
 {
     TEST_RUN(test_sketch_bound);
@@ -305,5 +481,6 @@ int main(void)
     TEST_RUN(test_http_responses);
     TEST_RUN(test_http_malformed);
     TEST_RUN(test_alert_hysteresis);
+    TEST_RUN(test_detector_http);
     return TEST_REPORT();
 }
