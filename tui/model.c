@@ -605,7 +605,8 @@ static const char *fmt_date(int64_t secs, char *buf, size_t len)
         snprintf(buf, len, "?");
         return buf;
     }
-    snprintf(buf, len, "%04d-%02d-%02d", tmv.tm_year + 1900, tmv.tm_mon + 1, tmv.tm_mday);
+    if (strftime(buf, len, "%Y-%m-%d", &tmv) == 0)
+        snprintf(buf, len, "?");
     return buf;
 }
 
