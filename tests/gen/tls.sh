@@ -6,7 +6,9 @@
 #                    -verify_hostname invoice.test -CAfile ca.crt -keylogfile ... -ign_eof
 # and sends one HTTP/1.1 GET when the handshake completes; the server is openssl s_server -www
 # (one connection) or, for the last two cases, fmgen.py silent-server.
-# CASE: tls12-ok tls13-ok tls12-expired tls13-expired tls-unknown-ca tls-self-signed
+# tls13-expired uses gnutls-cli (GnuTLS encrypts its alert under the handshake keys; OpenSSL 3.0
+# sends it in the clear: that variant is tls13-expired-openssl).
+# CASE: tls12-ok tls13-ok tls12-expired tls13-expired tls13-expired-openssl tls-unknown-ca tls-self-signed
 #       tls-name-mismatch tls-version-mismatch tls-no-shared-cipher tls-no-server-hello
 #       tls-reset-mid-handshake
 CASE=${1:?usage: $0 CASE}
@@ -16,6 +18,7 @@ SOPTS=""
 COPTS=""
 CTIMEOUT=15
 SERVER=s_server
+CLIENT=openssl
 case "$CASE" in
 tls12-ok) SOPTS="-tls1_2"; COPTS="-tls1_2"
 	EXP="TLS 1.2 handshake completes, certificate invoice.test valid and trusted, one HTTP GET answered, clean close" ;;
@@ -23,8 +26,10 @@ tls13-ok) PORT=443; SOPTS="-tls1_3"; COPTS="-tls1_3"
 	EXP="TLS 1.3 handshake completes (certificate encrypted), one HTTP GET answered, clean close" ;;
 tls12-expired) CERT=expired; SOPTS="-tls1_2"; COPTS="-tls1_2"
 	EXP="TLS 1.2: server certificate invoice.test expired 2024-12-31; the client aborts with a fatal certificate_expired alert (in the clear) after the server's flight" ;;
-tls13-expired) CERT=expired; SOPTS="-tls1_3"; COPTS="-tls1_3"
-	EXP="TLS 1.3: server certificate expired (encrypted); the client aborts with a certificate_expired alert, sent encrypted under the handshake keys (a 19-byte encrypted record payload); no application data; decryptable with the .keylog file" ;;
+tls13-expired) CERT=expired; SOPTS="-tls1_3"; CLIENT=gnutls
+	EXP="TLS 1.3: server certificate expired (encrypted); the GnuTLS client aborts with a fatal bad_certificate (42) alert sent encrypted under its handshake keys (one encrypted record with a 19-byte payload: 2 alert bytes, 1 inner type, 16-byte tag), then closes; no application data; decryptable with the .keylog file" ;;
+tls13-expired-openssl) CERT=expired; SOPTS="-tls1_3"; COPTS="-tls1_3"
+	EXP="TLS 1.3: server certificate expired (encrypted); the OpenSSL 3.0 client aborts with a fatal certificate_expired alert that it sends in the clear (it has not switched to its handshake keys yet); no application data" ;;
 tls-unknown-ca) CERT=unknownca; SOPTS="-tls1_2"; COPTS="-tls1_2"
 	EXP="TLS 1.2: certificate invoice.test issued by 'untrusted test CA', not in the client's CAfile: the client aborts with a fatal unknown_ca alert" ;;
 tls-self-signed) CERT=selfsigned; SOPTS="-tls1_2"; COPTS="-tls1_2"
@@ -60,10 +65,20 @@ esac
 wait_port "$NS_S" "$PORT"
 cap_start
 set +e
-printf 'GET / HTTP/1.1\r\nHost: invoice.test\r\nConnection: close\r\n\r\n' |
+if [ "$CLIENT" = gnutls ]; then
+	command -v gnutls-cli >/dev/null || gen_die "this case needs gnutls-cli (apt-get install gnutls-bin)"
+	CLIENT_CMD="gnutls-cli $S4 -p $PORT --sni-hostname invoice.test --verify-hostname invoice.test --x509cafile ca.crt --priority NORMAL:-VERS-ALL:+VERS-TLS1.3 (SSLKEYLOGFILE set)"
+	printf 'GET / HTTP/1.1\r\nHost: invoice.test\r\nConnection: close\r\n\r\n' |
+		SSLKEYLOGFILE="$GEN_TMP/keys.log" in_c timeout "$CTIMEOUT" gnutls-cli "$S4" -p "$PORT" --sni-hostname invoice.test \
+		--verify-hostname invoice.test --x509cafile "$C/ca.crt" --priority NORMAL:-VERS-ALL:+VERS-TLS1.3 \
+		>"$GEN_TMP/client.out" 2>&1
+else
+	CLIENT_CMD="openssl s_client -connect $S4:$PORT -servername invoice.test -verify_return_error -verify_hostname invoice.test -CAfile ca.crt -ign_eof $COPTS"
+	printf 'GET / HTTP/1.1\r\nHost: invoice.test\r\nConnection: close\r\n\r\n' |
 	in_c timeout "$CTIMEOUT" openssl s_client -connect "$S4:$PORT" -servername invoice.test -verify_return_error \
 		-verify_hostname invoice.test -CAfile "$C/ca.crt" -keylogfile "$GEN_TMP/keys.log" -ign_eof $COPTS \
 		>"$GEN_TMP/client.out" 2>&1
+fi
 CRC=$?
 set -e
 [ "$SERVER" = s_server ] || sleep 5.5
@@ -88,7 +103,7 @@ for n in ("ca", "good", "expired", "wrongname", "unknownca", "selfsigned"):
     certs[n] = r.stdout.strip().splitlines()
 print(json.dumps({
     "client_exit_code": int(sys.argv[3]),
-    "client_verify": grab(cl, r"verify (return|error)|Verification|verify_return"),
+    "client_verify": grab(cl, r"verify (return|error)|Verification|verify_return|certificate (is|has)|Status:|Certificate is"),
     "client_errors_and_alerts": grab(cl, r"alert|error|errno|unexpected eof|reset"),
     "client_protocol_cipher": grab(cl, r"^\s*(Protocol|Cipher)\s*:|^New, |Server certificate|^subject=|^issuer="),
     "client_http_status": grab(cl, r"^HTTP/1\.[01] "),
@@ -99,15 +114,29 @@ print(json.dumps({
 }, indent=1))
 PY
 KEYS=""
-if [ -s "$GEN_TMP/keys.log" ]; then
+if [ -s "$GEN_TMP/keys.log" ] && grep -qv '^#' "$GEN_TMP/keys.log"; then
 	cp "$GEN_TMP/keys.log" "$GEN_SAMPLES/$CASE.keylog"
 	KEYS="samples/$CASE.keylog (client SSLKEYLOGFILE)"
 else
 	rm -f "$GEN_SAMPLES/$CASE.keylog"
 	KEYS="none (no secrets were derived)"
 fi
-gen_finish --part tls="$GEN_TMP/tls.json" --part server_log="$GEN_TMP/server.jsonl" \
+# alerts as tshark sees them, without and with the key log
+ALERTS=$("$GEN_PY" - "$GEN_PCAP" "$GEN_TMP/keys.log" <<'PY'
+import json, os, subprocess, sys
+def alerts(extra):
+    r = subprocess.run(["tshark", "-2", "-n", "-r", sys.argv[1]] + extra + ["-Y", "tls.alert_message", "-T", "fields",
+                        "-E", "separator=,", "-e", "frame.number", "-e", "ip.src", "-e", "tls.alert_message.level",
+                        "-e", "tls.alert_message.desc"], capture_output=True, text=True)
+    return [dict(zip(("frame", "src", "level", "description"), l.split(","))) for l in r.stdout.splitlines() if l]
+out = {"without_keylog": alerts([])}
+if os.path.exists(sys.argv[2]) and any(l.strip() and not l.startswith("#") for l in open(sys.argv[2])):
+    out["with_keylog"] = alerts(["-o", "tls.keylog_file:" + sys.argv[2]])
+print(json.dumps(out))
+PY
+)
+gen_finish --json "tshark_alerts=$ALERTS" --part tls="$GEN_TMP/tls.json" --part server_log="$GEN_TMP/server.jsonl" \
 	--set "server=$([ "$SERVER" = s_server ] && echo "openssl s_server -accept $PORT -cert $CERT.crt -key $CERT.key -www -naccept 1 $SOPTS" || echo "fmgen.py silent-server ($SERVER) on $PORT")" \
-	--set "client=openssl s_client -connect $S4:$PORT -servername invoice.test -verify_return_error -verify_hostname invoice.test -CAfile ca.crt -ign_eof $COPTS (timeout ${CTIMEOUT}s)" \
+	--set "client=$CLIENT_CMD (timeout ${CTIMEOUT}s)" \
 	--set "server_certificate=$CERT" --set "keylog=$KEYS" --set "openssl_version=$(openssl version)" \
 	--set loss_rule=none --set "expected=$EXP"
