@@ -3,10 +3,12 @@
 #include "analyzers/estab.h"
 #include "analyzers/health.h"
 #include "analyzers/tcp.h"
+#include "analyzers/tls.h"
 
 const struct det_ops *const det_table[] = {
     &det_tcp_ops,
     &det_estab_ops,
     &det_health_ops,
+    &det_tls_ops,
     NULL,
 };

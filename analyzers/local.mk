@@ -21,3 +21,22 @@ libflowmedic_a_SOURCES += analyzers/det_tcp.c
 TESTS += tests/health/samples.sh tests/health/metrics.sh
 EXTRA_DIST += tests/health/samples.sh tests/health/metrics.sh tests/health/check.py \
 	tests/health/promcheck.py tests/health/replay.py docs/health.md
+# TLS handshake analysis (issue 5): stream reassembly, TLS parser, X.509 (OpenSSL), detector
+libflowmedic_a_SOURCES += analyzers/stream.h analyzers/stream.c analyzers/tls.h analyzers/tls.c \
+	analyzers/x509.h analyzers/x509.c analyzers/det_tls.c
+check_PROGRAMS += tests/unit/test_tls tests/unit/test_stream tests/fuzz/fuzz_tls_replay
+tests_unit_test_tls_SOURCES = tests/unit/test_tls.c tests/unit/tls_vectors.h tests/unit/testhelp.h
+tests_unit_test_tls_LDADD = $(FM_LIBS)
+tests_unit_test_stream_SOURCES = tests/unit/test_stream.c tests/unit/testhelp.h
+tests_unit_test_stream_LDADD = $(FM_LIBS)
+tests_fuzz_fuzz_tls_replay_SOURCES = tests/fuzz/fuzz_tls.c
+tests_fuzz_fuzz_tls_replay_CPPFLAGS = $(AM_CPPFLAGS) -DFM_FUZZ_MAIN
+tests_fuzz_fuzz_tls_replay_LDADD = $(FM_LIBS)
+TESTS += tests/unit/test_tls tests/unit/test_stream tests/fuzz/fuzz_tls_replay
+EXTRA_DIST += docs/tls.md
+if FUZZ
+check_PROGRAMS += tests/fuzz/fuzz_tls
+tests_fuzz_fuzz_tls_SOURCES = tests/fuzz/fuzz_tls.c
+tests_fuzz_fuzz_tls_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_tls_LDADD = $(FM_LIBS)
+endif

@@ -1,0 +1,813 @@
+/*
+ * det_tls.c - TLS handshake analysis: detects TLS by its first bytes on any port, reassembles
+ * both directions (stream.c), parses them (tls.c), checks certificates (x509.c) and decides the
+ * outcome of each handshake (completed, failed with an alert, reset, closed, no ServerHello,
+ * stalled, or - for TLS 1.3 - rejected by the client, inferred from record sizes).
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../capture/err.h"
+#include "../capture/log.h"
+#include "det.h"
+#include "stream.h"
+#include "tls.h"
+#include "x509.h"
+
+#define NS_PER_S 1000000000ull
+#define TS_FRAMES FINDING_FRAMES_MAX /* evidence frames kept per session */
+
+/* Per-flow detection state (all a flow costs when it is not TLS). */
+enum tf_state {
+    TF_UNKNOWN = 0, /* no payload seen yet */
+    TF_ACTIVE,      /* a session is attached (sess/gen) */
+    TF_NOT_TLS,     /* the first payload was not TLS */
+    TF_DONE,        /* outcome reported, session released */
+    TF_NO_BUFFER,   /* TLS, but the session pool was empty */
+};
+
+/* This detector's slice of a flow. */
+struct tls_flow {
+    uint32_t sess;  /* session index + 1, 0 if none */
+    uint32_t gen;   /* the session's generation when attached */
+    uint8_t state;  /* enum tf_state */
+};
+
+/* One handshake being followed (pool entry). */
+struct tls_sess {
+    bool used;                     /* handed out */
+    uint32_t gen;                  /* bumped at every release */
+    struct stream_dir sd[2];       /* reassembly per direction */
+    bool base_set[2];              /* sd[dir] got its first sequence number */
+    struct tls_conn tc;            /* parser state; tc.rec is the record being built */
+    uint64_t ch_frame;             /* frame of the ClientHello */
+    uint64_t last_progress_ns;     /* last time the handshake moved forward */
+    uint64_t last_pkt_ns;          /* last packet of the flow */
+    uint8_t nframes;               /* frames[] used */
+    uint64_t frames[TS_FRAMES];    /* evidence frames */
+    bool server_data;              /* the server sent any payload */
+    bool ccs[2];                   /* ChangeCipherSpec sent per direction */
+    bool fin_hs[2];                /* encrypted Finished seen per direction (TLS <= 1.2) */
+    uint32_t enc_after_sh[2];      /* encrypted records after the ServerHello, per direction */
+    uint32_t c_first_enc_len;      /* length of the client's first encrypted record */
+    uint64_t c_first_enc_ns;       /* when it was seen */
+    uint32_t s_enc_after_c;        /* server encrypted records after the client's first one */
+    bool server_cert;              /* a server Certificate message was seen */
+    bool gap_counted;              /* the stream gap was counted */
+    int64_t alert_ts;              /* -1, or when the deciding alert was seen */
+};
+
+/* Detector-wide state. */
+struct tls_priv {
+    struct stream_pool *pool;      /* 2 buffers per session */
+    struct tls_ctx *ctx;           /* parser scratch */
+    struct tls_sess *sess;         /* the session pool */
+    uint32_t nsess;                /* entries in sess */
+    uint32_t *free;                /* stack of free session indexes */
+    uint32_t nfree;                /* entries on it */
+    struct x509_info xi;           /* scratch for the certificate being checked */
+    uint32_t expiring_days;        /* cert_expiring window */
+    uint64_t stall_ns;             /* stalled after this long without progress */
+    /* the packet being handled (for the parser callbacks) */
+    struct det *d;                 /* this detector */
+    struct tls_sess *cur;          /* session being fed */
+    uint64_t cur_ns;               /* packet time */
+    uint64_t cur_frame;            /* packet frame number */
+    /* counters (logged at the end) */
+    uint64_t sessions;             /* TLS handshakes followed */
+    uint64_t exhausted;            /* TLS flows that found no free session/buffers */
+    uint64_t gaps;                 /* directions stopped by a hole that never filled */
+    uint64_t capped;               /* directions whose handshake outgrew the stream cap */
+    uint64_t malformed;            /* directions stopped by malformed TLS */
+};
+
+/* snprintf into a fixed field; long values are cut (details are for reading, not parsing). */
+static void bfmt(char *out, size_t outsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void bfmt(char *out, size_t outsz, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out, outsz, fmt, ap);
+    va_end(ap);
+    if (n < 0 && outsz)
+        out[0] = '\0';
+}
+
+/* Index of a session in the pool. */
+static uint32_t sess_idx(const struct tls_priv *pv, const struct tls_sess *s)
+{
+    return (uint32_t)(s - pv->sess);
+}
+
+static void add_frame(struct tls_sess *s, uint64_t frame)
+{
+    if (s->nframes && s->frames[s->nframes - 1] == frame)
+        return;
+    if (s->nframes < TS_FRAMES)
+        s->frames[s->nframes++] = frame;
+    else
+        s->frames[TS_FRAMES - 1] = frame; /* keep the latest as the last piece of evidence */
+}
+
+/* A finding about session s (flow fields from the copy in the session's record). */
+static void sess_finding(struct finding *out, const struct tls_sess *s, enum fkind k,
+                         enum severity sev, uint64_t ts_ns)
+{
+    memset(out, 0, sizeof(*out));
+    out->ts_ns = ts_ns;
+    out->kind = k;
+    out->sev = sev;
+    out->flow_id = s->tc.rec.flow_id;
+    out->has_client = true;
+    out->client = s->tc.rec.client;
+    out->server = s->tc.rec.server;
+    out->confidence = 1.0f;
+    out->nframes = s->nframes;
+    memcpy(out->frames, s->frames, sizeof(out->frames));
+}
+
+/* Copy s as a JSON string body (no quotes) into out, escaping what JSON requires. */
+static void json_esc(char *out, size_t outsz, const char *s)
+{
+    size_t o = 0;
+    for (; *s && o + 7 < outsz; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)ch;
+        } else if (ch < 0x20 || ch >= 0x7f) {
+            o += (size_t)snprintf(out + o, outsz - o, "\\u%04x", ch);
+        } else {
+            out[o++] = (char)ch;
+        }
+    }
+    out[o] = '\0';
+}
+
+static const char *side(int dir)
+{
+    return dir == DIR_C2S ? "client" : "server";
+}
+
+/* What a person should check for an alert. */
+static const char *alert_hint(int desc)
+{
+    switch (desc) {
+    case 0: return "orderly close, not an error";
+    case 10: return "a message came out of order: an incompatible implementation or a middlebox";
+    case 20: return "a record failed its integrity check: corruption or a middlebox rewriting bytes";
+    case 40: return "no cipher suite, group or signature algorithm both sides accept: compare the "
+                    "client's offer with the server's TLS configuration";
+    case 42:
+    case 46: return "the client rejected the server certificate: check the chain (intermediates), "
+                    "the names (SAN) and the validity dates";
+    case 43: return "the certificate type or key is not supported by the peer";
+    case 44: return "the certificate was revoked: replace it";
+    case 45: return "a certificate has expired: renew it (and check the clock of the peer)";
+    case 48: return "the peer does not trust the certificate's issuer: install the intermediate "
+                    "certificates on the server or add the CA to the client's trust store";
+    case 47:
+    case 50: return "a handshake field was malformed or not allowed: incompatible implementations "
+                    "or a middlebox";
+    case 51: return "a signature or key exchange did not verify: wrong key or a middlebox";
+    case 70: return "no TLS version in common: check the minimum/maximum protocol versions on both "
+                    "sides";
+    case 71: return "the server requires stronger parameters than the client offered";
+    case 80: return "the peer hit an internal error: check its logs";
+    case 86: return "a version downgrade was refused (inappropriate fallback)";
+    case 90: return "the user or application cancelled the handshake";
+    case 109: return "a required extension is missing";
+    case 112: return "the server has no certificate for the requested name (SNI)";
+    case 116: return "the server requires a client certificate";
+    case 120: return "no application protocol (ALPN) in common";
+    default: return "see RFC 8446 section 6.2 for the alert's meaning";
+    }
+}
+
+/* "during the handshake (after the server's certificate)" style context for a detail. */
+static const char *phase(const struct tls_sess *s)
+{
+    if (!s->tc.seen_sh)
+        return "before the ServerHello";
+    if (s->server_cert)
+        return "after the server's certificate";
+    return "after the ServerHello";
+}
+
+/* Common JSON members for TLS findings (sized so that they always fit in extra). */
+static void tls_extra(const struct tls_sess *s, char *out, size_t outsz)
+{
+    char sni[80], vb[32];
+    const struct tls_record *r = &s->tc.rec;
+    json_esc(sni, sizeof(sni), r->sni);
+    bfmt(out, outsz,
+         "\"outcome\":\"%s\",\"inferred\":%s,\"version\":\"%s\",\"sni\":\"%s\","
+         "\"alert\":\"%s\",\"alert_code\":%d,\"alert_from\":\"%s\"",
+         tls_outcome_name(r->outcome), r->inferred ? "true" : "false",
+         r->version ? tls_version_name(r->version, vb, sizeof(vb)) : "", sni,
+         r->alert_desc >= 0 ? tls_alert_name(r->alert_desc) : "", r->alert_desc,
+         r->alert_from >= 0 ? side(r->alert_from) : "");
+}
+
+/* Write the handshake_failed finding for a failed outcome. */
+static void emit_failed(struct tls_priv *pv, struct tls_sess *s, uint64_t ts)
+{
+    const struct tls_record *r = &s->tc.rec;
+    struct finding f;
+    char sni[96], vb[32];
+    sess_finding(&f, s, FK_TLS_HANDSHAKE_FAILED,
+                 r->outcome == TLS_STALLED ? SEV_WARN : SEV_ERROR, ts);
+    bfmt(sni, sizeof(sni), "%s%s", r->sni[0] ? " for " : "", r->sni);
+    const char *ver = r->version ? tls_version_name(r->version, vb, sizeof(vb)) : "no version";
+    double secs = (double)(ts - (uint64_t)r->ts_ns) / 1e9;
+    switch (r->outcome) {
+    case TLS_FAILED_ALERT:
+        if (r->alert_desc >= 0)
+            bfmt(f.detail, sizeof(f.detail),
+                     "TLS handshake%s failed: %s sent fatal alert %s(%d) %s (%s) - %s", sni,
+                     side(r->alert_from), tls_alert_name(r->alert_desc), r->alert_desc, phase(s),
+                     ver, alert_hint(r->alert_desc));
+        else
+            bfmt(f.detail, sizeof(f.detail),
+                     "TLS handshake%s failed: %s sent an encrypted alert before the handshake "
+                     "completed (%s) - the alert itself is not readable without keys",
+                     sni, side(r->alert_from), ver);
+        break;
+    case TLS_RESET:
+        bfmt(f.detail, sizeof(f.detail),
+                 "TLS handshake%s reset by the %s %s, %.3f s after the ClientHello (%s) - "
+                 "check the %s's TLS configuration and logs, or a middlebox/firewall resetting "
+                 "TLS",
+                 sni, side(r->alert_from), phase(s), secs, ver, side(r->alert_from));
+        break;
+    case TLS_CLOSED:
+        bfmt(f.detail, sizeof(f.detail),
+                 "TLS handshake%s closed (FIN) by the %s %s without an alert, %.3f s after the "
+                 "ClientHello (%s) - the %s gave up on the handshake: check its logs",
+                 sni, side(r->alert_from), phase(s), secs, ver, side(r->alert_from));
+        break;
+    case TLS_NO_SERVER_HELLO:
+        bfmt(f.detail, sizeof(f.detail),
+                 "no ServerHello%s: the server did not answer the ClientHello for %.3f s%s - "
+                 "check that a TLS service listens on %u and is not overloaded",
+                 sni, secs,
+                 r->alert_from >= 0 ? (r->alert_from == DIR_C2S ? " (the client gave up)"
+                                                                : " (the server closed)")
+                                    : "",
+                 (unsigned)r->server.port);
+        break;
+    case TLS_STALLED:
+        bfmt(f.detail, sizeof(f.detail),
+                 "TLS handshake%s stalled %s: no progress for %.1f s (%s) - one side waits for "
+                 "the other: check for packet loss or an overloaded server",
+                 sni, phase(s), (double)pv->stall_ns / 1e9, ver);
+        break;
+    case TLS_REJECTED_INFERRED:
+        f.confidence = 0.7f;
+        bfmt(f.detail, sizeof(f.detail),
+                 "client rejected the server's certificate/handshake%s (inferred: TLS 1.3 "
+                 "encrypts alerts; the client answered the server's flight with one %u-byte "
+                 "encrypted record, the size of an alert, then closed, and no application data "
+                 "flowed) - check the certificate chain, names and validity",
+                 sni, (unsigned)s->c_first_enc_len);
+        break;
+    default:
+        return;
+    }
+    tls_extra(s, f.extra, sizeof(f.extra));
+    det_emit(pv->d, &f);
+}
+
+/* Give a session back to the pool. */
+static void sess_release(struct tls_priv *pv, struct tls_sess *s)
+{
+    stream_close(pv->pool, &s->sd[0]);
+    stream_close(pv->pool, &s->sd[1]);
+    s->used = false;
+    s->gen++;
+    pv->free[pv->nfree++] = sess_idx(pv, s);
+}
+
+/* The outcome is final: report it and release the session. */
+static void sess_finish(struct tls_priv *pv, struct tls_sess *s, enum tls_outcome o, uint64_t ts)
+{
+    struct tls_record *r = &s->tc.rec;
+    if (r->outcome == TLS_IN_PROGRESS)
+        r->outcome = o;
+    if (r->outcome == TLS_REJECTED_INFERRED)
+        r->inferred = true;
+    if (r->outcome != TLS_COMPLETED && r->outcome != TLS_IN_PROGRESS)
+        emit_failed(pv, s, ts);
+    det_emit_tls(pv->d, r);
+    sess_release(pv, s);
+}
+
+/* Expected AEAD tag length of a TLS 1.3 suite. */
+static uint32_t tag_len(uint16_t cs)
+{
+    return cs == 0x1305 ? 8 : 16;
+}
+
+/* An alert-sized TLS 1.3 record: 2 alert bytes + 1 inner type + tag. */
+static bool alert_sized(const struct tls_sess *s, uint32_t len)
+{
+    return len == 3 + tag_len(s->tc.rec.cipher);
+}
+
+static void mark_completed(struct tls_sess *s, uint64_t ts)
+{
+    struct tls_record *r = &s->tc.rec;
+    if (r->outcome != TLS_IN_PROGRESS)
+        return;
+    r->outcome = TLS_COMPLETED;
+    r->duration_ns = (int64_t)(ts - r->ts_ns);
+}
+
+/* Parser callback: a record other than plaintext handshake. */
+static void ev_record(void *ctx, int dir, uint8_t type, uint32_t len, bool enc)
+{
+    struct tls_priv *pv = ctx;
+    struct tls_sess *s = pv->cur;
+    bool v13 = s->tc.seen_sh && tls_is_v13(s->tc.rec.version);
+    s->last_progress_ns = pv->cur_ns;
+    if (type == TLS_CT_CCS) {
+        s->ccs[dir] = true;
+        return;
+    }
+    if (!enc || !s->tc.seen_sh)
+        return;
+    s->enc_after_sh[dir]++;
+    if (!v13) {
+        if (type == TLS_CT_HANDSHAKE && s->ccs[dir] && !s->fin_hs[dir]) {
+            s->fin_hs[dir] = true;
+            add_frame(s, pv->cur_frame);
+            if (s->fin_hs[0] && s->fin_hs[1])
+                mark_completed(s, pv->cur_ns);
+        } else if (type == TLS_CT_APPDATA && s->fin_hs[0] && s->fin_hs[1]) {
+            mark_completed(s, pv->cur_ns);
+        }
+        return;
+    }
+    if (type != TLS_CT_APPDATA)
+        return;
+    if (dir == DIR_C2S) {
+        if (s->enc_after_sh[DIR_C2S] == 1) {
+            s->c_first_enc_len = len;
+            s->c_first_enc_ns = pv->cur_ns;
+            add_frame(s, pv->cur_frame);
+            if (!alert_sized(s, len))
+                mark_completed(s, pv->cur_ns); /* the client's Finished */
+        } else {
+            mark_completed(s, s->c_first_enc_ns); /* more data after it: not an alert */
+        }
+    } else if (s->enc_after_sh[DIR_C2S] > 0) {
+        s->s_enc_after_c++;
+        mark_completed(s, s->c_first_enc_ns); /* the server went on after the client spoke */
+    }
+}
+
+/* Parser callback: a plaintext handshake message. */
+static void ev_handshake(void *ctx, int dir, uint8_t type, uint32_t len, bool parsed)
+{
+    struct tls_priv *pv = ctx;
+    struct tls_sess *s = pv->cur;
+    (void)len;
+    s->last_progress_ns = pv->cur_ns;
+    if (type == TLS_HS_CLIENT_HELLO && dir == DIR_C2S && !s->ch_frame) {
+        s->ch_frame = pv->cur_frame;
+        s->tc.rec.ts_ns = pv->cur_ns;
+        add_frame(s, pv->cur_frame);
+    } else if (type == TLS_HS_SERVER_HELLO && dir == DIR_S2C) {
+        add_frame(s, pv->cur_frame);
+    } else if (type == TLS_HS_CERTIFICATE && dir == DIR_S2C) {
+        s->server_cert = true;
+        if (!parsed)
+            pv->capped++;
+    }
+}
+
+/* Parser callback: an alert. */
+static void ev_alert(void *ctx, int dir, int level, int desc)
+{
+    struct tls_priv *pv = ctx;
+    struct tls_sess *s = pv->cur;
+    struct tls_record *r = &s->tc.rec;
+    bool in_hs = r->outcome == TLS_IN_PROGRESS;
+    add_frame(s, pv->cur_frame);
+    if (level < 0) {
+        /* Encrypted alert: only meaningful while the handshake is still going. */
+        if (in_hs && s->tc.seen_sh && r->alert_from < 0) {
+            r->alert_from = dir;
+            r->alert_level = -1;
+            r->alert_desc = -1;
+            r->outcome = TLS_FAILED_ALERT;
+            s->alert_ts = (int64_t)pv->cur_ns;
+        }
+        return;
+    }
+    struct finding f;
+    char sni[96];
+    bool fatal = level == 2;
+    enum severity sev = desc == 0 ? SEV_INFO : fatal ? SEV_ERROR : SEV_WARN;
+    sess_finding(&f, s, FK_TLS_ALERT, sev, pv->cur_ns);
+    bfmt(sni, sizeof(sni), "%s%s", r->sni[0] ? " for " : "", r->sni);
+    bfmt(f.detail, sizeof(f.detail), "%s sent %s alert %s(%d)%s %s - %s", side(dir),
+             fatal ? "fatal" : level == 1 ? "warning" : "unknown-level", tls_alert_name(desc),
+             desc, sni, in_hs ? phase(s) : "after the handshake", alert_hint(desc));
+    char esc[80];
+    json_esc(esc, sizeof(esc), r->sni);
+    bfmt(f.extra, sizeof(f.extra),
+             "\"alert\":\"%s\",\"alert_code\":%d,\"level\":\"%s\",\"from\":\"%s\","
+             "\"during_handshake\":%s,\"sni\":\"%s\"",
+             tls_alert_name(desc), desc, fatal ? "fatal" : "warning", side(dir),
+             in_hs ? "true" : "false", esc);
+    det_emit(pv->d, &f);
+    if (in_hs && (fatal || desc == 0) && r->alert_from < 0) {
+        r->alert_from = dir;
+        r->alert_level = level;
+        r->alert_desc = desc;
+        r->outcome = desc == 0 ? TLS_CLOSED : TLS_FAILED_ALERT;
+        s->alert_ts = (int64_t)pv->cur_ns;
+    }
+}
+
+/* A certificate finding. */
+static void cert_finding(struct tls_priv *pv, struct tls_sess *s, enum fkind k,
+                         enum severity sev, const char *fmt_detail)
+{
+    struct finding f;
+    char esc[200];
+    sess_finding(&f, s, k, sev, pv->cur_ns);
+    bfmt(f.detail, sizeof(f.detail), "%s", fmt_detail);
+    json_esc(esc, sizeof(esc), pv->xi.rec.subject);
+    size_t o = (size_t)snprintf(f.extra, sizeof(f.extra), "\"sha256\":\"%s\",\"chain_pos\":%d,",
+                                pv->xi.rec.sha256, pv->xi.rec.chain_pos);
+    if (o < sizeof(f.extra))
+        bfmt(f.extra + o, sizeof(f.extra) - o, "\"subject\":\"%s\"", esc);
+    det_emit(pv->d, &f);
+}
+
+/* Date of t (seconds since the epoch) as YYYY-MM-DD. */
+static void ymd(int64_t t, char *out, size_t outsz)
+{
+    int64_t z = (t >= 0 ? t : t - 86399) / 86400 + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = (int64_t)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    bfmt(out, outsz, "%04lld-%02u-%02u", (long long)(y + (m <= 2)), m, d);
+}
+
+/* Validity, name, self-signed and weakness checks of one certificate. */
+static void cert_checks(struct tls_priv *pv, struct tls_sess *s, unsigned idx)
+{
+    const struct x509_info *ci = &pv->xi;
+    const struct cert_record *c = &ci->rec;
+    int64_t now = (int64_t)(pv->cur_ns / NS_PER_S);
+    char d1[16], d2[16], det[FINDING_DETAIL_MAX];
+    const char *who = idx == 0 ? "server certificate" : "chain certificate";
+    ymd(c->not_before, d1, sizeof(d1));
+    ymd(c->not_after, d2, sizeof(d2));
+    if (now > c->not_after) {
+        bfmt(det, sizeof(det),
+                 "%s '%.120s' expired on %s (%lld days before this connection) - renew it",
+                 who, c->subject, d2, (long long)((now - c->not_after) / 86400));
+        cert_finding(pv, s, FK_CERT_EXPIRED, SEV_ERROR, det);
+    } else if (now < c->not_before) {
+        bfmt(det, sizeof(det),
+                 "%s '%.120s' is not valid before %s - check the server's certificate and the "
+                 "clocks",
+                 who, c->subject, d1);
+        cert_finding(pv, s, FK_CERT_NOT_YET_VALID, SEV_ERROR, det);
+    } else if (c->not_after - now < (int64_t)pv->expiring_days * 86400) {
+        bfmt(det, sizeof(det), "%s '%.120s' expires on %s (in %lld days) - renew it soon",
+                 who, c->subject, d2, (long long)((c->not_after - now) / 86400));
+        cert_finding(pv, s, FK_CERT_EXPIRING, SEV_WARN, det);
+    }
+    if (idx == 0 && s->tc.rec.sni[0] && !x509_name_matches(ci, s->tc.rec.sni)) {
+        bfmt(det, sizeof(det),
+                 "server certificate does not match the requested name '%.80s' (it covers: "
+                 "%.120s) - install a certificate for that name or fix the client's URL",
+                 s->tc.rec.sni, c->sans[0] ? c->sans : ci->cn[0] ? ci->cn : "no names");
+        cert_finding(pv, s, FK_CERT_NAME_MISMATCH, SEV_ERROR, det);
+    }
+    if (idx == 0 && c->self_signed) {
+        bfmt(det, sizeof(det),
+                 "server certificate '%.150s' is self-signed - clients will not trust it unless "
+                 "it is pinned or installed as a CA",
+                 c->subject);
+        cert_finding(pv, s, FK_CERT_SELF_SIGNED, SEV_WARN, det);
+    }
+    if (ci->weak_key || (ci->weak_sig && !c->self_signed)) {
+        bfmt(det, sizeof(det), "%s '%.120s' is weak:%s%s - replace it", who, c->subject,
+                 ci->weak_key ? " small key" : "", ci->weak_sig ? " MD5/SHA-1 signature" : "");
+        size_t o = strlen(det);
+        if (ci->weak_key && o < sizeof(det))
+            bfmt(det + o, sizeof(det) - o, " (%s %d bits)", c->key_type, c->key_bits);
+        cert_finding(pv, s, FK_CERT_WEAK, SEV_WARN, det);
+    }
+}
+
+/* Parser callback: one certificate of the server's chain. */
+static void ev_cert(void *ctx, unsigned idx, const uint8_t *der, size_t len)
+{
+    struct tls_priv *pv = ctx;
+    struct tls_sess *s = pv->cur;
+    if (x509_parse(der, len, &pv->xi) < 0)
+        return;
+    struct cert_record *c = &pv->xi.rec;
+    c->chain_pos = (int)idx;
+    c->flow_id = s->tc.rec.flow_id;
+    c->ts_ns = pv->cur_ns;
+    c->server = s->tc.rec.server;
+    if (idx == 0)
+        memcpy(s->tc.rec.leaf_sha256, c->sha256, sizeof(s->tc.rec.leaf_sha256));
+    det_emit_cert(pv->d, c);
+    cert_checks(pv, s, idx);
+}
+
+/* Run the parser over what direction dir has in order. */
+static void feed(struct tls_priv *pv, struct tls_sess *s, int dir)
+{
+    static const struct tls_events evt = {NULL, ev_record, ev_handshake, ev_alert, ev_cert};
+    struct tls_events ev = evt;
+    struct stream_dir *sd = &s->sd[dir];
+    ev.ctx = pv;
+    for (;;) {
+        size_t n;
+        const uint8_t *b = stream_data(sd, &n);
+        if (n == 0 || s->tc.d[dir].dead)
+            return;
+        int r = tls_parse(&s->tc, dir, b, n, pv->ctx, &ev);
+        if (r == MALFORMED) {
+            pv->malformed++;
+            return;
+        }
+        if (r == NEED_MORE || r <= 0) {
+            if (sd->len == sd->cap) {
+                pv->capped++; /* a message larger than the window: give up on this side */
+                s->tc.d[dir].dead = true;
+            }
+            return;
+        }
+        stream_consume(sd, (size_t)r);
+        if (s->tc.rec.outcome != TLS_IN_PROGRESS)
+            return;
+    }
+}
+
+/* Attach a new session to flow f for its first payload (a TLS ClientHello). */
+static struct tls_sess *sess_open(struct tls_priv *pv, struct flow *f, struct tls_flow *tf)
+{
+    if (pv->nfree == 0) {
+        tf->state = TF_NO_BUFFER;
+        pv->exhausted++;
+        return NULL;
+    }
+    uint32_t i = pv->free[--pv->nfree];
+    struct tls_sess *s = &pv->sess[i];
+    uint32_t gen = s->gen;
+    memset(s, 0, sizeof(*s));
+    s->gen = gen;
+    if (stream_open(pv->pool, &s->sd[0], 0) < 0 || stream_open(pv->pool, &s->sd[1], 0) < 0) {
+        stream_close(pv->pool, &s->sd[0]);
+        pv->free[pv->nfree++] = i;
+        tf->state = TF_NO_BUFFER;
+        pv->exhausted++;
+        return NULL;
+    }
+    s->used = true;
+    const struct flow_record *fr = flow_rec(f);
+    struct tls_record *r = &s->tc.rec;
+    r->flow_id = fr->flow_id;
+    r->client = fr->client;
+    r->server = fr->server;
+    r->alert_level = r->alert_desc = r->alert_from = -1;
+    r->duration_ns = -1;
+    s->alert_ts = -1;
+    tf->state = TF_ACTIVE;
+    tf->sess = i + 1;
+    tf->gen = s->gen;
+    pv->sessions++;
+    return s;
+}
+
+/* The flow's session, if it is still attached. */
+static struct tls_sess *flow_sess(struct tls_priv *pv, struct tls_flow *tf)
+{
+    if (tf->state != TF_ACTIVE || tf->sess == 0 || tf->sess > pv->nsess)
+        return NULL;
+    struct tls_sess *s = &pv->sess[tf->sess - 1];
+    if (!s->used || s->gen != tf->gen) {
+        tf->state = TF_DONE;
+        return NULL;
+    }
+    return s;
+}
+
+/* A FIN or RST ends the handshake: decide how. */
+static void on_close(struct tls_priv *pv, struct tls_sess *s, int dir, bool rst)
+{
+    struct tls_record *r = &s->tc.rec;
+    add_frame(s, pv->cur_frame);
+    if (r->outcome != TLS_IN_PROGRESS) {
+        sess_finish(pv, s, r->outcome, pv->cur_ns);
+        return;
+    }
+    bool v13 = s->tc.seen_sh && tls_is_v13(r->version);
+    if (v13 && dir == DIR_C2S && s->enc_after_sh[DIR_S2C] > 0 &&
+        s->enc_after_sh[DIR_C2S] == 1 && alert_sized(s, s->c_first_enc_len) &&
+        s->s_enc_after_c == 0) {
+        r->alert_from = DIR_C2S;
+        sess_finish(pv, s, TLS_REJECTED_INFERRED, pv->cur_ns);
+        return;
+    }
+    r->alert_from = dir;
+    if (!s->server_data)
+        sess_finish(pv, s, rst && dir == DIR_S2C ? TLS_RESET : TLS_NO_SERVER_HELLO, pv->cur_ns);
+    else
+        sess_finish(pv, s, rst ? TLS_RESET : TLS_CLOSED, pv->cur_ns);
+}
+
+static void tls_on_packet(struct det *d, struct flow *f, void *fs, const struct pkt *p,
+                          const struct tcp_seg *sg)
+{
+    struct tls_priv *pv = d->priv;
+    struct tls_flow *tf = fs;
+    int dir = sg->dir & 1;
+    pv->d = d;
+    if (tf->state == TF_NOT_TLS || tf->state == TF_DONE || tf->state == TF_NO_BUFFER)
+        return;
+    uint32_t plen = p->payload ? p->payload_caplen : 0;
+    struct tls_sess *s = NULL;
+    if (tf->state == TF_UNKNOWN) {
+        if (plen == 0)
+            return;
+        if (dir != DIR_C2S || !tls_looks_like(p->payload, plen)) {
+            tf->state = TF_NOT_TLS;
+            return;
+        }
+        s = sess_open(pv, f, tf);
+        if (!s)
+            return;
+    } else {
+        s = flow_sess(pv, tf);
+        if (!s)
+            return;
+    }
+    pv->cur = s;
+    pv->cur_ns = p->ts_ns;
+    pv->cur_frame = p->frame;
+    s->last_pkt_ns = p->ts_ns;
+    if (!s->last_progress_ns)
+        s->last_progress_ns = p->ts_ns;
+    if (plen && sg->has_rel) {
+        struct stream_dir *sd = &s->sd[dir];
+        if (!s->base_set[dir]) {
+            sd->base = flow_rec(f)->saw_syn ? 0 : sg->rel_seq;
+            s->base_set[dir] = true;
+        }
+        if (dir == DIR_S2C)
+            s->server_data = true;
+        enum stream_add_res ar = stream_add(sd, sg->rel_seq, p->payload, plen);
+        if (ar == STREAM_GAP && !s->gap_counted) {
+            s->gap_counted = true;
+            pv->gaps++;
+        }
+        if (ar == STREAM_IN_ORDER || ar == STREAM_CAPPED)
+            feed(pv, s, dir);
+    }
+    if (!s->used || s->gen != tf->gen) {
+        tf->state = TF_DONE;
+        return;
+    }
+    if (s->tc.rec.outcome == TLS_COMPLETED || s->tc.rec.outcome == TLS_FAILED_ALERT) {
+        sess_finish(pv, s, s->tc.rec.outcome, p->ts_ns);
+        tf->state = TF_DONE;
+        return;
+    }
+    bool rst = sg->rst != RST_NONE || (p->flags & TCP_RST);
+    if (rst || (p->flags & TCP_FIN)) {
+        on_close(pv, s, dir, rst);
+        tf->state = TF_DONE;
+    }
+}
+
+static void tls_on_flow_end(struct det *d, struct flow *f, void *fs)
+{
+    struct tls_priv *pv = d->priv;
+    struct tls_flow *tf = fs;
+    (void)f;
+    pv->d = d;
+    struct tls_sess *s = flow_sess(pv, tf);
+    if (!s)
+        return;
+    pv->cur = s;
+    pv->cur_ns = s->last_pkt_ns;
+    if ((stream_has_hole(&s->sd[0]) || stream_has_hole(&s->sd[1])) && !s->gap_counted) {
+        s->gap_counted = true;
+        pv->gaps++;
+    }
+    struct tls_record *r = &s->tc.rec;
+    enum tls_outcome o = r->outcome;
+    if (o == TLS_IN_PROGRESS && s->tc.seen_ch &&
+        s->last_pkt_ns - s->last_progress_ns >= pv->stall_ns)
+        o = s->server_data ? TLS_STALLED : TLS_NO_SERVER_HELLO;
+    sess_finish(pv, s, o, s->last_pkt_ns);
+    tf->state = TF_DONE;
+}
+
+static void tls_on_tick(struct det *d, uint64_t now_ns)
+{
+    struct tls_priv *pv = d->priv;
+    pv->d = d;
+    for (uint32_t i = 0; i < pv->nsess; i++) {
+        struct tls_sess *s = &pv->sess[i];
+        if (!s->used || !s->tc.seen_ch || s->tc.rec.outcome != TLS_IN_PROGRESS)
+            continue;
+        if (now_ns < s->last_progress_ns || now_ns - s->last_progress_ns < pv->stall_ns)
+            continue;
+        pv->cur = s;
+        pv->cur_ns = now_ns;
+        sess_finish(pv, s, s->server_data ? TLS_STALLED : TLS_NO_SERVER_HELLO,
+                    s->last_progress_ns + pv->stall_ns);
+    }
+}
+
+static int tls_init(struct det *d, const struct eng_config *cfg)
+{
+    struct tls_priv *pv = calloc(1, sizeof(*pv));
+    if (!pv)
+        return ERR_NOMEM;
+    size_t cap = cfg->stream_cap ? cfg->stream_cap : 16384;
+    size_t nbuf = cfg->stream_buffers ? cfg->stream_buffers : 4096;
+    if (cap < 1024)
+        cap = 1024;
+    pv->nsess = (uint32_t)(nbuf / 2 ? nbuf / 2 : 1);
+    pv->pool = stream_pool_new((size_t)pv->nsess * 2, cap);
+    pv->ctx = tls_ctx_new(cap);
+    pv->sess = calloc(pv->nsess, sizeof(*pv->sess));
+    pv->free = calloc(pv->nsess, sizeof(*pv->free));
+    if (!pv->pool || !pv->ctx || !pv->sess || !pv->free) {
+        stream_pool_free(pv->pool);
+        tls_ctx_free(pv->ctx);
+        free(pv->sess);
+        free(pv->free);
+        free(pv);
+        return ERR_NOMEM;
+    }
+    for (uint32_t i = 0; i < pv->nsess; i++)
+        pv->free[i] = pv->nsess - 1 - i;
+    pv->nfree = pv->nsess;
+    pv->expiring_days = cfg->cert_expiring_days;
+    pv->stall_ns = cfg->tls_stall_ns ? cfg->tls_stall_ns : 10 * NS_PER_S;
+    if (cfg->tls_keylog)
+        log_warn("--tls-keylog: TLS 1.3 decryption is not implemented; the key log is ignored");
+    d->priv = pv;
+    return 0;
+}
+
+static void tls_on_finish(struct det *d)
+{
+    struct tls_priv *pv = d->priv;
+    if (pv->exhausted)
+        log_warn("TLS: %llu TLS connections not analysed: all %u stream sessions were busy "
+                 "(raise --stream-buffers)",
+                 (unsigned long long)pv->exhausted, (unsigned)pv->nsess);
+    log_info("TLS: %llu handshakes followed, %llu stream gaps, %llu capped, %llu malformed",
+             (unsigned long long)pv->sessions, (unsigned long long)pv->gaps,
+             (unsigned long long)pv->capped, (unsigned long long)pv->malformed);
+}
+
+static void tls_free(struct det *d)
+{
+    struct tls_priv *pv = d->priv;
+    if (!pv)
+        return;
+    stream_pool_free(pv->pool);
+    tls_ctx_free(pv->ctx);
+    free(pv->sess);
+    free(pv->free);
+    free(pv);
+    d->priv = NULL;
+}
+
+const struct det_ops det_tls_ops = {
+    .name = "tls",
+    .flow_state_size = sizeof(struct tls_flow),
+    .init = tls_init,
+    .on_packet = tls_on_packet,
+    .on_flow_end = tls_on_flow_end,
+    .on_tick = tls_on_tick,
+    .on_finding = NULL,
+    .on_finish = tls_on_finish,
+    .free = tls_free,
+};

@@ -1,0 +1,346 @@
+/*
+ * x509.c - certificates (RFC 5280) and digests through OpenSSL libcrypto; host name matching
+ * after RFC 6125 section 6.4. No other file includes an OpenSSL header.
+ */
+#include "x509.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+/* A digest in progress. */
+struct x509_digest {
+    EVP_MD_CTX *ctx; /* OpenSSL's context, reused */
+};
+
+struct x509_digest *x509_digest_new(void)
+{
+    struct x509_digest *d = calloc(1, sizeof(*d));
+    if (!d)
+        return NULL;
+    d->ctx = EVP_MD_CTX_new();
+    if (!d->ctx) {
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+void x509_digest_free(struct x509_digest *d)
+{
+    if (!d)
+        return;
+    EVP_MD_CTX_free(d->ctx);
+    free(d);
+}
+
+int x509_digest_begin(struct x509_digest *d, enum x509_alg alg)
+{
+    const EVP_MD *md = alg == X509_MD5 ? EVP_md5() : EVP_sha256();
+    if (!md)
+        return ERR_FORMAT;
+    if (EVP_DigestInit_ex(d->ctx, md, NULL) != 1)
+        return ERR_NOMEM;
+    return 0;
+}
+
+void x509_digest_update(struct x509_digest *d, const void *p, size_t n)
+{
+    if (n)
+        (void)EVP_DigestUpdate(d->ctx, p, n);
+}
+
+/* Lower-case hex of b[0,n) into out, cut to outsz-1 characters. */
+static void hex_out(const uint8_t *b, size_t n, char *out, size_t outsz)
+{
+    static const char hx[] = "0123456789abcdef";
+    size_t o = 0;
+    if (outsz == 0)
+        return;
+    for (size_t i = 0; i < n && o + 2 < outsz; i++) {
+        out[o++] = hx[b[i] >> 4];
+        out[o++] = hx[b[i] & 15];
+    }
+    out[o] = '\0';
+}
+
+void x509_digest_hex(struct x509_digest *d, char *out, size_t outsz)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (EVP_DigestFinal_ex(d->ctx, md, &n) != 1)
+        n = 0;
+    hex_out(md, n, out, outsz);
+}
+
+int x509_hash_hex(enum x509_alg alg, const void *p, size_t n, char *out, size_t outsz)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mlen = 0;
+    const EVP_MD *m = alg == X509_MD5 ? EVP_md5() : EVP_sha256();
+    if (outsz)
+        out[0] = '\0';
+    if (!m || EVP_Digest(p, n, md, &mlen, m, NULL) != 1)
+        return ERR_FORMAT;
+    hex_out(md, mlen, out, outsz);
+    return 0;
+}
+
+/* Days since 1970-01-01 of a civil date (proleptic Gregorian; H. Hinnant's algorithm). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* An ASN1_TIME as seconds since the epoch; 0 if unreadable. */
+static int64_t asn1_epoch(const ASN1_TIME *t)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
+        return 0;
+    int64_t days = days_from_civil((int64_t)tm.tm_year + 1900, (unsigned)tm.tm_mon + 1,
+                                   (unsigned)tm.tm_mday);
+    return days * 86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+}
+
+/* One-line form of an X.509 name ("CN = a, O = b"). */
+static void name_line(const X509_NAME *n, char *out, size_t outsz)
+{
+    out[0] = '\0';
+    BIO *b = BIO_new(BIO_s_mem());
+    if (!b)
+        return;
+    unsigned long fl = XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB;
+    if (X509_NAME_print_ex(b, n, 0, fl) >= 0) {
+        char *p = NULL;
+        long len = BIO_get_mem_data(b, &p);
+        if (len > 0 && p) {
+            size_t c = (size_t)len < outsz - 1 ? (size_t)len : outsz - 1;
+            memcpy(out, p, c);
+            out[c] = '\0';
+        }
+    }
+    BIO_free(b);
+}
+
+/* Append s to a comma-separated list in out (bounded). */
+static void list_add(char *out, size_t outsz, const char *s)
+{
+    size_t o = strlen(out);
+    int n = snprintf(out + o, outsz - o, "%s%s", o ? "," : "", s);
+    if (n < 0 || (size_t)n >= outsz - o)
+        out[o] = '\0'; /* keep whole entries only */
+}
+
+/* Copy an ASN1 string of printable characters as a C string (bounded); false if not clean. */
+static bool asn1_copy(const ASN1_STRING *s, char *out, size_t outsz)
+{
+    const unsigned char *d = ASN1_STRING_get0_data(s);
+    int len = ASN1_STRING_length(s);
+    if (!d || len <= 0 || (size_t)len >= outsz)
+        return false;
+    for (int i = 0; i < len; i++) {
+        if (d[i] < 0x21 || d[i] > 0x7e)
+            return false;
+    }
+    memcpy(out, d, (size_t)len);
+    out[len] = '\0';
+    return true;
+}
+
+/* Subject alternative names: DNS into ci->dns and the list; IP addresses into the list. */
+static void read_sans(X509 *x, struct x509_info *ci)
+{
+    GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+    if (!gens)
+        return;
+    for (int i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+        char buf[X509_NAME_MAX];
+        if (g->type == GEN_DNS) {
+            if (!asn1_copy(g->d.dNSName, buf, sizeof(buf)))
+                continue;
+            if (ci->ndns < X509_MAX_DNS)
+                memcpy(ci->dns[ci->ndns++], buf, strlen(buf) + 1);
+            list_add(ci->rec.sans, sizeof(ci->rec.sans), buf);
+        } else if (g->type == GEN_IPADD) {
+            int len = ASN1_STRING_length(g->d.iPAddress);
+            const unsigned char *d = ASN1_STRING_get0_data(g->d.iPAddress);
+            if (d && (len == 4 || len == 16) &&
+                inet_ntop(len == 4 ? AF_INET : AF_INET6, d, buf, sizeof(buf)))
+                list_add(ci->rec.sans, sizeof(ci->rec.sans), buf);
+        }
+    }
+    GENERAL_NAMES_free(gens);
+}
+
+/* Subject commonName (the last one, as browsers used to), if printable. */
+static void read_cn(X509 *x, struct x509_info *ci)
+{
+    const X509_NAME *n = X509_get_subject_name(x);
+    int idx = -1, last = -1;
+    while ((idx = X509_NAME_get_index_by_NID(n, NID_commonName, idx)) >= 0)
+        last = idx;
+    if (last < 0)
+        return;
+    const X509_NAME_ENTRY *e = X509_NAME_get_entry(n, last);
+    if (e && !asn1_copy(X509_NAME_ENTRY_get_data(e), ci->cn, sizeof(ci->cn)))
+        ci->cn[0] = '\0';
+}
+
+/* Serial number as hex. */
+static void read_serial(X509 *x, struct x509_info *ci)
+{
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+    if (!bn)
+        return;
+    char *h = BN_bn2hex(bn);
+    if (h) {
+        snprintf(ci->rec.serial, sizeof(ci->rec.serial), "%s", h);
+        OPENSSL_free(h);
+    }
+    BN_free(bn);
+}
+
+/* Public key type and size; weak when RSA/DSA under 2048 bits. */
+static void read_key(X509 *x, struct x509_info *ci)
+{
+    EVP_PKEY *pk = X509_get0_pubkey(x);
+    const char *name = "unknown";
+    if (!pk) {
+        snprintf(ci->rec.key_type, sizeof(ci->rec.key_type), "%s", name);
+        return;
+    }
+    int id = EVP_PKEY_base_id(pk);
+    switch (id) {
+    case EVP_PKEY_RSA: name = "RSA"; break;
+    case EVP_PKEY_RSA_PSS: name = "RSA-PSS"; break;
+    case EVP_PKEY_DSA: name = "DSA"; break;
+    case EVP_PKEY_EC: name = "EC"; break;
+    case EVP_PKEY_ED25519: name = "Ed25519"; break;
+    case EVP_PKEY_ED448: name = "Ed448"; break;
+    default: break;
+    }
+    snprintf(ci->rec.key_type, sizeof(ci->rec.key_type), "%s", name);
+    ci->rec.key_bits = EVP_PKEY_bits(pk);
+    if ((id == EVP_PKEY_RSA || id == EVP_PKEY_RSA_PSS || id == EVP_PKEY_DSA) &&
+        ci->rec.key_bits < 2048)
+        ci->weak_key = true;
+    if (id == EVP_PKEY_EC && ci->rec.key_bits < 224)
+        ci->weak_key = true;
+}
+
+/* Signature algorithm name; weak when its digest is MD5 or SHA-1. */
+static void read_sig(X509 *x, struct x509_info *ci)
+{
+    int nid = X509_get_signature_nid(x);
+    const char *ln = nid != NID_undef ? OBJ_nid2ln(nid) : NULL;
+    snprintf(ci->rec.sig_alg, sizeof(ci->rec.sig_alg), "%s", ln ? ln : "unknown");
+    int md = NID_undef, pk = NID_undef;
+    if (nid != NID_undef && OBJ_find_sigid_algs(nid, &md, &pk) == 1) {
+        if (md == NID_md5 || md == NID_sha1 || md == NID_md5_sha1 || md == NID_md2 ||
+            md == NID_md4)
+            ci->weak_sig = true;
+    }
+}
+
+int x509_parse(const uint8_t *der, size_t len, struct x509_info *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (len == 0 || len > 0x7fffffff)
+        return ERR_FORMAT;
+    const unsigned char *p = der;
+    X509 *x = d2i_X509(NULL, &p, (long)len);
+    if (!x)
+        return ERR_FORMAT;
+    size_t used = (size_t)(p - der);
+    if (x509_hash_hex(X509_SHA256, der, used, out->rec.sha256, sizeof(out->rec.sha256)) < 0) {
+        X509_free(x);
+        return ERR_FORMAT;
+    }
+    name_line(X509_get_subject_name(x), out->rec.subject, sizeof(out->rec.subject));
+    name_line(X509_get_issuer_name(x), out->rec.issuer, sizeof(out->rec.issuer));
+    read_sans(x, out);
+    read_cn(x, out);
+    read_serial(x, out);
+    out->rec.not_before = asn1_epoch(X509_get0_notBefore(x));
+    out->rec.not_after = asn1_epoch(X509_get0_notAfter(x));
+    read_key(x, out);
+    read_sig(x, out);
+    if (X509_check_issued(x, x) == X509_V_OK) {
+        EVP_PKEY *pk = X509_get0_pubkey(x);
+        out->rec.self_signed = pk && X509_verify(x, pk) == 1;
+    }
+    X509_free(x);
+    return 0;
+}
+
+/* Case-insensitive equality of a[0,n) and b[0,n). */
+static bool ieq(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (tolower((unsigned char)a[i]) != tolower((unsigned char)b[i]))
+            return false;
+    }
+    return true;
+}
+
+/* Length of s without one trailing dot. */
+static size_t trimmed_len(const char *s)
+{
+    size_t n = strlen(s);
+    if (n && s[n - 1] == '.')
+        n--;
+    return n;
+}
+
+bool x509_dns_match(const char *pattern, const char *host)
+{
+    size_t pl = trimmed_len(pattern), hl = trimmed_len(host);
+    if (pl == 0 || hl == 0)
+        return false;
+    if (pattern[0] != '*')
+        return pl == hl && ieq(pattern, host, pl) && !memchr(pattern, '*', pl);
+    /* Wildcard: only "*." as the whole left-most label, with at least two labels after it. */
+    if (pl < 3 || pattern[1] != '.')
+        return false;
+    const char *rest = pattern + 2;
+    size_t rl = pl - 2;
+    if (!memchr(rest, '.', rl) || memchr(rest, '*', rl))
+        return false;
+    const char *dot = memchr(host, '.', hl);
+    if (!dot || dot == host)
+        return false;
+    size_t hrest = hl - (size_t)(dot + 1 - host);
+    return hrest == rl && ieq(dot + 1, rest, rl);
+}
+
+bool x509_name_matches(const struct x509_info *ci, const char *host)
+{
+    if (ci->ndns) {
+        for (unsigned i = 0; i < ci->ndns; i++) {
+            if (x509_dns_match(ci->dns[i], host))
+                return true;
+        }
+        return false;
+    }
+    return ci->cn[0] && x509_dns_match(ci->cn, host);
+}
