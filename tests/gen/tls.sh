@@ -82,6 +82,7 @@ fi
 CRC=$?
 set -e
 [ "$SERVER" = s_server ] || sleep 5.5
+[ "$CLIENT" != gnutls ] || sleep 2
 cap_stop
 [ -f "$GEN_TMP/server.out" ] || : >"$GEN_TMP/server.out"
 [ -f "$GEN_TMP/server.jsonl" ] || : >"$GEN_TMP/server.jsonl"
