@@ -9,6 +9,7 @@ enum alert_change alert_step(struct alert_state *a, const struct alert_cfg *c, d
     uint32_t open_after = c->open_after ? c->open_after : 1;
     uint32_t clear_after = c->clear_after ? c->clear_after : 1;
     bool nodata = isnan(value);
+    a->value = value;
     if (!nodata)
         a->last_value = value;
     if (!a->open) {

@@ -22,6 +22,7 @@ struct alert_state {
     bool open;              /* the alert is open */
     uint32_t streak;        /* consecutive intervals pointing to the other state */
     double last_value;      /* the last value that was not "no data" */
+    double value;           /* the value of the last interval stepped (NAN: no data) */
     uint64_t opened_ns;     /* when it opened (capture time) */
 };
 

@@ -25,6 +25,8 @@
 #define HL_PIPELINE 4           /* requests awaiting a response per connection */
 #define HL_CLEAR_RATIO 0.8      /* default: clear at or below 80 % of the threshold */
 #define HL_CLEAR_INTERVALS 3    /* default hold time, in intervals */
+#define HL_RETRANS_MIN_SEGS 20  /* fewer data segments in an interval: no retransmission rate
+                                   for the alert (1 of 2 segments is not a 50 % loss rate) */
 #define TEV_BIT(e) (1u << (e))
 
 /* Alert rules, in the bit order of health_row.open_alerts. */
@@ -248,7 +250,7 @@ static void hl_emit_alert(struct det *d, const struct hl_srv *s, enum hl_rule r,
     fd.server = s->ep;
     fd.confidence = 1.0f;
     pkt_endpoint_str(&s->ep, ep, sizeof(ep));
-    hl_num(val, sizeof(val), a->last_value);
+    hl_num(val, sizeof(val), open ? a->last_value : a->value);
     hl_num(thr, sizeof(thr), h->rule[r].threshold);
     hl_num(clr, sizeof(clr), h->rule[r].threshold * h->rule[r].clear_ratio);
     static const char *const what[HR__COUNT] = {
@@ -265,9 +267,9 @@ static void hl_emit_alert(struct det *d, const struct hl_srv *s, enum hl_rule r,
                  what[r], val, thr, (double)h->iv_ns / 1e9);
     else
         snprintf(fd.detail, sizeof(fd.detail),
-                 "alert cleared: %s %s has stayed at or under %s for %u intervals (last value "
-                 "%s); it was open for %.0f s",
-                 ep, what[r], clr, h->rule[r].clear_after, val,
+                 "alert cleared: %s %s has stayed at or under %s (or without data while idle) "
+                 "for %u intervals (last value %s); it was open for %.0f s",
+                 ep, what[r], clr, h->rule[r].clear_after, isnan(a->value) ? "none" : val,
                  (double)(ts - a->opened_ns) / 1e9);
     snprintf(fd.extra, sizeof(fd.extra),
              "\"rule\":\"%s\",\"state\":\"%s\",\"value\":%s,\"threshold\":%s", hl_rule_names[r],
@@ -311,7 +313,7 @@ static void hl_close_server(struct det *d, struct hl_srv *s, uint64_t start, uin
     r->error_rate = isnan(err) ? 0 : err;
     r->retrans_rate = isnan(rtx) ? 0 : rtx;
 
-    double val[HR__COUNT] = {r->resp_p99, err, rtx, NAN};
+    double val[HR__COUNT] = {r->resp_p99, err, data >= HL_RETRANS_MIN_SEGS ? rtx : NAN, NAN};
     bool quiet[HR__COUNT] = {s->outstanding <= 0, true, true, false};
     for (int i = 0; i < HR__COUNT; i++) {
         enum alert_change ch;

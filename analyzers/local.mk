@@ -20,7 +20,7 @@ libflowmedic_a_SOURCES += analyzers/health.h analyzers/det_health.c
 libflowmedic_a_SOURCES += analyzers/det_tcp.c
 TESTS += tests/health/samples.sh tests/health/metrics.sh
 EXTRA_DIST += tests/health/samples.sh tests/health/metrics.sh tests/health/check.py \
-	tests/health/promcheck.py tests/health/replay.py docs/health.md
+	tests/health/promcheck.py tests/health/replay.py tests/health/concat.py docs/health.md
 # TLS handshake analysis (issue 5): stream reassembly, TLS parser, X.509 (OpenSSL), detector
 libflowmedic_a_SOURCES += analyzers/stream.h analyzers/stream.c analyzers/tls.h analyzers/tls.c \
 	analyzers/x509.h analyzers/x509.c analyzers/det_tls.c

@@ -13,7 +13,9 @@ What is checked, from the generator's timings (client side, where the tap is):
   - the health_alert open/close findings are exactly those that the alert rules (threshold,
     hysteresis 0.8, hold 3 intervals) give on the generator's per-interval values.
 Intervals with a response within EDGE_S of a boundary are not compared (which side the
-capture put it on is not decided by the generator's clock). Usage: check.py OUT.jsonl TRUTH.json
+capture put it on is not decided by the generator's clock).
+Usage: check.py OUT.jsonl TRUTH.json[@SHIFT] ...  (several truths for a joined capture, each
+shifted SHIFT seconds as tests/health/concat.py shifted its packets)
 """
 import json
 import math
@@ -27,7 +29,7 @@ CLEAR_RATIO = 0.8    # default hysteresis
 CLEAR_AFTER = 3      # default hold time (intervals)
 ALPHA = 0.01         # the sketch's stated relative error
 ABS_SLACK = 0.005    # s: generator clock (client socket calls) vs. the wire
-EDGE_S = 0.05        # s: responses this close to an interval boundary are ambiguous
+EDGE_S = 0.01        # s: responses this close to an interval boundary are ambiguous
 
 failures = []
 
@@ -47,15 +49,19 @@ def close(est, exact):
     return est is not None and abs(est - exact) <= ALPHA * exact + ABS_SLACK
 
 
-def load(out_path, truth_path):
+def load(out_path, truth_args):
     recs = [json.loads(line) for line in open(out_path) if line.strip()]
-    truth = json.load(open(truth_path))
     reqs = []
-    for c in truth["generator"]["client"]["connections"]:
-        for r in c["requests"]:
-            if "response_s" in r:
-                reqs.append({"sent": r["t_sent"], "resp": r["response_s"], "status": r["status"],
-                             "first": r["t_sent"] + r["response_s"], "server": c["server"]})
+    for arg in truth_args:
+        path, _, shift = arg.partition("@")
+        shift = float(shift or 0)
+        truth = json.load(open(path))
+        for c in truth["generator"]["client"]["connections"]:
+            for r in c["requests"]:
+                if "response_s" in r:
+                    sent = r["t_sent"] + shift
+                    reqs.append({"sent": sent, "resp": r["response_s"], "status": r["status"],
+                                 "first": sent + r["response_s"], "server": c["server"]})
     return recs, reqs
 
 
@@ -82,7 +88,7 @@ def alert_sim(values, quiet, thr):
 
 
 def main():
-    recs, reqs = load(sys.argv[1], sys.argv[2])
+    recs, reqs = load(sys.argv[1], sys.argv[2:])
     health = [r for r in recs if r["type"] == "health"]
     findings = [r for r in recs if r["type"] == "finding"]
     if not reqs:

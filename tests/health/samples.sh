@@ -28,6 +28,38 @@ for name in http-clean http-slow http-503; do
 	fi
 	python3 "$top_srcdir/tests/health/check.py" "$tmp/$name.jsonl" "$truth" || failed=$((failed + 1))
 done
+# joined captures: a bad sample, then the clean one 35 s later (idle intervals, then clean
+# traffic): the alert opened by the first part must close, at the interval the rules say
+for bad in http-slow http-503; do
+	first="$top_srcdir/samples/$bad.pcap"
+	second="$top_srcdir/samples/http-clean.pcap"
+	if [ ! -f "$first" ] || [ ! -f "$second" ]; then
+		continue
+	fi
+	ran=$((ran + 1))
+	echo "== $bad then http-clean"
+	shift=$(python3 "$top_srcdir/tests/health/concat.py" "$tmp/joined.pcap" "$first" 35 "$second") || {
+		failed=$((failed + 1))
+		continue
+	}
+	"$FLOWMEDIC" -q --no-db --json -r "$tmp/joined.pcap" >"$tmp/$bad-joined.jsonl" 2>/dev/null || {
+		echo "FAIL: flowmedic on the joined capture"
+		failed=$((failed + 1))
+		continue
+	}
+	python3 "$top_srcdir/tests/health/check.py" "$tmp/$bad-joined.jsonl" \
+		"$top_srcdir/samples/$bad.truth.json" "$top_srcdir/samples/http-clean.truth.json@$shift" ||
+		failed=$((failed + 1))
+	rule=resp_p99
+	[ "$bad" = http-503 ] && rule=error_rate
+	for state in open closed; do
+		if ! grep '"kind":"health_alert"' "$tmp/$bad-joined.jsonl" |
+			grep -q "\"rule\":\"$rule\",\"state\":\"$state\""; then
+			echo "FAIL: $bad then http-clean: no $rule alert $state"
+			failed=$((failed + 1))
+		fi
+	done
+done
 # the clean sample must raise no alert and no slow response
 if [ -f "$tmp/http-clean.jsonl" ]; then
 	if grep -q '"kind":"\(slow_response\|health_alert\)"' "$tmp/http-clean.jsonl"; then
