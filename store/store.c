@@ -34,6 +34,7 @@
 #define STORE_MAX_SLOTS (1u << 20)
 #define STORE_DEFAULT_BATCH 1000
 #define STORE_DEFAULT_BATCH_MS 500
+#define STORE_WAKE 64            /* queued records that wake a gathering writer */
 #define STORE_CHUNK 256          /* records taken from the queue per lock */
 #define STORE_BUSY_MS 5000       /* wait this long for another writer's lock */
 #define STORE_FLUSH_WAIT_MS 5000 /* store_flush_now gives up after this */
@@ -54,6 +55,13 @@ struct rec {
         struct tls_record tls;    /* REC_TLS */
         struct cert_record cert;  /* REC_CERT */
     } u;                          /* the copy */
+};
+
+/* How the writer thread is waiting; the producer wakes it only when it must. */
+enum writer_sleep {
+    SLEEP_NONE = 0, /* working */
+    SLEEP_TIMED,    /* a batch is open: wake at wake_at() records or at the deadline */
+    SLEEP_IDLE,     /* nothing open: wake on the first record */
 };
 
 /* Prepared statements, prepared once at open. */
@@ -95,6 +103,7 @@ struct store {
     uint64_t flush_done;                  /* flush requests served (sequence) */
     bool stop;                            /* store_close: drain, commit, exit */
     bool writer_done;                     /* the writer thread has exited */
+    enum writer_sleep writer_sleep;       /* how the writer waits now (wake-up policy) */
     bool failed;                          /* a write failed; nothing more is written */
     char error[256];                      /* why it failed */
     bool have_summary;                    /* summary holds the run's totals */
@@ -1022,19 +1031,40 @@ static struct timespec ns_to_ts(uint64_t ns)
     return ts;
 }
 
+/* Queued records at which the producer wakes a writer that is gathering a batch. */
+static size_t wake_at(const struct store *s)
+{
+    size_t n = STORE_WAKE;
+    if (s->tune.queue_slots < n)
+        n = s->tune.queue_slots;
+    if (s->tune.batch_records < n)
+        n = s->tune.batch_records;
+    return n;
+}
+
 static void *writer_main(void *arg)
 {
     struct store *s = arg;
 
     pthread_mutex_lock(&s->mu);
     for (;;) {
-        while (s->count == 0 && !s->stop && s->flush_done == s->flush_req) {
+        /*
+         * With a batch open, gather records until a wake-up's worth is queued or the batch
+         * is due; with none, sleep until the first record comes.
+         */
+        while ((s->count == 0 || (s->txn_open && s->count < wake_at(s))) && !s->stop &&
+               s->flush_done == s->flush_req) {
             if (s->txn_open) {
                 struct timespec dl = ns_to_ts(s->txn_deadline_ns);
-                if (pthread_cond_timedwait(&s->cv_work, &s->mu, &dl) == ETIMEDOUT)
+                s->writer_sleep = SLEEP_TIMED;
+                int rc = pthread_cond_timedwait(&s->cv_work, &s->mu, &dl);
+                s->writer_sleep = SLEEP_NONE;
+                if (rc == ETIMEDOUT)
                     break;
             } else {
+                s->writer_sleep = SLEEP_IDLE;
                 pthread_cond_wait(&s->cv_work, &s->mu);
+                s->writer_sleep = SLEEP_NONE;
             }
         }
         size_t n = s->count < STORE_CHUNK ? s->count : STORE_CHUNK;
@@ -1089,7 +1119,9 @@ static void q_push(struct store *s, enum rec_type type, const void *p, size_t le
     r->type = type;
     memcpy(&r->u, p, len);
     s->count++;
-    pthread_cond_signal(&s->cv_work);
+    /* One wake-up per batch of records, not per record: the hot path stays cheap. */
+    if (s->writer_sleep == SLEEP_IDLE || (s->writer_sleep == SLEEP_TIMED && s->count >= wake_at(s)))
+        pthread_cond_signal(&s->cv_work);
     pthread_mutex_unlock(&s->mu);
 }
 
