@@ -38,6 +38,10 @@
 #define ES_WINDOW_NS NS_PER_S
 /* a server RST this soon after the client's ACK/data is the abort-on-overflow form */
 #define ES_RST_NEAR_NS NS_PER_S
+/* a client SYN sooner than this after the previous one is a copy, not a retry */
+#define ES_RETRY_MIN_NS (200 * NS_PER_MS)
+/* a SYN-ACK sooner than this after the previous one is a copy, not a timer re-send */
+#define ES_SA_RETRY_MIN_NS (500 * NS_PER_MS)
 /* an outage episode closes after this long without new attempts */
 #define ES_EP_QUIET_NS (60 * NS_PER_S)
 /* attempts awaiting their decision at once (more are decided at flow end) */
@@ -337,7 +341,7 @@ static void es_syn_story(const struct es_syns *sy, char *buf, size_t n, char *ga
     }
     if (sy->nsyn > ES_SYNS && at < n) {
         w = snprintf(buf + at, n - at, ", ..., +%.1f s",
-                     (double)(sy->last_syn_ns - sy->syn_ns[0]) / 1e9);
+                     (double)es_sub(sy->last_syn_ns, sy->syn_ns[0]) / 1e9);
         at += w > 0 ? (size_t)w : 0;
     }
     w = snprintf(gaps, gn, "[");
@@ -527,6 +531,8 @@ static void es_pending_update(struct det *d, struct flow *f, struct es_flow *st)
 static void es_on_syn(struct det *d, struct flow *f, struct es_flow *st, const struct pkt *pk)
 {
     const struct flow_record *r = flow_rec(f);
+    if (st->sy.nsyn > 0 && es_sub(pk->ts_ns, st->sy.last_syn_ns) < ES_RETRY_MIN_NS)
+        return; /* too soon for a retransmission timer: a copy (another VLAN, a mirror) */
     if (st->sy.nsyn == 0) {
         st->isn = pk->seq;
         st->srv = (int16_t)es_server_slot(d, &r->server, pk->ts_ns);
@@ -588,7 +594,7 @@ static void es_judge_retry(struct det *d, struct flow *f, struct es_flow *st, bo
     es_syn_frames(&fd, &st->sy, st->synack_frame);
     char story[160], gaps[96], wait[24];
     es_syn_story(&st->sy, story, sizeof(story), gaps, sizeof(gaps));
-    es_dur(wait, sizeof(wait), st->synack_ns - st->sy.syn_ns[0]);
+    es_dur(wait, sizeof(wait), es_sub(st->synack_ns, st->sy.syn_ns[0]));
     es_fit(
         fd.detail, sizeof(fd.detail),
         snprintf(fd.detail, sizeof(fd.detail),
@@ -626,7 +632,8 @@ static void es_on_synack(struct det *d, struct flow *f, struct es_flow *st, cons
         struct es_bucket *b = s ? es_bucket_at(s, pk->ts_ns) : NULL;
         if (b)
             b->answered = es_inc16(b->answered);
-    } else if (st->acked) {
+    } else if (st->acked && es_sub(pk->ts_ns, st->last_synack_ns) >= ES_SA_RETRY_MIN_NS) {
+        /* a real re-send (the SYN-ACK timer starts at 1 s), not a copy of the same frame */
         if (st->sa_after_ack++ == 0)
             st->sa_after_ack_frame = pk->frame;
     }
@@ -651,7 +658,7 @@ static void es_refused(struct det *d, struct flow *f, struct es_flow *st, const 
     fd.confidence = 1.0f;
     es_syn_frames(&fd, &st->sy, pk->frame);
     char after[24];
-    es_dur(after, sizeof(after), pk->ts_ns - st->sy.last_syn_ns);
+    es_dur(after, sizeof(after), es_sub(pk->ts_ns, st->sy.last_syn_ns));
     es_fit(fd.detail, sizeof(fd.detail),
            snprintf(
                fd.detail, sizeof(fd.detail),
@@ -682,7 +689,7 @@ static void es_aq_reset(struct det *d, struct flow *f, struct es_flow *st, const
         es_add_frame(&fd, st->data_frame);
     es_add_frame(&fd, pk->frame);
     char after[24];
-    es_dur(after, sizeof(after), pk->ts_ns - st->last_c2s_ns);
+    es_dur(after, sizeof(after), es_sub(pk->ts_ns, st->last_c2s_ns));
     es_fit(
         fd.detail, sizeof(fd.detail),
         snprintf(
@@ -752,8 +759,12 @@ static void es_slow(struct det *d, struct flow *f, struct es_flow *st, uint64_t 
 {
     if (st->done_hs || st->nsynack == 0 || st->judge_pending)
         return;
-    uint64_t srv_ns = st->synack_ns - st->synack_syn_ns;
-    uint64_t cli_ns = st->acked ? st->ack_ns - st->ack_synack_ns : 0;
+    if (st->syn_at_synack == 0 && !st->acked)
+        return; /* neither side of the handshake can be timed */
+    /* without the SYN (capture started after it) only the client side is known */
+    bool srv_known = st->syn_at_synack > 0; /* a SYN came before the SYN-ACK */
+    uint64_t srv_ns = srv_known ? es_sub(st->synack_ns, st->synack_syn_ns) : 0;
+    uint64_t cli_ns = st->acked ? es_sub(st->ack_ns, st->ack_synack_ns) : 0;
     bool slow = st->acked && srv_ns + cli_ns > ((struct es_priv *)d->priv)->slow_ns;
     if (!slow && !st->weak_retry)
         return;
@@ -763,10 +774,14 @@ static void es_slow(struct det *d, struct flow *f, struct es_flow *st, uint64_t 
     fd.confidence = slow ? 1.0f : 0.3f;
     es_syn_frames(&fd, &st->sy, st->synack_frame);
     es_add_frame(&fd, st->ack_frame);
-    char sv[24], cl[24], tot[24];
-    es_dur(sv, sizeof(sv), srv_ns);
+    char sv[32], cl[24], tot[24];
+    uint64_t start = srv_known ? st->sy.syn_ns[0] : st->ack_synack_ns;
+    if (srv_known)
+        es_dur(sv, sizeof(sv), srv_ns);
+    else
+        snprintf(sv, sizeof(sv), "unknown (no SYN seen)");
     es_dur(cl, sizeof(cl), cli_ns);
-    es_dur(tot, sizeof(tot), (st->acked ? st->ack_ns : st->synack_ns) - st->sy.syn_ns[0]);
+    es_dur(tot, sizeof(tot), es_sub(st->acked ? st->ack_ns : st->synack_ns, start));
     if (st->weak_retry)
         es_fit(
             fd.detail, sizeof(fd.detail),
@@ -789,11 +804,16 @@ static void es_slow(struct det *d, struct flow *f, struct es_flow *st, uint64_t 
                 srv_ns >= cli_ns ? "The server side dominates: check server load, SYN queue "
                                    "(nstat TcpExtListenDrops) and the path to it."
                                  : "The client side dominates: the client or its path is slow."));
+    char srv_json[24];
+    if (srv_known)
+        snprintf(srv_json, sizeof(srv_json), "%.6f", (double)srv_ns / 1e9);
+    else
+        snprintf(srv_json, sizeof(srv_json), "null");
     es_fit_json(fd.extra, sizeof(fd.extra),
                 snprintf(fd.extra, sizeof(fd.extra),
-                         "\"reason\":\"%s\",\"server_side\":%.6f,\"client_side\":%.6f,\"syns\":%u",
-                         st->weak_retry ? "syn_retry" : "slow", (double)srv_ns / 1e9,
-                         (double)cli_ns / 1e9, st->sy.nsyn));
+                         "\"reason\":\"%s\",\"server_side\":%s,\"client_side\":%.6f,\"syns\":%u",
+                         st->weak_retry ? "syn_retry" : "slow", srv_json, (double)cli_ns / 1e9,
+                         st->sy.nsyn));
     det_emit(d, &fd);
 }
 
@@ -850,7 +870,7 @@ static void es_on_packet(struct det *d, struct flow *f, void *fs, const struct p
             st->reset_frame = pk->frame;
             es_aq_ignored(d, f, st, pk->ts_ns);
         } else if (st->acked && !st->progress && !st->done_aq &&
-                   pk->ts_ns - st->last_c2s_ns <= ES_RST_NEAR_NS)
+                   es_sub(pk->ts_ns, st->last_c2s_ns) <= ES_RST_NEAR_NS)
             es_aq_reset(d, f, st, pk);
         return;
     }
@@ -896,7 +916,7 @@ static void es_unanswered(struct det *d, const struct es_attempt *at)
     struct finding fd;
     if (known && c.answered > 0 && watched && sy->nsyn >= 2) {
         es_attempt_finding(&fd, at, FK_SYN_BACKLOG_DROP, SEV_ERROR, sy->syn_ns[0]);
-        fd.confidence = c.dropped >= 2 ? 0.8f : 0.6f;
+        fd.confidence = c.dropped >= 3 && c.answered >= 2 ? 0.8f : 0.6f;
         es_syn_frames(&fd, sy, 0);
         es_fit(
             fd.detail, sizeof(fd.detail),
@@ -905,7 +925,7 @@ static void es_unanswered(struct det *d, const struct es_attempt *at)
                      "attempts needed a retry): SYN queue/listen backlog full%s. Check nstat "
                      "TcpExtListenOverflows/ListenDrops, `ss -lnt`, somaxconn.",
                      story, c.answered, c.dropped, c.attempts,
-                     c.dropped >= 2 ? "" : ", or a firewall rule for this client"));
+                     c.dropped >= 3 && c.answered >= 2 ? "" : ", or loss or a firewall rule"));
         es_fit_json(
             fd.extra, sizeof(fd.extra),
             snprintf(fd.extra, sizeof(fd.extra),

@@ -471,6 +471,40 @@ static void test_clean(void)
     CHECK_EQ_U64(count_estab(ngot), 0);
 }
 
+/* The same handshake seen three times 50 ms apart (VLAN copies): no retry, no overflow. */
+static void test_copies(void)
+{
+    struct endpoint cli = ep4(10, 0, 10, 1, 50000), sv = *srv80();
+    for (int k = 0; k < 3; k++) {
+        uint64_t o = (uint64_t)k * 50 * MS;
+        add(o, cli, sv, TCP_SYN, 100, 0, 0);
+        add(o + 20 * MS, sv, cli, TCP_SYN | TCP_ACK, 900, 101, 0);
+        add(o + 20 * MS + 300000, cli, sv, TCP_ACK, 101, 901, 0);
+        add(o + 20 * MS + 400000, cli, sv, TCP_ACK | TCP_PSH, 101, 901, 100);
+    }
+    add(200 * MS, sv, cli, TCP_ACK | TCP_PSH, 901, 201, 500);
+    run();
+    CHECK_EQ_U64(count_estab(ngot), 0);
+}
+
+/* Capture started after the SYN: the server side is unknown, the client side is timed. */
+static void test_no_syn(void)
+{
+    struct endpoint cli = ep4(10, 0, 11, 1, 51000), sv = *srv80();
+    add(0, sv, cli, TCP_SYN | TCP_ACK, 900, 101, 0);
+    add(1500 * MS, cli, sv, TCP_ACK, 101, 901, 0);
+    add(1600 * MS, ep4(10, 0, 11, 1, 51001), sv, TCP_ACK, 5, 6, 0); /* unrelated mid-stream */
+    run();
+    CHECK_EQ_U64(count_kind(FK_SLOW_HANDSHAKE), 1);
+    const struct finding *f = find_kind(FK_SLOW_HANDSHAKE, 51000);
+    CHECK(f != NULL);
+    if (f) {
+        CHECK(strstr(f->detail, "server side (SYN -> SYN-ACK) unknown") != NULL);
+        CHECK(strstr(f->extra, "\"server_side\":null") != NULL);
+        CHECK(strstr(f->detail, "Handshake took 1.5 s") != NULL);
+    }
+}
+
 /* Live: without packets, ticks alone decide unanswered attempts and close the episode. */
 static void test_live_decision(void)
 {
@@ -532,5 +566,7 @@ int main(void)
     RUN(test_clean);
     RUN(test_lone_syn_at_end);
     RUN(test_live_decision);
+    RUN(test_copies);
+    RUN(test_no_syn);
     return TEST_REPORT();
 }
