@@ -31,6 +31,8 @@ FILTERS = {
     "fin": "tcp.flags.fin == 1",
 }
 
+ERRORS = set()
+
 FIELDS = ["frame.number", "tcp.stream", "ip.src", "ipv6.src", "tcp.srcport", "ip.dst", "ipv6.dst",
           "tcp.dstport", "tcp.flags.syn", "tcp.flags.ack", "tcp.len"]
 
@@ -41,7 +43,10 @@ def tshark_rows(pcap, flt, fields):
         cmd += ["-Y", flt]
     for f in fields:
         cmd += ["-e", f]
-    res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    err = " ".join(l for l in res.stderr.splitlines() if "could be dangerous" not in l and l.strip())
+    if res.returncode != 0 or err:
+        ERRORS.add("tshark exit %d: %s" % (res.returncode, " ".join(err.split())[:300]))
     return [line.split("\t") for line in res.stdout.splitlines() if line]
 
 
@@ -120,6 +125,8 @@ def main():
         k, _, v = kv.partition("=")
         truth["generator"][k] = load_part(v)
     truth["tshark"] = tshark_truth(a.pcap)
+    if ERRORS:
+        truth["tshark"]["errors"] = sorted(ERRORS)
     truth["tshark"]["command"] = "tshark -2 -r %s -Y FILTER (FILTER per key: %s)" % (
         a.name + ".pcap", json.dumps(FILTERS, sort_keys=True))
     with open(a.out, "w") as f:
