@@ -40,7 +40,7 @@ expect() {
     if [ "$rc" -ne "$want" ]; then
         echo "FAIL $name: exit $rc, wanted $want; stderr: $(cat "$tmp/err")"
         fail=$((fail + 1))
-    elif ! grep -Eq "$pat" "$tmp/err"; then
+    elif ! grep -Eq -- "$pat" "$tmp/err"; then
         echo "FAIL $name: message does not match /$pat/: $(cat "$tmp/err")"
         fail=$((fail + 1))
     elif grep -q "Sanitizer\|runtime error" "$tmp/err"; then
