@@ -691,6 +691,14 @@ static int read_loop(struct run *r)
     }
     if (g_stop && !r->o->iface)
         log_warn("interrupted after frame %" PRIu64 "; the findings so far are kept", r->frames);
+    if (!r->o->iface && r->frames == 0 && status == EXIT_OK && !g_stop) {
+        if (!r->o->filter) {
+            log_error("%s: no packets in the input (the capture holds only a file header)",
+                      r->o->ninputs == 1 ? r->o->inputs[0] : "the capture files");
+            return EXIT_RUNTIME;
+        }
+        log_warn("no packet matched the filter '%s'", r->o->filter);
+    }
     return status;
 }
 
