@@ -235,10 +235,12 @@ def cmd_bulk_server(a):
     log = JsonLog(a.log)
     ls = socket.socket(family_of(a.host), socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if a.rcvbuf:
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, a.rcvbuf)
     ls.bind((a.host, a.port))
     ls.listen(8)
     ls.settimeout(a.lifetime)
-    log.write(event="listening", port=a.port)
+    log.write(event="listening", port=a.port, rcvbuf=ls.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
     for _ in range(a.conns):
         try:
             c, peer = ls.accept()
@@ -257,6 +259,22 @@ def cmd_bulk_server(a):
                         break
                     got += len(d)
                 rec["received_bytes"] = got
+                c.sendall(b"OK %d\n" % got)
+                c.shutdown(socket.SHUT_WR)
+                c.recv(16)
+                c.close()
+            elif a.mode == "slow-sink":
+                # read nothing for --initial-pause, then --read-size bytes every --read-delay
+                time.sleep(a.initial_pause)
+                got = 0
+                while True:
+                    d = c.recv(a.read_size)
+                    if not d:
+                        break
+                    got += len(d)
+                    time.sleep(a.read_delay)
+                rec["received_bytes"] = got
+                rec["reader"] = "paused %.1f s, then %d bytes every %.3f s" % (a.initial_pause, a.read_size, a.read_delay)
                 c.sendall(b"OK %d\n" % got)
                 c.shutdown(socket.SHUT_WR)
                 c.recv(16)
@@ -563,12 +581,16 @@ def main():
     s = sub.add_parser("bulk-server")
     s.add_argument("--host", default="0.0.0.0")
     s.add_argument("--port", type=int, default=5001)
-    s.add_argument("--mode", choices=["sink", "source", "abort", "source-until-error"], required=True)
+    s.add_argument("--mode", choices=["sink", "slow-sink", "source", "abort", "source-until-error"], required=True)
     s.add_argument("--conns", type=int, default=1)
     s.add_argument("--chunk", type=int, default=65536)
     s.add_argument("--pace", type=float, default=0)
     s.add_argument("--abort-after", type=int, default=65536)
     s.add_argument("--abort-wait", type=float, default=0.2)
+    s.add_argument("--rcvbuf", type=int, default=0, help="SO_RCVBUF on the listener (0: default)")
+    s.add_argument("--initial-pause", type=float, default=1.0, help="slow-sink")
+    s.add_argument("--read-size", type=int, default=4096, help="slow-sink")
+    s.add_argument("--read-delay", type=float, default=0.05, help="slow-sink")
     s.add_argument("--lifetime", type=float, default=60)
     s.add_argument("--log", default="")
     s.set_defaults(fn=cmd_bulk_server)

@@ -126,7 +126,7 @@ def main():
         truth["generator"][k] = load_part(v)
     truth["tshark"] = tshark_truth(a.pcap)
     if ERRORS:
-        truth["tshark"]["errors"] = sorted(ERRORS)
+        truth["tshark"]["errors"] = sorted(e.replace(a.pcap, a.name + ".pcap") for e in ERRORS)
     truth["tshark"]["command"] = "tshark -2 -r %s -Y FILTER (FILTER per key: %s)" % (
         a.name + ".pcap", json.dumps(FILTERS, sort_keys=True))
     with open(a.out, "w") as f:

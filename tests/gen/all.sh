@@ -1,0 +1,37 @@
+#!/bin/bash
+# tests/gen/all.sh [NAME...]: regenerate every sample (or the named ones) into samples/, one
+# scenario after another, then the derived bad-input variants. Needs root. Each scenario cleans
+# up its own namespaces; at the end no fmgen-* namespace may remain.
+# Regenerating changes ports, timestamps and sometimes counts: update the golden files after.
+set -uo pipefail
+D=$(cd "$(dirname "$0")" && pwd)
+ALL="http-clean loss-bulk-c2s loss-bulk-s2c reset-server reset-client refused ipv6-http syn-backlog
+accept-overflow-abort unreachable clean-with-loss tls12-ok tls13-ok tls12-expired tls13-expired
+tls13-expired-openssl tls-unknown-ca tls-self-signed tls-name-mismatch tls-version-mismatch
+tls-no-shared-cipher tls-no-server-hello tls-reset-mid-handshake http-slow http-503 loss-upstream
+zero-window derived"
+[ "$(id -u)" -eq 0 ] || { echo "all.sh: needs root" >&2; exit 1; }
+run() { # NAME -> the script and its argument
+	case "$1" in
+	loss-bulk-c2s | loss-bulk-s2c) "$D/loss-bulk.sh" "${1#loss-bulk-}" ;;
+	reset-server | reset-client) "$D/reset.sh" "${1#reset-}" ;;
+	syn-backlog) "$D/syn-backlog.sh" ;;
+	accept-overflow-abort) "$D/syn-backlog.sh" abort ;;
+	tls*) "$D/tls.sh" "$1" ;;
+	derived) "$D/derived.sh" ;;
+	*) [ -x "$D/$1.sh" ] || { echo "no scenario $1" >&2; return 2; }; "$D/$1.sh" ;;
+	esac
+}
+fail=0
+for n in ${@:-$ALL}; do
+	echo "=== $n" >&2
+	if ! timeout 300 bash -c "$(declare -f run); D='$D'; run '$n'"; then
+		echo "=== $n FAILED" >&2
+		fail=1
+	fi
+	if ip netns list | grep -q '^fmgen-'; then
+		echo "=== namespaces left after $n: $(ip netns list | grep '^fmgen-' | tr '\n' ' ')" >&2
+		fail=1
+	fi
+done
+exit $fail
