@@ -39,7 +39,9 @@ struct cap_source {
     int fd;                     /* live: selectable fd polled for the read timeout, or -1 */
     int timeout_ms;             /* live: how long one cap_next waits before ERR_AGAIN */
     uint64_t frames;            /* frames delivered, all inputs */
-    uint64_t file_frames;       /* frames delivered from the current file */
+    uint64_t file_frames;       /* frames read from the current file (before the filter) */
+    struct bpf_program prog;    /* files: the filter compiled for the current file */
+    bool has_prog;              /* prog holds a compiled filter to free */
     int linktype;               /* DLT of the current handle */
     char err[CAP_ERRLEN];       /* last error text */
 };
@@ -168,9 +170,27 @@ static int check_linktype(int dlt, const char *name, char *errbuf, size_t errlen
     return ERR_FORMAT;
 }
 
-/* Open one capture file with its filter; NULL and a message on failure. */
-static pcap_t *open_file(const char *path, const char *filter, char *errbuf, size_t errlen)
+/* Compile filter for pc's link type into prog; on failure a message naming the expression. */
+static int compile_filter(pcap_t *pc, const char *filter, struct bpf_program *prog,
+                          char *errbuf, size_t errlen)
 {
+    if (pcap_compile(pc, prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        snprintf(errbuf, errlen, "invalid filter expression '%s': %s", filter, pcap_geterr(pc));
+        return ERR_ARG;
+    }
+    return 0;
+}
+
+/*
+ * Open one capture file and compile the filter for it into prog (if filter and prog are
+ * given; with prog NULL the filter is only checked). NULL and a message on failure. Files are
+ * filtered with pcap_offline_filter rather than pcap_setfilter so that the source still sees
+ * every record and can tell an empty file from one whose frames all missed the filter.
+ */
+static pcap_t *open_file(const char *path, const char *filter, struct bpf_program *prog,
+                         bool *has_prog, char *errbuf, size_t errlen)
+{
+    struct bpf_program tmp;
     char perr[PCAP_ERRBUF_SIZE];
     perr[0] = '\0';
     if (precheck_file(path, errbuf, errlen) != 0)
@@ -180,19 +200,27 @@ static pcap_t *open_file(const char *path, const char *filter, char *errbuf, siz
         explain_open_error(path, perr, errbuf, errlen);
         return NULL;
     }
-    const char *name = path_name(path);
-    if (check_linktype(pcap_datalink(pc), name, errbuf, errlen) != 0 ||
-        set_filter(pc, filter, PCAP_NETMASK_UNKNOWN, name, errbuf, errlen) != 0) {
-        pcap_close(pc);
-        return NULL;
+    if (check_linktype(pcap_datalink(pc), path_name(path), errbuf, errlen) != 0)
+        goto fail_close;
+    if (filter && *filter) {
+        if (compile_filter(pc, filter, prog ? prog : &tmp, errbuf, errlen) != 0)
+            goto fail_close;
+        if (prog)
+            *has_prog = true;
+        else
+            pcap_freecode(&tmp);
     }
     return pc;
+
+fail_close:
+    pcap_close(pc);
+    return NULL;
 }
 
 /* Make s->pc the handle of s->paths[s->cur]; 0 or ERR_FORMAT with s->err set. */
 static int open_current(struct cap_source *s)
 {
-    s->pc = open_file(s->paths[s->cur], s->filter, s->err, sizeof s->err);
+    s->pc = open_file(s->paths[s->cur], s->filter, &s->prog, &s->has_prog, s->err, sizeof s->err);
     if (!s->pc)
         return ERR_FORMAT;
     s->linktype = pcap_datalink(s->pc);
@@ -243,7 +271,7 @@ struct cap_source *cap_open_files(const char *const *paths, size_t npaths, const
     for (size_t i = 1; i < npaths; i++) {
         if (strcmp(paths[i], "-") == 0)
             continue;
-        pcap_t *pc = open_file(paths[i], filter, errbuf, errlen);
+        pcap_t *pc = open_file(paths[i], filter, NULL, NULL, errbuf, errlen);
         if (!pc)
             goto fail;
         pcap_close(pc);
@@ -369,13 +397,23 @@ static uint64_t ts_of(const struct cap_source *s, const struct pcap_pkthdr *h)
     return sec * 1000000000u + (s->nano ? frac : frac * 1000u);
 }
 
-/* Offline: move on to the next file; 0, ERR_EOF after the last, ERR_FORMAT if it won't open. */
-static int next_file(struct cap_source *s)
+/* Offline: close the current file and free its filter. */
+static void close_file(struct cap_source *s)
 {
     if (s->pc) {
         pcap_close(s->pc);
         s->pc = NULL;
     }
+    if (s->has_prog) {
+        pcap_freecode(&s->prog);
+        s->has_prog = false;
+    }
+}
+
+/* Offline: move on to the next file; 0, ERR_EOF after the last, ERR_FORMAT if it won't open. */
+static int next_file(struct cap_source *s)
+{
+    close_file(s);
     if (s->cur + 1 >= s->npaths) {
         s->cur = s->npaths;
         return ERR_EOF;
@@ -394,7 +432,6 @@ static void deliver(struct cap_source *s, const struct pcap_pkthdr *h, const u_c
     f->linktype = s->linktype;
     f->data = data;
     s->frames++;
-    s->file_frames++;
 }
 
 /* Live read: one frame, ERR_AGAIN after the timeout, ERR_EOF after cap_break, ERR_IO. */
@@ -446,8 +483,17 @@ int cap_next(struct cap_source *s, struct cap_frame *f)
         }
         int rc = pcap_next_ex(s->pc, &h, &data);
         if (rc == 1) {
+            s->file_frames++;
+            if (s->has_prog && pcap_offline_filter(&s->prog, h, data) == 0)
+                continue; /* filtered out */
             deliver(s, h, data, f);
             return 0;
+        }
+        if (rc == PCAP_ERROR_BREAK && s->file_frames == 0) {
+            snprintf(s->err, sizeof s->err, "%s: contains no packets (a capture header only)",
+                     path_name(s->paths[s->cur]));
+            close_file(s); /* the next call goes on with the next file */
+            return ERR_FORMAT;
         }
         if (rc == PCAP_ERROR_BREAK) { /* end of this file */
             rc = next_file(s);
@@ -459,8 +505,7 @@ int cap_next(struct cap_source *s, struct cap_frame *f)
         snprintf(s->err, sizeof s->err, "%s: capture ends early after frame %llu: %s",
                  path_name(s->paths[s->cur]), (unsigned long long)s->file_frames,
                  pcap_geterr(s->pc));
-        pcap_close(s->pc);
-        s->pc = NULL; /* the next call goes on with the next file */
+        close_file(s); /* the next call goes on with the next file */
         return ERR_FORMAT;
     }
 }
@@ -508,8 +553,7 @@ void cap_close(struct cap_source *s)
 {
     if (!s)
         return;
-    if (s->pc)
-        pcap_close(s->pc);
+    close_file(s);
     if (s->paths) {
         for (size_t i = 0; i < s->npaths; i++)
             free(s->paths[i]);
