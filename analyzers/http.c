@@ -73,23 +73,31 @@ bool http_looks_like_request(const uint8_t *p, size_t len)
  */
 static bool hp_line(struct http_parser *hp, struct rd *r, uint32_t *eff)
 {
-    while (rd_has(r, 1)) {
-        uint8_t c = rd_u8(r);
-        hp->line_total++;
-        hp->header_total++;
-        if (c == '\n') {
-            uint32_t total = hp->line_total - 1;
-            if (hp->line_len > 0 && hp->line_len == total && hp->line[hp->line_len - 1] == '\r') {
-                hp->line_len--;
-                total--;
-            }
-            *eff = total;
-            return true;
-        }
-        if (hp->line_len < HTTP_LINE_MAX)
-            hp->line[hp->line_len++] = (char)c;
+    struct rd look = *r; /* find the LF without consuming */
+    size_t left = rd_left(r);
+    const uint8_t *chunk = rd_ptr(&look, left);
+    if (!chunk || left == 0)
+        return false;
+    const uint8_t *lf = memchr(chunk, '\n', left);
+    size_t n = lf ? (size_t)(lf - chunk) + 1 : left; /* bytes of this line here, LF included */
+    size_t body = lf ? n - 1 : n;                    /* without the LF */
+    size_t room = HTTP_LINE_MAX - hp->line_len;
+    size_t keep = body < room ? body : room;
+    memcpy(hp->line + hp->line_len, chunk, keep);
+    hp->line_len = (uint16_t)(hp->line_len + keep);
+    rd_skip(r, n);
+    uint32_t add = n > UINT32_MAX - hp->line_total ? UINT32_MAX - hp->line_total : (uint32_t)n;
+    hp->line_total += add;
+    hp->header_total += add > UINT32_MAX - hp->header_total ? UINT32_MAX - hp->header_total : add;
+    if (!lf)
+        return false;
+    uint32_t total = hp->line_total - 1;
+    if (hp->line_len > 0 && hp->line_len == total && hp->line[hp->line_len - 1] == '\r') {
+        hp->line_len--;
+        total--;
     }
-    return false;
+    *eff = total;
+    return true;
 }
 
 static void hp_line_reset(struct http_parser *hp)
@@ -343,9 +351,10 @@ int http_parse(struct http_parser *hp, const uint8_t *p, size_t len, struct http
             break;
         switch (hp->state) {
         case HP_IDLE: {
-            uint8_t c = r.p[0];
+            struct rd look = r;
+            uint8_t c = rd_u8(&look);
             if (c == '\r' || c == '\n') {
-                rd_skip(&r, 1);
+                r = look;
                 break;
             }
             bool keep_no_body = hp->no_body, keep_connect = hp->connect_req;
