@@ -32,9 +32,11 @@ enum tf_state {
 
 /* This detector's slice of a flow. */
 struct tls_flow {
-    uint32_t sess;  /* session index + 1, 0 if none */
-    uint32_t gen;   /* the session's generation when attached */
-    uint8_t state;  /* enum tf_state */
+    uint32_t sess;     /* session index + 1, 0 if none */
+    uint32_t gen;      /* the session's generation when attached */
+    uint32_t isn1[2];  /* raw sequence number after the last SYN / SYN-ACK seen per direction */
+    uint8_t has_isn;   /* bit per direction: isn1[dir] is set */
+    uint8_t state;     /* enum tf_state */
 };
 
 /* One handshake being followed (pool entry). */
@@ -42,7 +44,8 @@ struct tls_sess {
     bool used;                     /* handed out */
     uint32_t gen;                  /* bumped at every release */
     struct stream_dir sd[2];       /* reassembly per direction */
-    bool base_set[2];              /* sd[dir] got its first sequence number */
+    bool base_set[2];              /* raw_base[dir] is set */
+    uint32_t raw_base[2];          /* raw sequence number of stream offset 0 per direction */
     struct tls_conn tc;            /* parser state; tc.rec is the record being built */
     uint64_t ch_frame;             /* frame of the ClientHello */
     uint64_t last_progress_ns;     /* last time the handshake moved forward */
@@ -195,6 +198,8 @@ static const char *phase(const struct tls_sess *s)
         return "before the ServerHello";
     if (s->server_cert)
         return "after the server's certificate";
+    if (tls_is_v13(s->tc.rec.version) && s->enc_after_sh[DIR_S2C] > 0)
+        return "after the server's encrypted flight (certificate)";
     return "after the ServerHello";
 }
 
@@ -300,6 +305,11 @@ static void sess_finish(struct tls_priv *pv, struct tls_sess *s, enum tls_outcom
         r->outcome = o;
     if (r->outcome == TLS_REJECTED_INFERRED)
         r->inferred = true;
+    if (!s->tc.seen_ch) {
+        /* It only looked like TLS (no ClientHello could be read): nothing to report. */
+        sess_release(pv, s);
+        return;
+    }
     if (r->outcome != TLS_COMPLETED && r->outcome != TLS_IN_PROGRESS)
         emit_failed(pv, s, ts);
     det_emit_tls(pv->d, r);
@@ -646,6 +656,10 @@ static void tls_on_packet(struct det *d, struct flow *f, void *fs, const struct 
     pv->d = d;
     if (tf->state == TF_NOT_TLS || tf->state == TF_DONE || tf->state == TF_NO_BUFFER)
         return;
+    if (p->flags & TCP_SYN) {
+        tf->isn1[dir] = p->seq + 1;
+        tf->has_isn |= (uint8_t)(1u << dir);
+    }
     uint32_t plen = p->payload ? p->payload_caplen : 0;
     struct tls_sess *s = NULL;
     if (tf->state == TF_UNKNOWN) {
@@ -669,15 +683,30 @@ static void tls_on_packet(struct det *d, struct flow *f, void *fs, const struct 
     s->last_pkt_ns = p->ts_ns;
     if (!s->last_progress_ns)
         s->last_progress_ns = p->ts_ns;
-    if (plen && sg->has_rel) {
+    if (plen) {
         struct stream_dir *sd = &s->sd[dir];
         if (!s->base_set[dir]) {
-            sd->base = flow_rec(f)->saw_syn ? 0 : sg->rel_seq;
+            /*
+             * Stream offsets are counted from the byte after the SYN when it was seen close
+             * by (an earlier segment may still arrive out of order), else from this segment.
+             * Own 32-bit offsets rather than tcp_seg.rel_seq: a handshake is far shorter than
+             * 2 GiB, and this stays right when SYNs are repeated with new ISNs (port reuse).
+             */
+            bool near = (tf->has_isn >> dir & 1) && p->seq - tf->isn1[dir] < sd->cap / 2;
+            s->raw_base[dir] = near ? tf->isn1[dir] : p->seq;
             s->base_set[dir] = true;
+        }
+        int64_t off = (int32_t)(p->seq - s->raw_base[dir]);
+        const uint8_t *data = p->payload;
+        if (off < 0) { /* bytes before the stream start: keep only what follows it */
+            uint32_t cut = (uint32_t)(off < -(int64_t)plen ? plen : -off);
+            data += cut;
+            plen -= cut;
+            off = 0;
         }
         if (dir == DIR_S2C)
             s->server_data = true;
-        enum stream_add_res ar = stream_add(sd, sg->rel_seq, p->payload, plen);
+        enum stream_add_res ar = stream_add(sd, (uint64_t)off, data, plen);
         if (ar == STREAM_GAP && !s->gap_counted) {
             s->gap_counted = true;
             pv->gaps++;

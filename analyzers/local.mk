@@ -40,3 +40,5 @@ tests_fuzz_fuzz_tls_SOURCES = tests/fuzz/fuzz_tls.c
 tests_fuzz_fuzz_tls_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_tls_LDADD = $(FM_LIBS)
 endif
+TESTS += tests/tls/samples.sh
+EXTRA_DIST += tests/tls/samples.sh tests/tls/check.py

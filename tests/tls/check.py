@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""tests/tls/check.py - run flowmedic --json on TLS captures and assert what each one must show.
+
+Samples (samples/tls*.pcap, made by tests/gen/tls.sh with real openssl/GnuTLS stacks): the
+handshake outcome, alert (code and sender), negotiated version, inferred flag and certificate
+findings of the single connection in each; clean samples must give no TLS/certificate error or
+warning. tshark cross-checks: plaintext alert frames (tls.alert_message.desc) equal flowmedic's
+tls_alert findings, and on corpus captures JA3 of every ClientHello equals tshark's.
+Exit 0 all passed, 1 a check failed, 77 nothing to check.
+"""
+import collections
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+SRC = os.environ.get("top_srcdir", ".")
+FM = os.environ.get("FLOWMEDIC", "./flowmedic")
+CORPUS = os.path.join(SRC, "..", "shared", "corpus")
+if not os.path.isdir(CORPUS):
+    CORPUS = "/work/shared/corpus"
+TSHARK = shutil.which("tshark")
+
+# sample -> expectations for its one TLS handshake
+SAMPLES = {
+    "tls12-ok": dict(outcome="completed", version=0x0303, clean=True),
+    "tls13-ok": dict(outcome="completed", version=0x0304, clean=True),
+    "tls12-expired": dict(outcome="failed_alert", version=0x0303, alert=45, frm="client",
+                          kinds=["cert_expired", "tls_alert"]),
+    "tls13-expired": dict(outcome="rejected_inferred", version=0x0304, frm="client",
+                          inferred=True, kinds=["tls_handshake_failed"]),
+    "tls13-expired-openssl": dict(outcome="failed_alert", version=0x0304, alert=45,
+                                  frm="client", kinds=["tls_alert"]),
+    "tls-unknown-ca": dict(outcome="failed_alert", version=0x0303, alert=48, frm="client"),
+    "tls-self-signed": dict(outcome="failed_alert", version=0x0303, alert=48, frm="client",
+                            kinds=["cert_self_signed"]),
+    "tls-name-mismatch": dict(outcome="failed_alert", version=0x0303, alert=42, frm="client",
+                              kinds=["cert_name_mismatch"]),
+    "tls-version-mismatch": dict(outcome="failed_alert", version=0, alert=70, frm="server"),
+    "tls-no-shared-cipher": dict(outcome="failed_alert", version=0, alert=40, frm="server"),
+    "tls-no-server-hello": dict(outcome="no_server_hello", version=0),
+    "tls-reset-mid-handshake": dict(outcome="reset", version=0, frm="server"),
+}
+
+# corpus capture -> (outcomes multiset, plaintext alert codes) it must show
+CORPUS_EXPECT = {
+    "nDPI/tls_alert.pcap": ({"failed_alert": 1}, [70]),
+    "arkime/badcurveball.pcap": ({"failed_alert": 1}, [46]),
+    "zeek/tls/certificate-request-failed.pcap": ({"failed_alert": 1}, [40]),
+    "zeek/tls/tls13draft16-ff52.a01.pcap": ({"failed_alert": 1, "completed": 1}, [48]),
+    "zeek/tls/tls1.2.pcap": ({"completed": 1}, []),
+    "nDPI/selfsigned.pcap": ({"completed": 1}, []),
+    "zeek/tls/tls-early-alert.pcap": ({"completed": 1}, [112]),
+}
+
+failures = 0
+checks = 0
+
+
+def check(cond, what):
+    global failures, checks
+    checks += 1
+    if not cond:
+        failures += 1
+        print("FAIL: " + what)
+
+
+def run(pcap):
+    with tempfile.TemporaryDirectory() as d:
+        p = subprocess.run([os.path.abspath(FM), "-r", os.path.abspath(pcap), "--json",
+                            "-w", os.path.join(d, "t.db")],
+                           cwd=d, capture_output=True, text=True, timeout=300)
+    objs = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+    return p.returncode, objs
+
+
+def tshark_fields(pcap, filt, field):
+    p = subprocess.run([TSHARK, "-r", pcap, "-Y", filt, "-T", "fields", "-e", field],
+                       capture_output=True, text=True, timeout=300)
+    return [v for line in p.stdout.splitlines() for v in line.split(",") if v]
+
+
+def check_sample(name, exp):
+    pcap = os.path.join(SRC, "samples", name + ".pcap")
+    rc, objs = run(pcap)
+    check(rc == 0, f"{name}: flowmedic exit {rc}")
+    tls = [o for o in objs if o["type"] == "tls"]
+    finds = [o for o in objs if o["type"] == "finding"]
+    kinds = collections.Counter(f["kind"] for f in finds)
+    check(len(tls) == 1, f"{name}: {len(tls)} tls records, expected 1")
+    if not tls:
+        return
+    t = tls[0]
+    check(t["outcome"] == exp["outcome"], f"{name}: outcome {t['outcome']} != {exp['outcome']}")
+    check(t["version"] == exp["version"], f"{name}: version {t['version']:#x} != {exp['version']:#x}")
+    check(t["inferred"] == exp.get("inferred", False), f"{name}: inferred {t['inferred']}")
+    check(t["sni"] == "invoice.test", f"{name}: sni {t['sni']!r}")
+    check(len(t["ja3"]) == 32 and t["ja4"].startswith("t1"), f"{name}: ja3/ja4 {t['ja3']} {t['ja4']}")
+    if "alert" in exp:
+        check(t["alert_desc"] == exp["alert"], f"{name}: alert {t['alert_desc']} != {exp['alert']}")
+        check(t["alert_level"] == 2, f"{name}: alert level {t['alert_level']}")
+    else:
+        check(t["alert_desc"] == -1, f"{name}: unexpected alert {t['alert_desc']}")
+    if "frm" in exp:
+        check(t["alert_from"] == exp["frm"], f"{name}: from {t['alert_from']} != {exp['frm']}")
+    for k in exp.get("kinds", []):
+        check(kinds[k] >= 1, f"{name}: no {k} finding ({dict(kinds)})")
+    tls_kinds = [k for k in kinds if k.startswith("tls_") or k.startswith("cert_")]
+    if exp.get("clean"):
+        check(not tls_kinds, f"{name}: clean sample has TLS findings {tls_kinds}")
+        check(t["duration"] is not None and t["duration"] > 0, f"{name}: duration {t['duration']}")
+        check(t["alert_from"] is None, f"{name}: alert_from {t['alert_from']}")
+    else:
+        check(kinds["tls_handshake_failed"] == 1, f"{name}: tls_handshake_failed {kinds['tls_handshake_failed']}")
+        fail = [f for f in finds if f["kind"] == "tls_handshake_failed"][0]
+        check(fail["outcome"] == exp["outcome"], f"{name}: finding outcome {fail['outcome']}")
+        check(len(fail["detail"]) > 40, f"{name}: detail too short: {fail['detail']!r}")
+    if exp["version"] == 0x0303 and exp["outcome"] != "no_server_hello":
+        check(len([o for o in objs if o["type"] == "cert"]) >= 1, f"{name}: no certificate record")
+    if TSHARK:
+        plain = tshark_fields(pcap, "tls.alert_message.desc", "tls.alert_message.desc")
+        check(len(plain) == kinds["tls_alert"],
+              f"{name}: tshark plaintext alerts {len(plain)} != tls_alert findings {kinds['tls_alert']}")
+        if "alert" in exp and plain:
+            check(int(plain[0]) == exp["alert"], f"{name}: tshark alert {plain[0]}")
+
+
+def check_corpus(rel, exp):
+    pcap = os.path.join(CORPUS, rel)
+    rc, objs = run(pcap)
+    tls = [o for o in objs if o["type"] == "tls"]
+    outcomes = collections.Counter(t["outcome"] for t in tls)
+    alerts = sorted(f["alert_code"] for f in objs if f.get("kind") == "tls_alert")
+    if exp is not None:
+        check(dict(outcomes) == exp[0], f"{rel}: outcomes {dict(outcomes)} != {exp[0]}")
+        check(alerts == sorted(exp[1]), f"{rel}: alerts {alerts} != {exp[1]}")
+    if TSHARK:
+        ja3 = collections.Counter(tshark_fields(pcap, "tls.handshake.type==1", "tls.handshake.ja3"))
+        mine = collections.Counter(t["ja3"] for t in tls)
+        check(mine == ja3, f"{rel}: JA3 {dict(mine)} != tshark {dict(ja3)}")
+        plain = tshark_fields(pcap, "tls.alert_message.desc", "tls.alert_message.desc")
+        check(len(plain) == len(alerts), f"{rel}: tshark plaintext alerts {len(plain)} != {len(alerts)}")
+
+
+def main():
+    ran = 0
+    for name, exp in SAMPLES.items():
+        if os.path.exists(os.path.join(SRC, "samples", name + ".pcap")):
+            check_sample(name, exp)
+            ran += 1
+        else:
+            print(f"skip: samples/{name}.pcap not present")
+    if os.path.isdir(CORPUS):
+        manifest = os.path.join(CORPUS, "MANIFEST.tsv")
+        rels = set(CORPUS_EXPECT)
+        if os.path.exists(manifest):
+            with open(manifest) as f:
+                head = f.readline().rstrip("\n").split("\t")
+                ci = head.index("tls_client_hello")
+                for line in f:
+                    c = line.rstrip("\n").split("\t")
+                    if len(c) > ci and c[ci].isdigit() and int(c[ci]) > 0:
+                        rels.add(c[0])
+        for rel in sorted(rels):
+            if os.path.exists(os.path.join(CORPUS, rel)):
+                check_corpus(rel, CORPUS_EXPECT.get(rel))
+                ran += 1
+    if ran == 0:
+        print("SKIP: no TLS sample or corpus capture present")
+        return 77
+    print(f"{checks - failures} passed, {failures} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
