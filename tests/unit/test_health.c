@@ -256,6 +256,56 @@ static void test_http_malformed(void)
     CHECK(!http_looks_like_request((const uint8_t *)" GET", 4));
 }
 
+/* Mutated messages cut at random points: the framer never reads past its input, never stalls
+   (every call consumes bytes or reports an event) and stays failed once it failed. */
+static void test_http_random(void)
+{
+    static const char *const seeds[] = {
+        "GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nwxyz\r\n0\r\n\r\n",
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\n\r\nbody until close",
+    };
+    uint8_t buf[256];
+    int stalls = 0, overruns = 0;
+    for (int iter = 0; iter < 20000; iter++) {
+        const char *seed = seeds[iter % 3];
+        size_t len = strlen(seed);
+        memcpy(buf, seed, len);
+        int nmut = (int)(rng_unit() * 4);
+        for (int m = 0; m < nmut; m++)
+            buf[(size_t)(rng_unit() * (double)len)] = (uint8_t)(rng_unit() * 256);
+        struct http_parser hp;
+        http_init(&hp, iter % 3 == 0 ? HTTP_ROLE_REQUEST : HTTP_ROLE_RESPONSE);
+        size_t pos = 0;
+        while (pos < len) {
+            size_t chunk = 1 + (size_t)(rng_unit() * (double)(len - pos));
+            size_t end = pos + chunk, at = pos;
+            int guard = 0;
+            while (at <= end && guard++ < 1000) {
+                struct http_msg msg;
+                int n = http_parse(&hp, buf + at, end - at, &msg);
+                if (n < 0) {
+                    CHECK(http_done(&hp));
+                    at = end;
+                    break;
+                }
+                if ((size_t)n > end - at)
+                    overruns++;
+                at += (size_t)n;
+                if (msg.ev == HTTP_EV_NONE)
+                    break;
+            }
+            if (guard >= 1000)
+                stalls++;
+            if (at != end && !http_done(&hp))
+                stalls++;
+            pos = end;
+        }
+    }
+    CHECK(stalls == 0);
+    CHECK(overruns == 0);
+}
+
 static void test_alert_hysteresis(void)
 {
     struct alert_cfg c = {.threshold = 5.0, .clear_ratio = 0.8, .open_after = 1, .clear_after = 3};
@@ -480,6 +530,7 @@ int main(void)
     TEST_RUN(test_http_requests);
     TEST_RUN(test_http_responses);
     TEST_RUN(test_http_malformed);
+    TEST_RUN(test_http_random);
     TEST_RUN(test_alert_hysteresis);
     TEST_RUN(test_detector_http);
     return TEST_REPORT();
