@@ -14,7 +14,7 @@ check_PROGRAMS += tests/fuzz/fuzz_replay
 tests_fuzz_fuzz_replay_SOURCES = tests/fuzz/fuzz_decode.c tests/fuzz/fuzz_replay.c
 tests_fuzz_fuzz_replay_LDADD = $(FM_LIBS)
 TESTS += tests/fuzz_replay.sh
-EXTRA_DIST += tests/fuzz_replay.sh
+EXTRA_DIST += tests/fuzz_replay.sh tests/fuzz/corpus/decode
 CLEANFILES += tests/fuzz_replay.err
 
 if FUZZ

@@ -1,6 +1,6 @@
 #!/bin/sh
 # fuzz_replay.sh - run fuzz_decode's LLVMFuzzerTestOneInput once over every file in samples/,
-# the fuzz corpus kept in tests/fuzz/corpus/ (if any) and the shared third-party corpus (if
+# the fuzz corpus kept in tests/fuzz/corpus/decode/ and the shared third-party corpus (if
 # present), through the plain driver tests/fuzz/fuzz_replay. A crash or sanitizer report fails.
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
@@ -11,8 +11,8 @@ if [ ! -x "$bin" ]; then
     exit 1
 fi
 set -- "$top_srcdir/samples"
-if [ -d "$top_srcdir/tests/fuzz/corpus" ]; then
-    set -- "$@" "$top_srcdir/tests/fuzz/corpus"
+if [ -d "$top_srcdir/tests/fuzz/corpus/decode" ]; then
+    set -- "$@" "$top_srcdir/tests/fuzz/corpus/decode"
 fi
 if [ -d "$FM_CORPUS" ]; then
     set -- "$@" "$FM_CORPUS"
