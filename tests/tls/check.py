@@ -12,6 +12,7 @@ import collections
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -127,6 +128,50 @@ def check_sample(name, exp):
             check(int(plain[0]) == exp["alert"], f"{name}: tshark alert {plain[0]}")
 
 
+def read_pcap(path):
+    """Classic pcap: (global header bytes, endianness prefix, [(sec, usec, data, origlen)])."""
+    with open(path, "rb") as f:
+        b = f.read()
+    e = "<" if b[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+    recs, o = [], 24
+    while o + 16 <= len(b):
+        sec, usec, incl, orig = struct.unpack(e + "IIII", b[o:o + 16])
+        recs.append((sec, usec, b[o + 16:o + 16 + incl], orig))
+        o += 16 + incl
+    return b[:24], e, recs
+
+
+def write_pcap(path, hdr, e, recs):
+    with open(path, "wb") as f:
+        f.write(hdr)
+        for sec, usec, data, orig in recs:
+            f.write(struct.pack(e + "IIII", sec, usec, len(data), orig) + data)
+
+
+def check_stall(name, keep, outcome, sev):
+    """Keep the first `keep` frames of a sample, then repeat the last one 20 s later: the
+    handshake made no progress for longer than the stall time (10 s), seen from on_tick."""
+    src = os.path.join(SRC, "samples", name + ".pcap")
+    if not os.path.exists(src):
+        print(f"skip: samples/{name}.pcap not present")
+        return
+    hdr, e, recs = read_pcap(src)
+    recs = recs[:keep]
+    sec, usec, data, orig = recs[-1]
+    recs.append((sec + 20, usec, data, orig))
+    with tempfile.TemporaryDirectory() as d:
+        cut = os.path.join(d, "stall.pcap")
+        write_pcap(cut, hdr, e, recs)
+        rc, objs = run(cut)
+    tls = [o for o in objs if o["type"] == "tls"]
+    what = f"{name} cut after {keep} frames"
+    check(len(tls) == 1 and tls[0]["outcome"] == outcome,
+          f"{what}: outcome {[t['outcome'] for t in tls]} != {outcome}")
+    fails = [o for o in objs if o.get("kind") == "tls_handshake_failed"]
+    check(len(fails) == 1 and fails[0]["severity"] == sev and fails[0]["outcome"] == outcome,
+          f"{what}: tls_handshake_failed {[(f['severity'], f['outcome']) for f in fails]}")
+
+
 def check_corpus(rel, exp):
     pcap = os.path.join(CORPUS, rel)
     rc, objs = run(pcap)
@@ -152,6 +197,9 @@ def main():
             ran += 1
         else:
             print(f"skip: samples/{name}.pcap not present")
+    # no progress after the server's flight; no answer at all and the client keeps waiting
+    check_stall("tls12-expired", 7, "stalled", "warn")
+    check_stall("tls-no-server-hello", 5, "no_server_hello", "error")
     if os.path.isdir(CORPUS):
         manifest = os.path.join(CORPUS, "MANIFEST.tsv")
         rels = set(CORPUS_EXPECT)
