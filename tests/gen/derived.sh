@@ -2,7 +2,7 @@
 # tests/gen/derived.sh: bad-input and mirror-port samples made from committed samples with
 # editcap / mergecap / tcpdump -r / head -c (no namespaces, no root needed):
 #   http-clean-truncated.pcap  http-clean.pcap cut in the middle of a packet record (head -c)
-#   http-clean-snap96.pcap     every packet cut to 96 bytes (editcap -s 96)
+#   http-clean-snaplen96.pcap     every packet cut to 96 bytes (editcap -s 96)
 #   http-clean-dup.pcap        SPAN-port duplicates: every frame twice, the copy 20 us later
 #                              (editcap -t 0.00002 + mergecap)
 #   http-clean-oneway.pcap     only the server->client direction (tcpdump -r ... 'src host')
@@ -40,8 +40,8 @@ head -c "$1" "$IN" >"$S/http-clean-truncated.pcap"
 truth http-clean-truncated "head -c $1 http-clean.pcap (record $2 of $3 cut 20 bytes into its packet data)" \
 	"frames 1..$(($2 - 1)) of http-clean.pcap read normally, then the file ends in the middle of record $2: a clear 'truncated' message or malformed count, the earlier packets still analysed, no crash"
 # 2. snaplen 96
-editcap -s 96 "$IN" "$S/http-clean-snap96.pcap"
-truth http-clean-snap96 "editcap -s 96 http-clean.pcap" \
+editcap -s 96 "$IN" "$S/http-clean-snaplen96.pcap"
+truth http-clean-snaplen96 "editcap -s 96 http-clean.pcap" \
 	"every frame captured to at most 96 bytes (caplen < len): headers intact, HTTP payload cut; no crash, no false retransmissions; payload-based analysis (HTTP status) not possible past the cut"
 # 3. SPAN duplicates
 editcap -t 0.00002 "$IN" "$T/shift.pcap"
