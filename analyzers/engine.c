@@ -16,6 +16,7 @@
 #define ENG_MAX_DETS 32           /* detectors in det_table */
 #define ENG_MALFORMED_FINDINGS 100 /* malformed frames written as findings; the rest counted */
 #define ENG_NS_PER_S 1000000000ull
+#define ENG_DEDUP_ORDER 16        /* 2^16 remembered frame signatures (1 MiB) */
 
 /* The engine: everything one analysis run owns. */
 struct engine {
@@ -26,6 +27,7 @@ struct engine {
     size_t ndets;                          /* dets[] used */
     size_t ext_size;                       /* per-flow detector state, all detectors */
     struct flow_table *ft;                 /* the flows */
+    struct tcp_dedup *dedup;               /* SPAN duplicate filter */
     struct eng_stats st;                   /* live counters */
     uint64_t next_flow_id;                 /* last flow id given out */
     uint64_t now_ns;                       /* newest capture time seen */
@@ -190,6 +192,9 @@ struct engine *eng_new(const struct eng_config *cfg, const struct sink *sinks, s
     e->ft = flow_table_new(e->cfg.max_flows, e->ext_size);
     if (!e->ft)
         goto free_engine;
+    e->dedup = tcp_dedup_new(ENG_DEDUP_ORDER);
+    if (!e->dedup)
+        goto free_table;
     for (size_t i = 0; i < e->ndets; i++) {
         struct det *d = &e->dets[i];
         if (d->ops->init && d->ops->init(d, &e->cfg) != 0) {
@@ -203,6 +208,8 @@ free_dets:
     for (size_t i = 0; i < e->ndets; i++)
         if (e->dets[i].ops->free)
             e->dets[i].ops->free(&e->dets[i]);
+    tcp_dedup_free(e->dedup);
+free_table:
     flow_table_free(e->ft);
 free_engine:
     free(e);
@@ -219,10 +226,10 @@ static void eng_advance(struct engine *e, uint64_t now)
         e->first_ts_ns = now;
     struct flow *f;
     while ((f = flow_oldest_closed(e->ft)) && now > f->closed_ts_ns &&
-           now - f->closed_ts_ns >= e->cfg.closed_linger_ns)
+           now - f->closed_ts_ns > e->cfg.closed_linger_ns)
         eng_end_flow(e, f, f->rec.close);
     while ((f = flow_oldest(e->ft)) && now > f->rec.last_ts_ns &&
-           now - f->rec.last_ts_ns >= e->cfg.idle_timeout_ns) {
+           now - f->rec.last_ts_ns > e->cfg.idle_timeout_ns) {
         e->st.idle_expired++;
         eng_end_flow(e, f, CLOSE_IDLE);
     }
@@ -263,12 +270,13 @@ void eng_packet(struct engine *e, const struct pkt *p)
     e->st.packets++;
     eng_advance(e, p->ts_ns);
     struct flow *f = flow_lookup(e->ft, p, &dir);
-    if (f) {
-        if (tcp_is_duplicate(f, p, dir, e->cfg.dup_window_ns)) {
-            e->st.mirror_duplicates++;
+    if (tcp_dedup_check(e->dedup, p, e->cfg.dup_window_ns)) {
+        e->st.mirror_duplicates++;
+        if (f)
             f->rec.ev[dir][TEV_MIRROR_DUPLICATE]++;
-            return;
-        }
+        return;
+    }
+    if (f) {
         if (tcp_is_reuse(f, p, dir)) {
             eng_end_flow(e, f, CLOSE_REUSED);
             f = NULL;
@@ -280,7 +288,6 @@ void eng_packet(struct engine *e, const struct pkt *p)
         if (!f)
             return;
         created = true;
-        (void)tcp_is_duplicate(f, p, dir, e->cfg.dup_window_ns); /* remember its signature */
     }
     flow_touch(e->ft, f);
     struct flow_record *r = &f->rec;
@@ -444,6 +451,7 @@ void eng_free(struct engine *e)
     for (size_t i = 0; i < e->ndets; i++)
         if (e->dets[i].ops->free)
             e->dets[i].ops->free(&e->dets[i]);
+    tcp_dedup_free(e->dedup);
     flow_table_free(e->ft);
     free(e);
 }

@@ -5,6 +5,7 @@
  */
 #include "analyzers/tcp.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "analyzers/det.h"
@@ -46,27 +47,78 @@ int tcp_pick_server(const struct pkt *p, const struct endpoint *servers, size_t 
     return p->src.port < p->dst.port ? 1 : 0;
 }
 
-bool tcp_is_duplicate(struct flow *f, const struct pkt *p, int dir, uint64_t window_ns)
+/* One remembered frame signature. */
+struct tcp_dedup_slot {
+    uint64_t key;   /* signature hash (never 0 when used) */
+    uint64_t ts_ns; /* time of the first copy */
+};
+
+/* The SPAN duplicate filter. */
+struct tcp_dedup {
+    struct tcp_dedup_slot *slots; /* 2^order slots */
+    uint64_t mask;                /* slots - 1 */
+};
+
+struct tcp_dedup *tcp_dedup_new(unsigned order)
 {
-    struct tcp_half *h = &f->half[dir];
-    for (size_t i = 0; i < TCP_DUP_RING; i++) {
-        const struct tcp_sig *g = &h->dup[i];
-        if (g->used && g->seq == p->seq && g->ack == p->ack && g->len == p->tcp_len &&
-            g->ip_id == p->ip_id && g->csum == p->tcp_csum && g->flags == p->flags &&
-            g->win == p->win && p->ts_ns >= g->ts_ns && p->ts_ns - g->ts_ns <= window_ns)
-            return true;
+    if (order < 4 || order > 28)
+        return NULL;
+    struct tcp_dedup *d = calloc(1, sizeof(*d));
+    if (!d)
+        return NULL;
+    d->slots = calloc((size_t)1 << order, sizeof(*d->slots));
+    if (!d->slots) {
+        free(d);
+        return NULL;
     }
-    struct tcp_sig *g = &h->dup[h->dup_next];
-    h->dup_next = (uint8_t)((h->dup_next + 1) % TCP_DUP_RING);
-    g->ts_ns = p->ts_ns;
-    g->seq = p->seq;
-    g->ack = p->ack;
-    g->len = p->tcp_len;
-    g->ip_id = p->ip_id;
-    g->csum = p->tcp_csum;
-    g->win = p->win;
-    g->flags = p->flags;
-    g->used = true;
+    d->mask = ((uint64_t)1 << order) - 1;
+    return d;
+}
+
+void tcp_dedup_free(struct tcp_dedup *d)
+{
+    if (!d)
+        return;
+    free(d->slots);
+    free(d);
+}
+
+static uint64_t tcp_mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+static uint64_t tcp_load64(const uint8_t *b)
+{
+    uint64_t v;
+    memcpy(&v, b, sizeof(v));
+    return v;
+}
+
+bool tcp_dedup_check(struct tcp_dedup *d, const struct pkt *p, uint64_t window_ns)
+{
+    if (!d || (p->ip_id == 0 && !p->has_ts))
+        return false;
+    uint64_t h = 0x2545f4914f6cdd1dULL;
+    h = tcp_mix(h ^ tcp_load64(p->src.ip.a) ^ (tcp_load64(p->src.ip.a + 8) << 1));
+    h = tcp_mix(h ^ tcp_load64(p->dst.ip.a) ^ (tcp_load64(p->dst.ip.a + 8) << 1));
+    h = tcp_mix(h ^ ((uint64_t)p->src.port << 48 | (uint64_t)p->dst.port << 32 |
+                     (uint64_t)p->ip_id << 16 | p->tcp_csum));
+    h = tcp_mix(h ^ ((uint64_t)p->seq << 32 | p->ack));
+    h = tcp_mix(h ^ ((uint64_t)p->tcp_len << 32 | (uint64_t)p->win << 16 | p->flags |
+                     (uint64_t)p->src.ip.family << 8));
+    h = tcp_mix(h ^ ((uint64_t)p->tsval << 32 | p->tsecr));
+    h |= 1;
+    struct tcp_dedup_slot *s = &d->slots[h & d->mask];
+    if (s->key == h && p->ts_ns >= s->ts_ns && p->ts_ns - s->ts_ns <= window_ns)
+        return true;
+    s->key = h;
+    s->ts_ns = p->ts_ns;
     return false;
 }
 
@@ -204,6 +256,22 @@ static void tcp_rel_seq(struct tcp_half *h, const struct pkt *p, struct tcp_seg 
     s->has_rel = true;
     if (s->rel_seq > h->rel_top)
         h->rel_top = s->rel_seq;
+}
+
+/*
+ * A SYN or SYN-ACK with a new ISN starts this direction's sequence space again (Wireshark
+ * starts a new conversation there); window scale, TTL and counters are kept.
+ */
+static void tcp_resync(struct tcp_half *h)
+{
+    h->base_set = false;
+    h->nextseq = 0;
+    h->nextseq_ts_ns = 0;
+    h->maxseqtobeacked = 0;
+    h->dupacknum = 0;
+    h->rel_init = false;
+    h->unseen_set = false;
+    memset(h->holes, 0, sizeof(h->holes));
 }
 
 /* Window scaling from the SYN options, as Wireshark's verify_tcp_window_scaling. */
@@ -382,6 +450,8 @@ bool tcp_analyze(struct flow *f, const struct pkt *p, int dir, struct tcp_seg *s
 
     s->dir = dir;
     s->len = p->tcp_len;
+    if ((fl & TCP_SYN) && fw->nextseq && !(fw->syn_seen && fw->isn == p->seq))
+        tcp_resync(fw);
     tcp_wscale(fw, rv, p);
     if (!fw->base_set) {
         fw->base_seq = (fl & TCP_SYN) ? p->seq : p->seq - 1;
@@ -418,18 +488,24 @@ bool tcp_analyze(struct flow *f, const struct pkt *p, int dir, struct tcp_seg *s
                           fw->holes[3].used)
         tcp_hole_fill(fw, p->seq, p->seq + p->tcp_len);
 
-    /* Advance nextseq and the highest contiguous sequence (not for zero window probes). */
+    /*
+     * Advance nextseq and the highest contiguous sequence (not for zero window probes, nor
+     * for resets, whose sequence number may lie anywhere: a deliberate difference).
+     */
     uint32_t nxt = p->seq + p->tcp_len + ((fl & (TCP_SYN | TCP_FIN)) ? 1u : 0u);
-    if (!zwp && (SEQ_GT(nxt, fw->nextseq) || !fw->nextseq)) {
+    bool adv = !zwp && !(fl & TCP_RST);
+    if (adv && (SEQ_GT(nxt, fw->nextseq) || !fw->nextseq)) {
         fw->nextseq = nxt;
         fw->nextseq_ts_ns = now;
     }
-    if (!zwp && (p->seq == fw->maxseqtobeacked || !fw->maxseqtobeacked))
+    if (adv && (p->seq == fw->maxseqtobeacked || !fw->maxseqtobeacked))
         fw->maxseqtobeacked = fw->nextseq;
     fw->window = p->win;
     fw->win_from_syn = (fl & TCP_SYN) != 0;
-    fw->lastack = p->ack;
-    fw->lastack_ts_ns = now;
+    if (!(fl & TCP_RST) || (fl & TCP_ACK)) {
+        fw->lastack = p->ack;
+        fw->lastack_ts_ns = now;
+    }
     fw->lastflags = lastflags;
     if (p->nsack) {
         fw->nsack = p->nsack > PKT_MAX_SACK ? PKT_MAX_SACK : p->nsack;

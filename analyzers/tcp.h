@@ -24,21 +24,7 @@ extern const struct det_ops det_tcp_ops;
 #define SEQ_GT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) > 0)
 #define SEQ_GEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) >= 0)
 
-#define TCP_DUP_RING 8 /* recent packet signatures kept per direction for SPAN duplicates */
 #define TCP_HOLES 4    /* sequence gaps (segments never captured) remembered per direction */
-
-/* What identifies a frame as a SPAN copy of an earlier one. */
-struct tcp_sig {
-    uint64_t ts_ns;  /* capture time of the first copy */
-    uint32_t seq;    /* raw sequence number */
-    uint32_t ack;    /* raw acknowledgment number */
-    uint32_t len;    /* TCP payload length */
-    uint16_t ip_id;  /* IPv4 identification (0 for IPv6) */
-    uint16_t csum;   /* TCP checksum field */
-    uint16_t win;    /* raw window */
-    uint8_t flags;   /* TCP flags */
-    bool used;       /* slot holds a signature */
-};
 
 /* A range of sequence space that was never captured: [start, end). */
 struct tcp_hole {
@@ -86,8 +72,6 @@ struct tcp_half {
     uint64_t capture_loss_bytes; /* bytes ACKed by the peer that were never captured */
     uint32_t sack[PKT_MAX_SACK][2]; /* SACK blocks of the last segment that carried any */
     uint8_t nsack;           /* blocks in sack[] */
-    uint8_t dup_next;        /* next slot of dup[] to overwrite */
-    struct tcp_sig dup[TCP_DUP_RING]; /* recent signatures (SPAN duplicates) */
     struct tcp_hole holes[TCP_HOLES]; /* gaps never captured */
 };
 
@@ -103,10 +87,22 @@ struct tcp_flow {
 };
 
 /*
- * Is p (direction dir) a SPAN copy of a frame seen within window_ns? If not, remember its
- * signature. Only frames that are not duplicates go on to tcp_analyze.
+ * SPAN duplicate filter: a direct-mapped table of recent frame signatures (a 64-bit hash of
+ * addresses, ports, IP ID, seq, ack, length, flags, window and TCP checksum) shared by all
+ * flows, so copies are found however many frames lie between them. No allocation per packet.
  */
-bool tcp_is_duplicate(struct flow *f, const struct pkt *p, int dir, uint64_t window_ns);
+struct tcp_dedup;
+
+/* A filter with 2^order slots; NULL when out of memory. */
+struct tcp_dedup *tcp_dedup_new(unsigned order);
+void tcp_dedup_free(struct tcp_dedup *d);
+
+/*
+ * Is p a copy of a frame seen at most window_ns earlier? If not, p is remembered. Frames
+ * without a per-transmission identifier (IPv4 ID 0 or IPv6, and no TCP timestamps option)
+ * are never judged copies: identical RSTs a stack sends back-to-back are real packets.
+ */
+bool tcp_dedup_check(struct tcp_dedup *d, const struct pkt *p, uint64_t window_ns);
 
 /* Does p start a new connection on f's 4-tuple (a SYN with another ISN)? */
 bool tcp_is_reuse(const struct flow *f, const struct pkt *p, int dir);
