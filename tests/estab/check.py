@@ -30,8 +30,10 @@ def fail(sample, msg):
 def run(pcap):
     """flowmedic -r pcap --json -> list of objects."""
     res = subprocess.run([FM, "-r", pcap, "--json"], capture_output=True, text=True)
-    if res.returncode not in (0, 2):  # 2: findings of severity error (if the CLI says so)
+    if res.returncode != 0:
         raise RuntimeError("flowmedic exit %d: %s" % (res.returncode, res.stderr.strip()[:300]))
+    if "runtime error:" in res.stderr or "Sanitizer" in res.stderr:
+        raise RuntimeError("sanitizer report on %s: %s" % (pcap, res.stderr.strip()[:500]))
     out = []
     for line in res.stdout.splitlines():
         line = line.strip()
