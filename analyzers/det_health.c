@@ -256,7 +256,12 @@ static void hl_emit_alert(struct det *d, const struct hl_srv *s, enum hl_rule r,
     static const char *const what[HR__COUNT] = {
         "response time p99 (s)", "error rate (failed connections or HTTP 5xx)",
         "retransmission rate", "days until a certificate expires"};
-    if (open && r == HR_CERT_EXPIRING)
+    if (open && r == HR_CERT_EXPIRING && a->last_value < 0)
+        snprintf(fd.detail, sizeof(fd.detail),
+                 "alert opened: %s presents a certificate that expired %.0f days ago; renew and "
+                 "deploy it",
+                 ep, -a->last_value);
+    else if (open && r == HR_CERT_EXPIRING)
         snprintf(fd.detail, sizeof(fd.detail),
                  "alert opened: %s presents a certificate that expires within %s days "
                  "(days left: %s); renew and deploy it",
@@ -814,6 +819,30 @@ static double hl_extra_num(const char *extra, const char *key)
     return end == v + strlen(pat) ? NAN : x;
 }
 
+/*
+ * Days left of a certificate finding: the "days_left" extra member when the TLS detector gives
+ * it, else read from its detail ("(in N days)", "(N days before ...)" when expired).
+ */
+static double hl_cert_days(const struct finding *f)
+{
+    double days = hl_extra_num(f->extra, "days_left");
+    if (!isnan(days))
+        return days;
+    const char *p = strstr(f->detail, "(in ");
+    char *end;
+    if (p) {
+        days = strtod(p + 4, &end);
+        if (end != p + 4 && strncmp(end, " day", 4) == 0)
+            return days;
+    }
+    for (p = strchr(f->detail, '('); p; p = strchr(p + 1, '(')) {
+        days = strtod(p + 1, &end);
+        if (end != p + 1 && strncmp(end, " days before", 12) == 0)
+            return -days;
+    }
+    return f->kind == FK_CERT_EXPIRED ? 0 : NAN;
+}
+
 static void hl_on_finding(struct det *d, const struct finding *f)
 {
     struct hl *h = hl_of(d);
@@ -852,11 +881,7 @@ static void hl_on_finding(struct det *d, const struct finding *f)
         r->failed_tls++;
         break;
     default: {
-        double days = hl_extra_num(f->extra, "days_left");
-        if (isnan(days))
-            days = hl_extra_num(f->extra, "days");
-        if (isnan(days) && f->kind == FK_CERT_EXPIRED)
-            days = 0;
+        double days = hl_cert_days(f);
         if (!s->cert_bad || (!isnan(days) && (isnan(s->cert_days) || days < s->cert_days)))
             s->cert_days = days;
         s->cert_bad = true;

@@ -77,6 +77,17 @@ check_rule() {
 }
 check_rule http-slow resp_p99
 check_rule http-503 error_rate
+# an expired certificate (TLS 1.2, in the clear) opens the cert_expiring alert, value < 0 days
+pcap="$top_srcdir/samples/tls12-expired.pcap"
+if [ -f "$pcap" ]; then
+	ran=$((ran + 1))
+	"$FLOWMEDIC" -q --no-db --json -r "$pcap" >"$tmp/cert.jsonl" 2>/dev/null
+	if ! grep '"kind":"health_alert"' "$tmp/cert.jsonl" |
+		grep -q '"rule":"cert_expiring","state":"open","value":-[0-9]'; then
+		echo "FAIL: tls12-expired: no cert_expiring alert with negative days left"
+		failed=$((failed + 1))
+	fi
+fi
 if [ "$ran" -eq 0 ]; then
 	echo "SKIP: no HTTP samples"
 	exit 77
