@@ -28,8 +28,9 @@
 
 enum { REPORT_OK = 0, REPORT_RUNTIME = 1, REPORT_USAGE = 2 };
 
-#define REPORT_CELL_MAX 96 /* text cells are cut at this many bytes */
-#define REPORT_MAX_COLS 24 /* columns a section may have */
+#define REPORT_DETAIL_MAX 200 /* detail cells are cut at this many bytes */
+#define REPORT_CELL_MAX 96    /* text cells are cut at this many bytes */
+#define REPORT_MAX_COLS 24    /* columns a section may have */
 
 /* What the command line asked for. */
 struct ropts {
@@ -518,8 +519,9 @@ static const char *cell_text(const struct report *r, sqlite3_stmt *st, int c, ch
             snprintf(buf, len, "%.3f", v);
     } else {
         const char *t = (const char *)sqlite3_column_text(st, c);
-        snprintf(buf, len, "%.*s", REPORT_CELL_MAX, t ? t : "");
-        if (t && strlen(t) > REPORT_CELL_MAX && len > 4) {
+        int max = strcmp(name, "detail") == 0 ? REPORT_DETAIL_MAX : REPORT_CELL_MAX;
+        snprintf(buf, len, "%.*s", max, t ? t : "");
+        if (t && strlen(t) > (size_t)max && len > 4) {
             size_t n = strlen(buf);
             memcpy(buf + (n > len - 4 ? len - 4 : n - 3), "...", 4);
         }
@@ -789,6 +791,18 @@ static const char certs_sql[] =
     " AND c.not_after <= (SELECT max(coalesce(last_ts, started)) FROM runs) + 30 * 86400"
     " ORDER BY c.not_after LIMIT 20";
 
+static const char resets_sql[] =
+    "SELECT server,"
+    " coalesce(CASE WHEN json_valid(extra) THEN json_extract(extra, '$.from') END, '?')"
+    " AS sent_by,"
+    " coalesce(CASE WHEN json_valid(extra) THEN json_extract(extra, '$.phase') END, '?')"
+    " AS phase,"
+    " count(*) AS resets,"
+    " sum(coalesce(CASE WHEN json_valid(extra) THEN json_extract(extra, '$.ttl_mismatch') END,"
+    " 0)) AS ttl_mismatch, min(ts) AS first_ts, max(ts) AS last_ts"
+    " FROM sel_findings WHERE kind = 'reset'"
+    " GROUP BY server, sent_by, phase ORDER BY resets DESC, server LIMIT 20";
+
 static const char worst_sql[] =
     "SELECT client, server, first_ts, round(last_ts - first_ts, 3) AS duration_s,"
     " packets_c2s + packets_s2c AS packets, retrans_total AS retrans,"
@@ -872,6 +886,11 @@ static int report_all(struct report *r, char *err, size_t errlen)
                 "no flows", servers_sql, err, errlen) != 0 ||
         section(r, "findings_by_kind", "Findings by kind and severity", "no findings", kinds_sql,
                 err, errlen) != 0)
+        return ERR_DB;
+    if (section(r, "resets",
+                "Resets (who sent them, in which phase; ttl mismatch = likely forged by a "
+                "middlebox)",
+                "no resets", resets_sql, err, errlen) != 0)
         return ERR_DB;
     if (r->v2 && (section(r, "server_health", "Server health (worst interval per server)",
                           "no health intervals recorded", health_sql, err, errlen) != 0 ||

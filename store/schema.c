@@ -162,7 +162,7 @@ static const char schema_v2[] =
     "SELECT run_id, server,\n"
     "  coalesce(CASE WHEN json_valid(extra) THEN json_extract(extra, '$.phase') END,\n"
     "           'unknown') AS phase,\n"
-    "  coalesce(CASE WHEN json_valid(extra) THEN json_extract(extra, '$.by') END,\n"
+    "  coalesce(CASE WHEN json_valid(extra) THEN json_extract(extra, '$.from') END,\n"
     "           'unknown') AS sent_by,\n"
     "  count(*) AS resets,\n"
     "  sum(coalesce(CASE WHEN json_valid(extra)\n"

@@ -172,7 +172,7 @@ static void test_all_records(void)
     uint64_t t0 = 1714557600ull * 1000000000ull;
 
     struct finding f = mk_finding(FK_RESET, t0 + 500000000ull, "server reset the connection");
-    snprintf(f.extra, sizeof(f.extra), "\"phase\":\"handshake\",\"by\":\"server\"");
+    snprintf(f.extra, sizeof(f.extra), "\"from\":\"server\",\"phase\":\"handshake\"");
     k.on_finding(k.ctx, &f);
 
     struct flow_record r;
@@ -295,7 +295,7 @@ static void test_all_records(void)
                              "WHERE kind='reset'"),
                  1);
     CHECK(strcmp(q_text(path,
-                        "SELECT json_extract(extra, '$.by') FROM findings "
+                        "SELECT json_extract(extra, '$.from') FROM findings "
                         "WHERE kind='reset'",
                         buf, sizeof(buf)),
                  "server") == 0);
