@@ -20,10 +20,10 @@
 
 /* Values that are not in every dlt.h, or that the brief fixes by number. */
 enum {
-    LINKTYPE_RAW_NUM = 101,  /* LINKTYPE_RAW as stored in files (libpcap maps it to DLT_RAW) */
-    DLT_IPV4_NUM = 228,      /* raw IPv4 */
-    DLT_IPV6_NUM = 229,      /* raw IPv6 */
-    DLT_LOOP_LINUX = 108,    /* DLT_LOOP everywhere but OpenBSD */
+    LINKTYPE_RAW_NUM = 101, /* LINKTYPE_RAW as stored in files (libpcap maps it to DLT_RAW) */
+    DLT_IPV4_NUM = 228,     /* raw IPv4 */
+    DLT_IPV6_NUM = 229,     /* raw IPv6 */
+    DLT_LOOP_LINUX = 108,   /* DLT_LOOP everywhere but OpenBSD */
 };
 
 /* EtherType values (IEEE registry) that decode acts on. */
@@ -33,7 +33,7 @@ enum {
     ETHERTYPE_8021Q = 0x8100,
     ETHERTYPE_8021AD = 0x88a8,
     ETHERTYPE_QINQ_OLD = 0x9100,
-    ETHERTYPE_MIN = 0x0600,  /* below this the field is an 802.3 length: LLC follows */
+    ETHERTYPE_MIN = 0x0600, /* below this the field is an 802.3 length: LLC follows */
 };
 
 /* IP protocol / IPv6 next-header numbers. */
@@ -83,6 +83,7 @@ static enum pkt_kind dec_sll2(struct rd *r, struct dctx *c);
 static enum pkt_kind dec_raw(struct rd *r, struct dctx *c);
 static enum pkt_kind dec_null(struct rd *r, struct dctx *c);
 
+/* clang-format off */
 static const struct dlt_entry dlt_table[] = {
     {DLT_EN10MB, dec_ether},
     {DLT_LINUX_SLL, dec_sll},
@@ -97,6 +98,7 @@ static const struct dlt_entry dlt_table[] = {
     {DLT_LOOP_LINUX, dec_null},
 #endif
 };
+/* clang-format on */
 
 static link_fn dlt_lookup(int linktype)
 {

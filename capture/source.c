@@ -171,8 +171,8 @@ static int check_linktype(int dlt, const char *name, char *errbuf, size_t errlen
 }
 
 /* Compile filter for pc's link type into prog; on failure a message naming the expression. */
-static int compile_filter(pcap_t *pc, const char *filter, struct bpf_program *prog,
-                          char *errbuf, size_t errlen)
+static int compile_filter(pcap_t *pc, const char *filter, struct bpf_program *prog, char *errbuf,
+                          size_t errlen)
 {
     if (pcap_compile(pc, prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
         snprintf(errbuf, errlen, "invalid filter expression '%s': %s", filter, pcap_geterr(pc));
@@ -448,8 +448,7 @@ static int next_live(struct cap_source *s, struct cap_frame *f)
         if (rc == PCAP_ERROR_BREAK || s->stop)
             return ERR_EOF;
         if (rc != 0) {
-            snprintf(s->err, sizeof s->err, "%s: capture failed: %s", s->iface,
-                     pcap_geterr(s->pc));
+            snprintf(s->err, sizeof s->err, "%s: capture failed: %s", s->iface, pcap_geterr(s->pc));
             return ERR_IO;
         }
         if (s->fd < 0 || tries > 0)

@@ -76,8 +76,8 @@ static void fuzz_frame(const uint8_t *data, size_t size)
         return;
     int dlt = fuzz_links[data[0] % (sizeof fuzz_links / sizeof fuzz_links[0])];
     uint32_t len = (uint32_t)(size - 1 > 0xffff ? 0xffff : size - 1);
-    enum pkt_kind k = pkt_decode(dlt, data + 1, len, len + (data[0] & 0x80 ? 100 : 0), 0, 1,
-                                 &p, &st);
+    enum pkt_kind k =
+        pkt_decode(dlt, data + 1, len, len + (data[0] & 0x80 ? 100 : 0), 0, 1, &p, &st);
     if (k == PKT_TCP) {
         pkt_endpoint_str(&p.src, buf, sizeof buf);
         pkt_endpoint_str(&p.dst, buf, sizeof buf);

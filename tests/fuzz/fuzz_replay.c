@@ -27,8 +27,7 @@ static unsigned long replay_failed; /* inputs that could not be read */
 static void run_file(const char *path, off_t size)
 {
     if (size < 0 || (uint64_t)size > REPLAY_MAX_FILE) {
-        fprintf(stderr, "fuzz_replay: %s: skipped (larger than %u bytes)\n", path,
-                REPLAY_MAX_FILE);
+        fprintf(stderr, "fuzz_replay: %s: skipped (larger than %u bytes)\n", path, REPLAY_MAX_FILE);
         return;
     }
     FILE *f = fopen(path, "rb");
@@ -95,7 +94,6 @@ int main(int argc, char **argv)
     }
     for (int i = 1; i < argc; i++)
         run_path(argv[i], 0);
-    fprintf(stderr, "fuzz_replay: %lu inputs run, %lu unreadable\n", replay_files,
-            replay_failed);
+    fprintf(stderr, "fuzz_replay: %lu inputs run, %lu unreadable\n", replay_files, replay_failed);
     return replay_failed ? 1 : 0;
 }

@@ -14,6 +14,8 @@
 
 /* ---- building blocks: link headers and IP packets, concatenated by frame() ---- */
 
+/* clang-format off */
+
 /* Ethernet II: dst 00:11:22:33:44:55, src 66:77:88:99:aa:bb, type IPv4. */
 static const uint8_t eth_ip4[] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
                                   0x88, 0x99, 0xaa, 0xbb, 0x08, 0x00};
@@ -233,14 +235,15 @@ static const uint8_t eth_llc[] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77
 static const uint8_t eth_arp[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x66, 0x77, 0x88, 0x99,
                                   0xaa, 0xbb, 0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 0x06, 0x04};
 
+/* clang-format on */
+
 /* A frame assembled from a link header, an IP packet and optional trailing padding. */
 struct frame {
     uint8_t b[256]; /* bytes */
     uint32_t len;   /* used */
 };
 
-static struct frame frame(const uint8_t *link, size_t ll, const uint8_t *ip, size_t il,
-                          size_t pad)
+static struct frame frame(const uint8_t *link, size_t ll, const uint8_t *ip, size_t il, size_t pad)
 {
     struct frame f;
     memset(&f, 0, sizeof f);
@@ -663,10 +666,24 @@ static void test_endpoints(void)
     }
 
     static const char *const bad[] = {
-        "",          "garbage",       "1.2.3",         "1.2.3.4:",     "1.2.3.4:65536",
-        "1.2.3.4:-1", "1.2.3.4:80x",  "1.2.3.4:099999", "256.1.1.1",    "[2001:db8::1",
-        "[2001:db8::1]:", "[2001:db8::1]x", "[1.2.3.4]:80", "2001:db8::1:443:x", ":443",
-        "[]:80",     "1.2.3.4 :80",   "[2001:db8::1]:70000",
+        "",
+        "garbage",
+        "1.2.3",
+        "1.2.3.4:",
+        "1.2.3.4:65536",
+        "1.2.3.4:-1",
+        "1.2.3.4:80x",
+        "1.2.3.4:099999",
+        "256.1.1.1",
+        "[2001:db8::1",
+        "[2001:db8::1]:",
+        "[2001:db8::1]x",
+        "[1.2.3.4]:80",
+        "2001:db8::1:443:x",
+        ":443",
+        "[]:80",
+        "1.2.3.4 :80",
+        "[2001:db8::1]:70000",
     };
     for (size_t i = 0; i < N(bad); i++) {
         e.port = 4242;
