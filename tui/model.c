@@ -558,7 +558,9 @@ const char *tm_fmt_bytes(uint64_t b, char *buf, size_t len)
 const char *tm_fmt_dur(uint64_t ns, char *buf, size_t len)
 {
     uint64_t s = ns / 1000000000u;
-    if (s < 60)
+    if (ns < 1000000000u)
+        snprintf(buf, len, "%" PRIu64 "ms", ns / 1000000u);
+    else if (s < 60)
         snprintf(buf, len, "%.1fs", (double)ns / 1e9);
     else if (s < 3600)
         snprintf(buf, len, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);

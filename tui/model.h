@@ -206,7 +206,7 @@ size_t tm_timeline(const struct tm_model *m, uint64_t flow_id, struct tm_event *
 /* Short text helpers for the view (write into buf, return buf). */
 const char *tm_fmt_bytes(uint64_t b, char *buf,
                          size_t len); /* at most 5 chars: "1234", "12.1K", "308K", "3072M" */
-const char *tm_fmt_dur(uint64_t ns, char *buf, size_t len); /* "12.3s", "4m05s", "2h03m" */
+const char *tm_fmt_dur(uint64_t ns, char *buf, size_t len); /* "12ms", "12.3s", "4m05s", "2h03m" */
 const char *tm_fmt_ms(double s, char *buf, size_t len);     /* seconds as "12.3ms"/"1.20s"/"-" */
 const char *tm_fmt_clock(uint64_t ts_ns, char *buf, size_t len); /* "HH:MM:SS.mmm" local time */
 const char *tm_tls_version_name(uint16_t v);                     /* "TLS1.2", ... or "?" */

@@ -16,12 +16,14 @@ if [ ! -x "$FLOWMEDIC" ]; then
     exit 1
 fi
 
-S=fmtui-$$                       # session name and private tmux server socket
+S=fmtui-$$                       # session name
+run=0                            # flowmedic runs so far; each gets its own tmux server socket
+SOCK=$S-$run                     # private tmux server socket of the current run
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fmtui.XXXXXX")
 failed=0
 checks=0
 
-tm() { tmux -L "$S" -f /dev/null "$@"; }
+tm() { tmux -L "$SOCK" -f /dev/null "$@"; }
 veth=""                          # veth made for the live test, deleted on exit
 cleanup() {
     tm kill-server 2>/dev/null
@@ -92,6 +94,8 @@ start() {
     envs=$3
     shift 3
     tm kill-server 2>/dev/null
+    run=$((run + 1))
+    SOCK=$S-$run
     cmd="cd '$tmp' && env -u NO_COLOR TERM=xterm-256color $envs '$FLOWMEDIC' $* 2>'$tmp/stderr';"
     cmd="$cmd echo \"EXITED rc=\$?\"; sleep 600"
     tm new-session -d -s "$S" -x "$w" -y "$h" "$cmd"
@@ -118,7 +122,8 @@ grep -q "TERM is \"dumb\"" "$tmp/stderr" || fail "TERM=dumb: unclear message: $(
 # ---- 2. replay of refused.pcap: panels and final state ----
 start 120 40 "" -r "$(sample refused.pcap)" --tui --speed max --no-db
 wait_for "replay finished - q to quit" 20
-has "flowmedic  replay refused.pcap"
+has "flowmedic  replay "
+has "samples/refused.pcap"
 has "packets 20 "
 has "no database"
 has "elapsed 1.2s"
@@ -181,11 +186,19 @@ has "conn_refused:"
 keys Escape
 wait_for "Flows (5)"
 
-# Tab to the findings feed, Enter on the newest finding
+# Tab to the findings feed: the newest finding is the server's health alert (no single flow)
 keys Tab
+keys Enter
+wait_for "Finding: health_alert (error)"
+has "a server-level finding"
+keys Escape
+wait_for "Findings ("
+# the next one down is a refused connection: its detail carries the flow's timeline
+keys Down
 keys Enter
 wait_for "Finding: conn_refused (error)"
 has "Timeline ("
+has "ended: refused"
 keys Escape
 wait_for "Findings ("
 # Tab to the server panel; Enter filters by the selected server
@@ -297,7 +310,7 @@ else
     ip link set "$va" up && ip link set "$vb" up
     start 120 40 "" -i "$va" --tui --no-db tcp
     wait_for "flowmedic  live $va  filter: tcp" 10
-    # send every frame of refused.pcap out of the peer, 3 times over ~1.5 s
+    # send every frame of refused.pcap out of the peer, 50 ms apart
     python3 - "$(sample refused.pcap)" "$vb" <<'PY' || fail "could not inject frames"
 import socket, struct, sys, time
 data = open(sys.argv[1], "rb").read()
@@ -309,10 +322,9 @@ while off + 16 <= len(data):
     off += 16 + incl
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind((sys.argv[2], 0))
-for _ in range(3):
-    for f in frames:
-        s.send(f)
-        time.sleep(0.02)
+for f in frames:
+    s.send(f)
+    time.sleep(0.05)
 PY
     checks=$((checks + 1))
     wait_for "10.99.1.2:8081" 10

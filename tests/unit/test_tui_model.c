@@ -570,6 +570,7 @@ static void test_formats(void)
     CHECK(strcmp(tm_fmt_bytes(3ull * 1024 * 1024 * 1024, b, sizeof(b)), "3072M") == 0);
     CHECK(strcmp(tm_fmt_bytes(UINT64_MAX, b, sizeof(b)), "16.0E") == 0);
     CHECK(strcmp(tm_fmt_dur(12300000000ull, b, sizeof(b)), "12.3s") == 0);
+    CHECK(strcmp(tm_fmt_dur(1900000, b, sizeof(b)), "1ms") == 0);
     CHECK(strcmp(tm_fmt_dur(245 * SEC, b, sizeof(b)), "4m05s") == 0);
     CHECK(strcmp(tm_fmt_dur(7380 * SEC, b, sizeof(b)), "2h03m") == 0);
     CHECK(strcmp(tm_fmt_ms(0.0123, b, sizeof(b)), "12.3ms") == 0);
