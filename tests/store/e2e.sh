@@ -138,7 +138,8 @@ PY
         fail=$((fail + 1))
     fi
 fi
-for win in "--since 2100-01-01T00:00:00Z" "--until 1971-01-01 --utc"; do
+for win in "--since 2100-01-01T00:00:00Z" "--since 4102444800.5" "--until 1971-01-01 --utc" \
+    "--until 1971-01-01T01:00+01:00"; do
     # shellcheck disable=SC2086
     if "$FLOWMEDIC" report "$db" --json $win >"$tmp/w.json" 2>"$tmp/w.err" &&
         python3 -c '
@@ -152,6 +153,28 @@ assert r["servers"] == [] and r["findings_by_kind"] == [] and r["worst_flows"] =
         fail=$((fail + 1))
     fi
 done
+# A window that starts (or ends) at the first finding: all findings in, or none.
+if python3 - "$db" "$FLOWMEDIC" <<'PY'
+import json, math, sqlite3, subprocess, sys, time
+db, fm = sys.argv[1], sys.argv[2]
+c = sqlite3.connect(db)
+t, total = c.execute("SELECT min(ts), count(*) FROM findings").fetchone()
+if t is None:
+    sys.exit(0)
+us = math.floor(t * 1e6)
+iso = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(us // 1000000)) + ".%06dZ" % (us % 1000000)
+def kinds(*args):
+    out = subprocess.run([fm, "report", db, "--json", *args], check=True, capture_output=True)
+    return sum(k["total"] for k in json.loads(out.stdout)["findings_by_kind"])
+assert kinds("--since", iso) == total, (iso, kinds("--since", iso), total)
+assert kinds("--until", iso) == 0, (iso, kinds("--until", iso))
+PY
+then
+    echo "ok   report --since/--until at the first finding"
+else
+    echo "FAIL report --since/--until at the first finding"
+    fail=$((fail + 1))
+fi
 # Each run alone, in UTC.
 for i in $(seq 1 "$run"); do
     if ! "$FLOWMEDIC" report "$db" --run "$i" --utc >"$tmp/r$i.txt" 2>"$tmp/r$i.err" ||
