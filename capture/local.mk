@@ -34,3 +34,9 @@ tests_unit_decode_count_SOURCES = tests/unit/decode_count.c
 tests_unit_decode_count_LDADD = $(FM_LIBS)
 TESTS += tests/decode_corpus.sh
 EXTRA_DIST += tests/decode_corpus.sh
+
+# Unit tests for the capture source (files written to a temporary directory).
+check_PROGRAMS += tests/unit/test_source
+tests_unit_test_source_SOURCES = tests/unit/test_source.c tests/unit/testhelp.h
+tests_unit_test_source_LDADD = $(FM_LIBS)
+TESTS += tests/unit/test_source
