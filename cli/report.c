@@ -902,6 +902,20 @@ static int report_all(struct report *r, char *err, size_t errlen)
                           "Certificates expired or expiring within 30 days of the last run", "none",
                           certs_sql, err, errlen) != 0))
         return ERR_DB;
+    if (!r->v2 && o->json) {
+        json_member(r, "server_health");
+        fputs("[]", r->out);
+        json_member(r, "tls_failures");
+        fputs("[]", r->out);
+        json_member(r, "alerts");
+        fputs("[]", r->out);
+        json_member(r, "certs_expiring");
+        fputs("[]", r->out);
+    } else if (!r->v2) {
+        fputs("\n(schema version 1: no TLS, health or alert tables; writing a run into this "
+              "database with -w upgrades it)\n",
+              r->out);
+    }
     if (section(r, "worst_flows",
                 "Worst flows (most retransmissions, losses, resets, zero windows)",
                 "no flow had retransmissions, losses, resets or zero windows", worst_sql, err,
