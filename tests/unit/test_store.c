@@ -684,6 +684,34 @@ static void test_sigkill(void)
     CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM runs"), 2);
 }
 
+/* Two runs writing one database at the same time (two sensors, one file): both land. */
+static void test_two_writers(void)
+{
+    const char *path = db_path("two.db");
+    char err[512];
+    struct store_tuning tune = {.batch_records = 7, .batch_ms = 20};
+    struct store *a = store_open_tuned(path, &run_info, &tune, err, sizeof(err));
+    struct store *b = store_open_tuned(path, &run_info, &tune, err, sizeof(err));
+    CHECK(a != NULL && b != NULL);
+    if (!a || !b)
+        return;
+    struct sink ka = store_sink(a), kb = store_sink(b);
+    for (int i = 0; i < 500; i++) {
+        struct finding f = mk_finding(FK_DUP_ACK, 1000000000ull + (uint64_t)i, "a");
+        ka.on_finding(ka.ctx, &f);
+        snprintf(f.detail, sizeof(f.detail), "b");
+        kb.on_finding(kb.ctx, &f);
+    }
+    CHECK_EQ_U64(store_close(a, err, sizeof(err)), 0);
+    CHECK_EQ_U64(store_close(b, err, sizeof(err)), 0);
+    CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM runs"), 2);
+    CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM findings WHERE run_id = 1"), 500);
+    CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM findings WHERE run_id = 2"), 500);
+    CHECK_EQ_U64(q_int(path, "SELECT count(DISTINCT detail) FROM findings GROUP BY run_id "
+                             "ORDER BY 1 DESC LIMIT 1"),
+                 1);
+}
+
 static void test_names(void)
 {
     char buf[16];
@@ -710,6 +738,7 @@ int main(void)
     TEST_RUN(test_batching);
     TEST_RUN(test_queue_overflow);
     TEST_RUN(test_disk_full);
+    TEST_RUN(test_two_writers);
     TEST_RUN(test_sigkill);
     if (th_failed == 0) {
         char cmd[300];
