@@ -71,7 +71,7 @@ struct sink store_sink(struct store *s);
  * join the writer thread and close. 0, or a negative enum err with the reason in err
  * (a write error, or "N records were not written (queue full)"). Frees s either way.
  */
-int store_close(struct store *s, char *err, size_t errlen);
+int store_close(struct store *s, char *err, size_t errlen) FM_WUR;
 
 /* Snapshot of the queue and counters; safe from any thread. */
 void store_get_status(struct store *s, struct store_status *st);
