@@ -42,3 +42,7 @@ tests_fuzz_fuzz_tls_LDADD = $(FM_LIBS)
 endif
 TESTS += tests/tls/samples.sh
 EXTRA_DIST += tests/tls/samples.sh tests/tls/check.py
+check_PROGRAMS += tests/unit/test_tcp tests/unit/test_flow
+tests_unit_test_tcp_LDADD = $(FM_LIBS)
+tests_unit_test_flow_LDADD = $(FM_LIBS)
+TESTS += tests/unit/test_tcp tests/unit/test_flow

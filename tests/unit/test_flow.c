@@ -1,0 +1,229 @@
+/* test_flow.c - the flow table: lookups in both directions, IPv6, LRU order, eviction, release. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "analyzers/flow.h"
+#include "testhelp.h"
+
+static struct endpoint ep4(uint8_t d, uint16_t port)
+{
+    struct endpoint e;
+    memset(&e, 0, sizeof(e));
+    e.ip.family = 4;
+    e.ip.a[0] = 10;
+    e.ip.a[3] = d;
+    e.port = port;
+    return e;
+}
+
+static struct endpoint ep6(uint8_t last, uint16_t port)
+{
+    struct endpoint e;
+    memset(&e, 0, sizeof(e));
+    e.ip.family = 6;
+    e.ip.a[0] = 0x20;
+    e.ip.a[1] = 0x01;
+    e.ip.a[2] = 0x0d;
+    e.ip.a[3] = 0xb8;
+    e.ip.a[15] = last;
+    e.port = port;
+    return e;
+}
+
+static struct pkt mk(struct endpoint src, struct endpoint dst)
+{
+    struct pkt p;
+    memset(&p, 0, sizeof(p));
+    p.src = src;
+    p.dst = dst;
+    return p;
+}
+
+/* Evicted flows, as the callback saw them. */
+static struct endpoint evicted[16];
+static size_t nevicted;
+
+static void on_evict(void *ctx, struct flow *f)
+{
+    int *calls = ctx;
+    (*calls)++;
+    if (nevicted < 16)
+        evicted[nevicted++] = f->rec.client;
+}
+
+static void test_lookup_both_directions(void)
+{
+    struct flow_table *t = flow_table_new(8, 32);
+    CHECK(t != NULL);
+    if (!t)
+        return;
+    struct pkt p = mk(ep4(1, 40000), ep4(2, 443));
+    int dir = -1;
+    CHECK(flow_lookup(t, &p, &dir) == NULL);
+    struct flow *f = flow_create(t, &p, NULL, NULL);
+    CHECK(f != NULL);
+    CHECK(f->ext != NULL);
+    CHECK_EQ_U64(flow_count(t), 1);
+    CHECK(flow_lookup(t, &p, &dir) == f);
+    CHECK_EQ_U64(dir, DIR_C2S);
+    struct pkt r = mk(ep4(2, 443), ep4(1, 40000));
+    CHECK(flow_lookup(t, &r, &dir) == f);
+    CHECK_EQ_U64(dir, DIR_S2C);
+    /* Same addresses, other port: another flow. */
+    struct pkt o = mk(ep4(1, 40001), ep4(2, 443));
+    CHECK(flow_lookup(t, &o, &dir) == NULL);
+    /* The caller may swap client/server after create: lookups follow. */
+    f->rec.client = r.src;
+    f->rec.server = r.dst;
+    CHECK(flow_lookup(t, &p, &dir) == f);
+    CHECK_EQ_U64(dir, DIR_S2C);
+    flow_release(t, f);
+    CHECK_EQ_U64(flow_count(t), 0);
+    CHECK(flow_lookup(t, &p, &dir) == NULL);
+    flow_table_free(t);
+}
+
+static void test_ipv6(void)
+{
+    struct flow_table *t = flow_table_new(4, 0);
+    CHECK(t != NULL);
+    if (!t)
+        return;
+    struct pkt a = mk(ep6(1, 50000), ep6(2, 443));
+    struct pkt b = mk(ep6(2, 443), ep6(1, 50000));
+    struct flow *f = flow_create(t, &a, NULL, NULL);
+    int dir = -1;
+    CHECK(flow_lookup(t, &b, &dir) == f);
+    CHECK_EQ_U64(dir, DIR_S2C);
+    /* An IPv4 packet whose first address bytes match must not find the IPv6 flow. */
+    struct pkt v4 = mk(ep4(1, 50000), ep4(2, 443));
+    memcpy(v4.src.ip.a, a.src.ip.a, 4);
+    memcpy(v4.dst.ip.a, a.dst.ip.a, 4);
+    CHECK(flow_lookup(t, &v4, &dir) == NULL);
+    flow_table_free(t);
+}
+
+static void test_lru_and_eviction(void)
+{
+    struct flow_table *t = flow_table_new(3, 16);
+    CHECK(t != NULL);
+    if (!t)
+        return;
+    struct flow *f[3];
+    for (int i = 0; i < 3; i++) {
+        struct pkt p = mk(ep4((uint8_t)(10 + i), 1000), ep4(2, 80));
+        f[i] = flow_create(t, &p, NULL, NULL);
+        f[i]->ext[0] = (uint8_t)(0xa0 + i);
+    }
+    CHECK(flow_oldest(t) == f[0]);
+    flow_touch(t, f[0]); /* order now f1, f2, f0 */
+    CHECK(flow_oldest(t) == f[1]);
+    int calls = 0;
+    nevicted = 0;
+    struct pkt n = mk(ep4(99, 1000), ep4(2, 80));
+    struct flow *g = flow_create(t, &n, on_evict, &calls);
+    CHECK(g != NULL);
+    CHECK_EQ_U64(calls, 1);
+    CHECK_EQ_U64(nevicted, 1);
+    CHECK_EQ_U64(evicted[0].ip.a[3], 11); /* f1 was the least recently used */
+    CHECK_EQ_U64(flow_count(t), 3);
+    CHECK(g->ext[0] == 0); /* detector state is zeroed for the new flow */
+    int dir;
+    struct pkt old = mk(ep4(11, 1000), ep4(2, 80));
+    CHECK(flow_lookup(t, &old, &dir) == NULL);
+    struct pkt kept = mk(ep4(10, 1000), ep4(2, 80));
+    CHECK(flow_lookup(t, &kept, &dir) == f[0]);
+    CHECK(flow_oldest(t) == f[2]);
+    flow_table_free(t);
+}
+
+/* Collects client addresses in foreach order. */
+struct order {
+    uint8_t last[8]; /* client address last byte, in visiting order */
+    size_t n;        /* entries used */
+};
+
+static void visit(void *ctx, struct flow *f)
+{
+    struct order *o = ctx;
+    if (o->n < 8)
+        o->last[o->n++] = f->rec.client.ip.a[3];
+}
+
+static void test_closed_list_and_foreach(void)
+{
+    struct flow_table *t = flow_table_new(4, 0);
+    CHECK(t != NULL);
+    if (!t)
+        return;
+    struct flow *f[3];
+    for (int i = 0; i < 3; i++) {
+        struct pkt p = mk(ep4((uint8_t)(20 + i), 2000), ep4(2, 80));
+        f[i] = flow_create(t, &p, NULL, NULL);
+    }
+    CHECK(flow_oldest_closed(t) == NULL);
+    flow_set_closed(t, f[2], 100);
+    flow_set_closed(t, f[0], 200);
+    flow_set_closed(t, f[2], 300); /* already closed: no change */
+    CHECK(flow_oldest_closed(t) == f[2]);
+    CHECK_EQ_U64(f[2]->closed_ts_ns, 100);
+    flow_release(t, f[2]);
+    CHECK(flow_oldest_closed(t) == f[0]);
+    flow_touch(t, f[0]);
+    struct order o = {{0}, 0};
+    flow_foreach(t, visit, &o);
+    CHECK_EQ_U64(o.n, 2);
+    CHECK_EQ_U64(o.last[0], 21);
+    CHECK_EQ_U64(o.last[1], 20);
+    flow_release(t, f[0]);
+    CHECK(flow_oldest_closed(t) == NULL);
+    /* Released flows come back from the pool. */
+    struct pkt p = mk(ep4(30, 1), ep4(2, 80));
+    CHECK(flow_create(t, &p, NULL, NULL) != NULL);
+    CHECK_EQ_U64(flow_count(t), 2);
+    flow_table_free(t);
+}
+
+static void test_many_flows(void)
+{
+    /* Fill a table, find every flow again from the other direction, then churn past the cap. */
+    enum { N = 4096 };
+    struct flow_table *t = flow_table_new(N, 8);
+    CHECK(t != NULL);
+    if (!t)
+        return;
+    int misses = 0;
+    for (int i = 0; i < N; i++) {
+        struct pkt p = mk(ep4((uint8_t)(i & 0xff), (uint16_t)(1024 + i)), ep4(2, 443));
+        if (!flow_create(t, &p, NULL, NULL))
+            misses++;
+    }
+    CHECK_EQ_U64(misses, 0);
+    int found = 0, dir;
+    for (int i = 0; i < N; i++) {
+        struct pkt r = mk(ep4(2, 443), ep4((uint8_t)(i & 0xff), (uint16_t)(1024 + i)));
+        struct flow *f = flow_lookup(t, &r, &dir);
+        found += f != NULL && dir == DIR_S2C && f->rec.client.port == 1024 + i;
+    }
+    CHECK_EQ_U64(found, N);
+    int calls = 0;
+    for (int i = 0; i < 100; i++) {
+        struct pkt p = mk(ep4(3, (uint16_t)(i + 1)), ep4(2, 443));
+        flow_create(t, &p, on_evict, &calls);
+    }
+    CHECK_EQ_U64(calls, 100);
+    CHECK_EQ_U64(flow_count(t), N);
+    flow_table_free(t);
+}
+
+int main(void)
+{
+    TEST_RUN(test_lookup_both_directions);
+    TEST_RUN(test_ipv6);
+    TEST_RUN(test_lru_and_eviction);
+    TEST_RUN(test_closed_list_and_foreach);
+    TEST_RUN(test_many_flows);
+    return TEST_REPORT();
+}

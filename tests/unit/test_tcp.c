@@ -1,0 +1,800 @@
+/*
+ * test_tcp.c - TCP sequence analysis (tcp.c), driven with synthetic segments: per-segment
+ * events through the flow table, and flow records and findings through the engine.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzers/det.h"
+#include "analyzers/engine.h"
+#include "analyzers/flow.h"
+#include "analyzers/tcp.h"
+#include "testhelp.h"
+
+#define US 1000ull             /* one microsecond in ns */
+#define MS 1000000ull          /* one millisecond in ns */
+#define S 1000000000ull        /* one second in ns */
+#define T0 (1700000000ull * S) /* capture start */
+#define EV(e) (1u << (e))
+
+#define MAX_PKTS 512
+#define MAX_OUT 256
+
+static const uint8_t zeros[1500]; /* payload bytes */
+
+/* The client and server of the scenarios. */
+static struct endpoint cli, srv;
+
+static struct endpoint ep4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
+{
+    struct endpoint e;
+    memset(&e, 0, sizeof(e));
+    e.ip.family = 4;
+    e.ip.a[0] = a;
+    e.ip.a[1] = b;
+    e.ip.a[2] = c;
+    e.ip.a[3] = d;
+    e.port = port;
+    return e;
+}
+
+/* A scenario: segments in capture order. */
+static struct pkt pk[MAX_PKTS];
+static size_t npk;
+static uint16_t next_ipid = 100;
+
+static void reset_scenario(void)
+{
+    npk = 0;
+    cli = ep4(192, 0, 2, 10, 40000);
+    srv = ep4(198, 51, 100, 5, 443);
+}
+
+/* Append a segment; dir DIR_C2S sends from cli to srv. Returns it for option tweaks. */
+static struct pkt *seg(int dir, uint64_t t, uint8_t flags, uint32_t seq, uint32_t ack, uint32_t len,
+                       uint16_t win)
+{
+    struct pkt *p = &pk[npk < MAX_PKTS - 1 ? npk++ : npk];
+    memset(p, 0, sizeof(*p));
+    p->ts_ns = T0 + t;
+    p->frame = npk;
+    p->src = dir == DIR_C2S ? cli : srv;
+    p->dst = dir == DIR_C2S ? srv : cli;
+    p->ttl = 64;
+    p->ip_id = next_ipid++;
+    p->seq = seq;
+    p->ack = ack;
+    p->win = win;
+    p->flags = flags;
+    p->tcp_hlen = 20;
+    p->tcp_len = len;
+    p->payload = len ? zeros : NULL;
+    p->payload_caplen = len;
+    p->caplen = p->wirelen = 54 + len;
+    p->tcp_csum = (uint16_t)(p->ip_id * 40503u);
+    return p;
+}
+
+/* Handshake at t=0 (SYN), 10 ms (SYN-ACK), 15 ms (ACK); both sides offer window scale ws. */
+static void handshake(uint32_t ciss, uint32_t siss, int ws)
+{
+    struct pkt *p = seg(DIR_C2S, 0, TCP_SYN, ciss, 0, 0, 64240);
+    if (ws >= 0) {
+        p->has_wscale = true;
+        p->wscale = (uint8_t)ws;
+    }
+    p = seg(DIR_S2C, 10 * MS, TCP_SYN | TCP_ACK, siss, ciss + 1, 0, 65160);
+    if (ws >= 0) {
+        p->has_wscale = true;
+        p->wscale = (uint8_t)ws;
+    }
+    seg(DIR_C2S, 15 * MS, TCP_ACK, ciss + 1, siss + 1, 0, 502);
+}
+
+/* Per-segment results of the direct harness. */
+static struct tcp_seg out[MAX_PKTS];
+static struct flow_table *ft;
+static struct tcp_dedup *dd;
+static struct flow *last_flow;
+static size_t nreuse;
+
+/* Run the scenario through the flow table and tcp.c as the engine does (no detectors). */
+static void analyse(const struct endpoint *servers, size_t nservers)
+{
+    ft = flow_table_new(16, 0);
+    dd = tcp_dedup_new(8);
+    CHECK(ft && dd);
+    nreuse = 0;
+    for (size_t i = 0; i < npk && ft && dd; i++) {
+        const struct pkt *p = &pk[i];
+        memset(&out[i], 0, sizeof(out[i]));
+        out[i].dir = -1;
+        int dir = DIR_C2S;
+        struct flow *f = flow_lookup(ft, p, &dir);
+        if (tcp_dedup_check(dd, p, MS))
+            continue; /* dir -1 marks a dropped duplicate */
+        if (f && tcp_is_reuse(f, p, dir)) {
+            flow_release(ft, f);
+            f = NULL;
+            nreuse++;
+        }
+        if (!f) {
+            f = flow_create(ft, p, NULL, NULL);
+            dir = DIR_C2S;
+            if (tcp_pick_server(p, servers, nservers) == 1) {
+                f->rec.client = p->dst;
+                f->rec.server = p->src;
+                dir = DIR_S2C;
+            }
+            f->rec.first_frame = p->frame;
+            f->rec.first_ts_ns = p->ts_ns;
+            tcp_flow_start(f, p);
+            out[i].flow_new = true;
+        }
+        tcp_analyze(f, p, dir, &out[i]);
+        last_flow = f;
+    }
+}
+
+static void analyse_done(void)
+{
+    flow_table_free(ft);
+    tcp_dedup_free(dd);
+    ft = NULL;
+    dd = NULL;
+}
+
+/* Events of 1-based frame n. */
+static uint32_t evs(size_t n)
+{
+    return n >= 1 && n <= npk ? out[n - 1].ev : 0;
+}
+
+/* ---- engine harness: flow records and findings ---- */
+
+static struct flow_record recs[MAX_OUT];
+static size_t nrecs;
+static struct finding fnd[MAX_OUT];
+static size_t nfnd;
+static struct run_summary summary;
+
+static void sk_flow(void *ctx, const struct flow_record *r)
+{
+    (void)ctx;
+    if (nrecs < MAX_OUT)
+        recs[nrecs++] = *r;
+}
+
+static void sk_finding(void *ctx, const struct finding *f)
+{
+    (void)ctx;
+    if (nfnd < MAX_OUT)
+        fnd[nfnd++] = *f;
+}
+
+static void sk_summary(void *ctx, const struct run_summary *s)
+{
+    (void)ctx;
+    summary = *s;
+}
+
+static void run_engine(struct eng_config *cfg)
+{
+    struct eng_config def;
+    if (!cfg) {
+        eng_config_default(&def);
+        cfg = &def;
+    }
+    struct sink sk;
+    memset(&sk, 0, sizeof(sk));
+    sk.on_flow = sk_flow;
+    sk.on_finding = sk_finding;
+    sk.on_summary = sk_summary;
+    nrecs = nfnd = 0;
+    memset(&summary, 0, sizeof(summary));
+    struct engine *e = eng_new(cfg, &sk, 1);
+    CHECK(e != NULL);
+    if (!e)
+        return;
+    for (size_t i = 0; i < npk; i++)
+        eng_packet(e, &pk[i]);
+    struct run_summary sum;
+    memset(&sum, 0, sizeof(sum));
+    eng_finish(e, &sum);
+    eng_free(e);
+}
+
+static const struct finding *find_kind(enum fkind k)
+{
+    for (size_t i = 0; i < nfnd; i++)
+        if (fnd[i].kind == k)
+            return &fnd[i];
+    return NULL;
+}
+
+static size_t count_kind(enum fkind k)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < nfnd; i++)
+        n += fnd[i].kind == k;
+    return n;
+}
+
+/* ---- tests ---- */
+
+static void test_wraparound(void)
+{
+    reset_scenario();
+    uint32_t c = 0xfffffa00u, s = 0x10; /* client ISN 1536 bytes before 2^32 */
+    handshake(c, s, 7);
+    uint32_t seq = c + 1;
+    for (int i = 0; i < 4; i++) { /* 4 x 1000 bytes: crosses 2^32 in the second segment */
+        seg(DIR_C2S, 20 * MS + (uint64_t)i * MS, TCP_ACK | TCP_PSH, seq, s + 1, 1000, 502);
+        seq += 1000;
+    }
+    seg(DIR_S2C, 60 * MS, TCP_ACK, s + 1, seq, 0, 509); /* frame 8: acks everything */
+    /* frame 9: the third segment again, 1 s later (after the ACK): spurious */
+    seg(DIR_C2S, 1060 * MS, TCP_ACK | TCP_PSH, c + 1 + 2000, s + 1, 1000, 502);
+    seg(DIR_C2S, 1070 * MS, TCP_ACK | TCP_PSH, seq, s + 1, 100, 502); /* frame 10: new data */
+    analyse(NULL, 0);
+    uint32_t any = 0;
+    for (size_t n = 1; n <= 8; n++)
+        any |= evs(n);
+    CHECK_EQ_U64(any, 0);
+    CHECK(out[3].has_rel && out[4].has_rel && out[5].has_rel && out[6].has_rel);
+    CHECK_EQ_U64(out[3].rel_seq, 0);
+    CHECK_EQ_U64(out[4].rel_seq, 1000);
+    CHECK_EQ_U64(out[5].rel_seq, 2000); /* past 2^32 raw, still increasing */
+    CHECK_EQ_U64(out[6].rel_seq, 3000);
+    CHECK_EQ_U64(evs(9), EV(TEV_SPURIOUS_RETRANSMISSION));
+    CHECK_EQ_U64(out[8].rel_seq, 2000);
+    CHECK_EQ_U64(evs(10), 0);
+    CHECK_EQ_U64(out[9].rel_seq, 4000);
+    analyse_done();
+}
+
+static void test_overlapping_retransmission(void)
+{
+    reset_scenario();
+    handshake(1000, 5000, 7);
+    seg(DIR_C2S, 20 * MS, TCP_ACK, 1001, 5001, 1000, 502);  /* 4: [1001,2001) */
+    seg(DIR_C2S, 21 * MS, TCP_ACK, 2001, 5001, 1000, 502);  /* 5: [2001,3001) */
+    seg(DIR_S2C, 40 * MS, TCP_ACK, 5001, 2001, 0, 509);     /* 6: acks the first */
+    seg(DIR_C2S, 300 * MS, TCP_ACK, 1501, 5001, 1500, 502); /* 7: overlaps acked and unacked */
+    analyse(NULL, 0);
+    CHECK_EQ_U64(evs(4) | evs(5) | evs(6), 0);
+    CHECK_EQ_U64(evs(7), EV(TEV_RETRANSMISSION));
+    CHECK_EQ_U64(last_flow->rec.ev[DIR_C2S][TEV_RETRANSMISSION], 1);
+    CHECK_EQ_U64(last_flow->half[DIR_C2S].lost_down, 1); /* the original passed the tap */
+    analyse_done();
+}
+
+static void test_fast_retransmission(void)
+{
+    reset_scenario();
+    handshake(1000, 5000, 7);
+    uint32_t s = 5001;
+    /* Server sends 5 segments; the second is lost before the tap (never captured). */
+    seg(DIR_S2C, 20 * MS, TCP_ACK, s, 1001, 1000, 509);          /* 4 */
+    seg(DIR_S2C, 20 * MS + 30 * US, TCP_ACK, s + 2000, 1001, 1000, 509); /* 5: gap */
+    seg(DIR_S2C, 20 * MS + 60 * US, TCP_ACK, s + 3000, 1001, 1000, 509); /* 6 */
+    seg(DIR_S2C, 20 * MS + 90 * US, TCP_ACK, s + 4000, 1001, 1000, 509); /* 7 */
+    seg(DIR_C2S, 30 * MS, TCP_ACK, 1001, s + 1000, 0, 502);      /* 8: ack */
+    seg(DIR_C2S, 30 * MS + 10 * US, TCP_ACK, 1001, s + 1000, 0, 502); /* 9: dup 1 */
+    seg(DIR_C2S, 30 * MS + 20 * US, TCP_ACK, 1001, s + 1000, 0, 502); /* 10: dup 2 */
+    seg(DIR_C2S, 30 * MS + 30 * US, TCP_ACK, 1001, s + 1000, 0, 502); /* 11: dup 3 */
+    seg(DIR_S2C, 41 * MS, TCP_ACK, s + 1000, 1001, 1000, 509);   /* 12: fast retransmission */
+    seg(DIR_C2S, 52 * MS, TCP_ACK, 1001, s + 5000, 0, 502);      /* 13: all acked */
+    analyse(NULL, 0);
+    CHECK_EQ_U64(evs(5), EV(TEV_LOST_SEGMENT));
+    CHECK_EQ_U64(evs(8), 0);
+    CHECK_EQ_U64(evs(9), EV(TEV_DUP_ACK));
+    CHECK_EQ_U64(evs(10), EV(TEV_DUP_ACK));
+    CHECK_EQ_U64(evs(11), EV(TEV_DUP_ACK));
+    CHECK_EQ_U64(evs(12), EV(TEV_FAST_RETRANSMISSION));
+    CHECK_EQ_U64(evs(13), 0); /* the gap was filled by frame 12: no capture loss */
+    const struct tcp_half *h = &last_flow->half[DIR_S2C];
+    CHECK_EQ_U64(h->lost_up, 1); /* the original never reached the tap */
+    CHECK_EQ_U64(h->lost_down, 0);
+    CHECK_EQ_U64(h->capture_loss_bytes, 0);
+    analyse_done();
+
+    /* Through the engine: one finding per kind, upstream location in the detail. */
+    run_engine(NULL);
+    const struct finding *f = find_kind(FK_FAST_RETRANSMISSION);
+    CHECK(f != NULL);
+    if (f) {
+        CHECK(strstr(f->detail, "1 fast retransmission server->client") != NULL);
+        CHECK(strstr(f->detail, "upstream of the tap") != NULL);
+        CHECK_EQ_U64(f->nframes, 1);
+        CHECK_EQ_U64(f->frames[0], 12);
+        CHECK(strstr(f->extra, "\"s2c\":1") != NULL);
+    }
+    f = find_kind(FK_DUP_ACK);
+    CHECK(f != NULL);
+    if (f) {
+        CHECK_EQ_U64(f->nframes, 3);
+        CHECK_EQ_U64(f->frames[0], 9);
+        CHECK_EQ_U64(f->sev, SEV_INFO);
+    }
+    CHECK_EQ_U64(count_kind(FK_LOST_SEGMENT), 1);
+    CHECK_EQ_U64(count_kind(FK_RETRANSMISSION), 0);
+    CHECK_EQ_U64(nrecs, 1);
+    CHECK_EQ_U64(recs[0].ev[DIR_S2C][TEV_FAST_RETRANSMISSION], 1);
+    CHECK_EQ_U64(recs[0].ev[DIR_C2S][TEV_DUP_ACK], 3);
+}
+
+static void test_spurious_and_out_of_order(void)
+{
+    reset_scenario();
+    handshake(1000, 5000, 7);
+    seg(DIR_C2S, 20 * MS, TCP_ACK, 1001, 5001, 500, 502);           /* 4 */
+    seg(DIR_C2S, 20 * MS + 100 * US, TCP_ACK, 2001, 5001, 500, 502); /* 5: ahead (gap) */
+    seg(DIR_C2S, 20 * MS + 200 * US, TCP_ACK, 1501, 5001, 500, 502); /* 6: fills it, 0.1 ms later */
+    seg(DIR_S2C, 40 * MS, TCP_ACK, 5001, 2501, 0, 509);             /* 7: acks all */
+    seg(DIR_C2S, 900 * MS, TCP_ACK, 1501, 5001, 500, 502);          /* 8: already acked */
+    analyse(NULL, 0);
+    CHECK_EQ_U64(evs(5), EV(TEV_LOST_SEGMENT));
+    CHECK_EQ_U64(evs(6), EV(TEV_OUT_OF_ORDER));
+    CHECK_EQ_U64(evs(7), 0);
+    CHECK_EQ_U64(evs(8), EV(TEV_SPURIOUS_RETRANSMISSION));
+    /* Out-of-order and spurious are not losses. */
+    CHECK_EQ_U64(last_flow->half[DIR_C2S].lost_up + last_flow->half[DIR_C2S].lost_down, 0);
+    analyse_done();
+}
+
+static void test_lost_segment_and_capture_loss(void)
+{
+    reset_scenario();
+    handshake(1000, 5000, 7);
+    seg(DIR_S2C, 20 * MS, TCP_ACK, 5001, 1001, 1000, 509); /* 4 */
+    seg(DIR_S2C, 21 * MS, TCP_ACK, 7001, 1001, 1000, 509); /* 5: 1000 bytes never captured */
+    seg(DIR_C2S, 40 * MS, TCP_ACK, 1001, 8001, 0, 502);    /* 6: receiver acks them all */
+    seg(DIR_C2S, 41 * MS, TCP_ACK, 1001, 9001, 0, 502);    /* 7: acks bytes never seen at all */
+    analyse(NULL, 0);
+    CHECK_EQ_U64(evs(5), EV(TEV_LOST_SEGMENT));
+    CHECK_EQ_U64(evs(6), EV(TEV_CAPTURE_LOSS));
+    CHECK_EQ_U64(evs(7), EV(TEV_CAPTURE_LOSS));
+    const struct tcp_half *h = &last_flow->half[DIR_S2C];
+    CHECK_EQ_U64(h->capture_loss_bytes, 2000);
+    CHECK_EQ_U64(h->lost_up + h->lost_down, 0); /* capture loss is not network loss */
+    analyse_done();
+    run_engine(NULL);
+    const struct finding *f = find_kind(FK_CAPTURE_LOSS);
+    CHECK(f != NULL);
+    if (f) {
+        CHECK(strstr(f->detail, "missed 2000 bytes") != NULL);
+        CHECK(strstr(f->extra, "\"bytes\":2000") != NULL);
+        CHECK(f->confidence < 1.0f);
+    }
+}
+
+static void test_keep_alive_and_zero_window(void)
+{
+    reset_scenario();
+    handshake(1000, 5000, 0);
+    seg(DIR_C2S, 20 * MS, TCP_ACK, 1001, 5001, 100, 502);  /* 4 */
+    seg(DIR_S2C, 30 * MS, TCP_ACK, 5001, 1101, 0, 0);      /* 5: zero window */
+    seg(DIR_C2S, 230 * MS, TCP_ACK, 1101, 5001, 1, 502);   /* 6: zero window probe */
+    seg(DIR_S2C, 231 * MS, TCP_ACK, 5001, 1101, 0, 0);     /* 7: probe ACK, still zero */
+    seg(DIR_S2C, 2030 * MS, TCP_ACK, 5001, 1101, 0, 8000); /* 8: window opens (update) */
+    seg(DIR_C2S, 2040 * MS, TCP_ACK, 1101, 5001, 100, 502); /* 9: data resumes */
+    seg(DIR_S2C, 2050 * MS, TCP_ACK, 5001, 1201, 0, 8000); /* 10 */
+    seg(DIR_C2S, 62 * S, TCP_ACK, 1200, 5001, 0, 502);     /* 11: keep-alive */
+    seg(DIR_S2C, 62 * S + MS, TCP_ACK, 5001, 1201, 0, 8000); /* 12: keep-alive ACK */
+    seg(DIR_C2S, 124 * S, TCP_ACK, 1200, 5001, 1, 502);    /* 13: keep-alive with 1 byte */
+    analyse(NULL, 0);
+    CHECK_EQ_U64(evs(5), EV(TEV_ZERO_WINDOW));
+    CHECK_EQ_U64(evs(6), 0); /* probe: not a retransmission, no event counted */
+    CHECK_EQ_U64(evs(7), EV(TEV_ZERO_WINDOW)); /* probe ACK: still a zero window, not a dup ACK */
+    CHECK_EQ_U64(evs(8), 0);
+    CHECK_EQ_U64(evs(9), 0); /* the probe byte is sent again as data: not a retransmission */
+    CHECK_EQ_U64(evs(11), EV(TEV_KEEP_ALIVE));
+    CHECK_EQ_U64(evs(12), 0); /* keep-alive ACK is not a duplicate ACK */
+    CHECK_EQ_U64(evs(13), EV(TEV_KEEP_ALIVE));
+    analyse_done();
+    run_engine(NULL);
+    const struct finding *f = find_kind(FK_ZERO_WINDOW);
+    CHECK(f != NULL);
+    if (f) {
+        CHECK_EQ_U64(f->sev, SEV_WARN);
+        CHECK(strstr(f->detail, "server's window stayed zero 2.000 s") != NULL);
+        CHECK_EQ_U64(f->frames[0], 5);
+    }
+    CHECK(find_kind(FK_KEEP_ALIVE) != NULL);
+    CHECK_EQ_U64(count_kind(FK_RETRANSMISSION), 0);
+}
+
+static void test_window_full(void)
+{
+    reset_scenario();
+    handshake(1000, 5000, 2); /* both sides scale by 4 */
+    seg(DIR_S2C, 20 * MS, TCP_ACK, 5001, 1001, 0, 500);    /* 4: window 500 << 2 = 2000 */
+    seg(DIR_C2S, 30 * MS, TCP_ACK, 1001, 5001, 1000, 502); /* 5 */
+    seg(DIR_C2S, 31 * MS, TCP_ACK, 2001, 5001, 1000, 502); /* 6: reaches ack + 2000 */
+    analyse(NULL, 0);
+    CHECK_EQ_U64(evs(5), 0);
+    CHECK_EQ_U64(evs(6), EV(TEV_WINDOW_FULL));
+    analyse_done();
+
+    /* Without window scaling in the SYN-ACK, scaling is off for both. */
+    reset_scenario();
+    struct pkt *p = seg(DIR_C2S, 0, TCP_SYN, 1000, 0, 0, 64240);
+    p->has_wscale = true;
+    p->wscale = 7;
+    seg(DIR_S2C, 10 * MS, TCP_SYN | TCP_ACK, 5000, 1001, 0, 2000);
+    seg(DIR_C2S, 15 * MS, TCP_ACK, 1001, 5001, 0, 502);
+    seg(DIR_S2C, 20 * MS, TCP_ACK, 5001, 1001, 0, 2000);   /* 4 */
+    seg(DIR_C2S, 31 * MS, TCP_ACK, 1001, 5001, 2000, 502); /* 5: fills 2000 unscaled */
+    analyse(NULL, 0);
+    CHECK_EQ_U64(evs(5), EV(TEV_WINDOW_FULL));
+    analyse_done();
+}
+
+static void test_mirror_duplicates(void)
+{
+    reset_scenario();
+    handshake(1000, 5000, 7);
+    struct pkt *a = seg(DIR_C2S, 20 * MS, TCP_ACK, 1001, 5001, 100, 502); /* 4 */
+    struct pkt copy = *a;
+    struct pkt *b = seg(DIR_C2S, 20 * MS + 50 * US, 0, 0, 0, 0, 0); /* 5: SPAN copy */
+    *b = copy;
+    b->ts_ns += 50 * US;
+    b->frame = 5;
+    struct pkt *c = seg(DIR_C2S, 25 * MS, 0, 0, 0, 0, 0); /* 6: same frame 5 ms later */
+    *c = copy;
+    c->ts_ns += 5 * MS;
+    c->frame = 6;
+    /* 7, 8: identical RSTs without IP ID or timestamps: two real packets, never copies */
+    seg(DIR_S2C, 30 * MS, TCP_RST, 5001, 0, 0, 0)->ip_id = 0;
+    struct pkt *r2 = seg(DIR_S2C, 30 * MS + 10 * US, TCP_RST, 5001, 0, 0, 0);
+    r2->ip_id = 0;
+    r2->tcp_csum = pk[6].tcp_csum;
+    analyse(NULL, 0);
+    CHECK_EQ_U64(out[4].dir, (uint64_t)-1); /* dropped before analysis */
+    CHECK_EQ_U64(evs(6), EV(TEV_RETRANSMISSION)); /* outside the 1 ms window: real */
+    CHECK_EQ_U64(evs(7), EV(TEV_RESET));
+    CHECK_EQ_U64(evs(8), EV(TEV_RESET));
+    analyse_done();
+    run_engine(NULL);
+    CHECK_EQ_U64(summary.mirror_duplicates, 1);
+    CHECK_EQ_U64(nrecs, 1);
+    CHECK_EQ_U64(recs[0].ev[DIR_C2S][TEV_MIRROR_DUPLICATE], 1);
+    CHECK_EQ_U64(recs[0].ev[DIR_C2S][TEV_RETRANSMISSION], 1);
+    CHECK_EQ_U64(recs[0].ev[DIR_S2C][TEV_RESET], 2);
+    CHECK_EQ_U64(recs[0].packets[DIR_C2S], 4); /* SYN, ACK, data, resend; the copy is not counted */
+}
+
+static void test_port_reuse(void)
+{
+    reset_scenario();
+    handshake(1000, 5000, 7);
+    seg(DIR_C2S, 20 * MS, TCP_ACK | TCP_FIN, 1001, 5001, 0, 502); /* 4 */
+    seg(DIR_S2C, 21 * MS, TCP_ACK | TCP_FIN, 5001, 1002, 0, 509); /* 5 */
+    seg(DIR_C2S, 22 * MS, TCP_ACK, 1002, 5002, 0, 502);           /* 6 */
+    /* 7..9: a new connection on the same 4-tuple 1 s later, another ISN */
+    seg(DIR_C2S, 1 * S, TCP_SYN, 900000, 0, 0, 64240);
+    seg(DIR_S2C, 1 * S + 10 * MS, TCP_SYN | TCP_ACK, 700000, 900001, 0, 65160);
+    seg(DIR_C2S, 1 * S + 12 * MS, TCP_ACK, 900001, 700001, 0, 502);
+    /* 10: a SYN with a new ISN on the open connection: reused too */
+    seg(DIR_C2S, 2 * S, TCP_SYN, 123456, 0, 0, 64240);
+    analyse(NULL, 0);
+    CHECK_EQ_U64(nreuse, 2);
+    CHECK(out[6].flow_new && out[6].syn && !out[6].syn_retry);
+    CHECK_EQ_U64(evs(7) | evs(8) | evs(9), 0); /* nothing of the old sequence space leaks in */
+    CHECK(out[8].hs_ack);
+    CHECK(out[9].flow_new);
+    analyse_done();
+    run_engine(NULL);
+    CHECK_EQ_U64(nrecs, 3);
+    if (nrecs == 3) {
+        CHECK_EQ_U64(recs[0].close, CLOSE_FIN); /* it had closed before the new SYN */
+        CHECK_EQ_U64(recs[0].state, FS_CLOSED);
+        CHECK_EQ_U64(recs[1].close, CLOSE_REUSED);
+        CHECK_EQ_U64(recs[1].state, FS_ESTABLISHED);
+        CHECK(recs[1].flow_id > recs[0].flow_id);
+        CHECK_EQ_U64(recs[2].close, CLOSE_UNANSWERED);
+        CHECK_EQ_U64(recs[2].syn_count, 1);
+    }
+}
+
+static void test_syn_retry_and_handshake_rtt(void)
+{
+    reset_scenario();
+    seg(DIR_C2S, 0, TCP_SYN, 1000, 0, 0, 64240);
+    seg(DIR_C2S, 1 * S, TCP_SYN, 1000, 0, 0, 64240); /* retry, same ISN */
+    seg(DIR_S2C, 1 * S + 20 * MS, TCP_SYN | TCP_ACK, 5000, 1001, 0, 65160);
+    seg(DIR_S2C, 2 * S + 20 * MS, TCP_SYN | TCP_ACK, 5000, 1001, 0, 65160); /* retry */
+    seg(DIR_C2S, 2 * S + 25 * MS, TCP_ACK, 1001, 5001, 0, 502);
+    analyse(NULL, 0);
+    CHECK(out[0].syn && !out[0].syn_retry && out[0].flow_new);
+    CHECK(out[1].syn && out[1].syn_retry);
+    CHECK_EQ_U64(evs(2), EV(TEV_RETRANSMISSION)); /* as tshark counts a repeated SYN */
+    CHECK(out[2].synack && !out[2].synack_retry);
+    CHECK(out[3].synack && out[3].synack_retry);
+    CHECK(out[4].hs_ack);
+    const struct flow_record *r = &last_flow->rec;
+    CHECK_EQ_U64(r->hs_rtt_server_ns, 20 * MS);         /* latest SYN -> first SYN-ACK */
+    CHECK_EQ_U64(r->hs_rtt_client_ns, 5 * MS);          /* latest SYN-ACK -> ACK */
+    CHECK_EQ_U64(r->syn_count, 2);
+    CHECK_EQ_U64(r->synack_count, 2);
+    CHECK_EQ_U64(r->state, FS_ESTABLISHED);
+    CHECK(r->saw_syn);
+    analyse_done();
+}
+
+static void test_resets(void)
+{
+    /* Refused: RST+ACK in answer to the SYN. */
+    reset_scenario();
+    seg(DIR_C2S, 0, TCP_SYN, 1000, 0, 0, 64240);
+    seg(DIR_S2C, MS, TCP_RST | TCP_ACK, 0, 1001, 0, 0);
+    analyse(NULL, 0);
+    CHECK_EQ_U64(out[1].rst, RST_ANSWER_TO_SYN);
+    CHECK(!out[1].rst_ttl_mismatch);
+    CHECK_EQ_U64(last_flow->rec.close, CLOSE_REFUSED);
+    analyse_done();
+
+    /* During the handshake: the client resets after the SYN-ACK. */
+    reset_scenario();
+    seg(DIR_C2S, 0, TCP_SYN, 1000, 0, 0, 64240);
+    seg(DIR_S2C, MS, TCP_SYN | TCP_ACK, 5000, 1001, 0, 65160);
+    seg(DIR_C2S, 2 * MS, TCP_RST, 1001, 0, 0, 0);
+    analyse(NULL, 0);
+    CHECK_EQ_U64(out[2].rst, RST_HANDSHAKE);
+    CHECK_EQ_U64(last_flow->rec.close, CLOSE_RST_CLIENT);
+    analyse_done();
+
+    /* Mid-transfer, with a TTL that differs from the server's other packets. */
+    reset_scenario();
+    handshake(1000, 5000, 7);
+    seg(DIR_C2S, 20 * MS, TCP_ACK, 1001, 5001, 100, 502);
+    seg(DIR_S2C, 30 * MS, TCP_ACK, 5001, 1101, 1000, 509);
+    seg(DIR_S2C, 40 * MS, TCP_RST | TCP_ACK, 6001, 1101, 0, 0)->ttl = 52;
+    analyse(NULL, 0);
+    CHECK_EQ_U64(out[5].rst, RST_MID);
+    CHECK(out[5].rst_ttl_mismatch);
+    CHECK_EQ_U64(last_flow->rec.close, CLOSE_RST_SERVER);
+    CHECK_EQ_U64(last_flow->rec.state, FS_CLOSED);
+    analyse_done();
+    run_engine(NULL);
+    const struct finding *f = find_kind(FK_RESET);
+    CHECK(f != NULL);
+    if (f) {
+        CHECK_EQ_U64(f->sev, SEV_WARN);
+        CHECK(strstr(f->detail, "RST from the server mid-transfer") != NULL);
+        CHECK(strstr(f->detail, "TTL 52 differs from the server's other packets (64)") != NULL);
+        CHECK(strstr(f->extra, "\"phase\":\"mid\"") != NULL);
+        CHECK(strstr(f->extra, "\"ttl_mismatch\":true") != NULL);
+        CHECK_EQ_U64(f->frames[0], 6);
+    }
+    CHECK_EQ_U64(count_kind(FK_RESET), 1);
+    CHECK_EQ_U64(nrecs, 1);
+    CHECK_EQ_U64(recs[0].close, CLOSE_RST_SERVER);
+
+    /* After a FIN, same TTL: info, no mismatch. */
+    reset_scenario();
+    handshake(1000, 5000, 7);
+    seg(DIR_S2C, 20 * MS, TCP_ACK | TCP_FIN, 5001, 1001, 0, 509);
+    seg(DIR_C2S, 30 * MS, TCP_RST | TCP_ACK, 1001, 5002, 0, 0);
+    analyse(NULL, 0);
+    CHECK_EQ_U64(out[4].rst, RST_AFTER_FIN);
+    CHECK(!out[4].rst_ttl_mismatch);
+    analyse_done();
+    run_engine(NULL);
+    f = find_kind(FK_RESET);
+    CHECK(f != NULL);
+    if (f) {
+        CHECK_EQ_U64(f->sev, SEV_INFO);
+        CHECK(strstr(f->extra, "\"from\":\"client\",\"phase\":\"after_fin\"") != NULL);
+        CHECK(strstr(f->detail, "TTL") == NULL);
+    }
+}
+
+static void test_server_selection(void)
+{
+    /* The SYN's destination. */
+    reset_scenario();
+    cli = ep4(10, 0, 0, 1, 80); /* the client happens to use a low port */
+    srv = ep4(10, 0, 0, 2, 50000);
+    seg(DIR_C2S, 0, TCP_SYN, 1, 0, 0, 1000);
+    analyse(NULL, 0);
+    CHECK_EQ_U64(last_flow->rec.server.port, 50000);
+    CHECK_EQ_U64(out[0].dir, DIR_C2S);
+    analyse_done();
+
+    /* Picked up at the SYN-ACK: its sender. */
+    reset_scenario();
+    seg(DIR_S2C, 0, TCP_SYN | TCP_ACK, 1, 2, 0, 1000);
+    analyse(NULL, 0);
+    CHECK_EQ_U64(last_flow->rec.server.port, 443);
+    CHECK_EQ_U64(out[0].dir, DIR_S2C);
+    CHECK_EQ_U64(last_flow->rec.state, FS_SYN_RECEIVED);
+    analyse_done();
+
+    /* Mid-stream: the well-known port, whichever way the first segment goes. */
+    reset_scenario();
+    seg(DIR_S2C, 0, TCP_ACK, 1, 2, 10, 1000);
+    analyse(NULL, 0);
+    CHECK_EQ_U64(last_flow->rec.server.port, 443);
+    CHECK_EQ_U64(last_flow->rec.state, FS_MIDSTREAM);
+    analyse_done();
+    reset_scenario();
+    cli = ep4(10, 0, 0, 1, 50123);
+    srv = ep4(10, 0, 0, 2, 8080);
+    seg(DIR_S2C, 0, TCP_ACK, 1, 2, 10, 1000);
+    analyse(NULL, 0);
+    CHECK_EQ_U64(last_flow->rec.server.port, 8080); /* no well-known port: the lower one */
+    analyse_done();
+
+    /* --server wins over the SYN direction; port 0 matches any port. */
+    reset_scenario();
+    struct endpoint conf = ep4(192, 0, 2, 10, 0); /* cli's address */
+    seg(DIR_C2S, 0, TCP_SYN, 1, 0, 0, 1000);
+    analyse(&conf, 1);
+    CHECK(last_flow->rec.server.ip.a[3] == 10 && last_flow->rec.server.port == 40000);
+    CHECK_EQ_U64(out[0].dir, DIR_S2C);
+    analyse_done();
+    struct endpoint other_port = ep4(192, 0, 2, 10, 22);
+    CHECK(!tcp_ep_is_server(&cli, &other_port, 1));
+    CHECK(tcp_ep_is_server(&cli, &conf, 1));
+}
+
+static void test_one_direction(void)
+{
+    reset_scenario();
+    /* Only the client's side was mirrored: data and ACKs of server data never seen. */
+    for (int i = 0; i < 6; i++)
+        seg(DIR_C2S, (uint64_t)i * 10 * MS, TCP_ACK, 1001 + (uint32_t)i * 100, 5001 + (uint32_t)i * 1000,
+            100, 502);
+    run_engine(NULL);
+    CHECK_EQ_U64(nrecs, 1);
+    CHECK(recs[0].one_direction);
+    CHECK_EQ_U64(recs[0].ev[DIR_S2C][TEV_CAPTURE_LOSS] + recs[0].ev[DIR_C2S][TEV_CAPTURE_LOSS], 0);
+    CHECK_EQ_U64(count_kind(FK_ONE_DIRECTION), 1);
+    CHECK_EQ_U64(count_kind(FK_CAPTURE_LOSS), 0);
+    const struct finding *f = find_kind(FK_ONE_DIRECTION);
+    if (f)
+        CHECK(strstr(f->detail, "only client->server packets were captured") != NULL);
+
+    /* Both directions seen: no one-direction finding. */
+    reset_scenario();
+    handshake(1000, 5000, 7);
+    run_engine(NULL);
+    CHECK_EQ_U64(count_kind(FK_ONE_DIRECTION), 0);
+    CHECK(nrecs == 1 && !recs[0].one_direction);
+}
+
+static void test_idle_and_linger(void)
+{
+    reset_scenario();
+    handshake(1000, 5000, 7);
+    seg(DIR_C2S, 20 * MS, TCP_ACK | TCP_FIN, 1001, 5001, 0, 502);
+    seg(DIR_S2C, 21 * MS, TCP_ACK | TCP_FIN, 5001, 1002, 0, 509);
+    /* another flow, 10 s later, ends the lingering closed one */
+    cli.port = 40001;
+    seg(DIR_C2S, 10 * S, TCP_SYN, 77, 0, 0, 64240);
+    /* and 400 s later a third: the second is idle-expired as unanswered */
+    cli.port = 40002;
+    seg(DIR_C2S, 410 * S, TCP_SYN, 88, 0, 0, 64240);
+    struct eng_config cfg;
+    eng_config_default(&cfg);
+    run_engine(&cfg);
+    CHECK_EQ_U64(nrecs, 3);
+    if (nrecs == 3) {
+        CHECK_EQ_U64(recs[0].close, CLOSE_FIN);
+        CHECK_EQ_U64(recs[0].client.port, 40000);
+        CHECK_EQ_U64(recs[1].client.port, 40001);
+        CHECK_EQ_U64(recs[1].close, CLOSE_UNANSWERED);
+        CHECK_EQ_U64(recs[2].client.port, 40002);
+    }
+    CHECK_EQ_U64(summary.flows, 3);
+    CHECK_EQ_U64(summary.tcp_packets, npk);
+}
+
+static void test_eviction_and_snapshot(void)
+{
+    reset_scenario();
+    for (int i = 0; i < 5; i++) {
+        cli.port = (uint16_t)(41000 + i);
+        seg(DIR_C2S, (uint64_t)i * MS, TCP_ACK, 1, 1, 10, 100);
+    }
+    struct eng_config cfg;
+    eng_config_default(&cfg);
+    cfg.max_flows = 3;
+    struct sink sk;
+    memset(&sk, 0, sizeof(sk));
+    sk.on_flow = sk_flow;
+    nrecs = 0;
+    struct engine *e = eng_new(&cfg, &sk, 1);
+    CHECK(e != NULL);
+    if (!e)
+        return;
+    for (size_t i = 0; i < npk; i++)
+        eng_packet(e, &pk[i]);
+    /* flow 41004 gets a retransmission: worst in the snapshot */
+    struct pkt again = pk[4];
+    again.ts_ns += 400 * MS;
+    again.ip_id++;
+    eng_packet(e, &again);
+    CHECK_EQ_U64(nrecs, 2);
+    CHECK_EQ_U64(recs[0].close, CLOSE_EVICTED);
+    CHECK_EQ_U64(recs[0].client.port, 41000);
+    struct eng_stats st;
+    eng_get_stats(e, &st);
+    CHECK_EQ_U64(st.evicted, 2);
+    CHECK_EQ_U64(st.flows_active, 3);
+    struct flow_record snap[2];
+    size_t n = eng_snapshot_flows(e, snap, 2);
+    CHECK_EQ_U64(n, 2);
+    CHECK_EQ_U64(snap[0].client.port, 41004);
+    CHECK_EQ_U64(snap[1].client.port, 41003); /* then the newest */
+    eng_finish(e, NULL);
+    eng_free(e);
+    CHECK_EQ_U64(nrecs, 5);
+}
+
+static void test_malformed(void)
+{
+    struct eng_config cfg;
+    eng_config_default(&cfg);
+    struct sink sk;
+    memset(&sk, 0, sizeof(sk));
+    sk.on_finding = sk_finding;
+    sk.on_summary = sk_summary;
+    nfnd = 0;
+    struct engine *e = eng_new(&cfg, &sk, 1);
+    CHECK(e != NULL);
+    if (!e)
+        return;
+    for (int i = 0; i < 150; i++)
+        eng_malformed(e, T0 + (uint64_t)i, (uint64_t)i + 1, "IPv4 header length 3 < 5");
+    struct run_summary sum;
+    memset(&sum, 0, sizeof(sum));
+    eng_finish(e, &sum);
+    eng_free(e);
+    CHECK_EQ_U64(count_kind(FK_MALFORMED), 100);
+    CHECK_EQ_U64(sum.malformed, 150);
+    CHECK_EQ_U64(sum.findings[FK_MALFORMED], 100);
+    CHECK(strstr(fnd[0].detail, "frame 1 could not be decoded: IPv4 header length 3 < 5") != NULL);
+}
+
+static void test_names(void)
+{
+    CHECK(strcmp(fk_name(FK_CONN_REFUSED), "conn_refused") == 0);
+    CHECK(strcmp(fk_name(FK_ONE_DIRECTION), "one_direction") == 0);
+    CHECK(strcmp(fk_name((enum fkind)999), "?") == 0);
+    for (int k = 0; k < FK__COUNT; k++)
+        CHECK_EQ_U64(fk_from_name(fk_name((enum fkind)k)), k);
+    CHECK_EQ_U64(fk_from_name("nope"), (uint64_t)-1);
+    CHECK(strcmp(tcp_ev_name(TEV_MIRROR_DUPLICATE), "mirror_duplicate") == 0);
+    CHECK(strcmp(close_name(CLOSE_RST_SERVER), "rst_server") == 0);
+    CHECK(strcmp(flow_state_name(FS_MIDSTREAM), "midstream") == 0);
+    CHECK(strcmp(tls_outcome_name(TLS_REJECTED_INFERRED), "rejected_inferred") == 0);
+    CHECK(strcmp(sev_name(SEV_WARN), "warn") == 0);
+}
+
+int main(void)
+{
+    TEST_RUN(test_names);
+    TEST_RUN(test_wraparound);
+    TEST_RUN(test_overlapping_retransmission);
+    TEST_RUN(test_fast_retransmission);
+    TEST_RUN(test_spurious_and_out_of_order);
+    TEST_RUN(test_lost_segment_and_capture_loss);
+    TEST_RUN(test_keep_alive_and_zero_window);
+    TEST_RUN(test_window_full);
+    TEST_RUN(test_mirror_duplicates);
+    TEST_RUN(test_port_reuse);
+    TEST_RUN(test_syn_retry_and_handshake_rtt);
+    TEST_RUN(test_resets);
+    TEST_RUN(test_server_selection);
+    TEST_RUN(test_one_direction);
+    TEST_RUN(test_idle_and_linger);
+    TEST_RUN(test_eviction_and_snapshot);
+    TEST_RUN(test_malformed);
+    return TEST_REPORT();
+}
