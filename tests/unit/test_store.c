@@ -405,7 +405,7 @@ static void test_refuse_newer(void)
     CHECK(strstr(err, "newer flowmedic") != NULL);
     CHECK(strstr(err, "newer.db") != NULL);
     if (s)
-        (void)store_close(s, err, sizeof(err));
+        CHECK(store_close(s, err, sizeof(err)) >= ERR_DB);
     /* Untouched. */
     CHECK_EQ_U64(q_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION + 1);
 }
@@ -464,7 +464,7 @@ static void test_bad_paths(void)
     CHECK(s == NULL);
     CHECK(strstr(err, "read-only") != NULL);
     if (s)
-        (void)store_close(s, err, sizeof(err));
+        CHECK(store_close(s, err, sizeof(err)) >= ERR_DB);
     if (immutable) {
         snprintf(cmd, sizeof(cmd), "chattr -i '%s'", ro);
         CHECK(system(cmd) == 0);
