@@ -28,6 +28,8 @@
 #define ES_SYNS 6
 /* server endpoints tracked at once (LRU replaced) */
 #define ES_MAX_SERVERS 256
+/* entries of the endpoint -> server slot hint table */
+#define ES_HINTS 1024
 /* one-second buckets of history per server */
 #define ES_RING 512
 /* distinct client addresses remembered per episode */
@@ -103,6 +105,7 @@ struct es_priv {
     uint64_t now_ns;         /* newest capture time seen */
     uint32_t gen;            /* generation counter for server slots */
     struct es_server *srv;   /* ES_MAX_SERVERS slots */
+    uint16_t hint[ES_HINTS]; /* endpoint hash -> server slot + 1 (0 = none): skips the scan */
     struct es_attempt *pend; /* ES_PENDING never-answered attempts awaiting a decision */
     uint32_t *free_slots;    /* free pend[] indices (a stack) */
     uint32_t nfree;          /* entries in free_slots */
@@ -260,8 +263,19 @@ static bool es_count(const struct es_server *s, uint64_t a_ns, uint64_t b_ns, st
 
 static void es_episode_close(struct det *d, struct es_server *s);
 
-/* The slot for server ep, taking (and if need be recycling) one. NULL never: LRU reuse. */
-static int es_server_slot(struct det *d, const struct endpoint *ep, uint64_t now)
+/* FNV-1a over the address and port: picks the hint entry of an endpoint. */
+static uint32_t es_ep_hash(const struct endpoint *ep)
+{
+    uint32_t h = 2166136261u;
+    size_t n = ep->ip.family == 6 ? 16 : 4;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ ep->ip.a[i]) * 16777619u;
+    h = (h ^ (ep->port & 0xffu)) * 16777619u;
+    return (h ^ (ep->port >> 8)) * 16777619u;
+}
+
+/* Find server ep by scanning every slot, taking (and if need be recycling, LRU) one. */
+static int es_server_scan(struct det *d, const struct endpoint *ep, uint64_t now)
 {
     struct es_priv *p = d->priv;
     int free_i = -1, old_i = 0;
@@ -288,6 +302,21 @@ static int es_server_slot(struct det *d, const struct endpoint *ep, uint64_t now
     s->gen = ++p->gen;
     s->ep = *ep;
     s->last_ns = now;
+    return i;
+}
+
+/* The slot for server ep, taking (and if need be recycling) one; never fails. */
+static int es_server_slot(struct det *d, const struct endpoint *ep, uint64_t now)
+{
+    struct es_priv *p = d->priv;
+    uint32_t h = es_ep_hash(ep) % ES_HINTS;
+    uint16_t hint = p->hint[h];
+    if (hint && p->srv[hint - 1].used && es_ep_eq(&p->srv[hint - 1].ep, ep)) {
+        p->srv[hint - 1].last_ns = now;
+        return hint - 1; /* the common case: one lookup, no scan */
+    }
+    int i = es_server_scan(d, ep, now);
+    p->hint[h] = (uint16_t)(i + 1);
     return i;
 }
 

@@ -505,6 +505,19 @@ static void test_no_syn(void)
     }
 }
 
+/* More servers than the table holds: slots are recycled, every attempt is still reported once. */
+static void test_many_servers(void)
+{
+    const uint64_t at[] = {0, 1 * S, 3 * S};
+    for (int i = 0; i < 300; i++)
+        syns((uint64_t)i * 10 * MS, ep4(10, 0, 12, 1, (uint16_t)(52000 + i)),
+             ep4(10, 1, (uint8_t)(i / 200), (uint8_t)(i % 200 + 1), 443), at, 3);
+    run();
+    CHECK_EQ_U64(count_kind(FK_SYN_UNANSWERED), 300);
+    CHECK_EQ_U64(count_kind(FK_SERVER_UNREACHABLE), 0);
+    CHECK_EQ_U64(count_estab(ngot), 300);
+}
+
 /* Live: without packets, ticks alone decide unanswered attempts and close the episode. */
 static void test_live_decision(void)
 {
@@ -568,5 +581,6 @@ int main(void)
     RUN(test_live_decision);
     RUN(test_copies);
     RUN(test_no_syn);
+    RUN(test_many_servers);
     return TEST_REPORT();
 }
