@@ -759,10 +759,27 @@ static void tl_end(struct tl *t, const struct tm_model *m, const struct flow_rec
            tm_fmt_bytes(r->bytes[1], b1, 24), rc, rs);
 }
 
-static void tl_tls(struct tl *t, const struct tls_record *x)
+/*
+ * When the handshake ended: ClientHello + duration when known; else the time of the flow's
+ * newest TLS failure finding (a failed handshake has no duration); else the ClientHello time.
+ */
+static uint64_t tls_end_ts(const struct tm_model *m, const struct tls_record *x)
+{
+    if (x->duration_ns >= 0)
+        return x->ts_ns + (uint64_t)x->duration_ns;
+    for (size_t i = 0; i < tm_findings_kept(m); i++) {
+        const struct finding *f = tm_finding_at(m, i);
+        if (f->flow_id == x->flow_id &&
+            (f->kind == FK_TLS_ALERT || f->kind == FK_TLS_HANDSHAKE_FAILED) && f->ts_ns >= x->ts_ns)
+            return f->ts_ns;
+    }
+    return x->ts_ns;
+}
+
+static void tl_tls(struct tl *t, const struct tm_model *m, const struct tls_record *x)
 {
     char d[24];
-    uint64_t end = x->ts_ns + (x->duration_ns > 0 ? (uint64_t)x->duration_ns : 0);
+    uint64_t end = tls_end_ts(m, x);
     tl_add(t, x->ts_ns, -1, "TLS ClientHello: SNI %s, up to %s%s%s, JA4 %s",
            x->sni[0] ? x->sni : "(none)", tm_tls_version_name(x->client_version),
            x->alpn[0] ? ", ALPN " : "", x->alpn, x->ja4[0] ? x->ja4 : "-");
@@ -822,7 +839,7 @@ size_t tm_timeline(const struct tm_model *m, uint64_t flow_id, struct tm_event *
     kept = m->ntls < TM_TLS ? (size_t)m->ntls : TM_TLS;
     for (size_t i = 0; i < kept; i++)
         if (m->tls[i].flow_id == flow_id)
-            tl_tls(&t, &m->tls[i]);
+            tl_tls(&t, m, &m->tls[i]);
     kept = m->ncerts < TM_CERTS ? (size_t)m->ncerts : TM_CERTS;
     for (size_t i = 0; i < kept; i++)
         if (m->certs[i].flow_id == flow_id)

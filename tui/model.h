@@ -25,7 +25,7 @@
 #define TM_BAD 256       /* ended flows with a problem kept apart, so the worst survive */
 #define TM_ROWS (TM_FLOWS + TM_BAD + TM_OPEN) /* flow rows a query can collect */
 #define TM_EVENTS 128                         /* timeline events per flow */
-#define TM_EVENT_TEXT 200                     /* bytes of one timeline line */
+#define TM_EVENT_TEXT 480                     /* bytes of one timeline line (a whole detail) */
 #define TM_TEXT 320                           /* bytes of a copied header string */
 #define TM_RATE_WINDOW_NS 1000000000ull       /* rates are computed over at least this long */
 

@@ -537,10 +537,24 @@ static void test_timeline(void)
     CHECK(any_event(ev, n, "TLS ServerHello: TLS1.2, cipher 0xc02f"));
     CHECK(any_event(ev, n, "certificate 0: CN=invoicing.example; issuer CN=Private CA"));
     CHECK(any_event(ev, n, "fatal alert unknown_ca (48) from the client"));
+    /* the outcome is placed at ClientHello + duration: after the certificate (+10 ms) */
+    for (size_t i = 0; i < n; i++)
+        if (strstr(ev[i].text, "TLS handshake failed"))
+            CHECK_EQ_U64(ev[i].ts_ns, 100 * SEC + 25000000);
     CHECK(any_event(ev, n, "tls_alert: client sent fatal alert unknown_ca (48)"));
     CHECK(!any_event(ev, n, "not this flow"));
     CHECK(strstr(ev[n - 1].text, "ended: rst_client") != NULL);
     CHECK_EQ_U64(ev[n - 1].sev, SEV_ERROR);
+    /* without a duration, a failed handshake ends at its TLS finding */
+    struct tm_model *m2 = tm_new(NULL);
+    t.duration_ns = -1;
+    tm_add_tls(m2, &t);
+    tm_add_finding(m2, &f);
+    n = tm_timeline(m2, 5, ev, TM_EVENTS);
+    for (size_t i = 0; i < n; i++)
+        if (strstr(ev[i].text, "TLS handshake failed"))
+            CHECK_EQ_U64(ev[i].ts_ns, 101 * SEC);
+    tm_free(m2);
     /* the bound is respected */
     CHECK_EQ_U64(tm_timeline(m, 5, ev, 3), 3);
     /* an unknown flow has no events */
