@@ -25,8 +25,8 @@
 #define HL_PIPELINE 4           /* requests awaiting a response per connection */
 #define HL_CLEAR_RATIO 0.8      /* default: clear at or below 80 % of the threshold */
 #define HL_CLEAR_INTERVALS 3    /* default hold time, in intervals */
-#define HL_RETRANS_MIN_SEGS 20  /* fewer data segments in an interval: no retransmission rate
-                                   for the alert (1 of 2 segments is not a 50 % loss rate) */
+/* fewer data segments in an interval: no retransmission rate for the alert (1 of 2 is not 50 %) */
+#define HL_RETRANS_MIN_SEGS 20
 #define TEV_BIT(e) (1u << (e))
 
 /* Alert rules, in the bit order of health_row.open_alerts. */
