@@ -416,7 +416,7 @@ static void draw_servers(struct tui *t, int y, int h)
     snprintf(line, sizeof(line), " %-4s %-*s %5s %5s %5s %5s %3s %4s %*s %*s %2s %.*s%s", "", sw,
              "server", "att/s", "estab", "err%", "retr%", "rst", "tlsF", lw,
              wide ? "hs rtt p50/p99" : "rtt p99", lw, wide ? "resp p50/p99" : "rsp p99", "al",
-             wide ? 9 : 0, "since    ", spw >= 3 ? "err|retr" : "");
+             wide ? 9 : 0, "since    ", spw >= 4 ? "err|retr" : spw >= 1 ? "e|r" : "");
     put(y + 1, 0, COLS, A_UNDERLINE, line);
     int rows = h - 2;
     fit_selection(t, P_SERVERS, t->nsrv, rows);
@@ -436,7 +436,7 @@ static void draw_servers(struct tui *t, int y, int h)
         if (s->has_health && hr->resp_n)
             snprintf(resp, sizeof(resp), "%s%s%s", wide ? tm_fmt_ms(hr->resp_p50, c, 16) : "",
                      wide ? "/" : "", tm_fmt_ms(hr->resp_p99, d, sizeof(d)));
-        if (spw >= 3) {
+        if (spw >= 1) {
             float hist[TM_HIST];
             size_t n = tm_server_history(s, 0, hist, (size_t)spw);
             spark(sp1, (size_t)spw, hist, n, m->th.error_rate);
