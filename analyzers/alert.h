@@ -11,26 +11,26 @@
 
 /* How a rule opens and clears. */
 struct alert_cfg {
-    double threshold;       /* opens when the value is above this */
-    double clear_ratio;     /* clears when the value is at or below threshold * clear_ratio */
-    uint32_t open_after;    /* consecutive intervals over the threshold to open (>= 1) */
-    uint32_t clear_after;   /* consecutive clear intervals to close (>= 1): the hold time */
+    double threshold;     /* opens when the value is above this */
+    double clear_ratio;   /* clears when the value is at or below threshold * clear_ratio */
+    uint32_t open_after;  /* consecutive intervals over the threshold to open (>= 1) */
+    uint32_t clear_after; /* consecutive clear intervals to close (>= 1): the hold time */
 };
 
 /* A rule's state for one server. Zero means closed. */
 struct alert_state {
-    bool open;              /* the alert is open */
-    uint32_t streak;        /* consecutive intervals pointing to the other state */
-    double last_value;      /* the last value that was not "no data" */
-    double value;           /* the value of the last interval stepped (NAN: no data) */
-    uint64_t opened_ns;     /* when it opened (capture time) */
+    bool open;          /* the alert is open */
+    uint32_t streak;    /* consecutive intervals pointing to the other state */
+    double last_value;  /* the last value that was not "no data" */
+    double value;       /* the value of the last interval stepped (NAN: no data) */
+    uint64_t opened_ns; /* when it opened (capture time) */
 };
 
 /* What one interval did to the rule. */
 enum alert_change {
-    ALERT_SAME = 0,         /* no change */
-    ALERT_OPENED,           /* it opened now */
-    ALERT_CLOSED,           /* it cleared now */
+    ALERT_SAME = 0, /* no change */
+    ALERT_OPENED,   /* it opened now */
+    ALERT_CLOSED,   /* it cleared now */
 };
 
 /*

@@ -20,11 +20,11 @@
 #include "capture/rd.h"
 
 #define NS_PER_S 1000000000ull
-#define HL_MAX_SERVERS 1024     /* server endpoints tracked per run (more are counted, not kept) */
-#define HL_HASH_SLOTS 2048      /* open-addressing slots for the server table (power of two) */
-#define HL_PIPELINE 4           /* requests awaiting a response per connection */
-#define HL_CLEAR_RATIO 0.8      /* default: clear at or below 80 % of the threshold */
-#define HL_CLEAR_INTERVALS 3    /* default hold time, in intervals */
+#define HL_MAX_SERVERS 1024  /* server endpoints tracked per run (more are counted, not kept) */
+#define HL_HASH_SLOTS 2048   /* open-addressing slots for the server table (power of two) */
+#define HL_PIPELINE 4        /* requests awaiting a response per connection */
+#define HL_CLEAR_RATIO 0.8   /* default: clear at or below 80 % of the threshold */
+#define HL_CLEAR_INTERVALS 3 /* default hold time, in intervals */
 /* fewer data segments in an interval: no retransmission rate for the alert (1 of 2 is not 50 %) */
 #define HL_RETRANS_MIN_SEGS 20
 #define TEV_BIT(e) (1u << (e))
@@ -52,75 +52,75 @@ enum hl_mode {
 
 /* One server endpoint: the interval being counted and the alert states. */
 struct hl_srv {
-    struct endpoint ep;                  /* the server endpoint */
-    bool active;                         /* something was counted this interval */
-    struct health_row row;               /* counters of the current interval */
-    uint64_t responses;                  /* final HTTP responses this interval */
-    int64_t outstanding;                 /* HTTP requests awaiting a response right now */
-    bool cert_bad;                       /* an expiring or expired certificate was reported */
-    double cert_days;                    /* its days left (NAN if not stated) */
-    struct sketch resp;                  /* response times (s) of this interval */
-    struct sketch hs;                    /* handshake RTTs (s) of this interval */
-    struct alert_state al[HR__COUNT];    /* alert rule states */
+    struct endpoint ep;               /* the server endpoint */
+    bool active;                      /* something was counted this interval */
+    struct health_row row;            /* counters of the current interval */
+    uint64_t responses;               /* final HTTP responses this interval */
+    int64_t outstanding;              /* HTTP requests awaiting a response right now */
+    bool cert_bad;                    /* an expiring or expired certificate was reported */
+    double cert_days;                 /* its days left (NAN if not stated) */
+    struct sketch resp;               /* response times (s) of this interval */
+    struct sketch hs;                 /* handshake RTTs (s) of this interval */
+    struct alert_state al[HR__COUNT]; /* alert rule states */
 };
 
 /* Global state of the detector. */
 struct hl {
-    double slow_s;                       /* slow_response threshold (s) */
-    struct alert_cfg rule[HR__COUNT];    /* alert rule settings */
-    uint64_t iv_ns;                      /* interval length */
-    bool started;                        /* iv_start is set */
-    uint64_t iv_start;                   /* start of the interval being counted */
-    uint64_t last_ns;                    /* newest capture time seen */
-    size_t nsrv;                         /* servers in use */
-    uint64_t srv_overflow;               /* flows whose server did not fit the table */
-    struct hl_srv *srv;                  /* HL_MAX_SERVERS entries */
-    uint16_t slot[HL_HASH_SLOTS];        /* server index + 1, 0 = empty */
+    double slow_s;                    /* slow_response threshold (s) */
+    struct alert_cfg rule[HR__COUNT]; /* alert rule settings */
+    uint64_t iv_ns;                   /* interval length */
+    bool started;                     /* iv_start is set */
+    uint64_t iv_start;                /* start of the interval being counted */
+    uint64_t last_ns;                 /* newest capture time seen */
+    size_t nsrv;                      /* servers in use */
+    uint64_t srv_overflow;            /* flows whose server did not fit the table */
+    struct hl_srv *srv;               /* HL_MAX_SERVERS entries */
+    uint16_t slot[HL_HASH_SLOTS];     /* server index + 1, 0 = empty */
 };
 
 /* A request awaiting its response. */
 struct hl_req {
-    uint64_t end_ns;     /* time of its last byte */
-    uint64_t frame;      /* frame of its last byte */
-    bool head;           /* HEAD: the response has no body */
-    bool connect;        /* CONNECT: a 2xx answer opens a tunnel */
-    bool answered;       /* its first response byte was seen (after an interim 1xx) */
+    uint64_t end_ns; /* time of its last byte */
+    uint64_t frame;  /* frame of its last byte */
+    bool head;       /* HEAD: the response has no body */
+    bool connect;    /* CONNECT: a 2xx answer opens a tunnel */
+    bool answered;   /* its first response byte was seen (after an interim 1xx) */
 };
 
 /* TLS record walker for one direction. */
 struct hl_tls {
-    uint8_t hdr[5];      /* record header bytes collected */
-    uint8_t hlen;        /* bytes in hdr[] */
-    uint8_t type;        /* content type of the record being walked */
-    uint16_t remain;     /* body bytes of that record still to come */
-    uint16_t app;        /* application_data records started */
+    uint8_t hdr[5];  /* record header bytes collected */
+    uint8_t hlen;    /* bytes in hdr[] */
+    uint8_t type;    /* content type of the record being walked */
+    uint16_t remain; /* body bytes of that record still to come */
+    uint16_t app;    /* application_data records started */
 };
 
 /* Per-flow state (zeroed when the flow starts). */
 struct hl_flow {
-    uint16_t srv;                        /* server index + 1; 0 = not tracked */
-    bool srv_done;                       /* srv was looked up */
-    uint8_t mode;                        /* enum hl_mode */
-    bool counted_attempt;                /* the first SYN was counted */
-    bool counted_est;                    /* the handshake completion was counted */
-    bool counted_reset;                  /* a reset during the handshake was counted */
-    bool seq_known[2];                   /* next_seq[] is valid */
-    bool waiting;                        /* turn-taking: client data awaits an answer */
-    bool slow_pending;                   /* HTTP: a slow first byte awaits its status line */
-    bool tls13;                          /* TLS: the server encrypted its flight (TLS 1.3) */
-    uint8_t nreq;                        /* requests in req[] */
-    uint8_t rq_head;                     /* index of the oldest request */
-    uint64_t next_seq[2];                /* next relative sequence per direction */
-    uint64_t syn_ns;                     /* time of the latest client SYN */
-    uint64_t c_last_ns;                  /* turn-taking: last client data byte time */
-    uint64_t c_last_frame;               /* and its frame */
-    double slow_s;                       /* the slow first byte's response time */
-    uint64_t slow_frames[2];             /* request end and response start frames */
-    struct hl_req req[HL_PIPELINE];      /* requests awaiting a response, oldest first */
+    uint16_t srv;                   /* server index + 1; 0 = not tracked */
+    bool srv_done;                  /* srv was looked up */
+    uint8_t mode;                   /* enum hl_mode */
+    bool counted_attempt;           /* the first SYN was counted */
+    bool counted_est;               /* the handshake completion was counted */
+    bool counted_reset;             /* a reset during the handshake was counted */
+    bool seq_known[2];              /* next_seq[] is valid */
+    bool waiting;                   /* turn-taking: client data awaits an answer */
+    bool slow_pending;              /* HTTP: a slow first byte awaits its status line */
+    bool tls13;                     /* TLS: the server encrypted its flight (TLS 1.3) */
+    uint8_t nreq;                   /* requests in req[] */
+    uint8_t rq_head;                /* index of the oldest request */
+    uint64_t next_seq[2];           /* next relative sequence per direction */
+    uint64_t syn_ns;                /* time of the latest client SYN */
+    uint64_t c_last_ns;             /* turn-taking: last client data byte time */
+    uint64_t c_last_frame;          /* and its frame */
+    double slow_s;                  /* the slow first byte's response time */
+    uint64_t slow_frames[2];        /* request end and response start frames */
+    struct hl_req req[HL_PIPELINE]; /* requests awaiting a response, oldest first */
     union {
-        struct http_parser hp[2];        /* HTTP: per direction */
-        struct hl_tls tls[2];            /* TLS: per direction */
-    } u;                                 /* the parser of the flow's mode */
+        struct http_parser hp[2]; /* HTTP: per direction */
+        struct hl_tls tls[2];     /* TLS: per direction */
+    } u;                          /* the parser of the flow's mode */
 };
 
 static struct hl *hl_of(struct det *d)
@@ -217,9 +217,9 @@ static void hl_emit_slow(struct det *d, struct flow *f, uint64_t ts, double resp
                      "request (threshold %s s); check the application's own latency and what it "
                      "waits on",
                      proto, response_s, thr);
-        int n = snprintf(fd.extra, sizeof(fd.extra),
-                         "\"protocol\":\"%s\",\"response_time\":%s,\"threshold\":%s", proto, rs,
-                         thr);
+        int n =
+            snprintf(fd.extra, sizeof(fd.extra),
+                     "\"protocol\":\"%s\",\"response_time\":%s,\"threshold\":%s", proto, rs, thr);
         if (status > 0 && n > 0 && (size_t)n < sizeof(fd.extra))
             snprintf(fd.extra + n, sizeof(fd.extra) - (size_t)n, ",\"status\":%d", status);
     } else {
@@ -229,8 +229,8 @@ static void hl_emit_slow(struct det *d, struct flow *f, uint64_t ts, double resp
                  "connection ended (threshold %s s); the server may be hung or overloaded",
                  proto, waited_s, thr);
         snprintf(fd.extra, sizeof(fd.extra),
-                 "\"protocol\":\"%s\",\"response_time\":null,\"waited\":%s,\"threshold\":%s",
-                 proto, rs, thr);
+                 "\"protocol\":\"%s\",\"response_time\":null,\"waited\":%s,\"threshold\":%s", proto,
+                 rs, thr);
     }
     det_emit(d, &fd);
 }
@@ -301,8 +301,8 @@ static void hl_close_server(struct det *d, struct hl_srv *s, uint64_t start, uin
     r->resp_p95 = sketch_quantile(&s->resp, 0.95);
     r->resp_p99 = sketch_quantile(&s->resp, 0.99);
 
-    uint64_t failed = r->failed_refused + r->failed_timeout + r->failed_backlog +
-                      r->failed_reset + r->failed_tls;
+    uint64_t failed =
+        r->failed_refused + r->failed_timeout + r->failed_backlog + r->failed_reset + r->failed_tls;
     double conn_rate = NAN, http_rate = NAN, err = NAN, rtx = NAN;
     if (r->attempts)
         conn_rate = fmin(1.0, (double)failed / (double)r->attempts);
@@ -576,8 +576,8 @@ static bool hl_tls_bytes(struct hl_tls *t, const uint8_t *b, size_t n, bool skip
 }
 
 /* Turn-taking: client data opens a turn, the server's first data after it answers it. */
-static void hl_turn(struct det *d, struct flow *f, struct hl_flow *st, int dir,
-                    const struct pkt *p, const char *proto)
+static void hl_turn(struct det *d, struct flow *f, struct hl_flow *st, int dir, const struct pkt *p,
+                    const char *proto)
 {
     struct hl *h = hl_of(d);
     if (dir == DIR_C2S) {
@@ -696,12 +696,12 @@ static int hl_init(struct det *d, const struct eng_config *cfg)
     }
     h->slow_s = cfg->slow_response_s > 0 ? cfg->slow_response_s : 5.0;
     h->iv_ns = cfg->health_interval_ns ? cfg->health_interval_ns : 10 * NS_PER_S;
-    double thr[HR__COUNT] = {cfg->alert_resp_p99_s, cfg->alert_error_rate,
-                             cfg->alert_retrans_rate, (double)cfg->cert_expiring_days};
+    double thr[HR__COUNT] = {cfg->alert_resp_p99_s, cfg->alert_error_rate, cfg->alert_retrans_rate,
+                             (double)cfg->cert_expiring_days};
     for (int i = 0; i < HR__COUNT; i++) {
         h->rule[i].threshold = thr[i];
-        h->rule[i].clear_ratio = cfg->alert_clear_ratio > 0 ? cfg->alert_clear_ratio
-                                                            : HL_CLEAR_RATIO;
+        h->rule[i].clear_ratio =
+            cfg->alert_clear_ratio > 0 ? cfg->alert_clear_ratio : HL_CLEAR_RATIO;
         h->rule[i].open_after = cfg->alert_open_intervals ? cfg->alert_open_intervals : 1;
         h->rule[i].clear_after =
             cfg->alert_clear_intervals ? cfg->alert_clear_intervals : HL_CLEAR_INTERVALS;

@@ -10,18 +10,18 @@
 
 /* Parser states. */
 enum hp_state {
-    HP_IDLE = 0,     /* between messages (empty lines skipped) */
-    HP_START,        /* in the request or status line */
-    HP_HEADER,       /* in the header section */
-    HP_BODY,         /* in a Content-Length body (remain bytes left) */
-    HP_CHUNK_SIZE,   /* in a chunk-size line */
-    HP_CHUNK_DATA,   /* in chunk data (remain bytes left) */
-    HP_CHUNK_CRLF,   /* in the CRLF after chunk data */
-    HP_TRAILER,      /* in the trailer section after the last chunk */
-    HP_BODY_EOF,     /* in a body that ends when the connection closes */
-    HP_END_NOW,      /* the message ended with its header section: report END next */
-    HP_OPAQUE,       /* switched protocols: bytes are no longer HTTP */
-    HP_FAILED,       /* not HTTP */
+    HP_IDLE = 0,   /* between messages (empty lines skipped) */
+    HP_START,      /* in the request or status line */
+    HP_HEADER,     /* in the header section */
+    HP_BODY,       /* in a Content-Length body (remain bytes left) */
+    HP_CHUNK_SIZE, /* in a chunk-size line */
+    HP_CHUNK_DATA, /* in chunk data (remain bytes left) */
+    HP_CHUNK_CRLF, /* in the CRLF after chunk data */
+    HP_TRAILER,    /* in the trailer section after the last chunk */
+    HP_BODY_EOF,   /* in a body that ends when the connection closes */
+    HP_END_NOW,    /* the message ended with its header section: report END next */
+    HP_OPAQUE,     /* switched protocols: bytes are no longer HTTP */
+    HP_FAILED,     /* not HTTP */
 };
 
 #define HP_CHUNK_LINE_MAX 1024 /* a chunk-size line longer than this is malformed */
@@ -284,9 +284,8 @@ static bool hp_line_state(struct http_parser *hp, struct rd *r, struct http_msg 
 {
     uint32_t eff;
     if (!hp_line(hp, r, &eff)) {
-        uint32_t cap = hp->state == HP_CHUNK_SIZE || hp->state == HP_CHUNK_CRLF
-                           ? HP_CHUNK_LINE_MAX
-                           : HTTP_HEADER_CAP;
+        uint32_t cap = hp->state == HP_CHUNK_SIZE || hp->state == HP_CHUNK_CRLF ? HP_CHUNK_LINE_MAX
+                                                                                : HTTP_HEADER_CAP;
         return hp->line_total <= cap && hp->header_total <= HTTP_HEADER_CAP;
     }
     if (hp->header_total > HTTP_HEADER_CAP && hp->state != HP_CHUNK_SIZE &&

@@ -13,8 +13,8 @@
 
 #include "../capture/err.h"
 
-#define HTTP_LINE_MAX 40        /* bytes of a start or header line kept (the rest is skipped) */
-#define HTTP_HEADER_CAP 65536   /* a header section longer than this is not HTTP */
+#define HTTP_LINE_MAX 40      /* bytes of a start or header line kept (the rest is skipped) */
+#define HTTP_HEADER_CAP 65536 /* a header section longer than this is not HTTP */
 
 /* Which side of the conversation a parser reads. */
 enum http_role {
@@ -24,38 +24,38 @@ enum http_role {
 
 /* What http_parse stopped at. */
 enum http_ev {
-    HTTP_EV_NONE = 0,    /* input ran out (all of it consumed) */
-    HTTP_EV_BEGIN,       /* the first byte of a message is next (nothing consumed) */
-    HTTP_EV_HEADERS,     /* the header section ended (method/status known) */
-    HTTP_EV_END,         /* the last byte of a message was consumed */
+    HTTP_EV_NONE = 0, /* input ran out (all of it consumed) */
+    HTTP_EV_BEGIN,    /* the first byte of a message is next (nothing consumed) */
+    HTTP_EV_HEADERS,  /* the header section ended (method/status known) */
+    HTTP_EV_END,      /* the last byte of a message was consumed */
 };
 
 /* Details of the message the last event belongs to. */
 struct http_msg {
-    enum http_ev ev;     /* the event */
-    uint16_t status;     /* response status code; 0 for a request */
-    bool head;           /* request: the method is HEAD */
-    bool connect;        /* request: the method is CONNECT */
-    bool interim;        /* response: 1xx other than 101 (a final response follows) */
-    bool upgrade;        /* after this message the stream is no longer HTTP (101, CONNECT 2xx) */
+    enum http_ev ev; /* the event */
+    uint16_t status; /* response status code; 0 for a request */
+    bool head;       /* request: the method is HEAD */
+    bool connect;    /* request: the method is CONNECT */
+    bool interim;    /* response: 1xx other than 101 (a final response follows) */
+    bool upgrade;    /* after this message the stream is no longer HTTP (101, CONNECT 2xx) */
 };
 
 /* Parser state for one direction of one connection; zero it, then set role. */
 struct http_parser {
-    uint8_t role;            /* enum http_role */
-    uint8_t state;           /* internal state (hp_state in http.c) */
-    bool no_body;            /* caller: the response now starting answers a HEAD request */
-    bool connect_req;        /* caller: the response now starting answers a CONNECT request */
-    bool chunked;            /* the message body is chunked */
-    bool has_len;            /* a Content-Length was given */
-    bool head;               /* request method is HEAD */
-    bool connect;            /* request method is CONNECT */
-    uint16_t status;         /* response status code */
-    uint16_t line_len;       /* bytes kept in line[] */
-    uint32_t line_total;     /* bytes of the current line so far (kept or not) */
-    uint32_t header_total;   /* bytes of the current header section so far */
-    uint64_t remain;         /* body or chunk bytes still to come */
-    char line[HTTP_LINE_MAX];/* the current line's first bytes (no CR/LF) */
+    uint8_t role;             /* enum http_role */
+    uint8_t state;            /* internal state (hp_state in http.c) */
+    bool no_body;             /* caller: the response now starting answers a HEAD request */
+    bool connect_req;         /* caller: the response now starting answers a CONNECT request */
+    bool chunked;             /* the message body is chunked */
+    bool has_len;             /* a Content-Length was given */
+    bool head;                /* request method is HEAD */
+    bool connect;             /* request method is CONNECT */
+    uint16_t status;          /* response status code */
+    uint16_t line_len;        /* bytes kept in line[] */
+    uint32_t line_total;      /* bytes of the current line so far (kept or not) */
+    uint32_t header_total;    /* bytes of the current header section so far */
+    uint64_t remain;          /* body or chunk bytes still to come */
+    char line[HTTP_LINE_MAX]; /* the current line's first bytes (no CR/LF) */
 };
 
 /* Start a parser for one direction. */

@@ -21,12 +21,12 @@
 
 /* One sketch: bucket i holds samples in (gamma^(i+off-1), gamma^(i+off)]. */
 struct sketch {
-    uint64_t n;                        /* samples added */
-    uint64_t n_low;                    /* samples below SKETCH_MIN (incl. zero and negative) */
-    uint64_t n_high;                   /* samples above SKETCH_MAX */
-    double min;                        /* smallest sample (valid when n > 0) */
-    double max;                        /* largest sample (valid when n > 0) */
-    uint32_t counts[SKETCH_BUCKETS];   /* per-bucket sample counts */
+    uint64_t n;                      /* samples added */
+    uint64_t n_low;                  /* samples below SKETCH_MIN (incl. zero and negative) */
+    uint64_t n_high;                 /* samples above SKETCH_MAX */
+    double min;                      /* smallest sample (valid when n > 0) */
+    double max;                      /* largest sample (valid when n > 0) */
+    uint32_t counts[SKETCH_BUCKETS]; /* per-bucket sample counts */
 };
 
 /* Empty the sketch. */

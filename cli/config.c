@@ -16,14 +16,14 @@
 
 /* How a key's value is read. */
 enum cfg_type {
-    CT_SECONDS,  /* a duration: seconds, or with a unit (ns, us, ms, s, m, h, d) -> uint64 ns */
-    CT_SECONDS_D,/* a duration in seconds as a double */
-    CT_PERCENT,  /* a rate in percent ("5" or "5%") -> double fraction */
-    CT_RATIO,    /* a plain fraction (0..1) -> double */
-    CT_U32,      /* a count -> uint32_t */
-    CT_SIZE,     /* a count or size -> size_t */
-    CT_SERVER,   /* ADDR[:PORT], repeatable */
-    CT_PATH,     /* a file name */
+    CT_SECONDS,   /* a duration: seconds, or with a unit (ns, us, ms, s, m, h, d) -> uint64 ns */
+    CT_SECONDS_D, /* a duration in seconds as a double */
+    CT_PERCENT,   /* a rate in percent ("5" or "5%") -> double fraction */
+    CT_RATIO,     /* a plain fraction (0..1) -> double */
+    CT_U32,       /* a count -> uint32_t */
+    CT_SIZE,      /* a count or size -> size_t */
+    CT_SERVER,    /* ADDR[:PORT], repeatable */
+    CT_PATH,      /* a file name */
 };
 
 /* One key: its name, type, range and where it goes. */

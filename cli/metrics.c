@@ -26,69 +26,68 @@
 #include "capture/decode.h"
 #include "capture/log.h"
 
-#define MX_MAX_SERVERS 1024  /* servers exported (more are counted in servers_dropped) */
-#define MX_REQ_MAX 4096      /* bytes of an HTTP request read before answering */
-#define MX_IO_TIMEOUT_S 2    /* a scraper that stalls longer is dropped */
+#define MX_MAX_SERVERS 1024 /* servers exported (more are counted in servers_dropped) */
+#define MX_REQ_MAX 4096     /* bytes of an HTTP request read before answering */
+#define MX_IO_TIMEOUT_S 2   /* a scraper that stalls longer is dropped */
 
 /* Names of the failure reasons, in health_row order. */
 static const char *const mx_reasons[5] = {"refused", "timeout", "backlog", "reset", "tls"};
 /* Names of the alert rules, in open_alerts bit order (det_health.c). */
-static const char *const mx_rules[4] = {"resp_p99", "error_rate", "retrans_rate",
-                                        "cert_expiring"};
+static const char *const mx_rules[4] = {"resp_p99", "error_rate", "retrans_rate", "cert_expiring"};
 
 /* One server: totals over the run and the last interval's gauges. */
 struct mx_srv {
-    char label[80];             /* "ip:port", escaped for a label value */
-    uint64_t attempts;          /* connection attempts */
-    uint64_t established;       /* handshakes completed */
-    uint64_t failed[5];         /* failures per reason (mx_reasons) */
-    uint64_t resets;            /* RST segments */
-    uint64_t zero_windows;      /* zero-window advertisements */
-    uint64_t syn_retries;       /* client SYN retransmissions */
-    uint64_t synack_retries;    /* server SYN-ACK retransmissions */
-    uint64_t retrans[2];        /* retransmitted segments per direction */
-    uint64_t data[2];           /* data segments per direction */
-    uint64_t bytes[2];          /* payload bytes per direction */
-    uint64_t http_requests;     /* HTTP requests */
-    uint64_t http_5xx;          /* HTTP 5xx responses */
-    uint64_t slow;              /* slow responses */
-    uint64_t responses;         /* response-time samples */
-    double resp_q[3];           /* last interval's response time p50/p95/p99 (s) */
-    double hs_q[3];             /* last interval's handshake RTT p50/p95/p99 (s) */
-    double error_ratio;         /* last interval's error rate */
-    double retrans_ratio;       /* last interval's retransmission rate */
-    uint32_t open_alerts;       /* alert rules open (bit per mx_rules entry) */
-    uint64_t last_start;        /* start of the interval of its last row */
+    char label[80];          /* "ip:port", escaped for a label value */
+    uint64_t attempts;       /* connection attempts */
+    uint64_t established;    /* handshakes completed */
+    uint64_t failed[5];      /* failures per reason (mx_reasons) */
+    uint64_t resets;         /* RST segments */
+    uint64_t zero_windows;   /* zero-window advertisements */
+    uint64_t syn_retries;    /* client SYN retransmissions */
+    uint64_t synack_retries; /* server SYN-ACK retransmissions */
+    uint64_t retrans[2];     /* retransmitted segments per direction */
+    uint64_t data[2];        /* data segments per direction */
+    uint64_t bytes[2];       /* payload bytes per direction */
+    uint64_t http_requests;  /* HTTP requests */
+    uint64_t http_5xx;       /* HTTP 5xx responses */
+    uint64_t slow;           /* slow responses */
+    uint64_t responses;      /* response-time samples */
+    double resp_q[3];        /* last interval's response time p50/p95/p99 (s) */
+    double hs_q[3];          /* last interval's handshake RTT p50/p95/p99 (s) */
+    double error_ratio;      /* last interval's error rate */
+    double retrans_ratio;    /* last interval's retransmission rate */
+    uint32_t open_alerts;    /* alert rules open (bit per mx_rules entry) */
+    uint64_t last_start;     /* start of the interval of its last row */
 };
 
 /* A growing text buffer (rendering happens about once a second, off the packet path). */
 struct mx_buf {
-    char *p;     /* text */
-    size_t len;  /* bytes used */
-    size_t cap;  /* bytes allocated */
-    bool oom;    /* an allocation failed: the text is incomplete */
+    char *p;    /* text */
+    size_t len; /* bytes used */
+    size_t cap; /* bytes allocated */
+    bool oom;   /* an allocation failed: the text is incomplete */
 };
 
 struct metrics {
-    pthread_mutex_t mu;         /* guards snap/snap_len (the listener reads them) */
-    char *snap;                 /* the rendered exposition served to scrapers */
-    size_t snap_len;            /* its length */
-    struct mx_buf buf;          /* render buffer (analysis thread only) */
-    struct mx_srv *srv;         /* servers, MX_MAX_SERVERS entries */
-    size_t nsrv;                /* servers in use */
-    uint64_t srv_dropped;       /* health rows of servers beyond the cap */
+    pthread_mutex_t mu;           /* guards snap/snap_len (the listener reads them) */
+    char *snap;                   /* the rendered exposition served to scrapers */
+    size_t snap_len;              /* its length */
+    struct mx_buf buf;            /* render buffer (analysis thread only) */
+    struct mx_srv *srv;           /* servers, MX_MAX_SERVERS entries */
+    size_t nsrv;                  /* servers in use */
+    uint64_t srv_dropped;         /* health rows of servers beyond the cap */
     uint64_t findings[FK__COUNT]; /* findings per kind */
-    uint64_t health_rows;       /* health rows received */
-    uint64_t latest_start;      /* newest interval start of any row */
-    struct metrics_self self;   /* flowmedic's own counters */
-    char *file;                 /* --metrics-file path, or NULL */
-    char *tmp;                  /* file + ".tmp" */
-    bool file_failed;           /* a write failed (reported once) */
-    int file_errno;             /* errno of the last failed write */
-    int lfd;                    /* listening socket, or -1 */
-    int wake[2];                /* self-pipe that stops the listener */
-    bool thr_started;           /* the listener thread runs */
-    pthread_t thr;              /* the listener thread */
+    uint64_t health_rows;         /* health rows received */
+    uint64_t latest_start;        /* newest interval start of any row */
+    struct metrics_self self;     /* flowmedic's own counters */
+    char *file;                   /* --metrics-file path, or NULL */
+    char *tmp;                    /* file + ".tmp" */
+    bool file_failed;             /* a write failed (reported once) */
+    int file_errno;               /* errno of the last failed write */
+    int lfd;                      /* listening socket, or -1 */
+    int wake[2];                  /* self-pipe that stops the listener */
+    bool thr_started;             /* the listener thread runs */
+    pthread_t thr;                /* the listener thread */
 };
 
 /* ---- rendering ---- */
@@ -220,8 +219,8 @@ static bool mx_stale(const struct metrics *m, const struct mx_srv *s)
 }
 
 /* A per-server counter family: one sample per server. */
-static void mx_srv_counter(struct metrics *m, struct mx_buf *b, const char *name,
-                           const char *help, size_t off)
+static void mx_srv_counter(struct metrics *m, struct mx_buf *b, const char *name, const char *help,
+                           size_t off)
 {
     mx_family(b, name, "counter", help);
     for (size_t i = 0; i < m->nsrv; i++) {
@@ -270,8 +269,7 @@ static void mx_render_servers(struct metrics *m, struct mx_buf *b)
                    "New TCP connection attempts (first SYNs) to the server.",
                    offsetof(struct mx_srv, attempts));
     mx_srv_counter(m, b, "flowmedic_server_established_total",
-                   "TCP handshakes to the server completed.",
-                   offsetof(struct mx_srv, established));
+                   "TCP handshakes to the server completed.", offsetof(struct mx_srv, established));
     mx_family(b, "flowmedic_server_failed_total", "counter",
               "Failed connections to the server by reason (refused, timeout = SYN unanswered, "
               "backlog = SYN or accept queue drop, reset = reset during the handshake, tls = TLS "
@@ -543,8 +541,8 @@ static void mx_send_all(int fd, const char *p, size_t len)
     }
 }
 
-static void mx_reply(int fd, const char *status, const char *ctype, const char *body,
-                     size_t blen, bool head)
+static void mx_reply(int fd, const char *status, const char *ctype, const char *body, size_t blen,
+                     bool head)
 {
     char hdr[256];
     int n = snprintf(hdr, sizeof(hdr),
@@ -598,8 +596,8 @@ static void mx_serve(struct metrics *m, int fd)
             mx_reply(fd, "503 Service Unavailable", text, msg, sizeof(msg) - 1, head);
             return;
         }
-        mx_reply(fd, "200 OK", "text/plain; version=0.0.4; charset=utf-8", copy,
-                 m->snap ? len : 0, head);
+        mx_reply(fd, "200 OK", "text/plain; version=0.0.4; charset=utf-8", copy, m->snap ? len : 0,
+                 head);
         free(copy);
         return;
     }
@@ -611,7 +609,8 @@ static void *mx_thread(void *arg)
 {
     struct metrics *m = arg;
     for (;;) {
-        struct pollfd pf[2] = {{.fd = m->lfd, .events = POLLIN}, {.fd = m->wake[0], .events = POLLIN}};
+        struct pollfd pf[2] = {{.fd = m->lfd, .events = POLLIN},
+                               {.fd = m->wake[0], .events = POLLIN}};
         int n = poll(pf, 2, -1);
         if (n < 0 && errno == EINTR)
             continue;
@@ -650,7 +649,8 @@ static int mx_listen(struct metrics *m, const char *spec, char *err, size_t errl
     memcpy(host, h, hl);
     host[hl] = 0;
     bool any = hl == 0 || strcmp(host, "*") == 0;
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV};
     struct addrinfo *ai = NULL;
     int rc = getaddrinfo(any ? NULL : host, colon + 1, &hints, &ai);

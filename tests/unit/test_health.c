@@ -80,8 +80,8 @@ static void test_sketch_edges(void)
     CHECK(isnan(sketch_quantile(&a, 0.5)));
     sketch_add(&a, NAN);
     CHECK_EQ_U64(a.n, 0);
-    sketch_add(&a, 0);      /* below the range: reported as the minimum seen */
-    sketch_add(&a, 2e5);    /* above the range: reported as the maximum seen */
+    sketch_add(&a, 0);   /* below the range: reported as the minimum seen */
+    sketch_add(&a, 2e5); /* above the range: reported as the maximum seen */
     CHECK(sketch_quantile(&a, 0) == 0);
     CHECK(sketch_quantile(&a, 1) == 2e5);
     /* a single value comes back within alpha (and exactly, thanks to the min/max clamp) */
@@ -143,13 +143,15 @@ static void run_parser(enum http_role role, const char *buf, const size_t *cuts,
                     hp.no_body = heads[nresp];
                 used += (size_t)snprintf(out + used, outlen - used, "B");
             } else if (m.ev == HTTP_EV_HEADERS) {
-                used += (size_t)snprintf(out + used, outlen - used, "%c%u ",
-                                         m.head ? 'h' : 'H', m.status);
+                used += (size_t)snprintf(out + used, outlen - used, "%c%u ", m.head ? 'h' : 'H',
+                                         m.status);
             } else {
                 if (!m.interim)
                     nresp++;
                 used += (size_t)snprintf(out + used, outlen - used, "%s",
-                                         m.upgrade ? "U" : m.interim ? "I" : "E");
+                                         m.upgrade   ? "U"
+                                         : m.interim ? "I"
+                                                     : "E");
             }
         }
     }
@@ -204,13 +206,15 @@ static void test_http_responses(void)
     static const bool heads[] = {false, false, true, false, false, false};
     /* 200 with Content-Length, 503 chunked, a HEAD answer (no body despite its length),
        100 Continue then 204, then a body delimited by the close of the connection */
-    const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nabcde"
-                       "HTTP/1.1 503 Service Unavailable\r\ntransfer-encoding: gzip, chunked\r\n\r\n"
-                       "a\r\n0123456789\r\n0\r\n\r\n"
-                       "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"
-                       "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n"
-                       "HTTP/1.0 200 OK\r\nServer: z\r\n\r\nuntil the end";
-    check_splits(HTTP_ROLE_RESPONSE, resp, heads, true, "BH200 EBH503 EBH200 EBH100 IBH204 EBH200 F");
+    const char *resp =
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nabcde"
+        "HTTP/1.1 503 Service Unavailable\r\ntransfer-encoding: gzip, chunked\r\n\r\n"
+        "a\r\n0123456789\r\n0\r\n\r\n"
+        "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n"
+        "HTTP/1.0 200 OK\r\nServer: z\r\n\r\nuntil the end";
+    check_splits(HTTP_ROLE_RESPONSE, resp, heads, true,
+                 "BH200 EBH503 EBH200 EBH100 IBH204 EBH200 F");
     /* 304 has no body; Content-Length: 0 ends at the header */
     check_splits(HTTP_ROLE_RESPONSE,
                  "HTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\n\r\n"
@@ -229,8 +233,8 @@ static void test_http_malformed(void)
     run_parser(HTTP_ROLE_RESPONSE, "SSH-2.0-OpenSSH_9.2\r\n", NULL, 0, NULL, false, got,
                sizeof(got));
     CHECK(strcmp(got, "BX") == 0);
-    run_parser(HTTP_ROLE_REQUEST, "\x16\x03\x01\x02\x01\x01\x01\x01\xfc\x03\x03\r\n", NULL, 0,
-               NULL, false, got, sizeof(got));
+    run_parser(HTTP_ROLE_REQUEST, "\x16\x03\x01\x02\x01\x01\x01\x01\xfc\x03\x03\r\n", NULL, 0, NULL,
+               false, got, sizeof(got));
     CHECK(strcmp(got, "BX") == 0);
     run_parser(HTTP_ROLE_RESPONSE, "HTTP/1.1 200 OK\r\nContent-Length: 12x\r\n\r\n", NULL, 0, NULL,
                false, got, sizeof(got));
@@ -377,8 +381,8 @@ static void cap_finding(void *ctx, const struct finding *f)
 }
 
 /* One segment between client port cport and the server 10.9.9.2:80. */
-static void tx(struct engine *e, uint64_t ts, bool c2s, uint16_t cport, uint8_t flags,
-               uint32_t seq, uint32_t ack, const char *data)
+static void tx(struct engine *e, uint64_t ts, bool c2s, uint16_t cport, uint8_t flags, uint32_t seq,
+               uint32_t ack, const char *data)
 {
     struct pkt p;
     memset(&p, 0, sizeof(p));

@@ -74,8 +74,8 @@ static void test_exposition(void)
     f.kind = FK_SLOW_RESPONSE;
     s.on_finding(s.ctx, &f);
     s.on_finding(s.ctx, &f);
-    struct metrics_self self = {.packets = 1234, .kernel_drops = 5, .flows_active = 17,
-                                .store_dropped = 2};
+    struct metrics_self self = {
+        .packets = 1234, .kernel_drops = 5, .flows_active = 17, .store_dropped = 2};
     metrics_update_self(m, &self);
     size_t n = metrics_render(m, text, sizeof(text));
     CHECK(n > 0 && n < sizeof(text));
@@ -98,7 +98,8 @@ static void test_exposition(void)
                          "quantile=\"0.95\"} 6"));
     CHECK(has_line(text, "flowmedic_server_handshake_rtt_seconds{server=\"10.0.0.5:443\","
                          "quantile=\"0.5\"} NaN"));
-    CHECK(has_line(text, "flowmedic_server_alert_open{server=\"10.0.0.5:443\",rule=\"resp_p99\"} 0"));
+    CHECK(
+        has_line(text, "flowmedic_server_alert_open{server=\"10.0.0.5:443\",rule=\"resp_p99\"} 0"));
     CHECK(has_line(text,
                    "flowmedic_server_alert_open{server=\"10.0.0.5:443\",rule=\"error_rate\"} 1"));
     CHECK(has_line(text,
