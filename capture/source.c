@@ -267,7 +267,11 @@ struct cap_source *cap_open_files(const char *const *paths, size_t npaths, const
     if (filter && !(s->filter = dup_str(filter)))
         goto fail_nomem;
 
-    /* Check every file now (later ones opened and closed), so a bad one stops the run early. */
+    if (open_current(s) != 0) {
+        snprintf(errbuf, errlen, "%s", s->err);
+        goto fail;
+    }
+    /* Check the later files now (opened and closed), so a bad one stops the run early. */
     for (size_t i = 1; i < npaths; i++) {
         if (strcmp(paths[i], "-") == 0)
             continue;
@@ -275,10 +279,6 @@ struct cap_source *cap_open_files(const char *const *paths, size_t npaths, const
         if (!pc)
             goto fail;
         pcap_close(pc);
-    }
-    if (open_current(s) != 0) {
-        snprintf(errbuf, errlen, "%s", s->err);
-        goto fail;
     }
     s->err[0] = '\0';
     return s;
