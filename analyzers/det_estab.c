@@ -943,7 +943,7 @@ static void es_unanswered(struct det *d, const struct es_attempt *at)
     char story[160], gaps[96];
     es_syn_story(sy, story, sizeof(story), gaps, sizeof(gaps));
     struct finding fd;
-    if (known && c.answered > 0 && watched && sy->nsyn >= 2) {
+    if (known && c.answered > 0 && c.dropped >= 2 && watched && sy->nsyn >= 2) {
         es_attempt_finding(&fd, at, FK_SYN_BACKLOG_DROP, SEV_ERROR, sy->syn_ns[0]);
         fd.confidence = c.dropped >= 3 && c.answered >= 2 ? 0.8f : 0.6f;
         es_syn_frames(&fd, sy, 0);
@@ -973,7 +973,7 @@ static void es_unanswered(struct det *d, const struct es_attempt *at)
                     "%s, never answered: connect timeout. %s Check the server is up and listening "
                     "(`ss -lnt`), firewalls and routes; nstat TcpExtListenDrops.",
                     story,
-                    known && c.answered ? "The server answered other connections then."
+                    known && c.answered ? "The server answered others then: a rule for this client?"
                     : sy->nsyn == 1     ? "The client never retried (scanner or short timeout)."
                                         : "No other connection to this server was answered then."));
     es_fit_json(fd.extra, sizeof(fd.extra),

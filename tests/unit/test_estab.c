@@ -327,6 +327,20 @@ static void test_backlog(void)
     CHECK(find_kind(FK_SYN_BACKLOG_DROP, 43000) == NULL);
 }
 
+/* Never answered while everyone else is served at once: syn_unanswered, not a backlog drop. */
+static void test_unanswered_alone(void)
+{
+    for (int i = 0; i < 10; i++)
+        clean_conn((uint64_t)i * 500 * MS, ep4(10, 0, 13, 1, (uint16_t)(53000 + i)), 2 * MS);
+    const uint64_t at[] = {0, 1 * S, 3 * S};
+    syns(100 * MS, ep4(10, 0, 13, 2, 53100), *srv80(), at, 3);
+    run();
+    CHECK_EQ_U64(count_kind(FK_SYN_BACKLOG_DROP), 0);
+    CHECK_EQ_U64(count_kind(FK_SYN_UNANSWERED), 1);
+    const struct finding *f = find_kind(FK_SYN_UNANSWERED, 53100);
+    CHECK(f != NULL && strstr(f->detail, "answered others") != NULL);
+}
+
 /* Must not fire: one lost SYN, retry answered, server otherwise idle. */
 static void test_single_retry_idle(void)
 {
@@ -570,6 +584,7 @@ int main(void)
     RUN(test_unreachable);
     RUN(test_two_outages);
     RUN(test_backlog);
+    RUN(test_unanswered_alone);
     RUN(test_single_retry_idle);
     RUN(test_single_retry_busy);
     RUN(test_accept_abort);
