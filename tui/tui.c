@@ -290,6 +290,8 @@ static const char *pct(double v, char *buf, size_t len)
 {
     if (isnan(v))
         snprintf(buf, len, "-");
+    else if (v * 100 >= 99.95)
+        snprintf(buf, len, "%.0f%%", v * 100); /* "100%": keeps the 5-column width */
     else
         snprintf(buf, len, "%.1f%%", v * 100);
     return buf;
