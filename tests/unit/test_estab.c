@@ -219,6 +219,36 @@ static void test_refused(void)
     CHECK_EQ_U64(count_kind(FK_SYN_UNANSWERED), 0);
 }
 
+/* IPv6: refused and unanswered work the same. */
+static void test_ipv6(void)
+{
+    struct endpoint cli, sv;
+    memset(&cli, 0, sizeof(cli));
+    cli.ip.family = 6;
+    cli.ip.a[0] = 0x20;
+    cli.ip.a[1] = 0x01;
+    cli.ip.a[2] = 0x0d;
+    cli.ip.a[3] = 0xb8;
+    cli.ip.a[15] = 2;
+    sv = cli;
+    sv.ip.a[15] = 1;
+    cli.port = 54000;
+    sv.port = 443;
+    add(0, cli, sv, TCP_SYN, 5, 0, 0);
+    add(1 * MS, sv, cli, TCP_RST | TCP_ACK, 0, 6, 0);
+    sv.port = 8443;
+    const uint64_t at[] = {0, 1 * S, 3 * S};
+    for (int i = 0; i < 3; i++) {
+        cli.port = (uint16_t)(54100 + i);
+        syns(10 * MS, cli, sv, at, 3);
+    }
+    run();
+    CHECK_EQ_U64(count_kind(FK_CONN_REFUSED), 1);
+    CHECK_EQ_U64(count_kind(FK_SERVER_UNREACHABLE), 1);
+    const struct finding *f = find_kind(FK_SERVER_UNREACHABLE, 0);
+    CHECK(f != NULL && f->server.ip.family == 6 && f->server.port == 8443);
+}
+
 /* One client, Linux back-off, never answered, server otherwise idle: syn_unanswered. */
 static void test_unanswered(void)
 {
@@ -580,6 +610,7 @@ static void run_test(void (*fn)(void), const char *name)
 int main(void)
 {
     RUN(test_refused);
+    RUN(test_ipv6);
     RUN(test_unanswered);
     RUN(test_unreachable);
     RUN(test_two_outages);
