@@ -249,14 +249,15 @@ tm capture-pane -e -p -t "$S" | grep -q "$(printf '\033')\[31m" || fail "no red 
 keys q
 wait_for "EXITED rc=0"
 
-# ---- 3. NO_COLOR and --no-color: monochrome ----
-for how in "NO_COLOR=1" "--no-color"; do
+# ---- 3. NO_COLOR, --no-color and a terminal without colours: monochrome ----
+for how in "NO_COLOR=1" "--no-color" "TERM=vt100"; do
     case $how in
     --*) start 100 30 "" -r "$(sample refused.pcap)" --tui --speed max --no-db "$how" ;;
     *) start 100 30 "$how" -r "$(sample refused.pcap)" --tui --speed max --no-db ;;
     esac
     wait_for "replay finished - q to quit" 20
     has "BAD"
+    has "ERROR conn_refused"
     checks=$((checks + 1))
     if tm capture-pane -e -p -t "$S" | grep -q "$(printf '\033')\[3[1-7]m"; then
         fail "$how: colours used"
@@ -265,7 +266,15 @@ for how in "NO_COLOR=1" "--no-color"; do
     wait_for "EXITED rc=0"
 done
 
-# ---- 4. paced replay: pause freezes the display while the capture continues ----
+# ---- 4. with a database: the header shows the writer's state ----
+start 120 40 "" -r "$(sample refused.pcap)" --tui --speed max -w "$tmp/tui.db"
+wait_for "replay finished - q to quit" 20
+has "tui.db"
+has "written"
+keys q
+wait_for "EXITED rc=0"
+
+# ---- 5. paced replay: pause freezes the display while the capture continues ----
 start 120 40 "" -r "$(sample refused.pcap)" --tui --speed 0.25 --no-db
 wait_for "Flows (" 10
 keys p
@@ -285,7 +294,7 @@ has "Flows (5)"
 keys q
 wait_for "EXITED rc=0"
 
-# ---- 5. TLS: drill into a failed handshake ----
+# ---- 6. TLS: drill into a failed handshake ----
 tls=$(sample tls-unknown-ca.pcap)
 if [ -f "$tls" ]; then
     start 120 40 "" -r "$tls" --tui --speed max --no-db
@@ -298,7 +307,7 @@ if [ -f "$tls" ]; then
     wait_for "EXITED rc=0"
 fi
 
-# ---- 6. live capture (-i) on a veth pair, frames injected from a sample ----
+# ---- 7. live capture (-i) on a veth pair, frames injected from a sample ----
 va=fmt$$a
 vb=fmt$$b
 if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null 2>&1 || ! command -v python3 >/dev/null 2>&1; then
