@@ -418,7 +418,10 @@ static void draw_servers(struct tui *t, int y, int h)
     snprintf(line, sizeof(line), " %-4s %-*s %5s %5s %5s %5s %3s %4s %*s %*s %2s %.*s%s", "", sw,
              "server", "att/s", "estab", "err%", "retr%", "rst", "tlsF", lw,
              wide ? "hs rtt p50/p99" : "rtt p99", lw, wide ? "resp p50/p99" : "rsp p99", "al",
-             wide ? 9 : 0, "since    ", spw >= 4 ? "err|retr" : spw >= 1 ? "e|r" : "");
+             wide ? 9 : 0, "since    ",
+             spw >= 4   ? "err|retr"
+             : spw >= 1 ? "e|r"
+                        : "");
     put(y + 1, 0, COLS, A_UNDERLINE, line);
     int rows = h - 2;
     fit_selection(t, P_SERVERS, t->nsrv, rows);
@@ -674,8 +677,9 @@ static void build_detail(struct tui *t)
         detail_counts(t, r);
     } else {
         dl_add(t, A_BOLD, 2,
-               "Flow %" PRIu64 ": its record is no longer kept (the view keeps "
-               "the newest %d ended flows); what is still known:",
+               "Flow %" PRIu64 ": no record in the view (a closed flow arrives when it "
+               "leaves the flow table; the view keeps the newest %d ended flows); what is "
+               "known:",
                t->detail_flow, TM_FLOWS);
     }
     size_t n = tm_timeline(m, t->detail_flow, t->ev, TM_EVENTS);
