@@ -13,6 +13,7 @@
 
 #include "../capture/err.h"
 #include "../capture/log.h"
+#include "../capture/rd.h"
 #include "det.h"
 #include "stream.h"
 #include "tls.h"
@@ -62,6 +63,25 @@ struct tls_sess {
     bool server_cert;              /* a server Certificate message was seen */
     bool gap_counted;              /* the stream gap was counted */
     int64_t alert_ts;              /* -1, or when the deciding alert was seen */
+    /* TLS 1.3 decryption with a key log (--tls-keylog) */
+    bool keys;                     /* the key log had this handshake's secrets */
+    bool derived;                  /* keys were derived after the ServerHello */
+    uint8_t secret[2][48];         /* handshake traffic secrets (client, server) */
+    uint8_t slen[2];               /* their lengths (0: not in the key log) */
+    bool dec[2];                   /* records of this direction are being decrypted */
+    struct x509_tls13_key key[2];  /* handshake keys per direction */
+    uint64_t dec_seq[2];           /* next record number per direction */
+    bool via_keylog;               /* the deciding alert was read by decrypting */
+    struct stream_dir sd_inner;    /* decrypted server handshake, as plaintext records */
+    uint64_t inner_off;            /* next offset in sd_inner */
+    struct tls_conn inner;         /* parser state of the decrypted server handshake */
+};
+
+/* One key log entry: the TLS 1.3 handshake secrets of one ClientHello.random. */
+struct kl_entry {
+    uint8_t random[32];            /* ClientHello.random */
+    uint8_t secret[2][48];         /* CLIENT_/SERVER_HANDSHAKE_TRAFFIC_SECRET */
+    uint8_t len[2];                /* their lengths, 0 if absent */
 };
 
 /* Detector-wide state. */
@@ -86,6 +106,13 @@ struct tls_priv {
     uint64_t gaps;                 /* directions stopped by a hole that never filled */
     uint64_t capped;               /* directions whose handshake outgrew the stream cap */
     uint64_t malformed;            /* directions stopped by malformed TLS */
+    /* key log */
+    struct kl_entry *kl;           /* entries sorted by random */
+    size_t nkl;                    /* entries in kl */
+    struct x509_aead *aead;        /* decryption context */
+    uint8_t *pt;                   /* plaintext scratch, stream cap bytes */
+    uint64_t decrypted;            /* handshakes read with the key log */
+    uint64_t decrypt_failed;       /* records that did not authenticate with the logged keys */
 };
 
 /* snprintf into a fixed field; long values are cut (details are for reading, not parsing). */
@@ -233,9 +260,10 @@ static void emit_failed(struct tls_priv *pv, struct tls_sess *s, uint64_t ts)
     case TLS_FAILED_ALERT:
         if (r->alert_desc >= 0)
             bfmt(f.detail, sizeof(f.detail),
-                     "TLS handshake%s failed: %s sent fatal alert %s(%d) %s (%s) - %s", sni,
+                     "TLS handshake%s failed: %s sent fatal alert %s(%d) %s (%s%s) - %s", sni,
                      side(r->alert_from), tls_alert_name(r->alert_desc), r->alert_desc, phase(s),
-                     ver, alert_hint(r->alert_desc));
+                     ver, s->via_keylog ? ", read with the key log" : "",
+                     alert_hint(r->alert_desc));
         else
             bfmt(f.detail, sizeof(f.detail),
                      "TLS handshake%s failed: %s sent an encrypted alert before the handshake "
@@ -292,6 +320,7 @@ static void sess_release(struct tls_priv *pv, struct tls_sess *s)
 {
     stream_close(pv->pool, &s->sd[0]);
     stream_close(pv->pool, &s->sd[1]);
+    stream_close(pv->pool, &s->sd_inner);
     s->used = false;
     s->gen++;
     pv->free[pv->nfree++] = sess_idx(pv, s);
@@ -335,6 +364,209 @@ static void mark_completed(struct tls_sess *s, uint64_t ts)
         return;
     r->outcome = TLS_COMPLETED;
     r->duration_ns = (int64_t)(ts - r->ts_ns);
+}
+
+/* Value of one hex digit, -1 if none. */
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Parse hex text h[0, n) into out (n/2 bytes, at most max); the byte count or -1. */
+static int unhex(const char *h, size_t n, uint8_t *out, size_t max)
+{
+    if (n % 2 || n / 2 > max)
+        return -1;
+    for (size_t i = 0; i < n; i += 2) {
+        int a = hexval((unsigned char)h[i]), b = hexval((unsigned char)h[i + 1]);
+        if (a < 0 || b < 0)
+            return -1;
+        out[i / 2] = (uint8_t)(a << 4 | b);
+    }
+    return (int)(n / 2);
+}
+
+static int kl_cmp(const void *a, const void *b)
+{
+    return memcmp(((const struct kl_entry *)a)->random, ((const struct kl_entry *)b)->random, 32);
+}
+
+/* The key log entry of a ClientHello.random, or NULL. */
+static const struct kl_entry *kl_find(const struct tls_priv *pv, const uint8_t random[32])
+{
+    struct kl_entry key;
+    memcpy(key.random, random, 32);
+    return pv->kl ? bsearch(&key, pv->kl, pv->nkl, sizeof(key), kl_cmp) : NULL;
+}
+
+#define KL_MAX 1000000 /* key log lines read at most */
+
+/*
+ * Read the TLS 1.3 handshake secrets of an SSLKEYLOGFILE (NSS key log format: "LABEL
+ * <client random hex> <secret hex>"). Other labels are ignored. 0 or a negative enum err.
+ */
+static int kl_load(struct tls_priv *pv, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        log_error("--tls-keylog %s: cannot open it", path);
+        return ERR_IO;
+    }
+    size_t cap = 0;
+    char line[512];
+    while (fgets(line, sizeof(line), f) && pv->nkl < KL_MAX) {
+        int which;
+        if (strncmp(line, "CLIENT_HANDSHAKE_TRAFFIC_SECRET ", 32) == 0)
+            which = 0;
+        else if (strncmp(line, "SERVER_HANDSHAKE_TRAFFIC_SECRET ", 32) == 0)
+            which = 1;
+        else
+            continue;
+        char *rnd = line + 32, *sp = strchr(rnd, ' ');
+        if (!sp)
+            continue;
+        char *sec = sp + 1;
+        size_t sl = strcspn(sec, " \r\n");
+        struct kl_entry e;
+        memset(&e, 0, sizeof(e));
+        int n = unhex(sec, sl, e.secret[which], sizeof(e.secret[which]));
+        if (unhex(rnd, (size_t)(sp - rnd), e.random, 32) != 32 || n <= 0)
+            continue;
+        e.len[which] = (uint8_t)n;
+        if (pv->nkl == cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            struct kl_entry *k = realloc(pv->kl, nc * sizeof(*k));
+            if (!k) {
+                fclose(f);
+                return ERR_NOMEM;
+            }
+            pv->kl = k;
+            cap = nc;
+        }
+        pv->kl[pv->nkl++] = e;
+    }
+    fclose(f);
+    if (!pv->nkl)
+        return 0;
+    /* Sort, then merge the client and server lines of each random into one entry. */
+    qsort(pv->kl, pv->nkl, sizeof(pv->kl[0]), kl_cmp);
+    size_t o = 0;
+    for (size_t i = 0; i < pv->nkl; i++) {
+        if (o && memcmp(pv->kl[o - 1].random, pv->kl[i].random, 32) == 0) {
+            for (int w = 0; w < 2; w++) {
+                if (pv->kl[i].len[w]) {
+                    memcpy(pv->kl[o - 1].secret[w], pv->kl[i].secret[w], pv->kl[i].len[w]);
+                    pv->kl[o - 1].len[w] = pv->kl[i].len[w];
+                }
+            }
+        } else {
+            pv->kl[o++] = pv->kl[i];
+        }
+    }
+    pv->nkl = o;
+    return 0;
+}
+
+/* After a TLS 1.3 ServerHello: derive the handshake keys of both directions from the key log. */
+static void keys_derive(struct tls_priv *pv, struct tls_sess *s)
+{
+    s->derived = true;
+    for (int dir = 0; dir < 2; dir++) {
+        if (!s->slen[dir] ||
+            x509_tls13_derive(s->tc.rec.cipher, s->secret[dir], s->slen[dir], &s->key[dir]) < 0)
+            continue;
+        s->dec[dir] = true;
+        s->dec_seq[dir] = 0;
+    }
+    if (s->dec[DIR_S2C] && stream_open(pv->pool, &s->sd_inner, 0) < 0)
+        s->dec[DIR_S2C] = false; /* no buffer for the decrypted flight */
+    memset(&s->inner, 0, sizeof(s->inner));
+    s->inner.rec.version = TLS_V13;
+    if (s->dec[DIR_C2S] || s->dec[DIR_S2C])
+        pv->decrypted++;
+}
+
+static bool ev_want_enc(void *ctx, int dir)
+{
+    struct tls_priv *pv = ctx;
+    return pv->cur->dec[dir];
+}
+
+static void ev_handshake(void *ctx, int dir, uint8_t type, uint32_t len, bool parsed);
+static void ev_alert(void *ctx, int dir, int level, int desc);
+static void ev_cert(void *ctx, unsigned idx, const uint8_t *der, size_t len);
+
+/* Decrypted server handshake bytes: parse them as plaintext handshake records. */
+static void inner_feed(struct tls_priv *pv, struct tls_sess *s, const uint8_t *p, size_t n)
+{
+    const struct tls_events ev = {pv, NULL, ev_handshake, ev_alert, ev_cert, NULL, NULL};
+    uint8_t hdr[5] = {TLS_CT_HANDSHAKE, 3, 3, (uint8_t)(n >> 8), (uint8_t)n};
+    (void)stream_add(&s->sd_inner, s->inner_off, hdr, sizeof(hdr));
+    (void)stream_add(&s->sd_inner, s->inner_off + sizeof(hdr), p, n);
+    s->inner_off += sizeof(hdr) + n;
+    for (;;) {
+        size_t len;
+        const uint8_t *b = stream_data(&s->sd_inner, &len);
+        if (len == 0)
+            return;
+        int r = tls_parse(&s->inner, DIR_S2C, b, len, pv->ctx, &ev);
+        if (r < 0) {
+            s->dec[DIR_S2C] = false;
+            return;
+        }
+        stream_consume(&s->sd_inner, (size_t)r);
+    }
+}
+
+/* Parser callback: a whole encrypted record of a direction whose handshake keys we have. */
+static void ev_enc_record(void *ctx, int dir, const uint8_t *rec, size_t len)
+{
+    struct tls_priv *pv = ctx;
+    struct tls_sess *s = pv->cur;
+    size_t n = 0;
+    if (len < 5 || x509_tls13_open(pv->aead, &s->key[dir], s->dec_seq[dir]++, rec, rec + 5,
+                                   len - 5, pv->pt, &n) < 0) {
+        pv->decrypt_failed++;
+        s->dec[dir] = false;
+        return;
+    }
+    while (n > 0 && pv->pt[n - 1] == 0)
+        n--; /* padding */
+    if (n == 0) {
+        s->dec[dir] = false;
+        return;
+    }
+    uint8_t type = pv->pt[--n];
+    if (type == TLS_CT_ALERT && n >= 2) {
+        s->dec[dir] = false;
+        s->via_keylog = true;
+        ev_alert(pv, dir, pv->pt[0], pv->pt[1]);
+        return;
+    }
+    if (type != TLS_CT_HANDSHAKE) {
+        s->dec[dir] = false; /* application data: the handshake keys are behind us */
+        return;
+    }
+    if (dir == DIR_S2C) {
+        inner_feed(pv, s, pv->pt, n);
+        return;
+    }
+    /* The client's flight: its Finished completes the handshake. */
+    struct rd r = rd_init(pv->pt, n);
+    while (rd_left(&r) >= 4) {
+        uint8_t mt = rd_u8(&r);
+        rd_skip(&r, rd_u24(&r));
+        if (!r.err && mt == TLS_HS_FINISHED) {
+            s->dec[DIR_C2S] = false;
+            mark_completed(s, pv->cur_ns);
+        }
+    }
 }
 
 /* Parser callback: a record other than plaintext handshake. */
@@ -391,8 +623,18 @@ static void ev_handshake(void *ctx, int dir, uint8_t type, uint32_t len, bool pa
         s->ch_frame = pv->cur_frame;
         s->tc.rec.ts_ns = pv->cur_ns;
         add_frame(s, pv->cur_frame);
+        const struct kl_entry *e = s->tc.seen_ch ? kl_find(pv, s->tc.client_random) : NULL;
+        if (e) {
+            s->keys = true;
+            memcpy(s->secret, e->secret, sizeof(s->secret));
+            memcpy(s->slen, e->len, sizeof(s->slen));
+        }
     } else if (type == TLS_HS_SERVER_HELLO && dir == DIR_S2C) {
         add_frame(s, pv->cur_frame);
+        if (s->keys && !s->derived && s->tc.seen_sh && tls_is_v13(s->tc.rec.version))
+            keys_derive(pv, s);
+    } else if (type == TLS_HS_FINISHED && dir == DIR_S2C) {
+        s->dec[DIR_S2C] = false; /* decrypted: the server switches to application keys */
     } else if (type == TLS_HS_CERTIFICATE && dir == DIR_S2C) {
         s->server_cert = true;
         if (!parsed)
@@ -425,9 +667,10 @@ static void ev_alert(void *ctx, int dir, int level, int desc)
     enum severity sev = desc == 0 ? SEV_INFO : fatal ? SEV_ERROR : SEV_WARN;
     sess_finding(&f, s, FK_TLS_ALERT, sev, pv->cur_ns);
     bfmt(sni, sizeof(sni), "%s%s", r->sni[0] ? " for " : "", r->sni);
-    bfmt(f.detail, sizeof(f.detail), "%s sent %s alert %s(%d)%s %s - %s", side(dir),
+    bfmt(f.detail, sizeof(f.detail), "%s sent %s alert %s(%d)%s %s%s - %s", side(dir),
              fatal ? "fatal" : level == 1 ? "warning" : "unknown-level", tls_alert_name(desc),
-             desc, sni, in_hs ? phase(s) : "after the handshake", alert_hint(desc));
+             desc, sni, in_hs ? phase(s) : "after the handshake",
+             s->via_keylog ? " (encrypted; read with the key log)" : "", alert_hint(desc));
     char esc[80];
     json_esc(esc, sizeof(esc), r->sni);
     bfmt(f.extra, sizeof(f.extra),
@@ -547,7 +790,8 @@ static void ev_cert(void *ctx, unsigned idx, const uint8_t *der, size_t len)
 /* Run the parser over what direction dir has in order. */
 static void feed(struct tls_priv *pv, struct tls_sess *s, int dir)
 {
-    static const struct tls_events evt = {NULL, ev_record, ev_handshake, ev_alert, ev_cert};
+    static const struct tls_events evt = {NULL,     ev_record,   ev_handshake, ev_alert,
+                                          ev_cert, ev_want_enc, ev_enc_record};
     struct tls_events ev = evt;
     struct stream_dir *sd = &s->sd[dir];
     ev.ctx = pv;
@@ -771,6 +1015,8 @@ static void tls_on_tick(struct det *d, uint64_t now_ns)
     }
 }
 
+static void tls_free(struct det *d);
+
 static int tls_init(struct det *d, const struct eng_config *cfg)
 {
     struct tls_priv *pv = calloc(1, sizeof(*pv));
@@ -781,7 +1027,8 @@ static int tls_init(struct det *d, const struct eng_config *cfg)
     if (cap < 1024)
         cap = 1024;
     pv->nsess = (uint32_t)(nbuf / 2 ? nbuf / 2 : 1);
-    pv->pool = stream_pool_new((size_t)pv->nsess * 2, cap);
+    /* with a key log, a third buffer per session holds the decrypted server flight */
+    pv->pool = stream_pool_new((size_t)pv->nsess * (cfg->tls_keylog ? 3 : 2), cap);
     pv->ctx = tls_ctx_new(cap);
     pv->sess = calloc(pv->nsess, sizeof(*pv->sess));
     pv->free = calloc(pv->nsess, sizeof(*pv->free));
@@ -798,9 +1045,18 @@ static int tls_init(struct det *d, const struct eng_config *cfg)
     pv->nfree = pv->nsess;
     pv->expiring_days = cfg->cert_expiring_days;
     pv->stall_ns = cfg->tls_stall_ns ? cfg->tls_stall_ns : 10 * NS_PER_S;
-    if (cfg->tls_keylog)
-        log_warn("--tls-keylog: TLS 1.3 decryption is not implemented; the key log is ignored");
     d->priv = pv;
+    if (cfg->tls_keylog) {
+        int rc = kl_load(pv, cfg->tls_keylog);
+        pv->aead = x509_aead_new();
+        pv->pt = malloc(cap);
+        if (rc < 0 || !pv->aead || !pv->pt) {
+            tls_free(d);
+            return rc < 0 ? rc : ERR_NOMEM;
+        }
+        if (!pv->nkl)
+            log_warn("--tls-keylog %s: no TLS 1.3 handshake secrets in it", cfg->tls_keylog);
+    }
     return 0;
 }
 
@@ -814,6 +1070,10 @@ static void tls_on_finish(struct det *d)
     log_info("TLS: %llu handshakes followed, %llu stream gaps, %llu capped, %llu malformed",
              (unsigned long long)pv->sessions, (unsigned long long)pv->gaps,
              (unsigned long long)pv->capped, (unsigned long long)pv->malformed);
+    if (pv->nkl)
+        log_info("TLS: key log: %zu secrets, %llu handshakes decrypted, %llu records failed",
+                 pv->nkl, (unsigned long long)pv->decrypted,
+                 (unsigned long long)pv->decrypt_failed);
 }
 
 static void tls_free(struct det *d)
@@ -821,6 +1081,9 @@ static void tls_free(struct det *d)
     struct tls_priv *pv = d->priv;
     if (!pv)
         return;
+    free(pv->kl);
+    x509_aead_free(pv->aead);
+    free(pv->pt);
     stream_pool_free(pv->pool);
     tls_ctx_free(pv->ctx);
     free(pv->sess);

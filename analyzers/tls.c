@@ -524,14 +524,14 @@ static int parse_client_hello(struct tls_conn *c, struct rd *r, struct tls_ctx *
     struct ch_view v;
     memset(&v, 0, sizeof(v));
     uint16_t legacy = rd_u16(r);
-    rd_skip(r, 32);
+    const uint8_t *random = rd_ptr(r, 32);
     uint8_t sid_len = rd_u8(r);
     rd_skip(r, sid_len);
     uint16_t cl = rd_u16(r);
     struct rd cs = rd_sub(r, cl);
     uint8_t comp_len = rd_u8(r);
     rd_skip(r, comp_len);
-    if (r->err || sid_len > 32 || cl % 2 || comp_len == 0)
+    if (r->err || !random || sid_len > 32 || cl % 2 || comp_len == 0)
         return MALFORMED;
     if (c->seen_ch)
         return 0; /* a second ClientHello (after HelloRetryRequest): keep the first's prints */
@@ -557,6 +557,7 @@ static int parse_client_hello(struct tls_conn *c, struct rd *r, struct tls_ctx *
     }
     c->seen_ch = true;
     c->legacy_version = legacy;
+    memcpy(c->client_random, random, sizeof(c->client_random));
     c->rec.client_version = v.max_version ? v.max_version : legacy;
     if (ch_ja3(c, x, &v) < 0)
         c->rec.ja3[0] = '\0';
@@ -842,6 +843,18 @@ int tls_parse(struct tls_conn *c, int dir, const uint8_t *buf, size_t len, struc
             if (ev && ev->on_alert)
                 ev->on_alert(ev->ctx, dir, level, desc);
             off += 7;
+            continue;
+        }
+        if (type == TLS_CT_APPDATA && ev && ev->want_enc && ev->on_enc_record &&
+            5 + (size_t)rlen <= x->cap && ev->want_enc(ev->ctx, dir)) {
+            /* The user decrypts: hand over the whole record once it is all here. */
+            if (len - off < 5 + (size_t)rlen)
+                break;
+            d->records++;
+            if (ev->on_record)
+                ev->on_record(ev->ctx, dir, type, rlen, true);
+            ev->on_enc_record(ev->ctx, dir, buf + off, 5 + (size_t)rlen);
+            off += 5 + (size_t)rlen;
             continue;
         }
         if (type == TLS_CT_CCS && !tls_is_v13(c->rec.version))

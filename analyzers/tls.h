@@ -66,6 +66,7 @@ struct tls_conn {
     struct tls_record rec; /* sni, alpn, ja3, ja3s, ja4, client_version, version, cipher,
                               hello_retry; the flow and outcome fields are the caller's */
     uint16_t legacy_version; /* ClientHello legacy_version */
+    uint8_t client_random[32]; /* ClientHello.random (the key log's lookup key) */
     bool seen_ch;          /* a ClientHello was parsed */
     bool seen_sh;          /* a ServerHello (not a HelloRetryRequest) was parsed */
     uint16_t ncerts;       /* certificates handed to on_cert */
@@ -83,6 +84,10 @@ struct tls_events {
     void (*on_alert)(void *ctx, int dir, int level, int desc);
     /* One certificate of a server Certificate message (idx 0 = leaf), DER bytes borrowed. */
     void (*on_cert)(void *ctx, unsigned idx, const uint8_t *der, size_t len);
+    /* True when the user wants whole application_data records of dir (to decrypt them). */
+    bool (*want_enc)(void *ctx, int dir);
+    /* A whole application_data record (header + payload), after its on_record. */
+    void (*on_enc_record)(void *ctx, int dir, const uint8_t *rec, size_t len);
 };
 
 /* Shared scratch space for one parsing thread. */

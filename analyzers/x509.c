@@ -16,6 +16,7 @@
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -343,4 +344,113 @@ bool x509_name_matches(const struct x509_info *ci, const char *host)
         return false;
     }
     return ci->cn[0] && x509_dns_match(ci->cn, host);
+}
+
+/* A reusable cipher context. */
+struct x509_aead {
+    EVP_CIPHER_CTX *ctx; /* OpenSSL's context, reused */
+};
+
+struct x509_aead *x509_aead_new(void)
+{
+    struct x509_aead *a = calloc(1, sizeof(*a));
+    if (!a)
+        return NULL;
+    a->ctx = EVP_CIPHER_CTX_new();
+    if (!a->ctx) {
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+void x509_aead_free(struct x509_aead *a)
+{
+    if (!a)
+        return;
+    EVP_CIPHER_CTX_free(a->ctx);
+    free(a);
+}
+
+/* HKDF-Expand-Label(secret, label, "", n) of RFC 8446 7.1 into out. */
+static int expand_label(const EVP_MD *md, const uint8_t *secret, size_t slen, const char *label,
+                        uint8_t *out, size_t n)
+{
+    uint8_t info[64];
+    size_t ll = strlen(label), o = 0;
+    if (6 + ll + 4 > sizeof(info))
+        return ERR_ARG;
+    info[o++] = (uint8_t)(n >> 8);
+    info[o++] = (uint8_t)n;
+    info[o++] = (uint8_t)(6 + ll);
+    memcpy(info + o, "tls13 ", 6);
+    o += 6;
+    memcpy(info + o, label, ll);
+    o += ll;
+    info[o++] = 0; /* empty context */
+    int rc = ERR_FORMAT;
+    EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
+    if (!pc)
+        return ERR_NOMEM;
+    size_t outlen = n;
+    if (EVP_PKEY_derive_init(pc) == 1 &&
+        EVP_PKEY_CTX_hkdf_mode(pc, EVP_PKEY_HKDEF_MODE_EXPAND_ONLY) == 1 &&
+        EVP_PKEY_CTX_set_hkdf_md(pc, md) == 1 &&
+        EVP_PKEY_CTX_set1_hkdf_key(pc, secret, (int)slen) == 1 &&
+        EVP_PKEY_CTX_add1_hkdf_info(pc, info, (int)o) == 1 &&
+        EVP_PKEY_derive(pc, out, &outlen) == 1 && outlen == n)
+        rc = 0;
+    EVP_PKEY_CTX_free(pc);
+    return rc;
+}
+
+int x509_tls13_derive(uint16_t cipher, const uint8_t *secret, size_t slen,
+                      struct x509_tls13_key *k)
+{
+    const EVP_MD *md = cipher == 0x1302 ? EVP_sha384() : EVP_sha256();
+    memset(k, 0, sizeof(*k));
+    switch (cipher) {
+    case 0x1301: k->keylen = 16; break;
+    case 0x1302:
+    case 0x1303: k->keylen = 32; break;
+    default: return ERR_FORMAT;
+    }
+    if (slen != (size_t)EVP_MD_size(md))
+        return ERR_FORMAT;
+    k->cipher = cipher;
+    k->taglen = 16;
+    if (expand_label(md, secret, slen, "key", k->key, k->keylen) < 0 ||
+        expand_label(md, secret, slen, "iv", k->iv, sizeof(k->iv)) < 0)
+        return ERR_FORMAT;
+    return 0;
+}
+
+int x509_tls13_open(struct x509_aead *a, const struct x509_tls13_key *k, uint64_t seq,
+                    const uint8_t hdr[5], const uint8_t *ct, size_t ctlen, uint8_t *pt,
+                    size_t *ptlen)
+{
+    const EVP_CIPHER *c = k->cipher == 0x1301   ? EVP_aes_128_gcm()
+                          : k->cipher == 0x1302 ? EVP_aes_256_gcm()
+                                                : EVP_chacha20_poly1305();
+    uint8_t nonce[12], tag[16];
+    int n1 = 0, n2 = 0;
+    *ptlen = 0;
+    if (!k->keylen || ctlen < k->taglen || ctlen - k->taglen > 0x7fffffff)
+        return ERR_FORMAT;
+    memcpy(nonce, k->iv, sizeof(nonce));
+    for (int i = 0; i < 8; i++)
+        nonce[11 - i] ^= (uint8_t)(seq >> (8 * i));
+    size_t n = ctlen - k->taglen;
+    memcpy(tag, ct + n, k->taglen);
+    EVP_CIPHER_CTX *x = a->ctx;
+    if (EVP_DecryptInit_ex(x, c, NULL, NULL, NULL) != 1 ||
+        EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_IVLEN, (int)sizeof(nonce), NULL) != 1 ||
+        EVP_DecryptInit_ex(x, NULL, NULL, k->key, nonce) != 1 ||
+        EVP_DecryptUpdate(x, NULL, &n1, hdr, 5) != 1 ||
+        EVP_DecryptUpdate(x, pt, &n1, ct, (int)n) != 1 ||
+        EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_TAG, k->taglen, tag) != 1 ||
+        EVP_DecryptFinal_ex(x, pt + n1, &n2) != 1)
+        return ERR_FORMAT;
+    *ptlen = (size_t)n1 + (size_t)n2;
+    return 0;
 }

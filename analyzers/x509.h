@@ -63,4 +63,35 @@ void x509_digest_hex(struct x509_digest *d, char *out, size_t outsz);
 /* One-shot digest of p[0,n) as lower-case hex into out (cut to outsz-1 chars). */
 int x509_hash_hex(enum x509_alg alg, const void *p, size_t n, char *out, size_t outsz) FM_WUR;
 
+/* A TLS 1.3 record protection key for one direction (RFC 8446 5.2, 7.3). */
+struct x509_tls13_key {
+    uint16_t cipher;   /* TLS 1.3 cipher suite it belongs to */
+    uint8_t key[32];   /* write key */
+    uint8_t keylen;    /* bytes of key used */
+    uint8_t iv[12];    /* write IV */
+    uint8_t taglen;    /* AEAD tag length */
+};
+
+/*
+ * Derive the write key and IV from a traffic secret (HKDF-Expand-Label "key" / "iv").
+ * 0, or ERR_FORMAT for a suite flowmedic cannot open (only the AES-GCM and ChaCha20-Poly1305
+ * suites 0x1301-0x1303) or a secret of the wrong length.
+ */
+int x509_tls13_derive(uint16_t cipher, const uint8_t *secret, size_t slen,
+                      struct x509_tls13_key *k) FM_WUR;
+
+/* A reusable AEAD context (allocate once at start-up). NULL on failure. */
+struct x509_aead;
+struct x509_aead *x509_aead_new(void);
+void x509_aead_free(struct x509_aead *a);
+
+/*
+ * Decrypt and authenticate one TLSCiphertext: hdr is its 5-byte record header (the AAD),
+ * ct[0, ctlen) its payload, seq the record number under this key. pt must hold ctlen bytes;
+ * *ptlen gets the TLSInnerPlaintext length (content, type byte, padding). 0 or ERR_FORMAT.
+ */
+int x509_tls13_open(struct x509_aead *a, const struct x509_tls13_key *k, uint64_t seq,
+                    const uint8_t hdr[5], const uint8_t *ct, size_t ctlen, uint8_t *pt,
+                    size_t *ptlen) FM_WUR;
+
 #endif

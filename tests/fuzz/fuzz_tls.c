@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t seq[2] = {0, 0};
     if (stream_open(sp, &sd[0], 0) < 0 || stream_open(sp, &sd[1], 0) < 0)
         abort();
-    struct tls_events ev = {&c, NULL, NULL, fz_alert, fz_cert};
+    struct tls_events ev = {&c, NULL, NULL, fz_alert, fz_cert, NULL, NULL};
     size_t i = 0;
     while (i < size) {
         uint8_t ctl = data[i++];

@@ -68,10 +68,10 @@ def check(cond, what):
         print("FAIL: " + what)
 
 
-def run(pcap):
+def run(pcap, extra=()):
     with tempfile.TemporaryDirectory() as d:
         p = subprocess.run([os.path.abspath(FM), "-r", os.path.abspath(pcap), "--json",
-                            "-w", os.path.join(d, "t.db")],
+                            "-w", os.path.join(d, "t.db")] + list(extra),
                            cwd=d, capture_output=True, text=True, timeout=300)
     objs = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
     return p.returncode, objs
@@ -126,6 +126,54 @@ def check_sample(name, exp):
               f"{name}: tshark plaintext alerts {len(plain)} != tls_alert findings {kinds['tls_alert']}")
         if "alert" in exp and plain:
             check(int(plain[0]) == exp["alert"], f"{name}: tshark alert {plain[0]}")
+
+
+# with the sample's key log (--tls-keylog): the TLS 1.3 handshake is read, not inferred
+KEYLOG = {
+    "tls13-ok": dict(outcome="completed", version=0x0304, clean=True, certs=1),
+    "tls13-expired": dict(outcome="failed_alert", version=0x0304, alert=42, frm="client",
+                          kinds=["cert_expired", "tls_alert"], certs=1),
+    "tls13-expired-openssl": dict(outcome="failed_alert", version=0x0304, alert=45,
+                                  frm="client", kinds=["cert_expired", "tls_alert"], certs=1),
+}
+
+
+def check_keylog(name, exp):
+    pcap = os.path.join(SRC, "samples", name + ".pcap")
+    kl = os.path.join(SRC, "samples", name + ".keylog")
+    if not (os.path.exists(pcap) and os.path.exists(kl)):
+        print(f"skip: samples/{name}.pcap/.keylog not present")
+        return
+    rc, objs = run(pcap, ["--tls-keylog", os.path.abspath(kl)])
+    what = f"{name} with key log"
+    check(rc == 0, f"{what}: flowmedic exit {rc}")
+    tls = [o for o in objs if o["type"] == "tls"]
+    finds = [o for o in objs if o["type"] == "finding"]
+    kinds = collections.Counter(f["kind"] for f in finds)
+    certs = [o for o in objs if o["type"] == "cert"]
+    check(len(tls) == 1, f"{what}: {len(tls)} tls records")
+    if not tls:
+        return
+    t = tls[0]
+    check(t["outcome"] == exp["outcome"], f"{what}: outcome {t['outcome']} != {exp['outcome']}")
+    check(not t["inferred"], f"{what}: still inferred")
+    check(len(certs) >= exp["certs"], f"{what}: {len(certs)} certificate records")
+    check(t["leaf_sha256"] == (certs[0]["sha256"] if certs else ""), f"{what}: leaf fingerprint")
+    if "alert" in exp:
+        check(t["alert_desc"] == exp["alert"] and t["alert_from"] == exp["frm"],
+              f"{what}: alert {t['alert_desc']} from {t['alert_from']}")
+    for k in exp.get("kinds", []):
+        check(kinds[k] >= 1, f"{what}: no {k} finding ({dict(kinds)})")
+    if exp.get("clean"):
+        bad = [k for k in kinds if k.startswith("tls_") or k.startswith("cert_")]
+        check(not bad, f"{what}: clean sample has TLS findings {bad}")
+    if TSHARK and "alert" in exp:
+        p = subprocess.run([TSHARK, "-r", pcap, "-o", "tls.keylog_file:" + kl, "-Y",
+                            "tls.alert_message.desc", "-T", "fields", "-e",
+                            "tls.alert_message.desc"], capture_output=True, text=True)
+        first = p.stdout.split()
+        check(first and int(first[0]) == t["alert_desc"],
+              f"{what}: tshark decrypts alert {first[:1]}, flowmedic {t['alert_desc']}")
 
 
 def read_pcap(path):
@@ -197,6 +245,8 @@ def main():
             ran += 1
         else:
             print(f"skip: samples/{name}.pcap not present")
+    for name, exp in KEYLOG.items():
+        check_keylog(name, exp)
     # no progress after the server's flight; no answer at all and the client keeps waiting
     check_stall("tls12-expired", 7, "stalled", "warn")
     check_stall("tls-no-server-hello", 5, "no_server_hello", "error")

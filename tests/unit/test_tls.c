@@ -73,7 +73,7 @@ static struct pend g_pend[2];
 /* Append bytes to direction dir and parse as far as possible. Returns the last parse result. */
 static int feed(struct tls_conn *c, struct rec *r, int dir, const uint8_t *p, size_t n)
 {
-    struct tls_events ev = {r, ev_record, ev_hs, ev_alert, ev_cert};
+    struct tls_events ev = {r, ev_record, ev_hs, ev_alert, ev_cert, NULL, NULL};
     struct pend *q = &g_pend[dir];
     int rc = NEED_MORE;
     if (q->n + n > sizeof(q->b))
@@ -117,7 +117,7 @@ static void test_client_hello_real(void)
     struct rec r;
     reset(&c, &r);
     CHECK(tls_looks_like(ch_openjdk, sizeof(ch_openjdk)));
-    struct tls_events ev = {&r, ev_record, ev_hs, ev_alert, ev_cert};
+    struct tls_events ev = {&r, ev_record, ev_hs, ev_alert, ev_cert, NULL, NULL};
     int rc = tls_parse(&c, DIR_C2S, ch_openjdk, sizeof(ch_openjdk), g_ctx, &ev);
     CHECK_EQ_U64(rc, sizeof(ch_openjdk));
     check_openjdk(&c, &r);
@@ -532,6 +532,54 @@ static void test_digest(void)
     x509_digest_free(d);
 }
 
+/* RFC 8448 section 3: server handshake traffic secret -> write key and IV (AES-128-GCM). */
+static void test_tls13_derive(void)
+{
+    const uint8_t sec[32] = {0xb6, 0x7b, 0x7d, 0x69, 0x0c, 0xc1, 0x6c, 0x4e, 0x75, 0xe5, 0x42,
+                             0x13, 0xcb, 0x2d, 0x37, 0xb4, 0xe9, 0xc9, 0x12, 0xbc, 0xde, 0xd9,
+                             0x10, 0x5d, 0x42, 0xbe, 0xfd, 0x59, 0xd3, 0x91, 0xad, 0x38};
+    const uint8_t key[16] = {0x3f, 0xce, 0x51, 0x60, 0x09, 0xc2, 0x17, 0x27,
+                             0xd0, 0xf2, 0xe4, 0xe8, 0x6e, 0xe4, 0x03, 0xbc};
+    const uint8_t iv[12] = {0x5d, 0x31, 0x3e, 0xb2, 0x67, 0x12, 0x76, 0xee, 0x13, 0x00, 0x0b, 0x30};
+    struct x509_tls13_key k;
+    CHECK(x509_tls13_derive(0x1301, sec, sizeof(sec), &k) == 0);
+    CHECK_EQ_U64(k.keylen, 16);
+    CHECK(memcmp(k.key, key, 16) == 0);
+    CHECK(memcmp(k.iv, iv, 12) == 0);
+    CHECK(x509_tls13_derive(0x1302, sec, sizeof(sec), &k) == ERR_FORMAT); /* needs 48 bytes */
+    CHECK(x509_tls13_derive(0x1305, sec, sizeof(sec), &k) == ERR_FORMAT); /* CCM: not opened */
+}
+
+/*
+ * A real encrypted TLS 1.3 alert: frame 9 of samples/tls13-expired.pcap (GnuTLS client,
+ * TLS_AES_256_GCM_SHA384) and the client's CLIENT_HANDSHAKE_TRAFFIC_SECRET from the key log
+ * written alongside it (tests/gen/tls.sh). Wireshark with that key log shows
+ * "Alert (Level: Fatal, Description: Bad Certificate)".
+ */
+static void test_tls13_decrypt(void)
+{
+    const uint8_t secret[48] = {
+        0x08, 0x30, 0x44, 0x5d, 0x86, 0xba, 0x16, 0x19, 0x4a, 0xa4, 0x90, 0x3b, 0xd9, 0x68, 0xdf, 0x1c,
+        0x78, 0x99, 0x58, 0xc1, 0x50, 0xc0, 0x78, 0x04, 0x6b, 0xe6, 0xaa, 0xeb, 0x65, 0x6c, 0xb1, 0x43,
+        0xaa, 0xec, 0xa8, 0xbc, 0xf5, 0x91, 0x90, 0xe2, 0xa6, 0x11, 0xc8, 0xb9, 0xc5, 0x9b, 0x03, 0xaf};
+    uint8_t rec[24] = {0x17, 0x03, 0x03, 0x00, 0x13, 0x3b, 0x1c, 0x62, 0xa1, 0xbe, 0x72, 0x5d,
+                       0x93, 0xa2, 0xb5, 0x8f, 0xc6, 0xeb, 0xc3, 0x3c, 0x3d, 0x5b, 0x01, 0x8b};
+    struct x509_tls13_key k;
+    struct x509_aead *a = x509_aead_new();
+    uint8_t pt[32];
+    size_t n = 0;
+    CHECK(a != NULL);
+    CHECK(x509_tls13_derive(0x1302, secret, sizeof(secret), &k) == 0);
+    CHECK(x509_tls13_open(a, &k, 0, rec, rec + 5, 19, pt, &n) == 0);
+    CHECK_EQ_U64(n, 3);
+    CHECK(pt[0] == 2 && pt[1] == 42 && pt[2] == TLS_CT_ALERT); /* fatal bad_certificate */
+    CHECK(x509_tls13_open(a, &k, 1, rec, rec + 5, 19, pt, &n) == ERR_FORMAT); /* wrong seq */
+    rec[10] ^= 1;
+    CHECK(x509_tls13_open(a, &k, 0, rec, rec + 5, 19, pt, &n) == ERR_FORMAT); /* tampered */
+    CHECK(x509_tls13_open(a, &k, 0, rec, rec + 5, 10, pt, &n) == ERR_FORMAT); /* shorter than tag */
+    x509_aead_free(a);
+}
+
 int main(void)
 {
     g_ctx = tls_ctx_new(CAP);
@@ -548,6 +596,8 @@ int main(void)
     TEST_RUN(test_x509);
     TEST_RUN(test_dns_match);
     TEST_RUN(test_digest);
+    TEST_RUN(test_tls13_derive);
+    TEST_RUN(test_tls13_decrypt);
     tls_ctx_free(g_ctx);
     return TEST_REPORT();
 }
