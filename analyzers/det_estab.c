@@ -116,6 +116,7 @@ struct es_syns {
     uint32_t nsyn;               /* client SYNs seen (first + retries) */
     uint64_t syn_ns[ES_SYNS];    /* times of the first ES_SYNS SYNs */
     uint64_t syn_frame[ES_SYNS]; /* their frame numbers */
+    uint64_t prev_syn_ns;        /* the SYN before the latest one (0 = none) */
     uint64_t last_syn_ns;        /* the latest SYN */
     uint64_t last_syn_frame;     /* its frame */
 };
@@ -581,6 +582,7 @@ static void es_on_syn(struct det *d, struct flow *f, struct es_flow *st, const s
         st->sy.syn_frame[st->sy.nsyn] = pk->frame;
     }
     st->sy.nsyn++;
+    st->sy.prev_syn_ns = st->sy.nsyn > 1 ? st->sy.last_syn_ns : 0;
     st->sy.last_syn_ns = pk->ts_ns;
     st->sy.last_syn_frame = pk->frame;
     if (st->acked)
@@ -1059,13 +1061,10 @@ static void es_on_tick(struct det *d, uint64_t now_ns)
             continue;
         const struct es_syns *sy = &at->sy;
         uint64_t quiet = ES_DECIDE_MIN_NS;
-        uint32_t k = sy->nsyn < ES_SYNS ? sy->nsyn : ES_SYNS;
-        if (k >= 2 && sy->nsyn <= ES_SYNS) {
-            uint64_t gap = sy->syn_ns[k - 1] - sy->syn_ns[k - 2];
+        if (sy->nsyn >= 2) {
+            uint64_t gap = es_sub(sy->last_syn_ns, sy->prev_syn_ns);
             if (gap * ES_DECIDE_GAPS > quiet)
                 quiet = gap * ES_DECIDE_GAPS;
-        } else if (sy->nsyn > ES_SYNS) {
-            quiet = 600 * NS_PER_S; /* a very persistent client: leave it to the flow end */
         }
         if (es_sub(p->now_ns, sy->last_syn_ns) >= quiet) {
             es_unanswered(d, at);

@@ -586,6 +586,24 @@ static void test_live_decision(void)
     CHECK_EQ_U64(count_estab(ngot), 1); /* not again at the flow end */
 }
 
+/* A persistent client (8 SYNs, more than the state keeps): still decided live, story shortened. */
+static void test_many_syns(void)
+{
+    const uint64_t at[] = {0, 1 * S, 3 * S, 7 * S, 15 * S, 31 * S, 63 * S, 127 * S};
+    syns(0, ep4(10, 0, 14, 1, 55000), *srv80(), at, 8);
+    run_tick(400 * S);
+    CHECK_EQ_U64(count_estab(ngot_at_tick), 1);
+    CHECK_EQ_U64(count_estab(ngot), 1);
+    const struct finding *f = find_kind(FK_SYN_UNANSWERED, 55000);
+    CHECK(f != NULL);
+    if (f) {
+        CHECK(strstr(f->detail, "8 SYNs at +0.0 s, +1.0 s") != NULL);
+        CHECK(strstr(f->detail, ", ..., +127.0 s") != NULL);
+        CHECK(strstr(f->extra, "\"syns\":8") != NULL);
+        CHECK(has_frame(f, 1) && has_frame(f, 8)); /* first and last SYN */
+    }
+}
+
 /* A lone SYN at the very end of the capture proves nothing: no finding. */
 static void test_lone_syn_at_end(void)
 {
@@ -625,6 +643,7 @@ int main(void)
     RUN(test_clean);
     RUN(test_lone_syn_at_end);
     RUN(test_live_decision);
+    RUN(test_many_syns);
     RUN(test_copies);
     RUN(test_no_syn);
     RUN(test_many_servers);
