@@ -33,90 +33,91 @@ enum tf_state {
 
 /* This detector's slice of a flow. */
 struct tls_flow {
-    uint32_t sess;     /* session index + 1, 0 if none */
-    uint32_t gen;      /* the session's generation when attached */
-    uint32_t isn1[2];  /* raw sequence number after the last SYN / SYN-ACK seen per direction */
-    uint8_t has_isn;   /* bit per direction: isn1[dir] is set */
-    uint8_t state;     /* enum tf_state */
+    uint32_t sess;    /* session index + 1, 0 if none */
+    uint32_t gen;     /* the session's generation when attached */
+    uint32_t isn1[2]; /* raw sequence number after the last SYN / SYN-ACK seen per direction */
+    uint8_t has_isn;  /* bit per direction: isn1[dir] is set */
+    uint8_t state;    /* enum tf_state */
 };
 
 /* One handshake being followed (pool entry). */
 struct tls_sess {
-    bool used;                     /* handed out */
-    uint32_t gen;                  /* bumped at every release */
-    struct stream_dir sd[2];       /* reassembly per direction */
-    bool base_set[2];              /* raw_base[dir] is set */
-    uint32_t raw_base[2];          /* raw sequence number of stream offset 0 per direction */
-    struct tls_conn tc;            /* parser state; tc.rec is the record being built */
-    uint64_t ch_frame;             /* frame of the ClientHello */
-    uint64_t last_progress_ns;     /* last time the handshake moved forward */
-    uint64_t last_pkt_ns;          /* last packet of the flow */
-    uint8_t nframes;               /* frames[] used */
-    uint64_t frames[TS_FRAMES];    /* evidence frames */
-    bool server_data;              /* the server sent any payload */
-    bool ccs[2];                   /* ChangeCipherSpec sent per direction */
-    bool fin_hs[2];                /* encrypted Finished seen per direction (TLS <= 1.2) */
-    uint32_t enc_after_sh[2];      /* encrypted records after the ServerHello, per direction */
-    uint32_t c_first_enc_len;      /* length of the client's first encrypted record */
-    uint64_t c_first_enc_ns;       /* when it was seen */
-    uint32_t s_enc_after_c;        /* server encrypted records after the client's first one */
-    bool server_cert;              /* a server Certificate message was seen */
-    bool gap_counted;              /* the stream gap was counted */
-    int64_t alert_ts;              /* -1, or when the deciding alert was seen */
+    bool used;                  /* handed out */
+    uint32_t gen;               /* bumped at every release */
+    struct stream_dir sd[2];    /* reassembly per direction */
+    bool base_set[2];           /* raw_base[dir] is set */
+    uint32_t raw_base[2];       /* raw sequence number of stream offset 0 per direction */
+    struct tls_conn tc;         /* parser state; tc.rec is the record being built */
+    uint64_t ch_frame;          /* frame of the ClientHello */
+    uint64_t last_progress_ns;  /* last time the handshake moved forward */
+    uint64_t last_pkt_ns;       /* last packet of the flow */
+    uint8_t nframes;            /* frames[] used */
+    uint64_t frames[TS_FRAMES]; /* evidence frames */
+    bool server_data;           /* the server sent any payload */
+    bool ccs[2];                /* ChangeCipherSpec sent per direction */
+    bool fin_hs[2];             /* encrypted Finished seen per direction (TLS <= 1.2) */
+    uint32_t enc_after_sh[2];   /* encrypted records after the ServerHello, per direction */
+    uint32_t c_first_enc_len;   /* length of the client's first encrypted record */
+    uint64_t c_first_enc_ns;    /* when it was seen */
+    uint32_t s_enc_after_c;     /* server encrypted records after the client's first one */
+    bool server_cert;           /* a server Certificate message was seen */
+    bool gap_counted;           /* the stream gap was counted */
+    int64_t alert_ts;           /* -1, or when the deciding alert was seen */
     /* TLS 1.3 decryption with a key log (--tls-keylog) */
-    bool keys;                     /* the key log had this handshake's secrets */
-    bool derived;                  /* keys were derived after the ServerHello */
-    uint8_t secret[2][48];         /* handshake traffic secrets (client, server) */
-    uint8_t slen[2];               /* their lengths (0: not in the key log) */
-    bool dec[2];                   /* records of this direction are being decrypted */
-    struct x509_tls13_key key[2];  /* handshake keys per direction */
-    uint64_t dec_seq[2];           /* next record number per direction */
-    bool via_keylog;               /* the deciding alert was read by decrypting */
-    struct stream_dir sd_inner;    /* decrypted server handshake, as plaintext records */
-    uint64_t inner_off;            /* next offset in sd_inner */
-    struct tls_conn inner;         /* parser state of the decrypted server handshake */
+    bool keys;                    /* the key log had this handshake's secrets */
+    bool derived;                 /* keys were derived after the ServerHello */
+    uint8_t secret[2][48];        /* handshake traffic secrets (client, server) */
+    uint8_t slen[2];              /* their lengths (0: not in the key log) */
+    bool dec[2];                  /* records of this direction are being decrypted */
+    struct x509_tls13_key key[2]; /* handshake keys per direction */
+    uint64_t dec_seq[2];          /* next record number per direction */
+    bool via_keylog;              /* the deciding alert was read by decrypting */
+    struct stream_dir sd_inner;   /* decrypted server handshake, as plaintext records */
+    uint64_t inner_off;           /* next offset in sd_inner */
+    struct tls_conn inner;        /* parser state of the decrypted server handshake */
 };
 
 /* One key log entry: the TLS 1.3 handshake secrets of one ClientHello.random. */
 struct kl_entry {
-    uint8_t random[32];            /* ClientHello.random */
-    uint8_t secret[2][48];         /* CLIENT_/SERVER_HANDSHAKE_TRAFFIC_SECRET */
-    uint8_t len[2];                /* their lengths, 0 if absent */
+    uint8_t random[32];    /* ClientHello.random */
+    uint8_t secret[2][48]; /* CLIENT_/SERVER_HANDSHAKE_TRAFFIC_SECRET */
+    uint8_t len[2];        /* their lengths, 0 if absent */
 };
 
 /* Detector-wide state. */
 struct tls_priv {
-    struct stream_pool *pool;      /* 2 buffers per session */
-    struct tls_ctx *ctx;           /* parser scratch */
-    struct tls_sess *sess;         /* the session pool */
-    uint32_t nsess;                /* entries in sess */
-    uint32_t *free;                /* stack of free session indexes */
-    uint32_t nfree;                /* entries on it */
-    struct x509_info xi;           /* scratch for the certificate being checked */
-    uint32_t expiring_days;        /* cert_expiring window */
-    uint64_t stall_ns;             /* stalled after this long without progress */
+    struct stream_pool *pool; /* 2 buffers per session */
+    struct tls_ctx *ctx;      /* parser scratch */
+    struct tls_sess *sess;    /* the session pool */
+    uint32_t nsess;           /* entries in sess */
+    uint32_t *free;           /* stack of free session indexes */
+    uint32_t nfree;           /* entries on it */
+    struct x509_info xi;      /* scratch for the certificate being checked */
+    uint32_t expiring_days;   /* cert_expiring window */
+    uint64_t stall_ns;        /* stalled after this long without progress */
     /* the packet being handled (for the parser callbacks) */
-    struct det *d;                 /* this detector */
-    struct tls_sess *cur;          /* session being fed */
-    uint64_t cur_ns;               /* packet time */
-    uint64_t cur_frame;            /* packet frame number */
+    struct det *d;        /* this detector */
+    struct tls_sess *cur; /* session being fed */
+    uint64_t cur_ns;      /* packet time */
+    uint64_t cur_frame;   /* packet frame number */
     /* counters (logged at the end) */
-    uint64_t sessions;             /* TLS handshakes followed */
-    uint64_t exhausted;            /* TLS flows that found no free session/buffers */
-    uint64_t gaps;                 /* directions stopped by a hole that never filled */
-    uint64_t capped;               /* directions whose handshake outgrew the stream cap */
-    uint64_t malformed;            /* directions stopped by malformed TLS */
+    uint64_t sessions;  /* TLS handshakes followed */
+    uint64_t exhausted; /* TLS flows that found no free session/buffers */
+    uint64_t gaps;      /* directions stopped by a hole that never filled */
+    uint64_t capped;    /* directions whose handshake outgrew the stream cap */
+    uint64_t malformed; /* directions stopped by malformed TLS */
     /* key log */
-    struct kl_entry *kl;           /* entries sorted by random */
-    size_t nkl;                    /* entries in kl */
-    struct x509_aead *aead;        /* decryption context */
-    uint8_t *pt;                   /* plaintext scratch, stream cap bytes */
-    uint64_t decrypted;            /* handshakes read with the key log */
-    uint64_t decrypt_failed;       /* records that did not authenticate with the logged keys */
+    struct kl_entry *kl;     /* entries sorted by random */
+    size_t nkl;              /* entries in kl */
+    struct x509_aead *aead;  /* decryption context */
+    uint8_t *pt;             /* plaintext scratch, stream cap bytes */
+    uint64_t decrypted;      /* handshakes read with the key log */
+    uint64_t decrypt_failed; /* records that did not authenticate with the logged keys */
 };
 
 /* snprintf into a fixed field; long values are cut (details are for reading, not parsing). */
-static void bfmt(char *out, size_t outsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void bfmt(char *out, size_t outsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void bfmt(char *out, size_t outsz, const char *fmt, ...)
 {
     va_list ap;
@@ -187,34 +188,55 @@ static const char *side(int dir)
 static const char *alert_hint(int desc)
 {
     switch (desc) {
-    case 0: return "orderly close, not an error";
-    case 10: return "a message came out of order: an incompatible implementation or a middlebox";
-    case 20: return "a record failed its integrity check: corruption or a middlebox rewriting bytes";
-    case 40: return "no cipher suite, group or signature algorithm both sides accept: compare the "
-                    "client's offer with the server's TLS configuration";
+    case 0:
+        return "orderly close, not an error";
+    case 10:
+        return "a message came out of order: an incompatible implementation or a middlebox";
+    case 20:
+        return "a record failed its integrity check: corruption or a middlebox rewriting bytes";
+    case 40:
+        return "no cipher suite, group or signature algorithm both sides accept: compare the "
+               "client's offer with the server's TLS configuration";
     case 42:
-    case 46: return "the client rejected the server certificate: check the chain (intermediates), "
-                    "the names (SAN) and the validity dates";
-    case 43: return "the certificate type or key is not supported by the peer";
-    case 44: return "the certificate was revoked: replace it";
-    case 45: return "a certificate has expired: renew it (and check the clock of the peer)";
-    case 48: return "the peer does not trust the certificate's issuer: install the intermediate "
-                    "certificates on the server or add the CA to the client's trust store";
+    case 46:
+        return "the client rejected the server certificate: check the chain (intermediates), "
+               "the names (SAN) and the validity dates";
+    case 43:
+        return "the certificate type or key is not supported by the peer";
+    case 44:
+        return "the certificate was revoked: replace it";
+    case 45:
+        return "a certificate has expired: renew it (and check the clock of the peer)";
+    case 48:
+        return "the peer does not trust the certificate's issuer: install the intermediate "
+               "certificates on the server or add the CA to the client's trust store";
     case 47:
-    case 50: return "a handshake field was malformed or not allowed: incompatible implementations "
-                    "or a middlebox";
-    case 51: return "a signature or key exchange did not verify: wrong key or a middlebox";
-    case 70: return "no TLS version in common: check the minimum/maximum protocol versions on both "
-                    "sides";
-    case 71: return "the server requires stronger parameters than the client offered";
-    case 80: return "the peer hit an internal error: check its logs";
-    case 86: return "a version downgrade was refused (inappropriate fallback)";
-    case 90: return "the user or application cancelled the handshake";
-    case 109: return "a required extension is missing";
-    case 112: return "the server has no certificate for the requested name (SNI)";
-    case 116: return "the server requires a client certificate";
-    case 120: return "no application protocol (ALPN) in common";
-    default: return "see RFC 8446 section 6.2 for the alert's meaning";
+    case 50:
+        return "a handshake field was malformed or not allowed: incompatible implementations "
+               "or a middlebox";
+    case 51:
+        return "a signature or key exchange did not verify: wrong key or a middlebox";
+    case 70:
+        return "no TLS version in common: check the minimum/maximum protocol versions on both "
+               "sides";
+    case 71:
+        return "the server requires stronger parameters than the client offered";
+    case 80:
+        return "the peer hit an internal error: check its logs";
+    case 86:
+        return "a version downgrade was refused (inappropriate fallback)";
+    case 90:
+        return "the user or application cancelled the handshake";
+    case 109:
+        return "a required extension is missing";
+    case 112:
+        return "the server has no certificate for the requested name (SNI)";
+    case 116:
+        return "the server requires a client certificate";
+    case 120:
+        return "no application protocol (ALPN) in common";
+    default:
+        return "see RFC 8446 section 6.2 for the alert's meaning";
     }
 }
 
@@ -251,8 +273,8 @@ static void emit_failed(struct tls_priv *pv, struct tls_sess *s, uint64_t ts)
     const struct tls_record *r = &s->tc.rec;
     struct finding f;
     char sni[96], vb[32];
-    sess_finding(&f, s, FK_TLS_HANDSHAKE_FAILED,
-                 r->outcome == TLS_STALLED ? SEV_WARN : SEV_ERROR, ts);
+    sess_finding(&f, s, FK_TLS_HANDSHAKE_FAILED, r->outcome == TLS_STALLED ? SEV_WARN : SEV_ERROR,
+                 ts);
     bfmt(sni, sizeof(sni), "%s%s", r->sni[0] ? " for " : "", r->sni);
     const char *ver = r->version ? tls_version_name(r->version, vb, sizeof(vb)) : "no version";
     double secs = (double)(ts - (uint64_t)r->ts_ns) / 1e9;
@@ -260,53 +282,52 @@ static void emit_failed(struct tls_priv *pv, struct tls_sess *s, uint64_t ts)
     case TLS_FAILED_ALERT:
         if (r->alert_desc >= 0)
             bfmt(f.detail, sizeof(f.detail),
-                     "TLS handshake%s failed: %s sent fatal alert %s(%d) %s (%s%s) - %s", sni,
-                     side(r->alert_from), tls_alert_name(r->alert_desc), r->alert_desc, phase(s),
-                     ver, s->via_keylog ? ", read with the key log" : "",
-                     alert_hint(r->alert_desc));
+                 "TLS handshake%s failed: %s sent fatal alert %s(%d) %s (%s%s) - %s", sni,
+                 side(r->alert_from), tls_alert_name(r->alert_desc), r->alert_desc, phase(s), ver,
+                 s->via_keylog ? ", read with the key log" : "", alert_hint(r->alert_desc));
         else
             bfmt(f.detail, sizeof(f.detail),
-                     "TLS handshake%s failed: %s sent an encrypted alert before the handshake "
-                     "completed (%s) - the alert itself is not readable without keys",
-                     sni, side(r->alert_from), ver);
+                 "TLS handshake%s failed: %s sent an encrypted alert before the handshake "
+                 "completed (%s) - the alert itself is not readable without keys",
+                 sni, side(r->alert_from), ver);
         break;
     case TLS_RESET:
         bfmt(f.detail, sizeof(f.detail),
-                 "TLS handshake%s reset by the %s %s, %.3f s after the ClientHello (%s) - "
-                 "check the %s's TLS configuration and logs, or a middlebox/firewall resetting "
-                 "TLS",
-                 sni, side(r->alert_from), phase(s), secs, ver, side(r->alert_from));
+             "TLS handshake%s reset by the %s %s, %.3f s after the ClientHello (%s) - "
+             "check the %s's TLS configuration and logs, or a middlebox/firewall resetting "
+             "TLS",
+             sni, side(r->alert_from), phase(s), secs, ver, side(r->alert_from));
         break;
     case TLS_CLOSED:
         bfmt(f.detail, sizeof(f.detail),
-                 "TLS handshake%s closed (FIN) by the %s %s without an alert, %.3f s after the "
-                 "ClientHello (%s) - the %s gave up on the handshake: check its logs",
-                 sni, side(r->alert_from), phase(s), secs, ver, side(r->alert_from));
+             "TLS handshake%s closed (FIN) by the %s %s without an alert, %.3f s after the "
+             "ClientHello (%s) - the %s gave up on the handshake: check its logs",
+             sni, side(r->alert_from), phase(s), secs, ver, side(r->alert_from));
         break;
     case TLS_NO_SERVER_HELLO:
         bfmt(f.detail, sizeof(f.detail),
-                 "no ServerHello%s: the server did not answer the ClientHello for %.3f s%s - "
-                 "check that a TLS service listens on %u and is not overloaded",
-                 sni, secs,
-                 r->alert_from >= 0 ? (r->alert_from == DIR_C2S ? " (the client gave up)"
-                                                                : " (the server closed)")
-                                    : "",
-                 (unsigned)r->server.port);
+             "no ServerHello%s: the server did not answer the ClientHello for %.3f s%s - "
+             "check that a TLS service listens on %u and is not overloaded",
+             sni, secs,
+             r->alert_from >= 0
+                 ? (r->alert_from == DIR_C2S ? " (the client gave up)" : " (the server closed)")
+                 : "",
+             (unsigned)r->server.port);
         break;
     case TLS_STALLED:
         bfmt(f.detail, sizeof(f.detail),
-                 "TLS handshake%s stalled %s: no progress for %.1f s (%s) - one side waits for "
-                 "the other: check for packet loss or an overloaded server",
-                 sni, phase(s), (double)pv->stall_ns / 1e9, ver);
+             "TLS handshake%s stalled %s: no progress for %.1f s (%s) - one side waits for "
+             "the other: check for packet loss or an overloaded server",
+             sni, phase(s), (double)pv->stall_ns / 1e9, ver);
         break;
     case TLS_REJECTED_INFERRED:
         f.confidence = 0.7f;
         bfmt(f.detail, sizeof(f.detail),
-                 "client rejected the server's certificate/handshake%s (inferred: TLS 1.3 "
-                 "encrypts alerts; the client answered the server's flight with one %u-byte "
-                 "encrypted record, the size of an alert, then closed, and no application data "
-                 "flowed) - check the certificate chain, names and validity",
-                 sni, (unsigned)s->c_first_enc_len);
+             "client rejected the server's certificate/handshake%s (inferred: TLS 1.3 "
+             "encrypts alerts; the client answered the server's flight with one %u-byte "
+             "encrypted record, the size of an alert, then closed, and no application data "
+             "flowed) - check the certificate chain, names and validity",
+             sni, (unsigned)s->c_first_enc_len);
         break;
     default:
         return;
@@ -530,8 +551,8 @@ static void ev_enc_record(void *ctx, int dir, const uint8_t *rec, size_t len)
     struct tls_priv *pv = ctx;
     struct tls_sess *s = pv->cur;
     size_t n = 0;
-    if (len < 5 || x509_tls13_open(pv->aead, &s->key[dir], s->dec_seq[dir]++, rec, rec + 5,
-                                   len - 5, pv->pt, &n) < 0) {
+    if (len < 5 || x509_tls13_open(pv->aead, &s->key[dir], s->dec_seq[dir]++, rec, rec + 5, len - 5,
+                                   pv->pt, &n) < 0) {
         pv->decrypt_failed++;
         s->dec[dir] = false;
         return;
@@ -668,16 +689,18 @@ static void ev_alert(void *ctx, int dir, int level, int desc)
     sess_finding(&f, s, FK_TLS_ALERT, sev, pv->cur_ns);
     bfmt(sni, sizeof(sni), "%s%s", r->sni[0] ? " for " : "", r->sni);
     bfmt(f.detail, sizeof(f.detail), "%s sent %s alert %s(%d)%s %s%s - %s", side(dir),
-             fatal ? "fatal" : level == 1 ? "warning" : "unknown-level", tls_alert_name(desc),
-             desc, sni, in_hs ? phase(s) : "after the handshake",
-             s->via_keylog ? " (encrypted; read with the key log)" : "", alert_hint(desc));
+         fatal        ? "fatal"
+         : level == 1 ? "warning"
+                      : "unknown-level",
+         tls_alert_name(desc), desc, sni, in_hs ? phase(s) : "after the handshake",
+         s->via_keylog ? " (encrypted; read with the key log)" : "", alert_hint(desc));
     char esc[80];
     json_esc(esc, sizeof(esc), r->sni);
     bfmt(f.extra, sizeof(f.extra),
-             "\"alert\":\"%s\",\"alert_code\":%d,\"level\":\"%s\",\"from\":\"%s\","
-             "\"during_handshake\":%s,\"sni\":\"%s\"",
-             tls_alert_name(desc), desc, fatal ? "fatal" : "warning", side(dir),
-             in_hs ? "true" : "false", esc);
+         "\"alert\":\"%s\",\"alert_code\":%d,\"level\":\"%s\",\"from\":\"%s\","
+         "\"during_handshake\":%s,\"sni\":\"%s\"",
+         tls_alert_name(desc), desc, fatal ? "fatal" : "warning", side(dir),
+         in_hs ? "true" : "false", esc);
     det_emit(pv->d, &f);
     if (in_hs && (fatal || desc == 0) && r->alert_from < 0) {
         r->alert_from = dir;
@@ -689,8 +712,8 @@ static void ev_alert(void *ctx, int dir, int level, int desc)
 }
 
 /* A certificate finding. */
-static void cert_finding(struct tls_priv *pv, struct tls_sess *s, enum fkind k,
-                         enum severity sev, const char *fmt_detail)
+static void cert_finding(struct tls_priv *pv, struct tls_sess *s, enum fkind k, enum severity sev,
+                         const char *fmt_detail)
 {
     struct finding f;
     char esc[200];
@@ -731,37 +754,40 @@ static void cert_checks(struct tls_priv *pv, struct tls_sess *s, unsigned idx)
     ymd(c->not_after, d2, sizeof(d2));
     if (now > c->not_after) {
         bfmt(det, sizeof(det),
-                 "%s '%.120s' expired on %s (%lld days before this connection) - renew it",
-                 who, c->subject, d2, (long long)((now - c->not_after) / 86400));
+             "%s '%.120s' expired on %s (%lld days before this connection) - renew it", who,
+             c->subject, d2, (long long)((now - c->not_after) / 86400));
         cert_finding(pv, s, FK_CERT_EXPIRED, SEV_ERROR, det);
     } else if (now < c->not_before) {
         bfmt(det, sizeof(det),
-                 "%s '%.120s' is not valid before %s - check the server's certificate and the "
-                 "clocks",
-                 who, c->subject, d1);
+             "%s '%.120s' is not valid before %s - check the server's certificate and the "
+             "clocks",
+             who, c->subject, d1);
         cert_finding(pv, s, FK_CERT_NOT_YET_VALID, SEV_ERROR, det);
     } else if (c->not_after - now < (int64_t)pv->expiring_days * 86400) {
-        bfmt(det, sizeof(det), "%s '%.120s' expires on %s (in %lld days) - renew it soon",
-                 who, c->subject, d2, (long long)((c->not_after - now) / 86400));
+        bfmt(det, sizeof(det), "%s '%.120s' expires on %s (in %lld days) - renew it soon", who,
+             c->subject, d2, (long long)((c->not_after - now) / 86400));
         cert_finding(pv, s, FK_CERT_EXPIRING, SEV_WARN, det);
     }
     if (idx == 0 && s->tc.rec.sni[0] && !x509_name_matches(ci, s->tc.rec.sni)) {
         bfmt(det, sizeof(det),
-                 "server certificate does not match the requested name '%.80s' (it covers: "
-                 "%.120s) - install a certificate for that name or fix the client's URL",
-                 s->tc.rec.sni, c->sans[0] ? c->sans : ci->cn[0] ? ci->cn : "no names");
+             "server certificate does not match the requested name '%.80s' (it covers: "
+             "%.120s) - install a certificate for that name or fix the client's URL",
+             s->tc.rec.sni,
+             c->sans[0]  ? c->sans
+             : ci->cn[0] ? ci->cn
+                         : "no names");
         cert_finding(pv, s, FK_CERT_NAME_MISMATCH, SEV_ERROR, det);
     }
     if (idx == 0 && c->self_signed) {
         bfmt(det, sizeof(det),
-                 "server certificate '%.150s' is self-signed - clients will not trust it unless "
-                 "it is pinned or installed as a CA",
-                 c->subject);
+             "server certificate '%.150s' is self-signed - clients will not trust it unless "
+             "it is pinned or installed as a CA",
+             c->subject);
         cert_finding(pv, s, FK_CERT_SELF_SIGNED, SEV_WARN, det);
     }
     if (ci->weak_key || (ci->weak_sig && !c->self_signed)) {
         bfmt(det, sizeof(det), "%s '%.120s' is weak:%s%s - replace it", who, c->subject,
-                 ci->weak_key ? " small key" : "", ci->weak_sig ? " MD5/SHA-1 signature" : "");
+             ci->weak_key ? " small key" : "", ci->weak_sig ? " MD5/SHA-1 signature" : "");
         size_t o = strlen(det);
         if (ci->weak_key && o < sizeof(det))
             bfmt(det + o, sizeof(det) - o, " (%s %d bits)", c->key_type, c->key_bits);
@@ -790,7 +816,7 @@ static void ev_cert(void *ctx, unsigned idx, const uint8_t *der, size_t len)
 /* Run the parser over what direction dir has in order. */
 static void feed(struct tls_priv *pv, struct tls_sess *s, int dir)
 {
-    static const struct tls_events evt = {NULL,     ev_record,   ev_handshake, ev_alert,
+    static const struct tls_events evt = {NULL,    ev_record,   ev_handshake, ev_alert,
                                           ev_cert, ev_want_enc, ev_enc_record};
     struct tls_events ev = evt;
     struct stream_dir *sd = &s->sd[dir];
@@ -877,9 +903,8 @@ static void on_close(struct tls_priv *pv, struct tls_sess *s, int dir, bool rst)
         return;
     }
     bool v13 = s->tc.seen_sh && tls_is_v13(r->version);
-    if (v13 && dir == DIR_C2S && s->enc_after_sh[DIR_S2C] > 0 &&
-        s->enc_after_sh[DIR_C2S] == 1 && alert_sized(s, s->c_first_enc_len) &&
-        s->s_enc_after_c == 0) {
+    if (v13 && dir == DIR_C2S && s->enc_after_sh[DIR_S2C] > 0 && s->enc_after_sh[DIR_C2S] == 1 &&
+        alert_sized(s, s->c_first_enc_len) && s->s_enc_after_c == 0) {
         r->alert_from = DIR_C2S;
         sess_finish(pv, s, TLS_REJECTED_INFERRED, pv->cur_ns);
         return;

@@ -9,17 +9,16 @@
 
 /* The pool: one allocation of nbuf * cap bytes and a free list of buffer indexes. */
 struct stream_pool {
-    uint8_t *mem;     /* nbuf * cap bytes */
-    size_t cap;       /* bytes per buffer */
-    size_t nbuf;      /* buffers in mem */
-    uint32_t *free;   /* stack of free buffer indexes */
-    size_t nfree;     /* entries on the stack */
+    uint8_t *mem;   /* nbuf * cap bytes */
+    size_t cap;     /* bytes per buffer */
+    size_t nbuf;    /* buffers in mem */
+    uint32_t *free; /* stack of free buffer indexes */
+    size_t nfree;   /* entries on the stack */
 };
 
 struct stream_pool *stream_pool_new(size_t nbuf, size_t cap)
 {
-    if (nbuf == 0 || cap < 64 || cap > UINT32_MAX || nbuf > UINT32_MAX ||
-        nbuf > SIZE_MAX / cap)
+    if (nbuf == 0 || cap < 64 || cap > UINT32_MAX || nbuf > UINT32_MAX || nbuf > SIZE_MAX / cap)
         return NULL;
     struct stream_pool *sp = calloc(1, sizeof(*sp));
     if (!sp)
@@ -152,8 +151,7 @@ static void advance_edge(struct stream_dir *sd)
     sd->len = (uint32_t)(edge - sd->base);
 }
 
-enum stream_add_res stream_add(struct stream_dir *sd, uint64_t seq, const uint8_t *data,
-                               size_t len)
+enum stream_add_res stream_add(struct stream_dir *sd, uint64_t seq, const uint8_t *data, size_t len)
 {
     if (!sd->buf || len == 0 || sd->gap)
         return sd->gap ? STREAM_GAP : STREAM_OLD;

@@ -33,16 +33,16 @@ struct stream_range {
 
 /* One direction's reassembly state (lives in the flow; zeroed = no buffer). */
 struct stream_dir {
-    uint8_t *buf;                                /* pool buffer, NULL if none */
-    uint32_t cap;                                /* size of buf */
-    uint32_t len;                                /* in-order bytes at buf[0, len) */
-    uint64_t base;                               /* relative sequence number of buf[0] */
-    uint8_t nr;                                  /* r[] entries used */
-    struct stream_range r[STREAM_MAX_RANGES];    /* out-of-order data held, sorted, disjoint,
-                                                    all beyond base + len */
-    bool gap;                                    /* a hole could not be tracked: stop parsing */
-    bool full;                                   /* bytes past the window were dropped */
-    uint64_t dropped;                            /* bytes dropped past the window */
+    uint8_t *buf;                             /* pool buffer, NULL if none */
+    uint32_t cap;                             /* size of buf */
+    uint32_t len;                             /* in-order bytes at buf[0, len) */
+    uint64_t base;                            /* relative sequence number of buf[0] */
+    uint8_t nr;                               /* r[] entries used */
+    struct stream_range r[STREAM_MAX_RANGES]; /* out-of-order data held, sorted, disjoint,
+                                                 all beyond base + len */
+    bool gap;                                 /* a hole could not be tracked: stop parsing */
+    bool full;                                /* bytes past the window were dropped */
+    uint64_t dropped;                         /* bytes dropped past the window */
 };
 
 /* What stream_add did with a segment. */

@@ -23,9 +23,9 @@
 
 /* One handshake record's payload (or part of it) inside the caller's buffer. */
 struct tls_piece {
-    size_t hdr;      /* offset of its record header, TLS_NONE when the header was consumed */
-    size_t n;        /* payload bytes present */
-    uint32_t rlen;   /* the record's payload length (0 for a continuation) */
+    size_t hdr;    /* offset of its record header, TLS_NONE when the header was consumed */
+    size_t n;      /* payload bytes present */
+    uint32_t rlen; /* the record's payload length (0 for a continuation) */
 };
 
 /* Scratch space shared by all connections parsed on one thread. */
@@ -60,7 +60,8 @@ struct tls_ctx *tls_ctx_new(size_t cap)
     x->u16e = malloc(nu * sizeof(uint16_t));
     x->textsz = 3 * cap + 64;
     x->text = malloc(x->textsz);
-    if (!x->hs || !x->pieces || !x->u16a || !x->u16b || !x->u16c || !x->u16d || !x->u16e || !x->text) {
+    if (!x->hs || !x->pieces || !x->u16a || !x->u16b || !x->u16c || !x->u16d || !x->u16e ||
+        !x->text) {
         tls_ctx_free(x);
         return NULL;
     }
@@ -103,8 +104,8 @@ bool tls_looks_like(const uint8_t *p, size_t n)
 
 /* Alert descriptions (RFC 8446 6, RFC 5246 7.2). */
 static const struct {
-    int code;          /* description code */
-    const char *name;  /* its name */
+    int code;         /* description code */
+    const char *name; /* its name */
 } alert_names[] = {
     {0, "close_notify"},
     {10, "unexpected_message"},
@@ -154,12 +155,18 @@ const char *tls_alert_name(int desc)
 const char *tls_version_name(uint16_t v, char *buf, size_t bufsz)
 {
     switch (v) {
-    case 0x0300: return "SSL 3.0";
-    case TLS_V10: return "TLS 1.0";
-    case TLS_V11: return "TLS 1.1";
-    case TLS_V12: return "TLS 1.2";
-    case TLS_V13: return "TLS 1.3";
-    default: break;
+    case 0x0300:
+        return "SSL 3.0";
+    case TLS_V10:
+        return "TLS 1.0";
+    case TLS_V11:
+        return "TLS 1.1";
+    case TLS_V12:
+        return "TLS 1.2";
+    case TLS_V13:
+        return "TLS 1.3";
+    default:
+        break;
     }
     if ((v >> 8) == 0x7f)
         snprintf(buf, bufsz, "TLS 1.3 (draft %u)", v & 0xff);
@@ -170,8 +177,8 @@ const char *tls_version_name(uint16_t v, char *buf, size_t bufsz)
 
 /* Common cipher suites (IANA names). */
 static const struct {
-    uint16_t cs;       /* suite code */
-    const char *name;  /* IANA name */
+    uint16_t cs;      /* suite code */
+    const char *name; /* IANA name */
 } cipher_names[] = {
     {0x1301, "TLS_AES_128_GCM_SHA256"},
     {0x1302, "TLS_AES_256_GCM_SHA384"},
@@ -215,10 +222,10 @@ const char *tls_cipher_name(uint16_t cs, char *buf, size_t bufsz)
 
 /* A growing text in a fixed buffer; overflow sets err and keeps what fit. */
 struct tbuf {
-    char *p;    /* the buffer */
-    size_t sz;  /* its size (> 0) */
-    size_t n;   /* characters written (excluding the NUL) */
-    bool err;   /* something did not fit */
+    char *p;   /* the buffer */
+    size_t sz; /* its size (> 0) */
+    size_t n;  /* characters written (excluding the NUL) */
+    bool err;  /* something did not fit */
 };
 
 static void tb_ch(struct tbuf *t, char c)
@@ -287,16 +294,26 @@ static bool is_alnum(uint8_t c)
 static const char *ja4_version(uint16_t v)
 {
     switch (v) {
-    case TLS_V13: return "13";
-    case TLS_V12: return "12";
-    case TLS_V11: return "11";
-    case TLS_V10: return "10";
-    case 0x0300: return "s3";
-    case 0x0002: return "s2";
-    case 0xfeff: return "d1";
-    case 0xfefd: return "d2";
-    case 0xfefc: return "d3";
-    default: return "00";
+    case TLS_V13:
+        return "13";
+    case TLS_V12:
+        return "12";
+    case TLS_V11:
+        return "11";
+    case TLS_V10:
+        return "10";
+    case 0x0300:
+        return "s3";
+    case 0x0002:
+        return "s2";
+    case 0xfeff:
+        return "d1";
+    case 0xfefd:
+        return "d2";
+    case 0xfefc:
+        return "d3";
+    default:
+        return "00";
     }
 }
 
@@ -366,8 +383,8 @@ int tls_ja4(const struct tls_ja4_in *in, uint16_t *sort, char *text, size_t text
     rc = hash12(t.p, k ? t.n : 0, hc);
     if (rc < 0)
         return rc;
-    snprintf(out, outsz, "t%s%c%02u%02u%c%c_%s_%s", ja4_version(in->version),
-             in->sni ? 'd' : 'i', nc, ne, alpn[0], alpn[1], hb, hc);
+    snprintf(out, outsz, "t%s%c%02u%02u%c%c_%s_%s", ja4_version(in->version), in->sni ? 'd' : 'i',
+             nc, ne, alpn[0], alpn[1], hb, hc);
     return 0;
 }
 
@@ -441,16 +458,16 @@ static size_t u16_list(struct rd e, int lenbytes, uint16_t *out, size_t max)
 
 /* Where the ClientHello's fingerprint inputs are. */
 struct ch_view {
-    size_t nciph;          /* ciphers in x->u16a */
-    size_t next;           /* extension types in x->u16b */
-    size_t ngroups;        /* groups in x->u16c */
-    struct rd pf;          /* ec_point_formats list body */
-    bool has_pf;           /* ec_point_formats present */
-    size_t nsig;           /* signature algorithms in x->u16d */
-    const uint8_t *alpn;   /* first ALPN value */
-    size_t alpn_len;       /* its length */
-    uint16_t max_version;  /* highest supported_versions entry, 0 if none */
-    bool sni;              /* server_name present */
+    size_t nciph;         /* ciphers in x->u16a */
+    size_t next;          /* extension types in x->u16b */
+    size_t ngroups;       /* groups in x->u16c */
+    struct rd pf;         /* ec_point_formats list body */
+    bool has_pf;          /* ec_point_formats present */
+    size_t nsig;          /* signature algorithms in x->u16d */
+    const uint8_t *alpn;  /* first ALPN value */
+    size_t alpn_len;      /* its length */
+    uint16_t max_version; /* highest supported_versions entry, 0 if none */
+    bool sni;             /* server_name present */
 };
 
 /* One ClientHello extension. */
@@ -562,11 +579,16 @@ static int parse_client_hello(struct tls_conn *c, struct rd *r, struct tls_ctx *
     if (ch_ja3(c, x, &v) < 0)
         c->rec.ja3[0] = '\0';
     struct tls_ja4_in j = {
-        .version = c->rec.client_version, .sni = v.sni,
-        .ciphers = x->u16a, .nciphers = v.nciph,
-        .exts = x->u16b, .nexts = v.next,
-        .sigalgs = x->u16d, .nsigalgs = v.nsig,
-        .alpn = v.alpn, .alpn_len = v.alpn_len,
+        .version = c->rec.client_version,
+        .sni = v.sni,
+        .ciphers = x->u16a,
+        .nciphers = v.nciph,
+        .exts = x->u16b,
+        .nexts = v.next,
+        .sigalgs = x->u16d,
+        .nsigalgs = v.nsig,
+        .alpn = v.alpn,
+        .alpn_len = v.alpn_len,
     };
     if (tls_ja4(&j, x->u16e, x->text, x->textsz, c->rec.ja4, sizeof(c->rec.ja4)) < 0)
         c->rec.ja4[0] = '\0';
@@ -656,8 +678,8 @@ static int parse_certificate(struct tls_conn *c, struct rd *r, const struct tls_
 }
 
 /* One complete plaintext handshake message. */
-static int handle_msg(struct tls_conn *c, int dir, uint8_t type, const uint8_t *body,
-                      uint32_t len, struct tls_ctx *x, const struct tls_events *ev)
+static int handle_msg(struct tls_conn *c, int dir, uint8_t type, const uint8_t *body, uint32_t len,
+                      struct tls_ctx *x, const struct tls_events *ev)
 {
     struct rd r = rd_init(body, len);
     int rc = 0;

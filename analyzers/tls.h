@@ -50,26 +50,26 @@ enum tls_hs {
 
 /* Record-layer state of one direction. */
 struct tls_dir {
-    uint32_t cur_left;     /* payload bytes still to come of the record whose header was read */
-    uint32_t hs_discard;   /* bytes of an oversized handshake message still to skip */
-    uint8_t cur_type;      /* content type of that record */
-    bool cur_enc;          /* that record is encrypted (opaque) */
-    bool enc;              /* this side sent ChangeCipherSpec before TLS 1.2 Finished: later
-                              handshake records are encrypted */
-    bool dead;             /* malformed input: parsing this direction stopped */
-    uint32_t records;      /* records seen (headers read) */
+    uint32_t cur_left;   /* payload bytes still to come of the record whose header was read */
+    uint32_t hs_discard; /* bytes of an oversized handshake message still to skip */
+    uint8_t cur_type;    /* content type of that record */
+    bool cur_enc;        /* that record is encrypted (opaque) */
+    bool enc;            /* this side sent ChangeCipherSpec before TLS 1.2 Finished: later
+                            handshake records are encrypted */
+    bool dead;           /* malformed input: parsing this direction stopped */
+    uint32_t records;    /* records seen (headers read) */
 };
 
 /* One connection's parser state and what it learned (fields of rec filled as they appear). */
 struct tls_conn {
-    struct tls_dir d[2];   /* per direction (DIR_C2S, DIR_S2C) */
-    struct tls_record rec; /* sni, alpn, ja3, ja3s, ja4, client_version, version, cipher,
-                              hello_retry; the flow and outcome fields are the caller's */
-    uint16_t legacy_version; /* ClientHello legacy_version */
+    struct tls_dir d[2];       /* per direction (DIR_C2S, DIR_S2C) */
+    struct tls_record rec;     /* sni, alpn, ja3, ja3s, ja4, client_version, version, cipher,
+                                  hello_retry; the flow and outcome fields are the caller's */
+    uint16_t legacy_version;   /* ClientHello legacy_version */
     uint8_t client_random[32]; /* ClientHello.random (the key log's lookup key) */
-    bool seen_ch;          /* a ClientHello was parsed */
-    bool seen_sh;          /* a ServerHello (not a HelloRetryRequest) was parsed */
-    uint16_t ncerts;       /* certificates handed to on_cert */
+    bool seen_ch;              /* a ClientHello was parsed */
+    bool seen_sh;              /* a ServerHello (not a HelloRetryRequest) was parsed */
+    uint16_t ncerts;           /* certificates handed to on_cert */
 };
 
 /* What the parser tells its user, in stream order. Any callback may be NULL. */
@@ -122,16 +122,16 @@ bool tls_is_grease(uint16_t v);
 
 /* Build a JA4 fingerprint string; exposed for tests. See tls.c for the inputs. */
 struct tls_ja4_in {
-    uint16_t version;          /* highest offered version (supported_versions or legacy) */
-    bool sni;                  /* server_name present */
-    const uint16_t *ciphers;   /* cipher suites, GREASE removed */
-    size_t nciphers;           /* entries in ciphers */
-    const uint16_t *exts;      /* extension types, GREASE removed, in wire order */
-    size_t nexts;              /* entries in exts */
-    const uint16_t *sigalgs;   /* signature algorithms in wire order, GREASE removed */
-    size_t nsigalgs;           /* entries in sigalgs */
-    const uint8_t *alpn;       /* first ALPN value, NULL if none */
-    size_t alpn_len;           /* its length */
+    uint16_t version;        /* highest offered version (supported_versions or legacy) */
+    bool sni;                /* server_name present */
+    const uint16_t *ciphers; /* cipher suites, GREASE removed */
+    size_t nciphers;         /* entries in ciphers */
+    const uint16_t *exts;    /* extension types, GREASE removed, in wire order */
+    size_t nexts;            /* entries in exts */
+    const uint16_t *sigalgs; /* signature algorithms in wire order, GREASE removed */
+    size_t nsigalgs;         /* entries in sigalgs */
+    const uint8_t *alpn;     /* first ALPN value, NULL if none */
+    size_t alpn_len;         /* its length */
 };
 /*
  * Write JA4 into out (at least 37 bytes). sort is scratch of max(nciphers, nexts) entries,

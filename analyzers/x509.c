@@ -117,8 +117,8 @@ static int64_t asn1_epoch(const ASN1_TIME *t)
     memset(&tm, 0, sizeof(tm));
     if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
         return 0;
-    int64_t days = days_from_civil((int64_t)tm.tm_year + 1900, (unsigned)tm.tm_mon + 1,
-                                   (unsigned)tm.tm_mday);
+    int64_t days =
+        days_from_civil((int64_t)tm.tm_year + 1900, (unsigned)tm.tm_mon + 1, (unsigned)tm.tm_mday);
     return days * 86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
 }
 
@@ -232,13 +232,26 @@ static void read_key(X509 *x, struct x509_info *ci)
     }
     int id = EVP_PKEY_base_id(pk);
     switch (id) {
-    case EVP_PKEY_RSA: name = "RSA"; break;
-    case EVP_PKEY_RSA_PSS: name = "RSA-PSS"; break;
-    case EVP_PKEY_DSA: name = "DSA"; break;
-    case EVP_PKEY_EC: name = "EC"; break;
-    case EVP_PKEY_ED25519: name = "Ed25519"; break;
-    case EVP_PKEY_ED448: name = "Ed448"; break;
-    default: break;
+    case EVP_PKEY_RSA:
+        name = "RSA";
+        break;
+    case EVP_PKEY_RSA_PSS:
+        name = "RSA-PSS";
+        break;
+    case EVP_PKEY_DSA:
+        name = "DSA";
+        break;
+    case EVP_PKEY_EC:
+        name = "EC";
+        break;
+    case EVP_PKEY_ED25519:
+        name = "Ed25519";
+        break;
+    case EVP_PKEY_ED448:
+        name = "Ed448";
+        break;
+    default:
+        break;
     }
     snprintf(ci->rec.key_type, sizeof(ci->rec.key_type), "%s", name);
     ci->rec.key_bits = EVP_PKEY_bits(pk);
@@ -257,8 +270,7 @@ static void read_sig(X509 *x, struct x509_info *ci)
     snprintf(ci->rec.sig_alg, sizeof(ci->rec.sig_alg), "%s", ln ? ln : "unknown");
     int md = NID_undef, pk = NID_undef;
     if (nid != NID_undef && OBJ_find_sigid_algs(nid, &md, &pk) == 1) {
-        if (md == NID_md5 || md == NID_sha1 || md == NID_md5_sha1 || md == NID_md2 ||
-            md == NID_md4)
+        if (md == NID_md5 || md == NID_sha1 || md == NID_md5_sha1 || md == NID_md2 || md == NID_md4)
             ci->weak_sig = true;
     }
 }
@@ -404,16 +416,20 @@ static int expand_label(const EVP_MD *md, const uint8_t *secret, size_t slen, co
     return rc;
 }
 
-int x509_tls13_derive(uint16_t cipher, const uint8_t *secret, size_t slen,
-                      struct x509_tls13_key *k)
+int x509_tls13_derive(uint16_t cipher, const uint8_t *secret, size_t slen, struct x509_tls13_key *k)
 {
     const EVP_MD *md = cipher == 0x1302 ? EVP_sha384() : EVP_sha256();
     memset(k, 0, sizeof(*k));
     switch (cipher) {
-    case 0x1301: k->keylen = 16; break;
+    case 0x1301:
+        k->keylen = 16;
+        break;
     case 0x1302:
-    case 0x1303: k->keylen = 32; break;
-    default: return ERR_FORMAT;
+    case 0x1303:
+        k->keylen = 32;
+        break;
+    default:
+        return ERR_FORMAT;
     }
     if (slen != (size_t)EVP_MD_size(md))
         return ERR_FORMAT;

@@ -18,12 +18,12 @@
 
 /* What flowmedic keeps of one parsed certificate. */
 struct x509_info {
-    struct cert_record rec;                 /* the record for the sinks (flow/server unset) */
-    char cn[X509_NAME_MAX];                 /* subject commonName, "" if none */
-    uint8_t ndns;                           /* dns[] entries used */
-    char dns[X509_MAX_DNS][X509_NAME_MAX];  /* SAN dNSName entries */
-    bool weak_key;                          /* RSA/DSA key < 2048 bits */
-    bool weak_sig;                          /* signed with MD5 or SHA-1 */
+    struct cert_record rec;                /* the record for the sinks (flow/server unset) */
+    char cn[X509_NAME_MAX];                /* subject commonName, "" if none */
+    uint8_t ndns;                          /* dns[] entries used */
+    char dns[X509_MAX_DNS][X509_NAME_MAX]; /* SAN dNSName entries */
+    bool weak_key;                         /* RSA/DSA key < 2048 bits */
+    bool weak_sig;                         /* signed with MD5 or SHA-1 */
 };
 
 /*
@@ -65,11 +65,11 @@ int x509_hash_hex(enum x509_alg alg, const void *p, size_t n, char *out, size_t 
 
 /* A TLS 1.3 record protection key for one direction (RFC 8446 5.2, 7.3). */
 struct x509_tls13_key {
-    uint16_t cipher;   /* TLS 1.3 cipher suite it belongs to */
-    uint8_t key[32];   /* write key */
-    uint8_t keylen;    /* bytes of key used */
-    uint8_t iv[12];    /* write IV */
-    uint8_t taglen;    /* AEAD tag length */
+    uint16_t cipher; /* TLS 1.3 cipher suite it belongs to */
+    uint8_t key[32]; /* write key */
+    uint8_t keylen;  /* bytes of key used */
+    uint8_t iv[12];  /* write IV */
+    uint8_t taglen;  /* AEAD tag length */
 };
 
 /*

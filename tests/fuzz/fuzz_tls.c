@@ -118,9 +118,21 @@ static size_t cert_flight(uint8_t *b)
 {
     size_t clen = sizeof(cert_taleo), o = 0;
     size_t mlen = 3 + 3 + clen, rlen = 4 + mlen;
-    const uint8_t hdr[] = {0x16, 0x03, 0x03, (uint8_t)(rlen >> 8), (uint8_t)rlen, 0x0b, 0,
-                           (uint8_t)(mlen >> 8), (uint8_t)mlen, 0, (uint8_t)((clen + 3) >> 8),
-                           (uint8_t)(clen + 3), 0, (uint8_t)(clen >> 8), (uint8_t)clen};
+    const uint8_t hdr[] = {0x16,
+                           0x03,
+                           0x03,
+                           (uint8_t)(rlen >> 8),
+                           (uint8_t)rlen,
+                           0x0b,
+                           0,
+                           (uint8_t)(mlen >> 8),
+                           (uint8_t)mlen,
+                           0,
+                           (uint8_t)((clen + 3) >> 8),
+                           (uint8_t)(clen + 3),
+                           0,
+                           (uint8_t)(clen >> 8),
+                           (uint8_t)clen};
     memcpy(b, hdr, sizeof(hdr));
     o = sizeof(hdr);
     memcpy(b + o, cert_taleo, clen);
@@ -153,10 +165,18 @@ int main(int argc, char **argv)
         for (unsigned m = 0; m < muts; m++) {
             size_t at = (size_t)(rnd(&s) % len);
             switch (rnd(&s) % 4) {
-            case 0: buf[at] ^= (uint8_t)(1u << (rnd(&s) % 8)); break;
-            case 1: buf[at] = (uint8_t)rnd(&s); break;
-            case 2: buf[at] = (uint8_t)(rnd(&s) % 2 ? 0xff : 0x00); break;
-            default: len = at + 1; break; /* truncate */
+            case 0:
+                buf[at] ^= (uint8_t)(1u << (rnd(&s) % 8));
+                break;
+            case 1:
+                buf[at] = (uint8_t)rnd(&s);
+                break;
+            case 2:
+                buf[at] = (uint8_t)(rnd(&s) % 2 ? 0xff : 0x00);
+                break;
+            default:
+                len = at + 1;
+                break; /* truncate */
             }
         }
         LLVMFuzzerTestOneInput(buf, len);

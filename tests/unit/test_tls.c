@@ -11,15 +11,15 @@
 
 /* What the parser reported. */
 struct rec {
-    unsigned hs[2][32];         /* handshake messages per direction and type (< 32) */
-    unsigned hs_unparsed;       /* messages skipped as too large */
-    unsigned records[2][32];    /* non-handshake records per direction and type - 16 */
-    unsigned enc_records;       /* of which encrypted */
-    int alert_level, alert_desc;/* last alert */
-    unsigned alerts;            /* alerts seen */
-    unsigned certs;             /* certificates */
-    size_t cert_len[4];         /* their lengths */
-    bool cert_ok[4];            /* the DER bytes equal cert_selfsigned */
+    unsigned hs[2][32];          /* handshake messages per direction and type (< 32) */
+    unsigned hs_unparsed;        /* messages skipped as too large */
+    unsigned records[2][32];     /* non-handshake records per direction and type - 16 */
+    unsigned enc_records;        /* of which encrypted */
+    int alert_level, alert_desc; /* last alert */
+    unsigned alerts;             /* alerts seen */
+    unsigned certs;              /* certificates */
+    size_t cert_len[4];          /* their lengths */
+    bool cert_ok[4];             /* the DER bytes equal cert_selfsigned */
 };
 
 static void ev_record(void *ctx, int dir, uint8_t type, uint32_t len, bool enc)
@@ -364,16 +364,16 @@ static void test_hostile(void)
     CHECK(feed(&c, &r, DIR_C2S, ch_openjdk, sizeof(ch_openjdk)) == MALFORMED);
 
     /* handshake length larger than its record, then a record of another type */
-    const uint8_t cut[] = {0x16, 0x03, 0x03, 0x00, 0x08, 0x01, 0x00, 0x10, 0x00,
-                           0x03, 0x03, 0xaa, 0xbb, 0x14, 0x03, 0x03, 0x00, 0x01, 0x01};
+    const uint8_t cut[] = {0x16, 0x03, 0x03, 0x00, 0x08, 0x01, 0x00, 0x10, 0x00, 0x03,
+                           0x03, 0xaa, 0xbb, 0x14, 0x03, 0x03, 0x00, 0x01, 0x01};
     reset(&c, &r);
     CHECK(feed(&c, &r, DIR_C2S, cut, 13) != MALFORMED); /* waits for the rest */
     CHECK(!c.seen_ch);
     CHECK(feed(&c, &r, DIR_C2S, cut + 13, sizeof(cut) - 13) == MALFORMED);
 
     /* a handshake message too large to ever buffer is skipped, not parsed */
-    const uint8_t huge[] = {0x16, 0x03, 0x03, 0x00, 0x08, 0x0b, 0xff, 0xff, 0xff,
-                            0x00, 0x00, 0x00, 0x00, 0x14, 0x03, 0x03, 0x00, 0x01, 0x01};
+    const uint8_t huge[] = {0x16, 0x03, 0x03, 0x00, 0x08, 0x0b, 0xff, 0xff, 0xff, 0x00,
+                            0x00, 0x00, 0x00, 0x14, 0x03, 0x03, 0x00, 0x01, 0x01};
     reset(&c, &r);
     CHECK(feed(&c, &r, DIR_S2C, huge, 13) != MALFORMED);
     CHECK_EQ_U64(r.hs_unparsed, 1);
@@ -383,9 +383,9 @@ static void test_hostile(void)
     memcpy(buf, ch_openjdk, sizeof(ch_openjdk));
     /* find the extensions length field: after the compression methods */
     size_t o = 5 + 4 + 2 + 32;
-    o += 1 + buf[o];                                     /* session id */
-    o += 2 + ((size_t)buf[o] << 8 | buf[o + 1]);         /* cipher suites */
-    o += 1 + buf[o];                                     /* compression */
+    o += 1 + buf[o];                             /* session id */
+    o += 2 + ((size_t)buf[o] << 8 | buf[o + 1]); /* cipher suites */
+    o += 1 + buf[o];                             /* compression */
     buf[o] = 0xff;
     buf[o + 1] = 0xff;
     reset(&c, &r);
@@ -429,8 +429,8 @@ static void test_ja4_spec(void)
     const uint16_t sigs[] = {0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601};
     uint16_t sort[32];
     char text[512], out[64];
-    struct tls_ja4_in in = {TLS_V13, true, ciphers, 15, exts, 16, sigs, 8,
-                            (const uint8_t *)"h2", 2};
+    struct tls_ja4_in in = {TLS_V13, true, ciphers, 15, exts, 16, sigs, 8, (const uint8_t *)"h2",
+                            2};
     CHECK(tls_ja4(&in, sort, text, sizeof(text), out, sizeof(out)) == 0);
     CHECK(strcmp(out, "t13d1516h2_8daaf6152771_e5627efa2ab1") == 0);
     in.nsigalgs = 0; /* no signature algorithms: no trailing underscore */
@@ -558,10 +558,11 @@ static void test_tls13_derive(void)
  */
 static void test_tls13_decrypt(void)
 {
-    const uint8_t secret[48] = {
-        0x08, 0x30, 0x44, 0x5d, 0x86, 0xba, 0x16, 0x19, 0x4a, 0xa4, 0x90, 0x3b, 0xd9, 0x68, 0xdf, 0x1c,
-        0x78, 0x99, 0x58, 0xc1, 0x50, 0xc0, 0x78, 0x04, 0x6b, 0xe6, 0xaa, 0xeb, 0x65, 0x6c, 0xb1, 0x43,
-        0xaa, 0xec, 0xa8, 0xbc, 0xf5, 0x91, 0x90, 0xe2, 0xa6, 0x11, 0xc8, 0xb9, 0xc5, 0x9b, 0x03, 0xaf};
+    const uint8_t secret[48] = {0x08, 0x30, 0x44, 0x5d, 0x86, 0xba, 0x16, 0x19, 0x4a, 0xa4,
+                                0x90, 0x3b, 0xd9, 0x68, 0xdf, 0x1c, 0x78, 0x99, 0x58, 0xc1,
+                                0x50, 0xc0, 0x78, 0x04, 0x6b, 0xe6, 0xaa, 0xeb, 0x65, 0x6c,
+                                0xb1, 0x43, 0xaa, 0xec, 0xa8, 0xbc, 0xf5, 0x91, 0x90, 0xe2,
+                                0xa6, 0x11, 0xc8, 0xb9, 0xc5, 0x9b, 0x03, 0xaf};
     uint8_t rec[24] = {0x17, 0x03, 0x03, 0x00, 0x13, 0x3b, 0x1c, 0x62, 0xa1, 0xbe, 0x72, 0x5d,
                        0x93, 0xa2, 0xb5, 0x8f, 0xc6, 0xeb, 0xc3, 0x3c, 0x3d, 0x5b, 0x01, 0x8b};
     struct x509_tls13_key k;
