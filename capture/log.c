@@ -7,7 +7,8 @@
 int log_verbose;
 int log_quiet;
 
-static void vlog(const char *prefix, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void vlog(const char *prefix, const char *fmt,
+                                                      va_list ap)
 {
     fputs("flowmedic: ", stderr);
     fputs(prefix, stderr);
