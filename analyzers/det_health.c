@@ -27,6 +27,8 @@
 #define HL_CLEAR_INTERVALS 3 /* default hold time, in intervals */
 /* fewer data segments in an interval: no retransmission rate for the alert (1 of 2 is not 50 %) */
 #define HL_RETRANS_MIN_SEGS 20
+/* fewer attempts (or HTTP responses) in an interval: that part of the error rate is no data */
+#define HL_ERR_MIN_SAMPLES 3
 #define TEV_BIT(e) (1u << (e))
 
 /* Alert rules, in the bit order of health_row.open_alerts. */
@@ -53,6 +55,8 @@ enum hl_mode {
 /* One server endpoint: the interval being counted and the alert states. */
 struct hl_srv {
     struct endpoint ep;               /* the server endpoint */
+    uint32_t gen;                     /* bumped when the slot is given to another endpoint */
+    uint64_t last_ns;                 /* last time something was counted for it */
     bool active;                      /* something was counted this interval */
     struct health_row row;            /* counters of the current interval */
     uint64_t responses;               /* final HTTP responses this interval */
@@ -73,7 +77,8 @@ struct hl {
     uint64_t iv_start;                /* start of the interval being counted */
     uint64_t last_ns;                 /* newest capture time seen */
     size_t nsrv;                      /* servers in use */
-    uint64_t srv_overflow;            /* flows whose server did not fit the table */
+    uint64_t srv_overflow;            /* lookups that found the table full of busy servers */
+    uint64_t srv_evicted;             /* idle servers dropped to make room */
     struct hl_srv *srv;               /* HL_MAX_SERVERS entries */
     uint16_t slot[HL_HASH_SLOTS];     /* server index + 1, 0 = empty */
 };
@@ -100,6 +105,7 @@ struct hl_tls {
 struct hl_flow {
     uint16_t srv;                   /* server index + 1; 0 = not tracked */
     bool srv_done;                  /* srv was looked up */
+    uint32_t srv_gen;               /* the server slot's generation when it was looked up */
     uint8_t mode;                   /* enum hl_mode */
     bool counted_attempt;           /* the first SYN was counted */
     bool counted_est;               /* the handshake completion was counted */
@@ -147,36 +153,104 @@ static bool hl_ep_eq(const struct endpoint *a, const struct endpoint *b)
            memcmp(a->ip.a, b->ip.a, sizeof(a->ip.a)) == 0;
 }
 
-/* Index + 1 of the server e (added if new); 0 when the table is full. */
+/* Remove the server in hash slot i (linear probing: shift the following entries back). */
+static void hl_unhash(struct hl *h, uint32_t i)
+{
+    const uint32_t mask = HL_HASH_SLOTS - 1;
+    uint32_t j = i;
+    for (;;) {
+        j = (j + 1) & mask;
+        uint16_t sj = h->slot[j];
+        if (sj == 0)
+            break;
+        uint32_t home = hl_hash(&h->srv[sj - 1].ep) & mask;
+        /* move sj into the hole at i unless its home lies cyclically in (i, j] */
+        bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stays) {
+            h->slot[i] = sj;
+            i = j;
+        }
+    }
+    h->slot[i] = 0;
+}
+
+/*
+ * A slot for a new server when the table is full: the one idle longest, without an open alert
+ * and with nothing counted in the current interval (its rows are already out). -1 if none.
+ */
+static int hl_victim(struct hl *h)
+{
+    int best = -1;
+    for (size_t k = 0; k < h->nsrv; k++) {
+        const struct hl_srv *s = &h->srv[k];
+        bool open = false;
+        for (int r = 0; r < HR__COUNT; r++)
+            open |= s->al[r].open;
+        if (s->active || open)
+            continue;
+        if (best < 0 || s->last_ns < h->srv[best].last_ns)
+            best = (int)k;
+    }
+    return best;
+}
+
+/* Index + 1 of the server e (added if new); 0 when the table is full of busy servers. */
 static uint16_t hl_server(struct hl *h, const struct endpoint *e)
 {
-    uint32_t i = hl_hash(e) & (HL_HASH_SLOTS - 1);
-    for (uint32_t n = 0; n < HL_HASH_SLOTS; n++, i = (i + 1) & (HL_HASH_SLOTS - 1)) {
+    const uint32_t mask = HL_HASH_SLOTS - 1;
+    uint32_t i = hl_hash(e) & mask;
+    for (uint32_t n = 0; n < HL_HASH_SLOTS; n++, i = (i + 1) & mask) {
         uint16_t s = h->slot[i];
         if (s == 0)
             break;
         if (hl_ep_eq(&h->srv[s - 1].ep, e))
             return s;
     }
+    size_t idx = h->nsrv;
     if (h->nsrv == HL_MAX_SERVERS) {
-        if (h->srv_overflow++ == 0)
-            log_warn("server health: more than %d server endpoints; the rest are not tracked",
-                     HL_MAX_SERVERS);
-        return 0;
+        int v = hl_victim(h);
+        if (v < 0) {
+            if (h->srv_overflow++ == 0)
+                log_warn("server health: %d server endpoints busy at once; more are not tracked",
+                         HL_MAX_SERVERS);
+            return 0;
+        }
+        idx = (size_t)v;
+        uint32_t j = hl_hash(&h->srv[idx].ep) & mask;
+        while (h->slot[j] != idx + 1)
+            j = (j + 1) & mask;
+        hl_unhash(h, j);
+        h->srv_evicted++;
+        i = hl_hash(e) & mask; /* the hole may have moved: find the free slot again */
+        while (h->slot[i] != 0)
+            i = (i + 1) & mask;
+    } else {
+        h->nsrv++;
     }
-    struct hl_srv *s = &h->srv[h->nsrv];
+    struct hl_srv *s = &h->srv[idx];
+    uint32_t gen = s->gen + 1;
     memset(&s->row, 0, sizeof(s->row));
+    memset(s->al, 0, sizeof(s->al));
+    s->gen = gen;
     s->ep = *e;
+    s->active = false;
+    s->last_ns = 0;
+    s->responses = 0;
+    s->outstanding = 0;
+    s->cert_bad = false;
     s->cert_days = NAN;
     sketch_reset(&s->resp);
     sketch_reset(&s->hs);
-    h->slot[i] = (uint16_t)++h->nsrv;
+    h->slot[i] = (uint16_t)(idx + 1);
     return h->slot[i];
 }
 
 static struct hl_srv *hl_srv_of(struct hl *h, const struct hl_flow *st)
 {
-    return st->srv ? &h->srv[st->srv - 1] : NULL;
+    if (!st->srv)
+        return NULL;
+    struct hl_srv *s = &h->srv[st->srv - 1];
+    return s->gen == st->srv_gen ? s : NULL; /* the slot went to another server meanwhile */
 }
 
 /* ---- findings ---- */
@@ -318,7 +392,14 @@ static void hl_close_server(struct det *d, struct hl_srv *s, uint64_t start, uin
     r->error_rate = isnan(err) ? 0 : err;
     r->retrans_rate = isnan(rtx) ? 0 : rtx;
 
-    double val[HR__COUNT] = {r->resp_p99, err, data >= HL_RETRANS_MIN_SEGS ? rtx : NAN, NAN};
+    /* the error-rate alert reads only the parts with enough samples (a port scan's single
+       refused SYN per port is not a 100 % error rate of a service) */
+    double err_alert = NAN;
+    if ((r->attempts >= HL_ERR_MIN_SAMPLES || failed >= HL_ERR_MIN_SAMPLES) && !isnan(conn_rate))
+        err_alert = conn_rate;
+    if (s->responses >= HL_ERR_MIN_SAMPLES && !isnan(http_rate))
+        err_alert = isnan(err_alert) ? http_rate : fmax(err_alert, http_rate);
+    double val[HR__COUNT] = {r->resp_p99, err_alert, data >= HL_RETRANS_MIN_SEGS ? rtx : NAN, NAN};
     bool quiet[HR__COUNT] = {s->outstanding <= 0, true, true, false};
     for (int i = 0; i < HR__COUNT; i++) {
         enum alert_change ch;
@@ -719,11 +800,13 @@ static void hl_on_packet(struct det *d, struct flow *f, void *fs, const struct p
     if (!st->srv_done) {
         st->srv_done = true;
         st->srv = hl_server(h, &flow_rec(f)->server);
+        st->srv_gen = st->srv ? h->srv[st->srv - 1].gen : 0;
     }
     struct hl_srv *s = hl_srv_of(h, st);
     if (s) {
         struct health_row *r = &s->row;
         s->active = true;
+        s->last_ns = p->ts_ns;
         if (sg->syn && !sg->syn_retry && !st->counted_attempt) {
             st->counted_attempt = true;
             r->attempts++;
@@ -860,6 +943,7 @@ static void hl_on_finding(struct det *d, const struct finding *f)
     struct hl_srv *s = &h->srv[idx - 1];
     struct health_row *r = &s->row;
     s->active = true;
+    s->last_ns = f->ts_ns;
     switch (f->kind) {
     case FK_CONN_REFUSED:
         r->failed_refused++;

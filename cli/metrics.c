@@ -157,6 +157,19 @@ static void mx_escape(const char *in, char *out, size_t len)
     out[o] = 0;
 }
 
+/*
+ * Servers are exported once they look like servers: a handshake completed, HTTP seen, or at
+ * least 3 attempts or failures. A port scan's one SYN per port does not create series.
+ */
+static bool mx_exported(const struct mx_srv *s)
+{
+    uint64_t failed = 0;
+    for (int r = 0; r < 5; r++)
+        failed += s->failed[r];
+    return s->established > 0 || s->http_requests > 0 || s->responses > 0 || s->attempts >= 3 ||
+           failed >= 3 || s->open_alerts != 0;
+}
+
 static void mx_render_self(struct metrics *m, struct mx_buf *b)
 {
     const struct metrics_self *s = &m->self;
@@ -207,6 +220,13 @@ static void mx_render_self(struct metrics *m, struct mx_buf *b)
               "Health rows of servers beyond the exported cap (1024).");
     mx_printf(b, "flowmedic_metrics_servers_dropped_total %llu\n",
               (unsigned long long)m->srv_dropped);
+    size_t hidden = 0;
+    for (size_t i = 0; i < m->nsrv; i++)
+        hidden += !mx_exported(&m->srv[i]);
+    mx_family(b, "flowmedic_metrics_servers_hidden", "gauge",
+              "Endpoints seen as servers but not exported yet (no handshake completed, no HTTP, "
+              "fewer than 3 attempts).");
+    mx_printf(b, "flowmedic_metrics_servers_hidden %zu\n", hidden);
 }
 
 /*
@@ -224,6 +244,8 @@ static void mx_srv_counter(struct metrics *m, struct mx_buf *b, const char *name
 {
     mx_family(b, name, "counter", help);
     for (size_t i = 0; i < m->nsrv; i++) {
+        if (!mx_exported(&m->srv[i]))
+            continue;
         uint64_t v;
         memcpy(&v, (const char *)&m->srv[i] + off, sizeof(v));
         mx_printf(b, "%s{server=\"%s\"} %llu\n", name, m->srv[i].label, (unsigned long long)v);
@@ -236,6 +258,8 @@ static void mx_srv_dir(struct metrics *m, struct mx_buf *b, const char *name, co
 {
     mx_family(b, name, "counter", help);
     for (size_t i = 0; i < m->nsrv; i++) {
+        if (!mx_exported(&m->srv[i]))
+            continue;
         uint64_t v[2];
         memcpy(v, (const char *)&m->srv[i] + off, sizeof(v));
         mx_printf(b, "%s{server=\"%s\",direction=\"c2s\"} %llu\n", name, m->srv[i].label,
@@ -252,6 +276,8 @@ static void mx_srv_quant(struct metrics *m, struct mx_buf *b, const char *name, 
     static const char *const qn[3] = {"0.5", "0.95", "0.99"};
     mx_family(b, name, "gauge", help);
     for (size_t i = 0; i < m->nsrv; i++) {
+        if (!mx_exported(&m->srv[i]))
+            continue;
         double v[3];
         memcpy(v, (const char *)&m->srv[i] + off, sizeof(v));
         if (mx_stale(m, &m->srv[i]))
@@ -274,10 +300,13 @@ static void mx_render_servers(struct metrics *m, struct mx_buf *b)
               "Failed connections to the server by reason (refused, timeout = SYN unanswered, "
               "backlog = SYN or accept queue drop, reset = reset during the handshake, tls = TLS "
               "handshake failed).");
-    for (size_t i = 0; i < m->nsrv; i++)
+    for (size_t i = 0; i < m->nsrv; i++) {
+        if (!mx_exported(&m->srv[i]))
+            continue;
         for (int r = 0; r < 5; r++)
             mx_printf(b, "flowmedic_server_failed_total{server=\"%s\",reason=\"%s\"} %llu\n",
                       m->srv[i].label, mx_reasons[r], (unsigned long long)m->srv[i].failed[r]);
+    }
     mx_srv_counter(m, b, "flowmedic_server_resets_total", "TCP resets in flows of the server.",
                    offsetof(struct mx_srv, resets));
     mx_srv_counter(m, b, "flowmedic_server_zero_windows_total",
@@ -322,18 +351,24 @@ static void mx_render_servers(struct metrics *m, struct mx_buf *b)
               "Error rate over the last health interval: the larger of failed/attempted "
               "connections and HTTP 5xx/responses (0..1).");
     for (size_t i = 0; i < m->nsrv; i++) {
+        if (!mx_exported(&m->srv[i]))
+            continue;
         mx_printf(b, "flowmedic_server_error_ratio{server=\"%s\"} ", m->srv[i].label);
         mx_double(b, mx_stale(m, &m->srv[i]) ? 0 : m->srv[i].error_ratio);
     }
     mx_family(b, "flowmedic_server_retransmission_ratio", "gauge",
               "Retransmitted / data segments over the last health interval, both directions.");
     for (size_t i = 0; i < m->nsrv; i++) {
+        if (!mx_exported(&m->srv[i]))
+            continue;
         mx_printf(b, "flowmedic_server_retransmission_ratio{server=\"%s\"} ", m->srv[i].label);
         mx_double(b, mx_stale(m, &m->srv[i]) ? 0 : m->srv[i].retrans_ratio);
     }
     mx_family(b, "flowmedic_server_alert_open", "gauge",
               "1 while the server's health alert rule is open, else 0.");
     for (size_t i = 0; i < m->nsrv; i++) {
+        if (!mx_exported(&m->srv[i]))
+            continue;
         /* a server without a row in the last interval has no open alert but cert_expiring */
         uint32_t open = m->srv[i].open_alerts & (mx_stale(m, &m->srv[i]) ? 1u << 3 : ~0u);
         for (int r = 0; r < 4; r++)

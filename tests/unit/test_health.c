@@ -366,9 +366,14 @@ static struct finding found[MAX_FINDINGS];
 static int nfound;
 static uint64_t frame_no;
 
+static int nrows_all;    /* every row, also those beyond MAX_ROWS */
+static int nrows_port80; /* rows of port 80 */
+
 static void cap_health(void *ctx, const struct health_row *h)
 {
     (void)ctx;
+    nrows_all++;
+    nrows_port80 += h->server.port == 80;
     if (nrows < MAX_ROWS)
         rows[nrows++] = *h;
 }
@@ -380,16 +385,17 @@ static void cap_finding(void *ctx, const struct finding *f)
         found[nfound++] = *f;
 }
 
-/* One segment between client port cport and the server 10.9.9.2:80. */
-static void tx(struct engine *e, uint64_t ts, bool c2s, uint16_t cport, uint8_t flags, uint32_t seq,
-               uint32_t ack, const char *data)
+/* One segment between client port cport and the server 10.9.9.2:sport. */
+static void tx_port(struct engine *e, uint64_t ts, bool c2s, uint16_t cport, uint16_t sport,
+                    uint8_t flags, uint32_t seq, uint32_t ack, const char *data)
 {
     struct pkt p;
     memset(&p, 0, sizeof(p));
     struct endpoint cl, sv;
     CHECK(pkt_endpoint_parse("10.9.9.1", &cl) == 0);
-    CHECK(pkt_endpoint_parse("10.9.9.2:80", &sv) == 0);
+    CHECK(pkt_endpoint_parse("10.9.9.2", &sv) == 0);
     cl.port = cport;
+    sv.port = sport;
     p.ts_ns = ts;
     p.frame = ++frame_no;
     p.src = c2s ? cl : sv;
@@ -407,6 +413,13 @@ static void tx(struct engine *e, uint64_t ts, bool c2s, uint16_t cport, uint8_t 
     p.tcp_csum = (uint16_t)(frame_no * 7);
     p.caplen = p.wirelen = 54 + p.tcp_len;
     eng_packet(e, &p);
+}
+
+/* One segment between client port cport and the server 10.9.9.2:80. */
+static void tx(struct engine *e, uint64_t ts, bool c2s, uint16_t cport, uint8_t flags, uint32_t seq,
+               uint32_t ack, const char *data)
+{
+    tx_port(e, ts, c2s, cport, 80, flags, seq, ack, data);
 }
 
 /* A connection with one GET answered after delay_ns with the given status line. */
@@ -527,6 +540,39 @@ static void test_detector_http(void)
     CHECK(n == 1);
 }
 
+/* A port scan fills the server table: busy servers are kept, idle ones give way, and single
+   refused SYNs raise no error-rate alert. */
+static void test_detector_scan(void)
+{
+    struct eng_config cfg;
+    eng_config_default(&cfg);
+    cfg.max_flows = 4096;
+    struct sink s = {.on_health = cap_health, .on_finding = cap_finding};
+    struct engine *e = eng_new(&cfg, &s, 1);
+    CHECK(e != NULL);
+    if (!e)
+        return;
+    nrows = nfound = nrows_all = nrows_port80 = 0;
+    uint64_t t0 = 2000 * NS;
+    for (int i = 0; i < 1100; i++) {
+        uint64_t t = t0 + (uint64_t)i * 1000000; /* 1.1 s of SYNs, each refused */
+        tx_port(e, t, true, 50000, (uint16_t)(1000 + i), TCP_SYN, 7000, 0, NULL);
+        tx_port(e, t + 10000, false, 50000, (uint16_t)(1000 + i), TCP_RST | TCP_ACK, 0, 7001, NULL);
+    }
+    /* the service, after the scan's interval closed: it must be tracked */
+    http_conn(e, t0 + 20 * NS, 40000, 2000000, "200 OK");
+    struct run_summary sum;
+    memset(&sum, 0, sizeof(sum));
+    eng_finish(e, &sum);
+    eng_free(e);
+    CHECK(nrows_all == 1024 + 1); /* the table's 1024 busy scanned ports, then the service */
+    CHECK(nrows_port80 == 1);
+    int alerts = 0;
+    for (int i = 0; i < nfound; i++)
+        alerts += found[i].kind == FK_HEALTH_ALERT;
+    CHECK(alerts == 0);
+}
+
 int main(void)
 {
     TEST_RUN(test_sketch_bound);
@@ -537,5 +583,6 @@ int main(void)
     TEST_RUN(test_http_random);
     TEST_RUN(test_alert_hysteresis);
     TEST_RUN(test_detector_http);
+    TEST_RUN(test_detector_scan);
     return TEST_REPORT();
 }

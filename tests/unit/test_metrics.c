@@ -68,6 +68,12 @@ static void test_exposition(void)
     s.on_health(s.ctx, &h);
     row_for(&h, "[2001:db8::1]:8080");
     h.attempts = 1;
+    h.established = 1;
+    s.on_health(s.ctx, &h);
+    /* a scanned port: one refused SYN; not exported as a server (no series explosion) */
+    row_for(&h, "10.0.0.5:23");
+    h.attempts = 1;
+    h.failed_refused = 1;
     s.on_health(s.ctx, &h);
     struct finding f;
     memset(&f, 0, sizeof(f));
@@ -105,10 +111,13 @@ static void test_exposition(void)
     CHECK(has_line(text,
                    "flowmedic_server_connection_attempts_total{server=\"[2001:db8::1]:8080\"} 1"));
     CHECK(has_line(text, "flowmedic_server_http_5xx_responses_total{server=\"10.0.0.5:443\"} 4"));
+    CHECK(strstr(text, "10.0.0.5:23") == NULL);
+    CHECK(has_line(text, "flowmedic_metrics_servers_hidden 1"));
     /* a later interval without 10.0.0.5: its gauges say "no data", its counters stay */
     row_for(&h, "[2001:db8::1]:8080");
     h.start_ns = 20000000000ull;
     h.attempts = 1;
+    h.established = 1;
     s.on_health(s.ctx, &h);
     metrics_render(m, text, sizeof(text));
     CHECK(has_line(text, "flowmedic_server_response_time_seconds{server=\"10.0.0.5:443\","
