@@ -1,5 +1,6 @@
 #!/bin/bash
-# tests/gen/all.sh [NAME...]: regenerate every sample (or the named ones) into samples/, one
+# tests/gen/all.sh [NAME...]: regenerate every sample (or the named ones) into samples/ (or
+# $GEN_SAMPLES), one
 # scenario after another, then the derived bad-input variants. Needs root. Each scenario cleans
 # up its own namespaces; at the end no fmgen-* namespace may remain.
 # Regenerating changes ports, timestamps and sometimes counts: update the golden files after.
@@ -9,7 +10,7 @@ ALL="http-clean loss-bulk-c2s loss-bulk-s2c reset-server reset-client refused ip
 accept-overflow-abort unreachable clean-with-loss tls12-ok tls13-ok tls12-expired tls13-expired
 tls13-expired-openssl tls-unknown-ca tls-self-signed tls-name-mismatch tls-version-mismatch
 tls-no-shared-cipher tls-no-server-hello tls-reset-mid-handshake http-slow http-503 loss-upstream
-zero-window derived"
+zero-window keepalive middlebox-reset derived"
 [ "$(id -u)" -eq 0 ] || { echo "all.sh: needs root" >&2; exit 1; }
 run() { # NAME -> the script and its argument
 	case "$1" in

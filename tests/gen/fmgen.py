@@ -220,6 +220,46 @@ def http_conn(host, port, nreq, keep_alive, a):
     return rec
 
 
+def cmd_idle_client(a):
+    """One HTTP keep-alive connection with SO_KEEPALIVE (idle/interval --ka-idle seconds): a
+    request, --idle seconds of silence (the kernel sends keep-alive probes), another request."""
+    rec = {"server": "%s:%d" % (a.host, a.port), "requests": [], "t_start": now()}
+    s, lport = bound_socket(a.host)
+    rec["client_port"] = lport
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, a.ka_idle)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, a.ka_idle)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 5)
+    rec["so_keepalive"] = "TCP_KEEPIDLE=%d TCP_KEEPINTVL=%d TCP_KEEPCNT=5" % (a.ka_idle, a.ka_idle)
+    s.settimeout(a.timeout)
+    s.connect((a.host, a.port))
+    conn = http.client.HTTPConnection(a.host, a.port, timeout=a.timeout)
+    conn.sock = s
+    for i, last in ((0, False), (1, True)):
+        hdrs = {"Connection": "close"} if last else {}
+        t1 = time.monotonic()
+        r = {"path": "/item/%d" % i, "t_sent": now()}
+        try:
+            conn.request("GET", r["path"], headers=hdrs)
+            resp = conn.getresponse()
+            r["status"] = resp.status
+            r["body_bytes"] = len(resp.read())
+            r["response_s"] = round(time.monotonic() - t1, 6)
+        except Exception as e:  # noqa: BLE001 - recorded
+            r["error"] = "%s: %s" % (type(e).__name__, e)
+            r["result"] = classify(e)
+            rec["requests"].append(r)
+            break
+        rec["requests"].append(r)
+        if not last:
+            rec["idle_from"] = now()
+            time.sleep(a.idle)
+            rec["idle_to"] = now()
+    conn.close()
+    rec["t_end"] = now()
+    dump(a.out, rec)
+
+
 # ---------------------------------------------------------------------------- bulk transfer
 
 
@@ -577,6 +617,15 @@ def main():
     s.add_argument("--path-prefix", default="")
     s.add_argument("--out", default="-")
     s.set_defaults(fn=cmd_http_client)
+
+    s = sub.add_parser("idle-client")
+    s.add_argument("--host", required=True)
+    s.add_argument("--port", type=int, default=8080)
+    s.add_argument("--idle", type=float, default=4.5)
+    s.add_argument("--ka-idle", type=int, default=1)
+    s.add_argument("--timeout", type=float, default=15)
+    s.add_argument("--out", default="-")
+    s.set_defaults(fn=cmd_idle_client)
 
     s = sub.add_parser("bulk-server")
     s.add_argument("--host", default="0.0.0.0")

@@ -162,6 +162,8 @@ gen_routed() {
 	veth_quiet "$NS_R" "$VETH_RS"
 	veth_quiet "$NS_S" "$VETH_S"
 	S4=10.99.2.2
+	C6=none
+	S6=none
 	ip -n "$NS_C" addr add "$C4/24" dev "$VETH_C"
 	ip -n "$NS_R" addr add 10.99.1.254/24 dev "$VETH_RC"
 	ip -n "$NS_R" addr add 10.99.2.254/24 dev "$VETH_RS"
@@ -260,5 +262,5 @@ gen_finish() {
 		--set "script=tests/gen/$(basename "$0")" --set "generated=$GEN_START_TS" \
 		--set "client_ns_addr=$C4,$C6" --set "server_ns_addr=$S4,$S6" \
 		--set "tap=$CAP_IF in the $([ "$CAP_NS" = "$NS_R" ] && echo router || echo client) namespace" "$@"
-	gen_log "wrote samples/$GEN_NAME.pcap ($(stat -c %s "$GEN_SAMPLES/$GEN_NAME.pcap") bytes) and .truth.json"
+	gen_log "wrote $GEN_SAMPLES/$GEN_NAME.pcap ($(stat -c %s "$GEN_SAMPLES/$GEN_NAME.pcap") bytes) and .truth.json"
 }
