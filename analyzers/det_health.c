@@ -99,7 +99,21 @@ struct hl_tls {
     uint8_t type;    /* content type of the record being walked */
     uint16_t remain; /* body bytes of that record still to come */
     uint16_t app;    /* application_data records started */
+    bool ticket;     /* the record being walked is taken for a TLS 1.3 session ticket */
 };
+
+/* How to read one call's bytes of a TLS stream, and what they held. */
+struct hl_tls_walk {
+    bool skip_first_app; /* in: the first application_data record is the client's Finished */
+    bool tickets;        /* in: small application_data records may be session tickets */
+    bool bad;            /* out: not TLS records */
+    bool app;            /* out: application data that counts as a turn */
+    bool first_app;      /* out: the first application_data record started here */
+};
+
+/* A TLS 1.3 server record this small, this soon after the client's Finished, is a ticket. */
+#define HL_TICKET_MAX_LEN 1024
+#define HL_TICKET_WINDOW_NS 10000000ull /* 10 ms, plus twice the handshake RTT */
 
 /* Per-flow state (zeroed when the flow starts). */
 struct hl_flow {
@@ -118,6 +132,9 @@ struct hl_flow {
     uint8_t rq_head;                /* index of the oldest request */
     uint64_t next_seq[2];           /* next relative sequence per direction */
     uint64_t syn_ns;                /* time of the latest client SYN */
+    uint64_t hs_rtt_ns;             /* SYN -> client ACK of the handshake (0 if unknown) */
+    uint64_t fin_ns;                /* TLS 1.3: when the client's Finished was sent */
+    bool tickets_done;              /* TLS 1.3: the server sent data other than tickets */
     uint64_t c_last_ns;             /* turn-taking: last client data byte time */
     uint64_t c_last_frame;          /* and its frame */
     double slow_s;                  /* the slow first byte's response time */
@@ -614,14 +631,14 @@ static void hl_http_bytes(struct det *d, struct flow *f, struct hl_flow *st, int
 }
 
 /*
- * Walk TLS records (RFC 8446 5.1) over new bytes. Returns true when the bytes carry
- * application data that counts as a turn; -1 in *bad when they are not TLS records.
+ * Walk TLS records (RFC 8446 5.1) over new bytes and say whether they carry application data
+ * that counts as a turn (w->app). In TLS 1.3 the client's first application_data record is its
+ * Finished (skip_first_app), and the server's first small ones may be NewSessionTickets sent
+ * on that Finished, not answers (tickets).
  */
-static bool hl_tls_bytes(struct hl_tls *t, const uint8_t *b, size_t n, bool skip_first_app,
-                         bool *bad)
+static void hl_tls_bytes(struct hl_tls *t, const uint8_t *b, size_t n, struct hl_tls_walk *w)
 {
     struct rd r = rd_init(b, n);
-    bool app = false;
     while (rd_has(&r, 1)) {
         if (t->remain == 0 && t->hlen < 5) {
             t->hdr[t->hlen++] = rd_u8(&r);
@@ -633,27 +650,29 @@ static bool hl_tls_bytes(struct hl_tls *t, const uint8_t *b, size_t n, bool skip
             rd_skip(&hr, 1);
             uint16_t len = rd_u16(&hr);
             if (t->type < 20 || t->type > 24 || major != 3 || len > 18432) {
-                *bad = true;
-                return false;
+                w->bad = true;
+                return;
             }
             t->remain = len;
-            if (t->type == 23 && t->app < UINT16_MAX)
-                t->app++;
-            if (t->type == 23 && !(skip_first_app && t->app == 1))
-                app = true;
+            t->ticket = false;
+            if (t->type == 23) {
+                if (t->app < UINT16_MAX)
+                    t->app++;
+                w->first_app |= t->app == 1;
+                t->ticket = w->tickets && len <= HL_TICKET_MAX_LEN;
+            }
             if (t->remain == 0)
                 t->hlen = 0;
-            continue;
+        } else {
+            size_t k = rd_left(&r) < t->remain ? rd_left(&r) : t->remain;
+            rd_skip(&r, k);
+            t->remain = (uint16_t)(t->remain - k);
+            if (t->remain == 0)
+                t->hlen = 0;
         }
-        size_t k = rd_left(&r) < t->remain ? rd_left(&r) : t->remain;
-        rd_skip(&r, k);
-        t->remain = (uint16_t)(t->remain - k);
-        if (t->type == 23 && !(skip_first_app && t->app == 1))
-            app = true;
-        if (t->remain == 0)
-            t->hlen = 0;
+        if (t->type == 23 && !t->ticket && !(w->skip_first_app && t->app == 1))
+            w->app = true;
     }
-    return app;
 }
 
 /* Turn-taking: client data opens a turn, the server's first data after it answers it. */
@@ -686,9 +705,10 @@ static void hl_payload(struct det *d, struct flow *f, struct hl_flow *st, int di
                        const struct pkt *p, const uint8_t *b, size_t n)
 {
     if (st->mode == HM_UNKNOWN) {
+        struct rd first = rd_init(b, n);
         if (dir == DIR_S2C) {
             st->mode = HM_TURNS; /* the server spoke first: not HTTP, not TLS */
-        } else if (b[0] == 0x16) {
+        } else if (rd_u8(&first) == 0x16) { /* a TLS handshake record */
             st->mode = HM_TLS;
             memset(&st->u.tls, 0, sizeof(st->u.tls));
         } else if (http_looks_like_request(b, n)) {
@@ -704,20 +724,26 @@ static void hl_payload(struct det *d, struct flow *f, struct hl_flow *st, int di
         hl_http_bytes(d, f, st, dir, p, b, n);
         break;
     case HM_TLS: {
-        bool bad = false;
-        /* TLS 1.3: the server encrypts (type 23) before the client sent any application data,
-           and the client's first type-23 record is its Finished, not a request */
+        /* TLS 1.3: the server encrypts (type 23) before the client sent any application data */
         if (dir == DIR_S2C && st->u.tls[DIR_C2S].app == 0 && !st->tls13) {
             struct hl_tls probe = st->u.tls[DIR_S2C];
-            bool pb = false;
-            if (hl_tls_bytes(&probe, b, n, false, &pb) && !pb)
-                st->tls13 = true;
+            struct hl_tls_walk pw = {0};
+            hl_tls_bytes(&probe, b, n, &pw);
+            st->tls13 = pw.app && !pw.bad;
         }
-        bool app = hl_tls_bytes(&st->u.tls[dir], b, n, dir == DIR_C2S && st->tls13, &bad);
-        if (bad) {
+        struct hl_tls_walk w = {0};
+        w.skip_first_app = dir == DIR_C2S && st->tls13;
+        w.tickets = dir == DIR_S2C && st->tls13 && st->fin_ns && !st->tickets_done &&
+                    p->ts_ns - st->fin_ns <= HL_TICKET_WINDOW_NS + 2 * st->hs_rtt_ns;
+        hl_tls_bytes(&st->u.tls[dir], b, n, &w);
+        if (dir == DIR_C2S && st->tls13 && w.first_app)
+            st->fin_ns = p->ts_ns;
+        if (dir == DIR_S2C && w.app && st->fin_ns)
+            st->tickets_done = true; /* an answer after the Finished: no more tickets */
+        if (w.bad) {
             hl_to_turns(hl_of(d), st);
             hl_turn(d, f, st, dir, p, "TCP");
-        } else if (app) {
+        } else if (w.app) {
             hl_turn(d, f, st, dir, p, "TLS");
         }
         break;
@@ -821,8 +847,10 @@ static void hl_on_packet(struct det *d, struct flow *f, void *fs, const struct p
         if (sg->hs_ack && !st->counted_est) {
             st->counted_est = true;
             r->established++;
-            if (st->syn_ns && p->ts_ns >= st->syn_ns)
-                sketch_add(&s->hs, (double)(p->ts_ns - st->syn_ns) / 1e9);
+            if (st->syn_ns && p->ts_ns >= st->syn_ns) {
+                st->hs_rtt_ns = p->ts_ns - st->syn_ns;
+                sketch_add(&s->hs, (double)st->hs_rtt_ns / 1e9);
+            }
         }
         if (sg->rst != RST_NONE) {
             r->resets++;

@@ -385,9 +385,9 @@ static void cap_finding(void *ctx, const struct finding *f)
         found[nfound++] = *f;
 }
 
-/* One segment between client port cport and the server 10.9.9.2:sport. */
-static void tx_port(struct engine *e, uint64_t ts, bool c2s, uint16_t cport, uint16_t sport,
-                    uint8_t flags, uint32_t seq, uint32_t ack, const char *data)
+/* One segment of len payload bytes between client port cport and the server 10.9.9.2:sport. */
+static void tx_bin(struct engine *e, uint64_t ts, bool c2s, uint16_t cport, uint16_t sport,
+                   uint8_t flags, uint32_t seq, uint32_t ack, const uint8_t *data, size_t len)
 {
     struct pkt p;
     memset(&p, 0, sizeof(p));
@@ -407,8 +407,8 @@ static void tx_port(struct engine *e, uint64_t ts, bool c2s, uint16_t cport, uin
     p.win = 65535;
     p.flags = flags;
     p.tcp_hlen = 20;
-    p.tcp_len = data ? (uint32_t)strlen(data) : 0;
-    p.payload = (const uint8_t *)data;
+    p.tcp_len = data ? (uint32_t)len : 0;
+    p.payload = data;
     p.payload_caplen = p.tcp_len;
     p.tcp_csum = (uint16_t)(frame_no * 7);
     p.caplen = p.wirelen = 54 + p.tcp_len;
@@ -419,7 +419,7 @@ static void tx_port(struct engine *e, uint64_t ts, bool c2s, uint16_t cport, uin
 static void tx(struct engine *e, uint64_t ts, bool c2s, uint16_t cport, uint8_t flags, uint32_t seq,
                uint32_t ack, const char *data)
 {
-    tx_port(e, ts, c2s, cport, 80, flags, seq, ack, data);
+    tx_bin(e, ts, c2s, cport, 80, flags, seq, ack, (const uint8_t *)data, data ? strlen(data) : 0);
 }
 
 /* A connection with one GET answered after delay_ns with the given status line. */
@@ -556,8 +556,9 @@ static void test_detector_scan(void)
     uint64_t t0 = 2000 * NS;
     for (int i = 0; i < 1100; i++) {
         uint64_t t = t0 + (uint64_t)i * 1000000; /* 1.1 s of SYNs, each refused */
-        tx_port(e, t, true, 50000, (uint16_t)(1000 + i), TCP_SYN, 7000, 0, NULL);
-        tx_port(e, t + 10000, false, 50000, (uint16_t)(1000 + i), TCP_RST | TCP_ACK, 0, 7001, NULL);
+        tx_bin(e, t, true, 50000, (uint16_t)(1000 + i), TCP_SYN, 7000, 0, NULL, 0);
+        tx_bin(e, t + 10000, false, 50000, (uint16_t)(1000 + i), TCP_RST | TCP_ACK, 0, 7001, NULL,
+               0);
     }
     /* the service, after the scan's interval closed: it must be tracked */
     http_conn(e, t0 + 20 * NS, 40000, 2000000, "200 OK");
@@ -573,6 +574,111 @@ static void test_detector_scan(void)
     CHECK(alerts == 0);
 }
 
+/* Append a TLS record header (type, TLS 1.2 version, len) and len filler bytes to buf. */
+static size_t tls_rec(uint8_t *buf, size_t at, uint8_t type, uint16_t len)
+{
+    buf[at] = type;
+    buf[at + 1] = 3;
+    buf[at + 2] = 3;
+    buf[at + 3] = (uint8_t)(len >> 8);
+    buf[at + 4] = (uint8_t)len;
+    memset(buf + at + 5, 0xab, len);
+    return at + 5 + len;
+}
+
+/*
+ * A TLS connection to :443 timed by turn-taking: ClientHello / server flight / client
+ * Finished (and, for TLS 1.3, session tickets right after it) / request / answer after
+ * delay_ns. Returns nothing; findings and rows go to the capture sinks.
+ */
+static void tls_conn(struct engine *e, uint64_t t, uint16_t cport, bool tls13, uint64_t delay_ns)
+{
+    static uint8_t b[6000];
+    uint32_t c = 100, s = 900;
+    size_t n;
+    tx_bin(e, t, true, cport, 443, TCP_SYN, c, 0, NULL, 0);
+    tx_bin(e, t + 100000, false, cport, 443, TCP_SYN | TCP_ACK, s, c + 1, NULL, 0);
+    tx_bin(e, t + 200000, true, cport, 443, TCP_ACK, c + 1, s + 1, NULL, 0);
+    c++, s++;
+    n = tls_rec(b, 0, 22, 200); /* ClientHello */
+    tx_bin(e, t + 300000, true, cport, 443, TCP_PSH | TCP_ACK, c, s, b, n);
+    c += (uint32_t)n;
+    n = tls_rec(b, 0, 22, 90); /* ServerHello, then encrypted (1.3) or clear (1.2) flight */
+    n = tls_rec(b, n, 20, 1);
+    n = tls_rec(b, n, tls13 ? 23 : 22, 600);
+    tx_bin(e, t + 900000, false, cport, 443, TCP_PSH | TCP_ACK, s, c, b, n);
+    s += (uint32_t)n;
+    n = tls_rec(b, 0, 20, 1); /* client CCS + Finished (type 23 in 1.3, 22 in 1.2) */
+    n = tls_rec(b, n, tls13 ? 23 : 22, 53);
+    tx_bin(e, t + 1500000, true, cport, 443, TCP_PSH | TCP_ACK, c, s, b, n);
+    c += (uint32_t)n;
+    if (!tls13) { /* the server's CCS + Finished */
+        n = tls_rec(b, 0, 20, 1);
+        n = tls_rec(b, n, 22, 40);
+        tx_bin(e, t + 1800000, false, cport, 443, TCP_PSH | TCP_ACK, s, c, b, n);
+        s += (uint32_t)n;
+    }
+    n = tls_rec(b, 0, 23, 80); /* the request */
+    uint64_t req = t + 2000000;
+    tx_bin(e, req, true, cport, 443, TCP_PSH | TCP_ACK, c, s, b, n);
+    c += (uint32_t)n;
+    if (tls13) { /* two NewSessionTickets, sent on the Finished, in their own segments */
+        for (int k = 0; k < 2; k++) {
+            n = tls_rec(b, 0, 23, 250);
+            tx_bin(e, t + 2500000 + (uint64_t)k * 10000, false, cport, 443, TCP_PSH | TCP_ACK, s, c,
+                   b, n);
+            s += (uint32_t)n;
+        }
+    }
+    n = tls_rec(b, 0, 23, 4000); /* the answer */
+    tx_bin(e, req + delay_ns, false, cport, 443, TCP_PSH | TCP_ACK, s, c, b, n);
+    s += (uint32_t)n;
+    tx_bin(e, req + delay_ns + 100000, true, cport, 443, TCP_ACK | TCP_FIN, c, s, NULL, 0);
+    tx_bin(e, req + delay_ns + 200000, false, cport, 443, TCP_ACK | TCP_FIN, s, c + 1, NULL, 0);
+    tx_bin(e, req + delay_ns + 300000, true, cport, 443, TCP_ACK, c + 1, s + 1, NULL, 0);
+}
+
+static void test_detector_tls(void)
+{
+    struct eng_config cfg;
+    eng_config_default(&cfg);
+    cfg.max_flows = 1024;
+    struct sink s = {.on_health = cap_health, .on_finding = cap_finding};
+    struct engine *e = eng_new(&cfg, &s, 1);
+    CHECK(e != NULL);
+    if (!e)
+        return;
+    nrows = nfound = nrows_all = nrows_port80 = 0;
+    uint64_t t0 = 3000 * NS;
+    tls_conn(e, t0, 41000, false, 7 * NS);           /* TLS 1.2, answered after 7 s */
+    tls_conn(e, t0 + 20 * NS, 41001, true, 6 * NS);  /* TLS 1.3, tickets, answer after 6 s */
+    tls_conn(e, t0 + 40 * NS, 41002, true, 4000000); /* TLS 1.3, answer after 4 ms */
+    struct run_summary sum;
+    memset(&sum, 0, sizeof(sum));
+    eng_finish(e, &sum);
+    eng_free(e);
+    /* the handshake is not a request: one sample per connection, timed from the request */
+    double want[3] = {7, 6, 0.004};
+    int k = 0;
+    for (int i = 0; i < nrows; i++) {
+        if (rows[i].resp_n == 0)
+            continue;
+        CHECK_EQ_U64(rows[i].resp_n, 1);
+        if (k < 3)
+            CHECK(fabs(rows[i].resp_p50 - want[k]) <= want[k] * SKETCH_ALPHA);
+        k++;
+    }
+    CHECK(k == 3);
+    int nslow = 0;
+    for (int i = 0; i < nfound; i++)
+        if (found[i].kind == FK_SLOW_RESPONSE) {
+            nslow++;
+            CHECK(strstr(found[i].extra, "\"protocol\":\"TLS\"") != NULL);
+            CHECK(strstr(found[i].extra, "status") == NULL);
+        }
+    CHECK(nslow == 2);
+}
+
 int main(void)
 {
     TEST_RUN(test_sketch_bound);
@@ -584,5 +690,6 @@ int main(void)
     TEST_RUN(test_alert_hysteresis);
     TEST_RUN(test_detector_http);
     TEST_RUN(test_detector_scan);
+    TEST_RUN(test_detector_tls);
     return TEST_REPORT();
 }
