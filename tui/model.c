@@ -11,34 +11,34 @@
 #include "../capture/decode.h"
 #include "model.h"
 
-#define TM_DEFAULT_ERROR_RATE 0.05
-#define TM_DEFAULT_RETRANS_RATE 0.05
-#define TM_DEFAULT_RESP_P99_S 5.0
+#define TUI_DEFAULT_ERROR_RATE 0.05
+#define TUI_DEFAULT_RETRANS_RATE 0.05
+#define TUI_DEFAULT_RESP_P99_S 5.0
 
-static const char *const sort_names[TM_SORT__COUNT] = {"worst", "bytes", "age", "retrans"};
+static const char *const sort_names[TUI_SORT__COUNT] = {"worst", "bytes", "age", "retrans"};
 
-const char *tm_sort_name(enum tm_sort s)
+const char *tui_sort_name(enum tui_sort s)
 {
-    return (unsigned)s < TM_SORT__COUNT ? sort_names[s] : "?";
+    return (unsigned)s < TUI_SORT__COUNT ? sort_names[s] : "?";
 }
 
-struct tm_model *tm_new(const struct tm_thresholds *th)
+struct tui_model *tui_model_new(const struct tui_thresholds *th)
 {
-    struct tm_model *m = calloc(1, sizeof(*m));
+    struct tui_model *m = calloc(1, sizeof(*m));
     if (!m)
         return NULL;
-    m->th.error_rate = th && th->error_rate > 0 ? th->error_rate : TM_DEFAULT_ERROR_RATE;
-    m->th.retrans_rate = th && th->retrans_rate > 0 ? th->retrans_rate : TM_DEFAULT_RETRANS_RATE;
-    m->th.resp_p99_s = th && th->resp_p99_s > 0 ? th->resp_p99_s : TM_DEFAULT_RESP_P99_S;
+    m->th.error_rate = th && th->error_rate > 0 ? th->error_rate : TUI_DEFAULT_ERROR_RATE;
+    m->th.retrans_rate = th && th->retrans_rate > 0 ? th->retrans_rate : TUI_DEFAULT_RETRANS_RATE;
+    m->th.resp_p99_s = th && th->resp_p99_s > 0 ? th->resp_p99_s : TUI_DEFAULT_RESP_P99_S;
     return m;
 }
 
-void tm_free(struct tm_model *m)
+void tui_model_free(struct tui_model *m)
 {
     free(m);
 }
 
-void tm_copy(struct tm_model *dst, const struct tm_model *src)
+void tui_model_copy(struct tui_model *dst, const struct tui_model *src)
 {
     memcpy(dst, src, sizeof(*dst));
 }
@@ -60,15 +60,15 @@ static bool ep_valid(const struct endpoint *e)
 }
 
 /* The server row for ep: found, appended, or replacing the least recently active one. */
-static struct tm_server *server_get(struct tm_model *m, const struct endpoint *ep, uint64_t ts)
+static struct tui_server *server_get(struct tui_model *m, const struct endpoint *ep, uint64_t ts)
 {
     if (!ep_valid(ep))
         return NULL;
     for (size_t i = 0; i < m->nservers; i++)
         if (ep_equal(&m->servers[i].ep, ep))
             return &m->servers[i];
-    struct tm_server *s;
-    if (m->nservers < TM_SERVERS) {
+    struct tui_server *s;
+    if (m->nservers < TUI_SERVERS) {
         s = &m->servers[m->nservers++];
     } else {
         s = &m->servers[0];
@@ -83,19 +83,19 @@ static struct tm_server *server_get(struct tm_model *m, const struct endpoint *e
     return s;
 }
 
-static struct tm_problem *problem_slot(const struct tm_model *m, uint64_t flow_id)
+static struct tui_problem *problem_slot(const struct tui_model *m, uint64_t flow_id)
 {
-    return (struct tm_problem *)&m->problems[flow_id & (TM_PROBLEMS - 1)];
+    return (struct tui_problem *)&m->problems[flow_id & (TUI_PROBLEMS - 1)];
 }
 
-void tm_add_finding(struct tm_model *m, const struct finding *f)
+void tui_model_add_finding(struct tui_model *m, const struct finding *f)
 {
     unsigned sev = sev_index(f->sev);
-    m->findings[m->nfindings % TM_FINDINGS] = *f;
+    m->findings[m->nfindings % TUI_FINDINGS] = *f;
     m->nfindings++;
     m->findings_by_sev[sev]++;
     if (f->flow_id) {
-        struct tm_problem *p = problem_slot(m, f->flow_id);
+        struct tui_problem *p = problem_slot(m, f->flow_id);
         if (p->flow_id != f->flow_id) {
             p->flow_id = f->flow_id;
             p->worst = (enum severity)sev;
@@ -106,7 +106,7 @@ void tm_add_finding(struct tm_model *m, const struct finding *f)
             p->worst = (enum severity)sev;
         p->count++;
     }
-    struct tm_server *s = server_get(m, &f->server, f->ts_ns);
+    struct tui_server *s = server_get(m, &f->server, f->ts_ns);
     if (s) {
         s->nfind[sev]++;
         if (!s->has_health && sev >= SEV_WARN && !s->bad_since_ns)
@@ -123,18 +123,18 @@ static bool bad_close(enum flow_close c)
            c == CLOSE_RST_SERVER;
 }
 
-static const struct tm_problem *problem_of(const struct tm_model *m, uint64_t flow_id)
+static const struct tui_problem *problem_of(const struct tui_model *m, uint64_t flow_id)
 {
-    const struct tm_problem *p = problem_slot(m, flow_id);
+    const struct tui_problem *p = problem_slot(m, flow_id);
     return flow_id && p->flow_id == flow_id ? p : NULL;
 }
 
-void tm_add_flow(struct tm_model *m, const struct flow_record *r)
+void tui_model_add_flow(struct tui_model *m, const struct flow_record *r)
 {
-    m->flows[m->nflows % TM_FLOWS] = *r;
+    m->flows[m->nflows % TUI_FLOWS] = *r;
     m->nflows++;
     if (bad_close(r->close) || problem_of(m, r->flow_id)) {
-        m->bad[m->nbad % TM_BAD] = *r;
+        m->bad[m->nbad % TUI_BAD] = *r;
         m->nbad++;
     }
 }
@@ -144,9 +144,9 @@ static float rate_or_zero(double v)
     return isnan(v) || v < 0 ? 0.0f : (float)v;
 }
 
-void tm_add_health(struct tm_model *m, const struct health_row *h)
+void tui_model_add_health(struct tui_model *m, const struct health_row *h)
 {
-    struct tm_server *s = server_get(m, &h->server, h->start_ns + h->len_ns);
+    struct tui_server *s = server_get(m, &h->server, h->start_ns + h->len_ns);
     if (!s)
         return;
     s->has_health = true;
@@ -156,7 +156,7 @@ void tm_add_health(struct tm_model *m, const struct health_row *h)
     s->established += h->established;
     s->resets += h->resets;
     s->tls_failed += h->failed_tls;
-    if (tm_server_level(m, s) >= TM_LEVEL_WARN) {
+    if (tui_model_server_level(m, s) >= TUI_LEVEL_WARN) {
         if (!s->bad_since_ns)
             s->bad_since_ns = h->start_ns;
     } else {
@@ -164,35 +164,35 @@ void tm_add_health(struct tm_model *m, const struct health_row *h)
     }
     s->hist_err[s->hist_pos] = rate_or_zero(h->error_rate);
     s->hist_retr[s->hist_pos] = rate_or_zero(h->retrans_rate);
-    s->hist_pos = (s->hist_pos + 1) % TM_HIST;
-    if (s->hist_n < TM_HIST)
+    s->hist_pos = (s->hist_pos + 1) % TUI_HIST;
+    if (s->hist_n < TUI_HIST)
         s->hist_n++;
     if (h->start_ns + h->len_ns > s->last_active_ns)
         s->last_active_ns = h->start_ns + h->len_ns;
 }
 
-void tm_add_tls(struct tm_model *m, const struct tls_record *t)
+void tui_model_add_tls(struct tui_model *m, const struct tls_record *t)
 {
-    m->tls[m->ntls % TM_TLS] = *t;
+    m->tls[m->ntls % TUI_TLS] = *t;
     m->ntls++;
 }
 
-void tm_add_cert(struct tm_model *m, const struct cert_record *c)
+void tui_model_add_cert(struct tui_model *m, const struct cert_record *c)
 {
-    m->certs[m->ncerts % TM_CERTS] = *c;
+    m->certs[m->ncerts % TUI_CERTS] = *c;
     m->ncerts++;
 }
 
-void tm_set_open(struct tm_model *m, const struct flow_record *flows, size_t n)
+void tui_model_set_open(struct tui_model *m, const struct flow_record *flows, size_t n)
 {
-    if (n > TM_OPEN)
-        n = TM_OPEN;
+    if (n > TUI_OPEN)
+        n = TUI_OPEN;
     if (n)
         memcpy(m->open, flows, n * sizeof(*flows));
     m->nopen = n;
 }
 
-void tm_rate_update(struct tm_rate *r, uint64_t t_ns, uint64_t packets, uint64_t bytes)
+void tui_rate_update(struct tui_rate *r, uint64_t t_ns, uint64_t packets, uint64_t bytes)
 {
     if (!r->started || t_ns < r->t0_ns || packets < r->packets0 || bytes < r->bytes0) {
         r->started = true;
@@ -202,7 +202,7 @@ void tm_rate_update(struct tm_rate *r, uint64_t t_ns, uint64_t packets, uint64_t
         return;
     }
     uint64_t dt = t_ns - r->t0_ns;
-    if (dt < TM_RATE_WINDOW_NS)
+    if (dt < TUI_RATE_WINDOW_NS)
         return;
     r->pps = (double)(packets - r->packets0) * 1e9 / (double)dt;
     r->mbps = (double)(bytes - r->bytes0) * 8.0 * 1e3 / (double)dt;
@@ -217,7 +217,7 @@ static void copy_text(char *dst, size_t len, const char *src)
     snprintf(dst, len, "%s", src ? src : "");
 }
 
-void tm_set_status(struct tm_model *m, const struct tui_status *st, uint64_t wall_ns)
+void tui_model_set_status(struct tui_model *m, const struct tui_status *st, uint64_t wall_ns)
 {
     m->st = *st;
     copy_text(m->source, sizeof(m->source), st->source);
@@ -227,10 +227,10 @@ void tm_set_status(struct tm_model *m, const struct tui_status *st, uint64_t wal
     m->st.filter = NULL;
     m->st.store_state = NULL;
     m->has_status = true;
-    tm_rate_update(&m->rate, st->live ? wall_ns : st->now_ns, st->packets, st->bytes);
+    tui_rate_update(&m->rate, st->live ? wall_ns : st->now_ns, st->packets, st->bytes);
 }
 
-void tm_header_rate(const struct tm_model *m, double *pps, double *mbps)
+void tui_model_header_rate(const struct tui_model *m, double *pps, double *mbps)
 {
     *pps = 0;
     *mbps = 0;
@@ -246,16 +246,16 @@ void tm_header_rate(const struct tm_model *m, double *pps, double *mbps)
     }
 }
 
-size_t tm_findings_kept(const struct tm_model *m)
+size_t tui_model_findings_kept(const struct tui_model *m)
 {
-    return m->nfindings < TM_FINDINGS ? (size_t)m->nfindings : TM_FINDINGS;
+    return m->nfindings < TUI_FINDINGS ? (size_t)m->nfindings : TUI_FINDINGS;
 }
 
-const struct finding *tm_finding_at(const struct tm_model *m, size_t i)
+const struct finding *tui_model_finding_at(const struct tui_model *m, size_t i)
 {
-    if (i >= tm_findings_kept(m))
+    if (i >= tui_model_findings_kept(m))
         return NULL;
-    return &m->findings[(m->nfindings - 1 - i) % TM_FINDINGS];
+    return &m->findings[(m->nfindings - 1 - i) % TUI_FINDINGS];
 }
 
 /* Case-insensitive: does hay contain needle? */
@@ -283,7 +283,7 @@ static bool ep_matches(const struct endpoint *e, const char *filter)
     return ci_contains(pkt_endpoint_str(e, buf, sizeof(buf)), filter);
 }
 
-bool tm_flow_matches(const struct tm_flow_row *row, const char *filter)
+bool tui_model_flow_matches(const struct tui_flow_row *row, const char *filter)
 {
     if (!filter || !*filter)
         return true;
@@ -295,7 +295,7 @@ bool tm_flow_matches(const struct tm_flow_row *row, const char *filter)
     return row->last_kind >= 0 && ci_contains(fk_name((enum fkind)row->last_kind), filter);
 }
 
-bool tm_finding_matches(const struct finding *f, const char *filter)
+bool tui_model_finding_matches(const struct finding *f, const char *filter)
 {
     if (!filter || !*filter)
         return true;
@@ -304,7 +304,7 @@ bool tm_finding_matches(const struct finding *f, const char *filter)
     return ci_contains(fk_name(f->kind), filter) || ci_contains(sev_name(f->sev), filter);
 }
 
-bool tm_server_matches(const struct tm_server *s, const char *filter)
+bool tui_model_server_matches(const struct tui_server *s, const char *filter)
 {
     return !filter || !*filter || ep_matches(&s->ep, filter);
 }
@@ -319,7 +319,7 @@ static uint64_t row_retrans(const struct flow_record *r)
 }
 
 /* Badness: worst finding severity, then a failed/cut close, then the number of TCP troubles. */
-static uint64_t row_score(const struct tm_flow_row *row)
+static uint64_t row_score(const struct tui_flow_row *row)
 {
     const struct flow_record *r = row->rec;
     uint64_t s = 0;
@@ -336,10 +336,10 @@ static uint64_t row_score(const struct tm_flow_row *row)
     return s | ev;
 }
 
-static void fill_row(const struct tm_model *m, const struct flow_record *r, bool open,
-                     struct tm_flow_row *row)
+static void fill_row(const struct tui_model *m, const struct flow_record *r, bool open,
+                     struct tui_flow_row *row)
 {
-    const struct tm_problem *p = problem_of(m, r->flow_id);
+    const struct tui_problem *p = problem_of(m, r->flow_id);
     uint64_t now = m->has_status ? m->st.now_ns : r->last_ts_ns;
     uint64_t end = open ? (now > r->last_ts_ns ? now : r->last_ts_ns) : r->last_ts_ns;
     row->rec = r;
@@ -351,7 +351,7 @@ static void fill_row(const struct tm_model *m, const struct flow_record *r, bool
     row->score = row_score(row);
 }
 
-static int cmp_id_desc(const struct tm_flow_row *a, const struct tm_flow_row *b)
+static int cmp_id_desc(const struct tui_flow_row *a, const struct tui_flow_row *b)
 {
     return a->rec->flow_id < b->rec->flow_id ? 1 : a->rec->flow_id > b->rec->flow_id ? -1 : 0;
 }
@@ -363,28 +363,28 @@ static int cmp_u64_desc(uint64_t a, uint64_t b)
 
 static int cmp_worst(const void *pa, const void *pb)
 {
-    const struct tm_flow_row *a = pa, *b = pb;
+    const struct tui_flow_row *a = pa, *b = pb;
     int c = cmp_u64_desc(a->score, b->score);
     return c ? c : cmp_id_desc(a, b);
 }
 
 static int cmp_bytes(const void *pa, const void *pb)
 {
-    const struct tm_flow_row *a = pa, *b = pb;
+    const struct tui_flow_row *a = pa, *b = pb;
     int c = cmp_u64_desc(a->rec->bytes[0] + a->rec->bytes[1], b->rec->bytes[0] + b->rec->bytes[1]);
     return c ? c : cmp_id_desc(a, b);
 }
 
 static int cmp_age(const void *pa, const void *pb)
 {
-    const struct tm_flow_row *a = pa, *b = pb;
+    const struct tui_flow_row *a = pa, *b = pb;
     int c = cmp_u64_desc(a->age_ns, b->age_ns);
     return c ? c : cmp_id_desc(a, b);
 }
 
 static int cmp_retrans(const void *pa, const void *pb)
 {
-    const struct tm_flow_row *a = pa, *b = pb;
+    const struct tui_flow_row *a = pa, *b = pb;
     int c = cmp_u64_desc(a->retrans, b->retrans);
     return c ? c : cmp_worst(pa, pb);
 }
@@ -392,24 +392,24 @@ static int cmp_retrans(const void *pa, const void *pb)
 /* For de-duplication: by flow_id, ended before open (the ended record is final). */
 static int cmp_dedup(const void *pa, const void *pb)
 {
-    const struct tm_flow_row *a = pa, *b = pb;
+    const struct tui_flow_row *a = pa, *b = pb;
     if (a->rec->flow_id != b->rec->flow_id)
         return a->rec->flow_id < b->rec->flow_id ? -1 : 1;
     return (int)a->open - (int)b->open;
 }
 
-size_t tm_flow_rows(const struct tm_model *m, enum tm_sort sort, const char *filter,
-                    struct tm_flow_row *out, size_t max)
+size_t tui_model_flow_rows(const struct tui_model *m, enum tui_sort sort, const char *filter,
+                           struct tui_flow_row *out, size_t max)
 {
-    static int (*const cmps[TM_SORT__COUNT])(const void *, const void *) = {cmp_worst, cmp_bytes,
-                                                                            cmp_age, cmp_retrans};
+    static int (*const cmps[TUI_SORT__COUNT])(const void *, const void *) = {cmp_worst, cmp_bytes,
+                                                                             cmp_age, cmp_retrans};
     size_t n = 0;
-    size_t kept = m->nflows < TM_FLOWS ? (size_t)m->nflows : TM_FLOWS;
+    size_t kept = m->nflows < TUI_FLOWS ? (size_t)m->nflows : TUI_FLOWS;
     for (size_t i = 0; i < kept && n < max; i++)
-        fill_row(m, &m->flows[(m->nflows - 1 - i) % TM_FLOWS], false, &out[n++]);
-    kept = m->nbad < TM_BAD ? (size_t)m->nbad : TM_BAD;
+        fill_row(m, &m->flows[(m->nflows - 1 - i) % TUI_FLOWS], false, &out[n++]);
+    kept = m->nbad < TUI_BAD ? (size_t)m->nbad : TUI_BAD;
     for (size_t i = 0; i < kept && n < max; i++)
-        fill_row(m, &m->bad[(m->nbad - 1 - i) % TM_BAD], false, &out[n++]);
+        fill_row(m, &m->bad[(m->nbad - 1 - i) % TUI_BAD], false, &out[n++]);
     for (size_t i = 0; i < m->nopen && n < max; i++)
         fill_row(m, &m->open[i], true, &out[n++]);
     if (n > 1)
@@ -419,108 +419,109 @@ size_t tm_flow_rows(const struct tm_model *m, enum tm_sort sort, const char *fil
         size_t next = i + 1; /* skip the other copies (bad ring, open snapshot) of this flow */
         while (next < n && out[next].rec->flow_id == out[i].rec->flow_id)
             next++;
-        if (tm_flow_matches(&out[i], filter))
+        if (tui_model_flow_matches(&out[i], filter))
             out[w++] = out[i];
         i = next;
     }
     if (w > 1)
-        qsort(out, w, sizeof(*out), cmps[(unsigned)sort < TM_SORT__COUNT ? sort : 0]);
+        qsort(out, w, sizeof(*out), cmps[(unsigned)sort < TUI_SORT__COUNT ? sort : 0]);
     return w;
 }
 
-size_t tm_finding_rows(const struct tm_model *m, const char *filter, const struct finding **out,
-                       size_t max)
+size_t tui_model_finding_rows(const struct tui_model *m, const char *filter,
+                              const struct finding **out, size_t max)
 {
-    size_t n = 0, kept = tm_findings_kept(m);
+    size_t n = 0, kept = tui_model_findings_kept(m);
     for (size_t i = 0; i < kept && n < max; i++) {
-        const struct finding *f = tm_finding_at(m, i);
-        if (tm_finding_matches(f, filter))
+        const struct finding *f = tui_model_finding_at(m, i);
+        if (tui_model_finding_matches(f, filter))
             out[n++] = f;
     }
     return n;
 }
 
-static int level_rank(enum tm_level l)
+static int level_rank(enum tui_level l)
 {
     return (int)l;
 }
 
 /* Level of value v against threshold thr: over it is bad, over half of it is a warning. */
-static enum tm_level level_of(double v, double thr)
+static enum tui_level level_of(double v, double thr)
 {
     if (isnan(v) || thr <= 0)
-        return TM_LEVEL_OK;
+        return TUI_LEVEL_OK;
     if (v > thr)
-        return TM_LEVEL_BAD;
+        return TUI_LEVEL_BAD;
     if (v > thr / 2)
-        return TM_LEVEL_WARN;
-    return TM_LEVEL_OK;
+        return TUI_LEVEL_WARN;
+    return TUI_LEVEL_OK;
 }
 
-static enum tm_level level_max(enum tm_level a, enum tm_level b)
+static enum tui_level level_max(enum tui_level a, enum tui_level b)
 {
     return level_rank(a) >= level_rank(b) ? a : b;
 }
 
-enum tm_level tm_server_level(const struct tm_model *m, const struct tm_server *s)
+enum tui_level tui_model_server_level(const struct tui_model *m, const struct tui_server *s)
 {
     if (!s->has_health) {
         if (s->nfind[SEV_ERROR])
-            return TM_LEVEL_BAD;
+            return TUI_LEVEL_BAD;
         if (s->nfind[SEV_WARN])
-            return TM_LEVEL_WARN;
-        return s->nfind[SEV_INFO] ? TM_LEVEL_OK : TM_LEVEL_NONE;
+            return TUI_LEVEL_WARN;
+        return s->nfind[SEV_INFO] ? TUI_LEVEL_OK : TUI_LEVEL_NONE;
     }
     const struct health_row *h = &s->last;
     if (h->open_alerts)
-        return TM_LEVEL_BAD;
-    enum tm_level l = level_of(h->error_rate, m->th.error_rate);
+        return TUI_LEVEL_BAD;
+    enum tui_level l = level_of(h->error_rate, m->th.error_rate);
     l = level_max(l, level_of(h->retrans_rate, m->th.retrans_rate));
     if (h->resp_n)
         l = level_max(l, level_of(h->resp_p99, m->th.resp_p99_s));
     return l;
 }
 
-size_t tm_server_rows(const struct tm_model *m, const char *filter, const struct tm_server **out,
-                      size_t max)
+size_t tui_model_server_rows(const struct tui_model *m, const char *filter,
+                             const struct tui_server **out, size_t max)
 {
     size_t n = 0;
     /* worst level first; within a level, in order of appearance (stable) */
-    for (int lvl = TM_LEVEL_BAD; lvl >= TM_LEVEL_NONE; lvl--)
+    for (int lvl = TUI_LEVEL_BAD; lvl >= TUI_LEVEL_NONE; lvl--)
         for (size_t i = 0; i < m->nservers && n < max; i++) {
-            const struct tm_server *s = &m->servers[i];
-            if ((int)tm_server_level(m, s) == lvl && tm_server_matches(s, filter))
+            const struct tui_server *s = &m->servers[i];
+            if ((int)tui_model_server_level(m, s) == lvl && tui_model_server_matches(s, filter))
                 out[n++] = s;
         }
     return n;
 }
 
-double tm_server_attempts_per_s(const struct tm_server *s)
+double tui_model_server_attempts_per_s(const struct tui_server *s)
 {
     if (!s->has_health || s->last.len_ns == 0)
         return 0;
     return (double)s->last.attempts * 1e9 / (double)s->last.len_ns;
 }
 
-size_t tm_server_history(const struct tm_server *s, int which, float *out, size_t n)
+size_t tui_model_server_history(const struct tui_server *s, int which, float *out, size_t n)
 {
     if (n > s->hist_n)
         n = s->hist_n;
     const float *h = which ? s->hist_retr : s->hist_err;
     for (size_t i = 0; i < n; i++)
-        out[i] = h[(s->hist_pos + TM_HIST - n + i) % TM_HIST];
+        out[i] = h[(s->hist_pos + TUI_HIST - n + i) % TUI_HIST];
     return n;
 }
 
-const struct flow_record *tm_find_flow(const struct tm_model *m, uint64_t flow_id, bool *open)
+const struct flow_record *tui_model_find_flow(const struct tui_model *m, uint64_t flow_id,
+                                              bool *open)
 {
-    size_t kept = m->nflows < TM_FLOWS ? (size_t)m->nflows : TM_FLOWS;
+    size_t kept = m->nflows < TUI_FLOWS ? (size_t)m->nflows : TUI_FLOWS;
     if (open)
         *open = false;
     for (size_t i = 0; i < kept; i++)
         if (m->flows[i].flow_id == flow_id)
             return &m->flows[i];
-    kept = m->nbad < TM_BAD ? (size_t)m->nbad : TM_BAD;
+    kept = m->nbad < TUI_BAD ? (size_t)m->nbad : TUI_BAD;
     for (size_t i = 0; i < kept; i++)
         if (m->bad[i].flow_id == flow_id)
             return &m->bad[i];
@@ -533,7 +534,7 @@ const struct flow_record *tm_find_flow(const struct tm_model *m, uint64_t flow_i
     return NULL;
 }
 
-const char *tm_fmt_bytes(uint64_t b, char *buf, size_t len)
+const char *tui_fmt_bytes(uint64_t b, char *buf, size_t len)
 {
     static const char units[] = "KMGTPE";
     double v = (double)b;
@@ -555,7 +556,7 @@ const char *tm_fmt_bytes(uint64_t b, char *buf, size_t len)
     return buf;
 }
 
-const char *tm_fmt_dur(uint64_t ns, char *buf, size_t len)
+const char *tui_fmt_dur(uint64_t ns, char *buf, size_t len)
 {
     uint64_t s = ns / 1000000000u;
     if (ns < 1000000000u)
@@ -571,7 +572,7 @@ const char *tm_fmt_dur(uint64_t ns, char *buf, size_t len)
     return buf;
 }
 
-const char *tm_fmt_ms(double s, char *buf, size_t len)
+const char *tui_fmt_ms(double s, char *buf, size_t len)
 {
     if (isnan(s) || s < 0)
         snprintf(buf, len, "-");
@@ -586,7 +587,7 @@ const char *tm_fmt_ms(double s, char *buf, size_t len)
     return buf;
 }
 
-const char *tm_fmt_clock(uint64_t ts_ns, char *buf, size_t len)
+const char *tui_fmt_clock(uint64_t ts_ns, char *buf, size_t len)
 {
     time_t t = (time_t)(ts_ns / 1000000000u);
     struct tm tmv;
@@ -612,7 +613,7 @@ static const char *fmt_date(int64_t secs, char *buf, size_t len)
     return buf;
 }
 
-const char *tm_tls_version_name(uint16_t v)
+const char *tui_tls_version_name(uint16_t v)
 {
     switch (v) {
     case 0x0300:
@@ -668,7 +669,7 @@ static const struct {
     {120, "no_application_protocol"},
 };
 
-const char *tm_tls_alert_name(int desc)
+const char *tui_tls_alert_name(int desc)
 {
     for (size_t i = 0; i < sizeof(alert_names) / sizeof(alert_names[0]); i++)
         if (alert_names[i].code == desc)
@@ -678,9 +679,9 @@ const char *tm_tls_alert_name(int desc)
 
 /* Timeline builder: a bounded array being filled. */
 struct tl {
-    struct tm_event *ev; /* output */
-    size_t n;            /* used */
-    size_t max;          /* capacity */
+    struct tui_event *ev; /* output */
+    size_t n;             /* used */
+    size_t max;           /* capacity */
 };
 
 static void tl_add(struct tl *t, uint64_t ts, int sev, const char *fmt, ...)
@@ -690,7 +691,7 @@ static void tl_add(struct tl *t, uint64_t ts, int sev, const char *fmt, ...)
 {
     if (t->n >= t->max)
         return;
-    struct tm_event *e = &t->ev[t->n++];
+    struct tui_event *e = &t->ev[t->n++];
     va_list ap;
     e->ts_ns = ts;
     e->sev = sev;
@@ -723,20 +724,20 @@ static void tl_handshake(struct tl *t, const struct flow_record *r)
     if (r->saw_syn && r->hs_rtt_server_ns >= 0) {
         uint64_t ts = r->first_ts_ns + (uint64_t)r->hs_rtt_server_ns;
         tl_add(t, ts, -1, "SYN-ACK from server after %s%s",
-               tm_fmt_ms((double)r->hs_rtt_server_ns / 1e9, a, sizeof(a)),
+               tui_fmt_ms((double)r->hs_rtt_server_ns / 1e9, a, sizeof(a)),
                r->synack_count > 1 ? " (SYN-ACK retransmitted)" : "");
         if (r->hs_rtt_client_ns >= 0)
-            tl_add(
-                t, ts + (uint64_t)r->hs_rtt_client_ns, -1,
-                "ACK from client: handshake complete (client side %s, total %s)",
-                tm_fmt_ms((double)r->hs_rtt_client_ns / 1e9, a, sizeof(a)),
-                tm_fmt_ms((double)(r->hs_rtt_server_ns + r->hs_rtt_client_ns) / 1e9, b, sizeof(b)));
+            tl_add(t, ts + (uint64_t)r->hs_rtt_client_ns, -1,
+                   "ACK from client: handshake complete (client side %s, total %s)",
+                   tui_fmt_ms((double)r->hs_rtt_client_ns / 1e9, a, sizeof(a)),
+                   tui_fmt_ms((double)(r->hs_rtt_server_ns + r->hs_rtt_client_ns) / 1e9, b,
+                              sizeof(b)));
     }
     if (r->one_direction)
         tl_add(t, r->first_ts_ns, -1, "only one direction of this flow was captured");
 }
 
-static void tl_end(struct tl *t, const struct tm_model *m, const struct flow_record *r, bool open)
+static void tl_end(struct tl *t, const struct tui_model *m, const struct flow_record *r, bool open)
 {
     char b0[24], b1[24];
     uint64_t rc =
@@ -748,27 +749,27 @@ static void tl_end(struct tl *t, const struct tm_model *m, const struct flow_rec
         tl_add(t, now, -1,
                "still open (%s): client sent %" PRIu64 " pkts/%s, server %" PRIu64
                " pkts/%s; retransmissions c->s %" PRIu64 ", s->c %" PRIu64,
-               flow_state_name(r->state), r->packets[0], tm_fmt_bytes(r->bytes[0], b0, 24),
-               r->packets[1], tm_fmt_bytes(r->bytes[1], b1, 24), rc, rs);
+               flow_state_name(r->state), r->packets[0], tui_fmt_bytes(r->bytes[0], b0, 24),
+               r->packets[1], tui_fmt_bytes(r->bytes[1], b1, 24), rc, rs);
         return;
     }
     tl_add(t, r->last_ts_ns, bad_close(r->close) ? SEV_ERROR : -1,
            "ended: %s; client sent %" PRIu64 " pkts/%s, server %" PRIu64
            " pkts/%s; retransmissions c->s %" PRIu64 ", s->c %" PRIu64,
-           close_name(r->close), r->packets[0], tm_fmt_bytes(r->bytes[0], b0, 24), r->packets[1],
-           tm_fmt_bytes(r->bytes[1], b1, 24), rc, rs);
+           close_name(r->close), r->packets[0], tui_fmt_bytes(r->bytes[0], b0, 24), r->packets[1],
+           tui_fmt_bytes(r->bytes[1], b1, 24), rc, rs);
 }
 
 /*
  * When the handshake ended: ClientHello + duration when known; else the time of the flow's
  * newest TLS failure finding (a failed handshake has no duration); else the ClientHello time.
  */
-static uint64_t tls_end_ts(const struct tm_model *m, const struct tls_record *x)
+static uint64_t tls_end_ts(const struct tui_model *m, const struct tls_record *x)
 {
     if (x->duration_ns >= 0)
         return x->ts_ns + (uint64_t)x->duration_ns;
-    for (size_t i = 0; i < tm_findings_kept(m); i++) {
-        const struct finding *f = tm_finding_at(m, i);
+    for (size_t i = 0; i < tui_model_findings_kept(m); i++) {
+        const struct finding *f = tui_model_finding_at(m, i);
         if (f->flow_id == x->flow_id &&
             (f->kind == FK_TLS_ALERT || f->kind == FK_TLS_HANDSHAKE_FAILED) && f->ts_ns >= x->ts_ns)
             return f->ts_ns;
@@ -776,25 +777,25 @@ static uint64_t tls_end_ts(const struct tm_model *m, const struct tls_record *x)
     return x->ts_ns;
 }
 
-static void tl_tls(struct tl *t, const struct tm_model *m, const struct tls_record *x)
+static void tl_tls(struct tl *t, const struct tui_model *m, const struct tls_record *x)
 {
     char d[24];
     uint64_t end = tls_end_ts(m, x);
     tl_add(t, x->ts_ns, -1, "TLS ClientHello: SNI %s, up to %s%s%s, JA4 %s",
-           x->sni[0] ? x->sni : "(none)", tm_tls_version_name(x->client_version),
+           x->sni[0] ? x->sni : "(none)", tui_tls_version_name(x->client_version),
            x->alpn[0] ? ", ALPN " : "", x->alpn, x->ja4[0] ? x->ja4 : "-");
     if (x->version)
         tl_add(t, x->ts_ns, -1, "TLS ServerHello: %s, cipher 0x%04x%s",
-               tm_tls_version_name(x->version), x->cipher,
+               tui_tls_version_name(x->version), x->cipher,
                x->hello_retry ? " (after a HelloRetryRequest)" : "");
     switch (x->outcome) {
     case TLS_COMPLETED:
         tl_add(t, end, -1, "TLS handshake completed in %s",
-               tm_fmt_ms(x->duration_ns >= 0 ? (double)x->duration_ns / 1e9 : NAN, d, sizeof(d)));
+               tui_fmt_ms(x->duration_ns >= 0 ? (double)x->duration_ns / 1e9 : NAN, d, sizeof(d)));
         break;
     case TLS_FAILED_ALERT:
         tl_add(t, end, SEV_ERROR, "TLS handshake failed: %s alert %s (%d) from the %s",
-               x->alert_level == 2 ? "fatal" : "warning", tm_tls_alert_name(x->alert_desc),
+               x->alert_level == 2 ? "fatal" : "warning", tui_tls_alert_name(x->alert_desc),
                x->alert_desc, side_name(x->alert_from));
         break;
     case TLS_RESET:
@@ -823,24 +824,25 @@ static void tl_cert(struct tl *t, const struct cert_record *c)
            c->key_bits, c->self_signed ? ", self-signed" : "");
 }
 
-size_t tm_timeline(const struct tm_model *m, uint64_t flow_id, struct tm_event *out, size_t max)
+size_t tui_model_timeline(const struct tui_model *m, uint64_t flow_id, struct tui_event *out,
+                          size_t max)
 {
     struct tl t = {out, 0, max};
     bool open;
-    const struct flow_record *r = tm_find_flow(m, flow_id, &open);
+    const struct flow_record *r = tui_model_find_flow(m, flow_id, &open);
     if (r)
         tl_handshake(&t, r);
-    size_t kept = tm_findings_kept(m);
+    size_t kept = tui_model_findings_kept(m);
     for (size_t i = kept; i-- > 0;) { /* oldest first */
-        const struct finding *f = tm_finding_at(m, i);
+        const struct finding *f = tui_model_finding_at(m, i);
         if (f->flow_id == flow_id)
             tl_add(&t, f->ts_ns, (int)sev_index(f->sev), "%s: %s", fk_name(f->kind), f->detail);
     }
-    kept = m->ntls < TM_TLS ? (size_t)m->ntls : TM_TLS;
+    kept = m->ntls < TUI_TLS ? (size_t)m->ntls : TUI_TLS;
     for (size_t i = 0; i < kept; i++)
         if (m->tls[i].flow_id == flow_id)
             tl_tls(&t, m, &m->tls[i]);
-    kept = m->ncerts < TM_CERTS ? (size_t)m->ncerts : TM_CERTS;
+    kept = m->ncerts < TUI_CERTS ? (size_t)m->ncerts : TUI_CERTS;
     for (size_t i = 0; i < kept; i++)
         if (m->certs[i].flow_id == flow_id)
             tl_cert(&t, &m->certs[i]);
@@ -848,7 +850,7 @@ size_t tm_timeline(const struct tm_model *m, uint64_t flow_id, struct tm_event *
         tl_end(&t, m, r, open);
     /* stable insertion sort by time: events at the same instant keep their logical order */
     for (size_t i = 1; i < t.n; i++) {
-        struct tm_event e = out[i];
+        struct tui_event e = out[i];
         size_t j = i;
         while (j > 0 && out[j - 1].ts_ns > e.ts_ns) {
             out[j] = out[j - 1];

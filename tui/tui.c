@@ -1,6 +1,6 @@
 /*
  * tui.c - the ncurses live view: keys are read without blocking, and the screen is redrawn at
- * most TUI_REDRAW_NS apart from a snapshot of the model (tm_copy), so drawing never holds up
+ * most TUI_REDRAW_NS apart from a snapshot of the model (tui_model_copy), so drawing never holds up
  * the capture. Layout: a 3-line header, the server panel, the flow table, the findings feed
  * and a footer of keys; Enter opens a detail timeline, ? a help page.
  */
@@ -42,66 +42,66 @@ struct tui_dline {
 };
 
 struct tui {
-    struct tui_opts o;                       /* options as given */
-    bool color;                              /* colours asked for and available */
-    SCREEN *scr;                             /* the curses screen */
-    FILE *in;                                /* /dev/tty when stdin is not a terminal */
-    struct tm_model *live;                   /* fed by the sink and by tui_frame */
-    struct tm_model *snap;                   /* the snapshot that is drawn */
-    bool quit;                               /* q was pressed (sticky) */
-    bool paused;                             /* display frozen */
-    bool drawn;                              /* at least one snapshot was drawn */
-    uint64_t last_draw_ns;                   /* wall time of the last snapshot */
-    enum tui_mode mode;                      /* main, detail or help */
-    enum tui_mode help_from;                 /* mode to return to from help */
-    enum tui_panel focus;                    /* panel with the selection */
-    enum tm_sort sort;                       /* flow table order */
-    bool editing;                            /* the / prompt is open */
-    char edit[TUI_FILTER_MAX];               /* text being typed after / */
-    char filter[TUI_FILTER_MAX];             /* filter in force ("" = none) */
-    size_t sel[P__COUNT];                    /* selected row per panel */
-    size_t top[P__COUNT];                    /* first visible row per panel */
-    uint64_t sel_flow;                       /* flow_id of the selected flow row */
-    struct tm_flow_row rows[TM_ROWS];        /* flow table rows (into snap) */
-    size_t nrows;                            /* entries in rows */
-    const struct finding *feed[TM_FINDINGS]; /* findings feed (into snap) */
-    size_t nfeed;                            /* entries in feed */
-    const struct tm_server *srv[TM_SERVERS]; /* server rows (into snap) */
-    size_t nsrv;                             /* entries in srv */
-    bool detail_has_finding;                 /* the detail was opened on a finding */
-    struct finding detail_finding;           /* that finding (a copy) */
-    uint64_t detail_flow;                    /* flow shown in the detail (0 = none) */
-    size_t detail_top;                       /* first visible detail line */
-    struct tui_dline dl[TUI_DLINES];         /* the detail or help page */
-    size_t ndl;                              /* lines in dl */
-    struct tm_event ev[TM_EVENTS];           /* timeline being shown */
+    struct tui_opts o;                         /* options as given */
+    bool color;                                /* colours asked for and available */
+    SCREEN *scr;                               /* the curses screen */
+    FILE *in;                                  /* /dev/tty when stdin is not a terminal */
+    struct tui_model *live;                    /* fed by the sink and by tui_frame */
+    struct tui_model *snap;                    /* the snapshot that is drawn */
+    bool quit;                                 /* q was pressed (sticky) */
+    bool paused;                               /* display frozen */
+    bool drawn;                                /* at least one snapshot was drawn */
+    uint64_t last_draw_ns;                     /* wall time of the last snapshot */
+    enum tui_mode mode;                        /* main, detail or help */
+    enum tui_mode help_from;                   /* mode to return to from help */
+    enum tui_panel focus;                      /* panel with the selection */
+    enum tui_sort sort;                        /* flow table order */
+    bool editing;                              /* the / prompt is open */
+    char edit[TUI_FILTER_MAX];                 /* text being typed after / */
+    char filter[TUI_FILTER_MAX];               /* filter in force ("" = none) */
+    size_t sel[P__COUNT];                      /* selected row per panel */
+    size_t top[P__COUNT];                      /* first visible row per panel */
+    uint64_t sel_flow;                         /* flow_id of the selected flow row */
+    struct tui_flow_row rows[TUI_ROWS];        /* flow table rows (into snap) */
+    size_t nrows;                              /* entries in rows */
+    const struct finding *feed[TUI_FINDINGS];  /* findings feed (into snap) */
+    size_t nfeed;                              /* entries in feed */
+    const struct tui_server *srv[TUI_SERVERS]; /* server rows (into snap) */
+    size_t nsrv;                               /* entries in srv */
+    bool detail_has_finding;                   /* the detail was opened on a finding */
+    struct finding detail_finding;             /* that finding (a copy) */
+    uint64_t detail_flow;                      /* flow shown in the detail (0 = none) */
+    size_t detail_top;                         /* first visible detail line */
+    struct tui_dline dl[TUI_DLINES];           /* the detail or help page */
+    size_t ndl;                                /* lines in dl */
+    struct tui_event ev[TUI_EVENTS];           /* timeline being shown */
 };
 
 /* ---- sink ---- */
 
 static void sink_finding(void *ctx, const struct finding *f)
 {
-    tm_add_finding(((struct tui *)ctx)->live, f);
+    tui_model_add_finding(((struct tui *)ctx)->live, f);
 }
 
 static void sink_flow(void *ctx, const struct flow_record *r)
 {
-    tm_add_flow(((struct tui *)ctx)->live, r);
+    tui_model_add_flow(((struct tui *)ctx)->live, r);
 }
 
 static void sink_health(void *ctx, const struct health_row *h)
 {
-    tm_add_health(((struct tui *)ctx)->live, h);
+    tui_model_add_health(((struct tui *)ctx)->live, h);
 }
 
 static void sink_tls(void *ctx, const struct tls_record *t)
 {
-    tm_add_tls(((struct tui *)ctx)->live, t);
+    tui_model_add_tls(((struct tui *)ctx)->live, t);
 }
 
 static void sink_cert(void *ctx, const struct cert_record *c)
 {
-    tm_add_cert(((struct tui *)ctx)->live, c);
+    tui_model_add_cert(((struct tui *)ctx)->live, c);
 }
 
 struct sink tui_sink(struct tui *t)
@@ -141,9 +141,9 @@ struct tui *tui_new(const struct tui_opts *o, char *err, size_t errlen)
         return NULL;
     }
     t->o = *o;
-    struct tm_thresholds th = {o->error_rate, o->retrans_rate, o->resp_p99_s};
-    t->live = tm_new(&th);
-    t->snap = tm_new(&th);
+    struct tui_thresholds th = {o->error_rate, o->retrans_rate, o->resp_p99_s};
+    t->live = tui_model_new(&th);
+    t->snap = tui_model_new(&th);
     if (!t->live || !t->snap) {
         snprintf(err, errlen, "--tui: out of memory");
         goto fail;
@@ -184,8 +184,8 @@ struct tui *tui_new(const struct tui_opts *o, char *err, size_t errlen)
     t->focus = P_FLOWS;
     return t;
 fail:
-    tm_free(t->live);
-    tm_free(t->snap);
+    tui_model_free(t->live);
+    tui_model_free(t->snap);
     if (t->in)
         fclose(t->in);
     free(t);
@@ -202,8 +202,8 @@ void tui_free(struct tui *t)
     }
     if (t->in)
         fclose(t->in);
-    tm_free(t->live);
-    tm_free(t->snap);
+    tui_model_free(t->live);
+    tui_model_free(t->snap);
     free(t);
 }
 
@@ -220,23 +220,26 @@ static int attr_sev(const struct tui *t, int sev)
     return A_NORMAL;
 }
 
-static int attr_level(const struct tui *t, enum tm_level l)
+static int attr_level(const struct tui *t, enum tui_level l)
 {
     switch (l) {
-    case TM_LEVEL_BAD:
+    case TUI_LEVEL_BAD:
         return t->color ? COLOR_PAIR(CP_RED) | A_BOLD : A_BOLD;
-    case TM_LEVEL_WARN:
+    case TUI_LEVEL_WARN:
         return t->color ? COLOR_PAIR(CP_YELLOW) : A_NORMAL;
-    case TM_LEVEL_OK:
+    case TUI_LEVEL_OK:
         return t->color ? COLOR_PAIR(CP_GREEN) : A_NORMAL;
     default:
         return A_NORMAL;
     }
 }
 
-static const char *level_text(enum tm_level l)
+static const char *level_text(enum tui_level l)
 {
-    return l == TM_LEVEL_BAD ? "BAD" : l == TM_LEVEL_WARN ? "warn" : l == TM_LEVEL_OK ? "ok" : "--";
+    return l == TUI_LEVEL_BAD    ? "BAD"
+           : l == TUI_LEVEL_WARN ? "warn"
+           : l == TUI_LEVEL_OK   ? "ok"
+                                 : "--";
 }
 
 static const char *sev_text(int sev)
@@ -301,10 +304,10 @@ static const char *pct(double v, char *buf, size_t len)
 
 static void draw_header(struct tui *t)
 {
-    const struct tm_model *m = t->snap;
+    const struct tui_model *m = t->snap;
     char el[24], tag[64] = "";
     double pps, mbps;
-    tm_header_rate(m, &pps, &mbps);
+    tui_model_header_rate(m, &pps, &mbps);
     if (t->paused)
         snprintf(tag, sizeof(tag), "PAUSED - p to resume");
     else if (m->st.replay_done && !m->st.live)
@@ -323,7 +326,7 @@ static void draw_header(struct tui *t)
           " %.0f pkt/s  %.2f Mbit/s  packets %" PRIu64 "  drops kernel %" PRIu64 " if %" PRIu64
           "  elapsed %s",
           pps, mbps, m->st.packets, m->st.kernel_drops, m->st.if_drops,
-          tm_fmt_dur(m->st.elapsed_ns, el, sizeof(el)));
+          tui_fmt_dur(m->st.elapsed_ns, el, sizeof(el)));
     if (m->st.kernel_drops || m->st.if_drops)
         put(1, 0, 1, attr_sev(t, SEV_ERROR), "!");
     linef(2, A_NORMAL, false,
@@ -398,7 +401,7 @@ static void spark(char *out, size_t w, const float *v, size_t n, double thr)
 
 static void draw_servers(struct tui *t, int y, int h)
 {
-    const struct tm_model *m = t->snap;
+    const struct tui_model *m = t->snap;
     char title[128], line[TUI_LINE], eps[64], a[16], b[16], c[16], d[16], e[16], f[16];
     snprintf(title, sizeof(title), " Servers (%zu)%s ", t->nsrv,
              t->filter[0] ? "  [filtered]" : "");
@@ -413,8 +416,8 @@ static void draw_servers(struct tui *t, int y, int h)
     int lw = wide ? 15 : 7;
     int used = 1 + 4 + 1 + sw + 6 + 6 + 6 + 6 + 4 + 5 + 2 * (lw + 1) + 3 + (wide ? 9 : 0) + 1;
     int spw = (COLS - used - 1) / 2; /* sparkline width, each */
-    if (spw > TM_HIST)
-        spw = TM_HIST;
+    if (spw > TUI_HIST)
+        spw = TUI_HIST;
     snprintf(line, sizeof(line), " %-4s %-*s %5s %5s %5s %5s %3s %4s %*s %*s %2s %.*s%s", "", sw,
              "server", "att/s", "estab", "err%", "retr%", "rst", "tlsF", lw,
              wide ? "hs rtt p50/p99" : "rtt p99", lw, wide ? "resp p50/p99" : "rsp p99", "al",
@@ -430,27 +433,27 @@ static void draw_servers(struct tui *t, int y, int h)
             t->filter[0] ? "(no server matches the filter)" : "(no server seen yet)");
     for (int r = 0; r < rows && t->top[P_SERVERS] + (size_t)r < t->nsrv; r++) {
         size_t i = t->top[P_SERVERS] + (size_t)r;
-        const struct tm_server *s = t->srv[i];
+        const struct tui_server *s = t->srv[i];
         const struct health_row *hr = &s->last;
-        enum tm_level lv = tm_server_level(m, s);
+        enum tui_level lv = tui_model_server_level(m, s);
         ep_str(&s->ep, eps, sizeof(eps));
-        char rtt[40] = "-", resp[40] = "-", sp1[TM_HIST + 1] = "", sp2[TM_HIST + 1] = "";
+        char rtt[40] = "-", resp[40] = "-", sp1[TUI_HIST + 1] = "", sp2[TUI_HIST + 1] = "";
         if (s->has_health && hr->hs_rtt_n)
-            snprintf(rtt, sizeof(rtt), "%s%s%s", wide ? tm_fmt_ms(hr->hs_rtt_p50, a, 16) : "",
-                     wide ? "/" : "", tm_fmt_ms(hr->hs_rtt_p99, b, sizeof(b)));
+            snprintf(rtt, sizeof(rtt), "%s%s%s", wide ? tui_fmt_ms(hr->hs_rtt_p50, a, 16) : "",
+                     wide ? "/" : "", tui_fmt_ms(hr->hs_rtt_p99, b, sizeof(b)));
         if (s->has_health && hr->resp_n)
-            snprintf(resp, sizeof(resp), "%s%s%s", wide ? tm_fmt_ms(hr->resp_p50, c, 16) : "",
-                     wide ? "/" : "", tm_fmt_ms(hr->resp_p99, d, sizeof(d)));
+            snprintf(resp, sizeof(resp), "%s%s%s", wide ? tui_fmt_ms(hr->resp_p50, c, 16) : "",
+                     wide ? "/" : "", tui_fmt_ms(hr->resp_p99, d, sizeof(d)));
         if (spw >= 1) {
-            float hist[TM_HIST];
-            size_t n = tm_server_history(s, 0, hist, (size_t)spw);
+            float hist[TUI_HIST];
+            size_t n = tui_model_server_history(s, 0, hist, (size_t)spw);
             spark(sp1, (size_t)spw, hist, n, m->th.error_rate);
-            n = tm_server_history(s, 1, hist, (size_t)spw);
+            n = tui_model_server_history(s, 1, hist, (size_t)spw);
             spark(sp2, (size_t)spw, hist, n, m->th.retrans_rate);
         }
         char since[24] = "-";
         if (s->bad_since_ns)
-            tm_fmt_clock(s->bad_since_ns, since, sizeof(since));
+            tui_fmt_clock(s->bad_since_ns, since, sizeof(since));
         since[8] = '\0'; /* HH:MM:SS */
         unsigned alerts = 0;
         for (uint32_t bits = hr->open_alerts; bits; bits &= bits - 1)
@@ -459,8 +462,8 @@ static void draw_servers(struct tui *t, int y, int h)
             snprintf(line, sizeof(line),
                      " %-4s %-*s %5.*f %5" PRIu64 " %5s %5s %3" PRIu64 " %4" PRIu64
                      " %*s %*s %2u %-*.*s%s%s%s%s",
-                     level_text(lv), sw, eps, tm_server_attempts_per_s(s) < 100 ? 1 : 0,
-                     tm_server_attempts_per_s(s), hr->established,
+                     level_text(lv), sw, eps, tui_model_server_attempts_per_s(s) < 100 ? 1 : 0,
+                     tui_model_server_attempts_per_s(s), hr->established,
                      pct(hr->error_rate, e, sizeof(e)), pct(hr->retrans_rate, f, sizeof(f)),
                      hr->resets, hr->failed_tls, lw, rtt, lw, resp, alerts, wide ? 8 : 0,
                      wide ? 8 : 0, since, wide ? " " : "", sp1, sp1[0] ? "|" : "", sp2);
@@ -478,7 +481,7 @@ static void draw_servers(struct tui *t, int y, int h)
     }
 }
 
-static const char *row_state(const struct tm_flow_row *r)
+static const char *row_state(const struct tui_flow_row *r)
 {
     return r->open ? flow_state_name(r->rec->state) : close_name(r->rec->close);
 }
@@ -486,14 +489,14 @@ static const char *row_state(const struct tm_flow_row *r)
 static void draw_flows(struct tui *t, int y, int h)
 {
     char title[192], line[TUI_LINE], cs[64], ss[64], age[24], b0[24], b1[24], rtt[24];
-    snprintf(title, sizeof(title), " Flows (%zu)  sort: %s%s%s ", t->nrows, tm_sort_name(t->sort),
+    snprintf(title, sizeof(title), " Flows (%zu)  sort: %s%s%s ", t->nrows, tui_sort_name(t->sort),
              t->filter[0] ? "  filter: " : "", t->filter);
     panel_title(t, y, P_FLOWS, title);
     int rows = h - 2;
     fit_selection(t, P_FLOWS, t->nrows, rows);
     int cw = 6, sw = 6, stw = 5;
     for (int r = 0; r < rows && t->top[P_FLOWS] + (size_t)r < t->nrows; r++) {
-        const struct tm_flow_row *fr = &t->rows[t->top[P_FLOWS] + (size_t)r];
+        const struct tui_flow_row *fr = &t->rows[t->top[P_FLOWS] + (size_t)r];
         int l = (int)strlen(ep_str(&fr->rec->client, cs, sizeof(cs)));
         cw = l > cw ? l : cw;
         l = (int)strlen(ep_str(&fr->rec->server, ss, sizeof(ss)));
@@ -511,20 +514,20 @@ static void draw_flows(struct tui *t, int y, int h)
             t->filter[0] ? "(no flow matches the filter)" : "(no flow yet)");
     for (int r = 0; r < rows && t->top[P_FLOWS] + (size_t)r < t->nrows; r++) {
         size_t i = t->top[P_FLOWS] + (size_t)r;
-        const struct tm_flow_row *fr = &t->rows[i];
+        const struct tui_flow_row *fr = &t->rows[i];
         const struct flow_record *rec = fr->rec;
         if (rec->hs_rtt_server_ns >= 0 && rec->hs_rtt_client_ns >= 0)
-            tm_fmt_ms((double)(rec->hs_rtt_server_ns + rec->hs_rtt_client_ns) / 1e9, rtt,
-                      sizeof(rtt));
+            tui_fmt_ms((double)(rec->hs_rtt_server_ns + rec->hs_rtt_client_ns) / 1e9, rtt,
+                       sizeof(rtt));
         else if (rec->hs_rtt_server_ns >= 0)
-            tm_fmt_ms((double)rec->hs_rtt_server_ns / 1e9, rtt, sizeof(rtt));
+            tui_fmt_ms((double)rec->hs_rtt_server_ns / 1e9, rtt, sizeof(rtt));
         else
             snprintf(rtt, sizeof(rtt), "-");
         snprintf(line, sizeof(line), " %-*s %-*s %-*s %6s %5s %5s %4" PRIu64 " %*s%s%s", cw,
                  ep_str(&rec->client, cs, sizeof(cs)), sw, ep_str(&rec->server, ss, sizeof(ss)),
-                 stw, row_state(fr), tm_fmt_dur(fr->age_ns, age, sizeof(age)),
-                 tm_fmt_bytes(rec->bytes[DIR_C2S], b0, sizeof(b0)),
-                 tm_fmt_bytes(rec->bytes[DIR_S2C], b1, sizeof(b1)), fr->retrans, wide ? 7 : 0,
+                 stw, row_state(fr), tui_fmt_dur(fr->age_ns, age, sizeof(age)),
+                 tui_fmt_bytes(rec->bytes[DIR_C2S], b0, sizeof(b0)),
+                 tui_fmt_bytes(rec->bytes[DIR_S2C], b1, sizeof(b1)), fr->retrans, wide ? 7 : 0,
                  wide ? rtt : "", wide ? " " : "",
                  fr->last_kind >= 0 ? fk_name((enum fkind)fr->last_kind) : "");
         int at = fr->last_kind >= 0 ? attr_sev(t, (int)fr->worst) : (int)A_NORMAL;
@@ -536,7 +539,7 @@ static void draw_flows(struct tui *t, int y, int h)
 
 static void draw_findings(struct tui *t, int y, int h)
 {
-    const struct tm_model *m = t->snap;
+    const struct tui_model *m = t->snap;
     char title[128], line[TUI_LINE], clk[24], cs[64], ss[64];
     snprintf(title, sizeof(title),
              " Findings (%zu shown, %" PRIu64 " in all: %" PRIu64 " errors, %" PRIu64 " warnings) ",
@@ -552,12 +555,12 @@ static void draw_findings(struct tui *t, int y, int h)
         const struct finding *f = t->feed[i];
         if (f->has_client)
             snprintf(line, sizeof(line), " %s %-5s %s %s -> %s: %s",
-                     tm_fmt_clock(f->ts_ns, clk, sizeof(clk)), sev_text((int)f->sev),
+                     tui_fmt_clock(f->ts_ns, clk, sizeof(clk)), sev_text((int)f->sev),
                      fk_name(f->kind), ep_str(&f->client, cs, sizeof(cs)),
                      ep_str(&f->server, ss, sizeof(ss)), f->detail);
         else
             snprintf(line, sizeof(line), " %s %-5s %s %s: %s",
-                     tm_fmt_clock(f->ts_ns, clk, sizeof(clk)), sev_text((int)f->sev),
+                     tui_fmt_clock(f->ts_ns, clk, sizeof(clk)), sev_text((int)f->sev),
                      fk_name(f->kind), ep_str(&f->server, ss, sizeof(ss)), f->detail);
         int at = attr_sev(t, (int)f->sev);
         if (t->focus == P_FINDINGS && i == t->sel[P_FINDINGS] && t->mode == M_MAIN)
@@ -630,13 +633,13 @@ static void detail_counts(struct tui *t, const struct flow_record *r)
 
 static void build_detail(struct tui *t)
 {
-    const struct tm_model *m = t->snap;
+    const struct tui_model *m = t->snap;
     char cs[64], ss[64], clk[24], b0[24], b1[24], a[24], b[24];
     t->ndl = 0;
     if (t->detail_has_finding) {
         const struct finding *f = &t->detail_finding;
         dl_add(t, attr_sev(t, (int)f->sev) | A_BOLD, 2, "Finding: %s (%s) at %s", fk_name(f->kind),
-               sev_name(f->sev), tm_fmt_clock(f->ts_ns, clk, sizeof(clk)));
+               sev_name(f->sev), tui_fmt_clock(f->ts_ns, clk, sizeof(clk)));
         dl_add(t, A_NORMAL, 2, "  server %s%s%s", ep_str(&f->server, ss, sizeof(ss)),
                f->has_client ? "  client " : "", f->has_client ? ep_str(&f->client, cs, 64) : "");
         dl_add(t, A_NORMAL, 4, "  %s", f->detail);
@@ -659,7 +662,7 @@ static void build_detail(struct tui *t)
         return;
     }
     bool open;
-    const struct flow_record *r = tm_find_flow(m, t->detail_flow, &open);
+    const struct flow_record *r = tui_model_find_flow(m, t->detail_flow, &open);
     if (r) {
         dl_add(t, A_BOLD, 2, "Flow %" PRIu64 ": %s -> %s  %s%s  first frame %" PRIu64, r->flow_id,
                ep_str(&r->client, cs, sizeof(cs)), ep_str(&r->server, ss, sizeof(ss)),
@@ -668,35 +671,35 @@ static void build_detail(struct tui *t)
         dl_add(t, A_NORMAL, 4,
                "  client sent %" PRIu64 " packets, %s bytes; server sent %" PRIu64
                " packets, %s bytes; handshake RTT server side %s, client side %s",
-               r->packets[0], tm_fmt_bytes(r->bytes[0], b0, sizeof(b0)), r->packets[1],
-               tm_fmt_bytes(r->bytes[1], b1, sizeof(b1)),
-               tm_fmt_ms(r->hs_rtt_server_ns >= 0 ? (double)r->hs_rtt_server_ns / 1e9 : NAN, a,
-                         sizeof(a)),
-               tm_fmt_ms(r->hs_rtt_client_ns >= 0 ? (double)r->hs_rtt_client_ns / 1e9 : NAN, b,
-                         sizeof(b)));
+               r->packets[0], tui_fmt_bytes(r->bytes[0], b0, sizeof(b0)), r->packets[1],
+               tui_fmt_bytes(r->bytes[1], b1, sizeof(b1)),
+               tui_fmt_ms(r->hs_rtt_server_ns >= 0 ? (double)r->hs_rtt_server_ns / 1e9 : NAN, a,
+                          sizeof(a)),
+               tui_fmt_ms(r->hs_rtt_client_ns >= 0 ? (double)r->hs_rtt_client_ns / 1e9 : NAN, b,
+                          sizeof(b)));
         detail_counts(t, r);
     } else {
         dl_add(t, A_BOLD, 2,
                "Flow %" PRIu64 ": no record in the view (a closed flow arrives when it "
                "leaves the flow table; the view keeps the newest %d ended flows); what is "
                "known:",
-               t->detail_flow, TM_FLOWS);
+               t->detail_flow, TUI_FLOWS);
     }
-    size_t n = tm_timeline(m, t->detail_flow, t->ev, TM_EVENTS);
+    size_t n = tui_model_timeline(m, t->detail_flow, t->ev, TUI_EVENTS);
     dl_add(t, A_BOLD | A_UNDERLINE, 0, "Timeline (%zu events)", n);
     uint64_t t0 = n ? t->ev[0].ts_ns : 0;
     for (size_t i = 0; i < n; i++) {
-        const struct tm_event *e = &t->ev[i];
+        const struct tui_event *e = &t->ev[i];
         char rel[24];
-        tm_fmt_ms((double)(e->ts_ns - t0) / 1e9, rel, sizeof(rel));
+        tui_fmt_ms((double)(e->ts_ns - t0) / 1e9, rel, sizeof(rel));
         dl_add(t, attr_sev(t, e->sev), 30, " %s +%-8s %-5s %s",
-               tm_fmt_clock(e->ts_ns, clk, sizeof(clk)), rel, sev_text(e->sev), e->text);
+               tui_fmt_clock(e->ts_ns, clk, sizeof(clk)), rel, sev_text(e->sev), e->text);
     }
 }
 
 static void build_help(struct tui *t)
 {
-    const struct tm_model *m = t->snap;
+    const struct tui_model *m = t->snap;
     t->ndl = 0;
     dl_add(t, A_BOLD, 0, "flowmedic live view - keys");
     dl_add(t, A_NORMAL, 4, "  q        quit (the capture stops, findings are flushed)");
@@ -732,7 +735,7 @@ static void build_help(struct tui *t)
     dl_add(t, A_NORMAL, 4,
            "  The view keeps the newest %d ended flows, %d flows with problems, "
            "%d findings and %d TLS records.",
-           TM_FLOWS, TM_BAD, TM_FINDINGS, TM_TLS);
+           TUI_FLOWS, TUI_BAD, TUI_FINDINGS, TUI_TLS);
 }
 
 static void draw_page(struct tui *t, int y, int h, const char *title)
@@ -758,9 +761,9 @@ static void draw_page(struct tui *t, int y, int h, const char *title)
 
 static void rebuild(struct tui *t)
 {
-    t->nrows = tm_flow_rows(t->snap, t->sort, t->filter, t->rows, TM_ROWS);
-    t->nfeed = tm_finding_rows(t->snap, t->filter, t->feed, TM_FINDINGS);
-    t->nsrv = tm_server_rows(t->snap, t->filter, t->srv, TM_SERVERS);
+    t->nrows = tui_model_flow_rows(t->snap, t->sort, t->filter, t->rows, TUI_ROWS);
+    t->nfeed = tui_model_finding_rows(t->snap, t->filter, t->feed, TUI_FINDINGS);
+    t->nsrv = tui_model_server_rows(t->snap, t->filter, t->srv, TUI_SERVERS);
     /* keep the selected flow selected when the rows move */
     for (size_t i = 0; t->sel_flow && i < t->nrows; i++)
         if (t->rows[i].rec->flow_id == t->sel_flow) {
@@ -885,7 +888,7 @@ static void on_key(struct tui *t, int ch)
         break;
     case 's':
     case 'S':
-        t->sort = (enum tm_sort)((t->sort + 1) % TM_SORT__COUNT);
+        t->sort = (enum tui_sort)((t->sort + 1) % TUI_SORT__COUNT);
         break;
     case '/':
         if (t->mode == M_HELP)
@@ -948,8 +951,8 @@ int tui_frame(struct tui *t, const struct tui_status *st, const struct flow_reco
 {
     if (t->quit)
         return 1;
-    tm_set_status(t->live, st, wall_ns);
-    tm_set_open(t->live, open_flows, n);
+    tui_model_set_status(t->live, st, wall_ns);
+    tui_model_set_open(t->live, open_flows, n);
     bool key = false;
     int ch;
     while (!t->quit && (ch = getch()) != ERR) {
@@ -960,7 +963,7 @@ int tui_frame(struct tui *t, const struct tui_status *st, const struct flow_reco
         return 1;
     bool due = !t->drawn || wall_ns < t->last_draw_ns || wall_ns - t->last_draw_ns >= TUI_REDRAW_NS;
     if (due && !t->paused) {
-        tm_copy(t->snap, t->live);
+        tui_model_copy(t->snap, t->live);
         t->last_draw_ns = wall_ns;
         t->drawn = true;
         rebuild(t);

@@ -80,117 +80,117 @@ static struct health_row health(const char *server, uint64_t start_s, uint64_t a
 
 static void test_finding_ring_bounds(void)
 {
-    struct tm_model *m = tm_new(NULL);
+    struct tui_model *m = tui_model_new(NULL);
     CHECK(m != NULL);
-    for (uint64_t i = 1; i <= TM_FINDINGS + 10; i++) {
+    for (uint64_t i = 1; i <= TUI_FINDINGS + 10; i++) {
         struct finding f = finding(i, FK_RETRANSMISSION, SEV_WARN, "10.0.0.1:40000", "10.0.0.5:443",
                                    i, "retransmitted");
-        tm_add_finding(m, &f);
+        tui_model_add_finding(m, &f);
     }
-    CHECK_EQ_U64(tm_findings_kept(m), TM_FINDINGS);
-    CHECK_EQ_U64(m->nfindings, TM_FINDINGS + 10);
-    CHECK_EQ_U64(tm_finding_at(m, 0)->flow_id, TM_FINDINGS + 10); /* newest first */
-    CHECK_EQ_U64(tm_finding_at(m, TM_FINDINGS - 1)->flow_id, 11); /* oldest kept */
-    CHECK(tm_finding_at(m, TM_FINDINGS) == NULL);
-    static const struct finding *rows[TM_FINDINGS + 20];
-    size_t n = tm_finding_rows(m, "", rows, TM_FINDINGS + 20);
-    CHECK_EQ_U64(n, TM_FINDINGS);
-    CHECK_EQ_U64(rows[0]->flow_id, TM_FINDINGS + 10);
-    CHECK_EQ_U64(rows[1]->flow_id, TM_FINDINGS + 9);
+    CHECK_EQ_U64(tui_model_findings_kept(m), TUI_FINDINGS);
+    CHECK_EQ_U64(m->nfindings, TUI_FINDINGS + 10);
+    CHECK_EQ_U64(tui_model_finding_at(m, 0)->flow_id, TUI_FINDINGS + 10); /* newest first */
+    CHECK_EQ_U64(tui_model_finding_at(m, TUI_FINDINGS - 1)->flow_id, 11); /* oldest kept */
+    CHECK(tui_model_finding_at(m, TUI_FINDINGS) == NULL);
+    static const struct finding *rows[TUI_FINDINGS + 20];
+    size_t n = tui_model_finding_rows(m, "", rows, TUI_FINDINGS + 20);
+    CHECK_EQ_U64(n, TUI_FINDINGS);
+    CHECK_EQ_U64(rows[0]->flow_id, TUI_FINDINGS + 10);
+    CHECK_EQ_U64(rows[1]->flow_id, TUI_FINDINGS + 9);
     /* the max argument bounds the output */
-    CHECK_EQ_U64(tm_finding_rows(m, NULL, rows, 3), 3);
-    CHECK_EQ_U64(m->findings_by_sev[SEV_WARN], TM_FINDINGS + 10);
+    CHECK_EQ_U64(tui_model_finding_rows(m, NULL, rows, 3), 3);
+    CHECK_EQ_U64(m->findings_by_sev[SEV_WARN], TUI_FINDINGS + 10);
     /* one server aggregated from all of them */
     CHECK_EQ_U64(m->nservers, 1);
-    CHECK_EQ_U64(m->servers[0].nfind[SEV_WARN], TM_FINDINGS + 10);
-    tm_free(m);
+    CHECK_EQ_U64(m->servers[0].nfind[SEV_WARN], TUI_FINDINGS + 10);
+    tui_model_free(m);
 }
 
 static void test_flow_ring_bounds_and_bad_flows(void)
 {
-    struct tm_model *m = tm_new(NULL);
+    struct tui_model *m = tui_model_new(NULL);
     /* flow 1 is refused: it is kept in the bad ring although many clean flows follow */
     struct flow_record r = flow(1, "10.0.0.1:40000", "10.0.0.5:443", 1, 1);
     r.close = CLOSE_REFUSED;
     r.hs_rtt_server_ns = r.hs_rtt_client_ns = -1;
-    tm_add_flow(m, &r);
-    for (uint64_t i = 2; i <= TM_FLOWS + 50; i++) {
+    tui_model_add_flow(m, &r);
+    for (uint64_t i = 2; i <= TUI_FLOWS + 50; i++) {
         struct flow_record c = flow(i, "10.0.0.2:40000", "10.0.0.5:443", i, i + 1);
-        tm_add_flow(m, &c);
+        tui_model_add_flow(m, &c);
     }
-    static struct tm_flow_row rows[TM_ROWS];
-    size_t n = tm_flow_rows(m, TM_SORT_WORST, "", rows, TM_ROWS);
-    CHECK_EQ_U64(n, TM_FLOWS + 1);
+    static struct tui_flow_row rows[TUI_ROWS];
+    size_t n = tui_model_flow_rows(m, TUI_SORT_WORST, "", rows, TUI_ROWS);
+    CHECK_EQ_U64(n, TUI_FLOWS + 1);
     CHECK_EQ_U64(rows[0].rec->flow_id, 1); /* the refused flow is the worst */
     CHECK(!rows[0].open);
-    CHECK(tm_find_flow(m, 1, NULL) != NULL);
-    CHECK(tm_find_flow(m, 2, NULL) == NULL); /* overwritten */
-    CHECK(tm_find_flow(m, TM_FLOWS + 50, NULL) != NULL);
-    /* open flows: at most TM_OPEN kept */
-    static struct flow_record open[TM_OPEN + 10];
-    for (size_t i = 0; i < TM_OPEN + 10; i++)
+    CHECK(tui_model_find_flow(m, 1, NULL) != NULL);
+    CHECK(tui_model_find_flow(m, 2, NULL) == NULL); /* overwritten */
+    CHECK(tui_model_find_flow(m, TUI_FLOWS + 50, NULL) != NULL);
+    /* open flows: at most TUI_OPEN kept */
+    static struct flow_record open[TUI_OPEN + 10];
+    for (size_t i = 0; i < TUI_OPEN + 10; i++)
         open[i] = flow(100000 + i, "10.0.0.3:40000", "10.0.0.5:443", 1, 2);
-    tm_set_open(m, open, TM_OPEN + 10);
-    CHECK_EQ_U64(m->nopen, TM_OPEN);
-    n = tm_flow_rows(m, TM_SORT_WORST, NULL, rows, TM_ROWS);
-    CHECK_EQ_U64(n, TM_FLOWS + 1 + TM_OPEN);
-    tm_set_open(m, NULL, 0);
+    tui_model_set_open(m, open, TUI_OPEN + 10);
+    CHECK_EQ_U64(m->nopen, TUI_OPEN);
+    n = tui_model_flow_rows(m, TUI_SORT_WORST, NULL, rows, TUI_ROWS);
+    CHECK_EQ_U64(n, TUI_FLOWS + 1 + TUI_OPEN);
+    tui_model_set_open(m, NULL, 0);
     CHECK_EQ_U64(m->nopen, 0);
-    tm_free(m);
+    tui_model_free(m);
 }
 
 static void test_tls_cert_ring_bounds(void)
 {
-    struct tm_model *m = tm_new(NULL);
+    struct tui_model *m = tui_model_new(NULL);
     struct tls_record t;
     struct cert_record c;
     memset(&t, 0, sizeof(t));
     memset(&c, 0, sizeof(c));
-    for (uint64_t i = 1; i <= TM_TLS * 3; i++) {
+    for (uint64_t i = 1; i <= TUI_TLS * 3; i++) {
         t.flow_id = i;
-        tm_add_tls(m, &t);
+        tui_model_add_tls(m, &t);
     }
-    for (uint64_t i = 1; i <= TM_CERTS * 3; i++) {
+    for (uint64_t i = 1; i <= TUI_CERTS * 3; i++) {
         c.flow_id = i;
-        tm_add_cert(m, &c);
+        tui_model_add_cert(m, &c);
     }
-    CHECK_EQ_U64(m->ntls, TM_TLS * 3);
-    CHECK_EQ_U64(m->ncerts, TM_CERTS * 3);
+    CHECK_EQ_U64(m->ntls, TUI_TLS * 3);
+    CHECK_EQ_U64(m->ncerts, TUI_CERTS * 3);
     /* the oldest were overwritten: no TLS event left for flow 1, some for the newest */
-    struct tm_event ev[TM_EVENTS];
-    CHECK_EQ_U64(tm_timeline(m, 1, ev, TM_EVENTS), 0);
-    CHECK(tm_timeline(m, TM_TLS * 3, ev, TM_EVENTS) >= 1);
-    tm_free(m);
+    struct tui_event ev[TUI_EVENTS];
+    CHECK_EQ_U64(tui_model_timeline(m, 1, ev, TUI_EVENTS), 0);
+    CHECK(tui_model_timeline(m, TUI_TLS * 3, ev, TUI_EVENTS) >= 1);
+    tui_model_free(m);
 }
 
 static void test_rate(void)
 {
-    struct tm_rate r;
+    struct tui_rate r;
     memset(&r, 0, sizeof(r));
-    tm_rate_update(&r, 10 * SEC, 100, 1000);
+    tui_rate_update(&r, 10 * SEC, 100, 1000);
     CHECK(!r.valid);
-    tm_rate_update(&r, 10 * SEC + SEC / 2, 600, 60000); /* half a window: not yet */
+    tui_rate_update(&r, 10 * SEC + SEC / 2, 600, 60000); /* half a window: not yet */
     CHECK(!r.valid);
-    tm_rate_update(&r, 12 * SEC, 2100, 501000); /* 2000 packets, 500000 bytes in 2 s */
+    tui_rate_update(&r, 12 * SEC, 2100, 501000); /* 2000 packets, 500000 bytes in 2 s */
     CHECK(r.valid);
     CHECK(fabs(r.pps - 1000.0) < 1e-6);
-    CHECK(fabs(r.mbps - 2.0) < 1e-6);           /* 4,000,000 bits / 2 s */
-    tm_rate_update(&r, 13 * SEC, 2100, 501000); /* idle second */
+    CHECK(fabs(r.mbps - 2.0) < 1e-6);            /* 4,000,000 bits / 2 s */
+    tui_rate_update(&r, 13 * SEC, 2100, 501000); /* idle second */
     CHECK(fabs(r.pps) < 1e-9);
     /* counters going back (a new run or file) rebase without a bogus value */
-    tm_rate_update(&r, 14 * SEC, 5, 50);
+    tui_rate_update(&r, 14 * SEC, 5, 50);
     CHECK(fabs(r.pps) < 1e-9);
-    tm_rate_update(&r, 15 * SEC, 105, 1050);
+    tui_rate_update(&r, 15 * SEC, 105, 1050);
     CHECK(fabs(r.pps - 100.0) < 1e-6);
     /* time going back rebases as well */
-    tm_rate_update(&r, 1 * SEC, 200, 2000);
+    tui_rate_update(&r, 1 * SEC, 200, 2000);
     CHECK(fabs(r.pps - 100.0) < 1e-6);
     CHECK_EQ_U64(r.t0_ns, 1 * SEC);
 }
 
 static void test_status_and_header_rate(void)
 {
-    struct tm_model *m = tm_new(NULL);
+    struct tui_model *m = tui_model_new(NULL);
     double pps, mbps;
     char src[32] = "eth1";
     struct tui_status st = {.source = src,
@@ -199,7 +199,7 @@ static void test_status_and_header_rate(void)
                             .packets = 0,
                             .bytes = 0,
                             .store_state = "no database"};
-    tm_set_status(m, &st, 100 * SEC);
+    tui_model_set_status(m, &st, 100 * SEC);
     src[0] = 'X'; /* the model keeps its own copy */
     CHECK(strcmp(m->source, "eth1") == 0);
     CHECK(strcmp(m->filter, "tcp port 443") == 0);
@@ -208,141 +208,141 @@ static void test_status_and_header_rate(void)
     st.packets = 5000;
     st.bytes = 1250000;
     st.elapsed_ns = 50 * SEC;
-    tm_set_status(m, &st, 101 * SEC);
-    tm_header_rate(m, &pps, &mbps);
+    tui_model_set_status(m, &st, 101 * SEC);
+    tui_model_header_rate(m, &pps, &mbps);
     CHECK(fabs(pps - 5000.0) < 1e-6);
     CHECK(fabs(mbps - 10.0) < 1e-6);
     /* replay: capture time drives it; once done, the whole-run average is shown */
-    struct tm_model *r = tm_new(NULL);
+    struct tui_model *r = tui_model_new(NULL);
     struct tui_status rs = {.source = "a.pcap", .now_ns = 1000 * SEC, .packets = 0};
-    tm_set_status(r, &rs, 5 * SEC);
+    tui_model_set_status(r, &rs, 5 * SEC);
     rs.now_ns = 1004 * SEC;
     rs.packets = 4000;
     rs.bytes = 4000000;
     rs.elapsed_ns = 4 * SEC;
-    tm_set_status(r, &rs, 5 * SEC + 1000); /* wall time barely moved (--speed max) */
-    tm_header_rate(r, &pps, &mbps);
+    tui_model_set_status(r, &rs, 5 * SEC + 1000); /* wall time barely moved (--speed max) */
+    tui_model_header_rate(r, &pps, &mbps);
     CHECK(fabs(pps - 1000.0) < 1e-6);
     CHECK(fabs(mbps - 8.0) < 1e-6);
     rs.replay_done = true;
     rs.packets = 8000;
     rs.elapsed_ns = 4 * SEC;
-    tm_set_status(r, &rs, 6 * SEC);
-    tm_header_rate(r, &pps, &mbps);
+    tui_model_set_status(r, &rs, 6 * SEC);
+    tui_model_header_rate(r, &pps, &mbps);
     CHECK(fabs(pps - 2000.0) < 1e-6);
     CHECK(strcmp(r->filter, "") == 0);
-    tm_free(r);
-    tm_free(m);
+    tui_model_free(r);
+    tui_model_free(m);
 }
 
 static void test_server_aggregation(void)
 {
-    struct tm_model *m = tm_new(NULL);
+    struct tui_model *m = tui_model_new(NULL);
     struct health_row h = health("10.0.0.5:443", 0, 100, 0.01, 0.0);
-    tm_add_health(m, &h);
+    tui_model_add_health(m, &h);
     h = health("10.0.0.5:443", 10, 200, 0.03, 0.01);
     h.resp_n = 10;
     h.resp_p99 = 1.0;
-    tm_add_health(m, &h);
+    tui_model_add_health(m, &h);
     struct health_row b = health("[2001:db8::5]:8080", 10, 50, 0.0, 0.0);
-    tm_add_health(m, &b);
+    tui_model_add_health(m, &b);
     CHECK_EQ_U64(m->nservers, 2);
-    const struct tm_server *a = &m->servers[0];
+    const struct tui_server *a = &m->servers[0];
     CHECK_EQ_U64(a->attempts, 300);
     CHECK_EQ_U64(a->established, 300);
     CHECK_EQ_U64(a->resets, 2);
     CHECK_EQ_U64(a->tls_failed, 4);
     CHECK_EQ_U64(a->intervals, 2);
-    CHECK(fabs(tm_server_attempts_per_s(a) - 20.0) < 1e-9); /* 200 in 10 s */
-    float hist[TM_HIST];
-    CHECK_EQ_U64(tm_server_history(a, 0, hist, TM_HIST), 2);
+    CHECK(fabs(tui_model_server_attempts_per_s(a) - 20.0) < 1e-9); /* 200 in 10 s */
+    float hist[TUI_HIST];
+    CHECK_EQ_U64(tui_model_server_history(a, 0, hist, TUI_HIST), 2);
     CHECK(fabs(hist[0] - 0.01f) < 1e-6 && fabs(hist[1] - 0.03f) < 1e-6); /* oldest first */
-    CHECK_EQ_U64(tm_server_history(a, 1, hist, 1), 1);
+    CHECK_EQ_U64(tui_model_server_history(a, 1, hist, 1), 1);
     CHECK(fabs(hist[0] - 0.01f) < 1e-6); /* newest retrans rate */
     /* 3 % error rate: over half of the 5 % threshold -> yellow, since that interval */
-    CHECK(tm_server_level(m, a) == TM_LEVEL_WARN);
+    CHECK(tui_model_server_level(m, a) == TUI_LEVEL_WARN);
     CHECK_EQ_U64(a->bad_since_ns, 10 * SEC);
     CHECK_EQ_U64(m->servers[1].bad_since_ns, 0);
-    CHECK(tm_server_level(m, &m->servers[1]) == TM_LEVEL_OK);
+    CHECK(tui_model_server_level(m, &m->servers[1]) == TUI_LEVEL_OK);
     h = health("10.0.0.5:443", 20, 100, 0.06, 0.0);
-    tm_add_health(m, &h);
-    CHECK(tm_server_level(m, a) == TM_LEVEL_BAD);
+    tui_model_add_health(m, &h);
+    CHECK(tui_model_server_level(m, a) == TUI_LEVEL_BAD);
     CHECK_EQ_U64(a->bad_since_ns, 10 * SEC); /* still the same trouble */
     h = health("10.0.0.5:443", 30, 100, 0.0, 0.0);
     h.resp_n = 3;
     h.resp_p99 = 6.0; /* over the 5 s p99 threshold */
-    tm_add_health(m, &h);
-    CHECK(tm_server_level(m, a) == TM_LEVEL_BAD);
+    tui_model_add_health(m, &h);
+    CHECK(tui_model_server_level(m, a) == TUI_LEVEL_BAD);
     h = health("10.0.0.5:443", 40, 100, 0.0, 0.0);
     h.open_alerts = 1;
-    tm_add_health(m, &h);
-    CHECK(tm_server_level(m, a) == TM_LEVEL_BAD);
+    tui_model_add_health(m, &h);
+    CHECK(tui_model_server_level(m, a) == TUI_LEVEL_BAD);
     h = health("10.0.0.5:443", 50, 100, 0.0, 0.04); /* retrans 4 % > 2.5 % -> yellow */
-    tm_add_health(m, &h);
-    CHECK(tm_server_level(m, a) == TM_LEVEL_WARN);
+    tui_model_add_health(m, &h);
+    CHECK(tui_model_server_level(m, a) == TUI_LEVEL_WARN);
     /* the history is a bounded ring */
-    for (int i = 0; i < TM_HIST * 2; i++) {
+    for (int i = 0; i < TUI_HIST * 2; i++) {
         h = health("10.0.0.5:443", 60 + 10 * (uint64_t)i, 10, 0.001 * i, 0);
-        tm_add_health(m, &h);
+        tui_model_add_health(m, &h);
     }
-    CHECK_EQ_U64(a->hist_n, TM_HIST);
+    CHECK_EQ_U64(a->hist_n, TUI_HIST);
     CHECK_EQ_U64(a->bad_since_ns, (60 + 10 * 26) * SEC); /* 0 % ok .. 2.5 % ok, 2.6 % warn .. */
-    CHECK_EQ_U64(tm_server_history(a, 0, hist, TM_HIST), TM_HIST);
-    CHECK(fabs(hist[TM_HIST - 1] - 0.001f * (TM_HIST * 2 - 1)) < 1e-6);
-    CHECK(fabs(hist[0] - 0.001f * TM_HIST) < 1e-6);
+    CHECK_EQ_U64(tui_model_server_history(a, 0, hist, TUI_HIST), TUI_HIST);
+    CHECK(fabs(hist[TUI_HIST - 1] - 0.001f * (TUI_HIST * 2 - 1)) < 1e-6);
+    CHECK(fabs(hist[0] - 0.001f * TUI_HIST) < 1e-6);
     h = health("10.0.0.5:443", 1000, 100, 0.03, 0.0); /* back to yellow */
-    tm_add_health(m, &h);
-    CHECK(tm_server_level(m, a) == TM_LEVEL_WARN);
+    tui_model_add_health(m, &h);
+    CHECK(tui_model_server_level(m, a) == TUI_LEVEL_WARN);
     /* a server known only from findings takes its colour from their severity */
     struct finding f =
         finding(9, FK_CONN_REFUSED, SEV_ERROR, "10.0.0.1:1", "10.0.0.9:25", 70, "refused");
-    tm_add_finding(m, &f);
+    tui_model_add_finding(m, &f);
     CHECK_EQ_U64(m->nservers, 3);
-    CHECK(tm_server_level(m, &m->servers[2]) == TM_LEVEL_BAD);
+    CHECK(tui_model_server_level(m, &m->servers[2]) == TUI_LEVEL_BAD);
     CHECK_EQ_U64(m->servers[2].bad_since_ns, 70 * SEC);
     /* rows: worst first, filtered by address */
-    const struct tm_server *rows[TM_SERVERS];
-    size_t n = tm_server_rows(m, "", rows, TM_SERVERS);
+    const struct tui_server *rows[TUI_SERVERS];
+    size_t n = tui_model_server_rows(m, "", rows, TUI_SERVERS);
     CHECK_EQ_U64(n, 3);
     CHECK(rows[0] == &m->servers[2]); /* red */
     CHECK(rows[1] == &m->servers[0]); /* yellow */
     CHECK(rows[2] == &m->servers[1]); /* green */
-    n = tm_server_rows(m, "2001:DB8", rows, TM_SERVERS);
+    n = tui_model_server_rows(m, "2001:DB8", rows, TUI_SERVERS);
     CHECK_EQ_U64(n, 1);
     CHECK(rows[0] == &m->servers[1]);
     /* custom thresholds */
-    struct tm_thresholds th = {.error_rate = 0.5, .retrans_rate = 0.5, .resp_p99_s = 60};
-    struct tm_model *m2 = tm_new(&th);
+    struct tui_thresholds th = {.error_rate = 0.5, .retrans_rate = 0.5, .resp_p99_s = 60};
+    struct tui_model *m2 = tui_model_new(&th);
     h = health("10.0.0.5:443", 0, 100, 0.06, 0.06);
-    tm_add_health(m2, &h);
-    CHECK(tm_server_level(m2, &m2->servers[0]) == TM_LEVEL_OK);
-    tm_free(m2);
-    tm_free(m);
+    tui_model_add_health(m2, &h);
+    CHECK(tui_model_server_level(m2, &m2->servers[0]) == TUI_LEVEL_OK);
+    tui_model_free(m2);
+    tui_model_free(m);
 }
 
 static void test_server_table_full(void)
 {
-    struct tm_model *m = tm_new(NULL);
+    struct tui_model *m = tui_model_new(NULL);
     char s[32];
-    for (int i = 0; i < TM_SERVERS + 5; i++) {
+    for (int i = 0; i < TUI_SERVERS + 5; i++) {
         snprintf(s, sizeof(s), "10.1.%d.%d:443", i / 200, i % 200 + 1);
         struct health_row h = health(s, 100 + (uint64_t)i, 1, 0, 0);
-        tm_add_health(m, &h);
+        tui_model_add_health(m, &h);
     }
-    CHECK_EQ_U64(m->nservers, TM_SERVERS);
+    CHECK_EQ_U64(m->nservers, TUI_SERVERS);
     CHECK_EQ_U64(m->servers_replaced, 5);
     /* the least recently active (the first five) were replaced, the newest is present */
-    const struct tm_server *rows[TM_SERVERS];
-    CHECK_EQ_U64(tm_server_rows(m, "10.1.0.1:", rows, TM_SERVERS), 0);
-    snprintf(s, sizeof(s), "10.1.0.%d:", TM_SERVERS + 5);
-    CHECK_EQ_U64(tm_server_rows(m, s, rows, TM_SERVERS), 1);
-    tm_free(m);
+    const struct tui_server *rows[TUI_SERVERS];
+    CHECK_EQ_U64(tui_model_server_rows(m, "10.1.0.1:", rows, TUI_SERVERS), 0);
+    snprintf(s, sizeof(s), "10.1.0.%d:", TUI_SERVERS + 5);
+    CHECK_EQ_U64(tui_model_server_rows(m, s, rows, TUI_SERVERS), 1);
+    tui_model_free(m);
 }
 
 /* Four ended flows with distinct bytes, ages, retransmissions and problems. */
-static struct tm_model *sort_fixture(void)
+static struct tui_model *sort_fixture(void)
 {
-    struct tm_model *m = tm_new(NULL);
+    struct tui_model *m = tui_model_new(NULL);
     struct flow_record a = flow(1, "10.0.0.1:1001", "10.0.0.5:443", 100, 101); /* 1 s */
     a.bytes[0] = 100;
     a.bytes[1] = 50000;
@@ -359,16 +359,16 @@ static struct tm_model *sort_fixture(void)
                                 "fatal alert handshake_failure (40) from the server");
     struct finding fc = finding(3, FK_ZERO_WINDOW, SEV_WARN, "10.0.0.3:1003", "10.0.0.6:8080", 120,
                                 "server advertised a zero window");
-    tm_add_finding(m, &fd);
-    tm_add_finding(m, &fc);
-    tm_add_flow(m, &a);
-    tm_add_flow(m, &b);
-    tm_add_flow(m, &c);
-    tm_add_flow(m, &d);
+    tui_model_add_finding(m, &fd);
+    tui_model_add_finding(m, &fc);
+    tui_model_add_flow(m, &a);
+    tui_model_add_flow(m, &b);
+    tui_model_add_flow(m, &c);
+    tui_model_add_flow(m, &d);
     return m;
 }
 
-static void order_is(const struct tm_flow_row *rows, size_t n, const uint64_t *ids, size_t nids,
+static void order_is(const struct tui_flow_row *rows, size_t n, const uint64_t *ids, size_t nids,
                      int line)
 {
     int bad = n != nids;
@@ -385,66 +385,66 @@ static void order_is(const struct tm_flow_row *rows, size_t n, const uint64_t *i
 
 static void test_sorting(void)
 {
-    struct tm_model *m = sort_fixture();
-    static struct tm_flow_row rows[TM_ROWS];
-    size_t n = tm_flow_rows(m, TM_SORT_WORST, "", rows, TM_ROWS);
+    struct tui_model *m = sort_fixture();
+    static struct tui_flow_row rows[TUI_ROWS];
+    size_t n = tui_model_flow_rows(m, TUI_SORT_WORST, "", rows, TUI_ROWS);
     /* error finding + reset, then warn finding, then 7 retransmissions, then clean */
     order_is(rows, n, (const uint64_t[]){4, 3, 2, 1}, 4, __LINE__);
     CHECK_EQ_U64(rows[0].last_kind, FK_TLS_ALERT);
     CHECK(rows[0].worst == SEV_ERROR);
     CHECK_EQ_U64(rows[3].last_kind, (uint64_t)-1);
-    n = tm_flow_rows(m, TM_SORT_BYTES, "", rows, TM_ROWS);
+    n = tui_model_flow_rows(m, TUI_SORT_BYTES, "", rows, TUI_ROWS);
     order_is(rows, n, (const uint64_t[]){1, 3, 2, 4}, 4, __LINE__);
-    n = tm_flow_rows(m, TM_SORT_AGE, "", rows, TM_ROWS);
+    n = tui_model_flow_rows(m, TUI_SORT_AGE, "", rows, TUI_ROWS);
     order_is(rows, n, (const uint64_t[]){2, 3, 4, 1}, 4, __LINE__);
     CHECK_EQ_U64(rows[0].age_ns, 90 * SEC);
-    n = tm_flow_rows(m, TM_SORT_RETRANS, "", rows, TM_ROWS);
+    n = tui_model_flow_rows(m, TUI_SORT_RETRANS, "", rows, TUI_ROWS);
     order_is(rows, n, (const uint64_t[]){2, 3, 4, 1}, 4, __LINE__);
     CHECK_EQ_U64(rows[0].retrans, 7);
     CHECK_EQ_U64(rows[1].retrans, 2);
-    CHECK(strcmp(tm_sort_name(TM_SORT_RETRANS), "retrans") == 0);
-    tm_free(m);
+    CHECK(strcmp(tui_sort_name(TUI_SORT_RETRANS), "retrans") == 0);
+    tui_model_free(m);
 }
 
 static void test_filtering(void)
 {
-    struct tm_model *m = sort_fixture();
-    static struct tm_flow_row rows[TM_ROWS];
-    size_t n = tm_flow_rows(m, TM_SORT_WORST, "10.0.0.2", rows, TM_ROWS);
+    struct tui_model *m = sort_fixture();
+    static struct tui_flow_row rows[TUI_ROWS];
+    size_t n = tui_model_flow_rows(m, TUI_SORT_WORST, "10.0.0.2", rows, TUI_ROWS);
     order_is(rows, n, (const uint64_t[]){2}, 1, __LINE__);
-    n = tm_flow_rows(m, TM_SORT_WORST, ":8080", rows, TM_ROWS); /* server port */
+    n = tui_model_flow_rows(m, TUI_SORT_WORST, ":8080", rows, TUI_ROWS); /* server port */
     order_is(rows, n, (const uint64_t[]){3}, 1, __LINE__);
-    n = tm_flow_rows(m, TM_SORT_WORST, "TLS_ALERT", rows, TM_ROWS); /* kind, any case */
+    n = tui_model_flow_rows(m, TUI_SORT_WORST, "TLS_ALERT", rows, TUI_ROWS); /* kind, any case */
     order_is(rows, n, (const uint64_t[]){4}, 1, __LINE__);
-    n = tm_flow_rows(m, TM_SORT_WORST, "rst_server", rows, TM_ROWS); /* close name */
+    n = tui_model_flow_rows(m, TUI_SORT_WORST, "rst_server", rows, TUI_ROWS); /* close name */
     order_is(rows, n, (const uint64_t[]){4}, 1, __LINE__);
-    n = tm_flow_rows(m, TM_SORT_WORST, "nothing-like-this", rows, TM_ROWS);
+    n = tui_model_flow_rows(m, TUI_SORT_WORST, "nothing-like-this", rows, TUI_ROWS);
     CHECK_EQ_U64(n, 0);
-    n = tm_flow_rows(m, TM_SORT_BYTES, "10.0.0.5", rows, TM_ROWS);
+    n = tui_model_flow_rows(m, TUI_SORT_BYTES, "10.0.0.5", rows, TUI_ROWS);
     order_is(rows, n, (const uint64_t[]){1, 2, 4}, 3, __LINE__);
     const struct finding *fr[8];
-    n = tm_finding_rows(m, "zero_w", fr, 8);
+    n = tui_model_finding_rows(m, "zero_w", fr, 8);
     CHECK_EQ_U64(n, 1);
     CHECK_EQ_U64(fr[0]->flow_id, 3);
-    n = tm_finding_rows(m, "10.0.0.4:1004", fr, 8);
+    n = tui_model_finding_rows(m, "10.0.0.4:1004", fr, 8);
     CHECK_EQ_U64(n, 1);
     CHECK_EQ_U64(fr[0]->kind, FK_TLS_ALERT);
-    n = tm_finding_rows(m, "error", fr, 8); /* severity */
+    n = tui_model_finding_rows(m, "error", fr, 8); /* severity */
     CHECK_EQ_U64(n, 1);
-    n = tm_finding_rows(m, NULL, fr, 8);
+    n = tui_model_finding_rows(m, NULL, fr, 8);
     CHECK_EQ_U64(n, 2);
     CHECK_EQ_U64(fr[0]->flow_id, 3); /* newest first */
-    tm_free(m);
+    tui_model_free(m);
 }
 
 static void test_open_and_ended_dedupe(void)
 {
-    struct tm_model *m = tm_new(NULL);
+    struct tui_model *m = tui_model_new(NULL);
     struct tui_status st = {.source = "x", .now_ns = 200 * SEC};
-    tm_set_status(m, &st, 0);
+    tui_model_set_status(m, &st, 0);
     struct flow_record ended = flow(7, "10.0.0.1:1", "10.0.0.5:443", 100, 150);
     ended.close = CLOSE_RST_CLIENT;
-    tm_add_flow(m, &ended);
+    tui_model_add_flow(m, &ended);
     struct flow_record open[2];
     open[0] = flow(7, "10.0.0.1:1", "10.0.0.5:443", 100, 120);
     open[0].state = FS_ESTABLISHED;
@@ -452,9 +452,9 @@ static void test_open_and_ended_dedupe(void)
     open[1] = flow(8, "10.0.0.2:2", "10.0.0.5:443", 180, 190);
     open[1].state = FS_ESTABLISHED;
     open[1].close = CLOSE_OPEN;
-    tm_set_open(m, open, 2);
-    static struct tm_flow_row rows[TM_ROWS];
-    size_t n = tm_flow_rows(m, TM_SORT_AGE, "", rows, TM_ROWS);
+    tui_model_set_open(m, open, 2);
+    static struct tui_flow_row rows[TUI_ROWS];
+    size_t n = tui_model_flow_rows(m, TUI_SORT_AGE, "", rows, TUI_ROWS);
     CHECK_EQ_U64(n, 2);
     /* flow 7 appears once, as its final (ended) record: age = last - first */
     CHECK_EQ_U64(rows[0].rec->flow_id, 7);
@@ -465,20 +465,20 @@ static void test_open_and_ended_dedupe(void)
     CHECK(rows[1].open);
     CHECK_EQ_U64(rows[1].age_ns, 20 * SEC);
     /* a state only the open duplicate of flow 7 has does not bring flow 7 back */
-    n = tm_flow_rows(m, TM_SORT_AGE, "establ", rows, TM_ROWS);
+    n = tui_model_flow_rows(m, TUI_SORT_AGE, "establ", rows, TUI_ROWS);
     CHECK_EQ_U64(n, 1);
     CHECK_EQ_U64(rows[0].rec->flow_id, 8);
     /* an address filter keeps the ended record, not the open duplicate */
-    n = tm_flow_rows(m, TM_SORT_AGE, "10.0.0.1:1", rows, TM_ROWS);
+    n = tui_model_flow_rows(m, TUI_SORT_AGE, "10.0.0.1:1", rows, TUI_ROWS);
     CHECK_EQ_U64(n, 1);
     CHECK(!rows[0].open);
     bool is_open;
-    CHECK(tm_find_flow(m, 8, &is_open) != NULL && is_open);
-    CHECK(tm_find_flow(m, 7, &is_open) != NULL && !is_open);
-    tm_free(m);
+    CHECK(tui_model_find_flow(m, 8, &is_open) != NULL && is_open);
+    CHECK(tui_model_find_flow(m, 7, &is_open) != NULL && !is_open);
+    tui_model_free(m);
 }
 
-static bool any_event(const struct tm_event *ev, size_t n, const char *text)
+static bool any_event(const struct tui_event *ev, size_t n, const char *text)
 {
     for (size_t i = 0; i < n; i++)
         if (strstr(ev[i].text, text))
@@ -488,7 +488,7 @@ static bool any_event(const struct tm_event *ev, size_t n, const char *text)
 
 static void test_timeline(void)
 {
-    struct tm_model *m = tm_new(NULL);
+    struct tui_model *m = tui_model_new(NULL);
     struct flow_record r = flow(5, "10.0.0.1:50000", "10.0.0.5:443", 100, 103);
     r.close = CLOSE_RST_CLIENT;
     r.syn_count = 3;
@@ -519,13 +519,13 @@ static void test_timeline(void)
     c.not_after = 1800000000;
     snprintf(c.key_type, sizeof(c.key_type), "RSA");
     c.key_bits = 2048;
-    tm_add_finding(m, &other);
-    tm_add_finding(m, &f);
-    tm_add_tls(m, &t);
-    tm_add_cert(m, &c);
-    tm_add_flow(m, &r);
-    struct tm_event ev[TM_EVENTS];
-    size_t n = tm_timeline(m, 5, ev, TM_EVENTS);
+    tui_model_add_finding(m, &other);
+    tui_model_add_finding(m, &f);
+    tui_model_add_tls(m, &t);
+    tui_model_add_cert(m, &c);
+    tui_model_add_flow(m, &r);
+    struct tui_event ev[TUI_EVENTS];
+    size_t n = tui_model_timeline(m, 5, ev, TUI_EVENTS);
     CHECK(n >= 7);
     for (size_t i = 1; i < n; i++)
         CHECK(ev[i - 1].ts_ns <= ev[i].ts_ns);
@@ -546,52 +546,52 @@ static void test_timeline(void)
     CHECK(strstr(ev[n - 1].text, "ended: rst_client") != NULL);
     CHECK_EQ_U64(ev[n - 1].sev, SEV_ERROR);
     /* without a duration, a failed handshake ends at its TLS finding */
-    struct tm_model *m2 = tm_new(NULL);
+    struct tui_model *m2 = tui_model_new(NULL);
     t.duration_ns = -1;
-    tm_add_tls(m2, &t);
-    tm_add_finding(m2, &f);
-    n = tm_timeline(m2, 5, ev, TM_EVENTS);
+    tui_model_add_tls(m2, &t);
+    tui_model_add_finding(m2, &f);
+    n = tui_model_timeline(m2, 5, ev, TUI_EVENTS);
     for (size_t i = 0; i < n; i++)
         if (strstr(ev[i].text, "TLS handshake failed"))
             CHECK_EQ_U64(ev[i].ts_ns, 101 * SEC);
-    tm_free(m2);
+    tui_model_free(m2);
     /* the bound is respected */
-    CHECK_EQ_U64(tm_timeline(m, 5, ev, 3), 3);
+    CHECK_EQ_U64(tui_model_timeline(m, 5, ev, 3), 3);
     /* an unknown flow has no events */
-    CHECK_EQ_U64(tm_timeline(m, 999, ev, TM_EVENTS), 0);
-    tm_free(m);
+    CHECK_EQ_U64(tui_model_timeline(m, 999, ev, TUI_EVENTS), 0);
+    tui_model_free(m);
 }
 
 static void test_copy_is_snapshot(void)
 {
-    struct tm_model *live = tm_new(NULL), *snap = tm_new(NULL);
+    struct tui_model *live = tui_model_new(NULL), *snap = tui_model_new(NULL);
     struct finding f = finding(1, FK_RESET, SEV_WARN, "10.0.0.1:1", "10.0.0.5:443", 1, "rst");
-    tm_add_finding(live, &f);
-    tm_copy(snap, live);
-    tm_add_finding(live, &f);
-    CHECK_EQ_U64(tm_findings_kept(snap), 1);
-    CHECK_EQ_U64(tm_findings_kept(live), 2);
-    tm_free(live);
-    tm_free(snap);
+    tui_model_add_finding(live, &f);
+    tui_model_copy(snap, live);
+    tui_model_add_finding(live, &f);
+    CHECK_EQ_U64(tui_model_findings_kept(snap), 1);
+    CHECK_EQ_U64(tui_model_findings_kept(live), 2);
+    tui_model_free(live);
+    tui_model_free(snap);
 }
 
 static void test_formats(void)
 {
     char b[32];
-    CHECK(strcmp(tm_fmt_bytes(999, b, sizeof(b)), "999") == 0);
-    CHECK(strcmp(tm_fmt_bytes(20480, b, sizeof(b)), "20.0K") == 0);
-    CHECK(strcmp(tm_fmt_bytes(315000, b, sizeof(b)), "308K") == 0);
-    CHECK(strcmp(tm_fmt_bytes(3ull * 1024 * 1024 * 1024, b, sizeof(b)), "3072M") == 0);
-    CHECK(strcmp(tm_fmt_bytes(UINT64_MAX, b, sizeof(b)), "16.0E") == 0);
-    CHECK(strcmp(tm_fmt_dur(12300000000ull, b, sizeof(b)), "12.3s") == 0);
-    CHECK(strcmp(tm_fmt_dur(1900000, b, sizeof(b)), "1ms") == 0);
-    CHECK(strcmp(tm_fmt_dur(245 * SEC, b, sizeof(b)), "4m05s") == 0);
-    CHECK(strcmp(tm_fmt_dur(7380 * SEC, b, sizeof(b)), "2h03m") == 0);
-    CHECK(strcmp(tm_fmt_ms(0.0123, b, sizeof(b)), "12.3ms") == 0);
-    CHECK(strcmp(tm_fmt_ms(1.2, b, sizeof(b)), "1.20s") == 0);
-    CHECK(strcmp(tm_fmt_ms(NAN, b, sizeof(b)), "-") == 0);
-    CHECK(strcmp(tm_tls_alert_name(40), "handshake_failure") == 0);
-    CHECK(strcmp(tm_tls_version_name(0x0304), "TLS1.3") == 0);
+    CHECK(strcmp(tui_fmt_bytes(999, b, sizeof(b)), "999") == 0);
+    CHECK(strcmp(tui_fmt_bytes(20480, b, sizeof(b)), "20.0K") == 0);
+    CHECK(strcmp(tui_fmt_bytes(315000, b, sizeof(b)), "308K") == 0);
+    CHECK(strcmp(tui_fmt_bytes(3ull * 1024 * 1024 * 1024, b, sizeof(b)), "3072M") == 0);
+    CHECK(strcmp(tui_fmt_bytes(UINT64_MAX, b, sizeof(b)), "16.0E") == 0);
+    CHECK(strcmp(tui_fmt_dur(12300000000ull, b, sizeof(b)), "12.3s") == 0);
+    CHECK(strcmp(tui_fmt_dur(1900000, b, sizeof(b)), "1ms") == 0);
+    CHECK(strcmp(tui_fmt_dur(245 * SEC, b, sizeof(b)), "4m05s") == 0);
+    CHECK(strcmp(tui_fmt_dur(7380 * SEC, b, sizeof(b)), "2h03m") == 0);
+    CHECK(strcmp(tui_fmt_ms(0.0123, b, sizeof(b)), "12.3ms") == 0);
+    CHECK(strcmp(tui_fmt_ms(1.2, b, sizeof(b)), "1.20s") == 0);
+    CHECK(strcmp(tui_fmt_ms(NAN, b, sizeof(b)), "-") == 0);
+    CHECK(strcmp(tui_tls_alert_name(40), "handshake_failure") == 0);
+    CHECK(strcmp(tui_tls_version_name(0x0304), "TLS1.3") == 0);
 }
 
 int main(void)
