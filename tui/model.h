@@ -139,7 +139,7 @@ struct tui_event {
 };
 
 /* Allocate an empty model with thresholds (NULL or zero fields: defaults). NULL if no memory. */
-struct tui_model *tui_model_new(const struct tui_thresholds *th);
+struct tui_model *tui_model_new(const struct tui_thresholds *th) FM_WUR;
 void tui_model_free(struct tui_model *m);
 /* dst becomes a snapshot of src. */
 void tui_model_copy(struct tui_model *dst, const struct tui_model *src);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "../analyzers/finding.h"
+#include "../capture/err.h"
 
 /* How the view is set up. Zero fields take the defaults. */
 struct tui_opts {
@@ -45,7 +46,7 @@ struct tui;
  * terminal or TERM is unset or "dumb". Keys are read from stdin, or /dev/tty when stdin
  * is not a terminal (e.g. -r -).
  */
-struct tui *tui_new(const struct tui_opts *o, char *err, size_t errlen);
+struct tui *tui_new(const struct tui_opts *o, char *err, size_t errlen) FM_WUR;
 
 /* The sink that copies findings, ended flows, health rows, TLS and cert records into the model. */
 struct sink tui_sink(struct tui *t);
