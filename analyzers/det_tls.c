@@ -987,6 +987,15 @@ static void tls_on_packet(struct det *d, struct flow *f, void *fs, const struct 
         tf->state = TF_DONE;
         return;
     }
+    if (s->tc.d[dir].dead) {
+        if (dir == DIR_C2S && !s->tc.seen_ch) {
+            /* It only started like TLS: give everything back and stop looking. */
+            sess_release(pv, s);
+            tf->state = TF_NOT_TLS;
+            return;
+        }
+        stream_close(pv->pool, &s->sd[dir]); /* nothing more to read this way */
+    }
     if (s->tc.rec.outcome == TLS_COMPLETED || s->tc.rec.outcome == TLS_FAILED_ALERT) {
         sess_finish(pv, s, s->tc.rec.outcome, p->ts_ns);
         tf->state = TF_DONE;
