@@ -644,9 +644,9 @@ static void build_detail(struct tui *t)
                f->has_client ? "  client " : "", f->has_client ? ep_str(&f->client, cs, 64) : "");
         dl_add(t, A_NORMAL, 4, "  %s", f->detail);
         if (f->nframes) {
-            char fr[160];
+            char fr[FINDING_FRAMES_MAX * 24]; /* up to 20 digits and ", " per frame */
             size_t used = 0;
-            for (unsigned i = 0; i < f->nframes && i < FINDING_FRAMES_MAX; i++)
+            for (unsigned i = 0; i < f->nframes && i < FINDING_FRAMES_MAX && used < sizeof(fr); i++)
                 used += (size_t)snprintf(fr + used, sizeof(fr) - used, "%s%" PRIu64, i ? ", " : "",
                                          f->frames[i]);
             dl_add(t, A_NORMAL, 4, "  evidence frames: %s", fr);
