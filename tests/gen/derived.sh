@@ -8,6 +8,8 @@
 #   http-clean-oneway.pcap     only the server->client direction (tcpdump -r ... 'src host')
 #   http-clean-caploss.pcap    two server data segments removed (editcap -d): capture loss, the
 #                              client's ACKs cover bytes the capture never saw
+#   http-clean-vlan.pcap       every frame with an 802.1Q tag (VID 100) inserted
+#   http-clean-qinq.pcap       every frame with 802.1ad VID 200 + 802.1Q VID 100 inserted
 set -euo pipefail
 GEN_DIR=$(cd "$(dirname "$0")" && pwd)
 S=${GEN_SAMPLES:-$GEN_DIR/../../samples}
@@ -57,5 +59,29 @@ FR=$(tshark -r "$IN" -Y 'ip.src == 10.99.1.2 && tcp.len >= 500' -T fields -e fra
 editcap "$IN" "$S/http-clean-caploss.pcap" $FR
 truth http-clean-caploss "editcap -d: frames $FR of http-clean.pcap removed (server response body segments)" \
 	"two server->client data segments are missing from the capture but were delivered (the client ACKs them; nothing is retransmitted): capture loss (ACK for unseen data), not network loss"
+# 6./7. VLAN tags inserted into every Ethernet frame (802.1Q VID 100; QinQ 802.1ad 200 + 802.1Q 100)
+vlan() { # OUT TAGS_HEX
+	/usr/bin/python3 - "$IN" "$S/$1.pcap" "$2" <<'PY'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+tag = bytes.fromhex(sys.argv[3])
+end = "<" if d[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+out, off = bytearray(d[:24]), 24
+assert struct.unpack(end + "I", d[20:24])[0] == 1, "not Ethernet"
+while off + 16 <= len(d):
+    ts, tu, incl, orig = struct.unpack(end + "IIII", d[off:off + 16])
+    pkt = d[off + 16:off + 16 + incl]
+    pkt = pkt[:12] + tag + pkt[12:]
+    out += struct.pack(end + "IIII", ts, tu, incl + len(tag), orig + len(tag)) + pkt
+    off += 16 + incl
+open(sys.argv[2], "wb").write(out)
+PY
+}
+vlan http-clean-vlan 81000064
+truth http-clean-vlan "every Ethernet frame of http-clean.pcap given an 802.1Q tag, VID 100 (inserted after the MAC addresses)" \
+	"the same flows and results as http-clean.pcap (5 connections, 10 requests, all 200, no loss), decoded through one VLAN tag"
+vlan http-clean-qinq 88a800c881000064
+truth http-clean-qinq "every Ethernet frame of http-clean.pcap given two tags: 802.1ad (0x88a8) VID 200 outside, 802.1Q VID 100 inside" \
+	"the same flows and results as http-clean.pcap, decoded through QinQ"
 chmod 644 "$S"/http-clean-*.pcap "$S"/http-clean-*.truth.json
 echo "derived samples written" >&2
