@@ -594,6 +594,151 @@ static void test_formats(void)
     CHECK(strcmp(tui_tls_version_name(0x0304), "TLS1.3") == 0);
 }
 
+/* A small deterministic PRNG (xorshift64) for the stress test. */
+static uint64_t rnd_state = 88172645463325252ull;
+static uint64_t rnd(uint64_t n)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return n ? rnd_state % n : rnd_state;
+}
+
+static struct endpoint rnd_ep(void)
+{
+    struct endpoint e;
+    memset(&e, 0, sizeof(e));
+    e.ip.family = rnd(4) ? 4 : 6;
+    for (size_t i = 0; i < (e.ip.family == 4 ? 4u : 16u); i++)
+        e.ip.a[i] = (uint8_t)rnd(4);
+    e.port = (uint16_t)rnd(5);
+    return e;
+}
+
+/* Random records of every type; the queries keep their invariants and stay in bounds. */
+static void test_random_stress(void)
+{
+    struct tui_model *m = tui_model_new(NULL);
+    static struct tui_flow_row rows[TUI_ROWS];
+    static const struct finding *fr[TUI_FINDINGS];
+    static struct flow_record open[TUI_OPEN + 1];
+    const struct tui_server *sr[TUI_SERVERS];
+    struct tui_event ev[TUI_EVENTS];
+    static const char *const filters[] = {"", "0.1", ":3", "retrans", "fin", "::", "x"};
+    int bad_order = 0, dup = 0, bad_time = 0;
+    for (int round = 0; round < 20000; round++) {
+        uint64_t id = 1 + rnd(3000), ts = (uint64_t)round * 1000000 + rnd(1000000);
+        switch (rnd(6)) {
+        case 0: {
+            struct finding f;
+            memset(&f, 0, sizeof(f));
+            f.ts_ns = ts;
+            f.kind = (enum fkind)rnd(FK__COUNT);
+            f.sev = (enum severity)rnd(3);
+            f.flow_id = rnd(5) ? id : 0;
+            f.has_client = rnd(2);
+            f.client = rnd_ep();
+            f.server = rnd_ep();
+            snprintf(f.detail, sizeof(f.detail), "random %d", round);
+            tui_model_add_finding(m, &f);
+            break;
+        }
+        case 1: {
+            struct flow_record r;
+            memset(&r, 0, sizeof(r));
+            r.flow_id = id;
+            r.client = rnd_ep();
+            r.server = rnd_ep();
+            r.first_ts_ns = ts;
+            r.last_ts_ns = ts + rnd(1000000000);
+            r.close = (enum flow_close)rnd(10);
+            r.bytes[0] = rnd(0);
+            r.ev[1][TEV_RETRANSMISSION] = (uint32_t)rnd(100);
+            r.hs_rtt_server_ns = (int64_t)rnd(3) - 1;
+            r.hs_rtt_client_ns = (int64_t)rnd(3) - 1;
+            tui_model_add_flow(m, &r);
+            break;
+        }
+        case 2: {
+            struct health_row h;
+            memset(&h, 0, sizeof(h));
+            h.server = rnd_ep();
+            h.start_ns = ts;
+            h.len_ns = rnd(3) * 1000000000ull;
+            h.attempts = rnd(100);
+            h.error_rate = rnd(3) ? (double)rnd(100) / 100 : NAN;
+            h.retrans_rate = (double)rnd(100) / 100;
+            h.resp_n = (uint32_t)rnd(2);
+            h.resp_p99 = (double)rnd(10);
+            h.open_alerts = (uint32_t)rnd(2);
+            tui_model_add_health(m, &h);
+            break;
+        }
+        case 3: {
+            struct tls_record x;
+            memset(&x, 0, sizeof(x));
+            x.flow_id = id;
+            x.ts_ns = ts;
+            x.outcome = (enum tls_outcome)rnd(8);
+            x.alert_desc = (int)rnd(130);
+            x.alert_from = (int)rnd(3) - 1;
+            x.duration_ns = (int64_t)rnd(3) - 1;
+            tui_model_add_tls(m, &x);
+            break;
+        }
+        case 4: {
+            struct cert_record c;
+            memset(&c, 0, sizeof(c));
+            c.flow_id = id;
+            c.ts_ns = ts;
+            c.not_after = (int64_t)rnd(0) >> 1; /* any date, even absurd ones */
+            tui_model_add_cert(m, &c);
+            break;
+        }
+        default: {
+            size_t n = rnd(TUI_OPEN + 2);
+            for (size_t i = 0; i < n && i < TUI_OPEN + 1; i++) {
+                memset(&open[i], 0, sizeof(open[i]));
+                open[i].flow_id = 1 + rnd(3000);
+                open[i].first_ts_ns = ts - rnd(ts + 1);
+                open[i].last_ts_ns = ts;
+                open[i].client = rnd_ep();
+                open[i].server = rnd_ep();
+            }
+            tui_model_set_open(m, open, n < TUI_OPEN + 1 ? n : TUI_OPEN + 1);
+            break;
+        }
+        }
+        if (round % 97 != 0)
+            continue;
+        const char *flt = filters[rnd(sizeof(filters) / sizeof(filters[0]))];
+        enum tui_sort sort = (enum tui_sort)rnd(TUI_SORT__COUNT);
+        size_t n = tui_model_flow_rows(m, sort, flt, rows, TUI_ROWS);
+        for (size_t i = 1; i < n; i++) {
+            if (sort == TUI_SORT_WORST && rows[i - 1].score < rows[i].score)
+                bad_order++;
+            if (sort == TUI_SORT_RETRANS && rows[i - 1].retrans < rows[i].retrans)
+                bad_order++;
+            if (sort == TUI_SORT_AGE && rows[i - 1].age_ns < rows[i].age_ns)
+                bad_order++;
+            for (size_t j = 0; j < i; j++)
+                dup += rows[j].rec->flow_id == rows[i].rec->flow_id;
+        }
+        size_t nf = tui_model_finding_rows(m, flt, fr, TUI_FINDINGS);
+        CHECK(nf <= TUI_FINDINGS);
+        CHECK(tui_model_server_rows(m, flt, sr, TUI_SERVERS) <= TUI_SERVERS);
+        size_t ne = tui_model_timeline(m, 1 + rnd(3000), ev, TUI_EVENTS);
+        for (size_t i = 1; i < ne; i++)
+            bad_time += ev[i - 1].ts_ns > ev[i].ts_ns;
+    }
+    CHECK_EQ_U64(bad_order, 0);
+    CHECK_EQ_U64(dup, 0);
+    CHECK_EQ_U64(bad_time, 0);
+    CHECK(m->nservers <= TUI_SERVERS);
+    CHECK(m->nopen <= TUI_OPEN);
+    tui_model_free(m);
+}
+
 int main(void)
 {
     TEST_RUN(test_finding_ring_bounds);
@@ -609,5 +754,6 @@ int main(void)
     TEST_RUN(test_timeline);
     TEST_RUN(test_copy_is_snapshot);
     TEST_RUN(test_formats);
+    TEST_RUN(test_random_stress);
     return TEST_REPORT();
 }
