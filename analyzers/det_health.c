@@ -326,14 +326,29 @@ static void hl_emit_slow(struct det *d, struct flow *f, uint64_t ts, double resp
     det_emit(d, &fd);
 }
 
+/* A rule's value as people read it: "5.990 s", "20.0 %", "12 days"; "none" for no data. */
+static void hl_readable(char *buf, size_t len, enum hl_rule r, double v)
+{
+    if (isnan(v))
+        snprintf(buf, len, "none");
+    else if (r == HR_RESP_P99)
+        snprintf(buf, len, "%.3f s", v);
+    else if (r == HR_CERT_EXPIRING)
+        snprintf(buf, len, "%.0f days", v);
+    else
+        snprintf(buf, len, "%.1f %%", v * 100);
+}
+
 /* A server-level health_alert finding: rule r of server s opened or closed at ts. */
 static void hl_emit_alert(struct det *d, const struct hl_srv *s, enum hl_rule r, bool open,
                           uint64_t ts)
 {
     struct hl *h = hl_of(d);
     const struct alert_state *a = &s->al[r];
+    const struct alert_cfg *c = &h->rule[r];
+    double v = open ? a->last_value : a->value;
     struct finding fd;
-    char ep[64], val[32], thr[32], clr[32];
+    char ep[64], val[32], thr[32], rv[32], rt[32], rc[32];
     memset(&fd, 0, sizeof(fd));
     fd.ts_ns = ts;
     fd.kind = FK_HEALTH_ALERT;
@@ -341,32 +356,33 @@ static void hl_emit_alert(struct det *d, const struct hl_srv *s, enum hl_rule r,
     fd.server = s->ep;
     fd.confidence = 1.0f;
     pkt_endpoint_str(&s->ep, ep, sizeof(ep));
-    hl_num(val, sizeof(val), open ? a->last_value : a->value);
-    hl_num(thr, sizeof(thr), h->rule[r].threshold);
-    hl_num(clr, sizeof(clr), h->rule[r].threshold * h->rule[r].clear_ratio);
-    static const char *const what[HR__COUNT] = {
-        "response time p99 (s)", "error rate (failed connections or HTTP 5xx)",
-        "retransmission rate", "days until a certificate expires"};
-    if (open && r == HR_CERT_EXPIRING && a->last_value < 0)
+    hl_num(val, sizeof(val), v);
+    hl_num(thr, sizeof(thr), c->threshold);
+    hl_readable(rv, sizeof(rv), r, v);
+    hl_readable(rt, sizeof(rt), r, c->threshold);
+    hl_readable(rc, sizeof(rc), r, c->threshold * c->clear_ratio);
+    static const char *const what[HR__COUNT] = {"response time p99",
+                                                "error rate (failed connections or HTTP 5xx)",
+                                                "retransmission rate", "certificate"};
+    if (open && r == HR_CERT_EXPIRING && v < 0)
         snprintf(fd.detail, sizeof(fd.detail),
                  "alert opened: %s presents a certificate that expired %.0f days ago; renew and "
                  "deploy it",
-                 ep, -a->last_value);
+                 ep, -v);
     else if (open && r == HR_CERT_EXPIRING)
         snprintf(fd.detail, sizeof(fd.detail),
-                 "alert opened: %s presents a certificate that expires within %s days "
-                 "(days left: %s); renew and deploy it",
-                 ep, thr, val);
+                 "alert opened: %s presents a certificate that expires within %s (days left: "
+                 "%s); renew and deploy it",
+                 ep, rt, val);
     else if (open)
         snprintf(fd.detail, sizeof(fd.detail),
-                 "alert opened: %s %s is %s, over the threshold %s (interval of %.0f s)", ep,
-                 what[r], val, thr, (double)h->iv_ns / 1e9);
+                 "alert opened: %s %s is %s, over the threshold of %s (interval of %.0f s)", ep,
+                 what[r], rv, rt, (double)h->iv_ns / 1e9);
     else
         snprintf(fd.detail, sizeof(fd.detail),
-                 "alert cleared: %s %s has stayed at or under %s (or without data while idle) "
-                 "for %u intervals (last value %s); it was open for %.0f s",
-                 ep, what[r], clr, h->rule[r].clear_after, isnan(a->value) ? "none" : val,
-                 (double)(ts - a->opened_ns) / 1e9);
+                 "alert cleared: %s %s has stayed at or under %s (or idle) for %u intervals "
+                 "(last value %s); it was open for %.0f s",
+                 ep, what[r], rc, c->clear_after, rv, (double)(ts - a->opened_ns) / 1e9);
     snprintf(fd.extra, sizeof(fd.extra),
              "\"rule\":\"%s\",\"state\":\"%s\",\"value\":%s,\"threshold\":%s", hl_rule_names[r],
              open ? "open" : "closed", val, thr);
@@ -707,7 +723,7 @@ static void hl_payload(struct det *d, struct flow *f, struct hl_flow *st, int di
     if (st->mode == HM_UNKNOWN) {
         struct rd first = rd_init(b, n);
         if (dir == DIR_S2C) {
-            st->mode = HM_TURNS; /* the server spoke first: not HTTP, not TLS */
+            st->mode = HM_TURNS;            /* the server spoke first: not HTTP, not TLS */
         } else if (rd_u8(&first) == 0x16) { /* a TLS handshake record */
             st->mode = HM_TLS;
             memset(&st->u.tls, 0, sizeof(st->u.tls));
