@@ -164,6 +164,7 @@ void tui_model_add_health(struct tui_model *m, const struct health_row *h)
     }
     s->hist_err[s->hist_pos] = rate_or_zero(h->error_rate);
     s->hist_retr[s->hist_pos] = rate_or_zero(h->retrans_rate);
+    s->hist_start[s->hist_pos] = h->start_ns;
     s->hist_pos = (s->hist_pos + 1) % TUI_HIST;
     if (s->hist_n < TUI_HIST)
         s->hist_n++;
@@ -510,6 +511,23 @@ size_t tui_model_server_history(const struct tui_server *s, int which, float *ou
     for (size_t i = 0; i < n; i++)
         out[i] = h[(s->hist_pos + TUI_HIST - n + i) % TUI_HIST];
     return n;
+}
+
+size_t tui_model_server_history_start(const struct tui_server *s, uint64_t *out, size_t n)
+{
+    if (n > s->hist_n)
+        n = s->hist_n;
+    for (size_t i = 0; i < n; i++)
+        out[i] = s->hist_start[(s->hist_pos + TUI_HIST - n + i) % TUI_HIST];
+    return n;
+}
+
+const struct tui_server *tui_model_find_server(const struct tui_model *m, const struct endpoint *ep)
+{
+    for (size_t i = 0; i < m->nservers; i++)
+        if (ep_equal(&m->servers[i].ep, ep))
+            return &m->servers[i];
+    return NULL;
 }
 
 const struct flow_record *tui_model_find_flow(const struct tui_model *m, uint64_t flow_id,

@@ -67,21 +67,22 @@ struct tui_rate {
 
 /* One server endpoint: its newest health interval, totals and rate history. */
 struct tui_server {
-    struct endpoint ep;        /* the server endpoint */
-    bool has_health;           /* last holds a health row */
-    struct health_row last;    /* newest closed interval */
-    uint64_t intervals;        /* health rows seen */
-    uint64_t attempts;         /* attempts over all intervals */
-    uint64_t established;      /* established over all intervals */
-    uint64_t resets;           /* resets over all intervals */
-    uint64_t tls_failed;       /* TLS failures over all intervals */
-    uint64_t nfind[3];         /* findings by severity (SEV_INFO..SEV_ERROR) */
-    uint64_t last_active_ns;   /* newest health row or finding time (for replacement) */
-    uint64_t bad_since_ns;     /* start of the current run of warn/bad intervals, 0 if ok */
-    uint32_t hist_n;           /* intervals in the history (<= TUI_HIST) */
-    uint32_t hist_pos;         /* next history slot */
-    float hist_err[TUI_HIST];  /* error rate per interval, ring */
-    float hist_retr[TUI_HIST]; /* retransmission rate per interval, ring */
+    struct endpoint ep;            /* the server endpoint */
+    bool has_health;               /* last holds a health row */
+    struct health_row last;        /* newest closed interval */
+    uint64_t intervals;            /* health rows seen */
+    uint64_t attempts;             /* attempts over all intervals */
+    uint64_t established;          /* established over all intervals */
+    uint64_t resets;               /* resets over all intervals */
+    uint64_t tls_failed;           /* TLS failures over all intervals */
+    uint64_t nfind[3];             /* findings by severity (SEV_INFO..SEV_ERROR) */
+    uint64_t last_active_ns;       /* newest health row or finding time (for replacement) */
+    uint64_t bad_since_ns;         /* start of the current run of warn/bad intervals, 0 if ok */
+    uint32_t hist_n;               /* intervals in the history (<= TUI_HIST) */
+    uint32_t hist_pos;             /* next history slot */
+    float hist_err[TUI_HIST];      /* error rate per interval, ring */
+    float hist_retr[TUI_HIST];     /* retransmission rate per interval, ring */
+    uint64_t hist_start[TUI_HIST]; /* interval start per history slot, ring */
 };
 
 /* Last problem of a flow, by flow_id (direct-mapped; a newer flow may replace an older one). */
@@ -194,6 +195,11 @@ enum tui_level tui_model_server_level(const struct tui_model *m, const struct tu
 double tui_model_server_attempts_per_s(const struct tui_server *s);
 /* The last n history values (oldest first) of the error (which 0) or retrans (1) rate. */
 size_t tui_model_server_history(const struct tui_server *s, int which, float *out, size_t n);
+/* The start times of the same last n intervals (oldest first). */
+size_t tui_model_server_history_start(const struct tui_server *s, uint64_t *out, size_t n);
+/* The server row of an endpoint, or NULL. */
+const struct tui_server *tui_model_find_server(const struct tui_model *m,
+                                               const struct endpoint *ep);
 
 /* The flow's record (ended or open), or NULL when the model no longer has it. */
 const struct flow_record *tui_model_find_flow(const struct tui_model *m, uint64_t flow_id,

@@ -631,6 +631,55 @@ static void detail_counts(struct tui *t, const struct flow_record *r)
     }
 }
 
+/* A server's state: colour and since when, totals, the newest interval and the history. */
+static void detail_server(struct tui *t, const struct tui_server *s)
+{
+    const struct tui_model *m = t->snap;
+    const struct health_row *h = &s->last;
+    enum tui_level lv = tui_model_server_level(m, s);
+    char eps[64], clk[24], a[24], b[24], c[24], d[24], e[24], f[24];
+    ep_str(&s->ep, eps, sizeof(eps));
+    dl_add(t, A_NORMAL, 0, " ");
+    dl_add(t, attr_level(t, lv) | A_BOLD, 2, "Server %s: %s%s%s", eps, level_text(lv),
+           s->bad_since_ns ? " since " : "",
+           s->bad_since_ns ? tui_fmt_clock(s->bad_since_ns, clk, sizeof(clk)) : "");
+    dl_add(t, A_NORMAL, 4,
+           "  %" PRIu64 " intervals: %" PRIu64 " attempts, %" PRIu64 " established, %" PRIu64
+           " resets, %" PRIu64 " TLS failures; findings: %" PRIu64 " errors, %" PRIu64 " warnings",
+           s->intervals, s->attempts, s->established, s->resets, s->tls_failed, s->nfind[SEV_ERROR],
+           s->nfind[SEV_WARN]);
+    if (!s->has_health)
+        return;
+    dl_add(t, A_NORMAL, 4,
+           "  newest interval from %s (%.0f s): %" PRIu64 " attempts, failed: %" PRIu64
+           " refused, %" PRIu64 " unanswered, %" PRIu64 " backlog, %" PRIu64 " reset, %" PRIu64
+           " TLS; %" PRIu64 " SYN retries, %" PRIu64 " SYN-ACK retries, %" PRIu64
+           " zero windows, %" PRIu64 " HTTP 5xx, %" PRIu64 " slow responses",
+           tui_fmt_clock(h->start_ns, clk, sizeof(clk)), (double)h->len_ns / 1e9, h->attempts,
+           h->failed_refused, h->failed_timeout, h->failed_backlog, h->failed_reset, h->failed_tls,
+           h->syn_retries, h->synack_retries, h->zero_windows, h->http_5xx, h->slow_responses);
+    dl_add(t, A_NORMAL, 4, "  handshake RTT p50/p95/p99 %s/%s/%s, response p50/p95/p99 %s/%s/%s",
+           tui_fmt_ms(h->hs_rtt_n ? h->hs_rtt_p50 : NAN, a, sizeof(a)),
+           tui_fmt_ms(h->hs_rtt_n ? h->hs_rtt_p95 : NAN, b, sizeof(b)),
+           tui_fmt_ms(h->hs_rtt_n ? h->hs_rtt_p99 : NAN, c, sizeof(c)),
+           tui_fmt_ms(h->resp_n ? h->resp_p50 : NAN, d, sizeof(d)),
+           tui_fmt_ms(h->resp_n ? h->resp_p95 : NAN, e, sizeof(e)),
+           tui_fmt_ms(h->resp_n ? h->resp_p99 : NAN, f, sizeof(f)));
+    float err[TUI_HIST], retr[TUI_HIST];
+    uint64_t start[TUI_HIST];
+    size_t n = tui_model_server_history(s, 0, err, TUI_HIST);
+    tui_model_server_history(s, 1, retr, TUI_HIST);
+    tui_model_server_history_start(s, start, TUI_HIST);
+    dl_add(t, A_BOLD | A_UNDERLINE, 0, "History (%zu intervals, oldest first)", n);
+    for (size_t i = 0; i < n; i++) {
+        int at =
+            attr_level(t, err[i] > m->th.error_rate || retr[i] > m->th.retrans_rate ? TUI_LEVEL_BAD
+                                                                                    : TUI_LEVEL_OK);
+        dl_add(t, at, 4, " %s  error rate %5.1f%%  retransmission rate %5.1f%%",
+               tui_fmt_clock(start[i], clk, sizeof(clk)), err[i] * 100.0, retr[i] * 100.0);
+    }
+}
+
 static void build_detail(struct tui *t)
 {
     const struct tui_model *m = t->snap;
@@ -659,6 +708,10 @@ static void build_detail(struct tui *t)
     }
     if (!t->detail_flow) {
         dl_add(t, A_NORMAL, 0, "(a server-level finding: no single flow)");
+        const struct tui_server *s =
+            t->detail_has_finding ? tui_model_find_server(m, &t->detail_finding.server) : NULL;
+        if (s)
+            detail_server(t, s);
         return;
     }
     bool open;

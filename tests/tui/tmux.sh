@@ -191,6 +191,8 @@ keys Tab
 keys Enter
 wait_for "Finding: health_alert (error)"
 has "a server-level finding"
+has "Server 10.99.1.2:8081: BAD since"
+has "History (1 intervals, oldest first)"
 keys Escape
 wait_for "Findings ("
 # the next one down is a refused connection: its detail carries the flow's timeline

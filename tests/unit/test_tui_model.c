@@ -257,6 +257,13 @@ static void test_server_aggregation(void)
     float hist[TUI_HIST];
     CHECK_EQ_U64(tui_model_server_history(a, 0, hist, TUI_HIST), 2);
     CHECK(fabs(hist[0] - 0.01f) < 1e-6 && fabs(hist[1] - 0.03f) < 1e-6); /* oldest first */
+    uint64_t starts[TUI_HIST];
+    CHECK_EQ_U64(tui_model_server_history_start(a, starts, TUI_HIST), 2);
+    CHECK_EQ_U64(starts[0], 0);
+    CHECK_EQ_U64(starts[1], 10 * SEC);
+    CHECK(tui_model_find_server(m, &h.server) == a);
+    struct endpoint none = ep("10.9.9.9:1");
+    CHECK(tui_model_find_server(m, &none) == NULL);
     CHECK_EQ_U64(tui_model_server_history(a, 1, hist, 1), 1);
     CHECK(fabs(hist[0] - 0.01f) < 1e-6); /* newest retrans rate */
     /* 3 % error rate: over half of the 5 % threshold -> yellow, since that interval */
@@ -290,6 +297,9 @@ static void test_server_aggregation(void)
     CHECK_EQ_U64(tui_model_server_history(a, 0, hist, TUI_HIST), TUI_HIST);
     CHECK(fabs(hist[TUI_HIST - 1] - 0.001f * (TUI_HIST * 2 - 1)) < 1e-6);
     CHECK(fabs(hist[0] - 0.001f * TUI_HIST) < 1e-6);
+    CHECK_EQ_U64(tui_model_server_history_start(a, starts, TUI_HIST), TUI_HIST);
+    CHECK_EQ_U64(starts[0], (60 + 10 * TUI_HIST) * SEC);
+    CHECK_EQ_U64(starts[TUI_HIST - 1], (60 + 10 * (2 * TUI_HIST - 1)) * SEC);
     h = health("10.0.0.5:443", 1000, 100, 0.03, 0.0); /* back to yellow */
     tui_model_add_health(m, &h);
     CHECK(tui_model_server_level(m, a) == TUI_LEVEL_WARN);
