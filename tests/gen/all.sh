@@ -10,13 +10,14 @@ ALL="http-clean loss-bulk-c2s loss-bulk-s2c reset-server reset-client refused ip
 accept-overflow-abort unreachable clean-with-loss tls12-ok tls13-ok tls12-expired tls13-expired
 tls13-expired-openssl tls-unknown-ca tls-self-signed tls-name-mismatch tls-version-mismatch
 tls-no-shared-cipher tls-no-server-hello tls-reset-mid-handshake http-slow http-503 loss-upstream
-zero-window keepalive middlebox-reset http-sll loss-bulk-s2c-ipv6 derived"
+zero-window keepalive middlebox-reset http-sll loss-bulk-s2c-ipv6 reset-after-fin derived"
 [ "$(id -u)" -eq 0 ] || { echo "all.sh: needs root" >&2; exit 1; }
 run() { # NAME -> the script and its argument
 	case "$1" in
 	loss-bulk-c2s | loss-bulk-s2c) "$D/loss-bulk.sh" "${1#loss-bulk-}" ;;
 	loss-bulk-c2s-ipv6 | loss-bulk-s2c-ipv6) n=${1#loss-bulk-}; "$D/loss-bulk.sh" "${n%-ipv6}" ipv6 ;;
 	reset-server | reset-client) "$D/reset.sh" "${1#reset-}" ;;
+	reset-after-fin) "$D/reset.sh" afterfin ;;
 	syn-backlog) "$D/syn-backlog.sh" ;;
 	accept-overflow-abort) "$D/syn-backlog.sh" abort ;;
 	tls*) "$D/tls.sh" "$1" ;;

@@ -327,6 +327,14 @@ def cmd_bulk_server(a):
                 c.shutdown(socket.SHUT_WR)
                 c.recv(16)
                 c.close()
+            elif a.mode == "source-close":
+                # send the answer and close() at once: later data from the peer draws a RST
+                req = c.recv(100)
+                n = int(req.split()[1])
+                rec["sent_bytes"] = send_paced(c, payload(n), a.chunk, a.pace)
+                rec["close_ts"] = now()
+                c.close()
+                rec["closed"] = "close() right after sending (FIN); the socket is orphaned"
             elif a.mode == "abort":
                 # announce N bytes, send only --abort-after, wait, then abort with RST
                 req = c.recv(100)
@@ -401,6 +409,29 @@ def cmd_bulk_client(a):
                 reply += d
             rec["reply"] = reply.decode(errors="replace").strip()
             rec["result"] = "ok"
+            s.close()
+        elif a.mode == "download-then-send":
+            # read the answer up to the server's FIN, wait, then send more: the server has
+            # closed, so its kernel answers with RST
+            s.sendall(b"GET %d\n" % a.bytes)
+            got = 0
+            while True:
+                d = s.recv(65536)
+                if not d:
+                    break
+                got += len(d)
+            rec["received_bytes"] = got
+            rec["eof_ts"] = now()
+            time.sleep(a.abort_wait)
+            try:
+                s.sendall(b"more please\n")
+                rec["late_send_ts"] = now()
+                time.sleep(0.2)
+                s.sendall(b"and more\n")
+                rec["result"] = "second late send did not fail"
+            except OSError as e:
+                rec["result"] = classify(e)
+                rec["error"] = "%s: %s" % (type(e).__name__, e)
             s.close()
         elif a.mode in ("download", "download-abort"):
             s.sendall(b"GET %d\n" % a.bytes)
@@ -630,7 +661,7 @@ def main():
     s = sub.add_parser("bulk-server")
     s.add_argument("--host", default="0.0.0.0")
     s.add_argument("--port", type=int, default=5001)
-    s.add_argument("--mode", choices=["sink", "slow-sink", "source", "abort", "source-until-error"], required=True)
+    s.add_argument("--mode", choices=["sink", "slow-sink", "source", "source-close", "abort", "source-until-error"], required=True)
     s.add_argument("--conns", type=int, default=1)
     s.add_argument("--chunk", type=int, default=65536)
     s.add_argument("--pace", type=float, default=0)
@@ -647,7 +678,7 @@ def main():
     s = sub.add_parser("bulk-client")
     s.add_argument("--host", required=True)
     s.add_argument("--port", type=int, default=5001)
-    s.add_argument("--mode", choices=["upload", "download", "download-abort"], required=True)
+    s.add_argument("--mode", choices=["upload", "download", "download-abort", "download-then-send"], required=True)
     s.add_argument("--bytes", type=int, default=300000)
     s.add_argument("--abort-after", type=int, default=40000)
     s.add_argument("--abort-wait", type=float, default=0.05)

@@ -46,4 +46,5 @@ cat "$GEN_TMP/ipt.txt" >&2
 gen_finish --part client="$GEN_TMP/client.json" --part server="$GEN_TMP/server.jsonl" \
 	--set "loss_rule=receiver ($([ "$DIR" = c2s ] && echo server || echo client) ns) $IPT INPUT: [1] $RULE1 ; [2] $RULE2" \
 	--set "iptables_drop_packets=$DROPS (rule 1 burst, rule 2 nth)" \
+	--set "sender=sends 16384-byte chunks 20 ms apart and pauses 0.6 s after the 10th chunk (the burst drop hits the end of that chunk, so it is repaired by TLP and RTO, not by SACK)" \
 	--set "expected=one TCP connection, $CMODE of $BYTES bytes to $DST port $PORT completes; the $DIR direction has retransmissions (fast retransmissions for the nth drops, RTO retransmissions for the burst), originals seen at the tap, no RST"
