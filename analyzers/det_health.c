@@ -23,6 +23,7 @@
 #define HL_MAX_SERVERS 1024  /* server endpoints tracked per run (more are counted, not kept) */
 #define HL_HASH_SLOTS 2048   /* open-addressing slots for the server table (power of two) */
 #define HL_PIPELINE 4        /* requests awaiting a response per connection */
+#define HL_SLOW_PER_FLOW 4   /* slow_response findings per connection (then only counted) */
 #define HL_CLEAR_RATIO 0.8   /* default: clear at or below 80 % of the threshold */
 #define HL_CLEAR_INTERVALS 3 /* default hold time, in intervals */
 /* fewer data segments in an interval: no retransmission rate for the alert (1 of 2 is not 50 %) */
@@ -128,6 +129,7 @@ struct hl_flow {
     bool waiting;                   /* turn-taking: client data awaits an answer */
     bool slow_pending;              /* HTTP: a slow first byte awaits its status line */
     bool tls13;                     /* TLS: the server encrypted its flight (TLS 1.3) */
+    uint8_t nslow;                  /* slow_response findings written for this flow */
     uint8_t nreq;                   /* requests in req[] */
     uint8_t rq_head;                /* index of the oldest request */
     uint64_t next_seq[2];           /* next relative sequence per direction */
@@ -280,12 +282,18 @@ static void hl_num(char *buf, size_t len, double v)
         snprintf(buf, len, "%.6g", v);
 }
 
-/* A slow_response finding for flow f. response_s < 0: no response before the flow ended. */
-static void hl_emit_slow(struct det *d, struct flow *f, uint64_t ts, double response_s,
-                         double waited_s, int status, const char *proto, const uint64_t *frames,
-                         int nframes)
+/*
+ * A slow_response finding for flow f (state st). response_s < 0: no response before the flow
+ * ended. At most HL_SLOW_PER_FLOW per connection; the rest are counted in the health rows.
+ */
+static void hl_emit_slow(struct det *d, struct flow *f, struct hl_flow *st, uint64_t ts,
+                         double response_s, double waited_s, int status, const char *proto,
+                         const uint64_t *frames, int nframes)
 {
     struct hl *h = hl_of(d);
+    if (st->nslow >= HL_SLOW_PER_FLOW)
+        return;
+    st->nslow++;
     struct finding fd;
     char thr[32], rs[32];
     det_finding_init(&fd, f, FK_SLOW_RESPONSE, SEV_WARN, ts);
@@ -322,6 +330,11 @@ static void hl_emit_slow(struct det *d, struct flow *f, uint64_t ts, double resp
         snprintf(fd.extra, sizeof(fd.extra),
                  "\"protocol\":\"%s\",\"response_time\":null,\"waited\":%s,\"threshold\":%s", proto,
                  rs, thr);
+    }
+    if (st->nslow == HL_SLOW_PER_FLOW) {
+        size_t n = strlen(fd.detail);
+        snprintf(fd.detail + n, sizeof(fd.detail) - n,
+                 " (further slow responses on this connection are only counted)");
     }
     det_emit(d, &fd);
 }
@@ -601,7 +614,7 @@ static void hl_http_response(struct det *d, struct flow *f, struct hl_flow *st,
             st->slow_pending = false;
             if (s)
                 s->row.slow_responses++;
-            hl_emit_slow(d, f, p->ts_ns, st->slow_s, 0, m->status, "HTTP", st->slow_frames, 2);
+            hl_emit_slow(d, f, st, p->ts_ns, st->slow_s, 0, m->status, "HTTP", st->slow_frames, 2);
         }
         break;
     case HTTP_EV_END:
@@ -712,7 +725,7 @@ static void hl_turn(struct det *d, struct flow *f, struct hl_flow *st, int dir, 
         uint64_t fr[2] = {st->c_last_frame, p->frame};
         if (s)
             s->row.slow_responses++;
-        hl_emit_slow(d, f, p->ts_ns, rs, 0, 0, proto, fr, 2);
+        hl_emit_slow(d, f, st, p->ts_ns, rs, 0, 0, proto, fr, 2);
     }
 }
 
@@ -906,7 +919,7 @@ static void hl_on_flow_end(struct det *d, struct flow *f, void *fs)
             st->slow_pending = false;
             if (s)
                 s->row.slow_responses++;
-            hl_emit_slow(d, f, rec->last_ts_ns, st->slow_s, 0, 0, "HTTP", st->slow_frames, 2);
+            hl_emit_slow(d, f, st, rec->last_ts_ns, st->slow_s, 0, 0, "HTTP", st->slow_frames, 2);
         }
         /* requests never answered: slow if the connection outlived the threshold */
         for (uint8_t i = 0; i < st->nreq; i++) {
@@ -921,7 +934,7 @@ static void hl_on_flow_end(struct det *d, struct flow *f, void *fs)
                 s->active = true;
             }
             uint64_t fr[1] = {q->frame};
-            hl_emit_slow(d, f, rec->last_ts_ns, -1, waited, 0, "HTTP", fr, 1);
+            hl_emit_slow(d, f, st, rec->last_ts_ns, -1, waited, 0, "HTTP", fr, 1);
         }
     }
     hl_drop_requests(s, st);

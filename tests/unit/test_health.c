@@ -679,6 +679,66 @@ static void test_detector_tls(void)
     CHECK(nslow == 2);
 }
 
+/* One keep-alive connection with n GETs, each answered after delay_ns. */
+static void http_keepalive(struct engine *e, uint64_t t, uint16_t cport, int n, uint64_t delay_ns)
+{
+    static const char req[] = "GET /batch HTTP/1.1\r\nHost: x\r\n\r\n";
+    static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    uint32_t c = 1000, s = 5000, lq = (uint32_t)strlen(req), lr = (uint32_t)strlen(resp);
+    tx(e, t, true, cport, TCP_SYN, c, 0, NULL);
+    tx(e, t + 100000, false, cport, TCP_SYN | TCP_ACK, s, c + 1, NULL);
+    tx(e, t + 200000, true, cport, TCP_ACK, c + 1, s + 1, NULL);
+    c++, s++;
+    for (int i = 0; i < n; i++) {
+        t += 300000;
+        tx(e, t, true, cport, TCP_PSH | TCP_ACK, c, s, req);
+        c += lq;
+        t += delay_ns;
+        tx(e, t, false, cport, TCP_PSH | TCP_ACK, s, c, resp);
+        s += lr;
+    }
+    tx(e, t + 100000, true, cport, TCP_ACK | TCP_FIN, c, s, NULL);
+    tx(e, t + 200000, false, cport, TCP_ACK | TCP_FIN, s, c + 1, NULL);
+    tx(e, t + 300000, true, cport, TCP_ACK, c + 1, s + 1, NULL);
+}
+
+/* Six slow answers on one connection: four findings (the last says so), six counted. */
+static void test_detector_slow_cap(void)
+{
+    struct eng_config cfg;
+    eng_config_default(&cfg);
+    cfg.max_flows = 1024;
+    cfg.health_interval_ns = 100 * NS;
+    struct sink s = {.on_health = cap_health, .on_finding = cap_finding};
+    struct engine *e = eng_new(&cfg, &s, 1);
+    CHECK(e != NULL);
+    if (!e)
+        return;
+    nrows = nfound = nrows_all = nrows_port80 = 0;
+    http_keepalive(e, 5000 * NS, 42000, 6, 5500000000ull);
+    struct run_summary sum;
+    memset(&sum, 0, sizeof(sum));
+    eng_finish(e, &sum);
+    eng_free(e);
+    int nslow = 0;
+    uint64_t counted = 0, reqs = 0;
+    for (int i = 0; i < nfound; i++)
+        nslow += found[i].kind == FK_SLOW_RESPONSE;
+    for (int i = 0; i < nrows; i++) {
+        counted += rows[i].slow_responses;
+        reqs += rows[i].http_requests;
+        CHECK(rows[i].len_ns == 100 * NS); /* --interval from the configuration */
+    }
+    CHECK(nslow == 4);
+    CHECK_EQ_U64(counted, 6);
+    CHECK_EQ_U64(reqs, 6);
+    const struct finding *last = NULL;
+    for (int i = 0; i < nfound; i++)
+        if (found[i].kind == FK_SLOW_RESPONSE)
+            last = &found[i];
+    CHECK(last && strstr(last->detail, "only counted") != NULL);
+}
+
 int main(void)
 {
     TEST_RUN(test_sketch_bound);
@@ -691,5 +751,6 @@ int main(void)
     TEST_RUN(test_detector_http);
     TEST_RUN(test_detector_scan);
     TEST_RUN(test_detector_tls);
+    TEST_RUN(test_detector_slow_cap);
     return TEST_REPORT();
 }
