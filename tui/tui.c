@@ -511,7 +511,10 @@ static void draw_flows(struct tui *t, int y, int h)
     put(y + 1, 0, COLS, A_UNDERLINE, line);
     if (t->nrows == 0)
         put(y + 2, 1, COLS - 1, A_DIM,
-            t->filter[0] ? "(no flow matches the filter)" : "(no flow yet)");
+            t->filter[0]                   ? "(no flow matches the filter)"
+            : t->snap->st.flows_active > 0 ? "(no open flow to show; a closed flow shows once it "
+                                             "leaves the flow table)"
+                                           : "(no flow yet)");
     for (int r = 0; r < rows && t->top[P_FLOWS] + (size_t)r < t->nrows; r++) {
         size_t i = t->top[P_FLOWS] + (size_t)r;
         const struct tui_flow_row *fr = &t->rows[i];
