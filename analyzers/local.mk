@@ -46,3 +46,5 @@ check_PROGRAMS += tests/unit/test_tcp tests/unit/test_flow
 tests_unit_test_tcp_LDADD = $(FM_LIBS)
 tests_unit_test_flow_LDADD = $(FM_LIBS)
 TESTS += tests/unit/test_tcp tests/unit/test_flow
+TESTS += tests/health/live.sh
+EXTRA_DIST += tests/health/live.sh
