@@ -57,6 +57,7 @@ struct tls_sess {
     bool ccs[2];                /* ChangeCipherSpec sent per direction */
     bool fin_hs[2];             /* encrypted Finished seen per direction (TLS <= 1.2) */
     uint32_t enc_after_sh[2];   /* encrypted records after the ServerHello, per direction */
+    uint32_t appdata[2];        /* application_data records per direction */
     uint32_t c_first_enc_len;   /* length of the client's first encrypted record */
     uint64_t c_first_enc_ns;    /* when it was seen */
     uint32_t s_enc_after_c;     /* server encrypted records after the client's first one */
@@ -366,6 +367,16 @@ static void sess_finish(struct tls_priv *pv, struct tls_sess *s, enum tls_outcom
     sess_release(pv, s);
 }
 
+/*
+ * Bytes of the handshake are missing from the capture (a hole that never filled): what happened
+ * after it cannot be read, so no failure is claimed - the outcome stays undecided (in_progress).
+ */
+static bool sess_lost_bytes(const struct tls_sess *s)
+{
+    return stream_has_hole(&s->sd[0]) || stream_has_hole(&s->sd[1]) || s->sd[0].gap ||
+           s->sd[1].gap || s->gap_counted;
+}
+
 /* Expected AEAD tag length of a TLS 1.3 suite. */
 static uint32_t tag_len(uint16_t cs)
 {
@@ -601,6 +612,8 @@ static void ev_record(void *ctx, int dir, uint8_t type, uint32_t len, bool enc)
         s->ccs[dir] = true;
         return;
     }
+    if (type == TLS_CT_APPDATA)
+        s->appdata[dir]++;
     if (!enc || !s->tc.seen_sh)
         return;
     s->enc_after_sh[dir]++;
@@ -672,8 +685,13 @@ static void ev_alert(void *ctx, int dir, int level, int desc)
     bool in_hs = r->outcome == TLS_IN_PROGRESS;
     add_frame(s, pv->cur_frame);
     if (level < 0) {
-        /* Encrypted alert: only meaningful while the handshake is still going. */
-        if (in_hs && s->tc.seen_sh && r->alert_from < 0) {
+        /*
+         * Encrypted alert: a failure only while the handshake is still going, before any
+         * application data (after it, it is the close_notify of a session whose completion was
+         * not seen, e.g. TLS 1.2 False Start or bytes missing from the capture).
+         */
+        if (in_hs && s->tc.seen_sh && r->alert_from < 0 && !s->appdata[0] && !s->appdata[1] &&
+            !tls_is_v13(r->version) && !sess_lost_bytes(s)) {
             r->alert_from = dir;
             r->alert_level = -1;
             r->alert_desc = -1;
@@ -902,6 +920,14 @@ static void on_close(struct tls_priv *pv, struct tls_sess *s, int dir, bool rst)
         sess_finish(pv, s, r->outcome, pv->cur_ns);
         return;
     }
+    if (sess_lost_bytes(s)) {
+        if (!s->gap_counted) {
+            s->gap_counted = true;
+            pv->gaps++;
+        }
+        sess_finish(pv, s, TLS_IN_PROGRESS, pv->cur_ns);
+        return;
+    }
     bool v13 = s->tc.seen_sh && tls_is_v13(r->version);
     if (v13 && dir == DIR_C2S && s->enc_after_sh[DIR_S2C] > 0 && s->enc_after_sh[DIR_C2S] == 1 &&
         alert_sized(s, s->c_first_enc_len) && s->s_enc_after_c == 0) {
@@ -1025,7 +1051,7 @@ static void tls_on_flow_end(struct det *d, struct flow *f, void *fs)
     }
     struct tls_record *r = &s->tc.rec;
     enum tls_outcome o = r->outcome;
-    if (o == TLS_IN_PROGRESS && s->tc.seen_ch &&
+    if (o == TLS_IN_PROGRESS && s->tc.seen_ch && !sess_lost_bytes(s) &&
         s->last_pkt_ns - s->last_progress_ns >= pv->stall_ns)
         o = s->server_data ? TLS_STALLED : TLS_NO_SERVER_HELLO;
     sess_finish(pv, s, o, s->last_pkt_ns);
@@ -1040,7 +1066,8 @@ static void tls_on_tick(struct det *d, uint64_t now_ns)
         struct tls_sess *s = &pv->sess[i];
         if (!s->used || !s->tc.seen_ch || s->tc.rec.outcome != TLS_IN_PROGRESS)
             continue;
-        if (now_ns < s->last_progress_ns || now_ns - s->last_progress_ns < pv->stall_ns)
+        if (now_ns < s->last_progress_ns || now_ns - s->last_progress_ns < pv->stall_ns ||
+            sess_lost_bytes(s))
             continue;
         pv->cur = s;
         pv->cur_ns = now_ns;
