@@ -26,7 +26,11 @@ run() { # NAME -> the script and its argument
 	esac
 }
 fail=0
-for n in ${@:-$ALL}; do
+if [ $# -eq 0 ]; then
+	# shellcheck disable=SC2086 # the list is split on purpose
+	set -- $ALL
+fi
+for n in "$@"; do
 	echo "=== $n" >&2
 	if ! timeout 300 bash -c "$(declare -f run); D='$D'; run '$n'"; then
 		echo "=== $n FAILED" >&2

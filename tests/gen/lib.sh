@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/gen/lib.sh: shared helpers for the sample generator scenarios (sourced, not run).
 #
 # Every scenario script does:
@@ -203,10 +204,10 @@ bg_c() {
 # py ARGS...: the generator's Python helper (stdlib only).
 py() { "$GEN_PY" "$GEN_TOOL" "$@"; }
 
-# wait_port NS PORT [ADDR]: until something listens on PORT in NS (bounded: 5 s).
+# wait_port NS PORT: until something listens on PORT in NS (bounded: 5 s).
 wait_port() {
-	local ns=$1 port=$2 i
-	for i in $(seq 1 50); do
+	local ns=$1 port=$2 _
+	for _ in $(seq 1 50); do
 		if ip netns exec "$ns" ss -Hltn "sport = :$port" 2>/dev/null | grep -q .; then
 			return 0
 		fi
@@ -222,8 +223,8 @@ cap_start() {
 	ip netns exec "$CAP_NS" taskset -c 0 tcpdump -i "$CAP_IF" -w "$GEN_PCAP" --immediate-mode -U -s 0 \
 		-Z root -n "$filter" 2>"$GEN_TMP/tcpdump.err" &
 	CAP_PID=$!
-	local i
-	for i in $(seq 1 50); do
+	local _
+	for _ in $(seq 1 50); do
 		grep -q "listening on" "$GEN_TMP/tcpdump.err" 2>/dev/null && break
 		sleep 0.1
 	done

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/gen/tlscerts.sh: make test certificates with the openssl CLI (sourced by tls.sh).
 # tls_certs DIR creates, all EC P-256:
 #   ca.crt/ca.key        "flowmedic test CA" (the CA the clients trust)
@@ -10,7 +11,7 @@ tls_certs() {
 	local d=$1 n
 	mkdir -p "$d"
 	(
-		cd "$d"
+		cd "$d" || exit 1
 		openssl ecparam -name prime256v1 -genkey -noout -out ca.key 2>/dev/null
 		openssl req -x509 -new -key ca.key -sha256 -days 3650 -subj "/O=flowmedic tests/CN=flowmedic test CA" \
 			-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
