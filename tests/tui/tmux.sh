@@ -20,6 +20,9 @@ S=fmtui-$$                       # session name
 run=0                            # flowmedic runs so far; each gets its own tmux server socket
 SOCK=$S-$run                     # private tmux server socket of the current run
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fmtui.XXXXXX")
+TMUX_TMPDIR=$tmp                 # the tmux sockets go away with $tmp
+export TMUX_TMPDIR
+unset TMUX                       # also when make check runs inside a tmux session
 failed=0
 checks=0
 
