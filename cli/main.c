@@ -538,7 +538,12 @@ static int open_sinks(struct run *r, struct sink *sinks, size_t *n)
         sinks[(*n)++] = metrics_sink(r->metrics);
     }
     if (o->tui) {
-        struct tui_opts to = {.color = !o->no_color && !getenv("NO_COLOR")};
+        struct tui_opts to = {
+            .color = !o->no_color && !getenv("NO_COLOR"),
+            .error_rate = o->eng.alert_error_rate,
+            .retrans_rate = o->eng.alert_retrans_rate,
+            .resp_p99_s = o->eng.alert_resp_p99_s,
+        };
         r->tui = tui_new(&to, err, sizeof(err));
         if (!r->tui) {
             log_error("%s", err);
@@ -689,7 +694,7 @@ static int read_loop(struct run *r)
             }
         }
     }
-    if (g_stop && !r->o->iface)
+    if (g_stop && !r->o->iface && !r->tui)
         log_warn("interrupted after frame %" PRIu64 "; the findings so far are kept", r->frames);
     if (!r->o->iface && r->frames == 0 && status == EXIT_OK && !g_stop) {
         if (!r->o->filter) {
