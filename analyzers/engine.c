@@ -16,7 +16,7 @@
 #define ENG_MAX_DETS 32           /* detectors in det_table */
 #define ENG_MALFORMED_FINDINGS 100 /* malformed frames written as findings; the rest counted */
 #define ENG_NS_PER_S 1000000000ull
-#define ENG_DEDUP_ORDER 16        /* 2^16 remembered frame signatures (1 MiB) */
+#define ENG_DEDUP_ORDER 14        /* 2^14 frame signatures (128 KiB: stays in cache) */
 
 /* The engine: everything one analysis run owns. */
 struct engine {

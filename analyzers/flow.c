@@ -63,11 +63,12 @@ static uint32_t flow_hash(const struct flow_table *t, const struct endpoint *x,
         lo = y;
         hi = x;
     }
+    const uint64_t k = 0x9e3779b97f4a7c15ULL;
     uint64_t h = t->seed;
-    h = flow_mix(h ^ flow_load64(lo->ip.a));
-    h = flow_mix(h ^ flow_load64(lo->ip.a + 8));
-    h = flow_mix(h ^ flow_load64(hi->ip.a));
-    h = flow_mix(h ^ flow_load64(hi->ip.a + 8));
+    h = (h ^ flow_load64(lo->ip.a)) * k;
+    h = (h ^ flow_load64(lo->ip.a + 8)) * k;
+    h = (h ^ flow_load64(hi->ip.a)) * k;
+    h = (h ^ flow_load64(hi->ip.a + 8)) * k;
     h = flow_mix(h ^ ((uint64_t)lo->port << 32 | (uint64_t)hi->port << 16 | lo->ip.family));
     return (uint32_t)(h ^ (h >> 32));
 }

@@ -47,10 +47,10 @@ int tcp_pick_server(const struct pkt *p, const struct endpoint *servers, size_t 
     return p->src.port < p->dst.port ? 1 : 0;
 }
 
-/* One remembered frame signature. */
+/* One remembered frame signature: 8 bytes, so the table stays small enough for the cache. */
 struct tcp_dedup_slot {
-    uint64_t key;   /* signature hash (never 0 when used) */
-    uint64_t ts_ns; /* time of the first copy */
+    uint32_t tag;   /* high 32 bits of the signature hash (the low bits chose the slot) */
+    uint32_t ts_us; /* time of the first copy, microseconds modulo 2^32 */
 };
 
 /* The SPAN duplicate filter. */
@@ -104,21 +104,27 @@ bool tcp_dedup_check(struct tcp_dedup *d, const struct pkt *p, uint64_t window_n
 {
     if (!d || (p->ip_id == 0 && !p->has_ts))
         return false;
+    /* Multiply-xor per word, one full finaliser at the end: cheap and well mixed. */
+    const uint64_t k = 0x9e3779b97f4a7c15ULL;
     uint64_t h = 0x2545f4914f6cdd1dULL;
-    h = tcp_mix(h ^ tcp_load64(p->src.ip.a) ^ (tcp_load64(p->src.ip.a + 8) << 1));
-    h = tcp_mix(h ^ tcp_load64(p->dst.ip.a) ^ (tcp_load64(p->dst.ip.a + 8) << 1));
-    h = tcp_mix(h ^ ((uint64_t)p->src.port << 48 | (uint64_t)p->dst.port << 32 |
-                     (uint64_t)p->ip_id << 16 | p->tcp_csum));
-    h = tcp_mix(h ^ ((uint64_t)p->seq << 32 | p->ack));
-    h = tcp_mix(h ^ ((uint64_t)p->tcp_len << 32 | (uint64_t)p->win << 16 | p->flags |
-                     (uint64_t)p->src.ip.family << 8));
+    h = (h ^ tcp_load64(p->src.ip.a)) * k;
+    h = (h ^ tcp_load64(p->src.ip.a + 8)) * k;
+    h = (h ^ tcp_load64(p->dst.ip.a)) * k;
+    h = (h ^ tcp_load64(p->dst.ip.a + 8)) * k;
+    h = (h ^ ((uint64_t)p->src.port << 48 | (uint64_t)p->dst.port << 32 |
+              (uint64_t)p->ip_id << 16 | p->tcp_csum)) * k;
+    h = (h ^ ((uint64_t)p->seq << 32 | p->ack)) * k;
+    h = (h ^ ((uint64_t)p->tcp_len << 32 | (uint64_t)p->win << 16 | p->flags |
+              (uint64_t)p->src.ip.family << 8)) * k;
     h = tcp_mix(h ^ ((uint64_t)p->tsval << 32 | p->tsecr));
-    h |= 1;
     struct tcp_dedup_slot *s = &d->slots[h & d->mask];
-    if (s->key == h && p->ts_ns >= s->ts_ns && p->ts_ns - s->ts_ns <= window_ns)
+    uint32_t tag = (uint32_t)(h >> 32) | 1u; /* never 0: 0 marks an empty slot */
+    uint32_t now_us = (uint32_t)(p->ts_ns / 1000u);
+    uint64_t window_us = window_ns / 1000u;
+    if (s->tag == tag && (uint32_t)(now_us - s->ts_us) <= window_us)
         return true;
-    s->key = h;
-    s->ts_ns = p->ts_ns;
+    s->tag = tag;
+    s->ts_us = now_us;
     return false;
 }
 
