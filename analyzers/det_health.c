@@ -785,7 +785,43 @@ static void hl_payload(struct det *d, struct flow *f, struct hl_flow *st, int di
     }
 }
 
-/* Take the new bytes of a segment (sequence tracking: retransmitted bytes are not new). */
+/*
+ * n bytes of direction dir were never captured: true when the flow's parser can step over them
+ * (inside an HTTP body of known length, inside a TLS record, or timing by turns anyway).
+ */
+static bool hl_skip(struct hl_flow *st, int dir, uint64_t n)
+{
+    switch (st->mode) {
+    case HM_HTTP:
+        return http_skip(&st->u.hp[dir], n);
+    case HM_TLS: {
+        struct hl_tls *t = &st->u.tls[dir];
+        if (t->hlen < 5 || n >= t->remain)
+            return false;
+        t->remain = (uint16_t)(t->remain - n);
+        return true;
+    }
+    case HM_TURNS:
+    case HM_OFF:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Framing was lost in direction dir at packet p: go on timing by turns. */
+static void hl_lost(struct det *d, struct flow *f, struct hl_flow *st, int dir, const struct pkt *p)
+{
+    if (st->mode == HM_HTTP || st->mode == HM_TLS || st->mode == HM_UNKNOWN)
+        hl_to_turns(hl_of(d), st);
+    hl_turn(d, f, st, dir, p, "TCP");
+}
+
+/*
+ * Take the new bytes of a segment. Sequence tracking: retransmitted bytes are not new; bytes
+ * never captured (a gap before the segment, or its tail cut by the snaplen) are stepped over
+ * when the parser can, else framing is given up for turn-taking.
+ */
 static void hl_stream(struct det *d, struct flow *f, struct hl_flow *st, const struct pkt *p,
                       const struct tcp_seg *sg)
 {
@@ -797,25 +833,32 @@ static void hl_stream(struct det *d, struct flow *f, struct hl_flow *st, const s
         st->seq_known[dir] = true;
         st->next_seq[dir] = seq;
     }
-    if (end <= st->next_seq[dir])
+    uint64_t next = st->next_seq[dir];
+    if (end <= next)
         return; /* nothing new */
-    bool gap = seq > st->next_seq[dir] || p->payload_caplen < sg->len || !p->payload;
-    uint64_t skip = seq < st->next_seq[dir] ? st->next_seq[dir] - seq : 0;
+    uint64_t gap = seq > next ? seq - next : 0;
+    uint64_t skip = seq < next ? next - seq : 0;
+    uint64_t avail = p->payload ? p->payload_caplen : 0;
+    if (avail > sg->len)
+        avail = sg->len;
+    uint64_t tail = sg->len - (avail > skip ? avail : skip);
     st->next_seq[dir] = end;
-    if (gap) {
-        /* bytes missing from the capture: framing is lost, timing by turns goes on */
-        if (st->mode == HM_HTTP || st->mode == HM_TLS || st->mode == HM_UNKNOWN)
-            hl_to_turns(hl_of(d), st);
-        hl_turn(d, f, st, dir, p, "TCP");
+    if (gap && !hl_skip(st, dir, gap)) {
+        hl_lost(d, f, st, dir, p);
         return;
     }
-    struct rd r = rd_init(p->payload, p->payload_caplen);
-    rd_skip(&r, (size_t)skip);
-    size_t n = rd_left(&r);
-    const uint8_t *b = rd_ptr(&r, n);
-    if (!b || n == 0)
-        return;
-    hl_payload(d, f, st, dir, p, b, n);
+    if (avail > skip) {
+        struct rd r = rd_init(p->payload, (size_t)avail);
+        rd_skip(&r, (size_t)skip);
+        size_t n = rd_left(&r);
+        const uint8_t *b = rd_ptr(&r, n);
+        if (b && n)
+            hl_payload(d, f, st, dir, p, b, n);
+    } else if (st->mode == HM_TURNS) {
+        hl_turn(d, f, st, dir, p, "TCP"); /* new data, none of it captured */
+    }
+    if (tail && st->mode != HM_OFF && !hl_skip(st, dir, tail))
+        hl_lost(d, f, st, dir, p);
 }
 
 /* ---- detector entry points ---- */

@@ -399,6 +399,23 @@ int http_parse(struct http_parser *hp, const uint8_t *p, size_t len, struct http
     return (int)(len - rd_left(&r));
 }
 
+bool http_skip(struct http_parser *hp, uint64_t n)
+{
+    switch (hp->state) {
+    case HP_BODY:
+    case HP_CHUNK_DATA:
+        if (n >= hp->remain)
+            return false; /* its end must be seen in real bytes */
+        hp->remain -= n;
+        return true;
+    case HP_BODY_EOF:
+    case HP_OPAQUE:
+        return true;
+    default:
+        return false;
+    }
+}
+
 bool http_eof(struct http_parser *hp, struct http_msg *msg)
 {
     msg->ev = HTTP_EV_NONE;

@@ -75,6 +75,13 @@ int http_parse(struct http_parser *hp, const uint8_t *p, size_t len, struct http
  */
 bool http_eof(struct http_parser *hp, struct http_msg *msg);
 
+/*
+ * n bytes of the stream are missing (capture loss, snaplen): true when they fall inside a body
+ * whose length is known (and do not end it) or one that runs to the close, so parsing goes on
+ * after them; false when framing is lost (the caller stops using this parser).
+ */
+bool http_skip(struct http_parser *hp, uint64_t n);
+
 /* True once the parser failed or the stream switched protocols (no more events). */
 bool http_done(const struct http_parser *hp);
 

@@ -19,6 +19,7 @@ shifted SHIFT seconds as tests/health/concat.py shifted its packets)
 """
 import json
 import math
+import os
 import sys
 
 INTERVAL = 10.0      # flowmedic's default health interval (s)
@@ -49,6 +50,12 @@ def close(est, exact):
     return est is not None and abs(est - exact) <= ALPHA * exact + ABS_SLACK
 
 
+def server_label(s):
+    """The generator writes "fd99::2:8080"; flowmedic writes IPv6 as "[fd99::2]:8080"."""
+    host, _, port = s.rpartition(":")
+    return "[%s]:%s" % (host, port) if ":" in host and not host.startswith("[") else s
+
+
 def load(out_path, truth_args):
     recs = [json.loads(line) for line in open(out_path) if line.strip()]
     reqs = []
@@ -56,12 +63,16 @@ def load(out_path, truth_args):
         path, _, shift = arg.partition("@")
         shift = float(shift or 0)
         truth = json.load(open(path))
+        src = truth["generator"].get("derived_from")
+        if src and "client" not in truth["generator"]:
+            # a derived sample (VLAN tags, SLL, duplicates...): the original's timings hold
+            truth = json.load(open(os.path.join(os.path.dirname(path), src.replace(".pcap", ".truth.json"))))
         for c in truth["generator"]["client"]["connections"]:
             for r in c["requests"]:
                 if "response_s" in r:
                     sent = r["t_sent"] + shift
                     reqs.append({"sent": sent, "resp": r["response_s"], "status": r["status"],
-                                 "first": sent + r["response_s"], "server": c["server"]})
+                                 "first": sent + r["response_s"], "server": server_label(c["server"])})
     return recs, reqs
 
 

@@ -310,6 +310,50 @@ static void test_http_random(void)
     CHECK(overruns == 0);
 }
 
+/* Bytes missing inside a body of known length are stepped over; elsewhere framing is lost. */
+static void test_http_skip(void)
+{
+    struct http_parser hp;
+    struct http_msg m;
+    const char *h = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789";
+    http_init(&hp, HTTP_ROLE_RESPONSE);
+    CHECK(!http_skip(&hp, 1)); /* between messages: framing lost */
+    int n = http_parse(&hp, (const uint8_t *)h, strlen(h), &m);
+    CHECK(n == 0 && m.ev == HTTP_EV_BEGIN);
+    n = http_parse(&hp, (const uint8_t *)h, strlen(h), &m);
+    CHECK(m.ev == HTTP_EV_HEADERS && m.status == 200);
+    int n2 = http_parse(&hp, (const uint8_t *)h + n, strlen(h) - (size_t)n, &m);
+    CHECK(m.ev == HTTP_EV_NONE && (size_t)(n + n2) == strlen(h)); /* 10 of 100 body bytes */
+    CHECK(!http_skip(&hp, 90));                                   /* would end the body */
+    CHECK(http_skip(&hp, 80));                                    /* 10 left */
+    n = http_parse(&hp, (const uint8_t *)"abcdefghijHTTP/1.1", 18, &m);
+    CHECK(n == 10 && m.ev == HTTP_EV_END);
+    /* chunk data: inside a chunk yes, across its end no */
+    const char *c = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n40\r\nxy";
+    http_init(&hp, HTTP_ROLE_RESPONSE);
+    size_t at = 0;
+    do {
+        n = http_parse(&hp, (const uint8_t *)c + at, strlen(c) - at, &m);
+        CHECK(n >= 0);
+        at += (size_t)(n > 0 ? n : 0);
+    } while (m.ev != HTTP_EV_NONE && n >= 0);
+    CHECK(http_skip(&hp, 60));
+    CHECK(!http_skip(&hp, 2));
+    CHECK(http_skip(&hp, 1));
+    n = http_parse(&hp, (const uint8_t *)"z\r\n0\r\n\r\n", 8, &m);
+    CHECK(n == 8 && m.ev == HTTP_EV_END);
+    /* a body running to the close takes any gap */
+    http_init(&hp, HTTP_ROLE_RESPONSE);
+    const char *e = "HTTP/1.0 200 OK\r\n\r\nstart";
+    at = 0;
+    do {
+        n = http_parse(&hp, (const uint8_t *)e + at, strlen(e) - at, &m);
+        at += (size_t)(n > 0 ? n : 0);
+    } while (m.ev != HTTP_EV_NONE && n >= 0);
+    CHECK(http_skip(&hp, 1000000));
+    CHECK(http_eof(&hp, &m) && m.ev == HTTP_EV_END);
+}
+
 static void test_alert_hysteresis(void)
 {
     struct alert_cfg c = {.threshold = 5.0, .clear_ratio = 0.8, .open_after = 1, .clear_after = 3};
@@ -739,6 +783,67 @@ static void test_detector_slow_cap(void)
     CHECK(last && strstr(last->detail, "only counted") != NULL);
 }
 
+/* A keep-alive connection whose first response body lost a segment in the capture: the body
+   length steps over it and the second request is still framed as HTTP. */
+static void test_detector_gap(void)
+{
+    struct eng_config cfg;
+    eng_config_default(&cfg);
+    cfg.max_flows = 1024;
+    struct sink s = {.on_health = cap_health, .on_finding = cap_finding};
+    struct engine *e = eng_new(&cfg, &s, 1);
+    CHECK(e != NULL);
+    if (!e)
+        return;
+    nrows = nfound = nrows_all = nrows_port80 = 0;
+    static const char req[] = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n";
+    static const char hdr[] = "HTTP/1.1 200 OK\r\nContent-Length: 3000\r\n\r\n";
+    static char body[1000];
+    memset(body, 'b', sizeof(body) - 1);
+    uint32_t c = 1001, sv = 5001, lq = (uint32_t)strlen(req), lh = (uint32_t)strlen(hdr);
+    uint64_t t = 6000 * NS;
+    uint16_t cp = 43000;
+    tx(e, t, true, cp, TCP_SYN, c - 1, 0, NULL);
+    tx(e, t + 100000, false, cp, TCP_SYN | TCP_ACK, sv - 1, c, NULL);
+    tx(e, t + 200000, true, cp, TCP_ACK, c, sv, NULL);
+    tx(e, t + 300000, true, cp, TCP_PSH | TCP_ACK, c, sv, req);
+    c += lq;
+    tx(e, t + 800000, false, cp, TCP_ACK, sv, c, hdr);
+    sv += lh;
+    tx(e, t + 900000, false, cp, TCP_ACK, sv, c, body); /* body 0..999 */
+    sv += 999;
+    sv += 999; /* body 999..1997 never captured */
+    tx(e, t + 1100000, false, cp, TCP_ACK, sv, c, body);
+    sv += 999;
+    tx(e, t + 1200000, false, cp, TCP_PSH | TCP_ACK, sv, c, "bbb"); /* the body's last bytes */
+    sv += 3;
+    tx(e, t + 2000000, true, cp, TCP_PSH | TCP_ACK, c, sv, req); /* second request */
+    c += lq;
+    tx(e, t + 2000000 + 7 * NS, false, cp, TCP_PSH | TCP_ACK, sv, c,
+       "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
+    struct run_summary sum;
+    memset(&sum, 0, sizeof(sum));
+    eng_finish(e, &sum);
+    eng_free(e);
+    uint64_t reqs = 0, x5 = 0, resp = 0;
+    for (int i = 0; i < nrows; i++) {
+        reqs += rows[i].http_requests;
+        x5 += rows[i].http_5xx;
+        resp += rows[i].resp_n;
+    }
+    CHECK_EQ_U64(reqs, 2);
+    CHECK_EQ_U64(x5, 1);
+    CHECK_EQ_U64(resp, 2);
+    int nslow = 0;
+    for (int i = 0; i < nfound; i++)
+        if (found[i].kind == FK_SLOW_RESPONSE) {
+            nslow++;
+            CHECK(strstr(found[i].extra, "\"protocol\":\"HTTP\"") != NULL);
+            CHECK(strstr(found[i].extra, "\"status\":503") != NULL);
+        }
+    CHECK(nslow == 1);
+}
+
 int main(void)
 {
     TEST_RUN(test_sketch_bound);
@@ -747,10 +852,12 @@ int main(void)
     TEST_RUN(test_http_responses);
     TEST_RUN(test_http_malformed);
     TEST_RUN(test_http_random);
+    TEST_RUN(test_http_skip);
     TEST_RUN(test_alert_hysteresis);
     TEST_RUN(test_detector_http);
     TEST_RUN(test_detector_scan);
     TEST_RUN(test_detector_tls);
     TEST_RUN(test_detector_slow_cap);
+    TEST_RUN(test_detector_gap);
     return TEST_REPORT();
 }
