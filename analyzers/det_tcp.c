@@ -209,7 +209,7 @@ static void dt_on_packet(struct det *d, struct flow *f, void *fs, const struct p
 
 /* "12 retransmissions server->client (3.1% of 387 data segments)" for each direction. */
 static void dt_counts(char *buf, size_t n, size_t *pos, const struct flow *f, int tev,
-                      const char *noun)
+                      const char *const noun[2])
 {
     const struct flow_record *r = flow_rec(f);
     bool first = true;
@@ -218,8 +218,7 @@ static void dt_counts(char *buf, size_t n, size_t *pos, const struct flow *f, in
         if (!c)
             continue;
         uint64_t segs = f->half[dir].data_segs;
-        dt_cat(buf, n, pos, "%s%u %s%s %s", first ? "" : " and ", c, noun,
-               c == 1 ? "" : "s", dt_arrow(dir));
+        dt_cat(buf, n, pos, "%s%u %s %s", first ? "" : " and ", c, noun[c != 1], dt_arrow(dir));
         if (segs && (tev <= TEV_LOST_SEGMENT))
             dt_cat(buf, n, pos, " (%.1f%% of %" PRIu64 " data segments)", 100.0 * c / (double)segs,
                    segs);
@@ -239,6 +238,7 @@ static void dt_location(char *buf, size_t n, size_t *pos, const struct flow *f)
 {
     uint64_t up = f->half[0].lost_up + f->half[1].lost_up;
     uint64_t down = f->half[0].lost_down + f->half[1].lost_down;
+    uint64_t unneeded = f->half[0].rtx_unneeded + f->half[1].rtx_unneeded;
     if (up && !down)
         dt_cat(buf, n, pos, "; lost upstream of the tap (the originals were never captured)");
     else if (down && !up)
@@ -246,15 +246,29 @@ static void dt_location(char *buf, size_t n, size_t *pos, const struct flow *f)
     else if (up && down)
         dt_cat(buf, n, pos, "; %" PRIu64 " lost upstream and %" PRIu64 " downstream of the tap",
                up, down);
+    uint64_t ctl = f->half[0].ctl_rtx + f->half[1].ctl_rtx;
+    if (ctl)
+        dt_cat(buf, n, pos, "; %" PRIu64 " %s a repeated SYN or FIN", ctl,
+               ctl == 1 ? "was" : "were");
+    if (unneeded)
+        dt_cat(buf, n, pos, "; %" PRIu64 " %s not needed: the receiver reported the data as a "
+               "duplicate (D-SACK), so the original was delayed, not lost",
+               unneeded, unneeded == 1 ? "was" : "were");
 }
 
 static void dt_kind_finding(struct det *d, struct flow *f, struct dt_flow *st, int k)
 {
-    static const char *const nouns[DT_NKINDS] = {
-        "retransmission", "fast retransmission", "spurious retransmission",
-        "out-of-order segment", "lost segment (previous segment not captured)",
-        "duplicate ACK", "zero window advertisement", "window-full segment", "keep-alive",
-        "ACK of bytes never captured",
+    static const char *const nouns[DT_NKINDS][2] = {
+        {"retransmission", "retransmissions"},
+        {"fast retransmission", "fast retransmissions"},
+        {"spurious retransmission", "spurious retransmissions"},
+        {"out-of-order segment", "out-of-order segments"},
+        {"sequence gap (previous segment not captured)", "sequence gaps (previous segment not captured)"},
+        {"duplicate ACK", "duplicate ACKs"},
+        {"zero window advertisement", "zero window advertisements"},
+        {"window-full segment", "window-full segments"},
+        {"keep-alive", "keep-alives"},
+        {"ACK of bytes never captured", "ACKs of bytes never captured"},
     };
     static const enum severity sevs[DT_NKINDS] = {
         SEV_WARN, SEV_WARN, SEV_INFO, SEV_INFO, SEV_WARN,
@@ -278,8 +292,12 @@ static void dt_kind_finding(struct det *d, struct flow *f, struct dt_flow *st, i
     case TEV_RETRANSMISSION:
     case TEV_FAST_RETRANSMISSION:
         dt_location(b, n, &pos, f);
-        dt_cat(b, n, &pos, ". Check interface errors and drops (ip -s link), congestion and "
-                           "path MTU on the path");
+        if (f->half[0].lost_up + f->half[0].lost_down + f->half[1].lost_up + f->half[1].lost_down)
+            dt_cat(b, n, &pos, ". Check interface errors and drops (ip -s link), congestion "
+                               "and path MTU on the path");
+        else if (f->half[0].rtx_unneeded + f->half[1].rtx_unneeded)
+            dt_cat(b, n, &pos, ". Check for late ACKs (delayed ACK, a busy receiver) against "
+                               "the sender's retransmission timeout");
         break;
     case TEV_SPURIOUS_RETRANSMISSION:
         dt_cat(b, n, &pos, ": data already acknowledged was sent again (the ACK came late or "
@@ -314,8 +332,10 @@ static void dt_kind_finding(struct det *d, struct flow *f, struct dt_flow *st, i
            c2s, s2c, f->half[DIR_C2S].data_segs, f->half[DIR_S2C].data_segs);
     if (tev == TEV_RETRANSMISSION || tev == TEV_FAST_RETRANSMISSION)
         dt_cat(fd.extra, sizeof(fd.extra), &pos,
-               ",\"lost_upstream\":%" PRIu64 ",\"lost_downstream\":%" PRIu64,
-               f->half[0].lost_up + f->half[1].lost_up, f->half[0].lost_down + f->half[1].lost_down);
+               ",\"lost_upstream\":%" PRIu64 ",\"lost_downstream\":%" PRIu64
+               ",\"dsack_unneeded\":%" PRIu64,
+               f->half[0].lost_up + f->half[1].lost_up, f->half[0].lost_down + f->half[1].lost_down,
+               f->half[0].rtx_unneeded + f->half[1].rtx_unneeded);
     if (tev == TEV_ZERO_WINDOW)
         dt_cat(fd.extra, sizeof(fd.extra), &pos, ",\"zero_window_s\":{\"c2s\":%.6f,\"s2c\":%.6f}",
                (double)st->zw_total_ns[0] / DT_NS_PER_S, (double)st->zw_total_ns[1] / DT_NS_PER_S);
@@ -350,8 +370,18 @@ static void dt_one_direction(struct det *d, struct flow *f)
 static void dt_on_flow_end(struct det *d, struct flow *f, void *fs)
 {
     struct dt_flow *st = fs;
-    for (int k = 0; k < DT_NKINDS; k++)
-        dt_kind_finding(d, f, st, k);
+    /* One finding per kind that occurred, in the order the kinds first occurred. */
+    bool done[DT_NKINDS] = {false};
+    for (int n = 0; n < DT_NKINDS; n++) {
+        int best = -1;
+        for (int k = 0; k < DT_NKINDS; k++)
+            if (!done[k] && st->nframes[k] && (best < 0 || st->first_ts[k] < st->first_ts[best]))
+                best = k;
+        if (best < 0)
+            break;
+        done[best] = true;
+        dt_kind_finding(d, f, st, best);
+    }
     dt_one_direction(d, f);
 }
 

@@ -131,6 +131,15 @@ const struct flow_record *flow_rec(const struct flow *f)
 }
 
 /*
+ * Only one direction of f was captured. A lone SYN (and its retries) is not counted: an
+ * unanswered SYN is the establishment detector's business, not a capture problem.
+ */
+static bool eng_one_direction(const struct flow *f)
+{
+    return !(f->half[DIR_C2S].seen && f->half[DIR_S2C].seen) && f->rec.state != FS_SYN_SENT;
+}
+
+/*
  * Report flow f as ended: its close reason, detectors' last word, then the sinks.
  * The caller releases it (or flow_create reuses it).
  */
@@ -145,7 +154,7 @@ static void eng_close_flow(struct engine *e, struct flow *f, enum flow_close why
         else
             r->close = why;
     }
-    r->one_direction = !(f->half[DIR_C2S].seen && f->half[DIR_S2C].seen);
+    r->one_direction = eng_one_direction(f);
     for (size_t i = 0; i < e->ndets; i++)
         if (e->dets[i].ops->on_flow_end)
             e->dets[i].ops->on_flow_end(&e->dets[i], f, f->ext + e->dets[i].off);
@@ -405,6 +414,7 @@ static void eng_snap_add(void *ctx, struct flow *f)
     if (h->n < h->max) {
         i = h->n++;
         h->out[i] = f->rec;
+        h->out[i].one_direction = eng_one_direction(f);
         while (i > 0 && eng_worse(&h->out[(i - 1) / 2], &h->out[i])) {
             eng_snap_swap(&h->out[(i - 1) / 2], &h->out[i]);
             i = (i - 1) / 2;
@@ -414,6 +424,7 @@ static void eng_snap_add(void *ctx, struct flow *f)
     if (!eng_worse(&f->rec, &h->out[0]))
         return;
     h->out[0] = f->rec;
+    h->out[0].one_direction = eng_one_direction(f);
     i = 0;
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;

@@ -245,6 +245,32 @@ static uint64_t tcp_capture_loss(struct tcp_half *h, const struct pkt *p)
     return bytes;
 }
 
+/*
+ * D-SACK (RFC 2883): a first SACK block below the ACK, or inside the second block, reports
+ * data the receiver got twice. A retransmission it covers was not lost after the tap at all.
+ */
+static void tcp_dsack(struct tcp_half *h, const struct pkt *p)
+{
+    if (!p->nsack || !(p->flags & TCP_ACK))
+        return;
+    uint32_t l = p->sack[0][0], r = p->sack[0][1];
+    if (!SEQ_LT(l, r))
+        return;
+    bool dsack = SEQ_LT(l, p->ack) ||
+                 (p->nsack > 1 && SEQ_GEQ(l, p->sack[1][0]) && SEQ_LEQ(r, p->sack[1][1]));
+    if (!dsack)
+        return;
+    for (size_t i = 0; i < TCP_HOLES; i++) {
+        struct tcp_hole *x = &h->rtx[i];
+        if (x->used && SEQ_LT(x->start, r) && SEQ_GT(x->end, l)) {
+            x->used = false;
+            if (h->lost_down)
+                h->lost_down--;
+            h->rtx_unneeded++;
+        }
+    }
+}
+
 /* Sequence of the first payload byte relative to base_seq + 1, unwrapped to 64 bits. */
 static void tcp_rel_seq(struct tcp_half *h, const struct pkt *p, struct tcp_seg *s)
 {
@@ -480,14 +506,23 @@ bool tcp_analyze(struct flow *f, const struct pkt *p, int dir, struct tcp_seg *s
     if (tcp_capture_loss(rv, p))
         ev |= 1u << TEV_CAPTURE_LOSS;
 
+    tcp_dsack(rv, p);
     int kind = tcp_rtx_kind(f, fw, rv, p, ev);
     if (kind >= 0) {
         ev |= 1u << kind;
         if (kind == TEV_RETRANSMISSION || kind == TEV_FAST_RETRANSMISSION) {
-            if (tcp_hole_fill(fw, p->seq, p->seq + p->tcp_len))
+            if (tcp_hole_fill(fw, p->seq, p->seq + p->tcp_len)) {
                 fw->lost_up++; /* bytes the tap never saw: lost before reaching it */
-            else
+            } else if (!p->tcp_len) {
+                fw->ctl_rtx++; /* a repeated SYN or FIN: nothing to locate */
+            } else {
                 fw->lost_down++; /* the original passed the tap: lost after it */
+                struct tcp_hole *x = &fw->rtx[fw->rtx_next];
+                fw->rtx_next = (uint8_t)((fw->rtx_next + 1) % TCP_HOLES);
+                x->start = p->seq;
+                x->end = p->seq + p->tcp_len;
+                x->used = true;
+            }
         }
     }
     if (p->tcp_len && fw->holes[0].used | fw->holes[1].used | fw->holes[2].used |

@@ -70,6 +70,10 @@ struct tcp_half {
     uint64_t lost_up;        /* retransmissions of bytes never seen at the tap */
     uint64_t lost_down;      /* retransmissions of bytes seen at the tap */
     uint64_t capture_loss_bytes; /* bytes ACKed by the peer that were never captured */
+    uint64_t rtx_unneeded;   /* retransmissions the peer reported as duplicates (D-SACK) */
+    uint64_t ctl_rtx;        /* retransmitted SYN or FIN segments without data */
+    uint8_t rtx_next;        /* next slot of rtx[] to overwrite */
+    struct tcp_hole rtx[TCP_HOLES]; /* recent retransmitted ranges counted as lost_down */
     uint32_t sack[PKT_MAX_SACK][2]; /* SACK blocks of the last segment that carried any */
     uint8_t nsack;           /* blocks in sack[] */
     struct tcp_hole holes[TCP_HOLES]; /* gaps never captured */

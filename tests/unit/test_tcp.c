@@ -270,6 +270,26 @@ static void test_overlapping_retransmission(void)
     CHECK_EQ_U64(last_flow->rec.ev[DIR_C2S][TEV_RETRANSMISSION], 1);
     CHECK_EQ_U64(last_flow->half[DIR_C2S].lost_down, 1); /* the original passed the tap */
     analyse_done();
+
+    /* 8: the receiver reports [2001,3001) twice with a D-SACK block below its ACK: the
+     * retransmission was not needed and nothing was lost after the tap. */
+    struct pkt *d = seg(DIR_S2C, 320 * MS, TCP_ACK, 5001, 3001, 0, 509);
+    d->nsack = 1;
+    d->sack[0][0] = 2001;
+    d->sack[0][1] = 3001;
+    analyse(NULL, 0);
+    CHECK_EQ_U64(evs(8), 0);
+    CHECK_EQ_U64(last_flow->half[DIR_C2S].lost_down, 0);
+    CHECK_EQ_U64(last_flow->half[DIR_C2S].rtx_unneeded, 1);
+    analyse_done();
+    run_engine(NULL);
+    const struct finding *f = find_kind(FK_RETRANSMISSION);
+    CHECK(f != NULL);
+    if (f) {
+        CHECK(strstr(f->detail, "1 was not needed") != NULL);
+        CHECK(strstr(f->detail, "downstream") == NULL);
+        CHECK(strstr(f->extra, "\"dsack_unneeded\":1") != NULL);
+    }
 }
 
 static void test_fast_retransmission(void)
@@ -498,6 +518,7 @@ static void test_port_reuse(void)
         CHECK(recs[1].flow_id > recs[0].flow_id);
         CHECK_EQ_U64(recs[2].close, CLOSE_UNANSWERED);
         CHECK_EQ_U64(recs[2].syn_count, 1);
+        CHECK(!recs[2].one_direction); /* a lone SYN is not a one-way capture */
     }
 }
 
