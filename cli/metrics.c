@@ -26,6 +26,10 @@
 #include "capture/decode.h"
 #include "capture/log.h"
 
+#ifndef FM_VERSION
+#define FM_VERSION "unknown" /* the build passes the package version */
+#endif
+
 #define MX_MAX_SERVERS 1024 /* servers exported (more are counted in servers_dropped) */
 #define MX_REQ_MAX 4096     /* bytes of an HTTP request read before answering */
 #define MX_IO_TIMEOUT_S 2   /* a scraper that stalls longer is dropped */
@@ -209,6 +213,8 @@ static void mx_render_self(struct metrics *m, struct mx_buf *b)
         mx_family(b, self[i].name, self[i].type, self[i].help);
         mx_printf(b, "%s %llu\n", self[i].name, (unsigned long long)v);
     }
+    mx_family(b, "flowmedic_build_info", "gauge", "Always 1; the version is in the label.");
+    mx_printf(b, "flowmedic_build_info{version=\"%s\"} 1\n", FM_VERSION);
     mx_family(b, "flowmedic_findings_total", "counter", "Findings written, per kind.");
     for (int k = 0; k < FK__COUNT; k++)
         mx_printf(b, "flowmedic_findings_total{kind=\"%s\"} %llu\n", fk_name((enum fkind)k),

@@ -88,6 +88,7 @@ static void test_exposition(void)
     CHECK(has_line(text, "flowmedic_packets_total 1234"));
     CHECK(has_line(text, "flowmedic_kernel_drops_total 5"));
     CHECK(has_line(text, "flowmedic_flows_active 17"));
+    CHECK(strstr(text, "\nflowmedic_build_info{version=\"") != NULL);
     CHECK(has_line(text, "# TYPE flowmedic_flows_active gauge"));
     CHECK(has_line(text, "flowmedic_store_queue_dropped_total 2"));
     CHECK(has_line(text, "flowmedic_findings_total{kind=\"slow_response\"} 2"));
