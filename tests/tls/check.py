@@ -241,6 +241,60 @@ def check_capture_loss(name, drop):
     check(not bad, f"{what}: TLS findings {bad} on a handshake that completed")
 
 
+def tshark_ja4(pcap):
+    """JA4 of every ClientHello, computed here from tshark's dissection (PDML) with the FoxIO
+    algorithm - an implementation independent of analyzers/tls.c."""
+    import hashlib
+    import xml.etree.ElementTree as ET
+    p = subprocess.run([TSHARK, "-r", pcap, "-Y", "tls.handshake.type==1", "-T", "pdml"],
+                       capture_output=True, text=True, timeout=300)
+    grease = lambda v: (v & 0x0F0F) == 0x0A0A and (v >> 8) == (v & 0xFF)
+    out = []
+    for pkt in ET.fromstring(p.stdout).iter("packet"):
+        ciph, exts, sigs, vers, alpn, ext = [], [], [], [], None, None
+        for f in pkt.iter("field"):
+            n, v = f.get("name"), f.get("show")
+            if n == "tls.handshake.type" and v == "1" and exts:
+                break  # a second ClientHello in the same frame: keep the first
+            if n == "tls.handshake.ciphersuite":
+                ciph.append(int(v, 0))
+            elif n == "tls.handshake.extension.type":
+                ext = int(v)
+                exts.append(ext)
+            elif n == "tls.handshake.sig_hash_alg" and ext == 13:
+                sigs.append(int(v, 0))
+            elif n == "tls.handshake.extensions.supported_version":
+                vers.append(int(v, 0))
+            elif n == "tls.handshake.extensions_alpn_str" and alpn is None:
+                alpn = v
+        ciph = [c for c in ciph if not grease(c)]
+        exts = [e for e in exts if not grease(e)]
+        sigs = [g for g in sigs if not grease(g)]
+        vers = [v for v in vers if not grease(v)]
+        ver = max(vers) if vers else None
+        if ver is None:
+            for f in pkt.iter("field"):
+                if f.get("name") == "tls.handshake.version":
+                    ver = int(f.get("show"), 0)
+                    break
+        label = {0x0304: "13", 0x0303: "12", 0x0302: "11", 0x0301: "10", 0x0300: "s3"}.get(ver, "00")
+        if alpn:
+            a = alpn if alpn[0].isalnum() and alpn[-1].isalnum() else alpn.encode().hex()
+            a = a[0] + a[-1]
+        else:
+            a = "00"
+        h = lambda t: hashlib.sha256(t.encode()).hexdigest()[:12] if t else "000000000000"
+        b = h(",".join("%04x" % c for c in sorted(ciph)))
+        rest = sorted(e for e in exts if e not in (0, 16))
+        c = ",".join("%04x" % e for e in rest)
+        if sigs:
+            c += "_" + ",".join("%04x" % g for g in sigs)
+        c = h(c) if rest else "000000000000"
+        out.append("t%s%s%02d%02d%s_%s_%s" % (label, "d" if 0 in exts else "i", min(len(ciph), 99),
+                                               min(len(exts), 99), a, b, c))
+    return out
+
+
 def check_corpus(rel, exp):
     pcap = os.path.join(CORPUS, rel)
     rc, objs = run(pcap)
@@ -259,6 +313,9 @@ def check_corpus(rel, exp):
         # ServerHello segments under retransmissions; at most one such extra is accepted.
         ja3s = collections.Counter(tshark_fields(pcap, "tls.handshake.type==2",
                                                  "tls.handshake.ja3s"))
+        ja4 = collections.Counter(tshark_ja4(pcap))
+        mine4 = collections.Counter(t["ja4"] for t in tls)
+        check(mine4 == ja4, f"{rel}: JA4 {dict(mine4)} != from tshark {dict(ja4)}")
         mine_s = collections.Counter(t["ja3s"] for t in tls if t["ja3s"])
         extra = mine_s - ja3s
         check(not (ja3s - mine_s) and sum(extra.values()) <= 1,
