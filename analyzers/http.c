@@ -71,6 +71,20 @@ bool http_looks_like_request(const uint8_t *p, size_t len)
  * Add bytes to the current line until LF. Returns true with the line complete (CR and LF
  * stripped from line[]; *eff set to the line's full length without them).
  */
+/* Keep the last HTTP_TAIL_MAX bytes of the line in tail[] (p: n more bytes of it). */
+static void hp_tail(struct http_parser *hp, const uint8_t *p, size_t n)
+{
+    if (n >= HTTP_TAIL_MAX) {
+        memcpy(hp->tail, p + n - HTTP_TAIL_MAX, HTTP_TAIL_MAX);
+        hp->tail_len = HTTP_TAIL_MAX;
+        return;
+    }
+    size_t keep = hp->tail_len < HTTP_TAIL_MAX - n ? hp->tail_len : HTTP_TAIL_MAX - n;
+    memmove(hp->tail, hp->tail + hp->tail_len - keep, keep);
+    memcpy(hp->tail + keep, p, n);
+    hp->tail_len = (uint8_t)(keep + n);
+}
+
 static bool hp_line(struct http_parser *hp, struct rd *r, uint32_t *eff)
 {
     struct rd look = *r; /* find the LF without consuming */
@@ -85,6 +99,7 @@ static bool hp_line(struct http_parser *hp, struct rd *r, uint32_t *eff)
     size_t keep = body < room ? body : room;
     memcpy(hp->line + hp->line_len, chunk, keep);
     hp->line_len = (uint16_t)(hp->line_len + keep);
+    hp_tail(hp, chunk, body);
     rd_skip(r, n);
     uint32_t add = n > UINT32_MAX - hp->line_total ? UINT32_MAX - hp->line_total : (uint32_t)n;
     hp->line_total += add;
@@ -96,6 +111,8 @@ static bool hp_line(struct http_parser *hp, struct rd *r, uint32_t *eff)
         hp->line_len--;
         total--;
     }
+    if (hp->tail_len > 0 && hp->tail[hp->tail_len - 1] == '\r')
+        hp->tail_len--;
     *eff = total;
     return true;
 }
@@ -104,6 +121,7 @@ static void hp_line_reset(struct http_parser *hp)
 {
     hp->line_len = 0;
     hp->line_total = 0;
+    hp->tail_len = 0;
 }
 
 /* Case-insensitive: does line[0..len) start with the lower-case name followed by ':'? */
@@ -146,19 +164,24 @@ static bool hp_content_length(struct http_parser *hp, size_t v, bool truncated)
     return true;
 }
 
-/* Transfer-Encoding value: chunked when its last coding is "chunked". */
-static void hp_transfer_encoding(struct http_parser *hp, size_t v)
+/*
+ * Transfer-Encoding value: chunked when its last coding is "chunked". The value is read from
+ * line[v..) or, for a line longer than what line[] keeps, from its last bytes (tail[]).
+ */
+static void hp_transfer_encoding(struct http_parser *hp, size_t v, bool truncated)
 {
     static const char ck[] = "chunked";
-    size_t end = hp->line_len;
-    while (end > v && (hp->line[end - 1] == ' ' || hp->line[end - 1] == '\t'))
+    const char *t = truncated ? hp->tail : hp->line;
+    size_t start = truncated ? 0 : v, end = truncated ? hp->tail_len : hp->line_len;
+    while (end > start && (t[end - 1] == ' ' || t[end - 1] == '\t'))
         end--;
-    if (end - v < 7)
+    if (end - start < 7)
         return;
     for (size_t i = 0; i < 7; i++)
-        if (hp_lower((uint8_t)hp->line[end - 7 + i]) != (uint8_t)ck[i])
+        if (hp_lower((uint8_t)t[end - 7 + i]) != (uint8_t)ck[i])
             return;
-    if (end - v == 7 || hp->line[end - 8] == ',' || hp->line[end - 8] == ' ')
+    if ((!truncated && end - start == 7) ||
+        (end - start > 7 && (t[end - 8] == ',' || t[end - 8] == ' ' || t[end - 8] == '\t')))
         hp->chunked = true;
 }
 
@@ -308,7 +331,7 @@ static bool hp_line_state(struct http_parser *hp, struct rd *r, struct http_msg 
             if (!hp_content_length(hp, v, truncated))
                 return false;
         } else if (hp_header_is(hp, "transfer-encoding", &v)) {
-            hp_transfer_encoding(hp, v);
+            hp_transfer_encoding(hp, v, truncated);
         }
         break;
     }

@@ -15,6 +15,7 @@
 
 #define HTTP_LINE_MAX 40      /* bytes of a start or header line kept (the rest is skipped) */
 #define HTTP_HEADER_CAP 65536 /* a header section longer than this is not HTTP */
+#define HTTP_TAIL_MAX 10      /* last bytes of a line kept (", chunked" at the end of a long one) */
 
 /* Which side of the conversation a parser reads. */
 enum http_role {
@@ -56,6 +57,8 @@ struct http_parser {
     uint32_t header_total;    /* bytes of the current header section so far */
     uint64_t remain;          /* body or chunk bytes still to come */
     char line[HTTP_LINE_MAX]; /* the current line's first bytes (no CR/LF) */
+    uint8_t tail_len;         /* bytes in tail[] */
+    char tail[HTTP_TAIL_MAX]; /* the current line's last bytes (no CR/LF) */
 };
 
 /* Start a parser for one direction. */

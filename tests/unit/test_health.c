@@ -220,6 +220,16 @@ static void test_http_responses(void)
                  "HTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\n\r\n"
                  "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
                  NULL, false, "BH304 EBH404 E");
+    /* a Transfer-Encoding line longer than what the parser keeps still ends in chunked */
+    check_splits(HTTP_ROLE_RESPONSE,
+                 "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, deflate, compress, x-custom-coding, "
+                 "chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
+                 NULL, false, "BH200 EBH204 E");
+    /* ... and one that ends in another coding is not chunked (the body runs to the close) */
+    check_splits(HTTP_ROLE_RESPONSE,
+                 "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip, deflate, x-custom-coding, "
+                 "br\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+                 NULL, true, "BH200 F");
     /* 101 switches protocols: what follows is not HTTP and raises no more events */
     check_splits(HTTP_ROLE_RESPONSE,
                  "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x05hello",
