@@ -627,9 +627,9 @@ static void mx_serve(struct metrics *m, int fd)
     size_t plen = strcspn(path, " ?\r\n");
     if (plen == 8 && strncmp(path, "/metrics", 8) == 0) {
         pthread_mutex_lock(&m->mu);
-        size_t len = m->snap_len;
+        size_t len = m->snap ? m->snap_len : 0;
         char *copy = malloc(len + 1);
-        if (copy && m->snap)
+        if (copy && len)
             memcpy(copy, m->snap, len);
         pthread_mutex_unlock(&m->mu);
         if (!copy) {
@@ -637,8 +637,7 @@ static void mx_serve(struct metrics *m, int fd)
             mx_reply(fd, "503 Service Unavailable", text, msg, sizeof(msg) - 1, head);
             return;
         }
-        mx_reply(fd, "200 OK", "text/plain; version=0.0.4; charset=utf-8", copy, m->snap ? len : 0,
-                 head);
+        mx_reply(fd, "200 OK", "text/plain; version=0.0.4; charset=utf-8", copy, len, head);
         free(copy);
         return;
     }
