@@ -21,6 +21,7 @@
 
 #define NS_PER_S 1000000000ull
 #define TS_FRAMES FINDING_FRAMES_MAX /* evidence frames kept per session */
+#define TS_CERT_SEEN 4096            /* (certificate, server, SNI) triples remembered */
 
 /* Per-flow detection state (all a flow costs when it is not TLS). */
 enum tf_state {
@@ -108,12 +109,13 @@ struct tls_priv {
     uint64_t capped;    /* directions whose handshake outgrew the stream cap */
     uint64_t malformed; /* directions stopped by malformed TLS */
     /* key log */
-    struct kl_entry *kl;     /* entries sorted by random */
-    size_t nkl;              /* entries in kl */
-    struct x509_aead *aead;  /* decryption context */
-    uint8_t *pt;             /* plaintext scratch, stream cap bytes */
-    uint64_t decrypted;      /* handshakes read with the key log */
-    uint64_t decrypt_failed; /* records that did not authenticate with the logged keys */
+    struct kl_entry *kl;              /* entries sorted by random */
+    size_t nkl;                       /* entries in kl */
+    struct x509_aead *aead;           /* decryption context */
+    uint8_t *pt;                      /* plaintext scratch, stream cap bytes */
+    uint64_t decrypted;               /* handshakes read with the key log */
+    uint64_t decrypt_failed;          /* records that did not authenticate with the logged keys */
+    uint64_t cert_seen[TS_CERT_SEEN]; /* keys of (certificate, server, SNI) already checked */
 };
 
 /* snprintf into a fixed field; long values are cut (details are for reading, not parsing). */
@@ -828,6 +830,24 @@ static void ev_cert(void *ctx, unsigned idx, const uint8_t *der, size_t len)
     if (idx == 0)
         memcpy(s->tc.rec.leaf_sha256, c->sha256, sizeof(s->tc.rec.leaf_sha256));
     det_emit_cert(pv->d, c);
+    /*
+     * Certificate findings once per (certificate, server, SNI): every connection to a server
+     * with an expired certificate says the same thing; the tls record of each connection still
+     * names its leaf (leaf_sha256). A slot collision only means a repeated finding.
+     */
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (const char *q = c->sha256; *q; q++)
+        h = (h ^ (uint8_t)*q) * 1099511628211ull;
+    for (size_t i = 0; i < sizeof(c->server.ip.a); i++)
+        h = (h ^ c->server.ip.a[i]) * 1099511628211ull;
+    h = (h ^ c->server.port) * 1099511628211ull;
+    for (const char *q = s->tc.rec.sni; *q; q++)
+        h = (h ^ (uint8_t)*q) * 1099511628211ull;
+    h |= 1; /* never 0, the empty slot */
+    uint64_t *slot = &pv->cert_seen[h % TS_CERT_SEEN];
+    if (*slot == h)
+        return;
+    *slot = h;
     cert_checks(pv, s, idx);
 }
 
