@@ -64,7 +64,6 @@ struct tls_sess {
     uint32_t s_enc_after_c;     /* server encrypted records after the client's first one */
     bool server_cert;           /* a server Certificate message was seen */
     bool gap_counted;           /* the stream gap was counted */
-    int64_t alert_ts;           /* -1, or when the deciding alert was seen */
     /* TLS 1.3 decryption with a key log (--tls-keylog) */
     bool keys;                    /* the key log had this handshake's secrets */
     bool derived;                 /* keys were derived after the ServerHello */
@@ -88,7 +87,7 @@ struct kl_entry {
 
 /* Detector-wide state. */
 struct tls_priv {
-    struct stream_pool *pool; /* 2 buffers per session */
+    struct stream_pool *pool; /* 2 buffers per session (3 with a key log) */
     struct tls_ctx *ctx;      /* parser scratch */
     struct tls_sess *sess;    /* the session pool */
     uint32_t nsess;           /* entries in sess */
@@ -303,9 +302,11 @@ static void emit_failed(struct tls_priv *pv, struct tls_sess *s, uint64_t ts)
         break;
     case TLS_CLOSED:
         bfmt(f.detail, sizeof(f.detail),
-             "TLS handshake%s closed (FIN) by the %s %s without an alert, %.3f s after the "
-             "ClientHello (%s) - the %s gave up on the handshake: check its logs",
-             sni, side(r->alert_from), phase(s), secs, ver, side(r->alert_from));
+             "TLS handshake%s closed by the %s %s %s, %.3f s after the ClientHello (%s) - the "
+             "%s gave up on the handshake: check its logs",
+             sni, side(r->alert_from), phase(s),
+             r->alert_desc == 0 ? "with close_notify" : "(FIN) without an alert", secs, ver,
+             side(r->alert_from));
         break;
     case TLS_NO_SERVER_HELLO:
         bfmt(f.detail, sizeof(f.detail),
@@ -698,7 +699,6 @@ static void ev_alert(void *ctx, int dir, int level, int desc)
             r->alert_level = -1;
             r->alert_desc = -1;
             r->outcome = TLS_FAILED_ALERT;
-            s->alert_ts = (int64_t)pv->cur_ns;
         }
         return;
     }
@@ -727,7 +727,6 @@ static void ev_alert(void *ctx, int dir, int level, int desc)
         r->alert_level = level;
         r->alert_desc = desc;
         r->outcome = desc == 0 ? TLS_CLOSED : TLS_FAILED_ALERT;
-        s->alert_ts = (int64_t)pv->cur_ns;
     }
 }
 
@@ -910,7 +909,6 @@ static struct tls_sess *sess_open(struct tls_priv *pv, struct flow *f, struct tl
     r->server = fr->server;
     r->alert_level = r->alert_desc = r->alert_from = -1;
     r->duration_ns = -1;
-    s->alert_ts = -1;
     tf->state = TF_ACTIVE;
     tf->sess = i + 1;
     tf->gen = s->gen;
