@@ -74,6 +74,7 @@ def run(pcap, extra=()):
                             "-w", os.path.join(d, "t.db")] + list(extra),
                            cwd=d, capture_output=True, text=True, timeout=300)
     objs = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+    run.stderr = p.stderr
     return p.returncode, objs
 
 
@@ -295,6 +296,27 @@ def tshark_ja4(pcap):
     return out
 
 
+def check_pool_exhausted():
+    """One stream session (stream-buffers = 2) for a capture of 40 TLS connections: the ones
+    that find the pool busy are counted and said, the others still analysed, nothing crashes."""
+    rel = "suricata-verify/tls/tls-subjectaltname/input.pcap"
+    pcap = os.path.join(CORPUS, rel)
+    if not os.path.exists(pcap):
+        return
+    with tempfile.TemporaryDirectory() as d:
+        conf = os.path.join(d, "fm.conf")
+        with open(conf, "w") as f:
+            f.write("stream-buffers = 2\n")
+        rc, objs = run(pcap, ["--config", conf])
+    tls = [o for o in objs if o["type"] == "tls"]
+    import re
+    m = re.search(r"TLS: (\d+) TLS connections not analysed", run.stderr)
+    check(rc == 0 and m is not None, f"pool exhausted: exit {rc}, no warning in {run.stderr!r}")
+    if m:
+        check(len(tls) + int(m.group(1)) == 40 and len(tls) > 0,
+              f"pool exhausted: {len(tls)} analysed + {m.group(1)} not != 40 ClientHellos")
+
+
 def check_corpus(rel, exp):
     pcap = os.path.join(CORPUS, rel)
     rc, objs = run(pcap)
@@ -340,6 +362,7 @@ def main():
     # the server's CCS + Finished segment missing from the capture (not from the network)
     check_capture_loss("tls12-ok", 9)
     if os.path.isdir(CORPUS):
+        check_pool_exhausted()
         manifest = os.path.join(CORPUS, "MANIFEST.tsv")
         rels = set(CORPUS_EXPECT)
         if os.path.exists(manifest):
