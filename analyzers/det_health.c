@@ -24,6 +24,7 @@
 #define HL_HASH_SLOTS 2048   /* open-addressing slots for the server table (power of two) */
 #define HL_PIPELINE 4        /* requests awaiting a response per connection */
 #define HL_SLOW_PER_FLOW 4   /* slow_response findings per connection (then only counted) */
+#define HL_RESYNC_MAX 4      /* HTTP framing restarts after capture gaps, per connection */
 #define HL_CLEAR_RATIO 0.8   /* default: clear at or below 80 % of the threshold */
 #define HL_CLEAR_INTERVALS 3 /* default hold time, in intervals */
 /* fewer data segments in an interval: no retransmission rate for the alert (1 of 2 is not 50 %) */
@@ -130,6 +131,7 @@ struct hl_flow {
     bool slow_pending;              /* HTTP: a slow first byte awaits its status line */
     bool tls13;                     /* TLS: the server encrypted its flight (TLS 1.3) */
     uint8_t nslow;                  /* slow_response findings written for this flow */
+    uint8_t resyncs;                /* HTTP framing restarts after capture gaps */
     uint8_t nreq;                   /* requests in req[] */
     uint8_t rq_head;                /* index of the oldest request */
     uint64_t next_seq[2];           /* next relative sequence per direction */
@@ -809,6 +811,33 @@ static bool hl_skip(struct hl_flow *st, int dir, uint64_t n)
     }
 }
 
+/*
+ * Whole segments of direction dir were never captured in an HTTP flow: start that direction's
+ * framing afresh at the next bytes (they must begin a message, else the flow goes to turns).
+ * Requests still awaiting an answer cannot be matched any more after a lost server segment,
+ * so they are dropped. False when not HTTP or after HL_RESYNC_MAX restarts.
+ */
+static bool hl_resync(struct det *d, struct flow *f, struct hl_flow *st, int dir,
+                      const struct pkt *p)
+{
+    struct hl *h = hl_of(d);
+    if (st->mode != HM_HTTP || st->resyncs >= HL_RESYNC_MAX)
+        return false;
+    st->resyncs++;
+    http_init(&st->u.hp[dir], dir == DIR_C2S ? HTTP_ROLE_REQUEST : HTTP_ROLE_RESPONSE);
+    if (dir == DIR_S2C) {
+        struct hl_srv *s = hl_srv_of(h, st);
+        if (st->slow_pending) { /* its status line was lost: report it without */
+            st->slow_pending = false;
+            if (s)
+                s->row.slow_responses++;
+            hl_emit_slow(d, f, st, p->ts_ns, st->slow_s, 0, 0, "HTTP", st->slow_frames, 2);
+        }
+        hl_drop_requests(s, st);
+    }
+    return true;
+}
+
 /* Framing was lost in direction dir at packet p: go on timing by turns. */
 static void hl_lost(struct det *d, struct flow *f, struct hl_flow *st, int dir, const struct pkt *p)
 {
@@ -830,8 +859,11 @@ static void hl_stream(struct det *d, struct flow *f, struct hl_flow *st, const s
         return;
     uint64_t seq = sg->rel_seq, end = sg->rel_seq + sg->len;
     if (!st->seq_known[dir]) {
+        /* relative sequence 0 is the direction's first byte (after the ISN, or the peer's
+           acknowledgment point when picked up mid-stream): bytes missing before the first
+           data seen are a gap too */
         st->seq_known[dir] = true;
-        st->next_seq[dir] = seq;
+        st->next_seq[dir] = 0;
     }
     uint64_t next = st->next_seq[dir];
     if (end <= next)
@@ -843,7 +875,7 @@ static void hl_stream(struct det *d, struct flow *f, struct hl_flow *st, const s
         avail = sg->len;
     uint64_t tail = sg->len - (avail > skip ? avail : skip);
     st->next_seq[dir] = end;
-    if (gap && !hl_skip(st, dir, gap)) {
+    if (gap && !hl_skip(st, dir, gap) && !hl_resync(d, f, st, dir, p)) {
         hl_lost(d, f, st, dir, p);
         return;
     }

@@ -854,6 +854,61 @@ static void test_detector_gap(void)
     CHECK(nslow == 1);
 }
 
+/* A whole response missing from the capture: the server side is framed afresh at the next
+   response, so later statuses and times are still read as HTTP. */
+static void test_detector_resync(void)
+{
+    struct eng_config cfg;
+    eng_config_default(&cfg);
+    cfg.max_flows = 1024;
+    struct sink s = {.on_health = cap_health, .on_finding = cap_finding};
+    struct engine *e = eng_new(&cfg, &s, 1);
+    CHECK(e != NULL);
+    if (!e)
+        return;
+    nrows = nfound = nrows_all = nrows_port80 = 0;
+    static const char req[] = "GET /r HTTP/1.1\r\nHost: x\r\n\r\n";
+    static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    static const char bad[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n";
+    uint32_t c = 1001, sv = 5001, lq = (uint32_t)strlen(req);
+    uint64_t t = 7000 * NS;
+    uint16_t cp = 44000;
+    tx(e, t, true, cp, TCP_SYN, c - 1, 0, NULL);
+    tx(e, t + 100000, false, cp, TCP_SYN | TCP_ACK, sv - 1, c, NULL);
+    tx(e, t + 200000, true, cp, TCP_ACK, c, sv, NULL);
+    tx(e, t + 300000, true, cp, TCP_PSH | TCP_ACK, c, sv, req);
+    c += lq;
+    sv += (uint32_t)strlen(ok); /* the first answer is never captured */
+    tx(e, t + 1 * NS, true, cp, TCP_PSH | TCP_ACK, c, sv, req);
+    c += lq;
+    tx(e, t + 1 * NS + 2000000, false, cp, TCP_PSH | TCP_ACK, sv, c, bad);
+    sv += (uint32_t)strlen(bad);
+    tx(e, t + 2 * NS, true, cp, TCP_PSH | TCP_ACK, c, sv, req);
+    c += lq;
+    tx(e, t + 8 * NS, false, cp, TCP_PSH | TCP_ACK, sv, c, ok);
+    struct run_summary sum;
+    memset(&sum, 0, sizeof(sum));
+    eng_finish(e, &sum);
+    eng_free(e);
+    uint64_t reqs = 0, x5 = 0, resp = 0;
+    for (int i = 0; i < nrows; i++) {
+        reqs += rows[i].http_requests;
+        x5 += rows[i].http_5xx;
+        resp += rows[i].resp_n;
+    }
+    CHECK_EQ_U64(reqs, 3);
+    CHECK_EQ_U64(x5, 1);
+    CHECK_EQ_U64(resp, 1); /* the 503 cannot be matched to its request after the gap */
+    int nslow = 0;
+    for (int i = 0; i < nfound; i++)
+        if (found[i].kind == FK_SLOW_RESPONSE) {
+            nslow++;
+            CHECK(strstr(found[i].extra, "\"response_time\":6,") != NULL);
+            CHECK(strstr(found[i].extra, "\"status\":200") != NULL);
+        }
+    CHECK(nslow == 1);
+}
+
 int main(void)
 {
     TEST_RUN(test_sketch_bound);
@@ -869,5 +924,6 @@ int main(void)
     TEST_RUN(test_detector_tls);
     TEST_RUN(test_detector_slow_cap);
     TEST_RUN(test_detector_gap);
+    TEST_RUN(test_detector_resync);
     return TEST_REPORT();
 }
