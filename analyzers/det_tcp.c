@@ -154,10 +154,14 @@ static void dt_reset(struct det *d, struct flow *f, const struct pkt *p, const s
     fd.nframes = 1;
     size_t pos = 0;
     double age = (double)(p->ts_ns - r->first_ts_ns) / DT_NS_PER_S;
-    dt_cat(fd.detail, sizeof(fd.detail), &pos,
-           "RST from the %s %s, %.3f s into the connection, after %" PRIu64 " bytes client->server and %" PRIu64
-           " bytes server->client",
-           dt_side(s->dir), dt_phase_text(s->rst), age, r->bytes[DIR_C2S], r->bytes[DIR_S2C]);
+    if (r->bytes[DIR_C2S] + r->bytes[DIR_S2C] == 0)
+        dt_cat(fd.detail, sizeof(fd.detail), &pos, "RST from the %s %s, %.3f ms after the first "
+               "packet, before any data", dt_side(s->dir), dt_phase_text(s->rst), age * 1e3);
+    else
+        dt_cat(fd.detail, sizeof(fd.detail), &pos,
+               "RST from the %s %s, %.3f s into the connection, after %" PRIu64
+               " bytes client->server and %" PRIu64 " bytes server->client",
+               dt_side(s->dir), dt_phase_text(s->rst), age, r->bytes[DIR_C2S], r->bytes[DIR_S2C]);
     int expected = h->ttl_known ? (p->ttl < h->ttl_min ? h->ttl_min : h->ttl_max) : -1;
     if (s->rst_ttl_mismatch) {
         char ttls[16];
