@@ -1,4 +1,4 @@
-/* det_table.c - the detector table: one line per detector, run in this order (nginx's module list). */
+/* det_table.c - the detector table: one line per detector, run in this order (nginx modules). */
 #include "analyzers/det.h"
 #include "analyzers/estab.h"
 #include "analyzers/health.h"

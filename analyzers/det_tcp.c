@@ -267,7 +267,8 @@ static void dt_kind_finding(struct det *d, struct flow *f, struct dt_flow *st, i
         {"fast retransmission", "fast retransmissions"},
         {"spurious retransmission", "spurious retransmissions"},
         {"out-of-order segment", "out-of-order segments"},
-        {"sequence gap (previous segment not captured)", "sequence gaps (previous segment not captured)"},
+        {"sequence gap (previous segment not captured)",
+         "sequence gaps (previous segment not captured)"},
         {"duplicate ACK", "duplicate ACKs"},
         {"zero window advertisement", "zero window advertisements"},
         {"window-full segment", "window-full segments"},
@@ -284,7 +285,8 @@ static void dt_kind_finding(struct det *d, struct flow *f, struct dt_flow *st, i
     if ((uint64_t)c2s + s2c < dt_notable(d) || c2s + s2c == 0)
         return;
     struct finding fd;
-    det_finding_init(&fd, f, dt_fkind(k), sevs[k], st->first_ts[k] ? st->first_ts[k] : r->last_ts_ns);
+    uint64_t ts = st->first_ts[k] ? st->first_ts[k] : r->last_ts_ns;
+    det_finding_init(&fd, f, dt_fkind(k), sevs[k], ts);
     dt_frames(&fd, st, k, r->first_frame);
     size_t pos = 0;
     char *b = fd.detail;

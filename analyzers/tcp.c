@@ -24,7 +24,8 @@ static bool tcp_ip_eq(const struct ip_addr *a, const struct ip_addr *b)
 bool tcp_ep_is_server(const struct endpoint *ep, const struct endpoint *servers, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (tcp_ip_eq(&ep->ip, &servers[i].ip) && (servers[i].port == 0 || servers[i].port == ep->port))
+        if (tcp_ip_eq(&ep->ip, &servers[i].ip) &&
+            (servers[i].port == 0 || servers[i].port == ep->port))
             return true;
     return false;
 }

@@ -669,8 +669,8 @@ static void test_one_direction(void)
     reset_scenario();
     /* Only the client's side was mirrored: data and ACKs of server data never seen. */
     for (int i = 0; i < 6; i++)
-        seg(DIR_C2S, (uint64_t)i * 10 * MS, TCP_ACK, 1001 + (uint32_t)i * 100, 5001 + (uint32_t)i * 1000,
-            100, 502);
+        seg(DIR_C2S, (uint64_t)i * 10 * MS, TCP_ACK, 1001 + (uint32_t)i * 100,
+            5001 + (uint32_t)i * 1000, 100, 502);
     run_engine(NULL);
     CHECK_EQ_U64(nrecs, 1);
     CHECK(recs[0].one_direction);
