@@ -20,13 +20,14 @@
 #include "capture/rd.h"
 
 #define NS_PER_S 1000000000ull
-#define HL_MAX_SERVERS 1024  /* server endpoints tracked per run (more are counted, not kept) */
-#define HL_HASH_SLOTS 2048   /* open-addressing slots for the server table (power of two) */
-#define HL_PIPELINE 4        /* requests awaiting a response per connection */
-#define HL_SLOW_PER_FLOW 4   /* slow_response findings per connection (then only counted) */
-#define HL_RESYNC_MAX 4      /* HTTP framing restarts after capture gaps, per connection */
-#define HL_CLEAR_RATIO 0.8   /* default: clear at or below 80 % of the threshold */
-#define HL_CLEAR_INTERVALS 3 /* default hold time, in intervals */
+#define HL_MAX_SERVERS 1024 /* server endpoints tracked per run (more are counted, not kept) */
+#define HL_HASH_SLOTS 2048  /* open-addressing slots for the server table (power of two) */
+#define HL_PIPELINE 4       /* requests awaiting a response per connection */
+#define HL_SLOW_PER_FLOW 4  /* slow_response findings per connection (then only counted) */
+#define HL_RESYNC_MAX 4     /* HTTP framing restarts after capture gaps, per connection */
+#define HL_MAX_FIRST_GAP (16u << 20) /* bytes missing before the first data seen, at most */
+#define HL_CLEAR_RATIO 0.8           /* default: clear at or below 80 % of the threshold */
+#define HL_CLEAR_INTERVALS 3         /* default hold time, in intervals */
 /* fewer data segments in an interval: no retransmission rate for the alert (1 of 2 is not 50 %) */
 #define HL_RETRANS_MIN_SEGS 20
 /* fewer attempts (or HTTP responses) in an interval: that part of the error rate is no data */
@@ -861,9 +862,10 @@ static void hl_stream(struct det *d, struct flow *f, struct hl_flow *st, const s
     if (!st->seq_known[dir]) {
         /* relative sequence 0 is the direction's first byte (after the ISN, or the peer's
            acknowledgment point when picked up mid-stream): bytes missing before the first
-           data seen are a gap too */
+           data seen are a gap too, unless the distance is implausible (odd segments such as
+           an out-of-window reset can move the relative base) */
         st->seq_known[dir] = true;
-        st->next_seq[dir] = 0;
+        st->next_seq[dir] = seq <= HL_MAX_FIRST_GAP ? 0 : seq;
     }
     uint64_t next = st->next_seq[dir];
     if (end <= next)
