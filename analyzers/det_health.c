@@ -20,11 +20,11 @@
 #include "capture/rd.h"
 
 #define NS_PER_S 1000000000ull
-#define HL_MAX_SERVERS 1024 /* server endpoints tracked per run (more are counted, not kept) */
-#define HL_HASH_SLOTS 2048  /* open-addressing slots for the server table (power of two) */
-#define HL_PIPELINE 4       /* requests awaiting a response per connection */
-#define HL_SLOW_PER_FLOW 4  /* slow_response findings per connection (then only counted) */
-#define HL_RESYNC_MAX 4     /* HTTP framing restarts after capture gaps, per connection */
+#define HL_MAX_SERVERS 1024          /* server endpoints tracked at once (idle ones give way) */
+#define HL_HASH_SLOTS 2048           /* open-addressing slots for the server table (power of two) */
+#define HL_PIPELINE 4                /* requests awaiting a response per connection */
+#define HL_SLOW_PER_FLOW 4           /* slow_response findings per connection (then only counted) */
+#define HL_RESYNC_MAX 4              /* HTTP framing restarts after capture gaps, per connection */
 #define HL_MAX_FIRST_GAP (16u << 20) /* bytes missing before the first data seen, at most */
 #define HL_CLEAR_RATIO 0.8           /* default: clear at or below 80 % of the threshold */
 #define HL_CLEAR_INTERVALS 3         /* default hold time, in intervals */
