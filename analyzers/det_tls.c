@@ -735,14 +735,17 @@ static void cert_finding(struct tls_priv *pv, struct tls_sess *s, enum fkind k, 
                          const char *fmt_detail)
 {
     struct finding f;
-    char esc[200];
+    char esc[140]; /* keeps the extra members within FINDING_EXTRA_MAX */
+    const struct cert_record *c = &pv->xi.rec;
+    /* days until notAfter at the packet's time (negative once expired), for health rules */
+    int64_t left = c->not_after - (int64_t)(pv->cur_ns / NS_PER_S);
     sess_finding(&f, s, k, sev, pv->cur_ns);
     bfmt(f.detail, sizeof(f.detail), "%s", fmt_detail);
-    json_esc(esc, sizeof(esc), pv->xi.rec.subject);
-    size_t o = (size_t)snprintf(f.extra, sizeof(f.extra), "\"sha256\":\"%s\",\"chain_pos\":%d,",
-                                pv->xi.rec.sha256, pv->xi.rec.chain_pos);
-    if (o < sizeof(f.extra))
-        bfmt(f.extra + o, sizeof(f.extra) - o, "\"subject\":\"%s\"", esc);
+    json_esc(esc, sizeof(esc), c->subject);
+    bfmt(f.extra, sizeof(f.extra),
+         "\"sha256\":\"%s\",\"chain_pos\":%d,\"days_left\":%.2f,\"not_after\":%lld,"
+         "\"subject\":\"%s\"",
+         c->sha256, c->chain_pos, (double)left / 86400.0, (long long)c->not_after, esc);
     det_emit(pv->d, &f);
 }
 
