@@ -225,11 +225,36 @@ free_engine:
     return NULL;
 }
 
+/* flow_foreach callback of eng_clock_back: no flow may stay in the future. */
+static void eng_clamp_flow(void *ctx, struct flow *f)
+{
+    uint64_t now = *(const uint64_t *)ctx;
+    if (f->rec.last_ts_ns > now)
+        f->rec.last_ts_ns = now;
+    if (f->closed && f->closed_ts_ns > now)
+        f->closed_ts_ns = now;
+}
+
+/*
+ * Time went back by more than the idle timeout: an earlier frame carried a bogus future
+ * timestamp (or inputs were concatenated out of order). The clock follows the packets again,
+ * and flows stamped in the future are brought back to now, or they would look busy forever
+ * and block idle expiry (the LRU list is ordered by arrival, not by timestamp). Rare: O(flows).
+ */
+static void eng_clock_back(struct engine *e, uint64_t now)
+{
+    flow_foreach(e->ft, eng_clamp_flow, &now);
+}
+
 /* Capture time moved to now: expire lingering closed and idle flows, tick detectors. */
 static void eng_advance(struct engine *e, uint64_t now)
 {
-    if (now < e->now_ns)
-        now = e->now_ns; /* timestamps going backwards do not move the clock back */
+    if (now < e->now_ns) {
+        if (now + e->cfg.idle_timeout_ns >= e->now_ns)
+            now = e->now_ns; /* slightly out-of-order timestamps do not move the clock back */
+        else
+            eng_clock_back(e, now);
+    }
     e->now_ns = now;
     if (!e->first_ts_ns)
         e->first_ts_ns = now;

@@ -716,6 +716,33 @@ static void test_idle_and_linger(void)
     CHECK_EQ_U64(summary.tcp_packets, npk);
 }
 
+static void test_bogus_timestamp(void)
+{
+    /* One frame ten days in the future must not leave every later flow looking idle. */
+    reset_scenario();
+    seg(DIR_C2S, 0, TCP_ACK, 1, 1, 10, 100);
+    cli.port = 40001;
+    seg(DIR_C2S, 10 * 86400 * S, TCP_ACK, 1, 1, 10, 100);
+    cli.port = 40002;
+    seg(DIR_C2S, 2 * S, TCP_ACK, 1, 1, 10, 100);
+    seg(DIR_C2S, 3 * S, TCP_ACK, 11, 1, 10, 100);
+    seg(DIR_C2S, 4 * S, TCP_ACK, 21, 1, 10, 100);
+    cli.port = 40003;
+    seg(DIR_C2S, 400 * S, TCP_ACK, 1, 1, 10, 100); /* 40002 has been idle > 300 s by now */
+    seg(DIR_C2S, 401 * S, TCP_ACK, 11, 1, 10, 100);
+    run_engine(NULL);
+    CHECK_EQ_U64(summary.flows, 4);
+    CHECK(nrecs >= 3);
+    if (nrecs >= 3) {
+        CHECK_EQ_U64(recs[0].client.port, 40000); /* expired by the jump: unavoidable */
+        /* the future flow and 40002 expire as idle before the end of the input */
+        CHECK_EQ_U64(recs[1].close, CLOSE_IDLE);
+        CHECK_EQ_U64(recs[2].client.port, 40002);
+        CHECK_EQ_U64(recs[2].close, CLOSE_IDLE);
+        CHECK_EQ_U64(recs[2].packets[DIR_C2S], 3);
+    }
+}
+
 static void test_eviction_and_snapshot(void)
 {
     reset_scenario();
@@ -815,6 +842,7 @@ int main(void)
     TEST_RUN(test_server_selection);
     TEST_RUN(test_one_direction);
     TEST_RUN(test_idle_and_linger);
+    TEST_RUN(test_bogus_timestamp);
     TEST_RUN(test_eviction_and_snapshot);
     TEST_RUN(test_malformed);
     return TEST_REPORT();
