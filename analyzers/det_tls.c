@@ -22,6 +22,8 @@
 #define NS_PER_S 1000000000ull
 #define TS_FRAMES FINDING_FRAMES_MAX /* evidence frames kept per session */
 #define TS_CERT_SEEN 4096            /* (certificate, server, SNI) triples remembered */
+#define TS_CERT_CACHE 64             /* parsed certificates kept for reuse */
+#define TS_CERT_DER_MAX 2048         /* larger certificates are parsed every time */
 
 /* Per-flow detection state (all a flow costs when it is not TLS). */
 enum tf_state {
@@ -85,6 +87,15 @@ struct kl_entry {
     uint8_t len[2];        /* their lengths, 0 if absent */
 };
 
+/* A parsed certificate kept for the next connection that presents the same bytes. */
+struct cert_cache {
+    uint64_t hash;                /* FNV-1a of der (0: empty) */
+    uint64_t used;                /* last use (for replacement) */
+    uint32_t len;                 /* bytes of der */
+    uint8_t der[TS_CERT_DER_MAX]; /* the DER bytes, compared in full */
+    struct x509_info xi;          /* what x509_parse made of them */
+};
+
 /* Detector-wide state. */
 struct tls_priv {
     struct stream_pool *pool; /* 2 buffers per session (3 with a key log) */
@@ -115,6 +126,8 @@ struct tls_priv {
     uint64_t decrypted;               /* handshakes read with the key log */
     uint64_t decrypt_failed;          /* records that did not authenticate with the logged keys */
     uint64_t cert_seen[TS_CERT_SEEN]; /* keys of (certificate, server, SNI) already checked */
+    struct cert_cache *cache;         /* TS_CERT_CACHE parsed certificates */
+    uint64_t cache_tick;              /* use counter for the cache */
 };
 
 /* snprintf into a fixed field; long values are cut (details are for reading, not parsing). */
@@ -817,12 +830,44 @@ static void cert_checks(struct tls_priv *pv, struct tls_sess *s, unsigned idx)
     }
 }
 
+/*
+ * x509_parse into pv->xi, through a small cache: busy servers present the same certificate to
+ * every client, and OpenSSL's decoding is far costlier than comparing the bytes.
+ */
+static int cert_parse_cached(struct tls_priv *pv, const uint8_t *der, size_t len)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ der[i]) * 1099511628211ull;
+    h |= 1;
+    struct cert_cache *victim = &pv->cache[0];
+    for (unsigned i = 0; i < TS_CERT_CACHE; i++) {
+        struct cert_cache *e = &pv->cache[i];
+        if (e->hash == h && e->len == len && memcmp(e->der, der, len) == 0) {
+            e->used = ++pv->cache_tick;
+            pv->xi = e->xi;
+            return 0;
+        }
+        if (e->used < victim->used)
+            victim = e;
+    }
+    int rc = x509_parse(der, len, &pv->xi);
+    if (rc < 0 || len > TS_CERT_DER_MAX)
+        return rc;
+    victim->hash = h;
+    victim->used = ++pv->cache_tick;
+    victim->len = (uint32_t)len;
+    memcpy(victim->der, der, len);
+    victim->xi = pv->xi;
+    return 0;
+}
+
 /* Parser callback: one certificate of the server's chain. */
 static void ev_cert(void *ctx, unsigned idx, const uint8_t *der, size_t len)
 {
     struct tls_priv *pv = ctx;
     struct tls_sess *s = pv->cur;
-    if (x509_parse(der, len, &pv->xi) < 0)
+    if (cert_parse_cached(pv, der, len) < 0)
         return;
     struct cert_record *c = &pv->xi.rec;
     c->chain_pos = (int)idx;
@@ -1114,7 +1159,9 @@ static int tls_init(struct det *d, const struct eng_config *cfg)
     pv->ctx = tls_ctx_new(cap);
     pv->sess = calloc(pv->nsess, sizeof(*pv->sess));
     pv->free = calloc(pv->nsess, sizeof(*pv->free));
-    if (!pv->pool || !pv->ctx || !pv->sess || !pv->free) {
+    pv->cache = calloc(TS_CERT_CACHE, sizeof(*pv->cache));
+    if (!pv->pool || !pv->ctx || !pv->sess || !pv->free || !pv->cache) {
+        free(pv->cache);
         stream_pool_free(pv->pool);
         tls_ctx_free(pv->ctx);
         free(pv->sess);
@@ -1164,6 +1211,7 @@ static void tls_free(struct det *d)
     if (!pv)
         return;
     free(pv->kl);
+    free(pv->cache);
     x509_aead_free(pv->aead);
     free(pv->pt);
     stream_pool_free(pv->pool);

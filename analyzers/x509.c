@@ -47,9 +47,26 @@ void x509_digest_free(struct x509_digest *d)
     free(d);
 }
 
+/*
+ * The digest implementation, fetched once: with OpenSSL 3 every EVP_md5()/EVP_sha256() use
+ * otherwise fetches it again under a global lock (the analysis runs on one thread).
+ */
+static const EVP_MD *md_get(enum x509_alg alg)
+{
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+    static EVP_MD *fetched[2];
+    int i = alg == X509_MD5 ? 0 : 1;
+    if (!fetched[i])
+        fetched[i] = EVP_MD_fetch(NULL, i == 0 ? "MD5" : "SHA256", NULL);
+    if (fetched[i])
+        return fetched[i];
+#endif
+    return alg == X509_MD5 ? EVP_md5() : EVP_sha256();
+}
+
 int x509_digest_begin(struct x509_digest *d, enum x509_alg alg)
 {
-    const EVP_MD *md = alg == X509_MD5 ? EVP_md5() : EVP_sha256();
+    const EVP_MD *md = md_get(alg);
     if (!md)
         return ERR_FORMAT;
     if (EVP_DigestInit_ex(d->ctx, md, NULL) != 1)
@@ -90,7 +107,7 @@ int x509_hash_hex(enum x509_alg alg, const void *p, size_t n, char *out, size_t 
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mlen = 0;
-    const EVP_MD *m = alg == X509_MD5 ? EVP_md5() : EVP_sha256();
+    const EVP_MD *m = md_get(alg);
     if (outsz)
         out[0] = '\0';
     if (!m || EVP_Digest(p, n, md, &mlen, m, NULL) != 1)
