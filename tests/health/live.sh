@@ -33,6 +33,15 @@ mkdir "$tmp/www"
 echo "invoice" >"$tmp/www/index.html"
 python3 -m http.server "$wport" --bind 127.0.0.1 --directory "$tmp/www" >/dev/null 2>&1 &
 web=$!
+i=0
+while ! curl -sf -o /dev/null "http://127.0.0.1:$wport/index.html"; do # before the capture
+	i=$((i + 1))
+	if [ $i -gt 100 ]; then
+		echo "SKIP: the local HTTP server did not start"
+		exit 77
+	fi
+	sleep 0.1
+done
 "$FLOWMEDIC" -q --no-db -i lo --immediate --server "127.0.0.1:$wport" --interval 1 \
 	--metrics-listen "127.0.0.1:$mport" --metrics-file "$tmp/live.prom" \
 	"tcp port $wport" >/dev/null 2>"$tmp/err" &
