@@ -27,8 +27,8 @@ check="$top_srcdir/tests/health/promcheck.py"
 failed=0
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
-# 12 rounds of the sample, 10 s of capture time apart, 0.3 s of wall time apart, then 4 s idle
-python3 "$top_srcdir/tests/health/replay.py" "$pcap" 12 10 0.3 4 |
+# 12 rounds of the sample, 10 s of capture time apart, 0.3 s of wall time apart, then 7 s idle
+python3 "$top_srcdir/tests/health/replay.py" "$pcap" 12 10 0.3 7 |
 	"$FLOWMEDIC" -q --no-db --json -r - --metrics-listen "127.0.0.1:$port" \
 		--metrics-file "$tmp/flowmedic.prom" >"$tmp/out.jsonl" 2>"$tmp/err" &
 pid=$!
