@@ -11,7 +11,8 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 ran=0 failed=0
-for name in http-clean http-slow http-503 http-clean-dup http-clean-vlan http-clean-qinq http-sll ipv6-http; do
+for name in http-clean http-slow http-503 http-clean-dup http-clean-vlan http-clean-qinq http-sll ipv6-http \
+	clean-with-loss; do
 	pcap="$top_srcdir/samples/$name.pcap"
 	truth="$top_srcdir/samples/$name.truth.json"
 	if [ ! -f "$pcap" ] || [ ! -f "$truth" ]; then
