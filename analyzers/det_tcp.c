@@ -1,11 +1,13 @@
 /*
  * det_tcp.c - findings from the TCP events that tcp.c counts per flow: one finding per event
- * kind per flow when the flow ends (retransmissions, lost segments, zero windows, ...), one
- * per reset as it happens, capture loss, and flows of which only one direction was captured.
+ * kind per flow when the flow ends (retransmissions, lost segments, zero windows, ...), and
+ * every tcp_report_ns for flows that stay open (the events since the last report), one per
+ * reset as it happens, capture loss, and flows of which only one direction was captured.
  */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "analyzers/det.h"
@@ -16,6 +18,7 @@
 #define DT_CAPLOSS (DT_NKINDS - 1) /* index of capture loss in the per-kind arrays */
 #define DT_ONE_DIR_MIN_PKTS 3     /* one-direction finding only for flows with this many packets */
 #define DT_NS_PER_S 1e9
+#define DT_NRATE 5                /* kinds shown as a share of data segments (up to lost) */
 
 /* Per-flow state (zeroed when the flow starts). */
 struct dt_flow {
@@ -26,20 +29,35 @@ struct dt_flow {
     uint64_t zw_start[2];                           /* since when */
     uint64_t zw_total_ns[2];                        /* total time at zero window */
     uint64_t zw_max_ns[2];                          /* longest zero-window period */
+    uint64_t last_report_ns;                        /* last interim report (0: none yet) */
+    uint32_t done_ev[DT_NKINDS][2];                 /* events already reported, per direction */
+    uint64_t done_segs[DT_NRATE][2];                /* data segments when a kind was reported */
+    uint64_t done_up, done_down;                    /* loss locations already reported */
+    uint64_t done_unneeded, done_ctl;               /* D-SACK'd and SYN/FIN ones reported */
+    uint64_t done_caploss;                          /* capture-loss bytes already reported */
+};
+
+/* Global state: the thresholds. */
+struct dt_state {
+    uint32_t notable;   /* events of a kind (since the last report) before a finding */
+    uint64_t report_ns; /* interim report period for open flows; 0 = only at flow end */
 };
 
 static int dt_init(struct det *d, const struct eng_config *cfg)
 {
-    /* The state is one number; keep it in the det itself to avoid an allocation. */
-    d->priv = (void *)(uintptr_t)(cfg->notable_events ? cfg->notable_events : 1);
+    struct dt_state *g = calloc(1, sizeof(*g));
+    if (!g)
+        return ERR_NOMEM;
+    g->notable = cfg->notable_events ? cfg->notable_events : 1;
+    g->report_ns = cfg->tcp_report_ns;
+    d->priv = g;
     return 0;
 }
 
-/* Events of a kind in a flow before a finding is written (cfg notable_events). */
-static uint32_t dt_notable(const struct det *d)
+static void dt_free(struct det *d)
 {
-    uintptr_t v = (uintptr_t)d->priv;
-    return v ? (uint32_t)v : 1;
+    free(d->priv);
+    d->priv = NULL;
 }
 
 /* Per-kind index of TEV bit e, or -1 when det_tcp does not report it per flow. */
@@ -182,6 +200,9 @@ static void dt_reset(struct det *d, struct flow *f, const struct pkt *p, const s
     det_emit(d, &fd);
 }
 
+static void dt_report(struct det *d, struct flow *f, struct dt_flow *st, bool interim,
+                      uint64_t now);
+
 static void dt_on_packet(struct det *d, struct flow *f, void *fs, const struct pkt *p,
                          const struct tcp_seg *s)
 {
@@ -209,19 +230,29 @@ static void dt_on_packet(struct det *d, struct flow *f, void *fs, const struct p
     }
     if (s->rst != RST_NONE)
         dt_reset(d, f, p, s);
+    /* Long connections: report what happened so far every report_ns, not only at the end. */
+    const struct dt_state *g = d->priv;
+    if (g->report_ns) {
+        uint64_t since = st->last_report_ns ? st->last_report_ns : flow_rec(f)->first_ts_ns;
+        if (p->ts_ns > since && p->ts_ns - since >= g->report_ns) {
+            st->last_report_ns = p->ts_ns;
+            dt_report(d, f, st, true, p->ts_ns);
+        }
+    }
 }
 
 /* "12 retransmissions server->client (3.1% of 387 data segments)" for each direction. */
-static void dt_counts(char *buf, size_t n, size_t *pos, const struct flow *f, int tev,
-                      const char *const noun[2])
+static void dt_counts(char *buf, size_t n, size_t *pos, const struct flow *f,
+                      const struct dt_flow *st, int k, const char *const noun[2])
 {
     const struct flow_record *r = flow_rec(f);
+    int tev = dt_tev(k);
     bool first = true;
     for (int dir = 0; dir < 2; dir++) {
-        uint32_t c = r->ev[dir][tev];
+        uint32_t c = r->ev[dir][tev] - st->done_ev[k][dir];
         if (!c)
             continue;
-        uint64_t segs = f->half[dir].data_segs;
+        uint64_t segs = f->half[dir].data_segs - (k < DT_NRATE ? st->done_segs[k][dir] : 0);
         dt_cat(buf, n, pos, "%s%u %s %s", first ? "" : " and ", c, noun[c != 1], dt_arrow(dir));
         if (segs && (tev <= TEV_LOST_SEGMENT))
             dt_cat(buf, n, pos, " (%.1f%% of %" PRIu64 " data segments)", 100.0 * c / (double)segs,
@@ -237,12 +268,42 @@ static void dt_frames(struct finding *fd, const struct dt_flow *st, int k, uint6
         fd->frames[i] = first_frame + st->frames[k][i];
 }
 
-/* Where retransmitted bytes were lost, relative to the tap, from both directions. */
-static void dt_location(char *buf, size_t n, size_t *pos, const struct flow *f)
+/* Loss locations since the last report (both directions). */
+struct dt_loc {
+    uint64_t up;       /* retransmissions of bytes never captured */
+    uint64_t down;     /* retransmissions of bytes captured before */
+    uint64_t unneeded; /* retransmissions the receiver reported as duplicates */
+    uint64_t ctl;      /* repeated SYN/FIN */
+    uint64_t caploss;  /* bytes ACKed but never captured */
+};
+
+static struct dt_loc dt_loc_now(const struct flow *f)
 {
-    uint64_t up = f->half[0].lost_up + f->half[1].lost_up;
-    uint64_t down = f->half[0].lost_down + f->half[1].lost_down;
-    uint64_t unneeded = f->half[0].rtx_unneeded + f->half[1].rtx_unneeded;
+    struct dt_loc l;
+    l.up = f->half[0].lost_up + f->half[1].lost_up;
+    l.down = f->half[0].lost_down + f->half[1].lost_down;
+    l.unneeded = f->half[0].rtx_unneeded + f->half[1].rtx_unneeded;
+    l.ctl = f->half[0].ctl_rtx + f->half[1].ctl_rtx;
+    l.caploss = f->half[0].capture_loss_bytes + f->half[1].capture_loss_bytes;
+    return l;
+}
+
+static struct dt_loc dt_loc_period(const struct flow *f, const struct dt_flow *st)
+{
+    struct dt_loc l = dt_loc_now(f);
+    /* lost_down can shrink when a D-SACK arrives after a report: never below zero */
+    l.up = l.up > st->done_up ? l.up - st->done_up : 0;
+    l.down = l.down > st->done_down ? l.down - st->done_down : 0;
+    l.unneeded = l.unneeded > st->done_unneeded ? l.unneeded - st->done_unneeded : 0;
+    l.ctl = l.ctl > st->done_ctl ? l.ctl - st->done_ctl : 0;
+    l.caploss = l.caploss > st->done_caploss ? l.caploss - st->done_caploss : 0;
+    return l;
+}
+
+/* Where retransmitted bytes were lost, relative to the tap, from both directions. */
+static void dt_location(char *buf, size_t n, size_t *pos, const struct dt_loc *l)
+{
+    uint64_t up = l->up, down = l->down, unneeded = l->unneeded;
     if (up && !down)
         dt_cat(buf, n, pos, "; lost upstream of the tap (the originals were never captured)");
     else if (down && !up)
@@ -250,7 +311,7 @@ static void dt_location(char *buf, size_t n, size_t *pos, const struct flow *f)
     else if (up && down)
         dt_cat(buf, n, pos, "; %" PRIu64 " lost upstream and %" PRIu64 " downstream of the tap",
                up, down);
-    uint64_t ctl = f->half[0].ctl_rtx + f->half[1].ctl_rtx;
+    uint64_t ctl = l->ctl;
     if (ctl)
         dt_cat(buf, n, pos, "; %" PRIu64 " %s a repeated SYN or FIN", ctl,
                ctl == 1 ? "was" : "were");
@@ -260,7 +321,12 @@ static void dt_location(char *buf, size_t n, size_t *pos, const struct flow *f)
                unneeded, unneeded == 1 ? "was" : "were");
 }
 
-static void dt_kind_finding(struct det *d, struct flow *f, struct dt_flow *st, int k)
+/*
+ * The finding of kind k for the events since its last report; false when there were fewer
+ * than notable_events. interim: the flow is still open.
+ */
+static bool dt_kind_finding(struct det *d, struct flow *f, struct dt_flow *st, int k,
+                            bool interim, uint64_t now)
 {
     static const char *const nouns[DT_NKINDS][2] = {
         {"retransmission", "retransmissions"},
@@ -279,11 +345,14 @@ static void dt_kind_finding(struct det *d, struct flow *f, struct dt_flow *st, i
         SEV_WARN, SEV_WARN, SEV_INFO, SEV_INFO, SEV_WARN,
         SEV_INFO, SEV_WARN, SEV_INFO, SEV_INFO, SEV_INFO,
     };
+    const struct dt_state *g = d->priv;
     const struct flow_record *r = flow_rec(f);
     int tev = dt_tev(k);
-    uint32_t c2s = r->ev[DIR_C2S][tev], s2c = r->ev[DIR_S2C][tev];
-    if ((uint64_t)c2s + s2c < dt_notable(d) || c2s + s2c == 0)
-        return;
+    uint32_t c2s = r->ev[DIR_C2S][tev] - st->done_ev[k][DIR_C2S];
+    uint32_t s2c = r->ev[DIR_S2C][tev] - st->done_ev[k][DIR_S2C];
+    if ((uint64_t)c2s + s2c < g->notable || c2s + s2c == 0)
+        return false;
+    struct dt_loc loc = dt_loc_period(f, st);
     struct finding fd;
     uint64_t ts = st->first_ts[k] ? st->first_ts[k] : r->last_ts_ns;
     det_finding_init(&fd, f, dt_fkind(k), sevs[k], ts);
@@ -291,17 +360,20 @@ static void dt_kind_finding(struct det *d, struct flow *f, struct dt_flow *st, i
     size_t pos = 0;
     char *b = fd.detail;
     size_t n = sizeof(fd.detail);
-    dt_counts(b, n, &pos, f, tev, nouns[k]);
+    if (interim)
+        dt_cat(b, n, &pos, "connection open %.0f s: ",
+               (double)(now - r->first_ts_ns) / DT_NS_PER_S);
+    dt_counts(b, n, &pos, f, st, k, nouns[k]);
     if (fd.nframes)
         dt_cat(b, n, &pos, ", first at frame %" PRIu64, fd.frames[0]);
     switch (tev) {
     case TEV_RETRANSMISSION:
     case TEV_FAST_RETRANSMISSION:
-        dt_location(b, n, &pos, f);
-        if (f->half[0].lost_up + f->half[0].lost_down + f->half[1].lost_up + f->half[1].lost_down)
+        dt_location(b, n, &pos, &loc);
+        if (loc.up + loc.down)
             dt_cat(b, n, &pos, ". Check interface errors and drops (ip -s link), congestion "
                                "and path MTU on the path");
-        else if (f->half[0].rtx_unneeded + f->half[1].rtx_unneeded)
+        else if (loc.unneeded)
             dt_cat(b, n, &pos, ". Check for late ACKs (delayed ACK, a busy receiver) against "
                                "the sender's retransmission timeout");
         break;
@@ -314,8 +386,14 @@ static void dt_kind_finding(struct det *d, struct flow *f, struct dt_flow *st, i
         break;
     case TEV_ZERO_WINDOW:
         for (int dir = 0; dir < 2; dir++) {
-            dt_zw_close(st, dir, r->last_ts_ns);
-            if (r->ev[dir][tev])
+            if (st->zw_open[dir]) { /* count the open period so far; it goes on */
+                dt_zw_close(st, dir, now);
+                if (interim) {
+                    st->zw_open[dir] = true;
+                    st->zw_start[dir] = now;
+                }
+            }
+            if (r->ev[dir][tev] - st->done_ev[k][dir])
                 dt_cat(b, n, &pos, "; the %s's window stayed zero %.3f s in total (longest %.3f s)",
                        dt_side(dir), (double)st->zw_total_ns[dir] / DT_NS_PER_S,
                        (double)st->zw_max_ns[dir] / DT_NS_PER_S);
@@ -326,7 +404,7 @@ static void dt_kind_finding(struct det *d, struct flow *f, struct dt_flow *st, i
     case TEV_CAPTURE_LOSS:
         dt_cat(b, n, &pos, ": the capture missed %" PRIu64 " bytes that the receiver "
                            "acknowledged (loss at the tap or mirror port, not on the network)",
-               f->half[0].capture_loss_bytes + f->half[1].capture_loss_bytes);
+               loc.caploss);
         fd.confidence = 0.9f;
         break;
     default:
@@ -336,19 +414,64 @@ static void dt_kind_finding(struct det *d, struct flow *f, struct dt_flow *st, i
     dt_cat(fd.extra, sizeof(fd.extra), &pos, "\"c2s\":%u,\"s2c\":%u,\"data_segs\":{\"c2s\":%" PRIu64
            ",\"s2c\":%" PRIu64 "}",
            c2s, s2c, f->half[DIR_C2S].data_segs, f->half[DIR_S2C].data_segs);
+    if (interim)
+        dt_cat(fd.extra, sizeof(fd.extra), &pos, ",\"interim\":true");
     if (tev == TEV_RETRANSMISSION || tev == TEV_FAST_RETRANSMISSION)
         dt_cat(fd.extra, sizeof(fd.extra), &pos,
                ",\"lost_upstream\":%" PRIu64 ",\"lost_downstream\":%" PRIu64
                ",\"dsack_unneeded\":%" PRIu64,
-               f->half[0].lost_up + f->half[1].lost_up, f->half[0].lost_down + f->half[1].lost_down,
-               f->half[0].rtx_unneeded + f->half[1].rtx_unneeded);
+               loc.up, loc.down, loc.unneeded);
     if (tev == TEV_ZERO_WINDOW)
         dt_cat(fd.extra, sizeof(fd.extra), &pos, ",\"zero_window_s\":{\"c2s\":%.6f,\"s2c\":%.6f}",
                (double)st->zw_total_ns[0] / DT_NS_PER_S, (double)st->zw_total_ns[1] / DT_NS_PER_S);
     if (tev == TEV_CAPTURE_LOSS)
-        dt_cat(fd.extra, sizeof(fd.extra), &pos, ",\"bytes\":%" PRIu64,
-               f->half[0].capture_loss_bytes + f->half[1].capture_loss_bytes);
+        dt_cat(fd.extra, sizeof(fd.extra), &pos, ",\"bytes\":%" PRIu64, loc.caploss);
     det_emit(d, &fd);
+    return true;
+}
+
+/* Mark kind k as reported up to now: counts, shares, evidence, and what its detail used. */
+static void dt_mark_done(struct flow *f, struct dt_flow *st, int k)
+{
+    const struct flow_record *r = flow_rec(f);
+    int tev = dt_tev(k);
+    struct dt_loc now = dt_loc_now(f);
+    for (int dir = 0; dir < 2; dir++) {
+        st->done_ev[k][dir] = r->ev[dir][tev];
+        if (k < DT_NRATE)
+            st->done_segs[k][dir] = f->half[dir].data_segs;
+    }
+    st->nframes[k] = 0;
+    st->first_ts[k] = 0;
+    if (tev == TEV_RETRANSMISSION || tev == TEV_FAST_RETRANSMISSION) {
+        st->done_up = now.up;
+        st->done_down = now.down;
+        st->done_unneeded = now.unneeded;
+        st->done_ctl = now.ctl;
+    } else if (tev == TEV_CAPTURE_LOSS) {
+        st->done_caploss = now.caploss;
+    } else if (tev == TEV_ZERO_WINDOW) {
+        for (int dir = 0; dir < 2; dir++)
+            st->zw_total_ns[dir] = st->zw_max_ns[dir] = 0;
+    }
+}
+
+/* One finding per kind with events since its last report, in order of first occurrence. */
+static void dt_report(struct det *d, struct flow *f, struct dt_flow *st, bool interim,
+                      uint64_t now)
+{
+    bool tried[DT_NKINDS] = {false};
+    for (int n = 0; n < DT_NKINDS; n++) {
+        int best = -1;
+        for (int k = 0; k < DT_NKINDS; k++)
+            if (!tried[k] && st->nframes[k] && (best < 0 || st->first_ts[k] < st->first_ts[best]))
+                best = k;
+        if (best < 0)
+            break;
+        tried[best] = true;
+        if (dt_kind_finding(d, f, st, best, interim, now))
+            dt_mark_done(f, st, best);
+    }
 }
 
 static void dt_one_direction(struct det *d, struct flow *f)
@@ -375,19 +498,7 @@ static void dt_one_direction(struct det *d, struct flow *f)
 
 static void dt_on_flow_end(struct det *d, struct flow *f, void *fs)
 {
-    struct dt_flow *st = fs;
-    /* One finding per kind that occurred, in the order the kinds first occurred. */
-    bool done[DT_NKINDS] = {false};
-    for (int n = 0; n < DT_NKINDS; n++) {
-        int best = -1;
-        for (int k = 0; k < DT_NKINDS; k++)
-            if (!done[k] && st->nframes[k] && (best < 0 || st->first_ts[k] < st->first_ts[best]))
-                best = k;
-        if (best < 0)
-            break;
-        done[best] = true;
-        dt_kind_finding(d, f, st, best);
-    }
+    dt_report(d, f, fs, false, flow_rec(f)->last_ts_ns);
     dt_one_direction(d, f);
 }
 
@@ -397,4 +508,5 @@ const struct det_ops det_tcp_ops = {
     .init = dt_init,
     .on_packet = dt_on_packet,
     .on_flow_end = dt_on_flow_end,
+    .free = dt_free,
 };

@@ -60,6 +60,7 @@ void eng_config_default(struct eng_config *cfg)
     cfg->alert_open_intervals = 1;
     cfg->alert_clear_intervals = 3;
     cfg->alert_clear_ratio = 0.8;
+    cfg->tcp_report_ns = 60 * ENG_NS_PER_S;
 }
 
 /* Hand a finding to the sinks and (once, no recursion) to the detectors. */

@@ -39,6 +39,9 @@ struct eng_config {
     uint32_t alert_open_intervals;  /* intervals over a threshold before an alert opens (1) */
     uint32_t alert_clear_intervals; /* intervals clear before an open alert closes (3) */
     double alert_clear_ratio;       /* "clear" means value <= threshold * this ratio (0.8) */
+    /* TCP event findings of a flow still open are also written every this long of capture
+       time (default 60 s), so long connections are reported live; 0 = only at flow end. */
+    uint64_t tcp_report_ns;
 };
 
 /* Live counters of the engine (for the TUI header, metrics and the summary). */

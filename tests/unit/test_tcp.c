@@ -716,6 +716,63 @@ static void test_idle_and_linger(void)
     CHECK_EQ_U64(summary.tcp_packets, npk);
 }
 
+static void test_interim_reports(void)
+{
+    /* A long connection: what happened is reported every 60 s while it stays open. */
+    reset_scenario();
+    handshake(1000, 5000, 7);
+    seg(DIR_C2S, 1 * S, TCP_ACK, 1001, 5001, 100, 502);            /* 4 */
+    seg(DIR_C2S, 2 * S, TCP_ACK, 1001, 5001, 100, 502);            /* 5: retransmission */
+    seg(DIR_S2C, 3 * S, TCP_ACK, 5001, 1101, 0, 509);              /* 6 */
+    seg(DIR_S2C, 4 * S, TCP_ACK, 5001, 1101, 0, 509);              /* 7: dup ACK 1 */
+    seg(DIR_C2S, 61 * S, TCP_ACK, 1101, 5001, 100, 502);           /* 8: 60 s: report */
+    seg(DIR_C2S, 62 * S, TCP_ACK, 1101, 5001, 100, 502);           /* 9: retransmission */
+    seg(DIR_S2C, 63 * S, TCP_ACK, 5001, 1201, 0, 509);             /* 10 */
+    seg(DIR_S2C, 64 * S, TCP_ACK, 5001, 1201, 0, 509);             /* 11: dup ACK 2 */
+    struct eng_config cfg;
+    eng_config_default(&cfg);
+    cfg.notable_events = 2;
+    cfg.tcp_report_ns = 60 * S;
+    struct eng_config one = cfg;
+    one.notable_events = 1;
+    run_engine(&cfg);
+    /* One of each by 60 s is below 2: carried over, both reported at the end. */
+    CHECK_EQ_U64(count_kind(FK_RETRANSMISSION), 1);
+    CHECK_EQ_U64(count_kind(FK_DUP_ACK), 1);
+    const struct finding *f = find_kind(FK_RETRANSMISSION);
+    if (f)
+        CHECK(strstr(f->detail, "2 retransmissions client->server") == f->detail);
+    f = find_kind(FK_DUP_ACK);
+    if (f) {
+        CHECK_EQ_U64(f->nframes, 2);
+        CHECK_EQ_U64(f->frames[0], 7);
+        CHECK_EQ_U64(f->frames[1], 11);
+        CHECK(strstr(f->extra, "\"interim\"") == NULL);
+    }
+    run_engine(&one);
+    CHECK_EQ_U64(count_kind(FK_RETRANSMISSION), 2);
+    size_t interim = 0, final = 0;
+    for (size_t i = 0; i < nfnd; i++) {
+        if (fnd[i].kind != FK_RETRANSMISSION)
+            continue;
+        CHECK_EQ_U64(fnd[i].nframes, 1);
+        CHECK(strstr(fnd[i].detail, "1 retransmission client->server") != NULL);
+        if (strstr(fnd[i].extra, "\"interim\":true")) {
+            interim++;
+            CHECK_EQ_U64(fnd[i].frames[0], 5);
+            CHECK(strstr(fnd[i].detail, "connection open 61 s: ") == fnd[i].detail);
+        } else {
+            final++;
+            CHECK_EQ_U64(fnd[i].frames[0], 9);
+        }
+    }
+    CHECK_EQ_U64(interim, 1);
+    CHECK_EQ_U64(final, 1);
+    CHECK_EQ_U64(count_kind(FK_DUP_ACK), 2);
+    CHECK_EQ_U64(nrecs, 1);
+    CHECK_EQ_U64(recs[0].ev[DIR_C2S][TEV_RETRANSMISSION], 2); /* the record keeps totals */
+}
+
 static void test_bogus_timestamp(void)
 {
     /* One frame ten days in the future must not leave every later flow looking idle. */
@@ -842,6 +899,7 @@ int main(void)
     TEST_RUN(test_server_selection);
     TEST_RUN(test_one_direction);
     TEST_RUN(test_idle_and_linger);
+    TEST_RUN(test_interim_reports);
     TEST_RUN(test_bogus_timestamp);
     TEST_RUN(test_eviction_and_snapshot);
     TEST_RUN(test_malformed);
