@@ -12,7 +12,8 @@ struct flow_table {
     size_t ext_size;         /* bytes of detector state per flow */
     struct flow **buckets;   /* hash chains */
     uint32_t mask;           /* buckets - 1 (a power of two minus one) */
-    struct flow *free_list;  /* unused flows, linked through hnext */
+    struct flow *free_list;  /* released flows, linked through hnext */
+    size_t fresh;            /* pool[fresh..] never used yet (untouched memory stays lazy) */
     struct flow *lru_head;   /* least recently used */
     struct flow *lru_tail;   /* most recently used */
     struct flow *cl_head;    /* closed first */
@@ -101,11 +102,10 @@ struct flow_table *flow_table_new(size_t max_flows, size_t ext_size)
     t->ext_size = ext_size;
     /* A fixed seed keeps runs reproducible; it only has to differ from zero-ish inputs. */
     t->seed = 0x9e3779b97f4a7c15ULL ^ (uint64_t)max_flows;
-    for (size_t i = max_flows; i-- > 0;) {
-        t->pool[i].ext = t->ext ? t->ext + i * ext_size : NULL;
-        t->pool[i].hnext = t->free_list;
-        t->free_list = &t->pool[i];
-    }
+    /*
+     * Flows are handed out from the never-used end of the pool first, so the kernel commits
+     * memory only for as many flows as were ever open at once, not for the whole cap.
+     */
     return t;
 
 free_ext:
@@ -212,7 +212,7 @@ void flow_release(struct flow_table *t, struct flow *f)
 struct flow *flow_create(struct flow_table *t, const struct pkt *p,
                          void (*evict_cb)(void *ctx, struct flow *f), void *ctx)
 {
-    if (!t->free_list) {
+    if (!t->free_list && t->fresh == t->max_flows) {
         struct flow *old = t->lru_head;
         if (!old)
             return NULL;
@@ -220,11 +220,15 @@ struct flow *flow_create(struct flow_table *t, const struct pkt *p,
             evict_cb(ctx, old);
         flow_release(t, old);
     }
-    struct flow *f = t->free_list;
-    if (!f)
-        return NULL;
-    t->free_list = f->hnext;
-    uint8_t *ext = f->ext;
+    struct flow *f;
+    if (t->free_list) {
+        f = t->free_list;
+        t->free_list = f->hnext;
+    } else {
+        f = &t->pool[t->fresh++];
+    }
+    size_t idx = (size_t)(f - t->pool);
+    uint8_t *ext = t->ext ? t->ext + idx * t->ext_size : NULL;
     memset(f, 0, sizeof(*f));
     f->ext = ext;
     if (ext)
