@@ -29,7 +29,7 @@ def fail(sample, msg):
 
 def run(pcap):
     """flowmedic -r pcap --json -> list of objects."""
-    res = subprocess.run([FM, "-r", pcap, "--json"], capture_output=True, text=True)
+    res = subprocess.run([FM, "-r", pcap, "--json", "--no-db"], capture_output=True, text=True)
     if res.returncode != 0:
         raise RuntimeError("flowmedic exit %d: %s" % (res.returncode, res.stderr.strip()[:300]))
     if "runtime error:" in res.stderr or "Sanitizer" in res.stderr:
