@@ -430,12 +430,14 @@ static bool dt_kind_finding(struct det *d, struct flow *f, struct dt_flow *st, i
     return true;
 }
 
-/* Mark kind k as reported up to now: counts, shares, evidence, and what its detail used. */
+/*
+ * Mark kind k as reported up to now: counts, shares, evidence, and what its detail used. The
+ * loss locations are shared by both retransmission kinds: dt_report marks them after both.
+ */
 static void dt_mark_done(struct flow *f, struct dt_flow *st, int k)
 {
     const struct flow_record *r = flow_rec(f);
     int tev = dt_tev(k);
-    struct dt_loc now = dt_loc_now(f);
     for (int dir = 0; dir < 2; dir++) {
         st->done_ev[k][dir] = r->ev[dir][tev];
         if (k < DT_NRATE)
@@ -443,13 +445,8 @@ static void dt_mark_done(struct flow *f, struct dt_flow *st, int k)
     }
     st->nframes[k] = 0;
     st->first_ts[k] = 0;
-    if (tev == TEV_RETRANSMISSION || tev == TEV_FAST_RETRANSMISSION) {
-        st->done_up = now.up;
-        st->done_down = now.down;
-        st->done_unneeded = now.unneeded;
-        st->done_ctl = now.ctl;
-    } else if (tev == TEV_CAPTURE_LOSS) {
-        st->done_caploss = now.caploss;
+    if (tev == TEV_CAPTURE_LOSS) {
+        st->done_caploss = dt_loc_now(f).caploss;
     } else if (tev == TEV_ZERO_WINDOW) {
         for (int dir = 0; dir < 2; dir++)
             st->zw_total_ns[dir] = st->zw_max_ns[dir] = 0;
@@ -461,6 +458,7 @@ static void dt_report(struct det *d, struct flow *f, struct dt_flow *st, bool in
                       uint64_t now)
 {
     bool tried[DT_NKINDS] = {false};
+    bool located = false;
     for (int n = 0; n < DT_NKINDS; n++) {
         int best = -1;
         for (int k = 0; k < DT_NKINDS; k++)
@@ -469,8 +467,17 @@ static void dt_report(struct det *d, struct flow *f, struct dt_flow *st, bool in
         if (best < 0)
             break;
         tried[best] = true;
-        if (dt_kind_finding(d, f, st, best, interim, now))
+        if (dt_kind_finding(d, f, st, best, interim, now)) {
             dt_mark_done(f, st, best);
+            located |= best == TEV_RETRANSMISSION || best == TEV_FAST_RETRANSMISSION;
+        }
+    }
+    if (located) {
+        struct dt_loc l = dt_loc_now(f);
+        st->done_up = l.up;
+        st->done_down = l.down;
+        st->done_unneeded = l.unneeded;
+        st->done_ctl = l.ctl;
     }
 }
 

@@ -48,3 +48,5 @@ tests_unit_test_flow_LDADD = $(FM_LIBS)
 TESTS += tests/unit/test_tcp tests/unit/test_flow
 TESTS += tests/health/live.sh
 EXTRA_DIST += tests/health/live.sh
+TESTS += tests/tcp/samples.sh
+EXTRA_DIST += tests/tcp/samples.sh tests/tcp/check.py docs/tcp.md

@@ -345,6 +345,19 @@ static void test_fast_retransmission(void)
     CHECK_EQ_U64(nrecs, 1);
     CHECK_EQ_U64(recs[0].ev[DIR_S2C][TEV_FAST_RETRANSMISSION], 1);
     CHECK_EQ_U64(recs[0].ev[DIR_C2S][TEV_DUP_ACK], 3);
+
+    /* Then a timeout retransmission of a segment the tap saw: both findings give both places. */
+    seg(DIR_S2C, 60 * MS, TCP_ACK, s + 5000, 1001, 1000, 509);  /* 14 */
+    seg(DIR_S2C, 500 * MS, TCP_ACK, s + 5000, 1001, 1000, 509); /* 15: retransmission */
+    run_engine(NULL);
+    const struct finding *fr = find_kind(FK_FAST_RETRANSMISSION);
+    const struct finding *rr = find_kind(FK_RETRANSMISSION);
+    CHECK(fr != NULL && rr != NULL);
+    if (fr && rr) {
+        CHECK(strstr(fr->detail, "1 lost upstream and 1 downstream of the tap") != NULL);
+        CHECK(strstr(rr->detail, "1 lost upstream and 1 downstream of the tap") != NULL);
+        CHECK_EQ_U64(rr->frames[0], 15);
+    }
 }
 
 static void test_spurious_and_out_of_order(void)
