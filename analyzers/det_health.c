@@ -26,6 +26,8 @@
 #define HL_SLOW_PER_FLOW 4           /* slow_response findings per connection (then only counted) */
 #define HL_RESYNC_MAX 4              /* HTTP framing restarts after capture gaps, per connection */
 #define HL_MAX_FIRST_GAP (16u << 20) /* bytes missing before the first data seen, at most */
+#define HL_HOLD_NS 1000000000ull     /* a hole not filled within 1 s of capture time is lost */
+#define HL_HOLD_MAX (64u << 10)      /* ... or once this many bytes wait behind it */
 #define HL_CLEAR_RATIO 0.8           /* default: clear at or below 80 % of the threshold */
 #define HL_CLEAR_INTERVALS 3         /* default hold time, in intervals */
 /* fewer data segments in an interval: no retransmission rate for the alert (1 of 2 is not 50 %) */
@@ -136,6 +138,10 @@ struct hl_flow {
     uint8_t nreq;                   /* requests in req[] */
     uint8_t rq_head;                /* index of the oldest request */
     uint64_t next_seq[2];           /* next relative sequence per direction */
+    bool held[2];                   /* a segment ahead of a hole is held (not fed) */
+    uint32_t held_len[2];           /* bytes held from held_seq on */
+    uint64_t held_seq[2];           /* relative sequence of the first byte held */
+    uint64_t held_ns[2];            /* when the first held segment arrived */
     uint64_t syn_ns;                /* time of the latest client SYN */
     uint64_t hs_rtt_ns;             /* SYN -> client ACK of the handshake (0 if unknown) */
     uint64_t fin_ns;                /* TLS 1.3: when the client's Finished was sent */
@@ -792,16 +798,27 @@ static void hl_payload(struct det *d, struct flow *f, struct hl_flow *st, int di
  * n bytes of direction dir were never captured: true when the flow's parser can step over them
  * (inside an HTTP body of known length, inside a TLS record, or timing by turns anyway).
  */
-static bool hl_skip(struct hl_flow *st, int dir, uint64_t n)
+static bool hl_skip(struct det *d, struct flow *f, struct hl_flow *st, int dir, const struct pkt *p,
+                    uint64_t n)
 {
     switch (st->mode) {
-    case HM_HTTP:
-        return http_skip(&st->u.hp[dir], n);
+    case HM_HTTP: {
+        struct http_msg m;
+        if (!http_skip(&st->u.hp[dir], n, &m))
+            return false;
+        if (m.ev == HTTP_EV_END && dir == DIR_C2S)
+            hl_http_request(hl_of(d), st, &m, p);
+        else if (m.ev == HTTP_EV_END)
+            hl_http_response(d, f, st, &m, p);
+        return true;
+    }
     case HM_TLS: {
         struct hl_tls *t = &st->u.tls[dir];
-        if (t->hlen < 5 || n >= t->remain)
+        if (t->hlen < 5 || n > t->remain)
             return false;
         t->remain = (uint16_t)(t->remain - n);
+        if (t->remain == 0)
+            t->hlen = 0;
         return true;
     }
     case HM_TURNS:
@@ -848,9 +865,76 @@ static void hl_lost(struct det *d, struct flow *f, struct hl_flow *st, int dir, 
 }
 
 /*
- * Take the new bytes of a segment. Sequence tracking: retransmitted bytes are not new; bytes
- * never captured (a gap before the segment, or its tail cut by the snaplen) are stepped over
- * when the parser can, else framing is given up for turn-taking.
+ * n bytes of direction dir (up to the next byte to parse) are lost for good: step over them, or
+ * frame afresh at the next message, or give framing up. False when framing was given up (the
+ * segment was handled by turn-taking already).
+ */
+static bool hl_gap(struct det *d, struct flow *f, struct hl_flow *st, int dir, const struct pkt *p,
+                   uint64_t n)
+{
+    if (hl_skip(d, f, st, dir, p, n) || hl_resync(d, f, st, dir, p))
+        return true;
+    hl_lost(d, f, st, dir, p);
+    return false;
+}
+
+/*
+ * A held segment (ahead of a hole) and this one: it extends the held bytes (true: nothing else
+ * to do), or the hole is taken as lost (not filled in time, another hole, or this segment
+ * begins a message: the hole will not be filled before it) and stepped over together with
+ * the held bytes, which were never parsed. False then means done too.
+ */
+static bool hl_hold_check(struct det *d, struct flow *f, struct hl_flow *st, int dir,
+                          const struct pkt *p, uint64_t seq, uint64_t end, bool starts, bool *done)
+{
+    uint64_t next = st->next_seq[dir], held_end = st->held_seq[dir] + st->held_len[dir];
+    bool stale =
+        p->ts_ns - st->held_ns[dir] > HL_HOLD_NS || st->held_len[dir] + (end - seq) > HL_HOLD_MAX;
+    *done = false;
+    if (seq == held_end && !stale && !starts) {
+        st->held_len[dir] += (uint32_t)(end - seq);
+        *done = true;
+        return true;
+    }
+    if (seq <= next && !stale)
+        return true; /* fills the hole (or part of it): parse it */
+    st->held[dir] = false;
+    st->next_seq[dir] = held_end;
+    if (!hl_gap(d, f, st, dir, p, held_end - next)) {
+        *done = true;
+        return false;
+    }
+    *done = end <= held_end;
+    return true;
+}
+
+/*
+ * A segment ahead of a hole is held when the hole is probably reordering and its bytes sit
+ * inside a message: HTTP bytes that do not begin a message (those begin one after messages
+ * lost for good: framed afresh at once), or TLS bytes.
+ */
+static bool hl_holdable(const struct hl_flow *st, int dir, const struct pkt *p,
+                        const struct tcp_seg *sg)
+{
+    if (st->mode == HM_TLS)
+        return true;
+    if (st->mode != HM_HTTP)
+        return false;
+    size_t n = p->payload ? p->payload_caplen : 0;
+    if (n > sg->len)
+        n = sg->len;
+    if (n == 0)
+        return true;
+    return dir == DIR_C2S ? !http_looks_like_request(p->payload, n)
+                          : !http_looks_like_response(p->payload, n);
+}
+
+/*
+ * Take the new bytes of a segment. Sequence tracking: retransmitted bytes are not new. A
+ * segment ahead of a hole is held (its bytes are not parsed) until the hole is filled (reordering
+ * at the tap, a retransmission of a segment lost before it); the held bytes are then stepped
+ * over. A hole never filled, or bytes cut by the snaplen, are stepped over when the parser
+ * can, else HTTP framing restarts at the next message or turn-taking takes over.
  */
 static void hl_stream(struct det *d, struct flow *f, struct hl_flow *st, const struct pkt *p,
                       const struct tcp_seg *sg)
@@ -867,9 +951,22 @@ static void hl_stream(struct det *d, struct flow *f, struct hl_flow *st, const s
         st->seq_known[dir] = true;
         st->next_seq[dir] = seq <= HL_MAX_FIRST_GAP ? 0 : seq;
     }
+    if (end <= st->next_seq[dir])
+        return; /* nothing new */
+    bool done;
+    if (st->held[dir] &&
+        (!hl_hold_check(d, f, st, dir, p, seq, end, !hl_holdable(st, dir, p, sg), &done) || done))
+        return;
     uint64_t next = st->next_seq[dir];
     if (end <= next)
-        return; /* nothing new */
+        return;
+    if (seq > next && !st->held[dir] && hl_holdable(st, dir, p, sg)) {
+        st->held[dir] = true; /* wait for the hole to be filled */
+        st->held_seq[dir] = seq;
+        st->held_len[dir] = (uint32_t)(end - seq);
+        st->held_ns[dir] = p->ts_ns;
+        return;
+    }
     uint64_t gap = seq > next ? seq - next : 0;
     uint64_t skip = seq < next ? next - seq : 0;
     uint64_t avail = p->payload ? p->payload_caplen : 0;
@@ -877,10 +974,8 @@ static void hl_stream(struct det *d, struct flow *f, struct hl_flow *st, const s
         avail = sg->len;
     uint64_t tail = sg->len - (avail > skip ? avail : skip);
     st->next_seq[dir] = end;
-    if (gap && !hl_skip(st, dir, gap) && !hl_resync(d, f, st, dir, p)) {
-        hl_lost(d, f, st, dir, p);
+    if (gap && !hl_gap(d, f, st, dir, p, gap))
         return;
-    }
     if (avail > skip) {
         struct rd r = rd_init(p->payload, (size_t)avail);
         rd_skip(&r, (size_t)skip);
@@ -891,8 +986,20 @@ static void hl_stream(struct det *d, struct flow *f, struct hl_flow *st, const s
     } else if (st->mode == HM_TURNS) {
         hl_turn(d, f, st, dir, p, "TCP"); /* new data, none of it captured */
     }
-    if (tail && st->mode != HM_OFF && !hl_skip(st, dir, tail))
+    if (tail && st->mode != HM_OFF && !hl_skip(d, f, st, dir, p, tail)) {
         hl_lost(d, f, st, dir, p);
+        return;
+    }
+    /* the hole before held bytes is filled: step over the held bytes (never parsed) */
+    if (st->held[dir] && st->next_seq[dir] >= st->held_seq[dir]) {
+        uint64_t held_end = st->held_seq[dir] + st->held_len[dir];
+        st->held[dir] = false;
+        if (st->next_seq[dir] < held_end) {
+            uint64_t n = held_end - st->next_seq[dir];
+            st->next_seq[dir] = held_end;
+            (void)hl_gap(d, f, st, dir, p, n);
+        }
+    }
 }
 
 /* ---- detector entry points ---- */

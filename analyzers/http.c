@@ -67,6 +67,17 @@ bool http_looks_like_request(const uint8_t *p, size_t len)
     return n > 0; /* so far a method token: plausible */
 }
 
+bool http_looks_like_response(const uint8_t *p, size_t len)
+{
+    static const char pre[] = "HTTP/1.";
+    struct rd r = rd_init(p, len);
+    size_t n = 0;
+    while (n < sizeof(pre) - 1 && rd_has(&r, 1))
+        if (rd_u8(&r) != (uint8_t)pre[n++])
+            return false;
+    return n > 0;
+}
+
 /*
  * Add bytes to the current line until LF. Returns true with the line complete (CR and LF
  * stripped from line[]; *eff set to the line's full length without them).
@@ -422,14 +433,25 @@ int http_parse(struct http_parser *hp, const uint8_t *p, size_t len, struct http
     return (int)(len - rd_left(&r));
 }
 
-bool http_skip(struct http_parser *hp, uint64_t n)
+bool http_skip(struct http_parser *hp, uint64_t n, struct http_msg *msg)
 {
+    msg->ev = HTTP_EV_NONE;
     switch (hp->state) {
     case HP_BODY:
-    case HP_CHUNK_DATA:
-        if (n >= hp->remain)
-            return false; /* its end must be seen in real bytes */
+        if (n > hp->remain)
+            return false;
         hp->remain -= n;
+        if (hp->remain == 0)
+            hp_end(hp, msg);
+        return true;
+    case HP_CHUNK_DATA:
+        if (n > hp->remain)
+            return false;
+        hp->remain -= n;
+        if (hp->remain == 0) {
+            hp->state = HP_CHUNK_CRLF;
+            hp_line_reset(hp);
+        }
         return true;
     case HP_BODY_EOF:
     case HP_OPAQUE:

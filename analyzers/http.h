@@ -80,10 +80,11 @@ bool http_eof(struct http_parser *hp, struct http_msg *msg);
 
 /*
  * n bytes of the stream are missing (capture loss, snaplen): true when they fall inside a body
- * whose length is known (and do not end it) or one that runs to the close, so parsing goes on
- * after them; false when framing is lost (the caller stops using this parser).
+ * whose length is known or one that runs to the close, so parsing goes on after them; when
+ * they are the last bytes of a Content-Length body, msg gets its HTTP_EV_END (else
+ * HTTP_EV_NONE). False when framing is lost (the caller stops using this parser).
  */
-bool http_skip(struct http_parser *hp, uint64_t n);
+bool http_skip(struct http_parser *hp, uint64_t n, struct http_msg *msg);
 
 /* True once the parser failed or the stream switched protocols (no more events). */
 bool http_done(const struct http_parser *hp);
@@ -93,5 +94,8 @@ bool http_idle(const struct http_parser *hp);
 
 /* True when bytes look like the start of an HTTP/1.x request (method token, space). */
 bool http_looks_like_request(const uint8_t *p, size_t len);
+
+/* True when bytes look like the start of an HTTP/1.x response ("HTTP/1."). */
+bool http_looks_like_response(const uint8_t *p, size_t len);
 
 #endif
