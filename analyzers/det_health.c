@@ -78,6 +78,7 @@ struct hl {
     double slow_s;                    /* slow_response threshold (s) */
     struct alert_cfg rule[HR__COUNT]; /* alert rule settings */
     uint64_t iv_ns;                   /* interval length */
+    uint32_t idle_max;                /* idle intervals closed one by one while alerts are open */
     bool started;                     /* iv_start is set */
     uint64_t iv_start;                /* start of the interval being counted */
     uint64_t last_ns;                 /* newest capture time seen */
@@ -518,15 +519,13 @@ static void hl_advance(struct det *d, uint64_t now)
         h->iv_start = now - now % h->iv_ns;
         return;
     }
+    if (now < h->iv_start + h->iv_ns)
+        return; /* the common case: still in the interval */
     /* idle intervals while alerts are open count towards clearing them, up to the hold time */
-    uint32_t idle_max = 1;
-    for (int k = 0; k < HR__COUNT; k++)
-        if (h->rule[k].clear_after + 1 > idle_max)
-            idle_max = h->rule[k].clear_after + 1;
     for (uint32_t n = 0; now >= h->iv_start + h->iv_ns; n++) {
         bool open = hl_close_interval(d);
         h->iv_start += h->iv_ns;
-        if (!open || n >= idle_max) {
+        if (!open || n >= h->idle_max) {
             if (now >= h->iv_start + h->iv_ns)
                 h->iv_start = now - now % h->iv_ns;
             break;
@@ -1026,6 +1025,10 @@ static int hl_init(struct det *d, const struct eng_config *cfg)
         h->rule[i].clear_after =
             cfg->alert_clear_intervals ? cfg->alert_clear_intervals : HL_CLEAR_INTERVALS;
     }
+    h->idle_max = 1;
+    for (int k = 0; k < HR__COUNT; k++)
+        if (h->rule[k].clear_after + 1 > h->idle_max)
+            h->idle_max = h->rule[k].clear_after + 1;
     d->priv = h;
     return 0;
 }
