@@ -78,6 +78,26 @@ check_rule() {
 }
 check_rule http-slow resp_p99
 check_rule http-503 error_rate
+# connection failures by reason, as the generator made them (samples/*.truth.json "expected"):
+# refused: 4 attempts to the closed port 8081; unreachable: 4 attempts never answered
+fail_check() { # sample server reason count
+	pcap="$top_srcdir/samples/$1.pcap"
+	[ -f "$pcap" ] || return 0
+	ran=$((ran + 1))
+	"$FLOWMEDIC" -q --no-db --json -r "$pcap" 2>/dev/null | python3 -c '
+import json, sys
+server, reason, want = sys.argv[1], sys.argv[2], int(sys.argv[3])
+rows = [r for r in map(json.loads, sys.stdin) if r["type"] == "health" and r["server"] == server]
+got = sum(r["failed"][reason] for r in rows)
+att = sum(r["attempts"] for r in rows)
+if got != want or att != want or not any(r["open_alerts"] & 2 for r in rows):
+    print("FAIL: %s failed.%s %d, attempts %d, want %d and the error_rate alert" % (server, reason, got, att, want))
+    sys.exit(1)
+print("%s: %d attempts, %d failed (%s), error_rate alert open" % (server, att, got, reason))
+' "$2" "$3" "$4" || failed=$((failed + 1))
+}
+fail_check refused 10.99.1.2:8081 refused 4
+fail_check unreachable 10.99.1.2:8080 timeout 4
 # an expired certificate (TLS 1.2, in the clear) opens the cert_expiring alert, value < 0 days
 pcap="$top_srcdir/samples/tls12-expired.pcap"
 if [ -f "$pcap" ]; then
