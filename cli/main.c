@@ -498,7 +498,7 @@ static int open_sinks(struct run *r, struct sink *sinks, size_t *n)
             return -1;
         sinks[(*n)++] = json_sink_of(r->json);
     }
-    if (!o->tui) {
+    if (!o->tui && !(o->json && log_quiet)) { /* with --json -q the summary line is enough */
         r->sum = summary_new(human);
         if (!r->sum)
             return -1;
