@@ -434,7 +434,7 @@ static void eng_snap_swap(struct flow_record *a, struct flow_record *b)
 static void eng_snap_add(void *ctx, struct flow *f)
 {
     struct eng_snap *h = ctx;
-    if (f->closed || h->max == 0)
+    if (h->max == 0) /* closed flows in their linger are shown too, as closed */
         return;
     size_t i;
     if (h->n < h->max) {

@@ -484,6 +484,8 @@ struct run {
     const char *db_path;             /* database in use, or NULL */
     char store_state[320];           /* for the TUI header */
     struct flow_record snap[SNAP_FLOWS]; /* open flows for the TUI */
+    size_t nsnap;                    /* entries of snap in use */
+    uint64_t snap_wall;              /* wall time snap was taken */
 };
 
 static int open_sinks(struct run *r, struct sink *sinks, size_t *n)
@@ -613,8 +615,15 @@ static int periodic(struct run *r, bool done)
         .mirror_duplicates = es.mirror_duplicates,
         .store_state = r->store_state,
     };
-    size_t n = done ? 0 : eng_snapshot_flows(r->eng, r->snap, SNAP_FLOWS);
-    return tui_frame(r->tui, &ts, r->snap, n, wall_ns());
+    /* the snapshot walks every open flow: take it at the view's redraw rate, not per call */
+    uint64_t now = wall_ns();
+    if (done) {
+        r->nsnap = 0;
+    } else if (now - r->snap_wall >= 250000000u) {
+        r->nsnap = eng_snapshot_flows(r->eng, r->snap, SNAP_FLOWS);
+        r->snap_wall = now;
+    }
+    return tui_frame(r->tui, &ts, r->snap, r->nsnap, now);
 }
 
 static void on_frame(struct run *r, const struct cap_frame *f)
