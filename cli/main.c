@@ -209,9 +209,19 @@ static bool add_server(struct opts *o, const char *s)
         return false;
     }
     o->eng.nservers++;
-    size_t used = strlen(o->servers_text);
-    snprintf(o->servers_text + used, sizeof(o->servers_text) - used, "%s%s", used ? "," : "", s);
     return true;
+}
+
+/* The runs table records every server, including those that came from the config file. */
+static void servers_text_from_config(struct opts *o)
+{
+    size_t used = 0;
+    for (size_t i = 0; i < o->eng.nservers && used < sizeof(o->servers_text); i++) {
+        char buf[64];
+        used += (size_t)snprintf(o->servers_text + used, sizeof(o->servers_text) - used, "%s%s",
+                                 i ? "," : "",
+                                 pkt_endpoint_str(&o->eng.servers[i], buf, sizeof(buf)));
+    }
 }
 
 /* Find --config FILE before the other options, so that the command line overrides it. */
@@ -436,6 +446,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
     }
     if (!take_filter_words(o, argc, argv, optind))
         return -1;
+    servers_text_from_config(o);
     if (!o->ninputs && !o->iface) {
         log_error("nothing to analyse: give -r FILE or -i IFACE (see flowmedic --help)");
         return -1;
