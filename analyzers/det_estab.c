@@ -10,7 +10,7 @@
 #include "estab.h"
 
 /*
- * Rules (docs/establishment.md explains them for readers):
+ * Rules (README.md, "Connection establishment", explains them for readers):
  * - Per flow we keep the first SYN times/frames, the SYN-ACKs, the client's handshake ACK and
  *   its first data segment.
  * - Per server endpoint (a capped table, allocated once) we keep a ring of one-second buckets:

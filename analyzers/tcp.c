@@ -1,7 +1,7 @@
 /*
  * tcp.c - per-direction TCP sequence analysis (RFC 793/7323/2018). The event rules and their
  * order follow Wireshark's tcp_analyze_sequence_number so counts compare with tshark's
- * tcp.analysis.* fields; docs/tcp.md lists where flowmedic deliberately differs.
+ * tcp.analysis.* fields; README.md ("TCP analysis") lists where flowmedic deliberately differs.
  */
 #include "analyzers/tcp.h"
 

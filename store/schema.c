@@ -1,7 +1,7 @@
 /*
  * schema.c - the flowmedic database schema, one SQL script per user_version step.
  * Times are REAL seconds since the epoch (UTC); endpoints are "ip:port" ("[ip]:port" for
- * IPv6) plus separate ip/port columns. docs/store.md describes every table and view.
+ * IPv6) plus separate ip/port columns. README.md ("The findings database") describes every table and view.
  */
 #include "schema.h"
 

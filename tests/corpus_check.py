@@ -22,11 +22,11 @@ import tempfile
 KNOWN = {
     # Four connections here go SYN -> stale ACK -> client RST -> SYN retry -> SYN-ACK with a new
     # ISN. tshark keeps the old server sequence state and calls 11 segments of the new server
-    # stream retransmissions; flowmedic restarts the sequence space at the new ISN (docs/tcp.md).
+    # stream retransmissions; flowmedic restarts the sequence space at the new ISN (README.md, "TCP analysis").
     # One more: a SYN retry 13 s after the RST comes after the 5 s closed-flow linger, so it
     # starts a new flow instead of counting as a retransmission.
     "suricata-verify/tls/tls-subjectaltname/input.pcap": {
-        "retrans": (50, "tshark counts a new-ISN server stream as retransmissions (docs/tcp.md)"),
+        "retrans": (50, "tshark counts a new-ISN server stream as retransmissions (README.md, "TCP analysis")"),
     },
 }
 
