@@ -1,6 +1,7 @@
 /* finding.c - the stable names of finding kinds, severities, TCP events, states and outcomes. */
 #include "analyzers/finding.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -140,4 +141,77 @@ const char *flow_state_name(enum flow_state s)
 const char *tls_outcome_name(enum tls_outcome o)
 {
     return name_at(tls_outcome_names, NELEM(tls_outcome_names), (long)o);
+}
+
+/* Alert descriptions (RFC 8446 6, RFC 5246 7.2). */
+static const struct {
+    int code;         /* description code */
+    const char *name; /* its name */
+} alert_names[] = {
+    {0, "close_notify"},
+    {10, "unexpected_message"},
+    {20, "bad_record_mac"},
+    {21, "decryption_failed"},
+    {22, "record_overflow"},
+    {30, "decompression_failure"},
+    {40, "handshake_failure"},
+    {41, "no_certificate"},
+    {42, "bad_certificate"},
+    {43, "unsupported_certificate"},
+    {44, "certificate_revoked"},
+    {45, "certificate_expired"},
+    {46, "certificate_unknown"},
+    {47, "illegal_parameter"},
+    {48, "unknown_ca"},
+    {49, "access_denied"},
+    {50, "decode_error"},
+    {51, "decrypt_error"},
+    {60, "export_restriction"},
+    {70, "protocol_version"},
+    {71, "insufficient_security"},
+    {80, "internal_error"},
+    {86, "inappropriate_fallback"},
+    {90, "user_canceled"},
+    {100, "no_renegotiation"},
+    {109, "missing_extension"},
+    {110, "unsupported_extension"},
+    {111, "certificate_unobtainable"},
+    {112, "unrecognized_name"},
+    {113, "bad_certificate_status_response"},
+    {114, "bad_certificate_hash_value"},
+    {115, "unknown_psk_identity"},
+    {116, "certificate_required"},
+    {120, "no_application_protocol"},
+};
+
+const char *tls_alert_name(int desc)
+{
+    for (size_t i = 0; i < sizeof(alert_names) / sizeof(alert_names[0]); i++) {
+        if (alert_names[i].code == desc)
+            return alert_names[i].name;
+    }
+    return "unknown";
+}
+
+const char *tls_version_name(uint16_t v, char *buf, size_t bufsz)
+{
+    switch (v) {
+    case 0x0300:
+        return "SSL 3.0";
+    case 0x0301:
+        return "TLS 1.0";
+    case 0x0302:
+        return "TLS 1.1";
+    case 0x0303:
+        return "TLS 1.2";
+    case 0x0304:
+        return "TLS 1.3";
+    default:
+        break;
+    }
+    if ((v >> 8) == 0x7f)
+        snprintf(buf, bufsz, "TLS 1.3 (draft %u)", v & 0xff);
+    else
+        snprintf(buf, bufsz, "0x%04x", v);
+    return buf;
 }

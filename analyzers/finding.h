@@ -212,6 +212,11 @@ enum tls_outcome {
 };
 const char *tls_outcome_name(enum tls_outcome o);
 
+/* Name of a TLS alert description ("certificate_expired"), "unknown" if not in the RFCs. */
+const char *tls_alert_name(int desc);
+/* "TLS 1.2", "SSL 3.0", ... or "0x%04x" into buf. */
+const char *tls_version_name(uint16_t v, char *buf, size_t bufsz);
+
 /* One TLS handshake (per flow), reported when its outcome is known or the flow ends. */
 struct tls_record {
     uint64_t flow_id;               /* the flow */

@@ -109,10 +109,6 @@ int tls_parse(struct tls_conn *c, int dir, const uint8_t *buf, size_t len, struc
 /* True if p[0, n) starts like a TLS handshake record (type 22, version 3.0 - 3.4). */
 bool tls_looks_like(const uint8_t *p, size_t n);
 
-/* Alert description name ("certificate_unknown"), "unknown" if not in RFC 8446/5246. */
-const char *tls_alert_name(int desc);
-/* "TLS 1.2", "SSL 3.0", ... or "0x%04x" into buf. */
-const char *tls_version_name(uint16_t v, char *buf, size_t bufsz);
 /* IANA cipher suite name for common suites, else "0x%04x" into buf. */
 const char *tls_cipher_name(uint16_t cs, char *buf, size_t bufsz);
 /* True for TLS 1.3 or one of its drafts (0x7fxx). */

@@ -152,73 +152,6 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
-const char *store_tls_version_name(uint16_t v, char *buf, size_t len)
-{
-    switch (v) {
-    case 0x0300:
-        return "SSL 3.0";
-    case 0x0301:
-        return "TLS 1.0";
-    case 0x0302:
-        return "TLS 1.1";
-    case 0x0303:
-        return "TLS 1.2";
-    case 0x0304:
-        return "TLS 1.3";
-    default:
-        snprintf(buf, len, "0x%04x", (unsigned)v);
-        return buf;
-    }
-}
-
-/* TLS alert descriptions (RFC 8446 section 6, RFC 5246 section 7.2). */
-static const struct {
-    int code;         /* AlertDescription value */
-    const char *name; /* its RFC name */
-} tls_alerts[] = {
-    {0, "close_notify"},
-    {10, "unexpected_message"},
-    {20, "bad_record_mac"},
-    {21, "decryption_failed"},
-    {22, "record_overflow"},
-    {30, "decompression_failure"},
-    {40, "handshake_failure"},
-    {41, "no_certificate"},
-    {42, "bad_certificate"},
-    {43, "unsupported_certificate"},
-    {44, "certificate_revoked"},
-    {45, "certificate_expired"},
-    {46, "certificate_unknown"},
-    {47, "illegal_parameter"},
-    {48, "unknown_ca"},
-    {49, "access_denied"},
-    {50, "decode_error"},
-    {51, "decrypt_error"},
-    {60, "export_restriction"},
-    {70, "protocol_version"},
-    {71, "insufficient_security"},
-    {80, "internal_error"},
-    {86, "inappropriate_fallback"},
-    {90, "user_canceled"},
-    {100, "no_renegotiation"},
-    {109, "missing_extension"},
-    {110, "unsupported_extension"},
-    {111, "certificate_unobtainable"},
-    {112, "unrecognized_name"},
-    {113, "bad_certificate_status_response"},
-    {114, "bad_certificate_hash_value"},
-    {115, "unknown_psk_identity"},
-    {116, "certificate_required"},
-    {120, "no_application_protocol"},
-};
-
-const char *store_tls_alert_name(int desc)
-{
-    for (size_t i = 0; i < sizeof(tls_alerts) / sizeof(tls_alerts[0]); i++)
-        if (tls_alerts[i].code == desc)
-            return tls_alerts[i].name;
-    return NULL;
-}
 
 /* ---- opening: path checks, format checks, migrations ---- */
 
@@ -901,10 +834,10 @@ static int write_tls(struct store *s, const struct tls_record *t)
     bind_ep(st, &t->client, 4, 0, 0);
     bind_ep(st, &t->server, 5, 6, 7);
     if (t->client_version)
-        sqlite3_bind_text(st, 8, store_tls_version_name(t->client_version, vbuf[0], 16), -1,
+        sqlite3_bind_text(st, 8, tls_version_name(t->client_version, vbuf[0], 16), -1,
                           SQLITE_TRANSIENT);
     if (t->version)
-        sqlite3_bind_text(st, 9, store_tls_version_name(t->version, vbuf[1], 16), -1,
+        sqlite3_bind_text(st, 9, tls_version_name(t->version, vbuf[1], 16), -1,
                           SQLITE_TRANSIENT);
     if (t->cipher)
         sqlite3_bind_int(st, 10, t->cipher);
@@ -919,8 +852,8 @@ static int write_tls(struct store *s, const struct tls_record *t)
     if (t->alert_level >= 0)
         sqlite3_bind_int(st, 19, t->alert_level);
     if (t->alert_desc >= 0) {
-        const char *name = store_tls_alert_name(t->alert_desc);
-        if (!name) {
+        const char *name = tls_alert_name(t->alert_desc);
+        if (strcmp(name, "unknown") == 0) {
             snprintf(abuf, sizeof(abuf), "alert_%d", t->alert_desc);
             name = abuf;
         }

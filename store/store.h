@@ -83,10 +83,6 @@ void store_get_status(struct store *s, struct store_status *st);
  */
 int store_flush_now(struct store *s);
 
-/* "TLS 1.2" etc. for a version code; "0x%04x" for unknown ones (buf used then). */
-const char *store_tls_version_name(uint16_t v, char *buf, size_t len);
 
-/* TLS alert description by name ("handshake_failure"), NULL if the code is unknown. */
-const char *store_tls_alert_name(int desc);
 
 #endif

@@ -631,69 +631,6 @@ static const char *fmt_date(int64_t secs, char *buf, size_t len)
     return buf;
 }
 
-const char *tui_tls_version_name(uint16_t v)
-{
-    switch (v) {
-    case 0x0300:
-        return "SSL3.0";
-    case 0x0301:
-        return "TLS1.0";
-    case 0x0302:
-        return "TLS1.1";
-    case 0x0303:
-        return "TLS1.2";
-    case 0x0304:
-        return "TLS1.3";
-    default:
-        return "?";
-    }
-}
-
-/* Alert descriptions (RFC 8446 section 6 and RFC 5246 section 7.2). */
-static const struct {
-    int code;         /* description code */
-    const char *name; /* its name in the RFC */
-} alert_names[] = {
-    {0, "close_notify"},
-    {10, "unexpected_message"},
-    {20, "bad_record_mac"},
-    {21, "decryption_failed"},
-    {22, "record_overflow"},
-    {30, "decompression_failure"},
-    {40, "handshake_failure"},
-    {41, "no_certificate"},
-    {42, "bad_certificate"},
-    {43, "unsupported_certificate"},
-    {44, "certificate_revoked"},
-    {45, "certificate_expired"},
-    {46, "certificate_unknown"},
-    {47, "illegal_parameter"},
-    {48, "unknown_ca"},
-    {49, "access_denied"},
-    {50, "decode_error"},
-    {51, "decrypt_error"},
-    {70, "protocol_version"},
-    {71, "insufficient_security"},
-    {80, "internal_error"},
-    {86, "inappropriate_fallback"},
-    {90, "user_canceled"},
-    {100, "no_renegotiation"},
-    {109, "missing_extension"},
-    {110, "unsupported_extension"},
-    {112, "unrecognized_name"},
-    {113, "bad_certificate_status_response"},
-    {115, "unknown_psk_identity"},
-    {116, "certificate_required"},
-    {120, "no_application_protocol"},
-};
-
-const char *tui_tls_alert_name(int desc)
-{
-    for (size_t i = 0; i < sizeof(alert_names) / sizeof(alert_names[0]); i++)
-        if (alert_names[i].code == desc)
-            return alert_names[i].name;
-    return "unknown_alert";
-}
 
 /* Timeline builder: a bounded array being filled. */
 struct tl {
@@ -798,13 +735,14 @@ static uint64_t tls_end_ts(const struct tui_model *m, const struct tls_record *x
 static void tl_tls(struct tl *t, const struct tui_model *m, const struct tls_record *x)
 {
     char d[24];
+    char vb[2][24];
     uint64_t end = tls_end_ts(m, x);
     tl_add(t, x->ts_ns, -1, "TLS ClientHello: SNI %s, up to %s%s%s, JA4 %s",
-           x->sni[0] ? x->sni : "(none)", tui_tls_version_name(x->client_version),
+           x->sni[0] ? x->sni : "(none)", tls_version_name(x->client_version, vb[0], sizeof(vb[0])),
            x->alpn[0] ? ", ALPN " : "", x->alpn, x->ja4[0] ? x->ja4 : "-");
     if (x->version)
         tl_add(t, x->ts_ns, -1, "TLS ServerHello: %s, cipher 0x%04x%s",
-               tui_tls_version_name(x->version), x->cipher,
+               tls_version_name(x->version, vb[1], sizeof(vb[1])), x->cipher,
                x->hello_retry ? " (after a HelloRetryRequest)" : "");
     switch (x->outcome) {
     case TLS_COMPLETED:
@@ -813,7 +751,7 @@ static void tl_tls(struct tl *t, const struct tui_model *m, const struct tls_rec
         break;
     case TLS_FAILED_ALERT:
         tl_add(t, end, SEV_ERROR, "TLS handshake failed: %s alert %s (%d) from the %s",
-               x->alert_level == 2 ? "fatal" : "warning", tui_tls_alert_name(x->alert_desc),
+               x->alert_level == 2 ? "fatal" : "warning", tls_alert_name(x->alert_desc),
                x->alert_desc, side_name(x->alert_from));
         break;
     case TLS_RESET:

@@ -217,7 +217,5 @@ const char *tui_fmt_bytes(uint64_t b, char *buf,
 const char *tui_fmt_dur(uint64_t ns, char *buf, size_t len); /* "12ms", "12.3s", "4m05s", "2h03m" */
 const char *tui_fmt_ms(double s, char *buf, size_t len);     /* seconds as "12.3ms"/"1.20s"/"-" */
 const char *tui_fmt_clock(uint64_t ts_ns, char *buf, size_t len); /* "HH:MM:SS.mmm" local time */
-const char *tui_tls_version_name(uint16_t v);                     /* "TLS1.2", ... or "?" */
-const char *tui_tls_alert_name(int desc);                         /* "handshake_failure", ... */
 
 #endif

@@ -712,15 +712,6 @@ static void test_two_writers(void)
                  1);
 }
 
-static void test_names(void)
-{
-    char buf[16];
-    CHECK(strcmp(store_tls_version_name(0x0304, buf, sizeof(buf)), "TLS 1.3") == 0);
-    CHECK(strcmp(store_tls_version_name(0x7f1c, buf, sizeof(buf)), "0x7f1c") == 0);
-    CHECK(strcmp(store_tls_alert_name(40), "handshake_failure") == 0);
-    CHECK(store_tls_alert_name(255) == NULL);
-}
-
 int main(void)
 {
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/fm_test_store_XXXXXX");
@@ -728,7 +719,6 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
-    TEST_RUN(test_names);
     TEST_RUN(test_schema_new);
     TEST_RUN(test_all_records);
     TEST_RUN(test_migration_v1);
