@@ -14,13 +14,13 @@ check_PROGRAMS += tests/unit/test_estab
 tests_unit_test_estab_LDADD = $(FM_LIBS)
 TESTS += tests/unit/test_estab
 TESTS += tests/estab/samples.sh
-EXTRA_DIST += tests/estab/samples.sh tests/estab/check.py docs/establishment.md
+EXTRA_DIST += tests/estab/samples.sh tests/estab/check.py
 libflowmedic_a_SOURCES += analyzers/health.h analyzers/det_health.c
 # TCP events detector (issue 3)
 libflowmedic_a_SOURCES += analyzers/det_tcp.c
 TESTS += tests/health/samples.sh tests/health/metrics.sh
 EXTRA_DIST += tests/health/samples.sh tests/health/metrics.sh tests/health/check.py \
-	tests/health/promcheck.py tests/health/replay.py tests/health/concat.py docs/health.md
+	tests/health/promcheck.py tests/health/replay.py tests/health/concat.py
 # TLS handshake analysis (issue 5): stream reassembly, TLS parser, X.509 (OpenSSL), detector
 libflowmedic_a_SOURCES += analyzers/stream.h analyzers/stream.c analyzers/tls.h analyzers/tls.c \
 	analyzers/x509.h analyzers/x509.c analyzers/det_tls.c
@@ -33,7 +33,6 @@ tests_fuzz_fuzz_tls_replay_SOURCES = tests/fuzz/fuzz_tls.c
 tests_fuzz_fuzz_tls_replay_CPPFLAGS = $(AM_CPPFLAGS) -DFM_FUZZ_MAIN
 tests_fuzz_fuzz_tls_replay_LDADD = $(FM_LIBS)
 TESTS += tests/unit/test_tls tests/unit/test_stream tests/fuzz/fuzz_tls_replay
-EXTRA_DIST += docs/tls.md
 if FUZZ
 check_PROGRAMS += tests/fuzz/fuzz_tls
 tests_fuzz_fuzz_tls_SOURCES = tests/fuzz/fuzz_tls.c
@@ -49,4 +48,4 @@ TESTS += tests/unit/test_tcp tests/unit/test_flow
 TESTS += tests/health/live.sh
 EXTRA_DIST += tests/health/live.sh
 TESTS += tests/tcp/samples.sh
-EXTRA_DIST += tests/tcp/samples.sh tests/tcp/check.py docs/tcp.md
+EXTRA_DIST += tests/tcp/samples.sh tests/tcp/check.py

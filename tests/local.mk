@@ -4,4 +4,4 @@ TESTS += tests/golden.sh tests/tshark-xcheck.sh tests/corpus.sh tests/badinput.s
 	tests/gen/check-samples.sh
 EXTRA_DIST += tests/golden.sh tests/update-golden.sh tests/TESTLIST tests/golden \
 	tests/tshark-xcheck.sh tests/tshark_xcheck.py tests/corpus.sh tests/corpus_check.py \
-	tests/badinput.sh tests/live.sh tests/check-all.sh tests/gen samples bench
+	tests/badinput.sh tests/live.sh tests/check-all.sh tests/gen samples bench docs/samples.md

@@ -9,4 +9,4 @@ TESTS += tests/unit/test_tui_model
 
 # The live view driven in tmux (skips when tmux is missing).
 TESTS += tests/tui/tmux.sh
-EXTRA_DIST += tests/tui/tmux.sh docs/tui.md
+EXTRA_DIST += tests/tui/tmux.sh
