@@ -772,6 +772,24 @@ static const char health_sql[] =
     " round(1000 * max(resp_p99), 3) AS worst_resp_p99_ms"
     " FROM sel_health GROUP BY server ORDER BY failed DESC, server LIMIT 50";
 
+/* Per server and interval, newest 200 rows: how health developed over time. */
+static const char health_time_sql[] =
+    "SELECT * FROM (SELECT server, start, attempts, established,"
+    " failed_refused + failed_timeout + failed_backlog + failed_reset + failed_tls AS failed,"
+    " resets, round(100 * error_rate, 2) AS error_pct, round(100 * retrans_rate, 2) AS retrans_pct,"
+    " round(1000 * hs_rtt_p50, 3) AS hs_rtt_p50_ms, round(1000 * hs_rtt_p99, 3) AS hs_rtt_p99_ms,"
+    " round(1000 * resp_p50, 3) AS resp_p50_ms, round(1000 * resp_p99, 3) AS resp_p99_ms,"
+    " open_alerts AS alerts FROM sel_health ORDER BY start DESC, server LIMIT 200)"
+    " ORDER BY server, start";
+
+/* TLS versions and cipher suites each server negotiated. */
+static const char tls_versions_sql[] =
+    "SELECT server, coalesce(version, 'none') AS version,"
+    " CASE WHEN cipher IS NULL THEN '-' ELSE printf('0x%04x', cipher) END AS cipher,"
+    " count(*) AS handshakes, sum(outcome = :t_completed) AS completed,"
+    " round(1000 * avg(duration), 3) AS avg_duration_ms FROM sel_tls"
+    " GROUP BY server, version, cipher ORDER BY server, handshakes DESC LIMIT 50";
+
 static const char tls_sql[] =
     "SELECT server, coalesce(sni, '') AS sni, outcome, coalesce(alert, '') AS alert,"
     " coalesce(alert_from, '') AS alert_from, max(inferred) AS inferred,"
@@ -894,6 +912,11 @@ static int report_all(struct report *r, char *err, size_t errlen)
         return ERR_DB;
     if (r->v2 && (section(r, "server_health", "Server health (worst interval per server)",
                           "no health intervals recorded", health_sql, err, errlen) != 0 ||
+                  section(r, "server_health_over_time",
+                          "Server health over time (per interval; the newest 200 rows)",
+                          "no health intervals recorded", health_time_sql, err, errlen) != 0 ||
+                  section(r, "tls_versions", "TLS versions and cipher suites per server",
+                          "no TLS handshakes", tls_versions_sql, err, errlen) != 0 ||
                   section(r, "tls_failures", "TLS handshake failures", "no failed TLS handshakes",
                           tls_sql, err, errlen) != 0 ||
                   section(r, "alerts", "Server alerts (newest first)", "no alerts", alerts_sql, err,

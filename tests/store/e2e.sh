@@ -175,6 +175,29 @@ else
     echo "FAIL report --since/--until at the first finding"
     fail=$((fail + 1))
 fi
+# Health over time and the TLS versions per server agree with the tables they summarise.
+if python3 - "$FLOWMEDIC" "$db" <<'PY'
+import json, sqlite3, subprocess, sys
+fm, db = sys.argv[1], sys.argv[2]
+o = json.loads(subprocess.run([fm, "report", db, "--json"], check=True, capture_output=True).stdout)
+con = sqlite3.connect(db)
+rows = con.execute("SELECT count(*) FROM server_health").fetchone()[0]
+assert len(o["server_health_over_time"]) == min(rows, 200), (len(o["server_health_over_time"]), rows)
+got = {(t["server"], t["version"], t["cipher"]): (t["handshakes"], t["completed"]) for t in o["tls_versions"]}
+want = {}
+for srv, ver, cs, n, ok in con.execute(
+        "SELECT server, coalesce(version, 'none'), cipher, count(*), sum(outcome = 'completed')"
+        " FROM tls_handshakes GROUP BY 1, 2, 3"):
+    want[(srv, ver, "-" if cs is None else "0x%04x" % cs)] = (n, ok)
+assert got == want, (got, want)
+assert any(k[1] == "TLS 1.3" and v[1] >= 1 for k, v in got.items()), got
+PY
+then
+    echo "ok   report: health over time and TLS versions per server match the tables"
+else
+    echo "FAIL report: health over time / TLS versions"
+    fail=$((fail + 1))
+fi
 # Each run alone, in UTC.
 for i in $(seq 1 "$run"); do
     if ! "$FLOWMEDIC" report "$db" --run "$i" --utc >"$tmp/r$i.txt" 2>"$tmp/r$i.err" ||
