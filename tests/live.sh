@@ -33,6 +33,10 @@ if ! ip netns add "$nsc" 2>/dev/null; then
     echo "SKIP: cannot create network namespaces here"
     exit 77
 fi
+if ! ip netns exec "$nsc" true 2>/dev/null; then
+    echo "SKIP: cannot run commands in a network namespace here (ip netns exec failed)"
+    exit 77
+fi
 set -e
 ip netns add "$nss"
 ip link add "$vc" netns "$nsc" type veth peer name "$vs" netns "$nss"
