@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyzers/hash.h"
+
 /* The table: every byte is allocated in flow_table_new. */
 struct flow_table {
     struct flow *pool;       /* max_flows flows */
@@ -21,24 +23,6 @@ struct flow_table {
     size_t count;            /* flows in use */
     uint64_t seed;           /* hash seed */
 };
-
-/* 64-bit finaliser (MurmurHash3 fmix64): every input bit affects every output bit. */
-static uint64_t flow_mix(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
-
-static uint64_t flow_load64(const uint8_t *b)
-{
-    uint64_t v;
-    memcpy(&v, b, sizeof(v));
-    return v;
-}
 
 /* Order two endpoints: <0, 0, >0 like memcmp. */
 static int flow_ep_cmp(const struct endpoint *a, const struct endpoint *b)
@@ -66,11 +50,11 @@ static uint32_t flow_hash(const struct flow_table *t, const struct endpoint *x,
     }
     const uint64_t k = 0x9e3779b97f4a7c15ULL;
     uint64_t h = t->seed;
-    h = (h ^ flow_load64(lo->ip.a)) * k;
-    h = (h ^ flow_load64(lo->ip.a + 8)) * k;
-    h = (h ^ flow_load64(hi->ip.a)) * k;
-    h = (h ^ flow_load64(hi->ip.a + 8)) * k;
-    h = flow_mix(h ^ ((uint64_t)lo->port << 32 | (uint64_t)hi->port << 16 | lo->ip.family));
+    h = (h ^ hash_load64(lo->ip.a)) * k;
+    h = (h ^ hash_load64(lo->ip.a + 8)) * k;
+    h = (h ^ hash_load64(hi->ip.a)) * k;
+    h = (h ^ hash_load64(hi->ip.a + 8)) * k;
+    h = hash_mix(h ^ ((uint64_t)lo->port << 32 | (uint64_t)hi->port << 16 | lo->ip.family));
     return (uint32_t)(h ^ (h >> 32));
 }
 

@@ -1,6 +1,6 @@
 # analyzers/: flow table, TCP analysis, stream parsers and detectors.
 libflowmedic_a_SOURCES += analyzers/finding.h analyzers/finding.c analyzers/engine.h \
-	analyzers/det.h analyzers/det_table.c analyzers/flow.h analyzers/flow.c \
+	analyzers/det.h analyzers/det_table.c analyzers/hash.h analyzers/flow.h analyzers/flow.c \
 	analyzers/tcp.h analyzers/tcp.c analyzers/engine.c
 # server health (issue 6): quantile sketch, HTTP/1.x framer, alert rules, the health detector
 libflowmedic_a_SOURCES += analyzers/sketch.h analyzers/sketch.c analyzers/http.h \

@@ -10,6 +10,7 @@
 
 #include "analyzers/det.h"
 #include "analyzers/flow.h"
+#include "analyzers/hash.h"
 
 #define TCP_FAST_RTX_NS 20000000ull /* fast retransmission: within 20 ms of the last dup ACK */
 #define TCP_OOO_NS 3000000ull       /* out-of-order window when no RTT is known (3 ms) */
@@ -84,23 +85,6 @@ void tcp_dedup_free(struct tcp_dedup *d)
     free(d);
 }
 
-static uint64_t tcp_mix(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
-
-static uint64_t tcp_load64(const uint8_t *b)
-{
-    uint64_t v;
-    memcpy(&v, b, sizeof(v));
-    return v;
-}
-
 bool tcp_dedup_check(struct tcp_dedup *d, const struct pkt *p, uint64_t window_ns)
 {
     if (!d || (p->ip_id == 0 && !p->has_ts))
@@ -108,16 +92,16 @@ bool tcp_dedup_check(struct tcp_dedup *d, const struct pkt *p, uint64_t window_n
     /* Multiply-xor per word, one full finaliser at the end: cheap and well mixed. */
     const uint64_t k = 0x9e3779b97f4a7c15ULL;
     uint64_t h = 0x2545f4914f6cdd1dULL;
-    h = (h ^ tcp_load64(p->src.ip.a)) * k;
-    h = (h ^ tcp_load64(p->src.ip.a + 8)) * k;
-    h = (h ^ tcp_load64(p->dst.ip.a)) * k;
-    h = (h ^ tcp_load64(p->dst.ip.a + 8)) * k;
+    h = (h ^ hash_load64(p->src.ip.a)) * k;
+    h = (h ^ hash_load64(p->src.ip.a + 8)) * k;
+    h = (h ^ hash_load64(p->dst.ip.a)) * k;
+    h = (h ^ hash_load64(p->dst.ip.a + 8)) * k;
     h = (h ^ ((uint64_t)p->src.port << 48 | (uint64_t)p->dst.port << 32 |
               (uint64_t)p->ip_id << 16 | p->tcp_csum)) * k;
     h = (h ^ ((uint64_t)p->seq << 32 | p->ack)) * k;
     h = (h ^ ((uint64_t)p->tcp_len << 32 | (uint64_t)p->win << 16 | p->flags |
               (uint64_t)p->src.ip.family << 8)) * k;
-    h = tcp_mix(h ^ ((uint64_t)p->tsval << 32 | p->tsecr));
+    h = hash_mix(h ^ ((uint64_t)p->tsval << 32 | p->tsecr));
     struct tcp_dedup_slot *s = &d->slots[h & d->mask];
     uint32_t tag = (uint32_t)(h >> 32) | 1u; /* never 0: 0 marks an empty slot */
     uint32_t now_us = (uint32_t)(p->ts_ns / 1000u);
