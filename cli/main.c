@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "analyzers/engine.h"
+#include "capture/clock.h"
 #include "capture/decode.h"
 #include "capture/log.h"
 #include "capture/source.h"
@@ -68,20 +69,6 @@ static void on_signal(int sig)
     g_stop = 1;
     if (g_src)
         cap_break(g_src);
-}
-
-static uint64_t wall_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t real_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static void usage(FILE *o)
@@ -533,7 +520,7 @@ static int open_sinks(struct run *r, struct sink *sinks, size_t *n)
             .filter = o->filter,
             .servers = o->servers_text[0] ? o->servers_text : NULL,
             .options = o->cmdline,
-            .start_wall_ns = real_ns(),
+            .start_wall_ns = clock_real_ns(),
         };
         r->store = store_open(r->db_path, &ri, err, sizeof(err));
         if (!r->store) {
@@ -627,7 +614,7 @@ static int periodic(struct run *r, bool done)
         .store_state = r->store_state,
     };
     /* the snapshot walks every open flow: take it at the view's redraw rate, not per call */
-    uint64_t now = wall_ns();
+    uint64_t now = clock_mono_ns();
     if (done) {
         r->nsnap = 0;
     } else if (now - r->snap_wall >= 250000000u) {
@@ -663,7 +650,7 @@ static int pace(struct run *r, uint64_t ts, uint64_t wall0, uint64_t ts0)
         return 0;
     uint64_t due = wall0 + (uint64_t)((double)(ts - ts0) / r->o->speed);
     for (;;) {
-        uint64_t now = wall_ns();
+        uint64_t now = clock_mono_ns();
         if (now >= due || g_stop)
             return 0;
         if (periodic(r, false))
@@ -678,7 +665,7 @@ static int pace(struct run *r, uint64_t ts, uint64_t wall0, uint64_t ts0)
 static int read_loop(struct run *r)
 {
     struct cap_frame f;
-    uint64_t last_periodic = wall_ns(), wall0 = 0, ts0 = 0;
+    uint64_t last_periodic = clock_mono_ns(), wall0 = 0, ts0 = 0;
     int status = EXIT_OK;
     while (!g_stop) {
         int rc = cap_next(r->src, &f);
@@ -692,20 +679,20 @@ static int read_loop(struct run *r)
         }
         if (rc == 0) {
             if (r->frames == 0) {
-                wall0 = wall_ns();
+                wall0 = clock_mono_ns();
                 ts0 = f.ts_ns;
             }
             if (pace(r, f.ts_ns, wall0, ts0))
                 break;
             on_frame(r, &f);
         } else if (rc == ERR_AGAIN) {
-            eng_tick(r->eng, real_ns());
+            eng_tick(r->eng, clock_real_ns());
         } else {
             log_error("%s", cap_error(r->src));
             return EXIT_RUNTIME;
         }
         if (rc == ERR_AGAIN || (r->frames & 255) == 0) {
-            uint64_t now = wall_ns();
+            uint64_t now = clock_mono_ns();
             uint64_t every = r->tui ? 50000000u : 1000000000u;
             if (now - last_periodic >= every) {
                 last_periodic = now;

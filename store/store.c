@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../capture/clock.h"
 #include "../capture/decode.h"
 #include "../capture/log.h"
 #include "schema.h"
@@ -119,20 +120,6 @@ struct store {
 };
 
 /* ---- small helpers ---- */
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t wall_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static double ns_to_s(uint64_t ns)
 {
@@ -457,7 +444,7 @@ static int insert_run(struct store *s, const struct store_run_info *ri, char *er
                                 "version, status) VALUES (?,?,?,?,?,?,'running')",
                                 -1, &st, NULL);
     if (rc == SQLITE_OK) {
-        uint64_t start = ri && ri->start_wall_ns ? ri->start_wall_ns : wall_ns();
+        uint64_t start = ri && ri->start_wall_ns ? ri->start_wall_ns : clock_real_ns();
         sqlite3_bind_double(st, 1, ns_to_s(start));
         sqlite3_bind_text(st, 2, ri && ri->sources ? ri->sources : "", -1, SQLITE_TRANSIENT);
         bind_text_or_null(st, 3, ri ? ri->filter : NULL);
@@ -940,7 +927,7 @@ static void writer_put(struct store *s, const struct rec *r)
             return;
         }
         s->txn_open = true;
-        s->txn_deadline_ns = mono_ns() + (uint64_t)s->tune.batch_ms * 1000000u;
+        s->txn_deadline_ns = clock_mono_ns() + (uint64_t)s->tune.batch_ms * 1000000u;
     }
     s->in_txn++;
     s->in_txn_by_type[r->type]++;
@@ -1017,7 +1004,8 @@ static void *writer_main(void *arg)
         bool flush = flush_seq != s->flush_done;
         pthread_mutex_unlock(&s->mu);
 
-        if (s->txn_open && ((drained && (flush || stopping)) || mono_ns() >= s->txn_deadline_ns))
+        if (s->txn_open &&
+            ((drained && (flush || stopping)) || clock_mono_ns() >= s->txn_deadline_ns))
             txn_commit(s);
 
         pthread_mutex_lock(&s->mu);
@@ -1122,7 +1110,7 @@ void store_get_status(struct store *s, struct store_status *st)
 int store_flush_now(struct store *s)
 {
     int ret = 0;
-    struct timespec dl = ns_to_ts(mono_ns() + (uint64_t)STORE_FLUSH_WAIT_MS * 1000000u);
+    struct timespec dl = ns_to_ts(clock_mono_ns() + (uint64_t)STORE_FLUSH_WAIT_MS * 1000000u);
 
     pthread_mutex_lock(&s->mu);
     uint64_t seq = ++s->flush_req;
@@ -1157,7 +1145,7 @@ static int finish_run(struct store *s, uint64_t not_written, const char *status,
     if (rc != SQLITE_OK)
         return rc;
     sqlite3_bind_int64(st, 1, s->run_id);
-    sqlite3_bind_double(st, 2, ns_to_s(wall_ns()));
+    sqlite3_bind_double(st, 2, ns_to_s(clock_real_ns()));
     bind_u64(st, 3, not_written);
     sqlite3_bind_text(st, 4, status, -1, SQLITE_STATIC);
     bind_text_or_null(st, 5, error);
