@@ -5,10 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyzers/hash.h"
 #include "capture/decode.h"
 
 #define SUMMARY_MAX_SERVERS 4096 /* servers tracked; further ones are counted together */
 #define SUMMARY_TOP 10           /* servers printed */
+#define SUMMARY_SLOTS 8192       /* index slots: a power of two, twice the servers */
 
 /* Totals for one server endpoint. */
 struct srv_total {
@@ -27,23 +29,37 @@ struct summary {
     FILE *out;                                    /* where to print */
     struct srv_total srv[SUMMARY_MAX_SERVERS];    /* per server */
     size_t nsrv;                                  /* entries used */
+    uint16_t slot[SUMMARY_SLOTS];                 /* index into srv + 1, 0 = empty */
     uint64_t srv_overflow;                        /* flows of servers beyond the cap */
     uint64_t sev[3];                              /* findings per severity */
 };
 
+static bool ep_equal(const struct endpoint *a, const struct endpoint *b)
+{
+    return a->port == b->port && a->ip.family == b->ip.family &&
+           memcmp(a->ip.a, b->ip.a, sizeof(a->ip.a)) == 0;
+}
+
+/* The totals of server ep, added if new; NULL when the table is full. One probe sequence. */
 static struct srv_total *srv_find(struct summary *s, const struct endpoint *ep)
 {
-    for (size_t i = 0; i < s->nsrv; i++) {
-        if (s->srv[i].ep.port == ep->port && s->srv[i].ep.ip.family == ep->ip.family &&
-            memcmp(s->srv[i].ep.ip.a, ep->ip.a, 16) == 0)
-            return &s->srv[i];
+    uint64_t h = hash_mix(hash_load64(ep->ip.a) ^ (hash_load64(ep->ip.a + 8) << 1) ^
+                          ((uint64_t)ep->port << 8 | ep->ip.family));
+    for (size_t i = (size_t)h & (SUMMARY_SLOTS - 1);; i = (i + 1) & (SUMMARY_SLOTS - 1)) {
+        if (s->slot[i]) {
+            struct srv_total *t = &s->srv[s->slot[i] - 1];
+            if (ep_equal(&t->ep, ep))
+                return t;
+            continue;
+        }
+        if (s->nsrv == SUMMARY_MAX_SERVERS)
+            return NULL;
+        struct srv_total *t = &s->srv[s->nsrv++];
+        memset(t, 0, sizeof(*t));
+        t->ep = *ep;
+        s->slot[i] = (uint16_t)s->nsrv;
+        return t;
     }
-    if (s->nsrv == SUMMARY_MAX_SERVERS)
-        return NULL;
-    struct srv_total *t = &s->srv[s->nsrv++];
-    memset(t, 0, sizeof(*t));
-    t->ep = *ep;
-    return t;
 }
 
 static void on_flow(void *ctx, const struct flow_record *r)
@@ -78,7 +94,8 @@ static void on_finding(void *ctx, const struct finding *f)
 
 static int by_flows_desc(const void *a, const void *b)
 {
-    const struct srv_total *x = a, *y = b;
+    const struct srv_total *x = *(const struct srv_total *const *)a;
+    const struct srv_total *y = *(const struct srv_total *const *)b;
     uint64_t kx = x->findings[SEV_ERROR] * 1000000 + x->flows;
     uint64_t ky = y->findings[SEV_ERROR] * 1000000 + y->flows;
     return kx < ky ? 1 : kx > ky ? -1 : 0;
@@ -87,12 +104,15 @@ static int by_flows_desc(const void *a, const void *b)
 static void print_servers(struct summary *s)
 {
     FILE *o = s->out;
-    qsort(s->srv, s->nsrv, sizeof(s->srv[0]), by_flows_desc);
+    static const struct srv_total *order[SUMMARY_MAX_SERVERS]; /* sorted view; srv stays indexed */
+    for (size_t i = 0; i < s->nsrv; i++)
+        order[i] = &s->srv[i];
+    qsort(order, s->nsrv, sizeof(order[0]), by_flows_desc);
     fprintf(o, "\nTop servers (%zu seen):\n", s->nsrv);
     fprintf(o, "  %-40s %7s %9s %7s %6s %6s %6s %6s\n", "server", "flows", "packets", "retrans",
             "resets", "failed", "errors", "warns");
     for (size_t i = 0; i < s->nsrv && i < SUMMARY_TOP; i++) {
-        const struct srv_total *t = &s->srv[i];
+        const struct srv_total *t = order[i];
         char buf[64];
         fprintf(o,
                 "  %-40s %7" PRIu64 " %9" PRIu64 " %7" PRIu64 " %6" PRIu64 " %6" PRIu64
