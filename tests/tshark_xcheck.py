@@ -35,7 +35,11 @@ def tshark_counts(path):
            "-E", "separator=\t", "-E", "occurrence=f"]
     for f in fields:
         cmd += ["-e", f]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False).stdout
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if res.returncode != 0 or not res.stdout.strip():
+        # an empty answer would make every flow "agree": that must fail, not pass
+        raise RuntimeError(f"tshark read no TCP packets from {path}: {res.stderr.strip()}")
+    out = res.stdout
     counts = collections.defaultdict(lambda: [0, 0])
     for line in out.splitlines():
         c = line.split("\t")
@@ -55,8 +59,12 @@ def tshark_counts(path):
 
 
 def flowmedic_counts(binary, path):
-    out = subprocess.run([binary, "-r", path, "--json", "--no-db", "-q"], capture_output=True,
-                         text=True, check=False).stdout
+    res = subprocess.run([binary, "-r", path, "--json", "--no-db", "-q"], capture_output=True,
+                         text=True, check=False)
+    if res.returncode != 0 or '"type":"flow"' not in res.stdout:
+        raise RuntimeError(f"flowmedic reported no flows for {path} (exit {res.returncode}): "
+                           f"{res.stderr.strip()}")
+    out = res.stdout
     counts = collections.defaultdict(lambda: [0, 0, 0])
     for line in out.splitlines():
         o = json.loads(line)
@@ -102,7 +110,13 @@ def main():
         print("SKIP: tshark is not installed (apt-get install tshark); cross-check not run")
         return 77
     binary = os.environ.get("FLOWMEDIC", "./flowmedic")
-    bad = sum(check(binary, p) for p in sys.argv[1:])
+    bad = 0
+    for p in sys.argv[1:]:
+        try:
+            bad += check(binary, p)
+        except RuntimeError as e:
+            print(f"FAIL {e}")
+            bad += 1
     return 1 if bad else 0
 
 
