@@ -2,8 +2,8 @@
 """tests/estab/check.py: run flowmedic --json on the establishment samples and corpus captures and
 compare its connection-establishment findings with what the generator recorded (truth.json).
 
-Run by tests/estab/samples.sh (env: top_srcdir, FLOWMEDIC). A sample that is not there yet is
-skipped with a note; exit 77 (skip) when nothing at all could be checked, 1 on any failure.
+Run by tests/estab/samples.sh (env: top_srcdir, FLOWMEDIC). A missing sample is a failure (they
+are committed); a missing corpus capture is skipped with a note; 1 on any failure.
 """
 
 import json
@@ -106,7 +106,7 @@ def load_sample(name):
     pcap = os.path.join(TOP, "samples", name + ".pcap")
     tj = os.path.join(TOP, "samples", name + ".truth.json")
     if not (os.path.exists(pcap) and os.path.exists(tj)):
-        print("note: samples/%s.pcap or its truth file is not there yet; skipped" % name)
+        fail(name, "samples/%s.pcap or its truth file is missing" % name)
         return None, None
     with open(tj) as fh:
         truth = json.load(fh)

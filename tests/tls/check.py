@@ -143,7 +143,7 @@ def check_keylog(name, exp):
     pcap = os.path.join(SRC, "samples", name + ".pcap")
     kl = os.path.join(SRC, "samples", name + ".keylog")
     if not (os.path.exists(pcap) and os.path.exists(kl)):
-        print(f"skip: samples/{name}.pcap/.keylog not present")
+        check(False, f"samples/{name}.pcap and .keylog are committed but missing")
         return
     rc, objs = run(pcap, ["--tls-keylog", os.path.abspath(kl)])
     what = f"{name} with key log"
@@ -202,7 +202,7 @@ def check_stall(name, keep, outcome, sev):
     handshake made no progress for longer than the stall time (10 s), seen from on_tick."""
     src = os.path.join(SRC, "samples", name + ".pcap")
     if not os.path.exists(src):
-        print(f"skip: samples/{name}.pcap not present")
+        check(False, f"samples/{name}.pcap is committed but missing")
         return
     hdr, e, recs = read_pcap(src)
     recs = recs[:keep]
@@ -226,7 +226,7 @@ def check_capture_loss(name, drop):
     after the hole cannot be read, so no failure may be claimed (outcome stays in_progress)."""
     src = os.path.join(SRC, "samples", name + ".pcap")
     if not os.path.exists(src):
-        print(f"skip: samples/{name}.pcap not present")
+        check(False, f"samples/{name}.pcap is committed but missing")
         return
     hdr, e, recs = read_pcap(src)
     del recs[drop - 1]
@@ -353,7 +353,7 @@ def main():
             check_sample(name, exp)
             ran += 1
         else:
-            print(f"skip: samples/{name}.pcap not present")
+            check(False, f"samples/{name}.pcap is committed but missing")
     for name, exp in KEYLOG.items():
         check_keylog(name, exp)
     # no progress after the server's flight; no answer at all and the client keeps waiting
