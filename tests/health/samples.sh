@@ -16,7 +16,8 @@ for name in http-clean http-slow http-503 http-clean-dup http-clean-vlan http-cl
 	pcap="$top_srcdir/samples/$name.pcap"
 	truth="$top_srcdir/samples/$name.truth.json"
 	if [ ! -f "$pcap" ] || [ ! -f "$truth" ]; then
-		echo "missing $name sample: skipped"
+		echo "FAIL: the committed sample $name (pcap or truth file) is missing"
+		failed=$((failed + 1))
 		continue
 	fi
 	ran=$((ran + 1))
