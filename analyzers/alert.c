@@ -37,3 +37,15 @@ enum alert_change alert_step(struct alert_state *a, const struct alert_cfg *c, d
     }
     return ALERT_SAME;
 }
+
+static const char *const alert_rule_names[AR__COUNT] = {
+    [AR_RESP_P99] = "resp_p99",
+    [AR_ERROR_RATE] = "error_rate",
+    [AR_RETRANS_RATE] = "retrans_rate",
+    [AR_CERT_EXPIRING] = "cert_expiring",
+};
+
+const char *alert_rule_name(enum alert_rule r)
+{
+    return (unsigned)r < AR__COUNT ? alert_rule_names[r] : "?";
+}

@@ -9,6 +9,21 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The server-health alert rules, in the bit order of health_row.open_alerts. */
+enum alert_rule {
+    AR_RESP_P99 = 0,  /* response time p99 over the threshold */
+    AR_ERROR_RATE,    /* failed connections or HTTP 5xx over the threshold */
+    AR_RETRANS_RATE,  /* data retransmission rate over the threshold */
+    AR_CERT_EXPIRING, /* a certificate expiring within the days set (or expired) */
+    AR__COUNT
+};
+
+/* The bit of rule r in health_row.open_alerts. */
+#define ALERT_BIT(r) (1u << (unsigned)(r))
+
+/* Stable name of a rule ("resp_p99", ...; the alerts table and metrics use it); "?" if none. */
+const char *alert_rule_name(enum alert_rule r);
+
 /* How a rule opens and clears. */
 struct alert_cfg {
     double threshold;     /* opens when the value is above this */

@@ -15,15 +15,6 @@
 
 struct flow;
 
-/* Phase of the connection in which a reset arrived. */
-enum rst_phase {
-    RST_NONE = 0,
-    RST_ANSWER_TO_SYN,   /* RST in answer to a SYN: refused */
-    RST_HANDSHAKE,       /* after SYN-ACK, before the handshake completed */
-    RST_MID,             /* mid-transfer abort */
-    RST_AFTER_FIN,       /* after a FIN was sent */
-};
-
 /* What TCP analysis made of one segment; detectors read this instead of re-deriving it. */
 struct tcp_seg {
     int dir;                 /* DIR_C2S or DIR_S2C */

@@ -220,13 +220,6 @@ static void es_fit(char *buf, size_t n, int w)
         memcpy(buf + n - 4, "...", 4);
 }
 
-/* The same for JSON members: a cut member list would be invalid JSON, so drop it whole. */
-static void es_fit_json(char *buf, size_t n, int w)
-{
-    if (w < 0 || (size_t)w >= n)
-        buf[0] = '\0';
-}
-
 /* a - b, or 0 if b > a (capture times near zero in synthetic input). */
 static uint64_t es_sub(uint64_t a, uint64_t b)
 {
@@ -354,14 +347,24 @@ static void es_syn_frames(struct finding *fd, const struct es_syns *sy, uint64_t
     es_add_frame(fd, extra);
 }
 
-/*
- * "3 SYNs at +0 s, +1.0 s, +3.0 s (gaps 1.0 s, 2.0 s: exponential back-off)" into buf, and
- * the gaps as a JSON array into gaps.
- */
-static void es_syn_story(const struct es_syns *sy, char *buf, size_t n, char *gaps, size_t gn)
+_Static_assert(FX_GAPS_MAX == ES_SYNS - 1, "a finding keeps the gaps between the kept SYNs");
+
+/* The typed fields of an establishment finding about SYNs sy: reason, count and gaps. */
+static void es_fx_syns(struct fx_estab *x, enum estab_reason reason, const struct es_syns *sy)
 {
     uint32_t k = sy->nsyn < ES_SYNS ? sy->nsyn : ES_SYNS;
-    size_t at = 0, gat = 0;
+    x->reason = reason;
+    x->syns = sy->nsyn;
+    x->ngaps = 0;
+    for (uint32_t i = 1; i < k; i++)
+        x->gap_ns[x->ngaps++] = sy->syn_ns[i] - sy->syn_ns[i - 1];
+}
+
+/* "3 SYNs at +0 s, +1.0 s, +3.0 s (gaps 1.0 s, 2.0 s: exponential back-off)" into buf. */
+static void es_syn_story(const struct es_syns *sy, char *buf, size_t n)
+{
+    uint32_t k = sy->nsyn < ES_SYNS ? sy->nsyn : ES_SYNS;
+    size_t at = 0;
     int w = snprintf(buf, n, "%u SYN%s at ", sy->nsyn, sy->nsyn == 1 ? "" : "s");
     at = w > 0 ? (size_t)w : 0;
     for (uint32_t i = 0; i < k && at < n; i++) {
@@ -374,23 +377,15 @@ static void es_syn_story(const struct es_syns *sy, char *buf, size_t n, char *ga
                      (double)es_sub(sy->last_syn_ns, sy->syn_ns[0]) / 1e9);
         at += w > 0 ? (size_t)w : 0;
     }
-    w = snprintf(gaps, gn, "[");
-    gat = w > 0 ? (size_t)w : 0;
     bool doubling = k >= 3, constant = k >= 3;
     for (uint32_t i = 1; i < k; i++) {
         uint64_t g = sy->syn_ns[i] - sy->syn_ns[i - 1];
-        if (gat < gn) {
-            w = snprintf(gaps + gat, gn - gat, "%s%.3f", i > 1 ? "," : "", (double)g / 1e9);
-            gat += w > 0 ? (size_t)w : 0;
-        }
         if (i >= 2) {
             double r = (double)g / (double)(sy->syn_ns[i - 1] - sy->syn_ns[i - 2] + 1);
             doubling = doubling && r > 1.6 && r < 2.5;
             constant = constant && r > 0.8 && r < 1.25;
         }
     }
-    if (gat < gn)
-        snprintf(gaps + gat, gn - gat, "]");
     if (k < 2 || at >= n)
         return;
     w = snprintf(buf + at, n - at, " (gaps ");
@@ -449,12 +444,11 @@ static void es_episode_close(struct det *d, struct es_server *s)
                 e->attempts, e->syns, e->nclients, e->more_clients ? "+" : "",
                 e->nclients == 1 && !e->more_clients ? "" : "es", span, s->ep.port,
                 brief ? " Weak: the capture ended within 3 s of the SYNs." : ""));
-        es_fit_json(
-            fd.extra, sizeof(fd.extra),
-            snprintf(fd.extra, sizeof(fd.extra),
-                     "\"reason\":\"unreachable\",\"attempts\":%u,\"syns\":%u,\"clients\":%u,"
-                     "\"duration\":%.3f",
-                     e->attempts, e->syns, e->nclients, (double)(e->end_ns - e->start_ns) / 1e9));
+        fd.fx.estab.reason = ER_UNREACHABLE;
+        fd.fx.estab.attempts = e->attempts;
+        fd.fx.estab.syns = e->syns;
+        fd.fx.estab.clients = e->nclients;
+        fd.fx.estab.duration_ns = e->end_ns - e->start_ns;
         det_emit(d, &fd);
     } else if (e->has_pending) {
         det_emit(d, &e->pending);
@@ -623,8 +617,8 @@ static void es_judge_retry(struct det *d, struct flow *f, struct es_flow *st, bo
         conf += 0.15f;
     fd.confidence = conf;
     es_syn_frames(&fd, &st->sy, st->synack_frame);
-    char story[160], gaps[96], wait[24];
-    es_syn_story(&st->sy, story, sizeof(story), gaps, sizeof(gaps));
+    char story[160], wait[24];
+    es_syn_story(&st->sy, story, sizeof(story));
     es_dur(wait, sizeof(wait), es_sub(st->synack_ns, st->sy.syn_ns[0]));
     es_fit(
         fd.detail, sizeof(fd.detail),
@@ -633,12 +627,11 @@ static void es_judge_retry(struct det *d, struct flow *f, struct es_flow *st, bo
                  "%u of %u attempts needed a retry: SYN queue/listen backlog full. Check nstat "
                  "TcpExtListenOverflows/ListenDrops, `ss -lnt` Send-Q, somaxconn.",
                  story, wait, c.answered, c.dropped, c.attempts));
-    es_fit_json(
-        fd.extra, sizeof(fd.extra),
-        snprintf(fd.extra, sizeof(fd.extra),
-                 "\"reason\":\"backlog\",\"outcome\":\"delayed\",\"syns\":%u,\"gaps\":%s,"
-                 "\"answered_others\":%u,\"dropped_in_window\":%u,\"attempts_in_window\":%u",
-                 st->sy.nsyn, gaps, c.answered, c.dropped, c.attempts));
+    es_fx_syns(&fd.fx.estab, ER_BACKLOG, &st->sy);
+    fd.fx.estab.outcome = EO_DELAYED;
+    fd.fx.estab.answered_others = c.answered;
+    fd.fx.estab.dropped_in_window = c.dropped;
+    fd.fx.estab.attempts_in_window = c.attempts;
     st->done_hs = true;
     det_emit(d, &fd);
 }
@@ -699,10 +692,9 @@ static void es_refused(struct det *d, struct flow *f, struct es_flow *st, const 
                after, st->sy.nsyn > 1 ? " (earlier SYNs were ignored)" : "", r->server.port,
                sg->rst_ttl_mismatch ? "; its TTL differs from the server's: maybe a middlebox" : "",
                r->server.port));
-    es_fit_json(fd.extra, sizeof(fd.extra),
-                snprintf(fd.extra, sizeof(fd.extra),
-                         "\"reason\":\"refused\",\"syns\":%u,\"ttl_mismatch\":%s", st->sy.nsyn,
-                         sg->rst_ttl_mismatch ? "true" : "false"));
+    fd.fx.estab.reason = ER_REFUSED;
+    fd.fx.estab.syns = st->sy.nsyn;
+    fd.fx.estab.ttl_mismatch = sg->rst_ttl_mismatch;
     det_emit(d, &fd);
 }
 
@@ -729,12 +721,10 @@ static void es_aq_reset(struct det *d, struct flow *f, struct es_flow *st, const
             "before sending anything: accept queue full with net.ipv4.tcp_abort_on_overflow=1. "
             "Check `ss -lnt` Recv-Q vs Send-Q, nstat TcpExtListenOverflows, the app's accept rate.",
             after, st->has_data ? " and sent data" : ""));
-    es_fit_json(
-        fd.extra, sizeof(fd.extra),
-        snprintf(fd.extra, sizeof(fd.extra),
-                 "\"reason\":\"accept_queue\",\"abort_on_overflow\":true,\"synack_retries\":%u,"
-                 "\"data_retransmissions\":%u",
-                 st->sa_after_ack, st->data_retx));
+    fd.fx.estab.reason = ER_ACCEPT_QUEUE;
+    fd.fx.estab.abort_on_overflow = true;
+    fd.fx.estab.synack_retries = st->sa_after_ack;
+    fd.fx.estab.data_retransmissions = st->data_retx;
     det_emit(d, &fd);
 }
 
@@ -772,16 +762,12 @@ static void es_aq_ignored(struct det *d, struct flow *f, struct es_flow *st, uin
                : st->srv_reset ? "it reset the connection"
                                : "no progress",
                stall, st->data_retx ? "" : " or the ACK was lost (weaker)"));
-    es_fit_json(
-        fd.extra, sizeof(fd.extra),
-        snprintf(fd.extra, sizeof(fd.extra),
-                 "\"reason\":\"accept_queue\",\"abort_on_overflow\":false,\"synack_retries\":%u,"
-                 "\"data_retransmissions\":%u,\"outcome\":\"%s\",\"stall\":%.3f",
-                 st->sa_after_ack, st->data_retx,
-                 st->progress    ? "delayed"
-                 : st->srv_reset ? "reset"
-                                 : "failed",
-                 (double)(end > st->ack_ns ? end - st->ack_ns : 0) / 1e9));
+    fd.fx.estab.reason = ER_ACCEPT_QUEUE;
+    fd.fx.estab.abort_on_overflow = false;
+    fd.fx.estab.synack_retries = st->sa_after_ack;
+    fd.fx.estab.data_retransmissions = st->data_retx;
+    fd.fx.estab.outcome = st->progress ? EO_DELAYED : st->srv_reset ? EO_RESET : EO_FAILED;
+    fd.fx.estab.stall_ns = end > st->ack_ns ? end - st->ack_ns : 0;
     det_emit(d, &fd);
 }
 
@@ -835,16 +821,10 @@ static void es_slow(struct det *d, struct flow *f, struct es_flow *st, uint64_t 
                 srv_ns >= cli_ns ? "The server side dominates: check server load, SYN queue "
                                    "(nstat TcpExtListenDrops) and the path to it."
                                  : "The client side dominates: the client or its path is slow."));
-    char srv_json[24];
-    if (srv_known)
-        snprintf(srv_json, sizeof(srv_json), "%.6f", (double)srv_ns / 1e9);
-    else
-        snprintf(srv_json, sizeof(srv_json), "null");
-    es_fit_json(fd.extra, sizeof(fd.extra),
-                snprintf(fd.extra, sizeof(fd.extra),
-                         "\"reason\":\"%s\",\"server_side\":%s,\"client_side\":%.6f,\"syns\":%u",
-                         st->weak_retry ? "syn_retry" : "slow", srv_json, (double)cli_ns / 1e9,
-                         st->sy.nsyn));
+    fd.fx.estab.reason = st->weak_retry ? ER_SYN_RETRY : ER_SLOW;
+    fd.fx.estab.server_side_ns = srv_known ? (int64_t)srv_ns : -1;
+    fd.fx.estab.client_side_ns = cli_ns;
+    fd.fx.estab.syns = st->sy.nsyn;
     det_emit(d, &fd);
 }
 
@@ -942,8 +922,8 @@ static void es_unanswered(struct det *d, const struct es_attempt *at)
     struct es_counts c;
     bool known =
         s && es_count(s, es_sub(sy->syn_ns[0], ES_WINDOW_NS), sy->last_syn_ns + ES_WINDOW_NS, &c);
-    char story[160], gaps[96];
-    es_syn_story(sy, story, sizeof(story), gaps, sizeof(gaps));
+    char story[160];
+    es_syn_story(sy, story, sizeof(story));
     struct finding fd;
     if (known && c.answered > 0 && c.dropped >= 2 && watched && sy->nsyn >= 2) {
         es_attempt_finding(&fd, at, FK_SYN_BACKLOG_DROP, SEV_ERROR, sy->syn_ns[0]);
@@ -957,12 +937,11 @@ static void es_unanswered(struct det *d, const struct es_attempt *at)
                      "TcpExtListenOverflows/ListenDrops, `ss -lnt`, somaxconn.",
                      story, c.answered, c.dropped, c.attempts,
                      c.dropped >= 3 && c.answered >= 2 ? "" : ", or loss or a firewall rule"));
-        es_fit_json(
-            fd.extra, sizeof(fd.extra),
-            snprintf(fd.extra, sizeof(fd.extra),
-                     "\"reason\":\"backlog\",\"outcome\":\"timeout\",\"syns\":%u,\"gaps\":%s,"
-                     "\"answered_others\":%u,\"dropped_in_window\":%u,\"attempts_in_window\":%u",
-                     sy->nsyn, gaps, c.answered, c.dropped, c.attempts));
+        es_fx_syns(&fd.fx.estab, ER_BACKLOG, sy);
+        fd.fx.estab.outcome = EO_TIMEOUT;
+        fd.fx.estab.answered_others = c.answered;
+        fd.fx.estab.dropped_in_window = c.dropped;
+        fd.fx.estab.attempts_in_window = c.attempts;
         det_emit(d, &fd);
         return;
     }
@@ -978,10 +957,8 @@ static void es_unanswered(struct det *d, const struct es_attempt *at)
                     known && c.answered ? "The server answered others then: a rule for this client?"
                     : sy->nsyn == 1     ? "The client never retried (scanner or short timeout)."
                                         : "No other connection to this server was answered then."));
-    es_fit_json(fd.extra, sizeof(fd.extra),
-                snprintf(fd.extra, sizeof(fd.extra),
-                         "\"reason\":\"timeout\",\"syns\":%u,\"gaps\":%s,\"answered_others\":%u",
-                         sy->nsyn, gaps, known ? c.answered : 0));
+    es_fx_syns(&fd.fx.estab, ER_TIMEOUT, sy);
+    fd.fx.estab.answered_others = known ? c.answered : 0;
     if (s && known && c.answered == 0 && c.refused == 0) {
         es_episode_add(d, s, at, watched ? &fd : NULL);
         return;

@@ -36,18 +36,6 @@
 #define HL_ERR_MIN_SAMPLES 3
 #define TEV_BIT(e) (1u << (e))
 
-/* Alert rules, in the bit order of health_row.open_alerts. */
-enum hl_rule {
-    HR_RESP_P99 = 0,  /* response time p99 over alert_resp_p99_s */
-    HR_ERROR_RATE,    /* error rate over alert_error_rate */
-    HR_RETRANS_RATE,  /* retransmission rate over alert_retrans_rate */
-    HR_CERT_EXPIRING, /* a certificate expiring within cert_expiring_days (or expired) */
-    HR__COUNT
-};
-
-static const char *const hl_rule_names[HR__COUNT] = {"resp_p99", "error_rate", "retrans_rate",
-                                                     "cert_expiring"};
-
 /* How a flow's response times are measured. */
 enum hl_mode {
     HM_UNKNOWN = 0, /* no payload yet */
@@ -70,13 +58,13 @@ struct hl_srv {
     double cert_days;                 /* its days left (NAN if not stated) */
     struct sketch resp;               /* response times (s) of this interval */
     struct sketch hs;                 /* handshake RTTs (s) of this interval */
-    struct alert_state al[HR__COUNT]; /* alert rule states */
+    struct alert_state al[AR__COUNT]; /* alert rule states */
 };
 
 /* Global state of the detector. */
 struct hl {
     double slow_s;                    /* slow_response threshold (s) */
-    struct alert_cfg rule[HR__COUNT]; /* alert rule settings */
+    struct alert_cfg rule[AR__COUNT]; /* alert rule settings */
     uint64_t iv_ns;                   /* interval length */
     uint32_t idle_max;                /* idle intervals closed one by one while alerts are open */
     bool started;                     /* iv_start is set */
@@ -213,7 +201,7 @@ static int hl_victim(struct hl *h)
     for (size_t k = 0; k < h->nsrv; k++) {
         const struct hl_srv *s = &h->srv[k];
         bool open = false;
-        for (int r = 0; r < HR__COUNT; r++)
+        for (int r = 0; r < AR__COUNT; r++)
             open |= s->al[r].open;
         if (s->active || open)
             continue;
@@ -326,21 +314,18 @@ static void hl_emit_slow(struct det *d, struct flow *f, struct hl_flow *st, uint
                      "request (threshold %s s); check the application's own latency and what it "
                      "waits on",
                      proto, response_s, thr);
-        int n =
-            snprintf(fd.extra, sizeof(fd.extra),
-                     "\"protocol\":\"%s\",\"response_time\":%s,\"threshold\":%s", proto, rs, thr);
-        if (status > 0 && n > 0 && (size_t)n < sizeof(fd.extra))
-            snprintf(fd.extra + n, sizeof(fd.extra) - (size_t)n, ",\"status\":%d", status);
     } else {
         hl_num(rs, sizeof(rs), waited_s);
         snprintf(fd.detail, sizeof(fd.detail),
                  "no response: the %s request was not answered in the %.3f s before the "
                  "connection ended (threshold %s s); the server may be hung or overloaded",
                  proto, waited_s, thr);
-        snprintf(fd.extra, sizeof(fd.extra),
-                 "\"protocol\":\"%s\",\"response_time\":null,\"waited\":%s,\"threshold\":%s", proto,
-                 rs, thr);
     }
+    fx_copy(fd.fx.slow.protocol, sizeof(fd.fx.slow.protocol), proto);
+    fd.fx.slow.response_s = response_s;
+    fd.fx.slow.waited_s = waited_s;
+    fd.fx.slow.threshold_s = h->slow_s;
+    fd.fx.slow.status = status;
     if (st->nslow == HL_SLOW_PER_FLOW) {
         size_t n = strlen(fd.detail);
         snprintf(fd.detail + n, sizeof(fd.detail) - n,
@@ -350,20 +335,20 @@ static void hl_emit_slow(struct det *d, struct flow *f, struct hl_flow *st, uint
 }
 
 /* A rule's value as people read it: "5.990 s", "20.0 %", "12 days"; "none" for no data. */
-static void hl_readable(char *buf, size_t len, enum hl_rule r, double v)
+static void hl_readable(char *buf, size_t len, enum alert_rule r, double v)
 {
     if (isnan(v))
         snprintf(buf, len, "none");
-    else if (r == HR_RESP_P99)
+    else if (r == AR_RESP_P99)
         snprintf(buf, len, "%.3f s", v);
-    else if (r == HR_CERT_EXPIRING)
+    else if (r == AR_CERT_EXPIRING)
         snprintf(buf, len, "%.0f days", v);
     else
         snprintf(buf, len, "%.1f %%", v * 100);
 }
 
 /* A server-level health_alert finding: rule r of server s opened or closed at ts. */
-static void hl_emit_alert(struct det *d, const struct hl_srv *s, enum hl_rule r, bool open,
+static void hl_emit_alert(struct det *d, const struct hl_srv *s, enum alert_rule r, bool open,
                           uint64_t ts)
 {
     struct hl *h = hl_of(d);
@@ -384,15 +369,15 @@ static void hl_emit_alert(struct det *d, const struct hl_srv *s, enum hl_rule r,
     hl_readable(rv, sizeof(rv), r, v);
     hl_readable(rt, sizeof(rt), r, c->threshold);
     hl_readable(rc, sizeof(rc), r, c->threshold * c->clear_ratio);
-    static const char *const what[HR__COUNT] = {"response time p99",
+    static const char *const what[AR__COUNT] = {"response time p99",
                                                 "error rate (failed connections or HTTP 5xx)",
                                                 "retransmission rate", "certificate"};
-    if (open && r == HR_CERT_EXPIRING && v < 0)
+    if (open && r == AR_CERT_EXPIRING && v < 0)
         snprintf(fd.detail, sizeof(fd.detail),
                  "alert opened: %s presents a certificate that expired %.0f days ago; renew and "
                  "deploy it",
                  ep, -v);
-    else if (open && r == HR_CERT_EXPIRING)
+    else if (open && r == AR_CERT_EXPIRING)
         snprintf(fd.detail, sizeof(fd.detail),
                  "alert opened: %s presents a certificate that expires within %s (days left: "
                  "%s); renew and deploy it",
@@ -406,9 +391,10 @@ static void hl_emit_alert(struct det *d, const struct hl_srv *s, enum hl_rule r,
                  "alert cleared: %s %s has stayed at or under %s (or idle) for %u intervals "
                  "(last value %s); it was open for %.0f s",
                  ep, what[r], rc, c->clear_after, rv, (double)(ts - a->opened_ns) / 1e9);
-    snprintf(fd.extra, sizeof(fd.extra),
-             "\"rule\":\"%s\",\"state\":\"%s\",\"value\":%s,\"threshold\":%s", hl_rule_names[r],
-             open ? "open" : "closed", val, thr);
+    fd.fx.alert.rule = r;
+    fd.fx.alert.open = open;
+    fd.fx.alert.value = v;
+    fd.fx.alert.threshold = c->threshold;
     det_emit(d, &fd);
 }
 
@@ -455,11 +441,11 @@ static void hl_close_server(struct det *d, struct hl_srv *s, uint64_t start, uin
         err_alert = conn_rate;
     if (s->responses >= HL_ERR_MIN_SAMPLES && !isnan(http_rate))
         err_alert = isnan(err_alert) ? http_rate : fmax(err_alert, http_rate);
-    double val[HR__COUNT] = {r->resp_p99, err_alert, data >= HL_RETRANS_MIN_SEGS ? rtx : NAN, NAN};
-    bool quiet[HR__COUNT] = {s->outstanding <= 0, true, true, false};
-    for (int i = 0; i < HR__COUNT; i++) {
+    double val[AR__COUNT] = {r->resp_p99, err_alert, data >= HL_RETRANS_MIN_SEGS ? rtx : NAN, NAN};
+    bool quiet[AR__COUNT] = {s->outstanding <= 0, true, true, false};
+    for (int i = 0; i < AR__COUNT; i++) {
         enum alert_change ch;
-        if (i == HR_CERT_EXPIRING) {
+        if (i == AR_CERT_EXPIRING) {
             /* a certificate cannot be seen to be replaced passively: stays open for the run */
             if (!s->cert_bad || s->al[i].open)
                 continue;
@@ -471,12 +457,12 @@ static void hl_close_server(struct det *d, struct hl_srv *s, uint64_t start, uin
             ch = alert_step(&s->al[i], &h->rule[i], val[i], quiet[i], end_ns);
         }
         if (ch != ALERT_SAME)
-            hl_emit_alert(d, s, (enum hl_rule)i, ch == ALERT_OPENED, end_ns);
+            hl_emit_alert(d, s, (enum alert_rule)i, ch == ALERT_OPENED, end_ns);
     }
     r->open_alerts = 0;
-    for (int i = 0; i < HR__COUNT; i++)
+    for (int i = 0; i < AR__COUNT; i++)
         if (s->al[i].open)
-            r->open_alerts |= 1u << i;
+            r->open_alerts |= ALERT_BIT(i);
     det_emit_health(d, r);
 
     memset(r, 0, sizeof(*r));
@@ -497,13 +483,13 @@ static bool hl_close_interval(struct det *d)
     for (size_t i = 0; i < h->nsrv; i++) {
         struct hl_srv *s = &h->srv[i];
         bool open = false;
-        for (int k = 0; k < HR__COUNT; k++)
-            open |= s->al[k].open && k != HR_CERT_EXPIRING;
+        for (int k = 0; k < AR__COUNT; k++)
+            open |= s->al[k].open && k != AR_CERT_EXPIRING;
         if (!s->active && !open)
             continue;
         hl_close_server(d, s, h->iv_start, end);
-        for (int k = 0; k < HR__COUNT; k++)
-            any_open |= s->al[k].open && k != HR_CERT_EXPIRING;
+        for (int k = 0; k < AR__COUNT; k++)
+            any_open |= s->al[k].open && k != AR_CERT_EXPIRING;
     }
     return any_open;
 }
@@ -1015,9 +1001,9 @@ static int hl_init(struct det *d, const struct eng_config *cfg)
     }
     h->slow_s = cfg->slow_response_s > 0 ? cfg->slow_response_s : 5.0;
     h->iv_ns = cfg->health_interval_ns ? cfg->health_interval_ns : 10 * NS_PER_S;
-    double thr[HR__COUNT] = {cfg->alert_resp_p99_s, cfg->alert_error_rate, cfg->alert_retrans_rate,
+    double thr[AR__COUNT] = {cfg->alert_resp_p99_s, cfg->alert_error_rate, cfg->alert_retrans_rate,
                              (double)cfg->cert_expiring_days};
-    for (int i = 0; i < HR__COUNT; i++) {
+    for (int i = 0; i < AR__COUNT; i++) {
         h->rule[i].threshold = thr[i];
         h->rule[i].clear_ratio =
             cfg->alert_clear_ratio > 0 ? cfg->alert_clear_ratio : HL_CLEAR_RATIO;
@@ -1026,7 +1012,7 @@ static int hl_init(struct det *d, const struct eng_config *cfg)
             cfg->alert_clear_intervals ? cfg->alert_clear_intervals : HL_CLEAR_INTERVALS;
     }
     h->idle_max = 1;
-    for (int k = 0; k < HR__COUNT; k++)
+    for (int k = 0; k < AR__COUNT; k++)
         if (h->rule[k].clear_after + 1 > h->idle_max)
             h->idle_max = h->rule[k].clear_after + 1;
     d->priv = h;
@@ -1133,43 +1119,6 @@ static void hl_on_tick(struct det *d, uint64_t now_ns)
     hl_advance(d, now_ns);
 }
 
-/* A number following "key": in a finding's extra members; NAN if absent. */
-static double hl_extra_num(const char *extra, const char *key)
-{
-    char pat[40];
-    snprintf(pat, sizeof(pat), "\"%s\":", key);
-    const char *v = strstr(extra, pat);
-    if (!v)
-        return NAN;
-    char *end;
-    double x = strtod(v + strlen(pat), &end);
-    return end == v + strlen(pat) ? NAN : x;
-}
-
-/*
- * Days left of a certificate finding: the "days_left" extra member when the TLS detector gives
- * it, else read from its detail ("(in N days)", "(N days before ...)" when expired).
- */
-static double hl_cert_days(const struct finding *f)
-{
-    double days = hl_extra_num(f->extra, "days_left");
-    if (!isnan(days))
-        return days;
-    const char *p = strstr(f->detail, "(in ");
-    char *end;
-    if (p) {
-        days = strtod(p + 4, &end);
-        if (end != p + 4 && strncmp(end, " day", 4) == 0)
-            return days;
-    }
-    for (p = strchr(f->detail, '('); p; p = strchr(p + 1, '(')) {
-        days = strtod(p + 1, &end);
-        if (end != p + 1 && strncmp(end, " days before", 12) == 0)
-            return -days;
-    }
-    return f->kind == FK_CERT_EXPIRED ? 0 : NAN;
-}
-
 static void hl_on_finding(struct det *d, const struct finding *f)
 {
     struct hl *h = hl_of(d);
@@ -1197,8 +1146,7 @@ static void hl_on_finding(struct det *d, const struct finding *f)
         break;
     case FK_SERVER_UNREACHABLE: {
         /* one finding for an outage episode: count its attempts */
-        double n = hl_extra_num(f->extra, "attempts");
-        r->failed_timeout += (!isnan(n) && n >= 1 && n < 1e9) ? (uint64_t)n : 1;
+        r->failed_timeout += f->fx.estab.attempts >= 1 ? f->fx.estab.attempts : 1;
         break;
     }
     case FK_SYN_BACKLOG_DROP:
@@ -1209,7 +1157,7 @@ static void hl_on_finding(struct det *d, const struct finding *f)
         r->failed_tls++;
         break;
     default: {
-        double days = hl_cert_days(f);
+        double days = f->fx.cert.days_left;
         if (!s->cert_bad || (!isnan(days) && (isnan(s->cert_days) || days < s->cert_days)))
             s->cert_days = days;
         s->cert_bad = true;

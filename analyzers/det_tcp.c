@@ -142,22 +142,6 @@ static const char *dt_phase_text(enum rst_phase ph)
     }
 }
 
-static const char *dt_phase_name(enum rst_phase ph)
-{
-    switch (ph) {
-    case RST_ANSWER_TO_SYN:
-        return "answer_to_syn";
-    case RST_HANDSHAKE:
-        return "handshake";
-    case RST_MID:
-        return "mid";
-    case RST_AFTER_FIN:
-        return "after_fin";
-    default:
-        return "none";
-    }
-}
-
 /* One FK_RESET finding per RST segment. */
 static void dt_reset(struct det *d, struct flow *f, const struct pkt *p, const struct tcp_seg *s)
 {
@@ -193,10 +177,11 @@ static void dt_reset(struct det *d, struct flow *f, const struct pkt *p, const s
                p->ttl, dt_side(s->dir), ttls);
         fd.confidence = 0.7f;
     }
-    snprintf(fd.extra, sizeof(fd.extra),
-             "\"from\":\"%s\",\"phase\":\"%s\",\"ttl\":%u,\"ttl_expected\":%d,\"ttl_mismatch\":%s",
-             dt_side(s->dir), dt_phase_name(s->rst), p->ttl, expected,
-             s->rst_ttl_mismatch ? "true" : "false");
+    fd.fx.reset.from = (uint8_t)s->dir;
+    fd.fx.reset.phase = s->rst;
+    fd.fx.reset.ttl = p->ttl;
+    fd.fx.reset.ttl_expected = (int16_t)expected;
+    fd.fx.reset.ttl_mismatch = s->rst_ttl_mismatch;
     det_emit(d, &fd);
 }
 
@@ -410,22 +395,23 @@ static bool dt_kind_finding(struct det *d, struct flow *f, struct dt_flow *st, i
     default:
         break;
     }
-    pos = 0;
-    dt_cat(fd.extra, sizeof(fd.extra), &pos, "\"c2s\":%u,\"s2c\":%u,\"data_segs\":{\"c2s\":%" PRIu64
-           ",\"s2c\":%" PRIu64 "}",
-           c2s, s2c, f->half[DIR_C2S].data_segs, f->half[DIR_S2C].data_segs);
-    if (interim)
-        dt_cat(fd.extra, sizeof(fd.extra), &pos, ",\"interim\":true");
-    if (tev == TEV_RETRANSMISSION || tev == TEV_FAST_RETRANSMISSION)
-        dt_cat(fd.extra, sizeof(fd.extra), &pos,
-               ",\"lost_upstream\":%" PRIu64 ",\"lost_downstream\":%" PRIu64
-               ",\"dsack_unneeded\":%" PRIu64,
-               loc.up, loc.down, loc.unneeded);
-    if (tev == TEV_ZERO_WINDOW)
-        dt_cat(fd.extra, sizeof(fd.extra), &pos, ",\"zero_window_s\":{\"c2s\":%.6f,\"s2c\":%.6f}",
-               (double)st->zw_total_ns[0] / DT_NS_PER_S, (double)st->zw_total_ns[1] / DT_NS_PER_S);
+    struct fx_tcp_events *x = &fd.fx.tcp;
+    x->count[DIR_C2S] = c2s;
+    x->count[DIR_S2C] = s2c;
+    x->data_segs[DIR_C2S] = f->half[DIR_C2S].data_segs;
+    x->data_segs[DIR_S2C] = f->half[DIR_S2C].data_segs;
+    x->interim = interim;
+    if (tev == TEV_RETRANSMISSION || tev == TEV_FAST_RETRANSMISSION) {
+        x->lost_upstream = loc.up;
+        x->lost_downstream = loc.down;
+        x->dsack_unneeded = loc.unneeded;
+    }
+    if (tev == TEV_ZERO_WINDOW) {
+        x->zero_window_ns[DIR_C2S] = st->zw_total_ns[DIR_C2S];
+        x->zero_window_ns[DIR_S2C] = st->zw_total_ns[DIR_S2C];
+    }
     if (tev == TEV_CAPTURE_LOSS)
-        dt_cat(fd.extra, sizeof(fd.extra), &pos, ",\"bytes\":%" PRIu64, loc.caploss);
+        x->capture_loss_bytes = loc.caploss;
     det_emit(d, &fd);
     return true;
 }
@@ -498,8 +484,8 @@ static void dt_one_direction(struct det *d, struct flow *f)
              "direction never reached the capture (asymmetric routing or a one-way mirror "
              "session), so loss and response-time figures for this flow are incomplete",
              dt_arrow(seen), r->packets[seen], r->bytes[seen]);
-    snprintf(fd.extra, sizeof(fd.extra), "\"seen\":\"%s\",\"packets\":%" PRIu64,
-             seen == DIR_C2S ? "c2s" : "s2c", r->packets[seen]);
+    fd.fx.one_dir.seen = (uint8_t)seen;
+    fd.fx.one_dir.packets = r->packets[seen];
     det_emit(d, &fd);
 }
 

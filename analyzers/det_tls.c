@@ -176,24 +176,6 @@ static void sess_finding(struct finding *out, const struct tls_sess *s, enum fki
     memcpy(out->frames, s->frames, sizeof(out->frames));
 }
 
-/* Copy s as a JSON string body (no quotes) into out, escaping what JSON requires. */
-static void json_esc(char *out, size_t outsz, const char *s)
-{
-    size_t o = 0;
-    for (; *s && o + 7 < outsz; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)ch;
-        } else if (ch < 0x20 || ch >= 0x7f) {
-            o += (size_t)snprintf(out + o, outsz - o, "\\u%04x", ch);
-        } else {
-            out[o++] = (char)ch;
-        }
-    }
-    out[o] = '\0';
-}
-
 static const char *side(int dir)
 {
     return dir == DIR_C2S ? "client" : "server";
@@ -267,19 +249,16 @@ static const char *phase(const struct tls_sess *s)
     return "after the ServerHello";
 }
 
-/* Common JSON members for TLS findings (sized so that they always fit in extra). */
-static void tls_extra(const struct tls_sess *s, char *out, size_t outsz)
+/* The typed fields of a handshake finding: the outcome so far, from the session's record. */
+static void tls_fx(const struct tls_sess *s, struct fx_tls_handshake *x)
 {
-    char sni[80], vb[32];
     const struct tls_record *r = &s->tc.rec;
-    json_esc(sni, sizeof(sni), r->sni);
-    bfmt(out, outsz,
-         "\"outcome\":\"%s\",\"inferred\":%s,\"version\":\"%s\",\"sni\":\"%s\","
-         "\"alert\":\"%s\",\"alert_code\":%d,\"alert_from\":\"%s\"",
-         tls_outcome_name(r->outcome), r->inferred ? "true" : "false",
-         r->version ? tls_version_name(r->version, vb, sizeof(vb)) : "", sni,
-         r->alert_desc >= 0 ? tls_alert_name(r->alert_desc) : "", r->alert_desc,
-         r->alert_from >= 0 ? side(r->alert_from) : "");
+    x->outcome = r->outcome;
+    x->inferred = r->inferred;
+    x->version = r->version;
+    x->alert_desc = (int16_t)(r->alert_desc < -1 ? -1 : r->alert_desc > 255 ? 255 : r->alert_desc);
+    x->alert_from = (int8_t)(r->alert_from < 0 ? -1 : r->alert_from);
+    fx_copy(x->sni, sizeof(x->sni), r->sni);
 }
 
 /* Write the handshake_failed finding for a failed outcome. */
@@ -349,7 +328,7 @@ static void emit_failed(struct tls_priv *pv, struct tls_sess *s, uint64_t ts)
     default:
         return;
     }
-    tls_extra(s, f.extra, sizeof(f.extra));
+    tls_fx(s, &f.fx.tls_hs);
     det_emit(pv->d, &f);
 }
 
@@ -727,13 +706,11 @@ static void ev_alert(void *ctx, int dir, int level, int desc)
                       : "unknown-level",
          tls_alert_name(desc), desc, sni, in_hs ? phase(s) : "after the handshake",
          s->via_keylog ? " (encrypted; read with the key log)" : "", alert_hint(desc));
-    char esc[80];
-    json_esc(esc, sizeof(esc), r->sni);
-    bfmt(f.extra, sizeof(f.extra),
-         "\"alert\":\"%s\",\"alert_code\":%d,\"level\":\"%s\",\"from\":\"%s\","
-         "\"during_handshake\":%s,\"sni\":\"%s\"",
-         tls_alert_name(desc), desc, fatal ? "fatal" : "warning", side(dir),
-         in_hs ? "true" : "false", esc);
+    f.fx.tls_alert.desc = (int16_t)desc;
+    f.fx.tls_alert.level = (uint8_t)level;
+    f.fx.tls_alert.from = (uint8_t)dir;
+    f.fx.tls_alert.during_handshake = in_hs;
+    fx_copy(f.fx.tls_alert.sni, sizeof(f.fx.tls_alert.sni), r->sni);
     det_emit(pv->d, &f);
     if (in_hs && (fatal || desc == 0) && r->alert_from < 0) {
         r->alert_from = dir;
@@ -748,17 +725,15 @@ static void cert_finding(struct tls_priv *pv, struct tls_sess *s, enum fkind k, 
                          const char *fmt_detail)
 {
     struct finding f;
-    char esc[140]; /* keeps the extra members within FINDING_EXTRA_MAX */
     const struct cert_record *c = &pv->xi.rec;
-    /* days until notAfter at the packet's time (negative once expired), for health rules */
-    int64_t left = c->not_after - (int64_t)(pv->cur_ns / NS_PER_S);
     sess_finding(&f, s, k, sev, pv->cur_ns);
     bfmt(f.detail, sizeof(f.detail), "%s", fmt_detail);
-    json_esc(esc, sizeof(esc), c->subject);
-    bfmt(f.extra, sizeof(f.extra),
-         "\"sha256\":\"%s\",\"chain_pos\":%d,\"days_left\":%.2f,\"not_after\":%lld,"
-         "\"subject\":\"%s\"",
-         c->sha256, c->chain_pos, (double)left / 86400.0, (long long)c->not_after, esc);
+    fx_copy(f.fx.cert.sha256, sizeof(f.fx.cert.sha256), c->sha256);
+    f.fx.cert.chain_pos = c->chain_pos;
+    /* days until notAfter at the packet's time (negative once expired), for health rules */
+    f.fx.cert.days_left = fx_days_left(c->not_after, (int64_t)(pv->cur_ns / NS_PER_S));
+    f.fx.cert.not_after = c->not_after;
+    fx_copy(f.fx.cert.subject, sizeof(f.fx.cert.subject), c->subject);
     det_emit(pv->d, &f);
 }
 

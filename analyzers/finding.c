@@ -6,39 +6,70 @@
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Indexed by enum fkind; the output contract: append, never rename. */
-static const char *const fk_names[] = {
-    [FK_RETRANSMISSION] = "retransmission",
-    [FK_FAST_RETRANSMISSION] = "fast_retransmission",
-    [FK_SPURIOUS_RETRANSMISSION] = "spurious_retransmission",
-    [FK_OUT_OF_ORDER] = "out_of_order",
-    [FK_LOST_SEGMENT] = "lost_segment",
-    [FK_DUP_ACK] = "dup_ack",
-    [FK_ZERO_WINDOW] = "zero_window",
-    [FK_WINDOW_FULL] = "window_full",
-    [FK_KEEP_ALIVE] = "keep_alive",
-    [FK_RESET] = "reset",
-    [FK_CONN_REFUSED] = "conn_refused",
-    [FK_SYN_UNANSWERED] = "syn_unanswered",
-    [FK_SYN_BACKLOG_DROP] = "syn_backlog_drop",
-    [FK_ACCEPT_QUEUE_OVERFLOW] = "accept_queue_overflow",
-    [FK_SERVER_UNREACHABLE] = "server_unreachable",
-    [FK_SLOW_HANDSHAKE] = "slow_handshake",
-    [FK_TLS_ALERT] = "tls_alert",
-    [FK_TLS_HANDSHAKE_FAILED] = "tls_handshake_failed",
-    [FK_CERT_EXPIRED] = "cert_expired",
-    [FK_CERT_NOT_YET_VALID] = "cert_not_yet_valid",
-    [FK_CERT_EXPIRING] = "cert_expiring",
-    [FK_CERT_NAME_MISMATCH] = "cert_name_mismatch",
-    [FK_CERT_SELF_SIGNED] = "cert_self_signed",
-    [FK_CERT_WEAK] = "cert_weak",
-    [FK_SLOW_RESPONSE] = "slow_response",
-    [FK_HEALTH_ALERT] = "health_alert",
-    [FK_CAPTURE_LOSS] = "capture_loss",
-    [FK_ONE_DIRECTION] = "one_direction",
-    [FK_MALFORMED] = "malformed",
+/*
+ * The finding kinds: indexed by enum fkind. Names are the output contract (append, never
+ * rename); every consumer reads a kind's layer, counting and fields from here.
+ */
+#define NOTEV -1
+static const struct fk_info fk_infos[] = {
+    /* name, usual severity, layer, typed fields, TCP event, data retransmission, failure */
+    [FK_RETRANSMISSION] = {"retransmission", SEV_WARN, LAYER_NETWORK, FX_TCP_EVENTS,
+                           TEV_RETRANSMISSION, true, FAIL_NONE},
+    [FK_FAST_RETRANSMISSION] = {"fast_retransmission", SEV_WARN, LAYER_NETWORK, FX_TCP_EVENTS,
+                                TEV_FAST_RETRANSMISSION, true, FAIL_NONE},
+    [FK_SPURIOUS_RETRANSMISSION] = {"spurious_retransmission", SEV_INFO, LAYER_NETWORK,
+                                    FX_TCP_EVENTS, TEV_SPURIOUS_RETRANSMISSION, true, FAIL_NONE},
+    [FK_OUT_OF_ORDER] = {"out_of_order", SEV_INFO, LAYER_NETWORK, FX_TCP_EVENTS,
+                         TEV_OUT_OF_ORDER, false, FAIL_NONE},
+    [FK_LOST_SEGMENT] = {"lost_segment", SEV_WARN, LAYER_NETWORK, FX_TCP_EVENTS,
+                         TEV_LOST_SEGMENT, false, FAIL_NONE},
+    [FK_DUP_ACK] = {"dup_ack", SEV_INFO, LAYER_NETWORK, FX_TCP_EVENTS, TEV_DUP_ACK, false,
+                    FAIL_NONE},
+    [FK_ZERO_WINDOW] = {"zero_window", SEV_WARN, LAYER_TRANSPORT, FX_TCP_EVENTS, TEV_ZERO_WINDOW,
+                        false, FAIL_NONE},
+    [FK_WINDOW_FULL] = {"window_full", SEV_INFO, LAYER_TRANSPORT, FX_TCP_EVENTS, TEV_WINDOW_FULL,
+                        false, FAIL_NONE},
+    [FK_KEEP_ALIVE] = {"keep_alive", SEV_INFO, LAYER_TRANSPORT, FX_TCP_EVENTS, TEV_KEEP_ALIVE,
+                       false, FAIL_NONE},
+    [FK_RESET] = {"reset", SEV_WARN, LAYER_TRANSPORT, FX_RESET, NOTEV, false, FAIL_NONE},
+    [FK_CONN_REFUSED] = {"conn_refused", SEV_ERROR, LAYER_TRANSPORT, FX_ESTAB, NOTEV, false,
+                         FAIL_REFUSED},
+    [FK_SYN_UNANSWERED] = {"syn_unanswered", SEV_ERROR, LAYER_NETWORK, FX_ESTAB, NOTEV, false,
+                           FAIL_TIMEOUT},
+    [FK_SYN_BACKLOG_DROP] = {"syn_backlog_drop", SEV_WARN, LAYER_TRANSPORT, FX_ESTAB, NOTEV,
+                             false, FAIL_BACKLOG},
+    [FK_ACCEPT_QUEUE_OVERFLOW] = {"accept_queue_overflow", SEV_ERROR, LAYER_TRANSPORT, FX_ESTAB,
+                                  NOTEV, false, FAIL_BACKLOG},
+    [FK_SERVER_UNREACHABLE] = {"server_unreachable", SEV_ERROR, LAYER_NETWORK, FX_ESTAB, NOTEV,
+                               false, FAIL_TIMEOUT},
+    [FK_SLOW_HANDSHAKE] = {"slow_handshake", SEV_WARN, LAYER_TRANSPORT, FX_ESTAB, NOTEV, false,
+                           FAIL_NONE},
+    [FK_TLS_ALERT] = {"tls_alert", SEV_ERROR, LAYER_TLS, FX_TLS_ALERT, NOTEV, false, FAIL_NONE},
+    [FK_TLS_HANDSHAKE_FAILED] = {"tls_handshake_failed", SEV_ERROR, LAYER_TLS, FX_TLS_HANDSHAKE,
+                                 NOTEV, false, FAIL_TLS},
+    [FK_CERT_EXPIRED] = {"cert_expired", SEV_ERROR, LAYER_TLS, FX_CERT, NOTEV, false, FAIL_NONE},
+    [FK_CERT_NOT_YET_VALID] = {"cert_not_yet_valid", SEV_ERROR, LAYER_TLS, FX_CERT, NOTEV, false,
+                               FAIL_NONE},
+    [FK_CERT_EXPIRING] = {"cert_expiring", SEV_WARN, LAYER_TLS, FX_CERT, NOTEV, false, FAIL_NONE},
+    [FK_CERT_NAME_MISMATCH] = {"cert_name_mismatch", SEV_ERROR, LAYER_TLS, FX_CERT, NOTEV, false,
+                               FAIL_NONE},
+    [FK_CERT_SELF_SIGNED] = {"cert_self_signed", SEV_WARN, LAYER_TLS, FX_CERT, NOTEV, false,
+                             FAIL_NONE},
+    [FK_CERT_WEAK] = {"cert_weak", SEV_WARN, LAYER_TLS, FX_CERT, NOTEV, false, FAIL_NONE},
+    [FK_SLOW_RESPONSE] = {"slow_response", SEV_WARN, LAYER_APPLICATION, FX_SLOW_RESPONSE, NOTEV,
+                          false, FAIL_NONE},
+    [FK_HEALTH_ALERT] = {"health_alert", SEV_ERROR, LAYER_APPLICATION, FX_HEALTH_ALERT, NOTEV,
+                         false, FAIL_NONE},
+    [FK_CAPTURE_LOSS] = {"capture_loss", SEV_INFO, LAYER_CAPTURE, FX_TCP_EVENTS,
+                         TEV_CAPTURE_LOSS, false, FAIL_NONE},
+    [FK_ONE_DIRECTION] = {"one_direction", SEV_INFO, LAYER_CAPTURE, FX_ONE_DIRECTION, NOTEV,
+                          false, FAIL_NONE},
+    [FK_MALFORMED] = {"malformed", SEV_INFO, LAYER_CAPTURE, FX_NONE, NOTEV, false, FAIL_NONE},
 };
-_Static_assert(NELEM(fk_names) == FK__COUNT, "every finding kind has a name");
+_Static_assert(NELEM(fk_infos) == FK__COUNT, "every finding kind has its metadata");
+
+static const struct fk_info fk_unknown = {"?", SEV_INFO, LAYER_CAPTURE, FX_NONE, NOTEV, false,
+                                          FAIL_NONE};
 
 static const char *const sev_names[] = {
     [SEV_INFO] = "info",
@@ -103,19 +134,88 @@ static const char *name_at(const char *const *tab, size_t n, long i)
     return tab[i];
 }
 
+const struct fk_info *fk_info(enum fkind k)
+{
+    if ((unsigned)k >= NELEM(fk_infos) || !fk_infos[k].name)
+        return &fk_unknown;
+    return &fk_infos[k];
+}
+
 const char *fk_name(enum fkind k)
 {
-    return name_at(fk_names, NELEM(fk_names), (long)k);
+    return fk_info(k)->name;
 }
 
 int fk_from_name(const char *name)
 {
     if (!name)
         return -1;
-    for (size_t i = 0; i < NELEM(fk_names); i++)
-        if (fk_names[i] && strcmp(fk_names[i], name) == 0)
+    for (size_t i = 0; i < NELEM(fk_infos); i++)
+        if (fk_infos[i].name && strcmp(fk_infos[i].name, name) == 0)
             return (int)i;
     return -1;
+}
+
+static const char *const layer_names[] = {
+    [LAYER_NETWORK] = "network",     [LAYER_TRANSPORT] = "transport",
+    [LAYER_TLS] = "tls",             [LAYER_APPLICATION] = "application",
+    [LAYER_CAPTURE] = "capture",
+};
+
+const char *fk_layer_name(enum fk_layer l)
+{
+    return name_at(layer_names, NELEM(layer_names), (long)l);
+}
+
+static const char *const fail_names[] = {
+    [FAIL_NONE] = "none",  [FAIL_REFUSED] = "refused", [FAIL_TIMEOUT] = "timeout",
+    [FAIL_BACKLOG] = "backlog", [FAIL_RESET] = "reset", [FAIL_TLS] = "tls",
+};
+_Static_assert(NELEM(fail_names) == FAIL__COUNT, "every failure reason has a name");
+
+const char *fail_name(enum fail_reason r)
+{
+    return name_at(fail_names, NELEM(fail_names), (long)r);
+}
+
+static const char *const rst_phase_names[] = {
+    [RST_NONE] = "none",           [RST_ANSWER_TO_SYN] = "answer_to_syn",
+    [RST_HANDSHAKE] = "handshake", [RST_MID] = "mid",
+    [RST_AFTER_FIN] = "after_fin",
+};
+
+const char *rst_phase_name(enum rst_phase p)
+{
+    if ((unsigned)p >= NELEM(rst_phase_names))
+        return "none";
+    return rst_phase_names[p];
+}
+
+const char *dir_side_name(int dir)
+{
+    return dir == DIR_C2S ? "client" : "server";
+}
+
+static const char *const estab_reason_names[] = {
+    [ER_REFUSED] = "refused",         [ER_TIMEOUT] = "timeout",
+    [ER_BACKLOG] = "backlog",         [ER_ACCEPT_QUEUE] = "accept_queue",
+    [ER_UNREACHABLE] = "unreachable", [ER_SLOW] = "slow",
+    [ER_SYN_RETRY] = "syn_retry",
+};
+
+const char *estab_reason_name(enum estab_reason r)
+{
+    return name_at(estab_reason_names, NELEM(estab_reason_names), (long)r);
+}
+
+static const char *const estab_outcome_names[] = {
+    [EO_NONE] = "none",   [EO_DELAYED] = "delayed", [EO_TIMEOUT] = "timeout",
+    [EO_RESET] = "reset", [EO_FAILED] = "failed",
+};
+
+const char *estab_outcome_name(enum estab_outcome o)
+{
+    return name_at(estab_outcome_names, NELEM(estab_outcome_names), (long)o);
 }
 
 const char *sev_name(enum severity s)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "../capture/pkt.h"
+#include "alert.h"
 
 /* Finding kinds. Their names (fk_name) are a stable output contract: append, never rename. */
 enum fkind {
@@ -58,26 +59,6 @@ const char *fk_name(enum fkind k);
 int fk_from_name(const char *name);
 /* "info", "warn", "error". */
 const char *sev_name(enum severity s);
-
-#define FINDING_DETAIL_MAX 320 /* readable detail, NUL-terminated */
-#define FINDING_EXTRA_MAX 320  /* kind-specific JSON members, NUL-terminated */
-#define FINDING_FRAMES_MAX 8   /* evidence frame numbers kept */
-
-/* One finding: something a person should read, with its evidence. */
-struct finding {
-    uint64_t ts_ns;                       /* when it happened (capture time) */
-    enum fkind kind;                      /* what */
-    enum severity sev;                    /* how bad */
-    uint64_t flow_id;                     /* flow it belongs to; 0 for server-level findings */
-    bool has_client;                      /* client is set */
-    struct endpoint client;               /* client end of the flow */
-    struct endpoint server;               /* server end (or the server endpoint) */
-    uint8_t nframes;                      /* frames[] entries used */
-    uint64_t frames[FINDING_FRAMES_MAX];  /* evidence: 1-based frame numbers */
-    float confidence;                     /* 0..1; 1 when observed directly */
-    char detail[FINDING_DETAIL_MAX];      /* readable text, no manual needed */
-    char extra[FINDING_EXTRA_MAX];        /* "\"key\":value,..." JSON members, or "" */
-};
 
 /* Direction of a segment within a flow. */
 enum { DIR_C2S = 0, DIR_S2C = 1 };
@@ -216,6 +197,244 @@ const char *tls_outcome_name(enum tls_outcome o);
 const char *tls_alert_name(int desc);
 /* "TLS 1.2", "SSL 3.0", ... or "0x%04x" into buf. */
 const char *tls_version_name(uint16_t v, char *buf, size_t bufsz);
+
+#define FINDING_DETAIL_MAX 320 /* readable detail, NUL-terminated */
+#define FINDING_FRAMES_MAX 8   /* evidence frame numbers kept */
+#define FINDING_JSON_MAX 512   /* room for finding_json_members (its output always fits) */
+#define FX_GAPS_MAX 5          /* SYN retry gaps kept in an establishment finding */
+#define FX_SNI_MAX 80          /* SNI bytes kept in TLS findings, NUL included */
+#define FX_SUBJECT_MAX 140     /* certificate subject bytes kept, NUL included */
+#define FX_PROTO_MAX 8         /* protocol name bytes kept ("HTTP", "TLS"), NUL included */
+
+/* Phase of the connection in which a reset arrived. Names: rst_phase_name. */
+enum rst_phase {
+    RST_NONE = 0,
+    RST_ANSWER_TO_SYN,   /* RST in answer to a SYN: refused */
+    RST_HANDSHAKE,       /* after SYN-ACK, before the handshake completed */
+    RST_MID,             /* mid-transfer abort */
+    RST_AFTER_FIN,       /* after a FIN was sent */
+};
+/* "answer_to_syn", "handshake", "mid", "after_fin", "none". */
+const char *rst_phase_name(enum rst_phase p);
+
+/* "client" for DIR_C2S, "server" for anything else: who sent something. */
+const char *dir_side_name(int dir);
+
+/* FX_RESET (reset): one RST segment. */
+struct fx_reset {
+    uint8_t from;         /* sender: DIR_C2S (client) or DIR_S2C (server) */
+    enum rst_phase phase; /* when in the connection it came */
+    uint8_t ttl;          /* its TTL / hop limit */
+    int16_t ttl_expected; /* the sender's usual TTL nearest to it, -1 if unknown */
+    bool ttl_mismatch;    /* differs from the sender's other packets: maybe forged */
+};
+
+/* FX_TCP_EVENTS (retransmission .. keep_alive, capture_loss): counted events of one flow. */
+struct fx_tcp_events {
+    uint32_t count[2];           /* events per direction (DIR_*) since the last report */
+    uint64_t data_segs[2];       /* data segments per direction so far */
+    bool interim;                /* reported while the flow is still open */
+    uint64_t lost_upstream;      /* (fast_)retransmission: originals never seen at the tap */
+    uint64_t lost_downstream;    /* (fast_)retransmission: originals seen at the tap */
+    uint64_t dsack_unneeded;     /* (fast_)retransmission: D-SACKed, so not needed */
+    uint64_t zero_window_ns[2];  /* zero_window: time the window stayed zero, per direction */
+    uint64_t capture_loss_bytes; /* capture_loss: bytes ACKed but never captured */
+};
+
+/* FX_ONE_DIRECTION (one_direction). */
+struct fx_one_dir {
+    uint8_t seen;     /* the direction captured (DIR_*) */
+    uint64_t packets; /* packets seen in it */
+};
+
+/* Why an establishment finding was written. Names: estab_reason_name. */
+enum estab_reason {
+    ER_REFUSED = 0,  /* conn_refused */
+    ER_TIMEOUT,      /* syn_unanswered */
+    ER_BACKLOG,      /* syn_backlog_drop */
+    ER_ACCEPT_QUEUE, /* accept_queue_overflow */
+    ER_UNREACHABLE,  /* server_unreachable */
+    ER_SLOW,         /* slow_handshake: the handshake took longer than the threshold */
+    ER_SYN_RETRY,    /* slow_handshake: a SYN retry without SYN backlog evidence */
+};
+/* "refused", "timeout", "backlog", "accept_queue", "unreachable", "slow", "syn_retry". */
+const char *estab_reason_name(enum estab_reason r);
+
+/* How the connection fared. Names: estab_outcome_name. */
+enum estab_outcome {
+    EO_NONE = 0, /* not said (the reason implies it) */
+    EO_DELAYED,  /* it opened, or progressed, late */
+    EO_TIMEOUT,  /* it never opened */
+    EO_RESET,    /* the server reset it */
+    EO_FAILED,   /* no progress at all */
+};
+/* "none", "delayed", "timeout", "reset", "failed". */
+const char *estab_outcome_name(enum estab_outcome o);
+
+/* FX_ESTAB (conn_refused .. slow_handshake). The reason says which fields are meaningful. */
+struct fx_estab {
+    enum estab_reason reason;      /* what was found */
+    enum estab_outcome outcome;    /* backlog; accept_queue without abort_on_overflow */
+    uint32_t syns;                 /* all but unreachable: SYNs sent (1 + retries) */
+    uint8_t ngaps;                 /* gap_ns entries used */
+    uint64_t gap_ns[FX_GAPS_MAX];  /* timeout, backlog: gaps between the first SYNs */
+    uint32_t answered_others;      /* timeout, backlog: other connections the server answered */
+    uint32_t dropped_in_window;    /* backlog: attempts around it that needed a retry */
+    uint32_t attempts_in_window;   /* backlog: attempts around it */
+    bool ttl_mismatch;             /* refused: the RST's TTL differs from the server's */
+    uint32_t attempts;             /* unreachable: connection attempts in the episode */
+    uint32_t clients;              /* unreachable: client addresses seen */
+    uint64_t duration_ns;          /* unreachable: length of the episode */
+    bool abort_on_overflow;        /* accept_queue: the server reset (abort_on_overflow=1) */
+    uint32_t synack_retries;       /* accept_queue: SYN-ACKs re-sent after the client's ACK */
+    uint32_t data_retransmissions; /* accept_queue: client data re-sent while unACKed */
+    uint64_t stall_ns;             /* accept_queue without abort_on_overflow: time stalled */
+    int64_t server_side_ns;        /* slow, syn_retry: SYN -> SYN-ACK, -1 if unknown */
+    uint64_t client_side_ns;       /* slow, syn_retry: SYN-ACK -> ACK */
+};
+
+/* FX_TLS_HANDSHAKE (tls_handshake_failed): copied from the handshake's tls_record. */
+struct fx_tls_handshake {
+    enum tls_outcome outcome; /* how it ended */
+    bool inferred;            /* the outcome was inferred, not read */
+    uint16_t version;         /* version chosen by the server, 0 if none */
+    int16_t alert_desc;       /* alert description code, -1 if none */
+    int8_t alert_from;        /* DIR_* of the alert or reset sender, -1 if none */
+    char sni[FX_SNI_MAX];     /* server_name (cut), "" if none */
+};
+
+/* FX_TLS_ALERT (tls_alert): one alert in the clear (or read with the key log). */
+struct fx_tls_alert {
+    int16_t desc;          /* description code */
+    uint8_t level;         /* 1 warning, 2 fatal (other values are shown as "warning") */
+    uint8_t from;          /* sender, DIR_* */
+    bool during_handshake; /* before the handshake completed */
+    char sni[FX_SNI_MAX];  /* server_name (cut), "" if none */
+};
+
+/* FX_CERT (cert_*): the certificate a check failed on. */
+struct fx_cert {
+    char sha256[65];              /* fingerprint, hex */
+    int chain_pos;                /* 0 = leaf */
+    double days_left;             /* days to notAfter at the finding's time, to 1/100 day
+                                     (negative once expired) */
+    int64_t not_after;            /* validity end, seconds since the epoch */
+    char subject[FX_SUBJECT_MAX]; /* one-line subject (cut) */
+};
+
+/* FX_SLOW_RESPONSE (slow_response). */
+struct fx_slow_response {
+    char protocol[FX_PROTO_MAX]; /* "HTTP" or "TLS" */
+    double response_s;           /* request end -> first response byte; < 0: no response */
+    double waited_s;             /* no response: time waited before the flow ended */
+    double threshold_s;          /* the slow-response threshold */
+    int status;                  /* HTTP status, 0 if none */
+};
+
+/* FX_HEALTH_ALERT (health_alert): a server alert rule opened or closed. */
+struct fx_health_alert {
+    enum alert_rule rule; /* which rule */
+    bool open;            /* opened (true) or cleared (false) */
+    double value;         /* the value that opened it, or the last value; NAN if none */
+    double threshold;     /* the rule's threshold */
+};
+
+/* Which member of finding.fx a kind uses (fk_info()->family). */
+enum fx_family {
+    FX_NONE = 0,       /* no kind-specific fields (malformed) */
+    FX_RESET,          /* fx.reset */
+    FX_TCP_EVENTS,     /* fx.tcp */
+    FX_ONE_DIRECTION,  /* fx.one_dir */
+    FX_ESTAB,          /* fx.estab */
+    FX_TLS_HANDSHAKE,  /* fx.tls_hs */
+    FX_TLS_ALERT,      /* fx.tls_alert */
+    FX_CERT,           /* fx.cert */
+    FX_SLOW_RESPONSE,  /* fx.slow */
+    FX_HEALTH_ALERT,   /* fx.alert */
+};
+
+/* Runbook layer of a kind: where a person looks first. Names: fk_layer_name. */
+enum fk_layer {
+    LAYER_NETWORK = 0, /* the path: loss, reordering, unreachable hosts */
+    LAYER_TRANSPORT,   /* TCP endpoints: listen queues, resets, windows */
+    LAYER_TLS,         /* TLS handshakes and certificates */
+    LAYER_APPLICATION, /* the service itself: response times, health alerts */
+    LAYER_CAPTURE,     /* the capture, not the traffic: tap loss, one-way mirrors, bad frames */
+};
+/* "network", "transport", "tls", "application", "capture". */
+const char *fk_layer_name(enum fk_layer l);
+
+/* Why a connection attempt failed, in the order of health_row.failed_*. Names: fail_name. */
+enum fail_reason {
+    FAIL_NONE = 0, /* not a failure */
+    FAIL_REFUSED,  /* refused (RST in answer to the SYN) */
+    FAIL_TIMEOUT,  /* SYN never answered (alone or in an unreachable episode) */
+    FAIL_BACKLOG,  /* SYN backlog or accept queue drop */
+    FAIL_RESET,    /* reset before the handshake completed */
+    FAIL_TLS,      /* TLS handshake failed */
+    FAIL__COUNT
+};
+/* "refused", "timeout", "backlog", "reset", "tls"; "none" for FAIL_NONE. */
+const char *fail_name(enum fail_reason r);
+
+/*
+ * What a finding kind means, for every consumer (summary, health rates, metrics, live view,
+ * report): the table in finding.c is the only place a kind's meaning is defined.
+ */
+struct fk_info {
+    const char *name;         /* stable lower_snake_case name (output contract) */
+    enum severity sev;        /* the usual severity; a detector may set another per finding */
+    enum fk_layer layer;      /* runbook layer */
+    enum fx_family family;    /* which member of finding.fx it fills */
+    int tev;                  /* the per-flow TCP event counter it reports (TEV_*), -1: none */
+    bool data_retransmission; /* its TCP event, on a segment with payload, is a data
+                                 retransmission (tcp_seg_data_retrans; SYN and SYN-ACK
+                                 retries never are) */
+    enum fail_reason fail;    /* a finding of it is a failed connection attempt (FAIL_NONE:
+                                 not one), counted under this reason */
+};
+
+/* The metadata of kind k; a "?" entry (FX_NONE, nothing counted) when k is out of range. */
+const struct fk_info *fk_info(enum fkind k);
+
+/* One finding: something a person should read, with its evidence and typed fields. */
+struct finding {
+    uint64_t ts_ns;                       /* when it happened (capture time) */
+    enum fkind kind;                      /* what */
+    enum severity sev;                    /* how bad */
+    uint64_t flow_id;                     /* flow it belongs to; 0 for server-level findings */
+    bool has_client;                      /* client is set */
+    struct endpoint client;               /* client end of the flow */
+    struct endpoint server;               /* server end (or the server endpoint) */
+    uint8_t nframes;                      /* frames[] entries used */
+    uint64_t frames[FINDING_FRAMES_MAX];  /* evidence: 1-based frame numbers */
+    float confidence;                     /* 0..1; 1 when observed directly */
+    char detail[FINDING_DETAIL_MAX];      /* readable text, no manual needed */
+    union {                               /* kind-specific fields: fk_info(kind)->family */
+        struct fx_reset reset;            /* FX_RESET */
+        struct fx_tcp_events tcp;         /* FX_TCP_EVENTS */
+        struct fx_one_dir one_dir;        /* FX_ONE_DIRECTION */
+        struct fx_estab estab;            /* FX_ESTAB */
+        struct fx_tls_handshake tls_hs;   /* FX_TLS_HANDSHAKE */
+        struct fx_tls_alert tls_alert;    /* FX_TLS_ALERT */
+        struct fx_cert cert;              /* FX_CERT */
+        struct fx_slow_response slow;     /* FX_SLOW_RESPONSE */
+        struct fx_health_alert alert;     /* FX_HEALTH_ALERT */
+    } fx;
+};
+
+/*
+ * The kind-specific fields of f as JSON object members ("\"key\":value,..." without braces),
+ * the one encoder every sink uses. Writes "" when the kind has none. Returns the length, or
+ * 0 (and "") if buf is too small; FINDING_JSON_MAX is always enough.
+ */
+size_t finding_json_members(const struct finding *f, char *buf, size_t bufsz);
+
+/* Copy src into dst[n] (a typed text field), cut at n - 1 bytes, always terminated. */
+void fx_copy(char *dst, size_t n, const char *src);
+
+/* Days from now_s to not_after_s, rounded to 1/100 day as printf's "%.2f" rounds it. */
+double fx_days_left(int64_t not_after_s, int64_t now_s);
 
 /* One TLS handshake (per flow), reported when its outcome is known or the flow ends. */
 struct tls_record {

@@ -1,7 +1,11 @@
 # analyzers/: flow table, TCP analysis, stream parsers and detectors.
-libflowmedic_a_SOURCES += analyzers/finding.h analyzers/finding.c analyzers/engine.h \
+libflowmedic_a_SOURCES += analyzers/finding.h analyzers/finding.c analyzers/finding_json.c analyzers/engine.h \
 	analyzers/det.h analyzers/det_table.c analyzers/hash.h analyzers/flow.h analyzers/flow.c \
 	analyzers/tcp.h analyzers/tcp.c analyzers/engine.c
+check_PROGRAMS += tests/unit/test_finding
+tests_unit_test_finding_SOURCES = tests/unit/test_finding.c tests/unit/testhelp.h
+tests_unit_test_finding_LDADD = $(FM_LIBS)
+TESTS += tests/unit/test_finding
 # server health (issue 6): quantile sketch, HTTP/1.x framer, alert rules, the health detector
 libflowmedic_a_SOURCES += analyzers/sketch.h analyzers/sketch.c analyzers/http.h \
 	analyzers/http.c analyzers/alert.h analyzers/alert.c

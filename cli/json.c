@@ -126,8 +126,9 @@ static void on_finding(void *ctx, const struct finding *f)
     for (unsigned i = 0; i < f->nframes && i < FINDING_FRAMES_MAX; i++)
         fprintf(out, "%s%" PRIu64, i ? "," : "", f->frames[i]);
     fprintf(out, "],\"confidence\":%.2f", (double)f->confidence);
-    if (f->extra[0])
-        fprintf(out, ",%s", f->extra);
+    char members[FINDING_JSON_MAX];
+    if (finding_json_members(f, members, sizeof(members)))
+        fprintf(out, ",%s", members);
     fputs("}\n", out);
 }
 

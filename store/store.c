@@ -396,16 +396,10 @@ static const char *const stmt_sql[ST__COUNT] = {
                     "first_seen = min(first_seen, ?2), last_run_id = ?3, last_server = ?4 "
                     "WHERE sha256 = ?1",
     [ST_ALERT_OPEN] = "INSERT INTO alerts (run_id, server, server_ip, server_port, rule, "
-                      "opened, open_detail) "
-                      "SELECT ?1, ?2, ?3, ?4, coalesce(json_extract(?5, '$.rule'), '?'), ?6, ?7 "
-                      "WHERE json_valid(?5) AND "
-                      "CASE WHEN json_valid(?5) THEN json_extract(?5, '$.state') END = 'open'",
+                      "opened, open_detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_ALERT_CLOSE] = "UPDATE alerts SET closed = ?6, close_detail = ?7 "
                        "WHERE run_id = ?1 AND server_ip = ?3 AND server_port = ?4 "
-                       "AND closed IS NULL AND json_valid(?5) AND rule = "
-                       "CASE WHEN json_valid(?5) THEN coalesce(json_extract(?5, '$.rule'), "
-                       "'?') END AND "
-                       "CASE WHEN json_valid(?5) THEN json_extract(?5, '$.state') END = 'closed'",
+                       "AND closed IS NULL AND rule = ?5",
 };
 
 static int prepare_all(struct store *s, char *err, size_t errlen)
@@ -684,7 +678,7 @@ static int write_finding(struct store *s, const struct finding *f)
 {
     sqlite3_stmt *st = s->st[ST_FINDING];
     char frames[FINDING_FRAMES_MAX * 21 + 1] = "";
-    char extra[FINDING_EXTRA_MAX + 3];
+    char members[FINDING_JSON_MAX], extra[FINDING_JSON_MAX + 2];
     size_t used = 0;
     double ts = ns_to_s(f->ts_ns);
     char detail[FINDING_DETAIL_MAX];
@@ -698,7 +692,8 @@ static int write_finding(struct store *s, const struct finding *f)
     }
     /* The strings are fixed-size copies; never trust them to be terminated. */
     snprintf(detail, sizeof(detail), "%.*s", (int)sizeof(f->detail), f->detail);
-    snprintf(extra, sizeof(extra), "{%.*s}", (int)strnlen(f->extra, sizeof(f->extra)), f->extra);
+    size_t nm = finding_json_members(f, members, sizeof(members));
+    snprintf(extra, sizeof(extra), "{%s}", members);
 
     sqlite3_bind_int64(st, 1, s->run_id);
     sqlite3_bind_double(st, 2, ts);
@@ -712,23 +707,20 @@ static int write_finding(struct store *s, const struct finding *f)
     sqlite3_bind_text(st, 12, detail, -1, SQLITE_STATIC);
     bind_text_or_null(st, 13, frames);
     sqlite3_bind_double(st, 14, f->confidence);
-    if (f->extra[0])
+    if (nm)
         sqlite3_bind_text(st, 15, extra, -1, SQLITE_STATIC);
     int rc = step_done(st);
-    if (rc != SQLITE_OK || f->kind != FK_HEALTH_ALERT || !f->extra[0])
+    if (rc != SQLITE_OK || f->kind != FK_HEALTH_ALERT)
         return rc;
 
     /* health_alert: open or close a row of the alerts history. */
-    for (int k = ST_ALERT_OPEN; k <= ST_ALERT_CLOSE && rc == SQLITE_OK; k++) {
-        sqlite3_stmt *a = s->st[k];
-        sqlite3_bind_int64(a, 1, s->run_id);
-        bind_ep(a, &f->server, 2, 3, 4);
-        sqlite3_bind_text(a, 5, extra, -1, SQLITE_STATIC);
-        sqlite3_bind_double(a, 6, ts);
-        sqlite3_bind_text(a, 7, detail, -1, SQLITE_STATIC);
-        rc = step_done(a);
-    }
-    return rc;
+    sqlite3_stmt *a = s->st[f->fx.alert.open ? ST_ALERT_OPEN : ST_ALERT_CLOSE];
+    sqlite3_bind_int64(a, 1, s->run_id);
+    bind_ep(a, &f->server, 2, 3, 4);
+    sqlite3_bind_text(a, 5, alert_rule_name(f->fx.alert.rule), -1, SQLITE_STATIC);
+    sqlite3_bind_double(a, 6, ts);
+    sqlite3_bind_text(a, 7, detail, -1, SQLITE_STATIC);
+    return step_done(a);
 }
 
 static int write_flow(struct store *s, const struct flow_record *r)

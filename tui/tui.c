@@ -705,8 +705,9 @@ static void build_detail(struct tui *t)
         }
         if (f->confidence < 1)
             dl_add(t, A_NORMAL, 4, "  confidence %.0f%% (inferred)", f->confidence * 100);
-        if (f->extra[0])
-            dl_add(t, A_DIM, 4, "  %s", f->extra);
+        char members[FINDING_JSON_MAX];
+        if (finding_json_members(f, members, sizeof(members)))
+            dl_add(t, A_DIM, 4, "  %s", members);
         dl_add(t, A_NORMAL, 0, " ");
     }
     if (!t->detail_flow) {

@@ -503,14 +503,13 @@ static void http_conn(struct engine *e, uint64_t t, uint16_t cport, uint64_t del
     tx(e, r + 300000, true, cport, TCP_ACK, c + 2 + lq, s + 2 + lr, NULL);
 }
 
-static const struct finding *alert_finding(const char *rule, const char *state, int *count)
+static const struct finding *alert_finding(enum alert_rule rule, bool open, int *count)
 {
-    char pat[96];
     const struct finding *first = NULL;
-    snprintf(pat, sizeof(pat), "\"rule\":\"%s\",\"state\":\"%s\"", rule, state);
     *count = 0;
     for (int i = 0; i < nfound; i++)
-        if (found[i].kind == FK_HEALTH_ALERT && strstr(found[i].extra, pat)) {
+        if (found[i].kind == FK_HEALTH_ALERT && found[i].fx.alert.rule == rule &&
+            found[i].fx.alert.open == open) {
             if (!first)
                 first = &found[i];
             ++*count;
@@ -585,19 +584,19 @@ static void test_detector_http(void)
     for (int i = 0; i < nfound; i++)
         if (found[i].kind == FK_SLOW_RESPONSE) {
             nslow++;
-            CHECK(strstr(found[i].extra, "\"response_time\":6,") != NULL);
-            CHECK(strstr(found[i].extra, "\"status\":200") != NULL);
+            CHECK(fabs(found[i].fx.slow.response_s - 6) < 5e-6);
+            CHECK(found[i].fx.slow.status == 200);
             CHECK(found[i].nframes == 2);
         }
     CHECK(nslow == 1);
     int n;
-    const struct finding *f = alert_finding("resp_p99", "open", &n);
+    const struct finding *f = alert_finding(AR_RESP_P99, true, &n);
     CHECK(n == 1 && f && f->ts_ns == t0 + 20 * NS && f->sev == SEV_ERROR && f->flow_id == 0);
-    f = alert_finding("resp_p99", "closed", &n);
+    f = alert_finding(AR_RESP_P99, false, &n);
     CHECK(n == 1 && f && f->ts_ns == t0 + 50 * NS && f->sev == SEV_INFO);
-    f = alert_finding("error_rate", "open", &n);
-    CHECK(n == 1 && f && strstr(f->extra, "\"value\":0.2,\"threshold\":0.05"));
-    alert_finding("error_rate", "closed", &n);
+    f = alert_finding(AR_ERROR_RATE, true, &n);
+    CHECK(n == 1 && f && fabs(f->fx.alert.value - 0.2) < 1e-9 && f->fx.alert.threshold == 0.05);
+    alert_finding(AR_ERROR_RATE, false, &n);
     CHECK(n == 1);
 }
 
@@ -734,8 +733,8 @@ static void test_detector_tls(void)
     for (int i = 0; i < nfound; i++)
         if (found[i].kind == FK_SLOW_RESPONSE) {
             nslow++;
-            CHECK(strstr(found[i].extra, "\"protocol\":\"TLS\"") != NULL);
-            CHECK(strstr(found[i].extra, "status") == NULL);
+            CHECK(strcmp(found[i].fx.slow.protocol, "TLS") == 0);
+            CHECK(found[i].fx.slow.status == 0);
         }
     CHECK(nslow == 2);
 }
@@ -855,8 +854,8 @@ static void test_detector_gap(void)
     for (int i = 0; i < nfound; i++)
         if (found[i].kind == FK_SLOW_RESPONSE) {
             nslow++;
-            CHECK(strstr(found[i].extra, "\"protocol\":\"HTTP\"") != NULL);
-            CHECK(strstr(found[i].extra, "\"status\":503") != NULL);
+            CHECK(strcmp(found[i].fx.slow.protocol, "HTTP") == 0);
+            CHECK(found[i].fx.slow.status == 503);
         }
     CHECK(nslow == 1);
 }
@@ -910,8 +909,8 @@ static void test_detector_resync(void)
     for (int i = 0; i < nfound; i++)
         if (found[i].kind == FK_SLOW_RESPONSE) {
             nslow++;
-            CHECK(strstr(found[i].extra, "\"response_time\":6,") != NULL);
-            CHECK(strstr(found[i].extra, "\"status\":200") != NULL);
+            CHECK(fabs(found[i].fx.slow.response_s - 6) < 5e-6);
+            CHECK(found[i].fx.slow.status == 200);
         }
     CHECK(nslow == 1);
 }
@@ -986,8 +985,8 @@ static void test_detector_reorder(void)
     for (int i = 0; i < nfound; i++)
         if (found[i].kind == FK_SLOW_RESPONSE) {
             nslow++;
-            CHECK(strstr(found[i].extra, "\"response_time\":6.0007") != NULL);
-            CHECK(strstr(found[i].extra, "\"status\":200") != NULL);
+            CHECK(fabs(found[i].fx.slow.response_s - 6.0007) < 5e-5);
+            CHECK(found[i].fx.slow.status == 200);
         }
     CHECK(nslow == 1);
 }

@@ -172,7 +172,10 @@ static void test_all_records(void)
     uint64_t t0 = 1714557600ull * 1000000000ull;
 
     struct finding f = mk_finding(FK_RESET, t0 + 500000000ull, "server reset the connection");
-    snprintf(f.extra, sizeof(f.extra), "\"from\":\"server\",\"phase\":\"handshake\"");
+    f.fx.reset.from = DIR_S2C;
+    f.fx.reset.phase = RST_HANDSHAKE;
+    f.fx.reset.ttl = 64;
+    f.fx.reset.ttl_expected = 64;
     k.on_finding(k.ctx, &f);
 
     struct flow_record r;
@@ -253,15 +256,19 @@ static void test_all_records(void)
     struct finding a = mk_finding(FK_HEALTH_ALERT, t0 + 10000000000ull, "error rate 10 % > 5 %");
     a.flow_id = 0;
     a.has_client = false;
-    snprintf(a.extra, sizeof(a.extra), "\"state\":\"open\",\"rule\":\"error_rate\"");
+    a.fx.alert.rule = AR_ERROR_RATE;
+    a.fx.alert.open = true;
+    a.fx.alert.value = 0.1;
+    a.fx.alert.threshold = 0.05;
     k.on_finding(k.ctx, &a);
     a.ts_ns = t0 + 30000000000ull;
     snprintf(a.detail, sizeof(a.detail), "error rate back to 1 %%");
-    snprintf(a.extra, sizeof(a.extra), "\"state\":\"closed\",\"rule\":\"error_rate\"");
+    a.fx.alert.open = false;
     k.on_finding(k.ctx, &a);
-    /* A finding whose extra is not valid JSON is still stored. */
+    /* The close of a rule that is not open is stored, and changes no alert row. */
     struct finding bad = mk_finding(FK_HEALTH_ALERT, t0, "odd");
-    snprintf(bad.extra, sizeof(bad.extra), "\"state\":");
+    bad.fx.alert.rule = AR_CERT_EXPIRING;
+    bad.fx.alert.value = NAN;
     k.on_finding(k.ctx, &bad);
 
     struct run_summary sum;
@@ -299,6 +306,10 @@ static void test_all_records(void)
                         "WHERE kind='reset'",
                         buf, sizeof(buf)),
                  "server") == 0);
+    CHECK(strcmp(q_text(path, "SELECT extra FROM findings WHERE kind='health_alert' ORDER BY id",
+                        buf, sizeof(buf)),
+                 "{\"rule\":\"error_rate\",\"state\":\"open\",\"value\":0.1,"
+                 "\"threshold\":0.05}") == 0);
     CHECK_EQ_U64(q_int(path, "SELECT flow_id IS NULL AND client IS NULL FROM findings "
                              "WHERE kind='health_alert' ORDER BY id LIMIT 1"),
                  1);

@@ -1,0 +1,297 @@
+/*
+ * finding_json.c - the one encoder of a finding's typed, kind-specific fields as JSON object
+ * members. The JSON lines sink, the SQLite sink (findings.extra) and the live view all print
+ * these members through it, so the output contract has one definition.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "analyzers/finding.h"
+
+/* An append cursor over a caller's buffer; overflow is sticky. */
+struct jbuf {
+    char *p;       /* the buffer */
+    size_t n;      /* its size */
+    size_t used;   /* bytes written, NUL excluded */
+    bool overflow; /* something did not fit */
+};
+
+static void jb_put(struct jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void jb_put(struct jbuf *b, const char *fmt, ...)
+{
+    if (b->overflow)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(b->p + b->used, b->n - b->used, fmt, ap);
+    va_end(ap);
+    if (w < 0 || (size_t)w >= b->n - b->used) {
+        b->overflow = true;
+        return;
+    }
+    b->used += (size_t)w;
+}
+
+/*
+ * s as the inside of a JSON string into out[outsz]: quote and backslash escaped, control and
+ * non-ASCII bytes as \u00XX, cut (never inside an escape) when out is full.
+ */
+static void json_esc(char *out, size_t outsz, const char *s)
+{
+    size_t o = 0;
+    for (; *s && o + 7 < outsz; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)ch;
+        } else if (ch < 0x20 || ch >= 0x7f) {
+            o += (size_t)snprintf(out + o, outsz - o, "\\u%04x", ch);
+        } else {
+            out[o++] = (char)ch;
+        }
+    }
+    out[o] = '\0';
+}
+
+static const char *jbool(bool v)
+{
+    return v ? "true" : "false";
+}
+
+/* A number as "%.6g", or null when it is not finite. */
+static void jnum(char *buf, size_t len, double v)
+{
+    if (isnan(v) || isinf(v))
+        snprintf(buf, len, "null");
+    else
+        snprintf(buf, len, "%.6g", v);
+}
+
+static double secs(uint64_t ns)
+{
+    return (double)ns / 1e9;
+}
+
+static void put_reset(struct jbuf *b, const struct fx_reset *x)
+{
+    jb_put(b, "\"from\":\"%s\",\"phase\":\"%s\",\"ttl\":%u,\"ttl_expected\":%d,\"ttl_mismatch\":%s",
+           dir_side_name(x->from), rst_phase_name(x->phase), x->ttl, x->ttl_expected,
+           jbool(x->ttl_mismatch));
+}
+
+static void put_tcp(struct jbuf *b, enum fkind k, const struct fx_tcp_events *x)
+{
+    jb_put(b, "\"c2s\":%u,\"s2c\":%u,\"data_segs\":{\"c2s\":%" PRIu64 ",\"s2c\":%" PRIu64 "}",
+           x->count[DIR_C2S], x->count[DIR_S2C], x->data_segs[DIR_C2S], x->data_segs[DIR_S2C]);
+    if (x->interim)
+        jb_put(b, ",\"interim\":true");
+    if (k == FK_RETRANSMISSION || k == FK_FAST_RETRANSMISSION)
+        jb_put(b,
+               ",\"lost_upstream\":%" PRIu64 ",\"lost_downstream\":%" PRIu64
+               ",\"dsack_unneeded\":%" PRIu64,
+               x->lost_upstream, x->lost_downstream, x->dsack_unneeded);
+    if (k == FK_ZERO_WINDOW)
+        jb_put(b, ",\"zero_window_s\":{\"c2s\":%.6f,\"s2c\":%.6f}", secs(x->zero_window_ns[0]),
+               secs(x->zero_window_ns[1]));
+    if (k == FK_CAPTURE_LOSS)
+        jb_put(b, ",\"bytes\":%" PRIu64, x->capture_loss_bytes);
+}
+
+/* The SYN gaps as a JSON array of seconds, "[0.999,2.001]". */
+static void gaps_json(const struct fx_estab *x, char *gaps, size_t gn)
+{
+    size_t gat = 0;
+    int w = snprintf(gaps, gn, "[");
+    gat = w > 0 ? (size_t)w : 0;
+    for (unsigned i = 0; i < x->ngaps && i < FX_GAPS_MAX && gat < gn; i++) {
+        w = snprintf(gaps + gat, gn - gat, "%s%.3f", i ? "," : "", secs(x->gap_ns[i]));
+        gat += w > 0 ? (size_t)w : 0;
+    }
+    if (gat < gn)
+        snprintf(gaps + gat, gn - gat, "]");
+}
+
+static void put_estab(struct jbuf *b, const struct fx_estab *x)
+{
+    char gaps[96], sv[24];
+    const char *reason = estab_reason_name(x->reason);
+    switch (x->reason) {
+    case ER_REFUSED:
+        jb_put(b, "\"reason\":\"%s\",\"syns\":%u,\"ttl_mismatch\":%s", reason, x->syns,
+               jbool(x->ttl_mismatch));
+        break;
+    case ER_TIMEOUT:
+        gaps_json(x, gaps, sizeof(gaps));
+        jb_put(b, "\"reason\":\"%s\",\"syns\":%u,\"gaps\":%s,\"answered_others\":%u", reason,
+               x->syns, gaps, x->answered_others);
+        break;
+    case ER_BACKLOG:
+        gaps_json(x, gaps, sizeof(gaps));
+        jb_put(b,
+               "\"reason\":\"%s\",\"outcome\":\"%s\",\"syns\":%u,\"gaps\":%s,"
+               "\"answered_others\":%u,\"dropped_in_window\":%u,\"attempts_in_window\":%u",
+               reason, estab_outcome_name(x->outcome), x->syns, gaps, x->answered_others,
+               x->dropped_in_window, x->attempts_in_window);
+        break;
+    case ER_UNREACHABLE:
+        jb_put(b, "\"reason\":\"%s\",\"attempts\":%u,\"syns\":%u,\"clients\":%u,\"duration\":%.3f",
+               reason, x->attempts, x->syns, x->clients, secs(x->duration_ns));
+        break;
+    case ER_ACCEPT_QUEUE:
+        jb_put(b,
+               "\"reason\":\"%s\",\"abort_on_overflow\":%s,\"synack_retries\":%u,"
+               "\"data_retransmissions\":%u",
+               reason, jbool(x->abort_on_overflow), x->synack_retries, x->data_retransmissions);
+        if (!x->abort_on_overflow)
+            jb_put(b, ",\"outcome\":\"%s\",\"stall\":%.3f", estab_outcome_name(x->outcome),
+                   secs(x->stall_ns));
+        break;
+    case ER_SLOW:
+    case ER_SYN_RETRY:
+        if (x->server_side_ns >= 0)
+            snprintf(sv, sizeof(sv), "%.6f", secs((uint64_t)x->server_side_ns));
+        else
+            snprintf(sv, sizeof(sv), "null");
+        jb_put(b, "\"reason\":\"%s\",\"server_side\":%s,\"client_side\":%.6f,\"syns\":%u",
+               reason, sv, secs(x->client_side_ns), x->syns);
+        break;
+    }
+}
+
+static void put_tls_hs(struct jbuf *b, const struct fx_tls_handshake *x)
+{
+    char sni[FX_SNI_MAX], vb[32];
+    json_esc(sni, sizeof(sni), x->sni);
+    jb_put(b,
+           "\"outcome\":\"%s\",\"inferred\":%s,\"version\":\"%s\",\"sni\":\"%s\","
+           "\"alert\":\"%s\",\"alert_code\":%d,\"alert_from\":\"%s\"",
+           tls_outcome_name(x->outcome), jbool(x->inferred),
+           x->version ? tls_version_name(x->version, vb, sizeof(vb)) : "", sni,
+           x->alert_desc >= 0 ? tls_alert_name(x->alert_desc) : "", x->alert_desc,
+           x->alert_from >= 0 ? dir_side_name(x->alert_from) : "");
+}
+
+static void put_tls_alert(struct jbuf *b, const struct fx_tls_alert *x)
+{
+    char sni[FX_SNI_MAX];
+    json_esc(sni, sizeof(sni), x->sni);
+    jb_put(b,
+           "\"alert\":\"%s\",\"alert_code\":%d,\"level\":\"%s\",\"from\":\"%s\","
+           "\"during_handshake\":%s,\"sni\":\"%s\"",
+           tls_alert_name(x->desc), x->desc, x->level == 2 ? "fatal" : "warning",
+           dir_side_name(x->from), jbool(x->during_handshake), sni);
+}
+
+static void put_cert(struct jbuf *b, const struct fx_cert *x)
+{
+    char esc[FX_SUBJECT_MAX];
+    json_esc(esc, sizeof(esc), x->subject);
+    jb_put(b,
+           "\"sha256\":\"%.64s\",\"chain_pos\":%d,\"days_left\":%.2f,\"not_after\":%lld,"
+           "\"subject\":\"%s\"",
+           x->sha256, x->chain_pos, x->days_left, (long long)x->not_after, esc);
+}
+
+static void put_slow(struct jbuf *b, const struct fx_slow_response *x)
+{
+    char rs[32], thr[32], waited[32];
+    jnum(thr, sizeof(thr), x->threshold_s);
+    if (x->response_s >= 0) {
+        jnum(rs, sizeof(rs), x->response_s);
+        jb_put(b, "\"protocol\":\"%.7s\",\"response_time\":%s,\"threshold\":%s", x->protocol, rs,
+               thr);
+        if (x->status > 0)
+            jb_put(b, ",\"status\":%d", x->status);
+    } else {
+        jnum(waited, sizeof(waited), x->waited_s);
+        jb_put(b, "\"protocol\":\"%.7s\",\"response_time\":null,\"waited\":%s,\"threshold\":%s",
+               x->protocol, waited, thr);
+    }
+}
+
+static void put_alert(struct jbuf *b, const struct fx_health_alert *x)
+{
+    char val[32], thr[32];
+    jnum(val, sizeof(val), x->value);
+    jnum(thr, sizeof(thr), x->threshold);
+    jb_put(b, "\"rule\":\"%s\",\"state\":\"%s\",\"value\":%s,\"threshold\":%s",
+           alert_rule_name(x->rule), x->open ? "open" : "closed", val, thr);
+}
+
+size_t finding_json_members(const struct finding *f, char *buf, size_t bufsz)
+{
+    if (bufsz == 0)
+        return 0;
+    struct jbuf b = {.p = buf, .n = bufsz};
+    buf[0] = '\0';
+    switch (fk_info(f->kind)->family) {
+    case FX_NONE:
+        break;
+    case FX_RESET:
+        put_reset(&b, &f->fx.reset);
+        break;
+    case FX_TCP_EVENTS:
+        put_tcp(&b, f->kind, &f->fx.tcp);
+        break;
+    case FX_ONE_DIRECTION:
+        jb_put(&b, "\"seen\":\"%s\",\"packets\":%" PRIu64,
+               f->fx.one_dir.seen == DIR_C2S ? "c2s" : "s2c", f->fx.one_dir.packets);
+        break;
+    case FX_ESTAB:
+        put_estab(&b, &f->fx.estab);
+        break;
+    case FX_TLS_HANDSHAKE:
+        put_tls_hs(&b, &f->fx.tls_hs);
+        break;
+    case FX_TLS_ALERT:
+        put_tls_alert(&b, &f->fx.tls_alert);
+        break;
+    case FX_CERT:
+        put_cert(&b, &f->fx.cert);
+        break;
+    case FX_SLOW_RESPONSE:
+        put_slow(&b, &f->fx.slow);
+        break;
+    case FX_HEALTH_ALERT:
+        put_alert(&b, &f->fx.alert);
+        break;
+    }
+    if (b.overflow) {
+        buf[0] = '\0'; /* a cut member list would be invalid JSON: drop it whole */
+        return 0;
+    }
+    return b.used;
+}
+
+double fx_days_left(int64_t not_after_s, int64_t now_s)
+{
+    int64_t left = not_after_s - now_s;
+    uint64_t a = left < 0 ? 0 - (uint64_t)left : (uint64_t)left;
+    uint64_t q = a / 864, r = a % 864; /* hundredths of a day: 864 s each */
+    if (r > 432) {
+        q++;
+    } else if (r == 432) {
+        /* a tie in exact arithmetic: "%.2f" rounds the double a / 86400.0, which lies above
+           or below the tie (or on it: then to even, as printf does) */
+        double d = (double)a / 86400.0;
+        double err = fma(d, 86400.0, -(double)a);
+        if (err > 0 || (err == 0 && (q & 1)))
+            q++;
+    }
+    double days = (double)q / 100.0;
+    return left < 0 ? -days : days;
+}
+
+void fx_copy(char *dst, size_t n, const char *src)
+{
+    if (n == 0)
+        return;
+    size_t len = src ? strnlen(src, n - 1) : 0;
+    if (len)
+        memcpy(dst, src, len);
+    dst[len] = '\0';
+}

@@ -1,0 +1,142 @@
+/* test_finding.c - the finding-kind table and the one JSON encoder of typed finding fields. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzers/finding.h"
+#include "testhelp.h"
+
+/* Every kind has a name, a name that maps back, and fields that fit its family. */
+static void test_kind_table(void)
+{
+    for (int k = 0; k < FK__COUNT; k++) {
+        const struct fk_info *i = fk_info((enum fkind)k);
+        CHECK(i->name != NULL && strcmp(i->name, "?") != 0);
+        CHECK_EQ_U64(fk_from_name(i->name), k);
+        /* a kind that reports a per-flow TCP event counter has the counted fields */
+        CHECK((i->tev >= 0) == (i->family == FX_TCP_EVENTS));
+        /* only kinds reporting a retransmission counter count as data retransmissions */
+        if (i->data_retransmission)
+            CHECK(i->tev == TEV_RETRANSMISSION || i->tev == TEV_FAST_RETRANSMISSION ||
+                  i->tev == TEV_SPURIOUS_RETRANSMISSION);
+        CHECK(strcmp(fk_layer_name(i->layer), "?") != 0);
+    }
+    CHECK(strcmp(fk_info(FK__COUNT)->name, "?") == 0);
+    CHECK(fk_info(FK_CONN_REFUSED)->fail == FAIL_REFUSED);
+    CHECK(fk_info(FK_SERVER_UNREACHABLE)->fail == FAIL_TIMEOUT);
+    CHECK(fk_info(FK_RESET)->fail == FAIL_NONE);
+    CHECK(strcmp(fail_name(FAIL_TLS), "tls") == 0);
+    CHECK(strcmp(alert_rule_name(AR_CERT_EXPIRING), "cert_expiring") == 0);
+    CHECK(strcmp(alert_rule_name(AR__COUNT), "?") == 0);
+}
+
+static struct finding mk(enum fkind k)
+{
+    struct finding f;
+    memset(&f, 0, sizeof(f));
+    f.kind = k;
+    return f;
+}
+
+static void check_json(const struct finding *f, const char *want)
+{
+    char buf[FINDING_JSON_MAX];
+    size_t n = finding_json_members(f, buf, sizeof(buf));
+    CHECK_EQ_U64(n, strlen(want));
+    if (strcmp(buf, want) != 0) {
+        fprintf(stderr, "  got  %s\n  want %s\n", buf, want);
+        CHECK(0);
+    }
+}
+
+/* The encoder writes each family's members in the order of the output contract. */
+static void test_encoder(void)
+{
+    struct finding f = mk(FK_RESET);
+    f.fx.reset = (struct fx_reset){DIR_S2C, RST_MID, 52, 64, true};
+    check_json(&f, "\"from\":\"server\",\"phase\":\"mid\",\"ttl\":52,\"ttl_expected\":64,"
+                   "\"ttl_mismatch\":true");
+
+    f = mk(FK_ZERO_WINDOW);
+    f.fx.tcp.count[DIR_S2C] = 3;
+    f.fx.tcp.data_segs[DIR_C2S] = 10;
+    f.fx.tcp.zero_window_ns[DIR_S2C] = 1500000000;
+    f.fx.tcp.interim = true;
+    check_json(&f, "\"c2s\":0,\"s2c\":3,\"data_segs\":{\"c2s\":10,\"s2c\":0},\"interim\":true,"
+                   "\"zero_window_s\":{\"c2s\":0.000000,\"s2c\":1.500000}");
+
+    f = mk(FK_SYN_UNANSWERED);
+    f.fx.estab.reason = ER_TIMEOUT;
+    f.fx.estab.syns = 3;
+    f.fx.estab.ngaps = 2;
+    f.fx.estab.gap_ns[0] = 1000000000;
+    f.fx.estab.gap_ns[1] = 2001000000;
+    check_json(&f, "\"reason\":\"timeout\",\"syns\":3,\"gaps\":[1.000,2.001],\"answered_others\":0");
+
+    f = mk(FK_SLOW_HANDSHAKE);
+    f.fx.estab.reason = ER_SYN_RETRY;
+    f.fx.estab.server_side_ns = -1;
+    f.fx.estab.client_side_ns = 250000;
+    f.fx.estab.syns = 2;
+    check_json(&f, "\"reason\":\"syn_retry\",\"server_side\":null,\"client_side\":0.000250,"
+                   "\"syns\":2");
+
+    f = mk(FK_TLS_ALERT);
+    f.fx.tls_alert = (struct fx_tls_alert){48, 2, DIR_C2S, true, "a\"b"};
+    check_json(&f, "\"alert\":\"unknown_ca\",\"alert_code\":48,\"level\":\"fatal\",\"from\":"
+                   "\"client\",\"during_handshake\":true,\"sni\":\"a\\\"b\"");
+
+    f = mk(FK_TLS_HANDSHAKE_FAILED);
+    f.fx.tls_hs.outcome = TLS_NO_SERVER_HELLO;
+    f.fx.tls_hs.alert_desc = -1;
+    f.fx.tls_hs.alert_from = -1;
+    check_json(&f, "\"outcome\":\"no_server_hello\",\"inferred\":false,\"version\":\"\",\"sni\":"
+                   "\"\",\"alert\":\"\",\"alert_code\":-1,\"alert_from\":\"\"");
+
+    f = mk(FK_HEALTH_ALERT);
+    f.fx.alert = (struct fx_health_alert){AR_ERROR_RATE, false, NAN, 0.05};
+    check_json(&f, "\"rule\":\"error_rate\",\"state\":\"closed\",\"value\":null,"
+                   "\"threshold\":0.05");
+
+    f = mk(FK_SLOW_RESPONSE);
+    fx_copy(f.fx.slow.protocol, sizeof(f.fx.slow.protocol), "HTTP");
+    f.fx.slow.response_s = -1;
+    f.fx.slow.waited_s = 7.25;
+    f.fx.slow.threshold_s = 5;
+    check_json(&f, "\"protocol\":\"HTTP\",\"response_time\":null,\"waited\":7.25,\"threshold\":5");
+
+    f = mk(FK_MALFORMED);
+    check_json(&f, "");
+
+    /* a buffer too small gets nothing rather than cut (invalid) JSON */
+    char small[16];
+    f = mk(FK_RESET);
+    CHECK_EQ_U64(finding_json_members(&f, small, sizeof(small)), 0);
+    CHECK(small[0] == '\0');
+}
+
+/* fx_days_left is what "%.2f" makes of left / 86400.0, ties and negative zero included. */
+static void test_days_left(void)
+{
+    int bad = 0;
+    for (int64_t left = -3 * 86400; left <= 3 * 86400 && bad < 5; left++) {
+        char want[32], got[32];
+        snprintf(want, sizeof(want), "%.2f", (double)left / 86400.0);
+        snprintf(got, sizeof(got), "%.2f", fx_days_left(1000000000 + left, 1000000000));
+        if (strcmp(want, got) != 0 || strtod(want, NULL) != fx_days_left(left, 0)) {
+            fprintf(stderr, "  left %lld: want %s got %s\n", (long long)left, want, got);
+            bad++;
+        }
+    }
+    CHECK_EQ_U64(bad, 0);
+    CHECK(fx_days_left(0, 100) == 0 && signbit(fx_days_left(0, 100)));
+}
+
+int main(void)
+{
+    TEST_RUN(test_kind_table);
+    TEST_RUN(test_encoder);
+    TEST_RUN(test_days_left);
+    return TEST_REPORT();
+}
