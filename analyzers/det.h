@@ -31,6 +31,10 @@ struct tcp_seg {
     bool hs_ack;             /* the client ACK that completed the handshake */
     enum rst_phase rst;      /* RST_NONE unless this is a reset */
     bool rst_ttl_mismatch;   /* reset TTL/hop limit differs from the sender's other packets */
+    bool data;               /* a data segment: payload, and not a keep-alive probe */
+    bool data_retrans;       /* a data retransmission: a data segment whose events include a
+                                kind counted as one (fk_info data_retransmission); every rate
+                                and total of retransmissions counts these, nothing else */
 };
 
 /* One detector instance (global state per run). */

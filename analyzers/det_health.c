@@ -1063,11 +1063,10 @@ static void hl_on_packet(struct det *d, struct flow *f, void *fs, const struct p
         }
         if (sg->ev & TEV_BIT(TEV_ZERO_WINDOW))
             r->zero_windows++;
-        if (sg->len > 0 && !(sg->ev & TEV_BIT(TEV_KEEP_ALIVE))) {
+        if (sg->data) {
             r->data_segs[sg->dir]++;
             r->bytes[sg->dir] += sg->len;
-            if (sg->ev & (TEV_BIT(TEV_RETRANSMISSION) | TEV_BIT(TEV_FAST_RETRANSMISSION) |
-                          TEV_BIT(TEV_SPURIOUS_RETRANSMISSION)))
+            if (sg->data_retrans)
                 r->retrans_segs[sg->dir]++;
         }
     }

@@ -36,7 +36,33 @@ struct engine {
     bool ticked;                           /* on_tick ran at least once */
     bool in_on_finding;                    /* inside detectors' on_finding: no recursion */
     uint64_t malformed;                    /* eng_malformed calls */
+    uint32_t data_retrans_ev;              /* TEV bits that make a data segment a data
+                                              retransmission (from the finding-kind table) */
 };
+
+/* The TCP events whose kinds count as data retransmissions (fk_info). */
+static uint32_t eng_data_retrans_events(void)
+{
+    uint32_t m = 0;
+    for (int k = 0; k < FK__COUNT; k++) {
+        const struct fk_info *i = fk_info((enum fkind)k);
+        if (i->data_retransmission && i->tev >= 0 && i->tev < TEV__COUNT)
+            m |= 1u << i->tev;
+    }
+    return m;
+}
+
+/* Classify segment s of flow record r as data / data retransmission and count it. */
+static void eng_count_data(const struct engine *e, struct flow_record *r, int dir,
+                           struct tcp_seg *s)
+{
+    s->data = s->len > 0 && !(s->ev & (1u << TEV_KEEP_ALIVE));
+    s->data_retrans = s->data && (s->ev & e->data_retrans_ev) != 0;
+    if (s->data)
+        r->data_segs[dir]++;
+    if (s->data_retrans)
+        r->data_retrans[dir]++;
+}
 
 void eng_config_default(struct eng_config *cfg)
 {
@@ -184,6 +210,8 @@ struct engine *eng_new(const struct eng_config *cfg, const struct sink *sinks, s
         cfg->nservers > ENG_MAX_SERVERS)
         return NULL;
     struct engine *e = calloc(1, sizeof(*e));
+    if (e)
+        e->data_retrans_ev = eng_data_retrans_events();
     if (!e)
         return NULL;
     e->cfg = *cfg;
@@ -334,6 +362,7 @@ void eng_packet(struct engine *e, const struct pkt *p)
     memset(&s, 0, sizeof(s));
     s.flow_new = created;
     bool closed = tcp_analyze(f, p, dir, &s);
+    eng_count_data(e, r, dir, &s);
     for (size_t i = 0; i < e->ndets; i++)
         if (e->dets[i].ops->on_packet)
             e->dets[i].ops->on_packet(&e->dets[i], f, f->ext + e->dets[i].off, p, &s);
@@ -396,13 +425,12 @@ void eng_get_stats(const struct engine *e, struct eng_stats *st)
     st->last_ts_ns = e->now_ns;
 }
 
-/* How bad a flow looks for the live view: retransmissions of any kind plus resets. */
+/* How bad a flow looks for the live view: data retransmissions plus resets. */
 static uint64_t eng_score(const struct flow_record *r)
 {
     uint64_t s = 0;
     for (int d = 0; d < 2; d++)
-        s += (uint64_t)r->ev[d][TEV_RETRANSMISSION] + r->ev[d][TEV_FAST_RETRANSMISSION] +
-             r->ev[d][TEV_SPURIOUS_RETRANSMISSION] + r->ev[d][TEV_RESET];
+        s += r->data_retrans[d] + r->ev[d][TEV_RESET];
     return s;
 }
 

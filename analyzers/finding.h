@@ -124,6 +124,9 @@ struct flow_record {
     uint64_t packets[2];            /* per direction (DIR_C2S, DIR_S2C) */
     uint64_t bytes[2];              /* TCP payload bytes per direction */
     uint32_t ev[2][TEV__COUNT];     /* TCP event counts per direction */
+    uint64_t data_segs[2];          /* data segments per direction (payload, not keep-alive) */
+    uint64_t data_retrans[2];       /* data retransmissions per direction (tcp_seg.data_retrans:
+                                       SYN and SYN-ACK retries are not counted) */
     int64_t hs_rtt_server_ns;       /* SYN -> SYN-ACK, -1 if unknown */
     int64_t hs_rtt_client_ns;       /* SYN-ACK -> ACK, -1 if unknown */
     uint32_t syn_count;             /* SYNs sent by the client (1 + retries) */

@@ -56,6 +56,7 @@ struct report {
     FILE *out;             /* stdout */
     bool first_key;        /* JSON: no member written yet in the top object */
     bool v2;               /* the TLS/health/alerts tables exist */
+    bool v3;               /* typed finding columns and flow data counts exist */
 };
 
 static void usage(FILE *to)
@@ -380,6 +381,7 @@ static int open_db(struct report *r, char *err, size_t errlen)
         return ERR_FORMAT;
     }
     r->v2 = ver >= 2;
+    r->v3 = ver >= 3;
     return 0;
 }
 
@@ -432,10 +434,25 @@ static int exec_bound(struct report *r, const char *sql, char *err, size_t errle
 /* The selection, as temporary tables: every section reads these. */
 static int select_rows(struct report *r, char *err, size_t errlen)
 {
-    static const char *const base[] = {
-        "CREATE TEMP TABLE sel_flows AS SELECT * FROM main.flows WHERE " RUN_FILTER
-        " AND " SERVER_FILTER " AND (:since IS NULL OR last_ts >= :since)"
-        " AND (:until IS NULL OR first_ts < :until)",
+    /* before version 3: the typed columns, NULL or read from the JSON of old rows */
+    static const char flows_cols_v2[] = "*, NULL AS data_segs_c2s, NULL AS data_segs_s2c, "
+                                        "NULL AS data_retrans_c2s, NULL AS data_retrans_s2c";
+    static const char findings_cols_v2[] = "*, " STORE_V3_SIDE_SQL " AS side, " STORE_V3_PHASE_SQL
+                                           " AS phase, " STORE_V3_TTL_MISMATCH_SQL
+                                           " AS ttl_mismatch";
+    char flows_sql[512], findings_sql[1024];
+    snprintf(flows_sql, sizeof(flows_sql),
+             "CREATE TEMP TABLE sel_flows AS SELECT %s FROM main.flows WHERE " RUN_FILTER
+             " AND " SERVER_FILTER " AND (:since IS NULL OR last_ts >= :since)"
+             " AND (:until IS NULL OR first_ts < :until)",
+             r->v3 ? "*" : flows_cols_v2);
+    snprintf(findings_sql, sizeof(findings_sql),
+             "CREATE TEMP TABLE sel_findings AS SELECT %s FROM main.findings WHERE " RUN_FILTER
+             " AND " SERVER_FILTER " AND (:since IS NULL OR ts >= :since)"
+             " AND (:until IS NULL OR ts < :until)",
+             r->v3 ? "*" : findings_cols_v2);
+    const char *const base[] = {
+        flows_sql,
         /* Median handshake RTTs per server (lower median). */
         "CREATE TEMP TABLE sel_median AS SELECT server,"
         " max(CASE WHEN which = 0 AND rn = (n + 1) / 2 THEN v END) AS srv,"
@@ -448,9 +465,7 @@ static int select_rows(struct report *r, char *err, size_t errlen)
         " row_number() OVER (PARTITION BY server ORDER BY hs_rtt_client),"
         " count(*) OVER (PARTITION BY server) FROM sel_flows"
         " WHERE hs_rtt_client IS NOT NULL) GROUP BY server",
-        "CREATE TEMP TABLE sel_findings AS SELECT * FROM main.findings WHERE " RUN_FILTER
-        " AND " SERVER_FILTER " AND (:since IS NULL OR ts >= :since)"
-        " AND (:until IS NULL OR ts < :until)",
+        findings_sql,
     };
     static const char *const v2[] = {
         "CREATE TEMP TABLE sel_tls AS SELECT * FROM main.tls_handshakes WHERE " RUN_FILTER
@@ -748,8 +763,8 @@ static const char servers_sql[] =
     " sum(close = :c_refused) AS refused, sum(close = :c_unanswered) AS unanswered,"
     " sum(reset_c2s + reset_s2c > 0) AS reset,"
     " sum(packets_c2s + packets_s2c) AS packets, sum(retrans_total) AS retrans,"
-    " round(100.0 * sum(retrans_total) / max(1, sum(packets_c2s + packets_s2c)), 2)"
-    " AS retrans_pct,"
+    " round(100.0 * sum(data_retrans_c2s + data_retrans_s2c)"
+    " / nullif(sum(data_segs_c2s + data_segs_s2c), 0), 2) AS retrans_pct,"
     " round(1000 * m.srv, 3) AS hs_rtt_srv_ms, round(1000 * m.cli, 3) AS hs_rtt_cli_ms,"
     " (SELECT count(*) FROM sel_findings e WHERE e.server = f.server"
     "  AND e.severity = 'error') AS errors"
@@ -810,14 +825,9 @@ static const char certs_sql[] =
     " ORDER BY c.not_after LIMIT 20";
 
 static const char resets_sql[] =
-    "SELECT server,"
-    " coalesce(CASE WHEN json_valid(extra) THEN json_extract(extra, '$.from') END, '?')"
-    " AS sent_by,"
-    " coalesce(CASE WHEN json_valid(extra) THEN json_extract(extra, '$.phase') END, '?')"
-    " AS phase,"
-    " count(*) AS resets,"
-    " sum(coalesce(CASE WHEN json_valid(extra) THEN json_extract(extra, '$.ttl_mismatch') END,"
-    " 0)) AS ttl_mismatch, min(ts) AS first_ts, max(ts) AS last_ts"
+    "SELECT server, coalesce(side, '?') AS sent_by, coalesce(phase, '?') AS phase,"
+    " count(*) AS resets, sum(coalesce(ttl_mismatch, 0)) AS ttl_mismatch,"
+    " min(ts) AS first_ts, max(ts) AS last_ts"
     " FROM sel_findings WHERE kind = 'reset'"
     " GROUP BY server, sent_by, phase ORDER BY resets DESC, server LIMIT 20";
 
@@ -898,8 +908,9 @@ static int report_all(struct report *r, char *err, size_t errlen)
             return ERR_DB;
     }
     if (section(r, "servers",
-                "Servers (from flows: attempts = SYNs seen, reset = flows with a RST, retrans pct ="
-                " retransmitted / all segments,\n hs rtt = median SYN->SYN-ACK (srv) and"
+                "Servers (from flows: attempts = SYNs seen, reset = flows with a RST, retrans ="
+                " data retransmissions\n (SYN and SYN-ACK retries are not), retrans pct = of"
+                " data segments,\n hs rtt = median SYN->SYN-ACK (srv) and"
                 " SYN-ACK->ACK (cli) in ms, errors = error findings)",
                 "no flows", servers_sql, err, errlen) != 0 ||
         section(r, "findings_by_kind", "Findings by kind and severity", "no findings", kinds_sql,

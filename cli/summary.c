@@ -18,7 +18,7 @@ struct srv_total {
     uint64_t flows;           /* flows ended */
     uint64_t packets;         /* packets both ways */
     uint64_t bytes;           /* payload bytes both ways */
-    uint64_t retrans;         /* retransmissions of every subtype, both ways */
+    uint64_t retrans;         /* data retransmissions, both ways (flow_record.data_retrans) */
     uint64_t resets;          /* resets, both ways */
     uint64_t failed;          /* refused or unanswered connection attempts */
     uint64_t findings[3];     /* findings per severity */
@@ -74,8 +74,7 @@ static void on_flow(void *ctx, const struct flow_record *r)
     for (int d = 0; d < 2; d++) {
         t->packets += r->packets[d];
         t->bytes += r->bytes[d];
-        t->retrans += r->ev[d][TEV_RETRANSMISSION] + r->ev[d][TEV_FAST_RETRANSMISSION] +
-                      r->ev[d][TEV_SPURIOUS_RETRANSMISSION];
+        t->retrans += r->data_retrans[d];
         t->resets += r->ev[d][TEV_RESET];
     }
     if (r->close == CLOSE_REFUSED || r->close == CLOSE_UNANSWERED)

@@ -136,7 +136,7 @@ static const char schema_v2[] =
     "  id INTEGER PRIMARY KEY,\n"
     "  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
     "  server TEXT NOT NULL, server_ip TEXT NOT NULL, server_port INTEGER NOT NULL,\n"
-    "  rule TEXT NOT NULL,\n"                /* which threshold (extra.rule of health_alert) */
+    "  rule TEXT NOT NULL,\n"                /* which threshold (alert_rule_name) */
     "  opened REAL NOT NULL, closed REAL,\n" /* capture times; closed NULL: still open */
     "  open_detail TEXT, close_detail TEXT\n"
     ");\n"
@@ -215,7 +215,66 @@ static const char schema_v2[] =
     "WHERE h.start = (SELECT max(h2.start) FROM server_health h2\n"
     "                 WHERE h2.server_ip = h.server_ip AND h2.server_port = h.server_port);\n";
 
+/*
+ * Version 3: typed finding columns (no view or report reads findings.extra any more; extra
+ * stays, the kind-specific fields as a JSON object for people and other tools), data
+ * segment and data retransmission counts on flows (SYN and SYN-ACK retries are not data
+ * retransmissions), and the views rebuilt on them.
+ */
+static const char schema_v3[] =
+    "ALTER TABLE findings ADD COLUMN side TEXT;\n"         /* sender: client or server (reset,
+                                                              tls_alert, tls_handshake_failed) */
+    "ALTER TABLE findings ADD COLUMN phase TEXT;\n"        /* reset: answer_to_syn, handshake,
+                                                              mid, after_fin */
+    "ALTER TABLE findings ADD COLUMN ttl_mismatch INTEGER;\n" /* reset, conn_refused: 1 when the
+                                                                 RST's TTL differs */
+    "UPDATE findings SET side = " STORE_V3_SIDE_SQL ", phase = " STORE_V3_PHASE_SQL
+    ", ttl_mismatch = " STORE_V3_TTL_MISMATCH_SQL " WHERE extra IS NOT NULL;\n"
+    "ALTER TABLE flows ADD COLUMN data_segs_c2s INTEGER;\n" /* segments with payload, not */
+    "ALTER TABLE flows ADD COLUMN data_segs_s2c INTEGER;\n" /* keep-alives (NULL: older run) */
+    "ALTER TABLE flows ADD COLUMN data_retrans_c2s INTEGER;\n" /* data retransmissions */
+    "ALTER TABLE flows ADD COLUMN data_retrans_s2c INTEGER;\n"
+    /* retrans_total: data retransmissions from v3 on; an older row keeps its old count
+       (every retransmission event, SYN retries included) */
+    "DROP VIEW v_failed_connections;\n"
+    "CREATE VIEW v_failed_connections AS\n"
+    "SELECT run_id, server, server_ip, server_port,\n"
+    "  sum(kind = 'conn_refused') AS refused,\n"
+    "  sum(kind = 'syn_unanswered') AS unanswered,\n"
+    "  sum(kind = 'syn_backlog_drop') AS backlog_drop,\n"
+    "  sum(kind = 'accept_queue_overflow') AS accept_queue_overflow,\n"
+    "  sum(kind = 'reset') AS reset_in_handshake,\n"
+    "  sum(kind = 'server_unreachable') AS unreachable,\n"
+    "  count(*) AS total,\n"
+    "  datetime(min(ts), 'unixepoch') AS first_utc, datetime(max(ts), 'unixepoch') AS last_utc\n"
+    "FROM findings\n"
+    "WHERE kind IN ('conn_refused', 'syn_unanswered', 'syn_backlog_drop',\n"
+    "               'accept_queue_overflow', 'server_unreachable')\n"
+    "   OR (kind = 'reset' AND phase = 'handshake')\n"
+    "GROUP BY run_id, server;\n"
+    "DROP VIEW v_resets_by_phase;\n"
+    "CREATE VIEW v_resets_by_phase AS\n"
+    "SELECT run_id, server, coalesce(phase, 'unknown') AS phase,\n"
+    "  coalesce(side, 'unknown') AS sent_by, count(*) AS resets,\n"
+    "  sum(coalesce(ttl_mismatch, 0)) AS ttl_mismatch\n"
+    "FROM findings WHERE kind = 'reset'\n"
+    "GROUP BY run_id, server, phase, sent_by;\n"
+    "DROP VIEW v_retrans_rate;\n"
+    "CREATE VIEW v_retrans_rate AS\n"
+    "SELECT run_id, server, count(*) AS flows,\n"
+    "  sum(packets_c2s + packets_s2c) AS packets,\n"
+    "  sum(retrans_total) AS retransmitted,\n"
+    "  round(100.0 * sum(retrans_total) / max(1, sum(packets_c2s + packets_s2c)), 3)\n"
+    "    AS retrans_pct_of_packets,\n"
+    "  sum(data_segs_c2s + data_segs_s2c) AS data_segs,\n"
+    "  sum(data_retrans_c2s + data_retrans_s2c) AS retrans_segs,\n"
+    "  round(100.0 * sum(data_retrans_c2s + data_retrans_s2c)\n"
+    "        / nullif(sum(data_segs_c2s + data_segs_s2c), 0), 3) AS retrans_pct_of_data\n"
+    "FROM flows GROUP BY run_id, server;\n"
+    "CREATE INDEX findings_kind_phase ON findings(kind, phase);\n";
+
 const char *const store_schema_steps[STORE_SCHEMA_VERSION] = {
     schema_v1,
     schema_v2,
+    schema_v3,
 };

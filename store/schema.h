@@ -3,7 +3,20 @@
 #define FM_STORE_SCHEMA_H
 
 /* PRAGMA user_version written by this flowmedic; a database above it is refused. */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
+
+/*
+ * The typed finding columns of version 3 as read from the JSON extra of an older row: the
+ * v3 migration fills old rows with these, and `flowmedic report` on a database it may not
+ * upgrade (opened read-only, version < 3) reads old rows through the same expressions.
+ */
+#define STORE_V3_SIDE_SQL                                                                          \
+    "CASE WHEN json_valid(extra) THEN coalesce(json_extract(extra, '$.from'),"                     \
+    " nullif(json_extract(extra, '$.alert_from'), '')) END"
+#define STORE_V3_PHASE_SQL                                                                         \
+    "CASE WHEN kind = 'reset' AND json_valid(extra) THEN json_extract(extra, '$.phase') END"
+#define STORE_V3_TTL_MISMATCH_SQL                                                                  \
+    "CASE WHEN json_valid(extra) THEN json_extract(extra, '$.ttl_mismatch') END"
 
 /* PRAGMA application_id of a flowmedic database ("FMed"). */
 #define STORE_APPLICATION_ID 0x464d6564

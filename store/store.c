@@ -340,7 +340,8 @@ static int flow_insert_sql(char *buf, size_t len)
                      "client_port, server_ip, server_port, first_ts, last_ts, first_frame, "
                      "state, close, saw_syn, one_direction, packets_c2s, packets_s2c, "
                      "bytes_c2s, bytes_s2c, retrans_total, hs_rtt_server, hs_rtt_client, "
-                     "syn_count, synack_count");
+                     "syn_count, synack_count, data_segs_c2s, data_segs_s2c, "
+                     "data_retrans_c2s, data_retrans_s2c");
     if (n < 0 || (size_t)n >= len)
         return ERR_FULL;
     used = (size_t)n;
@@ -355,7 +356,7 @@ static int flow_insert_sql(char *buf, size_t len)
     if (n < 0 || (size_t)n >= len - used)
         return ERR_FULL;
     used += (size_t)n;
-    for (int i = 1; i < 24 + 2 * TEV__COUNT; i++) {
+    for (int i = 1; i < 28 + 2 * TEV__COUNT; i++) {
         n = snprintf(buf + used, len - used, ",?");
         if (n < 0 || (size_t)n >= len - used)
             return ERR_FULL;
@@ -372,7 +373,8 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_COMMIT] = "COMMIT",
     [ST_FINDING] = "INSERT INTO findings (run_id, ts, kind, severity, flow_id, client, server, "
                    "client_ip, client_port, server_ip, server_port, detail, frames, "
-                   "confidence, extra) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                   "confidence, extra, side, phase, ttl_mismatch) "
+                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_FLOW] = NULL, /* built by flow_insert_sql */
     [ST_HEALTH] = "INSERT INTO server_health (run_id, start, len, server, server_ip, "
                   "server_port, attempts, established, failed_refused, failed_timeout, "
@@ -674,6 +676,33 @@ static void bind_real_or_null(sqlite3_stmt *st, int i, double v)
         sqlite3_bind_double(st, i, v);
 }
 
+/* The typed finding columns (side, phase, ttl_mismatch) at the given indexes; NULL if none. */
+static void bind_typed_columns(sqlite3_stmt *st, const struct finding *f, int side, int phase,
+                               int ttl)
+{
+    switch (fk_info(f->kind)->family) {
+    case FX_RESET:
+        sqlite3_bind_text(st, side, dir_side_name(f->fx.reset.from), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, phase, rst_phase_name(f->fx.reset.phase), -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, ttl, f->fx.reset.ttl_mismatch);
+        break;
+    case FX_TLS_ALERT:
+        sqlite3_bind_text(st, side, dir_side_name(f->fx.tls_alert.from), -1, SQLITE_STATIC);
+        break;
+    case FX_TLS_HANDSHAKE:
+        if (f->fx.tls_hs.alert_from >= 0)
+            sqlite3_bind_text(st, side, dir_side_name(f->fx.tls_hs.alert_from), -1,
+                              SQLITE_STATIC);
+        break;
+    case FX_ESTAB:
+        if (f->fx.estab.reason == ER_REFUSED)
+            sqlite3_bind_int(st, ttl, f->fx.estab.ttl_mismatch);
+        break;
+    default:
+        break;
+    }
+}
+
 static int write_finding(struct store *s, const struct finding *f)
 {
     sqlite3_stmt *st = s->st[ST_FINDING];
@@ -709,6 +738,7 @@ static int write_finding(struct store *s, const struct finding *f)
     sqlite3_bind_double(st, 14, f->confidence);
     if (nm)
         sqlite3_bind_text(st, 15, extra, -1, SQLITE_STATIC);
+    bind_typed_columns(st, f, 16, 17, 18);
     int rc = step_done(st);
     if (rc != SQLITE_OK || f->kind != FK_HEALTH_ALERT)
         return rc;
@@ -726,10 +756,7 @@ static int write_finding(struct store *s, const struct finding *f)
 static int write_flow(struct store *s, const struct flow_record *r)
 {
     sqlite3_stmt *st = s->st[ST_FLOW];
-    uint64_t retrans = 0;
-    for (int d = 0; d < 2; d++)
-        retrans += (uint64_t)r->ev[d][TEV_RETRANSMISSION] + r->ev[d][TEV_FAST_RETRANSMISSION] +
-                   r->ev[d][TEV_SPURIOUS_RETRANSMISSION];
+    uint64_t retrans = r->data_retrans[DIR_C2S] + r->data_retrans[DIR_S2C];
 
     sqlite3_bind_int64(st, 1, s->run_id);
     bind_u64(st, 2, r->flow_id);
@@ -753,9 +780,13 @@ static int write_flow(struct store *s, const struct flow_record *r)
         sqlite3_bind_double(st, 22, (double)r->hs_rtt_client_ns / 1e9);
     sqlite3_bind_int64(st, 23, r->syn_count);
     sqlite3_bind_int64(st, 24, r->synack_count);
+    bind_u64(st, 25, r->data_segs[DIR_C2S]);
+    bind_u64(st, 26, r->data_segs[DIR_S2C]);
+    bind_u64(st, 27, r->data_retrans[DIR_C2S]);
+    bind_u64(st, 28, r->data_retrans[DIR_S2C]);
     for (int e = 0; e < TEV__COUNT; e++) {
-        sqlite3_bind_int64(st, 25 + 2 * e, r->ev[DIR_C2S][e]);
-        sqlite3_bind_int64(st, 26 + 2 * e, r->ev[DIR_S2C][e]);
+        sqlite3_bind_int64(st, 29 + 2 * e, r->ev[DIR_C2S][e]);
+        sqlite3_bind_int64(st, 30 + 2 * e, r->ev[DIR_S2C][e]);
     }
     return step_done(st);
 }

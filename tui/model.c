@@ -314,8 +314,7 @@ static uint64_t row_retrans(const struct flow_record *r)
 {
     uint64_t n = 0;
     for (int d = 0; d < 2; d++)
-        n += (uint64_t)r->ev[d][TEV_RETRANSMISSION] + r->ev[d][TEV_FAST_RETRANSMISSION] +
-             r->ev[d][TEV_SPURIOUS_RETRANSMISSION];
+        n += r->data_retrans[d];
     return n;
 }
 
@@ -695,10 +694,7 @@ static void tl_handshake(struct tl *t, const struct flow_record *r)
 static void tl_end(struct tl *t, const struct tui_model *m, const struct flow_record *r, bool open)
 {
     char b0[24], b1[24];
-    uint64_t rc =
-        (uint64_t)r->ev[DIR_C2S][TEV_RETRANSMISSION] + r->ev[DIR_C2S][TEV_FAST_RETRANSMISSION];
-    uint64_t rs =
-        (uint64_t)r->ev[DIR_S2C][TEV_RETRANSMISSION] + r->ev[DIR_S2C][TEV_FAST_RETRANSMISSION];
+    uint64_t rc = r->data_retrans[DIR_C2S], rs = r->data_retrans[DIR_S2C];
     if (open) {
         uint64_t now = m->has_status && m->st.now_ns > r->last_ts_ns ? m->st.now_ns : r->last_ts_ns;
         tl_add(t, now, -1,

@@ -199,6 +199,11 @@ static void test_all_records(void)
     r.bytes[DIR_C2S] = 1000;
     r.ev[DIR_C2S][TEV_RETRANSMISSION] = 2;
     r.ev[DIR_S2C][TEV_FAST_RETRANSMISSION] = 3;
+    r.ev[DIR_C2S][TEV_SPURIOUS_RETRANSMISSION] = 1; /* a SYN retry: no data retransmission */
+    r.data_segs[DIR_C2S] = 40;
+    r.data_segs[DIR_S2C] = 60;
+    r.data_retrans[DIR_C2S] = 2;
+    r.data_retrans[DIR_S2C] = 3;
     r.ev[DIR_S2C][TEV_MIRROR_DUPLICATE] = 4;
     r.hs_rtt_server_ns = 1500000;
     r.hs_rtt_client_ns = -1;
@@ -356,6 +361,16 @@ static void test_all_records(void)
                         sizeof(buf)),
                  "handshake/server") == 0);
     CHECK_EQ_U64(q_int(path, "SELECT retransmitted FROM v_retrans_rate"), 5);
+    CHECK_EQ_U64(q_int(path, "SELECT retrans_pct_of_data * 1000 FROM v_retrans_rate"), 5000);
+    /* typed finding columns */
+    CHECK(strcmp(q_text(path, "SELECT side || ' ' || phase || ' ' || ttl_mismatch FROM findings "
+                              "WHERE kind='reset'",
+                        buf, sizeof(buf)),
+                 "server handshake 0") == 0);
+    CHECK_EQ_U64(q_int(path, "SELECT reset_in_handshake FROM v_failed_connections"), 1);
+    CHECK(strcmp(q_text(path, "SELECT sent_by || ' ' || phase FROM v_resets_by_phase", buf,
+                        sizeof(buf)),
+                 "server handshake") == 0);
     CHECK_EQ_U64(q_int(path, "SELECT retrans_total FROM v_worst_flows LIMIT 1"), 5);
     CHECK(strcmp(q_text(path, "SELECT alert FROM v_tls_failures", buf, sizeof(buf)),
                  "unknown_ca") == 0);
@@ -391,7 +406,7 @@ static void test_migration_v1(void)
         return;
     }
     CHECK_EQ_U64(store_close(s, err, sizeof(err)), 0);
-    CHECK_EQ_U64(q_int(path, "PRAGMA user_version"), 2);
+    CHECK_EQ_U64(q_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN "
                              "('tls_handshakes','certificates','server_health','alerts')"),
                  4);
@@ -399,6 +414,60 @@ static void test_migration_v1(void)
     CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM findings WHERE kind='conn_refused'"), 1);
     CHECK_EQ_U64(q_int(path, "SELECT refused FROM v_failed_connections"), 1);
     CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM runs"), 2);
+    CHECK_EQ_U64(q_int(path, "PRAGMA integrity_check = 1") == -1, 0);
+}
+
+/* A version 2 database: old rows get the typed columns from their JSON, views use them. */
+static void test_migration_v2(void)
+{
+    const char *path = db_path("v2.db");
+    char err[512], sql[256], buf[256];
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, store_schema_steps[0], NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, store_schema_steps[1], NULL, NULL, NULL) == SQLITE_OK);
+    snprintf(sql, sizeof(sql), "PRAGMA user_version=2; PRAGMA application_id=%d",
+             STORE_APPLICATION_ID);
+    CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(sqlite3_exec(
+              db,
+              "INSERT INTO runs (started, sources, version, status) "
+              "VALUES (1700000000, 'old.pcap', '0.0.2', 'complete');"
+              "INSERT INTO findings (run_id, ts, kind, severity, server, server_ip, server_port, "
+              "detail, extra) VALUES (1, 1700000001, 'reset', 'warn', '10.0.0.5:443', "
+              "'10.0.0.5', 443, 'RST', '{\"from\":\"client\",\"phase\":\"handshake\",\"ttl\":60,"
+              "\"ttl_expected\":64,\"ttl_mismatch\":true}');"
+              "INSERT INTO findings (run_id, ts, kind, severity, server, server_ip, server_port, "
+              "detail, extra) VALUES (1, 1700000002, 'tls_handshake_failed', 'error', "
+              "'10.0.0.5:443', '10.0.0.5', 443, 'failed', '{\"outcome\":\"failed_alert\","
+              "\"alert_from\":\"server\"}');"
+              "INSERT INTO findings (run_id, ts, kind, severity, server, server_ip, server_port, "
+              "detail, extra) VALUES (1, 1700000003, 'reset', 'warn', '10.0.0.5:443', "
+              "'10.0.0.5', 443, 'odd', 'not json')",
+              NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    struct store *s = store_open(path, &run_info, err, sizeof(err));
+    CHECK(s != NULL);
+    if (!s) {
+        fprintf(stderr, "  %s\n", err);
+        return;
+    }
+    CHECK_EQ_U64(store_close(s, err, sizeof(err)), 0);
+    CHECK_EQ_U64(q_int(path, "PRAGMA user_version"), 3);
+    CHECK(strcmp(q_text(path, "SELECT side || ' ' || phase || ' ' || ttl_mismatch FROM findings "
+                              "WHERE id = 1",
+                        buf, sizeof(buf)),
+                 "client handshake 1") == 0);
+    CHECK(strcmp(q_text(path, "SELECT side FROM findings WHERE id = 2", buf, sizeof(buf)),
+                 "server") == 0);
+    CHECK_EQ_U64(q_int(path, "SELECT side IS NULL AND phase IS NULL FROM findings WHERE id = 3"),
+                 1);
+    CHECK_EQ_U64(q_int(path, "SELECT reset_in_handshake FROM v_failed_connections"), 1);
+    CHECK_EQ_U64(q_int(path, "SELECT ttl_mismatch FROM v_resets_by_phase WHERE phase = "
+                             "'handshake'"),
+                 1);
+    CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM v_resets_by_phase WHERE phase = 'unknown'"),
+                 1);
     CHECK_EQ_U64(q_int(path, "PRAGMA integrity_check = 1") == -1, 0);
 }
 
@@ -733,6 +802,7 @@ int main(void)
     TEST_RUN(test_schema_new);
     TEST_RUN(test_all_records);
     TEST_RUN(test_migration_v1);
+    TEST_RUN(test_migration_v2);
     TEST_RUN(test_refuse_newer);
     TEST_RUN(test_not_a_database);
     TEST_RUN(test_bad_paths);

@@ -358,11 +358,13 @@ static struct tui_model *sort_fixture(void)
     a.bytes[1] = 50000;
     struct flow_record b = flow(2, "10.0.0.2:1002", "10.0.0.5:443", 100, 190); /* 90 s */
     b.bytes[1] = 10;
-    b.ev[DIR_S2C][TEV_RETRANSMISSION] = 7;
+    b.ev[DIR_S2C][TEV_RETRANSMISSION] = 8; /* one was a SYN-ACK retry: not data */
+    b.data_retrans[DIR_S2C] = 7;
     struct flow_record c = flow(3, "10.0.0.3:1003", "10.0.0.6:8080", 100, 130); /* 30 s */
     c.bytes[0] = 1000;
     c.ev[DIR_C2S][TEV_RETRANSMISSION] = 1;
     c.ev[DIR_C2S][TEV_FAST_RETRANSMISSION] = 1;
+    c.data_retrans[DIR_C2S] = 2;
     struct flow_record d = flow(4, "10.0.0.4:1004", "10.0.0.5:443", 100, 105); /* 5 s */
     d.close = CLOSE_RST_SERVER;
     struct finding fd = finding(4, FK_TLS_ALERT, SEV_ERROR, "10.0.0.4:1004", "10.0.0.5:443", 105,
