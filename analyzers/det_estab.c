@@ -22,7 +22,6 @@
  *   finding and the per-flow syn_unanswered findings of that episode are suppressed.
  */
 
-#define NS_PER_S 1000000000ull
 #define NS_PER_MS 1000000ull
 /* SYN times and frames kept per attempt */
 #define ES_SYNS 6
@@ -185,16 +184,6 @@ static void es_dur(char *buf, size_t n, uint64_t ns)
         snprintf(buf, n, "%.3f ms", (double)ns / 1e6);
 }
 
-static bool es_ip_eq(const struct ip_addr *a, const struct ip_addr *b)
-{
-    return a->family == b->family && memcmp(a->a, b->a, sizeof(a->a)) == 0;
-}
-
-static bool es_ep_eq(const struct endpoint *a, const struct endpoint *b)
-{
-    return a->port == b->port && es_ip_eq(&a->ip, &b->ip);
-}
-
 /* The bucket for a capture time, reset if it held an older second. */
 static struct es_bucket *es_bucket_at(struct es_server *s, uint64_t ts_ns)
 {
@@ -280,7 +269,7 @@ static int es_server_scan(struct det *d, const struct endpoint *ep, uint64_t now
                 free_i = i;
             continue;
         }
-        if (es_ep_eq(&s->ep, ep)) {
+        if (pkt_ep_eq(&s->ep, ep)) {
             s->last_ns = now;
             return i;
         }
@@ -305,7 +294,7 @@ static int es_server_slot(struct det *d, const struct endpoint *ep, uint64_t now
     struct es_priv *p = d->priv;
     uint32_t h = es_ep_hash(ep) % ES_HINTS;
     uint16_t hint = p->hint[h];
-    if (hint && p->srv[hint - 1].used && es_ep_eq(&p->srv[hint - 1].ep, ep)) {
+    if (hint && p->srv[hint - 1].used && pkt_ep_eq(&p->srv[hint - 1].ep, ep)) {
         p->srv[hint - 1].last_ns = now;
         return hint - 1; /* the common case: one lookup, no scan */
     }
@@ -406,7 +395,7 @@ static void es_syn_story(const struct es_syns *sy, char *buf, size_t n)
 static void es_client_add(struct es_episode *e, const struct ip_addr *ip)
 {
     for (uint32_t i = 0; i < e->nclients; i++)
-        if (es_ip_eq(&e->clients[i], ip))
+        if (pkt_ip_eq(&e->clients[i], ip))
             return;
     if (e->nclients < ES_EP_CLIENTS)
         e->clients[e->nclients++] = *ip;

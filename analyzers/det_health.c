@@ -19,7 +19,6 @@
 #include "capture/log.h"
 #include "capture/rd.h"
 
-#define NS_PER_S 1000000000ull
 #define HL_MAX_SERVERS 1024          /* server endpoints tracked at once (idle ones give way) */
 #define HL_HASH_SLOTS 2048           /* open-addressing slots for the server table (power of two) */
 #define HL_PIPELINE 4                /* requests awaiting a response per connection */
@@ -164,12 +163,6 @@ static uint32_t hl_hash(const struct endpoint *e)
     return h;
 }
 
-static bool hl_ep_eq(const struct endpoint *a, const struct endpoint *b)
-{
-    return a->port == b->port && a->ip.family == b->ip.family &&
-           memcmp(a->ip.a, b->ip.a, sizeof(a->ip.a)) == 0;
-}
-
 /* Remove the server in hash slot i (linear probing: shift the following entries back). */
 static void hl_unhash(struct hl *h, uint32_t i)
 {
@@ -220,7 +213,7 @@ static uint16_t hl_server(struct hl *h, const struct endpoint *e)
         uint16_t s = h->slot[i];
         if (s == 0)
             break;
-        if (hl_ep_eq(&h->srv[s - 1].ep, e))
+        if (pkt_ep_eq(&h->srv[s - 1].ep, e))
             return s;
     }
     size_t idx = h->nsrv;
@@ -1118,16 +1111,35 @@ static void hl_on_tick(struct det *d, uint64_t now_ns)
     hl_advance(d, now_ns);
 }
 
+/* A failed connection attempt of reason why: the health row's counter of it, NULL if none. */
+static uint64_t *hl_fail_counter(struct health_row *r, enum fail_reason why)
+{
+    switch (why) {
+    case FAIL_REFUSED:
+        return &r->failed_refused;
+    case FAIL_TIMEOUT:
+        return &r->failed_timeout;
+    case FAIL_BACKLOG:
+        return &r->failed_backlog;
+    case FAIL_RESET:
+        return &r->failed_reset;
+    case FAIL_TLS:
+        return &r->failed_tls;
+    default:
+        return NULL;
+    }
+}
+
+/*
+ * Other detectors' findings: failed connection attempts (the kind table says which kinds
+ * are, and under which reason) and the certificate expiry evidence of the cert rule.
+ */
 static void hl_on_finding(struct det *d, const struct finding *f)
 {
     struct hl *h = hl_of(d);
-    if (f->kind == FK_SLOW_RESPONSE || f->kind == FK_HEALTH_ALERT)
-        return; /* our own */
-    bool relevant = f->kind == FK_CONN_REFUSED || f->kind == FK_SYN_UNANSWERED ||
-                    f->kind == FK_SERVER_UNREACHABLE || f->kind == FK_SYN_BACKLOG_DROP ||
-                    f->kind == FK_ACCEPT_QUEUE_OVERFLOW || f->kind == FK_TLS_HANDSHAKE_FAILED ||
-                    f->kind == FK_CERT_EXPIRING || f->kind == FK_CERT_EXPIRED;
-    if (!relevant)
+    const struct fk_info *ki = fk_info(f->kind);
+    bool cert_expiry = f->kind == FK_CERT_EXPIRING || f->kind == FK_CERT_EXPIRED;
+    if (ki->fail == FAIL_NONE && !cert_expiry)
         return;
     uint16_t idx = hl_server(h, &f->server);
     if (!idx)
@@ -1136,33 +1148,20 @@ static void hl_on_finding(struct det *d, const struct finding *f)
     struct health_row *r = &s->row;
     s->active = true;
     s->last_ns = f->ts_ns;
-    switch (f->kind) {
-    case FK_CONN_REFUSED:
-        r->failed_refused++;
-        break;
-    case FK_SYN_UNANSWERED:
-        r->failed_timeout++;
-        break;
-    case FK_SERVER_UNREACHABLE: {
-        /* one finding for an outage episode: count its attempts */
-        r->failed_timeout += f->fx.estab.attempts >= 1 ? f->fx.estab.attempts : 1;
-        break;
-    }
-    case FK_SYN_BACKLOG_DROP:
-    case FK_ACCEPT_QUEUE_OVERFLOW:
-        r->failed_backlog++;
-        break;
-    case FK_TLS_HANDSHAKE_FAILED:
-        r->failed_tls++;
-        break;
-    default: {
+    if (cert_expiry) {
         double days = f->fx.cert.days_left;
         if (!s->cert_bad || (!isnan(days) && (isnan(s->cert_days) || days < s->cert_days)))
             s->cert_days = days;
         s->cert_bad = true;
-        break;
+        return;
     }
-    }
+    /* an outage episode (server_unreachable) is one finding for all its attempts */
+    uint64_t n = 1;
+    if (ki->family == FX_ESTAB && f->fx.estab.reason == ER_UNREACHABLE && f->fx.estab.attempts)
+        n = f->fx.estab.attempts;
+    uint64_t *c = hl_fail_counter(r, ki->fail);
+    if (c)
+        *c += n;
 }
 
 static void hl_on_finish(struct det *d)

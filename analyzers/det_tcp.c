@@ -14,11 +14,9 @@
 #include "analyzers/flow.h"
 #include "analyzers/tcp.h"
 
-#define DT_NKINDS 10              /* TEV_RETRANSMISSION..TEV_KEEP_ALIVE, then capture loss */
-#define DT_CAPLOSS (DT_NKINDS - 1) /* index of capture loss in the per-kind arrays */
+#define DT_NKINDS 10              /* kinds reported per flow: entries of dt_kinds */
 #define DT_ONE_DIR_MIN_PKTS 3     /* one-direction finding only for flows with this many packets */
-#define DT_NS_PER_S 1e9
-#define DT_NRATE 5                /* kinds shown as a share of data segments (up to lost) */
+#define DT_NRATE 5                /* kinds shown as a share of data segments (dt_kinds.rate) */
 
 /* Per-flow state (zeroed when the flow starts). */
 struct dt_flow {
@@ -43,8 +41,12 @@ struct dt_state {
     uint64_t report_ns; /* interim report period for open flows; 0 = only at flow end */
 };
 
+static bool dt_tables_agree(void);
+
 static int dt_init(struct det *d, const struct eng_config *cfg)
 {
+    if (!dt_tables_agree())
+        return ERR_FORMAT; /* a programming error: every engine test would fail on it */
     struct dt_state *g = calloc(1, sizeof(*g));
     if (!g)
         return ERR_NOMEM;
@@ -60,30 +62,61 @@ static void dt_free(struct det *d)
     d->priv = NULL;
 }
 
-/* Per-kind index of TEV bit e, or -1 when det_tcp does not report it per flow. */
+/*
+ * The kinds this detector reports per flow, each from one TCP event counter: slot k of the
+ * per-kind arrays in dt_flow is entry k here. Nothing depends on the order of enum tcp_ev
+ * or enum fkind; dt_slot_of maps an event back to its slot.
+ */
+static const struct dt_kind {
+    enum tcp_ev tev;   /* the event counted */
+    enum fkind kind;   /* the finding written */
+    int8_t rate;       /* slot in done_segs (shown as a share of data segments), -1: none */
+    const char *noun[2]; /* singular, plural */
+} dt_kinds[DT_NKINDS] = {
+    {TEV_RETRANSMISSION, FK_RETRANSMISSION, 0, {"retransmission", "retransmissions"}},
+    {TEV_FAST_RETRANSMISSION, FK_FAST_RETRANSMISSION, 1,
+     {"fast retransmission", "fast retransmissions"}},
+    {TEV_SPURIOUS_RETRANSMISSION, FK_SPURIOUS_RETRANSMISSION, 2,
+     {"spurious retransmission", "spurious retransmissions"}},
+    {TEV_OUT_OF_ORDER, FK_OUT_OF_ORDER, 3, {"out-of-order segment", "out-of-order segments"}},
+    {TEV_LOST_SEGMENT, FK_LOST_SEGMENT, 4,
+     {"sequence gap (previous segment not captured)",
+      "sequence gaps (previous segment not captured)"}},
+    {TEV_DUP_ACK, FK_DUP_ACK, -1, {"duplicate ACK", "duplicate ACKs"}},
+    {TEV_ZERO_WINDOW, FK_ZERO_WINDOW, -1,
+     {"zero window advertisement", "zero window advertisements"}},
+    {TEV_WINDOW_FULL, FK_WINDOW_FULL, -1, {"window-full segment", "window-full segments"}},
+    {TEV_KEEP_ALIVE, FK_KEEP_ALIVE, -1, {"keep-alive", "keep-alives"}},
+    {TEV_CAPTURE_LOSS, FK_CAPTURE_LOSS, -1,
+     {"ACK of bytes never captured", "ACKs of bytes never captured"}},
+};
+
+/* Slot + 1 of each TCP event in dt_kinds; 0: not reported per flow (reset, duplicates). */
+static const uint8_t dt_slot_of[TEV__COUNT] = {
+    [TEV_RETRANSMISSION] = 1, [TEV_FAST_RETRANSMISSION] = 2, [TEV_SPURIOUS_RETRANSMISSION] = 3,
+    [TEV_OUT_OF_ORDER] = 4,   [TEV_LOST_SEGMENT] = 5,        [TEV_DUP_ACK] = 6,
+    [TEV_ZERO_WINDOW] = 7,    [TEV_WINDOW_FULL] = 8,         [TEV_KEEP_ALIVE] = 9,
+    [TEV_CAPTURE_LOSS] = 10,
+};
+
+/* Slot of TCP event e, or -1 when det_tcp does not report it per flow. */
 static int dt_index(int e)
 {
-    if (e >= TEV_RETRANSMISSION && e <= TEV_KEEP_ALIVE)
-        return e;
-    if (e == TEV_CAPTURE_LOSS)
-        return DT_CAPLOSS;
-    return -1;
+    return e >= 0 && e < TEV__COUNT ? dt_slot_of[e] - 1 : -1;
 }
 
-static int dt_tev(int k)
+/* The two tables agree, and each kind's finding reports that event (checked at start-up). */
+static bool dt_tables_agree(void)
 {
-    return k == DT_CAPLOSS ? TEV_CAPTURE_LOSS : k;
-}
-
-static enum fkind dt_fkind(int k)
-{
-    static const enum fkind map[DT_NKINDS] = {
-        FK_RETRANSMISSION, FK_FAST_RETRANSMISSION, FK_SPURIOUS_RETRANSMISSION,
-        FK_OUT_OF_ORDER,   FK_LOST_SEGMENT,        FK_DUP_ACK,
-        FK_ZERO_WINDOW,    FK_WINDOW_FULL,         FK_KEEP_ALIVE,
-        FK_CAPTURE_LOSS,
-    };
-    return map[k];
+    int rates = 0;
+    for (int k = 0; k < DT_NKINDS; k++) {
+        const struct dt_kind *x = &dt_kinds[k];
+        if (dt_index(x->tev) != k || fk_info(x->kind)->tev != (int)x->tev ||
+            x->rate >= DT_NRATE)
+            return false;
+        rates += x->rate >= 0;
+    }
+    return rates == DT_NRATE;
 }
 
 static const char *dt_side(int dir)
@@ -155,7 +188,7 @@ static void dt_reset(struct det *d, struct flow *f, const struct pkt *p, const s
     fd.frames[0] = p->frame;
     fd.nframes = 1;
     size_t pos = 0;
-    double age = (double)(p->ts_ns - r->first_ts_ns) / DT_NS_PER_S;
+    double age = (double)(p->ts_ns - r->first_ts_ns) / NS_PER_S;
     if (r->bytes[DIR_C2S] + r->bytes[DIR_S2C] == 0)
         dt_cat(fd.detail, sizeof(fd.detail), &pos, "RST from the %s %s, %.3f ms after the first "
                "packet, before any data", dt_side(s->dir), dt_phase_text(s->rst), age * 1e3);
@@ -228,18 +261,20 @@ static void dt_on_packet(struct det *d, struct flow *f, void *fs, const struct p
 
 /* "12 retransmissions server->client (3.1% of 387 data segments)" for each direction. */
 static void dt_counts(char *buf, size_t n, size_t *pos, const struct flow *f,
-                      const struct dt_flow *st, int k, const char *const noun[2])
+                      const struct dt_flow *st, int k)
 {
     const struct flow_record *r = flow_rec(f);
-    int tev = dt_tev(k);
+    const struct dt_kind *x = &dt_kinds[k];
+    int tev = x->tev;
     bool first = true;
     for (int dir = 0; dir < 2; dir++) {
         uint32_t c = r->ev[dir][tev] - st->done_ev[k][dir];
         if (!c)
             continue;
-        uint64_t segs = f->half[dir].data_segs - (k < DT_NRATE ? st->done_segs[k][dir] : 0);
-        dt_cat(buf, n, pos, "%s%u %s %s", first ? "" : " and ", c, noun[c != 1], dt_arrow(dir));
-        if (segs && (tev <= TEV_LOST_SEGMENT))
+        uint64_t segs = f->half[dir].data_segs - (x->rate >= 0 ? st->done_segs[x->rate][dir] : 0);
+        dt_cat(buf, n, pos, "%s%u %s %s", first ? "" : " and ", c, x->noun[c != 1],
+               dt_arrow(dir));
+        if (segs && x->rate >= 0)
             dt_cat(buf, n, pos, " (%.1f%% of %" PRIu64 " data segments)", 100.0 * c / (double)segs,
                    segs);
         first = false;
@@ -313,26 +348,9 @@ static void dt_location(char *buf, size_t n, size_t *pos, const struct dt_loc *l
 static bool dt_kind_finding(struct det *d, struct flow *f, struct dt_flow *st, int k,
                             bool interim, uint64_t now)
 {
-    static const char *const nouns[DT_NKINDS][2] = {
-        {"retransmission", "retransmissions"},
-        {"fast retransmission", "fast retransmissions"},
-        {"spurious retransmission", "spurious retransmissions"},
-        {"out-of-order segment", "out-of-order segments"},
-        {"sequence gap (previous segment not captured)",
-         "sequence gaps (previous segment not captured)"},
-        {"duplicate ACK", "duplicate ACKs"},
-        {"zero window advertisement", "zero window advertisements"},
-        {"window-full segment", "window-full segments"},
-        {"keep-alive", "keep-alives"},
-        {"ACK of bytes never captured", "ACKs of bytes never captured"},
-    };
-    static const enum severity sevs[DT_NKINDS] = {
-        SEV_WARN, SEV_WARN, SEV_INFO, SEV_INFO, SEV_WARN,
-        SEV_INFO, SEV_WARN, SEV_INFO, SEV_INFO, SEV_INFO,
-    };
     const struct dt_state *g = d->priv;
     const struct flow_record *r = flow_rec(f);
-    int tev = dt_tev(k);
+    int tev = dt_kinds[k].tev;
     uint32_t c2s = r->ev[DIR_C2S][tev] - st->done_ev[k][DIR_C2S];
     uint32_t s2c = r->ev[DIR_S2C][tev] - st->done_ev[k][DIR_S2C];
     if ((uint64_t)c2s + s2c < g->notable || c2s + s2c == 0)
@@ -340,15 +358,15 @@ static bool dt_kind_finding(struct det *d, struct flow *f, struct dt_flow *st, i
     struct dt_loc loc = dt_loc_period(f, st);
     struct finding fd;
     uint64_t ts = st->first_ts[k] ? st->first_ts[k] : r->last_ts_ns;
-    det_finding_init(&fd, f, dt_fkind(k), sevs[k], ts);
+    det_finding_init(&fd, f, dt_kinds[k].kind, fk_info(dt_kinds[k].kind)->sev, ts);
     dt_frames(&fd, st, k, r->first_frame);
     size_t pos = 0;
     char *b = fd.detail;
     size_t n = sizeof(fd.detail);
     if (interim)
         dt_cat(b, n, &pos, "connection open %.0f s: ",
-               (double)(now - r->first_ts_ns) / DT_NS_PER_S);
-    dt_counts(b, n, &pos, f, st, k, nouns[k]);
+               (double)(now - r->first_ts_ns) / NS_PER_S);
+    dt_counts(b, n, &pos, f, st, k);
     if (fd.nframes)
         dt_cat(b, n, &pos, ", first at frame %" PRIu64, fd.frames[0]);
     switch (tev) {
@@ -380,8 +398,8 @@ static bool dt_kind_finding(struct det *d, struct flow *f, struct dt_flow *st, i
             }
             if (r->ev[dir][tev] - st->done_ev[k][dir])
                 dt_cat(b, n, &pos, "; the %s's window stayed zero %.3f s in total (longest %.3f s)",
-                       dt_side(dir), (double)st->zw_total_ns[dir] / DT_NS_PER_S,
-                       (double)st->zw_max_ns[dir] / DT_NS_PER_S);
+                       dt_side(dir), (double)st->zw_total_ns[dir] / NS_PER_S,
+                       (double)st->zw_max_ns[dir] / NS_PER_S);
         }
         dt_cat(b, n, &pos, ": the receiving application stopped reading; check its read loop "
                            "and receive buffers");
@@ -423,11 +441,11 @@ static bool dt_kind_finding(struct det *d, struct flow *f, struct dt_flow *st, i
 static void dt_mark_done(struct flow *f, struct dt_flow *st, int k)
 {
     const struct flow_record *r = flow_rec(f);
-    int tev = dt_tev(k);
+    int tev = dt_kinds[k].tev;
     for (int dir = 0; dir < 2; dir++) {
         st->done_ev[k][dir] = r->ev[dir][tev];
-        if (k < DT_NRATE)
-            st->done_segs[k][dir] = f->half[dir].data_segs;
+        if (dt_kinds[k].rate >= 0)
+            st->done_segs[dt_kinds[k].rate][dir] = f->half[dir].data_segs;
     }
     st->nframes[k] = 0;
     st->first_ts[k] = 0;
@@ -455,7 +473,8 @@ static void dt_report(struct det *d, struct flow *f, struct dt_flow *st, bool in
         tried[best] = true;
         if (dt_kind_finding(d, f, st, best, interim, now)) {
             dt_mark_done(f, st, best);
-            located |= best == TEV_RETRANSMISSION || best == TEV_FAST_RETRANSMISSION;
+            located |= dt_kinds[best].tev == TEV_RETRANSMISSION ||
+                       dt_kinds[best].tev == TEV_FAST_RETRANSMISSION;
         }
     }
     if (located) {

@@ -19,7 +19,6 @@
 #include "tls.h"
 #include "x509.h"
 
-#define NS_PER_S 1000000000ull
 #define TS_FRAMES FINDING_FRAMES_MAX /* evidence frames kept per session */
 #define TS_CERT_SEEN 4096            /* (certificate, server, SNI) triples remembered */
 #define TS_CERT_CACHE 64             /* parsed certificates kept for reuse */
@@ -185,52 +184,52 @@ static const char *side(int dir)
 static const char *alert_hint(int desc)
 {
     switch (desc) {
-    case 0:
+    case TLS_AD_CLOSE_NOTIFY:
         return "orderly close, not an error";
-    case 10:
+    case TLS_AD_UNEXPECTED_MESSAGE:
         return "a message came out of order: an incompatible implementation or a middlebox";
-    case 20:
+    case TLS_AD_BAD_RECORD_MAC:
         return "a record failed its integrity check: corruption or a middlebox rewriting bytes";
-    case 40:
+    case TLS_AD_HANDSHAKE_FAILURE:
         return "no cipher suite, group or signature algorithm both sides accept: compare the "
                "client's offer with the server's TLS configuration";
-    case 42:
-    case 46:
+    case TLS_AD_BAD_CERTIFICATE:
+    case TLS_AD_CERTIFICATE_UNKNOWN:
         return "the client rejected the server certificate: check the chain (intermediates), "
                "the names (SAN) and the validity dates";
-    case 43:
+    case TLS_AD_UNSUPPORTED_CERTIFICATE:
         return "the certificate type or key is not supported by the peer";
-    case 44:
+    case TLS_AD_CERTIFICATE_REVOKED:
         return "the certificate was revoked: replace it";
-    case 45:
+    case TLS_AD_CERTIFICATE_EXPIRED:
         return "a certificate has expired: renew it (and check the clock of the peer)";
-    case 48:
+    case TLS_AD_UNKNOWN_CA:
         return "the peer does not trust the certificate's issuer: install the intermediate "
                "certificates on the server or add the CA to the client's trust store";
-    case 47:
-    case 50:
+    case TLS_AD_ILLEGAL_PARAMETER:
+    case TLS_AD_DECODE_ERROR:
         return "a handshake field was malformed or not allowed: incompatible implementations "
                "or a middlebox";
-    case 51:
+    case TLS_AD_DECRYPT_ERROR:
         return "a signature or key exchange did not verify: wrong key or a middlebox";
-    case 70:
+    case TLS_AD_PROTOCOL_VERSION:
         return "no TLS version in common: check the minimum/maximum protocol versions on both "
                "sides";
-    case 71:
+    case TLS_AD_INSUFFICIENT_SECURITY:
         return "the server requires stronger parameters than the client offered";
-    case 80:
+    case TLS_AD_INTERNAL_ERROR:
         return "the peer hit an internal error: check its logs";
-    case 86:
+    case TLS_AD_INAPPROPRIATE_FALLBACK:
         return "a version downgrade was refused (inappropriate fallback)";
-    case 90:
+    case TLS_AD_USER_CANCELED:
         return "the user or application cancelled the handshake";
-    case 109:
+    case TLS_AD_MISSING_EXTENSION:
         return "a required extension is missing";
-    case 112:
+    case TLS_AD_UNRECOGNIZED_NAME:
         return "the server has no certificate for the requested name (SNI)";
-    case 116:
+    case TLS_AD_CERTIFICATE_REQUIRED:
         return "the server requires a client certificate";
-    case 120:
+    case TLS_AD_NO_APPLICATION_PROTOCOL:
         return "no application protocol (ALPN) in common";
     default:
         return "see RFC 8446 section 6.2 for the alert's meaning";
@@ -297,7 +296,8 @@ static void emit_failed(struct tls_priv *pv, struct tls_sess *s, uint64_t ts)
              "TLS handshake%s closed by the %s %s %s, %.3f s after the ClientHello (%s) - the "
              "%s gave up on the handshake: check its logs",
              sni, side(r->alert_from), phase(s),
-             r->alert_desc == 0 ? "with close_notify" : "(FIN) without an alert", secs, ver,
+             r->alert_desc == TLS_AD_CLOSE_NOTIFY ? "with close_notify" : "(FIN) without an alert",
+             secs, ver,
              side(r->alert_from));
         break;
     case TLS_NO_SERVER_HELLO:
@@ -696,13 +696,13 @@ static void ev_alert(void *ctx, int dir, int level, int desc)
     }
     struct finding f;
     char sni[96];
-    bool fatal = level == 2;
-    enum severity sev = desc == 0 ? SEV_INFO : fatal ? SEV_ERROR : SEV_WARN;
+    bool fatal = level == TLS_ALERT_FATAL;
+    enum severity sev = desc == TLS_AD_CLOSE_NOTIFY ? SEV_INFO : fatal ? SEV_ERROR : SEV_WARN;
     sess_finding(&f, s, FK_TLS_ALERT, sev, pv->cur_ns);
     bfmt(sni, sizeof(sni), "%s%s", r->sni[0] ? " for " : "", r->sni);
     bfmt(f.detail, sizeof(f.detail), "%s sent %s alert %s(%d)%s %s%s - %s", side(dir),
          fatal        ? "fatal"
-         : level == 1 ? "warning"
+         : level == TLS_ALERT_WARNING ? "warning"
                       : "unknown-level",
          tls_alert_name(desc), desc, sni, in_hs ? phase(s) : "after the handshake",
          s->via_keylog ? " (encrypted; read with the key log)" : "", alert_hint(desc));
@@ -712,11 +712,11 @@ static void ev_alert(void *ctx, int dir, int level, int desc)
     f.fx.tls_alert.during_handshake = in_hs;
     fx_copy(f.fx.tls_alert.sni, sizeof(f.fx.tls_alert.sni), r->sni);
     det_emit(pv->d, &f);
-    if (in_hs && (fatal || desc == 0) && r->alert_from < 0) {
+    if (in_hs && (fatal || desc == TLS_AD_CLOSE_NOTIFY) && r->alert_from < 0) {
         r->alert_from = dir;
         r->alert_level = level;
         r->alert_desc = desc;
-        r->outcome = desc == 0 ? TLS_CLOSED : TLS_FAILED_ALERT;
+        r->outcome = desc == TLS_AD_CLOSE_NOTIFY ? TLS_CLOSED : TLS_FAILED_ALERT;
     }
 }
 

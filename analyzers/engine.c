@@ -15,7 +15,6 @@
 #define ENG_MAX_SINKS 16          /* sinks one engine fans out to */
 #define ENG_MAX_DETS 32           /* detectors in det_table */
 #define ENG_MALFORMED_FINDINGS 100 /* malformed frames written as findings; the rest counted */
-#define ENG_NS_PER_S 1000000000ull
 #define ENG_DEDUP_ORDER 14        /* 2^14 frame signatures (128 KiB: stays in cache) */
 
 /* The engine: everything one analysis run owns. */
@@ -68,25 +67,25 @@ void eng_config_default(struct eng_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
     cfg->max_flows = 262144;
-    cfg->idle_timeout_ns = 300 * ENG_NS_PER_S;
-    cfg->closed_linger_ns = 5 * ENG_NS_PER_S;
+    cfg->idle_timeout_ns = 300 * NS_PER_S;
+    cfg->closed_linger_ns = 5 * NS_PER_S;
     cfg->dup_window_ns = 1000000; /* 1 ms */
     cfg->notable_events = 1;
     cfg->stream_cap = 16 * 1024;
     cfg->stream_buffers = 4096;
-    cfg->health_interval_ns = 10 * ENG_NS_PER_S;
+    cfg->health_interval_ns = 10 * NS_PER_S;
     cfg->slow_response_s = 5.0;
     cfg->alert_error_rate = 0.05;
     cfg->alert_retrans_rate = 0.05;
     cfg->alert_resp_p99_s = 5.0;
     cfg->cert_expiring_days = 30;
-    cfg->tls_stall_ns = 10 * ENG_NS_PER_S;
-    cfg->slow_handshake_ns = ENG_NS_PER_S;
+    cfg->tls_stall_ns = 10 * NS_PER_S;
+    cfg->slow_handshake_ns = NS_PER_S;
     cfg->tls_keylog = NULL;
     cfg->alert_open_intervals = 1;
     cfg->alert_clear_intervals = 3;
     cfg->alert_clear_ratio = 0.8;
-    cfg->tcp_report_ns = 60 * ENG_NS_PER_S;
+    cfg->tcp_report_ns = 60 * NS_PER_S;
 }
 
 /* Hand a finding to the sinks and (once, no recursion) to the detectors. */
@@ -296,7 +295,7 @@ static void eng_advance(struct engine *e, uint64_t now)
         e->st.idle_expired++;
         eng_end_flow(e, f, CLOSE_IDLE);
     }
-    uint64_t sec = now / ENG_NS_PER_S;
+    uint64_t sec = now / NS_PER_S;
     if (!e->ticked || sec != e->tick_sec) {
         e->ticked = true;
         e->tick_sec = sec;

@@ -182,7 +182,7 @@ static void put_tls_alert(struct jbuf *b, const struct fx_tls_alert *x)
     jb_put(b,
            "\"alert\":\"%s\",\"alert_code\":%d,\"level\":\"%s\",\"from\":\"%s\","
            "\"during_handshake\":%s,\"sni\":\"%s\"",
-           tls_alert_name(x->desc), x->desc, x->level == 2 ? "fatal" : "warning",
+           tls_alert_name(x->desc), x->desc, x->level == TLS_ALERT_FATAL ? "fatal" : "warning",
            dir_side_name(x->from), jbool(x->during_handshake), sni);
 }
 

@@ -33,12 +33,6 @@ static int flow_ep_cmp(const struct endpoint *a, const struct endpoint *b)
     return (int)a->port - (int)b->port;
 }
 
-static bool flow_ep_eq(const struct endpoint *a, const struct endpoint *b)
-{
-    return a->port == b->port && a->ip.family == b->ip.family &&
-           memcmp(a->ip.a, b->ip.a, sizeof(a->ip.a)) == 0;
-}
-
 /* Hash of the unordered endpoint pair (the same for both directions). */
 static uint32_t flow_hash(const struct flow_table *t, const struct endpoint *x,
                           const struct endpoint *y)
@@ -117,11 +111,11 @@ struct flow *flow_lookup(struct flow_table *t, const struct pkt *p, int *dir)
     for (struct flow *f = t->buckets[h & t->mask]; f; f = f->hnext) {
         if (f->hash != h)
             continue;
-        if (flow_ep_eq(&f->rec.client, &p->src) && flow_ep_eq(&f->rec.server, &p->dst)) {
+        if (pkt_ep_eq(&f->rec.client, &p->src) && pkt_ep_eq(&f->rec.server, &p->dst)) {
             *dir = DIR_C2S;
             return f;
         }
-        if (flow_ep_eq(&f->rec.client, &p->dst) && flow_ep_eq(&f->rec.server, &p->src)) {
+        if (pkt_ep_eq(&f->rec.client, &p->dst) && pkt_ep_eq(&f->rec.server, &p->src)) {
             *dir = DIR_S2C;
             return f;
         }

@@ -17,15 +17,10 @@
 #define TCP_MAX_WSCALE 14           /* RFC 7323: larger shifts are treated as 14 */
 #define TCP_MAX_GAP (1u << 30)      /* ACK distances beyond this are not believed */
 
-static bool tcp_ip_eq(const struct ip_addr *a, const struct ip_addr *b)
-{
-    return a->family == b->family && memcmp(a->a, b->a, sizeof(a->a)) == 0;
-}
-
 bool tcp_ep_is_server(const struct endpoint *ep, const struct endpoint *servers, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (tcp_ip_eq(&ep->ip, &servers[i].ip) &&
+        if (pkt_ip_eq(&ep->ip, &servers[i].ip) &&
             (servers[i].port == 0 || servers[i].port == ep->port))
             return true;
     return false;

@@ -85,7 +85,7 @@ void tls_ctx_free(struct tls_ctx *x)
 
 bool tls_is_v13(uint16_t v)
 {
-    return v == TLS_V13 || (v >> 8) == 0x7f;
+    return v == TLS_V13 || (v >> 8) == TLS_V13_DRAFT_MAJOR;
 }
 
 bool tls_is_grease(uint16_t v)
@@ -229,15 +229,15 @@ static const char *ja4_version(uint16_t v)
         return "11";
     case TLS_V10:
         return "10";
-    case 0x0300:
+    case TLS_SSL3:
         return "s3";
-    case 0x0002:
+    case TLS_SSL2:
         return "s2";
-    case 0xfeff:
+    case DTLS_V10:
         return "d1";
-    case 0xfefd:
+    case DTLS_V12:
         return "d2";
-    case 0xfefc:
+    case DTLS_V13:
         return "d3";
     default:
         return "00";
@@ -295,7 +295,7 @@ int tls_ja4(const struct tls_ja4_in *in, uint16_t *sort, char *text, size_t text
 
     size_t k = 0;
     for (size_t i = 0; i < in->nexts; i++) {
-        if (in->exts[i] != 0x0000 && in->exts[i] != 0x0010)
+        if (in->exts[i] != TLS_EXT_SERVER_NAME && in->exts[i] != TLS_EXT_ALPN)
             sort[k++] = in->exts[i];
     }
     qsort(sort, k, sizeof(uint16_t), cmp_u16);
@@ -341,7 +341,7 @@ static void ext_sni(struct tls_conn *c, struct rd e)
         const uint8_t *name = rd_ptr(&list, n);
         if (!name)
             return;
-        if (type == 0 && n > 0) {
+        if (type == TLS_SNI_HOST_NAME && n > 0) {
             copy_text(c->rec.sni, sizeof(c->rec.sni), 0, name, n);
             return;
         }
@@ -403,24 +403,25 @@ static void ch_ext(struct tls_conn *c, struct tls_ctx *x, struct ch_view *v, uin
 {
     size_t max = x->cap / 2 + 8;
     switch (type) {
-    case 0:
+    case TLS_EXT_SERVER_NAME:
         v->sni = true;
         ext_sni(c, e);
         break;
-    case 16:
+    case TLS_EXT_ALPN:
         ext_alpn(c, e, &v->alpn, &v->alpn_len);
         break;
-    case 10:
+    case TLS_EXT_SUPPORTED_GROUPS:
         v->ngroups = u16_list(e, 2, x->u16c, max);
         break;
-    case 11:
+    case TLS_EXT_EC_POINT_FORMATS:
+        /* a list cut short by its extension is no list (rd_sub flags e, not the sub-cursor) */
         v->pf = rd_sub(&e, rd_u8(&e));
-        v->has_pf = !v->pf.err;
+        v->has_pf = !e.err;
         break;
-    case 13:
+    case TLS_EXT_SIGNATURE_ALGORITHMS:
         v->nsig = u16_list(e, 2, x->u16d, max);
         break;
-    case 43: {
+    case TLS_EXT_SUPPORTED_VERSIONS: {
         uint16_t vers[64];
         size_t n = u16_list(e, 1, vers, 64);
         for (size_t i = 0; i < n; i++) {
@@ -528,7 +529,7 @@ static int parse_server_hello(struct tls_conn *c, struct rd *r, struct tls_ctx *
     uint16_t legacy = rd_u16(r);
     const uint8_t *random = rd_ptr(r, 32);
     uint8_t sid_len = 0;
-    bool draft = (legacy >> 8) == 0x7f; /* TLS 1.3 drafts: no session id, no compression */
+    bool draft = (legacy >> 8) == TLS_V13_DRAFT_MAJOR; /* TLS 1.3 drafts: no session id, no compression */
     if (!draft) {
         sid_len = rd_u8(r);
         rd_skip(r, sid_len);
@@ -552,7 +553,7 @@ static int parse_server_hello(struct tls_conn *c, struct rd *r, struct tls_ctx *
                 return MALFORMED;
             if (next < max)
                 x->u16b[next++] = type;
-            if (type == 43 && len == 2)
+            if (type == TLS_EXT_SUPPORTED_VERSIONS && len == 2)
                 selected = rd_u16(&e);
         }
     }

@@ -42,10 +42,29 @@ enum tls_hs {
     TLS_HS_FINISHED = 20,
 };
 
+/* Extension types read here (IANA TLS ExtensionType registry). */
+enum tls_ext {
+    TLS_EXT_SERVER_NAME = 0,           /* RFC 6066 */
+    TLS_EXT_SUPPORTED_GROUPS = 10,     /* RFC 8422, RFC 7919 */
+    TLS_EXT_EC_POINT_FORMATS = 11,     /* RFC 8422 */
+    TLS_EXT_SIGNATURE_ALGORITHMS = 13, /* RFC 8446 */
+    TLS_EXT_ALPN = 16,                 /* RFC 7301 */
+    TLS_EXT_SUPPORTED_VERSIONS = 43,   /* RFC 8446 */
+};
+
+/* server_name NameType host_name (RFC 6066 3). */
+#define TLS_SNI_HOST_NAME 0
+
+#define TLS_SSL2 0x0002  /* SSL 2.0 as JA4 names it */
+#define TLS_SSL3 0x0300
 #define TLS_V10 0x0301
 #define TLS_V11 0x0302
 #define TLS_V12 0x0303
 #define TLS_V13 0x0304
+#define TLS_V13_DRAFT_MAJOR 0x7f /* TLS 1.3 drafts: 0x7fNN */
+#define DTLS_V10 0xfeff
+#define DTLS_V12 0xfefd
+#define DTLS_V13 0xfefc
 #define TLS_MAX_RECORD (16384 + 2048) /* largest TLSCiphertext fragment (RFC 5246 6.2.3) */
 
 /* Record-layer state of one direction. */

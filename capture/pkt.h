@@ -5,6 +5,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+#define NS_PER_S 1000000000ull /* nanoseconds per second (capture times are ns) */
 
 /* TCP header flag bits, as on the wire (byte 13 of the TCP header). */
 enum {
@@ -31,6 +34,18 @@ struct endpoint {
     struct ip_addr ip; /* the address */
     uint16_t port;     /* host byte order */
 };
+
+/* Same address: family and every byte (unused bytes are zero). */
+static inline bool pkt_ip_eq(const struct ip_addr *a, const struct ip_addr *b)
+{
+    return a->family == b->family && memcmp(a->a, b->a, sizeof(a->a)) == 0;
+}
+
+/* Same address and port. */
+static inline bool pkt_ep_eq(const struct endpoint *a, const struct endpoint *b)
+{
+    return a->port == b->port && pkt_ip_eq(&a->ip, &b->ip);
+}
 
 /* What decode found in a frame; only PKT_TCP frames reach the analyzers. */
 enum pkt_kind {

@@ -141,8 +141,9 @@ static inline const uint8_t *rd_ptr(struct rd *r, size_t n)
 
 /*
  * A sub-cursor over the next len bytes (a length field's body), advancing r past them.
- * If fewer than len remain, the sub-cursor covers what is there and has err set, and r
- * has err set too (the declared length did not fit).
+ * If fewer than len remain, r gets err set (the declared length did not fit) and the
+ * sub-cursor covers what is there WITHOUT err, so a caller may still read a cut body; a
+ * caller that must reject a cut body checks r's err after the call, not the sub-cursor's.
  */
 static inline struct rd rd_sub(struct rd *r, size_t len)
 {

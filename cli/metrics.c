@@ -34,17 +34,15 @@
 #define MX_REQ_MAX 4096     /* bytes of an HTTP request read before answering */
 #define MX_IO_TIMEOUT_S 2   /* a scraper that stalls longer is dropped */
 
-/* Names of the failure reasons, in health_row order. */
-static const char *const mx_reasons[5] = {"refused", "timeout", "backlog", "reset", "tls"};
-/* Names of the alert rules, in open_alerts bit order (det_health.c). */
-static const char *const mx_rules[4] = {"resp_p99", "error_rate", "retrans_rate", "cert_expiring"};
+/* failed[r] holds failure reason FAIL_REFUSED + r (health_row order; names: fail_name). */
+#define MX_NREASONS (FAIL__COUNT - FAIL_REFUSED)
 
 /* One server: totals over the run and the last interval's gauges. */
 struct mx_srv {
     char label[80];          /* "ip:port", escaped for a label value */
     uint64_t attempts;       /* connection attempts */
     uint64_t established;    /* handshakes completed */
-    uint64_t failed[5];      /* failures per reason (mx_reasons) */
+    uint64_t failed[MX_NREASONS]; /* failures per reason (see MX_NREASONS) */
     uint64_t resets;         /* RST segments */
     uint64_t zero_windows;   /* zero-window advertisements */
     uint64_t syn_retries;    /* client SYN retransmissions */
@@ -60,7 +58,7 @@ struct mx_srv {
     double hs_q[3];          /* last interval's handshake RTT p50/p95/p99 (s) */
     double error_ratio;      /* last interval's error rate */
     double retrans_ratio;    /* last interval's retransmission rate */
-    uint32_t open_alerts;    /* alert rules open (bit per mx_rules entry) */
+    uint32_t open_alerts;    /* alert rules open (ALERT_BIT of each enum alert_rule) */
     uint64_t last_start;     /* start of the interval of its last row */
 };
 
@@ -168,7 +166,7 @@ static void mx_escape(const char *in, char *out, size_t len)
 static bool mx_exported(const struct mx_srv *s)
 {
     uint64_t failed = 0;
-    for (int r = 0; r < 5; r++)
+    for (int r = 0; r < MX_NREASONS; r++)
         failed += s->failed[r];
     return s->established > 0 || s->http_requests > 0 || s->responses > 0 || s->attempts >= 3 ||
            failed >= 3 || s->open_alerts != 0;
@@ -309,9 +307,10 @@ static void mx_render_servers(struct metrics *m, struct mx_buf *b)
     for (size_t i = 0; i < m->nsrv; i++) {
         if (!mx_exported(&m->srv[i]))
             continue;
-        for (int r = 0; r < 5; r++)
+        for (int r = 0; r < MX_NREASONS; r++)
             mx_printf(b, "flowmedic_server_failed_total{server=\"%s\",reason=\"%s\"} %llu\n",
-                      m->srv[i].label, mx_reasons[r], (unsigned long long)m->srv[i].failed[r]);
+                      m->srv[i].label, fail_name((enum fail_reason)(FAIL_REFUSED + r)),
+                      (unsigned long long)m->srv[i].failed[r]);
     }
     mx_srv_counter(m, b, "flowmedic_server_resets_total", "TCP resets in flows of the server.",
                    offsetof(struct mx_srv, resets));
@@ -376,10 +375,10 @@ static void mx_render_servers(struct metrics *m, struct mx_buf *b)
         if (!mx_exported(&m->srv[i]))
             continue;
         /* a server without a row in the last interval has no open alert but cert_expiring */
-        uint32_t open = m->srv[i].open_alerts & (mx_stale(m, &m->srv[i]) ? 1u << 3 : ~0u);
-        for (int r = 0; r < 4; r++)
+        uint32_t open = m->srv[i].open_alerts & (mx_stale(m, &m->srv[i]) ? ALERT_BIT(AR_CERT_EXPIRING) : ~0u);
+        for (int r = 0; r < AR__COUNT; r++)
             mx_printf(b, "flowmedic_server_alert_open{server=\"%s\",rule=\"%s\"} %u\n",
-                      m->srv[i].label, mx_rules[r], (open >> r) & 1u);
+                      m->srv[i].label, alert_rule_name((enum alert_rule)r), (open >> r) & 1u);
     }
 }
 
@@ -490,11 +489,11 @@ static void mx_on_health(void *ctx, const struct health_row *h)
     }
     s->attempts += h->attempts;
     s->established += h->established;
-    s->failed[0] += h->failed_refused;
-    s->failed[1] += h->failed_timeout;
-    s->failed[2] += h->failed_backlog;
-    s->failed[3] += h->failed_reset;
-    s->failed[4] += h->failed_tls;
+    s->failed[FAIL_REFUSED - FAIL_REFUSED] += h->failed_refused;
+    s->failed[FAIL_TIMEOUT - FAIL_REFUSED] += h->failed_timeout;
+    s->failed[FAIL_BACKLOG - FAIL_REFUSED] += h->failed_backlog;
+    s->failed[FAIL_RESET - FAIL_REFUSED] += h->failed_reset;
+    s->failed[FAIL_TLS - FAIL_REFUSED] += h->failed_tls;
     s->resets += h->resets;
     s->zero_windows += h->zero_windows;
     s->syn_retries += h->syn_retries;

@@ -34,12 +34,6 @@ struct summary {
     uint64_t sev[3];                              /* findings per severity */
 };
 
-static bool ep_equal(const struct endpoint *a, const struct endpoint *b)
-{
-    return a->port == b->port && a->ip.family == b->ip.family &&
-           memcmp(a->ip.a, b->ip.a, sizeof(a->ip.a)) == 0;
-}
-
 /* The totals of server ep, added if new; NULL when the table is full. One probe sequence. */
 static struct srv_total *srv_find(struct summary *s, const struct endpoint *ep)
 {
@@ -48,7 +42,7 @@ static struct srv_total *srv_find(struct summary *s, const struct endpoint *ep)
     for (size_t i = (size_t)h & (SUMMARY_SLOTS - 1);; i = (i + 1) & (SUMMARY_SLOTS - 1)) {
         if (s->slot[i]) {
             struct srv_total *t = &s->srv[s->slot[i] - 1];
-            if (ep_equal(&t->ep, ep))
+            if (pkt_ep_eq(&t->ep, ep))
                 return t;
             continue;
         }

@@ -48,12 +48,6 @@ static unsigned sev_index(enum severity s)
     return (unsigned)s <= SEV_ERROR ? (unsigned)s : SEV_ERROR;
 }
 
-static bool ep_equal(const struct endpoint *a, const struct endpoint *b)
-{
-    return a->ip.family == b->ip.family && a->port == b->port &&
-           memcmp(a->ip.a, b->ip.a, sizeof(a->ip.a)) == 0;
-}
-
 static bool ep_valid(const struct endpoint *e)
 {
     return e->ip.family == 4 || e->ip.family == 6;
@@ -65,7 +59,7 @@ static struct tui_server *server_get(struct tui_model *m, const struct endpoint 
     if (!ep_valid(ep))
         return NULL;
     for (size_t i = 0; i < m->nservers; i++)
-        if (ep_equal(&m->servers[i].ep, ep))
+        if (pkt_ep_eq(&m->servers[i].ep, ep))
             return &m->servers[i];
     struct tui_server *s;
     if (m->nservers < TUI_SERVERS) {
@@ -524,7 +518,7 @@ size_t tui_model_server_history_start(const struct tui_server *s, uint64_t *out,
 const struct tui_server *tui_model_find_server(const struct tui_model *m, const struct endpoint *ep)
 {
     for (size_t i = 0; i < m->nservers; i++)
-        if (ep_equal(&m->servers[i].ep, ep))
+        if (pkt_ep_eq(&m->servers[i].ep, ep))
             return &m->servers[i];
     return NULL;
 }
