@@ -431,6 +431,39 @@ static int exec_bound(struct report *r, const char *sql, char *err, size_t errle
     "(:sip IS NULL OR (server_ip = :sip AND (:sport IS NULL OR server_port = :sport)))"
 #define RUN_FILTER "(:run IS NULL OR run_id = :run)"
 
+/*
+ * sel_kinds: what each finding kind means (layer, failure reason), from the kind table of
+ * this flowmedic (fk_info), so the report never spells a kind's meaning out in SQL.
+ */
+static int kinds_table(struct report *r, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_exec(r->db,
+                          "CREATE TEMP TABLE sel_kinds (kind TEXT PRIMARY KEY, layer TEXT NOT NULL,"
+                          " fail TEXT, data_retransmission INTEGER NOT NULL)",
+                          NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(r->db, "INSERT INTO sel_kinds VALUES (?, ?, ?, ?)", -1, &st, NULL);
+    for (int k = 0; rc == SQLITE_OK && k < FK__COUNT; k++) {
+        const struct fk_info *i = fk_info((enum fkind)k);
+        sqlite3_bind_text(st, 1, i->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, fk_layer_name(i->layer), -1, SQLITE_STATIC);
+        if (i->fail != FAIL_NONE)
+            sqlite3_bind_text(st, 3, fail_name(i->fail), -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 3);
+        sqlite3_bind_int(st, 4, i->data_retransmission);
+        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(r->db);
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "reading database %s failed: %s", r->o->db, sqlite3_errmsg(r->db));
+        return ERR_DB;
+    }
+    return 0;
+}
+
 /* The selection, as temporary tables: every section reads these. */
 static int select_rows(struct report *r, char *err, size_t errlen)
 {
@@ -484,7 +517,7 @@ static int select_rows(struct report *r, char *err, size_t errlen)
     for (size_t i = 0; r->v2 && i < sizeof(v2) / sizeof(v2[0]); i++)
         if (exec_bound(r, v2[i], err, errlen) != 0)
             return ERR_DB;
-    return 0;
+    return kinds_table(r, err, errlen);
 }
 
 /* ---- output ---- */
@@ -772,9 +805,11 @@ static const char servers_sql[] =
     " GROUP BY f.server ORDER BY flows DESC, f.server LIMIT 50";
 
 static const char kinds_sql[] =
-    "SELECT kind, sum(severity = 'error') AS error, sum(severity = 'warn') AS warn,"
-    " sum(severity = 'info') AS info, count(*) AS total FROM sel_findings"
-    " GROUP BY kind ORDER BY error DESC, warn DESC, total DESC, kind";
+    "SELECT f.kind AS kind, coalesce(k.layer, '?') AS layer,"
+    " sum(severity = 'error') AS error, sum(severity = 'warn') AS warn,"
+    " sum(severity = 'info') AS info, count(*) AS total"
+    " FROM sel_findings f LEFT JOIN sel_kinds k ON k.kind = f.kind"
+    " GROUP BY f.kind ORDER BY error DESC, warn DESC, total DESC, f.kind";
 
 static const char health_sql[] =
     "SELECT server, count(*) AS intervals, sum(attempts) AS attempts,"

@@ -138,7 +138,8 @@ static void on_summary(void *ctx, const struct run_summary *r)
             s->sev[SEV_ERROR], s->sev[SEV_WARN], s->sev[SEV_INFO]);
     for (int k = 0; k < FK__COUNT; k++)
         if (r->findings[k])
-            fprintf(o, "  %-26s %" PRIu64 "\n", fk_name((enum fkind)k), r->findings[k]);
+            fprintf(o, "  %-26s %-12s %" PRIu64 "\n", fk_name((enum fkind)k),
+                    fk_layer_name(fk_info((enum fkind)k)->layer), r->findings[k]);
     if (s->nsrv)
         print_servers(s);
     fflush(o);

@@ -690,8 +690,9 @@ static void build_detail(struct tui *t)
     t->ndl = 0;
     if (t->detail_has_finding) {
         const struct finding *f = &t->detail_finding;
-        dl_add(t, attr_sev(t, (int)f->sev) | A_BOLD, 2, "Finding: %s (%s) at %s", fk_name(f->kind),
-               sev_name(f->sev), tui_fmt_clock(f->ts_ns, clk, sizeof(clk)));
+        dl_add(t, attr_sev(t, (int)f->sev) | A_BOLD, 2, "Finding: %s (%s) at %s, %s layer",
+               fk_name(f->kind), sev_name(f->sev), tui_fmt_clock(f->ts_ns, clk, sizeof(clk)),
+               fk_layer_name(fk_info(f->kind)->layer));
         dl_add(t, A_NORMAL, 2, "  server %s%s%s", ep_str(&f->server, ss, sizeof(ss)),
                f->has_client ? "  client " : "", f->has_client ? ep_str(&f->client, cs, 64) : "");
         dl_add(t, A_NORMAL, 4, "  %s", f->detail);
