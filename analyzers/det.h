@@ -50,11 +50,14 @@ struct det_ops {
     size_t flow_state_size;     /* bytes of per-flow state (zeroed when a flow starts) */
     /* Set up global state (d->priv). 0 or a negative enum err. May be NULL. */
     int (*init)(struct det *d, const struct eng_config *cfg);
-    /* A segment of flow f, after TCP analysis. fs is this detector's per-flow state. */
-    void (*on_packet)(struct det *d, struct flow *f, void *fs, const struct pkt *p,
+    /*
+     * A segment of flow f, after TCP analysis. fs is this detector's per-flow state, the
+     * only per-flow memory it may write; the flow itself is read-only (flow_rec, flow_half).
+     */
+    void (*on_packet)(struct det *d, const struct flow *f, void *fs, const struct pkt *p,
                       const struct tcp_seg *s);
     /* Flow f ends (closed, evicted, expired or end of input); last chance to emit. */
-    void (*on_flow_end)(struct det *d, struct flow *f, void *fs);
+    void (*on_flow_end)(struct det *d, const struct flow *f, void *fs);
     /* Capture time advanced to now_ns (called at least once per second of capture time). */
     void (*on_tick)(struct det *d, uint64_t now_ns);
     /*
@@ -77,6 +80,13 @@ void det_finding_init(struct finding *out, const struct flow *f, enum fkind k,
 
 /* The flow's public record (endpoints, times, counters). */
 const struct flow_record *flow_rec(const struct flow *f);
+
+/*
+ * TCP analysis state of direction dir (DIR_C2S, DIR_S2C) of f, read-only: data segments,
+ * TTLs seen, loss locations. Only TCP analysis writes it.
+ */
+struct tcp_half;
+const struct tcp_half *flow_half(const struct flow *f, int dir);
 
 /* The health sink entry: detectors that produce health rows hand them here. */
 void det_emit_health(struct det *d, const struct health_row *h);

@@ -527,7 +527,7 @@ static struct es_attempt *es_pending_of(struct det *d, const struct flow *f,
 static void es_pending_release(struct det *d, struct es_flow *st, struct es_attempt *at);
 
 /* Keep the pending copy of an unanswered attempt up to date (taking a slot on its first SYN). */
-static void es_pending_update(struct det *d, struct flow *f, struct es_flow *st)
+static void es_pending_update(struct det *d, const struct flow *f, struct es_flow *st)
 {
     struct es_priv *p = d->priv;
     struct es_attempt *pa = es_pending_of(d, f, st);
@@ -541,7 +541,7 @@ static void es_pending_update(struct det *d, struct flow *f, struct es_flow *st)
 }
 
 /* A client SYN (first or retry). */
-static void es_on_syn(struct det *d, struct flow *f, struct es_flow *st, const struct pkt *pk)
+static void es_on_syn(struct det *d, const struct flow *f, struct es_flow *st, const struct pkt *pk)
 {
     const struct flow_record *r = flow_rec(f);
     if (st->sy.nsyn > 0 && es_sub(pk->ts_ns, st->sy.last_syn_ns) < ES_RETRY_MIN_NS)
@@ -579,7 +579,7 @@ static void es_on_syn(struct det *d, struct flow *f, struct es_flow *st, const s
  * history so far; when that is not enough, judged again when the flow ends (final), with the
  * history up to a second after the SYN-ACK (other clients' retries may come a little later).
  */
-static void es_judge_retry(struct det *d, struct flow *f, struct es_flow *st, bool final)
+static void es_judge_retry(struct det *d, const struct flow *f, struct es_flow *st, bool final)
 {
     struct es_server *s = es_flow_server(d, st);
     struct es_counts c;
@@ -626,7 +626,7 @@ static void es_judge_retry(struct det *d, struct flow *f, struct es_flow *st, bo
 }
 
 /* A server SYN-ACK. */
-static void es_on_synack(struct det *d, struct flow *f, struct es_flow *st, const struct pkt *pk)
+static void es_on_synack(struct det *d, const struct flow *f, struct es_flow *st, const struct pkt *pk)
 {
     if (st->nsynack == 0) {
         const struct flow_record *r = flow_rec(f);
@@ -655,7 +655,7 @@ static void es_on_synack(struct det *d, struct flow *f, struct es_flow *st, cons
 }
 
 /* A RST in answer to the SYN: refused. */
-static void es_refused(struct det *d, struct flow *f, struct es_flow *st, const struct pkt *pk,
+static void es_refused(struct det *d, const struct flow *f, struct es_flow *st, const struct pkt *pk,
                        const struct tcp_seg *sg)
 {
     st->refused = true;
@@ -688,7 +688,7 @@ static void es_refused(struct det *d, struct flow *f, struct es_flow *st, const 
 }
 
 /* accept_queue_overflow, abort_on_overflow=1: the server resets the completed handshake. */
-static void es_aq_reset(struct det *d, struct flow *f, struct es_flow *st, const struct pkt *pk)
+static void es_aq_reset(struct det *d, const struct flow *f, struct es_flow *st, const struct pkt *pk)
 {
     st->done_aq = true;
     struct finding fd;
@@ -718,7 +718,7 @@ static void es_aq_reset(struct det *d, struct flow *f, struct es_flow *st, const
 }
 
 /* accept_queue_overflow, abort_on_overflow=0: the server ignored the ACK and re-sent SYN-ACK. */
-static void es_aq_ignored(struct det *d, struct flow *f, struct es_flow *st, uint64_t ts)
+static void es_aq_ignored(struct det *d, const struct flow *f, struct es_flow *st, uint64_t ts)
 {
     if (st->done_aq || !st->acked || st->sa_after_ack == 0 || st->refused)
         return;
@@ -761,7 +761,7 @@ static void es_aq_ignored(struct det *d, struct flow *f, struct es_flow *st, uin
 }
 
 /* slow_handshake: the split of the handshake time, or a retry without backlog evidence. */
-static void es_slow(struct det *d, struct flow *f, struct es_flow *st, uint64_t ts)
+static void es_slow(struct det *d, const struct flow *f, struct es_flow *st, uint64_t ts)
 {
     if (st->done_hs || st->nsynack == 0 || st->judge_pending)
         return;
@@ -818,14 +818,14 @@ static void es_slow(struct det *d, struct flow *f, struct es_flow *st, uint64_t 
 }
 
 /* Server made progress: the client's data is ACKed, or the server sent data or FIN. */
-static void es_progress(struct det *d, struct flow *f, struct es_flow *st, const struct pkt *pk)
+static void es_progress(struct det *d, const struct flow *f, struct es_flow *st, const struct pkt *pk)
 {
     st->progress = true;
     st->progress_ns = pk->ts_ns;
     es_aq_ignored(d, f, st, pk->ts_ns);
 }
 
-static void es_on_packet(struct det *d, struct flow *f, void *fs, const struct pkt *pk,
+static void es_on_packet(struct det *d, const struct flow *f, void *fs, const struct pkt *pk,
                          const struct tcp_seg *sg)
 {
     struct es_priv *p = d->priv;
@@ -993,7 +993,7 @@ static void es_pending_release(struct det *d, struct es_flow *st, struct es_atte
     st->pend = 0;
 }
 
-static void es_on_flow_end(struct det *d, struct flow *f, void *fs)
+static void es_on_flow_end(struct det *d, const struct flow *f, void *fs)
 {
     struct es_flow *st = fs;
     if (st->sy.nsyn == 0 && st->nsynack == 0)

@@ -277,7 +277,7 @@ static void hl_num(char *buf, size_t len, double v)
  * A slow_response finding for flow f (state st). response_s < 0: no response before the flow
  * ended. At most HL_SLOW_PER_FLOW per connection; the rest are counted in the health rows.
  */
-static void hl_emit_slow(struct det *d, struct flow *f, struct hl_flow *st, uint64_t ts,
+static void hl_emit_slow(struct det *d, const struct flow *f, struct hl_flow *st, uint64_t ts,
                          double response_s, double waited_s, int status, const char *proto,
                          const uint64_t *frames, int nframes)
 {
@@ -564,7 +564,7 @@ static void hl_http_request(struct hl *h, struct hl_flow *st, const struct http_
     }
 }
 
-static void hl_http_response(struct det *d, struct flow *f, struct hl_flow *st,
+static void hl_http_response(struct det *d, const struct flow *f, struct hl_flow *st,
                              const struct http_msg *m, const struct pkt *p)
 {
     struct hl *h = hl_of(d);
@@ -624,7 +624,7 @@ static void hl_http_response(struct det *d, struct flow *f, struct hl_flow *st,
 }
 
 /* Feed new in-order bytes of one direction to the HTTP framer. */
-static void hl_http_bytes(struct det *d, struct flow *f, struct hl_flow *st, int dir,
+static void hl_http_bytes(struct det *d, const struct flow *f, struct hl_flow *st, int dir,
                           const struct pkt *p, const uint8_t *b, size_t n)
 {
     struct hl *h = hl_of(d);
@@ -692,7 +692,7 @@ static void hl_tls_bytes(struct hl_tls *t, const uint8_t *b, size_t n, struct hl
 }
 
 /* Turn-taking: client data opens a turn, the server's first data after it answers it. */
-static void hl_turn(struct det *d, struct flow *f, struct hl_flow *st, int dir, const struct pkt *p,
+static void hl_turn(struct det *d, const struct flow *f, struct hl_flow *st, int dir, const struct pkt *p,
                     const char *proto)
 {
     struct hl *h = hl_of(d);
@@ -717,7 +717,7 @@ static void hl_turn(struct det *d, struct flow *f, struct hl_flow *st, int dir, 
 }
 
 /* New in-order payload bytes of one direction. */
-static void hl_payload(struct det *d, struct flow *f, struct hl_flow *st, int dir,
+static void hl_payload(struct det *d, const struct flow *f, struct hl_flow *st, int dir,
                        const struct pkt *p, const uint8_t *b, size_t n)
 {
     if (st->mode == HM_UNKNOWN) {
@@ -776,7 +776,7 @@ static void hl_payload(struct det *d, struct flow *f, struct hl_flow *st, int di
  * n bytes of direction dir were never captured: true when the flow's parser can step over them
  * (inside an HTTP body of known length, inside a TLS record, or timing by turns anyway).
  */
-static bool hl_skip(struct det *d, struct flow *f, struct hl_flow *st, int dir, const struct pkt *p,
+static bool hl_skip(struct det *d, const struct flow *f, struct hl_flow *st, int dir, const struct pkt *p,
                     uint64_t n)
 {
     switch (st->mode) {
@@ -813,7 +813,7 @@ static bool hl_skip(struct det *d, struct flow *f, struct hl_flow *st, int dir, 
  * Requests still awaiting an answer cannot be matched any more after a lost server segment,
  * so they are dropped. False when not HTTP or after HL_RESYNC_MAX restarts.
  */
-static bool hl_resync(struct det *d, struct flow *f, struct hl_flow *st, int dir,
+static bool hl_resync(struct det *d, const struct flow *f, struct hl_flow *st, int dir,
                       const struct pkt *p)
 {
     struct hl *h = hl_of(d);
@@ -835,7 +835,7 @@ static bool hl_resync(struct det *d, struct flow *f, struct hl_flow *st, int dir
 }
 
 /* Framing was lost in direction dir at packet p: go on timing by turns. */
-static void hl_lost(struct det *d, struct flow *f, struct hl_flow *st, int dir, const struct pkt *p)
+static void hl_lost(struct det *d, const struct flow *f, struct hl_flow *st, int dir, const struct pkt *p)
 {
     if (st->mode == HM_HTTP || st->mode == HM_TLS || st->mode == HM_UNKNOWN)
         hl_to_turns(hl_of(d), st);
@@ -847,7 +847,7 @@ static void hl_lost(struct det *d, struct flow *f, struct hl_flow *st, int dir, 
  * frame afresh at the next message, or give framing up. False when framing was given up (the
  * segment was handled by turn-taking already).
  */
-static bool hl_gap(struct det *d, struct flow *f, struct hl_flow *st, int dir, const struct pkt *p,
+static bool hl_gap(struct det *d, const struct flow *f, struct hl_flow *st, int dir, const struct pkt *p,
                    uint64_t n)
 {
     if (hl_skip(d, f, st, dir, p, n) || hl_resync(d, f, st, dir, p))
@@ -862,7 +862,7 @@ static bool hl_gap(struct det *d, struct flow *f, struct hl_flow *st, int dir, c
  * begins a message: the hole will not be filled before it) and stepped over together with
  * the held bytes, which were never parsed. False then means done too.
  */
-static bool hl_hold_check(struct det *d, struct flow *f, struct hl_flow *st, int dir,
+static bool hl_hold_check(struct det *d, const struct flow *f, struct hl_flow *st, int dir,
                           const struct pkt *p, uint64_t seq, uint64_t end, bool starts, bool *done)
 {
     uint64_t next = st->next_seq[dir], held_end = st->held_seq[dir] + st->held_len[dir];
@@ -914,7 +914,7 @@ static bool hl_holdable(const struct hl_flow *st, int dir, const struct pkt *p,
  * over. A hole never filled, or bytes cut by the snaplen, are stepped over when the parser
  * can, else HTTP framing restarts at the next message or turn-taking takes over.
  */
-static void hl_stream(struct det *d, struct flow *f, struct hl_flow *st, const struct pkt *p,
+static void hl_stream(struct det *d, const struct flow *f, struct hl_flow *st, const struct pkt *p,
                       const struct tcp_seg *sg)
 {
     int dir = sg->dir;
@@ -1012,7 +1012,7 @@ static int hl_init(struct det *d, const struct eng_config *cfg)
     return 0;
 }
 
-static void hl_on_packet(struct det *d, struct flow *f, void *fs, const struct pkt *p,
+static void hl_on_packet(struct det *d, const struct flow *f, void *fs, const struct pkt *p,
                          const struct tcp_seg *sg)
 {
     struct hl *h = hl_of(d);
@@ -1073,7 +1073,7 @@ static void hl_on_packet(struct det *d, struct flow *f, void *fs, const struct p
     }
 }
 
-static void hl_on_flow_end(struct det *d, struct flow *f, void *fs)
+static void hl_on_flow_end(struct det *d, const struct flow *f, void *fs)
 {
     struct hl *h = hl_of(d);
     struct hl_flow *st = fs;

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "analyzers/det.h"
-#include "analyzers/flow.h"
 #include "analyzers/tcp.h"
 
 #define DT_NKINDS 10              /* kinds reported per flow: entries of dt_kinds */
@@ -33,6 +32,7 @@ struct dt_flow {
     uint64_t done_up, done_down;                    /* loss locations already reported */
     uint64_t done_unneeded, done_ctl;               /* D-SACK'd and SYN/FIN ones reported */
     uint64_t done_caploss;                          /* capture-loss bytes already reported */
+    bool one_dir_reported;                          /* the one-direction finding was written */
 };
 
 /* Global state: the thresholds. */
@@ -176,10 +176,10 @@ static const char *dt_phase_text(enum rst_phase ph)
 }
 
 /* One FK_RESET finding per RST segment. */
-static void dt_reset(struct det *d, struct flow *f, const struct pkt *p, const struct tcp_seg *s)
+static void dt_reset(struct det *d, const struct flow *f, const struct pkt *p, const struct tcp_seg *s)
 {
     const struct flow_record *r = flow_rec(f);
-    const struct tcp_half *h = &f->half[s->dir];
+    const struct tcp_half *h = flow_half(f, s->dir);
     enum severity sev = SEV_WARN;
     if (s->rst == RST_AFTER_FIN || s->rst == RST_ANSWER_TO_SYN)
         sev = SEV_INFO;
@@ -218,10 +218,10 @@ static void dt_reset(struct det *d, struct flow *f, const struct pkt *p, const s
     det_emit(d, &fd);
 }
 
-static void dt_report(struct det *d, struct flow *f, struct dt_flow *st, bool interim,
+static void dt_report(struct det *d, const struct flow *f, struct dt_flow *st, bool interim,
                       uint64_t now);
 
-static void dt_on_packet(struct det *d, struct flow *f, void *fs, const struct pkt *p,
+static void dt_on_packet(struct det *d, const struct flow *f, void *fs, const struct pkt *p,
                          const struct tcp_seg *s)
 {
     struct dt_flow *st = fs;
@@ -271,7 +271,7 @@ static void dt_counts(char *buf, size_t n, size_t *pos, const struct flow *f,
         uint32_t c = r->ev[dir][tev] - st->done_ev[k][dir];
         if (!c)
             continue;
-        uint64_t segs = f->half[dir].data_segs - (x->rate >= 0 ? st->done_segs[x->rate][dir] : 0);
+        uint64_t segs = flow_half(f, dir)->data_segs - (x->rate >= 0 ? st->done_segs[x->rate][dir] : 0);
         dt_cat(buf, n, pos, "%s%u %s %s", first ? "" : " and ", c, x->noun[c != 1],
                dt_arrow(dir));
         if (segs && x->rate >= 0)
@@ -300,11 +300,11 @@ struct dt_loc {
 static struct dt_loc dt_loc_now(const struct flow *f)
 {
     struct dt_loc l;
-    l.up = f->half[0].lost_up + f->half[1].lost_up;
-    l.down = f->half[0].lost_down + f->half[1].lost_down;
-    l.unneeded = f->half[0].rtx_unneeded + f->half[1].rtx_unneeded;
-    l.ctl = f->half[0].ctl_rtx + f->half[1].ctl_rtx;
-    l.caploss = f->half[0].capture_loss_bytes + f->half[1].capture_loss_bytes;
+    l.up = flow_half(f, 0)->lost_up + flow_half(f, 1)->lost_up;
+    l.down = flow_half(f, 0)->lost_down + flow_half(f, 1)->lost_down;
+    l.unneeded = flow_half(f, 0)->rtx_unneeded + flow_half(f, 1)->rtx_unneeded;
+    l.ctl = flow_half(f, 0)->ctl_rtx + flow_half(f, 1)->ctl_rtx;
+    l.caploss = flow_half(f, 0)->capture_loss_bytes + flow_half(f, 1)->capture_loss_bytes;
     return l;
 }
 
@@ -345,7 +345,7 @@ static void dt_location(char *buf, size_t n, size_t *pos, const struct dt_loc *l
  * The finding of kind k for the events since its last report; false when there were fewer
  * than notable_events. interim: the flow is still open.
  */
-static bool dt_kind_finding(struct det *d, struct flow *f, struct dt_flow *st, int k,
+static bool dt_kind_finding(struct det *d, const struct flow *f, struct dt_flow *st, int k,
                             bool interim, uint64_t now)
 {
     const struct dt_state *g = d->priv;
@@ -416,8 +416,8 @@ static bool dt_kind_finding(struct det *d, struct flow *f, struct dt_flow *st, i
     struct fx_tcp_events *x = &fd.fx.tcp;
     x->count[DIR_C2S] = c2s;
     x->count[DIR_S2C] = s2c;
-    x->data_segs[DIR_C2S] = f->half[DIR_C2S].data_segs;
-    x->data_segs[DIR_S2C] = f->half[DIR_S2C].data_segs;
+    x->data_segs[DIR_C2S] = flow_half(f, DIR_C2S)->data_segs;
+    x->data_segs[DIR_S2C] = flow_half(f, DIR_S2C)->data_segs;
     x->interim = interim;
     if (tev == TEV_RETRANSMISSION || tev == TEV_FAST_RETRANSMISSION) {
         x->lost_upstream = loc.up;
@@ -438,14 +438,14 @@ static bool dt_kind_finding(struct det *d, struct flow *f, struct dt_flow *st, i
  * Mark kind k as reported up to now: counts, shares, evidence, and what its detail used. The
  * loss locations are shared by both retransmission kinds: dt_report marks them after both.
  */
-static void dt_mark_done(struct flow *f, struct dt_flow *st, int k)
+static void dt_mark_done(const struct flow *f, struct dt_flow *st, int k)
 {
     const struct flow_record *r = flow_rec(f);
     int tev = dt_kinds[k].tev;
     for (int dir = 0; dir < 2; dir++) {
         st->done_ev[k][dir] = r->ev[dir][tev];
         if (dt_kinds[k].rate >= 0)
-            st->done_segs[dt_kinds[k].rate][dir] = f->half[dir].data_segs;
+            st->done_segs[dt_kinds[k].rate][dir] = flow_half(f, dir)->data_segs;
     }
     st->nframes[k] = 0;
     st->first_ts[k] = 0;
@@ -458,7 +458,7 @@ static void dt_mark_done(struct flow *f, struct dt_flow *st, int k)
 }
 
 /* One finding per kind with events since its last report, in order of first occurrence. */
-static void dt_report(struct det *d, struct flow *f, struct dt_flow *st, bool interim,
+static void dt_report(struct det *d, const struct flow *f, struct dt_flow *st, bool interim,
                       uint64_t now)
 {
     bool tried[DT_NKINDS] = {false};
@@ -486,14 +486,14 @@ static void dt_report(struct det *d, struct flow *f, struct dt_flow *st, bool in
     }
 }
 
-static void dt_one_direction(struct det *d, struct flow *f)
+static void dt_one_direction(struct det *d, const struct flow *f, struct dt_flow *st)
 {
     const struct flow_record *r = flow_rec(f);
-    if (!r->one_direction || f->one_dir_reported || r->state == FS_SYN_SENT ||
+    if (!r->one_direction || st->one_dir_reported || r->state == FS_SYN_SENT ||
         r->packets[0] + r->packets[1] < DT_ONE_DIR_MIN_PKTS)
         return;
-    f->one_dir_reported = true;
-    int seen = f->half[DIR_C2S].seen ? DIR_C2S : DIR_S2C;
+    st->one_dir_reported = true;
+    int seen = flow_half(f, DIR_C2S)->seen ? DIR_C2S : DIR_S2C;
     struct finding fd;
     det_finding_init(&fd, f, FK_ONE_DIRECTION, SEV_INFO, r->first_ts_ns);
     fd.frames[0] = r->first_frame;
@@ -508,10 +508,10 @@ static void dt_one_direction(struct det *d, struct flow *f)
     det_emit(d, &fd);
 }
 
-static void dt_on_flow_end(struct det *d, struct flow *f, void *fs)
+static void dt_on_flow_end(struct det *d, const struct flow *f, void *fs)
 {
     dt_report(d, f, fs, false, flow_rec(f)->last_ts_ns);
-    dt_one_direction(d, f);
+    dt_one_direction(d, f, fs);
 }
 
 const struct det_ops det_tcp_ops = {

@@ -905,7 +905,7 @@ static void feed(struct tls_priv *pv, struct tls_sess *s, int dir)
 }
 
 /* Attach a new session to flow f for its first payload (a TLS ClientHello). */
-static struct tls_sess *sess_open(struct tls_priv *pv, struct flow *f, struct tls_flow *tf)
+static struct tls_sess *sess_open(struct tls_priv *pv, const struct flow *f, struct tls_flow *tf)
 {
     if (pv->nfree == 0) {
         tf->state = TF_NO_BUFFER;
@@ -983,7 +983,7 @@ static void on_close(struct tls_priv *pv, struct tls_sess *s, int dir, bool rst)
         sess_finish(pv, s, rst ? TLS_RESET : TLS_CLOSED, pv->cur_ns);
 }
 
-static void tls_on_packet(struct det *d, struct flow *f, void *fs, const struct pkt *p,
+static void tls_on_packet(struct det *d, const struct flow *f, void *fs, const struct pkt *p,
                           const struct tcp_seg *sg)
 {
     struct tls_priv *pv = d->priv;
@@ -1075,7 +1075,7 @@ static void tls_on_packet(struct det *d, struct flow *f, void *fs, const struct 
     }
 }
 
-static void tls_on_flow_end(struct det *d, struct flow *f, void *fs)
+static void tls_on_flow_end(struct det *d, const struct flow *f, void *fs)
 {
     struct tls_priv *pv = d->priv;
     struct tls_flow *tf = fs;

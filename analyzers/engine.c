@@ -151,6 +151,11 @@ void det_finding_init(struct finding *out, const struct flow *f, enum fkind k,
     }
 }
 
+const struct tcp_half *flow_half(const struct flow *f, int dir)
+{
+    return &f->half[dir == DIR_C2S ? DIR_C2S : DIR_S2C];
+}
+
 const struct flow_record *flow_rec(const struct flow *f)
 {
     return &f->rec;

@@ -14,8 +14,9 @@
 #include "tcp.h"
 
 /*
- * A flow. Detectors read rec (the public facts) and their own slice of ext; the table and
- * TCP analysis own the rest.
+ * A flow. The table and TCP analysis own it; detectors get it const and read rec (flow_rec)
+ * and the TCP state of each direction (flow_half), and write only their own slice of ext
+ * (the fs argument of their callbacks).
  */
 struct flow {
     struct flow_record rec;        /* public facts: endpoints, times, counters, state */
@@ -31,7 +32,6 @@ struct flow {
     uint64_t closed_ts_ns;         /* when it closed */
     struct flow *cl_prev;          /* older closed flow (closed list, by closed_ts_ns) */
     struct flow *cl_next;          /* newer closed flow */
-    bool one_dir_reported;         /* the one-direction finding was written */
 };
 
 struct flow_table;
