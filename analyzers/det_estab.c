@@ -626,7 +626,8 @@ static void es_judge_retry(struct det *d, const struct flow *f, struct es_flow *
 }
 
 /* A server SYN-ACK. */
-static void es_on_synack(struct det *d, const struct flow *f, struct es_flow *st, const struct pkt *pk)
+static void es_on_synack(struct det *d, const struct flow *f, struct es_flow *st,
+                         const struct pkt *pk)
 {
     if (st->nsynack == 0) {
         const struct flow_record *r = flow_rec(f);
@@ -655,8 +656,8 @@ static void es_on_synack(struct det *d, const struct flow *f, struct es_flow *st
 }
 
 /* A RST in answer to the SYN: refused. */
-static void es_refused(struct det *d, const struct flow *f, struct es_flow *st, const struct pkt *pk,
-                       const struct tcp_seg *sg)
+static void es_refused(struct det *d, const struct flow *f, struct es_flow *st,
+                       const struct pkt *pk, const struct tcp_seg *sg)
 {
     st->refused = true;
     st->done_hs = true;
@@ -688,7 +689,8 @@ static void es_refused(struct det *d, const struct flow *f, struct es_flow *st, 
 }
 
 /* accept_queue_overflow, abort_on_overflow=1: the server resets the completed handshake. */
-static void es_aq_reset(struct det *d, const struct flow *f, struct es_flow *st, const struct pkt *pk)
+static void es_aq_reset(struct det *d, const struct flow *f, struct es_flow *st,
+                        const struct pkt *pk)
 {
     st->done_aq = true;
     struct finding fd;
@@ -818,7 +820,8 @@ static void es_slow(struct det *d, const struct flow *f, struct es_flow *st, uin
 }
 
 /* Server made progress: the client's data is ACKed, or the server sent data or FIN. */
-static void es_progress(struct det *d, const struct flow *f, struct es_flow *st, const struct pkt *pk)
+static void es_progress(struct det *d, const struct flow *f, struct es_flow *st,
+                        const struct pkt *pk)
 {
     st->progress = true;
     st->progress_ns = pk->ts_ns;

@@ -692,8 +692,8 @@ static void hl_tls_bytes(struct hl_tls *t, const uint8_t *b, size_t n, struct hl
 }
 
 /* Turn-taking: client data opens a turn, the server's first data after it answers it. */
-static void hl_turn(struct det *d, const struct flow *f, struct hl_flow *st, int dir, const struct pkt *p,
-                    const char *proto)
+static void hl_turn(struct det *d, const struct flow *f, struct hl_flow *st, int dir,
+                    const struct pkt *p, const char *proto)
 {
     struct hl *h = hl_of(d);
     if (dir == DIR_C2S) {
@@ -776,8 +776,8 @@ static void hl_payload(struct det *d, const struct flow *f, struct hl_flow *st, 
  * n bytes of direction dir were never captured: true when the flow's parser can step over them
  * (inside an HTTP body of known length, inside a TLS record, or timing by turns anyway).
  */
-static bool hl_skip(struct det *d, const struct flow *f, struct hl_flow *st, int dir, const struct pkt *p,
-                    uint64_t n)
+static bool hl_skip(struct det *d, const struct flow *f, struct hl_flow *st, int dir,
+                    const struct pkt *p, uint64_t n)
 {
     switch (st->mode) {
     case HM_HTTP: {
@@ -835,7 +835,8 @@ static bool hl_resync(struct det *d, const struct flow *f, struct hl_flow *st, i
 }
 
 /* Framing was lost in direction dir at packet p: go on timing by turns. */
-static void hl_lost(struct det *d, const struct flow *f, struct hl_flow *st, int dir, const struct pkt *p)
+static void hl_lost(struct det *d, const struct flow *f, struct hl_flow *st, int dir,
+                    const struct pkt *p)
 {
     if (st->mode == HM_HTTP || st->mode == HM_TLS || st->mode == HM_UNKNOWN)
         hl_to_turns(hl_of(d), st);
@@ -847,8 +848,8 @@ static void hl_lost(struct det *d, const struct flow *f, struct hl_flow *st, int
  * frame afresh at the next message, or give framing up. False when framing was given up (the
  * segment was handled by turn-taking already).
  */
-static bool hl_gap(struct det *d, const struct flow *f, struct hl_flow *st, int dir, const struct pkt *p,
-                   uint64_t n)
+static bool hl_gap(struct det *d, const struct flow *f, struct hl_flow *st, int dir,
+                   const struct pkt *p, uint64_t n)
 {
     if (hl_skip(d, f, st, dir, p, n) || hl_resync(d, f, st, dir, p))
         return true;

@@ -67,29 +67,36 @@ static void dt_free(struct det *d)
  * per-kind arrays in dt_flow is entry k here. Nothing depends on the order of enum tcp_ev
  * or enum fkind; dt_slot_of maps an event back to its slot.
  */
+/* clang-format off */
 static const struct dt_kind {
-    enum tcp_ev tev;   /* the event counted */
-    enum fkind kind;   /* the finding written */
-    int8_t rate;       /* slot in done_segs (shown as a share of data segments), -1: none */
+    enum tcp_ev tev;     /* the event counted */
+    enum fkind kind;     /* the finding written */
+    int8_t rate;         /* slot in done_segs (shown as a share of data segments), -1: none */
     const char *noun[2]; /* singular, plural */
 } dt_kinds[DT_NKINDS] = {
-    {TEV_RETRANSMISSION, FK_RETRANSMISSION, 0, {"retransmission", "retransmissions"}},
+    {TEV_RETRANSMISSION, FK_RETRANSMISSION, 0,
+     {"retransmission", "retransmissions"}},
     {TEV_FAST_RETRANSMISSION, FK_FAST_RETRANSMISSION, 1,
      {"fast retransmission", "fast retransmissions"}},
     {TEV_SPURIOUS_RETRANSMISSION, FK_SPURIOUS_RETRANSMISSION, 2,
      {"spurious retransmission", "spurious retransmissions"}},
-    {TEV_OUT_OF_ORDER, FK_OUT_OF_ORDER, 3, {"out-of-order segment", "out-of-order segments"}},
+    {TEV_OUT_OF_ORDER, FK_OUT_OF_ORDER, 3,
+     {"out-of-order segment", "out-of-order segments"}},
     {TEV_LOST_SEGMENT, FK_LOST_SEGMENT, 4,
      {"sequence gap (previous segment not captured)",
       "sequence gaps (previous segment not captured)"}},
-    {TEV_DUP_ACK, FK_DUP_ACK, -1, {"duplicate ACK", "duplicate ACKs"}},
+    {TEV_DUP_ACK, FK_DUP_ACK, -1,
+     {"duplicate ACK", "duplicate ACKs"}},
     {TEV_ZERO_WINDOW, FK_ZERO_WINDOW, -1,
      {"zero window advertisement", "zero window advertisements"}},
-    {TEV_WINDOW_FULL, FK_WINDOW_FULL, -1, {"window-full segment", "window-full segments"}},
-    {TEV_KEEP_ALIVE, FK_KEEP_ALIVE, -1, {"keep-alive", "keep-alives"}},
+    {TEV_WINDOW_FULL, FK_WINDOW_FULL, -1,
+     {"window-full segment", "window-full segments"}},
+    {TEV_KEEP_ALIVE, FK_KEEP_ALIVE, -1,
+     {"keep-alive", "keep-alives"}},
     {TEV_CAPTURE_LOSS, FK_CAPTURE_LOSS, -1,
      {"ACK of bytes never captured", "ACKs of bytes never captured"}},
 };
+/* clang-format on */
 
 /* Slot + 1 of each TCP event in dt_kinds; 0: not reported per flow (reset, duplicates). */
 static const uint8_t dt_slot_of[TEV__COUNT] = {
@@ -111,8 +118,7 @@ static bool dt_tables_agree(void)
     int rates = 0;
     for (int k = 0; k < DT_NKINDS; k++) {
         const struct dt_kind *x = &dt_kinds[k];
-        if (dt_index(x->tev) != k || fk_info(x->kind)->tev != (int)x->tev ||
-            x->rate >= DT_NRATE)
+        if (dt_index(x->tev) != k || fk_info(x->kind)->tev != (int)x->tev || x->rate >= DT_NRATE)
             return false;
         rates += x->rate >= 0;
     }
@@ -176,7 +182,8 @@ static const char *dt_phase_text(enum rst_phase ph)
 }
 
 /* One FK_RESET finding per RST segment. */
-static void dt_reset(struct det *d, const struct flow *f, const struct pkt *p, const struct tcp_seg *s)
+static void dt_reset(struct det *d, const struct flow *f, const struct pkt *p,
+                     const struct tcp_seg *s)
 {
     const struct flow_record *r = flow_rec(f);
     const struct tcp_half *h = flow_half(f, s->dir);
@@ -271,9 +278,9 @@ static void dt_counts(char *buf, size_t n, size_t *pos, const struct flow *f,
         uint32_t c = r->ev[dir][tev] - st->done_ev[k][dir];
         if (!c)
             continue;
-        uint64_t segs = flow_half(f, dir)->data_segs - (x->rate >= 0 ? st->done_segs[x->rate][dir] : 0);
-        dt_cat(buf, n, pos, "%s%u %s %s", first ? "" : " and ", c, x->noun[c != 1],
-               dt_arrow(dir));
+        uint64_t segs =
+            flow_half(f, dir)->data_segs - (x->rate >= 0 ? st->done_segs[x->rate][dir] : 0);
+        dt_cat(buf, n, pos, "%s%u %s %s", first ? "" : " and ", c, x->noun[c != 1], dt_arrow(dir));
         if (segs && x->rate >= 0)
             dt_cat(buf, n, pos, " (%.1f%% of %" PRIu64 " data segments)", 100.0 * c / (double)segs,
                    segs);
@@ -364,8 +371,7 @@ static bool dt_kind_finding(struct det *d, const struct flow *f, struct dt_flow 
     char *b = fd.detail;
     size_t n = sizeof(fd.detail);
     if (interim)
-        dt_cat(b, n, &pos, "connection open %.0f s: ",
-               (double)(now - r->first_ts_ns) / NS_PER_S);
+        dt_cat(b, n, &pos, "connection open %.0f s: ", (double)(now - r->first_ts_ns) / NS_PER_S);
     dt_counts(b, n, &pos, f, st, k);
     if (fd.nframes)
         dt_cat(b, n, &pos, ", first at frame %" PRIu64, fd.frames[0]);

@@ -297,8 +297,7 @@ static void emit_failed(struct tls_priv *pv, struct tls_sess *s, uint64_t ts)
              "%s gave up on the handshake: check its logs",
              sni, side(r->alert_from), phase(s),
              r->alert_desc == TLS_AD_CLOSE_NOTIFY ? "with close_notify" : "(FIN) without an alert",
-             secs, ver,
-             side(r->alert_from));
+             secs, ver, side(r->alert_from));
         break;
     case TLS_NO_SERVER_HELLO:
         bfmt(f.detail, sizeof(f.detail),
@@ -701,9 +700,9 @@ static void ev_alert(void *ctx, int dir, int level, int desc)
     sess_finding(&f, s, FK_TLS_ALERT, sev, pv->cur_ns);
     bfmt(sni, sizeof(sni), "%s%s", r->sni[0] ? " for " : "", r->sni);
     bfmt(f.detail, sizeof(f.detail), "%s sent %s alert %s(%d)%s %s%s - %s", side(dir),
-         fatal        ? "fatal"
+         fatal                        ? "fatal"
          : level == TLS_ALERT_WARNING ? "warning"
-                      : "unknown-level",
+                                      : "unknown-level",
          tls_alert_name(desc), desc, sni, in_hs ? phase(s) : "after the handshake",
          s->via_keylog ? " (encrypted; read with the key log)" : "", alert_hint(desc));
     f.fx.tls_alert.desc = (int16_t)desc;

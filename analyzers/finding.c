@@ -19,10 +19,10 @@ static const struct fk_info fk_infos[] = {
                                 TEV_FAST_RETRANSMISSION, true, FAIL_NONE},
     [FK_SPURIOUS_RETRANSMISSION] = {"spurious_retransmission", SEV_INFO, LAYER_NETWORK,
                                     FX_TCP_EVENTS, TEV_SPURIOUS_RETRANSMISSION, true, FAIL_NONE},
-    [FK_OUT_OF_ORDER] = {"out_of_order", SEV_INFO, LAYER_NETWORK, FX_TCP_EVENTS,
-                         TEV_OUT_OF_ORDER, false, FAIL_NONE},
-    [FK_LOST_SEGMENT] = {"lost_segment", SEV_WARN, LAYER_NETWORK, FX_TCP_EVENTS,
-                         TEV_LOST_SEGMENT, false, FAIL_NONE},
+    [FK_OUT_OF_ORDER] = {"out_of_order", SEV_INFO, LAYER_NETWORK, FX_TCP_EVENTS, TEV_OUT_OF_ORDER,
+                         false, FAIL_NONE},
+    [FK_LOST_SEGMENT] = {"lost_segment", SEV_WARN, LAYER_NETWORK, FX_TCP_EVENTS, TEV_LOST_SEGMENT,
+                         false, FAIL_NONE},
     [FK_DUP_ACK] = {"dup_ack", SEV_INFO, LAYER_NETWORK, FX_TCP_EVENTS, TEV_DUP_ACK, false,
                     FAIL_NONE},
     [FK_ZERO_WINDOW] = {"zero_window", SEV_WARN, LAYER_TRANSPORT, FX_TCP_EVENTS, TEV_ZERO_WINDOW,
@@ -36,8 +36,8 @@ static const struct fk_info fk_infos[] = {
                          FAIL_REFUSED},
     [FK_SYN_UNANSWERED] = {"syn_unanswered", SEV_ERROR, LAYER_TRANSPORT, FX_ESTAB, NOTEV, false,
                            FAIL_TIMEOUT},
-    [FK_SYN_BACKLOG_DROP] = {"syn_backlog_drop", SEV_WARN, LAYER_TRANSPORT, FX_ESTAB, NOTEV,
-                             false, FAIL_BACKLOG},
+    [FK_SYN_BACKLOG_DROP] = {"syn_backlog_drop", SEV_WARN, LAYER_TRANSPORT, FX_ESTAB, NOTEV, false,
+                             FAIL_BACKLOG},
     [FK_ACCEPT_QUEUE_OVERFLOW] = {"accept_queue_overflow", SEV_ERROR, LAYER_TRANSPORT, FX_ESTAB,
                                   NOTEV, false, FAIL_BACKLOG},
     [FK_SERVER_UNREACHABLE] = {"server_unreachable", SEV_ERROR, LAYER_TRANSPORT, FX_ESTAB, NOTEV,
@@ -60,16 +60,16 @@ static const struct fk_info fk_infos[] = {
                           false, FAIL_NONE},
     [FK_HEALTH_ALERT] = {"health_alert", SEV_ERROR, LAYER_APPLICATION, FX_HEALTH_ALERT, NOTEV,
                          false, FAIL_NONE},
-    [FK_CAPTURE_LOSS] = {"capture_loss", SEV_INFO, LAYER_CAPTURE, FX_TCP_EVENTS,
-                         TEV_CAPTURE_LOSS, false, FAIL_NONE},
-    [FK_ONE_DIRECTION] = {"one_direction", SEV_INFO, LAYER_CAPTURE, FX_ONE_DIRECTION, NOTEV,
-                          false, FAIL_NONE},
+    [FK_CAPTURE_LOSS] = {"capture_loss", SEV_INFO, LAYER_CAPTURE, FX_TCP_EVENTS, TEV_CAPTURE_LOSS,
+                         false, FAIL_NONE},
+    [FK_ONE_DIRECTION] = {"one_direction", SEV_INFO, LAYER_CAPTURE, FX_ONE_DIRECTION, NOTEV, false,
+                          FAIL_NONE},
     [FK_MALFORMED] = {"malformed", SEV_INFO, LAYER_CAPTURE, FX_NONE, NOTEV, false, FAIL_NONE},
 };
 _Static_assert(NELEM(fk_infos) == FK__COUNT, "every finding kind has its metadata");
 
-static const struct fk_info fk_unknown = {"?", SEV_INFO, LAYER_CAPTURE, FX_NONE, NOTEV, false,
-                                          FAIL_NONE};
+static const struct fk_info fk_unknown = {"?",   SEV_INFO, LAYER_CAPTURE, FX_NONE,
+                                          NOTEV, false,    FAIL_NONE};
 
 static const char *const sev_names[] = {
     [SEV_INFO] = "info",
@@ -157,9 +157,8 @@ int fk_from_name(const char *name)
 }
 
 static const char *const layer_names[] = {
-    [LAYER_NETWORK] = "network",     [LAYER_TRANSPORT] = "transport",
-    [LAYER_TLS] = "tls",             [LAYER_APPLICATION] = "application",
-    [LAYER_CAPTURE] = "capture",
+    [LAYER_NETWORK] = "network",         [LAYER_TRANSPORT] = "transport", [LAYER_TLS] = "tls",
+    [LAYER_APPLICATION] = "application", [LAYER_CAPTURE] = "capture",
 };
 
 const char *fk_layer_name(enum fk_layer l)
@@ -168,8 +167,8 @@ const char *fk_layer_name(enum fk_layer l)
 }
 
 static const char *const fail_names[] = {
-    [FAIL_NONE] = "none",  [FAIL_REFUSED] = "refused", [FAIL_TIMEOUT] = "timeout",
-    [FAIL_BACKLOG] = "backlog", [FAIL_RESET] = "reset", [FAIL_TLS] = "tls",
+    [FAIL_NONE] = "none",       [FAIL_REFUSED] = "refused", [FAIL_TIMEOUT] = "timeout",
+    [FAIL_BACKLOG] = "backlog", [FAIL_RESET] = "reset",     [FAIL_TLS] = "tls",
 };
 _Static_assert(NELEM(fail_names) == FAIL__COUNT, "every failure reason has a name");
 
@@ -179,9 +178,8 @@ const char *fail_name(enum fail_reason r)
 }
 
 static const char *const rst_phase_names[] = {
-    [RST_NONE] = "none",           [RST_ANSWER_TO_SYN] = "answer_to_syn",
-    [RST_HANDSHAKE] = "handshake", [RST_MID] = "mid",
-    [RST_AFTER_FIN] = "after_fin",
+    [RST_NONE] = "none", [RST_ANSWER_TO_SYN] = "answer_to_syn", [RST_HANDSHAKE] = "handshake",
+    [RST_MID] = "mid",   [RST_AFTER_FIN] = "after_fin",
 };
 
 const char *rst_phase_name(enum rst_phase p)
@@ -197,9 +195,8 @@ const char *dir_side_name(int dir)
 }
 
 static const char *const estab_reason_names[] = {
-    [ER_REFUSED] = "refused",         [ER_TIMEOUT] = "timeout",
-    [ER_BACKLOG] = "backlog",         [ER_ACCEPT_QUEUE] = "accept_queue",
-    [ER_UNREACHABLE] = "unreachable", [ER_SLOW] = "slow",
+    [ER_REFUSED] = "refused",           [ER_TIMEOUT] = "timeout",         [ER_BACKLOG] = "backlog",
+    [ER_ACCEPT_QUEUE] = "accept_queue", [ER_UNREACHABLE] = "unreachable", [ER_SLOW] = "slow",
     [ER_SYN_RETRY] = "syn_retry",
 };
 

@@ -256,10 +256,10 @@ const char *tls_version_name(uint16_t v, char *buf, size_t bufsz);
 /* Phase of the connection in which a reset arrived. Names: rst_phase_name. */
 enum rst_phase {
     RST_NONE = 0,
-    RST_ANSWER_TO_SYN,   /* RST in answer to a SYN: refused */
-    RST_HANDSHAKE,       /* after SYN-ACK, before the handshake completed */
-    RST_MID,             /* mid-transfer abort */
-    RST_AFTER_FIN,       /* after a FIN was sent */
+    RST_ANSWER_TO_SYN, /* RST in answer to a SYN: refused */
+    RST_HANDSHAKE,     /* after SYN-ACK, before the handshake completed */
+    RST_MID,           /* mid-transfer abort */
+    RST_AFTER_FIN,     /* after a FIN was sent */
 };
 /* "answer_to_syn", "handshake", "mid", "after_fin", "none". */
 const char *rst_phase_name(enum rst_phase p);
@@ -388,16 +388,16 @@ struct fx_health_alert {
 
 /* Which member of finding.fx a kind uses (fk_info()->family). */
 enum fx_family {
-    FX_NONE = 0,       /* no kind-specific fields (malformed) */
-    FX_RESET,          /* fx.reset */
-    FX_TCP_EVENTS,     /* fx.tcp */
-    FX_ONE_DIRECTION,  /* fx.one_dir */
-    FX_ESTAB,          /* fx.estab */
-    FX_TLS_HANDSHAKE,  /* fx.tls_hs */
-    FX_TLS_ALERT,      /* fx.tls_alert */
-    FX_CERT,           /* fx.cert */
-    FX_SLOW_RESPONSE,  /* fx.slow */
-    FX_HEALTH_ALERT,   /* fx.alert */
+    FX_NONE = 0,      /* no kind-specific fields (malformed) */
+    FX_RESET,         /* fx.reset */
+    FX_TCP_EVENTS,    /* fx.tcp */
+    FX_ONE_DIRECTION, /* fx.one_dir */
+    FX_ESTAB,         /* fx.estab */
+    FX_TLS_HANDSHAKE, /* fx.tls_hs */
+    FX_TLS_ALERT,     /* fx.tls_alert */
+    FX_CERT,          /* fx.cert */
+    FX_SLOW_RESPONSE, /* fx.slow */
+    FX_HEALTH_ALERT,  /* fx.alert */
 };
 
 /* Runbook layer of a kind: where a person looks first. Names: fk_layer_name. */
@@ -446,27 +446,27 @@ const struct fk_info *fk_info(enum fkind k);
 
 /* One finding: something a person should read, with its evidence and typed fields. */
 struct finding {
-    uint64_t ts_ns;                       /* when it happened (capture time) */
-    enum fkind kind;                      /* what */
-    enum severity sev;                    /* how bad */
-    uint64_t flow_id;                     /* flow it belongs to; 0 for server-level findings */
-    bool has_client;                      /* client is set */
-    struct endpoint client;               /* client end of the flow */
-    struct endpoint server;               /* server end (or the server endpoint) */
-    uint8_t nframes;                      /* frames[] entries used */
-    uint64_t frames[FINDING_FRAMES_MAX];  /* evidence: 1-based frame numbers */
-    float confidence;                     /* 0..1; 1 when observed directly */
-    char detail[FINDING_DETAIL_MAX];      /* readable text, no manual needed */
-    union {                               /* kind-specific fields: fk_info(kind)->family */
-        struct fx_reset reset;            /* FX_RESET */
-        struct fx_tcp_events tcp;         /* FX_TCP_EVENTS */
-        struct fx_one_dir one_dir;        /* FX_ONE_DIRECTION */
-        struct fx_estab estab;            /* FX_ESTAB */
-        struct fx_tls_handshake tls_hs;   /* FX_TLS_HANDSHAKE */
-        struct fx_tls_alert tls_alert;    /* FX_TLS_ALERT */
-        struct fx_cert cert;              /* FX_CERT */
-        struct fx_slow_response slow;     /* FX_SLOW_RESPONSE */
-        struct fx_health_alert alert;     /* FX_HEALTH_ALERT */
+    uint64_t ts_ns;                      /* when it happened (capture time) */
+    enum fkind kind;                     /* what */
+    enum severity sev;                   /* how bad */
+    uint64_t flow_id;                    /* flow it belongs to; 0 for server-level findings */
+    bool has_client;                     /* client is set */
+    struct endpoint client;              /* client end of the flow */
+    struct endpoint server;              /* server end (or the server endpoint) */
+    uint8_t nframes;                     /* frames[] entries used */
+    uint64_t frames[FINDING_FRAMES_MAX]; /* evidence: 1-based frame numbers */
+    float confidence;                    /* 0..1; 1 when observed directly */
+    char detail[FINDING_DETAIL_MAX];     /* readable text, no manual needed */
+    union {                              /* kind-specific fields: fk_info(kind)->family */
+        struct fx_reset reset;           /* FX_RESET */
+        struct fx_tcp_events tcp;        /* FX_TCP_EVENTS */
+        struct fx_one_dir one_dir;       /* FX_ONE_DIRECTION */
+        struct fx_estab estab;           /* FX_ESTAB */
+        struct fx_tls_handshake tls_hs;  /* FX_TLS_HANDSHAKE */
+        struct fx_tls_alert tls_alert;   /* FX_TLS_ALERT */
+        struct fx_cert cert;             /* FX_CERT */
+        struct fx_slow_response slow;    /* FX_SLOW_RESPONSE */
+        struct fx_health_alert alert;    /* FX_HEALTH_ALERT */
     } fx;
 };
 

@@ -156,8 +156,8 @@ static void put_estab(struct jbuf *b, const struct fx_estab *x)
             snprintf(sv, sizeof(sv), "%.6f", secs((uint64_t)x->server_side_ns));
         else
             snprintf(sv, sizeof(sv), "null");
-        jb_put(b, "\"reason\":\"%s\",\"server_side\":%s,\"client_side\":%.6f,\"syns\":%u",
-               reason, sv, secs(x->client_side_ns), x->syns);
+        jb_put(b, "\"reason\":\"%s\",\"server_side\":%s,\"client_side\":%.6f,\"syns\":%u", reason,
+               sv, secs(x->client_side_ns), x->syns);
         break;
     }
 }

@@ -529,7 +529,8 @@ static int parse_server_hello(struct tls_conn *c, struct rd *r, struct tls_ctx *
     uint16_t legacy = rd_u16(r);
     const uint8_t *random = rd_ptr(r, 32);
     uint8_t sid_len = 0;
-    bool draft = (legacy >> 8) == TLS_V13_DRAFT_MAJOR; /* TLS 1.3 drafts: no session id, no compression */
+    bool draft =
+        (legacy >> 8) == TLS_V13_DRAFT_MAJOR; /* TLS 1.3 drafts: no session id, no compression */
     if (!draft) {
         sid_len = rd_u8(r);
         rd_skip(r, sid_len);

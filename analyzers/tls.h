@@ -55,7 +55,7 @@ enum tls_ext {
 /* server_name NameType host_name (RFC 6066 3). */
 #define TLS_SNI_HOST_NAME 0
 
-#define TLS_SSL2 0x0002  /* SSL 2.0 as JA4 names it */
+#define TLS_SSL2 0x0002 /* SSL 2.0 as JA4 names it */
 #define TLS_SSL3 0x0300
 #define TLS_V10 0x0301
 #define TLS_V11 0x0302

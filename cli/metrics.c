@@ -375,7 +375,8 @@ static void mx_render_servers(struct metrics *m, struct mx_buf *b)
         if (!mx_exported(&m->srv[i]))
             continue;
         /* a server without a row in the last interval has no open alert but cert_expiring */
-        uint32_t open = m->srv[i].open_alerts & (mx_stale(m, &m->srv[i]) ? ALERT_BIT(AR_CERT_EXPIRING) : ~0u);
+        uint32_t open =
+            m->srv[i].open_alerts & (mx_stale(m, &m->srv[i]) ? ALERT_BIT(AR_CERT_EXPIRING) : ~0u);
         for (int r = 0; r < AR__COUNT; r++)
             mx_printf(b, "flowmedic_server_alert_open{server=\"%s\",rule=\"%s\"} %u\n",
                       m->srv[i].label, alert_rule_name((enum alert_rule)r), (open >> r) & 1u);

@@ -470,9 +470,9 @@ static int select_rows(struct report *r, char *err, size_t errlen)
     /* before version 3: the typed columns, NULL or read from the JSON of old rows */
     static const char flows_cols_v2[] = "*, NULL AS data_segs_c2s, NULL AS data_segs_s2c, "
                                         "NULL AS data_retrans_c2s, NULL AS data_retrans_s2c";
-    static const char findings_cols_v2[] = "*, " STORE_V3_SIDE_SQL " AS side, " STORE_V3_PHASE_SQL
-                                           " AS phase, " STORE_V3_TTL_MISMATCH_SQL
-                                           " AS ttl_mismatch";
+    static const char findings_cols_v2[] =
+        "*, " STORE_V3_SIDE_SQL " AS side, " STORE_V3_PHASE_SQL
+        " AS phase, " STORE_V3_TTL_MISMATCH_SQL " AS ttl_mismatch";
     char flows_sql[512], findings_sql[1024];
     snprintf(flows_sql, sizeof(flows_sql),
              "CREATE TEMP TABLE sel_flows AS SELECT %s FROM main.flows WHERE " RUN_FILTER

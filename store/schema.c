@@ -222,16 +222,16 @@ static const char schema_v2[] =
  * retransmissions), and the views rebuilt on them.
  */
 static const char schema_v3[] =
-    "ALTER TABLE findings ADD COLUMN side TEXT;\n"         /* sender: client or server (reset,
-                                                              tls_alert, tls_handshake_failed) */
-    "ALTER TABLE findings ADD COLUMN phase TEXT;\n"        /* reset: answer_to_syn, handshake,
-                                                              mid, after_fin */
+    "ALTER TABLE findings ADD COLUMN side TEXT;\n"            /* sender: client or server (reset,
+                                                                 tls_alert, tls_handshake_failed) */
+    "ALTER TABLE findings ADD COLUMN phase TEXT;\n"           /* reset: answer_to_syn, handshake,
+                                                                 mid, after_fin */
     "ALTER TABLE findings ADD COLUMN ttl_mismatch INTEGER;\n" /* reset, conn_refused: 1 when the
                                                                  RST's TTL differs */
     "UPDATE findings SET side = " STORE_V3_SIDE_SQL ", phase = " STORE_V3_PHASE_SQL
     ", ttl_mismatch = " STORE_V3_TTL_MISMATCH_SQL " WHERE extra IS NOT NULL;\n"
-    "ALTER TABLE flows ADD COLUMN data_segs_c2s INTEGER;\n" /* segments with payload, not */
-    "ALTER TABLE flows ADD COLUMN data_segs_s2c INTEGER;\n" /* keep-alives (NULL: older run) */
+    "ALTER TABLE flows ADD COLUMN data_segs_c2s INTEGER;\n"    /* segments with payload, not */
+    "ALTER TABLE flows ADD COLUMN data_segs_s2c INTEGER;\n"    /* keep-alives (NULL: older run) */
     "ALTER TABLE flows ADD COLUMN data_retrans_c2s INTEGER;\n" /* data retransmissions */
     "ALTER TABLE flows ADD COLUMN data_retrans_s2c INTEGER;\n"
     /* retrans_total: data retransmissions from v3 on; an older row keeps its old count

@@ -691,8 +691,7 @@ static void bind_typed_columns(sqlite3_stmt *st, const struct finding *f, int si
         break;
     case FX_TLS_HANDSHAKE:
         if (f->fx.tls_hs.alert_from >= 0)
-            sqlite3_bind_text(st, side, dir_side_name(f->fx.tls_hs.alert_from), -1,
-                              SQLITE_STATIC);
+            sqlite3_bind_text(st, side, dir_side_name(f->fx.tls_hs.alert_from), -1, SQLITE_STATIC);
         break;
     case FX_ESTAB:
         if (f->fx.estab.reason == ER_REFUSED)

@@ -165,8 +165,7 @@ static bool has_frame(const struct finding *f, uint64_t frame)
 
 static void dump(void)
 {
-    for (size_t i = 0; i < ngot; i++)
-    {
+    for (size_t i = 0; i < ngot; i++) {
         char members[FINDING_JSON_MAX];
         finding_json_members(&got[i], members, sizeof(members));
         fprintf(stderr, "  got %s/%s port %u conf %.2f: %s {%s}\n", fk_name(got[i].kind),

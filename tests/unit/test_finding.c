@@ -72,7 +72,8 @@ static void test_encoder(void)
     f.fx.estab.ngaps = 2;
     f.fx.estab.gap_ns[0] = 1000000000;
     f.fx.estab.gap_ns[1] = 2001000000;
-    check_json(&f, "\"reason\":\"timeout\",\"syns\":3,\"gaps\":[1.000,2.001],\"answered_others\":0");
+    check_json(&f,
+               "\"reason\":\"timeout\",\"syns\":3,\"gaps\":[1.000,2.001],\"answered_others\":0");
 
     f = mk(FK_SLOW_HANDSHAKE);
     f.fx.estab.reason = ER_SYN_RETRY;

@@ -363,8 +363,9 @@ static void test_all_records(void)
     CHECK_EQ_U64(q_int(path, "SELECT retransmitted FROM v_retrans_rate"), 5);
     CHECK_EQ_U64(q_int(path, "SELECT retrans_pct_of_data * 1000 FROM v_retrans_rate"), 5000);
     /* typed finding columns */
-    CHECK(strcmp(q_text(path, "SELECT side || ' ' || phase || ' ' || ttl_mismatch FROM findings "
-                              "WHERE kind='reset'",
+    CHECK(strcmp(q_text(path,
+                        "SELECT side || ' ' || phase || ' ' || ttl_mismatch FROM findings "
+                        "WHERE kind='reset'",
                         buf, sizeof(buf)),
                  "server handshake 0") == 0);
     CHECK_EQ_U64(q_int(path, "SELECT reset_in_handshake FROM v_failed_connections"), 1);
@@ -454,8 +455,9 @@ static void test_migration_v2(void)
     }
     CHECK_EQ_U64(store_close(s, err, sizeof(err)), 0);
     CHECK_EQ_U64(q_int(path, "PRAGMA user_version"), 3);
-    CHECK(strcmp(q_text(path, "SELECT side || ' ' || phase || ' ' || ttl_mismatch FROM findings "
-                              "WHERE id = 1",
+    CHECK(strcmp(q_text(path,
+                        "SELECT side || ' ' || phase || ' ' || ttl_mismatch FROM findings "
+                        "WHERE id = 1",
                         buf, sizeof(buf)),
                  "client handshake 1") == 0);
     CHECK(strcmp(q_text(path, "SELECT side FROM findings WHERE id = 2", buf, sizeof(buf)),
@@ -466,8 +468,7 @@ static void test_migration_v2(void)
     CHECK_EQ_U64(q_int(path, "SELECT ttl_mismatch FROM v_resets_by_phase WHERE phase = "
                              "'handshake'"),
                  1);
-    CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM v_resets_by_phase WHERE phase = 'unknown'"),
-                 1);
+    CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM v_resets_by_phase WHERE phase = 'unknown'"), 1);
     CHECK_EQ_U64(q_int(path, "PRAGMA integrity_check = 1") == -1, 0);
 }
 
