@@ -267,8 +267,10 @@ static void test_unanswered(void)
     if (!f)
         return;
     CHECK(f->sev == SEV_ERROR);
+    CHECK(f->fx.estab.ngaps == 3 && f->fx.estab.gap_ns[0] == 1000000000ull &&
+          f->fx.estab.gap_ns[1] == 2000000000ull && f->fx.estab.gap_ns[2] == 4000000000ull);
+    /* the readable story, and its back-off verdict */
     CHECK(strstr(f->detail, "4 SYNs at +0.0 s, +1.0 s, +3.0 s, +7.0 s") != NULL);
-    CHECK(strstr(f->detail, "gaps 1.0 s, 2.0 s, 4.0 s") != NULL);
     CHECK(strstr(f->detail, "back-off") != NULL);
     CHECK(f->fx.estab.syns == 4);
     CHECK(f->fx.estab.reason == ER_TIMEOUT);
@@ -503,9 +505,9 @@ static void test_slow(void)
     CHECK(f != NULL);
     if (f) {
         CHECK(f->sev == SEV_WARN && f->confidence > 0.9f);
-        CHECK(strstr(f->detail, "server side (SYN -> SYN-ACK) 1.5 s") != NULL);
-        CHECK(strstr(f->detail, "client side (SYN-ACK -> ACK) 100.0 ms") != NULL);
+        CHECK(f->fx.estab.reason == ER_SLOW);
         CHECK(f->fx.estab.server_side_ns == 1500000000);
+        CHECK(f->fx.estab.client_side_ns == 100000000);
     }
 }
 
@@ -546,9 +548,9 @@ static void test_no_syn(void)
     const struct finding *f = find_kind(FK_SLOW_HANDSHAKE, 51000);
     CHECK(f != NULL);
     if (f) {
-        CHECK(strstr(f->detail, "server side (SYN -> SYN-ACK) unknown") != NULL);
         CHECK(f->fx.estab.server_side_ns == -1);
-        CHECK(strstr(f->detail, "Handshake took 1.5 s") != NULL);
+        CHECK(f->fx.estab.client_side_ns == 1500000000);
+        CHECK(strstr(f->detail, "server side (SYN -> SYN-ACK) unknown") != NULL);
     }
 }
 
@@ -600,7 +602,7 @@ static void test_many_syns(void)
     const struct finding *f = find_kind(FK_SYN_UNANSWERED, 55000);
     CHECK(f != NULL);
     if (f) {
-        CHECK(strstr(f->detail, "8 SYNs at +0.0 s, +1.0 s") != NULL);
+        CHECK(f->fx.estab.ngaps == FX_GAPS_MAX && f->fx.estab.gap_ns[0] == 1000000000ull);
         CHECK(strstr(f->detail, ", ..., +127.0 s") != NULL);
         CHECK(f->fx.estab.syns == 8);
         CHECK(has_frame(f, 1) && has_frame(f, 8)); /* first and last SYN */
