@@ -15,6 +15,12 @@
 
 struct flow;
 
+/*
+ * Server endpoints a per-server detector table holds at once (det_estab, det_health): one
+ * cap, so the tables give way to new servers together.
+ */
+#define DET_MAX_SERVERS 1024
+
 /* What TCP analysis made of one segment; detectors read this instead of re-deriving it. */
 struct tcp_seg {
     int dir;                 /* DIR_C2S or DIR_S2C */

@@ -26,9 +26,9 @@
 /* SYN times and frames kept per attempt */
 #define ES_SYNS 6
 /* server endpoints tracked at once (LRU replaced) */
-#define ES_MAX_SERVERS 256
-/* entries of the endpoint -> server slot hint table */
-#define ES_HINTS 1024
+#define ES_MAX_SERVERS DET_MAX_SERVERS
+/* entries of the endpoint -> server slot hint table (4 per slot: few collisions) */
+#define ES_HINTS (4 * ES_MAX_SERVERS)
 /* one-second buckets of history per server */
 #define ES_RING 512
 /* distinct client addresses remembered per episode */

@@ -19,8 +19,9 @@
 #include "capture/log.h"
 #include "capture/rd.h"
 
-#define HL_MAX_SERVERS 1024          /* server endpoints tracked at once (idle ones give way) */
+#define HL_MAX_SERVERS DET_MAX_SERVERS /* server endpoints tracked at once (idle ones give way) */
 #define HL_HASH_SLOTS 2048           /* open-addressing slots for the server table (power of two) */
+_Static_assert(HL_HASH_SLOTS >= 2 * HL_MAX_SERVERS, "the server hash stays at most half full");
 #define HL_PIPELINE 4                /* requests awaiting a response per connection */
 #define HL_SLOW_PER_FLOW 4           /* slow_response findings per connection (then only counted) */
 #define HL_RESYNC_MAX 4              /* HTTP framing restarts after capture gaps, per connection */
