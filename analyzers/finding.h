@@ -435,7 +435,7 @@ struct fk_info {
     enum fx_family family;    /* which member of finding.fx it fills */
     int tev;                  /* the per-flow TCP event counter it reports (TEV_*), -1: none */
     bool data_retransmission; /* its TCP event, on a segment with payload, is a data
-                                 retransmission (tcp_seg_data_retrans; SYN and SYN-ACK
+                                 retransmission (tcp_seg.data_retrans; SYN and SYN-ACK
                                  retries never are) */
     enum fail_reason fail;    /* a finding of it is a failed connection attempt (FAIL_NONE:
                                  not one), counted under this reason */
