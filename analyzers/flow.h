@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../capture/err.h"
 #include "../capture/pkt.h"
 #include "finding.h"
 #include "tcp.h"
@@ -70,6 +71,27 @@ void flow_set_closed(struct flow_table *t, struct flow *f, uint64_t ts_ns);
 
 /* The flow that closed first among those still in the table, or NULL. */
 struct flow *flow_oldest_closed(const struct flow_table *t);
+
+/* What lookups cost: how many flows they compared, so that tests can see chains grow. */
+struct flow_table_stats {
+    uint64_t lookups;    /* flow_lookup calls */
+    uint64_t probes;     /* flows in the hash chains those calls walked past */
+    uint64_t max_probes; /* the most flows one lookup walked past */
+};
+
+struct siphash_key;
+
+/*
+ * Replace the table's random hash key (tests: to build colliding tuples for a known key).
+ * Only while the table is empty: 0, or ERR_ARG.
+ */
+int flow_table_set_key(struct flow_table *t, const struct siphash_key *k) FM_WUR;
+
+/* The lookup counters since the table was made. */
+void flow_table_get_stats(const struct flow_table *t, struct flow_table_stats *st);
+
+/* The longest hash chain now (walks every bucket: for tests, never on the packet path). */
+size_t flow_table_longest_chain(const struct flow_table *t);
 
 /* Number of flows in use. */
 size_t flow_count(const struct flow_table *t);

@@ -1,4 +1,4 @@
-/* hash.h - the 64-bit mixing the flow table and the SPAN duplicate filter hash with. */
+/* hash.h - 64-bit mixing for small internal indexes (the flow table and the duplicate filter use SipHash, siphash.h). */
 #ifndef FM_HASH_H
 #define FM_HASH_H
 

@@ -1,6 +1,7 @@
 # analyzers/: flow table, TCP analysis, stream parsers and detectors.
 libflowmedic_a_SOURCES += analyzers/finding.h analyzers/finding.c analyzers/finding_json.c analyzers/engine.h \
-	analyzers/det.h analyzers/det_table.c analyzers/hash.h analyzers/flow.h analyzers/flow.c \
+	analyzers/det.h analyzers/det_table.c analyzers/hash.h analyzers/siphash.h analyzers/siphash.c \
+	analyzers/flow.h analyzers/flow.c \
 	analyzers/tcp.h analyzers/tcp.c analyzers/engine.c
 check_PROGRAMS += tests/unit/test_finding
 tests_unit_test_finding_SOURCES = tests/unit/test_finding.c tests/unit/testhelp.h
@@ -45,10 +46,11 @@ tests_fuzz_fuzz_tls_LDADD = $(FM_LIBS)
 endif
 TESTS += tests/tls/samples.sh
 EXTRA_DIST += tests/tls/samples.sh tests/tls/check.py
-check_PROGRAMS += tests/unit/test_tcp tests/unit/test_flow
+check_PROGRAMS += tests/unit/test_tcp tests/unit/test_flow tests/unit/test_siphash
 tests_unit_test_tcp_LDADD = $(FM_LIBS)
 tests_unit_test_flow_LDADD = $(FM_LIBS)
-TESTS += tests/unit/test_tcp tests/unit/test_flow
+tests_unit_test_siphash_LDADD = $(FM_LIBS)
+TESTS += tests/unit/test_tcp tests/unit/test_flow tests/unit/test_siphash
 TESTS += tests/health/live.sh
 EXTRA_DIST += tests/health/live.sh
 TESTS += tests/tcp/samples.sh

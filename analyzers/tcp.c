@@ -11,6 +11,7 @@
 #include "analyzers/det.h"
 #include "analyzers/flow.h"
 #include "analyzers/hash.h"
+#include "analyzers/siphash.h"
 
 #define TCP_FAST_RTX_NS 20000000ull /* fast retransmission: within 20 ms of the last dup ACK */
 #define TCP_OOO_NS 3000000ull       /* out-of-order window when no RTT is known (3 ms) */
@@ -54,6 +55,7 @@ struct tcp_dedup_slot {
 struct tcp_dedup {
     struct tcp_dedup_slot *slots; /* 2^order slots */
     uint64_t mask;                /* slots - 1 */
+    struct siphash_key key;       /* hash key, random per filter */
 };
 
 struct tcp_dedup *tcp_dedup_new(unsigned order)
@@ -69,6 +71,10 @@ struct tcp_dedup *tcp_dedup_new(unsigned order)
         return NULL;
     }
     d->mask = ((uint64_t)1 << order) - 1;
+    if (siphash_key_random(&d->key) != 0) {
+        tcp_dedup_free(d);
+        return NULL;
+    }
     return d;
 }
 
@@ -84,19 +90,31 @@ bool tcp_dedup_check(struct tcp_dedup *d, const struct pkt *p, uint64_t window_n
 {
     if (!d || (p->ip_id == 0 && !p->has_ts))
         return false;
-    /* Multiply-xor per word, one full finaliser at the end: cheap and well mixed. */
-    const uint64_t k = 0x9e3779b97f4a7c15ULL;
-    uint64_t h = 0x2545f4914f6cdd1dULL;
-    h = (h ^ hash_load64(p->src.ip.a)) * k;
-    h = (h ^ hash_load64(p->src.ip.a + 8)) * k;
-    h = (h ^ hash_load64(p->dst.ip.a)) * k;
-    h = (h ^ hash_load64(p->dst.ip.a + 8)) * k;
-    h = (h ^ ((uint64_t)p->src.port << 48 | (uint64_t)p->dst.port << 32 |
-              (uint64_t)p->ip_id << 16 | p->tcp_csum)) * k;
-    h = (h ^ ((uint64_t)p->seq << 32 | p->ack)) * k;
-    h = (h ^ ((uint64_t)p->tcp_len << 32 | (uint64_t)p->win << 16 | p->flags |
-              (uint64_t)p->src.ip.family << 8)) * k;
-    h = hash_mix(h ^ ((uint64_t)p->tsval << 32 | p->tsecr));
+    /*
+     * SipHash-1-3 of the frame's signature under the filter's random key: a sender cannot
+     * make another segment look like a copy of one just seen (under the old fixed hash the
+     * timestamp option alone could cancel every other field). IPv4 addresses take one word.
+     */
+    uint64_t w[8];
+    size_t n = 0;
+    if (p->src.ip.family == 4) {
+        uint32_t a, b;
+        memcpy(&a, p->src.ip.a, sizeof(a));
+        memcpy(&b, p->dst.ip.a, sizeof(b));
+        w[n++] = (uint64_t)a << 32 | b;
+    } else {
+        w[n++] = hash_load64(p->src.ip.a);
+        w[n++] = hash_load64(p->src.ip.a + 8);
+        w[n++] = hash_load64(p->dst.ip.a);
+        w[n++] = hash_load64(p->dst.ip.a + 8);
+    }
+    w[n++] = (uint64_t)p->src.port << 48 | (uint64_t)p->dst.port << 32 |
+             (uint64_t)p->ip_id << 16 | p->tcp_csum;
+    w[n++] = (uint64_t)p->seq << 32 | p->ack;
+    w[n++] = (uint64_t)p->tcp_len << 32 | (uint64_t)p->win << 16 |
+             (uint64_t)p->src.ip.family << 8 | p->flags;
+    w[n++] = (uint64_t)p->tsval << 32 | p->tsecr;
+    uint64_t h = siphash13_words(&d->key, w, n);
     struct tcp_dedup_slot *s = &d->slots[h & d->mask];
     uint32_t tag = (uint32_t)(h >> 32) | 1u; /* never 0: 0 marks an empty slot */
     uint32_t now_us = (uint32_t)(p->ts_ns / 1000u);

@@ -1,10 +1,12 @@
 /* test_flow.c - the flow table: lookups in both directions, IPv6, LRU order, eviction, release. */
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "analyzers/flow.h"
+#include "analyzers/siphash.h"
 #include "testhelp.h"
 
 static struct endpoint ep4(uint8_t d, uint16_t port)
@@ -218,6 +220,154 @@ static void test_many_flows(void)
     flow_table_free(t);
 }
 
+/* ---- hash flooding (issue 14): tuples that all collide under the old fixed-key hash ---- */
+
+/* The flow hash before issue 14 (a multiply-xor chain with a key fixed at build time). */
+static const uint64_t OLD_K = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t old_fmix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+static uint64_t load64(const uint8_t *b)
+{
+    uint64_t v;
+    memcpy(&v, b, sizeof(v));
+    return v;
+}
+
+/* The inverse of an odd number modulo 2^64 (Newton's iteration: each step doubles the bits). */
+static uint64_t inv64(uint64_t a)
+{
+    uint64_t x = a;
+    for (int i = 0; i < 6; i++)
+        x *= 2 - a * x;
+    return x;
+}
+
+/*
+ * n IPv6 clients of one server whose old hash is identical, found the way an attacker who
+ * read the source would: the old hash is invertible, so with the client address's last 8
+ * bytes free, solve for them so that the state before the final mix is the same for all.
+ */
+static void old_colliding_clients(size_t max_flows, struct endpoint srv, struct endpoint *cli,
+                                  size_t n)
+{
+    const uint64_t kinv = inv64(OLD_K);
+    const uint64_t target = 0x0123456789abcdefULL; /* any value: the state before the mix */
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint64_t)max_flows;
+    h = (h ^ load64(srv.ip.a)) * OLD_K;
+    h = (h ^ load64(srv.ip.a + 8)) * OLD_K;
+    for (size_t i = 0; i < n; i++) {
+        struct endpoint *c = &cli[i];
+        memset(c, 0, sizeof(*c));
+        c->ip.family = 6;
+        c->ip.a[0] = 0xfd; /* a ULA, above the server's 2001:db8:: in memcmp order */
+        c->ip.a[1] = (uint8_t)(i >> 16);
+        c->ip.a[2] = (uint8_t)(i >> 8);
+        c->ip.a[3] = (uint8_t)i;
+        c->port = (uint16_t)(1024 + i % 60000);
+        uint64_t h3 = (h ^ load64(c->ip.a)) * OLD_K;
+        uint64_t ports = (uint64_t)srv.port << 32 | (uint64_t)c->port << 16 | 6;
+        uint64_t last = ((target ^ ports) * kinv) ^ h3; /* (h3 ^ last) * K == target ^ ports */
+        memcpy(c->ip.a + 8, &last, sizeof(last));
+        CHECK(old_fmix64(((h3 ^ load64(c->ip.a + 8)) * OLD_K) ^ ports) == old_fmix64(target));
+    }
+}
+
+/*
+ * 32 k crafted clients (one flow and one more packet each) cost as little per lookup as any
+ * others: the chains stay short because the key is not known to whoever picks the tuples.
+ */
+static void test_colliding_tuples_stay_cheap(void)
+{
+    enum { N = 32768, MAX = 65536 };
+    static struct endpoint cli[N];
+    struct endpoint srv = ep6(5, 443);
+    old_colliding_clients(MAX, srv, cli, N);
+    struct flow_table *t = flow_table_new(MAX, 0);
+    CHECK(t != NULL);
+    if (!t)
+        return;
+    size_t found = 0;
+    for (size_t i = 0; i < N; i++) {
+        struct pkt p = mk(cli[i], srv);
+        int dir;
+        if (!flow_lookup(t, &p, &dir))
+            CHECK(flow_create(t, &p, NULL, NULL) != NULL);
+    }
+    for (size_t i = 0; i < N; i++) { /* the server's answer on every flow */
+        struct pkt p = mk(srv, cli[i]);
+        int dir = -1;
+        found += flow_lookup(t, &p, &dir) != NULL && dir == DIR_S2C;
+    }
+    CHECK_EQ_U64(found, N);
+    struct flow_table_stats st;
+    flow_table_get_stats(t, &st);
+    CHECK_EQ_U64(st.lookups, 2 * N);
+    /* Under the old hash every lookup walked the one chain: 16 k flows on average. */
+    fprintf(stderr, "  32k crafted flows: %.2f flows compared per lookup, at most %" PRIu64
+                    ", longest chain %zu\n",
+            (double)st.probes / (double)st.lookups, st.max_probes, flow_table_longest_chain(t));
+    CHECK(st.probes <= 4 * st.lookups);
+    CHECK(st.max_probes <= 32);
+    CHECK(flow_table_longest_chain(t) <= 32);
+    flow_table_free(t);
+}
+
+/*
+ * The counters see a flood when the key is known: clients brute-forced into one bucket of a
+ * table whose key the test fixed (what an attacker could do if the key never changed) make
+ * one long chain there, and none in a table with its own random key.
+ */
+static void test_known_key_flood_is_counted(void)
+{
+    enum { N = 1024, MAX = 1024 };
+    static struct endpoint cli[N];
+    const struct siphash_key fixed = {0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL};
+    struct endpoint srv = ep4(5, 443);
+    struct flow_table *probe = flow_table_new(MAX, 0), *t = flow_table_new(MAX, 0);
+    CHECK(probe && t);
+    if (!probe || !t)
+        goto out;
+    CHECK(flow_table_set_key(probe, &fixed) == 0);
+    /* Brute force: keep the clients whose flow would go into the bucket of the first one. */
+    size_t n = 0;
+    for (uint32_t i = 0; n < N && i < (1u << 24); i++) {
+        struct endpoint c = ep4(0, (uint16_t)(1024 + (i & 0x7fff)));
+        c.ip.a[1] = (uint8_t)(i >> 15);
+        c.ip.a[2] = (uint8_t)(i >> 23);
+        c.ip.a[3] = 200;
+        struct pkt p = mk(c, srv);
+        int dir;
+        struct flow_table_stats before, after;
+        flow_table_get_stats(probe, &before);
+        if (flow_lookup(probe, &p, &dir))
+            continue; /* the same tuple again */
+        flow_table_get_stats(probe, &after);
+        if (after.probes - before.probes != n) /* another bucket: its chain is empty */
+            continue;
+        CHECK(flow_create(probe, &p, NULL, NULL) != NULL);
+        cli[n++] = c;
+    }
+    CHECK_EQ_U64(n, N);
+    CHECK_EQ_U64(flow_table_longest_chain(probe), N);
+    for (size_t i = 0; i < n; i++) {
+        struct pkt p = mk(cli[i], srv);
+        CHECK(flow_create(t, &p, NULL, NULL) != NULL);
+    }
+    CHECK(flow_table_longest_chain(t) <= 16);
+out:
+    flow_table_free(probe);
+    flow_table_free(t);
+}
+
 int main(void)
 {
     TEST_RUN(test_lookup_both_directions);
@@ -225,5 +375,7 @@ int main(void)
     TEST_RUN(test_lru_and_eviction);
     TEST_RUN(test_closed_list_and_foreach);
     TEST_RUN(test_many_flows);
+    TEST_RUN(test_colliding_tuples_stay_cheap);
+    TEST_RUN(test_known_key_flood_is_counted);
     return TEST_REPORT();
 }

@@ -903,6 +903,60 @@ static void test_names(void)
     CHECK(strcmp(sev_name(SEV_WARN), "warn") == 0);
 }
 
+/* The SPAN duplicate filter's hash before issue 14 (multiply-xor, key fixed at build time). */
+static uint64_t old_dedup_state(const struct pkt *p)
+{
+    const uint64_t k = 0x9e3779b97f4a7c15ULL;
+    uint64_t h = 0x2545f4914f6cdd1dULL, w[2];
+    for (int i = 0; i < 2; i++) {
+        const struct endpoint *e = i ? &p->dst : &p->src;
+        memcpy(w, e->ip.a, sizeof(w));
+        h = (h ^ w[0]) * k;
+        h = (h ^ w[1]) * k;
+    }
+    h = (h ^ ((uint64_t)p->src.port << 48 | (uint64_t)p->dst.port << 32 |
+              (uint64_t)p->ip_id << 16 | p->tcp_csum)) * k;
+    h = (h ^ ((uint64_t)p->seq << 32 | p->ack)) * k;
+    h = (h ^ ((uint64_t)p->tcp_len << 32 | (uint64_t)p->win << 16 | p->flags |
+              (uint64_t)p->src.ip.family << 8)) * k;
+    return h; /* then mixed with the timestamps: fmix64(h ^ (tsval << 32 | tsecr)) */
+}
+
+/*
+ * A sender who knows the filter's hash can make a different segment look like a mirror copy
+ * of one just seen (so that it is dropped unanalysed): under the old hash the timestamp
+ * option's 64 free bits cancel everything else. With a per-run key it stays a real segment.
+ */
+static void test_dedup_not_forgeable(void)
+{
+    struct tcp_dedup *d = tcp_dedup_new(14);
+    CHECK(d != NULL);
+    if (!d)
+        return;
+    cli = ep4(10, 0, 0, 1, 40000);
+    srv = ep4(10, 0, 0, 2, 443);
+    reset_scenario();
+    struct pkt a = *seg(DIR_C2S, 0, TCP_ACK, 1001, 5001, 100, 502);
+    a.has_ts = true;
+    a.tsval = 777;
+    a.tsecr = 555;
+    size_t forged = 0;
+    for (uint32_t i = 0; i < 64; i++) {
+        struct pkt b = a; /* another segment (other sequence number) 100 us later */
+        b.seq = a.seq + 1000 * (i + 1);
+        b.ts_ns = a.ts_ns + 100 * US;
+        uint64_t ts = old_dedup_state(&a) ^ ((uint64_t)a.tsval << 32 | a.tsecr) ^
+                      old_dedup_state(&b);
+        b.tsval = (uint32_t)(ts >> 32);
+        b.tsecr = (uint32_t)ts;
+        CHECK(!tcp_dedup_check(d, &a, MS)); /* a new segment each round */
+        forged += tcp_dedup_check(d, &b, MS);
+        a.ts_ns += 10 * MS; /* outside the window of the previous round */
+    }
+    CHECK_EQ_U64(forged, 0);
+    tcp_dedup_free(d);
+}
+
 int main(void)
 {
     TEST_RUN(test_names);
@@ -924,5 +978,6 @@ int main(void)
     TEST_RUN(test_bogus_timestamp);
     TEST_RUN(test_eviction_and_snapshot);
     TEST_RUN(test_malformed);
+    TEST_RUN(test_dedup_not_forgeable);
     return TEST_REPORT();
 }
