@@ -1168,7 +1168,8 @@ static void tls_on_finish(struct det *d)
     struct tls_priv *pv = d->priv;
     if (pv->exhausted)
         log_warn("TLS: %llu TLS connections not analysed: all %u stream sessions were busy "
-                 "(raise stream-buffers in the configuration file)",
+                 "or the stream buffers' byte budget was spent (raise stream-buffers in the "
+                 "configuration file, or --stream-budget)",
                  (unsigned long long)pv->exhausted, (unsigned)pv->nsess);
     log_info("TLS: %llu handshakes followed, %llu stream gaps, %llu capped, %llu malformed",
              (unsigned long long)pv->sessions, (unsigned long long)pv->gaps,

@@ -44,8 +44,8 @@ tests_fuzz_fuzz_tls_SOURCES = tests/fuzz/fuzz_tls.c
 tests_fuzz_fuzz_tls_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_tls_LDADD = $(FM_LIBS)
 endif
-TESTS += tests/tls/samples.sh
-EXTRA_DIST += tests/tls/samples.sh tests/tls/check.py
+TESTS += tests/tls/samples.sh tests/tls/streamcap.sh
+EXTRA_DIST += tests/tls/samples.sh tests/tls/check.py tests/tls/streamcap.sh
 check_PROGRAMS += tests/unit/test_tcp tests/unit/test_flow tests/unit/test_siphash
 tests_unit_test_tcp_LDADD = $(FM_LIBS)
 tests_unit_test_flow_LDADD = $(FM_LIBS)

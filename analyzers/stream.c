@@ -4,28 +4,54 @@
  */
 #include "stream.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The pool: one allocation of nbuf * cap bytes and a free list of buffer indexes. */
+/*
+ * The pool: nbuf slots whose buffers are allocated on first use and then reused (never freed
+ * before the pool), all pools together within one byte budget. Nothing is allocated up front
+ * but the slot tables, so a large cap costs memory only for the sessions that use it (issue
+ * 14: 4096 x 8 MiB used to be asked for at start, and failed).
+ */
 struct stream_pool {
-    uint8_t *mem;   /* nbuf * cap bytes */
+    uint8_t **bufs; /* nbuf slots: a buffer of cap bytes, or NULL until first used */
     size_t cap;     /* bytes per buffer */
-    size_t nbuf;    /* buffers in mem */
-    uint32_t *free; /* stack of free buffer indexes */
+    size_t nbuf;    /* slots */
+    uint32_t *free; /* stack of free slot indexes, slots with a buffer on top */
     size_t nfree;   /* entries on the stack */
+    size_t nalloc;  /* slots with a buffer */
 };
+
+/* Every pool's buffers together stay within this many bytes. */
+static size_t g_budget = STREAM_DEFAULT_BUDGET;
+static _Atomic size_t g_allocated; /* bytes of buffers allocated now, all pools */
+
+void stream_set_budget(size_t bytes)
+{
+    g_budget = bytes;
+}
+
+size_t stream_budget(void)
+{
+    return g_budget;
+}
+
+size_t stream_allocated(void)
+{
+    return atomic_load(&g_allocated);
+}
 
 struct stream_pool *stream_pool_new(size_t nbuf, size_t cap)
 {
-    if (nbuf == 0 || cap < 64 || cap > UINT32_MAX || nbuf > UINT32_MAX || nbuf > SIZE_MAX / cap)
+    if (nbuf == 0 || cap < 64 || cap > UINT32_MAX || nbuf > UINT32_MAX)
         return NULL;
     struct stream_pool *sp = calloc(1, sizeof(*sp));
     if (!sp)
         return NULL;
-    sp->mem = malloc(nbuf * cap);
+    sp->bufs = calloc(nbuf, sizeof(*sp->bufs));
     sp->free = malloc(nbuf * sizeof(*sp->free));
-    if (!sp->mem || !sp->free)
+    if (!sp->bufs || !sp->free)
         goto fail_free;
     sp->cap = cap;
     sp->nbuf = nbuf;
@@ -34,7 +60,7 @@ struct stream_pool *stream_pool_new(size_t nbuf, size_t cap)
     sp->nfree = nbuf;
     return sp;
 fail_free:
-    free(sp->mem);
+    free(sp->bufs);
     free(sp->free);
     free(sp);
     return NULL;
@@ -44,7 +70,10 @@ void stream_pool_free(struct stream_pool *sp)
 {
     if (!sp)
         return;
-    free(sp->mem);
+    for (size_t i = 0; i < sp->nbuf; i++)
+        free(sp->bufs[i]);
+    atomic_fetch_sub(&g_allocated, sp->nalloc * sp->cap);
+    free(sp->bufs);
     free(sp->free);
     free(sp);
 }
@@ -59,13 +88,34 @@ size_t stream_pool_used(const struct stream_pool *sp)
     return sp->nbuf - sp->nfree;
 }
 
+/* Give slot idx a buffer within the budget; false when the budget or malloc says no. */
+static bool slot_alloc(struct stream_pool *sp, uint32_t idx)
+{
+    size_t now = atomic_load(&g_allocated);
+    do {
+        if (now > g_budget || g_budget - now < sp->cap)
+            return false;
+    } while (!atomic_compare_exchange_weak(&g_allocated, &now, now + sp->cap));
+    sp->bufs[idx] = malloc(sp->cap);
+    if (!sp->bufs[idx]) {
+        atomic_fetch_sub(&g_allocated, sp->cap);
+        return false;
+    }
+    sp->nalloc++;
+    return true;
+}
+
 int stream_open(struct stream_pool *sp, struct stream_dir *sd, uint64_t first_seq)
 {
     memset(sd, 0, sizeof(*sd));
     if (sp->nfree == 0)
         return ERR_FULL;
-    uint32_t idx = sp->free[--sp->nfree];
-    sd->buf = sp->mem + (size_t)idx * sp->cap;
+    uint32_t idx = sp->free[sp->nfree - 1];
+    if (!sp->bufs[idx] && !slot_alloc(sp, idx))
+        return ERR_FULL; /* over the budget: counted by the caller like an empty pool */
+    sp->nfree--;
+    sd->buf = sp->bufs[idx];
+    sd->slot = idx;
     sd->cap = (uint32_t)sp->cap;
     sd->base = first_seq;
     return 0;
@@ -73,10 +123,8 @@ int stream_open(struct stream_pool *sp, struct stream_dir *sd, uint64_t first_se
 
 void stream_close(struct stream_pool *sp, struct stream_dir *sd)
 {
-    if (sd->buf) {
-        size_t idx = (size_t)(sd->buf - sp->mem) / sp->cap;
-        sp->free[sp->nfree++] = (uint32_t)idx;
-    }
+    if (sd->buf)
+        sp->free[sp->nfree++] = sd->slot; /* on top: reused before a new one is allocated */
     memset(sd, 0, sizeof(*sd));
 }
 

@@ -1,7 +1,8 @@
 /*
  * stream.h - bounded in-order reassembly of one direction of a TCP byte stream for stream
- * parsers (TLS). Buffers come from a pool allocated once; a direction keeps a window of at most
- * cap bytes starting at the first byte its parser has not consumed yet.
+ * parsers (TLS). Buffers come from pools that allocate each one at first use and then reuse
+ * it, all within one byte budget; a direction keeps a window of at most cap bytes starting at
+ * the first byte its parser has not consumed yet.
  */
 #ifndef FM_STREAM_H
 #define FM_STREAM_H
@@ -14,10 +15,22 @@
 
 #define STREAM_MAX_RANGES 8 /* out-of-order ranges held beyond the in-order edge */
 
-/* A pool of equal buffers, allocated once. */
+/* Default byte budget of all stream buffers together (4096 buffers of the default 16 KiB). */
+#define STREAM_DEFAULT_BUDGET ((size_t)64 << 20)
+
+/*
+ * The byte budget of every pool's buffers together (--stream-budget); set it before any
+ * pool hands out buffers. A stream_open that would go past it fails like an empty pool.
+ */
+void stream_set_budget(size_t bytes);
+size_t stream_budget(void);
+/* Bytes of stream buffers allocated now, all pools together. */
+size_t stream_allocated(void);
+
+/* A pool of equal buffers, each allocated on first use and then reused. */
 struct stream_pool;
 
-/* nbuf buffers of cap bytes each (cap >= 64). NULL on failure. */
+/* Up to nbuf buffers of cap bytes each (cap >= 64). NULL on failure. */
 struct stream_pool *stream_pool_new(size_t nbuf, size_t cap);
 void stream_pool_free(struct stream_pool *sp);
 /* Buffer size of the pool. */
@@ -34,6 +47,7 @@ struct stream_range {
 /* One direction's reassembly state (lives in the flow; zeroed = no buffer). */
 struct stream_dir {
     uint8_t *buf;                             /* pool buffer, NULL if none */
+    uint32_t slot;                            /* the pool slot buf belongs to */
     uint32_t cap;                             /* size of buf */
     uint32_t len;                             /* in-order bytes at buf[0, len) */
     uint64_t base;                            /* relative sequence number of buf[0] */
@@ -56,7 +70,7 @@ enum stream_add_res {
 
 /*
  * Take a buffer from the pool for sd, whose first byte has relative sequence first_seq.
- * 0, or ERR_FULL when the pool is empty (sd is left without a buffer).
+ * 0, or ERR_FULL when the pool is empty or the byte budget spent (sd is left without one).
  */
 int stream_open(struct stream_pool *sp, struct stream_dir *sd, uint64_t first_seq) FM_WUR;
 

@@ -7,3 +7,6 @@ libflowmedic_a_SOURCES += cli/metrics.h cli/metrics.c cli/config.h cli/config.c
 check_PROGRAMS += tests/unit/test_metrics
 tests_unit_test_metrics_LDADD = $(FM_LIBS)
 TESTS += tests/unit/test_metrics
+# signal handler and -Z checks (issue 14)
+TESTS += tests/cli/signal_close.sh tests/cli/user.sh
+EXTRA_DIST += tests/cli/signal_close.sh tests/cli/user.sh

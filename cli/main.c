@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "analyzers/engine.h"
+#include "analyzers/stream.h"
 #include "capture/clock.h"
 #include "capture/decode.h"
 #include "capture/log.h"
@@ -48,6 +50,7 @@ struct opts {
     bool no_db;                     /* --no-db */
     bool json;                      /* --json */
     bool tui;                       /* --tui */
+    size_t stream_budget;           /* --stream-budget: bytes of all stream buffers */
     bool no_color;                  /* --no-color */
     double speed;                   /* --speed: replay pace for --tui; 0 = max */
     const char *user;               /* -Z */
@@ -60,15 +63,19 @@ struct opts {
     char cmdline[2048];             /* the command line, for the runs table */
 };
 
-static volatile sig_atomic_t g_stop;     /* set by SIGINT/SIGTERM */
-static struct cap_source *g_src;         /* for cap_break from the signal handler */
+/*
+ * Set by SIGINT/SIGTERM: the only thing the handler touches. The read loops test it after
+ * every frame and every capture timeout (100 ms), so nothing else needs waking; the handler
+ * never reaches the capture source, which close_run frees (issue 14: it used to call
+ * cap_break on it). Helper threads block the signals (see run), so the handler runs on the
+ * main thread, whose poll it interrupts.
+ */
+static volatile sig_atomic_t g_stop;
 
 static void on_signal(int sig)
 {
     (void)sig;
     g_stop = 1;
-    if (g_src)
-        cap_break(g_src);
 }
 
 static void usage(FILE *o)
@@ -101,6 +108,8 @@ static void usage(FILE *o)
           "  --cert-days N        warn about certificates expiring within N days (default 30)\n"
           "  --notable N          TCP events in a flow before a finding is written (default 1)\n"
           "  --stream-cap BYTES   bytes kept per direction for TLS/HTTP parsing (default 16384)\n"
+          "  --stream-budget BYTES  all stream buffers together (default 67108864); with a large\n"
+          "                       --stream-cap fewer TLS handshakes are followed at once\n"
           "  --tls-keylog FILE    SSLKEYLOGFILE for reading TLS 1.3 handshakes\n"
           "  --config FILE        read options from FILE (default /etc/flowmedic.conf if present)\n"
           "Output:\n"
@@ -138,6 +147,7 @@ enum {
     OPT_CERT_DAYS,
     OPT_NOTABLE,
     OPT_STREAM_CAP,
+    OPT_STREAM_BUDGET,
     OPT_KEYLOG,
     OPT_CONFIG,
     OPT_METRICS_LISTEN,
@@ -161,6 +171,7 @@ static const struct option long_opts[] = {
     {"cert-days", required_argument, NULL, OPT_CERT_DAYS},
     {"notable", required_argument, NULL, OPT_NOTABLE},
     {"stream-cap", required_argument, NULL, OPT_STREAM_CAP},
+    {"stream-budget", required_argument, NULL, OPT_STREAM_BUDGET},
     {"tls-keylog", required_argument, NULL, OPT_KEYLOG},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
@@ -264,6 +275,10 @@ static bool parse_one(struct opts *o, int c, const char *arg)
         o->db = arg;
         return true;
     case 'Z':
+        if (!getpwnam(arg)) { /* a usage error: found now, before any capture is opened */
+            log_error("-Z %s: no such user (give an existing account, e.g. -Z nobody)", arg);
+            return false;
+        }
         o->user = arg;
         return true;
     case 's':
@@ -350,6 +365,11 @@ static bool parse_one(struct opts *o, int c, const char *arg)
             return false;
         o->eng.stream_cap = (size_t)v;
         return true;
+    case OPT_STREAM_BUDGET:
+        if (!num_arg("--stream-budget", arg, 65536, 1099511627776.0, &v))
+            return false;
+        o->stream_budget = (size_t)v;
+        return true;
     case OPT_KEYLOG:
         o->eng.tls_keylog = arg;
         return true;
@@ -398,6 +418,38 @@ static void record_cmdline(struct opts *o, int argc, char **argv)
 }
 
 /* Parse argv into o. Returns -1 on a usage error, 1 when done (help/version), 0 to run. */
+/*
+ * Stream buffers are allocated as TLS handshakes need them, within one byte budget: a
+ * handshake needs two buffers of --stream-cap bytes (three with a key log). Refuse a cap
+ * that not even one handshake fits in; say how many fit when the budget is what limits them.
+ */
+static bool check_stream_budget(struct opts *o)
+{
+    size_t budget = o->stream_budget ? o->stream_budget : STREAM_DEFAULT_BUDGET;
+    size_t cap = o->eng.stream_cap ? o->eng.stream_cap : 16384;
+    size_t per = o->eng.tls_keylog ? 3 : 2;
+    size_t slots = o->eng.stream_buffers ? o->eng.stream_buffers : 4096;
+    o->stream_budget = budget;
+    if (cap > budget / per) {
+        log_error("--stream-cap %zu: a TLS handshake needs %zu buffers of that size (%zu "
+                  "bytes), more than the stream budget of %zu bytes; raise --stream-budget "
+                  "or lower --stream-cap",
+                  cap, per, cap * per, budget);
+        return false;
+    }
+    size_t fit = budget / cap / per;
+    if (fit < slots / per) {
+        if (fit < 256)
+            log_warn("--stream-cap %zu: the stream budget of %zu bytes holds %zu buffers, so at "
+                     "most %zu TLS handshakes are followed at once (--stream-budget raises it)",
+                     cap, budget, fit * per, fit);
+        else
+            log_info("--stream-cap %zu: at most %zu TLS handshakes are followed at once "
+                     "(stream budget %zu bytes)", cap, fit, budget);
+    }
+    return true;
+}
+
 static int parse_args(struct opts *o, int argc, char **argv)
 {
     eng_config_default(&o->eng);
@@ -442,6 +494,8 @@ static int parse_args(struct opts *o, int argc, char **argv)
         log_error("give either -r FILE or -i IFACE, not both");
         return -1;
     }
+    if (!check_stream_budget(o))
+        return -1;
     return 0;
 }
 
@@ -784,7 +838,7 @@ static void close_run(struct run *r)
         eng_free(r->eng);
     if (r->src)
         cap_close(r->src);
-    g_src = NULL;
+    r->src = NULL;
     json_free(r->json);
     summary_free(r->sum);
 }
@@ -803,7 +857,6 @@ static int open_source(struct run *r)
         log_error("%s", err);
         return -1;
     }
-    g_src = r->src;
     return 0;
 }
 
@@ -822,11 +875,22 @@ static int run(struct opts *o)
         goto out;
     if (o->user && drop_privileges(o->user) != 0)
         goto out;
-    if (open_sinks(r, sinks, &nsinks) != 0)
+    /* The sinks' threads (database writer, metrics) inherit a mask without SIGINT/SIGTERM. */
+    sigset_t stop_sigs, old_mask;
+    sigemptyset(&stop_sigs);
+    sigaddset(&stop_sigs, SIGINT);
+    sigaddset(&stop_sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_sigs, &old_mask);
+    int sinks_rc = open_sinks(r, sinks, &nsinks);
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+    if (sinks_rc != 0)
         goto out;
+    stream_set_budget(o->stream_budget);
     r->eng = eng_new(&o->eng, sinks, nsinks);
     if (!r->eng) {
-        log_error("cannot set up the analysis (out of memory for %zu flows?)", o->eng.max_flows);
+        log_error("cannot set up the analysis: not enough memory for the flow table of %zu "
+                  "flows (--max-flows) and the parsers' tables",
+                  o->eng.max_flows);
         goto out;
     }
     status = read_loop(r);

@@ -163,6 +163,44 @@ static void test_pool(void)
     stream_pool_free(sp);
 }
 
+/*
+ * Buffers are allocated on first use within the global budget (issue 14: a pool of 4096 x
+ * 8 MiB buffers used to be allocated at start and failed): a pool of large buffers costs
+ * nothing until used, stops at the budget, reuses what it has, and gives it all back.
+ */
+static void test_budget(void)
+{
+    size_t budget0 = stream_budget();
+    stream_set_budget((size_t)3 << 23); /* 24 MiB: three buffers of 8 MiB */
+    struct stream_pool *sp = stream_pool_new(4096, (size_t)8 << 20);
+    CHECK(sp != NULL);
+    if (!sp)
+        goto out;
+    CHECK_EQ_U64(stream_allocated(), 0);
+    struct stream_dir sd[4];
+    CHECK(stream_open(sp, &sd[0], 0) == 0);
+    CHECK(stream_open(sp, &sd[1], 0) == 0);
+    CHECK(stream_open(sp, &sd[2], 0) == 0);
+    CHECK_EQ_U64(stream_allocated(), (size_t)3 << 23);
+    CHECK(stream_open(sp, &sd[3], 0) == ERR_FULL); /* over the budget */
+    CHECK(sd[3].buf == NULL);
+    CHECK_EQ_U64(stream_pool_used(sp), 3);
+    uint8_t *b1 = sd[1].buf;
+    static const uint8_t data[100];
+    CHECK(stream_add(&sd[1], 0, data, sizeof(data)) == STREAM_IN_ORDER);
+    stream_close(sp, &sd[1]);
+    CHECK(stream_open(sp, &sd[3], 0) == 0); /* the freed buffer, no new allocation */
+    CHECK(sd[3].buf == b1);
+    CHECK_EQ_U64(stream_allocated(), (size_t)3 << 23);
+    for (int i = 0; i < 4; i++)
+        stream_close(sp, &sd[i]);
+    CHECK_EQ_U64(stream_pool_used(sp), 0);
+    stream_pool_free(sp);
+    CHECK_EQ_U64(stream_allocated(), 0);
+out:
+    stream_set_budget(budget0);
+}
+
 int main(void)
 {
     TEST_RUN(test_in_order);
@@ -171,5 +209,6 @@ int main(void)
     TEST_RUN(test_gap);
     TEST_RUN(test_cap);
     TEST_RUN(test_pool);
+    TEST_RUN(test_budget);
     return TEST_REPORT();
 }
