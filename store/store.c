@@ -210,10 +210,27 @@ static int check_path(const char *path, char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * Whether rc means the disk (or the user's quota) is full: SQLITE_FULL, or an I/O error
+ * whose system errno is ENOSPC/EDQUOT (creating or growing the -shm or -wal file on a full
+ * file system is reported as "disk I/O error").
+ */
+static bool disk_full(sqlite3 *db, int rc)
+{
+    if ((rc & 0xff) == SQLITE_FULL)
+        return true;
+    if ((rc & 0xff) != SQLITE_IOERR || !db)
+        return false;
+    int e = sqlite3_system_errno(db);
+    return e == ENOSPC || e == EDQUOT;
+}
+
 /* Explain a SQLite error code from opening or reading path. */
 static int db_err(const char *path, sqlite3 *db, int rc, const char *what, char *err, size_t errlen)
 {
     int prim = rc & 0xff;
+    if (prim == SQLITE_IOERR && disk_full(db, rc))
+        prim = SQLITE_FULL;
     switch (prim) {
     case SQLITE_NOTADB:
         set_err(err, errlen, "%s is not a flowmedic database (it is not a SQLite database)", path);
@@ -227,8 +244,10 @@ static int db_err(const char *path, sqlite3 *db, int rc, const char *what, char 
                 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
         return ERR_PERM;
     case SQLITE_FULL:
-        set_err(err, errlen, "%s %s failed: the disk is full (%s)", what, path,
-                db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        set_err(err, errlen, "%s %s failed: the disk is full (%s%s%s)", what, path,
+                db ? sqlite3_errmsg(db) : sqlite3_errstr(rc),
+                (rc & 0xff) == SQLITE_IOERR ? ": " : "",
+                (rc & 0xff) == SQLITE_IOERR ? strerror(sqlite3_system_errno(db)) : "");
         return ERR_IO;
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
@@ -278,7 +297,7 @@ static int check_and_migrate(struct store *s, char *err, size_t errlen)
     if (rc == SQLITE_OK)
         rc = query_int(s->db, "SELECT count(*) FROM sqlite_master", &nobj);
     if (rc != SQLITE_OK)
-        return db_err(s->path, s->db, rc, "reading database", err, errlen);
+        return db_err(s->path, s->db, rc, "opening database", err, errlen);
     if (nobj > 0 && app != STORE_APPLICATION_ID) {
         set_err(err, errlen,
                 "%s is a SQLite database but not a flowmedic database; "
@@ -597,9 +616,10 @@ static void writer_fail(struct store *s, const char *what)
 {
     int rc = sqlite3_extended_errcode(s->db);
     char msg[256];
-    if ((rc & 0xff) == SQLITE_FULL)
-        snprintf(msg, sizeof(msg), "writing database %.160s failed: the disk is full (%s)", s->path,
-                 sqlite3_errmsg(s->db));
+    if (disk_full(s->db, rc))
+        snprintf(msg, sizeof(msg), "writing database %.160s failed: the disk is full (%s%s%s)",
+                 s->path, sqlite3_errmsg(s->db), (rc & 0xff) == SQLITE_IOERR ? ": " : "",
+                 (rc & 0xff) == SQLITE_IOERR ? strerror(sqlite3_system_errno(s->db)) : "");
     else
         snprintf(msg, sizeof(msg), "writing database %.160s failed (%s): %s", s->path, what,
                  sqlite3_errmsg(s->db));
