@@ -618,7 +618,8 @@ static void fill_store_state(struct run *r)
     store_get_status(r->store, &st);
     snprintf(r->store_state, sizeof(r->store_state),
              "db %s: %" PRIu64 " written, %" PRIu64 " queued, %" PRIu64 " dropped%s", r->db_path,
-             st.written, st.queued, st.dropped, st.failed ? " FAILED" : "");
+             st.written, st.queued, st.dropped,
+             st.failed ? " FAILED" : st.locked ? " (locked by another program: waiting)" : "");
 }
 
 /* Periodic work on wall time: TUI frame, metrics. Returns 1 when the user quit the TUI. */

@@ -37,7 +37,10 @@
 #define STORE_DEFAULT_BATCH_MS 500
 #define STORE_WAKE 64            /* queued records that wake a gathering writer */
 #define STORE_CHUNK 256          /* records taken from the queue per lock */
-#define STORE_BUSY_MS 5000       /* wait this long for another writer's lock */
+#define STORE_BUSY_MS 5000       /* at open, wait this long for another writer's lock */
+#define STORE_CLOSE_BUSY_MS 60000 /* at close, wait this long for it (during the run: always) */
+#define STORE_BUSY_LOG_MS 1000    /* say that we wait once a wait is this long */
+#define STORE_BUSY_SLEEP_MS 200   /* longest sleep between two tries for the lock */
 #define STORE_FLUSH_WAIT_MS 5000 /* store_flush_now gives up after this */
 
 /* The flow table columns per TCP event; schema.c has one pair per event. */
@@ -56,6 +59,13 @@ struct rec {
         struct tls_record tls;    /* REC_TLS */
         struct cert_record cert;  /* REC_CERT */
     } u;                          /* the copy */
+};
+
+/* Who uses the connection, which decides how long the busy handler waits for a lock. */
+enum store_phase {
+    PHASE_OPEN = 0, /* store_open: give up after STORE_BUSY_MS */
+    PHASE_RUN,      /* the writer: wait as long as it takes, until store_close is called */
+    PHASE_CLOSE,    /* store_close: give up STORE_CLOSE_BUSY_MS after it was called */
 };
 
 /* How the writer thread is waiting; the producer wakes it only when it must. */
@@ -103,12 +113,21 @@ struct store {
     uint64_t flush_req;                   /* flush requests made (sequence) */
     uint64_t flush_done;                  /* flush requests served (sequence) */
     bool stop;                            /* store_close: drain, commit, exit */
+    uint64_t stop_ns;                     /* monotonic time stop was set */
+    bool locked;                          /* waiting now for another program's lock */
+    uint64_t lock_waits;                  /* long waits for the lock (logged ones) */
+    uint64_t lock_wait_ns;                /* their total time */
     bool writer_done;                     /* the writer thread has exited */
     enum writer_sleep writer_sleep;       /* how the writer waits now (wake-up policy) */
     bool failed;                          /* a write failed; nothing more is written */
     char error[256];                      /* why it failed */
     bool have_summary;                    /* summary holds the run's totals */
     struct run_summary summary;           /* from on_summary */
+
+    /* Connection state: only the thread using the connection touches it (open, writer, close). */
+    enum store_phase phase;              /* who uses the connection now */
+    uint64_t busy_since_ns;              /* start of the current wait for a lock */
+    bool busy_logged;                    /* the current wait was announced */
 
     /* Writer-thread state (no lock: only the writer touches it). */
     pthread_t writer;                    /* the writer thread */
@@ -524,6 +543,63 @@ static void store_free(struct store *s)
     free(s);
 }
 
+/*
+ * SQLite's busy handler: another program holds the write lock (a retention DELETE, a VACUUM,
+ * the sqlite3 shell in a transaction). Sleep with back-off and try again; during the run, as
+ * long as it takes (the records stay queued: offline the analysis waits for room, live what
+ * does not fit is counted as dropped), and say so once the wait is long. Returns 0 to give up.
+ */
+static int busy_handler(void *arg, int count)
+{
+    struct store *s = arg;
+    uint64_t now = clock_mono_ns();
+    if (count == 0)
+        s->busy_since_ns = now;
+    uint64_t waited_ms = (now - s->busy_since_ns) / 1000000u;
+    pthread_mutex_lock(&s->mu);
+    bool stopping = s->stop;
+    uint64_t since_stop_ms = stopping ? (now - s->stop_ns) / 1000000u : 0;
+    size_t queued = s->count;
+    pthread_mutex_unlock(&s->mu);
+    if (s->phase == PHASE_OPEN && waited_ms >= STORE_BUSY_MS)
+        return 0;
+    if (s->phase != PHASE_OPEN && stopping && since_stop_ms >= s->tune.close_busy_ms)
+        return 0;
+    if (s->phase != PHASE_OPEN && !s->busy_logged && waited_ms >= STORE_BUSY_LOG_MS) {
+        s->busy_logged = true;
+        pthread_mutex_lock(&s->mu);
+        s->locked = true;
+        pthread_mutex_unlock(&s->mu);
+        log_warn("database %s is locked by another program; waiting for it%s (%zu records "
+                 "queued)",
+                 s->path, stopping ? " (the run has ended: for a minute at most)" : "", queued);
+    }
+    uint64_t ms = count < 8 ? (uint64_t)1 << count : STORE_BUSY_SLEEP_MS;
+    if (ms > STORE_BUSY_SLEEP_MS)
+        ms = STORE_BUSY_SLEEP_MS;
+    struct timespec d = {.tv_sec = 0, .tv_nsec = (long)(ms * 1000000u)};
+    nanosleep(&d, NULL);
+    return 1;
+}
+
+/* A statement got the lock: if a long wait was announced, say that writing resumes. */
+static void busy_done(struct store *s)
+{
+    if (!s->busy_logged)
+        return;
+    uint64_t waited = clock_mono_ns() - s->busy_since_ns;
+    s->busy_logged = false;
+    pthread_mutex_lock(&s->mu);
+    s->locked = false;
+    s->lock_waits++;
+    s->lock_wait_ns += waited;
+    size_t queued = s->count;
+    pthread_mutex_unlock(&s->mu);
+    log_warn("database %s: the other program released its lock after %.1f s; writing the %zu "
+             "queued records",
+             s->path, (double)waited / 1e9, queued);
+}
+
 struct store *store_open_tuned(const char *path, const struct store_run_info *ri,
                                const struct store_tuning *t, char *err, size_t errlen)
 {
@@ -553,6 +629,7 @@ struct store *store_open_tuned(const char *path, const struct store_run_info *ri
     s->tune.batch_ms = t && t->batch_ms ? t->batch_ms : STORE_DEFAULT_BATCH_MS;
     s->tune.writer_delay_us = t ? t->writer_delay_us : 0;
     s->tune.max_pages = t ? t->max_pages : 0;
+    s->tune.close_busy_ms = t && t->close_busy_ms ? t->close_busy_ms : STORE_CLOSE_BUSY_MS;
     if (ri && ri->when_full == STORE_FULL_WAIT)
         s->block_when_full = true;
     else if (ri && ri->when_full == STORE_FULL_DROP)
@@ -573,7 +650,8 @@ struct store *store_open_tuned(const char *path, const struct store_run_info *ri
         goto fail;
     }
     sqlite3_extended_result_codes(s->db, 1);
-    sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+    s->phase = PHASE_OPEN;
+    sqlite3_busy_handler(s->db, busy_handler, s);
     if (check_and_migrate(s, err, errlen) != 0)
         goto fail;
     rc = sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384", NULL, NULL,
@@ -591,6 +669,7 @@ struct store *store_open_tuned(const char *path, const struct store_run_info *ri
         goto fail;
     if (insert_run(s, ri, err, errlen) != 0)
         goto fail;
+    s->phase = PHASE_RUN; /* the writer's from here; pthread_create orders this write */
     if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
         set_err(err, errlen, "cannot start the database writer thread for %s", path);
         goto fail;
@@ -616,7 +695,12 @@ static void writer_fail(struct store *s, const char *what)
 {
     int rc = sqlite3_extended_errcode(s->db);
     char msg[256];
-    if (disk_full(s->db, rc))
+    if ((rc & 0xff) == SQLITE_BUSY)
+        snprintf(msg, sizeof(msg),
+                 "database %.160s stayed locked by another program for %.1f s after the run "
+                 "ended",
+                 s->path, s->tune.close_busy_ms / 1000.0);
+    else if (disk_full(s->db, rc))
         snprintf(msg, sizeof(msg), "writing database %.160s failed: the disk is full (%s%s%s)",
                  s->path, sqlite3_errmsg(s->db), (rc & 0xff) == SQLITE_IOERR ? ": " : "",
                  (rc & 0xff) == SQLITE_IOERR ? strerror(sqlite3_system_errno(s->db)) : "");
@@ -654,6 +738,7 @@ static void txn_commit(struct store *s)
         writer_fail(s, "commit");
         return;
     }
+    busy_done(s);
     pthread_mutex_lock(&s->mu);
     s->written += s->in_txn;
     for (int i = 0; i < REC__COUNT; i++)
@@ -968,6 +1053,7 @@ static void writer_put(struct store *s, const struct rec *r)
             pthread_mutex_unlock(&s->mu);
             return;
         }
+        busy_done(s);
         s->txn_open = true;
         s->txn_deadline_ns = clock_mono_ns() + (uint64_t)s->tune.batch_ms * 1000000u;
     }
@@ -1145,6 +1231,7 @@ void store_get_status(struct store *s, struct store_status *st)
     st->written = s->written;
     st->dropped = s->queue_dropped + s->lost;
     st->failed = s->failed;
+    st->locked = s->locked;
     snprintf(st->error, sizeof(st->error), "%s", s->error);
     pthread_mutex_unlock(&s->mu);
 }
@@ -1222,10 +1309,12 @@ int store_close(struct store *s, char *err, size_t errlen)
         return 0;
     pthread_mutex_lock(&s->mu);
     s->stop = true;
+    s->stop_ns = clock_mono_ns();
     pthread_cond_signal(&s->cv_work);
     pthread_mutex_unlock(&s->mu);
     if (s->writer_started)
         pthread_join(s->writer, NULL);
+    s->phase = PHASE_CLOSE;
 
     /* The writer has exited: everything below runs alone. */
     uint64_t not_written = s->queue_dropped + s->lost;
@@ -1234,6 +1323,13 @@ int store_close(struct store *s, char *err, size_t errlen)
                  not_written);
         status = "failed";
         ret = ERR_IO;
+    } else if (not_written && s->lock_waits) {
+        snprintf(msg, sizeof(msg),
+                 "%" PRIu64 " records were not written to %.300s (queue full while another "
+                 "program held the database's lock, %.1f s in all)",
+                 not_written, s->path, (double)s->lock_wait_ns / 1e9);
+        status = "incomplete";
+        ret = ERR_FULL;
     } else if (not_written) {
         snprintf(msg, sizeof(msg),
                  "%" PRIu64 " records were not written to %.300s (queue full: the database "

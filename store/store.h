@@ -36,6 +36,7 @@ struct store_status {
     uint64_t written; /* records committed to the database */
     uint64_t dropped; /* records not written: queue full, or lost to a write error */
     bool failed;      /* a write failed; nothing more is written */
+    bool locked;      /* waiting for another program's lock (records stay queued) */
     char error[256];  /* why it failed, "" if it did not */
 };
 
@@ -46,6 +47,7 @@ struct store_tuning {
     uint32_t batch_ms;        /* commit when the open batch is this old (default 500) */
     uint32_t writer_delay_us; /* sleep per record in the writer (tests only; 0) */
     uint32_t max_pages;       /* PRAGMA max_page_count when non-zero (tests of a full disk) */
+    uint32_t close_busy_ms;   /* at close, wait this long for another program's lock (60000) */
 };
 
 struct store;

@@ -793,6 +793,99 @@ static void test_two_writers(void)
                  1);
 }
 
+/* Poll until the store says it waits for a lock (or 5 s pass). */
+static bool wait_locked(struct store *s)
+{
+    struct store_status st;
+    for (int i = 0; i < 500; i++) {
+        store_get_status(s, &st);
+        if (st.locked)
+            return true;
+        sleep_ms(10);
+    }
+    return false;
+}
+
+/*
+ * Another program holds the write lock (issue 14, item 4): the writer waits and keeps the
+ * records queued instead of failing; live, what does not fit in the queue is counted as not
+ * written and the exit message says why; after the lock is released the rest is written.
+ * At close it waits only so long, then says the database stayed locked.
+ */
+static void test_locked_by_another_program(void)
+{
+    const char *path = db_path("locked.db");
+    char err[512], buf[64];
+    sqlite3 *other = NULL;
+    struct store_tuning tune = {.queue_slots = 16, .batch_records = 4, .batch_ms = 20};
+    struct store_run_info live = run_info;
+    live.sources = "iface:eth1"; /* drop when full: never stall a live capture */
+    struct store *s = store_open_tuned(path, &live, &tune, err, sizeof(err));
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    CHECK(sqlite3_open(path, &other) == SQLITE_OK);
+    CHECK(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
+    struct sink k = store_sink(s);
+    for (int i = 0; i < 10; i++) {
+        struct finding f = mk_finding(FK_RETRANSMISSION, 1000000000ull, "before");
+        k.on_finding(k.ctx, &f);
+    }
+    CHECK(wait_locked(s));
+    for (int i = 0; i < 100; i++) {
+        struct finding f = mk_finding(FK_RETRANSMISSION, 2000000000ull, "during");
+        k.on_finding(k.ctx, &f);
+    }
+    struct store_status st;
+    store_get_status(s, &st);
+    CHECK(!st.failed);
+    CHECK(st.dropped >= 100 - 16);
+    CHECK(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK_EQ_U64(store_flush_now(s), 0); /* the queued records go in once the lock is free */
+    store_get_status(s, &st);
+    uint64_t dropped = st.dropped;
+    CHECK(dropped >= 100 - 16);
+    CHECK_EQ_U64(st.written + dropped, 110);
+    for (int i = 0; i < 5; i++) {
+        struct finding f = mk_finding(FK_RETRANSMISSION, 3000000000ull, "after");
+        k.on_finding(k.ctx, &f);
+    }
+    CHECK_EQ_U64(store_flush_now(s), 0);
+    store_get_status(s, &st);
+    CHECK(!st.locked);
+    CHECK_EQ_U64(st.dropped, dropped);
+    CHECK_EQ_U64(st.written + dropped, 115);
+    CHECK(store_close(s, err, sizeof(err)) == ERR_FULL);
+    CHECK(strstr(err, "another program held the database's lock") != NULL);
+    CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM findings") + dropped, 115);
+    CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM findings WHERE detail = 'after'"), 5);
+    CHECK_EQ_U64(q_int(path, "SELECT store_dropped FROM runs"), dropped);
+    CHECK(strcmp(q_text(path, "SELECT status FROM runs", buf, sizeof(buf)), "incomplete") == 0);
+
+    /* Still locked when the run ends: give up after close_busy_ms, and say so. */
+    path = db_path("locked_close.db");
+    tune.close_busy_ms = 300;
+    s = store_open_tuned(path, &run_info, &tune, err, sizeof(err));
+    CHECK(s != NULL);
+    sqlite3_close(other);
+    other = NULL;
+    if (!s)
+        return;
+    CHECK(sqlite3_open(path, &other) == SQLITE_OK);
+    CHECK(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
+    k = store_sink(s);
+    for (int i = 0; i < 3; i++) {
+        struct finding f = mk_finding(FK_DUP_ACK, 1000000000ull, "d");
+        k.on_finding(k.ctx, &f);
+    }
+    CHECK(store_close(s, err, sizeof(err)) == ERR_IO);
+    CHECK(strstr(err, "stayed locked by another program") != NULL);
+    CHECK(strstr(err, "3 records were not written") != NULL);
+    CHECK(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(other);
+    CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM findings"), 0);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/fm_test_store_XXXXXX");
@@ -811,6 +904,7 @@ int main(void)
     TEST_RUN(test_queue_overflow);
     TEST_RUN(test_disk_full);
     TEST_RUN(test_two_writers);
+    TEST_RUN(test_locked_by_another_program);
     TEST_RUN(test_sigkill);
     if (th_failed == 0) {
         char cmd[300];
