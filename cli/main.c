@@ -48,6 +48,7 @@ struct opts {
     char *filter;                   /* -f or trailing words (owned) */
     const char *db;                 /* -w */
     bool no_db;                     /* --no-db */
+    double retain_days;             /* --retain: delete runs older than this from the db */
     bool json;                      /* --json */
     bool tui;                       /* --tui */
     size_t stream_budget;           /* --stream-budget: bytes of all stream buffers */
@@ -116,6 +117,8 @@ static void usage(FILE *o)
           "  -w DB                write findings to the SQLite database DB (appended to)\n"
           "                       (offline runs default to ./" DEFAULT_DB ")\n"
           "  --no-db              do not write a database\n"
+          "  --retain DAYS        delete the database's runs that ended more than DAYS ago\n"
+          "                       (in small batches by the database writer, also during a run)\n"
           "  --json               JSON lines on stdout (flow, finding, health, tls, summary)\n"
           "  --tui                live ncurses view (files replay at their recorded pace)\n"
           "  --speed N|max        replay speed for --tui on files (default 1)\n"
@@ -148,6 +151,7 @@ enum {
     OPT_NOTABLE,
     OPT_STREAM_CAP,
     OPT_STREAM_BUDGET,
+    OPT_RETAIN,
     OPT_KEYLOG,
     OPT_CONFIG,
     OPT_METRICS_LISTEN,
@@ -172,6 +176,7 @@ static const struct option long_opts[] = {
     {"notable", required_argument, NULL, OPT_NOTABLE},
     {"stream-cap", required_argument, NULL, OPT_STREAM_CAP},
     {"stream-budget", required_argument, NULL, OPT_STREAM_BUDGET},
+    {"retain", required_argument, NULL, OPT_RETAIN},
     {"tls-keylog", required_argument, NULL, OPT_KEYLOG},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
@@ -365,6 +370,11 @@ static bool parse_one(struct opts *o, int c, const char *arg)
             return false;
         o->eng.stream_cap = (size_t)v;
         return true;
+    case OPT_RETAIN:
+        if (!num_arg("--retain", arg, 0.0001, 36500, &v))
+            return false;
+        o->retain_days = v;
+        return true;
     case OPT_STREAM_BUDGET:
         if (!num_arg("--stream-budget", arg, 65536, 1099511627776.0, &v))
             return false;
@@ -494,6 +504,10 @@ static int parse_args(struct opts *o, int argc, char **argv)
         log_error("give either -r FILE or -i IFACE, not both");
         return -1;
     }
+    if (o->retain_days > 0 && (o->no_db || (!o->db && o->iface))) {
+        log_error("--retain needs a database (-w DB)");
+        return -1;
+    }
     if (!check_stream_budget(o))
         return -1;
     return 0;
@@ -575,6 +589,7 @@ static int open_sinks(struct run *r, struct sink *sinks, size_t *n)
             .servers = o->servers_text[0] ? o->servers_text : NULL,
             .options = o->cmdline,
             .start_wall_ns = clock_real_ns(),
+            .retain_days = o->retain_days,
         };
         r->store = store_open(r->db_path, &ri, err, sizeof(err));
         if (!r->store) {

@@ -41,6 +41,9 @@
 #define STORE_CLOSE_BUSY_MS 60000 /* at close, wait this long for it (during the run: always) */
 #define STORE_BUSY_LOG_MS 1000    /* say that we wait once a wait is this long */
 #define STORE_BUSY_SLEEP_MS 200   /* longest sleep between two tries for the lock */
+#define RETAIN_BATCH 1000          /* rows deleted per retention transaction */
+#define RETAIN_EVERY_S 3600        /* look for expired runs again this often (long live runs) */
+#define RETAIN_MAX_TABLES 16       /* tables with a run_id column that retention handles */
 #define STORE_FLUSH_WAIT_MS 5000 /* store_flush_now gives up after this */
 
 /* The flow table columns per TCP event; schema.c has one pair per event. */
@@ -136,6 +139,18 @@ struct store {
     uint32_t in_txn;                     /* records in the open batch */
     uint64_t in_txn_by_type[REC__COUNT]; /* the same per record type */
     uint64_t txn_deadline_ns;            /* monotonic time at which to commit the batch */
+
+    /* Retention (--retain), done by the writer between batches: writer-thread state too. */
+    double retain_days;                  /* delete other runs older than this; 0 = never */
+    bool retain_pending;                 /* expired runs may remain: keep deleting */
+    uint64_t retain_next_ns;             /* monotonic time of the next look for expired runs */
+    int64_t retain_run;                  /* the run being deleted, 0 = none */
+    unsigned retain_table;               /* index into retain_tables being emptied */
+    unsigned retain_ntables;             /* tables with a run_id column */
+    char retain_tables[RETAIN_MAX_TABLES][64]; /* their names */
+    uint64_t retain_rows;                /* rows deleted of the current run */
+    uint64_t retain_txns;                /* transactions that took to delete */
+    uint64_t retain_runs_done;           /* runs deleted by this store */
 };
 
 /* ---- small helpers ---- */
@@ -630,6 +645,8 @@ struct store *store_open_tuned(const char *path, const struct store_run_info *ri
     s->tune.writer_delay_us = t ? t->writer_delay_us : 0;
     s->tune.max_pages = t ? t->max_pages : 0;
     s->tune.close_busy_ms = t && t->close_busy_ms ? t->close_busy_ms : STORE_CLOSE_BUSY_MS;
+    s->retain_days = ri && ri->retain_days > 0 ? ri->retain_days : 0;
+    s->retain_pending = s->retain_days > 0;
     if (ri && ri->when_full == STORE_FULL_WAIT)
         s->block_when_full = true;
     else if (ri && ri->when_full == STORE_FULL_DROP)
@@ -1090,6 +1107,153 @@ static size_t wake_at(const struct store *s)
     return n;
 }
 
+/* ---- retention (--retain DAYS) ---- */
+
+/* Stop retention for this run after an error (the records still get written). */
+static void retain_fail(struct store *s, const char *what)
+{
+    log_warn("database %s: deleting old runs (--retain) stopped: %s: %s", s->path, what,
+             sqlite3_errmsg(s->db));
+    if (!sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    s->retain_pending = false;
+    s->retain_run = 0;
+}
+
+/* The tables that hold rows per run (a run_id column), found in the schema itself. */
+static int retain_find_tables(struct store *s)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db,
+                                "SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) p "
+                                "WHERE m.type = 'table' AND m.name <> 'runs' AND "
+                                "p.name = 'run_id' ORDER BY m.name",
+                                -1, &st, NULL);
+    s->retain_ntables = 0;
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *name = sqlite3_column_text(st, 0);
+        if (name && s->retain_ntables < RETAIN_MAX_TABLES)
+            snprintf(s->retain_tables[s->retain_ntables++], sizeof(s->retain_tables[0]), "%s",
+                     (const char *)name);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/*
+ * The oldest run to delete, or 0: one other than ours that ended (or, never having ended,
+ * started) before the cutoff. A run without an end that still wrote findings or health rows
+ * after the cutoff (a live run of another flowmedic, still going) is kept.
+ */
+static int64_t retain_next_run(struct store *s, double cutoff)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t id = 0;
+    int rc = sqlite3_prepare_v2(
+        s->db,
+        "SELECT id FROM runs r WHERE id <> ?1 AND coalesce(ended, started) < ?2 AND "
+        "(ended IS NOT NULL OR (NOT EXISTS (SELECT 1 FROM findings WHERE run_id = r.id AND "
+        "ts >= ?2) AND NOT EXISTS (SELECT 1 FROM server_health WHERE run_id = r.id AND "
+        "start >= ?2))) ORDER BY id LIMIT 1",
+        -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, s->run_id);
+        sqlite3_bind_double(st, 2, cutoff);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            id = sqlite3_column_int64(st, 0);
+        else if (rc != SQLITE_DONE)
+            id = -1;
+    } else {
+        id = -1;
+    }
+    sqlite3_finalize(st);
+    return id;
+}
+
+/* Run sql (with ?1 = the run being deleted) in its own short transaction; changes or -1. */
+static int64_t retain_exec(struct store *s, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    if (step_done(s->st[ST_BEGIN]) != SQLITE_OK)
+        return -1;
+    busy_done(s);
+    s->retain_txns++;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, s->retain_run);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return -1;
+    int64_t n = sqlite3_changes(s->db);
+    if (step_done(s->st[ST_COMMIT]) != SQLITE_OK)
+        return -1;
+    return n;
+}
+
+/*
+ * One small step of retention, between batches of records and never inside one: find the
+ * next expired run, or delete up to RETAIN_BATCH of its rows from one table, or, when its
+ * tables are empty, its certificates seen last in it and the run row itself.
+ */
+static void retain_step(struct store *s)
+{
+    char sql[256];
+    if (s->retain_run == 0) {
+        if (s->retain_ntables == 0 && retain_find_tables(s) != SQLITE_OK) {
+            retain_fail(s, "reading the schema");
+            return;
+        }
+        double cutoff = (double)clock_real_ns() / 1e9 - s->retain_days * 86400.0;
+        int64_t id = retain_next_run(s, cutoff);
+        if (id < 0) {
+            retain_fail(s, "looking for old runs");
+            return;
+        }
+        if (id == 0) { /* nothing (more) to delete: look again later */
+            s->retain_pending = false;
+            s->retain_next_ns = clock_mono_ns() + (uint64_t)RETAIN_EVERY_S * 1000000000u;
+            return;
+        }
+        s->retain_run = id;
+        s->retain_table = 0;
+        s->retain_rows = 0;
+        s->retain_txns = 0;
+        return;
+    }
+    if (s->retain_table < s->retain_ntables) {
+        const char *t = s->retain_tables[s->retain_table];
+        snprintf(sql, sizeof(sql),
+                 "DELETE FROM \"%s\" WHERE rowid IN (SELECT rowid FROM \"%s\" WHERE "
+                 "run_id = ?1 LIMIT %d)",
+                 t, t, RETAIN_BATCH);
+        int64_t n = retain_exec(s, sql);
+        if (n < 0) {
+            retain_fail(s, "deleting rows of an old run");
+            return;
+        }
+        s->retain_rows += (uint64_t)n;
+        if (n < RETAIN_BATCH)
+            s->retain_table++;
+        return;
+    }
+    int64_t n = retain_exec(s, "DELETE FROM certificates WHERE last_run_id = ?1");
+    if (n >= 0)
+        s->retain_rows += (uint64_t)n;
+    if (n < 0 || retain_exec(s, "DELETE FROM runs WHERE id = ?1") < 0) {
+        retain_fail(s, "deleting an old run");
+        return;
+    }
+    log_info("database %s: deleted run %" PRId64 " (older than %g days, %" PRIu64
+             " rows in %" PRIu64 " transactions)",
+             s->path, s->retain_run, s->retain_days, s->retain_rows, s->retain_txns);
+    s->retain_runs_done++;
+    s->retain_run = 0;
+}
+
 static void *writer_main(void *arg)
 {
     struct store *s = arg;
@@ -1100,8 +1264,11 @@ static void *writer_main(void *arg)
          * With a batch open, gather records until a wake-up's worth is queued or the batch
          * is due; with none, sleep until the first record comes.
          */
+        if (s->retain_days > 0 && !s->retain_pending && clock_mono_ns() >= s->retain_next_ns)
+            s->retain_pending = true; /* a long live run: look for expired runs again */
         while ((s->count == 0 || (s->txn_open && s->count < wake_at(s))) && !s->stop &&
-               s->flush_done == s->flush_req) {
+               s->flush_done == s->flush_req &&
+               !(s->retain_pending && !s->txn_open && !s->failed)) {
             if (s->txn_open) {
                 struct timespec dl = ns_to_ts(s->txn_deadline_ns);
                 s->writer_sleep = SLEEP_TIMED;
@@ -1114,6 +1281,12 @@ static void *writer_main(void *arg)
                 pthread_cond_wait(&s->cv_work, &s->mu);
                 s->writer_sleep = SLEEP_NONE;
             }
+        }
+        /* Retention goes between batches, one small transaction at a time. */
+        if (s->retain_pending && !s->txn_open && !s->failed) {
+            pthread_mutex_unlock(&s->mu);
+            retain_step(s);
+            pthread_mutex_lock(&s->mu);
         }
         size_t n = s->count < STORE_CHUNK ? s->count : STORE_CHUNK;
         size_t head = s->head;
@@ -1141,8 +1314,8 @@ static void *writer_main(void *arg)
             s->flush_done = flush_seq;
             pthread_cond_broadcast(&s->cv_flushed);
         }
-        if (drained && stopping)
-            break;
+        if (drained && stopping && !(s->retain_pending && !s->failed))
+            break; /* an unfinished retention is finished first (small steps still) */
     }
     s->writer_done = true;
     pthread_cond_broadcast(&s->cv_space);

@@ -28,6 +28,7 @@ struct store_run_info {
     const char *options;            /* the command line, for the record */
     uint64_t start_wall_ns;         /* wall clock when the run started */
     enum store_when_full when_full; /* queue-full policy; 0 = auto from sources */
+    double retain_days;             /* --retain: delete other runs older than this; 0 = keep */
 };
 
 /* How the store is doing (for the TUI, metrics and the exit message). */
