@@ -1,4 +1,7 @@
-/* hash.h - 64-bit mixing for small internal indexes (the flow table and the duplicate filter use SipHash, siphash.h). */
+/*
+ * hash.h - 64-bit mixing for small internal indexes (the flow table and the SPAN duplicate
+ * filter use keyed SipHash instead: siphash.h).
+ */
 #ifndef FM_HASH_H
 #define FM_HASH_H
 

@@ -712,11 +712,17 @@ static void writer_fail(struct store *s, const char *what)
 {
     int rc = sqlite3_extended_errcode(s->db);
     char msg[256];
-    if ((rc & 0xff) == SQLITE_BUSY)
+    pthread_mutex_lock(&s->mu);
+    bool stopping = s->stop;
+    pthread_mutex_unlock(&s->mu);
+    if ((rc & 0xff) == SQLITE_BUSY && stopping)
         snprintf(msg, sizeof(msg),
                  "database %.160s stayed locked by another program for %.1f s after the run "
                  "ended",
                  s->path, s->tune.close_busy_ms / 1000.0);
+    else if ((rc & 0xff) == SQLITE_BUSY)
+        snprintf(msg, sizeof(msg), "writing database %.160s failed (%s): locked by another "
+                 "program (%s)", s->path, what, sqlite3_errmsg(s->db));
     else if (disk_full(s->db, rc))
         snprintf(msg, sizeof(msg), "writing database %.160s failed: the disk is full (%s%s%s)",
                  s->path, sqlite3_errmsg(s->db), (rc & 0xff) == SQLITE_IOERR ? ": " : "",
