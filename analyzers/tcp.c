@@ -108,11 +108,11 @@ bool tcp_dedup_check(struct tcp_dedup *d, const struct pkt *p, uint64_t window_n
         w[n++] = hash_load64(p->dst.ip.a);
         w[n++] = hash_load64(p->dst.ip.a + 8);
     }
-    w[n++] = (uint64_t)p->src.port << 48 | (uint64_t)p->dst.port << 32 |
-             (uint64_t)p->ip_id << 16 | p->tcp_csum;
+    w[n++] = (uint64_t)p->src.port << 48 | (uint64_t)p->dst.port << 32 | (uint64_t)p->ip_id << 16 |
+             p->tcp_csum;
     w[n++] = (uint64_t)p->seq << 32 | p->ack;
-    w[n++] = (uint64_t)p->tcp_len << 32 | (uint64_t)p->win << 16 |
-             (uint64_t)p->src.ip.family << 8 | p->flags;
+    w[n++] = (uint64_t)p->tcp_len << 32 | (uint64_t)p->win << 16 | (uint64_t)p->src.ip.family << 8 |
+             p->flags;
     w[n++] = (uint64_t)p->tsval << 32 | p->tsecr;
     uint64_t h = siphash13_words(&d->key, w, n);
     struct tcp_dedup_slot *s = &d->slots[h & d->mask];

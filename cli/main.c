@@ -455,7 +455,8 @@ static bool check_stream_budget(struct opts *o)
                      cap, budget, fit * per, fit);
         else
             log_info("--stream-cap %zu: at most %zu TLS handshakes are followed at once "
-                     "(stream budget %zu bytes)", cap, fit, budget);
+                     "(stream budget %zu bytes)",
+                     cap, fit, budget);
     }
     return true;
 }
@@ -634,7 +635,9 @@ static void fill_store_state(struct run *r)
     snprintf(r->store_state, sizeof(r->store_state),
              "db %s: %" PRIu64 " written, %" PRIu64 " queued, %" PRIu64 " dropped%s", r->db_path,
              st.written, st.queued, st.dropped,
-             st.failed ? " FAILED" : st.locked ? " (locked by another program: waiting)" : "");
+             st.failed   ? " FAILED"
+             : st.locked ? " (locked by another program: waiting)"
+                         : "");
 }
 
 /* Periodic work on wall time: TUI frame, metrics. Returns 1 when the user quit the TUI. */

@@ -41,9 +41,9 @@
 #define STORE_CLOSE_BUSY_MS 60000 /* at close, wait this long for it (during the run: always) */
 #define STORE_BUSY_LOG_MS 1000    /* say that we wait once a wait is this long */
 #define STORE_BUSY_SLEEP_MS 200   /* longest sleep between two tries for the lock */
-#define RETAIN_BATCH 1000          /* rows deleted per retention transaction */
-#define RETAIN_EVERY_S 3600        /* look for expired runs again this often (long live runs) */
-#define RETAIN_MAX_TABLES 16       /* tables with a run_id column that retention handles */
+#define RETAIN_BATCH 1000         /* rows deleted per retention transaction */
+#define RETAIN_EVERY_S 3600       /* look for expired runs again this often (long live runs) */
+#define RETAIN_MAX_TABLES 16      /* tables with a run_id column that retention handles */
 #define STORE_FLUSH_WAIT_MS 5000 /* store_flush_now gives up after this */
 
 /* The flow table columns per TCP event; schema.c has one pair per event. */
@@ -128,9 +128,9 @@ struct store {
     struct run_summary summary;           /* from on_summary */
 
     /* Connection state: only the thread using the connection touches it (open, writer, close). */
-    enum store_phase phase;              /* who uses the connection now */
-    uint64_t busy_since_ns;              /* start of the current wait for a lock */
-    bool busy_logged;                    /* the current wait was announced */
+    enum store_phase phase; /* who uses the connection now */
+    uint64_t busy_since_ns; /* start of the current wait for a lock */
+    bool busy_logged;       /* the current wait was announced */
 
     /* Writer-thread state (no lock: only the writer touches it). */
     pthread_t writer;                    /* the writer thread */
@@ -141,16 +141,16 @@ struct store {
     uint64_t txn_deadline_ns;            /* monotonic time at which to commit the batch */
 
     /* Retention (--retain), done by the writer between batches: writer-thread state too. */
-    double retain_days;                  /* delete other runs older than this; 0 = never */
-    bool retain_pending;                 /* expired runs may remain: keep deleting */
-    uint64_t retain_next_ns;             /* monotonic time of the next look for expired runs */
-    int64_t retain_run;                  /* the run being deleted, 0 = none */
-    unsigned retain_table;               /* index into retain_tables being emptied */
-    unsigned retain_ntables;             /* tables with a run_id column */
+    double retain_days;      /* delete other runs older than this; 0 = never */
+    bool retain_pending;     /* expired runs may remain: keep deleting */
+    uint64_t retain_next_ns; /* monotonic time of the next look for expired runs */
+    int64_t retain_run;      /* the run being deleted, 0 = none */
+    unsigned retain_table;   /* index into retain_tables being emptied */
+    unsigned retain_ntables; /* tables with a run_id column */
     char retain_tables[RETAIN_MAX_TABLES][64]; /* their names */
-    uint64_t retain_rows;                /* rows deleted of the current run */
-    uint64_t retain_txns;                /* transactions that took to delete */
-    uint64_t retain_runs_done;           /* runs deleted by this store */
+    uint64_t retain_rows;                      /* rows deleted of the current run */
+    uint64_t retain_txns;                      /* transactions that took to delete */
+    uint64_t retain_runs_done;                 /* runs deleted by this store */
 };
 
 /* ---- small helpers ---- */
@@ -721,8 +721,10 @@ static void writer_fail(struct store *s, const char *what)
                  "ended",
                  s->path, s->tune.close_busy_ms / 1000.0);
     else if ((rc & 0xff) == SQLITE_BUSY)
-        snprintf(msg, sizeof(msg), "writing database %.160s failed (%s): locked by another "
-                 "program (%s)", s->path, what, sqlite3_errmsg(s->db));
+        snprintf(msg, sizeof(msg),
+                 "writing database %.160s failed (%s): locked by another "
+                 "program (%s)",
+                 s->path, what, sqlite3_errmsg(s->db));
     else if (disk_full(s->db, rc))
         snprintf(msg, sizeof(msg), "writing database %.160s failed: the disk is full (%s%s%s)",
                  s->path, sqlite3_errmsg(s->db), (rc & 0xff) == SQLITE_IOERR ? ": " : "",

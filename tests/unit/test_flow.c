@@ -312,8 +312,9 @@ static void test_colliding_tuples_stay_cheap(void)
     flow_table_get_stats(t, &st);
     CHECK_EQ_U64(st.lookups, 2 * N);
     /* Under the old hash every lookup walked the one chain: 16 k flows on average. */
-    fprintf(stderr, "  32k crafted flows: %.2f flows compared per lookup, at most %" PRIu64
-                    ", longest chain %zu\n",
+    fprintf(stderr,
+            "  32k crafted flows: %.2f flows compared per lookup, at most %" PRIu64
+            ", longest chain %zu\n",
             (double)st.probes / (double)st.lookups, st.max_probes, flow_table_longest_chain(t));
     CHECK(st.probes <= 4 * st.lookups);
     CHECK(st.max_probes <= 32);

@@ -914,11 +914,13 @@ static uint64_t old_dedup_state(const struct pkt *p)
         h = (h ^ w[0]) * k;
         h = (h ^ w[1]) * k;
     }
-    h = (h ^ ((uint64_t)p->src.port << 48 | (uint64_t)p->dst.port << 32 |
-              (uint64_t)p->ip_id << 16 | p->tcp_csum)) * k;
+    h = (h ^ ((uint64_t)p->src.port << 48 | (uint64_t)p->dst.port << 32 | (uint64_t)p->ip_id << 16 |
+              p->tcp_csum)) *
+        k;
     h = (h ^ ((uint64_t)p->seq << 32 | p->ack)) * k;
     h = (h ^ ((uint64_t)p->tcp_len << 32 | (uint64_t)p->win << 16 | p->flags |
-              (uint64_t)p->src.ip.family << 8)) * k;
+              (uint64_t)p->src.ip.family << 8)) *
+        k;
     return h; /* then mixed with the timestamps: fmix64(h ^ (tsval << 32 | tsecr)) */
 }
 
@@ -945,8 +947,8 @@ static void test_dedup_not_forgeable(void)
         struct pkt b = a; /* another segment (other sequence number) 100 us later */
         b.seq = a.seq + 1000 * (i + 1);
         b.ts_ns = a.ts_ns + 100 * US;
-        uint64_t ts = old_dedup_state(&a) ^ ((uint64_t)a.tsval << 32 | a.tsecr) ^
-                      old_dedup_state(&b);
+        uint64_t ts =
+            old_dedup_state(&a) ^ ((uint64_t)a.tsval << 32 | a.tsecr) ^ old_dedup_state(&b);
         b.tsval = (uint32_t)(ts >> 32);
         b.tsecr = (uint32_t)ts;
         CHECK(!tcp_dedup_check(d, &a, MS)); /* a new segment each round */
