@@ -17,6 +17,10 @@ if [ "$(uname -m)" != x86_64 ]; then
     echo "SKIP: the gdb script reads the first argument of free() from %rdi (x86-64 only)"
     exit 77
 fi
+if ! gdb -q -batch -ex run --args /bin/true 2>&1 | grep -q "exited normally"; then
+    echo "SKIP: gdb cannot run programs here (ptrace not permitted?)"
+    exit 77
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM
