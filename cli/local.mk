@@ -3,7 +3,12 @@ flowmedic_SOURCES += cli/main.c
 libflowmedic_a_SOURCES += cli/json.h cli/json.c cli/summary.h cli/summary.c
 libflowmedic_a_SOURCES += cli/report.h cli/report.c
 # server health (issue 6): Prometheus metrics and the configuration file
-libflowmedic_a_SOURCES += cli/metrics.h cli/metrics.c cli/config.h cli/config.c
+# Metrics: aggregation, exposition rendering, the atomic file writer, the HTTP endpoint
+# (libmicrohttpd) and its web configuration (TLS, basic auth; issue 14)
+libflowmedic_a_SOURCES += cli/metrics.h cli/metrics.c cli/metrics_agg.h cli/metrics_agg.c \
+	cli/metrics_render.h cli/metrics_render.c cli/metrics_file.h cli/metrics_file.c \
+	cli/metrics_http.h cli/metrics_http.c cli/webconfig.h cli/webconfig.c \
+	cli/config.h cli/config.c
 check_PROGRAMS += tests/unit/test_metrics
 tests_unit_test_metrics_LDADD = $(FM_LIBS)
 TESTS += tests/unit/test_metrics

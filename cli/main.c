@@ -58,6 +58,8 @@ struct opts {
     struct cap_live_opts live;      /* -s, -p, -B, --immediate */
     const char *metrics_listen;     /* --metrics-listen */
     const char *metrics_file;       /* --metrics-file */
+    bool metrics_file_follow;       /* --metrics-file-follow */
+    const char *web_config;         /* --web-config */
     const char *config;             /* --config */
     struct eng_config eng;          /* analysis options */
     char servers_text[1024];        /* --server values as given, for the runs table */
@@ -125,6 +127,9 @@ static void usage(FILE *o)
           "  --no-color           monochrome view (also when NO_COLOR is set)\n"
           "  --metrics-listen ADDR:PORT  serve Prometheus metrics on /metrics\n"
           "  --metrics-file PATH  write Prometheus metrics to PATH (textfile collector)\n"
+          "  --metrics-file-follow  PATH may be a symbolic link (written where it points)\n"
+          "  --web-config FILE    TLS and basic auth for --metrics-listen (exporter-toolkit\n"
+          "                       web configuration format)\n"
           "  -q / -v              fewer / more messages\n"
           "  -h, --help           this help;  -V, --version  the version\n"
           "\n"
@@ -156,6 +161,8 @@ enum {
     OPT_CONFIG,
     OPT_METRICS_LISTEN,
     OPT_METRICS_FILE,
+    OPT_METRICS_FILE_FOLLOW,
+    OPT_WEB_CONFIG,
     OPT_IMMEDIATE,
 };
 
@@ -181,6 +188,8 @@ static const struct option long_opts[] = {
     {"config", required_argument, NULL, OPT_CONFIG},
     {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
     {"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
+    {"metrics-file-follow", no_argument, NULL, OPT_METRICS_FILE_FOLLOW},
+    {"web-config", required_argument, NULL, OPT_WEB_CONFIG},
     {"immediate", no_argument, NULL, OPT_IMMEDIATE},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -391,6 +400,12 @@ static bool parse_one(struct opts *o, int c, const char *arg)
     case OPT_METRICS_FILE:
         o->metrics_file = arg;
         return true;
+    case OPT_METRICS_FILE_FOLLOW:
+        o->metrics_file_follow = true;
+        return true;
+    case OPT_WEB_CONFIG:
+        o->web_config = arg;
+        return true;
     default:
         return false;
     }
@@ -511,6 +526,14 @@ static int parse_args(struct opts *o, int argc, char **argv)
     }
     if (!check_stream_budget(o))
         return -1;
+    if (o->web_config && !o->metrics_listen) {
+        log_error("--web-config configures --metrics-listen, which is not given");
+        return -1;
+    }
+    if (o->metrics_file_follow && !o->metrics_file) {
+        log_error("--metrics-file-follow goes with --metrics-file, which is not given");
+        return -1;
+    }
     return 0;
 }
 
@@ -599,8 +622,14 @@ static int open_sinks(struct run *r, struct sink *sinks, size_t *n)
         }
         sinks[(*n)++] = store_sink(r->store);
     }
-    if (o->metrics_listen || o->metrics_file) {
-        r->metrics = metrics_new(o->metrics_listen, o->metrics_file, err, sizeof(err));
+    if (o->metrics_listen || o->metrics_file || o->web_config) {
+        struct metrics_opts mo = {
+            .listen = o->metrics_listen,
+            .web_config = o->web_config,
+            .file = o->metrics_file,
+            .file_follow = o->metrics_file_follow,
+        };
+        r->metrics = metrics_new(&mo, err, sizeof(err));
         if (!r->metrics) {
             log_error("%s", err);
             return -1;

@@ -40,7 +40,8 @@ static void test_exposition(void)
 {
     char err[256], path[64];
     snprintf(path, sizeof(path), "/tmp/fm-test-metrics-%d.prom", (int)getpid());
-    struct metrics *m = metrics_new(NULL, path, err, sizeof(err));
+    struct metrics_opts mo = {.file = path};
+    struct metrics *m = metrics_new(&mo, err, sizeof(err));
     CHECK(m != NULL);
     if (!m)
         return;
@@ -150,10 +151,13 @@ static void test_exposition(void)
     metrics_free(m);
     unlink(path);
     /* bad arguments are reported, not crashed on */
-    CHECK(metrics_new("nonsense", NULL, err, sizeof(err)) == NULL);
+    struct metrics_opts bad1 = {.listen = "nonsense"}, bad2 = {.listen = "10.0.0.1.2:99"};
+    struct metrics_opts bad3 = {.file = "/nonexistent-dir/x.prom"};
+    CHECK(metrics_new(&bad1, err, sizeof(err)) == NULL);
     CHECK(strstr(err, "ADDR:PORT") != NULL);
-    CHECK(metrics_new("10.0.0.1.2:99", NULL, err, sizeof(err)) == NULL);
-    CHECK(metrics_new(NULL, "/nonexistent-dir/x.prom", err, sizeof(err)) == NULL);
+    CHECK(metrics_new(&bad2, err, sizeof(err)) == NULL);
+    CHECK(metrics_new(&bad3, err, sizeof(err)) == NULL);
+    CHECK(strstr(err, "directory /nonexistent-dir") != NULL);
 }
 
 /* Write text to a temporary config file and load it into a default config. */
