@@ -60,6 +60,7 @@ struct opts {
     const char *metrics_file;       /* --metrics-file */
     bool metrics_file_follow;       /* --metrics-file-follow */
     const char *web_config;         /* --web-config */
+    struct webconfig web;           /* its content, loaded with the options */
     const char *config;             /* --config */
     struct eng_config eng;          /* analysis options */
     char servers_text[1024];        /* --server values as given, for the runs table */
@@ -534,6 +535,12 @@ static int parse_args(struct opts *o, int argc, char **argv)
         log_error("--metrics-file-follow goes with --metrics-file, which is not given");
         return -1;
     }
+    /* read now, before -Z: the key file may be readable by root only */
+    char err[512];
+    if (o->web_config && webconfig_load(o->web_config, &o->web, err, sizeof(err)) != 0) {
+        log_error("%s", err);
+        return -1;
+    }
     return 0;
 }
 
@@ -625,7 +632,7 @@ static int open_sinks(struct run *r, struct sink *sinks, size_t *n)
     if (o->metrics_listen || o->metrics_file || o->web_config) {
         struct metrics_opts mo = {
             .listen = o->metrics_listen,
-            .web_config = o->web_config,
+            .web = o->web_config ? &o->web : NULL,
             .file = o->metrics_file,
             .file_follow = o->metrics_file_follow,
         };
@@ -962,6 +969,7 @@ int main(int argc, char **argv)
     int rc = parse_args(&o, argc, argv);
     if (rc != 0) {
         free(o.filter);
+        webconfig_free(&o.web);
         return rc > 0 ? EXIT_OK : EXIT_USAGE;
     }
     memset(&sa, 0, sizeof(sa));
@@ -972,6 +980,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     rc = run(&o);
+    webconfig_free(&o.web);
     free(o.filter);
     return rc;
 }

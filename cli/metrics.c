@@ -100,7 +100,7 @@ struct metrics *metrics_new(const struct metrics_opts *o, char *err, size_t errl
         snprintf(err, errlen, "metrics: out of memory");
         goto fail;
     }
-    if (o->web_config && !o->listen) {
+    if (o->web && !o->listen) {
         snprintf(err, errlen, "--web-config needs --metrics-listen");
         goto fail;
     }
@@ -110,7 +110,7 @@ struct metrics *metrics_new(const struct metrics_opts *o, char *err, size_t errl
             goto fail;
     }
     if (o->listen) {
-        m->http = mx_http_start(o->listen, o->web_config, err, errlen);
+        m->http = mx_http_start(o->listen, o->web, err, errlen);
         if (!m->http)
             goto fail;
         mx_http_publish(m->http, m->buf.p, m->buf.len);

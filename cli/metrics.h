@@ -13,13 +13,14 @@
 
 #include "analyzers/finding.h"
 #include "cli/metrics_agg.h"
+#include "cli/webconfig.h"
 
 struct metrics;
 
 /* What to start. */
 struct metrics_opts {
     const char *listen;     /* --metrics-listen ADDR:PORT, or NULL */
-    const char *web_config; /* --web-config FILE (TLS, basic auth), or NULL */
+    const struct webconfig *web; /* --web-config, loaded (TLS, basic auth), or NULL */
     const char *file;       /* --metrics-file PATH, or NULL */
     bool file_follow;       /* --metrics-file-follow: PATH may be a symbolic link */
 };

@@ -52,7 +52,7 @@ struct mx_http {
     int wake[2];                            /* self-pipe that stops the thread */
     bool thr_started;                       /* the thread runs */
     pthread_t thr;                          /* the thread */
-    struct webconfig wc;                    /* TLS and users */
+    struct webconfig wc;                    /* users (TLS: cert_pem/key_pem borrowed at start) */
     struct mh_conn conns[MH_MAX_CONNS];     /* open connections */
     unsigned char salt[16];                 /* salt of the credential digests */
     unsigned char ok_digest[WC_MAX_USERS][32]; /* digest of the last credential that passed */
@@ -329,7 +329,8 @@ static enum MHD_Result mh_access(void *cls, struct MHD_Connection *c, const char
     return mh_reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", copy, len, true);
 }
 
-/* libmicrohttpd's messages: kept for the start-up error, then logged as warnings. */
+/* libmicrohttpd's messages: the last one during start-up explains a failure; later ones (about
+   misbehaving clients) are dropped. */
 static void mh_logger(void *cls, const char *fmt, va_list ap)
 {
     struct mx_http *h = cls;
@@ -395,7 +396,8 @@ static int mh_daemon(struct mx_http *h, int fd, const char *spec, char *err, siz
     return 0;
 }
 
-struct mx_http *mx_http_start(const char *spec, const char *web_config, char *err, size_t errlen)
+struct mx_http *mx_http_start(const char *spec, const struct webconfig *web, char *err,
+                              size_t errlen)
 {
     struct mx_http *h = calloc(1, sizeof(*h));
     if (!h) {
@@ -404,8 +406,8 @@ struct mx_http *mx_http_start(const char *spec, const char *web_config, char *er
     }
     pthread_mutex_init(&h->mu, NULL);
     h->wake[0] = h->wake[1] = -1;
-    if (web_config && webconfig_load(web_config, &h->wc, err, errlen) != 0)
-        goto fail;
+    if (web)
+        h->wc = *web;
     if (getrandom(h->salt, sizeof(h->salt), 0) != (ssize_t)sizeof(h->salt)) {
         snprintf(err, errlen, "--metrics-listen: getrandom: %s", strerror(errno));
         goto fail;
@@ -415,7 +417,9 @@ struct mx_http *mx_http_start(const char *spec, const char *web_config, char *er
         goto fail;
     }
     int fd = mh_listen(spec, err, errlen);
-    if (fd < 0 || mh_daemon(h, fd, spec, err, errlen) != 0)
+    int rc = fd < 0 ? -1 : mh_daemon(h, fd, spec, err, errlen);
+    h->wc.cert_pem = h->wc.key_pem = NULL; /* the caller's; the daemon has its own copy */
+    if (rc != 0)
         goto fail;
     h->started = true;
     if (pthread_create(&h->thr, NULL, mh_thread, h) != 0) {
@@ -461,7 +465,6 @@ void mx_http_stop(struct mx_http *h)
     for (int i = 0; i < 2; i++)
         if (h->wake[i] >= 0)
             close(h->wake[i]);
-    webconfig_free(&h->wc);
     pthread_mutex_destroy(&h->mu);
     free(h->snap);
     free(h);

@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "cli/webconfig.h"
+
 #define MH_MAX_CONNS 256      /* connections at once */
 #define MH_PER_ADDR_CONNS 16  /* connections at once from one client address */
 #define MH_IDLE_TIMEOUT_S 5   /* a connection silent this long is closed */
@@ -20,10 +22,12 @@ struct mx_http;
 
 /*
  * Listen on spec: ":PORT", "*:PORT" and "[::]:PORT" mean every address (IPv6 and IPv4),
- * "ADDR:PORT" or "[ADDR6]:PORT" one address. web_config is an exporter-toolkit web
- * configuration file, or NULL. NULL on failure with a one-line reason in err.
+ * "ADDR:PORT" or "[ADDR6]:PORT" one address. web is the loaded web configuration (TLS and
+ * users; the certificate and key are used during the call only), or NULL. NULL on failure
+ * with a one-line reason in err.
  */
-struct mx_http *mx_http_start(const char *spec, const char *web_config, char *err, size_t errlen);
+struct mx_http *mx_http_start(const char *spec, const struct webconfig *web, char *err,
+                              size_t errlen);
 
 /* Replace the text served on /metrics (copied). */
 void mx_http_publish(struct mx_http *h, const char *text, size_t len);

@@ -254,6 +254,8 @@ static int wc_line(struct wc_parse *p, struct webconfig *wc, const char *s)
     const char *c = s + indent;
     if (*c == 0 || *c == '#')
         return 0;
+    if (c[0] == '-' && (c[1] == ' ' || c[1] == 0) && strcmp(c, "---") != 0)
+        return wc_fail(p, "unsupported YAML: lists are not used in this file");
     if (indent == 0 && (strcmp(c, "---") == 0 || strncmp(c, "--- ", 4) == 0)) {
         if (p->line != 1 && (p->seen_tls || p->seen_users))
             return wc_fail(p, "only one YAML document is read");

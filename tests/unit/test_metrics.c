@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "analyzers/engine.h"
 #include "capture/decode.h"
 #include "cli/config.h"
 #include "cli/metrics.h"
+#include "cli/webconfig.h"
 #include "tests/unit/testhelp.h"
 
 static char text[1 << 20];
@@ -148,6 +150,8 @@ static void test_exposition(void)
     char tmp[80];
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     CHECK(access(tmp, F_OK) != 0); /* renamed into place, nothing left behind */
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644);
     metrics_free(m);
     unlink(path);
     /* bad arguments are reported, not crashed on */
@@ -231,9 +235,65 @@ static void test_config(void)
     CHECK(strstr(err, "/nonexistent/flowmedic.conf") != NULL);
 }
 
+/* The exporter-toolkit web configuration: the YAML subset, users, errors with line numbers. */
+static void test_webconfig(void)
+{
+    /* bcrypt (cost 4) of "pw" with a fixed salt: crypt("pw", "$2b$04$ABCDEFGHIJKLMNOPQRSTUu") */
+    static const char hash_b[] = "$2b$04$ABCDEFGHIJKLMNOPQRSTUu5Ei5Kj5Gsa0AB1uBn8MIqK1Rhp7zTWC";
+    char err[512], yaml[1024];
+    struct webconfig wc;
+    snprintf(yaml, sizeof(yaml),
+             "---\r\n# comment\r\ntls_server_config:   # trailing comment\r\n"
+             "    cert_file: 'it''s.crt'\r\n    key_file: \"a \\\"b\\\".key\"\r\n\r\n"
+             "basic_auth_users:\r\n  alice: %s\r\n  'bob smith': \"%s\"\r\n", hash_b, hash_b);
+    CHECK(webconfig_parse(yaml, "w.yml", NULL, &wc, err, sizeof(err)) == 0);
+    CHECK_EQ_U64(wc.nusers, 2);
+    CHECK(strcmp(wc.users[1].name, "bob smith") == 0);
+    CHECK(wc.cert_pem == NULL); /* no directory given: files not read */
+    CHECK(webconfig_check(&wc, "alice", "pw"));
+    CHECK(webconfig_check(&wc, "bob smith", "pw"));
+    CHECK(!webconfig_check(&wc, "alice", "pW"));
+    CHECK(!webconfig_check(&wc, "alice", ""));
+    CHECK(!webconfig_check(&wc, "carol", "pw"));
+    webconfig_free(&wc);
+    /* the $2y$ spelling (htpasswd) of the same hash is accepted */
+    char hash_y[sizeof(hash_b)];
+    memcpy(hash_y, hash_b, sizeof(hash_b));
+    hash_y[2] = 'y';
+    snprintf(yaml, sizeof(yaml), "basic_auth_users:\n  alice: %s\n", hash_y);
+    CHECK(webconfig_parse(yaml, "w.yml", NULL, &wc, err, sizeof(err)) == 0);
+    CHECK(webconfig_check(&wc, "alice", "pw"));
+    webconfig_free(&wc);
+    /* errors name the line */
+    static const struct {
+        const char *text, *want;
+    } bad[] = {
+        {"basic_auth_users:\n  a: x\n", "w.yml:2: user 'a': the password must be"},
+        {"tls_server_config:\n  cert_file: a\n   key_file: b\n", "w.yml:3: inconsistent"},
+        {"  cert_file: a\n", "w.yml:1: unexpected indentation"},
+        {"tls_server_config:\n  cert_file: 'a\n", "w.yml:2: unterminated single-quoted"},
+        {"tls_server_config:\n  cert_file: \"a\\tb\"\n", "w.yml:2: unsupported escape \\t"},
+        {"tls_server_config:\n  cert_file: a: b\n", "w.yml:2: unsupported YAML: ': '"},
+        {"tls_server_config:\n  cert_file: &x a\n", "w.yml:2: unsupported YAML ('&')"},
+        {"tls_server_config: x\n", "w.yml:1: tls_server_config: expected its entries"},
+        {"basic_auth_users:\n", "basic_auth_users has no users"},
+        {"http_server_config:\n  http2: false\n", "w.yml:1: http_server_config is not supported"},
+        {"tls_server_config:\n  cert_file: a\ntls_server_config:\n", "w.yml:3: tls_server_config given twice"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = 0;
+        CHECK(webconfig_parse(bad[i].text, "w.yml", NULL, &wc, err, sizeof(err)) != 0);
+        if (!strstr(err, bad[i].want))
+            fprintf(stderr, "case %zu: got '%s', want '%s'\n", i, err, bad[i].want);
+        CHECK(strstr(err, bad[i].want) != NULL);
+        webconfig_free(&wc);
+    }
+}
+
 int main(void)
 {
     TEST_RUN(test_exposition);
+    TEST_RUN(test_webconfig);
     TEST_RUN(test_config);
     return TEST_REPORT();
 }
