@@ -388,8 +388,10 @@ static int mh_daemon(struct mx_http *h, int fd, const char *spec, char *err, siz
         mh_notify_conn, h, MHD_OPTION_NOTIFY_COMPLETED, mh_completed, h,
         MHD_OPTION_EXTERNAL_LOGGER, mh_logger, h, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (!h->d) {
-        snprintf(err, errlen, "--metrics-listen '%s': cannot start the HTTP server%s%s", spec,
-                 h->mhd_err[0] ? ": " : "", h->mhd_err);
+        snprintf(err, errlen, "--metrics-listen '%s': cannot start the HTTP server%s%s%s", spec,
+                 h->mhd_err[0] ? ": " : "", h->mhd_err,
+                 tls ? " (are cert_file and key_file a PEM certificate and its private key?)"
+                     : "");
         close(fd);
         return -1;
     }
