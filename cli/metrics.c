@@ -14,11 +14,11 @@
 #include "cli/metrics_render.h"
 
 struct metrics {
-    struct mx_snap snap;   /* aggregated state (analysis thread only) */
-    struct mx_buf buf;     /* its rendering */
-    struct mx_file *file;  /* --metrics-file, or NULL */
-    bool file_failed;      /* the last write failed (reported once per failure streak) */
-    struct mx_http *http;  /* --metrics-listen, or NULL */
+    struct mx_snap snap;  /* aggregated state (analysis thread only) */
+    struct mx_buf buf;    /* its rendering */
+    struct mx_file *file; /* --metrics-file, or NULL */
+    bool file_failed;     /* the last write failed (reported once per failure streak) */
+    struct mx_http *http; /* --metrics-listen, or NULL */
 };
 
 size_t metrics_render(struct metrics *m, char *buf, size_t len)

@@ -19,10 +19,10 @@ struct metrics;
 
 /* What to start. */
 struct metrics_opts {
-    const char *listen;     /* --metrics-listen ADDR:PORT, or NULL */
+    const char *listen;          /* --metrics-listen ADDR:PORT, or NULL */
     const struct webconfig *web; /* --web-config, loaded (TLS, basic auth), or NULL */
-    const char *file;       /* --metrics-file PATH, or NULL */
-    bool file_follow;       /* --metrics-file-follow: PATH may be a symbolic link */
+    const char *file;            /* --metrics-file PATH, or NULL */
+    bool file_follow;            /* --metrics-file-follow: PATH may be a symbolic link */
 };
 
 /* Start metrics. NULL on failure, with a one-line reason in err. */

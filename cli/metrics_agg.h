@@ -32,27 +32,27 @@ struct metrics_self {
 
 /* One server: totals over the run and the last interval's gauges. */
 struct mx_srv {
-    char label[80];               /* "ip:port", escaped for a label value */
-    uint64_t attempts;            /* connection attempts */
-    uint64_t established;         /* handshakes completed */
-    uint64_t failed[MX_REASONS];  /* failures per reason (see MX_REASONS) */
-    uint64_t resets;              /* RST segments */
-    uint64_t zero_windows;        /* zero-window advertisements */
-    uint64_t syn_retries;         /* client SYN retransmissions */
-    uint64_t synack_retries;      /* server SYN-ACK retransmissions */
-    uint64_t retrans[2];          /* retransmitted segments per direction */
-    uint64_t data[2];             /* data segments per direction */
-    uint64_t bytes[2];            /* payload bytes per direction */
-    uint64_t http_requests;       /* HTTP requests */
-    uint64_t http_5xx;            /* HTTP 5xx responses */
-    uint64_t slow;                /* slow responses */
-    uint64_t responses;           /* response-time samples */
-    double resp_q[3];             /* last interval's response time p50/p95/p99 (s) */
-    double hs_q[3];               /* last interval's handshake RTT p50/p95/p99 (s) */
-    double error_ratio;           /* last interval's error rate */
-    double retrans_ratio;         /* last interval's retransmission rate */
-    uint32_t open_alerts;         /* alert rules open (ALERT_BIT of each enum alert_rule) */
-    uint64_t last_start;          /* start of the interval of its last row */
+    char label[80];              /* "ip:port", escaped for a label value */
+    uint64_t attempts;           /* connection attempts */
+    uint64_t established;        /* handshakes completed */
+    uint64_t failed[MX_REASONS]; /* failures per reason (see MX_REASONS) */
+    uint64_t resets;             /* RST segments */
+    uint64_t zero_windows;       /* zero-window advertisements */
+    uint64_t syn_retries;        /* client SYN retransmissions */
+    uint64_t synack_retries;     /* server SYN-ACK retransmissions */
+    uint64_t retrans[2];         /* retransmitted segments per direction */
+    uint64_t data[2];            /* data segments per direction */
+    uint64_t bytes[2];           /* payload bytes per direction */
+    uint64_t http_requests;      /* HTTP requests */
+    uint64_t http_5xx;           /* HTTP 5xx responses */
+    uint64_t slow;               /* slow responses */
+    uint64_t responses;          /* response-time samples */
+    double resp_q[3];            /* last interval's response time p50/p95/p99 (s) */
+    double hs_q[3];              /* last interval's handshake RTT p50/p95/p99 (s) */
+    double error_ratio;          /* last interval's error rate */
+    double retrans_ratio;        /* last interval's retransmission rate */
+    uint32_t open_alerts;        /* alert rules open (ALERT_BIT of each enum alert_rule) */
+    uint64_t last_start;         /* start of the interval of its last row */
 };
 
 /* Everything the exposition shows; changed only by the functions below. */

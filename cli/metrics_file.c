@@ -23,10 +23,10 @@
 #define MXF_TRIES 16 /* temporary names tried before giving up */
 
 struct mx_file {
-    char *path;   /* the target as given */
-    char *dir;    /* its directory (for messages) */
-    char *base;   /* its last component, relative to dfd */
-    int dfd;      /* the directory, opened once */
+    char *path; /* the target as given */
+    char *dir;  /* its directory (for messages) */
+    char *base; /* its last component, relative to dfd */
+    int dfd;    /* the directory, opened once */
 };
 
 /* Split path into a directory and a last component (both malloc'd). 0 or -1. */
@@ -103,8 +103,7 @@ struct mx_file *mx_file_open(const char *path, bool follow, char *err, size_t er
         goto fail_nomem;
     f->dfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (f->dfd < 0) {
-        snprintf(err, errlen, "--metrics-file %s: directory %s: %s", path, f->dir,
-                 strerror(errno));
+        snprintf(err, errlen, "--metrics-file %s: directory %s: %s", path, f->dir, strerror(errno));
         goto fail;
     }
     if (mxf_check_target(f, err, errlen) != 0)
@@ -185,12 +184,11 @@ int mx_file_write(struct mx_file *f, const char *text, size_t len, char *err, si
     if (renameat(f->dfd, name, f->dfd, f->base) != 0)
         goto fail_unlink;
     return 0;
-fail_close:
-    {
-        int e = errno;
-        close(fd);
-        errno = e;
-    }
+fail_close : {
+    int e = errno;
+    close(fd);
+    errno = e;
+}
 fail_unlink:
     snprintf(err, errlen, "--metrics-file %s: %s: %s", f->path, what, strerror(errno));
     unlinkat(f->dfd, name, 0);

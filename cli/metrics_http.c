@@ -38,29 +38,29 @@
 
 /* One open connection, for the deadline. */
 struct mh_conn {
-    bool used;                /* slot in use */
-    bool cut;                 /* shut down already */
-    int fd;                   /* its socket */
-    uint64_t start_ns;        /* start of its current request (monotonic) */
+    bool used;         /* slot in use */
+    bool cut;          /* shut down already */
+    int fd;            /* its socket */
+    uint64_t start_ns; /* start of its current request (monotonic) */
 };
 
 struct mx_http {
-    pthread_mutex_t mu;                     /* guards snap and snap_len */
-    char *snap;                             /* the text served on /metrics */
-    size_t snap_len;                        /* its length */
-    struct MHD_Daemon *d;                   /* the daemon */
-    int wake[2];                            /* self-pipe that stops the thread */
-    bool thr_started;                       /* the thread runs */
-    pthread_t thr;                          /* the thread */
-    struct webconfig wc;                    /* users (TLS: cert_pem/key_pem borrowed at start) */
-    struct mh_conn conns[MH_MAX_CONNS];     /* open connections */
-    unsigned char salt[16];                 /* salt of the credential digests */
+    pthread_mutex_t mu;                        /* guards snap and snap_len */
+    char *snap;                                /* the text served on /metrics */
+    size_t snap_len;                           /* its length */
+    struct MHD_Daemon *d;                      /* the daemon */
+    int wake[2];                               /* self-pipe that stops the thread */
+    bool thr_started;                          /* the thread runs */
+    pthread_t thr;                             /* the thread */
+    struct webconfig wc;                       /* users (TLS: cert_pem/key_pem borrowed at start) */
+    struct mh_conn conns[MH_MAX_CONNS];        /* open connections */
+    unsigned char salt[16];                    /* salt of the credential digests */
     unsigned char ok_digest[WC_MAX_USERS][32]; /* digest of the last credential that passed */
-    bool ok_valid[WC_MAX_USERS];            /* ok_digest holds one */
-    uint64_t auth_window_ns;                /* start of the current 1 s rate window */
-    unsigned auth_in_window;                /* bcrypt checks in that window */
-    bool started;                           /* start-up done: log libmicrohttpd's messages */
-    char mhd_err[256];                      /* libmicrohttpd's last message during start-up */
+    bool ok_valid[WC_MAX_USERS];               /* ok_digest holds one */
+    uint64_t auth_window_ns;                   /* start of the current 1 s rate window */
+    unsigned auth_in_window;                   /* bcrypt checks in that window */
+    bool started;                              /* start-up done: log libmicrohttpd's messages */
+    char mhd_err[256];                         /* libmicrohttpd's last message during start-up */
 };
 
 /* ---- listening socket ---- */
@@ -103,12 +103,11 @@ static int mh_bind(int family, const struct sockaddr *sa, socklen_t salen, int v
     if (bind(fd, sa, salen) != 0 || listen(fd, 128) != 0)
         goto fail;
     return fd;
-fail:
-    {
-        int e = errno;
-        close(fd);
-        errno = e;
-    }
+fail : {
+    int e = errno;
+    close(fd);
+    errno = e;
+}
     return -1;
 }
 
@@ -156,13 +155,14 @@ static void mh_notify_conn(void *cls, struct MHD_Connection *c, void **socket_co
         *socket_context = NULL;
         return;
     }
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     for (size_t i = 0; i < MH_MAX_CONNS; i++) {
         struct mh_conn *k = &h->conns[i];
         if (k->used)
             continue;
-        *k = (struct mh_conn){.used = true, .fd = ci ? ci->connect_fd : -1,
-                              .start_ns = clock_mono_ns()};
+        *k = (struct mh_conn){
+            .used = true, .fd = ci ? ci->connect_fd : -1, .start_ns = clock_mono_ns()};
         *socket_context = k;
         return;
     }
@@ -178,7 +178,8 @@ static void mh_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)cls;
     (void)con_cls;
     (void)toe;
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     struct mh_conn *k = ci ? ci->socket_context : NULL;
     if (k)
         k->start_ns = clock_mono_ns();
@@ -293,8 +294,9 @@ static bool mh_check_auth(struct mx_http *h, struct MHD_Connection *c, enum MHD_
     if (ok == 1)
         return true;
     if (ok < 0)
-        *rc = mh_reply(c, MHD_HTTP_TOO_MANY_REQUESTS, MH_TEXT, MH_MSG("too many password checks; "
-                                                                      "try again in a second\n"));
+        *rc = mh_reply(c, MHD_HTTP_TOO_MANY_REQUESTS, MH_TEXT,
+                       MH_MSG("too many password checks; "
+                              "try again in a second\n"));
     else
         *rc = mh_reply(c, MHD_HTTP_UNAUTHORIZED, MH_TEXT, MH_MSG("authentication required\n"));
     return false;
@@ -385,13 +387,12 @@ static int mh_daemon(struct mx_http *h, int fd, const char *spec, char *err, siz
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)MH_MAX_CONNS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (unsigned)MH_PER_ADDR_CONNS, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)MH_IDLE_TIMEOUT_S,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MH_REQ_MEMORY, MHD_OPTION_NOTIFY_CONNECTION,
-        mh_notify_conn, h, MHD_OPTION_NOTIFY_COMPLETED, mh_completed, h,
-        MHD_OPTION_EXTERNAL_LOGGER, mh_logger, h, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+        mh_notify_conn, h, MHD_OPTION_NOTIFY_COMPLETED, mh_completed, h, MHD_OPTION_EXTERNAL_LOGGER,
+        mh_logger, h, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (!h->d) {
         snprintf(err, errlen, "--metrics-listen '%s': cannot start the HTTP server%s%s%s", spec,
                  h->mhd_err[0] ? ": " : "", h->mhd_err,
-                 tls ? " (are cert_file and key_file a PEM certificate and its private key?)"
-                     : "");
+                 tls ? " (are cert_file and key_file a PEM certificate and its private key?)" : "");
         close(fd);
         return -1;
     }

@@ -11,12 +11,12 @@
 
 #include "cli/webconfig.h"
 
-#define MH_MAX_CONNS 256      /* connections at once */
-#define MH_PER_ADDR_CONNS 16  /* connections at once from one client address */
-#define MH_IDLE_TIMEOUT_S 5   /* a connection silent this long is closed */
-#define MH_DEADLINE_S 10      /* a request (from its first byte to its answer) gets this long */
-#define MH_REQ_MEMORY 16384   /* bytes of request head kept per connection (longer: 414/431) */
-#define MH_AUTH_PER_S 4       /* password checks (bcrypt) per second beyond the cached ones */
+#define MH_MAX_CONNS 256     /* connections at once */
+#define MH_PER_ADDR_CONNS 16 /* connections at once from one client address */
+#define MH_IDLE_TIMEOUT_S 5  /* a connection silent this long is closed */
+#define MH_DEADLINE_S 10     /* a request (from its first byte to its answer) gets this long */
+#define MH_REQ_MEMORY 16384  /* bytes of request head kept per connection (longer: 414/431) */
+#define MH_AUTH_PER_S 4      /* password checks (bcrypt) per second beyond the cached ones */
 
 struct mx_http;
 

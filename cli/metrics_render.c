@@ -146,8 +146,8 @@ static bool mx_stale(const struct mx_snap *m, const struct mx_srv *s)
 }
 
 /* A per-server counter family: one sample per server. */
-static void mx_srv_counter(const struct mx_snap *m, struct mx_buf *b, const char *name, const char *help,
-                           size_t off)
+static void mx_srv_counter(const struct mx_snap *m, struct mx_buf *b, const char *name,
+                           const char *help, size_t off)
 {
     mx_family(b, name, "counter", help);
     for (size_t i = 0; i < m->nsrv; i++) {
@@ -160,8 +160,8 @@ static void mx_srv_counter(const struct mx_snap *m, struct mx_buf *b, const char
 }
 
 /* A per-server, per-direction counter family. */
-static void mx_srv_dir(const struct mx_snap *m, struct mx_buf *b, const char *name, const char *help,
-                       size_t off)
+static void mx_srv_dir(const struct mx_snap *m, struct mx_buf *b, const char *name,
+                       const char *help, size_t off)
 {
     mx_family(b, name, "counter", help);
     for (size_t i = 0; i < m->nsrv; i++) {
@@ -177,8 +177,8 @@ static void mx_srv_dir(const struct mx_snap *m, struct mx_buf *b, const char *na
 }
 
 /* A per-server quantile gauge family (last interval). */
-static void mx_srv_quant(const struct mx_snap *m, struct mx_buf *b, const char *name, const char *help,
-                         size_t off)
+static void mx_srv_quant(const struct mx_snap *m, struct mx_buf *b, const char *name,
+                         const char *help, size_t off)
 {
     static const char *const qn[3] = {"0.5", "0.95", "0.99"};
     mx_family(b, name, "gauge", help);

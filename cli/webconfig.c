@@ -51,8 +51,8 @@ static int wc_fail(struct wc_parse *p, const char *fmt, ...)
 
 static bool wc_keychar(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.' || c == '@';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.' || c == '@';
 }
 
 /* The rest of a line after a scalar: blanks, then nothing or a comment. */
@@ -153,10 +153,16 @@ static int wc_key(struct wc_parse *p, const char *s, char *key, size_t len, cons
 /* Keys of the exporter toolkit that flowmedic does not implement (refused, not ignored). */
 static bool wc_known_unsupported(const char *key)
 {
-    static const char *const keys[] = {"client_auth_type", "client_ca_file", "client_allowed_sans",
-                                       "min_version",      "max_version",    "cipher_suites",
-                                       "curve_preferences", "prefer_server_cipher_suites",
-                                       "cert",             "key"};
+    static const char *const keys[] = {"client_auth_type",
+                                       "client_ca_file",
+                                       "client_allowed_sans",
+                                       "min_version",
+                                       "max_version",
+                                       "cipher_suites",
+                                       "curve_preferences",
+                                       "prefer_server_cipher_suites",
+                                       "cert",
+                                       "key"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         if (strcmp(key, keys[i]) == 0)
             return true;
@@ -182,8 +188,10 @@ static int wc_top(struct wc_parse *p, const char *key, const char *rest)
     } else if (strcmp(key, "http_server_config") == 0 || strcmp(key, "rate_limit") == 0) {
         return wc_fail(p, "%s is not supported by flowmedic", key);
     } else {
-        return wc_fail(p, "unknown key '%s' (flowmedic reads tls_server_config and "
-                          "basic_auth_users)", key);
+        return wc_fail(p,
+                       "unknown key '%s' (flowmedic reads tls_server_config and "
+                       "basic_auth_users)",
+                       key);
     }
     if (v[0])
         return wc_fail(p, "%s: expected its entries on the following, indented lines", key);
@@ -237,8 +245,9 @@ static int wc_user_entry(struct wc_parse *p, struct webconfig *wc, const char *k
     if (wc_value(p, rest, u->hash, sizeof(u->hash)) != 0)
         return -1;
     if (!wc_is_bcrypt(u->hash))
-        return wc_fail(p, "user '%s': the password must be given as a bcrypt hash "
-                          "($2y$ or $2b$, 60 characters), e.g. from htpasswd -nBC 10 %s",
+        return wc_fail(p,
+                       "user '%s': the password must be given as a bcrypt hash "
+                       "($2y$ or $2b$, 60 characters), e.g. from htpasswd -nBC 10 %s",
                        key, key);
     memcpy(u->name, key, strlen(key) + 1);
     wc->nusers++;

@@ -30,10 +30,10 @@ struct wc_user {
 
 /* A parsed web configuration. */
 struct webconfig {
-    char *cert_pem;                      /* certificate chain (PEM), or NULL without TLS */
-    char *key_pem;                       /* private key (PEM), or NULL without TLS */
-    struct wc_user users[WC_MAX_USERS];  /* basic_auth_users */
-    size_t nusers;                       /* entries in users; 0 = no authentication */
+    char *cert_pem;                     /* certificate chain (PEM), or NULL without TLS */
+    char *key_pem;                      /* private key (PEM), or NULL without TLS */
+    struct wc_user users[WC_MAX_USERS]; /* basic_auth_users */
+    size_t nusers;                      /* entries in users; 0 = no authentication */
 };
 
 /*

@@ -245,7 +245,8 @@ static void test_webconfig(void)
     snprintf(yaml, sizeof(yaml),
              "---\r\n# comment\r\ntls_server_config:   # trailing comment\r\n"
              "    cert_file: 'it''s.crt'\r\n    key_file: \"a \\\"b\\\".key\"\r\n\r\n"
-             "basic_auth_users:\r\n  alice: %s\r\n  'bob smith': \"%s\"\r\n", hash_b, hash_b);
+             "basic_auth_users:\r\n  alice: %s\r\n  'bob smith': \"%s\"\r\n",
+             hash_b, hash_b);
     CHECK(webconfig_parse(yaml, "w.yml", NULL, &wc, err, sizeof(err)) == 0);
     CHECK_EQ_U64(wc.nusers, 2);
     CHECK(strcmp(wc.users[1].name, "bob smith") == 0);
@@ -278,7 +279,8 @@ static void test_webconfig(void)
         {"tls_server_config: x\n", "w.yml:1: tls_server_config: expected its entries"},
         {"basic_auth_users:\n", "basic_auth_users has no users"},
         {"http_server_config:\n  http2: false\n", "w.yml:1: http_server_config is not supported"},
-        {"tls_server_config:\n  cert_file: a\ntls_server_config:\n", "w.yml:3: tls_server_config given twice"},
+        {"tls_server_config:\n  cert_file: a\ntls_server_config:\n",
+         "w.yml:3: tls_server_config given twice"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err[0] = 0;
