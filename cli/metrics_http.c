@@ -243,7 +243,7 @@ static int mh_auth(struct mx_http *h, const char *user, const char *pw)
         return -1;
     if (!webconfig_check(&h->wc, user, pw))
         return 0;
-    if (have) {
+    if (have && i < h->wc.nusers) {
         memcpy(h->ok_digest[i], dg, 32);
         h->ok_valid[i] = true;
     }
