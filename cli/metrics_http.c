@@ -309,12 +309,24 @@ static enum MHD_Result mh_access(void *cls, struct MHD_Connection *c, const char
     struct mx_http *h = cls;
     (void)version;
     (void)upload_data;
-    (void)upload_data_size;
-    (void)con_cls;
+    static int seen; /* *con_cls marker: the request head was seen */
+    bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    /*
+     * GET and HEAD are answered once the whole request is in (the second call), which keeps the
+     * connection reusable; other methods at once, before any body (libmicrohttpd then closes).
+     */
+    if (*con_cls == NULL && get) {
+        *con_cls = &seen;
+        return MHD_YES;
+    }
+    if (*upload_data_size != 0) { /* a body sent with GET: read and ignored */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
     enum MHD_Result rc = MHD_NO;
     if (!mh_check_auth(h, c, &rc))
         return rc;
-    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+    if (!get)
         return mh_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, MH_TEXT,
                         MH_MSG("only GET and HEAD are served\n"));
     if (strcmp(url, "/metrics") != 0)

@@ -18,6 +18,7 @@ Usage: endpoint.py FLOWMEDIC PCAP (run by endpoint.sh). Exit 0 pass, 1 fail, 77 
 """
 import ctypes
 import ctypes.util
+import http.client
 import os
 import resource
 import socket
@@ -240,6 +241,22 @@ def part1(fm, pcap, v6):
     (ok if r.stdout == "200" else fail)("curl http://127.0.0.1:%d/metrics: %s" % (port, r.stdout))
     st, _, _, _ = try_get("127.0.0.1", port, "/nothing")
     (ok if st == 404 else fail)("unknown path answers 404 (%d)" % st)
+    # two requests on one connection (keep-alive), and a POST with a 100 KB body
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    try:
+        codes = []
+        for _ in range(2):
+            conn.request("GET", "/metrics")
+            r = conn.getresponse()
+            r.read()
+            codes.append(r.status)
+        conn.request("POST", "/metrics", body=b"x" * 100000)
+        codes.append(conn.getresponse().status)
+    except (OSError, http.client.HTTPException) as e:
+        codes.append(str(e))
+    conn.close()
+    (ok if codes == [200, 200, 405] else fail)(
+        "GET, GET on one connection, then POST with a body: %s" % codes)
 
     slow, idle, big = {}, {}, {}
     threads = [threading.Thread(target=slowloris, args=(port, slow)),
@@ -363,6 +380,12 @@ def part3(fm, pcap, tmp):
          "cert_file " + tmp + "/none.pem: No such file"),
         ("dup", "basic_auth_users:\n  u: %s\n  u: %s\n" % (good, good), ":3: user 'u' given twice"),
     ]
+    for args, want in ((["--web-config", "x.yml"], "--web-config configures --metrics-listen"),
+                       (["--metrics-file-follow"], "--metrics-file-follow goes with")):
+        r = subprocess.run([fm, "-q", "--no-db", "-r", pcap] + args, capture_output=True,
+                           text=True, timeout=20)
+        (ok if r.returncode == 2 and want in r.stderr else fail)(
+            "%s alone: exit %d, %r" % (args[0], r.returncode, r.stderr.strip()))
     port = free_port()
     for name, text, want in cases:
         path = os.path.join(tmp, name + ".yml")
