@@ -310,7 +310,8 @@ static enum MHD_Result mh_access(void *cls, struct MHD_Connection *c, const char
     (void)version;
     (void)upload_data;
     static int seen; /* *con_cls marker: the request head was seen */
-    bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    bool get =
+        strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
     /*
      * GET and HEAD are answered once the whole request is in (the second call), which keeps the
      * connection reusable; other methods at once, before any body (libmicrohttpd then closes).
