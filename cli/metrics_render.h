@@ -1,6 +1,7 @@
 /*
  * metrics_render.h - Prometheus text exposition (format 0.0.4) of a metrics snapshot: a pure
- * function of struct mx_snap, written into a growing text buffer.
+ * function of struct mx_snap, written into a growing text buffer. A new metric is a field in
+ * struct mx_snap (metrics_agg.h), its update in metrics_agg.c and its family in mx_render().
  */
 #ifndef FM_METRICS_RENDER_H
 #define FM_METRICS_RENDER_H

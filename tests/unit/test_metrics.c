@@ -3,6 +3,7 @@
  * rows, last-interval gauges, label escaping, the atomically written file) and of the
  * configuration file reader (every key type, units, errors with line numbers).
  */
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,8 +41,9 @@ static void row_for(struct health_row *h, const char *server)
 
 static void test_exposition(void)
 {
-    char err[256], path[64];
-    snprintf(path, sizeof(path), "/tmp/fm-test-metrics-%d.prom", (int)getpid());
+    char err[256], dir[64] = "/tmp/fm-test-metrics-XXXXXX", path[96];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/x.prom", dir);
     struct metrics_opts mo = {.file = path};
     struct metrics *m = metrics_new(&mo, err, sizeof(err));
     CHECK(m != NULL);
@@ -147,13 +149,19 @@ static void test_exposition(void)
         fclose(fp);
         CHECK(got == n && strcmp(filebuf, text) == 0);
     }
-    char tmp[80];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    CHECK(access(tmp, F_OK) != 0); /* renamed into place, nothing left behind */
     struct stat st;
     CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644);
     metrics_free(m);
+    /* renamed into place: the directory holds the file and nothing else */
+    DIR *dp = opendir(dir);
+    int entries = 0;
+    for (struct dirent *de; dp && (de = readdir(dp)) != NULL;)
+        entries += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+    if (dp)
+        closedir(dp);
+    CHECK_EQ_U64(entries, 1);
     unlink(path);
+    rmdir(dir);
     /* bad arguments are reported, not crashed on */
     struct metrics_opts bad1 = {.listen = "nonsense"}, bad2 = {.listen = "10.0.0.1.2:99"};
     struct metrics_opts bad3 = {.file = "/nonexistent-dir/x.prom"};
