@@ -611,6 +611,280 @@ def cmd_silent_server(a):
     ls.close()
 
 
+# ---------------------------------------------------------------------------- fault windows
+
+
+def parse_window(text):
+    """'START:END' in epoch seconds (empty: no window)."""
+    if not text:
+        return None
+    s, _, e = text.partition(":")
+    return float(s), float(e)
+
+
+def in_window(win, t=None):
+    if win is None:
+        return False
+    t = time.time() if t is None else t
+    return win[0] <= t < win[1]
+
+
+def cmd_window_server(a):
+    """HTTP/1.1 server whose behaviour changes inside a fault window (--window START:END, epoch
+    seconds): --fault slow (answer after --delay s), error (--status, e.g. 503), abort (read the
+    request, then close with SO_LINGER 0: RST), down (close the listening socket for the window,
+    so the kernel refuses new connections, then listen again). With --backend HOST:PORT every
+    request first makes its own HTTP GET to that backend (a dependency) and answers after it."""
+    log = JsonLog(a.log)
+    win = parse_window(a.window)
+    counter = {"n": 0}
+    lock = threading.Lock()
+
+    def backend_call(n):
+        host, _, port = a.backend.rpartition(":")
+        t0 = time.monotonic()
+        rec = {"backend": a.backend}
+        try:
+            s, lport = bound_socket(host)
+            rec["backend_client_port"] = lport
+            s.settimeout(a.backend_timeout)
+            s.connect((host, int(port)))
+            conn = http.client.HTTPConnection(host, int(port), timeout=a.backend_timeout)
+            conn.sock = s
+            conn.request("GET", "/dep/%d" % n, headers={"Connection": "close"})
+            resp = conn.getresponse()
+            resp.read()
+            rec["backend_status"] = resp.status
+            conn.close()
+        except OSError as e:
+            rec["backend_result"] = classify(e)
+            rec["backend_error"] = "%s: %s" % (type(e).__name__, e)
+        rec["backend_s"] = round(time.monotonic() - t0, 6)
+        return rec
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "fmgen/1.0"
+        sys_version = ""
+
+        def log_message(self, fmt, *args):
+            pass
+
+        def do_GET(self):
+            with lock:
+                counter["n"] += 1
+                n = counter["n"]
+            t_req = now()
+            faulty = a.fault in ("slow", "error", "abort") and in_window(win, t_req)
+            rec = {"event": "request", "n": n, "client": self.client_address[0],
+                   "client_port": self.client_address[1], "server": "%s:%d" % (a.host, a.port),
+                   "path": self.path, "t_request": t_req, "in_fault_window": faulty}
+            if a.backend:
+                rec.update(backend_call(n))
+            if faulty and a.fault == "abort":
+                rec["answer"] = "abort (SO_LINGER 0): RST, no response"
+                rec["ts"] = now()
+                log.write(**rec)
+                abort_close(self.connection)
+                self.close_connection = True
+                return
+            status, delay = 200, 0.0
+            if faulty and a.fault == "slow":
+                delay = a.delay
+            if faulty and a.fault == "error":
+                status = a.status
+            if a.backend and rec.get("backend_status") != 200:
+                status = 502
+            if delay:
+                time.sleep(delay)
+            body = (b"flowmedic sample body\n" * (a.body_bytes // 22 + 1))[:a.body_bytes] if status == 200 \
+                else b"service unavailable\n"
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                self.wfile.flush()
+                rec["status"] = status
+            except OSError as e:
+                rec["answer_error"] = "%s: %s" % (type(e).__name__, e)
+            rec["delay_s"] = delay
+            log.write(**rec)
+
+    class Server(http.server.ThreadingHTTPServer):
+        address_family = family_of(a.host)
+        daemon_threads = True
+        allow_reuse_address = True
+
+    deadline = time.monotonic() + a.lifetime
+    srv = Server((a.host, a.port), Handler)
+    srv.timeout = 0.1
+    log.write(event="listening", host=a.host, port=a.port)
+    went_down = False
+    while time.monotonic() < deadline:
+        if a.fault == "down" and not went_down and in_window(win):
+            srv.server_close()
+            log.write(event="fault_start", fault="down", detail="listening socket closed")
+            went_down = True
+            while in_window(win) and time.monotonic() < deadline:
+                time.sleep(0.005)
+            srv = Server((a.host, a.port), Handler)
+            srv.timeout = 0.1
+            log.write(event="fault_end", fault="down", detail="listening again")
+            continue
+        srv.handle_request()
+    srv.server_close()
+
+
+# ---------------------------------------------------------------------------- steady traffic
+
+
+def steady_one(i, host, port, src, a, out, lock):
+    r = {"i": i, "server": "%s:%d" % (host, port), "t_start": now()}
+    t0 = time.monotonic()
+    try:
+        s = socket.socket(family_of(host), socket.SOCK_STREAM)
+        s.bind((src or any_addr(host), 0))
+        r["client"] = "%s:%d" % s.getsockname()[:2]
+        s.settimeout(a.timeout)
+        s.connect((host, port))
+        r["connect"] = "ok"
+        r["connect_s"] = round(time.monotonic() - t0, 6)
+        conn = http.client.HTTPConnection(host, port, timeout=a.timeout)
+        conn.sock = s
+        t1 = time.monotonic()
+        conn.request("GET", "/%s/%d" % (a.path_prefix, i), headers={"Connection": "close"})
+        resp = conn.getresponse()
+        body = resp.read()
+        r["status"] = resp.status
+        r["body_bytes"] = len(body)
+        r["response_s"] = round(time.monotonic() - t1, 6)
+        conn.close()
+    except Exception as e:  # noqa: BLE001 - recorded, not hidden
+        r.setdefault("connect", classify(e))
+        r["result"] = classify(e)
+        r["error"] = "%s: %s" % (type(e).__name__, e)
+    r["t_end"] = now()
+    with lock:
+        out.append(r)
+
+
+def cmd_steady_client(a):
+    """One HTTP request per new connection (Connection: close) every --min-gap..--max-gap s
+    (deterministic pseudo-random gaps, --seed) for --duration s; each request runs in its own
+    thread so a stuck connect does not stop the cadence. --host and --src are comma lists used
+    round-robin (server address, client source address)."""
+    import random
+    rnd = random.Random(a.seed)
+    hosts = a.host.split(",")
+    srcs = a.src.split(",") if a.src else [""]
+    out, lock, threads = [], threading.Lock(), []
+    end = time.monotonic() + a.duration
+    i = 0
+    while time.monotonic() < end and i < 10000:
+        threads = [t for t in threads if t.is_alive()]
+        if len(threads) < a.max_inflight:
+            t = threading.Thread(target=steady_one, args=(i, hosts[i % len(hosts)], a.port,
+                                                          srcs[i % len(srcs)], a, out, lock))
+            t.start()
+            threads.append(t)
+        i += 1
+        time.sleep(rnd.uniform(a.min_gap, a.max_gap))
+    for t in threads:
+        t.join(a.timeout * 3 + 5)
+    out.sort(key=lambda r: r["i"])
+    summary = {}
+    for r in out:
+        k = "status %d" % r["status"] if "status" in r else r.get("result", r["connect"])
+        summary[k] = summary.get(k, 0) + 1
+    dump(a.out, {"requests": out, "results": summary})
+
+
+# ---------------------------------------------------------------------------- port scan
+
+
+def cmd_scan(a):
+    """A connect() scan of --ports LO-HI on --host from --src, --rate probes per second: each
+    probe is a non-blocking connect, closed after --wait s (a RST answers a closed port)."""
+    lo, _, hi = a.ports.partition("-")
+    res = {"open": [], "closed": 0, "other": 0, "src": a.src, "host": a.host, "t_start": now()}
+    for port in range(int(lo), int(hi) + 1):
+        s = socket.socket(family_of(a.host), socket.SOCK_STREAM)
+        s.bind((a.src or any_addr(a.host), 0))
+        s.settimeout(a.wait)
+        try:
+            s.connect((a.host, port))
+            res["open"].append(port)
+        except ConnectionRefusedError:
+            res["closed"] += 1
+        except OSError:
+            res["other"] += 1
+        s.close()
+        time.sleep(1.0 / a.rate)
+    res["t_end"] = now()
+    res["probes"] = int(hi) - int(lo) + 1
+    dump(a.out, res)
+
+
+# ---------------------------------------------------------------------------- forged RST
+
+
+def cmd_rst_injector(a):
+    """In a middlebox namespace: watch --iface (AF_PACKET) for the first SYN of each connection
+    to --port and answer it at once with a forged RST "from the server" (source address and
+    port of the SYN's destination, TTL --ttl, no ACK flag: a client in SYN-SENT ignores a RST
+    without ACK, so the real SYN-ACK that follows still completes the connection)."""
+    log = JsonLog(a.log)
+    rx = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+    rx.bind((a.iface, 0))
+    rx.settimeout(0.2)
+    tx = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    seen = set()
+    end = time.monotonic() + a.lifetime
+    log.write(event="listening", iface=a.iface, port=a.port)
+
+    def csum(b):
+        if len(b) % 2:
+            b += b"\0"
+        s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+        while s >> 16:
+            s = (s & 0xFFFF) + (s >> 16)
+        return (~s) & 0xFFFF
+
+    while time.monotonic() < end and len(seen) < a.count:
+        try:
+            fr, meta = rx.recvfrom(2048)
+        except socket.timeout:
+            continue
+        if meta[2] == socket.PACKET_OUTGOING or len(fr) < 14 + 40:
+            continue
+        ip = fr[14:]
+        ihl = (ip[0] & 15) * 4
+        if ip[9] != 6:
+            continue
+        tcp = ip[ihl:]
+        sport, dport, seq = struct.unpack("!HHI", tcp[:8])
+        flags = tcp[13]
+        if dport != a.port or flags & 0x12 != 0x02:
+            continue
+        src, dst = ip[12:16], ip[16:20]
+        key = (src, sport, seq)
+        if key in seen:
+            continue
+        seen.add(key)
+        th = struct.pack("!HHIIBBHHH", dport, sport, 0, 0, 5 << 4, 0x04, 0, 0, 0)
+        pseudo = dst + src + struct.pack("!BBH", 0, 6, len(th))
+        th = th[:16] + struct.pack("!H", csum(pseudo + th)) + th[18:]
+        iph = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(th), 0, 0, a.ttl, 6, 0, dst, src)
+        tx.sendto(iph + th, (socket.inet_ntoa(src), 0))
+        log.write(event="forged_rst", client="%s:%d" % (socket.inet_ntoa(src), sport),
+                  server="%s:%d" % (socket.inet_ntoa(dst), dport), syn_seq=seq, ttl=a.ttl,
+                  flags="RST (no ACK), seq 0")
+    rx.close()
+    tx.close()
+
+
 def cmd_nstat_json(_a):
     out = {}
     for line in sys.stdin:
@@ -717,6 +991,52 @@ def main():
     s.add_argument("--lifetime", type=float, default=30)
     s.add_argument("--log", default="")
     s.set_defaults(fn=cmd_silent_server)
+
+    s = sub.add_parser("window-server")
+    s.add_argument("--host", default="0.0.0.0")
+    s.add_argument("--port", type=int, default=8080)
+    s.add_argument("--fault", choices=["none", "slow", "error", "abort", "down"], default="none")
+    s.add_argument("--window", default="", help="START:END, epoch seconds")
+    s.add_argument("--delay", type=float, default=6.0, help="slow: seconds before answering")
+    s.add_argument("--status", type=int, default=503, help="error: the status sent")
+    s.add_argument("--body-bytes", type=int, default=300)
+    s.add_argument("--backend", default="", help="HOST:PORT called once per request")
+    s.add_argument("--backend-timeout", type=float, default=20)
+    s.add_argument("--lifetime", type=float, default=120)
+    s.add_argument("--log", default="")
+    s.set_defaults(fn=cmd_window_server)
+
+    s = sub.add_parser("steady-client")
+    s.add_argument("--host", required=True, help="comma list, round-robin per request")
+    s.add_argument("--src", default="", help="comma list of source addresses, round-robin")
+    s.add_argument("--port", type=int, default=8080)
+    s.add_argument("--duration", type=float, default=40)
+    s.add_argument("--min-gap", type=float, default=0.3)
+    s.add_argument("--max-gap", type=float, default=0.5)
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--max-inflight", type=int, default=40)
+    s.add_argument("--timeout", type=float, default=10)
+    s.add_argument("--path-prefix", default="steady")
+    s.add_argument("--out", default="-")
+    s.set_defaults(fn=cmd_steady_client)
+
+    s = sub.add_parser("scan")
+    s.add_argument("--host", required=True)
+    s.add_argument("--src", default="")
+    s.add_argument("--ports", default="7900-8199")
+    s.add_argument("--rate", type=float, default=100)
+    s.add_argument("--wait", type=float, default=0.3)
+    s.add_argument("--out", default="-")
+    s.set_defaults(fn=cmd_scan)
+
+    s = sub.add_parser("rst-injector")
+    s.add_argument("--iface", required=True)
+    s.add_argument("--port", type=int, default=8080)
+    s.add_argument("--ttl", type=int, default=64)
+    s.add_argument("--count", type=int, default=100)
+    s.add_argument("--lifetime", type=float, default=60)
+    s.add_argument("--log", default="")
+    s.set_defaults(fn=cmd_rst_injector)
 
     s = sub.add_parser("nstat-json")
     s.set_defaults(fn=cmd_nstat_json)

@@ -2,11 +2,20 @@
 """tests/gen/truth.py: write samples/<name>.truth.json from the generator's records and tshark.
 
 Usage: truth.py --pcap F --out F.truth.json --name NAME [--part KEY=FILE] [--set KEY=VALUE]
-                [--json KEY=JSONTEXT]
+                [--json KEY=JSONTEXT] [--incident JSON ...] [--no-incidents] [--forbid JSON ...]
 --part FILE is JSON, or JSON lines (then the value is a list of objects).
 tshark counts: "tshark -2 -r F -Y FILTER" for each filter in FILTERS, in total ("tshark") and
 per TCP stream and direction ("streams"; c2s = from the stream's SYN sender, or else from the
 first packet's sender).
+
+Incident truth (top level, read by tests/incidents/check.py):
+  "incidents": [{"cause", "server" ("ip:port", or "ip" for a whole host), "since", "until" (epoch
+      seconds of the fault's start / end on the capture's clock; until null: the fault lasts to the
+      end of the capture), "since_rel"/"until_rel" (the same, seconds after the capture's first
+      packet), "tolerance": {"open": s, "close": s, "early": s}, "required" (false: may open, need
+      not), optional "client" (a scan's scanner) and "mentions" (texts the incident must name)}]
+  "no_incidents": true     -- a clean capture: flowmedic must open no incident at all
+  "forbidden": [{"cause", "server"}]  -- incidents that must not open, whatever their severity
 """
 
 import argparse
@@ -105,6 +114,40 @@ def load_part(path):
         return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
+def first_packet_time(pcap):
+    rows = tshark_rows(pcap, "", ["frame.time_epoch"])
+    return float(rows[0][0]) if rows else None
+
+
+def add_incident_truth(truth, a):
+    if a.no_incidents:
+        truth["no_incidents"] = True
+    if a.forbid:
+        truth["forbidden"] = [json.loads(f) for f in a.forbid]
+    if not a.incident:
+        return
+    t0 = first_packet_time(a.pcap)
+    out = []
+    for text in a.incident:
+        inc = json.loads(text)
+        tol = {"open": 15.0, "close": 12.0, "early": 1.0}
+        tol.update(inc.get("tolerance", {}))
+        inc["tolerance"] = tol
+        inc.setdefault("required", True)
+        inc.setdefault("until", None)
+        for k in ("since", "until"):
+            if inc[k] is not None:
+                inc[k] = round(float(inc[k]), 6)
+                inc[k + "_rel"] = round(inc[k] - t0, 6)
+            else:
+                inc[k + "_rel"] = None
+        out.append(inc)
+    truth["incidents"] = out
+    truth["incident_time_base"] = ("since/until: epoch seconds on the capture's clock (the generator's "
+                                   "wall clock, which also stamps the packets); since_rel/until_rel: "
+                                   "seconds after the capture's first packet (%.6f)" % t0)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--pcap", required=True)
@@ -113,6 +156,9 @@ def main():
     p.add_argument("--part", action="append", default=[])
     p.add_argument("--set", action="append", default=[])
     p.add_argument("--json", action="append", default=[])
+    p.add_argument("--incident", action="append", default=[], help="JSON object, see the module doc")
+    p.add_argument("--forbid", action="append", default=[], help="JSON object {cause, server}")
+    p.add_argument("--no-incidents", action="store_true")
     a = p.parse_args()
     truth = {"sample": a.name + ".pcap", "generator": {}}
     for kv in a.set:
@@ -125,6 +171,7 @@ def main():
         k, _, v = kv.partition("=")
         truth["generator"][k] = load_part(v)
     truth["tshark"] = tshark_truth(a.pcap)
+    add_incident_truth(truth, a)
     if ERRORS:
         truth["tshark"]["errors"] = sorted(e.replace(a.pcap, a.name + ".pcap") for e in ERRORS)
     truth["tshark"]["command"] = "tshark -2 -r %s -Y FILTER (FILTER per key: %s)" % (
