@@ -10,7 +10,9 @@ ALL="http-clean loss-bulk-c2s loss-bulk-s2c reset-server reset-client refused ip
 accept-overflow-abort unreachable clean-with-loss tls12-ok tls13-ok tls12-expired tls13-expired
 tls13-expired-openssl tls-unknown-ca tls-self-signed tls-name-mismatch tls-version-mismatch
 tls-no-shared-cipher tls-no-server-hello tls-reset-mid-handshake http-slow http-503 loss-upstream
-zero-window keepalive middlebox-reset http-sll loss-bulk-s2c-ipv6 reset-after-fin derived"
+zero-window keepalive middlebox-reset http-sll loss-bulk-s2c-ipv6 reset-after-fin service-down-window
+firewall-window network-loss server-resets slow-window http-5xx-window receiver-stall tiny-retrans scan
+rst-before-synack dependency pool tls13-client-cert-rejected derived"
 [ "$(id -u)" -eq 0 ] || { echo "all.sh: needs root" >&2; exit 1; }
 run() { # NAME -> the script and its argument
 	case "$1" in
@@ -20,6 +22,9 @@ run() { # NAME -> the script and its argument
 	reset-after-fin) "$D/reset.sh" afterfin ;;
 	syn-backlog) "$D/syn-backlog.sh" ;;
 	accept-overflow-abort) "$D/syn-backlog.sh" abort ;;
+	service-down-window | firewall-window | network-loss | server-resets | slow-window | http-5xx-window | receiver-stall)
+		"$D/window.sh" "$1" ;;
+	tls13-client-cert-rejected) "$D/tls13-client-cert.sh" ;;
 	tls*) "$D/tls.sh" "$1" ;;
 	derived) "$D/derived.sh" ;;
 	*) [ -x "$D/$1.sh" ] || { echo "no scenario $1" >&2; return 2; }; "$D/$1.sh" ;;
