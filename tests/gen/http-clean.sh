@@ -11,5 +11,5 @@ in_c timeout 60 "$GEN_PY" "$GEN_TOOL" http-client --host "$S4" --port 8080 --pla
 	--gap 0.05 --out "$GEN_TMP/client.json"
 cap_stop
 gen_finish --part client="$GEN_TMP/client.json" --part server="$GEN_TMP/server.jsonl" \
-	--set loss_rule=none \
+	--set loss_rule=none --no-incidents \
 	--set expected="5 TCP connections to $S4:8080 (ka:4 = one keep-alive connection with 4 requests, close:3 = three one-request connections, ka:3): 10 requests, all 200 OK, every connection closed with FIN, no retransmissions, no resets"

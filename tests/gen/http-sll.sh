@@ -12,6 +12,6 @@ cap_start
 in_c timeout 60 "$GEN_PY" "$GEN_TOOL" http-client --host "$S4" --port 8080 --plan ka:3,close:1 \
 	--out "$GEN_TMP/client.json"
 cap_stop
-gen_finish --part client="$GEN_TMP/client.json" --part server="$GEN_TMP/server.jsonl" --set loss_rule=none \
+gen_finish --part client="$GEN_TMP/client.json" --part server="$GEN_TMP/server.jsonl" --set loss_rule=none --no-incidents \
 	--set "link_type=$(tcpdump -r "$GEN_PCAP" -c 1 2>&1 >/dev/null | sed -n 's/.*link-type \([^ ]*\).*/\1/p')" \
 	--set "expected=LINUX_SLL2 frames; 2 connections to $S4:8080, 4 requests all 200, FIN close, no retransmissions, no resets"

@@ -13,5 +13,5 @@ sleep 0.2
 in_c timeout 30 "$GEN_PY" "$GEN_TOOL" probe --host "$S6" --port 8081 --count 1 --timeout 5 --out "$GEN_TMP/probe.json"
 cap_stop
 gen_finish --part client="$GEN_TMP/client.json" --part server="$GEN_TMP/server.jsonl" \
-	--part refused_probes="$GEN_TMP/probe.json" --set loss_rule=none \
+	--part refused_probes="$GEN_TMP/probe.json" --set loss_rule=none --no-incidents \
 	--set "expected=4 IPv6 connections from [$C6] to [$S6]:8080 with 7 requests, all 200 OK, FIN close, no retransmissions; then 1 attempt to [$S6]:8081 refused (SYN answered by RST)"

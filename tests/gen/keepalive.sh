@@ -12,5 +12,5 @@ cap_start
 in_c timeout 30 "$GEN_PY" "$GEN_TOOL" idle-client --host "$S4" --port 8080 --idle 4.5 --ka-idle 1 \
 	--out "$GEN_TMP/client.json"
 cap_stop
-gen_finish --part client="$GEN_TMP/client.json" --part server="$GEN_TMP/server.jsonl" --set loss_rule=none \
+gen_finish --part client="$GEN_TMP/client.json" --part server="$GEN_TMP/server.jsonl" --set loss_rule=none --no-incidents \
 	--set "expected=one connection, 2 requests both 200; during the 4.5 s idle gap ~4 TCP keep-alive probes from the client (seq = snd.nxt - 1, no data) each answered by a server ACK (tshark keep_alive c2s, keep-alive ACKs s2c); no retransmission findings, no resets"
