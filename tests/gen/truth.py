@@ -13,7 +13,8 @@ Incident truth (top level, read by tests/incidents/check.py):
       seconds of the fault's start / end on the capture's clock; until null: the fault lasts to the
       end of the capture), "since_rel"/"until_rel" (the same, seconds after the capture's first
       packet), "tolerance": {"open": s, "close": s, "early": s}, "required" (false: may open, need
-      not), optional "client" (a scan's scanner) and "mentions" (texts the incident must name)}]
+      not), optional "client" (a scan's scanner), "mentions" (texts the incident must name) and
+      "close": "any" (whether and how it closes is not judged)}]
   "no_incidents": true     -- a clean capture: flowmedic must open no incident at all
   "forbidden": [{"cause", "server"}]  -- incidents that must not open, whatever their severity
 """
