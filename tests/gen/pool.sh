@@ -49,4 +49,4 @@ gen_finish --part client="$GEN_TMP/client.json" "${PARTS[@]}" --set loss_rule=no
 	--set "topology=clients $CLIENTS and backends $POOL (:8080) on one veth; tap: the clients' side" \
 	--set "fault=10.99.1.14:8080 answers after 6 s from 10 s to 20 s after the capture started; until = its last slow answer" \
 	--set "expected=12 client/backend pairs, one request per connection, all 200; 10.99.1.14:8080 is slow (~6 s) for its requests in the window while 10.99.1.11-13 answer in ~1 ms: the slow backend is the pool's outlier (1 of 4)" \
-	--incident "{\"cause\":\"slow_responses\",\"server\":\"10.99.1.14:8080\",\"since\":$FS,\"until\":$FE,\"mentions\":[\"1 of 4\"],\"tolerance\":{\"open\":15,\"close\":20}}"
+	--incident "{\"cause\":\"slow_responses\",\"server\":\"10.99.1.14:8080\",\"since\":$FS,\"until\":$FE,\"mentions\":[\"1 of 4\"],\"evidence_after\":5,\"tolerance\":{\"open\":15,\"close\":20}}"

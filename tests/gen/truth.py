@@ -14,7 +14,9 @@ Incident truth (top level, read by tests/incidents/check.py):
       end of the capture), "since_rel"/"until_rel" (the same, seconds after the capture's first
       packet), "tolerance": {"open": s, "close": s, "early": s}, "required" (false: may open, need
       not), optional "client" (a scan's scanner), "mentions" (texts the incident must name) and
-      "close": "any" (whether and how it closes is not judged)}]
+      "close": "any" (whether and how it closes is not judged), "evidence_after" (s after since
+      before any evidence can exist: 5 for responses slower than the 5 s threshold; the 15 s to
+      open count from there)}]
   "no_incidents": true     -- a clean capture: flowmedic must open no incident at all
   "forbidden": [{"cause", "server"}]  -- incidents that must not open, whatever their severity
 """

@@ -117,8 +117,10 @@ receiver-stall) CAUSE=receiver_stall; SRV=$S4:5001; EXP="a 60000-byte upload to 
 esac
 CLOSE=10
 case "$CAUSE" in network_loss | http_errors | slow_responses) CLOSE=20 ;; esac
-INC=$(printf '{"cause":"%s","server":"%s","since":%s,"until":%s,"tolerance":{"open":15,"close":%s}}' \
-	"$CAUSE" "$SRV" "$FS" "$FE" "$CLOSE")
+EVID=0
+[ "$CAUSE" = slow_responses ] && EVID=5 # a response is known to be slow only once it is 5 s late
+INC=$(printf '{"cause":"%s","server":"%s","since":%s,"until":%s,"evidence_after":%s,"tolerance":{"open":15,"close":%s}}' \
+	"$CAUSE" "$SRV" "$FS" "$FE" "$EVID" "$CLOSE")
 # shellcheck disable=SC2086 # STALL is a list of options
 gen_finish --part client="$GEN_TMP/client.json" --part server="$GEN_TMP/server.jsonl" $STALL \
 	--set "loss_rule=$RULES" --set "fault=$CASE: starts $LEAD s after the capture, lasts $FAULT s" \
