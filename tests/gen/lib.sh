@@ -217,11 +217,13 @@ wait_port() {
 }
 
 # cap_start [FILTER]: tcpdump on the tap interface; waits until it listens, then 0.5 s more.
+# $CAP_OPTS, when set, adds tcpdump options (dependency.sh: a larger buffer for -i any).
 # The default filter keeps out IPv6 multicast (the kernel's MLD reports when a veth comes up).
 cap_start() {
 	local filter=${1:-not ip6 multicast}
+	# shellcheck disable=SC2086 # CAP_OPTS: extra tcpdump options (e.g. -B 8192 for -i any)
 	ip netns exec "$CAP_NS" taskset -c 0 tcpdump -i "$CAP_IF" -w "$GEN_PCAP" --immediate-mode -U -s 0 \
-		-Z root -n "$filter" 2>"$GEN_TMP/tcpdump.err" &
+		${CAP_OPTS:-} -Z root -n "$filter" 2>"$GEN_TMP/tcpdump.err" &
 	CAP_PID=$!
 	local _
 	for _ in $(seq 1 50); do
