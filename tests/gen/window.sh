@@ -1,8 +1,9 @@
 #!/bin/bash
 # tests/gen/window.sh CASE: samples/CASE.pcap - a fault that starts and ends in the middle of
 # steady background traffic. A client (10.99.1.1) opens one HTTP/1.1 connection per request
-# (Connection: close) every 0.3-0.5 s for 44 s to a server on 10.99.1.2:8080; 12 s after the
-# capture starts the fault begins and 10 s later it ends, then 22 s of normal traffic follow.
+# (Connection: close) every 0.3-0.5 s for 44 s (slow-window: 50 s) to a server on 10.99.1.2:8080;
+# 12 s after the capture starts the fault begins and 10 s later it ends, then 22 s of normal
+# traffic follow (time enough for an interval-based verdict to see the recovery).
 # The fault's real start and end (as the server or the shell measured them) go into the truth
 # file's "incidents" list for tests/incidents/check.py. The client's SYN retries are the
 # classic back-off (tcp_syn_retries=2, tcp_syn_linear_timeouts=0: SYNs at 0, +1 s, +3 s).
@@ -24,7 +25,7 @@ case "$CASE" in
 service-down-window) SFAULT=down ;;
 firewall-window | network-loss | receiver-stall) ;;
 server-resets) SFAULT=abort ;;
-slow-window) SFAULT=slow ;;
+slow-window) SFAULT=slow; DURATION=50 ;; # answers end 6 s after the window: 22 s of recovery follow
 http-5xx-window) SFAULT=error ;;
 *) echo "unknown case $CASE" >&2; exit 2 ;;
 esac
