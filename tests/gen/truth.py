@@ -9,7 +9,8 @@ per TCP stream and direction ("streams"; c2s = from the stream's SYN sender, or 
 first packet's sender).
 
 Incident truth (top level, read by tests/incidents/check.py):
-  "incidents": [{"cause", "server" ("ip:port", or "ip" for a whole host), "since", "until" (epoch
+  "incidents": [{"cause" (or "a|b": either), "server" ("ip:port", or "ip" for a whole host),
+      "since" (or "since_filter": the first frame matching a tshark display filter), "until" (epoch
       seconds of the fault's start / end on the capture's clock; until null: the fault lasts to the
       end of the capture), "since_rel"/"until_rel" (the same, seconds after the capture's first
       packet), "tolerance": {"open": s, "close": s, "early": s}, "required" (false: may open, need
@@ -19,10 +20,13 @@ Incident truth (top level, read by tests/incidents/check.py):
       open count from there)}]
   "no_incidents": true     -- a clean capture: flowmedic must open no incident at all
   "forbidden": [{"cause", "server"}]  -- incidents that must not open, whatever their severity
+Samples whose fault is the whole capture take their incident truth from incident-truth.json (by
+--name) in addition to the options.
 """
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 
@@ -123,6 +127,10 @@ def first_packet_time(pcap):
 
 
 def add_incident_truth(truth, a):
+    table = os.path.join(os.path.dirname(os.path.abspath(__file__)), "incident-truth.json")
+    entry = json.load(open(table)).get(a.name, {}) if os.path.exists(table) else {}
+    a.incident = a.incident + [json.dumps(i) for i in entry.get("incidents", [])]
+    a.forbid = a.forbid + [json.dumps(f) for f in entry.get("forbidden", [])]
     if a.no_incidents:
         truth["no_incidents"] = True
     if a.forbid:
@@ -133,6 +141,13 @@ def add_incident_truth(truth, a):
     out = []
     for text in a.incident:
         inc = json.loads(text)
+        if "since_filter" in inc:
+            # the fault starts with the first frame that matches this tshark display filter
+            rows = tshark_rows(a.pcap, inc["since_filter"], ["frame.time_epoch"])
+            if not rows:
+                ERRORS.add("since_filter %r matches no frame" % inc["since_filter"])
+                continue
+            inc["since"] = float(rows[0][0])
         tol = {"open": 15.0, "close": 12.0, "early": 1.0}
         tol.update(inc.get("tolerance", {}))
         inc["tolerance"] = tol

@@ -6,7 +6,7 @@ Checks, each printed as "ok" or "FAIL":
 - every incident line follows the output contract (keys, types, event / cause / layer /
   severity / close_reason values; a scan names its client);
 - "no_incidents": true -> not one incident line;
-- each expected incident ("required": true) opened with its cause and server (and client for a
+- each expected incident ("required": true) opened with its cause (or one of "a|b") and server (and client for a
   scan); its open event's ts within [since - early, since + evidence_after + min(open, 15)]
   (capture time; evidence_after, default 0, is how long after the fault's start its first
   evidence can exist at all, e.g. 5 s for responses slower than the 5 s threshold); the
@@ -190,7 +190,7 @@ def main():
         lim = min(tol.get("open", MAX_OPEN_DELAY), MAX_OPEN_DELAY) + exp.get("evidence_after", 0)
         what = "%s on %s%s (fault +%.1f..%s s)" % (cause, srv, " from %s" % cli if cli else "", exp["since_rel"],
                                                   "%.1f" % exp["until_rel"] if until is not None else "end")
-        same = sorted((i for i in incs.values() if i.attr("cause") == cause and ep_match(srv, i.attr("server"))
+        same = sorted((i for i in incs.values() if i.attr("cause") in cause.split("|") and ep_match(srv, i.attr("server"))
                        and ep_match(cli, i.attr("client"))), key=lambda i: i.open_ts)
         for i in same:
             used.add(i.id)

@@ -22,6 +22,11 @@ SCAN = {"sample": "selftest-scan.pcap", "incidents": [
      "until_rel": None, "required": True, "tolerance": {"open": 15, "close": 10, "early": 1.0}}],
     "forbidden": [{"cause": "service_down", "server": "10.99.1.2"}]}
 CLEAN = {"sample": "selftest-clean.pcap", "no_incidents": True}
+ALT = {"sample": "selftest-alt.pcap", "incidents": [
+    {"cause": "tls_certificate|tls_handshake", "server": "10.99.1.2:8443", "since": SINCE, "until": None,
+     "since_rel": 12.0, "until_rel": None, "required": True, "tolerance": {"open": 15, "close": 10, "early": 1.0}},
+    {"cause": "server_resets", "server": "10.99.1.2:8443", "since": SINCE, "until": None, "since_rel": 12.0,
+     "until_rel": None, "required": False, "tolerance": {"open": 15, "close": 10, "early": 1.0}}]}
 
 
 def ev(iid, event, ts, cause="service_down", server="10.99.1.2:8080", severity="error", **kw):
@@ -74,6 +79,13 @@ CASES = [
     ("scan plus a forbidden service_down", SCAN, [ev(1, "open", SINCE + 2, cause="scan", server="10.99.1.2",
                                                      severity="info", client="10.99.1.3"),
                                                   ev(2, "open", SINCE + 2, server="10.99.1.2:7901")], False),
+    ("either of two causes", ALT, [ev(1, "open", SINCE + 1, cause="tls_handshake", server="10.99.1.2:8443")], True),
+    ("neither of two causes", ALT, [ev(1, "open", SINCE + 1, cause="service_down", server="10.99.1.2:8443")],
+     "no such incident"),
+    ("an optional incident that opens is judged too", ALT, [
+        ev(1, "open", SINCE + 1, cause="tls_handshake", server="10.99.1.2:8443"),
+        ev(2, "open", SINCE + 1, cause="server_resets", server="10.99.1.2:8443"),
+        ev(2, "close", SINCE + 2, cause="server_resets", server="10.99.1.2:8443")], "closed as recovered"),
     ("clean capture, nothing opened", CLEAN, [flow], True),
     ("clean capture, an info incident", CLEAN, [flow, ev(1, "open", SINCE, cause="capture_loss", severity="info")],
      False),
