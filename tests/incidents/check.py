@@ -192,10 +192,10 @@ def main():
                                                   "%.1f" % exp["until_rel"] if until is not None else "end")
         same = sorted((i for i in incs.values() if i.attr("cause") in cause.split("|") and ep_match(srv, i.attr("server"))
                        and ep_match(cli, i.attr("client"))), key=lambda i: i.open_ts)
-        for i in same:
-            used.add(i.id)
         hit = [i for i in same if since - early <= i.open_ts <= since + lim]
         if not hit:
+            for i in same:
+                used.add(i.id)  # reported here, not again as unexpected
             if not exp.get("required", True):
                 ok.append("optional %s: not opened (allowed)" % what)
                 continue
@@ -209,6 +209,7 @@ def main():
                     what, "; ".join(i.describe(t0) for i in incs.values()) or "nothing"))
             continue
         inc = hit[0]
+        used.add(inc.id)
         delay = inc.open_ts - since
         notes = ["opened %.1f s after the fault started" % delay]
         isince = inc.opened["since"] if inc.opened else inc.attr("since")
@@ -243,6 +244,8 @@ def main():
                 bad.append("%s: the fault lasts to the end of the capture, yet the incident closed as recovered at +%.1f s" % (
                     what, c["ts"] - t0))
         again = [i for i in same if i is not inc and inc.open_ts < i.open_ts < end]
+        for i in again:
+            used.add(i.id)
         if again:
             bad.append("%s: opened again during the fault (flapping): %s" % (what, "; ".join(i.describe(t0) for i in again)))
         else:

@@ -64,6 +64,8 @@ CASES = [
                          ev(2, "open", SINCE + 7), ev(2, "close", UNTIL + 1)], "flapping"),
     ("never closed, reopened", TRUTH, [ev(1, "open", SINCE + 3), ev(2, "open", SINCE + 7), ev(2, "close", UNTIL + 1)],
      "flapping"),
+    ("a false alarm of the same cause before the fault", TRUTH, [ev(3, "open", T0 + 2), ev(3, "close", T0 + 4)] + good,
+     "unexpected"),
     ("an extra error incident", TRUTH, good + [ev(2, "open", SINCE + 4, cause="syn_queue_overflow")], False),
     ("an extra info incident is allowed", TRUTH, good + [ev(2, "open", SINCE + 4, cause="capture_loss",
                                                           severity="info")], True),
