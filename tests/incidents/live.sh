@@ -1,6 +1,6 @@
 #!/bin/sh
-# tests/incidents/live.sh - an incident seen live: replays a failure sample (default
-# samples/service-down-window.pcap, the stretch around its fault) at its recorded pace with
+# tests/incidents/live.sh - an incident seen live: replays failure samples (default
+# service-down-window and firewall-window, the stretch around each fault) at the recorded pace with
 # tcpreplay onto a veth in a throw-away network namespace, runs `flowmedic -i <veth> --json` and
 # the live view (--tui, in tmux) on the peer veth, and checks (tests/incidents/live_check.py) that
 # the expected incident's open event arrives within 15 s of wall time after the fault's first
@@ -9,7 +9,7 @@
 # Takes /tmp/fm-netns.lock itself unless it already runs under it (flock /tmp/fm-netns.lock ...).
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${FLOWMEDIC:=$top_srcdir/flowmedic}"
-SAMPLE=${INCIDENT_LIVE_SAMPLE:-service-down-window}
+SAMPLES=${INCIDENT_LIVE_SAMPLE:-service-down-window firewall-window}
 if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null 2>&1; then
 	echo "SKIP: the live incident test needs root and iproute2"
 	exit 77
@@ -20,12 +20,12 @@ for t in tcpreplay python3; do
 		exit 1
 	fi
 done
-pcap=$top_srcdir/samples/$SAMPLE.pcap
-truth=$top_srcdir/samples/$SAMPLE.truth.json
-if [ ! -f "$pcap" ] || [ ! -f "$truth" ]; then
-	echo "FAIL: the committed sample $SAMPLE (pcap or truth file) is missing"
-	exit 1
-fi
+for s in $SAMPLES; do
+	if [ ! -f "$top_srcdir/samples/$s.pcap" ] || [ ! -f "$top_srcdir/samples/$s.truth.json" ]; then
+		echo "FAIL: the committed sample $s (pcap or truth file) is missing"
+		exit 1
+	fi
+done
 if [ ! -x "$FLOWMEDIC" ]; then
 	echo "FAIL: no flowmedic binary at $FLOWMEDIC"
 	exit 1
@@ -76,4 +76,12 @@ ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$va.disable_ipv6=1" "net.ipv6.conf
 TMUX_TMPDIR=$tmp
 export TMUX_TMPDIR
 unset TMUX
-python3 "$top_srcdir/tests/incidents/live_check.py" "$ns" "$va" "$vb" "$pcap" "$truth" "$FLOWMEDIC" "$sock" "$tmp"
+failed=0
+for s in $SAMPLES; do
+	echo "== $s"
+	mkdir -p "$tmp/$s"
+	python3 "$top_srcdir/tests/incidents/live_check.py" "$ns" "$va" "$vb" "$top_srcdir/samples/$s.pcap" \
+		"$top_srcdir/samples/$s.truth.json" "$FLOWMEDIC" "$sock" "$tmp/$s" || failed=$((failed + 1))
+	tmux -L "$sock" -f /dev/null kill-server 2>/dev/null
+done
+[ "$failed" -eq 0 ]
