@@ -12,7 +12,8 @@ Checks, each printed as "ok" or "FAIL":
   evidence can exist at all, e.g. 5 s for responses slower than the 5 s threshold); the
   incident's own "since" not before the fault (minus early); it names every text of "mentions";
 - when the truth gives "until": it closed with close_reason "recovered" within
-  [until - early, until + close]; it did not close earlier, and no second incident of the same
+  [until - early, until + close] (not judged when the capture ends before until + close and the
+  incident is still open or closed as end_of_input); it did not close earlier, and no second incident of the same
   cause and server opened during the fault (flapping); when "until" is null it did not close as
   recovered (unless the truth says "close": "any", e.g. a scan that just stops);
 - optional entries ("required": false) may open or not; when they open the same rules apply;
@@ -170,6 +171,9 @@ def main():
     tss = [o.get("first_ts", o.get("ts")) for o in flows if isinstance(o.get("first_ts", o.get("ts")), NUM)]
     t0 = (truth.get("incidents") or [{}])[0].get("since", 0) - (truth.get("incidents") or [{}])[0].get("since_rel", 0) \
         if truth.get("incidents") else (min(tss) if tss else 0)
+    # the capture's end: the last time flowmedic reports (flows at exit, the summary, events)
+    ends = [o.get("last_ts") for o in objs if o.get("type") == "flow"] + [o.get("ts") for o in objs]
+    cap_end = max([e for e in ends if isinstance(e, NUM)] or [0])
     ok = []
     used = set()
 
@@ -225,7 +229,11 @@ def main():
                 bad.append("%s: the incident does not name %r (summary: %s)" % (what, m, inc.attr("summary")))
         c = inc.closed
         end = until if until is not None else float("inf")
-        if until is not None:
+        ctol = tol.get("close", 12.0)
+        if until is not None and (c is None or c.get("close_reason") == "end_of_input") and cap_end < until + ctol:
+            notes.append("not closed before the capture ends %.1f s after the fault did (less than the %.0f s allowed): "
+                         "recovery not judged" % (cap_end - until, ctol))
+        elif until is not None:
             if c is None:
                 bad.append("%s: the fault ended at +%.1f s but the incident never closed" % (what, exp["until_rel"]))
             elif c.get("close_reason") != "recovered":
@@ -234,9 +242,8 @@ def main():
             elif c["ts"] < until - early:
                 bad.append("%s: closed at +%.1f s while the fault lasted (until +%.1f s)" % (
                     what, c["ts"] - t0, exp["until_rel"]))
-            elif c["ts"] > until + tol.get("close", 12.0):
-                bad.append("%s: closed %.1f s after the fault ended (allowed %.0f s)" % (
-                    what, c["ts"] - until, tol.get("close", 12.0)))
+            elif c["ts"] > until + ctol:
+                bad.append("%s: closed %.1f s after the fault ended (allowed %.0f s)" % (what, c["ts"] - until, ctol))
             else:
                 notes.append("closed (recovered) %.1f s after it ended" % (c["ts"] - until))
         elif exp.get("close") != "any":
