@@ -2,7 +2,7 @@
 # tests/gen/pool.sh: samples/pool.pcap - a pool of 4 backends on the same port (10.99.1.11-14,
 # :8080, four server processes in the server namespace, each bound to its own address) used by
 # the same 3 clients (10.99.1.1, .3, .4) round-robin, one request per connection every 0.22-0.32 s
-# for 44 s, captured on the clients' veth (the balancer's mirror port). From 10 s to 20 s after
+# for 48 s, captured on the clients' veth (the balancer's mirror port). From 10 s to 20 s after
 # the capture starts the 4th backend (10.99.1.14) answers after 6 s; its 3 peers stay fast.
 # Expected: slow_responses on 10.99.1.14:8080 only, naming it as the outlier of the pool
 # ("1 of 4"); no incident for 10.99.1.11-13.
@@ -36,7 +36,7 @@ for a in $POOL; do
 done
 wait_port "$NS_S" 8080
 in_c timeout 90 "$GEN_PY" "$GEN_TOOL" steady-client --host "${POOL// /,}" --src "${CLIENTS// /,}" --port 8080 \
-	--duration 44 --min-gap 0.22 --max-gap 0.32 --timeout 15 --out "$GEN_TMP/client.json"
+	--duration 48 --min-gap 0.22 --max-gap 0.32 --timeout 15 --out "$GEN_TMP/client.json"
 cap_stop
 FE=$("$GEN_PY" -c '
 import json, sys
