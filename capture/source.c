@@ -39,6 +39,7 @@ struct cap_source {
     int fd;                     /* live: selectable fd polled for the read timeout, or -1 */
     int timeout_ms;             /* live: how long one cap_next waits before ERR_AGAIN */
     uint64_t frames;            /* frames delivered, all inputs */
+    uint64_t numbered;          /* frames read, all inputs, before the filter (frame numbers) */
     uint64_t file_frames;       /* frames read from the current file (before the filter) */
     struct bpf_program prog;    /* files: the filter compiled for the current file */
     bool has_prog;              /* prog holds a compiled filter to free */
@@ -431,6 +432,9 @@ static void deliver(struct cap_source *s, const struct pcap_pkthdr *h, const u_c
     f->wirelen = h->len;
     f->linktype = s->linktype;
     f->data = data;
+    if (s->live)
+        s->numbered++; /* the kernel filtered: delivered frames are all we can number */
+    f->number = s->numbered;
     s->frames++;
 }
 
@@ -483,6 +487,7 @@ int cap_next(struct cap_source *s, struct cap_frame *f)
         int rc = pcap_next_ex(s->pc, &h, &data);
         if (rc == 1) {
             s->file_frames++;
+            s->numbered++; /* numbered before the filter, as in the file (and in Wireshark) */
             if (s->has_prog && pcap_offline_filter(&s->prog, h, data) == 0)
                 continue; /* filtered out */
             deliver(s, h, data, f);

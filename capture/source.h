@@ -15,6 +15,8 @@ struct cap_frame {
     uint32_t wirelen;       /* original frame length */
     int linktype;           /* DLT_* of the file or interface this frame came from */
     const uint8_t *data;    /* frame bytes */
+    uint64_t number;        /* frame number as Wireshark counts it: 1-based across all inputs,
+                               counting the frames a BPF filter left out (live: frames read) */
 };
 
 /* How to open a live capture (-i). */

@@ -742,11 +742,11 @@ static void on_frame(struct run *r, const struct cap_frame *f)
         r->first_ts = f->ts_ns;
     r->last_ts = f->ts_ns;
     enum pkt_kind k =
-        pkt_decode(f->linktype, f->data, f->caplen, f->wirelen, f->ts_ns, r->frames, &p, &r->dst);
+        pkt_decode(f->linktype, f->data, f->caplen, f->wirelen, f->ts_ns, f->number, &p, &r->dst);
     if (k == PKT_TCP) {
         eng_packet(r->eng, &p);
     } else if (k == PKT_MALFORMED || k == PKT_TRUNCATED) {
-        eng_malformed(r->eng, f->ts_ns, r->frames,
+        eng_malformed(r->eng, f->ts_ns, f->number,
                       k == PKT_TRUNCATED ? "frame cut before the end of the TCP header"
                                          : "inconsistent IP/TCP header lengths");
     }

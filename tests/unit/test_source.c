@@ -103,6 +103,7 @@ static void test_files_in_order(void)
         CHECK_EQ_U64(f.caplen, 40);
         CHECK_EQ_U64(f.wirelen, 40);
         CHECK_EQ_U64(f.ts_ns, 100000000000ull + (i + 1) * 1000ull); /* microseconds file */
+        CHECK_EQ_U64(f.number, i + 1);
     }
     /* cut.pcap: two whole frames, then a short last record. */
     CHECK_EQ_U64(cap_next(s, &f), 0);
@@ -116,6 +117,7 @@ static void test_files_in_order(void)
     CHECK_EQ_U64(cap_next(s, &f), 0);
     CHECK(strcmp(cap_name(s), c) == 0);
     CHECK_EQ_U64(f.ts_ns, 100000000001ull);
+    CHECK_EQ_U64(f.number, 6); /* numbering goes on across files, after the 2 whole frames */
     CHECK_EQ_U64(cap_next(s, &f), 0);
     CHECK_EQ_U64(f.ts_ns, 100000000002ull);
     CHECK_EQ_U64((uint64_t)(int64_t)cap_next(s, &f), (uint64_t)(int64_t)ERR_EOF);
@@ -140,8 +142,10 @@ static void test_filter(void)
     struct cap_frame f;
     CHECK_EQ_U64(cap_next(s, &f), 0);
     CHECK_EQ_U64(sport(&f), 1003);
+    CHECK_EQ_U64(f.number, 3); /* the file's own frame number: frames 1, 2 missed the filter */
     CHECK_EQ_U64(cap_next(s, &f), 0); /* the same frame in the second file */
     CHECK_EQ_U64(sport(&f), 1003);
+    CHECK_EQ_U64(f.number, 8); /* 5 frames of f.pcap, then the third of f2.pcap */
     CHECK(strcmp(cap_name(s), h) == 0);
     CHECK_EQ_U64((uint64_t)(int64_t)cap_next(s, &f), (uint64_t)(int64_t)ERR_EOF);
     cap_close(s);
