@@ -53,4 +53,12 @@ EXTRA_DIST += contrib/local.mk \
 	tests/contrib/netns-lock.sh tests/contrib/webhook.py \
 	tests/contrib/grafana.sh tests/contrib/grafana_check.py \
 	contrib/zabbix/flowmedic.conf.in tests/contrib/zabbix.sh tests/contrib/zabbix_check.py \
-	contrib/systemd/flowmedic@.service.in tests/contrib/systemd.sh
+	contrib/systemd/flowmedic@.service.in tests/contrib/systemd.sh \
+	debian/changelog debian/control debian/copyright debian/rules debian/source/format \
+	debian/flowmedic.postinst debian/flowmedic.postrm tests/contrib/deb.sh
+
+# make check-deb: build the .deb from the release tarball, install, run, purge (root; minutes).
+check-deb: dist-gzip
+	top_srcdir='$(abs_top_srcdir)' TARBALL='$(abs_top_builddir)/$(distdir).tar.gz' \
+		$(SHELL) $(srcdir)/tests/contrib/deb.sh
+.PHONY: check-deb
