@@ -68,7 +68,7 @@ fi
 # The ExecStart line, specifiers expanded for flowmedic@lo, runs as written.
 if [ "$(id -u)" -eq 0 ]; then
     cmd=$(sed -n 's/^ExecStart=//p' "$unit" | sed -e "s|%S|$tmp/state|g" -e 's|%[iI]|lo|g' \
-        -e 's|\$FLOWMEDIC_OPTS|--interval 1|')
+        -e 's|\$FLOWMEDIC_OPTS|--interval 1 tcp port 80|')
     mkdir -p "$tmp/state/flowmedic"
     # shellcheck disable=SC2086
     timeout --preserve-status -s TERM 3 $cmd >"$tmp/exec.out" 2>&1
