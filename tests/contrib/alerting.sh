@@ -98,7 +98,7 @@ while [ $(($(date +%s) - start)) -lt $DEADLINE ]; do
     if [ -z "$incident" ] && inns python3 -c "
 import sys, urllib.request
 t = urllib.request.urlopen('http://$FM/metrics', timeout=1).read().decode()
-sys.exit(0 if any(l.startswith('flowmedic_incident_open') for l in t.splitlines()) else 1)
+sys.exit(0 if '# TYPE flowmedic_incident_open ' in t else 1)
 " 2>/dev/null; then
         incident=yes
     fi
