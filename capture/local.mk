@@ -1,6 +1,6 @@
 # capture/: sources, decode and leaf helpers.
 libflowmedic_a_SOURCES += capture/err.h capture/log.h capture/log.c capture/rd.h \
-	capture/pkt.h capture/clock.h capture/source.h capture/source.c capture/decode.h capture/decode.c
+	capture/pkt.h capture/clock.h capture/text.h capture/text.c capture/source.h capture/source.c capture/decode.h capture/decode.c
 
 # Unit tests for decode.
 check_PROGRAMS += tests/unit/test_decode
@@ -40,3 +40,9 @@ check_PROGRAMS += tests/unit/test_source
 tests_unit_test_source_SOURCES = tests/unit/test_source.c tests/unit/testhelp.h
 tests_unit_test_source_LDADD = $(FM_LIBS)
 TESTS += tests/unit/test_source
+
+# Unit tests for text.c (terminal escaping, UTF-8) and the JSON string writer built on it.
+check_PROGRAMS += tests/unit/test_text
+tests_unit_test_text_SOURCES = tests/unit/test_text.c tests/unit/testhelp.h
+tests_unit_test_text_LDADD = $(FM_LIBS)
+TESTS += tests/unit/test_text

@@ -4,8 +4,10 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "capture/decode.h"
+#include "capture/text.h"
 
 /* The JSON sink's state: only the stream. */
 struct json_sink {
@@ -14,34 +16,32 @@ struct json_sink {
 
 void json_put_str(FILE *out, const char *s)
 {
-    static const char hex[] = "0123456789abcdef";
+    const uint8_t *p = (const uint8_t *)s;
+    size_t n = strlen(s);
     putc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"':
-            fputs("\\\"", out);
-            break;
-        case '\\':
-            fputs("\\\\", out);
-            break;
-        case '\n':
-            fputs("\\n", out);
-            break;
-        case '\r':
-            fputs("\\r", out);
-            break;
-        case '\t':
-            fputs("\\t", out);
-            break;
-        default:
-            if (*p < 0x20 || *p == 0x7f) {
-                fputs("\\u00", out);
-                putc(hex[*p >> 4], out);
-                putc(hex[*p & 15], out);
-            } else {
-                putc(*p, out);
-            }
+    for (size_t i = 0; i < n;) {
+        uint32_t cp = 0;
+        size_t k = text_utf8_next(p + i, n - i, &cp);
+        if (k == 0) {
+            fputs("\\ufffd", out); /* not UTF-8: the replacement character (RFC 8259 8.1) */
+            i++;
+            continue;
         }
+        if (cp == '"')
+            fputs("\\\"", out);
+        else if (cp == '\\')
+            fputs("\\\\", out);
+        else if (cp == '\n')
+            fputs("\\n", out);
+        else if (cp == '\r')
+            fputs("\\r", out);
+        else if (cp == '\t')
+            fputs("\\t", out);
+        else if (text_is_unsafe(cp)) /* C0, DEL, C1, bidi: escaped, so a terminal is safe too */
+            fprintf(out, "\\u%04x", (unsigned)cp);
+        else
+            fwrite(p + i, 1, k, out);
+        i += k;
     }
     putc('"', out);
 }

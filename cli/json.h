@@ -15,7 +15,11 @@ struct sink json_sink_of(struct json_sink *j);
 int json_error(const struct json_sink *j);
 void json_free(struct json_sink *j);
 
-/* Write s as a JSON string literal (with quotes) to out. Exposed for report and tests. */
+/*
+ * Write s as a JSON string literal (with quotes) to out: always valid UTF-8 (bytes that are not
+ * become U+FFFD), with C0, DEL, C1 and bidi controls escaped as \\uHHHH so that the line is
+ * also safe on a terminal. Exposed for report and tests.
+ */
 void json_put_str(FILE *out, const char *s);
 
 #endif

@@ -15,3 +15,6 @@ TESTS += tests/unit/test_metrics
 # signal handler and -Z checks (issue 14)
 TESTS += tests/cli/signal_close.sh tests/cli/user.sh
 EXTRA_DIST += tests/cli/signal_close.sh tests/cli/user.sh
+# Terminal safety of the report: hostile strings in a database print escaped (capture/text.h).
+TESTS += tests/report/escape.sh
+EXTRA_DIST += tests/report/escape.sh

@@ -23,6 +23,7 @@
 #include "analyzers/finding.h"
 #include "capture/decode.h"
 #include "capture/log.h"
+#include "capture/text.h"
 #include "cli/json.h"
 #include "store/schema.h"
 
@@ -30,6 +31,7 @@ enum { REPORT_OK = 0, REPORT_RUNTIME = 1, REPORT_USAGE = 2 };
 
 #define REPORT_DETAIL_MAX 200 /* detail cells are cut at this many bytes */
 #define REPORT_CELL_MAX 96    /* text cells are cut at this many bytes */
+#define REPORT_ESC_MAX 4096   /* a text cell escaped for the terminal, before the cut */
 #define REPORT_MAX_COLS 24    /* columns a section may have */
 
 /* What the command line asked for. */
@@ -540,6 +542,16 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
+/*
+ * Text of column c escaped for a terminal (capture/text.h): every string in the database may
+ * have come from the wire (SNI, certificate names, HTTP lines). NULL when the column is NULL.
+ */
+static const char *col_text(sqlite3_stmt *st, int c, char *buf, size_t len)
+{
+    const char *t = (const char *)sqlite3_column_text(st, c);
+    return t ? text_term(t, buf, len) : NULL;
+}
+
 /* Text of one cell; *num says whether to right-align it. */
 static const char *cell_text(const struct report *r, sqlite3_stmt *st, int c, char *buf, size_t len,
                              bool *num)
@@ -566,13 +578,14 @@ static const char *cell_text(const struct report *r, sqlite3_stmt *st, int c, ch
         else
             snprintf(buf, len, "%.3f", v);
     } else {
-        const char *t = (const char *)sqlite3_column_text(st, c);
-        int max = strcmp(name, "detail") == 0 ? REPORT_DETAIL_MAX : REPORT_CELL_MAX;
-        snprintf(buf, len, "%.*s", max, t ? t : "");
-        if (t && strlen(t) > (size_t)max && len > 4) {
-            size_t n = strlen(buf);
-            memcpy(buf + (n > len - 4 ? len - 4 : n - 3), "...", 4);
-        }
+        char esc[REPORT_ESC_MAX];
+        size_t max = strcmp(name, "detail") == 0 ? REPORT_DETAIL_MAX : REPORT_CELL_MAX;
+        size_t n = strlen(col_text(st, c, esc, sizeof(esc)));
+        size_t keep = n <= max && n < len ? n : (max < len - 4 ? max : len - 4) - 3;
+        while (keep > 0 && (esc[keep] & 0xc0) == 0x80)
+            keep--; /* never cut inside a UTF-8 character */
+        memcpy(buf, esc, keep);
+        memcpy(buf + keep, keep < n ? "..." : "", keep < n ? 4 : 1);
     }
     return buf;
 }
@@ -739,23 +752,24 @@ static int runs_text(struct report *r, char *err, size_t errlen)
     bind_filters(r, st);
     fputs("\nRuns\n", r->out);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *status = (const char *)sqlite3_column_text(st, 1);
+        char tb[REPORT_ESC_MAX], c4[REPORT_ESC_MAX];
+        const char *status = col_text(st, 1, tb, sizeof(tb));
         const char *text;
         n++;
         if (status && strcmp(status, "running") == 0)
             status = "running, or killed before it finished";
         fprintf(r->out, "  run %lld: %s, %s", (long long)sqlite3_column_int64(st, 0),
-                (text = (const char *)sqlite3_column_text(st, 4)) && *text ? text : "?",
+                (text = col_text(st, 4, c4, sizeof(c4))) && *text ? text : "?",
                 status ? status : "?");
-        fprintf(r->out, ", flowmedic %s\n", (const char *)sqlite3_column_text(st, 7));
+        fprintf(r->out, ", flowmedic %s\n", (text = col_text(st, 7, c4, sizeof(c4))) ? text : "?");
         fprintf(r->out, "    ran %s",
                 fmt_time(sqlite3_column_double(st, 2), r->o->utc, false, a, sizeof(a)));
         if (sqlite3_column_type(st, 3) != SQLITE_NULL)
             fprintf(r->out, " .. %s",
                     fmt_time(sqlite3_column_double(st, 3), r->o->utc, false, b, sizeof(b)));
-        if ((text = (const char *)sqlite3_column_text(st, 5)))
+        if ((text = col_text(st, 5, c4, sizeof(c4))))
             fprintf(r->out, "; filter \"%s\"", text);
-        if ((text = (const char *)sqlite3_column_text(st, 6)))
+        if ((text = col_text(st, 6, c4, sizeof(c4))))
             fprintf(r->out, "; servers %s", text);
         fputs("\n", r->out);
         if (sqlite3_column_type(st, 8) != SQLITE_NULL)
@@ -776,9 +790,8 @@ static int runs_text(struct report *r, char *err, size_t errlen)
             fprintf(r->out, "    NOT STORED: %lld records%s%s\n",
                     (long long)sqlite3_column_int64(st, 19),
                     sqlite3_column_type(st, 20) != SQLITE_NULL ? " - " : "",
-                    sqlite3_column_type(st, 20) != SQLITE_NULL
-                        ? (const char *)sqlite3_column_text(st, 20)
-                        : "");
+                    sqlite3_column_type(st, 20) != SQLITE_NULL ? col_text(st, 20, c4, sizeof(c4))
+                                                               : "");
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../capture/decode.h"
+#include "../capture/text.h"
 #include "model.h"
 #include "tui.h"
 
@@ -247,13 +248,17 @@ static const char *sev_text(int sev)
     return sev == SEV_ERROR ? "ERROR" : sev == SEV_WARN ? "warn" : sev == SEV_INFO ? "info" : "";
 }
 
-/* Write s at (y, x), at most w columns, with attributes a. */
+/*
+ * Write s at (y, x), at most w columns, with attributes a. Every string drawn passes here and
+ * is escaped for the terminal first (capture/text.h): names, SNI and details come from the wire.
+ */
 static void put(int y, int x, int w, int a, const char *s)
 {
+    char esc[TUI_LINE * 4];
     if (w <= 0 || y < 0 || y >= LINES || x >= COLS)
         return;
     attrset(a);
-    mvaddnstr(y, x, s, w);
+    mvaddnstr(y, x, text_term(s, esc, sizeof(esc)), w);
     attrset(A_NORMAL);
 }
 

@@ -1,0 +1,80 @@
+#!/bin/sh
+# escape.sh - strings from the wire cannot drive the terminal through `flowmedic report`: a
+# database whose certificate subject, SNI and finding detail hold ESC sequences, BEL, a raw
+# 0x9b byte (8-bit CSI), U+009B and a right-to-left override prints them escaped ("\x1b",
+# "\u009b", ...) in the text report, and as valid UTF-8 JSON with --json.
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
+if [ ! -x "$FLOWMEDIC" ]; then
+    echo "SKIP: $FLOWMEDIC is not built"
+    exit 77
+fi
+for t in sqlite3 python3; do
+    if ! command -v $t >/dev/null 2>&1; then
+        echo "SKIP: $t is needed"
+        exit 77
+    fi
+done
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+db="$tmp/h.db"
+if ! "$FLOWMEDIC" -q -r "$top_srcdir/samples/tls12-expired.pcap" -w "$db" >/dev/null 2>"$tmp/run.err"; then
+    # exit 3 means "errors found", which this sample has
+    [ $? -eq 3 ] || { cat "$tmp/run.err"; echo "FAIL: flowmedic could not analyse the sample"; exit 1; }
+fi
+# hostile = ESC [2J, BEL, raw 0x9b, U+009B, ESC ]0;title BEL, U+202E
+sqlite3 "$db" "
+  UPDATE certificates SET subject = 'CN = a' || char(27) || '[2J' || char(7)
+      || CAST(X'9b' AS TEXT) || '31m' || char(155) || '1m' || char(8238) || 'txt.exe';
+  UPDATE tls_handshakes SET sni = 'sni' || char(27) || ']0;pwned' || char(7) || CAST(X'9b' AS TEXT);
+  UPDATE findings SET detail = detail || ' ' || char(27) || '[31m' || CAST(X'9b' AS TEXT) || char(155)
+      WHERE kind = 'cert_expired';" || { echo "FAIL: cannot plant the hostile strings"; exit 1; }
+for rel in text json; do
+    if [ $rel = json ]; then
+        "$FLOWMEDIC" report "$db" --json >"$tmp/out" 2>"$tmp/err"
+    else
+        "$FLOWMEDIC" report "$db" >"$tmp/out" 2>"$tmp/err"
+    fi || { cat "$tmp/err"; echo "FAIL: report ($rel) failed"; exit 1; }
+done
+fail=0
+python3 - "$tmp" <<'PY' || fail=1
+import json, subprocess, sys, os
+tmp = sys.argv[1]
+fm, db = os.environ.get("FLOWMEDIC"), os.path.join(tmp, "h.db")
+ok = True
+def check(mode, out):
+    global ok
+    bad = [b for b in (b"\x1b", b"\x07", b"\x9b") if b in out]
+    if bad:
+        print("FAIL: %s report writes raw control bytes %r" % (mode, bad)); ok = False
+    try:
+        txt = out.decode("utf-8")
+    except UnicodeDecodeError as e:
+        print("FAIL: %s report is not valid UTF-8: %s" % (mode, e)); ok = False
+        return None
+    for ch in ("\u009b", "\u202e"):
+        if ch in txt:
+            print("FAIL: %s report writes %r unescaped" % (mode, ch)); ok = False
+    return txt
+text = check("text", subprocess.run([fm, "report", db], capture_output=True).stdout)
+if text is not None:
+    for want in ("\\x1b[2J\\x07\\x9b31m\\u009b1m\\u202etxt.exe", "\\x1b[31m\\x9b\\u009b"):
+        if want not in text:
+            print("FAIL: text report lacks the escaped form %s" % want); ok = False
+js = check("json", subprocess.run([fm, "report", db, "--json"], capture_output=True).stdout)
+if js is not None:
+    def strings(v):
+        if isinstance(v, str):
+            yield v
+        elif isinstance(v, dict):
+            for x in v.values():
+                yield from strings(x)
+        elif isinstance(v, list):
+            for x in v:
+                yield from strings(x)
+    if "CN = a\x1b[2J\x07\ufffd31m\x9b1m\u202etxt.exe" not in strings(json.loads(js)):
+        print("FAIL: JSON report lost the subject (want raw 0x9b as U+FFFD, the rest kept)"); ok = False
+sys.exit(0 if ok else 1)
+PY
+[ $fail -eq 0 ] && echo "escape: text and JSON reports are terminal-safe"
+exit $fail
