@@ -2,6 +2,8 @@
 flowmedic_SOURCES += cli/main.c
 libflowmedic_a_SOURCES += cli/json.h cli/json.c cli/summary.h cli/summary.c
 libflowmedic_a_SOURCES += cli/report.h cli/report.c
+# the sandbox applied after start-up (no_new_privs, seccomp)
+libflowmedic_a_SOURCES += cli/sandbox.h cli/sandbox.c
 # server health (issue 6): Prometheus metrics and the configuration file
 # Metrics: aggregation, exposition rendering, the atomic file writer, the HTTP endpoint
 # (libmicrohttpd) and its web configuration (TLS, basic auth; issue 14)
@@ -18,3 +20,6 @@ EXTRA_DIST += tests/cli/signal_close.sh tests/cli/user.sh
 # Terminal safety of the report: hostile strings in a database print escaped (capture/text.h).
 TESTS += tests/report/escape.sh
 EXTRA_DIST += tests/report/escape.sh
+# The sandbox (cli/sandbox.c): offline, live view, live capture with -Z, metrics, database.
+TESTS += tests/sandbox.sh
+EXTRA_DIST += tests/sandbox.sh

@@ -24,6 +24,7 @@
 #include "cli/json.h"
 #include "cli/metrics.h"
 #include "cli/report.h"
+#include "cli/sandbox.h"
 #include "cli/summary.h"
 #include "store/store.h"
 #include "tui/tui.h"
@@ -40,6 +41,9 @@ enum {
 #define DEFAULT_DB "flowmedic.db"
 #define SNAP_FLOWS 256 /* open flows handed to the live view per frame */
 
+/* --sandbox / --no-sandbox; without either, -Z turns the sandbox on. */
+enum { SANDBOX_AUTO = 0, SANDBOX_ON, SANDBOX_OFF };
+
 /* Everything the command line says. */
 struct opts {
     const char *inputs[MAX_INPUTS]; /* -r files in order */
@@ -55,6 +59,8 @@ struct opts {
     bool no_color;                  /* --no-color */
     double speed;                   /* --speed: replay pace for --tui; 0 = max */
     const char *user;               /* -Z */
+    int sandbox;                    /* SANDBOX_AUTO (on with -Z), SANDBOX_ON, SANDBOX_OFF */
+    const char *sandbox_selftest;   /* hidden --sandbox-selftest: forbidden call to try */
     struct cap_live_opts live;      /* -s, -p, -B, --immediate */
     const char *metrics_listen;     /* --metrics-listen */
     const char *metrics_file;       /* --metrics-file */
@@ -100,7 +106,10 @@ static void usage(FILE *o)
           "  -p                   do not put the interface into promiscuous mode\n"
           "  -B MIB               kernel capture buffer in MiB, live\n"
           "  --immediate          deliver packets at once (live; off by default)\n"
-          "  -Z USER              drop privileges to USER after opening the capture\n"
+          "  -Z USER              drop privileges to USER after opening the capture; also\n"
+          "                       no_new_privs and the seccomp sandbox (see --no-sandbox)\n"
+          "  --sandbox            apply no_new_privs and the seccomp sandbox without -Z too\n"
+          "  --no-sandbox         neither, even with -Z\n"
           "Analysis:\n"
           "  --server ADDR[:PORT] this endpoint is a server (repeatable; IPv6 as [ADDR]:PORT)\n"
           "  --max-flows N        flow table cap (default 262144); the oldest are evicted\n"
@@ -165,6 +174,9 @@ enum {
     OPT_METRICS_FILE_FOLLOW,
     OPT_WEB_CONFIG,
     OPT_IMMEDIATE,
+    OPT_SANDBOX,
+    OPT_NO_SANDBOX,
+    OPT_SANDBOX_SELFTEST,
 };
 
 static const struct option long_opts[] = {
@@ -192,6 +204,9 @@ static const struct option long_opts[] = {
     {"metrics-file-follow", no_argument, NULL, OPT_METRICS_FILE_FOLLOW},
     {"web-config", required_argument, NULL, OPT_WEB_CONFIG},
     {"immediate", no_argument, NULL, OPT_IMMEDIATE},
+    {"sandbox", no_argument, NULL, OPT_SANDBOX},
+    {"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
+    {"sandbox-selftest", required_argument, NULL, OPT_SANDBOX_SELFTEST}, /* tests only */
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -317,6 +332,15 @@ static bool parse_one(struct opts *o, int c, const char *arg)
         return true;
     case OPT_IMMEDIATE:
         o->live.immediate = true;
+        return true;
+    case OPT_SANDBOX:
+        o->sandbox = SANDBOX_ON;
+        return true;
+    case OPT_NO_SANDBOX:
+        o->sandbox = SANDBOX_OFF;
+        return true;
+    case OPT_SANDBOX_SELFTEST:
+        o->sandbox_selftest = arg;
         return true;
     case OPT_SERVER:
         return add_server(o, arg);
@@ -915,6 +939,25 @@ static int open_source(struct run *r)
     return 0;
 }
 
+/*
+ * Start-up is over (capture, sinks, threads, key log open): install the seccomp filter.
+ * With --sandbox a build or kernel without seccomp is an error; with -Z alone a warning.
+ */
+static int enter_sandbox(const struct opts *o)
+{
+    if (!sandbox_available()) {
+        if (o->sandbox == SANDBOX_ON) {
+            log_error("--sandbox: this flowmedic was built without libseccomp");
+            return -1;
+        }
+        log_warn("-Z: no seccomp sandbox (built without libseccomp); no_new_privs is set");
+        return 0;
+    }
+    if (sandbox_enter() != 0)
+        return o->sandbox == SANDBOX_ON ? -1 : 0;
+    return 0;
+}
+
 static int run(struct opts *o)
 {
     struct run *r = calloc(1, sizeof(*r));
@@ -929,6 +972,9 @@ static int run(struct opts *o)
     if (open_source(r) != 0)
         goto out;
     if (o->user && drop_privileges(o->user) != 0)
+        goto out;
+    bool confine = o->sandbox == SANDBOX_ON || (o->sandbox == SANDBOX_AUTO && o->user);
+    if (confine && sandbox_no_new_privs() != 0) /* before any thread starts: all inherit it */
         goto out;
     /* The sinks' threads (database writer, metrics) inherit a mask without SIGINT/SIGTERM. */
     sigset_t stop_sigs, old_mask;
@@ -946,6 +992,12 @@ static int run(struct opts *o)
         log_error("cannot set up the analysis: not enough memory for the flow table of %zu "
                   "flows (--max-flows) and the parsers' tables",
                   o->eng.max_flows);
+        goto out;
+    }
+    if (confine && enter_sandbox(o) != 0)
+        goto out;
+    if (o->sandbox_selftest) {
+        status = sandbox_selftest(o->sandbox_selftest) == 0 ? EXIT_OK : EXIT_RUNTIME;
         goto out;
     }
     status = read_loop(r);
