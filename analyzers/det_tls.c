@@ -4,6 +4,7 @@
  * outcome of each handshake (completed, failed with an alert, reset, closed, no ServerHello,
  * stalled, or - for TLS 1.3 - rejected by the client, inferred from record sizes).
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -729,8 +730,11 @@ static void cert_finding(struct tls_priv *pv, struct tls_sess *s, enum fkind k, 
     bfmt(f.detail, sizeof(f.detail), "%s", fmt_detail);
     fx_copy(f.fx.cert.sha256, sizeof(f.fx.cert.sha256), c->sha256);
     f.fx.cert.chain_pos = c->chain_pos;
-    /* days until notAfter at the packet's time (negative once expired), for health rules */
-    f.fx.cert.days_left = fx_days_left(c->not_after, (int64_t)(pv->cur_ns / NS_PER_S));
+    /* days until notAfter at the packet's time (negative once expired), for health rules;
+       NAN (null in JSON) when notAfter is not a date (cert_invalid_date) */
+    f.fx.cert.days_left = c->bad_not_after
+                              ? NAN
+                              : fx_days_left(c->not_after, (int64_t)(pv->cur_ns / NS_PER_S));
     f.fx.cert.not_after = c->not_after;
     fx_copy(f.fx.cert.subject, sizeof(f.fx.cert.subject), c->subject);
     det_emit(pv->d, &f);
@@ -761,7 +765,15 @@ static void cert_checks(struct tls_priv *pv, struct tls_sess *s, unsigned idx)
     const char *who = idx == 0 ? "server certificate" : "chain certificate";
     ymd(c->not_before, d1, sizeof(d1));
     ymd(c->not_after, d2, sizeof(d2));
-    if (now > c->not_after) {
+    if (c->bad_not_before || c->bad_not_after) {
+        /* not a date: neither expired nor valid; say so instead of comparing a 0 */
+        bfmt(det, sizeof(det),
+             "%s '%.120s' has a %s that is not a valid date ('%s') - clients reject it; "
+             "reissue the certificate",
+             who, c->subject, c->bad_not_after ? "notAfter" : "notBefore",
+             ci->bad_date[0] ? ci->bad_date : "missing");
+        cert_finding(pv, s, FK_CERT_INVALID_DATE, SEV_WARN, det);
+    } else if (now > c->not_after) {
         bfmt(det, sizeof(det),
              "%s '%.120s' expired on %s (%lld days before this connection) - renew it", who,
              c->subject, d2, (long long)((now - c->not_after) / 86400));

@@ -65,6 +65,8 @@ static const struct fk_info fk_infos[] = {
     [FK_ONE_DIRECTION] = {"one_direction", SEV_INFO, LAYER_CAPTURE, FX_ONE_DIRECTION, NOTEV, false,
                           FAIL_NONE},
     [FK_MALFORMED] = {"malformed", SEV_INFO, LAYER_CAPTURE, FX_NONE, NOTEV, false, FAIL_NONE},
+    [FK_CERT_INVALID_DATE] = {"cert_invalid_date", SEV_WARN, LAYER_TLS, FX_CERT, NOTEV, false,
+                              FAIL_NONE},
 };
 _Static_assert(NELEM(fk_infos) == FK__COUNT, "every finding kind has its metadata");
 

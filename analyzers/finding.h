@@ -44,6 +44,7 @@ enum fkind {
     FK_CAPTURE_LOSS,
     FK_ONE_DIRECTION,
     FK_MALFORMED,
+    FK_CERT_INVALID_DATE, /* a certificate's notBefore/notAfter cannot be read */
     FK__COUNT
 };
 
@@ -524,6 +525,8 @@ struct cert_record {
     uint64_t flow_id;               /* flow it was first seen in */
     uint64_t ts_ns;                 /* when it was seen */
     struct endpoint server;         /* server that presented it */
+    bool bad_not_before;            /* notBefore unreadable (month 13, empty, ...): 0 above */
+    bool bad_not_after;             /* notAfter unreadable: not_after is 0, not a date */
 };
 
 /*

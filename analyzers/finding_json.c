@@ -190,10 +190,16 @@ static void put_cert(struct jbuf *b, const struct fx_cert *x)
 {
     char esc[FX_SUBJECT_MAX];
     json_esc(esc, sizeof(esc), x->subject);
-    jb_put(b,
-           "\"sha256\":\"%.64s\",\"chain_pos\":%d,\"days_left\":%.2f,\"not_after\":%lld,"
-           "\"subject\":\"%s\"",
-           x->sha256, x->chain_pos, x->days_left, (long long)x->not_after, esc);
+    if (isnan(x->days_left)) /* notAfter is not a date (cert_invalid_date) */
+        jb_put(b,
+               "\"sha256\":\"%.64s\",\"chain_pos\":%d,\"days_left\":null,\"not_after\":null,"
+               "\"subject\":\"%s\"",
+               x->sha256, x->chain_pos, esc);
+    else
+        jb_put(b,
+               "\"sha256\":\"%.64s\",\"chain_pos\":%d,\"days_left\":%.2f,\"not_after\":%lld,"
+               "\"subject\":\"%s\"",
+               x->sha256, x->chain_pos, x->days_left, (long long)x->not_after, esc);
 }
 
 static void put_slow(struct jbuf *b, const struct fx_slow_response *x)

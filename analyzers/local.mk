@@ -55,3 +55,8 @@ TESTS += tests/health/live.sh
 EXTRA_DIST += tests/health/live.sh
 TESTS += tests/tcp/samples.sh
 EXTRA_DIST += tests/tcp/samples.sh tests/tcp/check.py
+# certificate dates that are not dates (cert_invalid_date), certificates made with OpenSSL's API
+check_PROGRAMS += tests/unit/test_x509_dates
+tests_unit_test_x509_dates_SOURCES = tests/unit/test_x509_dates.c tests/unit/testhelp.h
+tests_unit_test_x509_dates_LDADD = $(FM_LIBS)
+TESTS += tests/unit/test_x509_dates

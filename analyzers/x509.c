@@ -21,6 +21,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "capture/text.h"
+
 /* A digest in progress. */
 struct x509_digest {
     EVP_MD_CTX *ctx; /* OpenSSL's context, reused */
@@ -127,16 +129,35 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-/* An ASN1_TIME as seconds since the epoch; 0 if unreadable. */
-static int64_t asn1_epoch(const ASN1_TIME *t)
+/*
+ * An ASN1_TIME as seconds since the epoch into *out; false (and *out = 0) when it is missing
+ * or not a date (month 13, empty, "ZZZZZZZZZZZZZ": ASN1_TIME_to_tm checks each field).
+ */
+static bool asn1_epoch(const ASN1_TIME *t, int64_t *out)
 {
     struct tm tm;
     memset(&tm, 0, sizeof(tm));
-    if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
-        return 0;
+    *out = 0;
+    if (!t || ASN1_TIME_to_tm(t, &tm) != 1) /* t NULL would mean "now" to OpenSSL */
+        return false;
     int64_t days =
         days_from_civil((int64_t)tm.tm_year + 1900, (unsigned)tm.tm_mon + 1, (unsigned)tm.tm_mday);
-    return days * 86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+    *out = days * 86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+    return true;
+}
+
+/* Read notBefore and notAfter; an unreadable one is flagged and its text kept (escaped). */
+static void read_dates(X509 *x, struct x509_info *out)
+{
+    const ASN1_TIME *nb = X509_get0_notBefore(x), *na = X509_get0_notAfter(x);
+    out->rec.bad_not_before = !asn1_epoch(nb, &out->rec.not_before);
+    out->rec.bad_not_after = !asn1_epoch(na, &out->rec.not_after);
+    const ASN1_TIME *bad = out->rec.bad_not_before && nb  ? nb
+                           : out->rec.bad_not_after && na ? na
+                                                          : NULL;
+    if (bad)
+        text_term_n((const char *)ASN1_STRING_get0_data(bad), (size_t)ASN1_STRING_length(bad),
+                    out->bad_date, sizeof(out->bad_date));
 }
 
 /* One-line form of an X.509 name ("CN = a, O = b"). */
@@ -311,8 +332,7 @@ int x509_parse(const uint8_t *der, size_t len, struct x509_info *out)
     read_sans(x, out);
     read_cn(x, out);
     read_serial(x, out);
-    out->rec.not_before = asn1_epoch(X509_get0_notBefore(x));
-    out->rec.not_after = asn1_epoch(X509_get0_notAfter(x));
+    read_dates(x, out);
     read_key(x, out);
     read_sig(x, out);
     if (X509_check_issued(x, x) == X509_V_OK) {

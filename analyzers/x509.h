@@ -24,6 +24,7 @@ struct x509_info {
     char dns[X509_MAX_DNS][X509_NAME_MAX]; /* SAN dNSName entries */
     bool weak_key;                         /* RSA/DSA key < 2048 bits */
     bool weak_sig;                         /* signed with MD5 or SHA-1 */
+    char bad_date[48];                     /* first unreadable date as sent (escaped), or "" */
 };
 
 /*

@@ -222,8 +222,17 @@ static void on_cert(void *ctx, const struct cert_record *c)
     json_put_str(out, c->sans);
     fputs(",\"serial\":", out);
     json_put_str(out, c->serial);
-    fprintf(out, ",\"not_before\":%" PRId64 ",\"not_after\":%" PRId64, c->not_before,
-            c->not_after);
+    /* a date the certificate gives in an unreadable form is null, not 0 (1970) */
+    fputs(",\"not_before\":", out);
+    if (c->bad_not_before)
+        fputs("null", out);
+    else
+        fprintf(out, "%" PRId64, c->not_before);
+    fputs(",\"not_after\":", out);
+    if (c->bad_not_after)
+        fputs("null", out);
+    else
+        fprintf(out, "%" PRId64, c->not_after);
     fputs(",\"key_type\":", out);
     json_put_str(out, c->key_type);
     fprintf(out, ",\"key_bits\":%d,\"sig_alg\":", c->key_bits);

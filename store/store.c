@@ -1021,8 +1021,14 @@ static int write_cert(struct store *s, const struct cert_record *c)
     bind_fixed(st, 3, c->issuer, sizeof(c->issuer));
     bind_fixed(st, 4, c->sans, sizeof(c->sans));
     bind_fixed(st, 5, c->serial, sizeof(c->serial));
-    sqlite3_bind_double(st, 6, (double)c->not_before);
-    sqlite3_bind_double(st, 7, (double)c->not_after);
+    if (c->bad_not_before) /* not a date: NULL, so that no view reads it as 1970 */
+        sqlite3_bind_null(st, 6);
+    else
+        sqlite3_bind_double(st, 6, (double)c->not_before);
+    if (c->bad_not_after)
+        sqlite3_bind_null(st, 7);
+    else
+        sqlite3_bind_double(st, 7, (double)c->not_after);
     bind_fixed(st, 8, c->key_type, sizeof(c->key_type));
     sqlite3_bind_int(st, 9, c->key_bits);
     bind_fixed(st, 10, c->sig_alg, sizeof(c->sig_alg));

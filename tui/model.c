@@ -765,8 +765,10 @@ static void tl_cert(struct tl *t, const struct cert_record *c)
 {
     char nb[16], na[16];
     tl_add(t, c->ts_ns, -1, "certificate %d: %s; issuer %s; valid %s..%s; SANs %s; %s %d%s",
-           c->chain_pos, c->subject, c->issuer, fmt_date(c->not_before, nb, sizeof(nb)),
-           fmt_date(c->not_after, na, sizeof(na)), c->sans[0] ? c->sans : "-", c->key_type,
+           c->chain_pos, c->subject, c->issuer,
+           c->bad_not_before ? "(invalid date)" : fmt_date(c->not_before, nb, sizeof(nb)),
+           c->bad_not_after ? "(invalid date)" : fmt_date(c->not_after, na, sizeof(na)),
+           c->sans[0] ? c->sans : "-", c->key_type,
            c->key_bits, c->self_signed ? ", self-signed" : "");
 }
 
