@@ -10,7 +10,7 @@
 # sends it in the clear: that variant is tls13-expired-openssl).
 # CASE: tls12-ok tls13-ok tls12-expired tls13-expired tls13-expired-openssl tls-unknown-ca tls-self-signed
 #       tls-name-mismatch tls-version-mismatch tls-no-shared-cipher tls-no-server-hello
-#       tls-reset-mid-handshake
+#       tls-reset-mid-handshake tls-hostile-cert
 CASE=${1:?usage: $0 CASE}
 PORT=8443
 CERT=good
@@ -45,6 +45,8 @@ tls-no-server-hello) SERVER=silent; CTIMEOUT=3
 	EXP="a plain TCP server accepts and never answers: the ClientHello is ACKed but no ServerHello comes; the client gives up after 3 s (killed by timeout, its socket closes with FIN); the server closes ~5 s after accepting" ;;
 tls-reset-mid-handshake) SERVER=rst
 	EXP="a plain TCP server reads the ClientHello and closes with SO_LINGER 0: RST from the server during the handshake, the client reports a connection reset / unexpected EOF" ;;
+tls-hostile-cert) CERT=hostile; SOPTS="-tls1_2"; COPTS="-tls1_2"
+	EXP="TLS 1.2: server certificate invoice.test whose notAfter has month 13 (not a date) and whose subject O holds ESC [2J and U+009B (8-bit CSI); its signature no longer verifies: the client aborts with a fatal alert after the server's flight" ;;
 *) echo "unknown case $CASE" >&2; exit 2 ;;
 esac
 . "$(dirname "$0")/lib.sh"
@@ -99,7 +101,7 @@ def lines(p):
 cl, sl = lines(sys.argv[1]), lines(sys.argv[2])
 def grab(ls, pat): return [l.strip() for l in ls if re.search(pat, l, re.I)]
 certs = {}
-for n in ("ca", "good", "expired", "wrongname", "unknownca", "selfsigned"):
+for n in ("ca", "good", "expired", "wrongname", "unknownca", "selfsigned", "hostile"):
     r = subprocess.run(["openssl", "x509", "-in", "%s/%s.crt" % (sys.argv[4], n), "-noout", "-subject", "-issuer",
                         "-startdate", "-enddate", "-serial", "-fingerprint", "-sha256"], capture_output=True, text=True)
     certs[n] = r.stdout.strip().splitlines()

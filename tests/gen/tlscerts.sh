@@ -7,6 +7,9 @@
 #   wrongname.crt/.key   other.test, signed by the CA, valid now
 #   otherca.crt/.key     a second CA nobody trusts; unknownca.crt/.key: invoice.test signed by it
 #   selfsigned.crt/.key  invoice.test, self-signed
+#   hostile.crt/.key     invoice.test signed by the CA, then its DER patched: notAfter's month
+#                        is 13 (not a date), and O = "evil ESC[2J U+009B 31m" (terminal controls);
+#                        the patch breaks the CA's signature
 tls_certs() {
 	local d=$1 n
 	mkdir -p "$d"
@@ -68,7 +71,27 @@ CNF
 		openssl ca -batch -config ca.cnf -cert ca.crt -keyfile ca.key -in expired.csr -out expired.crt \
 			-startdate 20240101000000Z -enddate 20241231235959Z -notext 2>/dev/null
 	)
-	for n in ca good expired wrongname unknownca selfsigned; do
+	(
+		cd "$d" || exit 1
+		openssl ecparam -name prime256v1 -genkey -noout -out hostile.key 2>/dev/null
+		openssl req -new -key hostile.key -utf8 \
+			-subj "/O=evil$(printf '\033')[2J$(printf '\302\233')31m/CN=invoice.test" -out hostile.csr
+		openssl x509 -req -in hostile.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 365 -sha256 \
+			-extfile inv.ext -out hostile.pre.crt 2>/dev/null
+		openssl x509 -in hostile.pre.crt -outform DER -out hostile.pre.der
+		/usr/bin/python3 - hostile.pre.der hostile.crt <<'PY'
+import base64, sys
+der = bytearray(open(sys.argv[1], "rb").read())
+nb = der.find(b"\x17\x0d")              # Validity: notBefore UTCTime, then notAfter
+na = der.find(b"\x17\x0d", nb + 15)
+assert nb > 0 and na == nb + 15, "validity not found"
+der[na + 4:na + 6] = b"13"               # YYMMDDhhmmssZ: month 13
+b64 = base64.encodebytes(bytes(der)).decode().replace("\n", "")
+pem = "".join(b64[i:i + 64] + "\n" for i in range(0, len(b64), 64))
+open(sys.argv[2], "w").write("-----BEGIN CERTIFICATE-----\n" + pem + "-----END CERTIFICATE-----\n")
+PY
+	)
+	for n in ca good expired wrongname unknownca selfsigned hostile; do
 		[ -s "$d/$n.crt" ] || gen_die "certificate $n not made"
 	done
 }

@@ -43,6 +43,11 @@ SAMPLES = {
     "tls-no-shared-cipher": dict(outcome="failed_alert", version=0, alert=40, frm="server"),
     "tls-no-server-hello": dict(outcome="no_server_hello", version=0),
     "tls-reset-mid-handshake": dict(outcome="reset", version=0, frm="server"),
+    # notAfter month 13: cert_invalid_date, and neither an expiry finding nor an alert
+    "tls-hostile-cert": dict(outcome="failed_alert", version=0x0303, alert=51, frm="client",
+                             kinds=["cert_invalid_date", "tls_alert"],
+                             never=["cert_expired", "cert_expiring", "cert_not_yet_valid",
+                                    "health_alert"]),
 }
 
 # corpus capture -> (outcomes multiset, plaintext alert codes) it must show
@@ -109,6 +114,8 @@ def check_sample(name, exp):
         check(t["alert_from"] == exp["frm"], f"{name}: from {t['alert_from']} != {exp['frm']}")
     for k in exp.get("kinds", []):
         check(kinds[k] >= 1, f"{name}: no {k} finding ({dict(kinds)})")
+    for k in exp.get("never", []):
+        check(kinds[k] == 0, f"{name}: unexpected {k} finding ({dict(kinds)})")
     tls_kinds = [k for k in kinds if k.startswith("tls_") or k.startswith("cert_")]
     if exp.get("clean"):
         check(not tls_kinds, f"{name}: clean sample has TLS findings {tls_kinds}")
