@@ -869,8 +869,9 @@ static const char certs_sql[] =
     " round((c.not_after - (SELECT max(coalesce(last_ts, started)) FROM runs)) / 86400.0, 1)"
     " AS days_left_at_last_run FROM main.certificates c"
     " WHERE (:run IS NULL OR c.last_run_id = :run)"
-    " AND c.not_after <= (SELECT max(coalesce(last_ts, started)) FROM runs) + 30 * 86400"
-    " ORDER BY c.not_after LIMIT 20";
+    " AND (c.not_after IS NULL"     /* an unreadable notAfter (cert_invalid_date) */
+    " OR c.not_after <= (SELECT max(coalesce(last_ts, started)) FROM runs) + 30 * 86400)"
+    " ORDER BY c.not_after IS NOT NULL, c.not_after LIMIT 20";
 
 static const char resets_sql[] =
     "SELECT server, coalesce(side, '?') AS sent_by, coalesce(phase, '?') AS phase,"
@@ -981,7 +982,9 @@ static int report_all(struct report *r, char *err, size_t errlen)
                   section(r, "alerts", "Server alerts (newest first)", "no alerts", alerts_sql, err,
                           errlen) != 0 ||
                   section(r, "certs_expiring",
-                          "Certificates expired or expiring within 30 days of the last run", "none",
+                          "Certificates expired, expiring within 30 days of the last run, "
+                          "or with an unreadable notAfter (-)",
+                          "none",
                           certs_sql, err, errlen) != 0))
         return ERR_DB;
     if (!r->v2 && o->json) {

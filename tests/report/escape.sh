@@ -2,7 +2,9 @@
 # escape.sh - strings from the wire cannot drive the terminal through `flowmedic report`: a
 # database whose certificate subject, SNI and finding detail hold ESC sequences, BEL, a raw
 # 0x9b byte (8-bit CSI), U+009B and a right-to-left override prints them escaped ("\x1b",
-# "\u009b", ...) in the text report, and as valid UTF-8 JSON with --json.
+# "\u009b", ...) in the text report, and as valid UTF-8 JSON with --json. Then the real capture
+# samples/tls-hostile-cert.pcap, whose certificate subject holds ESC and U+009B, through JSON
+# lines, the report and the live view (tmux, when installed).
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${FLOWMEDIC:=$top_srcdir/flowmedic}"
 if [ ! -x "$FLOWMEDIC" ]; then
@@ -76,5 +78,50 @@ if js is not None:
         print("FAIL: JSON report lost the subject (want raw 0x9b as U+FFFD, the rest kept)"); ok = False
 sys.exit(0 if ok else 1)
 PY
-[ $fail -eq 0 ] && echo "escape: text and JSON reports are terminal-safe"
+[ $fail -eq 0 ] && echo "ok   planted strings: text and JSON reports are terminal-safe"
+
+# The real capture samples/tls-hostile-cert.pcap: its certificate's subject holds ESC [2J and
+# U+009B. JSON lines, the report and the live view must carry it escaped, never raw.
+real="$top_srcdir/samples/tls-hostile-cert.pcap"
+"$FLOWMEDIC" -q -r "$real" -w "$tmp/real.db" --json >"$tmp/real.jsonl" 2>"$tmp/real.err"
+rc=$?
+[ $rc -eq 0 ] || { fail=1; echo "FAIL: analysing $real: status $rc $(cat "$tmp/real.err")"; }
+"$FLOWMEDIC" report "$tmp/real.db" >"$tmp/real.txt" 2>&1 || { fail=1; echo "FAIL: report of $real"; }
+python3 - "$tmp/real.jsonl" "$tmp/real.txt" <<'PY' || fail=1
+import json, sys
+ok = True
+for path, what in ((sys.argv[1], "JSON lines"), (sys.argv[2], "report")):
+    raw = open(path, "rb").read()
+    for b in (b"\x1b", b"\x9b", b"\xc2\x9b"):
+        if b in raw:
+            print("FAIL: %s of the real capture hold the raw bytes %r" % (what, b)); ok = False
+text = open(sys.argv[2], encoding="utf-8").read()
+if "\\u009b31m" not in text or "cert_invalid_date" not in text:
+    print("FAIL: the report lacks the escaped subject or the cert_invalid_date finding"); ok = False
+subjects = [json.loads(l).get("subject") for l in open(sys.argv[1], encoding="utf-8")]
+if "O = evil\\1B[2J\u009b31m, CN = invoice.test" not in subjects:
+    print("FAIL: JSON cert subject is not the certificate's: %r" % subjects); ok = False
+sys.exit(0 if ok else 1)
+PY
+if command -v tmux >/dev/null 2>&1; then
+    unset TMUX
+    TMUX_TMPDIR=$tmp
+    export TMUX_TMPDIR
+    sock=fmesc-$$
+    tmux -L $sock -f /dev/null new-session -d -s e -x 160 -y 40 \
+        "TERM=xterm-256color '$FLOWMEDIC' --tui --speed max --no-db -r '$real'; sleep 30"
+    i=0
+    while [ $i -lt 100 ] && ! tmux -L $sock capture-pane -p -t e | grep -q "replay finished"; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    tmux -L $sock capture-pane -p -t e >"$tmp/screen"
+    tmux -L $sock kill-server 2>/dev/null
+    if ! grep -qF 'evil\1B[2J\u009b31m' "$tmp/screen"; then
+        fail=1
+        echo "FAIL: the live view does not show the subject escaped:"
+        cat "$tmp/screen"
+    fi
+fi
+[ $fail -eq 0 ] && echo "ok   real capture: JSON lines, report and live view show the hostile subject escaped"
 exit $fail
