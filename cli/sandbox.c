@@ -125,36 +125,44 @@ static int sb_rule(scmp_filter_ctx ctx, uint32_t action, const char *name, unsig
     return rc;
 }
 
+/* One argument comparison (the SCMP_A* macros leave datum_b to the compiler's zeroing). */
+static struct scmp_arg_cmp sb_cmp(unsigned arg, enum scmp_compare op, scmp_datum_t a,
+                                  scmp_datum_t b)
+{
+    struct scmp_arg_cmp c = {.arg = arg, .op = op, .datum_a = a, .datum_b = b};
+    return c;
+}
+
 /* Rules with argument checks. */
 static int sb_arg_rules(scmp_filter_ctx ctx)
 {
     const uint32_t ok = SCMP_ACT_ALLOW;
     int rc = 0;
     /* memory: never writable-and-executable or executable (no code loading after start) */
-    struct scmp_arg_cmp noexec = SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
+    struct scmp_arg_cmp noexec = sb_cmp(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
     rc |= sb_rule(ctx, ok, "mmap", 1, &noexec);
     rc |= sb_rule(ctx, ok, "mprotect", 1, &noexec);
     /* threads, not processes; clone3's flags are out of reach of a filter, so it reports
        ENOSYS and the C library falls back to clone */
     rc |= sb_rule(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NULL);
 #ifndef SB_SANITIZER /* there, clone and prctl are allowed with any arguments */
-    struct scmp_arg_cmp thread = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
+    struct scmp_arg_cmp thread = sb_cmp(0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
     rc |= sb_rule(ctx, ok, "clone", 1, &thread);
 #endif
     /* signals to this process only (abort, pthread_kill) */
-    struct scmp_arg_cmp self = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid());
+    struct scmp_arg_cmp self = sb_cmp(0, SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0);
     rc |= sb_rule(ctx, ok, "tgkill", 1, &self);
     rc |= sb_rule(ctx, ok, "kill", 1, &self);
     /* resource limits may be read (pthread_getattr_np), not changed */
-    struct scmp_arg_cmp getonly = SCMP_A2(SCMP_CMP_EQ, 0);
+    struct scmp_arg_cmp getonly = sb_cmp(2, SCMP_CMP_EQ, 0, 0);
     rc |= sb_rule(ctx, ok, "prlimit64", 1, &getonly);
     for (size_t i = 0; i < sizeof(sb_ioctls) / sizeof(sb_ioctls[0]); i++) {
-        struct scmp_arg_cmp req = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, sb_ioctls[i]);
+        struct scmp_arg_cmp req = sb_cmp(1, SCMP_CMP_MASKED_EQ, 0xffffffffu, sb_ioctls[i]);
         rc |= sb_rule(ctx, ok, "ioctl", 1, &req);
     }
 #ifndef SB_SANITIZER
     for (size_t i = 0; i < sizeof(sb_prctls) / sizeof(sb_prctls[0]); i++) {
-        struct scmp_arg_cmp opt = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)sb_prctls[i]);
+        struct scmp_arg_cmp opt = sb_cmp(0, SCMP_CMP_EQ, (scmp_datum_t)sb_prctls[i], 0);
         rc |= sb_rule(ctx, ok, "prctl", 1, &opt);
     }
 #endif
