@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "analyzers/finding.h"
+#include "capture/text.h"
 
 /* An append cursor over a caller's buffer; overflow is sticky. */
 struct jbuf {
@@ -37,22 +38,34 @@ static void jb_put(struct jbuf *b, const char *fmt, ...)
 }
 
 /*
- * s as the inside of a JSON string into out[outsz]: quote and backslash escaped, control and
- * non-ASCII bytes as \u00XX, cut (never inside an escape) when out is full.
+ * s as the inside of a JSON string into out[outsz]: quote and backslash escaped, valid UTF-8
+ * kept, C0, DEL, C1 and bidi controls as \uHHHH (capture/text.h), bytes that are not UTF-8 as
+ * \ufffd; cut (never inside an escape or a character) when out is full.
  */
 static void json_esc(char *out, size_t outsz, const char *s)
 {
-    size_t o = 0;
-    for (; *s && o + 7 < outsz; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)ch;
-        } else if (ch < 0x20 || ch >= 0x7f) {
-            o += (size_t)snprintf(out + o, outsz - o, "\\u%04x", ch);
-        } else {
-            out[o++] = (char)ch;
+    const uint8_t *p = (const uint8_t *)s;
+    size_t n = strlen(s), o = 0;
+    for (size_t i = 0; i < n;) {
+        char e[8];
+        uint32_t cp = 0;
+        size_t k = text_utf8_next(p + i, n - i, &cp);
+        const char *piece = s + i;
+        size_t plen = k;
+        if (k == 0) {
+            piece = "\\ufffd", plen = 6, k = 1;
+        } else if (cp == '"' || cp == '\\') {
+            e[0] = '\\', e[1] = (char)cp;
+            piece = e, plen = 2;
+        } else if (text_is_unsafe(cp)) {
+            snprintf(e, sizeof(e), "\\u%04x", (unsigned)cp & 0xffffu);
+            piece = e, plen = 6;
         }
+        if (plen >= outsz - o)
+            break;
+        memcpy(out + o, piece, plen);
+        o += plen;
+        i += k;
     }
     out[o] = '\0';
 }
