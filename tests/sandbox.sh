@@ -4,7 +4,8 @@
 #  2. a forbidden call is refused: socket() fails with EPERM, execve kills the process (SIGSYS);
 #  3. the live view (tmux) runs confined to the end: Seccomp 2 and NoNewPrivs 1 in
 #     /proc/PID/status, screen drawn, q quits with status 0, database written;
-#  4. live capture with -Z nobody (sandbox on by default), the metrics endpoint and the
+#  4. the metrics endpoint and file test suites (tests/metrics/) pass with --sandbox;
+#  5. live capture with -Z nobody (sandbox on by default), the metrics endpoint and the
 #     database writer: Seccomp 2 / NoNewPrivs 1, a scrape answers, SIGINT ends it with
 #     status 0 and the flows are in the database. Needs root and ip netns (run under
 #     flock /tmp/fm-netns.lock); that part skips with a message otherwise.
@@ -133,7 +134,27 @@ else
     echo "skip live view: tmux is not installed"
 fi
 
-# ---- 4. live capture with -Z nobody, metrics and database ----
+# ---- 4. the metrics endpoint and file suites, confined ----
+# tests/metrics/ (slowloris, 1000 idle connections, a 1 MB request line, dual stack, TLS and
+# basic auth; the symlink-safe metrics file) run with every flowmedic call under --sandbox.
+printf '#!/bin/sh\nexec "%s" --sandbox "$@"\n' "$FLOWMEDIC" >"$tmp/fm-sandboxed"
+chmod 755 "$tmp/fm-sandboxed"
+for t in endpoint file; do
+    [ -f "$top_srcdir/tests/metrics/$t.sh" ] || continue
+    FLOWMEDIC="$tmp/fm-sandboxed" top_srcdir="$top_srcdir" sh "$top_srcdir/tests/metrics/$t.sh" \
+        >"$tmp/metrics-$t.log" 2>&1
+    rc=$?
+    if [ $rc -eq 0 ]; then
+        echo "ok   tests/metrics/$t.sh passes with --sandbox"
+    elif [ $rc -eq 77 ]; then
+        echo "skip tests/metrics/$t.sh: $(tail -1 "$tmp/metrics-$t.log")"
+    else
+        bad "tests/metrics/$t.sh fails with --sandbox (status $rc):"
+        grep -v '^ok' "$tmp/metrics-$t.log" | tail -15
+    fi
+done
+
+# ---- 5. live capture with -Z nobody, metrics and database ----
 if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null 2>&1 || ! ip netns add "$nsc" 2>/dev/null; then
     echo "skip live capture: needs root and network namespaces"
     exit $fail
