@@ -133,37 +133,43 @@ static struct scmp_arg_cmp sb_cmp(unsigned arg, enum scmp_compare op, scmp_datum
     return c;
 }
 
+/* The first of two results that is an error, else 0. */
+static int sb_first(int rc, int next)
+{
+    return rc < 0 ? rc : next;
+}
+
 /* Rules with argument checks. */
 static int sb_arg_rules(scmp_filter_ctx ctx)
 {
     const uint32_t ok = SCMP_ACT_ALLOW;
     int rc = 0;
-    /* memory: never writable-and-executable or executable (no code loading after start) */
+    /* memory: never executable (no code can be mapped or made runnable after start-up) */
     struct scmp_arg_cmp noexec = sb_cmp(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
-    rc |= sb_rule(ctx, ok, "mmap", 1, &noexec);
-    rc |= sb_rule(ctx, ok, "mprotect", 1, &noexec);
+    rc = sb_first(rc, sb_rule(ctx, ok, "mmap", 1, &noexec));
+    rc = sb_first(rc, sb_rule(ctx, ok, "mprotect", 1, &noexec));
     /* threads, not processes; clone3's flags are out of reach of a filter, so it reports
        ENOSYS and the C library falls back to clone */
-    rc |= sb_rule(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NULL);
+    rc = sb_first(rc, sb_rule(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NULL));
 #ifndef SB_SANITIZER /* there, clone and prctl are allowed with any arguments */
     struct scmp_arg_cmp thread = sb_cmp(0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
-    rc |= sb_rule(ctx, ok, "clone", 1, &thread);
+    rc = sb_first(rc, sb_rule(ctx, ok, "clone", 1, &thread));
 #endif
     /* signals to this process only (abort, pthread_kill) */
     struct scmp_arg_cmp self = sb_cmp(0, SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0);
-    rc |= sb_rule(ctx, ok, "tgkill", 1, &self);
-    rc |= sb_rule(ctx, ok, "kill", 1, &self);
+    rc = sb_first(rc, sb_rule(ctx, ok, "tgkill", 1, &self));
+    rc = sb_first(rc, sb_rule(ctx, ok, "kill", 1, &self));
     /* resource limits may be read (pthread_getattr_np), not changed */
     struct scmp_arg_cmp getonly = sb_cmp(2, SCMP_CMP_EQ, 0, 0);
-    rc |= sb_rule(ctx, ok, "prlimit64", 1, &getonly);
+    rc = sb_first(rc, sb_rule(ctx, ok, "prlimit64", 1, &getonly));
     for (size_t i = 0; i < sizeof(sb_ioctls) / sizeof(sb_ioctls[0]); i++) {
         struct scmp_arg_cmp req = sb_cmp(1, SCMP_CMP_MASKED_EQ, 0xffffffffu, sb_ioctls[i]);
-        rc |= sb_rule(ctx, ok, "ioctl", 1, &req);
+        rc = sb_first(rc, sb_rule(ctx, ok, "ioctl", 1, &req));
     }
 #ifndef SB_SANITIZER
     for (size_t i = 0; i < sizeof(sb_prctls) / sizeof(sb_prctls[0]); i++) {
         struct scmp_arg_cmp opt = sb_cmp(0, SCMP_CMP_EQ, (scmp_datum_t)sb_prctls[i], 0);
-        rc |= sb_rule(ctx, ok, "prctl", 1, &opt);
+        rc = sb_first(rc, sb_rule(ctx, ok, "prctl", 1, &opt));
     }
 #endif
     return rc;
