@@ -57,6 +57,7 @@ bool sandbox_available(void)
 }
 
 /* Allowed with any arguments. */
+/* clang-format off */
 static const char *const sb_allow[] = {
     /* files and descriptors that exist or are opened by path (sqlite's WAL and journal,
        the next -r file, --metrics-file's temporary and rename) */
@@ -87,6 +88,7 @@ static const char *const sb_allow[] = {
     /* misc */
     "getrandom", "uname", "sysinfo",
 };
+/* clang-format on */
 
 /* Kill the process: no part of flowmedic runs programs or inspects other processes. */
 static const char *const sb_kill[] = {
