@@ -732,9 +732,8 @@ static void cert_finding(struct tls_priv *pv, struct tls_sess *s, enum fkind k, 
     f.fx.cert.chain_pos = c->chain_pos;
     /* days until notAfter at the packet's time (negative once expired), for health rules;
        NAN (null in JSON) when notAfter is not a date (cert_invalid_date) */
-    f.fx.cert.days_left = c->bad_not_after
-                              ? NAN
-                              : fx_days_left(c->not_after, (int64_t)(pv->cur_ns / NS_PER_S));
+    f.fx.cert.days_left =
+        c->bad_not_after ? NAN : fx_days_left(c->not_after, (int64_t)(pv->cur_ns / NS_PER_S));
     f.fx.cert.not_after = c->not_after;
     fx_copy(f.fx.cert.subject, sizeof(f.fx.cert.subject), c->subject);
     det_emit(pv->d, &f);

@@ -869,7 +869,7 @@ static const char certs_sql[] =
     " round((c.not_after - (SELECT max(coalesce(last_ts, started)) FROM runs)) / 86400.0, 1)"
     " AS days_left_at_last_run FROM main.certificates c"
     " WHERE (:run IS NULL OR c.last_run_id = :run)"
-    " AND (c.not_after IS NULL"     /* an unreadable notAfter (cert_invalid_date) */
+    " AND (c.not_after IS NULL" /* an unreadable notAfter (cert_invalid_date) */
     " OR c.not_after <= (SELECT max(coalesce(last_ts, started)) FROM runs) + 30 * 86400)"
     " ORDER BY c.not_after IS NOT NULL, c.not_after LIMIT 20";
 
@@ -984,8 +984,7 @@ static int report_all(struct report *r, char *err, size_t errlen)
                   section(r, "certs_expiring",
                           "Certificates expired, expiring within 30 days of the last run, "
                           "or with an unreadable notAfter (-)",
-                          "none",
-                          certs_sql, err, errlen) != 0))
+                          "none", certs_sql, err, errlen) != 0))
         return ERR_DB;
     if (!r->v2 && o->json) {
         json_member(r, "server_health");

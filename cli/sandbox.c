@@ -100,8 +100,8 @@ static const char *const sb_kill[] = {
 
 #ifdef SB_SANITIZER
 /* What LeakSanitizer's exit-time check needs besides (see SB_SANITIZER). */
-static const char *const sb_sanitizer[] = {"ptrace", "clone", "wait4", "waitid", "prctl",
-                                            "getdents", "arch_prctl"};
+static const char *const sb_sanitizer[] = {"ptrace", "clone",    "wait4",     "waitid",
+                                           "prctl",  "getdents", "arch_prctl"};
 #endif
 
 /* ioctl requests allowed: the terminal (ncurses) and pcap's interface checks. */

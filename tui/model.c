@@ -768,8 +768,8 @@ static void tl_cert(struct tl *t, const struct cert_record *c)
            c->chain_pos, c->subject, c->issuer,
            c->bad_not_before ? "(invalid date)" : fmt_date(c->not_before, nb, sizeof(nb)),
            c->bad_not_after ? "(invalid date)" : fmt_date(c->not_after, na, sizeof(na)),
-           c->sans[0] ? c->sans : "-", c->key_type,
-           c->key_bits, c->self_signed ? ", self-signed" : "");
+           c->sans[0] ? c->sans : "-", c->key_type, c->key_bits,
+           c->self_signed ? ", self-signed" : "");
 }
 
 size_t tui_model_timeline(const struct tui_model *m, uint64_t flow_id, struct tui_event *out,

@@ -24,11 +24,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The connection as the caller sees it. */
 struct fz_conn {
-    struct http_parser hp[2]; /* request, response parsers */
-    bool failed[2];           /* the direction's parser returned MALFORMED */
-    bool head[FZ_PIPELINE];   /* queued request was HEAD */
-    bool connect[FZ_PIPELINE];/* queued request was CONNECT */
-    unsigned qhead, qlen;     /* request queue */
+    struct http_parser hp[2];  /* request, response parsers */
+    bool failed[2];            /* the direction's parser returned MALFORMED */
+    bool head[FZ_PIPELINE];    /* queued request was HEAD */
+    bool connect[FZ_PIPELINE]; /* queued request was CONNECT */
+    unsigned qhead, qlen;      /* request queue */
 };
 
 /* Act on one event as det_health.c does. */

@@ -80,12 +80,18 @@ static void test_term(void)
     /* ESC [ 2 J (clear screen) and a bell */
     CHECK(term_is("a\x1b[2Jb\x07", 256, "a\\x1b[2Jb\\x07"));
     /* U+009B as UTF-8, and the raw byte 0x9b */
-    CHECK(term_is("x\xc2\x9b" "31mX", 256, "x\\u009b31mX"));
-    CHECK(term_is("x\x9b" "31mX", 256, "x\\x9b31mX"));
+    CHECK(term_is("x\xc2\x9b"
+                  "31mX",
+                  256, "x\\u009b31mX"));
+    CHECK(term_is("x\x9b"
+                  "31mX",
+                  256, "x\\x9b31mX"));
     /* DEL, tab, newline, carriage return */
     CHECK(term_is("\x7f\t\n\r", 256, "\\x7f\\x09\\x0a\\x0d"));
     /* right-to-left override U+202E */
-    CHECK(term_is("gpj.\xe2\x80\xae" "exe", 256, "gpj.\\u202eexe"));
+    CHECK(term_is("gpj.\xe2\x80\xae"
+                  "exe",
+                  256, "gpj.\\u202eexe"));
     /* valid non-ASCII text is kept as is */
     CHECK(term_is("Soci\xc3\xa9t\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac", 256,
                   "Soci\xc3\xa9t\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac"));
@@ -94,9 +100,9 @@ static void test_term(void)
     CHECK(term_is("\xed\xa0\x80", 256, "\\xed\\xa0\\x80"));
     CHECK(term_is("ok\xe2\x80", 256, "ok\\xe2\\x80"));
     /* cut at a whole character or escape, never inside one */
-    CHECK(term_is("ab\x1b", 6, "ab"));       /* "\x1b" needs 4 + NUL */
+    CHECK(term_is("ab\x1b", 6, "ab")); /* "\x1b" needs 4 + NUL */
     CHECK(term_is("ab\x1b", 7, "ab\\x1b"));
-    CHECK(term_is("a\xc3\xa9", 3, "a"));      /* no room for both bytes of e-acute + NUL */
+    CHECK(term_is("a\xc3\xa9", 3, "a")); /* no room for both bytes of e-acute + NUL */
     CHECK(term_is("a\xc3\xa9", 4, "a\xc3\xa9"));
     CHECK(term_is("abc", 1, ""));
     CHECK(term_is(NULL, 8, ""));
@@ -105,9 +111,12 @@ static void test_term(void)
     CHECK(strcmp(small, "zzz") == 0);
     /* every output of a hostile string is terminal-safe */
     char out[256];
-    CHECK(terminal_safe(text_term("\x1b]0;pwned\x07\xc2\x9b\x9b\x84\xc2\x85\x7f\xe2\x81\xa6",
-                                  out, sizeof(out))));
-    CHECK(text_term_n("ab\x1b" "cd", 3, out, sizeof(out)) == out && strcmp(out, "ab\\x1b") == 0);
+    CHECK(terminal_safe(
+        text_term("\x1b]0;pwned\x07\xc2\x9b\x9b\x84\xc2\x85\x7f\xe2\x81\xa6", out, sizeof(out))));
+    CHECK(text_term_n("ab\x1b"
+                      "cd",
+                      3, out, sizeof(out)) == out &&
+          strcmp(out, "ab\\x1b") == 0);
 }
 
 /* json_put_str of s, as a string. */

@@ -92,16 +92,22 @@ static void test_bad_not_before(void)
     CHECK(xi.rec.bad_not_before && !xi.rec.bad_not_after);
     CHECK(strcmp(xi.bad_date, "ZZZZZZZZZZZZZ") == 0);
     /* control bytes in a bad date are kept escaped */
-    CHECK(parse("25\x1b[2J\xc2\x9b" "0000Z", "301231235959Z", "x", &xi) == 0);
+    CHECK(parse("25\x1b[2J\xc2\x9b"
+                "0000Z",
+                "301231235959Z", "x", &xi) == 0);
     CHECK(xi.rec.bad_not_before && strcmp(xi.bad_date, "25\\x1b[2J\\u009b0000Z") == 0);
 }
 
 static void test_hostile_subject(void)
 {
     char out[512];
-    CHECK(parse("250101000000Z", "301231235959Z", "a\x1b[2Jb\xc2\x9b" "31mc", &xi) == 0);
-    fprintf(stderr, "  subject as OpenSSL prints it: %s\n", text_term(xi.rec.subject, out, sizeof(out)));
-    CHECK(strchr(xi.rec.subject, 0x1b) == NULL); /* OpenSSL's ESC_CTRL: "\1B" */
+    CHECK(parse("250101000000Z", "301231235959Z",
+                "a\x1b[2Jb\xc2\x9b"
+                "31mc",
+                &xi) == 0);
+    fprintf(stderr, "  subject as OpenSSL prints it: %s\n",
+            text_term(xi.rec.subject, out, sizeof(out)));
+    CHECK(strchr(xi.rec.subject, 0x1b) == NULL);       /* OpenSSL's ESC_CTRL: "\1B" */
     CHECK(strstr(xi.rec.subject, "\xc2\x9b") != NULL); /* C1 passes OpenSSL's escaping... */
     text_term(xi.rec.subject, out, sizeof(out));
     CHECK(strstr(out, "\xc2\x9b") == NULL && strstr(out, "\\u009b31mc") != NULL); /* ...not ours */
