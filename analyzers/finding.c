@@ -117,6 +117,13 @@ static const char *const flow_state_names[] = {
     [FS_MIDSTREAM] = "midstream",
 };
 
+static const char *const conn_state_names[] = {
+    [CS_OTH] = "OTH",     [CS_S0] = "S0",         [CS_S1] = "S1",       [CS_SF] = "SF",
+    [CS_REJ] = "REJ",     [CS_S2] = "S2",         [CS_S3] = "S3",       [CS_RSTO] = "RSTO",
+    [CS_RSTR] = "RSTR",   [CS_RSTOS0] = "RSTOS0", [CS_RSTRH] = "RSTRH", [CS_SH] = "SH",
+    [CS_SHR] = "SHR",
+};
+
 static const char *const tls_outcome_names[] = {
     [TLS_IN_PROGRESS] = "in_progress",
     [TLS_COMPLETED] = "completed",
@@ -235,6 +242,11 @@ const char *close_name(enum flow_close c)
 const char *flow_state_name(enum flow_state s)
 {
     return name_at(flow_state_names, NELEM(flow_state_names), (long)s);
+}
+
+const char *conn_state_name(enum conn_state s)
+{
+    return name_at(conn_state_names, NELEM(conn_state_names), (long)s);
 }
 
 const char *tls_outcome_name(enum tls_outcome o)

@@ -110,6 +110,29 @@ enum flow_state {
 };
 const char *flow_state_name(enum flow_state s);
 
+/*
+ * Zeek's conn.log conn_state of a flow (README.md, "conn_state and history"). The originator
+ * is the client. Names: conn_state_name ("S0", "SF", "RSTR", ...).
+ */
+enum conn_state {
+    CS_OTH = 0, /* no SYN seen, midstream traffic not closed (or nothing else applies) */
+    CS_S0,      /* connection attempt seen, no reply */
+    CS_S1,      /* established, not terminated */
+    CS_SF,      /* normal establishment and termination (FIN both ways) */
+    CS_REJ,     /* connection attempt rejected (SYN answered by RST) */
+    CS_S2,      /* established, the originator sent FIN, no FIN from the responder */
+    CS_S3,      /* established, the responder sent FIN, no FIN from the originator */
+    CS_RSTO,    /* the originator aborted (sent a RST) */
+    CS_RSTR,    /* the responder sent a RST */
+    CS_RSTOS0,  /* the originator sent a SYN then a RST, no SYN-ACK seen */
+    CS_RSTRH,   /* the responder sent a SYN-ACK then a RST, no SYN seen */
+    CS_SH,      /* the originator sent a SYN then a FIN, no SYN-ACK seen ("half" open) */
+    CS_SHR,     /* the responder sent a SYN-ACK then a FIN, no SYN seen */
+};
+const char *conn_state_name(enum conn_state s);
+
+#define FLOW_HISTORY_MAX 32 /* history letters kept, NUL included; later letters are dropped */
+
 /* A flow, as reported when it ends (or at exit for flows still open). */
 struct flow_record {
     uint64_t flow_id;               /* unique within a run, increasing */
@@ -132,6 +155,8 @@ struct flow_record {
     int64_t hs_rtt_client_ns;       /* SYN-ACK -> ACK, -1 if unknown */
     uint32_t syn_count;             /* SYNs sent by the client (1 + retries) */
     uint32_t synack_count;          /* SYN-ACKs sent by the server */
+    enum conn_state conn_state;     /* Zeek's conn_state, kept current on every segment */
+    char history[FLOW_HISTORY_MAX]; /* Zeek's history letters (client upper-case), NUL-ended */
 };
 
 /* Per server endpoint, per interval: the health row (filled by the health analyzer). */

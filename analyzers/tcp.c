@@ -138,8 +138,123 @@ bool tcp_is_reuse(const struct flow *f, const struct pkt *p, int dir)
     return h->seen || o->seen;
 }
 
+/* Bits of struct tcp_hist.once: letters written at most once per direction. */
+enum {
+    TCP_HO_ACK = 1u << 0,    /* a: a pure ACK */
+    TCP_HO_DATA = 1u << 1,   /* d: payload */
+    TCP_HO_INCONS = 1u << 2, /* i: FIN and RST together */
+    TCP_HO_MULTI = 1u << 3,  /* q: SYN with FIN or RST */
+};
+
+/* Append history letter c (lower-case), upper-cased for the client, while there is room. */
+static void tcp_hist_put(struct flow *f, int dir, char c)
+{
+    if (f->tcp.hist_len + 1u >= FLOW_HISTORY_MAX)
+        return;
+    f->rec.history[f->tcp.hist_len++] = dir == DIR_C2S && c >= 'a' && c <= 'z' ? (char)(c - 32) : c;
+    f->rec.history[f->tcp.hist_len] = '\0';
+}
+
+/* A letter that Zeek writes at most once per direction (a, d, i, q). */
+static void tcp_hist_once(struct flow *f, int dir, uint8_t bit, char c)
+{
+    struct tcp_hist *h = &f->tcp.hist[dir];
+    if (h->once & bit)
+        return;
+    h->once |= bit;
+    tcp_hist_put(f, dir, c);
+}
+
+/* A letter written again only when its sequence number differs from the last one (s, h, f, r). */
+static void tcp_hist_seq(struct flow *f, int dir, int which, uint32_t seq, char c)
+{
+    struct tcp_hist *h = &f->tcp.hist[dir];
+    uint8_t bit = (uint8_t)(1u << which);
+    h->sent |= bit;
+    if ((h->seq_known & bit) && h->last_seq[which] == seq)
+        return;
+    h->seq_known |= bit;
+    h->last_seq[which] = seq;
+    tcp_hist_put(f, dir, c);
+}
+
+/* A letter written at the 1st, 10th, 100th, ... event of its kind (t, w, g). */
+static void tcp_hist_log(struct flow *f, int dir, int which, char c)
+{
+    struct tcp_hist *h = &f->tcp.hist[dir];
+    if (h->count[which] < UINT32_MAX)
+        h->count[which]++;
+    if (!h->next[which])
+        h->next[which] = 1;
+    if (h->count[which] != h->next[which])
+        return;
+    h->next[which] = h->next[which] > UINT32_MAX / 10 ? UINT32_MAX : h->next[which] * 10;
+    tcp_hist_put(f, dir, c);
+}
+
+/*
+ * The history letters of one segment, in this order: q or i, s or h, d, f, r, a, t, w, g.
+ * rtx_seen: the segment retransmits payload the capture had already seen.
+ */
+static void tcp_history(struct flow *f, const struct pkt *p, int dir, uint32_t ev, bool rtx_seen)
+{
+    const uint8_t fl = p->flags;
+    if ((fl & TCP_SYN) && (fl & (TCP_FIN | TCP_RST)))
+        tcp_hist_once(f, dir, TCP_HO_MULTI, 'q');
+    else if ((fl & TCP_FIN) && (fl & TCP_RST))
+        tcp_hist_once(f, dir, TCP_HO_INCONS, 'i');
+    if ((fl & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+        tcp_hist_seq(f, dir, TCP_HS_SYN, p->seq, 's');
+    else if (fl & TCP_SYN)
+        tcp_hist_seq(f, dir, TCP_HS_SYNACK, p->seq, 'h');
+    if (p->tcp_len)
+        tcp_hist_once(f, dir, TCP_HO_DATA, 'd');
+    if (fl & TCP_FIN)
+        tcp_hist_seq(f, dir, TCP_HS_FIN, p->seq, 'f');
+    if (fl & TCP_RST)
+        tcp_hist_seq(f, dir, TCP_HS_RST, p->seq, 'r');
+    if ((fl & (TCP_SYN | TCP_FIN | TCP_RST | TCP_ACK)) == TCP_ACK && !p->tcp_len)
+        tcp_hist_once(f, dir, TCP_HO_ACK, 'a');
+    if (rtx_seen)
+        tcp_hist_log(f, dir, TCP_HL_RTX, 't');
+    if (ev & (1u << TEV_ZERO_WINDOW))
+        tcp_hist_log(f, dir, TCP_HL_ZWIN, 'w');
+    if (ev & (1u << TEV_CAPTURE_LOSS))
+        tcp_hist_log(f, !dir, TCP_HL_GAP, 'g'); /* a gap in the peer's data */
+}
+
+/*
+ * Zeek's conn_state from what each side sent (README.md, "conn_state and history"). A RST
+ * decides first (the first RST seen), then FINs, then the handshake.
+ */
+static enum conn_state tcp_conn_state(const struct flow *f)
+{
+    const struct tcp_hist *o = &f->tcp.hist[DIR_C2S], *r = &f->tcp.hist[DIR_S2C];
+    const bool syn = o->sent & (1u << TCP_HS_SYN), synack = r->sent & (1u << TCP_HS_SYNACK);
+    const bool ofin = o->sent & (1u << TCP_HS_FIN), rfin = r->sent & (1u << TCP_HS_FIN);
+    if (f->tcp.first_rst_dir == DIR_C2S)
+        return syn && !synack ? CS_RSTOS0 : CS_RSTO;
+    if (f->tcp.first_rst_dir == DIR_S2C) {
+        if (syn && !synack)
+            return CS_REJ;
+        return !syn && synack ? CS_RSTRH : CS_RSTR;
+    }
+    if (ofin && rfin)
+        return CS_SF;
+    if (ofin)
+        return syn && !synack ? CS_SH : syn ? CS_S2 : CS_OTH;
+    if (rfin)
+        return synack && !syn ? CS_SHR : syn ? CS_S3 : CS_OTH;
+    if (syn && !f->half[DIR_S2C].seen)
+        return CS_S0;
+    return syn && synack ? CS_S1 : CS_OTH;
+}
+
 void tcp_flow_start(struct flow *f, const struct pkt *p)
 {
+    f->tcp.first_rst_dir = -1;
+    if (pkt_ep_eq(&p->src, &f->rec.server))
+        tcp_hist_put(f, DIR_S2C, '^'); /* the first packet came from the server */
     for (int d = 0; d < 2; d++) {
         f->half[d].window = UINT32_MAX;
         f->half[d].win_scale = -1;
@@ -506,10 +621,13 @@ bool tcp_analyze(struct flow *f, const struct pkt *p, int dir, struct tcp_seg *s
 
     tcp_dsack(rv, p);
     int kind = tcp_rtx_kind(f, fw, rv, p, ev);
+    bool rtx_seen = false; /* payload the capture had seen before (Zeek's 't') */
     if (kind >= 0) {
         ev |= 1u << kind;
+        rtx_seen = p->tcp_len && kind != TEV_OUT_OF_ORDER;
         if (kind == TEV_RETRANSMISSION || kind == TEV_FAST_RETRANSMISSION) {
             if (tcp_hole_fill(fw, p->seq, p->seq + p->tcp_len)) {
+                rtx_seen = false;
                 fw->lost_up++; /* bytes the tap never saw: lost before reaching it */
             } else if (!p->tcp_len) {
                 fw->ctl_rtx++; /* a repeated SYN or FIN: nothing to locate */
@@ -558,6 +676,8 @@ bool tcp_analyze(struct flow *f, const struct pkt *p, int dir, struct tcp_seg *s
     if (fl & TCP_RST) {
         ev |= 1u << TEV_RESET;
         fw->rst_seen = true;
+        if (f->tcp.first_rst_dir < 0)
+            f->tcp.first_rst_dir = (int8_t)dir;
         tcp_reset(f, p, dir, s);
         closed = before != FS_CLOSED;
     } else {
@@ -582,6 +702,8 @@ bool tcp_analyze(struct flow *f, const struct pkt *p, int dir, struct tcp_seg *s
     }
     fw->seen = true;
     s->ev = ev;
+    tcp_history(f, p, dir, ev, rtx_seen);
+    r->conn_state = tcp_conn_state(f);
     for (int e = 0; e < TEV__COUNT; e++)
         if (ev & (1u << e))
             r->ev[dir][e]++;

@@ -79,8 +79,26 @@ struct tcp_half {
     struct tcp_hole holes[TCP_HOLES]; /* gaps never captured */
 };
 
+/* Letters of Zeek's history whose repeats depend on a sequence number: s, h, f, r. */
+enum { TCP_HS_SYN = 0, TCP_HS_SYNACK, TCP_HS_FIN, TCP_HS_RST, TCP_HS__COUNT };
+/* Letters written in Zeek's logarithmic fashion (1, 10, 100, ... events): t, w, g. */
+enum { TCP_HL_RTX = 0, TCP_HL_ZWIN, TCP_HL_GAP, TCP_HL__COUNT };
+
+/* Zeek's history and conn_state bookkeeping of one direction (the sender's side). */
+struct tcp_hist {
+    uint8_t once;                     /* bits of the a, d, i, q letters already written */
+    uint8_t seq_known;                /* bit per TCP_HS_*: last_seq[] holds a value */
+    uint8_t sent;                     /* TCP_HS_* bits of what this side ever sent */
+    uint32_t last_seq[TCP_HS__COUNT]; /* sequence number of the last s, h, f, r letter */
+    uint32_t count[TCP_HL__COUNT];    /* t, w, g events so far */
+    uint32_t next[TCP_HL__COUNT];     /* event count that writes the next letter (1, 10, ..) */
+};
+
 /* Flow-wide TCP analysis state. */
 struct tcp_flow {
+    struct tcp_hist hist[2]; /* per direction (DIR_C2S = originator, upper-case letters) */
+    uint8_t hist_len;        /* letters in rec.history */
+    int8_t first_rst_dir;    /* direction of the first RST, -1 before any */
     uint64_t mru_syn_ts_ns;  /* time of the latest client SYN (0 = none) */
     uint64_t first_rtt_ns;   /* SYN -> first ACK without SYN (Wireshark's first RTT); 0 = unknown */
     uint64_t synack_ts_ns;   /* time of the last SYN-ACK */

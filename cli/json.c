@@ -94,6 +94,8 @@ static void on_flow(void *ctx, const struct flow_record *r)
     put_ts(out, r->last_ts_ns);
     fprintf(out, ",\"first_frame\":%" PRIu64 ",\"state\":\"%s\",\"close\":\"%s\"", r->first_frame,
             flow_state_name(r->state), close_name(r->close));
+    fprintf(out, ",\"conn_state\":\"%s\",\"history\":", conn_state_name(r->conn_state));
+    json_put_str(out, r->history);
     fprintf(out, ",\"handshake_seen\":%s,\"one_direction\":%s", r->saw_syn ? "true" : "false",
             r->one_direction ? "true" : "false");
     pair(out, "packets", r->packets[DIR_C2S], r->packets[DIR_S2C]);

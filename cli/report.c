@@ -59,6 +59,7 @@ struct report {
     bool first_key;        /* JSON: no member written yet in the top object */
     bool v2;               /* the TLS/health/alerts tables exist */
     bool v3;               /* typed finding columns and flow data counts exist */
+    bool v4;               /* flows carry Zeek's conn_state and history */
 };
 
 static void usage(FILE *to)
@@ -384,6 +385,7 @@ static int open_db(struct report *r, char *err, size_t errlen)
     }
     r->v2 = ver >= 2;
     r->v3 = ver >= 3;
+    r->v4 = ver >= 4;
     return 0;
 }
 
@@ -477,10 +479,11 @@ static int select_rows(struct report *r, char *err, size_t errlen)
         " AS phase, " STORE_V3_TTL_MISMATCH_SQL " AS ttl_mismatch";
     char flows_sql[512], findings_sql[1024];
     snprintf(flows_sql, sizeof(flows_sql),
-             "CREATE TEMP TABLE sel_flows AS SELECT %s FROM main.flows WHERE " RUN_FILTER
+             "CREATE TEMP TABLE sel_flows AS SELECT %s%s FROM main.flows WHERE " RUN_FILTER
              " AND " SERVER_FILTER " AND (:since IS NULL OR last_ts >= :since)"
              " AND (:until IS NULL OR first_ts < :until)",
-             r->v3 ? "*" : flows_cols_v2);
+             r->v3 ? "*" : flows_cols_v2,
+             r->v4 ? "" : ", NULL AS conn_state, NULL AS history"); /* before version 4 */
     snprintf(findings_sql, sizeof(findings_sql),
              "CREATE TEMP TABLE sel_findings AS SELECT %s FROM main.findings WHERE " RUN_FILTER
              " AND " SERVER_FILTER " AND (:since IS NULL OR ts >= :since)"
@@ -885,7 +888,7 @@ static const char worst_sql[] =
     " packets_c2s + packets_s2c AS packets, retrans_total AS retrans,"
     " lost_segment_c2s + lost_segment_s2c AS lost,"
     " zero_window_c2s + zero_window_s2c AS zero_windows,"
-    " reset_c2s + reset_s2c AS resets, close FROM sel_flows"
+    " reset_c2s + reset_s2c AS resets, close, conn_state, history FROM sel_flows"
     " WHERE retrans_total + lost_segment_c2s + lost_segment_s2c + reset_c2s + reset_s2c"
     " + zero_window_c2s + zero_window_s2c > 0"
     " ORDER BY retrans DESC, lost DESC, resets DESC, zero_windows DESC LIMIT 10";
@@ -1002,8 +1005,8 @@ static int report_all(struct report *r, char *err, size_t errlen)
     }
     if (section(r, "worst_flows",
                 "Worst flows (most retransmissions, losses, resets, zero windows)",
-                "no flow had retransmissions, losses, resets or zero windows", worst_sql, err,
-                errlen) != 0 ||
+                "no flow had retransmissions, losses, resets or zero windows",
+                worst_sql, err, errlen) != 0 ||
         section(r, "recent_errors", "Recent error findings (newest first, up to 20)",
                 "no error findings", o->json ? errors_json_sql : errors_sql, err, errlen) != 0)
         return ERR_DB;

@@ -273,8 +273,19 @@ static const char schema_v3[] =
     "FROM flows GROUP BY run_id, server;\n"
     "CREATE INDEX findings_kind_phase ON findings(kind, phase);\n";
 
+/*
+ * Version 4 (evidence and records): Zeek's conn_state and history per flow; the absolute
+ * paths of a run's capture files and its --evidence-dir, for `flowmedic extract`.
+ */
+static const char schema_v4[] =
+    "ALTER TABLE flows ADD COLUMN conn_state TEXT;\n" /* Zeek conn.log conn_state (S0, SF, ..) */
+    "ALTER TABLE flows ADD COLUMN history TEXT;\n"    /* Zeek conn.log history letters */
+    "ALTER TABLE runs ADD COLUMN inputs TEXT;\n"      /* absolute capture file paths, one a line */
+    "ALTER TABLE runs ADD COLUMN evidence_dir TEXT;\n"; /* --evidence-dir, absolute */
+
 const char *const store_schema_steps[STORE_SCHEMA_VERSION] = {
     schema_v1,
     schema_v2,
     schema_v3,
+    schema_v4,
 };

@@ -405,11 +405,11 @@ static int flow_insert_sql(char *buf, size_t len)
             return ERR_FULL;
         used += (size_t)n;
     }
-    n = snprintf(buf + used, len - used, ") VALUES (?");
+    n = snprintf(buf + used, len - used, ", conn_state, history) VALUES (?");
     if (n < 0 || (size_t)n >= len - used)
         return ERR_FULL;
     used += (size_t)n;
-    for (int i = 1; i < 28 + 2 * TEV__COUNT; i++) {
+    for (int i = 1; i < 30 + 2 * TEV__COUNT; i++) {
         n = snprintf(buf + used, len - used, ",?");
         if (n < 0 || (size_t)n >= len - used)
             return ERR_FULL;
@@ -917,6 +917,8 @@ static int write_flow(struct store *s, const struct flow_record *r)
         sqlite3_bind_int64(st, 29 + 2 * e, r->ev[DIR_C2S][e]);
         sqlite3_bind_int64(st, 30 + 2 * e, r->ev[DIR_S2C][e]);
     }
+    sqlite3_bind_text(st, 29 + 2 * TEV__COUNT, conn_state_name(r->conn_state), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 30 + 2 * TEV__COUNT, r->history, -1, SQLITE_TRANSIENT);
     return step_done(st);
 }
 

@@ -8,3 +8,6 @@ EXTRA_DIST += tests/golden.sh tests/update-golden.sh tests/TESTLIST tests/golden
 	tests/badinput.sh tests/live.sh tests/synflood.sh tests/check-all.sh tests/gen samples bench docs/samples.md \
 	tests/metrics/endpoint.sh tests/metrics/endpoint.py tests/metrics/file.sh tests/incidents \
 	tests/frame-numbers.sh tests/frame_numbers.py
+# evidence and records (issue 13): Zeek conn_state/history, extract, --evidence-dir
+TESTS += tests/evidence/conn_state.sh
+EXTRA_DIST += tests/evidence/conn_state.sh tests/evidence/conn_state.py

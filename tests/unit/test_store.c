@@ -408,6 +408,13 @@ static void test_migration_v1(void)
     }
     CHECK_EQ_U64(store_close(s, err, sizeof(err)), 0);
     CHECK_EQ_U64(q_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    /* version 4: conn_state/history on flows, inputs/evidence_dir on runs */
+    CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM pragma_table_info('flows') WHERE name IN "
+                             "('conn_state','history')"),
+                 2);
+    CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM pragma_table_info('runs') WHERE name IN "
+                             "('inputs','evidence_dir')"),
+                 2);
     CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN "
                              "('tls_handshakes','certificates','server_health','alerts')"),
                  4);
@@ -454,7 +461,7 @@ static void test_migration_v2(void)
         return;
     }
     CHECK_EQ_U64(store_close(s, err, sizeof(err)), 0);
-    CHECK_EQ_U64(q_int(path, "PRAGMA user_version"), 3);
+    CHECK_EQ_U64(q_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     CHECK(strcmp(q_text(path,
                         "SELECT side || ' ' || phase || ' ' || ttl_mismatch FROM findings "
                         "WHERE id = 1",

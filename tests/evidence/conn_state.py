@@ -1,0 +1,166 @@
+#!/usr/bin/python3
+"""tests/evidence/conn_state.py: Zeek's conn_state and history on the samples.
+
+For each sample below, every flow's expected conn_state and history is listed with the reason,
+derived by hand from the sample's tshark output (tshark -r SAMPLE -T fields -e frame.number
+-e tcp.stream -e tcp.srcport -e tcp.dstport -e tcp.flags.str -e tcp.len -e tcp.analysis.*)
+and Zeek's documented meanings (README.md, "conn_state and history"). Upper-case letters are
+the client's segments, lower-case the server's. The test runs flowmedic --json on each sample
+and compares the "flow" lines with the table, flow by flow (by client endpoint).
+
+Run by tests/evidence/conn_state.sh (env: top_srcdir, FLOWMEDIC). Exit 1 on any difference.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+TOP = os.environ.get("top_srcdir", ".")
+FM = os.environ.get("FLOWMEDIC", "./flowmedic")
+
+C = "10.99.1.1:"  # the generator's client address
+
+# sample -> {client endpoint or "*" (every other flow): (conn_state, history, reason)}
+EXPECTED = {
+    "refused.pcap": {
+        C + "47523": ("SF", "ShADadfF",
+                      "frames 1-12: SYN, SYN-ACK, client ACK, client GET (data), server ACK, server "
+                      "data, then server FIN (10) before client FIN (11): FIN both ways, no RST"),
+        "*": ("REJ", "Sr",
+              "frames 13-20 (4 flows to port 8081): client SYN answered by RST,ACK from the server; "
+              "no SYN-ACK: attempt rejected"),
+    },
+    "unreachable.pcap": {
+        "*": ("S0", "S",
+              "4 flows, each a SYN and 2 retries with the same sequence number (tshark "
+              "'TCP Retransmission', seq_raw unchanged): one S, nothing from the server"),
+    },
+    "reset-server.pcap": {
+        C + "34339": ("RSTR", "ShADadr",
+                      "SYN, SYN-ACK, ACK, client request (frame 4, 11 bytes), server ACK and data, "
+                      "frame 80 RST,ACK from the server (the only RST), no FIN"),
+    },
+    "reset-client.pcap": {
+        C + "38101": ("RSTO", "ShADadtR",
+                      "handshake, client request, server data; frames 65 and 100 are the server's "
+                      "retransmissions of data already seen (tshark 'TCP Retransmission', 2 < 10: "
+                      "one t); frame 102 RST,ACK from the client, no FIN"),
+    },
+    "reset-after-fin.pcap": {
+        C + "40511": ("RSTR", "ShADadfr",
+                      "handshake, client data (4), server ACK and data (5, 6), server FIN (12), "
+                      "client ACK and more data (13, 14: D already written), server RST (15); the "
+                      "RST decides even after a FIN; the client never sent FIN"),
+    },
+    "http-clean.pcap": {
+        C + "37909": ("SF", "ShADadfF", "frames 1-27: handshake, 4 requests, server FIN (25) "
+                      "then client FIN (26)"),
+        C + "50515": ("SF", "ShADadfF", "frames 28-39: server FIN (37) then client FIN (38)"),
+        C + "52127": ("SF", "ShADadfF", "frames 40-51: server FIN (49) then client FIN (50)"),
+        C + "51609": ("SF", "ShADadfF", "frames 52-63: server FIN (61) then client FIN (62)"),
+        C + "44151": ("SF", "ShADadfF", "frames 64-85: server FIN (83) then client FIN (84)"),
+    },
+    "syn-backlog.pcap": {
+        C + "56665": ("SF", "ShADadfF", "stream 0: answered at once, server FIN (62) first"),
+        C + "38783": ("SF", "ShADadfF", "stream 1: answered at once, server FIN (67) first"),
+        C + "53417": ("SF", "ShADadfF", "stream 2: answered at once, server FIN (72) first"),
+        C + "40755": ("SF", "ShADadfF",
+                      "stream 3: SYN 16 retried at 59 and 75 with the same seq (one S), SYN-ACK 97, "
+                      "server FIN (111) first"),
+        C + "47047": ("SF", "ShADadfF", "stream 4: SYN retried twice (one S), SYN-ACK 99, server "
+                      "FIN (116) first"),
+        C + "56175": ("SF", "ShADadfF", "stream 5: SYN retried twice (one S), SYN-ACK 101, server "
+                      "FIN (121) first"),
+        "*": ("S0", "S", "streams 6-24: SYN and 2 retries with the same seq, never answered"),
+    },
+    "middlebox-reset.pcap": {
+        "10.99.1.1:59071": ("RSTR", "ShADadr",
+                            "frames 1-26: handshake, 5 requests and responses, frame 26 a RST "
+                            "from the server's address (forged by the middlebox, but Zeek's "
+                            "letters go by the sender address), no FIN"),
+        "10.99.1.1:34715": ("SF", "ShADadfF", "frames 27-38: server FIN (36) then client FIN (37)"),
+    },
+    "loss-bulk-c2s.pcap": {
+        C + "36117": ("SF", "ShADaTFdf",
+                      "client bulk upload: 8 client retransmissions (tshark fast/plain "
+                      "retransmission at 79, 123, 165-167, 176, 238, 311), those of data seen "
+                      "before number 1..9: one T; client FIN (345) before the server's only data "
+                      "(346) and its FIN (348)"),
+    },
+    "http-clean-caploss.pcap": {
+        C + "37909": ("SF", "ShADadgfF",
+                      "frames 13, 16, 22: the client ACKs server bytes the capture never saw "
+                      "(tshark 'ACKed unseen segment'): a gap in the server's data, 1..9 times: "
+                      "one g; then server FIN before client FIN"),
+        "*": ("SF", "ShADadfF", "the other 4 flows are complete and clean"),
+    },
+    "zero-window.pcap": {
+        "10.99.1.1:40397": ("SF", "ShADaTwwFdf",
+                            "the server advertises a zero window 11 times (tshark "
+                            "zero_window, 10..99: two w); the client's 3 retransmissions of "
+                            "seen data (14, 18, 32): one T; client FIN before server data/FIN"),
+    },
+    "http-clean-oneway.pcap": {
+        "*": ("SHR", "^hadf",
+              "only the server's direction was captured: the first packet is its SYN-ACK (^: "
+              "flowmedic calls the sender of a SYN-ACK the server), then pure ACKs, data and a FIN; "
+              "no SYN from the client was seen"),
+    },
+    "tls-reset-mid-handshake.pcap": {
+        "*": ("RSTR", "ShADar",
+              "handshake, ClientHello (D), server ACK, then a server RST before any server data"),
+    },
+}
+
+failures = []
+
+
+def check(sample, table):
+    path = os.path.join(TOP, "samples", sample)
+    if not os.path.exists(path):
+        failures.append("%s: the sample is committed but missing" % sample)
+        return
+    res = subprocess.run([FM, "-r", path, "--json", "--no-db", "-q"], capture_output=True,
+                         text=True, check=False)
+    if res.returncode != 0:
+        failures.append("%s: exit %d: %s" % (sample, res.returncode, res.stderr.strip()[:300]))
+        return
+    flows = [json.loads(l) for l in res.stdout.splitlines() if l.startswith('{"type":"flow"')]
+    if not flows:
+        failures.append("%s: no flow records" % sample)
+        return
+    seen = set()
+    for fl in flows:
+        key = fl["client"] if fl["client"] in table else "*"
+        if key not in table:
+            failures.append("%s: flow %s -> %s is not in the table" %
+                            (sample, fl["client"], fl["server"]))
+            continue
+        seen.add(key)
+        state, hist, reason = table[key]
+        got = (fl.get("conn_state"), fl.get("history"))
+        if got == (state, hist):
+            print("ok   %s %s: %s %s (%s)" % (sample, fl["client"], state, hist, reason[:60]))
+        else:
+            failures.append("%s %s: expected %s %s, got %s %s (%s)" %
+                            (sample, fl["client"], state, hist, got[0], got[1], reason))
+            print("FAIL " + failures[-1])
+    for key in table:
+        if key not in seen:
+            failures.append("%s: no flow for %s" % (sample, key))
+
+
+def main():
+    if not os.access(FM, os.X_OK):
+        print("SKIP: %s not built" % FM)
+        return 77
+    for sample, table in EXPECTED.items():
+        check(sample, table)
+    for f in failures:
+        print("FAIL", f)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
