@@ -37,6 +37,7 @@ struct engine {
     uint64_t malformed;                    /* eng_malformed calls */
     uint32_t data_retrans_ev;              /* TEV bits that make a data segment a data
                                               retransmission (from the finding-kind table) */
+    uint64_t last_flow_id;                 /* flow of the last eng_packet, 0 if none */
 };
 
 /* The TCP events whose kinds count as data retransmissions (fk_info). */
@@ -335,12 +336,15 @@ void eng_packet(struct engine *e, const struct pkt *p)
 {
     int dir = DIR_C2S;
     e->st.packets++;
+    e->last_flow_id = 0;
     eng_advance(e, p->ts_ns);
     struct flow *f = flow_lookup(e->ft, p, &dir);
     if (tcp_dedup_check(e->dedup, p, e->cfg.dup_window_ns)) {
         e->st.mirror_duplicates++;
-        if (f)
+        if (f) {
             f->rec.ev[dir][TEV_MIRROR_DUPLICATE]++;
+            e->last_flow_id = f->rec.flow_id; /* the copy is evidence too */
+        }
         return;
     }
     if (f) {
@@ -357,6 +361,7 @@ void eng_packet(struct engine *e, const struct pkt *p)
         created = true;
     }
     flow_touch(e->ft, f);
+    e->last_flow_id = f->rec.flow_id;
     struct flow_record *r = &f->rec;
     r->packets[dir]++;
     r->bytes[dir] += p->tcp_len;
@@ -389,6 +394,11 @@ void eng_malformed(struct engine *e, uint64_t ts_ns, uint64_t frame, const char 
                  ? " (further malformed frames are counted in the summary, not reported)"
                  : "");
     eng_emit(e, &fd);
+}
+
+uint64_t eng_last_flow_id(const struct engine *e)
+{
+    return e->last_flow_id;
 }
 
 void eng_tick(struct engine *e, uint64_t now_ns)

@@ -74,6 +74,12 @@ void eng_packet(struct engine *e, const struct pkt *p);
  */
 void eng_malformed(struct engine *e, uint64_t ts_ns, uint64_t frame, const char *what);
 
+/*
+ * Flow id of the last segment given to eng_packet (0 when it belonged to no flow): lets the
+ * caller keep the frame as evidence of that flow (capture/evidence.h).
+ */
+uint64_t eng_last_flow_id(const struct engine *e);
+
 /* Let time advance without a packet (live idle periods): expires flows, closes intervals. */
 void eng_tick(struct engine *e, uint64_t now_ns);
 

@@ -1,7 +1,7 @@
 # cli/: main, options, JSON lines, the end-of-run summary, report.
 flowmedic_SOURCES += cli/main.c
 libflowmedic_a_SOURCES += cli/json.h cli/json.c cli/summary.h cli/summary.c
-libflowmedic_a_SOURCES += cli/report.h cli/report.c
+libflowmedic_a_SOURCES += cli/report.h cli/report.c cli/extract.h cli/extract.c
 # the sandbox applied after start-up (no_new_privs, seccomp)
 libflowmedic_a_SOURCES += cli/sandbox.h cli/sandbox.c
 # server health (issue 6): Prometheus metrics and the configuration file

@@ -21,6 +21,7 @@
 #include "capture/log.h"
 #include "capture/source.h"
 #include "cli/config.h"
+#include "cli/extract.h"
 #include "cli/json.h"
 #include "cli/metrics.h"
 #include "cli/report.h"
@@ -68,6 +69,7 @@ struct opts {
     const char *web_config;         /* --web-config */
     struct webconfig web;           /* its content, loaded with the options */
     const char *config;             /* --config */
+    struct evidence_config evidence;/* --evidence-dir, --evidence-packets */
     struct eng_config eng;          /* analysis options */
     char servers_text[1024];        /* --server values as given, for the runs table */
     char cmdline[2048];             /* the command line, for the runs table */
@@ -94,6 +96,7 @@ static void usage(FILE *o)
           "       flowmedic [options] -i IFACE [filter expression]\n"
           "       flowmedic report DB [--run N] [--server ADDR[:PORT]] [--since T] [--until T]\n"
           "                           [--utc] [--json]\n"
+          "       flowmedic extract DB (--flow RUN:ID | --finding ID | --incident N) -o OUT.pcap\n"
           "\n"
           "Passive TCP health analysis of a server: retransmissions, resets, refused and\n"
           "dropped connections, TLS handshake failures, latency.\n"
@@ -140,6 +143,10 @@ static void usage(FILE *o)
           "  --metrics-file-follow  PATH may be a symbolic link (written where it points)\n"
           "  --web-config FILE    TLS and basic auth for --metrics-listen (exporter-toolkit\n"
           "                       web configuration format)\n"
+          "  --evidence-dir DIR   keep each flow's first and last packets; write DIR/RUN-FLOW.pcap\n"
+          "                       for flows with an error finding (for flowmedic extract)\n"
+          "  --evidence-packets FIRST,LAST[,FLOWS]  evidence kept per flow and flows followed\n"
+          "                       at once (default 16,16,256)\n"
           "  -q / -v              fewer / more messages\n"
           "  -h, --help           this help;  -V, --version  the version\n"
           "\n"
@@ -177,6 +184,8 @@ enum {
     OPT_SANDBOX,
     OPT_NO_SANDBOX,
     OPT_SANDBOX_SELFTEST,
+    OPT_EVIDENCE_DIR,
+    OPT_EVIDENCE_PACKETS,
 };
 
 static const struct option long_opts[] = {
@@ -207,6 +216,8 @@ static const struct option long_opts[] = {
     {"sandbox", no_argument, NULL, OPT_SANDBOX},
     {"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
     {"sandbox-selftest", required_argument, NULL, OPT_SANDBOX_SELFTEST}, /* tests only */
+    {"evidence-dir", required_argument, NULL, OPT_EVIDENCE_DIR},
+    {"evidence-packets", required_argument, NULL, OPT_EVIDENCE_PACKETS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -431,6 +442,21 @@ static bool parse_one(struct opts *o, int c, const char *arg)
     case OPT_WEB_CONFIG:
         o->web_config = arg;
         return true;
+    case OPT_EVIDENCE_DIR:
+        o->evidence.dir = arg;
+        return true;
+    case OPT_EVIDENCE_PACKETS: {
+        unsigned long a = 0, b = 0, nf = 0;
+        int n = sscanf(arg, "%lu,%lu,%lu", &a, &b, &nf);
+        if (n < 2 || a < 1 || a > 100000 || b < 1 || b > 100000 || nf > 1000000) {
+            log_error("--evidence-packets: '%s' is not FIRST,LAST[,FLOWS] (each at least 1)", arg);
+            return false;
+        }
+        o->evidence.first = a;
+        o->evidence.last = b;
+        o->evidence.flows = n == 3 ? nf : 0;
+        return true;
+    }
     default:
         return false;
     }
@@ -597,6 +623,7 @@ struct run {
     struct store *store;             /* -w */
     struct metrics *metrics;         /* --metrics-* */
     struct tui *tui;                 /* --tui */
+    struct evidence *evidence;       /* --evidence-dir */
     struct decode_stats dst;         /* decode counters */
     uint64_t frames;                 /* frames read */
     uint64_t bytes;                  /* frame bytes on the wire */
@@ -627,6 +654,17 @@ static int open_sinks(struct run *r, struct sink *sinks, size_t *n)
             return -1;
         sinks[(*n)++] = summary_sink_of(r->sum);
     }
+    char evdir[PATH_MAX] = "";
+    if (o->evidence.dir) {
+        r->evidence = evidence_new(&o->evidence, err, sizeof(err));
+        if (!r->evidence) {
+            log_error("%s", err);
+            return -1;
+        }
+        if (cli_inputs_text(&o->evidence.dir, 1, evdir, sizeof(evdir)) != 0)
+            evdir[0] = '\0';
+        sinks[(*n)++] = cli_evidence_sink(r->evidence);
+    }
     r->db_path = o->db ? o->db : (!o->no_db && o->ninputs ? DEFAULT_DB : NULL);
     if (o->no_db)
         r->db_path = NULL;
@@ -638,11 +676,16 @@ static int open_sinks(struct run *r, struct sink *sinks, size_t *n)
         for (size_t i = 0; i < o->ninputs && used < sizeof(sources); i++)
             used += (size_t)snprintf(sources + used, sizeof(sources) - used, "%s%s",
                                      i ? "," : "", o->inputs[i]);
+        static char inputs[MAX_INPUTS * 512];
+        if (cli_inputs_text(o->inputs, o->ninputs, inputs, sizeof(inputs)) != 0)
+            inputs[0] = '\0';
         struct store_run_info ri = {
             .sources = sources,
             .filter = o->filter,
             .servers = o->servers_text[0] ? o->servers_text : NULL,
             .options = o->cmdline,
+            .inputs = inputs[0] ? inputs : NULL,
+            .evidence_dir = evdir[0] ? evdir : NULL,
             .start_wall_ns = clock_real_ns(),
             .retain_days = o->retain_days,
         };
@@ -651,6 +694,7 @@ static int open_sinks(struct run *r, struct sink *sinks, size_t *n)
             log_error("%s", err);
             return -1;
         }
+        evidence_set_run(r->evidence, store_run_id(r->store));
         sinks[(*n)++] = store_sink(r->store);
     }
     if (o->metrics_listen || o->metrics_file || o->web_config) {
@@ -769,6 +813,8 @@ static void on_frame(struct run *r, const struct cap_frame *f)
         pkt_decode(f->linktype, f->data, f->caplen, f->wirelen, f->ts_ns, f->number, &p, &r->dst);
     if (k == PKT_TCP) {
         eng_packet(r->eng, &p);
+        if (r->evidence)
+            evidence_packet(r->evidence, eng_last_flow_id(r->eng), f);
     } else if (k == PKT_MALFORMED || k == PKT_TRUNCATED) {
         eng_malformed(r->eng, f->ts_ns, f->number,
                       k == PKT_TRUNCATED ? "frame cut before the end of the TCP header"
@@ -915,6 +961,7 @@ static void close_run(struct run *r)
         metrics_free(r->metrics);
     if (r->eng)
         eng_free(r->eng);
+    evidence_free(r->evidence);
     if (r->src)
         cap_close(r->src);
     r->src = NULL;
@@ -1017,6 +1064,8 @@ int main(int argc, char **argv)
 
     if (argc >= 2 && strcmp(argv[1], "report") == 0)
         return cli_report_main(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "extract") == 0)
+        return cli_extract_main(argc - 1, argv + 1);
 
     int rc = parse_args(&o, argc, argv);
     if (rc != 0) {

@@ -490,7 +490,8 @@ static int insert_run(struct store *s, const struct store_run_info *ri, char *er
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(s->db,
                                 "INSERT INTO runs (started, sources, filter, servers, options, "
-                                "version, status) VALUES (?,?,?,?,?,?,'running')",
+                                "version, status, inputs, evidence_dir) "
+                                "VALUES (?,?,?,?,?,?,'running',?,?)",
                                 -1, &st, NULL);
     if (rc == SQLITE_OK) {
         uint64_t start = ri && ri->start_wall_ns ? ri->start_wall_ns : clock_real_ns();
@@ -500,6 +501,8 @@ static int insert_run(struct store *s, const struct store_run_info *ri, char *er
         bind_text_or_null(st, 4, ri ? ri->servers : NULL);
         bind_text_or_null(st, 5, ri ? ri->options : NULL);
         sqlite3_bind_text(st, 6, FM_VERSION, -1, SQLITE_STATIC);
+        bind_text_or_null(st, 7, ri ? ri->inputs : NULL);
+        bind_text_or_null(st, 8, ri ? ri->evidence_dir : NULL);
         rc = sqlite3_step(st);
         if (rc == SQLITE_DONE)
             rc = SQLITE_OK;
@@ -1410,6 +1413,11 @@ struct sink store_sink(struct store *s)
         .on_summary = on_summary,
     };
     return k;
+}
+
+int64_t store_run_id(const struct store *s)
+{
+    return s ? s->run_id : 0;
 }
 
 void store_get_status(struct store *s, struct store_status *st)

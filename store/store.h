@@ -26,6 +26,8 @@ struct store_run_info {
     const char *filter;             /* BPF filter or NULL */
     const char *servers;            /* --server list or NULL */
     const char *options;            /* the command line, for the record */
+    const char *inputs;             /* absolute capture file paths, one a line, or NULL */
+    const char *evidence_dir;       /* --evidence-dir (absolute) or NULL */
     uint64_t start_wall_ns;         /* wall clock when the run started */
     enum store_when_full when_full; /* queue-full policy; 0 = auto from sources */
     double retain_days;             /* --retain: delete other runs older than this; 0 = keep */
@@ -75,6 +77,9 @@ struct sink store_sink(struct store *s);
  * (a write error, or "N records were not written (queue full)"). Frees s either way.
  */
 int store_close(struct store *s, char *err, size_t errlen) FM_WUR;
+
+/* This run's runs.id (names evidence files). */
+int64_t store_run_id(const struct store *s);
 
 /* Snapshot of the queue and counters; safe from any thread. */
 void store_get_status(struct store *s, struct store_status *st);

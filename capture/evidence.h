@@ -1,0 +1,78 @@
+/*
+ * evidence.h - the evidence ring of --evidence-dir: per flow the first packets and a ring of
+ * the last ones, in a pool allocated at start-up (no allocation per packet), written out as
+ * DIR/<run>-<flow>.pcap when the flow ends after it was marked (an error finding, or it
+ * joined an incident). Flows are named by their flow id only, so this stays a capture-layer
+ * module: the caller says which flow a frame belongs to and which flows to keep.
+ */
+#ifndef FM_EVIDENCE_H
+#define FM_EVIDENCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "source.h"
+
+#define EVIDENCE_DEFAULT_FIRST 16   /* packets kept from the start of each flow */
+#define EVIDENCE_DEFAULT_LAST 16    /* packets kept in the ring of each flow's last packets */
+#define EVIDENCE_DEFAULT_FLOWS 256  /* flows followed at once */
+#define EVIDENCE_SNAPLEN 1600       /* bytes kept of each packet (longer frames are cut) */
+#define EVIDENCE_MAX_FILES 10000    /* files written per run; later ones are counted, not written */
+
+/* Sizes of the pool (0 = the default above). */
+struct evidence_config {
+    const char *dir;   /* where the pcaps go (must exist and be writable) */
+    size_t first;      /* first packets kept per flow */
+    size_t last;       /* last packets kept per flow (a ring) */
+    size_t flows;      /* flows followed at once (the pool's slots) */
+    uint32_t snaplen;  /* bytes kept per packet */
+};
+
+/* What the ring did (for the summary and the tests). */
+struct evidence_stats {
+    uint64_t written;       /* pcap files written */
+    uint64_t packets;       /* packets written into them */
+    uint64_t not_followed;  /* flows that found every slot taken by a marked flow */
+    uint64_t evicted;       /* unmarked flows whose slot was taken by a newer flow */
+    uint64_t dropped_middle;/* packets of written flows between the first and the last ring */
+    uint64_t write_errors;  /* files that could not be written */
+    uint64_t over_limit;    /* marked flows not written: EVIDENCE_MAX_FILES reached */
+};
+
+struct evidence;
+
+/*
+ * A ring of cfg->flows slots of (first + last) packets of snaplen bytes each, allocated here
+ * once. NULL with a one-line reason in err (directory missing or not writable, no memory).
+ */
+struct evidence *evidence_new(const struct evidence_config *cfg, char *err, size_t errlen);
+
+/* The run id used in file names (the database's runs.id; 0 without a database). */
+void evidence_set_run(struct evidence *ev, int64_t run_id);
+
+/* Keep frame f of flow flow_id (0: not a flow, ignored). Bounded work, no allocation. */
+void evidence_packet(struct evidence *ev, uint64_t flow_id, const struct cap_frame *f);
+
+/*
+ * Keep flow_id's packets: it has an error finding, or it joined an incident (the incident
+ * layer's hook). A marked flow keeps its slot until it ends.
+ */
+void evidence_mark(struct evidence *ev, uint64_t flow_id);
+
+/*
+ * flow_id ended: if it was marked, write DIR/<run>-<flow>.pcap (capture order, nanosecond
+ * timestamps); free its slot either way. 0, or a negative enum err when the file failed.
+ */
+int evidence_flow_end(struct evidence *ev, uint64_t flow_id);
+
+/* The file name of a flow's evidence: DIR/<run>-<flow>.pcap into buf; buf. */
+const char *evidence_path(const char *dir, int64_t run_id, uint64_t flow_id, char *buf,
+                          size_t len);
+
+void evidence_get_stats(const struct evidence *ev, struct evidence_stats *st);
+
+void evidence_free(struct evidence *ev);
+
+#endif
