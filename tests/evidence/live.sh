@@ -1,0 +1,137 @@
+#!/bin/sh
+# tests/evidence/live.sh - --evidence-dir on a live capture: two network namespaces joined by a
+# veth pair, a server with one closed port (refused connections: error findings) and a long
+# HTTP download (many packets, no error), flowmedic -i on the server's veth with -w and
+# --evidence-dir, ended by SIGINT. Checks that exactly the refused flows got evidence files,
+# and that `flowmedic extract` on the live run (no capture files) takes them from the
+# evidence directory and that they give the same findings again. Needs root and ip netns;
+# skips (77) otherwise. Run it under `flock /tmp/fm-netns.lock`.
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
+if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null 2>&1; then
+    echo "SKIP: live evidence test needs root and iproute2"
+    exit 77
+fi
+id=$$
+nsc=fmev-$id-c
+nss=fmev-$id-s
+vc=fmec$id
+vs=fmes$id
+tmp=$(mktemp -d)
+fm_pid=
+cleanup() {
+    [ -n "$fm_pid" ] && kill -KILL "$fm_pid" 2>/dev/null
+    for ns in "$nsc" "$nss"; do
+        for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+        ip netns del "$ns" 2>/dev/null
+    done
+    ip link del "$vc" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+if ! ip netns add "$nsc" 2>/dev/null; then
+    echo "SKIP: cannot create network namespaces here"
+    exit 77
+fi
+if ! ip netns exec "$nsc" true 2>/dev/null; then
+    echo "SKIP: cannot run commands in a network namespace here (ip netns exec failed)"
+    exit 77
+fi
+set -e
+ip netns add "$nss"
+ip link add "$vc" netns "$nsc" type veth peer name "$vs" netns "$nss"
+ip -n "$nsc" addr add 10.97.1.1/24 dev "$vc"
+ip -n "$nss" addr add 10.97.1.2/24 dev "$vs"
+for ns in "$nsc" "$nss"; do ip -n "$ns" link set lo up; done
+ip -n "$nsc" link set "$vc" up
+ip -n "$nss" link set "$vs" up
+set +e
+mkdir "$tmp/ev"
+
+# the server: HTTP on 8080 with a 200 kB body; 8081 stays closed (refused)
+ip netns exec "$nss" timeout 60 python3 -c '
+import http.server, socketserver
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"x" * 200000
+        self.send_response(200); self.send_header("Content-Length", str(len(body)))
+        self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+socketserver.TCPServer.allow_reuse_address = True
+socketserver.TCPServer(("10.97.1.2", 8080), H).serve_forever()' &
+
+ip netns exec "$nss" "$FLOWMEDIC" -i "$vs" --json -w "$tmp/live.db" --server 10.97.1.2 \
+    --evidence-dir "$tmp/ev" --evidence-packets 8,8 \
+    'tcp port 8080 or tcp port 8081' >"$tmp/out.json" 2>"$tmp/err" &
+fm_pid=$!
+sleep 1.5
+ip netns exec "$nsc" timeout 30 python3 -c '
+import socket, time, urllib.request
+urllib.request.urlopen("http://10.97.1.2:8080/big", timeout=5).read()
+for i in range(3):
+    s = socket.socket()
+    try:
+        s.connect(("10.97.1.2", 8081))
+    except ConnectionRefusedError:
+        pass
+    s.close()
+time.sleep(0.5)'
+sleep 1
+kill -INT "$fm_pid"
+i=0
+while kill -0 "$fm_pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+if kill -0 "$fm_pid" 2>/dev/null; then
+    echo "FAIL: flowmedic did not end within 5 s of SIGINT"
+    exit 1
+fi
+wait "$fm_pid"
+rc=$?
+fm_pid=
+python3 - "$tmp" "$rc" "$FLOWMEDIC" <<'PY'
+import json, os, re, sqlite3, subprocess, sys
+tmp, rc, fm = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+bad = []
+if rc != 0:
+    bad.append("flowmedic -i exit status %d: %s" % (rc, open(tmp + "/err").read()))
+objs = [json.loads(l) for l in open(tmp + "/out.json") if l.startswith("{")]
+flows = {o["flow_id"]: o for o in objs if o["type"] == "flow"}
+errors = sorted({o["flow_id"] for o in objs
+                 if o["type"] == "finding" and o["severity"] == "error" and o["flow_id"]})
+run = sqlite3.connect(tmp + "/live.db").execute("SELECT id, inputs, evidence_dir FROM runs").fetchone()
+if run[1] is not None or run[2] != os.path.realpath(tmp + "/ev"):
+    bad.append("runs row: inputs %r, evidence_dir %r" % (run[1], run[2]))
+files = sorted(os.listdir(tmp + "/ev"))
+want = ["%d-%d.pcap" % (run[0], f) for f in errors]
+refused = [f for f in errors if flows[f]["close"] == "refused"]
+if len(refused) != 3 or files != want:
+    bad.append("evidence files %s, expected one per refused flow %s" % (files, want))
+big = [f for f in flows.values() if f["server"].endswith(":8080")]
+if len(big) != 1 or big[0]["packets"]["c2s"] + big[0]["packets"]["s2c"] <= 16:
+    bad.append("the download flow: %s" % big)
+
+def norm(o):
+    o = dict(o)
+    o.pop("flow_id"); o.pop("frames")
+    o["detail"] = re.sub(r"frame \d+", "frame N", o["detail"])
+    return json.dumps(o, sort_keys=True)
+
+for fid in errors:
+    out = "%s/x%d.pcap" % (tmp, fid)
+    r = subprocess.run([fm, "extract", tmp + "/live.db", "--flow", "%d:%d" % (run[0], fid),
+                        "-o", out], capture_output=True, text=True)
+    if r.returncode != 0:
+        bad.append("extract %d: %s" % (fid, r.stderr)); continue
+    a = subprocess.run([fm, "-r", out, "--json", "--no-db", "-q", "--server", "10.97.1.2"],
+                       capture_output=True, text=True).stdout
+    again = [json.loads(l) for l in a.splitlines() if l.startswith("{")]
+    f1 = sorted(norm(o) for o in objs if o["type"] == "finding" and o["flow_id"] == fid)
+    f2 = sorted(norm(o) for o in again if o["type"] == "finding" and o["flow_id"])
+    if not f1 or f1 != f2:
+        bad.append("flow %d: findings differ after extract:\n  %s\n  %s" % (fid, f1, f2))
+    else:
+        print("ok   live flow %d: evidence extracted, %d findings again" % (fid, len(f1)))
+for b in bad: print("FAIL", b)
+if not bad: print("ok   live: evidence only for the %d refused flows, extract reads it" % len(refused))
+sys.exit(1 if bad else 0)
+PY
