@@ -926,6 +926,17 @@ static int finish(struct run *r, int status)
         tui_free(r->tui);
         r->tui = NULL;
     }
+    if (r->evidence) {
+        struct evidence_stats es;
+        evidence_get_stats(r->evidence, &es);
+        if (!log_quiet || es.write_errors || es.over_limit)
+            fprintf(stderr,
+                    "flowmedic: evidence of %" PRIu64 " flows written to %s (%" PRIu64
+                    " packets); %" PRIu64 " failed, %" PRIu64 " over the file limit, %" PRIu64
+                    " packets of flows not followed (pool full)\n",
+                    es.written, r->o->evidence.dir, es.packets, es.write_errors, es.over_limit,
+                    es.not_followed);
+    }
     if (cs.live)
         fprintf(stderr,
                 "flowmedic: %" PRIu64 " packets received by the kernel, %" PRIu64
