@@ -37,7 +37,7 @@ struct xopts {
     const char *db;      /* the database */
     const char *out;     /* -o file */
     int what;            /* 'f' --flow, 'F' --finding, 'i' --incident */
-    int64_t run;         /* --flow RUN */
+    int64_t run;         /* --flow RUN, --incident RUN (-1: not given) */
     int64_t id;          /* --flow ID, --finding ID or --incident N */
 };
 
@@ -110,10 +110,12 @@ int cli_inputs_text(const char *const *paths, size_t n, char *buf, size_t len)
 
 static void usage(FILE *o)
 {
-    fputs("usage: flowmedic extract DB (--flow RUN:ID | --finding ID | --incident N) -o OUT.pcap\n"
+    fputs("usage: flowmedic extract DB (--flow RUN:ID | --finding ID | --incident [RUN:]N)\n"
+          "                         -o OUT.pcap\n"
           "  --flow RUN:ID   the flow ID of run RUN (flows.flow_id, the JSON flow_id)\n"
           "  --finding ID    the flow of finding ID (findings.id)\n"
-          "  --incident N    every evidence flow of incident N\n"
+          "  --incident [RUN:]N  every evidence flow of incident N (of run RUN when several\n"
+          "                  runs have an incident N)\n"
           "  -o OUT.pcap     where to write the packets (pcap, nanosecond timestamps)\n"
           "Packets come from the run's capture files (runs.inputs), or for live runs from\n"
           "its --evidence-dir (DIR/RUN-FLOW.pcap: the first and last packets of the flow).\n",
@@ -134,6 +136,7 @@ static bool parse_i64(const char *s, int64_t *out)
 static int parse_opts(int argc, char **argv, struct xopts *o)
 {
     memset(o, 0, sizeof(*o));
+    o->run = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -157,18 +160,18 @@ static int parse_opts(int argc, char **argv, struct xopts *o)
                 return ERR_ARG;
             }
             o->what = a[2] == 'f' && a[3] == 'l' ? 'f' : a[2] == 'f' ? 'F' : 'i';
-            if (o->what == 'f') {
+            const char *colon = strchr(v, ':');
+            if (o->what == 'f' || (o->what == 'i' && colon)) {
                 char run[32];
-                const char *colon = strchr(v, ':');
                 size_t n = colon ? (size_t)(colon - v) : 0;
                 if (!colon || n == 0 || n >= sizeof(run)) {
-                    log_error("extract: --flow wants RUN:ID (e.g. 1:42), not '%s'", v);
+                    log_error("extract: %s wants RUN:ID (e.g. 1:42), not '%s'", a, v);
                     return ERR_ARG;
                 }
                 memcpy(run, v, n);
                 run[n] = '\0';
                 if (!parse_i64(run, &o->run) || !parse_i64(colon + 1, &o->id)) {
-                    log_error("extract: --flow wants RUN:ID (e.g. 1:42), not '%s'", v);
+                    log_error("extract: %s wants RUN:ID (e.g. 1:42), not '%s'", a, v);
                     return ERR_ARG;
                 }
             } else if (!parse_i64(v, &o->id)) {
@@ -378,18 +381,15 @@ static int select_incident(struct xrun *x, int64_t n)
     const char *sql = NULL;
     bool has_run = column_exists(x->db, "incidents", "run_id");
     if (table_exists(x->db, "incident_flows"))
-        sql = "SELECT run_id, flow_id FROM incident_flows WHERE incident_id = ?1";
-    else if (column_exists(x->db, "incidents", "evidence_flows"))
-        sql = has_run ? "SELECT run_id, evidence_flows FROM incidents WHERE id = ?1"
-                      : "SELECT 0, evidence_flows FROM incidents WHERE id = ?1";
-    else if (column_exists(x->db, "incidents", "flows"))
-        sql = has_run ? "SELECT run_id, flows FROM incidents WHERE id = ?1"
-                      : "SELECT 0, flows FROM incidents WHERE id = ?1";
-    else if (column_exists(x->db, "incidents", "evidence"))
-        sql = has_run ? "SELECT run_id, CASE WHEN json_valid(evidence) THEN "
-                        "json_extract(evidence, '$.flows') END FROM incidents WHERE id = ?1"
-                      : "SELECT 0, CASE WHEN json_valid(evidence) THEN "
-                        "json_extract(evidence, '$.flows') END FROM incidents WHERE id = ?1";
+        sql = "SELECT run_id, flow_id FROM incident_flows WHERE incident_id = ?1"
+              " AND (?2 < 0 OR run_id = ?2) ORDER BY run_id";
+    else if (has_run && column_exists(x->db, "incidents", "evidence_flows"))
+        sql = "SELECT run_id, evidence_flows FROM incidents WHERE id = ?1"
+              " AND (?2 < 0 OR run_id = ?2) ORDER BY run_id";
+    else if (has_run && column_exists(x->db, "incidents", "evidence"))
+        sql = "SELECT run_id, CASE WHEN json_valid(evidence) THEN json_extract(evidence, "
+              "'$.flows') END FROM incidents WHERE id = ?1 AND (?2 < 0 OR run_id = ?2)"
+              " ORDER BY run_id";
     if (!sql) {
         log_error("%s: the incidents table lists no evidence flows this flowmedic can read",
                   x->o->db);
@@ -401,12 +401,22 @@ static int select_incident(struct xrun *x, int64_t n)
         return ERR_DB;
     }
     sqlite3_bind_int64(st, 1, n);
+    sqlite3_bind_int64(st, 2, x->o->run);
     size_t added = 0;
     bool found = false;
-    int rc = 0, step;
-    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    int64_t first_run = -1;
+    int rc = 0;
+    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
         found = true;
         int64_t run = sqlite3_column_int64(st, 0);
+        if (first_run >= 0 && run != first_run) {
+            log_error("%s: runs %" PRId64 " and %" PRId64 " both have an incident %" PRId64
+                      ": give --incident RUN:%" PRId64,
+                      x->o->db, first_run, run, n, n);
+            rc = ERR_ARG;
+            break;
+        }
+        first_run = run;
         if (sqlite3_column_type(st, 1) == SQLITE_INTEGER) {
             rc = add_flow(x, run, sqlite3_column_int64(st, 1));
             added += rc == 0;
@@ -418,7 +428,10 @@ static int select_incident(struct xrun *x, int64_t n)
     if (rc != 0)
         return rc;
     if (!found) {
-        log_error("%s has no incident %" PRId64, x->o->db, n);
+        if (x->o->run >= 0)
+            log_error("%s has no incident %" PRId64 ":%" PRId64, x->o->db, x->o->run, n);
+        else
+            log_error("%s has no incident %" PRId64, x->o->db, n);
         return ERR_ARG;
     }
     if (!added) {

@@ -207,6 +207,54 @@ def evidence_cut(tmp):
            (name, frames[:4], frames[-4:], len(frames)))
 
 
+def incidents(tmp):
+    """--incident on a database with an incidents table shaped as the incident layer writes it
+    (run_id, id, evidence JSON with a "flows" list): both evidence flows, the same findings."""
+    name = "refused.pcap"
+    sample = os.path.join(TOP, "samples", name)
+    db = os.path.join(tmp, "inc.db")
+    orig = analyse(sample, ["-w", db])
+    times = frame_times(sample)
+    flows = {o["flow_id"]: o for o in orig if o.get("type") == "flow"}
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE incidents (run_id INTEGER NOT NULL, id INTEGER NOT NULL, "
+                "cause TEXT, evidence TEXT, PRIMARY KEY (run_id, id))")
+    con.execute("INSERT INTO incidents VALUES (1, 1, 'service_down', ?)",
+                ('{"kinds":{"conn_refused":2},"flows":[3,5],"frames":[15,16,19,20]}',))
+    con.commit()
+    out = os.path.join(tmp, "incident.pcap")
+    res = fm(["extract", db, "--incident", "1", "-o", out])
+    if not expect(res.returncode == 0, "extract --incident 1 (%s)" % res.stderr.strip()[:200]):
+        return
+    want = sum(len(tshark_count(sample, stream_filter(flows[f]))) for f in (3, 5))
+    expect(len(tshark_count(out)) == want, "--incident 1: %d packets, those of flows 3 and 5"
+           % want)
+    again = analyse(out, ["--no-db"])
+    new_times = frame_times(out)
+    by_client = {o["client"]: o["flow_id"] for o in again if o.get("type") == "flow"}
+    expect(sorted(by_client) == sorted(flows[f]["client"] for f in (3, 5)),
+           "--incident 1: the extract holds exactly flows 3 and 5 (%s)" % sorted(by_client))
+    for f in (3, 5):
+        a = flow_findings(orig, f, times)
+        b = flow_findings(again, by_client.get(flows[f]["client"], -1), new_times)
+        expect(a and a == b, "--incident 1: the %d findings of flow %d come again" % (len(a), f))
+    # a second run with an incident 1: the number alone is ambiguous
+    con.execute("INSERT INTO runs (started, sources, version, status) "
+                "VALUES (1, 'x', 'x', 'complete')")
+    con.execute("INSERT INTO incidents VALUES (2, 1, 'scan', '{\"flows\":[]}')")
+    con.commit()
+    con.close()
+    res = fm(["extract", db, "--incident", "1", "-o", out + "2"])
+    expect(res.returncode == 1 and "--incident RUN:1" in res.stderr,
+           "--incident 1 with two runs asks for RUN:1 (%s)" % res.stderr.strip()[:160])
+    res = fm(["extract", db, "--incident", "1:1", "-o", out + "3"])
+    expect(res.returncode == 0 and len(tshark_count(out + "3")) == want,
+           "--incident 1:1 picks run 1 (%s)" % res.stderr.strip()[:160])
+    res = fm(["extract", db, "--incident", "2:1", "-o", out + "4"])
+    expect(res.returncode == 1 and "lists no evidence flow" in res.stderr,
+           "--incident 2:1 without flows says so (%s)" % res.stderr.strip()[:160])
+
+
 def errors(tmp):
     db = os.path.join(tmp, "refused.pcap.db")
     out = os.path.join(tmp, "never.pcap")
@@ -251,6 +299,7 @@ def main():
         run_sample(tmp, "middlebox-reset.pcap", ["reset"])
         evidence_ring(tmp)
         evidence_cut(tmp)
+        incidents(tmp)
         errors(tmp)
     finally:
         if failures:
