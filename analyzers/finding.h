@@ -554,6 +554,23 @@ struct cert_record {
     bool bad_not_after;             /* notAfter unreadable: not_after is 0, not a date */
 };
 
+#define WIRESHARK_FILTER_MAX 160 /* room for the longest filter (two IPv6 endpoints) */
+
+/*
+ * The Wireshark display filter of the frames between client and server, as Wireshark's
+ * conversation filter writes it: "ip.addr==A && tcp.port==P && ip.addr==B && tcp.port==Q"
+ * (ipv6.addr for IPv6). With client NULL, every frame to and from the server endpoint:
+ * "ip.addr==B && tcp.port==Q" (just "ip.addr==B && tcp" for port 0). The one generator of
+ * the wireshark_filter that findings (and incidents) carry in JSON, the report and the live
+ * view; it is derived from the endpoints, never stored. Returns the length (0 if buf is too
+ * small: WIRESHARK_FILTER_MAX always fits).
+ */
+size_t wireshark_filter(const struct endpoint *client, const struct endpoint *server, char *buf,
+                        size_t len);
+
+/* wireshark_filter of a finding: its flow, or its server for a server-level finding. */
+size_t finding_wireshark_filter(const struct finding *f, char *buf, size_t len);
+
 /*
  * A sink: where findings, flows, health rows and the summary go. Any callback may be NULL.
  * Called on the analysis thread; a sink that may block queues the copy and returns.

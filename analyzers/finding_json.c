@@ -1,7 +1,8 @@
 /*
  * finding_json.c - the one encoder of a finding's typed, kind-specific fields as JSON object
  * members. The JSON lines sink, the SQLite sink (findings.extra) and the live view all print
- * these members through it, so the output contract has one definition.
+ * these members through it, so the output contract has one definition. Also the one
+ * generator of the wireshark_filter that findings carry (derived, never stored).
  */
 #include <inttypes.h>
 #include <math.h>
@@ -11,6 +12,7 @@
 
 #include "analyzers/finding.h"
 #include "capture/text.h"
+#include "capture/decode.h"
 
 /* An append cursor over a caller's buffer; overflow is sticky. */
 struct jbuf {
@@ -313,4 +315,44 @@ void fx_copy(char *dst, size_t n, const char *src)
     if (len)
         memcpy(dst, src, len);
     dst[len] = '\0';
+}
+
+/* "ip.addr==A && tcp.port==P" (or "... && tcp" for port 0) at buf + used; the new length. */
+static size_t ws_endpoint(const struct endpoint *e, char *buf, size_t len, size_t used)
+{
+    char ip[64];
+    int n;
+    pkt_addr_str(&e->ip, ip, sizeof(ip));
+    if (e->port)
+        n = snprintf(buf + used, len - used, "%s%s.addr==%s && tcp.port==%u", used ? " && " : "",
+                     e->ip.family == 6 ? "ipv6" : "ip", ip, (unsigned)e->port);
+    else
+        n = snprintf(buf + used, len - used, "%s%s.addr==%s && tcp", used ? " && " : "",
+                     e->ip.family == 6 ? "ipv6" : "ip", ip);
+    if (n < 0 || (size_t)n >= len - used)
+        return len;
+    return used + (size_t)n;
+}
+
+size_t wireshark_filter(const struct endpoint *client, const struct endpoint *server, char *buf,
+                        size_t len)
+{
+    if (!buf || !len)
+        return 0;
+    buf[0] = '\0';
+    size_t used = 0;
+    if (client)
+        used = ws_endpoint(client, buf, len, used);
+    if (used < len)
+        used = ws_endpoint(server, buf, len, used);
+    if (used >= len) {
+        buf[0] = '\0';
+        return 0;
+    }
+    return used;
+}
+
+size_t finding_wireshark_filter(const struct finding *f, char *buf, size_t len)
+{
+    return wireshark_filter(f->has_client ? &f->client : NULL, &f->server, buf, len);
 }

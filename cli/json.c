@@ -128,6 +128,11 @@ static void on_finding(void *ctx, const struct finding *f)
     for (unsigned i = 0; i < f->nframes && i < FINDING_FRAMES_MAX; i++)
         fprintf(out, "%s%" PRIu64, i ? "," : "", f->frames[i]);
     fprintf(out, "],\"confidence\":%.2f", (double)f->confidence);
+    char wf[WIRESHARK_FILTER_MAX];
+    if (finding_wireshark_filter(f, wf, sizeof(wf))) {
+        fputs(",\"wireshark_filter\":", out);
+        json_put_str(out, wf);
+    }
     char members[FINDING_JSON_MAX];
     if (finding_json_members(f, members, sizeof(members)))
         fprintf(out, ",%s", members);

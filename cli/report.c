@@ -334,6 +334,24 @@ static int reparse_times(int argc, char **argv, struct ropts *o)
 
 /* ---- database ---- */
 
+/*
+ * SQL wireshark_filter(client, server): the finding's Wireshark display filter, made by the
+ * one generator (finding.h) from the stored endpoints (client NULL: server-level).
+ */
+static void sql_wireshark_filter(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    struct endpoint c, s;
+    char buf[WIRESHARK_FILTER_MAX];
+    const char *ct = argc == 2 ? (const char *)sqlite3_value_text(argv[0]) : NULL;
+    const char *st = argc == 2 ? (const char *)sqlite3_value_text(argv[1]) : NULL;
+    if (!st || pkt_endpoint_parse(st, &s) != 0 || (ct && pkt_endpoint_parse(ct, &c) != 0) ||
+        !wireshark_filter(ct ? &c : NULL, &s, buf, sizeof(buf))) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    sqlite3_result_text(ctx, buf, -1, SQLITE_TRANSIENT);
+}
+
 static int open_db(struct report *r, char *err, size_t errlen)
 {
     struct stat sb;
@@ -349,6 +367,10 @@ static int open_db(struct report *r, char *err, size_t errlen)
     int rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL);
     sqlite3_stmt *st = NULL;
     int64_t app = 0, ver = 0;
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function(r->db, "wireshark_filter", 2,
+                                     SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                                     sql_wireshark_filter, NULL, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_busy_timeout(r->db, 5000);
         rc = sqlite3_prepare_v2(r->db,
@@ -582,7 +604,9 @@ static const char *cell_text(const struct report *r, sqlite3_stmt *st, int c, ch
             snprintf(buf, len, "%.3f", v);
     } else {
         char esc[REPORT_ESC_MAX];
-        size_t max = strcmp(name, "detail") == 0 ? REPORT_DETAIL_MAX : REPORT_CELL_MAX;
+        size_t max = strcmp(name, "detail") == 0 || strcmp(name, "wireshark_filter") == 0
+                         ? REPORT_DETAIL_MAX
+                         : REPORT_CELL_MAX;
         size_t n = strlen(col_text(st, c, esc, sizeof(esc)));
         size_t keep = n <= max && n < len ? n : (max < len - 4 ? max : len - 4) - 3;
         while (keep > 0 && (esc[keep] & 0xc0) == 0x80)
@@ -894,11 +918,13 @@ static const char worst_sql[] =
     " ORDER BY retrans DESC, lost DESC, resets DESC, zero_windows DESC LIMIT 10";
 
 static const char errors_sql[] =
-    "SELECT ts, kind, server, client, detail FROM sel_findings WHERE severity = 'error'"
+    "SELECT ts, kind, server, client, wireshark_filter(client, server) AS wireshark_filter,"
+    " detail FROM sel_findings WHERE severity = 'error'"
     " ORDER BY ts DESC, id DESC LIMIT 20";
 
 static const char errors_json_sql[] =
     "SELECT run_id, ts, kind, severity, flow_id, client, server, detail, frames, confidence,"
+    " wireshark_filter(client, server) AS wireshark_filter,"
     " CASE WHEN json_valid(extra) THEN extra END AS extra_json FROM sel_findings"
     " WHERE severity = 'error' ORDER BY ts DESC, id DESC LIMIT 20";
 

@@ -9,9 +9,11 @@ EXTRA_DIST += tests/golden.sh tests/update-golden.sh tests/TESTLIST tests/golden
 	tests/metrics/endpoint.sh tests/metrics/endpoint.py tests/metrics/file.sh tests/incidents \
 	tests/frame-numbers.sh tests/frame_numbers.py
 # evidence and records (issue 13): Zeek conn_state/history, extract, --evidence-dir
-TESTS += tests/evidence/conn_state.sh tests/evidence/extract.sh tests/evidence/live.sh
+TESTS += tests/evidence/conn_state.sh tests/evidence/extract.sh tests/evidence/live.sh \
+	tests/evidence/wsfilter.sh
 EXTRA_DIST += tests/evidence/conn_state.sh tests/evidence/conn_state.py tests/evidence/extract.sh \
-	tests/evidence/extract.py tests/evidence/live.sh
+	tests/evidence/extract.py tests/evidence/live.sh tests/evidence/wsfilter.sh \
+	tests/evidence/wsfilter.py
 check_PROGRAMS += tests/evidence/test_evidence
 tests_evidence_test_evidence_SOURCES = tests/evidence/test_evidence.c tests/unit/testhelp.h
 tests_evidence_test_evidence_LDADD = $(FM_LIBS)

@@ -711,6 +711,9 @@ static void build_detail(struct tui *t)
         }
         if (f->confidence < 1)
             dl_add(t, A_NORMAL, 4, "  confidence %.0f%% (inferred)", f->confidence * 100);
+        char wf[WIRESHARK_FILTER_MAX];
+        if (finding_wireshark_filter(f, wf, sizeof(wf)))
+            dl_add(t, A_NORMAL, 4, "  Wireshark filter: %s", wf);
         char members[FINDING_JSON_MAX];
         if (finding_json_members(f, members, sizeof(members)))
             dl_add(t, A_DIM, 4, "  %s", members);
@@ -740,6 +743,10 @@ static void build_detail(struct tui *t)
                           sizeof(a)),
                tui_fmt_ms(r->hs_rtt_client_ns >= 0 ? (double)r->hs_rtt_client_ns / 1e9 : NAN, b,
                           sizeof(b)));
+        char wf[WIRESHARK_FILTER_MAX];
+        dl_add(t, A_NORMAL, 4, "  Zeek conn_state %s, history %s;  Wireshark filter: %s",
+               conn_state_name(r->conn_state), r->history[0] ? r->history : "-",
+               wireshark_filter(&r->client, &r->server, wf, sizeof(wf)) ? wf : "-");
         detail_counts(t, r);
     } else {
         dl_add(t, A_BOLD, 2,

@@ -186,6 +186,7 @@ has "ended: refused"
 screen | grep -q "SYN 10.99.1.1:[0-9]* -> 10.99.1.2:8081" || fail "no SYN in the timeline"
 checks=$((checks + 1))
 has "conn_refused:"
+has "Zeek conn_state REJ, history Sr;  Wireshark filter: ip.addr==10.99.1.1 && tcp.port=="
 keys Escape
 wait_for "Flows (5)"
 
@@ -196,6 +197,7 @@ wait_for "Finding: health_alert (error)"
 has "a server-level finding"
 has "Server 10.99.1.2:8081: BAD since"
 has "History (1 intervals, oldest first)"
+has "Wireshark filter: ip.addr==10.99.1.2 && tcp.port==8081"
 keys Escape
 wait_for "Findings ("
 # the next one down is a refused connection: its detail carries the flow's timeline
