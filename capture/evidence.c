@@ -54,6 +54,7 @@ struct evidence {
     uint32_t *free_stack;    /* free slot numbers */
     size_t nfree;            /* entries in free_stack */
     size_t cursor;           /* eviction clock hand */
+    uint64_t newest;         /* highest flow id seen: ids grow, so a higher one is a new flow */
     struct evidence_stats st;/* counters */
 };
 
@@ -211,6 +212,15 @@ void evidence_packet(struct evidence *ev, uint64_t flow_id, const struct cap_fra
     size_t i = ev_find(ev, flow_id);
     uint32_t s = ev->index[i];
     if (s == EV_NONE) {
+        /*
+         * Only a new flow takes a slot (and may evict an unmarked one): a flow that lost its
+         * slot stays unfollowed, or two flows could take each other's slot packet by packet.
+         */
+        if (flow_id <= ev->newest) {
+            ev->st.not_followed++;
+            return;
+        }
+        ev->newest = flow_id;
         s = ev_alloc(ev, flow_id);
         if (s == EV_NONE) {
             ev->st.not_followed++;

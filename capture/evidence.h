@@ -34,7 +34,8 @@ struct evidence_config {
 struct evidence_stats {
     uint64_t written;       /* pcap files written */
     uint64_t packets;       /* packets written into them */
-    uint64_t not_followed;  /* flows that found every slot taken by a marked flow */
+    uint64_t not_followed;  /* packets not kept: every slot was marked when their flow began,
+                               or the flow lost its slot to a newer one */
     uint64_t evicted;       /* unmarked flows whose slot was taken by a newer flow */
     uint64_t dropped_middle;/* packets of written flows between the first and the last ring */
     uint64_t write_errors;  /* files that could not be written */
@@ -52,7 +53,11 @@ struct evidence *evidence_new(const struct evidence_config *cfg, char *err, size
 /* The run id used in file names (the database's runs.id; 0 without a database). */
 void evidence_set_run(struct evidence *ev, int64_t run_id);
 
-/* Keep frame f of flow flow_id (0: not a flow, ignored). Bounded work, no allocation. */
+/*
+ * Keep frame f of flow flow_id (0: not a flow, ignored). Flow ids must grow with each new
+ * flow (the engine's do): a new flow takes a free slot, or the slot of the next unmarked flow
+ * round robin. Bounded work, no allocation.
+ */
 void evidence_packet(struct evidence *ev, uint64_t flow_id, const struct cap_frame *f);
 
 /*

@@ -125,11 +125,16 @@ static void test_pool_bounds(void)
     evidence_get_stats(ev, &st);
     CHECK_EQ_U64(st.evicted, 36);
     CHECK_EQ_U64(st.not_followed, 0);
+    /* flow 1 lost its slot: its later packets are not kept and take no slot from others */
+    feed(ev, 1, 4, 6);
+    evidence_get_stats(ev, &st);
+    CHECK_EQ_U64(st.evicted, 36);
+    CHECK_EQ_U64(st.not_followed, 3);
     evidence_mark(ev, 39);
     evidence_mark(ev, 40); /* now every slot is marked: a new flow is not followed */
     feed(ev, 41, 1, 2);
     evidence_get_stats(ev, &st);
-    CHECK_EQ_U64(st.not_followed, 2);
+    CHECK_EQ_U64(st.not_followed, 5);
     for (uint64_t fl = 1; fl <= 41; fl++)
         CHECK_EQ_U64(evidence_flow_end(ev, fl), 0);
     evidence_get_stats(ev, &st);
