@@ -90,9 +90,9 @@ EXPECTED = {
     },
     "http-clean-caploss.pcap": {
         C + "37909": ("SF", "ShADadgfF",
-                      "frames 13, 16, 22: the client ACKs server bytes the capture never saw "
-                      "(tshark 'ACKed unseen segment'): a gap in the server's data, 1..9 times: "
-                      "one g; then server FIN before client FIN"),
+                      "frames 13, 16, 22, 24: the client ACKs server bytes the capture never "
+                      "saw (tshark 'ACKed unseen segment'): a gap in the server's data, 1..9 "
+                      "times: one g; then server FIN (23) before client FIN (24)"),
         "*": ("SF", "ShADadfF", "the other 4 flows are complete and clean"),
     },
     "zero-window.pcap": {
