@@ -6,13 +6,19 @@ derived by hand from the sample's tshark output (tshark -r SAMPLE -T fields -e f
 -e tcp.stream -e tcp.srcport -e tcp.dstport -e tcp.flags.str -e tcp.len -e tcp.analysis.*)
 and Zeek's documented meanings (README.md, "conn_state and history"). Upper-case letters are
 the client's segments, lower-case the server's. The test runs flowmedic --json on each sample
-and compares the "flow" lines with the table, flow by flow (by client endpoint).
+and compares the "flow" lines with the table, flow by flow (by client endpoint). Then, on
+every sample, every flow (but those with SPAN copies or a reused 4-tuple) is compared with the
+same rules applied independently, in Python, to tshark's frames of that connection (letters t
+and g aside: they depend on flowmedic's loss analysis).
 
 Run by tests/evidence/conn_state.sh (env: top_srcdir, FLOWMEDIC). Exit 1 on any difference.
 """
 
+import glob
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 
@@ -116,6 +122,115 @@ EXPECTED = {
 failures = []
 
 
+def tshark_rows(path):
+    """Per frame: stream, src, sport, dst, dport, flags, seq, len, zero_window (tshark)."""
+    res = subprocess.run(["tshark", "-r", path, "-T", "fields", "-E", "separator=/t",
+                          "-e", "tcp.stream", "-e", "ip.src", "-e", "ipv6.src", "-e",
+                          "tcp.srcport", "-e", "ip.dst", "-e", "ipv6.dst", "-e", "tcp.dstport",
+                          "-e", "tcp.flags", "-e", "tcp.seq_raw", "-e", "tcp.len", "-e",
+                          "tcp.analysis.zero_window", "-Y", "tcp"],
+                         capture_output=True, text=True, check=False)
+    rows = []
+    for line in res.stdout.splitlines():
+        x = line.split("\t")
+        if len(x) < 11 or not x[0]:
+            continue
+        src = x[1] or x[2]
+        dst = x[4] or x[5]
+        fmt = (lambda a, p: "[%s]:%s" % (a, p)) if ":" in src else (lambda a, p: "%s:%s" % (a, p))
+        rows.append({"stream": x[0], "src": fmt(src, x[3]), "dst": fmt(dst, x[6]),
+                     "flags": int(x[7], 16), "seq": int(x[8] or 0), "len": int(x[9] or 0),
+                     "zw": bool(x[10])})
+    return rows
+
+
+def zeek_rules(frames, client):
+    """conn_state and history (without t and g) by README's rules, from tshark's frames of one
+    connection; client is the originator. An independent reading of the same definitions."""
+    FIN, SYN, RST, ACK = 1, 2, 4, 16
+    hist, once, last, sent, zw = "", set(), {}, set(), {}
+    first_rst = None
+    if frames and frames[0]["src"] != client:
+        hist += "^"
+    def put(up, c):
+        nonlocal hist
+        if len(hist) < 31:
+            hist += c.upper() if up else c
+    for f in frames:
+        up = f["src"] == client
+        fl = f["flags"]
+        if fl & SYN and fl & (FIN | RST):
+            if (up, "q") not in once:
+                once.add((up, "q")); put(up, "q")
+        elif fl & FIN and fl & RST:
+            if (up, "i") not in once:
+                once.add((up, "i")); put(up, "i")
+        for bit, letter, cond in ((SYN, "s", not fl & ACK), (SYN, "h", bool(fl & ACK))):
+            if fl & bit and cond:
+                sent.add((up, letter))
+                if last.get((up, letter)) != f["seq"]:
+                    last[(up, letter)] = f["seq"]; put(up, letter)
+        if f["len"] and (up, "d") not in once:
+            once.add((up, "d")); put(up, "d")
+        for bit, letter in ((FIN, "f"), (RST, "r")):
+            if fl & bit:
+                sent.add((up, letter))
+                if last.get((up, letter)) != f["seq"]:
+                    last[(up, letter)] = f["seq"]; put(up, letter)
+        if fl & RST and first_rst is None:
+            first_rst = up
+        if fl & (SYN | FIN | RST | ACK) == ACK and not f["len"] and (up, "a") not in once:
+            once.add((up, "a")); put(up, "a")
+        if f["zw"]:
+            zw[up] = zw.get(up, 0) + 1
+            if zw[up] in (1, 10, 100, 1000):
+                put(up, "w")
+    syn, synack = (True, "s") in sent, (False, "h") in sent
+    ofin, rfin = (True, "f") in sent, (False, "f") in sent
+    if first_rst is True:
+        state = "RSTOS0" if syn and not synack else "RSTO"
+    elif first_rst is False:
+        state = "REJ" if syn and not synack else ("RSTRH" if synack and not syn else "RSTR")
+    elif ofin and rfin:
+        state = "SF"
+    elif ofin:
+        state = "SH" if syn and not synack else ("S2" if syn else "OTH")
+    elif rfin:
+        state = "SHR" if synack and not syn else ("S3" if syn else "OTH")
+    elif syn and not any(f["src"] != client for f in frames):
+        state = "S0"
+    else:
+        state = "S1" if syn and synack else "OTH"
+    return state, hist
+
+
+def check_rules(sample):
+    """Every flow of sample: flowmedic's conn_state and history (t and g letters aside) equal
+    the rules applied to tshark's frames of the same connection (matched by client endpoint,
+    server endpoint and first frame's stream)."""
+    path = os.path.join(TOP, "samples", sample)
+    res = subprocess.run([FM, "-r", path, "--json", "--no-db", "-q"], capture_output=True,
+                         text=True, check=False)
+    flows = [json.loads(l) for l in res.stdout.splitlines() if l.startswith('{"type":"flow"')]
+    rows = tshark_rows(path)
+    n = 0
+    for fl in flows:
+        ends = {fl["client"], fl["server"]}
+        frames = [r for r in rows if {r["src"], r["dst"]} == ends]
+        streams = sorted({r["stream"] for r in frames})
+        if len(streams) != 1 or fl["mirror_duplicate"]["c2s"] + fl["mirror_duplicate"]["s2c"]:
+            continue  # port reuse or SPAN copies: the hand table covers those samples
+        state, hist = zeek_rules(frames, fl["client"])
+        mine = re.sub("[tTgG]", "", fl["history"])
+        if (state, hist) != (fl["conn_state"], mine):
+            failures.append("%s %s: the rules on tshark's frames give %s %s, flowmedic %s %s" %
+                            (sample, fl["client"], state, hist, fl["conn_state"],
+                             fl["history"]))
+            print("FAIL " + failures[-1])
+        n += 1
+    return n
+
+
 def check(sample, table):
     path = os.path.join(TOP, "samples", sample)
     if not os.path.exists(path):
@@ -157,6 +272,14 @@ def main():
         return 77
     for sample, table in EXPECTED.items():
         check(sample, table)
+    if shutil.which("tshark"):
+        n = 0
+        for path in sorted(glob.glob(os.path.join(TOP, "samples", "*.pcap"))):
+            n += check_rules(os.path.basename(path))
+        print("%s the rules applied to tshark's frames agree on %d flows of every sample" %
+              ("ok  " if n > 100 and not failures else "FAIL", n))
+        if n <= 100:
+            failures.append("only %d flows compared with the rules on tshark's frames" % n)
     for f in failures:
         print("FAIL", f)
     return 1 if failures else 0
