@@ -118,9 +118,9 @@ static const char *const flow_state_names[] = {
 };
 
 static const char *const conn_state_names[] = {
-    [CS_OTH] = "OTH",     [CS_S0] = "S0",         [CS_S1] = "S1",       [CS_SF] = "SF",
-    [CS_REJ] = "REJ",     [CS_S2] = "S2",         [CS_S3] = "S3",       [CS_RSTO] = "RSTO",
-    [CS_RSTR] = "RSTR",   [CS_RSTOS0] = "RSTOS0", [CS_RSTRH] = "RSTRH", [CS_SH] = "SH",
+    [CS_OTH] = "OTH",   [CS_S0] = "S0",         [CS_S1] = "S1",       [CS_SF] = "SF",
+    [CS_REJ] = "REJ",   [CS_S2] = "S2",         [CS_S3] = "S3",       [CS_RSTO] = "RSTO",
+    [CS_RSTR] = "RSTR", [CS_RSTOS0] = "RSTOS0", [CS_RSTRH] = "RSTRH", [CS_SH] = "SH",
     [CS_SHR] = "SHR",
 };
 

@@ -40,22 +40,22 @@ struct ev_slot {
 
 /* The ring: everything allocated once in evidence_new. */
 struct evidence {
-    char dir[4096];          /* output directory */
-    int64_t run_id;          /* for file names */
-    size_t first;            /* first packets per slot */
-    size_t last;             /* ring packets per slot */
-    size_t nslots;           /* slots in the pool */
-    uint32_t snaplen;        /* bytes kept per packet */
-    struct ev_slot *slots;   /* nslots slots */
-    struct ev_pkt *hdrs;     /* nslots * (first + last) packet headers */
-    uint8_t *data;           /* nslots * (first + last) * snaplen bytes */
-    uint32_t *index;         /* open addressing: slot number or EV_NONE, index_mask + 1 entries */
-    size_t index_mask;       /* entries - 1 (a power of two, at least 2 * nslots) */
-    uint32_t *free_stack;    /* free slot numbers */
-    size_t nfree;            /* entries in free_stack */
-    size_t cursor;           /* eviction clock hand */
-    uint64_t newest;         /* highest flow id seen: ids grow, so a higher one is a new flow */
-    struct evidence_stats st;/* counters */
+    char dir[4096];           /* output directory */
+    int64_t run_id;           /* for file names */
+    size_t first;             /* first packets per slot */
+    size_t last;              /* ring packets per slot */
+    size_t nslots;            /* slots in the pool */
+    uint32_t snaplen;         /* bytes kept per packet */
+    struct ev_slot *slots;    /* nslots slots */
+    struct ev_pkt *hdrs;      /* nslots * (first + last) packet headers */
+    uint8_t *data;            /* nslots * (first + last) * snaplen bytes */
+    uint32_t *index;          /* open addressing: slot number or EV_NONE, index_mask + 1 entries */
+    size_t index_mask;        /* entries - 1 (a power of two, at least 2 * nslots) */
+    uint32_t *free_stack;     /* free slot numbers */
+    size_t nfree;             /* entries in free_stack */
+    size_t cursor;            /* eviction clock hand */
+    uint64_t newest;          /* highest flow id seen: ids grow, so a higher one is a new flow */
+    struct evidence_stats st; /* counters */
 };
 
 static size_t ev_hash(const struct evidence *ev, uint64_t id)
@@ -251,8 +251,7 @@ void evidence_mark(struct evidence *ev, uint64_t flow_id)
         ev->slots[s].marked = true;
 }
 
-const char *evidence_path(const char *dir, int64_t run_id, uint64_t flow_id, char *buf,
-                          size_t len)
+const char *evidence_path(const char *dir, int64_t run_id, uint64_t flow_id, char *buf, size_t len)
 {
     snprintf(buf, len, "%s/%" PRId64 "-%" PRIu64 ".pcap", dir, run_id, flow_id);
     return buf;

@@ -15,31 +15,31 @@
 #include "err.h"
 #include "source.h"
 
-#define EVIDENCE_DEFAULT_FIRST 16   /* packets kept from the start of each flow */
-#define EVIDENCE_DEFAULT_LAST 16    /* packets kept in the ring of each flow's last packets */
-#define EVIDENCE_DEFAULT_FLOWS 256  /* flows followed at once */
-#define EVIDENCE_SNAPLEN 1600       /* bytes kept of each packet (longer frames are cut) */
-#define EVIDENCE_MAX_FILES 10000    /* files written per run; later ones are counted, not written */
+#define EVIDENCE_DEFAULT_FIRST 16  /* packets kept from the start of each flow */
+#define EVIDENCE_DEFAULT_LAST 16   /* packets kept in the ring of each flow's last packets */
+#define EVIDENCE_DEFAULT_FLOWS 256 /* flows followed at once */
+#define EVIDENCE_SNAPLEN 1600      /* bytes kept of each packet (longer frames are cut) */
+#define EVIDENCE_MAX_FILES 10000   /* files written per run; later ones are counted, not written */
 
 /* Sizes of the pool (0 = the default above). */
 struct evidence_config {
-    const char *dir;   /* where the pcaps go (must exist and be writable) */
-    size_t first;      /* first packets kept per flow */
-    size_t last;       /* last packets kept per flow (a ring) */
-    size_t flows;      /* flows followed at once (the pool's slots) */
-    uint32_t snaplen;  /* bytes kept per packet */
+    const char *dir;  /* where the pcaps go (must exist and be writable) */
+    size_t first;     /* first packets kept per flow */
+    size_t last;      /* last packets kept per flow (a ring) */
+    size_t flows;     /* flows followed at once (the pool's slots) */
+    uint32_t snaplen; /* bytes kept per packet */
 };
 
 /* What the ring did (for the summary and the tests). */
 struct evidence_stats {
-    uint64_t written;       /* pcap files written */
-    uint64_t packets;       /* packets written into them */
-    uint64_t not_followed;  /* packets not kept: every slot was marked when their flow began,
-                               or the flow lost its slot to a newer one */
-    uint64_t evicted;       /* unmarked flows whose slot was taken by a newer flow */
-    uint64_t dropped_middle;/* packets of written flows between the first and the last ring */
-    uint64_t write_errors;  /* files that could not be written */
-    uint64_t over_limit;    /* marked flows not written: EVIDENCE_MAX_FILES reached */
+    uint64_t written;        /* pcap files written */
+    uint64_t packets;        /* packets written into them */
+    uint64_t not_followed;   /* packets not kept: every slot was marked when their flow began,
+                                or the flow lost its slot to a newer one */
+    uint64_t evicted;        /* unmarked flows whose slot was taken by a newer flow */
+    uint64_t dropped_middle; /* packets of written flows between the first and the last ring */
+    uint64_t write_errors;   /* files that could not be written */
+    uint64_t over_limit;     /* marked flows not written: EVIDENCE_MAX_FILES reached */
 };
 
 struct evidence;
@@ -73,8 +73,7 @@ void evidence_mark(struct evidence *ev, uint64_t flow_id);
 int evidence_flow_end(struct evidence *ev, uint64_t flow_id);
 
 /* The file name of a flow's evidence: DIR/<run>-<flow>.pcap into buf; buf. */
-const char *evidence_path(const char *dir, int64_t run_id, uint64_t flow_id, char *buf,
-                          size_t len);
+const char *evidence_path(const char *dir, int64_t run_id, uint64_t flow_id, char *buf, size_t len);
 
 void evidence_get_stats(const struct evidence *ev, struct evidence_stats *st);
 

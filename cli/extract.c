@@ -28,41 +28,41 @@
 
 enum { EXTRACT_OK = 0, EXTRACT_RUNTIME = 1, EXTRACT_USAGE = 2 };
 
-#define EXTRACT_MAX_FLOWS 4096     /* flows one extract writes */
-#define EXTRACT_SLACK_NS 2000u     /* times are stored as REAL seconds: allow 2 us either side */
-#define EXTRACT_SNAPLEN 262144     /* snaplen of the output file */
+#define EXTRACT_MAX_FLOWS 4096 /* flows one extract writes */
+#define EXTRACT_SLACK_NS 2000u /* times are stored as REAL seconds: allow 2 us either side */
+#define EXTRACT_SNAPLEN 262144 /* snaplen of the output file */
 
 /* What the command line asked for. */
 struct xopts {
-    const char *db;      /* the database */
-    const char *out;     /* -o file */
-    int what;            /* 'f' --flow, 'F' --finding, 'i' --incident */
-    int64_t run;         /* --flow RUN, --incident RUN (-1: not given) */
-    int64_t id;          /* --flow ID, --finding ID or --incident N */
+    const char *db;  /* the database */
+    const char *out; /* -o file */
+    int what;        /* 'f' --flow, 'F' --finding, 'i' --incident */
+    int64_t run;     /* --flow RUN, --incident RUN (-1: not given) */
+    int64_t id;      /* --flow ID, --finding ID or --incident N */
 };
 
 /* One flow to extract, as the flows table has it. */
 struct xflow {
-    int64_t run;             /* runs.id */
-    int64_t flow;            /* flow_id */
-    struct endpoint client;  /* client end */
-    struct endpoint server;  /* server end */
-    uint64_t first_ns;       /* first packet, minus the slack */
-    uint64_t last_ns;        /* last packet, plus the slack */
-    uint64_t packets;        /* packets written */
+    int64_t run;            /* runs.id */
+    int64_t flow;           /* flow_id */
+    struct endpoint client; /* client end */
+    struct endpoint server; /* server end */
+    uint64_t first_ns;      /* first packet, minus the slack */
+    uint64_t last_ns;       /* last packet, plus the slack */
+    uint64_t packets;       /* packets written */
 };
 
 /* An extraction in progress. */
 struct xrun {
-    sqlite3 *db;              /* read-only connection */
-    int64_t ver;              /* its schema version */
-    const struct xopts *o;    /* options */
-    struct xflow *flows;      /* flows to extract */
-    size_t nflows;            /* entries used */
-    pcap_t *dead;             /* the output's link type and precision */
-    pcap_dumper_t *dump;      /* the output */
-    int linktype;             /* of the output, -1 before the first input */
-    uint64_t written;         /* packets written */
+    sqlite3 *db;           /* read-only connection */
+    int64_t ver;           /* its schema version */
+    const struct xopts *o; /* options */
+    struct xflow *flows;   /* flows to extract */
+    size_t nflows;         /* entries used */
+    pcap_t *dead;          /* the output's link type and precision */
+    pcap_dumper_t *dump;   /* the output */
+    int linktype;          /* of the output, -1 before the first input */
+    uint64_t written;      /* packets written */
 };
 
 /* ---- the evidence sink (live runs) ---- */
@@ -236,8 +236,10 @@ static bool table_exists(sqlite3 *db, const char *name)
 {
     sqlite3_stmt *st = NULL;
     bool yes = false;
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type IN ('table','view') "
-                               "AND name = ?", -1, &st, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(db,
+                           "SELECT 1 FROM sqlite_master WHERE type IN ('table','view') "
+                           "AND name = ?",
+                           -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
         yes = sqlite3_step(st) == SQLITE_ROW;
     }
@@ -467,8 +469,8 @@ static int out_ready(struct xrun *x, int linktype, const char *from)
                   from, cap_linktype_name(linktype), cap_linktype_name(x->linktype));
         return ERR_FORMAT;
     }
-    x->dead = pcap_open_dead_with_tstamp_precision(linktype, EXTRACT_SNAPLEN,
-                                                   PCAP_TSTAMP_PRECISION_NANO);
+    x->dead =
+        pcap_open_dead_with_tstamp_precision(linktype, EXTRACT_SNAPLEN, PCAP_TSTAMP_PRECISION_NANO);
     if (!x->dead) {
         log_error("out of memory");
         return ERR_NOMEM;

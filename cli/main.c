@@ -69,7 +69,7 @@ struct opts {
     const char *web_config;         /* --web-config */
     struct webconfig web;           /* its content, loaded with the options */
     const char *config;             /* --config */
-    struct evidence_config evidence;/* --evidence-dir, --evidence-packets */
+    struct evidence_config evidence; /* --evidence-dir, --evidence-packets */
     struct eng_config eng;          /* analysis options */
     char servers_text[1024];        /* --server values as given, for the runs table */
     char cmdline[2048];             /* the command line, for the runs table */
@@ -144,8 +144,8 @@ static void usage(FILE *o)
           "  --metrics-file-follow  PATH may be a symbolic link (written where it points)\n"
           "  --web-config FILE    TLS and basic auth for --metrics-listen (exporter-toolkit\n"
           "                       web configuration format)\n"
-          "  --evidence-dir DIR   keep each flow's first and last packets; write DIR/RUN-FLOW.pcap\n"
-          "                       for flows with an error finding (for flowmedic extract)\n"
+          "  --evidence-dir DIR   keep each flow's first and last packets; write them to\n"
+          "                       DIR/RUN-FLOW.pcap for flows with an error finding\n"
           "  --evidence-packets FIRST,LAST[,FLOWS]  evidence kept per flow and flows followed\n"
           "                       at once (default 16,16,256)\n"
           "  -q / -v              fewer / more messages\n"

@@ -369,8 +369,8 @@ static int open_db(struct report *r, char *err, size_t errlen)
     int64_t app = 0, ver = 0;
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function(r->db, "wireshark_filter", 2,
-                                     SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
-                                     sql_wireshark_filter, NULL, NULL);
+                                     SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_wireshark_filter,
+                                     NULL, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_busy_timeout(r->db, 5000);
         rc = sqlite3_prepare_v2(r->db,
@@ -1031,8 +1031,8 @@ static int report_all(struct report *r, char *err, size_t errlen)
     }
     if (section(r, "worst_flows",
                 "Worst flows (most retransmissions, losses, resets, zero windows)",
-                "no flow had retransmissions, losses, resets or zero windows",
-                worst_sql, err, errlen) != 0 ||
+                "no flow had retransmissions, losses, resets or zero windows", worst_sql, err,
+                errlen) != 0 ||
         section(r, "recent_errors", "Recent error findings (newest first, up to 20)",
                 "no error findings", o->json ? errors_json_sql : errors_sql, err, errlen) != 0)
         return ERR_DB;

@@ -144,8 +144,7 @@ static void test_pool_bounds(void)
     uint64_t flow = 0;
     const uint64_t kept[] = {2, 3, 39, 40};
     for (size_t i = 0; i < 4; i++) {
-        CHECK_EQ_U64(read_back(evidence_path(g_dir, 0, kept[i], path, sizeof(path)), got, 8,
-                               &flow),
+        CHECK_EQ_U64(read_back(evidence_path(g_dir, 0, kept[i], path, sizeof(path)), got, 8, &flow),
                      3);
         CHECK_EQ_U64(flow, kept[i]);
         unlink(path);
