@@ -283,6 +283,17 @@ def errors(tmp):
     expect(res.returncode == 1 and "stdin" in res.stderr,
            "extract of a run read from stdin without evidence says so (%s)" %
            res.stderr.strip()[:160])
+    # the same from stdin with --evidence-dir: the evidence file is used
+    evdir = os.path.join(tmp, "ev-stdin")
+    os.mkdir(evdir)
+    sdb2 = os.path.join(tmp, "stdin2.db")
+    with open(sample, "rb") as fh:
+        subprocess.run([FM, "-r", "-", "-w", sdb2, "-q", "--evidence-dir", evdir], stdin=fh,
+                       capture_output=True, check=False)
+    res = fm(["extract", sdb2, "--flow", "1:2", "-o", out])
+    expect(res.returncode == 0 and len(tshark_count(out)) == 2,
+           "extract of a run read from stdin with --evidence-dir takes the evidence file (%s)" %
+           res.stderr.strip()[:160])
 
 
 def main():
