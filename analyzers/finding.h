@@ -560,7 +560,8 @@ struct cert_record {
  * The Wireshark display filter of the frames between client and server, as Wireshark's
  * conversation filter writes it: "ip.addr==A && tcp.port==P && ip.addr==B && tcp.port==Q"
  * (ipv6.addr for IPv6). With client NULL, every frame to and from the server endpoint:
- * "ip.addr==B && tcp.port==Q" (just "ip.addr==B && tcp" for port 0). The one generator of
+ * "ip.addr==B && tcp.port==Q". A port 0 gives no port clause ("... && tcp" ends a filter
+ * that has none). The one generator of
  * the wireshark_filter that findings (and incidents) carry in JSON, the report and the live
  * view; it is derived from the endpoints, never stored. Returns the length (0 if buf is too
  * small: WIRESHARK_FILTER_MAX always fits).

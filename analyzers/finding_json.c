@@ -317,21 +317,31 @@ void fx_copy(char *dst, size_t n, const char *src)
     dst[len] = '\0';
 }
 
-/* "ip.addr==A && tcp.port==P" (or "... && tcp" for port 0) at buf + used; the new length. */
-static size_t ws_endpoint(const struct endpoint *e, char *buf, size_t len, size_t used)
+/* Append text to buf at *used; false (and *used = len) when it does not fit. */
+static bool ws_put(char *buf, size_t len, size_t *used, const char *text)
 {
-    char ip[64];
-    int n;
+    size_t n = strlen(text);
+    if (*used >= len || n >= len - *used) {
+        *used = len;
+        return false;
+    }
+    memcpy(buf + *used, text, n + 1);
+    *used += n;
+    return true;
+}
+
+/* " && "-joined clauses of endpoint e: its address, and its port unless 0. */
+static void ws_endpoint(const struct endpoint *e, char *buf, size_t len, size_t *used)
+{
+    char ip[64], clause[96];
     pkt_addr_str(&e->ip, ip, sizeof(ip));
-    if (e->port)
-        n = snprintf(buf + used, len - used, "%s%s.addr==%s && tcp.port==%u", used ? " && " : "",
-                     e->ip.family == 6 ? "ipv6" : "ip", ip, (unsigned)e->port);
-    else
-        n = snprintf(buf + used, len - used, "%s%s.addr==%s && tcp", used ? " && " : "",
-                     e->ip.family == 6 ? "ipv6" : "ip", ip);
-    if (n < 0 || (size_t)n >= len - used)
-        return len;
-    return used + (size_t)n;
+    snprintf(clause, sizeof(clause), "%s%s.addr==%s", *used ? " && " : "",
+             e->ip.family == 6 ? "ipv6" : "ip", ip);
+    ws_put(buf, len, used, clause);
+    if (e->port) {
+        snprintf(clause, sizeof(clause), " && tcp.port==%u", (unsigned)e->port);
+        ws_put(buf, len, used, clause);
+    }
 }
 
 size_t wireshark_filter(const struct endpoint *client, const struct endpoint *server, char *buf,
@@ -342,9 +352,10 @@ size_t wireshark_filter(const struct endpoint *client, const struct endpoint *se
     buf[0] = '\0';
     size_t used = 0;
     if (client)
-        used = ws_endpoint(client, buf, len, used);
-    if (used < len)
-        used = ws_endpoint(server, buf, len, used);
+        ws_endpoint(client, buf, len, &used);
+    ws_endpoint(server, buf, len, &used);
+    if (!server->port && (!client || !client->port))
+        ws_put(buf, len, &used, " && tcp"); /* no port given: every TCP frame of the hosts */
     if (used >= len) {
         buf[0] = '\0';
         return 0;

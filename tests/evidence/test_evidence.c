@@ -1,7 +1,8 @@
 /*
  * test_evidence.c - the evidence ring (capture/evidence.c): first and last packets per flow,
  * the bounded pool (eviction of unmarked flows only, marked flows kept), the flow-id index
- * under many insertions and removals, and the files written (read back with libpcap).
+ * under many insertions and removals, and the files written (read back with libpcap); and the
+ * wireshark_filter generator.
  */
 #ifndef _DEFAULT_SOURCE
 #define _DEFAULT_SOURCE 1
@@ -12,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "analyzers/finding.h"
+#include "capture/decode.h"
 #include "capture/evidence.h"
 #include "tests/unit/testhelp.h"
 
@@ -199,6 +202,40 @@ static void test_bad_dir(void)
     CHECK(strstr(err, "/nonexistent/evidence") != NULL);
 }
 
+/* The one wireshark_filter generator: IPv4, IPv6, server only, port 0, a buffer too small. */
+static void test_wireshark_filter(void)
+{
+    struct endpoint c, s, c6, s6, host, scanner;
+    char buf[WIRESHARK_FILTER_MAX];
+    CHECK(pkt_endpoint_parse("10.0.0.1:40000", &c) == 0);
+    CHECK(pkt_endpoint_parse("10.0.0.5:443", &s) == 0);
+    CHECK(pkt_endpoint_parse("[2001:db8::1]:40000", &c6) == 0);
+    CHECK(pkt_endpoint_parse("[2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff]:65535", &s6) == 0);
+    CHECK(pkt_endpoint_parse("10.0.0.5", &host) == 0);
+    CHECK(pkt_endpoint_parse("192.0.2.9", &scanner) == 0);
+    CHECK(wireshark_filter(&c, &s, buf, sizeof(buf)) > 0);
+    CHECK(strcmp(buf, "ip.addr==10.0.0.1 && tcp.port==40000 && ip.addr==10.0.0.5 && "
+                      "tcp.port==443") == 0);
+    CHECK(wireshark_filter(NULL, &s, buf, sizeof(buf)) > 0);
+    CHECK(strcmp(buf, "ip.addr==10.0.0.5 && tcp.port==443") == 0);
+    CHECK(wireshark_filter(&c6, &s6, buf, sizeof(buf)) > 0);
+    CHECK(strcmp(buf, "ipv6.addr==2001:db8::1 && tcp.port==40000 && "
+                      "ipv6.addr==2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff && tcp.port==65535") == 0);
+    CHECK(wireshark_filter(NULL, &host, buf, sizeof(buf)) > 0);
+    CHECK(strcmp(buf, "ip.addr==10.0.0.5 && tcp") == 0);
+    CHECK(wireshark_filter(&scanner, &host, buf, sizeof(buf)) > 0); /* a scan: hosts only */
+    CHECK(strcmp(buf, "ip.addr==192.0.2.9 && ip.addr==10.0.0.5 && tcp") == 0);
+    char small[20];
+    CHECK_EQ_U64(wireshark_filter(&c, &s, small, sizeof(small)), 0);
+    CHECK(small[0] == '\0');
+    struct finding f;
+    memset(&f, 0, sizeof(f));
+    f.server = s;
+    f.client = c;
+    CHECK(finding_wireshark_filter(&f, buf, sizeof(buf)) > 0); /* has_client false: server */
+    CHECK(strcmp(buf, "ip.addr==10.0.0.5 && tcp.port==443") == 0);
+}
+
 int main(void)
 {
     if (!mkdtemp(g_dir)) {
@@ -209,6 +246,7 @@ int main(void)
     TEST_RUN(test_pool_bounds);
     TEST_RUN(test_index_churn);
     TEST_RUN(test_bad_dir);
+    TEST_RUN(test_wireshark_filter);
     rmdir(g_dir);
     return TEST_REPORT();
 }
