@@ -212,11 +212,12 @@ def check_rules(sample):
     res = subprocess.run([FM, "-r", path, "--json", "--no-db", "-q"], capture_output=True,
                          text=True, check=False)
     flows = [json.loads(l) for l in res.stdout.splitlines() if l.startswith('{"type":"flow"')]
-    rows = tshark_rows(path)
+    by_pair = {}
+    for r in tshark_rows(path):
+        by_pair.setdefault(frozenset((r["src"], r["dst"])), []).append(r)
     n = 0
     for fl in flows:
-        ends = {fl["client"], fl["server"]}
-        frames = [r for r in rows if {r["src"], r["dst"]} == ends]
+        frames = by_pair.get(frozenset((fl["client"], fl["server"])), [])
         streams = sorted({r["stream"] for r in frames})
         if len(streams) != 1 or fl["mirror_duplicate"]["c2s"] + fl["mirror_duplicate"]["s2c"]:
             continue  # port reuse or SPAN copies: the hand table covers those samples
