@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "analyzers/finding.h"
-#include "capture/text.h"
 #include "capture/decode.h"
+#include "capture/text.h"
 
 /* An append cursor over a caller's buffer; overflow is sticky. */
 struct jbuf {
