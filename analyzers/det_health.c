@@ -1161,6 +1161,10 @@ static void hl_on_finding(struct det *d, const struct finding *f)
     uint64_t n = 1;
     if (ki->family == FX_ESTAB && f->fx.estab.reason == ER_UNREACHABLE && f->fx.estab.attempts)
         n = f->fx.estab.attempts;
+    /* a SYN backlog or accept-queue drop the connection survived (answered after a retry,
+       accepted late) is a retried connection, not a failed one */
+    if (ki->family == FX_ESTAB && f->fx.estab.outcome == EO_DELAYED)
+        return;
     uint64_t *c = hl_fail_counter(r, ki->fail);
     if (c)
         *c += n;

@@ -365,7 +365,10 @@ static bool dt_kind_finding(struct det *d, const struct flow *f, struct dt_flow 
     struct dt_loc loc = dt_loc_period(f, st);
     struct finding fd;
     uint64_t ts = st->first_ts[k] ? st->first_ts[k] : r->last_ts_ns;
-    det_finding_init(&fd, f, dt_kinds[k].kind, fk_info(dt_kinds[k].kind)->sev, ts);
+    /* only repeated SYNs/FINs (a SYN retry is the handshake's business, not data loss): info */
+    bool ctl_only = tev == TEV_RETRANSMISSION && loc.ctl >= (uint64_t)c2s + s2c;
+    det_finding_init(&fd, f, dt_kinds[k].kind,
+                     ctl_only ? SEV_INFO : fk_info(dt_kinds[k].kind)->sev, ts);
     dt_frames(&fd, st, k, r->first_frame);
     size_t pos = 0;
     char *b = fd.detail;

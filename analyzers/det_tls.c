@@ -64,6 +64,11 @@ struct tls_sess {
     uint32_t c_first_enc_len;   /* length of the client's first encrypted record */
     uint64_t c_first_enc_ns;    /* when it was seen */
     uint32_t s_enc_after_c;     /* server encrypted records after the client's first one */
+    bool fin_pending;           /* TLS 1.3: the client's Finished went out; the server's next
+                                   record decides (an alert-sized one, then the close: the
+                                   server refused the client's certificate) */
+    uint64_t fin_ns;            /* when the client's Finished went out */
+    bool srv_alert_after_fin;   /* the server's first record after it was alert-sized */
     bool server_cert;           /* a server Certificate message was seen */
     bool gap_counted;           /* the stream gap was counted */
     /* TLS 1.3 decryption with a key log (--tls-keylog) */
@@ -318,6 +323,16 @@ static void emit_failed(struct tls_priv *pv, struct tls_sess *s, uint64_t ts)
         break;
     case TLS_REJECTED_INFERRED:
         f.confidence = 0.7f;
+        if (r->alert_from == DIR_S2C) {
+            bfmt(f.detail, sizeof(f.detail),
+                 "server rejected the client's certificate (or its absence)%s (inferred: TLS 1.3 "
+                 "encrypts alerts; after the client's Finished the server's only record was "
+                 "alert-sized, then the connection closed without application data from the "
+                 "server) - check the client certificate, its CA in the server's client CA "
+                 "list, ssl_verify_client",
+                 sni);
+            break;
+        }
         bfmt(f.detail, sizeof(f.detail),
              "client rejected the server's certificate/handshake%s (inferred: TLS 1.3 "
              "encrypts alerts; the client answered the server's flight with one %u-byte "
@@ -391,6 +406,26 @@ static void mark_completed(struct tls_sess *s, uint64_t ts)
         return;
     r->outcome = TLS_COMPLETED;
     r->duration_ns = (int64_t)(ts - r->ts_ns);
+}
+
+/*
+ * TLS 1.3: the client's Finished is out. The handshake is complete for the client, but a server
+ * that refuses the client's certificate says so only now, with an encrypted alert after its own
+ * Finished; so completion waits for the server's next record (or the close).
+ */
+static void fin_sent(struct tls_sess *s, uint64_t ts)
+{
+    if (s->tc.rec.outcome != TLS_IN_PROGRESS || s->fin_pending)
+        return;
+    s->fin_pending = true;
+    s->fin_ns = ts;
+}
+
+/* The pending TLS 1.3 handshake completed after all (the server went on, or nothing said no). */
+static void fin_confirm(struct tls_sess *s)
+{
+    if (s->fin_pending && !s->srv_alert_after_fin)
+        mark_completed(s, s->fin_ns);
 }
 
 /* Value of one hex digit, -1 if none. */
@@ -591,7 +626,7 @@ static void ev_enc_record(void *ctx, int dir, const uint8_t *rec, size_t len)
         rd_skip(&r, rd_u24(&r));
         if (!r.err && mt == TLS_HS_FINISHED) {
             s->dec[DIR_C2S] = false;
-            mark_completed(s, pv->cur_ns);
+            fin_sent(s, pv->cur_ns);
         }
     }
 }
@@ -631,13 +666,20 @@ static void ev_record(void *ctx, int dir, uint8_t type, uint32_t len, bool enc)
             s->c_first_enc_ns = pv->cur_ns;
             add_frame(s, pv->cur_frame);
             if (!alert_sized(s, len))
-                mark_completed(s, pv->cur_ns); /* the client's Finished */
-        } else {
-            mark_completed(s, s->c_first_enc_ns); /* more data after it: not an alert */
+                fin_sent(s, pv->cur_ns); /* the client's Finished */
+        } else if (!s->fin_pending) {
+            fin_sent(s, s->c_first_enc_ns); /* more data after it: not an alert */
         }
     } else if (s->enc_after_sh[DIR_C2S] > 0) {
         s->s_enc_after_c++;
-        mark_completed(s, s->c_first_enc_ns); /* the server went on after the client spoke */
+        if (s->fin_pending && s->s_enc_after_c == 1 && alert_sized(s, len)) {
+            s->srv_alert_after_fin = true; /* decided at the close */
+            add_frame(s, pv->cur_frame);
+        } else {
+            s->srv_alert_after_fin = false; /* the server went on after the client spoke */
+            fin_sent(s, s->c_first_enc_ns);
+            fin_confirm(s);
+        }
     }
 }
 
@@ -967,6 +1009,16 @@ static void on_close(struct tls_priv *pv, struct tls_sess *s, int dir, bool rst)
 {
     struct tls_record *r = &s->tc.rec;
     add_frame(s, pv->cur_frame);
+    if (r->outcome == TLS_IN_PROGRESS && s->fin_pending) {
+        if (s->srv_alert_after_fin) {
+            /* the server's only word after the client's flight was an alert, then the close:
+               it refused the client's certificate (or its absence) */
+            r->alert_from = DIR_S2C;
+            sess_finish(pv, s, TLS_REJECTED_INFERRED, pv->cur_ns);
+            return;
+        }
+        fin_confirm(s);
+    }
     if (r->outcome != TLS_IN_PROGRESS) {
         sess_finish(pv, s, r->outcome, pv->cur_ns);
         return;
@@ -1101,6 +1153,13 @@ static void tls_on_flow_end(struct det *d, const struct flow *f, void *fs)
         pv->gaps++;
     }
     struct tls_record *r = &s->tc.rec;
+    if (s->srv_alert_after_fin && r->outcome == TLS_IN_PROGRESS) {
+        r->alert_from = DIR_S2C;
+        sess_finish(pv, s, TLS_REJECTED_INFERRED, s->last_pkt_ns);
+        tf->state = TF_DONE;
+        return;
+    }
+    fin_confirm(s);
     enum tls_outcome o = r->outcome;
     if (o == TLS_IN_PROGRESS && s->tc.seen_ch && !sess_lost_bytes(s) &&
         s->last_pkt_ns - s->last_progress_ns >= pv->stall_ns)
@@ -1122,6 +1181,12 @@ static void tls_on_tick(struct det *d, uint64_t now_ns)
             continue;
         pv->cur = s;
         pv->cur_ns = now_ns;
+        if (s->fin_pending && !s->srv_alert_after_fin) {
+            /* the client finished and nothing said no for the stall time: completed */
+            fin_confirm(s);
+            sess_finish(pv, s, TLS_COMPLETED, now_ns);
+            continue;
+        }
         sess_finish(pv, s, s->server_data ? TLS_STALLED : TLS_NO_SERVER_HELLO,
                     s->last_progress_ns + pv->stall_ns);
     }

@@ -86,6 +86,18 @@ void eng_config_default(struct eng_config *cfg)
     cfg->alert_clear_intervals = 3;
     cfg->alert_clear_ratio = 0.8;
     cfg->tcp_report_ns = 60 * NS_PER_S;
+    cfg->inc_window_ns = 10 * NS_PER_S;
+    cfg->inc_clear_ns = 5 * NS_PER_S;
+    cfg->inc_quiet_ns = 60 * NS_PER_S;
+    cfg->inc_update_ns = 10 * NS_PER_S;
+    cfg->inc_min_failures = 2;
+    cfg->inc_min_attempts = 10;
+    cfg->inc_min_data_segs = 20;
+    cfg->inc_min_requests = 5;
+    cfg->inc_min_slow = 2;
+    cfg->inc_min_resets = 1;
+    cfg->inc_stall_ns = NS_PER_S;
+    cfg->inc_scan_targets = 20;
 }
 
 /* Hand a finding to the sinks and (once, no recursion) to the detectors. */
@@ -117,6 +129,9 @@ void det_emit_health(struct det *d, const struct health_row *h)
     for (size_t i = 0; i < e->nsinks; i++)
         if (e->sinks[i].on_health)
             e->sinks[i].on_health(e->sinks[i].ctx, h);
+    for (size_t i = 0; i < e->ndets; i++)
+        if (e->dets[i].ops->on_health && &e->dets[i] != d)
+            e->dets[i].ops->on_health(&e->dets[i], h);
 }
 
 void det_emit_tls(struct det *d, const struct tls_record *t)
@@ -125,6 +140,17 @@ void det_emit_tls(struct det *d, const struct tls_record *t)
     for (size_t i = 0; i < e->nsinks; i++)
         if (e->sinks[i].on_tls)
             e->sinks[i].on_tls(e->sinks[i].ctx, t);
+    for (size_t i = 0; i < e->ndets; i++)
+        if (e->dets[i].ops->on_tls && &e->dets[i] != d)
+            e->dets[i].ops->on_tls(&e->dets[i], t);
+}
+
+void det_emit_incident(struct det *d, const struct incident_record *r)
+{
+    struct engine *e = d->eng;
+    for (size_t i = 0; i < e->nsinks; i++)
+        if (e->sinks[i].on_incident)
+            e->sinks[i].on_incident(e->sinks[i].ctx, r);
 }
 
 void det_emit_cert(struct det *d, const struct cert_record *c)
