@@ -131,6 +131,7 @@ struct ic_inc {
     uint8_t stall_dir_mask;    /* receiver_stall: 1 = client stopped reading, 2 = server */
     char bad_sha[65];          /* tls_certificate: the bad leaf certificate */
     int alert_desc;            /* tls_certificate: the client's alert naming it (0 = none) */
+    uint64_t http_total;       /* http_errors: HTTP responses counted with its evidence */
     bool days_left_set;        /* tls_certificate: days_left is set */
     double days_left;          /* tls_certificate: fewest days to notAfter (negative: expired) */
     double resp_p99;           /* slow_responses: p99 of the latest bad interval (s), 0 = unknown */
@@ -1024,6 +1025,8 @@ static void ic_emit(struct det *d, struct ic_inc *in, enum inc_event ev, uint64_
     r->sev = ic_severity(p, in, c);
     if (s && r->cause != IC_SCAN)
         r->conns_total = in->att_base + ic_sub(s->conns, in->conns_at_start);
+    if (r->cause == IC_HTTP_ERRORS)
+        r->conns_total = in->http_total;
     if (r->conns_total < r->conns_affected)
         r->conns_total = r->conns_affected;
     r->clients_affected = in->nclients;
@@ -1911,8 +1914,10 @@ static void ic_on_health(struct det *d, const struct health_row *h)
     if (err) {
         e.new_conn = false;
         struct ic_inc *in = ic_evidence(p, srv, IC_HTTP_ERRORS, &e);
-        if (in)
+        if (in) { /* its scope is in responses: 5xx of all */
             in->rec.conns_affected += h->http_5xx;
+            in->http_total += req;
+        }
     }
 }
 
