@@ -74,8 +74,14 @@ struct tls_sess {
     /* TLS 1.3 decryption with a key log (--tls-keylog) */
     bool keys;                    /* the key log had this handshake's secrets */
     bool derived;                 /* keys were derived after the ServerHello */
-    uint8_t secret[2][48];        /* handshake traffic secrets (client, server) */
-    uint8_t slen[2];              /* their lengths (0: not in the key log) */
+    uint8_t secret[3][48];        /* handshake traffic secrets (client, server), then the
+                                     server's first application traffic secret */
+    uint8_t slen[3];              /* their lengths (0: not in the key log) */
+    struct x509_tls13_key app_key;/* the server's application key (its alert after the
+                                     client's Finished is under it) */
+    bool app_ok;                  /* app_key was derived */
+    bool srv_fin;                 /* the server's Finished was decrypted */
+    uint64_t s_app_records;       /* server records after its Finished (app_key sequence) */
     bool dec[2];                  /* records of this direction are being decrypted */
     struct x509_tls13_key key[2]; /* handshake keys per direction */
     uint64_t dec_seq[2];          /* next record number per direction */
@@ -88,8 +94,8 @@ struct tls_sess {
 /* One key log entry: the TLS 1.3 handshake secrets of one ClientHello.random. */
 struct kl_entry {
     uint8_t random[32];    /* ClientHello.random */
-    uint8_t secret[2][48]; /* CLIENT_/SERVER_HANDSHAKE_TRAFFIC_SECRET */
-    uint8_t len[2];        /* their lengths, 0 if absent */
+    uint8_t secret[3][48]; /* CLIENT_/SERVER_HANDSHAKE_TRAFFIC_SECRET, SERVER_TRAFFIC_SECRET_0 */
+    uint8_t len[3];        /* their lengths, 0 if absent */
 };
 
 /* A parsed certificate kept for the next connection that presents the same bytes. */
@@ -488,9 +494,11 @@ static int kl_load(struct tls_priv *pv, const char *path)
             which = 0;
         else if (strncmp(line, "SERVER_HANDSHAKE_TRAFFIC_SECRET ", 32) == 0)
             which = 1;
+        else if (strncmp(line, "SERVER_TRAFFIC_SECRET_0 ", 24) == 0)
+            which = 2;
         else
             continue;
-        char *rnd = line + 32, *sp = strchr(rnd, ' ');
+        char *rnd = line + (which == 2 ? 24 : 32), *sp = strchr(rnd, ' ');
         if (!sp)
             continue;
         char *sec = sp + 1;
@@ -521,7 +529,7 @@ static int kl_load(struct tls_priv *pv, const char *path)
     size_t o = 0;
     for (size_t i = 0; i < pv->nkl; i++) {
         if (o && memcmp(pv->kl[o - 1].random, pv->kl[i].random, 32) == 0) {
-            for (int w = 0; w < 2; w++) {
+            for (int w = 0; w < 3; w++) {
                 if (pv->kl[i].len[w]) {
                     memcpy(pv->kl[o - 1].secret[w], pv->kl[i].secret[w], pv->kl[i].len[w]);
                     pv->kl[o - 1].len[w] = pv->kl[i].len[w];
@@ -546,6 +554,8 @@ static void keys_derive(struct tls_priv *pv, struct tls_sess *s)
         s->dec[dir] = true;
         s->dec_seq[dir] = 0;
     }
+    s->app_ok = s->slen[2] && x509_tls13_derive(s->tc.rec.cipher, s->secret[2], s->slen[2],
+                                                &s->app_key) == 0;
     if (s->dec[DIR_S2C] && stream_open(pv->pool, &s->sd_inner, 0) < 0)
         s->dec[DIR_S2C] = false; /* no buffer for the decrypted flight */
     memset(&s->inner, 0, sizeof(s->inner));
@@ -554,10 +564,20 @@ static void keys_derive(struct tls_priv *pv, struct tls_sess *s)
         pv->decrypted++;
 }
 
+/*
+ * The server's first record after the client's Finished, with its application key from the
+ * key log: decrypted, so an alert refusing the client's certificate is read and named.
+ */
+static bool want_app_record(const struct tls_sess *s, int dir)
+{
+    return dir == DIR_S2C && !s->dec[DIR_S2C] && s->app_ok && s->srv_fin && s->fin_pending &&
+           s->s_enc_after_c == 0;
+}
+
 static bool ev_want_enc(void *ctx, int dir)
 {
     struct tls_priv *pv = ctx;
-    return pv->cur->dec[dir];
+    return pv->cur->dec[dir] || want_app_record(pv->cur, dir);
 }
 
 static void ev_handshake(void *ctx, int dir, uint8_t type, uint32_t len, bool parsed);
@@ -592,6 +612,23 @@ static void ev_enc_record(void *ctx, int dir, const uint8_t *rec, size_t len)
     struct tls_priv *pv = ctx;
     struct tls_sess *s = pv->cur;
     size_t n = 0;
+    if (!s->dec[dir]) { /* want_app_record: the server's first word after the client's flight */
+        if (len < 5 || s->s_app_records == 0 ||
+            x509_tls13_open(pv->aead, &s->app_key, s->s_app_records - 1, rec, rec + 5, len - 5,
+                            pv->pt, &n) < 0) {
+            pv->decrypt_failed++;
+            s->app_ok = false;
+            return;
+        }
+        while (n > 0 && pv->pt[n - 1] == 0)
+            n--; /* padding */
+        if (n >= 3 && pv->pt[n - 1] == TLS_CT_ALERT) {
+            s->via_keylog = true;
+            ev_alert(pv, dir, pv->pt[0], pv->pt[1]);
+        }
+        s->app_ok = false; /* one record is all it takes */
+        return;
+    }
     if (len < 5 || x509_tls13_open(pv->aead, &s->key[dir], s->dec_seq[dir]++, rec, rec + 5, len - 5,
                                    pv->pt, &n) < 0) {
         pv->decrypt_failed++;
@@ -644,6 +681,8 @@ static void ev_record(void *ctx, int dir, uint8_t type, uint32_t len, bool enc)
     }
     if (type == TLS_CT_APPDATA)
         s->appdata[dir]++;
+    if (enc && dir == DIR_S2C && s->srv_fin)
+        s->s_app_records++; /* the sequence number of the server's application key */
     if (!enc || !s->tc.seen_sh)
         return;
     s->enc_after_sh[dir]++;
@@ -706,6 +745,7 @@ static void ev_handshake(void *ctx, int dir, uint8_t type, uint32_t len, bool pa
             keys_derive(pv, s);
     } else if (type == TLS_HS_FINISHED && dir == DIR_S2C) {
         s->dec[DIR_S2C] = false; /* decrypted: the server switches to application keys */
+        s->srv_fin = true;
     } else if (type == TLS_HS_CERTIFICATE && dir == DIR_S2C) {
         s->server_cert = true;
         if (!parsed)

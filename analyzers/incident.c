@@ -1818,8 +1818,8 @@ static int ic_tls_sub(const struct tls_record *t)
         return SUB_CIPHER;
     case 116: /* certificate_required */
         return SUB_CLIENT_CERT;
-    case 48: /* unknown_ca */
-        return SUB_UNKNOWN_CA;
+    case 48: /* unknown_ca: from the server after its hello, it distrusts the client's cert */
+        return t->alert_from == DIR_S2C && t->version ? SUB_CLIENT_CERT : SUB_UNKNOWN_CA;
     case 42: /* bad_certificate */
     case 43: /* unsupported_certificate */
     case 46: /* certificate_unknown */
