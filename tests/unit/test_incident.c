@@ -487,6 +487,64 @@ static void test_end_of_input(void)
     CHECK_EQ_U64(opens, closes);
 }
 
+/* Updates come while the scope grows, at most one per incident-update (10 s). */
+static void test_updates_rate_limited(void)
+{
+    uint16_t port = 30000;
+    for (uint64_t t = 0; t < 5 * S; t += 500 * MS)
+        clean_conn(t, ep4(192, 168, 10, 1, port++));
+    for (uint64_t t = 5 * S; t < 45 * S; t += 250 * MS)
+        dropped_conn(t, ep4(192, 168, 10, 2, port++));
+    run_until(50 * S);
+    uint64_t last = 0;
+    size_t updates = 0;
+    for (size_t i = 0; i < ninc; i++) {
+        if (inc[i].cause != IC_HOST_UNREACHABLE || inc[i].event == IE_CLOSE)
+            continue;
+        if (inc[i].event == IE_UPDATE) {
+            updates++;
+            CHECK(inc[i].ts_ns - last >= 10 * S);
+        }
+        last = inc[i].ts_ns;
+    }
+    CHECK(updates >= 2 && updates <= 5);
+}
+
+/* Backends of one pool: the one that refuses is named the outlier among its peers. */
+static void test_pool_outlier(void)
+{
+    struct endpoint lb = ep4(10, 1, 0, 1, 0);
+    for (int b = 0; b < 4; b++) {
+        struct endpoint sv = ep4(10, 2, 0, (uint8_t)(11 + b), 8080);
+        for (int i = 0; i < 20; i++) {
+            struct endpoint cli = lb;
+            cli.port = (uint16_t)(31000 + b * 100 + i);
+            uint32_t ci = 1000u * cli.port, si = 3000u * cli.port;
+            uint64_t t = (uint64_t)i * 500 * MS + (uint64_t)b * 10 * MS;
+            add(t, cli, sv, TCP_SYN, ci, 0, 0);
+            if (b == 3 && i >= 4) { /* the fourth backend stops listening */
+                add(t + MS, sv, cli, TCP_RST | TCP_ACK, 0, ci + 1, 0);
+                continue;
+            }
+            add(t + MS, sv, cli, TCP_SYN | TCP_ACK, si, ci + 1, 0);
+            add(t + 2 * MS, cli, sv, TCP_ACK, ci + 1, si + 1, 0);
+            add(t + 3 * MS, cli, sv, TCP_ACK | TCP_FIN, ci + 1, si + 1, 0);
+            add(t + 4 * MS, sv, cli, TCP_ACK | TCP_FIN, si + 1, ci + 2, 0);
+            add(t + 5 * MS, cli, sv, TCP_ACK, ci + 2, si + 2, 0);
+        }
+    }
+    run_until(15 * S);
+    const struct incident_record *o = find_inc(IC_SERVICE_DOWN, IE_OPEN);
+    CHECK(o != NULL);
+    if (o) {
+        CHECK(o->server.ip.a[3] == 14);
+        CHECK(strstr(o->summary, "1 of 4 backends on port 8080") != NULL);
+    }
+    CHECK_EQ_U64(count_opened(), 1);
+    if (!o || count_opened() != 1)
+        dump();
+}
+
 /* Names are the output contract. */
 static void test_names(void)
 {
@@ -516,6 +574,8 @@ int main(void)
     TEST_RUN(test_reset_ttl_revised);
     TEST_RUN(test_clean);
     TEST_RUN(test_end_of_input);
+    TEST_RUN(test_updates_rate_limited);
+    TEST_RUN(test_pool_outlier);
     fprintf(stderr, "%d checks, %d failed\n", th_checks, th_failed);
     return th_failed ? 1 : 0;
 }
