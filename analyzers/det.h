@@ -105,6 +105,10 @@ void det_emit_health(struct det *d, const struct health_row *h);
 void det_emit_tls(struct det *d, const struct tls_record *t);
 void det_emit_cert(struct det *d, const struct cert_record *c);
 
+/* Who scans (analyzers/scan.h): fed by the engine before the detectors see a segment. */
+struct scan_table;
+const struct scan_table *det_scans(const struct det *d);
+
 /* Incident events go to the sinks through this. */
 void det_emit_incident(struct det *d, const struct incident_record *r);
 

@@ -10,6 +10,7 @@
 
 #include "analyzers/det.h"
 #include "analyzers/flow.h"
+#include "analyzers/scan.h"
 #include "analyzers/tcp.h"
 
 #define ENG_MAX_SINKS 16          /* sinks one engine fans out to */
@@ -37,6 +38,7 @@ struct engine {
     uint64_t malformed;                    /* eng_malformed calls */
     uint32_t data_retrans_ev;              /* TEV bits that make a data segment a data
                                               retransmission (from the finding-kind table) */
+    struct scan_table *scans;              /* who scans (fed here, read by detectors) */
 };
 
 /* The TCP events whose kinds count as data retransmissions (fk_info). */
@@ -263,6 +265,9 @@ struct engine *eng_new(const struct eng_config *cfg, const struct sink *sinks, s
     e->dedup = tcp_dedup_new(ENG_DEDUP_ORDER);
     if (!e->dedup)
         goto free_table;
+    e->scans = scan_new(e->cfg.inc_scan_targets ? e->cfg.inc_scan_targets : 20);
+    if (!e->scans)
+        goto free_dedup;
     for (size_t i = 0; i < e->ndets; i++) {
         struct det *d = &e->dets[i];
         if (d->ops->init && d->ops->init(d, &e->cfg) != 0) {
@@ -276,6 +281,8 @@ free_dets:
     for (size_t i = 0; i < e->ndets; i++)
         if (e->dets[i].ops->free)
             e->dets[i].ops->free(&e->dets[i]);
+    scan_free(e->scans);
+free_dedup:
     tcp_dedup_free(e->dedup);
 free_table:
     flow_table_free(e->ft);
@@ -393,6 +400,10 @@ void eng_packet(struct engine *e, const struct pkt *p)
     s.flow_new = created;
     bool closed = tcp_analyze(f, p, dir, &s);
     eng_count_data(e, r, dir, &s);
+    if (s.syn && !s.syn_retry)
+        scan_probe(e->scans, &r->client, &r->server, p->ts_ns);
+    else if (s.synack && !s.synack_retry)
+        scan_answered(e->scans, &r->client.ip);
     for (size_t i = 0; i < e->ndets; i++)
         if (e->dets[i].ops->on_packet)
             e->dets[i].ops->on_packet(&e->dets[i], f, f->ext + e->dets[i].off, p, &s);
@@ -546,7 +557,13 @@ void eng_free(struct engine *e)
     for (size_t i = 0; i < e->ndets; i++)
         if (e->dets[i].ops->free)
             e->dets[i].ops->free(&e->dets[i]);
+    scan_free(e->scans);
     tcp_dedup_free(e->dedup);
     flow_table_free(e->ft);
     free(e);
+}
+
+const struct scan_table *det_scans(const struct det *d)
+{
+    return d && d->eng ? d->eng->scans : NULL;
 }

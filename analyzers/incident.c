@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "analyzers/det.h"
+#include "analyzers/scan.h"
 #include "capture/decode.h"
 #include "capture/err.h"
 
@@ -38,9 +39,6 @@
 #define IC_HINTS 1024         /* endpoint hash -> server slot hints */
 #define IC_MAX_INC 512        /* candidate and open incidents at once */
 #define IC_PENDING 4096       /* connection attempts awaiting a decision at once */
-#define IC_CLIENTS 4096       /* scan tracking: client addresses (direct-mapped) */
-#define IC_SCAN_HASHES 64     /* distinct targets remembered per client */
-#define IC_SCAN_WINDOW_NS (60 * NS_PER_S) /* a scan's targets are counted over this long */
 #define IC_SRV_CLIENTS 8      /* recent client addresses per server (pools, dependencies) */
 #define IC_INC_CLIENTS 64     /* distinct client addresses counted exactly per incident */
 #define IC_REFUSE_CONFIRM_NS (1500 * 1000000ull) /* a refusal stands when no SYN-ACK follows
@@ -112,7 +110,6 @@ struct ic_inc {
     bool open;                 /* opened (emitted); else a candidate */
     uint16_t srv;              /* server slot + 1 (0: a scan) */
     uint32_t srv_gen;          /* its generation */
-    uint32_t cli;              /* scan: client slot + 1 */
     uint64_t last_ev_ns;       /* newest evidence */
     uint64_t last_emit_ns;     /* last open/update emitted */
     uint64_t emitted_affected; /* conns_affected at that time */
@@ -157,20 +154,6 @@ struct ic_att {
     uint64_t rst_frame;   /* its frame */
 };
 
-/* A client address, for scan detection. */
-struct ic_client {
-    bool used;                        /* slot in use */
-    bool scanner;                     /* recognised as a scanner */
-    struct ip_addr ip;                /* the client */
-    uint64_t first_ns;                /* first target of the current count */
-    uint32_t ntargets;                /* distinct targets (up to IC_SCAN_HASHES) */
-    uint32_t answered;                /* targets that answered with a SYN-ACK */
-    uint32_t hosts;                   /* distinct target hosts seen (approximate: 1 or more) */
-    struct endpoint first_target;     /* the first one */
-    uint32_t hash[IC_SCAN_HASHES];    /* targets seen */
-    uint16_t inc;                     /* scan incident slot + 1 */
-};
-
 /* Global state. */
 struct ic {
     struct eng_config cfg;    /* thresholds (defaults filled in) */
@@ -183,7 +166,7 @@ struct ic {
     struct ic_att *att;       /* IC_PENDING */
     uint32_t *free_att;       /* free att[] indices */
     uint32_t nfree;           /* entries in free_att */
-    struct ic_client *cli;    /* IC_CLIENTS */
+    const struct scan_table *scans; /* who scans (the engine's tracker) */
 };
 
 /* Per-flow state (zeroed when a flow starts). */
@@ -192,7 +175,6 @@ struct ic_flow {
     uint32_t srv_gen;        /* its generation */
     bool srv_done;           /* looked up */
     bool scan;               /* a scanner's probe: ignored */
-    uint32_t cli;            /* client slot + 1 (scan tracking) */
     uint32_t pend;           /* pending attempt slot + 1 */
     bool attempt;            /* the first SYN was counted */
     bool answered;           /* a SYN-ACK came */
@@ -461,8 +443,6 @@ static void ic_inc_free(struct ic *p, struct ic_inc *in)
     struct ic_srv *s = ic_srv_at(p, in->srv, in->srv_gen);
     if (s && s->inc[in->rec.cause] == (uint16_t)(in - p->inc + 1))
         s->inc[in->rec.cause] = 0;
-    if (in->cli && in->cli <= IC_CLIENTS && p->cli[in->cli - 1].inc == (uint16_t)(in - p->inc + 1))
-        p->cli[in->cli - 1].inc = 0;
     memset(in, 0, sizeof(*in));
 }
 
@@ -1260,8 +1240,7 @@ static void ic_att_release(struct ic *p, struct ic_att *a)
 
 static bool ic_client_is_scanner(const struct ic *p, const struct ip_addr *ip)
 {
-    const struct ic_client *c = &p->cli[ic_hash(ip, -1) % IC_CLIENTS];
-    return c->used && c->scanner && ic_ip_eq(&c->ip, ip);
+    return scan_is_scanner(p->scans, ip);
 }
 
 /* Decide attempt a now (tick or flow end): a refusal that stood, or a failed attempt. */
@@ -1313,57 +1292,30 @@ static void ic_att_decide(struct ic *p, struct ic_att *a, uint64_t now, bool fin
 
 /* ---- scan tracking ---- */
 
-/* A new attempt of client ip to target t; true when the client is (now) a scanner. */
-static bool ic_scan_probe(struct det *d, struct ic_flow *st, const struct flow_record *r,
-                          const struct pkt *pk)
+/* The open scan incident of scanner ip, or NULL. */
+static struct ic_inc *ic_scan_inc(struct ic *p, const struct ip_addr *ip)
+{
+    for (int i = 0; i < IC_MAX_INC; i++)
+        if (p->inc[i].used && p->inc[i].rec.cause == IC_SCAN &&
+            ic_ip_eq(&p->inc[i].rec.client.ip, ip))
+            return &p->inc[i];
+    return NULL;
+}
+
+/* A new attempt of the flow's client: true when the client is a scanner (the probe is the
+   scan incident's evidence and nothing else's). */
+static bool ic_scan_probe(struct det *d, const struct flow_record *r, const struct pkt *pk)
 {
     struct ic *p = ic_of(d);
-    uint32_t slot = ic_hash(&r->client.ip, -1) % IC_CLIENTS;
-    struct ic_client *c = &p->cli[slot];
-    if (!c->used || !ic_ip_eq(&c->ip, &r->client.ip)) {
-        if (c->used && c->inc)
-            return false; /* an active scanner keeps its slot; this client is not tracked */
-        memset(c, 0, sizeof(*c));
-        c->used = true;
-        c->ip = r->client.ip;
-    }
-    st->cli = slot + 1;
-    if (!c->scanner && ic_sub(pk->ts_ns, c->first_ns) > IC_SCAN_WINDOW_NS) {
-        c->first_ns = pk->ts_ns;
-        c->ntargets = 0;
-        c->answered = 0;
-        c->hosts = 0;
-    }
-    uint32_t h = ic_hash(&r->server.ip, r->server.port) | 1u;
-    bool seen = false;
-    uint32_t n = c->ntargets < IC_SCAN_HASHES ? c->ntargets : IC_SCAN_HASHES;
-    for (uint32_t i = 0; i < n && !seen; i++)
-        seen = c->hash[i] == h;
-    if (!seen) {
-        if (c->ntargets < IC_SCAN_HASHES)
-            c->hash[c->ntargets] = h;
-        if (c->ntargets == 0) {
-            c->first_target = r->server;
-            c->first_ns = pk->ts_ns;
-            c->hosts = 1;
-        } else if (!ic_ip_eq(&c->first_target.ip, &r->server.ip)) {
-            c->hosts = 2;
-        }
-        c->ntargets++;
-    }
-    uint32_t need = p->cfg.inc_scan_targets;
-    if (!c->scanner && c->ntargets >= need && c->answered * 2 < c->ntargets)
-        c->scanner = true;
-    if (!c->scanner)
+    const struct scan_client *c = scan_lookup(p->scans, &r->client.ip);
+    if (!c || !c->scanner)
         return false;
-    /* the scan incident */
-    struct ic_inc *in = c->inc ? &p->inc[c->inc - 1] : NULL;
+    struct ic_inc *in = ic_scan_inc(p, &c->ip);
     if (!in) {
         in = ic_inc_slot(p);
         if (!in)
             return true;
         in->used = true;
-        in->cli = slot + 1;
         in->rec.cause = IC_SCAN;
         in->rec.layer = IL_NETWORK;
         in->rec.server = c->first_target;
@@ -1371,9 +1323,7 @@ static bool ic_scan_probe(struct det *d, struct ic_flow *st, const struct flow_r
         in->rec.has_client = true;
         in->rec.client.ip = c->ip;
         in->rec.since_ns = c->first_ns;
-        in->rec.conns_affected = c->ntargets - 1; /* this probe is added below */
-        in->rec.conns_total = 0;
-        c->inc = (uint16_t)(in - p->inc + 1);
+        in->rec.conns_affected = c->ntargets ? c->ntargets - 1 : 0; /* this one is added below */
     }
     in->last_ev_ns = pk->ts_ns;
     ic_add_u64(in->rec.flows, &in->rec.nflows, INC_FLOWS_MAX, r->flow_id);
@@ -1416,13 +1366,12 @@ static int ic_init(struct det *d, const struct eng_config *cfg)
     p->inc = calloc(IC_MAX_INC, sizeof(*p->inc));
     p->att = calloc(IC_PENDING, sizeof(*p->att));
     p->free_att = calloc(IC_PENDING, sizeof(*p->free_att));
-    p->cli = calloc(IC_CLIENTS, sizeof(*p->cli));
-    if (!p->srv || !p->inc || !p->att || !p->free_att || !p->cli) {
+    p->scans = det_scans(d);
+    if (!p->srv || !p->inc || !p->att || !p->free_att) {
         free(p->srv);
         free(p->inc);
         free(p->att);
         free(p->free_att);
-        free(p->cli);
         free(p);
         return ERR_NOMEM;
     }
@@ -1441,7 +1390,6 @@ static void ic_free(struct det *d)
     free(p->inc);
     free(p->att);
     free(p->free_att);
-    free(p->cli);
     free(p);
     d->priv = NULL;
 }
@@ -1452,7 +1400,7 @@ static void ic_flow_start(struct det *d, struct ic_flow *st, const struct flow_r
 {
     struct ic *p = ic_of(d);
     st->srv_done = true;
-    if (sg->syn && ic_scan_probe(d, st, r, pk)) {
+    if (sg->syn && ic_scan_probe(d, r, pk)) {
         st->scan = true;
         return;
     }
@@ -1503,8 +1451,6 @@ static void ic_on_synack(struct det *d, struct ic_srv *s, struct ic_flow *st,
     struct ic *p = ic_of(d);
     st->answered = true;
     struct ic_att *a = ic_att_of(p, st, r->flow_id);
-    if (st->cli && st->cli <= IC_CLIENTS && ic_ip_eq(&p->cli[st->cli - 1].ip, &r->client.ip))
-        p->cli[st->cli - 1].answered++;
     if (!st->attempt) {
         ic_att_release(p, a);
         return;

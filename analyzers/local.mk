@@ -8,7 +8,8 @@ tests_unit_test_finding_SOURCES = tests/unit/test_finding.c tests/unit/testhelp.
 tests_unit_test_finding_LDADD = $(FM_LIBS)
 TESTS += tests/unit/test_finding
 # incidents (issue 11): per server and cause, open / update / close with advice
-libflowmedic_a_SOURCES += analyzers/incident.h analyzers/incident.c
+libflowmedic_a_SOURCES += analyzers/incident.h analyzers/incident.c analyzers/scan.h \
+	analyzers/scan.c
 check_PROGRAMS += tests/unit/test_incident
 tests_unit_test_incident_LDADD = $(FM_LIBS)
 TESTS += tests/unit/test_incident tests/incidents/diagnosis.sh tests/incidents/corpus.sh

@@ -32,6 +32,14 @@ static void cap_incident(void *ctx, const struct incident_record *r)
         inc[ninc++] = *r;
 }
 
+static uint64_t health_failed; /* failed connections in the captured health rows */
+
+static void cap_health(void *ctx, const struct health_row *h)
+{
+    (void)ctx;
+    health_failed += h->failed_refused + h->failed_timeout + h->failed_backlog;
+}
+
 static void cap_finding(void *ctx, const struct finding *f)
 {
     (void)ctx;
@@ -105,7 +113,9 @@ static void run_until(uint64_t end)
     memset(&sk, 0, sizeof(sk));
     sk.on_incident = cap_incident;
     sk.on_finding = cap_finding;
+    sk.on_health = cap_health;
     ninc = nfnd = 0;
+    health_failed = 0;
     struct engine *e = eng_new(&cfg, &sk, 1);
     CHECK(e != NULL);
     if (!e)
@@ -418,6 +428,8 @@ static void test_scan(void)
     }
     CHECK(find_inc(IC_SERVICE_DOWN, IE_OPEN) == NULL);
     CHECK(find_inc(IC_HOST_UNREACHABLE, IE_OPEN) == NULL);
+    /* the probes are kept out of the servers' health too */
+    CHECK_EQ_U64(health_failed, 0);
     if (!o)
         dump();
 }
