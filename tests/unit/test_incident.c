@@ -450,6 +450,11 @@ static void test_reset_ttl_revised(void)
     run_until(15 * S);
     CHECK(find_inc(IC_FORGED_RESETS, IE_OPEN) == NULL);
     CHECK(find_inc(IC_SERVER_RESETS, IE_OPEN) != NULL);
+    /* det_tcp's reset finding is revised the same way */
+    CHECK_EQ_U64(count_kind(FK_RESET), 1);
+    for (size_t i = 0; i < nfnd; i++)
+        if (fnd[i].kind == FK_RESET)
+            CHECK(!fnd[i].fx.reset.ttl_mismatch && strstr(fnd[i].detail, "not forged"));
     /* and the same with no later packet: forged */
     add_ttl(0, cli, sv, TCP_SYN, ci, 0, 0, 64);
     add_ttl(MS, sv, cli, TCP_SYN | TCP_ACK, si, ci + 1, 0, 60);
@@ -460,6 +465,9 @@ static void test_reset_ttl_revised(void)
     run_until(15 * S);
     CHECK(find_inc(IC_FORGED_RESETS, IE_OPEN) != NULL);
     CHECK(find_inc(IC_SERVER_RESETS, IE_OPEN) == NULL);
+    for (size_t i = 0; i < nfnd; i++)
+        if (fnd[i].kind == FK_RESET)
+            CHECK(fnd[i].fx.reset.ttl_mismatch);
 }
 
 /* Clean traffic opens nothing, and every open incident closes once (end of input too). */
