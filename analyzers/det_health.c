@@ -14,6 +14,7 @@
 #include "analyzers/det.h"
 #include "analyzers/health.h"
 #include "analyzers/http.h"
+#include "analyzers/scan.h"
 #include "analyzers/sketch.h"
 #include "capture/decode.h"
 #include "capture/log.h"
@@ -1030,7 +1031,9 @@ static void hl_on_packet(struct det *d, const struct flow *f, void *fs, const st
         struct health_row *r = &s->row;
         s->active = true;
         s->last_ns = p->ts_ns;
-        if (sg->syn && !sg->syn_retry && !st->counted_attempt) {
+        /* a scanner's probes are not attempts on the service (scan.h) */
+        if (sg->syn && !sg->syn_retry && !st->counted_attempt &&
+            !scan_is_scanner(det_scans(d), &flow_rec(f)->client.ip)) {
             st->counted_attempt = true;
             r->attempts++;
         }
@@ -1143,6 +1146,8 @@ static void hl_on_finding(struct det *d, const struct finding *f)
     bool cert_expiry = f->kind == FK_CERT_EXPIRING || f->kind == FK_CERT_EXPIRED;
     if (ki->fail == FAIL_NONE && !cert_expiry)
         return;
+    if (ki->fail != FAIL_NONE && f->has_client && scan_is_scanner(det_scans(d), &f->client.ip))
+        return; /* a scanner's refused or unanswered probe is no failure of the service */
     uint16_t idx = hl_server(h, &f->server);
     if (!idx)
         return;
@@ -1161,6 +1166,10 @@ static void hl_on_finding(struct det *d, const struct finding *f)
     uint64_t n = 1;
     if (ki->family == FX_ESTAB && f->fx.estab.reason == ER_UNREACHABLE && f->fx.estab.attempts)
         n = f->fx.estab.attempts;
+    /* a SYN backlog or accept-queue drop the connection survived (answered after a retry,
+       accepted late) is a retried connection, not a failed one */
+    if (ki->family == FX_ESTAB && f->fx.estab.outcome == EO_DELAYED)
+        return;
     uint64_t *c = hl_fail_counter(r, ki->fail);
     if (c)
         *c += n;

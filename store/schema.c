@@ -273,11 +273,43 @@ static const char schema_v3[] =
     "FROM flows GROUP BY run_id, server;\n"
     "CREATE INDEX findings_kind_phase ON findings(kind, phase);\n";
 
+/* Version 4: incidents (one row per incident, updated as it evolves) and v_incidents. */
+static const char schema_v4[] =
+    "CREATE TABLE incidents (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
+    "  id INTEGER NOT NULL,\n"           /* incident id within the run (JSON "id") */
+    "  server TEXT NOT NULL, server_ip TEXT NOT NULL, server_port INTEGER NOT NULL,\n"
+    "  client TEXT,\n"                   /* a scan: the scanner */
+    "  cause TEXT NOT NULL,\n"           /* service_down, host_unreachable, ... */
+    "  layer TEXT NOT NULL,\n"           /* network, transport, tls, application, capture */
+    "  severity TEXT NOT NULL,\n"        /* info, warn, error (the latest) */
+    "  since REAL NOT NULL,\n"           /* first evidence (capture time) */
+    "  until REAL,\n"                    /* end of the problem; NULL while open */
+    "  state TEXT NOT NULL,\n"           /* open, closed */
+    "  close_reason TEXT,\n"             /* recovered, no_traffic, end_of_input */
+    "  updated REAL NOT NULL,\n"         /* capture time of the latest event */
+    "  events INTEGER NOT NULL,\n"       /* open/update/close events written */
+    "  connections_affected INTEGER, connections_total INTEGER, clients_affected INTEGER,\n"
+    "  confidence REAL,\n"
+    "  summary TEXT NOT NULL, advice TEXT NOT NULL,\n"
+    "  evidence TEXT,\n"                 /* {"kinds":{...},"flows":[...],"frames":[...]} */
+    "  PRIMARY KEY (run_id, id)\n"
+    ");\n"
+    "CREATE INDEX incidents_server ON incidents(server_ip, server_port, since);\n"
+    "CREATE VIEW v_incidents AS\n"
+    "SELECT run_id, id, severity, cause, layer, server, client,\n"
+    "  datetime(since, 'unixepoch') AS since_utc, datetime(until, 'unixepoch') AS until_utc,\n"
+    "  round(coalesce(until, updated) - since, 1) AS duration, state, close_reason,\n"
+    "  connections_affected, connections_total, clients_affected, confidence, summary, advice\n"
+    "FROM incidents\n"
+    "ORDER BY CASE severity WHEN 'error' THEN 0 WHEN 'warn' THEN 1 ELSE 2 END,\n"
+    "  connections_affected DESC, since;\n";
+
 /*
- * Version 4 (evidence and records): Zeek's conn_state and history per flow; the absolute
+ * Version 5 (evidence and records): Zeek's conn_state and history per flow; the absolute
  * paths of a run's capture files and its --evidence-dir, for `flowmedic extract`.
  */
-static const char schema_v4[] =
+static const char schema_v5[] =
     "ALTER TABLE flows ADD COLUMN conn_state TEXT;\n" /* Zeek conn.log conn_state (S0, SF, ..) */
     "ALTER TABLE flows ADD COLUMN history TEXT;\n"    /* Zeek conn.log history letters */
     "ALTER TABLE runs ADD COLUMN inputs TEXT;\n"      /* absolute capture file paths, one a line */
@@ -288,4 +320,5 @@ const char *const store_schema_steps[STORE_SCHEMA_VERSION] = {
     schema_v2,
     schema_v3,
     schema_v4,
+    schema_v5,
 };
