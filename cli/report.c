@@ -946,7 +946,10 @@ static const char grouped_sql[] =
     "SELECT kind, severity, server, count(*) AS count, count(DISTINCT client_ip) AS clients,"
     " min(ts) AS first, max(ts) AS last,"
     " (SELECT g.detail FROM sel_findings g WHERE g.kind = f.kind AND g.server = f.server"
-    "  AND g.severity = f.severity ORDER BY g.ts DESC, g.id DESC LIMIT 1) AS detail"
+    "  AND g.severity = f.severity ORDER BY g.ts DESC, g.id DESC LIMIT 1) AS detail,"
+    /* the one flow's filter when every finding is of one client, else the server's frames */
+    " wireshark_filter(CASE WHEN count(DISTINCT coalesce(client, '')) = 1 THEN max(client) END,"
+    " server) AS wireshark_filter"
     " FROM sel_findings f WHERE severity IN ('error', 'warn')"
     " GROUP BY kind, severity, server"
     " ORDER BY CASE severity WHEN 'error' THEN 0 ELSE 1 END, count DESC, server, kind LIMIT 40";
@@ -1078,6 +1081,8 @@ static int grouped_text(struct report *r, char *err, size_t errlen)
             fprintf(r->out, ", %lld client%s", cl, cl == 1 ? "" : "s");
         fputs("\n", r->out);
         put_wrapped(r->out, col_esc(st, 7, ""), 8);
+        if (sqlite3_column_type(st, 8) != SQLITE_NULL)
+            fprintf(r->out, "        Wireshark: %s\n", col_esc(st, 8, ""));
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {

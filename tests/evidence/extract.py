@@ -208,8 +208,8 @@ def evidence_cut(tmp):
 
 
 def incidents(tmp):
-    """--incident on a database with an incidents table shaped as the incident layer writes it
-    (run_id, id, evidence JSON with a "flows" list): both evidence flows, the same findings."""
+    """--incident on the incidents the incident layer wrote (run_id, id, evidence JSON with a
+    "flows" list): every evidence flow, the same findings."""
     name = "refused.pcap"
     sample = os.path.join(TOP, "samples", name)
     db = os.path.join(tmp, "inc.db")
@@ -217,31 +217,35 @@ def incidents(tmp):
     times = frame_times(sample)
     flows = {o["flow_id"]: o for o in orig if o.get("type") == "flow"}
     con = sqlite3.connect(db)
-    con.execute("CREATE TABLE incidents (run_id INTEGER NOT NULL, id INTEGER NOT NULL, "
-                "cause TEXT, evidence TEXT, PRIMARY KEY (run_id, id))")
-    con.execute("INSERT INTO incidents VALUES (1, 1, 'service_down', ?)",
-                ('{"kinds":{"conn_refused":2},"flows":[3,5],"frames":[15,16,19,20]}',))
-    con.commit()
+    row = con.execute("SELECT cause, evidence FROM incidents WHERE run_id = 1 AND id = 1").fetchone()
+    ev = sorted(json.loads(row[1])["flows"]) if row else []
+    if not expect(row and row[0] == "service_down" and len(ev) >= 2,
+                  "%s: incident 1 is service_down with its evidence flows (%s)" % (name, row)):
+        con.close()
+        return
     out = os.path.join(tmp, "incident.pcap")
     res = fm(["extract", db, "--incident", "1", "-o", out])
     if not expect(res.returncode == 0, "extract --incident 1 (%s)" % res.stderr.strip()[:200]):
         return
-    want = sum(len(tshark_count(sample, stream_filter(flows[f]))) for f in (3, 5))
-    expect(len(tshark_count(out)) == want, "--incident 1: %d packets, those of flows 3 and 5"
-           % want)
+    want = sum(len(tshark_count(sample, stream_filter(flows[f]))) for f in ev)
+    expect(len(tshark_count(out)) == want, "--incident 1: %d packets, those of flows %s"
+           % (want, ev))
     again = analyse(out, ["--no-db"])
     new_times = frame_times(out)
     by_client = {o["client"]: o["flow_id"] for o in again if o.get("type") == "flow"}
-    expect(sorted(by_client) == sorted(flows[f]["client"] for f in (3, 5)),
-           "--incident 1: the extract holds exactly flows 3 and 5 (%s)" % sorted(by_client))
-    for f in (3, 5):
+    expect(sorted(by_client) == sorted(flows[f]["client"] for f in ev),
+           "--incident 1: the extract holds exactly flows %s (%s)" % (ev, sorted(by_client)))
+    for f in ev:
         a = flow_findings(orig, f, times)
         b = flow_findings(again, by_client.get(flows[f]["client"], -1), new_times)
         expect(a and a == b, "--incident 1: the %d findings of flow %d come again" % (len(a), f))
     # a second run with an incident 1: the number alone is ambiguous
     con.execute("INSERT INTO runs (started, sources, version, status) "
                 "VALUES (1, 'x', 'x', 'complete')")
-    con.execute("INSERT INTO incidents VALUES (2, 1, 'scan', '{\"flows\":[]}')")
+    con.execute("INSERT INTO incidents (run_id, id, server, server_ip, server_port, cause, "
+                "layer, severity, since, state, updated, events, summary, advice, evidence) "
+                "VALUES (2, 1, '10.0.0.9:0', '10.0.0.9', 0, 'scan', 'network', 'warn', 1, "
+                "'closed', 1, 1, 's', 'a', '{\"flows\":[]}')")
     con.commit()
     con.close()
     res = fm(["extract", db, "--incident", "1", "-o", out + "2"])
@@ -265,11 +269,18 @@ def errors(tmp):
         (["--finding", str(server_finding[0])] if server_finding else ["--finding", "0"],
          "is about server"),
         (["--flow", "1:999"], "has no flow 1:999"),
-        (["--incident", "1"], "has no incidents table"),
+        (["--incident", "99"], "has no incident 99"),
         (["--flow", "x"], "RUN:ID"),
     ]
-    for args, msg in cases:
-        res = fm(["extract", db] + args + ["-o", out])
+    # a database from a flowmedic without incidents (schema before 4): no incidents table
+    old_db = os.path.join(tmp, "no-incidents.db")
+    shutil.copyfile(db, old_db)
+    con = sqlite3.connect(old_db)
+    con.executescript("DROP VIEW v_incidents; DROP TABLE incidents;")
+    con.close()
+    for dbase, args, msg in [(db,) + c for c in cases] + \
+            [(old_db, ["--incident", "1"], "has no incidents table")]:
+        res = fm(["extract", dbase] + args + ["-o", out])
         expect(res.returncode != 0 and msg in res.stderr and not os.path.exists(out),
                "extract %s: fails with '%s' (exit %d: %s)" % (" ".join(args), msg,
                                                             res.returncode,
