@@ -539,6 +539,53 @@ static void test_migration_v2(void)
     CHECK_EQ_U64(q_int(path, "PRAGMA integrity_check = 1") == -1, 0);
 }
 
+/* A version 4 database (incidents, no evidence columns): version 5 adds the evidence columns,
+ * its incidents and flows stay, old flows have NULL conn_state and history. */
+static void test_migration_v4(void)
+{
+    const char *path = db_path("v4.db");
+    char err[512], sql[256];
+    sqlite3 *db = NULL;
+    CHECK_EQ_U64(STORE_SCHEMA_VERSION, 5);
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    for (int i = 0; i < 4; i++)
+        CHECK(sqlite3_exec(db, store_schema_steps[i], NULL, NULL, NULL) == SQLITE_OK);
+    snprintf(sql, sizeof(sql), "PRAGMA user_version=4; PRAGMA application_id=%d",
+             STORE_APPLICATION_ID);
+    CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(sqlite3_exec(db,
+                       "INSERT INTO runs (started, sources, version, status) "
+                       "VALUES (1700000000, 'old.pcap', '0.0.4', 'complete');"
+                       "INSERT INTO incidents (run_id, id, server, server_ip, server_port, cause, "
+                       "layer, severity, since, state, updated, events, summary, advice, "
+                       "evidence) VALUES (1, 1, '10.0.0.5:443', '10.0.0.5', 443, "
+                       "'service_down', 'transport', 'error', 1700000001, 'closed', "
+                       "1700000002, 2, 's', 'a', '{\"flows\":[3]}')",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM pragma_table_info('flows') WHERE name IN "
+                             "('conn_state','history')"),
+                 0);
+    sqlite3_close(db);
+    struct store *s = store_open(path, &run_info, err, sizeof(err));
+    CHECK(s != NULL);
+    if (!s) {
+        fprintf(stderr, "  %s\n", err);
+        return;
+    }
+    CHECK_EQ_U64(store_close(s, err, sizeof(err)), 0);
+    CHECK_EQ_U64(q_int(path, "PRAGMA user_version"), 5);
+    CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM pragma_table_info('flows') WHERE name IN "
+                             "('conn_state','history')"),
+                 2);
+    CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM pragma_table_info('runs') WHERE name IN "
+                             "('inputs','evidence_dir')"),
+                 2);
+    CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM v_incidents WHERE cause = 'service_down'"), 1);
+    CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM runs WHERE id = 1 AND inputs IS NULL"), 1);
+    CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM runs"), 2);
+    CHECK_EQ_U64(q_int(path, "PRAGMA integrity_check = 1") == -1, 0);
+}
+
 static void test_refuse_newer(void)
 {
     const char *path = db_path("newer.db");
@@ -965,6 +1012,7 @@ int main(void)
     TEST_RUN(test_incident_upsert);
     TEST_RUN(test_migration_v1);
     TEST_RUN(test_migration_v2);
+    TEST_RUN(test_migration_v4);
     TEST_RUN(test_refuse_newer);
     TEST_RUN(test_not_a_database);
     TEST_RUN(test_bad_paths);
