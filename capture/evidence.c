@@ -251,6 +251,11 @@ void evidence_mark(struct evidence *ev, uint64_t flow_id)
         ev->slots[s].marked = true;
 }
 
+bool evidence_holds(const struct evidence *ev, uint64_t flow_id)
+{
+    return ev && flow_id && ev->index[ev_find(ev, flow_id)] != EV_NONE;
+}
+
 const char *evidence_path(const char *dir, int64_t run_id, uint64_t flow_id, char *buf, size_t len)
 {
     snprintf(buf, len, "%s/%" PRId64 "-%" PRIu64 ".pcap", dir, run_id, flow_id);

@@ -66,6 +66,9 @@ void evidence_packet(struct evidence *ev, uint64_t flow_id, const struct cap_fra
  */
 void evidence_mark(struct evidence *ev, uint64_t flow_id);
 
+/* flow_id holds a slot now (it is followed: seen and not ended, nor evicted). */
+bool evidence_holds(const struct evidence *ev, uint64_t flow_id);
+
 /*
  * flow_id ended: if it was marked, write DIR/<run>-<flow>.pcap (capture order, nanosecond
  * timestamps); free its slot either way. 0, or a negative enum err when the file failed.

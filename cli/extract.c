@@ -81,9 +81,24 @@ static void ev_on_flow(void *ctx, const struct flow_record *r)
                  evidence_path(".", 0, r->flow_id, path, sizeof(path)));
 }
 
+/*
+ * An incident's evidence flows are kept too (warnings such as retransmissions mark no flow by
+ * themselves). Only a flow still followed is marked: one that already ended (or was evicted)
+ * has no packets left to keep, and a slot taken for it now would never be released.
+ */
+static void ev_on_incident(void *ctx, const struct incident_record *r)
+{
+    for (unsigned i = 0; i < r->nflows && i < INC_FLOWS_MAX; i++)
+        if (evidence_holds(ctx, r->flows[i]))
+            evidence_mark(ctx, r->flows[i]);
+}
+
 struct sink cli_evidence_sink(struct evidence *ev)
 {
-    struct sink s = {.ctx = ev, .on_finding = ev_on_finding, .on_flow = ev_on_flow};
+    struct sink s = {.ctx = ev,
+                     .on_finding = ev_on_finding,
+                     .on_flow = ev_on_flow,
+                     .on_incident = ev_on_incident};
     return s;
 }
 

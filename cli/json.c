@@ -296,7 +296,14 @@ static void on_incident(void *ctx, const struct incident_record *r)
     fputs("],\"frames\":[", out);
     for (unsigned i = 0; i < r->nframes && i < INC_FRAMES_MAX; i++)
         fprintf(out, "%s%" PRIu64, i ? "," : "", r->frames[i]);
-    fprintf(out, "]},\"confidence\":%.2f}\n", (double)r->confidence);
+    fprintf(out, "]},\"confidence\":%.2f", (double)r->confidence);
+    char wf[WIRESHARK_FILTER_MAX];
+    fputs(",\"wireshark_filter\":", out);
+    if (wireshark_filter(r->has_client ? &r->client : NULL, &r->server, wf, sizeof(wf)))
+        json_put_str(out, wf);
+    else
+        fputs("null", out);
+    fputs("}\n", out);
 }
 
 static void on_summary(void *ctx, const struct run_summary *s)

@@ -28,8 +28,10 @@ TOP = os.environ.get("top_srcdir", ".")
 FM = os.environ.get("FLOWMEDIC", "./flowmedic")
 failures = []
 
-FILTER_RE = re.compile(r"^(ipv6|ip)\.addr==([0-9a-fA-F:.]+) && tcp\.port==(\d+)"
-                       r"(?: && (ipv6|ip)\.addr==([0-9a-fA-F:.]+) && tcp\.port==(\d+))?$")
+# an endpoint without a port (a scan's hosts) has no tcp.port clause; "&& tcp" then ends it
+FILTER_RE = re.compile(r"^(ipv6|ip)\.addr==([0-9a-fA-F:.]+)(?: && tcp\.port==(\d+))?"
+                       r"(?: && (ipv6|ip)\.addr==([0-9a-fA-F:.]+)(?: && tcp\.port==(\d+))?)?"
+                       r"(?: && tcp)?$")
 
 
 def split_ep(ep):
@@ -44,9 +46,9 @@ def flow_matches(flow, parsed):
     addrs, ports = {c[0], s[0]}, {c[1], s[1]}
     fam = "ipv6" if ":" in c[0] else "ip"
     _, a1, p1, _, a2, p2 = parsed
-    if parsed[0] != fam or a1 not in addrs or int(p1) not in ports:
+    if parsed[0] != fam or a1 not in addrs or (p1 is not None and int(p1) not in ports):
         return False
-    return a2 is None or (a2 in addrs and int(p2) in ports)
+    return a2 is None or (a2 in addrs and (p2 is None or int(p2) in ports))
 
 
 def packets(flow):
@@ -89,7 +91,10 @@ def check(sample):
                          text=True, check=False)
     objs = [json.loads(l) for l in res.stdout.splitlines() if l.startswith("{")]
     flows = [o for o in objs if o.get("type") == "flow"]
-    finds = [o for o in objs if o.get("type") == "finding"]
+    # findings and incidents carry the same filter of their client and server
+    finds = [o if o.get("type") == "finding" else dict(o, kind="incident " + o["cause"],
+                                                         client=o.get("client"))
+             for o in objs if o.get("type") in ("finding", "incident")]
     if not finds:
         return 0
     filters = {}
