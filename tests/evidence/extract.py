@@ -307,6 +307,34 @@ def errors(tmp):
            res.stderr.strip()[:160])
 
 
+def incident_evidence(tmp):
+    """--evidence-dir keeps an incident's evidence flows, not only those of error findings:
+    loss-bulk-c2s.pcap's one flow has warnings only (retransmissions), its network_loss
+    incident names it while it is followed, so its file is written, with the flow's frames."""
+    name = "loss-bulk-c2s.pcap"
+    sample = os.path.join(TOP, "samples", name)
+    evdir = os.path.join(tmp, "ev-incident")
+    os.mkdir(evdir)
+    orig = analyse(sample, ["--no-db", "--evidence-dir", evdir, "--evidence-packets", "4,4"])
+    errs = {o["flow_id"] for o in orig if o.get("type") == "finding"
+            and o["severity"] == "error"}
+    inc = [o for o in orig if o.get("type") == "incident"]
+    ev = sorted({f for o in inc for f in o["evidence"]["flows"]} - errs)
+    if not expect(ev, "%s: an incident names a flow without an error finding (%s)" %
+                  (name, [(o["cause"], o["evidence"]["flows"]) for o in inc])):
+        return
+    flows = {o["flow_id"]: o for o in orig if o.get("type") == "flow"}
+    for f in ev:
+        path = os.path.join(evdir, "0-%d.pcap" % f)
+        if not expect(os.path.exists(path), "%s: incident evidence flow %d written to %s" %
+                      (name, f, os.path.basename(path))):
+            continue
+        frames = tshark_count(sample, stream_filter(flows[f]))
+        expect(len(tshark_count(path)) == min(8, len(frames)),
+               "%s: flow %d's evidence holds its first 4 and last 4 frames (%d of %d)" %
+               (name, f, len(tshark_count(path)), len(frames)))
+
+
 def main():
     if not os.access(FM, os.X_OK):
         print("SKIP: %s not built" % FM)
@@ -322,6 +350,7 @@ def main():
         evidence_ring(tmp)
         evidence_cut(tmp)
         incidents(tmp)
+        incident_evidence(tmp)
         errors(tmp)
     finally:
         if failures:
