@@ -1,6 +1,7 @@
 # cli/: main, options, JSON lines, the end-of-run summary, report.
 flowmedic_SOURCES += cli/main.c
-libflowmedic_a_SOURCES += cli/json.h cli/json.c cli/summary.h cli/summary.c
+libflowmedic_a_SOURCES += cli/json.h cli/json.c cli/summary.h cli/summary.c cli/opts.h cli/output.h cli/output.c \
+	cli/sinks.h cli/sinks.c
 libflowmedic_a_SOURCES += cli/report.h cli/report.c
 # the sandbox applied after start-up (no_new_privs, seccomp)
 libflowmedic_a_SOURCES += cli/sandbox.h cli/sandbox.c
