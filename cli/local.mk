@@ -24,3 +24,8 @@ EXTRA_DIST += tests/report/escape.sh
 # The sandbox (cli/sandbox.c): offline, live view, live capture with -Z, metrics, database.
 TESTS += tests/sandbox.sh
 EXTRA_DIST += tests/sandbox.sh
+# The output queue and its thread.
+check_PROGRAMS += tests/unit/test_output
+tests_unit_test_output_SOURCES = tests/unit/test_output.c tests/unit/testhelp.h
+tests_unit_test_output_LDADD = $(FM_LIBS)
+TESTS += tests/unit/test_output
