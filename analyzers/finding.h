@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../capture/pkt.h"
-#include "alert.h"
+#include "capture/pkt.h"
+#include "analyzers/alert.h"
 
 /* Finding kinds. Their names (fk_name) are a stable output contract: append, never rename. */
 enum fkind {

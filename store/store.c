@@ -7,7 +7,7 @@
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, strnlen, nanosleep under -std=c11 */
 #endif
-#include "store.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -22,10 +22,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../capture/clock.h"
-#include "../capture/decode.h"
-#include "../capture/log.h"
-#include "schema.h"
+#include "capture/clock.h"
+#include "capture/decode.h"
+#include "capture/log.h"
+#include "store/schema.h"
 
 #ifndef FM_VERSION
 #define FM_VERSION "unknown"

@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../analyzers/finding.h"
-#include "../capture/err.h"
+#include "analyzers/finding.h"
+#include "capture/err.h"
 
 /* What the sink does when the queue is full. */
 enum store_when_full {

@@ -14,10 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../capture/decode.h"
-#include "../capture/text.h"
-#include "model.h"
-#include "tui.h"
+#include "capture/decode.h"
+#include "capture/text.h"
+#include "tui/model.h"
+#include "tui/tui.h"
 
 #define TUI_REDRAW_NS 250000000ull /* at most 4 redraws per second from new data */
 #define TUI_FILTER_MAX 64          /* bytes of the / filter */

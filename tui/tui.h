@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../analyzers/finding.h"
-#include "../capture/err.h"
+#include "analyzers/finding.h"
+#include "capture/err.h"
 
 /* How the view is set up. Zero fields take the defaults. */
 struct tui_opts {

@@ -12,7 +12,7 @@
 #include "analyzers/engine.h"
 #include "analyzers/flow.h"
 #include "analyzers/tcp.h"
-#include "testhelp.h"
+#include "tests/unit/testhelp.h"
 
 #define US 1000ull             /* one microsecond in ns */
 #define MS 1000000ull          /* one millisecond in ns */
