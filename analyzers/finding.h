@@ -644,9 +644,10 @@ void out_rec_set(struct out_rec *r, enum out_type t, const void *p);
 /*
  * A sink: one output of a run (JSON lines, the database, the live view, metrics, the human
  * summary). Every sink implements these in its own file and is listed in one table
- * (cli/sinks.c). put and tick run on the output thread only, one record at a time in the
- * order the analysis emitted them; open and close run on the main thread before the output
- * thread starts and after it stopped. Any callback but open and put may be NULL.
+ * (cli/sinks.c). put and tick run on the output thread only (unless on_analysis_thread), one
+ * record at a time in the order the analysis emitted them; open and close run on the main
+ * thread before the output thread starts and after it stopped. Any callback but open and put
+ * may be NULL.
  */
 struct sink_ops {
     const char *name; /* short name for messages ("json", "store", ...) */
@@ -660,6 +661,11 @@ struct sink_ops {
     /* Flush and free everything. 0, or a negative enum err with the reason in err (the
        state is freed either way). */
     int (*close)(void *ctx, char *err, size_t errlen);
+    /* put runs on the analysis thread as each record is made, before the queue, for a sink
+       whose state the packet path also touches (its records then arrive in step with the
+       packets); it must be quick and must not block. Such a sink sees every record, live
+       too, and gets no tick. false for every other sink. */
+    bool on_analysis_thread;
 };
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * output.c - the output queue and its thread. The producer (analysis thread) copies each
  * record into the next free slot of a ring allocated once; the output thread takes up to
- * OUTPUT_CHUNK records per lock and hands them, in order, to every sink in table order.
+ * OUTPUT_CHUNK records per lock and hands them, in order, to every sink in table order
+ * (a sink marked on_analysis_thread gets each record at once from the producer instead).
  * Offline the producer waits for room; live it counts a drop instead of stalling capture.
  */
 #ifndef _POSIX_C_SOURCE
@@ -21,8 +22,10 @@
 #define OUTPUT_TICK_NS 1000000000ull  /* sinks' tick at most this often */
 
 struct output {
-    struct out_sink sinks[OUTPUT_MAX_SINKS]; /* where records go, in table order */
+    struct out_sink sinks[OUTPUT_MAX_SINKS]; /* fed by the output thread, in table order */
     size_t nsinks;                           /* sinks[] used */
+    struct out_sink now[OUTPUT_MAX_SINKS];   /* on_analysis_thread sinks, fed by output_put */
+    size_t nnow;                             /* now[] used */
     bool block;                              /* producer waits when full (else drops) */
     pthread_t thread;                        /* the output thread */
     bool started;                            /* thread was created */
@@ -108,6 +111,10 @@ static void *output_main(void *arg)
 static void output_put(void *ctx, const struct out_rec *r)
 {
     struct output *o = ctx;
+    for (size_t i = 0; i < o->nnow; i++)
+        o->now[i].ops->put(o->now[i].ctx, r);
+    if (o->nsinks == 0)
+        return;
     pthread_mutex_lock(&o->mu);
     while (o->count == o->nslots) {
         if (!o->block && r->type != OUT_SUMMARY) {
@@ -145,9 +152,12 @@ struct output *output_new(const struct out_sink *sinks, size_t n, size_t slots, 
     o->slots = calloc(o->nslots, sizeof(*o->slots));
     if (!o->slots)
         goto free_output;
-    if (n)
-        memcpy(o->sinks, sinks, n * sizeof(*sinks));
-    o->nsinks = n;
+    for (size_t i = 0; i < n; i++) {
+        if (sinks[i].ops->on_analysis_thread)
+            o->now[o->nnow++] = sinks[i];
+        else
+            o->sinks[o->nsinks++] = sinks[i];
+    }
     o->block = block;
     o->last_tick_ns = clock_mono_ns();
     pthread_condattr_t ca;

@@ -25,7 +25,7 @@ struct output;
 
 /*
  * Start the output thread over sinks[0..n) (already opened; the output does not close
- * them). slots: queue size in records (0: OUTPUT_DEFAULT_SLOTS). block: when the queue is
+ * them); those marked on_analysis_thread are fed by the producer, before the queue. slots: queue size in records (0: OUTPUT_DEFAULT_SLOTS). block: when the queue is
  * full the producer waits (offline input: nothing is lost); otherwise the record is counted
  * as dropped (live input: capture never stalls). The summary record is never dropped. NULL
  * with a reason in err on failure. Call it with SIGINT/SIGTERM blocked: the thread inherits
