@@ -9,9 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "analyzers/finding.h"
 #include "capture/err.h"
 #include "capture/pkt.h"
-#include "analyzers/finding.h"
 
 #define ENG_MAX_SERVERS 64
 

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "capture/rd.h"
 #include "analyzers/x509.h"
+#include "capture/rd.h"
 
 #define TLS_PIECES(cap) ((cap) / 5 + 4) /* handshake record pieces that fit in cap bytes */
 #define TLS_NONE ((size_t)-1)           /* "no record header" in a piece */

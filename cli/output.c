@@ -18,8 +18,8 @@
 
 #include "capture/clock.h"
 
-#define OUTPUT_CHUNK 64               /* records taken from the queue per lock */
-#define OUTPUT_TICK_NS 1000000000ull  /* sinks' tick at most this often */
+#define OUTPUT_CHUNK 64              /* records taken from the queue per lock */
+#define OUTPUT_TICK_NS 1000000000ull /* sinks' tick at most this often */
 
 struct output {
     struct out_sink sinks[OUTPUT_MAX_SINKS]; /* fed by the output thread, in table order */
@@ -31,17 +31,17 @@ struct output {
     bool started;                            /* thread was created */
     uint64_t last_tick_ns;                   /* monotonic time of the last tick (thread only) */
     /* Shared with the thread, guarded by mu. */
-    pthread_mutex_t mu;                      /* guards everything below */
-    pthread_cond_t cv_work;                  /* thread: records queued, or stop */
-    pthread_cond_t cv_space;                 /* producer: slots freed */
-    pthread_cond_t cv_idle;                  /* output_sync: everything delivered */
-    struct out_rec *slots;                   /* nslots records, allocated once */
-    size_t nslots;                           /* capacity */
-    size_t head;                             /* oldest queued record */
-    size_t count;                            /* records queued (being delivered included) */
-    bool waiting;                            /* the thread sleeps on cv_work */
-    bool stop;                               /* output_free: deliver what is left and end */
-    uint64_t dropped;                        /* records dropped because the queue was full */
+    pthread_mutex_t mu;      /* guards everything below */
+    pthread_cond_t cv_work;  /* thread: records queued, or stop */
+    pthread_cond_t cv_space; /* producer: slots freed */
+    pthread_cond_t cv_idle;  /* output_sync: everything delivered */
+    struct out_rec *slots;   /* nslots records, allocated once */
+    size_t nslots;           /* capacity */
+    size_t head;             /* oldest queued record */
+    size_t count;            /* records queued (being delivered included) */
+    bool waiting;            /* the thread sleeps on cv_work */
+    bool stop;               /* output_free: deliver what is left and end */
+    uint64_t dropped;        /* records dropped because the queue was full */
 };
 
 /* Hand one record to every sink. */

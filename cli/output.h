@@ -12,7 +12,7 @@
 
 #include "analyzers/finding.h"
 
-#define OUTPUT_MAX_SINKS 16      /* sinks one output fans out to */
+#define OUTPUT_MAX_SINKS 16       /* sinks one output fans out to */
 #define OUTPUT_DEFAULT_SLOTS 2048 /* records the queue holds */
 
 /* One opened sink: its operations and the state its open returned. */
@@ -25,11 +25,11 @@ struct output;
 
 /*
  * Start the output thread over sinks[0..n) (already opened; the output does not close
- * them); those marked on_analysis_thread are fed by the producer, before the queue. slots: queue size in records (0: OUTPUT_DEFAULT_SLOTS). block: when the queue is
- * full the producer waits (offline input: nothing is lost); otherwise the record is counted
- * as dropped (live input: capture never stalls). The summary record is never dropped. NULL
- * with a reason in err on failure. Call it with SIGINT/SIGTERM blocked: the thread inherits
- * the mask.
+ * them); those marked on_analysis_thread are fed by the producer, before the queue. slots: queue
+ * size in records (0: OUTPUT_DEFAULT_SLOTS). block: when the queue is full the producer waits
+ * (offline input: nothing is lost); otherwise the record is counted as dropped (live input: capture
+ * never stalls). The summary record is never dropped. NULL with a reason in err on failure. Call it
+ * with SIGINT/SIGTERM blocked: the thread inherits the mask.
  */
 struct output *output_new(const struct out_sink *sinks, size_t n, size_t slots, bool block,
                           char *err, size_t errlen);

@@ -78,8 +78,8 @@ static const void *store_cfg(const struct opts *o, void *buf)
     if (o->iface)
         snprintf(c->sources, sizeof(c->sources), "iface:%s", o->iface);
     for (size_t i = 0; i < o->ninputs && used < sizeof(c->sources); i++)
-        used += (size_t)snprintf(c->sources + used, sizeof(c->sources) - used, "%s%s",
-                                 i ? "," : "", o->inputs[i]);
+        used += (size_t)snprintf(c->sources + used, sizeof(c->sources) - used, "%s%s", i ? "," : "",
+                                 o->inputs[i]);
     c->so = (struct store_sink_opts){
         .path = path,
         .ri =
@@ -112,10 +112,8 @@ static const void *metrics_cfg(const struct opts *o, void *buf)
 
 /* The table: open and fan-out order (cli_sinks_close closes in reverse). */
 static const struct cli_sink cli_sink_table[] = {
-    {&json_sink_ops, json_cfg},
-    {&summary_sink_ops, summary_cfg},
-    {&store_sink_ops, store_cfg},
-    {&metrics_sink_ops, metrics_cfg},
+    {&json_sink_ops, json_cfg},   {&summary_sink_ops, summary_cfg},
+    {&store_sink_ops, store_cfg}, {&metrics_sink_ops, metrics_cfg},
     {&tui_sink_ops, tui_cfg},
 };
 

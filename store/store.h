@@ -68,8 +68,8 @@ struct store *store_open_tuned(const char *path, const struct store_run_info *ri
 
 /* The sink's configuration (sink_ops.open's cfg). */
 struct store_sink_opts {
-    const char *path;          /* the database file */
-    struct store_run_info ri;  /* the run row */
+    const char *path;         /* the database file */
+    struct store_run_info ri; /* the run row */
 };
 
 /* The sink: open is store_open, close is store_close, put is store_put. */

@@ -23,7 +23,6 @@
 #include "store/store.h"
 #include "tests/unit/testhelp.h"
 
-
 /* Hand the record at p (of type t) to sink ops with state ctx, as the output thread does. */
 static void sink_put(const struct sink_ops *ops, void *ctx, enum out_type t, const void *p)
 {
