@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "capture/pkt.h"
 #include "analyzers/alert.h"
+#include "capture/pkt.h"
 
 /* Finding kinds. Their names (fk_name) are a stable output contract: append, never rename. */
 enum fkind {
@@ -623,16 +623,16 @@ const char *out_type_name(enum out_type t);
  * Queues hold these by value (no pointer into analysis memory), so any thread may read one.
  */
 struct out_rec {
-    enum out_type type;               /* which member of u is valid */
+    enum out_type type; /* which member of u is valid */
     union {
-        struct finding finding;       /* OUT_FINDING */
-        struct flow_record flow;      /* OUT_FLOW */
-        struct health_row health;     /* OUT_HEALTH */
-        struct tls_record tls;        /* OUT_TLS */
-        struct cert_record cert;      /* OUT_CERT */
-        struct run_summary summary;   /* OUT_SUMMARY */
+        struct finding finding;          /* OUT_FINDING */
+        struct flow_record flow;         /* OUT_FLOW */
+        struct health_row health;        /* OUT_HEALTH */
+        struct tls_record tls;           /* OUT_TLS */
+        struct cert_record cert;         /* OUT_CERT */
+        struct run_summary summary;      /* OUT_SUMMARY */
         struct incident_record incident; /* OUT_INCIDENT */
-    } u;                              /* the copy */
+    } u;                                 /* the copy */
 };
 
 /* Bytes of a struct out_rec that a record of type t uses (the tag and its member). */

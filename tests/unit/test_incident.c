@@ -10,7 +10,7 @@
 
 #include "analyzers/engine.h"
 #include "analyzers/finding.h"
-#include "testhelp.h"
+#include "tests/unit/testhelp.h"
 
 #define S (1000000000ull)      /* one second in ns */
 #define MS (1000000ull)        /* one millisecond in ns */
