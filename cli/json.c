@@ -13,7 +13,8 @@
 
 /* The JSON sink's state: only the stream. */
 struct json_sink {
-    FILE *out; /* where lines go */
+    FILE *out;    /* where lines go */
+    int write_errno; /* errno of the first failed flush (the stream's error flag is sticky) */
 };
 
 void json_put_str(FILE *out, const char *s)
@@ -345,6 +346,9 @@ static void json_sink_put(void *ctx, const struct out_rec *r)
     case OUT__COUNT:
         break;
     }
+    struct json_sink *j = ctx;
+    if (!j->write_errno && ferror(out))
+        j->write_errno = errno ? errno : EIO; /* errno of the write that failed */
 }
 
 static void *json_sink_open(const void *cfg, char *err, size_t errlen)
@@ -362,16 +366,21 @@ static void *json_sink_open(const void *cfg, char *err, size_t errlen)
 /* sink_ops.tick: lines reach a pipe (a log shipper) within a second, live too. */
 static void json_sink_tick(void *ctx, uint64_t wall_ns)
 {
+    struct json_sink *j = ctx;
     (void)wall_ns;
-    fflush(((struct json_sink *)ctx)->out);
+    if (fflush(j->out) != 0 && !j->write_errno)
+        j->write_errno = errno;
 }
 
 static int json_sink_close(void *ctx, char *err, size_t errlen)
 {
     struct json_sink *j = ctx;
     int rc = 0;
-    if (fflush(j->out) != 0 || ferror(j->out)) {
-        snprintf(err, errlen, "writing JSON to stdout failed: %s", strerror(errno));
+    if (fflush(j->out) != 0 && !j->write_errno)
+        j->write_errno = errno;
+    if (ferror(j->out)) {
+        snprintf(err, errlen, "writing JSON to stdout failed: %s",
+                 j->write_errno ? strerror(j->write_errno) : "write error");
         rc = ERR_IO;
     }
     free(j);
