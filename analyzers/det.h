@@ -9,9 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../capture/pkt.h"
-#include "engine.h"
-#include "finding.h"
+#include "analyzers/engine.h"
+#include "analyzers/finding.h"
+#include "capture/pkt.h"
 
 struct flow;
 

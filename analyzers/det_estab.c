@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../capture/err.h"
-#include "det.h"
-#include "estab.h"
+#include "analyzers/det.h"
+#include "analyzers/estab.h"
+#include "capture/err.h"
 
 /*
  * Rules (README.md, "Connection establishment", explains them for readers):

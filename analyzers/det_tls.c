@@ -12,13 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../capture/err.h"
-#include "../capture/log.h"
-#include "../capture/rd.h"
-#include "det.h"
-#include "stream.h"
-#include "tls.h"
-#include "x509.h"
+#include "analyzers/det.h"
+#include "analyzers/stream.h"
+#include "analyzers/tls.h"
+#include "analyzers/x509.h"
+#include "capture/err.h"
+#include "capture/log.h"
+#include "capture/rd.h"
 
 #define TS_FRAMES FINDING_FRAMES_MAX /* evidence frames kept per session */
 #define TS_CERT_SEEN 4096            /* (certificate, server, SNI) triples remembered */

@@ -1,6 +1,7 @@
 /*
- * engine.c - packets in, findings out: the flow table, TCP analysis, the detector table and
- * the sinks, driven only by packet timestamps (never the wall clock).
+ * engine.c - packets in, records out: the flow table, TCP analysis and the detector table,
+ * driven only by packet timestamps (never the wall clock). Every record leaves through one
+ * sink_ops (eng_out), in the order it was made.
  */
 #include "analyzers/engine.h"
 
@@ -13,7 +14,6 @@
 #include "analyzers/scan.h"
 #include "analyzers/tcp.h"
 
-#define ENG_MAX_SINKS 16          /* sinks one engine fans out to */
 #define ENG_MAX_DETS 32           /* detectors in det_table */
 #define ENG_MALFORMED_FINDINGS 100 /* malformed frames written as findings; the rest counted */
 #define ENG_DEDUP_ORDER 14        /* 2^14 frame signatures (128 KiB: stays in cache) */
@@ -21,8 +21,8 @@
 /* The engine: everything one analysis run owns. */
 struct engine {
     struct eng_config cfg;                 /* options (a copy) */
-    struct sink sinks[ENG_MAX_SINKS];      /* where output goes */
-    size_t nsinks;                         /* sinks[] used */
+    const struct sink_ops *out;            /* where records go (cli: the output queue) */
+    void *out_ctx;                         /* its state */
     struct det dets[ENG_MAX_DETS];         /* detector instances, det_table order */
     size_t ndets;                          /* dets[] used */
     size_t ext_size;                       /* per-flow detector state, all detectors */
@@ -103,14 +103,22 @@ void eng_config_default(struct eng_config *cfg)
     cfg->inc_scan_targets = 20;
 }
 
-/* Hand a finding to the sinks and (once, no recursion) to the detectors. */
+/* Hand a copy of the record at p (of type t) to the output: the one place records leave. */
+static void eng_out(struct engine *e, enum out_type t, const void *p)
+{
+    struct out_rec r;
+    if (!e->out)
+        return;
+    out_rec_set(&r, t, p);
+    e->out->put(e->out_ctx, &r);
+}
+
+/* Hand a finding to the output and (once, no recursion) to the detectors. */
 static void eng_emit(struct engine *e, const struct finding *f)
 {
     if ((unsigned)f->kind < FK__COUNT)
         e->st.findings[f->kind]++;
-    for (size_t i = 0; i < e->nsinks; i++)
-        if (e->sinks[i].on_finding)
-            e->sinks[i].on_finding(e->sinks[i].ctx, f);
+    eng_out(e, OUT_FINDING, f);
     if (e->in_on_finding)
         return;
     e->in_on_finding = true;
@@ -129,9 +137,7 @@ void det_emit(struct det *d, const struct finding *f)
 void det_emit_health(struct det *d, const struct health_row *h)
 {
     struct engine *e = d->eng;
-    for (size_t i = 0; i < e->nsinks; i++)
-        if (e->sinks[i].on_health)
-            e->sinks[i].on_health(e->sinks[i].ctx, h);
+    eng_out(e, OUT_HEALTH, h);
     for (size_t i = 0; i < e->ndets; i++)
         if (e->dets[i].ops->on_health && &e->dets[i] != d)
             e->dets[i].ops->on_health(&e->dets[i], h);
@@ -140,9 +146,7 @@ void det_emit_health(struct det *d, const struct health_row *h)
 void det_emit_tls(struct det *d, const struct tls_record *t)
 {
     struct engine *e = d->eng;
-    for (size_t i = 0; i < e->nsinks; i++)
-        if (e->sinks[i].on_tls)
-            e->sinks[i].on_tls(e->sinks[i].ctx, t);
+    eng_out(e, OUT_TLS, t);
     for (size_t i = 0; i < e->ndets; i++)
         if (e->dets[i].ops->on_tls && &e->dets[i] != d)
             e->dets[i].ops->on_tls(&e->dets[i], t);
@@ -150,18 +154,12 @@ void det_emit_tls(struct det *d, const struct tls_record *t)
 
 void det_emit_incident(struct det *d, const struct incident_record *r)
 {
-    struct engine *e = d->eng;
-    for (size_t i = 0; i < e->nsinks; i++)
-        if (e->sinks[i].on_incident)
-            e->sinks[i].on_incident(e->sinks[i].ctx, r);
+    eng_out(d->eng, OUT_INCIDENT, r);
 }
 
 void det_emit_cert(struct det *d, const struct cert_record *c)
 {
-    struct engine *e = d->eng;
-    for (size_t i = 0; i < e->nsinks; i++)
-        if (e->sinks[i].on_cert)
-            e->sinks[i].on_cert(e->sinks[i].ctx, c);
+    eng_out(d->eng, OUT_CERT, c);
 }
 
 void det_finding_init(struct finding *out, const struct flow *f, enum fkind k,
@@ -218,9 +216,7 @@ static void eng_close_flow(struct engine *e, struct flow *f, enum flow_close why
     for (size_t i = 0; i < e->ndets; i++)
         if (e->dets[i].ops->on_flow_end)
             e->dets[i].ops->on_flow_end(&e->dets[i], f, f->ext + e->dets[i].off);
-    for (size_t i = 0; i < e->nsinks; i++)
-        if (e->sinks[i].on_flow)
-            e->sinks[i].on_flow(e->sinks[i].ctx, r);
+    eng_out(e, OUT_FLOW, r);
 }
 
 static void eng_end_flow(struct engine *e, struct flow *f, enum flow_close why)
@@ -237,10 +233,9 @@ static void eng_evict(void *ctx, struct flow *f)
     eng_close_flow(e, f, CLOSE_EVICTED);
 }
 
-struct engine *eng_new(const struct eng_config *cfg, const struct sink *sinks, size_t nsinks)
+struct engine *eng_new(const struct eng_config *cfg, const struct sink_ops *out, void *out_ctx)
 {
-    if (!cfg || cfg->max_flows == 0 || nsinks > ENG_MAX_SINKS || (nsinks && !sinks) ||
-        cfg->nservers > ENG_MAX_SERVERS)
+    if (!cfg || cfg->max_flows == 0 || (out && !out->put) || cfg->nservers > ENG_MAX_SERVERS)
         return NULL;
     struct engine *e = calloc(1, sizeof(*e));
     if (e)
@@ -248,9 +243,8 @@ struct engine *eng_new(const struct eng_config *cfg, const struct sink *sinks, s
     if (!e)
         return NULL;
     e->cfg = *cfg;
-    if (nsinks)
-        memcpy(e->sinks, sinks, nsinks * sizeof(*sinks));
-    e->nsinks = nsinks;
+    e->out = out;
+    e->out_ctx = out_ctx;
     for (size_t i = 0; det_table[i]; i++) {
         if (e->ndets == ENG_MAX_DETS)
             goto free_engine;
@@ -464,9 +458,7 @@ void eng_finish(struct engine *e, struct run_summary *sum)
         sum->first_ts_ns = e->first_ts_ns;
     if (!sum->last_ts_ns)
         sum->last_ts_ns = e->now_ns;
-    for (size_t i = 0; i < e->nsinks; i++)
-        if (e->sinks[i].on_summary)
-            e->sinks[i].on_summary(e->sinks[i].ctx, sum);
+    eng_out(e, OUT_SUMMARY, sum);
 }
 
 void eng_get_stats(const struct engine *e, struct eng_stats *st)

@@ -1,5 +1,5 @@
 /*
- * engine.h - the analyzers' one public entry: packets in, findings/flows/health out to sinks.
+ * engine.h - the analyzers' one public entry: packets in, findings/flows/health out to a sink.
  * Everything runs on the caller's thread; the engine never reads the wall clock.
  */
 #ifndef FM_ENGINE_H
@@ -9,9 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../capture/err.h"
-#include "../capture/pkt.h"
-#include "finding.h"
+#include "analyzers/finding.h"
+#include "capture/err.h"
+#include "capture/pkt.h"
 
 #define ENG_MAX_SERVERS 64
 
@@ -75,8 +75,13 @@ struct engine;
 /* Fill cfg with the defaults above. */
 void eng_config_default(struct eng_config *cfg);
 
-/* Create an engine; sinks[] is copied. NULL on failure (out of memory, bad config). */
-struct engine *eng_new(const struct eng_config *cfg, const struct sink *sinks, size_t nsinks);
+/*
+ * Create an engine whose records (findings, flows, health rows, TLS, certificates, the
+ * summary) all go to out->put(out_ctx, ...) on the caller's thread, in the order they are made
+ * (cli passes its output queue; tests pass a sink that checks). out may be NULL (nothing is
+ * written). NULL on failure (out of memory, bad config).
+ */
+struct engine *eng_new(const struct eng_config *cfg, const struct sink_ops *out, void *out_ctx);
 
 /* Analyse one decoded TCP segment. Packets must come in capture order. */
 void eng_packet(struct engine *e, const struct pkt *p);
@@ -98,7 +103,7 @@ void eng_tick(struct engine *e, uint64_t now_ns);
 
 /*
  * End of input: report every open flow, close the last health interval, complete sum with
- * the engine's counters and hand it to every sink's on_summary.
+ * the engine's counters and emit it (OUT_SUMMARY, the last record).
  */
 void eng_finish(struct engine *e, struct run_summary *sum);
 

@@ -2,7 +2,7 @@
 #ifndef FM_ESTAB_H
 #define FM_ESTAB_H
 
-#include "det.h"
+#include "analyzers/det.h"
 
 /* Refused, unanswered SYN, SYN backlog drop, accept-queue overflow, unreachable, slow handshake. */
 extern const struct det_ops det_estab_ops;

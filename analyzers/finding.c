@@ -326,3 +326,30 @@ const char *tls_version_name(uint16_t v, char *buf, size_t bufsz)
         snprintf(buf, bufsz, "0x%04x", v);
     return buf;
 }
+
+const char *out_type_name(enum out_type t)
+{
+    static const char *const names[OUT__COUNT] = {
+        [OUT_FINDING] = "finding",   [OUT_FLOW] = "flow", [OUT_HEALTH] = "health",
+        [OUT_TLS] = "tls",           [OUT_CERT] = "cert", [OUT_SUMMARY] = "summary",
+        [OUT_INCIDENT] = "incident",
+    };
+    return (unsigned)t < OUT__COUNT ? names[t] : "?";
+}
+
+size_t out_rec_size(enum out_type t)
+{
+    static const size_t member[OUT__COUNT] = {
+        [OUT_FINDING] = sizeof(struct finding),          [OUT_FLOW] = sizeof(struct flow_record),
+        [OUT_HEALTH] = sizeof(struct health_row),        [OUT_TLS] = sizeof(struct tls_record),
+        [OUT_CERT] = sizeof(struct cert_record),         [OUT_SUMMARY] = sizeof(struct run_summary),
+        [OUT_INCIDENT] = sizeof(struct incident_record),
+    };
+    return offsetof(struct out_rec, u) + ((unsigned)t < OUT__COUNT ? member[t] : 0);
+}
+
+void out_rec_set(struct out_rec *r, enum out_type t, const void *p)
+{
+    r->type = t;
+    memcpy(&r->u, p, out_rec_size(t) - offsetof(struct out_rec, u));
+}

@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../capture/pkt.h"
-#include "alert.h"
+#include "analyzers/alert.h"
+#include "capture/pkt.h"
 
 /* Finding kinds. Their names (fk_name) are a stable output contract: append, never rename. */
 enum fkind {
@@ -647,19 +647,68 @@ struct incident_record {
     char advice[INC_ADVICE_MAX];       /* full advice: what to check and change */
 };
 
+/* What an output record carries. Names: out_type_name. */
+enum out_type {
+    OUT_FINDING = 0, /* u.finding: a finding */
+    OUT_FLOW,        /* u.flow: a flow ended (or is still open at the end) */
+    OUT_HEALTH,      /* u.health: a server's health interval closed */
+    OUT_TLS,         /* u.tls: a TLS handshake */
+    OUT_CERT,        /* u.cert: a certificate */
+    OUT_SUMMARY,     /* u.summary: the end of the run (exactly once, last) */
+    OUT_INCIDENT,    /* u.incident: an incident opened, changed or closed */
+    OUT__COUNT
+};
+/* "finding", "flow", "health", "tls", "cert", "summary", "incident"; "?" if out of range. */
+const char *out_type_name(enum out_type t);
+
 /*
- * A sink: where findings, flows, health rows and the summary go. Any callback may be NULL.
- * Called on the analysis thread; a sink that may block queues the copy and returns.
+ * One output record: a tagged, fixed-size copy of anything the analysis tells the sinks.
+ * Queues hold these by value (no pointer into analysis memory), so any thread may read one.
  */
-struct sink {
-    void *ctx;                                                       /* the sink's own state */
-    void (*on_finding)(void *ctx, const struct finding *f);          /* a finding */
-    void (*on_flow)(void *ctx, const struct flow_record *r);         /* a flow ended */
-    void (*on_health)(void *ctx, const struct health_row *h);        /* an interval closed */
-    void (*on_tls)(void *ctx, const struct tls_record *t);           /* a TLS handshake */
-    void (*on_cert)(void *ctx, const struct cert_record *c);         /* a certificate */
-    void (*on_summary)(void *ctx, const struct run_summary *s);      /* the end of the run */
-    void (*on_incident)(void *ctx, const struct incident_record *i); /* an incident event */
+struct out_rec {
+    enum out_type type; /* which member of u is valid */
+    union {
+        struct finding finding;          /* OUT_FINDING */
+        struct flow_record flow;         /* OUT_FLOW */
+        struct health_row health;        /* OUT_HEALTH */
+        struct tls_record tls;           /* OUT_TLS */
+        struct cert_record cert;         /* OUT_CERT */
+        struct run_summary summary;      /* OUT_SUMMARY */
+        struct incident_record incident; /* OUT_INCIDENT */
+    } u;                                 /* the copy */
+};
+
+/* Bytes of a struct out_rec that a record of type t uses (the tag and its member). */
+size_t out_rec_size(enum out_type t);
+
+/* Fill r with type t and a copy of the member at p (out_rec_size(t) bytes in all). */
+void out_rec_set(struct out_rec *r, enum out_type t, const void *p);
+
+/*
+ * A sink: one output of a run (JSON lines, the database, the live view, metrics, the human
+ * summary). Every sink implements these in its own file and is listed in one table
+ * (cli/sinks.c). put and tick run on the output thread only (unless on_analysis_thread), one
+ * record at a time in the order the analysis emitted them; open and close run on the main
+ * thread before the output thread starts and after it stopped. Any callback but open and put
+ * may be NULL.
+ */
+struct sink_ops {
+    const char *name; /* short name for messages ("json", "store", ...) */
+    /* Start the sink with its own configuration (cfg: the sink's options struct, see its
+       header). Returns its state, or NULL with one clear line in err. */
+    void *(*open)(const void *cfg, char *err, size_t errlen);
+    /* One record. Must not keep r (copy what is needed). */
+    void (*put)(void *ctx, const struct out_rec *r);
+    /* Wall time passed (about once a second, and when the queue is idle): flush, publish. */
+    void (*tick)(void *ctx, uint64_t wall_ns);
+    /* Flush and free everything. 0, or a negative enum err with the reason in err (the
+       state is freed either way). */
+    int (*close)(void *ctx, char *err, size_t errlen);
+    /* put runs on the analysis thread as each record is made, before the queue, for a sink
+       whose state the packet path also touches (its records then arrive in step with the
+       packets); it must be quick and must not block. Such a sink sees every record, live
+       too, and gets no tick. false for every other sink. */
+    bool on_analysis_thread;
 };
 
 #endif

@@ -9,10 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../capture/err.h"
-#include "../capture/pkt.h"
-#include "finding.h"
-#include "tcp.h"
+#include "analyzers/finding.h"
+#include "analyzers/tcp.h"
+#include "capture/err.h"
+#include "capture/pkt.h"
 
 /*
  * A flow. The table and TCP analysis own it; detectors get it const and read rec (flow_rec)

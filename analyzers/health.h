@@ -2,7 +2,7 @@
 #ifndef FM_HEALTH_H
 #define FM_HEALTH_H
 
-#include "det.h"
+#include "analyzers/det.h"
 
 /* Response times, slow_response findings, per-server interval rows and health alerts. */
 extern const struct det_ops det_health_ops;

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../capture/err.h"
+#include "capture/err.h"
 
 #define HTTP_LINE_MAX 40      /* bytes of a start or header line kept (the rest is skipped) */
 #define HTTP_HEADER_CAP 65536 /* a header section longer than this is not HTTP */

@@ -9,7 +9,7 @@
 #ifndef FM_INCIDENT_H
 #define FM_INCIDENT_H
 
-#include "det.h"
+#include "analyzers/det.h"
 
 /* The incident detector, last in det_table so it sees every other detector's output. */
 extern const struct det_ops det_incident_ops;

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../capture/pkt.h"
+#include "capture/pkt.h"
 
 #define SCAN_TARGETS_MAX 64 /* distinct targets remembered per client */
 

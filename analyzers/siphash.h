@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../capture/err.h"
+#include "capture/err.h"
 
 /* A 128-bit SipHash key: the 16 key bytes read as two little-endian words. */
 struct siphash_key {

@@ -2,7 +2,7 @@
  * stream.c - bounded per-direction reassembly: a pool of fixed buffers, in-order delivery by
  * relative sequence number, a few out-of-order ranges, first copy wins on overlaps.
  */
-#include "stream.h"
+#include "analyzers/stream.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>

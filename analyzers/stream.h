@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../capture/err.h"
+#include "capture/err.h"
 
 #define STREAM_MAX_RANGES 8 /* out-of-order ranges held beyond the in-order edge */
 

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../capture/pkt.h"
+#include "capture/pkt.h"
 
 struct flow;
 struct tcp_seg;

@@ -9,14 +9,14 @@
  * gathered into scratch space (a message may span records, a record may hold several messages),
  * complete messages are parsed, and the record bytes they covered are consumed.
  */
-#include "tls.h"
+#include "analyzers/tls.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../capture/rd.h"
-#include "x509.h"
+#include "analyzers/x509.h"
+#include "capture/rd.h"
 
 #define TLS_PIECES(cap) ((cap) / 5 + 4) /* handshake record pieces that fit in cap bytes */
 #define TLS_NONE ((size_t)-1)           /* "no record header" in a piece */

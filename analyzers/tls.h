@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../capture/err.h"
-#include "finding.h"
+#include "analyzers/finding.h"
+#include "capture/err.h"
 
 /* The TLS detector (det_tls.c), for det_table.c. */
 struct det_ops;

@@ -2,7 +2,7 @@
  * x509.c - certificates (RFC 5280) and digests through OpenSSL libcrypto; host name matching
  * after RFC 6125 section 6.4. No other file includes an OpenSSL header.
  */
-#include "x509.h"
+#include "analyzers/x509.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../capture/err.h"
-#include "finding.h"
+#include "analyzers/finding.h"
+#include "capture/err.h"
 
 #define X509_MAX_DNS 16   /* SAN DNS names kept for name matching */
 #define X509_NAME_MAX 256 /* longest DNS name kept (RFC 1035: 253) */

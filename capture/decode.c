@@ -8,7 +8,7 @@
 #define _DEFAULT_SOURCE 1
 #endif
 
-#include "decode.h"
+#include "capture/decode.h"
 
 #include <arpa/inet.h>
 #include <pcap/dlt.h>
@@ -16,7 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "rd.h"
+#include "capture/rd.h"
 
 /* Values that are not in every dlt.h, or that the brief fixes by number. */
 enum {

@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
-#include "pkt.h"
+#include "capture/err.h"
+#include "capture/pkt.h"
 
 /* Counters decode keeps about what it saw, for the run summary. */
 struct decode_stats {

@@ -8,7 +8,7 @@
 #define _DEFAULT_SOURCE 1
 #endif
 
-#include "evidence.h"
+#include "capture/evidence.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
-#include "source.h"
+#include "capture/err.h"
+#include "capture/source.h"
 
 #define EVIDENCE_DEFAULT_FIRST 16  /* packets kept from the start of each flow */
 #define EVIDENCE_DEFAULT_LAST 16   /* packets kept in the ring of each flow's last packets */

@@ -1,6 +1,7 @@
 # capture/: sources, decode and leaf helpers.
-libflowmedic_a_SOURCES += capture/err.h capture/log.h capture/log.c capture/rd.h \
-	capture/pkt.h capture/clock.h capture/text.h capture/text.c capture/source.h capture/source.c capture/decode.h capture/decode.c \
+libcapture_a_SOURCES = capture/err.h capture/log.h capture/log.c capture/rd.h \
+	capture/pkt.h capture/clock.h capture/text.h capture/text.c capture/source.h capture/source.c \
+	capture/decode.h capture/decode.c \
 	capture/evidence.h capture/evidence.c
 
 # Unit tests for decode.

@@ -1,5 +1,5 @@
 /* log.c - messages for people, on stderr. */
-#include "log.h"
+#include "capture/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>

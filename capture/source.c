@@ -7,7 +7,7 @@
 #define _DEFAULT_SOURCE 1
 #endif
 
-#include "source.h"
+#include "capture/source.h"
 
 #include <errno.h>
 #include <pcap/pcap.h>
@@ -18,8 +18,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "decode.h"
-#include "log.h"
+#include "capture/decode.h"
+#include "capture/log.h"
 
 #define CAP_DEFAULT_SNAPLEN 262144 /* as tcpdump: enough for any frame incl. TSO/GRO */
 #define CAP_DEFAULT_TIMEOUT_MS 100

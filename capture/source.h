@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "capture/err.h"
 
 /* One frame, borrowed from the source until the next call to cap_next. */
 struct cap_frame {

@@ -65,20 +65,29 @@ struct xrun {
     uint64_t written;      /* packets written */
 };
 
-/* ---- the evidence sink (live runs) ---- */
+/* ---- the evidence sink ---- */
 
-static void ev_on_finding(void *ctx, const struct finding *f)
-{
-    if (f->sev == SEV_ERROR && f->flow_id)
-        evidence_mark(ctx, f->flow_id);
-}
+/* An open evidence sink. */
+struct ev_sink {
+    struct evidence *ev; /* the ring */
+    const char *dir;     /* --evidence-dir, for the closing line */
+};
 
-static void ev_on_flow(void *ctx, const struct flow_record *r)
+static void *ev_open(const void *cfg, char *err, size_t errlen)
 {
-    char path[64];
-    if (evidence_flow_end(ctx, r->flow_id) != 0)
-        log_warn("evidence of flow %" PRIu64 " could not be written (%s)", r->flow_id,
-                 evidence_path(".", 0, r->flow_id, path, sizeof(path)));
+    const struct evidence_config *c = cfg;
+    struct ev_sink *k = calloc(1, sizeof(*k));
+    if (!k) {
+        snprintf(err, errlen, "evidence: out of memory");
+        return NULL;
+    }
+    k->ev = evidence_new(c, err, errlen);
+    if (!k->ev) {
+        free(k);
+        return NULL;
+    }
+    k->dir = c->dir;
+    return k;
 }
 
 /*
@@ -86,20 +95,59 @@ static void ev_on_flow(void *ctx, const struct flow_record *r)
  * themselves). Only a flow still followed is marked: one that already ended (or was evicted)
  * has no packets left to keep, and a slot taken for it now would never be released.
  */
-static void ev_on_incident(void *ctx, const struct incident_record *r)
+static void ev_put(void *ctx, const struct out_rec *r)
 {
-    for (unsigned i = 0; i < r->nflows && i < INC_FLOWS_MAX; i++)
-        if (evidence_holds(ctx, r->flows[i]))
-            evidence_mark(ctx, r->flows[i]);
+    struct ev_sink *k = ctx;
+    char path[64];
+    switch (r->type) {
+    case OUT_FINDING:
+        if (r->u.finding.sev == SEV_ERROR && r->u.finding.flow_id)
+            evidence_mark(k->ev, r->u.finding.flow_id);
+        break;
+    case OUT_FLOW:
+        if (evidence_flow_end(k->ev, r->u.flow.flow_id) != 0)
+            log_warn("evidence of flow %" PRIu64 " could not be written (%s)", r->u.flow.flow_id,
+                     evidence_path(".", 0, r->u.flow.flow_id, path, sizeof(path)));
+        break;
+    case OUT_INCIDENT:
+        for (unsigned i = 0; i < r->u.incident.nflows && i < INC_FLOWS_MAX; i++)
+            if (evidence_holds(k->ev, r->u.incident.flows[i]))
+                evidence_mark(k->ev, r->u.incident.flows[i]);
+        break;
+    default:
+        break;
+    }
 }
 
-struct sink cli_evidence_sink(struct evidence *ev)
+static int ev_close(void *ctx, char *err, size_t errlen)
 {
-    struct sink s = {.ctx = ev,
-                     .on_finding = ev_on_finding,
-                     .on_flow = ev_on_flow,
-                     .on_incident = ev_on_incident};
-    return s;
+    struct ev_sink *k = ctx;
+    struct evidence_stats es;
+    (void)err;
+    (void)errlen;
+    evidence_get_stats(k->ev, &es);
+    if (!log_quiet || es.write_errors || es.over_limit)
+        fprintf(stderr,
+                "flowmedic: evidence of %" PRIu64 " flows written to %s (%" PRIu64
+                " packets); %" PRIu64 " failed, %" PRIu64 " over the file limit, %" PRIu64
+                " packets of flows not followed (pool full)\n",
+                es.written, k->dir, es.packets, es.write_errors, es.over_limit, es.not_followed);
+    evidence_free(k->ev);
+    free(k);
+    return 0;
+}
+
+const struct sink_ops evidence_sink_ops = {
+    .name = "evidence",
+    .open = ev_open,
+    .put = ev_put,
+    .close = ev_close,
+    .on_analysis_thread = true,
+};
+
+struct evidence *cli_evidence_ring(void *ctx)
+{
+    return ctx ? ((struct ev_sink *)ctx)->ev : NULL;
 }
 
 int cli_inputs_text(const char *const *paths, size_t n, char *buf, size_t len)

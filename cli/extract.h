@@ -18,10 +18,15 @@
 int cli_extract_main(int argc, char **argv);
 
 /*
- * The sink that decides what the evidence ring writes: a flow with an error finding is
- * marked, and written when its flow record arrives (an incident layer calls evidence_mark).
+ * The sink that decides what the evidence ring writes (cfg: the run's struct
+ * evidence_config): a flow with an error finding, or one of an incident's evidence flows
+ * while it is followed, is marked, and written when its flow record arrives. It runs on the
+ * analysis thread (the packet path fills the same ring); close prints what was written.
  */
-struct sink cli_evidence_sink(struct evidence *ev);
+extern const struct sink_ops evidence_sink_ops;
+
+/* The ring of an opened evidence sink (its ctx), NULL for NULL: the packet path feeds it. */
+struct evidence *cli_evidence_ring(void *ctx);
 
 /*
  * The absolute paths of capture files, one a line, into buf ("-" stays "-": stdin). 0, or

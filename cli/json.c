@@ -1,17 +1,20 @@
 /* json.c - JSON lines on stdout: the stable output contract of DESIGN.md, one object a line. */
 #include "cli/json.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "capture/decode.h"
+#include "capture/err.h"
 #include "capture/text.h"
 
 /* The JSON sink's state: only the stream. */
 struct json_sink {
-    FILE *out; /* where lines go */
+    FILE *out;    /* where lines go */
+    int write_errno; /* errno of the first failed flush (the stream's error flag is sticky) */
 };
 
 void json_put_str(FILE *out, const char *s)
@@ -81,9 +84,8 @@ static void pair(FILE *out, const char *name, uint64_t c2s, uint64_t s2c)
     fprintf(out, ",\"%s\":{\"c2s\":%" PRIu64 ",\"s2c\":%" PRIu64 "}", name, c2s, s2c);
 }
 
-static void on_flow(void *ctx, const struct flow_record *r)
+static void put_flow(FILE *out, const struct flow_record *r)
 {
-    FILE *out = ((struct json_sink *)ctx)->out;
     fprintf(out, "{\"type\":\"flow\",\"flow_id\":%" PRIu64 ",\"client\":", r->flow_id);
     put_ep(out, &r->client);
     fputs(",\"server\":", out);
@@ -109,9 +111,8 @@ static void on_flow(void *ctx, const struct flow_record *r)
     fprintf(out, ",\"syn_count\":%u,\"synack_count\":%u}\n", r->syn_count, r->synack_count);
 }
 
-static void on_finding(void *ctx, const struct finding *f)
+static void put_finding(FILE *out, const struct finding *f)
 {
-    FILE *out = ((struct json_sink *)ctx)->out;
     fputs("{\"type\":\"finding\",\"ts\":", out);
     put_ts(out, f->ts_ns);
     fprintf(out, ",\"kind\":\"%s\",\"severity\":\"%s\",\"flow_id\":%" PRIu64 ",\"client\":",
@@ -139,9 +140,8 @@ static void on_finding(void *ctx, const struct finding *f)
     fputs("}\n", out);
 }
 
-static void on_health(void *ctx, const struct health_row *h)
+static void put_health(FILE *out, const struct health_row *h)
 {
-    FILE *out = ((struct json_sink *)ctx)->out;
     fputs("{\"type\":\"health\",\"server\":", out);
     put_ep(out, &h->server);
     fputs(",\"start\":", out);
@@ -182,9 +182,8 @@ static void on_health(void *ctx, const struct health_row *h)
     fprintf(out, ",\"open_alerts\":%u}\n", h->open_alerts);
 }
 
-static void on_tls(void *ctx, const struct tls_record *t)
+static void put_tls(FILE *out, const struct tls_record *t)
 {
-    FILE *out = ((struct json_sink *)ctx)->out;
     fprintf(out, "{\"type\":\"tls\",\"flow_id\":%" PRIu64 ",\"client\":", t->flow_id);
     put_ep(out, &t->client);
     fputs(",\"server\":", out);
@@ -216,9 +215,8 @@ static void on_tls(void *ctx, const struct tls_record *t)
     fputs("}\n", out);
 }
 
-static void on_cert(void *ctx, const struct cert_record *c)
+static void put_cert(FILE *out, const struct cert_record *c)
 {
-    FILE *out = ((struct json_sink *)ctx)->out;
     fputs("{\"type\":\"cert\",\"sha256\":", out);
     json_put_str(out, c->sha256);
     fputs(",\"subject\":", out);
@@ -253,9 +251,8 @@ static void on_cert(void *ctx, const struct cert_record *c)
 }
 
 /* An incident event: the contract of README.md, "JSON lines" (type "incident"). */
-static void on_incident(void *ctx, const struct incident_record *r)
+static void put_incident(FILE *out, const struct incident_record *r)
 {
-    FILE *out = ((struct json_sink *)ctx)->out;
     fprintf(out, "{\"type\":\"incident\",\"id\":%" PRIu64 ",\"event\":\"%s\",\"ts\":", r->id,
             inc_event_name(r->event));
     put_ts(out, r->ts_ns);
@@ -306,9 +303,8 @@ static void on_incident(void *ctx, const struct incident_record *r)
     fputs("}\n", out);
 }
 
-static void on_summary(void *ctx, const struct run_summary *s)
+static void put_summary(FILE *out, const struct run_summary *s)
 {
-    FILE *out = ((struct json_sink *)ctx)->out;
     fprintf(out,
             "{\"type\":\"summary\",\"packets\":%" PRIu64 ",\"tcp_packets\":%" PRIu64
             ",\"bytes\":%" PRIu64 ",\"flows\":%" PRIu64 ",\"drops\":%" PRIu64
@@ -335,36 +331,80 @@ static void on_summary(void *ctx, const struct run_summary *s)
     fflush(out);
 }
 
-struct json_sink *json_new(FILE *out)
+/* sink_ops.put: one JSON line for r. */
+static void json_sink_put(void *ctx, const struct out_rec *r)
 {
+    FILE *out = ((struct json_sink *)ctx)->out;
+    switch (r->type) {
+    case OUT_FINDING:
+        put_finding(out, &r->u.finding);
+        break;
+    case OUT_FLOW:
+        put_flow(out, &r->u.flow);
+        break;
+    case OUT_HEALTH:
+        put_health(out, &r->u.health);
+        break;
+    case OUT_TLS:
+        put_tls(out, &r->u.tls);
+        break;
+    case OUT_CERT:
+        put_cert(out, &r->u.cert);
+        break;
+    case OUT_SUMMARY:
+        put_summary(out, &r->u.summary);
+        break;
+    case OUT_INCIDENT:
+        put_incident(out, &r->u.incident);
+        break;
+    case OUT__COUNT:
+        break;
+    }
+    struct json_sink *j = ctx;
+    if (!j->write_errno && ferror(out))
+        j->write_errno = errno ? errno : EIO; /* errno of the write that failed */
+}
+
+static void *json_sink_open(const void *cfg, char *err, size_t errlen)
+{
+    const struct json_opts *o = cfg;
     struct json_sink *j = calloc(1, sizeof(*j));
-    if (!j)
+    if (!j) {
+        snprintf(err, errlen, "out of memory");
         return NULL;
-    j->out = out;
+    }
+    j->out = o->out;
     return j;
 }
 
-struct sink json_sink_of(struct json_sink *j)
+/* sink_ops.tick: lines reach a pipe (a log shipper) within a second, live too. */
+static void json_sink_tick(void *ctx, uint64_t wall_ns)
 {
-    struct sink s = {
-        .ctx = j,
-        .on_finding = on_finding,
-        .on_flow = on_flow,
-        .on_health = on_health,
-        .on_tls = on_tls,
-        .on_cert = on_cert,
-        .on_summary = on_summary,
-        .on_incident = on_incident,
-    };
-    return s;
+    struct json_sink *j = ctx;
+    (void)wall_ns;
+    if (fflush(j->out) != 0 && !j->write_errno)
+        j->write_errno = errno;
 }
 
-int json_error(const struct json_sink *j)
+static int json_sink_close(void *ctx, char *err, size_t errlen)
 {
-    return ferror(j->out);
-}
-
-void json_free(struct json_sink *j)
-{
+    struct json_sink *j = ctx;
+    int rc = 0;
+    if (fflush(j->out) != 0 && !j->write_errno)
+        j->write_errno = errno;
+    if (ferror(j->out)) {
+        snprintf(err, errlen, "writing JSON to stdout failed: %s",
+                 j->write_errno ? strerror(j->write_errno) : "write error");
+        rc = ERR_IO;
+    }
     free(j);
+    return rc;
 }
+
+const struct sink_ops json_sink_ops = {
+    .name = "json",
+    .open = json_sink_open,
+    .put = json_sink_put,
+    .tick = json_sink_tick,
+    .close = json_sink_close,
+};

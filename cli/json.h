@@ -6,14 +6,14 @@
 
 #include "analyzers/finding.h"
 
-struct json_sink;
+/* The JSON sink's configuration (sink_ops.open's cfg). */
+struct json_opts {
+    FILE *out; /* where lines go (not closed; flushed at close, whose error says a write
+                  failed, e.g. a closed pipe or a full disk) */
+};
 
-/* A sink writing to out (not closed by json_free). NULL on allocation failure. */
-struct json_sink *json_new(FILE *out);
-struct sink json_sink_of(struct json_sink *j);
-/* Nonzero when a write to out failed (e.g. a closed pipe or a full disk). */
-int json_error(const struct json_sink *j);
-void json_free(struct json_sink *j);
+/* JSON lines: one object per record, in the order the analysis made them. */
+extern const struct sink_ops json_sink_ops;
 
 /*
  * Write s as a JSON string literal (with quotes) to out: always valid UTF-8 (bytes that are not

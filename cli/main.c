@@ -22,11 +22,12 @@
 #include "capture/source.h"
 #include "cli/config.h"
 #include "cli/extract.h"
-#include "cli/json.h"
 #include "cli/metrics.h"
+#include "cli/opts.h"
+#include "cli/output.h"
 #include "cli/report.h"
 #include "cli/sandbox.h"
-#include "cli/summary.h"
+#include "cli/sinks.h"
 #include "store/store.h"
 #include "tui/tui.h"
 
@@ -38,42 +39,7 @@ enum {
     EXIT_PARTIAL = 3,   /* a capture was damaged: what came before the damage was analysed */
 };
 
-#define MAX_INPUTS 256
-#define DEFAULT_DB "flowmedic.db"
 #define SNAP_FLOWS 256 /* open flows handed to the live view per frame */
-
-/* --sandbox / --no-sandbox; without either, -Z turns the sandbox on. */
-enum { SANDBOX_AUTO = 0, SANDBOX_ON, SANDBOX_OFF };
-
-/* Everything the command line says. */
-struct opts {
-    const char *inputs[MAX_INPUTS]; /* -r files in order */
-    size_t ninputs;                 /* entries in inputs */
-    const char *iface;              /* -i */
-    char *filter;                   /* -f or trailing words (owned) */
-    const char *db;                 /* -w */
-    bool no_db;                     /* --no-db */
-    double retain_days;             /* --retain: delete runs older than this from the db */
-    bool json;                      /* --json */
-    bool tui;                       /* --tui */
-    size_t stream_budget;           /* --stream-budget: bytes of all stream buffers */
-    bool no_color;                  /* --no-color */
-    double speed;                   /* --speed: replay pace for --tui; 0 = max */
-    const char *user;               /* -Z */
-    int sandbox;                    /* SANDBOX_AUTO (on with -Z), SANDBOX_ON, SANDBOX_OFF */
-    const char *sandbox_selftest;   /* hidden --sandbox-selftest: forbidden call to try */
-    struct cap_live_opts live;      /* -s, -p, -B, --immediate */
-    const char *metrics_listen;     /* --metrics-listen */
-    const char *metrics_file;       /* --metrics-file */
-    bool metrics_file_follow;       /* --metrics-file-follow */
-    const char *web_config;         /* --web-config */
-    struct webconfig web;           /* its content, loaded with the options */
-    const char *config;             /* --config */
-    struct evidence_config evidence; /* --evidence-dir, --evidence-packets */
-    struct eng_config eng;          /* analysis options */
-    char servers_text[1024];        /* --server values as given, for the runs table */
-    char cmdline[2048];             /* the command line, for the runs table */
-};
 
 /*
  * Set by SIGINT/SIGTERM: the only thing the handler touches. The read loops test it after
@@ -128,7 +94,8 @@ static void usage(FILE *o)
           "  --stream-budget BYTES  all stream buffers together (default 67108864); with a large\n"
           "                       --stream-cap fewer TLS handshakes are followed at once\n"
           "  --tls-keylog FILE    SSLKEYLOGFILE for reading TLS 1.3 handshakes\n"
-          "  --config FILE        read options from FILE (default /etc/flowmedic.conf if present)\n"
+          "  --config FILE        read options from FILE (default $FLOWMEDIC_CONFIG, else\n"
+          "                       /etc/flowmedic.conf if present)\n"
           "  --set KEY=VALUE      set a configuration file key, e.g. incident-min-attempts=20\n"
           "Output:\n"
           "  -w DB                write findings to the SQLite database DB (appended to)\n"
@@ -287,9 +254,13 @@ static int load_config(struct opts *o, int argc, char **argv)
     char err[512];
     const char *path = find_config(argc, argv);
     if (!path) {
-        if (access("/etc/flowmedic.conf", R_OK) != 0)
+        /* FLOWMEDIC_CONFIG names another default file; set but empty, no default file (the
+           test suite sets it so an installed /etc/flowmedic.conf cannot change its results). */
+        const char *env = getenv("FLOWMEDIC_CONFIG");
+        const char *def = env ? env : "/etc/flowmedic.conf";
+        if (!def[0] || access(def, R_OK) != 0)
             return 0;
-        path = "/etc/flowmedic.conf";
+        path = def;
     }
     o->config = path;
     if (cli_config_load(path, &o->eng, err, sizeof(err)) != 0) {
@@ -631,12 +602,13 @@ struct run {
     struct opts *o;                  /* options */
     struct cap_source *src;          /* frames */
     struct engine *eng;              /* analysis */
-    struct json_sink *json;          /* --json */
-    struct summary *sum;             /* human summary */
-    struct store *store;             /* -w */
-    struct metrics *metrics;         /* --metrics-* */
-    struct tui *tui;                 /* --tui */
-    struct evidence *evidence;       /* --evidence-dir */
+    struct cli_sinks sinks;          /* the outputs, opened from the sink table */
+    struct output *out;              /* the queue and thread that feed them */
+    uint64_t out_dropped;            /* its drops, once it is freed */
+    struct store *store;             /* -w (in sinks), for its status */
+    struct metrics *metrics;         /* --metrics-* (in sinks), for the self counters */
+    struct tui *tui;                 /* --tui (in sinks), drawn from the main thread */
+    struct evidence *evidence;       /* --evidence-dir (in sinks), fed by the packet path */
     struct decode_stats dst;         /* decode counters */
     uint64_t frames;                 /* frames read */
     uint64_t bytes;                  /* frame bytes on the wire */
@@ -649,94 +621,26 @@ struct run {
     uint64_t snap_wall;              /* wall time snap was taken */
 };
 
-static int open_sinks(struct run *r, struct sink *sinks, size_t *n)
+/*
+ * Open the sink table's outputs and start the output thread over them (with SIGINT/SIGTERM
+ * blocked by the caller, so that every helper thread leaves the signals to the main thread).
+ */
+static int open_sinks(struct run *r)
 {
-    struct opts *o = r->o;
     char err[512];
-    FILE *human = o->json ? stderr : stdout;
-    *n = 0;
-    if (o->json) {
-        r->json = json_new(stdout);
-        if (!r->json)
-            return -1;
-        sinks[(*n)++] = json_sink_of(r->json);
-    }
-    if (!o->tui && !(o->json && log_quiet)) { /* with --json -q the summary line is enough */
-        r->sum = summary_new(human);
-        if (!r->sum)
-            return -1;
-        sinks[(*n)++] = summary_sink_of(r->sum);
-    }
-    char evdir[PATH_MAX] = "";
-    if (o->evidence.dir) {
-        r->evidence = evidence_new(&o->evidence, err, sizeof(err));
-        if (!r->evidence) {
-            log_error("%s", err);
-            return -1;
-        }
-        if (cli_inputs_text(&o->evidence.dir, 1, evdir, sizeof(evdir)) != 0)
-            evdir[0] = '\0';
-        sinks[(*n)++] = cli_evidence_sink(r->evidence);
-    }
-    r->db_path = o->db ? o->db : (!o->no_db && o->ninputs ? DEFAULT_DB : NULL);
-    if (o->no_db)
-        r->db_path = NULL;
-    if (r->db_path) {
-        char sources[2048] = "";
-        size_t used = 0;
-        if (o->iface)
-            snprintf(sources, sizeof(sources), "iface:%s", o->iface);
-        for (size_t i = 0; i < o->ninputs && used < sizeof(sources); i++)
-            used += (size_t)snprintf(sources + used, sizeof(sources) - used, "%s%s",
-                                     i ? "," : "", o->inputs[i]);
-        static char inputs[MAX_INPUTS * 512];
-        if (cli_inputs_text(o->inputs, o->ninputs, inputs, sizeof(inputs)) != 0)
-            inputs[0] = '\0';
-        struct store_run_info ri = {
-            .sources = sources,
-            .filter = o->filter,
-            .servers = o->servers_text[0] ? o->servers_text : NULL,
-            .options = o->cmdline,
-            .inputs = inputs[0] ? inputs : NULL,
-            .evidence_dir = evdir[0] ? evdir : NULL,
-            .start_wall_ns = clock_real_ns(),
-            .retain_days = o->retain_days,
-        };
-        r->store = store_open(r->db_path, &ri, err, sizeof(err));
-        if (!r->store) {
-            log_error("%s", err);
-            return -1;
-        }
-        evidence_set_run(r->evidence, store_run_id(r->store));
-        sinks[(*n)++] = store_sink(r->store);
-    }
-    if (o->metrics_listen || o->metrics_file || o->web_config) {
-        struct metrics_opts mo = {
-            .listen = o->metrics_listen,
-            .web = o->web_config ? &o->web : NULL,
-            .file = o->metrics_file,
-            .file_follow = o->metrics_file_follow,
-        };
-        r->metrics = metrics_new(&mo, err, sizeof(err));
-        if (!r->metrics) {
-            log_error("%s", err);
-            return -1;
-        }
-        sinks[(*n)++] = metrics_sink(r->metrics);
-    }
-    if (o->tui) {
-        struct tui_opts to = {
-            .color = !o->no_color && !getenv("NO_COLOR"),
-            .error_rate = o->eng.alert_error_rate,
-            .retrans_rate = o->eng.alert_retrans_rate,
-            .resp_p99_s = o->eng.alert_resp_p99_s,
-        };
-        r->tui = tui_new(&to, err, sizeof(err));
-        if (!r->tui) {
-            log_error("%s", err);
-            return -1;
-        }
-        sinks[(*n)++] = tui_sink(r->tui);
+    if (cli_sinks_open(&r->sinks, r->o) != 0)
+        return -1;
+    r->db_path = cli_db_path(r->o);
+    r->store = cli_sinks_find(&r->sinks, &store_sink_ops);
+    r->metrics = cli_sinks_find(&r->sinks, &metrics_sink_ops);
+    r->tui = cli_sinks_find(&r->sinks, &tui_sink_ops);
+    r->evidence = cli_evidence_ring(cli_sinks_find(&r->sinks, &evidence_sink_ops));
+    evidence_set_run(r->evidence, store_run_id(r->store));
+    /* offline nothing may be lost: the analysis waits for the sinks; live it never does */
+    r->out = output_new(r->sinks.s, r->sinks.n, 0, r->o->iface == NULL, err, sizeof(err));
+    if (!r->out) {
+        log_error("%s", err);
+        return -1;
     }
     return 0;
 }
@@ -749,12 +653,17 @@ static void fill_store_state(struct run *r)
     }
     struct store_status st;
     store_get_status(r->store, &st);
+    uint64_t out_dropped = r->out ? output_dropped(r->out) : r->out_dropped;
+    char more[64] = "";
+    if (out_dropped)
+        snprintf(more, sizeof(more), "; %" PRIu64 " output records dropped", out_dropped);
     snprintf(r->store_state, sizeof(r->store_state),
-             "db %s: %" PRIu64 " written, %" PRIu64 " queued, %" PRIu64 " dropped%s", r->db_path,
+             "db %s: %" PRIu64 " written, %" PRIu64 " queued, %" PRIu64 " dropped%s%s", r->db_path,
              st.written, st.queued, st.dropped,
              st.failed   ? " FAILED"
              : st.locked ? " (locked by another program: waiting)"
-                         : "");
+                         : "",
+             more);
 }
 
 /* Periodic work on wall time: TUI frame, metrics. Returns 1 when the user quit the TUI. */
@@ -920,7 +829,6 @@ static int finish(struct run *r, int status)
 {
     struct run_summary sum;
     struct cap_stats cs;
-    char err[512];
     memset(&sum, 0, sizeof(sum));
     cap_stats(r->src, &cs);
     sum.frames = r->frames;
@@ -934,63 +842,48 @@ static int finish(struct run *r, int status)
     sum.last_ts_ns = r->last_ts;
     sum.input_error = r->input_error;
     eng_finish(r->eng, &sum);
+    r->out_dropped = output_dropped(r->out);
+    output_free(r->out); /* every record delivered; the sinks are the main thread's again */
+    r->out = NULL;
     if (r->tui) {
         wait_tui_quit(r);
-        tui_free(r->tui);
+        cli_sinks_close_one(&r->sinks, &tui_sink_ops);
         r->tui = NULL;
     }
-    if (r->evidence) {
-        struct evidence_stats es;
-        evidence_get_stats(r->evidence, &es);
-        if (!log_quiet || es.write_errors || es.over_limit)
-            fprintf(stderr,
-                    "flowmedic: evidence of %" PRIu64 " flows written to %s (%" PRIu64
-                    " packets); %" PRIu64 " failed, %" PRIu64 " over the file limit, %" PRIu64
-                    " packets of flows not followed (pool full)\n",
-                    es.written, r->o->evidence.dir, es.packets, es.write_errors, es.over_limit,
-                    es.not_followed);
-    }
+    if (r->out_dropped)
+        log_warn("%" PRIu64 " output records were dropped (the outputs fell behind the live "
+                 "capture)",
+                 r->out_dropped);
     if (cs.live)
         fprintf(stderr,
                 "flowmedic: %" PRIu64 " packets received by the kernel, %" PRIu64
                 " dropped by the kernel, %" PRIu64 " dropped by the interface\n",
                 cs.kernel_recv, cs.kernel_drop, cs.if_drop);
     if (r->store) {
-        if (store_close(r->store, err, sizeof(err)) != 0) {
-            log_error("%s", err);
+        if (cli_sinks_close_one(&r->sinks, &store_sink_ops) != 0)
             status = EXIT_RUNTIME;
-        } else if (!r->o->json && !log_quiet) {
+        else if (!r->o->json && !log_quiet)
             printf("\nFindings stored in %s (query with: flowmedic report %s)\n", r->db_path,
                    r->db_path);
-        }
         r->store = NULL;
     }
-    if (r->json && (fflush(stdout) != 0 || json_error(r->json))) {
-        log_error("writing JSON to stdout failed: %s", strerror(errno));
+    r->metrics = NULL;
+    if (cli_sinks_close(&r->sinks) != 0) /* JSON: a failed write to stdout */
         status = EXIT_RUNTIME;
-    }
     return status;
 }
 
 static void close_run(struct run *r)
 {
-    if (r->tui)
-        tui_free(r->tui);
-    if (r->store) {
-        char err[512];
-        if (store_close(r->store, err, sizeof(err)) != 0)
-            log_error("%s", err);
-    }
-    if (r->metrics)
-        metrics_free(r->metrics);
+    output_free(r->out);
+    r->out = NULL;
+    cli_sinks_close(&r->sinks);
     if (r->eng)
         eng_free(r->eng);
-    evidence_free(r->evidence);
+    r->evidence = NULL; /* freed by its sink */
     if (r->src)
         cap_close(r->src);
     r->src = NULL;
-    json_free(r->json);
-    summary_free(r->sum);
 }
 
 static int open_source(struct run *r)
@@ -1032,8 +925,6 @@ static int enter_sandbox(const struct opts *o)
 static int run(struct opts *o)
 {
     struct run *r = calloc(1, sizeof(*r));
-    struct sink sinks[8];
-    size_t nsinks;
     int status = EXIT_RUNTIME;
     if (!r) {
         log_error("out of memory");
@@ -1047,18 +938,19 @@ static int run(struct opts *o)
     bool confine = o->sandbox == SANDBOX_ON || (o->sandbox == SANDBOX_AUTO && o->user);
     if (confine && sandbox_no_new_privs() != 0) /* before any thread starts: all inherit it */
         goto out;
-    /* The sinks' threads (database writer, metrics) inherit a mask without SIGINT/SIGTERM. */
+    /* The sinks' threads (output, database writer, metrics) inherit a mask without
+       SIGINT/SIGTERM. */
     sigset_t stop_sigs, old_mask;
     sigemptyset(&stop_sigs);
     sigaddset(&stop_sigs, SIGINT);
     sigaddset(&stop_sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop_sigs, &old_mask);
-    int sinks_rc = open_sinks(r, sinks, &nsinks);
+    int sinks_rc = open_sinks(r);
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     if (sinks_rc != 0)
         goto out;
     stream_set_budget(o->stream_budget);
-    r->eng = eng_new(&o->eng, sinks, nsinks);
+    r->eng = eng_new(&o->eng, &output_sink_ops, r->out);
     if (!r->eng) {
         log_error("cannot set up the analysis: not enough memory for the flow table of %zu "
                   "flows (--max-flows) and the parsers' tables",

@@ -4,6 +4,7 @@
  */
 #include "cli/metrics.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,9 @@
 #include "cli/metrics_render.h"
 
 struct metrics {
-    struct mx_snap snap;  /* aggregated state (analysis thread only) */
+    pthread_mutex_t mu;   /* guards snap and buf: put runs on the output thread,
+                             metrics_update_self on the main thread */
+    struct mx_snap snap;  /* aggregated state */
     struct mx_buf buf;    /* its rendering */
     struct mx_file *file; /* --metrics-file, or NULL */
     bool file_failed;     /* the last write failed (reported once per failure streak) */
@@ -23,14 +26,18 @@ struct metrics {
 
 size_t metrics_render(struct metrics *m, char *buf, size_t len)
 {
-    if (!mx_render(&m->snap, &m->buf))
-        return 0;
-    if (len) {
-        size_t n = m->buf.len < len - 1 ? m->buf.len : len - 1;
-        memcpy(buf, m->buf.p, n);
-        buf[n] = 0;
+    pthread_mutex_lock(&m->mu);
+    size_t out = 0;
+    if (mx_render(&m->snap, &m->buf)) {
+        if (len) {
+            size_t n = m->buf.len < len - 1 ? m->buf.len : len - 1;
+            memcpy(buf, m->buf.p, n);
+            buf[n] = 0;
+        }
+        out = m->buf.len;
     }
-    return m->buf.len;
+    pthread_mutex_unlock(&m->mu);
+    return out;
 }
 
 /* Write the file; a failure is logged once until a write succeeds again. */
@@ -48,6 +55,7 @@ static void mx_write_file(struct metrics *m)
     m->file_failed = true;
 }
 
+/* Render and publish; the caller holds m->mu. */
 static void mx_refresh(struct metrics *m)
 {
     if (!mx_render(&m->snap, &m->buf))
@@ -57,53 +65,61 @@ static void mx_refresh(struct metrics *m)
     mx_write_file(m);
 }
 
-static void mx_on_health(void *ctx, const struct health_row *h)
+/* sink_ops.put: health rows, findings and incidents into the snapshot; an incident and the
+   summary also publish. */
+static void mx_put(void *ctx, const struct out_rec *r)
 {
     struct metrics *m = ctx;
-    mx_snap_health(&m->snap, h);
+    pthread_mutex_lock(&m->mu);
+    if (r->type == OUT_HEALTH) {
+        mx_snap_health(&m->snap, &r->u.health);
+    } else if (r->type == OUT_FINDING) {
+        mx_snap_finding(&m->snap, &r->u.finding);
+    } else if (r->type == OUT_INCIDENT) {
+        mx_snap_incident(&m->snap, &r->u.incident);
+        mx_refresh(m);
+    } else if (r->type == OUT_SUMMARY) {
+        mx_snap_summary(&m->snap, &r->u.summary);
+        mx_refresh(m);
+    }
+    pthread_mutex_unlock(&m->mu);
 }
 
-static void mx_on_finding(void *ctx, const struct finding *f)
+static void *mx_open(const void *cfg, char *err, size_t errlen)
 {
-    struct metrics *m = ctx;
-    mx_snap_finding(&m->snap, f);
+    return metrics_new(cfg, err, errlen);
 }
 
-static void mx_on_incident(void *ctx, const struct incident_record *r)
+static int mx_close(void *ctx, char *err, size_t errlen)
 {
-    struct metrics *m = ctx;
-    mx_snap_incident(&m->snap, r);
-    mx_refresh(m);
+    (void)err;
+    (void)errlen;
+    metrics_free(ctx);
+    return 0;
 }
 
-static void mx_on_summary(void *ctx, const struct run_summary *s)
-{
-    struct metrics *m = ctx;
-    mx_snap_summary(&m->snap, s);
-    mx_refresh(m);
-}
-
-struct sink metrics_sink(struct metrics *m)
-{
-    struct sink s = {
-        .ctx = m,
-        .on_finding = mx_on_finding,
-        .on_health = mx_on_health,
-        .on_summary = mx_on_summary,
-        .on_incident = mx_on_incident,
-    };
-    return s;
-}
+const struct sink_ops metrics_sink_ops = {
+    .name = "metrics",
+    .open = mx_open,
+    .put = mx_put,
+    .close = mx_close,
+};
 
 void metrics_update_self(struct metrics *m, const struct metrics_self *s)
 {
+    pthread_mutex_lock(&m->mu);
     m->snap.self = *s;
     mx_refresh(m);
+    pthread_mutex_unlock(&m->mu);
 }
 
 struct metrics *metrics_new(const struct metrics_opts *o, char *err, size_t errlen)
 {
     struct metrics *m = calloc(1, sizeof(*m));
+    if (m && pthread_mutex_init(&m->mu, NULL) != 0) {
+        free(m);
+        m = NULL;
+    }
     if (!m || mx_snap_init(&m->snap) != 0 || !mx_render(&m->snap, &m->buf)) {
         snprintf(err, errlen, "metrics: out of memory");
         goto fail;
@@ -129,6 +145,7 @@ fail:
         mx_file_close(m->file);
         mx_snap_free(&m->snap);
         mx_buf_free(&m->buf);
+        pthread_mutex_destroy(&m->mu);
         free(m);
     }
     return NULL;
@@ -143,5 +160,6 @@ void metrics_free(struct metrics *m)
     mx_file_close(m->file);
     mx_snap_free(&m->snap);
     mx_buf_free(&m->buf);
+    pthread_mutex_destroy(&m->mu);
     free(m);
 }

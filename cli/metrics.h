@@ -1,8 +1,8 @@
 /*
  * metrics.h - Prometheus metrics of flowmedic's own counters and the per-server health, served
  * on /metrics (--metrics-listen, metrics_http.h) and/or written atomically to a file for
- * node_exporter's textfile collector (--metrics-file, metrics_file.h). The analysis thread
- * aggregates (metrics_agg.h) and renders (metrics_render.h) about once a second.
+ * node_exporter's textfile collector (--metrics-file, metrics_file.h). The output thread
+ * aggregates (metrics_agg.h); the main thread renders (metrics_render.h) about once a second.
  */
 #ifndef FM_METRICS_H
 #define FM_METRICS_H
@@ -28,8 +28,9 @@ struct metrics_opts {
 /* Start metrics. NULL on failure, with a one-line reason in err. */
 struct metrics *metrics_new(const struct metrics_opts *o, char *err, size_t errlen);
 
-/* The sink that feeds it (on_health, on_finding, on_summary). */
-struct sink metrics_sink(struct metrics *m);
+/* The sink that feeds it (health rows, findings, the summary); cfg: struct metrics_opts.
+   Its put runs on the output thread; every function here is safe from any thread. */
+extern const struct sink_ops metrics_sink_ops;
 
 /* New self counters (about once per second): re-renders and rewrites the file. */
 void metrics_update_self(struct metrics *m, const struct metrics_self *s);

@@ -56,9 +56,8 @@ static struct srv_total *srv_find(struct summary *s, const struct endpoint *ep)
     }
 }
 
-static void on_flow(void *ctx, const struct flow_record *r)
+static void on_flow(struct summary *s, const struct flow_record *r)
 {
-    struct summary *s = ctx;
     struct srv_total *t = srv_find(s, &r->server);
     if (!t) {
         s->srv_overflow++;
@@ -75,9 +74,8 @@ static void on_flow(void *ctx, const struct flow_record *r)
         t->failed++;
 }
 
-static void on_finding(void *ctx, const struct finding *f)
+static void on_finding(struct summary *s, const struct finding *f)
 {
-    struct summary *s = ctx;
     unsigned sev = f->sev <= SEV_ERROR ? (unsigned)f->sev : SEV_ERROR;
     s->sev[sev]++;
     struct srv_total *t = srv_find(s, &f->server);
@@ -119,9 +117,8 @@ static void print_servers(struct summary *s)
         fprintf(o, "  (%" PRIu64 " flows of further servers not broken down)\n", s->srv_overflow);
 }
 
-static void on_summary(void *ctx, const struct run_summary *r)
+static void on_summary(struct summary *s, const struct run_summary *r)
 {
-    struct summary *s = ctx;
     FILE *o = s->out;
     double span = r->last_ts_ns > r->first_ts_ns ? (double)(r->last_ts_ns - r->first_ts_ns) / 1e9
                                                  : 0.0;
@@ -145,27 +142,41 @@ static void on_summary(void *ctx, const struct run_summary *r)
     fflush(o);
 }
 
-struct summary *summary_new(FILE *out)
+/* sink_ops.put: totals from flows and findings; the text at the summary. */
+static void summary_put(void *ctx, const struct out_rec *r)
 {
+    struct summary *s = ctx;
+    if (r->type == OUT_FLOW)
+        on_flow(s, &r->u.flow);
+    else if (r->type == OUT_FINDING)
+        on_finding(s, &r->u.finding);
+    else if (r->type == OUT_SUMMARY)
+        on_summary(s, &r->u.summary);
+}
+
+static void *summary_open(const void *cfg, char *err, size_t errlen)
+{
+    const struct summary_opts *o = cfg;
     struct summary *s = calloc(1, sizeof(*s));
-    if (!s)
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
         return NULL;
-    s->out = out;
+    }
+    s->out = o->out;
     return s;
 }
 
-struct sink summary_sink_of(struct summary *s)
+static int summary_close(void *ctx, char *err, size_t errlen)
 {
-    struct sink k = {
-        .ctx = s,
-        .on_finding = on_finding,
-        .on_flow = on_flow,
-        .on_summary = on_summary,
-    };
-    return k;
+    (void)err;
+    (void)errlen;
+    free(ctx);
+    return 0;
 }
 
-void summary_free(struct summary *s)
-{
-    free(s);
-}
+const struct sink_ops summary_sink_ops = {
+    .name = "summary",
+    .open = summary_open,
+    .put = summary_put,
+    .close = summary_close,
+};

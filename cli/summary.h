@@ -6,11 +6,12 @@
 
 #include "analyzers/finding.h"
 
-struct summary;
+/* The summary sink's configuration (sink_ops.open's cfg). */
+struct summary_opts {
+    FILE *out; /* where the text goes (not closed) */
+};
 
-/* A sink that collects per-server totals; prints to out at on_summary. NULL on failure. */
-struct summary *summary_new(FILE *out);
-struct sink summary_sink_of(struct summary *s);
-void summary_free(struct summary *s);
+/* Collects per-server totals from flows and findings; prints to out at the summary record. */
+extern const struct sink_ops summary_sink_ops;
 
 #endif

@@ -1,5 +1,5 @@
 # store/: the SQLite sink (schema and migrations, batched writer thread).
-libflowmedic_a_SOURCES += store/store.h store/store.c store/schema.h store/schema.c
+libstore_a_SOURCES = store/store.h store/store.c store/schema.h store/schema.c
 
 # Unit tests for the store: schema, migration, batching, overflow, bad paths, SIGKILL.
 check_PROGRAMS += tests/unit/test_store

@@ -3,7 +3,7 @@
  * Times are REAL seconds since the epoch (UTC); endpoints are "ip:port" ("[ip]:port" for
  * IPv6) plus separate ip/port columns. README.md ("The findings database") describes every table and view.
  */
-#include "schema.h"
+#include "store/schema.h"
 
 /* Version 1: runs, flows and findings. */
 static const char schema_v1[] =

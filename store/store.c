@@ -7,7 +7,7 @@
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, strnlen, nanosleep under -std=c11 */
 #endif
-#include "store.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -22,10 +22,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../capture/clock.h"
-#include "../capture/decode.h"
-#include "../capture/log.h"
-#include "schema.h"
+#include "capture/clock.h"
+#include "capture/decode.h"
+#include "capture/log.h"
+#include "store/schema.h"
 
 #ifndef FM_VERSION
 #define FM_VERSION "unknown"
@@ -48,30 +48,6 @@
 
 /* The flow table columns per TCP event; schema.c has one pair per event. */
 _Static_assert(TEV__COUNT == 12, "a new TCP event needs flows columns and a schema migration");
-
-/* What a queue slot holds. */
-enum rec_type {
-    REC_FINDING = 0,
-    REC_FLOW,
-    REC_HEALTH,
-    REC_TLS,
-    REC_CERT,
-    REC_INCIDENT,
-    REC__COUNT
-};
-
-/* One queue slot: a tagged copy of a record. */
-struct rec {
-    enum rec_type type; /* which member of u is valid */
-    union {
-        struct finding finding;   /* REC_FINDING */
-        struct flow_record flow;  /* REC_FLOW */
-        struct health_row health; /* REC_HEALTH */
-        struct tls_record tls;    /* REC_TLS */
-        struct cert_record cert;  /* REC_CERT */
-        struct incident_record incident; /* REC_INCIDENT */
-    } u;                          /* the copy */
-};
 
 /* Who uses the connection, which decides how long the busy handler waits for a lock. */
 enum store_phase {
@@ -116,13 +92,13 @@ struct store {
     pthread_cond_t cv_work;               /* writer: records, stop or flush request */
     pthread_cond_t cv_space;              /* producer: a slot was freed */
     pthread_cond_t cv_flushed;            /* flush requester: flush_done advanced */
-    struct rec *slots;                    /* queue_slots slots, allocated at open */
+    struct out_rec *slots;                /* queue_slots slots, allocated at open */
     size_t head;                          /* index of the oldest queued record */
     size_t count;                         /* records queued */
     uint64_t queue_dropped;               /* records dropped because the queue was full */
     uint64_t lost;                        /* records lost to a write error */
     uint64_t written;                     /* records committed */
-    uint64_t written_by_type[REC__COUNT]; /* committed per record type */
+    uint64_t written_by_type[OUT__COUNT]; /* committed per record type */
     uint64_t flush_req;                   /* flush requests made (sequence) */
     uint64_t flush_done;                  /* flush requests served (sequence) */
     bool stop;                            /* store_close: drain, commit, exit */
@@ -147,7 +123,7 @@ struct store {
     bool writer_started;                 /* writer was created (join it) */
     bool txn_open;                       /* a batch transaction is open */
     uint32_t in_txn;                     /* records in the open batch */
-    uint64_t in_txn_by_type[REC__COUNT]; /* the same per record type */
+    uint64_t in_txn_by_type[OUT__COUNT]; /* the same per record type */
     uint64_t txn_deadline_ns;            /* monotonic time at which to commit the batch */
 
     /* Retention (--retain), done by the writer between batches: writer-thread state too. */
@@ -789,15 +765,15 @@ static void txn_commit(struct store *s)
     busy_done(s);
     pthread_mutex_lock(&s->mu);
     s->written += s->in_txn;
-    for (int i = 0; i < REC__COUNT; i++)
+    for (int i = 0; i < OUT__COUNT; i++)
         s->written_by_type[i] += s->in_txn_by_type[i];
-    uint64_t w[REC__COUNT];
+    uint64_t w[OUT__COUNT];
     memcpy(w, s->written_by_type, sizeof(w));
     pthread_mutex_unlock(&s->mu);
     /* tests/store/crash.sh reads this line to know what must survive a kill. */
     log_info("store: committed %" PRIu32 " records: findings %" PRIu64 " flows %" PRIu64
              " health %" PRIu64 " tls %" PRIu64 " certs %" PRIu64,
-             s->in_txn, w[REC_FINDING], w[REC_FLOW], w[REC_HEALTH], w[REC_TLS], w[REC_CERT]);
+             s->in_txn, w[OUT_FINDING], w[OUT_FLOW], w[OUT_HEALTH], w[OUT_TLS], w[OUT_CERT]);
     s->txn_open = false;
     s->in_txn = 0;
     memset(s->in_txn_by_type, 0, sizeof(s->in_txn_by_type));
@@ -1152,29 +1128,30 @@ static int write_incident(struct store *s, const struct incident_record *r)
     return step_done(st);
 }
 
-static int write_rec(struct store *s, const struct rec *r)
+static int write_rec(struct store *s, const struct out_rec *r)
 {
     switch (r->type) {
-    case REC_FINDING:
+    case OUT_FINDING:
         return write_finding(s, &r->u.finding);
-    case REC_FLOW:
+    case OUT_FLOW:
         return write_flow(s, &r->u.flow);
-    case REC_HEALTH:
+    case OUT_HEALTH:
         return write_health(s, &r->u.health);
-    case REC_TLS:
+    case OUT_TLS:
         return write_tls(s, &r->u.tls);
-    case REC_CERT:
+    case OUT_CERT:
         return write_cert(s, &r->u.cert);
-    case REC_INCIDENT:
+    case OUT_INCIDENT:
         return write_incident(s, &r->u.incident);
-    case REC__COUNT:
+    case OUT_SUMMARY: /* kept aside by store_put, never queued */
+    case OUT__COUNT:
         break;
     }
     return SQLITE_MISUSE;
 }
 
 /* Write one record into the open batch (opening one if needed); commit a full batch. */
-static void writer_put(struct store *s, const struct rec *r)
+static void writer_put(struct store *s, const struct out_rec *r)
 {
     if (s->failed) { /* only the writer sets failed, so reading it here is safe */
         pthread_mutex_lock(&s->mu);
@@ -1444,9 +1421,10 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-/* ---- the sink (analysis thread) ---- */
+/* ---- the sink (output thread) ---- */
 
-static void q_push(struct store *s, enum rec_type type, const void *p, size_t len)
+/* Copy r into the queue (waiting for room, or counting a drop, when it is full). */
+static void q_push(struct store *s, const struct out_rec *r)
 {
     pthread_mutex_lock(&s->mu);
     while (s->count == s->tune.queue_slots) {
@@ -1457,9 +1435,7 @@ static void q_push(struct store *s, enum rec_type type, const void *p, size_t le
         }
         pthread_cond_wait(&s->cv_space, &s->mu);
     }
-    struct rec *r = &s->slots[(s->head + s->count) % s->tune.queue_slots];
-    r->type = type;
-    memcpy(&r->u, p, len);
+    memcpy(&s->slots[(s->head + s->count) % s->tune.queue_slots], r, out_rec_size(r->type));
     s->count++;
     /* One wake-up per batch of records, not per record: the hot path stays cheap. */
     if (s->writer_sleep == SLEEP_IDLE || (s->writer_sleep == SLEEP_TIMED && s->count >= wake_at(s)))
@@ -1467,60 +1443,41 @@ static void q_push(struct store *s, enum rec_type type, const void *p, size_t le
     pthread_mutex_unlock(&s->mu);
 }
 
-static void on_finding(void *ctx, const struct finding *f)
+void store_put(struct store *s, const struct out_rec *r)
 {
-    q_push(ctx, REC_FINDING, f, sizeof(*f));
+    if (r->type == OUT_SUMMARY) { /* kept, not queued: it must not be lost to a full queue */
+        pthread_mutex_lock(&s->mu);
+        s->summary = r->u.summary;
+        s->have_summary = true;
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    if ((unsigned)r->type < OUT__COUNT)
+        q_push(s, r);
 }
 
-static void on_flow(void *ctx, const struct flow_record *r)
+static void store_sink_put(void *ctx, const struct out_rec *r)
 {
-    q_push(ctx, REC_FLOW, r, sizeof(*r));
+    store_put(ctx, r);
 }
 
-static void on_health(void *ctx, const struct health_row *h)
+static void *store_sink_open(const void *cfg, char *err, size_t errlen)
 {
-    q_push(ctx, REC_HEALTH, h, sizeof(*h));
+    const struct store_sink_opts *o = cfg;
+    return store_open(o->path, &o->ri, err, errlen);
 }
 
-static void on_tls(void *ctx, const struct tls_record *t)
+static int store_sink_close(void *ctx, char *err, size_t errlen)
 {
-    q_push(ctx, REC_TLS, t, sizeof(*t));
+    return store_close(ctx, err, errlen);
 }
 
-static void on_cert(void *ctx, const struct cert_record *c)
-{
-    q_push(ctx, REC_CERT, c, sizeof(*c));
-}
-
-static void on_incident(void *ctx, const struct incident_record *r)
-{
-    q_push(ctx, REC_INCIDENT, r, sizeof(*r));
-}
-
-/* The summary is kept, not queued: it must not be lost to a full queue. */
-static void on_summary(void *ctx, const struct run_summary *sum)
-{
-    struct store *s = ctx;
-    pthread_mutex_lock(&s->mu);
-    s->summary = *sum;
-    s->have_summary = true;
-    pthread_mutex_unlock(&s->mu);
-}
-
-struct sink store_sink(struct store *s)
-{
-    struct sink k = {
-        .ctx = s,
-        .on_finding = on_finding,
-        .on_flow = on_flow,
-        .on_health = on_health,
-        .on_tls = on_tls,
-        .on_cert = on_cert,
-        .on_summary = on_summary,
-        .on_incident = on_incident,
-    };
-    return k;
-}
+const struct sink_ops store_sink_ops = {
+    .name = "store",
+    .open = store_sink_open,
+    .put = store_sink_put,
+    .close = store_sink_close,
+};
 
 int64_t store_run_id(const struct store *s)
 {

@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../analyzers/finding.h"
-#include "../capture/err.h"
+#include "analyzers/finding.h"
+#include "capture/err.h"
 
 /* What the sink does when the queue is full. */
 enum store_when_full {
@@ -68,8 +68,21 @@ struct store *store_open(const char *path, const struct store_run_info *ri, char
 struct store *store_open_tuned(const char *path, const struct store_run_info *ri,
                                const struct store_tuning *t, char *err, size_t errlen) FM_WUR;
 
-/* The sink: every callback copies the record into the queue and returns. */
-struct sink store_sink(struct store *s);
+/* The sink's configuration (sink_ops.open's cfg). */
+struct store_sink_opts {
+    const char *path;         /* the database file */
+    struct store_run_info ri; /* the run row */
+};
+
+/* The sink: open is store_open, close is store_close, put is store_put. */
+extern const struct sink_ops store_sink_ops;
+
+/*
+ * Copy r into the writer's queue and return (waiting for room offline, counting a drop live,
+ * see enum store_when_full). The summary is kept aside, never queued or dropped: store_close
+ * writes it into the run row.
+ */
+void store_put(struct store *s, const struct out_rec *r);
 
 /*
  * Flush everything, finalize the run row (end time, packets, drops from on_summary, status),

@@ -79,5 +79,17 @@ expect bad-server 2 'server.*not-an-address' -- -r x.pcap --server not-an-addres
 expect missing-value 2 "needs a value" -- -r
 expect nothing-to-do 2 'nothing to analyse' --
 expect bad-db-dir 1 'nosuchdir' -- -r "$sample" -w "$tmp/nosuchdir/x.db"
+# JSON lines to a full device: the error names the cause of the first failed write (errno
+# used to be stale by the time the sink closed: "No such file or directory").
+if [ -w /dev/full ] && [ -f "$sample" ]; then
+    "$FLOWMEDIC" -r "$sample" --no-db --json -q >/dev/full 2>"$tmp/err"
+    rc=$?
+    if [ "$rc" -ne 1 ] || ! grep -q 'writing JSON to stdout failed: No space left on device' "$tmp/err"; then
+        echo "FAIL json-dev-full: exit $rc; stderr: $(cat "$tmp/err")"
+        fail=$((fail + 1))
+    else
+        echo "ok   json-dev-full: $(head -n 1 "$tmp/err")"
+    fi
+fi
 echo "badinput: $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,5 +1,5 @@
 # tui/: the ncurses live view (tui.c) and the model it draws from (model.c, no ncurses).
-libflowmedic_a_SOURCES += tui/tui.h tui/tui.c tui/model.h tui/model.c
+libtui_a_SOURCES = tui/tui.h tui/tui.c tui/model.h tui/model.c
 
 # Unit tests for the model.
 check_PROGRAMS += tests/unit/test_tui_model

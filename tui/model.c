@@ -8,8 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "../capture/decode.h"
-#include "model.h"
+#include "capture/decode.h"
+#include "tui/model.h"
 
 #define TUI_DEFAULT_ERROR_RATE 0.05
 #define TUI_DEFAULT_RETRANS_RATE 0.05

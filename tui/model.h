@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../analyzers/finding.h"
-#include "tui.h"
+#include "analyzers/finding.h"
+#include "tui/tui.h"
 
 #define TUI_FINDINGS 512  /* findings kept (newest) */
 #define TUI_FLOWS 1024    /* ended flows kept (newest) */

@@ -7,16 +7,17 @@
 #include <curses.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "../capture/decode.h"
-#include "../capture/text.h"
-#include "model.h"
-#include "tui.h"
+#include "capture/decode.h"
+#include "capture/text.h"
+#include "tui/model.h"
+#include "tui/tui.h"
 
 #define TUI_REDRAW_NS 250000000ull /* at most 4 redraws per second from new data */
 #define TUI_FILTER_MAX 64          /* bytes of the / filter */
@@ -47,6 +48,8 @@ struct tui {
     bool color;                                /* colours asked for and available */
     SCREEN *scr;                               /* the curses screen */
     FILE *in;                                  /* /dev/tty when stdin is not a terminal */
+    pthread_mutex_t mu;                        /* guards live: the sink fills it on the
+                                                  output thread, tui_frame reads it */
     struct tui_model *live;                    /* fed by the sink and by tui_frame */
     struct tui_model *snap;                    /* the snapshot that is drawn */
     bool quit;                                 /* q was pressed (sticky) */
@@ -79,51 +82,58 @@ struct tui {
     struct tui_event ev[TUI_EVENTS];           /* timeline being shown */
 };
 
-/* ---- sink ---- */
+/* ---- sink (output thread) ---- */
 
-static void sink_finding(void *ctx, const struct finding *f)
+/* sink_ops.put: copy the record into the live model, under the lock tui_frame takes. */
+static void tui_put(void *ctx, const struct out_rec *r)
 {
-    tui_model_add_finding(((struct tui *)ctx)->live, f);
+    struct tui *t = ctx;
+    pthread_mutex_lock(&t->mu);
+    switch (r->type) {
+    case OUT_FINDING:
+        tui_model_add_finding(t->live, &r->u.finding);
+        break;
+    case OUT_FLOW:
+        tui_model_add_flow(t->live, &r->u.flow);
+        break;
+    case OUT_HEALTH:
+        tui_model_add_health(t->live, &r->u.health);
+        break;
+    case OUT_TLS:
+        tui_model_add_tls(t->live, &r->u.tls);
+        break;
+    case OUT_CERT:
+        tui_model_add_cert(t->live, &r->u.cert);
+        break;
+    case OUT_INCIDENT:
+        tui_model_add_incident(t->live, &r->u.incident);
+        break;
+    case OUT_SUMMARY:
+    case OUT__COUNT:
+        break;
+    }
+    pthread_mutex_unlock(&t->mu);
 }
 
-static void sink_flow(void *ctx, const struct flow_record *r)
+static void *tui_open(const void *cfg, char *err, size_t errlen)
 {
-    tui_model_add_flow(((struct tui *)ctx)->live, r);
+    return tui_new(cfg, err, errlen);
 }
 
-static void sink_health(void *ctx, const struct health_row *h)
+static int tui_close(void *ctx, char *err, size_t errlen)
 {
-    tui_model_add_health(((struct tui *)ctx)->live, h);
+    (void)err;
+    (void)errlen;
+    tui_free(ctx);
+    return 0;
 }
 
-static void sink_tls(void *ctx, const struct tls_record *t)
-{
-    tui_model_add_tls(((struct tui *)ctx)->live, t);
-}
-
-static void sink_cert(void *ctx, const struct cert_record *c)
-{
-    tui_model_add_cert(((struct tui *)ctx)->live, c);
-}
-
-static void sink_incident(void *ctx, const struct incident_record *r)
-{
-    tui_model_add_incident(((struct tui *)ctx)->live, r);
-}
-
-struct sink tui_sink(struct tui *t)
-{
-    struct sink s = {
-        .ctx = t,
-        .on_finding = sink_finding,
-        .on_flow = sink_flow,
-        .on_health = sink_health,
-        .on_tls = sink_tls,
-        .on_cert = sink_cert,
-        .on_incident = sink_incident,
-    };
-    return s;
-}
+const struct sink_ops tui_sink_ops = {
+    .name = "tui",
+    .open = tui_open,
+    .put = tui_put,
+    .close = tui_close,
+};
 
 /* ---- set-up ---- */
 
@@ -149,6 +159,11 @@ struct tui *tui_new(const struct tui_opts *o, char *err, size_t errlen)
         return NULL;
     }
     t->o = *o;
+    if (pthread_mutex_init(&t->mu, NULL) != 0) {
+        snprintf(err, errlen, "--tui: cannot create a lock");
+        free(t);
+        return NULL;
+    }
     struct tui_thresholds th = {o->error_rate, o->retrans_rate, o->resp_p99_s};
     t->live = tui_model_new(&th);
     t->snap = tui_model_new(&th);
@@ -196,6 +211,7 @@ fail:
     tui_model_free(t->snap);
     if (t->in)
         fclose(t->in);
+    pthread_mutex_destroy(&t->mu);
     free(t);
     return NULL;
 }
@@ -212,6 +228,7 @@ void tui_free(struct tui *t)
         fclose(t->in);
     tui_model_free(t->live);
     tui_model_free(t->snap);
+    pthread_mutex_destroy(&t->mu);
     free(t);
 }
 
@@ -1126,8 +1143,10 @@ int tui_frame(struct tui *t, const struct tui_status *st, const struct flow_reco
 {
     if (t->quit)
         return 1;
+    pthread_mutex_lock(&t->mu);
     tui_model_set_status(t->live, st, wall_ns);
     tui_model_set_open(t->live, open_flows, n);
+    pthread_mutex_unlock(&t->mu);
     bool key = false;
     int ch;
     while (!t->quit && (ch = getch()) != ERR) {
@@ -1138,7 +1157,9 @@ int tui_frame(struct tui *t, const struct tui_status *st, const struct flow_reco
         return 1;
     bool due = !t->drawn || wall_ns < t->last_draw_ns || wall_ns - t->last_draw_ns >= TUI_REDRAW_NS;
     if (due && !t->paused) {
+        pthread_mutex_lock(&t->mu);
         tui_model_copy(t->snap, t->live);
+        pthread_mutex_unlock(&t->mu);
         t->last_draw_ns = wall_ns;
         t->drawn = true;
         rebuild(t);

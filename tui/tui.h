@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../analyzers/finding.h"
-#include "../capture/err.h"
+#include "analyzers/finding.h"
+#include "capture/err.h"
 
 /* How the view is set up. Zero fields take the defaults. */
 struct tui_opts {
@@ -48,8 +48,12 @@ struct tui;
  */
 struct tui *tui_new(const struct tui_opts *o, char *err, size_t errlen) FM_WUR;
 
-/* The sink that copies findings, ended flows, health rows, TLS and cert records into the model. */
-struct sink tui_sink(struct tui *t);
+/*
+ * The sink (cfg: struct tui_opts; its state is the struct tui) that copies findings, ended
+ * flows, health rows, TLS and cert records into the live model on the output thread;
+ * tui_frame, on the main thread, snapshots that model under the same lock.
+ */
+extern const struct sink_ops tui_sink_ops;
 
 /*
  * Call often. Reads keys without blocking and redraws at most 4 times per second of wall_ns

@@ -34,6 +34,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static FILE *fz_null; /* /dev/null, opened once */
 
+/* The two sinks every input's records go to, in step (no output thread: runs stay simple). */
+struct fz_sinks {
+    void *json;    /* json_sink_ops state */
+    void *summary; /* summary_sink_ops state */
+};
+
+static void fz_put(void *ctx, const struct out_rec *r)
+{
+    struct fz_sinks *s = ctx;
+    json_sink_ops.put(s->json, r);
+    summary_sink_ops.put(s->summary, r);
+}
+
+static const struct sink_ops fz_ops = {.name = "fuzz", .put = fz_put};
+
 /* The engine's options: defaults with small pools and short timers. */
 static void fz_config(struct eng_config *cfg)
 {
@@ -93,12 +108,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     struct eng_config cfg;
     fz_config(&cfg);
-    struct json_sink *js = json_new(fz_null);
-    struct summary *hs = summary_new(fz_null);
-    if (!js || !hs)
+    struct json_opts jo = {.out = fz_null};
+    struct summary_opts so = {.out = fz_null};
+    struct fz_sinks sinks = {
+        .json = json_sink_ops.open(&jo, err, sizeof(err)),
+        .summary = summary_sink_ops.open(&so, err, sizeof(err)),
+    };
+    if (!sinks.json || !sinks.summary)
         abort();
-    struct sink sinks[2] = {json_sink_of(js), summary_sink_of(hs)};
-    struct engine *e = eng_new(&cfg, sinks, 2);
+    struct engine *e = eng_new(&cfg, &fz_ops, &sinks);
     if (!e)
         abort(); /* the configuration is fixed: failing to build it is a bug */
     struct run_summary sum;
@@ -106,8 +124,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_run(pc, e, &sum);
     eng_finish(e, &sum);
     eng_free(e);
-    summary_free(hs);
-    json_free(js);
+    summary_sink_ops.close(sinks.summary, err, sizeof(err));
+    json_sink_ops.close(sinks.json, err, sizeof(err)); /* /dev/null: a write error is no bug */
     pcap_close(pc); /* closes f */
     return 0;
 }

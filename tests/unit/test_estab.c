@@ -8,7 +8,7 @@
 
 #include "analyzers/engine.h"
 #include "analyzers/finding.h"
-#include "testhelp.h"
+#include "tests/unit/testhelp.h"
 
 #define S (1000000000ull)      /* one second in ns */
 #define MS (1000000ull)        /* one millisecond in ns */
@@ -84,6 +84,15 @@ static int cmp_ts(const void *a, const void *b)
     return x->ip_id < y->ip_id ? -1 : x->ip_id > y->ip_id; /* keep insertion order */
 }
 
+/* The harness's sink: keeps findings. */
+static void cap_put(void *ctx, const struct out_rec *r)
+{
+    if (r->type == OUT_FINDING)
+        cap_finding(ctx, &r->u.finding);
+}
+
+static const struct sink_ops cap_ops = {.name = "test", .put = cap_put};
+
 static size_t ngot_at_tick; /* findings emitted before eng_finish (when run_tick ticks) */
 
 /*
@@ -95,11 +104,8 @@ static void run_tick(uint64_t tick_at)
     qsort(pkts, npkts, sizeof(pkts[0]), cmp_ts);
     struct eng_config cfg;
     eng_config_default(&cfg);
-    struct sink sk;
-    memset(&sk, 0, sizeof(sk));
-    sk.on_finding = cap_finding;
     ngot = 0;
-    struct engine *e = eng_new(&cfg, &sk, 1);
+    struct engine *e = eng_new(&cfg, &cap_ops, NULL);
     CHECK(e != NULL);
     if (!e)
         return;

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "analyzers/finding.h"
-#include "testhelp.h"
+#include "tests/unit/testhelp.h"
 
 /* Every kind has a name, a name that maps back, and fields that fit its family. */
 static void test_kind_table(void)

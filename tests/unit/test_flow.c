@@ -7,7 +7,7 @@
 
 #include "analyzers/flow.h"
 #include "analyzers/siphash.h"
-#include "testhelp.h"
+#include "tests/unit/testhelp.h"
 
 static struct endpoint ep4(uint8_t d, uint16_t port)
 {

@@ -446,6 +446,17 @@ static void cap_finding(void *ctx, const struct finding *f)
         found[nfound++] = *f;
 }
 
+/* The harness's sink: keeps health rows and findings. */
+static void cap_put(void *ctx, const struct out_rec *r)
+{
+    if (r->type == OUT_HEALTH)
+        cap_health(ctx, &r->u.health);
+    else if (r->type == OUT_FINDING)
+        cap_finding(ctx, &r->u.finding);
+}
+
+static const struct sink_ops cap_ops = {.name = "test", .put = cap_put};
+
 /* One segment of len payload bytes between client port cport and the server 10.9.9.2:sport. */
 static void tx_bin(struct engine *e, uint64_t ts, bool c2s, uint16_t cport, uint16_t sport,
                    uint8_t flags, uint32_t seq, uint32_t ack, const uint8_t *data, size_t len)
@@ -522,8 +533,7 @@ static void test_detector_http(void)
     struct eng_config cfg;
     eng_config_default(&cfg);
     cfg.max_flows = 1024;
-    struct sink s = {.on_health = cap_health, .on_finding = cap_finding};
-    struct engine *e = eng_new(&cfg, &s, 1);
+    struct engine *e = eng_new(&cfg, &cap_ops, NULL);
     CHECK(e != NULL);
     if (!e)
         return;
@@ -607,8 +617,7 @@ static void test_detector_scan(void)
     struct eng_config cfg;
     eng_config_default(&cfg);
     cfg.max_flows = 4096;
-    struct sink s = {.on_health = cap_health, .on_finding = cap_finding};
-    struct engine *e = eng_new(&cfg, &s, 1);
+    struct engine *e = eng_new(&cfg, &cap_ops, NULL);
     CHECK(e != NULL);
     if (!e)
         return;
@@ -703,8 +712,7 @@ static void test_detector_tls(void)
     struct eng_config cfg;
     eng_config_default(&cfg);
     cfg.max_flows = 1024;
-    struct sink s = {.on_health = cap_health, .on_finding = cap_finding};
-    struct engine *e = eng_new(&cfg, &s, 1);
+    struct engine *e = eng_new(&cfg, &cap_ops, NULL);
     CHECK(e != NULL);
     if (!e)
         return;
@@ -769,8 +777,7 @@ static void test_detector_slow_cap(void)
     eng_config_default(&cfg);
     cfg.max_flows = 1024;
     cfg.health_interval_ns = 100 * NS;
-    struct sink s = {.on_health = cap_health, .on_finding = cap_finding};
-    struct engine *e = eng_new(&cfg, &s, 1);
+    struct engine *e = eng_new(&cfg, &cap_ops, NULL);
     CHECK(e != NULL);
     if (!e)
         return;
@@ -806,8 +813,7 @@ static void test_detector_gap(void)
     struct eng_config cfg;
     eng_config_default(&cfg);
     cfg.max_flows = 1024;
-    struct sink s = {.on_health = cap_health, .on_finding = cap_finding};
-    struct engine *e = eng_new(&cfg, &s, 1);
+    struct engine *e = eng_new(&cfg, &cap_ops, NULL);
     CHECK(e != NULL);
     if (!e)
         return;
@@ -867,8 +873,7 @@ static void test_detector_resync(void)
     struct eng_config cfg;
     eng_config_default(&cfg);
     cfg.max_flows = 1024;
-    struct sink s = {.on_health = cap_health, .on_finding = cap_finding};
-    struct engine *e = eng_new(&cfg, &s, 1);
+    struct engine *e = eng_new(&cfg, &cap_ops, NULL);
     CHECK(e != NULL);
     if (!e)
         return;
@@ -923,8 +928,7 @@ static void test_detector_reorder(void)
     struct eng_config cfg;
     eng_config_default(&cfg);
     cfg.max_flows = 1024;
-    struct sink s = {.on_health = cap_health, .on_finding = cap_finding};
-    struct engine *e = eng_new(&cfg, &s, 1);
+    struct engine *e = eng_new(&cfg, &cap_ops, NULL);
     CHECK(e != NULL);
     if (!e)
         return;

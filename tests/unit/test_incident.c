@@ -10,7 +10,7 @@
 
 #include "analyzers/engine.h"
 #include "analyzers/finding.h"
-#include "testhelp.h"
+#include "tests/unit/testhelp.h"
 
 #define S (1000000000ull)      /* one second in ns */
 #define MS (1000000ull)        /* one millisecond in ns */
@@ -103,20 +103,28 @@ static int cmp_ts(const void *a, const void *b)
     return x->ip_id < y->ip_id ? -1 : x->ip_id > y->ip_id;
 }
 
+/* The harness's sink: keeps incidents, findings and health rows. */
+static void cap_put(void *ctx, const struct out_rec *r)
+{
+    if (r->type == OUT_INCIDENT)
+        cap_incident(ctx, &r->u.incident);
+    else if (r->type == OUT_FINDING)
+        cap_finding(ctx, &r->u.finding);
+    else if (r->type == OUT_HEALTH)
+        cap_health(ctx, &r->u.health);
+}
+
+static const struct sink_ops cap_ops = {.name = "test", .put = cap_put};
+
 /* Feed the packets in time order, ticking every second of capture time up to T0 + end. */
 static void run_until(uint64_t end)
 {
     qsort(pkts, npkts, sizeof(pkts[0]), cmp_ts);
     struct eng_config cfg;
     eng_config_default(&cfg);
-    struct sink sk;
-    memset(&sk, 0, sizeof(sk));
-    sk.on_incident = cap_incident;
-    sk.on_finding = cap_finding;
-    sk.on_health = cap_health;
     ninc = nfnd = 0;
     health_failed = 0;
-    struct engine *e = eng_new(&cfg, &sk, 1);
+    struct engine *e = eng_new(&cfg, &cap_ops, NULL);
     CHECK(e != NULL);
     if (!e)
         return;

@@ -18,6 +18,14 @@
 #include "cli/webconfig.h"
 #include "tests/unit/testhelp.h"
 
+/* Hand the record at p (of type t) to sink ops with state ctx, as the output thread does. */
+static void sink_put(const struct sink_ops *ops, void *ctx, enum out_type t, const void *p)
+{
+    struct out_rec r;
+    out_rec_set(&r, t, p);
+    ops->put(ctx, &r);
+}
+
 static char text[1 << 20];
 
 /* True when text has a line exactly equal to line. */
@@ -49,7 +57,6 @@ static void test_exposition(void)
     CHECK(m != NULL);
     if (!m)
         return;
-    struct sink s = metrics_sink(m);
     struct health_row h;
     row_for(&h, "10.0.0.5:443");
     h.attempts = 10;
@@ -66,25 +73,25 @@ static void test_exposition(void)
     h.resp_p99 = 6.5;
     h.error_rate = 2.0 / 7;
     h.open_alerts = 1u << 0 | 1u << 1;
-    s.on_health(s.ctx, &h);
+    sink_put(&metrics_sink_ops, m, OUT_HEALTH, &h);
     h.attempts = 5; /* a second interval: counters add up, gauges take the last value */
     h.resp_p99 = 0.5;
     h.open_alerts = 1u << 1;
-    s.on_health(s.ctx, &h);
+    sink_put(&metrics_sink_ops, m, OUT_HEALTH, &h);
     row_for(&h, "[2001:db8::1]:8080");
     h.attempts = 1;
     h.established = 1;
-    s.on_health(s.ctx, &h);
+    sink_put(&metrics_sink_ops, m, OUT_HEALTH, &h);
     /* a scanned port: one refused SYN; not exported as a server (no series explosion) */
     row_for(&h, "10.0.0.5:23");
     h.attempts = 1;
     h.failed_refused = 1;
-    s.on_health(s.ctx, &h);
+    sink_put(&metrics_sink_ops, m, OUT_HEALTH, &h);
     struct finding f;
     memset(&f, 0, sizeof(f));
     f.kind = FK_SLOW_RESPONSE;
-    s.on_finding(s.ctx, &f);
-    s.on_finding(s.ctx, &f);
+    sink_put(&metrics_sink_ops, m, OUT_FINDING, &f);
+    sink_put(&metrics_sink_ops, m, OUT_FINDING, &f);
     struct metrics_self self = {
         .packets = 1234, .kernel_drops = 5, .flows_active = 17, .store_dropped = 2};
     metrics_update_self(m, &self);
@@ -124,7 +131,7 @@ static void test_exposition(void)
     h.start_ns = 20000000000ull;
     h.attempts = 1;
     h.established = 1;
-    s.on_health(s.ctx, &h);
+    sink_put(&metrics_sink_ops, m, OUT_HEALTH, &h);
     metrics_render(m, text, sizeof(text));
     CHECK(has_line(text, "flowmedic_server_response_time_seconds{server=\"10.0.0.5:443\","
                          "quantile=\"0.99\"} NaN"));

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "analyzers/siphash.h"
-#include "testhelp.h"
+#include "tests/unit/testhelp.h"
 
 /*
  * Key 00 01 .. 0f, message 00 01 .. (n-1) for n = 0..63, as in the paper's test setup.

@@ -23,6 +23,14 @@
 #include "store/store.h"
 #include "tests/unit/testhelp.h"
 
+/* Hand the record at p (of type t) to sink ops with state ctx, as the output thread does. */
+static void sink_put(const struct sink_ops *ops, void *ctx, enum out_type t, const void *p)
+{
+    struct out_rec r;
+    out_rec_set(&r, t, p);
+    ops->put(ctx, &r);
+}
+
 static char tmpdir[256]; /* per-run scratch directory */
 
 /* A fresh database path in tmpdir (removes old files of that name). */
@@ -168,7 +176,6 @@ static void test_all_records(void)
     CHECK(s != NULL);
     if (!s)
         return;
-    struct sink k = store_sink(s);
     uint64_t t0 = 1714557600ull * 1000000000ull;
 
     struct finding f = mk_finding(FK_RESET, t0 + 500000000ull, "server reset the connection");
@@ -176,7 +183,7 @@ static void test_all_records(void)
     f.fx.reset.phase = RST_HANDSHAKE;
     f.fx.reset.ttl = 64;
     f.fx.reset.ttl_expected = 64;
-    k.on_finding(k.ctx, &f);
+    sink_put(&store_sink_ops, s, OUT_FINDING, &f);
 
     struct flow_record r;
     memset(&r, 0, sizeof(r));
@@ -209,7 +216,7 @@ static void test_all_records(void)
     r.hs_rtt_client_ns = -1;
     r.syn_count = 2;
     r.synack_count = 1;
-    k.on_flow(k.ctx, &r);
+    sink_put(&store_sink_ops, s, OUT_FLOW, &r);
 
     struct health_row h;
     memset(&h, 0, sizeof(h));
@@ -227,7 +234,7 @@ static void test_all_records(void)
     h.resp_p50 = h.resp_p95 = h.resp_p99 = NAN;
     h.error_rate = 0.1;
     h.retrans_rate = 0.05;
-    k.on_health(k.ctx, &h);
+    sink_put(&store_sink_ops, s, OUT_HEALTH, &h);
 
     struct tls_record t;
     memset(&t, 0, sizeof(t));
@@ -244,7 +251,7 @@ static void test_all_records(void)
     t.alert_desc = 48;
     t.alert_from = DIR_C2S;
     t.duration_ns = -1;
-    k.on_tls(k.ctx, &t);
+    sink_put(&store_sink_ops, s, OUT_TLS, &t);
 
     struct cert_record c;
     memset(&c, 0, sizeof(c));
@@ -254,9 +261,9 @@ static void test_all_records(void)
     c.not_after = 1714557600 + 86400 * 10; /* 10 days after the run */
     c.ts_ns = t0 + 1000000000ull;
     c.server = t.server;
-    k.on_cert(k.ctx, &c);
+    sink_put(&store_sink_ops, s, OUT_CERT, &c);
     c.ts_ns = t0 + 3000000000ull; /* seen again later: one row, last_seen moves */
-    k.on_cert(k.ctx, &c);
+    sink_put(&store_sink_ops, s, OUT_CERT, &c);
 
     struct finding a = mk_finding(FK_HEALTH_ALERT, t0 + 10000000000ull, "error rate 10 % > 5 %");
     a.flow_id = 0;
@@ -265,16 +272,16 @@ static void test_all_records(void)
     a.fx.alert.open = true;
     a.fx.alert.value = 0.1;
     a.fx.alert.threshold = 0.05;
-    k.on_finding(k.ctx, &a);
+    sink_put(&store_sink_ops, s, OUT_FINDING, &a);
     a.ts_ns = t0 + 30000000000ull;
     snprintf(a.detail, sizeof(a.detail), "error rate back to 1 %%");
     a.fx.alert.open = false;
-    k.on_finding(k.ctx, &a);
+    sink_put(&store_sink_ops, s, OUT_FINDING, &a);
     /* The close of a rule that is not open is stored, and changes no alert row. */
     struct finding bad = mk_finding(FK_HEALTH_ALERT, t0, "odd");
     bad.fx.alert.rule = AR_CERT_EXPIRING;
     bad.fx.alert.value = NAN;
-    k.on_finding(k.ctx, &bad);
+    sink_put(&store_sink_ops, s, OUT_FINDING, &bad);
 
     struct run_summary sum;
     memset(&sum, 0, sizeof(sum));
@@ -284,7 +291,7 @@ static void test_all_records(void)
     sum.kernel_drops = 3;
     sum.first_ts_ns = t0;
     sum.last_ts_ns = t0 + 30000000000ull;
-    k.on_summary(k.ctx, &sum);
+    sink_put(&store_sink_ops, s, OUT_SUMMARY, &sum);
 
     struct store_status st;
     CHECK_EQ_U64(store_flush_now(s), 0);
@@ -389,7 +396,6 @@ static void test_incident_upsert(void)
     CHECK(s != NULL);
     if (!s)
         return;
-    struct sink k = store_sink(s);
     uint64_t t0 = 1714557600ull * 1000000000ull;
     static struct incident_record r;
     memset(&r, 0, sizeof(r));
@@ -415,15 +421,15 @@ static void test_incident_upsert(void)
     snprintf(r.summary, sizeof(r.summary), "3 of 10 attempts got no answer");
     memset(r.advice, 'a', sizeof(r.advice) - 1); /* a full-length advice is kept whole */
     r.advice[sizeof(r.advice) - 1] = '\0';
-    k.on_incident(k.ctx, &r);
+    sink_put(&store_sink_ops, s, OUT_INCIDENT, &r);
     r.event = IE_UPDATE;
     r.conns_affected = 6;
-    k.on_incident(k.ctx, &r);
+    sink_put(&store_sink_ops, s, OUT_INCIDENT, &r);
     r.event = IE_CLOSE;
     r.close_reason = ICR_RECOVERED;
     r.until_ns = t0 + 10000000000ull;
     r.ts_ns = t0 + 15000000000ull;
-    k.on_incident(k.ctx, &r);
+    sink_put(&store_sink_ops, s, OUT_INCIDENT, &r);
     CHECK_EQ_U64(store_close(s, err, sizeof(err)), 0);
     CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM incidents"), 1);
     CHECK_EQ_U64(q_int(path, "SELECT events FROM incidents"), 3);
@@ -688,10 +694,9 @@ static void test_batching(void)
     CHECK(s != NULL);
     if (!s)
         return;
-    struct sink k = store_sink(s);
     for (int i = 0; i < 25; i++) {
         struct finding f = mk_finding(FK_RETRANSMISSION, 1000000000ull * (uint64_t)(i + 1), "r");
-        k.on_finding(k.ctx, &f);
+        sink_put(&store_sink_ops, s, OUT_FINDING, &f);
     }
     /* Two full batches are committed by count; the open batch of 5 waits for its time. */
     CHECK_EQ_U64(wait_written(s, 20), 20);
@@ -715,10 +720,9 @@ static void test_batching(void)
     CHECK(s != NULL);
     if (!s)
         return;
-    k = store_sink(s);
     for (int i = 0; i < 3; i++) {
         struct finding f = mk_finding(FK_DUP_ACK, 1000000000ull, "d");
-        k.on_finding(k.ctx, &f);
+        sink_put(&store_sink_ops, s, OUT_FINDING, &f);
     }
     CHECK_EQ_U64(wait_written(s, 3), 3);
     CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM findings"), 3);
@@ -736,10 +740,9 @@ static void test_queue_overflow(void)
     CHECK(s != NULL);
     if (!s)
         return;
-    struct sink k = store_sink(s);
     for (int i = 0; i < 50; i++) {
         struct finding f = mk_finding(FK_RETRANSMISSION, 1000000000ull, "r");
-        k.on_finding(k.ctx, &f);
+        sink_put(&store_sink_ops, s, OUT_FINDING, &f);
     }
     struct store_status st;
     store_get_status(s, &st);
@@ -762,10 +765,9 @@ static void test_queue_overflow(void)
     CHECK(s != NULL);
     if (!s)
         return;
-    k = store_sink(s);
     for (int i = 0; i < 50; i++) {
         struct finding f = mk_finding(FK_RETRANSMISSION, 1000000000ull, "r");
-        k.on_finding(k.ctx, &f);
+        sink_put(&store_sink_ops, s, OUT_FINDING, &f);
     }
     CHECK_EQ_U64(store_close(s, err, sizeof(err)), 0);
     CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM findings"), 50);
@@ -778,10 +780,9 @@ static void test_queue_overflow(void)
     CHECK(s != NULL);
     if (!s)
         return;
-    k = store_sink(s);
     for (int i = 0; i < 50; i++) {
         struct finding f = mk_finding(FK_RETRANSMISSION, 1000000000ull, "r");
-        k.on_finding(k.ctx, &f);
+        sink_put(&store_sink_ops, s, OUT_FINDING, &f);
     }
     CHECK(store_close(s, err, sizeof(err)) == ERR_FULL);
     CHECK(q_int(path, "SELECT count(*) FROM findings") < 50);
@@ -797,11 +798,10 @@ static void test_disk_full(void)
     CHECK(s != NULL);
     if (!s)
         return;
-    struct sink k = store_sink(s);
     for (int i = 0; i < 400; i++) {
         struct finding f = mk_finding(FK_RETRANSMISSION, 1000000000ull, "");
         memset(f.detail, 'x', sizeof(f.detail) - 1);
-        k.on_finding(k.ctx, &f);
+        sink_put(&store_sink_ops, s, OUT_FINDING, &f);
     }
     CHECK(store_flush_now(s) == ERR_DB);
     struct store_status st;
@@ -837,11 +837,10 @@ static void test_sigkill(void)
         struct store *s = store_open_tuned(path, &run_info, &tune, err, sizeof(err));
         if (!s)
             _exit(2);
-        struct sink k = store_sink(s);
         uint64_t last = 0;
         for (uint64_t i = 0;; i++) {
             struct finding f = mk_finding(FK_RETRANSMISSION, 1000000000ull + i, "r");
-            k.on_finding(k.ctx, &f);
+            sink_put(&store_sink_ops, s, OUT_FINDING, &f);
             struct store_status st;
             store_get_status(s, &st);
             if (st.written != last) {
@@ -890,12 +889,11 @@ static void test_two_writers(void)
     CHECK(a != NULL && b != NULL);
     if (!a || !b)
         return;
-    struct sink ka = store_sink(a), kb = store_sink(b);
     for (int i = 0; i < 500; i++) {
         struct finding f = mk_finding(FK_DUP_ACK, 1000000000ull + (uint64_t)i, "a");
-        ka.on_finding(ka.ctx, &f);
+        sink_put(&store_sink_ops, a, OUT_FINDING, &f);
         snprintf(f.detail, sizeof(f.detail), "b");
-        kb.on_finding(kb.ctx, &f);
+        sink_put(&store_sink_ops, b, OUT_FINDING, &f);
     }
     CHECK_EQ_U64(store_close(a, err, sizeof(err)), 0);
     CHECK_EQ_U64(store_close(b, err, sizeof(err)), 0);
@@ -940,15 +938,14 @@ static void test_locked_by_another_program(void)
         return;
     CHECK(sqlite3_open(path, &other) == SQLITE_OK);
     CHECK(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
-    struct sink k = store_sink(s);
     for (int i = 0; i < 10; i++) {
         struct finding f = mk_finding(FK_RETRANSMISSION, 1000000000ull, "before");
-        k.on_finding(k.ctx, &f);
+        sink_put(&store_sink_ops, s, OUT_FINDING, &f);
     }
     CHECK(wait_locked(s));
     for (int i = 0; i < 100; i++) {
         struct finding f = mk_finding(FK_RETRANSMISSION, 2000000000ull, "during");
-        k.on_finding(k.ctx, &f);
+        sink_put(&store_sink_ops, s, OUT_FINDING, &f);
     }
     struct store_status st;
     store_get_status(s, &st);
@@ -962,7 +959,7 @@ static void test_locked_by_another_program(void)
     CHECK_EQ_U64(st.written + dropped, 110);
     for (int i = 0; i < 5; i++) {
         struct finding f = mk_finding(FK_RETRANSMISSION, 3000000000ull, "after");
-        k.on_finding(k.ctx, &f);
+        sink_put(&store_sink_ops, s, OUT_FINDING, &f);
     }
     CHECK_EQ_U64(store_flush_now(s), 0);
     store_get_status(s, &st);
@@ -987,10 +984,9 @@ static void test_locked_by_another_program(void)
         return;
     CHECK(sqlite3_open(path, &other) == SQLITE_OK);
     CHECK(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
-    k = store_sink(s);
     for (int i = 0; i < 3; i++) {
         struct finding f = mk_finding(FK_DUP_ACK, 1000000000ull, "d");
-        k.on_finding(k.ctx, &f);
+        sink_put(&store_sink_ops, s, OUT_FINDING, &f);
     }
     CHECK(store_close(s, err, sizeof(err)) == ERR_IO);
     CHECK(strstr(err, "stayed locked by another program") != NULL);

@@ -12,7 +12,7 @@
 
 #include "capture/text.h"
 #include "cli/json.h"
-#include "testhelp.h"
+#include "tests/unit/testhelp.h"
 
 /* text_term of s into a buffer of outsz bytes equals want. */
 static int term_is(const char *s, size_t outsz, const char *want)

@@ -14,7 +14,7 @@
 
 #include "analyzers/x509.h"
 #include "capture/text.h"
-#include "testhelp.h"
+#include "tests/unit/testhelp.h"
 
 /* A self-signed certificate for CN=cn whose notBefore/notAfter hold nb/na verbatim (as a
    UTCTime when 13 bytes or shorter, else GeneralizedTime); DER into *der (free it). */
