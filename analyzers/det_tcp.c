@@ -17,7 +17,17 @@
 #define DT_ONE_DIR_MIN_PKTS 3     /* one-direction finding only for flows with this many packets */
 #define DT_NRATE 5                /* kinds shown as a share of data segments (dt_kinds.rate) */
 
-/* Per-flow state (zeroed when the flow starts). */
+/* Per-flow state every flow has (zeroed when the flow starts). */
+struct dt_slice {
+    uint32_t lazy;           /* handle of the flow's struct dt_flow (det_lazy), 0 = none yet */
+    bool one_dir_reported;   /* the one-direction finding was written */
+    uint64_t last_report_ns; /* last interim report (0: none yet) */
+};
+
+/*
+ * Per-flow event state, taken from the pool at the flow's first TCP event (a SYN-only or
+ * clean flow never takes one).
+ */
 struct dt_flow {
     uint32_t frames[DT_NKINDS][FINDING_FRAMES_MAX]; /* evidence, frame - first_frame */
     uint8_t nframes[DT_NKINDS];                     /* frames[k] entries used */
@@ -26,13 +36,11 @@ struct dt_flow {
     uint64_t zw_start[2];                           /* since when */
     uint64_t zw_total_ns[2];                        /* total time at zero window */
     uint64_t zw_max_ns[2];                          /* longest zero-window period */
-    uint64_t last_report_ns;                        /* last interim report (0: none yet) */
     uint32_t done_ev[DT_NKINDS][2];                 /* events already reported, per direction */
     uint64_t done_segs[DT_NRATE][2];                /* data segments when a kind was reported */
     uint64_t done_up, done_down;                    /* loss locations already reported */
     uint64_t done_unneeded, done_ctl;               /* D-SACK'd and SYN/FIN ones reported */
     uint64_t done_caploss;                          /* capture-loss bytes already reported */
-    bool one_dir_reported;                          /* the one-direction finding was written */
 };
 
 /* Global state: the thresholds. */
@@ -227,11 +235,36 @@ static void dt_reset(struct det *d, const struct flow *f, const struct pkt *p,
 
 static void dt_report(struct det *d, const struct flow *f, struct dt_flow *st, bool interim,
                       uint64_t now);
+static void dt_packet_state(struct dt_flow *st, const struct flow *f, const struct pkt *p,
+                            const struct tcp_seg *s);
 
 static void dt_on_packet(struct det *d, const struct flow *f, void *fs, const struct pkt *p,
                          const struct tcp_seg *s)
 {
-    struct dt_flow *st = fs;
+    struct dt_slice *sl = fs;
+    uint32_t ev = s->ev;
+    /* Without an event there is nothing to remember unless a zero window is open. */
+    struct dt_flow *st = ev ? det_lazy_get(d, &sl->lazy) : det_lazy_at(d, sl->lazy);
+    if (st)
+        dt_packet_state(st, f, p, s);
+    if (s->rst != RST_NONE)
+        dt_reset(d, f, p, s);
+    /* Long connections: report what happened so far every report_ns, not only at the end. */
+    const struct dt_state *g = d->priv;
+    if (g->report_ns) {
+        uint64_t since = sl->last_report_ns ? sl->last_report_ns : flow_rec(f)->first_ts_ns;
+        if (p->ts_ns > since && p->ts_ns - since >= g->report_ns) {
+            sl->last_report_ns = p->ts_ns;
+            if (st)
+                dt_report(d, f, st, true, p->ts_ns);
+        }
+    }
+}
+
+/* Remember segment s's events (evidence frames, zero-window periods) in st. */
+static void dt_packet_state(struct dt_flow *st, const struct flow *f, const struct pkt *p,
+                            const struct tcp_seg *s)
+{
     uint32_t ev = s->ev;
     if (ev) {
         uint64_t rel = p->frame - flow_rec(f)->first_frame;
@@ -252,17 +285,6 @@ static void dt_on_packet(struct det *d, const struct flow *f, void *fs, const st
         }
     } else if (p->win != 0 && !(p->flags & (TCP_RST | TCP_SYN))) {
         dt_zw_close(st, s->dir, p->ts_ns);
-    }
-    if (s->rst != RST_NONE)
-        dt_reset(d, f, p, s);
-    /* Long connections: report what happened so far every report_ns, not only at the end. */
-    const struct dt_state *g = d->priv;
-    if (g->report_ns) {
-        uint64_t since = st->last_report_ns ? st->last_report_ns : flow_rec(f)->first_ts_ns;
-        if (p->ts_ns > since && p->ts_ns - since >= g->report_ns) {
-            st->last_report_ns = p->ts_ns;
-            dt_report(d, f, st, true, p->ts_ns);
-        }
     }
 }
 
@@ -492,7 +514,7 @@ static void dt_report(struct det *d, const struct flow *f, struct dt_flow *st, b
     }
 }
 
-static void dt_one_direction(struct det *d, const struct flow *f, struct dt_flow *st)
+static void dt_one_direction(struct det *d, const struct flow *f, struct dt_slice *st)
 {
     const struct flow_record *r = flow_rec(f);
     if (!r->one_direction || st->one_dir_reported || r->state == FS_SYN_SENT ||
@@ -516,13 +538,18 @@ static void dt_one_direction(struct det *d, const struct flow *f, struct dt_flow
 
 static void dt_on_flow_end(struct det *d, const struct flow *f, void *fs)
 {
-    dt_report(d, f, fs, false, flow_rec(f)->last_ts_ns);
-    dt_one_direction(d, f, fs);
+    struct dt_slice *sl = fs;
+    struct dt_flow *st = det_lazy_at(d, sl->lazy);
+    if (st)
+        dt_report(d, f, st, false, flow_rec(f)->last_ts_ns);
+    dt_one_direction(d, f, sl);
+    det_lazy_put(d, &sl->lazy);
 }
 
 const struct det_ops det_tcp_ops = {
     .name = "tcp",
-    .flow_state_size = sizeof(struct dt_flow),
+    .flow_state_size = sizeof(struct dt_slice),
+    .lazy_state_size = sizeof(struct dt_flow),
     .init = dt_init,
     .on_packet = dt_on_packet,
     .on_flow_end = dt_on_flow_end,

@@ -10,6 +10,7 @@
 
 #include "analyzers/det.h"
 #include "analyzers/flow.h"
+#include "analyzers/pool.h"
 #include "analyzers/tcp.h"
 
 #define ENG_MAX_SINKS 16          /* sinks one engine fans out to */
@@ -37,7 +38,49 @@ struct engine {
     uint64_t malformed;                    /* eng_malformed calls */
     uint32_t data_retrans_ev;              /* TEV bits that make a data segment a data
                                               retransmission (from the finding-kind table) */
+    size_t flow_fixed;                     /* sizeof(struct flow) + ext_size */
 };
+
+/* Per-flow bytes in use now (fixed part of every flow + lazy blocks); remember the peak. */
+static void eng_state_peak(struct engine *e)
+{
+    uint64_t n = flow_count(e->ft);
+    uint64_t bytes = n * e->flow_fixed + e->st.lazy_bytes;
+    if (bytes > e->st.state_peak_bytes) {
+        e->st.state_peak_bytes = bytes;
+        e->st.state_peak_flows = n;
+    }
+}
+
+void *det_lazy_get(struct det *d, uint32_t *h)
+{
+    if (!d->lazy)
+        return NULL;
+    if (*h)
+        return pool_at(d->lazy, *h);
+    *h = pool_get(d->lazy);
+    if (!*h) {
+        d->eng->st.lazy_exhausted++;
+        return NULL;
+    }
+    d->eng->st.lazy_bytes += d->ops->lazy_state_size;
+    eng_state_peak(d->eng);
+    return pool_at(d->lazy, *h);
+}
+
+void *det_lazy_at(const struct det *d, uint32_t h)
+{
+    return d->lazy && h ? pool_at(d->lazy, h) : NULL;
+}
+
+void det_lazy_put(struct det *d, uint32_t *h)
+{
+    if (!d->lazy || !*h)
+        return;
+    pool_put(d->lazy, *h);
+    d->eng->st.lazy_bytes -= d->ops->lazy_state_size;
+    *h = 0;
+}
 
 /* The TCP events whose kinds count as data retransmissions (fk_info). */
 static uint32_t eng_data_retrans_events(void)
@@ -234,9 +277,18 @@ struct engine *eng_new(const struct eng_config *cfg, const struct sink *sinks, s
     e->ft = flow_table_new(e->cfg.max_flows, e->ext_size);
     if (!e->ft)
         goto free_engine;
+    e->flow_fixed = sizeof(struct flow) + e->ext_size;
+    e->st.flow_fixed_bytes = e->flow_fixed;
+    e->st.flow_struct_bytes = sizeof(struct flow);
+    for (size_t i = 0; i < e->ndets; i++) {
+        struct det *d = &e->dets[i];
+        if (d->ops->lazy_state_size &&
+            !(d->lazy = pool_new(e->cfg.max_flows, d->ops->lazy_state_size)))
+            goto free_pools;
+    }
     e->dedup = tcp_dedup_new(ENG_DEDUP_ORDER);
     if (!e->dedup)
-        goto free_table;
+        goto free_pools;
     for (size_t i = 0; i < e->ndets; i++) {
         struct det *d = &e->dets[i];
         if (d->ops->init && d->ops->init(d, &e->cfg) != 0) {
@@ -251,7 +303,9 @@ free_dets:
         if (e->dets[i].ops->free)
             e->dets[i].ops->free(&e->dets[i]);
     tcp_dedup_free(e->dedup);
-free_table:
+free_pools:
+    for (size_t i = 0; i < e->ndets; i++)
+        pool_free(e->dets[i].lazy);
     flow_table_free(e->ft);
 free_engine:
     free(e);
@@ -328,6 +382,7 @@ static struct flow *eng_new_flow(struct engine *e, const struct pkt *p, int *dir
     f->rec.first_frame = p->frame;
     tcp_flow_start(f, p);
     e->st.flows_created++;
+    eng_state_peak(e);
     return f;
 }
 
@@ -521,6 +576,8 @@ void eng_free(struct engine *e)
         if (e->dets[i].ops->free)
             e->dets[i].ops->free(&e->dets[i]);
     tcp_dedup_free(e->dedup);
+    for (size_t i = 0; i < e->ndets; i++)
+        pool_free(e->dets[i].lazy);
     flow_table_free(e->ft);
     free(e);
 }

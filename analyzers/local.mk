@@ -1,7 +1,7 @@
 # analyzers/: flow table, TCP analysis, stream parsers and detectors.
 libflowmedic_a_SOURCES += analyzers/finding.h analyzers/finding.c analyzers/finding_json.c analyzers/engine.h \
 	analyzers/det.h analyzers/det_table.c analyzers/hash.h analyzers/siphash.h analyzers/siphash.c \
-	analyzers/flow.h analyzers/flow.c \
+	analyzers/flow.h analyzers/flow.c analyzers/pool.h analyzers/pool.c \
 	analyzers/tcp.h analyzers/tcp.c analyzers/engine.c
 check_PROGRAMS += tests/unit/test_finding
 tests_unit_test_finding_SOURCES = tests/unit/test_finding.c tests/unit/testhelp.h
