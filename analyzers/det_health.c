@@ -109,15 +109,28 @@ struct hl_tls_walk {
 #define HL_TICKET_MAX_LEN 1024
 #define HL_TICKET_WINDOW_NS 10000000ull /* 10 ms, plus twice the handshake RTT */
 
-/* Per-flow state (zeroed when the flow starts). */
-struct hl_flow {
+/* Per-flow state every flow has (zeroed when the flow starts): counting, not parsing. */
+struct hl_slice {
+    uint32_t lazy;                  /* handle of the flow's struct hl_flow (det_lazy), 0 = none */
     uint16_t srv;                   /* server index + 1; 0 = not tracked */
     bool srv_done;                  /* srv was looked up */
-    uint32_t srv_gen;               /* the server slot's generation when it was looked up */
-    uint8_t mode;                   /* enum hl_mode */
     bool counted_attempt;           /* the first SYN was counted */
     bool counted_est;               /* the handshake completion was counted */
     bool counted_reset;             /* a reset during the handshake was counted */
+    uint32_t srv_gen;               /* the server slot's generation when it was looked up */
+    uint64_t syn_ns;                /* time of the latest client SYN */
+    uint64_t hs_rtt_ns;             /* SYN -> client ACK of the handshake (0 if unknown) */
+};
+
+/*
+ * Per-flow response timing state, taken from the pool at the flow's first payload (a
+ * SYN-only flow, or one without data, never takes one).
+ */
+struct hl_flow {
+    uint16_t srv;                   /* copy of the slice's srv (fixed from the first packet) */
+    uint32_t srv_gen;               /* copy of the slice's srv_gen */
+    uint64_t hs_rtt_ns;             /* copy of the slice's hs_rtt_ns, refreshed every packet */
+    uint8_t mode;                   /* enum hl_mode */
     bool seq_known[2];              /* next_seq[] is valid */
     bool waiting;                   /* turn-taking: client data awaits an answer */
     bool slow_pending;              /* HTTP: a slow first byte awaits its status line */
@@ -131,8 +144,6 @@ struct hl_flow {
     uint32_t held_len[2];           /* bytes held from held_seq on */
     uint64_t held_seq[2];           /* relative sequence of the first byte held */
     uint64_t held_ns[2];            /* when the first held segment arrived */
-    uint64_t syn_ns;                /* time of the latest client SYN */
-    uint64_t hs_rtt_ns;             /* SYN -> client ACK of the handshake (0 if unknown) */
     uint64_t fin_ns;                /* TLS 1.3: when the client's Finished was sent */
     bool tickets_done;              /* TLS 1.3: the server sent data other than tickets */
     uint64_t c_last_ns;             /* turn-taking: last client data byte time */
@@ -256,12 +267,17 @@ static uint16_t hl_server(struct hl *h, const struct endpoint *e)
     return h->slot[i];
 }
 
+static struct hl_srv *hl_srv_at(struct hl *h, uint16_t srv, uint32_t gen)
+{
+    if (!srv)
+        return NULL;
+    struct hl_srv *s = &h->srv[srv - 1];
+    return s->gen == gen ? s : NULL; /* the slot went to another server meanwhile */
+}
+
 static struct hl_srv *hl_srv_of(struct hl *h, const struct hl_flow *st)
 {
-    if (!st->srv)
-        return NULL;
-    struct hl_srv *s = &h->srv[st->srv - 1];
-    return s->gen == st->srv_gen ? s : NULL; /* the slot went to another server meanwhile */
+    return hl_srv_at(h, st->srv, st->srv_gen);
 }
 
 /* ---- findings ---- */
@@ -1018,14 +1034,14 @@ static void hl_on_packet(struct det *d, const struct flow *f, void *fs, const st
                          const struct tcp_seg *sg)
 {
     struct hl *h = hl_of(d);
-    struct hl_flow *st = fs;
+    struct hl_slice *st = fs;
     hl_advance(d, p->ts_ns);
     if (!st->srv_done) {
         st->srv_done = true;
         st->srv = hl_server(h, &flow_rec(f)->server);
         st->srv_gen = st->srv ? h->srv[st->srv - 1].gen : 0;
     }
-    struct hl_srv *s = hl_srv_of(h, st);
+    struct hl_srv *s = hl_srv_at(h, st->srv, st->srv_gen);
     if (s) {
         struct health_row *r = &s->row;
         s->active = true;
@@ -1065,20 +1081,34 @@ static void hl_on_packet(struct det *d, const struct flow *f, void *fs, const st
                 r->retrans_segs[sg->dir]++;
         }
     }
+    struct hl_flow *lz = det_lazy_at(d, st->lazy);
+    if (!(sg->ev & TEV_BIT(TEV_KEEP_ALIVE)) && sg->len && sg->has_rel && !lz) {
+        lz = det_lazy_get(d, &st->lazy); /* the first payload: response timing starts */
+        if (lz) {
+            lz->srv = st->srv;
+            lz->srv_gen = st->srv_gen;
+        }
+    }
+    if (!lz)
+        return;
+    lz->hs_rtt_ns = st->hs_rtt_ns;
     if (!(sg->ev & TEV_BIT(TEV_KEEP_ALIVE)))
-        hl_stream(d, f, st, p, sg);
+        hl_stream(d, f, lz, p, sg);
     /* a response delimited by the close of the connection ends with the server's FIN */
-    if (st->mode == HM_HTTP && sg->dir == DIR_S2C && (p->flags & TCP_FIN)) {
+    if (lz->mode == HM_HTTP && sg->dir == DIR_S2C && (p->flags & TCP_FIN)) {
         struct http_msg m;
-        if (http_eof(&st->u.hp[DIR_S2C], &m))
-            hl_http_response(d, f, st, &m, p);
+        if (http_eof(&lz->u.hp[DIR_S2C], &m))
+            hl_http_response(d, f, lz, &m, p);
     }
 }
 
 static void hl_on_flow_end(struct det *d, const struct flow *f, void *fs)
 {
     struct hl *h = hl_of(d);
-    struct hl_flow *st = fs;
+    struct hl_slice *sl = fs;
+    struct hl_flow *st = det_lazy_at(d, sl->lazy);
+    if (!st)
+        return; /* no payload: nothing was timed */
     struct hl_srv *s = hl_srv_of(h, st);
     const struct flow_record *rec = flow_rec(f);
     if (st->mode == HM_HTTP) {
@@ -1106,6 +1136,7 @@ static void hl_on_flow_end(struct det *d, const struct flow *f, void *fs)
     }
     hl_drop_requests(s, st);
     st->mode = HM_OFF;
+    det_lazy_put(d, &sl->lazy);
 }
 
 static void hl_on_tick(struct det *d, uint64_t now_ns)
@@ -1185,7 +1216,8 @@ static void hl_free(struct det *d)
 
 const struct det_ops det_health_ops = {
     .name = "health",
-    .flow_state_size = sizeof(struct hl_flow),
+    .flow_state_size = sizeof(struct hl_slice),
+    .lazy_state_size = sizeof(struct hl_flow),
     .init = hl_init,
     .on_packet = hl_on_packet,
     .on_flow_end = hl_on_flow_end,
