@@ -117,9 +117,8 @@ struct hl_slice {
     bool counted_attempt;           /* the first SYN was counted */
     bool counted_est;               /* the handshake completion was counted */
     bool counted_reset;             /* a reset during the handshake was counted */
+    bool rtt_known;                 /* rec.hs_rtt_ns was counted in the server's quantiles */
     uint32_t srv_gen;               /* the server slot's generation when it was looked up */
-    uint64_t syn_ns;                /* time of the latest client SYN */
-    uint64_t hs_rtt_ns;             /* SYN -> client ACK of the handshake (0 if unknown) */
 };
 
 /*
@@ -129,7 +128,8 @@ struct hl_slice {
 struct hl_flow {
     uint16_t srv;                   /* copy of the slice's srv (fixed from the first packet) */
     uint32_t srv_gen;               /* copy of the slice's srv_gen */
-    uint64_t hs_rtt_ns;             /* copy of the slice's hs_rtt_ns, refreshed every packet */
+    uint64_t hs_rtt_ns;             /* rec.hs_rtt_ns once counted (rtt_known), else 0;
+                                       refreshed every packet */
     uint8_t mode;                   /* enum hl_mode */
     bool seq_known[2];              /* next_seq[] is valid */
     bool waiting;                   /* turn-taking: client data awaits an answer */
@@ -1050,19 +1050,16 @@ static void hl_on_packet(struct det *d, const struct flow *f, void *fs, const st
             st->counted_attempt = true;
             r->attempts++;
         }
-        if (sg->syn) {
-            st->syn_ns = p->ts_ns;
-            if (sg->syn_retry)
-                r->syn_retries++;
-        }
+        if (sg->syn_retry)
+            r->syn_retries++;
         if (sg->synack_retry)
             r->synack_retries++;
         if (sg->hs_ack && !st->counted_est) {
             st->counted_est = true;
             r->established++;
-            if (st->syn_ns && p->ts_ns >= st->syn_ns) {
-                st->hs_rtt_ns = p->ts_ns - st->syn_ns;
-                sketch_add(&s->hs, (double)st->hs_rtt_ns / 1e9);
+            if (flow_rec(f)->hs_rtt_ns >= 0) {
+                st->rtt_known = true;
+                sketch_add(&s->hs, (double)flow_rec(f)->hs_rtt_ns / 1e9);
             }
         }
         if (sg->rst != RST_NONE) {
@@ -1091,7 +1088,7 @@ static void hl_on_packet(struct det *d, const struct flow *f, void *fs, const st
     }
     if (!lz)
         return;
-    lz->hs_rtt_ns = st->hs_rtt_ns;
+    lz->hs_rtt_ns = st->rtt_known ? (uint64_t)flow_rec(f)->hs_rtt_ns : 0;
     if (!(sg->ev & TEV_BIT(TEV_KEEP_ALIVE)))
         hl_stream(d, f, lz, p, sg);
     /* a response delimited by the close of the connection ends with the server's FIN */

@@ -146,6 +146,7 @@ void tcp_flow_start(struct flow *f, const struct pkt *p)
     }
     f->rec.hs_rtt_server_ns = -1;
     f->rec.hs_rtt_client_ns = -1;
+    f->rec.hs_rtt_ns = -1;
     if ((p->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
         f->rec.state = FS_SYN_SENT;
     else if ((p->flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
@@ -436,6 +437,7 @@ static void tcp_handshake(struct flow *f, const struct pkt *p, int dir, struct t
         f->tcp.mru_syn_ts_ns = now;
         if (dir == DIR_C2S) {
             s->syn = true;
+            f->tcp.client_syn_ts_ns = now;
             r->syn_count++;
             r->saw_syn = true;
         }
@@ -462,6 +464,8 @@ static void tcp_handshake(struct flow *f, const struct pkt *p, int dir, struct t
             f->tcp.established = true;
             if (now >= f->tcp.synack_ts_ns)
                 r->hs_rtt_client_ns = (int64_t)(now - f->tcp.synack_ts_ns);
+            if (f->tcp.client_syn_ts_ns && now >= f->tcp.client_syn_ts_ns)
+                r->hs_rtt_ns = (int64_t)(now - f->tcp.client_syn_ts_ns);
         }
         if (r->state == FS_SYN_RECEIVED && (s->hs_ack || dir == DIR_S2C))
             r->state = FS_ESTABLISHED;

@@ -81,7 +81,8 @@ struct tcp_half {
 
 /* Flow-wide TCP analysis state. */
 struct tcp_flow {
-    uint64_t mru_syn_ts_ns;  /* time of the latest client SYN (0 = none) */
+    uint64_t mru_syn_ts_ns;  /* time of the latest SYN, either direction (0 = none) */
+    uint64_t client_syn_ts_ns; /* time of the latest client SYN (0 = none): rec.hs_rtt_ns */
     uint64_t first_rtt_ns;   /* SYN -> first ACK without SYN (Wireshark's first RTT); 0 = unknown */
     uint64_t synack_ts_ns;   /* time of the last SYN-ACK */
     bool synack_seen;        /* a SYN-ACK was seen */
