@@ -20,7 +20,8 @@ tests_unit_test_estab_LDADD = $(FM_LIBS)
 TESTS += tests/unit/test_estab
 TESTS += tests/estab/samples.sh
 EXTRA_DIST += tests/estab/samples.sh tests/estab/check.py
-libflowmedic_a_SOURCES += analyzers/health.h analyzers/det_health.c
+libflowmedic_a_SOURCES += analyzers/health.h analyzers/health_int.h analyzers/health_srv.c \
+	analyzers/det_health.c
 # TCP events detector (issue 3)
 libflowmedic_a_SOURCES += analyzers/det_tcp.c
 TESTS += tests/health/samples.sh tests/health/metrics.sh
