@@ -272,7 +272,8 @@ struct engine *eng_new(const struct eng_config *cfg, const struct sink *sinks, s
         d->ops = det_table[i];
         d->eng = e;
         d->off = e->ext_size;
-        e->ext_size += (d->ops->flow_state_size + 15) & ~(size_t)15;
+        /* 8-byte alignment: slices hold nothing wider than uint64_t */
+        e->ext_size += (d->ops->flow_state_size + 7) & ~(size_t)7;
     }
     e->ft = flow_table_new(e->cfg.max_flows, e->ext_size);
     if (!e->ft)

@@ -550,10 +550,6 @@ bool tcp_analyze(struct flow *f, const struct pkt *p, int dir, struct tcp_seg *s
         fw->lastack_ts_ns = now;
     }
     fw->lastflags = lastflags;
-    if (p->nsack) {
-        fw->nsack = p->nsack > PKT_MAX_SACK ? PKT_MAX_SACK : p->nsack;
-        memcpy(fw->sack, p->sack, sizeof(fw->sack[0]) * fw->nsack);
-    }
     if (p->tcp_len)
         fw->data_segs++;
 
