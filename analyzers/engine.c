@@ -39,13 +39,32 @@ struct engine {
     uint32_t data_retrans_ev;              /* TEV bits that make a data segment a data
                                               retransmission (from the finding-kind table) */
     size_t flow_fixed;                     /* sizeof(struct flow) + ext_size */
+    struct pool *tcp_loss;                 /* TCP analysis' loss bookkeeping, two per flow */
 };
+
+/* Bytes of lazy blocks handed out now: detectors' and TCP analysis' pools. */
+static uint64_t eng_lazy_bytes(const struct engine *e)
+{
+    struct pool_stats ps;
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < e->ndets; i++) {
+        if (e->dets[i].lazy) {
+            pool_get_stats(e->dets[i].lazy, &ps);
+            bytes += (uint64_t)ps.used * ps.block;
+        }
+    }
+    if (e->tcp_loss) {
+        pool_get_stats(e->tcp_loss, &ps);
+        bytes += (uint64_t)ps.used * ps.block;
+    }
+    return bytes;
+}
 
 /* Per-flow bytes in use now (fixed part of every flow + lazy blocks); remember the peak. */
 static void eng_state_peak(struct engine *e)
 {
     uint64_t n = flow_count(e->ft);
-    uint64_t bytes = n * e->flow_fixed + e->st.lazy_bytes;
+    uint64_t bytes = n * e->flow_fixed + eng_lazy_bytes(e);
     if (bytes > e->st.state_peak_bytes) {
         e->st.state_peak_bytes = bytes;
         e->st.state_peak_flows = n;
@@ -63,7 +82,6 @@ void *det_lazy_get(struct det *d, uint32_t *h)
         d->eng->st.lazy_exhausted++;
         return NULL;
     }
-    d->eng->st.lazy_bytes += d->ops->lazy_state_size;
     eng_state_peak(d->eng);
     return pool_at(d->lazy, *h);
 }
@@ -78,7 +96,6 @@ void det_lazy_put(struct det *d, uint32_t *h)
     if (!d->lazy || !*h)
         return;
     pool_put(d->lazy, *h);
-    d->eng->st.lazy_bytes -= d->ops->lazy_state_size;
     *h = 0;
 }
 
@@ -235,6 +252,7 @@ static void eng_close_flow(struct engine *e, struct flow *f, enum flow_close why
     for (size_t i = 0; i < e->nsinks; i++)
         if (e->sinks[i].on_flow)
             e->sinks[i].on_flow(e->sinks[i].ctx, r);
+    tcp_flow_end(f, e->tcp_loss);
 }
 
 static void eng_end_flow(struct engine *e, struct flow *f, enum flow_close why)
@@ -287,6 +305,9 @@ struct engine *eng_new(const struct eng_config *cfg, const struct sink *sinks, s
             !(d->lazy = pool_new(e->cfg.max_flows, d->ops->lazy_state_size)))
             goto free_pools;
     }
+    if (e->cfg.max_flows > SIZE_MAX / 2 ||
+        !(e->tcp_loss = pool_new(2 * e->cfg.max_flows, sizeof(struct tcp_loss))))
+        goto free_pools;
     e->dedup = tcp_dedup_new(ENG_DEDUP_ORDER);
     if (!e->dedup)
         goto free_pools;
@@ -305,6 +326,7 @@ free_dets:
             e->dets[i].ops->free(&e->dets[i]);
     tcp_dedup_free(e->dedup);
 free_pools:
+    pool_free(e->tcp_loss);
     for (size_t i = 0; i < e->ndets; i++)
         pool_free(e->dets[i].lazy);
     flow_table_free(e->ft);
@@ -421,7 +443,7 @@ void eng_packet(struct engine *e, const struct pkt *p)
     struct tcp_seg s;
     memset(&s, 0, sizeof(s));
     s.flow_new = created;
-    bool closed = tcp_analyze(f, p, dir, &s);
+    bool closed = tcp_analyze(f, p, dir, &s, e->tcp_loss);
     eng_count_data(e, r, dir, &s);
     for (size_t i = 0; i < e->ndets; i++)
         if (e->dets[i].ops->on_packet)
@@ -481,6 +503,10 @@ void eng_finish(struct engine *e, struct run_summary *sum)
 void eng_get_stats(const struct engine *e, struct eng_stats *st)
 {
     *st = e->st;
+    st->lazy_bytes = eng_lazy_bytes(e);
+    struct pool_stats ps;
+    pool_get_stats(e->tcp_loss, &ps);
+    st->lazy_exhausted += ps.exhausted;
     st->flows_active = flow_count(e->ft);
     st->last_ts_ns = e->now_ns;
 }
@@ -577,6 +603,7 @@ void eng_free(struct engine *e)
         if (e->dets[i].ops->free)
             e->dets[i].ops->free(&e->dets[i]);
     tcp_dedup_free(e->dedup);
+    pool_free(e->tcp_loss);
     for (size_t i = 0; i < e->ndets; i++)
         pool_free(e->dets[i].lazy);
     flow_table_free(e->ft);

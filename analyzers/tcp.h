@@ -14,6 +14,7 @@
 struct flow;
 struct tcp_seg;
 struct det_ops;
+struct pool;
 
 /* The TCP events detector (det_tcp.c), for det_table.c. */
 extern const struct det_ops det_tcp_ops;
@@ -39,6 +40,16 @@ enum {
     TCP_LF_ZWP = 1u << 1,        /* the last segment was a zero window probe */
 };
 
+/*
+ * Loss bookkeeping of one direction, taken from a pool at its first gap or retransmission
+ * (a SYN-only or clean flow never takes one): where losses happened.
+ */
+struct tcp_loss {
+    struct tcp_hole rtx[TCP_HOLES];   /* recent retransmitted ranges counted as lost_down */
+    struct tcp_hole holes[TCP_HOLES]; /* gaps never captured */
+    uint8_t rtx_next;                 /* next slot of rtx[] to overwrite */
+};
+
 /* Sequence state of one direction of a flow (the sender's side). */
 struct tcp_half {
     uint64_t syn_ts_ns;      /* time of the last SYN (or SYN-ACK) sent */
@@ -59,8 +70,8 @@ struct tcp_half {
     int32_t dupacknum;       /* duplicate ACKs in a row (-1: after an ACKed unseen segment) */
     uint32_t window;         /* raw window of the last segment (UINT32_MAX before any) */
     uint32_t unseen_acked;   /* end of the bytes the peer ACKed beyond nextseq (capture loss) */
-    struct tcp_hole rtx[TCP_HOLES]; /* recent retransmitted ranges counted as lost_down */
-    struct tcp_hole holes[TCP_HOLES]; /* gaps never captured */
+    uint32_t loss;           /* handle of this direction's struct tcp_loss in the loss pool
+                                (tcp_analyze's), 0 until a gap or retransmission needs one */
     bool seen;               /* any segment sent in this direction */
     bool base_set;           /* base_seq is known */
     bool syn_seen;           /* a SYN was sent in this direction */
@@ -74,7 +85,6 @@ struct tcp_half {
     bool ttl_known;          /* ttl_min/max are set */
     bool rel_init;           /* rel_top is set */
     bool unseen_set;         /* unseen_acked is set */
-    uint8_t rtx_next;        /* next slot of rtx[] to overwrite */
 };
 
 /* Flow-wide TCP analysis state. */
@@ -120,8 +130,15 @@ void tcp_flow_start(struct flow *f, const struct pkt *p);
  * Analyse one segment of f in direction dir: sequence events, handshake, state, resets.
  * Fills *s (which the caller zeroed except dir/flow_new) and the flow's rec counters ev[][],
  * state, close, handshake RTTs, syn/synack counts. Returns true when the flow just closed.
+ * loss is a pool of struct tcp_loss blocks (two per flow the table holds); a direction takes
+ * one at its first gap or retransmission. When it is empty, that direction's loss locations
+ * are not kept (its events are still counted).
  */
-bool tcp_analyze(struct flow *f, const struct pkt *p, int dir, struct tcp_seg *s);
+bool tcp_analyze(struct flow *f, const struct pkt *p, int dir, struct tcp_seg *s,
+                 struct pool *loss);
+
+/* f ends: give its directions' loss bookkeeping back to the pool (see tcp_analyze). */
+void tcp_flow_end(struct flow *f, struct pool *loss);
 
 /* Which end of p is the server: 0 = p->dst, 1 = p->src. servers may be NULL (n = 0). */
 int tcp_pick_server(const struct pkt *p, const struct endpoint *servers, size_t n);
