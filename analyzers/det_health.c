@@ -14,6 +14,7 @@
 #include "analyzers/health.h"
 #include "analyzers/health_int.h"
 #include "analyzers/http.h"
+#include "analyzers/tls.h"
 #include "capture/decode.h"
 #include "capture/log.h"
 #include "capture/rd.h"
@@ -376,10 +377,9 @@ static void hl_payload(struct det *d, const struct flow *f, struct hl_flow *st, 
                        const struct pkt *p, const uint8_t *b, size_t n)
 {
     if (st->mode == HM_UNKNOWN) {
-        struct rd first = rd_init(b, n);
         if (dir == DIR_S2C) {
-            st->mode = HM_TURNS;            /* the server spoke first: not HTTP, not TLS */
-        } else if (rd_u8(&first) == 0x16) { /* a TLS handshake record */
+            st->mode = HM_TURNS; /* the server spoke first: not HTTP, not TLS */
+        } else if (tls_looks_like(b, n)) { /* the same test as det_tls's */
             st->mode = HM_TLS;
             memset(&st->u.tls, 0, sizeof(st->u.tls));
         } else if (http_looks_like_request(b, n)) {
