@@ -150,8 +150,8 @@ struct es_early {
 
 /* This detector's slice of a flow. */
 struct es_slice {
-    uint32_t lazy;      /* handle of the flow's struct es_late (det_lazy), 0 = none yet */
-    struct es_early e;  /* the SYN side */
+    uint32_t lazy;     /* handle of the flow's struct es_late (det_lazy), 0 = none yet */
+    struct es_early e; /* the SYN side */
 };
 
 /*
@@ -770,7 +770,7 @@ static void es_aq_ignored(struct det *d, const struct flow *f, struct es_flow *s
                st->l->data_retx ? " and left the client's data unACKed" : "",
                st->l->progress    ? "it finally responded"
                : st->l->srv_reset ? "it reset the connection"
-                               : "no progress",
+                                  : "no progress",
                stall, st->l->data_retx ? "" : " or the ACK was lost (weaker)"));
     fd.fx.estab.reason = ER_ACCEPT_QUEUE;
     fd.fx.estab.abort_on_overflow = false;
@@ -819,7 +819,7 @@ static void es_slow(struct det *d, const struct flow *f, struct es_flow *st, uin
                 "drop: %s, so random loss of the SYN is likelier.",
                 tot, st->e->sy.nsyn, sv, st->e->acked ? cl : "unknown",
                 st->l->weak_others ? "the server answered other connections normally then"
-                                : "the server had no other connections then"));
+                                   : "the server had no other connections then"));
     else
         es_fit(
             fd.detail, sizeof(fd.detail),
@@ -910,7 +910,8 @@ static void es_on_packet(struct det *d, const struct flow *f, void *fs, const st
     if (!st->e->acked || st->l->progress)
         return;
     bool fin = (pk->flags & TCP_FIN) != 0;
-    bool acks_data = st->l->has_data && ack && (int32_t)(pk->ack - (st->e->isn + 1u + st->l->data_end)) >= 0;
+    bool acks_data =
+        st->l->has_data && ack && (int32_t)(pk->ack - (st->e->isn + 1u + st->l->data_end)) >= 0;
     if (sg->len > 0 || fin || acks_data)
         es_progress(d, f, st, pk);
 }

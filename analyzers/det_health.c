@@ -378,7 +378,7 @@ static void hl_payload(struct det *d, const struct flow *f, struct hl_flow *st, 
 {
     if (st->mode == HM_UNKNOWN) {
         if (dir == DIR_S2C) {
-            st->mode = HM_TURNS; /* the server spoke first: not HTTP, not TLS */
+            st->mode = HM_TURNS;           /* the server spoke first: not HTTP, not TLS */
         } else if (tls_looks_like(b, n)) { /* the same test as det_tls's */
             st->mode = HM_TLS;
             memset(&st->u.tls, 0, sizeof(st->u.tls));

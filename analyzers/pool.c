@@ -9,13 +9,13 @@
 #include <string.h>
 
 struct pool {
-    uint8_t *mem;        /* nblocks * size bytes */
-    size_t size;         /* bytes per block */
-    size_t nblocks;      /* blocks */
-    uint32_t *free;      /* stack of free block indexes */
-    size_t nfree;        /* entries on the stack */
-    size_t peak;         /* most blocks handed out at once */
-    uint64_t exhausted;  /* pool_get calls that found the stack empty */
+    uint8_t *mem;       /* nblocks * size bytes */
+    size_t size;        /* bytes per block */
+    size_t nblocks;     /* blocks */
+    uint32_t *free;     /* stack of free block indexes */
+    size_t nfree;       /* entries on the stack */
+    size_t peak;        /* most blocks handed out at once */
+    uint64_t exhausted; /* pool_get calls that found the stack empty */
 };
 
 struct pool *pool_new(size_t nblocks, size_t size)

@@ -13,11 +13,11 @@ struct pool;
 
 /* What a pool holds now and held at most (for the bytes-per-flow accounting). */
 struct pool_stats {
-    size_t block;        /* bytes per block */
-    size_t nblocks;      /* blocks in the pool */
-    size_t used;         /* blocks handed out now */
-    size_t peak;         /* the most handed out at once */
-    uint64_t exhausted;  /* pool_get calls that found no free block */
+    size_t block;       /* bytes per block */
+    size_t nblocks;     /* blocks in the pool */
+    size_t used;        /* blocks handed out now */
+    size_t peak;        /* the most handed out at once */
+    uint64_t exhausted; /* pool_get calls that found no free block */
 };
 
 /* nblocks blocks of size bytes each (both > 0). NULL on failure. */

@@ -358,8 +358,7 @@ static void tcp_wscale(struct tcp_half *fw, struct tcp_half *rv, const struct pk
  * a zero window probe (which does not advance nextseq).
  */
 static uint32_t tcp_seq_rules(struct flow *f, struct tcp_half *fw, struct tcp_half *rv,
-                              const struct pkt *p, bool *zwp, uint8_t *lastflags,
-                              struct pool *loss)
+                              const struct pkt *p, bool *zwp, uint8_t *lastflags, struct pool *loss)
 {
     const uint8_t fl = p->flags;
     const uint32_t seq = p->seq, ack = p->ack, len = p->tcp_len, win = p->win;
@@ -508,8 +507,7 @@ static void tcp_handshake(struct flow *f, const struct pkt *p, int dir, struct t
     }
 }
 
-bool tcp_analyze(struct flow *f, const struct pkt *p, int dir, struct tcp_seg *s,
-                 struct pool *loss)
+bool tcp_analyze(struct flow *f, const struct pkt *p, int dir, struct tcp_seg *s, struct pool *loss)
 {
     struct flow_record *r = &f->rec;
     struct tcp_half *fw = &f->half[dir], *rv = &f->half[!dir];

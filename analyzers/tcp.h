@@ -60,11 +60,11 @@ struct tcp_half {
     uint64_t lost_up;        /* retransmissions of bytes never seen at the tap */
     uint64_t lost_down;      /* retransmissions of bytes seen at the tap */
     uint64_t capture_loss_bytes; /* bytes ACKed by the peer that were never captured */
-    uint64_t rtx_unneeded;   /* retransmissions the peer reported as duplicates (D-SACK) */
-    uint64_t ctl_rtx;        /* retransmitted SYN or FIN segments without data */
-    uint32_t base_seq;       /* ISN (from the SYN) or first seq - 1 */
-    uint32_t isn;            /* sequence number of that SYN */
-    uint32_t nextseq;        /* highest seq + len seen (raw); 0 = none yet, as in Wireshark */
+    uint64_t rtx_unneeded;       /* retransmissions the peer reported as duplicates (D-SACK) */
+    uint64_t ctl_rtx;            /* retransmitted SYN or FIN segments without data */
+    uint32_t base_seq;           /* ISN (from the SYN) or first seq - 1 */
+    uint32_t isn;                /* sequence number of that SYN */
+    uint32_t nextseq;            /* highest seq + len seen (raw); 0 = none yet, as in Wireshark */
     uint32_t maxseqtobeacked;/* highest contiguous sequence seen; 0 = none yet */
     uint32_t lastack;        /* ack of the last segment sent; 0 = none yet */
     int32_t dupacknum;       /* duplicate ACKs in a row (-1: after an ACKed unseen segment) */
@@ -89,7 +89,7 @@ struct tcp_half {
 
 /* Flow-wide TCP analysis state. */
 struct tcp_flow {
-    uint64_t mru_syn_ts_ns;  /* time of the latest SYN, either direction (0 = none) */
+    uint64_t mru_syn_ts_ns;    /* time of the latest SYN, either direction (0 = none) */
     uint64_t client_syn_ts_ns; /* time of the latest client SYN (0 = none): rec.hs_rtt_ns */
     uint64_t first_rtt_ns;   /* SYN -> first ACK without SYN (Wireshark's first RTT); 0 = unknown */
     uint64_t synack_ts_ns;   /* time of the last SYN-ACK */
