@@ -210,6 +210,13 @@ static void run_engine(struct eng_config *cfg)
     struct run_summary sum;
     memset(&sum, 0, sizeof(sum));
     eng_finish(e, &sum);
+    /* every lazy block (detectors' and TCP analysis') went back when its flow ended */
+    struct eng_stats st;
+    eng_get_stats(e, &st);
+    CHECK_EQ_U64(st.lazy_bytes, 0);
+    CHECK_EQ_U64(st.lazy_exhausted, 0);
+    CHECK(st.state_peak_flows == 0 ||
+          st.state_peak_bytes >= st.state_peak_flows * st.flow_fixed_bytes);
     eng_free(e);
 }
 
