@@ -29,7 +29,7 @@ EXTRA_DIST += tests/health/samples.sh tests/health/metrics.sh tests/health/check
 	tests/health/promcheck.py tests/health/replay.py tests/health/concat.py
 # TLS handshake analysis (issue 5): stream reassembly, TLS parser, X.509 (OpenSSL), detector
 libflowmedic_a_SOURCES += analyzers/stream.h analyzers/stream.c analyzers/tls.h analyzers/tls.c \
-	analyzers/x509.h analyzers/x509.c analyzers/det_tls.c
+	analyzers/x509.h analyzers/x509.c analyzers/tls_cert.h analyzers/tls_cert.c analyzers/det_tls.c
 check_PROGRAMS += tests/unit/test_tls tests/unit/test_stream tests/fuzz/fuzz_tls_replay
 tests_unit_test_tls_SOURCES = tests/unit/test_tls.c tests/unit/tls_vectors.h tests/unit/testhelp.h
 tests_unit_test_tls_LDADD = $(FM_LIBS)
