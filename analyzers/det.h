@@ -90,8 +90,14 @@ struct det_ops {
  * the block or NULL without taking one; det_lazy_put gives it back (on_flow_end) and zeroes *h.
  */
 void *det_lazy_get(struct det *d, uint32_t *h);
-void *det_lazy_at(const struct det *d, uint32_t h);
+void *det_lazy_block(const struct det *d, uint32_t h);
 void det_lazy_put(struct det *d, uint32_t *h);
+
+/* Inline: most packets are of flows without the block, or need no lookup at all. */
+static inline void *det_lazy_at(const struct det *d, uint32_t h)
+{
+    return h ? det_lazy_block(d, h) : NULL;
+}
 
 /* Send a finding to every sink (counts it too). */
 void det_emit(struct det *d, const struct finding *f);

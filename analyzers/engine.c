@@ -86,7 +86,7 @@ void *det_lazy_get(struct det *d, uint32_t *h)
     return pool_at(d->lazy, *h);
 }
 
-void *det_lazy_at(const struct det *d, uint32_t h)
+void *det_lazy_block(const struct det *d, uint32_t h)
 {
     return d->lazy && h ? pool_at(d->lazy, h) : NULL;
 }
