@@ -1,9 +1,9 @@
 /*
  * tls_cert.h - certificate checks of TLS handshakes: each certificate of a server's chain is
  * parsed (through a small cache of recent certificates) and judged once per (certificate,
- * server, SNI): a validity date that is not a date, expired, not yet valid, expiring within N
- * days, name mismatch, self-signed,
- * weak key or signature. det_tls follows the handshakes and turns the verdicts into findings.
+ * server, SNI): a validity date that is not a date, expired, not yet valid, expiring within
+ * N days, name mismatch, self-signed, weak key or signature. det_tls follows the handshakes
+ * and turns the verdicts into findings.
  */
 #ifndef FM_TLS_CERT_H
 #define FM_TLS_CERT_H
