@@ -80,6 +80,10 @@ struct det_ops {
     void (*on_finish)(struct det *d);
     /* Release global state. May be NULL. */
     void (*free)(struct det *d);
+    /* A health row another detector emitted (for the incident layer). May be NULL. */
+    void (*on_health)(struct det *d, const struct health_row *h);
+    /* A TLS handshake record another detector emitted. May be NULL. */
+    void (*on_tls)(struct det *d, const struct tls_record *t);
 };
 
 /*
@@ -122,6 +126,13 @@ void det_emit_health(struct det *d, const struct health_row *h);
 /* TLS handshake and certificate records go to the sinks through these. */
 void det_emit_tls(struct det *d, const struct tls_record *t);
 void det_emit_cert(struct det *d, const struct cert_record *c);
+
+/* Who scans (analyzers/scan.h): fed by the engine before the detectors see a segment. */
+struct scan_table;
+const struct scan_table *det_scans(const struct det *d);
+
+/* Incident events go to the sinks through this. */
+void det_emit_incident(struct det *d, const struct incident_record *r);
 
 /* The detector table (det_table.c), NULL-terminated. */
 extern const struct det_ops *const det_table[];

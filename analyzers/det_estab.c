@@ -41,6 +41,8 @@
 #define ES_RST_NEAR_NS NS_PER_S
 /* a client SYN sooner than this after the previous one is a copy, not a retry */
 #define ES_RETRY_MIN_NS (200 * NS_PER_MS)
+/* a refusal stands when no SYN-ACK followed its RST this long (a client's first SYN retry) */
+#define ES_REFUSE_CONFIRM_NS (1500 * NS_PER_MS)
 /* a SYN-ACK sooner than this after the previous one is a copy, not a timer re-send */
 #define ES_SA_RETRY_MIN_NS (500 * NS_PER_MS)
 /* an outage episode closes after this long without new attempts */
@@ -133,6 +135,10 @@ struct es_attempt {
     int16_t srv;            /* server slot */
     uint32_t srv_gen;       /* the slot's generation; 0 = none */
     struct es_syns sy;      /* its SYNs */
+    bool refused;           /* a RST answered the SYN (a refusal once no SYN-ACK follows) */
+    bool refused_ttl_mismatch; /* that RST's TTL differed from the server's */
+    uint64_t refused_ns;    /* that RST */
+    uint64_t refused_frame; /* its frame */
 };
 
 /* Per-flow state every flow has (zeroed when a flow starts): what a client SYN needs. */
@@ -145,7 +151,7 @@ struct es_early {
     uint64_t last_c2s_ns;        /* the client's latest segment */
     int16_t srv;                 /* server slot (valid when srv_gen != 0) */
     uint32_t srv_gen;            /* the slot's generation when taken; 0 = no slot */
-    bool refused;                /* answered by RST */
+    bool refused;                /* answered by RST (revised if a SYN-ACK follows) */
 };
 
 /* This detector's slice of a flow. */
@@ -184,6 +190,9 @@ struct es_late {
     bool done_aq;                /* accept-queue finding written */
     bool srv_reset;              /* the server reset the connection before any progress */
     uint64_t reset_frame;        /* that reset */
+    bool refused_ttl_mismatch;   /* the refusing RST's TTL differed from the server's */
+    uint64_t refused_ns;         /* that RST (the slice's refused says whether there is one) */
+    uint64_t refused_frame;      /* its frame */
 };
 
 /* A flow's state as the functions below see it (built per call; l is NULL before it is taken). */
@@ -648,6 +657,10 @@ static void es_judge_retry(struct det *d, const struct flow *f, struct es_flow *
 static void es_on_synack(struct det *d, const struct flow *f, struct es_flow *st,
                          const struct pkt *pk)
 {
+    if (st->e->refused && st->e->nsynack == 0) {
+        st->e->refused = false; /* the reset came before the real SYN-ACK: not a refusal */
+        st->l->done_hs = false;
+    }
     if (st->e->nsynack == 0) {
         const struct flow_record *r = flow_rec(f);
         if (st->e->sy.nsyn == 0) {
@@ -674,36 +687,53 @@ static void es_on_synack(struct det *d, const struct flow *f, struct es_flow *st
     st->l->last_synack_ns = pk->ts_ns;
 }
 
-/* A RST in answer to the SYN: refused. */
+/*
+ * A RST in answer to the SYN: refused, unless a SYN-ACK still follows (a reset that arrives
+ * before the real SYN-ACK, after which the connection goes on, is not a refusal). The finding
+ * is written once no SYN-ACK followed for ES_REFUSE_CONFIRM_NS (on_tick), or at the flow end.
+ */
 static void es_refused(struct det *d, const struct flow *f, struct es_flow *st,
                        const struct pkt *pk, const struct tcp_seg *sg)
 {
     st->e->refused = true;
     st->l->done_hs = true;
-    es_pending_release(d, st, es_pending_of(d, f, st));
+    st->l->refused_ns = pk->ts_ns;
+    st->l->refused_frame = pk->frame;
+    st->l->refused_ttl_mismatch = sg->rst_ttl_mismatch;
+    struct es_attempt *pa = es_pending_of(d, f, st);
+    if (pa && !pa->decided)
+        es_attempt_of(pa, f, st); /* on_tick writes the finding once it stands */
     struct es_server *s = es_flow_server(d, st);
     struct es_bucket *b = s ? es_bucket_at(s, pk->ts_ns) : NULL;
     if (b)
         b->refused = es_inc16(b->refused);
-    const struct flow_record *r = flow_rec(f);
+}
+
+static void es_attempt_finding(struct finding *fd, const struct es_attempt *at, enum fkind k,
+                               enum severity sev, uint64_t ts);
+
+/* The conn_refused finding of a refusal that stood (no SYN-ACK followed its RST). */
+static void es_refused_emit(struct det *d, const struct es_attempt *at)
+{
     struct finding fd;
-    det_finding_init(&fd, f, FK_CONN_REFUSED, SEV_ERROR, pk->ts_ns);
+    es_attempt_finding(&fd, at, FK_CONN_REFUSED, SEV_ERROR, at->refused_ns);
     fd.confidence = 1.0f;
-    es_syn_frames(&fd, &st->e->sy, pk->frame);
+    es_syn_frames(&fd, &at->sy, at->refused_frame);
     char after[24];
-    es_dur(after, sizeof(after), es_sub(pk->ts_ns, st->e->sy.last_syn_ns));
+    es_dur(after, sizeof(after), es_sub(at->refused_ns, at->sy.last_syn_ns));
     es_fit(fd.detail, sizeof(fd.detail),
            snprintf(
                fd.detail, sizeof(fd.detail),
                "SYN answered by RST after %s%s: nothing listens on port %u (or a firewall rejects "
                "with a reset)%s. Check on the server: `ss -lnt 'sport = :%u'`, the service status, "
                "firewall REJECT rules.",
-               after, st->e->sy.nsyn > 1 ? " (earlier SYNs were ignored)" : "", r->server.port,
-               sg->rst_ttl_mismatch ? "; its TTL differs from the server's: maybe a middlebox" : "",
-               r->server.port));
+               after, at->sy.nsyn > 1 ? " (earlier SYNs were ignored)" : "", at->server.port,
+               at->refused_ttl_mismatch ? "; its TTL differs from the server's: maybe a middlebox"
+                                        : "",
+               at->server.port));
     fd.fx.estab.reason = ER_REFUSED;
-    fd.fx.estab.syns = st->e->sy.nsyn;
-    fd.fx.estab.ttl_mismatch = sg->rst_ttl_mismatch;
+    fd.fx.estab.syns = at->sy.nsyn;
+    fd.fx.estab.ttl_mismatch = at->refused_ttl_mismatch;
     det_emit(d, &fd);
 }
 
@@ -998,6 +1028,12 @@ static void es_attempt_of(struct es_attempt *at, const struct flow *f, const str
     at->srv = st->e->srv;
     at->srv_gen = st->e->srv_gen;
     at->sy = st->e->sy;
+    at->refused = st->e->refused;
+    if (st->l) { /* NULL on the SYN path: no refusal yet */
+        at->refused_ttl_mismatch = st->l->refused_ttl_mismatch;
+        at->refused_ns = st->l->refused_ns;
+        at->refused_frame = st->l->refused_frame;
+    }
 }
 
 /* The flow's pending slot, if it still belongs to this flow. */
@@ -1032,6 +1068,14 @@ static void es_on_flow_end(struct det *d, const struct flow *f, void *fs)
     struct es_attempt *pa = es_pending_of(d, f, st);
     bool decided = pa && pa->decided;
     es_pending_release(d, st, pa);
+    if (st->e->refused && st->e->nsynack == 0) {
+        if (!decided) {
+            struct es_attempt at;
+            es_attempt_of(&at, f, st);
+            es_refused_emit(d, &at);
+        }
+        goto release;
+    }
     if (st->e->sy.nsyn && st->e->nsynack == 0 && !st->e->refused) {
         if (!decided) {
             struct es_attempt at;
@@ -1060,6 +1104,13 @@ static void es_on_tick(struct det *d, uint64_t now_ns)
         struct es_attempt *at = &p->pend[i];
         if (!at->used || at->decided)
             continue;
+        if (at->refused) {
+            if (es_sub(p->now_ns, at->refused_ns) >= ES_REFUSE_CONFIRM_NS) {
+                es_refused_emit(d, at);
+                at->decided = true;
+            }
+            continue;
+        }
         const struct es_syns *sy = &at->sy;
         uint64_t quiet = ES_DECIDE_MIN_NS;
         if (sy->nsyn >= 2) {

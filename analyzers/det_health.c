@@ -14,6 +14,7 @@
 #include "analyzers/health.h"
 #include "analyzers/health_int.h"
 #include "analyzers/http.h"
+#include "analyzers/scan.h"
 #include "analyzers/tls.h"
 #include "capture/decode.h"
 #include "capture/log.h"
@@ -654,7 +655,9 @@ static void hl_on_packet(struct det *d, const struct flow *f, void *fs, const st
         struct health_row *r = &s->row;
         s->active = true;
         s->last_ns = p->ts_ns;
-        if (sg->syn && !sg->syn_retry && !st->counted_attempt) {
+        /* a scanner's probes are not attempts on the service (scan.h) */
+        if (sg->syn && !sg->syn_retry && !st->counted_attempt &&
+            !scan_is_scanner(det_scans(d), &flow_rec(f)->client.ip)) {
             st->counted_attempt = true;
             r->attempts++;
         }

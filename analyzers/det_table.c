@@ -2,6 +2,7 @@
 #include "analyzers/det.h"
 #include "analyzers/estab.h"
 #include "analyzers/health.h"
+#include "analyzers/incident.h"
 #include "analyzers/tcp.h"
 #include "analyzers/tls.h"
 
@@ -10,5 +11,6 @@ const struct det_ops *const det_table[] = {
     &det_estab_ops,
     &det_health_ops,
     &det_tls_ops,
+    &det_incident_ops,
     NULL,
 };

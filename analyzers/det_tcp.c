@@ -17,6 +17,21 @@
 #define DT_ONE_DIR_MIN_PKTS 3     /* one-direction finding only for flows with this many packets */
 #define DT_NRATE 5                /* kinds shown as a share of data segments (dt_kinds.rate) */
 
+/* The facts of one RST segment, enough to write its finding later. */
+struct dt_rst {
+    bool used;                /* held: written when the flow ends */
+    bool contradicted;        /* a later packet of the sender carried the reset's TTL */
+    uint8_t dir;              /* sender */
+    enum rst_phase phase;     /* when in the connection */
+    uint8_t ttl;              /* its TTL / hop limit */
+    bool mismatch;            /* the TTL differed from the sender's packets before it */
+    uint8_t ttl_min, ttl_max; /* the sender's TTLs before it */
+    int16_t expected;         /* the nearest of them, -1 if unknown */
+    uint64_t ts_ns;           /* when */
+    uint64_t frame;           /* its frame */
+    uint64_t bytes[2];        /* payload bytes per direction before it */
+};
+
 /* Per-flow state every flow has (zeroed when the flow starts). */
 struct dt_slice {
     uint32_t lazy;           /* handle of the flow's struct dt_flow (det_lazy), 0 = none yet */
@@ -41,6 +56,8 @@ struct dt_flow {
     uint64_t done_up, done_down;                    /* loss locations already reported */
     uint64_t done_unneeded, done_ctl;               /* D-SACK'd and SYN/FIN ones reported */
     uint64_t done_caploss;                          /* capture-loss bytes already reported */
+    struct dt_rst held;                             /* a reset whose TTL differed, held until
+                                                       the flow ends (later packets judge it) */
 };
 
 /* Global state: the thresholds. */
@@ -189,48 +206,87 @@ static const char *dt_phase_text(enum rst_phase ph)
     }
 }
 
-/* One FK_RESET finding per RST segment. */
-static void dt_reset(struct det *d, const struct flow *f, const struct pkt *p,
-                     const struct tcp_seg *s)
+/* The FK_RESET finding of reset h of flow f. */
+static void dt_reset_emit(struct det *d, const struct flow *f, const struct dt_rst *h)
 {
     const struct flow_record *r = flow_rec(f);
-    const struct tcp_half *h = flow_half(f, s->dir);
     enum severity sev = SEV_WARN;
-    if (s->rst == RST_AFTER_FIN || s->rst == RST_ANSWER_TO_SYN)
+    if (h->phase == RST_AFTER_FIN || h->phase == RST_ANSWER_TO_SYN)
         sev = SEV_INFO;
     struct finding fd;
-    det_finding_init(&fd, f, FK_RESET, sev, p->ts_ns);
-    fd.frames[0] = p->frame;
+    det_finding_init(&fd, f, FK_RESET, sev, h->ts_ns);
+    fd.frames[0] = h->frame;
     fd.nframes = 1;
     size_t pos = 0;
-    double age = (double)(p->ts_ns - r->first_ts_ns) / NS_PER_S;
-    if (r->bytes[DIR_C2S] + r->bytes[DIR_S2C] == 0)
+    double age = (double)(h->ts_ns - r->first_ts_ns) / NS_PER_S;
+    if (h->bytes[DIR_C2S] + h->bytes[DIR_S2C] == 0)
         dt_cat(fd.detail, sizeof(fd.detail), &pos, "RST from the %s %s, %.3f ms after the first "
-               "packet, before any data", dt_side(s->dir), dt_phase_text(s->rst), age * 1e3);
+               "packet, before any data", dt_side(h->dir), dt_phase_text(h->phase), age * 1e3);
     else
         dt_cat(fd.detail, sizeof(fd.detail), &pos,
                "RST from the %s %s, %.3f s into the connection, after %" PRIu64
                " bytes client->server and %" PRIu64 " bytes server->client",
-               dt_side(s->dir), dt_phase_text(s->rst), age, r->bytes[DIR_C2S], r->bytes[DIR_S2C]);
-    int expected = h->ttl_known ? (p->ttl < h->ttl_min ? h->ttl_min : h->ttl_max) : -1;
-    if (s->rst_ttl_mismatch) {
+               dt_side(h->dir), dt_phase_text(h->phase), age, h->bytes[DIR_C2S],
+               h->bytes[DIR_S2C]);
+    bool mismatch = h->mismatch && !h->contradicted;
+    if (h->mismatch) {
         char ttls[16];
         if (h->ttl_min == h->ttl_max)
             snprintf(ttls, sizeof(ttls), "%u", h->ttl_min);
         else
             snprintf(ttls, sizeof(ttls), "%u-%u", h->ttl_min, h->ttl_max);
-        dt_cat(fd.detail, sizeof(fd.detail), &pos,
-               "; TTL %u differs from the %s's other packets (%s): possibly forged by a "
-               "middlebox (firewall, IPS, load balancer)",
-               p->ttl, dt_side(s->dir), ttls);
-        fd.confidence = 0.7f;
+        if (mismatch) {
+            dt_cat(fd.detail, sizeof(fd.detail), &pos,
+                   "; TTL %u differs from the %s's other packets (%s): possibly forged by a "
+                   "middlebox (firewall, IPS, load balancer)",
+                   h->ttl, dt_side(h->dir), ttls);
+            fd.confidence = 0.7f;
+        } else {
+            dt_cat(fd.detail, sizeof(fd.detail), &pos,
+                   "; TTL %u differs from the %s's earlier packets (%s), but its later packets "
+                   "carry it too: its own (the path changed), not forged",
+                   h->ttl, dt_side(h->dir), ttls);
+        }
     }
-    fd.fx.reset.from = (uint8_t)s->dir;
-    fd.fx.reset.phase = s->rst;
-    fd.fx.reset.ttl = p->ttl;
-    fd.fx.reset.ttl_expected = (int16_t)expected;
-    fd.fx.reset.ttl_mismatch = s->rst_ttl_mismatch;
+    fd.fx.reset.from = h->dir;
+    fd.fx.reset.phase = h->phase;
+    fd.fx.reset.ttl = h->ttl;
+    fd.fx.reset.ttl_expected = h->expected;
+    fd.fx.reset.ttl_mismatch = mismatch;
     det_emit(d, &fd);
+}
+
+/*
+ * One FK_RESET finding per RST segment. The first one whose TTL differs from its sender's
+ * earlier packets is held until the flow ends: the sender's later packets say whether that
+ * TTL is its own (the path changed) or a middlebox's. Without a block (pool empty) it is
+ * written at once.
+ */
+static void dt_reset(struct det *d, const struct flow *f, struct dt_flow *st, const struct pkt *p,
+                     const struct tcp_seg *s)
+{
+    const struct flow_record *r = flow_rec(f);
+    const struct tcp_half *hf = flow_half(f, s->dir);
+    struct dt_rst h;
+    memset(&h, 0, sizeof(h));
+    h.dir = (uint8_t)s->dir;
+    h.phase = s->rst;
+    h.ttl = p->ttl;
+    h.mismatch = s->rst_ttl_mismatch;
+    h.ttl_min = hf->ttl_min;
+    h.ttl_max = hf->ttl_max;
+    h.expected =
+        (int16_t)(hf->ttl_known ? (p->ttl < hf->ttl_min ? hf->ttl_min : hf->ttl_max) : -1);
+    h.ts_ns = p->ts_ns;
+    h.frame = p->frame;
+    h.bytes[DIR_C2S] = r->bytes[DIR_C2S];
+    h.bytes[DIR_S2C] = r->bytes[DIR_S2C];
+    if (h.mismatch && st && !st->held.used) {
+        h.used = true;
+        st->held = h;
+        return;
+    }
+    dt_reset_emit(d, f, &h);
 }
 
 static void dt_report(struct det *d, const struct flow *f, struct dt_flow *st, bool interim,
@@ -243,12 +299,14 @@ static void dt_on_packet(struct det *d, const struct flow *f, void *fs, const st
 {
     struct dt_slice *sl = fs;
     uint32_t ev = s->ev;
-    /* Without an event there is nothing to remember unless a zero window is open. */
-    struct dt_flow *st = ev ? det_lazy_get(d, &sl->lazy) : det_lazy_at(d, sl->lazy);
+    /* Without an event there is nothing to remember unless a zero window is open or a reset
+       is held; a reset whose TTL differs needs a block to be held in. */
+    struct dt_flow *st = ev || s->rst_ttl_mismatch ? det_lazy_get(d, &sl->lazy)
+                                                   : det_lazy_at(d, sl->lazy);
     if (st)
         dt_packet_state(st, f, p, s);
     if (s->rst != RST_NONE)
-        dt_reset(d, f, p, s);
+        dt_reset(d, f, st, p, s);
     /* Long connections: report what happened so far every report_ns, not only at the end. */
     const struct dt_state *g = d->priv;
     if (g->report_ns) {
@@ -286,6 +344,9 @@ static void dt_packet_state(struct dt_flow *st, const struct flow *f, const stru
     } else if (p->win != 0 && !(p->flags & (TCP_RST | TCP_SYN))) {
         dt_zw_close(st, s->dir, p->ts_ns);
     }
+    if (st->held.used && s->dir == st->held.dir && !(p->flags & TCP_RST) &&
+        p->ttl == st->held.ttl)
+        st->held.contradicted = true;
 }
 
 /* "12 retransmissions server->client (3.1% of 387 data segments)" for each direction. */
@@ -387,7 +448,10 @@ static bool dt_kind_finding(struct det *d, const struct flow *f, struct dt_flow 
     struct dt_loc loc = dt_loc_period(f, st);
     struct finding fd;
     uint64_t ts = st->first_ts[k] ? st->first_ts[k] : r->last_ts_ns;
-    det_finding_init(&fd, f, dt_kinds[k].kind, fk_info(dt_kinds[k].kind)->sev, ts);
+    /* only repeated SYNs/FINs (a SYN retry is the handshake's business, not data loss): info */
+    bool ctl_only = tev == TEV_RETRANSMISSION && loc.ctl >= (uint64_t)c2s + s2c;
+    det_finding_init(&fd, f, dt_kinds[k].kind,
+                     ctl_only ? SEV_INFO : fk_info(dt_kinds[k].kind)->sev, ts);
     dt_frames(&fd, st, k, r->first_frame);
     size_t pos = 0;
     char *b = fd.detail;
@@ -540,6 +604,10 @@ static void dt_on_flow_end(struct det *d, const struct flow *f, void *fs)
 {
     struct dt_slice *sl = fs;
     struct dt_flow *st = det_lazy_at(d, sl->lazy);
+    if (st && st->held.used) {
+        dt_reset_emit(d, f, &st->held);
+        st->held.used = false;
+    }
     if (st)
         dt_report(d, f, st, false, flow_rec(f)->last_ts_ns);
     dt_one_direction(d, f, sl);

@@ -62,13 +62,24 @@ struct tls_sess {
     uint32_t c_first_enc_len;   /* length of the client's first encrypted record */
     uint64_t c_first_enc_ns;    /* when it was seen */
     uint32_t s_enc_after_c;     /* server encrypted records after the client's first one */
+    bool fin_pending;           /* TLS 1.3: the client's Finished went out; the server's next
+                                   record decides (an alert-sized one, then the close: the
+                                   server refused the client's certificate) */
+    uint64_t fin_ns;            /* when the client's Finished went out */
+    bool srv_alert_after_fin;   /* the server's first record after it was alert-sized */
     bool server_cert;           /* a server Certificate message was seen */
     bool gap_counted;           /* the stream gap was counted */
     /* TLS 1.3 decryption with a key log (--tls-keylog) */
     bool keys;                    /* the key log had this handshake's secrets */
     bool derived;                 /* keys were derived after the ServerHello */
-    uint8_t secret[2][48];        /* handshake traffic secrets (client, server) */
-    uint8_t slen[2];              /* their lengths (0: not in the key log) */
+    uint8_t secret[3][48];        /* handshake traffic secrets (client, server), then the
+                                     server's first application traffic secret */
+    uint8_t slen[3];              /* their lengths (0: not in the key log) */
+    struct x509_tls13_key app_key;/* the server's application key (its alert after the
+                                     client's Finished is under it) */
+    bool app_ok;                  /* app_key was derived */
+    bool srv_fin;                 /* the server's Finished was decrypted */
+    uint64_t s_app_records;       /* server records after its Finished (app_key sequence) */
     bool dec[2];                  /* records of this direction are being decrypted */
     struct x509_tls13_key key[2]; /* handshake keys per direction */
     uint64_t dec_seq[2];          /* next record number per direction */
@@ -81,8 +92,8 @@ struct tls_sess {
 /* One key log entry: the TLS 1.3 handshake secrets of one ClientHello.random. */
 struct kl_entry {
     uint8_t random[32];    /* ClientHello.random */
-    uint8_t secret[2][48]; /* CLIENT_/SERVER_HANDSHAKE_TRAFFIC_SECRET */
-    uint8_t len[2];        /* their lengths, 0 if absent */
+    uint8_t secret[3][48]; /* CLIENT_/SERVER_HANDSHAKE_TRAFFIC_SECRET, SERVER_TRAFFIC_SECRET_0 */
+    uint8_t len[3];        /* their lengths, 0 if absent */
 };
 
 /* Detector-wide state. */
@@ -303,6 +314,16 @@ static void emit_failed(struct tls_priv *pv, struct tls_sess *s, uint64_t ts)
         break;
     case TLS_REJECTED_INFERRED:
         f.confidence = 0.7f;
+        if (r->alert_from == DIR_S2C) {
+            bfmt(f.detail, sizeof(f.detail),
+                 "server rejected the client's certificate (or its absence)%s (inferred: TLS 1.3 "
+                 "encrypts alerts; after the client's Finished the server's only record was "
+                 "alert-sized, then the connection closed without application data from the "
+                 "server) - check the client certificate, its CA in the server's client CA "
+                 "list, ssl_verify_client",
+                 sni);
+            break;
+        }
         bfmt(f.detail, sizeof(f.detail),
              "client rejected the server's certificate/handshake%s (inferred: TLS 1.3 "
              "encrypts alerts; the client answered the server's flight with one %u-byte "
@@ -378,6 +399,26 @@ static void mark_completed(struct tls_sess *s, uint64_t ts)
     r->duration_ns = (int64_t)(ts - r->ts_ns);
 }
 
+/*
+ * TLS 1.3: the client's Finished is out. The handshake is complete for the client, but a server
+ * that refuses the client's certificate says so only now, with an encrypted alert after its own
+ * Finished; so completion waits for the server's next record (or the close).
+ */
+static void fin_sent(struct tls_sess *s, uint64_t ts)
+{
+    if (s->tc.rec.outcome != TLS_IN_PROGRESS || s->fin_pending)
+        return;
+    s->fin_pending = true;
+    s->fin_ns = ts;
+}
+
+/* The pending TLS 1.3 handshake completed after all (the server went on, or nothing said no). */
+static void fin_confirm(struct tls_sess *s)
+{
+    if (s->fin_pending && !s->srv_alert_after_fin)
+        mark_completed(s, s->fin_ns);
+}
+
 /* Value of one hex digit, -1 if none. */
 static int hexval(int c)
 {
@@ -438,9 +479,11 @@ static int kl_load(struct tls_priv *pv, const char *path)
             which = 0;
         else if (strncmp(line, "SERVER_HANDSHAKE_TRAFFIC_SECRET ", 32) == 0)
             which = 1;
+        else if (strncmp(line, "SERVER_TRAFFIC_SECRET_0 ", 24) == 0)
+            which = 2;
         else
             continue;
-        char *rnd = line + 32, *sp = strchr(rnd, ' ');
+        char *rnd = line + (which == 2 ? 24 : 32), *sp = strchr(rnd, ' ');
         if (!sp)
             continue;
         char *sec = sp + 1;
@@ -471,7 +514,7 @@ static int kl_load(struct tls_priv *pv, const char *path)
     size_t o = 0;
     for (size_t i = 0; i < pv->nkl; i++) {
         if (o && memcmp(pv->kl[o - 1].random, pv->kl[i].random, 32) == 0) {
-            for (int w = 0; w < 2; w++) {
+            for (int w = 0; w < 3; w++) {
                 if (pv->kl[i].len[w]) {
                     memcpy(pv->kl[o - 1].secret[w], pv->kl[i].secret[w], pv->kl[i].len[w]);
                     pv->kl[o - 1].len[w] = pv->kl[i].len[w];
@@ -496,6 +539,8 @@ static void keys_derive(struct tls_priv *pv, struct tls_sess *s)
         s->dec[dir] = true;
         s->dec_seq[dir] = 0;
     }
+    s->app_ok = s->slen[2] && x509_tls13_derive(s->tc.rec.cipher, s->secret[2], s->slen[2],
+                                                &s->app_key) == 0;
     if (s->dec[DIR_S2C] && stream_open(pv->pool, &s->sd_inner, 0) < 0)
         s->dec[DIR_S2C] = false; /* no buffer for the decrypted flight */
     memset(&s->inner, 0, sizeof(s->inner));
@@ -504,10 +549,20 @@ static void keys_derive(struct tls_priv *pv, struct tls_sess *s)
         pv->decrypted++;
 }
 
+/*
+ * The server's first record after the client's Finished, with its application key from the
+ * key log: decrypted, so an alert refusing the client's certificate is read and named.
+ */
+static bool want_app_record(const struct tls_sess *s, int dir)
+{
+    return dir == DIR_S2C && !s->dec[DIR_S2C] && s->app_ok && s->srv_fin && s->fin_pending &&
+           s->s_enc_after_c == 0;
+}
+
 static bool ev_want_enc(void *ctx, int dir)
 {
     struct tls_priv *pv = ctx;
-    return pv->cur->dec[dir];
+    return pv->cur->dec[dir] || want_app_record(pv->cur, dir);
 }
 
 static void ev_handshake(void *ctx, int dir, uint8_t type, uint32_t len, bool parsed);
@@ -542,6 +597,23 @@ static void ev_enc_record(void *ctx, int dir, const uint8_t *rec, size_t len)
     struct tls_priv *pv = ctx;
     struct tls_sess *s = pv->cur;
     size_t n = 0;
+    if (!s->dec[dir]) { /* want_app_record: the server's first word after the client's flight */
+        if (len < 5 || s->s_app_records == 0 ||
+            x509_tls13_open(pv->aead, &s->app_key, s->s_app_records - 1, rec, rec + 5, len - 5,
+                            pv->pt, &n) < 0) {
+            pv->decrypt_failed++;
+            s->app_ok = false;
+            return;
+        }
+        while (n > 0 && pv->pt[n - 1] == 0)
+            n--; /* padding */
+        if (n >= 3 && pv->pt[n - 1] == TLS_CT_ALERT) {
+            s->via_keylog = true;
+            ev_alert(pv, dir, pv->pt[0], pv->pt[1]);
+        }
+        s->app_ok = false; /* one record is all it takes */
+        return;
+    }
     if (len < 5 || x509_tls13_open(pv->aead, &s->key[dir], s->dec_seq[dir]++, rec, rec + 5, len - 5,
                                    pv->pt, &n) < 0) {
         pv->decrypt_failed++;
@@ -576,7 +648,7 @@ static void ev_enc_record(void *ctx, int dir, const uint8_t *rec, size_t len)
         rd_skip(&r, rd_u24(&r));
         if (!r.err && mt == TLS_HS_FINISHED) {
             s->dec[DIR_C2S] = false;
-            mark_completed(s, pv->cur_ns);
+            fin_sent(s, pv->cur_ns);
         }
     }
 }
@@ -594,6 +666,8 @@ static void ev_record(void *ctx, int dir, uint8_t type, uint32_t len, bool enc)
     }
     if (type == TLS_CT_APPDATA)
         s->appdata[dir]++;
+    if (enc && dir == DIR_S2C && s->srv_fin)
+        s->s_app_records++; /* the sequence number of the server's application key */
     if (!enc || !s->tc.seen_sh)
         return;
     s->enc_after_sh[dir]++;
@@ -616,13 +690,20 @@ static void ev_record(void *ctx, int dir, uint8_t type, uint32_t len, bool enc)
             s->c_first_enc_ns = pv->cur_ns;
             add_frame(s, pv->cur_frame);
             if (!alert_sized(s, len))
-                mark_completed(s, pv->cur_ns); /* the client's Finished */
-        } else {
-            mark_completed(s, s->c_first_enc_ns); /* more data after it: not an alert */
+                fin_sent(s, pv->cur_ns); /* the client's Finished */
+        } else if (!s->fin_pending) {
+            fin_sent(s, s->c_first_enc_ns); /* more data after it: not an alert */
         }
     } else if (s->enc_after_sh[DIR_C2S] > 0) {
         s->s_enc_after_c++;
-        mark_completed(s, s->c_first_enc_ns); /* the server went on after the client spoke */
+        if (s->fin_pending && s->s_enc_after_c == 1 && alert_sized(s, len)) {
+            s->srv_alert_after_fin = true; /* decided at the close */
+            add_frame(s, pv->cur_frame);
+        } else {
+            s->srv_alert_after_fin = false; /* the server went on after the client spoke */
+            fin_sent(s, s->c_first_enc_ns);
+            fin_confirm(s);
+        }
     }
 }
 
@@ -649,6 +730,7 @@ static void ev_handshake(void *ctx, int dir, uint8_t type, uint32_t len, bool pa
             keys_derive(pv, s);
     } else if (type == TLS_HS_FINISHED && dir == DIR_S2C) {
         s->dec[DIR_S2C] = false; /* decrypted: the server switches to application keys */
+        s->srv_fin = true;
     } else if (type == TLS_HS_CERTIFICATE && dir == DIR_S2C) {
         s->server_cert = true;
         if (!parsed)
@@ -827,6 +909,16 @@ static void on_close(struct tls_priv *pv, struct tls_sess *s, int dir, bool rst)
 {
     struct tls_record *r = &s->tc.rec;
     add_frame(s, pv->cur_frame);
+    if (r->outcome == TLS_IN_PROGRESS && s->fin_pending) {
+        if (s->srv_alert_after_fin) {
+            /* the server's only word after the client's flight was an alert, then the close:
+               it refused the client's certificate (or its absence) */
+            r->alert_from = DIR_S2C;
+            sess_finish(pv, s, TLS_REJECTED_INFERRED, pv->cur_ns);
+            return;
+        }
+        fin_confirm(s);
+    }
     if (r->outcome != TLS_IN_PROGRESS) {
         sess_finish(pv, s, r->outcome, pv->cur_ns);
         return;
@@ -961,6 +1053,13 @@ static void tls_on_flow_end(struct det *d, const struct flow *f, void *fs)
         pv->gaps++;
     }
     struct tls_record *r = &s->tc.rec;
+    if (s->srv_alert_after_fin && r->outcome == TLS_IN_PROGRESS) {
+        r->alert_from = DIR_S2C;
+        sess_finish(pv, s, TLS_REJECTED_INFERRED, s->last_pkt_ns);
+        tf->state = TF_DONE;
+        return;
+    }
+    fin_confirm(s);
     enum tls_outcome o = r->outcome;
     if (o == TLS_IN_PROGRESS && s->tc.seen_ch && !sess_lost_bytes(s) &&
         s->last_pkt_ns - s->last_progress_ns >= pv->stall_ns)
@@ -982,6 +1081,12 @@ static void tls_on_tick(struct det *d, uint64_t now_ns)
             continue;
         pv->cur = s;
         pv->cur_ns = now_ns;
+        if (s->fin_pending && !s->srv_alert_after_fin) {
+            /* the client finished and nothing said no for the stall time: completed */
+            fin_confirm(s);
+            sess_finish(pv, s, TLS_COMPLETED, now_ns);
+            continue;
+        }
         sess_finish(pv, s, s->server_data ? TLS_STALLED : TLS_NO_SERVER_HELLO,
                     s->last_progress_ns + pv->stall_ns);
     }

@@ -11,6 +11,7 @@
 #include "analyzers/det.h"
 #include "analyzers/flow.h"
 #include "analyzers/pool.h"
+#include "analyzers/scan.h"
 #include "analyzers/tcp.h"
 
 #define ENG_MAX_SINKS 16          /* sinks one engine fans out to */
@@ -40,6 +41,7 @@ struct engine {
                                               retransmission (from the finding-kind table) */
     size_t flow_fixed;                     /* sizeof(struct flow) + ext_size */
     struct pool *tcp_loss;                 /* TCP analysis' loss bookkeeping, two per flow */
+    struct scan_table *scans;              /* who scans (fed here, read by detectors) */
 };
 
 /* Bytes of lazy blocks handed out now: detectors' and TCP analysis' pools. */
@@ -146,6 +148,18 @@ void eng_config_default(struct eng_config *cfg)
     cfg->alert_clear_intervals = 3;
     cfg->alert_clear_ratio = 0.8;
     cfg->tcp_report_ns = 60 * NS_PER_S;
+    cfg->inc_window_ns = 10 * NS_PER_S;
+    cfg->inc_clear_ns = 5 * NS_PER_S;
+    cfg->inc_quiet_ns = 60 * NS_PER_S;
+    cfg->inc_update_ns = 10 * NS_PER_S;
+    cfg->inc_min_failures = 2;
+    cfg->inc_min_attempts = 10;
+    cfg->inc_min_data_segs = 20;
+    cfg->inc_min_requests = 5;
+    cfg->inc_min_slow = 2;
+    cfg->inc_min_resets = 1;
+    cfg->inc_stall_ns = NS_PER_S;
+    cfg->inc_scan_targets = 20;
 }
 
 /* Hand a finding to the sinks and (once, no recursion) to the detectors. */
@@ -177,6 +191,9 @@ void det_emit_health(struct det *d, const struct health_row *h)
     for (size_t i = 0; i < e->nsinks; i++)
         if (e->sinks[i].on_health)
             e->sinks[i].on_health(e->sinks[i].ctx, h);
+    for (size_t i = 0; i < e->ndets; i++)
+        if (e->dets[i].ops->on_health && &e->dets[i] != d)
+            e->dets[i].ops->on_health(&e->dets[i], h);
 }
 
 void det_emit_tls(struct det *d, const struct tls_record *t)
@@ -185,6 +202,17 @@ void det_emit_tls(struct det *d, const struct tls_record *t)
     for (size_t i = 0; i < e->nsinks; i++)
         if (e->sinks[i].on_tls)
             e->sinks[i].on_tls(e->sinks[i].ctx, t);
+    for (size_t i = 0; i < e->ndets; i++)
+        if (e->dets[i].ops->on_tls && &e->dets[i] != d)
+            e->dets[i].ops->on_tls(&e->dets[i], t);
+}
+
+void det_emit_incident(struct det *d, const struct incident_record *r)
+{
+    struct engine *e = d->eng;
+    for (size_t i = 0; i < e->nsinks; i++)
+        if (e->sinks[i].on_incident)
+            e->sinks[i].on_incident(e->sinks[i].ctx, r);
 }
 
 void det_emit_cert(struct det *d, const struct cert_record *c)
@@ -311,6 +339,9 @@ struct engine *eng_new(const struct eng_config *cfg, const struct sink *sinks, s
     e->dedup = tcp_dedup_new(ENG_DEDUP_ORDER);
     if (!e->dedup)
         goto free_pools;
+    e->scans = scan_new(e->cfg.inc_scan_targets ? e->cfg.inc_scan_targets : 20);
+    if (!e->scans)
+        goto free_dedup;
     for (size_t i = 0; i < e->ndets; i++) {
         struct det *d = &e->dets[i];
         if (d->ops->init && d->ops->init(d, &e->cfg) != 0) {
@@ -324,6 +355,8 @@ free_dets:
     for (size_t i = 0; i < e->ndets; i++)
         if (e->dets[i].ops->free)
             e->dets[i].ops->free(&e->dets[i]);
+    scan_free(e->scans);
+free_dedup:
     tcp_dedup_free(e->dedup);
 free_pools:
     pool_free(e->tcp_loss);
@@ -445,6 +478,10 @@ void eng_packet(struct engine *e, const struct pkt *p)
     s.flow_new = created;
     bool closed = tcp_analyze(f, p, dir, &s, e->tcp_loss);
     eng_count_data(e, r, dir, &s);
+    if (s.syn && !s.syn_retry)
+        scan_probe(e->scans, &r->client, &r->server, p->ts_ns);
+    else if (s.synack && !s.synack_retry)
+        scan_answered(e->scans, &r->client.ip);
     for (size_t i = 0; i < e->ndets; i++)
         if (e->dets[i].ops->on_packet)
             e->dets[i].ops->on_packet(&e->dets[i], f, f->ext + e->dets[i].off, p, &s);
@@ -602,10 +639,16 @@ void eng_free(struct engine *e)
     for (size_t i = 0; i < e->ndets; i++)
         if (e->dets[i].ops->free)
             e->dets[i].ops->free(&e->dets[i]);
+    scan_free(e->scans);
     tcp_dedup_free(e->dedup);
     pool_free(e->tcp_loss);
     for (size_t i = 0; i < e->ndets; i++)
         pool_free(e->dets[i].lazy);
     flow_table_free(e->ft);
     free(e);
+}
+
+const struct scan_table *det_scans(const struct det *d)
+{
+    return d && d->eng ? d->eng->scans : NULL;
 }

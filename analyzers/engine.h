@@ -42,6 +42,19 @@ struct eng_config {
     /* TCP event findings of a flow still open are also written every this long of capture
        time (default 60 s), so long connections are reported live; 0 = only at flow end. */
     uint64_t tcp_report_ns;
+    /* Incidents (analyzers/incident.c); 0 means the default in parentheses. */
+    uint64_t inc_window_ns;         /* evidence window (10 s) */
+    uint64_t inc_clear_ns;          /* no new evidence this long, with traffic: recovered (5 s) */
+    uint64_t inc_quiet_ns;          /* no evidence and no traffic this long: closed (60 s) */
+    uint64_t inc_update_ns;         /* at most one update per incident this often (10 s) */
+    uint32_t inc_min_failures;      /* failed attempts to open a connection cause (2) */
+    uint32_t inc_min_attempts;      /* attempts in the window for a SYN drop rate (10) */
+    uint32_t inc_min_data_segs;     /* data segments in the window for a loss rate (20) */
+    uint32_t inc_min_requests;      /* HTTP responses in an interval for a 5xx rate (5) */
+    uint32_t inc_min_slow;          /* slow responses in an interval to open (2) */
+    uint32_t inc_min_resets;        /* server aborts in the window to open (1) */
+    uint64_t inc_stall_ns;          /* a zero window held this long is a stall (1 s) */
+    uint32_t inc_scan_targets;      /* distinct ports/hosts one client probes: a scan (20) */
 };
 
 /* Live counters of the engine (for the TUI header, metrics and the summary). */

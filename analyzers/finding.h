@@ -534,6 +534,81 @@ struct cert_record {
     bool bad_not_after;             /* notAfter unreadable: not_after is 0, not a date */
 };
 
+/* ---- incidents (analyzers/incident.c): one per server endpoint and cause ---- */
+
+/* Causes of an incident. Their names (inc_cause_name) are an output contract. */
+enum inc_cause {
+    IC_SERVICE_DOWN = 0,     /* connection attempts refused (RST to SYN) */
+    IC_HOST_UNREACHABLE,     /* SYNs get no answer at all */
+    IC_SYN_QUEUE_OVERFLOW,   /* SYNs dropped while others are answered */
+    IC_ACCEPT_QUEUE_OVERFLOW,/* handshakes completed, never accepted */
+    IC_NETWORK_LOSS,         /* data retransmission rate over the threshold */
+    IC_SERVER_RESETS,        /* the server aborts established connections */
+    IC_FORGED_RESETS,        /* resets whose TTL differs from the real endpoint's */
+    IC_TLS_CERTIFICATE,      /* expired, not yet valid, wrong name, self-signed, expiring */
+    IC_TLS_HANDSHAKE,        /* handshakes fail */
+    IC_SLOW_RESPONSES,       /* responses slower than the threshold */
+    IC_HTTP_ERRORS,          /* HTTP 5xx rate over the threshold */
+    IC_RECEIVER_STALL,       /* a side advertises a zero window for long */
+    IC_CAPTURE_LOSS,         /* the capture lost packets */
+    IC_SCAN,                 /* one client probes many ports or hosts */
+    IC__COUNT
+};
+
+/* Layer of the runbook a cause belongs to. */
+enum inc_layer { IL_NETWORK = 0, IL_TRANSPORT, IL_TLS, IL_APPLICATION, IL_CAPTURE };
+
+/* What happened to an incident. */
+enum inc_event { IE_OPEN = 0, IE_UPDATE, IE_CLOSE };
+
+/* Why an incident closed. */
+enum inc_close {
+    ICR_NONE = 0,     /* still open */
+    ICR_RECOVERED,    /* positive evidence of recovery */
+    ICR_NO_TRAFFIC,   /* quiet period without traffic that could show recovery */
+    ICR_END_OF_INPUT, /* the input ended while it was open */
+};
+
+/* "service_down", ...; "network", ...; "open", ...; "recovered", ... ("?" if out of range). */
+const char *inc_cause_name(enum inc_cause c);
+/* Cause from its name; -1 if unknown. */
+int inc_cause_from_name(const char *name);
+const char *inc_layer_name(enum inc_layer l);
+const char *inc_event_name(enum inc_event e);
+const char *inc_close_name(enum inc_close r);
+
+#define INC_SUMMARY_MAX 320 /* one-line summary, NUL-terminated */
+#define INC_ADVICE_MAX 1024 /* full advice text, NUL-terminated */
+#define INC_FLOWS_MAX 16    /* evidence flow ids kept */
+#define INC_FRAMES_MAX 16   /* evidence frame numbers kept */
+
+/* One incident event (open, update or close); the whole state each time. */
+struct incident_record {
+    uint64_t id;                       /* unique within a run, from 1 */
+    enum inc_event event;              /* open, update or close */
+    uint64_t ts_ns;                    /* capture time of this event */
+    struct endpoint server;            /* server endpoint (a scan: the scanned host, port 0) */
+    bool has_client;                   /* client is set (a scan: the scanner, port 0) */
+    struct endpoint client;            /* the scanner */
+    enum inc_cause cause;              /* why */
+    enum inc_layer layer;              /* runbook layer of the cause */
+    enum severity sev;                 /* how bad */
+    uint64_t since_ns;                 /* first evidence (capture time) */
+    uint64_t until_ns;                 /* end of the problem; 0 while open */
+    enum inc_close close_reason;       /* ICR_NONE unless event == IE_CLOSE */
+    uint64_t conns_affected;           /* connections with evidence */
+    uint64_t conns_total;              /* connections to the server since the window before since */
+    uint64_t clients_affected;         /* distinct client addresses with evidence */
+    float confidence;                  /* 0..1 */
+    uint32_t kinds[FK__COUNT];        /* evidence: findings (or equivalent events) per kind */
+    uint8_t nflows;                    /* flows[] used */
+    uint64_t flows[INC_FLOWS_MAX];     /* evidence flow ids (the first ones) */
+    uint8_t nframes;                   /* frames[] used */
+    uint64_t frames[INC_FRAMES_MAX];   /* evidence frame numbers (the first ones) */
+    char summary[INC_SUMMARY_MAX];     /* one line */
+    char advice[INC_ADVICE_MAX];       /* full advice: what to check and change */
+};
+
 /*
  * A sink: where findings, flows, health rows and the summary go. Any callback may be NULL.
  * Called on the analysis thread; a sink that may block queues the copy and returns.
@@ -546,6 +621,7 @@ struct sink {
     void (*on_tls)(void *ctx, const struct tls_record *t);           /* a TLS handshake */
     void (*on_cert)(void *ctx, const struct cert_record *c);         /* a certificate */
     void (*on_summary)(void *ctx, const struct run_summary *s);      /* the end of the run */
+    void (*on_incident)(void *ctx, const struct incident_record *i); /* an incident event */
 };
 
 #endif

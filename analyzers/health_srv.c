@@ -12,6 +12,7 @@
 
 #include "analyzers/health.h"
 #include "analyzers/health_int.h"
+#include "analyzers/scan.h"
 #include "capture/decode.h"
 #include "capture/log.h"
 
@@ -396,6 +397,8 @@ void hl_on_finding(struct det *d, const struct finding *f)
     bool cert_expiry = f->kind == FK_CERT_EXPIRING || f->kind == FK_CERT_EXPIRED;
     if (ki->fail == FAIL_NONE && !cert_expiry)
         return;
+    if (ki->fail != FAIL_NONE && f->has_client && scan_is_scanner(det_scans(d), &f->client.ip))
+        return; /* a scanner's refused or unanswered probe is no failure of the service */
     uint16_t idx = hl_server(h, &f->server);
     if (!idx)
         return;
@@ -414,6 +417,10 @@ void hl_on_finding(struct det *d, const struct finding *f)
     uint64_t n = 1;
     if (ki->family == FX_ESTAB && f->fx.estab.reason == ER_UNREACHABLE && f->fx.estab.attempts)
         n = f->fx.estab.attempts;
+    /* a SYN backlog or accept-queue drop the connection survived (answered after a retry,
+       accepted late) is a retried connection, not a failed one */
+    if (ki->family == FX_ESTAB && f->fx.estab.outcome == EO_DELAYED)
+        return;
     uint64_t *c = hl_fail_counter(r, ki->fail);
     if (c)
         *c += n;

@@ -7,6 +7,14 @@ check_PROGRAMS += tests/unit/test_finding
 tests_unit_test_finding_SOURCES = tests/unit/test_finding.c tests/unit/testhelp.h
 tests_unit_test_finding_LDADD = $(FM_LIBS)
 TESTS += tests/unit/test_finding
+# incidents (issue 11): per server and cause, open / update / close with advice
+libflowmedic_a_SOURCES += analyzers/incident.h analyzers/incident.c analyzers/scan.h \
+	analyzers/scan.c
+check_PROGRAMS += tests/unit/test_incident
+tests_unit_test_incident_LDADD = $(FM_LIBS)
+TESTS += tests/unit/test_incident tests/incidents/diagnosis.sh tests/incidents/corpus.sh
+EXTRA_DIST += tests/incidents/diagnosis.sh tests/incidents/corpus.sh \
+	tests/incidents/corpus_incidents.py tests/incidents/corpus.golden
 # server health (issue 6): quantile sketch, HTTP/1.x framer, alert rules, the health detector
 libflowmedic_a_SOURCES += analyzers/sketch.h analyzers/sketch.c analyzers/http.h \
 	analyzers/http.c analyzers/alert.h analyzers/alert.c

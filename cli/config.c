@@ -57,6 +57,19 @@ static const struct cfg_key cfg_keys[] = {
     {"alert-open-intervals", CT_U32, 1, 1000, OFF(alert_open_intervals)},
     {"alert-clear-intervals", CT_U32, 1, 1000, OFF(alert_clear_intervals)},
     {"alert-clear-ratio", CT_RATIO, 0, 1, OFF(alert_clear_ratio)},
+    /* incidents (README.md, "Diagnosis") */
+    {"incident-window", CT_SECONDS, 1, 60, OFF(inc_window_ns)},
+    {"incident-clear", CT_SECONDS, 0.001, 3600, OFF(inc_clear_ns)},
+    {"incident-quiet", CT_SECONDS, 1, 86400, OFF(inc_quiet_ns)},
+    {"incident-update", CT_SECONDS, 1, 86400, OFF(inc_update_ns)},
+    {"incident-min-failures", CT_U32, 1, 1e6, OFF(inc_min_failures)},
+    {"incident-min-attempts", CT_U32, 1, 1e6, OFF(inc_min_attempts)},
+    {"incident-min-data-segments", CT_U32, 1, 1e9, OFF(inc_min_data_segs)},
+    {"incident-min-requests", CT_U32, 1, 1e6, OFF(inc_min_requests)},
+    {"incident-min-slow", CT_U32, 1, 1e6, OFF(inc_min_slow)},
+    {"incident-min-resets", CT_U32, 1, 1e6, OFF(inc_min_resets)},
+    {"incident-stall", CT_SECONDS, 0.001, 3600, OFF(inc_stall_ns)},
+    {"incident-scan-targets", CT_U32, 2, 64, OFF(inc_scan_targets)},
 };
 
 /* The keylog path outlives the parse (cfg keeps a pointer to it). */
@@ -236,4 +249,28 @@ int cli_config_load(const char *path, struct eng_config *cfg, char *err, size_t 
     }
     fclose(f);
     return rc;
+}
+
+int cli_config_set(const char *kv, struct eng_config *cfg, char *err, size_t errlen)
+{
+    char buf[4200], why[256];
+    snprintf(buf, sizeof(buf), "%s", kv);
+    char *eq = strchr(buf, '=');
+    if (!eq) {
+        snprintf(err, errlen, "--set '%s': KEY=VALUE expected", kv);
+        return ERR_ARG;
+    }
+    *eq = 0;
+    const char *key = cfg_trim(buf), *val = cfg_trim(eq + 1);
+    for (size_t i = 0; i < sizeof(cfg_keys) / sizeof(cfg_keys[0]); i++) {
+        if (strcmp(cfg_keys[i].name, key) != 0)
+            continue;
+        if (cfg_apply(&cfg_keys[i], val, cfg, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "--set %s: %s", key, why);
+            return ERR_ARG;
+        }
+        return 0;
+    }
+    snprintf(err, errlen, "--set: unknown key '%s' (the keys are the configuration file's)", key);
+    return ERR_ARG;
 }

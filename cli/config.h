@@ -16,4 +16,7 @@
  */
 int cli_config_load(const char *path, struct eng_config *cfg, char *err, size_t errlen);
 
+/* Apply one "key=value" (a configuration file line, from --set). 0, or ERR_ARG with err. */
+int cli_config_set(const char *kv, struct eng_config *cfg, char *err, size_t errlen);
+
 #endif

@@ -245,6 +245,53 @@ static void on_cert(void *ctx, const struct cert_record *c)
     fputs("}\n", out);
 }
 
+/* An incident event: the contract of README.md, "JSON lines" (type "incident"). */
+static void on_incident(void *ctx, const struct incident_record *r)
+{
+    FILE *out = ((struct json_sink *)ctx)->out;
+    fprintf(out, "{\"type\":\"incident\",\"id\":%" PRIu64 ",\"event\":\"%s\",\"ts\":", r->id,
+            inc_event_name(r->event));
+    put_ts(out, r->ts_ns);
+    fputs(",\"server\":", out);
+    put_ep(out, &r->server);
+    if (r->has_client) {
+        fputs(",\"client\":", out);
+        put_ep(out, &r->client);
+    }
+    fprintf(out, ",\"cause\":\"%s\",\"layer\":\"%s\",\"severity\":\"%s\",\"since\":",
+            inc_cause_name(r->cause), inc_layer_name(r->layer), sev_name(r->sev));
+    put_ts(out, r->since_ns);
+    fputs(",\"until\":", out);
+    if (r->until_ns)
+        put_ts(out, r->until_ns);
+    else
+        fputs("null", out);
+    if (r->event == IE_CLOSE)
+        fprintf(out, ",\"close_reason\":\"%s\"", inc_close_name(r->close_reason));
+    fprintf(out,
+            ",\"connections_affected\":%" PRIu64 ",\"connections_total\":%" PRIu64
+            ",\"clients_affected\":%" PRIu64 ",\"summary\":",
+            r->conns_affected, r->conns_total, r->clients_affected);
+    json_put_str(out, r->summary);
+    fputs(",\"advice\":", out);
+    json_put_str(out, r->advice);
+    fputs(",\"evidence\":{\"kinds\":{", out);
+    bool first = true;
+    for (int k = 0; k < FK__COUNT; k++) {
+        if (!r->kinds[k])
+            continue;
+        fprintf(out, "%s\"%s\":%u", first ? "" : ",", fk_name((enum fkind)k), r->kinds[k]);
+        first = false;
+    }
+    fputs("},\"flows\":[", out);
+    for (unsigned i = 0; i < r->nflows && i < INC_FLOWS_MAX; i++)
+        fprintf(out, "%s%" PRIu64, i ? "," : "", r->flows[i]);
+    fputs("],\"frames\":[", out);
+    for (unsigned i = 0; i < r->nframes && i < INC_FRAMES_MAX; i++)
+        fprintf(out, "%s%" PRIu64, i ? "," : "", r->frames[i]);
+    fprintf(out, "]},\"confidence\":%.2f}\n", (double)r->confidence);
+}
+
 static void on_summary(void *ctx, const struct run_summary *s)
 {
     FILE *out = ((struct json_sink *)ctx)->out;
@@ -293,6 +340,7 @@ struct sink json_sink_of(struct json_sink *j)
         .on_tls = on_tls,
         .on_cert = on_cert,
         .on_summary = on_summary,
+        .on_incident = on_incident,
     };
     return s;
 }

@@ -125,13 +125,15 @@ static void usage(FILE *o)
           "                       --stream-cap fewer TLS handshakes are followed at once\n"
           "  --tls-keylog FILE    SSLKEYLOGFILE for reading TLS 1.3 handshakes\n"
           "  --config FILE        read options from FILE (default /etc/flowmedic.conf if present)\n"
+          "  --set KEY=VALUE      set a configuration file key, e.g. incident-min-attempts=20\n"
           "Output:\n"
           "  -w DB                write findings to the SQLite database DB (appended to)\n"
           "                       (offline runs default to ./" DEFAULT_DB ")\n"
           "  --no-db              do not write a database\n"
           "  --retain DAYS        delete the database's runs that ended more than DAYS ago\n"
           "                       (in small batches by the database writer, also during a run)\n"
-          "  --json               JSON lines on stdout (flow, finding, health, tls, summary)\n"
+          "  --json               JSON lines on stdout (flow, finding, health, tls, incident,\n"
+          "                       summary)\n"
           "  --tui                live ncurses view (files replay at their recorded pace)\n"
           "  --speed N|max        replay speed for --tui on files (default 1)\n"
           "  --no-color           monochrome view (also when NO_COLOR is set)\n"
@@ -169,6 +171,7 @@ enum {
     OPT_RETAIN,
     OPT_KEYLOG,
     OPT_CONFIG,
+    OPT_SET,
     OPT_METRICS_LISTEN,
     OPT_METRICS_FILE,
     OPT_METRICS_FILE_FOLLOW,
@@ -199,6 +202,7 @@ static const struct option long_opts[] = {
     {"retain", required_argument, NULL, OPT_RETAIN},
     {"tls-keylog", required_argument, NULL, OPT_KEYLOG},
     {"config", required_argument, NULL, OPT_CONFIG},
+    {"set", required_argument, NULL, OPT_SET},
     {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
     {"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
     {"metrics-file-follow", no_argument, NULL, OPT_METRICS_FILE_FOLLOW},
@@ -417,6 +421,14 @@ static bool parse_one(struct opts *o, int c, const char *arg)
     case OPT_KEYLOG:
         o->eng.tls_keylog = arg;
         return true;
+    case OPT_SET: {
+        char err[512];
+        if (cli_config_set(arg, &o->eng, err, sizeof(err)) != 0) {
+            log_error("%s", err);
+            return false;
+        }
+        return true;
+    }
     case OPT_CONFIG:
         return true; /* read before the other options */
     case OPT_METRICS_LISTEN:

@@ -69,6 +69,13 @@ static void mx_on_finding(void *ctx, const struct finding *f)
     mx_snap_finding(&m->snap, f);
 }
 
+static void mx_on_incident(void *ctx, const struct incident_record *r)
+{
+    struct metrics *m = ctx;
+    mx_snap_incident(&m->snap, r);
+    mx_refresh(m);
+}
+
 static void mx_on_summary(void *ctx, const struct run_summary *s)
 {
     struct metrics *m = ctx;
@@ -83,6 +90,7 @@ struct sink metrics_sink(struct metrics *m)
         .on_finding = mx_on_finding,
         .on_health = mx_on_health,
         .on_summary = mx_on_summary,
+        .on_incident = mx_on_incident,
     };
     return s;
 }

@@ -128,3 +128,26 @@ void mx_snap_summary(struct mx_snap *s, const struct run_summary *sum)
     mx_max(&s->self.malformed, sum->malformed);
     mx_max(&s->self.mirror_duplicates, sum->mirror_duplicates);
 }
+
+void mx_snap_incident(struct mx_snap *s, const struct incident_record *r)
+{
+    char ep[64], lab[80];
+    pkt_endpoint_str(&r->server, ep, sizeof(ep));
+    mx_escape(ep, lab, sizeof(lab));
+    if (r->event == IE_OPEN && (unsigned)r->cause < IC__COUNT)
+        s->inc_opened[r->cause]++;
+    struct mx_inc *x = NULL;
+    for (size_t i = 0; i < s->ninc && !x; i++)
+        if (s->inc[i].cause == r->cause && strcmp(s->inc[i].label, lab) == 0)
+            x = &s->inc[i];
+    for (size_t i = 0; !x && s->ninc == MX_MAX_INC && i < s->ninc; i++)
+        if (!s->inc[i].open)
+            x = &s->inc[i]; /* full: a closed series gives way */
+    if (!x && s->ninc < MX_MAX_INC)
+        x = &s->inc[s->ninc++];
+    if (!x)
+        return;
+    memcpy(x->label, lab, sizeof(x->label));
+    x->cause = r->cause;
+    x->open = r->event != IE_CLOSE;
+}

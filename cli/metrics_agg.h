@@ -6,6 +6,7 @@
 #ifndef FM_METRICS_AGG_H
 #define FM_METRICS_AGG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,6 +56,15 @@ struct mx_srv {
     uint64_t last_start;         /* start of the interval of its last row */
 };
 
+#define MX_MAX_INC 256 /* (server, cause) incident series exported; closed ones give way */
+
+/* One incident series: flowmedic_incident_open{server,cause}. */
+struct mx_inc {
+    char label[80];       /* server "ip:port", escaped */
+    enum inc_cause cause; /* the cause */
+    bool open;            /* 1 while an incident of this cause is open on this server */
+};
+
 /* Everything the exposition shows; changed only by the functions below. */
 struct mx_snap {
     struct mx_srv *srv;           /* servers, MX_MAX_SERVERS entries */
@@ -64,6 +74,9 @@ struct mx_snap {
     uint64_t health_rows;         /* health rows received */
     uint64_t latest_start;        /* newest interval start of any row */
     struct metrics_self self;     /* flowmedic's own counters */
+    struct mx_inc inc[MX_MAX_INC];  /* incident series */
+    size_t ninc;                    /* inc[] used */
+    uint64_t inc_opened[IC__COUNT]; /* incidents opened per cause */
 };
 
 /* An empty snapshot; ERR_NOMEM when the server table cannot be allocated. */
@@ -74,5 +87,7 @@ void mx_snap_free(struct mx_snap *s);
 void mx_snap_health(struct mx_snap *s, const struct health_row *h);
 void mx_snap_finding(struct mx_snap *s, const struct finding *f);
 void mx_snap_summary(struct mx_snap *s, const struct run_summary *sum);
+/* An incident event: its (server, cause) series and the opened counter. */
+void mx_snap_incident(struct mx_snap *s, const struct incident_record *r);
 
 #endif

@@ -127,6 +127,15 @@ static void mx_render_self(const struct mx_snap *m, struct mx_buf *b)
               "Health rows of servers beyond the exported cap (1024).");
     mx_printf(b, "flowmedic_metrics_servers_dropped_total %llu\n",
               (unsigned long long)m->srv_dropped);
+    mx_family(b, "flowmedic_incidents_opened_total", "counter", "Incidents opened, per cause.");
+    for (int c = 0; c < IC__COUNT; c++)
+        mx_printf(b, "flowmedic_incidents_opened_total{cause=\"%s\"} %llu\n",
+                  inc_cause_name((enum inc_cause)c), (unsigned long long)m->inc_opened[c]);
+    mx_family(b, "flowmedic_incident_open", "gauge",
+              "1 while an incident of this cause is open on this server, 0 after it closed.");
+    for (size_t i = 0; i < m->ninc; i++)
+        mx_printf(b, "flowmedic_incident_open{server=\"%s\",cause=\"%s\"} %d\n", m->inc[i].label,
+                  inc_cause_name(m->inc[i].cause), m->inc[i].open ? 1 : 0);
     size_t hidden = 0;
     for (size_t i = 0; i < m->nsrv; i++)
         hidden += !mx_exported(&m->srv[i]);

@@ -59,6 +59,7 @@ struct report {
     bool first_key;        /* JSON: no member written yet in the top object */
     bool v2;               /* the TLS/health/alerts tables exist */
     bool v3;               /* typed finding columns and flow data counts exist */
+    bool v4;               /* the incidents table exists */
 };
 
 static void usage(FILE *to)
@@ -384,6 +385,7 @@ static int open_db(struct report *r, char *err, size_t errlen)
     }
     r->v2 = ver >= 2;
     r->v3 = ver >= 3;
+    r->v4 = ver >= 4;
     return 0;
 }
 
@@ -513,9 +515,15 @@ static int select_rows(struct report *r, char *err, size_t errlen)
         " AND " SERVER_FILTER " AND (:since IS NULL OR coalesce(closed, 1e18) >= :since)"
         " AND (:until IS NULL OR opened < :until)",
     };
+    static const char v4[] =
+        "CREATE TEMP TABLE sel_incidents AS SELECT * FROM main.incidents WHERE " RUN_FILTER
+        " AND " SERVER_FILTER " AND (:since IS NULL OR coalesce(until, updated) >= :since)"
+        " AND (:until IS NULL OR since < :until)";
     for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++)
         if (exec_bound(r, base[i], err, errlen) != 0)
             return ERR_DB;
+    if (r->v4 && exec_bound(r, v4, err, errlen) != 0)
+        return ERR_DB;
     for (size_t i = 0; r->v2 && i < sizeof(v2) / sizeof(v2[0]); i++)
         if (exec_bound(r, v2[i], err, errlen) != 0)
             return ERR_DB;
@@ -529,7 +537,9 @@ static bool is_time_col(const char *name)
 {
     static const char *const names[] = {"ts",        "started",    "ended",    "first_ts",
                                         "last_ts",   "opened",     "closed",   "start",
-                                        "not_after", "first_seen", "last_seen"};
+                                        "not_after", "first_seen", "last_seen",
+                                        "since",     "until",      "updated",  "first",
+                                        "last"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strcmp(name, names[i]) == 0)
             return true;
@@ -890,14 +900,166 @@ static const char worst_sql[] =
     " + zero_window_c2s + zero_window_s2c > 0"
     " ORDER BY retrans DESC, lost DESC, resets DESC, zero_windows DESC LIMIT 10";
 
-static const char errors_sql[] =
-    "SELECT ts, kind, server, client, detail FROM sel_findings WHERE severity = 'error'"
-    " ORDER BY ts DESC, id DESC LIMIT 20";
-
 static const char errors_json_sql[] =
     "SELECT run_id, ts, kind, severity, flow_id, client, server, detail, frames, confidence,"
     " CASE WHEN json_valid(extra) THEN extra END AS extra_json FROM sel_findings"
     " WHERE severity = 'error' ORDER BY ts DESC, id DESC LIMIT 20";
+
+static const char incidents_sql[] =
+    "SELECT run_id, id, severity, cause, layer, server, client, since, until, state,"
+    " close_reason, updated, events, connections_affected, connections_total,"
+    " clients_affected, confidence, summary, advice,"
+    " CASE WHEN json_valid(evidence) THEN evidence END AS evidence_json FROM sel_incidents"
+    " ORDER BY CASE severity WHEN 'error' THEN 0 WHEN 'warn' THEN 1 ELSE 2 END,"
+    " CASE state WHEN 'open' THEN 0 ELSE 1 END, connections_affected DESC, since, run_id, id";
+
+/* Repeated findings of one kind and server, grouped (the newest detail, never cut). */
+static const char grouped_sql[] =
+    "SELECT kind, severity, server, count(*) AS count, count(DISTINCT client_ip) AS clients,"
+    " min(ts) AS first, max(ts) AS last,"
+    " (SELECT g.detail FROM sel_findings g WHERE g.kind = f.kind AND g.server = f.server"
+    "  AND g.severity = f.severity ORDER BY g.ts DESC, g.id DESC LIMIT 1) AS detail"
+    " FROM sel_findings f WHERE severity IN ('error', 'warn')"
+    " GROUP BY kind, severity, server"
+    " ORDER BY CASE severity WHEN 'error' THEN 0 ELSE 1 END, count DESC, server, kind LIMIT 40";
+
+/* Print text wrapped at REPORT_WRAP columns, every line indented by indent spaces. */
+#define REPORT_WRAP 100
+static void put_wrapped(FILE *out, const char *text, int indent)
+{
+    const char *p = text ? text : "";
+    int width = REPORT_WRAP - indent;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        int len = (int)strlen(p);
+        int cut = len;
+        if (len > width) {
+            cut = width;
+            while (cut > 0 && p[cut] != ' ')
+                cut--;
+            if (cut == 0) /* one word longer than the line: keep it whole */
+                for (cut = width; p[cut] && p[cut] != ' '; cut++)
+                    ;
+        }
+        fprintf(out, "%*s%.*s\n", indent, "", cut, p);
+        p += cut;
+    }
+}
+
+/*
+ * Text of column c escaped for a terminal (col_text), or def when NULL. The result lives in
+ * one of a few rotating buffers, so several may appear in one printf.
+ */
+static const char *col_esc(sqlite3_stmt *st, int c, const char *def)
+{
+    static char bufs[8][4096];
+    static unsigned next;
+    char *b = bufs[next++ % 8];
+    const char *t = col_text(st, c, b, sizeof(bufs[0]));
+    return t ? t : def;
+}
+
+/* The Diagnosis section (text): one line per incident, worst first, the full advice below. */
+static int diagnosis_text(struct report *r, char *err, size_t errlen)
+{
+    fputs("\nDiagnosis (incidents, worst first)\n", r->out);
+    if (!r->v4) {
+        fputs("  (schema version before 4: no incidents recorded; writing a run into this "
+              "database with -w upgrades it)\n",
+              r->out);
+        return 0;
+    }
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(r->db, incidents_sql, -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "reading database %s failed: %s", r->o->db, sqlite3_errmsg(r->db));
+        return ERR_DB;
+    }
+    size_t n = 0;
+    char a[64], b[64];
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        char sev[8];
+        snprintf(sev, sizeof(sev), "%s", col_esc(st, 2, "?"));
+        for (char *q = sev; *q; q++)
+            *q = (char)(*q >= 'a' && *q <= 'z' ? *q - 32 : *q);
+        n++;
+        fprintf(r->out, "  %-5s %s %s", sev, col_esc(st, 3, "?"), col_esc(st, 5, "?"));
+        if (sqlite3_column_type(st, 6) != SQLITE_NULL)
+            fprintf(r->out, " from %s", col_esc(st, 6, "?"));
+        fprintf(r->out, " since %s",
+                fmt_time(sqlite3_column_double(st, 7), r->o->utc, false, a, sizeof(a)));
+        if (strcmp(col_esc(st, 9, ""), "open") == 0)
+            fputs(" (still open)", r->out);
+        else
+            fprintf(r->out, " until %s (%s)",
+                    sqlite3_column_type(st, 8) == SQLITE_NULL
+                        ? "?"
+                        : fmt_time(sqlite3_column_double(st, 8), r->o->utc, false, b, sizeof(b)),
+                    col_esc(st, 10, "closed"));
+        fprintf(r->out, "; %lld of %lld connections, %lld client%s: %s\n",
+                (long long)sqlite3_column_int64(st, 13), (long long)sqlite3_column_int64(st, 14),
+                (long long)sqlite3_column_int64(st, 15),
+                sqlite3_column_int64(st, 15) == 1 ? "" : "s", col_esc(st, 17, ""));
+        fprintf(r->out, "        layer %s, confidence %.2f, incident %lld of run %lld. What to do:\n",
+                col_esc(st, 4, "?"), sqlite3_column_double(st, 16),
+                (long long)sqlite3_column_int64(st, 1), (long long)sqlite3_column_int64(st, 0));
+        put_wrapped(r->out, col_esc(st, 18, ""), 8);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        snprintf(err, errlen, "reading database %s failed: %s", r->o->db, sqlite3_errmsg(r->db));
+        return ERR_DB;
+    }
+    if (n == 0)
+        fputs("  no incidents: no problem crossed its threshold (the findings below are the "
+              "details)\n",
+              r->out);
+    return 0;
+}
+
+/* Repeated findings grouped (text): one line per kind and server, the detail below, whole. */
+static int grouped_text(struct report *r, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(r->db, grouped_sql, -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "reading database %s failed: %s", r->o->db, sqlite3_errmsg(r->db));
+        return ERR_DB;
+    }
+    bind_filters(r, st);
+    fputs("\nError and warning findings, grouped by kind and server (the newest detail)\n", r->out);
+    size_t n = 0;
+    char a[64], b[64];
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        n++;
+        long long cnt = (long long)sqlite3_column_int64(st, 3);
+        fprintf(r->out, "  %-5s %s %s: %lld time%s", col_esc(st, 1, "?"), col_esc(st, 0, "?"),
+                col_esc(st, 2, "?"), cnt, cnt == 1 ? "" : "s");
+        if (cnt > 1)
+            fprintf(r->out, " from %s to %s",
+                    fmt_time(sqlite3_column_double(st, 5), r->o->utc, true, a, sizeof(a)),
+                    fmt_time(sqlite3_column_double(st, 6), r->o->utc, true, b, sizeof(b)));
+        else
+            fprintf(r->out, " at %s",
+                    fmt_time(sqlite3_column_double(st, 5), r->o->utc, true, a, sizeof(a)));
+        long long cl = (long long)sqlite3_column_int64(st, 4);
+        if (cl > 0)
+            fprintf(r->out, ", %lld client%s", cl, cl == 1 ? "" : "s");
+        fputs("\n", r->out);
+        put_wrapped(r->out, col_esc(st, 7, ""), 8);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        snprintf(err, errlen, "reading database %s failed: %s", r->o->db, sqlite3_errmsg(r->db));
+        return ERR_DB;
+    }
+    if (n == 0)
+        fputs("  no error or warning findings\n", r->out);
+    return 0;
+}
 
 static int report_all(struct report *r, char *err, size_t errlen)
 {
@@ -935,6 +1097,12 @@ static int report_all(struct report *r, char *err, size_t errlen)
         else
             fputs("null", r->out);
         fputs("}", r->out);
+        if (r->v4 && section(r, "incidents", "", "", incidents_sql, err, errlen) != 0)
+            return ERR_DB;
+        if (!r->v4) {
+            json_member(r, "incidents");
+            fputs("[]", r->out);
+        }
         if (section(r, "runs", "", "", runs_sql, err, errlen) != 0)
             return ERR_DB;
     } else {
@@ -953,7 +1121,7 @@ static int report_all(struct report *r, char *err, size_t errlen)
                 fprintf(r->out, " until %s;", fmt_time(o->until, o->utc, false, b, sizeof(b)));
             fputs("\n", r->out);
         }
-        if (runs_text(r, err, errlen) != 0)
+        if (diagnosis_text(r, err, errlen) != 0 || runs_text(r, err, errlen) != 0)
             return ERR_DB;
     }
     if (section(r, "servers",
@@ -1004,8 +1172,9 @@ static int report_all(struct report *r, char *err, size_t errlen)
                 "Worst flows (most retransmissions, losses, resets, zero windows)",
                 "no flow had retransmissions, losses, resets or zero windows", worst_sql, err,
                 errlen) != 0 ||
-        section(r, "recent_errors", "Recent error findings (newest first, up to 20)",
-                "no error findings", o->json ? errors_json_sql : errors_sql, err, errlen) != 0)
+        (o->json && (section(r, "findings_grouped", "", "", grouped_sql, err, errlen) != 0 ||
+                     section(r, "recent_errors", "", "", errors_json_sql, err, errlen) != 0)) ||
+        (!o->json && grouped_text(r, err, errlen) != 0))
         return ERR_DB;
     if (o->json)
         fputs("}\n", r->out);

@@ -273,8 +273,41 @@ static const char schema_v3[] =
     "FROM flows GROUP BY run_id, server;\n"
     "CREATE INDEX findings_kind_phase ON findings(kind, phase);\n";
 
+/* Version 4: incidents (one row per incident, updated as it evolves) and v_incidents. */
+static const char schema_v4[] =
+    "CREATE TABLE incidents (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
+    "  id INTEGER NOT NULL,\n"           /* incident id within the run (JSON "id") */
+    "  server TEXT NOT NULL, server_ip TEXT NOT NULL, server_port INTEGER NOT NULL,\n"
+    "  client TEXT,\n"                   /* a scan: the scanner */
+    "  cause TEXT NOT NULL,\n"           /* service_down, host_unreachable, ... */
+    "  layer TEXT NOT NULL,\n"           /* network, transport, tls, application, capture */
+    "  severity TEXT NOT NULL,\n"        /* info, warn, error (the latest) */
+    "  since REAL NOT NULL,\n"           /* first evidence (capture time) */
+    "  until REAL,\n"                    /* end of the problem; NULL while open */
+    "  state TEXT NOT NULL,\n"           /* open, closed */
+    "  close_reason TEXT,\n"             /* recovered, no_traffic, end_of_input */
+    "  updated REAL NOT NULL,\n"         /* capture time of the latest event */
+    "  events INTEGER NOT NULL,\n"       /* open/update/close events written */
+    "  connections_affected INTEGER, connections_total INTEGER, clients_affected INTEGER,\n"
+    "  confidence REAL,\n"
+    "  summary TEXT NOT NULL, advice TEXT NOT NULL,\n"
+    "  evidence TEXT,\n"                 /* {"kinds":{...},"flows":[...],"frames":[...]} */
+    "  PRIMARY KEY (run_id, id)\n"
+    ");\n"
+    "CREATE INDEX incidents_server ON incidents(server_ip, server_port, since);\n"
+    "CREATE VIEW v_incidents AS\n"
+    "SELECT run_id, id, severity, cause, layer, server, client,\n"
+    "  datetime(since, 'unixepoch') AS since_utc, datetime(until, 'unixepoch') AS until_utc,\n"
+    "  round(coalesce(until, updated) - since, 1) AS duration, state, close_reason,\n"
+    "  connections_affected, connections_total, clients_affected, confidence, summary, advice\n"
+    "FROM incidents\n"
+    "ORDER BY CASE severity WHEN 'error' THEN 0 WHEN 'warn' THEN 1 ELSE 2 END,\n"
+    "  connections_affected DESC, since;\n";
+
 const char *const store_schema_steps[STORE_SCHEMA_VERSION] = {
     schema_v1,
     schema_v2,
     schema_v3,
+    schema_v4,
 };

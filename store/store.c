@@ -50,7 +50,15 @@
 _Static_assert(TEV__COUNT == 12, "a new TCP event needs flows columns and a schema migration");
 
 /* What a queue slot holds. */
-enum rec_type { REC_FINDING = 0, REC_FLOW, REC_HEALTH, REC_TLS, REC_CERT, REC__COUNT };
+enum rec_type {
+    REC_FINDING = 0,
+    REC_FLOW,
+    REC_HEALTH,
+    REC_TLS,
+    REC_CERT,
+    REC_INCIDENT,
+    REC__COUNT
+};
 
 /* One queue slot: a tagged copy of a record. */
 struct rec {
@@ -61,6 +69,7 @@ struct rec {
         struct health_row health; /* REC_HEALTH */
         struct tls_record tls;    /* REC_TLS */
         struct cert_record cert;  /* REC_CERT */
+        struct incident_record incident; /* REC_INCIDENT */
     } u;                          /* the copy */
 };
 
@@ -90,6 +99,7 @@ enum stmt_id {
     ST_CERT_UPD,
     ST_ALERT_OPEN,
     ST_ALERT_CLOSE,
+    ST_INCIDENT,
     ST__COUNT
 };
 
@@ -455,6 +465,16 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_ALERT_CLOSE] = "UPDATE alerts SET closed = ?6, close_detail = ?7 "
                        "WHERE run_id = ?1 AND server_ip = ?3 AND server_port = ?4 "
                        "AND closed IS NULL AND rule = ?5",
+    [ST_INCIDENT] =
+        "INSERT INTO incidents (run_id, id, server, server_ip, server_port, client, cause, "
+        "layer, severity, since, until, state, close_reason, updated, events, "
+        "connections_affected, connections_total, clients_affected, confidence, summary, "
+        "advice, evidence) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,1,?15,?16,"
+        "?17,?18,?19,?20,?21) ON CONFLICT(run_id, id) DO UPDATE SET severity = ?9, "
+        "since = ?10, until = ?11, state = ?12, close_reason = ?13, updated = ?14, "
+        "events = events + 1, connections_affected = ?15, connections_total = ?16, "
+        "clients_affected = ?17, confidence = ?18, summary = ?19, advice = ?20, "
+        "evidence = ?21",
 };
 
 static int prepare_all(struct store *s, char *err, size_t errlen)
@@ -1048,6 +1068,85 @@ static int write_cert(struct store *s, const struct cert_record *c)
     return step_done(st);
 }
 
+/* The evidence of an incident as JSON (the same object as in its JSON line). */
+static void incident_evidence(const struct incident_record *r, char *buf, size_t len)
+{
+    size_t used = 0;
+    int n = snprintf(buf, len, "{\"kinds\":{");
+    used = n > 0 ? (size_t)n : 0;
+    bool first = true;
+    for (int k = 0; k < FK__COUNT && used < len; k++) {
+        if (!r->kinds[k])
+            continue;
+        n = snprintf(buf + used, len - used, "%s\"%s\":%u", first ? "" : ",",
+                     fk_name((enum fkind)k), r->kinds[k]);
+        used += n > 0 ? (size_t)n : 0;
+        first = false;
+    }
+    if (used < len) {
+        n = snprintf(buf + used, len - used, "},\"flows\":[");
+        used += n > 0 ? (size_t)n : 0;
+    }
+    for (unsigned i = 0; i < r->nflows && i < INC_FLOWS_MAX && used < len; i++) {
+        n = snprintf(buf + used, len - used, "%s%" PRIu64, i ? "," : "", r->flows[i]);
+        used += n > 0 ? (size_t)n : 0;
+    }
+    if (used < len) {
+        n = snprintf(buf + used, len - used, "],\"frames\":[");
+        used += n > 0 ? (size_t)n : 0;
+    }
+    for (unsigned i = 0; i < r->nframes && i < INC_FRAMES_MAX && used < len; i++) {
+        n = snprintf(buf + used, len - used, "%s%" PRIu64, i ? "," : "", r->frames[i]);
+        used += n > 0 ? (size_t)n : 0;
+    }
+    if (used < len)
+        snprintf(buf + used, len - used, "]}");
+    if (used >= len)
+        snprintf(buf, len, "{}"); /* never store cut JSON */
+}
+
+/* One incident event: the incident's row, inserted on open and updated after (UPSERT). */
+static int write_incident(struct store *s, const struct incident_record *r)
+{
+    sqlite3_stmt *st = s->st[ST_INCIDENT];
+    char summary[INC_SUMMARY_MAX], advice[INC_ADVICE_MAX], evidence[2048];
+    snprintf(summary, sizeof(summary), "%.*s", (int)sizeof(r->summary), r->summary);
+    snprintf(advice, sizeof(advice), "%.*s", (int)sizeof(r->advice), r->advice);
+    incident_evidence(r, evidence, sizeof(evidence));
+    sqlite3_bind_int64(st, 1, s->run_id);
+    bind_u64(st, 2, r->id);
+    bind_ep(st, &r->server, 3, 4, 5);
+    if (r->has_client) {
+        char cl[64];
+        sqlite3_bind_text(st, 6, pkt_endpoint_str(&r->client, cl, sizeof(cl)), -1,
+                          SQLITE_TRANSIENT);
+    } else {
+        sqlite3_bind_null(st, 6);
+    }
+    sqlite3_bind_text(st, 7, inc_cause_name(r->cause), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, inc_layer_name(r->layer), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, sev_name(r->sev), -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 10, ns_to_s(r->since_ns));
+    if (r->until_ns)
+        sqlite3_bind_double(st, 11, ns_to_s(r->until_ns));
+    else
+        sqlite3_bind_null(st, 11);
+    sqlite3_bind_text(st, 12, r->event == IE_CLOSE ? "closed" : "open", -1, SQLITE_STATIC);
+    if (r->event == IE_CLOSE)
+        sqlite3_bind_text(st, 13, inc_close_name(r->close_reason), -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 13);
+    sqlite3_bind_double(st, 14, ns_to_s(r->ts_ns));
+    bind_u64(st, 15, r->conns_affected);
+    bind_u64(st, 16, r->conns_total);
+    bind_u64(st, 17, r->clients_affected);
+    sqlite3_bind_double(st, 18, r->confidence);
+    sqlite3_bind_text(st, 19, summary, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 20, advice, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 21, evidence, -1, SQLITE_STATIC);
+    return step_done(st);
+}
+
 static int write_rec(struct store *s, const struct rec *r)
 {
     switch (r->type) {
@@ -1061,6 +1160,8 @@ static int write_rec(struct store *s, const struct rec *r)
         return write_tls(s, &r->u.tls);
     case REC_CERT:
         return write_cert(s, &r->u.cert);
+    case REC_INCIDENT:
+        return write_incident(s, &r->u.incident);
     case REC__COUNT:
         break;
     }
@@ -1386,6 +1487,11 @@ static void on_cert(void *ctx, const struct cert_record *c)
     q_push(ctx, REC_CERT, c, sizeof(*c));
 }
 
+static void on_incident(void *ctx, const struct incident_record *r)
+{
+    q_push(ctx, REC_INCIDENT, r, sizeof(*r));
+}
+
 /* The summary is kept, not queued: it must not be lost to a full queue. */
 static void on_summary(void *ctx, const struct run_summary *sum)
 {
@@ -1406,6 +1512,7 @@ struct sink store_sink(struct store *s)
         .on_tls = on_tls,
         .on_cert = on_cert,
         .on_summary = on_summary,
+        .on_incident = on_incident,
     };
     return k;
 }

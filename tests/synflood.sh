@@ -61,9 +61,11 @@ else
     echo "FAIL peak RSS grew with the flood: ${small} KiB -> ${big} KiB"
     fail=1
 fi
-# The fixed part now: struct flow (656 B: record, both TCP halves) + slices (det_estab's SYN
-# history is the largest). Issue 10's goal is 256 B; lower this as the fixed part shrinks.
-FLOW_BYTES_MAX=900
+# The fixed part now: struct flow (656 B: record, both TCP halves) + slices (336 B: det_estab's
+# SYN history and the incident layer's per-flow state, 104 B, are the largest). Measured 992 B
+# after the incident layer came in (888 B before). Issue 10's goal is 256 B; lower this as the
+# fixed part shrinks.
+FLOW_BYTES_MAX=992
 if "$FLOWMEDIC" -r "$tmp/flood.30000" --no-db --json -v --max-flows 2000 >/dev/null 2>"$tmp/err.v"; then
     python3 - "$tmp/err.v" $FLOW_BYTES_MAX <<'PY' || fail=1
 import re, sys

@@ -95,9 +95,10 @@ void tui_model_add_finding(struct tui_model *m, const struct finding *f)
             p->worst = (enum severity)sev;
             p->count = 0;
         }
-        p->kind = (int)f->kind;
-        if (sev > (unsigned)p->worst)
+        if (sev >= (unsigned)p->worst || p->count == 0) { /* the worst problem, not the newest */
+            p->kind = (int)f->kind;
             p->worst = (enum severity)sev;
+        }
         p->count++;
     }
     struct tui_server *s = server_get(m, &f->server, f->ts_ns);
@@ -456,7 +457,82 @@ static enum tui_level level_max(enum tui_level a, enum tui_level b)
     return level_rank(a) >= level_rank(b) ? a : b;
 }
 
+void tui_model_add_incident(struct tui_model *m, const struct incident_record *r)
+{
+    size_t i;
+    for (i = 0; i < m->nincidents; i++)
+        if (m->incidents[i].id == r->id)
+            break;
+    /* closed at the end of the input: the problem was still there; keep showing it */
+    if (r->event == IE_CLOSE && r->close_reason != ICR_END_OF_INPUT) {
+        if (i < m->nincidents) {
+            m->incidents[i] = m->incidents[m->nincidents - 1];
+            m->nincidents--;
+        }
+        return;
+    }
+    if (r->event == IE_OPEN)
+        m->incidents_opened++;
+    if (r->cause != IC_SCAN)
+        server_get(m, &r->server, r->ts_ns); /* its row exists, so it can show not ok */
+    if (i == m->nincidents) {
+        if (m->nincidents == TUI_INCIDENTS) {
+            /* full: replace the least severe, oldest one */
+            size_t v = 0;
+            for (size_t k = 1; k < m->nincidents; k++)
+                if (m->incidents[k].sev < m->incidents[v].sev ||
+                    (m->incidents[k].sev == m->incidents[v].sev &&
+                     m->incidents[k].since_ns < m->incidents[v].since_ns))
+                    v = k;
+            if (m->incidents[v].sev > r->sev)
+                return;
+            i = v;
+        } else {
+            m->nincidents++;
+        }
+    }
+    m->incidents[i] = *r;
+}
+
+size_t tui_model_incident_rows(const struct tui_model *m, const struct incident_record **out,
+                               size_t max)
+{
+    size_t n = 0;
+    for (int sev = SEV_ERROR; sev >= SEV_INFO; sev--)
+        for (size_t i = 0; i < m->nincidents && n < max; i++)
+            if ((int)m->incidents[i].sev == sev)
+                out[n++] = &m->incidents[i];
+    return n;
+}
+
+int tui_model_server_incident(const struct tui_model *m, const struct endpoint *ep)
+{
+    int worst = -1;
+    for (size_t i = 0; i < m->nincidents; i++) {
+        const struct incident_record *r = &m->incidents[i];
+        if (r->sev >= SEV_WARN && pkt_ep_eq(&r->server, ep) && (int)r->sev > worst)
+            worst = (int)r->sev;
+    }
+    return worst;
+}
+
+/* The level of a server from its open incidents alone (NONE if it has none). */
+static enum tui_level incident_level(const struct tui_model *m, const struct tui_server *s)
+{
+    int sev = tui_model_server_incident(m, &s->ep);
+    return sev == SEV_ERROR ? TUI_LEVEL_BAD : sev == SEV_WARN ? TUI_LEVEL_WARN : TUI_LEVEL_NONE;
+}
+
+static enum tui_level server_level_health(const struct tui_model *m, const struct tui_server *s);
+
+/* A server with an open incident is never ok, whatever its newest interval says. */
 enum tui_level tui_model_server_level(const struct tui_model *m, const struct tui_server *s)
+{
+    enum tui_level h = server_level_health(m, s), i = incident_level(m, s);
+    return (int)i > (int)h ? i : h;
+}
+
+static enum tui_level server_level_health(const struct tui_model *m, const struct tui_server *s)
 {
     if (!s->has_health) {
         if (s->nfind[SEV_ERROR])

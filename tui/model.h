@@ -23,6 +23,7 @@
 #define TUI_HIST 32       /* health intervals kept per server for the sparkline */
 #define TUI_PROBLEMS 8192 /* flow_id -> last problem table (direct-mapped, power of two) */
 #define TUI_BAD 256       /* ended flows with a problem kept apart, so the worst survive */
+#define TUI_INCIDENTS 16  /* open incidents kept (the newest replace the oldest info ones) */
 #define TUI_ROWS (TUI_FLOWS + TUI_BAD + TUI_OPEN) /* flow rows a query can collect */
 #define TUI_EVENTS 128                            /* timeline events per flow */
 #define TUI_EVENT_TEXT 480                        /* bytes of one timeline line (a whole detail) */
@@ -85,10 +86,10 @@ struct tui_server {
     uint64_t hist_start[TUI_HIST]; /* interval start per history slot, ring */
 };
 
-/* Last problem of a flow, by flow_id (direct-mapped; a newer flow may replace an older one). */
+/* Worst problem of a flow, by flow_id (direct-mapped; a newer flow may replace an older one). */
 struct tui_problem {
     uint64_t flow_id;    /* owner; 0 = empty slot */
-    int kind;            /* enum fkind of the newest finding */
+    int kind;            /* enum fkind of the worst finding (the newest among equals) */
     enum severity worst; /* worst severity among its findings */
     uint32_t count;      /* findings for the flow */
 };
@@ -112,7 +113,10 @@ struct tui_model {
     struct tui_server servers[TUI_SERVERS]; /* server endpoints, in order of appearance */
     size_t nservers;                        /* entries in servers[] */
     uint64_t servers_replaced;              /* servers replaced because the table was full */
-    struct tui_problem problems[TUI_PROBLEMS]; /* last problem per flow */
+    struct tui_problem problems[TUI_PROBLEMS]; /* worst problem per flow */
+    struct incident_record incidents[TUI_INCIDENTS]; /* open incidents (latest event of each) */
+    size_t nincidents;                         /* entries in incidents[] */
+    uint64_t incidents_opened;                 /* incidents ever opened */
     struct tui_status st;                      /* newest status; string members point to NULL */
     char source[TUI_TEXT];                     /* copy of st.source */
     char filter[TUI_TEXT];                     /* copy of st.filter ("" if none) */
@@ -150,6 +154,16 @@ void tui_model_add_flow(struct tui_model *m, const struct flow_record *r);
 void tui_model_add_health(struct tui_model *m, const struct health_row *h);
 void tui_model_add_tls(struct tui_model *m, const struct tls_record *t);
 void tui_model_add_cert(struct tui_model *m, const struct cert_record *c);
+/*
+ * An incident event: kept while open (updated in place), removed when it closes; one closed
+ * only by the end of the input stays (the problem was still there when the replay ended).
+ */
+void tui_model_add_incident(struct tui_model *m, const struct incident_record *r);
+/* Open incidents, worst first (into m); returns how many. */
+size_t tui_model_incident_rows(const struct tui_model *m, const struct incident_record **out,
+                               size_t max);
+/* Worst severity of the open incidents of server ep (warn or error), or -1 if none. */
+int tui_model_server_incident(const struct tui_model *m, const struct endpoint *ep);
 /* Replace the open flows with flows[0..n) (at most TUI_OPEN kept). */
 void tui_model_set_open(struct tui_model *m, const struct flow_record *flows, size_t n);
 /*

@@ -20,7 +20,7 @@
 
 #define TUI_REDRAW_NS 250000000ull /* at most 4 redraws per second from new data */
 #define TUI_FILTER_MAX 64          /* bytes of the / filter */
-#define TUI_LINE 1024              /* bytes of one screen line being composed */
+#define TUI_LINE 1536              /* bytes of one line being composed (a whole advice fits) */
 #define TUI_DLINES 768             /* lines of the detail or help page */
 #define TUI_DTEXT 256              /* bytes of one detail line */
 #define TUI_MIN_W 40               /* below this the view only says the terminal is too small */
@@ -69,6 +69,7 @@ struct tui {
     size_t nfeed;                              /* entries in feed */
     const struct tui_server *srv[TUI_SERVERS]; /* server rows (into snap) */
     size_t nsrv;                               /* entries in srv */
+    bool detail_incidents;                     /* the detail page lists the open incidents */
     bool detail_has_finding;                   /* the detail was opened on a finding */
     struct finding detail_finding;             /* that finding (a copy) */
     uint64_t detail_flow;                      /* flow shown in the detail (0 = none) */
@@ -105,6 +106,11 @@ static void sink_cert(void *ctx, const struct cert_record *c)
     tui_model_add_cert(((struct tui *)ctx)->live, c);
 }
 
+static void sink_incident(void *ctx, const struct incident_record *r)
+{
+    tui_model_add_incident(((struct tui *)ctx)->live, r);
+}
+
 struct sink tui_sink(struct tui *t)
 {
     struct sink s = {
@@ -114,6 +120,7 @@ struct sink tui_sink(struct tui *t)
         .on_health = sink_health,
         .on_tls = sink_tls,
         .on_cert = sink_cert,
+        .on_incident = sink_incident,
     };
     return s;
 }
@@ -486,6 +493,61 @@ static void draw_servers(struct tui *t, int y, int h)
     }
 }
 
+static void dl_add(struct tui *t, int attr, int indent, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Open incidents, worst first, above the server panel: one line each (i: full advice). */
+static void draw_incidents(struct tui *t, int y, int h)
+{
+    const struct incident_record *rows[TUI_INCIDENTS];
+    size_t n = tui_model_incident_rows(t->snap, rows, TUI_INCIDENTS);
+    char line[TUI_LINE], eps[64], clk[24];
+    if (n == 0) {
+        put(y, 0, COLS, attr_level(t, TUI_LEVEL_OK), " Incidents: none open");
+        return;
+    }
+    snprintf(line, sizeof(line), " Incidents open (%zu)  i: details and advice", n);
+    put(y, 0, COLS, A_BOLD | A_UNDERLINE, line);
+    for (int r = 0; r < h - 1 && (size_t)r < n; r++) {
+        const struct incident_record *i = rows[r];
+        ep_str(&i->server, eps, sizeof(eps));
+        tui_fmt_clock(i->since_ns, clk, sizeof(clk));
+        clk[8] = '\0';
+        snprintf(line, sizeof(line), " %-5s %s %s since %s  %" PRIu64 "/%" PRIu64 " conns: %s",
+                 sev_text((int)i->sev), inc_cause_name(i->cause), eps, clk, i->conns_affected,
+                 i->conns_total, i->summary);
+        put(y + 1 + r, 0, COLS, attr_sev(t, (int)i->sev), line);
+    }
+}
+
+/* The detail page of the open incidents: everything, with the full advice, wrapped. */
+static void build_incidents(struct tui *t)
+{
+    const struct incident_record *rows[TUI_INCIDENTS];
+    size_t n = tui_model_incident_rows(t->snap, rows, TUI_INCIDENTS);
+    char eps[64], cl[64], clk[24];
+    t->ndl = 0;
+    dl_add(t, A_BOLD, 0, "Open incidents (%zu), worst first; %" PRIu64 " opened in this run", n,
+           t->snap->incidents_opened);
+    if (n == 0)
+        dl_add(t, A_NORMAL, 2, "  none: no problem crosses its threshold now");
+    for (size_t k = 0; k < n; k++) {
+        const struct incident_record *i = rows[k];
+        dl_add(t, A_NORMAL, 0, " ");
+        dl_add(t, attr_sev(t, (int)i->sev) | A_BOLD, 2, "#%" PRIu64 " %s %s (%s layer) on %s%s%s",
+               i->id, sev_name(i->sev), inc_cause_name(i->cause), inc_layer_name(i->layer),
+               ep_str(&i->server, eps, sizeof(eps)), i->has_client ? " from " : "",
+               i->has_client ? ep_str(&i->client, cl, sizeof(cl)) : "");
+        dl_add(t, A_NORMAL, 4, "  since %s; %" PRIu64 " of %" PRIu64 " connections, %" PRIu64
+               " clients; confidence %.0f%%",
+               tui_fmt_clock(i->since_ns, clk, sizeof(clk)), i->conns_affected, i->conns_total,
+               i->clients_affected, i->confidence * 100);
+        dl_add(t, A_NORMAL, 4, "  %s", i->summary);
+        dl_add(t, A_BOLD, 4, "  What to do:");
+        dl_add(t, A_NORMAL, 4, "    %s", i->advice);
+    }
+}
+
 static const char *row_state(const struct tui_flow_row *r)
 {
     return r->open ? flow_state_name(r->rec->state) : close_name(r->rec->close);
@@ -688,11 +750,31 @@ static void detail_server(struct tui *t, const struct tui_server *s)
     }
 }
 
+/* The open incidents of server ep, with their full advice (detail pages of its flows). */
+static void detail_incidents_of(struct tui *t, const struct endpoint *ep)
+{
+    const struct incident_record *rows[TUI_INCIDENTS];
+    size_t n = tui_model_incident_rows(t->snap, rows, TUI_INCIDENTS);
+    for (size_t k = 0; k < n; k++) {
+        const struct incident_record *i = rows[k];
+        if (i->server.port != ep->port || memcmp(&i->server.ip, &ep->ip, sizeof(ep->ip)) != 0)
+            continue;
+        dl_add(t, attr_sev(t, (int)i->sev) | A_BOLD, 2, "Open incident #%" PRIu64 ": %s (%s): %s",
+               i->id, inc_cause_name(i->cause), sev_name(i->sev), i->summary);
+        dl_add(t, A_NORMAL, 4, "  What to do: %s", i->advice);
+        dl_add(t, A_NORMAL, 0, " ");
+    }
+}
+
 static void build_detail(struct tui *t)
 {
     const struct tui_model *m = t->snap;
     char cs[64], ss[64], clk[24], b0[24], b1[24], a[24], b[24];
     t->ndl = 0;
+    if (t->detail_incidents) {
+        build_incidents(t);
+        return;
+    }
     if (t->detail_has_finding) {
         const struct finding *f = &t->detail_finding;
         dl_add(t, attr_sev(t, (int)f->sev) | A_BOLD, 2, "Finding: %s (%s) at %s, %s layer",
@@ -726,6 +808,10 @@ static void build_detail(struct tui *t)
     }
     bool open;
     const struct flow_record *r = tui_model_find_flow(m, t->detail_flow, &open);
+    if (r)
+        detail_incidents_of(t, &r->server);
+    else if (t->detail_has_finding)
+        detail_incidents_of(t, &t->detail_finding.server);
     if (r) {
         dl_add(t, A_BOLD, 2, "Flow %" PRIu64 ": %s -> %s  %s%s  first frame %" PRIu64, r->flow_id,
                ep_str(&r->client, cs, sizeof(cs)), ep_str(&r->server, ss, sizeof(ss)),
@@ -777,6 +863,9 @@ static void build_help(struct tui *t)
            "  Enter    detail: the timeline of the selected flow or finding; on "
            "a server, filter by it");
     dl_add(t, A_NORMAL, 4, "  Esc      back from the detail, or clear the filter");
+    dl_add(t, A_NORMAL, 4,
+           "  i        the open incidents: cause, scope and the full advice (scroll with "
+           "Up/Down, PgUp/PgDn)");
     dl_add(t, A_NORMAL, 0, " ");
     dl_add(t, A_BOLD, 0, "Server panel (newest health interval)");
     dl_add(t, A_NORMAL, 4,
@@ -785,8 +874,8 @@ static void build_help(struct tui *t)
            "hs rtt and resp p50/p99, al open alerts, history of err%% | retr%% per interval "
            "(_ none .. # twice the threshold)");
     dl_add(t, A_NORMAL, 4,
-           "  BAD (red): over a threshold or an alert open; warn (yellow): over "
-           "half a threshold; thresholds: error rate %.1f%%, retransmissions %.1f%%, "
+           "  BAD (red): over a threshold, an alert or an error incident open; warn (yellow): "
+           "over half a threshold or a warn incident open; thresholds: error rate %.1f%%, retransmissions %.1f%%, "
            "response p99 %.1fs",
            m->th.error_rate * 100, m->th.retrans_rate * 100, m->th.resp_p99_s);
     dl_add(t, A_NORMAL, 0, " ");
@@ -794,7 +883,8 @@ static void build_help(struct tui *t)
     dl_add(t, A_NORMAL, 4,
            "  state: TCP state of open flows, how it ended for the others; "
            "age: open time (or duration); c->s / s->c: payload bytes; retr: retransmissions; "
-           "rtt: handshake RTT; last problem: the newest finding of the flow");
+           "rtt: handshake RTT; last problem: the worst finding of the flow (the newest among "
+           "equally bad ones)");
     dl_add(t, A_NORMAL, 4,
            "  The view keeps the newest %d ended flows, %d flows with problems, "
            "%d findings and %d TLS records.",
@@ -852,6 +942,12 @@ static void draw(struct tui *t)
         build_help(t);
         draw_page(t, y, body, "Help  (Esc or ? back)");
     } else {
+        const struct incident_record *ir[TUI_INCIDENTS];
+        size_t ni = tui_model_incident_rows(t->snap, ir, TUI_INCIDENTS);
+        int inc_h = ni ? 1 + (int)(ni < 4 ? ni : 4) : 1;
+        draw_incidents(t, y, inc_h);
+        y += inc_h;
+        body -= inc_h;
         size_t ns = t->nsrv ? t->nsrv : 1;
         int srv_h = 2 + (int)(ns < (size_t)(body / 5) ? ns : (size_t)(body / 5 > 0 ? body / 5 : 1));
         int fnd_h = body / 4;
@@ -866,6 +962,7 @@ static void draw(struct tui *t)
 
 static void open_detail(struct tui *t)
 {
+    t->detail_incidents = false;
     if (t->focus == P_FLOWS && t->sel[P_FLOWS] < t->nrows) {
         t->detail_has_finding = false;
         t->detail_flow = t->rows[t->sel[P_FLOWS]].rec->flow_id;
@@ -973,6 +1070,14 @@ static void on_key(struct tui *t, int ch)
             t->mode = M_MAIN;
         else
             t->filter[0] = '\0';
+        break;
+    case 'i':
+    case 'I':
+        if (t->mode == M_MAIN) {
+            t->detail_incidents = true;
+            t->mode = M_DETAIL;
+            t->detail_top = 0;
+        }
         break;
     case '?':
         if (t->mode == M_HELP) {

@@ -129,6 +129,11 @@ for a in alerts:
     lab = a["labels"]
     if lab["alertname"] not in want:
         continue
+    # looping one capture 40 times replays its flows with the same ports and sequence numbers:
+    # the clean flow to :8080 looks retransmitted, the refused ones reset again; incidents of
+    # those are the replay's, not the page under test (service_down on :8081)
+    if lab["alertname"] == "FlowmedicIncidentOpen" and lab.get("cause") != "service_down":
+        continue
     assert a["status"] == "firing", a
     assert lab["server"] == "10.99.1.2:8081", lab
     assert lab["severity"] == "page", lab

@@ -115,6 +115,14 @@ for s, t in tot.items():
     out.append('flowmedic_server_established_total{server="%s"}=%d' % (s, t[1]))
     out.append('flowmedic_server_http_requests_total{server="%s"}=%d' % (s, t[2]))
     out.append('flowmedic_server_data_segments_total{server="%s",direction="c2s"}=%d' % (s, t[3]))
+opened = {}
+for i in (r for r in recs if r["type"] == "incident"):
+    if i["event"] == "open":
+        opened[i["cause"]] = opened.get(i["cause"], 0) + 1
+    # every incident has closed by the end of the input: its series says 0
+    out.append('flowmedic_incident_open{server="%s",cause="%s"}=0' % (i["server"], i["cause"]))
+for c, n in opened.items():
+    out.append('flowmedic_incidents_opened_total{cause="%s"}=%d' % (c, n))
 print("\n".join(out))
 PY
 )

@@ -133,8 +133,11 @@ has "elapsed 1.2s"
 # server panel: the closed port is red, from its refused connections
 has "Servers ("
 has "10.99.1.2:8081"
-screen | grep -F "10.99.1.2:8081" | head -1 | grep -q "BAD" ||
+screen | grep -F "10.99.1.2:8081" | grep -v "service_down" | head -1 | grep -q "BAD" ||
     fail "server 10.99.1.2:8081 is not marked BAD"
+# the incident panel above the servers names the cause
+has "Incidents open (1)"
+has "ERROR service_down 10.99.1.2:8081"
 checks=$((checks + 1))
 # flow table: 5 flows, the refused ones first (sort: worst)
 has "Flows (5)  sort: worst"

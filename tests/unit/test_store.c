@@ -139,9 +139,9 @@ static void test_schema_new(void)
     CHECK(strcmp(q_text(path, "PRAGMA journal_mode", buf, sizeof(buf)), "wal") == 0);
     CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN "
                              "('runs','flows','findings','tls_handshakes','certificates',"
-                             "'server_health','alerts')"),
-                 7);
-    CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM sqlite_master WHERE type='view'"), 7);
+                             "'server_health','alerts','incidents')"),
+                 8);
+    CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM sqlite_master WHERE type='view'"), 8);
     CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM sqlite_master WHERE type='index' AND name IN "
                              "('findings_kind_server_ts','flows_worst','findings_run')"),
                  3);
@@ -380,6 +380,65 @@ static void test_all_records(void)
     CHECK_EQ_U64(q_int(path, "SELECT attempts FROM v_server_health_latest"), 20);
 }
 
+/* An incident is one row, inserted on open and updated on update and close (UPSERT). */
+static void test_incident_upsert(void)
+{
+    const char *path = db_path("incidents.db");
+    char err[512], buf[1200];
+    struct store *s = store_open(path, &run_info, err, sizeof(err));
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    struct sink k = store_sink(s);
+    uint64_t t0 = 1714557600ull * 1000000000ull;
+    static struct incident_record r;
+    memset(&r, 0, sizeof(r));
+    r.id = 1;
+    r.event = IE_OPEN;
+    r.ts_ns = t0 + 3000000000ull;
+    r.server.ip.family = 4;
+    r.server.ip.a[0] = 10;
+    r.server.ip.a[3] = 5;
+    r.server.port = 443;
+    r.cause = IC_HOST_UNREACHABLE;
+    r.layer = IL_TRANSPORT;
+    r.sev = SEV_ERROR;
+    r.since_ns = t0;
+    r.conns_affected = 3;
+    r.conns_total = 10;
+    r.clients_affected = 2;
+    r.confidence = 0.9f;
+    r.kinds[FK_SYN_UNANSWERED] = 3;
+    r.nflows = 2;
+    r.flows[0] = 4;
+    r.flows[1] = 9;
+    snprintf(r.summary, sizeof(r.summary), "3 of 10 attempts got no answer");
+    memset(r.advice, 'a', sizeof(r.advice) - 1); /* a full-length advice is kept whole */
+    r.advice[sizeof(r.advice) - 1] = '\0';
+    k.on_incident(k.ctx, &r);
+    r.event = IE_UPDATE;
+    r.conns_affected = 6;
+    k.on_incident(k.ctx, &r);
+    r.event = IE_CLOSE;
+    r.close_reason = ICR_RECOVERED;
+    r.until_ns = t0 + 10000000000ull;
+    r.ts_ns = t0 + 15000000000ull;
+    k.on_incident(k.ctx, &r);
+    CHECK_EQ_U64(store_close(s, err, sizeof(err)), 0);
+    CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM incidents"), 1);
+    CHECK_EQ_U64(q_int(path, "SELECT events FROM incidents"), 3);
+    CHECK_EQ_U64(q_int(path, "SELECT connections_affected FROM incidents"), 6);
+    CHECK_EQ_U64(q_int(path, "SELECT until - since FROM incidents"), 10);
+    CHECK_EQ_U64(q_int(path, "SELECT length(advice) FROM incidents"), INC_ADVICE_MAX - 1);
+    CHECK(strcmp(q_text(path, "SELECT cause || '/' || state || '/' || close_reason FROM "
+                              "v_incidents", buf, sizeof(buf)),
+                 "host_unreachable/closed/recovered") == 0);
+    CHECK(strcmp(q_text(path, "SELECT evidence FROM incidents", buf, sizeof(buf)),
+                 "{\"kinds\":{\"syn_unanswered\":3},\"flows\":[4,9],\"frames\":[]}") == 0);
+    CHECK_EQ_U64(q_int(path, "SELECT json_extract(evidence, '$.kinds.syn_unanswered') "
+                             "FROM incidents"), 3);
+}
+
 static void test_migration_v1(void)
 {
     const char *path = db_path("v1.db");
@@ -409,9 +468,10 @@ static void test_migration_v1(void)
     CHECK_EQ_U64(store_close(s, err, sizeof(err)), 0);
     CHECK_EQ_U64(q_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN "
-                             "('tls_handshakes','certificates','server_health','alerts')"),
-                 4);
-    CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM sqlite_master WHERE type='view'"), 7);
+                             "('tls_handshakes','certificates','server_health','alerts',"
+                             "'incidents')"),
+                 5);
+    CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM sqlite_master WHERE type='view'"), 8);
     CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM findings WHERE kind='conn_refused'"), 1);
     CHECK_EQ_U64(q_int(path, "SELECT refused FROM v_failed_connections"), 1);
     CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM runs"), 2);
@@ -454,7 +514,7 @@ static void test_migration_v2(void)
         return;
     }
     CHECK_EQ_U64(store_close(s, err, sizeof(err)), 0);
-    CHECK_EQ_U64(q_int(path, "PRAGMA user_version"), 3);
+    CHECK_EQ_U64(q_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     CHECK(strcmp(q_text(path,
                         "SELECT side || ' ' || phase || ' ' || ttl_mismatch FROM findings "
                         "WHERE id = 1",
@@ -895,6 +955,7 @@ int main(void)
     }
     TEST_RUN(test_schema_new);
     TEST_RUN(test_all_records);
+    TEST_RUN(test_incident_upsert);
     TEST_RUN(test_migration_v1);
     TEST_RUN(test_migration_v2);
     TEST_RUN(test_refuse_newer);

@@ -750,6 +750,69 @@ static void test_random_stress(void)
     tui_model_free(m);
 }
 
+/* A server with an open incident is not ok, even when its newest interval is clear. */
+static void test_incidents(void)
+{
+    struct tui_model *m = tui_model_new(NULL);
+    CHECK(m != NULL);
+    if (!m)
+        return;
+    struct health_row h = health("10.0.0.5:443", 1000, 20, 0.0, 0.0);
+    tui_model_add_health(m, &h);
+    const struct tui_server *s = tui_model_find_server(m, &h.server);
+    CHECK(s != NULL);
+    if (!s) {
+        tui_model_free(m);
+        return;
+    }
+    CHECK(tui_model_server_level(m, s) == TUI_LEVEL_OK);
+    static struct incident_record r;
+    memset(&r, 0, sizeof(r));
+    r.id = 7;
+    r.event = IE_OPEN;
+    r.server = h.server;
+    r.cause = IC_HOST_UNREACHABLE;
+    r.sev = SEV_ERROR;
+    r.since_ns = 1005 * SEC;
+    tui_model_add_incident(m, &r);
+    CHECK(tui_model_server_level(m, s) == TUI_LEVEL_BAD);
+    const struct incident_record *rows[TUI_INCIDENTS];
+    CHECK_EQ_U64(tui_model_incident_rows(m, rows, TUI_INCIDENTS), 1);
+    /* an idle interval does not make it ok while the incident is open */
+    h = health("10.0.0.5:443", 1010, 0, 0.0, 0.0);
+    tui_model_add_health(m, &h);
+    CHECK(tui_model_server_level(m, s) == TUI_LEVEL_BAD);
+    r.event = IE_UPDATE;
+    r.conns_affected = 9;
+    tui_model_add_incident(m, &r);
+    CHECK_EQ_U64(tui_model_incident_rows(m, rows, TUI_INCIDENTS), 1);
+    CHECK_EQ_U64(rows[0]->conns_affected, 9);
+    r.event = IE_CLOSE;
+    tui_model_add_incident(m, &r);
+    CHECK_EQ_U64(tui_model_incident_rows(m, rows, TUI_INCIDENTS), 0);
+    CHECK(tui_model_server_level(m, s) == TUI_LEVEL_OK);
+    CHECK_EQ_U64(m->incidents_opened, 1);
+    /* the table keeps the worst when full */
+    for (int i = 0; i < TUI_INCIDENTS + 4; i++) {
+        r.id = 100 + (uint64_t)i;
+        r.event = IE_OPEN;
+        r.sev = i < TUI_INCIDENTS ? SEV_INFO : SEV_ERROR;
+        tui_model_add_incident(m, &r);
+    }
+    size_t n = tui_model_incident_rows(m, rows, TUI_INCIDENTS);
+    CHECK_EQ_U64(n, TUI_INCIDENTS);
+    CHECK(rows[0]->sev == SEV_ERROR && rows[3]->sev == SEV_ERROR && rows[4]->sev == SEV_INFO);
+    /* a flow's problem is its worst finding, not its newest */
+    struct finding f1 = finding(42, FK_SYN_BACKLOG_DROP, SEV_ERROR, "10.0.0.9:5000",
+                                "10.0.0.5:443", 1001, "dropped");
+    struct finding f2 = finding(42, FK_KEEP_ALIVE, SEV_INFO, "10.0.0.9:5000", "10.0.0.5:443",
+                                1002, "keep-alive");
+    tui_model_add_finding(m, &f1);
+    tui_model_add_finding(m, &f2);
+    CHECK_EQ_U64(m->problems[42 & (TUI_PROBLEMS - 1)].kind, FK_SYN_BACKLOG_DROP);
+    tui_model_free(m);
+}
+
 int main(void)
 {
     TEST_RUN(test_finding_ring_bounds);
@@ -766,5 +829,6 @@ int main(void)
     TEST_RUN(test_copy_is_snapshot);
     TEST_RUN(test_formats);
     TEST_RUN(test_random_stress);
+    TEST_RUN(test_incidents);
     return TEST_REPORT();
 }

@@ -1,0 +1,1902 @@
+/*
+ * incident.c - the incident layer: per server endpoint and cause, one incident that opens,
+ * updates and closes, with its scope, evidence, confidence and the advice to act on.
+ *
+ * Evidence comes from typed records only: the TCP facts of each segment (struct tcp_seg),
+ * finding kinds, flow records, health rows and TLS records. Everything runs in capture time.
+ *
+ * How it works (README.md, "Diagnosis", says it for readers):
+ * - Per server endpoint, a ring of one-second buckets counts events (attempts by the second of
+ *   their first SYN, answers, refusals, unanswered attempts, data segments, retransmissions,
+ *   server aborts, ...). A cause is judged over the last window (default 10 s) of buckets.
+ * - An event of a cause creates a candidate incident for (server, cause) that gathers the
+ *   evidence (kinds, flows, frames, clients, scope). Each second of capture time the candidate
+ *   is judged: BAD (the threshold is crossed: it opens), GOOD (positive evidence of recovery
+ *   after the last evidence: an open incident closes as recovered) or NONE (no traffic that
+ *   could tell: an open incident stays open, and closes as no_traffic after the quiet period).
+ * - A connection attempt counts as failed once its first SYN retry goes unanswered (decided on
+ *   the tick, not at flow end); one answered after a retry is a retried one (evidence for
+ *   syn_queue_overflow, not a failure); a RST answering the SYN counts as a refusal only when
+ *   no SYN-ACK follows it within a second.
+ * - A client probing many ports or hosts is a scan: its own incident (info), and its probes are
+ *   kept out of every server's counts.
+ */
+#include "analyzers/incident.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzers/det.h"
+#include "analyzers/scan.h"
+#include "capture/decode.h"
+#include "capture/err.h"
+
+#define IC_RING 64            /* one-second buckets of history per server */
+#define IC_MAX_SERVERS 512    /* server endpoints tracked at once (idle ones give way) */
+#define IC_HINTS 1024         /* endpoint hash -> server slot hints */
+#define IC_MAX_INC 512        /* candidate and open incidents at once */
+#define IC_PENDING 4096       /* connection attempts awaiting a decision at once */
+#define IC_SRV_CLIENTS 8      /* recent client addresses per server (pools, dependencies) */
+#define IC_INC_CLIENTS 64     /* distinct client addresses counted exactly per incident */
+#define IC_REFUSE_CONFIRM_NS (1500 * 1000000ull) /* a refusal stands when no SYN-ACK follows
+                                                      this soon (a client's first SYN retry) */
+#define IC_LONE_SYN_NS (3 * NS_PER_S) /* a lone SYN never retried: failed after this long */
+#define IC_CERT_FLOWS 8       /* flows with certificate findings remembered per server */
+#define IC_NSUB 10            /* TLS handshake failure sub-reasons */
+#define IC_LOSS_INFO 0.3      /* loss from this share of the retransmission threshold: info */
+
+/* Per-second event counters of a server. */
+enum ic_b {
+    B_ATTEMPTS = 0, /* new attempts (by the second of their first SYN) */
+    B_ANSWERED,     /* attempts answered with a SYN-ACK (by their first SYN's second) */
+    B_ANSWERED_1ST, /* ... answered on the first SYN */
+    B_RETRIED,      /* ... answered only after a SYN retry */
+    B_UNANSWERED,   /* attempts failed: first retry unanswered (by their first SYN's second) */
+    B_REFUSED,      /* refusals that stood (by the RST's second) */
+    B_EST,          /* handshakes completed */
+    B_FIN,          /* connections closed normally (FIN) */
+    B_DATA,         /* data segments, both ways (not SYN, not keep-alive) */
+    B_RETX,         /* data retransmissions (not spurious, never SYN/SYN-ACK) */
+    B_CAPLOSS,      /* ACKs covering bytes the capture never saw */
+    B_SRV_RESET,    /* server aborts of connections */
+    B_FORGED,       /* resets with a TTL the real endpoint does not use */
+    B_STALL,        /* zero windows held longer than the stall time */
+    B_AQ,           /* accept_queue_overflow findings */
+    B_TLS_OK,       /* TLS handshakes completed */
+    B_TLS_FAIL,     /* TLS handshakes failed */
+    B_TLS_NEWCERT,  /* completed with another certificate than the bad one */
+    B_CERT,         /* certificate findings */
+    B_RESP_N,       /* responses timed (health rows) */
+    B_SLOW,         /* slow responses (health rows) */
+    B_P99_BAD,      /* health rows whose p99 was over the threshold with enough samples */
+    B_ROW_FAST,     /* health rows with responses, none slow, p99 under the threshold */
+    B_REQ,          /* HTTP responses (health rows) */
+    B_5XX,          /* HTTP 5xx (health rows) */
+    B__COUNT
+};
+
+struct ic_bucket {
+    uint64_t sec;           /* capture second held (valid when equal to the one asked) */
+    uint32_t n[B__COUNT];   /* counters */
+};
+
+/* One server endpoint. */
+struct ic_srv {
+    bool used;                              /* slot in use */
+    uint32_t gen;                           /* bumped on reuse (flows hold it) */
+    struct endpoint ep;                     /* the server */
+    uint64_t last_ns;                       /* last event (LRU) */
+    uint64_t newest_sec;                    /* newest bucket second written */
+    uint64_t conns;                         /* attempts seen, cumulative */
+    uint8_t nclients;                       /* clients[] used */
+    uint8_t client_next;                    /* next clients[] entry to overwrite */
+    struct ip_addr clients[IC_SRV_CLIENTS]; /* recent client addresses */
+    uint16_t inc[IC__COUNT];                /* candidate/open incident slot + 1 per cause */
+    uint64_t unreach_closed_ns;             /* when its last host_unreachable incident closed */
+    uint8_t nclaimed;                       /* claimed[] next entry (ring) */
+    uint64_t claimed[IC_CERT_FLOWS];        /* flows whose reset another cause explains (an
+                                               accept-queue abort, a TLS handshake reset) */
+    uint8_t ncert;                          /* cert_flow[] used (ring) */
+    uint64_t cert_flow[IC_CERT_FLOWS];      /* flows with certificate findings */
+    struct ic_bucket ring[IC_RING];         /* history, by second % IC_RING */
+};
+
+/* A candidate or open incident. */
+struct ic_inc {
+    bool used;                 /* slot in use */
+    bool open;                 /* opened (emitted); else a candidate */
+    uint16_t srv;              /* server slot + 1 (0: a scan) */
+    uint32_t srv_gen;          /* its generation */
+    uint64_t last_ev_ns;       /* newest evidence */
+    uint64_t last_emit_ns;     /* last open/update emitted */
+    uint64_t emitted_affected; /* conns_affected at that time */
+    enum severity emitted_sev; /* severity at that time */
+    uint64_t att_base;         /* attempts counted before the candidate began */
+    uint64_t conns_at_start;   /* server's cumulative attempts when the candidate began */
+    uint32_t nclients;         /* clients[] used */
+    bool more_clients;         /* more than clients[] holds */
+    struct ip_addr clients[IC_INC_CLIENTS]; /* distinct clients with evidence */
+    uint32_t retx_dir[2];      /* network_loss: retransmissions per direction */
+    uint32_t lost_dir[2];      /* network_loss: segments never captured per direction */
+    uint32_t unanswered;       /* syn_queue_overflow: attempts that failed */
+    uint32_t retried;          /* syn_queue_overflow: attempts answered after a retry */
+    bool err_sev;              /* evidence of error severity was seen */
+    uint32_t sub[IC_NSUB];     /* tls_handshake sub-reasons */
+    uint8_t stall_dir_mask;    /* receiver_stall: 1 = client stopped reading, 2 = server */
+    char bad_sha[65];          /* tls_certificate: the bad leaf certificate */
+    int alert_desc;            /* tls_certificate: the client's alert naming it (0 = none) */
+    uint64_t http_total;       /* http_errors: HTTP responses counted with its evidence */
+    bool days_left_set;        /* tls_certificate: days_left is set */
+    double days_left;          /* tls_certificate: fewest days to notAfter (negative: expired) */
+    double resp_p99;           /* slow_responses: p99 of the latest bad interval (s), 0 = unknown */
+    double hs_p50;             /* slow_responses: handshake RTT p50 then (s), 0 = unknown */
+    struct incident_record rec;/* the record (id, scope, evidence; filled on emit) */
+};
+
+/* A connection attempt awaiting its decision. */
+struct ic_att {
+    bool used;            /* slot in use */
+    bool failed;          /* counted as unanswered (a late SYN-ACK revises it) */
+    bool refused;         /* a RST answered the SYN */
+    uint64_t flow_id;     /* the flow */
+    uint16_t srv;         /* server slot + 1 */
+    uint32_t srv_gen;     /* its generation */
+    struct ip_addr client;/* client address */
+    uint32_t nsyn;        /* SYNs seen */
+    uint64_t syn_ns;      /* first SYN */
+    uint64_t syn_frame;   /* its frame */
+    uint32_t isn;         /* the client's ISN (a refusing RST ACKs isn + 1) */
+    uint64_t retry_ns;    /* first retry (0 = none) */
+    uint64_t rst_ns;      /* the refusal */
+    uint64_t rst_frame;   /* its frame */
+};
+
+/* Global state. */
+struct ic {
+    struct eng_config cfg;    /* thresholds (defaults filled in) */
+    uint64_t now_ns;          /* newest capture time */
+    uint64_t next_id;         /* last incident id given */
+    uint32_t gen;             /* server generations */
+    struct ic_srv *srv;       /* IC_MAX_SERVERS */
+    uint16_t hint[IC_HINTS];  /* endpoint hash -> server slot + 1 */
+    struct ic_inc *inc;       /* IC_MAX_INC */
+    struct ic_att *att;       /* IC_PENDING */
+    uint32_t *free_att;       /* free att[] indices */
+    uint32_t nfree;           /* entries in free_att */
+    const struct scan_table *scans; /* who scans (the engine's tracker) */
+};
+
+/* Per-flow state (zeroed when a flow starts). */
+struct ic_flow {
+    uint16_t srv;            /* server slot + 1; 0 = not tracked */
+    uint32_t srv_gen;        /* its generation */
+    bool srv_done;           /* looked up */
+    bool scan;               /* a scanner's probe: ignored */
+    uint32_t pend;           /* pending attempt slot + 1 */
+    bool attempt;            /* the first SYN was counted */
+    bool answered;           /* a SYN-ACK came */
+    uint32_t nsyn;           /* client SYNs */
+    uint64_t syn_ns;         /* first SYN */
+    uint16_t aff;            /* causes this flow already counts as affected (bit per cause) */
+    bool zw[2];              /* a zero window is advertised by this side now */
+    bool zw_done[2];         /* its stall was counted */
+    uint64_t zw_ns[2];       /* since when */
+    uint64_t zw_frame[2];    /* first zero-window frame */
+    bool rst_suspect;        /* a reset whose TTL differed from its sender's */
+    int8_t rst_dir;          /* its direction */
+    uint8_t rst_ttl;         /* its TTL */
+    uint64_t rst_ns;         /* its time */
+    uint64_t rst_frame;      /* its frame */
+    uint32_t after_same;     /* later packets of that sender with the reset's TTL */
+    uint32_t after_other;    /* ... with another TTL */
+};
+
+static const char *const cause_names[IC__COUNT] = {
+    [IC_SERVICE_DOWN] = "service_down",
+    [IC_HOST_UNREACHABLE] = "host_unreachable",
+    [IC_SYN_QUEUE_OVERFLOW] = "syn_queue_overflow",
+    [IC_ACCEPT_QUEUE_OVERFLOW] = "accept_queue_overflow",
+    [IC_NETWORK_LOSS] = "network_loss",
+    [IC_SERVER_RESETS] = "server_resets",
+    [IC_FORGED_RESETS] = "forged_resets",
+    [IC_TLS_CERTIFICATE] = "tls_certificate",
+    [IC_TLS_HANDSHAKE] = "tls_handshake",
+    [IC_SLOW_RESPONSES] = "slow_responses",
+    [IC_HTTP_ERRORS] = "http_errors",
+    [IC_RECEIVER_STALL] = "receiver_stall",
+    [IC_CAPTURE_LOSS] = "capture_loss",
+    [IC_SCAN] = "scan",
+};
+
+static const enum inc_layer cause_layers[IC__COUNT] = {
+    [IC_SERVICE_DOWN] = IL_TRANSPORT,      [IC_HOST_UNREACHABLE] = IL_TRANSPORT,
+    [IC_SYN_QUEUE_OVERFLOW] = IL_TRANSPORT, [IC_ACCEPT_QUEUE_OVERFLOW] = IL_TRANSPORT,
+    [IC_NETWORK_LOSS] = IL_NETWORK,        [IC_SERVER_RESETS] = IL_TRANSPORT,
+    [IC_FORGED_RESETS] = IL_NETWORK,       [IC_TLS_CERTIFICATE] = IL_TLS,
+    [IC_TLS_HANDSHAKE] = IL_TLS,           [IC_SLOW_RESPONSES] = IL_APPLICATION,
+    [IC_HTTP_ERRORS] = IL_APPLICATION,     [IC_RECEIVER_STALL] = IL_TRANSPORT,
+    [IC_CAPTURE_LOSS] = IL_CAPTURE,        [IC_SCAN] = IL_NETWORK,
+};
+
+static const char *const layer_names[] = {"network", "transport", "tls", "application",
+                                          "capture"};
+static const char *const event_names[] = {"open", "update", "close"};
+static const char *const close_names[] = {"", "recovered", "no_traffic", "end_of_input"};
+
+/* TLS handshake failure sub-reasons. */
+enum {
+    SUB_VERSION = 0, SUB_CIPHER, SUB_CLIENT_CERT, SUB_UNKNOWN_CA, SUB_OTHER_ALERT,
+    SUB_NO_SERVER_HELLO, SUB_INFERRED, SUB_RESET, SUB_CLOSED, SUB_STALLED
+};
+static const char *const sub_names[IC_NSUB] = {
+    "version", "cipher", "client certificate", "unknown CA", "other alert",
+    "no ServerHello", "inferred", "reset during the handshake", "closed during the handshake",
+    "stalled"};
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *inc_cause_name(enum inc_cause c)
+{
+    return (unsigned)c < IC__COUNT ? cause_names[c] : "?";
+}
+
+int inc_cause_from_name(const char *name)
+{
+    for (int i = 0; name && i < IC__COUNT; i++)
+        if (strcmp(cause_names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+enum inc_layer inc_cause_layer(enum inc_cause c)
+{
+    return (unsigned)c < IC__COUNT ? cause_layers[c] : IL_NETWORK;
+}
+
+const char *inc_layer_name(enum inc_layer l)
+{
+    return (unsigned)l < NELEM(layer_names) ? layer_names[l] : "?";
+}
+
+const char *inc_event_name(enum inc_event e)
+{
+    return (unsigned)e < NELEM(event_names) ? event_names[e] : "?";
+}
+
+const char *inc_close_name(enum inc_close r)
+{
+    return (unsigned)r < NELEM(close_names) ? close_names[r] : "?";
+}
+
+/* ---- small helpers ---- */
+
+static struct ic *ic_of(struct det *d)
+{
+    return d->priv;
+}
+
+static bool ic_ip_eq(const struct ip_addr *a, const struct ip_addr *b)
+{
+    return a->family == b->family && memcmp(a->a, b->a, sizeof(a->a)) == 0;
+}
+
+static bool ic_ep_eq(const struct endpoint *a, const struct endpoint *b)
+{
+    return a->port == b->port && ic_ip_eq(&a->ip, &b->ip);
+}
+
+/* FNV-1a of an address (and a port, when port >= 0). */
+static uint32_t ic_hash(const struct ip_addr *ip, int port)
+{
+    uint32_t h = 2166136261u;
+    size_t n = ip->family == 6 ? 16 : 4;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ ip->a[i]) * 16777619u;
+    if (port >= 0) {
+        h = (h ^ ((unsigned)port & 0xffu)) * 16777619u;
+        h = (h ^ ((unsigned)port >> 8)) * 16777619u;
+    }
+    return h;
+}
+
+static uint64_t ic_sub(uint64_t a, uint64_t b)
+{
+    return a > b ? a - b : 0;
+}
+
+static uint64_t ic_window_s(const struct ic *p)
+{
+    uint64_t w = p->cfg.inc_window_ns / NS_PER_S;
+    if (w < 1)
+        w = 1;
+    return w > IC_RING - 2 ? IC_RING - 2 : w;
+}
+
+/* ---- servers and buckets ---- */
+
+/* The bucket of server s for capture time ts (reset if it held an older second), or NULL. */
+static struct ic_bucket *ic_bucket(struct ic_srv *s, uint64_t ts)
+{
+    uint64_t sec = ts / NS_PER_S;
+    if (s->newest_sec >= IC_RING && sec <= s->newest_sec - IC_RING)
+        return NULL; /* older than the ring holds */
+    struct ic_bucket *b = &s->ring[sec % IC_RING];
+    if (b->sec != sec) {
+        memset(b, 0, sizeof(*b));
+        b->sec = sec;
+    }
+    if (sec > s->newest_sec)
+        s->newest_sec = sec;
+    return b;
+}
+
+static void ic_count(struct ic_srv *s, uint64_t ts, enum ic_b k, int delta)
+{
+    struct ic_bucket *b = ic_bucket(s, ts);
+    if (!b)
+        return;
+    if (delta < 0 && b->n[k] < (uint32_t)-delta)
+        b->n[k] = 0;
+    else
+        b->n[k] += (uint32_t)delta;
+}
+
+/* Sum the buckets of seconds [a, b] into out. */
+static void ic_sum(const struct ic_srv *s, uint64_t a, uint64_t b, uint32_t *out)
+{
+    memset(out, 0, sizeof(uint32_t) * B__COUNT);
+    if (b > s->newest_sec)
+        b = s->newest_sec;
+    if (s->newest_sec >= IC_RING && a + IC_RING <= s->newest_sec)
+        a = s->newest_sec - IC_RING + 1;
+    for (uint64_t sec = a; sec <= b; sec++) {
+        const struct ic_bucket *k = &s->ring[sec % IC_RING];
+        if (k->sec != sec)
+            continue;
+        for (int i = 0; i < B__COUNT; i++)
+            out[i] += k->n[i];
+    }
+}
+
+static void ic_srv_client(struct ic_srv *s, const struct ip_addr *ip)
+{
+    for (uint8_t i = 0; i < s->nclients; i++)
+        if (ic_ip_eq(&s->clients[i], ip))
+            return;
+    s->clients[s->client_next] = *ip;
+    s->client_next = (uint8_t)((s->client_next + 1) % IC_SRV_CLIENTS);
+    if (s->nclients < IC_SRV_CLIENTS)
+        s->nclients++;
+}
+
+static bool ic_srv_has_client(const struct ic_srv *s, const struct ip_addr *ip)
+{
+    for (uint8_t i = 0; i < s->nclients; i++)
+        if (ic_ip_eq(&s->clients[i], ip))
+            return true;
+    return false;
+}
+
+static bool ic_srv_busy(const struct ic_srv *s)
+{
+    for (int c = 0; c < IC__COUNT; c++)
+        if (s->inc[c])
+            return true;
+    return false;
+}
+
+/* The slot of server ep (taking, if need be recycling, one); 0 when every slot is busy. */
+static uint16_t ic_server(struct ic *p, const struct endpoint *ep, uint64_t now)
+{
+    uint32_t h = ic_hash(&ep->ip, ep->port) % IC_HINTS;
+    uint16_t hint = p->hint[h];
+    if (hint && p->srv[hint - 1].used && ic_ep_eq(&p->srv[hint - 1].ep, ep)) {
+        p->srv[hint - 1].last_ns = now;
+        return hint;
+    }
+    int free_i = -1, old_i = -1;
+    for (int i = 0; i < IC_MAX_SERVERS; i++) {
+        struct ic_srv *s = &p->srv[i];
+        if (!s->used) {
+            if (free_i < 0)
+                free_i = i;
+            continue;
+        }
+        if (ic_ep_eq(&s->ep, ep)) {
+            s->last_ns = now;
+            p->hint[h] = (uint16_t)(i + 1);
+            return (uint16_t)(i + 1);
+        }
+        if (!ic_srv_busy(s) && (old_i < 0 || s->last_ns < p->srv[old_i].last_ns))
+            old_i = i;
+    }
+    int i = free_i >= 0 ? free_i : old_i;
+    if (i < 0)
+        return 0;
+    struct ic_srv *s = &p->srv[i];
+    memset(s, 0, sizeof(*s));
+    s->used = true;
+    s->gen = ++p->gen;
+    s->ep = *ep;
+    s->last_ns = now;
+    p->hint[h] = (uint16_t)(i + 1);
+    return (uint16_t)(i + 1);
+}
+
+static struct ic_srv *ic_srv_at(struct ic *p, uint16_t srv, uint32_t gen)
+{
+    if (srv == 0 || srv > IC_MAX_SERVERS)
+        return NULL;
+    struct ic_srv *s = &p->srv[srv - 1];
+    return s->used && s->gen == gen ? s : NULL;
+}
+
+static void ic_claim(struct ic_srv *s, uint64_t id);
+
+/* ---- incidents: candidates, evidence ---- */
+
+static void ic_inc_free(struct ic *p, struct ic_inc *in)
+{
+    struct ic_srv *s = ic_srv_at(p, in->srv, in->srv_gen);
+    if (s && s->inc[in->rec.cause] == (uint16_t)(in - p->inc + 1))
+        s->inc[in->rec.cause] = 0;
+    memset(in, 0, sizeof(*in));
+}
+
+/* A free incident slot; a stale candidate gives way when none is free. NULL if all are open. */
+static struct ic_inc *ic_inc_slot(struct ic *p)
+{
+    struct ic_inc *old = NULL;
+    for (int i = 0; i < IC_MAX_INC; i++) {
+        struct ic_inc *in = &p->inc[i];
+        if (!in->used)
+            return in;
+        if (!in->open && (!old || in->last_ev_ns < old->last_ev_ns))
+            old = in;
+    }
+    if (old)
+        ic_inc_free(p, old);
+    return old;
+}
+
+/* Attempts to server s in the window before ts. */
+static uint64_t ic_attempts_before(const struct ic *p, const struct ic_srv *s, uint64_t ts)
+{
+    uint32_t c[B__COUNT];
+    uint64_t sec = ts / NS_PER_S;
+    ic_sum(s, ic_sub(sec, ic_window_s(p)), sec, c);
+    return c[B_ATTEMPTS];
+}
+
+/* The candidate or open incident of (server, cause), created if need be; NULL if no room. */
+static struct ic_inc *ic_inc_get(struct ic *p, uint16_t srv, enum inc_cause cause, uint64_t ts)
+{
+    struct ic_srv *s = &p->srv[srv - 1];
+    struct ic_inc *in = s->inc[cause] ? &p->inc[s->inc[cause] - 1] : NULL;
+    if (in && !in->open && ic_sub(ts, in->last_ev_ns) > p->cfg.inc_window_ns) {
+        ic_inc_free(p, in); /* a stale candidate: start again */
+        in = NULL;
+    }
+    if (in)
+        return in;
+    in = ic_inc_slot(p);
+    if (!in)
+        return NULL;
+    in->used = true;
+    in->srv = srv;
+    in->srv_gen = s->gen;
+    in->rec.cause = cause;
+    in->rec.layer = inc_cause_layer(cause);
+    in->rec.server = s->ep;
+    in->rec.since_ns = ts;
+    in->last_ev_ns = ts;
+    in->att_base = ic_attempts_before(p, s, ts);
+    in->conns_at_start = s->conns;
+    s->inc[cause] = (uint16_t)(in - p->inc + 1);
+    return in;
+}
+
+static void ic_add_u64(uint64_t *arr, uint8_t *n, uint8_t cap, uint64_t v)
+{
+    if (!v)
+        return;
+    for (uint8_t i = 0; i < *n; i++)
+        if (arr[i] == v)
+            return;
+    if (*n < cap)
+        arr[(*n)++] = v;
+}
+
+static void ic_add_client(struct ic_inc *in, const struct ip_addr *ip)
+{
+    if (!ip || !ip->family)
+        return;
+    for (uint32_t i = 0; i < in->nclients; i++)
+        if (ic_ip_eq(&in->clients[i], ip))
+            return;
+    if (in->nclients < IC_INC_CLIENTS)
+        in->clients[in->nclients++] = *ip;
+    else
+        in->more_clients = true;
+}
+
+/* What one piece of evidence says. */
+struct ic_ev {
+    uint64_t ts;              /* when it happened */
+    int kind;                 /* finding kind it counts as, -1 for none */
+    uint64_t flow_id;         /* its flow, 0 if none */
+    uint64_t frame;           /* its frame, 0 if none */
+    const struct ip_addr *ip; /* its client, NULL if none */
+    bool new_conn;            /* the flow was not counted as affected before */
+};
+
+/* Record evidence for (server, cause). Returns the incident (NULL if no room). */
+static struct ic_inc *ic_evidence(struct ic *p, uint16_t srv, enum inc_cause cause,
+                                  const struct ic_ev *e)
+{
+    if (!srv)
+        return NULL;
+    struct ic_inc *in = ic_inc_get(p, srv, cause, e->ts);
+    if (!in)
+        return NULL;
+    if (e->ts > in->last_ev_ns)
+        in->last_ev_ns = e->ts;
+    if (e->ts < in->rec.since_ns && !in->open)
+        in->rec.since_ns = e->ts;
+    if (e->kind >= 0 && e->kind < FK__COUNT)
+        in->rec.kinds[e->kind]++;
+    ic_add_u64(in->rec.flows, &in->rec.nflows, INC_FLOWS_MAX, e->flow_id);
+    ic_add_u64(in->rec.frames, &in->rec.nframes, INC_FRAMES_MAX, e->frame);
+    ic_add_client(in, e->ip);
+    if (e->new_conn)
+        in->rec.conns_affected++;
+    return in;
+}
+
+/* Evidence from a flow's segment: counts the flow once per cause. */
+static struct ic_inc *ic_flow_ev(struct ic *p, struct ic_flow *st, const struct flow_record *r,
+                                 enum inc_cause cause, uint64_t ts, int kind, uint64_t frame)
+{
+    struct ic_ev e = {ts, kind, r->flow_id, frame, &r->client.ip, !(st->aff & (1u << cause))};
+    st->aff |= (uint16_t)(1u << cause);
+    return ic_evidence(p, st->srv, cause, &e);
+}
+
+/* ---- text ---- */
+
+/* Append to buf (size n) at *at, never past the end. */
+static void ic_cat(char *buf, size_t n, size_t *at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void ic_cat(char *buf, size_t n, size_t *at, const char *fmt, ...)
+{
+    if (*at >= n)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(buf + *at, n - *at, fmt, ap);
+    va_end(ap);
+    if (w > 0)
+        *at = *at + (size_t)w < n ? *at + (size_t)w : n - 1;
+}
+
+static const char *const advice_text[IC__COUNT] = {
+    [IC_SERVICE_DOWN] =
+        "Nothing accepts connections on this port: the service is stopped, crashed or listens "
+        "on another address/port, or a firewall REJECT rule answers with a reset. On the server: "
+        "`ss -lnt 'sport = :PORT'` (is anything listening?), the service status and its logs "
+        "(systemctl status / journalctl -u), the bind address in its configuration, and "
+        "`iptables -S` / `nft list ruleset` for REJECT rules. Restart or fix the service; "
+        "clients recover as soon as it listens again.",
+    [IC_HOST_UNREACHABLE] =
+        "SYNs get no answer at all: the host is down, or a firewall, security group or route "
+        "drops them before they reach a listener. Check that the host is up (ping from the "
+        "client side, console), `ss -lnt` on it, firewall DROP rules on the host (`iptables -S`, "
+        "`nft list ruleset`) and on the path (security groups, ACLs), the routes in both "
+        "directions and any rate limit on SYNs. If only some clients are affected, look for a "
+        "rule that matches them.",
+    [IC_SYN_QUEUE_OVERFLOW] =
+        "The server drops SYNs while it answers others: its SYN queue / listen backlog is full "
+        "(or, if the drops look random, the path loses SYNs). On the server: "
+        "`nstat -az TcpExtListenOverflows TcpExtListenDrops TcpExtTCPReqQFullDrop`, and "
+        "`ss -lnt` (Send-Q is the backlog). Raise net.ipv4.tcp_max_syn_backlog and "
+        "net.core.somaxconn (sysctl -w, then persist in /etc/sysctl.d), raise the listen() "
+        "backlog of the service (e.g. nginx `listen ... backlog=`, the app server's backlog "
+        "setting), keep net.ipv4.tcp_syncookies=1, and check the application accepts fast "
+        "enough (a slow accept loop fills the queue).",
+    [IC_ACCEPT_QUEUE_OVERFLOW] =
+        "Handshakes complete but the application does not accept() them fast enough: the "
+        "accept queue is full, so the kernel drops the client's final ACK (or resets it with "
+        "net.ipv4.tcp_abort_on_overflow=1). On the server: `ss -lnt` (Recv-Q at or above "
+        "Send-Q on the listener), `nstat -az TcpExtListenOverflows TcpExtListenDrops`. Raise the "
+        "listen() backlog and net.core.somaxconn, add workers/threads to the service, and find "
+        "what blocks its accept loop (CPU, locks, a slow dependency).",
+    [IC_NETWORK_LOSS] =
+        "Data segments are being retransmitted: packets are lost on the "
+        "path. Loss downstream of the tap means the originals were captured, then lost further "
+        "on; upstream means they never reached the tap. Check interface errors and drops on "
+        "the hosts and switches along that side (`ip -s link`, `ethtool -S`, switch counters), "
+        "duplex/MTU mismatches, congested links and policers/shapers, and "
+        "`nstat -az TcpRetransSegs TcpExtTCPLostRetransmit` on the sender.",
+    [IC_SERVER_RESETS] =
+        "The server aborts established connections with a reset. Usual reasons: the "
+        "application crashed or was restarted, it closes sockets with unread data or "
+        "SO_LINGER 0, a timeout in the application or a proxy in front of it, or the connection "
+        "table (conntrack, a load balancer) dropped the connection. Check the service logs at "
+        "these times, its restart history, keep-alive/idle timeouts of the service and of any "
+        "proxy, and `nstat -az TcpExtTCPAbortOnData TcpExtTCPAbortOnClose`.",
+    [IC_FORGED_RESETS] =
+        "Resets arrive whose TTL/hop limit differs from the real endpoint's: a middlebox "
+        "(IPS, firewall, proxy, DPI device) injects them on its behalf. Check the IPS/firewall "
+        "logs for blocked sessions at these times, its idle timeouts and policy for this "
+        "service, and whether the resets match a signature or a connection-table limit.",
+    [IC_TLS_CERTIFICATE] =
+        "The server presents a certificate clients reject or soon will: check its notAfter and "
+        "notBefore (`openssl s_client -connect HOST:PORT -servername NAME </dev/null | openssl "
+        "x509 -noout -dates -subject -ext subjectAltName`), that the SAN covers the name "
+        "clients use, and that the full chain is served. Renew the certificate before its "
+        "notAfter (certbot renew / your CA), install it with its intermediates, and reload the "
+        "service.",
+    [IC_TLS_HANDSHAKE] =
+        "TLS handshakes fail. By sub-reason: version - enable a protocol version both sides "
+        "accept (ssl_protocols / MinProtocol); cipher - allow a common cipher suite and group "
+        "(ssl_ciphers, CipherString); client certificate - the server requires or rejects the "
+        "client's certificate (ssl_verify_client, the client CA list, the client's cert and "
+        "key); unknown CA - the client does not trust the issuer (serve the intermediates, "
+        "update the client's CA bundle); no ServerHello - the service behind the port does not "
+        "speak TLS or is overloaded. Reproduce with `openssl s_client -connect HOST:PORT "
+        "-servername NAME` and read the server's TLS error log.",
+    [IC_SLOW_RESPONSES] =
+        "Responses are slower than the threshold. If the time is the server's (think time: "
+        "much longer than the network round trip), look at the application: its logs and "
+        "slow-query logs, CPU and memory, worker pool saturation, locks, and its own "
+        "dependencies (databases, APIs) at these times. If it is the network's (round trip "
+        "time is large too), check the path latency and loss.",
+    [IC_HTTP_ERRORS] =
+        "The server answers HTTP 5xx above the threshold. Read the application and proxy error "
+        "logs at these times (which URLs, which upstream), check the upstream/backends of a "
+        "proxy (502/503/504 are upstream failures or timeouts), the application's health, its "
+        "dependencies and recent deployments.",
+    [IC_RECEIVER_STALL] =
+        "A side advertises a zero receive window for long: its application stopped reading "
+        "from the socket (busy, blocked or deadlocked), so the sender must wait. Check the "
+        "reading process on that side (CPU, blocking calls, thread dumps), `ss -tnpi` (Recv-Q "
+        "grows on the stalled side) and its buffer settings (net.ipv4.tcp_rmem).",
+    [IC_CAPTURE_LOSS] =
+        "The capture itself lost packets (ACKs cover data the capture never saw): this is not "
+        "the network's fault, and rates measured here may be off. Check the sensor: kernel "
+        "drops (the summary's drops, `ip -s link` on the capture interface), the mirror/SPAN "
+        "port's oversubscription, the capture buffer (-B), snaplen, and CPU of the sensor.",
+    [IC_SCAN] =
+        "One client probes many ports or hosts: a port scan or service discovery. Its probes "
+        "are kept out of the servers' health and incidents. Check whether the scanner is "
+        "known (inventory, vulnerability scanner); if not, block it at the firewall and look "
+        "for other activity from that address.",
+};
+
+static void ic_ep_str(const struct endpoint *e, char *buf, size_t n)
+{
+    pkt_endpoint_str(e, buf, n);
+}
+
+/* Backends of one pool sit in one network: the same /24 (IPv4) or /64 (IPv6). */
+static bool ic_same_net(const struct ip_addr *a, const struct ip_addr *b)
+{
+    if (a->family != b->family)
+        return false;
+    return memcmp(a->a, b->a, a->family == 6 ? 8 : 3) == 0;
+}
+
+/*
+ * Pools: other servers on the same port, in the same network, sharing a client with s (the
+ * balancer, seen from its mirror port); *bad of them have an open incident of cause c.
+ */
+static uint32_t ic_pool(struct ic *p, const struct ic_srv *s, enum inc_cause c, uint32_t *bad)
+{
+    uint32_t peers = 0;
+    *bad = 0;
+    for (int i = 0; i < IC_MAX_SERVERS; i++) {
+        const struct ic_srv *t = &p->srv[i];
+        if (!t->used || t == s || t->ep.port != s->ep.port || !ic_same_net(&t->ep.ip, &s->ep.ip) ||
+            ic_sub(p->now_ns, t->last_ns) > p->cfg.inc_window_ns * 3)
+            continue;
+        bool shared = false;
+        for (uint8_t k = 0; k < s->nclients && !shared; k++)
+            shared = ic_srv_has_client(t, &s->clients[k]);
+        if (!shared)
+            continue;
+        peers++;
+        if (t->inc[c] && p->inc[t->inc[c] - 1].open)
+            (*bad)++;
+    }
+    return peers;
+}
+
+/* Some client address of a is also a client of b. */
+static bool ic_share_client(const struct ic_srv *a, const struct ic_srv *b)
+{
+    for (uint8_t k = 0; k < a->nclients; k++)
+        if (ic_srv_has_client(b, &a->clients[k]))
+            return true;
+    return false;
+}
+
+/*
+ * Dependencies of server s (incident in, slow_responses or http_errors): an open incident of
+ * another server that s's own address connects to (any cause), or, when s calls it from
+ * another of its addresses (a capture on the server host, -i any), a server slow or failing
+ * in the same interval whose clients are not s's, whose trouble began no later than s's (with
+ * a second of slack) and, for slowness, whose p99 is not above s's (s waits for it).
+ */
+static const struct ic_inc *ic_dependency(struct ic *p, const struct ic_srv *s,
+                                          const struct ic_inc *in)
+{
+    const struct ic_inc *weak = NULL;
+    for (int i = 0; i < IC_MAX_INC; i++) {
+        const struct ic_inc *d = &p->inc[i];
+        if (!d->used || !d->open || d == in || d->rec.cause == IC_SCAN)
+            continue;
+        const struct ic_srv *t = ic_srv_at(p, d->srv, d->srv_gen);
+        if (!t || t == s || ic_ip_eq(&t->ep.ip, &s->ep.ip))
+            continue;
+        if (ic_srv_has_client(t, &s->ep.ip))
+            return d;
+        bool app = d->rec.cause == IC_SLOW_RESPONSES || d->rec.cause == IC_HTTP_ERRORS;
+        if (weak || !app || ic_share_client(s, t) || d->rec.since_ns > in->rec.since_ns + NS_PER_S)
+            continue;
+        if (in->rec.cause == IC_SLOW_RESPONSES && d->rec.cause == IC_SLOW_RESPONSES &&
+            (d->resp_p99 > in->resp_p99 * 1.05 ||
+             (d->resp_p99 >= in->resp_p99 && d->rec.since_ns >= in->rec.since_ns)))
+            continue; /* not faster, nor earlier: s is not the one waiting */
+        weak = d;
+    }
+    return weak;
+}
+
+static uint32_t ic_max_sub(const struct ic_inc *in)
+{
+    uint32_t best = SUB_OTHER_ALERT, n = 0;
+    for (uint32_t i = 0; i < IC_NSUB; i++)
+        if (in->sub[i] > n) {
+            n = in->sub[i];
+            best = i;
+        }
+    return best;
+}
+
+/* The one-line summary of in. */
+static void ic_summary(struct ic *p, struct ic_inc *in, const uint32_t *c)
+{
+    struct incident_record *r = &in->rec;
+    char *b = r->summary;
+    size_t n = sizeof(r->summary), at = 0;
+    struct ic_srv *s = ic_srv_at(p, in->srv, in->srv_gen);
+    unsigned long long aff = (unsigned long long)r->conns_affected;
+    unsigned long long tot = (unsigned long long)r->conns_total;
+    switch (r->cause) {
+    case IC_SERVICE_DOWN:
+        ic_cat(b, n, &at, "%llu of %llu connection attempts refused (RST to SYN): nothing listens "
+               "on port %u", aff, tot, r->server.port);
+        break;
+    case IC_HOST_UNREACHABLE:
+        ic_cat(b, n, &at, "%llu of %llu connection attempts got no answer at all (host down or "
+               "SYNs dropped by a firewall)", aff, tot);
+        break;
+    case IC_SYN_QUEUE_OVERFLOW:
+        ic_cat(b, n, &at, "SYNs dropped while others were answered: %u attempt%s answered only "
+               "after a SYN retry, %u never answered, of %llu", in->retried,
+               in->retried == 1 ? "" : "s", in->unanswered, tot);
+        break;
+    case IC_ACCEPT_QUEUE_OVERFLOW:
+        ic_cat(b, n, &at, "%llu connection%s completed the handshake but were not accepted "
+               "(accept queue full)", aff, aff == 1 ? "" : "s");
+        break;
+    case IC_NETWORK_LOSS: {
+        int dir = in->retx_dir[1] >= in->retx_dir[0] ? 1 : 0;
+        uint32_t rx = in->retx_dir[0] + in->retx_dir[1];
+        uint32_t up = in->lost_dir[dir] < in->retx_dir[dir] ? in->lost_dir[dir] : in->retx_dir[dir];
+        ic_cat(b, n, &at, "%u data retransmissions", rx);
+        if (c && c[B_DATA] && c[B_RETX])
+            ic_cat(b, n, &at, " (%.1f %% of %u data segments in the last window)",
+                   100.0 * c[B_RETX] / c[B_DATA], c[B_DATA]);
+        ic_cat(b, n, &at, ", mostly %s; lost %s",
+               dir ? "server to client" : "client to server",
+               up * 2 > in->retx_dir[dir] ? "upstream of the tap (never captured)"
+                                          : "downstream of the tap (the originals were captured)");
+        break;
+    }
+    case IC_SERVER_RESETS:
+        ic_cat(b, n, &at, "the server aborted %llu connection%s with a reset", aff,
+               aff == 1 ? "" : "s");
+        break;
+    case IC_FORGED_RESETS:
+        ic_cat(b, n, &at, "%llu connection%s reset by a packet whose TTL differs from the real "
+               "endpoint's (a middlebox injected it)", aff, aff == 1 ? "" : "s");
+        break;
+    case IC_TLS_CERTIFICATE: {
+        static const int k[] = {FK_CERT_EXPIRED, FK_CERT_NOT_YET_VALID, FK_CERT_NAME_MISMATCH,
+                                FK_CERT_EXPIRING, FK_CERT_SELF_SIGNED, FK_CERT_WEAK};
+        static const char *const w[] = {"expired", "not yet valid", "name mismatch",
+                                        "expiring soon", "self-signed (untrusted)", "weak"};
+        ic_cat(b, n, &at, "certificate problem:");
+        bool first = true;
+        for (size_t i = 0; i < NELEM(k); i++)
+            if (r->kinds[k[i]]) {
+                ic_cat(b, n, &at, "%s %s", first ? "" : ",", w[i]);
+                first = false;
+            }
+        if (in->alert_desc)
+            ic_cat(b, n, &at, "%s rejected by the client (alert %s)", first ? "" : ";",
+                   tls_alert_name(in->alert_desc));
+        if (in->days_left_set && in->days_left >= 0)
+            ic_cat(b, n, &at, "; notAfter in %.1f days", in->days_left);
+        else if (in->days_left_set)
+            ic_cat(b, n, &at, "; notAfter passed %.1f days ago", -in->days_left);
+        ic_cat(b, n, &at, " (%llu connection%s)", aff, aff == 1 ? "" : "s");
+        break;
+    }
+    case IC_TLS_HANDSHAKE:
+        ic_cat(b, n, &at, "%llu TLS handshake%s failed (%s)", aff, aff == 1 ? "" : "s",
+               sub_names[ic_max_sub(in)]);
+        break;
+    case IC_SLOW_RESPONSES:
+        ic_cat(b, n, &at, "%u slow response%s", r->kinds[FK_SLOW_RESPONSE],
+               r->kinds[FK_SLOW_RESPONSE] == 1 ? "" : "s");
+        if (in->resp_p99 > 0)
+            ic_cat(b, n, &at, ", p99 %.2f s", in->resp_p99);
+        if (in->hs_p50 > 0 && in->resp_p99 > 0)
+            ic_cat(b, n, &at, "; the time is the %s (network round trip %.3f ms)",
+                   in->resp_p99 > 10 * in->hs_p50 ? "server's (think time)" : "network's",
+                   in->hs_p50 * 1e3);
+        break;
+    case IC_HTTP_ERRORS:
+        if (c && c[B_REQ])
+            ic_cat(b, n, &at, "HTTP 5xx for %u of %u responses (%.0f %%)", c[B_5XX], c[B_REQ],
+                   100.0 * c[B_5XX] / c[B_REQ]);
+        else
+            ic_cat(b, n, &at, "HTTP 5xx responses over the threshold");
+        break;
+    case IC_RECEIVER_STALL:
+        ic_cat(b, n, &at, "%s advertised a zero window for more than %.1f s (%llu connection%s)",
+               in->stall_dir_mask == 3   ? "both sides"
+               : in->stall_dir_mask == 2 ? "the server"
+                                         : "the client",
+               (double)p->cfg.inc_stall_ns / 1e9, aff, aff == 1 ? "" : "s");
+        break;
+    case IC_CAPTURE_LOSS:
+        ic_cat(b, n, &at, "the capture missed data that was acknowledged (%u time%s): capture "
+               "loss, not network loss", r->kinds[FK_CAPTURE_LOSS],
+               r->kinds[FK_CAPTURE_LOSS] == 1 ? "" : "s");
+        break;
+    case IC_SCAN:
+    default: {
+        char cl[64], sv[64];
+        ic_ep_str(&r->client, cl, sizeof(cl));
+        ic_ep_str(&r->server, sv, sizeof(sv));
+        size_t l = strlen(cl);
+        if (l > 2 && strcmp(cl + l - 2, ":0") == 0)
+            cl[l - 2] = '\0'; /* an address, not an endpoint */
+        l = strlen(sv);
+        if (l > 2 && strcmp(sv + l - 2, ":0") == 0)
+            sv[l - 2] = '\0';
+        ic_cat(b, n, &at, "%s probed %llu ports/hosts (%s first), most of them unanswered or "
+               "refused", cl, aff, sv);
+        break;
+    }
+    }
+    if (s && r->cause != IC_SCAN) {
+        uint32_t bad = 0, peers = ic_pool(p, s, r->cause, &bad);
+        if (peers >= 1 && bad < peers)
+            ic_cat(b, n, &at, "; %u of %u backends on port %u (its peers are fine)", bad + 1,
+                   peers + 1, s->ep.port);
+        if (r->cause == IC_SLOW_RESPONSES || r->cause == IC_HTTP_ERRORS) {
+            const struct ic_inc *dep = ic_dependency(p, s, in);
+            if (dep) {
+                char de[64];
+                ic_ep_str(&dep->rec.server, de, sizeof(de));
+                ic_cat(b, n, &at, "; likely cause: its dependency %s (%s, incident %llu)", de,
+                       inc_cause_name(dep->rec.cause), (unsigned long long)dep->rec.id);
+            }
+        }
+    }
+}
+
+/* The full advice of in: the cause's text, with specifics. */
+static void ic_advice(struct ic *p, struct ic_inc *in)
+{
+    struct incident_record *r = &in->rec;
+    size_t n = sizeof(r->advice), at = 0;
+    char port[8];
+    snprintf(port, sizeof(port), "%u", r->server.port);
+    /* the text with PORT replaced by the server's port */
+    const char *t = advice_text[r->cause];
+    while (*t && at + 1 < n) {
+        if (strncmp(t, "PORT", 4) == 0) {
+            ic_cat(r->advice, n, &at, "%s", port);
+            t += 4;
+        } else {
+            r->advice[at++] = *t++;
+            r->advice[at] = '\0';
+        }
+    }
+    if (r->cause == IC_TLS_HANDSHAKE)
+        ic_cat(r->advice, n, &at, " Here: mostly %s.", sub_names[ic_max_sub(in)]);
+    if (r->cause == IC_SLOW_RESPONSES || r->cause == IC_HTTP_ERRORS) {
+        struct ic_srv *s = ic_srv_at(p, in->srv, in->srv_gen);
+        const struct ic_inc *dep = s ? ic_dependency(p, s, in) : NULL;
+        if (dep) {
+            char de[64];
+            ic_ep_str(&dep->rec.server, de, sizeof(de));
+            ic_cat(r->advice, n, &at,
+                   " This server's own connections to %s fail or are slow at the same time "
+                   "(%s incident #%llu): start there.",
+                   de, inc_cause_name(dep->rec.cause), (unsigned long long)dep->rec.id);
+        }
+    }
+}
+
+
+/* ---- emit ---- */
+
+static enum severity ic_severity(const struct ic *p, const struct ic_inc *in, const uint32_t *c)
+{
+    switch (in->rec.cause) {
+    case IC_SERVICE_DOWN:
+    case IC_HOST_UNREACHABLE:
+    case IC_TLS_HANDSHAKE:
+    case IC_HTTP_ERRORS:
+        return SEV_ERROR;
+    case IC_SYN_QUEUE_OVERFLOW: /* error when connections failed, warn when all got through */
+        return in->unanswered ? SEV_ERROR : SEV_WARN;
+    case IC_ACCEPT_QUEUE_OVERFLOW:
+    case IC_TLS_CERTIFICATE:
+        return in->err_sev ? SEV_ERROR : SEV_WARN;
+    case IC_NETWORK_LOSS: {
+        /* from the window's rate; never lowered while open */
+        enum severity sv = SEV_INFO;
+        double thr = p->cfg.alert_retrans_rate * (c ? c[B_DATA] : 0);
+        if (c && c[B_DATA] && c[B_RETX] >= 4.0 * thr)
+            sv = SEV_ERROR;
+        else if (c && c[B_DATA] && c[B_RETX] > thr)
+            sv = SEV_WARN;
+        return in->open && in->emitted_sev > sv ? in->emitted_sev : sv;
+    }
+    case IC_SCAN:
+        return SEV_INFO;
+    default:
+        return SEV_WARN;
+    }
+}
+
+static float ic_confidence(const struct ic_inc *in)
+{
+    const struct incident_record *r = &in->rec;
+    float base;
+    switch (r->cause) {
+    case IC_SERVICE_DOWN: base = 0.9f; break;
+    case IC_HOST_UNREACHABLE: base = in->nclients >= 2 ? 0.9f : 0.75f; break;
+    case IC_SYN_QUEUE_OVERFLOW: base = in->unanswered + in->retried >= 5 ? 0.8f : 0.6f; break;
+    case IC_ACCEPT_QUEUE_OVERFLOW: base = 0.8f; break;
+    case IC_FORGED_RESETS: base = 0.7f; break;
+    case IC_TLS_HANDSHAKE: base = in->sub[SUB_INFERRED] ? 0.6f : 0.95f; break;
+    case IC_CAPTURE_LOSS: base = 0.8f; break;
+    case IC_SCAN: base = 0.8f; break;
+    default: base = 0.9f; break;
+    }
+    if (r->conns_affected <= 1 && r->cause != IC_SCAN)
+        base -= 0.2f;
+    return base < 0.1f ? 0.1f : base;
+}
+
+/* Fill the record's derived fields and hand it to the sinks. */
+static void ic_emit(struct det *d, struct ic_inc *in, enum inc_event ev, uint64_t now,
+                    const uint32_t *c)
+{
+    struct ic *p = ic_of(d);
+    struct incident_record *r = &in->rec;
+    struct ic_srv *s = ic_srv_at(p, in->srv, in->srv_gen);
+    r->event = ev;
+    r->ts_ns = now;
+    if (!r->id)
+        r->id = ++p->next_id;
+    r->sev = ic_severity(p, in, c);
+    if (s && r->cause != IC_SCAN)
+        r->conns_total = in->att_base + ic_sub(s->conns, in->conns_at_start);
+    if (r->cause == IC_HTTP_ERRORS)
+        r->conns_total = in->http_total;
+    if (r->conns_total < r->conns_affected)
+        r->conns_total = r->conns_affected;
+    r->clients_affected = in->nclients;
+    r->confidence = ic_confidence(in);
+    ic_summary(p, in, c);
+    ic_advice(p, in);
+    in->last_emit_ns = now;
+    in->emitted_affected = r->conns_affected;
+    in->emitted_sev = r->sev;
+    det_emit_incident(d, r);
+}
+
+static void ic_open(struct det *d, struct ic_inc *in, uint64_t now, const uint32_t *c)
+{
+    in->open = true;
+    ic_emit(d, in, IE_OPEN, now, c);
+}
+
+static void ic_close(struct det *d, struct ic_inc *in, uint64_t now, enum inc_close why,
+                     uint64_t until, const uint32_t *c)
+{
+    struct ic *p = ic_of(d);
+    in->rec.close_reason = why;
+    in->rec.until_ns = until > in->rec.since_ns ? until : in->rec.since_ns;
+    struct ic_srv *s = ic_srv_at(p, in->srv, in->srv_gen);
+    if (s && in->rec.cause == IC_HOST_UNREACHABLE)
+        s->unreach_closed_ns = now; /* its failed attempts stay in the window a while */
+    ic_emit(d, in, IE_CLOSE, now, c);
+    ic_inc_free(p, in);
+}
+
+/* ---- judging ---- */
+
+enum ic_verdict { V_NONE = 0, V_BAD, V_GOOD };
+
+/* Counter k summed over the window's seconds after the last one with an answered attempt. */
+static uint32_t ic_after_answered(const struct ic *p, const struct ic_srv *s, uint64_t now,
+                                  enum ic_b k)
+{
+    uint64_t now_sec = now / NS_PER_S, w = ic_window_s(p);
+    uint32_t n = 0;
+    for (uint64_t sec = now_sec; sec + w > now_sec && sec > 0; sec--) {
+        const struct ic_bucket *b = &s->ring[sec % IC_RING];
+        if (b->sec != sec)
+            continue;
+        if (b->n[B_ANSWERED])
+            break;
+        n += b->n[k];
+    }
+    return n;
+}
+
+/* Failed or retried attempts in the window's seconds that also had first-try answers. */
+static uint32_t ic_mixed(const struct ic *p, const struct ic_srv *s, uint64_t now)
+{
+    uint64_t now_sec = now / NS_PER_S, w = ic_window_s(p);
+    uint32_t n = 0;
+    for (uint64_t sec = now_sec; sec + w > now_sec && sec > 0; sec--) {
+        const struct ic_bucket *b = &s->ring[sec % IC_RING];
+        if (b->sec == sec && b->n[B_ANSWERED_1ST])
+            n += b->n[B_UNANSWERED] + b->n[B_RETRIED];
+    }
+    return n;
+}
+
+/* Judge in on its server's window c and the counts since its last evidence (cs). */
+static enum ic_verdict ic_judge(const struct ic *p, const struct ic_srv *s, const struct ic_inc *in,
+                                const uint32_t *c, const uint32_t *cs, uint64_t now)
+{
+    const struct eng_config *g = &p->cfg;
+    bool bad = false, good = false;
+    bool quiet = ic_sub(now, in->last_ev_ns) >= g->inc_clear_ns;
+    uint32_t failed = c[B_UNANSWERED] + c[B_RETRIED];
+    switch (in->rec.cause) {
+    case IC_SERVICE_DOWN:
+        bad = ic_after_answered(p, s, now, B_REFUSED) >= g->inc_min_failures ||
+            (c[B_REFUSED] >= g->inc_min_failures && c[B_REFUSED] >= c[B_ANSWERED]);
+        good = quiet && cs[B_ANSWERED];
+        break;
+    case IC_HOST_UNREACHABLE:
+        bad = ic_after_answered(p, s, now, B_UNANSWERED) >= g->inc_min_failures;
+        good = quiet && cs[B_ANSWERED];
+        break;
+    case IC_SYN_QUEUE_OVERFLOW: {
+        /* failures in the same seconds as first-try answers (dropped while others are
+           answered), unless the host answers nobody now (host_unreachable's case) */
+        const struct ic_inc *un =
+            s->inc[IC_HOST_UNREACHABLE] ? &p->inc[s->inc[IC_HOST_UNREACHABLE] - 1] : NULL;
+        bool unreachable = (un && un->open) ||
+                           ic_after_answered(p, s, now, B_UNANSWERED) >= g->inc_min_failures ||
+                           (s->unreach_closed_ns &&
+                            ic_sub(now, s->unreach_closed_ns) < g->inc_window_ns);
+        bad = !unreachable && c[B_ATTEMPTS] >= g->inc_min_attempts &&
+            ic_mixed(p, s, now) >= g->inc_min_failures &&
+            failed >= g->alert_error_rate * c[B_ATTEMPTS];
+        good = quiet && cs[B_ANSWERED_1ST];
+        break;
+    }
+    case IC_ACCEPT_QUEUE_OVERFLOW:
+        bad = c[B_AQ] >= g->inc_min_failures;
+        good = quiet && cs[B_EST];
+        break;
+    case IC_NETWORK_LOSS:
+        /* info from IC_LOSS_INFO of the threshold on (not a page), warn from the threshold */
+        bad = c[B_DATA] >= g->inc_min_data_segs && c[B_RETX] >= 2 &&
+            c[B_RETX] > IC_LOSS_INFO * g->alert_retrans_rate * c[B_DATA];
+        good = c[B_DATA] >= g->inc_min_data_segs &&
+               c[B_RETX] <= IC_LOSS_INFO * g->alert_retrans_rate * g->alert_clear_ratio * c[B_DATA];
+        break;
+    case IC_SERVER_RESETS:
+        bad = c[B_SRV_RESET] >= g->inc_min_resets;
+        good = quiet && (cs[B_FIN] || cs[B_EST]);
+        break;
+    case IC_FORGED_RESETS:
+        bad = c[B_FORGED] >= 1;
+        good = quiet && (cs[B_FIN] || cs[B_EST]);
+        break;
+    case IC_TLS_CERTIFICATE:
+        bad = c[B_CERT] >= 1;
+        good = quiet && cs[B_TLS_NEWCERT];
+        break;
+    case IC_TLS_HANDSHAKE:
+        bad = c[B_TLS_FAIL] >= 1;
+        good = quiet && cs[B_TLS_OK];
+        break;
+    case IC_SLOW_RESPONSES:
+        bad = c[B_SLOW] >= g->inc_min_slow || c[B_P99_BAD];
+        good = cs[B_ROW_FAST] && !cs[B_SLOW];
+        break;
+    case IC_HTTP_ERRORS:
+        bad = c[B_REQ] >= g->inc_min_requests && c[B_5XX] &&
+            c[B_5XX] > g->alert_error_rate * c[B_REQ];
+        good = cs[B_REQ] && !cs[B_5XX];
+        break;
+    case IC_RECEIVER_STALL:
+        bad = c[B_STALL] >= 1;
+        good = quiet && (cs[B_DATA] || cs[B_FIN]);
+        break;
+    case IC_CAPTURE_LOSS:
+        bad = c[B_CAPLOSS] >= g->inc_min_failures;
+        good = quiet && cs[B_DATA] >= g->inc_min_data_segs;
+        break;
+    default:
+        return V_NONE;
+    }
+    /* an open incident with positive evidence of recovery after its last evidence closes,
+       even while that older evidence is still inside the window */
+    if (in->open && good)
+        return V_GOOD;
+    return bad ? V_BAD : good ? V_GOOD : V_NONE;
+}
+
+/* A scan incident: open while probes come, closed after a window without them. */
+static void ic_tick_scan(struct det *d, struct ic_inc *in, uint64_t now)
+{
+    struct ic *p = ic_of(d);
+    if (!in->open) {
+        ic_open(d, in, now, NULL);
+        return;
+    }
+    if (ic_sub(now, in->last_ev_ns) > p->cfg.inc_window_ns) {
+        ic_close(d, in, now, ICR_NO_TRAFFIC, in->last_ev_ns, NULL);
+        return;
+    }
+    if (in->rec.conns_affected != in->emitted_affected &&
+        ic_sub(now, in->last_emit_ns) >= p->cfg.inc_update_ns)
+        ic_emit(d, in, IE_UPDATE, now, NULL);
+}
+
+/* Judge one candidate or open incident at capture time now. */
+static void ic_tick_inc(struct det *d, struct ic_inc *in, uint64_t now)
+{
+    struct ic *p = ic_of(d);
+    if (in->rec.cause == IC_SCAN) {
+        ic_tick_scan(d, in, now);
+        return;
+    }
+    struct ic_srv *s = ic_srv_at(p, in->srv, in->srv_gen);
+    if (!s) {
+        if (in->open)
+            ic_close(d, in, now, ICR_NO_TRAFFIC, in->last_ev_ns, NULL);
+        else
+            ic_inc_free(p, in);
+        return;
+    }
+    uint64_t now_sec = now / NS_PER_S;
+    uint32_t c[B__COUNT], cs[B__COUNT];
+    ic_sum(s, ic_sub(now_sec, ic_window_s(p)) + 1, now_sec, c);
+    ic_sum(s, in->last_ev_ns / NS_PER_S + 1, now_sec, cs);
+    enum ic_verdict v = ic_judge(p, s, in, c, cs, now);
+    if (!in->open) {
+        if (v == V_BAD)
+            ic_open(d, in, now, c);
+        else if (ic_sub(now, in->last_ev_ns) > p->cfg.inc_window_ns)
+            ic_inc_free(p, in);
+        return;
+    }
+    if (v == V_GOOD) {
+        ic_close(d, in, now, ICR_RECOVERED, in->last_ev_ns, c);
+        return;
+    }
+    if (v == V_NONE && ic_sub(now, in->last_ev_ns) >= p->cfg.inc_quiet_ns) {
+        ic_close(d, in, now, ICR_NO_TRAFFIC, in->last_ev_ns, c);
+        return;
+    }
+    /* updates: on a change of scope or severity, at most every inc_update_ns */
+    if (ic_sub(now, in->last_emit_ns) < p->cfg.inc_update_ns)
+        return;
+    if (in->rec.conns_affected != in->emitted_affected || ic_severity(p, in, c) != in->emitted_sev)
+        ic_emit(d, in, IE_UPDATE, now, c);
+}
+
+/* ---- connection attempts ---- */
+
+static struct ic_att *ic_att_of(struct ic *p, const struct ic_flow *st, uint64_t flow_id)
+{
+    if (st->pend == 0 || st->pend > IC_PENDING)
+        return NULL;
+    struct ic_att *a = &p->att[st->pend - 1];
+    return a->used && a->flow_id == flow_id ? a : NULL;
+}
+
+static void ic_att_release(struct ic *p, struct ic_att *a)
+{
+    if (!a || !a->used)
+        return;
+    a->used = false;
+    if (p->nfree < IC_PENDING)
+        p->free_att[p->nfree++] = (uint32_t)(a - p->att);
+}
+
+static bool ic_client_is_scanner(const struct ic *p, const struct ip_addr *ip)
+{
+    return scan_is_scanner(p->scans, ip);
+}
+
+/* Decide attempt a now (tick or flow end): a refusal that stood, or a failed attempt. */
+static void ic_att_decide(struct ic *p, struct ic_att *a, uint64_t now, bool final)
+{
+    struct ic_srv *s = ic_srv_at(p, a->srv, a->srv_gen);
+    if (!s || ic_client_is_scanner(p, &a->client)) {
+        ic_att_release(p, a);
+        return;
+    }
+    struct ic_ev e = {0, -1, a->flow_id, 0, &a->client, true};
+    if (a->refused) {
+        if (!final && ic_sub(now, a->rst_ns) < IC_REFUSE_CONFIRM_NS)
+            return;
+        ic_count(s, a->rst_ns, B_REFUSED, 1);
+        e.ts = a->rst_ns;
+        e.kind = FK_CONN_REFUSED;
+        e.frame = a->rst_frame;
+        ic_evidence(p, a->srv, IC_SERVICE_DOWN, &e);
+        ic_att_release(p, a);
+        return;
+    }
+    if (a->failed)
+        return;
+    bool due;
+    if (a->nsyn >= 2) {
+        uint64_t wait = ic_sub(a->retry_ns, a->syn_ns);
+        if (wait < NS_PER_S)
+            wait = NS_PER_S;
+        due = ic_sub(now, a->retry_ns) >= wait;
+    } else {
+        due = ic_sub(now, a->syn_ns) >= IC_LONE_SYN_NS;
+    }
+    if (!due && !(final && a->nsyn >= 2))
+        return;
+    a->failed = true;
+    ic_count(s, a->syn_ns, B_UNANSWERED, 1);
+    e.ts = a->syn_ns;
+    e.kind = FK_SYN_UNANSWERED;
+    e.frame = a->syn_frame;
+    /* evidence for both readings; the window decides which one opens */
+    ic_evidence(p, a->srv, IC_HOST_UNREACHABLE, &e);
+    struct ic_inc *q = ic_evidence(p, a->srv, IC_SYN_QUEUE_OVERFLOW, &e);
+    if (q) {
+        q->unanswered++;
+        q->err_sev = true;
+    }
+}
+
+/* ---- scan tracking ---- */
+
+/* The open scan incident of scanner ip, or NULL. */
+static struct ic_inc *ic_scan_inc(struct ic *p, const struct ip_addr *ip)
+{
+    for (int i = 0; i < IC_MAX_INC; i++)
+        if (p->inc[i].used && p->inc[i].rec.cause == IC_SCAN &&
+            ic_ip_eq(&p->inc[i].rec.client.ip, ip))
+            return &p->inc[i];
+    return NULL;
+}
+
+/* A new attempt of the flow's client: true when the client is a scanner (the probe is the
+   scan incident's evidence and nothing else's). */
+static bool ic_scan_probe(struct det *d, const struct flow_record *r, const struct pkt *pk)
+{
+    struct ic *p = ic_of(d);
+    const struct scan_client *c = scan_lookup(p->scans, &r->client.ip);
+    if (!c || !c->scanner)
+        return false;
+    struct ic_inc *in = ic_scan_inc(p, &c->ip);
+    if (!in) {
+        in = ic_inc_slot(p);
+        if (!in)
+            return true;
+        in->used = true;
+        in->rec.cause = IC_SCAN;
+        in->rec.layer = IL_NETWORK;
+        in->rec.server = c->first_target;
+        in->rec.server.port = 0;
+        in->rec.has_client = true;
+        in->rec.client.ip = c->ip;
+        in->rec.since_ns = c->first_ns;
+        in->rec.conns_affected = c->ntargets ? c->ntargets - 1 : 0; /* this one is added below */
+    }
+    in->last_ev_ns = pk->ts_ns;
+    ic_add_u64(in->rec.flows, &in->rec.nflows, INC_FLOWS_MAX, r->flow_id);
+    ic_add_u64(in->rec.frames, &in->rec.nframes, INC_FRAMES_MAX, pk->frame);
+    in->rec.conns_affected++;
+    in->rec.conns_total = in->rec.conns_affected;
+    in->nclients = 1;
+    return true;
+}
+
+/* ---- detector callbacks ---- */
+
+static int ic_init(struct det *d, const struct eng_config *cfg)
+{
+    struct ic *p = calloc(1, sizeof(*p));
+    if (!p)
+        return ERR_NOMEM;
+    p->cfg = *cfg;
+    struct eng_config def;
+    eng_config_default(&def);
+#define IC_DEF(f) if (!p->cfg.f) p->cfg.f = def.f
+    IC_DEF(inc_window_ns);
+    IC_DEF(inc_clear_ns);
+    IC_DEF(inc_quiet_ns);
+    IC_DEF(inc_update_ns);
+    IC_DEF(inc_min_failures);
+    IC_DEF(inc_min_attempts);
+    IC_DEF(inc_min_data_segs);
+    IC_DEF(inc_min_requests);
+    IC_DEF(inc_min_slow);
+    IC_DEF(inc_min_resets);
+    IC_DEF(inc_stall_ns);
+    IC_DEF(inc_scan_targets);
+    IC_DEF(alert_error_rate);
+    IC_DEF(alert_retrans_rate);
+    IC_DEF(alert_resp_p99_s);
+    IC_DEF(alert_clear_ratio);
+#undef IC_DEF
+    p->srv = calloc(IC_MAX_SERVERS, sizeof(*p->srv));
+    p->inc = calloc(IC_MAX_INC, sizeof(*p->inc));
+    p->att = calloc(IC_PENDING, sizeof(*p->att));
+    p->free_att = calloc(IC_PENDING, sizeof(*p->free_att));
+    p->scans = det_scans(d);
+    if (!p->srv || !p->inc || !p->att || !p->free_att) {
+        free(p->srv);
+        free(p->inc);
+        free(p->att);
+        free(p->free_att);
+        free(p);
+        return ERR_NOMEM;
+    }
+    for (uint32_t i = 0; i < IC_PENDING; i++)
+        p->free_att[p->nfree++] = IC_PENDING - 1 - i;
+    d->priv = p;
+    return 0;
+}
+
+static void ic_free(struct det *d)
+{
+    struct ic *p = ic_of(d);
+    if (!p)
+        return;
+    free(p->srv);
+    free(p->inc);
+    free(p->att);
+    free(p->free_att);
+    free(p);
+    d->priv = NULL;
+}
+
+/* The first packet of a flow: scan check, server slot. */
+static void ic_flow_start(struct det *d, struct ic_flow *st, const struct flow_record *r,
+                          const struct pkt *pk, const struct tcp_seg *sg)
+{
+    struct ic *p = ic_of(d);
+    st->srv_done = true;
+    if (sg->syn && ic_scan_probe(d, r, pk)) {
+        st->scan = true;
+        return;
+    }
+    st->srv = ic_server(p, &r->server, pk->ts_ns);
+    st->srv_gen = st->srv ? p->srv[st->srv - 1].gen : 0;
+}
+
+/* A client SYN (first or retry). */
+static void ic_on_syn(struct ic *p, struct ic_srv *s, struct ic_flow *st,
+                      const struct flow_record *r, const struct pkt *pk)
+{
+    st->nsyn++;
+    if (!st->attempt) {
+        st->attempt = true;
+        st->syn_ns = pk->ts_ns;
+        s->conns++;
+        ic_count(s, pk->ts_ns, B_ATTEMPTS, 1);
+        ic_srv_client(s, &r->client.ip);
+        if (p->nfree > 0 && !st->answered) {
+            uint32_t i = p->free_att[--p->nfree];
+            struct ic_att *a = &p->att[i];
+            memset(a, 0, sizeof(*a));
+            a->used = true;
+            a->flow_id = r->flow_id;
+            a->srv = st->srv;
+            a->srv_gen = st->srv_gen;
+            a->client = r->client.ip;
+            a->nsyn = 1;
+            a->syn_ns = pk->ts_ns;
+            a->syn_frame = pk->frame;
+            a->isn = pk->seq;
+            st->pend = i + 1;
+        }
+        return;
+    }
+    struct ic_att *a = ic_att_of(p, st, r->flow_id);
+    if (a) {
+        a->nsyn++;
+        if (!a->retry_ns)
+            a->retry_ns = pk->ts_ns;
+    }
+}
+
+/* The server's first SYN-ACK: answered (maybe after retries; maybe after a RST). */
+static void ic_on_synack(struct det *d, struct ic_srv *s, struct ic_flow *st,
+                         const struct flow_record *r, const struct pkt *pk)
+{
+    struct ic *p = ic_of(d);
+    st->answered = true;
+    struct ic_att *a = ic_att_of(p, st, r->flow_id);
+    if (!st->attempt) {
+        ic_att_release(p, a);
+        return;
+    }
+    uint64_t t0 = st->syn_ns;
+    ic_count(s, t0, B_ANSWERED, 1);
+    if (a && a->failed)
+        ic_count(s, t0, B_UNANSWERED, -1); /* answered after all: retried, not failed */
+    bool was_failed = a && a->failed;
+    if (was_failed) { /* revise the evidence given when its first retry went unanswered */
+        for (int c = IC_HOST_UNREACHABLE; c <= IC_SYN_QUEUE_OVERFLOW; c++) {
+            struct ic_inc *x = s->inc[c] ? &p->inc[s->inc[c] - 1] : NULL;
+            if (x && x->rec.kinds[FK_SYN_UNANSWERED])
+                x->rec.kinds[FK_SYN_UNANSWERED]--;
+            if (x && c == IC_HOST_UNREACHABLE && x->rec.conns_affected)
+                x->rec.conns_affected--;
+        }
+    }
+    if (st->nsyn >= 2 || was_failed) {
+        ic_count(s, t0, B_RETRIED, 1);
+        struct ic_ev e = {t0, FK_SYN_BACKLOG_DROP, r->flow_id, pk->frame, &r->client.ip,
+                          !(st->aff & (1u << IC_SYN_QUEUE_OVERFLOW)) && !was_failed};
+        st->aff |= 1u << IC_SYN_QUEUE_OVERFLOW;
+        struct ic_inc *q = ic_evidence(p, st->srv, IC_SYN_QUEUE_OVERFLOW, &e);
+        if (q) {
+            q->retried++;
+            if (a && a->failed && q->unanswered)
+                q->unanswered--;
+        }
+    } else {
+        ic_count(s, t0, B_ANSWERED_1ST, 1);
+    }
+    ic_att_release(p, a);
+    st->pend = 0;
+}
+
+/* Zero windows: a side that keeps its window at zero for inc_stall_ns has stalled. */
+static void ic_zero_window(struct ic *p, struct ic_srv *s, struct ic_flow *st,
+                           const struct flow_record *r, const struct pkt *pk,
+                           const struct tcp_seg *sg)
+{
+    int dir = sg->dir;
+    if (sg->ev & (1u << TEV_ZERO_WINDOW)) {
+        if (!st->zw[dir]) {
+            st->zw[dir] = true;
+            st->zw_ns[dir] = pk->ts_ns;
+            st->zw_frame[dir] = pk->frame;
+        } else if (!st->zw_done[dir] && ic_sub(pk->ts_ns, st->zw_ns[dir]) >= p->cfg.inc_stall_ns) {
+            st->zw_done[dir] = true;
+            ic_count(s, pk->ts_ns, B_STALL, 1);
+            struct ic_inc *in = ic_flow_ev(p, st, r, IC_RECEIVER_STALL, st->zw_ns[dir],
+                                           FK_ZERO_WINDOW, st->zw_frame[dir]);
+            if (in)
+                in->stall_dir_mask |= (uint8_t)(dir == DIR_C2S ? 1 : 2);
+        }
+    } else if (pk->win != 0 && !(pk->flags & (TCP_SYN | TCP_RST)) && st->zw[dir]) {
+        st->zw[dir] = false; /* reopened: a stall if it was held long enough */
+        if (!st->zw_done[dir] && ic_sub(pk->ts_ns, st->zw_ns[dir]) >= p->cfg.inc_stall_ns) {
+            st->zw_done[dir] = true;
+            ic_count(s, pk->ts_ns, B_STALL, 1);
+            struct ic_inc *in = ic_flow_ev(p, st, r, IC_RECEIVER_STALL, st->zw_ns[dir],
+                                           FK_ZERO_WINDOW, st->zw_frame[dir]);
+            if (in)
+                in->stall_dir_mask |= (uint8_t)(dir == DIR_C2S ? 1 : 2);
+        }
+    }
+}
+
+/* Data segments and retransmissions (never SYN or SYN-ACK), capture loss. */
+static void ic_data(struct ic *p, struct ic_srv *s, struct ic_flow *st,
+                    const struct flow_record *r, const struct pkt *pk, const struct tcp_seg *sg)
+{
+    if (sg->ev & (1u << TEV_CAPTURE_LOSS)) {
+        ic_count(s, pk->ts_ns, B_CAPLOSS, 1);
+        ic_flow_ev(p, st, r, IC_CAPTURE_LOSS, pk->ts_ns, FK_CAPTURE_LOSS, pk->frame);
+    }
+    /* data and data retransmissions as every rate counts them (tcp_seg.data, .data_retrans:
+       SYN and SYN-ACK retries and keep-alives never are) */
+    if (!sg->data || (pk->flags & TCP_SYN))
+        return;
+    ic_count(s, pk->ts_ns, B_DATA, 1);
+    bool lost = (sg->ev & (1u << TEV_LOST_SEGMENT)) != 0;
+    if (lost) {
+        struct ic_inc *in = s->inc[IC_NETWORK_LOSS] ? &p->inc[s->inc[IC_NETWORK_LOSS] - 1] : NULL;
+        if (in)
+            in->lost_dir[sg->dir]++;
+    }
+    /* a spurious retransmission is one whose original arrived: a retransmission, but no
+       evidence of loss (capture copies and early timers look like this) */
+    if (!sg->data_retrans || (sg->ev & (1u << TEV_SPURIOUS_RETRANSMISSION)))
+        return;
+    ic_count(s, pk->ts_ns, B_RETX, 1);
+    int kind = (sg->ev & (1u << TEV_FAST_RETRANSMISSION)) ? FK_FAST_RETRANSMISSION
+                                                          : FK_RETRANSMISSION;
+    struct ic_inc *in = ic_flow_ev(p, st, r, IC_NETWORK_LOSS, pk->ts_ns, kind, pk->frame);
+    if (in) {
+        in->retx_dir[sg->dir]++;
+        if (r->ev[sg->dir][TEV_LOST_SEGMENT] > in->lost_dir[sg->dir])
+            in->lost_dir[sg->dir] = r->ev[sg->dir][TEV_LOST_SEGMENT];
+    }
+}
+
+/* Resets: server aborts now; a TTL mismatch is judged at flow end (later packets may revise). */
+static void ic_reset(struct ic *p, struct ic_srv *s, struct ic_flow *st,
+                     const struct flow_record *r, const struct pkt *pk, const struct tcp_seg *sg)
+{
+    if (sg->rst == RST_ANSWER_TO_SYN) {
+        struct ic_att *a = ic_att_of(p, st, r->flow_id);
+        /* the client's TCP accepts a RST in SYN-SENT only when it ACKs the SYN (RFC 9293
+           3.10.7.3); another one is ignored by the client, so it refuses nothing */
+        bool valid = (pk->flags & TCP_ACK) && a && pk->ack == a->isn + 1;
+        if (a && !a->refused && valid) {
+            a->refused = true;
+            a->rst_ns = pk->ts_ns;
+            a->rst_frame = pk->frame;
+        }
+        return;
+    }
+    if (sg->rst_ttl_mismatch && !st->rst_suspect) {
+        st->rst_suspect = true;
+        st->rst_dir = (int8_t)sg->dir;
+        st->rst_ttl = pk->ttl;
+        st->rst_ns = pk->ts_ns;
+        st->rst_frame = pk->frame;
+        return;
+    }
+    bool aq = false; /* explained by another cause: evidence for that cause only */
+    for (int i = 0; i < IC_CERT_FLOWS; i++)
+        aq |= s->claimed[i] == r->flow_id;
+    if (sg->dir == DIR_S2C && sg->rst == RST_MID && !st->rst_suspect && !aq) {
+        ic_count(s, pk->ts_ns, B_SRV_RESET, 1);
+        ic_flow_ev(p, st, r, IC_SERVER_RESETS, pk->ts_ns, FK_RESET, pk->frame);
+    }
+}
+
+static void ic_on_packet(struct det *d, const struct flow *f, void *fs, const struct pkt *pk,
+                         const struct tcp_seg *sg)
+{
+    struct ic *p = ic_of(d);
+    struct ic_flow *st = fs;
+    const struct flow_record *r = flow_rec(f);
+    if (pk->ts_ns > p->now_ns)
+        p->now_ns = pk->ts_ns;
+    if (!st->srv_done)
+        ic_flow_start(d, st, r, pk, sg);
+    if (st->scan)
+        return;
+    struct ic_srv *s = ic_srv_at(p, st->srv, st->srv_gen);
+    if (!s)
+        return;
+    s->last_ns = pk->ts_ns;
+    if (st->rst_suspect && sg->dir == st->rst_dir && !(pk->flags & TCP_RST)) {
+        if (pk->ttl == st->rst_ttl)
+            st->after_same++;
+        else
+            st->after_other++;
+    }
+    if (sg->syn && sg->dir == DIR_C2S)
+        ic_on_syn(p, s, st, r, pk);
+    if (sg->dir == DIR_S2C && !sg->synack && !(pk->flags & TCP_RST) && st->pend && !st->answered) {
+        /* the server answered with something else (a stale ACK): reachable, not a failure */
+        ic_att_release(p, ic_att_of(p, st, r->flow_id));
+        st->pend = 0;
+    }
+    if (sg->synack && !st->answered)
+        ic_on_synack(d, s, st, r, pk);
+    if (sg->hs_ack)
+        ic_count(s, pk->ts_ns, B_EST, 1);
+    if (sg->rst != RST_NONE)
+        ic_reset(p, s, st, r, pk, sg);
+    ic_zero_window(p, s, st, r, pk, sg);
+    ic_data(p, s, st, r, pk, sg);
+}
+
+static void ic_on_flow_end(struct det *d, const struct flow *f, void *fs)
+{
+    struct ic *p = ic_of(d);
+    struct ic_flow *st = fs;
+    const struct flow_record *r = flow_rec(f);
+    if (st->scan)
+        return;
+    struct ic_att *a = ic_att_of(p, st, r->flow_id);
+    if (a) {
+        ic_att_decide(p, a, p->now_ns, true);
+        ic_att_release(p, a);
+    }
+    struct ic_srv *s = ic_srv_at(p, st->srv, st->srv_gen);
+    if (!s)
+        return;
+    if (r->close == CLOSE_FIN || r->close == CLOSE_HALF_FIN)
+        ic_count(s, r->last_ts_ns, B_FIN, 1);
+    if (st->rst_suspect) {
+        /* the sender's later packets with the reset's TTL: it was the endpoint's own */
+        bool forged = st->after_same == 0;
+        if (forged) {
+            ic_count(s, st->rst_ns, B_FORGED, 1);
+            ic_flow_ev(p, st, r, IC_FORGED_RESETS, st->rst_ns, FK_RESET, st->rst_frame);
+        } else if (st->rst_dir == DIR_S2C) {
+            ic_count(s, st->rst_ns, B_SRV_RESET, 1);
+            ic_flow_ev(p, st, r, IC_SERVER_RESETS, st->rst_ns, FK_RESET, st->rst_frame);
+        }
+    }
+}
+
+static void ic_on_tick(struct det *d, uint64_t now)
+{
+    struct ic *p = ic_of(d);
+    if (now > p->now_ns)
+        p->now_ns = now;
+    now = p->now_ns;
+    for (uint32_t i = 0; i < IC_PENDING; i++)
+        if (p->att[i].used)
+            ic_att_decide(p, &p->att[i], now, false);
+    for (int i = 0; i < IC_MAX_INC; i++)
+        if (p->inc[i].used)
+            ic_tick_inc(d, &p->inc[i], now);
+}
+
+/* Flow id's reset is explained by another cause (not a server abort of its own). */
+static void ic_claim(struct ic_srv *s, uint64_t id)
+{
+    s->claimed[s->nclaimed] = id;
+    s->nclaimed = (uint8_t)((s->nclaimed + 1) % IC_CERT_FLOWS);
+}
+
+/* Remember that flow id had a certificate finding on server s. */
+static void ic_cert_flow(struct ic_srv *s, uint64_t id)
+{
+    s->cert_flow[s->ncert % IC_CERT_FLOWS] = id;
+    s->ncert = (uint8_t)((s->ncert + 1) % (2 * IC_CERT_FLOWS));
+}
+
+static bool ic_is_cert_flow(const struct ic_srv *s, uint64_t id)
+{
+    for (int i = 0; i < IC_CERT_FLOWS; i++)
+        if (id && s->cert_flow[i] == id)
+            return true;
+    return false;
+}
+
+static void ic_on_finding(struct det *d, const struct finding *f)
+{
+    struct ic *p = ic_of(d);
+    bool aq = f->kind == FK_ACCEPT_QUEUE_OVERFLOW;
+    bool cert = f->kind == FK_CERT_EXPIRED || f->kind == FK_CERT_NOT_YET_VALID ||
+                f->kind == FK_CERT_NAME_MISMATCH || f->kind == FK_CERT_EXPIRING ||
+                f->kind == FK_CERT_SELF_SIGNED || f->kind == FK_CERT_WEAK;
+    bool slow = f->kind == FK_SLOW_RESPONSE;
+    if (!aq && !cert && !slow)
+        return;
+    if (f->has_client && ic_client_is_scanner(p, &f->client.ip))
+        return;
+    uint16_t srv = ic_server(p, &f->server, f->ts_ns);
+    if (!srv)
+        return;
+    struct ic_srv *s = &p->srv[srv - 1];
+    struct ic_ev e = {f->ts_ns, (int)f->kind, f->flow_id, f->nframes ? f->frames[0] : 0,
+                      f->has_client ? &f->client.ip : NULL, true};
+    enum inc_cause cause = aq ? IC_ACCEPT_QUEUE_OVERFLOW
+                           : cert ? IC_TLS_CERTIFICATE
+                                  : IC_SLOW_RESPONSES;
+    struct ic_inc *in = s->inc[cause] ? &p->inc[s->inc[cause] - 1] : NULL;
+    for (uint8_t i = 0; in && i < in->rec.nflows; i++)
+        if (in->rec.flows[i] == f->flow_id)
+            e.new_conn = false;
+    if (aq) {
+        ic_count(s, f->ts_ns, B_AQ, 1);
+        ic_claim(s, f->flow_id);
+    }
+    if (cert) {
+        ic_count(s, f->ts_ns, B_CERT, 1);
+        ic_cert_flow(s, f->flow_id);
+    }
+    if (slow)
+        ic_count(s, f->ts_ns, B_SLOW, 1);
+    in = ic_evidence(p, srv, cause, &e);
+    /* error evidence: a connection the accept queue failed (not one accepted late), or a
+       certificate already invalid */
+    if (in && aq && f->fx.estab.outcome != EO_DELAYED)
+        in->err_sev = true;
+    if (in && cert && f->sev == SEV_ERROR)
+        in->err_sev = true;
+    if (in && cert && (f->kind == FK_CERT_EXPIRING || f->kind == FK_CERT_EXPIRED) &&
+        (in->days_left_set == false || f->fx.cert.days_left < in->days_left)) {
+        in->days_left = f->fx.cert.days_left;
+        in->days_left_set = true;
+    }
+}
+
+/* Sub-reason of a failed handshake. */
+static int ic_tls_sub(const struct tls_record *t)
+{
+    switch (t->outcome) {
+    case TLS_NO_SERVER_HELLO: return SUB_NO_SERVER_HELLO;
+    case TLS_REJECTED_INFERRED: /* the server's alert after the client's flight: its cert */
+        return t->alert_from == DIR_S2C ? SUB_CLIENT_CERT : SUB_INFERRED;
+    case TLS_RESET: return SUB_RESET;
+    case TLS_CLOSED: return SUB_CLOSED;
+    case TLS_STALLED: return SUB_STALLED;
+    default: break;
+    }
+    switch (t->alert_desc) {
+    case 70: /* protocol_version */
+        return SUB_VERSION;
+    case 40: /* handshake_failure: before a ServerHello, nothing in common was offered; after
+                it, from the server, the client's certificate (or its absence) was refused */
+        if (t->version == 0)
+            return SUB_CIPHER;
+        return t->alert_from == DIR_S2C ? SUB_CLIENT_CERT : SUB_OTHER_ALERT;
+    case 71: /* insufficient_security */
+        return SUB_CIPHER;
+    case 116: /* certificate_required */
+        return SUB_CLIENT_CERT;
+    case 48: /* unknown_ca: from the server after its hello, it distrusts the client's cert */
+        return t->alert_from == DIR_S2C && t->version ? SUB_CLIENT_CERT : SUB_UNKNOWN_CA;
+    case 42: /* bad_certificate */
+    case 43: /* unsupported_certificate */
+    case 46: /* certificate_unknown */
+        return t->alert_from == DIR_S2C ? SUB_CLIENT_CERT : SUB_UNKNOWN_CA;
+    default:
+        return SUB_OTHER_ALERT;
+    }
+}
+
+static void ic_on_tls(struct det *d, const struct tls_record *t)
+{
+    struct ic *p = ic_of(d);
+    if (t->outcome == TLS_IN_PROGRESS || ic_client_is_scanner(p, &t->client.ip))
+        return;
+    uint16_t srv = ic_server(p, &t->server, t->ts_ns);
+    if (!srv)
+        return;
+    struct ic_srv *s = &p->srv[srv - 1];
+    uint64_t ts = p->now_ns > t->ts_ns ? p->now_ns : t->ts_ns;
+    struct ic_inc *ci = s->inc[IC_TLS_CERTIFICATE] ? &p->inc[s->inc[IC_TLS_CERTIFICATE] - 1] : NULL;
+    bool cert_flow = ic_is_cert_flow(s, t->flow_id);
+    if (ci && cert_flow && t->leaf_sha256[0] && !ci->bad_sha[0])
+        snprintf(ci->bad_sha, sizeof(ci->bad_sha), "%s", t->leaf_sha256);
+    if (t->outcome == TLS_COMPLETED) {
+        ic_count(s, ts, B_TLS_OK, 1);
+        if (ci && ci->bad_sha[0] && t->leaf_sha256[0] && strcmp(ci->bad_sha, t->leaf_sha256) != 0)
+            ic_count(s, ts, B_TLS_NEWCERT, 1);
+        return;
+    }
+    struct ic_ev e = {ts, FK_TLS_HANDSHAKE_FAILED, t->flow_id, 0, &t->client.ip, true};
+    /* the client itself says the certificate is expired or revoked (alert in the clear) */
+    bool client_cert_alert = t->alert_from == DIR_C2S && (t->alert_desc == 44 || t->alert_desc == 45);
+    if (client_cert_alert && !cert_flow) {
+        ic_count(s, ts, B_CERT, 1);
+        struct ic_inc *in = ic_evidence(p, srv, IC_TLS_CERTIFICATE, &e);
+        if (in) {
+            in->err_sev = true;
+            in->alert_desc = t->alert_desc;
+        }
+        return;
+    }
+    if (cert_flow) {
+        /* the certificate is why it failed: evidence for tls_certificate */
+        ic_count(s, ts, B_CERT, 1);
+        e.new_conn = false;
+        ic_evidence(p, srv, IC_TLS_CERTIFICATE, &e);
+        return;
+    }
+    ic_count(s, ts, B_TLS_FAIL, 1);
+    if (t->outcome == TLS_RESET)
+        ic_claim(s, t->flow_id); /* its reset is this failure, not a server abort */
+    struct ic_inc *in = ic_evidence(p, srv, IC_TLS_HANDSHAKE, &e);
+    if (in)
+        in->sub[ic_tls_sub(t)]++;
+}
+
+static void ic_on_health(struct det *d, const struct health_row *h)
+{
+    struct ic *p = ic_of(d);
+    uint64_t end = h->start_ns + h->len_ns;
+    uint64_t ts = end > p->now_ns ? p->now_ns : end;
+    if (ts && ts == end)
+        ts--; /* inside the interval it describes */
+    bool slow = h->slow_responses > 0 ||
+                (h->resp_n >= 10 && !isnan(h->resp_p99) && h->resp_p99 > p->cfg.alert_resp_p99_s);
+    bool err = h->http_5xx > 0;
+    if (!h->resp_n && !h->http_requests && !slow && !err)
+        return;
+    uint16_t srv = ic_server(p, &h->server, ts);
+    if (!srv)
+        return;
+    struct ic_srv *s = &p->srv[srv - 1];
+    ic_count(s, ts, B_RESP_N, (int)(h->resp_n ? h->resp_n : h->slow_responses));
+
+    bool p99_bad =
+        h->resp_n >= 10 && !isnan(h->resp_p99) && h->resp_p99 > p->cfg.alert_resp_p99_s;
+    if (p99_bad && !h->slow_responses) /* else the slow_response findings carry the times */
+        ic_count(s, ts, B_P99_BAD, 1);
+    else if (h->resp_n && !h->slow_responses && !p99_bad)
+        ic_count(s, ts, B_ROW_FAST, 1); /* a whole interval of timely responses */
+    uint64_t req = h->http_requests > h->http_5xx ? h->http_requests : h->http_5xx;
+    ic_count(s, ts, B_REQ, (int)req);
+    ic_count(s, ts, B_5XX, (int)h->http_5xx);
+    struct ic_ev e = {ts, -1, 0, 0, NULL, false};
+    if (slow && !h->slow_responses) { /* p99 alone (the slow ones come as findings) */
+        struct ic_inc *in = ic_evidence(p, srv, IC_SLOW_RESPONSES, &e);
+        if (in && !isnan(h->resp_p99) && h->resp_p99 > in->resp_p99)
+            in->resp_p99 = h->resp_p99;
+        if (in && !isnan(h->hs_rtt_p50))
+            in->hs_p50 = h->hs_rtt_p50;
+    }
+    if (err) {
+        e.new_conn = false;
+        struct ic_inc *in = ic_evidence(p, srv, IC_HTTP_ERRORS, &e);
+        if (in) { /* its scope is in responses: 5xx of all */
+            in->rec.conns_affected += h->http_5xx;
+            in->http_total += req;
+        }
+    }
+}
+
+static void ic_on_finish(struct det *d)
+{
+    struct ic *p = ic_of(d);
+    ic_on_tick(d, p->now_ns);
+    for (int i = 0; i < IC_MAX_INC; i++) {
+        struct ic_inc *in = &p->inc[i];
+        if (!in->used)
+            continue;
+        if (in->open) {
+            uint32_t c[B__COUNT];
+            struct ic_srv *s = ic_srv_at(p, in->srv, in->srv_gen);
+            uint64_t sec = p->now_ns / NS_PER_S;
+            if (s)
+                ic_sum(s, ic_sub(sec, ic_window_s(p)) + 1, sec, c);
+            ic_close(d, in, p->now_ns, ICR_END_OF_INPUT, p->now_ns, s ? c : NULL);
+        } else
+            ic_inc_free(p, in);
+    }
+}
+
+const struct det_ops det_incident_ops = {
+    .name = "incident",
+    .flow_state_size = sizeof(struct ic_flow),
+    .init = ic_init,
+    .on_packet = ic_on_packet,
+    .on_flow_end = ic_on_flow_end,
+    .on_tick = ic_on_tick,
+    .on_finding = ic_on_finding,
+    .on_finish = ic_on_finish,
+    .free = ic_free,
+    .on_health = ic_on_health,
+    .on_tls = ic_on_tls,
+};
