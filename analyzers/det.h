@@ -14,6 +14,7 @@
 #include "capture/pkt.h"
 
 struct flow;
+struct pool;
 
 /*
  * Server endpoints a per-server detector table holds at once (det_estab, det_health): one
@@ -49,11 +50,15 @@ struct det {
     void *priv;                 /* its own global state */
     size_t off;                 /* offset of its per-flow state within a flow's ext area */
     struct engine *eng;         /* for det_emit */
+    struct pool *lazy;          /* blocks of lazy_state_size bytes (NULL if it has none) */
 };
 
 struct det_ops {
     const char *name;           /* short name, e.g. "tls" */
-    size_t flow_state_size;     /* bytes of per-flow state (zeroed when a flow starts) */
+    size_t flow_state_size;     /* bytes of per-flow state every flow has (zeroed when a flow
+                                   starts): keep it small, a SYN-only flow pays it */
+    size_t lazy_state_size;     /* bytes of per-flow state taken from a pool (det_lazy_get)
+                                   only by flows that need it; 0 = none */
     /* Set up global state (d->priv). 0 or a negative enum err. May be NULL. */
     int (*init)(struct det *d, const struct eng_config *cfg);
     /*
@@ -80,6 +85,23 @@ struct det_ops {
     /* A TLS handshake record another detector emitted. May be NULL. */
     void (*on_tls)(struct det *d, const struct tls_record *t);
 };
+
+/*
+ * Lazy per-flow state: *h (a handle the detector keeps in its flow_state_size slice, 0 = none)
+ * names a zeroed block of lazy_state_size bytes from the detector's pool, sized at start-up
+ * (one block per flow the table can hold). det_lazy_get takes one if *h is 0 and returns it,
+ * or NULL when the pool is empty (counted in eng_stats.lazy_exhausted); det_lazy_at returns
+ * the block or NULL without taking one; det_lazy_put gives it back (on_flow_end) and zeroes *h.
+ */
+void *det_lazy_get(struct det *d, uint32_t *h);
+void *det_lazy_block(const struct det *d, uint32_t h);
+void det_lazy_put(struct det *d, uint32_t *h);
+
+/* Inline: most packets are of flows without the block, or need no lookup at all. */
+static inline void *det_lazy_at(const struct det *d, uint32_t h)
+{
+    return h ? det_lazy_block(d, h) : NULL;
+}
 
 /* Send a finding to every sink (counts it too). */
 void det_emit(struct det *d, const struct finding *f);

@@ -141,18 +141,35 @@ struct es_attempt {
     uint64_t refused_frame; /* its frame */
 };
 
-/* Per-flow state (zeroed by the flow table when a flow starts). */
-struct es_flow {
+/* Per-flow state every flow has (zeroed when a flow starts): what a client SYN needs. */
+struct es_early {
     struct es_syns sy;           /* the SYNs */
     uint32_t pend;               /* pending attempt slot + 1; 0 = none */
     uint32_t isn;                /* client ISN (raw) from the first SYN */
     uint32_t nsynack;            /* SYN-ACKs seen */
+    bool acked;                  /* the client ACKed the SYN-ACK */
+    uint64_t last_c2s_ns;        /* the client's latest segment */
+    int16_t srv;                 /* server slot (valid when srv_gen != 0) */
+    uint32_t srv_gen;            /* the slot's generation when taken; 0 = no slot */
+    bool refused;                /* answered by RST (revised if a SYN-ACK follows) */
+};
+
+/* This detector's slice of a flow. */
+struct es_slice {
+    uint32_t lazy;     /* handle of the flow's struct es_late (det_lazy), 0 = none yet */
+    struct es_early e; /* the SYN side */
+};
+
+/*
+ * The rest, taken from the pool at the flow's first packet that is not a client SYN (its
+ * SYN-ACK, a reset, data): a lone SYN and its retries never take one.
+ */
+struct es_late {
     uint32_t syn_at_synack;      /* nsyn when the first SYN-ACK came */
     uint64_t synack_ns;          /* first SYN-ACK */
     uint64_t synack_frame;       /* its frame */
     uint64_t synack_syn_ns;      /* the latest SYN before the first SYN-ACK */
     uint64_t last_synack_ns;     /* the latest SYN-ACK */
-    bool acked;                  /* the client ACKed the SYN-ACK */
     uint64_t ack_ns;             /* its time */
     uint64_t ack_frame;          /* its frame */
     uint64_t ack_synack_ns;      /* the latest SYN-ACK before that ACK */
@@ -166,9 +183,6 @@ struct es_flow {
     uint64_t data_retx_frame;    /* the first of them */
     bool progress;               /* the server sent data, FIN or ACKed client data */
     uint64_t progress_ns;        /* when */
-    uint64_t last_c2s_ns;        /* the client's latest segment */
-    int16_t srv;                 /* server slot (valid when srv_gen != 0) */
-    uint32_t srv_gen;            /* the slot's generation when taken; 0 = no slot */
     bool weak_retry;             /* answered on a retry without backlog evidence */
     uint32_t weak_others;        /* weak_retry: other connections the server answered then */
     bool judge_pending;          /* answered on a retry; judge again at flow end */
@@ -176,10 +190,15 @@ struct es_flow {
     bool done_aq;                /* accept-queue finding written */
     bool srv_reset;              /* the server reset the connection before any progress */
     uint64_t reset_frame;        /* that reset */
-    bool refused;                /* answered by RST (revised if a SYN-ACK follows) */
-    bool refused_ttl_mismatch;   /* that RST's TTL differed from the server's */
-    uint64_t refused_ns;         /* that RST */
+    bool refused_ttl_mismatch;   /* the refusing RST's TTL differed from the server's */
+    uint64_t refused_ns;         /* that RST (the slice's refused says whether there is one) */
     uint64_t refused_frame;      /* its frame */
+};
+
+/* A flow's state as the functions below see it (built per call; l is NULL before it is taken). */
+struct es_flow {
+    struct es_early *e; /* always there */
+    struct es_late *l;  /* NULL until the flow's first packet other than a client SYN */
 };
 
 /* "1.0 s", "250.0 ms" or "0.186 ms". */
@@ -325,7 +344,7 @@ static struct es_server *es_server_of(struct det *d, int16_t srv, uint32_t gen)
 /* The flow's server slot if it is still the same server, else NULL. */
 static struct es_server *es_flow_server(struct det *d, const struct es_flow *st)
 {
-    return es_server_of(d, st->srv, st->srv_gen);
+    return es_server_of(d, st->e->srv, st->e->srv_gen);
 }
 
 static void es_add_frame(struct finding *fd, uint64_t frame)
@@ -540,10 +559,10 @@ static void es_pending_update(struct det *d, const struct flow *f, struct es_flo
 {
     struct es_priv *p = d->priv;
     struct es_attempt *pa = es_pending_of(d, f, st);
-    if (!pa && st->pend == 0 && st->sy.nsyn == 1 && p->nfree > 0) {
+    if (!pa && st->e->pend == 0 && st->e->sy.nsyn == 1 && p->nfree > 0) {
         uint32_t i = p->free_slots[--p->nfree];
         pa = &p->pend[i];
-        st->pend = i + 1;
+        st->e->pend = i + 1;
     }
     if (pa && !pa->decided)
         es_attempt_of(pa, f, st);
@@ -553,33 +572,33 @@ static void es_pending_update(struct det *d, const struct flow *f, struct es_flo
 static void es_on_syn(struct det *d, const struct flow *f, struct es_flow *st, const struct pkt *pk)
 {
     const struct flow_record *r = flow_rec(f);
-    if (st->sy.nsyn > 0 && es_sub(pk->ts_ns, st->sy.last_syn_ns) < ES_RETRY_MIN_NS)
+    if (st->e->sy.nsyn > 0 && es_sub(pk->ts_ns, st->e->sy.last_syn_ns) < ES_RETRY_MIN_NS)
         return; /* too soon for a retransmission timer: a copy (another VLAN, a mirror) */
-    if (st->sy.nsyn == 0) {
-        st->isn = pk->seq;
-        st->srv = (int16_t)es_server_slot(d, &r->server, pk->ts_ns);
-        st->srv_gen = ((struct es_priv *)d->priv)->srv[st->srv].gen;
+    if (st->e->sy.nsyn == 0) {
+        st->e->isn = pk->seq;
+        st->e->srv = (int16_t)es_server_slot(d, &r->server, pk->ts_ns);
+        st->e->srv_gen = ((struct es_priv *)d->priv)->srv[st->e->srv].gen;
         struct es_server *s = es_flow_server(d, st);
         struct es_bucket *b = s ? es_bucket_at(s, pk->ts_ns) : NULL;
         if (b)
             b->attempts = es_inc16(b->attempts);
-    } else if (st->sy.nsyn == 1 && st->nsynack == 0) {
+    } else if (st->e->sy.nsyn == 1 && st->e->nsynack == 0) {
         struct es_server *s = es_flow_server(d, st);
-        struct es_bucket *b = s ? es_bucket_at(s, st->sy.syn_ns[0]) : NULL;
+        struct es_bucket *b = s ? es_bucket_at(s, st->e->sy.syn_ns[0]) : NULL;
         if (b)
             b->dropped = es_inc16(b->dropped);
     }
-    if (st->sy.nsyn < ES_SYNS) {
-        st->sy.syn_ns[st->sy.nsyn] = pk->ts_ns;
-        st->sy.syn_frame[st->sy.nsyn] = pk->frame;
+    if (st->e->sy.nsyn < ES_SYNS) {
+        st->e->sy.syn_ns[st->e->sy.nsyn] = pk->ts_ns;
+        st->e->sy.syn_frame[st->e->sy.nsyn] = pk->frame;
     }
-    st->sy.nsyn++;
-    st->sy.prev_syn_ns = st->sy.nsyn > 1 ? st->sy.last_syn_ns : 0;
-    st->sy.last_syn_ns = pk->ts_ns;
-    st->sy.last_syn_frame = pk->frame;
-    if (st->acked)
-        st->syn_after_ack++;
-    if (st->nsynack == 0 && !st->refused)
+    st->e->sy.nsyn++;
+    st->e->sy.prev_syn_ns = st->e->sy.nsyn > 1 ? st->e->sy.last_syn_ns : 0;
+    st->e->sy.last_syn_ns = pk->ts_ns;
+    st->e->sy.last_syn_frame = pk->frame;
+    if (st->e->acked)
+        st->l->syn_after_ack++;
+    if (st->e->nsynack == 0 && !st->e->refused)
         es_pending_update(d, f, st);
 }
 
@@ -592,32 +611,32 @@ static void es_judge_retry(struct det *d, const struct flow *f, struct es_flow *
 {
     struct es_server *s = es_flow_server(d, st);
     struct es_counts c;
-    uint64_t b_ns = final ? st->synack_ns + ES_WINDOW_NS : st->synack_ns;
-    bool known = s && es_count(s, es_sub(st->sy.syn_ns[0], ES_WINDOW_NS), b_ns, &c);
+    uint64_t b_ns = final ? st->l->synack_ns + ES_WINDOW_NS : st->l->synack_ns;
+    bool known = s && es_count(s, es_sub(st->e->sy.syn_ns[0], ES_WINDOW_NS), b_ns, &c);
     if (known && final && c.answered > 0)
         c.answered--; /* this connection's own SYN-ACK is in the buckets by now */
-    uint32_t ignored = st->syn_at_synack - 1;
-    st->judge_pending = false;
+    uint32_t ignored = st->l->syn_at_synack - 1;
+    st->l->judge_pending = false;
     if (!known || c.answered == 0 || c.dropped < 2 || (ignored < 2 && c.dropped * 4 < c.attempts)) {
         if (final) {
-            st->weak_retry = true; /* reported as slow_handshake (info) with the reason */
-            st->weak_others = known ? c.answered : 0;
+            st->l->weak_retry = true; /* reported as slow_handshake (info) with the reason */
+            st->l->weak_others = known ? c.answered : 0;
         } else
-            st->judge_pending = true;
+            st->l->judge_pending = true;
         return;
     }
     struct finding fd;
-    det_finding_init(&fd, f, FK_SYN_BACKLOG_DROP, SEV_WARN, st->synack_ns);
+    det_finding_init(&fd, f, FK_SYN_BACKLOG_DROP, SEV_WARN, st->l->synack_ns);
     float conf = 0.6f;
     if (ignored >= 2)
         conf += 0.15f;
     if (c.dropped * 2 >= c.attempts)
         conf += 0.15f;
     fd.confidence = conf;
-    es_syn_frames(&fd, &st->sy, st->synack_frame);
+    es_syn_frames(&fd, &st->e->sy, st->l->synack_frame);
     char story[160], wait[24];
-    es_syn_story(&st->sy, story, sizeof(story));
-    es_dur(wait, sizeof(wait), es_sub(st->synack_ns, st->sy.syn_ns[0]));
+    es_syn_story(&st->e->sy, story, sizeof(story));
+    es_dur(wait, sizeof(wait), es_sub(st->l->synack_ns, st->e->sy.syn_ns[0]));
     es_fit(
         fd.detail, sizeof(fd.detail),
         snprintf(fd.detail, sizeof(fd.detail),
@@ -625,12 +644,12 @@ static void es_judge_retry(struct det *d, const struct flow *f, struct es_flow *
                  "%u of %u attempts needed a retry: SYN queue/listen backlog full. Check nstat "
                  "TcpExtListenOverflows/ListenDrops, `ss -lnt` Send-Q, somaxconn.",
                  story, wait, c.answered, c.dropped, c.attempts));
-    es_fx_syns(&fd.fx.estab, ER_BACKLOG, &st->sy);
+    es_fx_syns(&fd.fx.estab, ER_BACKLOG, &st->e->sy);
     fd.fx.estab.outcome = EO_DELAYED;
     fd.fx.estab.answered_others = c.answered;
     fd.fx.estab.dropped_in_window = c.dropped;
     fd.fx.estab.attempts_in_window = c.attempts;
-    st->done_hs = true;
+    st->l->done_hs = true;
     det_emit(d, &fd);
 }
 
@@ -638,34 +657,34 @@ static void es_judge_retry(struct det *d, const struct flow *f, struct es_flow *
 static void es_on_synack(struct det *d, const struct flow *f, struct es_flow *st,
                          const struct pkt *pk)
 {
-    if (st->refused && st->nsynack == 0) {
-        st->refused = false; /* the reset came before the real SYN-ACK: not a refusal */
-        st->done_hs = false;
+    if (st->e->refused && st->e->nsynack == 0) {
+        st->e->refused = false; /* the reset came before the real SYN-ACK: not a refusal */
+        st->l->done_hs = false;
     }
-    if (st->nsynack == 0) {
+    if (st->e->nsynack == 0) {
         const struct flow_record *r = flow_rec(f);
-        if (st->sy.nsyn == 0) {
-            st->srv = (int16_t)es_server_slot(d, &r->server, pk->ts_ns);
-            st->srv_gen = ((struct es_priv *)d->priv)->srv[st->srv].gen;
+        if (st->e->sy.nsyn == 0) {
+            st->e->srv = (int16_t)es_server_slot(d, &r->server, pk->ts_ns);
+            st->e->srv_gen = ((struct es_priv *)d->priv)->srv[st->e->srv].gen;
         }
-        st->synack_ns = pk->ts_ns;
-        st->synack_frame = pk->frame;
-        st->synack_syn_ns = st->sy.last_syn_ns;
-        st->syn_at_synack = st->sy.nsyn;
+        st->l->synack_ns = pk->ts_ns;
+        st->l->synack_frame = pk->frame;
+        st->l->synack_syn_ns = st->e->sy.last_syn_ns;
+        st->l->syn_at_synack = st->e->sy.nsyn;
         es_pending_release(d, st, es_pending_of(d, f, st));
-        if (st->sy.nsyn >= 2)
+        if (st->e->sy.nsyn >= 2)
             es_judge_retry(d, f, st, false);
         struct es_server *s = es_flow_server(d, st);
         struct es_bucket *b = s ? es_bucket_at(s, pk->ts_ns) : NULL;
         if (b)
             b->answered = es_inc16(b->answered);
-    } else if (st->acked && es_sub(pk->ts_ns, st->last_synack_ns) >= ES_SA_RETRY_MIN_NS) {
+    } else if (st->e->acked && es_sub(pk->ts_ns, st->l->last_synack_ns) >= ES_SA_RETRY_MIN_NS) {
         /* a real re-send (the SYN-ACK timer starts at 1 s), not a copy of the same frame */
-        if (st->sa_after_ack++ == 0)
-            st->sa_after_ack_frame = pk->frame;
+        if (st->l->sa_after_ack++ == 0)
+            st->l->sa_after_ack_frame = pk->frame;
     }
-    st->nsynack++;
-    st->last_synack_ns = pk->ts_ns;
+    st->e->nsynack++;
+    st->l->last_synack_ns = pk->ts_ns;
 }
 
 /*
@@ -676,11 +695,11 @@ static void es_on_synack(struct det *d, const struct flow *f, struct es_flow *st
 static void es_refused(struct det *d, const struct flow *f, struct es_flow *st,
                        const struct pkt *pk, const struct tcp_seg *sg)
 {
-    st->refused = true;
-    st->done_hs = true;
-    st->refused_ns = pk->ts_ns;
-    st->refused_frame = pk->frame;
-    st->refused_ttl_mismatch = sg->rst_ttl_mismatch;
+    st->e->refused = true;
+    st->l->done_hs = true;
+    st->l->refused_ns = pk->ts_ns;
+    st->l->refused_frame = pk->frame;
+    st->l->refused_ttl_mismatch = sg->rst_ttl_mismatch;
     struct es_attempt *pa = es_pending_of(d, f, st);
     if (pa && !pa->decided)
         es_attempt_of(pa, f, st); /* on_tick writes the finding once it stands */
@@ -722,18 +741,18 @@ static void es_refused_emit(struct det *d, const struct es_attempt *at)
 static void es_aq_reset(struct det *d, const struct flow *f, struct es_flow *st,
                         const struct pkt *pk)
 {
-    st->done_aq = true;
+    st->l->done_aq = true;
     struct finding fd;
     det_finding_init(&fd, f, FK_ACCEPT_QUEUE_OVERFLOW, SEV_ERROR, pk->ts_ns);
     fd.confidence = 0.8f;
-    es_add_frame(&fd, st->sy.syn_frame[0]);
-    es_add_frame(&fd, st->synack_frame);
-    es_add_frame(&fd, st->ack_frame);
-    if (st->has_data)
-        es_add_frame(&fd, st->data_frame);
+    es_add_frame(&fd, st->e->sy.syn_frame[0]);
+    es_add_frame(&fd, st->l->synack_frame);
+    es_add_frame(&fd, st->l->ack_frame);
+    if (st->l->has_data)
+        es_add_frame(&fd, st->l->data_frame);
     es_add_frame(&fd, pk->frame);
     char after[24];
-    es_dur(after, sizeof(after), es_sub(pk->ts_ns, st->last_c2s_ns));
+    es_dur(after, sizeof(after), es_sub(pk->ts_ns, st->e->last_c2s_ns));
     es_fit(
         fd.detail, sizeof(fd.detail),
         snprintf(
@@ -741,86 +760,86 @@ static void es_aq_reset(struct det *d, const struct flow *f, struct es_flow *st,
             "The server reset the connection %s after the client completed the handshake%s, "
             "before sending anything: accept queue full with net.ipv4.tcp_abort_on_overflow=1. "
             "Check `ss -lnt` Recv-Q vs Send-Q, nstat TcpExtListenOverflows, the app's accept rate.",
-            after, st->has_data ? " and sent data" : ""));
+            after, st->l->has_data ? " and sent data" : ""));
     fd.fx.estab.reason = ER_ACCEPT_QUEUE;
     fd.fx.estab.abort_on_overflow = true;
-    fd.fx.estab.synack_retries = st->sa_after_ack;
-    fd.fx.estab.data_retransmissions = st->data_retx;
+    fd.fx.estab.synack_retries = st->l->sa_after_ack;
+    fd.fx.estab.data_retransmissions = st->l->data_retx;
     det_emit(d, &fd);
 }
 
 /* accept_queue_overflow, abort_on_overflow=0: the server ignored the ACK and re-sent SYN-ACK. */
 static void es_aq_ignored(struct det *d, const struct flow *f, struct es_flow *st, uint64_t ts)
 {
-    if (st->done_aq || !st->acked || st->sa_after_ack == 0 || st->refused)
+    if (st->l->done_aq || !st->e->acked || st->l->sa_after_ack == 0 || st->e->refused)
         return;
-    if (st->syn_after_ack >= st->sa_after_ack)
+    if (st->l->syn_after_ack >= st->l->sa_after_ack)
         return; /* each SYN-ACK answered a client SYN retry: not the overflow pattern */
-    st->done_aq = true;
+    st->l->done_aq = true;
     struct finding fd;
-    det_finding_init(&fd, f, FK_ACCEPT_QUEUE_OVERFLOW, st->progress ? SEV_WARN : SEV_ERROR, ts);
-    fd.confidence = st->data_retx ? 0.9f : 0.6f;
-    es_add_frame(&fd, st->sy.syn_frame[0]);
-    es_add_frame(&fd, st->synack_frame);
-    es_add_frame(&fd, st->ack_frame);
-    es_add_frame(&fd, st->sa_after_ack_frame);
-    if (st->has_data)
-        es_add_frame(&fd, st->data_frame);
-    es_add_frame(&fd, st->data_retx_frame);
-    es_add_frame(&fd, st->reset_frame);
+    det_finding_init(&fd, f, FK_ACCEPT_QUEUE_OVERFLOW, st->l->progress ? SEV_WARN : SEV_ERROR, ts);
+    fd.confidence = st->l->data_retx ? 0.9f : 0.6f;
+    es_add_frame(&fd, st->e->sy.syn_frame[0]);
+    es_add_frame(&fd, st->l->synack_frame);
+    es_add_frame(&fd, st->l->ack_frame);
+    es_add_frame(&fd, st->l->sa_after_ack_frame);
+    if (st->l->has_data)
+        es_add_frame(&fd, st->l->data_frame);
+    es_add_frame(&fd, st->l->data_retx_frame);
+    es_add_frame(&fd, st->l->reset_frame);
     char stall[24];
-    uint64_t end = st->progress ? st->progress_ns : ts;
-    es_dur(stall, sizeof(stall), end > st->ack_ns ? end - st->ack_ns : 0);
+    uint64_t end = st->l->progress ? st->l->progress_ns : ts;
+    es_dur(stall, sizeof(stall), end > st->l->ack_ns ? end - st->l->ack_ns : 0);
     es_fit(fd.detail, sizeof(fd.detail),
            snprintf(
                fd.detail, sizeof(fd.detail),
                "Client ACKed the SYN-ACK, yet the server re-sent its SYN-ACK %u time%s%s; %s after "
                "%s. Accept queue full (tcp_abort_on_overflow=0)%s. Check `ss -lnt` Recv-Q vs "
                "Send-Q, nstat TcpExtListenOverflows, the listen() backlog.",
-               st->sa_after_ack, st->sa_after_ack == 1 ? "" : "s",
-               st->data_retx ? " and left the client's data unACKed" : "",
-               st->progress    ? "it finally responded"
-               : st->srv_reset ? "it reset the connection"
-                               : "no progress",
-               stall, st->data_retx ? "" : " or the ACK was lost (weaker)"));
+               st->l->sa_after_ack, st->l->sa_after_ack == 1 ? "" : "s",
+               st->l->data_retx ? " and left the client's data unACKed" : "",
+               st->l->progress    ? "it finally responded"
+               : st->l->srv_reset ? "it reset the connection"
+                                  : "no progress",
+               stall, st->l->data_retx ? "" : " or the ACK was lost (weaker)"));
     fd.fx.estab.reason = ER_ACCEPT_QUEUE;
     fd.fx.estab.abort_on_overflow = false;
-    fd.fx.estab.synack_retries = st->sa_after_ack;
-    fd.fx.estab.data_retransmissions = st->data_retx;
-    fd.fx.estab.outcome = st->progress ? EO_DELAYED : st->srv_reset ? EO_RESET : EO_FAILED;
-    fd.fx.estab.stall_ns = end > st->ack_ns ? end - st->ack_ns : 0;
+    fd.fx.estab.synack_retries = st->l->sa_after_ack;
+    fd.fx.estab.data_retransmissions = st->l->data_retx;
+    fd.fx.estab.outcome = st->l->progress ? EO_DELAYED : st->l->srv_reset ? EO_RESET : EO_FAILED;
+    fd.fx.estab.stall_ns = end > st->l->ack_ns ? end - st->l->ack_ns : 0;
     det_emit(d, &fd);
 }
 
 /* slow_handshake: the split of the handshake time, or a retry without backlog evidence. */
 static void es_slow(struct det *d, const struct flow *f, struct es_flow *st, uint64_t ts)
 {
-    if (st->done_hs || st->nsynack == 0 || st->judge_pending)
+    if (st->l->done_hs || st->e->nsynack == 0 || st->l->judge_pending)
         return;
-    if (st->syn_at_synack == 0 && !st->acked)
+    if (st->l->syn_at_synack == 0 && !st->e->acked)
         return; /* neither side of the handshake can be timed */
     /* without the SYN (capture started after it) only the client side is known */
-    bool srv_known = st->syn_at_synack > 0; /* a SYN came before the SYN-ACK */
-    uint64_t srv_ns = srv_known ? es_sub(st->synack_ns, st->synack_syn_ns) : 0;
-    uint64_t cli_ns = st->acked ? es_sub(st->ack_ns, st->ack_synack_ns) : 0;
-    bool slow = st->acked && srv_ns + cli_ns > ((struct es_priv *)d->priv)->slow_ns;
-    if (!slow && !st->weak_retry)
+    bool srv_known = st->l->syn_at_synack > 0; /* a SYN came before the SYN-ACK */
+    uint64_t srv_ns = srv_known ? es_sub(st->l->synack_ns, st->l->synack_syn_ns) : 0;
+    uint64_t cli_ns = st->e->acked ? es_sub(st->l->ack_ns, st->l->ack_synack_ns) : 0;
+    bool slow = st->e->acked && srv_ns + cli_ns > ((struct es_priv *)d->priv)->slow_ns;
+    if (!slow && !st->l->weak_retry)
         return;
-    st->done_hs = true;
+    st->l->done_hs = true;
     struct finding fd;
     det_finding_init(&fd, f, FK_SLOW_HANDSHAKE, slow ? SEV_WARN : SEV_INFO, ts);
     fd.confidence = slow ? 1.0f : 0.3f;
-    es_syn_frames(&fd, &st->sy, st->synack_frame);
-    es_add_frame(&fd, st->ack_frame);
+    es_syn_frames(&fd, &st->e->sy, st->l->synack_frame);
+    es_add_frame(&fd, st->l->ack_frame);
     char sv[32], cl[24], tot[24];
-    uint64_t start = srv_known ? st->sy.syn_ns[0] : st->ack_synack_ns;
+    uint64_t start = srv_known ? st->e->sy.syn_ns[0] : st->l->ack_synack_ns;
     if (srv_known)
         es_dur(sv, sizeof(sv), srv_ns);
     else
         snprintf(sv, sizeof(sv), "unknown (no SYN seen)");
     es_dur(cl, sizeof(cl), cli_ns);
-    es_dur(tot, sizeof(tot), es_sub(st->acked ? st->ack_ns : st->synack_ns, start));
-    if (st->weak_retry)
+    es_dur(tot, sizeof(tot), es_sub(st->e->acked ? st->l->ack_ns : st->l->synack_ns, start));
+    if (st->l->weak_retry)
         es_fit(
             fd.detail, sizeof(fd.detail),
             snprintf(
@@ -828,9 +847,9 @@ static void es_slow(struct det *d, const struct flow *f, struct es_flow *st, uin
                 "Connection took %s to open: the first SYN went unanswered and a retry (%u SYNs) "
                 "was answered; server side %s, client side %s. Weak evidence of a SYN backlog "
                 "drop: %s, so random loss of the SYN is likelier.",
-                tot, st->sy.nsyn, sv, st->acked ? cl : "unknown",
-                st->weak_others ? "the server answered other connections normally then"
-                                : "the server had no other connections then"));
+                tot, st->e->sy.nsyn, sv, st->e->acked ? cl : "unknown",
+                st->l->weak_others ? "the server answered other connections normally then"
+                                   : "the server had no other connections then"));
     else
         es_fit(
             fd.detail, sizeof(fd.detail),
@@ -842,10 +861,10 @@ static void es_slow(struct det *d, const struct flow *f, struct es_flow *st, uin
                 srv_ns >= cli_ns ? "The server side dominates: check server load, SYN queue "
                                    "(nstat TcpExtListenDrops) and the path to it."
                                  : "The client side dominates: the client or its path is slow."));
-    fd.fx.estab.reason = st->weak_retry ? ER_SYN_RETRY : ER_SLOW;
+    fd.fx.estab.reason = st->l->weak_retry ? ER_SYN_RETRY : ER_SLOW;
     fd.fx.estab.server_side_ns = srv_known ? (int64_t)srv_ns : -1;
     fd.fx.estab.client_side_ns = cli_ns;
-    fd.fx.estab.syns = st->sy.nsyn;
+    fd.fx.estab.syns = st->e->sy.nsyn;
     det_emit(d, &fd);
 }
 
@@ -853,8 +872,8 @@ static void es_slow(struct det *d, const struct flow *f, struct es_flow *st, uin
 static void es_progress(struct det *d, const struct flow *f, struct es_flow *st,
                         const struct pkt *pk)
 {
-    st->progress = true;
-    st->progress_ns = pk->ts_ns;
+    st->l->progress = true;
+    st->l->progress_ns = pk->ts_ns;
     es_aq_ignored(d, f, st, pk->ts_ns);
 }
 
@@ -862,48 +881,55 @@ static void es_on_packet(struct det *d, const struct flow *f, void *fs, const st
                          const struct tcp_seg *sg)
 {
     struct es_priv *p = d->priv;
-    struct es_flow *st = fs;
+    struct es_slice *sl = fs;
+    struct es_flow view = {&sl->e, det_lazy_at(d, sl->lazy)}, *st = &view;
     if (pk->ts_ns > p->now_ns)
         p->now_ns = pk->ts_ns;
     bool syn = (pk->flags & TCP_SYN) != 0, ack = (pk->flags & TCP_ACK) != 0;
     bool rst = (pk->flags & TCP_RST) != 0;
+    bool client_syn = sg->dir == DIR_C2S && syn && !ack && !rst;
+    if (!client_syn && !st->l) {
+        st->l = det_lazy_get(d, &sl->lazy);
+        if (!st->l)
+            return; /* pool empty (counted): this flow's handshake is not followed further */
+    }
     if (sg->dir == DIR_C2S) {
-        st->last_c2s_ns = pk->ts_ns;
+        st->e->last_c2s_ns = pk->ts_ns;
         if (syn && !ack && !rst) {
             es_on_syn(d, f, st, pk);
             return;
         }
-        if (st->nsynack && !st->acked && ack && !syn && !rst) {
-            st->acked = true;
-            st->ack_ns = pk->ts_ns;
-            st->ack_frame = pk->frame;
-            st->ack_synack_ns = st->last_synack_ns;
+        if (st->e->nsynack && !st->e->acked && ack && !syn && !rst) {
+            st->e->acked = true;
+            st->l->ack_ns = pk->ts_ns;
+            st->l->ack_frame = pk->frame;
+            st->l->ack_synack_ns = st->l->last_synack_ns;
             es_slow(d, f, st, pk->ts_ns);
         }
-        if (st->acked && !st->progress && sg->len > 0 && !rst) {
-            if (!st->has_data) {
-                st->has_data = true;
-                st->data_frame = pk->frame;
-                st->data_end = pk->seq + sg->len - st->isn - 1;
-            } else if ((int32_t)(pk->seq - st->isn - 1u - st->data_end) < 0) {
+        if (st->e->acked && !st->l->progress && sg->len > 0 && !rst) {
+            if (!st->l->has_data) {
+                st->l->has_data = true;
+                st->l->data_frame = pk->frame;
+                st->l->data_end = pk->seq + sg->len - st->e->isn - 1;
+            } else if ((int32_t)(pk->seq - st->e->isn - 1u - st->l->data_end) < 0) {
                 /* starts below the end of the first data: the client re-sent it */
-                if (st->data_retx++ == 0)
-                    st->data_retx_frame = pk->frame;
+                if (st->l->data_retx++ == 0)
+                    st->l->data_retx_frame = pk->frame;
             }
         }
         return;
     }
     /* server to client */
     if (rst) {
-        if (st->sy.nsyn && st->nsynack == 0 && !st->refused)
+        if (st->e->sy.nsyn && st->e->nsynack == 0 && !st->e->refused)
             es_refused(d, f, st, pk, sg);
-        else if (st->acked && !st->progress && !st->done_aq && st->sa_after_ack > 0) {
+        else if (st->e->acked && !st->l->progress && !st->l->done_aq && st->l->sa_after_ack > 0) {
             /* ACK ignored, SYN-ACK re-sent, then reset (the request expired): abort=0 form */
-            st->srv_reset = true;
-            st->reset_frame = pk->frame;
+            st->l->srv_reset = true;
+            st->l->reset_frame = pk->frame;
             es_aq_ignored(d, f, st, pk->ts_ns);
-        } else if (st->acked && !st->progress && !st->done_aq &&
-                   es_sub(pk->ts_ns, st->last_c2s_ns) <= ES_RST_NEAR_NS)
+        } else if (st->e->acked && !st->l->progress && !st->l->done_aq &&
+                   es_sub(pk->ts_ns, st->e->last_c2s_ns) <= ES_RST_NEAR_NS)
             es_aq_reset(d, f, st, pk);
         return;
     }
@@ -911,10 +937,11 @@ static void es_on_packet(struct det *d, const struct flow *f, void *fs, const st
         es_on_synack(d, f, st, pk);
         return;
     }
-    if (!st->acked || st->progress)
+    if (!st->e->acked || st->l->progress)
         return;
     bool fin = (pk->flags & TCP_FIN) != 0;
-    bool acks_data = st->has_data && ack && (int32_t)(pk->ack - (st->isn + 1u + st->data_end)) >= 0;
+    bool acks_data =
+        st->l->has_data && ack && (int32_t)(pk->ack - (st->e->isn + 1u + st->l->data_end)) >= 0;
     if (sg->len > 0 || fin || acks_data)
         es_progress(d, f, st, pk);
 }
@@ -998,13 +1025,15 @@ static void es_attempt_of(struct es_attempt *at, const struct flow *f, const str
     at->flow_id = r->flow_id;
     at->client = r->client;
     at->server = r->server;
-    at->srv = st->srv;
-    at->srv_gen = st->srv_gen;
-    at->sy = st->sy;
-    at->refused = st->refused;
-    at->refused_ttl_mismatch = st->refused_ttl_mismatch;
-    at->refused_ns = st->refused_ns;
-    at->refused_frame = st->refused_frame;
+    at->srv = st->e->srv;
+    at->srv_gen = st->e->srv_gen;
+    at->sy = st->e->sy;
+    at->refused = st->e->refused;
+    if (st->l) { /* NULL on the SYN path: no refusal yet */
+        at->refused_ttl_mismatch = st->l->refused_ttl_mismatch;
+        at->refused_ns = st->l->refused_ns;
+        at->refused_frame = st->l->refused_frame;
+    }
 }
 
 /* The flow's pending slot, if it still belongs to this flow. */
@@ -1012,9 +1041,9 @@ static struct es_attempt *es_pending_of(struct det *d, const struct flow *f,
                                         const struct es_flow *st)
 {
     struct es_priv *p = d->priv;
-    if (st->pend == 0 || st->pend > ES_PENDING)
+    if (st->e->pend == 0 || st->e->pend > ES_PENDING)
         return NULL;
-    struct es_attempt *at = &p->pend[st->pend - 1];
+    struct es_attempt *at = &p->pend[st->e->pend - 1];
     return at->used && at->flow_id == flow_rec(f)->flow_id ? at : NULL;
 }
 
@@ -1027,38 +1056,43 @@ static void es_pending_release(struct det *d, struct es_flow *st, struct es_atte
         if (p->nfree < ES_PENDING)
             p->free_slots[p->nfree++] = (uint32_t)(at - p->pend);
     }
-    st->pend = 0;
+    st->e->pend = 0;
 }
 
 static void es_on_flow_end(struct det *d, const struct flow *f, void *fs)
 {
-    struct es_flow *st = fs;
-    if (st->sy.nsyn == 0 && st->nsynack == 0)
-        return;
+    struct es_slice *sl = fs;
+    struct es_flow view = {&sl->e, det_lazy_at(d, sl->lazy)}, *st = &view;
+    if (st->e->sy.nsyn == 0 && st->e->nsynack == 0)
+        goto release;
     struct es_attempt *pa = es_pending_of(d, f, st);
     bool decided = pa && pa->decided;
     es_pending_release(d, st, pa);
-    if (st->refused && st->nsynack == 0) {
+    if (st->e->refused && st->e->nsynack == 0) {
         if (!decided) {
             struct es_attempt at;
             es_attempt_of(&at, f, st);
             es_refused_emit(d, &at);
         }
-        return;
+        goto release;
     }
-    if (st->sy.nsyn && st->nsynack == 0 && !st->refused) {
+    if (st->e->sy.nsyn && st->e->nsynack == 0 && !st->e->refused) {
         if (!decided) {
             struct es_attempt at;
             es_attempt_of(&at, f, st);
             es_unanswered(d, &at);
         }
-        return;
+        goto release;
     }
+    if (!st->l)
+        goto release;
     uint64_t end = flow_rec(f)->last_ts_ns;
-    if (st->judge_pending)
+    if (st->l->judge_pending)
         es_judge_retry(d, f, st, true);
     es_aq_ignored(d, f, st, end);
     es_slow(d, f, st, end);
+release:
+    det_lazy_put(d, &sl->lazy);
 }
 
 static void es_on_tick(struct det *d, uint64_t now_ns)
@@ -1106,7 +1140,8 @@ static void es_on_finish(struct det *d)
 
 const struct det_ops det_estab_ops = {
     .name = "estab",
-    .flow_state_size = sizeof(struct es_flow),
+    .flow_state_size = sizeof(struct es_slice),
+    .lazy_state_size = sizeof(struct es_late),
     .init = es_init,
     .on_packet = es_on_packet,
     .on_flow_end = es_on_flow_end,

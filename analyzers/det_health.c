@@ -1,8 +1,8 @@
 /*
- * det_health.c - server health: per request response time (HTTP/1.x framing where in the
- * clear, request/response turn-taking for TLS and other protocols), slow_response findings,
- * per-server per-interval health rows and alert rules with hysteresis (health_alert findings
- * on open and on close). Intervals close by capture time, never by the wall clock.
+ * det_health.c - server health, the flow side: per flow, the attempts, handshakes, resets and
+ * data segments counted for its server, and per request the response time (HTTP/1.x framing
+ * where in the clear, request/response turn-taking for TLS and other protocols) with
+ * slow_response findings. The server table, intervals and alerts are in health_srv.c.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -10,31 +10,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyzers/alert.h"
 #include "analyzers/det.h"
 #include "analyzers/health.h"
+#include "analyzers/health_int.h"
 #include "analyzers/http.h"
 #include "analyzers/scan.h"
-#include "analyzers/sketch.h"
+#include "analyzers/tls.h"
 #include "capture/decode.h"
 #include "capture/log.h"
 #include "capture/rd.h"
 
-#define HL_MAX_SERVERS DET_MAX_SERVERS /* server endpoints tracked at once (idle ones give way) */
-#define HL_HASH_SLOTS 2048           /* open-addressing slots for the server table (power of two) */
-_Static_assert(HL_HASH_SLOTS >= 2 * HL_MAX_SERVERS, "the server hash stays at most half full");
 #define HL_PIPELINE 4                /* requests awaiting a response per connection */
 #define HL_SLOW_PER_FLOW 4           /* slow_response findings per connection (then only counted) */
 #define HL_RESYNC_MAX 4              /* HTTP framing restarts after capture gaps, per connection */
 #define HL_MAX_FIRST_GAP (16u << 20) /* bytes missing before the first data seen, at most */
 #define HL_HOLD_NS 1000000000ull     /* a hole not filled within 1 s of capture time is lost */
 #define HL_HOLD_MAX (64u << 10)      /* ... or once this many bytes wait behind it */
-#define HL_CLEAR_RATIO 0.8           /* default: clear at or below 80 % of the threshold */
-#define HL_CLEAR_INTERVALS 3         /* default hold time, in intervals */
-/* fewer data segments in an interval: no retransmission rate for the alert (1 of 2 is not 50 %) */
-#define HL_RETRANS_MIN_SEGS 20
-/* fewer attempts (or HTTP responses) in an interval: that part of the error rate is no data */
-#define HL_ERR_MIN_SAMPLES 3
 #define TEV_BIT(e) (1u << (e))
 
 /* How a flow's response times are measured. */
@@ -44,38 +35,6 @@ enum hl_mode {
     HM_TLS,         /* TLS records, turn-taking on application data */
     HM_TURNS,       /* turn-taking on any payload */
     HM_OFF,         /* nothing measured (switched protocols) */
-};
-
-/* One server endpoint: the interval being counted and the alert states. */
-struct hl_srv {
-    struct endpoint ep;               /* the server endpoint */
-    uint32_t gen;                     /* bumped when the slot is given to another endpoint */
-    uint64_t last_ns;                 /* last time something was counted for it */
-    bool active;                      /* something was counted this interval */
-    struct health_row row;            /* counters of the current interval */
-    uint64_t responses;               /* final HTTP responses this interval */
-    int64_t outstanding;              /* HTTP requests awaiting a response right now */
-    bool cert_bad;                    /* an expiring or expired certificate was reported */
-    double cert_days;                 /* its days left (NAN if not stated) */
-    struct sketch resp;               /* response times (s) of this interval */
-    struct sketch hs;                 /* handshake RTTs (s) of this interval */
-    struct alert_state al[AR__COUNT]; /* alert rule states */
-};
-
-/* Global state of the detector. */
-struct hl {
-    double slow_s;                    /* slow_response threshold (s) */
-    struct alert_cfg rule[AR__COUNT]; /* alert rule settings */
-    uint64_t iv_ns;                   /* interval length */
-    uint32_t idle_max;                /* idle intervals closed one by one while alerts are open */
-    bool started;                     /* iv_start is set */
-    uint64_t iv_start;                /* start of the interval being counted */
-    uint64_t last_ns;                 /* newest capture time seen */
-    size_t nsrv;                      /* servers in use */
-    uint64_t srv_overflow;            /* lookups that found the table full of busy servers */
-    uint64_t srv_evicted;             /* idle servers dropped to make room */
-    struct hl_srv *srv;               /* HL_MAX_SERVERS entries */
-    uint16_t slot[HL_HASH_SLOTS];     /* server index + 1, 0 = empty */
 };
 
 /* A request awaiting its response. */
@@ -110,15 +69,28 @@ struct hl_tls_walk {
 #define HL_TICKET_MAX_LEN 1024
 #define HL_TICKET_WINDOW_NS 10000000ull /* 10 ms, plus twice the handshake RTT */
 
-/* Per-flow state (zeroed when the flow starts). */
-struct hl_flow {
+/* Per-flow state every flow has (zeroed when the flow starts): counting, not parsing. */
+struct hl_slice {
+    uint32_t lazy;                  /* handle of the flow's struct hl_flow (det_lazy), 0 = none */
     uint16_t srv;                   /* server index + 1; 0 = not tracked */
     bool srv_done;                  /* srv was looked up */
-    uint32_t srv_gen;               /* the server slot's generation when it was looked up */
-    uint8_t mode;                   /* enum hl_mode */
     bool counted_attempt;           /* the first SYN was counted */
     bool counted_est;               /* the handshake completion was counted */
     bool counted_reset;             /* a reset during the handshake was counted */
+    bool rtt_known;                 /* rec.hs_rtt_ns was counted in the server's quantiles */
+    uint32_t srv_gen;               /* the server slot's generation when it was looked up */
+};
+
+/*
+ * Per-flow response timing state, taken from the pool at the flow's first payload (a
+ * SYN-only flow, or one without data, never takes one).
+ */
+struct hl_flow {
+    uint16_t srv;                   /* copy of the slice's srv (fixed from the first packet) */
+    uint32_t srv_gen;               /* copy of the slice's srv_gen */
+    uint64_t hs_rtt_ns;             /* rec.hs_rtt_ns once counted (rtt_known), else 0;
+                                       refreshed every packet */
+    uint8_t mode;                   /* enum hl_mode */
     bool seq_known[2];              /* next_seq[] is valid */
     bool waiting;                   /* turn-taking: client data awaits an answer */
     bool slow_pending;              /* HTTP: a slow first byte awaits its status line */
@@ -132,8 +104,6 @@ struct hl_flow {
     uint32_t held_len[2];           /* bytes held from held_seq on */
     uint64_t held_seq[2];           /* relative sequence of the first byte held */
     uint64_t held_ns[2];            /* when the first held segment arrived */
-    uint64_t syn_ns;                /* time of the latest client SYN */
-    uint64_t hs_rtt_ns;             /* SYN -> client ACK of the handshake (0 if unknown) */
     uint64_t fin_ns;                /* TLS 1.3: when the client's Finished was sent */
     bool tickets_done;              /* TLS 1.3: the server sent data other than tickets */
     uint64_t c_last_ns;             /* turn-taking: last client data byte time */
@@ -146,134 +116,12 @@ struct hl_flow {
         struct hl_tls tls[2];     /* TLS: per direction */
     } u;                          /* the parser of the flow's mode */
 };
-
-static struct hl *hl_of(struct det *d)
-{
-    return d->priv;
-}
-
-/* ---- server table ---- */
-
-static uint32_t hl_hash(const struct endpoint *e)
-{
-    uint32_t h = 2166136261u;
-    for (int i = 0; i < 16; i++)
-        h = (h ^ e->ip.a[i]) * 16777619u;
-    h = (h ^ e->ip.family) * 16777619u;
-    h = (h ^ (e->port & 0xff)) * 16777619u;
-    h = (h ^ (e->port >> 8)) * 16777619u;
-    return h;
-}
-
-/* Remove the server in hash slot i (linear probing: shift the following entries back). */
-static void hl_unhash(struct hl *h, uint32_t i)
-{
-    const uint32_t mask = HL_HASH_SLOTS - 1;
-    uint32_t j = i;
-    for (;;) {
-        j = (j + 1) & mask;
-        uint16_t sj = h->slot[j];
-        if (sj == 0)
-            break;
-        uint32_t home = hl_hash(&h->srv[sj - 1].ep) & mask;
-        /* move sj into the hole at i unless its home lies cyclically in (i, j] */
-        bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
-        if (!stays) {
-            h->slot[i] = sj;
-            i = j;
-        }
-    }
-    h->slot[i] = 0;
-}
-
-/*
- * A slot for a new server when the table is full: the one idle longest, without an open alert
- * and with nothing counted in the current interval (its rows are already out). -1 if none.
- */
-static int hl_victim(struct hl *h)
-{
-    int best = -1;
-    for (size_t k = 0; k < h->nsrv; k++) {
-        const struct hl_srv *s = &h->srv[k];
-        bool open = false;
-        for (int r = 0; r < AR__COUNT; r++)
-            open |= s->al[r].open;
-        if (s->active || open)
-            continue;
-        if (best < 0 || s->last_ns < h->srv[best].last_ns)
-            best = (int)k;
-    }
-    return best;
-}
-
-/* Index + 1 of the server e (added if new); 0 when the table is full of busy servers. */
-static uint16_t hl_server(struct hl *h, const struct endpoint *e)
-{
-    const uint32_t mask = HL_HASH_SLOTS - 1;
-    uint32_t i = hl_hash(e) & mask;
-    for (uint32_t n = 0; n < HL_HASH_SLOTS; n++, i = (i + 1) & mask) {
-        uint16_t s = h->slot[i];
-        if (s == 0)
-            break;
-        if (pkt_ep_eq(&h->srv[s - 1].ep, e))
-            return s;
-    }
-    size_t idx = h->nsrv;
-    if (h->nsrv == HL_MAX_SERVERS) {
-        int v = hl_victim(h);
-        if (v < 0) {
-            if (h->srv_overflow++ == 0)
-                log_warn("server health: %d server endpoints busy at once; more are not tracked",
-                         HL_MAX_SERVERS);
-            return 0;
-        }
-        idx = (size_t)v;
-        uint32_t j = hl_hash(&h->srv[idx].ep) & mask;
-        while (h->slot[j] != idx + 1)
-            j = (j + 1) & mask;
-        hl_unhash(h, j);
-        h->srv_evicted++;
-        i = hl_hash(e) & mask; /* the hole may have moved: find the free slot again */
-        while (h->slot[i] != 0)
-            i = (i + 1) & mask;
-    } else {
-        h->nsrv++;
-    }
-    struct hl_srv *s = &h->srv[idx];
-    uint32_t gen = s->gen + 1;
-    memset(&s->row, 0, sizeof(s->row));
-    memset(s->al, 0, sizeof(s->al));
-    s->gen = gen;
-    s->ep = *e;
-    s->active = false;
-    s->last_ns = 0;
-    s->responses = 0;
-    s->outstanding = 0;
-    s->cert_bad = false;
-    s->cert_days = NAN;
-    sketch_reset(&s->resp);
-    sketch_reset(&s->hs);
-    h->slot[i] = (uint16_t)(idx + 1);
-    return h->slot[i];
-}
-
 static struct hl_srv *hl_srv_of(struct hl *h, const struct hl_flow *st)
 {
-    if (!st->srv)
-        return NULL;
-    struct hl_srv *s = &h->srv[st->srv - 1];
-    return s->gen == st->srv_gen ? s : NULL; /* the slot went to another server meanwhile */
+    return hl_srv_at(h, st->srv, st->srv_gen);
 }
 
 /* ---- findings ---- */
-
-static void hl_num(char *buf, size_t len, double v)
-{
-    if (isnan(v) || isinf(v))
-        snprintf(buf, len, "null");
-    else
-        snprintf(buf, len, "%.6g", v);
-}
 
 /*
  * A slow_response finding for flow f (state st). response_s < 0: no response before the flow
@@ -329,200 +177,7 @@ static void hl_emit_slow(struct det *d, const struct flow *f, struct hl_flow *st
     det_emit(d, &fd);
 }
 
-/* A rule's value as people read it: "5.990 s", "20.0 %", "12 days"; "none" for no data. */
-static void hl_readable(char *buf, size_t len, enum alert_rule r, double v)
-{
-    if (isnan(v))
-        snprintf(buf, len, "none");
-    else if (r == AR_RESP_P99)
-        snprintf(buf, len, "%.3f s", v);
-    else if (r == AR_CERT_EXPIRING)
-        snprintf(buf, len, "%.0f days", v);
-    else
-        snprintf(buf, len, "%.1f %%", v * 100);
-}
-
-/* A server-level health_alert finding: rule r of server s opened or closed at ts. */
-static void hl_emit_alert(struct det *d, const struct hl_srv *s, enum alert_rule r, bool open,
-                          uint64_t ts)
-{
-    struct hl *h = hl_of(d);
-    const struct alert_state *a = &s->al[r];
-    const struct alert_cfg *c = &h->rule[r];
-    double v = open ? a->last_value : a->value;
-    struct finding fd;
-    char ep[64], val[32], thr[32], rv[32], rt[32], rc[32];
-    memset(&fd, 0, sizeof(fd));
-    fd.ts_ns = ts;
-    fd.kind = FK_HEALTH_ALERT;
-    fd.sev = open ? SEV_ERROR : SEV_INFO;
-    fd.server = s->ep;
-    fd.confidence = 1.0f;
-    pkt_endpoint_str(&s->ep, ep, sizeof(ep));
-    hl_num(val, sizeof(val), v);
-    hl_num(thr, sizeof(thr), c->threshold);
-    hl_readable(rv, sizeof(rv), r, v);
-    hl_readable(rt, sizeof(rt), r, c->threshold);
-    hl_readable(rc, sizeof(rc), r, c->threshold * c->clear_ratio);
-    static const char *const what[AR__COUNT] = {"response time p99",
-                                                "error rate (failed connections or HTTP 5xx)",
-                                                "retransmission rate", "certificate"};
-    if (open && r == AR_CERT_EXPIRING && v < 0)
-        snprintf(fd.detail, sizeof(fd.detail),
-                 "alert opened: %s presents a certificate that expired %.0f days ago; renew and "
-                 "deploy it",
-                 ep, -v);
-    else if (open && r == AR_CERT_EXPIRING)
-        snprintf(fd.detail, sizeof(fd.detail),
-                 "alert opened: %s presents a certificate that expires within %s (days left: "
-                 "%s); renew and deploy it",
-                 ep, rt, val);
-    else if (open)
-        snprintf(fd.detail, sizeof(fd.detail),
-                 "alert opened: %s %s is %s, over the threshold of %s (interval of %.0f s)", ep,
-                 what[r], rv, rt, (double)h->iv_ns / 1e9);
-    else
-        snprintf(fd.detail, sizeof(fd.detail),
-                 "alert cleared: %s %s has stayed at or under %s (or idle) for %u intervals "
-                 "(last value %s); it was open for %.0f s",
-                 ep, what[r], rc, c->clear_after, rv, (double)(ts - a->opened_ns) / 1e9);
-    fd.fx.alert.rule = r;
-    fd.fx.alert.open = open;
-    fd.fx.alert.value = v;
-    fd.fx.alert.threshold = c->threshold;
-    det_emit(d, &fd);
-}
-
-/* ---- intervals ---- */
-
-/* Close the interval of server s at end_ns: rates, quantiles, alerts, then the row. */
-static void hl_close_server(struct det *d, struct hl_srv *s, uint64_t start, uint64_t end_ns)
-{
-    struct hl *h = hl_of(d);
-    struct health_row *r = &s->row;
-    r->start_ns = start;
-    r->len_ns = h->iv_ns;
-    r->server = s->ep;
-    r->hs_rtt_n = (uint32_t)s->hs.n;
-    r->hs_rtt_p50 = sketch_quantile(&s->hs, 0.50);
-    r->hs_rtt_p95 = sketch_quantile(&s->hs, 0.95);
-    r->hs_rtt_p99 = sketch_quantile(&s->hs, 0.99);
-    r->resp_n = (uint32_t)s->resp.n;
-    r->resp_p50 = sketch_quantile(&s->resp, 0.50);
-    r->resp_p95 = sketch_quantile(&s->resp, 0.95);
-    r->resp_p99 = sketch_quantile(&s->resp, 0.99);
-
-    uint64_t failed =
-        r->failed_refused + r->failed_timeout + r->failed_backlog + r->failed_reset + r->failed_tls;
-    double conn_rate = NAN, http_rate = NAN, err = NAN, rtx = NAN;
-    if (r->attempts)
-        conn_rate = fmin(1.0, (double)failed / (double)r->attempts);
-    else if (failed)
-        conn_rate = 1.0; /* failures of attempts begun in an earlier interval */
-    if (s->responses)
-        http_rate = (double)r->http_5xx / (double)s->responses;
-    if (!isnan(conn_rate) || !isnan(http_rate))
-        err = fmax(isnan(conn_rate) ? 0 : conn_rate, isnan(http_rate) ? 0 : http_rate);
-    uint64_t data = r->data_segs[0] + r->data_segs[1];
-    if (data)
-        rtx = (double)(r->retrans_segs[0] + r->retrans_segs[1]) / (double)data;
-    r->error_rate = isnan(err) ? 0 : err;
-    r->retrans_rate = isnan(rtx) ? 0 : rtx;
-
-    /* the error-rate alert reads only the parts with enough samples (a port scan's single
-       refused SYN per port is not a 100 % error rate of a service) */
-    double err_alert = NAN;
-    if ((r->attempts >= HL_ERR_MIN_SAMPLES || failed >= HL_ERR_MIN_SAMPLES) && !isnan(conn_rate))
-        err_alert = conn_rate;
-    if (s->responses >= HL_ERR_MIN_SAMPLES && !isnan(http_rate))
-        err_alert = isnan(err_alert) ? http_rate : fmax(err_alert, http_rate);
-    double val[AR__COUNT] = {r->resp_p99, err_alert, data >= HL_RETRANS_MIN_SEGS ? rtx : NAN, NAN};
-    bool quiet[AR__COUNT] = {s->outstanding <= 0, true, true, false};
-    for (int i = 0; i < AR__COUNT; i++) {
-        enum alert_change ch;
-        if (i == AR_CERT_EXPIRING) {
-            /* a certificate cannot be seen to be replaced passively: stays open for the run */
-            if (!s->cert_bad || s->al[i].open)
-                continue;
-            s->al[i].open = true;
-            s->al[i].opened_ns = end_ns;
-            s->al[i].last_value = s->cert_days;
-            ch = ALERT_OPENED;
-        } else {
-            ch = alert_step(&s->al[i], &h->rule[i], val[i], quiet[i], end_ns);
-        }
-        if (ch != ALERT_SAME)
-            hl_emit_alert(d, s, (enum alert_rule)i, ch == ALERT_OPENED, end_ns);
-    }
-    r->open_alerts = 0;
-    for (int i = 0; i < AR__COUNT; i++)
-        if (s->al[i].open)
-            r->open_alerts |= ALERT_BIT(i);
-    det_emit_health(d, r);
-
-    memset(r, 0, sizeof(*r));
-    s->responses = 0;
-    s->active = false;
-    if (s->resp.n)
-        sketch_reset(&s->resp);
-    if (s->hs.n)
-        sketch_reset(&s->hs);
-}
-
-/* Close the current interval for every server with something to say; false if none had. */
-static bool hl_close_interval(struct det *d)
-{
-    struct hl *h = hl_of(d);
-    uint64_t end = h->iv_start + h->iv_ns;
-    bool any_open = false;
-    for (size_t i = 0; i < h->nsrv; i++) {
-        struct hl_srv *s = &h->srv[i];
-        bool open = false;
-        for (int k = 0; k < AR__COUNT; k++)
-            open |= s->al[k].open && k != AR_CERT_EXPIRING;
-        if (!s->active && !open)
-            continue;
-        hl_close_server(d, s, h->iv_start, end);
-        for (int k = 0; k < AR__COUNT; k++)
-            any_open |= s->al[k].open && k != AR_CERT_EXPIRING;
-    }
-    return any_open;
-}
-
-/* Capture time reached now: close every interval that ended before it. */
-static void hl_advance(struct det *d, uint64_t now)
-{
-    struct hl *h = hl_of(d);
-    if (now > h->last_ns)
-        h->last_ns = now;
-    if (!h->started) {
-        h->started = true;
-        h->iv_start = now - now % h->iv_ns;
-        return;
-    }
-    if (now < h->iv_start + h->iv_ns)
-        return; /* the common case: still in the interval */
-    /* idle intervals while alerts are open count towards clearing them, up to the hold time */
-    for (uint32_t n = 0; now >= h->iv_start + h->iv_ns; n++) {
-        bool open = hl_close_interval(d);
-        h->iv_start += h->iv_ns;
-        if (!open || n >= h->idle_max) {
-            if (now >= h->iv_start + h->iv_ns)
-                h->iv_start = now - now % h->iv_ns;
-            break;
-        }
-    }
-}
-
 /* ---- response timing ---- */
-
-static void hl_sample(struct hl_srv *s, double resp_s)
-{
-    if (!s)
-        return;
-    sketch_add(&s->resp, resp_s);
-    s->active = true;
-}
 
 /* Drop the requests awaiting a response (the flow left HTTP mode or ended). */
 static void hl_drop_requests(struct hl_srv *s, struct hl_flow *st)
@@ -723,10 +378,9 @@ static void hl_payload(struct det *d, const struct flow *f, struct hl_flow *st, 
                        const struct pkt *p, const uint8_t *b, size_t n)
 {
     if (st->mode == HM_UNKNOWN) {
-        struct rd first = rd_init(b, n);
         if (dir == DIR_S2C) {
-            st->mode = HM_TURNS;            /* the server spoke first: not HTTP, not TLS */
-        } else if (rd_u8(&first) == 0x16) { /* a TLS handshake record */
+            st->mode = HM_TURNS;           /* the server spoke first: not HTTP, not TLS */
+        } else if (tls_looks_like(b, n)) { /* the same test as det_tls's */
             st->mode = HM_TLS;
             memset(&st->u.tls, 0, sizeof(st->u.tls));
         } else if (http_looks_like_request(b, n)) {
@@ -985,48 +639,18 @@ static void hl_stream(struct det *d, const struct flow *f, struct hl_flow *st, c
 
 /* ---- detector entry points ---- */
 
-static int hl_init(struct det *d, const struct eng_config *cfg)
-{
-    struct hl *h = calloc(1, sizeof(*h));
-    if (!h)
-        return ERR_NOMEM;
-    h->srv = calloc(HL_MAX_SERVERS, sizeof(*h->srv));
-    if (!h->srv) {
-        free(h);
-        return ERR_NOMEM;
-    }
-    h->slow_s = cfg->slow_response_s > 0 ? cfg->slow_response_s : 5.0;
-    h->iv_ns = cfg->health_interval_ns ? cfg->health_interval_ns : 10 * NS_PER_S;
-    double thr[AR__COUNT] = {cfg->alert_resp_p99_s, cfg->alert_error_rate, cfg->alert_retrans_rate,
-                             (double)cfg->cert_expiring_days};
-    for (int i = 0; i < AR__COUNT; i++) {
-        h->rule[i].threshold = thr[i];
-        h->rule[i].clear_ratio =
-            cfg->alert_clear_ratio > 0 ? cfg->alert_clear_ratio : HL_CLEAR_RATIO;
-        h->rule[i].open_after = cfg->alert_open_intervals ? cfg->alert_open_intervals : 1;
-        h->rule[i].clear_after =
-            cfg->alert_clear_intervals ? cfg->alert_clear_intervals : HL_CLEAR_INTERVALS;
-    }
-    h->idle_max = 1;
-    for (int k = 0; k < AR__COUNT; k++)
-        if (h->rule[k].clear_after + 1 > h->idle_max)
-            h->idle_max = h->rule[k].clear_after + 1;
-    d->priv = h;
-    return 0;
-}
-
 static void hl_on_packet(struct det *d, const struct flow *f, void *fs, const struct pkt *p,
                          const struct tcp_seg *sg)
 {
     struct hl *h = hl_of(d);
-    struct hl_flow *st = fs;
+    struct hl_slice *st = fs;
     hl_advance(d, p->ts_ns);
     if (!st->srv_done) {
         st->srv_done = true;
         st->srv = hl_server(h, &flow_rec(f)->server);
         st->srv_gen = st->srv ? h->srv[st->srv - 1].gen : 0;
     }
-    struct hl_srv *s = hl_srv_of(h, st);
+    struct hl_srv *s = hl_srv_at(h, st->srv, st->srv_gen);
     if (s) {
         struct health_row *r = &s->row;
         s->active = true;
@@ -1037,19 +661,16 @@ static void hl_on_packet(struct det *d, const struct flow *f, void *fs, const st
             st->counted_attempt = true;
             r->attempts++;
         }
-        if (sg->syn) {
-            st->syn_ns = p->ts_ns;
-            if (sg->syn_retry)
-                r->syn_retries++;
-        }
+        if (sg->syn_retry)
+            r->syn_retries++;
         if (sg->synack_retry)
             r->synack_retries++;
         if (sg->hs_ack && !st->counted_est) {
             st->counted_est = true;
             r->established++;
-            if (st->syn_ns && p->ts_ns >= st->syn_ns) {
-                st->hs_rtt_ns = p->ts_ns - st->syn_ns;
-                sketch_add(&s->hs, (double)st->hs_rtt_ns / 1e9);
+            if (flow_rec(f)->hs_rtt_ns >= 0) {
+                st->rtt_known = true;
+                sketch_add(&s->hs, (double)flow_rec(f)->hs_rtt_ns / 1e9);
             }
         }
         if (sg->rst != RST_NONE) {
@@ -1068,20 +689,34 @@ static void hl_on_packet(struct det *d, const struct flow *f, void *fs, const st
                 r->retrans_segs[sg->dir]++;
         }
     }
+    struct hl_flow *lz = det_lazy_at(d, st->lazy);
+    if (!(sg->ev & TEV_BIT(TEV_KEEP_ALIVE)) && sg->len && sg->has_rel && !lz) {
+        lz = det_lazy_get(d, &st->lazy); /* the first payload: response timing starts */
+        if (lz) {
+            lz->srv = st->srv;
+            lz->srv_gen = st->srv_gen;
+        }
+    }
+    if (!lz)
+        return;
+    lz->hs_rtt_ns = st->rtt_known ? (uint64_t)flow_rec(f)->hs_rtt_ns : 0;
     if (!(sg->ev & TEV_BIT(TEV_KEEP_ALIVE)))
-        hl_stream(d, f, st, p, sg);
+        hl_stream(d, f, lz, p, sg);
     /* a response delimited by the close of the connection ends with the server's FIN */
-    if (st->mode == HM_HTTP && sg->dir == DIR_S2C && (p->flags & TCP_FIN)) {
+    if (lz->mode == HM_HTTP && sg->dir == DIR_S2C && (p->flags & TCP_FIN)) {
         struct http_msg m;
-        if (http_eof(&st->u.hp[DIR_S2C], &m))
-            hl_http_response(d, f, st, &m, p);
+        if (http_eof(&lz->u.hp[DIR_S2C], &m))
+            hl_http_response(d, f, lz, &m, p);
     }
 }
 
 static void hl_on_flow_end(struct det *d, const struct flow *f, void *fs)
 {
     struct hl *h = hl_of(d);
-    struct hl_flow *st = fs;
+    struct hl_slice *sl = fs;
+    struct hl_flow *st = det_lazy_at(d, sl->lazy);
+    if (!st)
+        return; /* no payload: nothing was timed */
     struct hl_srv *s = hl_srv_of(h, st);
     const struct flow_record *rec = flow_rec(f);
     if (st->mode == HM_HTTP) {
@@ -1109,92 +744,13 @@ static void hl_on_flow_end(struct det *d, const struct flow *f, void *fs)
     }
     hl_drop_requests(s, st);
     st->mode = HM_OFF;
-}
-
-static void hl_on_tick(struct det *d, uint64_t now_ns)
-{
-    hl_advance(d, now_ns);
-}
-
-/* A failed connection attempt of reason why: the health row's counter of it, NULL if none. */
-static uint64_t *hl_fail_counter(struct health_row *r, enum fail_reason why)
-{
-    switch (why) {
-    case FAIL_REFUSED:
-        return &r->failed_refused;
-    case FAIL_TIMEOUT:
-        return &r->failed_timeout;
-    case FAIL_BACKLOG:
-        return &r->failed_backlog;
-    case FAIL_RESET:
-        return &r->failed_reset;
-    case FAIL_TLS:
-        return &r->failed_tls;
-    default:
-        return NULL;
-    }
-}
-
-/*
- * Other detectors' findings: failed connection attempts (the kind table says which kinds
- * are, and under which reason) and the certificate expiry evidence of the cert rule.
- */
-static void hl_on_finding(struct det *d, const struct finding *f)
-{
-    struct hl *h = hl_of(d);
-    const struct fk_info *ki = fk_info(f->kind);
-    bool cert_expiry = f->kind == FK_CERT_EXPIRING || f->kind == FK_CERT_EXPIRED;
-    if (ki->fail == FAIL_NONE && !cert_expiry)
-        return;
-    if (ki->fail != FAIL_NONE && f->has_client && scan_is_scanner(det_scans(d), &f->client.ip))
-        return; /* a scanner's refused or unanswered probe is no failure of the service */
-    uint16_t idx = hl_server(h, &f->server);
-    if (!idx)
-        return;
-    struct hl_srv *s = &h->srv[idx - 1];
-    struct health_row *r = &s->row;
-    s->active = true;
-    s->last_ns = f->ts_ns;
-    if (cert_expiry) {
-        double days = f->fx.cert.days_left;
-        if (!s->cert_bad || (!isnan(days) && (isnan(s->cert_days) || days < s->cert_days)))
-            s->cert_days = days;
-        s->cert_bad = true;
-        return;
-    }
-    /* an outage episode (server_unreachable) is one finding for all its attempts */
-    uint64_t n = 1;
-    if (ki->family == FX_ESTAB && f->fx.estab.reason == ER_UNREACHABLE && f->fx.estab.attempts)
-        n = f->fx.estab.attempts;
-    /* a SYN backlog or accept-queue drop the connection survived (answered after a retry,
-       accepted late) is a retried connection, not a failed one */
-    if (ki->family == FX_ESTAB && f->fx.estab.outcome == EO_DELAYED)
-        return;
-    uint64_t *c = hl_fail_counter(r, ki->fail);
-    if (c)
-        *c += n;
-}
-
-static void hl_on_finish(struct det *d)
-{
-    struct hl *h = hl_of(d);
-    if (h->started)
-        hl_close_interval(d);
-}
-
-static void hl_free(struct det *d)
-{
-    struct hl *h = hl_of(d);
-    if (!h)
-        return;
-    free(h->srv);
-    free(h);
-    d->priv = NULL;
+    det_lazy_put(d, &sl->lazy);
 }
 
 const struct det_ops det_health_ops = {
     .name = "health",
-    .flow_state_size = sizeof(struct hl_flow),
+    .flow_state_size = sizeof(struct hl_slice),
+    .lazy_state_size = sizeof(struct hl_flow),
     .init = hl_init,
     .on_packet = hl_on_packet,
     .on_flow_end = hl_on_flow_end,

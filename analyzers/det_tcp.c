@@ -32,7 +32,17 @@ struct dt_rst {
     uint64_t bytes[2];        /* payload bytes per direction before it */
 };
 
-/* Per-flow state (zeroed when the flow starts). */
+/* Per-flow state every flow has (zeroed when the flow starts). */
+struct dt_slice {
+    uint32_t lazy;           /* handle of the flow's struct dt_flow (det_lazy), 0 = none yet */
+    bool one_dir_reported;   /* the one-direction finding was written */
+    uint64_t last_report_ns; /* last interim report (0: none yet) */
+};
+
+/*
+ * Per-flow event state, taken from the pool at the flow's first TCP event (a SYN-only or
+ * clean flow never takes one).
+ */
 struct dt_flow {
     uint32_t frames[DT_NKINDS][FINDING_FRAMES_MAX]; /* evidence, frame - first_frame */
     uint8_t nframes[DT_NKINDS];                     /* frames[k] entries used */
@@ -41,13 +51,11 @@ struct dt_flow {
     uint64_t zw_start[2];                           /* since when */
     uint64_t zw_total_ns[2];                        /* total time at zero window */
     uint64_t zw_max_ns[2];                          /* longest zero-window period */
-    uint64_t last_report_ns;                        /* last interim report (0: none yet) */
     uint32_t done_ev[DT_NKINDS][2];                 /* events already reported, per direction */
     uint64_t done_segs[DT_NRATE][2];                /* data segments when a kind was reported */
     uint64_t done_up, done_down;                    /* loss locations already reported */
     uint64_t done_unneeded, done_ctl;               /* D-SACK'd and SYN/FIN ones reported */
     uint64_t done_caploss;                          /* capture-loss bytes already reported */
-    bool one_dir_reported;                          /* the one-direction finding was written */
     struct dt_rst held;                             /* a reset whose TTL differed, held until
                                                        the flow ends (later packets judge it) */
 };
@@ -251,7 +259,8 @@ static void dt_reset_emit(struct det *d, const struct flow *f, const struct dt_r
 /*
  * One FK_RESET finding per RST segment. The first one whose TTL differs from its sender's
  * earlier packets is held until the flow ends: the sender's later packets say whether that
- * TTL is its own (the path changed) or a middlebox's.
+ * TTL is its own (the path changed) or a middlebox's. Without a block (pool empty) it is
+ * written at once.
  */
 static void dt_reset(struct det *d, const struct flow *f, struct dt_flow *st, const struct pkt *p,
                      const struct tcp_seg *s)
@@ -272,7 +281,7 @@ static void dt_reset(struct det *d, const struct flow *f, struct dt_flow *st, co
     h.frame = p->frame;
     h.bytes[DIR_C2S] = r->bytes[DIR_C2S];
     h.bytes[DIR_S2C] = r->bytes[DIR_S2C];
-    if (h.mismatch && !st->held.used) {
+    if (h.mismatch && st && !st->held.used) {
         h.used = true;
         st->held = h;
         return;
@@ -282,11 +291,38 @@ static void dt_reset(struct det *d, const struct flow *f, struct dt_flow *st, co
 
 static void dt_report(struct det *d, const struct flow *f, struct dt_flow *st, bool interim,
                       uint64_t now);
+static void dt_packet_state(struct dt_flow *st, const struct flow *f, const struct pkt *p,
+                            const struct tcp_seg *s);
 
 static void dt_on_packet(struct det *d, const struct flow *f, void *fs, const struct pkt *p,
                          const struct tcp_seg *s)
 {
-    struct dt_flow *st = fs;
+    struct dt_slice *sl = fs;
+    uint32_t ev = s->ev;
+    /* Without an event there is nothing to remember unless a zero window is open or a reset
+       is held; a reset whose TTL differs needs a block to be held in. */
+    struct dt_flow *st = ev || s->rst_ttl_mismatch ? det_lazy_get(d, &sl->lazy)
+                                                   : det_lazy_at(d, sl->lazy);
+    if (st)
+        dt_packet_state(st, f, p, s);
+    if (s->rst != RST_NONE)
+        dt_reset(d, f, st, p, s);
+    /* Long connections: report what happened so far every report_ns, not only at the end. */
+    const struct dt_state *g = d->priv;
+    if (g->report_ns) {
+        uint64_t since = sl->last_report_ns ? sl->last_report_ns : flow_rec(f)->first_ts_ns;
+        if (p->ts_ns > since && p->ts_ns - since >= g->report_ns) {
+            sl->last_report_ns = p->ts_ns;
+            if (st)
+                dt_report(d, f, st, true, p->ts_ns);
+        }
+    }
+}
+
+/* Remember segment s's events (evidence frames, zero-window periods) in st. */
+static void dt_packet_state(struct dt_flow *st, const struct flow *f, const struct pkt *p,
+                            const struct tcp_seg *s)
+{
     uint32_t ev = s->ev;
     if (ev) {
         uint64_t rel = p->frame - flow_rec(f)->first_frame;
@@ -311,17 +347,6 @@ static void dt_on_packet(struct det *d, const struct flow *f, void *fs, const st
     if (st->held.used && s->dir == st->held.dir && !(p->flags & TCP_RST) &&
         p->ttl == st->held.ttl)
         st->held.contradicted = true;
-    if (s->rst != RST_NONE)
-        dt_reset(d, f, st, p, s);
-    /* Long connections: report what happened so far every report_ns, not only at the end. */
-    const struct dt_state *g = d->priv;
-    if (g->report_ns) {
-        uint64_t since = st->last_report_ns ? st->last_report_ns : flow_rec(f)->first_ts_ns;
-        if (p->ts_ns > since && p->ts_ns - since >= g->report_ns) {
-            st->last_report_ns = p->ts_ns;
-            dt_report(d, f, st, true, p->ts_ns);
-        }
-    }
 }
 
 /* "12 retransmissions server->client (3.1% of 387 data segments)" for each direction. */
@@ -553,7 +578,7 @@ static void dt_report(struct det *d, const struct flow *f, struct dt_flow *st, b
     }
 }
 
-static void dt_one_direction(struct det *d, const struct flow *f, struct dt_flow *st)
+static void dt_one_direction(struct det *d, const struct flow *f, struct dt_slice *st)
 {
     const struct flow_record *r = flow_rec(f);
     if (!r->one_direction || st->one_dir_reported || r->state == FS_SYN_SENT ||
@@ -577,18 +602,22 @@ static void dt_one_direction(struct det *d, const struct flow *f, struct dt_flow
 
 static void dt_on_flow_end(struct det *d, const struct flow *f, void *fs)
 {
-    struct dt_flow *st = fs;
-    if (st->held.used) {
+    struct dt_slice *sl = fs;
+    struct dt_flow *st = det_lazy_at(d, sl->lazy);
+    if (st && st->held.used) {
         dt_reset_emit(d, f, &st->held);
         st->held.used = false;
     }
-    dt_report(d, f, fs, false, flow_rec(f)->last_ts_ns);
-    dt_one_direction(d, f, fs);
+    if (st)
+        dt_report(d, f, st, false, flow_rec(f)->last_ts_ns);
+    dt_one_direction(d, f, sl);
+    det_lazy_put(d, &sl->lazy);
 }
 
 const struct det_ops det_tcp_ops = {
     .name = "tcp",
-    .flow_state_size = sizeof(struct dt_flow),
+    .flow_state_size = sizeof(struct dt_slice),
+    .lazy_state_size = sizeof(struct dt_flow),
     .init = dt_init,
     .on_packet = dt_on_packet,
     .on_flow_end = dt_on_flow_end,

@@ -15,15 +15,13 @@
 #include "analyzers/det.h"
 #include "analyzers/stream.h"
 #include "analyzers/tls.h"
+#include "analyzers/tls_cert.h"
 #include "analyzers/x509.h"
 #include "capture/err.h"
 #include "capture/log.h"
 #include "capture/rd.h"
 
 #define TS_FRAMES FINDING_FRAMES_MAX /* evidence frames kept per session */
-#define TS_CERT_SEEN 4096            /* (certificate, server, SNI) triples remembered */
-#define TS_CERT_CACHE 64             /* parsed certificates kept for reuse */
-#define TS_CERT_DER_MAX 2048         /* larger certificates are parsed every time */
 
 /* Per-flow detection state (all a flow costs when it is not TLS). */
 enum tf_state {
@@ -98,15 +96,6 @@ struct kl_entry {
     uint8_t len[3];        /* their lengths, 0 if absent */
 };
 
-/* A parsed certificate kept for the next connection that presents the same bytes. */
-struct cert_cache {
-    uint64_t hash;                /* FNV-1a of der (0: empty) */
-    uint64_t used;                /* last use (for replacement) */
-    uint32_t len;                 /* bytes of der */
-    uint8_t der[TS_CERT_DER_MAX]; /* the DER bytes, compared in full */
-    struct x509_info xi;          /* what x509_parse made of them */
-};
-
 /* Detector-wide state. */
 struct tls_priv {
     struct stream_pool *pool; /* 2 buffers per session (3 with a key log) */
@@ -115,8 +104,7 @@ struct tls_priv {
     uint32_t nsess;           /* entries in sess */
     uint32_t *free;           /* stack of free session indexes */
     uint32_t nfree;           /* entries on it */
-    struct x509_info xi;      /* scratch for the certificate being checked */
-    uint32_t expiring_days;   /* cert_expiring window */
+    struct tls_certs *certs;  /* certificate checks (tls_cert.c) */
     uint64_t stall_ns;        /* stalled after this long without progress */
     /* the packet being handled (for the parser callbacks) */
     struct det *d;        /* this detector */
@@ -136,9 +124,6 @@ struct tls_priv {
     uint8_t *pt;                      /* plaintext scratch, stream cap bytes */
     uint64_t decrypted;               /* handshakes read with the key log */
     uint64_t decrypt_failed;          /* records that did not authenticate with the logged keys */
-    uint64_t cert_seen[TS_CERT_SEEN]; /* keys of (certificate, server, SNI) already checked */
-    struct cert_cache *cache;         /* TS_CERT_CACHE parsed certificates */
-    uint64_t cache_tick;              /* use counter for the cache */
 };
 
 /* snprintf into a fixed field; long values are cut (details are for reading, not parsing). */
@@ -802,14 +787,14 @@ static void ev_alert(void *ctx, int dir, int level, int desc)
     }
 }
 
-/* A certificate finding. */
-static void cert_finding(struct tls_priv *pv, struct tls_sess *s, enum fkind k, enum severity sev,
-                         const char *fmt_detail)
+/* tls_certs_check's verdict: a certificate finding about the session being fed. */
+static void cert_verdict(void *ctx, enum fkind k, enum severity sev, const char *detail,
+                         const struct cert_record *c)
 {
+    struct tls_priv *pv = ctx;
     struct finding f;
-    const struct cert_record *c = &pv->xi.rec;
-    sess_finding(&f, s, k, sev, pv->cur_ns);
-    bfmt(f.detail, sizeof(f.detail), "%s", fmt_detail);
+    sess_finding(&f, pv->cur, k, sev, pv->cur_ns);
+    bfmt(f.detail, sizeof(f.detail), "%s", detail);
     fx_copy(f.fx.cert.sha256, sizeof(f.fx.cert.sha256), c->sha256);
     f.fx.cert.chain_pos = c->chain_pos;
     /* days until notAfter at the packet's time (negative once expired), for health rules;
@@ -821,122 +806,14 @@ static void cert_finding(struct tls_priv *pv, struct tls_sess *s, enum fkind k, 
     det_emit(pv->d, &f);
 }
 
-/* Date of t (seconds since the epoch) as YYYY-MM-DD. */
-static void ymd(int64_t t, char *out, size_t outsz)
-{
-    int64_t z = (t >= 0 ? t : t - 86399) / 86400 + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = (int64_t)yoe + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    unsigned d = doy - (153 * mp + 2) / 5 + 1;
-    unsigned m = mp < 10 ? mp + 3 : mp - 9;
-    bfmt(out, outsz, "%04lld-%02u-%02u", (long long)(y + (m <= 2)), m, d);
-}
-
-/* Validity, name, self-signed and weakness checks of one certificate. */
-static void cert_checks(struct tls_priv *pv, struct tls_sess *s, unsigned idx)
-{
-    const struct x509_info *ci = &pv->xi;
-    const struct cert_record *c = &ci->rec;
-    int64_t now = (int64_t)(pv->cur_ns / NS_PER_S);
-    char d1[16], d2[16], det[FINDING_DETAIL_MAX];
-    const char *who = idx == 0 ? "server certificate" : "chain certificate";
-    ymd(c->not_before, d1, sizeof(d1));
-    ymd(c->not_after, d2, sizeof(d2));
-    if (c->bad_not_before || c->bad_not_after) {
-        /* not a date: neither expired nor valid; say so instead of comparing a 0 */
-        bfmt(det, sizeof(det),
-             "%s '%.120s' has a %s that is not a valid date ('%s') - clients reject it; "
-             "reissue the certificate",
-             who, c->subject, c->bad_not_after ? "notAfter" : "notBefore",
-             ci->bad_date[0] ? ci->bad_date : "missing");
-        cert_finding(pv, s, FK_CERT_INVALID_DATE, SEV_WARN, det);
-    } else if (now > c->not_after) {
-        bfmt(det, sizeof(det),
-             "%s '%.120s' expired on %s (%lld days before this connection) - renew it", who,
-             c->subject, d2, (long long)((now - c->not_after) / 86400));
-        cert_finding(pv, s, FK_CERT_EXPIRED, SEV_ERROR, det);
-    } else if (now < c->not_before) {
-        bfmt(det, sizeof(det),
-             "%s '%.120s' is not valid before %s - check the server's certificate and the "
-             "clocks",
-             who, c->subject, d1);
-        cert_finding(pv, s, FK_CERT_NOT_YET_VALID, SEV_ERROR, det);
-    } else if (c->not_after - now < (int64_t)pv->expiring_days * 86400) {
-        bfmt(det, sizeof(det), "%s '%.120s' expires on %s (in %lld days) - renew it soon", who,
-             c->subject, d2, (long long)((c->not_after - now) / 86400));
-        cert_finding(pv, s, FK_CERT_EXPIRING, SEV_WARN, det);
-    }
-    if (idx == 0 && s->tc.rec.sni[0] && !x509_name_matches(ci, s->tc.rec.sni)) {
-        bfmt(det, sizeof(det),
-             "server certificate does not match the requested name '%.80s' (it covers: "
-             "%.120s) - install a certificate for that name or fix the client's URL",
-             s->tc.rec.sni,
-             c->sans[0]  ? c->sans
-             : ci->cn[0] ? ci->cn
-                         : "no names");
-        cert_finding(pv, s, FK_CERT_NAME_MISMATCH, SEV_ERROR, det);
-    }
-    if (idx == 0 && c->self_signed) {
-        bfmt(det, sizeof(det),
-             "server certificate '%.150s' is self-signed - clients will not trust it unless "
-             "it is pinned or installed as a CA",
-             c->subject);
-        cert_finding(pv, s, FK_CERT_SELF_SIGNED, SEV_WARN, det);
-    }
-    if (ci->weak_key || (ci->weak_sig && !c->self_signed)) {
-        bfmt(det, sizeof(det), "%s '%.120s' is weak:%s%s - replace it", who, c->subject,
-             ci->weak_key ? " small key" : "", ci->weak_sig ? " MD5/SHA-1 signature" : "");
-        size_t o = strlen(det);
-        if (ci->weak_key && o < sizeof(det))
-            bfmt(det + o, sizeof(det) - o, " (%s %d bits)", c->key_type, c->key_bits);
-        cert_finding(pv, s, FK_CERT_WEAK, SEV_WARN, det);
-    }
-}
-
-/*
- * x509_parse into pv->xi, through a small cache: busy servers present the same certificate to
- * every client, and OpenSSL's decoding is far costlier than comparing the bytes.
- */
-static int cert_parse_cached(struct tls_priv *pv, const uint8_t *der, size_t len)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ der[i]) * 1099511628211ull;
-    h |= 1;
-    struct cert_cache *victim = &pv->cache[0];
-    for (unsigned i = 0; i < TS_CERT_CACHE; i++) {
-        struct cert_cache *e = &pv->cache[i];
-        if (e->hash == h && e->len == len && memcmp(e->der, der, len) == 0) {
-            e->used = ++pv->cache_tick;
-            pv->xi = e->xi;
-            return 0;
-        }
-        if (e->used < victim->used)
-            victim = e;
-    }
-    int rc = x509_parse(der, len, &pv->xi);
-    if (rc < 0 || len > TS_CERT_DER_MAX)
-        return rc;
-    victim->hash = h;
-    victim->used = ++pv->cache_tick;
-    victim->len = (uint32_t)len;
-    memcpy(victim->der, der, len);
-    victim->xi = pv->xi;
-    return 0;
-}
-
-/* Parser callback: one certificate of the server's chain. */
+/* Parser callback: one certificate of the server's chain (records it, then checks it). */
 static void ev_cert(void *ctx, unsigned idx, const uint8_t *der, size_t len)
 {
     struct tls_priv *pv = ctx;
     struct tls_sess *s = pv->cur;
-    if (cert_parse_cached(pv, der, len) < 0)
+    struct cert_record *c = tls_certs_parse(pv->certs, der, len);
+    if (!c)
         return;
-    struct cert_record *c = &pv->xi.rec;
     c->chain_pos = (int)idx;
     c->flow_id = s->tc.rec.flow_id;
     c->ts_ns = pv->cur_ns;
@@ -944,25 +821,8 @@ static void ev_cert(void *ctx, unsigned idx, const uint8_t *der, size_t len)
     if (idx == 0)
         memcpy(s->tc.rec.leaf_sha256, c->sha256, sizeof(s->tc.rec.leaf_sha256));
     det_emit_cert(pv->d, c);
-    /*
-     * Certificate findings once per (certificate, server, SNI): every connection to a server
-     * with an expired certificate says the same thing; the tls record of each connection still
-     * names its leaf (leaf_sha256). A slot collision only means a repeated finding.
-     */
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (const char *q = c->sha256; *q; q++)
-        h = (h ^ (uint8_t)*q) * 1099511628211ull;
-    for (size_t i = 0; i < sizeof(c->server.ip.a); i++)
-        h = (h ^ c->server.ip.a[i]) * 1099511628211ull;
-    h = (h ^ c->server.port) * 1099511628211ull;
-    for (const char *q = s->tc.rec.sni; *q; q++)
-        h = (h ^ (uint8_t)*q) * 1099511628211ull;
-    h |= 1; /* never 0, the empty slot */
-    uint64_t *slot = &pv->cert_seen[h % TS_CERT_SEEN];
-    if (*slot == h)
-        return;
-    *slot = h;
-    cert_checks(pv, s, idx);
+    tls_certs_check(pv->certs, idx, &c->server, s->tc.rec.sni, (int64_t)(pv->cur_ns / NS_PER_S),
+                    cert_verdict, pv);
 }
 
 /* Run the parser over what direction dir has in order. */
@@ -1249,9 +1109,9 @@ static int tls_init(struct det *d, const struct eng_config *cfg)
     pv->ctx = tls_ctx_new(cap);
     pv->sess = calloc(pv->nsess, sizeof(*pv->sess));
     pv->free = calloc(pv->nsess, sizeof(*pv->free));
-    pv->cache = calloc(TS_CERT_CACHE, sizeof(*pv->cache));
-    if (!pv->pool || !pv->ctx || !pv->sess || !pv->free || !pv->cache) {
-        free(pv->cache);
+    pv->certs = tls_certs_new(cfg->cert_expiring_days);
+    if (!pv->pool || !pv->ctx || !pv->sess || !pv->free || !pv->certs) {
+        tls_certs_free(pv->certs);
         stream_pool_free(pv->pool);
         tls_ctx_free(pv->ctx);
         free(pv->sess);
@@ -1262,7 +1122,6 @@ static int tls_init(struct det *d, const struct eng_config *cfg)
     for (uint32_t i = 0; i < pv->nsess; i++)
         pv->free[i] = pv->nsess - 1 - i;
     pv->nfree = pv->nsess;
-    pv->expiring_days = cfg->cert_expiring_days;
     pv->stall_ns = cfg->tls_stall_ns ? cfg->tls_stall_ns : 10 * NS_PER_S;
     d->priv = pv;
     if (cfg->tls_keylog) {
@@ -1302,7 +1161,7 @@ static void tls_free(struct det *d)
     if (!pv)
         return;
     free(pv->kl);
-    free(pv->cache);
+    tls_certs_free(pv->certs);
     x509_aead_free(pv->aead);
     free(pv->pt);
     stream_pool_free(pv->pool);

@@ -11,6 +11,7 @@
 
 #include "analyzers/det.h"
 #include "analyzers/flow.h"
+#include "analyzers/pool.h"
 #include "analyzers/scan.h"
 #include "analyzers/tcp.h"
 
@@ -39,8 +40,67 @@ struct engine {
     uint32_t data_retrans_ev;              /* TEV bits that make a data segment a data
                                               retransmission (from the finding-kind table) */
     uint64_t last_flow_id;                 /* flow of the last eng_packet, 0 if none */
+    size_t flow_fixed;                     /* sizeof(struct flow) + ext_size */
+    struct pool *tcp_loss;                 /* TCP analysis' loss bookkeeping, two per flow */
     struct scan_table *scans;              /* who scans (fed here, read by detectors) */
 };
+
+/* Bytes of lazy blocks handed out now: detectors' and TCP analysis' pools. */
+static uint64_t eng_lazy_bytes(const struct engine *e)
+{
+    struct pool_stats ps;
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < e->ndets; i++) {
+        if (e->dets[i].lazy) {
+            pool_get_stats(e->dets[i].lazy, &ps);
+            bytes += (uint64_t)ps.used * ps.block;
+        }
+    }
+    if (e->tcp_loss) {
+        pool_get_stats(e->tcp_loss, &ps);
+        bytes += (uint64_t)ps.used * ps.block;
+    }
+    return bytes;
+}
+
+/* Per-flow bytes in use now (fixed part of every flow + lazy blocks); remember the peak. */
+static void eng_state_peak(struct engine *e)
+{
+    uint64_t n = flow_count(e->ft);
+    uint64_t bytes = n * e->flow_fixed + eng_lazy_bytes(e);
+    if (bytes > e->st.state_peak_bytes) {
+        e->st.state_peak_bytes = bytes;
+        e->st.state_peak_flows = n;
+    }
+}
+
+void *det_lazy_get(struct det *d, uint32_t *h)
+{
+    if (!d->lazy)
+        return NULL;
+    if (*h)
+        return pool_at(d->lazy, *h);
+    *h = pool_get(d->lazy);
+    if (!*h) {
+        d->eng->st.lazy_exhausted++;
+        return NULL;
+    }
+    eng_state_peak(d->eng);
+    return pool_at(d->lazy, *h);
+}
+
+void *det_lazy_block(const struct det *d, uint32_t h)
+{
+    return d->lazy && h ? pool_at(d->lazy, h) : NULL;
+}
+
+void det_lazy_put(struct det *d, uint32_t *h)
+{
+    if (!d->lazy || !*h)
+        return;
+    pool_put(d->lazy, *h);
+    *h = 0;
+}
 
 /* The TCP events whose kinds count as data retransmissions (fk_info). */
 static uint32_t eng_data_retrans_events(void)
@@ -217,6 +277,7 @@ static void eng_close_flow(struct engine *e, struct flow *f, enum flow_close why
         if (e->dets[i].ops->on_flow_end)
             e->dets[i].ops->on_flow_end(&e->dets[i], f, f->ext + e->dets[i].off);
     eng_out(e, OUT_FLOW, r);
+    tcp_flow_end(f, e->tcp_loss);
 }
 
 static void eng_end_flow(struct engine *e, struct flow *f, enum flow_close why)
@@ -252,14 +313,27 @@ struct engine *eng_new(const struct eng_config *cfg, const struct sink_ops *out,
         d->ops = det_table[i];
         d->eng = e;
         d->off = e->ext_size;
-        e->ext_size += (d->ops->flow_state_size + 15) & ~(size_t)15;
+        /* 8-byte alignment: slices hold nothing wider than uint64_t */
+        e->ext_size += (d->ops->flow_state_size + 7) & ~(size_t)7;
     }
     e->ft = flow_table_new(e->cfg.max_flows, e->ext_size);
     if (!e->ft)
         goto free_engine;
+    e->flow_fixed = sizeof(struct flow) + e->ext_size;
+    e->st.flow_fixed_bytes = e->flow_fixed;
+    e->st.flow_struct_bytes = sizeof(struct flow);
+    for (size_t i = 0; i < e->ndets; i++) {
+        struct det *d = &e->dets[i];
+        if (d->ops->lazy_state_size &&
+            !(d->lazy = pool_new(e->cfg.max_flows, d->ops->lazy_state_size)))
+            goto free_pools;
+    }
+    if (e->cfg.max_flows > SIZE_MAX / 2 ||
+        !(e->tcp_loss = pool_new(2 * e->cfg.max_flows, sizeof(struct tcp_loss))))
+        goto free_pools;
     e->dedup = tcp_dedup_new(ENG_DEDUP_ORDER);
     if (!e->dedup)
-        goto free_table;
+        goto free_pools;
     e->scans = scan_new(e->cfg.inc_scan_targets ? e->cfg.inc_scan_targets : 20);
     if (!e->scans)
         goto free_dedup;
@@ -279,7 +353,10 @@ free_dets:
     scan_free(e->scans);
 free_dedup:
     tcp_dedup_free(e->dedup);
-free_table:
+free_pools:
+    pool_free(e->tcp_loss);
+    for (size_t i = 0; i < e->ndets; i++)
+        pool_free(e->dets[i].lazy);
     flow_table_free(e->ft);
 free_engine:
     free(e);
@@ -356,6 +433,7 @@ static struct flow *eng_new_flow(struct engine *e, const struct pkt *p, int *dir
     f->rec.first_frame = p->frame;
     tcp_flow_start(f, p);
     e->st.flows_created++;
+    eng_state_peak(e);
     return f;
 }
 
@@ -397,7 +475,7 @@ void eng_packet(struct engine *e, const struct pkt *p)
     struct tcp_seg s;
     memset(&s, 0, sizeof(s));
     s.flow_new = created;
-    bool closed = tcp_analyze(f, p, dir, &s);
+    bool closed = tcp_analyze(f, p, dir, &s, e->tcp_loss);
     eng_count_data(e, r, dir, &s);
     if (s.syn && !s.syn_retry)
         scan_probe(e->scans, &r->client, &r->server, p->ts_ns);
@@ -464,6 +542,10 @@ void eng_finish(struct engine *e, struct run_summary *sum)
 void eng_get_stats(const struct engine *e, struct eng_stats *st)
 {
     *st = e->st;
+    st->lazy_bytes = eng_lazy_bytes(e);
+    struct pool_stats ps;
+    pool_get_stats(e->tcp_loss, &ps);
+    st->lazy_exhausted += ps.exhausted;
     st->flows_active = flow_count(e->ft);
     st->last_ts_ns = e->now_ns;
 }
@@ -561,6 +643,9 @@ void eng_free(struct engine *e)
             e->dets[i].ops->free(&e->dets[i]);
     scan_free(e->scans);
     tcp_dedup_free(e->dedup);
+    pool_free(e->tcp_loss);
+    for (size_t i = 0; i < e->ndets; i++)
+        pool_free(e->dets[i].lazy);
     flow_table_free(e->ft);
     free(e);
 }

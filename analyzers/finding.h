@@ -153,6 +153,11 @@ struct flow_record {
                                        SYN and SYN-ACK retries are not counted) */
     int64_t hs_rtt_server_ns;       /* SYN -> SYN-ACK, -1 if unknown */
     int64_t hs_rtt_client_ns;       /* SYN-ACK -> ACK, -1 if unknown */
+    int64_t hs_rtt_ns;              /* the handshake RTT every module reads (server health's
+                                       quantiles, TLS ticket timing): the latest client SYN ->
+                                       the client ACK that completed the handshake, measured
+                                       whole (it holds when the SYN-ACK was captured before
+                                       the SYN); -1 if unknown */
     uint32_t syn_count;             /* SYNs sent by the client (1 + retries) */
     uint32_t synack_count;          /* SYN-ACKs sent by the server */
     enum conn_state conn_state;     /* Zeek's conn_state, kept current on every segment */

@@ -9,7 +9,7 @@ TESTS += tests/unit/test_finding
 
 # The engine, the flow table (keyed SipHash) and TCP analysis.
 libanalyzers_a_SOURCES += analyzers/engine.h analyzers/engine.c analyzers/hash.h \
-	analyzers/siphash.h analyzers/siphash.c analyzers/flow.h analyzers/flow.c \
+	analyzers/siphash.h analyzers/siphash.c analyzers/flow.h analyzers/flow.c analyzers/pool.h analyzers/pool.c \
 	analyzers/tcp.h analyzers/tcp.c
 check_PROGRAMS += tests/unit/test_tcp tests/unit/test_flow tests/unit/test_siphash
 tests_unit_test_tcp_LDADD = $(FM_LIBS)
@@ -53,7 +53,7 @@ TESTS += tests/unit/test_estab tests/estab/samples.sh
 EXTRA_DIST += tests/estab/samples.sh tests/estab/check.py
 
 # det_tls.c: TLS handshakes and certificates.
-libanalyzers_a_SOURCES += analyzers/det_tls.c
+libanalyzers_a_SOURCES += analyzers/det_tls.c analyzers/tls_cert.h analyzers/tls_cert.c
 TESTS += tests/tls/samples.sh tests/tls/streamcap.sh
 EXTRA_DIST += tests/tls/samples.sh tests/tls/check.py tests/tls/streamcap.sh
 # certificate dates that are not dates (cert_invalid_date), certificates made with OpenSSL's API
@@ -63,7 +63,7 @@ tests_unit_test_x509_dates_LDADD = $(FM_LIBS)
 TESTS += tests/unit/test_x509_dates
 
 # det_health.c: per-server health intervals, with its quantile sketch and alert rules.
-libanalyzers_a_SOURCES += analyzers/health.h analyzers/det_health.c analyzers/sketch.h \
+libanalyzers_a_SOURCES += analyzers/health.h analyzers/health_int.h analyzers/health_srv.c analyzers/det_health.c analyzers/sketch.h \
 	analyzers/sketch.c analyzers/alert.h analyzers/alert.c
 check_PROGRAMS += tests/unit/test_health
 tests_unit_test_health_LDADD = $(FM_LIBS)

@@ -11,6 +11,7 @@
 #include "analyzers/det.h"
 #include "analyzers/flow.h"
 #include "analyzers/hash.h"
+#include "analyzers/pool.h"
 #include "analyzers/siphash.h"
 
 #define TCP_FAST_RTX_NS 20000000ull /* fast retransmission: within 20 ms of the last dup ACK */
@@ -261,6 +262,7 @@ void tcp_flow_start(struct flow *f, const struct pkt *p)
     }
     f->rec.hs_rtt_server_ns = -1;
     f->rec.hs_rtt_client_ns = -1;
+    f->rec.hs_rtt_ns = -1;
     if ((p->flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
         f->rec.state = FS_SYN_SENT;
     else if ((p->flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
@@ -269,21 +271,49 @@ void tcp_flow_start(struct flow *f, const struct pkt *p)
         f->rec.state = FS_MIDSTREAM;
 }
 
+/* h's loss bookkeeping, or NULL if it has none yet. */
+static struct tcp_loss *tcp_loss_at(const struct tcp_half *h, const struct pool *loss)
+{
+    return h->loss && loss ? pool_at(loss, h->loss) : NULL;
+}
+
+/* h's loss bookkeeping, taken from the pool if it has none yet; NULL when the pool is empty. */
+static struct tcp_loss *tcp_loss_get(struct tcp_half *h, struct pool *loss)
+{
+    if (!loss)
+        return NULL;
+    if (!h->loss)
+        h->loss = pool_get(loss);
+    return h->loss ? pool_at(loss, h->loss) : NULL;
+}
+
+void tcp_flow_end(struct flow *f, struct pool *loss)
+{
+    for (int d = 0; d < 2; d++) {
+        if (loss)
+            pool_put(loss, f->half[d].loss);
+        f->half[d].loss = 0;
+    }
+}
+
 /* Remember that [start, end) of h's sequence space was never captured. */
-static void tcp_hole_add(struct tcp_half *h, uint32_t start, uint32_t end)
+static void tcp_hole_add(struct tcp_half *h, struct pool *loss, uint32_t start, uint32_t end)
 {
     if (h->unseen_set && SEQ_LT(start, h->unseen_acked))
         start = h->unseen_acked; /* already counted as capture loss when it was ACKed */
     if (!SEQ_LT(start, end))
         return;
-    struct tcp_hole *slot = &h->holes[0];
+    struct tcp_loss *l = tcp_loss_get(h, loss);
+    if (!l)
+        return; /* pool empty: the gap is not remembered */
+    struct tcp_hole *slot = &l->holes[0];
     for (size_t i = 0; i < TCP_HOLES; i++) {
-        if (!h->holes[i].used) {
-            slot = &h->holes[i];
+        if (!l->holes[i].used) {
+            slot = &l->holes[i];
             break;
         }
-        if (SEQ_LT(h->holes[i].start, slot->start))
-            slot = &h->holes[i]; /* all used: replace the oldest (lowest) gap */
+        if (SEQ_LT(l->holes[i].start, slot->start))
+            slot = &l->holes[i]; /* all used: replace the oldest (lowest) gap */
     }
     slot->start = start;
     slot->end = end;
@@ -291,13 +321,15 @@ static void tcp_hole_add(struct tcp_half *h, uint32_t start, uint32_t end)
 }
 
 /*
- * Remove [start, end) from h's holes; returns the number of bytes that were in a hole.
+ * Remove [start, end) from the holes of l (NULL: none); returns the bytes that were in a hole.
  */
-static uint32_t tcp_hole_fill(struct tcp_half *h, uint32_t start, uint32_t end)
+static uint32_t tcp_hole_fill(struct tcp_loss *l, uint32_t start, uint32_t end)
 {
     uint32_t covered = 0;
+    if (!l)
+        return 0; /* no gap was ever remembered */
     for (size_t i = 0; i < TCP_HOLES; i++) {
-        struct tcp_hole *g = &h->holes[i];
+        struct tcp_hole *g = &l->holes[i];
         if (!g->used || !SEQ_LT(start, g->end) || !SEQ_GT(end, g->start))
             continue;
         uint32_t lo = SEQ_GT(start, g->start) ? start : g->start;
@@ -311,10 +343,10 @@ static uint32_t tcp_hole_fill(struct tcp_half *h, uint32_t start, uint32_t end)
             uint32_t right_start = hi, right_end = g->end;
             g->end = lo; /* split: keep the left part here, the right one in a free slot */
             for (size_t j = 0; j < TCP_HOLES; j++) {
-                if (!h->holes[j].used) {
-                    h->holes[j].start = right_start;
-                    h->holes[j].end = right_end;
-                    h->holes[j].used = true;
+                if (!l->holes[j].used) {
+                    l->holes[j].start = right_start;
+                    l->holes[j].end = right_end;
+                    l->holes[j].used = true;
                     break;
                 }
             }
@@ -329,7 +361,7 @@ static uint32_t tcp_hole_fill(struct tcp_half *h, uint32_t start, uint32_t end)
  * Capture loss (Zeek's method): the peer acknowledged (or selectively acknowledged) bytes of
  * h that the capture never saw. Returns the newly counted bytes.
  */
-static uint64_t tcp_capture_loss(struct tcp_half *h, const struct pkt *p)
+static uint64_t tcp_capture_loss(struct tcp_half *h, struct tcp_loss *l, const struct pkt *p)
 {
     if (!h->seen || !h->nextseq || !(p->flags & TCP_ACK))
         return 0;
@@ -346,14 +378,14 @@ static uint64_t tcp_capture_loss(struct tcp_half *h, const struct pkt *p)
         }
     }
     /* Bytes in a gap that the peer ACKs or SACKs reached it: the tap missed them. */
-    for (size_t i = 0; i < TCP_HOLES; i++) {
-        const struct tcp_hole *g = &h->holes[i];
+    for (size_t i = 0; l && i < TCP_HOLES; i++) {
+        const struct tcp_hole *g = &l->holes[i];
         if (g->used && SEQ_GT(ack, g->start) && SEQ_LT(g->start, g->end))
-            bytes += tcp_hole_fill(h, g->start, SEQ_LT(ack, g->end) ? ack : g->end);
+            bytes += tcp_hole_fill(l, g->start, SEQ_LT(ack, g->end) ? ack : g->end);
     }
-    for (size_t i = 0; i < p->nsack && i < PKT_MAX_SACK; i++)
+    for (size_t i = 0; l && i < p->nsack && i < PKT_MAX_SACK; i++)
         if (SEQ_LT(p->sack[i][0], p->sack[i][1]) && p->sack[i][1] - p->sack[i][0] < TCP_MAX_GAP)
-            bytes += tcp_hole_fill(h, p->sack[i][0], p->sack[i][1]);
+            bytes += tcp_hole_fill(l, p->sack[i][0], p->sack[i][1]);
     h->capture_loss_bytes += bytes;
     return bytes;
 }
@@ -362,9 +394,9 @@ static uint64_t tcp_capture_loss(struct tcp_half *h, const struct pkt *p)
  * D-SACK (RFC 2883): a first SACK block below the ACK, or inside the second block, reports
  * data the receiver got twice. A retransmission it covers was not lost after the tap at all.
  */
-static void tcp_dsack(struct tcp_half *h, const struct pkt *p)
+static void tcp_dsack(struct tcp_half *h, struct tcp_loss *lo, const struct pkt *p)
 {
-    if (!p->nsack || !(p->flags & TCP_ACK))
+    if (!lo || !p->nsack || !(p->flags & TCP_ACK))
         return;
     uint32_t l = p->sack[0][0], r = p->sack[0][1];
     if (!SEQ_LT(l, r))
@@ -374,7 +406,7 @@ static void tcp_dsack(struct tcp_half *h, const struct pkt *p)
     if (!dsack)
         return;
     for (size_t i = 0; i < TCP_HOLES; i++) {
-        struct tcp_hole *x = &h->rtx[i];
+        struct tcp_hole *x = &lo->rtx[i];
         if (x->used && SEQ_LT(x->start, r) && SEQ_GT(x->end, l)) {
             x->used = false;
             if (h->lost_down)
@@ -407,7 +439,7 @@ static void tcp_rel_seq(struct tcp_half *h, const struct pkt *p, struct tcp_seg 
  * A SYN or SYN-ACK with a new ISN starts this direction's sequence space again (Wireshark
  * starts a new conversation there); window scale, TTL and counters are kept.
  */
-static void tcp_resync(struct tcp_half *h)
+static void tcp_resync(struct tcp_half *h, struct pool *loss)
 {
     h->base_set = false;
     h->nextseq = 0;
@@ -416,7 +448,9 @@ static void tcp_resync(struct tcp_half *h)
     h->dupacknum = 0;
     h->rel_init = false;
     h->unseen_set = false;
-    memset(h->holes, 0, sizeof(h->holes));
+    struct tcp_loss *l = tcp_loss_at(h, loss);
+    if (l)
+        memset(l->holes, 0, sizeof(l->holes));
 }
 
 /* Window scaling from the SYN options, as Wireshark's verify_tcp_window_scaling. */
@@ -439,7 +473,7 @@ static void tcp_wscale(struct tcp_half *fw, struct tcp_half *rv, const struct pk
  * a zero window probe (which does not advance nextseq).
  */
 static uint32_t tcp_seq_rules(struct flow *f, struct tcp_half *fw, struct tcp_half *rv,
-                              const struct pkt *p, bool *zwp, uint8_t *lastflags)
+                              const struct pkt *p, bool *zwp, uint8_t *lastflags, struct pool *loss)
 {
     const uint8_t fl = p->flags;
     const uint32_t seq = p->seq, ack = p->ack, len = p->tcp_len, win = p->win;
@@ -455,7 +489,7 @@ static uint32_t tcp_seq_rules(struct flow *f, struct tcp_half *fw, struct tcp_ha
         ev |= 1u << TEV_ZERO_WINDOW;
     if (fw->nextseq && SEQ_GT(seq, fw->nextseq) && !(fl & TCP_RST)) {
         ev |= 1u << TEV_LOST_SEGMENT;
-        tcp_hole_add(fw, fw->nextseq, seq);
+        tcp_hole_add(fw, loss, fw->nextseq, seq);
     }
     if (len <= 1 && seq == fw->nextseq - 1 && !sfr) {
         ev |= 1u << TEV_KEEP_ALIVE;
@@ -551,6 +585,7 @@ static void tcp_handshake(struct flow *f, const struct pkt *p, int dir, struct t
         f->tcp.mru_syn_ts_ns = now;
         if (dir == DIR_C2S) {
             s->syn = true;
+            f->tcp.client_syn_ts_ns = now;
             r->syn_count++;
             r->saw_syn = true;
         }
@@ -577,6 +612,8 @@ static void tcp_handshake(struct flow *f, const struct pkt *p, int dir, struct t
             f->tcp.established = true;
             if (now >= f->tcp.synack_ts_ns)
                 r->hs_rtt_client_ns = (int64_t)(now - f->tcp.synack_ts_ns);
+            if (f->tcp.client_syn_ts_ns && now >= f->tcp.client_syn_ts_ns)
+                r->hs_rtt_ns = (int64_t)(now - f->tcp.client_syn_ts_ns);
         }
         if (r->state == FS_SYN_RECEIVED && (s->hs_ack || dir == DIR_S2C))
             r->state = FS_ESTABLISHED;
@@ -585,7 +622,7 @@ static void tcp_handshake(struct flow *f, const struct pkt *p, int dir, struct t
     }
 }
 
-bool tcp_analyze(struct flow *f, const struct pkt *p, int dir, struct tcp_seg *s)
+bool tcp_analyze(struct flow *f, const struct pkt *p, int dir, struct tcp_seg *s, struct pool *loss)
 {
     struct flow_record *r = &f->rec;
     struct tcp_half *fw = &f->half[dir], *rv = &f->half[!dir];
@@ -596,7 +633,7 @@ bool tcp_analyze(struct flow *f, const struct pkt *p, int dir, struct tcp_seg *s
     s->dir = dir;
     s->len = p->tcp_len;
     if ((fl & TCP_SYN) && fw->nextseq && !(fw->syn_seen && fw->isn == p->seq))
-        tcp_resync(fw);
+        tcp_resync(fw, loss);
     tcp_wscale(fw, rv, p);
     if (!fw->base_set) {
         fw->base_seq = (fl & TCP_SYN) ? p->seq : p->seq - 1;
@@ -615,35 +652,40 @@ bool tcp_analyze(struct flow *f, const struct pkt *p, int dir, struct tcp_seg *s
 
     bool zwp = false;
     uint8_t lastflags = 0;
-    uint32_t ev = tcp_seq_rules(f, fw, rv, p, &zwp, &lastflags);
-    if (tcp_capture_loss(rv, p))
+    uint32_t ev = tcp_seq_rules(f, fw, rv, p, &zwp, &lastflags, loss);
+    if (tcp_capture_loss(rv, tcp_loss_at(rv, loss), p))
         ev |= 1u << TEV_CAPTURE_LOSS;
 
-    tcp_dsack(rv, p);
+    tcp_dsack(rv, tcp_loss_at(rv, loss), p);
     int kind = tcp_rtx_kind(f, fw, rv, p, ev);
     bool rtx_seen = false; /* payload the capture had seen before (Zeek's 't') */
     if (kind >= 0) {
         ev |= 1u << kind;
         rtx_seen = p->tcp_len && kind != TEV_OUT_OF_ORDER;
         if (kind == TEV_RETRANSMISSION || kind == TEV_FAST_RETRANSMISSION) {
-            if (tcp_hole_fill(fw, p->seq, p->seq + p->tcp_len)) {
+            if (tcp_hole_fill(tcp_loss_at(fw, loss), p->seq, p->seq + p->tcp_len)) {
                 rtx_seen = false;
                 fw->lost_up++; /* bytes the tap never saw: lost before reaching it */
             } else if (!p->tcp_len) {
                 fw->ctl_rtx++; /* a repeated SYN or FIN: nothing to locate */
             } else {
                 fw->lost_down++; /* the original passed the tap: lost after it */
-                struct tcp_hole *x = &fw->rtx[fw->rtx_next];
-                fw->rtx_next = (uint8_t)((fw->rtx_next + 1) % TCP_HOLES);
-                x->start = p->seq;
-                x->end = p->seq + p->tcp_len;
-                x->used = true;
+                struct tcp_loss *l = tcp_loss_get(fw, loss);
+                if (l) {
+                    struct tcp_hole *x = &l->rtx[l->rtx_next];
+                    l->rtx_next = (uint8_t)((l->rtx_next + 1) % TCP_HOLES);
+                    x->start = p->seq;
+                    x->end = p->seq + p->tcp_len;
+                    x->used = true;
+                }
             }
         }
     }
-    if (p->tcp_len && fw->holes[0].used | fw->holes[1].used | fw->holes[2].used |
-                          fw->holes[3].used)
-        tcp_hole_fill(fw, p->seq, p->seq + p->tcp_len);
+    struct tcp_loss *fl_loss = tcp_loss_at(fw, loss);
+    if (p->tcp_len && fl_loss &&
+        (fl_loss->holes[0].used | fl_loss->holes[1].used | fl_loss->holes[2].used |
+         fl_loss->holes[3].used))
+        tcp_hole_fill(fl_loss, p->seq, p->seq + p->tcp_len);
 
     /*
      * Advance nextseq and the highest contiguous sequence (not for zero window probes, nor
@@ -664,10 +706,6 @@ bool tcp_analyze(struct flow *f, const struct pkt *p, int dir, struct tcp_seg *s
         fw->lastack_ts_ns = now;
     }
     fw->lastflags = lastflags;
-    if (p->nsack) {
-        fw->nsack = p->nsack > PKT_MAX_SACK ? PKT_MAX_SACK : p->nsack;
-        memcpy(fw->sack, p->sack, sizeof(fw->sack[0]) * fw->nsack);
-    }
     if (p->tcp_len)
         fw->data_segs++;
 

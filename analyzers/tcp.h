@@ -14,6 +14,7 @@
 struct flow;
 struct tcp_seg;
 struct det_ops;
+struct pool;
 
 /* The TCP events detector (det_tcp.c), for det_table.c. */
 extern const struct det_ops det_tcp_ops;
@@ -39,21 +40,41 @@ enum {
     TCP_LF_ZWP = 1u << 1,        /* the last segment was a zero window probe */
 };
 
+/*
+ * Loss bookkeeping of one direction, taken from a pool at its first gap or retransmission
+ * (a SYN-only or clean flow never takes one): where losses happened.
+ */
+struct tcp_loss {
+    struct tcp_hole rtx[TCP_HOLES];   /* recent retransmitted ranges counted as lost_down */
+    struct tcp_hole holes[TCP_HOLES]; /* gaps never captured */
+    uint8_t rtx_next;                 /* next slot of rtx[] to overwrite */
+};
+
 /* Sequence state of one direction of a flow (the sender's side). */
 struct tcp_half {
-    bool seen;               /* any segment sent in this direction */
-    bool base_set;           /* base_seq is known */
-    uint32_t base_seq;       /* ISN (from the SYN) or first seq - 1 */
-    bool syn_seen;           /* a SYN was sent in this direction */
-    uint32_t isn;            /* its sequence number */
     uint64_t syn_ts_ns;      /* time of the last SYN (or SYN-ACK) sent */
-    uint32_t nextseq;        /* highest seq + len seen (raw); 0 = none yet, as in Wireshark */
     uint64_t nextseq_ts_ns;  /* when nextseq last advanced */
+    uint64_t lastack_ts_ns;  /* when lastack was sent */
+    uint64_t data_segs;      /* segments with payload */
+    uint64_t rel_top;        /* highest unwrapped relative sequence seen (for rel_seq) */
+    uint64_t lost_up;        /* retransmissions of bytes never seen at the tap */
+    uint64_t lost_down;      /* retransmissions of bytes seen at the tap */
+    uint64_t capture_loss_bytes; /* bytes ACKed by the peer that were never captured */
+    uint64_t rtx_unneeded;       /* retransmissions the peer reported as duplicates (D-SACK) */
+    uint64_t ctl_rtx;            /* retransmitted SYN or FIN segments without data */
+    uint32_t base_seq;           /* ISN (from the SYN) or first seq - 1 */
+    uint32_t isn;                /* sequence number of that SYN */
+    uint32_t nextseq;            /* highest seq + len seen (raw); 0 = none yet, as in Wireshark */
     uint32_t maxseqtobeacked;/* highest contiguous sequence seen; 0 = none yet */
     uint32_t lastack;        /* ack of the last segment sent; 0 = none yet */
-    uint64_t lastack_ts_ns;  /* when it was sent */
     int32_t dupacknum;       /* duplicate ACKs in a row (-1: after an ACKed unseen segment) */
     uint32_t window;         /* raw window of the last segment (UINT32_MAX before any) */
+    uint32_t unseen_acked;   /* end of the bytes the peer ACKed beyond nextseq (capture loss) */
+    uint32_t loss;           /* handle of this direction's struct tcp_loss in the loss pool
+                                (tcp_analyze's), 0 until a gap or retransmission needs one */
+    bool seen;               /* any segment sent in this direction */
+    bool base_set;           /* base_seq is known */
+    bool syn_seen;           /* a SYN was sent in this direction */
     int8_t win_scale;        /* shift; -1 unknown (no SYN seen), -2 no scaling */
     bool win_from_syn;       /* window came from a SYN: never scaled (Wireshark's is_first_ack) */
     uint8_t lastflags;       /* TCP_LF_* of the last segment */
@@ -62,21 +83,8 @@ struct tcp_half {
     uint8_t ttl_min;         /* lowest TTL of non-RST segments */
     uint8_t ttl_max;         /* highest TTL of non-RST segments */
     bool ttl_known;          /* ttl_min/max are set */
-    uint64_t data_segs;      /* segments with payload */
-    uint64_t rel_top;        /* highest unwrapped relative sequence seen (for rel_seq) */
     bool rel_init;           /* rel_top is set */
-    uint32_t unseen_acked;   /* end of the bytes the peer ACKed beyond nextseq (capture loss) */
     bool unseen_set;         /* unseen_acked is set */
-    uint64_t lost_up;        /* retransmissions of bytes never seen at the tap */
-    uint64_t lost_down;      /* retransmissions of bytes seen at the tap */
-    uint64_t capture_loss_bytes; /* bytes ACKed by the peer that were never captured */
-    uint64_t rtx_unneeded;   /* retransmissions the peer reported as duplicates (D-SACK) */
-    uint64_t ctl_rtx;        /* retransmitted SYN or FIN segments without data */
-    uint8_t rtx_next;        /* next slot of rtx[] to overwrite */
-    struct tcp_hole rtx[TCP_HOLES]; /* recent retransmitted ranges counted as lost_down */
-    uint32_t sack[PKT_MAX_SACK][2]; /* SACK blocks of the last segment that carried any */
-    uint8_t nsack;           /* blocks in sack[] */
-    struct tcp_hole holes[TCP_HOLES]; /* gaps never captured */
 };
 
 /* Letters of Zeek's history whose repeats depend on a sequence number: s, h, f, r. */
@@ -99,11 +107,12 @@ struct tcp_flow {
     struct tcp_hist hist[2]; /* per direction (DIR_C2S = originator, upper-case letters) */
     uint8_t hist_len;        /* letters in rec.history */
     int8_t first_rst_dir;    /* direction of the first RST, -1 before any */
-    uint64_t mru_syn_ts_ns;  /* time of the latest client SYN (0 = none) */
+    uint64_t mru_syn_ts_ns;    /* time of the latest SYN, either direction (0 = none) */
+    uint64_t client_syn_ts_ns; /* time of the latest client SYN (0 = none): rec.hs_rtt_ns */
     uint64_t first_rtt_ns;   /* SYN -> first ACK without SYN (Wireshark's first RTT); 0 = unknown */
     uint64_t synack_ts_ns;   /* time of the last SYN-ACK */
+    uint32_t synack_isn;     /* sequence number of the last SYN-ACK */
     bool synack_seen;        /* a SYN-ACK was seen */
-    uint32_t synack_isn;     /* its sequence number */
     bool established;        /* the handshake completed */
     uint8_t fins;            /* bit per direction that sent a FIN */
 };
@@ -139,8 +148,15 @@ void tcp_flow_start(struct flow *f, const struct pkt *p);
  * Analyse one segment of f in direction dir: sequence events, handshake, state, resets.
  * Fills *s (which the caller zeroed except dir/flow_new) and the flow's rec counters ev[][],
  * state, close, handshake RTTs, syn/synack counts. Returns true when the flow just closed.
+ * loss is a pool of struct tcp_loss blocks (two per flow the table holds); a direction takes
+ * one at its first gap or retransmission. When it is empty, that direction's loss locations
+ * are not kept (its events are still counted).
  */
-bool tcp_analyze(struct flow *f, const struct pkt *p, int dir, struct tcp_seg *s);
+bool tcp_analyze(struct flow *f, const struct pkt *p, int dir, struct tcp_seg *s,
+                 struct pool *loss);
+
+/* f ends: give its directions' loss bookkeeping back to the pool (see tcp_analyze). */
+void tcp_flow_end(struct flow *f, struct pool *loss);
 
 /* Which end of p is the server: 0 = p->dst, 1 = p->src. servers may be NULL (n = 0). */
 int tcp_pick_server(const struct pkt *p, const struct endpoint *servers, size_t n);

@@ -645,6 +645,20 @@ static int open_sinks(struct run *r)
     return 0;
 }
 
+/* -v: what flows cost in memory (the bytes-per-flow measurement tests/synflood.sh checks). */
+static void log_flow_memory(const struct engine *eng)
+{
+    struct eng_stats es;
+    eng_get_stats(eng, &es);
+    uint64_t per = es.state_peak_flows ? es.state_peak_bytes / es.state_peak_flows : 0;
+    log_info("flow state: %" PRIu64 " bytes per flow at the peak (%" PRIu64 " flows, %" PRIu64
+             " bytes); every flow costs %" PRIu64 " (struct flow %" PRIu64
+             ", detector slices %" PRIu64 "), detectors' lazy state comes from pools; "
+             "%" PRIu64 " lazy blocks refused (pool empty)",
+             per, es.state_peak_flows, es.state_peak_bytes, es.flow_fixed_bytes,
+             es.flow_struct_bytes, es.flow_fixed_bytes - es.flow_struct_bytes, es.lazy_exhausted);
+}
+
 static void fill_store_state(struct run *r)
 {
     if (!r->store) {
@@ -842,6 +856,7 @@ static int finish(struct run *r, int status)
     sum.last_ts_ns = r->last_ts;
     sum.input_error = r->input_error;
     eng_finish(r->eng, &sum);
+    log_flow_memory(r->eng);
     r->out_dropped = output_dropped(r->out);
     output_free(r->out); /* every record delivered; the sinks are the main thread's again */
     r->out = NULL;

@@ -11,6 +11,7 @@
 #include "analyzers/det.h"
 #include "analyzers/engine.h"
 #include "analyzers/flow.h"
+#include "analyzers/pool.h"
 #include "analyzers/tcp.h"
 #include "tests/unit/testhelp.h"
 
@@ -98,6 +99,7 @@ static void handshake(uint32_t ciss, uint32_t siss, int ws)
 static struct tcp_seg out[MAX_PKTS];
 static struct flow_table *ft;
 static struct tcp_dedup *dd;
+static struct pool *loss; /* TCP analysis' loss bookkeeping, two blocks per flow */
 static struct flow *last_flow;
 static size_t nreuse;
 
@@ -106,9 +108,10 @@ static void analyse(const struct endpoint *servers, size_t nservers)
 {
     ft = flow_table_new(16, 0);
     dd = tcp_dedup_new(8);
-    CHECK(ft && dd);
+    loss = pool_new(32, sizeof(struct tcp_loss));
+    CHECK(ft && dd && loss);
     nreuse = 0;
-    for (size_t i = 0; i < npk && ft && dd; i++) {
+    for (size_t i = 0; i < npk && ft && dd && loss; i++) {
         const struct pkt *p = &pk[i];
         memset(&out[i], 0, sizeof(out[i]));
         out[i].dir = -1;
@@ -117,6 +120,7 @@ static void analyse(const struct endpoint *servers, size_t nservers)
         if (tcp_dedup_check(dd, p, MS))
             continue; /* dir -1 marks a dropped duplicate */
         if (f && tcp_is_reuse(f, p, dir)) {
+            tcp_flow_end(f, loss);
             flow_release(ft, f);
             f = NULL;
             nreuse++;
@@ -134,7 +138,7 @@ static void analyse(const struct endpoint *servers, size_t nservers)
             tcp_flow_start(f, p);
             out[i].flow_new = true;
         }
-        tcp_analyze(f, p, dir, &out[i]);
+        tcp_analyze(f, p, dir, &out[i], loss);
         last_flow = f;
     }
 }
@@ -143,8 +147,10 @@ static void analyse_done(void)
 {
     flow_table_free(ft);
     tcp_dedup_free(dd);
+    pool_free(loss);
     ft = NULL;
     dd = NULL;
+    loss = NULL;
 }
 
 /* Events of 1-based frame n. */
@@ -216,6 +222,13 @@ static void run_engine(struct eng_config *cfg)
     struct run_summary sum;
     memset(&sum, 0, sizeof(sum));
     eng_finish(e, &sum);
+    /* every lazy block (detectors' and TCP analysis') went back when its flow ended */
+    struct eng_stats st;
+    eng_get_stats(e, &st);
+    CHECK_EQ_U64(st.lazy_bytes, 0);
+    CHECK_EQ_U64(st.lazy_exhausted, 0);
+    CHECK(st.state_peak_flows == 0 ||
+          st.state_peak_bytes >= st.state_peak_flows * st.flow_fixed_bytes);
     eng_free(e);
 }
 

@@ -1,0 +1,83 @@
+/*
+ * health_int.h - what the two halves of the server health detector share (not a public
+ * header: only det_health.c and health_srv.c include it). health_srv.c owns the server
+ * table, the intervals, the quantiles and alert rules and counts other detectors' failures;
+ * det_health.c follows each flow (attempts, handshakes, response timing) and feeds it.
+ */
+#ifndef FM_HEALTH_INT_H
+#define FM_HEALTH_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "analyzers/alert.h"
+#include "analyzers/det.h"
+#include "analyzers/sketch.h"
+
+#define HL_MAX_SERVERS DET_MAX_SERVERS /* server endpoints tracked at once (idle ones give way) */
+#define HL_HASH_SLOTS 2048 /* open-addressing slots for the server table (power of two) */
+_Static_assert(HL_HASH_SLOTS >= 2 * HL_MAX_SERVERS, "the server hash stays at most half full");
+#define HL_CLEAR_RATIO 0.8   /* default: clear at or below 80 % of the threshold */
+#define HL_CLEAR_INTERVALS 3 /* default hold time, in intervals */
+/* fewer data segments in an interval: no retransmission rate for the alert (1 of 2 is not 50 %) */
+#define HL_RETRANS_MIN_SEGS 20
+/* fewer attempts (or HTTP responses) in an interval: that part of the error rate is no data */
+#define HL_ERR_MIN_SAMPLES 3
+
+/* One server endpoint: the interval being counted and the alert states. */
+struct hl_srv {
+    struct endpoint ep;               /* the server endpoint */
+    uint32_t gen;                     /* bumped when the slot is given to another endpoint */
+    uint64_t last_ns;                 /* last time something was counted for it */
+    bool active;                      /* something was counted this interval */
+    struct health_row row;            /* counters of the current interval */
+    uint64_t responses;               /* final HTTP responses this interval */
+    int64_t outstanding;              /* HTTP requests awaiting a response right now */
+    bool cert_bad;                    /* an expiring or expired certificate was reported */
+    double cert_days;                 /* its days left (NAN if not stated) */
+    struct sketch resp;               /* response times (s) of this interval */
+    struct sketch hs;                 /* handshake RTTs (s) of this interval */
+    struct alert_state al[AR__COUNT]; /* alert rule states */
+};
+
+/* Global state of the detector. */
+struct hl {
+    double slow_s;                    /* slow_response threshold (s) */
+    struct alert_cfg rule[AR__COUNT]; /* alert rule settings */
+    uint64_t iv_ns;                   /* interval length */
+    uint32_t idle_max;                /* idle intervals closed one by one while alerts are open */
+    bool started;                     /* iv_start is set */
+    uint64_t iv_start;                /* start of the interval being counted */
+    uint64_t last_ns;                 /* newest capture time seen */
+    size_t nsrv;                      /* servers in use */
+    uint64_t srv_overflow;            /* lookups that found the table full of busy servers */
+    uint64_t srv_evicted;             /* idle servers dropped to make room */
+    struct hl_srv *srv;               /* HL_MAX_SERVERS entries */
+    uint16_t slot[HL_HASH_SLOTS];     /* server index + 1, 0 = empty */
+};
+
+static inline struct hl *hl_of(struct det *d)
+{
+    return d->priv;
+}
+
+/* The slot of server e (index + 1), taken if new; 0 when the table is full of busy servers. */
+uint16_t hl_server(struct hl *h, const struct endpoint *e);
+/* Server slot srv (index + 1) if it still has generation gen, else NULL. */
+struct hl_srv *hl_srv_at(struct hl *h, uint16_t srv, uint32_t gen);
+/* v as JSON-ish text: "%.6g", or "null" for NaN and infinities. */
+void hl_num(char *buf, size_t len, double v);
+/* Capture time moved to now: close the intervals it passed. */
+void hl_advance(struct det *d, uint64_t now);
+/* A response time sample for server s (NULL: not tracked). */
+void hl_sample(struct hl_srv *s, double resp_s);
+
+/* det_ops entries of the server side (det_health_ops in det_health.c lists them). */
+int hl_init(struct det *d, const struct eng_config *cfg);
+void hl_on_tick(struct det *d, uint64_t now_ns);
+void hl_on_finding(struct det *d, const struct finding *f);
+void hl_on_finish(struct det *d);
+void hl_free(struct det *d);
+
+#endif

@@ -1,0 +1,205 @@
+/*
+ * tls_cert.c - certificate checks (RFC 5280 validity, RFC 6125 names through x509.c): a cache
+ * of parsed certificates, the set of (certificate, server, SNI) already judged, the verdicts.
+ */
+#include "analyzers/tls_cert.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzers/x509.h"
+
+#define TC_SEEN 4096    /* (certificate, server, SNI) triples remembered */
+#define TC_CACHE 64     /* parsed certificates kept for reuse */
+#define TC_DER_MAX 2048 /* larger certificates are parsed every time */
+
+/* A parsed certificate kept for the next connection that presents the same bytes. */
+struct cert_cache {
+    uint64_t hash;           /* FNV-1a of der (0: empty) */
+    uint64_t used;           /* last use (for replacement) */
+    uint32_t len;            /* bytes of der */
+    uint8_t der[TC_DER_MAX]; /* the DER bytes, compared in full */
+    struct x509_info xi;     /* what x509_parse made of them */
+};
+
+struct tls_certs {
+    struct x509_info xi;      /* the certificate parsed last */
+    uint32_t expiring_days;   /* cert_expiring window */
+    uint64_t seen[TC_SEEN];   /* keys of (certificate, server, SNI) already judged */
+    struct cert_cache *cache; /* TC_CACHE parsed certificates */
+    uint64_t cache_tick;      /* use counter for the cache */
+};
+
+struct tls_certs *tls_certs_new(uint32_t expiring_days)
+{
+    struct tls_certs *tc = calloc(1, sizeof(*tc));
+    if (!tc)
+        return NULL;
+    tc->cache = calloc(TC_CACHE, sizeof(*tc->cache));
+    if (!tc->cache) {
+        free(tc);
+        return NULL;
+    }
+    tc->expiring_days = expiring_days;
+    return tc;
+}
+
+void tls_certs_free(struct tls_certs *tc)
+{
+    if (!tc)
+        return;
+    free(tc->cache);
+    free(tc);
+}
+
+/* snprintf into a fixed field; long values are cut (details are for reading, not parsing). */
+static void tc_fmt(char *out, size_t outsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void tc_fmt(char *out, size_t outsz, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out, outsz, fmt, ap);
+    va_end(ap);
+    if (n < 0 && outsz)
+        out[0] = '\0';
+}
+
+/*
+ * x509_parse into tc->xi, through a small cache: busy servers present the same certificate to
+ * every client, and OpenSSL's decoding is far costlier than comparing the bytes.
+ */
+static int tc_parse_cached(struct tls_certs *tc, const uint8_t *der, size_t len)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ der[i]) * 1099511628211ull;
+    h |= 1;
+    struct cert_cache *victim = &tc->cache[0];
+    for (unsigned i = 0; i < TC_CACHE; i++) {
+        struct cert_cache *e = &tc->cache[i];
+        if (e->hash == h && e->len == len && memcmp(e->der, der, len) == 0) {
+            e->used = ++tc->cache_tick;
+            tc->xi = e->xi;
+            return 0;
+        }
+        if (e->used < victim->used)
+            victim = e;
+    }
+    int rc = x509_parse(der, len, &tc->xi);
+    if (rc < 0 || len > TC_DER_MAX)
+        return rc;
+    victim->hash = h;
+    victim->used = ++tc->cache_tick;
+    victim->len = (uint32_t)len;
+    memcpy(victim->der, der, len);
+    victim->xi = tc->xi;
+    return 0;
+}
+
+struct cert_record *tls_certs_parse(struct tls_certs *tc, const uint8_t *der, size_t len)
+{
+    return tc_parse_cached(tc, der, len) < 0 ? NULL : &tc->xi.rec;
+}
+
+/* Date of t (seconds since the epoch) as YYYY-MM-DD. */
+static void ymd(int64_t t, char *out, size_t outsz)
+{
+    int64_t z = (t >= 0 ? t : t - 86399) / 86400 + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = (int64_t)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    tc_fmt(out, outsz, "%04lld-%02u-%02u", (long long)(y + (m <= 2)), m, d);
+}
+
+/* True the first time (certificate, server, SNI) is seen (then remembered). */
+static bool tc_first_time(struct tls_certs *tc, const struct endpoint *server, const char *sni)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (const char *q = tc->xi.rec.sha256; *q; q++)
+        h = (h ^ (uint8_t)*q) * 1099511628211ull;
+    for (size_t i = 0; i < sizeof(server->ip.a); i++)
+        h = (h ^ server->ip.a[i]) * 1099511628211ull;
+    h = (h ^ server->port) * 1099511628211ull;
+    for (const char *q = sni; *q; q++)
+        h = (h ^ (uint8_t)*q) * 1099511628211ull;
+    h |= 1; /* never 0, the empty slot */
+    uint64_t *slot = &tc->seen[h % TC_SEEN];
+    if (*slot == h)
+        return false;
+    *slot = h;
+    return true;
+}
+
+void tls_certs_check(struct tls_certs *tc, unsigned idx, const struct endpoint *server,
+                     const char *sni, int64_t now,
+                     void (*verdict)(void *ctx, enum fkind k, enum severity sev, const char *detail,
+                                     const struct cert_record *c),
+                     void *ctx)
+{
+    if (!tc_first_time(tc, server, sni))
+        return;
+    const struct x509_info *ci = &tc->xi;
+    const struct cert_record *c = &ci->rec;
+    char d1[16], d2[16], det[FINDING_DETAIL_MAX];
+    const char *who = idx == 0 ? "server certificate" : "chain certificate";
+    ymd(c->not_before, d1, sizeof(d1));
+    ymd(c->not_after, d2, sizeof(d2));
+    if (c->bad_not_before || c->bad_not_after) {
+        /* not a date: neither expired nor valid; say so instead of comparing a 0 */
+        tc_fmt(det, sizeof(det),
+               "%s '%.120s' has a %s that is not a valid date ('%s') - clients reject it; "
+               "reissue the certificate",
+               who, c->subject, c->bad_not_after ? "notAfter" : "notBefore",
+               ci->bad_date[0] ? ci->bad_date : "missing");
+        verdict(ctx, FK_CERT_INVALID_DATE, SEV_WARN, det, c);
+    } else if (now > c->not_after) {
+        tc_fmt(det, sizeof(det),
+               "%s '%.120s' expired on %s (%lld days before this connection) - renew it", who,
+               c->subject, d2, (long long)((now - c->not_after) / 86400));
+        verdict(ctx, FK_CERT_EXPIRED, SEV_ERROR, det, c);
+    } else if (now < c->not_before) {
+        tc_fmt(det, sizeof(det),
+               "%s '%.120s' is not valid before %s - check the server's certificate and the "
+               "clocks",
+               who, c->subject, d1);
+        verdict(ctx, FK_CERT_NOT_YET_VALID, SEV_ERROR, det, c);
+    } else if (c->not_after - now < (int64_t)tc->expiring_days * 86400) {
+        tc_fmt(det, sizeof(det), "%s '%.120s' expires on %s (in %lld days) - renew it soon", who,
+               c->subject, d2, (long long)((c->not_after - now) / 86400));
+        verdict(ctx, FK_CERT_EXPIRING, SEV_WARN, det, c);
+    }
+    if (idx == 0 && sni[0] && !x509_name_matches(ci, sni)) {
+        tc_fmt(det, sizeof(det),
+               "server certificate does not match the requested name '%.80s' (it covers: "
+               "%.120s) - install a certificate for that name or fix the client's URL",
+               sni,
+               c->sans[0]  ? c->sans
+               : ci->cn[0] ? ci->cn
+                           : "no names");
+        verdict(ctx, FK_CERT_NAME_MISMATCH, SEV_ERROR, det, c);
+    }
+    if (idx == 0 && c->self_signed) {
+        tc_fmt(det, sizeof(det),
+               "server certificate '%.150s' is self-signed - clients will not trust it unless "
+               "it is pinned or installed as a CA",
+               c->subject);
+        verdict(ctx, FK_CERT_SELF_SIGNED, SEV_WARN, det, c);
+    }
+    if (ci->weak_key || (ci->weak_sig && !c->self_signed)) {
+        tc_fmt(det, sizeof(det), "%s '%.120s' is weak:%s%s - replace it", who, c->subject,
+               ci->weak_key ? " small key" : "", ci->weak_sig ? " MD5/SHA-1 signature" : "");
+        size_t o = strlen(det);
+        if (ci->weak_key && o < sizeof(det))
+            tc_fmt(det + o, sizeof(det) - o, " (%s %d bits)", c->key_type, c->key_bits);
+        verdict(ctx, FK_CERT_WEAK, SEV_WARN, det, c);
+    }
+}

@@ -1,0 +1,42 @@
+/*
+ * tls_cert.h - certificate checks of TLS handshakes: each certificate of a server's chain is
+ * parsed (through a small cache of recent certificates) and judged once per (certificate,
+ * server, SNI): a validity date that is not a date, expired, not yet valid, expiring within
+ * N days, name mismatch, self-signed, weak key or signature. det_tls follows the handshakes
+ * and turns the verdicts into findings.
+ */
+#ifndef FM_TLS_CERT_H
+#define FM_TLS_CERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "analyzers/finding.h"
+
+struct tls_certs;
+
+/* A checker with an expiring window of expiring_days. NULL when out of memory. */
+struct tls_certs *tls_certs_new(uint32_t expiring_days);
+void tls_certs_free(struct tls_certs *tc);
+
+/*
+ * Parse one certificate (DER). The record is the checker's scratch (the caller fills its
+ * flow, server, time and chain position), valid until the next parse; NULL if it does not
+ * parse.
+ */
+struct cert_record *tls_certs_parse(struct tls_certs *tc, const uint8_t *der, size_t len);
+
+/*
+ * Judge the certificate parsed last, at position idx of the chain, presented by server for
+ * sni ("" if none) at now_s (seconds since the epoch): each problem goes to verdict (kind,
+ * severity, a readable detail, the certificate's record). A
+ * (certificate, server, SNI) already judged is not judged again (every connection to a server
+ * with an expired certificate would say the same thing; a slot collision only repeats one).
+ */
+void tls_certs_check(struct tls_certs *tc, unsigned idx, const struct endpoint *server,
+                     const char *sni, int64_t now_s,
+                     void (*verdict)(void *ctx, enum fkind k, enum severity sev, const char *detail,
+                                     const struct cert_record *c),
+                     void *ctx);
+
+#endif
