@@ -63,9 +63,11 @@ else
 fi
 # The fixed part now: struct flow (656 B: record, both TCP halves) + slices (336 B: det_estab's
 # SYN history and the incident layer's per-flow state, 104 B, are the largest). Measured 992 B
-# after the incident layer came in (888 B before). Issue 10's goal is 256 B; lower this as the
-# fixed part shrinks.
-FLOW_BYTES_MAX=992
+# after the incident layer came in (888 B before); 1128 B with the evidence branch's Zeek
+# conn_state and history (the 32-byte history string in the flow record, and the history
+# bookkeeping of both directions in struct tcp_flow, 2 x 44 B: candidates for a lazy block).
+# Issue 10's goal is 256 B; lower this as the fixed part shrinks.
+FLOW_BYTES_MAX=1128
 if "$FLOWMEDIC" -r "$tmp/flood.30000" --no-db --json -v --max-flows 2000 >/dev/null 2>"$tmp/err.v"; then
     python3 - "$tmp/err.v" $FLOW_BYTES_MAX <<'PY' || fail=1
 import re, sys
