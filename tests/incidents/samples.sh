@@ -33,6 +33,18 @@ for t in sorted(glob.glob(os.path.join(sys.argv[1], "*.truth.json"))):
         print(name)
 PY
 )
+# every entry of the incident truth table says why its verdict is right (its "reason")
+noreason=$(python3 - "$top_srcdir/tests/gen/incident-truth.json" <<'PY'
+import json, sys
+for name, e in sorted(json.load(open(sys.argv[1])).items()):
+    if not name.startswith("_") and not (isinstance(e.get("reason"), str) and e["reason"].strip()):
+        print(name)
+PY
+)
+if [ -n "$noreason" ]; then
+	echo "FAIL tests/gen/incident-truth.json: entries without a \"reason\": $noreason"
+	exit 1
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM
