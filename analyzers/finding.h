@@ -514,6 +514,12 @@ void fx_copy(char *dst, size_t n, const char *src);
 /* Days from now_s to not_after_s, rounded to 1/100 day as printf's "%.2f" rounds it. */
 double fx_days_left(int64_t not_after_s, int64_t now_s);
 
+/*
+ * A confidence (finding or incident) as every output writes it: rounded to 1/100, so JSON,
+ * the database and the report say 0.3, not the float's 0.300000011920929.
+ */
+double fx_confidence(float c);
+
 /* One TLS handshake (per flow), reported when its outcome is known or the flow ends. */
 struct tls_record {
     uint64_t flow_id;               /* the flow */

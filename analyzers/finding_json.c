@@ -288,6 +288,11 @@ size_t finding_json_members(const struct finding *f, char *buf, size_t bufsz)
     return b.used;
 }
 
+double fx_confidence(float c)
+{
+    return round((double)c * 100.0) / 100.0;
+}
+
 double fx_days_left(int64_t not_after_s, int64_t now_s)
 {
     int64_t left = not_after_s - now_s;

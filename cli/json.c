@@ -128,7 +128,7 @@ static void put_finding(FILE *out, const struct finding *f)
     fputs(",\"frames\":[", out);
     for (unsigned i = 0; i < f->nframes && i < FINDING_FRAMES_MAX; i++)
         fprintf(out, "%s%" PRIu64, i ? "," : "", f->frames[i]);
-    fprintf(out, "],\"confidence\":%.2f", (double)f->confidence);
+    fprintf(out, "],\"confidence\":%.2f", fx_confidence(f->confidence));
     char wf[WIRESHARK_FILTER_MAX];
     if (finding_wireshark_filter(f, wf, sizeof(wf))) {
         fputs(",\"wireshark_filter\":", out);
@@ -293,7 +293,7 @@ static void put_incident(FILE *out, const struct incident_record *r)
     fputs("],\"frames\":[", out);
     for (unsigned i = 0; i < r->nframes && i < INC_FRAMES_MAX; i++)
         fprintf(out, "%s%" PRIu64, i ? "," : "", r->frames[i]);
-    fprintf(out, "]},\"confidence\":%.2f", (double)r->confidence);
+    fprintf(out, "]},\"confidence\":%.2f", fx_confidence(r->confidence));
     char wf[WIRESHARK_FILTER_MAX];
     fputs(",\"wireshark_filter\":", out);
     if (wireshark_filter(r->has_client ? &r->client : NULL, &r->server, wf, sizeof(wf)))

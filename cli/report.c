@@ -928,7 +928,8 @@ static const char worst_sql[] =
     " ORDER BY retrans DESC, lost DESC, resets DESC, zero_windows DESC LIMIT 10";
 
 static const char errors_json_sql[] =
-    "SELECT run_id, ts, kind, severity, flow_id, client, server, detail, frames, confidence,"
+    "SELECT run_id, ts, kind, severity, flow_id, client, server, detail, frames,"
+    " round(confidence, 2) AS confidence,"
     " wireshark_filter(client, server) AS wireshark_filter,"
     " CASE WHEN json_valid(extra) THEN extra END AS extra_json FROM sel_findings"
     " WHERE severity = 'error' ORDER BY ts DESC, id DESC LIMIT 20";
@@ -936,7 +937,7 @@ static const char errors_json_sql[] =
 static const char incidents_sql[] =
     "SELECT run_id, id, severity, cause, layer, server, client, since, until, state,"
     " close_reason, updated, events, connections_affected, connections_total,"
-    " clients_affected, confidence, summary, advice,"
+    " clients_affected, round(confidence, 2) AS confidence, summary, advice,"
     " CASE WHEN json_valid(evidence) THEN evidence END AS evidence_json FROM sel_incidents"
     " ORDER BY CASE severity WHEN 'error' THEN 0 WHEN 'warn' THEN 1 ELSE 2 END,"
     " CASE state WHEN 'open' THEN 0 ELSE 1 END, connections_affected DESC, since, run_id, id";

@@ -863,7 +863,7 @@ static int write_finding(struct store *s, const struct finding *f)
     bind_ep(st, &f->server, 7, 10, 11);
     sqlite3_bind_text(st, 12, detail, -1, SQLITE_STATIC);
     bind_text_or_null(st, 13, frames);
-    sqlite3_bind_double(st, 14, f->confidence);
+    sqlite3_bind_double(st, 14, fx_confidence(f->confidence));
     if (nm)
         sqlite3_bind_text(st, 15, extra, -1, SQLITE_STATIC);
     bind_typed_columns(st, f, 16, 17, 18);
@@ -1121,7 +1121,7 @@ static int write_incident(struct store *s, const struct incident_record *r)
     bind_u64(st, 15, r->conns_affected);
     bind_u64(st, 16, r->conns_total);
     bind_u64(st, 17, r->clients_affected);
-    sqlite3_bind_double(st, 18, r->confidence);
+    sqlite3_bind_double(st, 18, fx_confidence(r->confidence));
     sqlite3_bind_text(st, 19, summary, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 20, advice, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 21, evidence, -1, SQLITE_STATIC);

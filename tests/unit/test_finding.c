@@ -134,10 +134,22 @@ static void test_days_left(void)
     CHECK(fx_days_left(0, 100) == 0 && signbit(fx_days_left(0, 100)));
 }
 
+/* Confidences leave as the two-decimal value: 0.3f is 0.300000011920929 as a double. */
+static void test_confidence(void)
+{
+    char buf[64];
+    CHECK((double)0.3f != 0.3 && fx_confidence(0.3f) == 0.3);
+    CHECK(fx_confidence(0.95f) == 0.95 && fx_confidence(1.0f) == 1.0 && fx_confidence(0) == 0);
+    CHECK(fx_confidence(0.555f) == 0.56 || fx_confidence(0.555f) == 0.55);
+    snprintf(buf, sizeof(buf), "%.17g", fx_confidence(0.3f));
+    CHECK(strcmp(buf, "0.29999999999999999") == 0); /* the double nearest 0.3, as 0.3 reads */
+}
+
 int main(void)
 {
     TEST_RUN(test_kind_table);
     TEST_RUN(test_encoder);
     TEST_RUN(test_days_left);
+    TEST_RUN(test_confidence);
     return TEST_REPORT();
 }

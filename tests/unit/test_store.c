@@ -183,6 +183,7 @@ static void test_all_records(void)
     f.fx.reset.phase = RST_HANDSHAKE;
     f.fx.reset.ttl = 64;
     f.fx.reset.ttl_expected = 64;
+    f.confidence = 0.3f; /* 0.300000011920929 as a float: stored as 0.3 */
     sink_put(&store_sink_ops, s, OUT_FINDING, &f);
 
     struct flow_record r;
@@ -310,6 +311,7 @@ static void test_all_records(void)
                         buf, sizeof(buf)),
                  "192.168.1.10:40000 10.0.0.5:443 reset warn 3,9") == 0);
     CHECK_EQ_U64(q_int(path, "SELECT server_port FROM findings WHERE kind='reset'"), 443);
+    CHECK_EQ_U64(q_int(path, "SELECT confidence = 0.3 FROM findings WHERE kind='reset'"), 1);
     CHECK_EQ_U64(q_int(path, "SELECT abs(ts - 1714557600.5) < 1e-6 FROM findings "
                              "WHERE kind='reset'"),
                  1);
@@ -413,7 +415,7 @@ static void test_incident_upsert(void)
     r.conns_affected = 3;
     r.conns_total = 10;
     r.clients_affected = 2;
-    r.confidence = 0.9f;
+    r.confidence = 0.7f; /* 0.699999988079071 as a float: stored as 0.7 */
     r.kinds[FK_SYN_UNANSWERED] = 3;
     r.nflows = 2;
     r.flows[0] = 4;
@@ -436,6 +438,7 @@ static void test_incident_upsert(void)
     CHECK_EQ_U64(q_int(path, "SELECT connections_affected FROM incidents"), 6);
     CHECK_EQ_U64(q_int(path, "SELECT until - since FROM incidents"), 10);
     CHECK_EQ_U64(q_int(path, "SELECT length(advice) FROM incidents"), INC_ADVICE_MAX - 1);
+    CHECK_EQ_U64(q_int(path, "SELECT confidence = 0.7 FROM incidents"), 1);
     CHECK(strcmp(q_text(path, "SELECT cause || '/' || state || '/' || close_reason FROM "
                               "v_incidents", buf, sizeof(buf)),
                  "host_unreachable/closed/recovered") == 0);
