@@ -275,6 +275,11 @@ enum tls_alert_desc {
 const char *tls_alert_name(int desc);
 /* "TLS 1.2", "SSL 3.0", ... or "0x%04x" into buf. */
 const char *tls_version_name(uint16_t v, char *buf, size_t bufsz);
+/*
+ * IANA name of a cipher suite ("TLS_AES_128_GCM_SHA256"), from OpenSSL's libssl (every suite
+ * it knows, read once); "0x%04x" into buf for a code it does not know. Thread-safe.
+ */
+const char *tls_cipher_name(uint16_t cs, char *buf, size_t bufsz);
 
 #define FINDING_DETAIL_MAX 320 /* readable detail, NUL-terminated */
 #define FINDING_FRAMES_MAX 8   /* evidence frame numbers kept */

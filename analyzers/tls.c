@@ -11,6 +11,7 @@
  */
 #include "analyzers/tls.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,46 +103,79 @@ bool tls_looks_like(const uint8_t *p, size_t n)
     return !r.err && type == TLS_CT_HANDSHAKE && maj == 3 && min <= 4;
 }
 
-/* Common cipher suites (IANA names). */
-static const struct {
-    uint16_t cs;      /* suite code */
-    const char *name; /* IANA name */
-} cipher_names[] = {
-    {0x1301, "TLS_AES_128_GCM_SHA256"},
-    {0x1302, "TLS_AES_256_GCM_SHA384"},
-    {0x1303, "TLS_CHACHA20_POLY1305_SHA256"},
-    {0x1304, "TLS_AES_128_CCM_SHA256"},
-    {0x1305, "TLS_AES_128_CCM_8_SHA256"},
-    {0xc02b, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"},
-    {0xc02c, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"},
-    {0xc02f, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"},
-    {0xc030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"},
-    {0xcca8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"},
-    {0xcca9, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"},
-    {0xc013, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"},
-    {0xc014, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA"},
-    {0xc009, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA"},
-    {0xc00a, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA"},
-    {0xc027, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256"},
-    {0xc028, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384"},
-    {0x009c, "TLS_RSA_WITH_AES_128_GCM_SHA256"},
-    {0x009d, "TLS_RSA_WITH_AES_256_GCM_SHA384"},
-    {0x009e, "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"},
-    {0x009f, "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384"},
-    {0x002f, "TLS_RSA_WITH_AES_128_CBC_SHA"},
-    {0x0035, "TLS_RSA_WITH_AES_256_CBC_SHA"},
-    {0x003c, "TLS_RSA_WITH_AES_128_CBC_SHA256"},
-    {0x003d, "TLS_RSA_WITH_AES_256_CBC_SHA256"},
-    {0x000a, "TLS_RSA_WITH_3DES_EDE_CBC_SHA"},
-    {0x0005, "TLS_RSA_WITH_RC4_128_SHA"},
-    {0x0004, "TLS_RSA_WITH_RC4_128_MD5"},
+/*
+ * Cipher suite names: OpenSSL's (x509_cipher_suites), read once on first use by whichever
+ * thread asks first (the analysis, the JSON sink, the live view, the report).
+ */
+#define CS_NAMES_MAX 512 /* suites kept (OpenSSL 3 knows about 200) */
+#define CS_NAME_LEN 64   /* longest IANA name, NUL included */
+
+/* One named suite. */
+struct cs_name {
+    uint16_t code;           /* suite code */
+    char name[CS_NAME_LEN];  /* IANA name */
 };
+
+static struct cs_name cs_names[CS_NAMES_MAX]; /* sorted by code (x509_cipher_suites' order) */
+static size_t cs_count;                       /* cs_names[] used */
+static pthread_once_t cs_once = PTHREAD_ONCE_INIT;
+
+static void cs_add(void *ctx, uint16_t code, const char *name)
+{
+    (void)ctx;
+    if (cs_count >= CS_NAMES_MAX || strlen(name) >= CS_NAME_LEN)
+        return;
+    cs_names[cs_count].code = code;
+    memcpy(cs_names[cs_count].name, name, strlen(name) + 1);
+    cs_count++;
+}
+
+/*
+ * Legacy suites that OpenSSL builds without weak ciphers (Debian's: no-weak-ssl-ciphers) do
+ * not know, yet old clients and servers still negotiate: named here so that a report shows
+ * RC4 or 3DES for what it is. Sorted by code; OpenSSL's table wins where both have a code.
+ */
+static const struct {
+    uint16_t code;    /* suite code */
+    const char *name; /* IANA name */
+} cs_legacy[] = {
+    {0x0004, "TLS_RSA_WITH_RC4_128_MD5"},
+    {0x0005, "TLS_RSA_WITH_RC4_128_SHA"},
+    {0x000a, "TLS_RSA_WITH_3DES_EDE_CBC_SHA"},
+    {0xc011, "TLS_ECDHE_RSA_WITH_RC4_128_SHA"},
+    {0xc012, "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA"},
+};
+
+static void cs_load(void)
+{
+    if (x509_cipher_suites(cs_add, NULL) < 0)
+        cs_count = 0;
+    /* merge the legacy names in, keeping the order */
+    for (size_t i = 0; i < sizeof(cs_legacy) / sizeof(cs_legacy[0]); i++) {
+        size_t at = 0;
+        while (at < cs_count && cs_names[at].code < cs_legacy[i].code)
+            at++;
+        if ((at < cs_count && cs_names[at].code == cs_legacy[i].code) || cs_count >= CS_NAMES_MAX)
+            continue;
+        memmove(&cs_names[at + 1], &cs_names[at], (cs_count - at) * sizeof(cs_names[0]));
+        cs_names[at].code = cs_legacy[i].code;
+        snprintf(cs_names[at].name, sizeof(cs_names[at].name), "%s", cs_legacy[i].name);
+        cs_count++;
+    }
+}
 
 const char *tls_cipher_name(uint16_t cs, char *buf, size_t bufsz)
 {
-    for (size_t i = 0; i < sizeof(cipher_names) / sizeof(cipher_names[0]); i++) {
-        if (cipher_names[i].cs == cs)
-            return cipher_names[i].name;
+    pthread_once(&cs_once, cs_load);
+    size_t lo = 0, hi = cs_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cs_names[mid].code == cs)
+            return cs_names[mid].name;
+        if (cs_names[mid].code < cs)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     snprintf(buf, bufsz, "0x%04x", cs);
     return buf;

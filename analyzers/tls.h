@@ -128,8 +128,6 @@ int tls_parse(struct tls_conn *c, int dir, const uint8_t *buf, size_t len, struc
 /* True if p[0, n) starts like a TLS handshake record (type 22, version 3.0 - 3.4). */
 bool tls_looks_like(const uint8_t *p, size_t n);
 
-/* IANA cipher suite name for common suites, else "0x%04x" into buf. */
-const char *tls_cipher_name(uint16_t cs, char *buf, size_t bufsz);
 /* True for TLS 1.3 or one of its drafts (0x7fxx). */
 bool tls_is_v13(uint16_t v);
 /* True for a GREASE value (RFC 8701). */

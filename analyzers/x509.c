@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/objects.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -393,6 +394,40 @@ bool x509_name_matches(const struct x509_info *ci, const char *host)
         return false;
     }
     return ci->cn[0] && x509_dns_match(ci->cn, host);
+}
+
+/* The IANA code ranges that hold TLS cipher suites (RFC 8446 B.4, the TLS registry). */
+static const struct {
+    uint16_t first, last; /* inclusive */
+} cs_ranges[] = {
+    {0x0000, 0x00ff}, /* SSL 3.0 .. TLS 1.2 suites, TLS_EMPTY_RENEGOTIATION_INFO_SCSV */
+    {0x1300, 0x13ff}, /* TLS 1.3 */
+    {0x5600, 0x5600}, /* TLS_FALLBACK_SCSV */
+    {0xc000, 0xc1ff}, /* ECDHE, SRP, ARIA, Camellia, CCM, GOST */
+    {0xcc00, 0xccff}, /* ChaCha20-Poly1305 */
+    {0xd000, 0xd0ff}, /* ECDHE_PSK with AES-GCM/CCM */
+};
+
+int x509_cipher_suites(void (*add)(void *ctx, uint16_t code, const char *name), void *ctx)
+{
+    SSL_CTX *sc = SSL_CTX_new(TLS_method());
+    SSL *ssl = sc ? SSL_new(sc) : NULL;
+    if (!ssl) {
+        SSL_CTX_free(sc);
+        return ERR_NOMEM;
+    }
+    for (size_t r = 0; r < sizeof(cs_ranges) / sizeof(cs_ranges[0]); r++) {
+        for (uint32_t code = cs_ranges[r].first; code <= cs_ranges[r].last; code++) {
+            const unsigned char b[2] = {(unsigned char)(code >> 8), (unsigned char)code};
+            const SSL_CIPHER *c = SSL_CIPHER_find(ssl, b);
+            const char *name = c ? SSL_CIPHER_standard_name(c) : NULL;
+            if (c && SSL_CIPHER_get_protocol_id(c) == code && name && strncmp(name, "TLS_", 4) == 0)
+                add(ctx, (uint16_t)code, name);
+        }
+    }
+    SSL_free(ssl);
+    SSL_CTX_free(sc);
+    return 0;
 }
 
 /* A reusable cipher context. */

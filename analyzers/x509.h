@@ -1,7 +1,7 @@
 /*
  * x509.h - certificate parsing and digests with OpenSSL libcrypto (the only OpenSSL user):
  * X.509 fields for cert_record, self-signed and weakness checks, RFC 6125 host name matching,
- * and the MD5/SHA-256 digests behind JA3, JA4 and fingerprints.
+ * the MD5/SHA-256 digests behind JA3, JA4 and fingerprints, and libssl's cipher suite names.
  */
 #ifndef FM_X509_H
 #define FM_X509_H
@@ -63,6 +63,13 @@ void x509_digest_hex(struct x509_digest *d, char *out, size_t outsz);
 
 /* One-shot digest of p[0,n) as lower-case hex into out (cut to outsz-1 chars). */
 int x509_hash_hex(enum x509_alg alg, const void *p, size_t n, char *out, size_t outsz) FM_WUR;
+
+/*
+ * Every TLS cipher suite OpenSSL's libssl knows (SSL_CIPHER_find over the IANA-assigned code
+ * ranges, whether or not this build could negotiate it): add(ctx, code, IANA name) for each,
+ * in increasing code order. 0, or ERR_NOMEM when libssl could not be set up.
+ */
+int x509_cipher_suites(void (*add)(void *ctx, uint16_t code, const char *name), void *ctx) FM_WUR;
 
 /* A TLS 1.3 record protection key for one direction (RFC 8446 5.2, 7.3). */
 struct x509_tls13_key {

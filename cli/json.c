@@ -190,8 +190,14 @@ static void put_tls(FILE *out, const struct tls_record *t)
     put_ep(out, &t->server);
     fputs(",\"ts\":", out);
     put_ts(out, t->ts_ns);
-    fprintf(out, ",\"client_version\":%u,\"version\":%u,\"cipher\":%u,\"hello_retry\":%s",
-            t->client_version, t->version, t->cipher, t->hello_retry ? "true" : "false");
+    fprintf(out, ",\"client_version\":%u,\"version\":%u,\"cipher\":%u,\"cipher_name\":",
+            t->client_version, t->version, t->cipher);
+    char csb[8];
+    if (t->version)
+        json_put_str(out, tls_cipher_name(t->cipher, csb, sizeof(csb)));
+    else
+        fputs("null", out); /* no ServerHello: no suite chosen */
+    fprintf(out, ",\"hello_retry\":%s", t->hello_retry ? "true" : "false");
     fputs(",\"sni\":", out);
     json_put_str(out, t->sni);
     fputs(",\"alpn\":", out);

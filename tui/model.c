@@ -807,8 +807,9 @@ static void tl_tls(struct tl *t, const struct tui_model *m, const struct tls_rec
            x->sni[0] ? x->sni : "(none)", tls_version_name(x->client_version, vb[0], sizeof(vb[0])),
            x->alpn[0] ? ", ALPN " : "", x->alpn, x->ja4[0] ? x->ja4 : "-");
     if (x->version)
-        tl_add(t, x->ts_ns, -1, "TLS ServerHello: %s, cipher 0x%04x%s",
-               tls_version_name(x->version, vb[1], sizeof(vb[1])), x->cipher,
+        tl_add(t, x->ts_ns, -1, "TLS ServerHello: %s, cipher %s (0x%04x)%s",
+               tls_version_name(x->version, vb[1], sizeof(vb[1])),
+               tls_cipher_name(x->cipher, d, sizeof(d)), x->cipher,
                x->hello_retry ? " (after a HelloRetryRequest)" : "");
     switch (x->outcome) {
     case TLS_COMPLETED:

@@ -5,7 +5,8 @@ Samples (samples/tls*.pcap, made by tests/gen/tls.sh with real openssl/GnuTLS st
 handshake outcome, alert (code and sender), negotiated version, inferred flag and certificate
 findings of the single connection in each; clean samples must give no TLS/certificate error or
 warning. tshark cross-checks: plaintext alert frames (tls.alert_message.desc) equal flowmedic's
-tls_alert findings, and on corpus captures JA3 of every ClientHello equals tshark's.
+tls_alert findings, on corpus captures JA3 of every ClientHello equals tshark's, and the cipher
+suite name of every tls record equals the one tshark shows for its ServerHello.
 Exit 0 all passed, 1 a check failed, 77 nothing to check.
 """
 import collections
@@ -89,6 +90,43 @@ def tshark_fields(pcap, filt, field):
     return [v for line in p.stdout.splitlines() for v in line.split(",") if v]
 
 
+def tshark_ciphers(pcap):
+    """(client port, suite name) of every ServerHello, as tshark names the suite ("Cipher
+    Suite: TLS_AES_256_GCM_SHA384 (0x1302)"; an unknown one as its number, like flowmedic)."""
+    import re
+    import xml.etree.ElementTree as ET
+    p = subprocess.run([TSHARK, "-r", pcap, "-Y", "tls.handshake.type==2", "-T", "pdml"],
+                       capture_output=True, text=True, timeout=300)
+    out = collections.Counter()
+    for pkt in ET.fromstring(p.stdout).iter("packet"):
+        port, names = None, []
+        for f in pkt.iter("field"):
+            if f.get("name") == "tcp.dstport" and port is None:
+                port = int(f.get("show"))
+            elif f.get("name") == "tls.handshake.ciphersuite":
+                m = re.match(r"Cipher Suite: (\S+) \((0x[0-9a-f]{4})\)", f.get("showname", ""))
+                if m:
+                    names.append(m.group(2) if m.group(1) == "Unknown" else m.group(1))
+        for n in names:
+            out[(port, n)] += 1
+    return out
+
+
+def check_ciphers(what, pcap, tls):
+    """flowmedic's cipher_name of each handshake with a ServerHello against tshark's."""
+    if not TSHARK:
+        return
+    mine = collections.Counter((t["client"].rsplit(":", 1)[1], t["cipher_name"]) for t in tls
+                               if t["version"])
+    mine = collections.Counter({(int(p), n): c for (p, n), c in mine.items()})
+    theirs = tshark_ciphers(pcap)
+    check(all(t["cipher_name"] is None for t in tls if not t["version"]),
+          f"{what}: a cipher_name without a ServerHello")
+    # tshark may file a ServerHello under retransmissions (see JA3S below): one extra of ours
+    check(not (theirs - mine) and sum((mine - theirs).values()) <= 1,
+          f"{what}: cipher names {dict(mine)} vs tshark {dict(theirs)}")
+
+
 def check_sample(name, exp):
     pcap = os.path.join(SRC, "samples", name + ".pcap")
     rc, objs = run(pcap)
@@ -100,6 +138,7 @@ def check_sample(name, exp):
     if not tls:
         return
     t = tls[0]
+    check_ciphers(name, pcap, tls)
     check(t["outcome"] == exp["outcome"], f"{name}: outcome {t['outcome']} != {exp['outcome']}")
     check(t["version"] == exp["version"], f"{name}: version {t['version']:#x} != {exp['version']:#x}")
     check(t["inferred"] == exp.get("inferred", False), f"{name}: inferred {t['inferred']}")
@@ -351,6 +390,7 @@ def check_corpus(rel, exp):
               f"{rel}: JA3S {dict(mine_s)} vs tshark {dict(ja3s)}")
         plain = tshark_fields(pcap, "tls.alert_message.desc", "tls.alert_message.desc")
         check(len(plain) == len(alerts), f"{rel}: tshark plaintext alerts {len(plain)} != {len(alerts)}")
+        check_ciphers(rel, pcap, tls)
 
 
 def main():

@@ -460,6 +460,20 @@ static void test_names(void)
     CHECK(strcmp(tls_version_name(0x7f10, b, sizeof(b)), "TLS 1.3 (draft 16)") == 0);
     CHECK(strcmp(tls_version_name(0x1234, b, sizeof(b)), "0x1234") == 0);
     CHECK(strcmp(tls_cipher_name(0x1301, b, sizeof(b)), "TLS_AES_128_GCM_SHA256") == 0);
+    /* OpenSSL's names (also for suites this build would not negotiate), the legacy ones
+       OpenSSL built without weak ciphers lacks (RC4, 3DES) */
+    CHECK(strcmp(tls_cipher_name(0xc02c, b, sizeof(b)), "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384") == 0);
+    CHECK(strcmp(tls_cipher_name(0xcca8, b, sizeof(b)),
+                 "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256") == 0);
+    CHECK(strcmp(tls_cipher_name(0x0005, b, sizeof(b)), "TLS_RSA_WITH_RC4_128_SHA") == 0);
+    CHECK(strcmp(tls_cipher_name(0x000a, b, sizeof(b)), "TLS_RSA_WITH_3DES_EDE_CBC_SHA") == 0);
+    CHECK(strcmp(tls_cipher_name(0xc0ad, b, sizeof(b)), "TLS_ECDHE_ECDSA_WITH_AES_256_CCM") == 0);
+    CHECK(strcmp(tls_cipher_name(0x0001, b, sizeof(b)), "TLS_RSA_WITH_NULL_MD5") == 0);
+    CHECK(strcmp(tls_cipher_name(0x00ff, b, sizeof(b)), "TLS_EMPTY_RENEGOTIATION_INFO_SCSV") == 0);
+    CHECK(strcmp(tls_cipher_name(0x5600, b, sizeof(b)), "TLS_FALLBACK_SCSV") == 0);
+    /* unknown (GREASE, unassigned): the number */
+    CHECK(strcmp(tls_cipher_name(0x0a0a, b, sizeof(b)), "0x0a0a") == 0);
+    CHECK(strcmp(tls_cipher_name(0xfeff, b, sizeof(b)), "0xfeff") == 0);
     CHECK(tls_is_grease(0x0a0a) && tls_is_grease(0xfafa) && !tls_is_grease(0x0a1a));
 }
 
