@@ -353,6 +353,54 @@ static void sql_wireshark_filter(sqlite3_context *ctx, int argc, sqlite3_value *
     sqlite3_result_text(ctx, buf, -1, SQLITE_TRANSIENT);
 }
 
+/* SQL cipher_name(code): the suite's IANA name (tls_cipher_name); NULL for NULL. */
+static void sql_cipher_name(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    char buf[8];
+    if (argc != 1 || sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    sqlite3_int64 cs = sqlite3_value_int64(argv[0]);
+    if (cs < 0 || cs > 0xffff) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    sqlite3_result_text(ctx, tls_cipher_name((uint16_t)cs, buf, sizeof(buf)), -1,
+                        SQLITE_TRANSIENT);
+}
+
+/*
+ * SQL alert_names(bits): the open alert rules of a health row (health_row.open_alerts) by
+ * name, comma separated ("resp_p99,error_rate"); NULL when none is open.
+ */
+static void sql_alert_names(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    char buf[256];
+    size_t at = 0;
+    sqlite3_int64 bits = argc == 1 ? sqlite3_value_int64(argv[0]) : 0;
+    buf[0] = '\0';
+    for (int i = 0; i < 32; i++) {
+        if (!(bits & ((sqlite3_int64)1 << i)))
+            continue;
+        /* a bit this flowmedic has no rule for (a newer database) prints as its number */
+        char num[16];
+        const char *name = i < AR__COUNT ? alert_rule_name((enum alert_rule)i) : NULL;
+        if (!name) {
+            snprintf(num, sizeof(num), "bit%d", i);
+            name = num;
+        }
+        int n = snprintf(buf + at, sizeof(buf) - at, "%s%s", at ? "," : "", name);
+        if (n < 0 || (size_t)n >= sizeof(buf) - at)
+            break;
+        at += (size_t)n;
+    }
+    if (at)
+        sqlite3_result_text(ctx, buf, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_result_null(ctx);
+}
+
 static int open_db(struct report *r, char *err, size_t errlen)
 {
     struct stat sb;
@@ -372,6 +420,12 @@ static int open_db(struct report *r, char *err, size_t errlen)
         rc = sqlite3_create_function(r->db, "wireshark_filter", 2,
                                      SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_wireshark_filter,
                                      NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function(r->db, "cipher_name", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                     NULL, sql_cipher_name, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function(r->db, "alert_names", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                     NULL, sql_alert_names, NULL, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_busy_timeout(r->db, 5000);
         rc = sqlite3_prepare_v2(r->db,
@@ -879,13 +933,13 @@ static const char health_time_sql[] =
     " resets, round(100 * error_rate, 2) AS error_pct, round(100 * retrans_rate, 2) AS retrans_pct,"
     " round(1000 * hs_rtt_p50, 3) AS hs_rtt_p50_ms, round(1000 * hs_rtt_p99, 3) AS hs_rtt_p99_ms,"
     " round(1000 * resp_p50, 3) AS resp_p50_ms, round(1000 * resp_p99, 3) AS resp_p99_ms,"
-    " open_alerts AS alerts FROM sel_health ORDER BY start DESC, server LIMIT 200)"
+    " alert_names(open_alerts) AS alerts FROM sel_health ORDER BY start DESC, server LIMIT 200)"
     " ORDER BY server, start";
 
 /* TLS versions and cipher suites each server negotiated. */
 static const char tls_versions_sql[] =
     "SELECT server, coalesce(version, 'none') AS version,"
-    " CASE WHEN cipher IS NULL THEN '-' ELSE printf('0x%04x', cipher) END AS cipher,"
+    " CASE WHEN cipher IS NULL THEN '-' ELSE cipher_name(cipher) END AS cipher,"
     " count(*) AS handshakes, sum(outcome = :t_completed) AS completed,"
     " round(1000 * avg(duration), 3) AS avg_duration_ms FROM sel_tls"
     " GROUP BY server, version, cipher ORDER BY server, handshakes DESC LIMIT 50";

@@ -176,21 +176,39 @@ else
     fail=$((fail + 1))
 fi
 # Health over time and the TLS versions per server agree with the tables they summarise.
-if python3 - "$FLOWMEDIC" "$db" <<'PY'
-import json, sqlite3, subprocess, sys
+if python3 - "$FLOWMEDIC" "$db" "$tmp" <<'PY'
+import glob, json, sqlite3, subprocess, sys
 fm, db = sys.argv[1], sys.argv[2]
 o = json.loads(subprocess.run([fm, "report", db, "--json"], check=True, capture_output=True).stdout)
 con = sqlite3.connect(db)
 rows = con.execute("SELECT count(*) FROM server_health").fetchone()[0]
 assert len(o["server_health_over_time"]) == min(rows, 200), (len(o["server_health_over_time"]), rows)
+# cipher suites by the name the JSON lines gave (tests/tls/ciphers.sh checks those with tshark)
+names = {}
+for f in glob.glob(sys.argv[3] + "/*.jsonl"):
+    for l in open(f):
+        r = json.loads(l)
+        if r["type"] == "tls" and r["version"]:
+            names[r["cipher"]] = r["cipher_name"]
 got = {(t["server"], t["version"], t["cipher"]): (t["handshakes"], t["completed"]) for t in o["tls_versions"]}
 want = {}
 for srv, ver, cs, n, ok in con.execute(
         "SELECT server, coalesce(version, 'none'), cipher, count(*), sum(outcome = 'completed')"
         " FROM tls_handshakes GROUP BY 1, 2, 3"):
-    want[(srv, ver, "-" if cs is None else "0x%04x" % cs)] = (n, ok)
+    want[(srv, ver, "-" if cs is None else names[cs])] = (n, ok)
 assert got == want, (got, want)
 assert any(k[1] == "TLS 1.3" and v[1] >= 1 for k, v in got.items()), got
+assert all(k[2] == "-" or k[2].startswith("TLS_") for k in got), got
+# open alerts by rule name (the bit order of health_row.open_alerts), not a number
+rules = ["resp_p99", "error_rate", "retrans_rate", "cert_expiring"]
+bits = {(s, round(t, 3)): b for s, t, b in con.execute("SELECT server, start, open_alerts FROM server_health")}
+seen = 0
+for h in o["server_health_over_time"]:
+    b = bits[(h["server"], round(h["start"], 3))]
+    want_names = ",".join(r for i, r in enumerate(rules) if b >> i & 1) or None
+    assert h["alerts"] == want_names, (h, b)
+    seen += bool(b)
+assert seen, "no health row with an open alert among the samples"
 PY
 then
     echo "ok   report: health over time and TLS versions per server match the tables"
