@@ -707,6 +707,18 @@ static void ev_record(void *ctx, int dir, uint8_t type, uint32_t len, bool enc)
     }
 }
 
+/* tls_certs_chain_check's verdict: the chain of the session being fed does not verify. */
+static void chain_verdict(void *ctx, enum fkind k, enum severity sev, const char *detail,
+                          const struct fx_cert *x)
+{
+    struct tls_priv *pv = ctx;
+    struct finding f;
+    sess_finding(&f, pv->cur, k, sev, pv->cur_ns);
+    bfmt(f.detail, sizeof(f.detail), "%s", detail);
+    f.fx.cert = *x;
+    det_emit(pv->d, &f);
+}
+
 /* Parser callback: a plaintext handshake message. */
 static void ev_handshake(void *ctx, int dir, uint8_t type, uint32_t len, bool parsed)
 {
@@ -735,6 +747,9 @@ static void ev_handshake(void *ctx, int dir, uint8_t type, uint32_t len, bool pa
         s->server_cert = true;
         if (!parsed)
             pv->capped++;
+        else /* the whole chain was handed to ev_cert: verify it */
+            tls_certs_chain_check(pv->certs, &s->tc.rec.server, (int64_t)(pv->cur_ns / NS_PER_S),
+                                  chain_verdict, pv);
     }
 }
 
@@ -811,6 +826,7 @@ static void ev_cert(void *ctx, unsigned idx, const uint8_t *der, size_t len)
 {
     struct tls_priv *pv = ctx;
     struct tls_sess *s = pv->cur;
+    tls_certs_chain_add(pv->certs, idx, der, len);
     struct cert_record *c = tls_certs_parse(pv->certs, der, len);
     if (!c)
         return;
@@ -1109,7 +1125,11 @@ static int tls_init(struct det *d, const struct eng_config *cfg)
     pv->ctx = tls_ctx_new(cap);
     pv->sess = calloc(pv->nsess, sizeof(*pv->sess));
     pv->free = calloc(pv->nsess, sizeof(*pv->free));
-    pv->certs = tls_certs_new(cfg->cert_expiring_days);
+    char err[512];
+    pv->certs = tls_certs_new(cfg->cert_expiring_days, cfg->ca_files, cfg->nca_files, err,
+                              sizeof(err));
+    if (!pv->certs)
+        log_error("TLS: %s", err);
     if (!pv->pool || !pv->ctx || !pv->sess || !pv->free || !pv->certs) {
         tls_certs_free(pv->certs);
         stream_pool_free(pv->pool);
@@ -1149,6 +1169,11 @@ static void tls_on_finish(struct det *d)
     log_info("TLS: %llu handshakes followed, %llu stream gaps, %llu capped, %llu malformed",
              (unsigned long long)pv->sessions, (unsigned long long)pv->gaps,
              (unsigned long long)pv->capped, (unsigned long long)pv->malformed);
+    uint64_t verified, skipped;
+    tls_certs_chain_counts(pv->certs, &verified, &skipped);
+    if (verified || skipped)
+        log_info("TLS: %llu certificate chains verified, %llu not (too large or unreadable)",
+                 (unsigned long long)verified, (unsigned long long)skipped);
     if (pv->nkl)
         log_info("TLS: key log: %zu secrets, %llu handshakes decrypted, %llu records failed",
                  pv->nkl, (unsigned long long)pv->decrypted,

@@ -14,6 +14,7 @@
 #include "capture/pkt.h"
 
 #define ENG_MAX_SERVERS 64
+#define ENG_MAX_CA_FILES 8 /* --ca-file files kept */
 
 /* Analysis options (cli fills these from the command line and config file). */
 struct eng_config {
@@ -35,6 +36,10 @@ struct eng_config {
     uint64_t tls_stall_ns;          /* TLS handshake stalled after this (default 10 s) */
     uint64_t slow_handshake_ns;     /* slow_handshake threshold (default 1 s) */
     const char *tls_keylog;         /* SSLKEYLOGFILE path or NULL */
+    const char *ca_files[ENG_MAX_CA_FILES]; /* --ca-file PEM files (certificates or bundles):
+                                       the trust anchors for chain checks; none: the system
+                                       trust store */
+    size_t nca_files;               /* entries used in ca_files[] */
     /* Alert hysteresis (server health); 0 means the default in parentheses. */
     uint32_t alert_open_intervals;  /* intervals over a threshold before an alert opens (1) */
     uint32_t alert_clear_intervals; /* intervals clear before an open alert closes (3) */

@@ -67,6 +67,12 @@ static const struct fk_info fk_infos[] = {
     [FK_MALFORMED] = {"malformed", SEV_INFO, LAYER_CAPTURE, FX_NONE, NOTEV, false, FAIL_NONE},
     [FK_CERT_INVALID_DATE] = {"cert_invalid_date", SEV_WARN, LAYER_TLS, FX_CERT, NOTEV, false,
                               FAIL_NONE},
+    /* warn against the system trust store (the clients' may hold a private CA), error
+       against --ca-file (the anchors the operator says the clients use) */
+    [FK_CERT_UNTRUSTED] = {"cert_untrusted", SEV_WARN, LAYER_TLS, FX_CERT, NOTEV, false,
+                           FAIL_NONE},
+    [FK_CERT_CHAIN_INCOMPLETE] = {"cert_chain_incomplete", SEV_WARN, LAYER_TLS, FX_CERT, NOTEV,
+                                  false, FAIL_NONE},
 };
 _Static_assert(NELEM(fk_infos) == FK__COUNT, "every finding kind has its metadata");
 

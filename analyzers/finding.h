@@ -45,6 +45,9 @@ enum fkind {
     FK_ONE_DIRECTION,
     FK_MALFORMED,
     FK_CERT_INVALID_DATE, /* a certificate's notBefore/notAfter cannot be read */
+    FK_CERT_UNTRUSTED,    /* the chain sent does not verify to a trusted root */
+    FK_CERT_CHAIN_INCOMPLETE, /* the issuer of the last certificate sent is neither sent
+                                 nor a trusted root (a missing intermediate) */
     FK__COUNT
 };
 
@@ -283,11 +286,12 @@ const char *tls_cipher_name(uint16_t cs, char *buf, size_t bufsz);
 
 #define FINDING_DETAIL_MAX 320 /* readable detail, NUL-terminated */
 #define FINDING_FRAMES_MAX 8   /* evidence frame numbers kept */
-#define FINDING_JSON_MAX 512   /* room for finding_json_members (its output always fits) */
+#define FINDING_JSON_MAX 1024  /* room for finding_json_members (its output always fits) */
 #define FX_GAPS_MAX 5          /* SYN retry gaps kept in an establishment finding */
 #define FX_SNI_MAX 80          /* SNI bytes kept in TLS findings, NUL included */
 #define FX_SUBJECT_MAX 140     /* certificate subject bytes kept, NUL included */
 #define FX_PROTO_MAX 8         /* protocol name bytes kept ("HTTP", "TLS"), NUL included */
+#define FX_REASON_MAX 64       /* certificate verify error text kept, NUL included */
 
 /* Phase of the connection in which a reset arrived. Names: rst_phase_name. */
 enum rst_phase {
@@ -403,6 +407,15 @@ struct fx_cert {
                                      (negative once expired) */
     int64_t not_after;            /* validity end, seconds since the epoch */
     char subject[FX_SUBJECT_MAX]; /* one-line subject (cut) */
+    /* cert_untrusted and cert_chain_incomplete only (zero for the other kinds); chain_pos is
+       then the position in the chain as verified of the certificate the error is about */
+    int verify_code;             /* OpenSSL's X509_V_ERR_* code */
+    uint8_t chain_sent;          /* certificates the server sent */
+    bool ca_file;                /* judged against --ca-file (else the system trust store) */
+    char issuer[FX_SUBJECT_MAX]; /* issuer of that certificate: missing, or not trusted (cut) */
+    char reason[FX_REASON_MAX];  /* OpenSSL's text for verify_code, as Zeek's
+                                    validation_status ("unable to get local issuer
+                                    certificate") */
 };
 
 /* FX_SLOW_RESPONSE (slow_response). */

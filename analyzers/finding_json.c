@@ -201,7 +201,7 @@ static void put_tls_alert(struct jbuf *b, const struct fx_tls_alert *x)
            dir_side_name(x->from), jbool(x->during_handshake), sni);
 }
 
-static void put_cert(struct jbuf *b, const struct fx_cert *x)
+static void put_cert(struct jbuf *b, enum fkind k, const struct fx_cert *x)
 {
     char esc[FX_SUBJECT_MAX];
     json_esc(esc, sizeof(esc), x->subject);
@@ -215,6 +215,16 @@ static void put_cert(struct jbuf *b, const struct fx_cert *x)
                "\"sha256\":\"%.64s\",\"chain_pos\":%d,\"days_left\":%.2f,\"not_after\":%lld,"
                "\"subject\":\"%s\"",
                x->sha256, x->chain_pos, x->days_left, (long long)x->not_after, esc);
+    if (k != FK_CERT_UNTRUSTED && k != FK_CERT_CHAIN_INCOMPLETE)
+        return;
+    /* the chain verdict: OpenSSL's code and text, what was sent, and against which anchors */
+    char iss[FX_SUBJECT_MAX], why[FX_REASON_MAX];
+    json_esc(iss, sizeof(iss), x->issuer);
+    json_esc(why, sizeof(why), x->reason);
+    jb_put(b,
+           ",\"issuer\":\"%s\",\"verify_code\":%d,\"verify_status\":\"%s\",\"chain_sent\":%u,"
+           "\"trust\":\"%s\"",
+           iss, x->verify_code, why, x->chain_sent, x->ca_file ? "ca_file" : "system");
 }
 
 static void put_slow(struct jbuf *b, const struct fx_slow_response *x)
@@ -272,7 +282,7 @@ size_t finding_json_members(const struct finding *f, char *buf, size_t bufsz)
         put_tls_alert(&b, &f->fx.tls_alert);
         break;
     case FX_CERT:
-        put_cert(&b, &f->fx.cert);
+        put_cert(&b, f->kind, &f->fx.cert);
         break;
     case FX_SLOW_RESPONSE:
         put_slow(&b, &f->fx.slow);

@@ -4,6 +4,7 @@
  */
 #include "analyzers/tls_cert.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,6 +16,9 @@
 #define TC_SEEN 4096    /* (certificate, server, SNI) triples remembered */
 #define TC_CACHE 64     /* parsed certificates kept for reuse */
 #define TC_DER_MAX 2048 /* larger certificates are parsed every time */
+#define TC_CHAIN_MAX 10           /* certificates of one chain kept for verification */
+#define TC_CHAIN_BYTES (64 * 1024) /* their DER bytes together */
+#define TC_CHAINS 4096            /* (server, chain) pairs remembered as verified */
 
 /* A parsed certificate kept for the next connection that presents the same bytes. */
 struct cert_cache {
@@ -25,32 +29,61 @@ struct cert_cache {
     struct x509_info xi;     /* what x509_parse made of them */
 };
 
-struct tls_certs {
-    struct x509_info xi;      /* the certificate parsed last */
-    uint32_t expiring_days;   /* cert_expiring window */
-    uint64_t seen[TC_SEEN];   /* keys of (certificate, server, SNI) already judged */
-    struct cert_cache *cache; /* TC_CACHE parsed certificates */
-    uint64_t cache_tick;      /* use counter for the cache */
+/* The chain of the Certificate message being read, kept for the verifier. */
+struct cert_chain {
+    uint8_t der[TC_CHAIN_BYTES];  /* the certificates' DER, one after the other */
+    size_t off[TC_CHAIN_MAX];     /* where each starts in der */
+    size_t len[TC_CHAIN_MAX];     /* its length */
+    unsigned n;                   /* certificates kept */
+    unsigned sent;                /* certificates the server sent (kept or not) */
+    bool overflow;                /* one did not fit: the chain is not verified */
+    uint64_t hash;                /* FNV-1a over the certificates kept */
 };
 
-struct tls_certs *tls_certs_new(uint32_t expiring_days)
+struct tls_certs {
+    struct x509_info xi;         /* the certificate parsed last */
+    uint32_t expiring_days;      /* cert_expiring window */
+    uint64_t seen[TC_SEEN];      /* keys of (certificate, server, SNI) already judged */
+    struct cert_cache *cache;    /* TC_CACHE parsed certificates */
+    uint64_t cache_tick;         /* use counter for the cache */
+    struct x509_trust *trust;    /* trust anchors for chain verification */
+    struct cert_chain *chain;    /* the chain being read */
+    uint64_t *chains;            /* TC_CHAINS keys of (server, chain) already verified */
+    uint64_t chains_verified;    /* chains given to the verifier */
+    uint64_t chains_skipped;     /* chains too large, or with a certificate OpenSSL rejects */
+};
+
+struct tls_certs *tls_certs_new(uint32_t expiring_days, const char *const *ca_files, size_t nca,
+                                char *err, size_t errlen)
 {
     struct tls_certs *tc = calloc(1, sizeof(*tc));
     if (!tc)
-        return NULL;
+        goto nomem;
     tc->cache = calloc(TC_CACHE, sizeof(*tc->cache));
-    if (!tc->cache) {
-        free(tc);
+    tc->chain = calloc(1, sizeof(*tc->chain));
+    tc->chains = calloc(TC_CHAINS, sizeof(*tc->chains));
+    if (!tc->cache || !tc->chain || !tc->chains)
+        goto nomem;
+    tc->trust = x509_trust_new(ca_files, nca, err, errlen);
+    if (!tc->trust) {
+        tls_certs_free(tc);
         return NULL;
     }
     tc->expiring_days = expiring_days;
     return tc;
+nomem:
+    snprintf(err, errlen, "out of memory for the certificate checks");
+    tls_certs_free(tc);
+    return NULL;
 }
 
 void tls_certs_free(struct tls_certs *tc)
 {
     if (!tc)
         return;
+    x509_trust_free(tc->trust);
+    free(tc->chains);
+    free(tc->chain);
     free(tc->cache);
     free(tc);
 }
@@ -202,4 +235,120 @@ void tls_certs_check(struct tls_certs *tc, unsigned idx, const struct endpoint *
             tc_fmt(det + o, sizeof(det) - o, " (%s %d bits)", c->key_type, c->key_bits);
         verdict(ctx, FK_CERT_WEAK, SEV_WARN, det, c);
     }
+}
+
+void tls_certs_chain_add(struct tls_certs *tc, unsigned idx, const uint8_t *der, size_t len)
+{
+    struct cert_chain *ch = tc->chain;
+    if (idx == 0) {
+        ch->n = ch->sent = 0;
+        ch->overflow = false;
+        ch->hash = 1469598103934665603ull;
+    }
+    ch->sent++;
+    size_t at = ch->n ? ch->off[ch->n - 1] + ch->len[ch->n - 1] : 0;
+    if (ch->overflow || ch->n >= TC_CHAIN_MAX || len > sizeof(ch->der) - at) {
+        ch->overflow = true;
+        return;
+    }
+    memcpy(ch->der + at, der, len);
+    ch->off[ch->n] = at;
+    ch->len[ch->n] = len;
+    ch->n++;
+    for (size_t i = 0; i < len; i++)
+        ch->hash = (ch->hash ^ der[i]) * 1099511628211ull;
+    ch->hash = (ch->hash ^ 0xff) * 1099511628211ull; /* a boundary: [a][bc] is not [ab][c] */
+}
+
+/* True the first time (server, chain) is seen (then remembered). */
+static bool tc_chain_first_time(struct tls_certs *tc, const struct endpoint *server)
+{
+    uint64_t h = tc->chain->hash;
+    for (size_t i = 0; i < sizeof(server->ip.a); i++)
+        h = (h ^ server->ip.a[i]) * 1099511628211ull;
+    h = (h ^ server->port) * 1099511628211ull;
+    h |= 1; /* never 0, the empty slot */
+    uint64_t *slot = &tc->chains[h % TC_CHAINS];
+    if (*slot == h)
+        return false;
+    *slot = h;
+    return true;
+}
+
+/* What to do about a chain that does not verify, by OpenSSL's error (kept short: the
+   detail also names the certificate, its issuer and OpenSSL's reason). */
+static const char *chain_hint(const struct x509_chain_result *v)
+{
+    switch (v->why) {
+    case X509_WHY_SELF_SIGNED:
+        return "clients trust a self-signed certificate only where it is pinned or installed "
+               "as a CA";
+    case X509_WHY_UNTRUSTED_ROOT:
+        return "the certificate is not issued by a CA the clients trust (a private CA: give "
+               "its root with --ca-file)";
+    case X509_WHY_SIGNATURE:
+        return "a damaged certificate, or not issued by the intermediate sent with it";
+    default:
+        return "check the chain with openssl verify -untrusted chain.pem";
+    }
+}
+
+void tls_certs_chain_check(struct tls_certs *tc, const struct endpoint *server, int64_t now_s,
+                           void (*verdict)(void *ctx, enum fkind k, enum severity sev,
+                                           const char *detail, const struct fx_cert *x),
+                           void *ctx)
+{
+    struct cert_chain *ch = tc->chain;
+    if (ch->n == 0 || !tc_chain_first_time(tc, server))
+        return;
+    if (ch->overflow) {
+        tc->chains_skipped++;
+        return;
+    }
+    const uint8_t *der[TC_CHAIN_MAX];
+    for (unsigned i = 0; i < ch->n; i++)
+        der[i] = ch->der + ch->off[i];
+    struct x509_chain_result v;
+    x509_verify_chain(tc->trust, der, ch->len, ch->n, now_s, &v);
+    if (v.status == X509_CHAIN_UNCHECKED) {
+        tc->chains_skipped++;
+        return;
+    }
+    tc->chains_verified++;
+    if (v.status == X509_CHAIN_OK)
+        return;
+    bool files = x509_trust_is_files(tc->trust);
+    const char *anchors = files ? "--ca-file" : "the system trust store";
+    struct fx_cert x;
+    memset(&x, 0, sizeof(x));
+    fx_copy(x.sha256, sizeof(x.sha256), v.sha256);
+    x.chain_pos = v.depth;
+    x.not_after = v.not_after;
+    x.days_left = v.bad_not_after ? NAN : fx_days_left(v.not_after, now_s);
+    fx_copy(x.subject, sizeof(x.subject), v.subject);
+    x.verify_code = v.code;
+    x.chain_sent = (uint8_t)(ch->sent > 255 ? 255 : ch->sent);
+    x.ca_file = files;
+    fx_copy(x.issuer, sizeof(x.issuer), v.issuer);
+    fx_copy(x.reason, sizeof(x.reason), v.reason);
+    char det[FINDING_DETAIL_MAX];
+    enum severity sev = files ? SEV_ERROR : SEV_WARN;
+    if (v.status == X509_CHAIN_INCOMPLETE) {
+        tc_fmt(det, sizeof(det),
+               "the server sent %u certificate%s but not the issuer of '%.40s': '%.50s' is "
+               "not in %s either - install the intermediate certificate in the server's chain "
+               "(nginx: ssl_certificate holds leaf + intermediates)",
+               ch->sent, ch->sent == 1 ? "" : "s", v.subject, v.issuer, anchors);
+        verdict(ctx, FK_CERT_CHAIN_INCOMPLETE, sev, det, &x);
+        return;
+    }
+    tc_fmt(det, sizeof(det), "'%.40s' (issuer '%.40s') does not verify against %s: %s - %s",
+           v.subject, v.issuer, anchors, v.reason, chain_hint(&v));
+    verdict(ctx, FK_CERT_UNTRUSTED, sev, det, &x);
+}
+
+void tls_certs_chain_counts(const struct tls_certs *tc, uint64_t *verified, uint64_t *skipped)
+{
+    *verified = tc->chains_verified;
+    *skipped = tc->chains_skipped;
 }

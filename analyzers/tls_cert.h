@@ -2,8 +2,9 @@
  * tls_cert.h - certificate checks of TLS handshakes: each certificate of a server's chain is
  * parsed (through a small cache of recent certificates) and judged once per (certificate,
  * server, SNI): a validity date that is not a date, expired, not yet valid, expiring within
- * N days, name mismatch, self-signed, weak key or signature. det_tls follows the handshakes
- * and turns the verdicts into findings.
+ * N days, name mismatch, self-signed, weak key or signature; and the chain as a whole is
+ * verified once per (server, chain) against the trust anchors: incomplete or untrusted.
+ * det_tls follows the handshakes and turns the verdicts into findings.
  */
 #ifndef FM_TLS_CERT_H
 #define FM_TLS_CERT_H
@@ -15,8 +16,13 @@
 
 struct tls_certs;
 
-/* A checker with an expiring window of expiring_days. NULL when out of memory. */
-struct tls_certs *tls_certs_new(uint32_t expiring_days);
+/*
+ * A checker with an expiring window of expiring_days, verifying chains against the PEM files
+ * ca_files[0, nca) (none: the system trust store). NULL with one clear line in err (out of
+ * memory, or a --ca-file that cannot be read).
+ */
+struct tls_certs *tls_certs_new(uint32_t expiring_days, const char *const *ca_files, size_t nca,
+                                char *err, size_t errlen);
 void tls_certs_free(struct tls_certs *tc);
 
 /*
@@ -38,5 +44,27 @@ void tls_certs_check(struct tls_certs *tc, unsigned idx, const struct endpoint *
                      void (*verdict)(void *ctx, enum fkind k, enum severity sev, const char *detail,
                                      const struct cert_record *c),
                      void *ctx);
+
+/*
+ * Keep certificate idx of the server's Certificate message being read (DER, copied into the
+ * checker's fixed chain buffer; idx 0 starts a new chain). Certificates past the buffer are
+ * dropped and the chain is then not verified.
+ */
+void tls_certs_chain_add(struct tls_certs *tc, unsigned idx, const uint8_t *der, size_t len);
+
+/*
+ * The Certificate message ended: verify the chain kept since idx 0 with OpenSSL's verifier
+ * (x509_verify_chain) at now_s, once per (server, chain): a chain already judged for this
+ * server is not verified again. A chain that does not verify gives one verdict: kind
+ * cert_chain_incomplete or cert_untrusted, its severity (warn against the system trust
+ * store, error against --ca-file), a readable detail and the typed fields.
+ */
+void tls_certs_chain_check(struct tls_certs *tc, const struct endpoint *server, int64_t now_s,
+                           void (*verdict)(void *ctx, enum fkind k, enum severity sev,
+                                           const char *detail, const struct fx_cert *x),
+                           void *ctx);
+
+/* Chains verified, and chains not verified (too large, or a certificate did not parse). */
+void tls_certs_chain_counts(const struct tls_certs *tc, uint64_t *verified, uint64_t *skipped);
 
 #endif

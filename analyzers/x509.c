@@ -15,11 +15,13 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/objects.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
 #include "capture/text.h"
@@ -394,6 +396,153 @@ bool x509_name_matches(const struct x509_info *ci, const char *host)
         return false;
     }
     return ci->cn[0] && x509_dns_match(ci->cn, host);
+}
+
+/* Trust anchors and the verification context, reused for every chain. */
+struct x509_trust {
+    X509_STORE *store;    /* the anchors */
+    X509_STORE_CTX *vctx; /* one verification at a time */
+    bool files;           /* from --ca-file (else the system store) */
+    bool loaded;          /* the system store was loaded (lazily) */
+};
+
+struct x509_trust *x509_trust_new(const char *const *ca_files, size_t n, char *err, size_t errlen)
+{
+    struct x509_trust *t = calloc(1, sizeof(*t));
+    if (!t || !(t->store = X509_STORE_new()) || !(t->vctx = X509_STORE_CTX_new())) {
+        snprintf(err, errlen, "out of memory for the certificate trust store");
+        x509_trust_free(t);
+        return NULL;
+    }
+    t->files = n > 0;
+    t->loaded = n > 0;
+    for (size_t i = 0; i < n; i++) {
+        int before = sk_X509_OBJECT_num(X509_STORE_get0_objects(t->store));
+        if (X509_STORE_load_locations(t->store, ca_files[i], NULL) != 1 ||
+            sk_X509_OBJECT_num(X509_STORE_get0_objects(t->store)) <= before) {
+            snprintf(err, errlen,
+                     "--ca-file %s: cannot read it, or it holds no PEM certificate", ca_files[i]);
+            x509_trust_free(t);
+            return NULL;
+        }
+    }
+    return t;
+}
+
+void x509_trust_free(struct x509_trust *t)
+{
+    if (!t)
+        return;
+    X509_STORE_CTX_free(t->vctx);
+    X509_STORE_free(t->store);
+    free(t);
+}
+
+bool x509_trust_is_files(const struct x509_trust *t)
+{
+    return t->files;
+}
+
+/*
+ * Validity dates are the date checks' (cert_expired, cert_not_yet_valid, cert_expiring,
+ * cert_invalid_date): forgive those errors so that the verifier goes on to what it alone
+ * can say. Any other error stops the verification with its code.
+ */
+static int verify_cb(int ok, X509_STORE_CTX *ctx)
+{
+    if (ok)
+        return 1;
+    switch (X509_STORE_CTX_get_error(ctx)) {
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+    case X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD:
+    case X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* The certificate the error is about: its names, fingerprint and notAfter into out. */
+static void chain_cert_info(X509 *x, struct x509_chain_result *out)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mlen = 0;
+    name_line(X509_get_subject_name(x), out->subject, sizeof(out->subject));
+    name_line(X509_get_issuer_name(x), out->issuer, sizeof(out->issuer));
+    if (X509_digest(x, md_get(X509_SHA256), md, &mlen) == 1)
+        hex_out(md, mlen, out->sha256, sizeof(out->sha256));
+    out->bad_not_after = !asn1_epoch(X509_get0_notAfter(x), &out->not_after);
+}
+
+void x509_verify_chain(struct x509_trust *t, const uint8_t *const *der, const size_t *len,
+                       size_t n, int64_t at_s, struct x509_chain_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->status = X509_CHAIN_UNCHECKED;
+    if (!t->loaded) {
+        t->loaded = true;
+        if (X509_STORE_set_default_paths(t->store) != 1)
+            ERR_clear_error(); /* an empty store: every chain is judged against nothing */
+    }
+    STACK_OF(X509) *sent = sk_X509_new_null();
+    if (!sent || n == 0)
+        goto free_sent;
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char *p = der[i];
+        X509 *x = len[i] <= 0x7fffffff ? d2i_X509(NULL, &p, (long)len[i]) : NULL;
+        if (!x || !sk_X509_push(sent, x)) {
+            X509_free(x);
+            goto free_sent;
+        }
+    }
+    X509_STORE_CTX *c = t->vctx;
+    if (X509_STORE_CTX_init(c, t->store, sk_X509_value(sent, 0), sent) != 1)
+        goto free_sent;
+    X509_STORE_CTX_set_purpose(c, X509_PURPOSE_SSL_SERVER);
+    X509_STORE_CTX_set_time(c, 0, (time_t)at_s);
+    X509_STORE_CTX_set_verify_cb(c, verify_cb);
+    int rc = X509_verify_cert(c);
+    if (rc == 1) {
+        out->status = X509_CHAIN_OK;
+    } else {
+        out->code = X509_STORE_CTX_get_error(c);
+        out->depth = X509_STORE_CTX_get_error_depth(c);
+        snprintf(out->reason, sizeof(out->reason), "%s", X509_verify_cert_error_string(out->code));
+        X509 *at = X509_STORE_CTX_get_current_cert(c);
+        if (!at)
+            at = sk_X509_value(sent, 0);
+        chain_cert_info(at, out);
+        out->status = X509_CHAIN_UNTRUSTED;
+        switch (out->code) {
+        case X509_V_OK: /* failed without saying why (out of memory): no verdict */
+            out->status = X509_CHAIN_UNCHECKED;
+            break;
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+            out->status = X509_CHAIN_INCOMPLETE;
+            out->why = X509_WHY_MISSING_ISSUER;
+            break;
+        case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+            out->why = X509_WHY_SELF_SIGNED;
+            break;
+        case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+            out->why = X509_WHY_UNTRUSTED_ROOT;
+            break;
+        case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+        case X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE:
+        case X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY:
+            out->why = X509_WHY_SIGNATURE;
+            break;
+        default:
+            out->why = X509_WHY_OTHER;
+            break;
+        }
+    }
+    X509_STORE_CTX_cleanup(c);
+free_sent:
+    sk_X509_pop_free(sent, X509_free);
+    ERR_clear_error();
 }
 
 /* The IANA code ranges that hold TLS cipher suites (RFC 8446 B.4, the TLS registry). */

@@ -64,6 +64,65 @@ void x509_digest_hex(struct x509_digest *d, char *out, size_t outsz);
 /* One-shot digest of p[0,n) as lower-case hex into out (cut to outsz-1 chars). */
 int x509_hash_hex(enum x509_alg alg, const void *p, size_t n, char *out, size_t outsz) FM_WUR;
 
+/* ---- chain verification (OpenSSL's X509_verify_cert) ---- */
+
+/* Trust anchors: the system trust store or the --ca-file certificates. */
+struct x509_trust;
+
+/*
+ * Trust anchors from the PEM files ca_files[0, n) (each one certificate or a bundle), or,
+ * with n == 0, the system trust store (X509_STORE_set_default_paths: Debian's
+ * /etc/ssl/certs, SSL_CERT_FILE/SSL_CERT_DIR when set), loaded at the first verification.
+ * NULL with one clear line in err when a file cannot be read or holds no certificate.
+ */
+struct x509_trust *x509_trust_new(const char *const *ca_files, size_t n, char *err, size_t errlen);
+void x509_trust_free(struct x509_trust *t);
+/* True when the anchors are --ca-file's, not the system store. */
+bool x509_trust_is_files(const struct x509_trust *t);
+
+/* What a chain verification found. */
+enum x509_chain_status {
+    X509_CHAIN_OK = 0,     /* verifies to a trust anchor (validity dates aside) */
+    X509_CHAIN_INCOMPLETE, /* the issuer of the last certificate is neither sent nor trusted */
+    X509_CHAIN_UNTRUSTED,  /* anything else: self-signed, untrusted root, bad signature, ... */
+    X509_CHAIN_UNCHECKED,  /* a certificate did not parse or OpenSSL failed: no verdict */
+};
+
+/* Why a chain does not verify, for the advice (code has OpenSSL's own number). */
+enum x509_chain_why {
+    X509_WHY_NONE = 0,           /* it verifies, or it was not checked */
+    X509_WHY_MISSING_ISSUER,     /* an issuer is neither sent nor trusted (incomplete) */
+    X509_WHY_SELF_SIGNED,        /* the leaf is self-signed and not trusted */
+    X509_WHY_UNTRUSTED_ROOT,     /* the chain ends at a root that is sent but not trusted */
+    X509_WHY_SIGNATURE,          /* a signature does not verify */
+    X509_WHY_OTHER,              /* CA flags, path length, purpose, ... */
+};
+
+/* The verdict, and the certificate it is about. */
+struct x509_chain_result {
+    enum x509_chain_status status; /* the verdict */
+    enum x509_chain_why why;       /* why it does not verify */
+    int code;                      /* OpenSSL's X509_V_ERR_* (0: none) */
+    int depth;                     /* position in the verified chain (0 = leaf) of the
+                                      certificate the error is about */
+    char reason[80];               /* OpenSSL's text for code, as Zeek's validation_status */
+    char subject[256];             /* that certificate's one-line subject */
+    char issuer[256];              /* its issuer: the one missing, or not trusted */
+    char sha256[65];               /* its fingerprint (hex) */
+    int64_t not_after;             /* its notAfter, seconds since the epoch */
+    bool bad_not_after;            /* notAfter is not a date (not_after is 0) */
+};
+
+/*
+ * Verify the chain a server sent, der[i][0, len[i]) for i < n (0 = leaf, then what the server
+ * added, in its order), against t at time at_s (the capture time, seconds since the epoch),
+ * for the TLS server purpose. Validity dates are left to the date checks (an expired or not
+ * yet valid certificate does not fail the chain here). Allocates through OpenSSL: call once
+ * per chain, not per handshake.
+ */
+void x509_verify_chain(struct x509_trust *t, const uint8_t *const *der, const size_t *len,
+                       size_t n, int64_t at_s, struct x509_chain_result *out);
+
 /*
  * Every TLS cipher suite OpenSSL's libssl knows (SSL_CIPHER_find over the IANA-assigned code
  * ranges, whether or not this build could negotiate it): add(ctx, code, IANA name) for each,

@@ -16,6 +16,7 @@
 
 #include "analyzers/engine.h"
 #include "analyzers/stream.h"
+#include "analyzers/x509.h"
 #include "capture/clock.h"
 #include "capture/decode.h"
 #include "capture/log.h"
@@ -94,6 +95,8 @@ static void usage(FILE *o)
           "  --stream-budget BYTES  all stream buffers together (default 67108864); with a large\n"
           "                       --stream-cap fewer TLS handshakes are followed at once\n"
           "  --tls-keylog FILE    SSLKEYLOGFILE for reading TLS 1.3 handshakes\n"
+          "  --ca-file FILE       trust these CA certificates (PEM, one or a bundle;\n"
+          "                       repeatable) for chain checks instead of the system store\n"
           "  --config FILE        read options from FILE (default $FLOWMEDIC_CONFIG, else\n"
           "                       /etc/flowmedic.conf if present)\n"
           "  --set KEY=VALUE      set a configuration file key, e.g. incident-min-attempts=20\n"
@@ -145,6 +148,7 @@ enum {
     OPT_STREAM_BUDGET,
     OPT_RETAIN,
     OPT_KEYLOG,
+    OPT_CA_FILE,
     OPT_CONFIG,
     OPT_SET,
     OPT_METRICS_LISTEN,
@@ -178,6 +182,7 @@ static const struct option long_opts[] = {
     {"stream-budget", required_argument, NULL, OPT_STREAM_BUDGET},
     {"retain", required_argument, NULL, OPT_RETAIN},
     {"tls-keylog", required_argument, NULL, OPT_KEYLOG},
+    {"ca-file", required_argument, NULL, OPT_CA_FILE},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"set", required_argument, NULL, OPT_SET},
     {"metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN},
@@ -404,6 +409,14 @@ static bool parse_one(struct opts *o, int c, const char *arg)
     case OPT_KEYLOG:
         o->eng.tls_keylog = arg;
         return true;
+    case OPT_CA_FILE:
+        if (o->eng.nca_files >= ENG_MAX_CA_FILES) {
+            log_error("--ca-file: at most %d files (put the certificates in one bundle)",
+                      ENG_MAX_CA_FILES);
+            return false;
+        }
+        o->eng.ca_files[o->eng.nca_files++] = arg;
+        return true;
     case OPT_SET: {
         char err[512];
         if (cli_config_set(arg, &o->eng, err, sizeof(err)) != 0) {
@@ -571,6 +584,15 @@ static int parse_args(struct opts *o, int argc, char **argv)
     }
     /* read now, before -Z: the key file may be readable by root only */
     char err[512];
+    for (size_t i = 0; i < o->eng.nca_files; i++) {
+        /* a bad --ca-file is a usage error here, not a failed analysis set-up later */
+        struct x509_trust *t = x509_trust_new(&o->eng.ca_files[i], 1, err, sizeof(err));
+        if (!t) {
+            log_error("%s", err);
+            return -1;
+        }
+        x509_trust_free(t);
+    }
     if (o->web_config && webconfig_load(o->web_config, &o->web, err, sizeof(err)) != 0) {
         log_error("%s", err);
         return -1;
