@@ -101,6 +101,11 @@ struct ic_srv {
                                                accept-queue abort, a TLS handshake reset) */
     uint8_t ncert;                          /* cert_flow[] used (ring) */
     uint64_t cert_flow[IC_CERT_FLOWS];      /* flows with certificate findings */
+    uint8_t nchain;                         /* chain_flow[] next entry (ring) */
+    uint64_t chain_flow[IC_CERT_FLOWS];     /* flows whose chain did not verify against the
+                                               system trust store (not yet evidence) */
+    uint8_t chain_kind[IC_CERT_FLOWS];      /* their finding kind (FK_CERT_UNTRUSTED or
+                                               FK_CERT_CHAIN_INCOMPLETE) */
     struct ic_bucket ring[IC_RING];         /* history, by second % IC_RING */
 };
 
@@ -817,10 +822,18 @@ static void ic_summary(struct ic *p, struct ic_inc *in, const uint32_t *c)
                "endpoint's (a middlebox injected it)", aff, aff == 1 ? "" : "s");
         break;
     case IC_TLS_CERTIFICATE: {
-        static const int k[] = {FK_CERT_EXPIRED, FK_CERT_NOT_YET_VALID, FK_CERT_NAME_MISMATCH,
-                                FK_CERT_EXPIRING, FK_CERT_SELF_SIGNED, FK_CERT_WEAK};
-        static const char *const w[] = {"expired", "not yet valid", "name mismatch",
-                                        "expiring soon", "self-signed (untrusted)", "weak"};
+        static const int k[] = {FK_CERT_EXPIRED,          FK_CERT_NOT_YET_VALID,
+                                FK_CERT_NAME_MISMATCH,    FK_CERT_EXPIRING,
+                                FK_CERT_SELF_SIGNED,      FK_CERT_WEAK,
+                                FK_CERT_CHAIN_INCOMPLETE, FK_CERT_UNTRUSTED};
+        static const char *const w[] = {"expired",
+                                        "not yet valid",
+                                        "name mismatch",
+                                        "expiring soon",
+                                        "self-signed (untrusted)",
+                                        "weak",
+                                        "chain incomplete (intermediate not sent)",
+                                        "issuer not trusted"};
         ic_cat(b, n, &at, "certificate problem:");
         bool first = true;
         for (size_t i = 0; i < NELEM(k); i++)
@@ -924,6 +937,18 @@ static void ic_advice(struct ic *p, struct ic_inc *in)
     }
     if (r->cause == IC_TLS_HANDSHAKE)
         ic_cat(r->advice, n, &at, " Here: mostly %s.", sub_names[ic_max_sub(in)]);
+    if (r->cause == IC_TLS_CERTIFICATE && r->kinds[FK_CERT_CHAIN_INCOMPLETE])
+        ic_cat(r->advice, n, &at,
+               " Here: the server does not send the intermediate certificate. Install the "
+               "intermediate certificate in the server's chain (e.g. nginx ssl_certificate must "
+               "hold leaf + intermediates, Apache SSLCertificateFile the same; Java keystores "
+               "the whole chain) and check with `openssl s_client -connect HOST:PORT "
+               "-showcerts`: every certificate but the root must be sent.");
+    if (r->cause == IC_TLS_CERTIFICATE && r->kinds[FK_CERT_UNTRUSTED])
+        ic_cat(r->advice, n, &at,
+               " Here: the certificate is not issued by a CA the clients trust (self-signed, or "
+               "a private or unknown CA): use a certificate from a CA in the clients' trust "
+               "store, or install the private CA's root on every client.");
     if (r->cause == IC_SLOW_RESPONSES || r->cause == IC_HTTP_ERRORS) {
         struct ic_srv *s = ic_srv_at(p, in->srv, in->srv_gen);
         const struct ic_inc *dep = s ? ic_dependency(p, s, in) : NULL;
@@ -1691,15 +1716,41 @@ static bool ic_is_cert_flow(const struct ic_srv *s, uint64_t id)
     return false;
 }
 
+/*
+ * Remember that flow id's chain did not verify against the system trust store (kind k): that
+ * alone is no incident (the clients' trust store may hold the private CA the sensor lacks),
+ * but the client rejecting that very handshake makes it one (ic_on_tls).
+ */
+static void ic_chain_flow(struct ic_srv *s, uint64_t id, enum fkind k)
+{
+    s->chain_flow[s->nchain % IC_CERT_FLOWS] = id;
+    s->chain_kind[s->nchain % IC_CERT_FLOWS] = (uint8_t)k;
+    s->nchain = (uint8_t)((s->nchain + 1) % IC_CERT_FLOWS);
+}
+
+/* The chain finding kind of flow id, or -1 if its chain was not found wanting. */
+static int ic_chain_kind(const struct ic_srv *s, uint64_t id)
+{
+    for (int i = 0; i < IC_CERT_FLOWS; i++)
+        if (id && s->chain_flow[i] == id)
+            return s->chain_kind[i];
+    return -1;
+}
+
 static void ic_on_finding(struct det *d, const struct finding *f)
 {
     struct ic *p = ic_of(d);
     bool aq = f->kind == FK_ACCEPT_QUEUE_OVERFLOW;
+    bool chain = f->kind == FK_CERT_UNTRUSTED || f->kind == FK_CERT_CHAIN_INCOMPLETE;
+    /* a chain judged against --ca-file (error: the anchors the clients use) is evidence by
+       itself, as an expired certificate is; against the system store it waits for a client
+       to reject the handshake (ic_chain_flow) */
     bool cert = f->kind == FK_CERT_EXPIRED || f->kind == FK_CERT_NOT_YET_VALID ||
                 f->kind == FK_CERT_NAME_MISMATCH || f->kind == FK_CERT_EXPIRING ||
-                f->kind == FK_CERT_SELF_SIGNED || f->kind == FK_CERT_WEAK;
+                f->kind == FK_CERT_SELF_SIGNED || f->kind == FK_CERT_WEAK ||
+                (chain && f->sev == SEV_ERROR);
     bool slow = f->kind == FK_SLOW_RESPONSE;
-    if (!aq && !cert && !slow)
+    if (!aq && !cert && !slow && !chain)
         return;
     if (f->has_client && ic_client_is_scanner(p, &f->client.ip))
         return;
@@ -1707,6 +1758,10 @@ static void ic_on_finding(struct det *d, const struct finding *f)
     if (!srv)
         return;
     struct ic_srv *s = &p->srv[srv - 1];
+    if (chain && !cert) {
+        ic_chain_flow(s, f->flow_id, f->kind);
+        return;
+    }
     struct ic_ev e = {f->ts_ns, (int)f->kind, f->flow_id, f->nframes ? f->frames[0] : 0,
                       f->has_client ? &f->client.ip : NULL, true};
     enum inc_cause cause = aq ? IC_ACCEPT_QUEUE_OVERFLOW
@@ -1775,6 +1830,14 @@ static int ic_tls_sub(const struct tls_record *t)
     }
 }
 
+/* An alert about the peer's certificate (or, for decrypt_error, a signature in it); -1 (an
+   encrypted alert) counts too: the certificate is the usual reason then. */
+static bool ic_cert_alert(int desc)
+{
+    return desc < 0 || desc == 42 || desc == 43 || desc == 44 || desc == 45 || desc == 46 ||
+           desc == 48 || desc == 51;
+}
+
 static void ic_on_tls(struct det *d, const struct tls_record *t)
 {
     struct ic *p = ic_of(d);
@@ -1796,6 +1859,23 @@ static void ic_on_tls(struct det *d, const struct tls_record *t)
         return;
     }
     struct ic_ev e = {ts, FK_TLS_HANDSHAKE_FAILED, t->flow_id, 0, &t->client.ip, true};
+    /* the client refused the server's flight: its alert, or (TLS 1.3) the inferred rejection */
+    bool client_rejected = t->alert_from == DIR_C2S &&
+                           (t->outcome == TLS_REJECTED_INFERRED ||
+                            (t->outcome == TLS_FAILED_ALERT && ic_cert_alert(t->alert_desc)));
+    int chain_kind = ic_chain_kind(s, t->flow_id);
+    if (!cert_flow && chain_kind >= 0 && client_rejected) {
+        /* a chain the system store does not verify, and the client rejects it too */
+        ic_count(s, ts, B_CERT, 1);
+        e.kind = chain_kind;
+        struct ic_inc *in = ic_evidence(p, srv, IC_TLS_CERTIFICATE, &e);
+        if (in) {
+            in->err_sev = true;
+            if (t->alert_desc > 0)
+                in->alert_desc = t->alert_desc;
+        }
+        return;
+    }
     /* the client itself says the certificate is expired or revoked (alert in the clear) */
     bool client_cert_alert = t->alert_from == DIR_C2S && (t->alert_desc == 44 || t->alert_desc == 45);
     if (client_cert_alert && !cert_flow) {
@@ -1808,10 +1888,16 @@ static void ic_on_tls(struct det *d, const struct tls_record *t)
         return;
     }
     if (cert_flow) {
-        /* the certificate is why it failed: evidence for tls_certificate */
+        /* the certificate is why it failed: evidence for tls_certificate; a connection the
+           client gave up on is an error whatever the certificate finding's own severity */
         ic_count(s, ts, B_CERT, 1);
         e.new_conn = false;
-        ic_evidence(p, srv, IC_TLS_CERTIFICATE, &e);
+        struct ic_inc *in = ic_evidence(p, srv, IC_TLS_CERTIFICATE, &e);
+        if (in && client_rejected) {
+            in->err_sev = true;
+            if (t->alert_desc > 0 && !in->alert_desc)
+                in->alert_desc = t->alert_desc;
+        }
         return;
     }
     ic_count(s, ts, B_TLS_FAIL, 1);

@@ -94,8 +94,8 @@ tls13-expired tls_certificate:error --tls-keylog samples/tls13-expired.keylog
 tls13-expired tls_handshake:error
 tls13-expired-openssl tls_certificate:error
 tls-name-mismatch tls_certificate:error
-tls-self-signed tls_certificate:warn
-tls-unknown-ca tls_handshake:error
+tls-self-signed tls_certificate:error
+tls-unknown-ca tls_certificate:error
 tls-version-mismatch tls_handshake:error
 tls-no-shared-cipher tls_handshake:error
 tls-no-server-hello tls_handshake:error
