@@ -14,6 +14,7 @@ n=0
 while read -r name pcap expected opts; do
     case "$name" in '' | '#'*) continue ;; esac
     n=$((n + 1))
+    opts=$(printf '%s' "$opts" | sed "s|samples/|$top_srcdir/samples/|g") # --ca-file samples/...
     # shellcheck disable=SC2086
     "$FLOWMEDIC" -r "$top_srcdir/samples/$pcap" --json --no-db -q $opts >"$tmp/$name.out" 2>"$tmp/$name.err"
     rc=$?

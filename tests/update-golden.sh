@@ -13,6 +13,7 @@ while read -r name pcap expected opts; do
         for a in "$@"; do [ "$a" = "$name" ] && want=yes; done
         [ $want = yes ] || continue
     fi
+    opts=$(printf '%s' "$opts" | sed "s|samples/|$top/samples/|g")
     # shellcheck disable=SC2086
     "$bin" -r "$top/samples/$pcap" --json --no-db -q $opts >"$top/tests/golden/$expected" 2>/dev/null || [ $? -eq 3 ]
     echo "updated tests/golden/$expected"

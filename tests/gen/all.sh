@@ -12,7 +12,7 @@ tls13-expired-openssl tls-unknown-ca tls-self-signed tls-name-mismatch tls-versi
 tls-no-shared-cipher tls-no-server-hello tls-reset-mid-handshake tls-hostile-cert http-slow http-503 loss-upstream
 zero-window keepalive middlebox-reset http-sll loss-bulk-s2c-ipv6 reset-after-fin service-down-window
 firewall-window network-loss server-resets slow-window http-5xx-window receiver-stall tiny-retrans scan
-rst-before-synack dependency pool tls13-client-cert-rejected derived"
+rst-before-synack dependency pool tls13-client-cert-rejected tls-chain derived"
 [ "$(id -u)" -eq 0 ] || { echo "all.sh: needs root" >&2; exit 1; }
 run() { # NAME -> the script and its argument
 	case "$1" in
@@ -25,6 +25,7 @@ run() { # NAME -> the script and its argument
 	service-down-window | firewall-window | network-loss | server-resets | slow-window | http-5xx-window | receiver-stall)
 		"$D/window.sh" "$1" ;;
 	tls13-client-cert-rejected) "$D/tls13-client-cert.sh" ;;
+	tls-chain) "$D/tls-chain.sh" ;;
 	tls*) "$D/tls.sh" "$1" ;;
 	derived) "$D/derived.sh" ;;
 	*) [ -x "$D/$1.sh" ] || { echo "no scenario $1" >&2; return 2; }; "$D/$1.sh" ;;

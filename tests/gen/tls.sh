@@ -11,6 +11,8 @@
 # CASE: tls12-ok tls13-ok tls12-expired tls13-expired tls13-expired-openssl tls-unknown-ca tls-self-signed
 #       tls-name-mismatch tls-version-mismatch tls-no-shared-cipher tls-no-server-hello
 #       tls-reset-mid-handshake tls-hostile-cert
+#       tls-chain-incomplete tls-chain-untrusted tls-chain-ok (run by tls-chain.sh, which makes
+#       their PKI in $CHAIN_CERTS: the client trusts its root, -CAfile root.crt)
 CASE=${1:?usage: $0 CASE}
 PORT=8443
 CERT=good
@@ -20,6 +22,7 @@ CTIMEOUT=15
 SERVER=s_server
 CLIENT=openssl
 NOINC=""
+CHAIN=""
 case "$CASE" in
 tls12-ok) SOPTS="-tls1_2"; COPTS="-tls1_2"; NOINC=--no-incidents
 	EXP="TLS 1.2 handshake completes, certificate invoice.test valid and trusted, one HTTP GET answered, clean close" ;;
@@ -47,6 +50,12 @@ tls-reset-mid-handshake) SERVER=rst
 	EXP="a plain TCP server reads the ClientHello and closes with SO_LINGER 0: RST from the server during the handshake, the client reports a connection reset / unexpected EOF" ;;
 tls-hostile-cert) CERT=hostile; SOPTS="-tls1_2"; COPTS="-tls1_2"
 	EXP="TLS 1.2: server certificate invoice.test whose notAfter has month 13 (not a date) and whose subject O holds ESC [2J and U+009B (8-bit CSI); its signature no longer verifies: the client aborts with a fatal alert after the server's flight" ;;
+tls-chain-incomplete) CHAIN=incomplete; SOPTS="-tls1_2"; COPTS="-tls1_2"
+	EXP="TLS 1.2: the server sends only its leaf invoice.test (issued by 'flowmedic chain test intermediate'), not the intermediate; the client trusts only the root (tls-chain-root.pem): verify error 'unable to get local issuer certificate', fatal unknown_ca alert" ;;
+tls-chain-untrusted) CHAIN=untrusted; SOPTS="-tls1_2"; COPTS="-tls1_2"
+	EXP="TLS 1.2: the server sends leaf + intermediate + root of 'Elsewhere chain root', a CA the client does not trust (it trusts tls-chain-root.pem): verify error 'self-signed certificate in certificate chain', fatal unknown_ca alert" ;;
+tls-chain-ok) CHAIN=ok; SOPTS="-tls1_2"; COPTS="-tls1_2"; NOINC=--no-incidents
+	EXP="TLS 1.2: the server sends leaf + intermediate, the client verifies them to its root (tls-chain-root.pem); one HTTP GET answered, clean close" ;;
 *) echo "unknown case $CASE" >&2; exit 2 ;;
 esac
 . "$(dirname "$0")/lib.sh"
@@ -55,10 +64,24 @@ gen_init "$CASE"
 command -v openssl >/dev/null || gen_die "missing openssl"
 tls_certs "$GEN_TMP/certs"
 C="$GEN_TMP/certs"
+CACERT="$C/ca.crt"
+SCERT="$C/$CERT.crt"
+SKEY="$C/$CERT.key"
+if [ -n "$CHAIN" ]; then
+	[ -n "${CHAIN_CERTS:-}" ] && [ -s "$CHAIN_CERTS/root.crt" ] || gen_die "$CASE: run tests/gen/tls-chain.sh (it makes \$CHAIN_CERTS)"
+	CACERT="$CHAIN_CERTS/root.crt"
+	case "$CHAIN" in
+	incomplete) CERT=chain-leaf-only; SCERT="$CHAIN_CERTS/leaf.crt"; SKEY="$CHAIN_CERTS/leaf.key" ;;
+	untrusted) CERT=chain-elsewhere; SCERT="$CHAIN_CERTS/oleaf.crt"; SKEY="$CHAIN_CERTS/oleaf.key"
+		SOPTS="$SOPTS -cert_chain $CHAIN_CERTS/ochain.pem" ;;
+	ok) CERT=chain-leaf-intermediate; SCERT="$CHAIN_CERTS/leaf.crt"; SKEY="$CHAIN_CERTS/leaf.key"
+		SOPTS="$SOPTS -cert_chain $CHAIN_CERTS/chain.pem" ;;
+	esac
+fi
 gen_pair
 case "$SERVER" in
 s_server)
-	bg_s timeout 40 openssl s_server -accept "$PORT" -cert "$C/$CERT.crt" -key "$C/$CERT.key" -www -naccept 1 \
+	bg_s timeout 40 openssl s_server -accept "$PORT" -cert "$SCERT" -key "$SKEY" -www -naccept 1 \
 		$SOPTS >"$GEN_TMP/server.out" 2>&1 ;;
 silent)
 	bg_s "$GEN_PY" "$GEN_TOOL" silent-server --port "$PORT" --hold 5 --lifetime 30 --log "$GEN_TMP/server.jsonl" ;;
@@ -76,10 +99,10 @@ if [ "$CLIENT" = gnutls ]; then
 		--verify-hostname invoice.test --x509cafile "$C/ca.crt" --priority NORMAL:-VERS-ALL:+VERS-TLS1.3 \
 		>"$GEN_TMP/client.out" 2>&1
 else
-	CLIENT_CMD="openssl s_client -connect $S4:$PORT -servername invoice.test -verify_return_error -verify_hostname invoice.test -CAfile ca.crt -ign_eof $COPTS"
+	CLIENT_CMD="openssl s_client -connect $S4:$PORT -servername invoice.test -verify_return_error -verify_hostname invoice.test -CAfile $([ -n "$CHAIN" ] && echo "root.crt (samples/tls-chain-root.pem)" || echo ca.crt) -ign_eof $COPTS"
 	printf 'GET / HTTP/1.1\r\nHost: invoice.test\r\nConnection: close\r\n\r\n' |
 	in_c timeout "$CTIMEOUT" openssl s_client -connect "$S4:$PORT" -servername invoice.test -verify_return_error \
-		-verify_hostname invoice.test -CAfile "$C/ca.crt" -keylogfile "$GEN_TMP/keys.log" -ign_eof $COPTS \
+		-verify_hostname invoice.test -CAfile "$CACERT" -keylogfile "$GEN_TMP/keys.log" -ign_eof $COPTS \
 		>"$GEN_TMP/client.out" 2>&1
 fi
 CRC=$?
@@ -89,7 +112,7 @@ set -e
 cap_stop
 [ -f "$GEN_TMP/server.out" ] || : >"$GEN_TMP/server.out"
 [ -f "$GEN_TMP/server.jsonl" ] || : >"$GEN_TMP/server.jsonl"
-"$GEN_PY" - "$GEN_TMP/client.out" "$GEN_TMP/server.out" "$CRC" "$C" >"$GEN_TMP/tls.json" <<'PY'
+"$GEN_PY" - "$GEN_TMP/client.out" "$GEN_TMP/server.out" "$CRC" "$C" "${CHAIN:+$CHAIN_CERTS}" >"$GEN_TMP/tls.json" <<'PY'
 import json, re, subprocess, sys
 def lines(p):
     out, pem = [], False
@@ -105,6 +128,12 @@ for n in ("ca", "good", "expired", "wrongname", "unknownca", "selfsigned", "host
     r = subprocess.run(["openssl", "x509", "-in", "%s/%s.crt" % (sys.argv[4], n), "-noout", "-subject", "-issuer",
                         "-startdate", "-enddate", "-serial", "-fingerprint", "-sha256"], capture_output=True, text=True)
     certs[n] = r.stdout.strip().splitlines()
+if len(sys.argv) > 5 and sys.argv[5]:
+    for n in ("root", "inter", "leaf", "oroot", "ointer", "oleaf"):
+        r = subprocess.run(["openssl", "x509", "-in", "%s/%s.crt" % (sys.argv[5], n), "-noout", "-subject",
+                            "-issuer", "-startdate", "-enddate", "-serial", "-fingerprint", "-sha256"],
+                           capture_output=True, text=True)
+        certs["chain_" + n] = r.stdout.strip().splitlines()
 print(json.dumps({
     "client_exit_code": int(sys.argv[3]),
     "client_verify": grab(cl, r"verify (return|error)|Verification|verify_return|certificate (is|has)|Status:|Certificate is"),

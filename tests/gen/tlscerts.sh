@@ -95,3 +95,47 @@ PY
 		[ -s "$d/$n.crt" ] || gen_die "certificate $n not made"
 	done
 }
+
+# tls_chain_certs DIR creates a two-level PKI (EC P-256) for the chain samples:
+#   root.crt/.key        "flowmedic chain test root" (the root the clients and --ca-file trust)
+#   inter.crt/.key       "flowmedic chain test intermediate", signed by the root (pathlen 0)
+#   leaf.crt/.key        invoice.test, signed by the intermediate, valid now for 365 days
+#   chain.pem            the intermediate: what the server must send after its leaf
+#   oroot, ointer, oleaf the same shape under "Elsewhere chain root", a root nobody trusts;
+#   ochain.pem           ointer + oroot: that server sends its whole chain, root included
+tls_chain_certs() {
+	local d=$1
+	mkdir -p "$d"
+	(
+		cd "$d" || exit 1
+		ca_ext() { printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid:always\n'; }
+		printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:invoice.test\nauthorityKeyIdentifier=keyid:always\n' >leaf.ext
+		ca_ext >inter.ext
+		for p in "" o; do
+			local org="flowmedic tests" name="flowmedic chain test"
+			[ -z "$p" ] || { org="Elsewhere"; name="Elsewhere chain"; }
+			for n in root inter leaf; do
+				openssl ecparam -name prime256v1 -genkey -noout -out "$p$n.key" 2>/dev/null
+			done
+			openssl req -x509 -new -key "${p}root.key" -sha256 -days 3650 -subj "/O=$org/CN=$name root" \
+				-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+				-out "${p}root.crt" 2>/dev/null
+			openssl req -new -key "${p}inter.key" -subj "/O=$org/CN=$name intermediate" -out "${p}inter.csr"
+			openssl x509 -req -in "${p}inter.csr" -CA "${p}root.crt" -CAkey "${p}root.key" -CAcreateserial \
+				-days 1825 -sha256 -extfile inter.ext -out "${p}inter.crt" 2>/dev/null
+			openssl req -new -key "${p}leaf.key" -subj "/CN=invoice.test" -out "${p}leaf.csr"
+			openssl x509 -req -in "${p}leaf.csr" -CA "${p}inter.crt" -CAkey "${p}inter.key" -CAcreateserial \
+				-days 365 -sha256 -extfile leaf.ext -out "${p}leaf.crt" 2>/dev/null
+		done
+		cat inter.crt >chain.pem
+		cat ointer.crt oroot.crt >ochain.pem
+		openssl verify -CAfile root.crt -untrusted chain.pem leaf.crt >/dev/null || exit 1
+		if openssl verify -CAfile root.crt leaf.crt >/dev/null 2>&1 ||
+			openssl verify -CAfile root.crt -untrusted ochain.pem oleaf.crt >/dev/null 2>&1; then
+			exit 1
+		fi
+	) || gen_die "chain certificates not made (or they do not verify as intended)"
+	for n in root inter leaf oroot ointer oleaf; do
+		[ -s "$d/$n.crt" ] || gen_die "certificate $n not made"
+	done
+}

@@ -100,6 +100,12 @@ tls-version-mismatch tls_handshake:error
 tls-no-shared-cipher tls_handshake:error
 tls-no-server-hello tls_handshake:error
 tls-reset-mid-handshake tls_handshake:error
+tls-chain-incomplete tls_certificate:error
+tls-chain-incomplete tls_certificate:error --ca-file samples/tls-chain-root.pem
+tls-chain-untrusted tls_certificate:error
+tls-chain-untrusted tls_certificate:error --ca-file samples/tls-chain-root.pem
+tls-chain-ok -
+tls-chain-ok - --ca-file samples/tls-chain-root.pem
 clean-with-loss network_loss:info
 loss-bulk-c2s network_loss:info
 loss-bulk-s2c network_loss:info

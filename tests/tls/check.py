@@ -351,6 +351,75 @@ def tshark_ja4(pcap):
     return out
 
 
+# Chain samples (tests/gen/tls-chain.sh): kind, OpenSSL code and the subject the error is about,
+# with --ca-file of the generator's root (samples/tls-chain-root.pem) and against the system
+# trust store (where that private root is unknown, so even the good chain is incomplete).
+CHAINS = {
+    "tls-chain-incomplete": dict(ca=("cert_chain_incomplete", 20, "CN = invoice.test"),
+                                 system=("cert_chain_incomplete", 20, "CN = invoice.test")),
+    "tls-chain-untrusted": dict(ca=("cert_untrusted", 19, "O = Elsewhere, CN = Elsewhere chain root"),
+                                system=("cert_untrusted", 19,
+                                        "O = Elsewhere, CN = Elsewhere chain root")),
+    "tls-chain-ok": dict(ca=None,
+                         system=("cert_chain_incomplete", 20,
+                                 "O = flowmedic tests, CN = flowmedic chain test intermediate")),
+}
+CHAIN_KINDS = ("cert_untrusted", "cert_chain_incomplete")
+
+
+def tshark_cert_counts(pcap):
+    """Certificates per server Certificate message, as tshark dissects them. tshark does not
+    verify chains: it only says what was sent, which is what chain_sent must equal."""
+    p = subprocess.run([TSHARK, "-r", pcap, "-Y", "tls.handshake.type==11", "-T", "fields",
+                        "-e", "tls.handshake.certificate"], capture_output=True, text=True,
+                       timeout=300)
+    return [len(l.split(",")) for l in p.stdout.splitlines() if l]
+
+
+def check_chain(name, exp):
+    pcap = os.path.join(SRC, "samples", name + ".pcap")
+    root = os.path.join(SRC, "samples", "tls-chain-root.pem")
+    if not (os.path.exists(pcap) and os.path.exists(root)):
+        check(False, f"samples/{name}.pcap and tls-chain-root.pem are committed but missing")
+        return
+    counts = tshark_cert_counts(pcap) if TSHARK else None
+    for trust, extra in (("ca", ["--ca-file", root]), ("system", [])):
+        what = f"{name} ({'--ca-file' if extra else 'system trust store'})"
+        rc, objs = run(pcap, extra)
+        check(rc == 0, f"{what}: exit {rc}")
+        chain = [o for o in objs if o.get("kind") in CHAIN_KINDS]
+        certs = [o for o in objs if o["type"] == "cert"]
+        if counts is not None:
+            check(counts == [len(certs)], f"{what}: tshark certificates {counts}, cert records {len(certs)}")
+        want = exp[trust]
+        if want is None:
+            check(not chain, f"{what}: unexpected {[o['kind'] for o in chain]}")
+            continue
+        check(len(chain) == 1, f"{what}: {len(chain)} chain findings, expected 1")
+        if not chain:
+            continue
+        f = chain[0]
+        check((f["kind"], f["verify_code"], f["subject"]) == want,
+              f"{what}: {f['kind']} {f['verify_code']} {f['subject']!r} != {want}")
+        check(f["severity"] == ("error" if extra else "warn"), f"{what}: severity {f['severity']}")
+        check(f["trust"] == ("ca_file" if extra else "system"), f"{what}: trust {f['trust']}")
+        if counts is not None:
+            check([f["chain_sent"]] == counts, f"{what}: chain_sent {f['chain_sent']} != tshark {counts}")
+        check(len(f["verify_status"]) > 10 and len(f["detail"]) > 60, f"{what}: text {f!r}")
+    # judged at the capture's own time: replayed 2 years later, the leaf has expired - that is
+    # cert_expired's to say, never the verifier's (no chain finding with the right root)
+    hdr, e, recs = read_pcap(pcap)
+    with tempfile.TemporaryDirectory() as d:
+        later = os.path.join(d, "later.pcap")
+        write_pcap(later, hdr, e, [(sec + 2 * 365 * 86400, us, data, orig) for sec, us, data, orig in recs])
+        rc, objs = run(later, ["--ca-file", root])
+    kinds = collections.Counter(o.get("kind") for o in objs if o["type"] == "finding")
+    want = exp["ca"][0] if exp["ca"] else None
+    check(kinds["cert_expired"] >= 1, f"{name} two years later: no cert_expired ({dict(kinds)})")
+    check(sorted(k for k in kinds if k in CHAIN_KINDS) == ([want] if want else []),
+          f"{name} two years later: chain findings {dict(kinds)} (expiry is not the verifier's)")
+
+
 def check_pool_exhausted():
     """One stream session (stream-buffers = 2) for a capture of 40 TLS connections: the ones
     that find the pool busy are counted and said, the others still analysed, nothing crashes."""
@@ -412,6 +481,9 @@ def main():
             check(False, f"samples/{name}.pcap is committed but missing")
     for name, exp in KEYLOG.items():
         check_keylog(name, exp)
+    for name, exp in CHAINS.items():
+        check_chain(name, exp)
+        ran += 1
     # no progress after the server's flight; no answer at all and the client keeps waiting
     check_stall("tls12-expired", 7, "stalled", "warn")
     check_stall("tls-no-server-hello", 5, "no_server_hello", "error")
