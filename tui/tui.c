@@ -800,6 +800,15 @@ static void build_detail(struct tui *t)
         dl_add(t, A_NORMAL, 2, "  server %s%s%s", ep_str(&f->server, ss, sizeof(ss)),
                f->has_client ? "  client " : "", f->has_client ? ep_str(&f->client, cs, 64) : "");
         dl_add(t, A_NORMAL, 4, "  %s", f->detail);
+        if (f->kind == FK_CERT_UNTRUSTED || f->kind == FK_CERT_CHAIN_INCOMPLETE) {
+            const struct fx_cert *x = &f->fx.cert;
+            dl_add(t, A_NORMAL, 4,
+                   "  chain: %u certificate%s sent; verify: %s (OpenSSL %d) at position %d "
+                   "'%s', issuer '%s'; trust anchors: %s",
+                   x->chain_sent, x->chain_sent == 1 ? "" : "s", x->reason, x->verify_code,
+                   x->chain_pos, x->subject, x->issuer,
+                   x->ca_file ? "--ca-file" : "the system trust store");
+        }
         if (f->nframes) {
             char fr[FINDING_FRAMES_MAX * 24]; /* up to 20 digits and ", " per frame */
             size_t used = 0;
