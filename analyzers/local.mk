@@ -54,8 +54,8 @@ EXTRA_DIST += tests/estab/samples.sh tests/estab/check.py
 
 # det_tls.c: TLS handshakes and certificates.
 libanalyzers_a_SOURCES += analyzers/det_tls.c analyzers/tls_cert.h analyzers/tls_cert.c
-TESTS += tests/tls/samples.sh tests/tls/streamcap.sh
-EXTRA_DIST += tests/tls/samples.sh tests/tls/check.py tests/tls/streamcap.sh
+TESTS += tests/tls/samples.sh tests/tls/streamcap.sh tests/tls/cafile.sh
+EXTRA_DIST += tests/tls/samples.sh tests/tls/check.py tests/tls/streamcap.sh tests/tls/cafile.sh
 # certificate dates that are not dates (cert_invalid_date), certificates made with OpenSSL's API
 check_PROGRAMS += tests/unit/test_x509_dates
 tests_unit_test_x509_dates_SOURCES = tests/unit/test_x509_dates.c tests/unit/testhelp.h
