@@ -46,6 +46,22 @@ expect "--ca-file bundle" "none" "$(chain tls-chain-ok --ca-file "$tmp/bundle.pe
 expect "--ca-file twice" "none" "$(chain tls-chain-ok --ca-file "$tmp/other.pem" --ca-file "$root")"
 expect "--ca-file without the root" "cert_chain_incomplete error ca_file" \
     "$(chain tls-chain-ok --ca-file "$tmp/other.pem")"
+# incidents: against --ca-file a chain finding is evidence by itself (the client accepted this
+# handshake, but the operator says the clients trust only that file); against the system store
+# it is not, while the client accepts the chain
+incidents() {
+    s=$1
+    shift
+    "$FLOWMEDIC" -r "$S/$s.pcap" --json --no-db -q "$@" 2>"$tmp/err" |
+        python3 -c '
+import json, sys
+out = ["%s %s" % (r["cause"], r["severity"]) for r in map(json.loads, sys.stdin)
+       if r["type"] == "incident" and r["event"] == "open"]
+print("\n".join(out) if out else "none")'
+}
+expect "incident, --ca-file without the root" "tls_certificate error" \
+    "$(incidents tls-chain-ok --ca-file "$tmp/other.pem")"
+expect "incident, system store, the client accepts" "none" "$(incidents tls-chain-ok)"
 # the configuration file and --set
 printf 'ca-file = %s\n' "$root" >"$tmp/fm.conf"
 expect "ca-file in --config" "none" "$(chain tls-chain-ok --config "$tmp/fm.conf")"

@@ -406,6 +406,16 @@ def check_chain(name, exp):
         if counts is not None:
             check([f["chain_sent"]] == counts, f"{what}: chain_sent {f['chain_sent']} != tshark {counts}")
         check(len(f["verify_status"]) > 10 and len(f["detail"]) > 60, f"{what}: text {f!r}")
+    # once per (server, chain): the capture twice in a row (the second copy 60 s later, the
+    # same server and chain) gives two handshakes and still one chain finding
+    hdr, e, recs = read_pcap(pcap)
+    with tempfile.TemporaryDirectory() as d:
+        twice = os.path.join(d, "twice.pcap")
+        write_pcap(twice, hdr, e, recs + [(sec + 60, us, data, orig) for sec, us, data, orig in recs])
+        rc, objs = run(twice)
+    n_tls = len([o for o in objs if o["type"] == "tls"])
+    n_chain = len([o for o in objs if o.get("kind") in CHAIN_KINDS])
+    check(n_tls == 2 and n_chain == 1, f"{name} twice: {n_tls} handshakes, {n_chain} chain findings")
     # judged at the capture's own time: replayed 2 years later, the leaf has expired - that is
     # cert_expired's to say, never the verifier's (no chain finding with the right root)
     hdr, e, recs = read_pcap(pcap)
