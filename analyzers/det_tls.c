@@ -1126,8 +1126,8 @@ static int tls_init(struct det *d, const struct eng_config *cfg)
     pv->sess = calloc(pv->nsess, sizeof(*pv->sess));
     pv->free = calloc(pv->nsess, sizeof(*pv->free));
     char err[512];
-    pv->certs = tls_certs_new(cfg->cert_expiring_days, cfg->ca_files, cfg->nca_files, err,
-                              sizeof(err));
+    pv->certs =
+        tls_certs_new(cfg->cert_expiring_days, cfg->ca_files, cfg->nca_files, err, sizeof(err));
     if (!pv->certs)
         log_error("TLS: %s", err);
     if (!pv->pool || !pv->ctx || !pv->sess || !pv->free || !pv->certs) {

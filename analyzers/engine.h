@@ -39,7 +39,7 @@ struct eng_config {
     const char *ca_files[ENG_MAX_CA_FILES]; /* --ca-file PEM files (certificates or bundles):
                                        the trust anchors for chain checks; none: the system
                                        trust store */
-    size_t nca_files;               /* entries used in ca_files[] */
+    size_t nca_files;                       /* entries used in ca_files[] */
     /* Alert hysteresis (server health); 0 means the default in parentheses. */
     uint32_t alert_open_intervals;  /* intervals over a threshold before an alert opens (1) */
     uint32_t alert_clear_intervals; /* intervals clear before an open alert closes (3) */

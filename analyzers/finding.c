@@ -69,8 +69,7 @@ static const struct fk_info fk_infos[] = {
                               FAIL_NONE},
     /* warn against the system trust store (the clients' may hold a private CA), error
        against --ca-file (the anchors the operator says the clients use) */
-    [FK_CERT_UNTRUSTED] = {"cert_untrusted", SEV_WARN, LAYER_TLS, FX_CERT, NOTEV, false,
-                           FAIL_NONE},
+    [FK_CERT_UNTRUSTED] = {"cert_untrusted", SEV_WARN, LAYER_TLS, FX_CERT, NOTEV, false, FAIL_NONE},
     [FK_CERT_CHAIN_INCOMPLETE] = {"cert_chain_incomplete", SEV_WARN, LAYER_TLS, FX_CERT, NOTEV,
                                   false, FAIL_NONE},
 };

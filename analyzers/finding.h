@@ -44,8 +44,8 @@ enum fkind {
     FK_CAPTURE_LOSS,
     FK_ONE_DIRECTION,
     FK_MALFORMED,
-    FK_CERT_INVALID_DATE, /* a certificate's notBefore/notAfter cannot be read */
-    FK_CERT_UNTRUSTED,    /* the chain sent does not verify to a trusted root */
+    FK_CERT_INVALID_DATE,     /* a certificate's notBefore/notAfter cannot be read */
+    FK_CERT_UNTRUSTED,        /* the chain sent does not verify to a trusted root */
     FK_CERT_CHAIN_INCOMPLETE, /* the issuer of the last certificate sent is neither sent
                                  nor a trusted root (a missing intermediate) */
     FK__COUNT

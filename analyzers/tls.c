@@ -112,8 +112,8 @@ bool tls_looks_like(const uint8_t *p, size_t n)
 
 /* One named suite. */
 struct cs_name {
-    uint16_t code;           /* suite code */
-    char name[CS_NAME_LEN];  /* IANA name */
+    uint16_t code;          /* suite code */
+    char name[CS_NAME_LEN]; /* IANA name */
 };
 
 static struct cs_name cs_names[CS_NAMES_MAX]; /* sorted by code (x509_cipher_suites' order) */

@@ -16,9 +16,9 @@
 #define TC_SEEN 4096    /* (certificate, server, SNI) triples remembered */
 #define TC_CACHE 64     /* parsed certificates kept for reuse */
 #define TC_DER_MAX 2048 /* larger certificates are parsed every time */
-#define TC_CHAIN_MAX 10           /* certificates of one chain kept for verification */
+#define TC_CHAIN_MAX 10 /* certificates of one chain kept for verification */
 #define TC_CHAIN_BYTES (64 * 1024) /* their DER bytes together */
-#define TC_CHAINS 4096            /* (server, chain) pairs remembered as verified */
+#define TC_CHAINS 4096             /* (server, chain) pairs remembered as verified */
 
 /* A parsed certificate kept for the next connection that presents the same bytes. */
 struct cert_cache {
@@ -31,26 +31,26 @@ struct cert_cache {
 
 /* The chain of the Certificate message being read, kept for the verifier. */
 struct cert_chain {
-    uint8_t der[TC_CHAIN_BYTES];  /* the certificates' DER, one after the other */
-    size_t off[TC_CHAIN_MAX];     /* where each starts in der */
-    size_t len[TC_CHAIN_MAX];     /* its length */
-    unsigned n;                   /* certificates kept */
-    unsigned sent;                /* certificates the server sent (kept or not) */
-    bool overflow;                /* one did not fit: the chain is not verified */
-    uint64_t hash;                /* FNV-1a over the certificates kept */
+    uint8_t der[TC_CHAIN_BYTES]; /* the certificates' DER, one after the other */
+    size_t off[TC_CHAIN_MAX];    /* where each starts in der */
+    size_t len[TC_CHAIN_MAX];    /* its length */
+    unsigned n;                  /* certificates kept */
+    unsigned sent;               /* certificates the server sent (kept or not) */
+    bool overflow;               /* one did not fit: the chain is not verified */
+    uint64_t hash;               /* FNV-1a over the certificates kept */
 };
 
 struct tls_certs {
-    struct x509_info xi;         /* the certificate parsed last */
-    uint32_t expiring_days;      /* cert_expiring window */
-    uint64_t seen[TC_SEEN];      /* keys of (certificate, server, SNI) already judged */
-    struct cert_cache *cache;    /* TC_CACHE parsed certificates */
-    uint64_t cache_tick;         /* use counter for the cache */
-    struct x509_trust *trust;    /* trust anchors for chain verification */
-    struct cert_chain *chain;    /* the chain being read */
-    uint64_t *chains;            /* TC_CHAINS keys of (server, chain) already verified */
-    uint64_t chains_verified;    /* chains given to the verifier */
-    uint64_t chains_skipped;     /* chains too large, or with a certificate OpenSSL rejects */
+    struct x509_info xi;      /* the certificate parsed last */
+    uint32_t expiring_days;   /* cert_expiring window */
+    uint64_t seen[TC_SEEN];   /* keys of (certificate, server, SNI) already judged */
+    struct cert_cache *cache; /* TC_CACHE parsed certificates */
+    uint64_t cache_tick;      /* use counter for the cache */
+    struct x509_trust *trust; /* trust anchors for chain verification */
+    struct cert_chain *chain; /* the chain being read */
+    uint64_t *chains;         /* TC_CHAINS keys of (server, chain) already verified */
+    uint64_t chains_verified; /* chains given to the verifier */
+    uint64_t chains_skipped;  /* chains too large, or with a certificate OpenSSL rejects */
 };
 
 struct tls_certs *tls_certs_new(uint32_t expiring_days, const char *const *ca_files, size_t nca,

@@ -420,8 +420,8 @@ struct x509_trust *x509_trust_new(const char *const *ca_files, size_t n, char *e
         int before = sk_X509_OBJECT_num(X509_STORE_get0_objects(t->store));
         if (X509_STORE_load_locations(t->store, ca_files[i], NULL) != 1 ||
             sk_X509_OBJECT_num(X509_STORE_get0_objects(t->store)) <= before) {
-            snprintf(err, errlen,
-                     "--ca-file %s: cannot read it, or it holds no PEM certificate", ca_files[i]);
+            snprintf(err, errlen, "--ca-file %s: cannot read it, or it holds no PEM certificate",
+                     ca_files[i]);
             x509_trust_free(t);
             return NULL;
         }
@@ -475,8 +475,8 @@ static void chain_cert_info(X509 *x, struct x509_chain_result *out)
     out->bad_not_after = !asn1_epoch(X509_get0_notAfter(x), &out->not_after);
 }
 
-void x509_verify_chain(struct x509_trust *t, const uint8_t *const *der, const size_t *len,
-                       size_t n, int64_t at_s, struct x509_chain_result *out)
+void x509_verify_chain(struct x509_trust *t, const uint8_t *const *der, const size_t *len, size_t n,
+                       int64_t at_s, struct x509_chain_result *out)
 {
     memset(out, 0, sizeof(*out));
     out->status = X509_CHAIN_UNCHECKED;

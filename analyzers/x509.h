@@ -90,12 +90,12 @@ enum x509_chain_status {
 
 /* Why a chain does not verify, for the advice (code has OpenSSL's own number). */
 enum x509_chain_why {
-    X509_WHY_NONE = 0,           /* it verifies, or it was not checked */
-    X509_WHY_MISSING_ISSUER,     /* an issuer is neither sent nor trusted (incomplete) */
-    X509_WHY_SELF_SIGNED,        /* the leaf is self-signed and not trusted */
-    X509_WHY_UNTRUSTED_ROOT,     /* the chain ends at a root that is sent but not trusted */
-    X509_WHY_SIGNATURE,          /* a signature does not verify */
-    X509_WHY_OTHER,              /* CA flags, path length, purpose, ... */
+    X509_WHY_NONE = 0,       /* it verifies, or it was not checked */
+    X509_WHY_MISSING_ISSUER, /* an issuer is neither sent nor trusted (incomplete) */
+    X509_WHY_SELF_SIGNED,    /* the leaf is self-signed and not trusted */
+    X509_WHY_UNTRUSTED_ROOT, /* the chain ends at a root that is sent but not trusted */
+    X509_WHY_SIGNATURE,      /* a signature does not verify */
+    X509_WHY_OTHER,          /* CA flags, path length, purpose, ... */
 };
 
 /* The verdict, and the certificate it is about. */
@@ -120,8 +120,8 @@ struct x509_chain_result {
  * yet valid certificate does not fail the chain here). Allocates through OpenSSL: call once
  * per chain, not per handshake.
  */
-void x509_verify_chain(struct x509_trust *t, const uint8_t *const *der, const size_t *len,
-                       size_t n, int64_t at_s, struct x509_chain_result *out);
+void x509_verify_chain(struct x509_trust *t, const uint8_t *const *der, const size_t *len, size_t n,
+                       int64_t at_s, struct x509_chain_result *out);
 
 /*
  * Every TLS cipher suite OpenSSL's libssl knows (SSL_CIPHER_find over the IANA-assigned code

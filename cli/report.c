@@ -366,8 +366,7 @@ static void sql_cipher_name(sqlite3_context *ctx, int argc, sqlite3_value **argv
         sqlite3_result_null(ctx);
         return;
     }
-    sqlite3_result_text(ctx, tls_cipher_name((uint16_t)cs, buf, sizeof(buf)), -1,
-                        SQLITE_TRANSIENT);
+    sqlite3_result_text(ctx, tls_cipher_name((uint16_t)cs, buf, sizeof(buf)), -1, SQLITE_TRANSIENT);
 }
 
 /*

@@ -462,7 +462,8 @@ static void test_names(void)
     CHECK(strcmp(tls_cipher_name(0x1301, b, sizeof(b)), "TLS_AES_128_GCM_SHA256") == 0);
     /* OpenSSL's names (also for suites this build would not negotiate), the legacy ones
        OpenSSL built without weak ciphers lacks (RC4, 3DES) */
-    CHECK(strcmp(tls_cipher_name(0xc02c, b, sizeof(b)), "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384") == 0);
+    CHECK(strcmp(tls_cipher_name(0xc02c, b, sizeof(b)),
+                 "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384") == 0);
     CHECK(strcmp(tls_cipher_name(0xcca8, b, sizeof(b)),
                  "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256") == 0);
     CHECK(strcmp(tls_cipher_name(0x0005, b, sizeof(b)), "TLS_RSA_WITH_RC4_128_SHA") == 0);

@@ -546,7 +546,8 @@ static void test_timeline(void)
     CHECK(any_event(ev, n, "SYN-ACK from server after 2.0ms"));
     CHECK(any_event(ev, n, "handshake complete"));
     CHECK(any_event(ev, n, "TLS ClientHello: SNI invoicing.example"));
-    CHECK(any_event(ev, n, "TLS ServerHello: TLS 1.2, cipher TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 (0xc02f)"));
+    CHECK(any_event(
+        ev, n, "TLS ServerHello: TLS 1.2, cipher TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 (0xc02f)"));
     CHECK(any_event(ev, n, "certificate 0: CN=invoicing.example; issuer CN=Private CA"));
     CHECK(any_event(ev, n, "fatal alert unknown_ca (48) from the client"));
     /* the outcome is placed at ClientHello + duration: after the certificate (+10 ms) */
