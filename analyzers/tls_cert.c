@@ -284,8 +284,7 @@ static const char *chain_hint(const struct x509_chain_result *v)
         return "clients trust a self-signed certificate only where it is pinned or installed "
                "as a CA";
     case X509_WHY_UNTRUSTED_ROOT:
-        return "the certificate is not issued by a CA the clients trust (a private CA: give "
-               "its root with --ca-file)";
+        return "the certificate is not issued by a CA the clients trust";
     case X509_WHY_SIGNATURE:
         return "a damaged certificate, or not issued by the intermediate sent with it";
     default:
@@ -342,8 +341,15 @@ void tls_certs_chain_check(struct tls_certs *tc, const struct endpoint *server, 
         verdict(ctx, FK_CERT_CHAIN_INCOMPLETE, sev, det, &x);
         return;
     }
-    tc_fmt(det, sizeof(det), "'%.40s' (issuer '%.40s') does not verify against %s: %s - %s",
-           v.subject, v.issuer, anchors, v.reason, chain_hint(&v));
+    if (v.why == X509_WHY_UNTRUSTED_ROOT)
+        tc_fmt(det, sizeof(det),
+               "the chain the server sent (%u certificates) ends at root '%.60s', which is not "
+               "in %s (%s) - %s%s",
+               ch->sent, v.subject, anchors, v.reason, chain_hint(&v),
+               files ? "" : " (a private CA: give its root with --ca-file)");
+    else
+        tc_fmt(det, sizeof(det), "'%.40s' (issuer '%.40s') does not verify against %s: %s - %s",
+               v.subject, v.issuer, anchors, v.reason, chain_hint(&v));
     verdict(ctx, FK_CERT_UNTRUSTED, sev, det, &x);
 }
 
