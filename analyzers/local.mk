@@ -61,6 +61,11 @@ check_PROGRAMS += tests/unit/test_x509_dates
 tests_unit_test_x509_dates_SOURCES = tests/unit/test_x509_dates.c tests/unit/testhelp.h
 tests_unit_test_x509_dates_LDADD = $(FM_LIBS)
 TESTS += tests/unit/test_x509_dates
+# certificate chains (cert_untrusted, cert_chain_incomplete) on a PKI made with OpenSSL's API
+check_PROGRAMS += tests/unit/test_x509_chain
+tests_unit_test_x509_chain_SOURCES = tests/unit/test_x509_chain.c tests/unit/testhelp.h
+tests_unit_test_x509_chain_LDADD = $(FM_LIBS)
+TESTS += tests/unit/test_x509_chain
 
 # det_health.c: per-server health intervals, with its quantile sketch and alert rules.
 libanalyzers_a_SOURCES += analyzers/health.h analyzers/health_int.h analyzers/health_srv.c analyzers/det_health.c analyzers/sketch.h \
