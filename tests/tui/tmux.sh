@@ -317,6 +317,34 @@ if [ -f "$tls" ]; then
     wait_for "EXITED rc=0"
 fi
 
+# ---- 6b. TLS: a chain the server sent without its intermediate, the suite by name ----
+chain=$(sample tls-chain-incomplete.pcap)
+if [ -f "$chain" ]; then
+    start 140 50 "" -r "$chain" --tui --speed max --no-db --ca-file "$(sample tls-chain-root.pem)"
+    wait_for "replay finished - q to quit" 20
+    has "cert_chain_incomplete"
+    keys Enter
+    wait_for "Timeline ("
+    has "cipher TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 (0xc02c)"
+    keys Escape
+    wait_for "Findings ("
+    # the findings feed: down to the chain finding, whose detail says what was sent and why
+    keys Tab
+    for i in 1 2 3 4 5 6; do
+        keys Enter
+        sleep 0.3
+        screen | grep -q "Finding: cert_chain_incomplete" && break
+        keys Escape
+        sleep 0.2
+        keys Down
+    done
+    wait_for "Finding: cert_chain_incomplete (error)"
+    has "chain: 1 certificate sent; verify: unable to get local issuer certificate (OpenSSL 20)"
+    has "trust anchors: --ca-file"
+    keys q
+    wait_for "EXITED rc=0"
+fi
+
 # ---- 7. live capture (-i) on a veth pair, frames injected from a sample ----
 va=fmt$$a
 vb=fmt$$b
