@@ -430,6 +430,26 @@ def check_chain(name, exp):
           f"{name} two years later: chain findings {dict(kinds)} (expiry is not the verifier's)")
 
 
+def check_zeek_missing_intermediate():
+    """Zeek's own capture of a server without its intermediate, judged as Zeek's validate-certs
+    baseline judges it (testing/btest/Baseline/scripts.policy.protocols.ssl.validate-certs-no-
+    cache/ssl.log, read from Zeek's repository): 128.32.169.140:443 sends its leaf alone,
+    twice - 'unable to get local issuer certificate' (Zeek logs it per connection, flowmedic
+    once per server and chain); 72.167.102.91:443 sends leaf + intermediates - 'ok' (against
+    Debian's ca-certificates, which holds its Starfield root)."""
+    rel = "zeek/tls/missing-intermediate.pcap"
+    pcap = os.path.join(CORPUS, rel)
+    if not os.path.exists(pcap):
+        return
+    rc, objs = run(pcap)
+    chain = [(o["server"], o["kind"], o["verify_code"], o["chain_sent"]) for o in objs
+             if o.get("kind") in CHAIN_KINDS]
+    check(chain == [("128.32.169.140:443", "cert_chain_incomplete", 20, 1)],
+          f"{rel}: chain findings {chain}")
+    tls = collections.Counter(o["server"] for o in objs if o["type"] == "tls")
+    check(tls == {"128.32.169.140:443": 2, "72.167.102.91:443": 1}, f"{rel}: handshakes {dict(tls)}")
+
+
 def check_pool_exhausted():
     """One stream session (stream-buffers = 2) for a capture of 40 TLS connections: the ones
     that find the pool busy are counted and said, the others still analysed, nothing crashes."""
@@ -501,6 +521,7 @@ def main():
     check_capture_loss("tls12-ok", 9)
     if os.path.isdir(CORPUS):
         check_pool_exhausted()
+        check_zeek_missing_intermediate()
         manifest = os.path.join(CORPUS, "MANIFEST.tsv")
         rels = set(CORPUS_EXPECT)
         if os.path.exists(manifest):
