@@ -237,14 +237,21 @@ void tls_certs_check(struct tls_certs *tc, unsigned idx, const struct endpoint *
     }
 }
 
+/* Forget the chain kept: the next certificate starts a new one. */
+static void chain_reset(struct cert_chain *ch)
+{
+    ch->n = ch->sent = 0;
+    ch->overflow = false;
+    ch->hash = 1469598103934665603ull; /* FNV-1a offset basis */
+}
+
 void tls_certs_chain_add(struct tls_certs *tc, unsigned idx, const uint8_t *der, size_t len)
 {
     struct cert_chain *ch = tc->chain;
-    if (idx == 0) {
-        ch->n = ch->sent = 0;
-        ch->overflow = false;
-        ch->hash = 1469598103934665603ull;
-    }
+    /* idx counts the connection's certificates: a later Certificate message (renegotiation)
+       goes on counting, and starts a new chain because the last one was checked (reset) */
+    if (idx == 0 || ch->sent == 0)
+        chain_reset(ch);
     ch->sent++;
     size_t at = ch->n ? ch->off[ch->n - 1] + ch->len[ch->n - 1] : 0;
     if (ch->overflow || ch->n >= TC_CHAIN_MAX || len > sizeof(ch->der) - at) {
@@ -298,10 +305,13 @@ void tls_certs_chain_check(struct tls_certs *tc, const struct endpoint *server, 
                            void *ctx)
 {
     struct cert_chain *ch = tc->chain;
-    if (ch->n == 0 || !tc_chain_first_time(tc, server))
+    if (ch->n == 0 || !tc_chain_first_time(tc, server)) {
+        chain_reset(ch);
         return;
+    }
     if (ch->overflow) {
         tc->chains_skipped++;
+        chain_reset(ch);
         return;
     }
     const uint8_t *der[TC_CHAIN_MAX];
@@ -309,6 +319,8 @@ void tls_certs_chain_check(struct tls_certs *tc, const struct endpoint *server, 
         der[i] = ch->der + ch->off[i];
     struct x509_chain_result v;
     x509_verify_chain(tc->trust, der, ch->len, ch->n, now_s, &v);
+    unsigned sent = ch->sent;
+    chain_reset(ch);
     if (v.status == X509_CHAIN_UNCHECKED) {
         tc->chains_skipped++;
         return;
@@ -326,7 +338,7 @@ void tls_certs_chain_check(struct tls_certs *tc, const struct endpoint *server, 
     x.days_left = v.bad_not_after ? NAN : fx_days_left(v.not_after, now_s);
     fx_copy(x.subject, sizeof(x.subject), v.subject);
     x.verify_code = v.code;
-    x.chain_sent = (uint8_t)(ch->sent > 255 ? 255 : ch->sent);
+    x.chain_sent = (uint8_t)(sent > 255 ? 255 : sent);
     x.ca_file = files;
     fx_copy(x.issuer, sizeof(x.issuer), v.issuer);
     fx_copy(x.reason, sizeof(x.reason), v.reason);
@@ -337,7 +349,7 @@ void tls_certs_chain_check(struct tls_certs *tc, const struct endpoint *server, 
                "the server sent %u certificate%s but not the issuer of '%.40s': '%.50s' is "
                "not in %s either - install the intermediate certificate in the server's chain "
                "(nginx: ssl_certificate holds leaf + intermediates)",
-               ch->sent, ch->sent == 1 ? "" : "s", v.subject, v.issuer, anchors);
+               sent, sent == 1 ? "" : "s", v.subject, v.issuer, anchors);
         verdict(ctx, FK_CERT_CHAIN_INCOMPLETE, sev, det, &x);
         return;
     }
@@ -345,7 +357,7 @@ void tls_certs_chain_check(struct tls_certs *tc, const struct endpoint *server, 
         tc_fmt(det, sizeof(det),
                "the chain the server sent (%u certificates) ends at root '%.60s', which is not "
                "in %s (%s) - %s%s",
-               ch->sent, v.subject, anchors, v.reason, chain_hint(&v),
+               sent, v.subject, anchors, v.reason, chain_hint(&v),
                files ? "" : " (a private CA: give its root with --ca-file)");
     else
         tc_fmt(det, sizeof(det), "'%.40s' (issuer '%.40s') does not verify against %s: %s - %s",

@@ -24,6 +24,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "capture/log.h"
 #include "capture/text.h"
 
 /* A digest in progress. */
@@ -483,7 +484,16 @@ void x509_verify_chain(struct x509_trust *t, const uint8_t *const *der, const si
     if (!t->loaded) {
         t->loaded = true;
         if (X509_STORE_set_default_paths(t->store) != 1)
-            ERR_clear_error(); /* an empty store: every chain is judged against nothing */
+            ERR_clear_error();
+        /* the bundle is read now, the hashed directory as certificates are looked up */
+        if (sk_X509_OBJECT_num(X509_STORE_get0_objects(t->store)) == 0) {
+            const char *file = getenv(X509_get_default_cert_file_env());
+            const char *dir = getenv(X509_get_default_cert_dir_env());
+            log_warn("TLS: no CA certificate in the system trust store's bundle %s: chains are "
+                     "checked against %s alone (install ca-certificates, or give --ca-file)",
+                     file ? file : X509_get_default_cert_file(),
+                     dir ? dir : X509_get_default_cert_dir());
+        }
     }
     STACK_OF(X509) *sent = sk_X509_new_null();
     if (!sent || n == 0)

@@ -69,6 +69,18 @@ expect "--set ca-file=" "none" "$(chain tls-chain-ok --set "ca-file=$root")"
 # the system store is OpenSSL's default paths: SSL_CERT_FILE replaces its bundle
 expect "SSL_CERT_FILE as the system store" "none" \
     "$(SSL_CERT_FILE="$root" SSL_CERT_DIR="$tmp" chain tls-chain-ok)"
+# an empty system store is said (once), and every chain is then found wanting
+mkdir "$tmp/nocerts"
+expect "empty system store" "cert_chain_incomplete warn system" \
+    "$(SSL_CERT_FILE="$tmp/none.pem" SSL_CERT_DIR="$tmp/nocerts" chain tls-chain-ok)"
+SSL_CERT_FILE="$tmp/none.pem" SSL_CERT_DIR="$tmp/nocerts" \
+    "$FLOWMEDIC" -r "$S/tls-chain-ok.pcap" --no-db >/dev/null 2>"$tmp/err"
+if grep -q "no CA certificate in the system trust store's bundle $tmp/none.pem" "$tmp/err"; then
+    echo "ok   empty system store: warned"
+else
+    echo "FAIL empty system store: no warning in $(cat "$tmp/err")"
+    fail=1
+fi
 # an unusable --ca-file: exit 2 and a message naming it, before any analysis
 for bad in "$tmp/missing.pem" "$S/tls-chain-ok.pcap"; do
     "$FLOWMEDIC" -r "$S/tls-chain-ok.pcap" --no-db -q --ca-file "$bad" >/dev/null 2>"$tmp/err"
