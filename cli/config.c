@@ -24,6 +24,7 @@ enum cfg_type {
     CT_SIZE,      /* a count or size -> size_t */
     CT_SERVER,    /* ADDR[:PORT], repeatable */
     CT_PATH,      /* a file name */
+    CT_DB,        /* the database file (not analysis: kept here, read by cli_config_db) */
 };
 
 /* One key: its name, type, range and where it goes. */
@@ -54,6 +55,7 @@ static const struct cfg_key cfg_keys[] = {
     {"tls-stall", CT_SECONDS, 1, 86400, OFF(tls_stall_ns)},
     {"slow-handshake", CT_SECONDS, 0.001, 86400, OFF(slow_handshake_ns)},
     {"tls-keylog", CT_PATH, 0, 0, OFF(tls_keylog)},
+    {"db", CT_DB, 0, 0, 0},
     {"alert-open-intervals", CT_U32, 1, 1000, OFF(alert_open_intervals)},
     {"alert-clear-intervals", CT_U32, 1, 1000, OFF(alert_clear_intervals)},
     {"alert-clear-ratio", CT_RATIO, 0, 1, OFF(alert_clear_ratio)},
@@ -74,6 +76,14 @@ static const struct cfg_key cfg_keys[] = {
 
 /* The keylog path outlives the parse (cfg keeps a pointer to it). */
 static char cfg_keylog[4096];
+
+/* The db key's value ("" when not given). */
+static char cfg_db[4096];
+
+const char *cli_config_db(void)
+{
+    return cfg_db[0] ? cfg_db : NULL;
+}
 
 /* Strip leading and trailing blanks in place; returns the start. */
 static char *cfg_trim(char *s)
@@ -136,6 +146,15 @@ static int cfg_apply(const struct cfg_key *k, const char *v, struct eng_config *
         cfg->nservers++;
         return 0;
     }
+    if (k->type == CT_DB) {
+        size_t n = strlen(v);
+        if (n == 0 || n >= sizeof(cfg_db)) {
+            snprintf(why, whylen, "a file name is expected");
+            return ERR_ARG;
+        }
+        memcpy(cfg_db, v, n + 1);
+        return 0;
+    }
     if (k->type == CT_PATH) {
         size_t n = strlen(v);
         if (n == 0 || n >= sizeof(cfg_keylog)) {
@@ -148,7 +167,7 @@ static int cfg_apply(const struct cfg_key *k, const char *v, struct eng_config *
         return 0;
     }
     if (!cfg_number(v, k->type, &x) || x < k->lo || x > k->hi) {
-        static const char *const unit[] = {"seconds", "seconds", "percent", "", "", "", "", ""};
+        static const char *const unit[] = {"seconds", "seconds", "percent", "", "", "", "", "", ""};
         snprintf(why, whylen, "'%s' is not a number between %g and %g%s%s", v, k->lo, k->hi,
                  unit[k->type][0] ? " " : "", unit[k->type]);
         return ERR_ARG;

@@ -35,8 +35,9 @@ TESTS += tests/report/escape.sh
 EXTRA_DIST += tests/report/escape.sh
 
 # The signal handler and -Z.
-TESTS += tests/cli/signal_close.sh tests/cli/user.sh tests/cli/config_env.sh
-EXTRA_DIST += tests/cli/signal_close.sh tests/cli/user.sh tests/cli/config_env.sh
+TESTS += tests/cli/signal_close.sh tests/cli/user.sh tests/cli/config_env.sh tests/cli/offline.sh
+EXTRA_DIST += tests/cli/signal_close.sh tests/cli/user.sh tests/cli/config_env.sh \
+	tests/cli/offline.sh
 
 # The sandbox applied after start-up (no_new_privs, seccomp): offline, live view, live
 # capture with -Z, metrics, database.

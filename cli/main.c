@@ -28,6 +28,7 @@
 #include "cli/report.h"
 #include "cli/sandbox.h"
 #include "cli/sinks.h"
+#include "cli/summary.h"
 #include "store/store.h"
 #include "tui/tui.h"
 
@@ -98,9 +99,10 @@ static void usage(FILE *o)
           "                       /etc/flowmedic.conf if present)\n"
           "  --set KEY=VALUE      set a configuration file key, e.g. incident-min-attempts=20\n"
           "Output:\n"
-          "  -w DB                write findings to the SQLite database DB (appended to)\n"
-          "                       (offline runs default to ./" DEFAULT_DB ")\n"
-          "  --no-db              do not write a database\n"
+          "  -w DB                write findings to the SQLite database DB (appended to);\n"
+          "                       without -w (or a config file's db = PATH), nothing is\n"
+          "                       written: the summary is printed from memory\n"
+          "  --no-db              do not write a database, even if the config file names one\n"
           "  --retain DAYS        delete the database's runs that ended more than DAYS ago\n"
           "                       (in small batches by the database writer, also during a run)\n"
           "  --json               JSON lines on stdout (flow, finding, health, tls, incident,\n"
@@ -546,6 +548,8 @@ static int parse_args(struct opts *o, int argc, char **argv)
     }
     if (!take_filter_words(o, argc, argv, optind))
         return -1;
+    if (!o->db)
+        o->db = cli_config_db(); /* the config file's (or --set) db = PATH; -w wins */
     servers_text_from_config(o);
     if (!o->ninputs && !o->iface) {
         log_error("nothing to analyse: give -r FILE or -i IFACE (see flowmedic --help)");
@@ -555,7 +559,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
         log_error("give either -r FILE or -i IFACE, not both");
         return -1;
     }
-    if (o->retain_days > 0 && (o->no_db || (!o->db && o->iface))) {
+    if (o->retain_days > 0 && !cli_db_path(o)) {
         log_error("--retain needs a database (-w DB)");
         return -1;
     }
@@ -864,6 +868,7 @@ static int finish(struct run *r, int status)
         wait_tui_quit(r);
         cli_sinks_close_one(&r->sinks, &tui_sink_ops);
         r->tui = NULL;
+        cli_sinks_close_one(&r->sinks, &summary_sink_ops); /* it waited for the terminal */
     }
     if (r->out_dropped)
         log_warn("%" PRIu64 " output records were dropped (the outputs fell behind the live "
@@ -881,6 +886,8 @@ static int finish(struct run *r, int status)
             printf("\nFindings stored in %s (query with: flowmedic report %s)\n", r->db_path,
                    r->db_path);
         r->store = NULL;
+    } else if (!r->o->iface && !r->o->json && !r->o->no_db && !log_quiet) {
+        printf("\nNothing stored (-w FILE.db keeps every finding for flowmedic report)\n");
     }
     r->metrics = NULL;
     if (cli_sinks_close(&r->sinks) != 0) /* JSON: a failed write to stdout */

@@ -11,7 +11,6 @@
 #include "cli/webconfig.h"
 
 #define MAX_INPUTS 256
-#define DEFAULT_DB "flowmedic.db"
 
 /* --sandbox / --no-sandbox; without either, -Z turns the sandbox on. */
 enum { SANDBOX_AUTO = 0, SANDBOX_ON, SANDBOX_OFF };
@@ -22,7 +21,7 @@ struct opts {
     size_t ninputs;                 /* entries in inputs */
     const char *iface;              /* -i */
     char *filter;                   /* -f or trailing words (owned) */
-    const char *db;                 /* -w */
+    const char *db;                 /* -w, else the config file's db (NULL: no database) */
     bool no_db;                     /* --no-db */
     double retain_days;             /* --retain: delete runs older than this from the db */
     bool json;                      /* --json */
