@@ -61,8 +61,8 @@ static void usage(FILE *o)
 {
     fputs("Usage: flowmedic [options] -r FILE [-r FILE ...] [filter expression]\n"
           "       flowmedic [options] -i IFACE [filter expression]\n"
-          "       flowmedic report DB [--run N] [--server ADDR[:PORT]] [--since T] [--until T]\n"
-          "                           [--utc] [--json]\n"
+          "       flowmedic report DB [DB ...] [--run N] [--sensor NAME] [--server ADDR[:PORT]]\n"
+          "                           [--since T] [--until T] [--utc] [--json]\n"
           "       flowmedic extract DB (--flow RUN:ID | --finding ID | --incident [RUN:]N)\n"
           "                            -o OUT.pcap\n"
           "\n"
@@ -103,6 +103,8 @@ static void usage(FILE *o)
           "                       without -w (or a config file's db = PATH), nothing is\n"
           "                       written: the summary is printed from memory\n"
           "  --no-db              do not write a database, even if the config file names one\n"
+          "  --sensor NAME        this sensor's name in the database's runs (default: the host\n"
+          "                       name), for flowmedic report A.db B.db ...\n"
           "  --retain DAYS        delete the database's runs that ended more than DAYS ago\n"
           "                       (in small batches by the database writer, also during a run)\n"
           "  --json               JSON lines on stdout (flow, finding, health, tls, incident,\n"
@@ -159,6 +161,7 @@ enum {
     OPT_SANDBOX_SELFTEST,
     OPT_EVIDENCE_DIR,
     OPT_EVIDENCE_PACKETS,
+    OPT_SENSOR,
 };
 
 static const struct option long_opts[] = {
@@ -192,6 +195,7 @@ static const struct option long_opts[] = {
     {"sandbox-selftest", required_argument, NULL, OPT_SANDBOX_SELFTEST}, /* tests only */
     {"evidence-dir", required_argument, NULL, OPT_EVIDENCE_DIR},
     {"evidence-packets", required_argument, NULL, OPT_EVIDENCE_PACKETS},
+    {"sensor", required_argument, NULL, OPT_SENSOR},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -428,6 +432,13 @@ static bool parse_one(struct opts *o, int c, const char *arg)
     case OPT_WEB_CONFIG:
         o->web_config = arg;
         return true;
+    case OPT_SENSOR:
+        if (!arg[0] || strlen(arg) >= sizeof(o->sensor)) {
+            log_error("--sensor: give a name of 1 to %zu bytes", sizeof(o->sensor) - 1);
+            return false;
+        }
+        snprintf(o->sensor, sizeof(o->sensor), "%s", arg);
+        return true;
     case OPT_EVIDENCE_DIR:
         o->evidence.dir = arg;
         return true;
@@ -550,6 +561,8 @@ static int parse_args(struct opts *o, int argc, char **argv)
         return -1;
     if (!o->db)
         o->db = cli_config_db(); /* the config file's (or --set) db = PATH; -w wins */
+    if (!o->sensor[0] && gethostname(o->sensor, sizeof(o->sensor) - 1) != 0)
+        o->sensor[0] = '\0'; /* no --sensor and no host name: the runs' sensor is NULL */
     servers_text_from_config(o);
     if (!o->ninputs && !o->iface) {
         log_error("nothing to analyse: give -r FILE or -i IFACE (see flowmedic --help)");

@@ -41,6 +41,7 @@ struct opts {
     const char *config;             /* --config */
     struct evidence_config evidence; /* --evidence-dir, --evidence-packets */
     struct eng_config eng;          /* analysis options */
+    char sensor[256];               /* --sensor, else the host name ("" if unknown) */
     char servers_text[1024];        /* --server values as given, for the runs table */
     char cmdline[2048];             /* the command line, for the runs table */
 };

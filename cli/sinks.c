@@ -102,6 +102,7 @@ static const void *store_cfg(const struct opts *o, void *buf)
                 .options = o->cmdline,
                 .inputs = inputs[0] ? inputs : NULL,
                 .evidence_dir = evdir[0] ? evdir : NULL,
+                .sensor = o->sensor[0] ? o->sensor : NULL,
                 .start_wall_ns = clock_real_ns(),
                 .retain_days = o->retain_days,
             },
