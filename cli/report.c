@@ -1106,6 +1106,8 @@ static int report_all(struct report *r, char *err, size_t errlen)
     if (o->json) {
         fputs("{", r->out);
         r->first_key = true;
+        json_member(r, "schema");
+        fprintf(r->out, "%d", JSON_SCHEMA_VERSION);
         json_member(r, "database");
         json_put_str(r->out, o->db);
         json_member(r, "filters");
