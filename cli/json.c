@@ -312,9 +312,8 @@ static void put_summary(FILE *out, const struct run_summary *s)
             ",\"evicted\":%" PRIu64 ",\"mirror_duplicates\":%" PRIu64 ",\"fragments\":%" PRIu64
             ",\"non_tcp\":%" PRIu64 ",\"input_error\":%s",
             JSON_SCHEMA_VERSION, s->frames, s->tcp_packets, s->bytes, s->flows,
-            s->kernel_drops + s->if_drops,
-            s->kernel_drops, s->if_drops, s->malformed, s->evicted, s->mirror_duplicates,
-            s->fragments, s->non_tcp, s->input_error ? "true" : "false");
+            s->kernel_drops + s->if_drops, s->kernel_drops, s->if_drops, s->malformed, s->evicted,
+            s->mirror_duplicates, s->fragments, s->non_tcp, s->input_error ? "true" : "false");
     fputs(",\"first_ts\":", out);
     if (s->frames)
         put_ts(out, s->first_ts_ns);

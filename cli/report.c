@@ -41,10 +41,10 @@ enum { REPORT_OK = 0, REPORT_RUNTIME = 1, REPORT_USAGE = 2 };
 struct ropts {
     const char *dbs[REPORT_MAX_DBS]; /* the database files, in command-line order */
     size_t ndb;                      /* entries in dbs */
-    const char *db;       /* what messages call them: the one file, or what (below) */
-    char what[512];       /* "A.db, B.db, ..." when there are several */
-    bool has_sensor;      /* --sensor given */
-    char sensor[256];     /* --sensor NAME */
+    const char *db;                  /* what messages call them: the one file, or what (below) */
+    char what[512];                  /* "A.db, B.db, ..." when there are several */
+    bool has_sensor;                 /* --sensor given */
+    char sensor[256];                /* --sensor NAME */
     bool has_run;         /* --run given */
     int64_t run;          /* --run N */
     bool has_server;      /* --server given */
@@ -66,8 +66,8 @@ struct report {
     FILE *out;             /* stdout */
     bool first_key;        /* JSON: no member written yet in the top object */
     int64_t ver[REPORT_MAX_DBS]; /* each database's schema version (PRAGMA user_version) */
-    bool label;            /* name the sensor in each row (JSON, or several sensors) */
-    char sql[REPORT_SQL_MAX]; /* a statement built at run time (sql_for) */
+    bool label;                  /* name the sensor in each row (JSON, or several sensors) */
+    char sql[REPORT_SQL_MAX];    /* a statement built at run time (sql_for) */
 };
 
 static void usage(FILE *to)
@@ -329,8 +329,8 @@ static int parse_opts(int argc, char **argv, struct ropts *o)
     if (o->ndb > 1) {
         size_t used = 0;
         for (size_t k = 0; k < o->ndb && used < sizeof(o->what); k++)
-            used += (size_t)snprintf(o->what + used, sizeof(o->what) - used, "%s%s",
-                                     k ? ", " : "", o->dbs[k]);
+            used += (size_t)snprintf(o->what + used, sizeof(o->what) - used, "%s%s", k ? ", " : "",
+                                     o->dbs[k]);
         o->db = o->what;
     }
     return 0;
@@ -481,7 +481,7 @@ static int open_db(struct report *r, char *err, size_t errlen)
                                      NULL, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_limit(r->db, SQLITE_LIMIT_ATTACHED, REPORT_MAX_DBS) >= 0 ? SQLITE_OK
-                                                                               : SQLITE_ERROR;
+                                                                              : SQLITE_ERROR;
     for (int v = 0; rc == SQLITE_OK && v < STORE_SCHEMA_VERSION; v++)
         rc = exec_sql(r, store_schema_steps[v]);
     if (rc != SQLITE_OK) {
@@ -606,7 +606,8 @@ static const struct sel_source sel_sources[] = {
      "(:since IS NULL OR coalesce(closed, 1e18) >= :since) AND (:until IS NULL OR opened < :until)",
      true},
     {"incidents", "sel_incidents", "run_id",
-     "(:since IS NULL OR coalesce(until, updated) >= :since) AND (:until IS NULL OR since < :until)",
+     "(:since IS NULL OR coalesce(until, updated) >= :since) AND (:until IS NULL OR since < "
+     ":until)",
      true},
     {"certificates", "sel_certs", "last_run_id", "1", false},
 };
@@ -614,8 +615,7 @@ static const struct sel_source sel_sources[] = {
 #define REPORT_MAX_TABLE_COLS 128 /* columns of one table read */
 
 /* The column names of schema.table (at most REPORT_MAX_TABLE_COLS); -1 on error. */
-static int table_cols(struct report *r, const char *schema, const char *table,
-                      char names[][64])
+static int table_cols(struct report *r, const char *schema, const char *table, char names[][64])
 {
     sqlite3_stmt *st = NULL;
     int n = 0;
@@ -690,8 +690,7 @@ static int select_from(struct report *r, size_t i, const struct sel_source *src,
         ui += (size_t)snprintf(into + ui, ui < sizeof(into) ? sizeof(into) - ui : 0, ",\"%s\"",
                                mine[c]);
         uf += (size_t)snprintf(from + uf, uf < sizeof(from) ? sizeof(from) - uf : 0, ",%s%s%s",
-                               expr == mine[c] ? "t.\"" : "", expr,
-                               expr == mine[c] ? "\"" : "");
+                               expr == mine[c] ? "t.\"" : "", expr, expr == mine[c] ? "\"" : "");
     }
     char sensor[512];
     if (src->run_col && has_col(runs, nr, "sensor"))
@@ -702,8 +701,9 @@ static int select_from(struct report *r, size_t i, const struct sel_source *src,
         snprintf(sensor, sizeof(sensor), "%s", fbq);
     int n;
     if (!src->run_col)
-        n = snprintf(r->sql, sizeof(r->sql), "INSERT INTO sel_runs (db%s) SELECT %zu%s FROM %s.runs t",
-                     into, i, from, schema);
+        n = snprintf(r->sql, sizeof(r->sql),
+                     "INSERT INTO sel_runs (db%s) SELECT %zu%s FROM %s.runs t", into, i, from,
+                     schema);
     else
         n = snprintf(r->sql, sizeof(r->sql),
                      "INSERT INTO %s (sensor, db%s) SELECT %s, %zu%s FROM %s.%s t"
@@ -751,8 +751,10 @@ static int select_rows(struct report *r, char *err, size_t errlen)
         }
     }
     /* The databases, for the runs' and the JSON's "databases". */
-    if (exec_bound(r, "CREATE TEMP TABLE sel_dbs (db INTEGER PRIMARY KEY, path TEXT, "
-                      "schema_version INTEGER)", err, errlen) != 0)
+    if (exec_bound(r,
+                   "CREATE TEMP TABLE sel_dbs (db INTEGER PRIMARY KEY, path TEXT, "
+                   "schema_version INTEGER)",
+                   err, errlen) != 0)
         return ERR_DB;
     for (size_t i = 0; i < r->o->ndb; i++) {
         char *q = sqlite3_mprintf("INSERT INTO sel_dbs VALUES (%d, %Q, %lld)", (int)i, r->o->dbs[i],
@@ -1257,7 +1259,6 @@ static void put_wrapped(FILE *out, const char *text, int indent)
     }
 }
 
-
 /* Text: for each database before schema version v, "(DB: schema version N: what)". */
 static void old_schema_note(struct report *r, int64_t v, const char *what)
 {
@@ -1504,20 +1505,20 @@ static int report_all(struct report *r, char *err, size_t errlen)
                 "no resets", resets_sql, err, errlen) != 0)
         return ERR_DB;
     if ((section(r, "server_health", "Server health (worst interval per server)",
-                          "no health intervals recorded", health_sql, err, errlen) != 0 ||
-                  section(r, "server_health_over_time",
-                          "Server health over time (per interval; the newest 200 rows)",
-                          "no health intervals recorded", health_time_sql, err, errlen) != 0 ||
-                  section(r, "tls_versions", "TLS versions and cipher suites per server",
-                          "no TLS handshakes", tls_versions_sql, err, errlen) != 0 ||
-                  section(r, "tls_failures", "TLS handshake failures", "no failed TLS handshakes",
-                          tls_sql, err, errlen) != 0 ||
-                  section(r, "alerts", "Server alerts (newest first)", "no alerts", alerts_sql, err,
-                          errlen) != 0 ||
-                  section(r, "certs_expiring",
-                          "Certificates expired, expiring within 30 days of the last run, "
-                          "or with an unreadable notAfter (-)",
-                          "none", certs_sql, err, errlen) != 0))
+                 "no health intervals recorded", health_sql, err, errlen) != 0 ||
+         section(r, "server_health_over_time",
+                 "Server health over time (per interval; the newest 200 rows)",
+                 "no health intervals recorded", health_time_sql, err, errlen) != 0 ||
+         section(r, "tls_versions", "TLS versions and cipher suites per server",
+                 "no TLS handshakes", tls_versions_sql, err, errlen) != 0 ||
+         section(r, "tls_failures", "TLS handshake failures", "no failed TLS handshakes", tls_sql,
+                 err, errlen) != 0 ||
+         section(r, "alerts", "Server alerts (newest first)", "no alerts", alerts_sql, err,
+                 errlen) != 0 ||
+         section(r, "certs_expiring",
+                 "Certificates expired, expiring within 30 days of the last run, "
+                 "or with an unreadable notAfter (-)",
+                 "none", certs_sql, err, errlen) != 0))
         return ERR_DB;
     if (!o->json)
         old_schema_note(r, 2, "no TLS, health or alert tables");

@@ -37,26 +37,26 @@ struct srv_total {
 
 /* An incident as its latest event left it. */
 struct inc_line {
-    uint64_t id;                    /* incident id within the run */
-    enum severity sev;              /* latest severity */
-    enum inc_cause cause;           /* why */
-    struct endpoint server;         /* the server (a scan: the scanned host) */
-    bool has_client;                /* client is set (a scan) */
-    struct endpoint client;         /* the scanner */
-    uint64_t since_ns;              /* first evidence (capture time) */
-    uint64_t until_ns;              /* end of the problem; 0 while open */
-    enum inc_close close_reason;    /* ICR_NONE while open */
-    char summary[INC_SUMMARY_MAX];  /* one line */
+    uint64_t id;                   /* incident id within the run */
+    enum severity sev;             /* latest severity */
+    enum inc_cause cause;          /* why */
+    struct endpoint server;        /* the server (a scan: the scanned host) */
+    bool has_client;               /* client is set (a scan) */
+    struct endpoint client;        /* the scanner */
+    uint64_t since_ns;             /* first evidence (capture time) */
+    uint64_t until_ns;             /* end of the problem; 0 while open */
+    enum inc_close close_reason;   /* ICR_NONE while open */
+    char summary[INC_SUMMARY_MAX]; /* one line */
 };
 
 /* Error or warning findings of one kind, severity and server. */
 struct fgroup {
-    enum fkind kind;                  /* kind */
-    enum severity sev;                /* severity */
-    struct endpoint server;           /* server */
-    uint64_t count;                   /* findings */
-    uint64_t first_ns;                /* first finding (capture time) */
-    char detail[FINDING_DETAIL_MAX];  /* the newest detail */
+    enum fkind kind;                 /* kind */
+    enum severity sev;               /* severity */
+    struct endpoint server;          /* server */
+    uint64_t count;                  /* findings */
+    uint64_t first_ns;               /* first finding (capture time) */
+    char detail[FINDING_DETAIL_MAX]; /* the newest detail */
 };
 
 /* The summary sink's state. */
@@ -229,10 +229,12 @@ static void print_incidents(struct summary *s, const char *indent)
         fprintf(s->out, ": %s\n", l->summary);
     }
     if (s->ninc > SUMMARY_LINES || s->inc_overflow)
-        fprintf(s->out, "%s... and %" PRIu64 " more incidents (--json or -w and flowmedic report "
-                        "list them all)\n",
-                indent, (uint64_t)(s->ninc > SUMMARY_LINES ? s->ninc - SUMMARY_LINES : 0) +
-                            s->inc_overflow);
+        fprintf(s->out,
+                "%s... and %" PRIu64 " more incidents (--json or -w and flowmedic report "
+                "list them all)\n",
+                indent,
+                (uint64_t)(s->ninc > SUMMARY_LINES ? s->ninc - SUMMARY_LINES : 0) +
+                    s->inc_overflow);
 }
 
 static int grp_order(const void *a, const void *b)
@@ -274,8 +276,7 @@ static void print_capture_problems(struct summary *s, const struct run_summary *
     fprintf(s->out, "capture");
     const char *sep = " ";
     if (r->kernel_drops || r->if_drops) {
-        fprintf(s->out, "%s%" PRIu64 " frames dropped by the kernel, %" PRIu64
-                        " by the interface",
+        fprintf(s->out, "%s%" PRIu64 " frames dropped by the kernel, %" PRIu64 " by the interface",
                 sep, r->kernel_drops, r->if_drops);
         sep = "; ";
     }
