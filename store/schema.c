@@ -320,5 +320,10 @@ static const char schema_v5[] =
 static const char schema_v6[] = "ALTER TABLE runs ADD COLUMN sensor TEXT;\n";
 
 const char *const store_schema_steps[STORE_SCHEMA_VERSION] = {
-    schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6,
+    schema_v1,
+    schema_v2,
+    schema_v3,
+    schema_v4,
+    schema_v5,
+    schema_v6,
 };
