@@ -263,9 +263,9 @@ static void print_groups(struct summary *s)
     }
     if (s->ngrp > SUMMARY_LINES || s->grp_overflow)
         fprintf(s->out,
-                "... and more: %zu further kinds and servers (--json or -w and flowmedic report "
-                "list them all)\n",
-                s->ngrp > SUMMARY_LINES ? s->ngrp - SUMMARY_LINES : 0);
+                "... and %zu%s more kinds and servers (--json or -w and flowmedic report list "
+                "them all)\n",
+                s->ngrp > SUMMARY_LINES ? s->ngrp - SUMMARY_LINES : 0, s->grp_overflow ? "+" : "");
 }
 
 /* What the capture missed: drops, an early end, evicted flows. Nothing when all is well. */
