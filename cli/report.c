@@ -66,6 +66,8 @@ struct report {
     FILE *out;             /* stdout */
     bool first_key;        /* JSON: no member written yet in the top object */
     int64_t ver[REPORT_MAX_DBS]; /* each database's schema version (PRAGMA user_version) */
+    dev_t dev[REPORT_MAX_DBS];   /* each database file's device and inode: one file twice */
+    ino_t ino[REPORT_MAX_DBS];   /* would count its rows twice */
     bool label;                  /* name the sensor in each row (JSON, or several sensors) */
     char sql[REPORT_SQL_MAX];    /* a statement built at run time (sql_for) */
 };
@@ -421,6 +423,14 @@ static int attach_db(struct report *r, size_t i, char *err, size_t errlen)
         snprintf(err, errlen, "%s is not a database file", path);
         return ERR_IO;
     }
+    for (size_t k = 0; k < i; k++)
+        if (r->dev[k] == sb.st_dev && r->ino[k] == sb.st_ino) {
+            snprintf(err, errlen, "%s and %s are the same database (given twice)", r->o->dbs[k],
+                     path);
+            return ERR_ARG;
+        }
+    r->dev[i] = sb.st_dev;
+    r->ino[i] = sb.st_ino;
     char uri[3 * 4096 + 32], sql[128];
     sqlite3_stmt *st = NULL;
     int64_t app = 0, ver = 0;

@@ -136,5 +136,10 @@ fi
 rc=$?
 [ "$rc" -eq 1 ] && grep -q "cannot open database .*nosuch\.db" "$tmp/err" ||
     bad "a missing file: exit $rc: $(cat "$tmp/err")"
+# One file given twice would count its rows twice: refused.
+"$FLOWMEDIC" report "$tmp/a.db" "$tmp/../$(basename "$tmp")/a.db" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ "$rc" -eq 1 ] && grep -q "are the same database (given twice)" "$tmp/err" ||
+    bad "one database twice: exit $rc: $(cat "$tmp/err")"
 [ "$fail" -eq 0 ] && echo "sensors: ok"
 exit "$fail"
