@@ -1328,7 +1328,10 @@ static int diagnosis_text(struct report *r, char *err, size_t errlen)
         snprintf(err, errlen, "reading database %s failed: %s", r->o->db, sqlite3_errmsg(r->db));
         return ERR_DB;
     }
-    if (n == 0)
+    bool any_v4 = false; /* a database that records incidents */
+    for (size_t i = 0; i < r->o->ndb; i++)
+        any_v4 = any_v4 || r->ver[i] >= 4;
+    if (n == 0 && any_v4)
         fputs("  no incidents: no problem crossed its threshold (the findings below are the "
               "details)\n",
               r->out);
