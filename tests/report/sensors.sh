@@ -82,6 +82,7 @@ fi
 # made from a copy of a.db; read as they are (not migrated), named after their files.
 cp "$tmp/a.db" "$tmp/old5.db"
 cp "$tmp/a.db" "$tmp/old3.db"
+cp "$tmp/a.db" "$tmp/old2.db"
 python3 - "$tmp" <<'PY' || bad "cannot make the old-schema copies"
 import sqlite3, sys
 tmp = sys.argv[1]
@@ -94,7 +95,29 @@ ALTER TABLE runs DROP COLUMN sensor; ALTER TABLE runs DROP COLUMN inputs;
 ALTER TABLE runs DROP COLUMN evidence_dir; ALTER TABLE flows DROP COLUMN conn_state;
 ALTER TABLE flows DROP COLUMN history; PRAGMA user_version = 3;""")
 c.close()
+# version 2: no typed finding columns (side, phase, ttl_mismatch: read from extra) and no
+# data segment counts either
+c = sqlite3.connect(tmp + "/old2.db")
+for (v,) in c.execute("SELECT name FROM sqlite_master WHERE type = 'view'").fetchall():
+    c.execute("DROP VIEW " + v)
+for (i,) in c.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL").fetchall():
+    c.execute("DROP INDEX " + i)
+c.executescript("""DROP TABLE incidents; ALTER TABLE runs DROP COLUMN sensor;
+ALTER TABLE findings DROP COLUMN side; ALTER TABLE findings DROP COLUMN phase;
+ALTER TABLE findings DROP COLUMN ttl_mismatch; ALTER TABLE flows DROP COLUMN data_segs_c2s;
+ALTER TABLE flows DROP COLUMN data_segs_s2c; PRAGMA user_version = 2;""")
+c.close()
 PY
+"$FLOWMEDIC" report "$tmp/old2.db" --json >"$tmp/old2.json" 2>"$tmp/err" ||
+    bad "report of schema 2: exit $?: $(cat "$tmp/err")"
+python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert [(x["sensor"], x["sent_by"], x["phase"], x["resets"]) for x in r["resets"]] == \
+    [("old2", "server", "answer_to_syn", 4)], r["resets"]
+assert r["incidents"] == [], r["incidents"]
+' "$tmp/old2.json" && echo "ok   report of schema 2: reset sender and phase read from the findings extra" ||
+    bad "report of schema 2: resets"
 sum_old=$(cat "$tmp/old5.db" "$tmp/old3.db" | sha256sum)
 "$FLOWMEDIC" report "$tmp/old3.db" "$tmp/old5.db" "$tmp/b.db" >"$tmp/old.txt" 2>"$tmp/err" ||
     bad "report of old schemas: exit $?: $(cat "$tmp/err")"
