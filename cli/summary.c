@@ -15,6 +15,7 @@
 
 #include "analyzers/hash.h"
 #include "capture/decode.h"
+#include "capture/text.h"
 
 #define SUMMARY_MAX_SERVERS 4096 /* servers tracked; further ones are counted together */
 #define SUMMARY_TOP 10           /* servers printed */
@@ -226,7 +227,8 @@ static void print_incidents(struct summary *s, const char *indent)
                     inc_close_name(l->close_reason));
         else
             fputs(" (open)", s->out);
-        fprintf(s->out, ": %s\n", l->summary);
+        char esc[4 * INC_SUMMARY_MAX]; /* the summary may quote the wire (SNI, HTTP) */
+        fprintf(s->out, ": %s\n", text_term(l->summary, esc, sizeof(esc)));
     }
     if (s->ninc > SUMMARY_LINES || s->inc_overflow)
         fprintf(s->out,
@@ -257,9 +259,10 @@ static void print_groups(struct summary *s)
     qsort(order, s->ngrp, sizeof(order[0]), grp_order);
     for (size_t i = 0; i < s->ngrp && i < SUMMARY_LINES; i++) {
         const struct fgroup *g = order[i];
-        char srv[64];
+        char srv[64], esc[4 * FINDING_DETAIL_MAX]; /* the detail may quote the wire */
         fprintf(s->out, "%-5s %s %s x%" PRIu64 ": %s\n", sev_name(g->sev), fk_name(g->kind),
-                pkt_endpoint_str(&g->server, srv, sizeof(srv)), g->count, g->detail);
+                pkt_endpoint_str(&g->server, srv, sizeof(srv)), g->count,
+                text_term(g->detail, esc, sizeof(esc)));
     }
     if (s->ngrp > SUMMARY_LINES || s->grp_overflow)
         fprintf(s->out,
