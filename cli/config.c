@@ -25,6 +25,7 @@ enum cfg_type {
     CT_SERVER,    /* ADDR[:PORT], repeatable */
     CT_PATH,      /* a file name */
     CT_CA_FILE,   /* a file name, repeatable (ca_files) */
+    CT_DB,        /* the database file (not analysis: kept here, read by cli_config_db) */
 };
 
 /* One key: its name, type, range and where it goes. */
@@ -56,6 +57,7 @@ static const struct cfg_key cfg_keys[] = {
     {"slow-handshake", CT_SECONDS, 0.001, 86400, OFF(slow_handshake_ns)},
     {"tls-keylog", CT_PATH, 0, 0, OFF(tls_keylog)},
     {"ca-file", CT_CA_FILE, 0, 0, 0},
+    {"db", CT_DB, 0, 0, 0},
     {"alert-open-intervals", CT_U32, 1, 1000, OFF(alert_open_intervals)},
     {"alert-clear-intervals", CT_U32, 1, 1000, OFF(alert_clear_intervals)},
     {"alert-clear-ratio", CT_RATIO, 0, 1, OFF(alert_clear_ratio)},
@@ -78,6 +80,14 @@ static const struct cfg_key cfg_keys[] = {
 static char cfg_keylog[4096];
 /* So do the ca-file paths. */
 static char cfg_ca_files[ENG_MAX_CA_FILES][4096];
+
+/* The db key's value ("" when not given). */
+static char cfg_db[4096];
+
+const char *cli_config_db(void)
+{
+    return cfg_db[0] ? cfg_db : NULL;
+}
 
 /* Strip leading and trailing blanks in place; returns the start. */
 static char *cfg_trim(char *s)
@@ -156,6 +166,15 @@ static int cfg_apply(const struct cfg_key *k, const char *v, struct eng_config *
         cfg->nca_files++;
         return 0;
     }
+    if (k->type == CT_DB) {
+        size_t n = strlen(v);
+        if (n == 0 || n >= sizeof(cfg_db)) {
+            snprintf(why, whylen, "a file name is expected");
+            return ERR_ARG;
+        }
+        memcpy(cfg_db, v, n + 1);
+        return 0;
+    }
     if (k->type == CT_PATH) {
         size_t n = strlen(v);
         if (n == 0 || n >= sizeof(cfg_keylog)) {
@@ -168,7 +187,7 @@ static int cfg_apply(const struct cfg_key *k, const char *v, struct eng_config *
         return 0;
     }
     if (!cfg_number(v, k->type, &x) || x < k->lo || x > k->hi) {
-        static const char *const unit[] = {"seconds", "seconds", "percent", "", "", "", "", "", ""};
+        static const char *const unit[] = {"seconds", "seconds", "percent", "", "", "", "", "", "", ""};
         snprintf(why, whylen, "'%s' is not a number between %g and %g%s%s", v, k->lo, k->hi,
                  unit[k->type][0] ? " " : "", unit[k->type]);
         return ERR_ARG;

@@ -19,4 +19,10 @@ int cli_config_load(const char *path, struct eng_config *cfg, char *err, size_t 
 /* Apply one "key=value" (a configuration file line, from --set). 0, or ERR_ARG with err. */
 int cli_config_set(const char *kv, struct eng_config *cfg, char *err, size_t errlen);
 
+/*
+ * The configuration's "db = PATH" (file or --set), or NULL: the database to write when the
+ * command line gives no -w (and no --no-db).
+ */
+const char *cli_config_db(void);
+
 #endif

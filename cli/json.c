@@ -312,14 +312,14 @@ static void put_incident(FILE *out, const struct incident_record *r)
 static void put_summary(FILE *out, const struct run_summary *s)
 {
     fprintf(out,
-            "{\"type\":\"summary\",\"packets\":%" PRIu64 ",\"tcp_packets\":%" PRIu64
+            "{\"type\":\"summary\",\"schema\":%d,\"packets\":%" PRIu64 ",\"tcp_packets\":%" PRIu64
             ",\"bytes\":%" PRIu64 ",\"flows\":%" PRIu64 ",\"drops\":%" PRIu64
             ",\"kernel_drops\":%" PRIu64 ",\"if_drops\":%" PRIu64 ",\"malformed\":%" PRIu64
             ",\"evicted\":%" PRIu64 ",\"mirror_duplicates\":%" PRIu64 ",\"fragments\":%" PRIu64
             ",\"non_tcp\":%" PRIu64 ",\"input_error\":%s",
-            s->frames, s->tcp_packets, s->bytes, s->flows, s->kernel_drops + s->if_drops,
-            s->kernel_drops, s->if_drops, s->malformed, s->evicted, s->mirror_duplicates,
-            s->fragments, s->non_tcp, s->input_error ? "true" : "false");
+            JSON_SCHEMA_VERSION, s->frames, s->tcp_packets, s->bytes, s->flows,
+            s->kernel_drops + s->if_drops, s->kernel_drops, s->if_drops, s->malformed, s->evicted,
+            s->mirror_duplicates, s->fragments, s->non_tcp, s->input_error ? "true" : "false");
     fputs(",\"first_ts\":", out);
     if (s->frames)
         put_ts(out, s->first_ts_ns);
@@ -380,6 +380,8 @@ static void *json_sink_open(const void *cfg, char *err, size_t errlen)
         return NULL;
     }
     j->out = o->out;
+    /* the first line: which version of this output the lines below follow */
+    fprintf(j->out, "{\"type\":\"meta\",\"schema\":%d}\n", JSON_SCHEMA_VERSION);
     return j;
 }
 

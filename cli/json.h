@@ -6,6 +6,14 @@
 
 #include "analyzers/finding.h"
 
+/*
+ * The version of flowmedic's JSON output (the JSON lines and `report --json`), on the first
+ * line ({"type":"meta","schema":N}), on the summary line and in the report's object. Adding a
+ * member, a line type, a finding kind or an incident cause keeps it; renaming or removing a
+ * member, or changing its type, unit or meaning, raises it (README.md, "JSON output").
+ */
+#define JSON_SCHEMA_VERSION 1
+
 /* The JSON sink's configuration (sink_ops.open's cfg). */
 struct json_opts {
     FILE *out; /* where lines go (not closed; flushed at close, whose error says a write

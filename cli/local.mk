@@ -33,10 +33,14 @@ libcli_a_SOURCES += cli/extract.h cli/extract.c
 # Terminal safety of the report: hostile strings in a database print escaped (capture/text.h).
 TESTS += tests/report/escape.sh
 EXTRA_DIST += tests/report/escape.sh
+# Several sensors' databases in one report; older schemas read as they are.
+TESTS += tests/report/sensors.sh
+EXTRA_DIST += tests/report/sensors.sh
 
 # The signal handler and -Z.
-TESTS += tests/cli/signal_close.sh tests/cli/user.sh tests/cli/config_env.sh
-EXTRA_DIST += tests/cli/signal_close.sh tests/cli/user.sh tests/cli/config_env.sh
+TESTS += tests/cli/signal_close.sh tests/cli/user.sh tests/cli/config_env.sh tests/cli/offline.sh
+EXTRA_DIST += tests/cli/signal_close.sh tests/cli/user.sh tests/cli/config_env.sh \
+	tests/cli/offline.sh
 
 # The sandbox applied after start-up (no_new_privs, seccomp): offline, live view, live
 # capture with -Z, metrics, database.

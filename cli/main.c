@@ -29,6 +29,7 @@
 #include "cli/report.h"
 #include "cli/sandbox.h"
 #include "cli/sinks.h"
+#include "cli/summary.h"
 #include "store/store.h"
 #include "tui/tui.h"
 
@@ -61,8 +62,8 @@ static void usage(FILE *o)
 {
     fputs("Usage: flowmedic [options] -r FILE [-r FILE ...] [filter expression]\n"
           "       flowmedic [options] -i IFACE [filter expression]\n"
-          "       flowmedic report DB [--run N] [--server ADDR[:PORT]] [--since T] [--until T]\n"
-          "                           [--utc] [--json]\n"
+          "       flowmedic report DB [DB ...] [--run N] [--sensor NAME] [--server ADDR[:PORT]]\n"
+          "                           [--since T] [--until T] [--utc] [--json]\n"
           "       flowmedic extract DB (--flow RUN:ID | --finding ID | --incident [RUN:]N)\n"
           "                            -o OUT.pcap\n"
           "\n"
@@ -101,13 +102,16 @@ static void usage(FILE *o)
           "                       /etc/flowmedic.conf if present)\n"
           "  --set KEY=VALUE      set a configuration file key, e.g. incident-min-attempts=20\n"
           "Output:\n"
-          "  -w DB                write findings to the SQLite database DB (appended to)\n"
-          "                       (offline runs default to ./" DEFAULT_DB ")\n"
-          "  --no-db              do not write a database\n"
+          "  -w DB                write findings to the SQLite database DB (appended to);\n"
+          "                       without -w (or a config file's db = PATH), nothing is\n"
+          "                       written: the summary is printed from memory\n"
+          "  --no-db              do not write a database, even if the config file names one\n"
+          "  --sensor NAME        this sensor's name in the database's runs (default: the host\n"
+          "                       name), for flowmedic report A.db B.db ...\n"
           "  --retain DAYS        delete the database's runs that ended more than DAYS ago\n"
           "                       (in small batches by the database writer, also during a run)\n"
-          "  --json               JSON lines on stdout (flow, finding, health, tls, incident,\n"
-          "                       summary)\n"
+          "  --json               JSON lines on stdout (meta, flow, finding, health, tls, cert,\n"
+          "                       incident, summary; README.md lists every member)\n"
           "  --tui                live ncurses view (files replay at their recorded pace)\n"
           "  --speed N|max        replay speed for --tui on files (default 1)\n"
           "  --no-color           monochrome view (also when NO_COLOR is set)\n"
@@ -120,7 +124,9 @@ static void usage(FILE *o)
           "                       DIR/RUN-FLOW.pcap for flows with an error finding\n"
           "  --evidence-packets FIRST,LAST[,FLOWS]  evidence kept per flow and flows followed\n"
           "                       at once (default 16,16,256)\n"
-          "  -q / -v              fewer / more messages\n"
+          "  -q                   print only the problems: incidents, error and warning\n"
+          "                       findings, capture loss (nothing when all is well)\n"
+          "  -v                   more messages\n"
           "  -h, --help           this help;  -V, --version  the version\n"
           "\n"
           "Exit status: 0 analysis complete; 1 input, database or output failure;\n"
@@ -161,6 +167,7 @@ enum {
     OPT_SANDBOX_SELFTEST,
     OPT_EVIDENCE_DIR,
     OPT_EVIDENCE_PACKETS,
+    OPT_SENSOR,
 };
 
 static const struct option long_opts[] = {
@@ -195,6 +202,7 @@ static const struct option long_opts[] = {
     {"sandbox-selftest", required_argument, NULL, OPT_SANDBOX_SELFTEST}, /* tests only */
     {"evidence-dir", required_argument, NULL, OPT_EVIDENCE_DIR},
     {"evidence-packets", required_argument, NULL, OPT_EVIDENCE_PACKETS},
+    {"sensor", required_argument, NULL, OPT_SENSOR},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -439,6 +447,13 @@ static bool parse_one(struct opts *o, int c, const char *arg)
     case OPT_WEB_CONFIG:
         o->web_config = arg;
         return true;
+    case OPT_SENSOR:
+        if (!arg[0] || strlen(arg) >= sizeof(o->sensor)) {
+            log_error("--sensor: give a name of 1 to %zu bytes", sizeof(o->sensor) - 1);
+            return false;
+        }
+        snprintf(o->sensor, sizeof(o->sensor), "%s", arg);
+        return true;
     case OPT_EVIDENCE_DIR:
         o->evidence.dir = arg;
         return true;
@@ -559,6 +574,10 @@ static int parse_args(struct opts *o, int argc, char **argv)
     }
     if (!take_filter_words(o, argc, argv, optind))
         return -1;
+    if (!o->db)
+        o->db = cli_config_db(); /* the config file's (or --set) db = PATH; -w wins */
+    if (!o->sensor[0] && gethostname(o->sensor, sizeof(o->sensor) - 1) != 0)
+        o->sensor[0] = '\0'; /* no --sensor and no host name: the runs' sensor is NULL */
     servers_text_from_config(o);
     if (!o->ninputs && !o->iface) {
         log_error("nothing to analyse: give -r FILE or -i IFACE (see flowmedic --help)");
@@ -568,7 +587,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
         log_error("give either -r FILE or -i IFACE, not both");
         return -1;
     }
-    if (o->retain_days > 0 && (o->no_db || (!o->db && o->iface))) {
+    if (o->retain_days > 0 && !cli_db_path(o)) {
         log_error("--retain needs a database (-w DB)");
         return -1;
     }
@@ -886,6 +905,7 @@ static int finish(struct run *r, int status)
         wait_tui_quit(r);
         cli_sinks_close_one(&r->sinks, &tui_sink_ops);
         r->tui = NULL;
+        cli_sinks_close_one(&r->sinks, &summary_sink_ops); /* it waited for the terminal */
     }
     if (r->out_dropped)
         log_warn("%" PRIu64 " output records were dropped (the outputs fell behind the live "
@@ -903,6 +923,8 @@ static int finish(struct run *r, int status)
             printf("\nFindings stored in %s (query with: flowmedic report %s)\n", r->db_path,
                    r->db_path);
         r->store = NULL;
+    } else if (!r->o->iface && !r->o->json && !r->o->no_db && !log_quiet) {
+        printf("\nNothing stored (-w FILE.db keeps every finding for flowmedic report)\n");
     }
     r->metrics = NULL;
     if (cli_sinks_close(&r->sinks) != 0) /* JSON: a failed write to stdout */

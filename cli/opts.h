@@ -11,7 +11,6 @@
 #include "cli/webconfig.h"
 
 #define MAX_INPUTS 256
-#define DEFAULT_DB "flowmedic.db"
 
 /* --sandbox / --no-sandbox; without either, -Z turns the sandbox on. */
 enum { SANDBOX_AUTO = 0, SANDBOX_ON, SANDBOX_OFF };
@@ -22,7 +21,7 @@ struct opts {
     size_t ninputs;                 /* entries in inputs */
     const char *iface;              /* -i */
     char *filter;                   /* -f or trailing words (owned) */
-    const char *db;                 /* -w */
+    const char *db;                 /* -w, else the config file's db (NULL: no database) */
     bool no_db;                     /* --no-db */
     double retain_days;             /* --retain: delete runs older than this from the db */
     bool json;                      /* --json */
@@ -42,6 +41,7 @@ struct opts {
     const char *config;             /* --config */
     struct evidence_config evidence; /* --evidence-dir, --evidence-packets */
     struct eng_config eng;          /* analysis options */
+    char sensor[256];               /* --sensor, else the host name ("" if unknown) */
     char servers_text[1024];        /* --server values as given, for the runs table */
     char cmdline[2048];             /* the command line, for the runs table */
 };

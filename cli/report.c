@@ -1,8 +1,9 @@
 /*
- * report.c - `flowmedic report DB`: reads a flowmedic database (read-only) and prints the
- * runs, per-server totals and rates, findings by kind and severity, TLS failures, alerts,
- * the worst flows and recent errors, as text (local time, or UTC with --utc) or one JSON
- * object (--json). Filters: --run, --server, --since, --until.
+ * report.c - `flowmedic report DB [DB ...]`: reads flowmedic databases (read-only, several
+ * sensors' at once: each is ATTACHed with mode=ro and their rows are unioned, labelled by
+ * sensor) and prints the runs, per-server totals and rates, findings by kind and severity, TLS
+ * failures, alerts, the worst flows and recent errors, as text (local time, or UTC with --utc)
+ * or one JSON object (--json). Filters: --run, --sensor, --server, --since, --until.
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L /* localtime_r, gmtime_r under -std=c11 */
@@ -33,10 +34,17 @@ enum { REPORT_OK = 0, REPORT_RUNTIME = 1, REPORT_USAGE = 2 };
 #define REPORT_CELL_MAX 96    /* text cells are cut at this many bytes */
 #define REPORT_ESC_MAX 4096   /* a text cell escaped for the terminal, before the cut */
 #define REPORT_MAX_COLS 24    /* columns a section may have */
+#define REPORT_MAX_DBS 32     /* databases in one report (SQLite attaches at most 125) */
+#define REPORT_SQL_MAX 8192   /* a statement built at run time */
 
 /* What the command line asked for. */
 struct ropts {
-    const char *db;       /* the database file */
+    const char *dbs[REPORT_MAX_DBS]; /* the database files, in command-line order */
+    size_t ndb;                      /* entries in dbs */
+    const char *db;                  /* what messages call them: the one file, or what (below) */
+    char what[512];                  /* "A.db, B.db, ..." when there are several */
+    bool has_sensor;                 /* --sensor given */
+    char sensor[256];                /* --sensor NAME */
     bool has_run;         /* --run given */
     int64_t run;          /* --run N */
     bool has_server;      /* --server given */
@@ -57,18 +65,22 @@ struct report {
     const struct ropts *o; /* options */
     FILE *out;             /* stdout */
     bool first_key;        /* JSON: no member written yet in the top object */
-    bool v2;               /* the TLS/health/alerts tables exist */
-    bool v3;               /* typed finding columns and flow data counts exist */
-    bool v4;               /* the incidents table exists */
-    bool v5;               /* flows carry Zeek's conn_state and history */
+    int64_t ver[REPORT_MAX_DBS]; /* each database's schema version (PRAGMA user_version) */
+    dev_t dev[REPORT_MAX_DBS];   /* each database file's device and inode: one file twice */
+    ino_t ino[REPORT_MAX_DBS];   /* would count its rows twice */
+    bool label;                  /* name the sensor in each row (JSON, or several sensors) */
+    char sql[REPORT_SQL_MAX];    /* a statement built at run time (sql_for) */
 };
 
 static void usage(FILE *to)
 {
-    fputs("usage: flowmedic report DB [--run N] [--server ADDR[:PORT]] [--since T] "
-          "[--until T] [--utc] [--json]\n"
-          "  DB              a database written by flowmedic -w\n"
-          "  --run N         only run N (see the run list; default: every run)\n"
+    fputs("usage: flowmedic report DB [DB ...] [--run N] [--sensor NAME] [--server ADDR[:PORT]]\n"
+          "                        [--since T] [--until T] [--utc] [--json]\n"
+          "  DB              a database written by flowmedic -w; several (e.g. one per sensor)\n"
+          "                  are read together, each row labelled with its sensor\n"
+          "  --run N         only run N (of each database; default: every run)\n"
+          "  --sensor NAME   only the runs of sensor NAME (flowmedic --sensor; a database from\n"
+          "                  before schema 6 is named after its file, without .db)\n"
           "  --server A[:P]  only this server endpoint (IPv6 as [addr]:port)\n"
           "  --since T       only what happened at or after T\n"
           "  --until T       only what happened before T\n"
@@ -294,19 +306,34 @@ static int parse_opts(int argc, char **argv, struct ropts *o)
                 return ERR_ARG;
             }
             o->has_until = true;
+        } else if ((v = opt_value(argc, argv, &i, "--sensor", &missing)) || missing) {
+            if (missing || !v[0] || strlen(v) >= sizeof(o->sensor)) {
+                log_error("report: --sensor needs a sensor name");
+                return ERR_ARG;
+            }
+            o->has_sensor = true;
+            snprintf(o->sensor, sizeof(o->sensor), "%s", v);
         } else if (a[0] == '-' && a[1] != '\0') {
             log_error("report: unknown option %s", a);
             return ERR_ARG;
-        } else if (!o->db) {
-            o->db = a;
-        } else {
-            log_error("report: one database at a time (got %s and %s)", o->db, a);
+        } else if (o->ndb == REPORT_MAX_DBS) {
+            log_error("report: at most %d databases at once", REPORT_MAX_DBS);
             return ERR_ARG;
+        } else {
+            o->dbs[o->ndb++] = a;
         }
     }
-    if (!o->db) {
-        log_error("report: which database? (flowmedic report FILE.db)");
+    if (!o->ndb) {
+        log_error("report: which database? (flowmedic report FILE.db [FILE.db ...])");
         return ERR_ARG;
+    }
+    o->db = o->dbs[0];
+    if (o->ndb > 1) {
+        size_t used = 0;
+        for (size_t k = 0; k < o->ndb && used < sizeof(o->what); k++)
+            used += (size_t)snprintf(o->what + used, sizeof(o->what) - used, "%s%s", k ? ", " : "",
+                                     o->dbs[k]);
+        o->db = o->what;
     }
     return 0;
 }
@@ -400,10 +427,41 @@ static void sql_alert_names(sqlite3_context *ctx, int argc, sqlite3_value **argv
         sqlite3_result_null(ctx);
 }
 
-static int open_db(struct report *r, char *err, size_t errlen)
+/*
+ * path as a read-only SQLite URI, "file:PATH?mode=ro": every byte but the unreserved ones and
+ * '/' percent-encoded (RFC 3986), so '?', '#' and '%' in a file name stay part of it.
+ */
+static void ro_uri(const char *path, char *buf, size_t len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = (size_t)snprintf(buf, len, "file:");
+    for (const unsigned char *p = (const unsigned char *)path; *p && o + 4 < len; p++) {
+        if (isalnum(*p) || strchr("-._~/", *p)) {
+            buf[o++] = (char)*p;
+        } else {
+            buf[o++] = '%';
+            buf[o++] = hex[*p >> 4];
+            buf[o++] = hex[*p & 15];
+        }
+    }
+    buf[o < len ? o : len - 1] = '\0';
+    snprintf(buf + strlen(buf), len - strlen(buf), "?mode=ro");
+}
+
+/* Run one statement without results on r->db. SQLITE_OK or its error code. */
+static int exec_sql(struct report *r, const char *sql)
+{
+    return sqlite3_exec(r->db, sql, NULL, NULL, NULL);
+}
+
+/*
+ * Attach database i as s<i>, read-only, and check that it is a flowmedic database this
+ * flowmedic can read (its schema version is kept in r->ver[i]). 0 or ERR_* with err.
+ */
+static int attach_db(struct report *r, size_t i, char *err, size_t errlen)
 {
     struct stat sb;
-    const char *path = r->o->db;
+    const char *path = r->o->dbs[i];
     if (stat(path, &sb) != 0) {
         snprintf(err, errlen, "cannot open database %s: %s", path, strerror(errno));
         return ERR_IO;
@@ -412,40 +470,42 @@ static int open_db(struct report *r, char *err, size_t errlen)
         snprintf(err, errlen, "%s is not a database file", path);
         return ERR_IO;
     }
-    int rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL);
+    for (size_t k = 0; k < i; k++)
+        if (r->dev[k] == sb.st_dev && r->ino[k] == sb.st_ino) {
+            snprintf(err, errlen, "%s and %s are the same database (given twice)", r->o->dbs[k],
+                     path);
+            return ERR_ARG;
+        }
+    r->dev[i] = sb.st_dev;
+    r->ino[i] = sb.st_ino;
+    char uri[3 * 4096 + 32], sql[128];
     sqlite3_stmt *st = NULL;
     int64_t app = 0, ver = 0;
-    if (rc == SQLITE_OK)
-        rc = sqlite3_create_function(r->db, "wireshark_filter", 2,
-                                     SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_wireshark_filter,
-                                     NULL, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_create_function(r->db, "cipher_name", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-                                     NULL, sql_cipher_name, NULL, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_create_function(r->db, "alert_names", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-                                     NULL, sql_alert_names, NULL, NULL);
+    ro_uri(path, uri, sizeof(uri));
+    snprintf(sql, sizeof(sql), "ATTACH ?1 AS s%zu", i);
+    int rc = sqlite3_prepare_v2(r->db, sql, -1, &st, NULL);
     if (rc == SQLITE_OK) {
-        sqlite3_busy_timeout(r->db, 5000);
-        rc = sqlite3_prepare_v2(r->db,
-                                "SELECT (SELECT application_id FROM pragma_application_id), "
-                                "(SELECT user_version FROM pragma_user_version)",
-                                -1, &st, NULL);
-    }
-    if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
-        app = sqlite3_column_int64(st, 0);
-        ver = sqlite3_column_int64(st, 1);
-    } else if (rc == SQLITE_OK) {
-        rc = sqlite3_errcode(r->db);
+        sqlite3_bind_text(st, 1, uri, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(r->db);
     }
     sqlite3_finalize(st);
+    st = NULL;
+    for (int k = 0; k < 2 && rc == SQLITE_OK; k++) {
+        snprintf(sql, sizeof(sql), "PRAGMA s%zu.%s", i, k ? "user_version" : "application_id");
+        rc = sqlite3_prepare_v2(r->db, sql, -1, &st, NULL);
+        if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+            *(k ? &ver : &app) = sqlite3_column_int64(st, 0);
+        else if (rc == SQLITE_OK)
+            rc = sqlite3_errcode(r->db);
+        sqlite3_finalize(st);
+        st = NULL;
+    }
     if (rc == SQLITE_NOTADB) {
         snprintf(err, errlen, "%s is not a flowmedic database (it is not a SQLite database)", path);
         return ERR_FORMAT;
     }
     if (rc != SQLITE_OK) {
-        snprintf(err, errlen, "cannot read database %s: %s", path,
-                 r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(rc));
+        snprintf(err, errlen, "cannot read database %s: %s", path, sqlite3_errmsg(r->db));
         return ERR_DB;
     }
     if (app != STORE_APPLICATION_ID || ver < 1) {
@@ -459,10 +519,45 @@ static int open_db(struct report *r, char *err, size_t errlen)
                  path, ver, STORE_SCHEMA_VERSION);
         return ERR_FORMAT;
     }
-    r->v2 = ver >= 2;
-    r->v3 = ver >= 3;
-    r->v4 = ver >= 4;
-    r->v5 = ver >= 5;
+    r->ver[i] = ver;
+    return 0;
+}
+
+/*
+ * The report's connection: an in-memory database that holds this flowmedic's schema, empty
+ * (every migration step run on it: the column set each selection table gets), with every
+ * database given attached read-only. 0 or ERR_* with err.
+ */
+static int open_db(struct report *r, char *err, size_t errlen)
+{
+    int rc = sqlite3_open_v2(":memory:", &r->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function(r->db, "wireshark_filter", 2,
+                                     SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_wireshark_filter,
+                                     NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function(r->db, "cipher_name", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                     NULL, sql_cipher_name, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function(r->db, "alert_names", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                                     NULL, sql_alert_names, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_limit(r->db, SQLITE_LIMIT_ATTACHED, REPORT_MAX_DBS) >= 0 ? SQLITE_OK
+                                                                              : SQLITE_ERROR;
+    for (int v = 0; rc == SQLITE_OK && v < STORE_SCHEMA_VERSION; v++)
+        rc = exec_sql(r, store_schema_steps[v]);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "cannot set up the report: %s",
+                 r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(rc));
+        return ERR_DB;
+    }
+    sqlite3_busy_timeout(r->db, 5000);
+    for (size_t i = 0; i < r->o->ndb; i++) {
+        int e = attach_db(r, i, err, errlen);
+        if (e != 0)
+            return e;
+    }
     return 0;
 }
 
@@ -481,6 +576,8 @@ static void bind_filters(const struct report *r, sqlite3_stmt *st)
         sqlite3_bind_double(st, i, o->since);
     if ((i = sqlite3_bind_parameter_index(st, ":until")) && o->has_until)
         sqlite3_bind_double(st, i, o->until);
+    if ((i = sqlite3_bind_parameter_index(st, ":sensor")) && o->has_sensor)
+        sqlite3_bind_text(st, i, o->sensor, -1, SQLITE_STATIC);
     /* Names of flow closes and TLS outcomes, as the store wrote them. */
     if ((i = sqlite3_bind_parameter_index(st, ":c_refused")))
         sqlite3_bind_text(st, i, close_name(CLOSE_REFUSED), -1, SQLITE_STATIC);
@@ -545,67 +642,242 @@ static int kinds_table(struct report *r, char *err, size_t errlen)
     return 0;
 }
 
-/* The selection, as temporary tables: every section reads these. */
+/*
+ * What each selection table is made of: a table of every database, the run column that
+ * --run and the sensor label go by, the time filter (--since, --until), and whether --server
+ * applies.
+ */
+struct sel_source {
+    const char *table;   /* the table in each database */
+    const char *sel;     /* the temporary table its selected rows go to */
+    const char *run_col; /* its run id column (NULL: it is the runs table) */
+    const char *when;    /* the time filter */
+    bool by_server;      /* has server_ip and server_port */
+};
+
+static const struct sel_source sel_sources[] = {
+    {"runs", "sel_runs", NULL, "1", false},
+    {"flows", "sel_flows", "run_id",
+     "(:since IS NULL OR last_ts >= :since) AND (:until IS NULL OR first_ts < :until)", true},
+    {"findings", "sel_findings", "run_id",
+     "(:since IS NULL OR ts >= :since) AND (:until IS NULL OR ts < :until)", true},
+    {"tls_handshakes", "sel_tls", "run_id",
+     "(:since IS NULL OR ts >= :since) AND (:until IS NULL OR ts < :until)", true},
+    {"server_health", "sel_health", "run_id",
+     "(:since IS NULL OR start + len > :since) AND (:until IS NULL OR start < :until)", true},
+    {"alerts", "sel_alerts", "run_id",
+     "(:since IS NULL OR coalesce(closed, 1e18) >= :since) AND (:until IS NULL OR opened < :until)",
+     true},
+    {"incidents", "sel_incidents", "run_id",
+     "(:since IS NULL OR coalesce(until, updated) >= :since) AND (:until IS NULL OR since < "
+     ":until)",
+     true},
+    {"certificates", "sel_certs", "last_run_id", "1", false},
+};
+
+#define REPORT_MAX_TABLE_COLS 128 /* columns of one table read */
+
+/* The column names of schema.table (at most REPORT_MAX_TABLE_COLS); -1 on error. */
+static int table_cols(struct report *r, const char *schema, const char *table, char names[][64])
+{
+    sqlite3_stmt *st = NULL;
+    int n = 0;
+    if (sqlite3_prepare_v2(r->db, "SELECT name FROM pragma_table_info(?1, ?2)", -1, &st, NULL) !=
+        SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, schema, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW && n < REPORT_MAX_TABLE_COLS)
+        snprintf(names[n++], 64, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return n;
+}
+
+static bool has_col(char names[][64], int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* The label of a database's runs without a sensor: its file name without ".db". */
+static void fallback_sensor(const char *path, char *buf, size_t len)
+{
+    const char *base = strrchr(path, '/');
+    snprintf(buf, len, "%s", base ? base + 1 : path);
+    size_t n = strlen(buf);
+    if (n > 3 && strcmp(buf + n - 3, ".db") == 0)
+        buf[n - 3] = '\0';
+}
+
+/*
+ * Copy the selected rows of database i's src->table into src->sel, by column name: a column
+ * the database lacks (an older schema: opened read-only, it is not migrated) stays NULL, or
+ * for findings before version 3 is read from the JSON extra as the v3 migration does. Each row
+ * gets the sensor of its run and the database's index. A table the database lacks adds none.
+ */
+static int select_from(struct report *r, size_t i, const struct sel_source *src, char *err,
+                       size_t errlen)
+{
+    static char mine[REPORT_MAX_TABLE_COLS][64], theirs[REPORT_MAX_TABLE_COLS][64],
+        runs[REPORT_MAX_TABLE_COLS][64];
+    char schema[16], fb[256];
+    snprintf(schema, sizeof(schema), "s%zu", i);
+    int nm = table_cols(r, "main", src->table, mine);
+    int nt = table_cols(r, schema, src->table, theirs);
+    int nr = table_cols(r, schema, "runs", runs);
+    if (nm < 0 || nt < 0 || nr < 0) {
+        snprintf(err, errlen, "reading database %s failed: %s", r->o->dbs[i],
+                 sqlite3_errmsg(r->db));
+        return ERR_DB;
+    }
+    if (nt == 0)
+        return 0; /* an older schema without this table */
+    fallback_sensor(r->o->dbs[i], fb, sizeof(fb));
+    char *fbq = sqlite3_mprintf("%Q", fb);
+    char into[4096], from[6144];
+    size_t ui = 0, uf = 0;
+    for (int c = 0; c < nm; c++) {
+        const char *expr = NULL;
+        if (has_col(theirs, nt, mine[c]))
+            expr = mine[c];
+        else if (strcmp(src->table, "findings") == 0 && strcmp(mine[c], "side") == 0)
+            expr = STORE_V3_SIDE_SQL;
+        else if (strcmp(src->table, "findings") == 0 && strcmp(mine[c], "phase") == 0)
+            expr = STORE_V3_PHASE_SQL;
+        else if (strcmp(src->table, "findings") == 0 && strcmp(mine[c], "ttl_mismatch") == 0)
+            expr = STORE_V3_TTL_MISMATCH_SQL;
+        if (!expr)
+            continue;
+        ui += (size_t)snprintf(into + ui, ui < sizeof(into) ? sizeof(into) - ui : 0, ",\"%s\"",
+                               mine[c]);
+        uf += (size_t)snprintf(from + uf, uf < sizeof(from) ? sizeof(from) - uf : 0, ",%s%s%s",
+                               expr == mine[c] ? "t.\"" : "", expr, expr == mine[c] ? "\"" : "");
+    }
+    char sensor[512];
+    if (src->run_col && has_col(runs, nr, "sensor"))
+        snprintf(sensor, sizeof(sensor),
+                 "coalesce((SELECT rr.sensor FROM %s.runs rr WHERE rr.id = t.%s), %s)", schema,
+                 src->run_col, fbq);
+    else
+        snprintf(sensor, sizeof(sensor), "%s", fbq);
+    int n;
+    if (!src->run_col)
+        n = snprintf(r->sql, sizeof(r->sql),
+                     "INSERT INTO sel_runs (db%s) SELECT %zu%s FROM %s.runs t", into, i, from,
+                     schema);
+    else
+        n = snprintf(r->sql, sizeof(r->sql),
+                     "INSERT INTO %s (sensor, db%s) SELECT %s, %zu%s FROM %s.%s t"
+                     " WHERE (:run IS NULL OR t.%s = :run) AND %s AND %s",
+                     src->sel, into, sensor, i, from, schema, src->table, src->run_col,
+                     src->by_server ? SERVER_FILTER : "1", src->when);
+    if (ui >= sizeof(into) || uf >= sizeof(from) || n < 0 || (size_t)n >= sizeof(r->sql)) {
+        sqlite3_free(fbq);
+        snprintf(err, errlen, "reading database %s failed: table %s has too many columns",
+                 r->o->dbs[i], src->table);
+        return ERR_DB;
+    }
+    int rc = exec_bound(r, r->sql, err, errlen);
+    if (rc == 0 && !src->run_col) { /* a run without a sensor: named after its file */
+        snprintf(r->sql, sizeof(r->sql),
+                 "UPDATE sel_runs SET sensor = %s WHERE db = %zu AND sensor IS NULL", fbq, i);
+        rc = exec_bound(r, r->sql, err, errlen);
+    }
+    sqlite3_free(fbq);
+    return rc;
+}
+/*
+ * The selection, as temporary tables: every section reads these. Each has the columns of this
+ * flowmedic's table plus the sensor of the row's run and the index of its database (sel_runs
+ * has its own sensor column); the rows of every database are in it.
+ */
 static int select_rows(struct report *r, char *err, size_t errlen)
 {
-    /* before version 3: the typed columns, NULL or read from the JSON of old rows */
-    static const char flows_cols_v2[] = "*, NULL AS data_segs_c2s, NULL AS data_segs_s2c, "
-                                        "NULL AS data_retrans_c2s, NULL AS data_retrans_s2c";
-    static const char findings_cols_v2[] =
-        "*, " STORE_V3_SIDE_SQL " AS side, " STORE_V3_PHASE_SQL
-        " AS phase, " STORE_V3_TTL_MISMATCH_SQL " AS ttl_mismatch";
-    char flows_sql[512], findings_sql[1024];
-    snprintf(flows_sql, sizeof(flows_sql),
-             "CREATE TEMP TABLE sel_flows AS SELECT %s%s FROM main.flows WHERE " RUN_FILTER
-             " AND " SERVER_FILTER " AND (:since IS NULL OR last_ts >= :since)"
-             " AND (:until IS NULL OR first_ts < :until)",
-             r->v3 ? "*" : flows_cols_v2,
-             r->v5 ? "" : ", NULL AS conn_state, NULL AS history"); /* before version 5 */
-    snprintf(findings_sql, sizeof(findings_sql),
-             "CREATE TEMP TABLE sel_findings AS SELECT %s FROM main.findings WHERE " RUN_FILTER
-             " AND " SERVER_FILTER " AND (:since IS NULL OR ts >= :since)"
-             " AND (:until IS NULL OR ts < :until)",
-             r->v3 ? "*" : findings_cols_v2);
-    const char *const base[] = {
-        flows_sql,
-        /* Median handshake RTTs per server (lower median). */
-        "CREATE TEMP TABLE sel_median AS SELECT server,"
+    size_t nsrc = sizeof(sel_sources) / sizeof(sel_sources[0]);
+    for (size_t k = 0; k < nsrc; k++) {
+        const struct sel_source *src = &sel_sources[k];
+        snprintf(r->sql, sizeof(r->sql),
+                 "CREATE TEMP TABLE %s AS SELECT %s0 AS db, * FROM main.%s WHERE 0", src->sel,
+                 src->run_col ? "NULL AS sensor, " : "", src->table);
+        if (exec_bound(r, r->sql, err, errlen) != 0)
+            return ERR_DB;
+        for (size_t i = 0; i < r->o->ndb; i++)
+            if (select_from(r, i, src, err, errlen) != 0)
+                return ERR_DB;
+        if (r->o->has_sensor) {
+            snprintf(r->sql, sizeof(r->sql), "DELETE FROM %s WHERE sensor IS NOT :sensor",
+                     src->sel);
+            if (exec_bound(r, r->sql, err, errlen) != 0)
+                return ERR_DB;
+        }
+    }
+    /* The databases, for the runs' and the JSON's "databases". */
+    if (exec_bound(r,
+                   "CREATE TEMP TABLE sel_dbs (db INTEGER PRIMARY KEY, path TEXT, "
+                   "schema_version INTEGER)",
+                   err, errlen) != 0)
+        return ERR_DB;
+    for (size_t i = 0; i < r->o->ndb; i++) {
+        char *q = sqlite3_mprintf("INSERT INTO sel_dbs VALUES (%d, %Q, %lld)", (int)i, r->o->dbs[i],
+                                  (long long)r->ver[i]);
+        int rc = q ? exec_bound(r, q, err, errlen) : ERR_DB;
+        sqlite3_free(q);
+        if (rc != 0)
+            return ERR_DB;
+    }
+    /* Median handshake RTTs per sensor and server (lower median). */
+    static const char median[] =
+        "CREATE TEMP TABLE sel_median AS SELECT sensor, server,"
         " max(CASE WHEN which = 0 AND rn = (n + 1) / 2 THEN v END) AS srv,"
         " max(CASE WHEN which = 1 AND rn = (n + 1) / 2 THEN v END) AS cli FROM ("
-        " SELECT server, 0 AS which, hs_rtt_server AS v,"
-        " row_number() OVER (PARTITION BY server ORDER BY hs_rtt_server) AS rn,"
-        " count(*) OVER (PARTITION BY server) AS n FROM sel_flows"
+        " SELECT sensor, server, 0 AS which, hs_rtt_server AS v,"
+        " row_number() OVER (PARTITION BY sensor, server ORDER BY hs_rtt_server) AS rn,"
+        " count(*) OVER (PARTITION BY sensor, server) AS n FROM sel_flows"
         " WHERE hs_rtt_server IS NOT NULL"
-        " UNION ALL SELECT server, 1, hs_rtt_client,"
-        " row_number() OVER (PARTITION BY server ORDER BY hs_rtt_client),"
-        " count(*) OVER (PARTITION BY server) FROM sel_flows"
-        " WHERE hs_rtt_client IS NOT NULL) GROUP BY server",
-        findings_sql,
-    };
-    static const char *const v2[] = {
-        "CREATE TEMP TABLE sel_tls AS SELECT * FROM main.tls_handshakes WHERE " RUN_FILTER
-        " AND " SERVER_FILTER " AND (:since IS NULL OR ts >= :since)"
-        " AND (:until IS NULL OR ts < :until)",
-        "CREATE TEMP TABLE sel_health AS SELECT * FROM main.server_health WHERE " RUN_FILTER
-        " AND " SERVER_FILTER " AND (:since IS NULL OR start + len > :since)"
-        " AND (:until IS NULL OR start < :until)",
-        "CREATE TEMP TABLE sel_alerts AS SELECT * FROM main.alerts WHERE " RUN_FILTER
-        " AND " SERVER_FILTER " AND (:since IS NULL OR coalesce(closed, 1e18) >= :since)"
-        " AND (:until IS NULL OR opened < :until)",
-    };
-    static const char v4[] =
-        "CREATE TEMP TABLE sel_incidents AS SELECT * FROM main.incidents WHERE " RUN_FILTER
-        " AND " SERVER_FILTER " AND (:since IS NULL OR coalesce(until, updated) >= :since)"
-        " AND (:until IS NULL OR since < :until)";
-    for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++)
-        if (exec_bound(r, base[i], err, errlen) != 0)
-            return ERR_DB;
-    if (r->v4 && exec_bound(r, v4, err, errlen) != 0)
+        " UNION ALL SELECT sensor, server, 1, hs_rtt_client,"
+        " row_number() OVER (PARTITION BY sensor, server ORDER BY hs_rtt_client),"
+        " count(*) OVER (PARTITION BY sensor, server) FROM sel_flows"
+        " WHERE hs_rtt_client IS NOT NULL) GROUP BY sensor, server";
+    if (exec_bound(r, median, err, errlen) != 0)
         return ERR_DB;
-    for (size_t i = 0; r->v2 && i < sizeof(v2) / sizeof(v2[0]); i++)
-        if (exec_bound(r, v2[i], err, errlen) != 0)
-            return ERR_DB;
+    /* Name the sensor in every row when there are several (JSON: always). */
+    sqlite3_stmt *st = NULL;
+    int64_t nsensors = 0;
+    if (sqlite3_prepare_v2(r->db, "SELECT count(DISTINCT sensor) FROM sel_runs", -1, &st, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        nsensors = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    r->label = r->o->json || r->o->ndb > 1 || nsensors > 1;
     return kinds_table(r, err, errlen);
+}
+
+/*
+ * sql with its sensor tokens replaced: "{S}" by "sensor, " and "{FS}" by "f.sensor AS sensor, "
+ * when rows are labelled with their sensor, by nothing otherwise. The result is r->sql.
+ */
+static const char *sql_for(struct report *r, const char *sql)
+{
+    size_t o = 0;
+    for (const char *p = sql; *p && o + 32 < sizeof(r->sql); p++) {
+        const char *rep = NULL;
+        size_t skip = 0;
+        if (strncmp(p, "{S}", 3) == 0)
+            rep = "sensor, ", skip = 3;
+        else if (strncmp(p, "{FS}", 4) == 0)
+            rep = "f.sensor AS sensor, ", skip = 4;
+        if (!rep) {
+            r->sql[o++] = *p;
+            continue;
+        }
+        if (r->label)
+            o += (size_t)snprintf(r->sql + o, sizeof(r->sql) - o, "%s", rep);
+        p += skip - 1;
+    }
+    r->sql[o] = '\0';
+    return r->sql;
 }
 
 /* ---- output ---- */
@@ -638,6 +910,19 @@ static const char *col_text(sqlite3_stmt *st, int c, char *buf, size_t len)
 {
     const char *t = (const char *)sqlite3_column_text(st, c);
     return t ? text_term(t, buf, len) : NULL;
+}
+
+/*
+ * Text of column c escaped for a terminal (col_text), or def when NULL. The result lives in
+ * one of a few rotating buffers, so several may appear in one printf.
+ */
+static const char *col_esc(sqlite3_stmt *st, int c, const char *def)
+{
+    static char bufs[8][4096];
+    static unsigned next;
+    char *b = bufs[next++ % 8];
+    const char *t = col_text(st, c, b, sizeof(bufs[0]));
+    return t ? t : def;
 }
 
 /* Text of one cell; *num says whether to right-align it. */
@@ -734,7 +1019,7 @@ static int section(struct report *r, const char *key, const char *title, const c
                    const char *sql, char *err, size_t errlen)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(r->db, sql, -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(r->db, sql_for(r, sql), -1, &st, NULL);
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "reading database %s failed: %s", r->o->db, sqlite3_errmsg(r->db));
         return ERR_DB;
@@ -822,11 +1107,12 @@ static int section(struct report *r, const char *key, const char *title, const c
 static const char runs_sql[] =
     "SELECT id, status, started, ended, sources, filter, servers, version, first_ts, last_ts,"
     " packets, tcp_packets, bytes, flows, dropped_kernel, dropped_if, malformed, evicted,"
-    " mirror_duplicates, store_dropped, error, options"
-    " FROM runs WHERE (:run IS NULL OR id = :run)"
+    " mirror_duplicates, store_dropped, error, options, sensor,"
+    " (SELECT path FROM sel_dbs d WHERE d.db = sel_runs.db) AS database"
+    " FROM sel_runs WHERE (:run IS NULL OR id = :run)"
     " AND (:since IS NULL OR coalesce(last_ts, ended, 1e18) >= :since)"
     " AND (:until IS NULL OR coalesce(first_ts, started) < :until)"
-    " ORDER BY id";
+    " ORDER BY db, id";
 
 /* The runs, one block each (text). */
 static int runs_text(struct report *r, char *err, size_t errlen)
@@ -848,8 +1134,10 @@ static int runs_text(struct report *r, char *err, size_t errlen)
         n++;
         if (status && strcmp(status, "running") == 0)
             status = "running, or killed before it finished";
-        fprintf(r->out, "  run %lld: %s, %s", (long long)sqlite3_column_int64(st, 0),
-                (text = col_text(st, 4, c4, sizeof(c4))) && *text ? text : "?",
+        fprintf(r->out, "  run %lld", (long long)sqlite3_column_int64(st, 0));
+        if (r->label)
+            fprintf(r->out, " of sensor %s (%s)", col_esc(st, 22, "?"), col_esc(st, 23, "?"));
+        fprintf(r->out, ": %s, %s", (text = col_text(st, 4, c4, sizeof(c4))) && *text ? text : "?",
                 status ? status : "?");
         fprintf(r->out, ", flowmedic %s\n", (text = col_text(st, 7, c4, sizeof(c4))) ? text : "?");
         fprintf(r->out, "    ran %s",
@@ -894,7 +1182,7 @@ static int runs_text(struct report *r, char *err, size_t errlen)
 }
 
 static const char servers_sql[] =
-    "SELECT f.server AS server, count(*) AS flows, sum(saw_syn) AS attempts,"
+    "SELECT {FS}f.server AS server, count(*) AS flows, sum(saw_syn) AS attempts,"
     " sum(saw_syn AND hs_rtt_client IS NOT NULL) AS established,"
     " sum(close = :c_refused) AS refused, sum(close = :c_unanswered) AS unanswered,"
     " sum(reset_c2s + reset_s2c > 0) AS reset,"
@@ -902,10 +1190,10 @@ static const char servers_sql[] =
     " round(100.0 * sum(data_retrans_c2s + data_retrans_s2c)"
     " / nullif(sum(data_segs_c2s + data_segs_s2c), 0), 2) AS retrans_pct,"
     " round(1000 * m.srv, 3) AS hs_rtt_srv_ms, round(1000 * m.cli, 3) AS hs_rtt_cli_ms,"
-    " (SELECT count(*) FROM sel_findings e WHERE e.server = f.server"
+    " (SELECT count(*) FROM sel_findings e WHERE e.server = f.server AND e.sensor IS f.sensor"
     "  AND e.severity = 'error') AS errors"
-    " FROM sel_flows f LEFT JOIN sel_median m ON m.server = f.server"
-    " GROUP BY f.server ORDER BY flows DESC, f.server LIMIT 50";
+    " FROM sel_flows f LEFT JOIN sel_median m ON m.server = f.server AND m.sensor IS f.sensor"
+    " GROUP BY f.sensor, f.server ORDER BY flows DESC, f.sensor, f.server LIMIT 50";
 
 static const char kinds_sql[] =
     "SELECT f.kind AS kind, coalesce(k.layer, '?') AS layer,"
@@ -915,7 +1203,7 @@ static const char kinds_sql[] =
     " GROUP BY f.kind ORDER BY error DESC, warn DESC, total DESC, f.kind";
 
 static const char health_sql[] =
-    "SELECT server, count(*) AS intervals, sum(attempts) AS attempts,"
+    "SELECT {S}server, count(*) AS intervals, sum(attempts) AS attempts,"
     " sum(established) AS established,"
     " sum(failed_refused + failed_timeout + failed_backlog + failed_reset + failed_tls)"
     " AS failed,"
@@ -923,55 +1211,55 @@ static const char health_sql[] =
     " round(100 * max(retrans_rate), 2) AS worst_retrans_pct,"
     " round(1000 * max(hs_rtt_p95), 3) AS worst_hs_rtt_p95_ms,"
     " round(1000 * max(resp_p99), 3) AS worst_resp_p99_ms"
-    " FROM sel_health GROUP BY server ORDER BY failed DESC, server LIMIT 50";
+    " FROM sel_health GROUP BY sensor, server ORDER BY failed DESC, sensor, server LIMIT 50";
 
 /* Per server and interval, newest 200 rows: how health developed over time. */
 static const char health_time_sql[] =
-    "SELECT * FROM (SELECT server, start, attempts, established,"
+    "SELECT * FROM (SELECT {S}server, start, attempts, established,"
     " failed_refused + failed_timeout + failed_backlog + failed_reset + failed_tls AS failed,"
     " resets, round(100 * error_rate, 2) AS error_pct, round(100 * retrans_rate, 2) AS retrans_pct,"
     " round(1000 * hs_rtt_p50, 3) AS hs_rtt_p50_ms, round(1000 * hs_rtt_p99, 3) AS hs_rtt_p99_ms,"
     " round(1000 * resp_p50, 3) AS resp_p50_ms, round(1000 * resp_p99, 3) AS resp_p99_ms,"
-    " alert_names(open_alerts) AS alerts FROM sel_health ORDER BY start DESC, server LIMIT 200)"
-    " ORDER BY server, start";
+    " alert_names(open_alerts) AS alerts FROM sel_health ORDER BY start DESC, sensor, server LIMIT 200)"
+    " ORDER BY {S}server, start";
 
 /* TLS versions and cipher suites each server negotiated. */
 static const char tls_versions_sql[] =
-    "SELECT server, coalesce(version, 'none') AS version,"
+    "SELECT {S}server, coalesce(version, 'none') AS version,"
     " CASE WHEN cipher IS NULL THEN '-' ELSE cipher_name(cipher) END AS cipher,"
     " count(*) AS handshakes, sum(outcome = :t_completed) AS completed,"
     " round(1000 * avg(duration), 3) AS avg_duration_ms FROM sel_tls"
-    " GROUP BY server, version, cipher ORDER BY server, handshakes DESC LIMIT 50";
+    " GROUP BY sensor, server, version, cipher ORDER BY {S}server, handshakes DESC LIMIT 50";
 
 static const char tls_sql[] =
-    "SELECT server, coalesce(sni, '') AS sni, outcome, coalesce(alert, '') AS alert,"
+    "SELECT {S}server, coalesce(sni, '') AS sni, outcome, coalesce(alert, '') AS alert,"
     " coalesce(alert_from, '') AS alert_from, max(inferred) AS inferred,"
     " count(*) AS handshakes, max(ts) AS last_ts FROM sel_tls"
     " WHERE outcome NOT IN (:t_completed, :t_progress)"
-    " GROUP BY server, sni, outcome, alert, alert_from ORDER BY handshakes DESC LIMIT 20";
+    " GROUP BY sensor, server, sni, outcome, alert, alert_from ORDER BY handshakes DESC LIMIT 20";
 
 static const char alerts_sql[] =
-    "SELECT server, rule, opened, closed, open_detail AS detail FROM sel_alerts"
+    "SELECT {S}server, rule, opened, closed, open_detail AS detail FROM sel_alerts"
     " ORDER BY opened DESC LIMIT 20";
 
 static const char certs_sql[] =
-    "SELECT c.last_server AS server, c.subject, c.not_after,"
-    " round((c.not_after - (SELECT max(coalesce(last_ts, started)) FROM runs)) / 86400.0, 1)"
-    " AS days_left_at_last_run FROM main.certificates c"
-    " WHERE (:run IS NULL OR c.last_run_id = :run)"
-    " AND (c.not_after IS NULL" /* an unreadable notAfter (cert_invalid_date) */
-    " OR c.not_after <= (SELECT max(coalesce(last_ts, started)) FROM runs) + 30 * 86400)"
+    "SELECT {S}c.last_server AS server, c.subject, c.not_after,"
+    " round((c.not_after - (SELECT max(coalesce(last_ts, started)) FROM sel_runs rr"
+    " WHERE rr.db = c.db)) / 86400.0, 1) AS days_left_at_last_run FROM sel_certs c"
+    " WHERE (c.not_after IS NULL" /* an unreadable notAfter (cert_invalid_date) */
+    " OR c.not_after <= (SELECT max(coalesce(last_ts, started)) FROM sel_runs rr"
+    " WHERE rr.db = c.db) + 30 * 86400)"
     " ORDER BY c.not_after IS NOT NULL, c.not_after LIMIT 20";
 
 static const char resets_sql[] =
-    "SELECT server, coalesce(side, '?') AS sent_by, coalesce(phase, '?') AS phase,"
+    "SELECT {S}server, coalesce(side, '?') AS sent_by, coalesce(phase, '?') AS phase,"
     " count(*) AS resets, sum(coalesce(ttl_mismatch, 0)) AS ttl_mismatch,"
     " min(ts) AS first_ts, max(ts) AS last_ts"
     " FROM sel_findings WHERE kind = 'reset'"
-    " GROUP BY server, sent_by, phase ORDER BY resets DESC, server LIMIT 20";
+    " GROUP BY sensor, server, sent_by, phase ORDER BY resets DESC, sensor, server LIMIT 20";
 
 static const char worst_sql[] =
-    "SELECT client, server, first_ts, round(last_ts - first_ts, 3) AS duration_s,"
+    "SELECT {S}client, server, first_ts, round(last_ts - first_ts, 3) AS duration_s,"
     " packets_c2s + packets_s2c AS packets, retrans_total AS retrans,"
     " lost_segment_c2s + lost_segment_s2c AS lost,"
     " zero_window_c2s + zero_window_s2c AS zero_windows,"
@@ -981,7 +1269,7 @@ static const char worst_sql[] =
     " ORDER BY retrans DESC, lost DESC, resets DESC, zero_windows DESC LIMIT 10";
 
 static const char errors_json_sql[] =
-    "SELECT run_id, ts, kind, severity, flow_id, client, server, detail, frames,"
+    "SELECT {S}run_id, ts, kind, severity, flow_id, client, server, detail, frames,"
     " round(confidence, 2) AS confidence,"
     " wireshark_filter(client, server) AS wireshark_filter,"
     " CASE WHEN json_valid(extra) THEN extra END AS extra_json FROM sel_findings"
@@ -991,21 +1279,22 @@ static const char incidents_sql[] =
     "SELECT run_id, id, severity, cause, layer, server, client, since, until, state,"
     " close_reason, updated, events, connections_affected, connections_total,"
     " clients_affected, round(confidence, 2) AS confidence, summary, advice,"
-    " CASE WHEN json_valid(evidence) THEN evidence END AS evidence_json FROM sel_incidents"
+    " CASE WHEN json_valid(evidence) THEN evidence END AS evidence_json, sensor FROM sel_incidents"
     " ORDER BY CASE severity WHEN 'error' THEN 0 WHEN 'warn' THEN 1 ELSE 2 END,"
-    " CASE state WHEN 'open' THEN 0 ELSE 1 END, connections_affected DESC, since, run_id, id";
+    " CASE state WHEN 'open' THEN 0 ELSE 1 END, connections_affected DESC, since, db, run_id, id";
 
 /* Repeated findings of one kind and server, grouped (the newest detail, never cut). */
 static const char grouped_sql[] =
     "SELECT kind, severity, server, count(*) AS count, count(DISTINCT client_ip) AS clients,"
     " min(ts) AS first, max(ts) AS last,"
     " (SELECT g.detail FROM sel_findings g WHERE g.kind = f.kind AND g.server = f.server"
-    "  AND g.severity = f.severity ORDER BY g.ts DESC, g.id DESC LIMIT 1) AS detail,"
+    "  AND g.severity = f.severity AND g.sensor IS f.sensor ORDER BY g.ts DESC, g.id DESC"
+    "  LIMIT 1) AS detail,"
     /* the one flow's filter when every finding is of one client, else the server's frames */
     " wireshark_filter(CASE WHEN count(DISTINCT coalesce(client, '')) = 1 THEN max(client) END,"
-    " server) AS wireshark_filter"
+    " server) AS wireshark_filter, f.sensor AS sensor"
     " FROM sel_findings f WHERE severity IN ('error', 'warn')"
-    " GROUP BY kind, severity, server"
+    " GROUP BY f.sensor, kind, severity, server"
     " ORDER BY CASE severity WHEN 'error' THEN 0 ELSE 1 END, count DESC, server, kind LIMIT 40";
 
 /* Print text wrapped at REPORT_WRAP columns, every line indented by indent spaces. */
@@ -1034,29 +1323,22 @@ static void put_wrapped(FILE *out, const char *text, int indent)
     }
 }
 
-/*
- * Text of column c escaped for a terminal (col_text), or def when NULL. The result lives in
- * one of a few rotating buffers, so several may appear in one printf.
- */
-static const char *col_esc(sqlite3_stmt *st, int c, const char *def)
+/* Text: for each database before schema version v, "(DB: schema version N: what)". */
+static void old_schema_note(struct report *r, int64_t v, const char *what)
 {
-    static char bufs[8][4096];
-    static unsigned next;
-    char *b = bufs[next++ % 8];
-    const char *t = col_text(st, c, b, sizeof(bufs[0]));
-    return t ? t : def;
+    for (size_t i = 0; i < r->o->ndb; i++)
+        if (r->ver[i] < v)
+            fprintf(r->out,
+                    "  (%s: schema version %lld, before %lld: %s; writing a run into it with -w "
+                    "upgrades it)\n",
+                    r->o->dbs[i], (long long)r->ver[i], (long long)v, what);
 }
 
 /* The Diagnosis section (text): one line per incident, worst first, the full advice below. */
 static int diagnosis_text(struct report *r, char *err, size_t errlen)
 {
     fputs("\nDiagnosis (incidents, worst first)\n", r->out);
-    if (!r->v4) {
-        fputs("  (schema version before 4: no incidents recorded; writing a run into this "
-              "database with -w upgrades it)\n",
-              r->out);
-        return 0;
-    }
+    old_schema_note(r, 4, "no incidents recorded");
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(r->db, incidents_sql, -1, &st, NULL);
     if (rc != SQLITE_OK) {
@@ -1072,6 +1354,8 @@ static int diagnosis_text(struct report *r, char *err, size_t errlen)
             *q = (char)(*q >= 'a' && *q <= 'z' ? *q - 32 : *q);
         n++;
         fprintf(r->out, "  %-5s %s %s", sev, col_esc(st, 3, "?"), col_esc(st, 5, "?"));
+        if (r->label)
+            fprintf(r->out, " on sensor %s", col_esc(st, 20, "?"));
         if (sqlite3_column_type(st, 6) != SQLITE_NULL)
             fprintf(r->out, " from %s", col_esc(st, 6, "?"));
         fprintf(r->out, " since %s",
@@ -1098,7 +1382,10 @@ static int diagnosis_text(struct report *r, char *err, size_t errlen)
         snprintf(err, errlen, "reading database %s failed: %s", r->o->db, sqlite3_errmsg(r->db));
         return ERR_DB;
     }
-    if (n == 0)
+    bool any_v4 = false; /* a database that records incidents */
+    for (size_t i = 0; i < r->o->ndb; i++)
+        any_v4 = any_v4 || r->ver[i] >= 4;
+    if (n == 0 && any_v4)
         fputs("  no incidents: no problem crossed its threshold (the findings below are the "
               "details)\n",
               r->out);
@@ -1121,8 +1408,11 @@ static int grouped_text(struct report *r, char *err, size_t errlen)
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         n++;
         long long cnt = (long long)sqlite3_column_int64(st, 3);
-        fprintf(r->out, "  %-5s %s %s: %lld time%s", col_esc(st, 1, "?"), col_esc(st, 0, "?"),
-                col_esc(st, 2, "?"), cnt, cnt == 1 ? "" : "s");
+        fprintf(r->out, "  %-5s %s %s", col_esc(st, 1, "?"), col_esc(st, 0, "?"),
+                col_esc(st, 2, "?"));
+        if (r->label)
+            fprintf(r->out, " on sensor %s", col_esc(st, 9, "?"));
+        fprintf(r->out, ": %lld time%s", cnt, cnt == 1 ? "" : "s");
         if (cnt > 1)
             fprintf(r->out, " from %s to %s",
                     fmt_time(sqlite3_column_double(st, 5), r->o->utc, true, a, sizeof(a)),
@@ -1148,6 +1438,41 @@ static int grouped_text(struct report *r, char *err, size_t errlen)
     return 0;
 }
 
+/* The sensors of the selected runs with their databases, in command-line order. */
+static const char sensors_sql[] =
+    "SELECT sensor, (SELECT path FROM sel_dbs d WHERE d.db = r.db) AS database, count(*) AS runs"
+    " FROM sel_runs r WHERE (:run IS NULL OR id = :run) GROUP BY db, sensor ORDER BY db, sensor";
+
+/* JSON: "sensors": [{"sensor":..,"database":..,"runs":N}, ...]. */
+static int sensors_json(struct report *r, char *err, size_t errlen)
+{
+    return section(r, "sensors", "", "", sensors_sql, err, errlen);
+}
+
+/* Text: "Sensors: alpha (a.db, 1 run), beta (b.db, 2 runs)". */
+static int sensors_text(struct report *r, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(r->db, sensors_sql, -1, &st, NULL);
+    size_t n = 0;
+    if (rc == SQLITE_OK) {
+        bind_filters(r, st);
+        fputs("Sensors:", r->out);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            long long runs = (long long)sqlite3_column_int64(st, 2);
+            fprintf(r->out, "%s %s (%s, %lld run%s)", n++ ? "," : "", col_esc(st, 0, "?"),
+                    col_esc(st, 1, "?"), runs, runs == 1 ? "" : "s");
+        }
+        fputs(n ? "\n" : " none\n", r->out);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        snprintf(err, errlen, "reading database %s failed: %s", r->o->db, sqlite3_errmsg(r->db));
+        return ERR_DB;
+    }
+    return 0;
+}
+
 static int report_all(struct report *r, char *err, size_t errlen)
 {
     const struct ropts *o = r->o;
@@ -1160,12 +1485,31 @@ static int report_all(struct report *r, char *err, size_t errlen)
     if (o->json) {
         fputs("{", r->out);
         r->first_key = true;
+        json_member(r, "schema");
+        fprintf(r->out, "%d", JSON_SCHEMA_VERSION);
         json_member(r, "database");
-        json_put_str(r->out, o->db);
+        if (o->ndb == 1)
+            json_put_str(r->out, o->db);
+        else
+            fputs("null", r->out);
+        json_member(r, "databases");
+        for (size_t i = 0; i < o->ndb; i++) {
+            fputs(i ? ",{\"path\":" : "[{\"path\":", r->out);
+            json_put_str(r->out, o->dbs[i]);
+            fprintf(r->out, ",\"schema_version\":%lld}", (long long)r->ver[i]);
+        }
+        fputs("]", r->out);
+        if (sensors_json(r, err, errlen) != 0)
+            return ERR_DB;
         json_member(r, "filters");
         fputs("{\"run\":", r->out);
         if (o->has_run)
             fprintf(r->out, "%" PRId64, o->run);
+        else
+            fputs("null", r->out);
+        fputs(",\"sensor\":", r->out);
+        if (o->has_sensor)
+            json_put_str(r->out, o->sensor);
         else
             fputs("null", r->out);
         fputs(",\"server\":", r->out);
@@ -1184,22 +1528,24 @@ static int report_all(struct report *r, char *err, size_t errlen)
         else
             fputs("null", r->out);
         fputs("}", r->out);
-        if (r->v4 && section(r, "incidents", "", "", incidents_sql, err, errlen) != 0)
+        if (section(r, "incidents", "", "", incidents_sql, err, errlen) != 0)
             return ERR_DB;
-        if (!r->v4) {
-            json_member(r, "incidents");
-            fputs("[]", r->out);
-        }
         if (section(r, "runs", "", "", runs_sql, err, errlen) != 0)
             return ERR_DB;
     } else {
         char a[64], b[64];
         fprintf(r->out, "flowmedic report of %s (times in %s)\n", o->db,
                 o->utc ? "UTC" : (tz[0] ? tz : "local time"));
-        if (o->has_run || o->has_server || o->has_since || o->has_until) {
+        if (r->label && sensors_text(r, err, errlen) != 0)
+            return ERR_DB;
+        if (o->has_run || o->has_server || o->has_since || o->has_until || o->has_sensor) {
             fputs("Only:", r->out);
             if (o->has_run)
                 fprintf(r->out, " run %" PRId64 ";", o->run);
+            if (o->has_sensor) {
+                char esc[REPORT_ESC_MAX];
+                fprintf(r->out, " sensor %s;", text_term(o->sensor, esc, sizeof(esc)));
+            }
             if (o->has_server)
                 fprintf(r->out, " server %s;", o->server_arg);
             if (o->has_since)
@@ -1225,36 +1571,24 @@ static int report_all(struct report *r, char *err, size_t errlen)
                 "middlebox)",
                 "no resets", resets_sql, err, errlen) != 0)
         return ERR_DB;
-    if (r->v2 && (section(r, "server_health", "Server health (worst interval per server)",
-                          "no health intervals recorded", health_sql, err, errlen) != 0 ||
-                  section(r, "server_health_over_time",
-                          "Server health over time (per interval; the newest 200 rows)",
-                          "no health intervals recorded", health_time_sql, err, errlen) != 0 ||
-                  section(r, "tls_versions", "TLS versions and cipher suites per server",
-                          "no TLS handshakes", tls_versions_sql, err, errlen) != 0 ||
-                  section(r, "tls_failures", "TLS handshake failures", "no failed TLS handshakes",
-                          tls_sql, err, errlen) != 0 ||
-                  section(r, "alerts", "Server alerts (newest first)", "no alerts", alerts_sql, err,
-                          errlen) != 0 ||
-                  section(r, "certs_expiring",
-                          "Certificates expired, expiring within 30 days of the last run, "
-                          "or with an unreadable notAfter (-)",
-                          "none", certs_sql, err, errlen) != 0))
+    if ((section(r, "server_health", "Server health (worst interval per server)",
+                 "no health intervals recorded", health_sql, err, errlen) != 0 ||
+         section(r, "server_health_over_time",
+                 "Server health over time (per interval; the newest 200 rows)",
+                 "no health intervals recorded", health_time_sql, err, errlen) != 0 ||
+         section(r, "tls_versions", "TLS versions and cipher suites per server",
+                 "no TLS handshakes", tls_versions_sql, err, errlen) != 0 ||
+         section(r, "tls_failures", "TLS handshake failures", "no failed TLS handshakes", tls_sql,
+                 err, errlen) != 0 ||
+         section(r, "alerts", "Server alerts (newest first)", "no alerts", alerts_sql, err,
+                 errlen) != 0 ||
+         section(r, "certs_expiring",
+                 "Certificates expired, expiring within 30 days of the last run, "
+                 "or with an unreadable notAfter (-)",
+                 "none", certs_sql, err, errlen) != 0))
         return ERR_DB;
-    if (!r->v2 && o->json) {
-        json_member(r, "server_health");
-        fputs("[]", r->out);
-        json_member(r, "tls_failures");
-        fputs("[]", r->out);
-        json_member(r, "alerts");
-        fputs("[]", r->out);
-        json_member(r, "certs_expiring");
-        fputs("[]", r->out);
-    } else if (!r->v2) {
-        fputs("\n(schema version 1: no TLS, health or alert tables; writing a run into this "
-              "database with -w upgrades it)\n",
-              r->out);
-    }
+    if (!o->json)
+        old_schema_note(r, 2, "no TLS, health or alert tables");
     if (section(r, "worst_flows",
                 "Worst flows (most retransmissions, losses, resets, zero windows)",
                 "no flow had retransmissions, losses, resets or zero windows", worst_sql, err,

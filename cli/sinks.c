@@ -21,9 +21,7 @@
 
 const char *cli_db_path(const struct opts *o)
 {
-    if (o->no_db)
-        return NULL;
-    return o->db ? o->db : (o->ninputs ? DEFAULT_DB : NULL);
+    return o->no_db ? NULL : o->db; /* no default file: without -w nothing is written */
 }
 
 /* --tui: the live view. */
@@ -51,13 +49,20 @@ static const void *json_cfg(const struct opts *o, void *buf)
     return jo;
 }
 
-/* The human summary, unless the live view shows it, or --json -q says the JSON is enough. */
+/*
+ * The human summary (-q: the problems only), unless --json -q says the JSON is enough; after
+ * the live view has ended, when there is one.
+ */
 static const void *summary_cfg(const struct opts *o, void *buf)
 {
     struct summary_opts *so = buf;
-    if (o->tui || (o->json && log_quiet))
+    if (o->json && log_quiet)
         return NULL;
-    so->out = o->json ? stderr : stdout;
+    *so = (struct summary_opts){
+        .out = o->json ? stderr : stdout,
+        .problems_only = log_quiet != 0,
+        .defer = o->tui,
+    };
     return so;
 }
 
@@ -67,7 +72,7 @@ struct store_cfg {
     char sources[2048];        /* "iface:eth1" or the files, comma separated */
 };
 
-/* -w DB (offline runs default to ./flowmedic.db). */
+/* -w DB, or the config file's db = PATH (no database otherwise). */
 static const void *store_cfg(const struct opts *o, void *buf)
 {
     struct store_cfg *c = buf;
@@ -97,6 +102,7 @@ static const void *store_cfg(const struct opts *o, void *buf)
                 .options = o->cmdline,
                 .inputs = inputs[0] ? inputs : NULL,
                 .evidence_dir = evdir[0] ? evdir : NULL,
+                .sensor = o->sensor[0] ? o->sensor : NULL,
                 .start_wall_ns = clock_real_ns(),
                 .retain_days = o->retain_days,
             },

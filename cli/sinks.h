@@ -29,7 +29,7 @@ struct cli_sinks {
     size_t n;                            /* entries used */
 };
 
-/* The database a run writes (-w, or the offline default), NULL for none. */
+/* The database a run writes (-w, or the config file's db = PATH), NULL for none. */
 const char *cli_db_path(const struct opts *o);
 
 /*

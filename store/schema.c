@@ -315,10 +315,15 @@ static const char schema_v5[] =
     "ALTER TABLE runs ADD COLUMN inputs TEXT;\n"      /* absolute capture file paths, one a line */
     "ALTER TABLE runs ADD COLUMN evidence_dir TEXT;\n"; /* --evidence-dir, absolute */
 
+/* Version 6: the sensor that wrote a run (--sensor, default the host name), for `flowmedic
+ * report A.db B.db ...` over several sensors' databases. */
+static const char schema_v6[] = "ALTER TABLE runs ADD COLUMN sensor TEXT;\n";
+
 const char *const store_schema_steps[STORE_SCHEMA_VERSION] = {
     schema_v1,
     schema_v2,
     schema_v3,
     schema_v4,
     schema_v5,
+    schema_v6,
 };

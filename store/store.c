@@ -486,8 +486,8 @@ static int insert_run(struct store *s, const struct store_run_info *ri, char *er
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(s->db,
                                 "INSERT INTO runs (started, sources, filter, servers, options, "
-                                "version, status, inputs, evidence_dir) "
-                                "VALUES (?,?,?,?,?,?,'running',?,?)",
+                                "version, status, inputs, evidence_dir, sensor) "
+                                "VALUES (?,?,?,?,?,?,'running',?,?,?)",
                                 -1, &st, NULL);
     if (rc == SQLITE_OK) {
         uint64_t start = ri && ri->start_wall_ns ? ri->start_wall_ns : clock_real_ns();
@@ -499,6 +499,7 @@ static int insert_run(struct store *s, const struct store_run_info *ri, char *er
         sqlite3_bind_text(st, 6, FM_VERSION, -1, SQLITE_STATIC);
         bind_text_or_null(st, 7, ri ? ri->inputs : NULL);
         bind_text_or_null(st, 8, ri ? ri->evidence_dir : NULL);
+        bind_text_or_null(st, 9, ri ? ri->sensor : NULL);
         rc = sqlite3_step(st);
         if (rc == SQLITE_DONE)
             rc = SQLITE_OK;

@@ -28,6 +28,7 @@ struct store_run_info {
     const char *options;            /* the command line, for the record */
     const char *inputs;             /* absolute capture file paths, one a line, or NULL */
     const char *evidence_dir;       /* --evidence-dir (absolute) or NULL */
+    const char *sensor;             /* --sensor (default the host name) or NULL */
     uint64_t start_wall_ns;         /* wall clock when the run started */
     enum store_when_full when_full; /* queue-full policy; 0 = auto from sources */
     double retain_days;             /* --retain: delete other runs older than this; 0 = keep */

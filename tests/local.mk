@@ -18,3 +18,7 @@ check_PROGRAMS += tests/evidence/test_evidence
 tests_evidence_test_evidence_SOURCES = tests/evidence/test_evidence.c tests/unit/testhelp.h
 tests_evidence_test_evidence_LDADD = $(FM_LIBS)
 TESTS += tests/evidence/test_evidence
+# JSON output: every member emitted on the samples (lines and report --json) is documented in
+# README.md's field tables, with its type (issue 13).
+TESTS += tests/json/fields.sh
+EXTRA_DIST += tests/json/fields.sh tests/json/fields.py

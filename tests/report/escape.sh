@@ -87,6 +87,15 @@ real="$top_srcdir/samples/tls-hostile-cert.pcap"
 rc=$?
 [ $rc -eq 0 ] || { fail=1; echo "FAIL: analysing $real: status $rc $(cat "$tmp/real.err")"; }
 "$FLOWMEDIC" report "$tmp/real.db" >"$tmp/real.txt" 2>&1 || { fail=1; echo "FAIL: report of $real"; }
+# the end-of-run summary (and -q's problem lines) quote finding details: escaped too
+for q in "" -q; do
+    "$FLOWMEDIC" $q -r "$real" >"$tmp/real.sum" 2>&1
+    if ! grep -q "cert_invalid_date" "$tmp/real.sum" || LC_ALL=C grep -q "$(printf '\033')" "$tmp/real.sum" ||
+        LC_ALL=C grep -q "$(printf '\302\233')" "$tmp/real.sum"; then
+        fail=1
+        echo "FAIL: summary ${q:-(full)} of the real capture: no finding, or raw control bytes"
+    fi
+done
 python3 - "$tmp/real.jsonl" "$tmp/real.txt" <<'PY' || fail=1
 import json, sys
 ok = True

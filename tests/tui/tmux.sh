@@ -258,6 +258,16 @@ tm capture-pane -e -p -t "$S" | grep -q "$(printf '\033')\[31m" || fail "no red 
 # q quits, the process exits cleanly
 keys q
 wait_for "EXITED rc=0"
+# the view has given the terminal back: the summary an offline run prints is on it, before
+# the exit (issue 13)
+wait_for "flowmedic summary: 20 frames (20 TCP) over 1.246 s, 5 flows"
+has "Findings: 5 error, 0 warn, 4 info"
+has "incident error service_down 10.99.1.2:8081 since "
+has "Top servers (2 seen):"
+checks=$((checks + 1))
+screen | awk '/flowmedic summary:/ { s = NR } /EXITED rc=0/ { e = NR } END { exit !(s && e > s) }' ||
+    fail "the summary is not printed before the exit, after the view"
+hasnt "Flows (5)  sort: worst"
 
 # ---- 3. NO_COLOR, --no-color and a terminal without colours: monochrome ----
 for how in "NO_COLOR=1" "--no-color" "TERM=vt100"; do
@@ -283,6 +293,17 @@ has "tui.db"
 has "written"
 keys q
 wait_for "EXITED rc=0"
+has "flowmedic summary: 20 frames"
+has "Findings stored in $tmp/tui.db"
+
+# ---- 4b. -q: after the view, only the problem lines ----
+start 120 40 "" -r "$(sample refused.pcap)" --tui --speed max --no-db -q
+wait_for "replay finished - q to quit" 20
+keys q
+wait_for "EXITED rc=0"
+has "incident error service_down 10.99.1.2:8081 since "
+has "error conn_refused 10.99.1.2:8081 x4: "
+hasnt "flowmedic summary:"
 
 # ---- 5. paced replay: pause freezes the display while the capture continues ----
 start 120 40 "" -r "$(sample refused.pcap)" --tui --speed 0.25 --no-db
@@ -380,6 +401,8 @@ PY
     hasnt "replay finished"
     keys q
     wait_for "EXITED rc=0" 10
+    has "flowmedic summary: "
+    has "incident error service_down 10.99.1.2:8081"
     checks=$((checks + 1))
     grep -q "dropped by the kernel" "$tmp/stderr" || fail "live: no drop report at exit"
 fi

@@ -130,6 +130,7 @@ static const struct store_run_info run_info = {
     .filter = "tcp port 443",
     .servers = "10.0.0.5:443",
     .options = "flowmedic -r a.pcap -r b.pcap -w x.db",
+    .sensor = "sensor-a",
     .start_wall_ns = 1714557600ull * 1000000000ull,
 };
 
@@ -549,13 +550,14 @@ static void test_migration_v2(void)
 }
 
 /* A version 4 database (incidents, no evidence columns): version 5 adds the evidence columns,
- * its incidents and flows stay, old flows have NULL conn_state and history. */
+ * version 6 the runs' sensor; its incidents and flows stay, old flows have NULL conn_state and
+ * history, the old run a NULL sensor and the new one its --sensor. */
 static void test_migration_v4(void)
 {
     const char *path = db_path("v4.db");
     char err[512], sql[256];
     sqlite3 *db = NULL;
-    CHECK_EQ_U64(STORE_SCHEMA_VERSION, 5);
+    CHECK(STORE_SCHEMA_VERSION >= 6);
     CHECK(sqlite3_open(path, &db) == SQLITE_OK);
     for (int i = 0; i < 4; i++)
         CHECK(sqlite3_exec(db, store_schema_steps[i], NULL, NULL, NULL) == SQLITE_OK);
@@ -582,7 +584,9 @@ static void test_migration_v4(void)
         return;
     }
     CHECK_EQ_U64(store_close(s, err, sizeof(err)), 0);
-    CHECK_EQ_U64(q_int(path, "PRAGMA user_version"), 5);
+    CHECK_EQ_U64(q_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM runs WHERE id = 1 AND sensor IS NULL"), 1);
+    CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM runs WHERE id = 2 AND sensor = 'sensor-a'"), 1);
     CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM pragma_table_info('flows') WHERE name IN "
                              "('conn_state','history')"),
                  2);
