@@ -37,13 +37,26 @@ enum hl_mode {
     HM_OFF,         /* nothing measured (switched protocols) */
 };
 
-/* A request awaiting its response. */
+/*
+ * A request being read or awaiting its response, with what its http record needs (the
+ * record is written when the response ends, or when the exchange can no longer complete).
+ */
 struct hl_req {
-    uint64_t end_ns; /* time of its last byte */
-    uint64_t frame;  /* frame of its last byte */
-    bool head;       /* HEAD: the response has no body */
-    bool connect;    /* CONNECT: a 2xx answer opens a tunnel */
-    bool answered;   /* its first response byte was seen (after an interim 1xx) */
+    uint64_t end_ns;        /* time of its last byte */
+    uint64_t frame;         /* frame of its last byte */
+    uint64_t start_ns;      /* time of its first byte */
+    uint64_t start_frame;   /* frame of its first byte */
+    uint64_t resp_ns;       /* time of the first response byte (answered) */
+    uint64_t resp_frame;    /* frame of the first response byte (answered) */
+    uint64_t req_body;      /* request body bytes */
+    uint64_t resp_body;     /* response body bytes */
+    uint64_t gap_bytes;     /* bytes of the exchange stepped over (never captured) */
+    uint32_t depth;         /* position on the connection, from 1 (Zeek's trans_depth) */
+    uint16_t status;        /* final response status, 0 until its header section ended */
+    bool head;              /* HEAD: the response has no body */
+    bool connect;           /* CONNECT: a 2xx answer opens a tunnel */
+    bool answered;          /* its first response byte was seen (after an interim 1xx) */
+    struct http_meta meta;  /* method, request-target and Host as read */
 };
 
 /* TLS record walker for one direction. */
@@ -97,8 +110,11 @@ struct hl_flow {
     bool tls13;                     /* TLS: the server encrypted its flight (TLS 1.3) */
     uint8_t nslow;                  /* slow_response findings written for this flow */
     uint8_t resyncs;                /* HTTP framing restarts after capture gaps */
-    uint8_t nreq;                   /* requests in req[] */
+    uint8_t nreq;                   /* requests in req[] that ended (awaiting a response) */
     uint8_t rq_head;                /* index of the oldest request */
+    bool rq_open;                   /* a request is being read, in req[(rq_head + nreq) %
+                                       HL_PIPELINE] */
+    uint32_t depth;                 /* requests begun on this connection */
     uint64_t next_seq[2];           /* next relative sequence per direction */
     bool held[2];                   /* a segment ahead of a hole is held (not fed) */
     uint32_t held_len[2];           /* bytes held from held_seq on */
@@ -177,6 +193,127 @@ static void hl_emit_slow(struct det *d, const struct flow *f, struct hl_flow *st
     det_emit(d, &fd);
 }
 
+/* ---- HTTP records ---- */
+
+/* The request-target as a record's path: the query (from '?') dropped unless full_uri. */
+static void hl_path(const struct http_meta *m, bool full_uri, char *out, size_t n, bool *cut)
+{
+    size_t len = strnlen(m->target, sizeof(m->target));
+    const char *q = full_uri ? NULL : memchr(m->target, '?', len);
+    *cut = m->target_cut && !q;
+    if (q)
+        len = (size_t)(q - m->target);
+    if (len >= n) {
+        len = n - 1;
+        *cut = true;
+    }
+    memcpy(out, m->target, len);
+    out[len] = '\0';
+}
+
+/* The http record of request q of flow f, ended in state why. */
+static void hl_http_record(struct hl *h, const struct flow *f, const struct hl_req *q, bool ended,
+                           enum http_state why, struct http_record *r)
+{
+    const struct flow_record *fr = flow_rec(f);
+    bool cut;
+    memset(r, 0, sizeof(*r));
+    r->flow_id = fr->flow_id;
+    r->client = fr->client;
+    r->server = fr->server;
+    r->ts_ns = q->start_ns;
+    r->trans_depth = q->depth;
+    r->req_frame = q->start_frame;
+    r->resp_frame = q->answered ? q->resp_frame : 0;
+    fx_copy(r->method, sizeof(r->method), q->meta.method);
+    fx_copy(r->host, sizeof(r->host), q->meta.host);
+    r->has_host = q->meta.has_host;
+    hl_path(&q->meta, h->full_uri, r->path, sizeof(r->path), &cut);
+    r->cut = (uint8_t)((q->meta.method_cut ? HTTP_CUT_METHOD : 0) |
+                       (q->meta.host_cut ? HTTP_CUT_HOST : 0) | (cut ? HTTP_CUT_PATH : 0));
+    r->status = q->status;
+    r->req_body_bytes = q->req_body;
+    r->resp_body_bytes = q->resp_body;
+    r->response_ns = ended && q->answered && q->resp_ns >= q->end_ns
+                         ? (int64_t)(q->resp_ns - q->end_ns)
+                         : -1;
+    r->state = why;
+    r->gap_bytes = q->gap_bytes;
+}
+
+static void hl_http_emit(struct det *d, const struct flow *f, const struct hl_req *q, bool ended,
+                         enum http_state why)
+{
+    struct http_record r;
+    hl_http_record(hl_of(d), f, q, ended, why, &r);
+    det_emit_http(d, &r);
+}
+
+/*
+ * An http_5xx finding for request q (its status just read at packet p): one per request,
+ * with the request's fields and its response time.
+ */
+static void hl_emit_5xx(struct det *d, const struct flow *f, const struct hl_req *q,
+                        const struct pkt *p)
+{
+    struct http_record r;
+    struct finding fd;
+    hl_http_record(hl_of(d), f, q, true, HS_COMPLETE, &r);
+    det_finding_init(&fd, f, FK_HTTP_5XX, fk_info(FK_HTTP_5XX)->sev, p->ts_ns);
+    fd.frames[fd.nframes++] = q->start_frame;
+    if (q->resp_frame && q->resp_frame != q->start_frame)
+        fd.frames[fd.nframes++] = q->resp_frame;
+    fx_copy(fd.fx.http.method, sizeof(fd.fx.http.method), r.method);
+    fx_copy(fd.fx.http.host, sizeof(fd.fx.http.host), r.host);
+    fx_copy(fd.fx.http.path, sizeof(fd.fx.http.path), r.path);
+    fd.fx.http.status = q->status;
+    fd.fx.http.response_s = r.response_ns >= 0 ? (double)r.response_ns / 1e9 : NAN;
+    fd.fx.http.trans_depth = q->depth;
+    /* the path is hostile input: the detail names it only through the typed field */
+    snprintf(fd.detail, sizeof(fd.detail),
+             "HTTP %u: the server answered request #%u on this connection (%.15s) with a server "
+             "error %.3f s after the request ended; the path, host and method are in this "
+             "finding's fields; check the application's log at this time",
+             (unsigned)q->status, (unsigned)q->depth, fd.fx.http.method,
+             r.response_ns >= 0 ? (double)r.response_ns / 1e9 : 0.0);
+    det_emit(d, &fd);
+}
+
+/*
+ * Write the records of the requests that can no longer complete, in state why: those that
+ * ended and await (the rest of) a response, and with open_too the one being read. A request
+ * that got the start of its response is response_incomplete when why is no_response; the
+ * one being read is request_incomplete then.
+ */
+static void hl_http_flush(struct det *d, const struct flow *f, struct hl_flow *st,
+                          enum http_state why, bool open_too)
+{
+    if (st->mode != HM_HTTP)
+        return;
+    for (uint8_t i = 0; i < st->nreq; i++) {
+        const struct hl_req *q = &st->req[(st->rq_head + i) % HL_PIPELINE];
+        enum http_state w = why == HS_NO_RESPONSE && q->answered ? HS_RESPONSE_INCOMPLETE : why;
+        hl_http_emit(d, f, q, true, w);
+    }
+    if (open_too && st->rq_open) {
+        const struct hl_req *q = &st->req[(st->rq_head + st->nreq) % HL_PIPELINE];
+        hl_http_emit(d, f, q, false, why == HS_NO_RESPONSE ? HS_REQUEST_INCOMPLETE : why);
+        st->rq_open = false;
+    }
+}
+
+/* n bytes of direction dir were stepped over: count them on the exchange they belong to. */
+static void hl_http_gap(struct hl_flow *st, int dir, uint64_t n)
+{
+    struct hl_req *q = NULL;
+    if (dir == DIR_C2S && st->rq_open)
+        q = &st->req[(st->rq_head + st->nreq) % HL_PIPELINE];
+    else if (dir == DIR_S2C && st->nreq && st->req[st->rq_head].answered)
+        q = &st->req[st->rq_head];
+    if (q)
+        q->gap_bytes = n > UINT64_MAX - q->gap_bytes ? UINT64_MAX : q->gap_bytes + n;
+}
+
 /* ---- response timing ---- */
 
 /* Drop the requests awaiting a response (the flow left HTTP mode or ended). */
@@ -186,6 +323,7 @@ static void hl_drop_requests(struct hl_srv *s, struct hl_flow *st)
         s->outstanding -= st->nreq;
     st->nreq = 0;
     st->rq_head = 0;
+    st->rq_open = false;
 }
 
 /* Leave HTTP/TLS framing: measure by turn-taking from the next client data on. */
@@ -197,22 +335,35 @@ static void hl_to_turns(struct hl *h, struct hl_flow *st)
     st->mode = HM_TURNS;
 }
 
-static void hl_http_request(struct hl *h, struct hl_flow *st, const struct http_msg *m,
-                            const struct pkt *p)
+static void hl_http_request(struct det *d, const struct flow *f, struct hl_flow *st,
+                            const struct http_msg *m, const struct pkt *p)
 {
+    struct hl *h = hl_of(d);
     struct hl_srv *s = hl_srv_of(h, st);
-    if (m->ev != HTTP_EV_END)
-        return;
-    if (st->nreq == HL_PIPELINE) {
-        hl_to_turns(h, st); /* pipelined deeper than we follow: fall back */
+    struct hl_req *q = &st->req[(st->rq_head + st->nreq) % HL_PIPELINE];
+    if (m->ev == HTTP_EV_BEGIN) {
+        if (st->nreq == HL_PIPELINE) {
+            /* pipelined deeper than we follow: write them as such, then fall back */
+            hl_http_flush(d, f, st, HS_PIPELINE_OVERFLOW, false);
+            hl_to_turns(h, st);
+            return;
+        }
+        memset(q, 0, sizeof(*q));
+        q->start_ns = p->ts_ns;
+        q->start_frame = p->frame;
+        q->depth = ++st->depth;
+        st->rq_open = true;
         return;
     }
-    struct hl_req *q = &st->req[(st->rq_head + st->nreq) % HL_PIPELINE];
+    if (m->ev != HTTP_EV_END || !st->rq_open)
+        return;
+    st->rq_open = false;
     q->end_ns = p->ts_ns;
     q->frame = p->frame;
     q->head = m->head;
     q->connect = m->connect;
     q->answered = false;
+    q->req_body = m->body_bytes;
     st->nreq++;
     if (s) {
         s->row.http_requests++;
@@ -236,6 +387,8 @@ static void hl_http_response(struct det *d, const struct flow *f, struct hl_flow
         if (q->answered)
             break; /* the final response after an interim 1xx */
         q->answered = true;
+        q->resp_ns = p->ts_ns;
+        q->resp_frame = p->frame;
         double rs = (double)(p->ts_ns - q->end_ns) / 1e9;
         hl_sample(s, rs);
         if (rs > h->slow_s) {
@@ -254,6 +407,11 @@ static void hl_http_response(struct det *d, const struct flow *f, struct hl_flow
                 s->row.http_5xx++;
             s->active = true;
         }
+        if (q && q->answered) {
+            q->status = m->status;
+            if (m->status >= 500 && m->status <= 599)
+                hl_emit_5xx(d, f, q, p);
+        }
         if (st->slow_pending) {
             st->slow_pending = false;
             if (s)
@@ -265,12 +423,15 @@ static void hl_http_response(struct det *d, const struct flow *f, struct hl_flow
         if (m->interim)
             break;
         if (q) {
+            q->resp_body = m->body_bytes;
+            hl_http_emit(d, f, q, true, HS_COMPLETE);
             st->rq_head = (uint8_t)((st->rq_head + 1) % HL_PIPELINE);
             st->nreq--;
             if (s)
                 s->outstanding--;
         }
         if (m->upgrade) {
+            hl_http_flush(d, f, st, HS_NOT_HTTP, true);
             hl_drop_requests(s, st);
             st->mode = HM_OFF;
         }
@@ -288,8 +449,12 @@ static void hl_http_bytes(struct det *d, const struct flow *f, struct hl_flow *s
     size_t off = 0;
     while (st->mode == HM_HTTP) {
         struct http_msg m;
-        int r = http_parse(&st->u.hp[dir], b + off, n - off, &m);
+        struct http_meta *meta =
+            dir == DIR_C2S && st->rq_open ? &st->req[(st->rq_head + st->nreq) % HL_PIPELINE].meta
+                                          : NULL;
+        int r = http_parse_meta(&st->u.hp[dir], meta, b + off, n - off, &m);
         if (r < 0) {
+            hl_http_flush(d, f, st, HS_NOT_HTTP, true);
             hl_to_turns(h, st);
             return;
         }
@@ -297,7 +462,7 @@ static void hl_http_bytes(struct det *d, const struct flow *f, struct hl_flow *s
         if (m.ev == HTTP_EV_NONE)
             return;
         if (dir == DIR_C2S)
-            hl_http_request(h, st, &m, p);
+            hl_http_request(d, f, st, &m, p);
         else
             hl_http_response(d, f, st, &m, p);
     }
@@ -440,8 +605,9 @@ static bool hl_skip(struct det *d, const struct flow *f, struct hl_flow *st, int
         struct http_msg m;
         if (!http_skip(&st->u.hp[dir], n, &m))
             return false;
+        hl_http_gap(st, dir, n);
         if (m.ev == HTTP_EV_END && dir == DIR_C2S)
-            hl_http_request(hl_of(d), st, &m, p);
+            hl_http_request(d, f, st, &m, p);
         else if (m.ev == HTTP_EV_END)
             hl_http_response(d, f, st, &m, p);
         return true;
@@ -477,6 +643,10 @@ static bool hl_resync(struct det *d, const struct flow *f, struct hl_flow *st, i
         return false;
     st->resyncs++;
     http_init(&st->u.hp[dir], dir == DIR_C2S ? HTTP_ROLE_REQUEST : HTTP_ROLE_RESPONSE);
+    if (dir == DIR_C2S && st->rq_open) { /* the request being read lost bytes: written as such */
+        hl_http_emit(d, f, &st->req[(st->rq_head + st->nreq) % HL_PIPELINE], false, HS_GAP);
+        st->rq_open = false;
+    }
     if (dir == DIR_S2C) {
         struct hl_srv *s = hl_srv_of(h, st);
         if (st->slow_pending) { /* its status line was lost: report it without */
@@ -485,6 +655,7 @@ static bool hl_resync(struct det *d, const struct flow *f, struct hl_flow *st, i
                 s->row.slow_responses++;
             hl_emit_slow(d, f, st, p->ts_ns, st->slow_s, 0, 0, "HTTP", st->slow_frames, 2);
         }
+        hl_http_flush(d, f, st, HS_GAP, false);
         hl_drop_requests(s, st);
     }
     return true;
@@ -494,6 +665,7 @@ static bool hl_resync(struct det *d, const struct flow *f, struct hl_flow *st, i
 static void hl_lost(struct det *d, const struct flow *f, struct hl_flow *st, int dir,
                     const struct pkt *p)
 {
+    hl_http_flush(d, f, st, HS_GAP, true);
     if (st->mode == HM_HTTP || st->mode == HM_TLS || st->mode == HM_UNKNOWN)
         hl_to_turns(hl_of(d), st);
     hl_turn(d, f, st, dir, p, "TCP");
@@ -741,6 +913,7 @@ static void hl_on_flow_end(struct det *d, const struct flow *f, void *fs)
             uint64_t fr[1] = {q->frame};
             hl_emit_slow(d, f, st, rec->last_ts_ns, -1, waited, 0, "HTTP", fr, 1);
         }
+        hl_http_flush(d, f, st, HS_NO_RESPONSE, true);
     }
     hl_drop_requests(s, st);
     st->mode = HM_OFF;

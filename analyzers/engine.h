@@ -35,6 +35,7 @@ struct eng_config {
     uint64_t tls_stall_ns;          /* TLS handshake stalled after this (default 10 s) */
     uint64_t slow_handshake_ns;     /* slow_handshake threshold (default 1 s) */
     const char *tls_keylog;         /* SSLKEYLOGFILE path or NULL */
+    bool http_full_uri;             /* http records keep the query string (--http-full-uri) */
     /* Alert hysteresis (server health); 0 means the default in parentheses. */
     uint32_t alert_open_intervals;  /* intervals over a threshold before an alert opens (1) */
     uint32_t alert_clear_intervals; /* intervals clear before an open alert closes (3) */

@@ -243,6 +243,24 @@ static void put_alert(struct jbuf *b, const struct fx_health_alert *x)
            alert_rule_name(x->rule), x->open ? "open" : "closed", val, thr);
 }
 
+static void put_http(struct jbuf *b, const struct fx_http *x)
+{
+    /* escaped copies are cut to these sizes, so the members always fit FINDING_JSON_MAX */
+    char method[24], host[96], path[200], rs[32];
+    char m[FX_METHOD_MAX], h[FX_HOST_MAX], p[FX_PATH_MAX];
+    fx_copy(m, sizeof(m), x->method); /* the copies may lack their NUL: terminate them */
+    fx_copy(h, sizeof(h), x->host);
+    fx_copy(p, sizeof(p), x->path);
+    json_esc(method, sizeof(method), m);
+    json_esc(host, sizeof(host), h);
+    json_esc(path, sizeof(path), p);
+    jnum(rs, sizeof(rs), x->response_s);
+    jb_put(b,
+           "\"method\":\"%s\",\"host\":\"%s\",\"path\":\"%s\",\"status\":%u,\"response_time\":%s,"
+           "\"trans_depth\":%u",
+           method, host, path, (unsigned)x->status, rs, (unsigned)x->trans_depth);
+}
+
 size_t finding_json_members(const struct finding *f, char *buf, size_t bufsz)
 {
     if (bufsz == 0)
@@ -279,6 +297,9 @@ size_t finding_json_members(const struct finding *f, char *buf, size_t bufsz)
         break;
     case FX_HEALTH_ALERT:
         put_alert(&b, &f->fx.alert);
+        break;
+    case FX_HTTP:
+        put_http(&b, &f->fx.http);
         break;
     }
     if (b.overflow) {

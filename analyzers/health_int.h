@@ -44,6 +44,7 @@ struct hl_srv {
 /* Global state of the detector. */
 struct hl {
     double slow_s;                    /* slow_response threshold (s) */
+    bool full_uri;                    /* http records keep the query string */
     struct alert_cfg rule[AR__COUNT]; /* alert rule settings */
     uint64_t iv_ns;                   /* interval length */
     uint32_t idle_max;                /* idle intervals closed one by one while alerts are open */

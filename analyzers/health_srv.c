@@ -343,6 +343,7 @@ int hl_init(struct det *d, const struct eng_config *cfg)
         return ERR_NOMEM;
     }
     h->slow_s = cfg->slow_response_s > 0 ? cfg->slow_response_s : 5.0;
+    h->full_uri = cfg->http_full_uri;
     h->iv_ns = cfg->health_interval_ns ? cfg->health_interval_ns : 10 * NS_PER_S;
     double thr[AR__COUNT] = {cfg->alert_resp_p99_s, cfg->alert_error_rate, cfg->alert_retrans_rate,
                              (double)cfg->cert_expiring_days};
