@@ -272,7 +272,7 @@ static void hl_emit_5xx(struct det *d, const struct flow *f, const struct hl_req
     /* the path is hostile input: the detail names it only through the typed field */
     snprintf(fd.detail, sizeof(fd.detail),
              "HTTP %u: the server answered request #%u on this connection (%.15s) with a server "
-             "error %.3f s after the request ended; the path, host and method are in this "
+             "error %.6f s after the request ended; the path, host and method are in this "
              "finding's fields; check the application's log at this time",
              (unsigned)q->status, (unsigned)q->depth, fd.fx.http.method,
              r.response_ns >= 0 ? (double)r.response_ns / 1e9 : 0.0);

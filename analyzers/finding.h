@@ -727,6 +727,15 @@ struct incident_record {
     char advice[INC_ADVICE_MAX];       /* full advice: what to check and change */
 };
 
+#define INC_REQUESTS_JSON_MAX 1280 /* room for incident_requests_json (always enough) */
+
+/*
+ * The HTTP requests of an incident's evidence as one JSON object member
+ * ("\"requests\":[{...},...]"), for the JSON lines and the database alike; "" (and 0) when it
+ * lists none. Returns the length.
+ */
+size_t incident_requests_json(const struct incident_record *r, char *buf, size_t bufsz);
+
 /* What an output record carries. Names: out_type_name. */
 enum out_type {
     OUT_FINDING = 0, /* u.finding: a finding */

@@ -309,6 +309,35 @@ size_t finding_json_members(const struct finding *f, char *buf, size_t bufsz)
     return b.used;
 }
 
+size_t incident_requests_json(const struct incident_record *r, char *buf, size_t bufsz)
+{
+    if (bufsz == 0)
+        return 0;
+    struct jbuf b = {.p = buf, .n = bufsz};
+    buf[0] = '\0';
+    if (r->nrequests == 0)
+        return 0;
+    jb_put(&b, "\"requests\":[");
+    for (unsigned i = 0; i < r->nrequests && i < INC_REQUESTS_MAX; i++) {
+        const struct inc_request *q = &r->requests[i];
+        char m[FX_METHOD_MAX], p[INC_REQ_PATH_MAX], method[24], path[200];
+        fx_copy(m, sizeof(m), q->method);
+        fx_copy(p, sizeof(p), q->path);
+        json_esc(method, sizeof(method), m);
+        json_esc(path, sizeof(path), p);
+        jb_put(&b,
+               "%s{\"flow_id\":%" PRIu64 ",\"frame\":%" PRIu64
+               ",\"status\":%u,\"method\":\"%s\",\"path\":\"%s\"}",
+               i ? "," : "", q->flow_id, q->frame, (unsigned)q->status, method, path);
+    }
+    jb_put(&b, "]");
+    if (b.overflow) {
+        buf[0] = '\0';
+        return 0;
+    }
+    return b.used;
+}
+
 double fx_days_left(int64_t not_after_s, int64_t now_s)
 {
     int64_t left = not_after_s - now_s;

@@ -293,7 +293,11 @@ static void put_incident(FILE *out, const struct incident_record *r)
     fputs("],\"frames\":[", out);
     for (unsigned i = 0; i < r->nframes && i < INC_FRAMES_MAX; i++)
         fprintf(out, "%s%" PRIu64, i ? "," : "", r->frames[i]);
-    fprintf(out, "]},\"confidence\":%.2f", (double)r->confidence);
+    fputs("]", out);
+    char reqs[INC_REQUESTS_JSON_MAX];
+    if (incident_requests_json(r, reqs, sizeof(reqs)))
+        fprintf(out, ",%s", reqs);
+    fprintf(out, "},\"confidence\":%.2f", (double)r->confidence);
     char wf[WIRESHARK_FILTER_MAX];
     fputs(",\"wireshark_filter\":", out);
     if (wireshark_filter(r->has_client ? &r->client : NULL, &r->server, wf, sizeof(wf)))

@@ -1107,8 +1107,19 @@ static void incident_evidence(const struct incident_record *r, char *buf, size_t
         n = snprintf(buf + used, len - used, "%s%" PRIu64, i ? "," : "", r->frames[i]);
         used += n > 0 ? (size_t)n : 0;
     }
-    if (used < len)
-        snprintf(buf + used, len - used, "]}");
+    if (used < len) {
+        n = snprintf(buf + used, len - used, "]");
+        used += n > 0 ? (size_t)n : 0;
+    }
+    char reqs[INC_REQUESTS_JSON_MAX];
+    if (used < len && incident_requests_json(r, reqs, sizeof(reqs))) {
+        n = snprintf(buf + used, len - used, ",%s", reqs);
+        used += n > 0 ? (size_t)n : 0;
+    }
+    if (used < len) {
+        n = snprintf(buf + used, len - used, "}");
+        used += n > 0 ? (size_t)n : 0;
+    }
     if (used >= len)
         snprintf(buf, len, "{}"); /* never store cut JSON */
 }
@@ -1117,7 +1128,7 @@ static void incident_evidence(const struct incident_record *r, char *buf, size_t
 static int write_incident(struct store *s, const struct incident_record *r)
 {
     sqlite3_stmt *st = s->st[ST_INCIDENT];
-    char summary[INC_SUMMARY_MAX], advice[INC_ADVICE_MAX], evidence[2048];
+    char summary[INC_SUMMARY_MAX], advice[INC_ADVICE_MAX], evidence[4096];
     snprintf(summary, sizeof(summary), "%.*s", (int)sizeof(r->summary), r->summary);
     snprintf(advice, sizeof(advice), "%.*s", (int)sizeof(r->advice), r->advice);
     incident_evidence(r, evidence, sizeof(evidence));

@@ -579,7 +579,7 @@ static void test_migration_v4(void)
         return;
     }
     CHECK_EQ_U64(store_close(s, err, sizeof(err)), 0);
-    CHECK_EQ_U64(q_int(path, "PRAGMA user_version"), 5);
+    CHECK_EQ_U64(q_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     CHECK_EQ_U64(q_int(path, "SELECT count(*) FROM pragma_table_info('flows') WHERE name IN "
                              "('conn_state','history')"),
                  2);
