@@ -94,6 +94,7 @@ static void usage(FILE *o)
           "  --stream-budget BYTES  all stream buffers together (default 67108864); with a large\n"
           "                       --stream-cap fewer TLS handshakes are followed at once\n"
           "  --tls-keylog FILE    SSLKEYLOGFILE for reading TLS 1.3 handshakes\n"
+          "  --http-full-uri      http records keep the query string (default: path only)\n"
           "  --config FILE        read options from FILE (default $FLOWMEDIC_CONFIG, else\n"
           "                       /etc/flowmedic.conf if present)\n"
           "  --set KEY=VALUE      set a configuration file key, e.g. incident-min-attempts=20\n"
@@ -103,8 +104,8 @@ static void usage(FILE *o)
           "  --no-db              do not write a database\n"
           "  --retain DAYS        delete the database's runs that ended more than DAYS ago\n"
           "                       (in small batches by the database writer, also during a run)\n"
-          "  --json               JSON lines on stdout (flow, finding, health, tls, incident,\n"
-          "                       summary)\n"
+          "  --json               JSON lines on stdout (flow, finding, health, tls, http,\n"
+          "                       incident, summary)\n"
           "  --tui                live ncurses view (files replay at their recorded pace)\n"
           "  --speed N|max        replay speed for --tui on files (default 1)\n"
           "  --no-color           monochrome view (also when NO_COLOR is set)\n"
@@ -157,6 +158,7 @@ enum {
     OPT_SANDBOX_SELFTEST,
     OPT_EVIDENCE_DIR,
     OPT_EVIDENCE_PACKETS,
+    OPT_HTTP_FULL_URI,
 };
 
 static const struct option long_opts[] = {
@@ -190,6 +192,7 @@ static const struct option long_opts[] = {
     {"sandbox-selftest", required_argument, NULL, OPT_SANDBOX_SELFTEST}, /* tests only */
     {"evidence-dir", required_argument, NULL, OPT_EVIDENCE_DIR},
     {"evidence-packets", required_argument, NULL, OPT_EVIDENCE_PACKETS},
+    {"http-full-uri", no_argument, NULL, OPT_HTTP_FULL_URI},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -403,6 +406,9 @@ static bool parse_one(struct opts *o, int c, const char *arg)
         return true;
     case OPT_KEYLOG:
         o->eng.tls_keylog = arg;
+        return true;
+    case OPT_HTTP_FULL_URI:
+        o->eng.http_full_uri = true;
         return true;
     case OPT_SET: {
         char err[512];
