@@ -18,3 +18,6 @@ check_PROGRAMS += tests/evidence/test_evidence
 tests_evidence_test_evidence_SOURCES = tests/evidence/test_evidence.c tests/unit/testhelp.h
 tests_evidence_test_evidence_LDADD = $(FM_LIBS)
 TESTS += tests/evidence/test_evidence
+# per-request HTTP records (issue 13): against tshark on every sample; the README's query
+TESTS += tests/http/xcheck.sh tests/http/store.sh
+EXTRA_DIST += tests/http/xcheck.sh tests/http/xcheck.py tests/http/store.sh
