@@ -21,6 +21,7 @@
 #include "capture/rd.h"
 
 #define HL_PIPELINE 4                /* requests awaiting a response per connection */
+#define HL_RQ_SLOTS (HL_PIPELINE + 1) /* ... and the one being read */
 #define HL_SLOW_PER_FLOW 4           /* slow_response findings per connection (then only counted) */
 #define HL_RESYNC_MAX 4              /* HTTP framing restarts after capture gaps, per connection */
 #define HL_MAX_FIRST_GAP (16u << 20) /* bytes missing before the first data seen, at most */
@@ -113,7 +114,7 @@ struct hl_flow {
     uint8_t nreq;                   /* requests in req[] that ended (awaiting a response) */
     uint8_t rq_head;                /* index of the oldest request */
     bool rq_open;                   /* a request is being read, in req[(rq_head + nreq) %
-                                       HL_PIPELINE] */
+                                       HL_RQ_SLOTS] */
     uint32_t depth;                 /* requests begun on this connection */
     uint64_t next_seq[2];           /* next relative sequence per direction */
     bool held[2];                   /* a segment ahead of a hole is held (not fed) */
@@ -126,7 +127,8 @@ struct hl_flow {
     uint64_t c_last_frame;          /* and its frame */
     double slow_s;                  /* the slow first byte's response time */
     uint64_t slow_frames[2];        /* request end and response start frames */
-    struct hl_req req[HL_PIPELINE]; /* requests awaiting a response, oldest first */
+    struct hl_req req[HL_RQ_SLOTS]; /* requests awaiting a response, oldest first (a ring),
+                                       then the one being read */
     union {
         struct http_parser hp[2]; /* HTTP: per direction */
         struct hl_tls tls[2];     /* TLS: per direction */
@@ -291,12 +293,12 @@ static void hl_http_flush(struct det *d, const struct flow *f, struct hl_flow *s
     if (st->mode != HM_HTTP)
         return;
     for (uint8_t i = 0; i < st->nreq; i++) {
-        const struct hl_req *q = &st->req[(st->rq_head + i) % HL_PIPELINE];
+        const struct hl_req *q = &st->req[(st->rq_head + i) % HL_RQ_SLOTS];
         enum http_state w = why == HS_NO_RESPONSE && q->answered ? HS_RESPONSE_INCOMPLETE : why;
         hl_http_emit(d, f, q, true, w);
     }
     if (open_too && st->rq_open) {
-        const struct hl_req *q = &st->req[(st->rq_head + st->nreq) % HL_PIPELINE];
+        const struct hl_req *q = &st->req[(st->rq_head + st->nreq) % HL_RQ_SLOTS];
         hl_http_emit(d, f, q, false, why == HS_NO_RESPONSE ? HS_REQUEST_INCOMPLETE : why);
         st->rq_open = false;
     }
@@ -307,7 +309,7 @@ static void hl_http_gap(struct hl_flow *st, int dir, uint64_t n)
 {
     struct hl_req *q = NULL;
     if (dir == DIR_C2S && st->rq_open)
-        q = &st->req[(st->rq_head + st->nreq) % HL_PIPELINE];
+        q = &st->req[(st->rq_head + st->nreq) % HL_RQ_SLOTS];
     else if (dir == DIR_S2C && st->nreq && st->req[st->rq_head].answered)
         q = &st->req[st->rq_head];
     if (q)
@@ -340,14 +342,8 @@ static void hl_http_request(struct det *d, const struct flow *f, struct hl_flow 
 {
     struct hl *h = hl_of(d);
     struct hl_srv *s = hl_srv_of(h, st);
-    struct hl_req *q = &st->req[(st->rq_head + st->nreq) % HL_PIPELINE];
+    struct hl_req *q = &st->req[(st->rq_head + st->nreq) % HL_RQ_SLOTS];
     if (m->ev == HTTP_EV_BEGIN) {
-        if (st->nreq == HL_PIPELINE) {
-            /* pipelined deeper than we follow: write them as such, then fall back */
-            hl_http_flush(d, f, st, HS_PIPELINE_OVERFLOW, false);
-            hl_to_turns(h, st);
-            return;
-        }
         memset(q, 0, sizeof(*q));
         q->start_ns = p->ts_ns;
         q->start_frame = p->frame;
@@ -357,6 +353,14 @@ static void hl_http_request(struct det *d, const struct flow *f, struct hl_flow 
     }
     if (m->ev != HTTP_EV_END || !st->rq_open)
         return;
+    if (st->nreq == HL_PIPELINE) {
+        /* pipelined deeper than we follow: write these requests as such, then fall back */
+        q->end_ns = p->ts_ns;
+        q->req_body = m->body_bytes;
+        hl_http_flush(d, f, st, HS_PIPELINE_OVERFLOW, true);
+        hl_to_turns(h, st);
+        return;
+    }
     st->rq_open = false;
     q->end_ns = p->ts_ns;
     q->frame = p->frame;
@@ -425,7 +429,7 @@ static void hl_http_response(struct det *d, const struct flow *f, struct hl_flow
         if (q) {
             q->resp_body = m->body_bytes;
             hl_http_emit(d, f, q, true, HS_COMPLETE);
-            st->rq_head = (uint8_t)((st->rq_head + 1) % HL_PIPELINE);
+            st->rq_head = (uint8_t)((st->rq_head + 1) % HL_RQ_SLOTS);
             st->nreq--;
             if (s)
                 s->outstanding--;
@@ -450,7 +454,7 @@ static void hl_http_bytes(struct det *d, const struct flow *f, struct hl_flow *s
     while (st->mode == HM_HTTP) {
         struct http_msg m;
         struct http_meta *meta =
-            dir == DIR_C2S && st->rq_open ? &st->req[(st->rq_head + st->nreq) % HL_PIPELINE].meta
+            dir == DIR_C2S && st->rq_open ? &st->req[(st->rq_head + st->nreq) % HL_RQ_SLOTS].meta
                                           : NULL;
         int r = http_parse_meta(&st->u.hp[dir], meta, b + off, n - off, &m);
         if (r < 0) {
@@ -644,7 +648,7 @@ static bool hl_resync(struct det *d, const struct flow *f, struct hl_flow *st, i
     st->resyncs++;
     http_init(&st->u.hp[dir], dir == DIR_C2S ? HTTP_ROLE_REQUEST : HTTP_ROLE_RESPONSE);
     if (dir == DIR_C2S && st->rq_open) { /* the request being read lost bytes: written as such */
-        hl_http_emit(d, f, &st->req[(st->rq_head + st->nreq) % HL_PIPELINE], false, HS_GAP);
+        hl_http_emit(d, f, &st->req[(st->rq_head + st->nreq) % HL_RQ_SLOTS], false, HS_GAP);
         st->rq_open = false;
     }
     if (dir == DIR_S2C) {
@@ -900,7 +904,7 @@ static void hl_on_flow_end(struct det *d, const struct flow *f, void *fs)
         }
         /* requests never answered: slow if the connection outlived the threshold */
         for (uint8_t i = 0; i < st->nreq; i++) {
-            const struct hl_req *q = &st->req[(st->rq_head + i) % HL_PIPELINE];
+            const struct hl_req *q = &st->req[(st->rq_head + i) % HL_RQ_SLOTS];
             if (q->answered || rec->last_ts_ns < q->end_ns)
                 continue;
             double waited = (double)(rec->last_ts_ns - q->end_ns) / 1e9;

@@ -61,6 +61,7 @@ struct report {
     bool v3;               /* typed finding columns and flow data counts exist */
     bool v4;               /* the incidents table exists */
     bool v5;               /* flows carry Zeek's conn_state and history */
+    bool v6;               /* the http_requests table exists */
 };
 
 static void usage(FILE *to)
@@ -410,6 +411,7 @@ static int open_db(struct report *r, char *err, size_t errlen)
     r->v3 = ver >= 3;
     r->v4 = ver >= 4;
     r->v5 = ver >= 5;
+    r->v6 = ver >= 6;
     return 0;
 }
 
@@ -547,7 +549,13 @@ static int select_rows(struct report *r, char *err, size_t errlen)
     for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++)
         if (exec_bound(r, base[i], err, errlen) != 0)
             return ERR_DB;
+    static const char v6[] =
+        "CREATE TEMP TABLE sel_http AS SELECT * FROM main.http_requests WHERE " RUN_FILTER
+        " AND " SERVER_FILTER " AND (:since IS NULL OR ts >= :since)"
+        " AND (:until IS NULL OR ts < :until)";
     if (r->v4 && exec_bound(r, v4, err, errlen) != 0)
+        return ERR_DB;
+    if (r->v6 && exec_bound(r, v6, err, errlen) != 0)
         return ERR_DB;
     for (size_t i = 0; r->v2 && i < sizeof(v2) / sizeof(v2[0]); i++)
         if (exec_bound(r, v2[i], err, errlen) != 0)
@@ -941,6 +949,23 @@ static const char incidents_sql[] =
     " ORDER BY CASE severity WHEN 'error' THEN 0 WHEN 'warn' THEN 1 ELSE 2 END,"
     " CASE state WHEN 'open' THEN 0 ELSE 1 END, connections_affected DESC, since, run_id, id";
 
+/* HTTP errors: the URLs with the most 5xx answers, their statuses, clients and times. */
+static const char http_errors_sql[] =
+    "SELECT server, coalesce(host, '-') AS host, path, count(*) AS errors,"
+    " group_concat(DISTINCT status) AS statuses, count(DISTINCT client_ip) AS clients,"
+    " min(ts) AS first, max(ts) AS last,"
+    " round(1000 * max(response_time), 3) AS max_response_ms FROM sel_http"
+    " WHERE status BETWEEN 500 AND 599"
+    " GROUP BY server, host, path ORDER BY errors DESC, server, host, path LIMIT 20";
+
+/* The HTTP records (JSON only): the first REPORT_HTTP_MAX of the selection, in time order. */
+#define REPORT_HTTP_MAX "10000"
+static const char http_json_sql[] =
+    "SELECT run_id, flow_id, trans_depth, ts, client, server, method, host, path, status,"
+    " request_body_bytes, response_body_bytes, response_time, state, gap_bytes, truncated,"
+    " request_frame, response_frame FROM sel_http ORDER BY ts, run_id, flow_id, trans_depth"
+    " LIMIT " REPORT_HTTP_MAX;
+
 /* Repeated findings of one kind and server, grouped (the newest detail, never cut). */
 static const char grouped_sql[] =
     "SELECT kind, severity, server, count(*) AS count, count(DISTINCT client_ip) AS clients,"
@@ -1200,6 +1225,18 @@ static int report_all(struct report *r, char *err, size_t errlen)
         fputs("\n(schema version 1: no TLS, health or alert tables; writing a run into this "
               "database with -w upgrades it)\n",
               r->out);
+    }
+    if (r->v6 && (section(r, "http_errors",
+                          "HTTP errors (URLs answered 5xx: count, statuses, clients, first and "
+                          "last time)",
+                          "no HTTP 5xx responses", http_errors_sql, err, errlen) != 0 ||
+                  (o->json && section(r, "http", "", "", http_json_sql, err, errlen) != 0)))
+        return ERR_DB;
+    if (!r->v6 && o->json) {
+        json_member(r, "http_errors");
+        fputs("[]", r->out);
+        json_member(r, "http");
+        fputs("[]", r->out);
     }
     if (section(r, "worst_flows",
                 "Worst flows (most retransmissions, losses, resets, zero windows)",

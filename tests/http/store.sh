@@ -73,4 +73,27 @@ f=$(sqlite3 "$tmp/h.db" "SELECT count(*) FROM findings WHERE kind = 'http_5xx' A
 [ "$f" -eq "$n503" ] || fail "$f http_5xx findings with their columns, want $n503"
 i=$(sqlite3 "$tmp/h.db" "SELECT clients_affected || ' ' || json_array_length(evidence, '\$.requests') FROM incidents WHERE cause = 'http_errors'")
 [ "$i" = "1 4" ] || fail "http_errors incident: clients_affected and evidence requests '$i', want '1 4'"
+# flowmedic report: the "HTTP errors" section (text) and the records (--json)
+"$FLOWMEDIC" report "$tmp/h.db" --utc >"$tmp/report.txt" 2>"$tmp/err" || fail "report: $(cat "$tmp/err")"
+grep -A2 '^HTTP errors' "$tmp/report.txt" | grep -Eq '10\.99\.1\.2:8080 +10\.99\.1\.2:8080 +/api/pay +2 +503 +1 ' ||
+	fail "report text: no HTTP errors line for /api/pay: $(grep -A5 '^HTTP errors' "$tmp/report.txt")"
+"$FLOWMEDIC" report "$tmp/h.db" --json >"$tmp/report.json" 2>"$tmp/err" || fail "report --json: $(cat "$tmp/err")"
+python3 - "$tmp/report.json" "$top_srcdir/samples/http-mix.truth.json" <<'PY' || exit 1
+import json, sys
+d = json.load(open(sys.argv[1]))
+gen = json.load(open(sys.argv[2]))["generator"]["client"]["connections"]
+targets = [r["target"].split("?")[0] for c in gen for r in c["requests"]]
+http = d["http"]
+paths = [h["path"] for h in http]
+# every recorded path is a generator request's (cut ones: a prefix), in time order
+if len(http) != 19 or any(not any(t == p or (h["truncated"] and t.startswith(p)) for t in targets)
+                          for p, h in zip(paths, http)):
+    sys.exit("FAIL report --json http: %d records %r" % (len(http), paths))
+if '/odd/"quote\\back\x1b[31mred' not in paths:
+    sys.exit("FAIL report --json: the hostile path did not come back intact: %r" % paths)
+top = d["http_errors"][0]
+if (top["path"], top["errors"], top["clients"]) != ("/api/pay", 2, 1):
+    sys.exit("FAIL report --json http_errors: %r" % top)
+print("ok   report: HTTP errors section, %d http records in --json" % len(http))
+PY
 echo "ok: README query, index, query-string privacy, top URL, rows, findings, incident evidence"
