@@ -51,7 +51,7 @@ struct hl_req {
     uint64_t resp_frame;    /* frame of the first response byte (answered) */
     uint64_t req_body;      /* request body bytes */
     uint64_t resp_body;     /* response body bytes */
-    uint64_t gap_bytes;     /* bytes of the exchange stepped over (never captured) */
+    uint64_t gap_bytes;     /* bytes of the exchange stepped over unparsed (a hole) */
     uint32_t depth;         /* position on the connection, from 1 (Zeek's trans_depth) */
     uint16_t status;        /* final response status, 0 until its header section ended */
     bool head;              /* HEAD: the response has no body */

@@ -618,7 +618,7 @@ struct http_record {
     uint64_t resp_body_bytes;        /* response body bytes (dechunked) */
     int64_t response_ns;             /* request end -> first response byte, -1 if none */
     enum http_state state;           /* how the exchange ended */
-    uint64_t gap_bytes;              /* bytes of the exchange stepped over (never captured) */
+    uint64_t gap_bytes;              /* bytes of the exchange stepped over unparsed (a hole) */
 };
 
 #define WIRESHARK_FILTER_MAX 160 /* room for the longest filter (two IPv6 endpoints) */
