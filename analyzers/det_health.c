@@ -43,21 +43,21 @@ enum hl_mode {
  * record is written when the response ends, or when the exchange can no longer complete).
  */
 struct hl_req {
-    uint64_t end_ns;        /* time of its last byte */
-    uint64_t frame;         /* frame of its last byte */
-    uint64_t start_ns;      /* time of its first byte */
-    uint64_t start_frame;   /* frame of its first byte */
-    uint64_t resp_ns;       /* time of the first response byte (answered) */
-    uint64_t resp_frame;    /* frame of the first response byte (answered) */
-    uint64_t req_body;      /* request body bytes */
-    uint64_t resp_body;     /* response body bytes */
-    uint64_t gap_bytes;     /* bytes of the exchange stepped over unparsed (a hole) */
-    uint32_t depth;         /* position on the connection, from 1 (Zeek's trans_depth) */
-    uint16_t status;        /* final response status, 0 until its header section ended */
-    bool head;              /* HEAD: the response has no body */
-    bool connect;           /* CONNECT: a 2xx answer opens a tunnel */
-    bool answered;          /* its first response byte was seen (after an interim 1xx) */
-    struct http_meta meta;  /* method, request-target and Host as read */
+    uint64_t end_ns;       /* time of its last byte */
+    uint64_t frame;        /* frame of its last byte */
+    uint64_t start_ns;     /* time of its first byte */
+    uint64_t start_frame;  /* frame of its first byte */
+    uint64_t resp_ns;      /* time of the first response byte (answered) */
+    uint64_t resp_frame;   /* frame of the first response byte (answered) */
+    uint64_t req_body;     /* request body bytes */
+    uint64_t resp_body;    /* response body bytes */
+    uint64_t gap_bytes;    /* bytes of the exchange stepped over unparsed (a hole) */
+    uint32_t depth;        /* position on the connection, from 1 (Zeek's trans_depth) */
+    uint16_t status;       /* final response status, 0 until its header section ended */
+    bool head;             /* HEAD: the response has no body */
+    bool connect;          /* CONNECT: a 2xx answer opens a tunnel */
+    bool answered;         /* its first response byte was seen (after an interim 1xx) */
+    struct http_meta meta; /* method, request-target and Host as read */
 };
 
 /* TLS record walker for one direction. */
@@ -236,9 +236,8 @@ static void hl_http_record(struct hl *h, const struct flow *f, const struct hl_r
     r->status = q->status;
     r->req_body_bytes = q->req_body;
     r->resp_body_bytes = q->resp_body;
-    r->response_ns = ended && q->answered && q->resp_ns >= q->end_ns
-                         ? (int64_t)(q->resp_ns - q->end_ns)
-                         : -1;
+    r->response_ns =
+        ended && q->answered && q->resp_ns >= q->end_ns ? (int64_t)(q->resp_ns - q->end_ns) : -1;
     r->state = why;
     r->gap_bytes = q->gap_bytes;
 }
@@ -453,9 +452,9 @@ static void hl_http_bytes(struct det *d, const struct flow *f, struct hl_flow *s
     size_t off = 0;
     while (st->mode == HM_HTTP) {
         struct http_msg m;
-        struct http_meta *meta =
-            dir == DIR_C2S && st->rq_open ? &st->req[(st->rq_head + st->nreq) % HL_RQ_SLOTS].meta
-                                          : NULL;
+        struct http_meta *meta = dir == DIR_C2S && st->rq_open
+                                     ? &st->req[(st->rq_head + st->nreq) % HL_RQ_SLOTS].meta
+                                     : NULL;
         int r = http_parse_meta(&st->u.hp[dir], meta, b + off, n - off, &m);
         if (r < 0) {
             hl_http_flush(d, f, st, HS_NOT_HTTP, true);

@@ -577,13 +577,13 @@ struct cert_record {
 
 /* How an HTTP request/response exchange ended. Names: http_state_name. */
 enum http_state {
-    HS_COMPLETE = 0,         /* the request and its whole response were seen */
-    HS_NO_RESPONSE,          /* the request ended, no response byte before the flow ended */
-    HS_REQUEST_INCOMPLETE,   /* the request began, the flow ended before its last byte */
-    HS_RESPONSE_INCOMPLETE,  /* the response began, the flow ended before its last byte */
-    HS_GAP,                  /* bytes missing from the capture lost the exchange's framing */
-    HS_NOT_HTTP,             /* the stream stopped being HTTP/1.x (malformed) */
-    HS_PIPELINE_OVERFLOW,    /* more requests awaited answers than are followed per flow */
+    HS_COMPLETE = 0,        /* the request and its whole response were seen */
+    HS_NO_RESPONSE,         /* the request ended, no response byte before the flow ended */
+    HS_REQUEST_INCOMPLETE,  /* the request began, the flow ended before its last byte */
+    HS_RESPONSE_INCOMPLETE, /* the response began, the flow ended before its last byte */
+    HS_GAP,                 /* bytes missing from the capture lost the exchange's framing */
+    HS_NOT_HTTP,            /* the stream stopped being HTTP/1.x (malformed) */
+    HS_PIPELINE_OVERFLOW,   /* more requests awaited answers than are followed per flow */
 };
 /* "complete", "no_response", ...; "?" if out of range. */
 const char *http_state_name(enum http_state s);
@@ -600,25 +600,25 @@ enum { HTTP_CUT_METHOD = 1, HTTP_CUT_HOST = 2, HTTP_CUT_PATH = 4 };
  * ends, or when the exchange can no longer complete (state says why).
  */
 struct http_record {
-    uint64_t flow_id;                /* the flow */
-    struct endpoint client;          /* client end */
-    struct endpoint server;          /* server end */
-    uint64_t ts_ns;                  /* the request's first byte (capture time) */
-    uint32_t trans_depth;            /* position of the request on its connection, from 1 */
-    uint64_t req_frame;              /* frame of the request's first byte */
-    uint64_t resp_frame;             /* frame of the response's first byte, 0 if none */
-    char method[HTTP_REC_METHOD_MAX];/* request method */
-    char host[HTTP_REC_HOST_MAX];    /* Host header value, "" if none */
-    char path[HTTP_REC_PATH_MAX];    /* request-target; the query (from '?') dropped unless
-                                        full-URI recording is on */
-    uint8_t cut;                     /* HTTP_CUT_* bits: fields longer than kept */
-    bool has_host;                   /* a Host header was sent */
-    uint16_t status;                 /* final response status code, 0 if none */
-    uint64_t req_body_bytes;         /* request body bytes (dechunked) */
-    uint64_t resp_body_bytes;        /* response body bytes (dechunked) */
-    int64_t response_ns;             /* request end -> first response byte, -1 if none */
-    enum http_state state;           /* how the exchange ended */
-    uint64_t gap_bytes;              /* bytes of the exchange stepped over unparsed (a hole) */
+    uint64_t flow_id;                 /* the flow */
+    struct endpoint client;           /* client end */
+    struct endpoint server;           /* server end */
+    uint64_t ts_ns;                   /* the request's first byte (capture time) */
+    uint32_t trans_depth;             /* position of the request on its connection, from 1 */
+    uint64_t req_frame;               /* frame of the request's first byte */
+    uint64_t resp_frame;              /* frame of the response's first byte, 0 if none */
+    char method[HTTP_REC_METHOD_MAX]; /* request method */
+    char host[HTTP_REC_HOST_MAX];     /* Host header value, "" if none */
+    char path[HTTP_REC_PATH_MAX];     /* request-target; the query (from '?') dropped unless
+                                         full-URI recording is on */
+    uint8_t cut;                      /* HTTP_CUT_* bits: fields longer than kept */
+    bool has_host;                    /* a Host header was sent */
+    uint16_t status;                  /* final response status code, 0 if none */
+    uint64_t req_body_bytes;          /* request body bytes (dechunked) */
+    uint64_t resp_body_bytes;         /* response body bytes (dechunked) */
+    int64_t response_ns;              /* request end -> first response byte, -1 if none */
+    enum http_state state;            /* how the exchange ended */
+    uint64_t gap_bytes;               /* bytes of the exchange stepped over unparsed (a hole) */
 };
 
 #define WIRESHARK_FILTER_MAX 160 /* room for the longest filter (two IPv6 endpoints) */
@@ -691,11 +691,11 @@ const char *inc_close_name(enum inc_close r);
 
 /* An HTTP request in an incident's evidence (http_errors). */
 struct inc_request {
-    uint64_t flow_id;             /* its flow */
-    uint64_t frame;               /* frame of the response's first byte */
-    uint16_t status;              /* response status */
-    char method[FX_METHOD_MAX];   /* request method (cut) */
-    char path[INC_REQ_PATH_MAX];  /* path (cut) */
+    uint64_t flow_id;            /* its flow */
+    uint64_t frame;              /* frame of the response's first byte */
+    uint16_t status;             /* response status */
+    char method[FX_METHOD_MAX];  /* request method (cut) */
+    char path[INC_REQ_PATH_MAX]; /* path (cut) */
 };
 
 /* One incident event (open, update or close); the whole state each time. */
@@ -765,7 +765,7 @@ struct out_rec {
         struct tls_record tls;           /* OUT_TLS */
         struct cert_record cert;         /* OUT_CERT */
         struct run_summary summary;      /* OUT_SUMMARY */
- 
+
         struct incident_record incident; /* OUT_INCIDENT */
         struct http_record http;         /* OUT_HTTP */
     } u;                                 /* the copy */

@@ -170,8 +170,8 @@ static void hp_capture_end(struct http_meta *m)
 {
     if (m->cap != CAP_HOST)
         return;
-    while (m->host_len > 0 && (m->host[m->host_len - 1] == '\r' || m->host[m->host_len - 1] == ' ' ||
-                               m->host[m->host_len - 1] == '\t'))
+    while (m->host_len > 0 && (m->host[m->host_len - 1] == '\r' ||
+                               m->host[m->host_len - 1] == ' ' || m->host[m->host_len - 1] == '\t'))
         m->host[--m->host_len] = '\0';
     m->cap = CAP_SKIP;
 }

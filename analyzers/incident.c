@@ -47,8 +47,9 @@
 #define IC_CERT_FLOWS 8       /* flows with certificate findings remembered per server */
 #define IC_NSUB 10            /* TLS handshake failure sub-reasons */
 #define IC_LOSS_INFO 0.3      /* loss from this share of the retransmission threshold: info */
-#define IC_HTTP_PEND 8        /* http_5xx requests per server kept until their interval's health
-                                 row opens an http_errors candidate (then its evidence) */
+/* http_5xx requests per server kept until their interval's health row opens an http_errors
+   candidate (then they are its evidence) */
+#define IC_HTTP_PEND 8
 
 /* Per-second event counters of a server. */
 enum ic_b {
@@ -87,9 +88,9 @@ struct ic_bucket {
 
 /* An http_5xx request waiting for the health row of its interval. */
 struct ic_http_ev {
-    uint64_t ts;           /* when its status was read */
-    struct ip_addr client; /* its client */
-    struct inc_request req;/* what the incident's evidence lists */
+    uint64_t ts;            /* when its status was read */
+    struct ip_addr client;  /* its client */
+    struct inc_request req; /* what the incident's evidence lists */
 };
 
 /* One server endpoint. */

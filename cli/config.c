@@ -152,7 +152,7 @@ static int cfg_apply(const struct cfg_key *k, const char *v, struct eng_config *
     }
     if (k->type == CT_BOOL) {
         static const char *const yes[] = {"yes", "true", "on", "1"}, *const no[] = {"no", "false",
-                                                                                 "off", "0"};
+                                                                                    "off", "0"};
         for (size_t i = 0; i < 4; i++)
             if (strcasecmp(v, yes[i]) == 0 || strcasecmp(v, no[i]) == 0) {
                 bool b = strcasecmp(v, yes[i]) == 0;
@@ -163,8 +163,7 @@ static int cfg_apply(const struct cfg_key *k, const char *v, struct eng_config *
         return ERR_ARG;
     }
     if (!cfg_number(v, k->type, &x) || x < k->lo || x > k->hi) {
-        static const char *const unit[] = {"seconds", "seconds", "percent", "", "", "", "", "",
-                                           ""};
+        static const char *const unit[] = {"seconds", "seconds", "percent", "", "", "", "", "", ""};
         snprintf(why, whylen, "'%s' is not a number between %g and %g%s%s", v, k->lo, k->hi,
                  unit[k->type][0] ? " " : "", unit[k->type]);
         return ERR_ARG;

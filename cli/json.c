@@ -340,7 +340,8 @@ static void put_http(FILE *out, const struct http_record *h)
         fprintf(out, "%u", h->status);
     else
         fputs("null", out);
-    fprintf(out, ",\"request_body_bytes\":%" PRIu64 ",\"response_body_bytes\":%" PRIu64
+    fprintf(out,
+            ",\"request_body_bytes\":%" PRIu64 ",\"response_body_bytes\":%" PRIu64
             ",\"response_time\":",
             h->req_body_bytes, h->resp_body_bytes);
     put_dur(out, h->response_ns);

@@ -526,8 +526,8 @@ static void cap_health(void *ctx, const struct health_row *h)
 static void cap_finding(void *ctx, const struct finding *f)
 {
     (void)ctx;
-    if (nfound < MAX_FINDINGS && (f->kind == FK_SLOW_RESPONSE || f->kind == FK_HEALTH_ALERT ||
-                                  f->kind == FK_HTTP_5XX))
+    if (nfound < MAX_FINDINGS &&
+        (f->kind == FK_SLOW_RESPONSE || f->kind == FK_HEALTH_ALERT || f->kind == FK_HTTP_5XX))
         found[nfound++] = *f;
 }
 
@@ -1176,7 +1176,8 @@ static void test_records_fields(void)
         CHECK(found[i].fx.http.status == 503 && strcmp(found[i].fx.http.path, "/api/x") == 0);
         CHECK(strcmp(found[i].fx.http.method, "GET") == 0);
         CHECK(strcmp(found[i].fx.http.host, "shop.example") == 0);
-        CHECK(fabs(found[i].fx.http.response_s - 0.0005) < 1e-9 && found[i].fx.http.trans_depth == 2);
+        CHECK(fabs(found[i].fx.http.response_s - 0.0005) < 1e-9 &&
+              found[i].fx.http.trans_depth == 2);
         CHECK(found[i].nframes == 2 && found[i].frames[0] == b->req_frame &&
               found[i].frames[1] == b->resp_frame);
         char js[FINDING_JSON_MAX];
@@ -1212,7 +1213,8 @@ static void test_records_pipeline(void)
     CHECK(nhttp == 8);
     if (nhttp != 8)
         return;
-    static const char *const paths[] = {"/1?a=1", "/2", "/3", "/q/0", "/q/1", "/q/2", "/q/3", "/q/4"};
+    static const char *const paths[] = {"/1?a=1", "/2",   "/3",   "/q/0",
+                                        "/q/1",   "/q/2", "/q/3", "/q/4"};
     static const uint16_t st[] = {200, 404, 500, 0, 0, 0, 0, 0};
     for (int i = 0; i < 8; i++) {
         CHECK(strcmp(http_recs[i].path, paths[i]) == 0);
@@ -1221,7 +1223,8 @@ static void test_records_pipeline(void)
         CHECK(http_recs[i].state == (i < 3 ? HS_COMPLETE : HS_PIPELINE_OVERFLOW));
     }
     CHECK(http_recs[1].resp_body_bytes == 0); /* HEAD: no body although Content-Length 9 */
-    CHECK(http_recs[0].ts_ns == http_recs[2].ts_ns && http_recs[0].req_frame == http_recs[2].req_frame);
+    CHECK(http_recs[0].ts_ns == http_recs[2].ts_ns &&
+          http_recs[0].req_frame == http_recs[2].req_frame);
 }
 
 /* Bytes never captured: stepped over inside a body (gap_bytes), or the exchange lost (gap). */
@@ -1236,13 +1239,15 @@ static void test_records_gap(void)
     uint16_t cp = 45200;
     hs(e, t, cp, &c, &sv);
     say(e, t + 1000000, cp, true, &c, &sv, "GET /big HTTP/1.1\r\n\r\n");
-    say(e, t + 2000000, cp, false, &c, &sv, "HTTP/1.1 200 OK\r\nContent-Length: 30\r\n\r\n0123456789");
+    say(e, t + 2000000, cp, false, &c, &sv,
+        "HTTP/1.1 200 OK\r\nContent-Length: 30\r\n\r\n0123456789");
     sv += 10; /* 10 body bytes never captured */
     say(e, t + 3000000, cp, false, &c, &sv, "0123456789");
     say(e, t + 4000000, cp, true, &c, &sv, "GET /lost HTTP/1.1\r\n\r\n");
     sv += 60; /* its whole response never captured */
     say(e, t + 5000000, cp, true, &c, &sv, "GET /after HTTP/1.1\r\n\r\n");
-    say(e, t + 6000000, cp, false, &c, &sv, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+    say(e, t + 6000000, cp, false, &c, &sv,
+        "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
     rec_finish(e);
     CHECK(nhttp == 3);
     if (nhttp != 3)
