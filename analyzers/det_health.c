@@ -14,6 +14,7 @@
 #include "analyzers/health.h"
 #include "analyzers/health_int.h"
 #include "analyzers/http.h"
+#include "analyzers/pool.h"
 #include "analyzers/scan.h"
 #include "analyzers/tls.h"
 #include "capture/decode.h"
@@ -127,8 +128,9 @@ struct hl_flow {
     uint64_t c_last_frame;          /* and its frame */
     double slow_s;                  /* the slow first byte's response time */
     uint64_t slow_frames[2];        /* request end and response start frames */
-    struct hl_req req[HL_RQ_SLOTS]; /* requests awaiting a response, oldest first (a ring),
-                                       then the one being read */
+    uint32_t rq;                    /* HTTP: handle of the flow's struct hl_req[HL_RQ_SLOTS]
+                                       in hl.rq_pool (requests awaiting a response, oldest
+                                       first, as a ring, then the one being read); 0 = none */
     union {
         struct http_parser hp[2]; /* HTTP: per direction */
         struct hl_tls tls[2];     /* TLS: per direction */
@@ -137,6 +139,25 @@ struct hl_flow {
 static struct hl_srv *hl_srv_of(struct hl *h, const struct hl_flow *st)
 {
     return hl_srv_at(h, st->srv, st->srv_gen);
+}
+
+/* Request slot i (taken modulo HL_RQ_SLOTS) of an HTTP flow (st->rq != 0). */
+static struct hl_req *hl_rq(const struct hl *h, const struct hl_flow *st, unsigned i)
+{
+    struct hl_req *q = pool_at(h->rq_pool, st->rq);
+    return &q[i % HL_RQ_SLOTS];
+}
+
+size_t hl_rq_block(void)
+{
+    return sizeof(struct hl_req) * HL_RQ_SLOTS;
+}
+
+/* Give the flow's request slots back (it left HTTP framing or ended). */
+static void hl_rq_release(struct hl *h, struct hl_flow *st)
+{
+    pool_put(h->rq_pool, st->rq);
+    st->rq = 0;
 }
 
 /* ---- findings ---- */
@@ -289,28 +310,29 @@ static void hl_emit_5xx(struct det *d, const struct flow *f, const struct hl_req
 static void hl_http_flush(struct det *d, const struct flow *f, struct hl_flow *st,
                           enum http_state why, bool open_too)
 {
-    if (st->mode != HM_HTTP)
+    struct hl *h = hl_of(d);
+    if (st->mode != HM_HTTP || !st->rq)
         return;
     for (uint8_t i = 0; i < st->nreq; i++) {
-        const struct hl_req *q = &st->req[(st->rq_head + i) % HL_RQ_SLOTS];
+        const struct hl_req *q = hl_rq(h, st, st->rq_head + i);
         enum http_state w = why == HS_NO_RESPONSE && q->answered ? HS_RESPONSE_INCOMPLETE : why;
         hl_http_emit(d, f, q, true, w);
     }
     if (open_too && st->rq_open) {
-        const struct hl_req *q = &st->req[(st->rq_head + st->nreq) % HL_RQ_SLOTS];
+        const struct hl_req *q = hl_rq(h, st, st->rq_head + st->nreq);
         hl_http_emit(d, f, q, false, why == HS_NO_RESPONSE ? HS_REQUEST_INCOMPLETE : why);
         st->rq_open = false;
     }
 }
 
 /* n bytes of direction dir were stepped over: count them on the exchange they belong to. */
-static void hl_http_gap(struct hl_flow *st, int dir, uint64_t n)
+static void hl_http_gap(const struct hl *h, struct hl_flow *st, int dir, uint64_t n)
 {
     struct hl_req *q = NULL;
     if (dir == DIR_C2S && st->rq_open)
-        q = &st->req[(st->rq_head + st->nreq) % HL_RQ_SLOTS];
-    else if (dir == DIR_S2C && st->nreq && st->req[st->rq_head].answered)
-        q = &st->req[st->rq_head];
+        q = hl_rq(h, st, st->rq_head + st->nreq);
+    else if (dir == DIR_S2C && st->nreq && hl_rq(h, st, st->rq_head)->answered)
+        q = hl_rq(h, st, st->rq_head);
     if (q)
         q->gap_bytes = n > UINT64_MAX - q->gap_bytes ? UINT64_MAX : q->gap_bytes + n;
 }
@@ -331,6 +353,7 @@ static void hl_drop_requests(struct hl_srv *s, struct hl_flow *st)
 static void hl_to_turns(struct hl *h, struct hl_flow *st)
 {
     hl_drop_requests(hl_srv_of(h, st), st);
+    hl_rq_release(h, st);
     st->slow_pending = false;
     st->waiting = false;
     st->mode = HM_TURNS;
@@ -341,7 +364,7 @@ static void hl_http_request(struct det *d, const struct flow *f, struct hl_flow 
 {
     struct hl *h = hl_of(d);
     struct hl_srv *s = hl_srv_of(h, st);
-    struct hl_req *q = &st->req[(st->rq_head + st->nreq) % HL_RQ_SLOTS];
+    struct hl_req *q = hl_rq(h, st, st->rq_head + st->nreq);
     if (m->ev == HTTP_EV_BEGIN) {
         memset(q, 0, sizeof(*q));
         q->start_ns = p->ts_ns;
@@ -380,7 +403,7 @@ static void hl_http_response(struct det *d, const struct flow *f, struct hl_flow
 {
     struct hl *h = hl_of(d);
     struct hl_srv *s = hl_srv_of(h, st);
-    struct hl_req *q = st->nreq ? &st->req[st->rq_head] : NULL;
+    struct hl_req *q = st->nreq ? hl_rq(h, st, st->rq_head) : NULL;
     switch (m->ev) {
     case HTTP_EV_BEGIN:
         if (!q)
@@ -436,6 +459,7 @@ static void hl_http_response(struct det *d, const struct flow *f, struct hl_flow
         if (m->upgrade) {
             hl_http_flush(d, f, st, HS_NOT_HTTP, true);
             hl_drop_requests(s, st);
+            hl_rq_release(h, st);
             st->mode = HM_OFF;
         }
         break;
@@ -453,7 +477,7 @@ static void hl_http_bytes(struct det *d, const struct flow *f, struct hl_flow *s
     while (st->mode == HM_HTTP) {
         struct http_msg m;
         struct http_meta *meta = dir == DIR_C2S && st->rq_open
-                                     ? &st->req[(st->rq_head + st->nreq) % HL_RQ_SLOTS].meta
+                                     ? &hl_rq(h, st, st->rq_head + st->nreq)->meta
                                      : NULL;
         int r = http_parse_meta(&st->u.hp[dir], meta, b + off, n - off, &m);
         if (r < 0) {
@@ -551,8 +575,8 @@ static void hl_payload(struct det *d, const struct flow *f, struct hl_flow *st, 
         } else if (tls_looks_like(b, n)) { /* the same test as det_tls's */
             st->mode = HM_TLS;
             memset(&st->u.tls, 0, sizeof(st->u.tls));
-        } else if (http_looks_like_request(b, n)) {
-            st->mode = HM_HTTP;
+        } else if (http_looks_like_request(b, n) && (st->rq = pool_get(hl_of(d)->rq_pool))) {
+            st->mode = HM_HTTP; /* no request slots left: timed by turns instead (counted) */
             http_init(&st->u.hp[DIR_C2S], HTTP_ROLE_REQUEST);
             http_init(&st->u.hp[DIR_S2C], HTTP_ROLE_RESPONSE);
         } else {
@@ -608,7 +632,7 @@ static bool hl_skip(struct det *d, const struct flow *f, struct hl_flow *st, int
         struct http_msg m;
         if (!http_skip(&st->u.hp[dir], n, &m))
             return false;
-        hl_http_gap(st, dir, n);
+        hl_http_gap(hl_of(d), st, dir, n);
         if (m.ev == HTTP_EV_END && dir == DIR_C2S)
             hl_http_request(d, f, st, &m, p);
         else if (m.ev == HTTP_EV_END)
@@ -647,7 +671,7 @@ static bool hl_resync(struct det *d, const struct flow *f, struct hl_flow *st, i
     st->resyncs++;
     http_init(&st->u.hp[dir], dir == DIR_C2S ? HTTP_ROLE_REQUEST : HTTP_ROLE_RESPONSE);
     if (dir == DIR_C2S && st->rq_open) { /* the request being read lost bytes: written as such */
-        hl_http_emit(d, f, &st->req[(st->rq_head + st->nreq) % HL_RQ_SLOTS], false, HS_GAP);
+        hl_http_emit(d, f, hl_rq(h, st, st->rq_head + st->nreq), false, HS_GAP);
         st->rq_open = false;
     }
     if (dir == DIR_S2C) {
@@ -903,7 +927,7 @@ static void hl_on_flow_end(struct det *d, const struct flow *f, void *fs)
         }
         /* requests never answered: slow if the connection outlived the threshold */
         for (uint8_t i = 0; i < st->nreq; i++) {
-            const struct hl_req *q = &st->req[(st->rq_head + i) % HL_RQ_SLOTS];
+            const struct hl_req *q = hl_rq(h, st, st->rq_head + i);
             if (q->answered || rec->last_ts_ns < q->end_ns)
                 continue;
             double waited = (double)(rec->last_ts_ns - q->end_ns) / 1e9;
@@ -919,6 +943,7 @@ static void hl_on_flow_end(struct det *d, const struct flow *f, void *fs)
         hl_http_flush(d, f, st, HS_NO_RESPONSE, true);
     }
     hl_drop_requests(s, st);
+    hl_rq_release(h, st);
     st->mode = HM_OFF;
     det_lazy_put(d, &sl->lazy);
 }
