@@ -21,7 +21,6 @@
 #include "capture/log.h"
 #include "capture/rd.h"
 
-#define HL_PIPELINE 4                /* requests awaiting a response per connection */
 #define HL_RQ_SLOTS (HL_PIPELINE + 1) /* ... and the one being read */
 #define HL_SLOW_PER_FLOW 4           /* slow_response findings per connection (then only counted) */
 #define HL_RESYNC_MAX 4              /* HTTP framing restarts after capture gaps, per connection */
@@ -377,6 +376,7 @@ static void hl_http_request(struct det *d, const struct flow *f, struct hl_flow 
         return;
     if (st->nreq == HL_PIPELINE) {
         /* pipelined deeper than we follow: write these requests as such, then fall back */
+        h->rq_overflows++;
         q->end_ns = p->ts_ns;
         q->req_body = m->body_bytes;
         hl_http_flush(d, f, st, HS_PIPELINE_OVERFLOW, true);

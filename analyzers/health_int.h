@@ -41,12 +41,15 @@ struct hl_srv {
     struct alert_state al[AR__COUNT]; /* alert rule states */
 };
 
+#define HL_PIPELINE 4 /* requests awaiting a response followed per connection */
+
 /* Global state of the detector. */
 struct hl {
     double slow_s;                    /* slow_response threshold (s) */
     bool full_uri;                    /* http records keep the query string */
     struct pool *rq_pool;             /* HTTP request slots, one block per HTTP flow followed */
     size_t rq_blocks;                 /* blocks in rq_pool */
+    uint64_t rq_overflows;            /* connections that pipelined deeper than followed */
     struct alert_cfg rule[AR__COUNT]; /* alert rule settings */
     uint64_t iv_ns;                   /* interval length */
     uint32_t idle_max;                /* idle intervals closed one by one while alerts are open */

@@ -449,6 +449,12 @@ void hl_on_finish(struct det *d)
         log_warn("http records: %" PRIu64 " HTTP connections were timed by turns without "
                  "per-request records: %zu were followed at once already",
                  ps.exhausted, h->rq_blocks);
+    if (h->rq_overflows)
+        log_warn("http records: %" PRIu64 " HTTP connection%s had more than %d pipelined requests "
+                 "awaiting answers (records in state pipeline_overflow; later requests on %s "
+                 "not followed)",
+                 h->rq_overflows, h->rq_overflows == 1 ? "" : "s", HL_PIPELINE,
+                 h->rq_overflows == 1 ? "it" : "them");
 }
 
 void hl_free(struct det *d)
