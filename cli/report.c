@@ -1018,6 +1018,35 @@ static const char *col_esc(sqlite3_stmt *st, int c, const char *def)
     return t ? t : def;
 }
 
+/*
+ * The HTTP requests an incident's evidence lists (http_errors), one line: method, path,
+ * status and frame of each, escaped for the terminal. Nothing when it lists none.
+ */
+static void diagnosis_requests(struct report *r, sqlite3_stmt *inc, int col)
+{
+    sqlite3_stmt *st = NULL;
+    const char *ev = (const char *)sqlite3_column_text(inc, col);
+    if (!ev || sqlite3_prepare_v2(r->db,
+                                  "SELECT json_extract(value, '$.method'),"
+                                  " json_extract(value, '$.path'), json_extract(value, '$.status'),"
+                                  " json_extract(value, '$.frame') FROM json_each(?1, '$.requests')",
+                                  -1, &st, NULL) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return;
+    }
+    sqlite3_bind_text(st, 1, ev, -1, SQLITE_TRANSIENT);
+    bool first = true;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        fprintf(r->out, "%s%s %s -> %lld (frame %lld)", first ? "        requests: " : ", ",
+                col_esc(st, 0, "?"), col_esc(st, 1, "?"), (long long)sqlite3_column_int64(st, 2),
+                (long long)sqlite3_column_int64(st, 3));
+        first = false;
+    }
+    if (!first)
+        fputs("\n", r->out);
+    sqlite3_finalize(st);
+}
+
 /* The Diagnosis section (text): one line per incident, worst first, the full advice below. */
 static int diagnosis_text(struct report *r, char *err, size_t errlen)
 {
@@ -1063,6 +1092,7 @@ static int diagnosis_text(struct report *r, char *err, size_t errlen)
                 col_esc(st, 4, "?"), sqlite3_column_double(st, 16),
                 (long long)sqlite3_column_int64(st, 1), (long long)sqlite3_column_int64(st, 0));
         put_wrapped(r->out, col_esc(st, 18, ""), 8);
+        diagnosis_requests(r, st, 19);
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {

@@ -87,6 +87,8 @@ i=$(sqlite3 "$tmp/h.db" "SELECT clients_affected || ' ' || json_array_length(evi
 "$FLOWMEDIC" report "$tmp/h.db" --utc >"$tmp/report.txt" 2>"$tmp/err" || fail "report: $(cat "$tmp/err")"
 grep -A2 '^HTTP errors' "$tmp/report.txt" | grep -Eq '10\.99\.1\.2:8080 +10\.99\.1\.2:8080 +/api/pay +2 +503 +1 ' ||
 	fail "report text: no HTTP errors line for /api/pay: $(grep -A5 '^HTTP errors' "$tmp/report.txt")"
+grep -q '^        requests: GET /api/pay -> 503 (frame [0-9]*), POST /api/pay -> 503' "$tmp/report.txt" ||
+	fail "report text: the http_errors incident does not list its requests"
 "$FLOWMEDIC" report "$tmp/h.db" --json >"$tmp/report.json" 2>"$tmp/err" || fail "report --json: $(cat "$tmp/err")"
 python3 - "$tmp/report.json" "$top_srcdir/samples/http-mix.truth.json" <<'PY' || exit 1
 import json, sys
