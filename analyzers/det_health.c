@@ -476,9 +476,8 @@ static void hl_http_bytes(struct det *d, const struct flow *f, struct hl_flow *s
     size_t off = 0;
     while (st->mode == HM_HTTP) {
         struct http_msg m;
-        struct http_meta *meta = dir == DIR_C2S && st->rq_open
-                                     ? &hl_rq(h, st, st->rq_head + st->nreq)->meta
-                                     : NULL;
+        struct http_meta *meta =
+            dir == DIR_C2S && st->rq_open ? &hl_rq(h, st, st->rq_head + st->nreq)->meta : NULL;
         int r = http_parse_meta(&st->u.hp[dir], meta, b + off, n - off, &m);
         if (r < 0) {
             hl_http_flush(d, f, st, HS_NOT_HTTP, true);

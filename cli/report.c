@@ -1026,11 +1026,12 @@ static void diagnosis_requests(struct report *r, sqlite3_stmt *inc, int col)
 {
     sqlite3_stmt *st = NULL;
     const char *ev = (const char *)sqlite3_column_text(inc, col);
-    if (!ev || sqlite3_prepare_v2(r->db,
-                                  "SELECT json_extract(value, '$.method'),"
-                                  " json_extract(value, '$.path'), json_extract(value, '$.status'),"
-                                  " json_extract(value, '$.frame') FROM json_each(?1, '$.requests')",
-                                  -1, &st, NULL) != SQLITE_OK) {
+    if (!ev ||
+        sqlite3_prepare_v2(r->db,
+                           "SELECT json_extract(value, '$.method'),"
+                           " json_extract(value, '$.path'), json_extract(value, '$.status'),"
+                           " json_extract(value, '$.frame') FROM json_each(?1, '$.requests')",
+                           -1, &st, NULL) != SQLITE_OK) {
         sqlite3_finalize(st);
         return;
     }
