@@ -23,12 +23,14 @@ export TZ
 printf 'http-full-uri = yes\n' >"$tmp/fm.conf"
 "$FLOWMEDIC" -r "$S" --json --no-db -q --http-full-uri 2>/dev/null | grep '"type":"http"' >"$tmp/opt.jsonl"
 "$FLOWMEDIC" -r "$S" --json --no-db -q --config "$tmp/fm.conf" 2>/dev/null | grep '"type":"http"' >"$tmp/conf.jsonl"
-grep -q 'token=secret' "$tmp/conf.jsonl" && cmp -s "$tmp/opt.jsonl" "$tmp/conf.jsonl" ||
+if ! grep -q 'token=secret' "$tmp/conf.jsonl" || ! cmp -s "$tmp/opt.jsonl" "$tmp/conf.jsonl"; then
 	fail "http-full-uri = yes in the configuration file differs from --http-full-uri"
+fi
 "$FLOWMEDIC" -r "$S" --json --no-db -q --set http-full-uri=maybe >/dev/null 2>"$tmp/err"
 rc=$?
-[ "$rc" -eq 2 ] && grep -q "http-full-uri: 'maybe' is not yes or no" "$tmp/err" ||
+if [ "$rc" -ne 2 ] || ! grep -q "http-full-uri: 'maybe' is not yes or no" "$tmp/err"; then
 	fail "--set http-full-uri=maybe: exit $rc, $(cat "$tmp/err")"
+fi
 # the query as README.md prints it: from its comment line to the line ending with ';'
 awk '/-- which URL returned 503, to whom, when/ {on = 1; next} on {print} on && /;[[:space:]]*$/ {exit}' \
 	"$top_srcdir/README.md" | sed 's/^ *//' >"$tmp/q.sql"
