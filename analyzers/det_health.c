@@ -575,7 +575,8 @@ static void hl_payload(struct det *d, const struct flow *f, struct hl_flow *st, 
             st->mode = HM_TLS;
             memset(&st->u.tls, 0, sizeof(st->u.tls));
         } else if (http_looks_like_request(b, n) && (st->rq = pool_get(hl_of(d)->rq_pool))) {
-            st->mode = HM_HTTP; /* no request slots left: timed by turns instead (counted) */
+            /* HTTP with request slots (none left: timed by turns below, counted by the pool) */
+            st->mode = HM_HTTP;
             http_init(&st->u.hp[DIR_C2S], HTTP_ROLE_REQUEST);
             http_init(&st->u.hp[DIR_S2C], HTTP_ROLE_RESPONSE);
         } else {
