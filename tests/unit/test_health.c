@@ -1297,6 +1297,34 @@ static void test_records_bounds(void)
     CHECK(strcmp(http_recs[1].path, "/a") == 0);
 }
 
+/* More HTTP connections at once than request slots: the rest are timed by turns, no records. */
+static void test_records_pool(void)
+{
+    struct eng_config cfg;
+    eng_config_default(&cfg);
+    cfg.max_flows = 8192; /* request slots for a quarter: 2048 */
+    nrows = nfound = nrows_all = nrows_port80 = nhttp = 0;
+    struct engine *e = eng_new(&cfg, &cap_ops, NULL);
+    CHECK(e != NULL);
+    if (!e)
+        return;
+    uint64_t t = 9400 * NS;
+    uint64_t reqs = 0;
+    for (int i = 0; i < 2100; i++) {
+        uint32_t c, sv;
+        uint16_t cp = (uint16_t)(20000 + i);
+        hs(e, t + (uint64_t)i * 1000, cp, &c, &sv);
+        say(e, t + (uint64_t)i * 1000 + 500, cp, true, &c, &sv, "GET /x HTTP/1.1\r\n\r\n");
+    }
+    rec_finish(e);
+    for (int i = 0; i < nrows; i++)
+        reqs += rows[i].http_requests;
+    CHECK_EQ_U64(reqs, 2048); /* only the connections framed as HTTP count requests */
+    /* each of the 2048 followed connections ends with its request unanswered (MAX_HTTP of the
+       records are kept here) */
+    CHECK(nhttp == MAX_HTTP && http_recs[0].state == HS_NO_RESPONSE);
+}
+
 int main(void)
 {
     TEST_RUN(test_sketch_bound);
@@ -1319,5 +1347,6 @@ int main(void)
     TEST_RUN(test_records_pipeline);
     TEST_RUN(test_records_gap);
     TEST_RUN(test_records_bounds);
+    TEST_RUN(test_records_pool);
     return TEST_REPORT();
 }
