@@ -127,6 +127,9 @@ void det_emit_health(struct det *d, const struct health_row *h);
 void det_emit_tls(struct det *d, const struct tls_record *t);
 void det_emit_cert(struct det *d, const struct cert_record *c);
 
+/* HTTP request/response records go to the sinks through this. */
+void det_emit_http(struct det *d, const struct http_record *r);
+
 /* Who scans (analyzers/scan.h): fed by the engine before the detectors see a segment. */
 struct scan_table;
 const struct scan_table *det_scans(const struct det *d);

@@ -14,13 +14,14 @@
 #include "analyzers/health.h"
 #include "analyzers/health_int.h"
 #include "analyzers/http.h"
+#include "analyzers/pool.h"
 #include "analyzers/scan.h"
 #include "analyzers/tls.h"
 #include "capture/decode.h"
 #include "capture/log.h"
 #include "capture/rd.h"
 
-#define HL_PIPELINE 4                /* requests awaiting a response per connection */
+#define HL_RQ_SLOTS (HL_PIPELINE + 1) /* ... and the one being read */
 #define HL_SLOW_PER_FLOW 4           /* slow_response findings per connection (then only counted) */
 #define HL_RESYNC_MAX 4              /* HTTP framing restarts after capture gaps, per connection */
 #define HL_MAX_FIRST_GAP (16u << 20) /* bytes missing before the first data seen, at most */
@@ -37,13 +38,26 @@ enum hl_mode {
     HM_OFF,         /* nothing measured (switched protocols) */
 };
 
-/* A request awaiting its response. */
+/*
+ * A request being read or awaiting its response, with what its http record needs (the
+ * record is written when the response ends, or when the exchange can no longer complete).
+ */
 struct hl_req {
-    uint64_t end_ns; /* time of its last byte */
-    uint64_t frame;  /* frame of its last byte */
-    bool head;       /* HEAD: the response has no body */
-    bool connect;    /* CONNECT: a 2xx answer opens a tunnel */
-    bool answered;   /* its first response byte was seen (after an interim 1xx) */
+    uint64_t end_ns;       /* time of its last byte */
+    uint64_t frame;        /* frame of its last byte */
+    uint64_t start_ns;     /* time of its first byte */
+    uint64_t start_frame;  /* frame of its first byte */
+    uint64_t resp_ns;      /* time of the first response byte (answered) */
+    uint64_t resp_frame;   /* frame of the first response byte (answered) */
+    uint64_t req_body;     /* request body bytes */
+    uint64_t resp_body;    /* response body bytes */
+    uint64_t gap_bytes;    /* bytes of the exchange stepped over unparsed (a hole) */
+    uint32_t depth;        /* position on the connection, from 1 (Zeek's trans_depth) */
+    uint16_t status;       /* final response status, 0 until its header section ended */
+    bool head;             /* HEAD: the response has no body */
+    bool connect;          /* CONNECT: a 2xx answer opens a tunnel */
+    bool answered;         /* its first response byte was seen (after an interim 1xx) */
+    struct http_meta meta; /* method, request-target and Host as read */
 };
 
 /* TLS record walker for one direction. */
@@ -97,8 +111,11 @@ struct hl_flow {
     bool tls13;                     /* TLS: the server encrypted its flight (TLS 1.3) */
     uint8_t nslow;                  /* slow_response findings written for this flow */
     uint8_t resyncs;                /* HTTP framing restarts after capture gaps */
-    uint8_t nreq;                   /* requests in req[] */
+    uint8_t nreq;                   /* requests in req[] that ended (awaiting a response) */
     uint8_t rq_head;                /* index of the oldest request */
+    bool rq_open;                   /* a request is being read, in req[(rq_head + nreq) %
+                                       HL_RQ_SLOTS] */
+    uint32_t depth;                 /* requests begun on this connection */
     uint64_t next_seq[2];           /* next relative sequence per direction */
     bool held[2];                   /* a segment ahead of a hole is held (not fed) */
     uint32_t held_len[2];           /* bytes held from held_seq on */
@@ -110,7 +127,9 @@ struct hl_flow {
     uint64_t c_last_frame;          /* and its frame */
     double slow_s;                  /* the slow first byte's response time */
     uint64_t slow_frames[2];        /* request end and response start frames */
-    struct hl_req req[HL_PIPELINE]; /* requests awaiting a response, oldest first */
+    uint32_t rq;                    /* HTTP: handle of the flow's struct hl_req[HL_RQ_SLOTS]
+                                       in hl.rq_pool (requests awaiting a response, oldest
+                                       first, as a ring, then the one being read); 0 = none */
     union {
         struct http_parser hp[2]; /* HTTP: per direction */
         struct hl_tls tls[2];     /* TLS: per direction */
@@ -119,6 +138,25 @@ struct hl_flow {
 static struct hl_srv *hl_srv_of(struct hl *h, const struct hl_flow *st)
 {
     return hl_srv_at(h, st->srv, st->srv_gen);
+}
+
+/* Request slot i (taken modulo HL_RQ_SLOTS) of an HTTP flow (st->rq != 0). */
+static struct hl_req *hl_rq(const struct hl *h, const struct hl_flow *st, unsigned i)
+{
+    struct hl_req *q = pool_at(h->rq_pool, st->rq);
+    return &q[i % HL_RQ_SLOTS];
+}
+
+size_t hl_rq_block(void)
+{
+    return sizeof(struct hl_req) * HL_RQ_SLOTS;
+}
+
+/* Give the flow's request slots back (it left HTTP framing or ended). */
+static void hl_rq_release(struct hl *h, struct hl_flow *st)
+{
+    pool_put(h->rq_pool, st->rq);
+    st->rq = 0;
 }
 
 /* ---- findings ---- */
@@ -177,6 +215,127 @@ static void hl_emit_slow(struct det *d, const struct flow *f, struct hl_flow *st
     det_emit(d, &fd);
 }
 
+/* ---- HTTP records ---- */
+
+/* The request-target as a record's path: the query (from '?') dropped unless full_uri. */
+static void hl_path(const struct http_meta *m, bool full_uri, char *out, size_t n, bool *cut)
+{
+    size_t len = strnlen(m->target, sizeof(m->target));
+    const char *q = full_uri ? NULL : memchr(m->target, '?', len);
+    *cut = m->target_cut && !q;
+    if (q)
+        len = (size_t)(q - m->target);
+    if (len >= n) {
+        len = n - 1;
+        *cut = true;
+    }
+    memcpy(out, m->target, len);
+    out[len] = '\0';
+}
+
+/* The http record of request q of flow f, ended in state why. */
+static void hl_http_record(struct hl *h, const struct flow *f, const struct hl_req *q, bool ended,
+                           enum http_state why, struct http_record *r)
+{
+    const struct flow_record *fr = flow_rec(f);
+    bool cut;
+    memset(r, 0, sizeof(*r));
+    r->flow_id = fr->flow_id;
+    r->client = fr->client;
+    r->server = fr->server;
+    r->ts_ns = q->start_ns;
+    r->trans_depth = q->depth;
+    r->req_frame = q->start_frame;
+    r->resp_frame = q->answered ? q->resp_frame : 0;
+    fx_copy(r->method, sizeof(r->method), q->meta.method);
+    fx_copy(r->host, sizeof(r->host), q->meta.host);
+    r->has_host = q->meta.has_host;
+    hl_path(&q->meta, h->full_uri, r->path, sizeof(r->path), &cut);
+    r->cut = (uint8_t)((q->meta.method_cut ? HTTP_CUT_METHOD : 0) |
+                       (q->meta.host_cut ? HTTP_CUT_HOST : 0) | (cut ? HTTP_CUT_PATH : 0));
+    r->status = q->status;
+    r->req_body_bytes = q->req_body;
+    r->resp_body_bytes = q->resp_body;
+    r->response_ns =
+        ended && q->answered && q->resp_ns >= q->end_ns ? (int64_t)(q->resp_ns - q->end_ns) : -1;
+    r->state = why;
+    r->gap_bytes = q->gap_bytes;
+}
+
+static void hl_http_emit(struct det *d, const struct flow *f, const struct hl_req *q, bool ended,
+                         enum http_state why)
+{
+    struct http_record r;
+    hl_http_record(hl_of(d), f, q, ended, why, &r);
+    det_emit_http(d, &r);
+}
+
+/*
+ * An http_5xx finding for request q (its status just read at packet p): one per request,
+ * with the request's fields and its response time.
+ */
+static void hl_emit_5xx(struct det *d, const struct flow *f, const struct hl_req *q,
+                        const struct pkt *p)
+{
+    struct http_record r;
+    struct finding fd;
+    hl_http_record(hl_of(d), f, q, true, HS_COMPLETE, &r);
+    det_finding_init(&fd, f, FK_HTTP_5XX, fk_info(FK_HTTP_5XX)->sev, p->ts_ns);
+    fd.frames[fd.nframes++] = q->start_frame;
+    if (q->resp_frame && q->resp_frame != q->start_frame)
+        fd.frames[fd.nframes++] = q->resp_frame;
+    fx_copy(fd.fx.http.method, sizeof(fd.fx.http.method), r.method);
+    fx_copy(fd.fx.http.host, sizeof(fd.fx.http.host), r.host);
+    fx_copy(fd.fx.http.path, sizeof(fd.fx.http.path), r.path);
+    fd.fx.http.status = q->status;
+    fd.fx.http.response_s = r.response_ns >= 0 ? (double)r.response_ns / 1e9 : NAN;
+    fd.fx.http.trans_depth = q->depth;
+    /* the path is hostile input: the detail names it only through the typed field */
+    snprintf(fd.detail, sizeof(fd.detail),
+             "HTTP %u: the server answered request #%u on this connection (%.15s) with a server "
+             "error %.6f s after the request ended; the path, host and method are in this "
+             "finding's fields; check the application's log at this time",
+             (unsigned)q->status, (unsigned)q->depth, fd.fx.http.method,
+             r.response_ns >= 0 ? (double)r.response_ns / 1e9 : 0.0);
+    det_emit(d, &fd);
+}
+
+/*
+ * Write the records of the requests that can no longer complete, in state why: those that
+ * ended and await (the rest of) a response, and with open_too the one being read. A request
+ * that got the start of its response is response_incomplete when why is no_response; the
+ * one being read is request_incomplete then.
+ */
+static void hl_http_flush(struct det *d, const struct flow *f, struct hl_flow *st,
+                          enum http_state why, bool open_too)
+{
+    struct hl *h = hl_of(d);
+    if (st->mode != HM_HTTP || !st->rq)
+        return;
+    for (uint8_t i = 0; i < st->nreq; i++) {
+        const struct hl_req *q = hl_rq(h, st, st->rq_head + i);
+        enum http_state w = why == HS_NO_RESPONSE && q->answered ? HS_RESPONSE_INCOMPLETE : why;
+        hl_http_emit(d, f, q, true, w);
+    }
+    if (open_too && st->rq_open) {
+        const struct hl_req *q = hl_rq(h, st, st->rq_head + st->nreq);
+        hl_http_emit(d, f, q, false, why == HS_NO_RESPONSE ? HS_REQUEST_INCOMPLETE : why);
+        st->rq_open = false;
+    }
+}
+
+/* n bytes of direction dir were stepped over: count them on the exchange they belong to. */
+static void hl_http_gap(const struct hl *h, struct hl_flow *st, int dir, uint64_t n)
+{
+    struct hl_req *q = NULL;
+    if (dir == DIR_C2S && st->rq_open)
+        q = hl_rq(h, st, st->rq_head + st->nreq);
+    else if (dir == DIR_S2C && st->nreq && hl_rq(h, st, st->rq_head)->answered)
+        q = hl_rq(h, st, st->rq_head);
+    if (q)
+        q->gap_bytes = n > UINT64_MAX - q->gap_bytes ? UINT64_MAX : q->gap_bytes + n;
+}
+
 /* ---- response timing ---- */
 
 /* Drop the requests awaiting a response (the flow left HTTP mode or ended). */
@@ -186,33 +345,51 @@ static void hl_drop_requests(struct hl_srv *s, struct hl_flow *st)
         s->outstanding -= st->nreq;
     st->nreq = 0;
     st->rq_head = 0;
+    st->rq_open = false;
 }
 
 /* Leave HTTP/TLS framing: measure by turn-taking from the next client data on. */
 static void hl_to_turns(struct hl *h, struct hl_flow *st)
 {
     hl_drop_requests(hl_srv_of(h, st), st);
+    hl_rq_release(h, st);
     st->slow_pending = false;
     st->waiting = false;
     st->mode = HM_TURNS;
 }
 
-static void hl_http_request(struct hl *h, struct hl_flow *st, const struct http_msg *m,
-                            const struct pkt *p)
+static void hl_http_request(struct det *d, const struct flow *f, struct hl_flow *st,
+                            const struct http_msg *m, const struct pkt *p)
 {
+    struct hl *h = hl_of(d);
     struct hl_srv *s = hl_srv_of(h, st);
-    if (m->ev != HTTP_EV_END)
-        return;
-    if (st->nreq == HL_PIPELINE) {
-        hl_to_turns(h, st); /* pipelined deeper than we follow: fall back */
+    struct hl_req *q = hl_rq(h, st, st->rq_head + st->nreq);
+    if (m->ev == HTTP_EV_BEGIN) {
+        memset(q, 0, sizeof(*q));
+        q->start_ns = p->ts_ns;
+        q->start_frame = p->frame;
+        q->depth = ++st->depth;
+        st->rq_open = true;
         return;
     }
-    struct hl_req *q = &st->req[(st->rq_head + st->nreq) % HL_PIPELINE];
+    if (m->ev != HTTP_EV_END || !st->rq_open)
+        return;
+    if (st->nreq == HL_PIPELINE) {
+        /* pipelined deeper than we follow: write these requests as such, then fall back */
+        h->rq_overflows++;
+        q->end_ns = p->ts_ns;
+        q->req_body = m->body_bytes;
+        hl_http_flush(d, f, st, HS_PIPELINE_OVERFLOW, true);
+        hl_to_turns(h, st);
+        return;
+    }
+    st->rq_open = false;
     q->end_ns = p->ts_ns;
     q->frame = p->frame;
     q->head = m->head;
     q->connect = m->connect;
     q->answered = false;
+    q->req_body = m->body_bytes;
     st->nreq++;
     if (s) {
         s->row.http_requests++;
@@ -226,7 +403,7 @@ static void hl_http_response(struct det *d, const struct flow *f, struct hl_flow
 {
     struct hl *h = hl_of(d);
     struct hl_srv *s = hl_srv_of(h, st);
-    struct hl_req *q = st->nreq ? &st->req[st->rq_head] : NULL;
+    struct hl_req *q = st->nreq ? hl_rq(h, st, st->rq_head) : NULL;
     switch (m->ev) {
     case HTTP_EV_BEGIN:
         if (!q)
@@ -236,6 +413,8 @@ static void hl_http_response(struct det *d, const struct flow *f, struct hl_flow
         if (q->answered)
             break; /* the final response after an interim 1xx */
         q->answered = true;
+        q->resp_ns = p->ts_ns;
+        q->resp_frame = p->frame;
         double rs = (double)(p->ts_ns - q->end_ns) / 1e9;
         hl_sample(s, rs);
         if (rs > h->slow_s) {
@@ -254,6 +433,11 @@ static void hl_http_response(struct det *d, const struct flow *f, struct hl_flow
                 s->row.http_5xx++;
             s->active = true;
         }
+        if (q && q->answered) {
+            q->status = m->status;
+            if (m->status >= 500 && m->status <= 599)
+                hl_emit_5xx(d, f, q, p);
+        }
         if (st->slow_pending) {
             st->slow_pending = false;
             if (s)
@@ -265,13 +449,17 @@ static void hl_http_response(struct det *d, const struct flow *f, struct hl_flow
         if (m->interim)
             break;
         if (q) {
-            st->rq_head = (uint8_t)((st->rq_head + 1) % HL_PIPELINE);
+            q->resp_body = m->body_bytes;
+            hl_http_emit(d, f, q, true, HS_COMPLETE);
+            st->rq_head = (uint8_t)((st->rq_head + 1) % HL_RQ_SLOTS);
             st->nreq--;
             if (s)
                 s->outstanding--;
         }
         if (m->upgrade) {
+            hl_http_flush(d, f, st, HS_NOT_HTTP, true);
             hl_drop_requests(s, st);
+            hl_rq_release(h, st);
             st->mode = HM_OFF;
         }
         break;
@@ -288,8 +476,11 @@ static void hl_http_bytes(struct det *d, const struct flow *f, struct hl_flow *s
     size_t off = 0;
     while (st->mode == HM_HTTP) {
         struct http_msg m;
-        int r = http_parse(&st->u.hp[dir], b + off, n - off, &m);
+        struct http_meta *meta =
+            dir == DIR_C2S && st->rq_open ? &hl_rq(h, st, st->rq_head + st->nreq)->meta : NULL;
+        int r = http_parse_meta(&st->u.hp[dir], meta, b + off, n - off, &m);
         if (r < 0) {
+            hl_http_flush(d, f, st, HS_NOT_HTTP, true);
             hl_to_turns(h, st);
             return;
         }
@@ -297,7 +488,7 @@ static void hl_http_bytes(struct det *d, const struct flow *f, struct hl_flow *s
         if (m.ev == HTTP_EV_NONE)
             return;
         if (dir == DIR_C2S)
-            hl_http_request(h, st, &m, p);
+            hl_http_request(d, f, st, &m, p);
         else
             hl_http_response(d, f, st, &m, p);
     }
@@ -383,7 +574,8 @@ static void hl_payload(struct det *d, const struct flow *f, struct hl_flow *st, 
         } else if (tls_looks_like(b, n)) { /* the same test as det_tls's */
             st->mode = HM_TLS;
             memset(&st->u.tls, 0, sizeof(st->u.tls));
-        } else if (http_looks_like_request(b, n)) {
+        } else if (http_looks_like_request(b, n) && (st->rq = pool_get(hl_of(d)->rq_pool))) {
+            /* HTTP with request slots (none left: timed by turns below, counted by the pool) */
             st->mode = HM_HTTP;
             http_init(&st->u.hp[DIR_C2S], HTTP_ROLE_REQUEST);
             http_init(&st->u.hp[DIR_S2C], HTTP_ROLE_RESPONSE);
@@ -440,8 +632,9 @@ static bool hl_skip(struct det *d, const struct flow *f, struct hl_flow *st, int
         struct http_msg m;
         if (!http_skip(&st->u.hp[dir], n, &m))
             return false;
+        hl_http_gap(hl_of(d), st, dir, n);
         if (m.ev == HTTP_EV_END && dir == DIR_C2S)
-            hl_http_request(hl_of(d), st, &m, p);
+            hl_http_request(d, f, st, &m, p);
         else if (m.ev == HTTP_EV_END)
             hl_http_response(d, f, st, &m, p);
         return true;
@@ -477,6 +670,10 @@ static bool hl_resync(struct det *d, const struct flow *f, struct hl_flow *st, i
         return false;
     st->resyncs++;
     http_init(&st->u.hp[dir], dir == DIR_C2S ? HTTP_ROLE_REQUEST : HTTP_ROLE_RESPONSE);
+    if (dir == DIR_C2S && st->rq_open) { /* the request being read lost bytes: written as such */
+        hl_http_emit(d, f, hl_rq(h, st, st->rq_head + st->nreq), false, HS_GAP);
+        st->rq_open = false;
+    }
     if (dir == DIR_S2C) {
         struct hl_srv *s = hl_srv_of(h, st);
         if (st->slow_pending) { /* its status line was lost: report it without */
@@ -485,6 +682,7 @@ static bool hl_resync(struct det *d, const struct flow *f, struct hl_flow *st, i
                 s->row.slow_responses++;
             hl_emit_slow(d, f, st, p->ts_ns, st->slow_s, 0, 0, "HTTP", st->slow_frames, 2);
         }
+        hl_http_flush(d, f, st, HS_GAP, false);
         hl_drop_requests(s, st);
     }
     return true;
@@ -494,6 +692,7 @@ static bool hl_resync(struct det *d, const struct flow *f, struct hl_flow *st, i
 static void hl_lost(struct det *d, const struct flow *f, struct hl_flow *st, int dir,
                     const struct pkt *p)
 {
+    hl_http_flush(d, f, st, HS_GAP, true);
     if (st->mode == HM_HTTP || st->mode == HM_TLS || st->mode == HM_UNKNOWN)
         hl_to_turns(hl_of(d), st);
     hl_turn(d, f, st, dir, p, "TCP");
@@ -728,7 +927,7 @@ static void hl_on_flow_end(struct det *d, const struct flow *f, void *fs)
         }
         /* requests never answered: slow if the connection outlived the threshold */
         for (uint8_t i = 0; i < st->nreq; i++) {
-            const struct hl_req *q = &st->req[(st->rq_head + i) % HL_PIPELINE];
+            const struct hl_req *q = hl_rq(h, st, st->rq_head + i);
             if (q->answered || rec->last_ts_ns < q->end_ns)
                 continue;
             double waited = (double)(rec->last_ts_ns - q->end_ns) / 1e9;
@@ -741,8 +940,10 @@ static void hl_on_flow_end(struct det *d, const struct flow *f, void *fs)
             uint64_t fr[1] = {q->frame};
             hl_emit_slow(d, f, st, rec->last_ts_ns, -1, waited, 0, "HTTP", fr, 1);
         }
+        hl_http_flush(d, f, st, HS_NO_RESPONSE, true);
     }
     hl_drop_requests(s, st);
+    hl_rq_release(h, st);
     st->mode = HM_OFF;
     det_lazy_put(d, &sl->lazy);
 }

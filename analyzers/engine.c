@@ -222,6 +222,11 @@ void det_emit_cert(struct det *d, const struct cert_record *c)
     eng_out(d->eng, OUT_CERT, c);
 }
 
+void det_emit_http(struct det *d, const struct http_record *r)
+{
+    eng_out(d->eng, OUT_HTTP, r);
+}
+
 void det_finding_init(struct finding *out, const struct flow *f, enum fkind k,
                       enum severity sev, uint64_t ts_ns)
 {

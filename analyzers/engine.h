@@ -40,6 +40,7 @@ struct eng_config {
                                        the trust anchors for chain checks; none: the system
                                        trust store */
     size_t nca_files;                       /* entries used in ca_files[] */
+    bool http_full_uri;             /* http records keep the query string (--http-full-uri) */
     /* Alert hysteresis (server health); 0 means the default in parentheses. */
     uint32_t alert_open_intervals;  /* intervals over a threshold before an alert opens (1) */
     uint32_t alert_clear_intervals; /* intervals clear before an open alert closes (3) */

@@ -72,6 +72,7 @@ static const struct fk_info fk_infos[] = {
     [FK_CERT_UNTRUSTED] = {"cert_untrusted", SEV_WARN, LAYER_TLS, FX_CERT, NOTEV, false, FAIL_NONE},
     [FK_CERT_CHAIN_INCOMPLETE] = {"cert_chain_incomplete", SEV_WARN, LAYER_TLS, FX_CERT, NOTEV,
                                   false, FAIL_NONE},
+    [FK_HTTP_5XX] = {"http_5xx", SEV_WARN, LAYER_APPLICATION, FX_HTTP, NOTEV, false, FAIL_NONE},
 };
 _Static_assert(NELEM(fk_infos) == FK__COUNT, "every finding kind has its metadata");
 
@@ -332,12 +333,26 @@ const char *tls_version_name(uint16_t v, char *buf, size_t bufsz)
     return buf;
 }
 
+const char *http_state_name(enum http_state s)
+{
+    static const char *const names[] = {
+        [HS_COMPLETE] = "complete",
+        [HS_NO_RESPONSE] = "no_response",
+        [HS_REQUEST_INCOMPLETE] = "request_incomplete",
+        [HS_RESPONSE_INCOMPLETE] = "response_incomplete",
+        [HS_GAP] = "gap",
+        [HS_NOT_HTTP] = "not_http",
+        [HS_PIPELINE_OVERFLOW] = "pipeline_overflow",
+    };
+    return (unsigned)s < NELEM(names) ? names[s] : "?";
+}
+
 const char *out_type_name(enum out_type t)
 {
     static const char *const names[OUT__COUNT] = {
         [OUT_FINDING] = "finding",   [OUT_FLOW] = "flow", [OUT_HEALTH] = "health",
         [OUT_TLS] = "tls",           [OUT_CERT] = "cert", [OUT_SUMMARY] = "summary",
-        [OUT_INCIDENT] = "incident",
+        [OUT_INCIDENT] = "incident", [OUT_HTTP] = "http",
     };
     return (unsigned)t < OUT__COUNT ? names[t] : "?";
 }
@@ -348,7 +363,7 @@ size_t out_rec_size(enum out_type t)
         [OUT_FINDING] = sizeof(struct finding),          [OUT_FLOW] = sizeof(struct flow_record),
         [OUT_HEALTH] = sizeof(struct health_row),        [OUT_TLS] = sizeof(struct tls_record),
         [OUT_CERT] = sizeof(struct cert_record),         [OUT_SUMMARY] = sizeof(struct run_summary),
-        [OUT_INCIDENT] = sizeof(struct incident_record),
+        [OUT_INCIDENT] = sizeof(struct incident_record), [OUT_HTTP] = sizeof(struct http_record),
     };
     return offsetof(struct out_rec, u) + ((unsigned)t < OUT__COUNT ? member[t] : 0);
 }

@@ -48,6 +48,7 @@ enum fkind {
     FK_CERT_UNTRUSTED,        /* the chain sent does not verify to a trusted root */
     FK_CERT_CHAIN_INCOMPLETE, /* the issuer of the last certificate sent is neither sent
                                  nor a trusted root (a missing intermediate) */
+    FK_HTTP_5XX,              /* an HTTP response with a 5xx status (one per request) */
     FK__COUNT
 };
 
@@ -292,6 +293,9 @@ const char *tls_cipher_name(uint16_t cs, char *buf, size_t bufsz);
 #define FX_SUBJECT_MAX 140     /* certificate subject bytes kept, NUL included */
 #define FX_PROTO_MAX 8         /* protocol name bytes kept ("HTTP", "TLS"), NUL included */
 #define FX_REASON_MAX 64       /* certificate verify error text kept, NUL included */
+#define FX_METHOD_MAX 16       /* HTTP method bytes kept in http_5xx findings, NUL included */
+#define FX_HOST_MAX 80         /* HTTP Host bytes kept in http_5xx findings, NUL included */
+#define FX_PATH_MAX 160        /* HTTP path bytes kept in http_5xx findings, NUL included */
 
 /* Phase of the connection in which a reset arrived. Names: rst_phase_name. */
 enum rst_phase {
@@ -427,6 +431,16 @@ struct fx_slow_response {
     int status;                  /* HTTP status, 0 if none */
 };
 
+/* FX_HTTP (http_5xx): one request answered with a server error (cut copies of its record). */
+struct fx_http {
+    char method[FX_METHOD_MAX]; /* request method (cut) */
+    char host[FX_HOST_MAX];     /* Host header value (cut), "" if none */
+    char path[FX_PATH_MAX];     /* path as the http record has it (cut) */
+    uint16_t status;            /* response status code */
+    double response_s;          /* request end -> first response byte (s) */
+    uint32_t trans_depth;       /* the request's position on its connection, from 1 */
+};
+
 /* FX_HEALTH_ALERT (health_alert): a server alert rule opened or closed. */
 struct fx_health_alert {
     enum alert_rule rule; /* which rule */
@@ -447,6 +461,7 @@ enum fx_family {
     FX_CERT,          /* fx.cert */
     FX_SLOW_RESPONSE, /* fx.slow */
     FX_HEALTH_ALERT,  /* fx.alert */
+    FX_HTTP,          /* fx.http */
 };
 
 /* Runbook layer of a kind: where a person looks first. Names: fk_layer_name. */
@@ -516,6 +531,7 @@ struct finding {
         struct fx_cert cert;             /* FX_CERT */
         struct fx_slow_response slow;    /* FX_SLOW_RESPONSE */
         struct fx_health_alert alert;    /* FX_HEALTH_ALERT */
+        struct fx_http http;             /* FX_HTTP */
     } fx;
 };
 
@@ -583,6 +599,52 @@ struct cert_record {
     bool bad_not_after;             /* notAfter unreadable: not_after is 0, not a date */
 };
 
+/* How an HTTP request/response exchange ended. Names: http_state_name. */
+enum http_state {
+    HS_COMPLETE = 0,        /* the request and its whole response were seen */
+    HS_NO_RESPONSE,         /* the request ended, no response byte before the flow ended */
+    HS_REQUEST_INCOMPLETE,  /* the request began, the flow ended before its last byte */
+    HS_RESPONSE_INCOMPLETE, /* the response began, the flow ended before its last byte */
+    HS_GAP,                 /* bytes missing from the capture lost the exchange's framing */
+    HS_NOT_HTTP,            /* the stream stopped being HTTP/1.x (malformed) */
+    HS_PIPELINE_OVERFLOW,   /* more requests awaited answers than are followed per flow */
+};
+/* "complete", "no_response", ...; "?" if out of range. */
+const char *http_state_name(enum http_state s);
+
+#define HTTP_REC_METHOD_MAX 16 /* method bytes kept, NUL included (longer: truncated) */
+#define HTTP_REC_HOST_MAX 128  /* Host header value bytes kept, NUL included */
+#define HTTP_REC_PATH_MAX 256  /* request-target bytes kept, NUL included */
+
+/* Which fields of an http_record were cut (bit mask). */
+enum { HTTP_CUT_METHOD = 1, HTTP_CUT_HOST = 2, HTTP_CUT_PATH = 4 };
+
+/*
+ * One HTTP/1.x request and its response (Zeek's http.log grade), reported when the response
+ * ends, or when the exchange can no longer complete (state says why).
+ */
+struct http_record {
+    uint64_t flow_id;                 /* the flow */
+    struct endpoint client;           /* client end */
+    struct endpoint server;           /* server end */
+    uint64_t ts_ns;                   /* the request's first byte (capture time) */
+    uint32_t trans_depth;             /* position of the request on its connection, from 1 */
+    uint64_t req_frame;               /* frame of the request's first byte */
+    uint64_t resp_frame;              /* frame of the response's first byte, 0 if none */
+    char method[HTTP_REC_METHOD_MAX]; /* request method */
+    char host[HTTP_REC_HOST_MAX];     /* Host header value, "" if none */
+    char path[HTTP_REC_PATH_MAX];     /* request-target; the query (from '?') dropped unless
+                                         full-URI recording is on */
+    uint8_t cut;                      /* HTTP_CUT_* bits: fields longer than kept */
+    bool has_host;                    /* a Host header was sent */
+    uint16_t status;                  /* final response status code, 0 if none */
+    uint64_t req_body_bytes;          /* request body bytes (dechunked) */
+    uint64_t resp_body_bytes;         /* response body bytes (dechunked) */
+    int64_t response_ns;              /* request end -> first response byte, -1 if none */
+    enum http_state state;            /* how the exchange ended */
+    uint64_t gap_bytes;               /* bytes of the exchange stepped over unparsed (a hole) */
+};
+
 #define WIRESHARK_FILTER_MAX 160 /* room for the longest filter (two IPv6 endpoints) */
 
 /*
@@ -648,6 +710,17 @@ const char *inc_close_name(enum inc_close r);
 #define INC_ADVICE_MAX 1024 /* full advice text, NUL-terminated */
 #define INC_FLOWS_MAX 16    /* evidence flow ids kept */
 #define INC_FRAMES_MAX 16   /* evidence frame numbers kept */
+#define INC_REQUESTS_MAX 4  /* evidence HTTP requests kept (http_errors: the first ones) */
+#define INC_REQ_PATH_MAX 96 /* path bytes kept per evidence request, NUL included */
+
+/* An HTTP request in an incident's evidence (http_errors). */
+struct inc_request {
+    uint64_t flow_id;            /* its flow */
+    uint64_t frame;              /* frame of the response's first byte */
+    uint16_t status;             /* response status */
+    char method[FX_METHOD_MAX];  /* request method (cut) */
+    char path[INC_REQ_PATH_MAX]; /* path (cut) */
+};
 
 /* One incident event (open, update or close); the whole state each time. */
 struct incident_record {
@@ -672,9 +745,20 @@ struct incident_record {
     uint64_t flows[INC_FLOWS_MAX];     /* evidence flow ids (the first ones) */
     uint8_t nframes;                   /* frames[] used */
     uint64_t frames[INC_FRAMES_MAX];   /* evidence frame numbers (the first ones) */
+    uint8_t nrequests;                 /* requests[] used */
+    struct inc_request requests[INC_REQUESTS_MAX]; /* evidence HTTP requests (http_errors) */
     char summary[INC_SUMMARY_MAX];     /* one line */
     char advice[INC_ADVICE_MAX];       /* full advice: what to check and change */
 };
+
+#define INC_REQUESTS_JSON_MAX 1280 /* room for incident_requests_json (always enough) */
+
+/*
+ * The HTTP requests of an incident's evidence as one JSON object member
+ * ("\"requests\":[{...},...]"), for the JSON lines and the database alike; "" (and 0) when it
+ * lists none. Returns the length.
+ */
+size_t incident_requests_json(const struct incident_record *r, char *buf, size_t bufsz);
 
 /* What an output record carries. Names: out_type_name. */
 enum out_type {
@@ -685,9 +769,11 @@ enum out_type {
     OUT_CERT,        /* u.cert: a certificate */
     OUT_SUMMARY,     /* u.summary: the end of the run (exactly once, last) */
     OUT_INCIDENT,    /* u.incident: an incident opened, changed or closed */
+    OUT_HTTP,        /* u.http: an HTTP request/response exchange */
     OUT__COUNT
 };
-/* "finding", "flow", "health", "tls", "cert", "summary", "incident"; "?" if out of range. */
+/* "finding", "flow", "health", "tls", "cert", "summary", "incident", "http"; "?" if out of
+   range. */
 const char *out_type_name(enum out_type t);
 
 /*
@@ -703,7 +789,9 @@ struct out_rec {
         struct tls_record tls;           /* OUT_TLS */
         struct cert_record cert;         /* OUT_CERT */
         struct run_summary summary;      /* OUT_SUMMARY */
+
         struct incident_record incident; /* OUT_INCIDENT */
+        struct http_record http;         /* OUT_HTTP */
     } u;                                 /* the copy */
 };
 

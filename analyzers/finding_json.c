@@ -253,6 +253,24 @@ static void put_alert(struct jbuf *b, const struct fx_health_alert *x)
            alert_rule_name(x->rule), x->open ? "open" : "closed", val, thr);
 }
 
+static void put_http(struct jbuf *b, const struct fx_http *x)
+{
+    /* escaped copies are cut to these sizes, so the members always fit FINDING_JSON_MAX */
+    char method[24], host[96], path[200], rs[32];
+    char m[FX_METHOD_MAX], h[FX_HOST_MAX], p[FX_PATH_MAX];
+    fx_copy(m, sizeof(m), x->method); /* the copies may lack their NUL: terminate them */
+    fx_copy(h, sizeof(h), x->host);
+    fx_copy(p, sizeof(p), x->path);
+    json_esc(method, sizeof(method), m);
+    json_esc(host, sizeof(host), h);
+    json_esc(path, sizeof(path), p);
+    jnum(rs, sizeof(rs), x->response_s);
+    jb_put(b,
+           "\"method\":\"%s\",\"host\":\"%s\",\"path\":\"%s\",\"status\":%u,\"response_time\":%s,"
+           "\"trans_depth\":%u",
+           method, host, path, (unsigned)x->status, rs, (unsigned)x->trans_depth);
+}
+
 size_t finding_json_members(const struct finding *f, char *buf, size_t bufsz)
 {
     if (bufsz == 0)
@@ -290,6 +308,9 @@ size_t finding_json_members(const struct finding *f, char *buf, size_t bufsz)
     case FX_HEALTH_ALERT:
         put_alert(&b, &f->fx.alert);
         break;
+    case FX_HTTP:
+        put_http(&b, &f->fx.http);
+        break;
     }
     if (b.overflow) {
         buf[0] = '\0'; /* a cut member list would be invalid JSON: drop it whole */
@@ -301,6 +322,35 @@ size_t finding_json_members(const struct finding *f, char *buf, size_t bufsz)
 double fx_confidence(float c)
 {
     return round((double)c * 100.0) / 100.0;
+}
+
+size_t incident_requests_json(const struct incident_record *r, char *buf, size_t bufsz)
+{
+    if (bufsz == 0)
+        return 0;
+    struct jbuf b = {.p = buf, .n = bufsz};
+    buf[0] = '\0';
+    if (r->nrequests == 0)
+        return 0;
+    jb_put(&b, "\"requests\":[");
+    for (unsigned i = 0; i < r->nrequests && i < INC_REQUESTS_MAX; i++) {
+        const struct inc_request *q = &r->requests[i];
+        char m[FX_METHOD_MAX], p[INC_REQ_PATH_MAX], method[24], path[200];
+        fx_copy(m, sizeof(m), q->method);
+        fx_copy(p, sizeof(p), q->path);
+        json_esc(method, sizeof(method), m);
+        json_esc(path, sizeof(path), p);
+        jb_put(&b,
+               "%s{\"flow_id\":%" PRIu64 ",\"frame\":%" PRIu64
+               ",\"status\":%u,\"method\":\"%s\",\"path\":\"%s\"}",
+               i ? "," : "", q->flow_id, q->frame, (unsigned)q->status, method, path);
+    }
+    jb_put(&b, "]");
+    if (b.overflow) {
+        buf[0] = '\0';
+        return 0;
+    }
+    return b.used;
 }
 
 double fx_days_left(int64_t not_after_s, int64_t now_s)

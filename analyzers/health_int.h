@@ -41,9 +41,15 @@ struct hl_srv {
     struct alert_state al[AR__COUNT]; /* alert rule states */
 };
 
+#define HL_PIPELINE 4 /* requests awaiting a response followed per connection */
+
 /* Global state of the detector. */
 struct hl {
     double slow_s;                    /* slow_response threshold (s) */
+    bool full_uri;                    /* http records keep the query string */
+    struct pool *rq_pool;             /* HTTP request slots, one block per HTTP flow followed */
+    size_t rq_blocks;                 /* blocks in rq_pool */
+    uint64_t rq_overflows;            /* connections that pipelined deeper than followed */
     struct alert_cfg rule[AR__COUNT]; /* alert rule settings */
     uint64_t iv_ns;                   /* interval length */
     uint32_t idle_max;                /* idle intervals closed one by one while alerts are open */
@@ -72,6 +78,9 @@ void hl_num(char *buf, size_t len, double v);
 void hl_advance(struct det *d, uint64_t now);
 /* A response time sample for server s (NULL: not tracked). */
 void hl_sample(struct hl_srv *s, double resp_s);
+
+/* Bytes of one HTTP flow's request slots (det_health.c), the block size of hl.rq_pool. */
+size_t hl_rq_block(void);
 
 /* det_ops entries of the server side (det_health_ops in det_health.c lists them). */
 int hl_init(struct det *d, const struct eng_config *cfg);

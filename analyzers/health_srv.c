@@ -12,6 +12,7 @@
 
 #include "analyzers/health.h"
 #include "analyzers/health_int.h"
+#include "analyzers/pool.h"
 #include "analyzers/scan.h"
 #include "capture/decode.h"
 #include "capture/log.h"
@@ -343,6 +344,17 @@ int hl_init(struct det *d, const struct eng_config *cfg)
         return ERR_NOMEM;
     }
     h->slow_s = cfg->slow_response_s > 0 ? cfg->slow_response_s : 5.0;
+    h->full_uri = cfg->http_full_uri;
+    /* HTTP flows followed request by request at once: a quarter of the flow table, at least
+       1024 (the flow table's size when smaller); the others are timed by turns */
+    size_t flows = cfg->max_flows ? cfg->max_flows : 262144;
+    h->rq_blocks = flows / 4 > 1024 ? flows / 4 : flows < 1024 ? flows : 1024;
+    h->rq_pool = pool_new(h->rq_blocks, hl_rq_block());
+    if (!h->rq_pool) {
+        free(h->srv);
+        free(h);
+        return ERR_NOMEM;
+    }
     h->iv_ns = cfg->health_interval_ns ? cfg->health_interval_ns : 10 * NS_PER_S;
     double thr[AR__COUNT] = {cfg->alert_resp_p99_s, cfg->alert_error_rate, cfg->alert_retrans_rate,
                              (double)cfg->cert_expiring_days};
@@ -429,8 +441,20 @@ void hl_on_finding(struct det *d, const struct finding *f)
 void hl_on_finish(struct det *d)
 {
     struct hl *h = hl_of(d);
+    struct pool_stats ps;
     if (h->started)
         hl_close_interval(d);
+    pool_get_stats(h->rq_pool, &ps);
+    if (ps.exhausted)
+        log_warn("http records: %" PRIu64 " HTTP connections were timed by turns without "
+                 "per-request records: %zu were followed at once already",
+                 ps.exhausted, h->rq_blocks);
+    if (h->rq_overflows)
+        log_warn("http records: %" PRIu64 " HTTP connection%s had more than %d pipelined requests "
+                 "awaiting answers (records in state pipeline_overflow; later requests on %s "
+                 "not followed)",
+                 h->rq_overflows, h->rq_overflows == 1 ? "" : "s", HL_PIPELINE,
+                 h->rq_overflows == 1 ? "it" : "them");
 }
 
 void hl_free(struct det *d)
@@ -438,6 +462,7 @@ void hl_free(struct det *d)
     struct hl *h = hl_of(d);
     if (!h)
         return;
+    pool_free(h->rq_pool);
     free(h->srv);
     free(h);
     d->priv = NULL;

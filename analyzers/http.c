@@ -26,6 +26,16 @@ enum hp_state {
 
 #define HP_CHUNK_LINE_MAX 1024 /* a chunk-size line longer than this is malformed */
 
+/* What the bytes of the current line are to struct http_meta (its cap field). */
+enum hp_cap {
+    CAP_METHOD = 0, /* start line: the method */
+    CAP_TARGET,     /* start line: the request-target */
+    CAP_SKIP,       /* the rest of the line is not kept */
+    CAP_NAME,       /* header line: its name is being matched against "host:" */
+    CAP_HOST_OWS,   /* after "Host:", blanks before the value */
+    CAP_HOST,       /* the Host value */
+};
+
 void http_init(struct http_parser *hp, enum http_role role)
 {
     memset(hp, 0, sizeof(*hp));
@@ -96,7 +106,77 @@ static void hp_tail(struct http_parser *hp, const uint8_t *p, size_t n)
     hp->tail_len = (uint8_t)(keep + n);
 }
 
-static bool hp_line(struct http_parser *hp, struct rd *r, uint32_t *eff)
+/* Append byte c to a kept field of cap bytes (NUL included), or flag it cut. */
+static void hp_keep(char *buf, uint16_t *len, size_t cap, bool *cut, uint8_t c)
+{
+    if (*len + 1u < cap) {
+        buf[(*len)++] = (char)c;
+        buf[*len] = '\0';
+    } else {
+        *cut = true;
+    }
+}
+
+/*
+ * Copy what struct http_meta keeps from n more bytes (no LF) of the current line of a
+ * request, pos being the line's bytes before them: the method and request-target of the
+ * start line, the value of the first Host header.
+ */
+static void hp_capture(const struct http_parser *hp, struct http_meta *m, const uint8_t *p,
+                       size_t n, uint32_t pos)
+{
+    static const char host[] = "host:";
+    if (pos == 0)
+        m->cap = hp->state == HP_START ? CAP_METHOD : m->has_host ? CAP_SKIP : CAP_NAME;
+    for (size_t i = 0; i < n && m->cap != CAP_SKIP; i++, pos++) {
+        uint8_t c = p[i];
+        switch (m->cap) {
+        case CAP_METHOD:
+            if (c == ' ')
+                m->cap = CAP_TARGET;
+            else
+                hp_keep(m->method, &m->method_len, sizeof(m->method), &m->method_cut, c);
+            break;
+        case CAP_TARGET:
+            if (c == ' ')
+                m->cap = CAP_SKIP;
+            else
+                hp_keep(m->target, &m->target_len, sizeof(m->target), &m->target_cut, c);
+            break;
+        case CAP_NAME:
+            if (pos >= sizeof(host) - 1 || hp_lower(c) != (uint8_t)host[pos]) {
+                m->cap = CAP_SKIP;
+            } else if (c == ':') {
+                m->cap = CAP_HOST_OWS;
+                m->has_host = true;
+            }
+            break;
+        case CAP_HOST_OWS:
+            if (c == ' ' || c == '\t')
+                break;
+            m->cap = CAP_HOST;
+            /* fall through */
+        case CAP_HOST:
+            hp_keep(m->host, &m->host_len, sizeof(m->host), &m->host_cut, c);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* The line ended: drop the CR and blanks that end a Host value. */
+static void hp_capture_end(struct http_meta *m)
+{
+    if (m->cap != CAP_HOST)
+        return;
+    while (m->host_len > 0 && (m->host[m->host_len - 1] == '\r' ||
+                               m->host[m->host_len - 1] == ' ' || m->host[m->host_len - 1] == '\t'))
+        m->host[--m->host_len] = '\0';
+    m->cap = CAP_SKIP;
+}
+
+static bool hp_line(struct http_parser *hp, struct http_meta *meta, struct rd *r, uint32_t *eff)
 {
     struct rd look = *r; /* find the LF without consuming */
     size_t left = rd_left(r);
@@ -111,12 +191,16 @@ static bool hp_line(struct http_parser *hp, struct rd *r, uint32_t *eff)
     memcpy(hp->line + hp->line_len, chunk, keep);
     hp->line_len = (uint16_t)(hp->line_len + keep);
     hp_tail(hp, chunk, body);
+    if (meta && (hp->state == HP_START || hp->state == HP_HEADER))
+        hp_capture(hp, meta, chunk, body, hp->line_total);
     rd_skip(r, n);
     uint32_t add = n > UINT32_MAX - hp->line_total ? UINT32_MAX - hp->line_total : (uint32_t)n;
     hp->line_total += add;
     hp->header_total += add > UINT32_MAX - hp->header_total ? UINT32_MAX - hp->header_total : add;
     if (!lf)
         return false;
+    if (meta)
+        hp_capture_end(meta);
     uint32_t total = hp->line_total - 1;
     if (hp->line_len > 0 && hp->line_len == total && hp->line[hp->line_len - 1] == '\r') {
         hp->line_len--;
@@ -244,6 +328,7 @@ static void hp_body_start(struct http_parser *hp, struct http_msg *msg)
     msg->connect = hp->connect;
     msg->interim = false;
     msg->upgrade = false;
+    msg->body_bytes = 0;
     if (hp->role == HTTP_ROLE_RESPONSE) {
         if (hp->status == 101 || (hp->connect_req && hp->status / 100 == 2)) {
             msg->upgrade = true;
@@ -280,6 +365,7 @@ static void hp_end(struct http_parser *hp, struct http_msg *msg)
     msg->interim = hp->role == HTTP_ROLE_RESPONSE && hp->status / 100 == 1 && hp->status != 101;
     msg->upgrade = hp->role == HTTP_ROLE_RESPONSE &&
                    (hp->status == 101 || (hp->connect_req && hp->status / 100 == 2));
+    msg->body_bytes = hp->body_bytes;
     hp->state = msg->upgrade ? HP_OPAQUE : HP_IDLE;
     hp->no_body = false;
     hp->connect_req = false;
@@ -314,10 +400,11 @@ static bool hp_chunk_size(struct http_parser *hp, uint32_t eff)
 }
 
 /* One step of the line-based states; returns false when the input is malformed. */
-static bool hp_line_state(struct http_parser *hp, struct rd *r, struct http_msg *msg)
+static bool hp_line_state(struct http_parser *hp, struct http_meta *meta, struct rd *r,
+                          struct http_msg *msg)
 {
     uint32_t eff;
-    if (!hp_line(hp, r, &eff)) {
+    if (!hp_line(hp, meta, r, &eff)) {
         uint32_t cap = hp->state == HP_CHUNK_SIZE || hp->state == HP_CHUNK_CRLF ? HP_CHUNK_LINE_MAX
                                                                                 : HTTP_HEADER_CAP;
         return hp->line_total <= cap && hp->header_total <= HTTP_HEADER_CAP;
@@ -369,8 +456,22 @@ static bool hp_line_state(struct http_parser *hp, struct rd *r, struct http_msg 
     return true;
 }
 
+/* Count n body bytes of the current message (saturating). */
+static void hp_body(struct http_parser *hp, uint64_t n)
+{
+    hp->body_bytes = n > UINT64_MAX - hp->body_bytes ? UINT64_MAX : hp->body_bytes + n;
+}
+
 int http_parse(struct http_parser *hp, const uint8_t *p, size_t len, struct http_msg *msg)
 {
+    return http_parse_meta(hp, NULL, p, len, msg);
+}
+
+int http_parse_meta(struct http_parser *hp, struct http_meta *meta, const uint8_t *p, size_t len,
+                    struct http_msg *msg)
+{
+    if (hp->role != HTTP_ROLE_REQUEST)
+        meta = NULL;
     if (len > (size_t)INT32_MAX)
         len = (size_t)INT32_MAX; /* the caller sees fewer bytes consumed and calls again */
     struct rd r = rd_init(p, len);
@@ -399,6 +500,7 @@ int http_parse(struct http_parser *hp, const uint8_t *p, size_t len, struct http
             msg->ev = HTTP_EV_BEGIN;
             msg->status = 0;
             msg->head = msg->connect = msg->interim = msg->upgrade = false;
+            msg->body_bytes = 0;
             break;
         }
         case HP_BODY:
@@ -406,6 +508,7 @@ int http_parse(struct http_parser *hp, const uint8_t *p, size_t len, struct http
             size_t n = rd_left(&r) < hp->remain ? rd_left(&r) : (size_t)hp->remain;
             rd_skip(&r, n);
             hp->remain -= n;
+            hp_body(hp, n);
             if (hp->remain == 0) {
                 if (hp->state == HP_BODY) {
                     hp_end(hp, msg);
@@ -418,10 +521,12 @@ int http_parse(struct http_parser *hp, const uint8_t *p, size_t len, struct http
         }
         case HP_BODY_EOF:
         case HP_OPAQUE:
+            if (hp->state == HP_BODY_EOF)
+                hp_body(hp, rd_left(&r));
             rd_skip(&r, rd_left(&r));
             break;
         default:
-            if (!hp_line_state(hp, &r, msg))
+            if (!hp_line_state(hp, meta, &r, msg))
                 hp->state = HP_FAILED;
             break;
         }
@@ -441,6 +546,7 @@ bool http_skip(struct http_parser *hp, uint64_t n, struct http_msg *msg)
         if (n > hp->remain)
             return false;
         hp->remain -= n;
+        hp_body(hp, n);
         if (hp->remain == 0)
             hp_end(hp, msg);
         return true;
@@ -448,12 +554,15 @@ bool http_skip(struct http_parser *hp, uint64_t n, struct http_msg *msg)
         if (n > hp->remain)
             return false;
         hp->remain -= n;
+        hp_body(hp, n);
         if (hp->remain == 0) {
             hp->state = HP_CHUNK_CRLF;
             hp_line_reset(hp);
         }
         return true;
     case HP_BODY_EOF:
+        hp_body(hp, n);
+        return true;
     case HP_OPAQUE:
         return true;
     default:

@@ -47,6 +47,9 @@
 #define IC_CERT_FLOWS 8       /* flows with certificate findings remembered per server */
 #define IC_NSUB 10            /* TLS handshake failure sub-reasons */
 #define IC_LOSS_INFO 0.3      /* loss from this share of the retransmission threshold: info */
+/* http_5xx requests per server kept until their interval's health row opens an http_errors
+   candidate (then they are its evidence) */
+#define IC_HTTP_PEND 8
 
 /* Per-second event counters of a server. */
 enum ic_b {
@@ -83,6 +86,13 @@ struct ic_bucket {
     uint32_t n[B__COUNT];   /* counters */
 };
 
+/* An http_5xx request waiting for the health row of its interval. */
+struct ic_http_ev {
+    uint64_t ts;            /* when its status was read */
+    struct ip_addr client;  /* its client */
+    struct inc_request req; /* what the incident's evidence lists */
+};
+
 /* One server endpoint. */
 struct ic_srv {
     bool used;                              /* slot in use */
@@ -107,6 +117,8 @@ struct ic_srv {
     uint8_t chain_kind[IC_CERT_FLOWS];      /* their finding kind (FK_CERT_UNTRUSTED or
                                                FK_CERT_CHAIN_INCOMPLETE) */
     struct ic_bucket ring[IC_RING];         /* history, by second % IC_RING */
+    uint8_t nhttp;                          /* http[] used */
+    struct ic_http_ev http[IC_HTTP_PEND];   /* http_5xx requests not yet in an incident */
 };
 
 /* A candidate or open incident. */
@@ -1737,9 +1749,81 @@ static int ic_chain_kind(const struct ic_srv *s, uint64_t id)
     return -1;
 }
 
+/* The slot of server ep (index + 1) if it is tracked, else 0; changes nothing. */
+static uint16_t ic_server_find(const struct ic *p, const struct endpoint *ep)
+{
+    uint16_t hint = p->hint[ic_hash(&ep->ip, ep->port) % IC_HINTS];
+    if (hint && p->srv[hint - 1].used && ic_ep_eq(&p->srv[hint - 1].ep, ep))
+        return hint;
+    for (int i = 0; i < IC_MAX_SERVERS; i++)
+        if (p->srv[i].used && ic_ep_eq(&p->srv[i].ep, ep))
+            return (uint16_t)(i + 1);
+    return 0;
+}
+
+/*
+ * An http_5xx request as evidence of http_errors: its flow, response frame, client and the
+ * request itself. Its timing (since, last evidence) and scope (responses, from the health
+ * rows) are not touched, so the incident opens and closes on the health rows alone.
+ */
+static void ic_http_attach(struct ic_inc *in, const struct ic_http_ev *e)
+{
+    in->rec.kinds[FK_HTTP_5XX]++;
+    ic_add_u64(in->rec.flows, &in->rec.nflows, INC_FLOWS_MAX, e->req.flow_id);
+    ic_add_u64(in->rec.frames, &in->rec.nframes, INC_FRAMES_MAX, e->req.frame);
+    ic_add_client(in, &e->client);
+    if (in->rec.nrequests < INC_REQUESTS_MAX)
+        in->rec.requests[in->rec.nrequests++] = e->req;
+}
+
+/* The pending http_5xx requests of s become in's evidence (those of the window before
+   since_ns on; older ones are dropped), or are dropped when in is NULL. */
+static void ic_http_drain(const struct ic *p, struct ic_srv *s, struct ic_inc *in,
+                          uint64_t since_ns)
+{
+    uint64_t from = ic_sub(since_ns, p->cfg.inc_window_ns);
+    for (uint8_t i = 0; in && i < s->nhttp; i++)
+        if (s->http[i].ts >= from)
+            ic_http_attach(in, &s->http[i]);
+    s->nhttp = 0;
+}
+
+/* An http_5xx finding: evidence for the server's http_errors candidate or incident if one is
+   current, else kept until the health row of its interval. */
+static void ic_http_5xx(struct ic *p, const struct finding *f)
+{
+    if (f->has_client && ic_client_is_scanner(p, &f->client.ip))
+        return;
+    uint16_t srv = ic_server_find(p, &f->server);
+    if (!srv)
+        return;
+    struct ic_srv *s = &p->srv[srv - 1];
+    struct ic_http_ev e;
+    memset(&e, 0, sizeof(e));
+    e.ts = f->ts_ns;
+    if (f->has_client)
+        e.client = f->client.ip;
+    e.req.flow_id = f->flow_id;
+    e.req.frame = f->nframes ? f->frames[f->nframes - 1] : 0;
+    e.req.status = f->fx.http.status;
+    fx_copy(e.req.method, sizeof(e.req.method), f->fx.http.method);
+    fx_copy(e.req.path, sizeof(e.req.path), f->fx.http.path);
+    struct ic_inc *in = s->inc[IC_HTTP_ERRORS] ? &p->inc[s->inc[IC_HTTP_ERRORS] - 1] : NULL;
+    if (in && (in->open || ic_sub(f->ts_ns, in->last_ev_ns) <= p->cfg.inc_window_ns)) {
+        ic_http_attach(in, &e);
+        return;
+    }
+    if (s->nhttp < IC_HTTP_PEND)
+        s->http[s->nhttp++] = e;
+}
+
 static void ic_on_finding(struct det *d, const struct finding *f)
 {
     struct ic *p = ic_of(d);
+    if (f->kind == FK_HTTP_5XX) {
+        ic_http_5xx(p, f);
+        return;
+    }
     bool aq = f->kind == FK_ACCEPT_QUEUE_OVERFLOW;
     bool chain = f->kind == FK_CERT_UNTRUSTED || f->kind == FK_CERT_CHAIN_INCOMPLETE;
     /* a chain judged against --ca-file (error: the anchors the clients use) is evidence by
@@ -1950,6 +2034,7 @@ static void ic_on_health(struct det *d, const struct health_row *h)
             in->rec.conns_affected += h->http_5xx;
             in->http_total += req;
         }
+        ic_http_drain(p, s, in, h->start_ns);
     }
 }
 

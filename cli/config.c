@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "capture/decode.h"
 #include "capture/err.h"
@@ -26,6 +27,7 @@ enum cfg_type {
     CT_PATH,      /* a file name */
     CT_CA_FILE,   /* a file name, repeatable (ca_files) */
     CT_DB,        /* the database file (not analysis: kept here, read by cli_config_db) */
+    CT_BOOL,      /* yes/no, true/false, on/off, 1/0 -> bool */
 };
 
 /* One key: its name, type, range and where it goes. */
@@ -58,6 +60,7 @@ static const struct cfg_key cfg_keys[] = {
     {"tls-keylog", CT_PATH, 0, 0, OFF(tls_keylog)},
     {"ca-file", CT_CA_FILE, 0, 0, 0},
     {"db", CT_DB, 0, 0, 0},
+    {"http-full-uri", CT_BOOL, 0, 0, OFF(http_full_uri)},
     {"alert-open-intervals", CT_U32, 1, 1000, OFF(alert_open_intervals)},
     {"alert-clear-intervals", CT_U32, 1, 1000, OFF(alert_clear_intervals)},
     {"alert-clear-ratio", CT_RATIO, 0, 1, OFF(alert_clear_ratio)},
@@ -186,8 +189,21 @@ static int cfg_apply(const struct cfg_key *k, const char *v, struct eng_config *
         memcpy(base + k->off, &p, sizeof(p));
         return 0;
     }
+    if (k->type == CT_BOOL) {
+        static const char *const yes[] = {"yes", "true", "on", "1"}, *const no[] = {"no", "false",
+                                                                                    "off", "0"};
+        for (size_t i = 0; i < 4; i++)
+            if (strcasecmp(v, yes[i]) == 0 || strcasecmp(v, no[i]) == 0) {
+                bool b = strcasecmp(v, yes[i]) == 0;
+                memcpy(base + k->off, &b, sizeof(b));
+                return 0;
+            }
+        snprintf(why, whylen, "'%s' is not yes or no", v);
+        return ERR_ARG;
+    }
     if (!cfg_number(v, k->type, &x) || x < k->lo || x > k->hi) {
-        static const char *const unit[] = {"seconds", "seconds", "percent", "", "", "", "", "", "", ""};
+        static const char *const unit[] = {"seconds", "seconds", "percent", "", "", "",
+                                           "", "", "", "", ""};
         snprintf(why, whylen, "'%s' is not a number between %g and %g%s%s", v, k->lo, k->hi,
                  unit[k->type][0] ? " " : "", unit[k->type]);
         return ERR_ARG;

@@ -299,11 +299,71 @@ static void put_incident(FILE *out, const struct incident_record *r)
     fputs("],\"frames\":[", out);
     for (unsigned i = 0; i < r->nframes && i < INC_FRAMES_MAX; i++)
         fprintf(out, "%s%" PRIu64, i ? "," : "", r->frames[i]);
-    fprintf(out, "]},\"confidence\":%.2f", fx_confidence(r->confidence));
+    fputs("]", out);
+    char reqs[INC_REQUESTS_JSON_MAX];
+    if (incident_requests_json(r, reqs, sizeof(reqs)))
+        fprintf(out, ",%s", reqs);
+    fprintf(out, "},\"confidence\":%.2f", fx_confidence(r->confidence));
     char wf[WIRESHARK_FILTER_MAX];
     fputs(",\"wireshark_filter\":", out);
     if (wireshark_filter(r->has_client ? &r->client : NULL, &r->server, wf, sizeof(wf)))
         json_put_str(out, wf);
+    else
+        fputs("null", out);
+    fputs("}\n", out);
+}
+
+/* A fixed-size text field that may lack its NUL, as a JSON string. */
+static void put_fixed(FILE *out, const char *s, size_t cap)
+{
+    char buf[HTTP_REC_PATH_MAX];
+    size_t n = strnlen(s, cap < sizeof(buf) ? cap : sizeof(buf) - 1);
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    json_put_str(out, buf);
+}
+
+/* An HTTP request/response exchange: README.md, "HTTP records". */
+static void put_http(FILE *out, const struct http_record *h)
+{
+    fputs("{\"type\":\"http\",\"ts\":", out);
+    put_ts(out, h->ts_ns);
+    fprintf(out, ",\"flow_id\":%" PRIu64 ",\"client\":", h->flow_id);
+    put_ep(out, &h->client);
+    fputs(",\"server\":", out);
+    put_ep(out, &h->server);
+    fprintf(out, ",\"trans_depth\":%u,\"method\":", h->trans_depth);
+    put_fixed(out, h->method, sizeof(h->method));
+    fputs(",\"host\":", out);
+    if (h->has_host)
+        put_fixed(out, h->host, sizeof(h->host));
+    else
+        fputs("null", out);
+    fputs(",\"path\":", out);
+    put_fixed(out, h->path, sizeof(h->path));
+    fputs(",\"status\":", out);
+    if (h->status)
+        fprintf(out, "%u", h->status);
+    else
+        fputs("null", out);
+    fprintf(out,
+            ",\"request_body_bytes\":%" PRIu64 ",\"response_body_bytes\":%" PRIu64
+            ",\"response_time\":",
+            h->req_body_bytes, h->resp_body_bytes);
+    put_dur(out, h->response_ns);
+    fprintf(out, ",\"state\":\"%s\",\"gap_bytes\":%" PRIu64 ",\"truncated\":[",
+            http_state_name(h->state), h->gap_bytes);
+    static const char *const cut_names[] = {"method", "host", "path"};
+    bool first = true;
+    for (unsigned i = 0; i < 3; i++) {
+        if (!(h->cut & (1u << i)))
+            continue;
+        fprintf(out, "%s\"%s\"", first ? "" : ",", cut_names[i]);
+        first = false;
+    }
+    fprintf(out, "],\"request_frame\":%" PRIu64 ",\"response_frame\":", h->req_frame);
+    if (h->resp_frame)
+        fprintf(out, "%" PRIu64, h->resp_frame);
     else
         fputs("null", out);
     fputs("}\n", out);
@@ -362,6 +422,9 @@ static void json_sink_put(void *ctx, const struct out_rec *r)
         break;
     case OUT_INCIDENT:
         put_incident(out, &r->u.incident);
+        break;
+    case OUT_HTTP:
+        put_http(out, &r->u.http);
         break;
     case OUT__COUNT:
         break;

@@ -98,6 +98,7 @@ static void usage(FILE *o)
           "  --tls-keylog FILE    SSLKEYLOGFILE for reading TLS 1.3 handshakes\n"
           "  --ca-file FILE       trust these CA certificates (PEM, one or a bundle;\n"
           "                       repeatable) for chain checks instead of the system store\n"
+          "  --http-full-uri      http records keep the query string (default: path only)\n"
           "  --config FILE        read options from FILE (default $FLOWMEDIC_CONFIG, else\n"
           "                       /etc/flowmedic.conf if present)\n"
           "  --set KEY=VALUE      set a configuration file key, e.g. incident-min-attempts=20\n"
@@ -111,7 +112,7 @@ static void usage(FILE *o)
           "  --retain DAYS        delete the database's runs that ended more than DAYS ago\n"
           "                       (in small batches by the database writer, also during a run)\n"
           "  --json               JSON lines on stdout (meta, flow, finding, health, tls, cert,\n"
-          "                       incident, summary; README.md lists every member)\n"
+          "                       http, incident, summary; README.md lists every member)\n"
           "  --tui                live ncurses view (files replay at their recorded pace)\n"
           "  --speed N|max        replay speed for --tui on files (default 1)\n"
           "  --no-color           monochrome view (also when NO_COLOR is set)\n"
@@ -168,6 +169,7 @@ enum {
     OPT_EVIDENCE_DIR,
     OPT_EVIDENCE_PACKETS,
     OPT_SENSOR,
+    OPT_HTTP_FULL_URI,
 };
 
 static const struct option long_opts[] = {
@@ -203,6 +205,7 @@ static const struct option long_opts[] = {
     {"evidence-dir", required_argument, NULL, OPT_EVIDENCE_DIR},
     {"evidence-packets", required_argument, NULL, OPT_EVIDENCE_PACKETS},
     {"sensor", required_argument, NULL, OPT_SENSOR},
+    {"http-full-uri", no_argument, NULL, OPT_HTTP_FULL_URI},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -424,6 +427,9 @@ static bool parse_one(struct opts *o, int c, const char *arg)
             return false;
         }
         o->eng.ca_files[o->eng.nca_files++] = arg;
+        return true;
+    case OPT_HTTP_FULL_URI:
+        o->eng.http_full_uri = true;
         return true;
     case OPT_SET: {
         char err[512];

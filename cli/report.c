@@ -673,6 +673,8 @@ static const struct sel_source sel_sources[] = {
      ":until)",
      true},
     {"certificates", "sel_certs", "last_run_id", "1", false},
+    {"http_requests", "sel_http", "run_id",
+     "(:since IS NULL OR ts >= :since) AND (:until IS NULL OR ts < :until)", true},
 };
 
 #define REPORT_MAX_TABLE_COLS 128 /* columns of one table read */
@@ -1283,6 +1285,23 @@ static const char incidents_sql[] =
     " ORDER BY CASE severity WHEN 'error' THEN 0 WHEN 'warn' THEN 1 ELSE 2 END,"
     " CASE state WHEN 'open' THEN 0 ELSE 1 END, connections_affected DESC, since, db, run_id, id";
 
+/* HTTP errors: the URLs with the most 5xx answers, their statuses, clients and times. */
+static const char http_errors_sql[] =
+    "SELECT server, coalesce(host, '-') AS host, path, count(*) AS errors,"
+    " group_concat(DISTINCT status) AS statuses, count(DISTINCT client_ip) AS clients,"
+    " min(ts) AS first, max(ts) AS last,"
+    " round(1000 * max(response_time), 3) AS max_response_ms FROM sel_http"
+    " WHERE status BETWEEN 500 AND 599"
+    " GROUP BY server, host, path ORDER BY errors DESC, server, host, path LIMIT 20";
+
+/* The HTTP records (JSON only): the first REPORT_HTTP_MAX of the selection, in time order. */
+#define REPORT_HTTP_MAX "10000"
+static const char http_json_sql[] =
+    "SELECT run_id, flow_id, trans_depth, ts, client, server, method, host, path, status,"
+    " request_body_bytes, response_body_bytes, response_time, state, gap_bytes, truncated,"
+    " request_frame, response_frame FROM sel_http ORDER BY ts, run_id, flow_id, trans_depth"
+    " LIMIT " REPORT_HTTP_MAX;
+
 /* Repeated findings of one kind and server, grouped (the newest detail, never cut). */
 static const char grouped_sql[] =
     "SELECT kind, severity, server, count(*) AS count, count(DISTINCT client_ip) AS clients,"
@@ -1334,6 +1353,36 @@ static void old_schema_note(struct report *r, int64_t v, const char *what)
                     r->o->dbs[i], (long long)r->ver[i], (long long)v, what);
 }
 
+/*
+ * The HTTP requests an incident's evidence lists (http_errors), one line: method, path,
+ * status and frame of each, escaped for the terminal. Nothing when it lists none.
+ */
+static void diagnosis_requests(struct report *r, sqlite3_stmt *inc, int col)
+{
+    sqlite3_stmt *st = NULL;
+    const char *ev = (const char *)sqlite3_column_text(inc, col);
+    if (!ev ||
+        sqlite3_prepare_v2(r->db,
+                           "SELECT json_extract(value, '$.method'),"
+                           " json_extract(value, '$.path'), json_extract(value, '$.status'),"
+                           " json_extract(value, '$.frame') FROM json_each(?1, '$.requests')",
+                           -1, &st, NULL) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return;
+    }
+    sqlite3_bind_text(st, 1, ev, -1, SQLITE_TRANSIENT);
+    bool first = true;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        fprintf(r->out, "%s%s %s -> %lld (frame %lld)", first ? "        requests: " : ", ",
+                col_esc(st, 0, "?"), col_esc(st, 1, "?"), (long long)sqlite3_column_int64(st, 2),
+                (long long)sqlite3_column_int64(st, 3));
+        first = false;
+    }
+    if (!first)
+        fputs("\n", r->out);
+    sqlite3_finalize(st);
+}
+
 /* The Diagnosis section (text): one line per incident, worst first, the full advice below. */
 static int diagnosis_text(struct report *r, char *err, size_t errlen)
 {
@@ -1376,6 +1425,7 @@ static int diagnosis_text(struct report *r, char *err, size_t errlen)
                 col_esc(st, 4, "?"), sqlite3_column_double(st, 16),
                 (long long)sqlite3_column_int64(st, 1), (long long)sqlite3_column_int64(st, 0));
         put_wrapped(r->out, col_esc(st, 18, ""), 8);
+        diagnosis_requests(r, st, 19);
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
@@ -1589,6 +1639,12 @@ static int report_all(struct report *r, char *err, size_t errlen)
         return ERR_DB;
     if (!o->json)
         old_schema_note(r, 2, "no TLS, health or alert tables");
+    if ((section(r, "http_errors",
+                          "HTTP errors (URLs answered 5xx: count, statuses, clients, first and "
+                          "last time)",
+                          "no HTTP 5xx responses", http_errors_sql, err, errlen) != 0 ||
+                  (o->json && section(r, "http", "", "", http_json_sql, err, errlen) != 0)))
+        return ERR_DB;
     if (section(r, "worst_flows",
                 "Worst flows (most retransmissions, losses, resets, zero windows)",
                 "no flow had retransmissions, losses, resets or zero windows", worst_sql, err,

@@ -318,6 +318,39 @@ static const char schema_v5[] =
 /* Version 6: the sensor that wrote a run (--sensor, default the host name), for `flowmedic
  * report A.db B.db ...` over several sensors' databases. */
 static const char schema_v6[] = "ALTER TABLE runs ADD COLUMN sensor TEXT;\n";
+/*
+ * Version 7 (HTTP records): one row per HTTP/1.x request/response exchange, indexed for
+ * "which URL returned 503, to whom, when"; the http_5xx findings' typed fields as columns
+ * (slow_response fills status and response_time too).
+ */
+static const char schema_v7[] =
+    "CREATE TABLE http_requests (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
+    "  flow_id INTEGER NOT NULL,\n"
+    "  trans_depth INTEGER NOT NULL,\n" /* position of the request on its connection, from 1 */
+    "  ts REAL NOT NULL,\n"             /* the request's first byte (capture time) */
+    "  client TEXT NOT NULL, server TEXT NOT NULL,\n"
+    "  client_ip TEXT NOT NULL, client_port INTEGER NOT NULL,\n"
+    "  server_ip TEXT NOT NULL, server_port INTEGER NOT NULL,\n"
+    "  method TEXT NOT NULL,\n"
+    "  host TEXT,\n"          /* Host header value; NULL: none sent */
+    "  path TEXT NOT NULL,\n" /* request-target, query dropped by default */
+    "  status INTEGER,\n"     /* final status code; NULL: no response read */
+    "  request_body_bytes INTEGER NOT NULL, response_body_bytes INTEGER NOT NULL,\n"
+    "  response_time REAL,\n"         /* request end -> first response byte, seconds */
+    "  state TEXT NOT NULL,\n"        /* complete, no_response, gap, ... */
+    "  gap_bytes INTEGER NOT NULL,\n" /* bytes stepped over unparsed (a capture hole) */
+    "  truncated TEXT,\n"             /* fields cut (method,host,path); NULL: none */
+    "  request_frame INTEGER NOT NULL, response_frame INTEGER\n"
+    ");\n"
+    "CREATE INDEX http_status_url ON http_requests(status, host, path, ts);\n"
+    "CREATE INDEX http_run_flow ON http_requests(run_id, flow_id);\n"
+    "CREATE INDEX http_server_ts ON http_requests(server_ip, server_port, ts);\n"
+    "ALTER TABLE findings ADD COLUMN http_method TEXT;\n"    /* http_5xx */
+    "ALTER TABLE findings ADD COLUMN http_host TEXT;\n"      /* http_5xx */
+    "ALTER TABLE findings ADD COLUMN http_path TEXT;\n"      /* http_5xx */
+    "ALTER TABLE findings ADD COLUMN http_status INTEGER;\n" /* http_5xx, slow_response */
+    "ALTER TABLE findings ADD COLUMN response_time REAL;\n"; /* http_5xx, slow_response (s) */
 
 const char *const store_schema_steps[STORE_SCHEMA_VERSION] = {
     schema_v1,
@@ -326,4 +359,5 @@ const char *const store_schema_steps[STORE_SCHEMA_VERSION] = {
     schema_v4,
     schema_v5,
     schema_v6,
+    schema_v7,
 };

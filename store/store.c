@@ -76,6 +76,7 @@ enum stmt_id {
     ST_ALERT_OPEN,
     ST_ALERT_CLOSE,
     ST_INCIDENT,
+    ST_HTTP,
     ST__COUNT
 };
 
@@ -412,8 +413,9 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_COMMIT] = "COMMIT",
     [ST_FINDING] = "INSERT INTO findings (run_id, ts, kind, severity, flow_id, client, server, "
                    "client_ip, client_port, server_ip, server_port, detail, frames, "
-                   "confidence, extra, side, phase, ttl_mismatch) "
-                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                   "confidence, extra, side, phase, ttl_mismatch, http_method, http_host, "
+                   "http_path, http_status, response_time) "
+                   "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_FLOW] = NULL, /* built by flow_insert_sql */
     [ST_HEALTH] = "INSERT INTO server_health (run_id, start, len, server, server_ip, "
                   "server_port, attempts, established, failed_refused, failed_timeout, "
@@ -451,6 +453,11 @@ static const char *const stmt_sql[ST__COUNT] = {
         "events = events + 1, connections_affected = ?15, connections_total = ?16, "
         "clients_affected = ?17, confidence = ?18, summary = ?19, advice = ?20, "
         "evidence = ?21",
+    [ST_HTTP] = "INSERT INTO http_requests (run_id, flow_id, trans_depth, ts, client, server, "
+                "client_ip, client_port, server_ip, server_port, method, host, path, status, "
+                "request_body_bytes, response_body_bytes, response_time, state, gap_bytes, "
+                "truncated, request_frame, response_frame) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 };
 
 static int prepare_all(struct store *s, char *err, size_t errlen)
@@ -806,6 +813,35 @@ static void bind_real_or_null(sqlite3_stmt *st, int i, double v)
         sqlite3_bind_double(st, i, v);
 }
 
+/* Bind a fixed-size char array that may lack its NUL as text (NULL when empty). */
+static void bind_fixed(sqlite3_stmt *st, int i, const char *s, size_t cap)
+{
+    size_t n = strnlen(s, cap);
+    if (n == 0)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_text(st, i, s, (int)n, SQLITE_TRANSIENT);
+}
+
+/* The HTTP finding columns (http_method .. response_time) from index i on; NULL if none. */
+static void bind_http_columns(sqlite3_stmt *st, const struct finding *f, int i)
+{
+    if (f->kind == FK_SLOW_RESPONSE) {
+        if (f->fx.slow.status > 0)
+            sqlite3_bind_int(st, i + 3, f->fx.slow.status);
+        if (f->fx.slow.response_s >= 0)
+            sqlite3_bind_double(st, i + 4, f->fx.slow.response_s);
+        return;
+    }
+    if (fk_info(f->kind)->family != FX_HTTP)
+        return;
+    bind_fixed(st, i, f->fx.http.method, sizeof(f->fx.http.method));
+    bind_fixed(st, i + 1, f->fx.http.host, sizeof(f->fx.http.host));
+    bind_fixed(st, i + 2, f->fx.http.path, sizeof(f->fx.http.path));
+    sqlite3_bind_int(st, i + 3, f->fx.http.status);
+    bind_real_or_null(st, i + 4, f->fx.http.response_s);
+}
+
 /* The typed finding columns (side, phase, ttl_mismatch) at the given indexes; NULL if none. */
 static void bind_typed_columns(sqlite3_stmt *st, const struct finding *f, int side, int phase,
                                int ttl)
@@ -868,6 +904,7 @@ static int write_finding(struct store *s, const struct finding *f)
     if (nm)
         sqlite3_bind_text(st, 15, extra, -1, SQLITE_STATIC);
     bind_typed_columns(st, f, 16, 17, 18);
+    bind_http_columns(st, f, 19);
     int rc = step_done(st);
     if (rc != SQLITE_OK || f->kind != FK_HEALTH_ALERT)
         return rc;
@@ -951,16 +988,6 @@ static int write_health(struct store *s, const struct health_row *h)
     bind_real_or_null(st, i++, h->retrans_rate);
     sqlite3_bind_int64(st, i, h->open_alerts);
     return step_done(st);
-}
-
-/* Bind a fixed-size char array that may lack its NUL as text (NULL when empty). */
-static void bind_fixed(sqlite3_stmt *st, int i, const char *s, size_t cap)
-{
-    size_t n = strnlen(s, cap);
-    if (n == 0)
-        sqlite3_bind_null(st, i);
-    else
-        sqlite3_bind_text(st, i, s, (int)n, SQLITE_TRANSIENT);
 }
 
 static int write_tls(struct store *s, const struct tls_record *t)
@@ -1081,8 +1108,19 @@ static void incident_evidence(const struct incident_record *r, char *buf, size_t
         n = snprintf(buf + used, len - used, "%s%" PRIu64, i ? "," : "", r->frames[i]);
         used += n > 0 ? (size_t)n : 0;
     }
-    if (used < len)
-        snprintf(buf + used, len - used, "]}");
+    if (used < len) {
+        n = snprintf(buf + used, len - used, "]");
+        used += n > 0 ? (size_t)n : 0;
+    }
+    char reqs[INC_REQUESTS_JSON_MAX];
+    if (used < len && incident_requests_json(r, reqs, sizeof(reqs))) {
+        n = snprintf(buf + used, len - used, ",%s", reqs);
+        used += n > 0 ? (size_t)n : 0;
+    }
+    if (used < len) {
+        n = snprintf(buf + used, len - used, "}");
+        used += n > 0 ? (size_t)n : 0;
+    }
     if (used >= len)
         snprintf(buf, len, "{}"); /* never store cut JSON */
 }
@@ -1091,7 +1129,7 @@ static void incident_evidence(const struct incident_record *r, char *buf, size_t
 static int write_incident(struct store *s, const struct incident_record *r)
 {
     sqlite3_stmt *st = s->st[ST_INCIDENT];
-    char summary[INC_SUMMARY_MAX], advice[INC_ADVICE_MAX], evidence[2048];
+    char summary[INC_SUMMARY_MAX], advice[INC_ADVICE_MAX], evidence[4096];
     snprintf(summary, sizeof(summary), "%.*s", (int)sizeof(r->summary), r->summary);
     snprintf(advice, sizeof(advice), "%.*s", (int)sizeof(r->advice), r->advice);
     incident_evidence(r, evidence, sizeof(evidence));
@@ -1129,6 +1167,43 @@ static int write_incident(struct store *s, const struct incident_record *r)
     return step_done(st);
 }
 
+/* One HTTP request/response exchange: a row of http_requests. */
+static int write_http(struct store *s, const struct http_record *h)
+{
+    sqlite3_stmt *st = s->st[ST_HTTP];
+    char cut[32] = "";
+    static const char *const cut_names[] = {"method", "host", "path"};
+    for (unsigned i = 0; i < 3; i++)
+        if (h->cut & (1u << i))
+            snprintf(cut + strlen(cut), sizeof(cut) - strlen(cut), "%s%s", cut[0] ? "," : "",
+                     cut_names[i]);
+    sqlite3_bind_int64(st, 1, s->run_id);
+    bind_u64(st, 2, h->flow_id);
+    sqlite3_bind_int64(st, 3, h->trans_depth);
+    sqlite3_bind_double(st, 4, ns_to_s(h->ts_ns));
+    bind_ep(st, &h->client, 5, 7, 8);
+    bind_ep(st, &h->server, 6, 9, 10);
+    size_t mlen = strnlen(h->method, sizeof(h->method));
+    sqlite3_bind_text(st, 11, h->method, (int)mlen, SQLITE_TRANSIENT);
+    if (h->has_host)
+        sqlite3_bind_text(st, 12, h->host, (int)strnlen(h->host, sizeof(h->host)),
+                          SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 13, h->path, (int)strnlen(h->path, sizeof(h->path)), SQLITE_TRANSIENT);
+    if (h->status)
+        sqlite3_bind_int(st, 14, h->status);
+    bind_u64(st, 15, h->req_body_bytes);
+    bind_u64(st, 16, h->resp_body_bytes);
+    if (h->response_ns >= 0)
+        sqlite3_bind_double(st, 17, (double)h->response_ns / 1e9);
+    sqlite3_bind_text(st, 18, http_state_name(h->state), -1, SQLITE_STATIC);
+    bind_u64(st, 19, h->gap_bytes);
+    bind_text_or_null(st, 20, cut);
+    bind_u64(st, 21, h->req_frame);
+    if (h->resp_frame)
+        bind_u64(st, 22, h->resp_frame);
+    return step_done(st);
+}
+
 static int write_rec(struct store *s, const struct out_rec *r)
 {
     switch (r->type) {
@@ -1144,6 +1219,8 @@ static int write_rec(struct store *s, const struct out_rec *r)
         return write_cert(s, &r->u.cert);
     case OUT_INCIDENT:
         return write_incident(s, &r->u.incident);
+    case OUT_HTTP:
+        return write_http(s, &r->u.http);
     case OUT_SUMMARY: /* kept aside by store_put, never queued */
     case OUT__COUNT:
         break;

@@ -22,3 +22,6 @@ TESTS += tests/evidence/test_evidence
 # README.md's field tables, with its type (issue 13).
 TESTS += tests/json/fields.sh
 EXTRA_DIST += tests/json/fields.sh tests/json/fields.py
+# per-request HTTP records (issue 13): against tshark on every sample; the README's query
+TESTS += tests/http/xcheck.sh tests/http/store.sh
+EXTRA_DIST += tests/http/xcheck.sh tests/http/xcheck.py tests/http/store.sh

@@ -109,6 +109,7 @@ static void tui_put(void *ctx, const struct out_rec *r)
         tui_model_add_incident(t->live, &r->u.incident);
         break;
     case OUT_SUMMARY:
+    case OUT_HTTP: /* the live view shows the http_5xx findings, not every request */
     case OUT__COUNT:
         break;
     }

@@ -10,7 +10,9 @@
  *
  * Checked beyond memory safety: the parser never claims more bytes than it was given, an
  * HTTP_EV_NONE consumes everything, and it never stops twice in a row without progress
- * (the caller's loop would spin).
+ * (the caller's loop would spin). Requests are read with http_parse_meta (the meta zeroed at
+ * each request's BEGIN, as det_health does): its fields stay terminated and within their
+ * sizes, each string no longer than its length field (a NUL byte on the wire ends it early).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,7 +31,18 @@ struct fz_conn {
     bool head[FZ_PIPELINE];    /* queued request was HEAD */
     bool connect[FZ_PIPELINE]; /* queued request was CONNECT */
     unsigned qhead, qlen;      /* request queue */
+    struct http_meta meta;     /* the request being read */
 };
+
+/* struct http_meta's promises: terminated, within its arrays, lengths as said. */
+static void fz_check_meta(const struct http_meta *m)
+{
+    if (m->method_len >= sizeof(m->method) || m->target_len >= sizeof(m->target) ||
+        m->host_len >= sizeof(m->host) || strnlen(m->method, sizeof(m->method)) > m->method_len ||
+        strnlen(m->target, sizeof(m->target)) > m->target_len ||
+        strnlen(m->host, sizeof(m->host)) > m->host_len)
+        abort();
+}
 
 /* Act on one event as det_health.c does. */
 static void fz_event(struct fz_conn *c, int dir, const struct http_msg *m)
@@ -55,7 +68,10 @@ static void fz_parse(struct fz_conn *c, int dir, const uint8_t *p, size_t n)
     unsigned idle = 0;
     while (!c->failed[dir]) {
         struct http_msg m;
-        int r = http_parse(&c->hp[dir], p + off, n - off, &m);
+        int r = http_parse_meta(&c->hp[dir], dir == 0 ? &c->meta : NULL, p + off, n - off, &m);
+        fz_check_meta(&c->meta);
+        if (dir == 0 && m.ev == HTTP_EV_BEGIN)
+            memset(&c->meta, 0, sizeof(c->meta));
         if (r < 0) {
             c->failed[dir] = true;
             return;

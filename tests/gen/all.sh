@@ -9,7 +9,7 @@ D=$(cd "$(dirname "$0")" && pwd)
 ALL="http-clean loss-bulk-c2s loss-bulk-s2c reset-server reset-client refused ipv6-http syn-backlog
 accept-overflow-abort unreachable clean-with-loss tls12-ok tls13-ok tls12-expired tls13-expired
 tls13-expired-openssl tls-unknown-ca tls-self-signed tls-name-mismatch tls-version-mismatch
-tls-no-shared-cipher tls-no-server-hello tls-reset-mid-handshake tls-hostile-cert http-slow http-503 loss-upstream
+tls-no-shared-cipher tls-no-server-hello tls-reset-mid-handshake tls-hostile-cert http-slow http-503 http-mix loss-upstream
 zero-window keepalive middlebox-reset http-sll loss-bulk-s2c-ipv6 reset-after-fin service-down-window
 firewall-window network-loss server-resets slow-window http-5xx-window receiver-stall tiny-retrans scan
 rst-before-synack dependency pool tls13-client-cert-rejected tls-chain derived"

@@ -220,6 +220,187 @@ def http_conn(host, port, nreq, keep_alive, a):
     return rec
 
 
+# ---------------------------------------------------------------------------- HTTP mix
+
+
+def mix_status(path):
+    """The http-mix server's answer by path (the query is not looked at): /api/pay* 503,
+    /missing* 404, everything else 200."""
+    base = path.split("?")[0]
+    if base.startswith("/api/pay"):
+        return 503
+    if base.startswith("/missing"):
+        return 404
+    return 200
+
+
+def cmd_http_mix_server(a):
+    """HTTP/1.1 server for the per-request records sample: status by path (mix_status), GET,
+    HEAD and POST (the body read by Content-Length), /chunked answered with a chunked body.
+    Requests pipelined on one connection are answered in order (BaseHTTPRequestHandler reads
+    them one after the other from the connection's buffer)."""
+    log = JsonLog(a.log)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "fmgen/1.0"
+        sys_version = ""
+
+        def log_message(self, fmt, *args):
+            pass
+
+        def answer(self, method):
+            n = int(self.headers.get("Content-Length") or 0)
+            req_body = self.rfile.read(n) if n else b""
+            status = mix_status(self.path)
+            base = self.path.split("?")[0]
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain")
+            if status == 200 and base == "/chunked":
+                chunks = [b"first chunk\n", b"second, longer chunk of the body\n", b"end\n"]
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                body_len = sum(len(c) for c in chunks)
+                if method != "HEAD":
+                    for c in chunks:
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(c), c))
+                    self.wfile.write(b"0\r\n\r\n")
+            else:
+                body = (b"flowmedic mix body\n" * 8) if status == 200 else (b"error %d\n" % status)
+                self.send_header("Content-Length", str(len(body)))
+                if status == 503:
+                    self.send_header("Retry-After", "1")
+                self.end_headers()
+                body_len = len(body) if method != "HEAD" else 0
+                if method != "HEAD":
+                    self.wfile.write(body)
+            self.wfile.flush()
+            log.write(event="request", client=self.client_address[0], client_port=self.client_address[1],
+                      method=method, path=self.path, host=self.headers.get("Host"), status=status,
+                      request_body_bytes=len(req_body), response_body_bytes=body_len)
+
+        def do_GET(self):
+            self.answer("GET")
+
+        def do_HEAD(self):
+            self.answer("HEAD")
+
+        def do_POST(self):
+            self.answer("POST")
+
+    class Server(http.server.ThreadingHTTPServer):
+        address_family = family_of(a.host)
+        daemon_threads = True
+        allow_reuse_address = True
+
+    srv = Server((a.host, a.port), Handler)
+    log.write(event="listening", host=a.host, port=a.port)
+    srv.timeout = 0.5
+    deadline = time.monotonic() + a.lifetime
+    while time.monotonic() < deadline:
+        srv.handle_request()
+    srv.server_close()
+
+
+def mix_request(method, target, host, body=b"", close=False):
+    head = "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: fmgen\r\n" % (method, target, host)
+    if body:
+        head += "Content-Type: text/plain\r\nContent-Length: %d\r\n" % len(body)
+    if close:
+        head += "Connection: close\r\n"
+    return head.encode("latin-1") + b"\r\n" + body
+
+
+def mix_read_responses(sock, n, methods, timeout):
+    """Read n responses (framing by Content-Length or chunked; HEAD answers have no body);
+    returns their status codes."""
+    sock.settimeout(timeout)
+    buf = b""
+    out = []
+    for i in range(n):
+        while b"\r\n\r\n" not in buf:
+            d = sock.recv(65536)
+            if not d:
+                return out
+            buf += d
+        head, _, buf = buf.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split()[1])
+        hdrs = {l.split(b":", 1)[0].strip().lower(): l.split(b":", 1)[1].strip() for l in lines[1:] if b":" in l}
+        if methods[i] != "HEAD":
+            if hdrs.get(b"transfer-encoding", b"").lower() == b"chunked":
+                while True:
+                    while b"\r\n" not in buf:
+                        buf += sock.recv(65536)
+                    size_line, _, buf = buf.partition(b"\r\n")
+                    size = int(size_line.split(b";")[0], 16)
+                    while len(buf) < size + 2:
+                        buf += sock.recv(65536)
+                    buf = buf[size + 2:]
+                    if size == 0:
+                        break
+            else:
+                need = int(hdrs.get(b"content-length", b"0"))
+                while len(buf) < need:
+                    buf += sock.recv(65536)
+                buf = buf[need:]
+        out.append(status)
+    return out
+
+
+def cmd_http_mix_client(a):
+    """Connections of the http-mix sample, each a list of requests; "pipe" connections write
+    all their requests in one send before reading any answer (pipelining). Request targets
+    cover queries, a long path (over flowmedic's 255 kept bytes), a long Host value, a path
+    with a double quote, a backslash and an escape byte (hostile input for the encoders),
+    404s, 503s, a POST with a body, HEAD and a chunked answer."""
+    host = "%s:%d" % (a.host, a.port)
+    long_host = "very-long-virtual-host-name-" + "x" * 120 + ".example"
+    long_path = "/static/" + "long-segment/" * 25 + "end.css"
+    conns = [
+        ("seq", [("GET", "/api/orders?id=1&token=secret", host, b""),
+                 ("GET", "/missing/page.html", host, b""),
+                 ("GET", "/api/pay?amount=5&card=4111", host, b""),
+                 ("POST", "/api/pay", host, b"amount=12.50&currency=EUR&ref=flowmedic"),
+                 ("HEAD", "/index.html", host, b""),
+                 ("GET", "/chunked", host, b"")]),
+        ("pipe", [("GET", "/p/1?x=1", host, b""),
+                  ("GET", "/api/pay/retry", host, b""),
+                  ("GET", "/missing", host, b"")]),
+        ("seq", [("GET", long_path + "?v=3", host, b""),
+                 ("GET", "/odd/\"quote\\back\x1b[31mred", host, b""),
+                 ("GET", "/vhost", long_host, b"")]),
+        ("pipe", [("GET", "/q/%d" % i, host, b"") for i in range(6)]),
+        ("seq", [("GET", "/api/pay/status", host, b""),
+                 ("GET", "/", host, b"")]),
+    ]
+    results = []
+    for kind, reqs in conns:
+        rec = {"kind": kind, "requests": [], "t_start": now()}
+        s, lport = bound_socket(a.host)
+        s.settimeout(a.timeout)
+        s.connect((a.host, a.port))
+        rec["client_port"] = lport
+        methods = [m for m, _, _, _ in reqs]
+        msgs = [mix_request(m, t, h, b, close=(i == len(reqs) - 1)) for i, (m, t, h, b) in enumerate(reqs)]
+        if kind == "pipe":
+            s.sendall(b"".join(msgs))
+            statuses = mix_read_responses(s, len(reqs), methods, a.timeout)
+        else:
+            statuses = []
+            for i, m in enumerate(msgs):
+                s.sendall(m)
+                statuses += mix_read_responses(s, 1, methods[i:i + 1], a.timeout)
+                time.sleep(a.gap)
+        s.close()
+        for (m, t, h, b), st in zip(reqs, statuses + [None] * (len(reqs) - len(statuses))):
+            rec["requests"].append({"method": m, "target": t, "host": h, "request_body_bytes": len(b), "status": st})
+        rec["t_end"] = now()
+        results.append(rec)
+        time.sleep(a.gap)
+    dump(a.out, {"connections": results})
+
+
 def cmd_idle_client(a):
     """One HTTP keep-alive connection with SO_KEEPALIVE (idle/interval --ka-idle seconds): a
     request, --idle seconds of silence (the kernel sends keep-alive probes), another request."""
@@ -922,6 +1103,21 @@ def main():
     s.add_argument("--path-prefix", default="")
     s.add_argument("--out", default="-")
     s.set_defaults(fn=cmd_http_client)
+
+    s = sub.add_parser("http-mix-server")
+    s.add_argument("--host", default="0.0.0.0")
+    s.add_argument("--port", type=int, default=8080)
+    s.add_argument("--log", default="")
+    s.add_argument("--lifetime", type=float, default=60)
+    s.set_defaults(fn=cmd_http_mix_server)
+
+    s = sub.add_parser("http-mix-client")
+    s.add_argument("--host", required=True)
+    s.add_argument("--port", type=int, default=8080)
+    s.add_argument("--gap", type=float, default=0.2)
+    s.add_argument("--timeout", type=float, default=15)
+    s.add_argument("--out", default="-")
+    s.set_defaults(fn=cmd_http_mix_client)
 
     s = sub.add_parser("idle-client")
     s.add_argument("--host", required=True)

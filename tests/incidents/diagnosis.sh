@@ -42,8 +42,16 @@ for r in inc:
     for k in keys:
         if k not in r:
             errs.append("member %s missing" % k)
-    if set(r["evidence"]) != {"kinds", "flows", "frames"}:
+    # requests: only http_errors lists them (its http_5xx requests, with their status)
+    ev_keys = {"kinds", "flows", "frames"} | ({"requests"} if r["cause"] == "http_errors" else set())
+    if set(r["evidence"]) != ev_keys:
         errs.append("evidence members %s" % sorted(r["evidence"]))
+    if r["cause"] == "http_errors":
+        reqs = r["evidence"].get("requests", [])
+        if not reqs or any(not 500 <= q["status"] <= 599 or not q["path"] for q in reqs):
+            errs.append("#%d http_errors requests %r" % (r["id"], reqs))
+        if r["clients_affected"] < 1:
+            errs.append("#%d http_errors with clients_affected 0" % r["id"])
     if r["since"] > r["ts"] + 1e-6:
         errs.append("#%d since after ts" % r["id"])
     if r["event"] == "open":

@@ -1,7 +1,7 @@
 #!/bin/sh
 # e2e.sh - every sample analysed with -w DB --json into one database (one run each): the rows
 # of each run equal the JSON lines of the same run (per type and per finding kind, per-flow
-# counters too), the run row is complete, and `flowmedic report` reads it as text and JSON.
+# counters and every http record's fields too), the run row is complete, and `flowmedic report` reads it as text and JSON.
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${FLOWMEDIC:=$top_srcdir/flowmedic}"
 if [ ! -x "$FLOWMEDIC" ]; then
@@ -79,6 +79,20 @@ for o in (o for o in objs if o.get("type") == "flow"):
             if isinstance(v, dict) and set(v) == {"c2s", "s2c"} and k + "_c2s" in row:
                 eq(f"flow {o['client']} {k} {d}", row[k + "_" + d], v[d])
     eq(f"flow {o['client']} close", row["close"], o["close"])
+# Every JSON http line is a row of http_requests with the same fields.
+hcols = ("flow_id", "trans_depth", "client", "server", "method", "host", "path", "status",
+         "request_body_bytes", "response_body_bytes", "state", "gap_bytes", "request_frame",
+         "response_frame")
+hjson = sorted(tuple(o[k] for k in hcols) + (",".join(o["truncated"]) or None,
+               None if o["response_time"] is None else round(float(o["response_time"]), 6),
+               float(o["ts"])) for o in objs if o.get("type") == "http")
+hrows = sorted(tuple(r[:-2]) + (None if r[-2] is None else round(r[-2], 6), r[-1])
+               for r in q("SELECT " + ", ".join(hcols) + ", truncated, response_time, ts"
+                          " FROM http_requests WHERE run_id=?", rid))
+eq("http_requests rows", len(hrows), types["http"])
+diff = [(a, b) for a, b in zip(hrows, hjson) if a[:-1] != b[:-1] or abs(a[-1] - b[-1]) > 1e-5]
+if diff:
+    bad.append("http_requests rows differ from the http lines: %r" % diff[:2])
 certs = {o["sha256"] for o in objs if o.get("type") == "cert" and o["sha256"]}
 for h in certs:
     eq(f"certificate {h[:12]}", q("SELECT count(*) FROM certificates WHERE sha256=?", h)[0][0], 1)

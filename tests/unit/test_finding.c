@@ -107,6 +107,38 @@ static void test_encoder(void)
     f.fx.slow.threshold_s = 5;
     check_json(&f, "\"protocol\":\"HTTP\",\"response_time\":null,\"waited\":7.25,\"threshold\":5");
 
+    f = mk(FK_HTTP_5XX);
+    fx_copy(f.fx.http.method, sizeof(f.fx.http.method), "GET");
+    fx_copy(f.fx.http.host, sizeof(f.fx.http.host), "shop");
+    fx_copy(f.fx.http.path, sizeof(f.fx.http.path), "/a\"b\\c\x1b");
+    f.fx.http.status = 503;
+    f.fx.http.response_s = 0.25;
+    f.fx.http.trans_depth = 2;
+    check_json(&f, "\"method\":\"GET\",\"host\":\"shop\",\"path\":\"/a\\\"b\\\\c\\u001b\","
+                   "\"status\":503,\"response_time\":0.25,\"trans_depth\":2");
+    /* every byte of every field hostile, every field full: the members still fit, escaped
+       values cut at a whole escape */
+    memset(f.fx.http.method, 1, sizeof(f.fx.http.method));
+    memset(f.fx.http.host, '"', sizeof(f.fx.http.host));
+    memset(f.fx.http.path, 0x7f, sizeof(f.fx.http.path));
+    char big[FINDING_JSON_MAX];
+    CHECK(finding_json_members(&f, big, sizeof(big)) > 0);
+    CHECK(strstr(big, "\\u0001\",\"host\":\"\\\"") != NULL);
+    /* an incident's evidence requests: four hostile ones fit INC_REQUESTS_JSON_MAX */
+    static struct incident_record ir;
+    char reqs[INC_REQUESTS_JSON_MAX];
+    CHECK_EQ_U64(incident_requests_json(&ir, reqs, sizeof(reqs)), 0);
+    ir.nrequests = INC_REQUESTS_MAX;
+    for (int i = 0; i < INC_REQUESTS_MAX; i++) {
+        ir.requests[i].flow_id = UINT64_MAX;
+        ir.requests[i].frame = UINT64_MAX;
+        ir.requests[i].status = 599;
+        memset(ir.requests[i].method, 0x1b, sizeof(ir.requests[i].method));
+        memset(ir.requests[i].path, 0x1b, sizeof(ir.requests[i].path));
+    }
+    CHECK(incident_requests_json(&ir, reqs, sizeof(reqs)) > 0);
+    CHECK(strncmp(reqs, "\"requests\":[{\"flow_id\":18446744073709551615,", 44) == 0);
+
     f = mk(FK_MALFORMED);
     check_json(&f, "");
 

@@ -371,6 +371,90 @@ static void test_http_skip(void)
     CHECK(http_eof(&hp, &m) && m.ev == HTTP_EV_END);
 }
 
+/*
+ * Run a request through http_parse_meta in two pieces cut at `cut` (the meta zeroed at each
+ * BEGIN, as det_health does); returns the meta of request number `which` (0-based) in *out
+ * and the END events' body byte counts in bodies[].
+ */
+static void meta_parse(const char *buf, size_t len, size_t cut, int which, struct http_meta *out,
+                       uint64_t *bodies, int *nbodies)
+{
+    struct http_parser hp;
+    struct http_meta m;
+    struct http_msg msg;
+    size_t pos = 0;
+    int nreq = -1;
+    *nbodies = 0;
+    memset(&m, 0, sizeof(m));
+    memset(out, 0, sizeof(*out));
+    http_init(&hp, HTTP_ROLE_REQUEST);
+    for (int piece = 0; piece < 2; piece++) {
+        size_t end = piece == 0 ? cut : len;
+        while (pos <= end) {
+            int n = http_parse_meta(&hp, &m, (const uint8_t *)buf + pos, end - pos, &msg);
+            CHECK(n >= 0);
+            if (n < 0)
+                return;
+            pos += (size_t)n;
+            if (msg.ev == HTTP_EV_NONE)
+                break;
+            if (msg.ev == HTTP_EV_BEGIN) {
+                if (nreq == which)
+                    *out = m;
+                memset(&m, 0, sizeof(m));
+                nreq++;
+            } else if (msg.ev == HTTP_EV_END) {
+                bodies[(*nbodies)++] = msg.body_bytes;
+            }
+        }
+    }
+    if (nreq == which)
+        *out = m;
+}
+
+/* The parser copies method, request-target and the first Host value whatever the cuts. */
+static void test_http_meta(void)
+{
+    static const char req[] = "POST /pay?card=4111&x=\"y\" HTTP/1.1\r\nUser-Agent: t\r\n"
+                              "hOsT:  \tshop.example:8443 \t\r\nHost: second\r\n"
+                              "Content-Length: 5\r\n\r\nhello"
+                              "GET /c HTTP/1.1\r\nHostile: no\r\nTransfer-Encoding: chunked\r\n\r\n"
+                              "3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n";
+    size_t len = strlen(req);
+    int bad = 0;
+    for (size_t cut = 0; cut <= len; cut++) {
+        struct http_meta a, b;
+        uint64_t bodies[4];
+        int nb;
+        meta_parse(req, len, cut, 0, &a, bodies, &nb);
+        bad += strcmp(a.method, "POST") != 0 || strcmp(a.target, "/pay?card=4111&x=\"y\"") != 0 ||
+               strcmp(a.host, "shop.example:8443") != 0 || !a.has_host || a.method_cut ||
+               a.target_cut || a.host_cut || nb != 2 || bodies[0] != 5 || bodies[1] != 7;
+        meta_parse(req, len, cut, 1, &b, bodies, &nb);
+        bad += strcmp(b.method, "GET") != 0 || strcmp(b.target, "/c") != 0 || b.has_host ||
+               b.host[0] != 0;
+    }
+    CHECK(bad == 0);
+    /* over the kept lengths: cut and flagged, the rest of the framing holds */
+    static char big[1200];
+    char path[400], host[300];
+    memset(path, 'p', sizeof(path) - 1);
+    path[0] = '/';
+    path[sizeof(path) - 1] = 0;
+    memset(host, 'h', sizeof(host) - 1);
+    host[sizeof(host) - 1] = 0;
+    snprintf(big, sizeof(big), "VERYLONGMETHODNAMEXYZ %s HTTP/1.1\r\nHost: %s\r\n\r\n", path, host);
+    struct http_meta c;
+    uint64_t bodies[4];
+    int nb;
+    meta_parse(big, strlen(big), 10, 0, &c, bodies, &nb);
+    CHECK(c.method_cut && c.target_cut && c.host_cut && nb == 1);
+    CHECK_EQ_U64(strlen(c.method), HTTP_METHOD_MAX - 1);
+    CHECK_EQ_U64(strlen(c.target), HTTP_TARGET_MAX - 1);
+    CHECK_EQ_U64(strlen(c.host), HTTP_HOST_MAX - 1);
+    CHECK(memcmp(c.target, path, HTTP_TARGET_MAX - 1) == 0);
+}
+
 static void test_alert_hysteresis(void)
 {
     struct alert_cfg c = {.threshold = 5.0, .clear_ratio = 0.8, .open_after = 1, .clear_after = 3};
@@ -442,9 +526,14 @@ static void cap_health(void *ctx, const struct health_row *h)
 static void cap_finding(void *ctx, const struct finding *f)
 {
     (void)ctx;
-    if (nfound < MAX_FINDINGS && (f->kind == FK_SLOW_RESPONSE || f->kind == FK_HEALTH_ALERT))
+    if (nfound < MAX_FINDINGS &&
+        (f->kind == FK_SLOW_RESPONSE || f->kind == FK_HEALTH_ALERT || f->kind == FK_HTTP_5XX))
         found[nfound++] = *f;
 }
+
+#define MAX_HTTP 64
+static struct http_record http_recs[MAX_HTTP]; /* the http records received */
+static int nhttp;
 
 /* The harness's sink: keeps health rows and findings. */
 static void cap_put(void *ctx, const struct out_rec *r)
@@ -453,6 +542,8 @@ static void cap_put(void *ctx, const struct out_rec *r)
         cap_health(ctx, &r->u.health);
     else if (r->type == OUT_FINDING)
         cap_finding(ctx, &r->u.finding);
+    else if (r->type == OUT_HTTP && nhttp < MAX_HTTP)
+        http_recs[nhttp++] = r->u.http;
 }
 
 static const struct sink_ops cap_ops = {.name = "test", .put = cap_put};
@@ -995,6 +1086,245 @@ static void test_detector_reorder(void)
     CHECK(nslow == 1);
 }
 
+/* One connection's handshake on client port cp; *c and *sv are the next sequence numbers. */
+static void hs(struct engine *e, uint64_t t, uint16_t cp, uint32_t *c, uint32_t *sv)
+{
+    *c = 1001;
+    *sv = 5001;
+    tx(e, t, true, cp, TCP_SYN, *c - 1, 0, NULL);
+    tx(e, t + 100000, false, cp, TCP_SYN | TCP_ACK, *sv - 1, *c, NULL);
+    tx(e, t + 200000, true, cp, TCP_ACK, *c, *sv, NULL);
+}
+
+/* Send data on one side and advance its sequence. */
+static void say(struct engine *e, uint64_t t, uint16_t cp, bool c2s, uint32_t *c, uint32_t *sv,
+                const char *data)
+{
+    tx(e, t, c2s, cp, TCP_PSH | TCP_ACK, c2s ? *c : *sv, c2s ? *sv : *c, data);
+    if (c2s)
+        *c += (uint32_t)strlen(data);
+    else
+        *sv += (uint32_t)strlen(data);
+}
+
+static struct engine *rec_engine(bool full_uri)
+{
+    struct eng_config cfg;
+    eng_config_default(&cfg);
+    cfg.max_flows = 1024;
+    cfg.http_full_uri = full_uri;
+    nrows = nfound = nrows_all = nrows_port80 = nhttp = 0;
+    return eng_new(&cfg, &cap_ops, NULL);
+}
+
+static void rec_finish(struct engine *e)
+{
+    struct run_summary sum;
+    memset(&sum, 0, sizeof(sum));
+    eng_finish(e, &sum);
+    eng_free(e);
+}
+
+/* The http records of a keep-alive connection: fields, body bytes, 5xx, no response. */
+static void test_records_fields(void)
+{
+    struct engine *e = rec_engine(false);
+    CHECK(e != NULL);
+    if (!e)
+        return;
+    uint32_t c, sv;
+    uint64_t t = 9000 * NS;
+    uint16_t cp = 45000;
+    hs(e, t, cp, &c, &sv);
+    uint64_t f0 = frame_no;
+    say(e, t + 1000000, cp, true, &c, &sv,
+        "POST /pay?card=4111 HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 5\r\n\r\n");
+    say(e, t + 1100000, cp, true, &c, &sv, "hello"); /* the body in its own segment */
+    say(e, t + 3100000, cp, false, &c, &sv,
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\nworld!\r\n"
+        "0\r\n\r\n");
+    say(e, t + 1 * NS, cp, true, &c, &sv, "GET /api/x HTTP/1.1\r\nHost: shop.example\r\n\r\n");
+    say(e, t + 1 * NS + 500000, cp, false, &c, &sv,
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\ndown");
+    say(e, t + 2 * NS, cp, true, &c, &sv, "GET /never HTTP/1.1\r\n\r\n"); /* no Host */
+    tx(e, t + 3 * NS, false, cp, TCP_FIN | TCP_ACK, sv, c, NULL);
+    tx(e, t + 3 * NS + 100, true, cp, TCP_FIN | TCP_ACK, c, sv + 1, NULL);
+    rec_finish(e);
+    CHECK(nhttp == 3);
+    if (nhttp != 3)
+        return;
+    const struct http_record *a = &http_recs[0], *b = &http_recs[1], *n = &http_recs[2];
+    CHECK(strcmp(a->method, "POST") == 0 && strcmp(a->path, "/pay") == 0);
+    CHECK(strcmp(a->host, "shop.example") == 0 && a->has_host && a->cut == 0);
+    CHECK(a->status == 200 && a->state == HS_COMPLETE && a->trans_depth == 1);
+    CHECK_EQ_U64(a->req_body_bytes, 5);
+    CHECK_EQ_U64(a->resp_body_bytes, 11);
+    CHECK(a->ts_ns == t + 1000000 && a->req_frame == f0 + 1 && a->resp_frame == f0 + 3);
+    CHECK(a->response_ns == 2000000); /* the body's segment ended the request */
+    CHECK(a->client.port == cp && a->server.port == 80 && a->flow_id != 0);
+    CHECK(strcmp(b->method, "GET") == 0 && strcmp(b->path, "/api/x") == 0 && b->status == 503);
+    CHECK(b->trans_depth == 2 && b->response_ns == 500000 && b->resp_body_bytes == 4);
+    CHECK(strcmp(n->path, "/never") == 0 && !n->has_host && n->status == 0);
+    CHECK(n->state == HS_NO_RESPONSE && n->response_ns == -1 && n->resp_frame == 0);
+    CHECK(n->trans_depth == 3);
+    /* one http_5xx finding, for the 503, with the record's fields */
+    int n5 = 0;
+    for (int i = 0; i < nfound; i++) {
+        if (found[i].kind != FK_HTTP_5XX)
+            continue;
+        n5++;
+        CHECK(found[i].fx.http.status == 503 && strcmp(found[i].fx.http.path, "/api/x") == 0);
+        CHECK(strcmp(found[i].fx.http.method, "GET") == 0);
+        CHECK(strcmp(found[i].fx.http.host, "shop.example") == 0);
+        CHECK(fabs(found[i].fx.http.response_s - 0.0005) < 1e-9 &&
+              found[i].fx.http.trans_depth == 2);
+        CHECK(found[i].nframes == 2 && found[i].frames[0] == b->req_frame &&
+              found[i].frames[1] == b->resp_frame);
+        char js[FINDING_JSON_MAX];
+        CHECK(finding_json_members(&found[i], js, sizeof(js)) > 0);
+        CHECK(strstr(js, "\"path\":\"/api/x\",\"status\":503") != NULL);
+    }
+    CHECK(n5 == 1);
+}
+
+/* Pipelining: 3 requests in one segment are answered in order; 5 awaiting at once overflow. */
+static void test_records_pipeline(void)
+{
+    struct engine *e = rec_engine(true);
+    CHECK(e != NULL);
+    if (!e)
+        return;
+    uint32_t c, sv;
+    uint64_t t = 9100 * NS;
+    uint16_t cp = 45100;
+    hs(e, t, cp, &c, &sv);
+    say(e, t + 1000000, cp, true, &c, &sv,
+        "GET /1?a=1 HTTP/1.1\r\nHost: h\r\n\r\nHEAD /2 HTTP/1.1\r\nHost: h\r\n\r\n"
+        "GET /3 HTTP/1.1\r\nHost: h\r\n\r\n");
+    say(e, t + 2000000, cp, false, &c, &sv,
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nAHTTP/1.1 404 Not Found\r\nContent-Length: 9"
+        "\r\n\r\nHTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n");
+    uint16_t cp2 = 45101;
+    hs(e, t + 1 * NS, cp2, &c, &sv);
+    say(e, t + 1 * NS + 1000000, cp2, true, &c, &sv,
+        "GET /q/0 HTTP/1.1\r\n\r\nGET /q/1 HTTP/1.1\r\n\r\nGET /q/2 HTTP/1.1\r\n\r\n"
+        "GET /q/3 HTTP/1.1\r\n\r\nGET /q/4 HTTP/1.1\r\n\r\nGET /q/5 HTTP/1.1\r\n\r\n");
+    rec_finish(e);
+    CHECK(nhttp == 8);
+    if (nhttp != 8)
+        return;
+    static const char *const paths[] = {"/1?a=1", "/2",   "/3",   "/q/0",
+                                        "/q/1",   "/q/2", "/q/3", "/q/4"};
+    static const uint16_t st[] = {200, 404, 500, 0, 0, 0, 0, 0};
+    for (int i = 0; i < 8; i++) {
+        CHECK(strcmp(http_recs[i].path, paths[i]) == 0);
+        CHECK(http_recs[i].status == st[i]);
+        CHECK(http_recs[i].trans_depth == (uint32_t)(i < 3 ? i + 1 : i - 2));
+        CHECK(http_recs[i].state == (i < 3 ? HS_COMPLETE : HS_PIPELINE_OVERFLOW));
+    }
+    CHECK(http_recs[1].resp_body_bytes == 0); /* HEAD: no body although Content-Length 9 */
+    CHECK(http_recs[0].ts_ns == http_recs[2].ts_ns &&
+          http_recs[0].req_frame == http_recs[2].req_frame);
+}
+
+/* Bytes never captured: stepped over inside a body (gap_bytes), or the exchange lost (gap). */
+static void test_records_gap(void)
+{
+    struct engine *e = rec_engine(false);
+    CHECK(e != NULL);
+    if (!e)
+        return;
+    uint32_t c, sv;
+    uint64_t t = 9200 * NS;
+    uint16_t cp = 45200;
+    hs(e, t, cp, &c, &sv);
+    say(e, t + 1000000, cp, true, &c, &sv, "GET /big HTTP/1.1\r\n\r\n");
+    say(e, t + 2000000, cp, false, &c, &sv,
+        "HTTP/1.1 200 OK\r\nContent-Length: 30\r\n\r\n0123456789");
+    sv += 10; /* 10 body bytes never captured */
+    say(e, t + 3000000, cp, false, &c, &sv, "0123456789");
+    say(e, t + 4000000, cp, true, &c, &sv, "GET /lost HTTP/1.1\r\n\r\n");
+    sv += 60; /* its whole response never captured */
+    say(e, t + 5000000, cp, true, &c, &sv, "GET /after HTTP/1.1\r\n\r\n");
+    say(e, t + 6000000, cp, false, &c, &sv,
+        "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+    rec_finish(e);
+    CHECK(nhttp == 3);
+    if (nhttp != 3)
+        return;
+    CHECK(strcmp(http_recs[0].path, "/big") == 0 && http_recs[0].state == HS_COMPLETE);
+    /* the 10 bytes never captured and the 10 after them, held behind the hole until the next
+       response showed it would not be filled, then stepped over unparsed */
+    CHECK_EQ_U64(http_recs[0].gap_bytes, 20);
+    CHECK_EQ_U64(http_recs[0].resp_body_bytes, 30);
+    /* the lost response: both requests awaiting an answer are written as gap, and the 502 that
+       follows the hole is not paired with either (it cannot be told which it answers) */
+    CHECK(strcmp(http_recs[1].path, "/lost") == 0 && http_recs[1].state == HS_GAP);
+    CHECK(strcmp(http_recs[2].path, "/after") == 0 && http_recs[2].state == HS_GAP);
+}
+
+/* Hostile and long fields: cut at the documented lengths and flagged; bytes kept as sent. */
+static void test_records_bounds(void)
+{
+    struct engine *e = rec_engine(false);
+    CHECK(e != NULL);
+    if (!e)
+        return;
+    uint32_t c, sv;
+    uint64_t t = 9300 * NS;
+    uint16_t cp = 45300;
+    static char req[1400];
+    char path[600], host[300];
+    memset(path, 'a', sizeof(path) - 1);
+    path[0] = '/';
+    path[sizeof(path) - 1] = 0;
+    memset(host, 'h', sizeof(host) - 1);
+    host[sizeof(host) - 1] = 0;
+    hs(e, t, cp, &c, &sv);
+    snprintf(req, sizeof(req), "GET %s?x HTTP/1.1\r\nHost: %s\r\n\r\n", path, host);
+    say(e, t + 1000000, cp, true, &c, &sv, req);
+    say(e, t + 2000000, cp, false, &c, &sv, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    say(e, t + 3000000, cp, true, &c, &sv, "GET /a?b HTTP/1.1\r\nHost: \x1b[2J\"\\\r\n\r\n");
+    say(e, t + 4000000, cp, false, &c, &sv, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    rec_finish(e);
+    CHECK(nhttp == 2);
+    if (nhttp != 2)
+        return;
+    CHECK(http_recs[0].cut == (HTTP_CUT_HOST | HTTP_CUT_PATH));
+    CHECK_EQ_U64(strlen(http_recs[0].path), HTTP_REC_PATH_MAX - 1);
+    CHECK_EQ_U64(strlen(http_recs[0].host), HTTP_REC_HOST_MAX - 1);
+    CHECK(strcmp(http_recs[1].host, "\x1b[2J\"\\") == 0 && http_recs[1].cut == 0);
+    CHECK(strcmp(http_recs[1].path, "/a") == 0);
+}
+
+/* More HTTP connections at once than request slots: the rest are timed by turns, no records. */
+static void test_records_pool(void)
+{
+    struct eng_config cfg;
+    eng_config_default(&cfg);
+    cfg.max_flows = 8192; /* request slots for a quarter: 2048 */
+    nrows = nfound = nrows_all = nrows_port80 = nhttp = 0;
+    struct engine *e = eng_new(&cfg, &cap_ops, NULL);
+    CHECK(e != NULL);
+    if (!e)
+        return;
+    uint64_t t = 9400 * NS;
+    uint64_t reqs = 0;
+    for (int i = 0; i < 2100; i++) {
+        uint32_t c, sv;
+        uint16_t cp = (uint16_t)(20000 + i);
+        hs(e, t + (uint64_t)i * 1000, cp, &c, &sv);
+        say(e, t + (uint64_t)i * 1000 + 500, cp, true, &c, &sv, "GET /x HTTP/1.1\r\n\r\n");
+    }
+    rec_finish(e);
+    for (int i = 0; i < nrows; i++)
+        reqs += rows[i].http_requests;
+    CHECK_EQ_U64(reqs, 2048); /* only the connections framed as HTTP count requests */
+    /* each of the 2048 followed connections ends with its request unanswered (MAX_HTTP of the
+       records are kept here) */
+    CHECK(nhttp == MAX_HTTP && http_recs[0].state == HS_NO_RESPONSE);
+}
+
 int main(void)
 {
     TEST_RUN(test_sketch_bound);
@@ -1004,6 +1334,7 @@ int main(void)
     TEST_RUN(test_http_malformed);
     TEST_RUN(test_http_random);
     TEST_RUN(test_http_skip);
+    TEST_RUN(test_http_meta);
     TEST_RUN(test_alert_hysteresis);
     TEST_RUN(test_detector_http);
     TEST_RUN(test_detector_scan);
@@ -1012,5 +1343,10 @@ int main(void)
     TEST_RUN(test_detector_gap);
     TEST_RUN(test_detector_resync);
     TEST_RUN(test_detector_reorder);
+    TEST_RUN(test_records_fields);
+    TEST_RUN(test_records_pipeline);
+    TEST_RUN(test_records_gap);
+    TEST_RUN(test_records_bounds);
+    TEST_RUN(test_records_pool);
     return TEST_REPORT();
 }
