@@ -118,6 +118,34 @@ struct tcp_flow {
 };
 
 /*
+ * What a flow that has sent only client SYNs (the first and its retries, nothing back yet)
+ * needs of its TCP state, 20 bytes instead of struct flow's record, halves and tcp_flow:
+ * everything else of that state follows from these and the record's times (tcp_syn_unpack).
+ */
+struct tcp_syn {
+    uint32_t isn;    /* sequence number of the SYNs */
+    uint32_t ack;    /* their acknowledgment field (normally 0) */
+    uint16_t nsyn;   /* SYNs (client packets) */
+    uint16_t dups;   /* mirror duplicates of them */
+    uint16_t win;    /* raw window of the last SYN */
+    int8_t wscale;   /* the client's window scale (struct tcp_half.win_scale) */
+    uint8_t ttl_min; /* lowest TTL of the SYNs */
+    uint8_t ttl_max; /* highest TTL of the SYNs */
+};
+
+/*
+ * The compact form of f's TCP state and record counters. Never fails: whether the form says
+ * everything is for the caller to check (flow.c unpacks it again and compares).
+ */
+void tcp_syn_pack(const struct flow *f, struct tcp_syn *s);
+
+/*
+ * f's TCP state and record counters as after s->nsyn client SYNs, the first at
+ * rec.first_ts_ns and the last at rec.last_ts_ns (f zeroed, rec times and endpoints set).
+ */
+void tcp_syn_unpack(struct flow *f, const struct tcp_syn *s);
+
+/*
  * SPAN duplicate filter: a direct-mapped table of recent frame signatures (a 64-bit hash of
  * addresses, ports, IP ID, seq, ack, length, flags, window and TCP checksum) shared by all
  * flows, so copies are found however many frames lie between them. No allocation per packet.

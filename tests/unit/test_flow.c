@@ -77,9 +77,10 @@ static void test_lookup_both_directions(void)
     /* Same addresses, other port: another flow. */
     struct pkt o = mk(ep4(1, 40001), ep4(2, 443));
     CHECK(flow_lookup(t, &o, &dir) == NULL);
-    /* The caller may swap client/server after create: lookups follow. */
+    /* The caller may swap client/server after create: lookups follow once it commits. */
     f->rec.client = r.src;
     f->rec.server = r.dst;
+    CHECK(flow_commit(t, f) == f);
     CHECK(flow_lookup(t, &p, &dir) == f);
     CHECK_EQ_U64(dir, DIR_S2C);
     flow_release(t, f);
