@@ -7,6 +7,7 @@
 
 #include "analyzers/det.h"
 #include "analyzers/estab.h"
+#include "analyzers/tcp.h"
 #include "capture/err.h"
 
 /*
@@ -1138,6 +1139,42 @@ static void es_on_finish(struct det *d)
             es_episode_close(d, &p->srv[i]);
 }
 
+/*
+ * The slice of a compact flow (client SYNs only) in 11 bytes: pending attempt, server slot and
+ * generation, the SYN count. A single SYN's time, frame and ISN are the flow's; the history of
+ * retries is not kept here (such a flow takes its block: flow.h).
+ */
+enum { ES_SMALL_PEND = 0, ES_SMALL_SRV = 4, ES_SMALL_GEN = 6, ES_SMALL_NSYN = 10,
+       ES_SMALL_SIZE = 11 };
+
+static void es_pack(const struct flow *f, const void *fs, uint8_t *small)
+{
+    const struct es_slice *sl = fs;
+    (void)f;
+    memcpy(small + ES_SMALL_PEND, &sl->e.pend, sizeof(sl->e.pend));
+    memcpy(small + ES_SMALL_SRV, &sl->e.srv, sizeof(sl->e.srv));
+    memcpy(small + ES_SMALL_GEN, &sl->e.srv_gen, sizeof(sl->e.srv_gen));
+    small[ES_SMALL_NSYN] = (uint8_t)(sl->e.sy.nsyn > 1 ? 0xff : sl->e.sy.nsyn);
+}
+
+static void es_unpack(const struct flow *f, void *fs, const uint8_t *small)
+{
+    struct es_slice *sl = fs;
+    const struct flow_record *r = flow_rec(f);
+    memcpy(&sl->e.pend, small + ES_SMALL_PEND, sizeof(sl->e.pend));
+    memcpy(&sl->e.srv, small + ES_SMALL_SRV, sizeof(sl->e.srv));
+    memcpy(&sl->e.srv_gen, small + ES_SMALL_GEN, sizeof(sl->e.srv_gen));
+    sl->e.last_c2s_ns = r->last_ts_ns;
+    if (small[ES_SMALL_NSYN] != 1)
+        return; /* 0: no SYN counted; more: not kept, and the check fails */
+    sl->e.sy.nsyn = 1;
+    sl->e.sy.syn_ns[0] = r->first_ts_ns;
+    sl->e.sy.syn_frame[0] = r->first_frame;
+    sl->e.sy.last_syn_ns = r->first_ts_ns;
+    sl->e.sy.last_syn_frame = r->first_frame;
+    sl->e.isn = flow_half(f, DIR_C2S)->isn;
+}
+
 const struct det_ops det_estab_ops = {
     .name = "estab",
     .flow_state_size = sizeof(struct es_slice),
@@ -1149,4 +1186,7 @@ const struct det_ops det_estab_ops = {
     .on_finding = NULL,
     .on_finish = es_on_finish,
     .free = es_free,
+    .flow_small_size = ES_SMALL_SIZE,
+    .pack = es_pack,
+    .unpack = es_unpack,
 };
