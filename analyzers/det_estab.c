@@ -1141,8 +1141,8 @@ static void es_on_finish(struct det *d)
 
 /*
  * The slice of a compact flow (client SYNs only) in 11 bytes: pending attempt, server slot and
- * generation, the SYN count. A single SYN's time, frame and ISN are the flow's; the history of
- * retries is not kept here (such a flow takes its block: flow.h).
+ * generation, the SYN count. The SYNs' times and frames are the flow's (the client half's SYN
+ * log, TCP_SYN_LOG of them), and so is the ISN.
  */
 enum { ES_SMALL_PEND = 0, ES_SMALL_SRV = 4, ES_SMALL_GEN = 6, ES_SMALL_NSYN = 10,
        ES_SMALL_SIZE = 11 };
@@ -1154,7 +1154,7 @@ static void es_pack(const struct flow *f, const void *fs, uint8_t *small)
     memcpy(small + ES_SMALL_PEND, &sl->e.pend, sizeof(sl->e.pend));
     memcpy(small + ES_SMALL_SRV, &sl->e.srv, sizeof(sl->e.srv));
     memcpy(small + ES_SMALL_GEN, &sl->e.srv_gen, sizeof(sl->e.srv_gen));
-    small[ES_SMALL_NSYN] = (uint8_t)(sl->e.sy.nsyn > 1 ? 0xff : sl->e.sy.nsyn);
+    small[ES_SMALL_NSYN] = (uint8_t)(sl->e.sy.nsyn > TCP_SYN_LOG ? 0xff : sl->e.sy.nsyn);
 }
 
 static void es_unpack(const struct flow *f, void *fs, const uint8_t *small)
@@ -1164,15 +1164,21 @@ static void es_unpack(const struct flow *f, void *fs, const uint8_t *small)
     memcpy(&sl->e.pend, small + ES_SMALL_PEND, sizeof(sl->e.pend));
     memcpy(&sl->e.srv, small + ES_SMALL_SRV, sizeof(sl->e.srv));
     memcpy(&sl->e.srv_gen, small + ES_SMALL_GEN, sizeof(sl->e.srv_gen));
+    const struct tcp_half *h = flow_half(f, DIR_C2S);
+    uint32_t n = small[ES_SMALL_NSYN];
     sl->e.last_c2s_ns = r->last_ts_ns;
-    if (small[ES_SMALL_NSYN] != 1)
-        return; /* 0: no SYN counted; more: not kept, and the check fails */
-    sl->e.sy.nsyn = 1;
-    sl->e.sy.syn_ns[0] = r->first_ts_ns;
-    sl->e.sy.syn_frame[0] = r->first_frame;
-    sl->e.sy.last_syn_ns = r->first_ts_ns;
-    sl->e.sy.last_syn_frame = r->first_frame;
-    sl->e.isn = flow_half(f, DIR_C2S)->isn;
+    if (n == 0 || n > h->nsyn_log)
+        return; /* no SYN counted; or more than the log keeps, and the check fails */
+    struct es_syns *sy = &sl->e.sy;
+    sy->nsyn = n;
+    for (uint32_t i = 0; i < n && i < ES_SYNS; i++) {
+        sy->syn_ns[i] = h->syn_log_ns[i];
+        sy->syn_frame[i] = h->syn_log_frame[i];
+    }
+    sy->prev_syn_ns = n > 1 ? h->syn_log_ns[n - 2] : 0;
+    sy->last_syn_ns = h->syn_log_ns[n - 1];
+    sy->last_syn_frame = h->syn_log_frame[n - 1];
+    sl->e.isn = h->isn;
 }
 
 const struct det_ops det_estab_ops = {

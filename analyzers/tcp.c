@@ -283,6 +283,12 @@ void tcp_syn_pack(const struct flow *f, struct tcp_syn *s)
     s->wscale = c->win_scale;
     s->ttl_min = c->ttl_min;
     s->ttl_max = c->ttl_max;
+    for (int i = 1; i < c->nsyn_log && i < TCP_SYN_LOG; i++) {
+        uint64_t dt = c->syn_log_ns[i] - c->syn_log_ns[0];
+        s->dframe[i - 1] = (uint32_t)(c->syn_log_frame[i] - c->syn_log_frame[0]);
+        s->dt_lo[i - 1] = (uint32_t)dt;
+        s->dt_hi[i - 1] = (uint8_t)(dt >> 32);
+    }
 }
 
 void tcp_syn_unpack(struct flow *f, const struct tcp_syn *s)
@@ -320,6 +326,13 @@ void tcp_syn_unpack(struct flow *f, const struct tcp_syn *s)
     c->ttl_min = s->ttl_min;
     c->ttl_max = s->ttl_max;
     c->ttl_known = true;
+    c->nsyn_log = (uint8_t)(s->nsyn < TCP_SYN_LOG ? s->nsyn : TCP_SYN_LOG);
+    c->syn_log_ns[0] = r->first_ts_ns;
+    c->syn_log_frame[0] = r->first_frame;
+    for (int i = 1; i < c->nsyn_log; i++) {
+        c->syn_log_ns[i] = r->first_ts_ns + ((uint64_t)s->dt_hi[i - 1] << 32 | s->dt_lo[i - 1]);
+        c->syn_log_frame[i] = r->first_frame + s->dframe[i - 1];
+    }
     v->window = UINT32_MAX;
     v->win_scale = (int8_t)(s->wscale == -2 ? -2 : -1); /* a SYN without the option: none */
     f->tcp.hist[DIR_C2S].sent = 1u << TCP_HS_SYN;
@@ -642,6 +655,10 @@ static void tcp_handshake(struct flow *f, const struct pkt *p, int dir, struct t
         fw->syn_seen = true;
         fw->isn = p->seq;
         fw->syn_ts_ns = now;
+        if (fw->nsyn_log < TCP_SYN_LOG) {
+            fw->syn_log_ns[fw->nsyn_log] = now;
+            fw->syn_log_frame[fw->nsyn_log++] = p->frame;
+        }
         f->tcp.mru_syn_ts_ns = now;
         if (dir == DIR_C2S) {
             s->syn = true;
