@@ -642,7 +642,7 @@ static void eng_snap_swap(struct flow_record *a, struct flow_record *b)
     *b = t;
 }
 
-static void eng_snap_add(void *ctx, struct flow *f)
+static void eng_snap_add(void *ctx, const struct flow *f)
 {
     struct eng_snap *h = ctx;
     if (h->max == 0) /* closed flows in their linger are shown too, as closed */
@@ -687,7 +687,7 @@ static int eng_snap_cmp(const void *a, const void *b)
 size_t eng_snapshot_flows(const struct engine *e, struct flow_record *out, size_t max)
 {
     struct eng_snap h = {out, max, 0};
-    flow_foreach(e->ft, eng_snap_add, &h);
+    flow_foreach_view(e->ft, eng_snap_add, &h);
     qsort(out, h.n, sizeof(*out), eng_snap_cmp);
     return h.n;
 }

@@ -490,6 +490,13 @@ void flow_foreach(struct flow_table *t, void (*fn)(void *ctx, struct flow *f), v
     }
 }
 
+void flow_foreach_view(struct flow_table *t, void (*fn)(void *ctx, const struct flow *f),
+                       void *ctx)
+{
+    for (struct flow_node *n = t->lru_head; n; n = n->lru_next)
+        fn(ctx, flow_view(t, n));
+}
+
 int flow_table_set_key(struct flow_table *t, const struct siphash_key *k)
 {
     if (t->count)

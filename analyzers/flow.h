@@ -153,4 +153,8 @@ size_t flow_count(const struct flow_table *t);
    flows. */
 void flow_foreach(struct flow_table *t, void (*fn)(void *ctx, struct flow *f), void *ctx);
 
+/* Call fn for every flow in use (oldest first) to read it: nothing is committed. */
+void flow_foreach_view(struct flow_table *t, void (*fn)(void *ctx, const struct flow *f),
+                       void *ctx);
+
 #endif
