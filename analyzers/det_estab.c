@@ -1144,8 +1144,13 @@ static void es_on_finish(struct det *d)
  * generation, the SYN count. The SYNs' times and frames are the flow's (the client half's SYN
  * log, TCP_SYN_LOG of them), and so is the ISN.
  */
-enum { ES_SMALL_PEND = 0, ES_SMALL_SRV = 4, ES_SMALL_GEN = 6, ES_SMALL_NSYN = 10,
-       ES_SMALL_SIZE = 11 };
+enum {
+    ES_SMALL_PEND = 0,
+    ES_SMALL_SRV = 4,
+    ES_SMALL_GEN = 6,
+    ES_SMALL_NSYN = 10,
+    ES_SMALL_SIZE = 11
+};
 
 static void es_pack(const struct flow *f, const void *fs, uint8_t *small)
 {

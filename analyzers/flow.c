@@ -50,10 +50,10 @@ struct flow_table {
     struct flow_node **buckets; /* hash chains */
     uint32_t mask;           /* buckets - 1 (a power of two minus one) */
     struct flow_node *free_list; /* released entries, linked through hnext */
-    size_t fresh;            /* entries[fresh..] never used yet (untouched memory stays lazy) */
-    struct flow_node *lru_head; /* least recently used */
-    struct flow_node *lru_tail; /* most recently used */
-    struct flow *cl_head;    /* closed first (closed flows always have their block) */
+    size_t fresh;                /* entries[fresh..] never used yet (untouched memory stays lazy) */
+    struct flow_node *lru_head;  /* least recently used */
+    struct flow_node *lru_tail;  /* most recently used */
+    struct flow *cl_head;        /* closed first (closed flows always have their block) */
     struct flow *cl_tail;    /* closed last */
     size_t count;            /* flows in use */
     uint64_t exhausted;      /* flows that needed a block when none was left */
@@ -490,8 +490,7 @@ void flow_foreach(struct flow_table *t, void (*fn)(void *ctx, struct flow *f), v
     }
 }
 
-void flow_foreach_view(struct flow_table *t, void (*fn)(void *ctx, const struct flow *f),
-                       void *ctx)
+void flow_foreach_view(struct flow_table *t, void (*fn)(void *ctx, const struct flow *f), void *ctx)
 {
     for (struct flow_node *n = t->lru_head; n; n = n->lru_next)
         fn(ctx, flow_view(t, n));

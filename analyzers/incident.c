@@ -1892,8 +1892,13 @@ static void ic_on_finish(struct det *d)
  * pending attempt and three flags; the SYN count and first SYN time are the flow's (flow.h; the
  * engine checks that it unpacks byte for byte).
  */
-enum { IC_SMALL_SRV = 0, IC_SMALL_GEN = 2, IC_SMALL_PEND = 6, IC_SMALL_FLAGS = 10,
-       IC_SMALL_SIZE = 11 };
+enum {
+    IC_SMALL_SRV = 0,
+    IC_SMALL_GEN = 2,
+    IC_SMALL_PEND = 6,
+    IC_SMALL_FLAGS = 10,
+    IC_SMALL_SIZE = 11
+};
 
 static void ic_pack(const struct flow *f, const void *fs, uint8_t *small)
 {

@@ -127,17 +127,17 @@ struct tcp_flow {
  * everything else of that state follows from these and the record's times (tcp_syn_unpack).
  */
 struct tcp_syn {
-    uint32_t isn;    /* sequence number of the SYNs */
-    uint32_t ack;    /* their acknowledgment field (normally 0) */
+    uint32_t isn;                     /* sequence number of the SYNs */
+    uint32_t ack;                     /* their acknowledgment field (normally 0) */
     uint32_t dframe[TCP_SYN_LOG - 1]; /* frame of SYN i + 1 (a retry) - the first SYN's */
     uint32_t dt_lo[TCP_SYN_LOG - 1];  /* its time - the first SYN's, ns: low 32 bits */
     uint8_t dt_hi[TCP_SYN_LOG - 1];   /* ... and the next 8 (up to 1099 s) */
-    uint16_t nsyn;   /* SYNs (client packets) */
-    uint16_t dups;   /* mirror duplicates of them */
-    uint16_t win;    /* raw window of the last SYN */
-    int8_t wscale;   /* the client's window scale (struct tcp_half.win_scale) */
-    uint8_t ttl_min; /* lowest TTL of the SYNs */
-    uint8_t ttl_max; /* highest TTL of the SYNs */
+    uint16_t nsyn;                    /* SYNs (client packets) */
+    uint16_t dups;                    /* mirror duplicates of them */
+    uint16_t win;                     /* raw window of the last SYN */
+    int8_t wscale;                    /* the client's window scale (struct tcp_half.win_scale) */
+    uint8_t ttl_min;                  /* lowest TTL of the SYNs */
+    uint8_t ttl_max;                  /* highest TTL of the SYNs */
 };
 
 /*
