@@ -51,6 +51,7 @@ struct det {
     size_t off;                 /* offset of its per-flow state within a flow's ext area */
     struct engine *eng;         /* for det_emit */
     struct pool *lazy;          /* blocks of lazy_state_size bytes (NULL if it has none) */
+    size_t small_off;           /* offset of its small form in a compact flow's entry */
 };
 
 struct det_ops {
@@ -84,6 +85,18 @@ struct det_ops {
     void (*on_health)(struct det *d, const struct health_row *h);
     /* A TLS handshake record another detector emitted. May be NULL. */
     void (*on_tls)(struct det *d, const struct tls_record *t);
+    /*
+     * The slice of a compact flow (one that has sent only client SYNs, flow.h): the table
+     * keeps flow_small_size bytes of it. Without pack/unpack these are the slice's first
+     * flow_small_size bytes and the rest must be zero. With them, pack writes the small form
+     * of slice fs and unpack fills the zeroed slice from it (f's record and TCP state are
+     * already there, so what follows from them need not be kept). Whenever the slice would
+     * not come back byte for byte, the flow takes its full block instead: keep the slice's
+     * SYN-time fields first and small.
+     */
+    size_t flow_small_size;
+    void (*pack)(const struct flow *f, const void *fs, uint8_t *small);
+    void (*unpack)(const struct flow *f, void *fs, const uint8_t *small);
 };
 
 /*

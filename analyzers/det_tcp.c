@@ -36,6 +36,8 @@ struct dt_rst {
 struct dt_slice {
     uint32_t lazy;           /* handle of the flow's struct dt_flow (det_lazy), 0 = none yet */
     bool one_dir_reported;   /* the one-direction finding was written */
+    uint8_t syn_rtx;         /* client SYN retries not yet in a block (dt_on_packet): their
+                                times and frames are the client half's SYN log */
     uint64_t last_report_ns; /* last interim report (0: none yet) */
 };
 
@@ -294,6 +296,48 @@ static void dt_report(struct det *d, const struct flow *f, struct dt_flow *st, b
 static void dt_packet_state(struct dt_flow *st, const struct flow *f, const struct pkt *p,
                             const struct tcp_seg *s);
 
+/*
+ * The evidence of the first n SYN retries of the client (entries 1..n of its SYN log) as
+ * dt_packet_state would have written it: each raised a retransmission and nothing else.
+ */
+static void dt_fill_syn_rtx(struct dt_flow *st, const struct flow *f, uint32_t n)
+{
+    const struct tcp_half *h = flow_half(f, DIR_C2S);
+    int k = dt_index(TEV_RETRANSMISSION);
+    for (uint32_t i = 1; k >= 0 && i <= n && i < h->nsyn_log; i++) {
+        uint64_t rel = h->syn_log_frame[i] - flow_rec(f)->first_frame;
+        if (st->nframes[k] == 0)
+            st->first_ts[k] = h->syn_log_ns[i];
+        if (st->nframes[k] < FINDING_FRAMES_MAX)
+            st->frames[k][st->nframes[k]++] = rel > UINT32_MAX ? UINT32_MAX : (uint32_t)rel;
+    }
+}
+
+/* The flow's block, taken now if it has none (the SYN retries it deferred written into it). */
+static struct dt_flow *dt_get(struct det *d, const struct flow *f, struct dt_slice *sl)
+{
+    bool fresh = sl->lazy == 0;
+    struct dt_flow *st = det_lazy_get(d, &sl->lazy);
+    if (st && fresh)
+        dt_fill_syn_rtx(st, f, sl->syn_rtx);
+    sl->syn_rtx = 0;
+    return st;
+}
+
+/*
+ * A client SYN retry of a flow that has sent nothing but SYNs and has no block: its only event
+ * (a retransmission) is already in the client half's SYN log, so the block waits until the
+ * flow needs it for something else or reports (a SYN-only flow stays compact: flow.h).
+ */
+static bool dt_defer_syn(const struct flow *f, const struct dt_slice *sl, const struct pkt *p,
+                         const struct tcp_seg *s)
+{
+    const struct tcp_half *h = flow_half(f, DIR_C2S);
+    return !sl->lazy && s->ev == 1u << TEV_RETRANSMISSION && !s->rst_ttl_mismatch &&
+           s->dir == DIR_C2S && s->syn && p->tcp_len == 0 && sl->syn_rtx < UINT8_MAX &&
+           h->nsyn_log == sl->syn_rtx + 2u && flow_rec(f)->packets[DIR_C2S] == h->nsyn_log;
+}
+
 static void dt_on_packet(struct det *d, const struct flow *f, void *fs, const struct pkt *p,
                          const struct tcp_seg *s)
 {
@@ -301,8 +345,13 @@ static void dt_on_packet(struct det *d, const struct flow *f, void *fs, const st
     uint32_t ev = s->ev;
     /* Without an event there is nothing to remember unless a zero window is open or a reset
        is held; a reset whose TTL differs needs a block to be held in. */
-    struct dt_flow *st = ev || s->rst_ttl_mismatch ? det_lazy_get(d, &sl->lazy)
-                                                   : det_lazy_at(d, sl->lazy);
+    struct dt_flow *st = NULL;
+    if (dt_defer_syn(f, sl, p, s))
+        sl->syn_rtx++;
+    else if (ev || s->rst_ttl_mismatch)
+        st = dt_get(d, f, sl);
+    else
+        st = det_lazy_at(d, sl->lazy);
     if (st)
         dt_packet_state(st, f, p, s);
     if (s->rst != RST_NONE)
@@ -313,6 +362,8 @@ static void dt_on_packet(struct det *d, const struct flow *f, void *fs, const st
         uint64_t since = sl->last_report_ns ? sl->last_report_ns : flow_rec(f)->first_ts_ns;
         if (p->ts_ns > since && p->ts_ns - since >= g->report_ns) {
             sl->last_report_ns = p->ts_ns;
+            if (!st && sl->syn_rtx)
+                st = dt_get(d, f, sl);
             if (st)
                 dt_report(d, f, st, true, p->ts_ns);
         }
@@ -603,7 +654,7 @@ static void dt_one_direction(struct det *d, const struct flow *f, struct dt_slic
 static void dt_on_flow_end(struct det *d, const struct flow *f, void *fs)
 {
     struct dt_slice *sl = fs;
-    struct dt_flow *st = det_lazy_at(d, sl->lazy);
+    struct dt_flow *st = sl->syn_rtx ? dt_get(d, f, sl) : det_lazy_at(d, sl->lazy);
     if (st && st->held.used) {
         dt_reset_emit(d, f, &st->held);
         st->held.used = false;
@@ -614,6 +665,25 @@ static void dt_on_flow_end(struct det *d, const struct flow *f, void *fs)
     det_lazy_put(d, &sl->lazy);
 }
 
+/*
+ * A compact flow (client SYNs only) keeps no byte of the slice: it has no block and every one
+ * of its retransmissions (SYN retries) was deferred (dt_defer_syn).
+ */
+static void dt_pack(const struct flow *f, const void *fs, uint8_t *small)
+{
+    (void)f;
+    (void)fs;
+    (void)small;
+}
+
+static void dt_unpack(const struct flow *f, void *fs, const uint8_t *small)
+{
+    struct dt_slice *sl = fs;
+    uint32_t n = flow_rec(f)->ev[DIR_C2S][TEV_RETRANSMISSION];
+    (void)small;
+    sl->syn_rtx = (uint8_t)(n < UINT8_MAX ? n : UINT8_MAX);
+}
+
 const struct det_ops det_tcp_ops = {
     .name = "tcp",
     .flow_state_size = sizeof(struct dt_slice),
@@ -622,4 +692,7 @@ const struct det_ops det_tcp_ops = {
     .on_packet = dt_on_packet,
     .on_flow_end = dt_on_flow_end,
     .free = dt_free,
+    .flow_small_size = 0,
+    .pack = dt_pack,
+    .unpack = dt_unpack,
 };

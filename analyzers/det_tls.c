@@ -14,6 +14,7 @@
 
 #include "analyzers/det.h"
 #include "analyzers/stream.h"
+#include "analyzers/tcp.h"
 #include "analyzers/tls.h"
 #include "analyzers/tls_cert.h"
 #include "analyzers/x509.h"
@@ -1197,6 +1198,25 @@ static void tls_free(struct det *d)
     d->priv = NULL;
 }
 
+/*
+ * A compact flow (client SYNs only) keeps no byte of the slice: the client's ISN is the flow's
+ * (flow_half) and nothing else is set before the first payload.
+ */
+static void tls_pack(const struct flow *f, const void *fs, uint8_t *small)
+{
+    (void)f;
+    (void)fs;
+    (void)small;
+}
+
+static void tls_unpack(const struct flow *f, void *fs, const uint8_t *small)
+{
+    struct tls_flow *tf = fs;
+    (void)small;
+    tf->isn1[DIR_C2S] = flow_half(f, DIR_C2S)->isn + 1u;
+    tf->has_isn = 1u << DIR_C2S;
+}
+
 const struct det_ops det_tls_ops = {
     .name = "tls",
     .flow_state_size = sizeof(struct tls_flow),
@@ -1207,4 +1227,7 @@ const struct det_ops det_tls_ops = {
     .on_finding = NULL,
     .on_finish = tls_on_finish,
     .free = tls_free,
+    .flow_small_size = 0,
+    .pack = tls_pack,
+    .unpack = tls_unpack,
 };

@@ -40,7 +40,7 @@ struct engine {
     uint32_t data_retrans_ev;              /* TEV bits that make a data segment a data
                                               retransmission (from the finding-kind table) */
     uint64_t last_flow_id;                 /* flow of the last eng_packet, 0 if none */
-    size_t flow_fixed;                     /* sizeof(struct flow) + ext_size */
+    size_t flow_fixed;                     /* bytes of a flow's table entry (every flow) */
     struct pool *tcp_loss;                 /* TCP analysis' loss bookkeeping, two per flow */
     struct scan_table *scans;              /* who scans (fed here, read by detectors) */
 };
@@ -59,6 +59,11 @@ static uint64_t eng_lazy_bytes(const struct engine *e)
     if (e->tcp_loss) {
         pool_get_stats(e->tcp_loss, &ps);
         bytes += (uint64_t)ps.used * ps.block;
+    }
+    if (e->ft) {
+        struct flow_mem_stats fm;
+        flow_table_get_mem(e->ft, &fm);
+        bytes += (uint64_t)fm.blocks_used * fm.block_bytes;
     }
     return bytes;
 }
@@ -299,6 +304,32 @@ static void eng_evict(void *ctx, struct flow *f)
     eng_close_flow(e, f, CLOSE_EVICTED);
 }
 
+/* flow_compact's pack: every detector's small form of its slice, one after the other. */
+static void eng_pack(void *ctx, const struct flow *f, uint8_t *small)
+{
+    const struct engine *e = ctx;
+    for (size_t i = 0; i < e->ndets; i++) {
+        const struct det *d = &e->dets[i];
+        if (d->ops->pack)
+            d->ops->pack(f, f->ext + d->off, small + d->small_off);
+        else
+            memcpy(small + d->small_off, f->ext + d->off, d->ops->flow_small_size);
+    }
+}
+
+/* flow_compact's unpack: the detectors' slices of a compact flow back from their small forms. */
+static void eng_unpack(void *ctx, struct flow *f, const uint8_t *small)
+{
+    const struct engine *e = ctx;
+    for (size_t i = 0; i < e->ndets; i++) {
+        const struct det *d = &e->dets[i];
+        if (d->ops->unpack)
+            d->ops->unpack(f, f->ext + d->off, small + d->small_off);
+        else
+            memcpy(f->ext + d->off, small + d->small_off, d->ops->flow_small_size);
+    }
+}
+
 struct engine *eng_new(const struct eng_config *cfg, const struct sink_ops *out, void *out_ctx)
 {
     if (!cfg || cfg->max_flows == 0 || (out && !out->put) || cfg->nservers > ENG_MAX_SERVERS)
@@ -311,6 +342,7 @@ struct engine *eng_new(const struct eng_config *cfg, const struct sink_ops *out,
     e->cfg = *cfg;
     e->out = out;
     e->out_ctx = out_ctx;
+    size_t small = 0; /* bytes of the detectors' small forms in a compact entry */
     for (size_t i = 0; det_table[i]; i++) {
         if (e->ndets == ENG_MAX_DETS)
             goto free_engine;
@@ -320,13 +352,18 @@ struct engine *eng_new(const struct eng_config *cfg, const struct sink_ops *out,
         d->off = e->ext_size;
         /* 8-byte alignment: slices hold nothing wider than uint64_t */
         e->ext_size += (d->ops->flow_state_size + 7) & ~(size_t)7;
+        d->small_off = small;
+        small += d->ops->flow_small_size; /* packed: pack/unpack copy bytes */
     }
-    e->ft = flow_table_new(e->cfg.max_flows, e->ext_size);
+    struct flow_compact cp = {small, e->cfg.max_flows, eng_pack, eng_unpack, e};
+    e->ft = flow_table_new_compact(e->cfg.max_flows, e->ext_size, &cp);
     if (!e->ft)
         goto free_engine;
-    e->flow_fixed = sizeof(struct flow) + e->ext_size;
-    e->st.flow_fixed_bytes = e->flow_fixed;
-    e->st.flow_struct_bytes = sizeof(struct flow);
+    struct flow_mem_stats fm;
+    flow_table_get_mem(e->ft, &fm);
+    e->flow_fixed = fm.entry_bytes;
+    e->st.flow_fixed_bytes = fm.entry_bytes;
+    e->st.flow_struct_bytes = fm.entry_struct_bytes;
     for (size_t i = 0; i < e->ndets; i++) {
         struct det *d = &e->dets[i];
         if (d->ops->lazy_state_size &&
@@ -405,10 +442,10 @@ static void eng_advance(struct engine *e, uint64_t now)
     while ((f = flow_oldest_closed(e->ft)) && now > f->closed_ts_ns &&
            now - f->closed_ts_ns > e->cfg.closed_linger_ns)
         eng_end_flow(e, f, f->rec.close);
-    while ((f = flow_oldest(e->ft)) && now > f->rec.last_ts_ns &&
-           now - f->rec.last_ts_ns > e->cfg.idle_timeout_ns) {
+    uint64_t last;
+    while (flow_oldest_ts(e->ft, &last) && now > last && now - last > e->cfg.idle_timeout_ns) {
         e->st.idle_expired++;
-        eng_end_flow(e, f, CLOSE_IDLE);
+        eng_end_flow(e, flow_oldest(e->ft), CLOSE_IDLE);
     }
     uint64_t sec = now / NS_PER_S;
     if (!e->ticked || sec != e->tick_sec) {
@@ -442,6 +479,22 @@ static struct flow *eng_new_flow(struct engine *e, const struct pkt *p, int *dir
     return f;
 }
 
+/*
+ * Store f after a change (flow_commit). A compact flow that needs its block when none is left
+ * (impossible with one block per table entry) is ended as evicted, counted; NULL then.
+ */
+static struct flow *eng_commit(struct engine *e, struct flow *f)
+{
+    struct flow *kept = flow_commit(e->ft, f);
+    if (!kept) {
+        e->st.evicted++;
+        eng_end_flow(e, f, CLOSE_EVICTED);
+    } else if (kept != f) {
+        eng_state_peak(e); /* it took its block */
+    }
+    return kept;
+}
+
 void eng_packet(struct engine *e, const struct pkt *p)
 {
     int dir = DIR_C2S;
@@ -454,6 +507,7 @@ void eng_packet(struct engine *e, const struct pkt *p)
         if (f) {
             f->rec.ev[dir][TEV_MIRROR_DUPLICATE]++;
             e->last_flow_id = f->rec.flow_id; /* the copy is evidence too */
+            eng_commit(e, f);
         }
         return;
     }
@@ -489,7 +543,8 @@ void eng_packet(struct engine *e, const struct pkt *p)
     for (size_t i = 0; i < e->ndets; i++)
         if (e->dets[i].ops->on_packet)
             e->dets[i].ops->on_packet(&e->dets[i], f, f->ext + e->dets[i].off, p, &s);
-    if (closed)
+    f = eng_commit(e, f);
+    if (closed && f)
         flow_set_closed(e->ft, f, p->ts_ns);
 }
 
@@ -551,6 +606,9 @@ void eng_get_stats(const struct engine *e, struct eng_stats *st)
     struct pool_stats ps;
     pool_get_stats(e->tcp_loss, &ps);
     st->lazy_exhausted += ps.exhausted;
+    struct flow_mem_stats fm;
+    flow_table_get_mem(e->ft, &fm);
+    st->lazy_exhausted += fm.blocks_exhausted;
     st->flows_active = flow_count(e->ft);
     st->last_ts_ns = e->now_ns;
 }
@@ -589,7 +647,7 @@ static void eng_snap_swap(struct flow_record *a, struct flow_record *b)
     *b = t;
 }
 
-static void eng_snap_add(void *ctx, struct flow *f)
+static void eng_snap_add(void *ctx, const struct flow *f)
 {
     struct eng_snap *h = ctx;
     if (h->max == 0) /* closed flows in their linger are shown too, as closed */
@@ -634,7 +692,7 @@ static int eng_snap_cmp(const void *a, const void *b)
 size_t eng_snapshot_flows(const struct engine *e, struct flow_record *out, size_t max)
 {
     struct eng_snap h = {out, max, 0};
-    flow_foreach(e->ft, eng_snap_add, &h);
+    flow_foreach_view(e->ft, eng_snap_add, &h);
     qsort(out, h.n, sizeof(*out), eng_snap_cmp);
     return h.n;
 }

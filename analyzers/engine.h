@@ -73,14 +73,17 @@ struct eng_stats {
     uint64_t mirror_duplicates;     /* SPAN duplicates dropped before analysis */
     uint64_t findings[FK__COUNT];   /* findings emitted per kind */
     uint64_t stream_buf_exhausted;  /* flows that found no free stream buffer */
-    /* Per-flow memory: every flow costs flow_fixed_bytes (struct flow and the detectors'
-       always-present slices); detectors' lazy state comes from pools on top of that. */
+    /* Per-flow memory: every flow costs flow_fixed_bytes (its table entry: a SYN-only flow's
+       whole state, with the detectors' small forms); the full flow state (struct flow and
+       detector slices) and detectors' lazy state come from pools on top of that (flow.h). */
     uint64_t flow_fixed_bytes;      /* bytes every flow costs, a SYN-only one included */
-    uint64_t flow_struct_bytes;     /* of which struct flow */
-    uint64_t lazy_bytes;            /* bytes of lazy blocks handed out now */
+    uint64_t flow_struct_bytes;     /* of which the entry itself (the rest: small forms) */
+    uint64_t lazy_bytes;            /* bytes of pool blocks handed out now (full flow states,
+                                       TCP loss bookkeeping, detectors' lazy state) */
     uint64_t state_peak_bytes;      /* the most per-flow bytes in use at once (fixed + lazy) */
     uint64_t state_peak_flows;      /* flows in the table at that moment */
-    uint64_t lazy_exhausted;        /* lazy blocks asked for when a pool was empty */
+    uint64_t lazy_exhausted;        /* blocks asked for when a pool was empty (a flow that
+                                       finds no full-state block is ended as evicted) */
     uint64_t last_ts_ns;            /* time of the newest packet */
 };
 

@@ -271,6 +271,79 @@ void tcp_flow_start(struct flow *f, const struct pkt *p)
         f->rec.state = FS_MIDSTREAM;
 }
 
+void tcp_syn_pack(const struct flow *f, struct tcp_syn *s)
+{
+    const struct tcp_half *c = &f->half[DIR_C2S];
+    memset(s, 0, sizeof(*s));
+    s->isn = c->isn;
+    s->ack = c->lastack;
+    s->nsyn = (uint16_t)f->rec.packets[DIR_C2S];
+    s->dups = (uint16_t)f->rec.ev[DIR_C2S][TEV_MIRROR_DUPLICATE];
+    s->win = (uint16_t)c->window;
+    s->wscale = c->win_scale;
+    s->ttl_min = c->ttl_min;
+    s->ttl_max = c->ttl_max;
+    for (int i = 1; i < c->nsyn_log && i < TCP_SYN_LOG; i++) {
+        uint64_t dt = c->syn_log_ns[i] - c->syn_log_ns[0];
+        s->dframe[i - 1] = (uint32_t)(c->syn_log_frame[i] - c->syn_log_frame[0]);
+        s->dt_lo[i - 1] = (uint32_t)dt;
+        s->dt_hi[i - 1] = (uint8_t)(dt >> 32);
+    }
+}
+
+void tcp_syn_unpack(struct flow *f, const struct tcp_syn *s)
+{
+    struct flow_record *r = &f->rec;
+    struct tcp_half *c = &f->half[DIR_C2S], *v = &f->half[DIR_S2C];
+    uint32_t retries = s->nsyn ? s->nsyn - 1u : 0;
+    r->state = FS_SYN_SENT;
+    r->close = CLOSE_OPEN;
+    r->saw_syn = true;
+    r->packets[DIR_C2S] = s->nsyn;
+    r->syn_count = s->nsyn;
+    r->ev[DIR_C2S][TEV_RETRANSMISSION] = retries; /* each retry repeats the SYN */
+    r->ev[DIR_C2S][TEV_MIRROR_DUPLICATE] = s->dups;
+    r->hs_rtt_server_ns = -1;
+    r->hs_rtt_client_ns = -1;
+    r->hs_rtt_ns = -1;
+    r->conn_state = CS_S0;
+    r->history[0] = 'S';
+    c->syn_ts_ns = r->last_ts_ns;
+    c->nextseq_ts_ns = r->first_ts_ns;
+    c->lastack_ts_ns = r->last_ts_ns;
+    c->ctl_rtx = retries;
+    c->base_seq = s->isn;
+    c->isn = s->isn;
+    c->nextseq = s->isn + 1u;
+    c->maxseqtobeacked = s->isn + 1u;
+    c->lastack = s->ack;
+    c->window = s->win;
+    c->seen = true;
+    c->base_set = true;
+    c->syn_seen = true;
+    c->win_scale = s->wscale;
+    c->win_from_syn = true;
+    c->ttl_min = s->ttl_min;
+    c->ttl_max = s->ttl_max;
+    c->ttl_known = true;
+    c->nsyn_log = (uint8_t)(s->nsyn < TCP_SYN_LOG ? s->nsyn : TCP_SYN_LOG);
+    c->syn_log_ns[0] = r->first_ts_ns;
+    c->syn_log_frame[0] = r->first_frame;
+    for (int i = 1; i < c->nsyn_log; i++) {
+        c->syn_log_ns[i] = r->first_ts_ns + ((uint64_t)s->dt_hi[i - 1] << 32 | s->dt_lo[i - 1]);
+        c->syn_log_frame[i] = r->first_frame + s->dframe[i - 1];
+    }
+    v->window = UINT32_MAX;
+    v->win_scale = (int8_t)(s->wscale == -2 ? -2 : -1); /* a SYN without the option: none */
+    f->tcp.hist[DIR_C2S].sent = 1u << TCP_HS_SYN;
+    f->tcp.hist[DIR_C2S].seq_known = 1u << TCP_HS_SYN;
+    f->tcp.hist[DIR_C2S].last_seq[TCP_HS_SYN] = s->isn;
+    f->tcp.hist_len = 1;
+    f->tcp.first_rst_dir = -1;
+    f->tcp.mru_syn_ts_ns = r->last_ts_ns;
+    f->tcp.client_syn_ts_ns = r->last_ts_ns;
+}
+
 /* h's loss bookkeeping, or NULL if it has none yet. */
 static struct tcp_loss *tcp_loss_at(const struct tcp_half *h, const struct pool *loss)
 {
@@ -582,6 +655,10 @@ static void tcp_handshake(struct flow *f, const struct pkt *p, int dir, struct t
         fw->syn_seen = true;
         fw->isn = p->seq;
         fw->syn_ts_ns = now;
+        if (fw->nsyn_log < TCP_SYN_LOG) {
+            fw->syn_log_ns[fw->nsyn_log] = now;
+            fw->syn_log_frame[fw->nsyn_log++] = p->frame;
+        }
         f->tcp.mru_syn_ts_ns = now;
         if (dir == DIR_C2S) {
             s->syn = true;

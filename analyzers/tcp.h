@@ -26,6 +26,7 @@ extern const struct det_ops det_tcp_ops;
 #define SEQ_GEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) >= 0)
 
 #define TCP_HOLES 4    /* sequence gaps (segments never captured) remembered per direction */
+#define TCP_SYN_LOG 7  /* SYNs whose time and frame a direction keeps (Linux sends 7 at most) */
 
 /* A range of sequence space that was never captured: [start, end). */
 struct tcp_hole {
@@ -62,6 +63,9 @@ struct tcp_half {
     uint64_t capture_loss_bytes; /* bytes ACKed by the peer that were never captured */
     uint64_t rtx_unneeded;       /* retransmissions the peer reported as duplicates (D-SACK) */
     uint64_t ctl_rtx;            /* retransmitted SYN or FIN segments without data */
+    uint64_t syn_log_ns[TCP_SYN_LOG];    /* times of the first SYNs (no ACK) sent */
+    uint64_t syn_log_frame[TCP_SYN_LOG]; /* their frames */
+    uint8_t nsyn_log;                    /* entries used */
     uint32_t base_seq;           /* ISN (from the SYN) or first seq - 1 */
     uint32_t isn;                /* sequence number of that SYN */
     uint32_t nextseq;            /* highest seq + len seen (raw); 0 = none yet, as in Wireshark */
@@ -116,6 +120,37 @@ struct tcp_flow {
     bool established;        /* the handshake completed */
     uint8_t fins;            /* bit per direction that sent a FIN */
 };
+
+/*
+ * What a flow that has sent only client SYNs (the first and its retries, nothing back yet)
+ * needs of its TCP state, 20 bytes instead of struct flow's record, halves and tcp_flow:
+ * everything else of that state follows from these and the record's times (tcp_syn_unpack).
+ */
+struct tcp_syn {
+    uint32_t isn;                     /* sequence number of the SYNs */
+    uint32_t ack;                     /* their acknowledgment field (normally 0) */
+    uint32_t dframe[TCP_SYN_LOG - 1]; /* frame of SYN i + 1 (a retry) - the first SYN's */
+    uint32_t dt_lo[TCP_SYN_LOG - 1];  /* its time - the first SYN's, ns: low 32 bits */
+    uint8_t dt_hi[TCP_SYN_LOG - 1];   /* ... and the next 8 (up to 1099 s) */
+    uint16_t nsyn;                    /* SYNs (client packets) */
+    uint16_t dups;                    /* mirror duplicates of them */
+    uint16_t win;                     /* raw window of the last SYN */
+    int8_t wscale;                    /* the client's window scale (struct tcp_half.win_scale) */
+    uint8_t ttl_min;                  /* lowest TTL of the SYNs */
+    uint8_t ttl_max;                  /* highest TTL of the SYNs */
+};
+
+/*
+ * The compact form of f's TCP state and record counters. Never fails: whether the form says
+ * everything is for the caller to check (flow.c unpacks it again and compares).
+ */
+void tcp_syn_pack(const struct flow *f, struct tcp_syn *s);
+
+/*
+ * f's TCP state and record counters as after s->nsyn client SYNs, the first at
+ * rec.first_ts_ns and the last at rec.last_ts_ns (f zeroed, rec times and endpoints set).
+ */
+void tcp_syn_unpack(struct flow *f, const struct tcp_syn *s);
 
 /*
  * SPAN duplicate filter: a direct-mapped table of recent frame signatures (a 64-bit hash of

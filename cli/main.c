@@ -699,8 +699,9 @@ static void log_flow_memory(const struct engine *eng)
     eng_get_stats(eng, &es);
     uint64_t per = es.state_peak_flows ? es.state_peak_bytes / es.state_peak_flows : 0;
     log_info("flow state: %" PRIu64 " bytes per flow at the peak (%" PRIu64 " flows, %" PRIu64
-             " bytes); every flow costs %" PRIu64 " (struct flow %" PRIu64
-             ", detector slices %" PRIu64 "), detectors' lazy state comes from pools; "
+             " bytes); every flow costs %" PRIu64 " (table entry %" PRIu64
+             ", detectors' small forms %" PRIu64 "), full flow state and detectors' lazy "
+             "state come from pools; "
              "%" PRIu64 " lazy blocks refused (pool empty)",
              per, es.state_peak_flows, es.state_peak_bytes, es.flow_fixed_bytes,
              es.flow_struct_bytes, es.flow_fixed_bytes - es.flow_struct_bytes, es.lazy_exhausted);

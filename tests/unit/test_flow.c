@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "analyzers/det.h"
 #include "analyzers/flow.h"
 #include "analyzers/pool.h"
 #include "analyzers/siphash.h"
@@ -77,9 +78,10 @@ static void test_lookup_both_directions(void)
     /* Same addresses, other port: another flow. */
     struct pkt o = mk(ep4(1, 40001), ep4(2, 443));
     CHECK(flow_lookup(t, &o, &dir) == NULL);
-    /* The caller may swap client/server after create: lookups follow. */
+    /* The caller may swap client/server after create: lookups follow once it commits. */
     f->rec.client = r.src;
     f->rec.server = r.dst;
+    CHECK(flow_commit(t, f) == f);
     CHECK(flow_lookup(t, &p, &dir) == f);
     CHECK_EQ_U64(dir, DIR_S2C);
     flow_release(t, f);
@@ -411,6 +413,114 @@ static void test_pool(void)
     CHECK(pool_new(8, 0) == NULL);
 }
 
+/* Compact entries: detector state whose first 4 bytes are its small form (the rest zero). */
+static void small_pack(void *ctx, const struct flow *f, uint8_t *small)
+{
+    (void)ctx;
+    memcpy(small, f->ext, 4);
+}
+
+static void small_unpack(void *ctx, struct flow *f, const uint8_t *small)
+{
+    (void)ctx;
+    memcpy(f->ext, small, 4);
+}
+
+/* A client SYN of 10.0.0.<d>:<port> -> 10.0.0.2:443, as the engine runs it through tcp.c. */
+static struct flow *syn_packet(struct flow_table *t, uint8_t d, uint16_t port, uint64_t ts)
+{
+    struct pkt p = mk(ep4(d, port), ep4(2, 443));
+    p.flags = TCP_SYN;
+    p.seq = 1000u * d;
+    p.win = 64240;
+    p.ttl = 64;
+    p.ts_ns = ts;
+    p.frame = ts;
+    int dir = DIR_C2S;
+    struct flow *f = flow_lookup(t, &p, &dir);
+    if (!f) {
+        f = flow_create(t, &p, NULL, NULL);
+        if (!f)
+            return NULL;
+        f->rec.first_ts_ns = p.ts_ns;
+        f->rec.first_frame = p.frame;
+        tcp_flow_start(f, &p);
+    }
+    f->rec.packets[dir]++;
+    f->rec.last_ts_ns = p.ts_ns;
+    struct tcp_seg s;
+    memset(&s, 0, sizeof(s));
+    tcp_analyze(f, &p, dir, &s, NULL);
+    return f;
+}
+
+static void test_compact_entries(void)
+{
+    struct flow_compact cp = {4, 2, small_pack, small_unpack, NULL};
+    struct flow_table *t = flow_table_new_compact(4, 16, &cp);
+    CHECK(t != NULL);
+    if (!t)
+        return;
+    struct flow_mem_stats ms;
+    /* A SYN and its retry stay compact: no block, the whole state back from the entry. */
+    struct flow *f = syn_packet(t, 1, 40000, 100);
+    CHECK(f && flow_commit(t, f) == f);
+    f = syn_packet(t, 1, 40000, 1000100);
+    CHECK(f && flow_commit(t, f) == f);
+    flow_table_get_mem(t, &ms);
+    CHECK_EQ_U64(ms.blocks_used, 0);
+    CHECK(ms.entry_bytes < 256);
+    struct pkt q = mk(ep4(1, 40000), ep4(2, 443));
+    int dir = -1;
+    f = flow_lookup(t, &q, &dir);
+    CHECK(f != NULL);
+    if (!f)
+        goto out;
+    CHECK_EQ_U64(f->rec.syn_count, 2);
+    CHECK_EQ_U64(f->rec.ev[DIR_C2S][TEV_RETRANSMISSION], 1);
+    CHECK_EQ_U64(f->half[DIR_C2S].isn, 1000);
+    CHECK_EQ_U64(f->rec.last_ts_ns, 1000100);
+    CHECK(strcmp(f->rec.history, "S") == 0);
+    CHECK_EQ_U64(f->rec.conn_state, CS_S0);
+    /* Detector state within the small form stays compact; beyond it the flow takes a block. */
+    f->ext[0] = 7;
+    CHECK(flow_commit(t, f) == f);
+    f = flow_lookup(t, &q, &dir);
+    CHECK(f && f->ext[0] == 7);
+    if (!f)
+        goto out;
+    f->ext[8] = 1;
+    struct flow *b = flow_commit(t, f);
+    CHECK(b != NULL && b != f && b->ext[0] == 7 && b->ext[8] == 1);
+    CHECK(flow_lookup(t, &q, &dir) == b);
+    flow_table_get_mem(t, &ms);
+    CHECK_EQ_U64(ms.blocks_used, 1);
+    /* A second flow takes the last block; a third finds none: counted, the view still valid. */
+    f = syn_packet(t, 3, 40000, 200);
+    CHECK(f != NULL);
+    if (!f)
+        goto out;
+    f->rec.close = CLOSE_FIN; /* not a SYN-only state any more */
+    CHECK(flow_commit(t, f) != NULL);
+    f = syn_packet(t, 4, 40000, 300);
+    CHECK(f != NULL);
+    if (!f)
+        goto out;
+    f->ext[12] = 1;
+    CHECK(flow_commit(t, f) == NULL);
+    flow_table_get_mem(t, &ms);
+    CHECK_EQ_U64(ms.blocks_exhausted, 1);
+    CHECK_EQ_U64(f->rec.client.ip.a[3], 4);
+    flow_release(t, f);
+    /* Released flows give their blocks back. */
+    flow_release(t, b);
+    flow_table_get_mem(t, &ms);
+    CHECK_EQ_U64(ms.blocks_used, 1); /* the second flow's */
+    CHECK_EQ_U64(flow_count(t), 1);
+out:
+    flow_table_free(t);
+}
+
 int main(void)
 {
     TEST_RUN(test_pool);
@@ -421,5 +531,6 @@ int main(void)
     TEST_RUN(test_many_flows);
     TEST_RUN(test_colliding_tuples_stay_cheap);
     TEST_RUN(test_known_key_flood_is_counted);
+    TEST_RUN(test_compact_entries);
     return TEST_REPORT();
 }
