@@ -15,6 +15,7 @@
 
 struct flow;
 struct pool;
+struct stream_ops;
 
 /*
  * Server endpoints a per-server detector table holds at once (det_estab, det_health): one
@@ -84,6 +85,8 @@ struct det_ops {
     void (*on_health)(struct det *d, const struct health_row *h);
     /* A TLS handshake record another detector emitted. May be NULL. */
     void (*on_tls)(struct det *d, const struct tls_record *t);
+    /* A stream parser: the engine's stream layer hands it the flow's bytes (stream.h). */
+    const struct stream_ops *stream;
 };
 
 /*
