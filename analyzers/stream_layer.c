@@ -30,12 +30,13 @@ struct sl_dir {
     uint64_t next;        /* stream offset of the next byte to deliver */
     uint64_t held_seq;    /* stream offset of the first byte held */
     uint64_t held_ns;     /* when the first held segment arrived */
-    struct stream_dir sd; /* the buffered parser's window (NULL buf while none follows) */
+    struct stream_dir *win; /* the buffered parser's window (in sl_flow.wins), or NULL */
 };
 
 /* A flow's layer state, taken from the pool at its first payload. */
 struct sl_flow {
     uint8_t follow[2];    /* bit per parser slot: it follows direction dir */
+    uint32_t wins;        /* handle of the flow's two windows (struct stream_dir[2]), 0 = none */
     struct sl_dir dir[2]; /* per direction (DIR_C2S, DIR_S2C) */
 };
 
@@ -69,7 +70,8 @@ struct stream_layer {
     unsigned nparsers;         /* parser slots used */
     size_t par[SL_MAX_PARSERS];/* detector index of each slot */
     struct pool *flows;        /* struct sl_flow blocks */
-    struct stream_pool *bufs;  /* windows of the buffered parser */
+    struct stream_pool *bufs;  /* window buffers of the buffered parser */
+    struct pool *wins;         /* window pairs (struct stream_dir[2]) of the flows it follows */
     uint64_t exhausted;        /* buffers that could not be had */
     struct sl_plan plan;       /* the segment being delivered */
 };
@@ -101,7 +103,8 @@ struct stream_layer *stream_layer_new(struct det *dets, size_t ndets, size_t max
     sl->flows = pool_new(max_flows, sizeof(struct sl_flow));
     if (!sl->flows)
         goto fail;
-    if (sl->buffered >= 0 && !(sl->bufs = stream_pool_new(nbuf, cap)))
+    if (sl->buffered >= 0 && (!(sl->bufs = stream_pool_new(nbuf, cap)) ||
+                              !(sl->wins = pool_new(nbuf / 2 + 1, 2 * sizeof(struct stream_dir)))))
         goto fail;
     return sl;
 fail:
@@ -114,6 +117,7 @@ void stream_layer_free(struct stream_layer *sl)
     if (!sl)
         return;
     pool_free(sl->flows);
+    pool_free(sl->wins);
     stream_pool_free(sl->bufs);
     free(sl->slot);
     free(sl);
@@ -197,13 +201,27 @@ static void sl_piece(struct sl_plan *pl, bool gap, bool cut, uint64_t off, uint6
     pl->pc[pl->np++] = (struct sl_piece){gap, cut, off, n, b};
 }
 
+/* Give direction dir's window back (and the pair once both are). */
+static void sl_close_window(struct stream_layer *sl, struct sl_flow *fl, int dir)
+{
+    struct sl_dir *sd = &fl->dir[dir];
+    if (sd->win) {
+        stream_close(sl->bufs, sd->win);
+        sd->win = NULL;
+    }
+    if (!fl->dir[0].win && !fl->dir[1].win) {
+        pool_put(sl->wins, fl->wins);
+        fl->wins = 0;
+    }
+}
+
 /* Keep a segment's captured bytes in the window, if there is one. */
 static void sl_store(struct sl_plan *pl, struct sl_dir *sd, uint64_t seq, const struct pkt *p,
                      uint64_t avail)
 {
-    if (!sd->sd.buf || avail == 0)
+    if (!sd->win || avail == 0)
         return;
-    enum stream_add_res r = stream_add(&sd->sd, seq, p->payload, (size_t)avail);
+    enum stream_add_res r = stream_add(sd->win, seq, p->payload, (size_t)avail);
     pl->window |= r == STREAM_IN_ORDER || r == STREAM_CAPPED;
 }
 
@@ -214,9 +232,9 @@ static void sl_store(struct sl_plan *pl, struct sl_dir *sd, uint64_t seq, const 
 static void sl_release_held(struct sl_plan *pl, struct sl_dir *sd, uint64_t from, uint64_t to)
 {
     uint64_t kept = from;
-    if (sd->sd.buf && from >= sd->sd.base && sd->sd.base + sd->sd.len > from) {
-        kept = sd->sd.base + sd->sd.len < to ? sd->sd.base + sd->sd.len : to;
-        sl_piece(pl, false, false, from, kept - from, sd->sd.buf + (from - sd->sd.base));
+    if (sd->win && from >= sd->win->base && sd->win->base + sd->win->len > from) {
+        kept = sd->win->base + sd->win->len < to ? sd->win->base + sd->win->len : to;
+        sl_piece(pl, false, false, from, kept - from, sd->win->buf + (from - sd->win->base));
     }
     sl_piece(pl, true, false, kept, to - kept, NULL);
 }
@@ -228,7 +246,7 @@ static void sl_release_held(struct sl_plan *pl, struct sl_dir *sd, uint64_t from
  * over together with the held bytes. *done: nothing more to do with this segment.
  */
 static void sl_hold_check(struct sl_plan *pl, struct sl_dir *sd, const struct pkt *p,
-                          uint64_t seq, uint64_t end, uint64_t avail, bool starts, bool *done)
+                          uint64_t seq, uint64_t end, bool starts, bool *done)
 {
     uint64_t next = sd->next, held_end = sd->held_seq + sd->held_len;
     bool stale =
@@ -236,7 +254,6 @@ static void sl_hold_check(struct sl_plan *pl, struct sl_dir *sd, const struct pk
     *done = false;
     if (seq == held_end && !stale && !starts) {
         sd->held_len += (uint32_t)(end - seq);
-        sl_store(pl, sd, seq, p, avail);
         *done = true;
         return;
     }
@@ -267,17 +284,19 @@ static void sl_segment_bytes(struct stream_layer *sl, const struct flow *f, stru
            an out-of-window reset can move the relative base) */
         sd->seq_known = true;
         sd->next = seq <= SL_MAX_FIRST_GAP ? 0 : seq;
-        if (sd->sd.buf)
-            sd->sd.base = sd->next;
+        if (sd->win)
+            sd->win->base = sd->next;
     }
-    if (end <= sd->next)
-        return; /* nothing new */
     uint64_t avail = p->payload ? p->payload_caplen : 0;
     if (avail > sg->len)
         avail = sg->len;
+    /* the window takes every segment: what it holds beyond a hole, it delivers once filled */
+    sl_store(pl, sd, seq, p, avail);
+    if (end <= sd->next)
+        return; /* nothing new */
     if (sd->held) {
         bool done;
-        sl_hold_check(pl, sd, p, seq, end, avail, !sl_holdable(sl, f, fl, dir, p, sg), &done);
+        sl_hold_check(pl, sd, p, seq, end, !sl_holdable(sl, f, fl, dir, p, sg), &done);
         if (done)
             return;
     }
@@ -289,18 +308,16 @@ static void sl_segment_bytes(struct stream_layer *sl, const struct flow *f, stru
         sd->held_seq = seq;
         sd->held_len = (uint32_t)(end - seq);
         sd->held_ns = p->ts_ns;
-        sl_store(pl, sd, seq, p, avail);
         return;
     }
     uint64_t gap = seq > next ? seq - next : 0;
     uint64_t skip = seq < next ? next - seq : 0;
     uint64_t tail = sg->len - (avail > skip ? avail : skip);
     sd->next = end;
-    if (gap && sd->sd.buf) {
+    if (gap && sd->win) {
         /* the window cannot step over a hole: the buffered parser gets the gap and stops */
-        stream_close(sl->bufs, &sd->sd);
+        sl_close_window(sl, fl, dir);
     }
-    sl_store(pl, sd, seq, p, avail);
     sl_piece(pl, true, false, next, gap, NULL);
     if (avail > skip)
         sl_piece(pl, false, false, seq + skip, avail - skip, p->payload + skip);
@@ -319,10 +336,18 @@ static void sl_segment_bytes(struct stream_layer *sl, const struct flow *f, stru
 /* Take windows for both directions of a flow that the buffered parser may follow. */
 static bool sl_open_windows(struct stream_layer *sl, struct sl_flow *fl)
 {
+    fl->wins = pool_get(sl->wins);
+    struct stream_dir *w = pool_at(sl->wins, fl->wins);
+    if (!w) {
+        sl->exhausted++;
+        return false;
+    }
     for (int dir = 0; dir < 2; dir++) {
         struct sl_dir *sd = &fl->dir[dir];
-        if (stream_open(sl->bufs, &sd->sd, sd->seq_known ? sd->next : 0) < 0) {
-            stream_close(sl->bufs, &fl->dir[0].sd);
+        sd->win = &w[dir];
+        if (stream_open(sl->bufs, sd->win, sd->seq_known ? sd->next : 0) < 0) {
+            sl_close_window(sl, fl, 0);
+            sl_close_window(sl, fl, 1);
             sl->exhausted++;
             return false;
         }
@@ -413,10 +438,10 @@ static void sl_deliver_window(struct stream_layer *sl, struct det *d, const stru
         return;
     }
     size_t n;
-    const uint8_t *b = stream_data(&sd->sd, &n);
+    const uint8_t *b = stream_data(sd->win, &n);
     if (!pl->window || !b || n == 0)
         return;
-    struct stream_chunk c = {pl->dir, sd->sd.base, b, n, sd->sd.len == sd->sd.cap, pl->p};
+    struct stream_chunk c = {pl->dir, sd->win->base, b, n, sd->win->len == sd->win->cap, pl->p};
     int v = so->parse(d, f, fs, &c);
     if (!sl_verdict(pl->fl, i, pl->dir, v) && v > 0)
         pl->consume = (size_t)v;
@@ -431,7 +456,7 @@ void stream_layer_deliver(struct stream_layer *sl, struct det *d, const struct f
     unsigned i = (unsigned)slot;
     const struct stream_ops *so = d->ops->stream;
     if (pl->probe) {
-        bool can = i != (unsigned)sl->buffered || pl->fl->dir[0].sd.buf != NULL;
+        bool can = i != (unsigned)sl->buffered || pl->fl->dir[0].win != NULL;
         if (so->probe(d, f, fs, (enum stream_proto)f->proto, can, pl->p) == STREAM_FOLLOW) {
             pl->fl->follow[0] |= (uint8_t)(1u << i);
             pl->fl->follow[1] |= (uint8_t)(1u << i);
@@ -447,6 +472,15 @@ void stream_layer_deliver(struct stream_layer *sl, struct det *d, const struct f
         so->eof(d, f, fs, pl->dir, pl->p);
 }
 
+/*
+ * Bytes wait ahead of a hole: held by the layer, or held by the window beyond bytes it could
+ * not keep (past its end while the parser had not consumed enough) or could not track.
+ */
+static bool sl_dir_hole(const struct sl_dir *sd)
+{
+    return sd->held || (sd->win && (stream_has_hole(sd->win) || sd->win->gap));
+}
+
 void stream_layer_done(struct stream_layer *sl, struct flow *f)
 {
     struct sl_plan *pl = &sl->plan;
@@ -455,11 +489,11 @@ void stream_layer_done(struct stream_layer *sl, struct flow *f)
         return;
     struct sl_dir *sd = &fl->dir[pl->dir];
     if (pl->consume)
-        stream_consume(&sd->sd, pl->consume);
+        stream_consume(sd->win, pl->consume);
     for (int dir = 0; dir < 2 && sl->buffered >= 0; dir++)
-        if (fl->dir[dir].sd.buf && !(fl->follow[dir] >> sl->buffered & 1))
-            stream_close(sl->bufs, &fl->dir[dir].sd);
-    f->stream_holes = (uint8_t)(fl->dir[0].held | fl->dir[1].held << 1);
+        if (fl->dir[dir].win && !(fl->follow[dir] >> sl->buffered & 1))
+            sl_close_window(sl, fl, dir);
+    f->stream_holes = (uint8_t)(sl_dir_hole(&fl->dir[0]) | sl_dir_hole(&fl->dir[1]) << 1);
     memset(pl, 0, sizeof(*pl));
 }
 
@@ -467,8 +501,8 @@ void stream_layer_flow_end(struct stream_layer *sl, struct flow *f)
 {
     struct sl_flow *fl = pool_at(sl->flows, f->stream);
     if (fl && sl->bufs) {
-        stream_close(sl->bufs, &fl->dir[0].sd);
-        stream_close(sl->bufs, &fl->dir[1].sd);
+        sl_close_window(sl, fl, 0);
+        sl_close_window(sl, fl, 1);
     }
     pool_put(sl->flows, f->stream);
     f->stream = 0;
