@@ -121,13 +121,13 @@ enum stream_proto {
 
 /* In-order bytes of one direction handed to a parser. */
 struct stream_chunk {
-    int dir;              /* DIR_C2S or DIR_S2C */
-    uint64_t off;         /* stream offset of b[0] (0 = the direction's first byte) */
-    const uint8_t *b;     /* the bytes, borrowed for the call */
-    size_t n;             /* how many */
-    bool full;            /* buffered parser: b is the whole window (nothing more can come
-                             until some of it is consumed) */
-    const struct pkt *p;  /* the packet that made them deliverable (its time and frame) */
+    int dir;             /* DIR_C2S or DIR_S2C */
+    uint64_t off;        /* stream offset of b[0] (0 = the direction's first byte) */
+    const uint8_t *b;    /* the bytes, borrowed for the call */
+    size_t n;            /* how many */
+    bool full;           /* buffered parser: b is the whole window (nothing more can come
+                            until some of it is consumed) */
+    const struct pkt *p; /* the packet that made them deliverable (its time and frame) */
 };
 
 /* Bytes of one direction that will never be delivered (they were not captured). */
@@ -191,8 +191,8 @@ struct stream_layer;
  * A layer for up to max_flows flows feeding the stream parsers among dets[0, ndets) (those
  * with ops->stream), with buffers of cap bytes (nbuf of them at most). NULL on failure.
  */
-struct stream_layer *stream_layer_new(struct det *dets, size_t ndets, size_t max_flows,
-                                      size_t cap, size_t nbuf);
+struct stream_layer *stream_layer_new(struct det *dets, size_t ndets, size_t max_flows, size_t cap,
+                                      size_t nbuf);
 void stream_layer_free(struct stream_layer *sl);
 
 /*

@@ -24,12 +24,12 @@
 
 /* One direction of a flow. */
 struct sl_dir {
-    bool seq_known;       /* next is valid */
-    bool held;            /* a segment ahead of a hole is held (not delivered) */
-    uint32_t held_len;    /* bytes held from held_seq on */
-    uint64_t next;        /* stream offset of the next byte to deliver */
-    uint64_t held_seq;    /* stream offset of the first byte held */
-    uint64_t held_ns;     /* when the first held segment arrived */
+    bool seq_known;         /* next is valid */
+    bool held;              /* a segment ahead of a hole is held (not delivered) */
+    uint32_t held_len;      /* bytes held from held_seq on */
+    uint64_t next;          /* stream offset of the next byte to deliver */
+    uint64_t held_seq;      /* stream offset of the first byte held */
+    uint64_t held_ns;       /* when the first held segment arrived */
     struct stream_dir *win; /* the buffered parser's window (in sl_flow.wins), or NULL */
 };
 
@@ -51,33 +51,33 @@ struct sl_piece {
 
 /* What the current segment made deliverable (one segment at a time). */
 struct sl_plan {
-    struct sl_flow *fl;                 /* the flow's state, NULL: nothing for anyone */
-    int dir;                            /* the segment's direction */
-    const struct pkt *p;                /* the segment's packet */
-    bool probe;                         /* the flow's first payload: parsers are asked */
-    bool eof;                           /* the segment carries a FIN */
-    bool window;                        /* new in-order bytes reached the window */
-    unsigned np;                        /* pieces used */
-    struct sl_piece pc[SL_MAX_PIECES];  /* in stream order */
-    size_t consume;                     /* bytes the buffered parser consumed */
+    struct sl_flow *fl;                /* the flow's state, NULL: nothing for anyone */
+    int dir;                           /* the segment's direction */
+    const struct pkt *p;               /* the segment's packet */
+    bool probe;                        /* the flow's first payload: parsers are asked */
+    bool eof;                          /* the segment carries a FIN */
+    bool window;                       /* new in-order bytes reached the window */
+    unsigned np;                       /* pieces used */
+    struct sl_piece pc[SL_MAX_PIECES]; /* in stream order */
+    size_t consume;                    /* bytes the buffered parser consumed */
 };
 
 struct stream_layer {
-    struct det *dets;          /* the engine's detectors */
-    size_t ndets;              /* how many */
-    int8_t *slot;              /* per detector: its parser slot, -1 if not a stream parser */
-    int buffered;              /* slot of the buffered parser, -1 if none */
-    unsigned nparsers;         /* parser slots used */
-    size_t par[SL_MAX_PARSERS];/* detector index of each slot */
-    struct pool *flows;        /* struct sl_flow blocks */
-    struct stream_pool *bufs;  /* window buffers of the buffered parser */
-    struct pool *wins;         /* window pairs (struct stream_dir[2]) of the flows it follows */
-    uint64_t exhausted;        /* buffers that could not be had */
-    struct sl_plan plan;       /* the segment being delivered */
+    struct det *dets;           /* the engine's detectors */
+    size_t ndets;               /* how many */
+    int8_t *slot;               /* per detector: its parser slot, -1 if not a stream parser */
+    int buffered;               /* slot of the buffered parser, -1 if none */
+    unsigned nparsers;          /* parser slots used */
+    size_t par[SL_MAX_PARSERS]; /* detector index of each slot */
+    struct pool *flows;         /* struct sl_flow blocks */
+    struct stream_pool *bufs;   /* window buffers of the buffered parser */
+    struct pool *wins;          /* window pairs (struct stream_dir[2]) of the flows it follows */
+    uint64_t exhausted;         /* buffers that could not be had */
+    struct sl_plan plan;        /* the segment being delivered */
 };
 
-struct stream_layer *stream_layer_new(struct det *dets, size_t ndets, size_t max_flows,
-                                      size_t cap, size_t nbuf)
+struct stream_layer *stream_layer_new(struct det *dets, size_t ndets, size_t max_flows, size_t cap,
+                                      size_t nbuf)
 {
     struct stream_layer *sl = calloc(1, sizeof(*sl));
     if (!sl)
@@ -163,8 +163,7 @@ static bool sl_framed(struct stream_layer *sl, const struct flow *f, const struc
 {
     for (unsigned i = 0; i < sl->nparsers; i++) {
         struct det *d = &sl->dets[sl->par[i]];
-        if ((fl->follow[dir] >> i & 1) &&
-            d->ops->stream->framed(d, f, f->ext + d->off, dir))
+        if ((fl->follow[dir] >> i & 1) && d->ops->stream->framed(d, f, f->ext + d->off, dir))
             return true;
     }
     return false;
@@ -245,12 +244,11 @@ static void sl_release_held(struct sl_plan *pl, struct sl_dir *sd, uint64_t from
  * hole, or this segment begins a message: the hole will not be filled before it) and stepped
  * over together with the held bytes. *done: nothing more to do with this segment.
  */
-static void sl_hold_check(struct sl_plan *pl, struct sl_dir *sd, const struct pkt *p,
-                          uint64_t seq, uint64_t end, bool starts, bool *done)
+static void sl_hold_check(struct sl_plan *pl, struct sl_dir *sd, const struct pkt *p, uint64_t seq,
+                          uint64_t end, bool starts, bool *done)
 {
     uint64_t next = sd->next, held_end = sd->held_seq + sd->held_len;
-    bool stale =
-        p->ts_ns - sd->held_ns > SL_HOLD_NS || sd->held_len + (end - seq) > SL_HOLD_MAX;
+    bool stale = p->ts_ns - sd->held_ns > SL_HOLD_NS || sd->held_len + (end - seq) > SL_HOLD_MAX;
     *done = false;
     if (seq == held_end && !stale && !starts) {
         sd->held_len += (uint32_t)(end - seq);

@@ -210,14 +210,14 @@ out:
 
 /* One call a parser got. */
 struct ev {
-    char what;        /* 'p' probe, 'd' parse, 'g' gap, 'e' eof */
-    int dir;          /* direction */
-    uint64_t off;     /* parse/gap: stream offset */
-    uint64_t n;       /* parse/gap: bytes */
-    bool cut;         /* gap: cut by the snaplen */
-    int proto;        /* probe: the protocol */
-    char text[32];    /* parse: the first bytes */
-    uint64_t frame;   /* the packet's frame */
+    char what;      /* 'p' probe, 'd' parse, 'g' gap, 'e' eof */
+    int dir;        /* direction */
+    uint64_t off;   /* parse/gap: stream offset */
+    uint64_t n;     /* parse/gap: bytes */
+    bool cut;       /* gap: cut by the snaplen */
+    int proto;      /* probe: the protocol */
+    char text[32];  /* parse: the first bytes */
+    uint64_t frame; /* the packet's frame */
 };
 
 /* What a test parser recorded, and how it answers. */
@@ -405,7 +405,7 @@ static void test_layer_buffered(void)
     const uint64_t ms = 1000000;
     seg(sl, dets, &f, 1 * ms, 1, DIR_C2S, 0, "\x16\x03\x01\x00", 4, 4, 0);
     CHECK(stream_proto(&f) == STREAM_PROTO_TLS);
-    seg(sl, dets, &f, 2 * ms, 2, DIR_C2S, 10, "KLMN", 4, 4, 0); /* ahead of a hole */
+    seg(sl, dets, &f, 2 * ms, 2, DIR_C2S, 10, "KLMN", 4, 4, 0);  /* ahead of a hole */
     seg(sl, dets, &f, 3 * ms, 3, DIR_C2S, 4, "efghij", 6, 6, 0); /* fills it */
     const struct rec *u = &recs[0], *b = &recs[1];
     /* unbuffered: each byte once; the held bytes come from the window, not as a gap */
@@ -417,9 +417,10 @@ static void test_layer_buffered(void)
     CHECK(b->nev == 3);
     CHECK(ev_is(&b->ev[1], 'd', DIR_C2S, 0, 4));
     CHECK(ev_is(&b->ev[2], 'd', DIR_C2S, 0, 14) && b->ev[2].frame == 3);
-    CHECK(memcmp(b->ev[2].text, "\x16\x03\x01\x00"
-                                      "efghijKLMN",
-                  14) == 0);
+    CHECK(memcmp(b->ev[2].text,
+                 "\x16\x03\x01\x00"
+                 "efghijKLMN",
+                 14) == 0);
     stream_layer_flow_end(sl, &f);
     stream_layer_free(sl);
 }
