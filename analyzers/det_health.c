@@ -1,10 +1,9 @@
 /*
- * det_health.c - server health, the flow side: per flow, the attempts, handshakes, resets and
- * data segments counted for its server, and per request the response time (HTTP/1.x framing
- * where in the clear, request/response turn-taking for TLS and other protocols) with
- * slow_response findings. It reads the streams as a parser of the stream layer (stream.h):
- * the engine reassembles, this file frames. The server table, intervals and alerts are in
- * health_srv.c.
+ * det_health.c - server health, response timing: per request the response time (HTTP/1.x
+ * framing where in the clear, request/response turn-taking on TLS records and other
+ * protocols) with slow_response findings. It reads the streams as a parser of the stream
+ * layer (stream.h): the engine reassembles, this file frames. The server table, what each
+ * flow counts for its server, the intervals and alerts are in health_srv.c.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -16,17 +15,13 @@
 #include "analyzers/health.h"
 #include "analyzers/health_int.h"
 #include "analyzers/http.h"
-#include "analyzers/scan.h"
 #include "analyzers/stream.h"
 #include "analyzers/tls.h"
 #include "capture/decode.h"
-#include "capture/log.h"
-#include "capture/rd.h"
 
 #define HL_PIPELINE 4                /* requests awaiting a response per connection */
 #define HL_SLOW_PER_FLOW 4           /* slow_response findings per connection (then only counted) */
 #define HL_RESYNC_MAX 4              /* HTTP framing restarts after capture gaps, per connection */
-#define TEV_BIT(e) (1u << (e))
 
 /* How a flow's response times are measured. */
 enum hl_mode {
@@ -63,18 +58,6 @@ struct hl_tls_walk {
 /* A TLS 1.3 server record this small, this soon after the client's Finished, is a ticket. */
 #define HL_TICKET_MAX_LEN 1024
 #define HL_TICKET_WINDOW_NS 10000000ull /* 10 ms, plus twice the handshake RTT */
-
-/* Per-flow state every flow has (zeroed when the flow starts): counting, not parsing. */
-struct hl_slice {
-    uint32_t lazy;                  /* handle of the flow's struct hl_flow (det_lazy), 0 = none */
-    uint16_t srv;                   /* server index + 1; 0 = not tracked */
-    bool srv_done;                  /* srv was looked up */
-    bool counted_attempt;           /* the first SYN was counted */
-    bool counted_est;               /* the handshake completion was counted */
-    bool counted_reset;             /* a reset during the handshake was counted */
-    bool rtt_known;                 /* rec.hs_rtt_ns was counted in the server's quantiles */
-    uint32_t srv_gen;               /* the server slot's generation when it was looked up */
-};
 
 /*
  * Per-flow response timing state, taken from the pool at the flow's first payload (a
@@ -464,16 +447,6 @@ static void hl_lost(struct det *d, const struct flow *f, struct hl_flow *st, int
 
 /* ---- the stream parser (stream.h) ---- */
 
-/* The flow's server slot, looked up at its first packet. */
-static void hl_slice_server(struct hl *h, struct hl_slice *st, const struct flow *f)
-{
-    if (st->srv_done)
-        return;
-    st->srv_done = true;
-    st->srv = hl_server(h, &flow_rec(f)->server);
-    st->srv_gen = st->srv ? h->srv[st->srv - 1].gen : 0;
-}
-
 /* The flow's timing state, with the handshake RTT as counted so far. */
 static struct hl_flow *hl_timing(struct det *d, const struct flow *f, struct hl_slice *sl,
                                  const struct pkt *p)
@@ -558,56 +531,7 @@ static const struct stream_ops hl_stream_ops = {
     .framed = hl_framed,
 };
 
-/* ---- detector entry points ---- */
-
-static void hl_on_packet(struct det *d, const struct flow *f, void *fs, const struct pkt *p,
-                         const struct tcp_seg *sg)
-{
-    struct hl *h = hl_of(d);
-    struct hl_slice *st = fs;
-    hl_advance(d, p->ts_ns);
-    hl_slice_server(h, st, f);
-    struct hl_srv *s = hl_srv_at(h, st->srv, st->srv_gen);
-    if (s) {
-        struct health_row *r = &s->row;
-        s->active = true;
-        s->last_ns = p->ts_ns;
-        /* a scanner's probes are not attempts on the service (scan.h) */
-        if (sg->syn && !sg->syn_retry && !st->counted_attempt &&
-            !scan_is_scanner(det_scans(d), &flow_rec(f)->client.ip)) {
-            st->counted_attempt = true;
-            r->attempts++;
-        }
-        if (sg->syn_retry)
-            r->syn_retries++;
-        if (sg->synack_retry)
-            r->synack_retries++;
-        if (sg->hs_ack && !st->counted_est) {
-            st->counted_est = true;
-            r->established++;
-            if (flow_rec(f)->hs_rtt_ns >= 0) {
-                st->rtt_known = true;
-                sketch_add(&s->hs, (double)flow_rec(f)->hs_rtt_ns / 1e9);
-            }
-        }
-        if (sg->rst != RST_NONE) {
-            r->resets++;
-            if (sg->rst == RST_HANDSHAKE && !st->counted_reset) {
-                st->counted_reset = true;
-                r->failed_reset++;
-            }
-        }
-        if (sg->ev & TEV_BIT(TEV_ZERO_WINDOW))
-            r->zero_windows++;
-        if (sg->data) {
-            r->data_segs[sg->dir]++;
-            r->bytes[sg->dir] += sg->len;
-            if (sg->data_retrans)
-                r->retrans_segs[sg->dir]++;
-        }
-    }
-    /* response timing runs in the stream parser's calls, just before this one (hl_parse) */
-}
+/* ---- detector entry points (the rest are in health_srv.c) ---- */
 
 static void hl_on_flow_end(struct det *d, const struct flow *f, void *fs)
 {
