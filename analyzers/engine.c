@@ -569,6 +569,7 @@ void eng_get_stats(const struct engine *e, struct eng_stats *st)
     struct pool_stats ps;
     pool_get_stats(e->tcp_loss, &ps);
     st->lazy_exhausted += ps.exhausted;
+    st->stream_buf_exhausted = stream_layer_exhausted(e->streams);
     st->flows_active = flow_count(e->ft);
     st->last_ts_ns = e->now_ns;
 }
