@@ -165,7 +165,8 @@ enum stream_verdict {
  *   bytes it consumed (the rest is handed again with the next ones), or a verdict.
  * - gap says that n bytes at off will never come (a hole given up, bytes cut by the snaplen,
  *   bytes held beyond a hole that the layer could not keep); the next parse starts after
- *   them. Returns 0 or a verdict.
+ *   them. Returns 0 or a verdict. A buffered parser's window cannot step over a hole: after
+ *   its gap call it gets nothing more of that direction.
  * - eof: the direction ended (a FIN), after its last bytes were delivered.
  * - framed says whether the parser still reads messages in direction dir (so a segment
  *   ahead of a hole is worth holding until the hole fills) rather than timing bytes as they
