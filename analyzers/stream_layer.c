@@ -17,7 +17,9 @@
 #include "analyzers/tls.h"
 
 #define SL_MAX_PARSERS 4             /* stream parsers in the detector table, at most */
-#define SL_MAX_PIECES 6              /* deliverable pieces one segment can make */
+#define SL_MAX_PIECES 6              /* deliverable pieces one segment can make: a hole given up,
+                                        a gap, the bytes, a cut, held bytes and what of them
+                                        was not kept */
 #define SL_MAX_FIRST_GAP (16u << 20) /* bytes missing before the first data seen, at most */
 #define SL_HOLD_NS 1000000000ull     /* a hole not filled within 1 s of capture time is lost */
 #define SL_HOLD_MAX (64u << 10)      /* ... or once this many bytes wait behind it */
@@ -192,6 +194,17 @@ static bool sl_holdable(struct stream_layer *sl, const struct flow *f, const str
                           : !http_looks_like_response(p->payload, n);
 }
 
+/* Nothing deliverable yet (the pieces are not cleared: np says how many are valid). */
+static void sl_plan_reset(struct sl_plan *pl)
+{
+    pl->fl = NULL;
+    pl->p = NULL;
+    pl->probe = pl->eof = pl->window = false;
+    pl->np = 0;
+    pl->consume = 0;
+}
+
+/* Add a piece (none for 0 bytes); one segment makes at most SL_MAX_PIECES. */
 static void sl_piece(struct sl_plan *pl, bool gap, bool cut, uint64_t off, uint64_t n,
                      const uint8_t *b)
 {
@@ -357,7 +370,7 @@ void stream_layer_segment(struct stream_layer *sl, struct flow *f, const struct 
                           const struct tcp_seg *sg)
 {
     struct sl_plan *pl = &sl->plan;
-    memset(pl, 0, sizeof(*pl));
+    sl_plan_reset(pl);
     bool bytes = sg->len && sg->has_rel && !(sg->ev & (1u << TEV_KEEP_ALIVE));
     struct sl_flow *fl = pool_at(sl->flows, f->stream);
     if (!fl) {
@@ -492,7 +505,7 @@ void stream_layer_done(struct stream_layer *sl, struct flow *f)
         if (fl->dir[dir].win && !(fl->follow[dir] >> sl->buffered & 1))
             sl_close_window(sl, fl, dir);
     f->stream_holes = (uint8_t)(sl_dir_hole(&fl->dir[0]) | sl_dir_hole(&fl->dir[1]) << 1);
-    memset(pl, 0, sizeof(*pl));
+    sl_plan_reset(pl);
 }
 
 void stream_layer_flow_end(struct stream_layer *sl, struct flow *f)
