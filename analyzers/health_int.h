@@ -60,14 +60,14 @@ struct hl {
 
 /* Per-flow state every flow has (zeroed when the flow starts): counting, not parsing. */
 struct hl_slice {
-    uint32_t lazy;                  /* handle of the flow's struct hl_flow (det_lazy), 0 = none */
-    uint16_t srv;                   /* server index + 1; 0 = not tracked */
-    bool srv_done;                  /* srv was looked up */
-    bool counted_attempt;           /* the first SYN was counted */
-    bool counted_est;               /* the handshake completion was counted */
-    bool counted_reset;             /* a reset during the handshake was counted */
-    bool rtt_known;                 /* rec.hs_rtt_ns was counted in the server's quantiles */
-    uint32_t srv_gen;               /* the server slot's generation when it was looked up */
+    uint32_t lazy;        /* handle of the flow's struct hl_flow (det_lazy), 0 = none */
+    uint16_t srv;         /* server index + 1; 0 = not tracked */
+    bool srv_done;        /* srv was looked up */
+    bool counted_attempt; /* the first SYN was counted */
+    bool counted_est;     /* the handshake completion was counted */
+    bool counted_reset;   /* a reset during the handshake was counted */
+    bool rtt_known;       /* rec.hs_rtt_ns was counted in the server's quantiles */
+    uint32_t srv_gen;     /* the server slot's generation when it was looked up */
 };
 
 static inline struct hl *hl_of(struct det *d)

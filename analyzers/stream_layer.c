@@ -16,9 +16,10 @@
 #include "analyzers/stream.h"
 #include "analyzers/tls.h"
 
-#define SL_MAX_PARSERS 4             /* stream parsers in the detector table, at most */
-#define SL_MAX_PIECES 6              /* deliverable pieces one segment can make: a hole given up,
-                                        a gap, the bytes, a cut, held bytes and what of them
+#define SL_MAX_PARSERS 4 /* stream parsers in the detector table, at most */
+#define SL_MAX_PIECES                                                                              \
+    6                                /* deliverable pieces one segment can make: a hole given up,  \
+                                        a gap, the bytes, a cut, held bytes and what of them       \
                                         was not kept */
 #define SL_MAX_FIRST_GAP (16u << 20) /* bytes missing before the first data seen, at most */
 #define SL_HOLD_NS 1000000000ull     /* a hole not filled within 1 s of capture time is lost */
