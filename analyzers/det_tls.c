@@ -1,9 +1,9 @@
 /*
  * det_tls.c - TLS handshake analysis: a buffered parser of the stream layer (stream.h) for the
  * flows it found to be TLS on any port, parses both directions (tls.c), checks certificates
- * (tls_cert.c, x509.c) and decides the
- * outcome of each handshake (completed, failed with an alert, reset, closed, no ServerHello,
- * stalled, or - for TLS 1.3 - rejected by the client, inferred from record sizes).
+ * (tls_cert.c, x509.c) and decides the outcome of each handshake (completed, failed with an
+ * alert, reset, closed, no ServerHello, stalled, or - for TLS 1.3 - rejected by the client,
+ * inferred from record sizes).
  */
 #include <math.h>
 #include <stdarg.h>

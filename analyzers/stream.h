@@ -219,7 +219,7 @@ uint64_t stream_layer_exhausted(const struct stream_layer *sl);
 /* What the flow carries (STREAM_PROTO_UNKNOWN before its first payload). */
 enum stream_proto stream_proto(const struct flow *f);
 
-/* True while bytes of direction dir wait ahead of a hole. */
+/* True while bytes of direction dir wait ahead of a hole (as of the current segment). */
 bool stream_hole(const struct flow *f, int dir);
 
 #endif

@@ -367,6 +367,23 @@ static bool sl_open_windows(struct stream_layer *sl, struct sl_flow *fl)
     return true;
 }
 
+/*
+ * Bytes wait ahead of a hole: held by the layer, or held by a window (still read by the
+ * buffered parser) beyond bytes it could not keep (past its end while the parser had not
+ * consumed enough) or could not track.
+ */
+static void sl_holes(const struct stream_layer *sl, struct flow *f, const struct sl_flow *fl)
+{
+    uint8_t h = 0;
+    for (int dir = 0; dir < 2; dir++) {
+        const struct sl_dir *sd = &fl->dir[dir];
+        bool read = sl->buffered >= 0 && (fl->follow[dir] >> sl->buffered & 1);
+        if (sd->held || (sd->win && read && (stream_has_hole(sd->win) || sd->win->gap)))
+            h |= (uint8_t)(1u << dir);
+    }
+    f->stream_holes = h;
+}
+
 void stream_layer_segment(struct stream_layer *sl, struct flow *f, const struct pkt *p,
                           const struct tcp_seg *sg)
 {
@@ -393,6 +410,7 @@ void stream_layer_segment(struct stream_layer *sl, struct flow *f, const struct 
     if (bytes)
         sl_segment_bytes(sl, f, fl, p, sg);
     pl->eof = (p->flags & TCP_FIN) != 0;
+    sl_holes(sl, f, fl);
 }
 
 /* Parser slot i stops following direction dir (or the flow: dir < 0). */
@@ -484,15 +502,6 @@ void stream_layer_deliver(struct stream_layer *sl, struct det *d, const struct f
         so->eof(d, f, fs, pl->dir, pl->p);
 }
 
-/*
- * Bytes wait ahead of a hole: held by the layer, or held by the window beyond bytes it could
- * not keep (past its end while the parser had not consumed enough) or could not track.
- */
-static bool sl_dir_hole(const struct sl_dir *sd)
-{
-    return sd->held || (sd->win && (stream_has_hole(sd->win) || sd->win->gap));
-}
-
 void stream_layer_done(struct stream_layer *sl, struct flow *f)
 {
     struct sl_plan *pl = &sl->plan;
@@ -505,7 +514,7 @@ void stream_layer_done(struct stream_layer *sl, struct flow *f)
     for (int dir = 0; dir < 2 && sl->buffered >= 0; dir++)
         if (fl->dir[dir].win && !(fl->follow[dir] >> sl->buffered & 1))
             sl_close_window(sl, fl, dir);
-    f->stream_holes = (uint8_t)(sl_dir_hole(&fl->dir[0]) | sl_dir_hole(&fl->dir[1]) << 1);
+    sl_holes(sl, f, fl);
     sl_plan_reset(pl);
 }
 
