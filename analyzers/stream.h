@@ -173,7 +173,8 @@ enum stream_verdict {
  *   come. Holes are held only when some following parser is framed.
  *
  * Verdicts stop the calls: STREAM_DONE_DIR for that direction, STREAM_DONE for the flow. The
- * parser's on_packet runs right after its stream calls for the same packet.
+ * parser's on_packet runs right after its stream calls for the same packet. probe, parse and
+ * gap are required; eof and framed may be NULL (no FIN wanted; never framed).
  */
 struct stream_ops {
     bool buffered; /* keeps unconsumed bytes in the layer's window (see parse) */

@@ -96,6 +96,8 @@ struct stream_layer *stream_layer_new(struct det *dets, size_t ndets, size_t max
         sl->slot[i] = -1;
         if (!so)
             continue;
+        if (!so->probe || !so->parse || !so->gap)
+            goto fail;
         if (sl->nparsers == SL_MAX_PARSERS || (so->buffered && sl->buffered >= 0))
             goto fail;
         if (so->buffered)
@@ -166,7 +168,8 @@ static bool sl_framed(struct stream_layer *sl, const struct flow *f, const struc
 {
     for (unsigned i = 0; i < sl->nparsers; i++) {
         struct det *d = &sl->dets[sl->par[i]];
-        if ((fl->follow[dir] >> i & 1) && d->ops->stream->framed(d, f, f->ext + d->off, dir))
+        const struct stream_ops *so = d->ops->stream;
+        if ((fl->follow[dir] >> i & 1) && so->framed && so->framed(d, f, f->ext + d->off, dir))
             return true;
     }
     return false;
