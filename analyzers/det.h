@@ -15,6 +15,7 @@
 
 struct flow;
 struct pool;
+struct stream_ops;
 
 /*
  * Server endpoints a per-server detector table holds at once (det_estab, det_health): one
@@ -97,6 +98,8 @@ struct det_ops {
     size_t flow_small_size;
     void (*pack)(const struct flow *f, const void *fs, uint8_t *small);
     void (*unpack)(const struct flow *f, void *fs, const uint8_t *small);
+    /* A stream parser: the engine's stream layer hands it the flow's bytes (stream.h). */
+    const struct stream_ops *stream;
 };
 
 /*

@@ -1,8 +1,9 @@
 /*
- * det_health.c - server health, the flow side: per flow, the attempts, handshakes, resets and
- * data segments counted for its server, and per request the response time (HTTP/1.x framing
- * where in the clear, request/response turn-taking for TLS and other protocols) with
- * slow_response findings. The server table, intervals and alerts are in health_srv.c.
+ * det_health.c - server health, response timing: per request the response time (HTTP/1.x
+ * framing where in the clear, request/response turn-taking on TLS records and other
+ * protocols) with slow_response findings. It reads the streams as a parser of the stream
+ * layer (stream.h): the engine reassembles, this file frames. The server table, what each
+ * flow counts for its server, the intervals and alerts are in health_srv.c.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -16,18 +17,13 @@
 #include "analyzers/http.h"
 #include "analyzers/pool.h"
 #include "analyzers/scan.h"
+#include "analyzers/stream.h"
 #include "analyzers/tls.h"
 #include "capture/decode.h"
-#include "capture/log.h"
-#include "capture/rd.h"
 
 #define HL_RQ_SLOTS (HL_PIPELINE + 1) /* ... and the one being read */
 #define HL_SLOW_PER_FLOW 4           /* slow_response findings per connection (then only counted) */
 #define HL_RESYNC_MAX 4              /* HTTP framing restarts after capture gaps, per connection */
-#define HL_MAX_FIRST_GAP (16u << 20) /* bytes missing before the first data seen, at most */
-#define HL_HOLD_NS 1000000000ull     /* a hole not filled within 1 s of capture time is lost */
-#define HL_HOLD_MAX (64u << 10)      /* ... or once this many bytes wait behind it */
-#define TEV_BIT(e) (1u << (e))
 
 /* How a flow's response times are measured. */
 enum hl_mode {
@@ -60,40 +56,23 @@ struct hl_req {
     struct http_meta meta; /* method, request-target and Host as read */
 };
 
-/* TLS record walker for one direction. */
+/* TLS records of one direction, walked for turn-taking (tls_walk). */
 struct hl_tls {
-    uint8_t hdr[5];  /* record header bytes collected */
-    uint8_t hlen;    /* bytes in hdr[] */
-    uint8_t type;    /* content type of the record being walked */
-    uint16_t remain; /* body bytes of that record still to come */
-    uint16_t app;    /* application_data records started */
-    bool ticket;     /* the record being walked is taken for a TLS 1.3 session ticket */
+    struct tls_walk w; /* the record walk */
+    uint16_t app;      /* application_data records started */
 };
 
-/* How to read one call's bytes of a TLS stream, and what they held. */
+/* Which application_data records of one call's bytes count as a turn, and what was seen. */
 struct hl_tls_walk {
+    uint16_t *app;       /* the direction's application_data record count */
     bool skip_first_app; /* in: the first application_data record is the client's Finished */
     bool tickets;        /* in: small application_data records may be session tickets */
-    bool bad;            /* out: not TLS records */
-    bool app;            /* out: application data that counts as a turn */
     bool first_app;      /* out: the first application_data record started here */
 };
 
 /* A TLS 1.3 server record this small, this soon after the client's Finished, is a ticket. */
 #define HL_TICKET_MAX_LEN 1024
 #define HL_TICKET_WINDOW_NS 10000000ull /* 10 ms, plus twice the handshake RTT */
-
-/* Per-flow state every flow has (zeroed when the flow starts): counting, not parsing. */
-struct hl_slice {
-    uint32_t lazy;                  /* handle of the flow's struct hl_flow (det_lazy), 0 = none */
-    uint16_t srv;                   /* server index + 1; 0 = not tracked */
-    bool srv_done;                  /* srv was looked up */
-    bool counted_attempt;           /* the first SYN was counted */
-    bool counted_est;               /* the handshake completion was counted */
-    bool counted_reset;             /* a reset during the handshake was counted */
-    bool rtt_known;                 /* rec.hs_rtt_ns was counted in the server's quantiles */
-    uint32_t srv_gen;               /* the server slot's generation when it was looked up */
-};
 
 /*
  * Per-flow response timing state, taken from the pool at the flow's first payload (a
@@ -105,7 +84,6 @@ struct hl_flow {
     uint64_t hs_rtt_ns;             /* rec.hs_rtt_ns once counted (rtt_known), else 0;
                                        refreshed every packet */
     uint8_t mode;                   /* enum hl_mode */
-    bool seq_known[2];              /* next_seq[] is valid */
     bool waiting;                   /* turn-taking: client data awaits an answer */
     bool slow_pending;              /* HTTP: a slow first byte awaits its status line */
     bool tls13;                     /* TLS: the server encrypted its flight (TLS 1.3) */
@@ -116,11 +94,6 @@ struct hl_flow {
     bool rq_open;                   /* a request is being read, in req[(rq_head + nreq) %
                                        HL_RQ_SLOTS] */
     uint32_t depth;                 /* requests begun on this connection */
-    uint64_t next_seq[2];           /* next relative sequence per direction */
-    bool held[2];                   /* a segment ahead of a hole is held (not fed) */
-    uint32_t held_len[2];           /* bytes held from held_seq on */
-    uint64_t held_seq[2];           /* relative sequence of the first byte held */
-    uint64_t held_ns[2];            /* when the first held segment arrived */
     uint64_t fin_ns;                /* TLS 1.3: when the client's Finished was sent */
     bool tickets_done;              /* TLS 1.3: the server sent data other than tickets */
     uint64_t c_last_ns;             /* turn-taking: last client data byte time */
@@ -495,48 +468,28 @@ static void hl_http_bytes(struct det *d, const struct flow *f, struct hl_flow *s
 }
 
 /*
- * Walk TLS records (RFC 8446 5.1) over new bytes and say whether they carry application data
- * that counts as a turn (w->app). In TLS 1.3 the client's first application_data record is its
- * Finished (skip_first_app), and the server's first small ones may be NewSessionTickets sent
- * on that Finished, not answers (tickets).
+ * A TLS record header (tls_walk): true when the record counts as a turn. In TLS 1.3 the
+ * client's first application_data record is its Finished (skip_first_app), and the server's
+ * first small ones may be NewSessionTickets sent on that Finished, not answers (tickets).
  */
-static void hl_tls_bytes(struct hl_tls *t, const uint8_t *b, size_t n, struct hl_tls_walk *w)
+static bool hl_tls_header(void *ctx, uint8_t type, uint16_t len)
 {
-    struct rd r = rd_init(b, n);
-    while (rd_has(&r, 1)) {
-        if (t->remain == 0 && t->hlen < 5) {
-            t->hdr[t->hlen++] = rd_u8(&r);
-            if (t->hlen < 5)
-                continue;
-            struct rd hr = rd_init(t->hdr, 5);
-            t->type = rd_u8(&hr);
-            uint8_t major = rd_u8(&hr);
-            rd_skip(&hr, 1);
-            uint16_t len = rd_u16(&hr);
-            if (t->type < 20 || t->type > 24 || major != 3 || len > 18432) {
-                w->bad = true;
-                return;
-            }
-            t->remain = len;
-            t->ticket = false;
-            if (t->type == 23) {
-                if (t->app < UINT16_MAX)
-                    t->app++;
-                w->first_app |= t->app == 1;
-                t->ticket = w->tickets && len <= HL_TICKET_MAX_LEN;
-            }
-            if (t->remain == 0)
-                t->hlen = 0;
-        } else {
-            size_t k = rd_left(&r) < t->remain ? rd_left(&r) : t->remain;
-            rd_skip(&r, k);
-            t->remain = (uint16_t)(t->remain - k);
-            if (t->remain == 0)
-                t->hlen = 0;
-        }
-        if (t->type == 23 && !t->ticket && !(w->skip_first_app && t->app == 1))
-            w->app = true;
-    }
+    struct hl_tls_walk *w = ctx;
+    if (type != TLS_CT_APPDATA)
+        return false;
+    if (*w->app < UINT16_MAX)
+        ++*w->app;
+    w->first_app |= *w->app == 1;
+    bool ticket = w->tickets && len <= HL_TICKET_MAX_LEN;
+    return !ticket && !(w->skip_first_app && *w->app == 1);
+}
+
+/* Walk new bytes of a TLS stream: 1 when they carry data that counts as a turn, 0, or
+   MALFORMED (not TLS records). */
+static int hl_tls_bytes(struct hl_tls *t, const uint8_t *b, size_t n, struct hl_tls_walk *w)
+{
+    w->app = &t->app;
+    return tls_walk(&t->w, b, n, hl_tls_header, w);
 }
 
 /* Turn-taking: client data opens a turn, the server's first data after it answers it. */
@@ -569,12 +522,14 @@ static void hl_payload(struct det *d, const struct flow *f, struct hl_flow *st, 
                        const struct pkt *p, const uint8_t *b, size_t n)
 {
     if (st->mode == HM_UNKNOWN) {
+        /* the flow's protocol as the stream layer decided it from its first payload */
+        enum stream_proto proto = stream_proto(f);
         if (dir == DIR_S2C) {
-            st->mode = HM_TURNS;           /* the server spoke first: not HTTP, not TLS */
-        } else if (tls_looks_like(b, n)) { /* the same test as det_tls's */
+            st->mode = HM_TURNS; /* the server spoke first: not HTTP, not TLS */
+        } else if (proto == STREAM_PROTO_TLS) {
             st->mode = HM_TLS;
             memset(&st->u.tls, 0, sizeof(st->u.tls));
-        } else if (http_looks_like_request(b, n) && (st->rq = pool_get(hl_of(d)->rq_pool))) {
+        } else if (proto == STREAM_PROTO_HTTP && (st->rq = pool_get(hl_of(d)->rq_pool))) {
             /* HTTP with request slots (none left: timed by turns below, counted by the pool) */
             st->mode = HM_HTTP;
             http_init(&st->u.hp[DIR_C2S], HTTP_ROLE_REQUEST);
@@ -592,22 +547,21 @@ static void hl_payload(struct det *d, const struct flow *f, struct hl_flow *st, 
         if (dir == DIR_S2C && st->u.tls[DIR_C2S].app == 0 && !st->tls13) {
             struct hl_tls probe = st->u.tls[DIR_S2C];
             struct hl_tls_walk pw = {0};
-            hl_tls_bytes(&probe, b, n, &pw);
-            st->tls13 = pw.app && !pw.bad;
+            st->tls13 = hl_tls_bytes(&probe, b, n, &pw) == 1;
         }
         struct hl_tls_walk w = {0};
         w.skip_first_app = dir == DIR_C2S && st->tls13;
         w.tickets = dir == DIR_S2C && st->tls13 && st->fin_ns && !st->tickets_done &&
                     p->ts_ns - st->fin_ns <= HL_TICKET_WINDOW_NS + 2 * st->hs_rtt_ns;
-        hl_tls_bytes(&st->u.tls[dir], b, n, &w);
+        int app = hl_tls_bytes(&st->u.tls[dir], b, n, &w);
         if (dir == DIR_C2S && st->tls13 && w.first_app)
             st->fin_ns = p->ts_ns;
-        if (dir == DIR_S2C && w.app && st->fin_ns)
+        if (dir == DIR_S2C && app == 1 && st->fin_ns)
             st->tickets_done = true; /* an answer after the Finished: no more tickets */
-        if (w.bad) {
+        if (app == MALFORMED) {
             hl_to_turns(hl_of(d), st);
             hl_turn(d, f, st, dir, p, "TCP");
-        } else if (w.app) {
+        } else if (app == 1) {
             hl_turn(d, f, st, dir, p, "TLS");
         }
         break;
@@ -639,15 +593,8 @@ static bool hl_skip(struct det *d, const struct flow *f, struct hl_flow *st, int
             hl_http_response(d, f, st, &m, p);
         return true;
     }
-    case HM_TLS: {
-        struct hl_tls *t = &st->u.tls[dir];
-        if (t->hlen < 5 || n > t->remain)
-            return false;
-        t->remain = (uint16_t)(t->remain - n);
-        if (t->remain == 0)
-            t->hlen = 0;
-        return true;
-    }
+    case HM_TLS:
+        return tls_walk_skip(&st->u.tls[dir].w, n);
     case HM_TURNS:
     case HM_OFF:
         return true;
@@ -698,216 +645,93 @@ static void hl_lost(struct det *d, const struct flow *f, struct hl_flow *st, int
     hl_turn(d, f, st, dir, p, "TCP");
 }
 
-/*
- * n bytes of direction dir (up to the next byte to parse) are lost for good: step over them, or
- * frame afresh at the next message, or give framing up. False when framing was given up (the
- * segment was handled by turn-taking already).
- */
-static bool hl_gap(struct det *d, const struct flow *f, struct hl_flow *st, int dir,
-                   const struct pkt *p, uint64_t n)
-{
-    if (hl_skip(d, f, st, dir, p, n) || hl_resync(d, f, st, dir, p))
-        return true;
-    hl_lost(d, f, st, dir, p);
-    return false;
-}
+/* ---- the stream parser (stream.h) ---- */
 
-/*
- * A held segment (ahead of a hole) and this one: it extends the held bytes (true: nothing else
- * to do), or the hole is taken as lost (not filled in time, another hole, or this segment
- * begins a message: the hole will not be filled before it) and stepped over together with
- * the held bytes, which were never parsed. False then means done too.
- */
-static bool hl_hold_check(struct det *d, const struct flow *f, struct hl_flow *st, int dir,
-                          const struct pkt *p, uint64_t seq, uint64_t end, bool starts, bool *done)
+/* The flow's timing state, with the handshake RTT as counted so far. */
+static struct hl_flow *hl_timing(struct det *d, const struct flow *f, struct hl_slice *sl,
+                                 const struct pkt *p)
 {
-    uint64_t next = st->next_seq[dir], held_end = st->held_seq[dir] + st->held_len[dir];
-    bool stale =
-        p->ts_ns - st->held_ns[dir] > HL_HOLD_NS || st->held_len[dir] + (end - seq) > HL_HOLD_MAX;
-    *done = false;
-    if (seq == held_end && !stale && !starts) {
-        st->held_len[dir] += (uint32_t)(end - seq);
-        *done = true;
-        return true;
-    }
-    if (seq <= next && !stale)
-        return true; /* fills the hole (or part of it): parse it */
-    st->held[dir] = false;
-    st->next_seq[dir] = held_end;
-    if (!hl_gap(d, f, st, dir, p, held_end - next)) {
-        *done = true;
-        return false;
-    }
-    *done = end <= held_end;
-    return true;
-}
-
-/*
- * A segment ahead of a hole is held when the hole is probably reordering and its bytes sit
- * inside a message: HTTP bytes that do not begin a message (those begin one after messages
- * lost for good: framed afresh at once), or TLS bytes.
- */
-static bool hl_holdable(const struct hl_flow *st, int dir, const struct pkt *p,
-                        const struct tcp_seg *sg)
-{
-    if (st->mode == HM_TLS)
-        return true;
-    if (st->mode != HM_HTTP)
-        return false;
-    size_t n = p->payload ? p->payload_caplen : 0;
-    if (n > sg->len)
-        n = sg->len;
-    if (n == 0)
-        return true;
-    return dir == DIR_C2S ? !http_looks_like_request(p->payload, n)
-                          : !http_looks_like_response(p->payload, n);
-}
-
-/*
- * Take the new bytes of a segment. Sequence tracking: retransmitted bytes are not new. A
- * segment ahead of a hole is held (its bytes are not parsed) until the hole is filled (reordering
- * at the tap, a retransmission of a segment lost before it); the held bytes are then stepped
- * over. A hole never filled, or bytes cut by the snaplen, are stepped over when the parser
- * can, else HTTP framing restarts at the next message or turn-taking takes over.
- */
-static void hl_stream(struct det *d, const struct flow *f, struct hl_flow *st, const struct pkt *p,
-                      const struct tcp_seg *sg)
-{
-    int dir = sg->dir;
-    if (sg->len == 0 || !sg->has_rel || st->mode == HM_OFF)
-        return;
-    uint64_t seq = sg->rel_seq, end = sg->rel_seq + sg->len;
-    if (!st->seq_known[dir]) {
-        /* relative sequence 0 is the direction's first byte (after the ISN, or the peer's
-           acknowledgment point when picked up mid-stream): bytes missing before the first
-           data seen are a gap too, unless the distance is implausible (odd segments such as
-           an out-of-window reset can move the relative base) */
-        st->seq_known[dir] = true;
-        st->next_seq[dir] = seq <= HL_MAX_FIRST_GAP ? 0 : seq;
-    }
-    if (end <= st->next_seq[dir])
-        return; /* nothing new */
-    bool done;
-    if (st->held[dir] &&
-        (!hl_hold_check(d, f, st, dir, p, seq, end, !hl_holdable(st, dir, p, sg), &done) || done))
-        return;
-    uint64_t next = st->next_seq[dir];
-    if (end <= next)
-        return;
-    if (seq > next && !st->held[dir] && hl_holdable(st, dir, p, sg)) {
-        st->held[dir] = true; /* wait for the hole to be filled */
-        st->held_seq[dir] = seq;
-        st->held_len[dir] = (uint32_t)(end - seq);
-        st->held_ns[dir] = p->ts_ns;
-        return;
-    }
-    uint64_t gap = seq > next ? seq - next : 0;
-    uint64_t skip = seq < next ? next - seq : 0;
-    uint64_t avail = p->payload ? p->payload_caplen : 0;
-    if (avail > sg->len)
-        avail = sg->len;
-    uint64_t tail = sg->len - (avail > skip ? avail : skip);
-    st->next_seq[dir] = end;
-    if (gap && !hl_gap(d, f, st, dir, p, gap))
-        return;
-    if (avail > skip) {
-        struct rd r = rd_init(p->payload, (size_t)avail);
-        rd_skip(&r, (size_t)skip);
-        size_t n = rd_left(&r);
-        const uint8_t *b = rd_ptr(&r, n);
-        if (b && n)
-            hl_payload(d, f, st, dir, p, b, n);
-    } else if (st->mode == HM_TURNS) {
-        hl_turn(d, f, st, dir, p, "TCP"); /* new data, none of it captured */
-    }
-    if (tail && st->mode != HM_OFF && !hl_skip(d, f, st, dir, p, tail)) {
-        hl_lost(d, f, st, dir, p);
-        return;
-    }
-    /* the hole before held bytes is filled: step over the held bytes (never parsed) */
-    if (st->held[dir] && st->next_seq[dir] >= st->held_seq[dir]) {
-        uint64_t held_end = st->held_seq[dir] + st->held_len[dir];
-        st->held[dir] = false;
-        if (st->next_seq[dir] < held_end) {
-            uint64_t n = held_end - st->next_seq[dir];
-            st->next_seq[dir] = held_end;
-            (void)hl_gap(d, f, st, dir, p, n);
-        }
-    }
-}
-
-/* ---- detector entry points ---- */
-
-static void hl_on_packet(struct det *d, const struct flow *f, void *fs, const struct pkt *p,
-                         const struct tcp_seg *sg)
-{
-    struct hl *h = hl_of(d);
-    struct hl_slice *st = fs;
     hl_advance(d, p->ts_ns);
-    if (!st->srv_done) {
-        st->srv_done = true;
-        st->srv = hl_server(h, &flow_rec(f)->server);
-        st->srv_gen = st->srv ? h->srv[st->srv - 1].gen : 0;
-    }
-    struct hl_srv *s = hl_srv_at(h, st->srv, st->srv_gen);
-    if (s) {
-        struct health_row *r = &s->row;
-        s->active = true;
-        s->last_ns = p->ts_ns;
-        /* a scanner's probes are not attempts on the service (scan.h) */
-        if (sg->syn && !sg->syn_retry && !st->counted_attempt &&
-            !scan_is_scanner(det_scans(d), &flow_rec(f)->client.ip)) {
-            st->counted_attempt = true;
-            r->attempts++;
-        }
-        if (sg->syn_retry)
-            r->syn_retries++;
-        if (sg->synack_retry)
-            r->synack_retries++;
-        if (sg->hs_ack && !st->counted_est) {
-            st->counted_est = true;
-            r->established++;
-            if (flow_rec(f)->hs_rtt_ns >= 0) {
-                st->rtt_known = true;
-                sketch_add(&s->hs, (double)flow_rec(f)->hs_rtt_ns / 1e9);
-            }
-        }
-        if (sg->rst != RST_NONE) {
-            r->resets++;
-            if (sg->rst == RST_HANDSHAKE && !st->counted_reset) {
-                st->counted_reset = true;
-                r->failed_reset++;
-            }
-        }
-        if (sg->ev & TEV_BIT(TEV_ZERO_WINDOW))
-            r->zero_windows++;
-        if (sg->data) {
-            r->data_segs[sg->dir]++;
-            r->bytes[sg->dir] += sg->len;
-            if (sg->data_retrans)
-                r->retrans_segs[sg->dir]++;
-        }
-    }
-    struct hl_flow *lz = det_lazy_at(d, st->lazy);
-    if (!(sg->ev & TEV_BIT(TEV_KEEP_ALIVE)) && sg->len && sg->has_rel && !lz) {
-        lz = det_lazy_get(d, &st->lazy); /* the first payload: response timing starts */
-        if (lz) {
-            lz->srv = st->srv;
-            lz->srv_gen = st->srv_gen;
-        }
-    }
-    if (!lz)
-        return;
-    lz->hs_rtt_ns = st->rtt_known ? (uint64_t)flow_rec(f)->hs_rtt_ns : 0;
-    if (!(sg->ev & TEV_BIT(TEV_KEEP_ALIVE)))
-        hl_stream(d, f, lz, p, sg);
-    /* a response delimited by the close of the connection ends with the server's FIN */
-    if (lz->mode == HM_HTTP && sg->dir == DIR_S2C && (p->flags & TCP_FIN)) {
-        struct http_msg m;
-        if (http_eof(&lz->u.hp[DIR_S2C], &m))
-            hl_http_response(d, f, lz, &m, p);
-    }
+    struct hl_flow *st = det_lazy_at(d, sl->lazy);
+    if (st)
+        st->hs_rtt_ns = sl->rtt_known ? (uint64_t)flow_rec(f)->hs_rtt_ns : 0;
+    return st;
 }
+
+/* The flow's first payload: response timing starts (every protocol is timed). */
+static int hl_probe(struct det *d, const struct flow *f, void *fs, enum stream_proto proto,
+                    bool can_buffer, const struct pkt *p)
+{
+    struct hl_slice *sl = fs;
+    (void)proto;
+    (void)can_buffer;
+    hl_advance(d, p->ts_ns);
+    hl_slice_server(hl_of(d), sl, f);
+    struct hl_flow *st = det_lazy_get(d, &sl->lazy);
+    if (!st)
+        return STREAM_NOT_MINE;
+    st->srv = sl->srv;
+    st->srv_gen = sl->srv_gen;
+    return STREAM_FOLLOW;
+}
+
+static int hl_parse(struct det *d, const struct flow *f, void *fs, const struct stream_chunk *c)
+{
+    struct hl_flow *st = hl_timing(d, f, fs, c->p);
+    if (!st || st->mode == HM_OFF)
+        return STREAM_DONE;
+    hl_payload(d, f, st, c->dir, c->p, c->b, c->n);
+    return st->mode == HM_OFF ? STREAM_DONE : (int)c->n;
+}
+
+/*
+ * Bytes that will never come: step over them, or (a hole) frame afresh at the next message,
+ * or give framing up and time by turns. Bytes cut by the snaplen from a segment are new data
+ * at that packet for turn-taking.
+ */
+static int hl_gap_cb(struct det *d, const struct flow *f, void *fs, const struct stream_gap *g)
+{
+    struct hl_flow *st = hl_timing(d, f, fs, g->p);
+    if (!st || st->mode == HM_OFF)
+        return STREAM_DONE;
+    if (hl_skip(d, f, st, g->dir, g->p, g->n)) {
+        if (g->cut && st->mode == HM_TURNS)
+            hl_turn(d, f, st, g->dir, g->p, "TCP");
+    } else if (g->cut || !hl_resync(d, f, st, g->dir, g->p)) {
+        hl_lost(d, f, st, g->dir, g->p);
+    }
+    return st->mode == HM_OFF ? STREAM_DONE : 0;
+}
+
+/* A response delimited by the close of the connection ends with the server's FIN. */
+static void hl_eof(struct det *d, const struct flow *f, void *fs, int dir, const struct pkt *p)
+{
+    struct hl_flow *st = hl_timing(d, f, fs, p);
+    struct http_msg m;
+    if (st && st->mode == HM_HTTP && dir == DIR_S2C && http_eof(&st->u.hp[DIR_S2C], &m))
+        hl_http_response(d, f, st, &m, p);
+}
+
+/* HTTP and TLS are read message by message: a hole is worth waiting for. */
+static bool hl_framed(struct det *d, const struct flow *f, void *fs, int dir)
+{
+    const struct hl_slice *sl = fs;
+    const struct hl_flow *st = det_lazy_at(d, sl->lazy);
+    (void)f;
+    (void)dir;
+    return st && (st->mode == HM_HTTP || st->mode == HM_TLS);
+}
+
+static const struct stream_ops hl_stream_ops = {
+    .buffered = false,
+    .probe = hl_probe,
+    .parse = hl_parse,
+    .gap = hl_gap_cb,
+    .eof = hl_eof,
+    .framed = hl_framed,
+};
+
+/* ---- detector entry points (the rest are in health_srv.c) ---- */
 
 static void hl_on_flow_end(struct det *d, const struct flow *f, void *fs)
 {
@@ -987,4 +811,5 @@ const struct det_ops det_health_ops = {
     .flow_small_size = HL_SMALL_SIZE,
     .pack = hl_pack,
     .unpack = hl_unpack,
+    .stream = &hl_stream_ops,
 };

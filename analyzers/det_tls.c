@@ -1,8 +1,9 @@
 /*
- * det_tls.c - TLS handshake analysis: detects TLS by its first bytes on any port, reassembles
- * both directions (stream.c), parses them (tls.c), checks certificates (x509.c) and decides the
- * outcome of each handshake (completed, failed with an alert, reset, closed, no ServerHello,
- * stalled, or - for TLS 1.3 - rejected by the client, inferred from record sizes).
+ * det_tls.c - TLS handshake analysis: a buffered parser of the stream layer (stream.h) for the
+ * flows it found to be TLS on any port, parses both directions (tls.c), checks certificates
+ * (tls_cert.c, x509.c) and decides the outcome of each handshake (completed, failed with an
+ * alert, reset, closed, no ServerHello, stalled, or - for TLS 1.3 - rejected by the client,
+ * inferred from record sizes).
  */
 #include <math.h>
 #include <stdarg.h>
@@ -37,8 +38,6 @@ enum tf_state {
 struct tls_flow {
     uint32_t sess;    /* session index + 1, 0 if none */
     uint32_t gen;     /* the session's generation when attached */
-    uint32_t isn1[2]; /* raw sequence number after the last SYN / SYN-ACK seen per direction */
-    uint8_t has_isn;  /* bit per direction: isn1[dir] is set */
     uint8_t state;    /* enum tf_state */
 };
 
@@ -46,9 +45,7 @@ struct tls_flow {
 struct tls_sess {
     bool used;                  /* handed out */
     uint32_t gen;               /* bumped at every release */
-    struct stream_dir sd[2];    /* reassembly per direction */
-    bool base_set[2];           /* raw_base[dir] is set */
-    uint32_t raw_base[2];       /* raw sequence number of stream offset 0 per direction */
+    bool hole[2];               /* bytes of the direction wait ahead of a hole (stream_hole) */
     struct tls_conn tc;         /* parser state; tc.rec is the record being built */
     uint64_t ch_frame;          /* frame of the ClientHello */
     uint64_t last_progress_ns;  /* last time the handshake moved forward */
@@ -99,7 +96,7 @@ struct kl_entry {
 
 /* Detector-wide state. */
 struct tls_priv {
-    struct stream_pool *pool; /* 2 buffers per session (3 with a key log) */
+    struct stream_pool *pool; /* with a key log: a buffer per session for the decrypted flight */
     struct tls_ctx *ctx;      /* parser scratch */
     struct tls_sess *sess;    /* the session pool */
     uint32_t nsess;           /* entries in sess */
@@ -342,9 +339,8 @@ static void emit_failed(struct tls_priv *pv, struct tls_sess *s, uint64_t ts)
 /* Give a session back to the pool. */
 static void sess_release(struct tls_priv *pv, struct tls_sess *s)
 {
-    stream_close(pv->pool, &s->sd[0]);
-    stream_close(pv->pool, &s->sd[1]);
-    stream_close(pv->pool, &s->sd_inner);
+    if (pv->pool)
+        stream_close(pv->pool, &s->sd_inner);
     s->used = false;
     s->gen++;
     pv->free[pv->nfree++] = sess_idx(pv, s);
@@ -375,8 +371,7 @@ static void sess_finish(struct tls_priv *pv, struct tls_sess *s, enum tls_outcom
  */
 static bool sess_lost_bytes(const struct tls_sess *s)
 {
-    return stream_has_hole(&s->sd[0]) || stream_has_hole(&s->sd[1]) || s->sd[0].gap ||
-           s->sd[1].gap || s->gap_counted;
+    return s->hole[0] || s->hole[1] || s->gap_counted;
 }
 
 /* Expected AEAD tag length of a TLS 1.3 suite. */
@@ -842,35 +837,36 @@ static void ev_cert(void *ctx, unsigned idx, const uint8_t *der, size_t len)
                     cert_verdict, pv);
 }
 
-/* Run the parser over what direction dir has in order. */
-static void feed(struct tls_priv *pv, struct tls_sess *s, int dir)
+/*
+ * Run the parser over the unconsumed bytes b[0, n) of direction dir (full: they fill the
+ * window). Returns the bytes consumed.
+ */
+static size_t feed(struct tls_priv *pv, struct tls_sess *s, int dir, const uint8_t *b, size_t n,
+                   bool full)
 {
     static const struct tls_events evt = {NULL,    ev_record,   ev_handshake, ev_alert,
                                           ev_cert, ev_want_enc, ev_enc_record};
     struct tls_events ev = evt;
-    struct stream_dir *sd = &s->sd[dir];
+    size_t used = 0;
     ev.ctx = pv;
-    for (;;) {
-        size_t n;
-        const uint8_t *b = stream_data(sd, &n);
-        if (n == 0 || s->tc.d[dir].dead)
-            return;
-        int r = tls_parse(&s->tc, dir, b, n, pv->ctx, &ev);
+    while (used < n && !s->tc.d[dir].dead) {
+        int r = tls_parse(&s->tc, dir, b + used, n - used, pv->ctx, &ev);
         if (r == MALFORMED) {
             pv->malformed++;
-            return;
+            break;
         }
         if (r == NEED_MORE || r <= 0) {
-            if (sd->len == sd->cap) {
+            if (full && used == 0) {
                 pv->capped++; /* a message larger than the window: give up on this side */
                 s->tc.d[dir].dead = true;
             }
-            return;
+            break;
         }
-        stream_consume(sd, (size_t)r);
+        used += (size_t)r;
         if (s->tc.rec.outcome != TLS_IN_PROGRESS)
-            return;
+            break;
     }
+    return used;
 }
 
 /* Attach a new session to flow f for its first payload (a TLS ClientHello). */
@@ -886,13 +882,6 @@ static struct tls_sess *sess_open(struct tls_priv *pv, const struct flow *f, str
     uint32_t gen = s->gen;
     memset(s, 0, sizeof(*s));
     s->gen = gen;
-    if (stream_open(pv->pool, &s->sd[0], 0) < 0 || stream_open(pv->pool, &s->sd[1], 0) < 0) {
-        stream_close(pv->pool, &s->sd[0]);
-        pv->free[pv->nfree++] = i;
-        tf->state = TF_NO_BUFFER;
-        pv->exhausted++;
-        return NULL;
-    }
     s->used = true;
     const struct flow_record *fr = flow_rec(f);
     struct tls_record *r = &s->tc.rec;
@@ -962,6 +951,91 @@ static void on_close(struct tls_priv *pv, struct tls_sess *s, int dir, bool rst)
         sess_finish(pv, s, rst ? TLS_RESET : TLS_CLOSED, pv->cur_ns);
 }
 
+/* The packet being handled, for the parser callbacks. */
+static void touch(struct tls_priv *pv, struct tls_sess *s, int dir, const struct pkt *p)
+{
+    pv->cur = s;
+    pv->cur_ns = p->ts_ns;
+    pv->cur_frame = p->frame;
+    s->last_pkt_ns = p->ts_ns;
+    if (!s->last_progress_ns)
+        s->last_progress_ns = p->ts_ns;
+    if (dir == DIR_S2C && p->payload && p->payload_caplen)
+        s->server_data = true;
+}
+
+/* The flow's first payload: a session for it if it is TLS (the stream layer's decision). */
+static int tls_probe(struct det *d, const struct flow *f, void *fs, enum stream_proto proto,
+                     bool can_buffer, const struct pkt *p)
+{
+    struct tls_priv *pv = d->priv;
+    struct tls_flow *tf = fs;
+    (void)p;
+    pv->d = d;
+    if (proto != STREAM_PROTO_TLS) {
+        tf->state = TF_NOT_TLS;
+        return STREAM_NOT_MINE;
+    }
+    if (!can_buffer) {
+        tf->state = TF_NO_BUFFER;
+        pv->exhausted++;
+        return STREAM_NOT_MINE;
+    }
+    return sess_open(pv, f, tf) ? STREAM_FOLLOW : STREAM_NOT_MINE;
+}
+
+static int tls_parse_cb(struct det *d, const struct flow *f, void *fs, const struct stream_chunk *c)
+{
+    struct tls_priv *pv = d->priv;
+    struct tls_flow *tf = fs;
+    (void)f;
+    pv->d = d;
+    struct tls_sess *s = flow_sess(pv, tf);
+    if (!s)
+        return STREAM_DONE;
+    int dir = c->dir & 1;
+    touch(pv, s, dir, c->p);
+    size_t used = feed(pv, s, dir, c->b, c->n, c->full);
+    if (s->tc.d[dir].dead)
+        return STREAM_DONE_DIR; /* nothing more to read this way */
+    return (int)used;
+}
+
+/* A hole that will not fill: what follows it cannot be read. */
+static int tls_gap(struct det *d, const struct flow *f, void *fs, const struct stream_gap *g)
+{
+    struct tls_priv *pv = d->priv;
+    (void)f;
+    (void)g;
+    struct tls_sess *s = flow_sess(pv, fs);
+    if (s && !s->gap_counted) {
+        s->gap_counted = true;
+        pv->gaps++;
+    }
+    return STREAM_DONE_DIR;
+}
+
+/* Handshake records are read whole: holes are waited for while a session follows. */
+static bool tls_framed(struct det *d, const struct flow *f, void *fs, int dir)
+{
+    struct tls_priv *pv = d->priv;
+    struct tls_flow *tf = fs;
+    (void)f;
+    if (tf->state != TF_ACTIVE || tf->sess == 0 || tf->sess > pv->nsess)
+        return false;
+    const struct tls_sess *s = &pv->sess[tf->sess - 1];
+    return s->used && s->gen == tf->gen && !s->tc.d[dir & 1].dead;
+}
+
+static const struct stream_ops tls_stream_ops = {
+    .buffered = true,
+    .probe = tls_probe,
+    .parse = tls_parse_cb,
+    .gap = tls_gap,
+    .eof = NULL,
+    .framed = tls_framed,
+};
+
 static void tls_on_packet(struct det *d, const struct flow *f, void *fs, const struct pkt *p,
                           const struct tcp_seg *sg)
 {
@@ -969,78 +1043,17 @@ static void tls_on_packet(struct det *d, const struct flow *f, void *fs, const s
     struct tls_flow *tf = fs;
     int dir = sg->dir & 1;
     pv->d = d;
-    if (tf->state == TF_NOT_TLS || tf->state == TF_DONE || tf->state == TF_NO_BUFFER)
+    struct tls_sess *s = flow_sess(pv, tf);
+    if (!s)
         return;
-    if (p->flags & TCP_SYN) {
-        tf->isn1[dir] = p->seq + 1;
-        tf->has_isn |= (uint8_t)(1u << dir);
-    }
-    uint32_t plen = p->payload ? p->payload_caplen : 0;
-    struct tls_sess *s = NULL;
-    if (tf->state == TF_UNKNOWN) {
-        if (plen == 0)
-            return;
-        if (dir != DIR_C2S || !tls_looks_like(p->payload, plen)) {
-            tf->state = TF_NOT_TLS;
-            return;
-        }
-        s = sess_open(pv, f, tf);
-        if (!s)
-            return;
-    } else {
-        s = flow_sess(pv, tf);
-        if (!s)
-            return;
-    }
-    pv->cur = s;
-    pv->cur_ns = p->ts_ns;
-    pv->cur_frame = p->frame;
-    s->last_pkt_ns = p->ts_ns;
-    if (!s->last_progress_ns)
-        s->last_progress_ns = p->ts_ns;
-    if (plen) {
-        struct stream_dir *sd = &s->sd[dir];
-        if (!s->base_set[dir]) {
-            /*
-             * Stream offsets are counted from the byte after the SYN when it was seen close
-             * by (an earlier segment may still arrive out of order), else from this segment.
-             * Own 32-bit offsets rather than tcp_seg.rel_seq: a handshake is far shorter than
-             * 2 GiB, and this stays right when SYNs are repeated with new ISNs (port reuse).
-             */
-            bool near = (tf->has_isn >> dir & 1) && p->seq - tf->isn1[dir] < sd->cap / 2;
-            s->raw_base[dir] = near ? tf->isn1[dir] : p->seq;
-            s->base_set[dir] = true;
-        }
-        int64_t off = (int32_t)(p->seq - s->raw_base[dir]);
-        const uint8_t *data = p->payload;
-        if (off < 0) { /* bytes before the stream start: keep only what follows it */
-            uint32_t cut = (uint32_t)(off < -(int64_t)plen ? plen : -off);
-            data += cut;
-            plen -= cut;
-            off = 0;
-        }
-        if (dir == DIR_S2C)
-            s->server_data = true;
-        enum stream_add_res ar = stream_add(sd, (uint64_t)off, data, plen);
-        if (ar == STREAM_GAP && !s->gap_counted) {
-            s->gap_counted = true;
-            pv->gaps++;
-        }
-        if (ar == STREAM_IN_ORDER || ar == STREAM_CAPPED)
-            feed(pv, s, dir);
-    }
-    if (!s->used || s->gen != tf->gen) {
-        tf->state = TF_DONE;
+    touch(pv, s, dir, p);
+    s->hole[0] = stream_hole(f, DIR_C2S);
+    s->hole[1] = stream_hole(f, DIR_S2C);
+    if (s->tc.d[dir].dead && dir == DIR_C2S && !s->tc.seen_ch) {
+        /* It only started like TLS: give everything back and stop looking. */
+        sess_release(pv, s);
+        tf->state = TF_NOT_TLS;
         return;
-    }
-    if (s->tc.d[dir].dead) {
-        if (dir == DIR_C2S && !s->tc.seen_ch) {
-            /* It only started like TLS: give everything back and stop looking. */
-            sess_release(pv, s);
-            tf->state = TF_NOT_TLS;
-            return;
-        }
-        stream_close(pv->pool, &s->sd[dir]); /* nothing more to read this way */
     }
     if (s->tc.rec.outcome == TLS_COMPLETED || s->tc.rec.outcome == TLS_FAILED_ALERT) {
         sess_finish(pv, s, s->tc.rec.outcome, p->ts_ns);
@@ -1058,14 +1071,15 @@ static void tls_on_flow_end(struct det *d, const struct flow *f, void *fs)
 {
     struct tls_priv *pv = d->priv;
     struct tls_flow *tf = fs;
-    (void)f;
     pv->d = d;
     struct tls_sess *s = flow_sess(pv, tf);
     if (!s)
         return;
     pv->cur = s;
     pv->cur_ns = s->last_pkt_ns;
-    if ((stream_has_hole(&s->sd[0]) || stream_has_hole(&s->sd[1])) && !s->gap_counted) {
+    s->hole[0] = stream_hole(f, DIR_C2S);
+    s->hole[1] = stream_hole(f, DIR_S2C);
+    if ((s->hole[0] || s->hole[1]) && !s->gap_counted) {
         s->gap_counted = true;
         pv->gaps++;
     }
@@ -1121,8 +1135,9 @@ static int tls_init(struct det *d, const struct eng_config *cfg)
     if (cap < 1024)
         cap = 1024;
     pv->nsess = (uint32_t)(nbuf / 2 ? nbuf / 2 : 1);
-    /* with a key log, a third buffer per session holds the decrypted server flight */
-    pv->pool = stream_pool_new((size_t)pv->nsess * (cfg->tls_keylog ? 3 : 2), cap);
+    /* with a key log, a buffer per session holds the decrypted server flight */
+    if (cfg->tls_keylog)
+        pv->pool = stream_pool_new(pv->nsess, cap);
     pv->ctx = tls_ctx_new(cap);
     pv->sess = calloc(pv->nsess, sizeof(*pv->sess));
     pv->free = calloc(pv->nsess, sizeof(*pv->free));
@@ -1131,7 +1146,7 @@ static int tls_init(struct det *d, const struct eng_config *cfg)
         tls_certs_new(cfg->cert_expiring_days, cfg->ca_files, cfg->nca_files, err, sizeof(err));
     if (!pv->certs)
         log_error("TLS: %s", err);
-    if (!pv->pool || !pv->ctx || !pv->sess || !pv->free || !pv->certs) {
+    if ((cfg->tls_keylog && !pv->pool) || !pv->ctx || !pv->sess || !pv->free || !pv->certs) {
         tls_certs_free(pv->certs);
         stream_pool_free(pv->pool);
         tls_ctx_free(pv->ctx);
@@ -1198,25 +1213,6 @@ static void tls_free(struct det *d)
     d->priv = NULL;
 }
 
-/*
- * A compact flow (client SYNs only) keeps no byte of the slice: the client's ISN is the flow's
- * (flow_half) and nothing else is set before the first payload.
- */
-static void tls_pack(const struct flow *f, const void *fs, uint8_t *small)
-{
-    (void)f;
-    (void)fs;
-    (void)small;
-}
-
-static void tls_unpack(const struct flow *f, void *fs, const uint8_t *small)
-{
-    struct tls_flow *tf = fs;
-    (void)small;
-    tf->isn1[DIR_C2S] = flow_half(f, DIR_C2S)->isn + 1u;
-    tf->has_isn = 1u << DIR_C2S;
-}
-
 const struct det_ops det_tls_ops = {
     .name = "tls",
     .flow_state_size = sizeof(struct tls_flow),
@@ -1227,7 +1223,6 @@ const struct det_ops det_tls_ops = {
     .on_finding = NULL,
     .on_finish = tls_on_finish,
     .free = tls_free,
-    .flow_small_size = 0,
-    .pack = tls_pack,
-    .unpack = tls_unpack,
+    .flow_small_size = 0, /* nothing is set before the first payload (stream layer) */
+    .stream = &tls_stream_ops,
 };

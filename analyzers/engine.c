@@ -13,6 +13,7 @@
 #include "analyzers/flow.h"
 #include "analyzers/pool.h"
 #include "analyzers/scan.h"
+#include "analyzers/stream.h"
 #include "analyzers/tcp.h"
 
 #define ENG_MAX_DETS 32           /* detectors in det_table */
@@ -43,6 +44,7 @@ struct engine {
     size_t flow_fixed;                     /* bytes of a flow's table entry (every flow) */
     struct pool *tcp_loss;                 /* TCP analysis' loss bookkeeping, two per flow */
     struct scan_table *scans;              /* who scans (fed here, read by detectors) */
+    struct stream_layer *streams;          /* reassembly and delivery to stream parsers */
 };
 
 /* Bytes of lazy blocks handed out now: detectors' and TCP analysis' pools. */
@@ -65,6 +67,8 @@ static uint64_t eng_lazy_bytes(const struct engine *e)
         flow_table_get_mem(e->ft, &fm);
         bytes += (uint64_t)fm.blocks_used * fm.block_bytes;
     }
+    if (e->streams)
+        bytes += stream_layer_bytes(e->streams);
     return bytes;
 }
 
@@ -129,6 +133,13 @@ static void eng_count_data(const struct engine *e, struct flow_record *r, int di
         r->data_segs[dir]++;
     if (s->data_retrans)
         r->data_retrans[dir]++;
+}
+
+/* Bytes of each stream window (--stream-cap; at least 1 KiB). */
+static size_t eng_stream_cap(const struct eng_config *cfg)
+{
+    size_t cap = cfg->stream_cap ? cfg->stream_cap : 16384;
+    return cap < 1024 ? 1024 : cap;
 }
 
 void eng_config_default(struct eng_config *cfg)
@@ -286,6 +297,7 @@ static void eng_close_flow(struct engine *e, struct flow *f, enum flow_close why
     for (size_t i = 0; i < e->ndets; i++)
         if (e->dets[i].ops->on_flow_end)
             e->dets[i].ops->on_flow_end(&e->dets[i], f, f->ext + e->dets[i].off);
+    stream_layer_flow_end(e->streams, f);
     eng_out(e, OUT_FLOW, r);
     tcp_flow_end(f, e->tcp_loss);
 }
@@ -379,6 +391,10 @@ struct engine *eng_new(const struct eng_config *cfg, const struct sink_ops *out,
     e->scans = scan_new(e->cfg.inc_scan_targets ? e->cfg.inc_scan_targets : 20);
     if (!e->scans)
         goto free_dedup;
+    e->streams = stream_layer_new(e->dets, e->ndets, e->cfg.max_flows, eng_stream_cap(&e->cfg),
+                                  e->cfg.stream_buffers ? e->cfg.stream_buffers : 4096);
+    if (!e->streams)
+        goto free_scans;
     for (size_t i = 0; i < e->ndets; i++) {
         struct det *d = &e->dets[i];
         if (d->ops->init && d->ops->init(d, &e->cfg) != 0) {
@@ -392,6 +408,8 @@ free_dets:
     for (size_t i = 0; i < e->ndets; i++)
         if (e->dets[i].ops->free)
             e->dets[i].ops->free(&e->dets[i]);
+    stream_layer_free(e->streams);
+free_scans:
     scan_free(e->scans);
 free_dedup:
     tcp_dedup_free(e->dedup);
@@ -540,9 +558,14 @@ void eng_packet(struct engine *e, const struct pkt *p)
         scan_probe(e->scans, &r->client, &r->server, p->ts_ns);
     else if (s.synack && !s.synack_retry)
         scan_answered(e->scans, &r->client.ip);
-    for (size_t i = 0; i < e->ndets; i++)
-        if (e->dets[i].ops->on_packet)
-            e->dets[i].ops->on_packet(&e->dets[i], f, f->ext + e->dets[i].off, p, &s);
+    stream_layer_segment(e->streams, f, p, &s);
+    for (size_t i = 0; i < e->ndets; i++) {
+        struct det *d = &e->dets[i];
+        stream_layer_deliver(e->streams, d, f, f->ext + d->off);
+        if (d->ops->on_packet)
+            d->ops->on_packet(d, f, f->ext + d->off, p, &s);
+    }
+    stream_layer_done(e->streams, f);
     f = eng_commit(e, f);
     if (closed && f)
         flow_set_closed(e->ft, f, p->ts_ns);
@@ -609,6 +632,7 @@ void eng_get_stats(const struct engine *e, struct eng_stats *st)
     struct flow_mem_stats fm;
     flow_table_get_mem(e->ft, &fm);
     st->lazy_exhausted += fm.blocks_exhausted;
+    st->stream_buf_exhausted = stream_layer_exhausted(e->streams);
     st->flows_active = flow_count(e->ft);
     st->last_ts_ns = e->now_ns;
 }
@@ -704,6 +728,7 @@ void eng_free(struct engine *e)
     for (size_t i = 0; i < e->ndets; i++)
         if (e->dets[i].ops->free)
             e->dets[i].ops->free(&e->dets[i]);
+    stream_layer_free(e->streams);
     scan_free(e->scans);
     tcp_dedup_free(e->dedup);
     pool_free(e->tcp_loss);

@@ -34,6 +34,9 @@ struct flow {
     uint8_t *ext;                  /* detectors' per-flow state (det->off into it) */
     struct flow_node *node;        /* the table's entry of this flow */
     bool closed;                   /* closed; kept only for closed_linger */
+    uint8_t proto;                 /* enum stream_proto, decided by the stream layer */
+    uint8_t stream_holes;          /* bit per direction: bytes wait ahead of a hole */
+    uint32_t stream;               /* the stream layer's state (pool handle), 0 = none */
     uint64_t closed_ts_ns;         /* when it closed */
     struct flow *cl_prev;          /* older closed flow (closed list, by closed_ts_ns) */
     struct flow *cl_next;          /* newer closed flow */

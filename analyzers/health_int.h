@@ -1,8 +1,9 @@
 /*
  * health_int.h - what the two halves of the server health detector share (not a public
  * header: only det_health.c and health_srv.c include it). health_srv.c owns the server
- * table, the intervals, the quantiles and alert rules and counts other detectors' failures;
- * det_health.c follows each flow (attempts, handshakes, response timing) and feeds it.
+ * table, the intervals, the quantiles and alert rules, counts what each flow's segments say
+ * (attempts, handshakes, resets, data) and other detectors' failures; det_health.c times
+ * each flow's requests and responses (a stream parser) and feeds it.
  */
 #ifndef FM_HEALTH_INT_H
 #define FM_HEALTH_INT_H
@@ -63,6 +64,18 @@ struct hl {
     uint16_t slot[HL_HASH_SLOTS];     /* server index + 1, 0 = empty */
 };
 
+/* Per-flow state every flow has (zeroed when the flow starts): counting, not parsing. */
+struct hl_slice {
+    uint32_t lazy;        /* handle of the flow's struct hl_flow (det_lazy), 0 = none */
+    uint16_t srv;         /* server index + 1; 0 = not tracked */
+    bool srv_done;        /* srv was looked up */
+    bool counted_attempt; /* the first SYN was counted */
+    bool counted_est;     /* the handshake completion was counted */
+    bool counted_reset;   /* a reset during the handshake was counted */
+    bool rtt_known;       /* rec.hs_rtt_ns was counted in the server's quantiles */
+    uint32_t srv_gen;     /* the server slot's generation when it was looked up */
+};
+
 static inline struct hl *hl_of(struct det *d)
 {
     return d->priv;
@@ -81,9 +94,14 @@ void hl_sample(struct hl_srv *s, double resp_s);
 
 /* Bytes of one HTTP flow's request slots (det_health.c), the block size of hl.rq_pool. */
 size_t hl_rq_block(void);
+/* Look up the flow's server slot (once, at its first packet). */
+void hl_slice_server(struct hl *h, struct hl_slice *st, const struct flow *f);
 
 /* det_ops entries of the server side (det_health_ops in det_health.c lists them). */
 int hl_init(struct det *d, const struct eng_config *cfg);
+/* Count a segment for its server: attempts, handshakes, resets, zero windows, data. */
+void hl_on_packet(struct det *d, const struct flow *f, void *fs, const struct pkt *p,
+                  const struct tcp_seg *sg);
 void hl_on_tick(struct det *d, uint64_t now_ns);
 void hl_on_finding(struct det *d, const struct finding *f);
 void hl_on_finish(struct det *d);

@@ -1,8 +1,9 @@
 /*
  * health_srv.c - server health, the server side: the table of server endpoints, per-server
- * per-interval health rows (counts, handshake RTT and response-time quantiles, rates), alert
- * rules with hysteresis (health_alert findings on open and on close), and the failures other
- * detectors report. Intervals close by capture time, never by the wall clock.
+ * per-interval health rows (counts, handshake RTT and response-time quantiles, rates), what
+ * each flow's segments count for its server, alert rules with hysteresis (health_alert
+ * findings on open and on close), and the failures other detectors report. Intervals close by
+ * capture time, never by the wall clock.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -16,6 +17,8 @@
 #include "analyzers/scan.h"
 #include "capture/decode.h"
 #include "capture/log.h"
+
+#define TEV_BIT(e) (1u << (e))
 
 /* ---- server table ---- */
 
@@ -466,4 +469,65 @@ void hl_free(struct det *d)
     free(h->srv);
     free(h);
     d->priv = NULL;
+}
+
+/* ---- what each flow counts for its server ---- */
+
+/* The flow's server slot, looked up at its first packet. */
+void hl_slice_server(struct hl *h, struct hl_slice *st, const struct flow *f)
+{
+    if (st->srv_done)
+        return;
+    st->srv_done = true;
+    st->srv = hl_server(h, &flow_rec(f)->server);
+    st->srv_gen = st->srv ? h->srv[st->srv - 1].gen : 0;
+}
+
+void hl_on_packet(struct det *d, const struct flow *f, void *fs, const struct pkt *p,
+                  const struct tcp_seg *sg)
+{
+    struct hl *h = hl_of(d);
+    struct hl_slice *st = fs;
+    hl_advance(d, p->ts_ns);
+    hl_slice_server(h, st, f);
+    struct hl_srv *s = hl_srv_at(h, st->srv, st->srv_gen);
+    if (s) {
+        struct health_row *r = &s->row;
+        s->active = true;
+        s->last_ns = p->ts_ns;
+        /* a scanner's probes are not attempts on the service (scan.h) */
+        if (sg->syn && !sg->syn_retry && !st->counted_attempt &&
+            !scan_is_scanner(det_scans(d), &flow_rec(f)->client.ip)) {
+            st->counted_attempt = true;
+            r->attempts++;
+        }
+        if (sg->syn_retry)
+            r->syn_retries++;
+        if (sg->synack_retry)
+            r->synack_retries++;
+        if (sg->hs_ack && !st->counted_est) {
+            st->counted_est = true;
+            r->established++;
+            if (flow_rec(f)->hs_rtt_ns >= 0) {
+                st->rtt_known = true;
+                sketch_add(&s->hs, (double)flow_rec(f)->hs_rtt_ns / 1e9);
+            }
+        }
+        if (sg->rst != RST_NONE) {
+            r->resets++;
+            if (sg->rst == RST_HANDSHAKE && !st->counted_reset) {
+                st->counted_reset = true;
+                r->failed_reset++;
+            }
+        }
+        if (sg->ev & TEV_BIT(TEV_ZERO_WINDOW))
+            r->zero_windows++;
+        if (sg->data) {
+            r->data_segs[sg->dir]++;
+            r->bytes[sg->dir] += sg->len;
+            if (sg->data_retrans)
+                r->retrans_segs[sg->dir]++;
+        }
+    }
+    /* response timing runs in det_health.c's stream parser calls, just before this one */
 }

@@ -18,7 +18,8 @@ tests_unit_test_siphash_LDADD = $(FM_LIBS)
 TESTS += tests/unit/test_tcp tests/unit/test_flow tests/unit/test_siphash
 
 # Stream reassembly and the stream parsers: TLS (X.509 through OpenSSL) and HTTP/1.x.
-libanalyzers_a_SOURCES += analyzers/stream.h analyzers/stream.c analyzers/tls.h analyzers/tls.c \
+libanalyzers_a_SOURCES += analyzers/stream.h analyzers/stream.c analyzers/stream_layer.c \
+	analyzers/tls.h analyzers/tls.c \
 	analyzers/x509.h analyzers/x509.c analyzers/http.h analyzers/http.c
 check_PROGRAMS += tests/unit/test_tls tests/unit/test_stream tests/fuzz/fuzz_tls_replay
 tests_unit_test_tls_SOURCES = tests/unit/test_tls.c tests/unit/tls_vectors.h tests/unit/testhelp.h

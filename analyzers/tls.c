@@ -103,6 +103,50 @@ bool tls_looks_like(const uint8_t *p, size_t n)
     return !r.err && type == TLS_CT_HANDSHAKE && maj == 3 && min <= 4;
 }
 
+int tls_walk(struct tls_walk *w, const uint8_t *b, size_t n,
+             bool (*on_header)(void *ctx, uint8_t type, uint16_t len), void *ctx)
+{
+    struct rd r = rd_init(b, n);
+    bool seen = false;
+    while (rd_has(&r, 1)) {
+        if (w->remain == 0 && w->hlen < 5) {
+            w->hdr[w->hlen++] = rd_u8(&r);
+            if (w->hlen < 5)
+                continue;
+            struct rd hr = rd_init(w->hdr, 5);
+            w->type = rd_u8(&hr);
+            uint8_t major = rd_u8(&hr);
+            rd_skip(&hr, 1);
+            uint16_t len = rd_u16(&hr);
+            if (w->type < TLS_CT_CCS || w->type > TLS_CT_HEARTBEAT || major != 3 ||
+                len > TLS_MAX_RECORD)
+                return MALFORMED;
+            w->remain = len;
+            w->mark = on_header(ctx, w->type, len);
+            if (w->remain == 0)
+                w->hlen = 0;
+        } else {
+            size_t k = rd_left(&r) < w->remain ? rd_left(&r) : w->remain;
+            rd_skip(&r, k);
+            w->remain = (uint16_t)(w->remain - k);
+            if (w->remain == 0)
+                w->hlen = 0;
+        }
+        seen |= w->mark;
+    }
+    return seen;
+}
+
+bool tls_walk_skip(struct tls_walk *w, uint64_t n)
+{
+    if (w->hlen < 5 || n > w->remain)
+        return false;
+    w->remain = (uint16_t)(w->remain - n);
+    if (w->remain == 0)
+        w->hlen = 0;
+    return true;
+}
+
 /*
  * Cipher suite names: OpenSSL's (x509_cipher_suites), read once on first use by whichever
  * thread asks first (the analysis, the JSON sink, the live view, the report).

@@ -125,6 +125,30 @@ void tls_ctx_free(struct tls_ctx *x);
 int tls_parse(struct tls_conn *c, int dir, const uint8_t *buf, size_t len, struct tls_ctx *x,
               const struct tls_events *ev) FM_WUR;
 
+/*
+ * A resumable walk over the record headers of one direction (RFC 8446 5.1) that keeps no
+ * record bytes: for timing application data on connections the handshake parser no longer
+ * follows. Zero it to start.
+ */
+struct tls_walk {
+    uint8_t hdr[5];  /* header bytes collected */
+    uint8_t hlen;    /* bytes in hdr[] */
+    uint8_t type;    /* content type of the record being walked */
+    bool mark;       /* the record being walked was marked by on_header */
+    uint16_t remain; /* body bytes of that record still to come */
+};
+
+/*
+ * Walk b[0, n). Each complete header calls on_header(ctx, type, len), whose return marks the
+ * record. Returns 1 when bytes of a marked record (its header's last byte or body bytes) were
+ * among them, 0 when not, MALFORMED when the bytes are not TLS records (stop walking).
+ */
+int tls_walk(struct tls_walk *w, const uint8_t *b, size_t n,
+             bool (*on_header)(void *ctx, uint8_t type, uint16_t len), void *ctx) FM_WUR;
+
+/* n bytes are missing: true when they fall inside the body of the record being walked. */
+bool tls_walk_skip(struct tls_walk *w, uint64_t n);
+
 /* True if p[0, n) starts like a TLS handshake record (type 22, version 3.0 - 3.4). */
 bool tls_looks_like(const uint8_t *p, size_t n);
 

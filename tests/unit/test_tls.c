@@ -596,6 +596,58 @@ static void test_tls13_decrypt(void)
     x509_aead_free(a);
 }
 
+/* tls_walk's header callback for the tests: marks application_data records of 100+ bytes. */
+static int walk_headers;
+static bool walk_mark_big_appdata(void *ctx, uint8_t type, uint16_t len)
+{
+    (void)ctx;
+    walk_headers++;
+    return type == TLS_CT_APPDATA && len >= 100;
+}
+
+/* The record-header walk: split anywhere, marks per record, skips inside a body, rejects
+   what is not TLS. */
+static void test_walk(void)
+{
+    /* a handshake record of 3 bytes, an application_data record of 120 bytes, one of 2 */
+    uint8_t b[5 + 3 + 5 + 120 + 5 + 2];
+    size_t n = 0;
+    const uint8_t h1[] = {22, 3, 3, 0, 3}, h2[] = {23, 3, 3, 0, 120}, h3[] = {23, 3, 3, 0, 2};
+    memcpy(b + n, h1, 5), n += 5;
+    memset(b + n, 'h', 3), n += 3;
+    memcpy(b + n, h2, 5), n += 5;
+    memset(b + n, 'a', 120), n += 120;
+    memcpy(b + n, h3, 5), n += 5;
+    memset(b + n, 'z', 2), n += 2;
+    /* every split: the marked bytes are seen in exactly the calls that hold some of them */
+    for (size_t cut = 0; cut <= n; cut++) {
+        struct tls_walk w;
+        memset(&w, 0, sizeof(w));
+        walk_headers = 0;
+        int r1 = tls_walk(&w, b, cut, walk_mark_big_appdata, NULL);
+        int r2 = tls_walk(&w, b + cut, n - cut, walk_mark_big_appdata, NULL);
+        CHECK(walk_headers == 3);
+        /* bytes 12 (the big record's last header byte) to 132 belong to the marked record */
+        CHECK(r1 == (cut > 12 ? 1 : 0));
+        CHECK(r2 == (cut < 133 ? 1 : 0));
+    }
+    /* a gap inside the big record's body is stepped over; one beyond it is not */
+    struct tls_walk w;
+    memset(&w, 0, sizeof(w));
+    CHECK(tls_walk(&w, b, 20, walk_mark_big_appdata, NULL) == 1);
+    CHECK(!tls_walk_skip(&w, 200));
+    CHECK(tls_walk_skip(&w, 100));
+    CHECK(tls_walk(&w, b + 120, n - 120, walk_mark_big_appdata, NULL) == 1);
+    memset(&w, 0, sizeof(w));
+    CHECK(!tls_walk_skip(&w, 1)); /* between records: nothing to step over */
+    /* not TLS: a bad content type, or a record longer than TLS allows */
+    const uint8_t bad1[] = {'G', 'E', 'T', ' ', '/'}, bad2[] = {23, 3, 3, 0xff, 0xff};
+    memset(&w, 0, sizeof(w));
+    CHECK(tls_walk(&w, bad1, sizeof(bad1), walk_mark_big_appdata, NULL) == MALFORMED);
+    memset(&w, 0, sizeof(w));
+    CHECK(tls_walk(&w, bad2, sizeof(bad2), walk_mark_big_appdata, NULL) == MALFORMED);
+}
+
 int main(void)
 {
     g_ctx = tls_ctx_new(CAP);
@@ -614,6 +666,7 @@ int main(void)
     TEST_RUN(test_digest);
     TEST_RUN(test_tls13_derive);
     TEST_RUN(test_tls13_decrypt);
+    TEST_RUN(test_walk);
     tls_ctx_free(g_ctx);
     return TEST_REPORT();
 }
