@@ -40,6 +40,7 @@ struct output {
     size_t head;             /* oldest queued record */
     size_t count;            /* records queued (being delivered included) */
     bool waiting;            /* the thread sleeps on cv_work */
+    bool full_waiting;       /* the producer sleeps on cv_space */
     bool stop;               /* output_free: deliver what is left and end */
     uint64_t dropped;        /* records dropped because the queue was full */
 };
@@ -98,7 +99,8 @@ static void *output_main(void *arg)
         pthread_mutex_lock(&o->mu);
         o->head = (head + n) % o->nslots;
         o->count -= n;
-        pthread_cond_broadcast(&o->cv_space);
+        if (o->full_waiting)
+            pthread_cond_broadcast(&o->cv_space);
         if (o->count == 0)
             pthread_cond_broadcast(&o->cv_idle);
     }
@@ -122,12 +124,16 @@ static void output_put(void *ctx, const struct out_rec *r)
             pthread_mutex_unlock(&o->mu);
             return;
         }
+        o->full_waiting = true;
         pthread_cond_wait(&o->cv_space, &o->mu);
+        o->full_waiting = false;
     }
     struct out_rec *slot = &o->slots[(o->head + o->count) % o->nslots];
     memcpy(slot, r, out_rec_size(r->type));
     o->count++;
-    if (o->waiting)
+    /* Offline, wake the thread once a chunk is queued, not per record (a wake-up costs more
+       than most records' delivery); live records go at once (the view stays current). */
+    if (o->waiting && (!o->block || o->count >= OUTPUT_CHUNK || r->type == OUT_SUMMARY))
         pthread_cond_signal(&o->cv_work);
     pthread_mutex_unlock(&o->mu);
 }
@@ -199,6 +205,8 @@ void output_sync(struct output *o)
     if (!o)
         return;
     pthread_mutex_lock(&o->mu);
+    if (o->count > 0 && o->waiting)
+        pthread_cond_signal(&o->cv_work);
     while (o->count > 0)
         pthread_cond_wait(&o->cv_idle, &o->mu);
     pthread_mutex_unlock(&o->mu);
