@@ -39,4 +39,17 @@ void tls_certs_check(struct tls_certs *tc, unsigned idx, const struct endpoint *
                                      const struct cert_record *c),
                      void *ctx);
 
+/*
+ * Workers (analyzers/worker.c): on the calling thread, ask judge(ctx, key) instead of the
+ * table of this tls_certs whether (certificate, server, SNI) is judged the first time, so
+ * that one aggregator decides it for every worker. NULL restores the table.
+ */
+/* (certificate, server, SNI) keys remembered by one judge (a direct-mapped table). */
+#define TLS_CERTS_SEEN 4096
+
+/* The judge itself: true the first time key is seen in seen[TLS_CERTS_SEEN] (then kept). */
+bool tls_certs_first_key(uint64_t *seen, uint64_t key);
+
+void tls_certs_set_thread_judge(bool (*judge)(void *ctx, uint64_t key), void *ctx);
+
 #endif

@@ -16,6 +16,7 @@
 
 #include "analyzers/engine.h"
 #include "analyzers/stream.h"
+#include "analyzers/worker.h"
 #include "capture/clock.h"
 #include "capture/decode.h"
 #include "capture/log.h"
@@ -83,6 +84,8 @@ static void usage(FILE *o)
           "Analysis:\n"
           "  --server ADDR[:PORT] this endpoint is a server (repeatable; IPv6 as [ADDR]:PORT)\n"
           "  --max-flows N        flow table cap (default 262144); the oldest are evicted\n"
+          "  --workers N|auto     analysis threads (default auto: the online CPUs, at most 8;\n"
+          "                       1: one thread); flow and stream caps are split among them\n"
           "  --idle-timeout SEC   end flows idle this long (default 300)\n"
           "  --interval SEC       server health interval (default 10)\n"
           "  --slow-response SEC  slow response threshold (default 5)\n"
@@ -134,6 +137,7 @@ enum {
     OPT_NO_COLOR,
     OPT_NO_DB,
     OPT_MAX_FLOWS,
+    OPT_WORKERS,
     OPT_IDLE,
     OPT_INTERVAL,
     OPT_SLOW,
@@ -167,6 +171,7 @@ static const struct option long_opts[] = {
     {"no-color", no_argument, NULL, OPT_NO_COLOR},
     {"no-db", no_argument, NULL, OPT_NO_DB},
     {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
+    {"workers", required_argument, NULL, OPT_WORKERS},
     {"idle-timeout", required_argument, NULL, OPT_IDLE},
     {"interval", required_argument, NULL, OPT_INTERVAL},
     {"slow-response", required_argument, NULL, OPT_SLOW},
@@ -349,6 +354,15 @@ static bool parse_one(struct opts *o, int c, const char *arg)
             return true;
         }
         return num_arg("--speed", arg, 0.01, 1e6, &o->speed);
+    case OPT_WORKERS:
+        if (strcmp(arg, "auto") == 0) {
+            o->workers = 0;
+            return true;
+        }
+        if (!num_arg("--workers", arg, 1, WK_MAX, &v))
+            return false;
+        o->workers = (unsigned)v;
+        return true;
     case OPT_MAX_FLOWS:
         if (!num_arg("--max-flows", arg, 16, 100e6, &v))
             return false;
@@ -601,7 +615,7 @@ static int drop_privileges(const char *user)
 struct run {
     struct opts *o;                  /* options */
     struct cap_source *src;          /* frames */
-    struct engine *eng;              /* analysis */
+    struct workers *wk;              /* analysis (one engine, or workers and an aggregator) */
     struct cli_sinks sinks;          /* the outputs, opened from the sink table */
     struct output *out;              /* the queue and thread that feed them */
     uint64_t out_dropped;            /* its drops, once it is freed */
@@ -646,10 +660,10 @@ static int open_sinks(struct run *r)
 }
 
 /* -v: what flows cost in memory (the bytes-per-flow measurement tests/synflood.sh checks). */
-static void log_flow_memory(const struct engine *eng)
+static void log_flow_memory(struct workers *wk)
 {
     struct eng_stats es;
-    eng_get_stats(eng, &es);
+    wk_get_stats(wk, &es);
     uint64_t per = es.state_peak_flows ? es.state_peak_bytes / es.state_peak_flows : 0;
     log_info("flow state: %" PRIu64 " bytes per flow at the peak (%" PRIu64 " flows, %" PRIu64
              " bytes); every flow costs %" PRIu64 " (struct flow %" PRIu64
@@ -685,7 +699,7 @@ static int periodic(struct run *r, bool done)
 {
     struct eng_stats es;
     struct cap_stats cs;
-    eng_get_stats(r->eng, &es);
+    wk_get_stats(r->wk, &es);
     cap_stats(r->src, &cs);
     if (r->metrics) {
         struct metrics_self ms = {
@@ -731,7 +745,8 @@ static int periodic(struct run *r, bool done)
     if (done) {
         r->nsnap = 0;
     } else if (now - r->snap_wall >= 250000000u) {
-        r->nsnap = eng_snapshot_flows(r->eng, r->snap, SNAP_FLOWS);
+        struct engine *one = wk_engine(r->wk);
+        r->nsnap = one ? eng_snapshot_flows(one, r->snap, SNAP_FLOWS) : 0;
         r->snap_wall = now;
     }
     return tui_frame(r->tui, &ts, r->snap, r->nsnap, now);
@@ -748,11 +763,11 @@ static void on_frame(struct run *r, const struct cap_frame *f)
     enum pkt_kind k =
         pkt_decode(f->linktype, f->data, f->caplen, f->wirelen, f->ts_ns, f->number, &p, &r->dst);
     if (k == PKT_TCP) {
-        eng_packet(r->eng, &p);
-        if (r->evidence)
-            evidence_packet(r->evidence, eng_last_flow_id(r->eng), f);
+        wk_packet(r->wk, &p);
+        if (r->evidence) /* one worker (see resolve_workers) */
+            evidence_packet(r->evidence, eng_last_flow_id(wk_engine(r->wk)), f);
     } else if (k == PKT_MALFORMED || k == PKT_TRUNCATED) {
-        eng_malformed(r->eng, f->ts_ns, f->number,
+        wk_malformed(r->wk, f->ts_ns, f->number,
                       k == PKT_TRUNCATED ? "frame cut before the end of the TCP header"
                                          : "inconsistent IP/TCP header lengths");
     }
@@ -801,7 +816,7 @@ static int read_loop(struct run *r)
                 break;
             on_frame(r, &f);
         } else if (rc == ERR_AGAIN) {
-            eng_tick(r->eng, clock_real_ns());
+            wk_tick(r->wk, clock_real_ns());
         } else {
             log_error("%s", cap_error(r->src));
             return EXIT_RUNTIME;
@@ -855,8 +870,8 @@ static int finish(struct run *r, int status)
     sum.first_ts_ns = r->first_ts;
     sum.last_ts_ns = r->last_ts;
     sum.input_error = r->input_error;
-    eng_finish(r->eng, &sum);
-    log_flow_memory(r->eng);
+    wk_finish(r->wk, &sum);
+    log_flow_memory(r->wk);
     r->out_dropped = output_dropped(r->out);
     output_free(r->out); /* every record delivered; the sinks are the main thread's again */
     r->out = NULL;
@@ -893,12 +908,33 @@ static void close_run(struct run *r)
     output_free(r->out);
     r->out = NULL;
     cli_sinks_close(&r->sinks);
-    if (r->eng)
-        eng_free(r->eng);
+    if (r->wk)
+        wk_free(r->wk);
     r->evidence = NULL; /* freed by its sink */
     if (r->src)
         cap_close(r->src);
     r->src = NULL;
+}
+
+/*
+ * How many analysis threads: --workers, or the online CPUs (at most WK_MAX). One when a part
+ * needs the single engine: the evidence ring (fed per packet with the packet's flow id) and
+ * the live view's list of open flows.
+ */
+static unsigned resolve_workers(const struct run *r)
+{
+    unsigned n = r->o->workers;
+    if (n == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cpus < 1 ? 1 : cpus > WK_MAX ? WK_MAX : (unsigned)cpus;
+    }
+    if (n > 1 && (r->evidence || r->tui)) {
+        if (r->o->workers > 1)
+            log_info("--workers %u: one analysis thread with %s", n,
+                     r->evidence ? "--evidence-dir" : "--tui");
+        n = 1;
+    }
+    return n;
 }
 
 static int open_source(struct run *r)
@@ -965,8 +1001,8 @@ static int run(struct opts *o)
     if (sinks_rc != 0)
         goto out;
     stream_set_budget(o->stream_budget);
-    r->eng = eng_new(&o->eng, &output_sink_ops, r->out);
-    if (!r->eng) {
+    r->wk = wk_new(&o->eng, resolve_workers(r), &output_sink_ops, r->out);
+    if (!r->wk) {
         log_error("cannot set up the analysis: not enough memory for the flow table of %zu "
                   "flows (--max-flows) and the parsers' tables",
                   o->eng.max_flows);
