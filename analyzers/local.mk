@@ -83,9 +83,5 @@ TESTS += tests/unit/test_incident tests/incidents/diagnosis.sh tests/incidents/c
 EXTRA_DIST += tests/incidents/diagnosis.sh tests/incidents/corpus.sh \
 	tests/incidents/corpus_incidents.py tests/incidents/corpus.golden
 
-# Workers: the reader -> worker -> aggregator rings and the N-thread analysis (worker.c).
-libanalyzers_a_SOURCES += analyzers/ring.h analyzers/ring.c analyzers/worker.h analyzers/worker.c
-check_PROGRAMS += tests/unit/test_ring
-tests_unit_test_ring_SOURCES = tests/unit/test_ring.c tests/unit/testhelp.h
-tests_unit_test_ring_LDADD = $(FM_LIBS)
-TESTS += tests/unit/test_ring
+# Workers: the N-thread analysis (reader -> workers -> aggregator over capture/ring.h).
+libanalyzers_a_SOURCES += analyzers/worker.h analyzers/worker.c

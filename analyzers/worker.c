@@ -57,10 +57,11 @@
 #include "analyzers/flow.h"
 #include "analyzers/health.h"
 #include "analyzers/incident.h"
-#include "analyzers/ring.h"
+#include "capture/ring.h"
 #include "analyzers/tcp.h"
 #include "analyzers/tls.h"
 #include "analyzers/tls_cert.h"
+#include "capture/log.h"
 
 #define WK_BATCH 256                 /* positions per batch */
 #define WK_RING_BYTES (4u << 20)     /* each ring (a message takes at most a quarter) */
@@ -188,6 +189,7 @@ struct wk_worker {
     uint32_t nslots;          /* slots 1..nslots */
     unsigned batches;         /* batches done (for WK_STATS_EVERY) */
     struct wk_pub pub;        /* counters for wk_get_stats */
+    char tag[24];             /* "worker N: " before its messages */
 };
 
 enum { MODE_ADVANCE, MODE_PACKET, MODE_FINISH };
@@ -559,6 +561,8 @@ static void *wk_worker_main(void *arg)
 {
     struct wk_worker *k = arg;
     tls_certs_set_thread_judge(wk_cert_judge, k);
+    snprintf(k->tag, sizeof(k->tag), "worker %u: ", k->id);
+    log_set_thread(k->tag, 0);
     for (;;) {
         size_t len;
         uint32_t *type = ring_peek(k->in, &len);
@@ -988,7 +992,9 @@ static int wk_new_worker(struct workers *w, unsigned i)
     k->nfree = k->nslots;
     wk_init_target = k;
     wk_init_group = 0;
+    log_set_thread(NULL, i > 0); /* what the detectors say at start, worker 0 says once */
     k->eng = eng_new_dets(&c, w->wk_table, &wk_out_ops, k);
+    log_set_thread(NULL, 0);
     wk_init_target = NULL;
     if (!k->eng)
         return ERR_NOMEM;

@@ -616,6 +616,7 @@ struct run {
     struct opts *o;                  /* options */
     struct cap_source *src;          /* frames */
     struct workers *wk;              /* analysis (one engine, or workers and an aggregator) */
+    unsigned nworkers;               /* how many (resolve_workers) */
     struct cli_sinks sinks;          /* the outputs, opened from the sink table */
     struct output *out;              /* the queue and thread that feed them */
     uint64_t out_dropped;            /* its drops, once it is freed */
@@ -923,15 +924,16 @@ static void close_run(struct run *r)
  */
 static unsigned resolve_workers(const struct run *r)
 {
-    unsigned n = r->o->workers;
+    const struct opts *o = r->o;
+    unsigned n = o->workers;
     if (n == 0) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         n = cpus < 1 ? 1 : cpus > WK_MAX ? WK_MAX : (unsigned)cpus;
     }
-    if (n > 1 && (r->evidence || r->tui)) {
-        if (r->o->workers > 1)
+    if (n > 1 && (o->evidence.dir || o->tui)) {
+        if (o->workers > 1)
             log_info("--workers %u: one analysis thread with %s", n,
-                     r->evidence ? "--evidence-dir" : "--tui");
+                     o->evidence.dir ? "--evidence-dir" : "--tui");
         n = 1;
     }
     return n;
@@ -943,6 +945,7 @@ static int open_source(struct run *r)
     struct opts *o = r->o;
     if (o->iface) {
         o->live.iface = o->iface;
+        o->live.fanout = (int)r->nworkers; /* > 1: one capture handle per worker */
         r->src = cap_open_live(&o->live, o->filter, err, sizeof(err));
     } else {
         r->src = cap_open_files(o->inputs, o->ninputs, o->filter, err, sizeof(err));
@@ -982,6 +985,7 @@ static int run(struct opts *o)
         return EXIT_RUNTIME;
     }
     r->o = o;
+    r->nworkers = resolve_workers(r);
     if (open_source(r) != 0)
         goto out;
     if (o->user && drop_privileges(o->user) != 0)
@@ -1001,7 +1005,7 @@ static int run(struct opts *o)
     if (sinks_rc != 0)
         goto out;
     stream_set_budget(o->stream_budget);
-    r->wk = wk_new(&o->eng, resolve_workers(r), &output_sink_ops, r->out);
+    r->wk = wk_new(&o->eng, r->nworkers, &output_sink_ops, r->out);
     if (!r->wk) {
         log_error("cannot set up the analysis: not enough memory for the flow table of %zu "
                   "flows (--max-flows) and the parsers' tables",

@@ -1,5 +1,5 @@
 /* test_ring.c - the SPSC byte ring: order, sizes, wrap-around, a full ring, two threads. */
-#include "analyzers/ring.h"
+#include "capture/ring.h"
 
 #include <pthread.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
  * buffer: a pad message fills the rest and the message starts again at offset 0.
  */
 #define _POSIX_C_SOURCE 200809L /* pthread_condattr_setclock under -std=c11 */
-#include "analyzers/ring.h"
+#include "capture/ring.h"
 
 #include <errno.h>
 #include <pthread.h>
