@@ -63,8 +63,8 @@
 #include "analyzers/tls_cert.h"
 #include "capture/log.h"
 
-#define WK_BATCH 256                 /* positions per batch */
-#define WK_RING_BYTES (4u << 20)     /* each ring (a message takes at most a quarter) */
+#define WK_BATCH 1024                /* positions per batch */
+#define WK_RING_BYTES (2u << 20)     /* each ring (a message takes at most a quarter) */
 #define WK_WAIT_NS 20000000u         /* longest sleep before looking again */
 #define WK_STATS_EVERY 16            /* batches between two published stats */
 #define WK_MAX_GROUPS 8              /* runs of aggregator detectors in the table */
@@ -760,8 +760,10 @@ static void wk_agg_one(struct workers *w, unsigned i, const struct wk_rec *h)
             break;
         uint64_t prov;
         memcpy(&prov, h + 1, sizeof(prov));
+        size_t ext = eng_ext_size(w->agg);
         memset(&f->rec, 0, sizeof(f->rec));
-        memset(f->ext, 0, eng_ext_size(w->agg));
+        f->ext = s->ext + h->arg * ext;
+        memset(f->ext, 0, ext);
         s->gid[h->arg] = ++w->next_id;
         f->rec.flow_id = w->next_id;
         wk_idmap_put(&w->ids, prov, w->next_id);
@@ -1006,8 +1008,7 @@ static int wk_new_worker(struct workers *w, unsigned i)
     s->gid = calloc((size_t)k->nslots + 1, sizeof(*s->gid));
     if (!s->shadow || !s->ext || !s->gid)
         return ERR_NOMEM;
-    for (size_t j = 0; j <= k->nslots; j++)
-        s->shadow[j].ext = s->ext + j * ext;
+    /* shadows are set up when first used (WR_NEW): the kernel commits only those pages */
     return 0;
 }
 

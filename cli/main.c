@@ -84,8 +84,8 @@ static void usage(FILE *o)
           "Analysis:\n"
           "  --server ADDR[:PORT] this endpoint is a server (repeatable; IPv6 as [ADDR]:PORT)\n"
           "  --max-flows N        flow table cap (default 262144); the oldest are evicted\n"
-          "  --workers N|auto     analysis threads (default auto: the online CPUs, at most 8;\n"
-          "                       1: one thread); flow and stream caps are split among them\n"
+          "  --workers N|auto     analysis threads (default auto: the online CPUs less one, at\n"
+          "                       most 8; 1 with 2 CPUs or fewer); caps are split among them\n"
           "  --idle-timeout SEC   end flows idle this long (default 300)\n"
           "  --interval SEC       server health interval (default 10)\n"
           "  --slow-response SEC  slow response threshold (default 5)\n"
@@ -918,7 +918,7 @@ static void close_run(struct run *r)
 }
 
 /*
- * How many analysis threads: --workers, or the online CPUs (at most WK_MAX). One when a part
+ * How many analysis threads: --workers, or auto (see README "Workers"). One when a part
  * needs the single engine: the evidence ring (fed per packet with the packet's flow id) and
  * the live view's list of open flows.
  */
@@ -926,9 +926,9 @@ static unsigned resolve_workers(const struct run *r)
 {
     const struct opts *o = r->o;
     unsigned n = o->workers;
-    if (n == 0) {
+    if (n == 0) { /* the reader, aggregator, output and database threads need a core */
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        n = cpus < 1 ? 1 : cpus > WK_MAX ? WK_MAX : (unsigned)cpus;
+        n = cpus <= 2 ? 1 : cpus - 1 > WK_MAX ? WK_MAX : (unsigned)(cpus - 1);
     }
     if (n > 1 && (o->evidence.dir || o->tui)) {
         if (o->workers > 1)
