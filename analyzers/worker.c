@@ -43,6 +43,7 @@
  * and the order of TLS
  * stall findings of different workers within one tick (by worker, not by session).
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "analyzers/worker.h"
 
 #include <pthread.h>
@@ -563,6 +564,9 @@ static void *wk_worker_main(void *arg)
     tls_certs_set_thread_judge(wk_cert_judge, k);
     snprintf(k->tag, sizeof(k->tag), "worker %u: ", k->id);
     log_set_thread(k->tag, 0);
+    char name[16];
+    snprintf(name, sizeof(name), "fm-worker%u", k->id);
+    pthread_setname_np(pthread_self(), name);
     for (;;) {
         size_t len;
         uint32_t *type = ring_peek(k->in, &len);
@@ -592,11 +596,12 @@ static void *wk_worker_main(void *arg)
             continue;
         }
         const struct wk_batch *b = (const struct wk_batch *)type;
+        uint64_t n = b->n, base = b->base; /* the message is the reader's again once released */
         wk_run_batch(k, b);
         ring_take(k->in);
         ring_release(k->in);
-        if (b->n) {
-            k->pos = b->base + b->n - 1;
+        if (n) {
+            k->pos = base + n - 1;
             k->phase = PH_FIN;
             k->sub = WK_POS_END;
             wk_emit_simple(k, WR_WATERMARK, 0, k->pos);
@@ -880,6 +885,7 @@ static bool wk_agg_ready(void *ctx)
 static void *wk_agg_main(void *arg)
 {
     struct workers *w = arg;
+    pthread_setname_np(pthread_self(), "fm-aggregator");
     for (;;) {
         int best = -1;
         bool all_done = true;
