@@ -195,11 +195,16 @@ struct wk_worker {
 
 enum { MODE_ADVANCE, MODE_PACKET, MODE_FINISH };
 
+/* One entry of the id map (key and value side by side: one cache line per probe). */
+struct wk_id {
+    uint64_t key; /* first frame; 0 = empty */
+    uint64_t val; /* flow id */
+};
+
 /* Open-addressing map: first frame of a flow -> its id (aggregator). */
 struct wk_idmap {
-    uint64_t *key; /* 0 = empty */
-    uint64_t *val; /* id */
-    size_t mask;   /* capacity - 1 */
+    struct wk_id *e; /* entries */
+    size_t mask;     /* capacity - 1 */
 };
 
 /* The aggregator's view of one worker. */
@@ -630,19 +635,18 @@ static int wk_idmap_init(struct wk_idmap *m, size_t flows)
     size_t cap = 1024;
     while (cap < 2 * flows)
         cap <<= 1;
-    m->key = calloc(cap, sizeof(*m->key));
-    m->val = calloc(cap, sizeof(*m->val));
+    m->e = calloc(cap, sizeof(*m->e));
     m->mask = cap - 1;
-    return m->key && m->val ? 0 : ERR_NOMEM;
+    return m->e ? 0 : ERR_NOMEM;
 }
 
 static void wk_idmap_put(struct wk_idmap *m, uint64_t k, uint64_t v)
 {
     size_t i = wk_mix(k) & m->mask;
-    while (m->key[i] && m->key[i] != k)
+    while (m->e[i].key && m->e[i].key != k)
         i = (i + 1) & m->mask;
-    m->key[i] = k;
-    m->val[i] = v;
+    m->e[i].key = k;
+    m->e[i].val = v;
 }
 
 static uint64_t wk_idmap_get(const struct wk_idmap *m, uint64_t k)
@@ -650,9 +654,9 @@ static uint64_t wk_idmap_get(const struct wk_idmap *m, uint64_t k)
     if (!k)
         return 0;
     size_t i = wk_mix(k) & m->mask;
-    while (m->key[i]) {
-        if (m->key[i] == k)
-            return m->val[i];
+    while (m->e[i].key) {
+        if (m->e[i].key == k)
+            return m->e[i].val;
         i = (i + 1) & m->mask;
     }
     return k; /* not a worker's flow: leave it (cannot happen) */
@@ -662,24 +666,23 @@ static uint64_t wk_idmap_get(const struct wk_idmap *m, uint64_t k)
 static void wk_idmap_del(struct wk_idmap *m, uint64_t k)
 {
     size_t i = wk_mix(k) & m->mask;
-    while (m->key[i] && m->key[i] != k)
+    while (m->e[i].key && m->e[i].key != k)
         i = (i + 1) & m->mask;
-    if (!m->key[i])
+    if (!m->e[i].key)
         return;
-    m->key[i] = 0;
+    m->e[i].key = 0;
     size_t j = i;
     for (;;) {
         j = (j + 1) & m->mask;
-        if (!m->key[j])
+        if (!m->e[j].key)
             return;
-        size_t home = wk_mix(m->key[j]) & m->mask;
+        size_t home = wk_mix(m->e[j].key) & m->mask;
         /* the entry at j may move to i if its home is not in (i, j] (cyclically) */
         bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
         if (stays)
             continue;
-        m->key[i] = m->key[j];
-        m->val[i] = m->val[j];
-        m->key[j] = 0;
+        m->e[i] = m->e[j];
+        m->e[j].key = 0;
         i = j;
     }
 }
@@ -712,29 +715,30 @@ static bool wk_cert_verdict(enum fkind k)
     }
 }
 
-/* A worker's finding, TLS or certificate record: ids rewritten, then as if made here. */
-static void wk_agg_rec(struct workers *w, const struct wk_rec *h)
+/*
+ * A worker's finding, TLS or certificate record: ids rewritten (in the ring: the message is
+ * the aggregator's until it releases it), then as if made here.
+ */
+static void wk_agg_rec(struct workers *w, struct wk_rec *h)
 {
-    struct out_rec r;
-    const struct out_rec *in = (const struct out_rec *)(const void *)(h + 1);
-    memcpy(&r, in, out_rec_size(in->type));
-    switch (r.type) {
+    struct out_rec *r = (struct out_rec *)(void *)(h + 1);
+    switch (r->type) {
     case OUT_FINDING:
-        if (w->cert_suppress && wk_cert_verdict(r.u.finding.kind))
+        if (w->cert_suppress && wk_cert_verdict(r->u.finding.kind))
             return;
-        r.u.finding.flow_id = wk_idmap_get(&w->ids, r.u.finding.flow_id);
+        r->u.finding.flow_id = wk_idmap_get(&w->ids, r->u.finding.flow_id);
         break;
     case OUT_TLS:
-        r.u.tls.flow_id = wk_idmap_get(&w->ids, r.u.tls.flow_id);
+        r->u.tls.flow_id = wk_idmap_get(&w->ids, r->u.tls.flow_id);
         break;
     case OUT_CERT:
-        r.u.cert.flow_id = wk_idmap_get(&w->ids, r.u.cert.flow_id);
+        r->u.cert.flow_id = wk_idmap_get(&w->ids, r->u.cert.flow_id);
         break;
     default:
         break;
     }
     w->cert_suppress = false;
-    eng_put(w->agg, &r);
+    eng_put(w->agg, r);
 }
 
 static struct flow *wk_shadow(struct workers *w, unsigned i, uint64_t slot)
@@ -746,7 +750,7 @@ static struct flow *wk_shadow(struct workers *w, unsigned i, uint64_t slot)
 }
 
 /* Process one record of worker i. */
-static void wk_agg_one(struct workers *w, unsigned i, const struct wk_rec *h)
+static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
 {
     struct wk_src *s = &w->src[i];
     struct flow *f;
@@ -914,8 +918,7 @@ static void *wk_agg_main(void *arg)
             continue;
         }
         struct wk_src *s = &w->src[best];
-        const struct wk_rec *h = s->head;
-        wk_agg_one(w, (unsigned)best, h);
+        wk_agg_one(w, (unsigned)best, s->head);
         s->head = NULL;
         ring_take(w->wk[best].out);
         if (++s->taken >= 256 && !s->hold) {
@@ -1308,7 +1311,6 @@ void wk_free(struct workers *w)
     tcp_dedup_free(w->dedup);
     ring_event_free(w->rd_ev);
     ring_event_free(w->agg_ev);
-    free(w->ids.key);
-    free(w->ids.val);
+    free(w->ids.e);
     free(w);
 }
