@@ -47,7 +47,9 @@ for flows in $sizes; do
     for n in 1 2 4; do
         measure "flowmedic --workers $n" "$bin" -r "$cap" -w "$tmp/bench.db" -q --workers "$n"
     done
-    measure "flowmedic --workers 1 --no-db" "$bin" -r "$cap" --no-db -q --workers 1
+    for n in 1 2 4; do
+        measure "flowmedic --workers $n --no-db" "$bin" -r "$cap" --no-db -q --workers "$n"
+    done
     if [ "$flows" -le 40000 ]; then # minutes at 4x
         measure "tcptrace -n" tcptrace -n "$cap"
         measure "tshark -2 (TCP analysis)" tshark -2 -r "$cap" -Y tcp.analysis.flags
