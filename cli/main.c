@@ -617,6 +617,7 @@ struct run {
     struct cap_source *src;          /* frames */
     struct workers *wk;              /* analysis (one engine, or workers and an aggregator) */
     unsigned nworkers;               /* how many (resolve_workers) */
+    uint64_t last_flush;             /* live: monotonic time of the last wk_flush */
     struct cli_sinks sinks;          /* the outputs, opened from the sink table */
     struct output *out;              /* the queue and thread that feed them */
     uint64_t out_dropped;            /* its drops, once it is freed */
@@ -792,6 +793,19 @@ static int pace(struct run *r, uint64_t ts, uint64_t wall0, uint64_t ts0)
     }
 }
 
+/*
+ * Live with workers: hand the reader's partial batch on at least every 20 ms of wall time, so
+ * that a slow trickle of packets is not held back until a batch fills (offline batches fill).
+ */
+static void flush_live(struct run *r)
+{
+    uint64_t now = clock_mono_ns();
+    if (now - r->last_flush < 20000000u)
+        return;
+    r->last_flush = now;
+    wk_flush(r->wk);
+}
+
 /* Read every frame; returns EXIT_OK, EXIT_PARTIAL or EXIT_RUNTIME. */
 static int read_loop(struct run *r)
 {
@@ -816,6 +830,8 @@ static int read_loop(struct run *r)
             if (pace(r, f.ts_ns, wall0, ts0))
                 break;
             on_frame(r, &f);
+            if (r->o->iface && r->nworkers > 1 && (r->frames & 7) == 0)
+                flush_live(r);
         } else if (rc == ERR_AGAIN) {
             wk_tick(r->wk, clock_real_ns());
         } else {
