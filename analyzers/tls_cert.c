@@ -27,7 +27,7 @@ struct cert_cache {
 struct tls_certs {
     struct x509_info xi;      /* the certificate parsed last */
     uint32_t expiring_days;   /* cert_expiring window */
-    uint64_t seen[TLS_CERTS_SEEN];   /* keys of (certificate, server, SNI) already judged */
+    uint64_t seen[TLS_CERTS_SEEN]; /* keys of (certificate, server, SNI) already judged */
     struct cert_cache *cache; /* TC_CACHE parsed certificates */
     uint64_t cache_tick;      /* use counter for the cache */
 };

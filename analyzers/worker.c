@@ -58,19 +58,19 @@
 #include "analyzers/flow.h"
 #include "analyzers/health.h"
 #include "analyzers/incident.h"
-#include "capture/ring.h"
 #include "analyzers/tcp.h"
 #include "analyzers/tls.h"
 #include "analyzers/tls_cert.h"
 #include "capture/log.h"
+#include "capture/ring.h"
 
-#define WK_BATCH 1024                /* positions per batch */
-#define WK_RING_BYTES (2u << 20)     /* each ring (a message takes at most a quarter) */
-#define WK_WAIT_NS 20000000u         /* longest sleep before looking again */
-#define WK_STATS_EVERY 16            /* batches between two published stats */
-#define WK_MAX_GROUPS 8              /* runs of aggregator detectors in the table */
-#define WK_POS_END UINT64_MAX        /* the position of end-of-input records */
-#define WK_DEDUP_ORDER 14            /* the duplicate filter's size, as the engine's */
+#define WK_BATCH 1024            /* positions per batch */
+#define WK_RING_BYTES (2u << 20) /* each ring (a message takes at most a quarter) */
+#define WK_WAIT_NS 20000000u     /* longest sleep before looking again */
+#define WK_STATS_EVERY 16        /* batches between two published stats */
+#define WK_MAX_GROUPS 8          /* runs of aggregator detectors in the table */
+#define WK_POS_END UINT64_MAX    /* the position of end-of-input records */
+#define WK_DEDUP_ORDER 14        /* the duplicate filter's size, as the engine's */
 
 /* Owner of a position in a batch: a worker index, or one of these. */
 enum { OWN_MALFORMED = 0xfe, OWN_TICK = 0xfd };
@@ -80,11 +80,11 @@ enum wk_in_type { WI_BATCH = 1, WI_PKT, WI_MALFORMED, WI_FINISH };
 
 /* The timeline of one batch: every position's time and owner (sent to every worker). */
 struct wk_batch {
-    uint32_t type;                 /* WI_BATCH */
-    uint32_t n;                    /* positions used */
-    uint64_t base;                 /* position of entry 0 */
-    uint64_t ts[WK_BATCH];         /* capture time of each */
-    uint8_t owner[WK_BATCH];       /* worker, OWN_MALFORMED or OWN_TICK */
+    uint32_t type;           /* WI_BATCH */
+    uint32_t n;              /* positions used */
+    uint64_t base;           /* position of entry 0 */
+    uint64_t ts[WK_BATCH];   /* capture time of each */
+    uint8_t owner[WK_BATCH]; /* worker, OWN_MALFORMED or OWN_TICK */
 };
 
 /* A segment for its worker: the packet view, then payload_caplen bytes. */
@@ -96,11 +96,11 @@ struct wk_pkt_msg {
 
 /* A malformed frame (to worker 0, which passes it on). */
 struct wk_malformed_msg {
-    uint32_t type;   /* WI_MALFORMED */
-    uint32_t pad;    /* alignment */
-    uint64_t ts_ns;  /* its time */
-    uint64_t frame;  /* its number */
-    char what[128];  /* why */
+    uint32_t type;  /* WI_MALFORMED */
+    uint32_t pad;   /* alignment */
+    uint64_t ts_ns; /* its time */
+    uint64_t frame; /* its number */
+    char what[128]; /* why */
 };
 
 /* Phases within a position, in the order the single engine does things. */
@@ -115,15 +115,15 @@ enum wk_phase {
 
 /* Worker -> aggregator records. */
 enum wk_out_type {
-    WR_REC = 1,    /* a finding, TLS or certificate record */
-    WR_NEW,        /* a flow was created (slot, first frame) */
-    WR_PKT,        /* run a group of detectors on a segment (group 0 carries the data) */
-    WR_END,        /* run a group's on_flow_end (group 0 carries the record) */
-    WR_TICK,       /* run a group's on_tick */
-    WR_FIN,        /* run a group's on_finish */
-    WR_CERT_KEY,   /* tls_certs asks whether a key is judged the first time */
-    WR_MALFORMED,  /* eng_malformed */
-    WR_WATERMARK,  /* every position up to pos is done */
+    WR_REC = 1,   /* a finding, TLS or certificate record */
+    WR_NEW,       /* a flow was created (slot, first frame) */
+    WR_PKT,       /* run a group of detectors on a segment (group 0 carries the data) */
+    WR_END,       /* run a group's on_flow_end (group 0 carries the record) */
+    WR_TICK,      /* run a group's on_tick */
+    WR_FIN,       /* run a group's on_finish */
+    WR_CERT_KEY,  /* tls_certs asks whether a key is judged the first time */
+    WR_MALFORMED, /* eng_malformed */
+    WR_WATERMARK, /* every position up to pos is done */
 };
 
 /* The header of every worker -> aggregator record. */
@@ -138,10 +138,10 @@ struct wk_rec {
 
 /* WR_PKT of group 0: the flow and segment as the detectors see them, then the payload. */
 struct wk_pkt_rec {
-    struct wk_rec h;          /* header (arg: slot) */
-    struct flow_record rec;   /* flow record after TCP analysis */
-    struct tcp_seg seg;       /* what TCP analysis made of the segment */
-    struct pkt p;             /* the segment (payload follows) */
+    struct wk_rec h;        /* header (arg: slot) */
+    struct flow_record rec; /* flow record after TCP analysis */
+    struct tcp_seg seg;     /* what TCP analysis made of the segment */
+    struct pkt p;           /* the segment (payload follows) */
 };
 
 /* WR_END of group 0: the record as the flow ends. */
@@ -172,25 +172,25 @@ struct wk_pub {
 
 /* One worker. */
 struct wk_worker {
-    struct workers *w;        /* the whole */
-    unsigned id;              /* index */
-    struct engine *eng;       /* its engine */
-    struct ring *in;          /* from the reader */
-    struct ring *out;         /* to the aggregator */
-    struct ring_event *ev;    /* where it sleeps */
-    pthread_t thread;         /* its thread */
-    bool started;             /* thread created */
+    struct workers *w;     /* the whole */
+    unsigned id;           /* index */
+    struct engine *eng;    /* its engine */
+    struct ring *in;       /* from the reader */
+    struct ring *out;      /* to the aggregator */
+    struct ring_event *ev; /* where it sleeps */
+    pthread_t thread;      /* its thread */
+    bool started;          /* thread created */
     /* The key of the records being made (worker thread only). */
-    uint64_t pos;             /* position */
-    uint16_t phase;           /* enum wk_phase */
-    uint64_t sub;             /* order within the phase */
-    int mode;                 /* MODE_* below: what the engine is doing */
-    uint32_t *free_slots;     /* shadow slots free (a stack) */
-    uint32_t nfree;           /* entries in free_slots */
-    uint32_t nslots;          /* slots 1..nslots */
-    unsigned batches;         /* batches done (for WK_STATS_EVERY) */
-    struct wk_pub pub;        /* counters for wk_get_stats */
-    char tag[24];             /* "worker N: " before its messages */
+    uint64_t pos;         /* position */
+    uint16_t phase;       /* enum wk_phase */
+    uint64_t sub;         /* order within the phase */
+    int mode;             /* MODE_* below: what the engine is doing */
+    uint32_t *free_slots; /* shadow slots free (a stack) */
+    uint32_t nfree;       /* entries in free_slots */
+    uint32_t nslots;      /* slots 1..nslots */
+    unsigned batches;     /* batches done (for WK_STATS_EVERY) */
+    struct wk_pub pub;    /* counters for wk_get_stats */
+    char tag[24];         /* "worker N: " before its messages */
 };
 
 enum { MODE_ADVANCE, MODE_PACKET, MODE_FINISH };
@@ -209,46 +209,46 @@ struct wk_idmap {
 
 /* The aggregator's view of one worker. */
 struct wk_src {
-    struct wk_rec *head;       /* next record, NULL if none queued */
-    uint64_t wm;               /* positions done (watermark + 1; 0 = none) */
-    bool done;                 /* finished (its last watermark came) */
-    bool hold;                 /* a WR_PKT group 0 is in use: keep its bytes (no release) */
-    struct wk_pkt_rec *pkt;    /* that record */
-    struct flow *shadow;       /* nslots + 1 shadow flows */
-    uint8_t *ext;              /* their detector slices */
-    uint64_t *gid;             /* their flow ids */
-    unsigned taken;            /* records taken since the last release */
+    struct wk_rec *head;    /* next record, NULL if none queued */
+    uint64_t wm;            /* positions done (watermark + 1; 0 = none) */
+    bool done;              /* finished (its last watermark came) */
+    bool hold;              /* a WR_PKT group 0 is in use: keep its bytes (no release) */
+    struct wk_pkt_rec *pkt; /* that record */
+    struct flow *shadow;    /* nslots + 1 shadow flows */
+    uint8_t *ext;           /* their detector slices */
+    uint64_t *gid;          /* their flow ids */
+    unsigned taken;         /* records taken since the last release */
 };
 
 struct workers {
-    unsigned n;                          /* workers */
-    struct engine *single;               /* n = 1: the engine, nothing else is used */
-    struct eng_config cfg;               /* options (aggregator's: the whole caps) */
-    struct wk_worker wk[WK_MAX];         /* the workers */
+    unsigned n;                  /* workers */
+    struct engine *single;       /* n = 1: the engine, nothing else is used */
+    struct eng_config cfg;       /* options (aggregator's: the whole caps) */
+    struct wk_worker wk[WK_MAX]; /* the workers */
     /* Reader side. */
-    struct ring_event *rd_ev;            /* the reader sleeps here (rings full) */
-    struct wk_batch *cur[WK_MAX];        /* each worker's batch message being filled */
-    struct wk_batch tl;                  /* the timeline of the batch being filled */
-    bool in_batch;                       /* cur[] are reserved */
-    uint64_t next_pos;                   /* next position */
-    uint64_t last_ts;                    /* newest time given (for wk_tick ordering) */
-    struct tcp_dedup *dedup;             /* the SPAN duplicate filter, over every packet */
+    struct ring_event *rd_ev;     /* the reader sleeps here (rings full) */
+    struct wk_batch *cur[WK_MAX]; /* each worker's batch message being filled */
+    struct wk_batch tl;           /* the timeline of the batch being filled */
+    bool in_batch;                /* cur[] are reserved */
+    uint64_t next_pos;            /* next position */
+    uint64_t last_ts;             /* newest time given (for wk_tick ordering) */
+    struct tcp_dedup *dedup;      /* the SPAN duplicate filter, over every packet */
     /* Aggregator side. */
-    struct engine *agg;                  /* the per-server detectors */
-    const struct det_ops *agg_table[32]; /* its detector table */
+    struct engine *agg;                    /* the per-server detectors */
+    const struct det_ops *agg_table[32];   /* its detector table */
     struct wk_group groups[WK_MAX_GROUPS]; /* their runs in det_table order */
-    size_t ngroups;                      /* groups[] used */
-    const struct det_ops *wk_table[48];  /* the workers' detector table (with proxies) */
-    struct ring_event *agg_ev;           /* the aggregator sleeps here */
-    pthread_t agg_thread;                /* its thread */
-    bool agg_started;                    /* created */
-    struct wk_src src[WK_MAX];           /* per worker */
-    struct wk_idmap ids;                 /* first frame -> flow id */
-    uint64_t next_id;                    /* last flow id given */
-    uint64_t cert_seen[TLS_CERTS_SEEN];  /* certificate keys judged */
-    bool cert_suppress;                  /* drop the verdicts that follow */
-    const struct sink_ops *out;          /* for n = 1 */
-    void *out_ctx;                       /* its state */
+    size_t ngroups;                        /* groups[] used */
+    const struct det_ops *wk_table[48];    /* the workers' detector table (with proxies) */
+    struct ring_event *agg_ev;             /* the aggregator sleeps here */
+    pthread_t agg_thread;                  /* its thread */
+    bool agg_started;                      /* created */
+    struct wk_src src[WK_MAX];             /* per worker */
+    struct wk_idmap ids;                   /* first frame -> flow id */
+    uint64_t next_id;                      /* last flow id given */
+    uint64_t cert_seen[TLS_CERTS_SEEN];    /* certificate keys judged */
+    bool cert_suppress;                    /* drop the verdicts that follow */
+    const struct sink_ops *out;            /* for n = 1 */
+    void *out_ctx;                         /* its state */
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -275,8 +275,8 @@ static bool wk_is_flow_det(const struct det_ops *o)
 
 /* The slice a flow has for the proxies (the first proxy's). */
 struct wk_slice {
-    uint32_t slot;     /* shadow slot (0: none yet) */
-    uint64_t last_pos; /* position of its latest segment (its place in the LRU list) */
+    uint32_t slot;       /* shadow slot (0: none yet) */
+    uint64_t last_pos;   /* position of its latest segment (its place in the LRU list) */
     uint64_t closed_pos; /* position of its latest segment before it closed */
 };
 
@@ -1058,7 +1058,8 @@ struct workers *wk_new(const struct eng_config *cfg, unsigned n, const struct si
     w->rd_ev = ring_event_new();
     w->agg_ev = ring_event_new();
     w->dedup = tcp_dedup_new(WK_DEDUP_ORDER);
-    if (!w->agg || !w->dedup || !w->rd_ev || !w->agg_ev || wk_idmap_init(&w->ids, cfg->max_flows) != 0)
+    if (!w->agg || !w->dedup || !w->rd_ev || !w->agg_ev ||
+        wk_idmap_init(&w->ids, cfg->max_flows) != 0)
         goto fail;
     for (unsigned i = 0; i < n; i++)
         if (wk_new_worker(w, i) != 0)

@@ -34,9 +34,9 @@
 #include "capture/err.h"
 #include "capture/ring.h"
 
-#define FAN_MAX 8                  /* handles at most */
-#define FAN_RING_BYTES (8u << 20)  /* each capture thread's ring */
-#define FAN_PUBLISH_EVERY 32       /* frames between two publishes while busy */
+#define FAN_MAX 8                 /* handles at most */
+#define FAN_RING_BYTES (8u << 20) /* each capture thread's ring */
+#define FAN_PUBLISH_EVERY 32      /* frames between two publishes while busy */
 
 /* A frame in a ring: this header, then caplen bytes. */
 struct fan_msg {
@@ -49,28 +49,28 @@ struct fan_msg {
 
 /* One handle and its capture thread. */
 struct fan_handle {
-    struct cap_fanout *fo;     /* the whole */
-    struct cap_source *src;    /* the live handle */
-    struct ring *ring;         /* frames to the merge */
-    struct ring_event *ev;     /* the thread sleeps here (ring full) */
-    pthread_t thread;          /* the capture thread */
-    bool started;              /* thread created */
-    _Atomic int failed;        /* the handle failed (message in err) */
-    _Atomic int done;          /* the capture thread ended */
-    char err[256];             /* why */
+    struct cap_fanout *fo;      /* the whole */
+    struct cap_source *src;     /* the live handle */
+    struct ring *ring;          /* frames to the merge */
+    struct ring_event *ev;      /* the thread sleeps here (ring full) */
+    pthread_t thread;           /* the capture thread */
+    bool started;               /* thread created */
+    _Atomic int failed;         /* the handle failed (message in err) */
+    _Atomic int done;           /* the capture thread ended */
+    char err[256];              /* why */
     const struct fan_msg *head; /* merge: next frame of this ring, NULL if none */
-    uint64_t head_wall;        /* merge: wall time the head was first seen */
+    uint64_t head_wall;         /* merge: wall time the head was first seen */
 };
 
 struct cap_fanout {
-    unsigned n;                  /* handles */
+    unsigned n;                   /* handles */
     struct fan_handle h[FAN_MAX]; /* them */
-    struct ring_event *merge_ev; /* the merge sleeps here (rings empty) */
-    _Atomic int stop;            /* fan_break */
-    int timeout_ms;              /* cap_next's wait before ERR_AGAIN */
-    int taken;                   /* ring whose head was delivered last (released next call), -1 */
-    uint64_t number;             /* frames delivered */
-    char err[320];               /* last error */
+    struct ring_event *merge_ev;  /* the merge sleeps here (rings empty) */
+    _Atomic int stop;             /* fan_break */
+    int timeout_ms;               /* cap_next's wait before ERR_AGAIN */
+    int taken;                    /* ring whose head was delivered last (released next call), -1 */
+    uint64_t number;              /* frames delivered */
+    char err[320];                /* last error */
 };
 
 static void *fan_capture_main(void *arg)
@@ -123,8 +123,9 @@ static int fan_join(struct fan_handle *h, int group, char *errbuf, size_t errlen
     int fd = cap_fileno(h->src);
     int arg = (group & 0xffff) | ((PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
     if (fd < 0 || setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) != 0) {
-        snprintf(errbuf, errlen, "cannot join the capture handles into one PACKET_FANOUT group "
-                                 "(--workers on a live interface needs Linux packet sockets)");
+        snprintf(errbuf, errlen,
+                 "cannot join the capture handles into one PACKET_FANOUT group "
+                 "(--workers on a live interface needs Linux packet sockets)");
         return ERR_IO;
     }
     return 0;

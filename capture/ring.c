@@ -21,9 +21,9 @@
 #define RING_HDR 8u
 
 struct ring_event {
-    pthread_mutex_t mu;   /* guards the sleep */
-    pthread_cond_t cv;    /* the sleep */
-    _Atomic int waiting;  /* the owner announced it is about to sleep */
+    pthread_mutex_t mu;  /* guards the sleep */
+    pthread_cond_t cv;   /* the sleep */
+    _Atomic int waiting; /* the owner announced it is about to sleep */
 };
 
 /* One message header in the buffer. */

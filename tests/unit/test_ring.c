@@ -99,11 +99,11 @@ static void test_single_thread(void)
 
 /* The two threads' shared test state. */
 struct pc {
-    struct ring *r;           /* the ring */
-    struct ring_event *p_ev;  /* producer sleeps here */
-    struct ring_event *c_ev;  /* consumer sleeps here */
-    uint64_t bad;             /* messages out of order or damaged */
-    uint64_t got;             /* messages received */
+    struct ring *r;          /* the ring */
+    struct ring_event *p_ev; /* producer sleeps here */
+    struct ring_event *c_ev; /* consumer sleeps here */
+    uint64_t bad;            /* messages out of order or damaged */
+    uint64_t got;            /* messages received */
 };
 
 static void *producer(void *arg)
