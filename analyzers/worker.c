@@ -788,6 +788,10 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
             f->rec = r->rec;
             f->rec.flow_id = s->gid[h->arg];
             if (w->ngroups > 1) {
+                /* kept until the segment's last group: free what came before it now, so
+                   that the worker always has room for the rest of the group */
+                ring_release(w->wk[i].out);
+                s->taken = 0;
                 s->pkt = r;
                 s->hold = true;
             }
