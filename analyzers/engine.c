@@ -688,7 +688,7 @@ size_t eng_ext_size(const struct engine *e)
     return e->ext_size;
 }
 
-void eng_run_packet(struct engine *e, const struct flow *f, const struct pkt *p,
+void eng_run_packet(struct engine *e, struct flow *f, const struct pkt *p,
                     const struct tcp_seg *s, size_t lo, size_t hi)
 {
     const struct flow_record *r = &f->rec;
@@ -703,7 +703,7 @@ void eng_run_packet(struct engine *e, const struct flow *f, const struct pkt *p,
             e->dets[i].ops->on_packet(&e->dets[i], f, f->ext + e->dets[i].off, p, s);
 }
 
-void eng_run_flow_end(struct engine *e, const struct flow *f, size_t lo, size_t hi)
+void eng_run_flow_end(struct engine *e, struct flow *f, size_t lo, size_t hi)
 {
     for (size_t i = lo; i < hi && i < e->ndets; i++)
         if (e->dets[i].ops->on_flow_end)

@@ -148,13 +148,14 @@ void eng_flow_ids_from_frames(struct engine *e);
 size_t eng_ext_size(const struct engine *e);
 
 /*
- * Run detectors [lo, hi) of the table on flow f (owned by the caller, ext of eng_ext_size
- * bytes): a segment (lo == 0 also feeds the scan tracker, as eng_packet does before the
- * detectors), the flow's end, a tick of capture time, the end of input.
+ * Run detectors [lo, hi) of the table on flow f (owned by the caller, zeroed when it starts,
+ * ext of eng_ext_size bytes): a segment (lo == 0 also feeds the scan tracker, as eng_packet
+ * does before the detectors), the flow's end, a tick of capture time, the end of input. f is
+ * not const: the engine's per-flow layers below the detectors keep their state in it.
  */
-void eng_run_packet(struct engine *e, const struct flow *f, const struct pkt *p,
+void eng_run_packet(struct engine *e, struct flow *f, const struct pkt *p,
                     const struct tcp_seg *s, size_t lo, size_t hi);
-void eng_run_flow_end(struct engine *e, const struct flow *f, size_t lo, size_t hi);
+void eng_run_flow_end(struct engine *e, struct flow *f, size_t lo, size_t hi);
 void eng_run_tick(struct engine *e, uint64_t now_ns, size_t lo, size_t hi);
 void eng_run_finish(struct engine *e, size_t lo, size_t hi);
 

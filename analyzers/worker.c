@@ -770,7 +770,7 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
         uint64_t prov;
         memcpy(&prov, h + 1, sizeof(prov));
         size_t ext = eng_ext_size(w->agg);
-        memset(&f->rec, 0, sizeof(f->rec));
+        memset(f, 0, sizeof(*f)); /* a new flow for the engine's layers too */
         f->ext = s->ext + h->arg * ext;
         memset(f->ext, 0, ext);
         s->gid[h->arg] = ++w->next_id;
