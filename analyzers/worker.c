@@ -699,20 +699,14 @@ static bool wk_before(const struct wk_rec *a, unsigned ia, const struct wk_rec *
     return ia < ib;
 }
 
+/*
+ * A certificate verdict (a finding whose kind is named cert_...): what a WR_CERT_KEY the
+ * aggregator has seen before suppresses (every such kind, also ones added later).
+ */
 static bool wk_cert_verdict(enum fkind k)
 {
-    switch (k) {
-    case FK_CERT_EXPIRED:
-    case FK_CERT_NOT_YET_VALID:
-    case FK_CERT_EXPIRING:
-    case FK_CERT_NAME_MISMATCH:
-    case FK_CERT_SELF_SIGNED:
-    case FK_CERT_WEAK:
-    case FK_CERT_INVALID_DATE:
-        return true;
-    default:
-        return false;
-    }
+    const struct fk_info *i = fk_info(k);
+    return i && i->name && strncmp(i->name, "cert_", 5) == 0;
 }
 
 /*
