@@ -45,6 +45,8 @@ struct engine {
     struct pool *tcp_loss;                 /* TCP analysis' loss bookkeeping, two per flow */
     struct scan_table *scans;              /* who scans (fed here, read by detectors) */
     struct stream_layer *streams;          /* reassembly and delivery to stream parsers */
+    bool ids_from_frames;                  /* flow id = first frame (workers: unique across
+                                              them; the aggregator numbers flows) */
 };
 
 /* Bytes of lazy blocks handed out now: detectors' and TCP analysis' pools. */
@@ -344,6 +346,12 @@ static void eng_unpack(void *ctx, struct flow *f, const uint8_t *small)
 
 struct engine *eng_new(const struct eng_config *cfg, const struct sink_ops *out, void *out_ctx)
 {
+    return eng_new_dets(cfg, det_table, out, out_ctx);
+}
+
+struct engine *eng_new_dets(const struct eng_config *cfg, const struct det_ops *const *table,
+                            const struct sink_ops *out, void *out_ctx)
+{
     if (!cfg || cfg->max_flows == 0 || (out && !out->put) || cfg->nservers > ENG_MAX_SERVERS)
         return NULL;
     struct engine *e = calloc(1, sizeof(*e));
@@ -355,11 +363,11 @@ struct engine *eng_new(const struct eng_config *cfg, const struct sink_ops *out,
     e->out = out;
     e->out_ctx = out_ctx;
     size_t small = 0; /* bytes of the detectors' small forms in a compact entry */
-    for (size_t i = 0; det_table[i]; i++) {
+    for (size_t i = 0; table[i]; i++) {
         if (e->ndets == ENG_MAX_DETS)
             goto free_engine;
         struct det *d = &e->dets[e->ndets++];
-        d->ops = det_table[i];
+        d->ops = table[i];
         d->eng = e;
         d->off = e->ext_size;
         /* 8-byte alignment: slices hold nothing wider than uint64_t */
@@ -487,7 +495,7 @@ static struct flow *eng_new_flow(struct engine *e, const struct pkt *p, int *dir
         f->rec.server = p->src;
         *dir = DIR_S2C;
     }
-    f->rec.flow_id = ++e->next_flow_id;
+    f->rec.flow_id = e->ids_from_frames ? p->frame : ++e->next_flow_id;
     f->rec.first_ts_ns = p->ts_ns;
     f->rec.last_ts_ns = p->ts_ns;
     f->rec.first_frame = p->frame;
@@ -515,12 +523,19 @@ static struct flow *eng_commit(struct engine *e, struct flow *f)
 
 void eng_packet(struct engine *e, const struct pkt *p)
 {
+    eng_packet_dup(e, p, -1);
+}
+
+void eng_packet_dup(struct engine *e, const struct pkt *p, int dup)
+{
     int dir = DIR_C2S;
     e->st.packets++;
     e->last_flow_id = 0;
     eng_advance(e, p->ts_ns);
     struct flow *f = flow_lookup(e->ft, p, &dir);
-    if (tcp_dedup_check(e->dedup, p, e->cfg.dup_window_ns)) {
+    if (dup < 0)
+        dup = tcp_dedup_check(e->dedup, p, e->cfg.dup_window_ns);
+    if (dup) {
         e->st.mirror_duplicates++;
         if (f) {
             f->rec.ev[dir][TEV_MIRROR_DUPLICATE]++;
@@ -606,8 +621,12 @@ void eng_finish(struct engine *e, struct run_summary *sum)
     for (size_t i = 0; i < e->ndets; i++)
         if (e->dets[i].ops->on_finish)
             e->dets[i].ops->on_finish(&e->dets[i]);
-    if (!sum)
-        return;
+    if (sum)
+        eng_summary(e, sum);
+}
+
+void eng_summary(struct engine *e, struct run_summary *sum)
+{
     sum->tcp_packets = e->st.packets;
     sum->flows = e->st.flows_created;
     sum->evicted = e->st.evicted;
@@ -741,4 +760,101 @@ void eng_free(struct engine *e)
 const struct scan_table *det_scans(const struct det *d)
 {
     return d && d->eng ? d->eng->scans : NULL;
+}
+
+/*
+ * The pieces analyzers/worker.c runs the detectors with when the flows are split among
+ * workers (engine.h says why): detectors [lo, hi) of the table on a flow the caller owns.
+ */
+void eng_flow_ids_from_frames(struct engine *e)
+{
+    e->ids_from_frames = true;
+}
+
+size_t eng_ext_size(const struct engine *e)
+{
+    return e->ext_size;
+}
+
+void eng_run_packet(struct engine *e, struct flow *f, const struct pkt *p,
+                    const struct tcp_seg *s, size_t lo, size_t hi)
+{
+    const struct flow_record *r = &f->rec;
+    if (lo == 0) {
+        if (s->syn && !s->syn_retry)
+            scan_probe(e->scans, &r->client, &r->server, p->ts_ns);
+        else if (s->synack && !s->synack_retry)
+            scan_answered(e->scans, &r->client.ip);
+        stream_layer_segment(e->streams, f, p, s);
+    }
+    for (size_t i = lo; i < hi && i < e->ndets; i++) {
+        struct det *d = &e->dets[i];
+        stream_layer_deliver(e->streams, d, f, f->ext + d->off);
+        if (d->ops->on_packet)
+            d->ops->on_packet(d, f, f->ext + d->off, p, s);
+    }
+    if (hi >= e->ndets)
+        stream_layer_done(e->streams, f);
+}
+
+void eng_run_flow_end(struct engine *e, struct flow *f, size_t lo, size_t hi)
+{
+    for (size_t i = lo; i < hi && i < e->ndets; i++)
+        if (e->dets[i].ops->on_flow_end)
+            e->dets[i].ops->on_flow_end(&e->dets[i], f, f->ext + e->dets[i].off);
+    if (hi >= e->ndets)
+        stream_layer_flow_end(e->streams, f);
+}
+
+void eng_run_tick(struct engine *e, uint64_t now_ns, size_t lo, size_t hi)
+{
+    for (size_t i = lo; i < hi && i < e->ndets; i++)
+        if (e->dets[i].ops->on_tick)
+            e->dets[i].ops->on_tick(&e->dets[i], now_ns);
+}
+
+void eng_run_finish(struct engine *e, size_t lo, size_t hi)
+{
+    for (size_t i = lo; i < hi && i < e->ndets; i++)
+        if (e->dets[i].ops->on_finish)
+            e->dets[i].ops->on_finish(&e->dets[i]);
+}
+
+void eng_put(struct engine *e, const struct out_rec *r)
+{
+    switch (r->type) {
+    case OUT_FINDING:
+        eng_emit(e, &r->u.finding);
+        break;
+    case OUT_TLS:
+        eng_out(e, OUT_TLS, &r->u.tls);
+        for (size_t i = 0; i < e->ndets; i++)
+            if (e->dets[i].ops->on_tls)
+                e->dets[i].ops->on_tls(&e->dets[i], &r->u.tls);
+        break;
+    case OUT_HEALTH:
+        eng_out(e, OUT_HEALTH, &r->u.health);
+        for (size_t i = 0; i < e->ndets; i++)
+            if (e->dets[i].ops->on_health)
+                e->dets[i].ops->on_health(&e->dets[i], &r->u.health);
+        break;
+    default:
+        eng_out(e, r->type, &r->u);
+        break;
+    }
+}
+
+void eng_add_stats(struct engine *e, const struct eng_stats *w)
+{
+    e->st.packets += w->packets;
+    e->st.flows_created += w->flows_created;
+    e->st.evicted += w->evicted;
+    e->st.idle_expired += w->idle_expired;
+    e->st.mirror_duplicates += w->mirror_duplicates;
+    e->st.stream_buf_exhausted += w->stream_buf_exhausted;
+    e->st.lazy_exhausted += w->lazy_exhausted;
+    e->st.state_peak_bytes += w->state_peak_bytes;
+    e->st.state_peak_flows += w->state_peak_flows;
+    if (w->last_ts_ns > e->now_ns)
+        e->now_ns = w->last_ts_ns;
 }

@@ -131,4 +131,53 @@ size_t eng_snapshot_flows(const struct engine *e, struct flow_record *out, size_
 
 void eng_free(struct engine *e);
 
+/*
+ * For analyzers/worker.c, which splits the flows among worker threads (each an engine of its
+ * own over a share of the flows) and runs the per-server detectors in one aggregator engine,
+ * in capture order. Not for other callers.
+ */
+struct det_ops;
+struct flow;
+struct tcp_seg;
+
+/* eng_new with a detector table of the caller's (NULL-terminated) instead of det_table. */
+struct engine *eng_new_dets(const struct eng_config *cfg, const struct det_ops *const *table,
+                            const struct sink_ops *out, void *out_ctx);
+
+/*
+ * eng_packet with the SPAN duplicate check made by the caller (dup 1: a duplicate, 0: not;
+ * -1: check here), so that one filter over all packets decides it for every worker.
+ */
+void eng_packet_dup(struct engine *e, const struct pkt *p, int dup);
+
+/* Number flows by the frame of their first packet (unique across workers), not 1, 2, 3. */
+void eng_flow_ids_from_frames(struct engine *e);
+
+/* Bytes of per-flow detector state (the ext area) a flow of this engine needs. */
+size_t eng_ext_size(const struct engine *e);
+
+/*
+ * Run detectors [lo, hi) of the table on flow f (owned by the caller, zeroed when it starts,
+ * ext of eng_ext_size bytes): a segment (lo == 0 also feeds the scan tracker, as eng_packet
+ * does before the detectors), the flow's end, a tick of capture time, the end of input. f is
+ * not const: the engine's per-flow layers below the detectors keep their state in it.
+ */
+void eng_run_packet(struct engine *e, struct flow *f, const struct pkt *p,
+                    const struct tcp_seg *s, size_t lo, size_t hi);
+void eng_run_flow_end(struct engine *e, struct flow *f, size_t lo, size_t hi);
+void eng_run_tick(struct engine *e, uint64_t now_ns, size_t lo, size_t hi);
+void eng_run_finish(struct engine *e, size_t lo, size_t hi);
+
+/*
+ * A record made by another engine (a worker's finding, TLS or certificate record): counted,
+ * written, and shown to this engine's detectors as if one of them had emitted it.
+ */
+void eng_put(struct engine *e, const struct out_rec *r);
+
+/* Add a worker's packet and flow counters to this engine's (for the summary). */
+void eng_add_stats(struct engine *e, const struct eng_stats *w);
+
+/* Complete sum with the engine's counters and emit it (the tail of eng_finish). */
+void eng_summary(struct engine *e, struct run_summary *sum);
+
 #endif

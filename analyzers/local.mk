@@ -88,3 +88,6 @@ tests_unit_test_incident_LDADD = $(FM_LIBS)
 TESTS += tests/unit/test_incident tests/incidents/diagnosis.sh tests/incidents/corpus.sh
 EXTRA_DIST += tests/incidents/diagnosis.sh tests/incidents/corpus.sh \
 	tests/incidents/corpus_incidents.py tests/incidents/corpus.golden
+
+# Workers: the N-thread analysis (reader -> workers -> aggregator over capture/ring.h).
+libanalyzers_a_SOURCES += analyzers/worker.h analyzers/worker.c

@@ -13,7 +13,6 @@
 
 #include "analyzers/x509.h"
 
-#define TC_SEEN 4096    /* (certificate, server, SNI) triples remembered */
 #define TC_CACHE 64     /* parsed certificates kept for reuse */
 #define TC_DER_MAX 2048 /* larger certificates are parsed every time */
 #define TC_CHAIN_MAX 10 /* certificates of one chain kept for verification */
@@ -43,7 +42,7 @@ struct cert_chain {
 struct tls_certs {
     struct x509_info xi;      /* the certificate parsed last */
     uint32_t expiring_days;   /* cert_expiring window */
-    uint64_t seen[TC_SEEN];   /* keys of (certificate, server, SNI) already judged */
+    uint64_t seen[TLS_CERTS_SEEN]; /* keys of (certificate, server, SNI) already judged */
     struct cert_cache *cache; /* TC_CACHE parsed certificates */
     uint64_t cache_tick;      /* use counter for the cache */
     struct x509_trust *trust; /* trust anchors for chain verification */
@@ -153,7 +152,26 @@ static void ymd(int64_t t, char *out, size_t outsz)
     tc_fmt(out, outsz, "%04lld-%02u-%02u", (long long)(y + (m <= 2)), m, d);
 }
 
+/* The judge of this thread (tls_certs_set_thread_judge), or NULL. */
+static _Thread_local bool (*tc_judge)(void *ctx, uint64_t key);
+static _Thread_local void *tc_judge_ctx;
+
+void tls_certs_set_thread_judge(bool (*judge)(void *ctx, uint64_t key), void *ctx)
+{
+    tc_judge = judge;
+    tc_judge_ctx = ctx;
+}
+
 /* True the first time (certificate, server, SNI) is seen (then remembered). */
+bool tls_certs_first_key(uint64_t *seen, uint64_t h)
+{
+    uint64_t *slot = &seen[h % TLS_CERTS_SEEN];
+    if (*slot == h)
+        return false;
+    *slot = h;
+    return true;
+}
+
 static bool tc_first_time(struct tls_certs *tc, const struct endpoint *server, const char *sni)
 {
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
@@ -165,11 +183,9 @@ static bool tc_first_time(struct tls_certs *tc, const struct endpoint *server, c
     for (const char *q = sni; *q; q++)
         h = (h ^ (uint8_t)*q) * 1099511628211ull;
     h |= 1; /* never 0, the empty slot */
-    uint64_t *slot = &tc->seen[h % TC_SEEN];
-    if (*slot == h)
-        return false;
-    *slot = h;
-    return true;
+    if (tc_judge)
+        return tc_judge(tc_judge_ctx, h);
+    return tls_certs_first_key(tc->seen, h);
 }
 
 void tls_certs_check(struct tls_certs *tc, unsigned idx, const struct endpoint *server,
@@ -275,6 +291,8 @@ static bool tc_chain_first_time(struct tls_certs *tc, const struct endpoint *ser
         h = (h ^ server->ip.a[i]) * 1099511628211ull;
     h = (h ^ server->port) * 1099511628211ull;
     h |= 1; /* never 0, the empty slot */
+    if (tc_judge) /* workers: the aggregator decides once for all (a key apart from certs') */
+        return tc_judge(tc_judge_ctx, (h ^ 0x9e3779b97f4a7c15ull) | 1);
     uint64_t *slot = &tc->chains[h % TC_CHAINS];
     if (*slot == h)
         return false;

@@ -67,4 +67,17 @@ void tls_certs_chain_check(struct tls_certs *tc, const struct endpoint *server, 
 /* Chains verified, and chains not verified (too large, or a certificate did not parse). */
 void tls_certs_chain_counts(const struct tls_certs *tc, uint64_t *verified, uint64_t *skipped);
 
+/*
+ * Workers (analyzers/worker.c): on the calling thread, ask judge(ctx, key) instead of the
+ * table of this tls_certs whether (certificate, server, SNI) is judged the first time, so
+ * that one aggregator decides it for every worker. NULL restores the table.
+ */
+/* (certificate, server, SNI) keys remembered by one judge (a direct-mapped table). */
+#define TLS_CERTS_SEEN 4096
+
+/* The judge itself: true the first time key is seen in seen[TLS_CERTS_SEEN] (then kept). */
+bool tls_certs_first_key(uint64_t *seen, uint64_t key);
+
+void tls_certs_set_thread_judge(bool (*judge)(void *ctx, uint64_t key), void *ctx);
+
 #endif

@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,19 +54,28 @@ void x509_digest_free(struct x509_digest *d)
     free(d);
 }
 
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+static EVP_MD *md_fetched[2];                      /* MD5, SHA-256 (NULL: not available) */
+static pthread_once_t md_once = PTHREAD_ONCE_INIT; /* workers parse on several threads */
+
+static void md_fetch(void)
+{
+    md_fetched[0] = EVP_MD_fetch(NULL, "MD5", NULL);
+    md_fetched[1] = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+#endif
+
 /*
  * The digest implementation, fetched once: with OpenSSL 3 every EVP_md5()/EVP_sha256() use
- * otherwise fetches it again under a global lock (the analysis runs on one thread).
+ * otherwise fetches it again under a global lock.
  */
 static const EVP_MD *md_get(enum x509_alg alg)
 {
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
-    static EVP_MD *fetched[2];
+    pthread_once(&md_once, md_fetch);
     int i = alg == X509_MD5 ? 0 : 1;
-    if (!fetched[i])
-        fetched[i] = EVP_MD_fetch(NULL, i == 0 ? "MD5" : "SHA256", NULL);
-    if (fetched[i])
-        return fetched[i];
+    if (md_fetched[i])
+        return md_fetched[i];
 #endif
     return alg == X509_MD5 ? EVP_md5() : EVP_sha256();
 }

@@ -1,40 +1,58 @@
 #!/bin/sh
-# run.sh [CAPTURE] - packets/s and peak RSS of flowmedic (every detector and the SQLite writer
-# on) beside the bare libpcap read loop (tcpdump -w /dev/null), tcptrace and tshark with TCP
-# analysis, on the same file, in one run. Run by hand; not part of make check.
+# run.sh [FLOWS...] - packets/s and peak RSS, in one run, of: the bare libpcap read loop
+# (tcpdump -r F -w /dev/null, the floor), flowmedic with default options (every detector and the
+# SQLite writer on) with --workers 1, 2 and 4, tcptrace and tshark's TCP analysis, on captures
+# of 0.2x, 1x and 4x the reference size (8 000, 40 000, 160 000 flows built from the samples by
+# bench/mkbig.py, kept in $BENCH_DIR, default /tmp). Run by hand, under nice; never in make check.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=${FLOWMEDIC:-$top/flowmedic}
-cap=${1:-/tmp/flowmedic-bench.pcap}
-[ -f "$cap" ] || python3 "$top/bench/mkbig.py" "$cap"
-pkts=$(python3 -c "
+dir=${BENCH_DIR:-/tmp}
+sizes=${*:-8000 40000 160000}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+count() {
+    python3 -c "
 import struct,sys
 d=open(sys.argv[1],'rb'); d.seek(24); n=0
 while True:
     h=d.read(16)
     if len(h)<16: break
     d.seek(struct.unpack('<IIII',h)[2],1); n+=1
-print(n)" "$cap")
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
-printf '%-34s %12s %14s %12s\n' tool seconds packets/s peak_RSS_MiB
+print(n)" "$1"
+}
+printf '%-8s %-9s %-38s %9s %12s %9s\n' flows packets tool seconds packets/s RSS_MiB
 measure() {
     name=$1
     shift
     if ! command -v "$1" >/dev/null 2>&1 && [ ! -x "$1" ]; then
-        printf '%-34s %12s\n' "$name" "(not installed)"
+        printf '%-8s %-9s %-38s %9s\n' "$flows" "$pkts" "$name" "(not installed)"
         return
     fi
+    rm -f "$tmp/bench.db" "$tmp/bench.db-wal" "$tmp/bench.db-shm"
+    cat "$cap" >/dev/null # page-cached, as for every tool
     /usr/bin/time -f '%e %M' -o "$tmp/time" "$@" >/dev/null 2>"$tmp/err" || true
     read -r secs kib <"$tmp/time"
     python3 -c "
 import sys
-s=float(sys.argv[2]); n=int(sys.argv[3]); k=int(sys.argv[4])
-print('%-34s %12.2f %14.0f %12.1f' % (sys.argv[1], s, n/s if s>0 else 0, k/1024))" "$name" "$secs" "$pkts" "$kib"
+s=float(sys.argv[4]); n=int(sys.argv[3]); k=int(sys.argv[5])
+print('%-8s %-9s %-38s %9.2f %12.0f %9.1f' % (sys.argv[1], sys.argv[3], sys.argv[2], s,
+      n/s if s>0 else 0, k/1024))" "$flows" "$name" "$pkts" "$secs" "$kib"
 }
-measure "flowmedic (all detectors + sqlite)" "$bin" -r "$cap" -w "$tmp/bench.db" -q
-measure "flowmedic (--no-db)" "$bin" -r "$cap" --no-db -q
-measure "libpcap read loop (tcpdump -w)" tcpdump -r "$cap" -w /dev/null
-measure "tcptrace" tcptrace -n "$cap"
-measure "tshark -2 (TCP analysis)" tshark -2 -r "$cap" -Y tcp.analysis.flags
-echo "($pkts packets in $cap)"
+for flows in $sizes; do
+    cap=$dir/flowmedic-bench-$flows.pcap
+    [ -f "$cap" ] || python3 "$top/bench/mkbig.py" "$cap" "$flows" >&2
+    pkts=$(count "$cap")
+    measure "libpcap read loop (tcpdump -w)" tcpdump -r "$cap" -w /dev/null
+    for n in 1 2 4; do
+        measure "flowmedic --workers $n" "$bin" -r "$cap" -w "$tmp/bench.db" -q --workers "$n"
+    done
+    for n in 1 2 4; do
+        measure "flowmedic --workers $n --no-db" "$bin" -r "$cap" --no-db -q --workers "$n"
+    done
+    if [ "$flows" -le 40000 ]; then # minutes at 4x
+        measure "tcptrace -n" tcptrace -n "$cap"
+        measure "tshark -2 (TCP analysis)" tshark -2 -r "$cap" -Y tcp.analysis.flags
+    fi
+done
+echo "($(nproc) CPUs; $(uname -r))"

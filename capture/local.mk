@@ -2,7 +2,14 @@
 libcapture_a_SOURCES = capture/err.h capture/log.h capture/log.c capture/rd.h \
 	capture/pkt.h capture/clock.h capture/text.h capture/text.c capture/source.h capture/source.c \
 	capture/decode.h capture/decode.c \
-	capture/evidence.h capture/evidence.c
+	capture/evidence.h capture/evidence.c \
+	capture/ring.h capture/ring.c capture/fanout.h capture/fanout.c
+
+# The SPSC ring between threads (capture threads, reader, workers, aggregator).
+check_PROGRAMS += tests/unit/test_ring
+tests_unit_test_ring_SOURCES = tests/unit/test_ring.c tests/unit/testhelp.h
+tests_unit_test_ring_LDADD = $(FM_LIBS)
+TESTS += tests/unit/test_ring
 
 # Unit tests for decode.
 check_PROGRAMS += tests/unit/test_decode

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "capture/decode.h"
+#include "capture/fanout.h"
 #include "capture/log.h"
 
 #define CAP_DEFAULT_SNAPLEN 262144 /* as tcpdump: enough for any frame incl. TSO/GRO */
@@ -44,6 +45,7 @@ struct cap_source {
     struct bpf_program prog;    /* files: the filter compiled for the current file */
     bool has_prog;              /* prog holds a compiled filter to free */
     int linktype;               /* DLT of the current handle */
+    struct cap_fanout *fan;     /* live on several handles (fanout.h), or NULL */
     char err[CAP_ERRLEN];       /* last error text */
 };
 
@@ -347,6 +349,12 @@ struct cap_source *cap_open_live(const struct cap_live_opts *o, const char *filt
         goto fail;
     }
     s->live = true;
+    if (o->fanout > 1) {
+        s->fan = fan_open(o, filter, errbuf, errlen);
+        if (!s->fan)
+            goto fail;
+        return s;
+    }
     s->pc = pcap_create(iface, perr);
     if (!s->pc) {
         snprintf(errbuf, errlen, "%s: %s", iface, perr);
@@ -474,6 +482,8 @@ int cap_next(struct cap_source *s, struct cap_frame *f)
 
     if (s->stop)
         return ERR_EOF;
+    if (s->fan)
+        return fan_next(s->fan, f);
     if (s->live)
         return s->pc ? next_live(s, f) : ERR_EOF;
     for (;;) {
@@ -519,13 +529,32 @@ void cap_break(struct cap_source *s)
     if (!s)
         return;
     s->stop = 1;
+    if (s->fan)
+        fan_break(s->fan);
     if (s->pc && s->live)
         pcap_breakloop(s->pc);
 }
 
 const char *cap_error(const struct cap_source *s)
 {
+    if (s && s->fan)
+        return fan_error(s->fan);
     return s ? s->err : "";
+}
+
+int cap_fileno(const struct cap_source *s)
+{
+    return s && s->live && s->pc ? pcap_fileno(s->pc) : -1;
+}
+
+uint64_t cap_drain(struct cap_source *s)
+{
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    uint64_t n = 0;
+    while (s->pc && s->fd >= 0 && pcap_next_ex(s->pc, &h, &data) == 1)
+        n++;
+    return n;
 }
 
 const char *cap_name(const struct cap_source *s)
@@ -540,6 +569,10 @@ const char *cap_name(const struct cap_source *s)
 
 void cap_stats(struct cap_source *s, struct cap_stats *st)
 {
+    if (s->fan) {
+        fan_stats(s->fan, st);
+        return;
+    }
     memset(st, 0, sizeof *st);
     st->frames = s->frames;
     st->live = s->live;
@@ -557,6 +590,7 @@ void cap_close(struct cap_source *s)
 {
     if (!s)
         return;
+    fan_close(s->fan);
     close_file(s);
     if (s->paths) {
         for (size_t i = 0; i < s->npaths; i++)

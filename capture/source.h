@@ -27,6 +27,7 @@ struct cap_live_opts {
     int buffer_mib;         /* kernel buffer in MiB (-B); 0 = libpcap default */
     bool immediate;         /* deliver each packet at once (--immediate) */
     int timeout_ms;         /* read timeout; 0 = 100 ms */
+    int fanout;             /* > 1: this many handles in one PACKET_FANOUT group (fanout.h) */
 };
 
 /* Drop and progress counters of a source. */
@@ -75,5 +76,11 @@ void cap_stats(struct cap_source *s, struct cap_stats *st);
 const char *cap_linktype_name(int linktype);
 
 void cap_close(struct cap_source *s);
+
+/* For fanout.c: the live handle's socket (pcap_fileno), or -1. */
+int cap_fileno(const struct cap_source *s);
+
+/* For fanout.c: read and drop what a live handle has buffered now; returns the frames dropped. */
+uint64_t cap_drain(struct cap_source *s);
 
 #endif

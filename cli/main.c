@@ -17,6 +17,7 @@
 #include "analyzers/engine.h"
 #include "analyzers/stream.h"
 #include "analyzers/x509.h"
+#include "analyzers/worker.h"
 #include "capture/clock.h"
 #include "capture/decode.h"
 #include "capture/log.h"
@@ -85,6 +86,8 @@ static void usage(FILE *o)
           "Analysis:\n"
           "  --server ADDR[:PORT] this endpoint is a server (repeatable; IPv6 as [ADDR]:PORT)\n"
           "  --max-flows N        flow table cap (default 262144); the oldest are evicted\n"
+          "  --workers N|auto     analysis threads (default auto: the online CPUs less one, at\n"
+          "                       most 8; 1 with 2 CPUs or fewer); caps are split among them\n"
           "  --idle-timeout SEC   end flows idle this long (default 300)\n"
           "  --interval SEC       server health interval (default 10)\n"
           "  --slow-response SEC  slow response threshold (default 5)\n"
@@ -144,6 +147,7 @@ enum {
     OPT_NO_COLOR,
     OPT_NO_DB,
     OPT_MAX_FLOWS,
+    OPT_WORKERS,
     OPT_IDLE,
     OPT_INTERVAL,
     OPT_SLOW,
@@ -180,6 +184,7 @@ static const struct option long_opts[] = {
     {"no-color", no_argument, NULL, OPT_NO_COLOR},
     {"no-db", no_argument, NULL, OPT_NO_DB},
     {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
+    {"workers", required_argument, NULL, OPT_WORKERS},
     {"idle-timeout", required_argument, NULL, OPT_IDLE},
     {"interval", required_argument, NULL, OPT_INTERVAL},
     {"slow-response", required_argument, NULL, OPT_SLOW},
@@ -365,6 +370,15 @@ static bool parse_one(struct opts *o, int c, const char *arg)
             return true;
         }
         return num_arg("--speed", arg, 0.01, 1e6, &o->speed);
+    case OPT_WORKERS:
+        if (strcmp(arg, "auto") == 0) {
+            o->workers = 0;
+            return true;
+        }
+        if (!num_arg("--workers", arg, 1, WK_MAX, &v))
+            return false;
+        o->workers = (unsigned)v;
+        return true;
     case OPT_MAX_FLOWS:
         if (!num_arg("--max-flows", arg, 16, 100e6, &v))
             return false;
@@ -648,7 +662,9 @@ static int drop_privileges(const char *user)
 struct run {
     struct opts *o;                  /* options */
     struct cap_source *src;          /* frames */
-    struct engine *eng;              /* analysis */
+    struct workers *wk;              /* analysis (one engine, or workers and an aggregator) */
+    unsigned nworkers;               /* how many (resolve_workers) */
+    uint64_t last_flush;             /* live: monotonic time of the last wk_flush */
     struct cli_sinks sinks;          /* the outputs, opened from the sink table */
     struct output *out;              /* the queue and thread that feed them */
     uint64_t out_dropped;            /* its drops, once it is freed */
@@ -693,10 +709,10 @@ static int open_sinks(struct run *r)
 }
 
 /* -v: what flows cost in memory (the bytes-per-flow measurement tests/synflood.sh checks). */
-static void log_flow_memory(const struct engine *eng)
+static void log_flow_memory(struct workers *wk)
 {
     struct eng_stats es;
-    eng_get_stats(eng, &es);
+    wk_get_stats(wk, &es);
     uint64_t per = es.state_peak_flows ? es.state_peak_bytes / es.state_peak_flows : 0;
     log_info("flow state: %" PRIu64 " bytes per flow at the peak (%" PRIu64 " flows, %" PRIu64
              " bytes); every flow costs %" PRIu64 " (table entry %" PRIu64
@@ -733,7 +749,7 @@ static int periodic(struct run *r, bool done)
 {
     struct eng_stats es;
     struct cap_stats cs;
-    eng_get_stats(r->eng, &es);
+    wk_get_stats(r->wk, &es);
     cap_stats(r->src, &cs);
     if (r->metrics) {
         struct metrics_self ms = {
@@ -779,7 +795,8 @@ static int periodic(struct run *r, bool done)
     if (done) {
         r->nsnap = 0;
     } else if (now - r->snap_wall >= 250000000u) {
-        r->nsnap = eng_snapshot_flows(r->eng, r->snap, SNAP_FLOWS);
+        struct engine *one = wk_engine(r->wk);
+        r->nsnap = one ? eng_snapshot_flows(one, r->snap, SNAP_FLOWS) : 0;
         r->snap_wall = now;
     }
     return tui_frame(r->tui, &ts, r->snap, r->nsnap, now);
@@ -796,13 +813,13 @@ static void on_frame(struct run *r, const struct cap_frame *f)
     enum pkt_kind k =
         pkt_decode(f->linktype, f->data, f->caplen, f->wirelen, f->ts_ns, f->number, &p, &r->dst);
     if (k == PKT_TCP) {
-        eng_packet(r->eng, &p);
-        if (r->evidence)
-            evidence_packet(r->evidence, eng_last_flow_id(r->eng), f);
+        wk_packet(r->wk, &p);
+        if (r->evidence) /* one worker (see resolve_workers) */
+            evidence_packet(r->evidence, eng_last_flow_id(wk_engine(r->wk)), f);
     } else if (k == PKT_MALFORMED || k == PKT_TRUNCATED) {
-        eng_malformed(r->eng, f->ts_ns, f->number,
-                      k == PKT_TRUNCATED ? "frame cut before the end of the TCP header"
-                                         : "inconsistent IP/TCP header lengths");
+        wk_malformed(r->wk, f->ts_ns, f->number,
+                     k == PKT_TRUNCATED ? "frame cut before the end of the TCP header"
+                                        : "inconsistent IP/TCP header lengths");
     }
 }
 
@@ -822,6 +839,19 @@ static int pace(struct run *r, uint64_t ts, uint64_t wall0, uint64_t ts0)
         struct timespec sl = {0, (long)(left < 20000000u ? left : 20000000u)};
         nanosleep(&sl, NULL);
     }
+}
+
+/*
+ * Live with workers: hand the reader's partial batch on at least every 20 ms of wall time, so
+ * that a slow trickle of packets is not held back until a batch fills (offline batches fill).
+ */
+static void flush_live(struct run *r)
+{
+    uint64_t now = clock_mono_ns();
+    if (now - r->last_flush < 20000000u)
+        return;
+    r->last_flush = now;
+    wk_flush(r->wk);
 }
 
 /* Read every frame; returns EXIT_OK, EXIT_PARTIAL or EXIT_RUNTIME. */
@@ -848,8 +878,10 @@ static int read_loop(struct run *r)
             if (pace(r, f.ts_ns, wall0, ts0))
                 break;
             on_frame(r, &f);
+            if (r->o->iface && r->nworkers > 1 && (r->frames & 7) == 0)
+                flush_live(r);
         } else if (rc == ERR_AGAIN) {
-            eng_tick(r->eng, clock_real_ns());
+            wk_tick(r->wk, clock_real_ns());
         } else {
             log_error("%s", cap_error(r->src));
             return EXIT_RUNTIME;
@@ -903,8 +935,8 @@ static int finish(struct run *r, int status)
     sum.first_ts_ns = r->first_ts;
     sum.last_ts_ns = r->last_ts;
     sum.input_error = r->input_error;
-    eng_finish(r->eng, &sum);
-    log_flow_memory(r->eng);
+    wk_finish(r->wk, &sum);
+    log_flow_memory(r->wk);
     r->out_dropped = output_dropped(r->out);
     output_free(r->out); /* every record delivered; the sinks are the main thread's again */
     r->out = NULL;
@@ -944,12 +976,34 @@ static void close_run(struct run *r)
     output_free(r->out);
     r->out = NULL;
     cli_sinks_close(&r->sinks);
-    if (r->eng)
-        eng_free(r->eng);
+    if (r->wk)
+        wk_free(r->wk);
     r->evidence = NULL; /* freed by its sink */
     if (r->src)
         cap_close(r->src);
     r->src = NULL;
+}
+
+/*
+ * How many analysis threads: --workers, or auto (see README "Workers"). One when a part
+ * needs the single engine: the evidence ring (fed per packet with the packet's flow id) and
+ * the live view's list of open flows.
+ */
+static unsigned resolve_workers(const struct run *r)
+{
+    const struct opts *o = r->o;
+    unsigned n = o->workers;
+    if (n == 0) { /* the reader, aggregator, output and database threads need a core */
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cpus <= 2 ? 1 : cpus - 1 > WK_MAX ? WK_MAX : (unsigned)(cpus - 1);
+    }
+    if (n > 1 && (o->evidence.dir || o->tui)) {
+        if (o->workers > 1)
+            log_info("--workers %u: one analysis thread with %s", n,
+                     o->evidence.dir ? "--evidence-dir" : "--tui");
+        n = 1;
+    }
+    return n;
 }
 
 static int open_source(struct run *r)
@@ -958,6 +1012,7 @@ static int open_source(struct run *r)
     struct opts *o = r->o;
     if (o->iface) {
         o->live.iface = o->iface;
+        o->live.fanout = (int)r->nworkers; /* > 1: one capture handle per worker */
         r->src = cap_open_live(&o->live, o->filter, err, sizeof(err));
     } else {
         r->src = cap_open_files(o->inputs, o->ninputs, o->filter, err, sizeof(err));
@@ -997,6 +1052,7 @@ static int run(struct opts *o)
         return EXIT_RUNTIME;
     }
     r->o = o;
+    r->nworkers = resolve_workers(r);
     if (open_source(r) != 0)
         goto out;
     if (o->user && drop_privileges(o->user) != 0)
@@ -1016,8 +1072,8 @@ static int run(struct opts *o)
     if (sinks_rc != 0)
         goto out;
     stream_set_budget(o->stream_budget);
-    r->eng = eng_new(&o->eng, &output_sink_ops, r->out);
-    if (!r->eng) {
+    r->wk = wk_new(&o->eng, r->nworkers, &output_sink_ops, r->out);
+    if (!r->wk) {
         log_error("cannot set up the analysis: not enough memory for the flow table of %zu "
                   "flows (--max-flows) and the parsers' tables",
                   o->eng.max_flows);

@@ -42,6 +42,7 @@ struct opts {
     struct evidence_config evidence; /* --evidence-dir, --evidence-packets */
     struct eng_config eng;          /* analysis options */
     char sensor[256];               /* --sensor, else the host name ("" if unknown) */
+    unsigned workers;               /* --workers: analysis threads; 0 = auto (online CPUs, <= 8) */
     char servers_text[1024];        /* --server values as given, for the runs table */
     char cmdline[2048];             /* the command line, for the runs table */
 };

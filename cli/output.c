@@ -20,6 +20,7 @@
 
 #define OUTPUT_CHUNK 64              /* records taken from the queue per lock */
 #define OUTPUT_TICK_NS 1000000000ull /* sinks' tick at most this often */
+#define OUTPUT_WAIT_NS 100000000ull  /* longest sleep of the output thread */
 
 struct output {
     struct out_sink sinks[OUTPUT_MAX_SINKS]; /* fed by the output thread, in table order */
@@ -40,6 +41,7 @@ struct output {
     size_t head;             /* oldest queued record */
     size_t count;            /* records queued (being delivered included) */
     bool waiting;            /* the thread sleeps on cv_work */
+    bool full_waiting;       /* the producer sleeps on cv_space */
     bool stop;               /* output_free: deliver what is left and end */
     uint64_t dropped;        /* records dropped because the queue was full */
 };
@@ -77,7 +79,8 @@ static void *output_main(void *arg)
     pthread_mutex_lock(&o->mu);
     for (;;) {
         while (o->count == 0 && !o->stop) {
-            struct timespec dl = deadline_in(OUTPUT_TICK_NS);
+            /* records below a chunk wait at most this long (the tick keeps its own pace) */
+            struct timespec dl = deadline_in(OUTPUT_WAIT_NS);
             o->waiting = true;
             pthread_cond_timedwait(&o->cv_work, &o->mu, &dl);
             o->waiting = false;
@@ -98,7 +101,8 @@ static void *output_main(void *arg)
         pthread_mutex_lock(&o->mu);
         o->head = (head + n) % o->nslots;
         o->count -= n;
-        pthread_cond_broadcast(&o->cv_space);
+        if (o->full_waiting)
+            pthread_cond_broadcast(&o->cv_space);
         if (o->count == 0)
             pthread_cond_broadcast(&o->cv_idle);
     }
@@ -122,12 +126,19 @@ static void output_put(void *ctx, const struct out_rec *r)
             pthread_mutex_unlock(&o->mu);
             return;
         }
+        if (o->waiting) /* full: the thread must take what is queued */
+            pthread_cond_signal(&o->cv_work);
+        o->full_waiting = true;
         pthread_cond_wait(&o->cv_space, &o->mu);
+        o->full_waiting = false;
     }
     struct out_rec *slot = &o->slots[(o->head + o->count) % o->nslots];
     memcpy(slot, r, out_rec_size(r->type));
     o->count++;
-    if (o->waiting)
+    /* Offline, wake the thread once a chunk is queued, not per record (a wake-up costs more
+       than most records' delivery); live records go at once (the view stays current). */
+    if (o->waiting && (!o->block || o->count >= OUTPUT_CHUNK || o->count == o->nslots ||
+                       r->type == OUT_SUMMARY))
         pthread_cond_signal(&o->cv_work);
     pthread_mutex_unlock(&o->mu);
 }
@@ -199,6 +210,8 @@ void output_sync(struct output *o)
     if (!o)
         return;
     pthread_mutex_lock(&o->mu);
+    if (o->count > 0 && o->waiting)
+        pthread_cond_signal(&o->cv_work);
     while (o->count > 0)
         pthread_cond_wait(&o->cv_idle, &o->mu);
     pthread_mutex_unlock(&o->mu);

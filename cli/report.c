@@ -724,7 +724,7 @@ static int select_from(struct report *r, size_t i, const struct sel_source *src,
 {
     static char mine[REPORT_MAX_TABLE_COLS][64], theirs[REPORT_MAX_TABLE_COLS][64],
         runs[REPORT_MAX_TABLE_COLS][64];
-    char schema[16], fb[256];
+    char schema[24], fb[256];
     snprintf(schema, sizeof(schema), "s%zu", i);
     int nm = table_cols(r, "main", src->table, mine);
     int nt = table_cols(r, schema, src->table, theirs);

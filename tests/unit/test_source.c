@@ -265,7 +265,7 @@ static void test_break_and_live(void)
         cap_close(s);
     }
 
-    struct cap_live_opts o = {"fmnosuch0", 0, true, 0, false, 0};
+    struct cap_live_opts o = {"fmnosuch0", 0, true, 0, false, 0, 0};
     s = cap_open_live(&o, NULL, err, sizeof err);
     CHECK(s == NULL);
     CHECK(strcmp(err, "fmnosuch0: no such interface") == 0);

@@ -1,0 +1,1315 @@
+/*
+ * worker.c - N analysis threads with outputs that do not depend on N.
+ *
+ * Design (README.md, "Workers", says it for users):
+ *
+ *   reader --(ring per worker)--> worker 0..N-1 --(ring per worker)--> aggregator --> sink
+ *
+ * - The reader (the caller's thread) decodes frames and hands each TCP segment to worker
+ *   hash(symmetric 5-tuple) % N: a copy of the packet view and its captured payload in that
+ *   worker's single-producer/single-consumer ring (analyzers/ring.h; no lock, no allocation
+ *   per packet). Every entry the engine would have seen (segment, malformed frame, live tick)
+ *   gets a position pos (0, 1, 2 ...), and every worker gets, per batch of WK_BATCH entries,
+ *   the capture time and owner of every position: so each worker advances its clock exactly
+ *   as the single engine did (idle expiry, lingering closed flows, once-a-second ticks happen
+ *   at the same positions for every N).
+ * - Each worker is an engine of its own (own flow table, pools, caps split N ways) running
+ *   the per-flow detectors (TCP events, TLS). The detectors with state across flows (listed
+ *   in wk_agg_dets: establishment, server health, incidents, and the scan tracker) run once,
+ *   in the aggregator: at their places in the detector table the worker's table holds
+ *   proxies that send the aggregator what those detectors would have been called with (the
+ *   flow record after TCP analysis, the segment and its payload, flow ends, ticks). The
+ *   aggregator keeps a shadow flow per worker flow (record + those detectors' slices).
+ * - Every record a worker sends carries a key (pos, phase, sub): phase orders what happened
+ *   at one position as the engine did it (lingering closed flows, then idle flows, in the
+ *   engine's list orders: sub is the closing / last position of the flow; then the tick of
+ *   each detector in table order; then the segment itself), and the aggregator merges the
+ *   workers' streams by key, taking a record only when every worker has either a record
+ *   queued or has said (a watermark) that it has finished that position. So the per-server
+ *   detectors see the same calls in the same order as with one engine.
+ * - Flow ids: workers number flows by their first frame (unique); the aggregator gives them
+ *   1, 2, 3 ... in the order they were created, as the single engine does, and rewrites the
+ *   ids in every record it passes on.
+ * - SPAN duplicates are found by one filter in the reader, over every packet (its table is
+ *   direct-mapped: per worker, fewer collisions would find more duplicates).
+ * - Certificates: "each (certificate, server, SNI) judged once" is decided by the aggregator
+ *   (tls_certs_set_thread_judge): workers judge every time and the aggregator drops the
+ *   verdicts of a key it has judged.
+ *
+ * Where the outputs may differ from one engine's (none of the samples or the corpus does):
+ * when a cap is reached (the flow table and stream buffers are split N ways, so each worker
+ * evicts its own least recently used flow); when timestamps go backwards and a flow that was
+ * idle long enough is queued behind one that is not (each worker walks its own LRU list);
+ * and the order of TLS
+ * stall findings of different workers within one tick (by worker, not by session).
+ */
+#define _GNU_SOURCE /* pthread_setname_np */
+#include "analyzers/worker.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzers/det.h"
+#include "analyzers/estab.h"
+#include "analyzers/flow.h"
+#include "analyzers/health.h"
+#include "analyzers/incident.h"
+#include "analyzers/tcp.h"
+#include "analyzers/tls.h"
+#include "analyzers/tls_cert.h"
+#include "capture/log.h"
+#include "capture/ring.h"
+
+#define WK_BATCH 1024            /* positions per batch */
+#define WK_RING_BYTES (2u << 20) /* each ring (a message takes at most a quarter) */
+#define WK_WAIT_NS 20000000u     /* longest sleep before looking again */
+#define WK_STATS_EVERY 16        /* batches between two published stats */
+#define WK_MAX_GROUPS 8          /* runs of aggregator detectors in the table */
+#define WK_POS_END UINT64_MAX    /* the position of end-of-input records */
+#define WK_DEDUP_ORDER 14        /* the duplicate filter's size, as the engine's */
+
+/* Owner of a position in a batch: a worker index, or one of these. */
+enum { OWN_MALFORMED = 0xfe, OWN_TICK = 0xfd };
+
+/* Reader -> worker messages. */
+enum wk_in_type { WI_BATCH = 1, WI_PKT, WI_MALFORMED, WI_FINISH };
+
+/* The timeline of one batch: every position's time and owner (sent to every worker). */
+struct wk_batch {
+    uint32_t type;           /* WI_BATCH */
+    uint32_t n;              /* positions used */
+    uint64_t base;           /* position of entry 0 */
+    uint64_t ts[WK_BATCH];   /* capture time of each */
+    uint8_t owner[WK_BATCH]; /* worker, OWN_MALFORMED or OWN_TICK */
+};
+
+/* A segment for its worker: the packet view, then payload_caplen bytes. */
+struct wk_pkt_msg {
+    uint32_t type; /* WI_PKT */
+    uint32_t dup;  /* a SPAN duplicate (the reader's filter sees every packet) */
+    struct pkt p;  /* payload points nowhere; the bytes follow */
+};
+
+/* A malformed frame (to worker 0, which passes it on). */
+struct wk_malformed_msg {
+    uint32_t type;  /* WI_MALFORMED */
+    uint32_t pad;   /* alignment */
+    uint64_t ts_ns; /* its time */
+    uint64_t frame; /* its number */
+    char what[128]; /* why */
+};
+
+/* Phases within a position, in the order the single engine does things. */
+enum wk_phase {
+    PH_LINGER = 0, /* a closed flow's linger ended (sub: position it closed at) */
+    PH_IDLE,       /* an idle flow expired (sub: its last position) */
+    PH_TICK,       /* the once-a-second tick (sub: detector index) */
+    PH_PKT,        /* the segment at this position (and flows it ended or evicted) */
+    PH_FIN_FLOWS,  /* end of input: open flows (sub: their last position) */
+    PH_FIN,        /* end of input: detectors' on_finish (sub: detector index) */
+};
+
+/* Worker -> aggregator records. */
+enum wk_out_type {
+    WR_REC = 1,   /* a finding, TLS or certificate record */
+    WR_NEW,       /* a flow was created (slot, first frame) */
+    WR_PKT,       /* run a group of detectors on a segment (group 0 carries the data) */
+    WR_END,       /* run a group's on_flow_end (group 0 carries the record) */
+    WR_TICK,      /* run a group's on_tick */
+    WR_FIN,       /* run a group's on_finish */
+    WR_CERT_KEY,  /* tls_certs asks whether a key is judged the first time */
+    WR_MALFORMED, /* eng_malformed */
+    WR_WATERMARK, /* every position up to pos is done */
+};
+
+/* The header of every worker -> aggregator record. */
+struct wk_rec {
+    uint32_t type;  /* enum wk_out_type */
+    uint16_t phase; /* enum wk_phase */
+    uint16_t group; /* detector group (WR_PKT, WR_END, WR_TICK, WR_FIN) */
+    uint64_t pos;   /* position */
+    uint64_t sub;   /* order within (pos, phase) */
+    uint64_t arg;   /* slot, time, key or frame, by type */
+};
+
+/* WR_PKT of group 0: the flow and segment as the detectors see them, then the payload. */
+struct wk_pkt_rec {
+    struct wk_rec h;        /* header (arg: slot) */
+    struct flow_record rec; /* flow record after TCP analysis */
+    struct tcp_seg seg;     /* what TCP analysis made of the segment */
+    struct pkt p;           /* the segment (payload follows) */
+};
+
+/* WR_END of group 0: the record as the flow ends. */
+struct wk_end_rec {
+    struct wk_rec h;        /* header (arg: slot) */
+    struct flow_record rec; /* the record */
+};
+
+/* WR_MALFORMED. */
+struct wk_malformed_rec {
+    struct wk_rec h; /* header (arg: frame) */
+    uint64_t ts_ns;  /* time */
+    char what[128];  /* why */
+};
+
+/* A run of aggregator detectors: indices [lo, hi) of the aggregator's table. */
+struct wk_group {
+    size_t lo, hi; /* range */
+};
+
+struct workers;
+
+/* Published counters of a worker (read by the reader thread for wk_get_stats). */
+struct wk_pub {
+    pthread_mutex_t mu;  /* guards st */
+    struct eng_stats st; /* the worker engine's counters */
+};
+
+/* One worker. */
+struct wk_worker {
+    struct workers *w;     /* the whole */
+    unsigned id;           /* index */
+    struct engine *eng;    /* its engine */
+    struct ring *in;       /* from the reader */
+    struct ring *out;      /* to the aggregator */
+    struct ring_event *ev; /* where it sleeps */
+    pthread_t thread;      /* its thread */
+    bool started;          /* thread created */
+    /* The key of the records being made (worker thread only). */
+    uint64_t pos;         /* position */
+    uint16_t phase;       /* enum wk_phase */
+    uint64_t sub;         /* order within the phase */
+    int mode;             /* MODE_* below: what the engine is doing */
+    uint32_t *free_slots; /* shadow slots free (a stack) */
+    uint32_t nfree;       /* entries in free_slots */
+    uint32_t nslots;      /* slots 1..nslots */
+    unsigned batches;     /* batches done (for WK_STATS_EVERY) */
+    struct wk_pub pub;    /* counters for wk_get_stats */
+    char tag[24];         /* "worker N: " before its messages */
+};
+
+enum { MODE_ADVANCE, MODE_PACKET, MODE_FINISH };
+
+/* One entry of the id map (key and value side by side: one cache line per probe). */
+struct wk_id {
+    uint64_t key; /* first frame; 0 = empty */
+    uint64_t val; /* flow id */
+};
+
+/* Open-addressing map: first frame of a flow -> its id (aggregator). */
+struct wk_idmap {
+    struct wk_id *e; /* entries */
+    size_t mask;     /* capacity - 1 */
+};
+
+/* The aggregator's view of one worker. */
+struct wk_src {
+    struct wk_rec *head;    /* next record, NULL if none queued */
+    uint64_t wm;            /* positions done (watermark + 1; 0 = none) */
+    bool done;              /* finished (its last watermark came) */
+    bool hold;              /* a WR_PKT group 0 is in use: keep its bytes (no release) */
+    struct wk_pkt_rec *pkt; /* that record */
+    struct flow *shadow;    /* nslots + 1 shadow flows */
+    uint8_t *ext;           /* their detector slices */
+    uint64_t *gid;          /* their flow ids */
+    unsigned taken;         /* records taken since the last release */
+};
+
+struct workers {
+    unsigned n;                  /* workers */
+    struct engine *single;       /* n = 1: the engine, nothing else is used */
+    struct eng_config cfg;       /* options (aggregator's: the whole caps) */
+    struct wk_worker wk[WK_MAX]; /* the workers */
+    /* Reader side. */
+    struct ring_event *rd_ev;     /* the reader sleeps here (rings full) */
+    struct wk_batch *cur[WK_MAX]; /* each worker's batch message being filled */
+    struct wk_batch tl;           /* the timeline of the batch being filled */
+    bool in_batch;                /* cur[] are reserved */
+    uint64_t next_pos;            /* next position */
+    uint64_t last_ts;             /* newest time given (for wk_tick ordering) */
+    struct tcp_dedup *dedup;      /* the SPAN duplicate filter, over every packet */
+    /* Aggregator side. */
+    struct engine *agg;                    /* the per-server detectors */
+    const struct det_ops *agg_table[32];   /* its detector table */
+    struct wk_group groups[WK_MAX_GROUPS]; /* their runs in det_table order */
+    size_t ngroups;                        /* groups[] used */
+    const struct det_ops *wk_table[48];    /* the workers' detector table (with proxies) */
+    struct ring_event *agg_ev;             /* the aggregator sleeps here */
+    pthread_t agg_thread;                  /* its thread */
+    bool agg_started;                      /* created */
+    struct wk_src src[WK_MAX];             /* per worker */
+    struct wk_idmap ids;                   /* first frame -> flow id */
+    uint64_t next_id;                      /* last flow id given */
+    uint64_t cert_seen[TLS_CERTS_SEEN];    /* certificate keys judged */
+    bool cert_suppress;                    /* drop the verdicts that follow */
+    const struct sink_ops *out;            /* for n = 1 */
+    void *out_ctx;                         /* its state */
+};
+
+/* ------------------------------------------------------------------------------------------ */
+/* Which detectors run where. */
+
+/*
+ * Detectors whose state spans flows run in the aggregator; the others (only per-flow state)
+ * run in the workers. A detector not listed here is run in the aggregator: it reads only the
+ * flow record there (flow_half is not kept in shadow flows), so list a per-flow detector in
+ * wk_flow_dets only if it keeps nothing across flows.
+ */
+static const struct det_ops *const wk_flow_dets[] = {&det_tcp_ops, &det_tls_ops, NULL};
+
+static bool wk_is_flow_det(const struct det_ops *o)
+{
+    for (size_t i = 0; wk_flow_dets[i]; i++)
+        if (wk_flow_dets[i] == o)
+            return true;
+    return false;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Worker side: proxies and the record writer. */
+
+/* The slice a flow has for the proxies (the first proxy's). */
+struct wk_slice {
+    uint32_t slot;       /* shadow slot (0: none yet) */
+    uint64_t last_pos;   /* position of its latest segment (its place in the LRU list) */
+    uint64_t closed_pos; /* position of its latest segment before it closed */
+};
+
+/* The worker being set up (eng_new_dets calls init on the setting-up thread). */
+static struct wk_worker *wk_init_target;
+/* Next proxy group index given by init (setting-up thread). */
+static unsigned wk_init_group;
+
+/* A proxy det's state: its worker and group (group ~0u: the opener). */
+struct wk_proxy {
+    struct wk_worker *k; /* the worker */
+    unsigned group;      /* aggregator detector group, or WK_OPENER */
+};
+#define WK_OPENER 0xffffu
+
+static struct wk_rec *wk_emit(struct wk_worker *k, uint32_t type, size_t len, uint16_t group,
+                              uint64_t arg)
+{
+    struct wk_rec *r = ring_reserve(k->out, len);
+    if (!r)
+        return NULL; /* larger than a ring message: cannot happen for the sizes used */
+    r->type = type;
+    r->phase = k->phase;
+    r->group = group;
+    r->pos = k->pos;
+    r->sub = k->sub;
+    r->arg = arg;
+    return r;
+}
+
+static void wk_emit_simple(struct wk_worker *k, uint32_t type, uint16_t group, uint64_t arg)
+{
+    if (wk_emit(k, type, sizeof(struct wk_rec), group, arg))
+        ring_push(k->out);
+}
+
+static int wk_proxy_init(struct det *d, const struct eng_config *cfg)
+{
+    (void)cfg;
+    struct wk_proxy *px = calloc(1, sizeof(*px));
+    if (!px)
+        return ERR_NOMEM;
+    px->k = wk_init_target;
+    px->group = wk_init_group == 0 ? WK_OPENER : wk_init_group - 1;
+    wk_init_group++;
+    d->priv = px;
+    return 0;
+}
+
+static void wk_proxy_free(struct det *d)
+{
+    free(d->priv);
+    d->priv = NULL;
+}
+
+/* The opener's slice of f (the opener is entry 0 of the workers' table). */
+static struct wk_slice *wk_slice_of(const struct flow *f)
+{
+    return (struct wk_slice *)(void *)f->ext; /* entry 0: offset 0 */
+}
+
+static void wk_open_packet(struct det *d, const struct flow *f, void *fs, const struct pkt *p,
+                           const struct tcp_seg *s)
+{
+    (void)p;
+    (void)s;
+    struct wk_proxy *px = d->priv;
+    struct wk_worker *k = px->k;
+    struct wk_slice *sl = fs;
+    sl->last_pos = k->pos;
+    if (sl->slot || !k->nfree)
+        return;
+    /* a new flow: its shadow slot, and its provisional id (first frame) to number it by */
+    sl->slot = k->free_slots[--k->nfree];
+    struct wk_rec *r = wk_emit(k, WR_NEW, sizeof(*r) + sizeof(uint64_t), 0, sl->slot);
+    if (r) {
+        memcpy(r + 1, &f->rec.flow_id, sizeof(uint64_t));
+        ring_push(k->out);
+    }
+}
+
+static void wk_open_flow_end(struct det *d, const struct flow *f, void *fs)
+{
+    struct wk_proxy *px = d->priv;
+    struct wk_worker *k = px->k;
+    struct wk_slice *sl = fs;
+    if (k->mode == MODE_ADVANCE) {
+        k->phase = f->closed ? PH_LINGER : PH_IDLE;
+        k->sub = f->closed ? sl->closed_pos : sl->last_pos;
+    } else if (k->mode == MODE_FINISH) {
+        k->phase = PH_FIN_FLOWS;
+        k->sub = sl->last_pos;
+    }
+}
+
+static void wk_open_tick(struct det *d, uint64_t now_ns)
+{
+    (void)now_ns;
+    struct wk_proxy *px = d->priv;
+    px->k->phase = PH_TICK;
+    px->k->sub = 0;
+}
+
+static void wk_open_finish(struct det *d)
+{
+    struct wk_proxy *px = d->priv;
+    px->k->phase = PH_FIN;
+    px->k->sub = 0;
+}
+
+static void wk_group_packet(struct det *d, const struct flow *f, void *fs, const struct pkt *p,
+                            const struct tcp_seg *s)
+{
+    (void)fs;
+    struct wk_proxy *px = d->priv;
+    struct wk_worker *k = px->k;
+    struct wk_slice *sl = wk_slice_of(f);
+    if (px->group != 0) {
+        wk_emit_simple(k, WR_PKT, (uint16_t)px->group, sl->slot);
+    } else {
+        size_t pay = p->payload ? p->payload_caplen : 0;
+        struct wk_pkt_rec *r =
+            (struct wk_pkt_rec *)wk_emit(k, WR_PKT, sizeof(*r) + pay, 0, sl->slot);
+        if (r) {
+            r->rec = f->rec;
+            r->seg = *s;
+            r->p = *p;
+            r->p.payload = NULL;
+            if (pay)
+                memcpy(r + 1, p->payload, pay);
+            r->p.payload_caplen = (uint32_t)pay;
+            ring_push(k->out);
+        }
+    }
+    if (px->group == k->w->ngroups - 1 && !f->closed)
+        sl->closed_pos = k->pos; /* the last proxy: flow_set_closed comes after it */
+}
+
+static void wk_group_flow_end(struct det *d, const struct flow *f, void *fs)
+{
+    (void)fs;
+    struct wk_proxy *px = d->priv;
+    struct wk_worker *k = px->k;
+    struct wk_slice *sl = wk_slice_of(f);
+    if (px->group != 0) {
+        wk_emit_simple(k, WR_END, (uint16_t)px->group, sl->slot);
+    } else {
+        struct wk_end_rec *r = (struct wk_end_rec *)wk_emit(k, WR_END, sizeof(*r), 0, sl->slot);
+        if (r) {
+            r->rec = f->rec;
+            ring_push(k->out);
+        }
+    }
+    if (px->group == k->w->ngroups - 1 && sl->slot) {
+        k->free_slots[k->nfree++] = sl->slot;
+        sl->slot = 0;
+    }
+}
+
+static void wk_group_tick(struct det *d, uint64_t now_ns)
+{
+    struct wk_proxy *px = d->priv;
+    struct wk_worker *k = px->k;
+    k->sub = 2 * px->group + 1; /* the group's own place; the detectors after it: + 1 */
+    if (k->id == 0)
+        wk_emit_simple(k, WR_TICK, (uint16_t)px->group, now_ns);
+    k->sub++;
+}
+
+static void wk_group_finish(struct det *d)
+{
+    struct wk_proxy *px = d->priv;
+    struct wk_worker *k = px->k;
+    k->sub = 2 * px->group + 1;
+    if (k->id == 0)
+        wk_emit_simple(k, WR_FIN, (uint16_t)px->group, 0);
+    k->sub++;
+}
+
+static const struct det_ops wk_opener_ops = {
+    .name = "worker-opener",
+    .flow_state_size = sizeof(struct wk_slice),
+    .init = wk_proxy_init,
+    .on_packet = wk_open_packet,
+    .on_flow_end = wk_open_flow_end,
+    .on_tick = wk_open_tick,
+    .on_finish = wk_open_finish,
+    .free = wk_proxy_free,
+};
+
+static const struct det_ops wk_group_ops = {
+    .name = "worker-proxy",
+    .init = wk_proxy_init,
+    .on_packet = wk_group_packet,
+    .on_flow_end = wk_group_flow_end,
+    .on_tick = wk_group_tick,
+    .on_finish = wk_group_finish,
+    .free = wk_proxy_free,
+};
+
+/* The worker engine's sink: findings, TLS and certificate records go to the aggregator. */
+static void wk_out_put(void *ctx, const struct out_rec *r)
+{
+    struct wk_worker *k = ctx;
+    if (r->type == OUT_FLOW || r->type == OUT_SUMMARY)
+        return; /* the aggregator writes flows from its shadows, and the summary */
+    size_t len = out_rec_size(r->type);
+    struct wk_rec *h = wk_emit(k, WR_REC, sizeof(*h) + len, 0, 0);
+    if (!h)
+        return;
+    memcpy(h + 1, r, len);
+    ring_push(k->out);
+}
+
+static const struct sink_ops wk_out_ops = {
+    .name = "worker",
+    .put = wk_out_put,
+};
+
+/* tls_certs' judge on a worker: judge every time, let the aggregator decide (WR_CERT_KEY). */
+static bool wk_cert_judge(void *ctx, uint64_t key)
+{
+    wk_emit_simple(ctx, WR_CERT_KEY, 0, key);
+    return true;
+}
+
+static void wk_publish_stats(struct wk_worker *k)
+{
+    struct eng_stats st;
+    eng_get_stats(k->eng, &st);
+    pthread_mutex_lock(&k->pub.mu);
+    k->pub.st = st;
+    pthread_mutex_unlock(&k->pub.mu);
+}
+
+/* Run one batch: every position's time, this worker's segments at their places. */
+static void wk_run_batch(struct wk_worker *k, const struct wk_batch *b)
+{
+    for (uint32_t i = 0; i < b->n; i++) {
+        k->pos = b->base + i;
+        uint8_t o = b->owner[i];
+        if (o == OWN_MALFORMED) {
+            size_t len;
+            if (k->id != 0)
+                continue;
+            ring_take(k->in); /* the batch message, or the previous one */
+            const struct wk_malformed_msg *m = ring_peek(k->in, &len);
+            if (!m || m->type != WI_MALFORMED)
+                continue; /* cannot happen: the reader queued it with the batch */
+            k->phase = PH_PKT;
+            k->sub = 0;
+            struct wk_malformed_rec *r =
+                (struct wk_malformed_rec *)wk_emit(k, WR_MALFORMED, sizeof(*r), 0, m->frame);
+            if (r) {
+                r->ts_ns = m->ts_ns;
+                memcpy(r->what, m->what, sizeof(r->what));
+                ring_push(k->out);
+            }
+            continue;
+        }
+        k->mode = MODE_ADVANCE;
+        k->phase = PH_LINGER;
+        k->sub = 0;
+        eng_tick(k->eng, b->ts[i]);
+        if (o != k->id)
+            continue;
+        size_t len;
+        ring_take(k->in);
+        struct wk_pkt_msg *m = ring_peek(k->in, &len);
+        if (!m || m->type != WI_PKT)
+            continue; /* cannot happen */
+        struct pkt p = m->p;
+        p.payload = p.payload_caplen ? (const uint8_t *)(m + 1) : NULL;
+        k->mode = MODE_PACKET;
+        k->phase = PH_PKT;
+        k->sub = 0;
+        eng_packet_dup(k->eng, &p, m->dup ? 1 : 0);
+    }
+}
+
+static bool wk_in_ready(void *ctx)
+{
+    struct wk_worker *k = ctx;
+    return ring_readable(k->in);
+}
+
+static void *wk_worker_main(void *arg)
+{
+    struct wk_worker *k = arg;
+    tls_certs_set_thread_judge(wk_cert_judge, k);
+    snprintf(k->tag, sizeof(k->tag), "worker %u: ", k->id);
+    log_set_thread(k->tag, 0);
+    char name[16];
+    snprintf(name, sizeof(name), "fm-worker%u", k->id);
+    pthread_setname_np(pthread_self(), name);
+    for (;;) {
+        size_t len;
+        uint32_t *type = ring_peek(k->in, &len);
+        if (!type) {
+            ring_publish(k->out);
+            ring_event_wait(k->ev, wk_in_ready, k, WK_WAIT_NS);
+            continue;
+        }
+        if (*type == WI_FINISH) {
+            ring_take(k->in);
+            ring_release(k->in);
+            k->mode = MODE_FINISH;
+            k->pos = WK_POS_END;
+            k->phase = PH_FIN_FLOWS;
+            k->sub = 0;
+            eng_finish(k->eng, NULL);
+            wk_publish_stats(k);
+            k->phase = PH_FIN;
+            k->sub = WK_POS_END;
+            wk_emit_simple(k, WR_WATERMARK, 0, WK_POS_END);
+            ring_publish(k->out);
+            break;
+        }
+        if (*type != WI_BATCH) { /* cannot happen: skip it */
+            ring_take(k->in);
+            ring_release(k->in);
+            continue;
+        }
+        const struct wk_batch *b = (const struct wk_batch *)type;
+        uint64_t n = b->n, base = b->base; /* the message is the reader's again once released */
+        wk_run_batch(k, b);
+        ring_take(k->in);
+        ring_release(k->in);
+        if (n) {
+            k->pos = base + n - 1;
+            k->phase = PH_FIN;
+            k->sub = WK_POS_END;
+            wk_emit_simple(k, WR_WATERMARK, 0, k->pos);
+        }
+        ring_publish(k->out);
+        if (++k->batches % WK_STATS_EVERY == 0)
+            wk_publish_stats(k);
+    }
+    tls_certs_set_thread_judge(NULL, NULL);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Aggregator. */
+
+static uint64_t wk_mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    return x;
+}
+
+static int wk_idmap_init(struct wk_idmap *m, size_t flows)
+{
+    size_t cap = 1024;
+    while (cap < 2 * flows)
+        cap <<= 1;
+    m->e = calloc(cap, sizeof(*m->e));
+    m->mask = cap - 1;
+    return m->e ? 0 : ERR_NOMEM;
+}
+
+static void wk_idmap_put(struct wk_idmap *m, uint64_t k, uint64_t v)
+{
+    size_t i = wk_mix(k) & m->mask;
+    while (m->e[i].key && m->e[i].key != k)
+        i = (i + 1) & m->mask;
+    m->e[i].key = k;
+    m->e[i].val = v;
+}
+
+static uint64_t wk_idmap_get(const struct wk_idmap *m, uint64_t k)
+{
+    if (!k)
+        return 0;
+    size_t i = wk_mix(k) & m->mask;
+    while (m->e[i].key) {
+        if (m->e[i].key == k)
+            return m->e[i].val;
+        i = (i + 1) & m->mask;
+    }
+    return k; /* not a worker's flow: leave it (cannot happen) */
+}
+
+/* Remove k (linear probing: move the entries after it back into the gap). */
+static void wk_idmap_del(struct wk_idmap *m, uint64_t k)
+{
+    size_t i = wk_mix(k) & m->mask;
+    while (m->e[i].key && m->e[i].key != k)
+        i = (i + 1) & m->mask;
+    if (!m->e[i].key)
+        return;
+    m->e[i].key = 0;
+    size_t j = i;
+    for (;;) {
+        j = (j + 1) & m->mask;
+        if (!m->e[j].key)
+            return;
+        size_t home = wk_mix(m->e[j].key) & m->mask;
+        /* the entry at j may move to i if its home is not in (i, j] (cyclically) */
+        bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (stays)
+            continue;
+        m->e[i] = m->e[j];
+        m->e[j].key = 0;
+        i = j;
+    }
+}
+
+/* key(a) < key(b): by position, phase, order, then worker. */
+static bool wk_before(const struct wk_rec *a, unsigned ia, const struct wk_rec *b, unsigned ib)
+{
+    if (a->pos != b->pos)
+        return a->pos < b->pos;
+    if (a->phase != b->phase)
+        return a->phase < b->phase;
+    if (a->sub != b->sub)
+        return a->sub < b->sub;
+    return ia < ib;
+}
+
+/*
+ * A certificate verdict (a finding whose kind is named cert_...): what a WR_CERT_KEY the
+ * aggregator has seen before suppresses (every such kind, also ones added later).
+ */
+static bool wk_cert_verdict(enum fkind k)
+{
+    const struct fk_info *i = fk_info(k);
+    return i && i->name && strncmp(i->name, "cert_", 5) == 0;
+}
+
+/*
+ * A worker's finding, TLS or certificate record: ids rewritten (in the ring: the message is
+ * the aggregator's until it releases it), then as if made here.
+ */
+static void wk_agg_rec(struct workers *w, struct wk_rec *h)
+{
+    struct out_rec *r = (struct out_rec *)(void *)(h + 1);
+    switch (r->type) {
+    case OUT_FINDING:
+        if (w->cert_suppress && wk_cert_verdict(r->u.finding.kind))
+            return;
+        r->u.finding.flow_id = wk_idmap_get(&w->ids, r->u.finding.flow_id);
+        break;
+    case OUT_TLS:
+        r->u.tls.flow_id = wk_idmap_get(&w->ids, r->u.tls.flow_id);
+        break;
+    case OUT_CERT:
+        r->u.cert.flow_id = wk_idmap_get(&w->ids, r->u.cert.flow_id);
+        break;
+    default:
+        break;
+    }
+    w->cert_suppress = false;
+    eng_put(w->agg, r);
+}
+
+static struct flow *wk_shadow(struct workers *w, unsigned i, uint64_t slot)
+{
+    struct wk_src *s = &w->src[i];
+    if (slot == 0 || slot > w->wk[i].nslots)
+        return NULL;
+    return &s->shadow[slot];
+}
+
+/* Process one record of worker i. */
+static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
+{
+    struct wk_src *s = &w->src[i];
+    struct flow *f;
+    if (h->type != WR_REC && h->type != WR_CERT_KEY)
+        w->cert_suppress = false;
+    switch (h->type) {
+    case WR_REC:
+        wk_agg_rec(w, h);
+        break;
+    case WR_CERT_KEY:
+        w->cert_suppress = !tls_certs_first_key(w->cert_seen, h->arg);
+        break;
+    case WR_NEW: {
+        f = wk_shadow(w, i, h->arg);
+        if (!f)
+            break;
+        uint64_t prov;
+        memcpy(&prov, h + 1, sizeof(prov));
+        size_t ext = eng_ext_size(w->agg);
+        memset(f, 0, sizeof(*f)); /* a new flow for the engine's layers too */
+        f->ext = s->ext + h->arg * ext;
+        memset(f->ext, 0, ext);
+        s->gid[h->arg] = ++w->next_id;
+        f->rec.flow_id = w->next_id;
+        wk_idmap_put(&w->ids, prov, w->next_id);
+        break;
+    }
+    case WR_PKT: {
+        const struct wk_group *g = &w->groups[h->group];
+        if (h->group == 0) {
+            struct wk_pkt_rec *r = (struct wk_pkt_rec *)(void *)h;
+            f = wk_shadow(w, i, h->arg);
+            if (!f)
+                break;
+            f->rec = r->rec;
+            f->rec.flow_id = s->gid[h->arg];
+            if (w->ngroups > 1) {
+                /* kept until the segment's last group: free what came before it now, so
+                   that the worker always has room for the rest of the group */
+                ring_release(w->wk[i].out);
+                s->taken = 0;
+                s->pkt = r;
+                s->hold = true;
+            }
+            struct pkt p = r->p;
+            p.payload = p.payload_caplen ? (const uint8_t *)(r + 1) : NULL;
+            eng_run_packet(w->agg, f, &p, &r->seg, g->lo, g->hi);
+        } else if (s->pkt) {
+            f = wk_shadow(w, i, h->arg);
+            if (!f)
+                break;
+            struct pkt p = s->pkt->p;
+            p.payload = p.payload_caplen ? (const uint8_t *)(s->pkt + 1) : NULL;
+            eng_run_packet(w->agg, f, &p, &s->pkt->seg, g->lo, g->hi);
+            if (h->group == w->ngroups - 1) {
+                s->pkt = NULL;
+                s->hold = false;
+            }
+        }
+        break;
+    }
+    case WR_END: {
+        const struct wk_group *g = &w->groups[h->group];
+        f = wk_shadow(w, i, h->arg);
+        if (!f)
+            break;
+        if (h->group == 0) {
+            const struct wk_end_rec *r = (const struct wk_end_rec *)(const void *)h;
+            f->rec = r->rec;
+            f->rec.flow_id = s->gid[h->arg];
+        }
+        eng_run_flow_end(w->agg, f, g->lo, g->hi);
+        if (h->group == w->ngroups - 1) {
+            struct out_rec o;
+            out_rec_set(&o, OUT_FLOW, &f->rec);
+            eng_put(w->agg, &o);
+            wk_idmap_del(&w->ids, f->rec.first_frame);
+            s->gid[h->arg] = 0;
+        }
+        break;
+    }
+    case WR_TICK:
+        eng_run_tick(w->agg, h->arg, w->groups[h->group].lo, w->groups[h->group].hi);
+        break;
+    case WR_FIN:
+        eng_run_finish(w->agg, w->groups[h->group].lo, w->groups[h->group].hi);
+        break;
+    case WR_MALFORMED: {
+        const struct wk_malformed_rec *r = (const struct wk_malformed_rec *)(const void *)h;
+        eng_malformed(w->agg, r->ts_ns, h->arg, r->what);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+/* Look at worker i's next record (watermarks are taken here). */
+static void wk_agg_fill(struct workers *w, unsigned i)
+{
+    struct wk_src *s = &w->src[i];
+    while (!s->head && !s->done) {
+        size_t len;
+        struct wk_rec *h = ring_peek(w->wk[i].out, &len);
+        if (!h)
+            return;
+        if (h->type != WR_WATERMARK) {
+            s->head = h;
+            return;
+        }
+        if (h->arg == WK_POS_END)
+            s->done = true;
+        else
+            s->wm = h->arg + 1;
+        ring_take(w->wk[i].out);
+        s->taken++;
+    }
+}
+
+static void wk_agg_release(struct workers *w)
+{
+    for (unsigned i = 0; i < w->n; i++) {
+        struct wk_src *s = &w->src[i];
+        if (s->taken && !s->hold) {
+            ring_release(w->wk[i].out);
+            s->taken = 0;
+        }
+    }
+}
+
+static bool wk_agg_ready(void *ctx)
+{
+    struct workers *w = ctx;
+    for (unsigned i = 0; i < w->n; i++)
+        if (!w->src[i].done && ring_readable(w->wk[i].out))
+            return true;
+    return false;
+}
+
+static void *wk_agg_main(void *arg)
+{
+    struct workers *w = arg;
+    pthread_setname_np(pthread_self(), "fm-aggregator");
+    for (;;) {
+        int best = -1;
+        bool all_done = true;
+        for (unsigned i = 0; i < w->n; i++) {
+            wk_agg_fill(w, i);
+            struct wk_src *s = &w->src[i];
+            if (s->head) {
+                all_done = false;
+                if (best < 0 || wk_before(s->head, i, w->src[best].head, (unsigned)best))
+                    best = (int)i;
+            } else if (!s->done) {
+                all_done = false;
+            }
+        }
+        if (all_done)
+            break;
+        bool can = best >= 0;
+        for (unsigned i = 0; can && i < w->n; i++) {
+            const struct wk_src *s = &w->src[i];
+            if (!s->head && !s->done && s->wm <= w->src[best].head->pos)
+                can = false; /* worker i may still send something before it */
+        }
+        if (!can) {
+            wk_agg_release(w);
+            ring_event_wait(w->agg_ev, wk_agg_ready, w, WK_WAIT_NS);
+            continue;
+        }
+        struct wk_src *s = &w->src[best];
+        wk_agg_one(w, (unsigned)best, s->head);
+        s->head = NULL;
+        ring_take(w->wk[best].out);
+        if (++s->taken >= 256 && !s->hold) {
+            ring_release(w->wk[best].out);
+            s->taken = 0;
+        }
+    }
+    wk_agg_release(w);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Set-up. */
+
+/* Split det_table into the workers' table (with proxies) and the aggregator's groups. */
+static int wk_tables(struct workers *w)
+{
+    size_t nw = 0, na = 0;
+    bool in_group = false;
+    w->wk_table[nw++] = &wk_opener_ops;
+    for (size_t i = 0; det_table[i]; i++) {
+        const struct det_ops *o = det_table[i];
+        if (nw + 2 >= sizeof(w->wk_table) / sizeof(w->wk_table[0]) ||
+            na + 1 >= sizeof(w->agg_table) / sizeof(w->agg_table[0]))
+            return ERR_ARG;
+        if (wk_is_flow_det(o)) {
+            w->wk_table[nw++] = o;
+            in_group = false;
+            continue;
+        }
+        if (!in_group) {
+            if (w->ngroups == WK_MAX_GROUPS)
+                return ERR_ARG;
+            w->groups[w->ngroups].lo = na;
+            w->groups[w->ngroups].hi = na;
+            w->ngroups++;
+            w->wk_table[nw++] = &wk_group_ops;
+            in_group = true;
+        }
+        w->agg_table[na++] = o;
+        w->groups[w->ngroups - 1].hi = na;
+    }
+    if (w->ngroups == 0) { /* every detector is per-flow: one empty group keeps the protocol */
+        w->groups[0].lo = w->groups[0].hi = 0;
+        w->ngroups = 1;
+        w->wk_table[nw++] = &wk_group_ops;
+    }
+    w->wk_table[nw] = NULL;
+    w->agg_table[na] = NULL;
+    return 0;
+}
+
+static size_t wk_share(size_t total, unsigned n)
+{
+    size_t s = (total + n - 1) / n;
+    return s ? s : 1;
+}
+
+static int wk_new_worker(struct workers *w, unsigned i)
+{
+    struct wk_worker *k = &w->wk[i];
+    k->w = w;
+    k->id = i;
+    struct eng_config c = w->cfg;
+    c.max_flows = wk_share(w->cfg.max_flows, w->n);
+    c.stream_buffers = wk_share(w->cfg.stream_buffers, w->n);
+    if (pthread_mutex_init(&k->pub.mu, NULL) != 0)
+        return ERR_NOMEM;
+    k->ev = ring_event_new();
+    if (!k->ev)
+        return ERR_NOMEM;
+    k->in = ring_new(WK_RING_BYTES, k->ev, w->rd_ev);
+    k->out = ring_new(WK_RING_BYTES, w->agg_ev, k->ev);
+    if (!k->in || !k->out)
+        return ERR_NOMEM;
+    k->nslots = (uint32_t)c.max_flows;
+    k->free_slots = malloc(sizeof(uint32_t) * k->nslots);
+    if (!k->free_slots)
+        return ERR_NOMEM;
+    for (uint32_t s = 0; s < k->nslots; s++)
+        k->free_slots[s] = k->nslots - s; /* slot 1 on top */
+    k->nfree = k->nslots;
+    wk_init_target = k;
+    wk_init_group = 0;
+    log_set_thread(NULL, i > 0); /* what the detectors say at start, worker 0 says once */
+    k->eng = eng_new_dets(&c, w->wk_table, &wk_out_ops, k);
+    log_set_thread(NULL, 0);
+    wk_init_target = NULL;
+    if (!k->eng)
+        return ERR_NOMEM;
+    eng_flow_ids_from_frames(k->eng);
+    struct wk_src *s = &w->src[i];
+    size_t ext = eng_ext_size(w->agg);
+    s->shadow = calloc((size_t)k->nslots + 1, sizeof(*s->shadow));
+    s->ext = calloc((size_t)k->nslots + 1, ext ? ext : 1);
+    s->gid = calloc((size_t)k->nslots + 1, sizeof(*s->gid));
+    if (!s->shadow || !s->ext || !s->gid)
+        return ERR_NOMEM;
+    /* shadows are set up when first used (WR_NEW): the kernel commits only those pages */
+    return 0;
+}
+
+/* Start a thread with SIGINT/SIGTERM blocked (the main thread handles them). */
+static int wk_start(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    sigset_t stop, old;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, &old);
+    int rc = pthread_create(t, NULL, fn, arg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc == 0 ? 0 : ERR_NOMEM;
+}
+
+struct workers *wk_new(const struct eng_config *cfg, unsigned n, const struct sink_ops *out,
+                       void *out_ctx)
+{
+    if (!cfg || n == 0 || n > WK_MAX)
+        return NULL;
+    struct workers *w = calloc(1, sizeof(*w));
+    if (!w)
+        return NULL;
+    w->n = n;
+    w->cfg = *cfg;
+    w->out = out;
+    w->out_ctx = out_ctx;
+    if (n == 1) {
+        w->single = eng_new(cfg, out, out_ctx);
+        if (!w->single)
+            goto fail;
+        return w;
+    }
+    if (wk_tables(w) != 0)
+        goto fail;
+    w->agg = eng_new_dets(cfg, w->agg_table, out, out_ctx);
+    w->rd_ev = ring_event_new();
+    w->agg_ev = ring_event_new();
+    w->dedup = tcp_dedup_new(WK_DEDUP_ORDER);
+    if (!w->agg || !w->dedup || !w->rd_ev || !w->agg_ev ||
+        wk_idmap_init(&w->ids, cfg->max_flows) != 0)
+        goto fail;
+    for (unsigned i = 0; i < n; i++)
+        if (wk_new_worker(w, i) != 0)
+            goto fail;
+    for (unsigned i = 0; i < n; i++) {
+        if (wk_start(&w->wk[i].thread, wk_worker_main, &w->wk[i]) != 0)
+            goto fail;
+        w->wk[i].started = true;
+    }
+    if (wk_start(&w->agg_thread, wk_agg_main, w) != 0)
+        goto fail;
+    w->agg_started = true;
+    return w;
+
+fail:
+    wk_free(w);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Reader side. */
+
+/* Hand the batch being filled to every worker. */
+static void wk_end_batch(struct workers *w)
+{
+    if (!w->in_batch)
+        return;
+    for (unsigned i = 0; i < w->n; i++) {
+        struct wk_batch *b = w->cur[i];
+        b->type = WI_BATCH;
+        b->n = w->tl.n;
+        b->base = w->tl.base;
+        memcpy(b->ts, w->tl.ts, sizeof(uint64_t) * w->tl.n);
+        memcpy(b->owner, w->tl.owner, w->tl.n);
+        ring_publish(w->wk[i].in);
+    }
+    w->in_batch = false;
+}
+
+/* Reserve every worker's batch message (it goes before the batch's segments). */
+static void wk_begin_batch(struct workers *w)
+{
+    for (unsigned i = 0; i < w->n; i++) {
+        w->cur[i] = ring_reserve(w->wk[i].in, sizeof(struct wk_batch));
+        ring_push(w->wk[i].in);
+    }
+    w->tl.n = 0;
+    w->tl.base = w->next_pos;
+    w->in_batch = true;
+}
+
+/* A message of len bytes for worker i in the current batch (ending it first if full). */
+static void *wk_slot(struct workers *w, unsigned i, size_t len)
+{
+    if (!w->in_batch)
+        wk_begin_batch(w);
+    void *m = ring_try_reserve(w->wk[i].in, len);
+    if (m)
+        return m;
+    /* the worker needs this batch to free space; the next batch's message goes first */
+    wk_end_batch(w);
+    ring_wait_room(w->wk[i].in, len + sizeof(struct wk_batch) + 64);
+    wk_begin_batch(w);
+    return ring_try_reserve(w->wk[i].in, len);
+}
+
+/* Record the position's time and owner; end the batch when full. */
+static void wk_note(struct workers *w, uint64_t ts, uint8_t owner)
+{
+    if (!w->in_batch)
+        wk_begin_batch(w);
+    w->tl.ts[w->tl.n] = ts;
+    w->tl.owner[w->tl.n] = owner;
+    w->tl.n++;
+    w->next_pos++;
+    if (w->tl.n == WK_BATCH)
+        wk_end_batch(w);
+}
+
+static uint64_t wk_ep_hash(const struct endpoint *e)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ ((uint64_t)e->port << 8) ^ e->ip.family;
+    for (size_t i = 0; i < sizeof(e->ip.a); i += 8) {
+        uint64_t v;
+        memcpy(&v, e->ip.a + i, 8);
+        h = wk_mix(h ^ v);
+    }
+    return wk_mix(h);
+}
+
+void wk_packet(struct workers *w, const struct pkt *p)
+{
+    if (w->single) {
+        eng_packet(w->single, p);
+        return;
+    }
+    /* symmetric: both directions of a flow sum to the same value */
+    unsigned i = (unsigned)((wk_ep_hash(&p->src) + wk_ep_hash(&p->dst)) % w->n);
+    size_t pay = p->payload ? p->payload_caplen : 0;
+    struct wk_pkt_msg *m = wk_slot(w, i, sizeof(*m) + pay);
+    if (!m)
+        return; /* a frame larger than a ring message: cannot happen below 1 MiB */
+    m->type = WI_PKT;
+    m->dup = tcp_dedup_check(w->dedup, p, w->cfg.dup_window_ns);
+    m->p = *p;
+    m->p.payload = NULL;
+    m->p.payload_caplen = (uint32_t)pay;
+    if (pay)
+        memcpy(m + 1, p->payload, pay);
+    ring_push(w->wk[i].in);
+    wk_note(w, p->ts_ns, (uint8_t)i);
+    w->last_ts = p->ts_ns;
+}
+
+void wk_malformed(struct workers *w, uint64_t ts_ns, uint64_t frame, const char *what)
+{
+    if (w->single) {
+        eng_malformed(w->single, ts_ns, frame, what);
+        return;
+    }
+    struct wk_malformed_msg *m = wk_slot(w, 0, sizeof(*m));
+    if (!m)
+        return;
+    m->type = WI_MALFORMED;
+    m->ts_ns = ts_ns;
+    m->frame = frame;
+    snprintf(m->what, sizeof(m->what), "%s", what ? what : "malformed");
+    ring_push(w->wk[0].in);
+    wk_note(w, ts_ns, OWN_MALFORMED);
+}
+
+void wk_tick(struct workers *w, uint64_t now_ns)
+{
+    if (w->single) {
+        eng_tick(w->single, now_ns);
+        return;
+    }
+    wk_note(w, now_ns, OWN_TICK);
+    wk_end_batch(w);
+}
+
+void wk_flush(struct workers *w)
+{
+    if (!w->single)
+        wk_end_batch(w);
+}
+
+void wk_finish(struct workers *w, struct run_summary *sum)
+{
+    if (w->single) {
+        eng_finish(w->single, sum);
+        return;
+    }
+    wk_end_batch(w);
+    for (unsigned i = 0; i < w->n; i++) {
+        uint32_t *m = ring_reserve(w->wk[i].in, sizeof(uint64_t));
+        if (m) {
+            *m = WI_FINISH;
+            ring_push(w->wk[i].in);
+        }
+        ring_publish(w->wk[i].in);
+    }
+    for (unsigned i = 0; i < w->n; i++) {
+        if (w->wk[i].started)
+            pthread_join(w->wk[i].thread, NULL);
+        w->wk[i].started = false;
+    }
+    if (w->agg_started)
+        pthread_join(w->agg_thread, NULL);
+    w->agg_started = false;
+    for (unsigned i = 0; i < w->n; i++) {
+        struct eng_stats st;
+        eng_get_stats(w->wk[i].eng, &st);
+        eng_add_stats(w->agg, &st);
+    }
+    if (sum)
+        eng_summary(w->agg, sum);
+}
+
+void wk_get_stats(struct workers *w, struct eng_stats *st)
+{
+    if (w->single) {
+        eng_get_stats(w->single, st);
+        return;
+    }
+    memset(st, 0, sizeof(*st));
+    for (unsigned i = 0; i < w->n; i++) {
+        struct wk_worker *k = &w->wk[i];
+        pthread_mutex_lock(&k->pub.mu);
+        struct eng_stats s = k->pub.st;
+        pthread_mutex_unlock(&k->pub.mu);
+        st->packets += s.packets;
+        st->flows_created += s.flows_created;
+        st->flows_active += s.flows_active;
+        st->evicted += s.evicted;
+        st->idle_expired += s.idle_expired;
+        st->mirror_duplicates += s.mirror_duplicates;
+        st->stream_buf_exhausted += s.stream_buf_exhausted;
+        st->lazy_bytes += s.lazy_bytes;
+        st->lazy_exhausted += s.lazy_exhausted;
+        st->state_peak_bytes += s.state_peak_bytes;
+        st->state_peak_flows += s.state_peak_flows;
+        st->flow_fixed_bytes = s.flow_fixed_bytes;
+        st->flow_struct_bytes = s.flow_struct_bytes;
+        for (int j = 0; j < FK__COUNT; j++)
+            st->findings[j] += s.findings[j];
+        if (s.last_ts_ns > st->last_ts_ns)
+            st->last_ts_ns = s.last_ts_ns;
+    }
+}
+
+struct engine *wk_engine(struct workers *w)
+{
+    return w ? w->single : NULL;
+}
+
+unsigned wk_count(const struct workers *w)
+{
+    return w ? w->n : 0;
+}
+
+void wk_free(struct workers *w)
+{
+    if (!w)
+        return;
+    if (w->single) {
+        eng_free(w->single);
+        free(w);
+        return;
+    }
+    bool running = w->agg_started;
+    for (unsigned i = 0; i < w->n; i++)
+        running = running || w->wk[i].started;
+    if (running) /* not finished (an error path): finish without a summary */
+        wk_finish(w, NULL);
+    for (unsigned i = 0; i < w->n; i++) {
+        struct wk_worker *k = &w->wk[i];
+        eng_free(k->eng);
+        ring_free(k->in);
+        ring_free(k->out);
+        ring_event_free(k->ev);
+        free(k->free_slots);
+        if (k->ev)
+            pthread_mutex_destroy(&k->pub.mu);
+        free(w->src[i].shadow);
+        free(w->src[i].ext);
+        free(w->src[i].gid);
+    }
+    eng_free(w->agg);
+    tcp_dedup_free(w->dedup);
+    ring_event_free(w->rd_ev);
+    ring_event_free(w->agg_ev);
+    free(w->ids.e);
+    free(w);
+}

@@ -1,0 +1,86 @@
+#!/bin/sh
+# workers-live.sh - --workers 2 on a live interface (two capture handles in one PACKET_FANOUT
+# group): samples replayed with tcpreplay onto a veth in a test namespace give the same flows
+# and findings as the offline run of the same files, when the kernel dropped nothing.
+# Needs root, iproute2 and tcpreplay; skips (77) otherwise. Run under flock /tmp/fm-netns.lock.
+: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
+if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null 2>&1 || ! command -v tcpreplay >/dev/null 2>&1
+then
+    echo "SKIP: needs root, iproute2 and tcpreplay"
+    exit 77
+fi
+id=$$
+ns=fmwk-$id
+va=fmwa$id
+vb=fmwb$id
+tmp=$(mktemp -d)
+fm_pid=
+cleanup() {
+    [ -n "$fm_pid" ] && kill -KILL "$fm_pid" 2>/dev/null
+    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+    ip netns del "$ns" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+if ! ip netns add "$ns" 2>/dev/null || ! ip netns exec "$ns" true 2>/dev/null; then
+    echo "SKIP: cannot create and use a network namespace here"
+    exit 77
+fi
+set -e
+ip -n "$ns" link add "$va" type veth peer name "$vb"
+ip -n "$ns" link set "$va" up
+ip -n "$ns" link set "$vb" up
+set +e
+sleep 0.5 # let IPv6 autoconfiguration chatter pass (the filter below ignores it anyway)
+
+fail=0
+for s in refused syn-backlog tls12-expired; do
+    pcap="$top_srcdir/samples/$s.pcap"
+    "$FLOWMEDIC" -r "$pcap" --json --no-db -q --workers 1 >"$tmp/$s.off" 2>"$tmp/$s.offerr"
+    ip netns exec "$ns" "$FLOWMEDIC" -i "$vb" --workers 2 --json --no-db --immediate \
+        tcp >"$tmp/$s.live" 2>"$tmp/$s.err" &
+    fm_pid=$!
+    sleep 1
+    ip netns exec "$ns" tcpreplay -q -i "$va" "$pcap" >"$tmp/$s.replay" 2>&1
+    sleep 1
+    kill -INT "$fm_pid"
+    wait "$fm_pid"
+    rc=$?
+    fm_pid=
+    python3 - "$s" "$tmp/$s.off" "$tmp/$s.live" "$tmp/$s.err" "$rc" <<'PY' || fail=1
+import collections, json, re, sys
+name, off, live, err, rc = sys.argv[1], sys.argv[2], sys.argv[3], open(sys.argv[4]).read(), int(sys.argv[5])
+
+def load(path):
+    objs = [json.loads(l) for l in open(path)]
+    flows = collections.Counter(
+        (o["client"], o["server"], o["close"], o["packets"]["c2s"], o["packets"]["s2c"])
+        for o in objs if o["type"] == "flow")
+    finds = collections.Counter((o["kind"], o.get("client"), o.get("server"))
+                                for o in objs if o["type"] == "finding")
+    return flows, finds
+
+drops = re.search(r"(\d+) dropped by the kernel", err)
+if rc != 0 or not drops:
+    print("FAIL %s: exit %d, no kernel drop counts at exit: %s" % (name, rc, err.strip()))
+    sys.exit(1)
+if int(drops.group(1)):
+    print("SKIP %s: the kernel dropped %s packets: not compared" % (name, drops.group(1)))
+    sys.exit(0)
+fo, ko = load(off)
+fl, kl = load(live)
+bad = []
+if fo != fl:
+    bad.append("flows differ: offline only %s, live only %s" % (dict(fo - fl), dict(fl - fo)))
+if ko != kl:
+    bad.append("findings differ: offline only %s, live only %s" % (dict(ko - kl), dict(kl - ko)))
+if bad:
+    print("FAIL %s (--workers 2 live vs offline): %s" % (name, "; ".join(bad)))
+    sys.exit(1)
+print("ok   %s: %d flows and %d findings live with 2 workers = offline" %
+      (name, sum(fl.values()), sum(kl.values())))
+PY
+done
+exit $fail

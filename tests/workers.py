@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""workers.py - the outputs do not depend on the number of workers.
+
+Every sample (samples/*.pcap, with its key log when it has one) and every capture of the
+public corpus (../shared/corpus/MANIFEST.tsv) is analysed with --workers 1, 2 and 4; the JSON
+lines, sorted, must be identical (flow ids included), and so must the exit status.
+"""
+import glob
+import gzip
+import os
+import subprocess
+import sys
+import tempfile
+
+top = os.environ.get("top_srcdir") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+binary = os.environ.get("FLOWMEDIC") or os.path.join(top, "flowmedic")
+COUNTS = (1, 2, 4)
+
+
+def find_corpus():
+    for c in (os.environ.get("FLOWMEDIC_CORPUS", ""), os.path.join(top, "..", "shared", "corpus"),
+              os.path.join(top, "..", "..", "shared", "corpus"), "/work/shared/corpus"):
+        if c and os.path.isfile(os.path.join(c, "MANIFEST.tsv")):
+            return c
+    return None
+
+
+def run(path, extra, n):
+    args = [binary, "-r", path, "--json", "--no-db", "-q", "--workers", str(n)] + extra
+    p = subprocess.run(args, capture_output=True, timeout=300)
+    lines = sorted(p.stdout.decode("utf-8", "replace").splitlines())
+    return p.returncode, lines, p.stderr.decode("utf-8", "replace")
+
+
+def check(name, path, extra):
+    base = None
+    for n in COUNTS:
+        rc, lines, err = run(path, extra, n)
+        if rc < 0 or "Sanitizer" in err or "runtime error" in err:
+            return [f"{name}: --workers {n}: crashed or sanitizer report (exit {rc}): {err[-400:]}"]
+        if base is None:
+            base = (rc, lines)
+            continue
+        if rc != base[0]:
+            return [f"{name}: exit {rc} with --workers {n}, {base[0]} with 1"]
+        if lines != base[1]:
+            rc1, again, _ = run(path, extra, 1)
+            if again != base[1]:
+                print(f"note {name}: two runs with --workers 1 differ already (the SPAN duplicate"
+                      " filter's random hash key decides its collisions): not compared")
+                return []
+            a, b = set(base[1]), set(lines)
+            only1 = sorted(a - b)[:3]
+            onlyn = sorted(b - a)[:3]
+            return [f"{name}: --workers {n} differs from --workers 1 ({len(a - b)} lines only in 1,"
+                    f" {len(b - a)} only in {n}):\n  1: " + "\n  1: ".join(x[:300] for x in only1) +
+                    f"\n  {n}: " + f"\n  {n}: ".join(x[:300] for x in onlyn)]
+    return []
+
+
+def main():
+    problems, done = [], 0
+    for pcap in sorted(glob.glob(os.path.join(top, "samples", "*.pcap"))):
+        keylog = pcap[:-5] + ".keylog"
+        extra = ["--tls-keylog", keylog] if os.path.exists(keylog) else []
+        problems += check("samples/" + os.path.basename(pcap), pcap, extra)
+        done += 1
+    corpus = find_corpus()
+    if corpus:
+        with open(os.path.join(corpus, "MANIFEST.tsv")) as f, tempfile.TemporaryDirectory() as tmp:
+            rows = [line.rstrip("\n").split("\t")[0] for line in f][1:]
+            for rel in rows:
+                path = os.path.join(corpus, rel)
+                if not os.path.isfile(path):
+                    continue
+                if path.endswith(".gz"):
+                    plain = os.path.join(tmp, "c.pcap")
+                    with gzip.open(path) as g, open(plain, "wb") as o:
+                        o.write(g.read())
+                    path = plain
+                problems += check("corpus/" + rel, path, [])
+                done += 1
+    else:
+        print("note: ../shared/corpus not found: samples only (set FLOWMEDIC_CORPUS)")
+    for p in problems:
+        print("FAIL " + p)
+    print(f"{done} captures, --workers {'/'.join(map(str, COUNTS))}: {len(problems)} differ")
+    return 1 if problems or done == 0 else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
