@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,7 +122,9 @@ static void *fan_capture_main(void *arg)
 static int fan_join(struct fan_handle *h, int group, char *errbuf, size_t errlen)
 {
     int fd = cap_fileno(h->src);
-    int arg = (group & 0xffff) | ((PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
+    /* unsigned: FLAG_DEFRAG (0x8000) << 16 does not fit an int */
+    uint32_t arg = ((uint32_t)group & 0xffffu) |
+                   ((uint32_t)(PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
     if (fd < 0 || setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) != 0) {
         snprintf(errbuf, errlen,
                  "cannot join the capture handles into one PACKET_FANOUT group "
