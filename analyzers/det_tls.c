@@ -124,19 +124,6 @@ struct tls_priv {
     uint64_t decrypt_failed;          /* records that did not authenticate with the logged keys */
 };
 
-/* snprintf into a fixed field; long values are cut (details are for reading, not parsing). */
-static void bfmt(char *out, size_t outsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void bfmt(char *out, size_t outsz, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(out, outsz, fmt, ap);
-    va_end(ap);
-    if (n < 0 && outsz)
-        out[0] = '\0';
-}
-
 /* Index of a session in the pool. */
 static uint32_t sess_idx(const struct tls_priv *pv, const struct tls_sess *s)
 {
@@ -263,31 +250,31 @@ static void emit_failed(struct tls_priv *pv, struct tls_sess *s, uint64_t ts)
     char sni[96], vb[32];
     sess_finding(&f, s, FK_TLS_HANDSHAKE_FAILED, r->outcome == TLS_STALLED ? SEV_WARN : SEV_ERROR,
                  ts);
-    bfmt(sni, sizeof(sni), "%s%s", r->sni[0] ? " for " : "", r->sni);
+    fx_fmt(sni, sizeof(sni), "%s%s", r->sni[0] ? " for " : "", r->sni);
     const char *ver = r->version ? tls_version_name(r->version, vb, sizeof(vb)) : "no version";
     double secs = (double)(ts - (uint64_t)r->ts_ns) / 1e9;
     switch (r->outcome) {
     case TLS_FAILED_ALERT:
         if (r->alert_desc >= 0)
-            bfmt(f.detail, sizeof(f.detail),
+            fx_fmt(f.detail, sizeof(f.detail),
                  "TLS handshake%s failed: %s sent fatal alert %s(%d) %s (%s%s) - %s", sni,
                  side(r->alert_from), tls_alert_name(r->alert_desc), r->alert_desc, phase(s), ver,
                  s->via_keylog ? ", read with the key log" : "", alert_hint(r->alert_desc));
         else
-            bfmt(f.detail, sizeof(f.detail),
+            fx_fmt(f.detail, sizeof(f.detail),
                  "TLS handshake%s failed: %s sent an encrypted alert before the handshake "
                  "completed (%s) - the alert itself is not readable without keys",
                  sni, side(r->alert_from), ver);
         break;
     case TLS_RESET:
-        bfmt(f.detail, sizeof(f.detail),
+        fx_fmt(f.detail, sizeof(f.detail),
              "TLS handshake%s reset by the %s %s, %.3f s after the ClientHello (%s) - "
              "check the %s's TLS configuration and logs, or a middlebox/firewall resetting "
              "TLS",
              sni, side(r->alert_from), phase(s), secs, ver, side(r->alert_from));
         break;
     case TLS_CLOSED:
-        bfmt(f.detail, sizeof(f.detail),
+        fx_fmt(f.detail, sizeof(f.detail),
              "TLS handshake%s closed by the %s %s %s, %.3f s after the ClientHello (%s) - the "
              "%s gave up on the handshake: check its logs",
              sni, side(r->alert_from), phase(s),
@@ -295,7 +282,7 @@ static void emit_failed(struct tls_priv *pv, struct tls_sess *s, uint64_t ts)
              secs, ver, side(r->alert_from));
         break;
     case TLS_NO_SERVER_HELLO:
-        bfmt(f.detail, sizeof(f.detail),
+        fx_fmt(f.detail, sizeof(f.detail),
              "no ServerHello%s: the server did not answer the ClientHello for %.3f s%s - "
              "check that a TLS service listens on %u and is not overloaded",
              sni, secs,
@@ -305,7 +292,7 @@ static void emit_failed(struct tls_priv *pv, struct tls_sess *s, uint64_t ts)
              (unsigned)r->server.port);
         break;
     case TLS_STALLED:
-        bfmt(f.detail, sizeof(f.detail),
+        fx_fmt(f.detail, sizeof(f.detail),
              "TLS handshake%s stalled %s: no progress for %.1f s (%s) - one side waits for "
              "the other: check for packet loss or an overloaded server",
              sni, phase(s), (double)pv->stall_ns / 1e9, ver);
@@ -313,7 +300,7 @@ static void emit_failed(struct tls_priv *pv, struct tls_sess *s, uint64_t ts)
     case TLS_REJECTED_INFERRED:
         f.confidence = 0.7f;
         if (r->alert_from == DIR_S2C) {
-            bfmt(f.detail, sizeof(f.detail),
+            fx_fmt(f.detail, sizeof(f.detail),
                  "server rejected the client's certificate (or its absence)%s (inferred: TLS 1.3 "
                  "encrypts alerts; after the client's Finished the server's only record was "
                  "alert-sized, then the connection closed without application data from the "
@@ -322,7 +309,7 @@ static void emit_failed(struct tls_priv *pv, struct tls_sess *s, uint64_t ts)
                  sni);
             break;
         }
-        bfmt(f.detail, sizeof(f.detail),
+        fx_fmt(f.detail, sizeof(f.detail),
              "client rejected the server's certificate/handshake%s (inferred: TLS 1.3 "
              "encrypts alerts; the client answered the server's flight with one %u-byte "
              "encrypted record, the size of an alert, then closed, and no application data "
@@ -710,7 +697,7 @@ static void chain_verdict(void *ctx, enum fkind k, enum severity sev, const char
     struct tls_priv *pv = ctx;
     struct finding f;
     sess_finding(&f, pv->cur, k, sev, pv->cur_ns);
-    bfmt(f.detail, sizeof(f.detail), "%s", detail);
+    fx_fmt(f.detail, sizeof(f.detail), "%s", detail);
     f.fx.cert = *x;
     det_emit(pv->d, &f);
 }
@@ -777,8 +764,8 @@ static void ev_alert(void *ctx, int dir, int level, int desc)
     bool fatal = level == TLS_ALERT_FATAL;
     enum severity sev = desc == TLS_AD_CLOSE_NOTIFY ? SEV_INFO : fatal ? SEV_ERROR : SEV_WARN;
     sess_finding(&f, s, FK_TLS_ALERT, sev, pv->cur_ns);
-    bfmt(sni, sizeof(sni), "%s%s", r->sni[0] ? " for " : "", r->sni);
-    bfmt(f.detail, sizeof(f.detail), "%s sent %s alert %s(%d)%s %s%s - %s", side(dir),
+    fx_fmt(sni, sizeof(sni), "%s%s", r->sni[0] ? " for " : "", r->sni);
+    fx_fmt(f.detail, sizeof(f.detail), "%s sent %s alert %s(%d)%s %s%s - %s", side(dir),
          fatal                        ? "fatal"
          : level == TLS_ALERT_WARNING ? "warning"
                                       : "unknown-level",
@@ -805,7 +792,7 @@ static void cert_verdict(void *ctx, enum fkind k, enum severity sev, const char 
     struct tls_priv *pv = ctx;
     struct finding f;
     sess_finding(&f, pv->cur, k, sev, pv->cur_ns);
-    bfmt(f.detail, sizeof(f.detail), "%s", detail);
+    fx_fmt(f.detail, sizeof(f.detail), "%s", detail);
     fx_copy(f.fx.cert.sha256, sizeof(f.fx.cert.sha256), c->sha256);
     f.fx.cert.chain_pos = c->chain_pos;
     /* days until notAfter at the packet's time (negative once expired), for health rules;

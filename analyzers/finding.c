@@ -1,6 +1,7 @@
 /* finding.c - the stable names of finding kinds, severities, TCP events, states and outcomes. */
 #include "analyzers/finding.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -372,4 +373,14 @@ void out_rec_set(struct out_rec *r, enum out_type t, const void *p)
 {
     r->type = t;
     memcpy(&r->u, p, out_rec_size(t) - offsetof(struct out_rec, u));
+}
+
+void fx_fmt(char *out, size_t outsz, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out, outsz, fmt, ap);
+    va_end(ap);
+    if (n < 0 && outsz)
+        out[0] = '\0';
 }

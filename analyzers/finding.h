@@ -545,6 +545,10 @@ size_t finding_json_members(const struct finding *f, char *buf, size_t bufsz);
 /* Copy src into dst[n] (a typed text field), cut at n - 1 bytes, always terminated. */
 void fx_copy(char *dst, size_t n, const char *src);
 
+/* snprintf into a fixed field (a detail, a typed text field); long values are cut: details
+   are for reading, not parsing. */
+void fx_fmt(char *out, size_t outsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Days from now_s to not_after_s, rounded to 1/100 day as printf's "%.2f" rounds it. */
 double fx_days_left(int64_t not_after_s, int64_t now_s);
 

@@ -17,7 +17,6 @@
 #define TC_DER_MAX 2048 /* larger certificates are parsed every time */
 #define TC_CHAIN_MAX 10 /* certificates of one chain kept for verification */
 #define TC_CHAIN_BYTES (64 * 1024) /* their DER bytes together */
-#define TC_CHAINS 4096             /* (server, chain) pairs remembered as verified */
 
 /* A parsed certificate kept for the next connection that presents the same bytes. */
 struct cert_cache {
@@ -47,7 +46,7 @@ struct tls_certs {
     uint64_t cache_tick;      /* use counter for the cache */
     struct x509_trust *trust; /* trust anchors for chain verification */
     struct cert_chain *chain; /* the chain being read */
-    uint64_t *chains;         /* TC_CHAINS keys of (server, chain) already verified */
+    uint64_t *chains;         /* TLS_CERTS_SEEN keys of (server, chain) already verified */
     uint64_t chains_verified; /* chains given to the verifier */
     uint64_t chains_skipped;  /* chains too large, or with a certificate OpenSSL rejects */
 };
@@ -60,7 +59,7 @@ struct tls_certs *tls_certs_new(uint32_t expiring_days, const char *const *ca_fi
         goto nomem;
     tc->cache = calloc(TC_CACHE, sizeof(*tc->cache));
     tc->chain = calloc(1, sizeof(*tc->chain));
-    tc->chains = calloc(TC_CHAINS, sizeof(*tc->chains));
+    tc->chains = calloc(TLS_CERTS_SEEN, sizeof(*tc->chains));
     if (!tc->cache || !tc->chain || !tc->chains)
         goto nomem;
     tc->trust = x509_trust_new(ca_files, nca, err, errlen);
@@ -85,19 +84,6 @@ void tls_certs_free(struct tls_certs *tc)
     free(tc->chain);
     free(tc->cache);
     free(tc);
-}
-
-/* snprintf into a fixed field; long values are cut (details are for reading, not parsing). */
-static void tc_fmt(char *out, size_t outsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void tc_fmt(char *out, size_t outsz, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(out, outsz, fmt, ap);
-    va_end(ap);
-    if (n < 0 && outsz)
-        out[0] = '\0';
 }
 
 /*
@@ -149,7 +135,7 @@ static void ymd(int64_t t, char *out, size_t outsz)
     unsigned mp = (5 * doy + 2) / 153;
     unsigned d = doy - (153 * mp + 2) / 5 + 1;
     unsigned m = mp < 10 ? mp + 3 : mp - 9;
-    tc_fmt(out, outsz, "%04lld-%02u-%02u", (long long)(y + (m <= 2)), m, d);
+    fx_fmt(out, outsz, "%04lld-%02u-%02u", (long long)(y + (m <= 2)), m, d);
 }
 
 /* The judge of this thread (tls_certs_set_thread_judge), or NULL. */
@@ -172,20 +158,31 @@ bool tls_certs_first_key(uint64_t *seen, uint64_t h)
     return true;
 }
 
+/* FNV-1a of a server endpoint on top of h. */
+static uint64_t tc_hash_server(uint64_t h, const struct endpoint *server)
+{
+    for (size_t i = 0; i < sizeof(server->ip.a); i++)
+        h = (h ^ server->ip.a[i]) * 1099511628211ull;
+    return (h ^ server->port) * 1099511628211ull;
+}
+
+/* True the first time key h is judged: by the workers' aggregator when one is set on this
+   thread (tls_certs_set_thread_judge), else by the table seen. */
+static bool tc_judge_first(uint64_t *seen, uint64_t h)
+{
+    h |= 1; /* never 0, the empty slot */
+    return tc_judge ? tc_judge(tc_judge_ctx, h) : tls_certs_first_key(seen, h);
+}
+
 static bool tc_first_time(struct tls_certs *tc, const struct endpoint *server, const char *sni)
 {
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
     for (const char *q = tc->xi.rec.sha256; *q; q++)
         h = (h ^ (uint8_t)*q) * 1099511628211ull;
-    for (size_t i = 0; i < sizeof(server->ip.a); i++)
-        h = (h ^ server->ip.a[i]) * 1099511628211ull;
-    h = (h ^ server->port) * 1099511628211ull;
+    h = tc_hash_server(h, server);
     for (const char *q = sni; *q; q++)
         h = (h ^ (uint8_t)*q) * 1099511628211ull;
-    h |= 1; /* never 0, the empty slot */
-    if (tc_judge)
-        return tc_judge(tc_judge_ctx, h);
-    return tls_certs_first_key(tc->seen, h);
+    return tc_judge_first(tc->seen, h);
 }
 
 void tls_certs_check(struct tls_certs *tc, unsigned idx, const struct endpoint *server,
@@ -204,30 +201,30 @@ void tls_certs_check(struct tls_certs *tc, unsigned idx, const struct endpoint *
     ymd(c->not_after, d2, sizeof(d2));
     if (c->bad_not_before || c->bad_not_after) {
         /* not a date: neither expired nor valid; say so instead of comparing a 0 */
-        tc_fmt(det, sizeof(det),
+        fx_fmt(det, sizeof(det),
                "%s '%.120s' has a %s that is not a valid date ('%s') - clients reject it; "
                "reissue the certificate",
                who, c->subject, c->bad_not_after ? "notAfter" : "notBefore",
                ci->bad_date[0] ? ci->bad_date : "missing");
         verdict(ctx, FK_CERT_INVALID_DATE, SEV_WARN, det, c);
     } else if (now > c->not_after) {
-        tc_fmt(det, sizeof(det),
+        fx_fmt(det, sizeof(det),
                "%s '%.120s' expired on %s (%lld days before this connection) - renew it", who,
                c->subject, d2, (long long)((now - c->not_after) / 86400));
         verdict(ctx, FK_CERT_EXPIRED, SEV_ERROR, det, c);
     } else if (now < c->not_before) {
-        tc_fmt(det, sizeof(det),
+        fx_fmt(det, sizeof(det),
                "%s '%.120s' is not valid before %s - check the server's certificate and the "
                "clocks",
                who, c->subject, d1);
         verdict(ctx, FK_CERT_NOT_YET_VALID, SEV_ERROR, det, c);
     } else if (c->not_after - now < (int64_t)tc->expiring_days * 86400) {
-        tc_fmt(det, sizeof(det), "%s '%.120s' expires on %s (in %lld days) - renew it soon", who,
+        fx_fmt(det, sizeof(det), "%s '%.120s' expires on %s (in %lld days) - renew it soon", who,
                c->subject, d2, (long long)((c->not_after - now) / 86400));
         verdict(ctx, FK_CERT_EXPIRING, SEV_WARN, det, c);
     }
     if (idx == 0 && sni[0] && !x509_name_matches(ci, sni)) {
-        tc_fmt(det, sizeof(det),
+        fx_fmt(det, sizeof(det),
                "server certificate does not match the requested name '%.80s' (it covers: "
                "%.120s) - install a certificate for that name or fix the client's URL",
                sni,
@@ -237,18 +234,18 @@ void tls_certs_check(struct tls_certs *tc, unsigned idx, const struct endpoint *
         verdict(ctx, FK_CERT_NAME_MISMATCH, SEV_ERROR, det, c);
     }
     if (idx == 0 && c->self_signed) {
-        tc_fmt(det, sizeof(det),
+        fx_fmt(det, sizeof(det),
                "server certificate '%.150s' is self-signed - clients will not trust it unless "
                "it is pinned or installed as a CA",
                c->subject);
         verdict(ctx, FK_CERT_SELF_SIGNED, SEV_WARN, det, c);
     }
     if (ci->weak_key || (ci->weak_sig && !c->self_signed)) {
-        tc_fmt(det, sizeof(det), "%s '%.120s' is weak:%s%s - replace it", who, c->subject,
+        fx_fmt(det, sizeof(det), "%s '%.120s' is weak:%s%s - replace it", who, c->subject,
                ci->weak_key ? " small key" : "", ci->weak_sig ? " MD5/SHA-1 signature" : "");
         size_t o = strlen(det);
         if (ci->weak_key && o < sizeof(det))
-            tc_fmt(det + o, sizeof(det) - o, " (%s %d bits)", c->key_type, c->key_bits);
+            fx_fmt(det + o, sizeof(det) - o, " (%s %d bits)", c->key_type, c->key_bits);
         verdict(ctx, FK_CERT_WEAK, SEV_WARN, det, c);
     }
 }
@@ -286,18 +283,9 @@ void tls_certs_chain_add(struct tls_certs *tc, unsigned idx, const uint8_t *der,
 /* True the first time (server, chain) is seen (then remembered). */
 static bool tc_chain_first_time(struct tls_certs *tc, const struct endpoint *server)
 {
-    uint64_t h = tc->chain->hash;
-    for (size_t i = 0; i < sizeof(server->ip.a); i++)
-        h = (h ^ server->ip.a[i]) * 1099511628211ull;
-    h = (h ^ server->port) * 1099511628211ull;
-    h |= 1; /* never 0, the empty slot */
-    if (tc_judge) /* workers: the aggregator decides once for all (a key apart from certs') */
-        return tc_judge(tc_judge_ctx, (h ^ 0x9e3779b97f4a7c15ull) | 1);
-    uint64_t *slot = &tc->chains[h % TC_CHAINS];
-    if (*slot == h)
-        return false;
-    *slot = h;
-    return true;
+    /* a key apart from the certificate keys: the aggregator holds both in one table */
+    uint64_t h = tc_hash_server(tc->chain->hash, server);
+    return tc_judge_first(tc->chains, h ^ 0x9e3779b97f4a7c15ull);
 }
 
 /* What to do about a chain that does not verify, by OpenSSL's error (kept short: the
@@ -363,7 +351,7 @@ void tls_certs_chain_check(struct tls_certs *tc, const struct endpoint *server, 
     char det[FINDING_DETAIL_MAX];
     enum severity sev = files ? SEV_ERROR : SEV_WARN;
     if (v.status == X509_CHAIN_INCOMPLETE) {
-        tc_fmt(det, sizeof(det),
+        fx_fmt(det, sizeof(det),
                "the server sent %u certificate%s but not the issuer of '%.40s': '%.50s' is "
                "not in %s either - install the intermediate certificate in the server's chain "
                "(nginx: ssl_certificate holds leaf + intermediates)",
@@ -372,13 +360,13 @@ void tls_certs_chain_check(struct tls_certs *tc, const struct endpoint *server, 
         return;
     }
     if (v.why == X509_WHY_UNTRUSTED_ROOT)
-        tc_fmt(det, sizeof(det),
+        fx_fmt(det, sizeof(det),
                "the chain the server sent (%u certificates) ends at root '%.60s', which is not "
                "in %s (%s) - %s%s",
                sent, v.subject, anchors, v.reason, chain_hint(&v),
                files ? "" : " (a private CA: give its root with --ca-file)");
     else
-        tc_fmt(det, sizeof(det), "'%.40s' (issuer '%.40s') does not verify against %s: %s - %s",
+        fx_fmt(det, sizeof(det), "'%.40s' (issuer '%.40s') does not verify against %s: %s - %s",
                v.subject, v.issuer, anchors, v.reason, chain_hint(&v));
     verdict(ctx, FK_CERT_UNTRUSTED, sev, det, &x);
 }
