@@ -13,9 +13,9 @@
 
 #include "analyzers/x509.h"
 
-#define TC_CACHE 64     /* parsed certificates kept for reuse */
-#define TC_DER_MAX 2048 /* larger certificates are parsed every time */
-#define TC_CHAIN_MAX 10 /* certificates of one chain kept for verification */
+#define TC_CACHE 64                /* parsed certificates kept for reuse */
+#define TC_DER_MAX 2048            /* larger certificates are parsed every time */
+#define TC_CHAIN_MAX 10            /* certificates of one chain kept for verification */
 #define TC_CHAIN_BYTES (64 * 1024) /* their DER bytes together */
 
 /* A parsed certificate kept for the next connection that presents the same bytes. */
@@ -39,16 +39,16 @@ struct cert_chain {
 };
 
 struct tls_certs {
-    struct x509_info xi;      /* the certificate parsed last */
-    uint32_t expiring_days;   /* cert_expiring window */
+    struct x509_info xi;           /* the certificate parsed last */
+    uint32_t expiring_days;        /* cert_expiring window */
     uint64_t seen[TLS_CERTS_SEEN]; /* keys of (certificate, server, SNI) already judged */
-    struct cert_cache *cache; /* TC_CACHE parsed certificates */
-    uint64_t cache_tick;      /* use counter for the cache */
-    struct x509_trust *trust; /* trust anchors for chain verification */
-    struct cert_chain *chain; /* the chain being read */
-    uint64_t *chains;         /* TLS_CERTS_SEEN keys of (server, chain) already verified */
-    uint64_t chains_verified; /* chains given to the verifier */
-    uint64_t chains_skipped;  /* chains too large, or with a certificate OpenSSL rejects */
+    struct cert_cache *cache;      /* TC_CACHE parsed certificates */
+    uint64_t cache_tick;           /* use counter for the cache */
+    struct x509_trust *trust;      /* trust anchors for chain verification */
+    struct cert_chain *chain;      /* the chain being read */
+    uint64_t *chains;              /* TLS_CERTS_SEEN keys of (server, chain) already verified */
+    uint64_t chains_verified;      /* chains given to the verifier */
+    uint64_t chains_skipped;       /* chains too large, or with a certificate OpenSSL rejects */
 };
 
 struct tls_certs *tls_certs_new(uint32_t expiring_days, const char *const *ca_files, size_t nca,
