@@ -34,6 +34,7 @@ struct tcp_seg {
     bool flow_new;           /* this segment created the flow */
     bool syn;                /* a client SYN (first or retry) */
     bool syn_retry;          /* a client SYN with the same ISN as an earlier one */
+    bool syn_copy;           /* syn_retry, but a copy of the earlier SYN (TCP_SYN_COPY_NS) */
     bool synack;             /* a server SYN-ACK */
     bool synack_retry;       /* a repeated SYN-ACK */
     bool hs_ack;             /* the client ACK that completed the handshake */

@@ -40,8 +40,6 @@
 #define ES_WINDOW_NS NS_PER_S
 /* a server RST this soon after the client's ACK/data is the abort-on-overflow form */
 #define ES_RST_NEAR_NS NS_PER_S
-/* a client SYN sooner than this after the previous one is a copy, not a retry */
-#define ES_RETRY_MIN_NS (200 * NS_PER_MS)
 /* a refusal stands when no SYN-ACK followed its RST this long (a client's first SYN retry) */
 #define ES_REFUSE_CONFIRM_NS (1500 * NS_PER_MS)
 /* a SYN-ACK sooner than this after the previous one is a copy, not a timer re-send */
@@ -169,11 +167,9 @@ struct es_late {
     uint32_t syn_at_synack;      /* nsyn when the first SYN-ACK came */
     uint64_t synack_ns;          /* first SYN-ACK */
     uint64_t synack_frame;       /* its frame */
-    uint64_t synack_syn_ns;      /* the latest SYN before the first SYN-ACK */
     uint64_t last_synack_ns;     /* the latest SYN-ACK */
     uint64_t ack_ns;             /* its time */
     uint64_t ack_frame;          /* its frame */
-    uint64_t ack_synack_ns;      /* the latest SYN-ACK before that ACK */
     uint32_t sa_after_ack;       /* SYN-ACKs retransmitted after the client's ACK */
     uint64_t sa_after_ack_frame; /* the first of them */
     uint32_t syn_after_ack;      /* client SYN retries after its ACK (would explain them) */
@@ -570,11 +566,12 @@ static void es_pending_update(struct det *d, const struct flow *f, struct es_flo
 }
 
 /* A client SYN (first or retry). */
-static void es_on_syn(struct det *d, const struct flow *f, struct es_flow *st, const struct pkt *pk)
+static void es_on_syn(struct det *d, const struct flow *f, struct es_flow *st, const struct pkt *pk,
+                      const struct tcp_seg *sg)
 {
     const struct flow_record *r = flow_rec(f);
-    if (st->e->sy.nsyn > 0 && es_sub(pk->ts_ns, st->e->sy.last_syn_ns) < ES_RETRY_MIN_NS)
-        return; /* too soon for a retransmission timer: a copy (another VLAN, a mirror) */
+    if (sg->syn_copy)
+        return; /* a copy of the previous SYN (another VLAN, a mirror), not a retry (tcp.h) */
     if (st->e->sy.nsyn == 0) {
         st->e->isn = pk->seq;
         st->e->srv = (int16_t)es_server_slot(d, &r->server, pk->ts_ns);
@@ -670,7 +667,6 @@ static void es_on_synack(struct det *d, const struct flow *f, struct es_flow *st
         }
         st->l->synack_ns = pk->ts_ns;
         st->l->synack_frame = pk->frame;
-        st->l->synack_syn_ns = st->e->sy.last_syn_ns;
         st->l->syn_at_synack = st->e->sy.nsyn;
         es_pending_release(d, st, es_pending_of(d, f, st));
         if (st->e->sy.nsyn >= 2)
@@ -812,18 +808,25 @@ static void es_aq_ignored(struct det *d, const struct flow *f, struct es_flow *s
     det_emit(d, &fd);
 }
 
-/* slow_handshake: the split of the handshake time, or a retry without backlog evidence. */
+/*
+ * slow_handshake: the split of the handshake time, or a retry without backlog evidence. The
+ * two sides are the flow record's (TCP analysis times the handshake, tcp.c): server side from
+ * the SYN the first SYN-ACK answers (copies aside), client side from the latest SYN-ACK to
+ * the ACK that completes the handshake.
+ */
 static void es_slow(struct det *d, const struct flow *f, struct es_flow *st, uint64_t ts)
 {
+    const struct flow_record *r = flow_rec(f);
     if (st->l->done_hs || st->e->nsynack == 0 || st->l->judge_pending)
         return;
-    if (st->l->syn_at_synack == 0 && !st->e->acked)
-        return; /* neither side of the handshake can be timed */
     /* without the SYN (capture started after it) only the client side is known */
-    bool srv_known = st->l->syn_at_synack > 0; /* a SYN came before the SYN-ACK */
-    uint64_t srv_ns = srv_known ? es_sub(st->l->synack_ns, st->l->synack_syn_ns) : 0;
-    uint64_t cli_ns = st->e->acked ? es_sub(st->l->ack_ns, st->l->ack_synack_ns) : 0;
-    bool slow = st->e->acked && srv_ns + cli_ns > ((struct es_priv *)d->priv)->slow_ns;
+    bool srv_known = r->hs_rtt_server_ns >= 0;
+    bool cli_known = st->e->acked && r->hs_rtt_client_ns >= 0;
+    if (!srv_known && !cli_known)
+        return; /* neither side of the handshake can be timed */
+    uint64_t srv_ns = srv_known ? (uint64_t)r->hs_rtt_server_ns : 0;
+    uint64_t cli_ns = cli_known ? (uint64_t)r->hs_rtt_client_ns : 0;
+    bool slow = cli_known && srv_ns + cli_ns > ((struct es_priv *)d->priv)->slow_ns;
     if (!slow && !st->l->weak_retry)
         return;
     st->l->done_hs = true;
@@ -833,13 +836,14 @@ static void es_slow(struct det *d, const struct flow *f, struct es_flow *st, uin
     es_syn_frames(&fd, &st->e->sy, st->l->synack_frame);
     es_add_frame(&fd, st->l->ack_frame);
     char sv[32], cl[24], tot[24];
-    uint64_t start = srv_known ? st->e->sy.syn_ns[0] : st->l->ack_synack_ns;
     if (srv_known)
         es_dur(sv, sizeof(sv), srv_ns);
     else
         snprintf(sv, sizeof(sv), "unknown (no SYN seen)");
     es_dur(cl, sizeof(cl), cli_ns);
-    es_dur(tot, sizeof(tot), es_sub(st->e->acked ? st->l->ack_ns : st->l->synack_ns, start));
+    /* from the first SYN (retries included); without it, the client side */
+    uint64_t end = cli_known ? st->l->ack_ns : st->l->synack_ns;
+    es_dur(tot, sizeof(tot), srv_known ? es_sub(end, st->e->sy.syn_ns[0]) : cli_ns);
     if (st->l->weak_retry)
         es_fit(
             fd.detail, sizeof(fd.detail),
@@ -848,7 +852,7 @@ static void es_slow(struct det *d, const struct flow *f, struct es_flow *st, uin
                 "Connection took %s to open: the first SYN went unanswered and a retry (%u SYNs) "
                 "was answered; server side %s, client side %s. Weak evidence of a SYN backlog "
                 "drop: %s, so random loss of the SYN is likelier.",
-                tot, st->e->sy.nsyn, sv, st->e->acked ? cl : "unknown",
+                tot, st->e->sy.nsyn, sv, cli_known ? cl : "unknown",
                 st->l->weak_others ? "the server answered other connections normally then"
                                    : "the server had no other connections then"));
     else
@@ -897,14 +901,13 @@ static void es_on_packet(struct det *d, const struct flow *f, void *fs, const st
     if (sg->dir == DIR_C2S) {
         st->e->last_c2s_ns = pk->ts_ns;
         if (syn && !ack && !rst) {
-            es_on_syn(d, f, st, pk);
+            es_on_syn(d, f, st, pk, sg);
             return;
         }
         if (st->e->nsynack && !st->e->acked && ack && !syn && !rst) {
             st->e->acked = true;
             st->l->ack_ns = pk->ts_ns;
             st->l->ack_frame = pk->frame;
-            st->l->ack_synack_ns = st->l->last_synack_ns;
             es_slow(d, f, st, pk->ts_ns);
         }
         if (st->e->acked && !st->l->progress && sg->len > 0 && !rst) {

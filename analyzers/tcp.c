@@ -650,11 +650,15 @@ static void tcp_handshake(struct flow *f, const struct pkt *p, int dir, struct t
     const uint64_t now = p->ts_ns;
 
     if ((fl & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN) {
-        if (fw->syn_seen && fw->isn == p->seq)
+        bool again = fw->syn_seen && fw->isn == p->seq;
+        bool copy = again && now >= fw->syn_ts_ns && now - fw->syn_ts_ns < TCP_SYN_COPY_NS;
+        if (again)
             s->syn_retry = dir == DIR_C2S;
+        s->syn_copy = copy && dir == DIR_C2S;
         fw->syn_seen = true;
         fw->isn = p->seq;
-        fw->syn_ts_ns = now;
+        if (!copy)
+            fw->syn_ts_ns = now; /* the handshake clock: the SYN a SYN-ACK answers */
         if (fw->nsyn_log < TCP_SYN_LOG) {
             fw->syn_log_ns[fw->nsyn_log] = now;
             fw->syn_log_frame[fw->nsyn_log++] = p->frame;
@@ -662,7 +666,8 @@ static void tcp_handshake(struct flow *f, const struct pkt *p, int dir, struct t
         f->tcp.mru_syn_ts_ns = now;
         if (dir == DIR_C2S) {
             s->syn = true;
-            f->tcp.client_syn_ts_ns = now;
+            if (!copy)
+                f->tcp.client_syn_ts_ns = now;
             r->syn_count++;
             r->saw_syn = true;
         }

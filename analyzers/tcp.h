@@ -28,6 +28,16 @@ extern const struct det_ops det_tcp_ops;
 #define TCP_HOLES 4    /* sequence gaps (segments never captured) remembered per direction */
 #define TCP_SYN_LOG 7  /* SYNs whose time and frame a direction keeps (Linux sends 7 at most) */
 
+/*
+ * A SYN with the ISN of the direction's previous SYN, sooner than this after the SYN that
+ * started the handshake clock, is a copy of it (the same frame seen again on a second VLAN, a
+ * second tap or a mirror), not a retry: no SYN retransmission timer fires that soon (Linux
+ * starts at 1 s, and never goes below TCP_RTO_MIN, 200 ms). A copy is still a SYN segment on
+ * the wire (counted in syn_count and as a retransmission, as tshark counts it) but it does not
+ * restart the handshake clock, so the SYN-ACK is timed from the SYN it answers.
+ */
+#define TCP_SYN_COPY_NS 200000000ull
+
 /* A range of sequence space that was never captured: [start, end). */
 struct tcp_hole {
     uint32_t start; /* first missing byte */
@@ -53,7 +63,7 @@ struct tcp_loss {
 
 /* Sequence state of one direction of a flow (the sender's side). */
 struct tcp_half {
-    uint64_t syn_ts_ns;      /* time of the last SYN (or SYN-ACK) sent */
+    uint64_t syn_ts_ns;      /* time of the last SYN (or SYN-ACK) sent, copies aside */
     uint64_t nextseq_ts_ns;  /* when nextseq last advanced */
     uint64_t lastack_ts_ns;  /* when lastack was sent */
     uint64_t data_segs;      /* segments with payload */
@@ -112,7 +122,7 @@ struct tcp_flow {
     uint8_t hist_len;        /* letters in rec.history */
     int8_t first_rst_dir;    /* direction of the first RST, -1 before any */
     uint64_t mru_syn_ts_ns;    /* time of the latest SYN, either direction (0 = none) */
-    uint64_t client_syn_ts_ns; /* time of the latest client SYN (0 = none): rec.hs_rtt_ns */
+    uint64_t client_syn_ts_ns; /* latest client SYN, copies aside (0 = none): hs_rtt_ns */
     uint64_t first_rtt_ns;   /* SYN -> first ACK without SYN (Wireshark's first RTT); 0 = unknown */
     uint64_t synack_ts_ns;   /* time of the last SYN-ACK */
     uint32_t synack_isn;     /* sequence number of the last SYN-ACK */

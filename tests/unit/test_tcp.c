@@ -573,7 +573,7 @@ static void test_syn_retry_and_handshake_rtt(void)
     seg(DIR_C2S, 2 * S + 25 * MS, TCP_ACK, 1001, 5001, 0, 502);
     analyse(NULL, 0);
     CHECK(out[0].syn && !out[0].syn_retry && out[0].flow_new);
-    CHECK(out[1].syn && out[1].syn_retry);
+    CHECK(out[1].syn && out[1].syn_retry && !out[1].syn_copy); /* 1 s: a retry */
     CHECK_EQ_U64(evs(2), EV(TEV_RETRANSMISSION)); /* as tshark counts a repeated SYN */
     CHECK(out[2].synack && !out[2].synack_retry);
     CHECK(out[3].synack && out[3].synack_retry);
@@ -585,6 +585,26 @@ static void test_syn_retry_and_handshake_rtt(void)
     CHECK_EQ_U64(r->synack_count, 2);
     CHECK_EQ_U64(r->state, FS_ESTABLISHED);
     CHECK(r->saw_syn);
+    analyse_done();
+}
+
+/* A SYN seen again 50 ms later (another VLAN): a copy, the handshake clock keeps the first. */
+static void test_syn_copy(void)
+{
+    reset_scenario();
+    seg(DIR_C2S, 0, TCP_SYN, 1000, 0, 0, 64240);
+    seg(DIR_C2S, 50 * MS, TCP_SYN, 1000, 0, 0, 64240); /* copy: no timer fires this soon */
+    seg(DIR_S2C, 70 * MS, TCP_SYN | TCP_ACK, 5000, 1001, 0, 65160);
+    seg(DIR_C2S, 71 * MS, TCP_ACK, 1001, 5001, 0, 502);
+    analyse(NULL, 0);
+    CHECK(!out[0].syn_copy);
+    CHECK(out[1].syn && out[1].syn_retry && out[1].syn_copy);
+    CHECK_EQ_U64(evs(2), EV(TEV_RETRANSMISSION)); /* as tshark counts a repeated SYN */
+    const struct flow_record *r = &last_flow->rec;
+    CHECK_EQ_U64(r->hs_rtt_server_ns, 70 * MS); /* from the SYN the SYN-ACK answers */
+    CHECK_EQ_U64(r->hs_rtt_client_ns, 1 * MS);
+    CHECK_EQ_U64(r->hs_rtt_ns, 71 * MS);
+    CHECK_EQ_U64(r->syn_count, 2);
     analyse_done();
 }
 
@@ -992,6 +1012,7 @@ int main(void)
     TEST_RUN(test_mirror_duplicates);
     TEST_RUN(test_port_reuse);
     TEST_RUN(test_syn_retry_and_handshake_rtt);
+    TEST_RUN(test_syn_copy);
     TEST_RUN(test_resets);
     TEST_RUN(test_server_selection);
     TEST_RUN(test_one_direction);
