@@ -44,6 +44,9 @@ struct tcp_seg {
     bool data_retrans;       /* a data retransmission: a data segment whose events include a
                                 kind counted as one (fk_info data_retransmission); every rate
                                 and total of retransmissions counts these, nothing else */
+    bool loss_retrans;       /* a data retransmission that is evidence of loss: one of its
+                                events' kinds has data_retransmission and loss_evidence
+                                (fk_info); a spurious retransmission is not */
 };
 
 /* One detector instance (global state per run). */

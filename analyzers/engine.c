@@ -40,6 +40,7 @@ struct engine {
     uint64_t malformed;                    /* eng_malformed calls */
     uint32_t data_retrans_ev;              /* TEV bits that make a data segment a data
                                               retransmission (from the finding-kind table) */
+    uint32_t loss_retrans_ev;              /* those of them that are evidence of loss */
     uint64_t last_flow_id;                 /* flow of the last eng_packet, 0 if none */
     size_t flow_fixed;                     /* bytes of a flow's table entry (every flow) */
     struct pool *tcp_loss;                 /* TCP analysis' loss bookkeeping, two per flow */
@@ -113,13 +114,15 @@ void det_lazy_put(struct det *d, uint32_t *h)
     *h = 0;
 }
 
-/* The TCP events whose kinds count as data retransmissions (fk_info). */
-static uint32_t eng_data_retrans_events(void)
+/* The TCP events whose kinds count as data retransmissions (fk_info), and as evidence of loss
+   too if loss (the kind table: nothing else says what a kind means). */
+static uint32_t eng_data_retrans_events(bool loss)
 {
     uint32_t m = 0;
     for (int k = 0; k < FK__COUNT; k++) {
         const struct fk_info *i = fk_info((enum fkind)k);
-        if (i->data_retransmission && i->tev >= 0 && i->tev < TEV__COUNT)
+        if (i->data_retransmission && (!loss || i->loss_evidence) && i->tev >= 0 &&
+            i->tev < TEV__COUNT)
             m |= 1u << i->tev;
     }
     return m;
@@ -131,6 +134,7 @@ static void eng_count_data(const struct engine *e, struct flow_record *r, int di
 {
     s->data = s->len > 0 && !(s->ev & (1u << TEV_KEEP_ALIVE));
     s->data_retrans = s->data && (s->ev & e->data_retrans_ev) != 0;
+    s->loss_retrans = s->data && (s->ev & e->loss_retrans_ev) != 0;
     if (s->data)
         r->data_segs[dir]++;
     if (s->data_retrans)
@@ -355,8 +359,10 @@ struct engine *eng_new_dets(const struct eng_config *cfg, const struct det_ops *
     if (!cfg || cfg->max_flows == 0 || (out && !out->put) || cfg->nservers > ENG_MAX_SERVERS)
         return NULL;
     struct engine *e = calloc(1, sizeof(*e));
-    if (e)
-        e->data_retrans_ev = eng_data_retrans_events();
+    if (e) {
+        e->data_retrans_ev = eng_data_retrans_events(false);
+        e->loss_retrans_ev = eng_data_retrans_events(true);
+    }
     if (!e)
         return NULL;
     e->cfg = *cfg;

@@ -503,6 +503,11 @@ struct fk_info {
                                  retries never are) */
     enum fail_reason fail;    /* a finding of it is a failed connection attempt (FAIL_NONE:
                                  not one), counted under this reason */
+    bool loss_evidence;       /* its TCP event is evidence that a segment was lost on the way
+                                 (a retransmission of one that never arrived, a gap in the
+                                 sequence); a spurious retransmission is not: its original
+                                 arrived (capture copies and early timers look like this).
+                                 With data_retransmission: tcp_seg.loss_retrans */
 };
 
 /* The metadata of kind k; a "?" entry (FX_NONE, nothing counted) when k is out of range. */

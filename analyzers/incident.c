@@ -1557,6 +1557,23 @@ static void ic_zero_window(struct ic *p, struct ic_srv *s, struct ic_flow *st,
 }
 
 /* Data segments and retransmissions (never SYN or SYN-ACK), capture loss. */
+/*
+ * The finding kind of a loss retransmission with TCP events ev (tcp_seg.loss_retrans): the
+ * kind with data_retransmission and loss_evidence whose event is set (the later one in the
+ * kind table if several: a fast retransmission over a plain one).
+ */
+static enum fkind ic_loss_kind(uint32_t ev)
+{
+    enum fkind kind = FK_RETRANSMISSION;
+    for (int k = 0; k < FK__COUNT; k++) {
+        const struct fk_info *i = fk_info((enum fkind)k);
+        if (i->data_retransmission && i->loss_evidence && i->tev >= 0 && i->tev < TEV__COUNT &&
+            (ev & (1u << i->tev)))
+            kind = (enum fkind)k;
+    }
+    return kind;
+}
+
 static void ic_data(struct ic *p, struct ic_srv *s, struct ic_flow *st,
                     const struct flow_record *r, const struct pkt *pk, const struct tcp_seg *sg)
 {
@@ -1575,13 +1592,12 @@ static void ic_data(struct ic *p, struct ic_srv *s, struct ic_flow *st,
         if (in)
             in->lost_dir[sg->dir]++;
     }
-    /* a spurious retransmission is one whose original arrived: a retransmission, but no
-       evidence of loss (capture copies and early timers look like this) */
-    if (!sg->data_retrans || (sg->ev & (1u << TEV_SPURIOUS_RETRANSMISSION)))
+    /* only retransmissions that are evidence of loss (fk_info loss_evidence: a spurious one,
+       whose original arrived, is not) */
+    if (!sg->loss_retrans)
         return;
     ic_count(s, pk->ts_ns, B_RETX, 1);
-    int kind = (sg->ev & (1u << TEV_FAST_RETRANSMISSION)) ? FK_FAST_RETRANSMISSION
-                                                          : FK_RETRANSMISSION;
+    int kind = ic_loss_kind(sg->ev);
     struct ic_inc *in = ic_flow_ev(p, st, r, IC_NETWORK_LOSS, pk->ts_ns, kind, pk->frame);
     if (in) {
         in->retx_dir[sg->dir]++;

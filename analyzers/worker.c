@@ -700,13 +700,13 @@ static bool wk_before(const struct wk_rec *a, unsigned ia, const struct wk_rec *
 }
 
 /*
- * A certificate verdict (a finding whose kind is named cert_...): what a WR_CERT_KEY the
- * aggregator has seen before suppresses (every such kind, also ones added later).
+ * A certificate verdict (a kind whose typed fields are a certificate's, FX_CERT in the kind
+ * table): what a WR_CERT_KEY the aggregator has seen before suppresses (every such kind, also
+ * ones added later).
  */
 static bool wk_cert_verdict(enum fkind k)
 {
-    const struct fk_info *i = fk_info(k);
-    return i && i->name && strncmp(i->name, "cert_", 5) == 0;
+    return fk_info(k)->family == FX_CERT;
 }
 
 /*
