@@ -59,6 +59,20 @@ struct det {
     size_t small_off;           /* offset of its small form in a compact flow's entry */
 };
 
+/*
+ * One field of a detector's per-flow slice that a compact flow keeps (det_ops.small): where it
+ * is in the slice and how many bytes. Write entries with DET_SMALL(slice type, member); a
+ * member may be nested (e.member).
+ */
+struct det_small_field {
+    uint16_t off;  /* offsetof(slice type, member) */
+    uint16_t size; /* sizeof the member */
+};
+#define DET_SMALL(type, member)                                                                    \
+    {                                                                                              \
+        offsetof(type, member), sizeof(((type *)0)->member)                                        \
+    }
+
 struct det_ops {
     const char *name;           /* short name, e.g. "tls" */
     size_t flow_state_size;     /* bytes of per-flow state every flow has (zeroed when a flow
@@ -92,16 +106,15 @@ struct det_ops {
     void (*on_tls)(struct det *d, const struct tls_record *t);
     /*
      * The slice of a compact flow (one that has sent only client SYNs, flow.h): the table
-     * keeps flow_small_size bytes of it. Without pack/unpack these are the slice's first
-     * flow_small_size bytes and the rest must be zero. With them, pack writes the small form
-     * of slice fs and unpack fills the zeroed slice from it (f's record and TCP state are
-     * already there, so what follows from them need not be kept). Whenever the slice would
-     * not come back byte for byte, the flow takes its full block instead: keep the slice's
-     * SYN-time fields first and small.
+     * keeps the nsmall fields listed in small, one after the other (the engine packs and
+     * unpacks them: eng_pack, eng_unpack); every other byte of the slice must be zero, or
+     * follow from the flow's record and TCP state, which unpack_more fills in after the
+     * fields (may be NULL). Whenever the slice would not come back byte for byte, the flow
+     * takes its full block instead: keep the slice's SYN-time fields few and small.
      */
-    size_t flow_small_size;
-    void (*pack)(const struct flow *f, const void *fs, uint8_t *small);
-    void (*unpack)(const struct flow *f, void *fs, const uint8_t *small);
+    const struct det_small_field *small;
+    size_t nsmall;
+    void (*unpack_more)(const struct flow *f, void *fs);
     /* A stream parser: the engine's stream layer hands it the flow's bytes (stream.h). */
     const struct stream_ops *stream;
 };

@@ -1143,42 +1143,28 @@ static void es_on_finish(struct det *d)
 }
 
 /*
- * The slice of a compact flow (client SYNs only) in 11 bytes: pending attempt, server slot and
+ * The slice of a compact flow (client SYNs only): pending attempt, server slot and
  * generation, the SYN count. The SYNs' times and frames are the flow's (the client half's SYN
- * log, TCP_SYN_LOG of them), and so is the ISN.
+ * log, TCP_SYN_LOG of them), and so is the ISN (es_unpack_more).
  */
-enum {
-    ES_SMALL_PEND = 0,
-    ES_SMALL_SRV = 4,
-    ES_SMALL_GEN = 6,
-    ES_SMALL_NSYN = 10,
-    ES_SMALL_SIZE = 11
+static const struct det_small_field es_small[] = {
+    DET_SMALL(struct es_slice, e.pend),
+    DET_SMALL(struct es_slice, e.srv),
+    DET_SMALL(struct es_slice, e.srv_gen),
+    DET_SMALL(struct es_slice, e.sy.nsyn),
 };
 
-static void es_pack(const struct flow *f, const void *fs, uint8_t *small)
-{
-    const struct es_slice *sl = fs;
-    (void)f;
-    memcpy(small + ES_SMALL_PEND, &sl->e.pend, sizeof(sl->e.pend));
-    memcpy(small + ES_SMALL_SRV, &sl->e.srv, sizeof(sl->e.srv));
-    memcpy(small + ES_SMALL_GEN, &sl->e.srv_gen, sizeof(sl->e.srv_gen));
-    small[ES_SMALL_NSYN] = (uint8_t)(sl->e.sy.nsyn > TCP_SYN_LOG ? 0xff : sl->e.sy.nsyn);
-}
-
-static void es_unpack(const struct flow *f, void *fs, const uint8_t *small)
+/* What a compact flow's slice takes from the flow: the SYNs' times and frames, the ISN. */
+static void es_unpack_more(const struct flow *f, void *fs)
 {
     struct es_slice *sl = fs;
     const struct flow_record *r = flow_rec(f);
-    memcpy(&sl->e.pend, small + ES_SMALL_PEND, sizeof(sl->e.pend));
-    memcpy(&sl->e.srv, small + ES_SMALL_SRV, sizeof(sl->e.srv));
-    memcpy(&sl->e.srv_gen, small + ES_SMALL_GEN, sizeof(sl->e.srv_gen));
     const struct tcp_half *h = flow_half(f, DIR_C2S);
-    uint32_t n = small[ES_SMALL_NSYN];
+    struct es_syns *sy = &sl->e.sy;
+    uint32_t n = sy->nsyn;
     sl->e.last_c2s_ns = r->last_ts_ns;
     if (n == 0 || n > h->nsyn_log)
         return; /* no SYN counted; or more than the log keeps, and the check fails */
-    struct es_syns *sy = &sl->e.sy;
-    sy->nsyn = n;
     for (uint32_t i = 0; i < n && i < ES_SYNS; i++) {
         sy->syn_ns[i] = h->syn_log_ns[i];
         sy->syn_frame[i] = h->syn_log_frame[i];
@@ -1200,7 +1186,7 @@ const struct det_ops det_estab_ops = {
     .on_finding = NULL,
     .on_finish = es_on_finish,
     .free = es_free,
-    .flow_small_size = ES_SMALL_SIZE,
-    .pack = es_pack,
-    .unpack = es_unpack,
+    .small = es_small,
+    .nsmall = sizeof(es_small) / sizeof(es_small[0]),
+    .unpack_more = es_unpack_more,
 };

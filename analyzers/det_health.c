@@ -773,29 +773,15 @@ static void hl_on_flow_end(struct det *d, const struct flow *f, void *fs)
 }
 
 /*
- * The slice of a compact flow (client SYNs only) in 7 bytes: the server slot, its generation
- * and the two flags a SYN sets (flow.h; the engine checks that it unpacks byte for byte).
+ * The slice of a compact flow (client SYNs only): the server slot, its generation and the two
+ * flags a SYN sets (flow.h; the engine checks that it unpacks byte for byte).
  */
-enum { HL_SMALL_SRV = 0, HL_SMALL_GEN = 2, HL_SMALL_FLAGS = 6, HL_SMALL_SIZE = 7 };
-
-static void hl_pack(const struct flow *f, const void *fs, uint8_t *small)
-{
-    const struct hl_slice *st = fs;
-    (void)f;
-    memcpy(small + HL_SMALL_SRV, &st->srv, sizeof(st->srv));
-    memcpy(small + HL_SMALL_GEN, &st->srv_gen, sizeof(st->srv_gen));
-    small[HL_SMALL_FLAGS] = (uint8_t)(st->srv_done | st->counted_attempt << 1);
-}
-
-static void hl_unpack(const struct flow *f, void *fs, const uint8_t *small)
-{
-    struct hl_slice *st = fs;
-    (void)f;
-    memcpy(&st->srv, small + HL_SMALL_SRV, sizeof(st->srv));
-    memcpy(&st->srv_gen, small + HL_SMALL_GEN, sizeof(st->srv_gen));
-    st->srv_done = small[HL_SMALL_FLAGS] & 1;
-    st->counted_attempt = small[HL_SMALL_FLAGS] >> 1 & 1;
-}
+static const struct det_small_field hl_small[] = {
+    DET_SMALL(struct hl_slice, srv),
+    DET_SMALL(struct hl_slice, srv_gen),
+    DET_SMALL(struct hl_slice, srv_done),
+    DET_SMALL(struct hl_slice, counted_attempt),
+};
 
 const struct det_ops det_health_ops = {
     .name = "health",
@@ -808,8 +794,7 @@ const struct det_ops det_health_ops = {
     .on_finding = hl_on_finding,
     .on_finish = hl_on_finish,
     .free = hl_free,
-    .flow_small_size = HL_SMALL_SIZE,
-    .pack = hl_pack,
-    .unpack = hl_unpack,
+    .small = hl_small,
+    .nsmall = sizeof(hl_small) / sizeof(hl_small[0]),
     .stream = &hl_stream_ops,
 };

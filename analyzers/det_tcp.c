@@ -667,20 +667,12 @@ static void dt_on_flow_end(struct det *d, const struct flow *f, void *fs)
 
 /*
  * A compact flow (client SYNs only) keeps no byte of the slice: it has no block and every one
- * of its retransmissions (SYN retries) was deferred (dt_defer_syn).
+ * of its retransmissions (SYN retries) was deferred (dt_defer_syn), counted from the flow.
  */
-static void dt_pack(const struct flow *f, const void *fs, uint8_t *small)
-{
-    (void)f;
-    (void)fs;
-    (void)small;
-}
-
-static void dt_unpack(const struct flow *f, void *fs, const uint8_t *small)
+static void dt_unpack_more(const struct flow *f, void *fs)
 {
     struct dt_slice *sl = fs;
     uint32_t n = flow_rec(f)->ev[DIR_C2S][TEV_RETRANSMISSION];
-    (void)small;
     sl->syn_rtx = (uint8_t)(n < UINT8_MAX ? n : UINT8_MAX);
 }
 
@@ -692,7 +684,5 @@ const struct det_ops det_tcp_ops = {
     .on_packet = dt_on_packet,
     .on_flow_end = dt_on_flow_end,
     .free = dt_free,
-    .flow_small_size = 0,
-    .pack = dt_pack,
-    .unpack = dt_unpack,
+    .unpack_more = dt_unpack_more,
 };

@@ -1210,6 +1210,6 @@ const struct det_ops det_tls_ops = {
     .on_finding = NULL,
     .on_finish = tls_on_finish,
     .free = tls_free,
-    .flow_small_size = 0, /* nothing is set before the first payload (stream layer) */
+    /* no small fields: nothing is set before the first payload (stream layer) */
     .stream = &tls_stream_ops,
 };

@@ -322,16 +322,31 @@ static void eng_evict(void *ctx, struct flow *f)
     eng_close_flow(e, f, CLOSE_EVICTED);
 }
 
-/* flow_compact's pack: every detector's small form of its slice, one after the other. */
+/* Bytes of a detector's small form: its det_ops.small fields, packed. */
+static size_t eng_small_size(const struct det_ops *o)
+{
+    size_t n = 0;
+    for (size_t j = 0; j < o->nsmall; j++)
+        n += o->small[j].size;
+    return n;
+}
+
+/*
+ * flow_compact's pack: every detector's small form, one after the other; a small form is the
+ * slice's det_ops.small fields, one after the other.
+ */
 static void eng_pack(void *ctx, const struct flow *f, uint8_t *small)
 {
     const struct engine *e = ctx;
     for (size_t i = 0; i < e->ndets; i++) {
         const struct det *d = &e->dets[i];
-        if (d->ops->pack)
-            d->ops->pack(f, f->ext + d->off, small + d->small_off);
-        else
-            memcpy(small + d->small_off, f->ext + d->off, d->ops->flow_small_size);
+        const uint8_t *fs = f->ext + d->off;
+        uint8_t *to = small + d->small_off;
+        for (size_t j = 0; j < d->ops->nsmall; j++) {
+            const struct det_small_field *x = &d->ops->small[j];
+            memcpy(to, fs + x->off, x->size);
+            to += x->size;
+        }
     }
 }
 
@@ -341,10 +356,15 @@ static void eng_unpack(void *ctx, struct flow *f, const uint8_t *small)
     const struct engine *e = ctx;
     for (size_t i = 0; i < e->ndets; i++) {
         const struct det *d = &e->dets[i];
-        if (d->ops->unpack)
-            d->ops->unpack(f, f->ext + d->off, small + d->small_off);
-        else
-            memcpy(f->ext + d->off, small + d->small_off, d->ops->flow_small_size);
+        uint8_t *fs = f->ext + d->off;
+        const uint8_t *from = small + d->small_off;
+        for (size_t j = 0; j < d->ops->nsmall; j++) {
+            const struct det_small_field *x = &d->ops->small[j];
+            memcpy(fs + x->off, from, x->size);
+            from += x->size;
+        }
+        if (d->ops->unpack_more)
+            d->ops->unpack_more(f, fs);
     }
 }
 
@@ -378,8 +398,11 @@ struct engine *eng_new_dets(const struct eng_config *cfg, const struct det_ops *
         d->off = e->ext_size;
         /* 8-byte alignment: slices hold nothing wider than uint64_t */
         e->ext_size += (d->ops->flow_state_size + 7) & ~(size_t)7;
+        for (size_t j = 0; j < d->ops->nsmall; j++)
+            if (d->ops->small[j].off + (size_t)d->ops->small[j].size > d->ops->flow_state_size)
+                goto free_engine; /* a small field outside the slice */
         d->small_off = small;
-        small += d->ops->flow_small_size; /* packed: pack/unpack copy bytes */
+        small += eng_small_size(d->ops); /* packed: eng_pack/eng_unpack copy bytes */
     }
     struct flow_compact cp = {small, e->cfg.max_flows, eng_pack, eng_unpack, e};
     e->ft = flow_table_new_compact(e->cfg.max_flows, e->ext_size, &cp);

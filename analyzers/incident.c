@@ -2075,38 +2075,21 @@ static void ic_on_finish(struct det *d)
 }
 
 /*
- * The slice of a compact flow (client SYNs only) in 11 bytes: server slot and generation, the
- * pending attempt and three flags; the SYN count and first SYN time are the flow's (flow.h; the
- * engine checks that it unpacks byte for byte).
+ * The slice of a compact flow (client SYNs only): server slot and generation, the pending
+ * attempt and three flags; the SYN count and first SYN time are the flow's (ic_unpack_more;
+ * flow.h; the engine checks that it unpacks byte for byte).
  */
-enum {
-    IC_SMALL_SRV = 0,
-    IC_SMALL_GEN = 2,
-    IC_SMALL_PEND = 6,
-    IC_SMALL_FLAGS = 10,
-    IC_SMALL_SIZE = 11
+static const struct det_small_field ic_small[] = {
+    DET_SMALL(struct ic_flow, srv),  DET_SMALL(struct ic_flow, srv_gen),
+    DET_SMALL(struct ic_flow, pend), DET_SMALL(struct ic_flow, srv_done),
+    DET_SMALL(struct ic_flow, scan), DET_SMALL(struct ic_flow, attempt),
 };
 
-static void ic_pack(const struct flow *f, const void *fs, uint8_t *small)
-{
-    const struct ic_flow *st = fs;
-    (void)f;
-    memcpy(small + IC_SMALL_SRV, &st->srv, sizeof(st->srv));
-    memcpy(small + IC_SMALL_GEN, &st->srv_gen, sizeof(st->srv_gen));
-    memcpy(small + IC_SMALL_PEND, &st->pend, sizeof(st->pend));
-    small[IC_SMALL_FLAGS] = (uint8_t)(st->srv_done | st->scan << 1 | st->attempt << 2);
-}
-
-static void ic_unpack(const struct flow *f, void *fs, const uint8_t *small)
+/* What a compact flow's slice takes from the flow: the counted attempt's SYNs. */
+static void ic_unpack_more(const struct flow *f, void *fs)
 {
     struct ic_flow *st = fs;
     const struct flow_record *r = flow_rec(f);
-    memcpy(&st->srv, small + IC_SMALL_SRV, sizeof(st->srv));
-    memcpy(&st->srv_gen, small + IC_SMALL_GEN, sizeof(st->srv_gen));
-    memcpy(&st->pend, small + IC_SMALL_PEND, sizeof(st->pend));
-    st->srv_done = small[IC_SMALL_FLAGS] & 1;
-    st->scan = small[IC_SMALL_FLAGS] >> 1 & 1;
-    st->attempt = small[IC_SMALL_FLAGS] >> 2 & 1;
     if (st->attempt) {
         st->nsyn = r->syn_count;
         st->syn_ns = r->first_ts_ns;
@@ -2125,7 +2108,7 @@ const struct det_ops det_incident_ops = {
     .free = ic_free,
     .on_health = ic_on_health,
     .on_tls = ic_on_tls,
-    .flow_small_size = IC_SMALL_SIZE,
-    .pack = ic_pack,
-    .unpack = ic_unpack,
+    .small = ic_small,
+    .nsmall = NELEM(ic_small),
+    .unpack_more = ic_unpack_more,
 };
