@@ -488,6 +488,15 @@ enum fail_reason {
 /* "refused", "timeout", "backlog", "reset", "tls"; "none" for FAIL_NONE. */
 const char *fail_name(enum fail_reason r);
 
+/* What a certificate verdict says about a server's TLS service (fk_info.cert_evidence). */
+enum cert_evidence {
+    CE_NONE = 0, /* nothing: not a certificate verdict, or one that breaks no connection */
+    CE_CERT,     /* a broken certificate: evidence of a certificate problem by itself */
+    CE_CHAIN,    /* a chain judged against trust anchors: evidence by itself only at SEV_ERROR
+                    (against --ca-file, the anchors the clients use); at warn (the system
+                    store) only once a client rejects the handshake */
+};
+
 /*
  * What a finding kind means, for every consumer (summary, health rates, metrics, live view,
  * report): the table in finding.c is the only place a kind's meaning is defined.
@@ -508,6 +517,10 @@ struct fk_info {
                                  sequence); a spurious retransmission is not: its original
                                  arrived (capture copies and early timers look like this).
                                  With data_retransmission: tcp_seg.loss_retrans */
+    bool cert_expiry;         /* a verdict on the end of the certificate's validity (expired,
+                                 expiring): its fx.cert.days_left is the evidence of the
+                                 health cert rule */
+    enum cert_evidence cert_evidence; /* what it says about the server's TLS service */
 };
 
 /* The metadata of kind k; a "?" entry (FX_NONE, nothing counted) when k is out of range. */

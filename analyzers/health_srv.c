@@ -409,7 +409,7 @@ void hl_on_finding(struct det *d, const struct finding *f)
 {
     struct hl *h = hl_of(d);
     const struct fk_info *ki = fk_info(f->kind);
-    bool cert_expiry = f->kind == FK_CERT_EXPIRING || f->kind == FK_CERT_EXPIRED;
+    bool cert_expiry = ki->cert_expiry;
     if (ki->fail == FAIL_NONE && !cert_expiry)
         return;
     if (ki->fail != FAIL_NONE && f->has_client && scan_is_scanner(det_scans(d), &f->client.ip))

@@ -1840,15 +1840,13 @@ static void ic_on_finding(struct det *d, const struct finding *f)
         ic_http_5xx(p, f);
         return;
     }
+    const struct fk_info *ki = fk_info(f->kind);
     bool aq = f->kind == FK_ACCEPT_QUEUE_OVERFLOW;
-    bool chain = f->kind == FK_CERT_UNTRUSTED || f->kind == FK_CERT_CHAIN_INCOMPLETE;
+    bool chain = ki->cert_evidence == CE_CHAIN;
     /* a chain judged against --ca-file (error: the anchors the clients use) is evidence by
        itself, as an expired certificate is; against the system store it waits for a client
        to reject the handshake (ic_chain_flow) */
-    bool cert = f->kind == FK_CERT_EXPIRED || f->kind == FK_CERT_NOT_YET_VALID ||
-                f->kind == FK_CERT_NAME_MISMATCH || f->kind == FK_CERT_EXPIRING ||
-                f->kind == FK_CERT_SELF_SIGNED || f->kind == FK_CERT_WEAK ||
-                (chain && f->sev == SEV_ERROR);
+    bool cert = ki->cert_evidence == CE_CERT || (chain && f->sev == SEV_ERROR);
     bool slow = f->kind == FK_SLOW_RESPONSE;
     if (!aq && !cert && !slow && !chain)
         return;
@@ -1888,7 +1886,7 @@ static void ic_on_finding(struct det *d, const struct finding *f)
         in->err_sev = true;
     if (in && cert && f->sev == SEV_ERROR)
         in->err_sev = true;
-    if (in && cert && (f->kind == FK_CERT_EXPIRING || f->kind == FK_CERT_EXPIRED) &&
+    if (in && cert && ki->cert_expiry &&
         (in->days_left_set == false || f->fx.cert.days_left < in->days_left)) {
         in->days_left = f->fx.cert.days_left;
         in->days_left_set = true;
