@@ -215,7 +215,7 @@ static void put_cert(struct jbuf *b, enum fkind k, const struct fx_cert *x)
                "\"sha256\":\"%.64s\",\"chain_pos\":%d,\"days_left\":%.2f,\"not_after\":%lld,"
                "\"subject\":\"%s\"",
                x->sha256, x->chain_pos, x->days_left, (long long)x->not_after, esc);
-    if (k != FK_CERT_UNTRUSTED && k != FK_CERT_CHAIN_INCOMPLETE)
+    if (fk_info(k)->cert_evidence != CE_CHAIN)
         return;
     /* the chain verdict: OpenSSL's code and text, what was sent, and against which anchors */
     char iss[FX_SUBJECT_MAX], why[FX_REASON_MAX];

@@ -826,7 +826,7 @@ static void bind_fixed(sqlite3_stmt *st, int i, const char *s, size_t cap)
 /* The HTTP finding columns (http_method .. response_time) from index i on; NULL if none. */
 static void bind_http_columns(sqlite3_stmt *st, const struct finding *f, int i)
 {
-    if (f->kind == FK_SLOW_RESPONSE) {
+    if (fk_info(f->kind)->family == FX_SLOW_RESPONSE) {
         if (f->fx.slow.status > 0)
             sqlite3_bind_int(st, i + 3, f->fx.slow.status);
         if (f->fx.slow.response_s >= 0)
@@ -906,7 +906,7 @@ static int write_finding(struct store *s, const struct finding *f)
     bind_typed_columns(st, f, 16, 17, 18);
     bind_http_columns(st, f, 19);
     int rc = step_done(st);
-    if (rc != SQLITE_OK || f->kind != FK_HEALTH_ALERT)
+    if (rc != SQLITE_OK || fk_info(f->kind)->family != FX_HEALTH_ALERT)
         return rc;
 
     /* health_alert: open or close a row of the alerts history. */

@@ -801,7 +801,7 @@ static void build_detail(struct tui *t)
         dl_add(t, A_NORMAL, 2, "  server %s%s%s", ep_str(&f->server, ss, sizeof(ss)),
                f->has_client ? "  client " : "", f->has_client ? ep_str(&f->client, cs, 64) : "");
         dl_add(t, A_NORMAL, 4, "  %s", f->detail);
-        if (f->kind == FK_CERT_UNTRUSTED || f->kind == FK_CERT_CHAIN_INCOMPLETE) {
+        if (fk_info(f->kind)->cert_evidence == CE_CHAIN) {
             const struct fx_cert *x = &f->fx.cert;
             dl_add(t, A_NORMAL, 4,
                    "  chain: %u certificate%s sent; verify: %s (OpenSSL %d) at position %d "
