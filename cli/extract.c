@@ -431,9 +431,10 @@ static int add_flow_list(struct xrun *x, int64_t run, const char *text, size_t *
 }
 
 /*
- * The evidence flows of incident n. The incidents table lists them per incident: in a table
- * incident_flows (incident_id, run_id, flow_id), or in an incidents column evidence_flows,
- * flows or evidence (a JSON object whose "flows" member lists them).
+ * The evidence flows of incident n. The database lists them per incident: in the table
+ * incident_flows (run_id, incident_id, flow_id; schema version 8 on), or before that in an
+ * incidents column evidence_flows, flows or evidence (a JSON object whose "flows" member lists
+ * them: the only form older databases have).
  */
 static int select_incident(struct xrun *x, int64_t n)
 {
@@ -445,9 +446,10 @@ static int select_incident(struct xrun *x, int64_t n)
     }
     const char *sql = NULL;
     bool has_run = column_exists(x->db, "incidents", "run_id");
-    if (table_exists(x->db, "incident_flows"))
-        sql = "SELECT run_id, flow_id FROM incident_flows WHERE incident_id = ?1"
-              " AND (?2 < 0 OR run_id = ?2) ORDER BY run_id";
+    if (has_run && table_exists(x->db, "incident_flows")) /* version 8 on */
+        sql = "SELECT i.run_id, f.flow_id FROM incidents i LEFT JOIN incident_flows f"
+              " ON f.run_id = i.run_id AND f.incident_id = i.id WHERE i.id = ?1"
+              " AND (?2 < 0 OR i.run_id = ?2) ORDER BY i.run_id, f.rowid";
     else if (has_run && column_exists(x->db, "incidents", "evidence_flows"))
         sql = "SELECT run_id, evidence_flows FROM incidents WHERE id = ?1"
               " AND (?2 < 0 OR run_id = ?2) ORDER BY run_id";

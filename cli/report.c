@@ -675,6 +675,7 @@ static const struct sel_source sel_sources[] = {
     {"certificates", "sel_certs", "last_run_id", "1", false},
     {"http_requests", "sel_http", "run_id",
      "(:since IS NULL OR ts >= :since) AND (:until IS NULL OR ts < :until)", true},
+    {"incident_requests", "sel_increq", "run_id", "1", false},
 };
 
 #define REPORT_MAX_TABLE_COLS 128 /* columns of one table read */
@@ -734,8 +735,17 @@ static int select_from(struct report *r, size_t i, const struct sel_source *src,
                  sqlite3_errmsg(r->db));
         return ERR_DB;
     }
-    if (nt == 0)
+    bool old_requests = nt == 0 && strcmp(src->table, "incident_requests") == 0;
+    if (old_requests) {
+        /* before version 8: the incidents' requests from their evidence JSON, as the v8
+           migration reads them (a database opened read-only is not migrated) */
+        char inc[REPORT_MAX_TABLE_COLS][64];
+        int ni = table_cols(r, schema, "incidents", inc);
+        if (ni < 0 || !has_col(inc, ni, "evidence"))
+            return 0;
+    } else if (nt == 0) {
         return 0; /* an older schema without this table */
+    }
     fallback_sensor(r->o->dbs[i], fb, sizeof(fb));
     char *fbq = sqlite3_mprintf("%Q", fb);
     char into[4096], from[6144];
@@ -765,7 +775,14 @@ static int select_from(struct report *r, size_t i, const struct sel_source *src,
     else
         snprintf(sensor, sizeof(sensor), "%s", fbq);
     int n;
-    if (!src->run_col)
+    if (old_requests)
+        n = snprintf(r->sql, sizeof(r->sql),
+                     "INSERT INTO sel_increq (sensor, db, run_id, incident_id, flow_id, frame,"
+                     " status, method, path) SELECT %s, %zu, t.run_id, t.incident_id, t.flow_id,"
+                     " t.frame, t.status, t.method, t.path FROM (" STORE_V8_REQUESTS_SQL(
+                         "%s") ") t WHERE (:run IS NULL OR t.run_id = :run)",
+                     sensor, i, schema);
+    else if (!src->run_col)
         n = snprintf(r->sql, sizeof(r->sql),
                      "INSERT INTO sel_runs (db%s) SELECT %zu%s FROM %s.runs t", into, i, from,
                      schema);
@@ -1277,13 +1294,17 @@ static const char errors_json_sql[] =
     " CASE WHEN json_valid(extra) THEN extra END AS extra_json FROM sel_findings"
     " WHERE severity = 'error' ORDER BY ts DESC, id DESC LIMIT 20";
 
-static const char incidents_sql[] =
-    "SELECT run_id, id, severity, cause, layer, server, client, since, until, state,"
-    " close_reason, updated, events, connections_affected, connections_total,"
-    " clients_affected, round(confidence, 2) AS confidence, summary, advice,"
-    " CASE WHEN json_valid(evidence) THEN evidence END AS evidence_json, sensor FROM sel_incidents"
-    " ORDER BY CASE severity WHEN 'error' THEN 0 WHEN 'warn' THEN 1 ELSE 2 END,"
-    " CASE state WHEN 'open' THEN 0 ELSE 1 END, connections_affected DESC, since, db, run_id, id";
+#define INCIDENTS_COLS                                                                             \
+    "SELECT run_id, id, severity, cause, layer, server, client, since, until, state,"              \
+    " close_reason, updated, events, connections_affected, connections_total,"                     \
+    " clients_affected, round(confidence, 2) AS confidence, summary, advice,"                      \
+    " CASE WHEN json_valid(evidence) THEN evidence END AS evidence_json, sensor"
+#define INCIDENTS_ORDER                                                                            \
+    " ORDER BY CASE severity WHEN 'error' THEN 0 WHEN 'warn' THEN 1 ELSE 2 END,"                   \
+    " CASE state WHEN 'open' THEN 0 ELSE 1 END, connections_affected DESC, since, db, run_id, id"
+static const char incidents_sql[] = INCIDENTS_COLS " FROM sel_incidents" INCIDENTS_ORDER;
+/* The same for the text Diagnosis, with the row's database (column 21: diagnosis_requests). */
+static const char diagnosis_sql[] = INCIDENTS_COLS ", db FROM sel_incidents" INCIDENTS_ORDER;
 
 /* HTTP errors: the URLs with the most 5xx answers, their statuses, clients and times. */
 static const char http_errors_sql[] =
@@ -1355,22 +1376,22 @@ static void old_schema_note(struct report *r, int64_t v, const char *what)
 
 /*
  * The HTTP requests an incident's evidence lists (http_errors), one line: method, path,
- * status and frame of each, escaped for the terminal. Nothing when it lists none.
+ * status and frame of each, escaped for the terminal. Nothing when it lists none. The
+ * incident is the diagnosis_sql row inc: run and id in columns 0 and 1, its database in db_col.
  */
-static void diagnosis_requests(struct report *r, sqlite3_stmt *inc, int col)
+static void diagnosis_requests(struct report *r, sqlite3_stmt *inc, int db_col)
 {
     sqlite3_stmt *st = NULL;
-    const char *ev = (const char *)sqlite3_column_text(inc, col);
-    if (!ev ||
-        sqlite3_prepare_v2(r->db,
-                           "SELECT json_extract(value, '$.method'),"
-                           " json_extract(value, '$.path'), json_extract(value, '$.status'),"
-                           " json_extract(value, '$.frame') FROM json_each(?1, '$.requests')",
+    if (sqlite3_prepare_v2(r->db,
+                           "SELECT method, path, status, frame FROM sel_increq"
+                           " WHERE db = ?1 AND run_id = ?2 AND incident_id = ?3 ORDER BY rowid",
                            -1, &st, NULL) != SQLITE_OK) {
         sqlite3_finalize(st);
         return;
     }
-    sqlite3_bind_text(st, 1, ev, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 1, sqlite3_column_int64(inc, db_col));
+    sqlite3_bind_int64(st, 2, sqlite3_column_int64(inc, 0));
+    sqlite3_bind_int64(st, 3, sqlite3_column_int64(inc, 1));
     bool first = true;
     while (sqlite3_step(st) == SQLITE_ROW) {
         fprintf(r->out, "%s%s %s -> %lld (frame %lld)", first ? "        requests: " : ", ",
@@ -1389,7 +1410,7 @@ static int diagnosis_text(struct report *r, char *err, size_t errlen)
     fputs("\nDiagnosis (incidents, worst first)\n", r->out);
     old_schema_note(r, 4, "no incidents recorded");
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(r->db, incidents_sql, -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(r->db, diagnosis_sql, -1, &st, NULL);
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "reading database %s failed: %s", r->o->db, sqlite3_errmsg(r->db));
         return ERR_DB;
@@ -1425,7 +1446,7 @@ static int diagnosis_text(struct report *r, char *err, size_t errlen)
                 col_esc(st, 4, "?"), sqlite3_column_double(st, 16),
                 (long long)sqlite3_column_int64(st, 1), (long long)sqlite3_column_int64(st, 0));
         put_wrapped(r->out, col_esc(st, 18, ""), 8);
-        diagnosis_requests(r, st, 19);
+        diagnosis_requests(r, st, 21);
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {

@@ -352,12 +352,33 @@ static const char schema_v7[] =
     "ALTER TABLE findings ADD COLUMN http_status INTEGER;\n" /* http_5xx, slow_response */
     "ALTER TABLE findings ADD COLUMN response_time REAL;\n"; /* http_5xx, slow_response (s) */
 
+/*
+ * Version 8 (typed incident evidence): the flows and HTTP requests of an incident's evidence
+ * as rows, written with the incident (replaced at each of its events), so that `flowmedic
+ * extract --incident` and the report read columns, not the evidence JSON. Older incidents
+ * get theirs from that JSON, here, once.
+ */
+static const char schema_v8[] =
+    "CREATE TABLE incident_flows (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
+    "  incident_id INTEGER NOT NULL,\n" /* incidents.id */
+    "  flow_id INTEGER NOT NULL\n"      /* an evidence flow, in the incident's order */
+    ");\n"
+    "CREATE INDEX incident_flows_id ON incident_flows(run_id, incident_id);\n"
+    "CREATE TABLE incident_requests (\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
+    "  incident_id INTEGER NOT NULL,\n" /* incidents.id */
+    "  flow_id INTEGER NOT NULL,\n"
+    "  frame INTEGER NOT NULL,\n"                  /* the response's first byte */
+    "  status INTEGER NOT NULL,\n"                 /* its status code */
+    "  method TEXT NOT NULL, path TEXT NOT NULL\n" /* as kept (cut) */
+    ");\n"
+    "CREATE INDEX incident_requests_id ON incident_requests(run_id, incident_id);\n"
+    "INSERT INTO incident_flows SELECT i.run_id, i.id, j.value FROM incidents i,\n"
+    "  json_each(CASE WHEN json_valid(i.evidence) THEN i.evidence ELSE '{}' END, '$.flows') j\n"
+    "  ORDER BY i.rowid, j.id;\n"
+    "INSERT INTO incident_requests " STORE_V8_REQUESTS_SQL("main") ";\n";
+
 const char *const store_schema_steps[STORE_SCHEMA_VERSION] = {
-    schema_v1,
-    schema_v2,
-    schema_v3,
-    schema_v4,
-    schema_v5,
-    schema_v6,
-    schema_v7,
+    schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6, schema_v7, schema_v8,
 };

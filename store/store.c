@@ -76,6 +76,10 @@ enum stmt_id {
     ST_ALERT_OPEN,
     ST_ALERT_CLOSE,
     ST_INCIDENT,
+    ST_INC_FLOWS_DEL,
+    ST_INC_FLOW,
+    ST_INC_REQS_DEL,
+    ST_INC_REQ,
     ST_HTTP,
     ST__COUNT
 };
@@ -453,6 +457,11 @@ static const char *const stmt_sql[ST__COUNT] = {
         "events = events + 1, connections_affected = ?15, connections_total = ?16, "
         "clients_affected = ?17, confidence = ?18, summary = ?19, advice = ?20, "
         "evidence = ?21",
+    [ST_INC_FLOWS_DEL] = "DELETE FROM incident_flows WHERE run_id = ?1 AND incident_id = ?2",
+    [ST_INC_FLOW] = "INSERT INTO incident_flows (run_id, incident_id, flow_id) VALUES (?1,?2,?3)",
+    [ST_INC_REQS_DEL] = "DELETE FROM incident_requests WHERE run_id = ?1 AND incident_id = ?2",
+    [ST_INC_REQ] = "INSERT INTO incident_requests (run_id, incident_id, flow_id, frame, status, "
+                   "method, path) VALUES (?1,?2,?3,?4,?5,?6,?7)",
     [ST_HTTP] = "INSERT INTO http_requests (run_id, flow_id, trans_depth, ts, client, server, "
                 "client_ip, client_port, server_ip, server_port, method, host, path, status, "
                 "request_body_bytes, response_body_bytes, response_time, state, gap_bytes, "
@@ -1125,6 +1134,45 @@ static void incident_evidence(const struct incident_record *r, char *buf, size_t
         snprintf(buf, len, "{}"); /* never store cut JSON */
 }
 
+/* Delete the rows of incident r from table statement del (incident_flows, _requests). */
+static int delete_incident_rows(struct store *s, sqlite3_stmt *del, const struct incident_record *r)
+{
+    sqlite3_bind_int64(del, 1, s->run_id);
+    bind_u64(del, 2, r->id);
+    return step_done(del);
+}
+
+/* The evidence flows and HTTP requests of incident r as rows (replacing its earlier ones). */
+static int write_incident_rows(struct store *s, const struct incident_record *r)
+{
+    int rc = delete_incident_rows(s, s->st[ST_INC_FLOWS_DEL], r);
+    if (rc == SQLITE_OK)
+        rc = delete_incident_rows(s, s->st[ST_INC_REQS_DEL], r);
+    for (unsigned i = 0; rc == SQLITE_OK && i < r->nflows && i < INC_FLOWS_MAX; i++) {
+        sqlite3_stmt *st = s->st[ST_INC_FLOW];
+        sqlite3_bind_int64(st, 1, s->run_id);
+        bind_u64(st, 2, r->id);
+        bind_u64(st, 3, r->flows[i]);
+        rc = step_done(st);
+    }
+    for (unsigned i = 0; rc == SQLITE_OK && i < r->nrequests && i < INC_REQUESTS_MAX; i++) {
+        const struct inc_request *q = &r->requests[i];
+        sqlite3_stmt *st = s->st[ST_INC_REQ];
+        char m[FX_METHOD_MAX], p[INC_REQ_PATH_MAX];
+        fx_copy(m, sizeof(m), q->method);
+        fx_copy(p, sizeof(p), q->path);
+        sqlite3_bind_int64(st, 1, s->run_id);
+        bind_u64(st, 2, r->id);
+        bind_u64(st, 3, q->flow_id);
+        bind_u64(st, 4, q->frame);
+        sqlite3_bind_int(st, 5, q->status);
+        sqlite3_bind_text(st, 6, m, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 7, p, -1, SQLITE_TRANSIENT);
+        rc = step_done(st);
+    }
+    return rc;
+}
+
 /* One incident event: the incident's row, inserted on open and updated after (UPSERT). */
 static int write_incident(struct store *s, const struct incident_record *r)
 {
@@ -1164,7 +1212,10 @@ static int write_incident(struct store *s, const struct incident_record *r)
     sqlite3_bind_text(st, 19, summary, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 20, advice, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 21, evidence, -1, SQLITE_STATIC);
-    return step_done(st);
+    int rc = step_done(st);
+    if (rc == SQLITE_OK)
+        rc = write_incident_rows(s, r);
+    return rc;
 }
 
 /* One HTTP request/response exchange: a row of http_requests. */
