@@ -787,16 +787,47 @@ static void txn_commit(struct store *s)
     memset(s->in_txn_by_type, 0, sizeof(s->in_txn_by_type));
 }
 
-/* Bind an endpoint as "ip:port" text (i), ip text (i_ip) and port (i_port). */
-static void bind_ep(sqlite3_stmt *st, const struct endpoint *e, int i, int i_ip, int i_port)
+/* An endpoint's text columns, kept by the caller until its statement has been stepped. */
+struct ep_text {
+    char ep[64]; /* "ip:port" ("[ip6]:port") */
+    char ip[48]; /* the address alone */
+};
+
+/*
+ * Bind an endpoint as "ip:port" text (i), ip text (i_ip) and port (i_port). The text is
+ * bound without a copy (SQLITE_STATIC) from t, which must outlive the step; so are the
+ * records' own strings below (the queue slot is not reused until the step is done).
+ */
+static void bind_ep(sqlite3_stmt *st, const struct endpoint *e, int i, int i_ip, int i_port,
+                    struct ep_text *t)
 {
-    char buf[64];
     if (i > 0)
-        sqlite3_bind_text(st, i, pkt_endpoint_str(e, buf, sizeof(buf)), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, i, pkt_endpoint_str(e, t->ep, sizeof(t->ep)), -1, SQLITE_STATIC);
     if (i_ip > 0)
-        sqlite3_bind_text(st, i_ip, pkt_addr_str(&e->ip, buf, sizeof(buf)), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, i_ip, pkt_addr_str(&e->ip, t->ip, sizeof(t->ip)), -1,
+                          SQLITE_STATIC);
     if (i_port > 0)
         sqlite3_bind_int(st, i_port, e->port);
+}
+
+/* Bind the first cap bytes of s, up to a NUL, as text (what "%.*s" would copy). */
+static void bind_cut(sqlite3_stmt *st, int i, const char *s, size_t cap)
+{
+    sqlite3_bind_text(st, i, s, (int)strnlen(s, cap), SQLITE_STATIC);
+}
+
+/* The decimal digits of v at p (no NUL); how many (at most 20). */
+static size_t fmt_u64(char *p, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        p[i] = tmp[n - 1 - i];
+    return n;
 }
 
 static void bind_u64(sqlite3_stmt *st, int i, uint64_t v)
@@ -820,7 +851,7 @@ static void bind_fixed(sqlite3_stmt *st, int i, const char *s, size_t cap)
     if (n == 0)
         sqlite3_bind_null(st, i);
     else
-        sqlite3_bind_text(st, i, s, (int)n, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, i, s, (int)n, SQLITE_STATIC);
 }
 
 /* The HTTP finding columns (http_method .. response_time) from index i on; NULL if none. */
@@ -871,23 +902,23 @@ static void bind_typed_columns(sqlite3_stmt *st, const struct finding *f, int si
 static int write_finding(struct store *s, const struct finding *f)
 {
     sqlite3_stmt *st = s->st[ST_FINDING];
-    char frames[FINDING_FRAMES_MAX * 21 + 1] = "";
-    char members[FINDING_JSON_MAX], extra[FINDING_JSON_MAX + 2];
+    char frames[FINDING_FRAMES_MAX * 21 + 1];
+    char extra[FINDING_JSON_MAX + 2];
+    struct ep_text cl, sv;
     size_t used = 0;
     double ts = ns_to_s(f->ts_ns);
-    char detail[FINDING_DETAIL_MAX];
 
     for (unsigned i = 0; i < f->nframes && i < FINDING_FRAMES_MAX; i++) {
-        int n = snprintf(frames + used, sizeof(frames) - used, "%s%" PRIu64, i ? "," : "",
-                         f->frames[i]);
-        if (n < 0 || (size_t)n >= sizeof(frames) - used)
-            break;
-        used += (size_t)n;
+        if (i)
+            frames[used++] = ',';
+        used += fmt_u64(frames + used, f->frames[i]); /* 20 digits and a comma each: fits */
     }
-    /* The strings are fixed-size copies; never trust them to be terminated. */
-    snprintf(detail, sizeof(detail), "%.*s", (int)sizeof(f->detail), f->detail);
-    size_t nm = finding_json_members(f, members, sizeof(members));
-    snprintf(extra, sizeof(extra), "{%s}", members);
+    frames[used] = '\0';
+    /* The members written straight into "{...}": their length is below FINDING_JSON_MAX. */
+    size_t nm = finding_json_members(f, extra + 1, FINDING_JSON_MAX);
+    extra[0] = '{';
+    extra[1 + nm] = '}';
+    extra[2 + nm] = '\0';
 
     sqlite3_bind_int64(st, 1, s->run_id);
     sqlite3_bind_double(st, 2, ts);
@@ -896,13 +927,14 @@ static int write_finding(struct store *s, const struct finding *f)
     if (f->flow_id)
         bind_u64(st, 5, f->flow_id);
     if (f->has_client)
-        bind_ep(st, &f->client, 6, 8, 9);
-    bind_ep(st, &f->server, 7, 10, 11);
-    sqlite3_bind_text(st, 12, detail, -1, SQLITE_STATIC);
+        bind_ep(st, &f->client, 6, 8, 9, &cl);
+    bind_ep(st, &f->server, 7, 10, 11, &sv);
+    /* The strings are fixed-size copies; never trust them to be terminated. */
+    bind_cut(st, 12, f->detail, sizeof(f->detail) - 1); /* as the old copy, NUL included */
     bind_text_or_null(st, 13, frames);
     sqlite3_bind_double(st, 14, fx_confidence(f->confidence));
     if (nm)
-        sqlite3_bind_text(st, 15, extra, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 15, extra, (int)nm + 2, SQLITE_STATIC);
     bind_typed_columns(st, f, 16, 17, 18);
     bind_http_columns(st, f, 19);
     int rc = step_done(st);
@@ -912,10 +944,10 @@ static int write_finding(struct store *s, const struct finding *f)
     /* health_alert: open or close a row of the alerts history. */
     sqlite3_stmt *a = s->st[f->fx.alert.open ? ST_ALERT_OPEN : ST_ALERT_CLOSE];
     sqlite3_bind_int64(a, 1, s->run_id);
-    bind_ep(a, &f->server, 2, 3, 4);
+    bind_ep(a, &f->server, 2, 3, 4, &sv);
     sqlite3_bind_text(a, 5, alert_rule_name(f->fx.alert.rule), -1, SQLITE_STATIC);
     sqlite3_bind_double(a, 6, ts);
-    sqlite3_bind_text(a, 7, detail, -1, SQLITE_STATIC);
+    bind_cut(a, 7, f->detail, sizeof(f->detail) - 1);
     return step_done(a);
 }
 
@@ -923,11 +955,12 @@ static int write_flow(struct store *s, const struct flow_record *r)
 {
     sqlite3_stmt *st = s->st[ST_FLOW];
     uint64_t retrans = r->data_retrans[DIR_C2S] + r->data_retrans[DIR_S2C];
+    struct ep_text cl, sv;
 
     sqlite3_bind_int64(st, 1, s->run_id);
     bind_u64(st, 2, r->flow_id);
-    bind_ep(st, &r->client, 3, 5, 6);
-    bind_ep(st, &r->server, 4, 7, 8);
+    bind_ep(st, &r->client, 3, 5, 6, &cl);
+    bind_ep(st, &r->server, 4, 7, 8, &sv);
     sqlite3_bind_double(st, 9, ns_to_s(r->first_ts_ns));
     sqlite3_bind_double(st, 10, ns_to_s(r->last_ts_ns));
     bind_u64(st, 11, r->first_frame);
@@ -955,7 +988,7 @@ static int write_flow(struct store *s, const struct flow_record *r)
         sqlite3_bind_int64(st, 30 + 2 * e, r->ev[DIR_S2C][e]);
     }
     sqlite3_bind_text(st, 29 + 2 * TEV__COUNT, conn_state_name(r->conn_state), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 30 + 2 * TEV__COUNT, r->history, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 30 + 2 * TEV__COUNT, r->history, -1, SQLITE_STATIC);
     return step_done(st);
 }
 
@@ -968,11 +1001,12 @@ static int write_health(struct store *s, const struct health_row *h)
         h->zero_windows, h->data_segs[0], h->data_segs[1],   h->retrans_segs[0], h->retrans_segs[1],
         h->bytes[0],     h->bytes[1],     h->http_requests,  h->http_5xx,        h->slow_responses,
     };
+    struct ep_text sv;
     int i = 1;
     sqlite3_bind_int64(st, i++, s->run_id);
     sqlite3_bind_double(st, i++, ns_to_s(h->start_ns));
     sqlite3_bind_double(st, i++, ns_to_s(h->len_ns));
-    bind_ep(st, &h->server, i, i + 1, i + 2);
+    bind_ep(st, &h->server, i, i + 1, i + 2, &sv);
     i += 3;
     for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++)
         bind_u64(st, i++, counts[k]);
@@ -995,18 +1029,18 @@ static int write_tls(struct store *s, const struct tls_record *t)
     sqlite3_stmt *st = s->st[ST_TLS];
     char vbuf[2][16];
     char abuf[24];
+    struct ep_text cl, sv;
 
     sqlite3_bind_int64(st, 1, s->run_id);
     bind_u64(st, 2, t->flow_id);
     sqlite3_bind_double(st, 3, ns_to_s(t->ts_ns));
-    bind_ep(st, &t->client, 4, 0, 0);
-    bind_ep(st, &t->server, 5, 6, 7);
+    bind_ep(st, &t->client, 4, 0, 0, &cl);
+    bind_ep(st, &t->server, 5, 6, 7, &sv);
     if (t->client_version)
         sqlite3_bind_text(st, 8, tls_version_name(t->client_version, vbuf[0], 16), -1,
-                          SQLITE_TRANSIENT);
+                          SQLITE_STATIC);
     if (t->version)
-        sqlite3_bind_text(st, 9, tls_version_name(t->version, vbuf[1], 16), -1,
-                          SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 9, tls_version_name(t->version, vbuf[1], 16), -1, SQLITE_STATIC);
     if (t->cipher)
         sqlite3_bind_int(st, 10, t->cipher);
     sqlite3_bind_int(st, 11, t->hello_retry);
@@ -1025,7 +1059,7 @@ static int write_tls(struct store *s, const struct tls_record *t)
             snprintf(abuf, sizeof(abuf), "alert_%d", t->alert_desc);
             name = abuf;
         }
-        sqlite3_bind_text(st, 20, name, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 20, name, -1, SQLITE_STATIC);
     }
     if (t->alert_from == DIR_C2S || t->alert_from == DIR_S2C)
         sqlite3_bind_text(st, 21, t->alert_from == DIR_C2S ? "client" : "server", -1,
@@ -1065,7 +1099,7 @@ static int write_cert(struct store *s, const struct cert_record *c)
     sqlite3_bind_int(st, 12, c->chain_pos);
     sqlite3_bind_double(st, 13, ts);
     sqlite3_bind_int64(st, 14, s->run_id);
-    sqlite3_bind_text(st, 15, server, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 15, server, -1, SQLITE_STATIC);
     int rc = step_done(st);
     if (rc != SQLITE_OK)
         return rc;
@@ -1073,7 +1107,7 @@ static int write_cert(struct store *s, const struct cert_record *c)
     bind_fixed(st, 1, c->sha256, sizeof(c->sha256));
     sqlite3_bind_double(st, 2, ts);
     sqlite3_bind_int64(st, 3, s->run_id);
-    sqlite3_bind_text(st, 4, server, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, server, -1, SQLITE_STATIC);
     return step_done(st);
 }
 
@@ -1129,17 +1163,15 @@ static void incident_evidence(const struct incident_record *r, char *buf, size_t
 static int write_incident(struct store *s, const struct incident_record *r)
 {
     sqlite3_stmt *st = s->st[ST_INCIDENT];
-    char summary[INC_SUMMARY_MAX], advice[INC_ADVICE_MAX], evidence[4096];
-    snprintf(summary, sizeof(summary), "%.*s", (int)sizeof(r->summary), r->summary);
-    snprintf(advice, sizeof(advice), "%.*s", (int)sizeof(r->advice), r->advice);
+    char evidence[4096], cl[64];
+    struct ep_text sv;
     incident_evidence(r, evidence, sizeof(evidence));
     sqlite3_bind_int64(st, 1, s->run_id);
     bind_u64(st, 2, r->id);
-    bind_ep(st, &r->server, 3, 4, 5);
+    bind_ep(st, &r->server, 3, 4, 5, &sv);
     if (r->has_client) {
-        char cl[64];
         sqlite3_bind_text(st, 6, pkt_endpoint_str(&r->client, cl, sizeof(cl)), -1,
-                          SQLITE_TRANSIENT);
+                          SQLITE_STATIC);
     } else {
         sqlite3_bind_null(st, 6);
     }
@@ -1161,8 +1193,8 @@ static int write_incident(struct store *s, const struct incident_record *r)
     bind_u64(st, 16, r->conns_total);
     bind_u64(st, 17, r->clients_affected);
     sqlite3_bind_double(st, 18, fx_confidence(r->confidence));
-    sqlite3_bind_text(st, 19, summary, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 20, advice, -1, SQLITE_STATIC);
+    bind_cut(st, 19, r->summary, sizeof(r->summary) - 1);
+    bind_cut(st, 20, r->advice, sizeof(r->advice) - 1);
     sqlite3_bind_text(st, 21, evidence, -1, SQLITE_STATIC);
     return step_done(st);
 }
@@ -1181,14 +1213,13 @@ static int write_http(struct store *s, const struct http_record *h)
     bind_u64(st, 2, h->flow_id);
     sqlite3_bind_int64(st, 3, h->trans_depth);
     sqlite3_bind_double(st, 4, ns_to_s(h->ts_ns));
-    bind_ep(st, &h->client, 5, 7, 8);
-    bind_ep(st, &h->server, 6, 9, 10);
-    size_t mlen = strnlen(h->method, sizeof(h->method));
-    sqlite3_bind_text(st, 11, h->method, (int)mlen, SQLITE_TRANSIENT);
+    struct ep_text cl, sv;
+    bind_ep(st, &h->client, 5, 7, 8, &cl);
+    bind_ep(st, &h->server, 6, 9, 10, &sv);
+    bind_cut(st, 11, h->method, sizeof(h->method));
     if (h->has_host)
-        sqlite3_bind_text(st, 12, h->host, (int)strnlen(h->host, sizeof(h->host)),
-                          SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 13, h->path, (int)strnlen(h->path, sizeof(h->path)), SQLITE_TRANSIENT);
+        bind_cut(st, 12, h->host, sizeof(h->host));
+    bind_cut(st, 13, h->path, sizeof(h->path));
     if (h->status)
         sqlite3_bind_int(st, 14, h->status);
     bind_u64(st, 15, h->req_body_bytes);
