@@ -33,7 +33,7 @@
 
 #define STORE_DEFAULT_SLOTS 4096
 #define STORE_MAX_SLOTS (1u << 20)
-#define STORE_DEFAULT_BATCH 1000
+#define STORE_DEFAULT_BATCH 16384 /* records per transaction (or STORE_DEFAULT_BATCH_MS) */
 #define STORE_DEFAULT_BATCH_MS 500
 #define STORE_WAKE 64            /* queued records that wake a gathering writer */
 #define STORE_CHUNK 256          /* records taken from the queue per lock */
@@ -520,6 +520,20 @@ static int insert_run(struct store *s, const struct store_run_info *ri, char *er
 
 static void *writer_main(void *arg);
 
+/*
+ * SQLite's memory statistics take a global mutex around every malloc and free, and this
+ * SQLite (Debian's) has no lookaside allocator, so every bound value and cursor is one: a
+ * tenth of the writer's time. Nothing here reads the statistics. The setting must come
+ * before SQLite initialises, so it is made once, before the first connection (sqlite3_config
+ * refuses it harmlessly when SQLite was initialised already).
+ */
+static pthread_once_t sqlite_setup_once = PTHREAD_ONCE_INIT;
+
+static void sqlite_setup(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 /* Queue size: tuning, else FLOWMEDIC_STORE_QUEUE, else the default. */
 static size_t queue_slots(const struct store_tuning *t)
 {
@@ -667,6 +681,7 @@ struct store *store_open_tuned(const char *path, const struct store_run_info *ri
         goto fail;
     }
 
+    pthread_once(&sqlite_setup_once, sqlite_setup);
     rc = sqlite3_open_v2(path, &s->db,
                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
