@@ -829,8 +829,7 @@ static void bind_ep(sqlite3_stmt *st, const struct endpoint *e, int i, int i_ip,
     if (i > 0)
         sqlite3_bind_text(st, i, pkt_endpoint_str(e, t->ep, sizeof(t->ep)), -1, SQLITE_STATIC);
     if (i_ip > 0)
-        sqlite3_bind_text(st, i_ip, pkt_addr_str(&e->ip, t->ip, sizeof(t->ip)), -1,
-                          SQLITE_STATIC);
+        sqlite3_bind_text(st, i_ip, pkt_addr_str(&e->ip, t->ip, sizeof(t->ip)), -1, SQLITE_STATIC);
     if (i_port > 0)
         sqlite3_bind_int(st, i_port, e->port);
 }
@@ -1195,8 +1194,7 @@ static int write_incident(struct store *s, const struct incident_record *r)
     bind_u64(st, 2, r->id);
     bind_ep(st, &r->server, 3, 4, 5, &sv);
     if (r->has_client) {
-        sqlite3_bind_text(st, 6, pkt_endpoint_str(&r->client, cl, sizeof(cl)), -1,
-                          SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, pkt_endpoint_str(&r->client, cl, sizeof(cl)), -1, SQLITE_STATIC);
     } else {
         sqlite3_bind_null(st, 6);
     }
