@@ -47,7 +47,7 @@ struct store_status {
 /* Batching and queue settings; store_open uses the defaults. For tests and tuning. */
 struct store_tuning {
     size_t queue_slots;       /* records the queue holds (default 4096) */
-    uint32_t batch_records;   /* commit after this many records (default 1000) */
+    uint32_t batch_records;   /* commit after this many records (default 16384) */
     uint32_t batch_ms;        /* commit when the open batch is this old (default 500) */
     uint32_t writer_delay_us; /* sleep per record in the writer (tests only; 0) */
     uint32_t max_pages;       /* PRAGMA max_page_count when non-zero (tests of a full disk) */

@@ -23,11 +23,11 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 fail=0
 
-# A large input: ~8000 flows built from the samples (bench/mkbig.py), else the zeek corpus
-# capture of 500 connections, given several times.
+# A large input: ~40 000 flows built from the samples (bench/mkbig.py: about 100 000 records,
+# six batches of 16384), else the zeek corpus capture of 500 connections, given several times.
 big="$tmp/big.pcap"
 set --
-if python3 "$top_srcdir/bench/mkbig.py" "$big" 8000 >/dev/null 2>&1 && [ -s "$big" ]; then
+if python3 "$top_srcdir/bench/mkbig.py" "$big" 40000 >/dev/null 2>&1 && [ -s "$big" ]; then
     set -- -r "$big"
 elif [ -f /work/shared/corpus/zeek/echo-connections.pcap.gz ]; then
     gzip -dc /work/shared/corpus/zeek/echo-connections.pcap.gz >"$big"

@@ -636,6 +636,21 @@ static void test_endpoints(void)
     CHECK_EQ_U64(e.port, 443);
     CHECK(strcmp(pkt_endpoint_str(&e, buf, sizeof buf), "1.2.3.4:443") == 0);
 
+    /* The hand-written IPv4 formatting: every width, and buffers too small (as inet_ntop and
+       snprintf: "?" for an address that does not fit, an endpoint cut and terminated). */
+    CHECK(pkt_endpoint_parse("0.10.100.255:65535", &e) == 0);
+    CHECK(strcmp(pkt_addr_str(&e.ip, buf, sizeof buf), "0.10.100.255") == 0);
+    CHECK(strcmp(pkt_endpoint_str(&e, buf, sizeof buf), "0.10.100.255:65535") == 0);
+    CHECK(strcmp(pkt_addr_str(&e.ip, buf, 13), "0.10.100.255") == 0);
+    CHECK(strcmp(pkt_addr_str(&e.ip, buf, 12), "?") == 0);
+    CHECK(strcmp(pkt_endpoint_str(&e, buf, 19), "0.10.100.255:65535") == 0);
+    CHECK(strcmp(pkt_endpoint_str(&e, buf, 18), "0.10.100.255:6553") == 0);
+    CHECK(strcmp(pkt_endpoint_str(&e, buf, 1), "") == 0);
+    CHECK(pkt_endpoint_parse("255.255.255.255", &e) == 0);
+    CHECK(strcmp(pkt_endpoint_str(&e, buf, sizeof buf), "255.255.255.255:0") == 0);
+    e.ip.family = 0; /* neither 4 nor 6 */
+    CHECK(strcmp(pkt_endpoint_str(&e, buf, sizeof buf), "?:0") == 0);
+
     CHECK(pkt_endpoint_parse("[2001:db8::1]:443", &e) == 0);
     CHECK_EQ_U64(e.ip.family, 6);
     CHECK_EQ_U64(e.port, 443);
