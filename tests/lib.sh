@@ -9,7 +9,7 @@
 #
 # Network namespaces (root; under /tmp/fm-netns.lock, COMMON.md):
 #   fm_need_netns                     # SKIP unless root with iproute2; takes the lock (fm_netns_lock)
-#   fm_ns NAME                        # a namespace with lo up, deleted at exit (SKIP if impossible)
+#   fm_ns NAME [--try]                # a namespace with lo up, deleted at exit (SKIP if impossible)
 #   fm_veth NS_A IF_A NS_B IF_B       # a veth pair (NS "" = this namespace), offloads off, no
 #                                     # IPv6, up; deleted at exit
 #   fm_in NS CMD...                   # run CMD in NS (not for a background process to be
@@ -125,13 +125,19 @@ fm_need_netns() {
     fm_netns_lock
 }
 
-# fm_ns NAME: a new namespace, loopback up; a skip when namespaces do not work here.
+# fm_ns NAME [--try]: a new namespace, loopback up; a skip when namespaces do not work here
+# (with --try: status 1 instead, for a test whose other parts have run).
 fm_ns() {
     fm_traps
-    ip netns add "$1" 2>/dev/null || fm_skip "cannot create network namespaces here"
+    if ! ip netns add "$1" 2>/dev/null; then
+        [ "${2:-}" = --try ] && return 1
+        fm_skip "cannot create network namespaces here"
+    fi
     FM_NETNS="$FM_NETNS $1"
-    ip netns exec "$1" true 2>/dev/null ||
+    if ! ip netns exec "$1" true 2>/dev/null; then
+        [ "${2:-}" = --try ] && return 1
         fm_skip "cannot run commands in a network namespace here (ip netns exec failed)"
+    fi
     ip -n "$1" link set lo up
 }
 

@@ -351,19 +351,19 @@ if [ -f "$chain" ]; then
 fi
 
 # ---- 7. live capture (-i) on a veth pair, frames injected from a sample ----
+tns=fmtui-$$
 va=fmt$$a
 vb=fmt$$b
 if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null 2>&1 || ! command -v python3 >/dev/null 2>&1; then
     echo "note: live test skipped (needs root, ip and python3)"
-elif ! ip link add "$va" type veth peer name "$vb" 2>/dev/null; then
-    echo "note: live test skipped (cannot create a veth pair here)"
+elif ! fm_netns_lock || ! fm_ns "$tns" --try; then
+    echo "note: live test skipped (cannot use a network namespace here)"
 else
-    veth=$va
-    ip link set "$va" up && ip link set "$vb" up
-    start 120 40 "" -i "$va" --tui --no-db tcp
+    fm_veth "$tns" "$va" "$tns" "$vb"
+    start 120 40 "ip netns exec $tns" -i "$va" --tui --no-db tcp
     wait_for "flowmedic  live $va  filter: tcp" 10
     # send every frame of refused.pcap out of the peer, 50 ms apart
-    python3 - "$(sample refused.pcap)" "$vb" <<'PY' || fail "could not inject frames"
+    ip netns exec "$tns" python3 - "$(sample refused.pcap)" "$vb" <<'PY' || fail "could not inject frames"
 import socket, struct, sys, time
 data = open(sys.argv[1], "rb").read()
 le = data[:4] == b"\xd4\xc3\xb2\xa1"
