@@ -12,6 +12,8 @@
 #   fm_ns NAME [--try]                # a namespace with lo up, deleted at exit (SKIP if impossible)
 #   fm_veth NS_A IF_A NS_B IF_B       # a veth pair (NS "" = this namespace), offloads off, no
 #                                     # IPv6, up; deleted at exit
+#   fm_pair NSC VC NSS VS NET         # fm_ns both, fm_veth between them, NET.1/24 on VC, NET.2/24 on VS
+#   fm_httpd NS ADDR PORT UNIT COUNT  # an HTTP/1.0 server in NS answering GET with UNIT x COUNT (60 s)
 #   fm_in NS CMD...                   # run CMD in NS (not for a background process to be
 #                                     # signalled: $! would be a subshell's; ip netns exec NS)
 # At exit every process left in those namespaces is killed, then the namespaces and the veths
@@ -185,6 +187,33 @@ fm_veth() {
     fm_quiet "$3" "$4"
     fm_ip "$1" link set "$2" up
     fm_ip "$3" link set "$4" up
+}
+
+# fm_pair NSC VC NSS VS NET: a client and a server namespace joined by the veth pair VC/VS,
+# with NET.1/24 on VC and NET.2/24 on VS (NET: the first three octets, e.g. 10.98.1).
+fm_pair() {
+    fm_ns "$1"
+    fm_ns "$3"
+    fm_veth "$1" "$2" "$3" "$4"
+    ip -n "$1" addr add "$5.1/24" dev "$2" && ip -n "$3" addr add "$5.2/24" dev "$4" || {
+        echo "FAIL: cannot address the veth pair $2/$4"
+        exit 1
+    }
+}
+
+# fm_httpd NS ADDR PORT UNIT COUNT: in the background in NS for at most 60 s, an HTTP server
+# on ADDR:PORT answering every GET with 200 and UNIT (backslash escapes allowed) COUNT times.
+fm_httpd() {
+    ip netns exec "$1" timeout 60 python3 -c '
+import codecs, http.server, socketserver, sys
+body = codecs.decode(sys.argv[3], "unicode_escape").encode() * int(sys.argv[4])
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.send_header("Content-Length", str(len(body)))
+        self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+socketserver.TCPServer.allow_reuse_address = True
+socketserver.TCPServer((sys.argv[1], int(sys.argv[2])), H).serve_forever()' "$2" "$3" "$4" "$5" &
 }
 
 # fm_wait_listen NS PROTO PORT [SECONDS]: until something listens on PORT (tcp or udp) in NS

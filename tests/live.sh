@@ -9,24 +9,11 @@ fm_need_netns "the live capture test"
 fm_tmpdir 755
 nsc=fmlive-$$-c
 nss=fmlive-$$-s
-fm_ns "$nsc"
-fm_ns "$nss"
-fm_veth "$nsc" fmlc$$ "$nss" fmls$$
 vs=fmls$$
-ip -n "$nsc" addr add 10.98.1.1/24 dev fmlc$$
-ip -n "$nss" addr add 10.98.1.2/24 dev "$vs"
+fm_pair "$nsc" fmlc$$ "$nss" "$vs" 10.98.1
 
 # the server: HTTP on 8080; 8081 stays closed (refused)
-ip netns exec "$nss" timeout 60 python3 -c '
-import http.server, socketserver
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = b"ok\n" * 100
-        self.send_response(200); self.send_header("Content-Length", str(len(body)))
-        self.end_headers(); self.wfile.write(body)
-    def log_message(self, *a): pass
-socketserver.TCPServer.allow_reuse_address = True
-socketserver.TCPServer(("10.98.1.2", 8080), H).serve_forever()' &
+fm_httpd "$nss" 10.98.1.2 8080 'ok\n' 100
 
 ip netns exec "$nss" "$FLOWMEDIC" -i "$vs" -Z nobody --json --no-db --server 10.98.1.2 \
     --interval 1 --metrics-listen 127.0.0.1:9808 \

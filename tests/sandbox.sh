@@ -131,23 +131,12 @@ if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null 2>&1; then
     exit $fail
 fi
 fm_netns_lock
-if ! fm_ns "$nsc" --try || ! fm_ns "$nss" --try; then
+if ! fm_ns "$nsc-probe" --try; then
     echo "skip live capture: network namespaces do not work here"
     exit $fail
 fi
-fm_veth "$nsc" fmbc$$ "$nss" "$vs"
-ip -n "$nsc" addr add 10.97.1.1/24 dev fmbc$$
-ip -n "$nss" addr add 10.97.1.2/24 dev "$vs"
-ip netns exec "$nss" timeout 60 python3 -c '
-import http.server, socketserver
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = b"ok\n" * 50
-        self.send_response(200); self.send_header("Content-Length", str(len(body)))
-        self.end_headers(); self.wfile.write(body)
-    def log_message(self, *a): pass
-socketserver.TCPServer.allow_reuse_address = True
-socketserver.TCPServer(("10.97.1.2", 8080), H).serve_forever()' &
+fm_pair "$nsc" fmbc$$ "$nss" "$vs" 10.97.1
+fm_httpd "$nss" 10.97.1.2 8080 'ok\n' 50
 ip netns exec "$nss" "$FLOWMEDIC" -i "$vs" -Z nobody -w "$tmp/live.db" --server 10.97.1.2 \
     --interval 1 --metrics-listen 127.0.0.1:9809 'tcp port 8080' >"$tmp/live.out" 2>"$tmp/live.err" &
 fm_pid=$!

@@ -12,24 +12,11 @@ fm_tmpdir
 nsc=fmev-$$-c
 nss=fmev-$$-s
 vs=fmes$$
-fm_ns "$nsc"
-fm_ns "$nss"
-fm_veth "$nsc" fmec$$ "$nss" "$vs"
-ip -n "$nsc" addr add 10.97.1.1/24 dev fmec$$
-ip -n "$nss" addr add 10.97.1.2/24 dev "$vs"
+fm_pair "$nsc" fmec$$ "$nss" "$vs" 10.97.1
 mkdir "$tmp/ev"
 
 # the server: HTTP on 8080 with a 200 kB body; 8081 stays closed (refused)
-ip netns exec "$nss" timeout 60 python3 -c '
-import http.server, socketserver
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = b"x" * 200000
-        self.send_response(200); self.send_header("Content-Length", str(len(body)))
-        self.end_headers(); self.wfile.write(body)
-    def log_message(self, *a): pass
-socketserver.TCPServer.allow_reuse_address = True
-socketserver.TCPServer(("10.97.1.2", 8080), H).serve_forever()' &
+fm_httpd "$nss" 10.97.1.2 8080 x 200000
 
 ip netns exec "$nss" "$FLOWMEDIC" -i "$vs" --json -w "$tmp/live.db" --server 10.97.1.2 \
     --evidence-dir "$tmp/ev" --evidence-packets 8,8 \
