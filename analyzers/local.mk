@@ -12,6 +12,7 @@ libanalyzers_a_SOURCES += analyzers/engine.h analyzers/engine.c analyzers/hash.h
 	analyzers/siphash.h analyzers/siphash.c analyzers/flow.h analyzers/flow.c analyzers/pool.h analyzers/pool.c \
 	analyzers/tcp.h analyzers/tcp.c
 check_PROGRAMS += tests/unit/test_tcp tests/unit/test_flow tests/unit/test_siphash
+tests_unit_test_tcp_SOURCES = tests/unit/test_tcp.c tests/unit/helpers.c tests/unit/helpers.h tests/unit/testhelp.h
 tests_unit_test_tcp_LDADD = $(FM_LIBS)
 tests_unit_test_flow_LDADD = $(FM_LIBS)
 tests_unit_test_siphash_LDADD = $(FM_LIBS)
@@ -49,6 +50,8 @@ EXTRA_DIST += tests/tcp/samples.sh tests/tcp/check.py
 # unreachable, slow handshake).
 libanalyzers_a_SOURCES += analyzers/estab.h analyzers/det_estab.c
 check_PROGRAMS += tests/unit/test_estab
+tests_unit_test_estab_SOURCES = tests/unit/test_estab.c tests/unit/helpers.c tests/unit/helpers.h \
+	tests/unit/testhelp.h
 tests_unit_test_estab_LDADD = $(FM_LIBS)
 TESTS += tests/unit/test_estab tests/estab/samples.sh
 EXTRA_DIST += tests/estab/samples.sh tests/estab/check.py
@@ -84,6 +87,8 @@ EXTRA_DIST += tests/health/samples.sh tests/health/metrics.sh tests/health/check
 libanalyzers_a_SOURCES += analyzers/incident.h analyzers/incident.c analyzers/scan.h \
 	analyzers/scan.c
 check_PROGRAMS += tests/unit/test_incident
+tests_unit_test_incident_SOURCES = tests/unit/test_incident.c tests/unit/helpers.c tests/unit/helpers.h \
+	tests/unit/testhelp.h
 tests_unit_test_incident_LDADD = $(FM_LIBS)
 TESTS += tests/unit/test_incident tests/incidents/diagnosis.sh tests/incidents/corpus.sh
 EXTRA_DIST += tests/incidents/diagnosis.sh tests/incidents/corpus.sh \

@@ -50,7 +50,7 @@ TESTS += tests/contrib/prometheus.sh tests/contrib/alerting.sh tests/contrib/gra
 	tests/contrib/zabbix.sh tests/contrib/systemd.sh
 EXTRA_DIST += contrib/local.mk \
 	tests/contrib/prometheus.sh tests/contrib/prometheus_test.yml tests/contrib/alerting.sh \
-	tests/contrib/netns-lock.sh tests/contrib/webhook.py \
+	tests/contrib/webhook.py \
 	tests/contrib/grafana.sh tests/contrib/grafana_check.py \
 	contrib/zabbix/flowmedic.conf.in tests/contrib/zabbix.sh tests/contrib/zabbix_check.py \
 	contrib/systemd/flowmedic@.service.in tests/contrib/systemd.sh \

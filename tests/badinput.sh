@@ -2,11 +2,8 @@
 # badinput.sh - every kind of bad input gets one clear message naming the problem and a
 # non-zero exit, never a crash: missing/empty/truncated/corrupt captures, an unknown link type,
 # a bad filter, a missing interface, bad options.
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
-: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
-fail=0
+. "$(dirname "$0")/lib.sh"
+fm_tmpdir
 sample="$top_srcdir/samples/http-clean.pcap"
 
 # expect NAME WANT_RC PATTERN -- ARGS...: run flowmedic, check the exit code and that stderr

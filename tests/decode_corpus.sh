@@ -2,7 +2,7 @@
 # decode_corpus.sh - decode every frame of the shared corpus captures (in place) and compare the
 # TCP frame count with tshark's tcp_pkts column of MANIFEST.tsv. Damaged and unreadable files
 # must give a message, not a crash. Skipped (exit 77) when the corpus is absent.
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+. "$(dirname "$0")/lib.sh"
 : "${top_builddir:=$top_srcdir}"
 : "${FM_CORPUS:=/work/shared/corpus}"
 bin="$top_builddir/tests/unit/decode_count"
@@ -21,9 +21,7 @@ known() {
     esac
 }
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
-fail=0
+fm_tmpdir
 awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) { if ($i == "tcp_pkts") c = i; if ($i == "file_type") t = i } next }
             { print $1 "\t" $t "\t" $c }' "$manifest" >"$tmp/list"
 while IFS='	' read -r path ftype want; do

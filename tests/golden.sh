@@ -3,13 +3,10 @@
 # committed expected output (tcpdump's tests/TESTLIST idea). Regenerate one with
 # tests/update-golden.sh NAME and review the diff.
 set -u
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
-: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
+. "$(dirname "$0")/lib.sh"
 TZ=UTC
 export TZ
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
-fail=0
+fm_tmpdir
 n=0
 while read -r name pcap expected opts; do
     case "$name" in '' | '#'*) continue ;; esac

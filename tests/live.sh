@@ -4,60 +4,16 @@
 # SIGINT, with a Prometheus scrape of /metrics while it runs. Checks the flows and findings it
 # reports, the metrics, that the filter held, and that kernel drop
 # counters are printed at exit. Needs root and ip netns; skips (77) with a message otherwise.
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
-: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
-if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null 2>&1; then
-    echo "SKIP: live capture test needs root and iproute2"
-    exit 77
-fi
-id=$$
-nsc=fmlive-$id-c
-nss=fmlive-$id-s
-vc=fmlc$id
-vs=fmls$id
-tmp=$(mktemp -d)
-chmod 755 "$tmp"
-fm_pid=
-cleanup() {
-    [ -n "$fm_pid" ] && kill -KILL "$fm_pid" 2>/dev/null
-    for ns in "$nsc" "$nss"; do
-        for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-        ip netns del "$ns" 2>/dev/null
-    done
-    ip link del "$vc" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-if ! ip netns add "$nsc" 2>/dev/null; then
-    echo "SKIP: cannot create network namespaces here"
-    exit 77
-fi
-if ! ip netns exec "$nsc" true 2>/dev/null; then
-    echo "SKIP: cannot run commands in a network namespace here (ip netns exec failed)"
-    exit 77
-fi
-set -e
-ip netns add "$nss"
-ip link add "$vc" netns "$nsc" type veth peer name "$vs" netns "$nss"
-ip -n "$nsc" addr add 10.98.1.1/24 dev "$vc"
-ip -n "$nss" addr add 10.98.1.2/24 dev "$vs"
-for ns in "$nsc" "$nss"; do ip -n "$ns" link set lo up; done
-ip -n "$nsc" link set "$vc" up
-ip -n "$nss" link set "$vs" up
-set +e
+. "$(dirname "$0")/lib.sh"
+fm_need_netns "the live capture test"
+fm_tmpdir 755
+nsc=fmlive-$$-c
+nss=fmlive-$$-s
+vs=fmls$$
+fm_pair "$nsc" fmlc$$ "$nss" "$vs" 10.98.1
 
 # the server: HTTP on 8080; 8081 stays closed (refused)
-ip netns exec "$nss" timeout 60 python3 -c '
-import http.server, socketserver
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = b"ok\n" * 100
-        self.send_response(200); self.send_header("Content-Length", str(len(body)))
-        self.end_headers(); self.wfile.write(body)
-    def log_message(self, *a): pass
-socketserver.TCPServer.allow_reuse_address = True
-socketserver.TCPServer(("10.98.1.2", 8080), H).serve_forever()' &
+fm_httpd "$nss" 10.98.1.2 8080 'ok\n' 100
 
 ip netns exec "$nss" "$FLOWMEDIC" -i "$vs" -Z nobody --json --no-db --server 10.98.1.2 \
     --interval 1 --metrics-listen 127.0.0.1:9808 \

@@ -9,52 +9,23 @@
 #     database writer: Seccomp 2 / NoNewPrivs 1, a scrape answers, SIGINT ends it with
 #     status 0 and the flows are in the database. Needs root and ip netns (run under
 #     flock /tmp/fm-netns.lock); that part skips with a message otherwise.
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
-: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
-if [ ! -x "$FLOWMEDIC" ]; then
-    echo "FAIL: $FLOWMEDIC is not built"
-    exit 1
-fi
-for t in python3 sqlite3; do
-    command -v $t >/dev/null 2>&1 || { echo "SKIP: $t is needed"; exit 77; }
-done
+. "$(dirname "$0")/lib.sh"
+fm_need_flowmedic --fail
+fm_need python3 sqlite3
 if "$FLOWMEDIC" --sandbox --sandbox-selftest socket --no-db -r "$top_srcdir/samples/refused.pcap" \
     2>&1 | grep -q "built without libseccomp"; then
     echo "SKIP: this flowmedic was built without libseccomp"
     exit 77
 fi
-id=$$
-tmp=$(mktemp -d)
-chmod 777 "$tmp" # -Z nobody writes the database here
-nsc=fmsbx-$id-c
-nss=fmsbx-$id-s
-vc=fmbc$id
-vs=fmbs$id
-SOCK=fmsbx-$id
-netns=0
-fm_pid=
+fm_tmpdir 777 # -Z nobody writes the database here
+nsc=fmsbx-$$-c
+nss=fmsbx-$$-s
+vs=fmbs$$
+SOCK=fmsbx-$$
 unset TMUX
 TMUX_TMPDIR=$tmp
 export TMUX_TMPDIR
-cleanup() {
-    [ -n "$fm_pid" ] && kill -KILL "$fm_pid" 2>/dev/null
-    tmux -L "$SOCK" kill-server 2>/dev/null
-    if [ $netns -eq 1 ]; then
-        for ns in "$nsc" "$nss"; do
-            for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-            ip netns del "$ns" 2>/dev/null
-        done
-        ip link del "$vc" 2>/dev/null
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-fail=0
-bad() {
-    echo "FAIL: $*"
-    fail=1
-}
+fm_at_exit 'tmux -L "$SOCK" kill-server 2>/dev/null'
 
 # confined PID: true when the process runs under a seccomp filter with no_new_privs
 confined() {
@@ -155,32 +126,17 @@ for t in endpoint file; do
 done
 
 # ---- 5. live capture with -Z nobody, metrics and database ----
-if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null 2>&1 || ! ip netns add "$nsc" 2>/dev/null; then
+if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null 2>&1; then
     echo "skip live capture: needs root and network namespaces"
     exit $fail
 fi
-netns=1
-if ! ip netns exec "$nsc" true 2>/dev/null; then
-    echo "skip live capture: ip netns exec does not work here"
+fm_netns_lock
+if ! fm_ns "$nsc-probe" --try; then
+    echo "skip live capture: network namespaces do not work here"
     exit $fail
 fi
-ip netns add "$nss"
-ip link add "$vc" netns "$nsc" type veth peer name "$vs" netns "$nss"
-ip -n "$nsc" addr add 10.97.1.1/24 dev "$vc"
-ip -n "$nss" addr add 10.97.1.2/24 dev "$vs"
-for ns in "$nsc" "$nss"; do ip -n "$ns" link set lo up; done
-ip -n "$nsc" link set "$vc" up
-ip -n "$nss" link set "$vs" up
-ip netns exec "$nss" timeout 60 python3 -c '
-import http.server, socketserver
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = b"ok\n" * 50
-        self.send_response(200); self.send_header("Content-Length", str(len(body)))
-        self.end_headers(); self.wfile.write(body)
-    def log_message(self, *a): pass
-socketserver.TCPServer.allow_reuse_address = True
-socketserver.TCPServer(("10.97.1.2", 8080), H).serve_forever()' &
+fm_pair "$nsc" fmbc$$ "$nss" "$vs" 10.97.1
+fm_httpd "$nss" 10.97.1.2 8080 'ok\n' 50
 ip netns exec "$nss" "$FLOWMEDIC" -i "$vs" -Z nobody -w "$tmp/live.db" --server 10.97.1.2 \
     --interval 1 --metrics-listen 127.0.0.1:9809 'tcp port 8080' >"$tmp/live.out" 2>"$tmp/live.err" &
 fm_pid=$!

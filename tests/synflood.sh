@@ -8,10 +8,8 @@
 # Last, the same as the kernel sees it: with the default flow cap, all flows of floods of
 # 20 000 and 200 000 sources stay in the table at once, and the peak RSS may grow by at most
 # FLOW_BYTES_MAX bytes for each of the 180 000 flows more.
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
-: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
+. "$(dirname "$0")/lib.sh"
+fm_tmpdir
 [ -x /usr/bin/time ] || { echo "SKIP: /usr/bin/time (package time) is missing"; exit 77; }
 
 # flood N FILE [SYNS]: N SYNs to 10.0.0.5:443, each from its own address and port, 10 us apart;

@@ -2,38 +2,17 @@
 # workers-live.sh - --workers 2 on a live interface (two capture handles in one PACKET_FANOUT
 # group): samples replayed with tcpreplay onto a veth in a test namespace give the same flows
 # and findings as the offline run of the same files, when the kernel dropped nothing.
-# Needs root, iproute2 and tcpreplay; skips (77) otherwise. Run under flock /tmp/fm-netns.lock.
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
-: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
-if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null 2>&1 || ! command -v tcpreplay >/dev/null 2>&1
-then
-    echo "SKIP: needs root, iproute2 and tcpreplay"
-    exit 77
-fi
-id=$$
-ns=fmwk-$id
-va=fmwa$id
-vb=fmwb$id
-tmp=$(mktemp -d)
+# Needs root, iproute2 and tcpreplay; skips (77) otherwise. Takes /tmp/fm-netns.lock (tests/lib.sh).
+. "$(dirname "$0")/lib.sh"
+fm_need tcpreplay
+fm_need_netns "the live workers test"
+fm_tmpdir
+ns=fmwk-$$
+va=fmwa$$
+vb=fmwb$$
+fm_ns "$ns"
+fm_veth "$ns" "$va" "$ns" "$vb" # no IPv6 on them: no autoconfiguration chatter to wait out
 fm_pid=
-cleanup() {
-    [ -n "$fm_pid" ] && kill -KILL "$fm_pid" 2>/dev/null
-    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-    ip netns del "$ns" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-if ! ip netns add "$ns" 2>/dev/null || ! ip netns exec "$ns" true 2>/dev/null; then
-    echo "SKIP: cannot create and use a network namespace here"
-    exit 77
-fi
-set -e
-ip -n "$ns" link add "$va" type veth peer name "$vb"
-ip -n "$ns" link set "$va" up
-ip -n "$ns" link set "$vb" up
-set +e
-sleep 0.5 # let IPv6 autoconfiguration chatter pass (the filter below ignores it anyway)
 
 fail=0
 for s in refused syn-backlog tls12-expired; do

@@ -1,12 +1,9 @@
 #!/bin/sh
 # config_env.sh - FLOWMEDIC_CONFIG names the default configuration file; set but empty, none is
 # read (make check sets it empty so an installed /etc/flowmedic.conf cannot change test results).
-: "${FLOWMEDIC:=./flowmedic}"
-: "${top_srcdir:=.}"
+. "$(dirname "$0")/../lib.sh"
 sample="$top_srcdir/samples/http-clean.pcap"
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
-fail=0
+fm_tmpdir
 printf 'no-such-key = 1\n' >"$tmp/bad.conf"
 FLOWMEDIC_CONFIG="$tmp/bad.conf" "$FLOWMEDIC" -r "$sample" --no-db -q >/dev/null 2>"$tmp/err"
 rc=$?

@@ -4,18 +4,10 @@
 # from memory and creates nothing. And -q prints only the problems: nothing for a clean capture,
 # one line per incident, per error/warning kind and server, and per capture problem otherwise,
 # with the exit status of the run without -q (issue 13).
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
-if [ ! -x "$FLOWMEDIC" ]; then
-    echo "SKIP: $FLOWMEDIC is not built"
-    exit 77
-fi
-tmp=$(mktemp -d)
-trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
-chmod 755 "$tmp"
-fail=0
-bad() { echo "FAIL: $*"; fail=1; }
+. "$(dirname "$0")/../lib.sh"
+fm_need_flowmedic
+fm_tmpdir 755
+fm_at_exit 'chmod -R u+w "$tmp" 2>/dev/null'
 fm=$(cd "$(dirname "$FLOWMEDIC")" && pwd)/$(basename "$FLOWMEDIC")
 samples=$(cd "$top_srcdir/samples" && pwd)
 

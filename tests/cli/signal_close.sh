@@ -3,16 +3,9 @@
 # item 9). gdb stops flowmedic just after the capture source was freed (inside cap_close,
 # before the caller forgot it) and delivers SIGTERM there; the handler must not reach the
 # freed source (it used to call cap_break on it), and the run must still end normally.
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
-if [ ! -x "$FLOWMEDIC" ]; then
-    echo "SKIP: $FLOWMEDIC is not built"
-    exit 77
-fi
-if ! command -v gdb >/dev/null 2>&1; then
-    echo "SKIP: gdb is needed"
-    exit 77
-fi
+. "$(dirname "$0")/../lib.sh"
+fm_need_flowmedic
+fm_need gdb
 if [ "$(uname -m)" != x86_64 ]; then
     echo "SKIP: the gdb script reads the first argument of free() from %rdi (x86-64 only)"
     exit 77
@@ -21,9 +14,7 @@ if ! gdb -q -batch -ex run --args /bin/true 2>&1 | grep -q "exited normally"; th
     echo "SKIP: gdb cannot run programs here (ptrace not permitted?)"
     exit 77
 fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
+fm_tmpdir
 sample="$top_srcdir/samples/refused.pcap"
 [ -f "$sample" ] || { echo "FAIL: $sample is missing"; exit 1; }
 

@@ -1,15 +1,9 @@
 #!/bin/sh
 # user.sh - -Z USER: an account that does not exist is a usage error (exit 2, one clear line,
 # nothing opened or written), found before any capture is opened (issue 14, item 8).
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
-if [ ! -x "$FLOWMEDIC" ]; then
-    echo "SKIP: $FLOWMEDIC is not built"
-    exit 77
-fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
+. "$(dirname "$0")/../lib.sh"
+fm_need_flowmedic
+fm_tmpdir
 sample="$top_srcdir/samples/refused.pcap"
 [ -f "$sample" ] || { echo "FAIL: $sample is missing"; exit 1; }
 fail=0

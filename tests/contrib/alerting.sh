@@ -7,43 +7,18 @@
 # small webhook receiver must get it, for that server, within the deadline. When flowmedic
 # exports flowmedic_incident_open, FlowmedicIncidentOpen must arrive too.
 # Needs root, ip netns, prometheus, prometheus-alertmanager and tcpreplay; skips (77) without.
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
+. "$(dirname "$0")/../lib.sh"
 DEADLINE=50 # seconds from the start of the replay to the webhook (the whole test stays < 60 s)
-for prog in prometheus prometheus-alertmanager tcpreplay ip python3; do
-    command -v $prog >/dev/null 2>&1 || { echo "SKIP: $prog is not installed"; exit 77; }
-done
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: the alerting test needs root (network namespace)"; exit 77; }
-. "$top_srcdir/tests/contrib/netns-lock.sh"
-
-id=$$
-ns=fmalert-$id
-va=fmaa$id
-vb=fmab$id
-tmp=$(mktemp -d)
-chmod 755 "$tmp"
-cleanup() {
-    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-    ip netns del "$ns" 2>/dev/null
-    if [ -n "$KEEP" ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-if ! ip netns add "$ns" 2>/dev/null; then
-    echo "SKIP: cannot create network namespaces here"
-    exit 77
-fi
-if ! ip netns exec "$ns" true 2>/dev/null; then
-    echo "SKIP: cannot run commands in a network namespace here (ip netns exec failed)"
-    exit 77
-fi
+fm_need prometheus prometheus-alertmanager tcpreplay python3
+fm_need_netns "the alerting test"
+ns=fmalert-$$
+va=fmaa$$
+vb=fmab$$
+fm_tmpdir 755
+fm_at_exit '[ -z "${KEEP:-}" ] || { echo "kept $tmp"; tmp=; }'
+fm_ns "$ns"
 inns() { ip netns exec "$ns" "$@"; }
-set -e
-ip -n "$ns" link set lo up
-ip -n "$ns" link add "$va" type veth peer name "$vb"
-ip -n "$ns" link set "$va" up
-ip -n "$ns" link set "$vb" up
-set +e
+fm_veth "$ns" "$va" "$ns" "$vb"
 
 # Everything listens on the namespace's own loopback.
 FM=127.0.0.1:19464

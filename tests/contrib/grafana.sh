@@ -1,10 +1,8 @@
 #!/bin/sh
 # grafana.sh - every metric, label and label value that contrib/grafana/flowmedic-dashboard.json
 # queries exists in the exposition flowmedic writes (--metrics-file) on the samples.
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/../lib.sh"
+fm_tmpdir
 set --
 for s in http-503 http-slow refused syn-backlog tls12-expired tls-unknown-ca loss-bulk-s2c; do
     f="$top_srcdir/samples/$s.pcap"

@@ -6,11 +6,9 @@
 # an exposure level under 3 in `systemd-analyze security --offline`, and its ExecStart line
 # (specifiers expanded for the instance "lo") runs: it captures, and SIGTERM leaves the
 # database and the metrics file behind.
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
-command -v systemd-analyze >/dev/null 2>&1 || { echo "SKIP: systemd-analyze is not installed"; exit 77; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/../lib.sh"
+fm_need systemd-analyze
+fm_tmpdir
 bindir=$(cd "$(dirname "$FLOWMEDIC")" && pwd)
 unit=$tmp/flowmedic@.service
 sed -e "s|@FM_BINDIR@|$bindir|g" -e "s|@FM_SYSCONFDIR@|$tmp/etc|g" \

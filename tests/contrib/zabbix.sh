@@ -4,18 +4,12 @@
 # agent on a loopback port answering the template's items over the passive-check protocol,
 # and the template's triggers firing at the runbook's thresholds on the samples
 # (tests/contrib/zabbix_check.py).
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
-command -v zabbix_agent2 >/dev/null 2>&1 || { echo "SKIP: zabbix_agent2 is not installed (Debian: zabbix-agent2)"; exit 77; }
-python3 -c 'import yaml' 2>/dev/null || { echo "SKIP: python3-yaml is not installed"; exit 77; }
-tmp=$(mktemp -d)
+. "$(dirname "$0")/../lib.sh"
+fm_need zabbix_agent2
+python3 -c 'import yaml' 2>/dev/null || fm_skip "python3-yaml is not installed"
+fm_tmpdir
 agent=
-cleanup() {
-    [ -n "$agent" ] && kill "$agent" 2>/dev/null && wait "$agent" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+fm_at_exit '[ -n "$agent" ] && kill "$agent" 2>/dev/null && wait "$agent" 2>/dev/null'
 mkdir "$tmp/state" "$tmp/prom"
 
 # Metrics files: a sensor that has just started (no packet matched), and each sample.

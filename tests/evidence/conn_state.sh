@@ -2,8 +2,7 @@
 # tests/evidence/conn_state.sh - Zeek conn_state and history of every flow of the samples
 # against a table derived by hand from tshark (tests/evidence/conn_state.py).
 set -u
-: "${top_srcdir:=.}"
-: "${FLOWMEDIC:=./flowmedic}"
+. "$(dirname "$0")/../lib.sh"
 export top_srcdir FLOWMEDIC
-command -v python3 >/dev/null 2>&1 || { echo "SKIP: python3 missing"; exit 77; }
+fm_need python3
 exec python3 "$top_srcdir/tests/evidence/conn_state.py"

@@ -2,8 +2,7 @@
 # tests/evidence/extract.sh - flowmedic extract and --evidence-dir on the samples, checked with
 # tshark (tests/evidence/extract.py).
 set -u
-: "${top_srcdir:=.}"
-: "${FLOWMEDIC:=./flowmedic}"
+. "$(dirname "$0")/../lib.sh"
 export top_srcdir FLOWMEDIC
-command -v python3 >/dev/null 2>&1 || { echo "SKIP: python3 missing"; exit 77; }
+fm_need python3
 exec python3 "$top_srcdir/tests/evidence/extract.py"

@@ -91,6 +91,51 @@ def bound_socket(host):
     return s, s.getsockname()[1]
 
 
+# ---------------------------------------------------------------------------- servers
+
+
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    """The generator's HTTP/1.1 handlers: keep-alive, fixed Server header, no access log."""
+    protocol_version = "HTTP/1.1"
+    server_version = "fmgen/1.0"
+    sys_version = ""
+
+    def log_message(self, fmt, *args):
+        pass
+
+
+def http_server_class(host):
+    """A threading HTTP server class for host's address family (daemon threads, SO_REUSEADDR)."""
+
+    class Server(http.server.ThreadingHTTPServer):
+        address_family = family_of(host)
+        daemon_threads = True
+        allow_reuse_address = True
+
+    return Server
+
+
+def serve(srv, log, a):
+    """Log that srv listens on a.host:a.port and answer requests for a.lifetime seconds."""
+    log.write(event="listening", host=a.host, port=a.port)
+    srv.timeout = 0.5
+    deadline = time.monotonic() + a.lifetime
+    while time.monotonic() < deadline:
+        srv.handle_request()
+    srv.server_close()
+
+
+def listen_socket(host, port, backlog, rcvbuf=0):
+    """A listening TCP socket on host:port (SO_REUSEADDR; SO_RCVBUF before bind when given)."""
+    ls = socket.socket(family_of(host), socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if rcvbuf:
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    ls.bind((host, port))
+    ls.listen(backlog)
+    return ls
+
+
 # ---------------------------------------------------------------------------- HTTP server
 
 
@@ -99,13 +144,7 @@ def cmd_http_server(a):
     counter = {"n": 0}
     lock = threading.Lock()
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "fmgen/1.0"
-        sys_version = ""
-
-        def log_message(self, fmt, *args):
-            pass
+    class Handler(QuietHandler):
 
         def do_GET(self):
             with lock:
@@ -142,18 +181,9 @@ def cmd_http_server(a):
                       method="GET", path=self.path, status=status, delay_s=delay, body_bytes=len(body),
                       keep_alive=not self.close_connection)
 
-    class Server(http.server.ThreadingHTTPServer):
-        address_family = family_of(a.host)
-        daemon_threads = True
-        allow_reuse_address = True
+    Server = http_server_class(a.host)
 
-    srv = Server((a.host, a.port), Handler)
-    log.write(event="listening", host=a.host, port=a.port)
-    srv.timeout = 0.5
-    deadline = time.monotonic() + a.lifetime
-    while time.monotonic() < deadline:
-        srv.handle_request()
-    srv.server_close()
+    serve(Server((a.host, a.port), Handler), log, a)
 
 
 # ---------------------------------------------------------------------------- HTTP client
@@ -241,13 +271,7 @@ def cmd_http_mix_server(a):
     them one after the other from the connection's buffer)."""
     log = JsonLog(a.log)
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "fmgen/1.0"
-        sys_version = ""
-
-        def log_message(self, fmt, *args):
-            pass
+    class Handler(QuietHandler):
 
         def answer(self, method):
             n = int(self.headers.get("Content-Length") or 0)
@@ -288,18 +312,9 @@ def cmd_http_mix_server(a):
         def do_POST(self):
             self.answer("POST")
 
-    class Server(http.server.ThreadingHTTPServer):
-        address_family = family_of(a.host)
-        daemon_threads = True
-        allow_reuse_address = True
+    Server = http_server_class(a.host)
 
-    srv = Server((a.host, a.port), Handler)
-    log.write(event="listening", host=a.host, port=a.port)
-    srv.timeout = 0.5
-    deadline = time.monotonic() + a.lifetime
-    while time.monotonic() < deadline:
-        srv.handle_request()
-    srv.server_close()
+    serve(Server((a.host, a.port), Handler), log, a)
 
 
 def mix_request(method, target, host, body=b"", close=False):
@@ -454,12 +469,7 @@ def payload(n):
 
 def cmd_bulk_server(a):
     log = JsonLog(a.log)
-    ls = socket.socket(family_of(a.host), socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if a.rcvbuf:
-        ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, a.rcvbuf)
-    ls.bind((a.host, a.port))
-    ls.listen(8)
+    ls = listen_socket(a.host, a.port, 8, a.rcvbuf)
     ls.settimeout(a.lifetime)
     log.write(event="listening", port=a.port, rcvbuf=ls.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
     for _ in range(a.conns):
@@ -716,10 +726,7 @@ def cmd_probe(a):
 def cmd_backlog_server(a):
     """listen(backlog), then accept slowly (or never), answer OK and close."""
     log = JsonLog(a.log)
-    ls = socket.socket(family_of(a.host), socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((a.host, a.port))
-    ls.listen(a.backlog)
+    ls = listen_socket(a.host, a.port, a.backlog)
     log.write(event="listening", port=a.port, backlog=a.backlog)
     end = time.monotonic() + a.lifetime
     time.sleep(a.accept_start)
@@ -749,10 +756,7 @@ def cmd_backlog_server(a):
 def cmd_silent_server(a):
     """Accept, never answer; close after --hold seconds (or abort after reading, --rst)."""
     log = JsonLog(a.log)
-    ls = socket.socket(family_of(a.host), socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((a.host, a.port))
-    ls.listen(8)
+    ls = listen_socket(a.host, a.port, 8)
     ls.settimeout(a.lifetime)
     log.write(event="listening", port=a.port)
     try:
@@ -843,13 +847,7 @@ def cmd_window_server(a):
         rec["backend_s"] = round(time.monotonic() - t0, 6)
         return rec
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "fmgen/1.0"
-        sys_version = ""
-
-        def log_message(self, fmt, *args):
-            pass
+    class Handler(QuietHandler):
 
         def do_GET(self):
             with lock:
@@ -893,10 +891,7 @@ def cmd_window_server(a):
             rec["delay_s"] = delay
             log.write(**rec)
 
-    class Server(http.server.ThreadingHTTPServer):
-        address_family = family_of(a.host)
-        daemon_threads = True
-        allow_reuse_address = True
+    Server = http_server_class(a.host)
 
     deadline = time.monotonic() + a.lifetime
     srv = Server((a.host, a.port), Handler)

@@ -4,25 +4,16 @@
 # run is in progress and every line is checked by a strict exposition-format parser
 # (tests/health/promcheck.py); the final file must agree with the run's JSON output.
 set -u
-: "${top_srcdir:=.}" "${FLOWMEDIC:=./flowmedic}"
-for tool in python3 curl; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "SKIP: $tool not found"
-		exit 77
-	fi
-done
+. "$(dirname "$0")/../lib.sh"
+fm_need python3 curl
 pcap="$top_srcdir/samples/http-clean.pcap"
 if [ ! -f "$pcap" ]; then
 	echo "SKIP: $pcap missing"
 	exit 77
 fi
-tmp=$(mktemp -d)
+fm_tmpdir
 pid=""
-cleanup() {
-	if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+fm_at_exit 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; fi'
 check="$top_srcdir/tests/health/promcheck.py"
 failed=0
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

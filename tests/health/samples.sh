@@ -3,13 +3,9 @@
 # (slow_response findings, per-interval error rate and percentiles, alert open/close) with
 # the generator's own timings (samples/*.truth.json), through tests/health/check.py.
 set -u
-: "${top_srcdir:=.}" "${FLOWMEDIC:=./flowmedic}"
-if ! command -v python3 >/dev/null 2>&1; then
-	echo "SKIP: python3 not found"
-	exit 77
-fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/../lib.sh"
+fm_need python3
+fm_tmpdir
 ran=0 failed=0
 for name in http-clean http-slow http-503 http-clean-dup http-clean-vlan http-clean-qinq http-sll ipv6-http \
 	clean-with-loss; do

@@ -5,15 +5,10 @@
 # time order, as many as tshark's http.response.code==503; the index serves it; the query
 # string is stored nowhere by default and kept with --http-full-uri.
 set -u
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
-for t in sqlite3 python3 tshark; do
-	command -v "$t" >/dev/null 2>&1 || { echo "SKIP: $t not found"; exit 77; }
-done
+. "$(dirname "$0")/../lib.sh"
+fm_need sqlite3 python3 tshark
 S=$top_srcdir/samples/http-mix.pcap
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
+fm_tmpdir
 fail() { echo "FAIL: $*"; exit 1; }
 TZ=UTC
 export TZ

@@ -1,6 +1,6 @@
 #!/bin/sh
 # tests/http/xcheck.sh - flowmedic's http records against tshark on every sample (xcheck.py).
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+. "$(dirname "$0")/../lib.sh"
 export top_srcdir
-command -v python3 >/dev/null 2>&1 || { echo "SKIP: python3 not found"; exit 77; }
+fm_need python3
 exec python3 "$top_srcdir/tests/http/xcheck.py" "$top_srcdir"/samples/*.pcap

@@ -4,11 +4,8 @@
 # members of the contract present, since <= ts, and timely (open within 15 s of capture time
 # after since).
 set -u
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
-fail=0
+. "$(dirname "$0")/../lib.sh"
+fm_tmpdir
 n=0
 # sample  expected incidents (cause:severity, comma separated; - for none)  [options]
 while read -r sample want opts; do

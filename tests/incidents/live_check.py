@@ -8,8 +8,10 @@ RX_IF --tui --no-db` in a tmux pane, replays the cut capture at its recorded pac
 on TX_IF, and checks:
   - the incident's open event (cause and server from the truth) arrives within 15 s of wall time
     after the fault's first packet was replayed;
-  - from then until the incident closes (or the fault's end was replayed) the live view's row
-    for that server is never "ok" (sampled twice a second with tmux capture-pane).
+  - the live view (a flowmedic of its own) lists the incident in its incident panel within 15 s
+    of the fault too, and until the fault's end was replayed its row for that server is never
+    "ok" while it lists the incident, nor while the --json run has it open once the view has
+    listed it (sampled twice a second with tmux capture-pane).
 """
 
 import json
@@ -68,6 +70,12 @@ def row_level(text, server):
     return None
 
 
+def tui_shows_open(text, cause, server):
+    """The live view's own incident panel lists an open incident of cause on server."""
+    pat = re.compile(r"^\s*(WARN|ERROR|warn|error|INFO|info)\s+" + re.escape(cause) + r"\s+" + re.escape(server) + r"\s")
+    return any(pat.match(line) for line in text.splitlines())
+
+
 truth = json.load(open(TRUTH))
 exp = truth["incidents"][0]
 cause, server = exp["cause"], exp["server"]
@@ -107,7 +115,22 @@ else:
     if r.returncode:
         bad.append("could not start tmux: %s" % r.stderr.strip())
         tui = False
-time.sleep(2.0)
+
+
+def packet_sockets():
+    """Packet sockets open in the namespace (/proc/net/packet is per namespace)."""
+    r = subprocess.run(["ip", "netns", "exec", NS, "cat", "/proc/net/packet"], capture_output=True, text=True)
+    return max(0, len(r.stdout.splitlines()) - 1)
+
+
+# wait (at most 20 s) until both captures are open, instead of a fixed 2 s that a loaded
+# machine outlasts (the replay's first seconds were then missed)
+want_socks, t_wait = (2 if tui else 1), time.time()
+while packet_sockets() < want_socks and time.time() - t_wait < 20 and fm.poll() is None:
+    time.sleep(0.1)
+if packet_sockets() < want_socks and fm.poll() is None:
+    bad.append("only %d of %d captures were open after 20 s" % (packet_sockets(), want_socks))
+time.sleep(0.3)
 if fm.poll() is not None:
     sys.exit("FAIL: flowmedic -i %s --json exited at once (%s)" % (RX, open(os.path.join(TMP, "json.err")).read()))
 if tui and "EXITED" in screen():
@@ -137,9 +160,10 @@ while time.time() < deadline:
         if o["event"] == "close" and opened is not None and closed is None and o["id"] == opened[1]["id"]:
             closed = (w, o)
     if tui:
-        lv = row_level(screen(), server)
+        text = screen()
+        lv = row_level(text, server)
         state = "before" if opened is None else ("open" if closed is None else "after")
-        samples.append((now, lv, state))
+        samples.append((now, lv, state, tui_shows_open(text, cause, server)))
     if rp.poll() is not None and (opened is None or closed is not None or now > t_start + (t_to - first) + 3):
         if opened is not None or now > w_fault + LIMIT + 2:
             break
@@ -170,7 +194,23 @@ if tui:
     notes.append("live view row of %s before the incident opened: %s" % (
         server, ",".join(sorted({s[1] for s in before})) if before else "not shown"))
 if tui and opened is not None:
-    during = [s for s in samples if s[2] == "open" and s[0] <= t_start + (until - first if until else 1e9)]
+    # The live view is a flowmedic of its own reading the same packets: it lists the incident
+    # (its own incident panel) a moment before or after the --json run opens it, more so on a
+    # loaded machine. So: the view must list the incident within LIMIT of the fault too, and
+    # up to the fault's end the row is never ok while the view lists it, nor while the --json
+    # run has it open once the view has listed it.
+    end_w = t_start + (until - first if until else 1e9)
+    listed = [s for s in samples if s[3]]
+    t_tui = listed[0][0] if listed else None
+    if t_tui is None:
+        bad.append("the live view never listed the %s incident on %s:\n%s" % (cause, server, screen()))
+    elif t_tui - w_fault > LIMIT:
+        bad.append("the live view listed the %s incident on %s %.1f s of wall time after the fault's first "
+                   "packet was replayed (limit %.0f s)" % (cause, server, t_tui - w_fault, LIMIT))
+    else:
+        notes.append("the live view listed the incident %+.1f s from the --json open event" % (t_tui - opened[0]))
+    during = [s for s in samples
+              if s[0] <= end_w and (s[3] or (s[2] == "open" and t_tui is not None and s[0] >= t_tui))]
     if len(during) < 2:
         bad.append("the live view was sampled only %d times while the incident was open" % len(during))
     missing = [s for s in during if s[1] is None]

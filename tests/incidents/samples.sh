@@ -7,16 +7,9 @@
 # fault ends, nothing else warn/error opens, clean captures open nothing.
 # A sample that expects an incident while flowmedic emits no incident lines FAILS (no skip).
 set -u
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
-if ! command -v python3 >/dev/null 2>&1; then
-	echo "SKIP: python3 not found"
-	exit 77
-fi
-if [ ! -x "$FLOWMEDIC" ]; then
-	echo "FAIL: no flowmedic binary at $FLOWMEDIC"
-	exit 1
-fi
+. "$(dirname "$0")/../lib.sh"
+fm_need python3
+fm_need_flowmedic --fail
 S=$top_srcdir/samples
 # committed samples that must be here (a missing one is a failure, not a skip): the incident
 # scenarios of tests/gen/ and the clean captures that must open nothing
@@ -45,9 +38,7 @@ if [ -n "$noreason" ]; then
 	echo "FAIL tests/gen/incident-truth.json: entries without a \"reason\": $noreason"
 	exit 1
 fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
+fm_tmpdir
 ran=0 failed=0
 for name in $MUST $OTHERS; do
 	pcap="$S/$name.pcap"

@@ -119,16 +119,39 @@ def stop(p, what):
         fail("%s: flowmedic exited with %d: %s" % (what, rc, err.strip()))
 
 
+def start_on_free_port(fm, pcap, args_for, host, what):
+    """Start flowmedic with args_for(port) on a port free_port() found; returns (p, port), or
+    (None, None) after a failure was recorded. free_port() closes its socket before flowmedic
+    binds the port, so another program (another test, any connect() picking an ephemeral
+    port) can take it in between: a start that fails with 'Address already in use' is tried
+    again on a new port (at most 5 times); any other failure counts."""
+    for _ in range(5):
+        port = free_port()
+        p = start(fm, pcap, args_for(port))
+        if wait_up(host, port, p):
+            return p, port
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+        err = p.stderr.read().decode(errors="replace")
+        if "Address already in use" not in err:
+            fail("%s: the endpoint did not come up: %s" % (what, err))
+            return None, None
+        print("     (%s: port %d was taken before flowmedic bound it; another port)" % (what, port))
+    fail("%s: 5 free ports were taken before flowmedic could bind them" % what)
+    return None, None
+
+
 def wait_up(host, port, p, tls_ctx=None):
-    for _ in range(100):
+    """Until p listens on port (ss names the process: a connection alone might reach another
+    program that holds the port)."""
+    for _ in range(200):
         if p.poll() is not None:
             return False
-        try:
-            s = socket.create_connection((host, port), timeout=0.5)
-            s.close()
+        r = subprocess.run(["ss", "-Hltnp", "sport = :%d" % port], capture_output=True, text=True)
+        if "pid=%d," % p.pid in r.stdout:
             return True
-        except OSError:
-            time.sleep(0.05)
+        time.sleep(0.05)
     return False
 
 
@@ -220,10 +243,9 @@ def long_line(port, result):
 
 
 def part1(fm, pcap, v6):
-    port = free_port()
-    p = start(fm, pcap, ["--metrics-listen", ":%d" % port])
-    if not wait_up("127.0.0.1", port, p):
-        fail("part 1: the endpoint did not come up: " + p.stderr.read().decode(errors="replace"))
+    p, port = start_on_free_port(fm, pcap, lambda port: ["--metrics-listen", ":%d" % port],
+                                 "127.0.0.1", "part 1")
+    if not p:
         return
     # dual stack: ":PORT" answers on IPv4 and IPv6
     st, _, body, _ = try_get("127.0.0.1", port)
@@ -332,10 +354,10 @@ def part2(fm, pcap, tmp, v6):
         f.write("# exporter-toolkit web configuration\n---\ntls_server_config:\n"
                 "  cert_file: cert.pem   # relative to this file\n  key_file: \"key.pem\"\n\n"
                 "basic_auth_users:\n  prometheus: '%s'\n  other: %s\n" % (h, bcrypt_hash("x")))
-    port = free_port()
-    p = start(fm, pcap, ["--metrics-listen", "127.0.0.1:%d" % port, "--web-config", web])
-    if not wait_up("127.0.0.1", port, p):
-        fail("part 2: the endpoint did not come up: " + p.stderr.read().decode(errors="replace"))
+    p, port = start_on_free_port(
+        fm, pcap, lambda port: ["--metrics-listen", "127.0.0.1:%d" % port, "--web-config", web],
+        "127.0.0.1", "part 2")
+    if not p:
         return
     url = "https://127.0.0.1:%d/metrics" % port
     out = subprocess.run(["curl", "-sf", "--cacert", cert, "-u", "prometheus:right horse", url],

@@ -3,13 +3,8 @@
 # a 1 MB request line while scrapes answer in under 1 s; dual stack; TLS and basic auth from
 # a web configuration file; broken web configurations (tests/metrics/endpoint.py does it).
 set -u
-: "${top_srcdir:=.}" "${FLOWMEDIC:=./flowmedic}"
-for tool in python3 curl openssl ss; do
-	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "SKIP: $tool not found"
-		exit 77
-	fi
-done
+. "$(dirname "$0")/../lib.sh"
+fm_need python3 curl openssl ss
 pcap="$top_srcdir/samples/http-clean.pcap"
 if [ ! -f "$pcap" ]; then
 	echo "FAIL: $pcap missing"

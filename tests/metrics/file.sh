@@ -6,15 +6,14 @@
 # directory is a one-line error at start; the file is 0644 whatever the umask, and no
 # temporary file is left behind. As root the link is planted by nobody; otherwise by us.
 set -u
-: "${top_srcdir:=.}" "${FLOWMEDIC:=./flowmedic}"
+. "$(dirname "$0")/../lib.sh"
 pcap="$top_srcdir/samples/http-clean.pcap"
 if [ ! -f "$pcap" ]; then
 	echo "FAIL: $pcap missing"
 	exit 1
 fi
-d=$(mktemp -d)
-trap 'rm -rf "$d"' EXIT
-chmod 755 "$d"
+fm_tmpdir 755
+d=$tmp
 failed=0
 fail() {
 	echo "FAIL: $*"

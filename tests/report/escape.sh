@@ -5,20 +5,10 @@
 # "\u009b", ...) in the text report, and as valid UTF-8 JSON with --json. Then the real capture
 # samples/tls-hostile-cert.pcap, whose certificate subject holds ESC and U+009B, through JSON
 # lines, the report and the live view (tmux, when installed).
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
-if [ ! -x "$FLOWMEDIC" ]; then
-    echo "SKIP: $FLOWMEDIC is not built"
-    exit 77
-fi
-for t in sqlite3 python3; do
-    if ! command -v $t >/dev/null 2>&1; then
-        echo "SKIP: $t is needed"
-        exit 77
-    fi
-done
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
+. "$(dirname "$0")/../lib.sh"
+fm_need_flowmedic
+fm_need sqlite3 python3
+fm_tmpdir
 db="$tmp/h.db"
 if ! "$FLOWMEDIC" -q -r "$top_srcdir/samples/tls12-expired.pcap" -w "$db" >/dev/null 2>"$tmp/run.err"; then
     # exit 3 means "errors found", which this sample has

@@ -4,21 +4,10 @@
 # server and incident labelled with its sensor; --sensor filters; databases of older schema
 # versions (made here by taking the new columns and tables away) are read without being
 # changed; a file that is not a database gives one clear message (issue 13).
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
-if [ ! -x "$FLOWMEDIC" ]; then
-    echo "SKIP: $FLOWMEDIC is not built"
-    exit 77
-fi
-if ! command -v python3 >/dev/null 2>&1; then
-    echo "SKIP: python3 is needed"
-    exit 77
-fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
-fail=0
-bad() { echo "FAIL: $*"; fail=1; }
+. "$(dirname "$0")/../lib.sh"
+fm_need_flowmedic
+fm_need python3
+fm_tmpdir
 TZ=UTC
 export TZ
 FLOWMEDIC_CONFIG=

@@ -3,29 +3,14 @@
 # directory, a read-only file, a read-only directory, a file that is not SQLite, another
 # program's SQLite file, a database from a newer flowmedic, and a full disk (a small tmpfs,
 # when we may mount one). Also `flowmedic report` on bad files and bad options.
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
-if [ ! -x "$FLOWMEDIC" ]; then
-    echo "SKIP: $FLOWMEDIC is not built"
-    exit 77
-fi
-if ! command -v python3 >/dev/null 2>&1; then
-    echo "SKIP: python3 is needed"
-    exit 77
-fi
-tmp=$(mktemp -d)
+. "$(dirname "$0")/../lib.sh"
+fm_need_flowmedic
+fm_need python3
+fm_tmpdir
 mnt=
 immutable=
-cleanup() {
-    [ -n "$immutable" ] && chattr -i "$immutable" 2>/dev/null
-    if [ -n "$mnt" ]; then
-        umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-fail=0
+fm_at_exit '[ -n "$immutable" ] && chattr -i "$immutable" 2>/dev/null
+if [ -n "$mnt" ]; then umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null; fi'
 small="$top_srcdir/samples/refused.pcap"
 [ -f "$small" ] || small=$(ls "$top_srcdir"/samples/*.pcap | head -n 1)
 

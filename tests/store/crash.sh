@@ -3,25 +3,12 @@
 # integrity_check and holds every batch whose commit was logged (-v prints "store: committed
 # ... findings F flows L health H tls T"); after SIGTERM and SIGINT the open batch is flushed,
 # the run row is finished, and the rows equal the JSON lines written before the stop.
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
-if [ ! -x "$FLOWMEDIC" ]; then
-    echo "SKIP: $FLOWMEDIC is not built"
-    exit 77
-fi
-if ! command -v python3 >/dev/null 2>&1; then
-    echo "SKIP: python3 is needed"
-    exit 77
-fi
-tmp=$(mktemp -d)
+. "$(dirname "$0")/../lib.sh"
+fm_need_flowmedic
+fm_need python3
+fm_tmpdir
 pid=
-cleanup() {
-    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-fail=0
+fm_at_exit '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null'
 
 # A large input: ~40 000 flows built from the samples (bench/mkbig.py: about 100 000 records,
 # six batches of 16384), else the zeek corpus capture of 500 connections, given several times.

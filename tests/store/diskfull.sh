@@ -3,26 +3,12 @@
 # new database, with 0 to 64 KiB left, the one message says "the disk is full" (SQLITE_FULL,
 # or an I/O error whose errno is ENOSPC: SQLite says only "disk I/O error" when the -shm or
 # -wal file cannot be created or grown), the exit status is 1, and the database is intact.
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
-if [ ! -x "$FLOWMEDIC" ]; then
-    echo "SKIP: $FLOWMEDIC is not built"
-    exit 77
-fi
-if ! command -v python3 >/dev/null 2>&1; then
-    echo "SKIP: python3 is needed"
-    exit 77
-fi
-tmp=$(mktemp -d)
+. "$(dirname "$0")/../lib.sh"
+fm_need_flowmedic
+fm_need python3
+fm_tmpdir
 mnt=
-cleanup() {
-    if [ -n "$mnt" ]; then
-        umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+fm_at_exit 'if [ -n "$mnt" ]; then umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null; fi'
 mkdir "$tmp/mnt"
 if [ "$(id -u)" -ne 0 ] || ! mount -t tmpfs -o size=1m tmpfs "$tmp/mnt" 2>/dev/null; then
     echo "SKIP: cannot mount a small tmpfs (not root?)"

@@ -2,23 +2,15 @@
 # e2e.sh - every sample analysed with -w DB --json into one database (one run each): the rows
 # of each run equal the JSON lines of the same run (per type and per finding kind, per-flow
 # counters and every http record's fields too), the run row is complete, and `flowmedic report` reads it as text and JSON.
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
-if [ ! -x "$FLOWMEDIC" ]; then
-    echo "SKIP: $FLOWMEDIC is not built"
-    exit 77
-fi
-if ! command -v python3 >/dev/null 2>&1; then
-    echo "SKIP: python3 is needed to compare JSON with SQL"
-    exit 77
-fi
+. "$(dirname "$0")/../lib.sh"
+fm_need_flowmedic
+fm_need python3
 set -- "$top_srcdir"/samples/*.pcap
 if [ ! -f "$1" ]; then
     echo "SKIP: no samples in $top_srcdir/samples"
     exit 77
 fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
+fm_tmpdir
 db="$tmp/all.db"
 fail=0
 run=0

@@ -4,26 +4,12 @@
 # the sqlite3 shell takes BEGIN IMMEDIATE and keeps it 12 s. The writer must wait, keep the
 # records queued, and write them all once the lock is released: the database then holds as many
 # flows, findings and health rows as the JSON lines of the same run, and the run is complete.
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
-if [ ! -x "$FLOWMEDIC" ]; then
-    echo "SKIP: $FLOWMEDIC is not built"
-    exit 77
-fi
-for t in python3 sqlite3; do
-    if ! command -v "$t" >/dev/null 2>&1; then
-        echo "SKIP: $t is needed"
-        exit 77
-    fi
-done
-tmp=$(mktemp -d)
+. "$(dirname "$0")/../lib.sh"
+fm_need_flowmedic
+fm_need python3 sqlite3
+fm_tmpdir
 fm=
-cleanup() {
-    [ -n "$fm" ] && kill "$fm" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+fm_at_exit '[ -n "$fm" ] && kill "$fm" 2>/dev/null'
 pcap="$top_srcdir/samples/syn-backlog.pcap"
 [ -f "$pcap" ] || { echo "FAIL: $pcap is missing"; exit 1; }
 db="$tmp/locked.db"

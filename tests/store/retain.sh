@@ -4,22 +4,10 @@
 # run that never ended are deleted; a run 10 days old, a never-ended run that still writes
 # (another flowmedic's live run) and the new run stay; certificates seen last in a deleted run
 # go with it; the database is intact. --retain without a database is a usage error.
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
-if [ ! -x "$FLOWMEDIC" ]; then
-    echo "SKIP: $FLOWMEDIC is not built"
-    exit 77
-fi
-for t in python3 sqlite3; do
-    if ! command -v "$t" >/dev/null 2>&1; then
-        echo "SKIP: $t is needed"
-        exit 77
-    fi
-done
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
-fail=0
+. "$(dirname "$0")/../lib.sh"
+fm_need_flowmedic
+fm_need python3 sqlite3
+fm_tmpdir
 db="$tmp/r.db"
 big="$tmp/big.pcap"
 tls="$top_srcdir/samples/tls-self-signed.pcap"

@@ -2,18 +2,12 @@
 # cafile.sh - the trust anchors of the chain checks: --ca-file (repeatable, a bundle too), the
 # ca-file configuration key and --set, the system trust store (X509_STORE_set_default_paths,
 # which honours SSL_CERT_FILE), and a --ca-file that cannot be used (a usage error, exit 2).
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
-if [ ! -x "$FLOWMEDIC" ]; then
-    echo "SKIP: $FLOWMEDIC is not built"
-    exit 77
-fi
+. "$(dirname "$0")/../lib.sh"
+fm_need_flowmedic
 S="$top_srcdir/samples"
 root="$S/tls-chain-root.pem"
 [ -f "$root" ] || { echo "FAIL: $root is missing"; exit 1; }
-tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
-fail=0
+fm_tmpdir
 # chain findings of a run: "kind severity trust" per line, "none" when there is none
 chain() {
     s=$1

@@ -3,16 +3,9 @@
 # same results as the default on the TLS samples (buffers are allocated as handshakes need
 # them, within --stream-budget); a cap that not even one handshake fits in the budget is a
 # usage error with a message naming both, never "out of memory for N flows?".
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
-if [ ! -x "$FLOWMEDIC" ]; then
-    echo "SKIP: $FLOWMEDIC is not built"
-    exit 77
-fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
-fail=0
+. "$(dirname "$0")/../lib.sh"
+fm_need_flowmedic
+fm_tmpdir
 for s in tls-self-signed tls12-expired tls13-ok; do
     pcap="$top_srcdir/samples/$s.pcap"
     [ -f "$pcap" ] || { echo "FAIL: $pcap is missing"; fail=1; continue; }

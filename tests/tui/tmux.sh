@@ -4,22 +4,14 @@
 # replay, and the refusal without a terminal. Skips (exit 77) only when tmux is not installed.
 set -u
 
-: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${FLOWMEDIC:=$top_srcdir/flowmedic}"
-
-if ! command -v tmux >/dev/null 2>&1; then
-    echo "SKIP: tmux is not installed (Debian: apt-get install tmux); the live view is untested"
-    exit 77
-fi
-if [ ! -x "$FLOWMEDIC" ]; then
-    echo "FAIL: flowmedic binary not found at $FLOWMEDIC"
-    exit 1
-fi
+. "$(dirname "$0")/../lib.sh"
+fm_need tmux
+fm_need_flowmedic --fail
 
 S=fmtui-$$                       # session name
 run=0                            # flowmedic runs so far; each gets its own tmux server socket
 SOCK=$S-$run                     # private tmux server socket of the current run
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/fmtui.XXXXXX")
+fm_tmpdir
 TMUX_TMPDIR=$tmp                 # the tmux sockets go away with $tmp
 export TMUX_TMPDIR
 unset TMUX                       # also when make check runs inside a tmux session
@@ -27,15 +19,7 @@ failed=0
 checks=0
 
 tm() { tmux -L "$SOCK" -f /dev/null "$@"; }
-veth=""                          # veth made for the live test, deleted on exit
-cleanup() {
-    tm kill-server 2>/dev/null
-    if [ -n "$veth" ]; then ip link del "$veth" 2>/dev/null; fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
+fm_at_exit 'tm kill-server 2>/dev/null'
 screen() { tm capture-pane -p -t "$S"; }
 
 fail() {
@@ -367,19 +351,19 @@ if [ -f "$chain" ]; then
 fi
 
 # ---- 7. live capture (-i) on a veth pair, frames injected from a sample ----
+tns=fmtui-$$
 va=fmt$$a
 vb=fmt$$b
 if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null 2>&1 || ! command -v python3 >/dev/null 2>&1; then
     echo "note: live test skipped (needs root, ip and python3)"
-elif ! ip link add "$va" type veth peer name "$vb" 2>/dev/null; then
-    echo "note: live test skipped (cannot create a veth pair here)"
+elif ! fm_netns_lock || ! fm_ns "$tns" --try; then
+    echo "note: live test skipped (cannot use a network namespace here)"
 else
-    veth=$va
-    ip link set "$va" up && ip link set "$vb" up
-    start 120 40 "" -i "$va" --tui --no-db tcp
+    fm_veth "$tns" "$va" "$tns" "$vb"
+    start 120 40 "ip netns exec $tns" -i "$va" --tui --no-db tcp
     wait_for "flowmedic  live $va  filter: tcp" 10
     # send every frame of refused.pcap out of the peer, 50 ms apart
-    python3 - "$(sample refused.pcap)" "$vb" <<'PY' || fail "could not inject frames"
+    ip netns exec "$tns" python3 - "$(sample refused.pcap)" "$vb" <<'PY' || fail "could not inject frames"
 import socket, struct, sys, time
 data = open(sys.argv[1], "rb").read()
 le = data[:4] == b"\xd4\xc3\xb2\xa1"

@@ -8,6 +8,7 @@
 
 #include "analyzers/engine.h"
 #include "analyzers/finding.h"
+#include "tests/unit/helpers.h"
 #include "tests/unit/testhelp.h"
 
 #define S (1000000000ull)      /* one second in ns */
@@ -19,33 +20,11 @@
 
 /* Findings captured by the test sink. */
 static struct finding got[MAX_FINDINGS];
-static size_t ngot;
-
-static void cap_finding(void *ctx, const struct finding *f)
-{
-    (void)ctx;
-    if (ngot < MAX_FINDINGS)
-        got[ngot++] = *f;
-}
+static struct th_capture cap = {.fnd = got, .max_fnd = MAX_FINDINGS};
 
 /* Packets of one scenario, sorted by time before they go to the engine. */
 static struct pkt pkts[MAX_PKTS];
 static size_t npkts;
-
-static struct endpoint ep4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
-{
-    struct endpoint e;
-    memset(&e, 0, sizeof(e));
-    e.ip.family = 4;
-    e.ip.a[0] = a;
-    e.ip.a[1] = b;
-    e.ip.a[2] = c;
-    e.ip.a[3] = d;
-    e.port = port;
-    return e;
-}
-
-static const uint8_t payload[1500]; /* zero bytes for data segments */
 
 /* Queue one segment from src to dst at T0 + t. */
 static void add(uint64_t t, struct endpoint src, struct endpoint dst, uint8_t flags, uint32_t seq,
@@ -54,44 +33,14 @@ static void add(uint64_t t, struct endpoint src, struct endpoint dst, uint8_t fl
     if (npkts >= MAX_PKTS)
         return;
     struct pkt *p = &pkts[npkts++];
-    memset(p, 0, sizeof(*p));
-    p->ts_ns = T0 + t;
-    p->src = src;
-    p->dst = dst;
-    p->ttl = 64;
+    th_tcp_seg(p, T0 + t, src, dst, flags, seq, ack, len, 64240);
     p->ip_id = (uint16_t)npkts;
-    p->seq = seq;
-    p->ack = ack;
-    p->win = 64240;
-    p->flags = flags;
-    p->tcp_hlen = 20;
-    p->tcp_len = len;
-    p->payload = len ? payload : NULL;
-    p->payload_caplen = len;
-    p->caplen = p->wirelen = 54 + len;
     p->tcp_csum = (uint16_t)(npkts * 7919u); /* distinct, so no SPAN-duplicate match */
     if (flags & TCP_SYN) {
         p->has_mss = true;
         p->mss = 1460;
     }
 }
-
-static int cmp_ts(const void *a, const void *b)
-{
-    const struct pkt *x = a, *y = b;
-    if (x->ts_ns != y->ts_ns)
-        return x->ts_ns < y->ts_ns ? -1 : 1;
-    return x->ip_id < y->ip_id ? -1 : x->ip_id > y->ip_id; /* keep insertion order */
-}
-
-/* The harness's sink: keeps findings. */
-static void cap_put(void *ctx, const struct out_rec *r)
-{
-    if (r->type == OUT_FINDING)
-        cap_finding(ctx, &r->u.finding);
-}
-
-static const struct sink_ops cap_ops = {.name = "test", .put = cap_put};
 
 static size_t ngot_at_tick; /* findings emitted before eng_finish (when run_tick ticks) */
 
@@ -101,11 +50,8 @@ static size_t ngot_at_tick; /* findings emitted before eng_finish (when run_tick
  */
 static void run_tick(uint64_t tick_at)
 {
-    qsort(pkts, npkts, sizeof(pkts[0]), cmp_ts);
-    struct eng_config cfg;
-    eng_config_default(&cfg);
-    ngot = 0;
-    struct engine *e = eng_new(&cfg, &cap_ops, NULL);
+    th_sort_by_time(pkts, npkts);
+    struct engine *e = th_engine_new(NULL, &cap);
     CHECK(e != NULL);
     if (!e)
         return;
@@ -117,11 +63,8 @@ static void run_tick(uint64_t tick_at)
         for (uint64_t t = pkts[npkts - 1].ts_ns; t <= T0 + tick_at; t += S)
             eng_tick(e, t);
     }
-    ngot_at_tick = ngot;
-    struct run_summary sum;
-    memset(&sum, 0, sizeof(sum));
-    eng_finish(e, &sum);
-    eng_free(e);
+    ngot_at_tick = cap.nfnd;
+    th_engine_finish(e);
     npkts = 0;
 }
 
@@ -140,7 +83,7 @@ static bool is_estab(enum fkind k)
 static size_t count_estab(size_t n)
 {
     size_t c = 0;
-    for (size_t i = 0; i < n && i < ngot; i++)
+    for (size_t i = 0; i < n && i < cap.nfnd; i++)
         c += is_estab(got[i].kind);
     return c;
 }
@@ -148,14 +91,14 @@ static size_t count_estab(size_t n)
 static size_t count_kind(enum fkind k)
 {
     size_t n = 0;
-    for (size_t i = 0; i < ngot; i++)
+    for (size_t i = 0; i < cap.nfnd; i++)
         n += got[i].kind == k;
     return n;
 }
 
 static const struct finding *find_kind(enum fkind k, uint16_t client_port)
 {
-    for (size_t i = 0; i < ngot; i++)
+    for (size_t i = 0; i < cap.nfnd; i++)
         if (got[i].kind == k && (client_port == 0 || got[i].client.port == client_port))
             return &got[i];
     return NULL;
@@ -171,7 +114,7 @@ static bool has_frame(const struct finding *f, uint64_t frame)
 
 static void dump(void)
 {
-    for (size_t i = 0; i < ngot; i++) {
+    for (size_t i = 0; i < cap.nfnd; i++) {
         char members[FINDING_JSON_MAX];
         finding_json_members(&got[i], members, sizeof(members));
         fprintf(stderr, "  got %s/%s port %u conf %.2f: %s {%s}\n", fk_name(got[i].kind),
@@ -183,7 +126,7 @@ static void dump(void)
 static const struct endpoint *srv80(void)
 {
     static struct endpoint s;
-    s = ep4(10, 0, 0, 5, 80);
+    s = th_ep4(10, 0, 0, 5, 80);
     return &s;
 }
 
@@ -211,7 +154,7 @@ static void syns(uint64_t t, struct endpoint cli, struct endpoint sv, const uint
 
 static void test_refused(void)
 {
-    struct endpoint cli = ep4(10, 0, 0, 1, 40000), sv = *srv80();
+    struct endpoint cli = th_ep4(10, 0, 0, 1, 40000), sv = *srv80();
     add(0, cli, sv, TCP_SYN, 5000, 0, 0);
     add(1 * MS, sv, cli, TCP_RST | TCP_ACK, 0, 5001, 0);
     run();
@@ -261,7 +204,7 @@ static void test_ipv6(void)
 /* One client, Linux back-off, never answered, server otherwise idle: syn_unanswered. */
 static void test_unanswered(void)
 {
-    struct endpoint cli = ep4(10, 0, 0, 1, 40001), sv = *srv80();
+    struct endpoint cli = th_ep4(10, 0, 0, 1, 40001), sv = *srv80();
     const uint64_t at[] = {0, 1 * S, 3 * S, 7 * S};
     syns(0, cli, sv, at, 4);
     run();
@@ -289,8 +232,8 @@ static void test_unreachable(void)
     struct endpoint sv = *srv80();
     const uint64_t at[] = {0, 1 * S, 3 * S};
     for (int i = 0; i < 20; i++)
-        syns((uint64_t)i * 200 * MS, ep4(10, 0, 1, (uint8_t)(1 + i % 4), (uint16_t)(41000 + i)), sv,
-             at, 3);
+        syns((uint64_t)i * 200 * MS, th_ep4(10, 0, 1, (uint8_t)(1 + i % 4), (uint16_t)(41000 + i)),
+             sv, at, 3);
     run();
     CHECK_EQ_U64(count_kind(FK_SERVER_UNREACHABLE), 1);
     CHECK_EQ_U64(count_kind(FK_SYN_UNANSWERED), 0);
@@ -314,10 +257,11 @@ static void test_two_outages(void)
     struct endpoint sv = *srv80();
     const uint64_t at[] = {0, 1 * S, 3 * S};
     for (int i = 0; i < 3; i++)
-        syns((uint64_t)i * 100 * MS, ep4(10, 0, 1, 1, (uint16_t)(42000 + i)), sv, at, 3);
-    clean_conn(20 * S, ep4(10, 0, 1, 1, 42100), 5 * MS);
+        syns((uint64_t)i * 100 * MS, th_ep4(10, 0, 1, 1, (uint16_t)(42000 + i)), sv, at, 3);
+    clean_conn(20 * S, th_ep4(10, 0, 1, 1, 42100), 5 * MS);
     for (int i = 0; i < 3; i++)
-        syns(40 * S + (uint64_t)i * 100 * MS, ep4(10, 0, 1, 1, (uint16_t)(42200 + i)), sv, at, 3);
+        syns(40 * S + (uint64_t)i * 100 * MS, th_ep4(10, 0, 1, 1, (uint16_t)(42200 + i)), sv, at,
+             3);
     run();
     CHECK_EQ_U64(count_kind(FK_SERVER_UNREACHABLE), 2);
     CHECK_EQ_U64(count_kind(FK_SYN_UNANSWERED), 0);
@@ -332,9 +276,9 @@ static void test_backlog(void)
     struct endpoint sv = *srv80();
     uint64_t t = 10 * S;
     for (int i = 0; i < 10; i++)
-        clean_conn(t + (uint64_t)i * 20 * MS, ep4(10, 0, 2, 1, (uint16_t)(43000 + i)), 2 * MS);
+        clean_conn(t + (uint64_t)i * 20 * MS, th_ep4(10, 0, 2, 1, (uint16_t)(43000 + i)), 2 * MS);
     for (int i = 0; i < 5; i++) {
-        struct endpoint cli = ep4(10, 0, 2, 2, (uint16_t)(43100 + i));
+        struct endpoint cli = th_ep4(10, 0, 2, 2, (uint16_t)(43100 + i));
         uint32_t ci = 1000u * cli.port, si = 3000u * cli.port;
         uint64_t s0 = t + 5 * MS + (uint64_t)i * 30 * MS;
         add(s0, cli, sv, TCP_SYN, ci, 0, 0);
@@ -343,8 +287,8 @@ static void test_backlog(void)
         add(s0 + 1 * S + 3 * MS, cli, sv, TCP_ACK, ci + 1, si + 1, 0);
     }
     const uint64_t at[] = {0, 1 * S, 3 * S};
-    syns(t + 50 * MS, ep4(10, 0, 2, 3, 43200), sv, at, 3);
-    clean_conn(t + 2500 * MS, ep4(10, 0, 2, 1, 43300), 2 * MS); /* answered during the retries */
+    syns(t + 50 * MS, th_ep4(10, 0, 2, 3, 43200), sv, at, 3);
+    clean_conn(t + 2500 * MS, th_ep4(10, 0, 2, 1, 43300), 2 * MS); /* answered during the retries */
     run();
     CHECK_EQ_U64(count_kind(FK_SYN_BACKLOG_DROP), 6);
     CHECK_EQ_U64(count_kind(FK_SERVER_UNREACHABLE), 0);
@@ -372,9 +316,9 @@ static void test_backlog(void)
 static void test_unanswered_alone(void)
 {
     for (int i = 0; i < 10; i++)
-        clean_conn((uint64_t)i * 500 * MS, ep4(10, 0, 13, 1, (uint16_t)(53000 + i)), 2 * MS);
+        clean_conn((uint64_t)i * 500 * MS, th_ep4(10, 0, 13, 1, (uint16_t)(53000 + i)), 2 * MS);
     const uint64_t at[] = {0, 1 * S, 3 * S};
-    syns(100 * MS, ep4(10, 0, 13, 2, 53100), *srv80(), at, 3);
+    syns(100 * MS, th_ep4(10, 0, 13, 2, 53100), *srv80(), at, 3);
     run();
     CHECK_EQ_U64(count_kind(FK_SYN_BACKLOG_DROP), 0);
     CHECK_EQ_U64(count_kind(FK_SYN_UNANSWERED), 1);
@@ -385,7 +329,7 @@ static void test_unanswered_alone(void)
 /* Must not fire: one lost SYN, retry answered, server otherwise idle. */
 static void test_single_retry_idle(void)
 {
-    struct endpoint cli = ep4(10, 0, 3, 1, 44000), sv = *srv80();
+    struct endpoint cli = th_ep4(10, 0, 3, 1, 44000), sv = *srv80();
     add(0, cli, sv, TCP_SYN, 100, 0, 0);
     add(1 * S, cli, sv, TCP_SYN, 100, 0, 0);
     add(1 * S + 1 * MS, sv, cli, TCP_SYN | TCP_ACK, 900, 101, 0);
@@ -409,8 +353,8 @@ static void test_single_retry_busy(void)
 {
     struct endpoint sv = *srv80();
     for (int i = 0; i < 30; i++)
-        clean_conn((uint64_t)i * 50 * MS, ep4(10, 0, 4, 1, (uint16_t)(45000 + i)), 1 * MS);
-    struct endpoint cli = ep4(10, 0, 4, 2, 45100);
+        clean_conn((uint64_t)i * 50 * MS, th_ep4(10, 0, 4, 1, (uint16_t)(45000 + i)), 1 * MS);
+    struct endpoint cli = th_ep4(10, 0, 4, 2, 45100);
     add(300 * MS, cli, sv, TCP_SYN, 100, 0, 0);
     add(1300 * MS, cli, sv, TCP_SYN, 100, 0, 0);
     add(1301 * MS, sv, cli, TCP_SYN | TCP_ACK, 900, 101, 0);
@@ -424,7 +368,7 @@ static void test_single_retry_busy(void)
 /* tcp_abort_on_overflow=1: the server resets right after the client's ACK and data. */
 static void test_accept_abort(void)
 {
-    struct endpoint cli = ep4(10, 0, 5, 1, 46000), sv = *srv80();
+    struct endpoint cli = th_ep4(10, 0, 5, 1, 46000), sv = *srv80();
     add(0, cli, sv, TCP_SYN, 100, 0, 0);
     add(1 * MS, sv, cli, TCP_SYN | TCP_ACK, 900, 101, 0);
     add(2 * MS, cli, sv, TCP_ACK, 101, 901, 0);
@@ -445,7 +389,7 @@ static void test_accept_abort(void)
 /* tcp_abort_on_overflow=0: ACK ignored, SYN-ACK re-sent, data re-sent, finally served. */
 static void test_accept_ignored(void)
 {
-    struct endpoint cli = ep4(10, 0, 5, 2, 46100), sv = *srv80();
+    struct endpoint cli = th_ep4(10, 0, 5, 2, 46100), sv = *srv80();
     add(0, cli, sv, TCP_SYN, 100, 0, 0);
     add(1 * MS, sv, cli, TCP_SYN | TCP_ACK, 900, 101, 0);
     add(2 * MS, cli, sv, TCP_ACK, 101, 901, 0);
@@ -474,7 +418,7 @@ static void test_accept_ignored(void)
 /* abort_on_overflow=0 that never recovers: SYN-ACKs re-sent, then the expired request resets. */
 static void test_accept_ignored_reset(void)
 {
-    struct endpoint cli = ep4(10, 0, 5, 3, 46200), sv = *srv80();
+    struct endpoint cli = th_ep4(10, 0, 5, 3, 46200), sv = *srv80();
     add(0, cli, sv, TCP_SYN, 100, 0, 0);
     add(1 * MS, sv, cli, TCP_SYN | TCP_ACK, 900, 101, 0);
     add(2 * MS, cli, sv, TCP_ACK, 101, 901, 0);
@@ -501,7 +445,7 @@ static void test_accept_ignored_reset(void)
 /* Slow handshake: 1.5 s server side, 100 ms client side. */
 static void test_slow(void)
 {
-    struct endpoint cli = ep4(10, 0, 6, 1, 47000), sv = *srv80();
+    struct endpoint cli = th_ep4(10, 0, 6, 1, 47000), sv = *srv80();
     add(0, cli, sv, TCP_SYN, 100, 0, 0);
     add(1500 * MS, sv, cli, TCP_SYN | TCP_ACK, 900, 101, 0);
     add(1600 * MS, cli, sv, TCP_ACK, 101, 901, 0);
@@ -521,15 +465,15 @@ static void test_slow(void)
 static void test_clean(void)
 {
     for (int i = 0; i < 20; i++)
-        clean_conn((uint64_t)i * 100 * MS, ep4(10, 0, 7, 1, (uint16_t)(48000 + i)), 3 * MS);
+        clean_conn((uint64_t)i * 100 * MS, th_ep4(10, 0, 7, 1, (uint16_t)(48000 + i)), 3 * MS);
     run();
-    CHECK_EQ_U64(count_estab(ngot), 0);
+    CHECK_EQ_U64(count_estab(cap.nfnd), 0);
 }
 
 /* The same handshake seen three times 50 ms apart (VLAN copies): no retry, no overflow. */
 static void test_copies(void)
 {
-    struct endpoint cli = ep4(10, 0, 10, 1, 50000), sv = *srv80();
+    struct endpoint cli = th_ep4(10, 0, 10, 1, 50000), sv = *srv80();
     for (int k = 0; k < 3; k++) {
         uint64_t o = (uint64_t)k * 50 * MS;
         add(o, cli, sv, TCP_SYN, 100, 0, 0);
@@ -539,16 +483,16 @@ static void test_copies(void)
     }
     add(200 * MS, sv, cli, TCP_ACK | TCP_PSH, 901, 201, 500);
     run();
-    CHECK_EQ_U64(count_estab(ngot), 0);
+    CHECK_EQ_U64(count_estab(cap.nfnd), 0);
 }
 
 /* Capture started after the SYN: the server side is unknown, the client side is timed. */
 static void test_no_syn(void)
 {
-    struct endpoint cli = ep4(10, 0, 11, 1, 51000), sv = *srv80();
+    struct endpoint cli = th_ep4(10, 0, 11, 1, 51000), sv = *srv80();
     add(0, sv, cli, TCP_SYN | TCP_ACK, 900, 101, 0);
     add(1500 * MS, cli, sv, TCP_ACK, 101, 901, 0);
-    add(1600 * MS, ep4(10, 0, 11, 1, 51001), sv, TCP_ACK, 5, 6, 0); /* unrelated mid-stream */
+    add(1600 * MS, th_ep4(10, 0, 11, 1, 51001), sv, TCP_ACK, 5, 6, 0); /* unrelated mid-stream */
     run();
     CHECK_EQ_U64(count_kind(FK_SLOW_HANDSHAKE), 1);
     const struct finding *f = find_kind(FK_SLOW_HANDSHAKE, 51000);
@@ -565,12 +509,12 @@ static void test_many_servers(void)
 {
     const uint64_t at[] = {0, 1 * S, 3 * S};
     for (int i = 0; i < 300; i++)
-        syns((uint64_t)i * 10 * MS, ep4(10, 0, 12, 1, (uint16_t)(52000 + i)),
-             ep4(10, 1, (uint8_t)(i / 200), (uint8_t)(i % 200 + 1), 443), at, 3);
+        syns((uint64_t)i * 10 * MS, th_ep4(10, 0, 12, 1, (uint16_t)(52000 + i)),
+             th_ep4(10, 1, (uint8_t)(i / 200), (uint8_t)(i % 200 + 1), 443), at, 3);
     run();
     CHECK_EQ_U64(count_kind(FK_SYN_UNANSWERED), 300);
     CHECK_EQ_U64(count_kind(FK_SERVER_UNREACHABLE), 0);
-    CHECK_EQ_U64(count_estab(ngot), 300);
+    CHECK_EQ_U64(count_estab(cap.nfnd), 300);
 }
 
 /* Live: without packets, ticks alone decide unanswered attempts and close the episode. */
@@ -579,7 +523,7 @@ static void test_live_decision(void)
     struct endpoint sv = *srv80();
     const uint64_t at[] = {0, 1 * S, 3 * S};
     for (int i = 0; i < 3; i++)
-        syns((uint64_t)i * 100 * MS, ep4(10, 0, 9, 1, (uint16_t)(49500 + i)), sv, at, 3);
+        syns((uint64_t)i * 100 * MS, th_ep4(10, 0, 9, 1, (uint16_t)(49500 + i)), sv, at, 3);
     run_tick(100 * S);
     CHECK_EQ_U64(count_estab(ngot_at_tick), 1);
     CHECK_EQ_U64(count_kind(FK_SERVER_UNREACHABLE), 1);
@@ -589,22 +533,22 @@ static void test_live_decision(void)
 
     /* one client alone: its own syn_unanswered, once, before the end */
     const uint64_t at2[] = {0, 1 * S, 3 * S, 7 * S};
-    syns(0, ep4(10, 0, 9, 2, 49600), sv, at2, 4);
+    syns(0, th_ep4(10, 0, 9, 2, 49600), sv, at2, 4);
     run_tick(120 * S);
     CHECK_EQ_U64(count_estab(ngot_at_tick), 1);
     CHECK_EQ_U64(count_kind(FK_SYN_UNANSWERED), 1);
     CHECK_EQ_U64(count_kind(FK_SERVER_UNREACHABLE), 0);
-    CHECK_EQ_U64(count_estab(ngot), 1); /* not again at the flow end */
+    CHECK_EQ_U64(count_estab(cap.nfnd), 1); /* not again at the flow end */
 }
 
 /* A persistent client (8 SYNs, more than the state keeps): still decided live, story shortened. */
 static void test_many_syns(void)
 {
     const uint64_t at[] = {0, 1 * S, 3 * S, 7 * S, 15 * S, 31 * S, 63 * S, 127 * S};
-    syns(0, ep4(10, 0, 14, 1, 55000), *srv80(), at, 8);
+    syns(0, th_ep4(10, 0, 14, 1, 55000), *srv80(), at, 8);
     run_tick(400 * S);
     CHECK_EQ_U64(count_estab(ngot_at_tick), 1);
-    CHECK_EQ_U64(count_estab(ngot), 1);
+    CHECK_EQ_U64(count_estab(cap.nfnd), 1);
     const struct finding *f = find_kind(FK_SYN_UNANSWERED, 55000);
     CHECK(f != NULL);
     if (f) {
@@ -618,8 +562,8 @@ static void test_many_syns(void)
 /* A lone SYN at the very end of the capture proves nothing: no finding. */
 static void test_lone_syn_at_end(void)
 {
-    clean_conn(0, ep4(10, 0, 8, 1, 49000), 3 * MS);
-    add(500 * MS, ep4(10, 0, 8, 1, 49001), *srv80(), TCP_SYN, 77, 0, 0);
+    clean_conn(0, th_ep4(10, 0, 8, 1, 49000), 3 * MS);
+    add(500 * MS, th_ep4(10, 0, 8, 1, 49001), *srv80(), TCP_SYN, 77, 0, 0);
     run();
     CHECK_EQ_U64(count_kind(FK_SYN_UNANSWERED), 0);
     CHECK_EQ_U64(count_kind(FK_SERVER_UNREACHABLE), 0);

@@ -10,6 +10,7 @@
 
 #include "analyzers/engine.h"
 #include "analyzers/finding.h"
+#include "tests/unit/helpers.h"
 #include "tests/unit/testhelp.h"
 
 #define S (1000000000ull)      /* one second in ns */
@@ -21,48 +22,12 @@
 #define MAX_FINDINGS 4096
 
 static struct incident_record inc[MAX_INC]; /* incident events captured */
-static size_t ninc;
 static struct finding fnd[MAX_FINDINGS];    /* findings captured */
-static size_t nfnd;
-
-static void cap_incident(void *ctx, const struct incident_record *r)
-{
-    (void)ctx;
-    if (ninc < MAX_INC)
-        inc[ninc++] = *r;
-}
-
-static uint64_t health_failed; /* failed connections in the captured health rows */
-
-static void cap_health(void *ctx, const struct health_row *h)
-{
-    (void)ctx;
-    health_failed += h->failed_refused + h->failed_timeout + h->failed_backlog;
-}
-
-static void cap_finding(void *ctx, const struct finding *f)
-{
-    (void)ctx;
-    if (nfnd < MAX_FINDINGS)
-        fnd[nfnd++] = *f;
-}
+static struct th_capture cap = {
+    .fnd = fnd, .max_fnd = MAX_FINDINGS, .inc = inc, .max_inc = MAX_INC};
 
 static struct pkt pkts[MAX_PKTS];
 static size_t npkts;
-static const uint8_t payload[1500];
-
-static struct endpoint ep4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
-{
-    struct endpoint e;
-    memset(&e, 0, sizeof(e));
-    e.ip.family = 4;
-    e.ip.a[0] = a;
-    e.ip.a[1] = b;
-    e.ip.a[2] = c;
-    e.ip.a[3] = d;
-    e.port = port;
-    return e;
-}
 
 /* Queue one segment from src to dst at T0 + t with the given TTL. */
 static void add_ttl(uint64_t t, struct endpoint src, struct endpoint dst, uint8_t flags,
@@ -71,21 +36,9 @@ static void add_ttl(uint64_t t, struct endpoint src, struct endpoint dst, uint8_
     if (npkts >= MAX_PKTS)
         return;
     struct pkt *p = &pkts[npkts++];
-    memset(p, 0, sizeof(*p));
-    p->ts_ns = T0 + t;
-    p->src = src;
-    p->dst = dst;
+    th_tcp_seg(p, T0 + t, src, dst, flags, seq, ack, len, 64240);
     p->ttl = ttl;
     p->ip_id = (uint16_t)npkts;
-    p->seq = seq;
-    p->ack = ack;
-    p->win = 64240;
-    p->flags = flags;
-    p->tcp_hlen = 20;
-    p->tcp_len = len;
-    p->payload = len ? payload : NULL;
-    p->payload_caplen = len;
-    p->caplen = p->wirelen = 54 + len;
     p->tcp_csum = (uint16_t)(npkts * 7919u);
 }
 
@@ -95,36 +48,11 @@ static void add(uint64_t t, struct endpoint src, struct endpoint dst, uint8_t fl
     add_ttl(t, src, dst, flags, seq, ack, len, 64);
 }
 
-static int cmp_ts(const void *a, const void *b)
-{
-    const struct pkt *x = a, *y = b;
-    if (x->ts_ns != y->ts_ns)
-        return x->ts_ns < y->ts_ns ? -1 : 1;
-    return x->ip_id < y->ip_id ? -1 : x->ip_id > y->ip_id;
-}
-
-/* The harness's sink: keeps incidents, findings and health rows. */
-static void cap_put(void *ctx, const struct out_rec *r)
-{
-    if (r->type == OUT_INCIDENT)
-        cap_incident(ctx, &r->u.incident);
-    else if (r->type == OUT_FINDING)
-        cap_finding(ctx, &r->u.finding);
-    else if (r->type == OUT_HEALTH)
-        cap_health(ctx, &r->u.health);
-}
-
-static const struct sink_ops cap_ops = {.name = "test", .put = cap_put};
-
 /* Feed the packets in time order, ticking every second of capture time up to T0 + end. */
 static void run_until(uint64_t end)
 {
-    qsort(pkts, npkts, sizeof(pkts[0]), cmp_ts);
-    struct eng_config cfg;
-    eng_config_default(&cfg);
-    ninc = nfnd = 0;
-    health_failed = 0;
-    struct engine *e = eng_new(&cfg, &cap_ops, NULL);
+    th_sort_by_time(pkts, npkts);
+    struct engine *e = th_engine_new(NULL, &cap);
     CHECK(e != NULL);
     if (!e)
         return;
@@ -141,16 +69,13 @@ static void run_until(uint64_t end)
         t += S;
         eng_tick(e, t);
     }
-    struct run_summary sum;
-    memset(&sum, 0, sizeof(sum));
-    eng_finish(e, &sum);
-    eng_free(e);
+    th_engine_finish(e);
     npkts = 0;
 }
 
 static const struct incident_record *find_inc(enum inc_cause c, enum inc_event ev)
 {
-    for (size_t i = 0; i < ninc; i++)
+    for (size_t i = 0; i < cap.ninc; i++)
         if (inc[i].cause == c && inc[i].event == ev)
             return &inc[i];
     return NULL;
@@ -159,7 +84,7 @@ static const struct incident_record *find_inc(enum inc_cause c, enum inc_event e
 static size_t count_opened(void)
 {
     size_t n = 0;
-    for (size_t i = 0; i < ninc; i++)
+    for (size_t i = 0; i < cap.ninc; i++)
         n += inc[i].event == IE_OPEN;
     return n;
 }
@@ -167,14 +92,14 @@ static size_t count_opened(void)
 static size_t count_kind(enum fkind k)
 {
     size_t n = 0;
-    for (size_t i = 0; i < nfnd; i++)
+    for (size_t i = 0; i < cap.nfnd; i++)
         n += fnd[i].kind == k;
     return n;
 }
 
 static void dump(void)
 {
-    for (size_t i = 0; i < ninc; i++)
+    for (size_t i = 0; i < cap.ninc; i++)
         fprintf(stderr, "  #%llu %s %s %s since +%.1f ts +%.1f until +%.1f %s: %s\n",
                 (unsigned long long)inc[i].id, inc_event_name(inc[i].event),
                 inc_cause_name(inc[i].cause), sev_name(inc[i].sev),
@@ -185,7 +110,7 @@ static void dump(void)
 
 static struct endpoint srv(void)
 {
-    return ep4(10, 0, 0, 5, 443);
+    return th_ep4(10, 0, 0, 5, 443);
 }
 
 /* A clean connection from cli at t: handshake, a request, a response, FIN both ways. */
@@ -218,7 +143,7 @@ static void test_firewall_window(void)
 {
     uint16_t port = 20000;
     for (uint64_t t = 0; t < 50 * S; t += 500 * MS) {
-        struct endpoint cli = ep4(192, 168, 1, (uint8_t)(1 + port % 3), port);
+        struct endpoint cli = th_ep4(192, 168, 1, (uint8_t)(1 + port % 3), port);
         port++;
         if (t >= 20 * S && t < 30 * S)
             dropped_conn(t, cli);
@@ -259,9 +184,9 @@ static void test_no_traffic_is_not_clear(void)
 {
     uint16_t port = 21000;
     for (uint64_t t = 0; t < 10 * S; t += 500 * MS)
-        clean_conn(t, ep4(192, 168, 1, 1, port++));
+        clean_conn(t, th_ep4(192, 168, 1, 1, port++));
     for (uint64_t t = 10 * S; t < 14 * S; t += 500 * MS)
-        dropped_conn(t, ep4(192, 168, 1, 2, port++));
+        dropped_conn(t, th_ep4(192, 168, 1, 2, port++));
     run_until(100 * S);
     const struct incident_record *o = find_inc(IC_HOST_UNREACHABLE, IE_OPEN);
     const struct incident_record *c = find_inc(IC_HOST_UNREACHABLE, IE_CLOSE);
@@ -280,7 +205,7 @@ static void test_service_down_window(void)
 {
     uint16_t port = 22000;
     for (uint64_t t = 0; t < 40 * S; t += 500 * MS) {
-        struct endpoint cli = ep4(192, 168, 2, 1, port++);
+        struct endpoint cli = th_ep4(192, 168, 2, 1, port++);
         if (t >= 10 * S && t < 20 * S) {
             uint32_t ci = 1000u * cli.port;
             add(t, cli, srv(), TCP_SYN, ci, 0, 0);
@@ -312,7 +237,7 @@ static void test_service_down_window(void)
 static void test_rst_before_synack(void)
 {
     for (int i = 0; i < 4; i++) {
-        struct endpoint cli = ep4(192, 168, 3, 1, (uint16_t)(23000 + i));
+        struct endpoint cli = th_ep4(192, 168, 3, 1, (uint16_t)(23000 + i));
         uint32_t ci = 1000u * cli.port, si = 5000u * cli.port;
         uint64_t t = (uint64_t)i * 2 * S;
         add(t, cli, srv(), TCP_SYN, ci, 0, 0);
@@ -334,7 +259,7 @@ static void test_syn_queue_retried(void)
 {
     struct endpoint sv = srv();
     for (int i = 0; i < 30; i++) {
-        struct endpoint cli = ep4(192, 168, 4, 1, (uint16_t)(24000 + i));
+        struct endpoint cli = th_ep4(192, 168, 4, 1, (uint16_t)(24000 + i));
         uint32_t ci = 1000u * cli.port, si = 3000u * cli.port;
         uint64_t t = (uint64_t)i * 10 * MS, ans = t + MS;
         add(t, cli, sv, TCP_SYN, ci, 0, 0);
@@ -364,7 +289,7 @@ static void test_syn_queue_retried(void)
 /* One flow of a few segments with one retransmission: no incident (minimum volume). */
 static void test_tiny_sample(void)
 {
-    struct endpoint cli = ep4(192, 168, 5, 1, 25000), sv = srv();
+    struct endpoint cli = th_ep4(192, 168, 5, 1, 25000), sv = srv();
     uint32_t ci = 100, si = 900;
     add(0, cli, sv, TCP_SYN, ci, 0, 0);
     add(MS, sv, cli, TCP_SYN | TCP_ACK, si, ci + 1, 0);
@@ -382,7 +307,7 @@ static void test_tiny_sample(void)
 /* Bulk data with 10 % retransmitted: network_loss opens. */
 static void test_loss(void)
 {
-    struct endpoint cli = ep4(192, 168, 6, 1, 26000), sv = srv();
+    struct endpoint cli = th_ep4(192, 168, 6, 1, 26000), sv = srv();
     uint32_t ci = 100, si = 900, off = 0;
     add(0, cli, sv, TCP_SYN, ci, 0, 0);
     add(MS, sv, cli, TCP_SYN | TCP_ACK, si, ci + 1, 0);
@@ -419,9 +344,9 @@ static void test_loss(void)
 /* One client probes 40 ports of a host, all refused: a scan, and no service_down. */
 static void test_scan(void)
 {
-    struct endpoint cli = ep4(198, 51, 100, 7, 40000);
+    struct endpoint cli = th_ep4(198, 51, 100, 7, 40000);
     for (int i = 0; i < 40; i++) {
-        struct endpoint sv = ep4(10, 0, 0, 9, (uint16_t)(1000 + i));
+        struct endpoint sv = th_ep4(10, 0, 0, 9, (uint16_t)(1000 + i));
         add((uint64_t)i * 5 * MS, cli, sv, TCP_SYN, 77, 0, 0);
         add((uint64_t)i * 5 * MS + MS, sv, cli, TCP_RST | TCP_ACK, 0, 78, 0);
     }
@@ -437,7 +362,7 @@ static void test_scan(void)
     CHECK(find_inc(IC_SERVICE_DOWN, IE_OPEN) == NULL);
     CHECK(find_inc(IC_HOST_UNREACHABLE, IE_OPEN) == NULL);
     /* the probes are kept out of the servers' health too */
-    CHECK_EQ_U64(health_failed, 0);
+    CHECK_EQ_U64(cap.health_failed, 0);
     if (!o)
         dump();
 }
@@ -445,7 +370,7 @@ static void test_scan(void)
 /* A reset with another TTL that the endpoint's later packets contradict: not forged. */
 static void test_reset_ttl_revised(void)
 {
-    struct endpoint cli = ep4(192, 168, 7, 1, 27000), sv = srv();
+    struct endpoint cli = th_ep4(192, 168, 7, 1, 27000), sv = srv();
     uint32_t ci = 100, si = 900;
     add_ttl(0, cli, sv, TCP_SYN, ci, 0, 0, 64);
     add_ttl(MS, sv, cli, TCP_SYN | TCP_ACK, si, ci + 1, 0, 60);
@@ -460,7 +385,7 @@ static void test_reset_ttl_revised(void)
     CHECK(find_inc(IC_SERVER_RESETS, IE_OPEN) != NULL);
     /* det_tcp's reset finding is revised the same way */
     CHECK_EQ_U64(count_kind(FK_RESET), 1);
-    for (size_t i = 0; i < nfnd; i++)
+    for (size_t i = 0; i < cap.nfnd; i++)
         if (fnd[i].kind == FK_RESET)
             CHECK(!fnd[i].fx.reset.ttl_mismatch && strstr(fnd[i].detail, "not forged"));
     /* and the same with no later packet: forged */
@@ -473,7 +398,7 @@ static void test_reset_ttl_revised(void)
     run_until(15 * S);
     CHECK(find_inc(IC_FORGED_RESETS, IE_OPEN) != NULL);
     CHECK(find_inc(IC_SERVER_RESETS, IE_OPEN) == NULL);
-    for (size_t i = 0; i < nfnd; i++)
+    for (size_t i = 0; i < cap.nfnd; i++)
         if (fnd[i].kind == FK_RESET)
             CHECK(fnd[i].fx.reset.ttl_mismatch);
 }
@@ -483,7 +408,7 @@ static void test_clean(void)
 {
     uint16_t port = 28000;
     for (uint64_t t = 0; t < 30 * S; t += 200 * MS, port++)
-        clean_conn(t, ep4(192, 168, 8, (uint8_t)(1 + port % 5), port));
+        clean_conn(t, th_ep4(192, 168, 8, (uint8_t)(1 + port % 5), port));
     run_until(35 * S);
     CHECK_EQ_U64(count_opened(), 0);
     if (count_opened())
@@ -495,9 +420,9 @@ static void test_end_of_input(void)
 {
     uint16_t port = 29000;
     for (uint64_t t = 0; t < 5 * S; t += 500 * MS)
-        clean_conn(t, ep4(192, 168, 9, 1, port++));
+        clean_conn(t, th_ep4(192, 168, 9, 1, port++));
     for (uint64_t t = 5 * S; t < 12 * S; t += 500 * MS)
-        dropped_conn(t, ep4(192, 168, 9, 2, port++));
+        dropped_conn(t, th_ep4(192, 168, 9, 2, port++));
     run_until(0);
     const struct incident_record *c = find_inc(IC_HOST_UNREACHABLE, IE_CLOSE);
     CHECK(c != NULL);
@@ -507,7 +432,7 @@ static void test_end_of_input(void)
     }
     /* ids are unique and every open has its close */
     size_t opens = 0, closes = 0;
-    for (size_t i = 0; i < ninc; i++) {
+    for (size_t i = 0; i < cap.ninc; i++) {
         opens += inc[i].event == IE_OPEN;
         closes += inc[i].event == IE_CLOSE;
         CHECK(inc[i].id >= 1);
@@ -520,13 +445,13 @@ static void test_updates_rate_limited(void)
 {
     uint16_t port = 30000;
     for (uint64_t t = 0; t < 5 * S; t += 500 * MS)
-        clean_conn(t, ep4(192, 168, 10, 1, port++));
+        clean_conn(t, th_ep4(192, 168, 10, 1, port++));
     for (uint64_t t = 5 * S; t < 45 * S; t += 250 * MS)
-        dropped_conn(t, ep4(192, 168, 10, 2, port++));
+        dropped_conn(t, th_ep4(192, 168, 10, 2, port++));
     run_until(50 * S);
     uint64_t last = 0;
     size_t updates = 0;
-    for (size_t i = 0; i < ninc; i++) {
+    for (size_t i = 0; i < cap.ninc; i++) {
         if (inc[i].cause != IC_HOST_UNREACHABLE || inc[i].event == IE_CLOSE)
             continue;
         if (inc[i].event == IE_UPDATE) {
@@ -541,9 +466,9 @@ static void test_updates_rate_limited(void)
 /* Backends of one pool: the one that refuses is named the outlier among its peers. */
 static void test_pool_outlier(void)
 {
-    struct endpoint lb = ep4(10, 1, 0, 1, 0);
+    struct endpoint lb = th_ep4(10, 1, 0, 1, 0);
     for (int b = 0; b < 4; b++) {
-        struct endpoint sv = ep4(10, 2, 0, (uint8_t)(11 + b), 8080);
+        struct endpoint sv = th_ep4(10, 2, 0, (uint8_t)(11 + b), 8080);
         for (int i = 0; i < 20; i++) {
             struct endpoint cli = lb;
             cli.port = (uint16_t)(31000 + b * 100 + i);

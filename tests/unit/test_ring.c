@@ -37,6 +37,22 @@ static bool msg_ok(const uint8_t *m, uint64_t i, size_t len)
     return true;
 }
 
+/* Take messages *got.. up to stop (each must be there, in order and whole), then release. */
+static void take_upto(struct ring *r, uint64_t *got, uint64_t stop)
+{
+    size_t len;
+    while (*got < stop) {
+        uint8_t *m = ring_peek(r, &len);
+        CHECK(m != NULL);
+        if (!m)
+            break;
+        CHECK(msg_ok(m, *got, len));
+        ring_take(r);
+        (*got)++;
+    }
+    ring_release(r);
+}
+
 /* One thread: messages come out in order and whole, the ring says when it is full. */
 static void test_single_thread(void)
 {
@@ -68,27 +84,9 @@ static void test_single_thread(void)
         ring_publish(r);
         /* take about half, then release */
         uint64_t stop = got + (sent - got + 1) / 2;
-        while (got < stop) {
-            uint8_t *m = ring_peek(r, &len);
-            CHECK(m != NULL);
-            if (!m)
-                break;
-            CHECK(msg_ok(m, got, len));
-            ring_take(r);
-            got++;
-        }
-        ring_release(r);
+        take_upto(r, &got, stop);
     }
-    while (got < sent) {
-        uint8_t *m = ring_peek(r, &len);
-        CHECK(m != NULL);
-        if (!m)
-            break;
-        CHECK(msg_ok(m, got, len));
-        ring_take(r);
-        got++;
-    }
-    ring_release(r);
+    take_upto(r, &got, sent);
     CHECK(ring_peek(r, &len) == NULL);
     CHECK(sent > 1000);
     ring_free(r);

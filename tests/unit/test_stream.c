@@ -331,17 +331,23 @@ static bool ev_is(const struct ev *e, char what, int dir, uint64_t off, uint64_t
     return e->what == what && e->dir == dir && e->off == off && e->n == n;
 }
 
-/* HTTP: the protocol is decided once; reordering, a hole given up, a snaplen cut, the FIN. */
-static void test_layer_unbuffered(void)
+/* The two recording detectors of the layer tests, unbuffered then buffered, records cleared. */
+static void two_dets(struct det dets[2])
 {
-    static uint8_t ext[8];
-    struct det dets[2];
-    memset(dets, 0, sizeof(dets));
+    memset(dets, 0, 2 * sizeof(dets[0]));
     memset(recs, 0, sizeof(recs));
     dets[0].ops = &t_unbuf_det;
     dets[0].priv = &recs[0];
     dets[1].ops = &t_buf_det;
     dets[1].priv = &recs[1];
+}
+
+/* HTTP: the protocol is decided once; reordering, a hole given up, a snaplen cut, the FIN. */
+static void test_layer_unbuffered(void)
+{
+    static uint8_t ext[8];
+    struct det dets[2];
+    two_dets(dets);
     struct stream_layer *sl = stream_layer_new(dets, 2, 4, 1024, 4);
     CHECK(sl != NULL);
     if (!sl)
@@ -388,12 +394,7 @@ static void test_layer_buffered(void)
 {
     static uint8_t ext[8];
     struct det dets[2];
-    memset(dets, 0, sizeof(dets));
-    memset(recs, 0, sizeof(recs));
-    dets[0].ops = &t_unbuf_det;
-    dets[0].priv = &recs[0];
-    dets[1].ops = &t_buf_det;
-    dets[1].priv = &recs[1];
+    two_dets(dets);
     recs[1].want = 10;
     struct stream_layer *sl = stream_layer_new(dets, 2, 4, 1024, 4);
     CHECK(sl != NULL);

@@ -13,6 +13,7 @@
 #include "analyzers/flow.h"
 #include "analyzers/pool.h"
 #include "analyzers/tcp.h"
+#include "tests/unit/helpers.h"
 #include "tests/unit/testhelp.h"
 
 #define US 1000ull             /* one microsecond in ns */
@@ -24,23 +25,8 @@
 #define MAX_PKTS 512
 #define MAX_OUT 256
 
-static const uint8_t zeros[1500]; /* payload bytes */
-
 /* The client and server of the scenarios. */
 static struct endpoint cli, srv;
-
-static struct endpoint ep4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
-{
-    struct endpoint e;
-    memset(&e, 0, sizeof(e));
-    e.ip.family = 4;
-    e.ip.a[0] = a;
-    e.ip.a[1] = b;
-    e.ip.a[2] = c;
-    e.ip.a[3] = d;
-    e.port = port;
-    return e;
-}
 
 /* A scenario: segments in capture order. */
 static struct pkt pk[MAX_PKTS];
@@ -50,8 +36,8 @@ static uint16_t next_ipid = 100;
 static void reset_scenario(void)
 {
     npk = 0;
-    cli = ep4(192, 0, 2, 10, 40000);
-    srv = ep4(198, 51, 100, 5, 443);
+    cli = th_ep4(192, 0, 2, 10, 40000);
+    srv = th_ep4(198, 51, 100, 5, 443);
 }
 
 /* Append a segment; dir DIR_C2S sends from cli to srv. Returns it for option tweaks. */
@@ -59,22 +45,10 @@ static struct pkt *seg(int dir, uint64_t t, uint8_t flags, uint32_t seq, uint32_
                        uint16_t win)
 {
     struct pkt *p = &pk[npk < MAX_PKTS - 1 ? npk++ : npk];
-    memset(p, 0, sizeof(*p));
-    p->ts_ns = T0 + t;
+    th_tcp_seg(p, T0 + t, dir == DIR_C2S ? cli : srv, dir == DIR_C2S ? srv : cli, flags, seq, ack,
+               len, win);
     p->frame = npk;
-    p->src = dir == DIR_C2S ? cli : srv;
-    p->dst = dir == DIR_C2S ? srv : cli;
-    p->ttl = 64;
     p->ip_id = next_ipid++;
-    p->seq = seq;
-    p->ack = ack;
-    p->win = win;
-    p->flags = flags;
-    p->tcp_hlen = 20;
-    p->tcp_len = len;
-    p->payload = len ? zeros : NULL;
-    p->payload_caplen = len;
-    p->caplen = p->wirelen = 54 + len;
     p->tcp_csum = (uint16_t)(p->ip_id * 40503u);
     return p;
 }
@@ -162,58 +136,13 @@ static uint32_t evs(size_t n)
 /* ---- engine harness: flow records and findings ---- */
 
 static struct flow_record recs[MAX_OUT];
-static size_t nrecs;
 static struct finding fnd[MAX_OUT];
-static size_t nfnd;
-static struct run_summary summary;
-
-static void sk_flow(void *ctx, const struct flow_record *r)
-{
-    (void)ctx;
-    if (nrecs < MAX_OUT)
-        recs[nrecs++] = *r;
-}
-
-static void sk_finding(void *ctx, const struct finding *f)
-{
-    (void)ctx;
-    if (nfnd < MAX_OUT)
-        fnd[nfnd++] = *f;
-}
-
-static void sk_summary(void *ctx, const struct run_summary *s)
-{
-    (void)ctx;
-    summary = *s;
-}
-
-static unsigned sk_want; /* bit per enum out_type the harness keeps */
-
-static void sk_put(void *ctx, const struct out_rec *r)
-{
-    if (!(sk_want & 1u << r->type))
-        return;
-    if (r->type == OUT_FLOW)
-        sk_flow(ctx, &r->u.flow);
-    else if (r->type == OUT_FINDING)
-        sk_finding(ctx, &r->u.finding);
-    else if (r->type == OUT_SUMMARY)
-        sk_summary(ctx, &r->u.summary);
-}
-
-static const struct sink_ops sk_ops = {.name = "test", .put = sk_put};
+static struct th_capture cap = {
+    .fnd = fnd, .max_fnd = MAX_OUT, .flows = recs, .max_flows = MAX_OUT};
 
 static void run_engine(struct eng_config *cfg)
 {
-    struct eng_config def;
-    if (!cfg) {
-        eng_config_default(&def);
-        cfg = &def;
-    }
-    sk_want = 1u << OUT_FLOW | 1u << OUT_FINDING | 1u << OUT_SUMMARY;
-    nrecs = nfnd = 0;
-    memset(&summary, 0, sizeof(summary));
-    struct engine *e = eng_new(cfg, &sk_ops, NULL);
+    struct engine *e = th_engine_new(cfg, &cap);
     CHECK(e != NULL);
     if (!e)
         return;
@@ -234,7 +163,7 @@ static void run_engine(struct eng_config *cfg)
 
 static const struct finding *find_kind(enum fkind k)
 {
-    for (size_t i = 0; i < nfnd; i++)
+    for (size_t i = 0; i < cap.nfnd; i++)
         if (fnd[i].kind == k)
             return &fnd[i];
     return NULL;
@@ -243,7 +172,7 @@ static const struct finding *find_kind(enum fkind k)
 static size_t count_kind(enum fkind k)
 {
     size_t n = 0;
-    for (size_t i = 0; i < nfnd; i++)
+    for (size_t i = 0; i < cap.nfnd; i++)
         n += fnd[i].kind == k;
     return n;
 }
@@ -324,16 +253,16 @@ static void test_fast_retransmission(void)
     handshake(1000, 5000, 7);
     uint32_t s = 5001;
     /* Server sends 5 segments; the second is lost before the tap (never captured). */
-    seg(DIR_S2C, 20 * MS, TCP_ACK, s, 1001, 1000, 509);          /* 4 */
+    seg(DIR_S2C, 20 * MS, TCP_ACK, s, 1001, 1000, 509);                  /* 4 */
     seg(DIR_S2C, 20 * MS + 30 * US, TCP_ACK, s + 2000, 1001, 1000, 509); /* 5: gap */
     seg(DIR_S2C, 20 * MS + 60 * US, TCP_ACK, s + 3000, 1001, 1000, 509); /* 6 */
     seg(DIR_S2C, 20 * MS + 90 * US, TCP_ACK, s + 4000, 1001, 1000, 509); /* 7 */
-    seg(DIR_C2S, 30 * MS, TCP_ACK, 1001, s + 1000, 0, 502);      /* 8: ack */
-    seg(DIR_C2S, 30 * MS + 10 * US, TCP_ACK, 1001, s + 1000, 0, 502); /* 9: dup 1 */
-    seg(DIR_C2S, 30 * MS + 20 * US, TCP_ACK, 1001, s + 1000, 0, 502); /* 10: dup 2 */
-    seg(DIR_C2S, 30 * MS + 30 * US, TCP_ACK, 1001, s + 1000, 0, 502); /* 11: dup 3 */
-    seg(DIR_S2C, 41 * MS, TCP_ACK, s + 1000, 1001, 1000, 509);   /* 12: fast retransmission */
-    seg(DIR_C2S, 52 * MS, TCP_ACK, 1001, s + 5000, 0, 502);      /* 13: all acked */
+    seg(DIR_C2S, 30 * MS, TCP_ACK, 1001, s + 1000, 0, 502);              /* 8: ack */
+    seg(DIR_C2S, 30 * MS + 10 * US, TCP_ACK, 1001, s + 1000, 0, 502);    /* 9: dup 1 */
+    seg(DIR_C2S, 30 * MS + 20 * US, TCP_ACK, 1001, s + 1000, 0, 502);    /* 10: dup 2 */
+    seg(DIR_C2S, 30 * MS + 30 * US, TCP_ACK, 1001, s + 1000, 0, 502);    /* 11: dup 3 */
+    seg(DIR_S2C, 41 * MS, TCP_ACK, s + 1000, 1001, 1000, 509); /* 12: fast retransmission */
+    seg(DIR_C2S, 52 * MS, TCP_ACK, 1001, s + 5000, 0, 502);    /* 13: all acked */
     analyse(NULL, 0);
     CHECK_EQ_U64(evs(5), EV(TEV_LOST_SEGMENT));
     CHECK_EQ_U64(evs(8), 0);
@@ -368,7 +297,7 @@ static void test_fast_retransmission(void)
     }
     CHECK_EQ_U64(count_kind(FK_LOST_SEGMENT), 1);
     CHECK_EQ_U64(count_kind(FK_RETRANSMISSION), 0);
-    CHECK_EQ_U64(nrecs, 1);
+    CHECK_EQ_U64(cap.nflows, 1);
     CHECK_EQ_U64(recs[0].ev[DIR_S2C][TEV_FAST_RETRANSMISSION], 1);
     CHECK_EQ_U64(recs[0].ev[DIR_C2S][TEV_DUP_ACK], 3);
 
@@ -392,11 +321,11 @@ static void test_spurious_and_out_of_order(void)
 {
     reset_scenario();
     handshake(1000, 5000, 7);
-    seg(DIR_C2S, 20 * MS, TCP_ACK, 1001, 5001, 500, 502);           /* 4 */
+    seg(DIR_C2S, 20 * MS, TCP_ACK, 1001, 5001, 500, 502);            /* 4 */
     seg(DIR_C2S, 20 * MS + 100 * US, TCP_ACK, 2001, 5001, 500, 502); /* 5: ahead (gap) */
     seg(DIR_C2S, 20 * MS + 200 * US, TCP_ACK, 1501, 5001, 500, 502); /* 6: fills it, 0.1 ms later */
-    seg(DIR_S2C, 40 * MS, TCP_ACK, 5001, 2501, 0, 509);             /* 7: acks all */
-    seg(DIR_C2S, 900 * MS, TCP_ACK, 1501, 5001, 500, 502);          /* 8: already acked */
+    seg(DIR_S2C, 40 * MS, TCP_ACK, 5001, 2501, 0, 509);              /* 7: acks all */
+    seg(DIR_C2S, 900 * MS, TCP_ACK, 1501, 5001, 500, 502);           /* 8: already acked */
     analyse(NULL, 0);
     CHECK_EQ_U64(evs(5), EV(TEV_LOST_SEGMENT));
     CHECK_EQ_U64(evs(6), EV(TEV_OUT_OF_ORDER));
@@ -436,19 +365,19 @@ static void test_keep_alive_and_zero_window(void)
 {
     reset_scenario();
     handshake(1000, 5000, 0);
-    seg(DIR_C2S, 20 * MS, TCP_ACK, 1001, 5001, 100, 502);  /* 4 */
-    seg(DIR_S2C, 30 * MS, TCP_ACK, 5001, 1101, 0, 0);      /* 5: zero window */
-    seg(DIR_C2S, 230 * MS, TCP_ACK, 1101, 5001, 1, 502);   /* 6: zero window probe */
-    seg(DIR_S2C, 231 * MS, TCP_ACK, 5001, 1101, 0, 0);     /* 7: probe ACK, still zero */
-    seg(DIR_S2C, 2030 * MS, TCP_ACK, 5001, 1101, 0, 8000); /* 8: window opens (update) */
-    seg(DIR_C2S, 2040 * MS, TCP_ACK, 1101, 5001, 100, 502); /* 9: data resumes */
-    seg(DIR_S2C, 2050 * MS, TCP_ACK, 5001, 1201, 0, 8000); /* 10 */
-    seg(DIR_C2S, 62 * S, TCP_ACK, 1200, 5001, 0, 502);     /* 11: keep-alive */
+    seg(DIR_C2S, 20 * MS, TCP_ACK, 1001, 5001, 100, 502);    /* 4 */
+    seg(DIR_S2C, 30 * MS, TCP_ACK, 5001, 1101, 0, 0);        /* 5: zero window */
+    seg(DIR_C2S, 230 * MS, TCP_ACK, 1101, 5001, 1, 502);     /* 6: zero window probe */
+    seg(DIR_S2C, 231 * MS, TCP_ACK, 5001, 1101, 0, 0);       /* 7: probe ACK, still zero */
+    seg(DIR_S2C, 2030 * MS, TCP_ACK, 5001, 1101, 0, 8000);   /* 8: window opens (update) */
+    seg(DIR_C2S, 2040 * MS, TCP_ACK, 1101, 5001, 100, 502);  /* 9: data resumes */
+    seg(DIR_S2C, 2050 * MS, TCP_ACK, 5001, 1201, 0, 8000);   /* 10 */
+    seg(DIR_C2S, 62 * S, TCP_ACK, 1200, 5001, 0, 502);       /* 11: keep-alive */
     seg(DIR_S2C, 62 * S + MS, TCP_ACK, 5001, 1201, 0, 8000); /* 12: keep-alive ACK */
-    seg(DIR_C2S, 124 * S, TCP_ACK, 1200, 5001, 1, 502);    /* 13: keep-alive with 1 byte */
+    seg(DIR_C2S, 124 * S, TCP_ACK, 1200, 5001, 1, 502);      /* 13: keep-alive with 1 byte */
     analyse(NULL, 0);
     CHECK_EQ_U64(evs(5), EV(TEV_ZERO_WINDOW));
-    CHECK_EQ_U64(evs(6), 0); /* probe: not a retransmission, no event counted */
+    CHECK_EQ_U64(evs(6), 0);                   /* probe: not a retransmission, no event counted */
     CHECK_EQ_U64(evs(7), EV(TEV_ZERO_WINDOW)); /* probe ACK: still a zero window, not a dup ACK */
     CHECK_EQ_U64(evs(8), 0);
     CHECK_EQ_U64(evs(9), 0); /* the probe byte is sent again as data: not a retransmission */
@@ -472,7 +401,7 @@ static void test_keep_alive_and_zero_window(void)
 static void test_window_full(void)
 {
     reset_scenario();
-    handshake(1000, 5000, 2); /* both sides scale by 4 */
+    handshake(1000, 5000, 2);                              /* both sides scale by 4 */
     seg(DIR_S2C, 20 * MS, TCP_ACK, 5001, 1001, 0, 500);    /* 4: window 500 << 2 = 2000 */
     seg(DIR_C2S, 30 * MS, TCP_ACK, 1001, 5001, 1000, 502); /* 5 */
     seg(DIR_C2S, 31 * MS, TCP_ACK, 2001, 5001, 1000, 502); /* 6: reaches ack + 2000 */
@@ -515,14 +444,14 @@ static void test_mirror_duplicates(void)
     r2->ip_id = 0;
     r2->tcp_csum = pk[6].tcp_csum;
     analyse(NULL, 0);
-    CHECK_EQ_U64(out[4].dir, (uint64_t)-1); /* dropped before analysis */
+    CHECK_EQ_U64(out[4].dir, (uint64_t)-1);       /* dropped before analysis */
     CHECK_EQ_U64(evs(6), EV(TEV_RETRANSMISSION)); /* outside the 1 ms window: real */
     CHECK_EQ_U64(evs(7), EV(TEV_RESET));
     CHECK_EQ_U64(evs(8), EV(TEV_RESET));
     analyse_done();
     run_engine(NULL);
-    CHECK_EQ_U64(summary.mirror_duplicates, 1);
-    CHECK_EQ_U64(nrecs, 1);
+    CHECK_EQ_U64(cap.summary.mirror_duplicates, 1);
+    CHECK_EQ_U64(cap.nflows, 1);
     CHECK_EQ_U64(recs[0].ev[DIR_C2S][TEV_MIRROR_DUPLICATE], 1);
     CHECK_EQ_U64(recs[0].ev[DIR_C2S][TEV_RETRANSMISSION], 1);
     CHECK_EQ_U64(recs[0].ev[DIR_S2C][TEV_RESET], 2);
@@ -550,8 +479,8 @@ static void test_port_reuse(void)
     CHECK(out[9].flow_new);
     analyse_done();
     run_engine(NULL);
-    CHECK_EQ_U64(nrecs, 3);
-    if (nrecs == 3) {
+    CHECK_EQ_U64(cap.nflows, 3);
+    if (cap.nflows == 3) {
         CHECK_EQ_U64(recs[0].close, CLOSE_FIN); /* it had closed before the new SYN */
         CHECK_EQ_U64(recs[0].state, FS_CLOSED);
         CHECK_EQ_U64(recs[1].close, CLOSE_REUSED);
@@ -579,8 +508,8 @@ static void test_syn_retry_and_handshake_rtt(void)
     CHECK(out[3].synack && out[3].synack_retry);
     CHECK(out[4].hs_ack);
     const struct flow_record *r = &last_flow->rec;
-    CHECK_EQ_U64(r->hs_rtt_server_ns, 20 * MS);         /* latest SYN -> first SYN-ACK */
-    CHECK_EQ_U64(r->hs_rtt_client_ns, 5 * MS);          /* latest SYN-ACK -> ACK */
+    CHECK_EQ_U64(r->hs_rtt_server_ns, 20 * MS); /* latest SYN -> first SYN-ACK */
+    CHECK_EQ_U64(r->hs_rtt_client_ns, 5 * MS);  /* latest SYN-ACK -> ACK */
     CHECK_EQ_U64(r->syn_count, 2);
     CHECK_EQ_U64(r->synack_count, 2);
     CHECK_EQ_U64(r->state, FS_ESTABLISHED);
@@ -657,7 +586,7 @@ static void test_resets(void)
         CHECK_EQ_U64(f->frames[0], 6);
     }
     CHECK_EQ_U64(count_kind(FK_RESET), 1);
-    CHECK_EQ_U64(nrecs, 1);
+    CHECK_EQ_U64(cap.nflows, 1);
     CHECK_EQ_U64(recs[0].close, CLOSE_RST_SERVER);
 
     /* After a FIN, same TTL: info, no mismatch. */
@@ -685,8 +614,8 @@ static void test_server_selection(void)
 {
     /* The SYN's destination. */
     reset_scenario();
-    cli = ep4(10, 0, 0, 1, 80); /* the client happens to use a low port */
-    srv = ep4(10, 0, 0, 2, 50000);
+    cli = th_ep4(10, 0, 0, 1, 80); /* the client happens to use a low port */
+    srv = th_ep4(10, 0, 0, 2, 50000);
     seg(DIR_C2S, 0, TCP_SYN, 1, 0, 0, 1000);
     analyse(NULL, 0);
     CHECK_EQ_U64(last_flow->rec.server.port, 50000);
@@ -710,8 +639,8 @@ static void test_server_selection(void)
     CHECK_EQ_U64(last_flow->rec.state, FS_MIDSTREAM);
     analyse_done();
     reset_scenario();
-    cli = ep4(10, 0, 0, 1, 50123);
-    srv = ep4(10, 0, 0, 2, 8080);
+    cli = th_ep4(10, 0, 0, 1, 50123);
+    srv = th_ep4(10, 0, 0, 2, 8080);
     seg(DIR_S2C, 0, TCP_ACK, 1, 2, 10, 1000);
     analyse(NULL, 0);
     CHECK_EQ_U64(last_flow->rec.server.port, 8080); /* no well-known port: the lower one */
@@ -719,13 +648,13 @@ static void test_server_selection(void)
 
     /* --server wins over the SYN direction; port 0 matches any port. */
     reset_scenario();
-    struct endpoint conf = ep4(192, 0, 2, 10, 0); /* cli's address */
+    struct endpoint conf = th_ep4(192, 0, 2, 10, 0); /* cli's address */
     seg(DIR_C2S, 0, TCP_SYN, 1, 0, 0, 1000);
     analyse(&conf, 1);
     CHECK(last_flow->rec.server.ip.a[3] == 10 && last_flow->rec.server.port == 40000);
     CHECK_EQ_U64(out[0].dir, DIR_S2C);
     analyse_done();
-    struct endpoint other_port = ep4(192, 0, 2, 10, 22);
+    struct endpoint other_port = th_ep4(192, 0, 2, 10, 22);
     CHECK(!tcp_ep_is_server(&cli, &other_port, 1));
     CHECK(tcp_ep_is_server(&cli, &conf, 1));
 }
@@ -738,7 +667,7 @@ static void test_one_direction(void)
         seg(DIR_C2S, (uint64_t)i * 10 * MS, TCP_ACK, 1001 + (uint32_t)i * 100,
             5001 + (uint32_t)i * 1000, 100, 502);
     run_engine(NULL);
-    CHECK_EQ_U64(nrecs, 1);
+    CHECK_EQ_U64(cap.nflows, 1);
     CHECK(recs[0].one_direction);
     CHECK_EQ_U64(recs[0].ev[DIR_S2C][TEV_CAPTURE_LOSS] + recs[0].ev[DIR_C2S][TEV_CAPTURE_LOSS], 0);
     CHECK_EQ_U64(count_kind(FK_ONE_DIRECTION), 1);
@@ -752,7 +681,7 @@ static void test_one_direction(void)
     handshake(1000, 5000, 7);
     run_engine(NULL);
     CHECK_EQ_U64(count_kind(FK_ONE_DIRECTION), 0);
-    CHECK(nrecs == 1 && !recs[0].one_direction);
+    CHECK(cap.nflows == 1 && !recs[0].one_direction);
 }
 
 static void test_idle_and_linger(void)
@@ -770,16 +699,16 @@ static void test_idle_and_linger(void)
     struct eng_config cfg;
     eng_config_default(&cfg);
     run_engine(&cfg);
-    CHECK_EQ_U64(nrecs, 3);
-    if (nrecs == 3) {
+    CHECK_EQ_U64(cap.nflows, 3);
+    if (cap.nflows == 3) {
         CHECK_EQ_U64(recs[0].close, CLOSE_FIN);
         CHECK_EQ_U64(recs[0].client.port, 40000);
         CHECK_EQ_U64(recs[1].client.port, 40001);
         CHECK_EQ_U64(recs[1].close, CLOSE_UNANSWERED);
         CHECK_EQ_U64(recs[2].client.port, 40002);
     }
-    CHECK_EQ_U64(summary.flows, 3);
-    CHECK_EQ_U64(summary.tcp_packets, npk);
+    CHECK_EQ_U64(cap.summary.flows, 3);
+    CHECK_EQ_U64(cap.summary.tcp_packets, npk);
 }
 
 static void test_interim_reports(void)
@@ -787,14 +716,14 @@ static void test_interim_reports(void)
     /* A long connection: what happened is reported every 60 s while it stays open. */
     reset_scenario();
     handshake(1000, 5000, 7);
-    seg(DIR_C2S, 1 * S, TCP_ACK, 1001, 5001, 100, 502);            /* 4 */
-    seg(DIR_C2S, 2 * S, TCP_ACK, 1001, 5001, 100, 502);            /* 5: retransmission */
-    seg(DIR_S2C, 3 * S, TCP_ACK, 5001, 1101, 0, 509);              /* 6 */
-    seg(DIR_S2C, 4 * S, TCP_ACK, 5001, 1101, 0, 509);              /* 7: dup ACK 1 */
-    seg(DIR_C2S, 61 * S, TCP_ACK, 1101, 5001, 100, 502);           /* 8: 60 s: report */
-    seg(DIR_C2S, 62 * S, TCP_ACK, 1101, 5001, 100, 502);           /* 9: retransmission */
-    seg(DIR_S2C, 63 * S, TCP_ACK, 5001, 1201, 0, 509);             /* 10 */
-    seg(DIR_S2C, 64 * S, TCP_ACK, 5001, 1201, 0, 509);             /* 11: dup ACK 2 */
+    seg(DIR_C2S, 1 * S, TCP_ACK, 1001, 5001, 100, 502);  /* 4 */
+    seg(DIR_C2S, 2 * S, TCP_ACK, 1001, 5001, 100, 502);  /* 5: retransmission */
+    seg(DIR_S2C, 3 * S, TCP_ACK, 5001, 1101, 0, 509);    /* 6 */
+    seg(DIR_S2C, 4 * S, TCP_ACK, 5001, 1101, 0, 509);    /* 7: dup ACK 1 */
+    seg(DIR_C2S, 61 * S, TCP_ACK, 1101, 5001, 100, 502); /* 8: 60 s: report */
+    seg(DIR_C2S, 62 * S, TCP_ACK, 1101, 5001, 100, 502); /* 9: retransmission */
+    seg(DIR_S2C, 63 * S, TCP_ACK, 5001, 1201, 0, 509);   /* 10 */
+    seg(DIR_S2C, 64 * S, TCP_ACK, 5001, 1201, 0, 509);   /* 11: dup ACK 2 */
     struct eng_config cfg;
     eng_config_default(&cfg);
     cfg.notable_events = 2;
@@ -818,7 +747,7 @@ static void test_interim_reports(void)
     run_engine(&one);
     CHECK_EQ_U64(count_kind(FK_RETRANSMISSION), 2);
     size_t interim = 0, final = 0;
-    for (size_t i = 0; i < nfnd; i++) {
+    for (size_t i = 0; i < cap.nfnd; i++) {
         if (fnd[i].kind != FK_RETRANSMISSION)
             continue;
         CHECK_EQ_U64(fnd[i].nframes, 1);
@@ -835,7 +764,7 @@ static void test_interim_reports(void)
     CHECK_EQ_U64(interim, 1);
     CHECK_EQ_U64(final, 1);
     CHECK_EQ_U64(count_kind(FK_DUP_ACK), 2);
-    CHECK_EQ_U64(nrecs, 1);
+    CHECK_EQ_U64(cap.nflows, 1);
     CHECK_EQ_U64(recs[0].ev[DIR_C2S][TEV_RETRANSMISSION], 2); /* the record keeps totals */
 }
 
@@ -854,9 +783,9 @@ static void test_bogus_timestamp(void)
     seg(DIR_C2S, 400 * S, TCP_ACK, 1, 1, 10, 100); /* 40002 has been idle > 300 s by now */
     seg(DIR_C2S, 401 * S, TCP_ACK, 11, 1, 10, 100);
     run_engine(NULL);
-    CHECK_EQ_U64(summary.flows, 4);
-    CHECK(nrecs >= 3);
-    if (nrecs >= 3) {
+    CHECK_EQ_U64(cap.summary.flows, 4);
+    CHECK(cap.nflows >= 3);
+    if (cap.nflows >= 3) {
         CHECK_EQ_U64(recs[0].client.port, 40000); /* expired by the jump: unavoidable */
         /* the future flow and 40002 expire as idle before the end of the input */
         CHECK_EQ_U64(recs[1].close, CLOSE_IDLE);
@@ -876,9 +805,7 @@ static void test_eviction_and_snapshot(void)
     struct eng_config cfg;
     eng_config_default(&cfg);
     cfg.max_flows = 3;
-    sk_want = 1u << OUT_FLOW;
-    nrecs = 0;
-    struct engine *e = eng_new(&cfg, &sk_ops, NULL);
+    struct engine *e = th_engine_new(&cfg, &cap);
     CHECK(e != NULL);
     if (!e)
         return;
@@ -889,7 +816,7 @@ static void test_eviction_and_snapshot(void)
     again.ts_ns += 400 * MS;
     again.ip_id++;
     eng_packet(e, &again);
-    CHECK_EQ_U64(nrecs, 2);
+    CHECK_EQ_U64(cap.nflows, 2);
     CHECK_EQ_U64(recs[0].close, CLOSE_EVICTED);
     CHECK_EQ_U64(recs[0].client.port, 41000);
     struct eng_stats st;
@@ -903,16 +830,14 @@ static void test_eviction_and_snapshot(void)
     CHECK_EQ_U64(snap[1].client.port, 41003); /* then the newest */
     eng_finish(e, NULL);
     eng_free(e);
-    CHECK_EQ_U64(nrecs, 5);
+    CHECK_EQ_U64(cap.nflows, 5);
 }
 
 static void test_malformed(void)
 {
     struct eng_config cfg;
     eng_config_default(&cfg);
-    sk_want = 1u << OUT_FINDING | 1u << OUT_SUMMARY;
-    nfnd = 0;
-    struct engine *e = eng_new(&cfg, &sk_ops, NULL);
+    struct engine *e = th_engine_new(&cfg, &cap);
     CHECK(e != NULL);
     if (!e)
         return;
@@ -975,8 +900,8 @@ static void test_dedup_not_forgeable(void)
     CHECK(d != NULL);
     if (!d)
         return;
-    cli = ep4(10, 0, 0, 1, 40000);
-    srv = ep4(10, 0, 0, 2, 443);
+    cli = th_ep4(10, 0, 0, 1, 40000);
+    srv = th_ep4(10, 0, 0, 2, 443);
     reset_scenario();
     struct pkt a = *seg(DIR_C2S, 0, TCP_ACK, 1001, 5001, 100, 502);
     a.has_ts = true;
