@@ -631,6 +631,7 @@ void eng_summary(struct engine *e, struct run_summary *sum)
     sum->flows = e->st.flows_created;
     sum->evicted = e->st.evicted;
     sum->mirror_duplicates = e->st.mirror_duplicates;
+    sum->mirror_dup_overflow = e->st.mirror_dup_overflow + tcp_dedup_overflows(e->dedup);
     if (sum->malformed < e->malformed)
         sum->malformed = e->malformed;
     memcpy(sum->findings, e->st.findings, sizeof(sum->findings));
@@ -653,6 +654,7 @@ void eng_get_stats(const struct engine *e, struct eng_stats *st)
     st->lazy_exhausted += fm.blocks_exhausted;
     st->stream_buf_exhausted = stream_layer_exhausted(e->streams);
     st->flows_active = flow_count(e->ft);
+    st->mirror_dup_overflow += tcp_dedup_overflows(e->dedup);
     st->last_ts_ns = e->now_ns;
 }
 
@@ -851,6 +853,7 @@ void eng_add_stats(struct engine *e, const struct eng_stats *w)
     e->st.evicted += w->evicted;
     e->st.idle_expired += w->idle_expired;
     e->st.mirror_duplicates += w->mirror_duplicates;
+    e->st.mirror_dup_overflow += w->mirror_dup_overflow;
     e->st.stream_buf_exhausted += w->stream_buf_exhausted;
     e->st.lazy_exhausted += w->lazy_exhausted;
     e->st.state_peak_bytes += w->state_peak_bytes;
