@@ -63,7 +63,7 @@ struct tcp_dedup_entry {
 
 /*
  * The SPAN duplicate filter: a ring of the last 2^order frames in arrival order, indexed by
- * 2^(order+1) hash buckets of chained entries. Entries leave the ring oldest first: when they
+ * 2^(order-2) hash buckets of chained entries. Entries leave the ring oldest first: when they
  * fall out of the window, or, when the window holds more frames than the ring, as the oldest
  * (counted in overflow). Which frames are remembered depends only on the frames and the window.
  */
@@ -86,7 +86,7 @@ struct tcp_dedup *tcp_dedup_new(unsigned order)
     if (!d)
         return NULL;
     d->cap = (uint32_t)1 << order;
-    d->bmask = ((uint32_t)2 << order) - 1;
+    d->bmask = ((uint32_t)1 << (order - 2)) - 1; /* a quarter: small enough to stay cached */
     d->ring = calloc(d->cap, sizeof(*d->ring));
     d->heads = malloc(((size_t)d->bmask + 1) * sizeof(*d->heads));
     if (!d->ring || !d->heads || siphash_key_random(&d->key) != 0) {
