@@ -3,7 +3,9 @@
  * record into the next free slot of a ring allocated once; the output thread takes up to
  * OUTPUT_CHUNK records per lock and hands them, in order, to every sink in table order
  * (a sink marked on_analysis_thread gets each record at once from the producer instead).
- * Offline the producer waits for room; live it counts a drop instead of stalling capture.
+ * Offline the producer waits for room, and fills the slots it knows free without the lock,
+ * queueing them OUTPUT_CHUNK at a time (one lock per chunk, not per record); live it queues
+ * each record at once and counts a drop instead of stalling capture.
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L /* pthread_condattr_setclock under -std=c11 */
@@ -31,6 +33,10 @@ struct output {
     pthread_t thread;                        /* the output thread */
     bool started;                            /* thread was created */
     uint64_t last_tick_ns;                   /* monotonic time of the last tick (thread only) */
+    /* The producer's own (offline): records written past head + count, not yet queued. */
+    size_t wpos;    /* slot the next record goes to: (head + count + pending) % nslots */
+    size_t pending; /* records written there and not yet queued */
+    size_t room;    /* slots known free at the last lock, minus pending */
     /* Shared with the thread, guarded by mu. */
     pthread_mutex_t mu;      /* guards everything below */
     pthread_cond_t cv_work;  /* thread: records queued, or stop */
@@ -111,6 +117,46 @@ static void *output_main(void *arg)
     return NULL;
 }
 
+/* Producer, offline: queue the pending records; with wait, until a slot is free. Under mu. */
+static void queue_pending(struct output *o, bool wait)
+{
+    o->count += o->pending;
+    o->pending = 0;
+    while (wait && o->count == o->nslots) {
+        if (o->waiting) /* full: the thread must take what is queued */
+            pthread_cond_signal(&o->cv_work);
+        o->full_waiting = true;
+        pthread_cond_wait(&o->cv_space, &o->mu);
+        o->full_waiting = false;
+    }
+    o->room = o->nslots - o->count;
+    if (o->waiting && o->count)
+        pthread_cond_signal(&o->cv_work);
+}
+
+/*
+ * output_sink_ops.put, offline: copy r into a slot known free without the lock (the thread
+ * reads only the queued ones), and queue a chunk at once: a lock and a wake-up per record cost
+ * more than most records' delivery.
+ */
+static void output_put_offline(struct output *o, const struct out_rec *r)
+{
+    if (o->room == 0) {
+        pthread_mutex_lock(&o->mu);
+        queue_pending(o, true);
+        pthread_mutex_unlock(&o->mu);
+    }
+    memcpy(&o->slots[o->wpos], r, out_rec_size(r->type));
+    o->wpos = (o->wpos + 1) % o->nslots;
+    o->pending++;
+    o->room--;
+    if (o->pending >= OUTPUT_CHUNK || r->type == OUT_SUMMARY) {
+        pthread_mutex_lock(&o->mu);
+        queue_pending(o, false);
+        pthread_mutex_unlock(&o->mu);
+    }
+}
+
 /* output_sink_ops.put: copy r into the queue (waiting for room, or dropping it, when full). */
 static void output_put(void *ctx, const struct out_rec *r)
 {
@@ -119,14 +165,18 @@ static void output_put(void *ctx, const struct out_rec *r)
         o->now[i].ops->put(o->now[i].ctx, r);
     if (o->nsinks == 0)
         return;
+    if (o->block) {
+        output_put_offline(o, r);
+        return;
+    }
     pthread_mutex_lock(&o->mu);
-    while (o->count == o->nslots) {
-        if (!o->block && r->type != OUT_SUMMARY) {
-            o->dropped++;
-            pthread_mutex_unlock(&o->mu);
-            return;
-        }
-        if (o->waiting) /* full: the thread must take what is queued */
+    if (o->count == o->nslots && r->type != OUT_SUMMARY) {
+        o->dropped++;
+        pthread_mutex_unlock(&o->mu);
+        return;
+    }
+    while (o->count == o->nslots) { /* the summary waits for room */
+        if (o->waiting)
             pthread_cond_signal(&o->cv_work);
         o->full_waiting = true;
         pthread_cond_wait(&o->cv_space, &o->mu);
@@ -135,10 +185,7 @@ static void output_put(void *ctx, const struct out_rec *r)
     struct out_rec *slot = &o->slots[(o->head + o->count) % o->nslots];
     memcpy(slot, r, out_rec_size(r->type));
     o->count++;
-    /* Offline, wake the thread once a chunk is queued, not per record (a wake-up costs more
-       than most records' delivery); live records go at once (the view stays current). */
-    if (o->waiting && (!o->block || o->count >= OUTPUT_CHUNK || o->count == o->nslots ||
-                       r->type == OUT_SUMMARY))
+    if (o->waiting) /* live records go at once (the view stays current) */
         pthread_cond_signal(&o->cv_work);
     pthread_mutex_unlock(&o->mu);
 }
@@ -170,6 +217,7 @@ struct output *output_new(const struct out_sink *sinks, size_t n, size_t slots, 
             o->sinks[o->nsinks++] = sinks[i];
     }
     o->block = block;
+    o->room = o->nslots;
     o->last_tick_ns = clock_mono_ns();
     pthread_condattr_t ca;
     if (pthread_mutex_init(&o->mu, NULL) != 0)
@@ -210,6 +258,7 @@ void output_sync(struct output *o)
     if (!o)
         return;
     pthread_mutex_lock(&o->mu);
+    queue_pending(o, false);
     if (o->count > 0 && o->waiting)
         pthread_cond_signal(&o->cv_work);
     while (o->count > 0)
@@ -230,6 +279,7 @@ void output_free(struct output *o)
     if (!o)
         return;
     pthread_mutex_lock(&o->mu);
+    queue_pending(o, false);
     o->stop = true;
     pthread_cond_signal(&o->cv_work);
     pthread_mutex_unlock(&o->mu);
