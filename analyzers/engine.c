@@ -574,9 +574,11 @@ void eng_packet_dup(struct engine *e, const struct pkt *p, int dup)
     else if (s.synack && !s.synack_retry)
         scan_answered(e->scans, &r->client.ip);
     stream_layer_segment(e->streams, f, p, &s);
+    bool bytes = stream_layer_planned(e->streams); /* most packets: nothing for the parsers */
     for (size_t i = 0; i < e->ndets; i++) {
         struct det *d = &e->dets[i];
-        stream_layer_deliver(e->streams, d, f, f->ext + d->off);
+        if (bytes && d->ops->stream)
+            stream_layer_deliver(e->streams, d, f, f->ext + d->off);
         if (d->ops->on_packet)
             d->ops->on_packet(d, f, f->ext + d->off, p, &s);
     }
@@ -789,9 +791,11 @@ void eng_run_packet(struct engine *e, struct flow *f, const struct pkt *p,
             scan_answered(e->scans, &r->client.ip);
         stream_layer_segment(e->streams, f, p, s);
     }
+    bool bytes = stream_layer_planned(e->streams);
     for (size_t i = lo; i < hi && i < e->ndets; i++) {
         struct det *d = &e->dets[i];
-        stream_layer_deliver(e->streams, d, f, f->ext + d->off);
+        if (bytes && d->ops->stream)
+            stream_layer_deliver(e->streams, d, f, f->ext + d->off);
         if (d->ops->on_packet)
             d->ops->on_packet(d, f, f->ext + d->off, p, s);
     }
