@@ -117,8 +117,12 @@ static void *output_main(void *arg)
     return NULL;
 }
 
-/* Producer, offline: queue the pending records; with wait, until a slot is free. Under mu. */
-static void queue_pending(struct output *o, bool wait)
+/*
+ * Producer, offline: queue the pending records; with wait, until a slot is free. The thread is
+ * woken once half the queue is waiting, or with now (the summary, a sync): a wake-up per chunk
+ * cost more (futex and scheduler) than delivering the chunk. Under mu.
+ */
+static void queue_pending(struct output *o, bool wait, bool now)
 {
     o->count += o->pending;
     o->pending = 0;
@@ -130,7 +134,7 @@ static void queue_pending(struct output *o, bool wait)
         o->full_waiting = false;
     }
     o->room = o->nslots - o->count;
-    if (o->waiting && o->count)
+    if (o->waiting && o->count && (now || o->count >= o->nslots / 2))
         pthread_cond_signal(&o->cv_work);
 }
 
@@ -143,7 +147,7 @@ static void output_put_offline(struct output *o, const struct out_rec *r)
 {
     if (o->room == 0) {
         pthread_mutex_lock(&o->mu);
-        queue_pending(o, true);
+        queue_pending(o, true, false);
         pthread_mutex_unlock(&o->mu);
     }
     memcpy(&o->slots[o->wpos], r, out_rec_size(r->type));
@@ -152,7 +156,7 @@ static void output_put_offline(struct output *o, const struct out_rec *r)
     o->room--;
     if (o->pending >= OUTPUT_CHUNK || r->type == OUT_SUMMARY) {
         pthread_mutex_lock(&o->mu);
-        queue_pending(o, false);
+        queue_pending(o, false, r->type == OUT_SUMMARY);
         pthread_mutex_unlock(&o->mu);
     }
 }
@@ -258,7 +262,7 @@ void output_sync(struct output *o)
     if (!o)
         return;
     pthread_mutex_lock(&o->mu);
-    queue_pending(o, false);
+    queue_pending(o, false, true);
     if (o->count > 0 && o->waiting)
         pthread_cond_signal(&o->cv_work);
     while (o->count > 0)
@@ -279,7 +283,7 @@ void output_free(struct output *o)
     if (!o)
         return;
     pthread_mutex_lock(&o->mu);
-    queue_pending(o, false);
+    queue_pending(o, false, true);
     o->stop = true;
     pthread_cond_signal(&o->cv_work);
     pthread_mutex_unlock(&o->mu);
