@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""mkflood.py syn|long OUT.pcap [COUNT] [SAMPLE.pcap] - a flood with a real server's traffic in it.
+"""mkflood.py syn|long|bulk OUT.pcap [COUNT] [SAMPLE.pcap] - a flood (or long flows) with a real
+server's traffic in it.
 
 syn:  COUNT (default 2 000 000) SYNs to 10.0.0.5:443, each from its own address and port
       (11.x.y.z), spread evenly over the sample's time span plus one second either side.
@@ -7,6 +8,9 @@ long: COUNT (default 1 000 000) concurrent long-lived connections to 10.0.0.6:44
       12.x.y.z: all handshakes (SYN, SYN-ACK, ACK) in the sample's first quarter, then one
       complete 100-byte HTTP request (never answered) and its ACK per connection in its last
       quarter; none closes, so every one is open at once.
+bulk: COUNT (default 16) long bulk transfers from 10.0.0.7:5001, each 40 000 full-size
+      segments (1448 bytes, captured as the first 96 bytes of the frame, as tcpdump -s 96)
+      acknowledged every second segment, interleaved: a long-flow capture of 960 000 frames.
 
 The sample's frames (an Ethernet capture: by default samples/network-loss.pcap, 110 HTTP
 connections to 10.99.1.2:8080 over 44 s) are merged in at their own times, so the real
@@ -75,19 +79,46 @@ def long_flows(n, t0, t1):
         yield t + 1, tcp_frame(True, dst, src, 443, port, sisn + 1, isn + 101, 0x10, 3 * i + 1)
 
 
+def bulk_flows(n, t0, t1, segs=40000):
+    src = bytes([10, 0, 0, 7])
+    step = (t1 - t0) / (segs * n * 3 // 2)
+    t = t0
+    for i in range(n):  # handshakes
+        dst, port = addr(13, i), 1024 + i
+        yield int(t), tcp_frame(True, dst, src, port, 5001, 1000 * i, 0, 0x02, 1)
+        yield int(t) + 1, tcp_frame(False, src, dst, 5001, port, 7000 * i, 1000 * i + 1, 0x12, 1)
+        yield int(t) + 2, tcp_frame(True, dst, src, port, 5001, 1000 * i + 1, 7000 * i + 1, 0x10, 2)
+        t += 3
+    payload = bytes(1448)
+    for k in range(segs):
+        for i in range(n):
+            dst, port = addr(13, i), 1024 + i
+            seq = 7000 * i + 1 + k * 1448
+            f = tcp_frame(False, src, dst, 5001, port, seq, 1000 * i + 1, 0x10, k + 2, payload)
+            yield int(t), (f[:96], len(f))
+            t += step
+            if k % 2:
+                yield int(t), tcp_frame(True, dst, src, port, 5001, 1000 * i + 1, seq + 1448, 0x10,
+                                        k + 3)
+                t += step
+
+
 def main():
-    if len(sys.argv) < 3 or sys.argv[1] not in ("syn", "long"):
+    if len(sys.argv) < 3 or sys.argv[1] not in ("syn", "long", "bulk"):
         sys.exit(__doc__)
     kind, out = sys.argv[1], sys.argv[2]
-    count = int(sys.argv[3]) if len(sys.argv) > 3 else (2000000 if kind == "syn" else 1000000)
+    count = int(sys.argv[3]) if len(sys.argv) > 3 else {"syn": 2000000, "long": 1000000,
+                                                         "bulk": 16}[kind]
     top = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
     sample = read_sample(sys.argv[4] if len(sys.argv) > 4 else
                          os.path.join(top, "samples", "network-loss.pcap"))
     first, last = sample[0][0], sample[-1][0]
     if kind == "syn":
         flood = syn_flood(count, first - 10**6, last + 10**6)
-    else:
+    elif kind == "long":
         flood = long_flows(count, first - 10**6, last + 10**6)
+    else:
+        flood = bulk_flows(count, first - 10**6, last + 10**6)
     buf = bytearray(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
     k, frames = 0, 0
     with open(out + ".tmp", "wb") as o:
@@ -97,7 +128,8 @@ def main():
                 buf += struct.pack("<IIII", st // 10**6, st % 10**6, len(sf), len(sf)) + sf
                 k += 1
                 frames += 1
-            buf += struct.pack("<IIII", t // 10**6, t % 10**6, len(frame), len(frame)) + frame
+            frame, wire = frame if isinstance(frame, tuple) else (frame, len(frame))
+            buf += struct.pack("<IIII", t // 10**6, t % 10**6, len(frame), wire) + frame
             frames += 1
             if len(buf) > 1 << 22:
                 o.write(buf)

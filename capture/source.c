@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdio_ext.h> /* __fsetlocking */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -203,6 +204,8 @@ static pcap_t *open_offline(const char *path, char *iobuf, char *perr)
     if (!fp) /* stdin, no buffer, or libpcap's own message for the failure */
         return pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, perr);
     (void)setvbuf(fp, iobuf, _IOFBF, CAP_FILE_BUFFER); /* fails only with a bad mode */
+    /* one thread reads it: fread need not lock the FILE for each record (two a frame) */
+    (void)__fsetlocking(fp, FSETLOCKING_BYCALLER);
     pcap_t *pc = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, perr);
     if (!pc)
         fclose(fp); /* libpcap leaves it open on failure */
