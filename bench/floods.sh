@@ -6,7 +6,8 @@
 # $BENCH_DIR, default /tmp). For each run: seconds, CPU (user+sys), peak RSS, flows, evictions,
 # the engine's flow-state peak (-v) against the flow cap, and whether every record about the
 # sample's server (10.99.1.2:8080: flows, findings, HTTP, health, incidents) equals the
-# sample's own, analysed alone. Run by hand, under nice (minutes); never in make check.
+# sample's own, analysed alone. FLOODS_OPTS adds options (e.g. "--max-flows 65536"). Run by
+# hand, under nice (minutes); never in make check.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=${FLOWMEDIC:-$top/flowmedic}
@@ -14,6 +15,8 @@ dir=${BENCH_DIR:-/tmp}
 syn=${1:-2000000}
 long=${2:-1000000}
 sample=$top/samples/network-loss.pcap
+maxf=$(echo "${FLOODS_OPTS:-}" | sed -n 's/.*--max-flows[ =]*\([0-9][0-9]*\).*/\1/p')
+maxf=${maxf:-262144}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
@@ -27,11 +30,11 @@ for kind in syn long; do
     [ -f "$cap" ] || python3 "$top/bench/mkflood.py" "$kind" "$cap" "$n" "$sample" >&2
     cat "$cap" >/dev/null # page-cached
     for w in 1 2 4; do
-        /usr/bin/time -f '%e %U %S %M' -o "$tmp/time" "$bin" -r "$cap" --json --no-db -q -v \
+        /usr/bin/time -f "%e %U %S %M" -o "$tmp/time" "$bin" -r "$cap" --json --no-db -q -v ${FLOODS_OPTS:-} \
             --workers "$w" >"$tmp/out.json" 2>"$tmp/err" || true
-        python3 - "$tmp/alone.json" "$tmp/out.json" "$tmp/err" "$tmp/time" "$kind $n" "$w" <<'PY'
+        python3 - "$tmp/alone.json" "$tmp/out.json" "$tmp/err" "$tmp/time" "$kind $n" "$w" "$maxf" <<'PY'
 import json, re, sys
-alone, out, err, timef, name, w = sys.argv[1:7]
+alone, out, err, timef, name, w, maxf = sys.argv[1:8]
 SERVER = "10.99.1.2:8080"
 DROP = {"flow_id", "id", "frames", "first_frame", "request_frame", "response_frame", "evidence"}
 
@@ -71,7 +74,7 @@ same = "all %d equal" % len(a) if a == b else "%d of %d equal, %d extra" % (
     len(a) - len(missing), len(a), len(extra))
 print("%-22s %-7s %9d %7.2f %7.2f %8.1f %9d %9d %-30s %s" % (
     name, w, s["packets"] if s else 0, float(secs), float(user) + float(sys_), int(kib) / 1024,
-    s["flows"] if s else 0, s["evicted"] if s else 0, state + " (262144)", same))
+    s["flows"] if s else 0, s["evicted"] if s else 0, state + " (%s)" % maxf, same))
 for m in missing[:3]:
     print("    only alone: " + m[:300])
 for m in extra[:3]:
@@ -79,4 +82,4 @@ for m in extra[:3]:
 PY
     done
 done
-echo "($(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg); default caps: --max-flows 262144, --stream-budget 64 MiB)"
+echo "($(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg); options: ${FLOODS_OPTS:-defaults: --max-flows 262144, --stream-budget 64 MiB})"
