@@ -26,7 +26,7 @@
 #define CAP_DEFAULT_SNAPLEN 262144 /* as tcpdump: enough for any frame incl. TSO/GRO */
 #define CAP_DEFAULT_TIMEOUT_MS 100
 #define CAP_ERRLEN 512
-#define CAP_FILE_BUFFER (1u << 20) /* stdio buffer of an offline file: 1 MiB reads, not 4 KiB */
+#define CAP_FILE_BUFFER (1u << 16) /* stdio buffer of an offline file: 64 KiB reads, not 4 KiB */
 
 /* A capture source: the open pcap handle plus what is needed to go on to the next file. */
 struct cap_source {
