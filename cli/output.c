@@ -30,6 +30,7 @@ struct output {
     struct out_sink now[OUTPUT_MAX_SINKS];   /* on_analysis_thread sinks, fed by output_put */
     size_t nnow;                             /* now[] used */
     bool block;                              /* producer waits when full (else drops) */
+    bool prompt;                             /* a view watches: queue each record at once */
     pthread_t thread;                        /* the output thread */
     bool started;                            /* thread was created */
     uint64_t last_tick_ns;                   /* monotonic time of the last tick (thread only) */
@@ -169,18 +170,18 @@ static void output_put(void *ctx, const struct out_rec *r)
         o->now[i].ops->put(o->now[i].ctx, r);
     if (o->nsinks == 0)
         return;
-    if (o->block) {
+    if (o->block && !o->prompt) {
         output_put_offline(o, r);
         return;
     }
     pthread_mutex_lock(&o->mu);
-    if (o->count == o->nslots && r->type != OUT_SUMMARY) {
-        o->dropped++;
-        pthread_mutex_unlock(&o->mu);
-        return;
-    }
-    while (o->count == o->nslots) { /* the summary waits for room */
-        if (o->waiting)
+    while (o->count == o->nslots) {
+        if (!o->block && r->type != OUT_SUMMARY) {
+            o->dropped++;
+            pthread_mutex_unlock(&o->mu);
+            return;
+        }
+        if (o->waiting) /* full: the thread must take what is queued */
             pthread_cond_signal(&o->cv_work);
         o->full_waiting = true;
         pthread_cond_wait(&o->cv_space, &o->mu);
@@ -189,7 +190,10 @@ static void output_put(void *ctx, const struct out_rec *r)
     struct out_rec *slot = &o->slots[(o->head + o->count) % o->nslots];
     memcpy(slot, r, out_rec_size(r->type));
     o->count++;
-    if (o->waiting) /* live records go at once (the view stays current) */
+    /* A watched file replay wakes the thread once a chunk is queued (and its timed wait takes
+       the rest); live records go at once (the view stays current). */
+    if (o->waiting &&
+        (!o->block || o->count >= OUTPUT_CHUNK || o->count == o->nslots || r->type == OUT_SUMMARY))
         pthread_cond_signal(&o->cv_work);
     pthread_mutex_unlock(&o->mu);
 }
@@ -255,6 +259,14 @@ free_output:
 fail:
     snprintf(err, errlen, "%s", why);
     return NULL;
+}
+
+void output_set_prompt(struct output *o, bool prompt)
+{
+    pthread_mutex_lock(&o->mu);
+    queue_pending(o, false, true);
+    o->prompt = prompt;
+    pthread_mutex_unlock(&o->mu);
 }
 
 void output_sync(struct output *o)

@@ -40,6 +40,12 @@ struct output *output_new(const struct out_sink *sinks, size_t n, size_t slots, 
  */
 extern const struct sink_ops output_sink_ops;
 
+/*
+ * prompt: a live view watches a file replay, so every record is queued at once (the thread
+ * takes them within 100 ms) instead of 64 at a time (the producer's call).
+ */
+void output_set_prompt(struct output *o, bool prompt);
+
 /* Wait until every record put so far has been handed to every sink (the producer's call). */
 void output_sync(struct output *o);
 
