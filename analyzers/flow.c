@@ -58,9 +58,9 @@ struct flow_table {
     size_t count;            /* flows in use */
     uint64_t exhausted;      /* flows that needed a block when none was left */
     struct siphash_key key;  /* hash key, random per table */
-    struct endpoint last_src; /* the last lookup's source... */
-    struct endpoint last_dst; /* ...destination... */
-    uint32_t last_hash;       /* ...and hash: flow_create for the same packet reuses it */
+    struct endpoint last_src;   /* the last lookup's source... */
+    struct endpoint last_dst;   /* ...destination... */
+    uint32_t last_hash;         /* ...and hash: flow_create for the same packet reuses it */
     struct flow_table_stats st; /* lookup cost counters */
 };
 
