@@ -603,9 +603,11 @@ void eng_packet_dup(struct engine *e, const struct pkt *p, int dup)
     else if (s.synack && !s.synack_retry)
         scan_answered(e->scans, &r->client.ip);
     stream_layer_segment(e->streams, f, p, &s);
+    bool bytes = stream_layer_planned(e->streams); /* most packets: nothing for the parsers */
     for (size_t i = 0; i < e->ndets; i++) {
         struct det *d = &e->dets[i];
-        stream_layer_deliver(e->streams, d, f, f->ext + d->off);
+        if (bytes && d->ops->stream)
+            stream_layer_deliver(e->streams, d, f, f->ext + d->off);
         if (d->ops->on_packet)
             d->ops->on_packet(d, f, f->ext + d->off, p, &s);
     }
@@ -660,6 +662,7 @@ void eng_summary(struct engine *e, struct run_summary *sum)
     sum->flows = e->st.flows_created;
     sum->evicted = e->st.evicted;
     sum->mirror_duplicates = e->st.mirror_duplicates;
+    sum->mirror_dup_overflow = e->st.mirror_dup_overflow + tcp_dedup_overflows(e->dedup);
     if (sum->malformed < e->malformed)
         sum->malformed = e->malformed;
     memcpy(sum->findings, e->st.findings, sizeof(sum->findings));
@@ -682,6 +685,7 @@ void eng_get_stats(const struct engine *e, struct eng_stats *st)
     st->lazy_exhausted += fm.blocks_exhausted;
     st->stream_buf_exhausted = stream_layer_exhausted(e->streams);
     st->flows_active = flow_count(e->ft);
+    st->mirror_dup_overflow += tcp_dedup_overflows(e->dedup);
     st->last_ts_ns = e->now_ns;
 }
 
@@ -816,9 +820,11 @@ void eng_run_packet(struct engine *e, struct flow *f, const struct pkt *p,
             scan_answered(e->scans, &r->client.ip);
         stream_layer_segment(e->streams, f, p, s);
     }
+    bool bytes = stream_layer_planned(e->streams);
     for (size_t i = lo; i < hi && i < e->ndets; i++) {
         struct det *d = &e->dets[i];
-        stream_layer_deliver(e->streams, d, f, f->ext + d->off);
+        if (bytes && d->ops->stream)
+            stream_layer_deliver(e->streams, d, f, f->ext + d->off);
         if (d->ops->on_packet)
             d->ops->on_packet(d, f, f->ext + d->off, p, s);
     }
@@ -880,6 +886,7 @@ void eng_add_stats(struct engine *e, const struct eng_stats *w)
     e->st.evicted += w->evicted;
     e->st.idle_expired += w->idle_expired;
     e->st.mirror_duplicates += w->mirror_duplicates;
+    e->st.mirror_dup_overflow += w->mirror_dup_overflow;
     e->st.stream_buf_exhausted += w->stream_buf_exhausted;
     e->st.lazy_exhausted += w->lazy_exhausted;
     e->st.state_peak_bytes += w->state_peak_bytes;

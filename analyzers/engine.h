@@ -71,6 +71,7 @@ struct eng_stats {
     uint64_t evicted;               /* flows evicted because the table was full */
     uint64_t idle_expired;          /* flows expired by the idle timeout */
     uint64_t mirror_duplicates;     /* SPAN duplicates dropped before analysis */
+    uint64_t mirror_dup_overflow;   /* frames the duplicate filter forgot inside the window */
     uint64_t findings[FK__COUNT];   /* findings emitted per kind */
     uint64_t stream_buf_exhausted;  /* flows that found no free stream buffer */
     /* Per-flow memory: every flow costs flow_fixed_bytes (its table entry: a SYN-only flow's

@@ -210,6 +210,7 @@ struct run_summary {
     uint64_t non_tcp;               /* frames skipped: not TCP */
     uint64_t fragments;             /* IP fragments skipped */
     uint64_t mirror_duplicates;     /* SPAN duplicates dropped */
+    uint64_t mirror_dup_overflow;   /* frames the duplicate filter forgot inside its window */
     uint64_t kernel_drops;          /* pcap_stats drops (live) */
     uint64_t if_drops;              /* interface drops (live) */
     uint64_t findings[FK__COUNT];   /* findings written per kind */

@@ -58,6 +58,9 @@ struct flow_table {
     size_t count;            /* flows in use */
     uint64_t exhausted;      /* flows that needed a block when none was left */
     struct siphash_key key;  /* hash key, random per table */
+    struct endpoint last_src;   /* the last lookup's source... */
+    struct endpoint last_dst;   /* ...destination... */
+    uint32_t last_hash;         /* ...and hash: flow_create for the same packet reuses it */
     struct flow_table_stats st; /* lookup cost counters */
 };
 
@@ -215,6 +218,9 @@ static struct flow *flow_view(struct flow_table *t, struct flow_node *n)
 struct flow *flow_lookup(struct flow_table *t, const struct pkt *p, int *dir)
 {
     uint32_t h = flow_hash(t, &p->src, &p->dst);
+    t->last_src = p->src;
+    t->last_dst = p->dst;
+    t->last_hash = h;
     uint64_t n = 0;
     struct flow_node *f;
     t->st.lookups++;
@@ -418,7 +424,11 @@ struct flow *flow_create(struct flow_table *t, const struct pkt *p,
     f->rec.server = p->dst;
     n->client = p->src;
     n->server = p->dst;
-    n->hash = flow_hash(t, &p->src, &p->dst);
+    /* a new flow follows a lookup of the same packet: its hash is known (SipHash saved) */
+    if (pkt_ep_eq(&p->src, &t->last_src) && pkt_ep_eq(&p->dst, &t->last_dst))
+        n->hash = t->last_hash;
+    else
+        n->hash = flow_hash(t, &p->src, &p->dst);
     n->in_use = true;
     struct flow_node **b = &t->buckets[n->hash & t->mask];
     n->hnext = *b;
@@ -501,6 +511,8 @@ int flow_table_set_key(struct flow_table *t, const struct siphash_key *k)
     if (t->count)
         return ERR_ARG;
     t->key = *k;
+    memset(&t->last_src, 0, sizeof(t->last_src)); /* the cached hash was under the old key */
+    memset(&t->last_dst, 0, sizeof(t->last_dst));
     return 0;
 }
 

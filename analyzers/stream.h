@@ -206,6 +206,8 @@ void stream_layer_free(struct stream_layer *sl);
 void stream_layer_segment(struct stream_layer *sl, struct flow *f, const struct pkt *p,
                           const struct tcp_seg *sg);
 void stream_layer_deliver(struct stream_layer *sl, struct det *d, const struct flow *f, void *fs);
+/* Has this packet anything for the parsers (else stream_layer_deliver would do nothing)? */
+bool stream_layer_planned(const struct stream_layer *sl);
 void stream_layer_done(struct stream_layer *sl, struct flow *f);
 
 /* Flow f ends (after the detectors' on_flow_end): its layer state goes back to the pool. */

@@ -505,6 +505,11 @@ void stream_layer_deliver(struct stream_layer *sl, struct det *d, const struct f
         so->eof(d, f, fs, pl->dir, pl->p);
 }
 
+bool stream_layer_planned(const struct stream_layer *sl)
+{
+    return sl->plan.fl != NULL;
+}
+
 void stream_layer_done(struct stream_layer *sl, struct flow *f)
 {
     struct sl_plan *pl = &sl->plan;

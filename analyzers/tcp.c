@@ -18,6 +18,7 @@
 #define TCP_OOO_NS 3000000ull       /* out-of-order window when no RTT is known (3 ms) */
 #define TCP_MAX_WSCALE 14           /* RFC 7323: larger shifts are treated as 14 */
 #define TCP_MAX_GAP (1u << 30)      /* ACK distances beyond this are not believed */
+#define TCP_DEDUP_WORDS 8           /* 64-bit words of a duplicate-filter signature */
 
 bool tcp_ep_is_server(const struct endpoint *ep, const struct endpoint *servers, size_t n)
 {
@@ -46,36 +47,54 @@ int tcp_pick_server(const struct pkt *p, const struct endpoint *servers, size_t 
     return p->src.port < p->dst.port ? 1 : 0;
 }
 
-/* One remembered frame signature: 8 bytes, so the table stays small enough for the cache. */
-struct tcp_dedup_slot {
-    uint32_t tag;   /* high 32 bits of the signature hash (the low bits chose the slot) */
-    uint32_t ts_us; /* time of the first copy, microseconds modulo 2^32 */
+/*
+ * One remembered frame: its whole signature, compared exactly, so the verdict never depends on
+ * the hash (which only picks the bucket). IPv4 signatures use 5 words and leave the rest zero;
+ * an IPv6 one cannot equal them (its word 6 holds the family).
+ */
+struct tcp_dedup_entry {
+    uint64_t sig[TCP_DEDUP_WORDS]; /* the frame's signature (tcp_dedup_sig) */
+    uint64_t hash;                 /* SipHash of sig under the filter's key: picks the bucket */
+    uint64_t ts_us;                /* time of the first copy, microseconds */
+    uint32_t next;                 /* next entry of the same bucket (newer first), or DD_NONE */
 };
 
-/* The SPAN duplicate filter. */
+#define DD_NONE UINT32_MAX /* end of a bucket's chain */
+
+/*
+ * The SPAN duplicate filter: a ring of the last 2^order frames in arrival order, indexed by
+ * 2^(order-2) hash buckets of chained entries. Entries leave the ring oldest first: when they
+ * fall out of the window, or, when the window holds more frames than the ring, as the oldest
+ * (counted in overflow). Which frames are remembered depends only on the frames and the window.
+ */
 struct tcp_dedup {
-    struct tcp_dedup_slot *slots; /* 2^order slots */
-    uint64_t mask;                /* slots - 1 */
-    struct siphash_key key;       /* hash key, random per filter */
+    struct tcp_dedup_entry *ring; /* 2^order entries */
+    uint32_t *heads;              /* per bucket: its newest entry, or DD_NONE */
+    uint32_t cap;                 /* ring entries */
+    uint32_t bmask;               /* buckets - 1 */
+    uint32_t oldest;              /* ring index of the oldest entry */
+    uint32_t count;               /* entries in the ring */
+    uint64_t overflow;            /* entries still in the window evicted by a full ring */
+    struct siphash_key key;       /* hash key, random per filter (hash-flood hardening) */
 };
 
 struct tcp_dedup *tcp_dedup_new(unsigned order)
 {
-    if (order < 4 || order > 28)
+    if (order < 4 || order > 24)
         return NULL;
     struct tcp_dedup *d = calloc(1, sizeof(*d));
     if (!d)
         return NULL;
-    d->slots = calloc((size_t)1 << order, sizeof(*d->slots));
-    if (!d->slots) {
-        free(d);
-        return NULL;
-    }
-    d->mask = ((uint64_t)1 << order) - 1;
-    if (siphash_key_random(&d->key) != 0) {
+    d->cap = (uint32_t)1 << order;
+    d->bmask = ((uint32_t)1 << (order - 2)) - 1; /* a quarter: small enough to stay cached */
+    d->ring = calloc(d->cap, sizeof(*d->ring));
+    d->heads = malloc(((size_t)d->bmask + 1) * sizeof(*d->heads));
+    if (!d->ring || !d->heads || siphash_key_random(&d->key) != 0) {
         tcp_dedup_free(d);
         return NULL;
     }
+    for (size_t i = 0; i <= d->bmask; i++)
+        d->heads[i] = DD_NONE;
     return d;
 }
 
@@ -83,21 +102,44 @@ void tcp_dedup_free(struct tcp_dedup *d)
 {
     if (!d)
         return;
-    free(d->slots);
+    free(d->ring);
+    free(d->heads);
     free(d);
 }
 
-bool tcp_dedup_check(struct tcp_dedup *d, const struct pkt *p, uint64_t window_ns)
+uint64_t tcp_dedup_overflows(const struct tcp_dedup *d)
 {
-    if (!d || (p->ip_id == 0 && !p->has_ts))
-        return false;
-    /*
-     * SipHash-1-3 of the frame's signature under the filter's random key: a sender cannot
-     * make another segment look like a copy of one just seen (under the old fixed hash the
-     * timestamp option alone could cancel every other field). IPv4 addresses take one word.
-     */
-    uint64_t w[8];
+    return d ? d->overflow : 0;
+}
+
+/* Was e seen at most window_us before now_us (not after it: the clock may step back)? */
+static bool dd_in_window(const struct tcp_dedup_entry *e, uint64_t now_us, uint64_t window_us)
+{
+    return now_us >= e->ts_us && now_us - e->ts_us <= window_us;
+}
+
+/* Remove the oldest entry from the ring and from its bucket's chain (where it is the last). */
+static void dd_pop_oldest(struct tcp_dedup *d)
+{
+    uint32_t i = d->oldest;
+    uint32_t *link = &d->heads[d->ring[i].hash & d->bmask];
+    while (*link != DD_NONE && *link != i)
+        link = &d->ring[*link].next;
+    if (*link == i)
+        *link = d->ring[i].next;
+    d->oldest = (i + 1) & (d->cap - 1);
+    d->count--;
+}
+
+/*
+ * p's signature in w (TCP_DEDUP_WORDS words, unused ones zero): addresses, ports, IP ID, TCP
+ * checksum, seq, ack, length, window, family, flags and the timestamps option. Returns the
+ * words used (5 for IPv4, 8 for IPv6).
+ */
+static size_t tcp_dedup_sig(const struct pkt *p, uint64_t *w)
+{
     size_t n = 0;
+    memset(w, 0, TCP_DEDUP_WORDS * sizeof(*w));
     if (p->src.ip.family == 4) {
         uint32_t a, b;
         memcpy(&a, p->src.ip.a, sizeof(a));
@@ -115,15 +157,42 @@ bool tcp_dedup_check(struct tcp_dedup *d, const struct pkt *p, uint64_t window_n
     w[n++] = (uint64_t)p->tcp_len << 32 | (uint64_t)p->win << 16 | (uint64_t)p->src.ip.family << 8 |
              p->flags;
     w[n++] = (uint64_t)p->tsval << 32 | p->tsecr;
+    return n;
+}
+
+bool tcp_dedup_check(struct tcp_dedup *d, const struct pkt *p, uint64_t window_ns)
+{
+    if (!d || (p->ip_id == 0 && !p->has_ts))
+        return false;
+    uint64_t w[TCP_DEDUP_WORDS];
+    size_t n = tcp_dedup_sig(p, w);
+    /*
+     * SipHash-1-3 under the filter's random key chooses the bucket, so a sender cannot pile
+     * frames into one chain; the verdict is an exact comparison of the signatures.
+     */
     uint64_t h = siphash13_words(&d->key, w, n);
-    struct tcp_dedup_slot *s = &d->slots[h & d->mask];
-    uint32_t tag = (uint32_t)(h >> 32) | 1u; /* never 0: 0 marks an empty slot */
-    uint32_t now_us = (uint32_t)(p->ts_ns / 1000u);
-    uint64_t window_us = window_ns / 1000u;
-    if (s->tag == tag && (uint32_t)(now_us - s->ts_us) <= window_us)
-        return true;
-    s->tag = tag;
-    s->ts_us = now_us;
+    uint64_t now_us = p->ts_ns / 1000u, window_us = window_ns / 1000u;
+    while (d->count && !dd_in_window(&d->ring[d->oldest], now_us, window_us))
+        dd_pop_oldest(d);
+    uint32_t *head = &d->heads[h & d->bmask];
+    for (uint32_t i = *head; i != DD_NONE; i = d->ring[i].next) {
+        const struct tcp_dedup_entry *e = &d->ring[i];
+        if (e->hash == h && memcmp(e->sig, w, sizeof(w)) == 0 && dd_in_window(e, now_us, window_us))
+            return true;
+    }
+    if (d->count == d->cap) {
+        if (dd_in_window(&d->ring[d->oldest], now_us, window_us))
+            d->overflow++;
+        dd_pop_oldest(d);
+    }
+    uint32_t i = (d->oldest + d->count) & (d->cap - 1);
+    struct tcp_dedup_entry *e = &d->ring[i];
+    memcpy(e->sig, w, sizeof(w));
+    e->hash = h;
+    e->ts_us = now_us;
+    e->next = *head;
+    *head = i;
+    d->count++;
     return false;
 }
 

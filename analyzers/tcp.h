@@ -163,22 +163,28 @@ void tcp_syn_pack(const struct flow *f, struct tcp_syn *s);
 void tcp_syn_unpack(struct flow *f, const struct tcp_syn *s);
 
 /*
- * SPAN duplicate filter: a direct-mapped table of recent frame signatures (a 64-bit hash of
- * addresses, ports, IP ID, seq, ack, length, flags, window and TCP checksum) shared by all
- * flows, so copies are found however many frames lie between them. No allocation per packet.
+ * SPAN duplicate filter: the frames of the last window (a ring of 2^order in arrival order,
+ * hash-indexed), shared by all flows, so copies are found however many frames lie between
+ * them. A frame is a copy only if its whole signature (addresses, ports, IP ID, seq, ack,
+ * length, flags, window, TCP checksum and timestamps) equals a remembered one: the verdict
+ * depends on the frames and the window, never on the per-run hash key. No allocation per packet.
  */
 struct tcp_dedup;
 
-/* A filter with 2^order slots; NULL when out of memory. */
+/* A filter remembering up to 2^order frames (4..24); NULL when out of memory. */
 struct tcp_dedup *tcp_dedup_new(unsigned order);
 void tcp_dedup_free(struct tcp_dedup *d);
 
 /*
  * Is p a copy of a frame seen at most window_ns earlier? If not, p is remembered. Frames
  * without a per-transmission identifier (IPv4 ID 0 or IPv6, and no TCP timestamps option)
- * are never judged copies: identical RSTs a stack sends back-to-back are real packets.
+ * are never judged copies: identical RSTs a stack sends back-to-back are real packets. When
+ * the window holds more frames than the filter, the oldest are forgotten first (counted).
  */
 bool tcp_dedup_check(struct tcp_dedup *d, const struct pkt *p, uint64_t window_ns);
+
+/* Frames forgotten while still inside the window because the filter was full. */
+uint64_t tcp_dedup_overflows(const struct tcp_dedup *d);
 
 /* Does p start a new connection on f's 4-tuple (a SYN with another ISN)? */
 bool tcp_is_reuse(const struct flow *f, const struct pkt *p, int dir);

@@ -30,8 +30,8 @@
  * - Flow ids: workers number flows by their first frame (unique); the aggregator gives them
  *   1, 2, 3 ... in the order they were created, as the single engine does, and rewrites the
  *   ids in every record it passes on.
- * - SPAN duplicates are found by one filter in the reader, over every packet (its table is
- *   direct-mapped: per worker, fewer collisions would find more duplicates).
+ * - SPAN duplicates are found by one filter in the reader, over every packet (it compares
+ *   whole signatures within the window, so its verdicts are those of the single engine).
  * - Certificates: "each (certificate, server, SNI) judged once" is decided by the aggregator
  *   (tls_certs_set_thread_judge): workers judge every time and the aggregator drops the
  *   verdicts of a key it has judged.
@@ -1233,6 +1233,8 @@ void wk_finish(struct workers *w, struct run_summary *sum)
         eng_get_stats(w->wk[i].eng, &st);
         eng_add_stats(w->agg, &st);
     }
+    struct eng_stats rd = {.mirror_dup_overflow = tcp_dedup_overflows(w->dedup)};
+    eng_add_stats(w->agg, &rd);
     if (sum)
         eng_summary(w->agg, sum);
 }
@@ -1255,6 +1257,7 @@ void wk_get_stats(struct workers *w, struct eng_stats *st)
         st->evicted += s.evicted;
         st->idle_expired += s.idle_expired;
         st->mirror_duplicates += s.mirror_duplicates;
+        st->mirror_dup_overflow += s.mirror_dup_overflow;
         st->stream_buf_exhausted += s.stream_buf_exhausted;
         st->lazy_bytes += s.lazy_bytes;
         st->lazy_exhausted += s.lazy_exhausted;
@@ -1267,6 +1270,7 @@ void wk_get_stats(struct workers *w, struct eng_stats *st)
         if (s.last_ts_ns > st->last_ts_ns)
             st->last_ts_ns = s.last_ts_ns;
     }
+    st->mirror_dup_overflow += tcp_dedup_overflows(w->dedup); /* the reader's: this thread */
 }
 
 struct engine *wk_engine(struct workers *w)

@@ -4,6 +4,8 @@
 # SQLite writer on) with --workers 1, 2 and 4, tcptrace and tshark's TCP analysis, on captures
 # of 0.2x, 1x and 4x the reference size (8 000, 40 000, 160 000 flows built from the samples by
 # bench/mkbig.py, kept in $BENCH_DIR, default /tmp). Run by hand, under nice; never in make check.
+# Needs: python3, /usr/bin/time (package time), tcpdump, tcptrace, tshark (apt-get install time
+# tcpdump tcptrace tshark); a tool that is missing is reported as not installed and skipped.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=${FLOWMEDIC:-$top/flowmedic}

@@ -380,6 +380,8 @@ static void put_summary(FILE *out, const struct run_summary *s)
             JSON_SCHEMA_VERSION, s->frames, s->tcp_packets, s->bytes, s->flows,
             s->kernel_drops + s->if_drops, s->kernel_drops, s->if_drops, s->malformed, s->evicted,
             s->mirror_duplicates, s->fragments, s->non_tcp, s->input_error ? "true" : "false");
+    if (s->mirror_dup_overflow) /* only when the window held more frames than the filter */
+        fprintf(out, ",\"mirror_dup_overflow\":%" PRIu64, s->mirror_dup_overflow);
     fputs(",\"first_ts\":", out);
     if (s->frames)
         put_ts(out, s->first_ts_ns);

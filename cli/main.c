@@ -705,6 +705,8 @@ static int open_sinks(struct run *r)
         log_error("%s", err);
         return -1;
     }
+    if (r->tui || r->metrics) /* watched while a file is read: no batching of records */
+        output_set_prompt(r->out, true);
     return 0;
 }
 

@@ -3,7 +3,9 @@
  * record into the next free slot of a ring allocated once; the output thread takes up to
  * OUTPUT_CHUNK records per lock and hands them, in order, to every sink in table order
  * (a sink marked on_analysis_thread gets each record at once from the producer instead).
- * Offline the producer waits for room; live it counts a drop instead of stalling capture.
+ * Offline the producer waits for room, and fills the slots it knows free without the lock,
+ * queueing them OUTPUT_CHUNK at a time (one lock per chunk, not per record); live it queues
+ * each record at once and counts a drop instead of stalling capture.
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L /* pthread_condattr_setclock under -std=c11 */
@@ -28,9 +30,14 @@ struct output {
     struct out_sink now[OUTPUT_MAX_SINKS];   /* on_analysis_thread sinks, fed by output_put */
     size_t nnow;                             /* now[] used */
     bool block;                              /* producer waits when full (else drops) */
+    bool prompt;                             /* a view watches: queue each record at once */
     pthread_t thread;                        /* the output thread */
     bool started;                            /* thread was created */
     uint64_t last_tick_ns;                   /* monotonic time of the last tick (thread only) */
+    /* The producer's own (offline): records written past head + count, not yet queued. */
+    size_t wpos;    /* slot the next record goes to: (head + count + pending) % nslots */
+    size_t pending; /* records written there and not yet queued */
+    size_t room;    /* slots known free at the last lock, minus pending */
     /* Shared with the thread, guarded by mu. */
     pthread_mutex_t mu;      /* guards everything below */
     pthread_cond_t cv_work;  /* thread: records queued, or stop */
@@ -111,6 +118,50 @@ static void *output_main(void *arg)
     return NULL;
 }
 
+/*
+ * Producer, offline: queue the pending records; with wait, until a slot is free. The thread is
+ * woken once half the queue is waiting, or with now (the summary, a sync): a wake-up per chunk
+ * cost more (futex and scheduler) than delivering the chunk. Under mu.
+ */
+static void queue_pending(struct output *o, bool wait, bool now)
+{
+    o->count += o->pending;
+    o->pending = 0;
+    while (wait && o->count == o->nslots) {
+        if (o->waiting) /* full: the thread must take what is queued */
+            pthread_cond_signal(&o->cv_work);
+        o->full_waiting = true;
+        pthread_cond_wait(&o->cv_space, &o->mu);
+        o->full_waiting = false;
+    }
+    o->room = o->nslots - o->count;
+    if (o->waiting && o->count && (now || o->count >= o->nslots / 2))
+        pthread_cond_signal(&o->cv_work);
+}
+
+/*
+ * output_sink_ops.put, offline: copy r into a slot known free without the lock (the thread
+ * reads only the queued ones), and queue a chunk at once: a lock and a wake-up per record cost
+ * more than most records' delivery.
+ */
+static void output_put_offline(struct output *o, const struct out_rec *r)
+{
+    if (o->room == 0) {
+        pthread_mutex_lock(&o->mu);
+        queue_pending(o, true, false);
+        pthread_mutex_unlock(&o->mu);
+    }
+    memcpy(&o->slots[o->wpos], r, out_rec_size(r->type));
+    o->wpos = (o->wpos + 1) % o->nslots;
+    o->pending++;
+    o->room--;
+    if (o->pending >= OUTPUT_CHUNK || r->type == OUT_SUMMARY) {
+        pthread_mutex_lock(&o->mu);
+        queue_pending(o, false, r->type == OUT_SUMMARY);
+        pthread_mutex_unlock(&o->mu);
+    }
+}
+
 /* output_sink_ops.put: copy r into the queue (waiting for room, or dropping it, when full). */
 static void output_put(void *ctx, const struct out_rec *r)
 {
@@ -119,6 +170,10 @@ static void output_put(void *ctx, const struct out_rec *r)
         o->now[i].ops->put(o->now[i].ctx, r);
     if (o->nsinks == 0)
         return;
+    if (o->block && !o->prompt) {
+        output_put_offline(o, r);
+        return;
+    }
     pthread_mutex_lock(&o->mu);
     while (o->count == o->nslots) {
         if (!o->block && r->type != OUT_SUMMARY) {
@@ -135,10 +190,10 @@ static void output_put(void *ctx, const struct out_rec *r)
     struct out_rec *slot = &o->slots[(o->head + o->count) % o->nslots];
     memcpy(slot, r, out_rec_size(r->type));
     o->count++;
-    /* Offline, wake the thread once a chunk is queued, not per record (a wake-up costs more
-       than most records' delivery); live records go at once (the view stays current). */
-    if (o->waiting && (!o->block || o->count >= OUTPUT_CHUNK || o->count == o->nslots ||
-                       r->type == OUT_SUMMARY))
+    /* A watched file replay wakes the thread once a chunk is queued (and its timed wait takes
+       the rest); live records go at once (the view stays current). */
+    if (o->waiting &&
+        (!o->block || o->count >= OUTPUT_CHUNK || o->count == o->nslots || r->type == OUT_SUMMARY))
         pthread_cond_signal(&o->cv_work);
     pthread_mutex_unlock(&o->mu);
 }
@@ -170,6 +225,7 @@ struct output *output_new(const struct out_sink *sinks, size_t n, size_t slots, 
             o->sinks[o->nsinks++] = sinks[i];
     }
     o->block = block;
+    o->room = o->nslots;
     o->last_tick_ns = clock_mono_ns();
     pthread_condattr_t ca;
     if (pthread_mutex_init(&o->mu, NULL) != 0)
@@ -205,11 +261,20 @@ fail:
     return NULL;
 }
 
+void output_set_prompt(struct output *o, bool prompt)
+{
+    pthread_mutex_lock(&o->mu);
+    queue_pending(o, false, true);
+    o->prompt = prompt;
+    pthread_mutex_unlock(&o->mu);
+}
+
 void output_sync(struct output *o)
 {
     if (!o)
         return;
     pthread_mutex_lock(&o->mu);
+    queue_pending(o, false, true);
     if (o->count > 0 && o->waiting)
         pthread_cond_signal(&o->cv_work);
     while (o->count > 0)
@@ -230,6 +295,7 @@ void output_free(struct output *o)
     if (!o)
         return;
     pthread_mutex_lock(&o->mu);
+    queue_pending(o, false, true);
     o->stop = true;
     pthread_cond_signal(&o->cv_work);
     pthread_mutex_unlock(&o->mu);

@@ -34,10 +34,19 @@ struct output;
 struct output *output_new(const struct out_sink *sinks, size_t n, size_t slots, bool block,
                           char *err, size_t errlen);
 
-/* The producer side, for eng_new: put copies the record into the queue (ctx: the output). */
+/*
+ * The producer side, for eng_new: put copies the record into the queue (ctx: the output). One
+ * producer thread at a time: offline it fills free slots without the lock.
+ */
 extern const struct sink_ops output_sink_ops;
 
-/* Wait until every record queued so far has been handed to every sink. */
+/*
+ * prompt: a live view watches a file replay, so every record is queued at once (the thread
+ * takes them within 100 ms) instead of 64 at a time (the producer's call).
+ */
+void output_set_prompt(struct output *o, bool prompt);
+
+/* Wait until every record put so far has been handed to every sink (the producer's call). */
 void output_sync(struct output *o);
 
 /* Records dropped because the queue was full (live input only). Any thread. */

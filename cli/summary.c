@@ -352,6 +352,11 @@ static void print_summary(struct summary *s, const struct run_summary *r)
             "  skipped: %" PRIu64 " non-TCP, %" PRIu64 " IP fragments; malformed: %" PRIu64
             "; mirror duplicates dropped: %" PRIu64 "; flows evicted (cap): %" PRIu64 "\n",
             r->non_tcp, r->fragments, r->malformed, r->mirror_duplicates, r->evicted);
+    if (r->mirror_dup_overflow)
+        fprintf(o,
+                "  duplicate filter full: %" PRIu64
+                " frames forgotten inside the window (copies of them were analysed)\n",
+                r->mirror_dup_overflow);
     fprintf(o, "  kernel drops: %" PRIu64 ", interface drops: %" PRIu64 "%s\n", r->kernel_drops,
             r->if_drops, r->input_error ? "; input ended early (see message above)" : "");
     fprintf(o, "\nFindings: %" PRIu64 " error, %" PRIu64 " warn, %" PRIu64 " info\n",

@@ -924,6 +924,76 @@ static void test_dedup_not_forgeable(void)
     tcp_dedup_free(d);
 }
 
+/* The frame fields the duplicate filter compares: equal here means a copy. */
+static bool same_frame(const struct pkt *a, const struct pkt *b)
+{
+    return a->seq == b->seq && a->ack == b->ack && a->ip_id == b->ip_id &&
+           a->tcp_csum == b->tcp_csum && a->tcp_len == b->tcp_len && a->flags == b->flags &&
+           a->win == b->win && a->tsval == b->tsval && a->tsecr == b->tsecr &&
+           a->src.port == b->src.port && a->dst.port == b->dst.port &&
+           pkt_ip_eq(&a->src.ip, &b->src.ip) && pkt_ip_eq(&a->dst.ip, &b->dst.ip);
+}
+
+/*
+ * The filter's verdicts depend only on the frames and the window, not on its random key: two
+ * filters (two keys) of 16 entries give the verdicts of a plain model (the last 16 frames in
+ * arrival order, the oldest forgotten first) on frames whose copies come 1 to 40 frames and
+ * up to 1.6 ms later, so that the window often holds more than 16 frames (overflow counted).
+ */
+static void test_dedup_deterministic(void)
+{
+    enum { CAP = 16, N = 4000 };
+    struct tcp_dedup *d1 = tcp_dedup_new(4), *d2 = tcp_dedup_new(4);
+    CHECK(d1 && d2);
+    if (!d1 || !d2)
+        goto out;
+    reset_scenario();
+    static struct pkt sent[N];
+    struct pkt model[CAP];
+    size_t mfirst = 0, mcount = 0, dups = 0;
+    uint64_t moverflow = 0, rnd = 12345;
+    for (size_t i = 0; i < N; i++) {
+        rnd = rnd * 6364136223846793005ULL + 1442695040888963407ULL;
+        unsigned r = (unsigned)(rnd >> 33);
+        if (i > 0 && r % 3 == 0) { /* a copy of an earlier frame, 1 to 40 frames back */
+            size_t back = 1 + (r >> 2) % 40;
+            sent[i] = sent[i > back ? i - back : 0];
+        } else {
+            sent[i] = *seg(DIR_C2S, 0, TCP_ACK, 1000 + (uint32_t)i * 100, 5001, 100, 502);
+            sent[i].ip_id = (uint16_t)(i + 1);
+        }
+        sent[i].ts_ns = (uint64_t)i * 40 * US; /* 25 frames a millisecond */
+        const struct pkt *p = &sent[i];
+        uint64_t now = p->ts_ns / 1000;
+        while (mcount && model[mfirst].ts_ns / 1000 + 1000 < now) {
+            mfirst = (mfirst + 1) % CAP;
+            mcount--;
+        }
+        bool copy = false;
+        for (size_t k = 0; k < mcount; k++)
+            copy |= same_frame(&model[(mfirst + k) % CAP], p);
+        if (!copy) {
+            if (mcount == CAP) {
+                moverflow++; /* the oldest is still inside the window (popped above if not) */
+                mfirst = (mfirst + 1) % CAP;
+                mcount--;
+            }
+            model[(mfirst + mcount++) % CAP] = *p;
+        }
+        bool v1 = tcp_dedup_check(d1, p, MS), v2 = tcp_dedup_check(d2, p, MS);
+        CHECK(v1 == copy);
+        CHECK(v2 == copy);
+        dups += copy;
+    }
+    CHECK(dups > N / 10);      /* copies were found... */
+    CHECK(moverflow > N / 10); /* ...and the window often overflowed the 16 entries */
+    CHECK_EQ_U64(tcp_dedup_overflows(d1), moverflow);
+    CHECK_EQ_U64(tcp_dedup_overflows(d2), moverflow);
+out:
+    tcp_dedup_free(d1);
+    tcp_dedup_free(d2);
+}
+
 int main(void)
 {
     TEST_RUN(test_names);
@@ -947,5 +1017,6 @@ int main(void)
     TEST_RUN(test_eviction_and_snapshot);
     TEST_RUN(test_malformed);
     TEST_RUN(test_dedup_not_forgeable);
+    TEST_RUN(test_dedup_deterministic);
     return TEST_REPORT();
 }
