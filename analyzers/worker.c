@@ -875,11 +875,16 @@ static void wk_agg_release(struct workers *w)
     }
 }
 
+/*
+ * The aggregator's wait condition: a worker it is waiting for (no record in hand, not done)
+ * has something new. A worker whose head record is peeked reads as readable until it is
+ * taken: counting it made the aggregator spin while the other worker caught up.
+ */
 static bool wk_agg_ready(void *ctx)
 {
     struct workers *w = ctx;
     for (unsigned i = 0; i < w->n; i++)
-        if (!w->src[i].done && ring_readable(w->wk[i].out))
+        if (!w->src[i].head && !w->src[i].done && ring_readable(w->wk[i].out))
             return true;
     return false;
 }
