@@ -128,7 +128,8 @@ enum wk_out_type {
 
 /* The header of every worker -> aggregator record. */
 struct wk_rec {
-    uint32_t type;  /* enum wk_out_type */
+    uint16_t type;  /* enum wk_out_type */
+    uint16_t ngrp;  /* WR_PKT, WR_END: groups run, from group on (folded records, below) */
     uint16_t phase; /* enum wk_phase */
     uint16_t group; /* detector group (WR_PKT, WR_END, WR_TICK, WR_FIN) */
     uint64_t pos;   /* position */
@@ -189,6 +190,8 @@ struct wk_worker {
     uint32_t nfree;       /* entries in free_slots */
     uint32_t nslots;      /* slots 1..nslots */
     unsigned batches;     /* batches done (for WK_STATS_EVERY) */
+    struct wk_rec *fold;  /* the WR_PKT / WR_END record pushed last, not yet published, that
+                             the next group's proxy may extend (NULL: none) */
     struct wk_pub pub;    /* counters for wk_get_stats */
     char tag[24];         /* "worker N: " before its messages */
 };
@@ -295,10 +298,12 @@ struct wk_proxy {
 static struct wk_rec *wk_emit(struct wk_worker *k, uint32_t type, size_t len, uint16_t group,
                               uint64_t arg)
 {
+    k->fold = NULL; /* another record follows it (and ring_reserve may publish) */
     struct wk_rec *r = ring_reserve(k->out, len);
     if (!r)
         return NULL; /* larger than a ring message: cannot happen for the sizes used */
-    r->type = type;
+    r->type = (uint16_t)type;
+    r->ngrp = 1;
     r->phase = k->phase;
     r->group = group;
     r->pos = k->pos;
@@ -311,6 +316,37 @@ static void wk_emit_simple(struct wk_worker *k, uint32_t type, uint16_t group, u
 {
     if (wk_emit(k, type, sizeof(struct wk_rec), group, arg))
         ring_push(k->out);
+}
+
+/*
+ * Folding: the records of one segment (or flow end) for consecutive detector groups are one
+ * record when nothing came between them (det_tls, between the groups, rarely emits): the
+ * proxy of group g extends the record pushed last, still unpublished, that ends at group g.
+ * The aggregator runs the groups of a record in one call, as it would have run them one
+ * record after the other (nothing of another worker can come between: same key).
+ */
+static bool wk_fold(struct wk_worker *k, uint32_t type, unsigned group, uint64_t slot)
+{
+    struct wk_rec *r = k->fold;
+    if (!r || r->type != type || r->arg != slot || (unsigned)r->group + r->ngrp != group ||
+        r->pos != k->pos || r->phase != k->phase || r->sub != k->sub)
+        return false;
+    r->ngrp++;
+    return true;
+}
+
+/* Push the WR_PKT / WR_END record just written; the next group may extend it. */
+static void wk_push_foldable(struct wk_worker *k, struct wk_rec *r)
+{
+    ring_push(k->out);
+    k->fold = r;
+}
+
+/* Publish the worker's records (nothing published may be extended any more). */
+static void wk_publish(struct wk_worker *k)
+{
+    k->fold = NULL;
+    ring_publish(k->out);
 }
 
 static int wk_proxy_init(struct det *d, const struct eng_config *cfg)
@@ -395,7 +431,11 @@ static void wk_group_packet(struct det *d, const struct flow *f, void *fs, const
     struct wk_worker *k = px->k;
     struct wk_slice *sl = wk_slice_of(f);
     if (px->group != 0) {
-        wk_emit_simple(k, WR_PKT, (uint16_t)px->group, sl->slot);
+        if (!wk_fold(k, WR_PKT, px->group, sl->slot)) {
+            struct wk_rec *r = wk_emit(k, WR_PKT, sizeof(*r), (uint16_t)px->group, sl->slot);
+            if (r)
+                wk_push_foldable(k, r);
+        }
     } else {
         size_t pay = p->payload ? p->payload_caplen : 0;
         struct wk_pkt_rec *r =
@@ -408,7 +448,7 @@ static void wk_group_packet(struct det *d, const struct flow *f, void *fs, const
             if (pay)
                 memcpy(r + 1, p->payload, pay);
             r->p.payload_caplen = (uint32_t)pay;
-            ring_push(k->out);
+            wk_push_foldable(k, &r->h);
         }
     }
     if (px->group == k->w->ngroups - 1 && !f->closed)
@@ -422,12 +462,16 @@ static void wk_group_flow_end(struct det *d, const struct flow *f, void *fs)
     struct wk_worker *k = px->k;
     struct wk_slice *sl = wk_slice_of(f);
     if (px->group != 0) {
-        wk_emit_simple(k, WR_END, (uint16_t)px->group, sl->slot);
+        if (!wk_fold(k, WR_END, px->group, sl->slot)) {
+            struct wk_rec *r = wk_emit(k, WR_END, sizeof(*r), (uint16_t)px->group, sl->slot);
+            if (r)
+                wk_push_foldable(k, r);
+        }
     } else {
         struct wk_end_rec *r = (struct wk_end_rec *)wk_emit(k, WR_END, sizeof(*r), 0, sl->slot);
         if (r) {
             r->rec = f->rec;
-            ring_push(k->out);
+            wk_push_foldable(k, &r->h);
         }
     }
     if (px->group == k->w->ngroups - 1 && sl->slot) {
@@ -576,7 +620,7 @@ static void *wk_worker_main(void *arg)
         size_t len;
         uint32_t *type = ring_peek(k->in, &len);
         if (!type) {
-            ring_publish(k->out);
+            wk_publish(k);
             ring_event_wait(k->ev, wk_in_ready, k, WK_WAIT_NS);
             continue;
         }
@@ -592,7 +636,7 @@ static void *wk_worker_main(void *arg)
             k->phase = PH_FIN;
             k->sub = WK_POS_END;
             wk_emit_simple(k, WR_WATERMARK, 0, WK_POS_END);
-            ring_publish(k->out);
+            wk_publish(k);
             break;
         }
         if (*type != WI_BATCH) { /* cannot happen: skip it */
@@ -611,7 +655,7 @@ static void *wk_worker_main(void *arg)
             k->sub = WK_POS_END;
             wk_emit_simple(k, WR_WATERMARK, 0, k->pos);
         }
-        ring_publish(k->out);
+        wk_publish(k);
         if (++k->batches % WK_STATS_EVERY == 0)
             wk_publish_stats(k);
     }
@@ -773,7 +817,8 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
         break;
     }
     case WR_PKT: {
-        const struct wk_group *g = &w->groups[h->group];
+        size_t lo = w->groups[h->group].lo, hi = w->groups[h->group + h->ngrp - 1].hi;
+        bool last = h->group + h->ngrp == w->ngroups; /* the segment's last group ran */
         if (h->group == 0) {
             struct wk_pkt_rec *r = (struct wk_pkt_rec *)(void *)h;
             f = wk_shadow(w, i, h->arg);
@@ -781,7 +826,7 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
                 break;
             f->rec = r->rec;
             f->rec.flow_id = s->gid[h->arg];
-            if (w->ngroups > 1) {
+            if (!last) {
                 /* kept until the segment's last group: free what came before it now, so
                    that the worker always has room for the rest of the group */
                 ring_release(w->wk[i].out);
@@ -791,15 +836,15 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
             }
             struct pkt p = r->p;
             p.payload = p.payload_caplen ? (const uint8_t *)(r + 1) : NULL;
-            eng_run_packet(w->agg, f, &p, &r->seg, g->lo, g->hi);
+            eng_run_packet(w->agg, f, &p, &r->seg, lo, hi);
         } else if (s->pkt) {
             f = wk_shadow(w, i, h->arg);
             if (!f)
                 break;
             struct pkt p = s->pkt->p;
             p.payload = p.payload_caplen ? (const uint8_t *)(s->pkt + 1) : NULL;
-            eng_run_packet(w->agg, f, &p, &s->pkt->seg, g->lo, g->hi);
-            if (h->group == w->ngroups - 1) {
+            eng_run_packet(w->agg, f, &p, &s->pkt->seg, lo, hi);
+            if (last) {
                 s->pkt = NULL;
                 s->hold = false;
             }
@@ -807,7 +852,7 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
         break;
     }
     case WR_END: {
-        const struct wk_group *g = &w->groups[h->group];
+        size_t lo = w->groups[h->group].lo, hi = w->groups[h->group + h->ngrp - 1].hi;
         f = wk_shadow(w, i, h->arg);
         if (!f)
             break;
@@ -816,8 +861,8 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
             f->rec = r->rec;
             f->rec.flow_id = s->gid[h->arg];
         }
-        eng_run_flow_end(w->agg, f, g->lo, g->hi);
-        if (h->group == w->ngroups - 1) {
+        eng_run_flow_end(w->agg, f, lo, hi);
+        if (h->group + h->ngrp == w->ngroups) {
             struct out_rec o;
             out_rec_set(&o, OUT_FLOW, &f->rec);
             eng_put(w->agg, &o);
