@@ -14,12 +14,25 @@
  *   as the single engine did (idle expiry, lingering closed flows, once-a-second ticks happen
  *   at the same positions for every N).
  * - Each worker is an engine of its own (own flow table, pools, caps split N ways) running
- *   the per-flow detectors (TCP events, TLS). The detectors with state across flows (listed
- *   in wk_agg_dets: establishment, server health, incidents, and the scan tracker) run once,
- *   in the aggregator: at their places in the detector table the worker's table holds
- *   proxies that send the aggregator what those detectors would have been called with (the
- *   flow record after TCP analysis, the segment and its payload, flow ends, ticks). The
- *   aggregator keeps a shadow flow per worker flow (record + those detectors' slices).
+ *   the per-flow detectors (TCP events, TLS, server health's per-flow half). The detectors
+ *   with state across flows (those not in wk_flow_dets: establishment, server health's server
+ *   half, incidents, and the scan tracker) run once, in the aggregator: at their places in the
+ *   detector table the worker's table holds proxies that send the aggregator what those
+ *   detectors would have been called with (the flow record after TCP analysis, the segment -
+ *   with its payload only if an aggregator detector parses streams, none does now - flow
+ *   ends, ticks). The aggregator keeps a shadow flow per worker flow (record + those
+ *   detectors' slices). The records of one segment (or flow end) for consecutive groups are
+ *   one record when nothing came between them (wk_fold).
+ * - A detector in wk_halves is cut in two: its per-flow half in the workers (where the whole
+ *   stands in det_table), its server half in the aggregator just before it. det_health's
+ *   per-flow half sends WR_HOP records (struct health_op: samples, requests, responses, slow
+ *   responses, outstanding requests, the interval clock) keyed at the moment it made them;
+ *   the server half applies them to the server of the shadow flow. Against one engine (where
+ *   det_health_ops applies each op during the stream delivery, before its own on_packet) the
+ *   ops of a segment come after the server half's on_packet of that segment: both only add
+ *   to the same interval's counters and sketches after advancing the clock to the segment's
+ *   time, so the order does not show (an op advancing the clock to the segment's own time
+ *   after its group 0 is not even sent).
  * - Every record a worker sends carries a key (pos, phase, sub): phase orders what happened
  *   at one position as the engine did it (lingering closed flows, then idle flows, in the
  *   engine's list orders: sub is the closing / last position of the flow; then the tick of
@@ -124,6 +137,7 @@ enum wk_out_type {
     WR_CERT_KEY,  /* tls_certs asks whether a key is judged the first time */
     WR_MALFORMED, /* eng_malformed */
     WR_WATERMARK, /* every position up to pos is done */
+    WR_HOP,       /* a health op of the per-flow half (arg: slot; 0 for HOP_ADVANCE) */
 };
 
 /* The header of every worker -> aggregator record. */
@@ -149,6 +163,12 @@ struct wk_pkt_rec {
 struct wk_end_rec {
     struct wk_rec h;        /* header (arg: slot) */
     struct flow_record rec; /* the record */
+};
+
+/* WR_HOP. */
+struct wk_hop_rec {
+    struct wk_rec h;     /* header (arg: slot) */
+    struct health_op op; /* the op */
 };
 
 /* WR_MALFORMED. */
@@ -192,6 +212,8 @@ struct wk_worker {
     unsigned batches;     /* batches done (for WK_STATS_EVERY) */
     struct wk_rec *fold;  /* the WR_PKT / WR_END record pushed last, not yet published, that
                              the next group's proxy may extend (NULL: none) */
+    uint64_t pkt_ts;      /* MODE_PACKET: the segment's time */
+    uint64_t g0_pos;      /* position + 1 of the last segment sent with group 0 */
     struct wk_pub pub;    /* counters for wk_get_stats */
     char tag[24];         /* "worker N: " before its messages */
 };
@@ -242,6 +264,9 @@ struct workers {
     struct wk_group groups[WK_MAX_GROUPS]; /* their runs in det_table order */
     size_t ngroups;                        /* groups[] used */
     const struct det_ops *wk_table[48];    /* the workers' detector table (with proxies) */
+    bool agg_payload;                      /* an aggregator detector reads payload (a stream
+                                              parser): segments carry it */
+    struct det *agg_health;                /* the server half of det_health, or NULL */
     struct ring_event *agg_ev;             /* the aggregator sleeps here */
     pthread_t agg_thread;                  /* its thread */
     bool agg_started;                      /* created */
@@ -264,6 +289,16 @@ struct workers {
  * wk_flow_dets only if it keeps nothing across flows.
  */
 static const struct det_ops *const wk_flow_dets[] = {&det_tcp_ops, &det_tls_ops, NULL};
+
+/*
+ * Detectors made of a per-flow half (run in the workers, where the whole one stands in the
+ * table) and a server half (run in the aggregator, just before it): det_health.
+ */
+static const struct {
+    const struct det_ops *whole, *srv, *flow;
+} wk_halves[] = {
+    {&det_health_ops, &det_health_srv_ops, &det_health_flow_ops},
+};
 
 static bool wk_is_flow_det(const struct det_ops *o)
 {
@@ -437,9 +472,13 @@ static void wk_group_packet(struct det *d, const struct flow *f, void *fs, const
                 wk_push_foldable(k, r);
         }
     } else {
-        size_t pay = p->payload ? p->payload_caplen : 0;
+        /* the payload only if an aggregator detector parses streams (none since det_health's
+           per-flow half runs here) */
+        size_t pay = p->payload && k->w->agg_payload ? p->payload_caplen : 0;
         struct wk_pkt_rec *r =
             (struct wk_pkt_rec *)wk_emit(k, WR_PKT, sizeof(*r) + pay, 0, sl->slot);
+        if (r && sl->slot)
+            k->g0_pos = k->pos + 1; /* the server half's on_packet reaches this time */
         if (r) {
             r->rec = f->rec;
             r->seg = *s;
@@ -540,6 +579,31 @@ static const struct sink_ops wk_out_ops = {
     .put = wk_out_put,
 };
 
+/*
+ * The health ops of this worker's per-flow half: to the aggregator, keyed like every record,
+ * so the server half applies them where the whole detector would have. HOP_ADVANCE to the
+ * segment's own time after its group 0 went is left out: the server half's on_packet for that
+ * segment advanced to the same time just before (and nothing in between reads the clock).
+ */
+static void wk_health_op(void *ctx, const struct flow *f, const struct health_op *op)
+{
+    struct wk_worker *k = ctx;
+    uint64_t slot = 0;
+    if (op->kind == HOP_ADVANCE) {
+        if (k->mode == MODE_PACKET && k->g0_pos == k->pos + 1 && op->ts == k->pkt_ts)
+            return;
+    } else {
+        slot = wk_slice_of(f)->slot;
+        if (!slot)
+            return; /* no shadow flow: the aggregator has no server for it either */
+    }
+    struct wk_hop_rec *r = (struct wk_hop_rec *)wk_emit(k, WR_HOP, sizeof(*r), 0, slot);
+    if (r) {
+        r->op = *op;
+        ring_push(k->out);
+    }
+}
+
 /* tls_certs' judge on a worker: judge every time, let the aggregator decide (WR_CERT_KEY). */
 static bool wk_cert_judge(void *ctx, uint64_t key)
 {
@@ -597,6 +661,7 @@ static void wk_run_batch(struct wk_worker *k, const struct wk_batch *b)
         k->mode = MODE_PACKET;
         k->phase = PH_PKT;
         k->sub = 0;
+        k->pkt_ts = p.ts_ns;
         eng_packet_dup(k->eng, &p, m->dup ? 1 : 0);
     }
 }
@@ -611,6 +676,7 @@ static void *wk_worker_main(void *arg)
 {
     struct wk_worker *k = arg;
     tls_certs_set_thread_judge(wk_cert_judge, k);
+    health_set_thread_sink(wk_health_op, k);
     snprintf(k->tag, sizeof(k->tag), "worker %u: ", k->id);
     log_set_thread(k->tag, 0);
     char name[16];
@@ -660,6 +726,7 @@ static void *wk_worker_main(void *arg)
             wk_publish_stats(k);
     }
     tls_certs_set_thread_judge(NULL, NULL);
+    health_set_thread_sink(NULL, NULL);
     return NULL;
 }
 
@@ -772,6 +839,9 @@ static void wk_agg_rec(struct workers *w, struct wk_rec *h)
     case OUT_CERT:
         r->u.cert.flow_id = wk_idmap_get(&w->ids, r->u.cert.flow_id);
         break;
+    case OUT_HTTP:
+        r->u.http.flow_id = wk_idmap_get(&w->ids, r->u.http.flow_id);
+        break;
     default:
         break;
     }
@@ -877,6 +947,19 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
     case WR_FIN:
         eng_run_finish(w->agg, w->groups[h->group].lo, w->groups[h->group].hi);
         break;
+    case WR_HOP: {
+        const struct wk_hop_rec *r = (const struct wk_hop_rec *)(const void *)h;
+        if (!w->agg_health)
+            break;
+        if (r->op.kind == HOP_ADVANCE) {
+            health_apply_op(w->agg_health, NULL, &r->op);
+            break;
+        }
+        f = wk_shadow(w, i, h->arg);
+        if (f)
+            health_apply_op(w->agg_health, f->ext + w->agg_health->off, &r->op);
+        break;
+    }
     case WR_MALFORMED: {
         const struct wk_malformed_rec *r = (const struct wk_malformed_rec *)(const void *)h;
         eng_malformed(w->agg, r->ts_ns, h->arg, r->what);
@@ -988,8 +1071,13 @@ static int wk_tables(struct workers *w)
     bool in_group = false;
     w->wk_table[nw++] = &wk_opener_ops;
     for (size_t i = 0; det_table[i]; i++) {
-        const struct det_ops *o = det_table[i];
-        if (nw + 2 >= sizeof(w->wk_table) / sizeof(w->wk_table[0]) ||
+        const struct det_ops *o = det_table[i], *flow_half = NULL;
+        for (size_t j = 0; j < sizeof(wk_halves) / sizeof(wk_halves[0]); j++)
+            if (o == wk_halves[j].whole) {
+                o = wk_halves[j].srv;
+                flow_half = wk_halves[j].flow;
+            }
+        if (nw + 3 >= sizeof(w->wk_table) / sizeof(w->wk_table[0]) ||
             na + 1 >= sizeof(w->agg_table) / sizeof(w->agg_table[0]))
             return ERR_ARG;
         if (wk_is_flow_det(o)) {
@@ -1008,6 +1096,11 @@ static int wk_tables(struct workers *w)
         }
         w->agg_table[na++] = o;
         w->groups[w->ngroups - 1].hi = na;
+        w->agg_payload = w->agg_payload || o->stream;
+        if (flow_half) { /* the per-flow half runs after the server half: a new group follows */
+            w->wk_table[nw++] = flow_half;
+            in_group = false;
+        }
     }
     if (w->ngroups == 0) { /* every detector is per-flow: one empty group keeps the protocol */
         w->groups[0].lo = w->groups[0].hi = 0;
@@ -1103,6 +1196,7 @@ struct workers *wk_new(const struct eng_config *cfg, unsigned n, const struct si
     if (wk_tables(w) != 0)
         goto fail;
     w->agg = eng_new_dets(cfg, w->agg_table, out, out_ctx);
+    w->agg_health = w->agg ? eng_det(w->agg, &det_health_srv_ops) : NULL;
     w->rd_ev = ring_event_new();
     w->agg_ev = ring_event_new();
     w->dedup = tcp_dedup_new(WK_DEDUP_ORDER);
