@@ -117,8 +117,7 @@ static struct hl_srv *hl_srv_of(struct hl *h, const struct hl_flow *st)
 static _Thread_local void (*hl_sink)(void *ctx, const struct flow *f, const struct health_op *op);
 static _Thread_local void *hl_sink_ctx;
 
-void health_set_thread_sink(void (*fn)(void *ctx, const struct flow *f,
-                                       const struct health_op *op),
+void health_set_thread_sink(void (*fn)(void *ctx, const struct flow *f, const struct health_op *op),
                             void *ctx)
 {
     hl_sink = fn;

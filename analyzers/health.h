@@ -42,8 +42,7 @@ struct health_op {
  * Where this thread's det_health_flow_ops instances send their ops (f: the flow, as the
  * worker knows it). NULL: dropped.
  */
-void health_set_thread_sink(void (*fn)(void *ctx, const struct flow *f,
-                                       const struct health_op *op),
+void health_set_thread_sink(void (*fn)(void *ctx, const struct flow *f, const struct health_op *op),
                             void *ctx);
 
 /* Apply op to the server of the flow whose det_health_srv_ops slice is slice (d: that det). */
