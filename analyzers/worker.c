@@ -226,10 +226,16 @@ struct wk_id {
     uint64_t val; /* flow id */
 };
 
-/* Open-addressing map: first frame of a flow -> its id (aggregator). */
+/*
+ * Open-addressing map: first frame of a flow -> its id (aggregator), for the flows alive. It
+ * starts small and doubles at half full, up to twice the flow cap: a table sized for the cap
+ * from the start (16 MiB by default) made every put and delete a cache and TLB miss.
+ */
 struct wk_idmap {
     struct wk_id *e; /* entries */
     size_t mask;     /* capacity - 1 */
+    size_t n;        /* entries used */
+    size_t max;      /* the largest capacity */
 };
 
 /* The aggregator's view of one worker. */
@@ -741,23 +747,56 @@ static uint64_t wk_mix(uint64_t x)
     return x;
 }
 
+#define WK_IDMAP_MIN 4096 /* entries at start */
+
 static int wk_idmap_init(struct wk_idmap *m, size_t flows)
 {
-    size_t cap = 1024;
-    while (cap < 2 * flows)
-        cap <<= 1;
+    size_t cap = WK_IDMAP_MIN;
+    m->max = WK_IDMAP_MIN;
+    while (m->max < 2 * flows)
+        m->max <<= 1;
     m->e = calloc(cap, sizeof(*m->e));
     m->mask = cap - 1;
+    m->n = 0;
     return m->e ? 0 : ERR_NOMEM;
 }
 
-static void wk_idmap_put(struct wk_idmap *m, uint64_t k, uint64_t v)
+static void wk_idmap_set(struct wk_idmap *m, uint64_t k, uint64_t v)
 {
     size_t i = wk_mix(k) & m->mask;
     while (m->e[i].key && m->e[i].key != k)
         i = (i + 1) & m->mask;
+    m->n += m->e[i].key == 0;
     m->e[i].key = k;
     m->e[i].val = v;
+}
+
+/* Twice the capacity (once per doubling of the flows alive, never per packet). */
+static void wk_idmap_grow(struct wk_idmap *m)
+{
+    size_t cap = (m->mask + 1) * 2;
+    struct wk_id *e = calloc(cap, sizeof(*e));
+    if (!e)
+        return; /* stays as it is: fuller, still correct until the last free entry */
+    struct wk_id *old = m->e;
+    size_t ocap = m->mask + 1;
+    m->e = e;
+    m->mask = cap - 1;
+    m->n = 0;
+    for (size_t i = 0; i < ocap; i++)
+        if (old[i].key)
+            wk_idmap_set(m, old[i].key, old[i].val);
+    free(old);
+}
+
+static void wk_idmap_put(struct wk_idmap *m, uint64_t k, uint64_t v)
+{
+    if (2 * (m->n + 1) > m->mask + 1 && m->mask + 1 < m->max)
+        wk_idmap_grow(m);
+    if (m->n + 1 > m->mask)
+        return; /* full (growth failed): the flow keeps its provisional id (cannot happen
+                   below the flow cap with memory to spare) */
+    wk_idmap_set(m, k, v);
 }
 
 static uint64_t wk_idmap_get(const struct wk_idmap *m, uint64_t k)
@@ -782,6 +821,7 @@ static void wk_idmap_del(struct wk_idmap *m, uint64_t k)
     if (!m->e[i].key)
         return;
     m->e[i].key = 0;
+    m->n--;
     size_t j = i;
     for (;;) {
         j = (j + 1) & m->mask;
