@@ -113,6 +113,34 @@ static struct hl_srv *hl_srv_of(struct hl *h, const struct hl_flow *st)
     return hl_srv_at(h, st->srv, st->srv_gen);
 }
 
+/* The sink of this thread's per-flow halves (health_set_thread_sink). */
+static _Thread_local void (*hl_sink)(void *ctx, const struct flow *f, const struct health_op *op);
+static _Thread_local void *hl_sink_ctx;
+
+void health_set_thread_sink(void (*fn)(void *ctx, const struct flow *f, const struct health_op *op),
+                            void *ctx)
+{
+    hl_sink = fn;
+    hl_sink_ctx = ctx;
+}
+
+/*
+ * What flow f's timing does to its server (st: its timing state; NULL for HOP_ADVANCE): done
+ * now by the whole detector, handed to the sink by the per-flow half (hl.remote), which the
+ * server half applies in the same order (worker.c).
+ */
+static void hl_op(struct det *d, const struct flow *f, const struct hl_flow *st,
+                  struct health_op op)
+{
+    struct hl *h = hl_of(d);
+    if (h->remote) {
+        if (hl_sink)
+            hl_sink(hl_sink_ctx, f, &op);
+        return;
+    }
+    hl_apply(d, st ? hl_srv_of(h, st) : NULL, &op);
+}
+
 /* Request slot i (taken modulo HL_RQ_SLOTS) of an HTTP flow (st->rq != 0). */
 static struct hl_req *hl_rq(const struct hl *h, const struct hl_flow *st, unsigned i)
 {
@@ -312,19 +340,20 @@ static void hl_http_gap(const struct hl *h, struct hl_flow *st, int dir, uint64_
 /* ---- response timing ---- */
 
 /* Drop the requests awaiting a response (the flow left HTTP mode or ended). */
-static void hl_drop_requests(struct hl_srv *s, struct hl_flow *st)
+static void hl_drop_requests(struct det *d, const struct flow *f, struct hl_flow *st)
 {
-    if (s)
-        s->outstanding -= st->nreq;
+    if (st->nreq)
+        hl_op(d, f, st, (struct health_op){.kind = HOP_OUTSTANDING, .n = -(int64_t)st->nreq});
     st->nreq = 0;
     st->rq_head = 0;
     st->rq_open = false;
 }
 
 /* Leave HTTP/TLS framing: measure by turn-taking from the next client data on. */
-static void hl_to_turns(struct hl *h, struct hl_flow *st)
+static void hl_to_turns(struct det *d, const struct flow *f, struct hl_flow *st)
 {
-    hl_drop_requests(hl_srv_of(h, st), st);
+    struct hl *h = hl_of(d);
+    hl_drop_requests(d, f, st);
     hl_rq_release(h, st);
     st->slow_pending = false;
     st->waiting = false;
@@ -335,7 +364,6 @@ static void hl_http_request(struct det *d, const struct flow *f, struct hl_flow 
                             const struct http_msg *m, const struct pkt *p)
 {
     struct hl *h = hl_of(d);
-    struct hl_srv *s = hl_srv_of(h, st);
     struct hl_req *q = hl_rq(h, st, st->rq_head + st->nreq);
     if (m->ev == HTTP_EV_BEGIN) {
         memset(q, 0, sizeof(*q));
@@ -353,7 +381,7 @@ static void hl_http_request(struct det *d, const struct flow *f, struct hl_flow 
         q->end_ns = p->ts_ns;
         q->req_body = m->body_bytes;
         hl_http_flush(d, f, st, HS_PIPELINE_OVERFLOW, true);
-        hl_to_turns(h, st);
+        hl_to_turns(d, f, st);
         return;
     }
     st->rq_open = false;
@@ -364,18 +392,13 @@ static void hl_http_request(struct det *d, const struct flow *f, struct hl_flow 
     q->answered = false;
     q->req_body = m->body_bytes;
     st->nreq++;
-    if (s) {
-        s->row.http_requests++;
-        s->outstanding++;
-        s->active = true;
-    }
+    hl_op(d, f, st, (struct health_op){.kind = HOP_REQUEST});
 }
 
 static void hl_http_response(struct det *d, const struct flow *f, struct hl_flow *st,
                              const struct http_msg *m, const struct pkt *p)
 {
     struct hl *h = hl_of(d);
-    struct hl_srv *s = hl_srv_of(h, st);
     struct hl_req *q = st->nreq ? hl_rq(h, st, st->rq_head) : NULL;
     switch (m->ev) {
     case HTTP_EV_BEGIN:
@@ -389,7 +412,7 @@ static void hl_http_response(struct det *d, const struct flow *f, struct hl_flow
         q->resp_ns = p->ts_ns;
         q->resp_frame = p->frame;
         double rs = (double)(p->ts_ns - q->end_ns) / 1e9;
-        hl_sample(s, rs);
+        hl_op(d, f, st, (struct health_op){.kind = HOP_SAMPLE, .v = rs});
         if (rs > h->slow_s) {
             st->slow_pending = true;
             st->slow_s = rs;
@@ -400,12 +423,7 @@ static void hl_http_response(struct det *d, const struct flow *f, struct hl_flow
     case HTTP_EV_HEADERS:
         if (m->interim)
             break;
-        if (s) {
-            s->responses++;
-            if (m->status >= 500 && m->status <= 599)
-                s->row.http_5xx++;
-            s->active = true;
-        }
+        hl_op(d, f, st, (struct health_op){.kind = HOP_RESPONSE, .status = m->status});
         if (q && q->answered) {
             q->status = m->status;
             if (m->status >= 500 && m->status <= 599)
@@ -413,8 +431,7 @@ static void hl_http_response(struct det *d, const struct flow *f, struct hl_flow
         }
         if (st->slow_pending) {
             st->slow_pending = false;
-            if (s)
-                s->row.slow_responses++;
+            hl_op(d, f, st, (struct health_op){.kind = HOP_SLOW});
             hl_emit_slow(d, f, st, p->ts_ns, st->slow_s, 0, m->status, "HTTP", st->slow_frames, 2);
         }
         break;
@@ -426,12 +443,11 @@ static void hl_http_response(struct det *d, const struct flow *f, struct hl_flow
             hl_http_emit(d, f, q, true, HS_COMPLETE);
             st->rq_head = (uint8_t)((st->rq_head + 1) % HL_RQ_SLOTS);
             st->nreq--;
-            if (s)
-                s->outstanding--;
+            hl_op(d, f, st, (struct health_op){.kind = HOP_OUTSTANDING, .n = -1});
         }
         if (m->upgrade) {
             hl_http_flush(d, f, st, HS_NOT_HTTP, true);
-            hl_drop_requests(s, st);
+            hl_drop_requests(d, f, st);
             hl_rq_release(h, st);
             st->mode = HM_OFF;
         }
@@ -454,7 +470,7 @@ static void hl_http_bytes(struct det *d, const struct flow *f, struct hl_flow *s
         int r = http_parse_meta(&st->u.hp[dir], meta, b + off, n - off, &m);
         if (r < 0) {
             hl_http_flush(d, f, st, HS_NOT_HTTP, true);
-            hl_to_turns(h, st);
+            hl_to_turns(d, f, st);
             return;
         }
         off += (size_t)r;
@@ -506,13 +522,11 @@ static void hl_turn(struct det *d, const struct flow *f, struct hl_flow *st, int
     if (!st->waiting)
         return;
     st->waiting = false;
-    struct hl_srv *s = hl_srv_of(h, st);
     double rs = (double)(p->ts_ns - st->c_last_ns) / 1e9;
-    hl_sample(s, rs);
+    hl_op(d, f, st, (struct health_op){.kind = HOP_SAMPLE, .v = rs});
     if (rs > h->slow_s) {
         uint64_t fr[2] = {st->c_last_frame, p->frame};
-        if (s)
-            s->row.slow_responses++;
+        hl_op(d, f, st, (struct health_op){.kind = HOP_SLOW});
         hl_emit_slow(d, f, st, p->ts_ns, rs, 0, 0, proto, fr, 2);
     }
 }
@@ -559,7 +573,7 @@ static void hl_payload(struct det *d, const struct flow *f, struct hl_flow *st, 
         if (dir == DIR_S2C && app == 1 && st->fin_ns)
             st->tickets_done = true; /* an answer after the Finished: no more tickets */
         if (app == MALFORMED) {
-            hl_to_turns(hl_of(d), st);
+            hl_to_turns(d, f, st);
             hl_turn(d, f, st, dir, p, "TCP");
         } else if (app == 1) {
             hl_turn(d, f, st, dir, p, "TLS");
@@ -622,15 +636,13 @@ static bool hl_resync(struct det *d, const struct flow *f, struct hl_flow *st, i
         st->rq_open = false;
     }
     if (dir == DIR_S2C) {
-        struct hl_srv *s = hl_srv_of(h, st);
         if (st->slow_pending) { /* its status line was lost: report it without */
             st->slow_pending = false;
-            if (s)
-                s->row.slow_responses++;
+            hl_op(d, f, st, (struct health_op){.kind = HOP_SLOW});
             hl_emit_slow(d, f, st, p->ts_ns, st->slow_s, 0, 0, "HTTP", st->slow_frames, 2);
         }
         hl_http_flush(d, f, st, HS_GAP, false);
-        hl_drop_requests(s, st);
+        hl_drop_requests(d, f, st);
     }
     return true;
 }
@@ -641,7 +653,7 @@ static void hl_lost(struct det *d, const struct flow *f, struct hl_flow *st, int
 {
     hl_http_flush(d, f, st, HS_GAP, true);
     if (st->mode == HM_HTTP || st->mode == HM_TLS || st->mode == HM_UNKNOWN)
-        hl_to_turns(hl_of(d), st);
+        hl_to_turns(d, f, st);
     hl_turn(d, f, st, dir, p, "TCP");
 }
 
@@ -651,7 +663,7 @@ static void hl_lost(struct det *d, const struct flow *f, struct hl_flow *st, int
 static struct hl_flow *hl_timing(struct det *d, const struct flow *f, struct hl_slice *sl,
                                  const struct pkt *p)
 {
-    hl_advance(d, p->ts_ns);
+    hl_op(d, f, NULL, (struct health_op){.kind = HOP_ADVANCE, .ts = p->ts_ns});
     struct hl_flow *st = det_lazy_at(d, sl->lazy);
     if (st)
         st->hs_rtt_ns = sl->rtt_known ? (uint64_t)flow_rec(f)->hs_rtt_ns : 0;
@@ -665,8 +677,9 @@ static int hl_probe(struct det *d, const struct flow *f, void *fs, enum stream_p
     struct hl_slice *sl = fs;
     (void)proto;
     (void)can_buffer;
-    hl_advance(d, p->ts_ns);
-    hl_slice_server(hl_of(d), sl, f);
+    hl_op(d, f, NULL, (struct health_op){.kind = HOP_ADVANCE, .ts = p->ts_ns});
+    if (!hl_of(d)->remote) /* the per-flow half: the server half looks its server up */
+        hl_slice_server(hl_of(d), sl, f);
     struct hl_flow *st = det_lazy_get(d, &sl->lazy);
     if (!st)
         return STREAM_NOT_MINE;
@@ -740,13 +753,11 @@ static void hl_on_flow_end(struct det *d, const struct flow *f, void *fs)
     struct hl_flow *st = det_lazy_at(d, sl->lazy);
     if (!st)
         return; /* no payload: nothing was timed */
-    struct hl_srv *s = hl_srv_of(h, st);
     const struct flow_record *rec = flow_rec(f);
     if (st->mode == HM_HTTP) {
         if (st->slow_pending) {
             st->slow_pending = false;
-            if (s)
-                s->row.slow_responses++;
+            hl_op(d, f, st, (struct health_op){.kind = HOP_SLOW});
             hl_emit_slow(d, f, st, rec->last_ts_ns, st->slow_s, 0, 0, "HTTP", st->slow_frames, 2);
         }
         /* requests never answered: slow if the connection outlived the threshold */
@@ -757,16 +768,13 @@ static void hl_on_flow_end(struct det *d, const struct flow *f, void *fs)
             double waited = (double)(rec->last_ts_ns - q->end_ns) / 1e9;
             if (waited <= h->slow_s)
                 continue;
-            if (s) {
-                s->row.slow_responses++;
-                s->active = true;
-            }
+            hl_op(d, f, st, (struct health_op){.kind = HOP_SLOW_ACTIVE});
             uint64_t fr[1] = {q->frame};
             hl_emit_slow(d, f, st, rec->last_ts_ns, -1, waited, 0, "HTTP", fr, 1);
         }
         hl_http_flush(d, f, st, HS_NO_RESPONSE, true);
     }
-    hl_drop_requests(s, st);
+    hl_drop_requests(d, f, st);
     hl_rq_release(h, st);
     st->mode = HM_OFF;
     det_lazy_put(d, &sl->lazy);
@@ -781,6 +789,50 @@ static const struct det_small_field hl_small[] = {
     DET_SMALL(struct hl_slice, srv_gen),
     DET_SMALL(struct hl_slice, srv_done),
     DET_SMALL(struct hl_slice, counted_attempt),
+};
+
+/*
+ * The per-flow half's own record of the handshake RTT being known (hl_timing reads it), as
+ * hl_on_packet keeps it for the whole detector (which does so only for a server it tracks:
+ * with more than DET_MAX_SERVERS busy servers the two can differ).
+ */
+static void hl_flow_on_packet(struct det *d, const struct flow *f, void *fs, const struct pkt *p,
+                              const struct tcp_seg *sg)
+{
+    struct hl_slice *sl = fs;
+    (void)d;
+    (void)p;
+    if (sg->hs_ack && !sl->counted_est) {
+        sl->counted_est = true;
+        sl->rtt_known = flow_rec(f)->hs_rtt_ns >= 0;
+    }
+}
+
+/* The per-flow half (--workers: in each worker; no server state, ops to the thread's sink). */
+const struct det_ops det_health_flow_ops = {
+    .name = "health-flow",
+    .flow_state_size = sizeof(struct hl_slice),
+    .lazy_state_size = sizeof(struct hl_flow),
+    .init = hl_init_flow,
+    .on_packet = hl_flow_on_packet,
+    .on_flow_end = hl_on_flow_end,
+    .on_finish = hl_on_finish,
+    .free = hl_free,
+    .stream = &hl_stream_ops,
+};
+
+/* The server half (--workers: in the aggregator; applies the per-flow half's ops). */
+const struct det_ops det_health_srv_ops = {
+    .name = "health-srv",
+    .flow_state_size = sizeof(struct hl_slice),
+    .init = hl_init_srv,
+    .on_packet = hl_on_packet,
+    .on_tick = hl_on_tick,
+    .on_finding = hl_on_finding,
+    .on_finish = hl_on_finish,
+    .free = hl_free,
+    .small = hl_small,
+    .nsmall = sizeof(hl_small) / sizeof(hl_small[0]),
 };
 
 const struct det_ops det_health_ops = {

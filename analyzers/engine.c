@@ -809,6 +809,14 @@ size_t eng_ext_size(const struct engine *e)
     return e->ext_size;
 }
 
+struct det *eng_det(struct engine *e, const struct det_ops *ops)
+{
+    for (size_t i = 0; i < e->ndets; i++)
+        if (e->dets[i].ops == ops)
+            return &e->dets[i];
+    return NULL;
+}
+
 void eng_run_packet(struct engine *e, struct flow *f, const struct pkt *p,
                     const struct tcp_seg *s, size_t lo, size_t hi)
 {

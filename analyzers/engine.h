@@ -137,6 +137,7 @@ void eng_free(struct engine *e);
  * own over a share of the flows) and runs the per-server detectors in one aggregator engine,
  * in capture order. Not for other callers.
  */
+struct det;
 struct det_ops;
 struct flow;
 struct tcp_seg;
@@ -156,6 +157,9 @@ void eng_flow_ids_from_frames(struct engine *e);
 
 /* Bytes of per-flow detector state (the ext area) a flow of this engine needs. */
 size_t eng_ext_size(const struct engine *e);
+
+/* The instance of detector ops in this engine's table, or NULL (for calls made by hand). */
+struct det *eng_det(struct engine *e, const struct det_ops *ops);
 
 /*
  * Run detectors [lo, hi) of the table on flow f (owned by the caller, zeroed when it starts,

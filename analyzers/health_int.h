@@ -14,6 +14,7 @@
 
 #include "analyzers/alert.h"
 #include "analyzers/det.h"
+#include "analyzers/health.h"
 #include "analyzers/sketch.h"
 
 #define HL_MAX_SERVERS DET_MAX_SERVERS /* server endpoints tracked at once (idle ones give way) */
@@ -46,6 +47,8 @@ struct hl_srv {
 
 /* Global state of the detector. */
 struct hl {
+    bool remote;                      /* the per-flow half only (det_health_flow_ops): no
+                                         server table, ops go to the thread's sink */
     double slow_s;                    /* slow_response threshold (s) */
     bool full_uri;                    /* http records keep the query string */
     struct pool *rq_pool;             /* HTTP request slots, one block per HTTP flow followed */
@@ -91,6 +94,8 @@ void hl_num(char *buf, size_t len, double v);
 void hl_advance(struct det *d, uint64_t now);
 /* A response time sample for server s (NULL: not tracked). */
 void hl_sample(struct hl_srv *s, double resp_s);
+/* What a flow's timing does to server s (NULL: not tracked) or to the interval clock. */
+void hl_apply(struct det *d, struct hl_srv *s, const struct health_op *op);
 
 /* Bytes of one HTTP flow's request slots (det_health.c), the block size of hl.rq_pool. */
 size_t hl_rq_block(void);
@@ -99,6 +104,9 @@ void hl_slice_server(struct hl *h, struct hl_slice *st, const struct flow *f);
 
 /* det_ops entries of the server side (det_health_ops in det_health.c lists them). */
 int hl_init(struct det *d, const struct eng_config *cfg);
+/* The halves' set-up: the server side only (no request pool), the per-flow side only. */
+int hl_init_srv(struct det *d, const struct eng_config *cfg);
+int hl_init_flow(struct det *d, const struct eng_config *cfg);
 /* Count a segment for its server: attempts, handshakes, resets, zero windows, data. */
 void hl_on_packet(struct det *d, const struct flow *f, void *fs, const struct pkt *p,
                   const struct tcp_seg *sg);

@@ -336,13 +336,59 @@ void hl_sample(struct hl_srv *s, double resp_s)
     s->active = true;
 }
 
-int hl_init(struct det *d, const struct eng_config *cfg)
+void hl_apply(struct det *d, struct hl_srv *s, const struct health_op *op)
+{
+    if (op->kind == HOP_ADVANCE) {
+        hl_advance(d, op->ts);
+        return;
+    }
+    if (!s)
+        return;
+    switch (op->kind) {
+    case HOP_REQUEST:
+        s->row.http_requests++;
+        s->outstanding++;
+        s->active = true;
+        break;
+    case HOP_SAMPLE:
+        hl_sample(s, op->v);
+        break;
+    case HOP_RESPONSE:
+        s->responses++;
+        if (op->status >= 500 && op->status <= 599)
+            s->row.http_5xx++;
+        s->active = true;
+        break;
+    case HOP_SLOW:
+        s->row.slow_responses++;
+        break;
+    case HOP_SLOW_ACTIVE:
+        s->row.slow_responses++;
+        s->active = true;
+        break;
+    case HOP_OUTSTANDING:
+        s->outstanding += op->n;
+        break;
+    default:
+        break;
+    }
+}
+
+void health_apply_op(struct det *d, const void *slice, const struct health_op *op)
+{
+    const struct hl_slice *sl = slice;
+    hl_apply(d, op->kind == HOP_ADVANCE ? NULL : hl_srv_at(hl_of(d), sl->srv, sl->srv_gen), op);
+}
+
+/* Set up the server side (servers), the per-flow side (flows), or both (one engine). */
+static int hl_init_parts(struct det *d, const struct eng_config *cfg, bool servers, bool flows_)
 {
     struct hl *h = calloc(1, sizeof(*h));
     if (!h)
         return ERR_NOMEM;
-    h->srv = calloc(HL_MAX_SERVERS, sizeof(*h->srv));
-    if (!h->srv) {
+    h->remote = !servers;
+    h->srv = servers ? calloc(HL_MAX_SERVERS, sizeof(*h->srv)) : NULL;
+    if (servers && !h->srv) {
         free(h);
         return ERR_NOMEM;
     }
@@ -352,8 +398,8 @@ int hl_init(struct det *d, const struct eng_config *cfg)
        1024 (the flow table's size when smaller); the others are timed by turns */
     size_t flows = cfg->max_flows ? cfg->max_flows : 262144;
     h->rq_blocks = flows / 4 > 1024 ? flows / 4 : flows < 1024 ? flows : 1024;
-    h->rq_pool = pool_new(h->rq_blocks, hl_rq_block());
-    if (!h->rq_pool) {
+    h->rq_pool = flows_ ? pool_new(h->rq_blocks, hl_rq_block()) : NULL;
+    if (flows_ && !h->rq_pool) {
         free(h->srv);
         free(h);
         return ERR_NOMEM;
@@ -375,6 +421,21 @@ int hl_init(struct det *d, const struct eng_config *cfg)
             h->idle_max = h->rule[k].clear_after + 1;
     d->priv = h;
     return 0;
+}
+
+int hl_init(struct det *d, const struct eng_config *cfg)
+{
+    return hl_init_parts(d, cfg, true, true);
+}
+
+int hl_init_srv(struct det *d, const struct eng_config *cfg)
+{
+    return hl_init_parts(d, cfg, true, false);
+}
+
+int hl_init_flow(struct det *d, const struct eng_config *cfg)
+{
+    return hl_init_parts(d, cfg, false, true);
 }
 
 void hl_on_tick(struct det *d, uint64_t now_ns)
@@ -445,8 +506,10 @@ void hl_on_finish(struct det *d)
 {
     struct hl *h = hl_of(d);
     struct pool_stats ps;
-    if (h->started)
+    if (h->srv && h->started)
         hl_close_interval(d);
+    if (!h->rq_pool)
+        return; /* the server side of --workers: the per-flow side says these */
     pool_get_stats(h->rq_pool, &ps);
     if (ps.exhausted)
         log_warn("http records: %" PRIu64 " HTTP connections were timed by turns without "
@@ -465,7 +528,8 @@ void hl_free(struct det *d)
     struct hl *h = hl_of(d);
     if (!h)
         return;
-    pool_free(h->rq_pool);
+    if (h->rq_pool)
+        pool_free(h->rq_pool);
     free(h->srv);
     free(h);
     d->priv = NULL;

@@ -14,12 +14,25 @@
  *   as the single engine did (idle expiry, lingering closed flows, once-a-second ticks happen
  *   at the same positions for every N).
  * - Each worker is an engine of its own (own flow table, pools, caps split N ways) running
- *   the per-flow detectors (TCP events, TLS). The detectors with state across flows (listed
- *   in wk_agg_dets: establishment, server health, incidents, and the scan tracker) run once,
- *   in the aggregator: at their places in the detector table the worker's table holds
- *   proxies that send the aggregator what those detectors would have been called with (the
- *   flow record after TCP analysis, the segment and its payload, flow ends, ticks). The
- *   aggregator keeps a shadow flow per worker flow (record + those detectors' slices).
+ *   the per-flow detectors (TCP events, TLS, server health's per-flow half). The detectors
+ *   with state across flows (those not in wk_flow_dets: establishment, server health's server
+ *   half, incidents, and the scan tracker) run once, in the aggregator: at their places in the
+ *   detector table the worker's table holds proxies that send the aggregator what those
+ *   detectors would have been called with (the flow record after TCP analysis, the segment -
+ *   with its payload only if an aggregator detector parses streams, none does now - flow
+ *   ends, ticks). The aggregator keeps a shadow flow per worker flow (record + those
+ *   detectors' slices). The records of one segment (or flow end) for consecutive groups are
+ *   one record when nothing came between them (wk_fold).
+ * - A detector in wk_halves is cut in two: its per-flow half in the workers (where the whole
+ *   stands in det_table), its server half in the aggregator just before it. det_health's
+ *   per-flow half sends WR_HOP records (struct health_op: samples, requests, responses, slow
+ *   responses, outstanding requests, the interval clock) keyed at the moment it made them;
+ *   the server half applies them to the server of the shadow flow. Against one engine (where
+ *   det_health_ops applies each op during the stream delivery, before its own on_packet) the
+ *   ops of a segment come after the server half's on_packet of that segment: both only add
+ *   to the same interval's counters and sketches after advancing the clock to the segment's
+ *   time, so the order does not show (an op advancing the clock to the segment's own time
+ *   after its group 0 is not even sent).
  * - Every record a worker sends carries a key (pos, phase, sub): phase orders what happened
  *   at one position as the engine did it (lingering closed flows, then idle flows, in the
  *   engine's list orders: sub is the closing / last position of the flow; then the tick of
@@ -124,11 +137,13 @@ enum wk_out_type {
     WR_CERT_KEY,  /* tls_certs asks whether a key is judged the first time */
     WR_MALFORMED, /* eng_malformed */
     WR_WATERMARK, /* every position up to pos is done */
+    WR_HOP,       /* a health op of the per-flow half (arg: slot; 0 for HOP_ADVANCE) */
 };
 
 /* The header of every worker -> aggregator record. */
 struct wk_rec {
-    uint32_t type;  /* enum wk_out_type */
+    uint16_t type;  /* enum wk_out_type */
+    uint16_t ngrp;  /* WR_PKT, WR_END: groups run, from group on (folded records, below) */
     uint16_t phase; /* enum wk_phase */
     uint16_t group; /* detector group (WR_PKT, WR_END, WR_TICK, WR_FIN) */
     uint64_t pos;   /* position */
@@ -148,6 +163,12 @@ struct wk_pkt_rec {
 struct wk_end_rec {
     struct wk_rec h;        /* header (arg: slot) */
     struct flow_record rec; /* the record */
+};
+
+/* WR_HOP. */
+struct wk_hop_rec {
+    struct wk_rec h;     /* header (arg: slot) */
+    struct health_op op; /* the op */
 };
 
 /* WR_MALFORMED. */
@@ -189,6 +210,10 @@ struct wk_worker {
     uint32_t nfree;       /* entries in free_slots */
     uint32_t nslots;      /* slots 1..nslots */
     unsigned batches;     /* batches done (for WK_STATS_EVERY) */
+    struct wk_rec *fold;  /* the WR_PKT / WR_END record pushed last, not yet published, that
+                             the next group's proxy may extend (NULL: none) */
+    uint64_t pkt_ts;      /* MODE_PACKET: the segment's time */
+    uint64_t g0_pos;      /* position + 1 of the last segment sent with group 0 */
     struct wk_pub pub;    /* counters for wk_get_stats */
     char tag[24];         /* "worker N: " before its messages */
 };
@@ -201,10 +226,16 @@ struct wk_id {
     uint64_t val; /* flow id */
 };
 
-/* Open-addressing map: first frame of a flow -> its id (aggregator). */
+/*
+ * Open-addressing map: first frame of a flow -> its id (aggregator), for the flows alive. It
+ * starts small and doubles at half full, up to twice the flow cap: a table sized for the cap
+ * from the start (16 MiB by default) made every put and delete a cache and TLB miss.
+ */
 struct wk_idmap {
     struct wk_id *e; /* entries */
     size_t mask;     /* capacity - 1 */
+    size_t n;        /* entries used */
+    size_t max;      /* the largest capacity */
 };
 
 /* The aggregator's view of one worker. */
@@ -239,6 +270,9 @@ struct workers {
     struct wk_group groups[WK_MAX_GROUPS]; /* their runs in det_table order */
     size_t ngroups;                        /* groups[] used */
     const struct det_ops *wk_table[48];    /* the workers' detector table (with proxies) */
+    bool agg_payload;                      /* an aggregator detector reads payload (a stream
+                                              parser): segments carry it */
+    struct det *agg_health;                /* the server half of det_health, or NULL */
     struct ring_event *agg_ev;             /* the aggregator sleeps here */
     pthread_t agg_thread;                  /* its thread */
     bool agg_started;                      /* created */
@@ -261,6 +295,16 @@ struct workers {
  * wk_flow_dets only if it keeps nothing across flows.
  */
 static const struct det_ops *const wk_flow_dets[] = {&det_tcp_ops, &det_tls_ops, NULL};
+
+/*
+ * Detectors made of a per-flow half (run in the workers, where the whole one stands in the
+ * table) and a server half (run in the aggregator, just before it): det_health.
+ */
+static const struct {
+    const struct det_ops *whole, *srv, *flow;
+} wk_halves[] = {
+    {&det_health_ops, &det_health_srv_ops, &det_health_flow_ops},
+};
 
 static bool wk_is_flow_det(const struct det_ops *o)
 {
@@ -295,10 +339,12 @@ struct wk_proxy {
 static struct wk_rec *wk_emit(struct wk_worker *k, uint32_t type, size_t len, uint16_t group,
                               uint64_t arg)
 {
+    k->fold = NULL; /* another record follows it (and ring_reserve may publish) */
     struct wk_rec *r = ring_reserve(k->out, len);
     if (!r)
         return NULL; /* larger than a ring message: cannot happen for the sizes used */
-    r->type = type;
+    r->type = (uint16_t)type;
+    r->ngrp = 1;
     r->phase = k->phase;
     r->group = group;
     r->pos = k->pos;
@@ -311,6 +357,37 @@ static void wk_emit_simple(struct wk_worker *k, uint32_t type, uint16_t group, u
 {
     if (wk_emit(k, type, sizeof(struct wk_rec), group, arg))
         ring_push(k->out);
+}
+
+/*
+ * Folding: the records of one segment (or flow end) for consecutive detector groups are one
+ * record when nothing came between them (det_tls, between the groups, rarely emits): the
+ * proxy of group g extends the record pushed last, still unpublished, that ends at group g.
+ * The aggregator runs the groups of a record in one call, as it would have run them one
+ * record after the other (nothing of another worker can come between: same key).
+ */
+static bool wk_fold(struct wk_worker *k, uint32_t type, unsigned group, uint64_t slot)
+{
+    struct wk_rec *r = k->fold;
+    if (!r || r->type != type || r->arg != slot || (unsigned)r->group + r->ngrp != group ||
+        r->pos != k->pos || r->phase != k->phase || r->sub != k->sub)
+        return false;
+    r->ngrp++;
+    return true;
+}
+
+/* Push the WR_PKT / WR_END record just written; the next group may extend it. */
+static void wk_push_foldable(struct wk_worker *k, struct wk_rec *r)
+{
+    ring_push(k->out);
+    k->fold = r;
+}
+
+/* Publish the worker's records (nothing published may be extended any more). */
+static void wk_publish(struct wk_worker *k)
+{
+    k->fold = NULL;
+    ring_publish(k->out);
 }
 
 static int wk_proxy_init(struct det *d, const struct eng_config *cfg)
@@ -395,11 +472,19 @@ static void wk_group_packet(struct det *d, const struct flow *f, void *fs, const
     struct wk_worker *k = px->k;
     struct wk_slice *sl = wk_slice_of(f);
     if (px->group != 0) {
-        wk_emit_simple(k, WR_PKT, (uint16_t)px->group, sl->slot);
+        if (!wk_fold(k, WR_PKT, px->group, sl->slot)) {
+            struct wk_rec *r = wk_emit(k, WR_PKT, sizeof(*r), (uint16_t)px->group, sl->slot);
+            if (r)
+                wk_push_foldable(k, r);
+        }
     } else {
-        size_t pay = p->payload ? p->payload_caplen : 0;
+        /* the payload only if an aggregator detector parses streams (none since det_health's
+           per-flow half runs here) */
+        size_t pay = p->payload && k->w->agg_payload ? p->payload_caplen : 0;
         struct wk_pkt_rec *r =
             (struct wk_pkt_rec *)wk_emit(k, WR_PKT, sizeof(*r) + pay, 0, sl->slot);
+        if (r && sl->slot)
+            k->g0_pos = k->pos + 1; /* the server half's on_packet reaches this time */
         if (r) {
             r->rec = f->rec;
             r->seg = *s;
@@ -408,7 +493,7 @@ static void wk_group_packet(struct det *d, const struct flow *f, void *fs, const
             if (pay)
                 memcpy(r + 1, p->payload, pay);
             r->p.payload_caplen = (uint32_t)pay;
-            ring_push(k->out);
+            wk_push_foldable(k, &r->h);
         }
     }
     if (px->group == k->w->ngroups - 1 && !f->closed)
@@ -422,12 +507,16 @@ static void wk_group_flow_end(struct det *d, const struct flow *f, void *fs)
     struct wk_worker *k = px->k;
     struct wk_slice *sl = wk_slice_of(f);
     if (px->group != 0) {
-        wk_emit_simple(k, WR_END, (uint16_t)px->group, sl->slot);
+        if (!wk_fold(k, WR_END, px->group, sl->slot)) {
+            struct wk_rec *r = wk_emit(k, WR_END, sizeof(*r), (uint16_t)px->group, sl->slot);
+            if (r)
+                wk_push_foldable(k, r);
+        }
     } else {
         struct wk_end_rec *r = (struct wk_end_rec *)wk_emit(k, WR_END, sizeof(*r), 0, sl->slot);
         if (r) {
             r->rec = f->rec;
-            ring_push(k->out);
+            wk_push_foldable(k, &r->h);
         }
     }
     if (px->group == k->w->ngroups - 1 && sl->slot) {
@@ -496,6 +585,31 @@ static const struct sink_ops wk_out_ops = {
     .put = wk_out_put,
 };
 
+/*
+ * The health ops of this worker's per-flow half: to the aggregator, keyed like every record,
+ * so the server half applies them where the whole detector would have. HOP_ADVANCE to the
+ * segment's own time after its group 0 went is left out: the server half's on_packet for that
+ * segment advanced to the same time just before (and nothing in between reads the clock).
+ */
+static void wk_health_op(void *ctx, const struct flow *f, const struct health_op *op)
+{
+    struct wk_worker *k = ctx;
+    uint64_t slot = 0;
+    if (op->kind == HOP_ADVANCE) {
+        if (k->mode == MODE_PACKET && k->g0_pos == k->pos + 1 && op->ts == k->pkt_ts)
+            return;
+    } else {
+        slot = wk_slice_of(f)->slot;
+        if (!slot)
+            return; /* no shadow flow: the aggregator has no server for it either */
+    }
+    struct wk_hop_rec *r = (struct wk_hop_rec *)wk_emit(k, WR_HOP, sizeof(*r), 0, slot);
+    if (r) {
+        r->op = *op;
+        ring_push(k->out);
+    }
+}
+
 /* tls_certs' judge on a worker: judge every time, let the aggregator decide (WR_CERT_KEY). */
 static bool wk_cert_judge(void *ctx, uint64_t key)
 {
@@ -553,6 +667,7 @@ static void wk_run_batch(struct wk_worker *k, const struct wk_batch *b)
         k->mode = MODE_PACKET;
         k->phase = PH_PKT;
         k->sub = 0;
+        k->pkt_ts = p.ts_ns;
         eng_packet_dup(k->eng, &p, m->dup ? 1 : 0);
     }
 }
@@ -567,6 +682,7 @@ static void *wk_worker_main(void *arg)
 {
     struct wk_worker *k = arg;
     tls_certs_set_thread_judge(wk_cert_judge, k);
+    health_set_thread_sink(wk_health_op, k);
     snprintf(k->tag, sizeof(k->tag), "worker %u: ", k->id);
     log_set_thread(k->tag, 0);
     char name[16];
@@ -576,7 +692,7 @@ static void *wk_worker_main(void *arg)
         size_t len;
         uint32_t *type = ring_peek(k->in, &len);
         if (!type) {
-            ring_publish(k->out);
+            wk_publish(k);
             ring_event_wait(k->ev, wk_in_ready, k, WK_WAIT_NS);
             continue;
         }
@@ -592,7 +708,7 @@ static void *wk_worker_main(void *arg)
             k->phase = PH_FIN;
             k->sub = WK_POS_END;
             wk_emit_simple(k, WR_WATERMARK, 0, WK_POS_END);
-            ring_publish(k->out);
+            wk_publish(k);
             break;
         }
         if (*type != WI_BATCH) { /* cannot happen: skip it */
@@ -611,11 +727,12 @@ static void *wk_worker_main(void *arg)
             k->sub = WK_POS_END;
             wk_emit_simple(k, WR_WATERMARK, 0, k->pos);
         }
-        ring_publish(k->out);
+        wk_publish(k);
         if (++k->batches % WK_STATS_EVERY == 0)
             wk_publish_stats(k);
     }
     tls_certs_set_thread_judge(NULL, NULL);
+    health_set_thread_sink(NULL, NULL);
     return NULL;
 }
 
@@ -630,23 +747,56 @@ static uint64_t wk_mix(uint64_t x)
     return x;
 }
 
+#define WK_IDMAP_MIN 4096 /* entries at start */
+
 static int wk_idmap_init(struct wk_idmap *m, size_t flows)
 {
-    size_t cap = 1024;
-    while (cap < 2 * flows)
-        cap <<= 1;
+    size_t cap = WK_IDMAP_MIN;
+    m->max = WK_IDMAP_MIN;
+    while (m->max < 2 * flows)
+        m->max <<= 1;
     m->e = calloc(cap, sizeof(*m->e));
     m->mask = cap - 1;
+    m->n = 0;
     return m->e ? 0 : ERR_NOMEM;
 }
 
-static void wk_idmap_put(struct wk_idmap *m, uint64_t k, uint64_t v)
+static void wk_idmap_set(struct wk_idmap *m, uint64_t k, uint64_t v)
 {
     size_t i = wk_mix(k) & m->mask;
     while (m->e[i].key && m->e[i].key != k)
         i = (i + 1) & m->mask;
+    m->n += m->e[i].key == 0;
     m->e[i].key = k;
     m->e[i].val = v;
+}
+
+/* Twice the capacity (once per doubling of the flows alive, never per packet). */
+static void wk_idmap_grow(struct wk_idmap *m)
+{
+    size_t cap = (m->mask + 1) * 2;
+    struct wk_id *e = calloc(cap, sizeof(*e));
+    if (!e)
+        return; /* stays as it is: fuller, still correct until the last free entry */
+    struct wk_id *old = m->e;
+    size_t ocap = m->mask + 1;
+    m->e = e;
+    m->mask = cap - 1;
+    m->n = 0;
+    for (size_t i = 0; i < ocap; i++)
+        if (old[i].key)
+            wk_idmap_set(m, old[i].key, old[i].val);
+    free(old);
+}
+
+static void wk_idmap_put(struct wk_idmap *m, uint64_t k, uint64_t v)
+{
+    if (2 * (m->n + 1) > m->mask + 1 && m->mask + 1 < m->max)
+        wk_idmap_grow(m);
+    if (m->n + 1 > m->mask)
+        return; /* full (growth failed): the flow keeps its provisional id (cannot happen
+                   below the flow cap with memory to spare) */
+    wk_idmap_set(m, k, v);
 }
 
 static uint64_t wk_idmap_get(const struct wk_idmap *m, uint64_t k)
@@ -671,6 +821,7 @@ static void wk_idmap_del(struct wk_idmap *m, uint64_t k)
     if (!m->e[i].key)
         return;
     m->e[i].key = 0;
+    m->n--;
     size_t j = i;
     for (;;) {
         j = (j + 1) & m->mask;
@@ -728,6 +879,9 @@ static void wk_agg_rec(struct workers *w, struct wk_rec *h)
     case OUT_CERT:
         r->u.cert.flow_id = wk_idmap_get(&w->ids, r->u.cert.flow_id);
         break;
+    case OUT_HTTP:
+        r->u.http.flow_id = wk_idmap_get(&w->ids, r->u.http.flow_id);
+        break;
     default:
         break;
     }
@@ -773,7 +927,8 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
         break;
     }
     case WR_PKT: {
-        const struct wk_group *g = &w->groups[h->group];
+        size_t lo = w->groups[h->group].lo, hi = w->groups[h->group + h->ngrp - 1].hi;
+        bool last = h->group + h->ngrp == w->ngroups; /* the segment's last group ran */
         if (h->group == 0) {
             struct wk_pkt_rec *r = (struct wk_pkt_rec *)(void *)h;
             f = wk_shadow(w, i, h->arg);
@@ -781,7 +936,7 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
                 break;
             f->rec = r->rec;
             f->rec.flow_id = s->gid[h->arg];
-            if (w->ngroups > 1) {
+            if (!last) {
                 /* kept until the segment's last group: free what came before it now, so
                    that the worker always has room for the rest of the group */
                 ring_release(w->wk[i].out);
@@ -791,15 +946,15 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
             }
             struct pkt p = r->p;
             p.payload = p.payload_caplen ? (const uint8_t *)(r + 1) : NULL;
-            eng_run_packet(w->agg, f, &p, &r->seg, g->lo, g->hi);
+            eng_run_packet(w->agg, f, &p, &r->seg, lo, hi);
         } else if (s->pkt) {
             f = wk_shadow(w, i, h->arg);
             if (!f)
                 break;
             struct pkt p = s->pkt->p;
             p.payload = p.payload_caplen ? (const uint8_t *)(s->pkt + 1) : NULL;
-            eng_run_packet(w->agg, f, &p, &s->pkt->seg, g->lo, g->hi);
-            if (h->group == w->ngroups - 1) {
+            eng_run_packet(w->agg, f, &p, &s->pkt->seg, lo, hi);
+            if (last) {
                 s->pkt = NULL;
                 s->hold = false;
             }
@@ -807,7 +962,7 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
         break;
     }
     case WR_END: {
-        const struct wk_group *g = &w->groups[h->group];
+        size_t lo = w->groups[h->group].lo, hi = w->groups[h->group + h->ngrp - 1].hi;
         f = wk_shadow(w, i, h->arg);
         if (!f)
             break;
@@ -816,8 +971,8 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
             f->rec = r->rec;
             f->rec.flow_id = s->gid[h->arg];
         }
-        eng_run_flow_end(w->agg, f, g->lo, g->hi);
-        if (h->group == w->ngroups - 1) {
+        eng_run_flow_end(w->agg, f, lo, hi);
+        if (h->group + h->ngrp == w->ngroups) {
             struct out_rec o;
             out_rec_set(&o, OUT_FLOW, &f->rec);
             eng_put(w->agg, &o);
@@ -832,6 +987,19 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
     case WR_FIN:
         eng_run_finish(w->agg, w->groups[h->group].lo, w->groups[h->group].hi);
         break;
+    case WR_HOP: {
+        const struct wk_hop_rec *r = (const struct wk_hop_rec *)(const void *)h;
+        if (!w->agg_health)
+            break;
+        if (r->op.kind == HOP_ADVANCE) {
+            health_apply_op(w->agg_health, NULL, &r->op);
+            break;
+        }
+        f = wk_shadow(w, i, h->arg);
+        if (f)
+            health_apply_op(w->agg_health, f->ext + w->agg_health->off, &r->op);
+        break;
+    }
     case WR_MALFORMED: {
         const struct wk_malformed_rec *r = (const struct wk_malformed_rec *)(const void *)h;
         eng_malformed(w->agg, r->ts_ns, h->arg, r->what);
@@ -875,11 +1043,16 @@ static void wk_agg_release(struct workers *w)
     }
 }
 
+/*
+ * The aggregator's wait condition: a worker it is waiting for (no record in hand, not done)
+ * has something new. A worker whose head record is peeked reads as readable until it is
+ * taken: counting it made the aggregator spin while the other worker caught up.
+ */
 static bool wk_agg_ready(void *ctx)
 {
     struct workers *w = ctx;
     for (unsigned i = 0; i < w->n; i++)
-        if (!w->src[i].done && ring_readable(w->wk[i].out))
+        if (!w->src[i].head && !w->src[i].done && ring_readable(w->wk[i].out))
             return true;
     return false;
 }
@@ -938,8 +1111,13 @@ static int wk_tables(struct workers *w)
     bool in_group = false;
     w->wk_table[nw++] = &wk_opener_ops;
     for (size_t i = 0; det_table[i]; i++) {
-        const struct det_ops *o = det_table[i];
-        if (nw + 2 >= sizeof(w->wk_table) / sizeof(w->wk_table[0]) ||
+        const struct det_ops *o = det_table[i], *flow_half = NULL;
+        for (size_t j = 0; j < sizeof(wk_halves) / sizeof(wk_halves[0]); j++)
+            if (o == wk_halves[j].whole) {
+                o = wk_halves[j].srv;
+                flow_half = wk_halves[j].flow;
+            }
+        if (nw + 3 >= sizeof(w->wk_table) / sizeof(w->wk_table[0]) ||
             na + 1 >= sizeof(w->agg_table) / sizeof(w->agg_table[0]))
             return ERR_ARG;
         if (wk_is_flow_det(o)) {
@@ -958,6 +1136,11 @@ static int wk_tables(struct workers *w)
         }
         w->agg_table[na++] = o;
         w->groups[w->ngroups - 1].hi = na;
+        w->agg_payload = w->agg_payload || o->stream;
+        if (flow_half) { /* the per-flow half runs after the server half: a new group follows */
+            w->wk_table[nw++] = flow_half;
+            in_group = false;
+        }
     }
     if (w->ngroups == 0) { /* every detector is per-flow: one empty group keeps the protocol */
         w->groups[0].lo = w->groups[0].hi = 0;
@@ -1053,6 +1236,7 @@ struct workers *wk_new(const struct eng_config *cfg, unsigned n, const struct si
     if (wk_tables(w) != 0)
         goto fail;
     w->agg = eng_new_dets(cfg, w->agg_table, out, out_ctx);
+    w->agg_health = w->agg ? eng_det(w->agg, &det_health_srv_ops) : NULL;
     w->rd_ev = ring_event_new();
     w->agg_ev = ring_event_new();
     w->dedup = tcp_dedup_new(WK_DEDUP_ORDER);

@@ -1,10 +1,19 @@
 /*
  * worker.h - the analysis on N threads: a reader hands each packet to the worker that owns its
  * flow (symmetric 5-tuple hash), each worker runs its own engine over its share of the flows
- * (TCP analysis, the per-flow detectors), and one aggregator runs the per-server detectors
- * (establishment, server health, incidents) on the workers' records merged back in capture
- * order. The outputs are the same for every N (worker.c says how and where they may not be).
- * With N = 1 it is the plain engine on the caller's thread.
+ * (TCP analysis, the per-flow detectors, the stream layer and server health's per-flow half:
+ * response timing), and one aggregator runs the per-server detectors (establishment, server
+ * health's server half, incidents) on the workers' records merged back in capture order.
+ *
+ * The cut between worker and aggregator: a detector whose state spans flows runs in the
+ * aggregator on what its proxy in the worker sends (flow record, segment without payload,
+ * flow end, tick); a detector made of two halves (det_health: det_health_flow_ops in the
+ * workers, det_health_srv_ops in the aggregator) sends instead what its per-flow part does to
+ * the server (struct health_op, health.h), applied by the server half in the single engine's
+ * order. det_estab and the incident layer are not cut yet (README "Workers" says how they
+ * would be). The outputs are the same for every N (worker.c says how and where they may not
+ * be). With N = 1 it is the plain engine on the caller's thread (det_health_ops, both halves
+ * in one, applying each op at once).
  */
 #ifndef FM_WORKER_H
 #define FM_WORKER_H
