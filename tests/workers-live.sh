@@ -1,8 +1,13 @@
 #!/bin/sh
-# workers-live.sh - --workers 2 on a live interface (two capture handles in one PACKET_FANOUT
-# group): samples replayed with tcpreplay onto a veth in a test namespace give the same flows
-# and findings as the offline run of the same files, when the kernel dropped nothing.
-# Needs root, iproute2 and tcpreplay; skips (77) otherwise. Run under flock /tmp/fm-netns.lock.
+# workers-live.sh - --workers 1, 2 and 4 on a live interface (with 2 and 4, as many capture
+# handles in one PACKET_FANOUT group, each read by its worker): samples replayed with tcpreplay
+# onto a veth in a test namespace give the same flows and findings as the offline run of the
+# same files, when the kernel dropped nothing. http-clean-dup.pcap (every frame twice, 20 us
+# apart) checks that each worker's duplicate filter finds every SPAN duplicate: the kernel's
+# fanout hash gives both copies of a frame to one handle (were they split, a flow would be
+# reported by two workers). Its dup-window is 100 ms in both runs: tcpreplay on a busy machine
+# may send a copy more than the default 1 ms after its original. FM_WORKERS="2" runs fewer.
+# Needs root, iproute2 and tcpreplay; skips (77) otherwise. Takes /tmp/fm-netns.lock.
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${FLOWMEDIC:=$top_srcdir/flowmedic}"
 if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null 2>&1 || ! command -v tcpreplay >/dev/null 2>&1
@@ -10,6 +15,7 @@ then
     echo "SKIP: needs root, iproute2 and tcpreplay"
     exit 77
 fi
+. "$top_srcdir/tests/contrib/netns-lock.sh"
 id=$$
 ns=fmwk-$id
 va=fmwa$id
@@ -36,10 +42,13 @@ set +e
 sleep 0.5 # let IPv6 autoconfiguration chatter pass (the filter below ignores it anyway)
 
 fail=0
-for s in refused syn-backlog tls12-expired; do
+for n in ${FM_WORKERS:-1 2 4}; do
+for s in refused syn-backlog tls12-expired http-clean-dup; do
     pcap="$top_srcdir/samples/$s.pcap"
-    "$FLOWMEDIC" -r "$pcap" --json --no-db -q --workers 1 >"$tmp/$s.off" 2>"$tmp/$s.offerr"
-    ip netns exec "$ns" "$FLOWMEDIC" -i "$vb" --workers 2 --json --no-db --immediate \
+    set -- --set dup-window=1ms
+    [ "$s" = http-clean-dup ] && set -- --set dup-window=100ms
+    "$FLOWMEDIC" -r "$pcap" --json --no-db -q --workers 1 "$@" >"$tmp/$s.off" 2>"$tmp/$s.offerr"
+    ip netns exec "$ns" "$FLOWMEDIC" -i "$vb" --workers "$n" --json --no-db --immediate "$@" \
         tcp >"$tmp/$s.live" 2>"$tmp/$s.err" &
     fm_pid=$!
     sleep 1
@@ -49,9 +58,10 @@ for s in refused syn-backlog tls12-expired; do
     wait "$fm_pid"
     rc=$?
     fm_pid=
-    python3 - "$s" "$tmp/$s.off" "$tmp/$s.live" "$tmp/$s.err" "$rc" <<'PY' || fail=1
+    python3 - "$s" "$tmp/$s.off" "$tmp/$s.live" "$tmp/$s.err" "$rc" "$n" <<'PY' || fail=1
 import collections, json, re, sys
 name, off, live, err, rc = sys.argv[1], sys.argv[2], sys.argv[3], open(sys.argv[4]).read(), int(sys.argv[5])
+n = int(sys.argv[6])
 
 def load(path):
     objs = [json.loads(l) for l in open(path)]
@@ -60,27 +70,36 @@ def load(path):
         for o in objs if o["type"] == "flow")
     finds = collections.Counter((o["kind"], o.get("client"), o.get("server"))
                                 for o in objs if o["type"] == "finding")
-    return flows, finds
+    dups = [o["mirror_duplicates"] for o in objs if o["type"] == "summary"]
+    return flows, finds, dups
 
 drops = re.search(r"(\d+) dropped by the kernel", err)
 if rc != 0 or not drops:
     print("FAIL %s: exit %d, no kernel drop counts at exit: %s" % (name, rc, err.strip()))
     sys.exit(1)
+handles = re.findall(r"handle (\d+) \(worker \d+\): (\d+) frames read", err)
+if n > 1 and len(handles) != n:
+    print("FAIL %s: %d workers but %d per-handle counts at exit: %s" % (name, n, len(handles), err.strip()))
+    sys.exit(1)
 if int(drops.group(1)):
     print("SKIP %s: the kernel dropped %s packets: not compared" % (name, drops.group(1)))
     sys.exit(0)
-fo, ko = load(off)
-fl, kl = load(live)
+fo, ko, do = load(off)
+fl, kl, dl = load(live)
 bad = []
 if fo != fl:
     bad.append("flows differ: offline only %s, live only %s" % (dict(fo - fl), dict(fl - fo)))
 if ko != kl:
     bad.append("findings differ: offline only %s, live only %s" % (dict(ko - kl), dict(kl - ko)))
+if do != dl:
+    bad.append("mirror duplicates differ: offline %s, live %s" % (do, dl))
 if bad:
-    print("FAIL %s (--workers 2 live vs offline): %s" % (name, "; ".join(bad)))
+    print("FAIL %s (--workers %d live vs offline): %s" % (name, n, "; ".join(bad)))
     sys.exit(1)
-print("ok   %s: %d flows and %d findings live with 2 workers = offline" %
-      (name, sum(fl.values()), sum(kl.values())))
+print("ok   %s: %d flows, %d findings, %s duplicates live with %d workers (handles read %s) = offline" %
+      (name, sum(fl.values()), sum(kl.values()), dl[0] if dl else 0, n,
+       "+".join(h[1] for h in handles) or "-"))
 PY
+done
 done
 exit $fail

@@ -4,13 +4,20 @@
 # HTTP download (many packets, no error), flowmedic -i on the server's veth with -w and
 # --evidence-dir, ended by SIGINT. Checks that exactly the refused flows got evidence files,
 # and that `flowmedic extract` on the live run (no capture files) takes them from the
-# evidence directory and that they give the same findings again. Needs root and ip netns;
-# skips (77) otherwise. Run it under `flock /tmp/fm-netns.lock`.
+# evidence directory and that they give the same findings again. Runs with --workers 1, then
+# with 2 (two capture handles, each read by its worker; FM_WORKERS=N runs one). Needs root and
+# ip netns; skips (77) otherwise. Run it under `flock /tmp/fm-netns.lock`.
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${FLOWMEDIC:=$top_srcdir/flowmedic}"
 if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null 2>&1; then
     echo "SKIP: live evidence test needs root and iproute2"
     exit 77
+fi
+if [ -z "${FM_WORKERS:-}" ]; then
+    echo "== --workers 1"
+    FM_WORKERS=1 sh "$0" || exit $?
+    echo "== --workers 2"
+    FM_WORKERS=2 exec sh "$0"
 fi
 id=$$
 nsc=fmev-$id-c
@@ -61,7 +68,8 @@ class H(http.server.BaseHTTPRequestHandler):
 socketserver.TCPServer.allow_reuse_address = True
 socketserver.TCPServer(("10.97.1.2", 8080), H).serve_forever()' &
 
-ip netns exec "$nss" "$FLOWMEDIC" -i "$vs" --json -w "$tmp/live.db" --server 10.97.1.2 \
+ip netns exec "$nss" "$FLOWMEDIC" -i "$vs" --workers "$FM_WORKERS" --json -w "$tmp/live.db" \
+    --server 10.97.1.2 \
     --evidence-dir "$tmp/ev" --evidence-packets 8,8 \
     'tcp port 8080 or tcp port 8081' >"$tmp/out.json" 2>"$tmp/err" &
 fm_pid=$!

@@ -366,6 +366,16 @@ if [ -f "$chain" ]; then
     wait_for "EXITED rc=0"
 fi
 
+# ---- 7a. --workers 2: the open flows come from the aggregator's merged view ----
+for n in 1 2; do
+    start 120 40 "" -r "$(sample syn-backlog.pcap)" --tui --speed 0.5 --no-db --workers $n
+    wait_for "Flows (25)  sort: worst" 10
+    wait_for "flows 25 tracked" 10
+    has "10.99.1.2:9000"
+    keys q
+    wait_for "EXITED rc=0" 10
+done
+
 # ---- 7. live capture (-i) on a veth pair, frames injected from a sample ----
 va=fmt$$a
 vb=fmt$$b
@@ -376,7 +386,8 @@ elif ! ip link add "$va" type veth peer name "$vb" 2>/dev/null; then
 else
     veth=$va
     ip link set "$va" up && ip link set "$vb" up
-    start 120 40 "" -i "$va" --tui --no-db tcp
+    for n in 1 2; do # 2: two capture handles, each read by its worker
+    start 120 40 "" -i "$va" --tui --no-db --workers $n tcp
     wait_for "flowmedic  live $va  filter: tcp" 10
     # send every frame of refused.pcap out of the peer, 50 ms apart
     python3 - "$(sample refused.pcap)" "$vb" <<'PY' || fail "could not inject frames"
@@ -405,6 +416,7 @@ PY
     has "incident error service_down 10.99.1.2:8081"
     checks=$((checks + 1))
     grep -q "dropped by the kernel" "$tmp/stderr" || fail "live: no drop report at exit"
+    done
 fi
 
 echo "$checks checks, $failed failed"
