@@ -198,7 +198,7 @@ struct wk_worker {
     unsigned published;   /* batches done when the counters were last published */
     struct wk_pub pub;    /* counters for wk_get_stats */
     char tag[24];         /* "worker N: " before its messages */
-    /* Live (wk_new_live; worker thread only). */
+    /* Live (wk_new_opts with a capture group; worker thread only). */
     struct cap_source *cap;    /* its capture handle, else NULL */
     uint64_t floor;            /* the lowest position it may still use (its watermark + 1) */
     struct wk_live_stats rd;   /* what it read (published in pub.live) */
@@ -579,8 +579,12 @@ static void wk_run_batch(struct wk_worker *k, const struct wk_batch *b)
         k->sub = 0;
         eng_packet_dup(k->eng, &p, m->dup ? 1 : 0);
         if (m->frame_len) {
-            struct cap_frame f = {p.ts_ns, m->frame_len, p.wirelen, m->linktype,
-                                  (const uint8_t *)(m + 1) + p.payload_caplen, p.frame};
+            struct cap_frame f = {.ts_ns = p.ts_ns,
+                                  .caplen = m->frame_len,
+                                  .wirelen = p.wirelen,
+                                  .linktype = m->linktype,
+                                  .data = (const uint8_t *)(m + 1) + p.payload_caplen,
+                                  .number = p.frame};
             uint64_t id = eng_last_flow_id(k->eng); /* the flow's first frame */
             evidence_packet_new(k->w->live.evidence, id, id == p.frame, &f);
         }
