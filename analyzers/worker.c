@@ -171,9 +171,9 @@ struct workers;
 
 /* Published counters of a worker (read by the reader thread for wk_get_stats). */
 struct wk_pub {
-    pthread_mutex_t mu;          /* guards st and live */
-    struct eng_stats st;         /* the worker engine's counters */
-    struct wk_live_stats live;   /* live: what it read */
+    pthread_mutex_t mu;        /* guards st and live */
+    struct eng_stats st;       /* the worker engine's counters */
+    struct wk_live_stats live; /* live: what it read */
 };
 
 /* One worker. */
@@ -199,9 +199,9 @@ struct wk_worker {
     struct wk_pub pub;    /* counters for wk_get_stats */
     char tag[24];         /* "worker N: " before its messages */
     /* Live (wk_new_opts with a capture group; worker thread only). */
-    struct cap_source *cap;    /* its capture handle, else NULL */
-    uint64_t floor;            /* the lowest position it may still use (its watermark + 1) */
-    struct wk_live_stats rd;   /* what it read (published in pub.live) */
+    struct cap_source *cap;  /* its capture handle, else NULL */
+    uint64_t floor;          /* the lowest position it may still use (its watermark + 1) */
+    struct wk_live_stats rd; /* what it read (published in pub.live) */
 };
 
 enum { MODE_ADVANCE, MODE_PACKET, MODE_FINISH };
@@ -261,18 +261,18 @@ struct workers {
     const struct sink_ops *out;            /* for n = 1 */
     void *out_ctx;                         /* its state */
     /* wk_new_opts. */
-    struct wk_opts live;        /* the capture group and clock (src NULL offline), evidence */
-    _Atomic int live_stop;      /* wk_finish: stop reading */
-    _Atomic uint64_t frame_no;  /* frames numbered so far, over every handle */
-    _Atomic int live_failed;    /* a handle failed (live_err) */
+    struct wk_opts live;       /* the capture group and clock (src NULL offline), evidence */
+    _Atomic int live_stop;     /* wk_finish: stop reading */
+    _Atomic uint64_t frame_no; /* frames numbered so far, over every handle */
+    _Atomic int live_failed;   /* a handle failed (live_err) */
     /* The live view's flow list (wk_snapshot_flows asks, the aggregator takes it). */
-    pthread_mutex_t snap_mu;    /* guards snap and snap_n */
-    bool snap_mu_ok;            /* snap_mu was made */
-    struct flow_record *snap;   /* the list, worst first (snap_max entries) */
-    size_t snap_max;            /* its capacity (the first request's max) */
-    size_t snap_n;              /* entries in it */
-    _Atomic int snap_req;       /* a new list is wanted */
-    char live_err[320];         /* why (written once, before live_failed is set) */
+    pthread_mutex_t snap_mu;  /* guards snap and snap_n */
+    bool snap_mu_ok;          /* snap_mu was made */
+    struct flow_record *snap; /* the list, worst first (snap_max entries) */
+    size_t snap_max;          /* its capacity (the first request's max) */
+    size_t snap_n;            /* entries in it */
+    _Atomic int snap_req;     /* a new list is wanted */
+    char live_err[320];       /* why (written once, before live_failed is set) */
 };
 
 /* ------------------------------------------------------------------------------------------ */

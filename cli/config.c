@@ -10,8 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "capture/decode.h"
 #include "analyzers/worker.h"
+#include "capture/decode.h"
 #include "capture/err.h"
 
 #define CFG_LINE_MAX 1024 /* longest line accepted */
@@ -195,8 +195,8 @@ static int cfg_apply(const struct cfg_key *k, const char *v, struct eng_config *
             return 0;
         }
         if (!cfg_number(v, CT_U32, &x) || x < k->lo || x > k->hi || x != floor(x)) {
-            snprintf(why, whylen, "'%s' is not auto or a whole number between %g and %g", v,
-                     k->lo, k->hi);
+            snprintf(why, whylen, "'%s' is not auto or a whole number between %g and %g", v, k->lo,
+                     k->hi);
             return ERR_ARG;
         }
         cfg_workers = (int)x;
@@ -227,7 +227,7 @@ static int cfg_apply(const struct cfg_key *k, const char *v, struct eng_config *
     }
     if (!cfg_number(v, k->type, &x) || x < k->lo || x > k->hi) {
         static const char *const unit[] = {"seconds", "seconds", "percent", "", "", "",
-                                           "", "", "", "", "", ""};
+                                           "",        "",        "",        "", "", ""};
         snprintf(why, whylen, "'%s' is not a number between %g and %g%s%s", v, k->lo, k->hi,
                  unit[k->type][0] ? " " : "", unit[k->type]);
         return ERR_ARG;
