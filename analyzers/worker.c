@@ -708,6 +708,7 @@ static void wk_live_frame(struct wk_worker *k, struct cap_frame *f)
                                     f->number, &p, &k->rd.dst);
     if (kind != PKT_TCP && kind != PKT_MALFORMED && kind != PKT_TRUNCATED)
         return;
+    k->rd.late += f->ts_ns < k->floor; /* handed on at the worker's clock, not its own */
     wk_live_at(k, f->ts_ns);
     k->mode = MODE_ADVANCE;
     k->phase = PH_LINGER;
@@ -1372,6 +1373,7 @@ void wk_live_stats(struct workers *w, struct wk_live_stats *st)
         st->dst.truncated += s.dst.truncated;
         st->dst.unsupported += s.dst.unsupported;
         st->dst.vlan += s.dst.vlan;
+        st->late += s.late;
     }
 }
 

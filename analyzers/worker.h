@@ -59,6 +59,7 @@ struct wk_live_stats {
     uint64_t first_ts;       /* earliest capture time (0: none yet) */
     uint64_t last_ts;        /* latest capture time */
     struct decode_stats dst; /* decode counters */
+    uint64_t late;           /* packets older than their worker's clock (see wk_opts) */
 };
 
 /* wk_new with x (for n = 1 x->src must be NULL, and the caller feeds the evidence ring). */

@@ -40,7 +40,7 @@ run() {
     what=$1
     n=$2
     shift 2
-    ip netns exec "$ns" "$bin" -i "$vb" --workers "$n" --no-db -q -B 64 >/dev/null 2>"$tmp/err" &
+    ip netns exec "$ns" "$bin" -i "$vb" --workers "$n" --no-db -v -B 64 >/dev/null 2>"$tmp/err" &
     fm=$!
     sleep 1.5
     t0=$(date +%s.%N)
@@ -66,6 +66,7 @@ print("%-34s %8s %12.0f %12.0f %12d %9.2f%% %8.2f" % (what, n, s / d, rec / d, d
       100.0 * drop / rec if rec else 0, float(open(cpu).read() or 0)))
 PY
     echo "    threads (cpu s): $(cat "$tmp/threads")"
+    sed -n 's/^flowmedic: \([0-9]*\) packets reached their worker after.*/    late packets: \1/p' "$tmp/err"
 }
 replay() {
     i=0

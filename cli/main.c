@@ -962,9 +962,21 @@ static void wait_tui_quit(struct run *r)
     }
 }
 
-/* Live with workers: the kernel counters of each capture handle (their sums are above). */
+/*
+ * Live with workers: the kernel counters of each capture handle (their sums are above), and
+ * the packets that reached their worker after its clock had passed them.
+ */
 static void print_handle_stats(struct run *r)
 {
+    if (r->live_workers) {
+        struct wk_live_stats ls;
+        wk_live_stats(r->wk, &ls);
+        if (ls.late || log_verbose)
+            fprintf(stderr,
+                    "flowmedic: %" PRIu64 " packets reached their worker after its clock had "
+                    "passed them (the per-server detectors saw them that late)\n",
+                    ls.late);
+    }
     for (unsigned i = 0; i < cap_handles(r->src); i++) {
         struct cap_stats hs;
         cap_stats(cap_handle(r->src, i), &hs);
