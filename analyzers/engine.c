@@ -765,6 +765,11 @@ static int eng_snap_cmp(const void *a, const void *b)
     return eng_worse(y, x) ? 1 : 0;
 }
 
+bool eng_flow_worse(const struct flow_record *a, const struct flow_record *b)
+{
+    return eng_worse(a, b);
+}
+
 size_t eng_snapshot_flows(const struct engine *e, struct flow_record *out, size_t max)
 {
     struct eng_snap h = {out, max, 0};

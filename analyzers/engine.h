@@ -130,6 +130,9 @@ void eng_get_stats(const struct engine *e, struct eng_stats *st);
 /* Copy up to max records of currently open flows, worst first (for the live view). */
 size_t eng_snapshot_flows(const struct engine *e, struct flow_record *out, size_t max);
 
+/* The live view's order: a is listed before b (more retransmissions and resets, then newer). */
+bool eng_flow_worse(const struct flow_record *a, const struct flow_record *b);
+
 void eng_free(struct engine *e);
 
 /*

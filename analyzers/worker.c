@@ -74,6 +74,7 @@
 #include "analyzers/tcp.h"
 #include "analyzers/tls.h"
 #include "analyzers/tls_cert.h"
+#include "capture/err.h"
 #include "capture/log.h"
 #include "capture/ring.h"
 
@@ -84,6 +85,8 @@
 #define WK_MAX_GROUPS 8          /* runs of aggregator detectors in the table */
 #define WK_POS_END UINT64_MAX    /* the position of end-of-input records */
 #define WK_DEDUP_ORDER 14        /* the duplicate filter's size, as the engine's */
+#define WK_PUB_FRAMES 64         /* live: frames between two watermarks and counter updates */
+#define WK_PUB_NS 10000000u      /* live: or capture time between them */
 
 /* Owner of a position in a batch: a worker index, or one of these. */
 enum { OWN_MALFORMED = 0xfe, OWN_TICK = 0xfd };
@@ -102,9 +105,11 @@ struct wk_batch {
 
 /* A segment for its worker: the packet view, then payload_caplen bytes. */
 struct wk_pkt_msg {
-    uint32_t type; /* WI_PKT */
-    uint32_t dup;  /* a SPAN duplicate (the reader's filter sees every packet) */
-    struct pkt p;  /* payload points nowhere; the bytes follow */
+    uint32_t type;      /* WI_PKT */
+    uint32_t dup;       /* a SPAN duplicate (the reader's filter sees every packet) */
+    struct pkt p;       /* payload points nowhere; the bytes follow */
+    uint32_t frame_len; /* with an evidence ring: the frame's bytes, after the payload */
+    int32_t linktype;   /* the frame's link type */
 };
 
 /* A malformed frame (to worker 0, which passes it on). */
@@ -187,8 +192,9 @@ struct workers;
 
 /* Published counters of a worker (read by the reader thread for wk_get_stats). */
 struct wk_pub {
-    pthread_mutex_t mu;  /* guards st */
-    struct eng_stats st; /* the worker engine's counters */
+    pthread_mutex_t mu;        /* guards st and live */
+    struct eng_stats st;       /* the worker engine's counters */
+    struct wk_live_stats live; /* live: what it read */
 };
 
 /* One worker. */
@@ -214,8 +220,13 @@ struct wk_worker {
                              the next group's proxy may extend (NULL: none) */
     uint64_t pkt_ts;      /* MODE_PACKET: the segment's time */
     uint64_t g0_pos;      /* position + 1 of the last segment sent with group 0 */
+    unsigned published;   /* batches done when the counters were last published */
     struct wk_pub pub;    /* counters for wk_get_stats */
     char tag[24];         /* "worker N: " before its messages */
+    /* Live (wk_new_opts with a capture group; worker thread only). */
+    struct cap_source *cap;  /* its capture handle, else NULL */
+    uint64_t floor;          /* the lowest position it may still use (its watermark + 1) */
+    struct wk_live_stats rd; /* what it read (published in pub.live) */
 };
 
 enum { MODE_ADVANCE, MODE_PACKET, MODE_FINISH };
@@ -283,6 +294,19 @@ struct workers {
     bool cert_suppress;                    /* drop the verdicts that follow */
     const struct sink_ops *out;            /* for n = 1 */
     void *out_ctx;                         /* its state */
+    /* wk_new_opts. */
+    struct wk_opts live;       /* the capture group and clock (src NULL offline), evidence */
+    _Atomic int live_stop;     /* wk_finish: stop reading */
+    _Atomic uint64_t frame_no; /* frames numbered so far, over every handle */
+    _Atomic int live_failed;   /* a handle failed (live_err) */
+    /* The live view's flow list (wk_snapshot_flows asks, the aggregator takes it). */
+    pthread_mutex_t snap_mu;  /* guards snap and snap_n */
+    bool snap_mu_ok;          /* snap_mu was made */
+    struct flow_record *snap; /* the list, worst first (snap_max entries) */
+    size_t snap_max;          /* its capacity (the first request's max) */
+    size_t snap_n;            /* entries in it */
+    _Atomic int snap_req;     /* a new list is wanted */
+    char live_err[320];       /* why (written once, before live_failed is set) */
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -669,7 +693,32 @@ static void wk_run_batch(struct wk_worker *k, const struct wk_batch *b)
         k->sub = 0;
         k->pkt_ts = p.ts_ns;
         eng_packet_dup(k->eng, &p, m->dup ? 1 : 0);
+        if (m->frame_len) {
+            struct cap_frame f = {.ts_ns = p.ts_ns,
+                                  .caplen = m->frame_len,
+                                  .wirelen = p.wirelen,
+                                  .linktype = m->linktype,
+                                  .data = (const uint8_t *)(m + 1) + p.payload_caplen,
+                                  .number = p.frame};
+            uint64_t id = eng_last_flow_id(k->eng); /* the flow's first frame */
+            evidence_packet_new(k->w->live.evidence, id, id == p.frame, &f);
+        }
     }
+}
+
+/* End of input for worker k: its open flows, its detectors' on_finish, the last watermark. */
+static void wk_worker_end(struct wk_worker *k)
+{
+    k->mode = MODE_FINISH;
+    k->pos = WK_POS_END;
+    k->phase = PH_FIN_FLOWS;
+    k->sub = 0;
+    eng_finish(k->eng, NULL);
+    wk_publish_stats(k);
+    k->phase = PH_FIN;
+    k->sub = WK_POS_END;
+    wk_emit_simple(k, WR_WATERMARK, 0, WK_POS_END);
+    wk_publish(k);
 }
 
 static bool wk_in_ready(void *ctx)
@@ -693,22 +742,17 @@ static void *wk_worker_main(void *arg)
         uint32_t *type = ring_peek(k->in, &len);
         if (!type) {
             wk_publish(k);
+            if (k->batches != k->published) { /* idle: the counters are current for once */
+                wk_publish_stats(k);
+                k->published = k->batches;
+            }
             ring_event_wait(k->ev, wk_in_ready, k, WK_WAIT_NS);
             continue;
         }
         if (*type == WI_FINISH) {
             ring_take(k->in);
             ring_release(k->in);
-            k->mode = MODE_FINISH;
-            k->pos = WK_POS_END;
-            k->phase = PH_FIN_FLOWS;
-            k->sub = 0;
-            eng_finish(k->eng, NULL);
-            wk_publish_stats(k);
-            k->phase = PH_FIN;
-            k->sub = WK_POS_END;
-            wk_emit_simple(k, WR_WATERMARK, 0, WK_POS_END);
-            wk_publish(k);
+            wk_worker_end(k);
             break;
         }
         if (*type != WI_BATCH) { /* cannot happen: skip it */
@@ -733,6 +777,132 @@ static void *wk_worker_main(void *arg)
     }
     tls_certs_set_thread_judge(NULL, NULL);
     health_set_thread_sink(NULL, NULL);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Live: each worker reads its own capture handle (wk_new_live; README "Workers"). */
+
+/*
+ * Positions of live workers are capture times (ns): worker k's records carry the time of its
+ * packet (or of its idle clock), never below k->floor, so that each worker's stream stays in
+ * order and behind its watermarks; the aggregator merges the streams by time as it merges
+ * the offline positions. Ties between workers go by worker index.
+ */
+static void wk_live_at(struct wk_worker *k, uint64_t ts)
+{
+    k->pos = ts > k->floor ? ts : k->floor;
+}
+
+/* Every position up to k->pos is done: say so, and publish what was read. */
+static void wk_live_watermark(struct wk_worker *k)
+{
+    if (k->pos >= k->floor) {
+        k->phase = PH_FIN;
+        k->sub = WK_POS_END;
+        wk_emit_simple(k, WR_WATERMARK, 0, k->pos);
+        k->floor = k->pos + 1;
+    }
+    wk_publish(k);
+    pthread_mutex_lock(&k->pub.mu);
+    k->pub.live = k->rd;
+    pthread_mutex_unlock(&k->pub.mu);
+}
+
+/* One frame of k's handle: decode, then the engine (as wk_run_batch does a position). */
+static void wk_live_frame(struct wk_worker *k, struct cap_frame *f)
+{
+    struct workers *w = k->w;
+    f->number = atomic_fetch_add(&w->frame_no, 1) + 1; /* unique over the handles: flow ids */
+    k->rd.frames++;
+    k->rd.bytes += f->wirelen;
+    if (!k->rd.first_ts || f->ts_ns < k->rd.first_ts)
+        k->rd.first_ts = f->ts_ns;
+    if (f->ts_ns > k->rd.last_ts)
+        k->rd.last_ts = f->ts_ns;
+    struct pkt p;
+    enum pkt_kind kind = pkt_decode(f->linktype, f->data, f->caplen, f->wirelen, f->ts_ns,
+                                    f->number, &p, &k->rd.dst);
+    if (kind != PKT_TCP && kind != PKT_MALFORMED && kind != PKT_TRUNCATED)
+        return;
+    k->rd.late += f->ts_ns < k->floor; /* handed on at the worker's clock, not its own */
+    wk_live_at(k, f->ts_ns);
+    k->mode = MODE_ADVANCE;
+    k->phase = PH_LINGER;
+    k->sub = 0;
+    eng_tick(k->eng, f->ts_ns);
+    k->phase = PH_PKT;
+    k->sub = 0;
+    if (kind == PKT_TCP) {
+        k->mode = MODE_PACKET;
+        k->pkt_ts = p.ts_ns;
+        eng_packet(k->eng, &p); /* the engine's own duplicate filter: see README "Workers" */
+        uint64_t id = eng_last_flow_id(k->eng); /* the flow's first frame */
+        evidence_packet_new(w->live.evidence, id, id == f->number, f);
+        return;
+    }
+    struct wk_malformed_rec *r =
+        (struct wk_malformed_rec *)wk_emit(k, WR_MALFORMED, sizeof(*r), 0, f->number);
+    if (r) {
+        r->ts_ns = f->ts_ns;
+        snprintf(r->what, sizeof(r->what), "%s",
+                 kind == PKT_TRUNCATED ? "frame cut before the end of the TCP header"
+                                       : "inconsistent IP/TCP header lengths");
+        ring_push(k->out);
+    }
+}
+
+/* Nothing to read: move k's clock to the common idle time (wall clock less the lateness). */
+static void wk_live_idle(struct wk_worker *k)
+{
+    const struct wk_opts *l = &k->w->live;
+    uint64_t now = l->wall_ns();
+    if (now <= l->lateness_ns || now - l->lateness_ns < k->floor)
+        return;
+    wk_live_at(k, now - l->lateness_ns);
+    k->mode = MODE_ADVANCE;
+    k->phase = PH_LINGER;
+    k->sub = 0;
+    eng_tick(k->eng, k->pos);
+}
+
+static void *wk_live_main(void *arg)
+{
+    struct wk_worker *k = arg;
+    struct workers *w = k->w;
+    tls_certs_set_thread_judge(wk_cert_judge, k);
+    snprintf(k->tag, sizeof(k->tag), "worker %u: ", k->id);
+    log_set_thread(k->tag, 0);
+    char name[16];
+    snprintf(name, sizeof(name), "fm-worker%u", k->id);
+    pthread_setname_np(pthread_self(), name);
+    unsigned pending = 0;
+    while (!atomic_load(&w->live_stop)) {
+        struct cap_frame f;
+        int rc = cap_next(k->cap, &f);
+        if (rc == 0) {
+            wk_live_frame(k, &f);
+            if (++pending < WK_PUB_FRAMES && k->pos < k->floor + WK_PUB_NS)
+                continue;
+        } else if (rc == ERR_AGAIN) {
+            wk_live_idle(k);
+        } else if (rc == ERR_EOF) {
+            break; /* cap_break: wk_finish */
+        } else {
+            if (!atomic_exchange(&w->live_failed, 1)) {
+                snprintf(w->live_err, sizeof(w->live_err), "%s", cap_error(k->cap));
+                atomic_store(&w->live_failed, 2);
+            }
+            break;
+        }
+        pending = 0;
+        wk_live_watermark(k);
+        if (++k->batches % WK_STATS_EVERY == 0 || rc == ERR_AGAIN)
+            wk_publish_stats(k);
+    }
+    wk_live_watermark(k);
+    wk_worker_end(k);
+    tls_certs_set_thread_judge(NULL, NULL);
     return NULL;
 }
 
@@ -924,6 +1094,7 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
         s->gid[h->arg] = ++w->next_id;
         f->rec.flow_id = w->next_id;
         wk_idmap_put(&w->ids, prov, w->next_id);
+        evidence_alias(w->live.evidence, prov, w->next_id); /* its evidence, by this id */
         break;
     }
     case WR_PKT: {
@@ -1057,11 +1228,100 @@ static bool wk_agg_ready(void *ctx)
     return false;
 }
 
+/* Flows in the live view's order (qsort). */
+static int wk_snap_cmp(const void *a, const void *b)
+{
+    if (eng_flow_worse(a, b))
+        return -1;
+    return eng_flow_worse(b, a) ? 1 : 0;
+}
+
+/* Sift entry i of the min-heap h[0..n) (least bad at the root) down. */
+static void wk_snap_down(struct flow_record *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && eng_flow_worse(&h[m], &h[l]))
+            m = l;
+        if (r < n && eng_flow_worse(&h[m], &h[r]))
+            m = r;
+        if (m == i)
+            return;
+        struct flow_record t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+/*
+ * The live view's list from the shadow flows: the flows every worker has open (also closed
+ * ones in their linger), as the aggregator has merged them so far, with the output's ids.
+ * The worst snap_max, as eng_snapshot_flows picks them. Under snap_mu (the main thread only
+ * copies it out).
+ */
+static void wk_agg_snapshot(struct workers *w)
+{
+    atomic_store(&w->snap_req, 0);
+    pthread_mutex_lock(&w->snap_mu);
+    struct flow_record *h = w->snap;
+    size_t n = 0;
+    for (unsigned i = 0; i < w->n && w->snap_max; i++) {
+        const struct wk_src *s = &w->src[i];
+        for (uint32_t slot = 1; slot <= w->wk[i].nslots; slot++) {
+            if (!s->gid[slot])
+                continue;
+            struct flow_record r = s->shadow[slot].rec;
+            r.flow_id = s->gid[slot];
+            r.one_direction = !(r.packets[DIR_C2S] && r.packets[DIR_S2C]) &&
+                              r.state != FS_SYN_SENT; /* as the engine says it */
+            if (n < w->snap_max) {
+                size_t j = n++;
+                h[j] = r;
+                while (j > 0 && eng_flow_worse(&h[(j - 1) / 2], &h[j])) {
+                    struct flow_record t = h[j];
+                    h[j] = h[(j - 1) / 2];
+                    h[(j - 1) / 2] = t;
+                    j = (j - 1) / 2;
+                }
+            } else if (eng_flow_worse(&r, &h[0])) {
+                h[0] = r;
+                wk_snap_down(h, n, 0);
+            }
+        }
+    }
+    qsort(h, n, sizeof(*h), wk_snap_cmp);
+    w->snap_n = n;
+    pthread_mutex_unlock(&w->snap_mu);
+}
+
+size_t wk_snapshot_flows(struct workers *w, struct flow_record *out, size_t max)
+{
+    if (w->single)
+        return eng_snapshot_flows(w->single, out, max);
+    if (!w->snap_mu_ok || !max)
+        return 0;
+    pthread_mutex_lock(&w->snap_mu);
+    if (!w->snap) { /* the first request sets the size (not on the packet path) */
+        w->snap = calloc(max, sizeof(*w->snap));
+        w->snap_max = w->snap ? max : 0;
+    }
+    size_t n = w->snap_n < max ? w->snap_n : max;
+    if (n)
+        memcpy(out, w->snap, n * sizeof(*out));
+    pthread_mutex_unlock(&w->snap_mu);
+    atomic_store(&w->snap_req, 1);
+    ring_event_wake(w->agg_ev);
+    return n;
+}
+
 static void *wk_agg_main(void *arg)
 {
     struct workers *w = arg;
     pthread_setname_np(pthread_self(), "fm-aggregator");
     for (;;) {
+        if (atomic_load_explicit(&w->snap_req, memory_order_relaxed))
+            wk_agg_snapshot(w);
         int best = -1;
         bool all_done = true;
         for (unsigned i = 0; i < w->n; i++) {
@@ -1215,10 +1475,11 @@ static int wk_start(pthread_t *t, void *(*fn)(void *), void *arg)
     return rc == 0 ? 0 : ERR_NOMEM;
 }
 
-struct workers *wk_new(const struct eng_config *cfg, unsigned n, const struct sink_ops *out,
-                       void *out_ctx)
+struct workers *wk_new_opts(const struct eng_config *cfg, unsigned n, const struct sink_ops *out,
+                            void *out_ctx, const struct wk_opts *live)
 {
-    if (!cfg || n == 0 || n > WK_MAX)
+    if (!cfg || n == 0 || n > WK_MAX ||
+        (live && live->src && (n < 2 || cap_handles(live->src) != n || !live->wall_ns)))
         return NULL;
     struct workers *w = calloc(1, sizeof(*w));
     if (!w)
@@ -1227,6 +1488,8 @@ struct workers *wk_new(const struct eng_config *cfg, unsigned n, const struct si
     w->cfg = *cfg;
     w->out = out;
     w->out_ctx = out_ctx;
+    if (live)
+        w->live = *live;
     if (n == 1) {
         w->single = eng_new(cfg, out, out_ctx);
         if (!w->single)
@@ -1235,6 +1498,10 @@ struct workers *wk_new(const struct eng_config *cfg, unsigned n, const struct si
     }
     if (wk_tables(w) != 0)
         goto fail;
+    evidence_use_aliases(w->live.evidence); /* the aggregator numbers the flows */
+    if (pthread_mutex_init(&w->snap_mu, NULL) != 0)
+        goto fail;
+    w->snap_mu_ok = true;
     w->agg = eng_new_dets(cfg, w->agg_table, out, out_ctx);
     w->agg_health = w->agg ? eng_det(w->agg, &det_health_srv_ops) : NULL;
     w->rd_ev = ring_event_new();
@@ -1247,9 +1514,11 @@ struct workers *wk_new(const struct eng_config *cfg, unsigned n, const struct si
         if (wk_new_worker(w, i) != 0)
             goto fail;
     for (unsigned i = 0; i < n; i++) {
-        if (wk_start(&w->wk[i].thread, wk_worker_main, &w->wk[i]) != 0)
+        struct wk_worker *k = &w->wk[i];
+        k->cap = live && live->src ? cap_handle(live->src, i) : NULL;
+        if (wk_start(&k->thread, k->cap ? wk_live_main : wk_worker_main, k) != 0)
             goto fail;
-        w->wk[i].started = true;
+        k->started = true;
     }
     if (wk_start(&w->agg_thread, wk_agg_main, w) != 0)
         goto fail;
@@ -1259,6 +1528,56 @@ struct workers *wk_new(const struct eng_config *cfg, unsigned n, const struct si
 fail:
     wk_free(w);
     return NULL;
+}
+
+struct workers *wk_new(const struct eng_config *cfg, unsigned n, const struct sink_ops *out,
+                       void *out_ctx)
+{
+    return wk_new_opts(cfg, n, out, out_ctx, NULL);
+}
+
+void wk_live_stats(struct workers *w, struct wk_live_stats *st)
+{
+    memset(st, 0, sizeof(*st));
+    for (unsigned i = 0; w && w->live.src && i < w->n; i++) {
+        struct wk_worker *k = &w->wk[i];
+        pthread_mutex_lock(&k->pub.mu);
+        struct wk_live_stats s = k->pub.live;
+        pthread_mutex_unlock(&k->pub.mu);
+        st->frames += s.frames;
+        st->bytes += s.bytes;
+        if (s.first_ts && (!st->first_ts || s.first_ts < st->first_ts))
+            st->first_ts = s.first_ts;
+        if (s.last_ts > st->last_ts)
+            st->last_ts = s.last_ts;
+        st->dst.frames += s.dst.frames;
+        st->dst.tcp += s.dst.tcp;
+        st->dst.other += s.dst.other;
+        st->dst.fragments += s.dst.fragments;
+        st->dst.malformed += s.dst.malformed;
+        st->dst.truncated += s.dst.truncated;
+        st->dst.unsupported += s.dst.unsupported;
+        st->dst.vlan += s.dst.vlan;
+        st->late += s.late;
+    }
+}
+
+void wk_live_stop(struct workers *w)
+{
+    if (!w || !w->live.src)
+        return;
+    atomic_store(&w->live_stop, 1);
+    cap_break(w->live.src);
+    for (unsigned i = 0; i < w->n; i++) { /* each finishes by itself (wk_live_main) */
+        if (w->wk[i].started)
+            pthread_join(w->wk[i].thread, NULL);
+        w->wk[i].started = false;
+    }
+}
+
+const char *wk_live_error(struct workers *w)
+{
+    return w && atomic_load(&w->live_failed) == 2 ? w->live_err : NULL;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1334,6 +1653,11 @@ static uint64_t wk_ep_hash(const struct endpoint *e)
 
 void wk_packet(struct workers *w, const struct pkt *p)
 {
+    wk_frame(w, p, NULL);
+}
+
+void wk_frame(struct workers *w, const struct pkt *p, const struct cap_frame *f)
+{
     if (w->single) {
         eng_packet(w->single, p);
         return;
@@ -1341,16 +1665,23 @@ void wk_packet(struct workers *w, const struct pkt *p)
     /* symmetric: both directions of a flow sum to the same value */
     unsigned i = (unsigned)((wk_ep_hash(&p->src) + wk_ep_hash(&p->dst)) % w->n);
     size_t pay = p->payload ? p->payload_caplen : 0;
-    struct wk_pkt_msg *m = wk_slot(w, i, sizeof(*m) + pay);
+    size_t fl = f && w->live.evidence ? f->caplen : 0;
+    if (fl > EVIDENCE_SNAPLEN)
+        fl = EVIDENCE_SNAPLEN; /* what the ring keeps of a frame (--evidence-dir has no -s) */
+    struct wk_pkt_msg *m = wk_slot(w, i, sizeof(*m) + pay + fl);
     if (!m)
-        return; /* a frame larger than a ring message: cannot happen below 1 MiB */
+        return; /* a frame larger than a ring message: cannot happen below 512 KiB */
     m->type = WI_PKT;
     m->dup = tcp_dedup_check(w->dedup, p, w->cfg.dup_window_ns);
     m->p = *p;
     m->p.payload = NULL;
     m->p.payload_caplen = (uint32_t)pay;
+    m->frame_len = (uint32_t)fl;
+    m->linktype = f ? f->linktype : 0;
     if (pay)
         memcpy(m + 1, p->payload, pay);
+    if (fl)
+        memcpy((uint8_t *)(m + 1) + pay, f->data, fl);
     ring_push(w->wk[i].in);
     wk_note(w, p->ts_ns, (uint8_t)i);
     w->last_ts = p->ts_ns;
@@ -1395,8 +1726,10 @@ void wk_finish(struct workers *w, struct run_summary *sum)
         eng_finish(w->single, sum);
         return;
     }
+    if (w->live.src)
+        wk_live_stop(w);
     wk_end_batch(w);
-    for (unsigned i = 0; i < w->n; i++) {
+    for (unsigned i = 0; i < w->n && !w->live.src; i++) {
         uint32_t *m = ring_reserve(w->wk[i].in, sizeof(uint64_t));
         if (m) {
             *m = WI_FINISH;
@@ -1495,6 +1828,9 @@ void wk_free(struct workers *w)
         free(w->src[i].gid);
     }
     eng_free(w->agg);
+    if (w->snap_mu_ok)
+        pthread_mutex_destroy(&w->snap_mu);
+    free(w->snap);
     tcp_dedup_free(w->dedup);
     ring_event_free(w->rd_ev);
     ring_event_free(w->agg_ev);

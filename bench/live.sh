@@ -2,8 +2,10 @@
 # live.sh [CAPTURE] [REPLAYERS] - live capture rate: CAPTURE (default the 1x benchmark capture,
 # bench/run.sh) replayed at top speed by REPLAYERS tcpreplay processes (default 2), then a
 # 64-byte SYN flood from trafgen, onto a veth in a test namespace, captured by flowmedic -i with
-# --workers 1 and 2; prints packets/s offered, received by the kernel and dropped. Run by hand as
-# root, under flock /tmp/fm-netns.lock and nice; never in make check.
+# --workers 1 and 2 (live, each worker reads its own PACKET_FANOUT handle); prints packets/s
+# offered, received by the kernel and dropped, and flowmedic's CPU seconds (user + sys, from
+# /proc before it is stopped: steadier than rates on a shared machine). Run by hand as root,
+# under flock /tmp/fm-netns.lock and nice; never in make check.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=${FLOWMEDIC:-$top/flowmedic}
@@ -33,31 +35,38 @@ cat >"$tmp/syn.cfg" <<'CFG'
   drnd(2), 0x01,0xbb, drnd(4), 0x00,0x00,0x00,0x00, 0x50,0x02,0x72,0x10, csumtcp(14,34), 0x00,0x00,
   0x00,0x00,0x00,0x00,0x00,0x00 }
 CFG
-printf '%-34s %8s %12s %12s %12s %10s\n' load workers offered/s received/s dropped drop%
+printf '%-34s %8s %12s %12s %12s %10s %8s\n' load workers offered/s received/s dropped drop% cpu-s
 run() {
     what=$1
     n=$2
     shift 2
-    ip netns exec "$ns" "$bin" -i "$vb" --workers "$n" --no-db -q -B 64 >/dev/null 2>"$tmp/err" &
+    ip netns exec "$ns" "$bin" -i "$vb" --workers "$n" --no-db -v -B 64 >/dev/null 2>"$tmp/err" &
     fm=$!
     sleep 1.5
     t0=$(date +%s.%N)
     "$@"
     t1=$(date +%s.%N)
     sleep 1
+    awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$fm/stat" >"$tmp/cpu"
+    for t in /proc/"$fm"/task/*; do # per thread: CPU seconds by name
+        printf '%s=%s ' "$(cat "$t/comm")" \
+            "$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "$t/stat")"
+    done >"$tmp/threads"
     kill -INT "$fm"
     wait "$fm" || true
-    python3 - "$what" "$n" "$t0" "$t1" "$tmp/err" "$tmp/sent" <<'PY'
+    python3 - "$what" "$n" "$t0" "$t1" "$tmp/err" "$tmp/sent" "$tmp/cpu" <<'PY'
 import re, sys
-what, n, t0, t1, err, sent = sys.argv[1:7]
+what, n, t0, t1, err, sent, cpu = sys.argv[1:8]
 d = float(t1) - float(t0)
 e = open(err).read()
 m = re.search(r"(\d+) packets received by the kernel, (\d+) dropped by the kernel", e)
 s = int(open(sent).read().strip() or 0)
 rec, drop = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
-print("%-34s %8s %12.0f %12.0f %12d %9.2f%%" % (what, n, s / d, rec / d, drop,
-      100.0 * drop / rec if rec else 0))
+print("%-34s %8s %12.0f %12.0f %12d %9.2f%% %8.2f" % (what, n, s / d, rec / d, drop,
+      100.0 * drop / rec if rec else 0, float(open(cpu).read() or 0)))
 PY
+    echo "    threads (cpu s): $(cat "$tmp/threads")"
+    sed -n 's/^flowmedic: \([0-9]*\) packets reached their worker after.*/    late packets: \1/p' "$tmp/err"
 }
 replay() {
     i=0

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pcap/pcap.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@ struct ev_pkt {
 /* One followed flow. */
 struct ev_slot {
     uint64_t flow_id; /* the flow; 0 when the slot is free */
+    uint64_t alias;   /* with workers: the flow's id in the output (evidence_alias), or 0 */
     bool marked;      /* write it when it ends */
     int linktype;     /* link type of its first packet */
     uint64_t seen;    /* packets given for this flow */
@@ -56,6 +58,9 @@ struct evidence {
     size_t cursor;            /* eviction clock hand */
     uint64_t newest;          /* highest flow id seen: ids grow, so a higher one is a new flow */
     struct evidence_stats st; /* counters */
+    pthread_mutex_t mu;       /* guards everything (workers feed it, the aggregator marks it) */
+    bool aliased;             /* mark, holds and flow_end name flows by their aliases */
+    uint32_t *aindex;         /* as index, by alias (when aliased) */
 };
 
 static size_t ev_hash(const struct evidence *ev, uint64_t id)
@@ -66,31 +71,43 @@ static size_t ev_hash(const struct evidence *ev, uint64_t id)
     return (size_t)id & ev->index_mask;
 }
 
-/* Index position holding flow id, or the empty position where it would go. */
-static size_t ev_find(const struct evidence *ev, uint64_t id)
+/* The id slot s is found by in index ix (ev->index: flow_id; ev->aindex: alias). */
+static uint64_t ev_key(const struct evidence *ev, const uint32_t *ix, uint32_t s)
+{
+    return ix == ev->index ? ev->slots[s].flow_id : ev->slots[s].alias;
+}
+
+/* Position of index ix holding id, or the empty position where it would go. */
+static size_t ev_find_in(const struct evidence *ev, const uint32_t *ix, uint64_t id)
 {
     size_t i = ev_hash(ev, id);
-    while (ev->index[i] != EV_NONE && ev->slots[ev->index[i]].flow_id != id)
+    while (ix[i] != EV_NONE && ev_key(ev, ix, ix[i]) != id)
         i = (i + 1) & ev->index_mask;
     return i;
 }
 
-/* Remove the entry at index position i, shifting later entries of its run back. */
-static void ev_index_del(struct evidence *ev, size_t i)
+/* Index position holding flow id, or the empty position where it would go. */
+static size_t ev_find(const struct evidence *ev, uint64_t id)
+{
+    return ev_find_in(ev, ev->index, id);
+}
+
+/* Remove the entry at position i of index ix, shifting later entries of its run back. */
+static void ev_index_del(struct evidence *ev, uint32_t *ix, size_t i)
 {
     size_t j = i;
-    ev->index[i] = EV_NONE;
+    ix[i] = EV_NONE;
     for (;;) {
         j = (j + 1) & ev->index_mask;
-        if (ev->index[j] == EV_NONE)
+        if (ix[j] == EV_NONE)
             return;
-        size_t home = ev_hash(ev, ev->slots[ev->index[j]].flow_id);
+        size_t home = ev_hash(ev, ev_key(ev, ix, ix[j]));
         /* the entry at j may move to i when its home is not in (i, j] (cyclically) */
         bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
         if (stays)
             continue;
-        ev->index[i] = ev->index[j];
-        ev->index[j] = EV_NONE;
+        ix[i] = ix[j];
+        ix[j] = EV_NONE;
         i = j;
     }
 }
@@ -99,9 +116,22 @@ static void ev_release(struct evidence *ev, uint32_t s)
 {
     size_t i = ev_find(ev, ev->slots[s].flow_id);
     if (ev->index[i] == s)
-        ev_index_del(ev, i);
+        ev_index_del(ev, ev->index, i);
+    if (ev->slots[s].alias) {
+        i = ev_find_in(ev, ev->aindex, ev->slots[s].alias);
+        if (ev->aindex[i] == s)
+            ev_index_del(ev, ev->aindex, i);
+    }
     memset(&ev->slots[s], 0, sizeof(ev->slots[s]));
     ev->free_stack[ev->nfree++] = s;
+}
+
+/* The slot of a flow as mark, holds and flow_end name it (by alias with workers). */
+static uint32_t ev_named(const struct evidence *ev, uint64_t id)
+{
+    if (ev->aliased)
+        return ev->aindex[ev_find_in(ev, ev->aindex, id)];
+    return ev->index[ev_find(ev, id)];
 }
 
 /* A slot for a new flow: a free one, else the next unmarked one on the clock. */
@@ -171,13 +201,17 @@ struct evidence *evidence_new(const struct evidence_config *cfg, char *err, size
     ev->hdrs = calloc(ev->nslots * per, sizeof(*ev->hdrs));
     ev->data = malloc(ev->nslots * per * ev->snaplen);
     ev->index = malloc(isz * sizeof(*ev->index));
+    ev->aindex = malloc(isz * sizeof(*ev->aindex));
     ev->free_stack = malloc(ev->nslots * sizeof(*ev->free_stack));
-    if (!ev->slots || !ev->hdrs || !ev->data || !ev->index || !ev->free_stack) {
+    if (!ev->slots || !ev->hdrs || !ev->data || !ev->index || !ev->aindex || !ev->free_stack ||
+        pthread_mutex_init(&ev->mu, NULL) != 0) {
+        free(ev->aindex);
+        ev->aindex = NULL; /* evidence_free: the mutex was not made */
         evidence_free(ev);
         goto nomem;
     }
     for (size_t i = 0; i < isz; i++)
-        ev->index[i] = EV_NONE;
+        ev->index[i] = ev->aindex[i] = EV_NONE;
     for (size_t i = 0; i < ev->nslots; i++)
         ev->free_stack[ev->nfree++] = (uint32_t)(ev->nslots - 1 - i);
     return ev;
@@ -205,10 +239,9 @@ static void ev_store(struct evidence *ev, uint32_t s, size_t k, const struct cap
         memcpy(ev->data + at * ev->snaplen, f->data, n);
 }
 
-void evidence_packet(struct evidence *ev, uint64_t flow_id, const struct cap_frame *f)
+/* evidence_packet and evidence_packet_new, under the lock; first: -1 = by the id's growth. */
+static void ev_packet(struct evidence *ev, uint64_t flow_id, int first, const struct cap_frame *f)
 {
-    if (!ev || !flow_id || !f)
-        return;
     size_t i = ev_find(ev, flow_id);
     uint32_t s = ev->index[i];
     if (s == EV_NONE) {
@@ -216,11 +249,12 @@ void evidence_packet(struct evidence *ev, uint64_t flow_id, const struct cap_fra
          * Only a new flow takes a slot (and may evict an unmarked one): a flow that lost its
          * slot stays unfollowed, or two flows could take each other's slot packet by packet.
          */
-        if (flow_id <= ev->newest) {
+        if (first < 0 ? flow_id <= ev->newest : !first) {
             ev->st.not_followed++;
             return;
         }
-        ev->newest = flow_id;
+        if (flow_id > ev->newest)
+            ev->newest = flow_id;
         s = ev_alloc(ev, flow_id);
         if (s == EV_NONE) {
             ev->st.not_followed++;
@@ -240,20 +274,69 @@ void evidence_packet(struct evidence *ev, uint64_t flow_id, const struct cap_fra
     sl->nring++;
 }
 
+void evidence_packet(struct evidence *ev, uint64_t flow_id, const struct cap_frame *f)
+{
+    if (!ev || !flow_id || !f)
+        return;
+    pthread_mutex_lock(&ev->mu);
+    ev_packet(ev, flow_id, -1, f);
+    pthread_mutex_unlock(&ev->mu);
+}
+
+void evidence_packet_new(struct evidence *ev, uint64_t flow_id, bool first,
+                         const struct cap_frame *f)
+{
+    if (!ev || !flow_id || !f)
+        return;
+    pthread_mutex_lock(&ev->mu);
+    ev_packet(ev, flow_id, first ? 1 : 0, f);
+    pthread_mutex_unlock(&ev->mu);
+}
+
+void evidence_use_aliases(struct evidence *ev)
+{
+    if (ev)
+        ev->aliased = true;
+}
+
+void evidence_alias(struct evidence *ev, uint64_t flow_id, uint64_t alias)
+{
+    if (!ev || !flow_id || !alias)
+        return;
+    pthread_mutex_lock(&ev->mu);
+    uint32_t s = ev->index[ev_find(ev, flow_id)];
+    if (s != EV_NONE && !ev->slots[s].alias) {
+        ev->slots[s].alias = alias;
+        size_t i = ev_find_in(ev, ev->aindex, alias);
+        if (ev->aindex[i] == EV_NONE)
+            ev->aindex[i] = s;
+        else
+            ev->slots[s].alias = 0; /* cannot happen: aliases are unique */
+    }
+    pthread_mutex_unlock(&ev->mu);
+}
+
 void evidence_mark(struct evidence *ev, uint64_t flow_id)
 {
     if (!ev || !flow_id)
         return;
-    uint32_t s = ev->index[ev_find(ev, flow_id)];
-    if (s == EV_NONE)
+    pthread_mutex_lock(&ev->mu);
+    uint32_t s = ev_named(ev, flow_id);
+    if (s == EV_NONE && !ev->aliased)
         s = ev_alloc(ev, flow_id); /* evicted earlier: keep what comes from now on */
     if (s != EV_NONE)
         ev->slots[s].marked = true;
+    pthread_mutex_unlock(&ev->mu);
 }
 
-bool evidence_holds(const struct evidence *ev, uint64_t flow_id)
+bool evidence_holds(struct evidence *ev, uint64_t flow_id)
 {
-    return ev && flow_id && ev->index[ev_find(ev, flow_id)] != EV_NONE;
+    if (!ev || !flow_id)
+        return false;
+    pthread_mutex_lock(&ev->mu);
+    bool held = ev_named(ev, flow_id) != EV_NONE;
+    pthread_mutex_unlock(&ev->mu);
+    return held;
 }
 
 const char *evidence_path(const char *dir, int64_t run_id, uint64_t flow_id, char *buf, size_t len)
@@ -282,7 +365,7 @@ static int ev_write(struct evidence *ev, uint32_t s)
 {
     const struct ev_slot *sl = &ev->slots[s];
     char path[4200];
-    evidence_path(ev->dir, ev->run_id, sl->flow_id, path, sizeof(path));
+    evidence_path(ev->dir, ev->run_id, ev->aliased ? sl->alias : sl->flow_id, path, sizeof(path));
     pcap_t *pd = pcap_open_dead_with_tstamp_precision(sl->linktype, (int)ev->snaplen,
                                                       PCAP_TSTAMP_PRECISION_NANO);
     if (!pd)
@@ -310,10 +393,11 @@ int evidence_flow_end(struct evidence *ev, uint64_t flow_id)
 {
     if (!ev || !flow_id)
         return 0;
-    uint32_t s = ev->index[ev_find(ev, flow_id)];
-    if (s == EV_NONE)
-        return 0;
+    pthread_mutex_lock(&ev->mu);
+    uint32_t s = ev_named(ev, flow_id);
     int rc = 0;
+    if (s == EV_NONE)
+        goto out;
     if (ev->slots[s].marked && ev->slots[s].seen) {
         if (ev->st.written >= EVIDENCE_MAX_FILES) {
             ev->st.over_limit++;
@@ -326,15 +410,20 @@ int evidence_flow_end(struct evidence *ev, uint64_t flow_id)
         }
     }
     ev_release(ev, s);
+out:
+    pthread_mutex_unlock(&ev->mu);
     return rc;
 }
 
-void evidence_get_stats(const struct evidence *ev, struct evidence_stats *st)
+void evidence_get_stats(struct evidence *ev, struct evidence_stats *st)
 {
-    if (ev)
-        *st = ev->st;
-    else
+    if (!ev) {
         memset(st, 0, sizeof(*st));
+        return;
+    }
+    pthread_mutex_lock(&ev->mu);
+    *st = ev->st;
+    pthread_mutex_unlock(&ev->mu);
 }
 
 void evidence_free(struct evidence *ev)
@@ -345,6 +434,10 @@ void evidence_free(struct evidence *ev)
     free(ev->hdrs);
     free(ev->data);
     free(ev->index);
+    if (ev->aindex) {
+        free(ev->aindex);
+        pthread_mutex_destroy(&ev->mu);
+    }
     free(ev->free_stack);
     free(ev);
 }

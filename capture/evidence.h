@@ -61,13 +61,29 @@ void evidence_set_run(struct evidence *ev, int64_t run_id);
 void evidence_packet(struct evidence *ev, uint64_t flow_id, const struct cap_frame *f);
 
 /*
+ * The same for a source whose flow ids do not grow in time (several workers feed one ring):
+ * first says that f is the flow's first packet, the only one that may take a slot.
+ */
+void evidence_packet_new(struct evidence *ev, uint64_t flow_id, bool first,
+                         const struct cap_frame *f);
+
+/*
+ * With workers: flows are fed by the worker's id for them (evidence_packet_new) and named in
+ * the output by the aggregator's (evidence_alias, when it numbers the flow). After
+ * evidence_use_aliases, evidence_mark, evidence_holds and evidence_flow_end take the
+ * output's ids and the files are named by them. Every call may come from any thread.
+ */
+void evidence_use_aliases(struct evidence *ev);
+void evidence_alias(struct evidence *ev, uint64_t flow_id, uint64_t alias);
+
+/*
  * Keep flow_id's packets: it has an error finding, or it joined an incident (the incident
  * layer's hook). A marked flow keeps its slot until it ends.
  */
 void evidence_mark(struct evidence *ev, uint64_t flow_id);
 
 /* flow_id holds a slot now (it is followed: seen and not ended, nor evicted). */
-bool evidence_holds(const struct evidence *ev, uint64_t flow_id);
+bool evidence_holds(struct evidence *ev, uint64_t flow_id);
 
 /*
  * flow_id ended: if it was marked, write DIR/<run>-<flow>.pcap (capture order, nanosecond
@@ -78,7 +94,7 @@ int evidence_flow_end(struct evidence *ev, uint64_t flow_id);
 /* The file name of a flow's evidence: DIR/<run>-<flow>.pcap into buf; buf. */
 const char *evidence_path(const char *dir, int64_t run_id, uint64_t flow_id, char *buf, size_t len);
 
-void evidence_get_stats(const struct evidence *ev, struct evidence_stats *st);
+void evidence_get_stats(struct evidence *ev, struct evidence_stats *st);
 
 void evidence_free(struct evidence *ev);
 

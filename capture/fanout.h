@@ -1,8 +1,8 @@
 /*
  * fanout.h - one live capture on N handles joined to one Linux PACKET_FANOUT group (hash mode
- * with defragmentation: the kernel gives all packets of a flow to one handle), each read by a
- * capture thread of its own into an SPSC ring, merged back into one stream in capture-time
- * order for cap_next (source.c uses it when cap_live_opts.fanout > 1).
+ * with defragmentation: the kernel gives all packets of a flow, both directions, to one
+ * handle). Each handle is read by the worker that owns it (analyzers/worker.c, --workers on
+ * -i); source.c wraps the group as one source for its name, counters and lifetime.
  */
 #ifndef FM_FANOUT_H
 #define FM_FANOUT_H
@@ -12,8 +12,7 @@
 
 #include "capture/source.h"
 
-/* How long the merge waits for a quiet handle before it passes a frame on (see fanout.c). */
-#define FAN_LATENESS_NS 20000000ull
+#define FAN_MAX 8 /* handles at most */
 
 struct cap_fanout;
 
@@ -21,21 +20,19 @@ struct cap_fanout;
 struct cap_fanout *fan_open(const struct cap_live_opts *o, const char *filter, char *errbuf,
                             size_t errlen);
 
-/*
- * The next frame in capture-time order (number: 1, 2, ... as merged); ERR_AGAIN when none came
- * within the read timeout, ERR_EOF after fan_break, ERR_IO when a handle failed (fan_error).
- */
-int fan_next(struct cap_fanout *fo, struct cap_frame *f);
+/* Handles in the group. */
+unsigned fan_count(const struct cap_fanout *fo);
 
-/* Kernel counters summed over the handles. */
+/* Handle i (0 .. fan_count - 1), to be read by one thread with cap_next. */
+struct cap_source *fan_member(struct cap_fanout *fo, unsigned i);
+
+/* Kernel counters summed over the handles (frames: delivered by all of them). */
 void fan_stats(struct cap_fanout *fo, struct cap_stats *st);
 
-/* Ask every capture thread and the merge to stop (async-signal-safe). */
+/* Ask every handle's reader to stop (async-signal-safe). */
 void fan_break(struct cap_fanout *fo);
 
-const char *fan_error(const struct cap_fanout *fo);
-
-/* Stop the threads, close the handles. */
+/* Close the handles (their readers have stopped). */
 void fan_close(struct cap_fanout *fo);
 
 #endif

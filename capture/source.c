@@ -47,7 +47,7 @@ struct cap_source {
     struct bpf_program prog;    /* files: the filter compiled for the current file */
     bool has_prog;              /* prog holds a compiled filter to free */
     int linktype;               /* DLT of the current handle */
-    struct cap_fanout *fan;     /* live on several handles (fanout.h), or NULL */
+    struct cap_fanout *fan;     /* live on several handles read apart (fanout.h), or NULL */
     char *iobuf;                /* files: CAP_FILE_BUFFER bytes of stdio buffer, or NULL */
     char err[CAP_ERRLEN];       /* last error text */
 };
@@ -506,8 +506,10 @@ int cap_next(struct cap_source *s, struct cap_frame *f)
 
     if (s->stop)
         return ERR_EOF;
-    if (s->fan)
-        return fan_next(s->fan, f);
+    if (s->fan) { /* a group is read per handle (cap_handle), by the workers */
+        snprintf(s->err, sizeof s->err, "%s: read the capture handles one by one", s->iface);
+        return ERR_IO;
+    }
     if (s->live)
         return s->pc ? next_live(s, f) : ERR_EOF;
     for (;;) {
@@ -561,9 +563,17 @@ void cap_break(struct cap_source *s)
 
 const char *cap_error(const struct cap_source *s)
 {
-    if (s && s->fan)
-        return fan_error(s->fan);
     return s ? s->err : "";
+}
+
+unsigned cap_handles(const struct cap_source *s)
+{
+    return s && s->fan ? fan_count(s->fan) : 0;
+}
+
+struct cap_source *cap_handle(struct cap_source *s, unsigned i)
+{
+    return s ? fan_member(s->fan, i) : NULL;
 }
 
 int cap_fileno(const struct cap_source *s)

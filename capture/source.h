@@ -27,7 +27,8 @@ struct cap_live_opts {
     int buffer_mib;         /* kernel buffer in MiB (-B); 0 = libpcap default */
     bool immediate;         /* deliver each packet at once (--immediate) */
     int timeout_ms;         /* read timeout; 0 = 100 ms */
-    int fanout;             /* > 1: this many handles in one PACKET_FANOUT group (fanout.h) */
+    int fanout;             /* > 1: this many handles in one PACKET_FANOUT group (fanout.h),
+                               each read with cap_handle; cap_next on the group fails */
 };
 
 /* Drop and progress counters of a source. */
@@ -76,6 +77,14 @@ void cap_stats(struct cap_source *s, struct cap_stats *st);
 const char *cap_linktype_name(int linktype);
 
 void cap_close(struct cap_source *s);
+
+/*
+ * A live source opened with fanout > 1: its handles (0 when it is not a group), and handle i,
+ * which one thread reads with cap_next (cap_stats on the group sums the handles; cap_break
+ * and cap_close on the group reach every handle).
+ */
+unsigned cap_handles(const struct cap_source *s);
+struct cap_source *cap_handle(struct cap_source *s, unsigned i);
 
 /* For fanout.c: the live handle's socket (pcap_fileno), or -1. */
 int cap_fileno(const struct cap_source *s);

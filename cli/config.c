@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "analyzers/worker.h"
 #include "capture/decode.h"
 #include "capture/err.h"
 
@@ -28,6 +29,7 @@ enum cfg_type {
     CT_CA_FILE,   /* a file name, repeatable (ca_files) */
     CT_DB,        /* the database file (not analysis: kept here, read by cli_config_db) */
     CT_BOOL,      /* yes/no, true/false, on/off, 1/0 -> bool */
+    CT_WORKERS,   /* N (1..WK_MAX) or auto (not analysis: kept here, read by cli_config_workers) */
 };
 
 /* One key: its name, type, range and where it goes. */
@@ -61,6 +63,7 @@ static const struct cfg_key cfg_keys[] = {
     {"ca-file", CT_CA_FILE, 0, 0, 0},
     {"db", CT_DB, 0, 0, 0},
     {"http-full-uri", CT_BOOL, 0, 0, OFF(http_full_uri)},
+    {"workers", CT_WORKERS, 1, WK_MAX, 0},
     {"alert-open-intervals", CT_U32, 1, 1000, OFF(alert_open_intervals)},
     {"alert-clear-intervals", CT_U32, 1, 1000, OFF(alert_clear_intervals)},
     {"alert-clear-ratio", CT_RATIO, 0, 1, OFF(alert_clear_ratio)},
@@ -90,6 +93,14 @@ static char cfg_db[4096];
 const char *cli_config_db(void)
 {
     return cfg_db[0] ? cfg_db : NULL;
+}
+
+/* The workers key's value: -1 when not given, 0 for auto, else N. */
+static int cfg_workers = -1;
+
+int cli_config_workers(void)
+{
+    return cfg_workers;
 }
 
 /* Strip leading and trailing blanks in place; returns the start. */
@@ -178,6 +189,19 @@ static int cfg_apply(const struct cfg_key *k, const char *v, struct eng_config *
         memcpy(cfg_db, v, n + 1);
         return 0;
     }
+    if (k->type == CT_WORKERS) {
+        if (strcmp(v, "auto") == 0) {
+            cfg_workers = 0;
+            return 0;
+        }
+        if (!cfg_number(v, CT_U32, &x) || x < k->lo || x > k->hi || x != floor(x)) {
+            snprintf(why, whylen, "'%s' is not auto or a whole number between %g and %g", v, k->lo,
+                     k->hi);
+            return ERR_ARG;
+        }
+        cfg_workers = (int)x;
+        return 0;
+    }
     if (k->type == CT_PATH) {
         size_t n = strlen(v);
         if (n == 0 || n >= sizeof(cfg_keylog)) {
@@ -203,7 +227,7 @@ static int cfg_apply(const struct cfg_key *k, const char *v, struct eng_config *
     }
     if (!cfg_number(v, k->type, &x) || x < k->lo || x > k->hi) {
         static const char *const unit[] = {"seconds", "seconds", "percent", "", "", "",
-                                           "", "", "", "", ""};
+                                           "",        "",        "",        "", "", ""};
         snprintf(why, whylen, "'%s' is not a number between %g and %g%s%s", v, k->lo, k->hi,
                  unit[k->type][0] ? " " : "", unit[k->type]);
         return ERR_ARG;

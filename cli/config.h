@@ -25,4 +25,10 @@ int cli_config_set(const char *kv, struct eng_config *cfg, char *err, size_t err
  */
 const char *cli_config_db(void);
 
+/*
+ * The configuration's "workers = N|auto" (file or --set): -1 when not given, 0 for auto, else
+ * N (1..WK_MAX). --workers on the command line wins.
+ */
+int cli_config_workers(void);
+
 #endif

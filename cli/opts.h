@@ -42,7 +42,8 @@ struct opts {
     struct evidence_config evidence; /* --evidence-dir, --evidence-packets */
     struct eng_config eng;          /* analysis options */
     char sensor[256];               /* --sensor, else the host name ("" if unknown) */
-    unsigned workers;               /* --workers: analysis threads; 0 = auto (online CPUs, <= 8) */
+    unsigned workers;               /* --workers: analysis threads; 0 = auto (resolve_workers) */
+    bool workers_given;             /* --workers was on the command line (it wins over the file) */
     char servers_text[1024];        /* --server values as given, for the runs table */
     char cmdline[2048];             /* the command line, for the runs table */
 };

@@ -137,31 +137,34 @@ if ! fm_ns "$nsc-probe" --try; then
 fi
 fm_pair "$nsc" fmbc$$ "$nss" "$vs" 10.97.1
 fm_httpd "$nss" 10.97.1.2 8080 'ok\n' 50
-ip netns exec "$nss" "$FLOWMEDIC" -i "$vs" -Z nobody -w "$tmp/live.db" --server 10.97.1.2 \
-    --interval 1 --metrics-listen 127.0.0.1:9809 'tcp port 8080' >"$tmp/live.out" 2>"$tmp/live.err" &
-fm_pid=$!
-sleep 1.5
-ip netns exec "$nsc" timeout 30 python3 -c '
+# with --workers 2 the two capture handles are read by the workers, confined too
+for n in 1 2; do
+    ip netns exec "$nss" "$FLOWMEDIC" -i "$vs" --workers "$n" -Z nobody -w "$tmp/live$n.db" \
+        --server 10.97.1.2 --interval 1 --metrics-listen 127.0.0.1:9809 'tcp port 8080' >"$tmp/live.out" 2>"$tmp/live.err" &
+    fm_pid=$!
+    sleep 1.5
+    ip netns exec "$nsc" timeout 30 python3 -c '
 import urllib.request
 for i in range(4):
     urllib.request.urlopen("http://10.97.1.2:8080/x%d" % i, timeout=5).read()'
-sleep 1.5
-if ! kill -0 "$fm_pid" 2>/dev/null; then
-    bad "flowmedic -i -Z nobody died: $(cat "$tmp/live.err")"
-    exit 1
-fi
-confined "$fm_pid" || bad "live capture with -Z is not confined: $(grep -E 'Seccomp|NoNewPrivs' /proc/$fm_pid/status)"
-ip netns exec "$nss" curl -sf --max-time 5 http://127.0.0.1:9809/metrics >"$tmp/metrics" ||
-    bad "no answer on /metrics from the confined process"
-grep -q '^flowmedic_packets_total [1-9]' "$tmp/metrics" || bad "/metrics from the confined process: $(head -5 "$tmp/metrics")"
-kill -INT "$fm_pid"
-i=0
-while kill -0 "$fm_pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-wait "$fm_pid"
-rc=$?
-fm_pid=
-[ $rc -eq 0 ] || bad "confined live capture ended with status $rc: $(cat "$tmp/live.err")"
-n=$(sqlite3 "$tmp/live.db" "SELECT count(*) FROM flows WHERE server = '10.97.1.2:8080'" 2>&1)
-[ "$n" = 4 ] || bad "confined live capture: $n flows in the database, want 4"
-[ $fail -eq 0 ] && echo "ok   live capture with -Z nobody: confined, /metrics answered, 4 flows stored, status 0"
+    sleep 1.5
+    if ! kill -0 "$fm_pid" 2>/dev/null; then
+        bad "flowmedic -i -Z nobody died: $(cat "$tmp/live.err")"
+        exit 1
+    fi
+    confined "$fm_pid" || bad "live capture with -Z is not confined: $(grep -E 'Seccomp|NoNewPrivs' /proc/$fm_pid/status)"
+    ip netns exec "$nss" curl -sf --max-time 5 http://127.0.0.1:9809/metrics >"$tmp/metrics" ||
+        bad "no answer on /metrics from the confined process"
+    grep -q '^flowmedic_packets_total [1-9]' "$tmp/metrics" || bad "/metrics from the confined process: $(head -5 "$tmp/metrics")"
+    kill -INT "$fm_pid"
+    i=0
+    while kill -0 "$fm_pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    wait "$fm_pid"
+    rc=$?
+    fm_pid=
+    [ $rc -eq 0 ] || bad "confined live capture ended with status $rc: $(cat "$tmp/live.err")"
+    nf=$(sqlite3 "$tmp/live$n.db" "SELECT count(*) FROM flows WHERE server = '10.97.1.2:8080'" 2>&1)
+    [ "$nf" = 4 ] || bad "confined live capture, --workers $n: $nf flows in the database, want 4"
+    [ $fail -eq 0 ] && echo "ok   live capture with -Z nobody, --workers $n: confined, /metrics answered, 4 flows stored, status 0"
+done
 exit $fail

@@ -1,7 +1,14 @@
 #!/bin/sh
-# workers-live.sh - --workers 2 on a live interface (two capture handles in one PACKET_FANOUT
-# group): samples replayed with tcpreplay onto a veth in a test namespace give the same flows
-# and findings as the offline run of the same files, when the kernel dropped nothing.
+# workers-live.sh - --workers 1, 2 and 4 on a live interface (with 2 and 4, as many capture
+# handles in one PACKET_FANOUT group, each read by its worker): samples replayed with tcpreplay
+# onto a veth in a test namespace give the same flows and findings as the offline run of the
+# same files, when the kernel dropped nothing. http-clean-dup.pcap (every frame twice, 20 us
+# apart) checks that each worker's duplicate filter finds every SPAN duplicate: the kernel's
+# fanout hash gives both copies of a frame to one handle (were they split, a flow would be
+# reported by two workers). Its dup-window is 100 ms in both runs: tcpreplay on a busy machine
+# may send a copy more than the default 1 ms after its original. Each count runs with
+# --immediate; "2b" is 2 workers without it (packets come in libpcap blocks up to 100 ms after
+# their stamp: the workers' lateness bound). FM_WORKERS="2 2b" runs fewer.
 # Needs root, iproute2 and tcpreplay; skips (77) otherwise. Takes /tmp/fm-netns.lock (tests/lib.sh).
 . "$(dirname "$0")/lib.sh"
 fm_need tcpreplay
@@ -15,10 +22,16 @@ fm_veth "$ns" "$va" "$ns" "$vb" # no IPv6 on them: no autoconfiguration chatter 
 fm_pid=
 
 fail=0
-for s in refused syn-backlog tls12-expired; do
+for spec in ${FM_WORKERS:-1 2 4 2b}; do
+n=${spec%b}
+live_opts=--immediate
+[ "$spec" = "$n" ] || live_opts= # 2b: without --immediate (libpcap's blocks of up to 100 ms)
+for s in refused syn-backlog tls12-expired http-clean-dup; do
     pcap="$top_srcdir/samples/$s.pcap"
-    "$FLOWMEDIC" -r "$pcap" --json --no-db -q --workers 1 >"$tmp/$s.off" 2>"$tmp/$s.offerr"
-    ip netns exec "$ns" "$FLOWMEDIC" -i "$vb" --workers 2 --json --no-db --immediate \
+    set -- --set dup-window=1ms
+    [ "$s" = http-clean-dup ] && set -- --set dup-window=100ms
+    "$FLOWMEDIC" -r "$pcap" --json --no-db -q --workers 1 "$@" >"$tmp/$s.off" 2>"$tmp/$s.offerr"
+    ip netns exec "$ns" "$FLOWMEDIC" -i "$vb" --workers "$n" -v --json --no-db $live_opts "$@" \
         tcp >"$tmp/$s.live" 2>"$tmp/$s.err" &
     fm_pid=$!
     sleep 1
@@ -28,9 +41,11 @@ for s in refused syn-backlog tls12-expired; do
     wait "$fm_pid"
     rc=$?
     fm_pid=
-    python3 - "$s" "$tmp/$s.off" "$tmp/$s.live" "$tmp/$s.err" "$rc" <<'PY' || fail=1
+    python3 - "$s" "$tmp/$s.off" "$tmp/$s.live" "$tmp/$s.err" "$rc" "$n" "$live_opts" <<'PY' || fail=1
 import collections, json, re, sys
 name, off, live, err, rc = sys.argv[1], sys.argv[2], sys.argv[3], open(sys.argv[4]).read(), int(sys.argv[5])
+n = int(sys.argv[6])
+how = "%d workers%s" % (n, "" if sys.argv[7] else " (no --immediate)")
 
 def load(path):
     objs = [json.loads(l) for l in open(path)]
@@ -39,27 +54,37 @@ def load(path):
         for o in objs if o["type"] == "flow")
     finds = collections.Counter((o["kind"], o.get("client"), o.get("server"))
                                 for o in objs if o["type"] == "finding")
-    return flows, finds
+    dups = [o["mirror_duplicates"] for o in objs if o["type"] == "summary"]
+    return flows, finds, dups
 
 drops = re.search(r"(\d+) dropped by the kernel", err)
 if rc != 0 or not drops:
     print("FAIL %s: exit %d, no kernel drop counts at exit: %s" % (name, rc, err.strip()))
     sys.exit(1)
+handles = re.findall(r"handle (\d+) \(worker \d+\): (\d+) frames read", err)
+late = re.search(r"(\d+) packets reached their worker after its clock", err)
+if n > 1 and len(handles) != n:
+    print("FAIL %s: %d workers but %d per-handle counts at exit: %s" % (name, n, len(handles), err.strip()))
+    sys.exit(1)
 if int(drops.group(1)):
     print("SKIP %s: the kernel dropped %s packets: not compared" % (name, drops.group(1)))
     sys.exit(0)
-fo, ko = load(off)
-fl, kl = load(live)
+fo, ko, do = load(off)
+fl, kl, dl = load(live)
 bad = []
 if fo != fl:
     bad.append("flows differ: offline only %s, live only %s" % (dict(fo - fl), dict(fl - fo)))
 if ko != kl:
     bad.append("findings differ: offline only %s, live only %s" % (dict(ko - kl), dict(kl - ko)))
+if do != dl:
+    bad.append("mirror duplicates differ: offline %s, live %s" % (do, dl))
 if bad:
-    print("FAIL %s (--workers 2 live vs offline): %s" % (name, "; ".join(bad)))
+    print("FAIL %s (%s live vs offline): %s" % (name, how, "; ".join(bad)))
     sys.exit(1)
-print("ok   %s: %d flows and %d findings live with 2 workers = offline" %
-      (name, sum(fl.values()), sum(kl.values())))
+print("ok   %s: %d flows, %d findings, %s duplicates live with %s (handles read %s%s) = offline" %
+      (name, sum(fl.values()), sum(kl.values()), dl[0] if dl else 0, how,
+       "+".join(h[1] for h in handles) or "-", ", %s late" % late.group(1) if late else ""))
 PY
+done
 done
 exit $fail

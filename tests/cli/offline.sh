@@ -77,6 +77,34 @@ FLOWMEDIC_CONFIG= "$FLOWMEDIC" --set "db=$tmp/set.db" -q -r "$top_srcdir/samples
     >/dev/null 2>"$tmp/err" || bad "--set db=: exit $?: $(cat "$tmp/err")"
 [ -s "$tmp/set.db" ] && echo "ok   --set db=PATH writes it" || bad "--set db=PATH wrote nothing"
 
+# 2b. The configuration's workers = N|auto (also --set); --workers wins; a bad value is a usage
+#     error naming the line. -v says how many workers run and why.
+printf 'workers = 2\n' >"$tmp/wk.conf"
+FLOWMEDIC_CONFIG="$tmp/wk.conf" "$FLOWMEDIC" -v --no-db -q -r "$top_srcdir/samples/refused.pcap" \
+    >/dev/null 2>"$tmp/err" || bad "workers = 2: exit $?: $(cat "$tmp/err")"
+grep -q "2 analysis workers (the configuration's workers key)" "$tmp/err" &&
+    echo "ok   workers = 2 in the configuration runs two workers" ||
+    bad "workers = 2: not two workers: $(cat "$tmp/err")"
+"$FLOWMEDIC" --config "$tmp/wk.conf" --workers 1 -v --no-db -q -r "$top_srcdir/samples/refused.pcap" \
+    >/dev/null 2>"$tmp/err" || bad "--workers 1 with workers =: exit $?: $(cat "$tmp/err")"
+grep -q "1 analysis worker (--workers)" "$tmp/err" && echo "ok   --workers wins over workers = 2" ||
+    bad "--workers 1 did not win over workers = 2: $(cat "$tmp/err")"
+FLOWMEDIC_CONFIG= "$FLOWMEDIC" --set workers=auto -v --no-db -q -r "$top_srcdir/samples/refused.pcap" \
+    >/dev/null 2>"$tmp/err" || bad "--set workers=auto: exit $?: $(cat "$tmp/err")"
+grep -q "analysis workers\{0,1\} (auto)" "$tmp/err" && echo "ok   --set workers=auto" ||
+    bad "--set workers=auto: $(cat "$tmp/err")"
+for v in 0 9 1.5 many; do
+    printf 'workers = %s\n' "$v" >"$tmp/wkbad.conf"
+    FLOWMEDIC_CONFIG="$tmp/wkbad.conf" "$FLOWMEDIC" --no-db -q -r "$top_srcdir/samples/refused.pcap" \
+        >/dev/null 2>"$tmp/err"
+    rc=$?
+    if [ $rc -eq 2 ] && grep -q "wkbad.conf:1: workers: '$v' is not auto or a whole number between 1 and 8" "$tmp/err"; then
+        echo "ok   workers = $v is refused with the line named"
+    else
+        bad "workers = $v: exit $rc: $(cat "$tmp/err")"
+    fi
+done
+
 # 3. -q: nothing for clean captures; only problem lines otherwise; the same exit status.
 for s in http-clean tls13-ok keepalive; do
     [ -f "$top_srcdir/samples/$s.pcap" ] || continue

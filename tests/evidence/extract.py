@@ -37,7 +37,12 @@ def expect(cond, what):
     return cond
 
 
+WORKERS = os.environ.get("FM_WORKERS")  # analysis runs with --workers N (extract.sh: 1, then 2)
+
+
 def fm(args, **kw):
+    if WORKERS and ("-r" in args or "-i" in args):
+        args = args + ["--workers", WORKERS]
     return subprocess.run([FM] + args, capture_output=True, text=True, check=False, **kw)
 
 

@@ -4,10 +4,17 @@
 # HTTP download (many packets, no error), flowmedic -i on the server's veth with -w and
 # --evidence-dir, ended by SIGINT. Checks that exactly the refused flows got evidence files,
 # and that `flowmedic extract` on the live run (no capture files) takes them from the
-# evidence directory and that they give the same findings again. Needs root and ip netns;
-# skips (77) otherwise. Run it under `flock /tmp/fm-netns.lock`.
+# evidence directory and that they give the same findings again. Runs with --workers 1, then
+# with 2 (two capture handles, each read by its worker; FM_WORKERS=N runs one). Needs root and
+# ip netns; skips (77) otherwise. Takes /tmp/fm-netns.lock (tests/lib.sh).
 . "$(dirname "$0")/../lib.sh"
 fm_need_netns "the live evidence test"
+if [ -z "${FM_WORKERS:-}" ]; then
+    echo "== --workers 1"
+    FM_WORKERS=1 sh "$0" || exit $?
+    echo "== --workers 2"
+    FM_WORKERS=2 exec sh "$0"
+fi
 fm_tmpdir
 nsc=fmev-$$-c
 nss=fmev-$$-s
@@ -18,7 +25,8 @@ mkdir "$tmp/ev"
 # the server: HTTP on 8080 with a 200 kB body; 8081 stays closed (refused)
 fm_httpd "$nss" 10.97.1.2 8080 x 200000
 
-ip netns exec "$nss" "$FLOWMEDIC" -i "$vs" --json -w "$tmp/live.db" --server 10.97.1.2 \
+ip netns exec "$nss" "$FLOWMEDIC" -i "$vs" --workers "$FM_WORKERS" --json -w "$tmp/live.db" \
+    --server 10.97.1.2 \
     --evidence-dir "$tmp/ev" --evidence-packets 8,8 \
     'tcp port 8080 or tcp port 8081' >"$tmp/out.json" 2>"$tmp/err" &
 fm_pid=$!

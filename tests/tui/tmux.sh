@@ -350,6 +350,16 @@ if [ -f "$chain" ]; then
     wait_for "EXITED rc=0"
 fi
 
+# ---- 7a. --workers 2: the open flows come from the aggregator's merged view ----
+for n in 1 2; do
+    start 120 40 "" -r "$(sample syn-backlog.pcap)" --tui --speed 0.5 --no-db --workers $n
+    wait_for "Flows (25)  sort: worst" 10
+    wait_for "flows 25 tracked" 10
+    has "10.99.1.2:9000"
+    keys q
+    wait_for "EXITED rc=0" 10
+done
+
 # ---- 7. live capture (-i) on a veth pair, frames injected from a sample ----
 tns=fmtui-$$
 va=fmt$$a
@@ -360,7 +370,8 @@ elif ! fm_netns_lock || ! fm_ns "$tns" --try; then
     echo "note: live test skipped (cannot use a network namespace here)"
 else
     fm_veth "$tns" "$va" "$tns" "$vb"
-    start 120 40 "ip netns exec $tns" -i "$va" --tui --no-db tcp
+    for n in 1 2; do # 2: two capture handles, each read by its worker
+    start 120 40 "ip netns exec $tns" -i "$va" --tui --no-db --workers $n tcp
     wait_for "flowmedic  live $va  filter: tcp" 10
     # send every frame of refused.pcap out of the peer, 50 ms apart
     ip netns exec "$tns" python3 - "$(sample refused.pcap)" "$vb" <<'PY' || fail "could not inject frames"
@@ -389,6 +400,7 @@ PY
     has "incident error service_down 10.99.1.2:8081"
     checks=$((checks + 1))
     grep -q "dropped by the kernel" "$tmp/stderr" || fail "live: no drop report at exit"
+    done
 fi
 
 echo "$checks checks, $failed failed"
