@@ -136,6 +136,18 @@ static inline void *det_lazy_at(const struct det *d, uint32_t h)
     return h ? det_lazy_block(d, h) : NULL;
 }
 
+/*
+ * Another flow than the one being analysed, by its table entry (f->node, kept while the flow
+ * lives): its full block, or NULL when it has none (a compact SYN-only flow).
+ */
+struct flow_node;
+const struct flow *det_flow_of_node(const struct det *d, const struct flow_node *n);
+/* Flow f's table entry (for det_flow_of_node). */
+const struct flow_node *det_node_of(const struct flow *f);
+
+/* Count one HTTP connection whose request slots were reclaimed (eng_stats.http_reclaimed). */
+void det_count_http_reclaim(struct det *d);
+
 /* Send a finding to every sink (counts it too). */
 void det_emit(struct det *d, const struct finding *f);
 

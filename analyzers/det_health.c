@@ -153,9 +153,54 @@ size_t hl_rq_block(void)
     return sizeof(struct hl_req) * HL_RQ_SLOTS;
 }
 
+/*
+ * The blocks in use form a list from the least recently active connection's to the most
+ * recently active one's (hl.rq_old .. hl.rq_new): when the pool is empty, the block of the
+ * connection that has been idle longest is reclaimed (hl_rq_reclaim). O(1), no allocation.
+ */
+static void hl_rq_unlink(struct hl *h, uint32_t b)
+{
+    struct hl_rq_link *l = &h->rq_lru[b];
+    if (l->prev)
+        h->rq_lru[l->prev].next = l->next;
+    else
+        h->rq_old = l->next;
+    if (l->next)
+        h->rq_lru[l->next].prev = l->prev;
+    else
+        h->rq_new = l->prev;
+    l->prev = l->next = 0;
+}
+
+static void hl_rq_link_new(struct hl *h, uint32_t b)
+{
+    struct hl_rq_link *l = &h->rq_lru[b];
+    l->prev = h->rq_new;
+    l->next = 0;
+    if (h->rq_new)
+        h->rq_lru[h->rq_new].next = b;
+    else
+        h->rq_old = b;
+    h->rq_new = b;
+}
+
+/* The flow's connection was active: its block moves to the most recent end. */
+static void hl_rq_touch(struct hl *h, const struct hl_flow *st)
+{
+    if (st->rq && h->rq_new != st->rq) {
+        hl_rq_unlink(h, st->rq);
+        hl_rq_link_new(h, st->rq);
+    }
+}
+
 /* Give the flow's request slots back (it left HTTP framing or ended). */
 static void hl_rq_release(struct hl *h, struct hl_flow *st)
 {
+    if (!st->rq)
+        return;
+    hl_rq_unlink(h, st->rq);
+    h->rq_lru[st->rq].st = NULL;
+    h->rq_lru[st->rq].node = NULL;
     pool_put(h->rq_pool, st->rq);
     st->rq = 0;
 }
@@ -463,6 +508,7 @@ static void hl_http_bytes(struct det *d, const struct flow *f, struct hl_flow *s
 {
     struct hl *h = hl_of(d);
     size_t off = 0;
+    hl_rq_touch(h, st);
     while (st->mode == HM_HTTP) {
         struct http_msg m;
         struct http_meta *meta =
@@ -531,6 +577,66 @@ static void hl_turn(struct det *d, const struct flow *f, struct hl_flow *st, int
     }
 }
 
+/*
+ * The pool is empty: take the request slots of the HTTP connection idle the longest (the
+ * least recently active block: a flood of connections that sent a request and then nothing
+ * gives its slots up before a server that answers). Its waiting requests are written in state
+ * reclaimed and it is timed by turns from now on (a request still waiting is the open turn),
+ * as a connection that found the pool empty was before; counted. The block's handle
+ * (zeroed), or 0 when no block is in use.
+ */
+static uint32_t hl_rq_reclaim(struct det *d, uint64_t now_ns)
+{
+    struct hl *h = hl_of(d);
+    uint32_t b = h->rq_old;
+    if (!b)
+        return 0;
+    struct hl_flow *vst = h->rq_lru[b].st;
+    const struct flow *vf = det_flow_of_node(d, h->rq_lru[b].node);
+    const struct hl_req *head = vst->nreq ? hl_rq(h, vst, vst->rq_head) : NULL;
+    const struct hl_req *last = vst->nreq ? hl_rq(h, vst, vst->rq_head + vst->nreq - 1) : NULL;
+    bool wait = head && !head->answered;
+    uint64_t c_ns = last ? last->end_ns : 0, c_frame = last ? last->frame : 0;
+    if (vf) { /* always: a flow with payload has its block until it ends */
+        if (vst->slow_pending) { /* a slow first byte whose status line is not read yet */
+            hl_op(d, vf, vst, (struct health_op){.kind = HOP_SLOW});
+            hl_emit_slow(d, vf, vst, now_ns, vst->slow_s, 0, 0, "HTTP", vst->slow_frames, 2);
+        }
+        hl_http_flush(d, vf, vst, HS_RECLAIMED, true);
+        hl_drop_requests(d, vf, vst);
+    }
+    vst->nreq = 0;
+    vst->rq_head = 0;
+    vst->rq_open = false;
+    vst->slow_pending = false;
+    vst->mode = HM_TURNS;
+    vst->waiting = wait;
+    vst->c_last_ns = c_ns;
+    vst->c_last_frame = c_frame;
+    vst->rq = 0;
+    hl_rq_unlink(h, b);
+    memset(pool_at(h->rq_pool, b), 0, hl_rq_block());
+    h->rq_reclaimed++;
+    det_count_http_reclaim(d);
+    return b;
+}
+
+/* Request slots for HTTP flow f (state st) at packet p: a free block, else a reclaimed one. */
+static uint32_t hl_rq_take(struct det *d, const struct flow *f, struct hl_flow *st,
+                           const struct pkt *p)
+{
+    struct hl *h = hl_of(d);
+    uint32_t b = pool_get(h->rq_pool);
+    if (!b)
+        b = hl_rq_reclaim(d, p->ts_ns);
+    if (b) {
+        h->rq_lru[b].st = st;
+        h->rq_lru[b].node = det_node_of(f);
+        hl_rq_link_new(h, b);
+    }
+    return b;
+}
+
 /* New in-order payload bytes of one direction. */
 static void hl_payload(struct det *d, const struct flow *f, struct hl_flow *st, int dir,
                        const struct pkt *p, const uint8_t *b, size_t n)
@@ -543,8 +649,8 @@ static void hl_payload(struct det *d, const struct flow *f, struct hl_flow *st, 
         } else if (proto == STREAM_PROTO_TLS) {
             st->mode = HM_TLS;
             memset(&st->u.tls, 0, sizeof(st->u.tls));
-        } else if (proto == STREAM_PROTO_HTTP && (st->rq = pool_get(hl_of(d)->rq_pool))) {
-            /* HTTP with request slots (none left: timed by turns below, counted by the pool) */
+        } else if (proto == STREAM_PROTO_HTTP && (st->rq = hl_rq_take(d, f, st, p))) {
+            /* HTTP with request slots (a free block or the longest idle connection's) */
             st->mode = HM_HTTP;
             http_init(&st->u.hp[DIR_C2S], HTTP_ROLE_REQUEST);
             http_init(&st->u.hp[DIR_S2C], HTTP_ROLE_RESPONSE);

@@ -86,6 +86,21 @@ static void eng_state_peak(struct engine *e)
     }
 }
 
+const struct flow *det_flow_of_node(const struct det *d, const struct flow_node *n)
+{
+    return flow_of_node(d->eng->ft, n);
+}
+
+const struct flow_node *det_node_of(const struct flow *f)
+{
+    return f->node;
+}
+
+void det_count_http_reclaim(struct det *d)
+{
+    d->eng->st.http_reclaimed++;
+}
+
 void *det_lazy_get(struct det *d, uint32_t *h)
 {
     if (!d->lazy)
@@ -663,6 +678,7 @@ void eng_summary(struct engine *e, struct run_summary *sum)
     sum->evicted = e->st.evicted;
     sum->mirror_duplicates = e->st.mirror_duplicates;
     sum->mirror_dup_overflow = e->st.mirror_dup_overflow + tcp_dedup_overflows(e->dedup);
+    sum->http_reclaimed = e->st.http_reclaimed;
     if (sum->malformed < e->malformed)
         sum->malformed = e->malformed;
     memcpy(sum->findings, e->st.findings, sizeof(sum->findings));
@@ -902,6 +918,7 @@ void eng_add_stats(struct engine *e, const struct eng_stats *w)
     e->st.mirror_dup_overflow += w->mirror_dup_overflow;
     e->st.stream_buf_exhausted += w->stream_buf_exhausted;
     e->st.lazy_exhausted += w->lazy_exhausted;
+    e->st.http_reclaimed += w->http_reclaimed;
     e->st.state_peak_bytes += w->state_peak_bytes;
     e->st.state_peak_flows += w->state_peak_flows;
     if (w->last_ts_ns > e->now_ns)

@@ -85,6 +85,8 @@ struct eng_stats {
     uint64_t state_peak_flows;      /* flows in the table at that moment */
     uint64_t lazy_exhausted;        /* blocks asked for when a pool was empty (a flow that
                                        finds no full-state block is ended as evicted) */
+    uint64_t http_reclaimed;        /* HTTP connections whose request slots went to a newer
+                                       one (the pool was empty), timed by turns from then on */
     uint64_t last_ts_ns;            /* time of the newest packet */
 };
 

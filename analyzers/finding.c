@@ -354,6 +354,7 @@ const char *http_state_name(enum http_state s)
         [HS_GAP] = "gap",
         [HS_NOT_HTTP] = "not_http",
         [HS_PIPELINE_OVERFLOW] = "pipeline_overflow",
+        [HS_RECLAIMED] = "reclaimed",
     };
     return (unsigned)s < NELEM(names) ? names[s] : "?";
 }

@@ -211,6 +211,7 @@ struct run_summary {
     uint64_t fragments;             /* IP fragments skipped */
     uint64_t mirror_duplicates;     /* SPAN duplicates dropped */
     uint64_t mirror_dup_overflow;   /* frames the duplicate filter forgot inside its window */
+    uint64_t http_reclaimed;        /* HTTP connections whose request slots were reclaimed */
     uint64_t kernel_drops;          /* pcap_stats drops (live) */
     uint64_t if_drops;              /* interface drops (live) */
     uint64_t findings[FK__COUNT];   /* findings written per kind */
@@ -631,6 +632,7 @@ enum http_state {
     HS_GAP,                 /* bytes missing from the capture lost the exchange's framing */
     HS_NOT_HTTP,            /* the stream stopped being HTTP/1.x (malformed) */
     HS_PIPELINE_OVERFLOW,   /* more requests awaited answers than are followed per flow */
+    HS_RECLAIMED,           /* the connection's request slots went to a newer connection */
 };
 /* "complete", "no_response", ...; "?" if out of range. */
 const char *http_state_name(enum http_state s);

@@ -189,6 +189,11 @@ static struct flow *flow_block(const struct flow_table *t, const struct flow_nod
     return pool_at(t->blocks, n->block);
 }
 
+struct flow *flow_of_node(const struct flow_table *t, const struct flow_node *n)
+{
+    return n && n->block ? flow_block(t, n) : NULL;
+}
+
 /* Fill f (ext: its detector state) from the compact entry n. */
 static void flow_unpack(struct flow_table *t, struct flow_node *n, struct flow *f, uint8_t *ext)
 {

@@ -105,6 +105,12 @@ void flow_touch(struct flow_table *t, struct flow *f);
 struct flow *flow_oldest(struct flow_table *t);
 
 /*
+ * The flow of entry n (f->node of a flow still in the table) when it has its full block, whose
+ * address stays the same until the flow ends; NULL for a compact entry (no block).
+ */
+struct flow *flow_of_node(const struct flow_table *t, const struct flow_node *n);
+
+/*
  * Mark f closed at ts_ns and append it to the closed list (no effect if already closed). A
  * closed flow is never compact: a compact view takes its block here (commit first).
  */

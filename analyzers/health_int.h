@@ -45,6 +45,13 @@ struct hl_srv {
 
 #define HL_PIPELINE 4 /* requests awaiting a response followed per connection */
 
+/* A block of hl.rq_pool in use: its place in the LRU list and its connection. */
+struct hl_rq_link {
+    uint32_t prev, next;          /* handles, 0 = none */
+    struct hl_flow *st;           /* the connection's timing state (lazy block) */
+    const struct flow_node *node; /* and its table entry (det_flow_of_node) */
+};
+
 /* Global state of the detector. */
 struct hl {
     bool remote;                      /* the per-flow half only (det_health_flow_ops): no
@@ -53,6 +60,10 @@ struct hl {
     bool full_uri;                    /* http records keep the query string */
     struct pool *rq_pool;             /* HTTP request slots, one block per HTTP flow followed */
     size_t rq_blocks;                 /* blocks in rq_pool */
+    struct hl_rq_link *rq_lru;        /* per block handle (rq_blocks + 1): the blocks in use
+                                         from the least recently active connection's on */
+    uint32_t rq_old, rq_new;          /* the least and the most recently active, 0 = none */
+    uint64_t rq_reclaimed;            /* connections whose block went to a newer one */
     uint64_t rq_overflows;            /* connections that pipelined deeper than followed */
     struct alert_cfg rule[AR__COUNT]; /* alert rule settings */
     uint64_t iv_ns;                   /* interval length */

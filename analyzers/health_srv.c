@@ -399,7 +399,11 @@ static int hl_init_parts(struct det *d, const struct eng_config *cfg, bool serve
     size_t flows = cfg->max_flows ? cfg->max_flows : 262144;
     h->rq_blocks = flows / 4 > 1024 ? flows / 4 : flows < 1024 ? flows : 1024;
     h->rq_pool = flows_ ? pool_new(h->rq_blocks, hl_rq_block()) : NULL;
-    if (flows_ && !h->rq_pool) {
+    h->rq_lru = flows_ ? calloc(h->rq_blocks + 1, sizeof(*h->rq_lru)) : NULL;
+    if (flows_ && (!h->rq_pool || !h->rq_lru)) {
+        if (h->rq_pool)
+            pool_free(h->rq_pool);
+        free(h->rq_lru);
         free(h->srv);
         free(h);
         return ERR_NOMEM;
@@ -505,16 +509,15 @@ void hl_on_finding(struct det *d, const struct finding *f)
 void hl_on_finish(struct det *d)
 {
     struct hl *h = hl_of(d);
-    struct pool_stats ps;
     if (h->srv && h->started)
         hl_close_interval(d);
     if (!h->rq_pool)
         return; /* the server side of --workers: the per-flow side says these */
-    pool_get_stats(h->rq_pool, &ps);
-    if (ps.exhausted)
-        log_warn("http records: %" PRIu64 " HTTP connections were timed by turns without "
-                 "per-request records: %zu were followed at once already",
-                 ps.exhausted, h->rq_blocks);
+    if (h->rq_reclaimed)
+        log_warn("http records: %" PRIu64 " HTTP connections gave their request slots to newer "
+                 "ones (%zu followed at once; the longest idle first; their waiting requests "
+                 "written in state reclaimed) and were timed by turns from then on",
+                 h->rq_reclaimed, h->rq_blocks);
     if (h->rq_overflows)
         log_warn("http records: %" PRIu64 " HTTP connection%s had more than %d pipelined requests "
                  "awaiting answers (records in state pipeline_overflow; later requests on %s "
@@ -530,6 +533,7 @@ void hl_free(struct det *d)
         return;
     if (h->rq_pool)
         pool_free(h->rq_pool);
+    free(h->rq_lru);
     free(h->srv);
     free(h);
     d->priv = NULL;

@@ -382,6 +382,8 @@ static void put_summary(FILE *out, const struct run_summary *s)
             s->mirror_duplicates, s->fragments, s->non_tcp, s->input_error ? "true" : "false");
     if (s->mirror_dup_overflow) /* only when the window held more frames than the filter */
         fprintf(out, ",\"mirror_dup_overflow\":%" PRIu64, s->mirror_dup_overflow);
+    if (s->http_reclaimed) /* only when the HTTP request pool ran out */
+        fprintf(out, ",\"http_reclaimed\":%" PRIu64, s->http_reclaimed);
     fputs(",\"first_ts\":", out);
     if (s->frames)
         put_ts(out, s->first_ts_ns);

@@ -357,6 +357,11 @@ static void print_summary(struct summary *s, const struct run_summary *r)
                 "  duplicate filter full: %" PRIu64
                 " frames forgotten inside the window (copies of them were analysed)\n",
                 r->mirror_dup_overflow);
+    if (r->http_reclaimed)
+        fprintf(o,
+                "  HTTP request slots full: %" PRIu64
+                " connections (the longest idle first) timed by turns without further records\n",
+                r->http_reclaimed);
     fprintf(o, "  kernel drops: %" PRIu64 ", interface drops: %" PRIu64 "%s\n", r->kernel_drops,
             r->if_drops, r->input_error ? "; input ended early (see message above)" : "");
     fprintf(o, "\nFindings: %" PRIu64 " error, %" PRIu64 " warn, %" PRIu64 " info\n",

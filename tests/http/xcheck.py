@@ -30,7 +30,7 @@ import sys
 
 FM = os.environ.get("FLOWMEDIC") or os.path.join(
     os.environ.get("top_srcdir", os.path.join(os.path.dirname(__file__), "..", "..")), "flowmedic")
-STOPPED = ("pipeline_overflow", "gap", "not_http")
+STOPPED = ("pipeline_overflow", "gap", "not_http", "reclaimed")
 
 
 def tshark_json(pcap, flt, fields):

@@ -534,6 +534,11 @@ static void cap_finding(void *ctx, const struct finding *f)
 #define MAX_HTTP 64
 static struct http_record http_recs[MAX_HTTP]; /* the http records received */
 static int nhttp;
+static int nhttp_reclaimed;              /* records in state reclaimed (all of them) */
+static struct http_record reclaimed_rec; /* the first of them */
+#define REAL_PORT 40000                  /* test_records_pool's answered connection */
+static struct http_record real_recs[4];  /* the records of client port REAL_PORT */
+static int nreal;
 
 /* The harness's sink: keeps health rows and findings. */
 static void cap_put(void *ctx, const struct out_rec *r)
@@ -542,7 +547,11 @@ static void cap_put(void *ctx, const struct out_rec *r)
         cap_health(ctx, &r->u.health);
     else if (r->type == OUT_FINDING)
         cap_finding(ctx, &r->u.finding);
-    else if (r->type == OUT_HTTP && nhttp < MAX_HTTP)
+    if (r->type == OUT_HTTP && r->u.http.state == HS_RECLAIMED && !nhttp_reclaimed++)
+        reclaimed_rec = r->u.http;
+    if (r->type == OUT_HTTP && r->u.http.client.port == REAL_PORT && nreal < 4)
+        real_recs[nreal++] = r->u.http;
+    if (r->type == OUT_HTTP && nhttp < MAX_HTTP)
         http_recs[nhttp++] = r->u.http;
 }
 
@@ -1297,32 +1306,79 @@ static void test_records_bounds(void)
     CHECK(strcmp(http_recs[1].path, "/a") == 0);
 }
 
-/* More HTTP connections at once than request slots: the rest are timed by turns, no records. */
+/*
+ * More HTTP connections at once than request slots, every slot held by a request never
+ * answered (a flood of idle connections): a later connection still gets slots, those of the
+ * connection idle the longest (not the oldest: the first one was active again), whose waiting
+ * request is written in state reclaimed and which is timed by turns from then on (counted).
+ */
 static void test_records_pool(void)
 {
     struct eng_config cfg;
     eng_config_default(&cfg);
     cfg.max_flows = 8192; /* request slots for a quarter: 2048 */
-    nrows = nfound = nrows_all = nrows_port80 = nhttp = 0;
+    nrows = nfound = nrows_all = nrows_port80 = nhttp = nhttp_reclaimed = nreal = 0;
     struct engine *e = eng_new(&cfg, &cap_ops, NULL);
     CHECK(e != NULL);
     if (!e)
         return;
     uint64_t t = 9400 * NS;
-    uint64_t reqs = 0;
-    for (int i = 0; i < 2100; i++) {
+    uint32_t c0 = 0, sv0 = 0, c1 = 0, sv1 = 0;
+    for (int i = 0; i < 2048; i++) {
         uint32_t c, sv;
         uint16_t cp = (uint16_t)(20000 + i);
         hs(e, t + (uint64_t)i * 1000, cp, &c, &sv);
         say(e, t + (uint64_t)i * 1000 + 500, cp, true, &c, &sv, "GET /x HTTP/1.1\r\n\r\n");
+        if (i == 0)
+            c0 = c, sv0 = sv;
+        if (i == 1)
+            c1 = c, sv1 = sv;
     }
-    rec_finish(e);
-    for (int i = 0; i < nrows; i++)
+    /* the first connection is answered and asks again: now 20001 is the longest idle */
+    t += 3 * NS;
+    say(e, t, 20000, false, &c0, &sv0, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    say(e, t + 1000, 20000, true, &c0, &sv0, "GET /again HTTP/1.1\r\n\r\n");
+    struct eng_stats st;
+    eng_get_stats(e, &st);
+    CHECK_EQ_U64(st.http_reclaimed, 0);
+    /* the real server's later connection: parsed as HTTP and timed request by request */
+    uint32_t c, sv;
+    t += NS;
+    hs(e, t, REAL_PORT, &c, &sv);
+    say(e, t + 1000000, REAL_PORT, true, &c, &sv, "GET /real HTTP/1.1\r\nHost: r\r\n\r\n");
+    say(e, t + 3000000, REAL_PORT, false, &c, &sv,
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    say(e, t + 4000000, REAL_PORT, true, &c, &sv, "GET /two HTTP/1.1\r\nHost: r\r\n\r\n");
+    say(e, t + 7000000, REAL_PORT, false, &c, &sv, "HTTP/1.1 404 No\r\nContent-Length: 0\r\n\r\n");
+    eng_get_stats(e, &st);
+    CHECK_EQ_U64(st.http_reclaimed, 1);
+    CHECK(nreal == 2);
+    if (nreal == 2) {
+        CHECK(strcmp(real_recs[0].path, "/real") == 0 && real_recs[0].state == HS_COMPLETE);
+        CHECK(real_recs[0].status == 200 && real_recs[0].response_ns == 2000000);
+        CHECK(strcmp(real_recs[1].path, "/two") == 0 && real_recs[1].state == HS_COMPLETE);
+        CHECK(real_recs[1].status == 404 && real_recs[1].response_ns == 3000000);
+        CHECK(real_recs[1].trans_depth == 2);
+    }
+    /* the reclaimed connection's waiting request, written when its slots were taken */
+    CHECK(nhttp_reclaimed == 1);
+    CHECK(reclaimed_rec.client.port == 20001 && strcmp(reclaimed_rec.path, "/x") == 0);
+    CHECK(reclaimed_rec.response_ns == -1 && reclaimed_rec.status == 0);
+    /* its late answer is timed as a turn (from its request's end), without a record */
+    say(e, t + 9000000, 20001, false, &c1, &sv1, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    struct run_summary sum;
+    memset(&sum, 0, sizeof(sum));
+    eng_finish(e, &sum);
+    eng_free(e);
+    CHECK_EQ_U64(sum.http_reclaimed, 1);
+    CHECK(nhttp_reclaimed == 1 && nreal == 2);
+    uint64_t reqs = 0, samples = 0;
+    for (int i = 0; i < nrows; i++) {
         reqs += rows[i].http_requests;
-    CHECK_EQ_U64(reqs, 2048); /* only the connections framed as HTTP count requests */
-    /* each of the 2048 followed connections ends with its request unanswered (MAX_HTTP of the
-       records are kept here) */
-    CHECK(nhttp == MAX_HTTP && http_recs[0].state == HS_NO_RESPONSE);
+        samples += rows[i].resp_n;
+    }
+    CHECK_EQ_U64(reqs, 2048 + 1 + 2); /* every request of every connection was counted */
+    CHECK_EQ_U64(samples, 1 + 2 + 1); /* 20000's answer, the real two, 20001's turn */
 }
 
 int main(void)
