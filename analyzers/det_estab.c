@@ -975,10 +975,16 @@ static void es_unanswered(struct det *d, const struct es_attempt *at)
     struct es_counts c;
     bool known =
         s && es_count(s, es_sub(sy->syn_ns[0], ES_WINDOW_NS), sy->last_syn_ns + ES_WINDOW_NS, &c);
+    bool episode = s && known && c.answered == 0 && c.refused == 0;
+    if (!watched) { /* too brief to judge alone: no finding of its own, no text to write */
+        if (episode)
+            es_episode_add(d, s, at, NULL);
+        return;
+    }
     char story[160];
     es_syn_story(sy, story, sizeof(story));
     struct finding fd;
-    if (known && c.answered > 0 && c.dropped >= 2 && watched && sy->nsyn >= 2) {
+    if (known && c.answered > 0 && c.dropped >= 2 && sy->nsyn >= 2) {
         es_attempt_finding(&fd, at, FK_SYN_BACKLOG_DROP, SEV_ERROR, sy->syn_ns[0]);
         fd.confidence = c.dropped >= 3 && c.answered >= 2 ? 0.8f : 0.6f;
         es_syn_frames(&fd, sy, 0);
@@ -1012,12 +1018,11 @@ static void es_unanswered(struct det *d, const struct es_attempt *at)
                                         : "No other connection to this server was answered then."));
     es_fx_syns(&fd.fx.estab, ER_TIMEOUT, sy);
     fd.fx.estab.answered_others = known ? c.answered : 0;
-    if (s && known && c.answered == 0 && c.refused == 0) {
-        es_episode_add(d, s, at, watched ? &fd : NULL);
+    if (episode) {
+        es_episode_add(d, s, at, &fd);
         return;
     }
-    if (watched)
-        det_emit(d, &fd);
+    det_emit(d, &fd);
 }
 
 /* The attempt record of flow f (its pending slot's copy is the same data). */
