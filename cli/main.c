@@ -767,6 +767,7 @@ static int periodic(struct run *r, bool done)
             .flows_evicted = es.evicted,
             .malformed = r->dst.malformed + r->dst.truncated,
             .mirror_duplicates = es.mirror_duplicates,
+            .http_reclaimed = es.http_reclaimed,
         };
         if (r->store) {
             struct store_status st;

@@ -127,6 +127,7 @@ void mx_snap_summary(struct mx_snap *s, const struct run_summary *sum)
     mx_max(&s->self.if_drops, sum->if_drops);
     mx_max(&s->self.malformed, sum->malformed);
     mx_max(&s->self.mirror_duplicates, sum->mirror_duplicates);
+    mx_max(&s->self.http_reclaimed, sum->http_reclaimed);
 }
 
 void mx_snap_incident(struct mx_snap *s, const struct incident_record *r)

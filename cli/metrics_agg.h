@@ -29,6 +29,7 @@ struct metrics_self {
     uint64_t store_dropped;     /* items the SQLite queue dropped */
     uint64_t malformed;         /* malformed or truncated frames */
     uint64_t mirror_duplicates; /* SPAN duplicates dropped */
+    uint64_t http_reclaimed;    /* HTTP connections whose request slots were reclaimed */
 };
 
 /* One server: totals over the run and the last interval's gauges. */

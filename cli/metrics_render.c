@@ -107,6 +107,9 @@ static void mx_render_self(const struct mx_snap *m, struct mx_buf *b)
         {"flowmedic_mirror_duplicates_total", "counter",
          "Duplicate frames from a mirror port, dropped before analysis.",
          offsetof(struct metrics_self, mirror_duplicates)},
+        {"flowmedic_http_reclaimed_total", "counter",
+         "HTTP connections whose request slots went to a newer one (the pool was full).",
+         offsetof(struct metrics_self, http_reclaimed)},
     };
     for (size_t i = 0; i < sizeof(self) / sizeof(self[0]); i++) {
         uint64_t v;

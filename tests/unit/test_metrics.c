@@ -92,13 +92,17 @@ static void test_exposition(void)
     f.kind = FK_SLOW_RESPONSE;
     sink_put(&metrics_sink_ops, m, OUT_FINDING, &f);
     sink_put(&metrics_sink_ops, m, OUT_FINDING, &f);
-    struct metrics_self self = {
-        .packets = 1234, .kernel_drops = 5, .flows_active = 17, .store_dropped = 2};
+    struct metrics_self self = {.packets = 1234,
+                                .kernel_drops = 5,
+                                .flows_active = 17,
+                                .store_dropped = 2,
+                                .http_reclaimed = 3};
     metrics_update_self(m, &self);
     size_t n = metrics_render(m, text, sizeof(text));
     CHECK(n > 0 && n < sizeof(text));
     CHECK(has_line(text, "flowmedic_packets_total 1234"));
     CHECK(has_line(text, "flowmedic_kernel_drops_total 5"));
+    CHECK(has_line(text, "flowmedic_http_reclaimed_total 3"));
     CHECK(has_line(text, "flowmedic_flows_active 17"));
     CHECK(strstr(text, "\nflowmedic_build_info{version=\"") != NULL);
     CHECK(has_line(text, "# TYPE flowmedic_flows_active gauge"));
