@@ -6,7 +6,8 @@
 # $BENCH_DIR, default /tmp). For each run: seconds, CPU (user+sys), peak RSS, flows, evictions,
 # the engine's flow-state peak (-v) against the flow cap, and whether every record about the
 # sample's server (10.99.1.2:8080: flows, findings, HTTP, health, incidents) equals the
-# sample's own, analysed alone. FLOODS_OPTS adds options (e.g. "--max-flows 65536"). Run by
+# sample's own, analysed alone (and the HTTP connections whose request slots were reclaimed,
+# summary http_reclaimed). FLOODS_OPTS adds options (e.g. "--max-flows 65536"). Run by
 # hand, under nice (minutes); never in make check.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -72,6 +73,8 @@ missing = sorted(set(a) - set(b))
 extra = sorted(set(b) - set(a))
 same = "all %d equal" % len(a) if a == b else "%d of %d equal, %d extra" % (
     len(a) - len(missing), len(a), len(extra))
+if s and s.get("http_reclaimed"):
+    same += " (%d HTTP connections reclaimed)" % s["http_reclaimed"]
 print("%-22s %-7s %9d %7.2f %7.2f %8.1f %9d %9d %-30s %s" % (
     name, w, s["packets"] if s else 0, float(secs), float(user) + float(sys_), int(kib) / 1024,
     s["flows"] if s else 0, s["evicted"] if s else 0, state + " (%s)" % maxf, same))
