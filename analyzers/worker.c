@@ -1778,6 +1778,7 @@ void wk_get_stats(struct workers *w, struct eng_stats *st)
         st->stream_buf_exhausted += s.stream_buf_exhausted;
         st->lazy_bytes += s.lazy_bytes;
         st->lazy_exhausted += s.lazy_exhausted;
+        st->http_reclaimed += s.http_reclaimed;
         st->state_peak_bytes += s.state_peak_bytes;
         st->state_peak_flows += s.state_peak_flows;
         st->flow_fixed_bytes = s.flow_fixed_bytes;
