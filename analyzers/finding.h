@@ -499,6 +499,24 @@ enum cert_evidence {
                     store) only once a client rejects the handshake */
 };
 
+/* How findings of a kind feed the incident layer (fk_info.inc_role). */
+enum inc_role {
+    IR_NONE = 0, /* its findings are not read: no incident evidence, or the incident layer
+                    watches the segments and records behind it itself */
+    IR_OPENS,    /* each finding is evidence of inc_cause and may open that incident by itself
+                    (a certificate chain at warn only once a client rejects it: cert_evidence) */
+    IR_ATTACHES, /* each finding is attached as evidence to the inc_cause incident, which only
+                    the health rows open (never opened by a finding) */
+};
+
+/* Optional members of fx.tcp a kind writes besides the counts (fk_info.tcp_extra). */
+enum fx_tcp_extra {
+    FXT_NONE = 0,      /* counts only */
+    FXT_LOSS_SPLIT,    /* lost_upstream, lost_downstream, dsack_unneeded */
+    FXT_ZERO_WINDOW_S, /* zero_window_ns per direction ("zero_window_s") */
+    FXT_BYTES,         /* capture_loss_bytes ("bytes") */
+};
+
 /*
  * What a finding kind means, for every consumer (summary, health rates, metrics, live view,
  * report): the table in finding.c is the only place a kind's meaning is defined.
@@ -508,7 +526,9 @@ struct fk_info {
     enum severity sev;        /* the usual severity; a detector may set another per finding */
     enum fk_layer layer;      /* runbook layer */
     enum fx_family family;    /* which member of finding.fx it fills */
-    int tev;                  /* the per-flow TCP event counter it reports (TEV_*), -1: none */
+    int tev;                  /* the per-flow TCP event counter that counts its events (TEV_*),
+                                 -1: none; an FX_TCP_EVENTS kind reports its counts in fx.tcp,
+                                 reset (FX_RESET) writes one finding per counted RST */
     bool data_retransmission; /* its TCP event, on a segment with payload, is a data
                                  retransmission (tcp_seg.data_retrans; SYN and SYN-ACK
                                  retries never are) */
@@ -523,6 +543,22 @@ struct fk_info {
                                  expiring): its fx.cert.days_left is the evidence of the
                                  health cert rule */
     enum cert_evidence cert_evidence; /* what it says about the server's TLS service */
+    enum fx_tcp_extra tcp_extra; /* FX_TCP_EVENTS: which optional fx.tcp members it carries */
+    enum inc_role inc_role;   /* how its findings feed the incident layer */
+    int inc_cause;            /* the incident cause (IC_*) its findings are evidence of;
+                                 unused when inc_role is IR_NONE */
+    uint8_t inc_rank;         /* its place among its cause's kinds where an incident names
+                                 them (summary words, then advice sentences: 1 first), 0: not
+                                 named */
+    const char *inc_words;    /* what an incident's summary says of it ("expired"), NULL: none */
+    const char *inc_advice;   /* the sentence an incident's advice adds when it holds findings
+                                 of it, NULL: none */
+    bool flow_trouble;        /* its TCP event (tev) counts as a trouble of the flow in the
+                                 live view's flow order (data retransmissions are counted there
+                                 by tcp_seg.data_retrans, whatever the kind) */
+    bool tls_hs_failure;      /* a finding of it may mark the failure of the flow's TLS
+                                 handshake: the live view dates a failed handshake (which has no
+                                 duration) by the first one after its ClientHello */
 };
 
 /* The metadata of kind k; a "?" entry (FX_NONE, nothing counted) when k is out of range. */

@@ -104,15 +104,16 @@ static void put_tcp(struct jbuf *b, enum fkind k, const struct fx_tcp_events *x)
            x->count[DIR_C2S], x->count[DIR_S2C], x->data_segs[DIR_C2S], x->data_segs[DIR_S2C]);
     if (x->interim)
         jb_put(b, ",\"interim\":true");
-    if (k == FK_RETRANSMISSION || k == FK_FAST_RETRANSMISSION)
+    enum fx_tcp_extra extra = fk_info(k)->tcp_extra;
+    if (extra == FXT_LOSS_SPLIT)
         jb_put(b,
                ",\"lost_upstream\":%" PRIu64 ",\"lost_downstream\":%" PRIu64
                ",\"dsack_unneeded\":%" PRIu64,
                x->lost_upstream, x->lost_downstream, x->dsack_unneeded);
-    if (k == FK_ZERO_WINDOW)
+    if (extra == FXT_ZERO_WINDOW_S)
         jb_put(b, ",\"zero_window_s\":{\"c2s\":%.6f,\"s2c\":%.6f}", secs(x->zero_window_ns[0]),
                secs(x->zero_window_ns[1]));
-    if (k == FK_CAPTURE_LOSS)
+    if (extra == FXT_BYTES)
         jb_put(b, ",\"bytes\":%" PRIu64, x->capture_loss_bytes);
 }
 

@@ -89,6 +89,7 @@ struct ic_bucket {
 /* An http_5xx request waiting for the health row of its interval. */
 struct ic_http_ev {
     uint64_t ts;            /* when its status was read */
+    uint8_t kind;           /* its finding's kind */
     struct ip_addr client;  /* its client */
     struct inc_request req; /* what the incident's evidence lists */
 };
@@ -784,6 +785,46 @@ static uint32_t ic_max_sub(const struct ic_inc *in)
     return best;
 }
 
+/* Kind k's findings are evidence of r's cause (fk_info inc_role and inc_cause). */
+static bool ic_kind_of_cause(const struct incident_record *r, int k)
+{
+    const struct fk_info *ki = fk_info((enum fkind)k);
+    return ki->inc_role != IR_NONE && ki->inc_cause == (int)r->cause;
+}
+
+/* Findings in r's evidence of the kinds that feed its cause. */
+static uint32_t ic_cause_kinds(const struct incident_record *r)
+{
+    uint32_t n = 0;
+    for (int k = 0; k < FK__COUNT; k++)
+        if (ic_kind_of_cause(r, k))
+            n += r->kinds[k];
+    return n;
+}
+
+/*
+ * The next kind after `after` (-1: the first) in r's evidence that its cause names, in the
+ * kinds' fk_info.inc_rank order; -1 when none is left.
+ */
+static int ic_named_kind(const struct incident_record *r, int after)
+{
+    unsigned from = after >= 0 ? fk_info((enum fkind)after)->inc_rank : 0;
+    int best = -1;
+    unsigned best_rank = 0;
+    for (int k = 0; k < FK__COUNT; k++) {
+        unsigned rank = fk_info((enum fkind)k)->inc_rank;
+        if (!rank || !r->kinds[k] || !ic_kind_of_cause(r, k))
+            continue;
+        if (rank < from || (rank == from && k <= after))
+            continue;
+        if (best < 0 || rank < best_rank) {
+            best = k;
+            best_rank = rank;
+        }
+    }
+    return best;
+}
+
 /* The one-line summary of in. */
 static void ic_summary(struct ic *p, struct ic_inc *in, const uint32_t *c)
 {
@@ -834,23 +875,11 @@ static void ic_summary(struct ic *p, struct ic_inc *in, const uint32_t *c)
                "endpoint's (a middlebox injected it)", aff, aff == 1 ? "" : "s");
         break;
     case IC_TLS_CERTIFICATE: {
-        static const int k[] = {FK_CERT_EXPIRED,          FK_CERT_NOT_YET_VALID,
-                                FK_CERT_NAME_MISMATCH,    FK_CERT_EXPIRING,
-                                FK_CERT_SELF_SIGNED,      FK_CERT_WEAK,
-                                FK_CERT_CHAIN_INCOMPLETE, FK_CERT_UNTRUSTED};
-        static const char *const w[] = {"expired",
-                                        "not yet valid",
-                                        "name mismatch",
-                                        "expiring soon",
-                                        "self-signed (untrusted)",
-                                        "weak",
-                                        "chain incomplete (intermediate not sent)",
-                                        "issuer not trusted"};
         ic_cat(b, n, &at, "certificate problem:");
         bool first = true;
-        for (size_t i = 0; i < NELEM(k); i++)
-            if (r->kinds[k[i]]) {
-                ic_cat(b, n, &at, "%s %s", first ? "" : ",", w[i]);
+        for (int k = ic_named_kind(r, -1); k >= 0; k = ic_named_kind(r, k))
+            if (fk_info((enum fkind)k)->inc_words) {
+                ic_cat(b, n, &at, "%s %s", first ? "" : ",", fk_info((enum fkind)k)->inc_words);
                 first = false;
             }
         if (in->alert_desc)
@@ -868,8 +897,10 @@ static void ic_summary(struct ic *p, struct ic_inc *in, const uint32_t *c)
                sub_names[ic_max_sub(in)]);
         break;
     case IC_SLOW_RESPONSES:
-        ic_cat(b, n, &at, "%u slow response%s", r->kinds[FK_SLOW_RESPONSE],
-               r->kinds[FK_SLOW_RESPONSE] == 1 ? "" : "s");
+    {
+        uint32_t slow = ic_cause_kinds(r);
+        ic_cat(b, n, &at, "%u slow response%s", slow, slow == 1 ? "" : "s");
+    }
         if (in->resp_p99 > 0)
             ic_cat(b, n, &at, ", p99 %.2f s", in->resp_p99);
         if (in->hs_p50 > 0 && in->resp_p99 > 0)
@@ -949,18 +980,10 @@ static void ic_advice(struct ic *p, struct ic_inc *in)
     }
     if (r->cause == IC_TLS_HANDSHAKE)
         ic_cat(r->advice, n, &at, " Here: mostly %s.", sub_names[ic_max_sub(in)]);
-    if (r->cause == IC_TLS_CERTIFICATE && r->kinds[FK_CERT_CHAIN_INCOMPLETE])
-        ic_cat(r->advice, n, &at,
-               " Here: the server does not send the intermediate certificate. Install the "
-               "intermediate certificate in the server's chain (e.g. nginx ssl_certificate must "
-               "hold leaf + intermediates, Apache SSLCertificateFile the same; Java keystores "
-               "the whole chain) and check with `openssl s_client -connect HOST:PORT "
-               "-showcerts`: every certificate but the root must be sent.");
-    if (r->cause == IC_TLS_CERTIFICATE && r->kinds[FK_CERT_UNTRUSTED])
-        ic_cat(r->advice, n, &at,
-               " Here: the certificate is not issued by a CA the clients trust (self-signed, or "
-               "a private or unknown CA): use a certificate from a CA in the clients' trust "
-               "store, or install the private CA's root on every client.");
+    /* the sentence each kind of its evidence adds (fk_info.inc_advice), in the kinds' order */
+    for (int k = ic_named_kind(r, -1); k >= 0; k = ic_named_kind(r, k))
+        if (fk_info((enum fkind)k)->inc_advice)
+            ic_cat(r->advice, n, &at, "%s", fk_info((enum fkind)k)->inc_advice);
     if (r->cause == IC_SLOW_RESPONSES || r->cause == IC_HTTP_ERRORS) {
         struct ic_srv *s = ic_srv_at(p, in->srv, in->srv_gen);
         const struct ic_inc *dep = s ? ic_dependency(p, s, in) : NULL;
@@ -1784,7 +1807,7 @@ static uint16_t ic_server_find(const struct ic *p, const struct endpoint *ep)
  */
 static void ic_http_attach(struct ic_inc *in, const struct ic_http_ev *e)
 {
-    in->rec.kinds[FK_HTTP_5XX]++;
+    in->rec.kinds[e->kind]++;
     ic_add_u64(in->rec.flows, &in->rec.nflows, INC_FLOWS_MAX, e->req.flow_id);
     ic_add_u64(in->rec.frames, &in->rec.nframes, INC_FRAMES_MAX, e->req.frame);
     ic_add_client(in, &e->client);
@@ -1804,10 +1827,12 @@ static void ic_http_drain(const struct ic *p, struct ic_srv *s, struct ic_inc *i
     s->nhttp = 0;
 }
 
-/* An http_5xx finding: evidence for the server's http_errors candidate or incident if one is
-   current, else kept until the health row of its interval. */
+/* An http_5xx finding (fk_info inc_role IR_ATTACHES): evidence for the server's candidate or
+   incident of its cause (http_errors) if one is current, else kept until the health row of
+   its interval. */
 static void ic_http_5xx(struct ic *p, const struct finding *f)
 {
+    enum inc_cause cause = (enum inc_cause)fk_info(f->kind)->inc_cause;
     if (f->has_client && ic_client_is_scanner(p, &f->client.ip))
         return;
     uint16_t srv = ic_server_find(p, &f->server);
@@ -1817,6 +1842,7 @@ static void ic_http_5xx(struct ic *p, const struct finding *f)
     struct ic_http_ev e;
     memset(&e, 0, sizeof(e));
     e.ts = f->ts_ns;
+    e.kind = (uint8_t)f->kind;
     if (f->has_client)
         e.client = f->client.ip;
     e.req.flow_id = f->flow_id;
@@ -1824,7 +1850,7 @@ static void ic_http_5xx(struct ic *p, const struct finding *f)
     e.req.status = f->fx.http.status;
     fx_copy(e.req.method, sizeof(e.req.method), f->fx.http.method);
     fx_copy(e.req.path, sizeof(e.req.path), f->fx.http.path);
-    struct ic_inc *in = s->inc[IC_HTTP_ERRORS] ? &p->inc[s->inc[IC_HTTP_ERRORS] - 1] : NULL;
+    struct ic_inc *in = s->inc[cause] ? &p->inc[s->inc[cause] - 1] : NULL;
     if (in && (in->open || ic_sub(f->ts_ns, in->last_ev_ns) <= p->cfg.inc_window_ns)) {
         ic_http_attach(in, &e);
         return;
@@ -1836,20 +1862,22 @@ static void ic_http_5xx(struct ic *p, const struct finding *f)
 static void ic_on_finding(struct det *d, const struct finding *f)
 {
     struct ic *p = ic_of(d);
-    if (f->kind == FK_HTTP_5XX) {
+    const struct fk_info *ki = fk_info(f->kind);
+    if (ki->inc_role == IR_ATTACHES) {
         ic_http_5xx(p, f);
         return;
     }
-    const struct fk_info *ki = fk_info(f->kind);
-    bool aq = f->kind == FK_ACCEPT_QUEUE_OVERFLOW;
+    if (ki->inc_role != IR_OPENS)
+        return;
+    /* the kind table says which cause a finding opens; what the finding adds is the cause's */
+    enum inc_cause cause = (enum inc_cause)ki->inc_cause;
+    bool aq = cause == IC_ACCEPT_QUEUE_OVERFLOW;
     bool chain = ki->cert_evidence == CE_CHAIN;
     /* a chain judged against --ca-file (error: the anchors the clients use) is evidence by
        itself, as an expired certificate is; against the system store it waits for a client
        to reject the handshake (ic_chain_flow) */
-    bool cert = ki->cert_evidence == CE_CERT || (chain && f->sev == SEV_ERROR);
-    bool slow = f->kind == FK_SLOW_RESPONSE;
-    if (!aq && !cert && !slow && !chain)
-        return;
+    bool cert = cause == IC_TLS_CERTIFICATE && (!chain || f->sev == SEV_ERROR);
+    bool slow = cause == IC_SLOW_RESPONSES;
     if (f->has_client && ic_client_is_scanner(p, &f->client.ip))
         return;
     uint16_t srv = ic_server(p, &f->server, f->ts_ns);
@@ -1862,9 +1890,6 @@ static void ic_on_finding(struct det *d, const struct finding *f)
     }
     struct ic_ev e = {f->ts_ns, (int)f->kind, f->flow_id, f->nframes ? f->frames[0] : 0,
                       f->has_client ? &f->client.ip : NULL, true};
-    enum inc_cause cause = aq ? IC_ACCEPT_QUEUE_OVERFLOW
-                           : cert ? IC_TLS_CERTIFICATE
-                                  : IC_SLOW_RESPONSES;
     struct ic_inc *in = s->inc[cause] ? &p->inc[s->inc[cause] - 1] : NULL;
     for (uint8_t i = 0; in && i < in->rec.nflows; i++)
         if (in->rec.flows[i] == f->flow_id)

@@ -313,7 +313,8 @@ static uint64_t row_retrans(const struct flow_record *r)
     return n;
 }
 
-/* Badness: worst finding severity, then a failed/cut close, then the number of TCP troubles. */
+/* Badness: worst finding severity, then a failed/cut close, then the number of TCP troubles
+   (data retransmissions, and the events of the kinds fk_info marks flow_trouble). */
 static uint64_t row_score(const struct tui_flow_row *row)
 {
     const struct flow_record *r = row->rec;
@@ -323,9 +324,12 @@ static uint64_t row_score(const struct tui_flow_row *row)
     if (bad_close(r->close) && !row->open)
         s |= 1ull << 55;
     uint64_t ev = row->retrans;
-    for (int d = 0; d < 2; d++)
-        ev += (uint64_t)r->ev[d][TEV_LOST_SEGMENT] + r->ev[d][TEV_ZERO_WINDOW] +
-              r->ev[d][TEV_RESET] + r->ev[d][TEV_OUT_OF_ORDER] + r->ev[d][TEV_DUP_ACK];
+    for (int k = 0; k < FK__COUNT; k++) {
+        const struct fk_info *ki = fk_info((enum fkind)k);
+        if (ki->flow_trouble && ki->tev >= 0 && ki->tev < TEV__COUNT)
+            for (int d = 0; d < 2; d++)
+                ev += r->ev[d][ki->tev];
+    }
     if (ev > (1ull << 54) - 1)
         ev = (1ull << 54) - 1;
     return s | ev;
@@ -791,8 +795,7 @@ static uint64_t tls_end_ts(const struct tui_model *m, const struct tls_record *x
         return x->ts_ns + (uint64_t)x->duration_ns;
     for (size_t i = 0; i < tui_model_findings_kept(m); i++) {
         const struct finding *f = tui_model_finding_at(m, i);
-        if (f->flow_id == x->flow_id &&
-            (f->kind == FK_TLS_ALERT || f->kind == FK_TLS_HANDSHAKE_FAILED) && f->ts_ns >= x->ts_ns)
+        if (f->flow_id == x->flow_id && fk_info(f->kind)->tls_hs_failure && f->ts_ns >= x->ts_ns)
             return f->ts_ns;
     }
     return x->ts_ns;

@@ -14,8 +14,23 @@ static void test_kind_table(void)
         const struct fk_info *i = fk_info((enum fkind)k);
         CHECK(i->name != NULL && strcmp(i->name, "?") != 0);
         CHECK_EQ_U64(fk_from_name(i->name), k);
-        /* a kind that reports a per-flow TCP event counter has the counted fields */
-        CHECK((i->tev >= 0) == (i->family == FX_TCP_EVENTS));
+        /* a kind that reports a per-flow TCP event counter has the counted fields; only reset
+           (one finding per event) has a counter without them */
+        if (i->family == FX_TCP_EVENTS)
+            CHECK(i->tev >= 0 && i->tev < TEV__COUNT);
+        else
+            CHECK(i->tev < 0 || (i->family == FX_RESET && i->tev == TEV_RESET));
+        /* only FX_TCP_EVENTS kinds carry optional fx.tcp members */
+        if (i->tcp_extra != FXT_NONE)
+            CHECK(i->family == FX_TCP_EVENTS);
+        /* an incident evidence kind names a cause; one named in wording feeds its cause */
+        if (i->inc_role != IR_NONE)
+            CHECK(i->inc_cause >= 0 && i->inc_cause < IC__COUNT);
+        if (i->inc_words || i->inc_advice)
+            CHECK(i->inc_rank > 0 && i->inc_role != IR_NONE);
+        /* a flow trouble is a counted event */
+        if (i->flow_trouble)
+            CHECK(i->tev >= 0);
         /* only kinds reporting a retransmission counter count as data retransmissions */
         if (i->data_retransmission)
             CHECK(i->tev == TEV_RETRANSMISSION || i->tev == TEV_FAST_RETRANSMISSION ||
@@ -26,6 +41,15 @@ static void test_kind_table(void)
     CHECK(fk_info(FK_CONN_REFUSED)->fail == FAIL_REFUSED);
     CHECK(fk_info(FK_SERVER_UNREACHABLE)->fail == FAIL_TIMEOUT);
     CHECK(fk_info(FK_RESET)->fail == FAIL_NONE);
+    /* the incident causes findings open, and the one attached to health-row incidents */
+    CHECK(fk_info(FK_ACCEPT_QUEUE_OVERFLOW)->inc_role == IR_OPENS &&
+          fk_info(FK_ACCEPT_QUEUE_OVERFLOW)->inc_cause == IC_ACCEPT_QUEUE_OVERFLOW);
+    CHECK(fk_info(FK_SLOW_RESPONSE)->inc_role == IR_OPENS &&
+          fk_info(FK_SLOW_RESPONSE)->inc_cause == IC_SLOW_RESPONSES);
+    CHECK(fk_info(FK_HTTP_5XX)->inc_role == IR_ATTACHES &&
+          fk_info(FK_HTTP_5XX)->inc_cause == IC_HTTP_ERRORS);
+    CHECK(fk_info(FK_CERT_INVALID_DATE)->inc_role == IR_NONE);
+    CHECK(fk_info(FK_CERT_CHAIN_INCOMPLETE)->inc_rank < fk_info(FK_CERT_UNTRUSTED)->inc_rank);
     CHECK(strcmp(fail_name(FAIL_TLS), "tls") == 0);
     CHECK(strcmp(alert_rule_name(AR_CERT_EXPIRING), "cert_expiring") == 0);
     CHECK(strcmp(alert_rule_name(AR__COUNT), "?") == 0);
