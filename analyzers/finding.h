@@ -155,7 +155,10 @@ struct flow_record {
     uint64_t data_segs[2];          /* data segments per direction (payload, not keep-alive) */
     uint64_t data_retrans[2];       /* data retransmissions per direction (tcp_seg.data_retrans:
                                        SYN and SYN-ACK retries are not counted) */
-    int64_t hs_rtt_server_ns;       /* SYN -> SYN-ACK, -1 if unknown */
+    int64_t hs_rtt_server_ns;       /* SYN -> SYN-ACK, -1 if unknown: from the SYN the first
+                                       SYN-ACK answers (hs_syn_ts_ns) */
+    uint64_t hs_syn_ts_ns;          /* that SYN's time: the latest client SYN before the first
+                                       SYN-ACK, copies aside (TCP_SYN_COPY_NS); 0 if unknown */
     int64_t hs_rtt_client_ns;       /* SYN-ACK -> ACK, -1 if unknown */
     int64_t hs_rtt_ns;              /* the handshake RTT every module reads (server health's
                                        quantiles, TLS ticket timing): the latest client SYN ->

@@ -745,8 +745,10 @@ static void tcp_handshake(struct flow *f, const struct pkt *p, int dir, struct t
             s->synack = true;
             s->synack_retry = f->tcp.synack_seen && f->tcp.synack_isn == p->seq;
             r->synack_count++;
-            if (r->hs_rtt_server_ns < 0 && rv->syn_seen && now >= rv->syn_ts_ns)
+            if (r->hs_rtt_server_ns < 0 && rv->syn_seen && now >= rv->syn_ts_ns) {
                 r->hs_rtt_server_ns = (int64_t)(now - rv->syn_ts_ns);
+                r->hs_syn_ts_ns = rv->syn_ts_ns;
+            }
             f->tcp.synack_seen = true;
             f->tcp.synack_isn = p->seq;
             f->tcp.synack_ts_ns = now;

@@ -750,7 +750,9 @@ static void tl_handshake(struct tl *t, const struct flow_record *r)
         tl_add(t, r->first_ts_ns, -1, "SYN %s -> %s (frame %" PRIu64 ")", c, s, r->first_frame);
     }
     if (r->saw_syn && r->hs_rtt_server_ns >= 0) {
-        uint64_t ts = r->first_ts_ns + (uint64_t)r->hs_rtt_server_ns;
+        /* the server RTT runs from the SYN the SYN-ACK answers (a retry, not the first SYN) */
+        uint64_t syn = r->hs_syn_ts_ns ? r->hs_syn_ts_ns : r->first_ts_ns;
+        uint64_t ts = syn + (uint64_t)r->hs_rtt_server_ns;
         tl_add(t, ts, -1, "SYN-ACK from server after %s%s",
                tui_fmt_ms((double)r->hs_rtt_server_ns / 1e9, a, sizeof(a)),
                r->synack_count > 1 ? " (SYN-ACK retransmitted)" : "");

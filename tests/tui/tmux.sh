@@ -322,6 +322,25 @@ if [ -f "$tls" ]; then
     wait_for "EXITED rc=0"
 fi
 
+# ---- 6a. SYN retries: the SYN-ACK follows the SYN it answered, not the first one ----
+# client port 57027 sent SYNs at +0, +1.01 s and +3.03 s; the server answered the third 0.1 ms
+# later (the server RTT is timed from that SYN)
+start 120 40 "" -r "$(sample accept-overflow-abort.pcap)" --tui --speed max --no-db
+wait_for "replay finished - q to quit" 20
+keys / && tm send-keys -t "$S" -l ":57027" && keys Enter
+wait_for "Flows (1)  sort: worst  filter: :57027"
+keys Enter
+wait_for "Timeline ("
+has "3 SYNs sent (2 retries)"
+checks=$((checks + 1))
+screen | grep -q "+3.03s .*SYN-ACK from server after 0.1ms" ||
+    fail "SYN-ACK not placed after the answered (third) SYN: $(screen | grep SYN-ACK)"
+checks=$((checks + 1))
+screen | grep -q "+3.03s .*ACK from client: handshake complete" ||
+    fail "handshake ACK not placed after the SYN-ACK: $(screen | grep 'ACK from client')"
+keys q
+wait_for "EXITED rc=0"
+
 # ---- 6b. TLS: a chain the server sent without its intermediate, the suite by name ----
 chain=$(sample tls-chain-incomplete.pcap)
 if [ -f "$chain" ]; then

@@ -509,6 +509,7 @@ static void test_syn_retry_and_handshake_rtt(void)
     CHECK(out[4].hs_ack);
     const struct flow_record *r = &last_flow->rec;
     CHECK_EQ_U64(r->hs_rtt_server_ns, 20 * MS); /* latest SYN -> first SYN-ACK */
+    CHECK_EQ_U64(r->hs_syn_ts_ns, T0 + 1 * S);  /* ... the retry the SYN-ACK answers */
     CHECK_EQ_U64(r->hs_rtt_client_ns, 5 * MS);  /* latest SYN-ACK -> ACK */
     CHECK_EQ_U64(r->syn_count, 2);
     CHECK_EQ_U64(r->synack_count, 2);
@@ -531,6 +532,7 @@ static void test_syn_copy(void)
     CHECK_EQ_U64(evs(2), EV(TEV_RETRANSMISSION)); /* as tshark counts a repeated SYN */
     const struct flow_record *r = &last_flow->rec;
     CHECK_EQ_U64(r->hs_rtt_server_ns, 70 * MS); /* from the SYN the SYN-ACK answers */
+    CHECK_EQ_U64(r->hs_syn_ts_ns, T0);          /* the first: the copy does not restart it */
     CHECK_EQ_U64(r->hs_rtt_client_ns, 1 * MS);
     CHECK_EQ_U64(r->hs_rtt_ns, 71 * MS);
     CHECK_EQ_U64(r->syn_count, 2);

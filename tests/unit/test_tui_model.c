@@ -575,6 +575,46 @@ static void test_timeline(void)
     tui_model_free(m);
 }
 
+/* After SYN retries the SYN-ACK is placed at the SYN it answered + the server RTT, not at the
+   first SYN + the RTT (tcp.c times the RTT from the answered SYN). */
+static void test_timeline_syn_retry(void)
+{
+    struct tui_model *m = tui_model_new(NULL);
+    struct flow_record r = flow(7, "10.0.0.1:50001", "10.0.0.5:80", 100, 110);
+    r.syn_count = 3;                       /* SYNs at 100 s, 101 s, 103 s */
+    r.hs_syn_ts_ns = 103 * SEC;            /* the third one was answered */
+    r.hs_rtt_server_ns = 2000000;          /* 2 ms later */
+    r.hs_rtt_client_ns = 1000000;
+    tui_model_add_flow(m, &r);
+    struct tui_event ev[TUI_EVENTS];
+    size_t n = tui_model_timeline(m, 7, ev, TUI_EVENTS);
+    int found = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strstr(ev[i].text, "SYN-ACK from server after 2.0ms")) {
+            CHECK_EQ_U64(ev[i].ts_ns, 103 * SEC + 2000000);
+            found |= 1;
+        }
+        if (strstr(ev[i].text, "handshake complete")) {
+            CHECK_EQ_U64(ev[i].ts_ns, 103 * SEC + 3000000);
+            found |= 2;
+        }
+    }
+    CHECK_EQ_U64(found, 3);
+    for (size_t i = 1; i < n; i++)
+        CHECK(ev[i - 1].ts_ns <= ev[i].ts_ns);
+    /* a record without the answered SYN's time (0) keeps the first SYN as the reference */
+    struct tui_model *m2 = tui_model_new(NULL);
+    r.hs_syn_ts_ns = 0;
+    tui_model_add_flow(m2, &r);
+    n = tui_model_timeline(m2, 7, ev, TUI_EVENTS);
+    CHECK(n >= 2);
+    for (size_t i = 0; i < n; i++)
+        if (strstr(ev[i].text, "SYN-ACK from server"))
+            CHECK_EQ_U64(ev[i].ts_ns, 100 * SEC + 2000000);
+    tui_model_free(m2);
+    tui_model_free(m);
+}
+
 static void test_copy_is_snapshot(void)
 {
     struct tui_model *live = tui_model_new(NULL), *snap = tui_model_new(NULL);
@@ -827,6 +867,7 @@ int main(void)
     TEST_RUN(test_filtering);
     TEST_RUN(test_open_and_ended_dedupe);
     TEST_RUN(test_timeline);
+    TEST_RUN(test_timeline_syn_retry);
     TEST_RUN(test_copy_is_snapshot);
     TEST_RUN(test_formats);
     TEST_RUN(test_random_stress);
