@@ -1168,15 +1168,21 @@ static void es_unpack_more(const struct flow *f, void *fs)
     struct es_syns *sy = &sl->e.sy;
     uint32_t n = sy->nsyn;
     sl->e.last_c2s_ns = r->last_ts_ns;
-    if (n == 0 || n > h->nsyn_log)
+    /* the log's entries that are not copies (es_on_syn skips copies): the first n of them */
+    uint8_t at[TCP_SYN_LOG];
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < h->nsyn_log && k < n; i++)
+        if (!(h->syn_log_copies & (1u << i)))
+            at[k++] = (uint8_t)i;
+    if (n == 0 || k < n)
         return; /* no SYN counted; or more than the log keeps, and the check fails */
     for (uint32_t i = 0; i < n && i < ES_SYNS; i++) {
-        sy->syn_ns[i] = h->syn_log_ns[i];
-        sy->syn_frame[i] = h->syn_log_frame[i];
+        sy->syn_ns[i] = h->syn_log_ns[at[i]];
+        sy->syn_frame[i] = h->syn_log_frame[at[i]];
     }
-    sy->prev_syn_ns = n > 1 ? h->syn_log_ns[n - 2] : 0;
-    sy->last_syn_ns = h->syn_log_ns[n - 1];
-    sy->last_syn_frame = h->syn_log_frame[n - 1];
+    sy->prev_syn_ns = n > 1 ? h->syn_log_ns[at[n - 2]] : 0;
+    sy->last_syn_ns = h->syn_log_ns[at[n - 1]];
+    sy->last_syn_frame = h->syn_log_frame[at[n - 1]];
     sl->e.isn = h->isn;
 }
 

@@ -352,6 +352,7 @@ void tcp_syn_pack(const struct flow *f, struct tcp_syn *s)
     s->wscale = c->win_scale;
     s->ttl_min = c->ttl_min;
     s->ttl_max = c->ttl_max;
+    s->copies = c->syn_log_copies;
     for (int i = 1; i < c->nsyn_log && i < TCP_SYN_LOG; i++) {
         uint64_t dt = c->syn_log_ns[i] - c->syn_log_ns[0];
         s->dframe[i - 1] = (uint32_t)(c->syn_log_frame[i] - c->syn_log_frame[0]);
@@ -377,7 +378,6 @@ void tcp_syn_unpack(struct flow *f, const struct tcp_syn *s)
     r->hs_rtt_ns = -1;
     r->conn_state = CS_S0;
     r->history[0] = 'S';
-    c->syn_ts_ns = r->last_ts_ns;
     c->nextseq_ts_ns = r->first_ts_ns;
     c->lastack_ts_ns = r->last_ts_ns;
     c->ctl_rtx = retries;
@@ -402,6 +402,15 @@ void tcp_syn_unpack(struct flow *f, const struct tcp_syn *s)
         c->syn_log_ns[i] = r->first_ts_ns + ((uint64_t)s->dt_hi[i - 1] << 32 | s->dt_lo[i - 1]);
         c->syn_log_frame[i] = r->first_frame + s->dframe[i - 1];
     }
+    c->syn_log_copies = s->copies;
+    /* the handshake clock: the last SYN that was not a copy (past the log: the last SYN) */
+    c->syn_ts_ns = r->last_ts_ns;
+    if (s->nsyn <= TCP_SYN_LOG)
+        for (int i = c->nsyn_log - 1; i >= 0; i--)
+            if (!(s->copies & (1u << i))) {
+                c->syn_ts_ns = c->syn_log_ns[i];
+                break;
+            }
     v->window = UINT32_MAX;
     v->win_scale = (int8_t)(s->wscale == -2 ? -2 : -1); /* a SYN without the option: none */
     f->tcp.hist[DIR_C2S].sent = 1u << TCP_HS_SYN;
@@ -410,7 +419,7 @@ void tcp_syn_unpack(struct flow *f, const struct tcp_syn *s)
     f->tcp.hist_len = 1;
     f->tcp.first_rst_dir = -1;
     f->tcp.mru_syn_ts_ns = r->last_ts_ns;
-    f->tcp.client_syn_ts_ns = r->last_ts_ns;
+    f->tcp.client_syn_ts_ns = c->syn_ts_ns;
 }
 
 /* h's loss bookkeeping, or NULL if it has none yet. */
@@ -729,6 +738,8 @@ static void tcp_handshake(struct flow *f, const struct pkt *p, int dir, struct t
         if (!copy)
             fw->syn_ts_ns = now; /* the handshake clock: the SYN a SYN-ACK answers */
         if (fw->nsyn_log < TCP_SYN_LOG) {
+            if (copy)
+                fw->syn_log_copies |= (uint8_t)(1u << fw->nsyn_log);
             fw->syn_log_ns[fw->nsyn_log] = now;
             fw->syn_log_frame[fw->nsyn_log++] = p->frame;
         }

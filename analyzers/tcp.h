@@ -76,6 +76,9 @@ struct tcp_half {
     uint64_t syn_log_ns[TCP_SYN_LOG];    /* times of the first SYNs (no ACK) sent */
     uint64_t syn_log_frame[TCP_SYN_LOG]; /* their frames */
     uint8_t nsyn_log;                    /* entries used */
+    uint8_t syn_log_copies;              /* bit i: entry i is a copy (TCP_SYN_COPY_NS), a
+                                            retransmission on the wire that did not restart
+                                            the handshake clock */
     uint32_t base_seq;           /* ISN (from the SYN) or first seq - 1 */
     uint32_t isn;                /* sequence number of that SYN */
     uint32_t nextseq;            /* highest seq + len seen (raw); 0 = none yet, as in Wireshark */
@@ -148,6 +151,7 @@ struct tcp_syn {
     int8_t wscale;                    /* the client's window scale (struct tcp_half.win_scale) */
     uint8_t ttl_min;                  /* lowest TTL of the SYNs */
     uint8_t ttl_max;                  /* highest TTL of the SYNs */
+    uint8_t copies;                   /* which of them were copies (tcp_half.syn_log_copies) */
 };
 
 /*

@@ -12,12 +12,13 @@
 fm_tmpdir
 [ -x /usr/bin/time ] || { echo "SKIP: /usr/bin/time (package time) is missing"; exit 77; }
 
-# flood N FILE [SYNS]: N SYNs to 10.0.0.5:443, each from its own address and port, 10 us apart;
-# with SYNS > 1, each source retries its SYN (same ISN) 1 s, 3 s, 7 s, ... after the first
+# flood N FILE [SYNS [COPY_MS]]: N SYNs to 10.0.0.5:443, each from its own address and port,
+# 10 us apart; with SYNS > 1, each source retries its SYN (same ISN) 1 s, 3 s, 7 s, ... after the
+# first; with COPY_MS > 0, every SYN is seen again COPY_MS later (a second tap: the same frame)
 flood() {
-    python3 - "$1" "$2" "${3:-1}" <<'PY'
+    python3 - "$1" "$2" "${3:-1}" "${4:-0}" <<'PY'
 import struct, sys
-n, path, syns = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+n, path, syns, copy_ms = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 out = [struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1)]
 eth = bytes.fromhex("020000000002020000000001") + b"\x08\x00"
 pkts = []
@@ -28,6 +29,8 @@ for i in range(n):
         ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, ipid, 0, 64, 6, 0, src, bytes([10, 0, 0, 5]))
         tcp = struct.pack("!HHIIBBHHH", 1024 + i % 60000, 443, i * 7919, 0, 0x50, 0x02, 64240, 0, 0)
         pkts.append((i * 10 + ((1 << r) - 1) * 10**6, eth + ip + tcp))
+        if copy_ms:
+            pkts.append((i * 10 + ((1 << r) - 1) * 10**6 + copy_ms * 1000, eth + ip + tcp))
 pkts.sort(key=lambda x: x[0])
 for us, frame in pkts:
     t = 1700000000 * 10**6 + us
@@ -114,6 +117,30 @@ else
     fail=1
 fi
 rm -f "$tmp/retry" "$tmp/out.retry"
+
+# SYN, 2 retries, and a copy of each 50 ms later (a second tap; TCP_SYN_COPY_NS): the SYN log
+# marks the copies, so the handshake clock is restored from it and each flow stays its entry
+# (it took a full block, 1560 bytes per flow at the peak, while the copy's time was taken for
+# the clock). Every copy is still a retransmission on the wire, as tshark counts it.
+flood 20000 "$tmp/copy" 3 50
+if "$FLOWMEDIC" -r "$tmp/copy" --no-db --json -v >"$tmp/out.copy" 2>"$tmp/err.copy"; then
+    python3 - "$tmp/err.copy" "$tmp/out.copy" $FLOW_BYTES_MAX <<'PY' || fail=1
+import json, re, sys
+text, limit = open(sys.argv[1]).read(), int(sys.argv[3])
+rtx = [json.loads(l) for l in open(sys.argv[2]) if '"kind":"retransmission"' in l]
+m = re.search(r"flow state: (\d+) bytes per flow at the peak \((\d+) flows", text)
+per, flows = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+ok = m is not None and flows == 20000 and per <= limit and len(rtx) == 20000 and \
+    all(r["c2s"] == 5 for r in rtx)
+print(("ok  " if ok else "FAIL") + " SYN + 2 retries + a copy of each: %d bytes per flow at the peak "
+      "of %d flows, limit %d (%d retransmission findings)" % (per, flows, limit, len(rtx)))
+sys.exit(0 if ok else 1)
+PY
+else
+    echo "FAIL copy run: $(cat "$tmp/err.copy")"
+    fail=1
+fi
+rm -f "$tmp/copy" "$tmp/out.copy"
 
 # RSS per flow: every flow alive at the end (idle timeout 300 s, the flood lasts 2 s).
 for n in 20000 200000; do

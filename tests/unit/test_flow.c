@@ -521,6 +521,70 @@ out:
     flow_table_free(t);
 }
 
+/*
+ * A SYN copy (the same SYN 50 ms later, another VLAN or tap: TCP_SYN_COPY_NS) keeps the flow
+ * compact: the SYN log marks it, so the handshake clock (the SYN a SYN-ACK answers) is
+ * restored from the log, not from the copy's time. A retry after it stays compact too, and the
+ * SYN-ACK is timed from that retry.
+ */
+static void test_compact_syn_copy(void)
+{
+    struct flow_compact cp = {4, 2, small_pack, small_unpack, NULL};
+    struct flow_table *t = flow_table_new_compact(4, 16, &cp);
+    CHECK(t != NULL);
+    if (!t)
+        return;
+    struct flow_mem_stats ms;
+    const uint64_t ms_ns = 1000000;
+    struct flow *f = syn_packet(t, 1, 40000, 100 * ms_ns);
+    CHECK(f && flow_commit(t, f) == f);
+    f = syn_packet(t, 1, 40000, 150 * ms_ns); /* a copy */
+    CHECK(f && flow_commit(t, f) == f);
+    flow_table_get_mem(t, &ms);
+    CHECK_EQ_U64(ms.blocks_used, 0);
+    struct pkt q = mk(ep4(1, 40000), ep4(2, 443));
+    int dir = -1;
+    f = flow_lookup(t, &q, &dir);
+    CHECK(f != NULL);
+    if (!f)
+        goto out;
+    CHECK_EQ_U64(f->rec.syn_count, 2);
+    CHECK_EQ_U64(f->half[DIR_C2S].syn_ts_ns, 100 * ms_ns); /* the copy did not restart it */
+    CHECK_EQ_U64(f->half[DIR_C2S].syn_log_copies, 2);
+    f = syn_packet(t, 1, 40000, 1100 * ms_ns); /* a retry */
+    CHECK(f && flow_commit(t, f) == f);
+    flow_table_get_mem(t, &ms);
+    CHECK_EQ_U64(ms.blocks_used, 0);
+    f = flow_lookup(t, &q, &dir);
+    CHECK(f != NULL);
+    if (!f)
+        goto out;
+    CHECK_EQ_U64(f->half[DIR_C2S].syn_ts_ns, 1100 * ms_ns);
+    CHECK_EQ_U64(f->rec.syn_count, 3);
+    /* the SYN-ACK 2 ms after the retry: timed from it */
+    struct pkt sa = mk(ep4(2, 443), ep4(1, 40000));
+    sa.flags = TCP_SYN | TCP_ACK;
+    sa.seq = 5000;
+    sa.ack = 1001;
+    sa.win = 65160;
+    sa.ttl = 64;
+    sa.ts_ns = 1102 * ms_ns;
+    sa.frame = 4;
+    f = flow_lookup(t, &sa, &dir);
+    CHECK(f != NULL && dir == DIR_S2C);
+    if (!f)
+        goto out;
+    f->rec.packets[dir]++;
+    f->rec.last_ts_ns = sa.ts_ns;
+    struct tcp_seg s;
+    memset(&s, 0, sizeof(s));
+    tcp_analyze(f, &sa, dir, &s, NULL);
+    CHECK_EQ_U64(f->rec.hs_rtt_server_ns, 2 * ms_ns);
+    CHECK_EQ_U64(f->rec.hs_syn_ts_ns, 1100 * ms_ns);
+out:
+    flow_table_free(t);
+}
+
 int main(void)
 {
     TEST_RUN(test_pool);
@@ -532,5 +596,6 @@ int main(void)
     TEST_RUN(test_colliding_tuples_stay_cheap);
     TEST_RUN(test_known_key_flood_is_counted);
     TEST_RUN(test_compact_entries);
+    TEST_RUN(test_compact_syn_copy);
     return TEST_REPORT();
 }
