@@ -562,16 +562,18 @@ static bool dt_kind_finding(struct det *d, const struct flow *f, struct dt_flow 
     x->data_segs[DIR_C2S] = flow_half(f, DIR_C2S)->data_segs;
     x->data_segs[DIR_S2C] = flow_half(f, DIR_S2C)->data_segs;
     x->interim = interim;
-    if (tev == TEV_RETRANSMISSION || tev == TEV_FAST_RETRANSMISSION) {
+    /* the optional members the kind carries (fk_info.tcp_extra, which the encoder writes) */
+    enum fx_tcp_extra extra = fk_info(dt_kinds[k].kind)->tcp_extra;
+    if (extra == FXT_LOSS_SPLIT) {
         x->lost_upstream = loc.up;
         x->lost_downstream = loc.down;
         x->dsack_unneeded = loc.unneeded;
     }
-    if (tev == TEV_ZERO_WINDOW) {
+    if (extra == FXT_ZERO_WINDOW_S) {
         x->zero_window_ns[DIR_C2S] = st->zw_total_ns[DIR_C2S];
         x->zero_window_ns[DIR_S2C] = st->zw_total_ns[DIR_S2C];
     }
-    if (tev == TEV_CAPTURE_LOSS)
+    if (extra == FXT_BYTES)
         x->capture_loss_bytes = loc.caploss;
     det_emit(d, &fd);
     return true;
@@ -616,8 +618,8 @@ static void dt_report(struct det *d, const struct flow *f, struct dt_flow *st, b
         tried[best] = true;
         if (dt_kind_finding(d, f, st, best, interim, now)) {
             dt_mark_done(f, st, best);
-            located |= dt_kinds[best].tev == TEV_RETRANSMISSION ||
-                       dt_kinds[best].tev == TEV_FAST_RETRANSMISSION;
+            /* a finding that located its losses: the next one counts from here */
+            located |= fk_info(dt_kinds[best].kind)->tcp_extra == FXT_LOSS_SPLIT;
         }
     }
     if (located) {
