@@ -71,8 +71,8 @@ else
     fail=1
 fi
 # A SYN-only flow is a compact table entry (README.md, "Per-flow memory"): 184 B of entry
-# (endpoints, links, times, struct tcp_syn with the retries' times and frames) and 32 B of
-# detectors' small forms, 216 B. It was 1128 B when every flow had struct flow (792 B) and the
+# (endpoints, links, times, struct tcp_syn with the retries' times and frames) and 40 B of
+# detectors' small forms (one byte per flag since they are declared by table), 224 B. It was 1128 B when every flow had struct flow (792 B) and the
 # full detector slices (336 B), 1848 B with two SYN retries (det_tcp's block).
 # Issue 10: at most 256 B.
 FLOW_BYTES_MAX=256
