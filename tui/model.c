@@ -775,14 +775,14 @@ static void tl_end(struct tl *t, const struct tui_model *m, const struct flow_re
         uint64_t now = m->has_status && m->st.now_ns > r->last_ts_ns ? m->st.now_ns : r->last_ts_ns;
         tl_add(t, now, -1,
                "still open (%s): client sent %" PRIu64 " pkts/%s, server %" PRIu64
-               " pkts/%s; retransmissions c->s %" PRIu64 ", s->c %" PRIu64,
+               " pkts/%s; data retransmissions c->s %" PRIu64 ", s->c %" PRIu64,
                flow_state_name(r->state), r->packets[0], tui_fmt_bytes(r->bytes[0], b0, 24),
                r->packets[1], tui_fmt_bytes(r->bytes[1], b1, 24), rc, rs);
         return;
     }
     tl_add(t, r->last_ts_ns, bad_close(r->close) ? SEV_ERROR : -1,
            "ended: %s; client sent %" PRIu64 " pkts/%s, server %" PRIu64
-           " pkts/%s; retransmissions c->s %" PRIu64 ", s->c %" PRIu64,
+           " pkts/%s; data retransmissions c->s %" PRIu64 ", s->c %" PRIu64,
            close_name(r->close), r->packets[0], tui_fmt_bytes(r->bytes[0], b0, 24), r->packets[1],
            tui_fmt_bytes(r->bytes[1], b1, 24), rc, rs);
 }

@@ -557,6 +557,8 @@ static void test_timeline(void)
     CHECK(any_event(ev, n, "tls_alert: client sent fatal alert unknown_ca (48)"));
     CHECK(!any_event(ev, n, "not this flow"));
     CHECK(strstr(ev[n - 1].text, "ended: rst_client") != NULL);
+    /* 3 SYNs (2 retries) but no data retransmitted: the end line names what it counts */
+    CHECK(strstr(ev[n - 1].text, "data retransmissions c->s 0, s->c 0") != NULL);
     CHECK_EQ_U64(ev[n - 1].sev, SEV_ERROR);
     /* without a duration, a failed handshake ends at its TLS finding */
     struct tui_model *m2 = tui_model_new(NULL);
