@@ -92,6 +92,7 @@ struct store {
     char path[1024];             /* database path, for messages */
     struct store_tuning tune;    /* queue and batch settings */
     bool block_when_full;        /* producer waits instead of dropping */
+    bool live;                   /* a live capture: a new database gets its indexes at once */
 
     /* The queue: shared, guarded by mu. */
     pthread_mutex_t mu;                   /* guards everything in this block */
@@ -306,6 +307,105 @@ static int query_int(sqlite3 *db, const char *sql, int64_t *out)
     return rc;
 }
 
+/* ---- deferred indexes (a new database written offline) ---- */
+
+/*
+ * A new database written by an offline run gets the secondary indexes of its large,
+ * append-only tables at the end of the run (store_close), built in one go, instead of
+ * updating them row by row: 0.23 s of the writer's CPU for the 40 000-flow bench capture
+ * against 0.07 s to build them at the end. The definitions wait in the table
+ * pending_indexes, created and filled in the same transaction that creates the schema, so a
+ * run killed before its end leaves them recorded: the next open for writing builds them,
+ * and until then `flowmedic report` and sqlite3 read the tables without them (slower).
+ * The indexes the writer's own statements use (alerts, incident evidence) are kept.
+ */
+#define PENDING_INDEXES_MAX 32
+
+static const char defer_indexes_sql[] =
+    "CREATE TABLE pending_indexes (name TEXT PRIMARY KEY, sql TEXT NOT NULL);\n"
+    "INSERT INTO pending_indexes SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+    "AND sql IS NOT NULL AND tbl_name IN ('flows', 'findings', 'tls_handshakes', "
+    "'server_health', 'http_requests') ORDER BY name;\n";
+
+/* Collect up to max names from the one-column query sql into names; how many, or -1. */
+static int query_names(sqlite3 *db, const char *sql, char (*names)[512], int max)
+{
+    sqlite3_stmt *st = NULL;
+    int n = 0;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *v = sqlite3_column_text(st, 0);
+        if (v && n < max)
+            snprintf(names[n++], sizeof(names[0]), "%s", (const char *)v);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? n : -1;
+}
+
+/* Inside the transaction that created the schema: record the indexes to build, drop them. */
+static int defer_indexes(sqlite3 *db)
+{
+    char names[PENDING_INDEXES_MAX][512];
+    char sql[600];
+    int rc = sqlite3_exec(db, defer_indexes_sql, NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    int n = query_names(db, "SELECT name FROM pending_indexes", names, PENDING_INDEXES_MAX);
+    if (n < 0)
+        return sqlite3_extended_errcode(db);
+    for (int i = 0; rc == SQLITE_OK && i < n; i++) {
+        snprintf(sql, sizeof(sql), "DROP INDEX \"%.500s\"", names[i]);
+        rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    }
+    return rc;
+}
+
+/*
+ * Build the indexes recorded in pending_indexes (those that do not exist yet) and drop the
+ * table, in one transaction; nothing to do without it. SQLite's result code.
+ */
+static int build_pending_indexes(struct store *s)
+{
+    char sqls[PENDING_INDEXES_MAX][512];
+    int64_t pending = 0;
+    const char *has = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+                      "name = 'pending_indexes'";
+    int rc = query_int(s->db, has, &pending);
+    if (rc != SQLITE_OK || pending == 0)
+        return rc;
+    uint64_t t0 = clock_mono_ns();
+    rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = query_int(s->db, has, &pending); /* another flowmedic may have built them */
+    int n = 0;
+    if (rc == SQLITE_OK && pending) {
+        n = query_names(s->db,
+                        "SELECT p.sql FROM pending_indexes p WHERE NOT EXISTS (SELECT 1 FROM "
+                        "sqlite_master m WHERE m.type = 'index' AND m.name = p.name) "
+                        "ORDER BY p.name",
+                        sqls, PENDING_INDEXES_MAX);
+        if (n < 0)
+            rc = sqlite3_extended_errcode(s->db);
+    }
+    for (int i = 0; rc == SQLITE_OK && pending && i < n; i++)
+        rc = sqlite3_exec(s->db, sqls[i], NULL, NULL, NULL);
+    if (rc == SQLITE_OK && pending)
+        rc = sqlite3_exec(s->db, "DROP TABLE pending_indexes", NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        rc = sqlite3_extended_errcode(s->db);
+        if (!sqlite3_get_autocommit(s->db))
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    if (pending)
+        log_info("database %s: built %d deferred indexes in %.3f s", s->path, n,
+                 ns_to_s(clock_mono_ns() - t0));
+    return SQLITE_OK;
+}
+
 /*
  * Decide what the file is and bring it to STORE_SCHEMA_VERSION: a new (empty) database is
  * created by running every migration step; an older flowmedic database is migrated; a newer
@@ -356,6 +456,11 @@ static int check_and_migrate(struct store *s, char *err, size_t errlen)
         rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
     if (rc != SQLITE_OK)
         return db_err(s->path, s->db, rc, "opening database", err, errlen);
+    if (nobj > 0) { /* a run killed before its end left its indexes to build */
+        rc = build_pending_indexes(s);
+        if (rc != SQLITE_OK)
+            return db_err(s->path, s->db, rc, "building the indexes of", err, errlen);
+    }
     if (ver == STORE_SCHEMA_VERSION)
         return 0;
 
@@ -370,6 +475,8 @@ static int check_and_migrate(struct store *s, char *err, size_t errlen)
             log_info("database %s: migrated schema version %" PRId64 " to %" PRId64, s->path, v,
                      v + 1);
     }
+    if (rc == SQLITE_OK && ver == 0 && !s->live)
+        rc = defer_indexes(s->db);
     if (rc == SQLITE_OK) {
         snprintf(sql, sizeof(sql), "PRAGMA user_version=%d; PRAGMA application_id=%d",
                  STORE_SCHEMA_VERSION, STORE_APPLICATION_ID);
@@ -687,12 +794,13 @@ struct store *store_open_tuned(const char *path, const struct store_run_info *ri
     s->tune.close_busy_ms = t && t->close_busy_ms ? t->close_busy_ms : STORE_CLOSE_BUSY_MS;
     s->retain_days = ri && ri->retain_days > 0 ? ri->retain_days : 0;
     s->retain_pending = s->retain_days > 0;
+    s->live = ri && ri->sources && strncmp(ri->sources, "iface:", 6) == 0;
     if (ri && ri->when_full == STORE_FULL_WAIT)
         s->block_when_full = true;
     else if (ri && ri->when_full == STORE_FULL_DROP)
         s->block_when_full = false;
     else /* auto: a live capture must never stall; files may wait for the disk */
-        s->block_when_full = !(ri && ri->sources && strncmp(ri->sources, "iface:", 6) == 0);
+        s->block_when_full = !s->live;
     s->slots = calloc(s->tune.queue_slots, sizeof(*s->slots));
     if (!s->slots) {
         set_err(err, errlen, "out of memory for the database queue (%zu records)",
@@ -1794,6 +1902,15 @@ int store_close(struct store *s, char *err, size_t errlen)
     for (int i = 0; i < ST__COUNT; i++) {
         sqlite3_finalize(s->st[i]);
         s->st[i] = NULL;
+    }
+    /* The run row is final: now the deferred indexes (a kill from here leaves them pending). */
+    if (!s->failed) {
+        rc = build_pending_indexes(s);
+        if (rc != SQLITE_OK) {
+            char tmp[512];
+            db_err(s->path, s->db, rc, "building the indexes of", tmp, sizeof(tmp));
+            log_warn("%s; the next run that writes it builds them", tmp);
+        }
     }
     rc = sqlite3_close(s->db);
     s->db = NULL;
