@@ -46,6 +46,7 @@
 #define RETAIN_EVERY_S 3600       /* look for expired runs again this often (long live runs) */
 #define RETAIN_MAX_TABLES 16      /* tables with a run_id column that retention handles */
 #define STORE_FLUSH_WAIT_MS 5000 /* store_flush_now gives up after this */
+#define STORE_INC_CACHE_MAX 65536 /* incidents whose evidence rows the writer remembers */
 
 /* The flow table columns per TCP event; schema.c has one pair per event. */
 _Static_assert(TEV__COUNT == 12, "a new TCP event needs flows columns and a schema migration");
@@ -144,6 +145,20 @@ struct store {
     uint64_t retain_rows;                      /* rows deleted of the current run */
     uint64_t retain_txns;                      /* transactions that took to delete */
     uint64_t retain_runs_done;                 /* runs deleted by this store */
+
+    /* Incident evidence rows written so far, by incident id (writer-thread state too). */
+    struct inc_written *incw; /* [incw_cap], zeroed: nothing written for that id */
+    size_t incw_cap;          /* entries allocated (grows to STORE_INC_CACHE_MAX) */
+};
+
+/*
+ * The evidence flows written for one incident of this run: an incident's later events
+ * usually keep its first flows and add some, so only the new ones are inserted.
+ */
+struct inc_written {
+    uint8_t nflows;                /* incident_flows rows of this incident */
+    uint8_t nrequests;             /* incident_requests rows of this incident */
+    uint64_t flows[INC_FLOWS_MAX]; /* their flow ids, in order */
 };
 
 /* ---- small helpers ---- */
@@ -702,6 +717,7 @@ static void store_free(struct store *s)
     pthread_cond_destroy(&s->cv_flushed);
     pthread_mutex_destroy(&s->mu);
     free(s->slots);
+    free(s->incw);
     free(s);
 }
 
@@ -1252,6 +1268,21 @@ static int write_cert(struct store *s, const struct cert_record *c)
     return step_done(st);
 }
 
+/*
+ * Item i of a comma-separated list of numbers at buf + used (what snprintf "%s%" PRIu64 wrote,
+ * without its cost): the new length, len when it does not fit (the caller stores "{}").
+ */
+static size_t put_u64_list(char *buf, size_t len, size_t used, unsigned i, uint64_t v)
+{
+    if (len - used < 22) /* a comma, 20 digits and the NUL */
+        return len;
+    if (i)
+        buf[used++] = ',';
+    used += fmt_u64(buf + used, v);
+    buf[used] = '\0';
+    return used;
+}
+
 /* The evidence of an incident as JSON (the same object as in its JSON line). */
 static void incident_evidence(const struct incident_record *r, char *buf, size_t len)
 {
@@ -1271,18 +1302,14 @@ static void incident_evidence(const struct incident_record *r, char *buf, size_t
         n = snprintf(buf + used, len - used, "},\"flows\":[");
         used += n > 0 ? (size_t)n : 0;
     }
-    for (unsigned i = 0; i < r->nflows && i < INC_FLOWS_MAX && used < len; i++) {
-        n = snprintf(buf + used, len - used, "%s%" PRIu64, i ? "," : "", r->flows[i]);
-        used += n > 0 ? (size_t)n : 0;
-    }
+    for (unsigned i = 0; i < r->nflows && i < INC_FLOWS_MAX && used < len; i++)
+        used = put_u64_list(buf, len, used, i, r->flows[i]);
     if (used < len) {
         n = snprintf(buf + used, len - used, "],\"frames\":[");
         used += n > 0 ? (size_t)n : 0;
     }
-    for (unsigned i = 0; i < r->nframes && i < INC_FRAMES_MAX && used < len; i++) {
-        n = snprintf(buf + used, len - used, "%s%" PRIu64, i ? "," : "", r->frames[i]);
-        used += n > 0 ? (size_t)n : 0;
-    }
+    for (unsigned i = 0; i < r->nframes && i < INC_FRAMES_MAX && used < len; i++)
+        used = put_u64_list(buf, len, used, i, r->frames[i]);
     if (used < len) {
         n = snprintf(buf + used, len - used, "]");
         used += n > 0 ? (size_t)n : 0;
@@ -1308,13 +1335,54 @@ static int delete_incident_rows(struct store *s, sqlite3_stmt *del, const struct
     return step_done(del);
 }
 
-/* The evidence flows and HTTP requests of incident r as rows (replacing its earlier ones). */
+/*
+ * What this run wrote for incident id so far (zeroed: nothing), or NULL when it is not
+ * remembered (ids past STORE_INC_CACHE_MAX, or no memory): then its rows are replaced.
+ */
+static struct inc_written *inc_written(struct store *s, uint64_t id)
+{
+    if (id == 0 || id > STORE_INC_CACHE_MAX)
+        return NULL;
+    if (id > s->incw_cap) {
+        size_t cap = s->incw_cap ? s->incw_cap : 256;
+        while (cap < id)
+            cap *= 2;
+        if (cap > STORE_INC_CACHE_MAX)
+            cap = STORE_INC_CACHE_MAX;
+        struct inc_written *w = realloc(s->incw, cap * sizeof(*w));
+        if (!w)
+            return NULL;
+        memset(w + s->incw_cap, 0, (cap - s->incw_cap) * sizeof(*w));
+        s->incw = w;
+        s->incw_cap = cap;
+    }
+    return &s->incw[id - 1];
+}
+
+/*
+ * The evidence flows and HTTP requests of incident r as rows, replacing its earlier ones:
+ * when the flows written before are the start of r's list, only the rest is inserted (the
+ * rows and their order are those a full rewrite gives), and a table with no rows of this
+ * incident is not searched.
+ */
 static int write_incident_rows(struct store *s, const struct incident_record *r)
 {
-    int rc = delete_incident_rows(s, s->st[ST_INC_FLOWS_DEL], r);
-    if (rc == SQLITE_OK)
+    struct inc_written *w = inc_written(s, r->id);
+    unsigned nf = r->nflows < INC_FLOWS_MAX ? r->nflows : INC_FLOWS_MAX;
+    unsigned first = 0; /* flows[first..nf) are inserted */
+    int rc = SQLITE_OK;
+    if (w && w->nflows <= nf && memcmp(w->flows, r->flows, w->nflows * sizeof(r->flows[0])) == 0)
+        first = w->nflows;
+    else
+        rc = delete_incident_rows(s, s->st[ST_INC_FLOWS_DEL], r);
+    if (rc == SQLITE_OK && (!w || w->nrequests))
         rc = delete_incident_rows(s, s->st[ST_INC_REQS_DEL], r);
-    for (unsigned i = 0; rc == SQLITE_OK && i < r->nflows && i < INC_FLOWS_MAX; i++) {
+    if (w) { /* on an error the store fails: nothing more is written */
+        w->nflows = (uint8_t)nf;
+        memcpy(w->flows, r->flows, nf * sizeof(r->flows[0]));
+        w->nrequests = r->nrequests < INC_REQUESTS_MAX ? r->nrequests : INC_REQUESTS_MAX;
+    }
+    for (unsigned i = first; rc == SQLITE_OK && i < nf; i++) {
         sqlite3_stmt *st = s->st[ST_INC_FLOW];
         sqlite3_bind_int64(st, 1, s->run_id);
         bind_u64(st, 2, r->id);
