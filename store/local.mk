@@ -8,7 +8,7 @@ tests_unit_test_store_LDADD = $(FM_LIBS)
 TESTS += tests/unit/test_store
 
 # End-to-end, crash and bad-path tests of the database (need the flowmedic binary).
-TESTS += tests/store/e2e.sh tests/store/crash.sh tests/store/badpath.sh tests/store/diskfull.sh tests/store/locked.sh \
+TESTS += tests/store/e2e.sh tests/store/crash.sh tests/store/deferidx.sh tests/store/liveidx.sh tests/store/badpath.sh tests/store/diskfull.sh tests/store/locked.sh \
 	tests/store/retain.sh
-EXTRA_DIST += tests/store/e2e.sh tests/store/crash.sh tests/store/badpath.sh tests/store/diskfull.sh tests/store/locked.sh \
+EXTRA_DIST += tests/store/e2e.sh tests/store/crash.sh tests/store/deferidx.sh tests/store/liveidx.sh tests/store/badpath.sh tests/store/diskfull.sh tests/store/locked.sh \
 	tests/store/retain.sh
