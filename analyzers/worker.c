@@ -249,6 +249,21 @@ struct wk_idmap {
     size_t max;      /* the largest capacity */
 };
 
+/*
+ * What the aggregator keeps of one worker flow between its records (besides its detector
+ * slices, wk_src.ext): what the aggregator's detectors and the live view read of the flow
+ * (its record) and what the aggregator's stream layer keeps in it (nothing while no
+ * aggregator detector parses streams). Not a whole struct flow (1000 bytes: the TCP state of
+ * both directions, unused here): the detectors are called on the aggregator's one view
+ * (workers.view), loaded from the slot.
+ */
+struct wk_shadow {
+    struct flow_record rec; /* as of the flow's latest segment or end */
+    uint32_t stream;        /* struct flow's stream, proto and stream_holes */
+    uint8_t proto;
+    uint8_t stream_holes;
+};
+
 /* The aggregator's view of one worker. */
 struct wk_src {
     struct wk_rec *head;    /* next record, NULL if none queued */
@@ -256,7 +271,7 @@ struct wk_src {
     bool done;              /* finished (its last watermark came) */
     bool hold;              /* a WR_PKT group 0 is in use: keep its bytes (no release) */
     struct wk_pkt_rec *pkt; /* that record */
-    struct flow *shadow;    /* nslots + 1 shadow flows */
+    struct wk_shadow *shadow; /* nslots + 1 shadow flows */
     uint8_t *ext;           /* their detector slices */
     uint64_t *gid;          /* their flow ids */
     unsigned taken;         /* records taken since the last release */
@@ -284,6 +299,7 @@ struct workers {
     bool agg_payload;                      /* an aggregator detector reads payload (a stream
                                               parser): segments carry it */
     struct det *agg_health;                /* the server half of det_health, or NULL */
+    struct flow view;                      /* the flow the aggregator's detectors are given */
     struct ring_event *agg_ev;             /* the aggregator sleeps here */
     pthread_t agg_thread;                  /* its thread */
     bool agg_started;                      /* created */
@@ -1072,7 +1088,7 @@ static void wk_agg_rec(struct workers *w, struct wk_rec *h)
     eng_put(w->agg, r);
 }
 
-static struct flow *wk_shadow(struct workers *w, unsigned i, uint64_t slot)
+static struct wk_shadow *wk_shadow(struct workers *w, unsigned i, uint64_t slot)
 {
     struct wk_src *s = &w->src[i];
     if (slot == 0 || slot > w->wk[i].nslots)
@@ -1080,10 +1096,32 @@ static struct flow *wk_shadow(struct workers *w, unsigned i, uint64_t slot)
     return &s->shadow[slot];
 }
 
+/* The aggregator's view of the flow in worker i's slot (its record: rec, or the slot's). */
+static struct flow *wk_view(struct workers *w, unsigned i, uint64_t slot, struct wk_shadow *sh,
+                            const struct flow_record *rec)
+{
+    struct flow *f = &w->view;
+    f->rec = rec ? *rec : sh->rec;
+    f->ext = w->src[i].ext + slot * eng_ext_size(w->agg);
+    f->stream = sh->stream;
+    f->proto = sh->proto;
+    f->stream_holes = sh->stream_holes;
+    return f;
+}
+
+/* Keep what the aggregator's layers changed in the view (the detectors only read it). */
+static void wk_view_keep(struct workers *w, struct wk_shadow *sh)
+{
+    sh->stream = w->view.stream;
+    sh->proto = w->view.proto;
+    sh->stream_holes = w->view.stream_holes;
+}
+
 /* Process one record of worker i. */
 static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
 {
     struct wk_src *s = &w->src[i];
+    struct wk_shadow *sh;
     struct flow *f;
     if (h->type != WR_REC && h->type != WR_CERT_KEY)
         w->cert_suppress = false;
@@ -1095,17 +1133,16 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
         w->cert_suppress = !tls_certs_first_key(w->cert_seen, h->arg);
         break;
     case WR_NEW: {
-        f = wk_shadow(w, i, h->arg);
-        if (!f)
+        sh = wk_shadow(w, i, h->arg);
+        if (!sh)
             break;
         uint64_t prov;
         memcpy(&prov, h + 1, sizeof(prov));
         size_t ext = eng_ext_size(w->agg);
-        memset(f, 0, sizeof(*f)); /* a new flow for the engine's layers too */
-        f->ext = s->ext + h->arg * ext;
-        memset(f->ext, 0, ext);
+        memset(sh, 0, sizeof(*sh)); /* a new flow for the engine's layers too */
+        memset(s->ext + h->arg * ext, 0, ext);
         s->gid[h->arg] = ++w->next_id;
-        f->rec.flow_id = w->next_id;
+        sh->rec.flow_id = w->next_id;
         wk_idmap_put(&w->ids, prov, w->next_id);
         evidence_alias(w->live.evidence, prov, w->next_id); /* its evidence, by this id */
         break;
@@ -1115,11 +1152,12 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
         bool last = h->group + h->ngrp == w->ngroups; /* the segment's last group ran */
         if (h->group == 0) {
             struct wk_pkt_rec *r = (struct wk_pkt_rec *)(void *)h;
-            f = wk_shadow(w, i, h->arg);
-            if (!f)
+            sh = wk_shadow(w, i, h->arg);
+            if (!sh)
                 break;
-            f->rec = r->rec;
-            f->rec.flow_id = s->gid[h->arg];
+            sh->rec = r->rec;
+            sh->rec.flow_id = s->gid[h->arg];
+            f = wk_view(w, i, h->arg, sh, &sh->rec);
             if (!last) {
                 /* kept until the segment's last group: free what came before it now, so
                    that the worker always has room for the rest of the group */
@@ -1131,13 +1169,16 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
             struct pkt p = r->p;
             p.payload = p.payload_caplen ? (const uint8_t *)(r + 1) : NULL;
             eng_run_packet(w->agg, f, &p, &r->seg, lo, hi);
+            wk_view_keep(w, sh);
         } else if (s->pkt) {
-            f = wk_shadow(w, i, h->arg);
-            if (!f)
+            sh = wk_shadow(w, i, h->arg);
+            if (!sh)
                 break;
+            f = wk_view(w, i, h->arg, sh, NULL);
             struct pkt p = s->pkt->p;
             p.payload = p.payload_caplen ? (const uint8_t *)(s->pkt + 1) : NULL;
             eng_run_packet(w->agg, f, &p, &s->pkt->seg, lo, hi);
+            wk_view_keep(w, sh);
             if (last) {
                 s->pkt = NULL;
                 s->hold = false;
@@ -1147,15 +1188,17 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
     }
     case WR_END: {
         size_t lo = w->groups[h->group].lo, hi = w->groups[h->group + h->ngrp - 1].hi;
-        f = wk_shadow(w, i, h->arg);
-        if (!f)
+        sh = wk_shadow(w, i, h->arg);
+        if (!sh)
             break;
         if (h->group == 0) {
             const struct wk_end_rec *r = (const struct wk_end_rec *)(const void *)h;
-            f->rec = r->rec;
-            f->rec.flow_id = s->gid[h->arg];
+            sh->rec = r->rec;
+            sh->rec.flow_id = s->gid[h->arg];
         }
+        f = wk_view(w, i, h->arg, sh, &sh->rec);
         eng_run_flow_end(w->agg, f, lo, hi);
+        wk_view_keep(w, sh);
         if (h->group + h->ngrp == w->ngroups) {
             struct out_rec o;
             out_rec_set(&o, OUT_FLOW, &f->rec);
@@ -1179,9 +1222,9 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
             health_apply_op(w->agg_health, NULL, &r->op);
             break;
         }
-        f = wk_shadow(w, i, h->arg);
-        if (f)
-            health_apply_op(w->agg_health, f->ext + w->agg_health->off, &r->op);
+        if (wk_shadow(w, i, h->arg))
+            health_apply_op(w->agg_health,
+                            s->ext + h->arg * eng_ext_size(w->agg) + w->agg_health->off, &r->op);
         break;
     }
     case WR_MALFORMED: {
