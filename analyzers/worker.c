@@ -250,16 +250,16 @@ struct wk_idmap {
 };
 
 /*
- * What the aggregator keeps of one worker flow between its records (besides its detector
- * slices, wk_src.ext): what the aggregator's detectors and the live view read of the flow
- * (its record) and what the aggregator's stream layer keeps in it (nothing while no
- * aggregator detector parses streams). Not a whole struct flow (1000 bytes: the TCP state of
- * both directions, unused here): the detectors are called on the aggregator's one view
- * (workers.view), loaded from the slot.
+ * What the aggregator keeps of one worker flow between its records, besides its detector
+ * slices (wk_src.ext) and id (wk_src.gid): what its stream layer keeps in a flow (nothing
+ * while no aggregator detector parses streams). Not a whole struct flow (1000 bytes: the TCP
+ * state of both directions, unused here): the detectors are called on the aggregator's one
+ * view (workers.view), given the record of the record being run (every WR_PKT and WR_END
+ * carries it) and the slot's slices. The record itself is kept per slot only for the live
+ * view (wk_opts.flow_view: wk_src.recs).
  */
 struct wk_shadow {
-    struct flow_record rec; /* as of the flow's latest segment or end */
-    uint32_t stream;        /* struct flow's stream, proto and stream_holes */
+    uint32_t stream; /* struct flow's stream, proto and stream_holes */
     uint8_t proto;
     uint8_t stream_holes;
 };
@@ -272,6 +272,8 @@ struct wk_src {
     bool hold;              /* a WR_PKT group 0 is in use: keep its bytes (no release) */
     struct wk_pkt_rec *pkt; /* that record */
     struct wk_shadow *shadow; /* nslots + 1 shadow flows */
+    struct flow_record *recs; /* wk_opts.flow_view: their records (for the live view), else NULL */
+    struct flow_record end;   /* the record of the flow end being run (WR_END, group 0) */
     uint8_t *ext;           /* their detector slices */
     uint64_t *gid;          /* their flow ids */
     unsigned taken;         /* records taken since the last release */
@@ -1096,12 +1098,15 @@ static struct wk_shadow *wk_shadow(struct workers *w, unsigned i, uint64_t slot)
     return &s->shadow[slot];
 }
 
-/* The aggregator's view of the flow in worker i's slot (its record: rec, or the slot's). */
+/* The aggregator's view of the flow in worker i's slot, with its record rec. */
 static struct flow *wk_view(struct workers *w, unsigned i, uint64_t slot, struct wk_shadow *sh,
                             const struct flow_record *rec)
 {
     struct flow *f = &w->view;
-    f->rec = rec ? *rec : sh->rec;
+    f->rec = *rec;
+    f->rec.flow_id = w->src[i].gid[slot];
+    if (w->src[i].recs)
+        w->src[i].recs[slot] = f->rec;
     f->ext = w->src[i].ext + slot * eng_ext_size(w->agg);
     f->stream = sh->stream;
     f->proto = sh->proto;
@@ -1142,7 +1147,10 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
         memset(sh, 0, sizeof(*sh)); /* a new flow for the engine's layers too */
         memset(s->ext + h->arg * ext, 0, ext);
         s->gid[h->arg] = ++w->next_id;
-        sh->rec.flow_id = w->next_id;
+        if (s->recs) {
+            memset(&s->recs[h->arg], 0, sizeof(s->recs[h->arg]));
+            s->recs[h->arg].flow_id = w->next_id;
+        }
         wk_idmap_put(&w->ids, prov, w->next_id);
         evidence_alias(w->live.evidence, prov, w->next_id); /* its evidence, by this id */
         break;
@@ -1155,9 +1163,7 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
             sh = wk_shadow(w, i, h->arg);
             if (!sh)
                 break;
-            sh->rec = r->rec;
-            sh->rec.flow_id = s->gid[h->arg];
-            f = wk_view(w, i, h->arg, sh, &sh->rec);
+            f = wk_view(w, i, h->arg, sh, &r->rec);
             if (!last) {
                 /* kept until the segment's last group: free what came before it now, so
                    that the worker always has room for the rest of the group */
@@ -1174,7 +1180,7 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
             sh = wk_shadow(w, i, h->arg);
             if (!sh)
                 break;
-            f = wk_view(w, i, h->arg, sh, NULL);
+            f = wk_view(w, i, h->arg, sh, &s->pkt->rec);
             struct pkt p = s->pkt->p;
             p.payload = p.payload_caplen ? (const uint8_t *)(s->pkt + 1) : NULL;
             eng_run_packet(w->agg, f, &p, &s->pkt->seg, lo, hi);
@@ -1191,12 +1197,9 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
         sh = wk_shadow(w, i, h->arg);
         if (!sh)
             break;
-        if (h->group == 0) {
-            const struct wk_end_rec *r = (const struct wk_end_rec *)(const void *)h;
-            sh->rec = r->rec;
-            sh->rec.flow_id = s->gid[h->arg];
-        }
-        f = wk_view(w, i, h->arg, sh, &sh->rec);
+        if (h->group == 0) /* the groups after it come next (only det_tls between) */
+            s->end = ((const struct wk_end_rec *)(const void *)h)->rec;
+        f = wk_view(w, i, h->arg, sh, &s->end);
         eng_run_flow_end(w->agg, f, lo, hi);
         wk_view_keep(w, sh);
         if (h->group + h->ngrp == w->ngroups) {
@@ -1324,10 +1327,12 @@ static void wk_agg_snapshot(struct workers *w)
     size_t n = 0;
     for (unsigned i = 0; i < w->n && w->snap_max; i++) {
         const struct wk_src *s = &w->src[i];
+        if (!s->recs)
+            break; /* not asked for (wk_opts.flow_view) */
         for (uint32_t slot = 1; slot <= w->wk[i].nslots; slot++) {
             if (!s->gid[slot])
                 continue;
-            struct flow_record r = s->shadow[slot].rec;
+            struct flow_record r = s->recs[slot];
             r.flow_id = s->gid[slot];
             r.one_direction = !(r.packets[DIR_C2S] && r.packets[DIR_S2C]) &&
                               r.state != FS_SYN_SENT; /* as the engine says it */
@@ -1512,7 +1517,9 @@ static int wk_new_worker(struct workers *w, unsigned i)
     s->shadow = calloc((size_t)k->nslots + 1, sizeof(*s->shadow));
     s->ext = calloc((size_t)k->nslots + 1, ext ? ext : 1);
     s->gid = calloc((size_t)k->nslots + 1, sizeof(*s->gid));
-    if (!s->shadow || !s->ext || !s->gid)
+    if (w->live.flow_view)
+        s->recs = calloc((size_t)k->nslots + 1, sizeof(*s->recs));
+    if (!s->shadow || !s->ext || !s->gid || (w->live.flow_view && !s->recs))
         return ERR_NOMEM;
     /* shadows are set up when first used (WR_NEW): the kernel commits only those pages */
     return 0;
@@ -1881,6 +1888,7 @@ void wk_free(struct workers *w)
         if (k->ev)
             pthread_mutex_destroy(&k->pub.mu);
         free(w->src[i].shadow);
+        free(w->src[i].recs);
         free(w->src[i].ext);
         free(w->src[i].gid);
     }

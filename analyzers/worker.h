@@ -59,6 +59,9 @@ struct wk_opts {
     uint64_t lateness_ns;      /* live: see above */
     uint64_t (*wall_ns)(void); /* live: the clock the kernel stamps packets with (REALTIME) */
     struct evidence *evidence; /* --evidence-dir: the workers feed it (frames from wk_frame) */
+    bool flow_view;            /* wk_snapshot_flows will be asked (the live view): the
+                                  aggregator keeps every open flow's record (320 bytes a
+                                  flow); without it the snapshot is empty */
 };
 
 /* What the live workers read, summed over them (published at most WK_PUB_FRAMES old). */

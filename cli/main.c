@@ -1154,7 +1154,7 @@ static int run(struct opts *o)
         goto out;
     stream_set_budget(o->stream_budget);
     r->live_workers = o->iface && r->nworkers > 1;
-    struct wk_opts wo = {.evidence = r->evidence};
+    struct wk_opts wo = {.evidence = r->evidence, .flow_view = r->tui != NULL};
     if (r->live_workers) {
         /* a packet reaches its worker at most a read timeout (TPACKET_V3 block) after its
            stamp; 20 ms more for the worker's own delays */
