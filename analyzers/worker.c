@@ -20,9 +20,12 @@
  *   detector table the worker's table holds proxies that send the aggregator what those
  *   detectors would have been called with (the flow record after TCP analysis, the segment -
  *   with its payload only if an aggregator detector parses streams, none does now - flow
- *   ends, ticks). The aggregator keeps a shadow flow per worker flow (record + those
- *   detectors' slices). The records of one segment (or flow end) for consecutive groups are
- *   one record when nothing came between them (wk_fold).
+ *   ends, ticks). The aggregator keeps a shadow per worker flow: those detectors' slices
+ *   and its flow id (struct wk_shadow; the record only for the live view), and calls the
+ *   detectors on one view given the record that each segment and flow end carries. The
+ *   records of one segment (or flow end) for consecutive groups are one record when nothing
+ *   came between them (wk_fold). Memory: a worker's SYN-only flow is a compact entry (the
+ *   opener's slice has a small form), a shadow costs the aggregator's slices (~300 bytes).
  * - A detector in wk_halves is cut in two: its per-flow half in the workers (where the whole
  *   stands in det_table), its server half in the aggregator just before it. det_health's
  *   per-flow half sends WR_HOP records (struct health_op: samples, requests, responses, slow
