@@ -830,6 +830,24 @@ size_t eng_ext_size(const struct engine *e)
     return e->ext_size;
 }
 
+size_t eng_small_bytes(const struct engine *e)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < e->ndets; i++)
+        n += eng_small_size(e->dets[i].ops);
+    return n;
+}
+
+void eng_small_pack(const struct engine *e, const struct flow *f, uint8_t *small)
+{
+    eng_pack((void *)(uintptr_t)e, f, small);
+}
+
+void eng_small_unpack(const struct engine *e, struct flow *f, const uint8_t *small)
+{
+    eng_unpack((void *)(uintptr_t)e, f, small);
+}
+
 struct det *eng_det(struct engine *e, const struct det_ops *ops)
 {
     for (size_t i = 0; i < e->ndets; i++)

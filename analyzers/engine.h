@@ -163,6 +163,16 @@ void eng_flow_ids_from_frames(struct engine *e);
 /* Bytes of per-flow detector state (the ext area) a flow of this engine needs. */
 size_t eng_ext_size(const struct engine *e);
 
+/*
+ * The detectors' small forms of a compact flow (det_ops.small), as the engine's flow table keeps
+ * them, for a caller that keeps flows of its own (the workers' aggregator): the bytes they take,
+ * f->ext packed into small, and f->ext (zeroed by the caller) filled back from small (after
+ * f's record and TCP state, which unpack_more reads).
+ */
+size_t eng_small_bytes(const struct engine *e);
+void eng_small_pack(const struct engine *e, const struct flow *f, uint8_t *small);
+void eng_small_unpack(const struct engine *e, struct flow *f, const uint8_t *small);
+
 /* The instance of detector ops in this engine's table, or NULL (for calls made by hand). */
 struct det *eng_det(struct engine *e, const struct det_ops *ops);
 

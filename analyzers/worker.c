@@ -24,8 +24,11 @@
  *   and its flow id (struct wk_shadow; the record only for the live view), and calls the
  *   detectors on one view given the record that each segment and flow end carries. The
  *   records of one segment (or flow end) for consecutive groups are one record when nothing
- *   came between them (wk_fold). Memory: a worker's SYN-only flow is a compact entry (the
- *   opener's slice has a small form), a shadow costs the aggregator's slices (~300 bytes).
+ *   came between them (wk_fold). Memory, as one engine's flow table: a worker's SYN-only flow
+ *   is a compact entry (the opener's slice has a small form), and so is its shadow (struct
+ *   wk_cslot: the aggregator's detectors' small forms and the SYN state their unpack_more
+ *   read, which each segment record of a SYN-only flow brings); a shadow takes a block of
+ *   the aggregator's slices (~300 bytes) when it no longer unpacks byte for byte.
  * - A detector in wk_halves is cut in two: its per-flow half in the workers (where the whole
  *   stands in det_table), its server half in the aggregator just before it. det_health's
  *   per-flow half sends WR_HOP records (struct health_op: samples, requests, responses, slow
@@ -74,6 +77,7 @@
 #include "analyzers/flow.h"
 #include "analyzers/health.h"
 #include "analyzers/incident.h"
+#include "analyzers/pool.h"
 #include "analyzers/tcp.h"
 #include "analyzers/tls.h"
 #include "analyzers/tls_cert.h"
@@ -165,6 +169,8 @@ struct wk_pkt_rec {
     struct flow_record rec; /* flow record after TCP analysis */
     struct tcp_seg seg;     /* what TCP analysis made of the segment */
     struct pkt p;           /* the segment (payload follows) */
+    uint32_t has_syn;       /* the flow has sent only SYNs (FS_SYN_SENT): syn is set */
+    struct tcp_syn syn;     /* then its TCP state's compact form (wk_keep) */
 };
 
 /* WR_END of group 0: the record as the flow ends. */
@@ -265,6 +271,20 @@ struct wk_shadow {
     uint32_t stream; /* struct flow's stream, proto and stream_holes */
     uint8_t proto;
     uint8_t stream_holes;
+    uint8_t fresh;   /* new: its slices are zero */
+    uint32_t block;  /* its slices' block in wk_src.blocks; 0: compact (struct wk_cslot) */
+};
+
+/*
+ * The slices of a compact shadow (while its flow has sent only SYNs, as the flow table keeps
+ * one engine's SYN-only flows): the detectors' small forms (after this struct) and what
+ * their unpack_more read of the flow (the record's times and first frame, the TCP state's
+ * compact form). wk_keep stores a shadow so only when unpacking it gives its slices back
+ * byte for byte; otherwise the shadow takes a block, until the flow ends.
+ */
+struct wk_cslot {
+    uint64_t first_ts_ns, last_ts_ns, first_frame; /* of the record */
+    struct tcp_syn syn;                             /* of the TCP state */
 };
 
 /* The aggregator's view of one worker. */
@@ -276,8 +296,9 @@ struct wk_src {
     struct wk_pkt_rec *pkt; /* that record */
     struct wk_shadow *shadow; /* nslots + 1 shadow flows */
     struct flow_record *recs; /* wk_opts.flow_view: their records (for the live view), else NULL */
+    uint8_t *cp;              /* nslots + 1 compact forms (workers.cp_size bytes each) */
+    struct pool *blocks;      /* the slices of shadows that are not compact */
     struct flow_record end;   /* the record of the flow end being run (WR_END, group 0) */
-    uint8_t *ext;           /* their detector slices */
     uint64_t *gid;          /* their flow ids */
     unsigned taken;         /* records taken since the last release */
 };
@@ -305,6 +326,13 @@ struct workers {
                                               parser): segments carry it */
     struct det *agg_health;                /* the server half of det_health, or NULL */
     struct flow view;                      /* the flow the aggregator's detectors are given */
+    struct flow unp;                       /* a compact shadow being unpacked */
+    uint8_t *view_ext;                     /* a compact shadow's slices, unpacked (ext_size) */
+    uint8_t *check_ext;                    /* what the packed slices unpack to (wk_keep) */
+    uint8_t *small_tmp;                    /* the slices packed (small_size) */
+    size_t ext_size;                       /* eng_ext_size of the aggregator */
+    size_t small_size;                     /* eng_small_bytes of the aggregator */
+    size_t cp_size;                        /* a struct wk_cslot and the small forms */
     struct ring_event *agg_ev;             /* the aggregator sleeps here */
     pthread_t agg_thread;                  /* its thread */
     bool agg_started;                      /* created */
@@ -538,6 +566,9 @@ static void wk_group_packet(struct det *d, const struct flow *f, void *fs, const
             if (pay)
                 memcpy(r + 1, p->payload, pay);
             r->p.payload_caplen = (uint32_t)pay;
+            r->has_syn = f->rec.state == FS_SYN_SENT;
+            if (r->has_syn)
+                tcp_syn_pack(f, &r->syn);
             wk_push_foldable(k, &r->h);
         }
     }
@@ -1101,6 +1132,72 @@ static struct wk_shadow *wk_shadow(struct workers *w, unsigned i, uint64_t slot)
     return &s->shadow[slot];
 }
 
+static struct wk_cslot *wk_cslot(struct workers *w, unsigned i, uint64_t slot)
+{
+    return (struct wk_cslot *)(void *)(w->src[i].cp + slot * w->cp_size);
+}
+
+/* Slices (ext, ext_size bytes) from their small forms, with the flow's c and syn, as flow.c. */
+static void wk_unpack(struct workers *w, const struct wk_cslot *c, const struct tcp_syn *syn,
+                      const uint8_t *small, uint8_t *ext)
+{
+    struct flow *f = &w->unp;
+    memset(f, 0, sizeof(*f));
+    memset(ext, 0, w->ext_size);
+    f->ext = ext;
+    f->rec.first_ts_ns = c->first_ts_ns;
+    f->rec.last_ts_ns = c->last_ts_ns;
+    f->rec.first_frame = c->first_frame;
+    tcp_syn_unpack(f, syn);
+    eng_small_unpack(w->agg, f, small);
+}
+
+/* The slices of worker i's slot: its block, or its compact form unpacked into view_ext. */
+static uint8_t *wk_ext(struct workers *w, unsigned i, uint64_t slot, struct wk_shadow *sh)
+{
+    if (sh->block)
+        return pool_at(w->src[i].blocks, sh->block);
+    if (sh->fresh) {
+        memset(w->view_ext, 0, w->ext_size);
+    } else {
+        const struct wk_cslot *c = wk_cslot(w, i, slot);
+        wk_unpack(w, c, &c->syn, (const uint8_t *)(c + 1), w->view_ext);
+    }
+    return w->view_ext;
+}
+
+/*
+ * After the slices of worker i's slot were used (ext: what wk_ext gave): keep a compact
+ * shadow compact when its flow is still SYN-only (syn: the TCP state's compact form the
+ * record brought, else NULL) and unpacking the packed slices gives them back byte for byte
+ * (the record rec's times, then, are what the next unpack uses); else give it a block.
+ */
+static void wk_keep(struct workers *w, unsigned i, uint64_t slot, struct wk_shadow *sh,
+                    const uint8_t *ext, const struct flow_record *rec, const struct tcp_syn *syn)
+{
+    if (sh->block)
+        return;
+    if (syn) {
+        struct flow *f = &w->unp;
+        f->ext = (uint8_t *)(uintptr_t)ext;
+        eng_small_pack(w->agg, f, w->small_tmp);
+        struct wk_cslot c = {rec->first_ts_ns, rec->last_ts_ns, rec->first_frame, *syn};
+        wk_unpack(w, &c, syn, w->small_tmp, w->check_ext);
+        if (memcmp(w->check_ext, ext, w->ext_size) == 0) {
+            struct wk_cslot *to = wk_cslot(w, i, slot);
+            *to = c;
+            memcpy(to + 1, w->small_tmp, w->small_size);
+            sh->fresh = 0;
+            return;
+        }
+    }
+    sh->block = pool_get(w->src[i].blocks); /* as many blocks as slots: never 0 */
+    uint8_t *b = pool_at(w->src[i].blocks, sh->block);
+    if (b)
+        memcpy(b, ext, w->ext_size);
+    sh->fresh = 0;
+}
+
 /* The aggregator's view of the flow in worker i's slot, with its record rec. */
 static struct flow *wk_view(struct workers *w, unsigned i, uint64_t slot, struct wk_shadow *sh,
                             const struct flow_record *rec)
@@ -1110,7 +1207,7 @@ static struct flow *wk_view(struct workers *w, unsigned i, uint64_t slot, struct
     f->rec.flow_id = w->src[i].gid[slot];
     if (w->src[i].recs)
         w->src[i].recs[slot] = f->rec;
-    f->ext = w->src[i].ext + slot * eng_ext_size(w->agg);
+    f->ext = wk_ext(w, i, slot, sh);
     f->stream = sh->stream;
     f->proto = sh->proto;
     f->stream_holes = sh->stream_holes;
@@ -1146,9 +1243,10 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
             break;
         uint64_t prov;
         memcpy(&prov, h + 1, sizeof(prov));
-        size_t ext = eng_ext_size(w->agg);
+        if (sh->block)
+            pool_put(s->blocks, sh->block); /* cannot happen: given back at its end */
         memset(sh, 0, sizeof(*sh)); /* a new flow for the engine's layers too */
-        memset(s->ext + h->arg * ext, 0, ext);
+        sh->fresh = 1;
         s->gid[h->arg] = ++w->next_id;
         if (s->recs) {
             memset(&s->recs[h->arg], 0, sizeof(s->recs[h->arg]));
@@ -1179,6 +1277,7 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
             p.payload = p.payload_caplen ? (const uint8_t *)(r + 1) : NULL;
             eng_run_packet(w->agg, f, &p, &r->seg, lo, hi);
             wk_view_keep(w, sh);
+            wk_keep(w, i, h->arg, sh, f->ext, &f->rec, r->has_syn ? &r->syn : NULL);
         } else if (s->pkt) {
             sh = wk_shadow(w, i, h->arg);
             if (!sh)
@@ -1188,6 +1287,7 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
             p.payload = p.payload_caplen ? (const uint8_t *)(s->pkt + 1) : NULL;
             eng_run_packet(w->agg, f, &p, &s->pkt->seg, lo, hi);
             wk_view_keep(w, sh);
+            wk_keep(w, i, h->arg, sh, f->ext, &f->rec, s->pkt->has_syn ? &s->pkt->syn : NULL);
             if (last) {
                 s->pkt = NULL;
                 s->hold = false;
@@ -1205,6 +1305,12 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
         f = wk_view(w, i, h->arg, sh, &s->end);
         eng_run_flow_end(w->agg, f, lo, hi);
         wk_view_keep(w, sh);
+        if (h->group + h->ngrp != w->ngroups)
+            wk_keep(w, i, h->arg, sh, f->ext, &f->rec, NULL); /* for its later groups */
+        else if (sh->block) {
+            pool_put(s->blocks, sh->block);
+            sh->block = 0;
+        }
         if (h->group + h->ngrp == w->ngroups) {
             struct out_rec o;
             out_rec_set(&o, OUT_FLOW, &f->rec);
@@ -1228,9 +1334,12 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
             health_apply_op(w->agg_health, NULL, &r->op);
             break;
         }
-        if (wk_shadow(w, i, h->arg))
-            health_apply_op(w->agg_health,
-                            s->ext + h->arg * eng_ext_size(w->agg) + w->agg_health->off, &r->op);
+        sh = wk_shadow(w, i, h->arg);
+        if (sh) {
+            uint8_t *ext = wk_ext(w, i, h->arg, sh);
+            health_apply_op(w->agg_health, ext + w->agg_health->off, &r->op);
+            wk_keep(w, i, h->arg, sh, ext, NULL, NULL); /* rare: a flow with requests */
+        }
         break;
     }
     case WR_MALFORMED: {
@@ -1518,11 +1627,12 @@ static int wk_new_worker(struct workers *w, unsigned i)
     struct wk_src *s = &w->src[i];
     size_t ext = eng_ext_size(w->agg);
     s->shadow = calloc((size_t)k->nslots + 1, sizeof(*s->shadow));
-    s->ext = calloc((size_t)k->nslots + 1, ext ? ext : 1);
+    s->cp = calloc((size_t)k->nslots + 1, w->cp_size);
+    s->blocks = pool_new((size_t)k->nslots + 1, ext ? ext : 1);
     s->gid = calloc((size_t)k->nslots + 1, sizeof(*s->gid));
     if (w->live.flow_view)
         s->recs = calloc((size_t)k->nslots + 1, sizeof(*s->recs));
-    if (!s->shadow || !s->ext || !s->gid || (w->live.flow_view && !s->recs))
+    if (!s->shadow || !s->cp || !s->blocks || !s->gid || (w->live.flow_view && !s->recs))
         return ERR_NOMEM;
     /* shadows are set up when first used (WR_NEW): the kernel commits only those pages */
     return 0;
@@ -1575,6 +1685,14 @@ struct workers *wk_new_opts(const struct eng_config *cfg, unsigned n, const stru
     w->dedup = tcp_dedup_new(WK_DEDUP_ORDER);
     if (!w->agg || !w->dedup || !w->rd_ev || !w->agg_ev ||
         wk_idmap_init(&w->ids, cfg->max_flows) != 0)
+        goto fail;
+    w->ext_size = eng_ext_size(w->agg);
+    w->small_size = eng_small_bytes(w->agg);
+    w->cp_size = (sizeof(struct wk_cslot) + w->small_size + 7) & ~(size_t)7;
+    w->view_ext = calloc(1, w->ext_size + 1);
+    w->check_ext = calloc(1, w->ext_size + 1);
+    w->small_tmp = calloc(1, w->small_size + 1);
+    if (!w->view_ext || !w->check_ext || !w->small_tmp)
         goto fail;
     for (unsigned i = 0; i < n; i++)
         if (wk_new_worker(w, i) != 0)
@@ -1892,13 +2010,17 @@ void wk_free(struct workers *w)
             pthread_mutex_destroy(&k->pub.mu);
         free(w->src[i].shadow);
         free(w->src[i].recs);
-        free(w->src[i].ext);
+        free(w->src[i].cp);
+        pool_free(w->src[i].blocks);
         free(w->src[i].gid);
     }
     eng_free(w->agg);
     if (w->snap_mu_ok)
         pthread_mutex_destroy(&w->snap_mu);
     free(w->snap);
+    free(w->view_ext);
+    free(w->check_ext);
+    free(w->small_tmp);
     tcp_dedup_free(w->dedup);
     ring_event_free(w->rd_ev);
     ring_event_free(w->agg_ev);
