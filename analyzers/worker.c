@@ -259,20 +259,21 @@ struct wk_idmap {
 };
 
 /*
- * What the aggregator keeps of one worker flow between its records, besides its detector
- * slices (wk_src.ext) and id (wk_src.gid): what its stream layer keeps in a flow (nothing
- * while no aggregator detector parses streams). Not a whole struct flow (1000 bytes: the TCP
- * state of both directions, unused here): the detectors are called on the aggregator's one
- * view (workers.view), given the record of the record being run (every WR_PKT and WR_END
- * carries it) and the slot's slices. The record itself is kept per slot only for the live
- * view (wk_opts.flow_view: wk_src.recs).
+ * What the aggregator keeps of one worker flow between its records, besides its id
+ * (wk_src.gid): where its detector slices are (compact in wk_src.cp, or a block of
+ * wk_src.blocks) and what its stream layer keeps in a flow (nothing while no aggregator
+ * detector parses streams). Not a whole struct flow (1000 bytes: the TCP state of both
+ * directions, unused here): the detectors are called on the aggregator's one view
+ * (workers.view), given the flow record that the WR_PKT or WR_END being run carries and the
+ * slot's slices. The record itself is kept per slot only for the live view
+ * (wk_opts.flow_view: wk_src.recs).
  */
 struct wk_shadow {
     uint32_t stream; /* struct flow's stream, proto and stream_holes */
     uint8_t proto;
     uint8_t stream_holes;
-    uint8_t fresh;   /* new: its slices are zero */
-    uint32_t block;  /* its slices' block in wk_src.blocks; 0: compact (struct wk_cslot) */
+    uint8_t fresh;  /* new: its slices are zero */
+    uint32_t block; /* its slices' block in wk_src.blocks; 0: compact (struct wk_cslot) */
 };
 
 /*
@@ -284,23 +285,23 @@ struct wk_shadow {
  */
 struct wk_cslot {
     uint64_t first_ts_ns, last_ts_ns, first_frame; /* of the record */
-    struct tcp_syn syn;                             /* of the TCP state */
+    struct tcp_syn syn;                            /* of the TCP state */
 };
 
 /* The aggregator's view of one worker. */
 struct wk_src {
-    struct wk_rec *head;    /* next record, NULL if none queued */
-    uint64_t wm;            /* positions done (watermark + 1; 0 = none) */
-    bool done;              /* finished (its last watermark came) */
-    bool hold;              /* a WR_PKT group 0 is in use: keep its bytes (no release) */
-    struct wk_pkt_rec *pkt; /* that record */
+    struct wk_rec *head;      /* next record, NULL if none queued */
+    uint64_t wm;              /* positions done (watermark + 1; 0 = none) */
+    bool done;                /* finished (its last watermark came) */
+    bool hold;                /* a WR_PKT group 0 is in use: keep its bytes (no release) */
+    struct wk_pkt_rec *pkt;   /* that record */
     struct wk_shadow *shadow; /* nslots + 1 shadow flows */
     struct flow_record *recs; /* wk_opts.flow_view: their records (for the live view), else NULL */
     uint8_t *cp;              /* nslots + 1 compact forms (workers.cp_size bytes each) */
     struct pool *blocks;      /* the slices of shadows that are not compact */
     struct flow_record end;   /* the record of the flow end being run (WR_END, group 0) */
-    uint64_t *gid;          /* their flow ids */
-    unsigned taken;         /* records taken since the last release */
+    uint64_t *gid;            /* their flow ids */
+    unsigned taken;           /* records taken since the last release */
 };
 
 struct workers {
@@ -1245,7 +1246,7 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
         memcpy(&prov, h + 1, sizeof(prov));
         if (sh->block)
             pool_put(s->blocks, sh->block); /* cannot happen: given back at its end */
-        memset(sh, 0, sizeof(*sh)); /* a new flow for the engine's layers too */
+        memset(sh, 0, sizeof(*sh));         /* a new flow for the engine's layers too */
         sh->fresh = 1;
         s->gid[h->arg] = ++w->next_id;
         if (s->recs) {
