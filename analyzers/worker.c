@@ -793,9 +793,13 @@ static bool wk_in_ready(void *ctx)
     return ring_readable(k->in);
 }
 
-static void *wk_worker_main(void *arg)
+/*
+ * What a worker thread sets up for itself, offline (wk_worker_main) or live (wk_live_main):
+ * the certificate judge and the health ops' sink of its detectors, its log tag and thread
+ * name; wk_thread_end undoes the first two.
+ */
+static void wk_thread_begin(struct wk_worker *k)
 {
-    struct wk_worker *k = arg;
     tls_certs_set_thread_judge(wk_cert_judge, k);
     health_set_thread_sink(wk_health_op, k);
     snprintf(k->tag, sizeof(k->tag), "worker %u: ", k->id);
@@ -803,6 +807,18 @@ static void *wk_worker_main(void *arg)
     char name[16];
     snprintf(name, sizeof(name), "fm-worker%u", k->id);
     pthread_setname_np(pthread_self(), name);
+}
+
+static void wk_thread_end(void)
+{
+    tls_certs_set_thread_judge(NULL, NULL);
+    health_set_thread_sink(NULL, NULL);
+}
+
+static void *wk_worker_main(void *arg)
+{
+    struct wk_worker *k = arg;
+    wk_thread_begin(k);
     for (;;) {
         size_t len;
         uint32_t *type = ring_peek(k->in, &len);
@@ -841,8 +857,7 @@ static void *wk_worker_main(void *arg)
         if (++k->batches % WK_STATS_EVERY == 0)
             wk_publish_stats(k);
     }
-    tls_certs_set_thread_judge(NULL, NULL);
-    health_set_thread_sink(NULL, NULL);
+    wk_thread_end();
     return NULL;
 }
 
@@ -936,12 +951,7 @@ static void *wk_live_main(void *arg)
 {
     struct wk_worker *k = arg;
     struct workers *w = k->w;
-    tls_certs_set_thread_judge(wk_cert_judge, k);
-    snprintf(k->tag, sizeof(k->tag), "worker %u: ", k->id);
-    log_set_thread(k->tag, 0);
-    char name[16];
-    snprintf(name, sizeof(name), "fm-worker%u", k->id);
-    pthread_setname_np(pthread_self(), name);
+    wk_thread_begin(k); /* the health sink too: without it live workers dropped the health ops */
     unsigned pending = 0;
     while (!atomic_load(&w->live_stop)) {
         struct cap_frame f;
@@ -968,7 +978,7 @@ static void *wk_live_main(void *arg)
     }
     wk_live_watermark(k);
     wk_worker_end(k);
-    tls_certs_set_thread_judge(NULL, NULL);
+    wk_thread_end();
     return NULL;
 }
 

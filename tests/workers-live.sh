@@ -55,7 +55,15 @@ def load(path):
     finds = collections.Counter((o["kind"], o.get("client"), o.get("server"))
                                 for o in objs if o["type"] == "finding")
     dups = [o["mirror_duplicates"] for o in objs if o["type"] == "summary"]
-    return flows, finds, dups
+    # server health over the run: what the workers' per-flow halves send the aggregator (HTTP
+    # requests, response-time samples) and what it counts itself (attempts)
+    health = collections.Counter()
+    for o in objs:
+        if o["type"] == "health":
+            health[(o["server"], "attempts")] += o["attempts"]
+            health[(o["server"], "http_requests")] += o["http_requests"]
+            health[(o["server"], "response_times")] += o["response_time"]["n"]
+    return flows, finds, dups, health
 
 drops = re.search(r"(\d+) dropped by the kernel", err)
 if rc != 0 or not drops:
@@ -69,8 +77,8 @@ if n > 1 and len(handles) != n:
 if int(drops.group(1)):
     print("SKIP %s: the kernel dropped %s packets: not compared" % (name, drops.group(1)))
     sys.exit(0)
-fo, ko, do = load(off)
-fl, kl, dl = load(live)
+fo, ko, do, ho = load(off)
+fl, kl, dl, hl = load(live)
 bad = []
 if fo != fl:
     bad.append("flows differ: offline only %s, live only %s" % (dict(fo - fl), dict(fl - fo)))
@@ -78,11 +86,14 @@ if ko != kl:
     bad.append("findings differ: offline only %s, live only %s" % (dict(ko - kl), dict(kl - ko)))
 if do != dl:
     bad.append("mirror duplicates differ: offline %s, live %s" % (do, dl))
+if ho != hl:
+    bad.append("server health totals differ: offline %s, live %s" % (dict(ho), dict(hl)))
 if bad:
     print("FAIL %s (%s live vs offline): %s" % (name, how, "; ".join(bad)))
     sys.exit(1)
-print("ok   %s: %d flows, %d findings, %s duplicates live with %s (handles read %s%s) = offline" %
-      (name, sum(fl.values()), sum(kl.values()), dl[0] if dl else 0, how,
+print("ok   %s: %d flows, %d findings, %d HTTP requests, %s duplicates live with %s (handles read %s%s) = offline" %
+      (name, sum(fl.values()), sum(kl.values()),
+       sum(v for (srv, what), v in hl.items() if what == "http_requests"), dl[0] if dl else 0, how,
        "+".join(h[1] for h in handles) or "-", ", %s late" % late.group(1) if late else ""))
 PY
 done
