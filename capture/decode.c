@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "capture/rd.h"
+#include "capture/text.h"
 
 /* Values that are not in every dlt.h, or that the brief fixes by number. */
 enum {
@@ -504,20 +505,6 @@ enum pkt_kind pkt_decode(int linktype, const uint8_t *data, uint32_t caplen, uin
 
 /* ---- addresses ---- */
 
-/* The decimal digits of v at p (no NUL); how many. */
-static size_t fmt_dec(char *p, uint32_t v)
-{
-    char tmp[10];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        p[i] = tmp[n - 1 - i];
-    return n;
-}
-
 /*
  * IPv4 is formatted by hand: the sinks format two or four addresses per record, and glibc's
  * inet_ntop formats IPv4 with sprintf (a third of the database writer's formatting). The
@@ -533,7 +520,7 @@ const char *pkt_addr_str(const struct ip_addr *a, char *buf, size_t len)
         for (int i = 0; i < 4; i++) {
             if (i)
                 tmp[n++] = '.';
-            n += fmt_dec(tmp + n, a->a[i]);
+            n += text_fmt_u64(tmp + n, a->a[i]);
         }
         if (n >= len) {
             snprintf(buf, len, "?");
@@ -566,7 +553,7 @@ const char *pkt_endpoint_str(const struct endpoint *e, char *buf, size_t len)
     if (v6)
         tmp[n++] = ']';
     tmp[n++] = ':';
-    n += fmt_dec(tmp + n, e->port);
+    n += text_fmt_u64(tmp + n, e->port);
     if (n >= len)
         n = len - 1;
     memcpy(buf, tmp, n);

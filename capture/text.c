@@ -81,3 +81,16 @@ const char *text_term(const char *s, char *out, size_t outsz)
 {
     return text_term_n(s, s ? strlen(s) : 0, out, outsz);
 }
+
+size_t text_fmt_u64(char *p, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        p[i] = tmp[n - 1 - i];
+    return n;
+}

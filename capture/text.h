@@ -36,4 +36,7 @@ const char *text_term(const char *s, char *out, size_t outsz);
 /* text_term over the first n bytes of s (which need not be NUL-terminated). Returns out. */
 const char *text_term_n(const char *s, size_t n, char *out, size_t outsz);
 
+/* Write the decimal digits of v at p (no NUL; room for 20); returns how many. */
+size_t text_fmt_u64(char *p, uint64_t v);
+
 #endif

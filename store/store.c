@@ -25,6 +25,7 @@
 #include "capture/clock.h"
 #include "capture/decode.h"
 #include "capture/log.h"
+#include "capture/text.h"
 #include "store/schema.h"
 
 #ifndef FM_VERSION
@@ -953,20 +954,6 @@ static void txn_commit(struct store *s)
     memset(s->in_txn_by_type, 0, sizeof(s->in_txn_by_type));
 }
 
-/* The decimal digits of v at p (no NUL); how many (at most 20). */
-static size_t fmt_u64(char *p, uint64_t v)
-{
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        p[i] = tmp[n - 1 - i];
-    return n;
-}
-
 /* An endpoint's text columns, kept by the caller until its statement has been stepped. */
 struct ep_text {
     char ep[64]; /* "ip:port" ("[ip6]:port") */
@@ -995,7 +982,7 @@ static void bind_ep(sqlite3_stmt *st, const struct endpoint *e, int i, int i_ip,
         if (v6)
             t->ep[n++] = ']';
         t->ep[n++] = ':';
-        n += fmt_u64(t->ep + n, e->port);
+        n += text_fmt_u64(t->ep + n, e->port);
         t->ep[n] = '\0';
         sqlite3_bind_text(st, i, t->ep, (int)n, SQLITE_STATIC);
     }
@@ -1092,7 +1079,7 @@ static int write_finding(struct store *s, const struct finding *f)
     for (unsigned i = 0; i < f->nframes && i < FINDING_FRAMES_MAX; i++) {
         if (i)
             frames[used++] = ',';
-        used += fmt_u64(frames + used, f->frames[i]); /* 20 digits and a comma each: fits */
+        used += text_fmt_u64(frames + used, f->frames[i]); /* 20 digits and a comma each: fits */
     }
     frames[used] = '\0';
     /* The members written straight into "{...}": their length is below FINDING_JSON_MAX. */
@@ -1302,7 +1289,7 @@ static size_t put_u64_list(char *buf, size_t len, size_t used, unsigned i, uint6
         return len;
     if (i)
         buf[used++] = ',';
-    used += fmt_u64(buf + used, v);
+    used += text_fmt_u64(buf + used, v);
     buf[used] = '\0';
     return used;
 }
