@@ -613,20 +613,7 @@ void eng_packet_dup(struct engine *e, const struct pkt *p, int dup)
     s.flow_new = created;
     bool closed = tcp_analyze(f, p, dir, &s, e->tcp_loss);
     eng_count_data(e, r, dir, &s);
-    if (s.syn && !s.syn_retry)
-        scan_probe(e->scans, &r->client, &r->server, p->ts_ns);
-    else if (s.synack && !s.synack_retry)
-        scan_answered(e->scans, &r->client.ip);
-    stream_layer_segment(e->streams, f, p, &s);
-    bool bytes = stream_layer_planned(e->streams); /* most packets: nothing for the parsers */
-    for (size_t i = 0; i < e->ndets; i++) {
-        struct det *d = &e->dets[i];
-        if (bytes && d->ops->stream)
-            stream_layer_deliver(e->streams, d, f, f->ext + d->off);
-        if (d->ops->on_packet)
-            d->ops->on_packet(d, f, f->ext + d->off, p, &s);
-    }
-    stream_layer_done(e->streams, f);
+    eng_run_packet(e, f, p, &s, 0, e->ndets); /* scan, stream layer, every detector */
     f = eng_commit(e, f);
     if (closed && f)
         flow_set_closed(e->ft, f, p->ts_ns);
@@ -715,7 +702,7 @@ static uint64_t eng_score(const struct flow_record *r)
 }
 
 /* True when a should be listed before b (worse, then newer). */
-static bool eng_worse(const struct flow_record *a, const struct flow_record *b)
+bool eng_flow_worse(const struct flow_record *a, const struct flow_record *b)
 {
     uint64_t sa = eng_score(a), sb = eng_score(b);
     if (sa != sb)
@@ -749,22 +736,22 @@ static void eng_snap_add(void *ctx, const struct flow *f)
         i = h->n++;
         h->out[i] = f->rec;
         h->out[i].one_direction = eng_one_direction(f);
-        while (i > 0 && eng_worse(&h->out[(i - 1) / 2], &h->out[i])) {
+        while (i > 0 && eng_flow_worse(&h->out[(i - 1) / 2], &h->out[i])) {
             eng_snap_swap(&h->out[(i - 1) / 2], &h->out[i]);
             i = (i - 1) / 2;
         }
         return;
     }
-    if (!eng_worse(&f->rec, &h->out[0]))
+    if (!eng_flow_worse(&f->rec, &h->out[0]))
         return;
     h->out[0] = f->rec;
     h->out[0].one_direction = eng_one_direction(f);
     i = 0;
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < h->n && eng_worse(&h->out[m], &h->out[l]))
+        if (l < h->n && eng_flow_worse(&h->out[m], &h->out[l]))
             m = l;
-        if (r < h->n && eng_worse(&h->out[m], &h->out[r]))
+        if (r < h->n && eng_flow_worse(&h->out[m], &h->out[r]))
             m = r;
         if (m == i)
             break;
@@ -776,14 +763,9 @@ static void eng_snap_add(void *ctx, const struct flow *f)
 static int eng_snap_cmp(const void *a, const void *b)
 {
     const struct flow_record *x = a, *y = b;
-    if (eng_worse(x, y))
+    if (eng_flow_worse(x, y))
         return -1;
-    return eng_worse(y, x) ? 1 : 0;
-}
-
-bool eng_flow_worse(const struct flow_record *a, const struct flow_record *b)
-{
-    return eng_worse(a, b);
+    return eng_flow_worse(y, x) ? 1 : 0;
 }
 
 size_t eng_snapshot_flows(const struct engine *e, struct flow_record *out, size_t max)
@@ -867,7 +849,7 @@ void eng_run_packet(struct engine *e, struct flow *f, const struct pkt *p,
             scan_answered(e->scans, &r->client.ip);
         stream_layer_segment(e->streams, f, p, s);
     }
-    bool bytes = stream_layer_planned(e->streams);
+    bool bytes = stream_layer_planned(e->streams); /* most packets: nothing for the parsers */
     for (size_t i = lo; i < hi && i < e->ndets; i++) {
         struct det *d = &e->dets[i];
         if (bytes && d->ops->stream)
