@@ -266,6 +266,9 @@ void output_set_prompt(struct output *o, bool prompt)
     pthread_mutex_lock(&o->mu);
     queue_pending(o, false, true);
     o->prompt = prompt;
+    /* the producer's own position, which prompt mode does not keep, from the shared one */
+    o->wpos = (o->head + o->count) % o->nslots;
+    o->room = o->nslots - o->count;
     pthread_mutex_unlock(&o->mu);
 }
 
