@@ -1579,7 +1579,6 @@ static void ic_zero_window(struct ic *p, struct ic_srv *s, struct ic_flow *st,
     }
 }
 
-/* Data segments and retransmissions (never SYN or SYN-ACK), capture loss. */
 /*
  * The finding kind of a loss retransmission with TCP events ev (tcp_seg.loss_retrans): the
  * kind with data_retransmission and loss_evidence whose event is set (the later one in the
@@ -1597,6 +1596,7 @@ static enum fkind ic_loss_kind(uint32_t ev)
     return kind;
 }
 
+/* Data segments and retransmissions (never SYN or SYN-ACK), capture loss. */
 static void ic_data(struct ic *p, struct ic_srv *s, struct ic_flow *st,
                     const struct flow_record *r, const struct pkt *pk, const struct tcp_seg *sg)
 {
