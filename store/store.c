@@ -1391,16 +1391,13 @@ static int write_incident_rows(struct store *s, const struct incident_record *r)
     for (unsigned i = 0; rc == SQLITE_OK && i < r->nrequests && i < INC_REQUESTS_MAX; i++) {
         const struct inc_request *q = &r->requests[i];
         sqlite3_stmt *st = s->st[ST_INC_REQ];
-        char m[FX_METHOD_MAX], p[INC_REQ_PATH_MAX];
-        fx_copy(m, sizeof(m), q->method);
-        fx_copy(p, sizeof(p), q->path);
         sqlite3_bind_int64(st, 1, s->run_id);
         bind_u64(st, 2, r->id);
         bind_u64(st, 3, q->flow_id);
         bind_u64(st, 4, q->frame);
         sqlite3_bind_int(st, 5, q->status);
-        sqlite3_bind_text(st, 6, m, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 7, p, -1, SQLITE_TRANSIENT);
+        bind_cut(st, 6, q->method, sizeof(q->method) - 1); /* as fx_copy cut them */
+        bind_cut(st, 7, q->path, sizeof(q->path) - 1);
         rc = step_done(st);
     }
     return rc;
