@@ -578,6 +578,19 @@ static void hl_turn(struct det *d, const struct flow *f, struct hl_flow *st, int
 }
 
 /*
+ * A slow first byte whose status line will not be read (lost, the flow ended, its slots
+ * reclaimed): counted and reported without a status, once.
+ */
+static void hl_slow_unread(struct det *d, const struct flow *f, struct hl_flow *st, uint64_t ts_ns)
+{
+    if (!st->slow_pending)
+        return;
+    st->slow_pending = false;
+    hl_op(d, f, st, (struct health_op){.kind = HOP_SLOW});
+    hl_emit_slow(d, f, st, ts_ns, st->slow_s, 0, 0, "HTTP", st->slow_frames, 2);
+}
+
+/*
  * The pool is empty: take the request slots of the HTTP connection idle the longest (the
  * least recently active block: a flood of connections that sent a request and then nothing
  * gives its slots up before a server that answers). Its waiting requests are written in state
@@ -598,10 +611,7 @@ static uint32_t hl_rq_reclaim(struct det *d, uint64_t now_ns)
     bool wait = head && !head->answered;
     uint64_t c_ns = last ? last->end_ns : 0, c_frame = last ? last->frame : 0;
     if (vf) { /* always: a flow with payload has its block until it ends */
-        if (vst->slow_pending) { /* a slow first byte whose status line is not read yet */
-            hl_op(d, vf, vst, (struct health_op){.kind = HOP_SLOW});
-            hl_emit_slow(d, vf, vst, now_ns, vst->slow_s, 0, 0, "HTTP", vst->slow_frames, 2);
-        }
+        hl_slow_unread(d, vf, vst, now_ns);
         hl_http_flush(d, vf, vst, HS_RECLAIMED, true);
         hl_drop_requests(d, vf, vst);
     }
@@ -742,11 +752,7 @@ static bool hl_resync(struct det *d, const struct flow *f, struct hl_flow *st, i
         st->rq_open = false;
     }
     if (dir == DIR_S2C) {
-        if (st->slow_pending) { /* its status line was lost: report it without */
-            st->slow_pending = false;
-            hl_op(d, f, st, (struct health_op){.kind = HOP_SLOW});
-            hl_emit_slow(d, f, st, p->ts_ns, st->slow_s, 0, 0, "HTTP", st->slow_frames, 2);
-        }
+        hl_slow_unread(d, f, st, p->ts_ns); /* its status line was lost */
         hl_http_flush(d, f, st, HS_GAP, false);
         hl_drop_requests(d, f, st);
     }
@@ -861,11 +867,7 @@ static void hl_on_flow_end(struct det *d, const struct flow *f, void *fs)
         return; /* no payload: nothing was timed */
     const struct flow_record *rec = flow_rec(f);
     if (st->mode == HM_HTTP) {
-        if (st->slow_pending) {
-            st->slow_pending = false;
-            hl_op(d, f, st, (struct health_op){.kind = HOP_SLOW});
-            hl_emit_slow(d, f, st, rec->last_ts_ns, st->slow_s, 0, 0, "HTTP", st->slow_frames, 2);
-        }
+        hl_slow_unread(d, f, st, rec->last_ts_ns);
         /* requests never answered: slow if the connection outlived the threshold */
         for (uint8_t i = 0; i < st->nreq; i++) {
             const struct hl_req *q = hl_rq(h, st, st->rq_head + i);

@@ -401,8 +401,7 @@ static int hl_init_parts(struct det *d, const struct eng_config *cfg, bool serve
     h->rq_pool = flows_ ? pool_new(h->rq_blocks, hl_rq_block()) : NULL;
     h->rq_lru = flows_ ? calloc(h->rq_blocks + 1, sizeof(*h->rq_lru)) : NULL;
     if (flows_ && (!h->rq_pool || !h->rq_lru)) {
-        if (h->rq_pool)
-            pool_free(h->rq_pool);
+        pool_free(h->rq_pool);
         free(h->rq_lru);
         free(h->srv);
         free(h);
@@ -531,8 +530,7 @@ void hl_free(struct det *d)
     struct hl *h = hl_of(d);
     if (!h)
         return;
-    if (h->rq_pool)
-        pool_free(h->rq_pool);
+    pool_free(h->rq_pool); /* NULL on the server side of --workers */
     free(h->rq_lru);
     free(h->srv);
     free(h);

@@ -536,24 +536,35 @@ const char *pkt_addr_str(const struct ip_addr *a, char *buf, size_t len)
     return buf;
 }
 
+/* "ip:port" or "[ip6]:port" of e into out (PKT_ENDPOINT_STRLEN), its address already
+   formatted as ip (il bytes); the length, without the NUL written after it. */
+_Static_assert(PKT_ENDPOINT_STRLEN >= INET6_ADDRSTRLEN + 8, "[, ], : and five digits");
+
+size_t pkt_endpoint_fmt(const struct endpoint *e, const char *ip, size_t il, char *out)
+{
+    size_t n = 0;
+    bool v6 = e->ip.family == 6;
+    if (v6)
+        out[n++] = '[';
+    memcpy(out + n, ip, il);
+    n += il;
+    if (v6)
+        out[n++] = ']';
+    out[n++] = ':';
+    n += text_fmt_u64(out + n, e->port);
+    out[n] = '\0';
+    return n;
+}
+
 /* "ip:port" or "[ip6]:port", cut to len like snprintf (no snprintf: it is per record). */
 const char *pkt_endpoint_str(const struct endpoint *e, char *buf, size_t len)
 {
     char ip[INET6_ADDRSTRLEN];
-    char tmp[INET6_ADDRSTRLEN + 8]; /* [, ], : and five digits */
+    char tmp[PKT_ENDPOINT_STRLEN];
     pkt_addr_str(&e->ip, ip, sizeof ip);
     if (len == 0)
         return buf;
-    size_t n = 0, il = strnlen(ip, sizeof(ip) - 1);
-    bool v6 = e->ip.family == 6;
-    if (v6)
-        tmp[n++] = '[';
-    memcpy(tmp + n, ip, il);
-    n += il;
-    if (v6)
-        tmp[n++] = ']';
-    tmp[n++] = ':';
-    n += text_fmt_u64(tmp + n, e->port);
+    size_t n = pkt_endpoint_fmt(e, ip, strnlen(ip, sizeof(ip) - 1), tmp);
     if (n >= len)
         n = len - 1;
     memcpy(buf, tmp, n);

@@ -38,6 +38,13 @@ const char *pkt_addr_str(const struct ip_addr *a, char *buf, size_t len);
 /* Format an endpoint as "ip:port" or "[ip6]:port" into buf; returns buf. */
 const char *pkt_endpoint_str(const struct endpoint *e, char *buf, size_t len);
 
+/* Room for an endpoint's text: INET6_ADDRSTRLEN, "[", "]", ":" and five digits. */
+#define PKT_ENDPOINT_STRLEN 56
+
+/* The same text into out (PKT_ENDPOINT_STRLEN bytes) from its address already formatted as ip
+   (il bytes, under INET6_ADDRSTRLEN): the length, without the NUL after it. */
+size_t pkt_endpoint_fmt(const struct endpoint *e, const char *ip, size_t il, char *out);
+
 /* Parse "ADDR", "ADDR:PORT", "[ADDR6]" or "[ADDR6]:PORT"; port 0 means any. 0 or ERR_ARG. */
 int pkt_endpoint_parse(const char *s, struct endpoint *e) FM_WUR;
 

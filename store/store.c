@@ -956,7 +956,7 @@ static void txn_commit(struct store *s)
 
 /* An endpoint's text columns, kept by the caller until its statement has been stepped. */
 struct ep_text {
-    char ep[64]; /* "ip:port" ("[ip6]:port") */
+    char ep[PKT_ENDPOINT_STRLEN]; /* "ip:port" ("[ip6]:port") */
     char ip[48]; /* the address alone */
 };
 
@@ -968,24 +968,12 @@ struct ep_text {
 static void bind_ep(sqlite3_stmt *st, const struct endpoint *e, int i, int i_ip, int i_port,
                     struct ep_text *t)
 {
-    /* The address is formatted once, for both columns (pkt_endpoint_str's text: checked by
-       the dumps of bench/dbdump.py). */
+    /* The address is formatted once, for both columns. */
     pkt_addr_str(&e->ip, t->ip, sizeof(t->ip));
     size_t il = strnlen(t->ip, sizeof(t->ip) - 1);
-    if (i > 0) {
-        bool v6 = e->ip.family == 6;
-        size_t n = 0;
-        if (v6)
-            t->ep[n++] = '[';
-        memcpy(t->ep + n, t->ip, il); /* 47 + 3 + 5 digits: fits ep[64] */
-        n += il;
-        if (v6)
-            t->ep[n++] = ']';
-        t->ep[n++] = ':';
-        n += text_fmt_u64(t->ep + n, e->port);
-        t->ep[n] = '\0';
-        sqlite3_bind_text(st, i, t->ep, (int)n, SQLITE_STATIC);
-    }
+    if (i > 0)
+        sqlite3_bind_text(st, i, t->ep, (int)pkt_endpoint_fmt(e, t->ip, il, t->ep),
+                          SQLITE_STATIC);
     if (i_ip > 0)
         sqlite3_bind_text(st, i_ip, t->ip, (int)il, SQLITE_STATIC);
     if (i_port > 0)
@@ -1403,16 +1391,13 @@ static int write_incident_rows(struct store *s, const struct incident_record *r)
     for (unsigned i = 0; rc == SQLITE_OK && i < r->nrequests && i < INC_REQUESTS_MAX; i++) {
         const struct inc_request *q = &r->requests[i];
         sqlite3_stmt *st = s->st[ST_INC_REQ];
-        char m[FX_METHOD_MAX], p[INC_REQ_PATH_MAX];
-        fx_copy(m, sizeof(m), q->method);
-        fx_copy(p, sizeof(p), q->path);
         sqlite3_bind_int64(st, 1, s->run_id);
         bind_u64(st, 2, r->id);
         bind_u64(st, 3, q->flow_id);
         bind_u64(st, 4, q->frame);
         sqlite3_bind_int(st, 5, q->status);
-        sqlite3_bind_text(st, 6, m, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 7, p, -1, SQLITE_TRANSIENT);
+        bind_cut(st, 6, q->method, sizeof(q->method) - 1); /* as fx_copy cut them */
+        bind_cut(st, 7, q->path, sizeof(q->path) - 1);
         rc = step_done(st);
     }
     return rc;
@@ -1422,17 +1407,16 @@ static int write_incident_rows(struct store *s, const struct incident_record *r)
 static int write_incident(struct store *s, const struct incident_record *r)
 {
     sqlite3_stmt *st = s->st[ST_INCIDENT];
-    char evidence[4096], cl[64];
-    struct ep_text sv;
+    char evidence[4096];
+    struct ep_text cl, sv;
     incident_evidence(r, evidence, sizeof(evidence));
     sqlite3_bind_int64(st, 1, s->run_id);
     bind_u64(st, 2, r->id);
     bind_ep(st, &r->server, 3, 4, 5, &sv);
-    if (r->has_client) {
-        sqlite3_bind_text(st, 6, pkt_endpoint_str(&r->client, cl, sizeof(cl)), -1, SQLITE_STATIC);
-    } else {
+    if (r->has_client)
+        bind_ep(st, &r->client, 6, 0, 0, &cl);
+    else
         sqlite3_bind_null(st, 6);
-    }
     sqlite3_bind_text(st, 7, inc_cause_name(r->cause), -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 8, inc_layer_name(r->layer), -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 9, sev_name(r->sev), -1, SQLITE_STATIC);

@@ -242,6 +242,22 @@ fm_wait_exit() {
     ! kill -0 "$1" 2>/dev/null
 }
 
+# The named indexes of database $1, one a line, sorted (tests/store/deferidx.sh, liveidx.sh).
+fm_db_indexes() {
+    sqlite3 "$1" "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
+                  ORDER BY name"
+}
+
+# 1 when database $1 has a pending_indexes table (indexes deferred and not built yet), else 0.
+fm_db_pending() {
+    sqlite3 "$1" "SELECT count(*) FROM sqlite_master WHERE name = 'pending_indexes'"
+}
+
+# Every index the schema defines, sorted: the names of store/schema.c's CREATE INDEX lines.
+fm_schema_indexes() {
+    sed -n 's/.*"CREATE INDEX \([a-z_0-9]*\) ON.*/\1/p' "$top_srcdir/store/schema.c" | sort
+}
+
 fm_netns_cleanup() {
     for fm_n in $FM_NETNS; do
         for fm_p in $(ip netns pids "$fm_n" 2>/dev/null); do kill -KILL "$fm_p" 2>/dev/null; done

@@ -11,28 +11,20 @@ fm_tmpdir
 pid=
 fm_at_exit '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null'
 
-# The indexes of a database, one a line, and whether pending_indexes exists.
-indexes() {
-    sqlite3 "$1" "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
-                  ORDER BY name"
-}
-pending() {
-    sqlite3 "$1" "SELECT count(*) FROM sqlite_master WHERE name = 'pending_indexes'"
-}
 # Every index the schema defines (the list of a database that never deferred: a live-like
 # existing database is not at hand, so the names are the schema's own, from store/schema.c).
-want=$(sed -n 's/.*"CREATE INDEX \([a-z_0-9]*\) ON.*/\1/p' "$top_srcdir/store/schema.c" | sort)
+want=$(fm_schema_indexes)
 [ -n "$want" ] || { echo "FAIL: no CREATE INDEX found in store/schema.c"; exit 1; }
 
 # 1. A completed run: every index, nothing pending, the README's queries use them.
 db="$tmp/done.db"
 if "$FLOWMEDIC" -v -r "$top_srcdir/samples/refused.pcap" -r "$top_srcdir/samples/http-503.pcap" \
     -w "$db" >/dev/null 2>"$tmp/done.err"; then
-    if [ "$(indexes "$db")" = "$want" ] && [ "$(pending "$db")" = 0 ] &&
+    if [ "$(fm_db_indexes "$db")" = "$want" ] && [ "$(fm_db_pending "$db")" = 0 ] &&
         grep -q "built [0-9]* deferred indexes" "$tmp/done.err"; then
         ok "completed run: every index built at the end, pending_indexes dropped"
     else
-        bad "completed run: indexes $(indexes "$db" | tr '\n' ' ') pending $(pending "$db")"
+        bad "completed run: indexes $(fm_db_indexes "$db" | tr '\n' ' ') pending $(fm_db_pending "$db")"
     fi
 else
     bad "completed run failed: $(cat "$tmp/done.err")"
@@ -76,7 +68,7 @@ fi
 wait "$pid" 2>/dev/null
 pid=
 n=$(sqlite3 "$db" "SELECT count(*) FROM pending_indexes" 2>&1)
-left=$(indexes "$db")
+left=$(fm_db_indexes "$db")
 missing=$(printf '%s\n' "$want" | while read -r x; do
     printf '%s\n' "$left" | grep -qx "$x" || echo "$x"; done | wc -l)
 if [ "$(sqlite3 "$db" "PRAGMA integrity_check")" = ok ] && [ "$n" -gt 0 ] && [ "$missing" = "$n" ]
@@ -86,7 +78,7 @@ else
     bad "sigkill: pending '$n', missing $missing, indexes: $(printf '%s ' $left)"
 fi
 if "$FLOWMEDIC" report "$db" >"$tmp/report1.txt" 2>&1 && grep -q "run 1:.*killed" "$tmp/report1.txt" &&
-    [ "$(pending "$db")" = 1 ]; then
+    [ "$(fm_db_pending "$db")" = 1 ]; then
     ok "sigkill: report reads the database without its indexes (and leaves them pending)"
 else
     bad "sigkill: report: $(head -n 5 "$tmp/report1.txt")"
@@ -95,13 +87,13 @@ flows=$(sqlite3 "$db" "SELECT count(*) FROM flows")
 
 # 3. The next run that writes the database builds them at open, and appends.
 if "$FLOWMEDIC" -v -r "$top_srcdir/samples/refused.pcap" -w "$db" >/dev/null 2>"$tmp/next.err" &&
-    [ "$(indexes "$db")" = "$want" ] && [ "$(pending "$db")" = 0 ] &&
+    [ "$(fm_db_indexes "$db")" = "$want" ] && [ "$(fm_db_pending "$db")" = 0 ] &&
     grep -q "built $n deferred indexes" "$tmp/next.err" &&
     [ "$(sqlite3 "$db" "SELECT count(*) FROM flows WHERE run_id = 1")" = "$flows" ] &&
     [ "$(sqlite3 "$db" "PRAGMA integrity_check")" = ok ]; then
     ok "next run: the $n pending indexes built at open, run 1's $flows flows kept"
 else
-    bad "next run: $(tail -n 3 "$tmp/next.err"); indexes $(indexes "$db" | tr '\n' ' ')"
+    bad "next run: $(tail -n 3 "$tmp/next.err"); indexes $(fm_db_indexes "$db" | tr '\n' ' ')"
 fi
 if "$FLOWMEDIC" report "$db" >"$tmp/report2.txt" 2>&1 && grep -q "run 1:.*killed" "$tmp/report2.txt" &&
     grep -q "run 2:.*complete" "$tmp/report2.txt"; then

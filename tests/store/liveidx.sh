@@ -11,14 +11,8 @@ fm_ns "$ns"
 pid=
 fm_at_exit '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null'
 
-want=$(sed -n 's/.*"CREATE INDEX \([a-z_0-9]*\) ON.*/\1/p' "$top_srcdir/store/schema.c" | sort)
-indexes() {
-    sqlite3 "$1" "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
-                  ORDER BY name"
-}
-pending() {
-    sqlite3 "$1" "SELECT count(*) FROM sqlite_master WHERE name = 'pending_indexes'"
-}
+want=$(fm_schema_indexes)
+[ -n "$want" ] || { echo "FAIL: no CREATE INDEX found in store/schema.c"; exit 1; }
 
 db="$tmp/live.db"
 ip netns exec "$ns" "$FLOWMEDIC" -i lo -w "$db" >/dev/null 2>"$tmp/live.err" &
@@ -30,18 +24,18 @@ while [ "$i" -lt 100 ]; do
     sleep 0.1
     i=$((i + 1))
 done
-if [ "$(indexes "$db")" = "$want" ] && [ "$(pending "$db")" = 0 ]; then
+if [ "$(fm_db_indexes "$db")" = "$want" ] && [ "$(fm_db_pending "$db")" = 0 ]; then
     ok "live run: every index exists while it runs"
 else
-    bad "live run: indexes $(indexes "$db" | tr '\n' ' ') pending $(pending "$db"): $(cat "$tmp/live.err")"
+    bad "live run: indexes $(fm_db_indexes "$db" | tr '\n' ' ') pending $(fm_db_pending "$db"): $(cat "$tmp/live.err")"
 fi
 kill -TERM "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 pid=
-if [ "$(indexes "$db")" = "$want" ] && [ "$(pending "$db")" = 0 ] &&
+if [ "$(fm_db_indexes "$db")" = "$want" ] && [ "$(fm_db_pending "$db")" = 0 ] &&
     [ "$(sqlite3 "$db" "SELECT status FROM runs")" != running ]; then
     ok "live run: stopped, every index, nothing pending"
 else
-    bad "live run after stop: indexes $(indexes "$db" | tr '\n' ' ') pending $(pending "$db")"
+    bad "live run after stop: indexes $(fm_db_indexes "$db" | tr '\n' ' ') pending $(fm_db_pending "$db")"
 fi
 exit "$fail"
