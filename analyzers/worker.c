@@ -1615,9 +1615,14 @@ static int wk_new_worker(struct workers *w, unsigned i)
     k->ev = ring_event_new();
     if (!k->ev)
         return ERR_NOMEM;
-    k->in = ring_new(WK_RING_BYTES, k->ev, w->rd_ev);
+    k->cap = w->live.src ? cap_handle(w->live.src, i) : NULL;
+    if (!k->cap) { /* a live worker reads its own handle (wk_live_main): no ring from the reader */
+        k->in = ring_new(WK_RING_BYTES, k->ev, w->rd_ev);
+        if (!k->in)
+            return ERR_NOMEM;
+    }
     k->out = ring_new(WK_RING_BYTES, w->agg_ev, k->ev);
-    if (!k->in || !k->out)
+    if (!k->out)
         return ERR_NOMEM;
     k->nslots = (uint32_t)c.max_flows;
     k->free_slots = malloc(sizeof(uint32_t) * k->nslots);
@@ -1710,7 +1715,6 @@ struct workers *wk_new_opts(const struct eng_config *cfg, unsigned n, const stru
             goto fail;
     for (unsigned i = 0; i < n; i++) {
         struct wk_worker *k = &w->wk[i];
-        k->cap = live && live->src ? cap_handle(live->src, i) : NULL;
         if (wk_start(&k->thread, k->cap ? wk_live_main : wk_worker_main, k) != 0)
             goto fail;
         k->started = true;
