@@ -716,6 +716,21 @@ static void wk_publish_stats(struct wk_worker *k)
     pthread_mutex_unlock(&k->pub.mu);
 }
 
+/* A malformed or truncated frame (worker 0 offline, the frame's worker live). */
+static void wk_emit_malformed(struct wk_worker *k, uint64_t frame, uint64_t ts_ns,
+                              const char *what)
+{
+    k->phase = PH_PKT;
+    k->sub = 0;
+    struct wk_malformed_rec *r =
+        (struct wk_malformed_rec *)wk_emit(k, WR_MALFORMED, sizeof(*r), 0, frame);
+    if (r) {
+        r->ts_ns = ts_ns;
+        snprintf(r->what, sizeof(r->what), "%s", what);
+        ring_push(k->out);
+    }
+}
+
 /* Run one batch: every position's time, this worker's segments at their places. */
 static void wk_run_batch(struct wk_worker *k, const struct wk_batch *b)
 {
@@ -730,15 +745,7 @@ static void wk_run_batch(struct wk_worker *k, const struct wk_batch *b)
             const struct wk_malformed_msg *m = ring_peek(k->in, &len);
             if (!m || m->type != WI_MALFORMED)
                 continue; /* cannot happen: the reader queued it with the batch */
-            k->phase = PH_PKT;
-            k->sub = 0;
-            struct wk_malformed_rec *r =
-                (struct wk_malformed_rec *)wk_emit(k, WR_MALFORMED, sizeof(*r), 0, m->frame);
-            if (r) {
-                r->ts_ns = m->ts_ns;
-                memcpy(r->what, m->what, sizeof(r->what));
-                ring_push(k->out);
-            }
+            wk_emit_malformed(k, m->frame, m->ts_ns, m->what);
             continue;
         }
         k->mode = MODE_ADVANCE;
@@ -922,15 +929,7 @@ static void wk_live_frame(struct wk_worker *k, struct cap_frame *f)
         evidence_packet_new(w->live.evidence, id, id == f->number, f);
         return;
     }
-    struct wk_malformed_rec *r =
-        (struct wk_malformed_rec *)wk_emit(k, WR_MALFORMED, sizeof(*r), 0, f->number);
-    if (r) {
-        r->ts_ns = f->ts_ns;
-        snprintf(r->what, sizeof(r->what), "%s",
-                 kind == PKT_TRUNCATED ? "frame cut before the end of the TCP header"
-                                       : "inconsistent IP/TCP header lengths");
-        ring_push(k->out);
-    }
+    wk_emit_malformed(k, f->number, f->ts_ns, pkt_malformed_what(kind));
 }
 
 /* Nothing to read: move k's clock to the common idle time (wall clock less the lateness). */
