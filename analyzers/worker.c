@@ -716,6 +716,25 @@ static void wk_publish_stats(struct wk_worker *k)
     pthread_mutex_unlock(&k->pub.mu);
 }
 
+/* The engine's clock to ts at k->pos (offline and live alike). */
+static void wk_advance(struct wk_worker *k, uint64_t ts)
+{
+    k->mode = MODE_ADVANCE;
+    k->phase = PH_LINGER;
+    k->sub = 0;
+    eng_tick(k->eng, ts);
+}
+
+/* Segment p through k's engine at k->pos (dup as eng_packet_dup). */
+static void wk_segment(struct wk_worker *k, const struct pkt *p, int dup)
+{
+    k->mode = MODE_PACKET;
+    k->phase = PH_PKT;
+    k->sub = 0;
+    k->pkt_ts = p->ts_ns;
+    eng_packet_dup(k->eng, p, dup);
+}
+
 /* A malformed or truncated frame (worker 0 offline, the frame's worker live). */
 static void wk_emit_malformed(struct wk_worker *k, uint64_t frame, uint64_t ts_ns,
                               const char *what)
@@ -748,10 +767,7 @@ static void wk_run_batch(struct wk_worker *k, const struct wk_batch *b)
             wk_emit_malformed(k, m->frame, m->ts_ns, m->what);
             continue;
         }
-        k->mode = MODE_ADVANCE;
-        k->phase = PH_LINGER;
-        k->sub = 0;
-        eng_tick(k->eng, b->ts[i]);
+        wk_advance(k, b->ts[i]);
         if (o != k->id)
             continue;
         size_t len;
@@ -761,11 +777,7 @@ static void wk_run_batch(struct wk_worker *k, const struct wk_batch *b)
             continue; /* cannot happen */
         struct pkt p = m->p;
         p.payload = p.payload_caplen ? (const uint8_t *)(m + 1) : NULL;
-        k->mode = MODE_PACKET;
-        k->phase = PH_PKT;
-        k->sub = 0;
-        k->pkt_ts = p.ts_ns;
-        eng_packet_dup(k->eng, &p, m->dup ? 1 : 0);
+        wk_segment(k, &p, m->dup ? 1 : 0);
         if (m->frame_len) {
             struct cap_frame f = {.ts_ns = p.ts_ns,
                                   .caplen = m->frame_len,
@@ -915,16 +927,9 @@ static void wk_live_frame(struct wk_worker *k, struct cap_frame *f)
         return;
     k->rd.late += f->ts_ns < k->floor; /* handed on at the worker's clock, not its own */
     wk_live_at(k, f->ts_ns);
-    k->mode = MODE_ADVANCE;
-    k->phase = PH_LINGER;
-    k->sub = 0;
-    eng_tick(k->eng, f->ts_ns);
-    k->phase = PH_PKT;
-    k->sub = 0;
+    wk_advance(k, f->ts_ns);
     if (kind == PKT_TCP) {
-        k->mode = MODE_PACKET;
-        k->pkt_ts = p.ts_ns;
-        eng_packet(k->eng, &p); /* the engine's own duplicate filter: see README "Workers" */
+        wk_segment(k, &p, -1); /* the engine's own duplicate filter: see README "Workers" */
         uint64_t id = eng_last_flow_id(k->eng); /* the flow's first frame */
         evidence_packet_new(w->live.evidence, id, id == f->number, f);
         return;
@@ -940,10 +945,7 @@ static void wk_live_idle(struct wk_worker *k)
     if (now <= l->lateness_ns || now - l->lateness_ns < k->floor)
         return;
     wk_live_at(k, now - l->lateness_ns);
-    k->mode = MODE_ADVANCE;
-    k->phase = PH_LINGER;
-    k->sub = 0;
-    eng_tick(k->eng, k->pos);
+    wk_advance(k, k->pos);
 }
 
 static void *wk_live_main(void *arg)
