@@ -716,6 +716,40 @@ static void wk_publish_stats(struct wk_worker *k)
     pthread_mutex_unlock(&k->pub.mu);
 }
 
+/* The engine's clock to ts at k->pos (offline and live alike). */
+static void wk_advance(struct wk_worker *k, uint64_t ts)
+{
+    k->mode = MODE_ADVANCE;
+    k->phase = PH_LINGER;
+    k->sub = 0;
+    eng_tick(k->eng, ts);
+}
+
+/* Segment p through k's engine at k->pos (dup as eng_packet_dup). */
+static void wk_segment(struct wk_worker *k, const struct pkt *p, int dup)
+{
+    k->mode = MODE_PACKET;
+    k->phase = PH_PKT;
+    k->sub = 0;
+    k->pkt_ts = p->ts_ns;
+    eng_packet_dup(k->eng, p, dup);
+}
+
+/* A malformed or truncated frame (worker 0 offline, the frame's worker live). */
+static void wk_emit_malformed(struct wk_worker *k, uint64_t frame, uint64_t ts_ns,
+                              const char *what)
+{
+    k->phase = PH_PKT;
+    k->sub = 0;
+    struct wk_malformed_rec *r =
+        (struct wk_malformed_rec *)wk_emit(k, WR_MALFORMED, sizeof(*r), 0, frame);
+    if (r) {
+        r->ts_ns = ts_ns;
+        snprintf(r->what, sizeof(r->what), "%s", what);
+        ring_push(k->out);
+    }
+}
+
 /* Run one batch: every position's time, this worker's segments at their places. */
 static void wk_run_batch(struct wk_worker *k, const struct wk_batch *b)
 {
@@ -730,21 +764,10 @@ static void wk_run_batch(struct wk_worker *k, const struct wk_batch *b)
             const struct wk_malformed_msg *m = ring_peek(k->in, &len);
             if (!m || m->type != WI_MALFORMED)
                 continue; /* cannot happen: the reader queued it with the batch */
-            k->phase = PH_PKT;
-            k->sub = 0;
-            struct wk_malformed_rec *r =
-                (struct wk_malformed_rec *)wk_emit(k, WR_MALFORMED, sizeof(*r), 0, m->frame);
-            if (r) {
-                r->ts_ns = m->ts_ns;
-                memcpy(r->what, m->what, sizeof(r->what));
-                ring_push(k->out);
-            }
+            wk_emit_malformed(k, m->frame, m->ts_ns, m->what);
             continue;
         }
-        k->mode = MODE_ADVANCE;
-        k->phase = PH_LINGER;
-        k->sub = 0;
-        eng_tick(k->eng, b->ts[i]);
+        wk_advance(k, b->ts[i]);
         if (o != k->id)
             continue;
         size_t len;
@@ -754,11 +777,7 @@ static void wk_run_batch(struct wk_worker *k, const struct wk_batch *b)
             continue; /* cannot happen */
         struct pkt p = m->p;
         p.payload = p.payload_caplen ? (const uint8_t *)(m + 1) : NULL;
-        k->mode = MODE_PACKET;
-        k->phase = PH_PKT;
-        k->sub = 0;
-        k->pkt_ts = p.ts_ns;
-        eng_packet_dup(k->eng, &p, m->dup ? 1 : 0);
+        wk_segment(k, &p, m->dup ? 1 : 0);
         if (m->frame_len) {
             struct cap_frame f = {.ts_ns = p.ts_ns,
                                   .caplen = m->frame_len,
@@ -908,29 +927,14 @@ static void wk_live_frame(struct wk_worker *k, struct cap_frame *f)
         return;
     k->rd.late += f->ts_ns < k->floor; /* handed on at the worker's clock, not its own */
     wk_live_at(k, f->ts_ns);
-    k->mode = MODE_ADVANCE;
-    k->phase = PH_LINGER;
-    k->sub = 0;
-    eng_tick(k->eng, f->ts_ns);
-    k->phase = PH_PKT;
-    k->sub = 0;
+    wk_advance(k, f->ts_ns);
     if (kind == PKT_TCP) {
-        k->mode = MODE_PACKET;
-        k->pkt_ts = p.ts_ns;
-        eng_packet(k->eng, &p); /* the engine's own duplicate filter: see README "Workers" */
+        wk_segment(k, &p, -1); /* the engine's own duplicate filter: see README "Workers" */
         uint64_t id = eng_last_flow_id(k->eng); /* the flow's first frame */
         evidence_packet_new(w->live.evidence, id, id == f->number, f);
         return;
     }
-    struct wk_malformed_rec *r =
-        (struct wk_malformed_rec *)wk_emit(k, WR_MALFORMED, sizeof(*r), 0, f->number);
-    if (r) {
-        r->ts_ns = f->ts_ns;
-        snprintf(r->what, sizeof(r->what), "%s",
-                 kind == PKT_TRUNCATED ? "frame cut before the end of the TCP header"
-                                       : "inconsistent IP/TCP header lengths");
-        ring_push(k->out);
-    }
+    wk_emit_malformed(k, f->number, f->ts_ns, pkt_malformed_what(kind));
 }
 
 /* Nothing to read: move k's clock to the common idle time (wall clock less the lateness). */
@@ -941,10 +945,7 @@ static void wk_live_idle(struct wk_worker *k)
     if (now <= l->lateness_ns || now - l->lateness_ns < k->floor)
         return;
     wk_live_at(k, now - l->lateness_ns);
-    k->mode = MODE_ADVANCE;
-    k->phase = PH_LINGER;
-    k->sub = 0;
-    eng_tick(k->eng, k->pos);
+    wk_advance(k, k->pos);
 }
 
 static void *wk_live_main(void *arg)
@@ -1615,9 +1616,14 @@ static int wk_new_worker(struct workers *w, unsigned i)
     k->ev = ring_event_new();
     if (!k->ev)
         return ERR_NOMEM;
-    k->in = ring_new(WK_RING_BYTES, k->ev, w->rd_ev);
+    k->cap = w->live.src ? cap_handle(w->live.src, i) : NULL;
+    if (!k->cap) { /* a live worker reads its own handle (wk_live_main): no ring from the reader */
+        k->in = ring_new(WK_RING_BYTES, k->ev, w->rd_ev);
+        if (!k->in)
+            return ERR_NOMEM;
+    }
     k->out = ring_new(WK_RING_BYTES, w->agg_ev, k->ev);
-    if (!k->in || !k->out)
+    if (!k->out)
         return ERR_NOMEM;
     k->nslots = (uint32_t)c.max_flows;
     k->free_slots = malloc(sizeof(uint32_t) * k->nslots);
@@ -1710,7 +1716,6 @@ struct workers *wk_new_opts(const struct eng_config *cfg, unsigned n, const stru
             goto fail;
     for (unsigned i = 0; i < n; i++) {
         struct wk_worker *k = &w->wk[i];
-        k->cap = live && live->src ? cap_handle(live->src, i) : NULL;
         if (wk_start(&k->thread, k->cap ? wk_live_main : wk_worker_main, k) != 0)
             goto fail;
         k->started = true;

@@ -635,3 +635,9 @@ int pkt_endpoint_parse(const char *s, struct endpoint *e)
     *e = out;
     return 0;
 }
+
+const char *pkt_malformed_what(enum pkt_kind kind)
+{
+    return kind == PKT_TRUNCATED ? "frame cut before the end of the TCP header"
+                                 : "inconsistent IP/TCP header lengths";
+}

@@ -32,6 +32,9 @@ bool pkt_linktype_supported(int linktype);
 enum pkt_kind pkt_decode(int linktype, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
                          uint64_t ts_ns, uint64_t frame, struct pkt *p, struct decode_stats *st);
 
+/* What a PKT_MALFORMED or PKT_TRUNCATED frame is reported as (the malformed record's text). */
+const char *pkt_malformed_what(enum pkt_kind kind);
+
 /* Format an IP address ("10.0.0.1", "2001:db8::1") into buf; returns buf. */
 const char *pkt_addr_str(const struct ip_addr *a, char *buf, size_t len);
 

@@ -824,9 +824,7 @@ static void on_frame(struct run *r, const struct cap_frame *f)
         if (r->evidence && one)
             evidence_packet(r->evidence, eng_last_flow_id(one), f);
     } else if (k == PKT_MALFORMED || k == PKT_TRUNCATED) {
-        wk_malformed(r->wk, f->ts_ns, f->number,
-                     k == PKT_TRUNCATED ? "frame cut before the end of the TCP header"
-                                        : "inconsistent IP/TCP header lengths");
+        wk_malformed(r->wk, f->ts_ns, f->number, pkt_malformed_what(k));
     }
 }
 
