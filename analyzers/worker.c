@@ -732,6 +732,7 @@ static void wk_segment(struct wk_worker *k, const struct pkt *p, int dup)
     k->phase = PH_PKT;
     k->sub = 0;
     k->pkt_ts = p->ts_ns;
+    k->g0_pos = 0; /* set again if this segment reaches group 0: live, positions can repeat */
     eng_packet_dup(k->eng, p, dup);
 }
 
