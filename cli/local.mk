@@ -32,6 +32,8 @@ libcli_a_SOURCES += cli/extract.h cli/extract.c
 
 # Terminal safety of the report: hostile strings in a database print escaped (capture/text.h).
 TESTS += tests/report/escape.sh
+TESTS += tests/report/oldv7.sh
+EXTRA_DIST += tests/report/oldv7.sh
 EXTRA_DIST += tests/report/escape.sh
 # Several sensors' databases in one report; older schemas read as they are.
 TESTS += tests/report/sensors.sh

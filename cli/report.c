@@ -647,35 +647,71 @@ static int kinds_table(struct report *r, char *err, size_t errlen)
  * --run and the sensor label go by, the time filter (--since, --until), and whether --server
  * applies.
  */
+/* A column added by a schema step, read from an older database as the step's migration does. */
+struct sel_legacy_col {
+    const char *col;  /* the column */
+    const char *expr; /* SQL over the older row (NULL ends the list) */
+};
+
+/* A table added by a schema step, read from an older database as the step's migration does. */
+struct sel_legacy_table {
+    const char *needs_table, *needs_col; /* what the older database must have */
+    /* the rows of schema S's older tables, columns named as the table's */
+    void (*query)(char *buf, size_t len, const char *schema);
+};
+
+/* Findings before version 3: side, phase and ttl_mismatch were in the JSON extra. */
+static const struct sel_legacy_col findings_v3[] = {
+    {"side", STORE_V3_SIDE_SQL},
+    {"phase", STORE_V3_PHASE_SQL},
+    {"ttl_mismatch", STORE_V3_TTL_MISMATCH_SQL},
+    {NULL, NULL},
+};
+
+/* Incident requests before version 8: in the incidents' evidence JSON. */
+static void incident_requests_v8_sql(char *buf, size_t len, const char *schema)
+{
+    snprintf(buf, len, STORE_V8_REQUESTS_SQL("%s"), schema);
+}
+
+static const struct sel_legacy_table incident_requests_v8 = {"incidents", "evidence",
+                                                             incident_requests_v8_sql};
+
 struct sel_source {
     const char *table;   /* the table in each database */
     const char *sel;     /* the temporary table its selected rows go to */
     const char *run_col; /* its run id column (NULL: it is the runs table) */
     const char *when;    /* the time filter */
     bool by_server;      /* has server_ip and server_port */
+    /* an older schema's column this one lacks: read by its migration's expression */
+    const struct sel_legacy_col *legacy_cols;
+    /* an older schema without the table: its migration's query over what it had */
+    const struct sel_legacy_table *legacy_table;
 };
 
+#define SEL_TS_WHEN "(:since IS NULL OR ts >= :since) AND (:until IS NULL OR ts < :until)"
+
 static const struct sel_source sel_sources[] = {
-    {"runs", "sel_runs", NULL, "1", false},
-    {"flows", "sel_flows", "run_id",
-     "(:since IS NULL OR last_ts >= :since) AND (:until IS NULL OR first_ts < :until)", true},
-    {"findings", "sel_findings", "run_id",
-     "(:since IS NULL OR ts >= :since) AND (:until IS NULL OR ts < :until)", true},
-    {"tls_handshakes", "sel_tls", "run_id",
-     "(:since IS NULL OR ts >= :since) AND (:until IS NULL OR ts < :until)", true},
-    {"server_health", "sel_health", "run_id",
-     "(:since IS NULL OR start + len > :since) AND (:until IS NULL OR start < :until)", true},
-    {"alerts", "sel_alerts", "run_id",
-     "(:since IS NULL OR coalesce(closed, 1e18) >= :since) AND (:until IS NULL OR opened < :until)",
-     true},
-    {"incidents", "sel_incidents", "run_id",
-     "(:since IS NULL OR coalesce(until, updated) >= :since) AND (:until IS NULL OR since < "
-     ":until)",
-     true},
-    {"certificates", "sel_certs", "last_run_id", "1", false},
-    {"http_requests", "sel_http", "run_id",
-     "(:since IS NULL OR ts >= :since) AND (:until IS NULL OR ts < :until)", true},
-    {"incident_requests", "sel_increq", "run_id", "1", false},
+    {.table = "runs", .sel = "sel_runs", .when = "1"},
+    {.table = "flows", .sel = "sel_flows", .run_col = "run_id", .by_server = true,
+     .when = "(:since IS NULL OR last_ts >= :since) AND (:until IS NULL OR first_ts < :until)"},
+    {.table = "findings", .sel = "sel_findings", .run_col = "run_id", .by_server = true,
+     .when = SEL_TS_WHEN, .legacy_cols = findings_v3},
+    {.table = "tls_handshakes", .sel = "sel_tls", .run_col = "run_id", .by_server = true,
+     .when = SEL_TS_WHEN},
+    {.table = "server_health", .sel = "sel_health", .run_col = "run_id", .by_server = true,
+     .when = "(:since IS NULL OR start + len > :since) AND (:until IS NULL OR start < :until)"},
+    {.table = "alerts", .sel = "sel_alerts", .run_col = "run_id", .by_server = true,
+     .when = "(:since IS NULL OR coalesce(closed, 1e18) >= :since) AND"
+             " (:until IS NULL OR opened < :until)"},
+    {.table = "incidents", .sel = "sel_incidents", .run_col = "run_id", .by_server = true,
+     .when = "(:since IS NULL OR coalesce(until, updated) >= :since) AND"
+             " (:until IS NULL OR since < :until)"},
+    {.table = "certificates", .sel = "sel_certs", .run_col = "last_run_id", .when = "1"},
+    {.table = "http_requests", .sel = "sel_http", .run_col = "run_id", .by_server = true,
+     .when = SEL_TS_WHEN},
+    {.table = "incident_requests", .sel = "sel_increq", .run_col = "run_id", .when = "1",
+     .legacy_table = &incident_requests_v8},
 };
 
 #define REPORT_MAX_TABLE_COLS 128 /* columns of one table read */
@@ -692,6 +728,21 @@ static int table_cols(struct report *r, const char *schema, const char *table, c
     sqlite3_bind_text(st, 2, schema, -1, SQLITE_STATIC);
     while (sqlite3_step(st) == SQLITE_ROW && n < REPORT_MAX_TABLE_COLS)
         snprintf(names[n++], 64, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return n;
+}
+
+/* The column names of a query's rows (at most REPORT_MAX_TABLE_COLS); -1 on error. */
+static int query_cols(struct report *r, const char *query, char names[][64])
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(r->db, query, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    int n = sqlite3_column_count(st);
+    if (n > REPORT_MAX_TABLE_COLS)
+        n = REPORT_MAX_TABLE_COLS;
+    for (int c = 0; c < n; c++)
+        snprintf(names[c], 64, "%s", sqlite3_column_name(st, c));
     sqlite3_finalize(st);
     return n;
 }
@@ -735,16 +786,27 @@ static int select_from(struct report *r, size_t i, const struct sel_source *src,
                  sqlite3_errmsg(r->db));
         return ERR_DB;
     }
-    bool old_requests = nt == 0 && strcmp(src->table, "incident_requests") == 0;
-    if (old_requests) {
-        /* before version 8: the incidents' requests from their evidence JSON, as the v8
-           migration reads them (a database opened read-only is not migrated) */
-        char inc[REPORT_MAX_TABLE_COLS][64];
-        int ni = table_cols(r, schema, "incidents", inc);
-        if (ni < 0 || !has_col(inc, ni, "evidence"))
+    char source[2048];
+    if (nt == 0) {
+        /* an older schema without this table: none of it, or its migration's reading */
+        const struct sel_legacy_table *lt = src->legacy_table;
+        if (!lt)
             return 0;
-    } else if (nt == 0) {
-        return 0; /* an older schema without this table */
+        char had[REPORT_MAX_TABLE_COLS][64];
+        int nh = table_cols(r, schema, lt->needs_table, had);
+        if (nh < 0 || !has_col(had, nh, lt->needs_col))
+            return 0;
+        char q[sizeof(source) - 2];
+        lt->query(q, sizeof(q), schema);
+        nt = query_cols(r, q, theirs);
+        if (nt <= 0) {
+            snprintf(err, errlen, "reading database %s failed: %s", r->o->dbs[i],
+                     sqlite3_errmsg(r->db));
+            return ERR_DB;
+        }
+        snprintf(source, sizeof(source), "(%s)", q);
+    } else {
+        snprintf(source, sizeof(source), "%s.%s", schema, src->table);
     }
     fallback_sensor(r->o->dbs[i], fb, sizeof(fb));
     char *fbq = sqlite3_mprintf("%Q", fb);
@@ -754,12 +816,9 @@ static int select_from(struct report *r, size_t i, const struct sel_source *src,
         const char *expr = NULL;
         if (has_col(theirs, nt, mine[c]))
             expr = mine[c];
-        else if (strcmp(src->table, "findings") == 0 && strcmp(mine[c], "side") == 0)
-            expr = STORE_V3_SIDE_SQL;
-        else if (strcmp(src->table, "findings") == 0 && strcmp(mine[c], "phase") == 0)
-            expr = STORE_V3_PHASE_SQL;
-        else if (strcmp(src->table, "findings") == 0 && strcmp(mine[c], "ttl_mismatch") == 0)
-            expr = STORE_V3_TTL_MISMATCH_SQL;
+        for (const struct sel_legacy_col *l = src->legacy_cols; !expr && l && l->col; l++)
+            if (strcmp(mine[c], l->col) == 0)
+                expr = l->expr;
         if (!expr)
             continue;
         ui += (size_t)snprintf(into + ui, ui < sizeof(into) ? sizeof(into) - ui : 0, ",\"%s\"",
@@ -775,22 +834,15 @@ static int select_from(struct report *r, size_t i, const struct sel_source *src,
     else
         snprintf(sensor, sizeof(sensor), "%s", fbq);
     int n;
-    if (old_requests)
-        n = snprintf(r->sql, sizeof(r->sql),
-                     "INSERT INTO sel_increq (sensor, db, run_id, incident_id, flow_id, frame,"
-                     " status, method, path) SELECT %s, %zu, t.run_id, t.incident_id, t.flow_id,"
-                     " t.frame, t.status, t.method, t.path FROM (" STORE_V8_REQUESTS_SQL(
-                         "%s") ") t WHERE (:run IS NULL OR t.run_id = :run)",
-                     sensor, i, schema);
-    else if (!src->run_col)
+    if (!src->run_col)
         n = snprintf(r->sql, sizeof(r->sql),
                      "INSERT INTO sel_runs (db%s) SELECT %zu%s FROM %s.runs t", into, i, from,
                      schema);
     else
         n = snprintf(r->sql, sizeof(r->sql),
-                     "INSERT INTO %s (sensor, db%s) SELECT %s, %zu%s FROM %s.%s t"
+                     "INSERT INTO %s (sensor, db%s) SELECT %s, %zu%s FROM %s t"
                      " WHERE (:run IS NULL OR t.%s = :run) AND %s AND %s",
-                     src->sel, into, sensor, i, from, schema, src->table, src->run_col,
+                     src->sel, into, sensor, i, from, source, src->run_col,
                      src->by_server ? SERVER_FILTER : "1", src->when);
     if (ui >= sizeof(into) || uf >= sizeof(from) || n < 0 || (size_t)n >= sizeof(r->sql)) {
         sqlite3_free(fbq);
