@@ -11,11 +11,11 @@ EXTRA_DIST += tests/lib.sh tests/golden.sh tests/update-golden.sh tests/TESTLIST
 	tests/metrics/endpoint.sh tests/metrics/endpoint.py tests/metrics/file.sh tests/incidents \
 	tests/frame-numbers.sh tests/frame_numbers.py
 # evidence and records (issue 13): Zeek conn_state/history, extract, --evidence-dir
-TESTS += tests/evidence/conn_state.sh tests/evidence/extract.sh tests/evidence/live.sh \
+TESTS += tests/evidence/conn_state.sh tests/evidence/extract.sh tests/evidence/live.sh tests/evidence/same.sh \
 	tests/evidence/wsfilter.sh
 EXTRA_DIST += tests/evidence/conn_state.sh tests/evidence/conn_state.py tests/evidence/extract.sh \
 	tests/evidence/extract.py tests/evidence/live.sh tests/evidence/wsfilter.sh \
-	tests/evidence/wsfilter.py
+	tests/evidence/wsfilter.py tests/evidence/same.sh
 check_PROGRAMS += tests/evidence/test_evidence
 tests_evidence_test_evidence_SOURCES = tests/evidence/test_evidence.c tests/unit/testhelp.h
 tests_evidence_test_evidence_LDADD = $(FM_LIBS)
