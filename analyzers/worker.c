@@ -77,6 +77,7 @@
 #include "analyzers/estab.h"
 #include "analyzers/flow.h"
 #include "analyzers/health.h"
+#include "analyzers/health_int.h" /* wk_add_health: the per-flow half's exit counts */
 #include "analyzers/incident.h"
 #include "analyzers/pool.h"
 #include "analyzers/tcp.h"
@@ -854,7 +855,9 @@ static void wk_worker_end(struct wk_worker *k)
     k->pos = WK_POS_END;
     k->phase = PH_FIN_FLOWS;
     k->sub = 0;
+    log_set_thread(k->tag, 1); /* the exit lines are said once, summed: wk_say_finish */
     eng_finish(k->eng, NULL);
+    log_set_thread(k->tag, 0);
     wk_publish_stats(k);
     k->phase = PH_FIN;
     k->sub = WK_POS_END;
@@ -1984,6 +1987,48 @@ void wk_flush(struct workers *w)
         wk_end_batch(w);
 }
 
+/* What a worker's per-flow half of det_health counted for its exit lines (hl_on_finish). */
+static void wk_add_health(struct det *into, const struct det *from)
+{
+    struct hl *a = into->priv;
+    const struct hl *b = from->priv;
+    if (!a || !b)
+        return;
+    a->rq_blocks += b->rq_blocks; /* the request slots followed at once, over the workers */
+    a->rq_reclaimed += b->rq_reclaimed;
+    a->rq_overflows += b->rq_overflows;
+}
+
+/*
+ * Worker detectors whose on_finish says what they counted (exit warnings, -v lines): each
+ * worker's runs muted (wk_worker_end), and worker 0's runs again once the others' counts are
+ * added to it, so that each line is said once with the sums, as by one engine (not once per
+ * worker). on_finish of these does nothing else then (the per-flow half of det_health has no
+ * server table; det_tls only logs).
+ */
+static const struct {
+    const struct det_ops *ops;
+    void (*add)(struct det *into, const struct det *from);
+} wk_said_at_exit[] = {
+    {&det_tls_ops, det_tls_add_counts},
+    {&det_health_flow_ops, wk_add_health},
+};
+
+static void wk_say_finish(struct workers *w)
+{
+    for (size_t j = 0; j < sizeof(wk_said_at_exit) / sizeof(wk_said_at_exit[0]); j++) {
+        struct det *d0 = eng_det(w->wk[0].eng, wk_said_at_exit[j].ops);
+        if (!d0 || !d0->ops->on_finish)
+            continue;
+        for (unsigned i = 1; i < w->n; i++) {
+            struct det *di = eng_det(w->wk[i].eng, wk_said_at_exit[j].ops);
+            if (di)
+                wk_said_at_exit[j].add(d0, di);
+        }
+        d0->ops->on_finish(d0);
+    }
+}
+
 void wk_finish(struct workers *w, struct run_summary *sum)
 {
     if (w->single) {
@@ -2009,6 +2054,7 @@ void wk_finish(struct workers *w, struct run_summary *sum)
     if (w->agg_started)
         pthread_join(w->agg_thread, NULL);
     w->agg_started = false;
+    wk_say_finish(w);
     if (w->live.evidence) {
         uint64_t frames = 0, flushes = 0;
         for (unsigned i = 0; i < w->n; i++) {
