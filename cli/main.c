@@ -1028,6 +1028,9 @@ static int finish(struct run *r, int status)
                 "flowmedic: %" PRIu64 " packets received by the kernel, %" PRIu64
                 " dropped by the kernel, %" PRIu64 " dropped by the interface\n",
                 cs.kernel_recv, cs.kernel_drop, cs.if_drop);
+        log_info("%" PRIu64 " frames queued before the filter was set did not match it: "
+                 "left out, and not counted above",
+                 cs.prefiltered);
         print_handle_stats(r);
     }
     if (r->store) {
