@@ -964,8 +964,8 @@ static void wait_tui_quit(struct run *r)
 }
 
 /*
- * Live with workers: the kernel counters of each capture handle (their sums are above), and
- * the packets that reached their worker after its clock had passed them.
+ * Live with workers: with -v the kernel counters of each capture handle (their sums are
+ * above), and the packets that reached their worker after its clock had passed them.
  */
 static void print_handle_stats(struct run *r)
 {
@@ -978,7 +978,7 @@ static void print_handle_stats(struct run *r)
                     "passed them (the per-server detectors saw them that late)\n",
                     ls.late);
     }
-    for (unsigned i = 0; i < cap_handles(r->src); i++) {
+    for (unsigned i = 0; log_verbose && i < cap_handles(r->src); i++) { /* the sums: above */
         struct cap_stats hs;
         cap_stats(cap_handle(r->src, i), &hs);
         fprintf(stderr,
