@@ -54,6 +54,10 @@
  * - Certificates: "each (certificate, server, SNI) judged once" is decided by the aggregator
  *   (tls_certs_set_thread_judge): workers judge every time and the aggregator drops the
  *   verdicts of a key it has judged.
+ * - --evidence-dir: a worker stages the frames of its segments (evidence_stage_*) and hands
+ *   them to the one locked ring before it publishes any record (wk_publish, wk_emit), not a
+ *   lock per packet; the aggregator names a flow's evidence only from its records.
+ * - What the workers' detectors say at exit is said once, summed (wk_say_finish).
  *
  * Where the outputs may differ from one engine's (none of the samples or the corpus does):
  * when a cap is reached (the flow table and stream buffers are split N ways, so each worker
