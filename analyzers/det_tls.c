@@ -122,6 +122,8 @@ struct tls_priv {
     uint8_t *pt;                      /* plaintext scratch, stream cap bytes */
     uint64_t decrypted;               /* handshakes read with the key log */
     uint64_t decrypt_failed;          /* records that did not authenticate with the logged keys */
+    /* --workers: the other workers' sessions and chain counts (det_tls_add_counts) */
+    uint64_t more_sess, more_verified, more_skipped;
 };
 
 /* Index of a session in the pool. */
@@ -1165,15 +1167,18 @@ static void tls_on_finish(struct det *d)
 {
     struct tls_priv *pv = d->priv;
     if (pv->exhausted)
-        log_warn("TLS: %llu TLS connections not analysed: all %u stream sessions were busy "
+        log_warn("TLS: %llu TLS connections not analysed: all %llu stream sessions were busy "
                  "or the stream buffers' byte budget was spent (raise stream-buffers in the "
                  "configuration file, or --stream-budget)",
-                 (unsigned long long)pv->exhausted, (unsigned)pv->nsess);
+                 (unsigned long long)pv->exhausted,
+                 (unsigned long long)(pv->nsess + pv->more_sess));
     log_info("TLS: %llu handshakes followed, %llu stream gaps, %llu capped, %llu malformed",
              (unsigned long long)pv->sessions, (unsigned long long)pv->gaps,
              (unsigned long long)pv->capped, (unsigned long long)pv->malformed);
     uint64_t verified, skipped;
     tls_certs_chain_counts(pv->certs, &verified, &skipped);
+    verified += pv->more_verified;
+    skipped += pv->more_skipped;
     if (verified || skipped)
         log_info("TLS: %llu certificate chains verified, %llu not (too large or unreadable)",
                  (unsigned long long)verified, (unsigned long long)skipped);
@@ -1181,6 +1186,26 @@ static void tls_on_finish(struct det *d)
         log_info("TLS: key log: %zu secrets, %llu handshakes decrypted, %llu records failed",
                  pv->nkl, (unsigned long long)pv->decrypted,
                  (unsigned long long)pv->decrypt_failed);
+}
+
+void det_tls_add_counts(struct det *into, const struct det *from)
+{
+    struct tls_priv *a = into->priv;
+    const struct tls_priv *b = from->priv;
+    if (!a || !b)
+        return;
+    uint64_t verified, skipped;
+    tls_certs_chain_counts(b->certs, &verified, &skipped);
+    a->more_sess += b->nsess + b->more_sess;
+    a->more_verified += verified + b->more_verified;
+    a->more_skipped += skipped + b->more_skipped;
+    a->sessions += b->sessions;
+    a->exhausted += b->exhausted;
+    a->gaps += b->gaps;
+    a->capped += b->capped;
+    a->malformed += b->malformed;
+    a->decrypted += b->decrypted;
+    a->decrypt_failed += b->decrypt_failed;
 }
 
 static void tls_free(struct det *d)

@@ -18,6 +18,14 @@
 struct det_ops;
 extern const struct det_ops det_tls_ops;
 
+/*
+ * --workers: add what another worker's instance counted for the exit lines (sessions, the
+ * connections not analysed, chains, ...) to into, whose on_finish then says the sums, as one
+ * engine would (analyzers/worker.c, wk_say_finish).
+ */
+struct det;
+void det_tls_add_counts(struct det *into, const struct det *from);
+
 /* Record content types. */
 enum tls_ct {
     TLS_CT_CCS = 20,

@@ -54,6 +54,10 @@
  * - Certificates: "each (certificate, server, SNI) judged once" is decided by the aggregator
  *   (tls_certs_set_thread_judge): workers judge every time and the aggregator drops the
  *   verdicts of a key it has judged.
+ * - --evidence-dir: a worker stages the frames of its segments (evidence_stage_*) and hands
+ *   them to the one locked ring before it publishes any record (wk_publish, wk_emit), not a
+ *   lock per packet; the aggregator names a flow's evidence only from its records.
+ * - What the workers' detectors say at exit is said once, summed (wk_say_finish).
  *
  * Where the outputs may differ from one engine's (none of the samples or the corpus does):
  * when a cap is reached (the flow table and stream buffers are split N ways, so each worker
@@ -65,6 +69,7 @@
 #define _GNU_SOURCE /* pthread_setname_np */
 #include "analyzers/worker.h"
 
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -76,6 +81,7 @@
 #include "analyzers/estab.h"
 #include "analyzers/flow.h"
 #include "analyzers/health.h"
+#include "analyzers/health_int.h" /* wk_add_health: the per-flow half's exit counts */
 #include "analyzers/incident.h"
 #include "analyzers/pool.h"
 #include "analyzers/tcp.h"
@@ -236,6 +242,10 @@ struct wk_worker {
     struct cap_source *cap;  /* its capture handle, else NULL */
     uint64_t floor;          /* the lowest position it may still use (its watermark + 1) */
     struct wk_live_stats rd; /* what it read (published in pub.live) */
+    /* --evidence-dir (worker thread only): frames go to the one locked ring in batches. */
+    struct evidence_stage *ev_stage; /* its staging, or NULL without an evidence ring */
+    const struct cap_frame *ev_cur;  /* the frame of the segment being analysed, not staged yet */
+    bool ev_cur_keep;                /* its bytes stay in the input ring until the batch ends */
 };
 
 enum { MODE_ADVANCE, MODE_PACKET, MODE_FINISH };
@@ -410,11 +420,60 @@ struct wk_proxy {
 };
 #define WK_OPENER 0xffffu
 
+/*
+ * --evidence-dir: the frame of the segment just analysed (k->ev_cur) to k's staging, by its
+ * flow (the engine's last flow; a new flow's id is its first frame). Nothing when the engine
+ * has no flow for it (yet: mid-segment, before the lookup).
+ */
+static void wk_evidence_stage_cur(struct wk_worker *k)
+{
+    const struct cap_frame *f = k->ev_cur;
+    uint64_t id = f ? eng_last_flow_id(k->eng) : 0;
+    if (!id)
+        return;
+    evidence_stage_packet(k->ev_stage, id, id == f->number, f, k->ev_cur_keep);
+    k->ev_cur = NULL;
+}
+
+/*
+ * Hand k's staged frames to the evidence ring: before any of k's records is published, so
+ * that the aggregator, which names a flow's evidence by its records (evidence_alias when it
+ * numbers the flow, then marks and flow ends through the sinks), finds every frame the
+ * worker analysed before them. mid: a segment is being analysed (ring_reserve about to
+ * publish its first records): its frame goes too once its flow is known.
+ */
+static void wk_evidence_flush(struct wk_worker *k, bool mid)
+{
+    if (!k->ev_stage)
+        return;
+    if (mid)
+        wk_evidence_stage_cur(k);
+    evidence_stage_flush(k->ev_stage);
+}
+
+/* The frame of the segment about to be analysed (f NULL: none); staged by wk_evidence_seg_end. */
+static void wk_evidence_seg_begin(struct wk_worker *k, const struct cap_frame *f, bool keep)
+{
+    k->ev_cur = k->ev_stage ? f : NULL;
+    k->ev_cur_keep = keep;
+}
+
+static void wk_evidence_seg_end(struct wk_worker *k)
+{
+    if (k->ev_cur)
+        wk_evidence_stage_cur(k);
+    k->ev_cur = NULL;
+}
+
 static struct wk_rec *wk_emit(struct wk_worker *k, uint32_t type, size_t len, uint16_t group,
                               uint64_t arg)
 {
     k->fold = NULL; /* another record follows it (and ring_reserve may publish) */
-    struct wk_rec *r = ring_reserve(k->out, len);
+    struct wk_rec *r = ring_try_reserve(k->out, len);
+    if (!r) { /* ring_reserve publishes: the evidence of what it publishes goes first */
+        wk_evidence_flush(k, true);
+        r = ring_reserve(k->out, len);
+    }
     if (!r)
         return NULL; /* larger than a ring message: cannot happen for the sizes used */
     r->type = (uint16_t)type;
@@ -460,6 +519,7 @@ static void wk_push_foldable(struct wk_worker *k, struct wk_rec *r)
 /* Publish the worker's records (nothing published may be extended any more). */
 static void wk_publish(struct wk_worker *k)
 {
+    wk_evidence_flush(k, false);
     k->fold = NULL;
     ring_publish(k->out);
 }
@@ -778,18 +838,18 @@ static void wk_run_batch(struct wk_worker *k, const struct wk_batch *b)
             continue; /* cannot happen */
         struct pkt p = m->p;
         p.payload = p.payload_caplen ? (const uint8_t *)(m + 1) : NULL;
+        struct cap_frame f = {.ts_ns = p.ts_ns,
+                              .caplen = m->frame_len,
+                              .wirelen = p.wirelen,
+                              .linktype = m->linktype,
+                              .data = (const uint8_t *)(m + 1) + p.payload_caplen,
+                              .number = p.frame};
+        /* the frame's bytes stay in the input ring until the batch is released */
+        wk_evidence_seg_begin(k, m->frame_len ? &f : NULL, true);
         wk_segment(k, &p, m->dup ? 1 : 0);
-        if (m->frame_len) {
-            struct cap_frame f = {.ts_ns = p.ts_ns,
-                                  .caplen = m->frame_len,
-                                  .wirelen = p.wirelen,
-                                  .linktype = m->linktype,
-                                  .data = (const uint8_t *)(m + 1) + p.payload_caplen,
-                                  .number = p.frame};
-            uint64_t id = eng_last_flow_id(k->eng); /* the flow's first frame */
-            evidence_packet_new(k->w->live.evidence, id, id == p.frame, &f);
-        }
+        wk_evidence_seg_end(k);
     }
+    wk_evidence_flush(k, false); /* before the input ring's messages are released */
 }
 
 /* End of input for worker k: its open flows, its detectors' on_finish, the last watermark. */
@@ -799,7 +859,9 @@ static void wk_worker_end(struct wk_worker *k)
     k->pos = WK_POS_END;
     k->phase = PH_FIN_FLOWS;
     k->sub = 0;
+    log_set_thread(k->tag, 1); /* the exit lines are said once, summed: wk_say_finish */
     eng_finish(k->eng, NULL);
+    log_set_thread(k->tag, 0);
     wk_publish_stats(k);
     k->phase = PH_FIN;
     k->sub = WK_POS_END;
@@ -930,9 +992,9 @@ static void wk_live_frame(struct wk_worker *k, struct cap_frame *f)
     wk_live_at(k, f->ts_ns);
     wk_advance(k, f->ts_ns);
     if (kind == PKT_TCP) {
+        wk_evidence_seg_begin(k, f, false); /* libpcap's buffer: copied into the staging */
         wk_segment(k, &p, -1); /* the engine's own duplicate filter: see README "Workers" */
-        uint64_t id = eng_last_flow_id(k->eng); /* the flow's first frame */
-        evidence_packet_new(w->live.evidence, id, id == f->number, f);
+        wk_evidence_seg_end(k);
         return;
     }
     wk_emit_malformed(k, f->number, f->ts_ns, pkt_malformed_what(kind));
@@ -1626,6 +1688,14 @@ static int wk_new_worker(struct workers *w, unsigned i)
     k->out = ring_new(WK_RING_BYTES, w->agg_ev, k->ev);
     if (!k->out)
         return ERR_NOMEM;
+    if (w->live.evidence) {
+        /* offline a batch's frames stay in the input ring until it ends (no copy); live a
+           copy of each, handed over at every watermark (WK_PUB_FRAMES frames at most) */
+        k->ev_stage = evidence_stage_new(w->live.evidence, k->cap ? WK_PUB_FRAMES : WK_BATCH,
+                                         k->cap != NULL);
+        if (!k->ev_stage)
+            return ERR_NOMEM;
+    }
     k->nslots = (uint32_t)c.max_flows;
     k->free_slots = malloc(sizeof(uint32_t) * k->nslots);
     if (!k->free_slots)
@@ -1921,6 +1991,48 @@ void wk_flush(struct workers *w)
         wk_end_batch(w);
 }
 
+/* What a worker's per-flow half of det_health counted for its exit lines (hl_on_finish). */
+static void wk_add_health(struct det *into, const struct det *from)
+{
+    struct hl *a = into->priv;
+    const struct hl *b = from->priv;
+    if (!a || !b)
+        return;
+    a->rq_blocks += b->rq_blocks; /* the request slots followed at once, over the workers */
+    a->rq_reclaimed += b->rq_reclaimed;
+    a->rq_overflows += b->rq_overflows;
+}
+
+/*
+ * Worker detectors whose on_finish says what they counted (exit warnings, -v lines): each
+ * worker's runs muted (wk_worker_end), and worker 0's runs again once the others' counts are
+ * added to it, so that each line is said once with the sums, as by one engine (not once per
+ * worker). on_finish of these does nothing else then (the per-flow half of det_health has no
+ * server table; det_tls only logs).
+ */
+static const struct {
+    const struct det_ops *ops;
+    void (*add)(struct det *into, const struct det *from);
+} wk_said_at_exit[] = {
+    {&det_tls_ops, det_tls_add_counts},
+    {&det_health_flow_ops, wk_add_health},
+};
+
+static void wk_say_finish(struct workers *w)
+{
+    for (size_t j = 0; j < sizeof(wk_said_at_exit) / sizeof(wk_said_at_exit[0]); j++) {
+        struct det *d0 = eng_det(w->wk[0].eng, wk_said_at_exit[j].ops);
+        if (!d0 || !d0->ops->on_finish)
+            continue;
+        for (unsigned i = 1; i < w->n; i++) {
+            struct det *di = eng_det(w->wk[i].eng, wk_said_at_exit[j].ops);
+            if (di)
+                wk_said_at_exit[j].add(d0, di);
+        }
+        d0->ops->on_finish(d0);
+    }
+}
+
 void wk_finish(struct workers *w, struct run_summary *sum)
 {
     if (w->single) {
@@ -1946,6 +2058,19 @@ void wk_finish(struct workers *w, struct run_summary *sum)
     if (w->agg_started)
         pthread_join(w->agg_thread, NULL);
     w->agg_started = false;
+    wk_say_finish(w);
+    if (w->live.evidence) {
+        uint64_t frames = 0, flushes = 0;
+        for (unsigned i = 0; i < w->n; i++) {
+            uint64_t a, b;
+            evidence_stage_counts(w->wk[i].ev_stage, &a, &b);
+            frames += a;
+            flushes += b;
+        }
+        log_info("evidence: the workers handed %" PRIu64 " frames to the ring in %" PRIu64
+                 " batches (one lock each)",
+                 frames, flushes);
+    }
     for (unsigned i = 0; i < w->n; i++) {
         struct eng_stats st;
         eng_get_stats(w->wk[i].eng, &st);
@@ -2021,6 +2146,7 @@ void wk_free(struct workers *w)
         eng_free(k->eng);
         ring_free(k->in);
         ring_free(k->out);
+        evidence_stage_free(k->ev_stage);
         ring_event_free(k->ev);
         free(k->free_slots);
         if (k->ev)

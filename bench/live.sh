@@ -4,7 +4,9 @@
 # 64-byte SYN flood from trafgen, onto a veth in a test namespace, captured by flowmedic -i with
 # --workers 1 and 2 (live, each worker reads its own PACKET_FANOUT handle); prints packets/s
 # offered, received by the kernel and dropped, and flowmedic's CPU seconds (user + sys, from
-# /proc before it is stopped: steadier than rates on a shared machine). Run by hand as root,
+# /proc before it is stopped: steadier than rates on a shared machine). FM_BENCH_ARGS adds
+# options (e.g. "--evidence-dir DIR"), FM_BENCH_WORKERS the worker counts (default "1 2"),
+# FM_BENCH_FLOOD=0 skips the SYN flood. Run by hand as root,
 # under flock /tmp/fm-netns.lock and nice; never in make check.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,7 +42,9 @@ run() {
     what=$1
     n=$2
     shift 2
-    ip netns exec "$ns" "$bin" -i "$vb" --workers "$n" --no-db -v -B 64 >/dev/null 2>"$tmp/err" &
+    # shellcheck disable=SC2086 # FM_BENCH_ARGS: extra options, split on spaces
+    ip netns exec "$ns" "$bin" -i "$vb" --workers "$n" --no-db -v -B 64 ${FM_BENCH_ARGS:-} \
+        >/dev/null 2>"$tmp/err" &
     fm=$!
     sleep 1.5
     t0=$(date +%s.%N)
@@ -85,8 +89,9 @@ flood() {
     sed -n 's/.*\b\([0-9][0-9]*\) packets outgoing.*/\1/p' "$tmp/tg" | tail -1 >"$tmp/sent"
     [ -s "$tmp/sent" ] || echo 2000000 >"$tmp/sent"
 }
-for n in 1 2; do
+for n in ${FM_BENCH_WORKERS:-1 2}; do
     run "tcpreplay x$nrep --topspeed" "$n" replay
-    command -v trafgen >/dev/null && run "trafgen 64-byte SYN flood (2 M)" "$n" flood
+    [ "${FM_BENCH_FLOOD:-1}" = 0 ] || ! command -v trafgen >/dev/null ||
+        run "trafgen 64-byte SYN flood (2 M)" "$n" flood
 done
 echo "($(nproc) CPUs; capture $(basename "$cap"))"

@@ -293,6 +293,99 @@ void evidence_packet_new(struct evidence *ev, uint64_t flow_id, bool first,
     pthread_mutex_unlock(&ev->mu);
 }
 
+/* A staged frame: its header, its flow, and its bytes (in the staging's buffer, or kept). */
+struct ev_staged {
+    uint64_t flow_id;
+    bool first;
+    struct cap_frame f;
+};
+
+struct evidence_stage {
+    struct evidence *ev;
+    size_t cap;            /* entries */
+    size_t n;              /* entries staged */
+    struct ev_staged *e;   /* cap entries */
+    uint8_t *buf;          /* cap * snaplen bytes for copies, or NULL (the caller keeps them) */
+    uint64_t frames;       /* frames handed to the ring */
+    uint64_t flushes;      /* locks taken */
+};
+
+struct evidence_stage *evidence_stage_new(struct evidence *ev, size_t frames, bool copy)
+{
+    if (!ev || !frames)
+        return NULL;
+    struct evidence_stage *st = calloc(1, sizeof(*st));
+    if (!st)
+        return NULL;
+    st->ev = ev;
+    st->cap = frames;
+    st->e = calloc(frames, sizeof(*st->e));
+    st->buf = copy ? malloc(frames * ev->snaplen) : NULL;
+    if (!st->e || (copy && !st->buf)) {
+        evidence_stage_free(st);
+        return NULL;
+    }
+    return st;
+}
+
+void evidence_stage_flush(struct evidence_stage *st)
+{
+    if (!st || !st->n)
+        return;
+    struct evidence *ev = st->ev;
+    pthread_mutex_lock(&ev->mu);
+    for (size_t i = 0; i < st->n; i++)
+        ev_packet(ev, st->e[i].flow_id, st->e[i].first ? 1 : 0, &st->e[i].f);
+    pthread_mutex_unlock(&ev->mu);
+    st->frames += st->n;
+    st->flushes++;
+    st->n = 0;
+}
+
+void evidence_stage_packet(struct evidence_stage *st, uint64_t flow_id, bool first,
+                           const struct cap_frame *f, bool keep)
+{
+    if (!st || !flow_id || !f)
+        return;
+    if (!keep && !st->buf) { /* no room for a copy: straight to the ring, in order */
+        evidence_stage_flush(st);
+        pthread_mutex_lock(&st->ev->mu);
+        ev_packet(st->ev, flow_id, first ? 1 : 0, f);
+        pthread_mutex_unlock(&st->ev->mu);
+        return;
+    }
+    if (st->n == st->cap)
+        evidence_stage_flush(st);
+    struct ev_staged *e = &st->e[st->n];
+    e->flow_id = flow_id;
+    e->first = first;
+    e->f = *f;
+    if (!keep) {
+        uint32_t n = f->caplen < st->ev->snaplen ? f->caplen : st->ev->snaplen;
+        uint8_t *to = st->buf + st->n * st->ev->snaplen;
+        if (n)
+            memcpy(to, f->data, n);
+        e->f.caplen = n; /* what the ring keeps anyway */
+        e->f.data = to;
+    }
+    st->n++;
+}
+
+void evidence_stage_counts(const struct evidence_stage *st, uint64_t *frames, uint64_t *flushes)
+{
+    *frames = st ? st->frames : 0;
+    *flushes = st ? st->flushes : 0;
+}
+
+void evidence_stage_free(struct evidence_stage *st)
+{
+    if (!st)
+        return;
+    free(st->e);
+    free(st->buf);
+    free(st);
+}
+
 void evidence_use_aliases(struct evidence *ev)
 {
     if (ev)

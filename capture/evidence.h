@@ -68,6 +68,25 @@ void evidence_packet_new(struct evidence *ev, uint64_t flow_id, bool first,
                          const struct cap_frame *f);
 
 /*
+ * A feeder's staging (one per worker thread): frames given to evidence_stage_packet are
+ * handed to the ring in batches, under one lock each, by evidence_stage_flush, or when the
+ * staging is full. A frame is copied into the staging (frames * snaplen bytes, allocated
+ * here) unless the caller keeps its bytes in place until the next flush (keep). The ring sees
+ * a flow's frames in the order they were staged; whoever names the flow (evidence_alias,
+ * evidence_mark, evidence_flow_end) must come after the flush of its frames. NULL: no memory.
+ */
+struct evidence_stage;
+struct evidence_stage *evidence_stage_new(struct evidence *ev, size_t frames, bool copy);
+/* Frame f of flow_id (first: the flow's first frame), as evidence_packet_new. */
+void evidence_stage_packet(struct evidence_stage *st, uint64_t flow_id, bool first,
+                           const struct cap_frame *f, bool keep);
+/* Hand every staged frame to the ring (one lock); nothing staged: no lock. */
+void evidence_stage_flush(struct evidence_stage *st);
+/* Frames handed to the ring so far, and flushes that took the lock (for tests). */
+void evidence_stage_counts(const struct evidence_stage *st, uint64_t *frames, uint64_t *flushes);
+void evidence_stage_free(struct evidence_stage *st);
+
+/*
  * With workers: flows are fed by the worker's id for them (evidence_packet_new) and named in
  * the output by the aggregator's (evidence_alias, when it numbers the flow). After
  * evidence_use_aliases, evidence_mark, evidence_holds and evidence_flow_end take the

@@ -7,7 +7,8 @@
  * handle by the symmetric flow hash of the packet (__skb_get_hash_symmetric: addresses and
  * ports only, sorted, so both directions of a flow, and every copy of one frame, go to one
  * handle; fragments are reassembled first). Packets a handle received before every handle
- * joined are dropped once (they were also seen by the others). There is no merge here: each
+ * joined are dropped once (they were also seen by the others), and the kernel's counters
+ * start from there (cap_drain). There is no merge here: each
  * worker analyses its handle's flows, and the aggregator orders the workers' records by
  * capture time (analyzers/worker.c, README "Workers").
  */
@@ -96,6 +97,7 @@ void fan_stats(struct cap_fanout *fo, struct cap_stats *st)
         st->kernel_recv += one.kernel_recv;
         st->kernel_drop += one.kernel_drop;
         st->if_drop += one.if_drop;
+        st->prefiltered += one.prefiltered;
     }
 }
 

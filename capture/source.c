@@ -13,6 +13,7 @@
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdio_ext.h> /* __fsetlocking */
 #include <stdlib.h>
@@ -48,6 +49,13 @@ struct cap_source {
     bool has_prog;              /* prog holds a compiled filter to free */
     int linktype;               /* DLT of the current handle */
     struct cap_fanout *fan;     /* live on several handles read apart (fanout.h), or NULL */
+    /* Live: what came before the filter (live_settle). */
+    uint64_t settle_ns;         /* frames stamped up to then may predate the filter; 0: none */
+    uint64_t early;             /* such frames that match the filter (counted in base_recv) */
+    uint64_t prefiltered;       /* such frames that do not: left out */
+    uint64_t base_recv;         /* pcap_stats when the filter was in place: what the kernel */
+    uint64_t base_drop;         /* counted before is not ours */
+    uint64_t base_ifdrop;
     char *iobuf;                /* files: CAP_FILE_BUFFER bytes of stdio buffer, or NULL */
     char err[CAP_ERRLEN];       /* last error text */
 };
@@ -357,6 +365,64 @@ static int explain_activate(pcap_t *pc, int rc, const char *iface, char *errbuf,
     }
 }
 
+/*
+ * Live: from now on the kernel filters for this handle. libpcap activates the handle before
+ * the filter is set, and frames that came in between were queued without a filter and counted
+ * by the kernel (ps_recv); pcap_setfilter filters in userland the ring blocks filled by then,
+ * but not a block still being filled, nor the counters (tcpdump's "received by filter" counts
+ * them too). So: take the counters now as the zero (cap_stats subtracts them), and check the
+ * frames stamped up to now against the filter here (s->prog, compiled for the link type
+ * alone, as the frames come from the ring with their VLAN tags put back): those that do not
+ * match are left out, those that match are counted back (they were in the zero). A frame
+ * that came in before the filter was set was stamped before now (the kernel stamps a frame
+ * when it queues it, or earlier, on the same real-time clock); the first frame stamped later
+ * ends the checks. Called after pcap_setfilter, and by fanout.c once the group is complete.
+ */
+/* The zero of s's counters: what pcap_stats says now (kept as it was if that fails). */
+static void live_zero(struct cap_source *s)
+{
+    struct pcap_stat ps;
+    memset(&ps, 0, sizeof(ps));
+    if (pcap_stats(s->pc, &ps) != 0)
+        return;
+    s->base_recv = ps.ps_recv;
+    s->base_drop = ps.ps_drop;
+    s->base_ifdrop = ps.ps_ifdrop;
+}
+
+static void live_settle(struct cap_source *s)
+{
+    struct timespec now;
+    if (!s->pc)
+        return;
+    live_zero(s);
+    s->early = 0;
+    clock_gettime(CLOCK_REALTIME, &now);
+    s->settle_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+/* Live: s->prog, the filter for frames as delivered (link type and snaplen of the handle). */
+static int live_prog(struct cap_source *s, const char *filter, bpf_u_int32 netmask, char *errbuf,
+                     size_t errlen)
+{
+    if (!filter || !*filter)
+        return 0;
+    pcap_t *dead = pcap_open_dead(s->linktype, pcap_snapshot(s->pc));
+    if (!dead) {
+        snprintf(errbuf, errlen, "out of memory compiling the filter");
+        return ERR_NOMEM;
+    }
+    int rc = 0;
+    if (pcap_compile(dead, &s->prog, filter, 1, netmask) != 0) {
+        snprintf(errbuf, errlen, "invalid filter expression '%s': %s", filter, pcap_geterr(dead));
+        rc = ERR_ARG;
+    } else {
+        s->has_prog = true;
+    }
+    pcap_close(dead);
+    return rc;
+}
+
 struct cap_source *cap_open_live(const struct cap_live_opts *o, const char *filter, char *errbuf,
                                  size_t errlen)
 {
@@ -404,7 +470,8 @@ struct cap_source *cap_open_live(const struct cap_live_opts *o, const char *filt
     bpf_u_int32 net = 0, mask = PCAP_NETMASK_UNKNOWN;
     if (pcap_lookupnet(iface, &net, &mask, perr) != 0)
         mask = PCAP_NETMASK_UNKNOWN;
-    if (set_filter(s->pc, filter, mask, iface, errbuf, errlen) != 0)
+    if (set_filter(s->pc, filter, mask, iface, errbuf, errlen) != 0 ||
+        live_prog(s, filter, mask, errbuf, errlen) != 0)
         goto fail;
 
     /*
@@ -415,6 +482,8 @@ struct cap_source *cap_open_live(const struct cap_live_opts *o, const char *filt
     s->fd = pcap_get_selectable_fd(s->pc);
     if (s->fd >= 0 && pcap_setnonblock(s->pc, 1, perr) != 0)
         s->fd = -1; /* fall back to blocking reads with the libpcap timeout */
+    if (s->has_prog)
+        live_settle(s);
     return s;
 
 fail:
@@ -477,6 +546,17 @@ static int next_live(struct cap_source *s, struct cap_frame *f)
     const u_char *data;
     for (int tries = 0; tries < 2; tries++) {
         int rc = pcap_next_ex(s->pc, &h, &data);
+        if (rc == 1 && s->settle_ns) { /* it may have come before the filter (live_settle) */
+            if (ts_of(s, h) > s->settle_ns) {
+                s->settle_ns = 0; /* after it, all came through the kernel's filter */
+            } else if (s->has_prog && pcap_offline_filter(&s->prog, h, data) == 0) {
+                s->prefiltered++;
+                tries--; /* not a try: the next frame, or the wait */
+                continue;
+            } else {
+                s->early++;
+            }
+        }
         if (rc == 1) {
             deliver(s, h, data, f);
             return 0;
@@ -588,6 +668,7 @@ uint64_t cap_drain(struct cap_source *s)
     uint64_t n = 0;
     while (s->pc && s->fd >= 0 && pcap_next_ex(s->pc, &h, &data) == 1)
         n++;
+    live_settle(s); /* what the kernel counted so far was dropped here, or by the filter */
     return n;
 }
 
@@ -610,13 +691,14 @@ void cap_stats(struct cap_source *s, struct cap_stats *st)
     memset(st, 0, sizeof *st);
     st->frames = s->frames;
     st->live = s->live;
+    st->prefiltered = s->prefiltered;
     if (!s->live || !s->pc)
         return;
     struct pcap_stat ps;
-    if (pcap_stats(s->pc, &ps) == 0) {
-        st->kernel_recv = ps.ps_recv;
-        st->kernel_drop = ps.ps_drop;
-        st->if_drop = ps.ps_ifdrop;
+    if (pcap_stats(s->pc, &ps) == 0) { /* from the zero of live_settle (u_int counters) */
+        st->kernel_recv = (uint32_t)(ps.ps_recv - (u_int)s->base_recv) + s->early;
+        st->kernel_drop = (uint32_t)(ps.ps_drop - (u_int)s->base_drop);
+        st->if_drop = (uint32_t)(ps.ps_ifdrop - (u_int)s->base_ifdrop);
     }
 }
 

@@ -37,6 +37,8 @@ struct cap_stats {
     uint64_t kernel_recv;   /* pcap_stats ps_recv (live only) */
     uint64_t kernel_drop;   /* pcap_stats ps_drop: dropped for lack of buffer space */
     uint64_t if_drop;       /* pcap_stats ps_ifdrop: dropped by the interface/driver */
+    uint64_t prefiltered;   /* frames queued before the filter was set that it would have
+                               left out: left out here, and not in the counters above */
     bool live;              /* the counters above are from a live capture */
 };
 
@@ -89,7 +91,10 @@ struct cap_source *cap_handle(struct cap_source *s, unsigned i);
 /* For fanout.c: the live handle's socket (pcap_fileno), or -1. */
 int cap_fileno(const struct cap_source *s);
 
-/* For fanout.c: read and drop what a live handle has buffered now; returns the frames dropped. */
+/*
+ * For fanout.c: read and drop what a live handle has buffered now, and count from now on (the
+ * kernel counters' zero, the frames checked against the filter); returns the frames dropped.
+ */
 uint64_t cap_drain(struct cap_source *s);
 
 #endif

@@ -964,8 +964,8 @@ static void wait_tui_quit(struct run *r)
 }
 
 /*
- * Live with workers: the kernel counters of each capture handle (their sums are above), and
- * the packets that reached their worker after its clock had passed them.
+ * Live with workers: with -v the kernel counters of each capture handle (their sums are
+ * above), and the packets that reached their worker after its clock had passed them.
  */
 static void print_handle_stats(struct run *r)
 {
@@ -978,7 +978,7 @@ static void print_handle_stats(struct run *r)
                     "passed them (the per-server detectors saw them that late)\n",
                     ls.late);
     }
-    for (unsigned i = 0; i < cap_handles(r->src); i++) {
+    for (unsigned i = 0; log_verbose && i < cap_handles(r->src); i++) { /* the sums: above */
         struct cap_stats hs;
         cap_stats(cap_handle(r->src, i), &hs);
         fprintf(stderr,
@@ -1028,6 +1028,9 @@ static int finish(struct run *r, int status)
                 "flowmedic: %" PRIu64 " packets received by the kernel, %" PRIu64
                 " dropped by the kernel, %" PRIu64 " dropped by the interface\n",
                 cs.kernel_recv, cs.kernel_drop, cs.if_drop);
+        log_info("%" PRIu64 " frames queued before the filter was set did not match it: "
+                 "left out, and not counted above",
+                 cs.prefiltered);
         print_handle_stats(r);
     }
     if (r->store) {
@@ -1066,19 +1069,35 @@ static void close_run(struct run *r)
  * need a core (offline also the reader), and bench/README.md measured more threads than cores
  * to be slower on this 2-CPU machine. Change the rule here only.
  */
-static unsigned auto_workers(void)
+static unsigned auto_workers(char *why, size_t len)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    if (cpus <= 2)
+    if (cpus <= 2) {
+        /* bench/README.md, 40 000 flows, --no-db: 1.59 M packets/s with 1, 878 k with 2 */
+        snprintf(why, len,
+                 "auto: %ld online CPU%s; with 2 or fewer one thread, as 2 workers measured "
+                 "slower than 1 on 2 CPUs, bench/README.md",
+                 cpus, cpus == 1 ? "" : "s");
         return 1;
-    return cpus - 1 > WK_MAX ? WK_MAX : (unsigned)(cpus - 1);
+    }
+    unsigned n = cpus - 1 > WK_MAX ? WK_MAX : (unsigned)(cpus - 1);
+    snprintf(why, len,
+             "auto: %ld online CPUs less one for the aggregator, output and database threads, "
+             "at most %u",
+             cpus, (unsigned)WK_MAX);
+    return n;
 }
 
-/* How many analysis threads: --workers (or the configuration's workers key), or auto. */
-static unsigned resolve_workers(const struct run *r)
+/* How many analysis threads: --workers (or the configuration's workers key), or auto; why. */
+static unsigned resolve_workers(const struct run *r, char *why, size_t len)
 {
     const struct opts *o = r->o;
-    return o->workers ? o->workers : auto_workers();
+    if (o->workers) {
+        snprintf(why, len, "%s",
+                 o->workers_given ? "--workers" : "the configuration's workers key");
+        return o->workers;
+    }
+    return auto_workers(why, len);
 }
 
 static int open_source(struct run *r)
@@ -1127,11 +1146,9 @@ static int run(struct opts *o)
         return EXIT_RUNTIME;
     }
     r->o = o;
-    r->nworkers = resolve_workers(r);
-    log_info("%u analysis worker%s (%s)", r->nworkers, r->nworkers == 1 ? "" : "s",
-             o->workers_given  ? "--workers"
-             : o->workers == 0 ? "auto"
-                               : "the configuration's workers key");
+    char why[200];
+    r->nworkers = resolve_workers(r, why, sizeof(why));
+    log_info("%u analysis worker%s (%s)", r->nworkers, r->nworkers == 1 ? "" : "s", why);
     if (open_source(r) != 0)
         goto out;
     if (o->user && drop_privileges(o->user) != 0)

@@ -59,6 +59,10 @@ tmp, rc, fm = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 bad = []
 if rc != 0:
     bad.append("flowmedic -i exit status %d: %s" % (rc, open(tmp + "/err").read()))
+if re.search(r"handle \d+ \(worker \d+\)", open(tmp + "/err").read()):
+    bad.append("per-handle counters printed without -v: %s" % open(tmp + "/err").read())
+if "received by the kernel" not in open(tmp + "/err").read():
+    bad.append("no kernel counters at exit: %s" % open(tmp + "/err").read())
 objs = [json.loads(l) for l in open(tmp + "/out.json") if l.startswith("{")]
 flows = {o["flow_id"]: o for o in objs if o["type"] == "flow"}
 errors = sorted({o["flow_id"] for o in objs
