@@ -14,9 +14,10 @@
  *   as the single engine did (idle expiry, lingering closed flows, once-a-second ticks happen
  *   at the same positions for every N).
  * - Each worker is an engine of its own (own flow table, pools, caps split N ways) running
- *   the per-flow detectors (TCP events, TLS, server health's per-flow half). The detectors
- *   with state across flows (those not in wk_flow_dets: establishment, server health's server
- *   half, incidents, and the scan tracker) run once, in the aggregator: at their places in the
+ *   the per-flow detectors (TCP events, TLS, the per-flow halves of establishment and server
+ *   health). The detectors with state across flows (those not in wk_flow_dets: the server
+ *   halves of establishment and server health, incidents, and the scan tracker) run once, in
+ *   the aggregator: at their places in the
  *   detector table the worker's table holds proxies that send the aggregator what those
  *   detectors would have been called with (the flow record after TCP analysis, the segment -
  *   with its payload only if an aggregator detector parses streams, none does now - flow
@@ -38,7 +39,11 @@
  *   ops of a segment come after the server half's on_packet of that segment: both only add
  *   to the same interval's counters and sketches after advancing the clock to the segment's
  *   time, so the order does not show (an op advancing the clock to the segment's own time
- *   after its group 0 is not even sent).
+ *   after its group 0 is not even sent). det_estab's per-flow half sends WR_EOP records
+ *   (struct estab_op: a SYN, the first SYN-ACK, a RST refusing the SYN, an attempt's end)
+ *   the same way; its server half has no on_packet nor on_flow_end (only ticks and the
+ *   ops), so its ops come where the whole detector made them (det_estab.c says why that
+ *   keeps its order); an op on a SYN-only flow edits the packed shadow (wk_estab_packed).
  * - Every record a worker sends carries a key (pos, phase, sub): phase orders what happened
  *   at one position as the engine did it (lingering closed flows, then idle flows, in the
  *   engine's list orders: sub is the closing / last position of the flow; then the tick of
@@ -150,6 +155,8 @@ enum wk_out_type {
     WR_MALFORMED, /* eng_malformed */
     WR_WATERMARK, /* every position up to pos is done */
     WR_HOP,       /* a health op of the per-flow half (arg: slot; 0 for HOP_ADVANCE) */
+    WR_EOP,       /* an establishment op of the per-flow half (arg: slot; struct estab_op
+                     and its body follow the header) */
 };
 
 /* The header of every worker -> aggregator record. */
@@ -326,6 +333,7 @@ struct workers {
     bool agg_payload;                      /* an aggregator detector reads payload (a stream
                                               parser): segments carry it */
     struct det *agg_health;                /* the server half of det_health, or NULL */
+    struct det *agg_estab;                 /* the server half of det_estab, or NULL */
     struct flow view;                      /* the flow the aggregator's detectors are given */
     struct flow unp;                       /* a compact shadow being unpacked */
     uint8_t *view_ext;                     /* a compact shadow's slices, unpacked (ext_size) */
@@ -372,11 +380,12 @@ static const struct det_ops *const wk_flow_dets[] = {&det_tcp_ops, &det_tls_ops,
 
 /*
  * Detectors made of a per-flow half (run in the workers, where the whole one stands in the
- * table) and a server half (run in the aggregator, just before it): det_health.
+ * table) and a server half (run in the aggregator, just before it): det_estab, det_health.
  */
 static const struct {
     const struct det_ops *whole, *srv, *flow;
 } wk_halves[] = {
+    {&det_estab_ops, &det_estab_srv_ops, &det_estab_flow_ops},
     {&det_health_ops, &det_health_srv_ops, &det_health_flow_ops},
 };
 
@@ -700,6 +709,24 @@ static void wk_health_op(void *ctx, const struct flow *f, const struct health_op
     }
 }
 
+/*
+ * The establishment ops of this worker's per-flow half: to the aggregator as they are made
+ * (a SYN, the first SYN-ACK, a refusing RST, an attempt's end), keyed like every record, so
+ * the server half applies them where the whole detector would have.
+ */
+static void wk_estab_op(void *ctx, const struct flow *f, const struct estab_op *op)
+{
+    struct wk_worker *k = ctx;
+    uint64_t slot = wk_slice_of(f)->slot;
+    if (!slot || op->size > ESTAB_OP_MAX)
+        return; /* no shadow flow: the aggregator has no server for it either */
+    struct wk_rec *r = wk_emit(k, WR_EOP, sizeof(*r) + op->size, 0, slot);
+    if (r) {
+        memcpy(r + 1, op, op->size);
+        ring_push(k->out);
+    }
+}
+
 /* tls_certs' judge on a worker: judge every time, let the aggregator decide (WR_CERT_KEY). */
 static bool wk_cert_judge(void *ctx, uint64_t key)
 {
@@ -815,13 +842,14 @@ static bool wk_in_ready(void *ctx)
 
 /*
  * What a worker thread sets up for itself, offline (wk_worker_main) or live (wk_live_main):
- * the certificate judge and the health ops' sink of its detectors, its log tag and thread
- * name; wk_thread_end undoes the first two.
+ * the certificate judge and the health and establishment ops' sinks of its detectors, its
+ * log tag and thread name; wk_thread_end undoes the first three.
  */
 static void wk_thread_begin(struct wk_worker *k)
 {
     tls_certs_set_thread_judge(wk_cert_judge, k);
     health_set_thread_sink(wk_health_op, k);
+    estab_set_thread_sink(wk_estab_op, k);
     snprintf(k->tag, sizeof(k->tag), "worker %u: ", k->id);
     log_set_thread(k->tag, 0);
     char name[16];
@@ -833,6 +861,7 @@ static void wk_thread_end(void)
 {
     tls_certs_set_thread_judge(NULL, NULL);
     health_set_thread_sink(NULL, NULL);
+    estab_set_thread_sink(NULL, NULL);
 }
 
 static void *wk_worker_main(void *arg)
@@ -1235,6 +1264,59 @@ static void wk_view_keep(struct workers *w, struct wk_shadow *sh)
     sh->stream_holes = w->view.stream_holes;
 }
 
+/*
+ * An op on a compact shadow touches only the server half's slice, all of whose bytes its
+ * small form holds while the flow is SYN-only: apply it to that slice taken from the packed
+ * form, and put it back, without unpacking the shadow. False (nothing done) when the slice
+ * would not pack back byte for byte.
+ */
+static bool wk_estab_packed(struct workers *w, unsigned i, uint64_t slot, const struct estab_op *op)
+{
+    const struct det *d = w->agg_estab;
+    uint8_t slice[64], back[64];
+    size_t n = d->ops->flow_state_size;
+    if (n > sizeof(slice))
+        return false;
+    uint8_t *small = (uint8_t *)(wk_cslot(w, i, slot) + 1) + d->small_off, *at = small;
+    memset(slice, 0, n);
+    for (size_t j = 0; j < d->ops->nsmall; j++) {
+        memcpy(slice + d->ops->small[j].off, at, d->ops->small[j].size);
+        at += d->ops->small[j].size;
+    }
+    estab_apply_op((struct det *)(uintptr_t)d, slice, w->src[i].gid[slot], op);
+    memcpy(back, slice, n);
+    for (size_t j = 0; j < d->ops->nsmall; j++)
+        memset(back + d->ops->small[j].off, 0, d->ops->small[j].size);
+    for (size_t b = 0; b < n; b++)
+        if (back[b])
+            return false; /* cannot happen: a SYN-only flow's ops write small fields only */
+    at = small;
+    for (size_t j = 0; j < d->ops->nsmall; j++) {
+        memcpy(at, slice + d->ops->small[j].off, d->ops->small[j].size);
+        at += d->ops->small[j].size;
+    }
+    return true;
+}
+
+/*
+ * An establishment op of worker i's per-flow half: the server half applies it to its slice
+ * of the flow. An op made during a segment comes after that segment's group-0 record (so a
+ * SYN-only flow's shadow is compact by then, and stays so: wk_estab_packed); one made at a
+ * flow end finds its slices in a block.
+ */
+static void wk_agg_estab(struct workers *w, unsigned i, const struct wk_rec *h)
+{
+    struct wk_shadow *sh = wk_shadow(w, i, h->arg);
+    if (!w->agg_estab || !sh)
+        return;
+    const struct estab_op *op = (const struct estab_op *)(const void *)(h + 1);
+    if (!sh->block && !sh->fresh && wk_estab_packed(w, i, h->arg, op))
+        return;
+    uint8_t *ext = wk_ext(w, i, h->arg, sh);
+    estab_apply_op(w->agg_estab, ext + w->agg_estab->off, w->src[i].gid[h->arg], op);
+    wk_keep(w, i, h->arg, sh, ext, NULL, NULL); /* rare: ops of flows past their SYNs */
+}
+
 /* Process one record of worker i. */
 static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
 {
@@ -1355,6 +1437,9 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
         }
         break;
     }
+    case WR_EOP:
+        wk_agg_estab(w, i, h);
+        break;
     case WR_MALFORMED: {
         const struct wk_malformed_rec *r = (const struct wk_malformed_rec *)(const void *)h;
         eng_malformed(w->agg, r->ts_ns, h->arg, r->what);
@@ -1698,6 +1783,7 @@ struct workers *wk_new_opts(const struct eng_config *cfg, unsigned n, const stru
     w->snap_mu_ok = true;
     w->agg = eng_new_dets(cfg, w->agg_table, out, out_ctx);
     w->agg_health = w->agg ? eng_det(w->agg, &det_health_srv_ops) : NULL;
+    w->agg_estab = w->agg ? eng_det(w->agg, &det_estab_srv_ops) : NULL;
     w->rd_ev = ring_event_new();
     w->agg_ev = ring_event_new();
     w->dedup = tcp_dedup_new(WK_DEDUP_ORDER);
