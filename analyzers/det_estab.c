@@ -39,8 +39,11 @@
  * - Its state is read only by itself: at an op (EOP_SYNACK of a retried flow and EOP_END
  *   read the buckets), at its ticks, at the end. Every write comes from an op, made at once
  *   (nothing is batched) and keyed at the moment the flow half made it, so the aggregator
- *   applies it where the whole would have (after its own records of that segment or flow end,
- *   before the next detector's): every read sees the same writes before it.
+ *   applies it where the whole would have (after the detectors before it in the table, before
+ *   those after it: the server half has no per-segment nor flow-end entry of its own, so the
+ *   worker runs the per-flow half just before the server half's group): every read sees the
+ *   same writes before it, and the findings an op gives reach the other detectors' on_finding
+ *   in the same place.
  * - Within one segment the whole wrote the first SYN's slot and bucket before recording the
  *   SYN and the pending copy after; the op does both after: nothing reads in between.
  * - The verdicts that need the server are given by the server half: the backlog judgement of
@@ -278,6 +281,23 @@ struct es_op {
     uint64_t refused_ns;       /* the refusing RST */
     uint64_t refused_frame;    /* its frame */
     struct es_late l;          /* EOP_END with a tail: the rest of its state */
+};
+
+/*
+ * An op as the server half reads it: the op's fields, and where the flow's state is (in the
+ * op received, or the flow's own state when the whole detector applies it at once).
+ */
+struct es_in {
+    uint32_t kind;             /* enum estab_op_kind */
+    uint64_t ts;               /* as struct es_op */
+    uint64_t frame;            /* as struct es_op */
+    uint64_t end_ns;           /* as struct es_op */
+    struct es_who who;         /* the flow */
+    const struct es_early *e;  /* its SYN side */
+    bool refused_ttl_mismatch; /* its refusal */
+    uint64_t refused_ns;       /* the refusing RST */
+    uint64_t refused_frame;    /* its frame */
+    const struct es_late *l;   /* EOP_END with a tail: the rest of its state; else NULL */
 };
 
 /* "1.0 s", "250.0 ms" or "0.186 ms". */
@@ -846,7 +866,7 @@ static void es_slow(struct det *d, const struct es_who *w, struct es_flow *st, u
 
 /* The attempt record of a flow (w, its server slice sv, o: the op with its SYNs and refusal). */
 static void es_attempt_of(struct es_attempt *at, const struct es_who *w, const struct es_sflow *sv,
-                          const struct es_op *o)
+                          const struct es_in *o)
 {
     memset(at, 0, sizeof(*at));
     at->used = true;
@@ -855,8 +875,8 @@ static void es_attempt_of(struct es_attempt *at, const struct es_who *w, const s
     at->server = w->server;
     at->srv = sv->srv;
     at->srv_gen = sv->srv_gen;
-    at->sy = o->e.sy;
-    at->refused = o->e.refused;
+    at->sy = o->e->sy;
+    at->refused = o->e->refused;
     at->refused_ttl_mismatch = o->refused_ttl_mismatch;
     at->refused_ns = o->refused_ns;
     at->refused_frame = o->refused_frame;
@@ -1029,10 +1049,10 @@ static void es_unanswered(struct det *d, const struct es_attempt *at)
  * copy follows the SYNs (the first SYN takes a slot when one is free).
  */
 static void es_srv_syn(struct det *d, struct es_sflow *sv, const struct es_who *w,
-                       const struct es_op *o)
+                       const struct es_in *o)
 {
     struct es_priv *p = d->priv;
-    const struct es_early *e = &o->e;
+    const struct es_early *e = o->e;
     if (e->sy.nsyn == 1) {
         es_take_server(d, sv, &w->server, o->ts);
         es_count_at(d, sv, o->ts, ES_ATTEMPT);
@@ -1053,15 +1073,15 @@ static void es_srv_syn(struct det *d, struct es_sflow *sv, const struct es_who *
 
 /* EOP_SYNACK: the first SYN-ACK (o->e: the flow before it counts it). */
 static void es_srv_synack(struct det *d, struct es_sflow *sv, const struct es_who *w,
-                          const struct es_op *o)
+                          const struct es_in *o)
 {
-    if (o->e.sy.nsyn == 0)
+    if (o->e->sy.nsyn == 0)
         es_take_server(d, sv, &w->server, o->ts);
     es_pending_release(d, sv, es_pending_of(d, sv, w->flow_id));
-    if (o->e.sy.nsyn >= 2) {
+    if (o->e->sy.nsyn >= 2) {
         struct es_late l = {
-            .synack_ns = o->ts, .synack_frame = o->frame, .syn_at_synack = o->e.sy.nsyn};
-        es_judge_retry(d, w, sv, &o->e.sy, &l, false);
+            .synack_ns = o->ts, .synack_frame = o->frame, .syn_at_synack = o->e->sy.nsyn};
+        es_judge_retry(d, w, sv, &o->e->sy, &l, false);
         sv->hs = l.done_hs ? ES_HS_REPORTED : ES_HS_PENDING;
     }
     es_count_at(d, sv, o->ts, ES_ANSWERED);
@@ -1069,7 +1089,7 @@ static void es_srv_synack(struct det *d, struct es_sflow *sv, const struct es_wh
 
 /* EOP_REFUSED: a RST answered the SYN (a refusal once no SYN-ACK follows: es_on_tick). */
 static void es_srv_refused(struct det *d, struct es_sflow *sv, const struct es_who *w,
-                           const struct es_op *o)
+                           const struct es_in *o)
 {
     struct es_attempt *pa = es_pending_of(d, sv, w->flow_id);
     if (pa && !pa->decided)
@@ -1084,7 +1104,7 @@ static void es_srv_refused(struct det *d, struct es_sflow *sv, const struct es_w
  * queue overflow, slow_handshake), on the copy of its state the op carries.
  */
 static void es_srv_end(struct det *d, struct es_sflow *sv, const struct es_who *w,
-                       const struct es_op *o)
+                       const struct es_in *o)
 {
     struct es_priv *p = d->priv;
     if (o->ts > p->now_ns)
@@ -1092,21 +1112,21 @@ static void es_srv_end(struct det *d, struct es_sflow *sv, const struct es_who *
     struct es_attempt *pa = es_pending_of(d, sv, w->flow_id);
     bool decided = pa && pa->decided;
     es_pending_release(d, sv, pa);
-    if (o->e.nsynack == 0) {
-        if (decided || o->e.sy.nsyn == 0)
+    if (o->e->nsynack == 0) {
+        if (decided || o->e->sy.nsyn == 0)
             return;
         struct es_attempt at;
         es_attempt_of(&at, w, sv, o);
-        if (o->e.refused)
+        if (o->e->refused)
             es_refused_emit(d, &at);
         else
             es_unanswered(d, &at);
         return;
     }
-    if (o->h.size < sizeof(*o))
+    if (!o->l)
         return; /* no tail: the per-flow half gave its verdicts itself */
-    struct es_early e = o->e;
-    struct es_late l = o->l;
+    struct es_early e = *o->e;
+    struct es_late l = *o->l;
     struct es_flow st = {&e, &l};
     l.done_hs = sv->hs == ES_HS_REPORTED;
     l.judge_pending = sv->hs == ES_HS_PENDING;
@@ -1117,11 +1137,11 @@ static void es_srv_end(struct det *d, struct es_sflow *sv, const struct es_who *
 }
 
 /* Apply op o of the flow whose server slice is sv and whose id is flow_id. */
-static void es_apply(struct det *d, struct es_sflow *sv, uint64_t flow_id, const struct es_op *o)
+static void es_apply(struct det *d, struct es_sflow *sv, uint64_t flow_id, const struct es_in *o)
 {
     struct es_who w = o->who;
     w.flow_id = flow_id;
-    switch (o->h.kind) {
+    switch (o->kind) {
     case EOP_SYN:
         es_srv_syn(d, sv, &w, o);
         break;
@@ -1141,9 +1161,21 @@ static void es_apply(struct det *d, struct es_sflow *sv, uint64_t flow_id, const
 
 void estab_apply_op(struct det *d, void *slice, uint64_t flow_id, const struct estab_op *op)
 {
-    if (d && d->priv && slice && op && op->size >= offsetof(struct es_op, l) &&
-        op->size <= sizeof(struct es_op))
-        es_apply(d, slice, flow_id, (const struct es_op *)(const void *)op);
+    if (!d || !d->priv || !slice || !op || op->size < offsetof(struct es_op, l) ||
+        op->size > sizeof(struct es_op))
+        return;
+    const struct es_op *o = (const struct es_op *)(const void *)op;
+    struct es_in in = {.kind = o->h.kind,
+                       .ts = o->ts,
+                       .frame = o->frame,
+                       .end_ns = o->end_ns,
+                       .who = o->who,
+                       .e = &o->e,
+                       .refused_ttl_mismatch = o->refused_ttl_mismatch,
+                       .refused_ns = o->refused_ns,
+                       .refused_frame = o->refused_frame,
+                       .l = op->size == sizeof(*o) ? &o->l : NULL};
+    es_apply(d, slice, flow_id, &in);
 }
 
 /* ---- the per-flow half: the handshake of one flow, and the ops it hands the server half ---- */
@@ -1169,25 +1201,38 @@ static void es_send(struct det *d, const struct flow *f, void *fs, const struct 
                     uint32_t kind, uint64_t ts, uint64_t frame, bool tail)
 {
     struct es_priv *p = d->priv;
+    struct es_in in = {.kind = kind,
+                       .ts = ts,
+                       .frame = frame,
+                       .end_ns = kind == EOP_END ? flow_rec(f)->last_ts_ns : 0,
+                       .e = st->e,
+                       .l = tail ? st->l : NULL};
+    es_who_of(&in.who, f);
+    if (st->l) {
+        in.refused_ttl_mismatch = st->l->refused_ttl_mismatch;
+        in.refused_ns = st->l->refused_ns;
+        in.refused_frame = st->l->refused_frame;
+    }
+    if (!p->remote) {
+        es_apply(d, &((struct es_slice *)fs)->s, in.who.flow_id, &in);
+        return;
+    }
+    if (!es_sink)
+        return;
     struct es_op o;
     o.h.kind = kind;
     o.h.size = tail ? (uint32_t)sizeof(o) : (uint32_t)offsetof(struct es_op, l);
-    o.ts = ts;
-    o.frame = frame;
-    o.end_ns = kind == EOP_END ? flow_rec(f)->last_ts_ns : 0;
-    es_who_of(&o.who, f);
-    o.e = *st->e;
-    o.refused_ttl_mismatch = st->l ? st->l->refused_ttl_mismatch : false;
-    o.refused_ns = st->l ? st->l->refused_ns : 0;
-    o.refused_frame = st->l ? st->l->refused_frame : 0;
+    o.ts = in.ts;
+    o.frame = in.frame;
+    o.end_ns = in.end_ns;
+    o.who = in.who;
+    o.e = *in.e;
+    o.refused_ttl_mismatch = in.refused_ttl_mismatch;
+    o.refused_ns = in.refused_ns;
+    o.refused_frame = in.refused_frame;
     if (tail)
         o.l = *st->l;
-    if (!p->remote) {
-        es_apply(d, &((struct es_slice *)fs)->s, o.who.flow_id, &o);
-        return;
-    }
-    if (es_sink)
-        es_sink(es_sink_ctx, f, &o.h);
+    es_sink(es_sink_ctx, f, &o.h);
 }
 
 /* A client SYN (first or retry). */
