@@ -41,9 +41,12 @@
  *   time, so the order does not show (an op advancing the clock to the segment's own time
  *   after its group 0 is not even sent). det_estab's per-flow half sends WR_EOP records
  *   (struct estab_op: a SYN, the first SYN-ACK, a RST refusing the SYN, an attempt's end)
- *   the same way; its server half has no on_packet nor on_flow_end (only ticks and the
- *   ops), so its ops come where the whole detector made them (det_estab.c says why that
- *   keeps its order); an op on a SYN-only flow edits the packed shadow (wk_estab_packed).
+ *   the same way, keyed where the whole detector made them (det_estab.c says why that keeps
+ *   its order). Its server half has no on_packet nor on_flow_end (only the ops, ticks and
+ *   the end), so the per-flow half runs just before the server half's group, not after it
+ *   (wk_halves.flow_first): its ops come before the segment's group records and do not
+ *   split them, and an op on a SYN-only flow edits the server half's slice in the shadow's
+ *   packed form (wk_estab_packed): a data or ACK segment costs det_estab nothing here.
  * - Every record a worker sends carries a key (pos, phase, sub): phase orders what happened
  *   at one position as the engine did it (lingering closed flows, then idle flows, in the
  *   engine's list orders: sub is the closing / last position of the flow; then the tick of
@@ -279,9 +282,13 @@ struct wk_shadow {
     uint32_t stream; /* struct flow's stream, proto and stream_holes */
     uint8_t proto;
     uint8_t stream_holes;
-    uint8_t fresh;  /* new: its slices are zero */
+    uint8_t fresh;  /* new: its slices are zero (WK_FRESH_ESTAB: but det_estab's server
+                       half's, whose small form is in the compact form's place) */
     uint32_t block; /* its slices' block in wk_src.blocks; 0: compact (struct wk_cslot) */
 };
+
+/* wk_shadow.fresh: a new shadow with zero slices, or so but for det_estab's server half's. */
+enum { WK_FRESH = 1, WK_FRESH_ESTAB = 2 };
 
 /*
  * The slices of a compact shadow (while its flow has sent only SYNs, as the flow table keeps
@@ -380,13 +387,17 @@ static const struct det_ops *const wk_flow_dets[] = {&det_tcp_ops, &det_tls_ops,
 
 /*
  * Detectors made of a per-flow half (run in the workers, where the whole one stands in the
- * table) and a server half (run in the aggregator, just before it): det_estab, det_health.
+ * table) and a server half (run in the aggregator, just before it, or after it with
+ * flow_first): det_estab, det_health.
  */
 static const struct {
     const struct det_ops *whole, *srv, *flow;
+    bool flow_first; /* the per-flow half runs just before the server half, not after it:
+                        the server half has no on_packet nor on_flow_end, so its ops come
+                        before the group's records, in the same order, without splitting them */
 } wk_halves[] = {
-    {&det_estab_ops, &det_estab_srv_ops, &det_estab_flow_ops},
-    {&det_health_ops, &det_health_srv_ops, &det_health_flow_ops},
+    {&det_estab_ops, &det_estab_srv_ops, &det_estab_flow_ops, true},
+    {&det_health_ops, &det_health_srv_ops, &det_health_flow_ops, false},
 };
 
 static bool wk_is_flow_det(const struct det_ops *o)
@@ -1179,6 +1190,24 @@ static struct wk_cslot *wk_cslot(struct workers *w, unsigned i, uint64_t slot)
     return (struct wk_cslot *)(void *)(w->src[i].cp + slot * w->cp_size);
 }
 
+/*
+ * det_estab's server half's slice (slice) from its small form in compact form c, or (pack)
+ * the other way: its fields only (eng_small_pack / eng_small_unpack do every detector's).
+ */
+static void wk_estab_small(struct workers *w, struct wk_cslot *c, uint8_t *slice, bool pack)
+{
+    const struct det *d = w->agg_estab;
+    uint8_t *at = (uint8_t *)(c + 1) + d->small_off;
+    for (size_t j = 0; j < d->ops->nsmall; j++) {
+        const struct det_small_field *x = &d->ops->small[j];
+        if (pack)
+            memcpy(at, slice + x->off, x->size);
+        else
+            memcpy(slice + x->off, at, x->size);
+        at += x->size;
+    }
+}
+
 /* Slices (ext, ext_size bytes) from their small forms, with the flow's c and syn, as flow.c. */
 static void wk_unpack(struct workers *w, const struct wk_cslot *c, const struct tcp_syn *syn,
                       const uint8_t *small, uint8_t *ext)
@@ -1201,6 +1230,8 @@ static uint8_t *wk_ext(struct workers *w, unsigned i, uint64_t slot, struct wk_s
         return pool_at(w->src[i].blocks, sh->block);
     if (sh->fresh) {
         memset(w->view_ext, 0, w->ext_size);
+        if (sh->fresh == WK_FRESH_ESTAB)
+            wk_estab_small(w, wk_cslot(w, i, slot), w->view_ext + w->agg_estab->off, false);
     } else {
         const struct wk_cslot *c = wk_cslot(w, i, slot);
         wk_unpack(w, c, &c->syn, (const uint8_t *)(c + 1), w->view_ext);
@@ -1265,44 +1296,52 @@ static void wk_view_keep(struct workers *w, struct wk_shadow *sh)
 }
 
 /*
- * An op on a compact shadow touches only the server half's slice, all of whose bytes its
- * small form holds while the flow is SYN-only: apply it to that slice taken from the packed
- * form, and put it back, without unpacking the shadow. False (nothing done) when the slice
- * would not pack back byte for byte.
+ * An op on a compact or new shadow (sh) touches only the server half's slice: apply it to
+ * that slice taken from the packed form (a new shadow's: zero) and put it back, without
+ * unpacking the shadow (a new one becomes WK_FRESH_ESTAB). The slice packs back byte for
+ * byte while its flow is SYN-only (its small form is all of it); when an op gave it more (a
+ * SYN-ACK's verdict), the shadow takes a block with the slice as the op left it.
  */
-static bool wk_estab_packed(struct workers *w, unsigned i, uint64_t slot, const struct estab_op *op)
+static void wk_estab_packed(struct workers *w, unsigned i, uint64_t slot, struct wk_shadow *sh,
+                            const struct estab_op *op)
 {
     const struct det *d = w->agg_estab;
-    uint8_t slice[64], back[64];
+    uint8_t slice[64], rest[64];
     size_t n = d->ops->flow_state_size;
-    if (n > sizeof(slice))
-        return false;
-    uint8_t *small = (uint8_t *)(wk_cslot(w, i, slot) + 1) + d->small_off, *at = small;
-    memset(slice, 0, n);
-    for (size_t j = 0; j < d->ops->nsmall; j++) {
-        memcpy(slice + d->ops->small[j].off, at, d->ops->small[j].size);
-        at += d->ops->small[j].size;
+    struct wk_cslot *c = wk_cslot(w, i, slot);
+    if (n > sizeof(slice)) { /* cannot happen (12 bytes): the unpacked way */
+        uint8_t *ext = wk_ext(w, i, slot, sh);
+        estab_apply_op((struct det *)(uintptr_t)d, ext + d->off, w->src[i].gid[slot], op);
+        wk_keep(w, i, slot, sh, ext, NULL, NULL);
+        return;
     }
+    memset(slice, 0, sizeof(slice));
+    if (sh->fresh != WK_FRESH)
+        wk_estab_small(w, c, slice, false);
     estab_apply_op((struct det *)(uintptr_t)d, slice, w->src[i].gid[slot], op);
-    memcpy(back, slice, n);
+    memcpy(rest, slice, n);
     for (size_t j = 0; j < d->ops->nsmall; j++)
-        memset(back + d->ops->small[j].off, 0, d->ops->small[j].size);
+        memset(rest + d->ops->small[j].off, 0, d->ops->small[j].size);
+    bool packs = true;
     for (size_t b = 0; b < n; b++)
-        if (back[b])
-            return false; /* cannot happen: a SYN-only flow's ops write small fields only */
-    at = small;
-    for (size_t j = 0; j < d->ops->nsmall; j++) {
-        memcpy(at, slice + d->ops->small[j].off, d->ops->small[j].size);
-        at += d->ops->small[j].size;
+        packs = packs && rest[b] == 0;
+    if (!packs) {
+        uint8_t *ext = wk_ext(w, i, slot, sh); /* the other slices, unpacked */
+        memcpy(ext + d->off, slice, n);
+        wk_keep(w, i, slot, sh, ext, NULL, NULL);
+        return;
     }
-    return true;
+    wk_estab_small(w, c, slice, true);
+    if (sh->fresh)
+        sh->fresh = WK_FRESH_ESTAB;
 }
 
 /*
  * An establishment op of worker i's per-flow half: the server half applies it to its slice
- * of the flow. An op made during a segment comes after that segment's group-0 record (so a
- * SYN-only flow's shadow is compact by then, and stays so: wk_estab_packed); one made at a
- * flow end finds its slices in a block.
+ * of the flow. The per-flow half runs before the server half's group (wk_halves.flow_first),
+ * so an op made during a segment comes before that segment's group records and does not
+ * split them; on a SYN-only (or new) flow it edits the packed form (wk_estab_packed), on a
+ * flow past its SYNs the block.
  */
 static void wk_agg_estab(struct workers *w, unsigned i, const struct wk_rec *h)
 {
@@ -1310,11 +1349,12 @@ static void wk_agg_estab(struct workers *w, unsigned i, const struct wk_rec *h)
     if (!w->agg_estab || !sh)
         return;
     const struct estab_op *op = (const struct estab_op *)(const void *)(h + 1);
-    if (!sh->block && !sh->fresh && wk_estab_packed(w, i, h->arg, op))
-        return;
-    uint8_t *ext = wk_ext(w, i, h->arg, sh);
-    estab_apply_op(w->agg_estab, ext + w->agg_estab->off, w->src[i].gid[h->arg], op);
-    wk_keep(w, i, h->arg, sh, ext, NULL, NULL); /* rare: ops of flows past their SYNs */
+    if (sh->block) {
+        uint8_t *ext = pool_at(w->src[i].blocks, sh->block);
+        estab_apply_op(w->agg_estab, ext + w->agg_estab->off, w->src[i].gid[h->arg], op);
+    } else {
+        wk_estab_packed(w, i, h->arg, sh, op);
+    }
 }
 
 /* Process one record of worker i. */
@@ -1341,7 +1381,7 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
         if (sh->block)
             pool_put(s->blocks, sh->block); /* cannot happen: given back at its end */
         memset(sh, 0, sizeof(*sh));         /* a new flow for the engine's layers too */
-        sh->fresh = 1;
+        sh->fresh = WK_FRESH;
         s->gid[h->arg] = ++w->next_id;
         if (s->recs) {
             memset(&s->recs[h->arg], 0, sizeof(s->recs[h->arg]));
@@ -1643,14 +1683,21 @@ static int wk_tables(struct workers *w)
     w->wk_table[nw++] = &wk_opener_ops;
     for (size_t i = 0; det_table[i]; i++) {
         const struct det_ops *o = det_table[i], *flow_half = NULL;
+        bool flow_first = false;
         for (size_t j = 0; j < sizeof(wk_halves) / sizeof(wk_halves[0]); j++)
             if (o == wk_halves[j].whole) {
                 o = wk_halves[j].srv;
                 flow_half = wk_halves[j].flow;
+                flow_first = wk_halves[j].flow_first;
             }
         if (nw + 3 >= sizeof(w->wk_table) / sizeof(w->wk_table[0]) ||
             na + 1 >= sizeof(w->agg_table) / sizeof(w->agg_table[0]))
             return ERR_ARG;
+        if (flow_first) { /* the per-flow half first: the server half opens a group after it */
+            w->wk_table[nw++] = flow_half;
+            flow_half = NULL;
+            in_group = false;
+        }
         if (wk_is_flow_det(o)) {
             w->wk_table[nw++] = o;
             in_group = false;
