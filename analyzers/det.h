@@ -148,6 +148,13 @@ const struct flow_node *det_node_of(const struct flow *f);
 /* Count one HTTP connection whose request slots were reclaimed (eng_stats.http_reclaimed). */
 void det_count_http_reclaim(struct det *d);
 
+/*
+ * The engine's clock: the capture time it has advanced to (the newest position's, so also
+ * while it ends flows before that position's segment). Every worker's engine advances through
+ * every position's time, so offline this is the same for every N.
+ */
+uint64_t det_clock(const struct det *d);
+
 /* Send a finding to every sink (counts it too). */
 void det_emit(struct det *d, const struct finding *f);
 

@@ -1,5 +1,6 @@
 /* det_estab.c - connection establishment: refused, unanswered, backlogged, unreachable, slow. */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,42 @@
  * - Never-answered attempts while the server answered nobody are grouped into one outage
  *   episode per server; an episode of two or more attempts becomes one server_unreachable
  *   finding and the per-flow syn_unanswered findings of that episode are suppressed.
+ *
+ * Two halves (README.md, "Workers"): the per-flow half (det_estab_flow_ops, in the workers)
+ * follows one flow's handshake (SYNs, SYN-ACKs, the handshake ACK, the first data, progress,
+ * resets) and reports what depends on the flow alone (accept_queue_overflow, slow_handshake
+ * of a flow answered on its first SYN). The server half (det_estab_srv_ops, in the
+ * aggregator) holds the server table, its one-second buckets, the pending attempts and the
+ * outage episodes, and everything that reads them. The per-flow half hands it an op (struct
+ * es_op) when a flow does something to its server: EOP_SYN (a new attempt, its first retry
+ * before an answer, the SYNs of an attempt still unanswered), EOP_SYNACK (the first one: the
+ * answered count, and the judgement of an attempt answered only on a retry), EOP_REFUSED (a
+ * RST answering the SYN) and EOP_END (an attempt never answered, or a flow answered on a
+ * retry, ends). One engine runs det_estab_ops, both halves, applying each op at once.
+ *
+ * Why the server half sees what the whole detector saw, in the same order (--workers N):
+ * - Its state is read only by itself: at an op (EOP_SYNACK of a retried flow and EOP_END
+ *   read the buckets), at its ticks, at the end. Every write comes from an op, made at once
+ *   (nothing is batched) and keyed at the moment the flow half made it, so the aggregator
+ *   applies it where the whole would have (after the detectors before it in the table, before
+ *   those after it: the server half has no per-segment nor flow-end entry of its own, so the
+ *   worker runs the per-flow half just before the server half's group): every read sees the
+ *   same writes before it, and the findings an op gives reach the other detectors' on_finding
+ *   in the same place.
+ * - Within one segment the whole wrote the first SYN's slot and bucket before recording the
+ *   SYN and the pending copy after; the op does both after: nothing reads in between.
+ * - The verdicts that need the server are given by the server half: the backlog judgement of
+ *   a flow answered on a retry at its SYN-ACK (es_sflow.hs keeps it) and at its end, where the
+ *   whole then also gave the ignored-ACK accept_queue_overflow and slow_handshake: so the
+ *   EOP_END of such a flow carries its state and the server half gives all three, in that
+ *   order. At its handshake ACK the whole gave nothing (done_hs or judge_pending), nor does
+ *   the flow half.
+ * - The clock of the decisions (es_priv.now_ns: how long a lone SYN was watched, an episode's
+ *   last addition) is the newest of the ticks and of the engine's clock at attempt ends
+ *   (det_clock, carried by EOP_END), the same in every worker: no longer every segment's
+ *   time, which only the whole saw. The two differ only within a second of capture time,
+ *   and at a flow end the engine's clock is the time the flow ends at (the whole lagged by
+ *   the segments since; see the commit that cut it).
  */
 
 #define NS_PER_MS 1000000ull
@@ -109,6 +146,7 @@ struct es_priv {
     struct es_attempt *pend; /* ES_PENDING never-answered attempts awaiting a decision */
     uint32_t *free_slots;    /* free pend[] indices (a stack) */
     uint32_t nfree;          /* entries in free_slots */
+    bool remote;             /* the per-flow half: ops go to the thread's sink, no servers */
 };
 
 /* The SYNs of one connection attempt. */
@@ -143,20 +181,38 @@ struct es_attempt {
 /* Per-flow state every flow has (zeroed when a flow starts): what a client SYN needs. */
 struct es_early {
     struct es_syns sy;           /* the SYNs */
-    uint32_t pend;               /* pending attempt slot + 1; 0 = none */
     uint32_t isn;                /* client ISN (raw) from the first SYN */
     uint32_t nsynack;            /* SYN-ACKs seen */
     bool acked;                  /* the client ACKed the SYN-ACK */
     uint64_t last_c2s_ns;        /* the client's latest segment */
-    int16_t srv;                 /* server slot (valid when srv_gen != 0) */
-    uint32_t srv_gen;            /* the slot's generation when taken; 0 = no slot */
     bool refused;                /* answered by RST (revised if a SYN-ACK follows) */
 };
 
-/* This detector's slice of a flow. */
-struct es_slice {
+/* The per-flow half's slice of a flow (det_estab_flow_ops). */
+struct es_fslice {
     uint32_t lazy;     /* handle of the flow's struct es_late (det_lazy), 0 = none yet */
     struct es_early e; /* the SYN side */
+};
+
+/* What the handshake of a flow answered only on a retry came to at its SYN-ACK (es_sflow.hs). */
+enum es_hs {
+    ES_HS_NONE = 0, /* not answered on a retry (or not answered yet) */
+    ES_HS_REPORTED, /* syn_backlog_drop reported at the SYN-ACK */
+    ES_HS_PENDING,  /* not enough evidence yet: judged again at the flow end */
+};
+
+/* The server half's slice of a flow (det_estab_srv_ops): what ties it to its server. */
+struct es_sflow {
+    uint32_t pend;    /* pending attempt slot + 1; 0 = none */
+    uint32_t srv_gen; /* the server slot's generation when taken; 0 = no slot */
+    int16_t srv;      /* server slot (valid when srv_gen != 0) */
+    uint8_t hs;       /* enum es_hs */
+};
+
+/* The whole detector's slice (det_estab_ops): both halves' (the per-flow half's first). */
+struct es_slice {
+    struct es_fslice f; /* the per-flow half's */
+    struct es_sflow s;  /* the server half's */
 };
 
 /*
@@ -180,9 +236,11 @@ struct es_late {
     uint64_t data_retx_frame;    /* the first of them */
     bool progress;               /* the server sent data, FIN or ACKed client data */
     uint64_t progress_ns;        /* when */
-    bool weak_retry;             /* answered on a retry without backlog evidence */
+    bool weak_retry;             /* answered on a retry without backlog evidence (the server
+                                    half's final judgement, on its copy) */
     uint32_t weak_others;        /* weak_retry: other connections the server answered then */
-    bool judge_pending;          /* answered on a retry; judge again at flow end */
+    bool judge_pending;          /* answered on a retry; judge again at flow end (set only on
+                                    the server half's copy, from es_sflow.hs) */
     bool done_hs;                /* the handshake outcome was reported (or is clean) */
     bool done_aq;                /* accept-queue finding written */
     bool srv_reset;              /* the server reset the connection before any progress */
@@ -196,6 +254,50 @@ struct es_late {
 struct es_flow {
     struct es_early *e; /* always there */
     struct es_late *l;  /* NULL until the flow's first packet other than a client SYN */
+};
+
+/* Who a finding is about: the flow (as det_finding_init fills it) and its handshake times. */
+struct es_who {
+    uint64_t flow_id;         /* the flow's id */
+    struct endpoint client;   /* its client */
+    struct endpoint server;   /* its server */
+    int64_t hs_rtt_server_ns; /* the record's handshake times when the op was made (es_slow) */
+    int64_t hs_rtt_client_ns; /* (-1: unknown) */
+};
+
+/*
+ * An op of the per-flow half for the server half (struct estab_op is its header, estab.h):
+ * the flow as the per-flow half knows it at that moment. EOP_END of a flow answered on a
+ * retry carries its struct es_late too (l; h.size says whether it is there).
+ */
+struct es_op {
+    struct estab_op h;         /* kind and size */
+    uint64_t ts;               /* the segment's time; EOP_END: the engine's clock (det_clock) */
+    uint64_t frame;            /* the segment's frame */
+    uint64_t end_ns;           /* EOP_END: the record's last time */
+    struct es_who who;         /* the flow (a worker's id: the aggregator passes its own) */
+    struct es_early e;         /* its SYN side (EOP_SYNACK: before this SYN-ACK is counted) */
+    bool refused_ttl_mismatch; /* its refusal, es_late's (zero without one) */
+    uint64_t refused_ns;       /* the refusing RST */
+    uint64_t refused_frame;    /* its frame */
+    struct es_late l;          /* EOP_END with a tail: the rest of its state */
+};
+
+/*
+ * An op as the server half reads it: the op's fields, and where the flow's state is (in the
+ * op received, or the flow's own state when the whole detector applies it at once).
+ */
+struct es_in {
+    uint32_t kind;             /* enum estab_op_kind */
+    uint64_t ts;               /* as struct es_op */
+    uint64_t frame;            /* as struct es_op */
+    uint64_t end_ns;           /* as struct es_op */
+    struct es_who who;         /* the flow */
+    const struct es_early *e;  /* its SYN side */
+    bool refused_ttl_mismatch; /* its refusal */
+    uint64_t refused_ns;       /* the refusing RST */
+    uint64_t refused_frame;    /* its frame */
+    const struct es_late *l;   /* EOP_END with a tail: the rest of its state; else NULL */
 };
 
 /* "1.0 s", "250.0 ms" or "0.186 ms". */
@@ -339,9 +441,9 @@ static struct es_server *es_server_of(struct det *d, int16_t srv, uint32_t gen)
 }
 
 /* The flow's server slot if it is still the same server, else NULL. */
-static struct es_server *es_flow_server(struct det *d, const struct es_flow *st)
+static struct es_server *es_flow_server(struct det *d, const struct es_sflow *sv)
 {
-    return es_server_of(d, st->e->srv, st->e->srv_gen);
+    return es_server_of(d, sv->srv, sv->srv_gen);
 }
 
 static void es_add_frame(struct finding *fd, uint64_t frame)
@@ -512,11 +614,17 @@ static void es_episode_add(struct det *d, struct es_server *s, const struct es_a
         e->frames[e->nframes++] = at->sy.syn_frame[0];
 }
 
-static int es_init(struct det *d, const struct eng_config *cfg)
+/* Set up the server side (servers, pending attempts) and/or the per-flow side's options. */
+static int es_init_parts(struct det *d, const struct eng_config *cfg, bool servers)
 {
     struct es_priv *p = calloc(1, sizeof(*p));
     if (!p)
         return ERR_NOMEM;
+    p->remote = !servers;
+    p->slow_ns = cfg->slow_handshake_ns ? cfg->slow_handshake_ns : NS_PER_S;
+    d->priv = p;
+    if (!servers)
+        return 0;
     p->srv = calloc(ES_MAX_SERVERS, sizeof(*p->srv));
     p->pend = calloc(ES_PENDING, sizeof(*p->pend));
     p->free_slots = calloc(ES_PENDING, sizeof(*p->free_slots));
@@ -525,13 +633,22 @@ static int es_init(struct det *d, const struct eng_config *cfg)
         free(p->pend);
         free(p->free_slots);
         free(p);
+        d->priv = NULL;
         return ERR_NOMEM;
     }
     for (uint32_t i = 0; i < ES_PENDING; i++)
         p->free_slots[p->nfree++] = ES_PENDING - 1 - i;
-    p->slow_ns = cfg->slow_handshake_ns ? cfg->slow_handshake_ns : NS_PER_S;
-    d->priv = p;
     return 0;
+}
+
+static int es_init(struct det *d, const struct eng_config *cfg)
+{
+    return es_init_parts(d, cfg, true);
+}
+
+static int es_init_flow(struct det *d, const struct eng_config *cfg)
+{
+    return es_init_parts(d, cfg, false);
 }
 
 static void es_free(struct det *d)
@@ -546,168 +663,41 @@ static void es_free(struct det *d)
     d->priv = NULL;
 }
 
-static void es_attempt_of(struct es_attempt *at, const struct flow *f, const struct es_flow *st);
-static struct es_attempt *es_pending_of(struct det *d, const struct flow *f,
-                                        const struct es_flow *st);
-static void es_pending_release(struct det *d, struct es_flow *st, struct es_attempt *at);
+/* ---- findings about a flow (either half: by its es_who, not the flow) ---- */
 
-/* Keep the pending copy of an unanswered attempt up to date (taking a slot on its first SYN). */
-static void es_pending_update(struct det *d, const struct flow *f, struct es_flow *st)
+/* The flow fields of a finding about flow w (what det_finding_init does for a flow). */
+static void es_finding_init(struct finding *fd, const struct es_who *w, enum fkind k,
+                            enum severity sev, uint64_t ts)
 {
-    struct es_priv *p = d->priv;
-    struct es_attempt *pa = es_pending_of(d, f, st);
-    if (!pa && st->e->pend == 0 && st->e->sy.nsyn == 1 && p->nfree > 0) {
-        uint32_t i = p->free_slots[--p->nfree];
-        pa = &p->pend[i];
-        st->e->pend = i + 1;
-    }
-    if (pa && !pa->decided)
-        es_attempt_of(pa, f, st);
+    memset(fd, 0, sizeof(*fd));
+    fd->ts_ns = ts;
+    fd->kind = k;
+    fd->sev = sev;
+    fd->flow_id = w->flow_id;
+    fd->has_client = true;
+    fd->client = w->client;
+    fd->server = w->server;
+    fd->confidence = 1.0f;
 }
 
-/* A client SYN (first or retry). */
-static void es_on_syn(struct det *d, const struct flow *f, struct es_flow *st, const struct pkt *pk,
-                      const struct tcp_seg *sg)
+/* Flow f as a finding names it, with its record's handshake times now. */
+static void es_who_of(struct es_who *w, const struct flow *f)
 {
     const struct flow_record *r = flow_rec(f);
-    if (sg->syn_copy)
-        return; /* a copy of the previous SYN (another VLAN, a mirror), not a retry (tcp.h) */
-    if (st->e->sy.nsyn == 0) {
-        st->e->isn = pk->seq;
-        st->e->srv = (int16_t)es_server_slot(d, &r->server, pk->ts_ns);
-        st->e->srv_gen = ((struct es_priv *)d->priv)->srv[st->e->srv].gen;
-        struct es_server *s = es_flow_server(d, st);
-        struct es_bucket *b = s ? es_bucket_at(s, pk->ts_ns) : NULL;
-        if (b)
-            b->attempts = es_inc16(b->attempts);
-    } else if (st->e->sy.nsyn == 1 && st->e->nsynack == 0) {
-        struct es_server *s = es_flow_server(d, st);
-        struct es_bucket *b = s ? es_bucket_at(s, st->e->sy.syn_ns[0]) : NULL;
-        if (b)
-            b->dropped = es_inc16(b->dropped);
-    }
-    if (st->e->sy.nsyn < ES_SYNS) {
-        st->e->sy.syn_ns[st->e->sy.nsyn] = pk->ts_ns;
-        st->e->sy.syn_frame[st->e->sy.nsyn] = pk->frame;
-    }
-    st->e->sy.nsyn++;
-    st->e->sy.prev_syn_ns = st->e->sy.nsyn > 1 ? st->e->sy.last_syn_ns : 0;
-    st->e->sy.last_syn_ns = pk->ts_ns;
-    st->e->sy.last_syn_frame = pk->frame;
-    if (st->e->acked)
-        st->l->syn_after_ack++;
-    if (st->e->nsynack == 0 && !st->e->refused)
-        es_pending_update(d, f, st);
+    w->flow_id = r->flow_id;
+    w->client = r->client;
+    w->server = r->server;
+    w->hs_rtt_server_ns = r->hs_rtt_server_ns;
+    w->hs_rtt_client_ns = r->hs_rtt_client_ns;
 }
 
-/*
- * An attempt answered only on a retry: backlog drop or not. Judged at its SYN-ACK from the
- * history so far; when that is not enough, judged again when the flow ends (final), with the
- * history up to a second after the SYN-ACK (other clients' retries may come a little later).
- */
-static void es_judge_retry(struct det *d, const struct flow *f, struct es_flow *st, bool final)
-{
-    struct es_server *s = es_flow_server(d, st);
-    struct es_counts c;
-    uint64_t b_ns = final ? st->l->synack_ns + ES_WINDOW_NS : st->l->synack_ns;
-    bool known = s && es_count(s, es_sub(st->e->sy.syn_ns[0], ES_WINDOW_NS), b_ns, &c);
-    if (known && final && c.answered > 0)
-        c.answered--; /* this connection's own SYN-ACK is in the buckets by now */
-    uint32_t ignored = st->l->syn_at_synack - 1;
-    st->l->judge_pending = false;
-    if (!known || c.answered == 0 || c.dropped < 2 || (ignored < 2 && c.dropped * 4 < c.attempts)) {
-        if (final) {
-            st->l->weak_retry = true; /* reported as slow_handshake (info) with the reason */
-            st->l->weak_others = known ? c.answered : 0;
-        } else
-            st->l->judge_pending = true;
-        return;
-    }
-    struct finding fd;
-    det_finding_init(&fd, f, FK_SYN_BACKLOG_DROP, SEV_WARN, st->l->synack_ns);
-    float conf = 0.6f;
-    if (ignored >= 2)
-        conf += 0.15f;
-    if (c.dropped * 2 >= c.attempts)
-        conf += 0.15f;
-    fd.confidence = conf;
-    es_syn_frames(&fd, &st->e->sy, st->l->synack_frame);
-    char story[160], wait[24];
-    es_syn_story(&st->e->sy, story, sizeof(story));
-    es_dur(wait, sizeof(wait), es_sub(st->l->synack_ns, st->e->sy.syn_ns[0]));
-    es_fit(
-        fd.detail, sizeof(fd.detail),
-        snprintf(fd.detail, sizeof(fd.detail),
-                 "%s; answered only after %s, while the server answered %u other connections and "
-                 "%u of %u attempts needed a retry: SYN queue/listen backlog full. Check nstat "
-                 "TcpExtListenOverflows/ListenDrops, `ss -lnt` Send-Q, somaxconn.",
-                 story, wait, c.answered, c.dropped, c.attempts));
-    es_fx_syns(&fd.fx.estab, ER_BACKLOG, &st->e->sy);
-    fd.fx.estab.outcome = EO_DELAYED;
-    fd.fx.estab.answered_others = c.answered;
-    fd.fx.estab.dropped_in_window = c.dropped;
-    fd.fx.estab.attempts_in_window = c.attempts;
-    st->l->done_hs = true;
-    det_emit(d, &fd);
-}
-
-/* A server SYN-ACK. */
-static void es_on_synack(struct det *d, const struct flow *f, struct es_flow *st,
-                         const struct pkt *pk)
-{
-    if (st->e->refused && st->e->nsynack == 0) {
-        st->e->refused = false; /* the reset came before the real SYN-ACK: not a refusal */
-        st->l->done_hs = false;
-    }
-    if (st->e->nsynack == 0) {
-        const struct flow_record *r = flow_rec(f);
-        if (st->e->sy.nsyn == 0) {
-            st->e->srv = (int16_t)es_server_slot(d, &r->server, pk->ts_ns);
-            st->e->srv_gen = ((struct es_priv *)d->priv)->srv[st->e->srv].gen;
-        }
-        st->l->synack_ns = pk->ts_ns;
-        st->l->synack_frame = pk->frame;
-        st->l->syn_at_synack = st->e->sy.nsyn;
-        es_pending_release(d, st, es_pending_of(d, f, st));
-        if (st->e->sy.nsyn >= 2)
-            es_judge_retry(d, f, st, false);
-        struct es_server *s = es_flow_server(d, st);
-        struct es_bucket *b = s ? es_bucket_at(s, pk->ts_ns) : NULL;
-        if (b)
-            b->answered = es_inc16(b->answered);
-    } else if (st->e->acked && es_sub(pk->ts_ns, st->l->last_synack_ns) >= ES_SA_RETRY_MIN_NS) {
-        /* a real re-send (the SYN-ACK timer starts at 1 s), not a copy of the same frame */
-        if (st->l->sa_after_ack++ == 0)
-            st->l->sa_after_ack_frame = pk->frame;
-    }
-    st->e->nsynack++;
-    st->l->last_synack_ns = pk->ts_ns;
-}
-
-/*
- * A RST in answer to the SYN: refused, unless a SYN-ACK still follows (a reset that arrives
- * before the real SYN-ACK, after which the connection goes on, is not a refusal). The finding
- * is written once no SYN-ACK followed for ES_REFUSE_CONFIRM_NS (on_tick), or at the flow end.
- */
-static void es_refused(struct det *d, const struct flow *f, struct es_flow *st,
-                       const struct pkt *pk, const struct tcp_seg *sg)
-{
-    st->e->refused = true;
-    st->l->done_hs = true;
-    st->l->refused_ns = pk->ts_ns;
-    st->l->refused_frame = pk->frame;
-    st->l->refused_ttl_mismatch = sg->rst_ttl_mismatch;
-    struct es_attempt *pa = es_pending_of(d, f, st);
-    if (pa && !pa->decided)
-        es_attempt_of(pa, f, st); /* on_tick writes the finding once it stands */
-    struct es_server *s = es_flow_server(d, st);
-    struct es_bucket *b = s ? es_bucket_at(s, pk->ts_ns) : NULL;
-    if (b)
-        b->refused = es_inc16(b->refused);
-}
-
+/* The flow fields of a finding about attempt at. */
 static void es_attempt_finding(struct finding *fd, const struct es_attempt *at, enum fkind k,
-                               enum severity sev, uint64_t ts);
+                               enum severity sev, uint64_t ts)
+{
+    struct es_who w = {.flow_id = at->flow_id, .client = at->client, .server = at->server};
+    es_finding_init(fd, &w, k, sev, ts);
+}
 
 /* The conn_refused finding of a refusal that stood (no SYN-ACK followed its RST). */
 static void es_refused_emit(struct det *d, const struct es_attempt *at)
@@ -735,12 +725,12 @@ static void es_refused_emit(struct det *d, const struct es_attempt *at)
 }
 
 /* accept_queue_overflow, abort_on_overflow=1: the server resets the completed handshake. */
-static void es_aq_reset(struct det *d, const struct flow *f, struct es_flow *st,
+static void es_aq_reset(struct det *d, const struct es_who *w, struct es_flow *st,
                         const struct pkt *pk)
 {
     st->l->done_aq = true;
     struct finding fd;
-    det_finding_init(&fd, f, FK_ACCEPT_QUEUE_OVERFLOW, SEV_ERROR, pk->ts_ns);
+    es_finding_init(&fd, w, FK_ACCEPT_QUEUE_OVERFLOW, SEV_ERROR, pk->ts_ns);
     fd.confidence = 0.8f;
     es_add_frame(&fd, st->e->sy.syn_frame[0]);
     es_add_frame(&fd, st->l->synack_frame);
@@ -766,7 +756,7 @@ static void es_aq_reset(struct det *d, const struct flow *f, struct es_flow *st,
 }
 
 /* accept_queue_overflow, abort_on_overflow=0: the server ignored the ACK and re-sent SYN-ACK. */
-static void es_aq_ignored(struct det *d, const struct flow *f, struct es_flow *st, uint64_t ts)
+static void es_aq_ignored(struct det *d, const struct es_who *w, struct es_flow *st, uint64_t ts)
 {
     if (st->l->done_aq || !st->e->acked || st->l->sa_after_ack == 0 || st->e->refused)
         return;
@@ -774,7 +764,7 @@ static void es_aq_ignored(struct det *d, const struct flow *f, struct es_flow *s
         return; /* each SYN-ACK answered a client SYN retry: not the overflow pattern */
     st->l->done_aq = true;
     struct finding fd;
-    det_finding_init(&fd, f, FK_ACCEPT_QUEUE_OVERFLOW, st->l->progress ? SEV_WARN : SEV_ERROR, ts);
+    es_finding_init(&fd, w, FK_ACCEPT_QUEUE_OVERFLOW, st->l->progress ? SEV_WARN : SEV_ERROR, ts);
     fd.confidence = st->l->data_retx ? 0.9f : 0.6f;
     es_add_frame(&fd, st->e->sy.syn_frame[0]);
     es_add_frame(&fd, st->l->synack_frame);
@@ -810,28 +800,27 @@ static void es_aq_ignored(struct det *d, const struct flow *f, struct es_flow *s
 
 /*
  * slow_handshake: the split of the handshake time, or a retry without backlog evidence. The
- * two sides are the flow record's (TCP analysis times the handshake, tcp.c): server side from
- * the SYN the first SYN-ACK answers (copies aside), client side from the latest SYN-ACK to
- * the ACK that completes the handshake.
+ * two sides are the flow record's (TCP analysis times the handshake, tcp.c; w has them as
+ * they are now): server side from the SYN the first SYN-ACK answers (copies aside), client
+ * side from the latest SYN-ACK to the ACK that completes the handshake.
  */
-static void es_slow(struct det *d, const struct flow *f, struct es_flow *st, uint64_t ts)
+static void es_slow(struct det *d, const struct es_who *w, struct es_flow *st, uint64_t ts)
 {
-    const struct flow_record *r = flow_rec(f);
     if (st->l->done_hs || st->e->nsynack == 0 || st->l->judge_pending)
         return;
     /* without the SYN (capture started after it) only the client side is known */
-    bool srv_known = r->hs_rtt_server_ns >= 0;
-    bool cli_known = st->e->acked && r->hs_rtt_client_ns >= 0;
+    bool srv_known = w->hs_rtt_server_ns >= 0;
+    bool cli_known = st->e->acked && w->hs_rtt_client_ns >= 0;
     if (!srv_known && !cli_known)
         return; /* neither side of the handshake can be timed */
-    uint64_t srv_ns = srv_known ? (uint64_t)r->hs_rtt_server_ns : 0;
-    uint64_t cli_ns = cli_known ? (uint64_t)r->hs_rtt_client_ns : 0;
+    uint64_t srv_ns = srv_known ? (uint64_t)w->hs_rtt_server_ns : 0;
+    uint64_t cli_ns = cli_known ? (uint64_t)w->hs_rtt_client_ns : 0;
     bool slow = cli_known && srv_ns + cli_ns > ((struct es_priv *)d->priv)->slow_ns;
     if (!slow && !st->l->weak_retry)
         return;
     st->l->done_hs = true;
     struct finding fd;
-    det_finding_init(&fd, f, FK_SLOW_HANDSHAKE, slow ? SEV_WARN : SEV_INFO, ts);
+    es_finding_init(&fd, w, FK_SLOW_HANDSHAKE, slow ? SEV_WARN : SEV_INFO, ts);
     fd.confidence = slow ? 1.0f : 0.3f;
     es_syn_frames(&fd, &st->e->sy, st->l->synack_frame);
     es_add_frame(&fd, st->l->ack_frame);
@@ -873,96 +862,124 @@ static void es_slow(struct det *d, const struct flow *f, struct es_flow *st, uin
     det_emit(d, &fd);
 }
 
-/* Server made progress: the client's data is ACKed, or the server sent data or FIN. */
-static void es_progress(struct det *d, const struct flow *f, struct es_flow *st,
-                        const struct pkt *pk)
+/* ---- the server half: server table, pending attempts, what the ops do there ---- */
+
+/* The attempt record of a flow (w, its server slice sv, o: the op with its SYNs and refusal). */
+static void es_attempt_of(struct es_attempt *at, const struct es_who *w, const struct es_sflow *sv,
+                          const struct es_in *o)
 {
-    st->l->progress = true;
-    st->l->progress_ns = pk->ts_ns;
-    es_aq_ignored(d, f, st, pk->ts_ns);
+    memset(at, 0, sizeof(*at));
+    at->used = true;
+    at->flow_id = w->flow_id;
+    at->client = w->client;
+    at->server = w->server;
+    at->srv = sv->srv;
+    at->srv_gen = sv->srv_gen;
+    at->sy = o->e->sy;
+    at->refused = o->e->refused;
+    at->refused_ttl_mismatch = o->refused_ttl_mismatch;
+    at->refused_ns = o->refused_ns;
+    at->refused_frame = o->refused_frame;
 }
 
-static void es_on_packet(struct det *d, const struct flow *f, void *fs, const struct pkt *pk,
-                         const struct tcp_seg *sg)
+/* The flow's pending slot, if it still belongs to this flow (flow_id). */
+static struct es_attempt *es_pending_of(struct det *d, const struct es_sflow *sv, uint64_t flow_id)
 {
     struct es_priv *p = d->priv;
-    struct es_slice *sl = fs;
-    struct es_flow view = {&sl->e, det_lazy_at(d, sl->lazy)}, *st = &view;
-    if (pk->ts_ns > p->now_ns)
-        p->now_ns = pk->ts_ns;
-    bool syn = (pk->flags & TCP_SYN) != 0, ack = (pk->flags & TCP_ACK) != 0;
-    bool rst = (pk->flags & TCP_RST) != 0;
-    bool client_syn = sg->dir == DIR_C2S && syn && !ack && !rst;
-    if (!client_syn && !st->l) {
-        st->l = det_lazy_get(d, &sl->lazy);
-        if (!st->l)
-            return; /* pool empty (counted): this flow's handshake is not followed further */
-    }
-    if (sg->dir == DIR_C2S) {
-        st->e->last_c2s_ns = pk->ts_ns;
-        if (syn && !ack && !rst) {
-            es_on_syn(d, f, st, pk, sg);
-            return;
-        }
-        if (st->e->nsynack && !st->e->acked && ack && !syn && !rst) {
-            st->e->acked = true;
-            st->l->ack_ns = pk->ts_ns;
-            st->l->ack_frame = pk->frame;
-            es_slow(d, f, st, pk->ts_ns);
-        }
-        if (st->e->acked && !st->l->progress && sg->len > 0 && !rst) {
-            if (!st->l->has_data) {
-                st->l->has_data = true;
-                st->l->data_frame = pk->frame;
-                st->l->data_end = pk->seq + sg->len - st->e->isn - 1;
-            } else if ((int32_t)(pk->seq - st->e->isn - 1u - st->l->data_end) < 0) {
-                /* starts below the end of the first data: the client re-sent it */
-                if (st->l->data_retx++ == 0)
-                    st->l->data_retx_frame = pk->frame;
-            }
-        }
-        return;
-    }
-    /* server to client */
-    if (rst) {
-        if (st->e->sy.nsyn && st->e->nsynack == 0 && !st->e->refused)
-            es_refused(d, f, st, pk, sg);
-        else if (st->e->acked && !st->l->progress && !st->l->done_aq && st->l->sa_after_ack > 0) {
-            /* ACK ignored, SYN-ACK re-sent, then reset (the request expired): abort=0 form */
-            st->l->srv_reset = true;
-            st->l->reset_frame = pk->frame;
-            es_aq_ignored(d, f, st, pk->ts_ns);
-        } else if (st->e->acked && !st->l->progress && !st->l->done_aq &&
-                   es_sub(pk->ts_ns, st->e->last_c2s_ns) <= ES_RST_NEAR_NS)
-            es_aq_reset(d, f, st, pk);
-        return;
-    }
-    if (syn && ack) {
-        es_on_synack(d, f, st, pk);
-        return;
-    }
-    if (!st->e->acked || st->l->progress)
-        return;
-    bool fin = (pk->flags & TCP_FIN) != 0;
-    bool acks_data =
-        st->l->has_data && ack && (int32_t)(pk->ack - (st->e->isn + 1u + st->l->data_end)) >= 0;
-    if (sg->len > 0 || fin || acks_data)
-        es_progress(d, f, st, pk);
+    if (sv->pend == 0 || sv->pend > ES_PENDING)
+        return NULL;
+    struct es_attempt *at = &p->pend[sv->pend - 1];
+    return at->used && at->flow_id == flow_id ? at : NULL;
 }
 
-/* The flow fields of a finding about attempt at (what det_finding_init does for a flow). */
-static void es_attempt_finding(struct finding *fd, const struct es_attempt *at, enum fkind k,
-                               enum severity sev, uint64_t ts)
+/* Give a pending slot back. */
+static void es_pending_release(struct det *d, struct es_sflow *sv, struct es_attempt *at)
 {
-    memset(fd, 0, sizeof(*fd));
-    fd->ts_ns = ts;
-    fd->kind = k;
-    fd->sev = sev;
-    fd->flow_id = at->flow_id;
-    fd->has_client = true;
-    fd->client = at->client;
-    fd->server = at->server;
-    fd->confidence = 1.0f;
+    struct es_priv *p = d->priv;
+    if (at) {
+        at->used = false;
+        if (p->nfree < ES_PENDING)
+            p->free_slots[p->nfree++] = (uint32_t)(at - p->pend);
+    }
+    sv->pend = 0;
+}
+
+/* The counts of a bucket. */
+enum es_what { ES_ATTEMPT, ES_DROPPED, ES_ANSWERED, ES_REFUSED };
+
+/* Count one what in the bucket of capture time ts of the flow's server. */
+static void es_count_at(struct det *d, const struct es_sflow *sv, uint64_t ts, enum es_what what)
+{
+    struct es_server *s = es_flow_server(d, sv);
+    struct es_bucket *b = s ? es_bucket_at(s, ts) : NULL;
+    if (!b)
+        return;
+    uint16_t *v = what == ES_ATTEMPT    ? &b->attempts
+                  : what == ES_DROPPED  ? &b->dropped
+                  : what == ES_ANSWERED ? &b->answered
+                                        : &b->refused;
+    *v = es_inc16(*v);
+}
+
+/* The flow's server slot (taken, or recycled, at ts). */
+static void es_take_server(struct det *d, struct es_sflow *sv, const struct endpoint *ep,
+                           uint64_t ts)
+{
+    sv->srv = (int16_t)es_server_slot(d, ep, ts);
+    sv->srv_gen = ((struct es_priv *)d->priv)->srv[sv->srv].gen;
+}
+
+/*
+ * An attempt answered only on a retry: backlog drop or not. Judged at its SYN-ACK from the
+ * history so far; when that is not enough, judged again when the flow ends (final), with the
+ * history up to a second after the SYN-ACK (other clients' retries may come a little later).
+ * l: the flow's synack_ns, synack_frame and syn_at_synack; the verdict goes into l too.
+ */
+static void es_judge_retry(struct det *d, const struct es_who *w, const struct es_sflow *sv,
+                           const struct es_syns *sy, struct es_late *l, bool final)
+{
+    struct es_server *s = es_flow_server(d, sv);
+    struct es_counts c;
+    uint64_t b_ns = final ? l->synack_ns + ES_WINDOW_NS : l->synack_ns;
+    bool known = s && es_count(s, es_sub(sy->syn_ns[0], ES_WINDOW_NS), b_ns, &c);
+    if (known && final && c.answered > 0)
+        c.answered--; /* this connection's own SYN-ACK is in the buckets by now */
+    uint32_t ignored = l->syn_at_synack - 1;
+    l->judge_pending = false;
+    if (!known || c.answered == 0 || c.dropped < 2 || (ignored < 2 && c.dropped * 4 < c.attempts)) {
+        if (final) {
+            l->weak_retry = true; /* reported as slow_handshake (info) with the reason */
+            l->weak_others = known ? c.answered : 0;
+        } else
+            l->judge_pending = true;
+        return;
+    }
+    struct finding fd;
+    es_finding_init(&fd, w, FK_SYN_BACKLOG_DROP, SEV_WARN, l->synack_ns);
+    float conf = 0.6f;
+    if (ignored >= 2)
+        conf += 0.15f;
+    if (c.dropped * 2 >= c.attempts)
+        conf += 0.15f;
+    fd.confidence = conf;
+    es_syn_frames(&fd, sy, l->synack_frame);
+    char story[160], wait[24];
+    es_syn_story(sy, story, sizeof(story));
+    es_dur(wait, sizeof(wait), es_sub(l->synack_ns, sy->syn_ns[0]));
+    es_fit(
+        fd.detail, sizeof(fd.detail),
+        snprintf(fd.detail, sizeof(fd.detail),
+                 "%s; answered only after %s, while the server answered %u other connections and "
+                 "%u of %u attempts needed a retry: SYN queue/listen backlog full. Check nstat "
+                 "TcpExtListenOverflows/ListenDrops, `ss -lnt` Send-Q, somaxconn.",
+                 story, wait, c.answered, c.dropped, c.attempts));
+    es_fx_syns(&fd.fx.estab, ER_BACKLOG, sy);
+    fd.fx.estab.outcome = EO_DELAYED;
+    fd.fx.estab.answered_others = c.answered;
+    fd.fx.estab.dropped_in_window = c.dropped;
+    fd.fx.estab.attempts_in_window = c.attempts;
+    l->done_hs = true;
+    det_emit(d, &fd);
 }
 
 /* Decide a never-answered attempt: backlog drop, unanswered, or part of an outage episode. */
@@ -1025,84 +1042,399 @@ static void es_unanswered(struct det *d, const struct es_attempt *at)
     det_emit(d, &fd);
 }
 
-/* The attempt record of flow f (its pending slot's copy is the same data). */
-static void es_attempt_of(struct es_attempt *at, const struct flow *f, const struct es_flow *st)
+/*
+ * EOP_SYN: a client SYN (not a copy) the flow has recorded. The first one is a new attempt
+ * and takes the server's slot; the second, before any SYN-ACK, marks the attempt as needing
+ * a retry (in the bucket of its first SYN); while unanswered and not refused, the pending
+ * copy follows the SYNs (the first SYN takes a slot when one is free).
+ */
+static void es_srv_syn(struct det *d, struct es_sflow *sv, const struct es_who *w,
+                       const struct es_in *o)
 {
-    const struct flow_record *r = flow_rec(f);
-    memset(at, 0, sizeof(*at));
-    at->used = true;
-    at->flow_id = r->flow_id;
-    at->client = r->client;
-    at->server = r->server;
-    at->srv = st->e->srv;
-    at->srv_gen = st->e->srv_gen;
-    at->sy = st->e->sy;
-    at->refused = st->e->refused;
-    if (st->l) { /* NULL on the SYN path: no refusal yet */
-        at->refused_ttl_mismatch = st->l->refused_ttl_mismatch;
-        at->refused_ns = st->l->refused_ns;
-        at->refused_frame = st->l->refused_frame;
+    struct es_priv *p = d->priv;
+    const struct es_early *e = o->e;
+    if (e->sy.nsyn == 1) {
+        es_take_server(d, sv, &w->server, o->ts);
+        es_count_at(d, sv, o->ts, ES_ATTEMPT);
+    } else if (e->sy.nsyn == 2 && e->nsynack == 0) {
+        es_count_at(d, sv, e->sy.syn_ns[0], ES_DROPPED);
+    }
+    if (e->nsynack != 0 || e->refused)
+        return;
+    struct es_attempt *pa = es_pending_of(d, sv, w->flow_id);
+    if (!pa && sv->pend == 0 && e->sy.nsyn == 1 && p->nfree > 0) {
+        uint32_t i = p->free_slots[--p->nfree];
+        pa = &p->pend[i];
+        sv->pend = i + 1;
+    }
+    if (pa && !pa->decided)
+        es_attempt_of(pa, w, sv, o);
+}
+
+/* EOP_SYNACK: the first SYN-ACK (o->e: the flow before it counts it). */
+static void es_srv_synack(struct det *d, struct es_sflow *sv, const struct es_who *w,
+                          const struct es_in *o)
+{
+    if (o->e->sy.nsyn == 0)
+        es_take_server(d, sv, &w->server, o->ts);
+    es_pending_release(d, sv, es_pending_of(d, sv, w->flow_id));
+    if (o->e->sy.nsyn >= 2) {
+        struct es_late l = {
+            .synack_ns = o->ts, .synack_frame = o->frame, .syn_at_synack = o->e->sy.nsyn};
+        es_judge_retry(d, w, sv, &o->e->sy, &l, false);
+        sv->hs = l.done_hs ? ES_HS_REPORTED : ES_HS_PENDING;
+    }
+    es_count_at(d, sv, o->ts, ES_ANSWERED);
+}
+
+/* EOP_REFUSED: a RST answered the SYN (a refusal once no SYN-ACK follows: es_on_tick). */
+static void es_srv_refused(struct det *d, struct es_sflow *sv, const struct es_who *w,
+                           const struct es_in *o)
+{
+    struct es_attempt *pa = es_pending_of(d, sv, w->flow_id);
+    if (pa && !pa->decided)
+        es_attempt_of(pa, w, sv, o); /* on_tick writes the finding once it stands */
+    es_count_at(d, sv, o->ts, ES_REFUSED);
+}
+
+/*
+ * EOP_END: the flow ended. An attempt never answered (refused, or not at all) is decided here
+ * unless on_tick did; a flow answered on a retry gets the rest of its handshake verdicts here
+ * in the whole detector's order (the final backlog judgement, the ignored-ACK form of accept
+ * queue overflow, slow_handshake), on the copy of its state the op carries.
+ */
+static void es_srv_end(struct det *d, struct es_sflow *sv, const struct es_who *w,
+                       const struct es_in *o)
+{
+    struct es_priv *p = d->priv;
+    if (o->ts > p->now_ns)
+        p->now_ns = o->ts;
+    struct es_attempt *pa = es_pending_of(d, sv, w->flow_id);
+    bool decided = pa && pa->decided;
+    es_pending_release(d, sv, pa);
+    if (o->e->nsynack == 0) {
+        if (decided || o->e->sy.nsyn == 0)
+            return;
+        struct es_attempt at;
+        es_attempt_of(&at, w, sv, o);
+        if (o->e->refused)
+            es_refused_emit(d, &at);
+        else
+            es_unanswered(d, &at);
+        return;
+    }
+    if (!o->l)
+        return; /* no tail: the per-flow half gave its verdicts itself */
+    struct es_early e = *o->e;
+    struct es_late l = *o->l;
+    struct es_flow st = {&e, &l};
+    l.done_hs = sv->hs == ES_HS_REPORTED;
+    l.judge_pending = sv->hs == ES_HS_PENDING;
+    if (l.judge_pending)
+        es_judge_retry(d, w, sv, &e.sy, &l, true);
+    es_aq_ignored(d, w, &st, o->end_ns);
+    es_slow(d, w, &st, o->end_ns);
+}
+
+/* Apply op o of the flow whose server slice is sv and whose id is flow_id. */
+static void es_apply(struct det *d, struct es_sflow *sv, uint64_t flow_id, const struct es_in *o)
+{
+    struct es_who w = o->who;
+    w.flow_id = flow_id;
+    switch (o->kind) {
+    case EOP_SYN:
+        es_srv_syn(d, sv, &w, o);
+        break;
+    case EOP_SYNACK:
+        es_srv_synack(d, sv, &w, o);
+        break;
+    case EOP_REFUSED:
+        es_srv_refused(d, sv, &w, o);
+        break;
+    case EOP_END:
+        es_srv_end(d, sv, &w, o);
+        break;
+    default:
+        break;
     }
 }
 
-/* The flow's pending slot, if it still belongs to this flow. */
-static struct es_attempt *es_pending_of(struct det *d, const struct flow *f,
-                                        const struct es_flow *st)
+void estab_apply_op(struct det *d, void *slice, uint64_t flow_id, const struct estab_op *op)
 {
-    struct es_priv *p = d->priv;
-    if (st->e->pend == 0 || st->e->pend > ES_PENDING)
-        return NULL;
-    struct es_attempt *at = &p->pend[st->e->pend - 1];
-    return at->used && at->flow_id == flow_rec(f)->flow_id ? at : NULL;
+    if (!d || !d->priv || !slice || !op || op->size < offsetof(struct es_op, l) ||
+        op->size > sizeof(struct es_op))
+        return;
+    const struct es_op *o = (const struct es_op *)(const void *)op;
+    struct es_in in = {.kind = o->h.kind,
+                       .ts = o->ts,
+                       .frame = o->frame,
+                       .end_ns = o->end_ns,
+                       .who = o->who,
+                       .e = &o->e,
+                       .refused_ttl_mismatch = o->refused_ttl_mismatch,
+                       .refused_ns = o->refused_ns,
+                       .refused_frame = o->refused_frame,
+                       .l = op->size == sizeof(*o) ? &o->l : NULL};
+    es_apply(d, slice, flow_id, &in);
 }
 
-/* Give a pending slot back. */
-static void es_pending_release(struct det *d, struct es_flow *st, struct es_attempt *at)
+/* ---- the per-flow half: the handshake of one flow, and the ops it hands the server half ---- */
+
+/* The sink of this thread's per-flow halves (estab_set_thread_sink). */
+static _Thread_local void (*es_sink)(void *ctx, const struct flow *f, const struct estab_op *op);
+static _Thread_local void *es_sink_ctx;
+
+void estab_set_thread_sink(void (*fn)(void *ctx, const struct flow *f, const struct estab_op *op),
+                           void *ctx)
+{
+    es_sink = fn;
+    es_sink_ctx = ctx;
+}
+
+/*
+ * Hand the server half an op of kind about flow f now (ts, frame: the segment's; EOP_END:
+ * the engine's clock, the record's last time), with the flow's state; tail: its struct
+ * es_late too. The whole detector applies it at once to the flow's server slice (fs is then
+ * a struct es_slice); the per-flow half sends it to the thread's sink (worker.c).
+ */
+static void es_send(struct det *d, const struct flow *f, void *fs, const struct es_flow *st,
+                    uint32_t kind, uint64_t ts, uint64_t frame, bool tail)
 {
     struct es_priv *p = d->priv;
-    if (at) {
-        at->used = false;
-        if (p->nfree < ES_PENDING)
-            p->free_slots[p->nfree++] = (uint32_t)(at - p->pend);
+    struct es_in in = {.kind = kind,
+                       .ts = ts,
+                       .frame = frame,
+                       .end_ns = kind == EOP_END ? flow_rec(f)->last_ts_ns : 0,
+                       .e = st->e,
+                       .l = tail ? st->l : NULL};
+    es_who_of(&in.who, f);
+    if (st->l) {
+        in.refused_ttl_mismatch = st->l->refused_ttl_mismatch;
+        in.refused_ns = st->l->refused_ns;
+        in.refused_frame = st->l->refused_frame;
     }
-    st->e->pend = 0;
+    if (!p->remote) {
+        es_apply(d, &((struct es_slice *)fs)->s, in.who.flow_id, &in);
+        return;
+    }
+    if (!es_sink)
+        return;
+    struct es_op o;
+    o.h.kind = kind;
+    o.h.size = tail ? (uint32_t)sizeof(o) : (uint32_t)offsetof(struct es_op, l);
+    o.ts = in.ts;
+    o.frame = in.frame;
+    o.end_ns = in.end_ns;
+    o.who = in.who;
+    o.e = *in.e;
+    o.refused_ttl_mismatch = in.refused_ttl_mismatch;
+    o.refused_ns = in.refused_ns;
+    o.refused_frame = in.refused_frame;
+    if (tail)
+        o.l = *st->l;
+    es_sink(es_sink_ctx, f, &o.h);
 }
 
+/* A client SYN (first or retry). */
+static void es_on_syn(struct det *d, const struct flow *f, void *fs, struct es_flow *st,
+                      const struct pkt *pk, const struct tcp_seg *sg)
+{
+    if (sg->syn_copy)
+        return; /* a copy of the previous SYN (another VLAN, a mirror), not a retry (tcp.h) */
+    struct es_early *e = st->e;
+    uint32_t before = e->sy.nsyn;
+    if (before == 0)
+        e->isn = pk->seq;
+    if (e->sy.nsyn < ES_SYNS) {
+        e->sy.syn_ns[e->sy.nsyn] = pk->ts_ns;
+        e->sy.syn_frame[e->sy.nsyn] = pk->frame;
+    }
+    e->sy.nsyn++;
+    e->sy.prev_syn_ns = e->sy.nsyn > 1 ? e->sy.last_syn_ns : 0;
+    e->sy.last_syn_ns = pk->ts_ns;
+    e->sy.last_syn_frame = pk->frame;
+    if (e->acked)
+        st->l->syn_after_ack++;
+    /* the server half counts the first SYN and the first retry before an answer, and keeps
+       the pending copy of an unanswered attempt (es_srv_syn) */
+    if (before == 0 || (before == 1 && e->nsynack == 0) || (e->nsynack == 0 && !e->refused))
+        es_send(d, f, fs, st, EOP_SYN, pk->ts_ns, pk->frame, false);
+}
+
+/* A server SYN-ACK. */
+static void es_on_synack(struct det *d, const struct flow *f, void *fs, struct es_flow *st,
+                         const struct pkt *pk)
+{
+    if (st->e->refused && st->e->nsynack == 0) {
+        st->e->refused = false; /* the reset came before the real SYN-ACK: not a refusal */
+        st->l->done_hs = false;
+    }
+    if (st->e->nsynack == 0) {
+        st->l->synack_ns = pk->ts_ns;
+        st->l->synack_frame = pk->frame;
+        st->l->syn_at_synack = st->e->sy.nsyn;
+        es_send(d, f, fs, st, EOP_SYNACK, pk->ts_ns, pk->frame, false);
+    } else if (st->e->acked && es_sub(pk->ts_ns, st->l->last_synack_ns) >= ES_SA_RETRY_MIN_NS) {
+        /* a real re-send (the SYN-ACK timer starts at 1 s), not a copy of the same frame */
+        if (st->l->sa_after_ack++ == 0)
+            st->l->sa_after_ack_frame = pk->frame;
+    }
+    st->e->nsynack++;
+    st->l->last_synack_ns = pk->ts_ns;
+}
+
+/*
+ * A RST in answer to the SYN: refused, unless a SYN-ACK still follows (a reset that arrives
+ * before the real SYN-ACK, after which the connection goes on, is not a refusal). The finding
+ * is written once no SYN-ACK followed for ES_REFUSE_CONFIRM_NS (on_tick), or at the flow end.
+ */
+static void es_refused(struct det *d, const struct flow *f, void *fs, struct es_flow *st,
+                       const struct pkt *pk, const struct tcp_seg *sg)
+{
+    st->e->refused = true;
+    st->l->done_hs = true;
+    st->l->refused_ns = pk->ts_ns;
+    st->l->refused_frame = pk->frame;
+    st->l->refused_ttl_mismatch = sg->rst_ttl_mismatch;
+    es_send(d, f, fs, st, EOP_REFUSED, pk->ts_ns, pk->frame, false);
+}
+
+/* Server made progress: the client's data is ACKed, or the server sent data or FIN. */
+static void es_progress(struct det *d, const struct flow *f, struct es_flow *st,
+                        const struct pkt *pk)
+{
+    st->l->progress = true;
+    st->l->progress_ns = pk->ts_ns;
+    if (st->l->done_aq || !st->e->acked || st->l->sa_after_ack == 0)
+        return; /* es_aq_ignored would return at once: no need to name the flow */
+    struct es_who w;
+    es_who_of(&w, f);
+    es_aq_ignored(d, &w, st, pk->ts_ns);
+}
+
+/*
+ * The client's ACK that completes the handshake. A flow answered only on a retry gets no
+ * slow_handshake here: the server half judged it at its SYN-ACK and either reported a backlog
+ * drop or judges it again at the flow end, and es_slow stays silent in both cases (done_hs,
+ * judge_pending); its verdicts come at the flow end, from the server half (es_srv_end).
+ */
+static void es_hs_ack(struct det *d, const struct flow *f, struct es_flow *st, const struct pkt *pk)
+{
+    st->e->acked = true;
+    st->l->ack_ns = pk->ts_ns;
+    st->l->ack_frame = pk->frame;
+    if (st->l->syn_at_synack >= 2 || st->l->done_hs)
+        return;
+    struct es_who w;
+    es_who_of(&w, f);
+    es_slow(d, &w, st, pk->ts_ns);
+}
+
+/* A server RST (not refusing a SYN: es_refused). */
+static void es_srv_rst(struct det *d, const struct flow *f, struct es_flow *st,
+                       const struct pkt *pk)
+{
+    struct es_who w;
+    if (st->e->acked && !st->l->progress && !st->l->done_aq && st->l->sa_after_ack > 0) {
+        /* ACK ignored, SYN-ACK re-sent, then reset (the request expired): abort=0 form */
+        st->l->srv_reset = true;
+        st->l->reset_frame = pk->frame;
+        es_who_of(&w, f);
+        es_aq_ignored(d, &w, st, pk->ts_ns);
+    } else if (st->e->acked && !st->l->progress && !st->l->done_aq &&
+               es_sub(pk->ts_ns, st->e->last_c2s_ns) <= ES_RST_NEAR_NS) {
+        es_who_of(&w, f);
+        es_aq_reset(d, &w, st, pk);
+    }
+}
+
+static void es_on_packet(struct det *d, const struct flow *f, void *fs, const struct pkt *pk,
+                         const struct tcp_seg *sg)
+{
+    struct es_fslice *sl = fs;
+    struct es_flow view = {&sl->e, det_lazy_at(d, sl->lazy)}, *st = &view;
+    bool syn = (pk->flags & TCP_SYN) != 0, ack = (pk->flags & TCP_ACK) != 0;
+    bool rst = (pk->flags & TCP_RST) != 0;
+    bool client_syn = sg->dir == DIR_C2S && syn && !ack && !rst;
+    if (!client_syn && !st->l) {
+        st->l = det_lazy_get(d, &sl->lazy);
+        if (!st->l)
+            return; /* pool empty (counted): this flow's handshake is not followed further */
+    }
+    if (sg->dir == DIR_C2S) {
+        st->e->last_c2s_ns = pk->ts_ns;
+        if (syn && !ack && !rst) {
+            es_on_syn(d, f, fs, st, pk, sg);
+            return;
+        }
+        if (st->e->nsynack && !st->e->acked && ack && !syn && !rst)
+            es_hs_ack(d, f, st, pk);
+        if (st->e->acked && !st->l->progress && sg->len > 0 && !rst) {
+            if (!st->l->has_data) {
+                st->l->has_data = true;
+                st->l->data_frame = pk->frame;
+                st->l->data_end = pk->seq + sg->len - st->e->isn - 1;
+            } else if ((int32_t)(pk->seq - st->e->isn - 1u - st->l->data_end) < 0) {
+                /* starts below the end of the first data: the client re-sent it */
+                if (st->l->data_retx++ == 0)
+                    st->l->data_retx_frame = pk->frame;
+            }
+        }
+        return;
+    }
+    /* server to client */
+    if (rst) {
+        if (st->e->sy.nsyn && st->e->nsynack == 0 && !st->e->refused)
+            es_refused(d, f, fs, st, pk, sg);
+        else
+            es_srv_rst(d, f, st, pk);
+        return;
+    }
+    if (syn && ack) {
+        es_on_synack(d, f, fs, st, pk);
+        return;
+    }
+    if (!st->e->acked || st->l->progress)
+        return;
+    bool fin = (pk->flags & TCP_FIN) != 0;
+    bool acks_data =
+        st->l->has_data && ack && (int32_t)(pk->ack - (st->e->isn + 1u + st->l->data_end)) >= 0;
+    if (sg->len > 0 || fin || acks_data)
+        es_progress(d, f, st, pk);
+}
+
+/*
+ * The flow ends. An attempt never answered goes to the server half (es_srv_end decides it,
+ * unless on_tick did), with the engine's clock: how long its last SYN was watched. A flow
+ * answered on a retry goes there with its whole state (the server half holds the verdict of
+ * its SYN-ACK). The others get their last verdicts here.
+ */
 static void es_on_flow_end(struct det *d, const struct flow *f, void *fs)
 {
-    struct es_slice *sl = fs;
+    struct es_fslice *sl = fs;
     struct es_flow view = {&sl->e, det_lazy_at(d, sl->lazy)}, *st = &view;
     if (st->e->sy.nsyn == 0 && st->e->nsynack == 0)
         goto release;
-    struct es_attempt *pa = es_pending_of(d, f, st);
-    bool decided = pa && pa->decided;
-    es_pending_release(d, st, pa);
-    if (st->e->refused && st->e->nsynack == 0) {
-        if (!decided) {
-            struct es_attempt at;
-            es_attempt_of(&at, f, st);
-            es_refused_emit(d, &at);
-        }
-        goto release;
-    }
-    if (st->e->sy.nsyn && st->e->nsynack == 0 && !st->e->refused) {
-        if (!decided) {
-            struct es_attempt at;
-            es_attempt_of(&at, f, st);
-            es_unanswered(d, &at);
-        }
+    if (st->e->nsynack == 0) {
+        es_send(d, f, fs, st, EOP_END, det_clock(d), 0, false);
         goto release;
     }
     if (!st->l)
         goto release;
+    if (st->l->syn_at_synack >= 2) {
+        es_send(d, f, fs, st, EOP_END, det_clock(d), 0, true);
+        goto release;
+    }
     uint64_t end = flow_rec(f)->last_ts_ns;
-    if (st->l->judge_pending)
-        es_judge_retry(d, f, st, true);
-    es_aq_ignored(d, f, st, end);
-    es_slow(d, f, st, end);
+    struct es_who w;
+    es_who_of(&w, f);
+    es_aq_ignored(d, &w, st, end);
+    es_slow(d, &w, st, end);
 release:
     det_lazy_put(d, &sl->lazy);
 }
+
+/* ---- ticks and the end (the server half) ---- */
 
 static void es_on_tick(struct det *d, uint64_t now_ns)
 {
@@ -1147,22 +1479,39 @@ static void es_on_finish(struct det *d)
             es_episode_close(d, &p->srv[i]);
 }
 
+/* ---- compact flows ---- */
+
 /*
  * The slice of a compact flow (client SYNs only): pending attempt, server slot and
  * generation, the SYN count. The SYNs' times and frames are the flow's (the client half's SYN
  * log, TCP_SYN_LOG of them), and so is the ISN (es_unpack_more).
  */
 static const struct det_small_field es_small[] = {
-    DET_SMALL(struct es_slice, e.pend),
-    DET_SMALL(struct es_slice, e.srv),
-    DET_SMALL(struct es_slice, e.srv_gen),
-    DET_SMALL(struct es_slice, e.sy.nsyn),
+    DET_SMALL(struct es_slice, s.pend),
+    DET_SMALL(struct es_slice, s.srv),
+    DET_SMALL(struct es_slice, s.srv_gen),
+    DET_SMALL(struct es_slice, f.e.sy.nsyn),
 };
 
-/* What a compact flow's slice takes from the flow: the SYNs' times and frames, the ISN. */
+/* The per-flow half's: the SYN count (the rest as es_unpack_more fills it in). */
+static const struct det_small_field es_flow_small[] = {
+    DET_SMALL(struct es_fslice, e.sy.nsyn),
+};
+
+/*
+ * The server half's: all of it but hs (zero until a SYN-ACK). Nothing follows from the flow:
+ * the aggregator keeps no SYN state for this detector.
+ */
+static const struct det_small_field es_srv_small[] = {
+    DET_SMALL(struct es_sflow, pend),
+    DET_SMALL(struct es_sflow, srv),
+    DET_SMALL(struct es_sflow, srv_gen),
+};
+
+/* What a compact flow's per-flow slice takes from the flow: the SYNs' times and frames, the ISN. */
 static void es_unpack_more(const struct flow *f, void *fs)
 {
-    struct es_slice *sl = fs;
+    struct es_fslice *sl = fs; /* also the start of the whole's struct es_slice */
     const struct flow_record *r = flow_rec(f);
     const struct tcp_half *h = flow_half(f, DIR_C2S);
     struct es_syns *sy = &sl->e.sy;
@@ -1186,6 +1535,10 @@ static void es_unpack_more(const struct flow *f, void *fs)
     sl->e.isn = h->isn;
 }
 
+_Static_assert(offsetof(struct es_slice, f) == 0, "the per-flow half's slice starts the whole's");
+_Static_assert(sizeof(struct es_op) <= ESTAB_OP_MAX, "an op fits ESTAB_OP_MAX");
+
+/* The whole detector (one engine): both halves, each op applied at once. */
 const struct det_ops det_estab_ops = {
     .name = "estab",
     .flow_state_size = sizeof(struct es_slice),
@@ -1200,4 +1553,30 @@ const struct det_ops det_estab_ops = {
     .small = es_small,
     .nsmall = sizeof(es_small) / sizeof(es_small[0]),
     .unpack_more = es_unpack_more,
+};
+
+/* The per-flow half (--workers: in each worker; no server state, ops to the thread's sink). */
+const struct det_ops det_estab_flow_ops = {
+    .name = "estab-flow",
+    .flow_state_size = sizeof(struct es_fslice),
+    .lazy_state_size = sizeof(struct es_late),
+    .init = es_init_flow,
+    .on_packet = es_on_packet,
+    .on_flow_end = es_on_flow_end,
+    .free = es_free,
+    .small = es_flow_small,
+    .nsmall = sizeof(es_flow_small) / sizeof(es_flow_small[0]),
+    .unpack_more = es_unpack_more,
+};
+
+/* The server half (--workers: in the aggregator; applies the per-flow half's ops, ticks). */
+const struct det_ops det_estab_srv_ops = {
+    .name = "estab-srv",
+    .flow_state_size = sizeof(struct es_sflow),
+    .init = es_init,
+    .on_tick = es_on_tick,
+    .on_finish = es_on_finish,
+    .free = es_free,
+    .small = es_srv_small,
+    .nsmall = sizeof(es_srv_small) / sizeof(es_srv_small[0]),
 };

@@ -231,6 +231,11 @@ void det_emit(struct det *d, const struct finding *f)
         eng_emit(d->eng, f);
 }
 
+uint64_t det_clock(const struct det *d)
+{
+    return d && d->eng ? d->eng->now_ns : 0;
+}
+
 void det_emit_health(struct det *d, const struct health_row *h)
 {
     struct engine *e = d->eng;

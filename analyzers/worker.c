@@ -14,9 +14,10 @@
  *   as the single engine did (idle expiry, lingering closed flows, once-a-second ticks happen
  *   at the same positions for every N).
  * - Each worker is an engine of its own (own flow table, pools, caps split N ways) running
- *   the per-flow detectors (TCP events, TLS, server health's per-flow half). The detectors
- *   with state across flows (those not in wk_flow_dets: establishment, server health's server
- *   half, incidents, and the scan tracker) run once, in the aggregator: at their places in the
+ *   the per-flow detectors (TCP events, TLS, the per-flow halves of establishment and server
+ *   health). The detectors with state across flows (those not in wk_flow_dets: the server
+ *   halves of establishment and server health, incidents, and the scan tracker) run once, in
+ *   the aggregator: at their places in the
  *   detector table the worker's table holds proxies that send the aggregator what those
  *   detectors would have been called with (the flow record after TCP analysis, the segment -
  *   with its payload only if an aggregator detector parses streams, none does now - flow
@@ -38,7 +39,14 @@
  *   ops of a segment come after the server half's on_packet of that segment: both only add
  *   to the same interval's counters and sketches after advancing the clock to the segment's
  *   time, so the order does not show (an op advancing the clock to the segment's own time
- *   after its group 0 is not even sent).
+ *   after its group 0 is not even sent). det_estab's per-flow half sends WR_EOP records
+ *   (struct estab_op: a SYN, the first SYN-ACK, a RST refusing the SYN, an attempt's end)
+ *   the same way, keyed where the whole detector made them (det_estab.c says why that keeps
+ *   its order). Its server half has no on_packet nor on_flow_end (only the ops, ticks and
+ *   the end), so the per-flow half runs just before the server half's group, not after it
+ *   (wk_halves.flow_first): its ops come before the segment's group records and do not
+ *   split them, and an op on a SYN-only flow edits the server half's slice in the shadow's
+ *   packed form (wk_estab_packed): a data or ACK segment costs det_estab nothing here.
  * - Every record a worker sends carries a key (pos, phase, sub): phase orders what happened
  *   at one position as the engine did it (lingering closed flows, then idle flows, in the
  *   engine's list orders: sub is the closing / last position of the flow; then the tick of
@@ -156,6 +164,8 @@ enum wk_out_type {
     WR_MALFORMED, /* eng_malformed */
     WR_WATERMARK, /* every position up to pos is done */
     WR_HOP,       /* a health op of the per-flow half (arg: slot; 0 for HOP_ADVANCE) */
+    WR_EOP,       /* an establishment op of the per-flow half (arg: slot; struct estab_op
+                     and its body follow the header) */
 };
 
 /* The header of every worker -> aggregator record. */
@@ -282,9 +292,13 @@ struct wk_shadow {
     uint32_t stream; /* struct flow's stream, proto and stream_holes */
     uint8_t proto;
     uint8_t stream_holes;
-    uint8_t fresh;  /* new: its slices are zero */
+    uint8_t fresh;  /* new: its slices are zero (WK_FRESH_ESTAB: but det_estab's server
+                       half's, whose small form is in the compact form's place) */
     uint32_t block; /* its slices' block in wk_src.blocks; 0: compact (struct wk_cslot) */
 };
+
+/* wk_shadow.fresh: a new shadow with zero slices, or so but for det_estab's server half's. */
+enum { WK_FRESH = 1, WK_FRESH_ESTAB = 2 };
 
 /*
  * The slices of a compact shadow (while its flow has sent only SYNs, as the flow table keeps
@@ -336,6 +350,7 @@ struct workers {
     bool agg_payload;                      /* an aggregator detector reads payload (a stream
                                               parser): segments carry it */
     struct det *agg_health;                /* the server half of det_health, or NULL */
+    struct det *agg_estab;                 /* the server half of det_estab, or NULL */
     struct flow view;                      /* the flow the aggregator's detectors are given */
     struct flow unp;                       /* a compact shadow being unpacked */
     uint8_t *view_ext;                     /* a compact shadow's slices, unpacked (ext_size) */
@@ -382,12 +397,17 @@ static const struct det_ops *const wk_flow_dets[] = {&det_tcp_ops, &det_tls_ops,
 
 /*
  * Detectors made of a per-flow half (run in the workers, where the whole one stands in the
- * table) and a server half (run in the aggregator, just before it): det_health.
+ * table) and a server half (run in the aggregator, just before it, or after it with
+ * flow_first): det_estab, det_health.
  */
 static const struct {
     const struct det_ops *whole, *srv, *flow;
+    bool flow_first; /* the per-flow half runs just before the server half, not after it:
+                        the server half has no on_packet nor on_flow_end, so its ops come
+                        before the group's records, in the same order, without splitting them */
 } wk_halves[] = {
-    {&det_health_ops, &det_health_srv_ops, &det_health_flow_ops},
+    {&det_estab_ops, &det_estab_srv_ops, &det_estab_flow_ops, true},
+    {&det_health_ops, &det_health_srv_ops, &det_health_flow_ops, false},
 };
 
 static bool wk_is_flow_det(const struct det_ops *o)
@@ -760,6 +780,24 @@ static void wk_health_op(void *ctx, const struct flow *f, const struct health_op
     }
 }
 
+/*
+ * The establishment ops of this worker's per-flow half: to the aggregator as they are made
+ * (a SYN, the first SYN-ACK, a refusing RST, an attempt's end), keyed like every record, so
+ * the server half applies them where the whole detector would have.
+ */
+static void wk_estab_op(void *ctx, const struct flow *f, const struct estab_op *op)
+{
+    struct wk_worker *k = ctx;
+    uint64_t slot = wk_slice_of(f)->slot;
+    if (!slot || op->size > ESTAB_OP_MAX)
+        return; /* no shadow flow: the aggregator has no server for it either */
+    struct wk_rec *r = wk_emit(k, WR_EOP, sizeof(*r) + op->size, 0, slot);
+    if (r) {
+        memcpy(r + 1, op, op->size);
+        ring_push(k->out);
+    }
+}
+
 /* tls_certs' judge on a worker: judge every time, let the aggregator decide (WR_CERT_KEY). */
 static bool wk_cert_judge(void *ctx, uint64_t key)
 {
@@ -877,13 +915,14 @@ static bool wk_in_ready(void *ctx)
 
 /*
  * What a worker thread sets up for itself, offline (wk_worker_main) or live (wk_live_main):
- * the certificate judge and the health ops' sink of its detectors, its log tag and thread
- * name; wk_thread_end undoes the first two.
+ * the certificate judge and the health and establishment ops' sinks of its detectors, its
+ * log tag and thread name; wk_thread_end undoes the first three.
  */
 static void wk_thread_begin(struct wk_worker *k)
 {
     tls_certs_set_thread_judge(wk_cert_judge, k);
     health_set_thread_sink(wk_health_op, k);
+    estab_set_thread_sink(wk_estab_op, k);
     snprintf(k->tag, sizeof(k->tag), "worker %u: ", k->id);
     log_set_thread(k->tag, 0);
     char name[16];
@@ -895,6 +934,7 @@ static void wk_thread_end(void)
 {
     tls_certs_set_thread_judge(NULL, NULL);
     health_set_thread_sink(NULL, NULL);
+    estab_set_thread_sink(NULL, NULL);
 }
 
 static void *wk_worker_main(void *arg)
@@ -1212,6 +1252,24 @@ static struct wk_cslot *wk_cslot(struct workers *w, unsigned i, uint64_t slot)
     return (struct wk_cslot *)(void *)(w->src[i].cp + slot * w->cp_size);
 }
 
+/*
+ * det_estab's server half's slice (slice) from its small form in compact form c, or (pack)
+ * the other way: its fields only (eng_small_pack / eng_small_unpack do every detector's).
+ */
+static void wk_estab_small(struct workers *w, struct wk_cslot *c, uint8_t *slice, bool pack)
+{
+    const struct det *d = w->agg_estab;
+    uint8_t *at = (uint8_t *)(c + 1) + d->small_off;
+    for (size_t j = 0; j < d->ops->nsmall; j++) {
+        const struct det_small_field *x = &d->ops->small[j];
+        if (pack)
+            memcpy(at, slice + x->off, x->size);
+        else
+            memcpy(slice + x->off, at, x->size);
+        at += x->size;
+    }
+}
+
 /* Slices (ext, ext_size bytes) from their small forms, with the flow's c and syn, as flow.c. */
 static void wk_unpack(struct workers *w, const struct wk_cslot *c, const struct tcp_syn *syn,
                       const uint8_t *small, uint8_t *ext)
@@ -1234,6 +1292,8 @@ static uint8_t *wk_ext(struct workers *w, unsigned i, uint64_t slot, struct wk_s
         return pool_at(w->src[i].blocks, sh->block);
     if (sh->fresh) {
         memset(w->view_ext, 0, w->ext_size);
+        if (sh->fresh == WK_FRESH_ESTAB)
+            wk_estab_small(w, wk_cslot(w, i, slot), w->view_ext + w->agg_estab->off, false);
     } else {
         const struct wk_cslot *c = wk_cslot(w, i, slot);
         wk_unpack(w, c, &c->syn, (const uint8_t *)(c + 1), w->view_ext);
@@ -1297,6 +1357,68 @@ static void wk_view_keep(struct workers *w, struct wk_shadow *sh)
     sh->stream_holes = w->view.stream_holes;
 }
 
+/*
+ * An op on a compact or new shadow (sh) touches only the server half's slice: apply it to
+ * that slice taken from the packed form (a new shadow's: zero) and put it back, without
+ * unpacking the shadow (a new one becomes WK_FRESH_ESTAB). The slice packs back byte for
+ * byte while its flow is SYN-only (its small form is all of it); when an op gave it more (a
+ * SYN-ACK's verdict), the shadow takes a block with the slice as the op left it.
+ */
+static void wk_estab_packed(struct workers *w, unsigned i, uint64_t slot, struct wk_shadow *sh,
+                            const struct estab_op *op)
+{
+    const struct det *d = w->agg_estab;
+    uint8_t slice[64], rest[64];
+    size_t n = d->ops->flow_state_size;
+    struct wk_cslot *c = wk_cslot(w, i, slot);
+    if (n > sizeof(slice)) { /* cannot happen (12 bytes): the unpacked way */
+        uint8_t *ext = wk_ext(w, i, slot, sh);
+        estab_apply_op((struct det *)(uintptr_t)d, ext + d->off, w->src[i].gid[slot], op);
+        wk_keep(w, i, slot, sh, ext, NULL, NULL);
+        return;
+    }
+    memset(slice, 0, sizeof(slice));
+    if (sh->fresh != WK_FRESH)
+        wk_estab_small(w, c, slice, false);
+    estab_apply_op((struct det *)(uintptr_t)d, slice, w->src[i].gid[slot], op);
+    memcpy(rest, slice, n);
+    for (size_t j = 0; j < d->ops->nsmall; j++)
+        memset(rest + d->ops->small[j].off, 0, d->ops->small[j].size);
+    bool packs = true;
+    for (size_t b = 0; b < n; b++)
+        packs = packs && rest[b] == 0;
+    if (!packs) {
+        uint8_t *ext = wk_ext(w, i, slot, sh); /* the other slices, unpacked */
+        memcpy(ext + d->off, slice, n);
+        wk_keep(w, i, slot, sh, ext, NULL, NULL);
+        return;
+    }
+    wk_estab_small(w, c, slice, true);
+    if (sh->fresh)
+        sh->fresh = WK_FRESH_ESTAB;
+}
+
+/*
+ * An establishment op of worker i's per-flow half: the server half applies it to its slice
+ * of the flow. The per-flow half runs before the server half's group (wk_halves.flow_first),
+ * so an op made during a segment comes before that segment's group records and does not
+ * split them; on a SYN-only (or new) flow it edits the packed form (wk_estab_packed), on a
+ * flow past its SYNs the block.
+ */
+static void wk_agg_estab(struct workers *w, unsigned i, const struct wk_rec *h)
+{
+    struct wk_shadow *sh = wk_shadow(w, i, h->arg);
+    if (!w->agg_estab || !sh)
+        return;
+    const struct estab_op *op = (const struct estab_op *)(const void *)(h + 1);
+    if (sh->block) {
+        uint8_t *ext = pool_at(w->src[i].blocks, sh->block);
+        estab_apply_op(w->agg_estab, ext + w->agg_estab->off, w->src[i].gid[h->arg], op);
+    } else {
+        wk_estab_packed(w, i, h->arg, sh, op);
+    }
+}
+
 /* Process one record of worker i. */
 static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
 {
@@ -1321,7 +1443,7 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
         if (sh->block)
             pool_put(s->blocks, sh->block); /* cannot happen: given back at its end */
         memset(sh, 0, sizeof(*sh));         /* a new flow for the engine's layers too */
-        sh->fresh = 1;
+        sh->fresh = WK_FRESH;
         s->gid[h->arg] = ++w->next_id;
         if (s->recs) {
             memset(&s->recs[h->arg], 0, sizeof(s->recs[h->arg]));
@@ -1417,6 +1539,9 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
         }
         break;
     }
+    case WR_EOP:
+        wk_agg_estab(w, i, h);
+        break;
     case WR_MALFORMED: {
         const struct wk_malformed_rec *r = (const struct wk_malformed_rec *)(const void *)h;
         eng_malformed(w->agg, r->ts_ns, h->arg, r->what);
@@ -1620,14 +1745,21 @@ static int wk_tables(struct workers *w)
     w->wk_table[nw++] = &wk_opener_ops;
     for (size_t i = 0; det_table[i]; i++) {
         const struct det_ops *o = det_table[i], *flow_half = NULL;
+        bool flow_first = false;
         for (size_t j = 0; j < sizeof(wk_halves) / sizeof(wk_halves[0]); j++)
             if (o == wk_halves[j].whole) {
                 o = wk_halves[j].srv;
                 flow_half = wk_halves[j].flow;
+                flow_first = wk_halves[j].flow_first;
             }
         if (nw + 3 >= sizeof(w->wk_table) / sizeof(w->wk_table[0]) ||
             na + 1 >= sizeof(w->agg_table) / sizeof(w->agg_table[0]))
             return ERR_ARG;
+        if (flow_first) { /* the per-flow half first: the server half opens a group after it */
+            w->wk_table[nw++] = flow_half;
+            flow_half = NULL;
+            in_group = false;
+        }
         if (wk_is_flow_det(o)) {
             w->wk_table[nw++] = o;
             in_group = false;
@@ -1768,6 +1900,7 @@ struct workers *wk_new_opts(const struct eng_config *cfg, unsigned n, const stru
     w->snap_mu_ok = true;
     w->agg = eng_new_dets(cfg, w->agg_table, out, out_ctx);
     w->agg_health = w->agg ? eng_det(w->agg, &det_health_srv_ops) : NULL;
+    w->agg_estab = w->agg ? eng_det(w->agg, &det_estab_srv_ops) : NULL;
     w->rd_ev = ring_event_new();
     w->agg_ev = ring_event_new();
     w->dedup = tcp_dedup_new(WK_DEDUP_ORDER);

@@ -8,6 +8,7 @@
 
 #include "analyzers/engine.h"
 #include "analyzers/finding.h"
+#include "analyzers/worker.h"
 #include "tests/unit/helpers.h"
 #include "tests/unit/testhelp.h"
 
@@ -580,6 +581,131 @@ static void run_test(void (*fn)(void), const char *name)
 }
 #define RUN(fn) run_test(fn, #fn)
 
+/*
+ * The server half's ops, through the workers (worker.c, WR_EOP): one capture of flows that
+ * hit every op on four servers, analysed by 1, 2 and 4 workers, gives the same establishment
+ * findings. A lost op changes them (the backlog verdicts count other flows' attempts, retries
+ * and answers in their text; an unanswered attempt needs its SYNs; a refusal its RST, and
+ * the attempts beside it are no outage because of it); so
+ * does an op applied out of order (a SYN-ACK judged before another flow's retry was counted).
+ * The flow answered on a retry whose ACK the server ignored gets its three verdicts at its end
+ * from the server half (the final judgement: weak; accept_queue_overflow; slow_handshake).
+ */
+static struct finding wk_got[3][MAX_FINDINGS];
+static size_t wk_n[3];
+static int wk_run_i;
+
+static void wk_put(void *ctx, const struct out_rec *r)
+{
+    (void)ctx;
+    if (r->type == OUT_FINDING && is_estab(r->u.finding.kind) && wk_n[wk_run_i] < MAX_FINDINGS)
+        wk_got[wk_run_i][wk_n[wk_run_i]++] = r->u.finding;
+}
+
+static const struct sink_ops wk_test_ops = {.name = "test-workers", .put = wk_put};
+
+static int wk_cmp(const void *a, const void *b)
+{
+    const struct finding *x = a, *y = b;
+    if (x->ts_ns != y->ts_ns)
+        return x->ts_ns < y->ts_ns ? -1 : 1;
+    if (x->kind != y->kind)
+        return x->kind < y->kind ? -1 : 1;
+    if (x->flow_id != y->flow_id)
+        return x->flow_id < y->flow_id ? -1 : 1;
+    return strcmp(x->detail, y->detail);
+}
+
+static void workers_scenario(void)
+{
+    struct endpoint sv = *srv80();
+    uint64_t t = 10 * S;
+    /* backlog: ten clean connections, five answered only on a retry, one never answered */
+    for (int i = 0; i < 10; i++)
+        clean_conn(t + (uint64_t)i * 20 * MS, th_ep4(10, 0, 2, 1, (uint16_t)(43000 + i)), 2 * MS);
+    for (int i = 0; i < 5; i++) {
+        struct endpoint cli = th_ep4(10, 0, 2, 2, (uint16_t)(43100 + i));
+        uint32_t ci = 1000u * cli.port, si = 3000u * cli.port;
+        uint64_t s0 = t + 5 * MS + (uint64_t)i * 30 * MS;
+        add(s0, cli, sv, TCP_SYN, ci, 0, 0);
+        add(s0 + 1 * S, cli, sv, TCP_SYN, ci, 0, 0);
+        add(s0 + 1 * S + 2 * MS, sv, cli, TCP_SYN | TCP_ACK, si, ci + 1, 0);
+        add(s0 + 1 * S + 3 * MS, cli, sv, TCP_ACK, ci + 1, si + 1, 0);
+    }
+    const uint64_t at[] = {0, 1 * S, 3 * S};
+    syns(t + 50 * MS, th_ep4(10, 0, 2, 3, 43200), sv, at, 3);
+    /* an outage of another server: an episode of twenty attempts */
+    struct endpoint down = th_ep4(10, 0, 0, 6, 80);
+    for (int i = 0; i < 20; i++)
+        syns((uint64_t)i * 200 * MS, th_ep4(10, 0, 1, (uint8_t)(1 + i % 4), (uint16_t)(41000 + i)),
+             down, at, 3);
+    /* a refusal on a third */
+    struct endpoint closed = th_ep4(10, 0, 0, 7, 80), rc = th_ep4(10, 0, 0, 1, 40000);
+    add(2 * S, rc, closed, TCP_SYN, 5000, 0, 0);
+    add(2 * S + 1 * MS, closed, rc, TCP_RST | TCP_ACK, 0, 5001, 0);
+    /* never answered there either, but not an outage: that server refused meanwhile */
+    syns(2 * S + 100 * MS, th_ep4(10, 0, 0, 2, 40001), closed, at, 3);
+    syns(2 * S + 200 * MS, th_ep4(10, 0, 0, 3, 40002), closed, at, 3);
+    /* on a fourth: answered on a retry, the ACK ignored, the SYN-ACK re-sent, no progress */
+    struct endpoint busy = th_ep4(10, 0, 0, 8, 80), bc = th_ep4(10, 0, 5, 9, 46300);
+    add(3 * S, bc, busy, TCP_SYN, 100, 0, 0);
+    add(4 * S, bc, busy, TCP_SYN, 100, 0, 0);
+    add(4 * S + 1 * MS, busy, bc, TCP_SYN | TCP_ACK, 900, 101, 0);
+    add(4 * S + 2 * MS, bc, busy, TCP_ACK, 101, 901, 0);
+    add(4 * S + 3 * MS, bc, busy, TCP_ACK | TCP_PSH, 101, 901, 50);
+    add(4 * S + 210 * MS, bc, busy, TCP_ACK | TCP_PSH, 101, 901, 50);
+    add(5 * S + 1 * MS, busy, bc, TCP_SYN | TCP_ACK, 900, 101, 0);
+    add(5 * S + 2 * MS, bc, busy, TCP_ACK, 151, 901, 0);
+    th_sort_by_time(pkts, npkts);
+    for (size_t i = 0; i < npkts; i++)
+        pkts[i].frame = i + 1;
+}
+
+static void test_workers_ops(void)
+{
+    static const unsigned counts[3] = {1, 2, 4};
+    workers_scenario();
+    struct eng_config cfg;
+    eng_config_default(&cfg);
+    for (int r = 0; r < 3; r++) {
+        wk_run_i = r;
+        wk_n[r] = 0;
+        struct workers *w = wk_new(&cfg, counts[r], &wk_test_ops, NULL);
+        CHECK(w != NULL);
+        if (!w)
+            continue;
+        for (size_t i = 0; i < npkts; i++)
+            wk_packet(w, &pkts[i]);
+        struct run_summary sum;
+        memset(&sum, 0, sizeof(sum));
+        wk_finish(w, &sum);
+        wk_free(w);
+        qsort(wk_got[r], wk_n[r], sizeof(wk_got[r][0]), wk_cmp);
+    }
+    npkts = 0;
+    size_t kinds[FK__COUNT] = {0};
+    for (size_t i = 0; i < wk_n[0]; i++)
+        kinds[wk_got[0][i].kind]++;
+    CHECK_EQ_U64(kinds[FK_SYN_BACKLOG_DROP], 6);
+    CHECK_EQ_U64(kinds[FK_SERVER_UNREACHABLE], 1);
+    CHECK_EQ_U64(kinds[FK_CONN_REFUSED], 1);
+    CHECK_EQ_U64(kinds[FK_SYN_UNANSWERED], 2);
+    CHECK_EQ_U64(kinds[FK_ACCEPT_QUEUE_OVERFLOW], 1);
+    CHECK_EQ_U64(kinds[FK_SLOW_HANDSHAKE], 1);
+    for (size_t i = 0; i < wk_n[0]; i++)
+        if (wk_got[0][i].kind == FK_SLOW_HANDSHAKE)
+            CHECK(wk_got[0][i].fx.estab.reason == ER_SYN_RETRY);
+    for (int r = 1; r < 3; r++) {
+        CHECK_EQ_U64(wk_n[r], wk_n[0]);
+        for (size_t i = 0; i < wk_n[0] && i < wk_n[r]; i++) {
+            const struct finding *a = &wk_got[0][i], *b = &wk_got[r][i];
+            CHECK(a->kind == b->kind && a->flow_id == b->flow_id && a->ts_ns == b->ts_ns &&
+                  a->sev == b->sev && a->confidence == b->confidence && a->nframes == b->nframes &&
+                  strcmp(a->detail, b->detail) == 0);
+        }
+    }
+}
+
 int main(void)
 {
     RUN(test_refused);
@@ -602,5 +728,6 @@ int main(void)
     RUN(test_copies);
     RUN(test_no_syn);
     RUN(test_many_servers);
+    RUN(test_workers_ops);
     return TEST_REPORT();
 }
