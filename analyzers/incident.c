@@ -185,6 +185,9 @@ struct ic {
     uint32_t *free_att;       /* free att[] indices */
     uint32_t nfree;           /* entries in free_att */
     const struct scan_table *scans; /* who scans (the engine's tracker) */
+    int8_t loss_kind[TEV__COUNT]; /* TCP event -> the loss-retransmission kind it names (the
+                                     last such kind in the table), -1 for none */
+    uint32_t loss_mask;       /* events with a loss_kind */
 };
 
 /* Per-flow state (zeroed when a flow starts). */
@@ -1396,6 +1399,21 @@ static bool ic_scan_probe(struct det *d, const struct flow_record *r, const stru
 
 /* ---- detector callbacks ---- */
 
+/* The event -> loss-retransmission kind map (once, at init: the kind table is constant). */
+static void ic_loss_map(struct ic *p)
+{
+    memset(p->loss_kind, -1, sizeof(p->loss_kind));
+    p->loss_mask = 0;
+    for (int k = 0; k < FK__COUNT; k++) {
+        const struct fk_info *i = fk_info((enum fkind)k);
+        if (i->data_retransmission && i->loss_evidence && i->tev >= 0 && i->tev < TEV__COUNT &&
+            i->tev < 32) {
+            p->loss_kind[i->tev] = (int8_t)k;
+            p->loss_mask |= 1u << i->tev;
+        }
+    }
+}
+
 static int ic_init(struct det *d, const struct eng_config *cfg)
 {
     struct ic *p = calloc(1, sizeof(*p));
@@ -1437,6 +1455,7 @@ static int ic_init(struct det *d, const struct eng_config *cfg)
     }
     for (uint32_t i = 0; i < IC_PENDING; i++)
         p->free_att[p->nfree++] = IC_PENDING - 1 - i;
+    ic_loss_map(p);
     d->priv = p;
     return 0;
 }
@@ -1582,18 +1601,17 @@ static void ic_zero_window(struct ic *p, struct ic_srv *s, struct ic_flow *st,
 /*
  * The finding kind of a loss retransmission with TCP events ev (tcp_seg.loss_retrans): the
  * kind with data_retransmission and loss_evidence whose event is set (the later one in the
- * kind table if several: a fast retransmission over a plain one).
+ * kind table if several: a fast retransmission over a plain one), from the map ic_init built.
  */
-static enum fkind ic_loss_kind(uint32_t ev)
+static enum fkind ic_loss_kind(const struct ic *p, uint32_t ev)
 {
-    enum fkind kind = FK_RETRANSMISSION;
-    for (int k = 0; k < FK__COUNT; k++) {
-        const struct fk_info *i = fk_info((enum fkind)k);
-        if (i->data_retransmission && i->loss_evidence && i->tev >= 0 && i->tev < TEV__COUNT &&
-            (ev & (1u << i->tev)))
-            kind = (enum fkind)k;
+    int kind = -1;
+    for (uint32_t m = ev & p->loss_mask; m; m &= m - 1) {
+        int k = p->loss_kind[__builtin_ctz(m)];
+        if (k > kind)
+            kind = k;
     }
-    return kind;
+    return kind >= 0 ? (enum fkind)kind : FK_RETRANSMISSION;
 }
 
 /* Data segments and retransmissions (never SYN or SYN-ACK), capture loss. */
@@ -1620,7 +1638,7 @@ static void ic_data(struct ic *p, struct ic_srv *s, struct ic_flow *st,
     if (!sg->loss_retrans)
         return;
     ic_count(s, pk->ts_ns, B_RETX, 1);
-    int kind = ic_loss_kind(sg->ev);
+    int kind = ic_loss_kind(p, sg->ev);
     struct ic_inc *in = ic_flow_ev(p, st, r, IC_NETWORK_LOSS, pk->ts_ns, kind, pk->frame);
     if (in) {
         in->retx_dir[sg->dir]++;
