@@ -195,6 +195,7 @@ struct wk_malformed_rec {
 /* A run of aggregator detectors: indices [lo, hi) of the aggregator's table. */
 struct wk_group {
     size_t lo, hi; /* range */
+    bool pkt;      /* one of them has an on_packet: the group gets segments (WR_PKT) */
 };
 
 struct workers;
@@ -326,6 +327,7 @@ struct workers {
     bool agg_payload;                      /* an aggregator detector reads payload (a stream
                                               parser): segments carry it */
     struct det *agg_health;                /* the server half of det_health, or NULL */
+    size_t last_pkt_group;                 /* the last group with on_packet (WR_PKT) */
     struct flow view;                      /* the flow the aggregator's detectors are given */
     struct flow unp;                       /* a compact shadow being unpacked */
     uint8_t *view_ext;                     /* a compact shadow's slices, unpacked (ext_size) */
@@ -545,7 +547,10 @@ static void wk_group_packet(struct det *d, const struct flow *f, void *fs, const
     struct wk_proxy *px = d->priv;
     struct wk_worker *k = px->k;
     struct wk_slice *sl = wk_slice_of(f);
-    if (px->group != 0) {
+    if (px->group != 0 && !k->w->groups[px->group].pkt) {
+        /* nothing of the group reads segments (group 0's record carries the flow record and
+           SYN state every shadow needs: always sent) */
+    } else if (px->group != 0) {
         if (!wk_fold(k, WR_PKT, px->group, sl->slot)) {
             struct wk_rec *r = wk_emit(k, WR_PKT, sizeof(*r), (uint16_t)px->group, sl->slot);
             if (r)
@@ -1271,7 +1276,7 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
     }
     case WR_PKT: {
         size_t lo = w->groups[h->group].lo, hi = w->groups[h->group + h->ngrp - 1].hi;
-        bool last = h->group + h->ngrp == w->ngroups; /* the segment's last group ran */
+        bool last = h->group + h->ngrp > w->last_pkt_group; /* its last group with segments ran */
         if (h->group == 0) {
             struct wk_pkt_rec *r = (struct wk_pkt_rec *)(void *)h;
             sh = wk_shadow(w, i, h->arg);
@@ -1582,6 +1587,10 @@ static int wk_tables(struct workers *w)
         }
         w->agg_table[na++] = o;
         w->groups[w->ngroups - 1].hi = na;
+        if (o->on_packet) {
+            w->groups[w->ngroups - 1].pkt = true;
+            w->last_pkt_group = w->ngroups - 1;
+        }
         w->agg_payload = w->agg_payload || o->stream;
         if (flow_half) { /* the per-flow half runs after the server half: a new group follows */
             w->wk_table[nw++] = flow_half;
