@@ -187,9 +187,11 @@ struct icf {
                                        NULL in the per-flow half (ops go to the sink) */
     size_t fl_off;                  /* struct ic_fflow's offset in the detector's slice */
     size_t sv_off;                  /* the whole's struct ic_flow offset in it */
-    const struct flow_node **dirty; /* flows with pending counts (their table entries) */
+    const struct flow_node **dirty; /* flows that had pending counts since the last tick
+                                       (their table entries; an entry may since have ended or
+                                       been flushed: icf_flush_all skips it then) */
     uint32_t ndirty;                /* entries used */
-    uint32_t cap;                   /* entries allocated (the flow table's cap) */
+    uint32_t cap;                   /* entries allocated (doubled when full) */
     uint64_t stall_ns;              /* inc_stall_ns (default filled in) */
 };
 
@@ -234,7 +236,8 @@ struct ic_flow {
 /* Flags of the per-flow half (ic_fflow.fl): what its flow did so far. */
 enum { IFF_ATTEMPT = 1, IFF_ANSWERED = 2, IFF_STALE = 4 };
 
-/* Per-flow state of the per-flow half (zeroed when a flow starts). */
+/* Per-flow state of the per-flow half (zeroed when a flow starts; what every segment reads
+   first, in one cache line). */
 struct ic_fflow {
     uint8_t fl;              /* IFF_* */
     bool zw[2];              /* a zero window is advertised by this side now */
@@ -242,16 +245,16 @@ struct ic_fflow {
     bool rst_suspect;        /* a reset whose TTL differed from its sender's */
     int8_t rst_dir;          /* its direction */
     uint8_t rst_ttl;         /* its TTL */
-    uint32_t dirty;          /* index + 1 in icf.dirty (pending counts) */
+    bool p_any;              /* plain segments are pending (p_*) */
+    bool listed;             /* in icf.dirty since the last tick */
+    uint32_t p_data, p_est;  /* pending counts: data segments, handshake ACKs (second of p_last) */
+    uint64_t p_last;         /* the newest of them */
     uint64_t zw_ns[2];       /* since when */
     uint64_t zw_frame[2];    /* first zero-window frame */
     uint64_t rst_ns;         /* its time */
     uint64_t rst_frame;      /* its frame */
     uint32_t after_same;     /* later packets of that sender with the reset's TTL */
     uint32_t after_other;    /* ... with another TTL */
-    uint32_t p_data, p_est;  /* pending counts: data segments, handshake ACKs (second of p_last) */
-    bool p_any;              /* plain segments are pending (p_*) */
-    uint64_t p_last;         /* the newest of them */
 };
 
 /* The whole detector's slice: both halves'. */
@@ -2165,8 +2168,8 @@ static int icf_init(struct icf *h, struct det *d, const struct eng_config *cfg)
     eng_config_default(&def);
     h->d = d;
     h->stall_ns = cfg->inc_stall_ns ? cfg->inc_stall_ns : def.inc_stall_ns;
-    h->cap = cfg->max_flows > 1024 ? (uint32_t)cfg->max_flows : 1024;
-    h->dirty = calloc(h->cap, sizeof(*h->dirty)); /* pages are committed as flows use them */
+    h->cap = 4096;
+    h->dirty = calloc(h->cap, sizeof(*h->dirty));
     return h->dirty ? 0 : ERR_NOMEM;
 }
 
@@ -2188,34 +2191,12 @@ static void icf_send(struct icf *h, const struct flow *f, struct ic_fflow *st, s
     st->p_any = false;
     op->client = r->client.ip;
     op->server = r->server;
-    if (h->whole) {
-        struct ic_flow *sv = (struct ic_flow *)(void *)((uint8_t *)det_state(h->d, f) + h->sv_off);
+    if (h->whole) { /* st is in the whole's slice, beside its server side */
+        struct ic_flow *sv = (struct ic_flow *)(void *)((uint8_t *)st - h->fl_off + h->sv_off);
         ic_apply(h->d, sv, r->flow_id, op);
     } else if (ic_sink) {
         ic_sink(ic_sink_ctx, f, op);
     }
-}
-
-/* Flow st (entry i of the dirty list) has nothing pending any more. */
-static void icf_undirty(struct icf *h, struct ic_fflow *st)
-{
-    uint32_t i = st->dirty - 1, last = h->ndirty - 1;
-    st->dirty = 0;
-    if (i != last) {
-        h->dirty[i] = h->dirty[last];
-        const struct flow *o = det_flow_of_node(h->d, h->dirty[i]);
-        if (o) /* always: a flow with plain segments has its block */
-            icf_slice(h, o)->dirty = i + 1;
-    }
-    h->ndirty--;
-}
-
-/* Send flow st's pending counts (and its op, when op->what is set). */
-static void icf_flush(struct icf *h, const struct flow *f, struct ic_fflow *st, struct ic_op *op)
-{
-    if (st->dirty)
-        icf_undirty(h, st);
-    icf_send(h, f, st, op);
 }
 
 /* Every flow's pending counts, before the server side's tick reads them (and at finish). */
@@ -2224,14 +2205,32 @@ static void icf_flush_all(struct icf *h)
     for (uint32_t i = 0; i < h->ndirty; i++) {
         const struct flow *f = det_flow_of_node(h->d, h->dirty[i]);
         if (!f)
-            continue; /* cannot happen (icf_undirty) */
+            continue; /* ended (its end sent its counts), or its entry now a SYN-only flow's */
         struct ic_fflow *st = icf_slice(h, f);
-        st->dirty = 0;
+        st->listed = false;
+        if (!st->p_any)
+            continue; /* sent with an op or listed twice (its entry was reused) */
         struct ic_op op;
         memset(&op, 0, sizeof(op));
         icf_send(h, f, st, &op);
     }
     h->ndirty = 0;
+}
+
+/* List flow f (st) for the next tick's flush: twice the entries when full (rare: once per
+   doubling of the flows with plain segments in one second, never per packet). */
+static bool icf_list(struct icf *h, const struct flow *f, struct ic_fflow *st)
+{
+    if (h->ndirty == h->cap) {
+        const struct flow_node **n = realloc(h->dirty, 2 * sizeof(*h->dirty) * h->cap);
+        if (!n)
+            return false;
+        h->dirty = n;
+        h->cap *= 2;
+    }
+    h->dirty[h->ndirty++] = det_node_of(f);
+    st->listed = true;
+    return true;
 }
 
 /*
@@ -2321,21 +2320,16 @@ static void icf_packet(struct icf *h, const struct flow *f, struct ic_fflow *st,
         if (st->p_any && st->p_last / NS_PER_S != pk->ts_ns / NS_PER_S) {
             struct ic_op c;
             memset(&c, 0, sizeof(c));
-            icf_flush(h, f, st, &c);
+            icf_send(h, f, st, &c);
         }
         st->p_data += data;
         st->p_est += sg->hs_ack;
         st->p_last = pk->ts_ns;
         st->p_any = true;
-        if (!st->dirty) {
-            if (h->ndirty == h->cap) { /* cannot happen: one entry per flow of the table */
-                struct ic_op c;
-                memset(&c, 0, sizeof(c));
-                icf_send(h, f, st, &c);
-                return;
-            }
-            h->dirty[h->ndirty++] = det_node_of(f);
-            st->dirty = h->ndirty;
+        if (!st->listed && !icf_list(h, f, st)) {
+            struct ic_op c; /* no memory: sent now (only the recycling choice could tell) */
+            memset(&c, 0, sizeof(c));
+            icf_send(h, f, st, &c);
         }
         return;
     }
@@ -2356,13 +2350,13 @@ static void icf_packet(struct icf *h, const struct flow *f, struct ic_fflow *st,
         op.zw_frame = st->zw_frame[dir];
     }
     op.rst_dir = -1;
-    icf_flush(h, f, st, &op);
+    icf_send(h, f, st, &op);
 }
 
 /* Flow f ends: its pending counts, and the reset it suspected with its verdict. */
 static void icf_flow_end(struct icf *h, const struct flow *f, struct ic_fflow *st)
 {
-    if (!st->dirty && !st->rst_suspect)
+    if (!st->p_any && !st->rst_suspect)
         return;
     struct ic_op op;
     memset(&op, 0, sizeof(op));
@@ -2374,7 +2368,7 @@ static void icf_flow_end(struct icf *h, const struct flow *f, struct ic_fflow *s
         op.rst_frame = st->rst_frame;
         op.forged = st->after_same == 0;
     }
-    icf_flush(h, f, st, &op);
+    icf_send(h, f, st, &op);
 }
 
 /*
