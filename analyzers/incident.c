@@ -24,7 +24,7 @@
  *   the workers) becomes a struct ic_op for the rare segments and pending counts for the plain
  *   ones; everything that spans flows (ic_apply and the rest: servers, buckets, attempts,
  *   incidents, scans) is the server half. One engine runs both (det_incident_ops) with the
- *   same code, batching the same way ("Batching" below says why no rule can tell).
+ *   same code, each segment at once ("Batching" below says why no rule can tell).
  */
 #include "analyzers/incident.h"
 
@@ -212,6 +212,9 @@ struct ic {
                                      last such kind in the table), -1 for none */
     uint32_t loss_mask;       /* events with a loss_kind */
     struct icf fh;            /* the whole detector's flow side */
+    uint64_t *tick_last;      /* per server slot: its newest plain segment since the last tick,
+                                 into last_ns at the tick ("Batching"; one array: the tick
+                                 reads it whole) */
 };
 
 /* Per-flow state of the server half (zeroed when a flow starts). */
@@ -487,6 +490,7 @@ static uint16_t ic_server(struct ic *p, const struct endpoint *ep, uint64_t now)
         return 0;
     struct ic_srv *s = &p->srv[i];
     memset(s, 0, sizeof(*s));
+    p->tick_last[i] = 0; /* the slot's previous server's */
     s->used = true;
     s->gen = ++p->gen;
     s->ep = *ep;
@@ -1480,8 +1484,10 @@ static int ic_init(struct det *d, const struct eng_config *cfg)
     p->inc = calloc(IC_MAX_INC, sizeof(*p->inc));
     p->att = calloc(IC_PENDING, sizeof(*p->att));
     p->free_att = calloc(IC_PENDING, sizeof(*p->free_att));
+    p->tick_last = calloc(IC_MAX_SERVERS, sizeof(*p->tick_last));
     p->scans = det_scans(d);
-    if (!p->srv || !p->inc || !p->att || !p->free_att) {
+    if (!p->srv || !p->inc || !p->att || !p->free_att || !p->tick_last) {
+        free(p->tick_last);
         free(p->srv);
         free(p->inc);
         free(p->att);
@@ -1506,6 +1512,7 @@ static void ic_free(struct det *d)
     free(p->att);
     free(p->free_att);
     free(p->fh.dirty);
+    free(p->tick_last);
     free(p);
     d->priv = NULL;
 }
@@ -1658,8 +1665,9 @@ static void ic_apply(struct det *d, struct ic_flow *st, uint64_t id, const struc
     if (!s)
         return;
     if (w & ICW_PEND) {
-        if (op->p_last > s->last_ns)
-            s->last_ns = op->p_last;
+        uint64_t *tl = &p->tick_last[s - p->srv];
+        if (op->p_last > *tl)
+            *tl = op->p_last;
         if (op->n_data)
             ic_count(s, op->p_last, B_DATA, (int)op->n_data);
         if (op->n_est)
@@ -1735,6 +1743,23 @@ static void ic_apply(struct det *d, struct ic_flow *st, uint64_t id, const struc
     }
 }
 
+/* A plain segment of the flow st at ts in one engine: what ICW_PEND does for a batch of them. */
+static void ic_plain(struct ic *p, const struct ic_flow *st, uint64_t ts, bool data, bool est)
+{
+    if (st->scan)
+        return;
+    struct ic_srv *s = ic_srv_at(p, st->srv, st->srv_gen);
+    if (!s)
+        return;
+    uint64_t *tl = &p->tick_last[s - p->srv];
+    if (ts > *tl)
+        *tl = ts;
+    if (data)
+        ic_count(s, ts, B_DATA, 1);
+    if (est)
+        ic_count(s, ts, B_EST, 1);
+}
+
 void incident_apply_op(struct det *d, void *slice, uint64_t flow_id, const struct ic_op *op)
 {
     ic_apply(d, slice, flow_id, op);
@@ -1784,6 +1809,13 @@ static void ic_on_tick(struct det *d, uint64_t now)
     if (now > p->now_ns)
         p->now_ns = now;
     now = p->now_ns;
+    for (int i = 0; i < IC_MAX_SERVERS; i++) { /* the plain segments' activity */
+        if (!p->tick_last[i])
+            continue;
+        if (p->tick_last[i] > p->srv[i].last_ns)
+            p->srv[i].last_ns = p->tick_last[i];
+        p->tick_last[i] = 0;
+    }
     for (uint32_t i = 0; i < IC_PENDING; i++)
         if (p->att[i].used)
             ic_att_decide(p, &p->att[i], now, false);
@@ -2315,6 +2347,11 @@ static void icf_packet(struct icf *h, const struct flow *f, struct ic_fflow *st,
         op.what |= ICW_LOST;
     if (data && sg->loss_retrans)
         op.what |= ICW_RETX;
+    if (!op.what && h->whole) { /* plain, in one engine: counted at once */
+        struct ic_flow *sv = (struct ic_flow *)(void *)((uint8_t *)st - h->fl_off + h->sv_off);
+        ic_plain(h->whole, sv, pk->ts_ns, data, sg->hs_ack);
+        return;
+    }
     if (!op.what) {
         /* plain: counted for the flow, by second (a clock moved back flushes first) */
         if (st->p_any && st->p_last / NS_PER_S != pk->ts_ns / NS_PER_S) {
@@ -2375,41 +2412,38 @@ static void icf_flow_end(struct icf *h, const struct flow *f, struct ic_fflow *s
  * Batching: what the per-flow half keeps back, and why no rule can tell.
  *
  * A plain segment (no op above) changes, in the whole detector, only its server's bucket
- * counts B_DATA and B_EST of its second and the server's last activity (ic_srv.last_ns; and
- * the clock, below). These are read:
+ * counts B_DATA and B_EST of its second and the server's last activity (and the clock,
+ * below). One engine applies it at once (ic_plain); the per-flow half counts it in the flow
+ * and sends the counts with the flow's next op, at its end and at every tick (icf_flush_all:
+ * worker.c places the half before the server half's group, so this comes before its tick,
+ * key sub 2 < 3), and when a segment of another second comes without a tick between (the
+ * clock moved back), first. ic_apply (ICW_PEND) does what ic_plain does. They are read:
  * - B_DATA, B_EST: by ic_judge and ic_severity/ic_summary (the window sums c, cs), only on a
  *   tick (ic_tick_inc) or at finish (ic_on_finish). ic_attempts_before (a new candidate, at
  *   any op, finding, TLS record or health row) sums only B_ATTEMPTS; ic_after_answered and
  *   ic_mixed (ticks) read only attempt counters, which ops set (SYN, SYN-ACK, refusal) or
  *   ticks and flow ends (ic_att_decide). ic_on_synack, ic_on_finding, ic_on_tls, ic_on_health
  *   and ic_apply only add to buckets and incidents (lost_dir, retx_dir: only at the ops
- *   ICW_LOST, ICW_RETX, sent at that segment). So every count is in its bucket before any
- *   read if the pending counts are sent before each tick: the per-flow half's on_tick sends
- *   them all (worker.c places it before the server half's tick: key sub 2 < 3), the whole
- *   detector's on_tick applies them before judging. At flow end and with the flow's next op
- *   they go too (the flow's slice is reused), and when a segment of another second comes
- *   without a tick between (the clock moved back), first.
- * - last_ns: by ic_pool (emit: ticks, finish: exact then) and by ic_server's choice of the
- *   least recently active server to recycle when all IC_MAX_SERVERS slots are used, which
- *   can happen between ticks (a new flow, finding, TLS record or health row). There it sees
- *   the plain segments up to the last tick, plus each flow's up to its last op: the same for
- *   every N (the ops and the ticks come at the same moments), and the same in the single
- *   engine, which batches the same way (that is the one change: before this cut the choice
- *   saw every segment's time; it is an LRU choice within the current second).
+ *   ICW_LOST, ICW_RETX, sent at that segment). So a count only has to be in its bucket by the
+ *   next tick.
+ * - Last activity: by ic_pool (emit: ticks, finish) and by ic_server's choice of the least
+ *   recently active server to recycle when all IC_MAX_SERVERS slots are taken, which can
+ *   happen between ticks (a new flow, finding, TLS record or health row). So plain segments
+ *   go to ic_srv.tick_last, which ic_on_tick folds into last_ns; ops set last_ns at once.
+ *   Between ticks the choice sees the plain segments up to the last tick and every op: the
+ *   same for every N and in one engine (the one change this cut made: before, the choice saw
+ *   every segment's time; it is an LRU choice within the current second).
+ * - A bucket's second: a count goes to the second of its segment, flushed within the second;
+ *   only a count older than the ring (64 s) behind the server's newest second could land
+ *   where a later flush has not yet moved that newest second.
  * - The clock (ic.now_ns, the newest segment time of any flow): read between ticks by
  *   ic_on_health (the row's time), ic_on_tls (the record's) and ic_on_flow_end (whether a
  *   lone SYN waited long enough). The whole detector sees every segment; the server half
  *   gets the ops' times and, from worker.c, before each record, the newest time of the
  *   segments before its position (incident_clock; offline exact: worker 0 sends it per
  *   batch from the timeline every worker gets; live, the ops' times and ticks only).
- * - A bucket's second: a count goes to the second of its segment, flushed within the second
- *   (a tick at each new second); only a count older than the ring (64 s) behind the server's
- *   newest second could land where a later flush has not yet moved that newest second.
  * The ops themselves are applied where the whole detector did the same, in the same order:
  * keyed at their segment, after the server-table detectors and det_tls (as in det_table).
- * At a tick the pending counts reach the aggregator with server health's per-flow interval
- * clock (both between the first group's tick and the incident layer's), worker by worker:
- * only the recycling choice above could see that order.
  */
 
 static int icf_flow_init(struct det *d, const struct eng_config *cfg)
@@ -2492,17 +2526,6 @@ static void ic_whole_flow_end(struct det *d, const struct flow *f, void *fs)
     ic_on_flow_end(d, f, &st->sv);
 }
 
-static void ic_whole_tick(struct det *d, uint64_t now)
-{
-    icf_flush_all(&ic_of(d)->fh);
-    ic_on_tick(d, now);
-}
-
-static void ic_whole_finish(struct det *d)
-{
-    icf_flush_all(&ic_of(d)->fh);
-    ic_on_finish(d);
-}
 
 /*
  * The slice of a compact flow (client SYNs only): server slot and generation, the pending
@@ -2549,9 +2572,9 @@ const struct det_ops det_incident_ops = {
     .init = ic_whole_init,
     .on_packet = ic_whole_packet,
     .on_flow_end = ic_whole_flow_end,
-    .on_tick = ic_whole_tick,
+    .on_tick = ic_on_tick,
     .on_finding = ic_on_finding,
-    .on_finish = ic_whole_finish,
+    .on_finish = ic_on_finish,
     .free = ic_free,
     .on_health = ic_on_health,
     .on_tls = ic_on_tls,
