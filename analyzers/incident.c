@@ -2194,12 +2194,15 @@ static struct ic_fflow *icf_slice(const struct icf *h, const struct flow *f)
     return (struct ic_fflow *)(void *)((uint8_t *)det_state(h->d, f) + h->fl_off);
 }
 
-static int icf_init(struct icf *h, struct det *d, const struct eng_config *cfg)
+/* Set up h for detector d; batch: the per-flow half's (a list of flows to flush at ticks). */
+static int icf_init(struct icf *h, struct det *d, const struct eng_config *cfg, bool batch)
 {
     struct eng_config def;
     eng_config_default(&def);
     h->d = d;
     h->stall_ns = cfg->inc_stall_ns ? cfg->inc_stall_ns : def.inc_stall_ns;
+    if (!batch)
+        return 0;
     h->cap = 4096;
     h->dirty = calloc(h->cap, sizeof(*h->dirty));
     return h->dirty ? 0 : ERR_NOMEM;
@@ -2451,7 +2454,7 @@ static int icf_flow_init(struct det *d, const struct eng_config *cfg)
     struct icf *h = calloc(1, sizeof(*h));
     if (!h)
         return ERR_NOMEM;
-    if (icf_init(h, d, cfg) != 0) {
+    if (icf_init(h, d, cfg, true) != 0) {
         free(h);
         return ERR_NOMEM;
     }
@@ -2499,7 +2502,7 @@ static int ic_whole_init(struct det *d, const struct eng_config *cfg)
     if (rc != 0)
         return rc;
     struct ic *p = ic_of(d);
-    if (icf_init(&p->fh, d, cfg) != 0) {
+    if (icf_init(&p->fh, d, cfg, false) != 0) {
         ic_free(d);
         return ERR_NOMEM;
     }
