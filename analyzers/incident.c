@@ -208,13 +208,13 @@ struct ic {
     uint32_t *free_att;       /* free att[] indices */
     uint32_t nfree;           /* entries in free_att */
     const struct scan_table *scans; /* who scans (the engine's tracker) */
-    int8_t loss_kind[TEV__COUNT]; /* TCP event -> the loss-retransmission kind it names (the
-                                     last such kind in the table), -1 for none */
-    uint32_t loss_mask;       /* events with a loss_kind */
-    struct icf fh;            /* the whole detector's flow side */
-    uint64_t *tick_last;      /* per server slot: its newest plain segment since the last tick,
-                                 into last_ns at the tick ("Batching"; one array: the tick
-                                 reads it whole) */
+    int8_t loss_kind[TEV__COUNT];   /* TCP event -> the loss-retransmission kind it names (the
+                                       last such kind in the table), -1 for none */
+    uint32_t loss_mask;             /* events with a loss_kind */
+    struct icf fh;                  /* the whole detector's flow side */
+    uint64_t *tick_last; /* per server slot: its newest plain segment since the last tick,
+                            into last_ns at the tick ("Batching"; one array: the tick
+                            reads it whole) */
 };
 
 /* Per-flow state of the server half (zeroed when a flow starts). */
@@ -1593,8 +1593,9 @@ static void ic_on_synack(struct det *d, struct ic_srv *s, struct ic_flow *st, ui
     }
     if (st->nsyn >= 2 || was_failed) {
         ic_count(s, t0, B_RETRIED, 1);
-        struct ic_ev e = {t0, FK_SYN_BACKLOG_DROP, id, op->frame, &op->client,
-                          !(st->aff & (1u << IC_SYN_QUEUE_OVERFLOW)) && !was_failed};
+        struct ic_ev e = {t0,          FK_SYN_BACKLOG_DROP,
+                          id,          op->frame,
+                          &op->client, !(st->aff & (1u << IC_SYN_QUEUE_OVERFLOW)) && !was_failed};
         st->aff |= 1u << IC_SYN_QUEUE_OVERFLOW;
         struct ic_inc *q = ic_evidence(p, st->srv, IC_SYN_QUEUE_OVERFLOW, &e);
         if (q) {
@@ -2528,7 +2529,6 @@ static void ic_whole_flow_end(struct det *d, const struct flow *f, void *fs)
     icf_flow_end(&ic_of(d)->fh, f, &st->fl);
     ic_on_flow_end(d, f, &st->sv);
 }
-
 
 /*
  * The slice of a compact flow (client SYNs only): server slot and generation, the pending

@@ -114,12 +114,12 @@ enum wk_in_type { WI_BATCH = 1, WI_PKT, WI_MALFORMED, WI_FINISH };
 
 /* The timeline of one batch: every position's time and owner (sent to every worker). */
 struct wk_batch {
-    uint32_t type;              /* WI_BATCH */
-    uint32_t n;                 /* positions used */
-    uint64_t base;              /* position of entry 0 */
-    uint64_t ts[WK_BATCH];      /* capture time of each */
-    uint8_t owner[WK_BATCH];    /* worker, OWN_MALFORMED or OWN_TICK */
-    uint8_t dup[WK_BATCH / 8];  /* bit i: position i is a SPAN duplicate (no detector sees it) */
+    uint32_t type;             /* WI_BATCH */
+    uint32_t n;                /* positions used */
+    uint64_t base;             /* position of entry 0 */
+    uint64_t ts[WK_BATCH];     /* capture time of each */
+    uint8_t owner[WK_BATCH];   /* worker, OWN_MALFORMED or OWN_TICK */
+    uint8_t dup[WK_BATCH / 8]; /* bit i: position i is a SPAN duplicate (no detector sees it) */
 };
 
 /* A segment for its worker: the packet view, then payload_caplen bytes. */
@@ -201,11 +201,11 @@ struct wk_hop_rec {
 
 /* WR_IOP: the op, and what a compact shadow keeps of a SYN-only flow (as struct wk_pkt_rec). */
 struct wk_iop_rec {
-    struct wk_rec h;         /* header (arg: slot) */
-    struct ic_op op;         /* the op */
-    uint32_t has_syn;        /* the flow has sent only SYNs: syn and the times are set */
-    struct tcp_syn syn;      /* its TCP state's compact form */
-    uint64_t first_ts_ns;    /* its record's times and first frame */
+    struct wk_rec h;      /* header (arg: slot) */
+    struct ic_op op;      /* the op */
+    uint32_t has_syn;     /* the flow has sent only SYNs: syn and the times are set */
+    struct tcp_syn syn;   /* its TCP state's compact form */
+    uint64_t first_ts_ns; /* its record's times and first frame */
     uint64_t last_ts_ns;
     uint64_t first_frame;
 };
@@ -1349,7 +1349,7 @@ static void wk_agg_inc_clock(struct workers *w, uint64_t pos)
     if (!pos || !w->iclk_n)
         return;
     uint64_t q = pos - 1;
-    uint64_t t = q < w->iclk_base ? w->iclk_prev
+    uint64_t t = q < w->iclk_base               ? w->iclk_prev
                  : q - w->iclk_base < w->iclk_n ? w->iclk[q - w->iclk_base]
                                                 : w->iclk[w->iclk_n - 1];
     incident_clock(w->agg_inc, t);
