@@ -144,6 +144,8 @@ struct flow_node;
 const struct flow *det_flow_of_node(const struct det *d, const struct flow_node *n);
 /* Flow f's table entry (for det_flow_of_node). */
 const struct flow_node *det_node_of(const struct flow *f);
+/* d's per-flow state in flow f (as on_packet gets it), e.g. of a flow from det_flow_of_node. */
+void *det_state(const struct det *d, const struct flow *f);
 
 /* Count one HTTP connection whose request slots were reclaimed (eng_stats.http_reclaimed). */
 void det_count_http_reclaim(struct det *d);

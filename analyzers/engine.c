@@ -96,6 +96,11 @@ const struct flow_node *det_node_of(const struct flow *f)
     return f->node;
 }
 
+void *det_state(const struct det *d, const struct flow *f)
+{
+    return f->ext + d->off;
+}
+
 void det_count_http_reclaim(struct det *d)
 {
     d->eng->st.http_reclaimed++;

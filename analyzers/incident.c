@@ -20,6 +20,11 @@
  *   no SYN-ACK follows it within a second.
  * - A client probing many ports or hosts is a scan: its own incident (info), and its probes are
  *   kept out of every server's counts.
+ * - Two halves (incident.h): what a segment means for its flow (icf_*, the per-flow half, in
+ *   the workers) becomes a struct ic_op for the rare segments and pending counts for the plain
+ *   ones; everything that spans flows (ic_apply and the rest: servers, buckets, attempts,
+ *   incidents, scans) is the server half. One engine runs both (det_incident_ops) with the
+ *   same code, each segment at once ("Batching" below says why no rule can tell).
  */
 #include "analyzers/incident.h"
 
@@ -172,7 +177,25 @@ struct ic_att {
     uint64_t rst_frame;   /* its frame */
 };
 
-/* Global state. */
+/*
+ * The per-flow half's global state (det_incident_flow_ops, and the whole detector's flow
+ * side): the flows whose plain segments are counted but not yet given to the server half.
+ */
+struct icf {
+    struct det *d;                  /* its detector (the whole one, or the per-flow half) */
+    struct ic *whole;               /* the whole detector's server side (ops applied at once),
+                                       NULL in the per-flow half (ops go to the sink) */
+    size_t fl_off;                  /* struct ic_fflow's offset in the detector's slice */
+    size_t sv_off;                  /* the whole's struct ic_flow offset in it */
+    const struct flow_node **dirty; /* flows that had pending counts since the last tick
+                                       (their table entries; an entry may since have ended or
+                                       been flushed: icf_flush_all skips it then) */
+    uint32_t ndirty;                /* entries used */
+    uint32_t cap;                   /* entries allocated (doubled when full) */
+    uint64_t stall_ns;              /* inc_stall_ns (default filled in) */
+};
+
+/* Global state (the server half's, and the whole detector's). */
 struct ic {
     struct eng_config cfg;    /* thresholds (defaults filled in) */
     uint64_t now_ns;          /* newest capture time */
@@ -185,9 +208,16 @@ struct ic {
     uint32_t *free_att;       /* free att[] indices */
     uint32_t nfree;           /* entries in free_att */
     const struct scan_table *scans; /* who scans (the engine's tracker) */
+    int8_t loss_kind[TEV__COUNT];   /* TCP event -> the loss-retransmission kind it names (the
+                                       last such kind in the table), -1 for none */
+    uint32_t loss_mask;             /* events with a loss_kind */
+    struct icf fh;                  /* the whole detector's flow side */
+    uint64_t *tick_last; /* per server slot: its newest plain segment since the last tick,
+                            into last_ns at the tick ("Batching"; one array: the tick
+                            reads it whole) */
 };
 
-/* Per-flow state (zeroed when a flow starts). */
+/* Per-flow state of the server half (zeroed when a flow starts). */
 struct ic_flow {
     uint16_t srv;            /* server slot + 1; 0 = not tracked */
     uint32_t srv_gen;        /* its generation */
@@ -199,17 +229,41 @@ struct ic_flow {
     uint32_t nsyn;           /* client SYNs */
     uint64_t syn_ns;         /* first SYN */
     uint16_t aff;            /* causes this flow already counts as affected (bit per cause) */
+    bool rst_suspect;        /* a reset whose TTL differed from its sender's (ICW_END) */
+    bool forged;             /* ... and no later packet of its sender had that TTL */
+    int8_t rst_dir;          /* its direction */
+    uint64_t rst_ns;         /* its time */
+    uint64_t rst_frame;      /* its frame */
+};
+
+/* Flags of the per-flow half (ic_fflow.fl): what its flow did so far. */
+enum { IFF_ATTEMPT = 1, IFF_ANSWERED = 2, IFF_STALE = 4 };
+
+/* Per-flow state of the per-flow half (zeroed when a flow starts; what every segment reads
+   first, in one cache line). */
+struct ic_fflow {
+    uint8_t fl;              /* IFF_* */
     bool zw[2];              /* a zero window is advertised by this side now */
     bool zw_done[2];         /* its stall was counted */
-    uint64_t zw_ns[2];       /* since when */
-    uint64_t zw_frame[2];    /* first zero-window frame */
     bool rst_suspect;        /* a reset whose TTL differed from its sender's */
     int8_t rst_dir;          /* its direction */
     uint8_t rst_ttl;         /* its TTL */
+    bool p_any;              /* plain segments are pending (p_*) */
+    bool listed;             /* in icf.dirty since the last tick */
+    uint32_t p_data, p_est;  /* pending counts: data segments, handshake ACKs (second of p_last) */
+    uint64_t p_last;         /* the newest of them */
+    uint64_t zw_ns[2];       /* since when */
+    uint64_t zw_frame[2];    /* first zero-window frame */
     uint64_t rst_ns;         /* its time */
     uint64_t rst_frame;      /* its frame */
     uint32_t after_same;     /* later packets of that sender with the reset's TTL */
     uint32_t after_other;    /* ... with another TTL */
+};
+
+/* The whole detector's slice: both halves'. */
+struct ic_whole {
+    struct ic_flow sv;  /* server side */
+    struct ic_fflow fl; /* flow side */
 };
 
 static const char *const cause_names[IC__COUNT] = {
@@ -436,6 +490,7 @@ static uint16_t ic_server(struct ic *p, const struct endpoint *ep, uint64_t now)
         return 0;
     struct ic_srv *s = &p->srv[i];
     memset(s, 0, sizeof(*s));
+    p->tick_last[i] = 0; /* the slot's previous server's */
     s->used = true;
     s->gen = ++p->gen;
     s->ep = *ep;
@@ -574,11 +629,12 @@ static struct ic_inc *ic_evidence(struct ic *p, uint16_t srv, enum inc_cause cau
     return in;
 }
 
-/* Evidence from a flow's segment: counts the flow once per cause. */
-static struct ic_inc *ic_flow_ev(struct ic *p, struct ic_flow *st, const struct flow_record *r,
-                                 enum inc_cause cause, uint64_t ts, int kind, uint64_t frame)
+/* Evidence from a flow's segment (flow id, its client ip): counts the flow once per cause. */
+static struct ic_inc *ic_flow_ev(struct ic *p, struct ic_flow *st, uint64_t id,
+                                 const struct ip_addr *ip, enum inc_cause cause, uint64_t ts,
+                                 int kind, uint64_t frame)
 {
-    struct ic_ev e = {ts, kind, r->flow_id, frame, &r->client.ip, !(st->aff & (1u << cause))};
+    struct ic_ev e = {ts, kind, id, frame, ip, !(st->aff & (1u << cause))};
     st->aff |= (uint16_t)(1u << cause);
     return ic_evidence(p, st->srv, cause, &e);
 }
@@ -1362,12 +1418,12 @@ static struct ic_inc *ic_scan_inc(struct ic *p, const struct ip_addr *ip)
     return NULL;
 }
 
-/* A new attempt of the flow's client: true when the client is a scanner (the probe is the
-   scan incident's evidence and nothing else's). */
-static bool ic_scan_probe(struct det *d, const struct flow_record *r, const struct pkt *pk)
+/* A new attempt of flow id (op: its first segment): true when its client is a scanner (the
+   probe is the scan incident's evidence and nothing else's). */
+static bool ic_scan_probe(struct det *d, uint64_t id, const struct ic_op *op)
 {
     struct ic *p = ic_of(d);
-    const struct scan_client *c = scan_lookup(p->scans, &r->client.ip);
+    const struct scan_client *c = scan_lookup(p->scans, &op->client);
     if (!c || !c->scanner)
         return false;
     struct ic_inc *in = ic_scan_inc(p, &c->ip);
@@ -1385,9 +1441,9 @@ static bool ic_scan_probe(struct det *d, const struct flow_record *r, const stru
         in->rec.since_ns = c->first_ns;
         in->rec.conns_affected = c->ntargets ? c->ntargets - 1 : 0; /* this one is added below */
     }
-    in->last_ev_ns = pk->ts_ns;
-    ic_add_u64(in->rec.flows, &in->rec.nflows, INC_FLOWS_MAX, r->flow_id);
-    ic_add_u64(in->rec.frames, &in->rec.nframes, INC_FRAMES_MAX, pk->frame);
+    in->last_ev_ns = op->ts;
+    ic_add_u64(in->rec.flows, &in->rec.nflows, INC_FLOWS_MAX, id);
+    ic_add_u64(in->rec.frames, &in->rec.nframes, INC_FRAMES_MAX, op->frame);
     in->rec.conns_affected++;
     in->rec.conns_total = in->rec.conns_affected;
     in->nclients = 1;
@@ -1395,6 +1451,8 @@ static bool ic_scan_probe(struct det *d, const struct flow_record *r, const stru
 }
 
 /* ---- detector callbacks ---- */
+
+static void ic_loss_map(struct ic *p);
 
 static int ic_init(struct det *d, const struct eng_config *cfg)
 {
@@ -1426,8 +1484,10 @@ static int ic_init(struct det *d, const struct eng_config *cfg)
     p->inc = calloc(IC_MAX_INC, sizeof(*p->inc));
     p->att = calloc(IC_PENDING, sizeof(*p->att));
     p->free_att = calloc(IC_PENDING, sizeof(*p->free_att));
+    p->tick_last = calloc(IC_MAX_SERVERS, sizeof(*p->tick_last));
     p->scans = det_scans(d);
-    if (!p->srv || !p->inc || !p->att || !p->free_att) {
+    if (!p->srv || !p->inc || !p->att || !p->free_att || !p->tick_last) {
+        free(p->tick_last);
         free(p->srv);
         free(p->inc);
         free(p->att);
@@ -1437,6 +1497,7 @@ static int ic_init(struct det *d, const struct eng_config *cfg)
     }
     for (uint32_t i = 0; i < IC_PENDING; i++)
         p->free_att[p->nfree++] = IC_PENDING - 1 - i;
+    ic_loss_map(p);
     d->priv = p;
     return 0;
 }
@@ -1450,67 +1511,68 @@ static void ic_free(struct det *d)
     free(p->inc);
     free(p->att);
     free(p->free_att);
+    free(p->fh.dirty);
+    free(p->tick_last);
     free(p);
     d->priv = NULL;
 }
 
-/* The first packet of a flow: scan check, server slot. */
-static void ic_flow_start(struct det *d, struct ic_flow *st, const struct flow_record *r,
-                          const struct pkt *pk, const struct tcp_seg *sg)
+/* The flow's first segment (op): scan check, server slot. */
+static void ic_flow_start(struct det *d, struct ic_flow *st, uint64_t id, const struct ic_op *op)
 {
     struct ic *p = ic_of(d);
     st->srv_done = true;
-    if (sg->syn && ic_scan_probe(d, r, pk)) {
+    if ((op->what & ICW_SYN) && ic_scan_probe(d, id, op)) {
         st->scan = true;
         return;
     }
-    st->srv = ic_server(p, &r->server, pk->ts_ns);
+    st->srv = ic_server(p, &op->server, op->ts);
     st->srv_gen = st->srv ? p->srv[st->srv - 1].gen : 0;
 }
 
 /* A client SYN (first or retry). */
-static void ic_on_syn(struct ic *p, struct ic_srv *s, struct ic_flow *st,
-                      const struct flow_record *r, const struct pkt *pk)
+static void ic_on_syn(struct ic *p, struct ic_srv *s, struct ic_flow *st, uint64_t id,
+                      const struct ic_op *op)
 {
     st->nsyn++;
     if (!st->attempt) {
         st->attempt = true;
-        st->syn_ns = pk->ts_ns;
+        st->syn_ns = op->ts;
         s->conns++;
-        ic_count(s, pk->ts_ns, B_ATTEMPTS, 1);
-        ic_srv_client(s, &r->client.ip);
+        ic_count(s, op->ts, B_ATTEMPTS, 1);
+        ic_srv_client(s, &op->client);
         if (p->nfree > 0 && !st->answered) {
             uint32_t i = p->free_att[--p->nfree];
             struct ic_att *a = &p->att[i];
             memset(a, 0, sizeof(*a));
             a->used = true;
-            a->flow_id = r->flow_id;
+            a->flow_id = id;
             a->srv = st->srv;
             a->srv_gen = st->srv_gen;
-            a->client = r->client.ip;
+            a->client = op->client;
             a->nsyn = 1;
-            a->syn_ns = pk->ts_ns;
-            a->syn_frame = pk->frame;
-            a->isn = pk->seq;
+            a->syn_ns = op->ts;
+            a->syn_frame = op->frame;
+            a->isn = op->seq;
             st->pend = i + 1;
         }
         return;
     }
-    struct ic_att *a = ic_att_of(p, st, r->flow_id);
+    struct ic_att *a = ic_att_of(p, st, id);
     if (a) {
         a->nsyn++;
         if (!a->retry_ns)
-            a->retry_ns = pk->ts_ns;
+            a->retry_ns = op->ts;
     }
 }
 
 /* The server's first SYN-ACK: answered (maybe after retries; maybe after a RST). */
-static void ic_on_synack(struct det *d, struct ic_srv *s, struct ic_flow *st,
-                         const struct flow_record *r, const struct pkt *pk)
+static void ic_on_synack(struct det *d, struct ic_srv *s, struct ic_flow *st, uint64_t id,
+                         const struct ic_op *op)
 {
     struct ic *p = ic_of(d);
     st->answered = true;
-    struct ic_att *a = ic_att_of(p, st, r->flow_id);
+    struct ic_att *a = ic_att_of(p, st, id);
     if (!st->attempt) {
         ic_att_release(p, a);
         return;
@@ -1531,8 +1593,9 @@ static void ic_on_synack(struct det *d, struct ic_srv *s, struct ic_flow *st,
     }
     if (st->nsyn >= 2 || was_failed) {
         ic_count(s, t0, B_RETRIED, 1);
-        struct ic_ev e = {t0, FK_SYN_BACKLOG_DROP, r->flow_id, pk->frame, &r->client.ip,
-                          !(st->aff & (1u << IC_SYN_QUEUE_OVERFLOW)) && !was_failed};
+        struct ic_ev e = {t0,          FK_SYN_BACKLOG_DROP,
+                          id,          op->frame,
+                          &op->client, !(st->aff & (1u << IC_SYN_QUEUE_OVERFLOW)) && !was_failed};
         st->aff |= 1u << IC_SYN_QUEUE_OVERFLOW;
         struct ic_inc *q = ic_evidence(p, st->srv, IC_SYN_QUEUE_OVERFLOW, &e);
         if (q) {
@@ -1547,158 +1610,167 @@ static void ic_on_synack(struct det *d, struct ic_srv *s, struct ic_flow *st,
     st->pend = 0;
 }
 
-/* Zero windows: a side that keeps its window at zero for inc_stall_ns has stalled. */
-static void ic_zero_window(struct ic *p, struct ic_srv *s, struct ic_flow *st,
-                           const struct flow_record *r, const struct pkt *pk,
-                           const struct tcp_seg *sg)
+/*
+ * The finding kind of a loss retransmission with TCP events ev (tcp_seg.loss_retrans): the
+ * kind with data_retransmission and loss_evidence whose event is set (the later one in the
+ * kind table if several: a fast retransmission over a plain one), from the map ic_init built.
+ */
+static enum fkind ic_loss_kind(const struct ic *p, uint32_t ev)
 {
-    int dir = sg->dir;
-    if (sg->ev & (1u << TEV_ZERO_WINDOW)) {
-        if (!st->zw[dir]) {
-            st->zw[dir] = true;
-            st->zw_ns[dir] = pk->ts_ns;
-            st->zw_frame[dir] = pk->frame;
-        } else if (!st->zw_done[dir] && ic_sub(pk->ts_ns, st->zw_ns[dir]) >= p->cfg.inc_stall_ns) {
-            st->zw_done[dir] = true;
-            ic_count(s, pk->ts_ns, B_STALL, 1);
-            struct ic_inc *in = ic_flow_ev(p, st, r, IC_RECEIVER_STALL, st->zw_ns[dir],
-                                           FK_ZERO_WINDOW, st->zw_frame[dir]);
-            if (in)
-                in->stall_dir_mask |= (uint8_t)(dir == DIR_C2S ? 1 : 2);
-        }
-    } else if (pk->win != 0 && !(pk->flags & (TCP_SYN | TCP_RST)) && st->zw[dir]) {
-        st->zw[dir] = false; /* reopened: a stall if it was held long enough */
-        if (!st->zw_done[dir] && ic_sub(pk->ts_ns, st->zw_ns[dir]) >= p->cfg.inc_stall_ns) {
-            st->zw_done[dir] = true;
-            ic_count(s, pk->ts_ns, B_STALL, 1);
-            struct ic_inc *in = ic_flow_ev(p, st, r, IC_RECEIVER_STALL, st->zw_ns[dir],
-                                           FK_ZERO_WINDOW, st->zw_frame[dir]);
-            if (in)
-                in->stall_dir_mask |= (uint8_t)(dir == DIR_C2S ? 1 : 2);
+    int kind = -1;
+    for (uint32_t m = ev & p->loss_mask; m; m &= m - 1) {
+        int k = p->loss_kind[__builtin_ctz(m)];
+        if (k > kind)
+            kind = k;
+    }
+    return kind >= 0 ? (enum fkind)kind : FK_RETRANSMISSION;
+}
+
+/* The event -> loss-retransmission kind map (once, at init: the kind table is constant). */
+static void ic_loss_map(struct ic *p)
+{
+    memset(p->loss_kind, -1, sizeof(p->loss_kind));
+    p->loss_mask = 0;
+    for (int k = 0; k < FK__COUNT; k++) {
+        const struct fk_info *i = fk_info((enum fkind)k);
+        if (i->data_retransmission && i->loss_evidence && i->tev >= 0 && i->tev < TEV__COUNT &&
+            i->tev < 32) {
+            p->loss_kind[i->tev] = (int8_t)k;
+            p->loss_mask |= 1u << i->tev;
         }
     }
 }
 
 /*
- * The finding kind of a loss retransmission with TCP events ev (tcp_seg.loss_retrans): the
- * kind with data_retransmission and loss_evidence whose event is set (the later one in the
- * kind table if several: a fast retransmission over a plain one).
+ * One op of flow id (its server-half state st) applied, in the order the whole detector did
+ * these things for one segment: the flow's earlier plain segments first, then its own.
  */
-static enum fkind ic_loss_kind(uint32_t ev)
-{
-    enum fkind kind = FK_RETRANSMISSION;
-    for (int k = 0; k < FK__COUNT; k++) {
-        const struct fk_info *i = fk_info((enum fkind)k);
-        if (i->data_retransmission && i->loss_evidence && i->tev >= 0 && i->tev < TEV__COUNT &&
-            (ev & (1u << i->tev)))
-            kind = (enum fkind)k;
-    }
-    return kind;
-}
-
-/* Data segments and retransmissions (never SYN or SYN-ACK), capture loss. */
-static void ic_data(struct ic *p, struct ic_srv *s, struct ic_flow *st,
-                    const struct flow_record *r, const struct pkt *pk, const struct tcp_seg *sg)
-{
-    if (sg->ev & (1u << TEV_CAPTURE_LOSS)) {
-        ic_count(s, pk->ts_ns, B_CAPLOSS, 1);
-        ic_flow_ev(p, st, r, IC_CAPTURE_LOSS, pk->ts_ns, FK_CAPTURE_LOSS, pk->frame);
-    }
-    /* data and data retransmissions as every rate counts them (tcp_seg.data, .data_retrans:
-       SYN and SYN-ACK retries and keep-alives never are) */
-    if (!sg->data || (pk->flags & TCP_SYN))
-        return;
-    ic_count(s, pk->ts_ns, B_DATA, 1);
-    bool lost = (sg->ev & (1u << TEV_LOST_SEGMENT)) != 0;
-    if (lost) {
-        struct ic_inc *in = s->inc[IC_NETWORK_LOSS] ? &p->inc[s->inc[IC_NETWORK_LOSS] - 1] : NULL;
-        if (in)
-            in->lost_dir[sg->dir]++;
-    }
-    /* only retransmissions that are evidence of loss (fk_info loss_evidence: a spurious one,
-       whose original arrived, is not) */
-    if (!sg->loss_retrans)
-        return;
-    ic_count(s, pk->ts_ns, B_RETX, 1);
-    int kind = ic_loss_kind(sg->ev);
-    struct ic_inc *in = ic_flow_ev(p, st, r, IC_NETWORK_LOSS, pk->ts_ns, kind, pk->frame);
-    if (in) {
-        in->retx_dir[sg->dir]++;
-        if (r->ev[sg->dir][TEV_LOST_SEGMENT] > in->lost_dir[sg->dir])
-            in->lost_dir[sg->dir] = r->ev[sg->dir][TEV_LOST_SEGMENT];
-    }
-}
-
-/* Resets: server aborts now; a TTL mismatch is judged at flow end (later packets may revise). */
-static void ic_reset(struct ic *p, struct ic_srv *s, struct ic_flow *st,
-                     const struct flow_record *r, const struct pkt *pk, const struct tcp_seg *sg)
-{
-    if (sg->rst == RST_ANSWER_TO_SYN) {
-        struct ic_att *a = ic_att_of(p, st, r->flow_id);
-        /* the client's TCP accepts a RST in SYN-SENT only when it ACKs the SYN (RFC 9293
-           3.10.7.3); another one is ignored by the client, so it refuses nothing */
-        bool valid = (pk->flags & TCP_ACK) && a && pk->ack == a->isn + 1;
-        if (a && !a->refused && valid) {
-            a->refused = true;
-            a->rst_ns = pk->ts_ns;
-            a->rst_frame = pk->frame;
-        }
-        return;
-    }
-    if (sg->rst_ttl_mismatch && !st->rst_suspect) {
-        st->rst_suspect = true;
-        st->rst_dir = (int8_t)sg->dir;
-        st->rst_ttl = pk->ttl;
-        st->rst_ns = pk->ts_ns;
-        st->rst_frame = pk->frame;
-        return;
-    }
-    bool aq = false; /* explained by another cause: evidence for that cause only */
-    for (int i = 0; i < IC_CERT_FLOWS; i++)
-        aq |= s->claimed[i] == r->flow_id;
-    if (sg->dir == DIR_S2C && sg->rst == RST_MID && !st->rst_suspect && !aq) {
-        ic_count(s, pk->ts_ns, B_SRV_RESET, 1);
-        ic_flow_ev(p, st, r, IC_SERVER_RESETS, pk->ts_ns, FK_RESET, pk->frame);
-    }
-}
-
-static void ic_on_packet(struct det *d, const struct flow *f, void *fs, const struct pkt *pk,
-                         const struct tcp_seg *sg)
+static void ic_apply(struct det *d, struct ic_flow *st, uint64_t id, const struct ic_op *op)
 {
     struct ic *p = ic_of(d);
-    struct ic_flow *st = fs;
-    const struct flow_record *r = flow_rec(f);
-    if (pk->ts_ns > p->now_ns)
-        p->now_ns = pk->ts_ns;
-    if (!st->srv_done)
-        ic_flow_start(d, st, r, pk, sg);
+    uint32_t w = op->what;
+    if ((w & ICW_SEG) && op->ts > p->now_ns)
+        p->now_ns = op->ts;
+    if (w & ICW_END) {
+        st->rst_suspect = op->rst_dir >= 0;
+        st->forged = op->forged != 0;
+        st->rst_dir = op->rst_dir;
+        st->rst_ns = op->rst_ns;
+        st->rst_frame = op->rst_frame;
+    }
+    if (w & ICW_START)
+        ic_flow_start(d, st, id, op);
     if (st->scan)
         return;
     struct ic_srv *s = ic_srv_at(p, st->srv, st->srv_gen);
     if (!s)
         return;
-    s->last_ns = pk->ts_ns;
-    if (st->rst_suspect && sg->dir == st->rst_dir && !(pk->flags & TCP_RST)) {
-        if (pk->ttl == st->rst_ttl)
-            st->after_same++;
-        else
-            st->after_other++;
+    if (w & ICW_PEND) {
+        uint64_t *tl = &p->tick_last[s - p->srv];
+        if (op->p_last > *tl)
+            *tl = op->p_last;
+        if (op->n_data)
+            ic_count(s, op->p_last, B_DATA, (int)op->n_data);
+        if (op->n_est)
+            ic_count(s, op->p_last, B_EST, (int)op->n_est);
     }
-    if (sg->syn && sg->dir == DIR_C2S)
-        ic_on_syn(p, s, st, r, pk);
-    if (sg->dir == DIR_S2C && !sg->synack && !(pk->flags & TCP_RST) && st->pend && !st->answered) {
+    if (!(w & ICW_SEG))
+        return;
+    s->last_ns = op->ts;
+    if (w & ICW_SYN)
+        ic_on_syn(p, s, st, id, op);
+    if ((w & ICW_STALE) && st->pend && !st->answered) {
         /* the server answered with something else (a stale ACK): reachable, not a failure */
-        ic_att_release(p, ic_att_of(p, st, r->flow_id));
+        ic_att_release(p, ic_att_of(p, st, id));
         st->pend = 0;
     }
-    if (sg->synack && !st->answered)
-        ic_on_synack(d, s, st, r, pk);
-    if (sg->hs_ack)
-        ic_count(s, pk->ts_ns, B_EST, 1);
-    if (sg->rst != RST_NONE)
-        ic_reset(p, s, st, r, pk, sg);
-    ic_zero_window(p, s, st, r, pk, sg);
-    ic_data(p, s, st, r, pk, sg);
+    if ((w & ICW_SYNACK) && !st->answered)
+        ic_on_synack(d, s, st, id, op);
+    if (w & ICW_EST)
+        ic_count(s, op->ts, B_EST, 1);
+    if (w & ICW_REFUSE) {
+        struct ic_att *a = ic_att_of(p, st, id);
+        /* the client's TCP accepts a RST in SYN-SENT only when it ACKs the SYN (RFC 9293
+           3.10.7.3); another one is ignored by the client, so it refuses nothing */
+        bool valid = (op->flags & TCP_ACK) && a && op->ack == a->isn + 1;
+        if (a && !a->refused && valid) {
+            a->refused = true;
+            a->rst_ns = op->ts;
+            a->rst_frame = op->frame;
+        }
+    }
+    if (w & ICW_SRV_RESET) {
+        bool aq = false; /* explained by another cause: evidence for that cause only */
+        for (int i = 0; i < IC_CERT_FLOWS; i++)
+            aq |= s->claimed[i] == id;
+        if (!aq) {
+            ic_count(s, op->ts, B_SRV_RESET, 1);
+            ic_flow_ev(p, st, id, &op->client, IC_SERVER_RESETS, op->ts, FK_RESET, op->frame);
+        }
+    }
+    if (w & ICW_STALL) {
+        ic_count(s, op->ts, B_STALL, 1);
+        struct ic_inc *in = ic_flow_ev(p, st, id, &op->client, IC_RECEIVER_STALL, op->zw_ns,
+                                       FK_ZERO_WINDOW, op->zw_frame);
+        if (in)
+            in->stall_dir_mask |= (uint8_t)(op->stall_dir == DIR_C2S ? 1 : 2);
+    }
+    if (w & ICW_CAPLOSS) {
+        ic_count(s, op->ts, B_CAPLOSS, 1);
+        ic_flow_ev(p, st, id, &op->client, IC_CAPTURE_LOSS, op->ts, FK_CAPTURE_LOSS, op->frame);
+    }
+    if (!(w & ICW_DATA))
+        return;
+    /* data and data retransmissions as every rate counts them (tcp_seg.data, .data_retrans:
+       SYN and SYN-ACK retries and keep-alives never are) */
+    ic_count(s, op->ts, B_DATA, 1);
+    if (w & ICW_LOST) {
+        struct ic_inc *in = s->inc[IC_NETWORK_LOSS] ? &p->inc[s->inc[IC_NETWORK_LOSS] - 1] : NULL;
+        if (in)
+            in->lost_dir[op->dir]++;
+    }
+    /* only retransmissions that are evidence of loss (fk_info loss_evidence: a spurious one,
+       whose original arrived, is not) */
+    if (!(w & ICW_RETX))
+        return;
+    ic_count(s, op->ts, B_RETX, 1);
+    int kind = ic_loss_kind(p, op->ev);
+    struct ic_inc *in =
+        ic_flow_ev(p, st, id, &op->client, IC_NETWORK_LOSS, op->ts, kind, op->frame);
+    if (in) {
+        in->retx_dir[op->dir]++;
+        if (op->lost > in->lost_dir[op->dir])
+            in->lost_dir[op->dir] = op->lost;
+    }
+}
+
+/* A plain segment of the flow st at ts in one engine: what ICW_PEND does for a batch of them. */
+static void ic_plain(struct ic *p, const struct ic_flow *st, uint64_t ts, bool data, bool est)
+{
+    if (st->scan)
+        return;
+    struct ic_srv *s = ic_srv_at(p, st->srv, st->srv_gen);
+    if (!s)
+        return;
+    uint64_t *tl = &p->tick_last[s - p->srv];
+    if (ts > *tl)
+        *tl = ts;
+    if (data)
+        ic_count(s, ts, B_DATA, 1);
+    if (est)
+        ic_count(s, ts, B_EST, 1);
+}
+
+void incident_apply_op(struct det *d, void *slice, uint64_t flow_id, const struct ic_op *op)
+{
+    ic_apply(d, slice, flow_id, op);
+}
+
+void incident_clock(struct det *d, uint64_t ts)
+{
+    struct ic *p = ic_of(d);
+    if (ts > p->now_ns)
+        p->now_ns = ts;
 }
 
 static void ic_on_flow_end(struct det *d, const struct flow *f, void *fs)
@@ -1720,13 +1792,14 @@ static void ic_on_flow_end(struct det *d, const struct flow *f, void *fs)
         ic_count(s, r->last_ts_ns, B_FIN, 1);
     if (st->rst_suspect) {
         /* the sender's later packets with the reset's TTL: it was the endpoint's own */
-        bool forged = st->after_same == 0;
-        if (forged) {
+        if (st->forged) {
             ic_count(s, st->rst_ns, B_FORGED, 1);
-            ic_flow_ev(p, st, r, IC_FORGED_RESETS, st->rst_ns, FK_RESET, st->rst_frame);
+            ic_flow_ev(p, st, r->flow_id, &r->client.ip, IC_FORGED_RESETS, st->rst_ns, FK_RESET,
+                       st->rst_frame);
         } else if (st->rst_dir == DIR_S2C) {
             ic_count(s, st->rst_ns, B_SRV_RESET, 1);
-            ic_flow_ev(p, st, r, IC_SERVER_RESETS, st->rst_ns, FK_RESET, st->rst_frame);
+            ic_flow_ev(p, st, r->flow_id, &r->client.ip, IC_SERVER_RESETS, st->rst_ns, FK_RESET,
+                       st->rst_frame);
         }
     }
 }
@@ -1737,6 +1810,13 @@ static void ic_on_tick(struct det *d, uint64_t now)
     if (now > p->now_ns)
         p->now_ns = now;
     now = p->now_ns;
+    for (int i = 0; i < IC_MAX_SERVERS; i++) { /* the plain segments' activity */
+        if (!p->tick_last[i])
+            continue;
+        if (p->tick_last[i] > p->srv[i].last_ns)
+            p->srv[i].last_ns = p->tick_last[i];
+        p->tick_last[i] = 0;
+    }
     for (uint32_t i = 0; i < IC_PENDING; i++)
         if (p->att[i].used)
             ic_att_decide(p, &p->att[i], now, false);
@@ -2097,15 +2177,380 @@ static void ic_on_finish(struct det *d)
     }
 }
 
+/* ---- the per-flow half ---- */
+
+/* The sink of this thread's per-flow halves (incident_set_thread_sink). */
+static _Thread_local void (*ic_sink)(void *ctx, const struct flow *f, const struct ic_op *op);
+static _Thread_local void *ic_sink_ctx;
+
+void incident_set_thread_sink(void (*fn)(void *ctx, const struct flow *f, const struct ic_op *op),
+                              void *ctx)
+{
+    ic_sink = fn;
+    ic_sink_ctx = ctx;
+}
+
+static struct ic_fflow *icf_slice(const struct icf *h, const struct flow *f)
+{
+    return (struct ic_fflow *)(void *)((uint8_t *)det_state(h->d, f) + h->fl_off);
+}
+
+/* Set up h for detector d; batch: the per-flow half's (a list of flows to flush at ticks). */
+static int icf_init(struct icf *h, struct det *d, const struct eng_config *cfg, bool batch)
+{
+    struct eng_config def;
+    eng_config_default(&def);
+    h->d = d;
+    h->stall_ns = cfg->inc_stall_ns ? cfg->inc_stall_ns : def.inc_stall_ns;
+    if (!batch)
+        return 0;
+    h->cap = 4096;
+    h->dirty = calloc(h->cap, sizeof(*h->dirty));
+    return h->dirty ? 0 : ERR_NOMEM;
+}
+
+/*
+ * Flow f's op: its pending counts go with it (they came before), then to the server side at
+ * once (the whole detector) or to the sink (the per-flow half; worker.c sends it keyed at
+ * this moment, the server half applies it there).
+ */
+static void icf_send(struct icf *h, const struct flow *f, struct ic_fflow *st, struct ic_op *op)
+{
+    const struct flow_record *r = flow_rec(f);
+    if (st->p_any)
+        op->what |= ICW_PEND;
+    op->n_data = st->p_data;
+    op->n_est = st->p_est;
+    op->p_last = st->p_last;
+    st->p_data = st->p_est = 0;
+    st->p_last = 0;
+    st->p_any = false;
+    op->client = r->client.ip;
+    op->server = r->server;
+    if (h->whole) { /* st is in the whole's slice, beside its server side */
+        struct ic_flow *sv = (struct ic_flow *)(void *)((uint8_t *)st - h->fl_off + h->sv_off);
+        ic_apply(h->d, sv, r->flow_id, op);
+    } else if (ic_sink) {
+        ic_sink(ic_sink_ctx, f, op);
+    }
+}
+
+/* Every flow's pending counts, before the server side's tick reads them (and at finish). */
+static void icf_flush_all(struct icf *h)
+{
+    for (uint32_t i = 0; i < h->ndirty; i++) {
+        const struct flow *f = det_flow_of_node(h->d, h->dirty[i]);
+        if (!f)
+            continue; /* ended (its end sent its counts), or its entry now a SYN-only flow's */
+        struct ic_fflow *st = icf_slice(h, f);
+        st->listed = false;
+        if (!st->p_any)
+            continue; /* sent with an op or listed twice (its entry was reused) */
+        struct ic_op op;
+        memset(&op, 0, sizeof(op));
+        icf_send(h, f, st, &op);
+    }
+    h->ndirty = 0;
+}
+
+/* List flow f (st) for the next tick's flush: twice the entries when full (rare: once per
+   doubling of the flows with plain segments in one second, never per packet). */
+static bool icf_list(struct icf *h, const struct flow *f, struct ic_fflow *st)
+{
+    if (h->ndirty == h->cap) {
+        const struct flow_node **n = realloc(h->dirty, 2 * sizeof(*h->dirty) * h->cap);
+        if (!n)
+            return false;
+        h->dirty = n;
+        h->cap *= 2;
+    }
+    h->dirty[h->ndirty++] = det_node_of(f);
+    st->listed = true;
+    return true;
+}
+
+/*
+ * Zero windows: a side that keeps its window at zero for the stall time has stalled (op:
+ * ICW_STALL, once per side).
+ */
+static void icf_zero_window(const struct icf *h, struct ic_fflow *st, const struct pkt *pk,
+                            const struct tcp_seg *sg, struct ic_op *op)
+{
+    int dir = sg->dir;
+    bool stall = false;
+    if (sg->ev & (1u << TEV_ZERO_WINDOW)) {
+        if (!st->zw[dir]) {
+            st->zw[dir] = true;
+            st->zw_ns[dir] = pk->ts_ns;
+            st->zw_frame[dir] = pk->frame;
+        } else if (!st->zw_done[dir] && ic_sub(pk->ts_ns, st->zw_ns[dir]) >= h->stall_ns) {
+            stall = true;
+        }
+    } else if (pk->win != 0 && !(pk->flags & (TCP_SYN | TCP_RST)) && st->zw[dir]) {
+        st->zw[dir] = false; /* reopened: a stall if it was held long enough */
+        stall = !st->zw_done[dir] && ic_sub(pk->ts_ns, st->zw_ns[dir]) >= h->stall_ns;
+    }
+    if (stall) {
+        st->zw_done[dir] = true;
+        op->what |= ICW_STALL;
+        op->stall_dir = (uint8_t)dir;
+        op->zw_ns = st->zw_ns[dir];
+        op->zw_frame = st->zw_frame[dir];
+    }
+}
+
+/*
+ * One segment of flow f: what it means for its server, as ic_apply's order lists it. The
+ * rare segments are an op each; a plain one (data, the handshake ACK, any other segment: the
+ * server's activity) only adds to the flow's pending counts, sent with the flow's next op,
+ * at its end or at the next tick (see "Batching" below).
+ */
+static void icf_packet(struct icf *h, const struct flow *f, struct ic_fflow *st,
+                       const struct pkt *pk, const struct tcp_seg *sg)
+{
+    struct ic_op op;
+    op.what = 0;
+    int dir = sg->dir;
+    if (sg->flow_new)
+        op.what |= ICW_START;
+    if (st->rst_suspect && dir == st->rst_dir && !(pk->flags & TCP_RST)) {
+        if (pk->ttl == st->rst_ttl)
+            st->after_same++;
+        else
+            st->after_other++;
+    }
+    if (sg->syn && dir == DIR_C2S) {
+        op.what |= ICW_SYN;
+        st->fl |= IFF_ATTEMPT;
+    }
+    if (dir == DIR_S2C && !sg->synack && !(pk->flags & TCP_RST) &&
+        (st->fl & (IFF_ATTEMPT | IFF_ANSWERED | IFF_STALE)) == IFF_ATTEMPT) {
+        op.what |= ICW_STALE; /* the server half drops its pending attempt (once) */
+        st->fl |= IFF_STALE;
+    }
+    if (sg->synack && !(st->fl & IFF_ANSWERED)) {
+        op.what |= ICW_SYNACK;
+        st->fl |= IFF_ANSWERED;
+    }
+    if (sg->rst == RST_ANSWER_TO_SYN) {
+        op.what |= ICW_REFUSE;
+    } else if (sg->rst != RST_NONE && sg->rst_ttl_mismatch && !st->rst_suspect) {
+        st->rst_suspect = true; /* judged at flow end (later packets may revise) */
+        st->rst_dir = (int8_t)dir;
+        st->rst_ttl = pk->ttl;
+        st->rst_ns = pk->ts_ns;
+        st->rst_frame = pk->frame;
+    } else if (sg->rst == RST_MID && dir == DIR_S2C && !st->rst_suspect) {
+        op.what |= ICW_SRV_RESET;
+    }
+    icf_zero_window(h, st, pk, sg, &op);
+    if (sg->ev & (1u << TEV_CAPTURE_LOSS))
+        op.what |= ICW_CAPLOSS;
+    bool data = sg->data && !(pk->flags & TCP_SYN);
+    if (data && (sg->ev & (1u << TEV_LOST_SEGMENT)))
+        op.what |= ICW_LOST;
+    if (data && sg->loss_retrans)
+        op.what |= ICW_RETX;
+    if (!op.what && h->whole) { /* plain, in one engine: counted at once */
+        struct ic_flow *sv = (struct ic_flow *)(void *)((uint8_t *)st - h->fl_off + h->sv_off);
+        ic_plain(h->whole, sv, pk->ts_ns, data, sg->hs_ack);
+        return;
+    }
+    if (!op.what) {
+        /* plain: counted for the flow, by second (a clock moved back flushes first) */
+        if (st->p_any && st->p_last / NS_PER_S != pk->ts_ns / NS_PER_S) {
+            struct ic_op c;
+            memset(&c, 0, sizeof(c));
+            icf_send(h, f, st, &c);
+        }
+        st->p_data += data;
+        st->p_est += sg->hs_ack;
+        st->p_last = pk->ts_ns;
+        st->p_any = true;
+        if (!st->listed && !icf_list(h, f, st)) {
+            struct ic_op c; /* no memory: sent now (only the recycling choice could tell) */
+            memset(&c, 0, sizeof(c));
+            icf_send(h, f, st, &c);
+        }
+        return;
+    }
+    uint32_t what = op.what | ICW_SEG | (data ? ICW_DATA : 0) | (sg->hs_ack ? ICW_EST : 0);
+    memset(&op, 0, sizeof(op));
+    op.what = what;
+    op.dir = (uint8_t)dir;
+    op.flags = pk->flags;
+    op.seq = pk->seq;
+    op.ack = pk->ack;
+    op.ev = sg->ev;
+    op.ts = pk->ts_ns;
+    op.frame = pk->frame;
+    op.lost = flow_rec(f)->ev[dir][TEV_LOST_SEGMENT];
+    if (what & ICW_STALL) {
+        op.stall_dir = (uint8_t)dir;
+        op.zw_ns = st->zw_ns[dir];
+        op.zw_frame = st->zw_frame[dir];
+    }
+    op.rst_dir = -1;
+    icf_send(h, f, st, &op);
+}
+
+/* Flow f ends: its pending counts, and the reset it suspected with its verdict. */
+static void icf_flow_end(struct icf *h, const struct flow *f, struct ic_fflow *st)
+{
+    if (!st->p_any && !st->rst_suspect)
+        return;
+    struct ic_op op;
+    memset(&op, 0, sizeof(op));
+    op.rst_dir = -1;
+    if (st->rst_suspect) {
+        op.what = ICW_END;
+        op.rst_dir = st->rst_dir;
+        op.rst_ns = st->rst_ns;
+        op.rst_frame = st->rst_frame;
+        op.forged = st->after_same == 0;
+    }
+    icf_send(h, f, st, &op);
+}
+
+/*
+ * Batching: what the per-flow half keeps back, and why no rule can tell.
+ *
+ * A plain segment (no op above) changes, in the whole detector, only its server's bucket
+ * counts B_DATA and B_EST of its second and the server's last activity (and the clock,
+ * below). One engine applies it at once (ic_plain); the per-flow half counts it in the flow
+ * and sends the counts with the flow's next op, at its end and at every tick (icf_flush_all:
+ * worker.c places the half before the server half's group, so this comes before its tick,
+ * key sub 2 < 3), and when a segment of another second comes without a tick between (the
+ * clock moved back), first. ic_apply (ICW_PEND) does what ic_plain does. They are read:
+ * - B_DATA, B_EST: by ic_judge and ic_severity/ic_summary (the window sums c, cs), only on a
+ *   tick (ic_tick_inc) or at finish (ic_on_finish). ic_attempts_before (a new candidate, at
+ *   any op, finding, TLS record or health row) sums only B_ATTEMPTS; ic_after_answered and
+ *   ic_mixed (ticks) read only attempt counters, which ops set (SYN, SYN-ACK, refusal) or
+ *   ticks and flow ends (ic_att_decide). ic_on_synack, ic_on_finding, ic_on_tls, ic_on_health
+ *   and ic_apply only add to buckets and incidents (lost_dir, retx_dir: only at the ops
+ *   ICW_LOST, ICW_RETX, sent at that segment). So a count only has to be in its bucket by the
+ *   next tick.
+ * - Last activity: by ic_pool (emit: ticks, finish) and by ic_server's choice of the least
+ *   recently active server to recycle when all IC_MAX_SERVERS slots are taken, which can
+ *   happen between ticks (a new flow, finding, TLS record or health row). So plain segments
+ *   go to ic_srv.tick_last, which ic_on_tick folds into last_ns; ops set last_ns at once.
+ *   Between ticks the choice sees the plain segments up to the last tick and every op: the
+ *   same for every N and in one engine (the one change this cut made: before, the choice saw
+ *   every segment's time; it is an LRU choice within the current second).
+ * - A bucket's second: a count goes to the second of its segment, flushed within the second;
+ *   only a count older than the ring (64 s) behind the server's newest second could land
+ *   where a later flush has not yet moved that newest second.
+ * - The clock (ic.now_ns, the newest segment time of any flow): read between ticks by
+ *   ic_on_health (the row's time), ic_on_tls (the record's) and ic_on_flow_end (whether a
+ *   lone SYN waited long enough). The whole detector sees every segment; the server half
+ *   gets the ops' times and, from worker.c, before each record, the newest time of the
+ *   segments before its position (incident_clock; offline exact: worker 0 sends it per
+ *   batch from the timeline every worker gets; live, the ops' times and ticks only).
+ * The ops themselves are applied where the whole detector did the same, in the same order:
+ * keyed at their segment, after the server-table detectors and det_tls (as in det_table).
+ */
+
+static int icf_flow_init(struct det *d, const struct eng_config *cfg)
+{
+    struct icf *h = calloc(1, sizeof(*h));
+    if (!h)
+        return ERR_NOMEM;
+    if (icf_init(h, d, cfg, true) != 0) {
+        free(h);
+        return ERR_NOMEM;
+    }
+    d->priv = h;
+    return 0;
+}
+
+static void icf_flow_free(struct det *d)
+{
+    struct icf *h = d->priv;
+    if (!h)
+        return;
+    free(h->dirty);
+    free(h);
+    d->priv = NULL;
+}
+
+static void icf_on_packet(struct det *d, const struct flow *f, void *fs, const struct pkt *p,
+                          const struct tcp_seg *s)
+{
+    icf_packet(d->priv, f, fs, p, s);
+}
+
+static void icf_on_flow_end(struct det *d, const struct flow *f, void *fs)
+{
+    icf_flow_end(d->priv, f, fs);
+}
+
+static void icf_on_tick(struct det *d, uint64_t now_ns)
+{
+    (void)now_ns;
+    icf_flush_all(d->priv);
+}
+
+static void icf_on_finish(struct det *d)
+{
+    icf_flush_all(d->priv); /* nothing: every flow ended first */
+}
+
+/* ---- the whole detector: both halves, each op applied at once ---- */
+
+static int ic_whole_init(struct det *d, const struct eng_config *cfg)
+{
+    int rc = ic_init(d, cfg);
+    if (rc != 0)
+        return rc;
+    struct ic *p = ic_of(d);
+    if (icf_init(&p->fh, d, cfg, false) != 0) {
+        ic_free(d);
+        return ERR_NOMEM;
+    }
+    p->fh.whole = p;
+    p->fh.fl_off = offsetof(struct ic_whole, fl);
+    p->fh.sv_off = offsetof(struct ic_whole, sv);
+    return 0;
+}
+
+static void ic_whole_packet(struct det *d, const struct flow *f, void *fs, const struct pkt *p,
+                            const struct tcp_seg *s)
+{
+    struct ic *ic = ic_of(d);
+    struct ic_whole *st = fs;
+    if (p->ts_ns > ic->now_ns)
+        ic->now_ns = p->ts_ns;
+    icf_packet(&ic->fh, f, &st->fl, p, s);
+}
+
+static void ic_whole_flow_end(struct det *d, const struct flow *f, void *fs)
+{
+    struct ic_whole *st = fs;
+    icf_flow_end(&ic_of(d)->fh, f, &st->fl);
+    ic_on_flow_end(d, f, &st->sv);
+}
+
 /*
  * The slice of a compact flow (client SYNs only): server slot and generation, the pending
  * attempt and three flags; the SYN count and first SYN time are the flow's (ic_unpack_more;
- * flow.h; the engine checks that it unpacks byte for byte).
+ * flow.h; the engine checks that it unpacks byte for byte). The per-flow half keeps its
+ * flags.
  */
 static const struct det_small_field ic_small[] = {
     DET_SMALL(struct ic_flow, srv),  DET_SMALL(struct ic_flow, srv_gen),
     DET_SMALL(struct ic_flow, pend), DET_SMALL(struct ic_flow, srv_done),
     DET_SMALL(struct ic_flow, scan), DET_SMALL(struct ic_flow, attempt),
+};
+
+static const struct det_small_field icf_small[] = {
+    DET_SMALL(struct ic_fflow, fl),
+};
+
+static const struct det_small_field ic_whole_small[] = {
+    DET_SMALL(struct ic_whole, sv.srv),  DET_SMALL(struct ic_whole, sv.srv_gen),
+    DET_SMALL(struct ic_whole, sv.pend), DET_SMALL(struct ic_whole, sv.srv_done),
+    DET_SMALL(struct ic_whole, sv.scan), DET_SMALL(struct ic_whole, sv.attempt),
+    DET_SMALL(struct ic_whole, fl.fl),
 };
 
 /* What a compact flow's slice takes from the flow: the counted attempt's SYNs. */
@@ -2119,11 +2564,32 @@ static void ic_unpack_more(const struct flow *f, void *fs)
     }
 }
 
+static void ic_whole_unpack_more(const struct flow *f, void *fs)
+{
+    ic_unpack_more(f, &((struct ic_whole *)fs)->sv);
+}
+
 const struct det_ops det_incident_ops = {
     .name = "incident",
+    .flow_state_size = sizeof(struct ic_whole),
+    .init = ic_whole_init,
+    .on_packet = ic_whole_packet,
+    .on_flow_end = ic_whole_flow_end,
+    .on_tick = ic_on_tick,
+    .on_finding = ic_on_finding,
+    .on_finish = ic_on_finish,
+    .free = ic_free,
+    .on_health = ic_on_health,
+    .on_tls = ic_on_tls,
+    .small = ic_whole_small,
+    .nsmall = NELEM(ic_whole_small),
+    .unpack_more = ic_whole_unpack_more,
+};
+
+const struct det_ops det_incident_srv_ops = {
+    .name = "incident-srv",
     .flow_state_size = sizeof(struct ic_flow),
     .init = ic_init,
-    .on_packet = ic_on_packet,
     .on_flow_end = ic_on_flow_end,
     .on_tick = ic_on_tick,
     .on_finding = ic_on_finding,
@@ -2134,4 +2600,17 @@ const struct det_ops det_incident_ops = {
     .small = ic_small,
     .nsmall = NELEM(ic_small),
     .unpack_more = ic_unpack_more,
+};
+
+const struct det_ops det_incident_flow_ops = {
+    .name = "incident-flow",
+    .flow_state_size = sizeof(struct ic_fflow),
+    .init = icf_flow_init,
+    .on_packet = icf_on_packet,
+    .on_flow_end = icf_on_flow_end,
+    .on_tick = icf_on_tick,
+    .on_finish = icf_on_finish,
+    .free = icf_flow_free,
+    .small = icf_small,
+    .nsmall = NELEM(icf_small),
 };

@@ -47,6 +47,17 @@
  *   (wk_halves.flow_first): its ops come before the segment's group records and do not
  *   split them, and an op on a SYN-only flow edits the server half's slice in the shadow's
  *   packed form (wk_estab_packed): a data or ACK segment costs det_estab nothing here.
+ * - det_incident is cut the same way, its per-flow half just before its server half's group
+ *   (group 1, alone): the half sends WR_IOP records (struct ic_op) for the rare segments of a
+ *   flow (its first, SYN, SYN-ACK, stale answer, reset, stall, capture loss, lost segment,
+ *   loss retransmission) and, for the plain ones, per-flow counts (data, handshake ACK, last
+ *   activity) with the flow's next op, at its end and at every tick (before group 1's tick:
+ *   key sub 2 < 3); the server half has no on_packet, so group 1 gets no WR_PKT (a group
+ *   none of whose detectors has an on_packet gets none). Its clock between ticks (the newest
+ *   segment time, which it reads for health rows, TLS records and lone SYNs at flow end)
+ *   comes from worker 0: a WR_ICLOCK per batch with each position's clock, computed from the
+ *   timeline every worker gets (the reader marks SPAN duplicates in it); live, the ops' times
+ *   and ticks only. incident.c ("Batching") shows why no rule can tell.
  * - Every record a worker sends carries a key (pos, phase, sub): phase orders what happened
  *   at one position as the engine did it (lingering closed flows, then idle flows, in the
  *   engine's list orders: sub is the closing / last position of the flow; then the tick of
@@ -117,11 +128,12 @@ enum wk_in_type { WI_BATCH = 1, WI_PKT, WI_MALFORMED, WI_FINISH };
 
 /* The timeline of one batch: every position's time and owner (sent to every worker). */
 struct wk_batch {
-    uint32_t type;           /* WI_BATCH */
-    uint32_t n;              /* positions used */
-    uint64_t base;           /* position of entry 0 */
-    uint64_t ts[WK_BATCH];   /* capture time of each */
-    uint8_t owner[WK_BATCH]; /* worker, OWN_MALFORMED or OWN_TICK */
+    uint32_t type;             /* WI_BATCH */
+    uint32_t n;                /* positions used */
+    uint64_t base;             /* position of entry 0 */
+    uint64_t ts[WK_BATCH];     /* capture time of each */
+    uint8_t owner[WK_BATCH];   /* worker, OWN_MALFORMED or OWN_TICK */
+    uint8_t dup[WK_BATCH / 8]; /* bit i: position i is a SPAN duplicate (no detector sees it) */
 };
 
 /* A segment for its worker: the packet view, then payload_caplen bytes. */
@@ -166,6 +178,8 @@ enum wk_out_type {
     WR_HOP,       /* a health op of the per-flow half (arg: slot; 0 for HOP_ADVANCE) */
     WR_EOP,       /* an establishment op of the per-flow half (arg: slot; struct estab_op
                      and its body follow the header) */
+    WR_IOP,       /* an incident op of the per-flow half (arg: slot) */
+    WR_ICLOCK,    /* worker 0, per batch: the incident layer's clock at its positions */
 };
 
 /* The header of every worker -> aggregator record. */
@@ -201,6 +215,28 @@ struct wk_hop_rec {
     struct health_op op; /* the op */
 };
 
+/* WR_IOP: the op, and what a compact shadow keeps of a SYN-only flow (as struct wk_pkt_rec). */
+struct wk_iop_rec {
+    struct wk_rec h;      /* header (arg: slot) */
+    struct ic_op op;      /* the op */
+    uint32_t has_syn;     /* the flow has sent only SYNs: syn and the times are set */
+    struct tcp_syn syn;   /* its TCP state's compact form */
+    uint64_t first_ts_ns; /* its record's times and first frame */
+    uint64_t last_ts_ns;
+    uint64_t first_frame;
+};
+
+/*
+ * WR_ICLOCK (worker 0, keyed at the batch's first position before anything of it): g[i] is
+ * the newest time of the segments the detectors saw up to position base + i (SPAN duplicates
+ * and malformed frames are not segments), which the incident layer's clock is between ticks.
+ */
+struct wk_iclock_rec {
+    struct wk_rec h; /* header (arg: base) */
+    uint64_t n;      /* positions */
+    uint64_t g[];    /* n times */
+};
+
 /* WR_MALFORMED. */
 struct wk_malformed_rec {
     struct wk_rec h; /* header (arg: frame) */
@@ -211,6 +247,7 @@ struct wk_malformed_rec {
 /* A run of aggregator detectors: indices [lo, hi) of the aggregator's table. */
 struct wk_group {
     size_t lo, hi; /* range */
+    bool pkt;      /* one of them has an on_packet: the group gets segments (WR_PKT) */
 };
 
 struct workers;
@@ -245,6 +282,7 @@ struct wk_worker {
                              the next group's proxy may extend (NULL: none) */
     uint64_t pkt_ts;      /* MODE_PACKET: the segment's time */
     uint64_t g0_pos;      /* position + 1 of the last segment sent with group 0 */
+    uint64_t iclk;        /* worker 0: the incident layer's clock so far (WR_ICLOCK) */
     unsigned published;   /* batches done when the counters were last published */
     struct wk_pub pub;    /* counters for wk_get_stats */
     char tag[24];         /* "worker N: " before its messages */
@@ -351,6 +389,11 @@ struct workers {
                                               parser): segments carry it */
     struct det *agg_health;                /* the server half of det_health, or NULL */
     struct det *agg_estab;                 /* the server half of det_estab, or NULL */
+    struct det *agg_inc;                   /* the server half of det_incident, or NULL */
+    size_t last_pkt_group;                 /* the last group with on_packet (WR_PKT) */
+    uint64_t iclk_base, iclk_n, iclk_prev; /* WR_ICLOCK being used: positions [base, base +
+                                              n), and the clock before base */
+    uint64_t iclk[WK_BATCH];               /* its times */
     struct flow view;                      /* the flow the aggregator's detectors are given */
     struct flow unp;                       /* a compact shadow being unpacked */
     uint8_t *view_ext;                     /* a compact shadow's slices, unpacked (ext_size) */
@@ -398,7 +441,10 @@ static const struct det_ops *const wk_flow_dets[] = {&det_tcp_ops, &det_tls_ops,
 /*
  * Detectors made of a per-flow half (run in the workers, where the whole one stands in the
  * table) and a server half (run in the aggregator, just before it, or after it with
- * flow_first): det_estab, det_health.
+ * flow_first): det_estab and det_incident run their per-flow half first (the ops of a
+ * segment, flow end or tick reach the aggregator before the server half's own call for it,
+ * as the whole detector made them first; det_estab.c, incident.c "Batching"), det_health
+ * its per-flow half after.
  */
 static const struct {
     const struct det_ops *whole, *srv, *flow;
@@ -408,6 +454,7 @@ static const struct {
 } wk_halves[] = {
     {&det_estab_ops, &det_estab_srv_ops, &det_estab_flow_ops, true},
     {&det_health_ops, &det_health_srv_ops, &det_health_flow_ops, false},
+    {&det_incident_ops, &det_incident_srv_ops, &det_incident_flow_ops, true},
 };
 
 static bool wk_is_flow_det(const struct det_ops *o)
@@ -625,7 +672,10 @@ static void wk_group_packet(struct det *d, const struct flow *f, void *fs, const
     struct wk_proxy *px = d->priv;
     struct wk_worker *k = px->k;
     struct wk_slice *sl = wk_slice_of(f);
-    if (px->group != 0) {
+    if (px->group != 0 && !k->w->groups[px->group].pkt) {
+        /* nothing of the group reads segments (group 0's record carries the flow record and
+           SYN state every shadow needs: always sent) */
+    } else if (px->group != 0) {
         if (!wk_fold(k, WR_PKT, px->group, sl->slot)) {
             struct wk_rec *r = wk_emit(k, WR_PKT, sizeof(*r), (uint16_t)px->group, sl->slot);
             if (r)
@@ -798,6 +848,57 @@ static void wk_estab_op(void *ctx, const struct flow *f, const struct estab_op *
     }
 }
 
+/*
+ * The incident ops of this worker's per-flow half: to the aggregator, keyed like every
+ * record (the server half applies them where the whole detector did the same), with what a
+ * compact shadow keeps when the flow is still SYN-only (an op may change its small form).
+ */
+static void wk_inc_op(void *ctx, const struct flow *f, const struct ic_op *op)
+{
+    struct wk_worker *k = ctx;
+    uint64_t slot = wk_slice_of(f)->slot;
+    if (!slot)
+        return; /* no shadow flow: the aggregator has no state for it either */
+    struct wk_iop_rec *r = (struct wk_iop_rec *)wk_emit(k, WR_IOP, sizeof(*r), 0, slot);
+    if (!r)
+        return;
+    r->op = *op;
+    r->has_syn = f->rec.state == FS_SYN_SENT;
+    if (r->has_syn) {
+        tcp_syn_pack(f, &r->syn);
+        r->first_ts_ns = f->rec.first_ts_ns;
+        r->last_ts_ns = f->rec.last_ts_ns;
+        r->first_frame = f->rec.first_frame;
+    }
+    ring_push(k->out);
+}
+
+/*
+ * Worker 0, before batch b: the incident layer's clock at each of its positions (the newest
+ * time of a segment the detectors saw; struct wk_iclock_rec), from the timeline every worker
+ * gets, for the aggregator's server half (incident_clock).
+ */
+static void wk_inc_clock(struct wk_worker *k, const struct wk_batch *b)
+{
+    if (k->id != 0 || !k->w->agg_inc || !b->n)
+        return;
+    k->pos = b->base;
+    k->phase = PH_LINGER;
+    k->sub = 0;
+    struct wk_iclock_rec *r = (struct wk_iclock_rec *)wk_emit(
+        k, WR_ICLOCK, sizeof(*r) + sizeof(uint64_t) * b->n, 0, b->base);
+    if (!r)
+        return;
+    r->n = b->n;
+    for (uint32_t i = 0; i < b->n; i++) {
+        bool seg = b->owner[i] < WK_MAX && !(b->dup[i / 8] & (1u << (i % 8)));
+        if (seg && b->ts[i] > k->iclk)
+            k->iclk = b->ts[i];
+        r->g[i] = k->iclk;
+    }
+    ring_push(k->out);
+}
+
 /* tls_certs' judge on a worker: judge every time, let the aggregator decide (WR_CERT_KEY). */
 static bool wk_cert_judge(void *ctx, uint64_t key)
 {
@@ -852,6 +953,7 @@ static void wk_emit_malformed(struct wk_worker *k, uint64_t frame, uint64_t ts_n
 /* Run one batch: every position's time, this worker's segments at their places. */
 static void wk_run_batch(struct wk_worker *k, const struct wk_batch *b)
 {
+    wk_inc_clock(k, b);
     for (uint32_t i = 0; i < b->n; i++) {
         k->pos = b->base + i;
         uint8_t o = b->owner[i];
@@ -923,6 +1025,7 @@ static void wk_thread_begin(struct wk_worker *k)
     tls_certs_set_thread_judge(wk_cert_judge, k);
     health_set_thread_sink(wk_health_op, k);
     estab_set_thread_sink(wk_estab_op, k);
+    incident_set_thread_sink(wk_inc_op, k);
     snprintf(k->tag, sizeof(k->tag), "worker %u: ", k->id);
     log_set_thread(k->tag, 0);
     char name[16];
@@ -935,6 +1038,7 @@ static void wk_thread_end(void)
     tls_certs_set_thread_judge(NULL, NULL);
     health_set_thread_sink(NULL, NULL);
     estab_set_thread_sink(NULL, NULL);
+    incident_set_thread_sink(NULL, NULL);
 }
 
 static void *wk_worker_main(void *arg)
@@ -1419,6 +1523,47 @@ static void wk_agg_estab(struct workers *w, unsigned i, const struct wk_rec *h)
     }
 }
 
+/*
+ * The incident layer's clock before anything at position pos: the newest segment time before
+ * it (WR_ICLOCK; records come in position order, so a batch's clock is there before them).
+ */
+static void wk_agg_inc_clock(struct workers *w, uint64_t pos)
+{
+    if (!pos || !w->iclk_n)
+        return;
+    uint64_t q = pos - 1;
+    uint64_t t = q < w->iclk_base               ? w->iclk_prev
+                 : q - w->iclk_base < w->iclk_n ? w->iclk[q - w->iclk_base]
+                                                : w->iclk[w->iclk_n - 1];
+    incident_clock(w->agg_inc, t);
+}
+
+/* WR_ICLOCK: the clock of the next batch's positions. */
+static void wk_agg_iclock(struct workers *w, const struct wk_iclock_rec *r)
+{
+    if (r->n == 0 || r->n > WK_BATCH)
+        return; /* cannot happen */
+    w->iclk_prev = w->iclk_n ? w->iclk[w->iclk_n - 1] : 0;
+    w->iclk_base = r->h.arg;
+    w->iclk_n = r->n;
+    memcpy(w->iclk, r->g, sizeof(uint64_t) * r->n);
+}
+
+/* WR_IOP: the op applied to worker i's shadow flow, kept compact while it is SYN-only. */
+static void wk_agg_iop(struct workers *w, unsigned i, const struct wk_iop_rec *r)
+{
+    struct wk_shadow *sh = wk_shadow(w, i, r->h.arg);
+    if (!sh || !w->agg_inc)
+        return;
+    uint8_t *ext = wk_ext(w, i, r->h.arg, sh);
+    incident_apply_op(w->agg_inc, ext + w->agg_inc->off, w->src[i].gid[r->h.arg], &r->op);
+    struct flow_record rec;
+    rec.first_ts_ns = r->first_ts_ns;
+    rec.last_ts_ns = r->last_ts_ns;
+    rec.first_frame = r->first_frame;
+    wk_keep(w, i, r->h.arg, sh, ext, &rec, r->has_syn ? &r->syn : NULL);
+}
+
 /* Process one record of worker i. */
 static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
 {
@@ -1427,6 +1572,8 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
     struct flow *f;
     if (h->type != WR_REC && h->type != WR_CERT_KEY)
         w->cert_suppress = false;
+    if (w->agg_inc && !w->live.src)
+        wk_agg_inc_clock(w, h->pos);
     switch (h->type) {
     case WR_REC:
         wk_agg_rec(w, h);
@@ -1455,7 +1602,7 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
     }
     case WR_PKT: {
         size_t lo = w->groups[h->group].lo, hi = w->groups[h->group + h->ngrp - 1].hi;
-        bool last = h->group + h->ngrp == w->ngroups; /* the segment's last group ran */
+        bool last = h->group + h->ngrp > w->last_pkt_group; /* its last group with segments ran */
         if (h->group == 0) {
             struct wk_pkt_rec *r = (struct wk_pkt_rec *)(void *)h;
             sh = wk_shadow(w, i, h->arg);
@@ -1541,6 +1688,12 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
     }
     case WR_EOP:
         wk_agg_estab(w, i, h);
+        break;
+    case WR_IOP:
+        wk_agg_iop(w, i, (const struct wk_iop_rec *)(const void *)h);
+        break;
+    case WR_ICLOCK:
+        wk_agg_iclock(w, (const struct wk_iclock_rec *)(const void *)h);
         break;
     case WR_MALFORMED: {
         const struct wk_malformed_rec *r = (const struct wk_malformed_rec *)(const void *)h;
@@ -1776,6 +1929,10 @@ static int wk_tables(struct workers *w)
         }
         w->agg_table[na++] = o;
         w->groups[w->ngroups - 1].hi = na;
+        if (o->on_packet) {
+            w->groups[w->ngroups - 1].pkt = true;
+            w->last_pkt_group = w->ngroups - 1;
+        }
         w->agg_payload = w->agg_payload || o->stream;
         if (flow_half) { /* the per-flow half runs after the server half: a new group follows */
             w->wk_table[nw++] = flow_half;
@@ -1901,6 +2058,7 @@ struct workers *wk_new_opts(const struct eng_config *cfg, unsigned n, const stru
     w->agg = eng_new_dets(cfg, w->agg_table, out, out_ctx);
     w->agg_health = w->agg ? eng_det(w->agg, &det_health_srv_ops) : NULL;
     w->agg_estab = w->agg ? eng_det(w->agg, &det_estab_srv_ops) : NULL;
+    w->agg_inc = w->agg ? eng_det(w->agg, &det_incident_srv_ops) : NULL;
     w->rd_ev = ring_event_new();
     w->agg_ev = ring_event_new();
     w->dedup = tcp_dedup_new(WK_DEDUP_ORDER);
@@ -1999,6 +2157,7 @@ static void wk_end_batch(struct workers *w)
         b->base = w->tl.base;
         memcpy(b->ts, w->tl.ts, sizeof(uint64_t) * w->tl.n);
         memcpy(b->owner, w->tl.owner, w->tl.n);
+        memcpy(b->dup, w->tl.dup, (w->tl.n + 7) / 8);
         ring_publish(w->wk[i].in);
     }
     w->in_batch = false;
@@ -2013,6 +2172,7 @@ static void wk_begin_batch(struct workers *w)
     }
     w->tl.n = 0;
     w->tl.base = w->next_pos;
+    memset(w->tl.dup, 0, sizeof(w->tl.dup));
     w->in_batch = true;
 }
 
@@ -2087,6 +2247,8 @@ void wk_frame(struct workers *w, const struct pkt *p, const struct cap_frame *f)
     if (fl)
         memcpy((uint8_t *)(m + 1) + pay, f->data, fl);
     ring_push(w->wk[i].in);
+    if (m->dup) /* wk_slot began the batch: this is position tl.n */
+        w->tl.dup[w->tl.n / 8] |= (uint8_t)(1u << (w->tl.n % 8));
     wk_note(w, p->ts_ns, (uint8_t)i);
     w->last_ts = p->ts_ns;
 }
