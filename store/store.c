@@ -400,21 +400,22 @@ static int build_pending_indexes(struct store *s)
     if (rc != SQLITE_OK || pending == 0)
         return rc;
     uint64_t t0 = clock_mono_ns();
+    int n = 0;
     rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc == SQLITE_OK)
         rc = query_int(s->db, has, &pending); /* another flowmedic may have built them */
-    int n = 0;
-    if (rc == SQLITE_OK && pending) {
-        n = query_names(s->db,
-                        "SELECT p.sql FROM pending_indexes p WHERE NOT EXISTS (SELECT 1 FROM "
-                        "sqlite_master m WHERE m.type = 'index' AND m.name = p.name) "
-                        "ORDER BY p.name",
-                        sqls, PENDING_INDEXES_MAX, &rc);
-    }
-    for (int i = 0; rc == SQLITE_OK && pending && i < n; i++)
+    if (rc != SQLITE_OK || pending == 0)
+        goto commit;
+    n = query_names(s->db,
+                    "SELECT p.sql FROM pending_indexes p WHERE NOT EXISTS (SELECT 1 FROM "
+                    "sqlite_master m WHERE m.type = 'index' AND m.name = p.name) "
+                    "ORDER BY p.name",
+                    sqls, PENDING_INDEXES_MAX, &rc);
+    for (int i = 0; rc == SQLITE_OK && i < n; i++)
         rc = sqlite3_exec(s->db, sqls[i], NULL, NULL, NULL);
-    if (rc == SQLITE_OK && pending)
+    if (rc == SQLITE_OK)
         rc = sqlite3_exec(s->db, "DROP TABLE pending_indexes", NULL, NULL, NULL);
+commit:
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
