@@ -3,7 +3,7 @@
 #define FM_STORE_SCHEMA_H
 
 /* PRAGMA user_version written by this flowmedic; a database above it is refused. */
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 9
 
 /*
  * The typed finding columns of version 3 as read from the JSON extra of an older row: the

@@ -400,21 +400,22 @@ static int build_pending_indexes(struct store *s)
     if (rc != SQLITE_OK || pending == 0)
         return rc;
     uint64_t t0 = clock_mono_ns();
+    int n = 0;
     rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc == SQLITE_OK)
         rc = query_int(s->db, has, &pending); /* another flowmedic may have built them */
-    int n = 0;
-    if (rc == SQLITE_OK && pending) {
-        n = query_names(s->db,
-                        "SELECT p.sql FROM pending_indexes p WHERE NOT EXISTS (SELECT 1 FROM "
-                        "sqlite_master m WHERE m.type = 'index' AND m.name = p.name) "
-                        "ORDER BY p.name",
-                        sqls, PENDING_INDEXES_MAX, &rc);
-    }
-    for (int i = 0; rc == SQLITE_OK && pending && i < n; i++)
+    if (rc != SQLITE_OK || pending == 0)
+        goto commit;
+    n = query_names(s->db,
+                    "SELECT p.sql FROM pending_indexes p WHERE NOT EXISTS (SELECT 1 FROM "
+                    "sqlite_master m WHERE m.type = 'index' AND m.name = p.name) "
+                    "ORDER BY p.name",
+                    sqls, PENDING_INDEXES_MAX, &rc);
+    for (int i = 0; rc == SQLITE_OK && i < n; i++)
         rc = sqlite3_exec(s->db, sqls[i], NULL, NULL, NULL);
-    if (rc == SQLITE_OK && pending)
+    if (rc == SQLITE_OK)
         rc = sqlite3_exec(s->db, "DROP TABLE pending_indexes", NULL, NULL, NULL);
+commit:
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
@@ -843,10 +844,19 @@ struct store *store_open_tuned(const char *path, const struct store_run_info *ri
     sqlite3_extended_result_codes(s->db, 1);
     s->phase = PHASE_OPEN;
     sqlite3_busy_handler(s->db, busy_handler, s);
+    /*
+     * Before the schema is created or migrated: its commits too go without the fsync of the
+     * WAL that SQLite's default (FULL) makes at each one (2 fewer at the creation). The cache
+     * size comes after: set before the page size of a new file, it measured 11 MiB more RSS.
+     */
+    rc = sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        db_err(path, s->db, rc, "opening database", err, errlen);
+        goto fail;
+    }
     if (check_and_migrate(s, err, errlen) != 0)
         goto fail;
-    rc = sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384", NULL, NULL,
-                      NULL);
+    rc = sqlite3_exec(s->db, "PRAGMA cache_size=-16384", NULL, NULL, NULL);
     if (rc == SQLITE_OK && s->tune.max_pages) {
         char sql[64];
         snprintf(sql, sizeof(sql), "PRAGMA max_page_count=%" PRIu32, s->tune.max_pages);

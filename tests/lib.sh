@@ -253,9 +253,13 @@ fm_db_pending() {
     sqlite3 "$1" "SELECT count(*) FROM sqlite_master WHERE name = 'pending_indexes'"
 }
 
-# Every index the schema defines, sorted: the names of store/schema.c's CREATE INDEX lines.
+# Every index the schema defines, sorted: the names of store/schema.c's CREATE INDEX lines
+# less those a later step drops (DROP INDEX).
 fm_schema_indexes() {
-    sed -n 's/.*"CREATE INDEX \([a-z_0-9]*\) ON.*/\1/p' "$top_srcdir/store/schema.c" | sort
+    fm_dropped=$(sed -n 's/.*"DROP INDEX IF EXISTS \([a-z_0-9]*\);.*/\1/p' \
+        "$top_srcdir/store/schema.c")
+    sed -n 's/.*"CREATE INDEX \([a-z_0-9]*\) ON.*/\1/p' "$top_srcdir/store/schema.c" | sort |
+        while read -r fm_x; do printf '%s\n' "$fm_dropped" | grep -qx "$fm_x" || echo "$fm_x"; done
 }
 
 fm_netns_cleanup() {

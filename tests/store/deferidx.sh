@@ -37,7 +37,7 @@ while IFS='|' read -r idx q; do
         bad "query plan of '$q' does not use $idx: $plan"
     fi
 done <<'EOF'
-findings_kind_phase|SELECT ts, server, detail FROM findings WHERE kind = 'reset' ORDER BY ts DESC LIMIT 20
+findings_kind_server_ts|SELECT ts, server, detail FROM findings WHERE kind = 'reset' ORDER BY ts DESC LIMIT 20
 findings_kind_server_ts|SELECT kind, count(*) FROM findings WHERE kind IN ('conn_refused', 'syn_unanswered') AND server_ip = '10.0.0.5' AND server_port = 443 AND ts BETWEEN 1 AND 2 GROUP BY kind
 http_status_url|SELECT ts, client_ip, path FROM http_requests WHERE status = 503 ORDER BY ts
 flows_worst|SELECT client FROM v_worst_flows WHERE run_id = (SELECT max(id) FROM runs) LIMIT 10
