@@ -876,7 +876,7 @@ static void hl_on_flow_end(struct det *d, const struct flow *f, void *fs)
             double waited = (double)(rec->last_ts_ns - q->end_ns) / 1e9;
             if (waited <= h->slow_s)
                 continue;
-            hl_op(d, f, st, (struct health_op){.kind = HOP_SLOW_ACTIVE});
+            hl_op(d, f, st, (struct health_op){.kind = HOP_SLOW, .flags = HOPF_ACTIVE});
             uint64_t fr[1] = {q->frame};
             hl_emit_slow(d, f, st, rec->last_ts_ns, -1, waited, 0, "HTTP", fr, 1);
         }

@@ -25,13 +25,19 @@ enum health_op_kind {
     HOP_REQUEST,     /* an HTTP request ended: one more request, one more outstanding */
     HOP_SAMPLE,      /* a response time sample v (s) */
     HOP_RESPONSE,    /* a final HTTP response with status */
-    HOP_SLOW,        /* a slow response counted */
-    HOP_SLOW_ACTIVE, /* a slow (unanswered) response counted, the server marked active */
+    HOP_SLOW,        /* a slow response counted (HOPF_ACTIVE: the server marked active too) */
     HOP_OUTSTANDING, /* n added to the requests awaiting a response (n < 0: answered, dropped) */
+};
+
+/* Flags of a struct health_op. */
+enum {
+    HOPF_ACTIVE = 1u << 0, /* HOP_SLOW: the server is marked active too (a request left
+                              unanswered at the flow's end; as before the split) */
 };
 
 struct health_op {
     uint32_t kind;  /* enum health_op_kind */
+    uint32_t flags; /* HOPF_* */
     int32_t status; /* HOP_RESPONSE */
     int64_t n;      /* HOP_OUTSTANDING */
     double v;       /* HOP_SAMPLE */

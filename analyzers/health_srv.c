@@ -361,10 +361,8 @@ void hl_apply(struct det *d, struct hl_srv *s, const struct health_op *op)
         break;
     case HOP_SLOW:
         s->row.slow_responses++;
-        break;
-    case HOP_SLOW_ACTIVE:
-        s->row.slow_responses++;
-        s->active = true;
+        if (op->flags & HOPF_ACTIVE)
+            s->active = true;
         break;
     case HOP_OUTSTANDING:
         s->outstanding += op->n;
