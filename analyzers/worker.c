@@ -280,9 +280,8 @@ struct wk_worker {
     unsigned batches;     /* batches done (for WK_STATS_EVERY) */
     struct wk_rec *fold;  /* the WR_PKT / WR_END record pushed last, not yet published, that
                              the next group's proxy may extend (NULL: none) */
-    uint64_t pkt_ts;      /* MODE_PACKET: the segment's time */
-    uint64_t g0_pos;      /* position + 1 of the last segment sent with group 0 */
     uint64_t iclk;        /* worker 0: the incident layer's clock so far (WR_ICLOCK) */
+    struct det *health;   /* its det_health_flow_ops (health_flow_tick), or NULL */
     unsigned published;   /* batches done when the counters were last published */
     struct wk_pub pub;    /* counters for wk_get_stats */
     char tag[24];         /* "worker N: " before its messages */
@@ -652,10 +651,11 @@ static void wk_open_flow_end(struct det *d, const struct flow *f, void *fs)
 
 static void wk_open_tick(struct det *d, uint64_t now_ns)
 {
-    (void)now_ns;
     struct wk_proxy *px = d->priv;
     px->k->phase = PH_TICK;
     px->k->sub = 0;
+    if (px->k->health) /* the counts health's flows held back, before its server half ticks */
+        health_flow_tick(px->k->health, now_ns);
 }
 
 static void wk_open_finish(struct det *d)
@@ -687,8 +687,6 @@ static void wk_group_packet(struct det *d, const struct flow *f, void *fs, const
         size_t pay = p->payload && k->w->agg_payload ? p->payload_caplen : 0;
         struct wk_pkt_rec *r =
             (struct wk_pkt_rec *)wk_emit(k, WR_PKT, sizeof(*r) + pay, 0, sl->slot);
-        if (r && sl->slot)
-            k->g0_pos = k->pos + 1; /* the server half's on_packet reaches this time */
         if (r) {
             r->rec = f->rec;
             r->seg = *s;
@@ -807,18 +805,14 @@ static const struct sink_ops wk_out_ops = {
 
 /*
  * The health ops of this worker's per-flow half: to the aggregator, keyed like every record,
- * so the server half applies them where the whole detector would have. HOP_ADVANCE to the
- * segment's own time after its group 0 went is left out: the server half's on_packet for that
- * segment advanced to the same time just before (and nothing in between reads the clock).
+ * so the server half applies them where the whole detector would have (the half sends a
+ * HOP_ADVANCE only when it may close an interval, det_health.c).
  */
 static void wk_health_op(void *ctx, const struct flow *f, const struct health_op *op)
 {
     struct wk_worker *k = ctx;
     uint64_t slot = 0;
-    if (op->kind == HOP_ADVANCE) {
-        if (k->mode == MODE_PACKET && k->g0_pos == k->pos + 1 && op->ts == k->pkt_ts)
-            return;
-    } else {
+    if (op->kind != HOP_ADVANCE) {
         slot = wk_slice_of(f)->slot;
         if (!slot)
             return; /* no shadow flow: the aggregator has no server for it either */
@@ -930,8 +924,6 @@ static void wk_segment(struct wk_worker *k, const struct pkt *p, int dup)
     k->mode = MODE_PACKET;
     k->phase = PH_PKT;
     k->sub = 0;
-    k->pkt_ts = p->ts_ns;
-    k->g0_pos = 0; /* set again if this segment reaches group 0: live, positions can repeat */
     eng_packet_dup(k->eng, p, dup);
 }
 
@@ -1680,9 +1672,17 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
         }
         sh = wk_shadow(w, i, h->arg);
         if (sh) {
+            /* a compact shadow (a SYN-only flow's: its SYNs' counts) stays compact if it can */
+            struct wk_cslot c = {0};
+            bool compact = !sh->block && !sh->fresh;
+            if (compact)
+                c = *wk_cslot(w, i, h->arg);
+            struct flow_record rec = {.first_ts_ns = c.first_ts_ns,
+                                      .last_ts_ns = c.last_ts_ns,
+                                      .first_frame = c.first_frame};
             uint8_t *ext = wk_ext(w, i, h->arg, sh);
             health_apply_op(w->agg_health, ext + w->agg_health->off, &r->op);
-            wk_keep(w, i, h->arg, sh, ext, NULL, NULL); /* rare: a flow with requests */
+            wk_keep(w, i, h->arg, sh, ext, &rec, compact ? &c.syn : NULL);
         }
         break;
     }
@@ -2000,6 +2000,7 @@ static int wk_new_worker(struct workers *w, unsigned i)
     wk_init_target = NULL;
     if (!k->eng)
         return ERR_NOMEM;
+    k->health = eng_det(k->eng, &det_health_flow_ops);
     eng_flow_ids_from_frames(k->eng);
     struct wk_src *s = &w->src[i];
     size_t ext = eng_ext_size(w->agg);
