@@ -1160,19 +1160,24 @@ static void hl_flow_on_packet(struct det *d, const struct flow *f, void *fs, con
         hl_send_count(d, f, &one, flags);
 }
 
-/* Flow f ends (the per-flow half): its held-back counts first, its entry given back. */
-static void hl_flow_on_flow_end(struct det *d, const struct flow *f, void *fs)
+void health_flow_end(struct det *d, const struct flow *f, void *fs)
 {
     struct hl *h = hl_of(d);
     struct hl_fslice *fl = fs;
-    if (fl->pend && fl->sent_gen == h->pend_gen) {
-        struct hl_pend *e = &h->pend[fl->pend - 1];
-        hl_pend_send(d, f, e);
-        e->node = NULL;
-        e->next_free = h->pend_free;
-        h->pend_free = fl->pend;
-        fl->pend = 0;
-    }
+    if (!fl->pend || fl->sent_gen != h->pend_gen)
+        return;
+    struct hl_pend *e = &h->pend[fl->pend - 1];
+    hl_pend_send(d, f, e);
+    e->node = NULL;
+    e->next_free = h->pend_free;
+    h->pend_free = fl->pend;
+    fl->pend = 0;
+}
+
+/* Flow f ends (the per-flow half): its held-back counts first, its entry given back. */
+static void hl_flow_on_flow_end(struct det *d, const struct flow *f, void *fs)
+{
+    health_flow_end(d, f, fs);
     hl_on_flow_end(d, f, fs);
 }
 

@@ -92,4 +92,11 @@ void health_apply_op(struct det *d, void *slice, const struct health_op *op);
  */
 void health_flow_tick(struct det *d, uint64_t now_ns);
 
+/*
+ * Flow f ends in a worker (fs: its slice of d, det_health_flow_ops): what it held back is sent
+ * now (worker.c calls it before the groups' records of the flow end; the half's own
+ * on_flow_end does it too, for what is left).
+ */
+void health_flow_end(struct det *d, const struct flow *f, void *fs);
+
 #endif

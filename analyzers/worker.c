@@ -119,6 +119,7 @@
 #define WK_DEDUP_ORDER 14        /* the duplicate filter's size, as the engine's */
 #define WK_PUB_FRAMES 64         /* live: frames between two watermarks and counter updates */
 #define WK_PUB_NS 10000000u      /* live: or capture time between them */
+#define WK_HOP_HOLD 8            /* health ops held while a record may be extended (wk_fold) */
 
 /* Owner of a position in a batch: a worker index, or one of these. */
 enum { OWN_MALFORMED = 0xfe, OWN_TICK = 0xfd };
@@ -282,6 +283,8 @@ struct wk_worker {
                              the next group's proxy may extend (NULL: none) */
     uint64_t iclk;        /* worker 0: the incident layer's clock so far (WR_ICLOCK) */
     struct det *health;   /* its det_health_flow_ops (health_flow_tick), or NULL */
+    struct wk_hop_rec hold[WK_HOP_HOLD]; /* health ops waiting for the next record (wk_fold) */
+    unsigned nhold;                      /* hold[] used */
     unsigned published;   /* batches done when the counters were last published */
     struct wk_pub pub;    /* counters for wk_get_stats */
     char tag[24];         /* "worker N: " before its messages */
@@ -531,10 +534,14 @@ static void wk_evidence_seg_end(struct wk_worker *k)
     k->ev_cur = NULL;
 }
 
+static void wk_hop_release(struct wk_worker *k);
+
 static struct wk_rec *wk_emit(struct wk_worker *k, uint32_t type, size_t len, uint16_t group,
                               uint64_t arg)
 {
     k->fold = NULL; /* another record follows it (and ring_reserve may publish) */
+    if (k->nhold)
+        wk_hop_release(k); /* made before this one */
     struct wk_rec *r = ring_try_reserve(k->out, len);
     if (!r) { /* ring_reserve publishes: the evidence of what it publishes goes first */
         wk_evidence_flush(k, true);
@@ -587,6 +594,8 @@ static void wk_publish(struct wk_worker *k)
 {
     wk_evidence_flush(k, false);
     k->fold = NULL;
+    if (k->nhold)
+        wk_hop_release(k);
     ring_publish(k->out);
 }
 
@@ -647,6 +656,8 @@ static void wk_open_flow_end(struct det *d, const struct flow *f, void *fs)
         k->phase = PH_FIN_FLOWS;
         k->sub = sl->last_pos;
     }
+    if (k->health) /* the counts health's per-flow half held back for f, before the groups */
+        health_flow_end(k->health, f, f->ext + k->health->off);
 }
 
 static void wk_open_tick(struct det *d, uint64_t now_ns)
@@ -803,10 +814,36 @@ static const struct sink_ops wk_out_ops = {
     .put = wk_out_put,
 };
 
+/* Push the health ops held (wk_health_op), in the order made, with their own keys. */
+static void wk_hop_release(struct wk_worker *k)
+{
+    unsigned n = k->nhold;
+    k->nhold = 0;
+    k->fold = NULL;
+    for (unsigned i = 0; i < n; i++) {
+        struct wk_hop_rec *r = ring_try_reserve(k->out, sizeof(*r));
+        if (!r) { /* as wk_emit: the evidence of what ring_reserve publishes goes first */
+            wk_evidence_flush(k, true);
+            r = ring_reserve(k->out, sizeof(*r));
+        }
+        if (r) {
+            *r = k->hold[i];
+            ring_push(k->out);
+        }
+    }
+}
+
 /*
  * The health ops of this worker's per-flow half: to the aggregator, keyed like every record,
  * so the server half applies them where the whole detector would have (the half sends a
- * HOP_ADVANCE only when it may close an interval, det_health.c).
+ * HOP_ADVANCE only when it may close an interval, det_health.c). An op made while the
+ * segment's record may still be extended by the next group waits (up to WK_HOP_HOLD) for the
+ * next record or the publish, so that it does not split that record in two (a SYN sends
+ * one): the server half then applies it after the later groups of the same segment, not
+ * before, which is the same: they are det_incident's, which emits no finding (nothing reaches
+ * hl_on_finding) and reads no server health state. Not at a flow end: the flow's shadow slot
+ * is given back with its record's last group (what the flow held back is sent before its
+ * groups run: wk_open_flow_end).
  */
 static void wk_health_op(void *ctx, const struct flow *f, const struct health_op *op)
 {
@@ -816,6 +853,18 @@ static void wk_health_op(void *ctx, const struct flow *f, const struct health_op
         slot = wk_slice_of(f)->slot;
         if (!slot)
             return; /* no shadow flow: the aggregator has no server for it either */
+    }
+    if (k->fold && k->fold->type == WR_PKT && k->nhold < WK_HOP_HOLD) {
+        struct wk_hop_rec *r = &k->hold[k->nhold++];
+        memset(&r->h, 0, sizeof(r->h));
+        r->h.type = WR_HOP;
+        r->h.ngrp = 1;
+        r->h.phase = k->phase;
+        r->h.pos = k->pos;
+        r->h.sub = k->sub;
+        r->h.arg = slot;
+        r->op = *op;
+        return;
     }
     struct wk_hop_rec *r = (struct wk_hop_rec *)wk_emit(k, WR_HOP, sizeof(*r), 0, slot);
     if (r) {
