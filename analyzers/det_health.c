@@ -947,11 +947,13 @@ static const struct det_small_field hl_small[] = {
  *   sent at once (each flush of all entries starts a generation of hl.pend, and a flow whose
  *   sent_gen is older sends at once), so a server is active from the same segment on as in
  *   one engine.
- *   last_ns of an idle server: the time of the last segment counted for it (or failure),
- *   set by the last HOP_COUNT applied. When its flows' held-back counts are sent together
- *   at a tick, the last one applied is the last flow's in this worker's entry order, not
- *   necessarily the one that came last: the oldest idle server can differ when the table is
- *   full (DET_MAX_SERVERS busy at once, a cap: worker.c lists where caps make outputs differ).
+ *   last_ns of an idle server: the time of the last segment counted for it (or failure).
+ *   Counts sent at their last segment set it (as hl_on_packet); counts held back past it
+ *   (HOPF_HELD: sent at a tick, all flows' together, or at the flow's end) only raise it,
+ *   which is the same when capture times grow with the capture order. When they do not
+ *   (frames out of time order across flows of one server, or a failure finding stamped
+ *   earlier than a segment held back), the oldest idle server can differ with the table full
+ *   (DET_MAX_SERVERS busy at once, a cap: worker.c lists where caps make outputs differ).
  * - The first op of a flow (any kind) looks its server up (health_apply_op): a flow's first
  *   segment is always sent at once (its first entry, or a SYN-only flow, below), so the
  *   lookups happen in the same order as one engine's.
@@ -1012,15 +1014,15 @@ static void hl_pend_take(struct hl_pend *e, struct health_count *c, uint32_t *fl
     e->dirty = false;
 }
 
-/* Send entry e's held-back counts of flow f, if any. */
-static void hl_pend_send(struct det *d, const struct flow *f, struct hl_pend *e)
+/* Send entry e's held-back counts of flow f, if any (held: HOPF_HELD, not at its segment). */
+static void hl_pend_send(struct det *d, const struct flow *f, struct hl_pend *e, uint32_t held)
 {
     if (!e->dirty)
         return;
     struct health_count c;
     uint32_t flags;
     hl_pend_take(e, &c, &flags);
-    hl_send_count(d, f, &c, flags);
+    hl_send_count(d, f, &c, flags | held);
 }
 
 /*
@@ -1034,7 +1036,7 @@ static void hl_pend_flush_all(struct det *d)
         struct hl_pend *e = &h->pend[i];
         const struct flow *f = e->node && e->dirty ? det_flow_of_node(d, e->node) : NULL;
         if (f) /* always when dirty: a flow with an entry is not compact (not SYN-only) */
-            hl_pend_send(d, f, e);
+            hl_pend_send(d, f, e, HOPF_HELD);
     }
     h->npend = 0;
     h->pend_free = 0;
@@ -1155,7 +1157,7 @@ static void hl_flow_on_packet(struct det *d, const struct flow *f, void *fs, con
         return;
     fl->sent_gen = h->pend_gen;
     if (e)
-        hl_pend_send(d, f, e);
+        hl_pend_send(d, f, e, 0);
     else
         hl_send_count(d, f, &one, flags);
 }
@@ -1167,7 +1169,7 @@ void health_flow_end(struct det *d, const struct flow *f, void *fs)
     if (!fl->pend || fl->sent_gen != h->pend_gen)
         return;
     struct hl_pend *e = &h->pend[fl->pend - 1];
-    hl_pend_send(d, f, e);
+    hl_pend_send(d, f, e, HOPF_HELD);
     e->node = NULL;
     e->next_free = h->pend_free;
     h->pend_free = fl->pend;

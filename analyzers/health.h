@@ -39,6 +39,8 @@ enum {
                                unless the flow's was counted or client is a scanner now */
     HOPF_EST = 1u << 2,     /* HOP_COUNT: the handshake completed (c.hs_rtt_ns) */
     HOPF_FAILED_RESET = 1u << 3, /* HOP_COUNT: the flow's first reset during the handshake */
+    HOPF_HELD = 1u << 4,         /* HOP_COUNT: sent after its last segment (held back): its
+                                    time only raises the server's last_ns */
 };
 
 /*

@@ -385,7 +385,8 @@ static void hl_count(struct det *d, struct hl_slice *st, const struct health_op 
     const struct health_count *c = &op->c;
     struct health_row *r = &s->row;
     s->active = true;
-    s->last_ns = c->last_ns;
+    if (!(op->flags & HOPF_HELD) || c->last_ns > s->last_ns)
+        s->last_ns = c->last_ns;
     if ((op->flags & HOPF_ATTEMPT) && !st->counted_attempt &&
         !scan_is_scanner(det_scans(d), &op->client)) {
         st->counted_attempt = true;
