@@ -3,7 +3,8 @@
  * framing where in the clear, request/response turn-taking on TLS records and other
  * protocols) with slow_response findings. It reads the streams as a parser of the stream
  * layer (stream.h): the engine reassembles, this file frames. The server table, what each
- * flow counts for its server, the intervals and alerts are in health_srv.c.
+ * flow counts for its server, the intervals and alerts are in health_srv.c; with --workers,
+ * the per-flow half here also counts each segment and sends the counts (HOP_COUNT, below).
  */
 #include <inttypes.h>
 #include <math.h>
@@ -939,8 +940,9 @@ static const struct det_small_field hl_small[] = {
  *   that is not whole seconds, a segment in any worker may close it: nothing is held back
  *   (hl.batch false), each segment sends its counts.
  *   A segment's or stream chunk's HOP_ADVANCE: sent only when its time reaches a multiple of
- *   the interval beyond fwd_ns (hl_fwd_advance, which sends what is held back first): any other time cannot close (the end is past every time
- *   given so far), and the clock keeps nothing else that is read (hl.last_ns is not read).
+ *   the interval beyond fwd_ns (hl_fwd_advance, which sends what is held back first): any
+ *   other time cannot close (the end is past every time given so far), and the clock keeps
+ *   nothing else that is read (hl.last_ns is not read).
  * - The server table's lookup of a new server when it is full (hl_victim, at a flow's first
  *   op or a failure finding): it skips the servers active this interval and takes the idle
  *   one with the oldest last_ns. Active: a flow's first segment after each possible close is

@@ -33,11 +33,11 @@ enum health_op_kind {
 
 /* Flags of a struct health_op. */
 enum {
-    HOPF_ACTIVE = 1u << 0, /* HOP_SLOW: the server is marked active too (a request left
-                              unanswered at the flow's end; as before the split) */
-    HOPF_ATTEMPT = 1u << 1, /* HOP_COUNT: a client's first SYN (not a retry): an attempt
-                               unless the flow's was counted or client is a scanner now */
-    HOPF_EST = 1u << 2,     /* HOP_COUNT: the handshake completed (c.hs_rtt_ns) */
+    HOPF_ACTIVE = 1u << 0,       /* HOP_SLOW: the server is marked active too (a request left
+                                    unanswered at the flow's end; as before the split) */
+    HOPF_ATTEMPT = 1u << 1,      /* HOP_COUNT: a client's first SYN (not a retry): an attempt
+                                    unless the flow's was counted or client is a scanner now */
+    HOPF_EST = 1u << 2,          /* HOP_COUNT: the handshake completed (c.hs_rtt_ns) */
     HOPF_FAILED_RESET = 1u << 3, /* HOP_COUNT: the flow's first reset during the handshake */
     HOPF_HELD = 1u << 4,         /* HOP_COUNT: sent after its last segment (held back): its
                                     time only raises the server's last_ns */
@@ -69,8 +69,8 @@ struct health_op {
     /* Of every op of a flow that the per-flow half sends: the flow's server (the server half
        looks it up at the flow's first op, as hl_on_packet does at its first segment) */
     struct endpoint server;
-    struct ip_addr client;  /* HOPF_ATTEMPT: the flow's client */
-    struct health_count c;  /* HOP_COUNT */
+    struct ip_addr client; /* HOPF_ATTEMPT: the flow's client */
+    struct health_count c; /* HOP_COUNT */
 };
 
 /*

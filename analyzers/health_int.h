@@ -58,8 +58,6 @@ struct hl_pend;
 struct hl {
     bool remote;                      /* the per-flow half only (det_health_flow_ops): no
                                          server table, ops go to the thread's sink */
-    /* The per-flow half's view of the server half's clock and the counts it holds back
-       (det_health.c, "What the server half reads, and when") */
     bool batch;                       /* plain segments' counts are held back (the interval
                                          is whole seconds: it closes only at ticks) */
     bool fwd_started;                 /* fwd_ns is set */
@@ -68,7 +66,9 @@ struct hl {
     uint32_t pend_gen;                /* hl.pend's generation, bumped when it is flushed */
     struct hl_pend *pend;             /* held-back counts, one entry per flow (pend_cap) */
     uint32_t npend, pend_cap;         /* entries used (in this generation), allocated */
-    uint32_t pend_free;               /* index + 1 of a free entry (a list), 0 = none */
+    uint32_t pend_free;               /* index + 1 of a free entry (a list), 0 = none;
+                                         batch .. pend_free: the per-flow half's (det_health.c,
+                                         "What the server half reads, and when") */
     double slow_s;                    /* slow_response threshold (s) */
     bool full_uri;                    /* http records keep the query string */
     struct pool *rq_pool;             /* HTTP request slots, one block per HTTP flow followed */

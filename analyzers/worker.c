@@ -33,13 +33,16 @@
  * - A detector in wk_halves is cut in two: its per-flow half in the workers (where the whole
  *   stands in det_table), its server half in the aggregator just before it. det_health's
  *   per-flow half sends WR_HOP records (struct health_op: samples, requests, responses, slow
- *   responses, outstanding requests, the interval clock) keyed at the moment it made them;
- *   the server half applies them to the server of the shadow flow. Against one engine (where
- *   det_health_ops applies each op during the stream delivery, before its own on_packet) the
- *   ops of a segment come after the server half's on_packet of that segment: both only add
- *   to the same interval's counters and sketches after advancing the clock to the segment's
- *   time, so the order does not show (an op advancing the clock to the segment's own time
- *   after its group 0 is not even sent). det_estab's per-flow half sends WR_EOP records
+ *   responses, outstanding requests, what its segments counted, the interval clock) keyed at
+ *   the moment it made them; the server half, which sees no segment, applies them to the
+ *   server of the shadow flow. The half holds plain segments' counts back until its worker's
+ *   tick that may close an interval (health_flow_tick, from the opener: keyed before the
+ *   server half's tick), the flow's end (health_flow_end, from the opener: before the flow's
+ *   groups) or its next op sent at once (det_health.c, "What the server half reads, and
+ *   when"). An op made between a segment's groups waits for that segment's record
+ *   (WK_HOP_HOLD, wk_health_op) so that the record is not split; it is then applied after
+ *   det_incident's group instead of before, which reads nothing of it.
+ *   det_estab's per-flow half sends WR_EOP records
  *   (struct estab_op: a SYN, the first SYN-ACK, a RST refusing the SYN, an attempt's end)
  *   the same way, keyed where the whole detector made them (det_estab.c says why that keeps
  *   its order). Its server half has no on_packet nor on_flow_end (only the ops, ticks and
@@ -80,10 +83,11 @@
  *
  * Where the outputs may differ from one engine's (none of the samples or the corpus does):
  * when a cap is reached (the flow table and stream buffers are split N ways, so each worker
- * evicts its own least recently used flow); when timestamps go backwards and a flow that was
- * idle long enough is queued behind one that is not (each worker walks its own LRU list);
- * and the order of TLS
- * stall findings of different workers within one tick (by worker, not by session).
+ * evicts its own least recently used flow; with server health's table full, the idle server
+ * that gives way when capture times do not grow with the capture order, det_health.c); when
+ * timestamps go backwards and a flow that was idle long enough is queued behind one that is
+ * not (each worker walks its own LRU list); and the order of TLS stall findings of different
+ * workers within one tick (by worker, not by session).
  */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include "analyzers/worker.h"
@@ -283,11 +287,12 @@ struct wk_worker {
                              the next group's proxy may extend (NULL: none) */
     uint64_t iclk;        /* worker 0: the incident layer's clock so far (WR_ICLOCK) */
     struct det *health;   /* its det_health_flow_ops (health_flow_tick), or NULL */
-    struct wk_hop_rec hold[WK_HOP_HOLD]; /* health ops waiting for the next record (wk_fold) */
-    unsigned nhold;                      /* hold[] used */
     unsigned published;   /* batches done when the counters were last published */
     struct wk_pub pub;    /* counters for wk_get_stats */
     char tag[24];         /* "worker N: " before its messages */
+    unsigned nhold;       /* hold[] used */
+    /* health ops waiting for the next record (wk_health_op) */
+    struct wk_hop_rec hold[WK_HOP_HOLD];
     /* Live (wk_new_opts with a capture group; worker thread only). */
     struct cap_source *cap;  /* its capture handle, else NULL */
     uint64_t floor;          /* the lowest position it may still use (its watermark + 1) */
