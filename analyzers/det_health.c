@@ -125,13 +125,13 @@ void health_set_thread_sink(void (*fn)(void *ctx, const struct flow *f, const st
     hl_sink_ctx = ctx;
 }
 
+static void hl_fwd_advance(struct det *d, const struct flow *f, uint64_t ts);
+
 /*
  * What flow f's timing does to its server (st: its timing state; NULL for HOP_ADVANCE): done
  * now by the whole detector, handed to the sink by the per-flow half (hl.remote), which the
  * server half applies in the same order (worker.c).
  */
-static void hl_fwd_advance(struct det *d, const struct flow *f, uint64_t ts);
-
 static void hl_op(struct det *d, const struct flow *f, const struct hl_flow *st,
                   struct health_op op)
 {
@@ -147,6 +147,15 @@ static void hl_op(struct det *d, const struct flow *f, const struct hl_flow *st,
         return;
     }
     hl_apply(d, st ? hl_srv_of(h, st) : NULL, &op);
+}
+
+/* Capture time reached ts at flow f's stream chunk: HOP_ADVANCE without building the op. */
+static void hl_clock(struct det *d, const struct flow *f, uint64_t ts)
+{
+    if (hl_of(d)->remote)
+        hl_fwd_advance(d, f, ts);
+    else
+        hl_advance(d, ts);
 }
 
 /* Request slot i (taken modulo HL_RQ_SLOTS) of an HTTP flow (st->rq != 0). */
@@ -783,7 +792,7 @@ static void hl_lost(struct det *d, const struct flow *f, struct hl_flow *st, int
 static struct hl_flow *hl_timing(struct det *d, const struct flow *f, struct hl_slice *sl,
                                  const struct pkt *p)
 {
-    hl_op(d, f, NULL, (struct health_op){.kind = HOP_ADVANCE, .ts = p->ts_ns});
+    hl_clock(d, f, p->ts_ns);
     struct hl_flow *st = det_lazy_at(d, sl->lazy);
     if (st)
         st->hs_rtt_ns = sl->rtt_known ? (uint64_t)flow_rec(f)->hs_rtt_ns : 0;
@@ -797,7 +806,7 @@ static int hl_probe(struct det *d, const struct flow *f, void *fs, enum stream_p
     struct hl_slice *sl = fs;
     (void)proto;
     (void)can_buffer;
-    hl_op(d, f, NULL, (struct health_op){.kind = HOP_ADVANCE, .ts = p->ts_ns});
+    hl_clock(d, f, p->ts_ns);
     if (!hl_of(d)->remote) /* the per-flow half: the server half looks its server up */
         hl_slice_server(hl_of(d), sl, f);
     struct hl_flow *st = det_lazy_get(d, &sl->lazy);
@@ -1002,14 +1011,15 @@ size_t hl_pend_size(void)
     return sizeof(struct hl_pend);
 }
 
-/* Send what flow f counted (c, flags) to its server. */
-static void hl_send_count(struct det *d, const struct flow *f, const struct health_count *c,
-                          uint32_t flags)
+/* Send what flow f counted (c, flags) to its server (the per-flow half: to the sink). */
+static void hl_send_count(const struct flow *f, const struct health_count *c, uint32_t flags)
 {
-    struct health_op op = {.kind = HOP_COUNT, .flags = flags, .c = *c};
+    struct health_op op = {
+        .kind = HOP_COUNT, .flags = flags, .server = flow_rec(f)->server, .c = *c};
     if (flags & HOPF_ATTEMPT)
         op.client = flow_rec(f)->client.ip;
-    hl_op(d, f, NULL, op);
+    if (hl_sink)
+        hl_sink(hl_sink_ctx, f, &op);
 }
 
 /* Entry e's held-back counts into *c and *flags, the entry emptied. */
@@ -1023,14 +1033,14 @@ static void hl_pend_take(struct hl_pend *e, struct health_count *c, uint32_t *fl
 }
 
 /* Send entry e's held-back counts of flow f, if any (held: HOPF_HELD, not at its segment). */
-static void hl_pend_send(struct det *d, const struct flow *f, struct hl_pend *e, uint32_t held)
+static void hl_pend_send(const struct flow *f, struct hl_pend *e, uint32_t held)
 {
     if (!e->dirty)
         return;
     struct health_count c;
     uint32_t flags;
     hl_pend_take(e, &c, &flags);
-    hl_send_count(d, f, &c, flags | held);
+    hl_send_count(f, &c, flags | held);
 }
 
 /*
@@ -1044,12 +1054,22 @@ static void hl_pend_flush_all(struct det *d)
         struct hl_pend *e = &h->pend[i];
         const struct flow *f = e->node && e->dirty ? det_flow_of_node(d, e->node) : NULL;
         if (f) /* always when dirty: a flow with an entry is not compact (not SYN-only) */
-            hl_pend_send(d, f, e, HOPF_HELD);
+            hl_pend_send(f, e, HOPF_HELD);
     }
     h->npend = 0;
     h->pend_free = 0;
     if (++h->pend_gen == 0)
         h->pend_gen = 1; /* 0 is a zeroed slice's */
+}
+
+/* fwd_ns to ts if later, and fwd_end after it. */
+static void hl_fwd_to(struct hl *h, uint64_t ts)
+{
+    if (!h->fwd_started || ts > h->fwd_ns) {
+        h->fwd_ns = ts;
+        h->fwd_end = (ts / h->iv_ns + 1) * h->iv_ns;
+    }
+    h->fwd_started = true;
 }
 
 /*
@@ -1060,13 +1080,11 @@ static void hl_pend_flush_all(struct det *d)
 static void hl_fwd_advance(struct det *d, const struct flow *f, uint64_t ts)
 {
     struct hl *h = hl_of(d);
-    if (h->fwd_started && ts / h->iv_ns <= h->fwd_ns / h->iv_ns)
+    if (h->fwd_started && ts < h->fwd_end)
         return;
     if (h->npend)
         hl_pend_flush_all(d);
-    h->fwd_started = true;
-    if (ts > h->fwd_ns)
-        h->fwd_ns = ts;
+    hl_fwd_to(h, ts);
     struct health_op op = {.kind = HOP_ADVANCE, .ts = ts};
     if (hl_sink)
         hl_sink(hl_sink_ctx, f, &op);
@@ -1077,11 +1095,9 @@ void health_flow_tick(struct det *d, uint64_t now_ns)
     struct hl *h = hl_of(d);
     if (!h || !h->remote)
         return;
-    if ((!h->fwd_started || now_ns / h->iv_ns > h->fwd_ns / h->iv_ns) && h->npend)
+    if ((!h->fwd_started || now_ns >= h->fwd_end) && h->npend)
         hl_pend_flush_all(d);
-    h->fwd_started = true;
-    if (now_ns > h->fwd_ns)
-        h->fwd_ns = now_ns;
+    hl_fwd_to(h, now_ns);
 }
 
 /* Flow f's entry (fl: its slice), taken if it has none; NULL when none is left (cannot
@@ -1165,9 +1181,9 @@ static void hl_flow_on_packet(struct det *d, const struct flow *f, void *fs, con
         return;
     fl->sent_gen = h->pend_gen;
     if (e)
-        hl_pend_send(d, f, e, 0);
+        hl_pend_send(f, e, 0);
     else
-        hl_send_count(d, f, &one, flags);
+        hl_send_count(f, &one, flags);
 }
 
 void health_flow_end(struct det *d, const struct flow *f, void *fs)
@@ -1177,7 +1193,7 @@ void health_flow_end(struct det *d, const struct flow *f, void *fs)
     if (!fl->pend || fl->sent_gen != h->pend_gen)
         return;
     struct hl_pend *e = &h->pend[fl->pend - 1];
-    hl_pend_send(d, f, e, HOPF_HELD);
+    hl_pend_send(f, e, HOPF_HELD);
     e->node = NULL;
     e->next_free = h->pend_free;
     h->pend_free = fl->pend;

@@ -63,6 +63,7 @@ struct hl {
     bool fwd_started;                 /* fwd_ns is set */
     uint64_t fwd_ns;                  /* the newest time the server half's clock reached, as
                                          far as this half knows (ticks, its own segments) */
+    uint64_t fwd_end;                 /* the first multiple of the interval after fwd_ns */
     uint32_t pend_gen;                /* hl.pend's generation, bumped when it is flushed */
     struct hl_pend *pend;             /* held-back counts, one entry per flow (pend_cap) */
     uint32_t npend, pend_cap;         /* entries used (in this generation), allocated */
