@@ -1483,6 +1483,48 @@ static void wk_keep(struct workers *w, unsigned i, uint64_t slot, struct wk_shad
     sh->fresh = 0;
 }
 
+/*
+ * Health op op of the flow in worker i's slot. On a compact shadow (a SYN-only flow's: its
+ * SYNs' counts) only the server half's slice can change: it alone is taken from its small
+ * form and put back, when nothing outside its small fields was set (the server half has no
+ * unpack_more); else, as for a fresh shadow, the shadow takes a block.
+ */
+static void wk_hop_apply(struct workers *w, unsigned i, uint64_t slot, struct wk_shadow *sh,
+                         const struct health_op *op)
+{
+    const struct det *d = w->agg_health;
+    const struct det_ops *o = d->ops;
+    uint8_t fs[64], back[64];
+    if (sh->block || sh->fresh || o->unpack_more || o->flow_state_size > sizeof(fs)) {
+        uint8_t *ext = wk_ext(w, i, slot, sh);
+        health_apply_op(w->agg_health, ext + d->off, op);
+        wk_keep(w, i, slot, sh, ext, NULL, NULL);
+        return;
+    }
+    uint8_t *small = (uint8_t *)(wk_cslot(w, i, slot) + 1) + d->small_off;
+    memset(fs, 0, o->flow_state_size);
+    const uint8_t *from = small;
+    for (size_t j = 0; j < o->nsmall; j++) {
+        memcpy(fs + o->small[j].off, from, o->small[j].size);
+        from += o->small[j].size;
+    }
+    health_apply_op(w->agg_health, fs, op);
+    memset(back, 0, o->flow_state_size);
+    for (size_t j = 0; j < o->nsmall; j++)
+        memcpy(back + o->small[j].off, fs + o->small[j].off, o->small[j].size);
+    if (memcmp(back, fs, o->flow_state_size) == 0) {
+        uint8_t *to = small;
+        for (size_t j = 0; j < o->nsmall; j++) {
+            memcpy(to, fs + o->small[j].off, o->small[j].size);
+            to += o->small[j].size;
+        }
+        return;
+    }
+    uint8_t *ext = wk_ext(w, i, slot, sh); /* the other slices, as they were */
+    memcpy(ext + d->off, fs, o->flow_state_size);
+    wk_keep(w, i, slot, sh, ext, NULL, NULL);
+}
+
 /* The aggregator's view of the flow in worker i's slot, with its record rec. */
 static struct flow *wk_view(struct workers *w, unsigned i, uint64_t slot, struct wk_shadow *sh,
                             const struct flow_record *rec)
@@ -1725,19 +1767,8 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
             break;
         }
         sh = wk_shadow(w, i, h->arg);
-        if (sh) {
-            /* a compact shadow (a SYN-only flow's: its SYNs' counts) stays compact if it can */
-            struct wk_cslot c = {0};
-            bool compact = !sh->block && !sh->fresh;
-            if (compact)
-                c = *wk_cslot(w, i, h->arg);
-            struct flow_record rec = {.first_ts_ns = c.first_ts_ns,
-                                      .last_ts_ns = c.last_ts_ns,
-                                      .first_frame = c.first_frame};
-            uint8_t *ext = wk_ext(w, i, h->arg, sh);
-            health_apply_op(w->agg_health, ext + w->agg_health->off, &r->op);
-            wk_keep(w, i, h->arg, sh, ext, &rec, compact ? &c.syn : NULL);
-        }
+        if (sh)
+            wk_hop_apply(w, i, h->arg, sh, &r->op);
         break;
     }
     case WR_EOP:
