@@ -39,17 +39,14 @@
  *   tick that may close an interval (health_flow_tick, from the opener: keyed before the
  *   server half's tick), the flow's end (health_flow_end, from the opener: before the flow's
  *   groups) or its next op sent at once (det_health.c, "What the server half reads, and
- *   when"). An op made between a segment's groups waits for that segment's record
- *   (WK_HOP_HOLD, wk_health_op) so that the record is not split; it is then applied after
- *   det_incident's group instead of before, which reads nothing of it.
- *   det_estab's per-flow half sends WR_EOP records
- *   (struct estab_op: a SYN, the first SYN-ACK, a RST refusing the SYN, an attempt's end)
- *   the same way, keyed where the whole detector made them (det_estab.c says why that keeps
- *   its order). Its server half has no on_packet nor on_flow_end (only the ops, ticks and
- *   the end), so the per-flow half runs just before the server half's group, not after it
- *   (wk_halves.flow_first): its ops come before the segment's group records and do not
- *   split them, and an op on a SYN-only flow edits the server half's slice in the shadow's
- *   packed form (wk_estab_packed): a data or ACK segment costs det_estab nothing here.
+ *   when"). det_estab's per-flow half sends WR_EOP records (struct estab_op: a SYN, the
+ *   first SYN-ACK, a RST refusing the SYN, an attempt's end) the same way, keyed where the
+ *   whole detector made them (det_estab.c says why that keeps its order). Its server half
+ *   has no on_packet nor on_flow_end (only the ops, ticks and the end), so the per-flow half
+ *   runs just before the server half's group, not after it (wk_halves.flow_first): its ops
+ *   come before the segment's group records and do not split them, and an op on a SYN-only
+ *   flow edits the server half's slice in the shadow's packed form (wk_estab_packed): a data
+ *   or ACK segment costs det_estab nothing here.
  * - det_incident is cut the same way, its per-flow half just before its server half's group
  *   (group 1, alone): the half sends WR_IOP records (struct ic_op) for the rare segments of a
  *   flow (its first, SYN, SYN-ACK, stale answer, reset, stall, capture loss, lost segment,
@@ -123,7 +120,6 @@
 #define WK_DEDUP_ORDER 14        /* the duplicate filter's size, as the engine's */
 #define WK_PUB_FRAMES 64         /* live: frames between two watermarks and counter updates */
 #define WK_PUB_NS 10000000u      /* live: or capture time between them */
-#define WK_HOP_HOLD 8            /* health ops held while a record may be extended (wk_fold) */
 
 /* Owner of a position in a batch: a worker index, or one of these. */
 enum { OWN_MALFORMED = 0xfe, OWN_TICK = 0xfd };
@@ -290,9 +286,6 @@ struct wk_worker {
     unsigned published;   /* batches done when the counters were last published */
     struct wk_pub pub;    /* counters for wk_get_stats */
     char tag[24];         /* "worker N: " before its messages */
-    unsigned nhold;       /* hold[] used */
-    /* health ops waiting for the next record (wk_health_op) */
-    struct wk_hop_rec hold[WK_HOP_HOLD];
     /* Live (wk_new_opts with a capture group; worker thread only). */
     struct cap_source *cap;  /* its capture handle, else NULL */
     uint64_t floor;          /* the lowest position it may still use (its watermark + 1) */
@@ -539,14 +532,10 @@ static void wk_evidence_seg_end(struct wk_worker *k)
     k->ev_cur = NULL;
 }
 
-static void wk_hop_release(struct wk_worker *k);
-
 static struct wk_rec *wk_emit(struct wk_worker *k, uint32_t type, size_t len, uint16_t group,
                               uint64_t arg)
 {
     k->fold = NULL; /* another record follows it (and ring_reserve may publish) */
-    if (k->nhold)
-        wk_hop_release(k); /* made before this one */
     struct wk_rec *r = ring_try_reserve(k->out, len);
     if (!r) { /* ring_reserve publishes: the evidence of what it publishes goes first */
         wk_evidence_flush(k, true);
@@ -599,8 +588,6 @@ static void wk_publish(struct wk_worker *k)
 {
     wk_evidence_flush(k, false);
     k->fold = NULL;
-    if (k->nhold)
-        wk_hop_release(k);
     ring_publish(k->out);
 }
 
@@ -819,36 +806,12 @@ static const struct sink_ops wk_out_ops = {
     .put = wk_out_put,
 };
 
-/* Push the health ops held (wk_health_op), in the order made, with their own keys. */
-static void wk_hop_release(struct wk_worker *k)
-{
-    unsigned n = k->nhold;
-    k->nhold = 0;
-    k->fold = NULL;
-    for (unsigned i = 0; i < n; i++) {
-        struct wk_hop_rec *r = ring_try_reserve(k->out, sizeof(*r));
-        if (!r) { /* as wk_emit: the evidence of what ring_reserve publishes goes first */
-            wk_evidence_flush(k, true);
-            r = ring_reserve(k->out, sizeof(*r));
-        }
-        if (r) {
-            *r = k->hold[i];
-            ring_push(k->out);
-        }
-    }
-}
-
 /*
  * The health ops of this worker's per-flow half: to the aggregator, keyed like every record,
  * so the server half applies them where the whole detector would have (the half sends a
- * HOP_ADVANCE only when it may close an interval, det_health.c). An op made while the
- * segment's record may still be extended by the next group waits (up to WK_HOP_HOLD) for the
- * next record or the publish, so that it does not split that record in two (a SYN sends
- * one): the server half then applies it after the later groups of the same segment, not
- * before, which is the same: they are det_incident's, which emits no finding (nothing reaches
- * hl_on_finding) and reads no server health state. Not at a flow end: the flow's shadow slot
- * is given back with its record's last group (what the flow held back is sent before its
- * groups run: wk_open_flow_end).
+ * HOP_ADVANCE only when it may close an interval, det_health.c). They do not split a
+ * segment's records: group 0's is the only one (group 1 gets none). What a flow held back is
+ * sent before its flow-end groups run (wk_open_flow_end), so that it does not split those.
  */
 static void wk_health_op(void *ctx, const struct flow *f, const struct health_op *op)
 {
@@ -858,18 +821,6 @@ static void wk_health_op(void *ctx, const struct flow *f, const struct health_op
         slot = wk_slice_of(f)->slot;
         if (!slot)
             return; /* no shadow flow: the aggregator has no server for it either */
-    }
-    if (k->fold && k->fold->type == WR_PKT && k->nhold < WK_HOP_HOLD) {
-        struct wk_hop_rec *r = &k->hold[k->nhold++];
-        memset(&r->h, 0, sizeof(r->h));
-        r->h.type = WR_HOP;
-        r->h.ngrp = 1;
-        r->h.phase = k->phase;
-        r->h.pos = k->pos;
-        r->h.sub = k->sub;
-        r->h.arg = slot;
-        r->op = *op;
-        return;
     }
     struct wk_hop_rec *r = (struct wk_hop_rec *)wk_emit(k, WR_HOP, sizeof(*r), 0, slot);
     if (r) {
