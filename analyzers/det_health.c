@@ -3,7 +3,8 @@
  * framing where in the clear, request/response turn-taking on TLS records and other
  * protocols) with slow_response findings. It reads the streams as a parser of the stream
  * layer (stream.h): the engine reassembles, this file frames. The server table, what each
- * flow counts for its server, the intervals and alerts are in health_srv.c.
+ * flow counts for its server, the intervals and alerts are in health_srv.c; with --workers,
+ * the per-flow half here also counts each segment and sends the counts (HOP_COUNT, below).
  */
 #include <inttypes.h>
 #include <math.h>
@@ -124,6 +125,8 @@ void health_set_thread_sink(void (*fn)(void *ctx, const struct flow *f, const st
     hl_sink_ctx = ctx;
 }
 
+static void hl_fwd_advance(struct det *d, const struct flow *f, uint64_t ts);
+
 /*
  * What flow f's timing does to its server (st: its timing state; NULL for HOP_ADVANCE): done
  * now by the whole detector, handed to the sink by the per-flow half (hl.remote), which the
@@ -134,11 +137,25 @@ static void hl_op(struct det *d, const struct flow *f, const struct hl_flow *st,
 {
     struct hl *h = hl_of(d);
     if (h->remote) {
+        if (op.kind == HOP_ADVANCE) {
+            hl_fwd_advance(d, f, op.ts);
+            return;
+        }
+        op.server = flow_rec(f)->server;
         if (hl_sink)
             hl_sink(hl_sink_ctx, f, &op);
         return;
     }
     hl_apply(d, st ? hl_srv_of(h, st) : NULL, &op);
+}
+
+/* Capture time reached ts at flow f's stream chunk: HOP_ADVANCE without building the op. */
+static void hl_clock(struct det *d, const struct flow *f, uint64_t ts)
+{
+    if (hl_of(d)->remote)
+        hl_fwd_advance(d, f, ts);
+    else
+        hl_advance(d, ts);
 }
 
 /* Request slot i (taken modulo HL_RQ_SLOTS) of an HTTP flow (st->rq != 0). */
@@ -775,7 +792,7 @@ static void hl_lost(struct det *d, const struct flow *f, struct hl_flow *st, int
 static struct hl_flow *hl_timing(struct det *d, const struct flow *f, struct hl_slice *sl,
                                  const struct pkt *p)
 {
-    hl_op(d, f, NULL, (struct health_op){.kind = HOP_ADVANCE, .ts = p->ts_ns});
+    hl_clock(d, f, p->ts_ns);
     struct hl_flow *st = det_lazy_at(d, sl->lazy);
     if (st)
         st->hs_rtt_ns = sl->rtt_known ? (uint64_t)flow_rec(f)->hs_rtt_ns : 0;
@@ -789,7 +806,7 @@ static int hl_probe(struct det *d, const struct flow *f, void *fs, enum stream_p
     struct hl_slice *sl = fs;
     (void)proto;
     (void)can_buffer;
-    hl_op(d, f, NULL, (struct health_op){.kind = HOP_ADVANCE, .ts = p->ts_ns});
+    hl_clock(d, f, p->ts_ns);
     if (!hl_of(d)->remote) /* the per-flow half: the server half looks its server up */
         hl_slice_server(hl_of(d), sl, f);
     struct hl_flow *st = det_lazy_get(d, &sl->lazy);
@@ -876,7 +893,7 @@ static void hl_on_flow_end(struct det *d, const struct flow *f, void *fs)
             double waited = (double)(rec->last_ts_ns - q->end_ns) / 1e9;
             if (waited <= h->slow_s)
                 continue;
-            hl_op(d, f, st, (struct health_op){.kind = HOP_SLOW_ACTIVE});
+            hl_op(d, f, st, (struct health_op){.kind = HOP_SLOW, .flags = HOPF_ACTIVE});
             uint64_t fr[1] = {q->frame};
             hl_emit_slow(d, f, st, rec->last_ts_ns, -1, waited, 0, "HTTP", fr, 1);
         }
@@ -899,42 +916,325 @@ static const struct det_small_field hl_small[] = {
     DET_SMALL(struct hl_slice, counted_attempt),
 };
 
+/* ---- the per-flow half: what each segment counts, sent as HOP_COUNT ---- */
+
 /*
- * The per-flow half's own record of the handshake RTT being known (hl_timing reads it), as
- * hl_on_packet keeps it for the whole detector (which does so only for a server it tracks:
- * with more than DET_MAX_SERVERS busy servers the two can differ).
+ * What the server half reads, and when (why the per-flow half may hold counts back).
+ *
+ * With --workers, the server half (det_health_srv_ops, in the aggregator) sees no segment: the
+ * per-flow half counts each segment as hl_on_packet does (attempt, SYN and SYN-ACK retries,
+ * handshake and its RTT, resets, the failed handshake reset, zero windows, data segments,
+ * bytes and retransmissions per direction, the server's last time and active mark) into a
+ * struct health_count and sends it as a HOP_COUNT op, keyed at the segment (or later, below).
+ * The server half applies it as hl_on_packet would have (hl_count: the attempt is decided
+ * there, where the scan tracker is). The counts are sums, so applying a flow's segments'
+ * counts together is applying them one by one, as long as nothing read them in between.
+ * What reads them:
+ *
+ * - The interval close (hl_close_server: the row, rates, quantiles, alert rules, the row to
+ *   the sinks, whence incident.c's on_health, the metrics and the database; the active mark:
+ *   which servers close at all). It runs inside hl_advance, only when the clock reaches the
+ *   interval's end, a multiple of the interval (the interval starts at one and ends after the
+ *   newest time the clock was given, hl_advance). The clock is given a tick's time once a
+ *   second (every engine, every worker: same positions, same times), every segment's time
+ *   (hl_on_packet) and a stream chunk's (HOP_ADVANCE), and closes at on_finish.
+ *   With an interval of whole seconds, a segment's time never closes one: the engine ticked
+ *   at the first position of the current second with a time t of that second, the interval
+ *   then ended after t, hence at the next second or later, and a segment's time is at most
+ *   the engine's clock, in that same second. So intervals close at ticks, and at the end.
+ *   Held-back counts are sent at each tick that may close (its time reaches a multiple of the
+ *   interval beyond what this half knows the clock reached: health_flow_tick, called by the
+ *   worker before the server half's tick at that position), at the flow's end (so at the
+ *   end, all before on_finish: every flow ends first), and never past them. With an interval
+ *   that is not whole seconds, a segment in any worker may close it: nothing is held back
+ *   (hl.batch false), each segment sends its counts.
+ *   A segment's or stream chunk's HOP_ADVANCE: sent only when its time reaches a multiple of
+ *   the interval beyond fwd_ns (hl_fwd_advance, which sends what is held back first): any
+ *   other time cannot close (the end is past every time given so far), and the clock keeps
+ *   nothing else that is read (hl.last_ns is not read).
+ * - The server table's lookup of a new server when it is full (hl_victim, at a flow's first
+ *   op or a failure finding): it skips the servers active this interval and takes the idle
+ *   one with the oldest last_ns. Active: a flow's first segment after each possible close is
+ *   sent at once (each flush of all entries starts a generation of hl.pend, and a flow whose
+ *   sent_gen is older sends at once), so a server is active from the same segment on as in
+ *   one engine.
+ *   last_ns of an idle server: the time of the last segment counted for it (or failure).
+ *   Counts sent at their last segment set it (as hl_on_packet); counts held back past it
+ *   (HOPF_HELD: sent at a tick, all flows' together, or at the flow's end) only raise it,
+ *   which is the same when capture times grow with the capture order. When they do not
+ *   (frames out of time order across flows of one server, or a failure finding stamped
+ *   earlier than a segment held back), the oldest idle server can differ with the table full
+ *   (DET_MAX_SERVERS busy at once, a cap: worker.c lists where caps make outputs differ).
+ * - The first op of a flow (any kind) looks its server up (health_apply_op): a flow's first
+ *   segment is always sent at once (its first entry, or a SYN-only flow, below), so the
+ *   lookups happen in the same order as one engine's.
+ * - The scan tracker (an attempt is not counted for a scanner): read when a SYN's HOP_COUNT
+ *   is applied, which a SYN always sends at once, keyed at it: as hl_on_packet.
+ * - The handshake RTT quantiles: a DDSketch is a histogram (sketch.h), the order of its
+ *   samples does not show, so the handshake's sample may wait like a count.
+ * - Other ops of the flow (requests, samples, responses, slow responses, outstanding) and
+ *   the failures other detectors report (hl_on_finding): they only add and mark active;
+ *   they read none of these counts, so counts held back across them change nothing.
+ *
+ * Live (-i), each worker ticks on its own clock and the server half's intervals close at
+ * worker 0's ticks (worker.c): a worker that ticks after worker 0 in a new second sends what
+ * it held back of the last second after that close, so those counts land in the next
+ * interval (up to the live lateness bound after the boundary; nothing is lost). Offline
+ * every worker ticks at the same positions, and the rows are those of one engine.
+ *
+ * Sent at once, with what the flow held back: a client's first SYN (the attempt), a segment
+ * of a SYN-only flow (a compact flow keeps only sent_gen of this half's slice: no entry),
+ * and the flow's first segment in a generation. Every other segment (the SYN-ACK, the
+ * handshake's ACK, data, ACKs, resets, zero windows, retries) is held back in the flow's
+ * entry: a short flow sends two, at its SYN and at its end.
+ */
+
+/* The per-flow half's slice: the whole detector's, and where the flow's counts wait. */
+struct hl_fslice {
+    struct hl_slice sl; /* first: the stream parser's code takes either */
+    uint32_t sent_gen;  /* the generation of hl.pend (hl.pend_gen) it last sent a count in */
+    uint32_t pend;      /* index + 1 of its entry in hl.pend (taken in generation sent_gen;
+                           0 = none) */
+};
+
+/* What a flow's segments counted and was not sent yet. */
+struct hl_pend {
+    const struct flow_node *node; /* the flow (det_flow_of_node); NULL: a free entry */
+    uint32_t next_free;           /* free list: index + 1 of the next free entry */
+    uint32_t flags;               /* HOPF_EST, HOPF_FAILED_RESET held back */
+    bool dirty;                   /* something is held back */
+    struct health_count c;        /* the counts held back */
+};
+
+size_t hl_pend_size(void)
+{
+    return sizeof(struct hl_pend);
+}
+
+/* Send what flow f counted (c, flags) to its server (the per-flow half: to the sink). */
+static void hl_send_count(const struct flow *f, const struct health_count *c, uint32_t flags)
+{
+    struct health_op op = {
+        .kind = HOP_COUNT, .flags = flags, .server = flow_rec(f)->server, .c = *c};
+    if (flags & HOPF_ATTEMPT)
+        op.client = flow_rec(f)->client.ip;
+    if (hl_sink)
+        hl_sink(hl_sink_ctx, f, &op);
+}
+
+/* Entry e's held-back counts into *c and *flags, the entry emptied. */
+static void hl_pend_take(struct hl_pend *e, struct health_count *c, uint32_t *flags)
+{
+    *c = e->c;
+    *flags = e->flags;
+    memset(&e->c, 0, sizeof(e->c));
+    e->flags = 0;
+    e->dirty = false;
+}
+
+/* Send entry e's held-back counts of flow f, if any (held: HOPF_HELD, not at its segment). */
+static void hl_pend_send(const struct flow *f, struct hl_pend *e, uint32_t held)
+{
+    if (!e->dirty)
+        return;
+    struct health_count c;
+    uint32_t flags;
+    hl_pend_take(e, &c, &flags);
+    hl_send_count(f, &c, flags | held);
+}
+
+/*
+ * The server half's interval may close: send every flow's held-back counts (in entry order)
+ * and start a new generation (each flow's next counted segment is sent at once).
+ */
+static void hl_pend_flush_all(struct det *d)
+{
+    struct hl *h = hl_of(d);
+    for (uint32_t i = 0; i < h->npend; i++) {
+        struct hl_pend *e = &h->pend[i];
+        const struct flow *f = e->node && e->dirty ? det_flow_of_node(d, e->node) : NULL;
+        if (f) /* always when dirty: a flow with an entry is not compact (not SYN-only) */
+            hl_pend_send(f, e, HOPF_HELD);
+    }
+    h->npend = 0;
+    h->pend_free = 0;
+    if (++h->pend_gen == 0)
+        h->pend_gen = 1; /* 0 is a zeroed slice's */
+}
+
+/* fwd_ns to ts if later, and fwd_end after it. */
+static void hl_fwd_to(struct hl *h, uint64_t ts)
+{
+    if (!h->fwd_started || ts > h->fwd_ns) {
+        h->fwd_ns = ts;
+        h->fwd_end = (ts / h->iv_ns + 1) * h->iv_ns;
+    }
+    h->fwd_started = true;
+}
+
+/*
+ * The server half's clock to ts (the per-flow half): sent only when ts reaches a multiple of
+ * the interval beyond fwd_ns, the newest time this half knows the clock reached; any other
+ * time cannot close the interval (comment above). Held-back counts go first.
+ */
+static void hl_fwd_advance(struct det *d, const struct flow *f, uint64_t ts)
+{
+    struct hl *h = hl_of(d);
+    if (h->fwd_started && ts < h->fwd_end)
+        return;
+    if (h->npend)
+        hl_pend_flush_all(d);
+    hl_fwd_to(h, ts);
+    struct health_op op = {.kind = HOP_ADVANCE, .ts = ts};
+    if (hl_sink)
+        hl_sink(hl_sink_ctx, f, &op);
+}
+
+void health_flow_tick(struct det *d, uint64_t now_ns)
+{
+    struct hl *h = hl_of(d);
+    if (!h || !h->remote)
+        return;
+    if ((!h->fwd_started || now_ns >= h->fwd_end) && h->npend)
+        hl_pend_flush_all(d);
+    hl_fwd_to(h, now_ns);
+}
+
+/* Flow f's entry (fl: its slice), taken if it has none; NULL when none is left (cannot
+   happen: one per flow the engine holds). Only after the flow sent in this generation. */
+static struct hl_pend *hl_pend_get(struct hl *h, struct hl_fslice *fl, const struct flow *f)
+{
+    if (fl->pend)
+        return &h->pend[fl->pend - 1];
+    uint32_t i;
+    if (h->pend_free) {
+        i = h->pend_free - 1;
+        h->pend_free = h->pend[i].next_free;
+    } else if (h->npend < h->pend_cap) {
+        i = h->npend++;
+    } else {
+        return NULL;
+    }
+    struct hl_pend *e = &h->pend[i];
+    memset(e, 0, sizeof(*e));
+    e->node = det_node_of(f);
+    fl->pend = i + 1;
+    return e;
+}
+
+/*
+ * A segment of flow f (the per-flow half): what hl_on_packet counts for the server, sent as
+ * HOP_COUNT or held back (the comment above says which). Also the half's own record of the
+ * handshake RTT being known (hl_timing reads it; the whole detector keeps it only for a
+ * server it tracks: with more than DET_MAX_SERVERS busy servers the two can differ).
  */
 static void hl_flow_on_packet(struct det *d, const struct flow *f, void *fs, const struct pkt *p,
                               const struct tcp_seg *sg)
 {
-    struct hl_slice *sl = fs;
-    (void)d;
-    (void)p;
+    struct hl *h = hl_of(d);
+    struct hl_fslice *fl = fs;
+    struct hl_slice *sl = &fl->sl;
+    const struct flow_record *rec = flow_rec(f);
+    hl_fwd_advance(d, f, p->ts_ns);
+    uint32_t flags = 0;
+    if (sg->syn && !sg->syn_retry)
+        flags |= HOPF_ATTEMPT;
     if (sg->hs_ack && !sl->counted_est) {
         sl->counted_est = true;
-        sl->rtt_known = flow_rec(f)->hs_rtt_ns >= 0;
+        sl->rtt_known = rec->hs_rtt_ns >= 0;
+        flags |= HOPF_EST;
     }
+    if (sg->rst == RST_HANDSHAKE && !sl->counted_reset) {
+        sl->counted_reset = true;
+        flags |= HOPF_FAILED_RESET;
+    }
+    if (fl->sent_gen != h->pend_gen)
+        fl->pend = 0; /* its entry, if any, went with the last generation */
+    /* at once: a SYN-only flow's segment (its slice keeps nothing but sent_gen), the first
+       in this generation, an attempt; else held back in the flow's entry */
+    bool now = !h->batch || rec->state == FS_SYN_SENT || fl->sent_gen != h->pend_gen ||
+               (flags & HOPF_ATTEMPT);
+    struct hl_pend *e = fl->pend || !now ? hl_pend_get(h, fl, f) : NULL;
+    struct health_count one, *c = &one;
+    if (e) {
+        c = &e->c;
+        e->flags |= flags;
+        e->dirty = true;
+    } else {
+        memset(&one, 0, sizeof(one));
+        now = true;
+    }
+    c->last_ns = p->ts_ns;
+    c->syn_retries += sg->syn_retry;
+    c->synack_retries += sg->synack_retry;
+    if (flags & HOPF_EST)
+        c->hs_rtt_ns = rec->hs_rtt_ns;
+    c->resets += sg->rst != RST_NONE;
+    c->zero_windows += (sg->ev & (1u << TEV_ZERO_WINDOW)) != 0;
+    if (sg->data) {
+        c->data_segs[sg->dir]++;
+        c->bytes[sg->dir] += sg->len;
+        c->retrans_segs[sg->dir] += sg->data_retrans;
+        now |= c->data_segs[sg->dir] == UINT32_MAX; /* before a count wraps */
+    }
+    if (!now)
+        return;
+    fl->sent_gen = h->pend_gen;
+    if (e)
+        hl_pend_send(f, e, 0);
+    else
+        hl_send_count(f, &one, flags);
 }
+
+void health_flow_end(struct det *d, const struct flow *f, void *fs)
+{
+    struct hl *h = hl_of(d);
+    struct hl_fslice *fl = fs;
+    if (!fl->pend || fl->sent_gen != h->pend_gen)
+        return;
+    struct hl_pend *e = &h->pend[fl->pend - 1];
+    hl_pend_send(f, e, HOPF_HELD);
+    e->node = NULL;
+    e->next_free = h->pend_free;
+    h->pend_free = fl->pend;
+    fl->pend = 0;
+}
+
+/* Flow f ends (the per-flow half): its held-back counts first, its entry given back. */
+static void hl_flow_on_flow_end(struct det *d, const struct flow *f, void *fs)
+{
+    health_flow_end(d, f, fs);
+    hl_on_flow_end(d, f, fs);
+}
+
+/* The per-flow half's slice of a compact flow: the generation its SYN was sent in. */
+static const struct det_small_field hl_flow_small[] = {
+    DET_SMALL(struct hl_fslice, sent_gen),
+};
 
 /* The per-flow half (--workers: in each worker; no server state, ops to the thread's sink). */
 const struct det_ops det_health_flow_ops = {
     .name = "health-flow",
-    .flow_state_size = sizeof(struct hl_slice),
+    .flow_state_size = sizeof(struct hl_fslice),
     .lazy_state_size = sizeof(struct hl_flow),
     .init = hl_init_flow,
     .on_packet = hl_flow_on_packet,
-    .on_flow_end = hl_on_flow_end,
+    .on_flow_end = hl_flow_on_flow_end,
     .on_finish = hl_on_finish,
     .free = hl_free,
+    .small = hl_flow_small,
+    .nsmall = sizeof(hl_flow_small) / sizeof(hl_flow_small[0]),
     .stream = &hl_stream_ops,
 };
 
-/* The server half (--workers: in the aggregator; applies the per-flow half's ops). */
+/*
+ * The server half (--workers: in the aggregator; applies the per-flow half's ops, sees no
+ * segment).
+ */
 const struct det_ops det_health_srv_ops = {
     .name = "health-srv",
     .flow_state_size = sizeof(struct hl_slice),
     .init = hl_init_srv,
-    .on_packet = hl_on_packet,
     .on_tick = hl_on_tick,
     .on_finding = hl_on_finding,
     .on_finish = hl_on_finish,

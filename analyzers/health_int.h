@@ -52,10 +52,24 @@ struct hl_rq_link {
     const struct flow_node *node; /* and its table entry (det_flow_of_node) */
 };
 
+struct hl_pend;
+
 /* Global state of the detector. */
 struct hl {
     bool remote;                      /* the per-flow half only (det_health_flow_ops): no
                                          server table, ops go to the thread's sink */
+    bool batch;                       /* plain segments' counts are held back (the interval
+                                         is whole seconds: it closes only at ticks) */
+    bool fwd_started;                 /* fwd_ns is set */
+    uint64_t fwd_ns;                  /* the newest time the server half's clock reached, as
+                                         far as this half knows (ticks, its own segments) */
+    uint64_t fwd_end;                 /* the first multiple of the interval after fwd_ns */
+    uint32_t pend_gen;                /* hl.pend's generation, bumped when it is flushed */
+    struct hl_pend *pend;             /* held-back counts, one entry per flow (pend_cap) */
+    uint32_t npend, pend_cap;         /* entries used (in this generation), allocated */
+    uint32_t pend_free;               /* index + 1 of a free entry (a list), 0 = none;
+                                         batch .. pend_free: the per-flow half's (det_health.c,
+                                         "What the server half reads, and when") */
     double slow_s;                    /* slow_response threshold (s) */
     bool full_uri;                    /* http records keep the query string */
     struct pool *rq_pool;             /* HTTP request slots, one block per HTTP flow followed */
@@ -95,6 +109,8 @@ static inline struct hl *hl_of(struct det *d)
     return d->priv;
 }
 
+/* Look up the flow's server slot, e (once, at its first packet or op). */
+void hl_slice_lookup(struct hl *h, struct hl_slice *st, const struct endpoint *e);
 /* The slot of server e (index + 1), taken if new; 0 when the table is full of busy servers. */
 uint16_t hl_server(struct hl *h, const struct endpoint *e);
 /* Server slot srv (index + 1) if it still has generation gen, else NULL. */
@@ -108,6 +124,8 @@ void hl_sample(struct hl_srv *s, double resp_s);
 /* What a flow's timing does to server s (NULL: not tracked) or to the interval clock. */
 void hl_apply(struct det *d, struct hl_srv *s, const struct health_op *op);
 
+/* Bytes of an entry of hl.pend (det_health.c). */
+size_t hl_pend_size(void);
 /* Bytes of one HTTP flow's request slots (det_health.c), the block size of hl.rq_pool. */
 size_t hl_rq_block(void);
 /* Look up the flow's server slot (once, at its first packet). */

@@ -361,10 +361,8 @@ void hl_apply(struct det *d, struct hl_srv *s, const struct health_op *op)
         break;
     case HOP_SLOW:
         s->row.slow_responses++;
-        break;
-    case HOP_SLOW_ACTIVE:
-        s->row.slow_responses++;
-        s->active = true;
+        if (op->flags & HOPF_ACTIVE)
+            s->active = true;
         break;
     case HOP_OUTSTANDING:
         s->outstanding += op->n;
@@ -374,10 +372,57 @@ void hl_apply(struct det *d, struct hl_srv *s, const struct health_op *op)
     }
 }
 
-void health_apply_op(struct det *d, const void *slice, const struct health_op *op)
+/*
+ * What flow st's segments counted (op: HOP_COUNT), into its server's row: as hl_on_packet
+ * does segment by segment (the attempt is decided here: the scan tracker is the server
+ * side's).
+ */
+static void hl_count(struct det *d, struct hl_slice *st, const struct health_op *op)
 {
-    const struct hl_slice *sl = slice;
-    hl_apply(d, op->kind == HOP_ADVANCE ? NULL : hl_srv_at(hl_of(d), sl->srv, sl->srv_gen), op);
+    struct hl_srv *s = hl_srv_at(hl_of(d), st->srv, st->srv_gen);
+    if (!s)
+        return;
+    const struct health_count *c = &op->c;
+    struct health_row *r = &s->row;
+    s->active = true;
+    if (!(op->flags & HOPF_HELD) || c->last_ns > s->last_ns)
+        s->last_ns = c->last_ns;
+    if ((op->flags & HOPF_ATTEMPT) && !st->counted_attempt &&
+        !scan_is_scanner(det_scans(d), &op->client)) {
+        st->counted_attempt = true;
+        r->attempts++;
+    }
+    r->syn_retries += c->syn_retries;
+    r->synack_retries += c->synack_retries;
+    if (op->flags & HOPF_EST) {
+        r->established++;
+        if (c->hs_rtt_ns >= 0)
+            sketch_add(&s->hs, (double)c->hs_rtt_ns / 1e9);
+    }
+    r->resets += c->resets;
+    if (op->flags & HOPF_FAILED_RESET)
+        r->failed_reset++;
+    r->zero_windows += c->zero_windows;
+    for (int dir = 0; dir < 2; dir++) {
+        r->data_segs[dir] += c->data_segs[dir];
+        r->bytes[dir] += c->bytes[dir];
+        r->retrans_segs[dir] += c->retrans_segs[dir];
+    }
+}
+
+void health_apply_op(struct det *d, void *slice, const struct health_op *op)
+{
+    struct hl *h = hl_of(d);
+    struct hl_slice *st = slice;
+    if (op->kind == HOP_ADVANCE) {
+        hl_advance(d, op->ts);
+        return;
+    }
+    hl_slice_lookup(h, st, &op->server); /* the flow's first op: its first segment's */
+    if (op->kind == HOP_COUNT)
+        hl_count(d, st, op);
+    else
+        hl_apply(d, hl_srv_at(h, st->srv, st->srv_gen), op);
 }
 
 /* Set up the server side (servers), the per-flow side (flows), or both (one engine). */
@@ -400,14 +445,20 @@ static int hl_init_parts(struct det *d, const struct eng_config *cfg, bool serve
     h->rq_blocks = flows / 4 > 1024 ? flows / 4 : flows < 1024 ? flows : 1024;
     h->rq_pool = flows_ ? pool_new(h->rq_blocks, hl_rq_block()) : NULL;
     h->rq_lru = flows_ ? calloc(h->rq_blocks + 1, sizeof(*h->rq_lru)) : NULL;
-    if (flows_ && (!h->rq_pool || !h->rq_lru)) {
+    /* the per-flow half: an entry of held-back counts per flow its engine can hold */
+    h->pend_cap = h->remote ? (uint32_t)(flows < UINT32_MAX ? flows : UINT32_MAX) : 0;
+    h->pend = h->pend_cap ? calloc(h->pend_cap, hl_pend_size()) : NULL;
+    h->pend_gen = 1;
+    if (flows_ && (!h->rq_pool || !h->rq_lru || (h->pend_cap && !h->pend))) {
         pool_free(h->rq_pool);
+        free(h->pend);
         free(h->rq_lru);
         free(h->srv);
         free(h);
         return ERR_NOMEM;
     }
     h->iv_ns = cfg->health_interval_ns ? cfg->health_interval_ns : 10 * NS_PER_S;
+    h->batch = h->iv_ns % NS_PER_S == 0;
     double thr[AR__COUNT] = {cfg->alert_resp_p99_s, cfg->alert_error_rate, cfg->alert_retrans_rate,
                              (double)cfg->cert_expiring_days};
     for (int i = 0; i < AR__COUNT; i++) {
@@ -532,6 +583,7 @@ void hl_free(struct det *d)
         return;
     pool_free(h->rq_pool); /* NULL on the server side of --workers */
     free(h->rq_lru);
+    free(h->pend);
     free(h->srv);
     free(h);
     d->priv = NULL;
@@ -539,14 +591,19 @@ void hl_free(struct det *d)
 
 /* ---- what each flow counts for its server ---- */
 
-/* The flow's server slot, looked up at its first packet. */
-void hl_slice_server(struct hl *h, struct hl_slice *st, const struct flow *f)
+void hl_slice_lookup(struct hl *h, struct hl_slice *st, const struct endpoint *e)
 {
     if (st->srv_done)
         return;
     st->srv_done = true;
-    st->srv = hl_server(h, &flow_rec(f)->server);
+    st->srv = hl_server(h, e);
     st->srv_gen = st->srv ? h->srv[st->srv - 1].gen : 0;
+}
+
+/* The flow's server slot, looked up at its first packet. */
+void hl_slice_server(struct hl *h, struct hl_slice *st, const struct flow *f)
+{
+    hl_slice_lookup(h, st, &flow_rec(f)->server);
 }
 
 void hl_on_packet(struct det *d, const struct flow *f, void *fs, const struct pkt *p,

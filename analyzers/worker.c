@@ -33,20 +33,20 @@
  * - A detector in wk_halves is cut in two: its per-flow half in the workers (where the whole
  *   stands in det_table), its server half in the aggregator just before it. det_health's
  *   per-flow half sends WR_HOP records (struct health_op: samples, requests, responses, slow
- *   responses, outstanding requests, the interval clock) keyed at the moment it made them;
- *   the server half applies them to the server of the shadow flow. Against one engine (where
- *   det_health_ops applies each op during the stream delivery, before its own on_packet) the
- *   ops of a segment come after the server half's on_packet of that segment: both only add
- *   to the same interval's counters and sketches after advancing the clock to the segment's
- *   time, so the order does not show (an op advancing the clock to the segment's own time
- *   after its group 0 is not even sent). det_estab's per-flow half sends WR_EOP records
- *   (struct estab_op: a SYN, the first SYN-ACK, a RST refusing the SYN, an attempt's end)
- *   the same way, keyed where the whole detector made them (det_estab.c says why that keeps
- *   its order). Its server half has no on_packet nor on_flow_end (only the ops, ticks and
- *   the end), so the per-flow half runs just before the server half's group, not after it
- *   (wk_halves.flow_first): its ops come before the segment's group records and do not
- *   split them, and an op on a SYN-only flow edits the server half's slice in the shadow's
- *   packed form (wk_estab_packed): a data or ACK segment costs det_estab nothing here.
+ *   responses, outstanding requests, what its segments counted, the interval clock) keyed at
+ *   the moment it made them; the server half, which sees no segment, applies them to the
+ *   server of the shadow flow. The half holds plain segments' counts back until its worker's
+ *   tick that may close an interval (health_flow_tick, from the opener: keyed before the
+ *   server half's tick), the flow's end (health_flow_end, from the opener: before the flow's
+ *   groups) or its next op sent at once (det_health.c, "What the server half reads, and
+ *   when"). det_estab's per-flow half sends WR_EOP records (struct estab_op: a SYN, the
+ *   first SYN-ACK, a RST refusing the SYN, an attempt's end) the same way, keyed where the
+ *   whole detector made them (det_estab.c says why that keeps its order). Its server half
+ *   has no on_packet nor on_flow_end (only the ops, ticks and the end), so the per-flow half
+ *   runs just before the server half's group, not after it (wk_halves.flow_first): its ops
+ *   come before the segment's group records and do not split them, and an op on a SYN-only
+ *   flow edits the server half's slice in the shadow's packed form (wk_estab_packed): a data
+ *   or ACK segment costs det_estab nothing here.
  * - det_incident is cut the same way, its per-flow half just before its server half's group
  *   (group 1, alone): the half sends WR_IOP records (struct ic_op) for the rare segments of a
  *   flow (its first, SYN, SYN-ACK, stale answer, reset, stall, capture loss, lost segment,
@@ -80,10 +80,11 @@
  *
  * Where the outputs may differ from one engine's (none of the samples or the corpus does):
  * when a cap is reached (the flow table and stream buffers are split N ways, so each worker
- * evicts its own least recently used flow); when timestamps go backwards and a flow that was
- * idle long enough is queued behind one that is not (each worker walks its own LRU list);
- * and the order of TLS
- * stall findings of different workers within one tick (by worker, not by session).
+ * evicts its own least recently used flow; with server health's table full, the idle server
+ * that gives way when capture times do not grow with the capture order, det_health.c); when
+ * timestamps go backwards and a flow that was idle long enough is queued behind one that is
+ * not (each worker walks its own LRU list); and the order of TLS stall findings of different
+ * workers within one tick (by worker, not by session).
  */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include "analyzers/worker.h"
@@ -280,9 +281,8 @@ struct wk_worker {
     unsigned batches;     /* batches done (for WK_STATS_EVERY) */
     struct wk_rec *fold;  /* the WR_PKT / WR_END record pushed last, not yet published, that
                              the next group's proxy may extend (NULL: none) */
-    uint64_t pkt_ts;      /* MODE_PACKET: the segment's time */
-    uint64_t g0_pos;      /* position + 1 of the last segment sent with group 0 */
     uint64_t iclk;        /* worker 0: the incident layer's clock so far (WR_ICLOCK) */
+    struct det *health;   /* its det_health_flow_ops (health_flow_tick), or NULL */
     unsigned published;   /* batches done when the counters were last published */
     struct wk_pub pub;    /* counters for wk_get_stats */
     char tag[24];         /* "worker N: " before its messages */
@@ -648,14 +648,17 @@ static void wk_open_flow_end(struct det *d, const struct flow *f, void *fs)
         k->phase = PH_FIN_FLOWS;
         k->sub = sl->last_pos;
     }
+    if (k->health) /* the counts health's per-flow half held back for f, before the groups */
+        health_flow_end(k->health, f, f->ext + k->health->off);
 }
 
 static void wk_open_tick(struct det *d, uint64_t now_ns)
 {
-    (void)now_ns;
     struct wk_proxy *px = d->priv;
     px->k->phase = PH_TICK;
     px->k->sub = 0;
+    if (px->k->health) /* the counts health's flows held back, before its server half ticks */
+        health_flow_tick(px->k->health, now_ns);
 }
 
 static void wk_open_finish(struct det *d)
@@ -687,8 +690,6 @@ static void wk_group_packet(struct det *d, const struct flow *f, void *fs, const
         size_t pay = p->payload && k->w->agg_payload ? p->payload_caplen : 0;
         struct wk_pkt_rec *r =
             (struct wk_pkt_rec *)wk_emit(k, WR_PKT, sizeof(*r) + pay, 0, sl->slot);
-        if (r && sl->slot)
-            k->g0_pos = k->pos + 1; /* the server half's on_packet reaches this time */
         if (r) {
             r->rec = f->rec;
             r->seg = *s;
@@ -807,18 +808,16 @@ static const struct sink_ops wk_out_ops = {
 
 /*
  * The health ops of this worker's per-flow half: to the aggregator, keyed like every record,
- * so the server half applies them where the whole detector would have. HOP_ADVANCE to the
- * segment's own time after its group 0 went is left out: the server half's on_packet for that
- * segment advanced to the same time just before (and nothing in between reads the clock).
+ * so the server half applies them where the whole detector would have (the half sends a
+ * HOP_ADVANCE only when it may close an interval, det_health.c). They do not split a
+ * segment's records: group 0's is the only one (group 1 gets none). What a flow held back is
+ * sent before its flow-end groups run (wk_open_flow_end), so that it does not split those.
  */
 static void wk_health_op(void *ctx, const struct flow *f, const struct health_op *op)
 {
     struct wk_worker *k = ctx;
     uint64_t slot = 0;
-    if (op->kind == HOP_ADVANCE) {
-        if (k->mode == MODE_PACKET && k->g0_pos == k->pos + 1 && op->ts == k->pkt_ts)
-            return;
-    } else {
+    if (op->kind != HOP_ADVANCE) {
         slot = wk_slice_of(f)->slot;
         if (!slot)
             return; /* no shadow flow: the aggregator has no server for it either */
@@ -930,8 +929,6 @@ static void wk_segment(struct wk_worker *k, const struct pkt *p, int dup)
     k->mode = MODE_PACKET;
     k->phase = PH_PKT;
     k->sub = 0;
-    k->pkt_ts = p->ts_ns;
-    k->g0_pos = 0; /* set again if this segment reaches group 0: live, positions can repeat */
     eng_packet_dup(k->eng, p, dup);
 }
 
@@ -1437,6 +1434,48 @@ static void wk_keep(struct workers *w, unsigned i, uint64_t slot, struct wk_shad
     sh->fresh = 0;
 }
 
+/*
+ * Health op op of the flow in worker i's slot. On a compact shadow (a SYN-only flow's: its
+ * SYNs' counts) only the server half's slice can change: it alone is taken from its small
+ * form and put back, when nothing outside its small fields was set (the server half has no
+ * unpack_more); else, as for a fresh shadow, the shadow takes a block.
+ */
+static void wk_hop_apply(struct workers *w, unsigned i, uint64_t slot, struct wk_shadow *sh,
+                         const struct health_op *op)
+{
+    const struct det *d = w->agg_health;
+    const struct det_ops *o = d->ops;
+    uint8_t fs[64], back[64];
+    if (sh->block || sh->fresh || o->unpack_more || o->flow_state_size > sizeof(fs)) {
+        uint8_t *ext = wk_ext(w, i, slot, sh);
+        health_apply_op(w->agg_health, ext + d->off, op);
+        wk_keep(w, i, slot, sh, ext, NULL, NULL);
+        return;
+    }
+    uint8_t *small = (uint8_t *)(wk_cslot(w, i, slot) + 1) + d->small_off;
+    memset(fs, 0, o->flow_state_size);
+    const uint8_t *from = small;
+    for (size_t j = 0; j < o->nsmall; j++) {
+        memcpy(fs + o->small[j].off, from, o->small[j].size);
+        from += o->small[j].size;
+    }
+    health_apply_op(w->agg_health, fs, op);
+    memset(back, 0, o->flow_state_size);
+    for (size_t j = 0; j < o->nsmall; j++)
+        memcpy(back + o->small[j].off, fs + o->small[j].off, o->small[j].size);
+    if (memcmp(back, fs, o->flow_state_size) == 0) {
+        uint8_t *to = small;
+        for (size_t j = 0; j < o->nsmall; j++) {
+            memcpy(to, fs + o->small[j].off, o->small[j].size);
+            to += o->small[j].size;
+        }
+        return;
+    }
+    uint8_t *ext = wk_ext(w, i, slot, sh); /* the other slices, as they were */
+    memcpy(ext + d->off, fs, o->flow_state_size);
+    wk_keep(w, i, slot, sh, ext, NULL, NULL);
+}
+
 /* The aggregator's view of the flow in worker i's slot, with its record rec. */
 static struct flow *wk_view(struct workers *w, unsigned i, uint64_t slot, struct wk_shadow *sh,
                             const struct flow_record *rec)
@@ -1679,11 +1718,8 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
             break;
         }
         sh = wk_shadow(w, i, h->arg);
-        if (sh) {
-            uint8_t *ext = wk_ext(w, i, h->arg, sh);
-            health_apply_op(w->agg_health, ext + w->agg_health->off, &r->op);
-            wk_keep(w, i, h->arg, sh, ext, NULL, NULL); /* rare: a flow with requests */
-        }
+        if (sh)
+            wk_hop_apply(w, i, h->arg, sh, &r->op);
         break;
     }
     case WR_EOP:
@@ -2000,6 +2036,7 @@ static int wk_new_worker(struct workers *w, unsigned i)
     wk_init_target = NULL;
     if (!k->eng)
         return ERR_NOMEM;
+    k->health = eng_det(k->eng, &det_health_flow_ops);
     eng_flow_ids_from_frames(k->eng);
     struct wk_src *s = &w->src[i];
     size_t ext = eng_ext_size(w->agg);

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""mkbig.py [--packets N] OUT.pcap [FLOWS] - build a large benchmark capture from the samples.
+"""mkbig.py [--packets N] OUT.pcap [FLOWS [PER_SERVER]] - a large capture from the samples.
 
 Each TCP flow of the Ethernet samples is copied many times with a different client address
 (10.200.x.y), a new flow every 2 ms, and the copies are interleaved in time, so the file has
@@ -15,6 +15,9 @@ least BULK_MIN_PACKETS packets averaging at least BULK_MIN_BYTES bytes a frame, 
 whole: handshake, losses and all), the rest as by default. `--packets 1480000 OUT 40000` is
 the shape of the capture issue 12 measured its targets on (40 000 flows, 1.48 M packets,
 1.29 GB, made from older samples): 1.48 M packets and about 1.2 GB from today's.
+
+With PER_SERVER, the server address is rewritten too (10.201.x.y), one server per PER_SERVER
+consecutive flows: many servers (tests/workers.py fills server health's table with them).
 """
 import glob
 import heapq
@@ -93,16 +96,21 @@ def plan(flows, want_flows, want_packets):
     return out
 
 
-def copy(i, pk, cli):
-    """New flow i: the records of sample flow pk in time order, with its own client address."""
+def copy(i, pk, cli, per_server):
+    """New flow i: the records of sample flow pk in time order, with its own client address
+    (and server address i // per_server, if per_server)."""
     new = bytes([10, 200, (i >> 8) & 255, i & 255])
+    j = i // per_server if per_server else 0
+    srv = bytes([10, 201, (j >> 8) & 255, j & 255]) if per_server else None
     start = i * 2_000_000  # a new flow every 2 ms
     for rel, orig, body in pk:
         b = bytearray(body)
         if b[26:30] == cli:
             b[26:30] = new
+            b[30:34] = srv or b[30:34]
         elif b[30:34] == cli:
             b[30:34] = new
+            b[26:30] = srv or b[26:30]
         yield start + min(rel, 30 * 10**9), orig, bytes(b)
 
 
@@ -112,17 +120,18 @@ def main():
     if len(args) >= 2 and args[0] == "--packets":
         want_packets = int(args[1])
         args = args[2:]
-    if not args or len(args) > 2:
-        sys.exit("usage: mkbig.py [--packets N] OUT.pcap [FLOWS]")
+    if not args or len(args) > 3:
+        sys.exit("usage: mkbig.py [--packets N] OUT.pcap [FLOWS [PER_SERVER]]")
     out = args[0]
     want_flows = int(args[1]) if len(args) > 1 else 40000
+    per_server = int(args[2]) if len(args) > 2 else 0
     top = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
     flows = sample_flows(top)
     if not flows:
         sys.exit("no Ethernet IPv4 samples found in samples/")
     # Merged by time, ties in flow order: the order a stable sort of all records gives.
     chosen = plan(flows, want_flows, want_packets)
-    events = heapq.merge(*(copy(i, pk, cli) for i, (pk, cli) in enumerate(chosen)),
+    events = heapq.merge(*(copy(i, pk, cli, per_server) for i, (pk, cli) in enumerate(chosen)),
                          key=lambda e: e[0])
     base = 1_700_000_000 * 10**9
     n = size = 0

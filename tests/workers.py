@@ -8,6 +8,13 @@ lines, sorted, must be identical (flow ids included), and so must the exit statu
 A capture in which SPAN duplicates were dropped is analysed a second time with --workers 1:
 the duplicate filter's hash key is random per run, and its verdicts must not depend on it.
 nDPI/fix2.pcap must drop exactly the copies counted from tshark's fields (DUPS below).
+
+A capture of 2 000 interleaved flows over several seconds (bench/mkbig.py) is analysed with
+health intervals of 1 s, 1.5 s and 10 s: server health's per-flow half holds segment counts
+back until an interval may close (whole seconds: at ticks) or sends each at once (1.5 s), and
+the rows must not depend on it (INTERVALS). So is one of 6 000 flows to 2 000 servers, three
+each (more than its table holds: which idle server gives way reads the active marks and last
+times that the held-back counts set), with intervals of 1 s and 3 s (MANY_SERVERS).
 """
 import glob
 import json
@@ -26,6 +33,8 @@ expected_seen = []  # captures of DUPS that were analysed
 # checksum, seq, ack, length, window, flags and timestamps (tshark -T fields of those, and a
 # dictionary; frames with IP ID 0 and no timestamps never count).
 DUPS = {"corpus/nDPI/fix2.pcap": 784}
+INTERVALS = ("1", "1.5", "10")
+MANY_SERVERS = ("1", "3")
 
 
 def find_corpus():
@@ -98,6 +107,18 @@ def main():
         extra = ["--tls-keylog", keylog] if os.path.exists(keylog) else []
         problems += check("samples/" + os.path.basename(pcap), pcap, extra)
         done += 1
+    with tempfile.TemporaryDirectory() as tmp:
+        big = os.path.join(tmp, "mkbig.pcap")
+        subprocess.run([sys.executable, os.path.join(top, "bench", "mkbig.py"), big, "2000"],
+                       check=True, capture_output=True)
+        for iv in INTERVALS:
+            problems += check(f"mkbig-2000 --interval {iv}", big, ["--interval", iv])
+            done += 1
+        subprocess.run([sys.executable, os.path.join(top, "bench", "mkbig.py"), big, "6000", "3"],
+                       check=True, capture_output=True)
+        for iv in MANY_SERVERS:
+            problems += check(f"mkbig-6000-servers --interval {iv}", big, ["--interval", iv])
+            done += 1
     corpus = find_corpus()
     if corpus:
         with open(os.path.join(corpus, "MANIFEST.tsv")) as f, tempfile.TemporaryDirectory() as tmp:
