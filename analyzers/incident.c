@@ -156,6 +156,9 @@ struct ic_inc {
     double days_left;          /* tls_certificate: fewest days to notAfter (negative: expired) */
     double resp_p99;           /* slow_responses: p99 of the latest bad interval (s), 0 = unknown */
     double hs_p50;             /* slow_responses: handshake RTT p50 then (s), 0 = unknown */
+    bool has_worst;            /* worst holds a window */
+    uint32_t worst[B__COUNT];  /* the window of its worst rate (ic_rate) at its emits: what
+                                  its close describes (the last window may have recovered) */
     struct incident_record rec;/* the record (id, scope, evidence; filled on emit) */
 };
 
@@ -882,7 +885,31 @@ static int ic_named_kind(const struct incident_record *r, int after)
 }
 
 /* The one-line summary of in. */
-static void ic_summary(struct ic *p, struct ic_inc *in, const uint32_t *c)
+/* The counters whose ratio is cause's rate (a rate-based cause), else false. */
+static bool ic_rate(enum inc_cause cause, enum ic_b *num, enum ic_b *den)
+{
+    switch (cause) {
+    case IC_HTTP_ERRORS: *num = B_5XX, *den = B_REQ; return true;
+    case IC_NETWORK_LOSS: *num = B_RETX, *den = B_DATA; return true;
+    default: return false;
+    }
+}
+
+/* Keep window c as in's worst if its rate is the highest seen so far. */
+static void ic_keep_worst(struct ic_inc *in, const uint32_t *c)
+{
+    enum ic_b num, den;
+    if (!c || !ic_rate(in->rec.cause, &num, &den) || !c[den])
+        return;
+    if (in->has_worst &&
+        (uint64_t)c[num] * in->worst[den] <= (uint64_t)in->worst[num] * c[den])
+        return;
+    memcpy(in->worst, c, sizeof(in->worst));
+    in->has_worst = true;
+}
+
+/* c: the window the summary describes; closing: it is the incident's worst, not the last. */
+static void ic_summary(struct ic *p, struct ic_inc *in, const uint32_t *c, bool closing)
 {
     struct incident_record *r = &in->rec;
     char *b = r->summary;
@@ -914,8 +941,8 @@ static void ic_summary(struct ic *p, struct ic_inc *in, const uint32_t *c)
         uint32_t up = in->lost_dir[dir] < in->retx_dir[dir] ? in->lost_dir[dir] : in->retx_dir[dir];
         ic_cat(b, n, &at, "%u data retransmissions", rx);
         if (c && c[B_DATA] && c[B_RETX])
-            ic_cat(b, n, &at, " (%.1f %% of %u data segments in the last window)",
-                   100.0 * c[B_RETX] / c[B_DATA], c[B_DATA]);
+            ic_cat(b, n, &at, " (%.1f %% of %u data segments in %s window)",
+                   100.0 * c[B_RETX] / c[B_DATA], c[B_DATA], closing ? "its worst" : "the last");
         ic_cat(b, n, &at, ", mostly %s; lost %s",
                dir ? "server to client" : "client to server",
                up * 2 > in->retx_dir[dir] ? "upstream of the tap (never captured)"
@@ -966,8 +993,8 @@ static void ic_summary(struct ic *p, struct ic_inc *in, const uint32_t *c)
         break;
     case IC_HTTP_ERRORS:
         if (c && c[B_REQ])
-            ic_cat(b, n, &at, "HTTP 5xx for %u of %u responses (%.0f %%)", c[B_5XX], c[B_REQ],
-                   100.0 * c[B_5XX] / c[B_REQ]);
+            ic_cat(b, n, &at, "HTTP 5xx for %u of %u responses (%.0f %%)%s", c[B_5XX],
+                   c[B_REQ], 100.0 * c[B_5XX] / c[B_REQ], closing ? " at worst" : "");
         else
             ic_cat(b, n, &at, "HTTP 5xx responses over the threshold");
         break;
@@ -1127,7 +1154,10 @@ static void ic_emit(struct det *d, struct ic_inc *in, enum inc_event ev, uint64_
         r->conns_total = r->conns_affected;
     r->clients_affected = in->nclients;
     r->confidence = ic_confidence(in);
-    ic_summary(p, in, c);
+    /* a close describes the worst window the incident had (the last one may have recovered) */
+    ic_keep_worst(in, c);
+    bool closing = ev == IE_CLOSE && in->has_worst;
+    ic_summary(p, in, closing ? in->worst : c, closing);
     ic_advice(p, in);
     in->last_emit_ns = now;
     in->emitted_affected = r->conns_affected;

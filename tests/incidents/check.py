@@ -22,6 +22,7 @@ Exit status 0 when every check passes, 1 otherwise.
 """
 
 import json
+import re
 import sys
 
 CAUSES = {"service_down", "host_unreachable", "syn_queue_overflow", "accept_queue_overflow", "network_loss",
@@ -92,6 +93,13 @@ def contract_errors(o):
         errs.append("confidence %r outside 0..1" % c)
     if not (o.get("summary") or "").strip() or not (o.get("advice") or "").strip():
         errs.append("empty summary or advice")
+    # a rate-based incident never describes itself by a window without its failures (a close
+    # after recovery once said "HTTP 5xx for 0 of 24 responses (0 %)")
+    s = o.get("summary") or ""
+    if o.get("cause") == "http_errors" and re.search(r"HTTP 5xx for 0 of", s):
+        errs.append("http_errors summary without a 5xx: %s" % s)
+    if o.get("cause") == "network_loss" and re.search(r"\(0\.0 % of", s):
+        errs.append("network_loss summary without a retransmission: %s" % s)
     return errs
 
 
