@@ -19,16 +19,20 @@
  *   halves of establishment and server health, incidents, and the scan tracker) run once, in
  *   the aggregator: at their places in the
  *   detector table the worker's table holds proxies that send the aggregator what those
- *   detectors would have been called with (the flow record after TCP analysis, the segment -
- *   with its payload only if an aggregator detector parses streams, none does now - flow
- *   ends, ticks). The aggregator keeps a shadow per worker flow: those detectors' slices
- *   and its flow id (struct wk_shadow; the record only for the live view), and calls the
- *   detectors on one view given the record that each segment and flow end carries. The
- *   records of one segment (or flow end) for consecutive groups are one record when nothing
- *   came between them (wk_fold). Memory, as one engine's flow table: a worker's SYN-only flow
+ *   detectors would have been called with (flow ends with the flow record, ticks; a segment
+ *   only to a group with an on_packet, none now). The aggregator keeps a shadow per worker
+ *   flow: those detectors' slices and its flow id (struct wk_shadow; the record only for
+ *   the live view), and calls the detectors on one view given the record that each flow end
+ *   carries. The records of one flow end (or segment) for consecutive groups are one record
+ *   when nothing came between them (wk_fold). Group 0's WR_PKT (the flow record, the
+ *   segment, the SYN state) goes only where the aggregator reads every segment
+ *   (wk_agg_pkt_all: the live view's flow records, a detector's on_packet or stream
+ *   parser); otherwise the aggregator sees a flow's ops, its end, and a WR_SCAN at a first
+ *   SYN and first SYN-ACK (the scan tracker's feed, eng_run_scan), and a plain segment costs
+ *   it nothing. Memory, as one engine's flow table: a worker's SYN-only flow
  *   is a compact entry (the opener's slice has a small form), and so is its shadow (struct
  *   wk_cslot: the aggregator's detectors' small forms and the SYN state their unpack_more
- *   read, which each segment record of a SYN-only flow brings); a shadow takes a block of
+ *   read, which WR_IOP brings for a SYN-only flow); a shadow takes a block of
  *   the aggregator's slices (~300 bytes) when it no longer unpacks byte for byte.
  * - A detector in wk_halves is cut in two: its per-flow half in the workers (where the whole
  *   stands in det_table), its server half in the aggregator just before it. det_health's
