@@ -215,9 +215,9 @@ struct wk_pkt_rec {
  * server's first SYN-ACK (arg: 1 then).
  */
 struct wk_scan_rec {
-    struct wk_rec h;                 /* header (arg: answered) */
+    struct wk_rec h;                /* header (arg: answered) */
     struct endpoint client, server; /* the flow's */
-    uint64_t ts_ns;                  /* the segment's time */
+    uint64_t ts_ns;                 /* the segment's time */
 };
 
 /* WR_END of group 0: the record as the flow ends. */
