@@ -871,6 +871,15 @@ void eng_run_packet(struct engine *e, struct flow *f, const struct pkt *p,
         stream_layer_done(e->streams, f);
 }
 
+void eng_run_scan(struct engine *e, const struct endpoint *client, const struct endpoint *server,
+                  uint64_t ts_ns, bool answered)
+{
+    if (answered)
+        scan_answered(e->scans, &client->ip);
+    else
+        scan_probe(e->scans, client, server, ts_ns);
+}
+
 void eng_run_flow_end(struct engine *e, struct flow *f, size_t lo, size_t hi)
 {
     for (size_t i = lo; i < hi && i < e->ndets; i++)

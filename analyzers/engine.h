@@ -184,6 +184,13 @@ struct det *eng_det(struct engine *e, const struct det_ops *ops);
  */
 void eng_run_packet(struct engine *e, struct flow *f, const struct pkt *p,
                     const struct tcp_seg *s, size_t lo, size_t hi);
+
+/*
+ * What eng_run_packet with lo == 0 gives the scan tracker, alone: a first SYN of client to
+ * server at ts_ns (answered false), or the first SYN-ACK of client's attempt (answered).
+ */
+void eng_run_scan(struct engine *e, const struct endpoint *client, const struct endpoint *server,
+                  uint64_t ts_ns, bool answered);
 void eng_run_flow_end(struct engine *e, struct flow *f, size_t lo, size_t hi);
 void eng_run_tick(struct engine *e, uint64_t now_ns, size_t lo, size_t hi);
 void eng_run_finish(struct engine *e, size_t lo, size_t hi);

@@ -19,16 +19,20 @@
  *   halves of establishment and server health, incidents, and the scan tracker) run once, in
  *   the aggregator: at their places in the
  *   detector table the worker's table holds proxies that send the aggregator what those
- *   detectors would have been called with (the flow record after TCP analysis, the segment -
- *   with its payload only if an aggregator detector parses streams, none does now - flow
- *   ends, ticks). The aggregator keeps a shadow per worker flow: those detectors' slices
- *   and its flow id (struct wk_shadow; the record only for the live view), and calls the
- *   detectors on one view given the record that each segment and flow end carries. The
- *   records of one segment (or flow end) for consecutive groups are one record when nothing
- *   came between them (wk_fold). Memory, as one engine's flow table: a worker's SYN-only flow
+ *   detectors would have been called with (flow ends with the flow record, ticks; a segment
+ *   only to a group with an on_packet, none now). The aggregator keeps a shadow per worker
+ *   flow: those detectors' slices and its flow id (struct wk_shadow; the record only for
+ *   the live view), and calls the detectors on one view given the record that each flow end
+ *   carries. The records of one flow end (or segment) for consecutive groups are one record
+ *   when nothing came between them (wk_fold). Group 0's WR_PKT (the flow record, the
+ *   segment, the SYN state) goes only where the aggregator reads every segment
+ *   (wk_agg_pkt_all: the live view's flow records, a detector's on_packet or stream
+ *   parser); otherwise the aggregator sees a flow's ops, its end, and a WR_SCAN at a first
+ *   SYN and first SYN-ACK (the scan tracker's feed, eng_run_scan), and a plain segment costs
+ *   it nothing. Memory, as one engine's flow table: a worker's SYN-only flow
  *   is a compact entry (the opener's slice has a small form), and so is its shadow (struct
  *   wk_cslot: the aggregator's detectors' small forms and the SYN state their unpack_more
- *   read, which each segment record of a SYN-only flow brings); a shadow takes a block of
+ *   read, which WR_IOP brings for a SYN-only flow); a shadow takes a block of
  *   the aggregator's slices (~300 bytes) when it no longer unpacks byte for byte.
  * - A detector in wk_halves is cut in two: its per-flow half in the workers (where the whole
  *   stands in det_table), its server half in the aggregator just before it. det_health's
@@ -181,6 +185,7 @@ enum wk_out_type {
                      and its body follow the header) */
     WR_IOP,       /* an incident op of the per-flow half (arg: slot) */
     WR_ICLOCK,    /* worker 0, per batch: the incident layer's clock at its positions */
+    WR_SCAN,      /* group 0's place, for the scan tracker alone: a first SYN or SYN-ACK */
 };
 
 /* The header of every worker -> aggregator record. */
@@ -202,6 +207,17 @@ struct wk_pkt_rec {
     struct pkt p;           /* the segment (payload follows) */
     uint32_t has_syn;       /* the flow has sent only SYNs (FS_SYN_SENT): syn is set */
     struct tcp_syn syn;     /* then its TCP state's compact form (wk_keep) */
+};
+
+/*
+ * WR_SCAN: in group 0's place when it gets no WR_PKT (wk_agg_pkt_all), what
+ * eng_run_packet would have given the scan tracker: a client's first SYN (not a retry) or the
+ * server's first SYN-ACK (arg: 1 then).
+ */
+struct wk_scan_rec {
+    struct wk_rec h;                /* header (arg: answered) */
+    struct endpoint client, server; /* the flow's */
+    uint64_t ts_ns;                 /* the segment's time */
 };
 
 /* WR_END of group 0: the record as the flow ends. */
@@ -391,6 +407,7 @@ struct workers {
     struct det *agg_estab;                 /* the server half of det_estab, or NULL */
     struct det *agg_inc;                   /* the server half of det_incident, or NULL */
     size_t last_pkt_group;                 /* the last group with on_packet (WR_PKT) */
+    bool pkt_all;                          /* group 0 gets every segment (wk_agg_pkt_all) */
     uint64_t iclk_base, iclk_n, iclk_prev; /* WR_ICLOCK being used: positions [base, base +
                                               n), and the clock before base */
     uint64_t iclk[WK_BATCH];               /* its times */
@@ -675,9 +692,22 @@ static void wk_group_packet(struct det *d, const struct flow *f, void *fs, const
     struct wk_proxy *px = d->priv;
     struct wk_worker *k = px->k;
     struct wk_slice *sl = wk_slice_of(f);
-    if (px->group != 0 && !k->w->groups[px->group].pkt) {
-        /* nothing of the group reads segments (group 0's record carries the flow record and
-           SYN state every shadow needs: always sent) */
+    if (px->group == 0 && !k->w->pkt_all) {
+        /* nothing in the aggregator reads this segment but the scan tracker, at its moments
+           (as eng_run_packet feeds it) */
+        bool probe = s->syn && !s->syn_retry, answer = !probe && s->synack && !s->synack_retry;
+        struct wk_scan_rec *r =
+            probe || answer
+                ? (struct wk_scan_rec *)wk_emit(k, WR_SCAN, sizeof(*r), 0, answer ? 1 : 0)
+                : NULL;
+        if (r) {
+            r->client = f->rec.client;
+            r->server = f->rec.server;
+            r->ts_ns = p->ts_ns;
+            ring_push(k->out);
+        }
+    } else if (px->group != 0 && !k->w->groups[px->group].pkt) {
+        /* nothing of the group reads segments */
     } else if (px->group != 0) {
         if (!wk_fold(k, WR_PKT, px->group, sl->slot)) {
             struct wk_rec *r = wk_emit(k, WR_PKT, sizeof(*r), (uint16_t)px->group, sl->slot);
@@ -1435,10 +1465,33 @@ static void wk_keep(struct workers *w, unsigned i, uint64_t slot, struct wk_shad
 }
 
 /*
+ * A new shadow (sh->fresh) made compact as it is: zero slices (but det_estab's server half's,
+ * whose small form is already in place with WK_FRESH_ESTAB) are zero small forms, and a zero
+ * struct wk_cslot (no SYN: no unpack_more reads it while its detector's slice is zero; the
+ * first op that sets one, WR_IOP, brings the flow's SYN state, wk_agg_iop).
+ */
+static void wk_fresh_pack(struct workers *w, unsigned i, uint64_t slot, struct wk_shadow *sh)
+{
+    struct wk_cslot *c = wk_cslot(w, i, slot);
+    uint8_t *small = (uint8_t *)(c + 1);
+    const struct det *e = w->agg_estab;
+    size_t eat = 0, elen = 0;
+    if (sh->fresh == WK_FRESH_ESTAB && e) {
+        eat = e->small_off;
+        for (size_t j = 0; j < e->ops->nsmall; j++)
+            elen += e->ops->small[j].size;
+    }
+    memset(c, 0, sizeof(*c));
+    memset(small, 0, eat);
+    memset(small + eat + elen, 0, w->small_size - eat - elen);
+    sh->fresh = 0;
+}
+
+/*
  * Health op op of the flow in worker i's slot. On a compact shadow (a SYN-only flow's: its
- * SYNs' counts) only the server half's slice can change: it alone is taken from its small
- * form and put back, when nothing outside its small fields was set (the server half has no
- * unpack_more); else, as for a fresh shadow, the shadow takes a block.
+ * SYNs' counts) or a new one (wk_fresh_pack) only the server half's slice can change: it
+ * alone is taken from its small form and put back, when nothing outside its small fields was
+ * set (the server half has no unpack_more); else the shadow takes a block.
  */
 static void wk_hop_apply(struct workers *w, unsigned i, uint64_t slot, struct wk_shadow *sh,
                          const struct health_op *op)
@@ -1446,6 +1499,8 @@ static void wk_hop_apply(struct workers *w, unsigned i, uint64_t slot, struct wk
     const struct det *d = w->agg_health;
     const struct det_ops *o = d->ops;
     uint8_t fs[64], back[64];
+    if (!sh->block && sh->fresh && !o->unpack_more && o->flow_state_size <= sizeof(fs))
+        wk_fresh_pack(w, i, slot, sh);
     if (sh->block || sh->fresh || o->unpack_more || o->flow_state_size > sizeof(fs)) {
         uint8_t *ext = wk_ext(w, i, slot, sh);
         health_apply_op(w->agg_health, ext + d->off, op);
@@ -1731,6 +1786,11 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
     case WR_ICLOCK:
         wk_agg_iclock(w, (const struct wk_iclock_rec *)(const void *)h);
         break;
+    case WR_SCAN: {
+        const struct wk_scan_rec *r = (const struct wk_scan_rec *)(const void *)h;
+        eng_run_scan(w->agg, &r->client, &r->server, r->ts_ns, h->arg != 0);
+        break;
+    }
     case WR_MALFORMED: {
         const struct wk_malformed_rec *r = (const struct wk_malformed_rec *)(const void *)h;
         eng_malformed(w->agg, r->ts_ns, h->arg, r->what);
@@ -1985,6 +2045,24 @@ static int wk_tables(struct workers *w)
     return 0;
 }
 
+/*
+ * Whether group 0 gets a WR_PKT for every segment: only when something in the aggregator reads
+ * segments (a detector's on_packet or stream parser) or the flow record between a flow's start
+ * and end (the live view's list: wk_src.recs). Otherwise a segment costs the aggregator
+ * nothing but for the scan tracker's moments (WR_SCAN); the slices change only by ops and flow
+ * ends, which carry what they need (the record comes with WR_END; a compact shadow's SYN state
+ * with WR_IOP, the one op whose slice reads it when unpacked).
+ */
+static bool wk_agg_pkt_all(const struct workers *w)
+{
+    if (w->live.flow_view || w->agg_payload)
+        return true;
+    for (size_t g = 0; g < w->ngroups; g++)
+        if (w->groups[g].pkt)
+            return true;
+    return false;
+}
+
 static size_t wk_share(size_t total, unsigned n)
 {
     size_t s = (total + n - 1) / n;
@@ -2088,6 +2166,7 @@ struct workers *wk_new_opts(const struct eng_config *cfg, unsigned n, const stru
     }
     if (wk_tables(w) != 0)
         goto fail;
+    w->pkt_all = wk_agg_pkt_all(w);
     evidence_use_aliases(w->live.evidence); /* the aggregator numbers the flows */
     if (pthread_mutex_init(&w->snap_mu, NULL) != 0)
         goto fail;
