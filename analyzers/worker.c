@@ -186,6 +186,7 @@ enum wk_out_type {
     WR_IOP,       /* an incident op of the per-flow half (arg: slot) */
     WR_ICLOCK,    /* worker 0, per batch: the incident layer's clock at its positions */
     WR_SCAN,      /* group 0's place, for the scan tracker alone: a first SYN or SYN-ACK */
+    WR__COUNT
 };
 
 /* The header of every worker -> aggregator record. */
@@ -424,6 +425,7 @@ struct workers {
     bool agg_started;                      /* created */
     struct wk_src src[WK_MAX];             /* per worker */
     struct wk_idmap ids;                   /* first frame -> flow id */
+    uint64_t agg_recs[WR__COUNT];          /* records the aggregator took, by type (-v) */
     uint64_t next_id;                      /* last flow id given */
     uint64_t cert_seen[TLS_CERTS_SEEN];    /* certificate keys judged */
     bool cert_suppress;                    /* drop the verdicts that follow */
@@ -1664,6 +1666,8 @@ static void wk_agg_one(struct workers *w, unsigned i, struct wk_rec *h)
     struct wk_src *s = &w->src[i];
     struct wk_shadow *sh;
     struct flow *f;
+    if (h->type < WR__COUNT)
+        w->agg_recs[h->type]++;
     if (h->type != WR_REC && h->type != WR_CERT_KEY)
         w->cert_suppress = false;
     if (w->agg_inc && !w->live.src)
@@ -2536,6 +2540,17 @@ struct engine *wk_engine(struct workers *w)
 unsigned wk_count(const struct workers *w)
 {
     return w ? w->n : 0;
+}
+
+void wk_agg_counts(const struct workers *w, struct wk_agg_counts *c)
+{
+    memset(c, 0, sizeof(*c));
+    if (!w || w->n < 2)
+        return;
+    for (int t = 0; t < WR__COUNT; t++)
+        c->records += w->agg_recs[t];
+    c->segments = w->agg_recs[WR_PKT];
+    c->ops = w->agg_recs[WR_HOP] + w->agg_recs[WR_EOP] + w->agg_recs[WR_IOP];
 }
 
 void wk_free(struct workers *w)

@@ -121,6 +121,14 @@ struct engine *wk_engine(struct workers *w);
 
 unsigned wk_count(const struct workers *w);
 
+/* What the aggregator took (after wk_finish; zeros for one engine): for -v. */
+struct wk_agg_counts {
+    uint64_t records;  /* every record */
+    uint64_t segments; /* segment records (WR_PKT: only where it reads every segment, --tui) */
+    uint64_t ops;      /* the per-flow halves' ops (health, establishment, incidents) */
+};
+void wk_agg_counts(const struct workers *w, struct wk_agg_counts *c);
+
 void wk_free(struct workers *w);
 
 #endif

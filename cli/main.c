@@ -1033,6 +1033,13 @@ static int finish(struct run *r, int status)
                  cs.prefiltered);
         print_handle_stats(r);
     }
+    if (wk_count(r->wk) > 1) {
+        struct wk_agg_counts ac;
+        wk_agg_counts(r->wk, &ac);
+        log_info("the aggregator took %" PRIu64 " records: %" PRIu64 " segment records, %" PRIu64
+                 " ops of the per-flow halves",
+                 ac.records, ac.segments, ac.ops);
+    }
     if (r->store) {
         if (cli_sinks_close_one(&r->sinks, &store_sink_ops) != 0)
             status = EXIT_RUNTIME;

@@ -20,6 +20,7 @@ import glob
 import json
 import gzip
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -100,8 +101,30 @@ def check(name, path, extra):
     return []
 
 
+def agg_check(name, path, long_flows):
+    """With workers and without --tui the aggregator gets no record per segment (README
+    "Workers"): -v says what it took. A capture of long flows makes far fewer records than
+    packets."""
+    args = [binary, "-r", path, "--json", "--no-db", "-q", "-v", "--workers", "2"]
+    p = subprocess.run(args, capture_output=True, timeout=300)
+    err = p.stderr.decode("utf-8", "replace")
+    m = re.search(r"the aggregator took (\d+) records: (\d+) segment records", err)
+    pk = re.search(r'"tcp_packets":(\d+)', p.stdout.decode("utf-8", "replace"))
+    if not m or not pk:
+        return [f"{name}: no aggregator line with -v or no summary ({err[-200:]!r})"]
+    records, segs, packets = int(m.group(1)), int(m.group(2)), int(pk.group(1))
+    print(f"{name}: the aggregator took {records} records for {packets} TCP packets")
+    if segs:
+        return [f"{name}: {segs} segment records reached the aggregator without --tui"]
+    if long_flows and records * 4 > packets:
+        return [f"{name}: {records} aggregator records for {packets} packets of long flows"]
+    return []
+
+
 def main():
     problems, done = [], 0
+    problems += agg_check("samples/loss-bulk-c2s.pcap",
+                          os.path.join(top, "samples", "loss-bulk-c2s.pcap"), True)
     for pcap in sorted(glob.glob(os.path.join(top, "samples", "*.pcap"))):
         keylog = pcap[:-5] + ".keylog"
         extra = ["--tls-keylog", keylog] if os.path.exists(keylog) else []
@@ -114,6 +137,7 @@ def main():
         for iv in INTERVALS:
             problems += check(f"mkbig-2000 --interval {iv}", big, ["--interval", iv])
             done += 1
+        problems += agg_check("mkbig-2000", big, False)
         subprocess.run([sys.executable, os.path.join(top, "bench", "mkbig.py"), big, "6000", "3"],
                        check=True, capture_output=True)
         for iv in MANY_SERVERS:
