@@ -951,7 +951,7 @@ static const struct det_small_field hl_small[] = {
  *   A segment's or stream chunk's HOP_ADVANCE: sent only when its time reaches a multiple of
  *   the interval beyond fwd_ns (hl_fwd_advance, which sends what is held back first): any
  *   other time cannot close (the end is past every time given so far), and the clock keeps
- *   nothing else that is read (hl.last_ns is not read).
+ *   nothing else (hl_advance only starts and closes intervals).
  * - The server table's lookup of a new server when it is full (hl_victim, at a flow's first
  *   op or a failure finding): it skips the servers active this interval and takes the idle
  *   one with the oldest last_ns. Active: a flow's first segment after each possible close is

@@ -84,7 +84,6 @@ struct hl {
     uint32_t idle_max;                /* idle intervals closed one by one while alerts are open */
     bool started;                     /* iv_start is set */
     uint64_t iv_start;                /* start of the interval being counted */
-    uint64_t last_ns;                 /* newest capture time seen */
     size_t nsrv;                      /* servers in use */
     uint64_t srv_overflow;            /* lookups that found the table full of busy servers */
     uint64_t srv_evicted;             /* idle servers dropped to make room */

@@ -305,8 +305,6 @@ static bool hl_close_interval(struct det *d)
 void hl_advance(struct det *d, uint64_t now)
 {
     struct hl *h = hl_of(d);
-    if (now > h->last_ns)
-        h->last_ns = now;
     if (!h->started) {
         h->started = true;
         h->iv_start = now - now % h->iv_ns;
