@@ -2300,11 +2300,11 @@ static bool icf_list(struct icf *h, const struct flow *f, struct ic_fflow *st)
 }
 
 /*
- * Zero windows: a side that keeps its window at zero for the stall time has stalled (op:
- * ICW_STALL, once per side).
+ * Zero windows: a side that keeps its window at zero for the stall time has stalled (true:
+ * ICW_STALL, once per side; st->zw_ns and zw_frame say since when).
  */
-static void icf_zero_window(const struct icf *h, struct ic_fflow *st, const struct pkt *pk,
-                            const struct tcp_seg *sg, struct ic_op *op)
+static bool icf_zero_window(const struct icf *h, struct ic_fflow *st, const struct pkt *pk,
+                            const struct tcp_seg *sg)
 {
     int dir = sg->dir;
     bool stall = false;
@@ -2320,13 +2320,9 @@ static void icf_zero_window(const struct icf *h, struct ic_fflow *st, const stru
         st->zw[dir] = false; /* reopened: a stall if it was held long enough */
         stall = !st->zw_done[dir] && ic_sub(pk->ts_ns, st->zw_ns[dir]) >= h->stall_ns;
     }
-    if (stall) {
+    if (stall)
         st->zw_done[dir] = true;
-        op->what |= ICW_STALL;
-        op->stall_dir = (uint8_t)dir;
-        op->zw_ns = st->zw_ns[dir];
-        op->zw_frame = st->zw_frame[dir];
-    }
+    return stall;
 }
 
 /*
@@ -2338,11 +2334,10 @@ static void icf_zero_window(const struct icf *h, struct ic_fflow *st, const stru
 static void icf_packet(struct icf *h, const struct flow *f, struct ic_fflow *st,
                        const struct pkt *pk, const struct tcp_seg *sg)
 {
-    struct ic_op op;
-    op.what = 0;
+    uint32_t what = 0;
     int dir = sg->dir;
     if (sg->flow_new)
-        op.what |= ICW_START;
+        what |= ICW_START;
     if (st->rst_suspect && dir == st->rst_dir && !(pk->flags & TCP_RST)) {
         if (pk->ttl == st->rst_ttl)
             st->after_same++;
@@ -2350,20 +2345,20 @@ static void icf_packet(struct icf *h, const struct flow *f, struct ic_fflow *st,
             st->after_other++;
     }
     if (sg->syn && dir == DIR_C2S) {
-        op.what |= ICW_SYN;
+        what |= ICW_SYN;
         st->fl |= IFF_ATTEMPT;
     }
     if (dir == DIR_S2C && !sg->synack && !(pk->flags & TCP_RST) &&
         (st->fl & (IFF_ATTEMPT | IFF_ANSWERED | IFF_STALE)) == IFF_ATTEMPT) {
-        op.what |= ICW_STALE; /* the server half drops its pending attempt (once) */
+        what |= ICW_STALE; /* the server half drops its pending attempt (once) */
         st->fl |= IFF_STALE;
     }
     if (sg->synack && !(st->fl & IFF_ANSWERED)) {
-        op.what |= ICW_SYNACK;
+        what |= ICW_SYNACK;
         st->fl |= IFF_ANSWERED;
     }
     if (sg->rst == RST_ANSWER_TO_SYN) {
-        op.what |= ICW_REFUSE;
+        what |= ICW_REFUSE;
     } else if (sg->rst != RST_NONE && sg->rst_ttl_mismatch && !st->rst_suspect) {
         st->rst_suspect = true; /* judged at flow end (later packets may revise) */
         st->rst_dir = (int8_t)dir;
@@ -2371,22 +2366,23 @@ static void icf_packet(struct icf *h, const struct flow *f, struct ic_fflow *st,
         st->rst_ns = pk->ts_ns;
         st->rst_frame = pk->frame;
     } else if (sg->rst == RST_MID && dir == DIR_S2C && !st->rst_suspect) {
-        op.what |= ICW_SRV_RESET;
+        what |= ICW_SRV_RESET;
     }
-    icf_zero_window(h, st, pk, sg, &op);
+    if (icf_zero_window(h, st, pk, sg))
+        what |= ICW_STALL;
     if (sg->ev & (1u << TEV_CAPTURE_LOSS))
-        op.what |= ICW_CAPLOSS;
+        what |= ICW_CAPLOSS;
     bool data = sg->data && !(pk->flags & TCP_SYN);
     if (data && (sg->ev & (1u << TEV_LOST_SEGMENT)))
-        op.what |= ICW_LOST;
+        what |= ICW_LOST;
     if (data && sg->loss_retrans)
-        op.what |= ICW_RETX;
-    if (!op.what && h->whole) { /* plain, in one engine: counted at once */
+        what |= ICW_RETX;
+    if (!what && h->whole) { /* plain, in one engine: counted at once */
         struct ic_flow *sv = (struct ic_flow *)(void *)((uint8_t *)st - h->fl_off + h->sv_off);
         ic_plain(h->whole, sv, pk->ts_ns, data, sg->hs_ack);
         return;
     }
-    if (!op.what) {
+    if (!what) {
         /* plain: counted for the flow, by second (a clock moved back flushes first) */
         if (st->p_any && st->p_last / NS_PER_S != pk->ts_ns / NS_PER_S) {
             struct ic_op c;
@@ -2404,9 +2400,9 @@ static void icf_packet(struct icf *h, const struct flow *f, struct ic_fflow *st,
         }
         return;
     }
-    uint32_t what = op.what | ICW_SEG | (data ? ICW_DATA : 0) | (sg->hs_ack ? ICW_EST : 0);
+    struct ic_op op;
     memset(&op, 0, sizeof(op));
-    op.what = what;
+    op.what = what | ICW_SEG | (data ? ICW_DATA : 0) | (sg->hs_ack ? ICW_EST : 0);
     op.dir = (uint8_t)dir;
     op.flags = pk->flags;
     op.seq = pk->seq;
