@@ -260,7 +260,6 @@ struct ic_fflow {
     uint64_t rst_ns;         /* its time */
     uint64_t rst_frame;      /* its frame */
     uint32_t after_same;     /* later packets of that sender with the reset's TTL */
-    uint32_t after_other;    /* ... with another TTL */
 };
 
 /* The whole detector's slice: both halves'. */
@@ -2338,12 +2337,9 @@ static void icf_packet(struct icf *h, const struct flow *f, struct ic_fflow *st,
     int dir = sg->dir;
     if (sg->flow_new)
         what |= ICW_START;
-    if (st->rst_suspect && dir == st->rst_dir && !(pk->flags & TCP_RST)) {
-        if (pk->ttl == st->rst_ttl)
-            st->after_same++;
-        else
-            st->after_other++;
-    }
+    if (st->rst_suspect && dir == st->rst_dir && !(pk->flags & TCP_RST) &&
+        pk->ttl == st->rst_ttl)
+        st->after_same++;
     if (sg->syn && dir == DIR_C2S) {
         what |= ICW_SYN;
         st->fl |= IFF_ATTEMPT;
