@@ -195,6 +195,8 @@ struct icf {
                                        been flushed: icf_flush_all skips it then) */
     uint32_t ndirty;                /* entries used */
     uint32_t cap;                   /* entries allocated (doubled when full) */
+    uint32_t max;                   /* at most this many (the flow table's size): past it a
+                                       flow's plain segments are sent at once */
     uint64_t stall_ns;              /* inc_stall_ns (default filled in) */
 };
 
@@ -2233,7 +2235,9 @@ static int icf_init(struct icf *h, struct det *d, const struct eng_config *cfg, 
     h->stall_ns = cfg->inc_stall_ns ? cfg->inc_stall_ns : def.inc_stall_ns;
     if (!batch)
         return 0;
-    h->cap = 4096;
+    size_t flows = cfg->max_flows ? cfg->max_flows : 262144;
+    h->max = flows < UINT32_MAX / 2 ? (uint32_t)flows : UINT32_MAX / 2;
+    h->cap = h->max < 4096 ? h->max : 4096;
     h->dirty = calloc(h->cap, sizeof(*h->dirty));
     return h->dirty ? 0 : ERR_NOMEM;
 }
@@ -2283,15 +2287,19 @@ static void icf_flush_all(struct icf *h)
 }
 
 /* List flow f (st) for the next tick's flush: twice the entries when full (rare: once per
-   doubling of the flows with plain segments in one second, never per packet). */
+   doubling of the flows with plain segments in one second, never per packet), up to h->max
+   (entries of flows that ended stay until the tick: without a bound, churn would grow it). */
 static bool icf_list(struct icf *h, const struct flow *f, struct ic_fflow *st)
 {
     if (h->ndirty == h->cap) {
-        const struct flow_node **n = realloc(h->dirty, 2 * sizeof(*h->dirty) * h->cap);
+        if (h->cap >= h->max)
+            return false;
+        uint32_t cap = h->cap > h->max / 2 ? h->max : 2 * h->cap;
+        const struct flow_node **n = realloc(h->dirty, sizeof(*h->dirty) * cap);
         if (!n)
             return false;
         h->dirty = n;
-        h->cap *= 2;
+        h->cap = cap;
     }
     h->dirty[h->ndirty++] = det_node_of(f);
     st->listed = true;
@@ -2390,7 +2398,7 @@ static void icf_packet(struct icf *h, const struct flow *f, struct ic_fflow *st,
         st->p_last = pk->ts_ns;
         st->p_any = true;
         if (!st->listed && !icf_list(h, f, st)) {
-            struct ic_op c; /* no memory: sent now (only the recycling choice could tell) */
+            struct ic_op c; /* list full: sent now (ICW_PEND, read at the tick: the same) */
             memset(&c, 0, sizeof(c));
             icf_send(h, f, st, &c);
         }
