@@ -120,8 +120,8 @@ void hl_num(char *buf, size_t len, double v);
 void hl_advance(struct det *d, uint64_t now);
 /* A response time sample for server s (NULL: not tracked). */
 void hl_sample(struct hl_srv *s, double resp_s);
-/* What a flow's timing does to server s (NULL: not tracked) or to the interval clock. */
-void hl_apply(struct det *d, struct hl_srv *s, const struct health_op *op);
+/* What a flow's timing does to server s (NULL: not tracked); not HOP_ADVANCE or HOP_COUNT. */
+void hl_apply(struct hl_srv *s, const struct health_op *op);
 
 /* Bytes of an entry of hl.pend (det_health.c). */
 size_t hl_pend_size(void);
