@@ -1,9 +1,11 @@
 /*
- * health_int.h - what the two halves of the server health detector share (not a public
+ * health_int.h - what the two files of the server health detector share (not a public
  * header: only det_health.c and health_srv.c include it). health_srv.c owns the server
  * table, the intervals, the quantiles and alert rules, counts what each flow's segments say
- * (attempts, handshakes, resets, data) and other detectors' failures; det_health.c times
- * each flow's requests and responses (a stream parser) and feeds it.
+ * (attempts, handshakes, resets, data: per segment in one engine, hl_on_packet; from the
+ * HOP_COUNT ops with --workers) and other detectors' failures; det_health.c times each
+ * flow's requests and responses (a stream parser) and feeds it, and holds the per-flow half
+ * of --workers (its segment counts, held back until they can be read).
  */
 #ifndef FM_HEALTH_INT_H
 #define FM_HEALTH_INT_H
