@@ -2,8 +2,9 @@
  * incident.c - the incident layer: per server endpoint and cause, one incident that opens,
  * updates and closes, with its scope, evidence, confidence and the advice to act on.
  *
- * Evidence comes from typed records only: the TCP facts of each segment (struct tcp_seg),
- * finding kinds, flow records, health rows and TLS records. Everything runs in capture time.
+ * Evidence comes from typed records only: the TCP facts of each segment (struct tcp_seg; the
+ * server half gets them as the per-flow half's struct ic_op), finding kinds, flow records,
+ * health rows and TLS records. Everything runs in capture time.
  *
  * How it works (README.md, "Diagnosis", says it for readers):
  * - Per server endpoint, a ring of one-second buckets counts events (attempts by the second of
