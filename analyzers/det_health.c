@@ -128,25 +128,21 @@ void health_set_thread_sink(void (*fn)(void *ctx, const struct flow *f, const st
 static void hl_fwd_advance(struct det *d, const struct flow *f, uint64_t ts);
 
 /*
- * What flow f's timing does to its server (st: its timing state; NULL for HOP_ADVANCE): done
- * now by the whole detector, handed to the sink by the per-flow half (hl.remote), which the
- * server half applies in the same order (worker.c).
+ * What flow f's timing does to its server (st: its timing state; never HOP_ADVANCE, which
+ * hl_clock gives): done now by the whole detector, handed to the sink by the per-flow half
+ * (hl.remote), which the server half applies in the same order (worker.c).
  */
 static void hl_op(struct det *d, const struct flow *f, const struct hl_flow *st,
                   struct health_op op)
 {
     struct hl *h = hl_of(d);
     if (h->remote) {
-        if (op.kind == HOP_ADVANCE) {
-            hl_fwd_advance(d, f, op.ts);
-            return;
-        }
         op.server = flow_rec(f)->server;
         if (hl_sink)
             hl_sink(hl_sink_ctx, f, &op);
         return;
     }
-    hl_apply(d, st ? hl_srv_of(h, st) : NULL, &op);
+    hl_apply(hl_srv_of(h, st), &op);
 }
 
 /* Capture time reached ts at flow f's stream chunk: HOP_ADVANCE without building the op. */
@@ -951,7 +947,7 @@ static const struct det_small_field hl_small[] = {
  *   A segment's or stream chunk's HOP_ADVANCE: sent only when its time reaches a multiple of
  *   the interval beyond fwd_ns (hl_fwd_advance, which sends what is held back first): any
  *   other time cannot close (the end is past every time given so far), and the clock keeps
- *   nothing else that is read (hl.last_ns is not read).
+ *   nothing else (hl_advance only starts and closes intervals).
  * - The server table's lookup of a new server when it is full (hl_victim, at a flow's first
  *   op or a failure finding): it skips the servers active this interval and takes the idle
  *   one with the oldest last_ns. Active: a flow's first segment after each possible close is

@@ -1,4 +1,4 @@
-/* health.h - the server health detector (det_health.c), for the detector table. */
+/* health.h - the server health detector (det_health.c), for det_table.c and worker.c. */
 #ifndef FM_HEALTH_H
 #define FM_HEALTH_H
 

@@ -1,9 +1,11 @@
 /*
- * health_int.h - what the two halves of the server health detector share (not a public
+ * health_int.h - what the two files of the server health detector share (not a public
  * header: only det_health.c and health_srv.c include it). health_srv.c owns the server
  * table, the intervals, the quantiles and alert rules, counts what each flow's segments say
- * (attempts, handshakes, resets, data) and other detectors' failures; det_health.c times
- * each flow's requests and responses (a stream parser) and feeds it.
+ * (attempts, handshakes, resets, data: per segment in one engine, hl_on_packet; from the
+ * HOP_COUNT ops with --workers) and other detectors' failures; det_health.c times each
+ * flow's requests and responses (a stream parser) and feeds it, and holds the per-flow half
+ * of --workers (its segment counts, held back until they can be read).
  */
 #ifndef FM_HEALTH_INT_H
 #define FM_HEALTH_INT_H
@@ -84,7 +86,6 @@ struct hl {
     uint32_t idle_max;                /* idle intervals closed one by one while alerts are open */
     bool started;                     /* iv_start is set */
     uint64_t iv_start;                /* start of the interval being counted */
-    uint64_t last_ns;                 /* newest capture time seen */
     size_t nsrv;                      /* servers in use */
     uint64_t srv_overflow;            /* lookups that found the table full of busy servers */
     uint64_t srv_evicted;             /* idle servers dropped to make room */
@@ -121,8 +122,8 @@ void hl_num(char *buf, size_t len, double v);
 void hl_advance(struct det *d, uint64_t now);
 /* A response time sample for server s (NULL: not tracked). */
 void hl_sample(struct hl_srv *s, double resp_s);
-/* What a flow's timing does to server s (NULL: not tracked) or to the interval clock. */
-void hl_apply(struct det *d, struct hl_srv *s, const struct health_op *op);
+/* What a flow's timing does to server s (NULL: not tracked); not HOP_ADVANCE or HOP_COUNT. */
+void hl_apply(struct hl_srv *s, const struct health_op *op);
 
 /* Bytes of an entry of hl.pend (det_health.c). */
 size_t hl_pend_size(void);

@@ -305,8 +305,6 @@ static bool hl_close_interval(struct det *d)
 void hl_advance(struct det *d, uint64_t now)
 {
     struct hl *h = hl_of(d);
-    if (now > h->last_ns)
-        h->last_ns = now;
     if (!h->started) {
         h->started = true;
         h->iv_start = now - now % h->iv_ns;
@@ -336,12 +334,8 @@ void hl_sample(struct hl_srv *s, double resp_s)
     s->active = true;
 }
 
-void hl_apply(struct det *d, struct hl_srv *s, const struct health_op *op)
+void hl_apply(struct hl_srv *s, const struct health_op *op)
 {
-    if (op->kind == HOP_ADVANCE) {
-        hl_advance(d, op->ts);
-        return;
-    }
     if (!s)
         return;
     switch (op->kind) {
@@ -422,7 +416,7 @@ void health_apply_op(struct det *d, void *slice, const struct health_op *op)
     if (op->kind == HOP_COUNT)
         hl_count(d, st, op);
     else
-        hl_apply(d, hl_srv_at(h, st->srv, st->srv_gen), op);
+        hl_apply(hl_srv_at(h, st->srv, st->srv_gen), op);
 }
 
 /* Set up the server side (servers), the per-flow side (flows), or both (one engine). */

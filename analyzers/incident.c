@@ -2,8 +2,9 @@
  * incident.c - the incident layer: per server endpoint and cause, one incident that opens,
  * updates and closes, with its scope, evidence, confidence and the advice to act on.
  *
- * Evidence comes from typed records only: the TCP facts of each segment (struct tcp_seg),
- * finding kinds, flow records, health rows and TLS records. Everything runs in capture time.
+ * Evidence comes from typed records only: the TCP facts of each segment (struct tcp_seg; the
+ * server half gets them as the per-flow half's struct ic_op), finding kinds, flow records,
+ * health rows and TLS records. Everything runs in capture time.
  *
  * How it works (README.md, "Diagnosis", says it for readers):
  * - Per server endpoint, a ring of one-second buckets counts events (attempts by the second of
@@ -195,6 +196,8 @@ struct icf {
                                        been flushed: icf_flush_all skips it then) */
     uint32_t ndirty;                /* entries used */
     uint32_t cap;                   /* entries allocated (doubled when full) */
+    uint32_t max;                   /* at most this many (the flow table's size): past it a
+                                       flow's plain segments are sent at once */
     uint64_t stall_ns;              /* inc_stall_ns (default filled in) */
 };
 
@@ -260,7 +263,6 @@ struct ic_fflow {
     uint64_t rst_ns;         /* its time */
     uint64_t rst_frame;      /* its frame */
     uint32_t after_same;     /* later packets of that sender with the reset's TTL */
-    uint32_t after_other;    /* ... with another TTL */
 };
 
 /* The whole detector's slice: both halves'. */
@@ -2234,7 +2236,9 @@ static int icf_init(struct icf *h, struct det *d, const struct eng_config *cfg, 
     h->stall_ns = cfg->inc_stall_ns ? cfg->inc_stall_ns : def.inc_stall_ns;
     if (!batch)
         return 0;
-    h->cap = 4096;
+    size_t flows = cfg->max_flows ? cfg->max_flows : 262144;
+    h->max = flows < UINT32_MAX / 2 ? (uint32_t)flows : UINT32_MAX / 2;
+    h->cap = h->max < 4096 ? h->max : 4096;
     h->dirty = calloc(h->cap, sizeof(*h->dirty));
     return h->dirty ? 0 : ERR_NOMEM;
 }
@@ -2284,15 +2288,19 @@ static void icf_flush_all(struct icf *h)
 }
 
 /* List flow f (st) for the next tick's flush: twice the entries when full (rare: once per
-   doubling of the flows with plain segments in one second, never per packet). */
+   doubling of the flows with plain segments in one second, never per packet), up to h->max
+   (entries of flows that ended stay until the tick: without a bound, churn would grow it). */
 static bool icf_list(struct icf *h, const struct flow *f, struct ic_fflow *st)
 {
     if (h->ndirty == h->cap) {
-        const struct flow_node **n = realloc(h->dirty, 2 * sizeof(*h->dirty) * h->cap);
+        if (h->cap >= h->max)
+            return false;
+        uint32_t cap = h->cap > h->max / 2 ? h->max : 2 * h->cap;
+        const struct flow_node **n = realloc(h->dirty, sizeof(*h->dirty) * cap);
         if (!n)
             return false;
         h->dirty = n;
-        h->cap *= 2;
+        h->cap = cap;
     }
     h->dirty[h->ndirty++] = det_node_of(f);
     st->listed = true;
@@ -2300,11 +2308,11 @@ static bool icf_list(struct icf *h, const struct flow *f, struct ic_fflow *st)
 }
 
 /*
- * Zero windows: a side that keeps its window at zero for the stall time has stalled (op:
- * ICW_STALL, once per side).
+ * Zero windows: a side that keeps its window at zero for the stall time has stalled (true:
+ * ICW_STALL, once per side; st->zw_ns and zw_frame say since when).
  */
-static void icf_zero_window(const struct icf *h, struct ic_fflow *st, const struct pkt *pk,
-                            const struct tcp_seg *sg, struct ic_op *op)
+static bool icf_zero_window(const struct icf *h, struct ic_fflow *st, const struct pkt *pk,
+                            const struct tcp_seg *sg)
 {
     int dir = sg->dir;
     bool stall = false;
@@ -2320,13 +2328,9 @@ static void icf_zero_window(const struct icf *h, struct ic_fflow *st, const stru
         st->zw[dir] = false; /* reopened: a stall if it was held long enough */
         stall = !st->zw_done[dir] && ic_sub(pk->ts_ns, st->zw_ns[dir]) >= h->stall_ns;
     }
-    if (stall) {
+    if (stall)
         st->zw_done[dir] = true;
-        op->what |= ICW_STALL;
-        op->stall_dir = (uint8_t)dir;
-        op->zw_ns = st->zw_ns[dir];
-        op->zw_frame = st->zw_frame[dir];
-    }
+    return stall;
 }
 
 /*
@@ -2338,32 +2342,28 @@ static void icf_zero_window(const struct icf *h, struct ic_fflow *st, const stru
 static void icf_packet(struct icf *h, const struct flow *f, struct ic_fflow *st,
                        const struct pkt *pk, const struct tcp_seg *sg)
 {
-    struct ic_op op;
-    op.what = 0;
+    uint32_t what = 0;
     int dir = sg->dir;
     if (sg->flow_new)
-        op.what |= ICW_START;
-    if (st->rst_suspect && dir == st->rst_dir && !(pk->flags & TCP_RST)) {
-        if (pk->ttl == st->rst_ttl)
-            st->after_same++;
-        else
-            st->after_other++;
-    }
+        what |= ICW_START;
+    if (st->rst_suspect && dir == st->rst_dir && !(pk->flags & TCP_RST) &&
+        pk->ttl == st->rst_ttl)
+        st->after_same++;
     if (sg->syn && dir == DIR_C2S) {
-        op.what |= ICW_SYN;
+        what |= ICW_SYN;
         st->fl |= IFF_ATTEMPT;
     }
     if (dir == DIR_S2C && !sg->synack && !(pk->flags & TCP_RST) &&
         (st->fl & (IFF_ATTEMPT | IFF_ANSWERED | IFF_STALE)) == IFF_ATTEMPT) {
-        op.what |= ICW_STALE; /* the server half drops its pending attempt (once) */
+        what |= ICW_STALE; /* the server half drops its pending attempt (once) */
         st->fl |= IFF_STALE;
     }
     if (sg->synack && !(st->fl & IFF_ANSWERED)) {
-        op.what |= ICW_SYNACK;
+        what |= ICW_SYNACK;
         st->fl |= IFF_ANSWERED;
     }
     if (sg->rst == RST_ANSWER_TO_SYN) {
-        op.what |= ICW_REFUSE;
+        what |= ICW_REFUSE;
     } else if (sg->rst != RST_NONE && sg->rst_ttl_mismatch && !st->rst_suspect) {
         st->rst_suspect = true; /* judged at flow end (later packets may revise) */
         st->rst_dir = (int8_t)dir;
@@ -2371,22 +2371,23 @@ static void icf_packet(struct icf *h, const struct flow *f, struct ic_fflow *st,
         st->rst_ns = pk->ts_ns;
         st->rst_frame = pk->frame;
     } else if (sg->rst == RST_MID && dir == DIR_S2C && !st->rst_suspect) {
-        op.what |= ICW_SRV_RESET;
+        what |= ICW_SRV_RESET;
     }
-    icf_zero_window(h, st, pk, sg, &op);
+    if (icf_zero_window(h, st, pk, sg))
+        what |= ICW_STALL;
     if (sg->ev & (1u << TEV_CAPTURE_LOSS))
-        op.what |= ICW_CAPLOSS;
+        what |= ICW_CAPLOSS;
     bool data = sg->data && !(pk->flags & TCP_SYN);
     if (data && (sg->ev & (1u << TEV_LOST_SEGMENT)))
-        op.what |= ICW_LOST;
+        what |= ICW_LOST;
     if (data && sg->loss_retrans)
-        op.what |= ICW_RETX;
-    if (!op.what && h->whole) { /* plain, in one engine: counted at once */
+        what |= ICW_RETX;
+    if (!what && h->whole) { /* plain, in one engine: counted at once */
         struct ic_flow *sv = (struct ic_flow *)(void *)((uint8_t *)st - h->fl_off + h->sv_off);
         ic_plain(h->whole, sv, pk->ts_ns, data, sg->hs_ack);
         return;
     }
-    if (!op.what) {
+    if (!what) {
         /* plain: counted for the flow, by second (a clock moved back flushes first) */
         if (st->p_any && st->p_last / NS_PER_S != pk->ts_ns / NS_PER_S) {
             struct ic_op c;
@@ -2398,15 +2399,15 @@ static void icf_packet(struct icf *h, const struct flow *f, struct ic_fflow *st,
         st->p_last = pk->ts_ns;
         st->p_any = true;
         if (!st->listed && !icf_list(h, f, st)) {
-            struct ic_op c; /* no memory: sent now (only the recycling choice could tell) */
+            struct ic_op c; /* list full: sent now (ICW_PEND, read at the tick: the same) */
             memset(&c, 0, sizeof(c));
             icf_send(h, f, st, &c);
         }
         return;
     }
-    uint32_t what = op.what | ICW_SEG | (data ? ICW_DATA : 0) | (sg->hs_ack ? ICW_EST : 0);
+    struct ic_op op;
     memset(&op, 0, sizeof(op));
-    op.what = what;
+    op.what = what | ICW_SEG | (data ? ICW_DATA : 0) | (sg->hs_ack ? ICW_EST : 0);
     op.dir = (uint8_t)dir;
     op.flags = pk->flags;
     op.seq = pk->seq;

@@ -77,9 +77,10 @@ libanalyzers_a_SOURCES += analyzers/health.h analyzers/health_int.h analyzers/he
 check_PROGRAMS += tests/unit/test_health
 tests_unit_test_health_LDADD = $(FM_LIBS)
 TESTS += tests/unit/test_health tests/health/samples.sh tests/health/metrics.sh \
-	tests/health/live.sh
+	tests/health/live.sh tests/health/workers.sh
 EXTRA_DIST += tests/health/samples.sh tests/health/metrics.sh tests/health/check.py \
-	tests/health/promcheck.py tests/health/replay.py tests/health/concat.py tests/health/live.sh
+	tests/health/promcheck.py tests/health/replay.py tests/health/concat.py tests/health/live.sh \
+	tests/health/workers.sh tests/health/workers_gen.py
 
 # incident.c: per server endpoint and cause, incidents that open, update and close with
 # advice (fed by the other detectors' findings, health rows and TLS records); scan.c: who
