@@ -370,6 +370,7 @@ struct wk_cslot {
 /* The aggregator's view of one worker. */
 struct wk_src {
     struct wk_rec *head;      /* next record, NULL if none queued */
+    size_t head_len;          /* its length in the ring */
     uint64_t wm;              /* positions done (watermark + 1; 0 = none) */
     bool done;                /* finished (its last watermark came) */
     bool hold;                /* a WR_PKT group 0 is in use: keep its bytes (no release) */
@@ -1611,6 +1612,9 @@ static void wk_agg_estab(struct workers *w, unsigned i, const struct wk_rec *h)
     if (!w->agg_estab || !sh)
         return;
     const struct estab_op *op = (const struct estab_op *)(const void *)(h + 1);
+    if (w->src[i].head_len < sizeof(*h) + sizeof(*op) ||
+        op->size > w->src[i].head_len - sizeof(*h))
+        return; /* cannot happen: wk_estab_op wrote op->size bytes after the header */
     if (sh->block) {
         uint8_t *ext = pool_at(w->src[i].blocks, sh->block);
         estab_apply_op(w->agg_estab, ext + w->agg_estab->off, w->src[i].gid[h->arg], op);
@@ -1816,6 +1820,7 @@ static void wk_agg_fill(struct workers *w, unsigned i)
             return;
         if (h->type != WR_WATERMARK) {
             s->head = h;
+            s->head_len = len;
             return;
         }
         if (h->arg == WK_POS_END)
