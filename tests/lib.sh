@@ -242,6 +242,25 @@ fm_wait_exit() {
     ! kill -0 "$1" 2>/dev/null
 }
 
+# fm_workers_same PCAP - run PCAP with --workers 1, 2 and 4 (JSON lines, no database), sorted
+# into $tmp/out1, out2, out4, and say whether 2 and 4 give the lines of 1 (ok / bad).
+fm_workers_same() {
+    for n in 1 2 4; do
+        "$FLOWMEDIC" -r "$1" --json --no-db -q --workers "$n" >"$tmp/raw$n" 2>"$tmp/err$n"
+        rc=$?
+        [ "$rc" -eq 0 ] || [ "$rc" -eq 3 ] || bad "--workers $n exited $rc: $(head -c 300 "$tmp/err$n")"
+        LC_ALL=C sort "$tmp/raw$n" >"$tmp/out$n"
+    done
+    for n in 2 4; do
+        if cmp -s "$tmp/out1" "$tmp/out$n"; then
+            ok "--workers $n gives the lines of --workers 1"
+        else
+            bad "--workers $n differs from --workers 1:"
+            diff "$tmp/out1" "$tmp/out$n" | head -n 10
+        fi
+    done
+}
+
 # The named indexes of database $1, one a line, sorted (tests/store/deferidx.sh, liveidx.sh).
 fm_db_indexes() {
     sqlite3 "$1" "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL

@@ -11,20 +11,7 @@ fm_need python3
 fm_need_flowmedic --fail
 fm_tmpdir
 python3 "$top_srcdir/tests/health/workers_gen.py" "$tmp/h.pcap" || { echo "FAIL: generator"; exit 1; }
-for n in 1 2 4; do
-    "$FLOWMEDIC" -r "$tmp/h.pcap" --json --no-db -q --workers "$n" >"$tmp/raw$n" 2>"$tmp/err$n"
-    rc=$?
-    [ "$rc" -eq 0 ] || [ "$rc" -eq 3 ] || bad "--workers $n exited $rc: $(head -c 300 "$tmp/err$n")"
-    LC_ALL=C sort "$tmp/raw$n" >"$tmp/out$n"
-done
-for n in 2 4; do
-    if cmp -s "$tmp/out1" "$tmp/out$n"; then
-        ok "--workers $n gives the lines of --workers 1"
-    else
-        bad "--workers $n differs from --workers 1:"
-        diff "$tmp/out1" "$tmp/out$n" | head -n 10
-    fi
-done
+fm_workers_same "$tmp/h.pcap"
 for n in 1 2 4; do
     rows=$(grep '"type":"health"' "$tmp/out$n")
     if echo "$rows" | grep '"server":"10.93.0.1:80","start":1700000010\.' |

@@ -11,20 +11,7 @@ fm_need python3
 fm_need_flowmedic --fail
 fm_tmpdir
 python3 "$top_srcdir/tests/incidents/workers_gen.py" "$tmp/w.pcap" || { echo "FAIL: generator"; exit 1; }
-for n in 1 2 4; do
-    "$FLOWMEDIC" -r "$tmp/w.pcap" --json --no-db -q --workers "$n" >"$tmp/raw$n" 2>"$tmp/err$n"
-    rc=$?
-    [ "$rc" -eq 0 ] || [ "$rc" -eq 3 ] || bad "--workers $n exited $rc: $(head -c 300 "$tmp/err$n")"
-    LC_ALL=C sort "$tmp/raw$n" >"$tmp/out$n"
-done
-for n in 2 4; do
-    if cmp -s "$tmp/out1" "$tmp/out$n"; then
-        ok "--workers $n gives the lines of --workers 1"
-    else
-        bad "--workers $n differs from --workers 1:"
-        diff "$tmp/out1" "$tmp/out$n" | head -n 10
-    fi
-done
+fm_workers_same "$tmp/w.pcap"
 flows=$(grep -c '"type":"flow"' "$tmp/out1")
 [ "$flows" -eq 749 ] && ok "749 flows" || bad "$flows flows, 749 expected"
 for want in "service_down 10.88.0.1:8080" "host_unreachable 10.89.0.1:9000" \
