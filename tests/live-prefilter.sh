@@ -77,9 +77,7 @@ for i in range(5):
 time.sleep(0.3)'
 sleep 0.5
 kill -INT "$fm_pid"
-i=0
-while kill -0 "$fm_pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-if kill -0 "$fm_pid" 2>/dev/null; then
+if ! fm_wait_exit "$fm_pid" 5; then
     echo "FAIL: flowmedic did not end within 5 s of SIGINT"
     exit 1
 fi
