@@ -1,9 +1,9 @@
 #!/bin/sh
 # workers-live.sh - --workers 1, 2 and 4 on a live interface (with 2 and 4, as many capture
 # handles in one PACKET_FANOUT group, each read by its worker): samples replayed with tcpreplay
-# onto a veth in a test namespace give the same flows and findings as the offline run of the
-# same files, when the kernel dropped nothing. http-clean-dup.pcap (every frame twice, 20 us
-# apart) checks that each worker's duplicate filter finds every SPAN duplicate: the kernel's
+# onto a veth in a test namespace give what the offline run of the same files gives (flows,
+# findings, server health totals, the incidents opened), when the kernel dropped nothing.
+# http-clean-dup.pcap (every frame twice, 20 us apart) checks that each worker's duplicate filter finds every SPAN duplicate: the kernel's
 # fanout hash gives both copies of a frame to one handle (were they split, a flow would be
 # reported by two workers). Its dup-window is 100 ms in both runs: tcpreplay on a busy machine
 # may send a copy more than the default 1 ms after its original. Each count runs with
@@ -63,7 +63,11 @@ def load(path):
             health[(o["server"], "attempts")] += o["attempts"]
             health[(o["server"], "http_requests")] += o["http_requests"]
             health[(o["server"], "response_times")] += o["response_time"]["n"]
-    return flows, finds, dups, health
+    # incidents: which causes opened on which servers (the per-server layer's verdicts; live
+    # its clock between ticks comes from ops and ticks, so times may differ, verdicts not)
+    incs = collections.Counter((o["cause"], o["server"]) for o in objs
+                               if o["type"] == "incident" and o["event"] == "open")
+    return flows, finds, dups, health, incs
 
 drops = re.search(r"(\d+) dropped by the kernel", err)
 if rc != 0 or not drops:
@@ -77,8 +81,8 @@ if n > 1 and len(handles) != n:
 if int(drops.group(1)):
     print("SKIP %s: the kernel dropped %s packets: not compared" % (name, drops.group(1)))
     sys.exit(0)
-fo, ko, do, ho = load(off)
-fl, kl, dl, hl = load(live)
+fo, ko, do, ho, io = load(off)
+fl, kl, dl, hl, il = load(live)
 bad = []
 if fo != fl:
     bad.append("flows differ: offline only %s, live only %s" % (dict(fo - fl), dict(fl - fo)))
@@ -88,11 +92,15 @@ if do != dl:
     bad.append("mirror duplicates differ: offline %s, live %s" % (do, dl))
 if ho != hl:
     bad.append("server health totals differ: offline %s, live %s" % (dict(ho), dict(hl)))
+if io != il:
+    bad.append("incidents differ: offline %s, live %s" % (dict(io), dict(il)))
+if not io and name != "http-clean-dup":
+    bad.append("no incident offline: the sample should open one")
 if bad:
     print("FAIL %s (%s live vs offline): %s" % (name, how, "; ".join(bad)))
     sys.exit(1)
-print("ok   %s: %d flows, %d findings, %d HTTP requests, %s duplicates live with %s (handles read %s%s) = offline" %
-      (name, sum(fl.values()), sum(kl.values()),
+print("ok   %s: %d flows, %d findings, %d incidents, %d HTTP requests, %s duplicates live with %s (handles read %s%s) = offline" %
+      (name, sum(fl.values()), sum(kl.values()), sum(il.values()),
        sum(v for (srv, what), v in hl.items() if what == "http_requests"), dl[0] if dl else 0, how,
        "+".join(h[1] for h in handles) or "-", ", %s late" % late.group(1) if late else ""))
 PY
