@@ -3,9 +3,9 @@
 # handles in one PACKET_FANOUT group, each read by its worker): samples replayed with tcpreplay
 # onto a veth in a test namespace give what the offline run of the same files gives (flows,
 # findings, server health totals, the incidents opened), when the kernel dropped nothing.
-# http-clean-dup.pcap (every frame twice, 20 us apart) checks that each worker's duplicate filter finds every SPAN duplicate: the kernel's
-# fanout hash gives both copies of a frame to one handle (were they split, a flow would be
-# reported by two workers). Its dup-window is 100 ms in both runs: tcpreplay on a busy machine
+# http-clean-dup.pcap (every frame twice, 20 us apart) checks that each worker's duplicate
+# filter finds every SPAN duplicate: the kernel's fanout hash gives both copies of a frame to
+# one handle (were they split, a flow would be reported by two workers). Its dup-window is 100 ms in both runs: tcpreplay on a busy machine
 # may send a copy more than the default 1 ms after its original. Each count runs with
 # --immediate; "2b" is 2 workers without it (packets come in libpcap blocks up to 100 ms after
 # their stamp: the workers' lateness bound). FM_WORKERS="2 2b" runs fewer.
