@@ -4,6 +4,7 @@ TESTS += tests/golden.sh tests/tshark-xcheck.sh tests/corpus.sh tests/workers.sh
 	tests/workers-live.sh tests/workers-exit.sh tests/live-prefilter.sh \
 	tests/gen/check-samples.sh tests/synflood.sh tests/metrics/endpoint.sh tests/metrics/file.sh \
 	tests/incidents/judge.sh tests/incidents/samples.sh tests/incidents/live.sh tests/incidents/workers.sh \
+	tests/incidents/edges.sh \
 	tests/frame-numbers.sh
 EXTRA_DIST += tests/lib.sh tests/golden.sh tests/update-golden.sh tests/TESTLIST tests/golden \
 	tests/tshark-xcheck.sh tests/tshark_xcheck.py tests/corpus.sh tests/corpus_check.py \
