@@ -111,6 +111,7 @@
 #include "analyzers/tcp.h"
 #include "analyzers/tls.h"
 #include "analyzers/tls_cert.h"
+#include "capture/clock.h"
 #include "capture/err.h"
 #include "capture/log.h"
 #include "capture/ring.h"
@@ -437,6 +438,7 @@ struct workers {
     _Atomic int live_stop;     /* wk_finish: stop reading */
     _Atomic uint64_t frame_no; /* frames numbered so far, over every handle */
     _Atomic int live_failed;   /* a handle failed (live_err) */
+    _Atomic int live_drain_cut; /* a worker stopped reading its queued frames (wk_live_drain) */
     /* The live view's flow list (wk_snapshot_flows asks, the aggregator takes it). */
     pthread_mutex_t snap_mu;  /* guards snap and snap_n */
     bool snap_mu_ok;          /* snap_mu was made */
@@ -1185,6 +1187,28 @@ static void wk_live_idle(struct wk_worker *k)
     wk_advance(k, k->pos);
 }
 
+/*
+ * After the stop: the frames the kernel had queued for k's handle, read and analysed as any
+ * (a SIGINT right after the traffic left them unread, and their flows unreported). Bounded by
+ * CAP_DRAIN_NS (the kernel keeps queueing under a flood); returns false when it stopped there
+ * with frames left.
+ */
+static bool wk_live_drain(struct wk_worker *k)
+{
+    uint64_t until = clock_mono_ns() + CAP_DRAIN_NS;
+    struct cap_frame f;
+    unsigned n = 0;
+    while (cap_next_queued(k->cap, &f) == 0) {
+        wk_live_frame(k, &f);
+        if (++n % WK_PUB_FRAMES)
+            continue;
+        wk_live_watermark(k);
+        if (clock_mono_ns() >= until)
+            return false;
+    }
+    return true;
+}
+
 static void *wk_live_main(void *arg)
 {
     struct wk_worker *k = arg;
@@ -1214,6 +1238,8 @@ static void *wk_live_main(void *arg)
         if (++k->batches % WK_STATS_EVERY == 0 || rc == ERR_AGAIN)
             wk_publish_stats(k);
     }
+    if (!atomic_load(&w->live_failed) && !wk_live_drain(k))
+        atomic_store(&w->live_drain_cut, 1);
     wk_live_watermark(k);
     wk_worker_end(k);
     wk_thread_end();
@@ -2226,6 +2252,7 @@ struct workers *wk_new(const struct eng_config *cfg, unsigned n, const struct si
 void wk_live_stats(struct workers *w, struct wk_live_stats *st)
 {
     memset(st, 0, sizeof(*st));
+    st->drain_cut = w && atomic_load(&w->live_drain_cut);
     for (unsigned i = 0; w && w->live.src && i < w->n; i++) {
         struct wk_worker *k = &w->wk[i];
         pthread_mutex_lock(&k->pub.mu);

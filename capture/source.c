@@ -539,8 +539,12 @@ static void deliver(struct cap_source *s, const struct pcap_pkthdr *h, const u_c
     s->frames++;
 }
 
-/* Live read: one frame, ERR_AGAIN after the timeout, ERR_EOF after cap_break, ERR_IO. */
-static int next_live(struct cap_source *s, struct cap_frame *f)
+/*
+ * Live read: one frame, ERR_AGAIN after the timeout, ERR_EOF after cap_break, ERR_IO. With
+ * queued (cap_next_queued): only a frame the kernel has queued already, ERR_AGAIN at once when
+ * there is none, cap_break or not.
+ */
+static int next_live(struct cap_source *s, struct cap_frame *f, bool queued)
 {
     struct pcap_pkthdr *h;
     const u_char *data;
@@ -561,7 +565,11 @@ static int next_live(struct cap_source *s, struct cap_frame *f)
             deliver(s, h, data, f);
             return 0;
         }
-        if (rc == PCAP_ERROR_BREAK || s->stop)
+        if (queued && rc == PCAP_ERROR_BREAK)
+            continue; /* cap_break's, said once: the next call reads what is queued */
+        if (queued && rc == 0)
+            return ERR_AGAIN;
+        if (rc == PCAP_ERROR_BREAK || (s->stop && !queued))
             return ERR_EOF;
         if (rc != 0) {
             snprintf(s->err, sizeof s->err, "%s: capture failed: %s", s->iface, pcap_geterr(s->pc));
@@ -591,7 +599,7 @@ int cap_next(struct cap_source *s, struct cap_frame *f)
         return ERR_IO;
     }
     if (s->live)
-        return s->pc ? next_live(s, f) : ERR_EOF;
+        return s->pc ? next_live(s, f, false) : ERR_EOF;
     for (;;) {
         if (!s->pc) {
             if (s->cur >= s->npaths)
@@ -628,6 +636,13 @@ int cap_next(struct cap_source *s, struct cap_frame *f)
         close_file(s); /* the next call goes on with the next file */
         return ERR_FORMAT;
     }
+}
+
+int cap_next_queued(struct cap_source *s, struct cap_frame *f)
+{
+    if (!s || !s->live || !s->pc || s->fan || s->fd < 0)
+        return ERR_AGAIN; /* no handle of its own, or a blocking one: nothing to drain */
+    return next_live(s, f, true);
 }
 
 void cap_break(struct cap_source *s)

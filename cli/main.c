@@ -681,6 +681,7 @@ struct run {
     uint64_t bytes;                  /* frame bytes on the wire */
     uint64_t first_ts, last_ts;      /* capture times */
     bool input_error;                /* a capture ended early */
+    bool drain_cut;                  /* live: frames queued at the stop were left (drain_live) */
     const char *db_path;             /* database in use, or NULL */
     char store_state[320];           /* for the TUI header */
     struct flow_record snap[SNAP_FLOWS]; /* open flows for the TUI */
@@ -860,6 +861,25 @@ static int pace(struct run *r, uint64_t ts, uint64_t wall0, uint64_t ts0)
     }
 }
 
+/*
+ * Live, after a stop: the frames the kernel had queued already are read and analysed (a
+ * SIGINT right after the traffic left them unread: their flows went unreported), for at most
+ * CAP_DRAIN_NS (the kernel keeps queueing under a flood); the workers do the same for their
+ * handles (wk_live_drain).
+ */
+static void drain_live(struct run *r)
+{
+    uint64_t until = clock_mono_ns() + CAP_DRAIN_NS;
+    struct cap_frame f;
+    while (cap_next_queued(r->src, &f) == 0) {
+        on_frame(r, &f);
+        if ((r->frames & 255) == 0 && clock_mono_ns() >= until) {
+            r->drain_cut = true;
+            return;
+        }
+    }
+}
+
 /* Read every frame; returns EXIT_OK, EXIT_PARTIAL or EXIT_RUNTIME. */
 static int read_loop(struct run *r)
 {
@@ -900,6 +920,8 @@ static int read_loop(struct run *r)
             }
         }
     }
+    if (g_stop && r->o->iface)
+        drain_live(r);
     if (g_stop && !r->o->iface && !r->tui)
         log_warn("interrupted after frame %" PRIu64 "; the findings so far are kept", r->frames);
     if (!r->o->iface && r->frames == 0 && status == EXIT_OK && !g_stop) {
@@ -969,9 +991,11 @@ static void wait_tui_quit(struct run *r)
  */
 static void print_handle_stats(struct run *r)
 {
+    bool cut = r->drain_cut;
     if (r->live_workers) {
         struct wk_live_stats ls;
         wk_live_stats(r->wk, &ls);
+        cut = cut || ls.drain_cut;
         if (ls.late || log_verbose)
             fprintf(stderr,
                     "flowmedic: %" PRIu64 " packets reached their worker after its clock had "
@@ -986,6 +1010,11 @@ static void print_handle_stats(struct run *r)
                 " received by the kernel, %" PRIu64 " dropped by the kernel\n",
                 i, i, hs.frames, hs.kernel_recv, hs.kernel_drop);
     }
+    if (cut)
+        log_warn("after the stop, the frames the kernel had queued were read for %u s and it "
+                 "still held more (a flood): those were not analysed (the kernel's received "
+                 "count includes them)",
+                 (unsigned)(CAP_DRAIN_NS / 1000000000u));
 }
 
 static int finish(struct run *r, int status)

@@ -1,14 +1,14 @@
 # tests/: golden tests, tshark cross-check, corpus run, bad-input tests (unit tests live in
 # each module's local.mk).
 TESTS += tests/golden.sh tests/tshark-xcheck.sh tests/corpus.sh tests/workers.sh tests/badinput.sh tests/live.sh \
-	tests/workers-live.sh tests/workers-exit.sh tests/live-prefilter.sh \
+	tests/workers-live.sh tests/workers-exit.sh tests/live-prefilter.sh tests/live-stop.sh \
 	tests/gen/check-samples.sh tests/synflood.sh tests/metrics/endpoint.sh tests/metrics/file.sh \
 	tests/incidents/judge.sh tests/incidents/samples.sh tests/incidents/live.sh tests/incidents/workers.sh \
 	tests/incidents/edges.sh \
 	tests/frame-numbers.sh
 EXTRA_DIST += tests/lib.sh tests/golden.sh tests/update-golden.sh tests/TESTLIST tests/golden \
 	tests/tshark-xcheck.sh tests/tshark_xcheck.py tests/corpus.sh tests/corpus_check.py \
-	tests/workers.sh tests/workers.py tests/workers-live.sh tests/workers-exit.sh tests/live-prefilter.sh \
+	tests/workers.sh tests/workers.py tests/workers-live.sh tests/workers-exit.sh tests/live-prefilter.sh tests/live-stop.sh \
 	tests/badinput.sh tests/live.sh tests/synflood.sh tests/check-all.sh tests/gen samples bench docs/samples.md \
 	tests/metrics/endpoint.sh tests/metrics/endpoint.py tests/metrics/file.sh tests/incidents \
 	tests/frame-numbers.sh tests/frame_numbers.py
