@@ -972,11 +972,9 @@ static const struct det_small_field hl_small[] = {
  *   the failures other detectors report (hl_on_finding): they only add and mark active;
  *   they read none of these counts, so counts held back across them change nothing.
  *
- * Live (-i), each worker ticks on its own clock and the server half's intervals close at
- * worker 0's ticks (worker.c): a worker that ticks after worker 0 in a new second sends what
- * it held back of the last second after that close, so those counts land in the next
- * interval (up to the live lateness bound after the boundary; nothing is lost). Offline
- * every worker ticks at the same positions, and the rows are those of one engine.
+ * Live (-i), each worker ticks on its own clock, and hands its clock on at the start of each
+ * new second (wk_live_advance, worker.c): every worker's tick of a second, with what it held
+ * back, comes before the server half's tick at worker 0 closes the interval, as offline.
  *
  * Sent at once, with what the flow held back: a client's first SYN (the attempt), a segment
  * of a SYN-only flow (a compact flow keeps only sent_gen of this half's slice: no entry),

@@ -307,6 +307,7 @@ struct wk_worker {
     /* Live (wk_new_opts with a capture group; worker thread only). */
     struct cap_source *cap;  /* its capture handle, else NULL */
     uint64_t floor;          /* the lowest position it may still use (its watermark + 1) */
+    uint64_t live_sec;       /* the second its clock reached, + 1 (0: none yet) */
     struct wk_live_stats rd; /* what it read (published in pub.live) */
     /* --evidence-dir (worker thread only): frames go to the one locked ring in batches. */
     struct evidence_stage *ev_stage; /* its staging, or NULL without an evidence ring */
@@ -1133,6 +1134,29 @@ static void wk_live_at(struct wk_worker *k, uint64_t ts)
     k->pos = ts > k->floor ? ts : k->floor;
 }
 
+/*
+ * k's clock to ts (a frame's time, or the idle clock): the engine's advance (lingering and
+ * idle flows, then the ticks), keyed at the start of ts's second when ts is the first of a
+ * new second, else at ts. So every worker's tick of a second comes at the same position, before
+ * any record of that second: what health's and the incident layer's per-flow halves held back
+ * for the last second reaches the server halves before worker 0's tick closes it, as offline,
+ * where every worker ticks at the first position of the second. (Keyed at its own time, a
+ * worker whose clock reached the second after worker 0's sent those counts after the close,
+ * into the next interval.) The frame itself is then at its own time.
+ */
+static void wk_live_advance(struct wk_worker *k, uint64_t ts)
+{
+    uint64_t sec = ts / NS_PER_S;
+    if (sec + 1 > k->live_sec) {
+        k->live_sec = sec + 1;
+        wk_live_at(k, sec * NS_PER_S);
+    } else {
+        wk_live_at(k, ts);
+    }
+    wk_advance(k, ts);
+    wk_live_at(k, ts);
+}
+
 /* Every position up to k->pos is done: say so, and publish what was read. */
 static void wk_live_watermark(struct wk_worker *k)
 {
@@ -1165,8 +1189,7 @@ static void wk_live_frame(struct wk_worker *k, struct cap_frame *f)
     if (kind != PKT_TCP && kind != PKT_MALFORMED && kind != PKT_TRUNCATED)
         return;
     k->rd.late += f->ts_ns < k->floor; /* handed on at the worker's clock, not its own */
-    wk_live_at(k, f->ts_ns);
-    wk_advance(k, f->ts_ns);
+    wk_live_advance(k, f->ts_ns);
     if (kind == PKT_TCP) {
         wk_evidence_seg_begin(k, f, false); /* libpcap's buffer: copied into the staging */
         wk_segment(k, &p, -1); /* the engine's own duplicate filter: see README "Workers" */
@@ -1183,8 +1206,7 @@ static void wk_live_idle(struct wk_worker *k)
     uint64_t now = l->wall_ns();
     if (now <= l->lateness_ns || now - l->lateness_ns < k->floor)
         return;
-    wk_live_at(k, now - l->lateness_ns);
-    wk_advance(k, k->pos);
+    wk_live_advance(k, now - l->lateness_ns);
 }
 
 /*
