@@ -1151,6 +1151,9 @@ static int open_source(struct run *r)
         log_error("%s", err);
         return -1;
     }
+    unsigned nh = cap_handles(r->src);
+    if (o->iface) /* from here on the kernel queues what the interface sees (tests wait for it) */
+        log_info("listening on %s, %u capture handle%s", o->iface, nh ? nh : 1, nh > 1 ? "s" : "");
     return 0;
 }
 

@@ -232,6 +232,19 @@ fm_wait_listen() {
     return 1
 }
 
+# fm_wait_listening ERRFILE [SECONDS]: wait (default 10 s) until flowmedic -v -i (or
+# tcpdump), whose stderr is ERRFILE, says "listening on": its capture handles are open with their filter, and
+# the kernel queues what the interface sees from then on (a fixed sleep was too short for an
+# ASan build's start on a loaded machine); 1 if it did not say so.
+fm_wait_listening() {
+    fm_i=0
+    while ! grep -q "listening on" "$1" 2>/dev/null && [ "$fm_i" -lt $((${2:-10} * 10)) ]; do
+        sleep 0.1
+        fm_i=$((fm_i + 1))
+    done
+    grep -q "listening on" "$1" 2>/dev/null
+}
+
 # fm_wait_exit PID [SECONDS]: wait until PID ends (default 5 s); 1 if it still runs.
 fm_wait_exit() {
     fm_i=0

@@ -29,7 +29,7 @@ for n in 1 2; do
     ip netns exec "$ns" "$FLOWMEDIC" -i "$vb" --workers "$n" -v --json --no-db tcp \
         >"$tmp/live.json" 2>"$tmp/live.err" &
     fm_pid=$!
-    sleep 1.5 # open and listening (a frame sent earlier would not be captured at all)
+    fm_wait_listening "$tmp/live.err" || { echo "FAIL: flowmedic did not start: $(cat "$tmp/live.err")"; exit 1; }
     kill -STOP "$fm_pid"
     ip netns exec "$ns" tcpreplay -q -t -i "$va" "$pcap" >"$tmp/replay" 2>&1 ||
         { echo "FAIL: tcpreplay: $(cat "$tmp/replay")"; exit 1; }

@@ -51,7 +51,8 @@ for s in refused syn-backlog tls12-expired http-clean-dup; do
     ip netns exec "$ns" "$FLOWMEDIC" -i "$vb" --workers "$n" -v --json --no-db $live_opts "$@" \
         tcp >"$tmp/$s.live" 2>"$tmp/$s.err" &
     fm_pid=$!
-    sleep 1
+    fm_wait_listening "$tmp/$s.err" || { echo "FAIL $s: flowmedic did not start: $(cat "$tmp/$s.err")"; exit 1; }
+    fm_wait_listening "$tmp/$s.dumperr" || { echo "FAIL $s: tcpdump did not start: $(cat "$tmp/$s.dumperr")"; exit 1; }
     ip netns exec "$ns" tcpreplay -q -i "$va" "$pcap" >"$tmp/$s.replay" 2>&1
     sleep 1
     kill -INT "$fm_pid"
