@@ -235,7 +235,8 @@ fm_wait_listen() {
 # fm_wait_listening ERRFILE [SECONDS]: wait (default 10 s) until flowmedic -v -i (or
 # tcpdump), whose stderr is ERRFILE, says "listening on": its capture handles are open with their filter, and
 # the kernel queues what the interface sees from then on (a fixed sleep was too short for an
-# ASan build's start on a loaded machine); 1 if it did not say so.
+# ASan build's start on a loaded machine); 1 if it did not say so. Remove ERRFILE before
+# starting the process: the shell truncates it only once the process starts.
 fm_wait_listening() {
     fm_i=0
     while ! grep -q "listening on" "$1" 2>/dev/null && [ "$fm_i" -lt $((${2:-10} * 10)) ]; do

@@ -26,6 +26,7 @@ pcap="$top_srcdir/samples/syn-backlog.pcap"
     { echo "FAIL: flowmedic -r $pcap: $(cat "$tmp/off.err")"; exit 1; }
 fail=0
 for n in 1 2; do
+    rm -f "$tmp/live.err" # the last run's "listening on" (fm_wait_listening)
     ip netns exec "$ns" "$FLOWMEDIC" -i "$vb" --workers "$n" -v --json --no-db tcp \
         >"$tmp/live.json" 2>"$tmp/live.err" &
     fm_pid=$!

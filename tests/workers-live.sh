@@ -44,7 +44,7 @@ for s in refused syn-backlog tls12-expired http-clean-dup; do
     # what was on the wire: tcpreplay keeps the capture's pace only roughly (on a loaded
     # machine a 0.6 ms burst took 80 ms, across a second's edge), and incidents are judged
     # per second, so the incidents are compared with the offline run of this capture
-    rm -f "$tmp/$s.wire"
+    rm -f "$tmp/$s.wire" "$tmp/$s.err" "$tmp/$s.dumperr" # the last run's: fm_wait_listening
     ip netns exec "$ns" tcpdump -i "$vb" -w "$tmp/$s.wire" --immediate-mode \
         --time-stamp-precision=nano -q tcp 2>"$tmp/$s.dumperr" &
     dump_pid=$!
