@@ -894,7 +894,6 @@ static int ic_named_kind(const struct incident_record *r, int after)
     return best;
 }
 
-/* The one-line summary of in. */
 /* The counters whose ratio is cause's rate (a rate-based cause), else false. */
 static bool ic_rate(enum inc_cause cause, enum ic_b *num, enum ic_b *den)
 {
@@ -918,7 +917,10 @@ static void ic_keep_worst(struct ic_inc *in, const uint32_t *c)
     in->has_worst = true;
 }
 
-/* c: the window the summary describes; closing: it is the incident's worst, not the last. */
+/*
+ * The one-line summary of in. c: the window the summary describes; closing: it is the
+ * incident's worst, not the last.
+ */
 static void ic_summary(struct ic *p, struct ic_inc *in, const uint32_t *c, bool closing)
 {
     struct incident_record *r = &in->rec;

@@ -111,7 +111,6 @@
 #include "analyzers/tcp.h"
 #include "analyzers/tls.h"
 #include "analyzers/tls_cert.h"
-#include "capture/clock.h"
 #include "capture/err.h"
 #include "capture/log.h"
 #include "capture/ring.h"
@@ -308,6 +307,7 @@ struct wk_worker {
     struct cap_source *cap;  /* its capture handle, else NULL */
     uint64_t floor;          /* the lowest position it may still use (its watermark + 1) */
     uint64_t live_sec;       /* the second its clock reached, + 1 (0: none yet) */
+    unsigned drained;        /* frames read after the stop (wk_live_drained) */
     struct wk_live_stats rd; /* what it read (published in pub.live) */
     /* --evidence-dir (worker thread only): frames go to the one locked ring in batches. */
     struct evidence_stage *ev_stage; /* its staging, or NULL without an evidence ring */
@@ -439,7 +439,7 @@ struct workers {
     _Atomic int live_stop;     /* wk_finish: stop reading */
     _Atomic uint64_t frame_no; /* frames numbered so far, over every handle */
     _Atomic int live_failed;   /* a handle failed (live_err) */
-    _Atomic int live_drain_cut; /* a worker stopped reading its queued frames (wk_live_drain) */
+    _Atomic int live_drain_cut; /* a worker left frames the kernel had queued (cap_read_queued) */
     /* The live view's flow list (wk_snapshot_flows asks, the aggregator takes it). */
     pthread_mutex_t snap_mu;  /* guards snap and snap_n */
     bool snap_mu_ok;          /* snap_mu was made */
@@ -1210,25 +1210,16 @@ static void wk_live_idle(struct wk_worker *k)
 }
 
 /*
- * After the stop: the frames the kernel had queued for k's handle, read and analysed as any
- * (a SIGINT right after the traffic left them unread, and their flows unreported). Bounded by
- * CAP_DRAIN_NS (the kernel keeps queueing under a flood); returns false when it stopped there
- * with frames left.
+ * After the stop, each frame the kernel had queued for k's handle (cap_read_queued): analysed as
+ * any (a SIGINT right after the traffic left them unread, and their flows unreported), with
+ * a watermark every WK_PUB_FRAMES frames.
  */
-static bool wk_live_drain(struct wk_worker *k)
+static void wk_live_drained(void *ctx, struct cap_frame *f)
 {
-    uint64_t until = clock_mono_ns() + CAP_DRAIN_NS;
-    struct cap_frame f;
-    unsigned n = 0;
-    while (cap_next_queued(k->cap, &f) == 0) {
-        wk_live_frame(k, &f);
-        if (++n % WK_PUB_FRAMES)
-            continue;
+    struct wk_worker *k = ctx;
+    wk_live_frame(k, f);
+    if (++k->drained % WK_PUB_FRAMES == 0)
         wk_live_watermark(k);
-        if (clock_mono_ns() >= until)
-            return false;
-    }
-    return true;
 }
 
 static void *wk_live_main(void *arg)
@@ -1260,7 +1251,7 @@ static void *wk_live_main(void *arg)
         if (++k->batches % WK_STATS_EVERY == 0 || rc == ERR_AGAIN)
             wk_publish_stats(k);
     }
-    if (!atomic_load(&w->live_failed) && !wk_live_drain(k))
+    if (!atomic_load(&w->live_failed) && !cap_read_queued(k->cap, wk_live_drained, k))
         atomic_store(&w->live_drain_cut, 1);
     wk_live_watermark(k);
     wk_worker_end(k);

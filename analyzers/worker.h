@@ -73,7 +73,7 @@ struct wk_live_stats {
     struct decode_stats dst; /* decode counters */
     uint64_t late;           /* packets older than their worker's clock (see wk_opts) */
     bool drain_cut;          /* after the stop, a worker left frames the kernel had queued
-                                (it reads them for at most CAP_DRAIN_NS) */
+                                (cap_read_queued reads them for at most CAP_DRAIN_NS) */
 };
 
 /* wk_new with x (for n = 1 x->src must be NULL, and the caller feeds the evidence ring). */

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "capture/clock.h"
 #include "capture/decode.h"
 #include "capture/fanout.h"
 #include "capture/log.h"
@@ -541,7 +542,7 @@ static void deliver(struct cap_source *s, const struct pcap_pkthdr *h, const u_c
 
 /*
  * Live read: one frame, ERR_AGAIN after the timeout, ERR_EOF after cap_break, ERR_IO. With
- * queued (cap_next_queued): only a frame the kernel has queued already, ERR_AGAIN at once when
+ * queued (cap_read_queued): only a frame the kernel has queued already, ERR_AGAIN at once when
  * there is none, cap_break or not.
  */
 static int next_live(struct cap_source *s, struct cap_frame *f, bool queued)
@@ -638,11 +639,18 @@ int cap_next(struct cap_source *s, struct cap_frame *f)
     }
 }
 
-int cap_next_queued(struct cap_source *s, struct cap_frame *f)
+bool cap_read_queued(struct cap_source *s, void (*fn)(void *ctx, struct cap_frame *f), void *ctx)
 {
     if (!s || !s->live || !s->pc || s->fan || s->fd < 0)
-        return ERR_AGAIN; /* no handle of its own, or a blocking one: nothing to drain */
-    return next_live(s, f, true);
+        return true; /* no handle of its own, or a blocking one: nothing to drain */
+    uint64_t until = clock_mono_ns() + CAP_DRAIN_NS;
+    struct cap_frame f;
+    for (unsigned n = 1; next_live(s, &f, true) == 0; n++) {
+        fn(ctx, &f);
+        if (n % 64 == 0 && clock_mono_ns() >= until)
+            return false;
+    }
+    return true;
 }
 
 void cap_break(struct cap_source *s)

@@ -63,15 +63,16 @@ struct cap_source *cap_open_live(const struct cap_live_opts *o, const char *filt
  */
 int cap_next(struct cap_source *s, struct cap_frame *f) FM_WUR;
 
-/*
- * Live, after a stop: the next frame the kernel had queued for this handle already, without
- * waiting (also after cap_break). ERR_AGAIN when there is none (or for files and groups).
- * The caller bounds how long it drains: the kernel keeps queueing while it does.
- */
-int cap_next_queued(struct cap_source *s, struct cap_frame *f) FM_WUR;
-
-/* How long a stop goes on reading what the kernel had queued (cap_next_queued). */
+/* How long a stop goes on reading what the kernel had queued (cap_read_queued). */
 #define CAP_DRAIN_NS (1000 * 1000000ull)
+
+/*
+ * Live, after a stop: each frame the kernel had queued for this handle already, to fn, without
+ * waiting (also after cap_break), for at most CAP_DRAIN_NS (the kernel keeps queueing under a
+ * flood). Returns false when it stopped there with frames left; true when none was left (and
+ * for files and groups, which have none of their own).
+ */
+bool cap_read_queued(struct cap_source *s, void (*fn)(void *ctx, struct cap_frame *f), void *ctx);
 
 /* Ask a blocking live read to return soon (safe from a signal handler). */
 void cap_break(struct cap_source *s);

@@ -681,7 +681,7 @@ struct run {
     uint64_t bytes;                  /* frame bytes on the wire */
     uint64_t first_ts, last_ts;      /* capture times */
     bool input_error;                /* a capture ended early */
-    bool drain_cut;                  /* live: frames queued at the stop were left (drain_live) */
+    bool drain_cut;                  /* live: frames queued at the stop were left (cap_read_queued) */
     const char *db_path;             /* database in use, or NULL */
     char store_state[320];           /* for the TUI header */
     struct flow_record snap[SNAP_FLOWS]; /* open flows for the TUI */
@@ -862,22 +862,13 @@ static int pace(struct run *r, uint64_t ts, uint64_t wall0, uint64_t ts0)
 }
 
 /*
- * Live, after a stop: the frames the kernel had queued already are read and analysed (a
- * SIGINT right after the traffic left them unread: their flows went unreported), for at most
- * CAP_DRAIN_NS (the kernel keeps queueing under a flood); the workers do the same for their
- * handles (wk_live_drain).
+ * Live, after a stop, each frame the kernel had queued already (cap_read_queued): analysed (a
+ * SIGINT right after the traffic left them unread: their flows went unreported); the workers
+ * do the same for their handles (wk_live_drained).
  */
-static void drain_live(struct run *r)
+static void drained(void *ctx, struct cap_frame *f)
 {
-    uint64_t until = clock_mono_ns() + CAP_DRAIN_NS;
-    struct cap_frame f;
-    while (cap_next_queued(r->src, &f) == 0) {
-        on_frame(r, &f);
-        if ((r->frames & 255) == 0 && clock_mono_ns() >= until) {
-            r->drain_cut = true;
-            return;
-        }
-    }
+    on_frame(ctx, f);
 }
 
 /* Read every frame; returns EXIT_OK, EXIT_PARTIAL or EXIT_RUNTIME. */
@@ -921,7 +912,7 @@ static int read_loop(struct run *r)
         }
     }
     if (g_stop && r->o->iface)
-        drain_live(r);
+        r->drain_cut = !cap_read_queued(r->src, drained, r);
     if (g_stop && !r->o->iface && !r->tui)
         log_warn("interrupted after frame %" PRIu64 "; the findings so far are kept", r->frames);
     if (!r->o->iface && r->frames == 0 && status == EXIT_OK && !g_stop) {

@@ -16,7 +16,7 @@
 # across the edge) opens nothing, as 0.01 s after it (one burst in one second): not the host
 # (it answered this burst), and 9 attempts are too few for syn_queue_overflow (10).
 . "$(dirname "$0")/../lib.sh"
-fm_need editcap mergecap python3
+fm_need tshark editcap mergecap python3
 fm_tmpdir
 exec python3 - "$FLOWMEDIC" "$top_srcdir/samples" "$tmp" <<'PY'
 import json, math, subprocess, sys
@@ -24,18 +24,10 @@ import json, math, subprocess, sys
 fm, samples, tmp = sys.argv[1:4]
 
 def stamps(pcap):
-    """Capture times of the frames (classic pcap, either byte order, us or ns)."""
-    import struct
-    data = open(pcap, "rb").read()
-    magic = data[:4]
-    order = {b"\xd4\xc3\xb2\xa1": ("<", 1e-6), b"\xa1\xb2\xc3\xd4": (">", 1e-6),
-             b"\x4d\x3c\xb2\xa1": ("<", 1e-9), b"\xa1\xb2\x3c\x4d": (">", 1e-9)}[magic]
-    out, off = [], 24
-    while off + 16 <= len(data):
-        sec, frac, incl, _ = struct.unpack(order[0] + "IIII", data[off:off + 16])
-        out.append(sec + frac * order[1])
-        off += 16 + incl
-    return out
+    """Capture times of the frames (tshark)."""
+    out = subprocess.run(["tshark", "-r", pcap, "-T", "fields", "-e", "frame.time_epoch"],
+                         capture_output=True, text=True, check=True).stdout
+    return [float(x) for x in out.split()]
 
 def shift(src, secs, dst):
     subprocess.run(["editcap", "-t", "%.6f" % secs, src, dst], check=True)
